@@ -1,0 +1,1 @@
+//! sipas CLI

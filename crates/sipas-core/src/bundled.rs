@@ -1,0 +1,84 @@
+//! Definitions shipped with sipas (from `fixtures/`): the two SIPAS
+//! instruments, the 177 Thái Nguyên units and the 12 pilot units.
+
+use crate::{Instrument, PilotSet, UnitRegistry};
+
+const SIPAS_2017: &str = include_str!("../../../fixtures/instruments/sipas-2017.toml");
+const SIPAS_2023: &str = include_str!("../../../fixtures/instruments/sipas-2023.toml");
+const UNITS: &str = include_str!("../../../fixtures/units/thai_nguyen.csv");
+const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
+
+/// Ids of the bundled instruments.
+pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
+
+/// A bundled instrument by id (`sipas-2017`, `sipas-2023`).
+pub fn instrument(id: &str) -> Option<Instrument> {
+    let text = match id {
+        "sipas-2017" => SIPAS_2017,
+        "sipas-2023" => SIPAS_2023,
+        _ => return None,
+    };
+    Some(
+        Instrument::from_toml_str(text, id)
+            .expect("bundled instruments are checked by the test suite"),
+    )
+}
+
+/// Every bundled instrument.
+pub fn instruments() -> Vec<Instrument> {
+    INSTRUMENT_IDS
+        .iter()
+        .filter_map(|id| instrument(id))
+        .collect()
+}
+
+/// Recognises the bundled instrument whose item ids are all among `columns`.
+/// When several match, the one with the most items wins.
+pub fn detect_instrument<S: AsRef<str>>(columns: &[S]) -> Option<Instrument> {
+    let cols: std::collections::HashSet<&str> = columns.iter().map(AsRef::as_ref).collect();
+    instruments()
+        .into_iter()
+        .filter(|i| i.items().iter().all(|it| cols.contains(it.id.as_str())))
+        .max_by_key(|i| i.items().len())
+}
+
+/// The 177 Thái Nguyên units (2023–2024 GSO list).
+pub fn units() -> UnitRegistry {
+    UnitRegistry::from_csv_str(UNITS, "fixtures/units/thai_nguyen.csv")
+        .expect("the bundled unit list is checked by the test suite")
+}
+
+/// The 12 Thái Nguyên pilot units, start 2024Q1.
+pub fn pilots() -> PilotSet {
+    PilotSet::from_toml_str(PILOTS, "fixtures/pilots/thai_nguyen.toml")
+        .expect("the bundled pilot list is checked by the test suite")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pilots_are_twelve_known_units_starting_2024q1() {
+        let p = super::pilots();
+        assert_eq!(p.units.len(), 12);
+        assert_eq!(p.start.to_string(), "2024Q1");
+        p.check_against(&super::units(), "bundled").unwrap();
+        let units = super::units();
+        let dinh_hoa = p
+            .units
+            .iter()
+            .filter(|c| units.get(c).unwrap().district_code == "167")
+            .count();
+        assert_eq!(dinh_hoa, 4);
+    }
+
+    #[test]
+    fn detects_instrument_from_columns() {
+        let i = super::instrument("sipas-2017").unwrap();
+        let mut cols: Vec<String> = i.item_ids().iter().map(|s| (*s).to_string()).collect();
+        cols.push("unit_code".into());
+        assert_eq!(super::detect_instrument(&cols).unwrap().id, "sipas-2017");
+        cols.pop();
+        cols.pop();
+        assert!(super::detect_instrument(&cols).is_none());
+    }
+}

@@ -1,0 +1,32 @@
+//! Domain types shared by every stage of sipas.
+//!
+//! `sipas-core` knows what a SIPAS survey *is*, and nothing about files formats
+//! beyond the small data files that define the domain (instrument TOML, unit
+//! list CSV, pilot TOML). Stages exchange data through the canonical response
+//! table whose column names live in [`schema`].
+//!
+//! # Overview
+//! - [`Instrument`]: a questionnaire as data: items, the answer [`Scale`] and the
+//!   tree of groups (element → part → SIPAS) that an index rolls up through.
+//! - [`UnitRegistry`] / [`Unit`]: the official commune-level units, keyed by GSO code.
+//! - [`PilotSet`]: the pilot units and the period the pilot starts.
+//! - [`Period`]: a survey period (`2024`, `2024-H1`, `2024Q1`, `2024-01`).
+//! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
+//! - [`bundled`]: the instruments, units and pilots shipped with sipas.
+
+#![warn(missing_docs)]
+
+pub mod bundled;
+mod error;
+pub mod instrument;
+pub mod period;
+pub mod pilots;
+pub mod schema;
+pub mod text;
+pub mod units;
+
+pub use error::{Error, Result};
+pub use instrument::{Group, Instrument, Item, Scale};
+pub use period::{Granularity, Period};
+pub use pilots::PilotSet;
+pub use units::{Unit, UnitKind, UnitRegistry};

@@ -1,0 +1,30 @@
+//! Column names of the canonical response table.
+//!
+//! One row per response. `response_id`, `unit_code` and `period` are required;
+//! `submitted_at`, `channel` and `weight` are optional; every other column whose
+//! name is an item id of the instrument holds the answer code (1–5) or is empty
+//! when the item was not answered.
+
+/// Unique identifier of a response (text).
+pub const RESPONSE_ID: &str = "response_id";
+/// GSO code of the commune-level unit, 5 digits, kept as text.
+pub const UNIT_CODE: &str = "unit_code";
+/// Survey period label, see [`crate::Period`].
+pub const PERIOD: &str = "period";
+/// When the response was submitted (ISO 8601 text), optional.
+pub const SUBMITTED_AT: &str = "submitted_at";
+/// Collection channel (`survey`, `qr`, `kiosk`…), optional; default `survey`.
+pub const CHANNEL: &str = "channel";
+/// Sampling weight, optional; default 1.
+pub const WEIGHT: &str = "weight";
+/// Source file of a row (provenance, written by ingest).
+pub const SOURCE_FILE: &str = "source_file";
+/// 1-based line of the row in its source file (provenance, written by ingest).
+pub const SOURCE_LINE: &str = "source_line";
+
+/// The columns every canonical table must have.
+pub const REQUIRED: [&str; 3] = [RESPONSE_ID, UNIT_CODE, PERIOD];
+/// Optional known metadata columns (not items).
+pub const OPTIONAL: [&str; 3] = [SUBMITTED_AT, CHANNEL, WEIGHT];
+/// Default channel when none is given.
+pub const DEFAULT_CHANNEL: &str = "survey";
