@@ -1,0 +1,304 @@
+//! Drawing responses: a range of global rows becomes a [`RawChunk`], which is
+//! then formatted as CSV bytes or built into a polars [`DataFrame`].
+//!
+//! Rows are numbered globally in (unit, period, sequence) order. Each
+//! respondent draws from its own stream keyed by (seed, unit code, period,
+//! sequence), in a fixed order: `b_i`, the day, the weight (only when weights
+//! are drawn), then per item a missingness uniform and an answer uniform.
+//! So any split of the rows into chunks gives the same values.
+
+use std::io::Write as _;
+use std::ops::Range;
+
+use polars::prelude::*;
+use sipas_core::schema;
+
+use crate::model::{Model, TAG_RESPONDENT};
+use crate::rng::Xoshiro256pp;
+use crate::{Error, Result};
+
+/// Generated rows before formatting.
+#[derive(Debug, Default)]
+pub(crate) struct RawChunk {
+    pub(crate) cell: Vec<u32>,
+    /// 0-based position within the cell.
+    pub(crate) seq: Vec<u64>,
+    pub(crate) day: Vec<u16>,
+    pub(crate) weight: Vec<f64>,
+    /// Row-major answers, `n_items` per row; 0 = missing.
+    pub(crate) answers: Vec<u8>,
+    pub(crate) missing: u64,
+}
+
+impl RawChunk {
+    pub(crate) fn len(&self) -> usize {
+        self.cell.len()
+    }
+}
+
+/// Draws rows `rows` (global indices, clamped to N).
+pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
+    let end = rows.end.min(model.n_rows());
+    let start = rows.start.min(end);
+    let n = (end - start) as usize;
+    let n_items = model.gamma.len();
+    let n_periods = model.cfg.periods.len();
+    let cfg = &model.cfg;
+    let mut out = RawChunk {
+        cell: Vec::with_capacity(n),
+        seq: Vec::with_capacity(n),
+        day: Vec::with_capacity(n),
+        weight: Vec::with_capacity(n),
+        answers: Vec::with_capacity(n * n_items),
+        missing: 0,
+    };
+    if n == 0 {
+        return out;
+    }
+    let (mut cell, mut seq) = model.locate(start);
+    let mut in_cell = model.cell_count(cell);
+    let mut eta0 = vec![0.0; n_items];
+    let fill_eta = |cell: usize, eta0: &mut [f64]| {
+        let (u, t) = (cell / n_periods, cell % n_periods);
+        for (j, e) in eta0.iter_mut().enumerate() {
+            *e = model.eta0(u, t, j);
+        }
+    };
+    fill_eta(cell, &mut eta0);
+    for _ in 0..n {
+        while seq >= in_cell {
+            cell += 1;
+            seq = 0;
+            in_cell = model.cell_count(cell);
+            fill_eta(cell, &mut eta0);
+        }
+        let (u, t) = (cell / n_periods, cell % n_periods);
+        let mut rng = Xoshiro256pp::stream(
+            cfg.seed,
+            &[
+                TAG_RESPONDENT,
+                model.unit_keys[u],
+                model.period_keys[t],
+                seq,
+            ],
+        );
+        let b = cfg.sigma_respondent * rng.normal();
+        let n_days = model.dates[t].len();
+        let day = ((rng.uniform() * n_days as f64) as usize).min(n_days - 1);
+        let weight = if cfg.weights {
+            ((cfg.weight_sigma * rng.normal()).exp() * 1e6).round() / 1e6
+        } else {
+            1.0
+        };
+        for &e in &eta0 {
+            let u_missing = rng.uniform();
+            let u_answer = rng.open01();
+            if u_missing < cfg.missing_rate {
+                out.answers.push(0);
+                out.missing += 1;
+            } else {
+                let l = (u_answer / (1.0 - u_answer)).ln() + e + b;
+                let above = cfg.thresholds.iter().filter(|&&k| k < l).count() as u8;
+                out.answers.push(model.code_min + above);
+            }
+        }
+        out.cell.push(cell as u32);
+        out.seq.push(seq);
+        out.day.push(day as u16);
+        out.weight.push(weight);
+        seq += 1;
+    }
+    out
+}
+
+fn push_padded(buf: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - i;
+    buf.extend(std::iter::repeat_n(b'0', width.saturating_sub(len)));
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// `{unit_code}-{period}-{seq:06}` with a 1-based sequence number.
+fn push_response_id(buf: &mut Vec<u8>, model: &Model, u: usize, t: usize, seq: u64) {
+    buf.extend_from_slice(model.cfg.units[u].as_bytes());
+    buf.push(b'-');
+    buf.extend_from_slice(model.period_labels[t].as_bytes());
+    buf.push(b'-');
+    push_padded(buf, seq + 1, 6);
+}
+
+/// The CSV header line (with its `\n`).
+pub(crate) fn csv_header(model: &Model) -> Vec<u8> {
+    let mut cols = vec![
+        schema::RESPONSE_ID,
+        schema::UNIT_CODE,
+        schema::PERIOD,
+        schema::SUBMITTED_AT,
+        schema::CHANNEL,
+        schema::WEIGHT,
+    ];
+    cols.extend(model.instrument.item_ids());
+    let mut s = cols.join(",");
+    s.push('\n');
+    s.into_bytes()
+}
+
+/// Formats a chunk as CSV rows (no header), `\n` line ends.
+pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
+    let n_items = model.gamma.len();
+    let n_periods = model.cfg.periods.len();
+    buf.reserve(chunk.len() * (48 + 2 * n_items));
+    for i in 0..chunk.len() {
+        let cell = chunk.cell[i] as usize;
+        let (u, t) = (cell / n_periods, cell % n_periods);
+        push_response_id(buf, model, u, t, chunk.seq[i]);
+        buf.push(b',');
+        buf.extend_from_slice(model.cfg.units[u].as_bytes());
+        buf.push(b',');
+        buf.extend_from_slice(model.period_labels[t].as_bytes());
+        buf.push(b',');
+        buf.extend_from_slice(model.dates[t][chunk.day[i] as usize].as_bytes());
+        buf.push(b',');
+        buf.extend_from_slice(schema::DEFAULT_CHANNEL.as_bytes());
+        buf.push(b',');
+        if model.cfg.weights {
+            write!(buf, "{:.6}", chunk.weight[i]).expect("writing to a Vec cannot fail");
+        } else {
+            buf.push(b'1');
+        }
+        for &a in &chunk.answers[i * n_items..(i + 1) * n_items] {
+            buf.push(b',');
+            if a != 0 {
+                buf.push(b'0' + a);
+            }
+        }
+        buf.push(b'\n');
+    }
+}
+
+/// The schema of the response frames: text metadata, `weight: Float64`,
+/// items `UInt8` (null = missing).
+pub fn frame_schema(model: &Model) -> Schema {
+    let mut s = Schema::default();
+    for c in [
+        schema::RESPONSE_ID,
+        schema::UNIT_CODE,
+        schema::PERIOD,
+        schema::SUBMITTED_AT,
+        schema::CHANNEL,
+    ] {
+        s.insert(c.into(), DataType::String);
+    }
+    s.insert(schema::WEIGHT.into(), DataType::Float64);
+    for id in model.instrument.item_ids() {
+        s.insert(id.into(), DataType::UInt8);
+    }
+    s
+}
+
+/// Builds a frame (columns as in [`frame_schema`]) from a chunk.
+pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
+    let n = chunk.len();
+    let n_items = model.gamma.len();
+    let n_periods = model.cfg.periods.len();
+    let ut = |i: usize| {
+        let c = chunk.cell[i] as usize;
+        (c / n_periods, c % n_periods)
+    };
+    let mut id_buf = Vec::with_capacity(32);
+    let ids = StringChunked::from_iter_values(
+        schema::RESPONSE_ID.into(),
+        (0..n).map(|i| {
+            let (u, t) = ut(i);
+            id_buf.clear();
+            push_response_id(&mut id_buf, model, u, t, chunk.seq[i]);
+            String::from_utf8(id_buf.clone()).expect("ids are built from UTF-8 parts")
+        }),
+    );
+    let units = StringChunked::from_iter_values(
+        schema::UNIT_CODE.into(),
+        (0..n).map(|i| model.cfg.units[ut(i).0].as_str()),
+    );
+    let periods = StringChunked::from_iter_values(
+        schema::PERIOD.into(),
+        (0..n).map(|i| model.period_labels[ut(i).1].as_str()),
+    );
+    let dates = StringChunked::from_iter_values(
+        schema::SUBMITTED_AT.into(),
+        (0..n).map(|i| model.dates[ut(i).1][chunk.day[i] as usize].as_str()),
+    );
+    let channel = StringChunked::from_iter_values(
+        schema::CHANNEL.into(),
+        std::iter::repeat_n(schema::DEFAULT_CHANNEL, n),
+    );
+    let weight = Float64Chunked::from_slice(schema::WEIGHT.into(), &chunk.weight);
+    let mut columns: Vec<Column> = vec![
+        ids.into_column(),
+        units.into_column(),
+        periods.into_column(),
+        dates.into_column(),
+        channel.into_column(),
+        weight.into_column(),
+    ];
+    for (j, id) in model.instrument.item_ids().into_iter().enumerate() {
+        let col = UInt8Chunked::from_iter_options(
+            id.into(),
+            (0..n).map(|i| {
+                let a = chunk.answers[i * n_items + j];
+                (a != 0).then_some(a)
+            }),
+        );
+        columns.push(col.into_column());
+    }
+    DataFrame::new(n, columns).map_err(Error::Frame)
+}
+
+/// Generates global rows `rows` (clamped to N) as a frame with the columns of
+/// [`frame_schema`]. Chunks of any size concatenate to the same data.
+pub fn generate_chunk(model: &Model, rows: Range<u64>) -> Result<DataFrame> {
+    to_frame(model, &draw(model, rows))
+}
+
+/// Iterator over consecutive frames of at most `chunk_rows` rows covering
+/// all N responses (see [`Model::frames`]).
+#[derive(Debug)]
+pub struct Frames<'a> {
+    model: &'a Model,
+    next: u64,
+    chunk_rows: u64,
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<DataFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next >= self.model.n_rows() {
+            return None;
+        }
+        let end = (self.next + self.chunk_rows).min(self.model.n_rows());
+        let r = generate_chunk(self.model, self.next..end);
+        self.next = end;
+        Some(r)
+    }
+}
+
+impl Model {
+    /// All responses as consecutive frames of at most `chunk_rows` rows (≥ 1).
+    pub fn frames(&self, chunk_rows: usize) -> Frames<'_> {
+        Frames {
+            model: self,
+            next: 0,
+            chunk_rows: chunk_rows.max(1) as u64,
+        }
+    }
+}

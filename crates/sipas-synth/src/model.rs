@@ -1,0 +1,335 @@
+//! The drawn model: unit and item effects for a configuration, the linear
+//! predictor, how responses are spread over cells, and the exact truth.
+
+use rayon::prelude::*;
+use sipas_core::{Granularity, Instrument, Period};
+
+use crate::config::SynthConfig;
+use crate::quad::LogisticNormal;
+use crate::rng::{Xoshiro256pp, fnv1a};
+use crate::{Error, Result};
+
+/// Stream tags (first key of every derived random stream).
+pub(crate) const TAG_UNIT: u64 = 1;
+pub(crate) const TAG_ITEM: u64 = 2;
+pub(crate) const TAG_RESPONDENT: u64 = 3;
+
+/// A configuration with its random parameters drawn: unit effects α_u and
+/// item effects γ_j. Everything else (responses, truth) follows from it
+/// deterministically.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub(crate) cfg: SynthConfig,
+    pub(crate) instrument: Instrument,
+    pub(crate) alpha: Vec<f64>,
+    pub(crate) gamma: Vec<f64>,
+    pub(crate) pilot: Vec<bool>,
+    pub(crate) period_labels: Vec<String>,
+    /// Per period: every day of the period as `YYYY-MM-DD`.
+    pub(crate) dates: Vec<Vec<String>>,
+    pub(crate) unit_keys: Vec<u64>,
+    pub(crate) period_keys: Vec<u64>,
+    pub(crate) code_min: u8,
+    /// Index in `thresholds` of κ_{s−1}, s = satisfied_min.
+    pub(crate) sat_threshold: usize,
+    rule: LogisticNormal,
+}
+
+/// The exact expected indices of one unit in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TruthRow {
+    /// GSO code of the unit.
+    pub unit_code: String,
+    /// The period.
+    pub period: Period,
+    /// Whether the unit is a pilot unit (in every period, before and after the start).
+    pub pilot: bool,
+    /// Overall index (0–100).
+    pub sipas: f64,
+    /// Values of `instrument.reported_groups()`, in that order (0–100).
+    pub groups: Vec<f64>,
+    /// Expected share satisfied of each item, in instrument order (0–1).
+    pub items: Vec<f64>,
+}
+
+impl Model {
+    /// Checks the configuration and draws α_u (keyed by unit code) and γ_j
+    /// (keyed by item id) from the seed.
+    pub fn new(cfg: &SynthConfig, instrument: &Instrument) -> Result<Self> {
+        let bad = |m: String| Err(Error::Config(m));
+        let mut cfg = cfg.clone();
+        cfg.units.sort();
+        if cfg.units.is_empty() {
+            return bad("`units` is empty".into());
+        }
+        if let Some([dup, _]) = cfg.units.windows(2).find(|w| w[0] == w[1]) {
+            return bad(format!("unit `{dup}` is listed twice"));
+        }
+        cfg.periods.sort();
+        if cfg.periods.is_empty() {
+            return bad("`periods` is empty".into());
+        }
+        if let Some([dup, _]) = cfg.periods.windows(2).find(|w| w[0] == w[1]) {
+            return bad(format!("period `{dup}` is listed twice"));
+        }
+        let g = cfg.periods[0].granularity();
+        if let Some(p) = cfg.periods.iter().find(|p| p.granularity() != g) {
+            return bad(format!(
+                "period `{p}` has another granularity than `{}`",
+                cfg.periods[0]
+            ));
+        }
+        let scale = &instrument.scale;
+        let n_thresholds = usize::from(scale.max - scale.min);
+        if cfg.thresholds.len() != n_thresholds {
+            return bad(format!(
+                "`thresholds` needs {n_thresholds} values for codes {}–{}, got {}",
+                scale.min,
+                scale.max,
+                cfg.thresholds.len()
+            ));
+        }
+        if cfg.thresholds.iter().any(|k| !k.is_finite())
+            || cfg.thresholds.windows(2).any(|w| w[0] >= w[1])
+        {
+            return bad(format!(
+                "`thresholds` must be finite and strictly increasing, got {:?}",
+                cfg.thresholds
+            ));
+        }
+        if scale.satisfied_min <= scale.min {
+            return bad("the scale's satisfied_min must be above its min".into());
+        }
+        for (name, v) in [
+            ("sigma_unit", cfg.sigma_unit),
+            ("sigma_item", cfg.sigma_item),
+            ("sigma_respondent", cfg.sigma_respondent),
+            ("weight_sigma", cfg.weight_sigma),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("`{name}` must be finite and ≥ 0, got {v}"));
+            }
+        }
+        for (name, v) in [
+            ("mu", cfg.mu),
+            ("trend", cfg.trend),
+            ("pilot_effect", cfg.pilot_effect),
+        ] {
+            if !v.is_finite() {
+                return bad(format!("`{name}` must be finite, got {v}"));
+            }
+        }
+        if !(0.0..1.0).contains(&cfg.missing_rate) {
+            return bad(format!(
+                "`missing_rate` must be in [0, 1), got {}",
+                cfg.missing_rate
+            ));
+        }
+        let unit_keys: Vec<u64> = cfg.units.iter().map(|c| fnv1a(c)).collect();
+        let alpha = unit_keys
+            .iter()
+            .map(|&k| cfg.sigma_unit * Xoshiro256pp::stream(cfg.seed, &[TAG_UNIT, k]).normal())
+            .collect();
+        let gamma = instrument
+            .items()
+            .iter()
+            .map(|it| {
+                cfg.sigma_item * Xoshiro256pp::stream(cfg.seed, &[TAG_ITEM, fnv1a(&it.id)]).normal()
+            })
+            .collect();
+        let pilot = cfg.units.iter().map(|c| cfg.pilots.contains(c)).collect();
+        let period_labels = cfg.periods.iter().map(ToString::to_string).collect();
+        let dates = cfg.periods.iter().map(|p| period_days(*p)).collect();
+        let period_keys = cfg
+            .periods
+            .iter()
+            .map(|p| (p.index() as u64) << 4 | u64::from(p.granularity().per_year()))
+            .collect();
+        let rule = LogisticNormal::new(cfg.sigma_respondent);
+        Ok(Model {
+            code_min: scale.min,
+            sat_threshold: usize::from(scale.satisfied_min - scale.min - 1),
+            instrument: instrument.clone(),
+            alpha,
+            gamma,
+            pilot,
+            period_labels,
+            dates,
+            unit_keys,
+            period_keys,
+            rule,
+            cfg,
+        })
+    }
+
+    /// The configuration (units and periods sorted).
+    pub fn config(&self) -> &SynthConfig {
+        &self.cfg
+    }
+
+    /// The instrument the responses follow.
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    /// Unit codes, sorted; unit indices refer to this list.
+    pub fn units(&self) -> &[String] {
+        &self.cfg.units
+    }
+
+    /// Periods, sorted; period indices (and `k_t`) refer to this list.
+    pub fn periods(&self) -> &[Period] {
+        &self.cfg.periods
+    }
+
+    /// The drawn unit effects α_u, by unit index.
+    pub fn unit_effects(&self) -> &[f64] {
+        &self.alpha
+    }
+
+    /// The drawn item effects γ_j, in instrument order.
+    pub fn item_effects(&self) -> &[f64] {
+        &self.gamma
+    }
+
+    /// Whether unit `u` is treated in period `t` (a pilot unit, on or after the start).
+    pub fn treated(&self, u: usize, t: usize) -> bool {
+        self.pilot[u] && self.cfg.periods[t] >= self.cfg.pilots.start
+    }
+
+    /// The linear predictor without the respondent effect, η₀.
+    pub fn eta0(&self, u: usize, t: usize, j: usize) -> f64 {
+        let c = &self.cfg;
+        let d = if self.treated(u, t) {
+            c.pilot_effect
+        } else {
+            0.0
+        };
+        c.mu + self.alpha[u] + c.trend * t as f64 + d + self.gamma[j]
+    }
+
+    /// The exact expected share satisfied of item `j` in unit `u`, period `t`:
+    /// `∫ logistic(η₀ + b − κ_sat) φ(b; 0, σ_b) db`.
+    pub fn item_share(&self, u: usize, t: usize, j: usize) -> f64 {
+        self.rule
+            .mean(self.eta0(u, t, j) - self.cfg.thresholds[self.sat_threshold])
+    }
+
+    /// Number of unit × period cells.
+    pub fn n_cells(&self) -> usize {
+        self.cfg.units.len() * self.cfg.periods.len()
+    }
+
+    /// Total number of responses.
+    pub fn n_rows(&self) -> u64 {
+        self.cfg.responses
+    }
+
+    /// Number of responses of cell `c` (cells in (unit, period) order,
+    /// `c = u · periods + t`): `N / C`, plus one for the first `N mod C` cells.
+    pub fn cell_count(&self, c: usize) -> u64 {
+        let n = self.n_cells() as u64;
+        let base = self.cfg.responses / n;
+        base + u64::from((c as u64) < self.cfg.responses % n)
+    }
+
+    /// The cell and 0-based position in it of global row `r`.
+    pub(crate) fn locate(&self, r: u64) -> (usize, u64) {
+        let n = self.n_cells() as u64;
+        let base = self.cfg.responses / n;
+        let rem = self.cfg.responses % n;
+        let big = rem * (base + 1);
+        if r < big {
+            ((r / (base + 1)) as usize, r % (base + 1))
+        } else {
+            let r = r - big;
+            ((rem + r / base) as usize, r % base)
+        }
+    }
+
+    /// The exact truth: one row per unit × period, sorted by unit code then
+    /// period. Missingness is MCAR and does not enter.
+    pub fn truth(&self) -> Vec<TruthRow> {
+        let root = self
+            .instrument
+            .coefficients(self.instrument.root())
+            .expect("the root group has coefficients");
+        let groups: Vec<&[f64]> = self
+            .instrument
+            .reported_groups()
+            .iter()
+            .map(|g| {
+                self.instrument
+                    .coefficients(&g.id)
+                    .expect("every group has coefficients")
+            })
+            .collect();
+        let n_periods = self.cfg.periods.len();
+        let n_items = self.gamma.len();
+        (0..self.n_cells())
+            .into_par_iter()
+            .map(|c| {
+                let (u, t) = (c / n_periods, c % n_periods);
+                let items: Vec<f64> = (0..n_items).map(|j| self.item_share(u, t, j)).collect();
+                let index =
+                    |coef: &[f64]| 100.0 * coef.iter().zip(&items).map(|(a, p)| a * p).sum::<f64>();
+                TruthRow {
+                    unit_code: self.cfg.units[u].clone(),
+                    period: self.cfg.periods[t],
+                    pilot: self.pilot[u],
+                    sipas: index(root),
+                    groups: groups.iter().map(|g| index(g)).collect(),
+                    items,
+                }
+            })
+            .collect()
+    }
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Every day of a period as an ISO date.
+fn period_days(p: Period) -> Vec<String> {
+    let (first, months) = match p.granularity() {
+        Granularity::Year => (1, 12),
+        Granularity::Half => ((p.sub() - 1) * 6 + 1, 6),
+        Granularity::Quarter => ((p.sub() - 1) * 3 + 1, 3),
+        Granularity::Month => (p.sub(), 1),
+    };
+    let y = p.year();
+    (first..first + months)
+        .flat_map(|m| (1..=days_in_month(y, m)).map(move |d| format!("{y:04}-{m:02}-{d:02}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_days_cover_the_calendar() {
+        let q: Period = "2024Q1".parse().unwrap();
+        let d = period_days(q);
+        assert_eq!(d.len(), 31 + 29 + 31);
+        assert_eq!(d[0], "2024-01-01");
+        assert_eq!(d[59], "2024-02-29");
+        assert_eq!(d.last().unwrap(), "2024-03-31");
+        assert_eq!(period_days("2023".parse().unwrap()).len(), 365);
+        assert_eq!(period_days("2100-02".parse().unwrap()).len(), 28);
+        assert_eq!(period_days("2000-02".parse().unwrap()).len(), 29);
+        let h2 = period_days("2025-H2".parse().unwrap());
+        assert_eq!(h2.len(), 184);
+        assert_eq!(h2[0], "2025-07-01");
+    }
+}

@@ -1,0 +1,224 @@
+//! Writing responses (CSV or Parquet) and the truth table, atomically.
+//!
+//! Rows are generated in chunks; a batch of chunks is drawn (and, for CSV,
+//! formatted) in parallel with rayon, then written in order, so memory stays
+//! bounded by a few chunks whatever N is, and the bytes do not depend on the
+//! number of threads.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use tempfile::NamedTempFile;
+
+use crate::generate::{RawChunk, csv_header, draw, frame_schema, to_csv, to_frame};
+use crate::model::Model;
+use crate::{Error, Result};
+
+/// Output format of the responses, chosen by the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.csv`: the canonical CSV layout.
+    Csv,
+    /// `.parquet`: the canonical Parquet types.
+    Parquet,
+}
+
+impl Format {
+    /// The format of `path` by its extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Result<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("csv") => Ok(Format::Csv),
+            Some("parquet") => Ok(Format::Parquet),
+            _ => Err(Error::UnknownFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// How responses are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Rows per generated chunk (a Parquet row group each). Default 131,072.
+    pub chunk_rows: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            chunk_rows: 1 << 17,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The output file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Responses written (= N).
+    pub rows: u64,
+    /// Unit × period cells.
+    pub cells: usize,
+    /// Answers left missing.
+    pub missing_answers: u64,
+}
+
+/// Writes all responses to `path`, CSV or Parquet by extension, atomically.
+pub fn write_responses(model: &Model, path: &Path) -> Result<Summary> {
+    write_responses_with(model, path, &WriteOptions::default())
+}
+
+/// [`write_responses`] with explicit options.
+pub fn write_responses_with(model: &Model, path: &Path, opts: &WriteOptions) -> Result<Summary> {
+    let format = Format::from_path(path)?;
+    let missing = match format {
+        Format::Csv => atomic_write(path, |file, tmp| write_csv(model, file, tmp, *opts))?,
+        Format::Parquet => atomic_write(path, |file, tmp| write_parquet(model, file, tmp, *opts))?,
+    };
+    Ok(Summary {
+        path: path.to_path_buf(),
+        format,
+        rows: model.n_rows(),
+        cells: model.n_cells(),
+        missing_answers: missing,
+    })
+}
+
+/// Writes the truth table (see [`write_truth_to`]) to `path`, atomically.
+pub fn write_truth(model: &Model, path: &Path) -> Result<()> {
+    atomic_write(path, |file, tmp| {
+        let mut w = BufWriter::new(file);
+        write_truth_to(model, &mut w).map_err(|source| io_err(tmp, source))?;
+        w.flush().map_err(|source| io_err(tmp, source))
+    })
+}
+
+/// Writes `unit_code,period,pilot,sipas,<reported groups>` rows, values
+/// 0–100 with 6 decimals, `pilot` = `true`|`false`, sorted by unit code then
+/// period.
+pub fn write_truth_to<W: Write>(model: &Model, w: &mut W) -> std::io::Result<()> {
+    let groups = model.instrument().reported_groups();
+    write!(w, "unit_code,period,pilot,{}", model.instrument().root())?;
+    for g in &groups {
+        write!(w, ",{}", g.id)?;
+    }
+    writeln!(w)?;
+    for row in model.truth() {
+        write!(
+            w,
+            "{},{},{},{:.6}",
+            row.unit_code, row.period, row.pilot, row.sipas
+        )?;
+        for v in &row.groups {
+            write!(w, ",{v:.6}")?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Runs `body` on a temp file next to `path`, then renames it onto `path`.
+fn atomic_write<T>(path: &Path, body: impl FnOnce(&File, &Path) -> Result<T>) -> Result<T> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = NamedTempFile::new_in(dir).map_err(|source| io_err(path, source))?;
+    // Temp files are created 0600; outputs are ordinary data files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|source| io_err(tmp.path(), source))?;
+    }
+    let out = body(tmp.as_file(), tmp.path())?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|source| io_err(tmp.path(), source))?;
+    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
+    Ok(out)
+}
+
+/// Chunk ranges in order, in batches of about two chunks per thread.
+fn batches(model: &Model, opts: WriteOptions) -> Vec<Vec<std::ops::Range<u64>>> {
+    let n = model.n_rows();
+    let step = opts.chunk_rows.max(1) as u64;
+    let ranges: Vec<_> = (0..n.div_ceil(step))
+        .map(|i| i * step..((i + 1) * step).min(n))
+        .collect();
+    let per_batch = 2 * rayon::current_num_threads().max(1);
+    ranges.chunks(per_batch).map(<[_]>::to_vec).collect()
+}
+
+fn write_csv(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> Result<u64> {
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let err = |source| io_err(tmp, source);
+    w.write_all(&csv_header(model)).map_err(err)?;
+    let mut missing = 0;
+    for batch in batches(model, opts) {
+        let parts: Vec<(Vec<u8>, u64)> = batch
+            .into_par_iter()
+            .map(|r| {
+                let chunk = draw(model, r);
+                let mut buf = Vec::new();
+                to_csv(model, &chunk, &mut buf);
+                (buf, chunk.missing)
+            })
+            .collect();
+        for (buf, m) in parts {
+            w.write_all(&buf).map_err(err)?;
+            missing += m;
+        }
+    }
+    w.flush().map_err(err)?;
+    Ok(missing)
+}
+
+fn write_parquet(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> Result<u64> {
+    let perr = |source| Error::Polars {
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    let mut writer = ParquetWriter::new(&mut w)
+        .batched(&frame_schema(model))
+        .map_err(perr)?;
+    let mut missing = 0;
+    for batch in batches(model, opts) {
+        let frames: Vec<Result<(DataFrame, u64)>> = batch
+            .into_par_iter()
+            .map(|r| {
+                let chunk: RawChunk = draw(model, r);
+                Ok((to_frame(model, &chunk)?, chunk.missing))
+            })
+            .collect();
+        for f in frames {
+            let (df, m) = f?;
+            writer.write_batch(&df).map_err(perr)?;
+            missing += m;
+        }
+    }
+    writer.finish().map_err(perr)?;
+    drop(writer);
+    w.flush().map_err(|source| io_err(tmp, source))?;
+    Ok(missing)
+}
