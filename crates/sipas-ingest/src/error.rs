@@ -1,0 +1,111 @@
+//! Errors of ingest: problems with whole files or the run, never with a single
+//! row (rows that cannot be used are quarantined, see [`crate::Reason`]).
+
+use std::path::PathBuf;
+
+/// Result with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can stop an ingest run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No input path was given, or the folders given hold no CSV or Parquet file.
+    #[error("no input files (expected CSV or Parquet files, or folders holding *.csv / *.parquet)")]
+    NoInputs,
+    /// An input path does not exist.
+    #[error("input {} does not exist", path.display())]
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file or folder could not be read or written.
+    #[error("cannot access {}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The CSV reader failed on a file (other than a malformed row).
+    #[error("cannot read CSV {}", path.display())]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: csv::Error,
+    },
+    /// Polars failed to read a Parquet input or to build / write the table.
+    #[error("parquet or table error for {}", path.display())]
+    Polars {
+        /// The file being read or written.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    /// A file has no header row.
+    #[error("{}: the file is empty (a header row is required)", path.display())]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A required column (`response_id`, `unit_code`, `period`) is missing.
+    #[error("{}, line 1: missing required column `{column}`", path.display())]
+    MissingColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// Item columns of the instrument are missing from a file's header.
+    #[error("{}, line 1: missing item columns of instrument {instrument}: {columns}", path.display())]
+    MissingItems {
+        /// The file.
+        path: PathBuf,
+        /// The instrument id.
+        instrument: String,
+        /// The missing item ids, comma-separated.
+        columns: String,
+    },
+    /// A column name appears twice in a header.
+    #[error("{}, line 1: column `{column}` appears more than once", path.display())]
+    DuplicateColumn {
+        /// The file.
+        path: PathBuf,
+        /// The column.
+        column: String,
+    },
+    /// No bundled instrument has all its items among the first file's columns.
+    #[error(
+        "{}: no instrument matches the header; closest is {closest}, missing item columns: {missing}",
+        path.display()
+    )]
+    UnknownInstrument {
+        /// The first input file.
+        path: PathBuf,
+        /// The instrument with the fewest missing items.
+        closest: String,
+        /// Its missing item ids, comma-separated.
+        missing: String,
+    },
+    /// The report could not be serialized.
+    #[error("cannot serialize the ingest report")]
+    Json(#[source] serde_json::Error),
+    /// The identity rows_read = accepted + quarantined failed (a bug).
+    #[error(
+        "row counts do not reconcile for {scope}: {rows_read} read ≠ {accepted} accepted + {quarantined} quarantined"
+    )]
+    CountMismatch {
+        /// `total` or the input file.
+        scope: String,
+        /// Rows read.
+        rows_read: u64,
+        /// Rows accepted.
+        accepted: u64,
+        /// Rows quarantined.
+        quarantined: u64,
+    },
+}

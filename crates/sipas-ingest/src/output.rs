@@ -1,0 +1,106 @@
+//! Writing `responses.parquet`, `quarantine.csv` and `ingest-report.json`
+//! atomically (temp file in the output folder, then rename).
+
+use std::io::Write;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::{Error, IngestReport, Ingested, QuarantinedRow, Result};
+
+/// File name of the response table.
+pub const RESPONSES_FILE: &str = "responses.parquet";
+/// File name of the quarantine.
+pub const QUARANTINE_FILE: &str = "quarantine.csv";
+/// File name of the report.
+pub const REPORT_FILE: &str = "ingest-report.json";
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `path` atomically: `fill` writes into a temp file in the same
+/// folder, which is then renamed over `path`.
+fn atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> Result<()>,
+) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut w)?;
+        w.flush().map_err(io(path))?;
+    }
+    tmp.as_file().sync_all().map_err(io(path))?;
+    tmp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Writes the three outputs into `out_dir` (created if needed) and returns the
+/// report. Fails, writing nothing, if the row counts do not reconcile.
+pub fn write_outputs(ingested: &Ingested, out_dir: &Path) -> Result<IngestReport> {
+    ingested.report.check_counts()?;
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+
+    let path = out_dir.join(RESPONSES_FILE);
+    let mut df = ingested.responses.clone();
+    atomic(&path, |w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut df)
+            .map_err(|source| Error::Polars {
+                path: path.clone(),
+                source,
+            })?;
+        Ok(())
+    })?;
+
+    let path = out_dir.join(QUARANTINE_FILE);
+    atomic(&path, |w| write_quarantine(w, &ingested.quarantine, &path))?;
+
+    let path = out_dir.join(REPORT_FILE);
+    atomic(&path, |w| {
+        serde_json::to_writer_pretty(&mut *w, &ingested.report).map_err(Error::Json)?;
+        w.write_all(b"\n").map_err(io(&path))
+    })?;
+    Ok(ingested.report.clone())
+}
+
+fn write_quarantine(w: impl Write, rows: &[QuarantinedRow], path: &Path) -> Result<()> {
+    let err = |source| Error::Csv {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(w);
+    csv.write_record([
+        "source_file",
+        "line",
+        "reason",
+        "column",
+        "detail",
+        "record",
+    ])
+    .map_err(err)?;
+    for r in rows {
+        csv.write_record([
+            r.source_file.as_str(),
+            &r.line.to_string(),
+            r.reason.as_str(),
+            &r.column,
+            &r.detail,
+            &r.record,
+        ])
+        .map_err(err)?;
+    }
+    csv.flush().map_err(io(path))?;
+    Ok(())
+}

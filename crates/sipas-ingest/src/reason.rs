@@ -1,0 +1,90 @@
+//! Why a row was quarantined: stable snake_case codes.
+
+use std::fmt;
+
+/// The reason a row went to the quarantine. The codes ([`Reason::as_str`]) are
+/// stable: they appear in `quarantine.csv` and `ingest-report.json`.
+///
+/// Checks run in the order of the variants; a row's reason is its first
+/// failing check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Reason {
+    /// `malformed_row`: wrong number of fields, an unparsable record or text
+    /// that is not UTF-8.
+    MalformedRow,
+    /// `missing_response_id`: empty `response_id`.
+    MissingResponseId,
+    /// `duplicate_response_id`: the id was already accepted earlier in input
+    /// order (files in the order given, rows in file order).
+    DuplicateResponseId,
+    /// `unknown_unit`: `unit_code` is not in the unit registry.
+    UnknownUnit,
+    /// `invalid_period`: `period` does not parse.
+    InvalidPeriod,
+    /// `mixed_granularity`: the period's granularity differs from the
+    /// dataset's (that of the first accepted row).
+    MixedGranularity,
+    /// `invalid_answer`: an item value that is neither empty, an answer code
+    /// of the scale, nor one of its missing codes.
+    InvalidAnswer,
+    /// `invalid_weight`: `weight` is present but not a finite number > 0.
+    InvalidWeight,
+}
+
+impl Reason {
+    /// Every reason, in check order.
+    pub const ALL: [Reason; 8] = [
+        Reason::MalformedRow,
+        Reason::MissingResponseId,
+        Reason::DuplicateResponseId,
+        Reason::UnknownUnit,
+        Reason::InvalidPeriod,
+        Reason::MixedGranularity,
+        Reason::InvalidAnswer,
+        Reason::InvalidWeight,
+    ];
+
+    /// The stable snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MalformedRow => "malformed_row",
+            Reason::MissingResponseId => "missing_response_id",
+            Reason::DuplicateResponseId => "duplicate_response_id",
+            Reason::UnknownUnit => "unknown_unit",
+            Reason::InvalidPeriod => "invalid_period",
+            Reason::MixedGranularity => "mixed_granularity",
+            Reason::InvalidAnswer => "invalid_answer",
+            Reason::InvalidWeight => "invalid_weight",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reason;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let codes: std::collections::BTreeSet<&str> =
+            Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(codes.len(), Reason::ALL.len());
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
+    }
+}

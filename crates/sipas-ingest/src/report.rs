@@ -1,0 +1,137 @@
+//! What an ingest run did: the quarantined rows and the counts of
+//! `ingest-report.json`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{Format, Reason};
+
+/// One quarantined row, as written to `quarantine.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuarantinedRow {
+    /// The file the row came from.
+    pub source_file: String,
+    /// 1-based line where the record starts (header = line 1; Parquet: row
+    /// number + 1).
+    pub line: u64,
+    /// The first failing check.
+    pub reason: Reason,
+    /// The column at fault (empty when the whole row is, e.g. a wrong field count).
+    pub column: String,
+    /// What is wrong, for people.
+    pub detail: String,
+    /// The original record re-serialized as CSV text, fields exactly as read.
+    pub record: String,
+}
+
+/// Counts per reason, every reason present (0 when none), keyed by code.
+pub type ReasonCounts = BTreeMap<String, u64>;
+
+pub(crate) fn empty_reason_counts() -> ReasonCounts {
+    Reason::ALL
+        .iter()
+        .map(|r| (r.as_str().to_string(), 0))
+        .collect()
+}
+
+/// Counts of one input file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputReport {
+    /// The file.
+    pub file: String,
+    /// How it was read.
+    pub format: Format,
+    /// Data rows read (header excluded).
+    pub rows_read: u64,
+    /// Rows in `responses.parquet`.
+    pub accepted: u64,
+    /// Rows in `quarantine.csv`.
+    pub quarantined: u64,
+    /// Quarantined rows per reason code.
+    pub quarantined_by_reason: ReasonCounts,
+}
+
+/// Counts over all inputs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows accepted.
+    pub accepted: u64,
+    /// Rows quarantined.
+    pub quarantined: u64,
+    /// Quarantined rows per reason code.
+    pub quarantined_by_reason: ReasonCounts,
+    /// Answers of accepted rows that held one of the scale's missing codes
+    /// (e.g. 9, 99) and were read as missing.
+    pub missing_code_answers: u64,
+}
+
+/// The content of `ingest-report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IngestReport {
+    /// Instrument id (`sipas-2017`).
+    pub instrument: String,
+    /// Granularity of the dataset's periods (`year`, `half`, `quarter`,
+    /// `month`); `null` when no row was accepted.
+    pub granularity: Option<String>,
+    /// Per input file, in input order.
+    pub inputs: Vec<InputReport>,
+    /// Over all inputs.
+    pub totals: Totals,
+    /// Columns that are neither canonical nor items (sorted, once each).
+    pub ignored_columns: Vec<String>,
+    /// Periods of accepted rows, chronological.
+    pub periods: Vec<String>,
+    /// Number of distinct units among accepted rows.
+    pub units: usize,
+}
+
+impl IngestReport {
+    /// Checks rows_read = accepted + quarantined per input and in total.
+    pub fn check_counts(&self) -> crate::Result<()> {
+        let check = |scope: &str, r: u64, a: u64, q: u64, by: &ReasonCounts| {
+            if r == a + q && by.values().sum::<u64>() == q {
+                Ok(())
+            } else {
+                Err(crate::Error::CountMismatch {
+                    scope: scope.to_string(),
+                    rows_read: r,
+                    accepted: a,
+                    quarantined: q,
+                })
+            }
+        };
+        for i in &self.inputs {
+            check(
+                &i.file,
+                i.rows_read,
+                i.accepted,
+                i.quarantined,
+                &i.quarantined_by_reason,
+            )?;
+        }
+        let t = &self.totals;
+        check(
+            "total",
+            t.rows_read,
+            t.accepted,
+            t.quarantined,
+            &t.quarantined_by_reason,
+        )?;
+        let sum = |f: fn(&InputReport) -> u64| self.inputs.iter().map(f).sum::<u64>();
+        if sum(|i| i.rows_read) != t.rows_read
+            || sum(|i| i.accepted) != t.accepted
+            || sum(|i| i.quarantined) != t.quarantined
+        {
+            return Err(crate::Error::CountMismatch {
+                scope: "total vs sum of inputs".into(),
+                rows_read: sum(|i| i.rows_read),
+                accepted: sum(|i| i.accepted),
+                quarantined: sum(|i| i.quarantined),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,558 @@
+//! Row validation of one file: the checks that need nothing but the row.
+//!
+//! Rows that pass go into a columnar [`Candidates`] store (answers in one
+//! `Vec<u8>` per item, 0 = missing); rows that fail become [`Failure`]s with
+//! the original record. The checks that depend on earlier rows
+//! (`duplicate_response_id`, `mixed_granularity`) run later, in input order,
+//! in [`crate::merge`]; a failure's [`Stage`] says where it sits relative to
+//! them so that a row's reason is always its first failing check.
+
+use std::collections::HashMap;
+
+use csv::ByteRecord;
+use sipas_core::{Instrument, Period, Scale, UnitRegistry};
+
+use crate::Reason;
+use crate::input::Row;
+use crate::layout::Layout;
+
+/// Strings stored end to end in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct StrCol {
+    data: String,
+    ends: Vec<usize>,
+}
+
+impl StrCol {
+    pub(crate) fn push(&mut self, s: &str) {
+        self.data.push_str(s);
+        self.ends.push(self.data.len());
+    }
+
+    /// Pushes the NFC form of `s` (no allocation for ASCII).
+    pub(crate) fn push_nfc(&mut self, s: &str) {
+        if s.is_ascii() {
+            self.data.push_str(s);
+        } else {
+            self.data
+                .extend(unicode_normalization::UnicodeNormalization::nfc(s));
+        }
+        self.ends.push(self.data.len());
+    }
+
+    pub(crate) fn get(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.data[start..self.ends[k]]
+    }
+}
+
+/// Shared, read-only context of a run.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) instrument: &'a Instrument,
+    /// Unit codes in registry (= string) order; candidates store indices.
+    pub(crate) unit_codes: Vec<&'a str>,
+    unit_index: HashMap<&'a str, u32>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(instrument: &'a Instrument, units: &'a UnitRegistry) -> Self {
+        let unit_codes: Vec<&str> = units.iter().map(|u| u.code.as_str()).collect();
+        let unit_index = unit_codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u32))
+            .collect();
+        Ctx {
+            instrument,
+            unit_codes,
+            unit_index,
+        }
+    }
+}
+
+/// Rows of one file that passed every row-local check, column by column.
+#[derive(Debug, Default)]
+pub(crate) struct Candidates {
+    pub(crate) lines: Vec<u64>,
+    pub(crate) ids: StrCol,
+    pub(crate) units: Vec<u32>,
+    pub(crate) periods: Vec<u32>,
+    pub(crate) period_table: Vec<Period>,
+    period_index: HashMap<Period, u32>,
+    pub(crate) submitted: StrCol,
+    pub(crate) submitted_valid: Vec<bool>,
+    pub(crate) channels: Vec<u32>,
+    pub(crate) channel_table: Vec<String>,
+    channel_index: HashMap<String, u32>,
+    pub(crate) weights: Vec<f64>,
+    /// One vector per item (instrument order), 0 = missing.
+    pub(crate) answers: Vec<Vec<u8>>,
+    /// Per row: how many answers were a scale missing code.
+    pub(crate) missing_codes: Vec<u8>,
+}
+
+impl Candidates {
+    pub(crate) fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub(crate) fn period(&self, k: usize) -> Period {
+        self.period_table[self.periods[k] as usize]
+    }
+}
+
+/// Where a row-local failure sits relative to the input-order checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Before `duplicate_response_id` (malformed row, missing id).
+    BeforeDuplicate,
+    /// After `duplicate_response_id`, before `mixed_granularity` (unit, period).
+    BeforeGranularity,
+    /// After `mixed_granularity` (answers, weight).
+    Last,
+}
+
+/// A row that failed a row-local check.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// Number of candidates of the file accepted before this row.
+    pub(crate) before: usize,
+    pub(crate) line: u64,
+    pub(crate) stage: Stage,
+    pub(crate) reason: Reason,
+    pub(crate) column: String,
+    pub(crate) detail: String,
+    /// The NFC response id (stages after the duplicate check).
+    pub(crate) id: Option<String>,
+    /// The period (stage [`Stage::Last`]).
+    pub(crate) period: Option<Period>,
+    pub(crate) record: String,
+}
+
+/// The row-local result of one file.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub(crate) rows_read: u64,
+    pub(crate) cand: Candidates,
+    /// In line order.
+    pub(crate) failures: Vec<Failure>,
+}
+
+/// The original record re-serialized as one CSV line (no terminator).
+pub(crate) fn record_text(rec: &ByteRecord) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    w.write_byte_record(rec)
+        .expect("writing to memory cannot fail");
+    let mut bytes = w.into_inner().expect("flushing to memory cannot fail");
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// The result of reading one answer field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A valid code of the scale.
+    Code(u8),
+    /// Empty.
+    Missing,
+    /// One of the scale's missing codes (read as missing, counted).
+    MissingCode,
+    /// Anything else.
+    Invalid,
+}
+
+/// Reads an answer: surrounding whitespace and `4.0`-style integers are
+/// accepted.
+pub(crate) fn parse_answer(b: &[u8], scale: &Scale) -> Answer {
+    if let [d] = b
+        && d.is_ascii_digit()
+    {
+        let v = d - b'0';
+        return if scale.is_valid(v) {
+            Answer::Code(v)
+        } else if scale.missing_codes.contains(&u16::from(v)) {
+            Answer::MissingCode
+        } else {
+            Answer::Invalid
+        };
+    }
+    let Ok(s) = std::str::from_utf8(b) else {
+        return Answer::Invalid;
+    };
+    let s = s.trim();
+    if s.is_empty() {
+        return Answer::Missing;
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty()
+        || int.len() > 6
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c == b'0')
+    {
+        return Answer::Invalid;
+    }
+    let v: u32 = int.parse().expect("at most 6 ascii digits");
+    if let Ok(v8) = u8::try_from(v)
+        && scale.is_valid(v8)
+    {
+        return Answer::Code(v8);
+    }
+    if u16::try_from(v).is_ok_and(|v| scale.missing_codes.contains(&v)) {
+        Answer::MissingCode
+    } else {
+        Answer::Invalid
+    }
+}
+
+/// Reads a weight: empty ⇒ 1; otherwise a finite number > 0.
+pub(crate) fn parse_weight(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Some(1.0);
+    }
+    s.parse::<f64>().ok().filter(|w| w.is_finite() && *w > 0.0)
+}
+
+/// Validates the rows of one file.
+pub(crate) struct FileValidator<'a> {
+    ctx: &'a Ctx<'a>,
+    layout: &'a Layout,
+    out: Parsed,
+    codes: Vec<u8>,
+}
+
+fn shown(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+impl<'a> FileValidator<'a> {
+    pub(crate) fn new(ctx: &'a Ctx<'a>, layout: &'a Layout) -> Self {
+        let cand = Candidates {
+            answers: vec![Vec::new(); layout.items.len()],
+            ..Candidates::default()
+        };
+        FileValidator {
+            ctx,
+            layout,
+            out: Parsed {
+                rows_read: 0,
+                cand,
+                failures: Vec::new(),
+            },
+            codes: vec![0; layout.items.len()],
+        }
+    }
+
+    pub(crate) fn finish(self) -> Parsed {
+        self.out
+    }
+
+    /// Validates one record.
+    pub(crate) fn row(&mut self, line: u64, row: Row<'_>) {
+        self.out.rows_read += 1;
+        let rec = match row {
+            Ok(rec) => rec,
+            Err(msg) => {
+                self.out.failures.push(Failure {
+                    before: self.out.cand.len(),
+                    line,
+                    stage: Stage::BeforeDuplicate,
+                    reason: Reason::MalformedRow,
+                    column: String::new(),
+                    detail: format!("unparsable record: {msg}"),
+                    id: None,
+                    period: None,
+                    record: String::new(),
+                });
+                return;
+            }
+        };
+        if let Err(f) = self.check(line, rec) {
+            let mut f = *f;
+            f.before = self.out.cand.len();
+            f.record = record_text(rec);
+            self.out.failures.push(f);
+        }
+    }
+
+    // Boxed: keeps `Result<_, Box<Failure>>` small on the hot path.
+    #[allow(clippy::unnecessary_box_returns)]
+    fn fail(
+        &self,
+        line: u64,
+        stage: Stage,
+        reason: Reason,
+        col: usize,
+        detail: String,
+    ) -> Box<Failure> {
+        let column = self.layout.names.get(col).cloned().unwrap_or_default();
+        Box::new(Failure {
+            before: 0,
+            line,
+            stage,
+            reason,
+            detail: if column.is_empty() {
+                detail
+            } else {
+                format!("column {column}: {detail}")
+            },
+            column,
+            id: None,
+            period: None,
+            record: String::new(),
+        })
+    }
+
+    fn text<'r>(
+        &self,
+        line: u64,
+        rec: &'r ByteRecord,
+        col: usize,
+    ) -> Result<&'r str, Box<Failure>> {
+        let b = &rec[col];
+        std::str::from_utf8(b).map(str::trim).map_err(|_| {
+            self.fail(
+                line,
+                Stage::BeforeDuplicate,
+                Reason::MalformedRow,
+                col,
+                format!(
+                    "value {} is not valid UTF-8 (only UTF-8 input is supported)",
+                    shown(b)
+                ),
+            )
+        })
+    }
+
+    fn check(&mut self, line: u64, rec: &ByteRecord) -> Result<(), Box<Failure>> {
+        let l = self.layout;
+        if rec.len() != l.n_fields {
+            return Err(self.fail(
+                line,
+                Stage::BeforeDuplicate,
+                Reason::MalformedRow,
+                usize::MAX,
+                format!(
+                    "expected {} fields as in the header, found {}",
+                    l.n_fields,
+                    rec.len()
+                ),
+            ));
+        }
+        let id = self.text(line, rec, l.response_id)?;
+        let submitted = l
+            .submitted_at
+            .map(|c| self.text(line, rec, c))
+            .transpose()?;
+        let channel = l.channel.map(|c| self.text(line, rec, c)).transpose()?;
+        if id.is_empty() {
+            return Err(self.fail(
+                line,
+                Stage::BeforeDuplicate,
+                Reason::MissingResponseId,
+                l.response_id,
+                "empty response id".into(),
+            ));
+        }
+        let id_nfc = || sipas_core::text::nfc(id);
+        // Unit and period: checked after the duplicate test.
+        let unit_raw = &rec[l.unit_code];
+        let unit = std::str::from_utf8(unit_raw).map(str::trim).ok();
+        let Some(unit_idx) = unit.and_then(|u| self.ctx.unit_index.get(u).copied()) else {
+            let detail = match unit {
+                Some(u) if u.len() == 5 && u.bytes().all(|b| b.is_ascii_digit()) => {
+                    format!("unit {u} is not in the unit registry")
+                }
+                _ => format!("value {} is not a 5-digit GSO code", shown(unit_raw)),
+            };
+            let mut f = self.fail(
+                line,
+                Stage::BeforeGranularity,
+                Reason::UnknownUnit,
+                l.unit_code,
+                detail,
+            );
+            f.id = Some(id_nfc());
+            return Err(f);
+        };
+        let period_raw = &rec[l.period];
+        let period = std::str::from_utf8(period_raw)
+            .ok()
+            .and_then(|p| p.parse::<Period>().ok());
+        let Some(period) = period else {
+            let mut f = self.fail(
+                line,
+                Stage::BeforeGranularity,
+                Reason::InvalidPeriod,
+                l.period,
+                format!(
+                    "value {} is not a period (expected YYYY, YYYY-H1/H2, YYYYQ1-Q4 or YYYY-MM)",
+                    shown(period_raw)
+                ),
+            );
+            f.id = Some(id_nfc());
+            return Err(f);
+        };
+        let late = |this: &Self, reason, col, detail| {
+            let mut f = this.fail(line, Stage::Last, reason, col, detail);
+            f.id = Some(id_nfc());
+            f.period = Some(period);
+            f
+        };
+        let scale = &self.ctx.instrument.scale;
+        let mut n_missing_codes = 0u8;
+        for (j, &col) in l.items.iter().enumerate() {
+            let b = &rec[col];
+            self.codes[j] = match parse_answer(b, scale) {
+                Answer::Code(v) => v,
+                Answer::Missing => 0,
+                Answer::MissingCode => {
+                    n_missing_codes = n_missing_codes.saturating_add(1);
+                    0
+                }
+                Answer::Invalid => {
+                    let detail = format!(
+                        "value {} is not an answer code {}–{}",
+                        shown(b),
+                        scale.min,
+                        scale.max
+                    );
+                    return Err(late(self, Reason::InvalidAnswer, col, detail));
+                }
+            };
+        }
+        let weight = match l.weight {
+            None => 1.0,
+            Some(col) => {
+                let b = &rec[col];
+                if let Some(w) = std::str::from_utf8(b).ok().and_then(parse_weight) {
+                    w
+                } else {
+                    let detail = format!("value {} is not a finite number > 0", shown(b));
+                    return Err(late(self, Reason::InvalidWeight, col, detail));
+                }
+            }
+        };
+        // Accepted locally: store column by column.
+        let c = &mut self.out.cand;
+        c.lines.push(line);
+        c.ids.push_nfc(id);
+        c.units.push(unit_idx);
+        let next = c.period_table.len() as u32;
+        let p = *c.period_index.entry(period).or_insert(next);
+        if p == next {
+            c.period_table.push(period);
+        }
+        c.periods.push(p);
+        match submitted {
+            Some(s) if !s.is_empty() => {
+                c.submitted.push_nfc(s);
+                c.submitted_valid.push(true);
+            }
+            _ => {
+                c.submitted.push("");
+                c.submitted_valid.push(false);
+            }
+        }
+        let channel = match channel {
+            Some(s) if !s.is_empty() => s,
+            _ => sipas_core::schema::DEFAULT_CHANNEL,
+        };
+        let ch = if let Some(&k) = c.channel_index.get(channel) {
+            k
+        } else {
+            let name = sipas_core::text::nfc(channel);
+            let next = c.channel_table.len() as u32;
+            let k = *c.channel_index.entry(name.clone()).or_insert(next);
+            if k == next {
+                c.channel_table.push(name);
+            }
+            // Index the raw form too, so the next lookup hits.
+            c.channel_index.entry(channel.to_string()).or_insert(k);
+            k
+        };
+        c.channels.push(ch);
+        c.weights.push(weight);
+        for (j, v) in self.codes.iter().enumerate() {
+            c.answers[j].push(*v);
+        }
+        c.missing_codes.push(n_missing_codes);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scale() -> Scale {
+        sipas_core::bundled::instrument("sipas-2017").unwrap().scale
+    }
+
+    #[test]
+    fn answers_accept_whitespace_and_integral_decimals() {
+        let s = scale();
+        assert_eq!(parse_answer(b"4", &s), Answer::Code(4));
+        assert_eq!(parse_answer(b" 4 ", &s), Answer::Code(4));
+        assert_eq!(parse_answer(b"4.0", &s), Answer::Code(4));
+        assert_eq!(parse_answer(b"5.00", &s), Answer::Code(5));
+        assert_eq!(parse_answer(b"", &s), Answer::Missing);
+        assert_eq!(parse_answer(b"  ", &s), Answer::Missing);
+        assert_eq!(parse_answer(b"9", &s), Answer::MissingCode);
+        assert_eq!(parse_answer(b"99", &s), Answer::MissingCode);
+        assert_eq!(parse_answer(b"99.0", &s), Answer::MissingCode);
+        for bad in [
+            &b"3.5"[..],
+            b"0",
+            b"6",
+            b"abc",
+            b"-4",
+            b"+4",
+            b".5",
+            b"4e0",
+            b"\xff",
+            b"1000000000",
+        ] {
+            assert_eq!(parse_answer(bad, &s), Answer::Invalid, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn weights_default_to_one_and_must_be_positive_finite() {
+        assert_eq!(parse_weight(""), Some(1.0));
+        assert_eq!(parse_weight(" 2.5 "), Some(2.5));
+        for bad in ["0", "-1", "NaN", "inf", "x"] {
+            assert_eq!(parse_weight(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn records_round_trip_with_quotes_and_newlines() {
+        let rec = ByteRecord::from(vec!["a", "b,c", "line1\nline2", "say \"hi\""]);
+        assert_eq!(
+            record_text(&rec),
+            "a,\"b,c\",\"line1\nline2\",\"say \"\"hi\"\"\""
+        );
+    }
+
+    #[test]
+    fn strcol_stores_strings_end_to_end() {
+        let mut c = StrCol::default();
+        c.push("ab");
+        c.push("");
+        c.push_nfc("Ho\u{300}a");
+        assert_eq!(c.get(0), "ab");
+        assert_eq!(c.get(1), "");
+        assert_eq!(c.get(2), "Hòa");
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of sipas-ingest on small real files.
+
+mod clean;
+mod common;
+mod formats;
+mod quarantine;
+mod reproducible;
