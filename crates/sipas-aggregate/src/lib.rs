@@ -1,1 +1,85 @@
-//! placeholder
+//! SIPAS indices per unit and period with design-based standard errors,
+//! pooled pilot / baseline estimates and the difference-in-differences.
+//!
+//! This crate reads the canonical `responses.parquet` written by ingest,
+//! estimates every index, and writes the RESULTS tables that the report
+//! stage reads. Estimates equal R `survey` with
+//! `svydesign(ids = ~1, strata = ~interaction(unit_code, period), weights = ~weight)`
+//! and `svyby` / `subset` domain estimation (Taylor linearization,
+//! `options(survey.lonely.psu = "certainty")`).
+//!
+//! # Overview
+//! - [`read_responses`] reads the Parquet table into [`Responses`]
+//!   (dictionary-encoded units, periods and channels; a flat answer buffer).
+//! - [`aggregate`] computes [`Indices`]: one [`CellEstimate`] per unit ×
+//!   period, the pooled [`GroupEstimate`]s of pilot and baseline units per
+//!   period, the [`DidEstimate`] and the reconciliation [`AggregateReport`].
+//! - [`write_results`] writes them as `unit_period.csv`,
+//!   `unit_period.parquet`, `items.csv`, `groups.csv`, `did.csv` and
+//!   `aggregate-report.json`, atomically and byte-reproducibly.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use sipas_aggregate::{AggregateOptions, aggregate, read_responses, write_results};
+//!
+//! let responses = read_responses(Path::new("DATA/responses.parquet"), None)?;
+//! let indices = aggregate(&responses, &AggregateOptions::bundled())?;
+//! write_results(&indices, Path::new("RESULTS"))?;
+//! # Ok::<(), sipas_aggregate::Error>(())
+//! ```
+//!
+//! # Input
+//! `unit_code: String, period: String, channel: String, weight: Float64`
+//! and one `UInt8` column per item of the instrument (null = missing, else a
+//! code on the scale). `channel` (default `survey`) and `weight` (default 1)
+//! may be absent; other columns are ignored. A wrong type is an error naming
+//! the file and the column; a bad value names the row too.
+//!
+//! # Estimator
+//! Row *i* has weight *wᵢ*; its stratum *h* is its unit × period. For item
+//! *j*, *aᵢⱼ* = 1 when answered and *sᵢⱼ* = 1 when answered ≥
+//! `scale.satisfied_min`. Only rows of [`AggregateOptions::channel`] are
+//! used. For a domain *D* (a union of strata):
+//! - *Xⱼ* = Σ_D *wᵢaᵢⱼ*, *Yⱼ* = Σ_D *wᵢsᵢⱼ*, *Rⱼ* = *Yⱼ/Xⱼ*; item share 100·*Rⱼ*.
+//! - group *g*: *G* = 100·Σⱼ *c_gj Rⱼ* with the instrument's coefficients;
+//!   undefined when an item with *c_gj* ≠ 0 has *Xⱼ* = 0.
+//! - SIPAS variance: *zᵢ* = 100·*wᵢ*·Σⱼ *c_j(sᵢⱼ − Rⱼaᵢⱼ)/Xⱼ*,
+//!   Var = Σ_h *n_h/(n_h − 1)*·Σ_{i∈h}(*zᵢ − z̄_h*)², *n_h* = rows of the
+//!   stratum (also those with missing answers); a stratum with one row
+//!   contributes 0, a cell with one row has no SE. Interval: *G* ± 1.96·SE
+//!   clipped to [0, 100].
+//! - Item intervals (`items.csv`) are Wilson score intervals at
+//!   *p* = *Rⱼ*, *n* = the number of answers, *z* = [`Z_WILSON`]
+//!   (1.959963984540054 = `qnorm(0.975)`), in percent.
+//! - Pooled groups (`groups.csv`): the domain of all pilot (or baseline)
+//!   units of one period.
+//! - DiD (`did.csv`): (*P*post − *P*pre) − (*B*post − *B*pre) of SIPAS, each
+//!   term the domain estimate pooled over the periods before / from the pilot
+//!   start (see [`is_post`]); the four domains have disjoint strata, so
+//!   SE = √(sum of the four variances) and the interval is ±1.96·SE (not
+//!   clipped).
+//!
+//! # Output
+//! - `unit_period.csv` / `.parquet`: `unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi,<reported groups>`,
+//!   sorted by unit code then period.
+//! - `items.csv`: `unit_code,period,item,n_valid,share,lo,hi`.
+//! - `groups.csv`: `period,group,n,sipas,sipas_se,sipas_lo,sipas_hi,<reported groups>`, baseline before pilot.
+//! - `did.csv`: `pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post`.
+//! - `aggregate-report.json`: [`AggregateReport`].
+//!
+//! Numbers have six decimals; an empty field is undefined.
+
+#![warn(missing_docs)]
+
+mod error;
+mod estimate;
+mod responses;
+mod write;
+
+pub use error::{Error, Result};
+pub use estimate::{
+    AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,
+    Indices, ItemShare, Z_INTERVAL, Z_WILSON, aggregate, is_post, wilson,
+};
+pub use responses::{Responses, ResponsesBuilder, read_responses};
+pub use write::{RESULT_FILES, write_results};

@@ -1,0 +1,710 @@
+//! The estimators: ratio estimates of item shares, linear group indices and
+//! their Taylor-linearized variances for cells, pooled groups and the
+//! difference-in-differences.
+//!
+//! The design is stratified by unit × period with one-stage sampling and
+//! weights (`svydesign(ids = ~1, strata = ~interaction(unit_code, period),
+//! weights = ~weight)` in R `survey`). Every domain used here (one cell, the
+//! pilot or baseline units of one period, a DiD quadrant) is a union of whole
+//! strata, so its variance is the sum of its strata's contributions.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sipas_core::{Period, PilotSet, UnitRegistry, bundled, schema};
+
+use crate::responses::Responses;
+use crate::{Error, Result};
+
+/// Normal quantile used for the intervals of indices and of the DiD.
+pub const Z_INTERVAL: f64 = 1.96;
+/// Normal quantile used for the Wilson intervals of item shares
+/// (`qnorm(0.975)` to double precision).
+pub const Z_WILSON: f64 = 1.959_963_984_540_054;
+
+/// What to aggregate and how.
+#[derive(Debug, Clone)]
+pub struct AggregateOptions {
+    /// Unit metadata (names, districts, kinds); every unit code in the data must be here.
+    pub units: UnitRegistry,
+    /// Pilot units and the first period of the pilot.
+    pub pilots: PilotSet,
+    /// Only rows of this channel are used (`survey`); other channels are
+    /// counted as excluded, never pooled.
+    pub channel: String,
+}
+
+impl AggregateOptions {
+    /// Options with the `survey` channel.
+    pub fn new(units: UnitRegistry, pilots: PilotSet) -> Self {
+        AggregateOptions {
+            units,
+            pilots,
+            channel: schema::DEFAULT_CHANNEL.to_string(),
+        }
+    }
+
+    /// The bundled Thái Nguyên units and pilots, `survey` channel.
+    pub fn bundled() -> Self {
+        Self::new(bundled::units(), bundled::pilots())
+    }
+}
+
+/// A point estimate with its linearized standard error and 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Estimate {
+    /// The index, 0–100; `None` when an item it needs has no answer.
+    pub value: Option<f64>,
+    /// Standard error; `None` when undefined (no value, or a single response).
+    pub se: Option<f64>,
+    /// Lower bound of `value ± 1.96·se`, clipped to [0, 100].
+    pub lo: Option<f64>,
+    /// Upper bound, clipped to [0, 100].
+    pub hi: Option<f64>,
+}
+
+impl Estimate {
+    fn new(value: Option<f64>, var: Option<f64>) -> Self {
+        let se = value.and(var).map(|v| v.max(0.0).sqrt());
+        let (lo, hi) = match (value, se) {
+            (Some(v), Some(se)) => (
+                Some((v - Z_INTERVAL * se).clamp(0.0, 100.0)),
+                Some((v + Z_INTERVAL * se).clamp(0.0, 100.0)),
+            ),
+            _ => (None, None),
+        };
+        Estimate { value, se, lo, hi }
+    }
+}
+
+/// The share satisfied of one item in one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ItemShare {
+    /// Number of rows that answered the item.
+    pub n_valid: usize,
+    /// Weighted share satisfied, 0–100; `None` without answers.
+    pub share: Option<f64>,
+    /// Lower Wilson 95% bound, 0–100.
+    pub lo: Option<f64>,
+    /// Upper Wilson 95% bound, 0–100.
+    pub hi: Option<f64>,
+}
+
+/// Indices of one unit in one period (one stratum).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellEstimate {
+    /// GSO code.
+    pub unit_code: String,
+    /// Full name with prefix (`Phường Trưng Vương`).
+    pub unit_name: String,
+    /// District name.
+    pub district: String,
+    /// `xa`, `phuong` or `thi_tran`.
+    pub kind: String,
+    /// Whether the unit is a pilot unit.
+    pub pilot: bool,
+    /// The period.
+    pub period: Period,
+    /// Number of responses (rows).
+    pub n: usize,
+    /// The overall index with its uncertainty.
+    pub sipas: Estimate,
+    /// Values of the reported groups, aligned with [`Indices::group_ids`].
+    pub groups: Vec<Option<f64>>,
+    /// Item shares, aligned with [`Indices::item_ids`].
+    pub items: Vec<ItemShare>,
+}
+
+/// Pilot or baseline (non-pilot) units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Arm {
+    /// The units outside the pilot.
+    Baseline,
+    /// The pilot units.
+    Pilot,
+}
+
+impl Arm {
+    /// `baseline` or `pilot`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Baseline => "baseline",
+            Arm::Pilot => "pilot",
+        }
+    }
+}
+
+/// The pooled estimate of all pilot or all baseline units in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupEstimate {
+    /// The period.
+    pub period: Period,
+    /// Pilot or baseline.
+    pub group: Arm,
+    /// Number of responses.
+    pub n: usize,
+    /// The overall index with its uncertainty.
+    pub sipas: Estimate,
+    /// Values of the reported groups, aligned with [`Indices::group_ids`].
+    pub groups: Vec<Option<f64>>,
+}
+
+/// The difference-in-differences of SIPAS: `(P_post − P_pre) − (B_post − B_pre)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DidEstimate {
+    /// First period of the pilot.
+    pub pilot_start: Period,
+    /// The point estimate, in index points.
+    pub estimate: f64,
+    /// `sqrt` of the sum of the four quadrant variances.
+    pub se: f64,
+    /// `estimate − 1.96·se` (not clipped).
+    pub lo: f64,
+    /// `estimate + 1.96·se` (not clipped).
+    pub hi: f64,
+    /// SIPAS of the pilot units pooled over the periods before the start.
+    pub pilot_pre: Estimate,
+    /// … over the periods from the start.
+    pub pilot_post: Estimate,
+    /// SIPAS of the baseline units before the start.
+    pub baseline_pre: Estimate,
+    /// … from the start.
+    pub baseline_post: Estimate,
+}
+
+/// Counts that reconcile the input with the outputs (`aggregate-report.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AggregateReport {
+    /// The response table (file name).
+    pub source: String,
+    /// Instrument id.
+    pub instrument: String,
+    /// The channel used.
+    pub channel: String,
+    /// Rows in the response table.
+    pub rows_read: usize,
+    /// Rows of the used channel.
+    pub rows_used: usize,
+    /// Rows of other channels (excluded, never pooled).
+    pub rows_excluded_channel: usize,
+    /// Excluded rows per channel.
+    pub excluded_by_channel: BTreeMap<String, usize>,
+    /// Units with used rows.
+    pub units: usize,
+    /// Periods with used rows, chronological.
+    pub periods: Vec<String>,
+    /// Unit × period cells (rows of `unit_period.csv`).
+    pub cells: usize,
+    /// Cells of pilot units.
+    pub cells_pilot: usize,
+    /// Cells with a single response (no standard error).
+    pub cells_single_response: usize,
+    /// Cells whose SIPAS is undefined (an item without answers).
+    pub cells_undefined_sipas: usize,
+    /// Rows of `items.csv`.
+    pub item_rows: usize,
+    /// Rows of `groups.csv`.
+    pub group_rows: usize,
+    /// First period of the pilot.
+    pub pilot_start: String,
+    /// Periods pooled as "before" in the DiD.
+    pub did_pre_periods: Vec<String>,
+    /// Periods pooled as "from the start" in the DiD.
+    pub did_post_periods: Vec<String>,
+}
+
+/// Everything `aggregate` computes, as plain structs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indices {
+    /// Instrument id.
+    pub instrument_id: String,
+    /// Item ids, in instrument order.
+    pub item_ids: Vec<String>,
+    /// Reported group ids (elements, then parts).
+    pub group_ids: Vec<String>,
+    /// One row per unit × period with responses, sorted by unit code then period.
+    pub cells: Vec<CellEstimate>,
+    /// Pooled pilot and baseline rows, sorted by period then group (baseline first).
+    pub groups: Vec<GroupEstimate>,
+    /// The difference-in-differences.
+    pub did: DidEstimate,
+    /// Reconciliation counts.
+    pub report: AggregateReport,
+}
+
+/// Wilson score interval (in %) for a proportion `p` observed on `n` answers,
+/// with `z = `[`Z_WILSON`]. `None` when `n = 0`.
+pub fn wilson(p: f64, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let n = n as f64;
+    let z2 = Z_WILSON * Z_WILSON;
+    let denom = 1.0 + z2 / n;
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = Z_WILSON / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some((
+        (100.0 * (center - half)).clamp(0.0, 100.0),
+        (100.0 * (center + half)).clamp(0.0, 100.0),
+    ))
+}
+
+/// Whether `p` is in the pilot's "from the start" arm. Periods are compared
+/// at the coarser of the two granularities: the period that contains the
+/// start (or that the start contains) counts as "from the start".
+pub fn is_post(p: Period, start: Period) -> bool {
+    let coarse = |a: Period, g| a.coarsen(g).expect("granularities 1, 2, 4, 12 nest");
+    if p.granularity().per_year() <= start.granularity().per_year() {
+        p >= coarse(start, p.granularity())
+    } else {
+        coarse(p, start.granularity()) >= start
+    }
+}
+
+/// Weighted per-item totals of a set of rows.
+#[derive(Debug, Clone)]
+struct Totals {
+    n: usize,
+    /// Σ w·a_j.
+    x: Vec<f64>,
+    /// Σ w·s_j.
+    y: Vec<f64>,
+    /// Σ a_j.
+    n_valid: Vec<usize>,
+}
+
+impl Totals {
+    fn zero(j: usize) -> Self {
+        Totals {
+            n: 0,
+            x: vec![0.0; j],
+            y: vec![0.0; j],
+            n_valid: vec![0; j],
+        }
+    }
+
+    fn add(&mut self, o: &Totals) {
+        self.n += o.n;
+        for (a, b) in self.x.iter_mut().zip(&o.x) {
+            *a += b;
+        }
+        for (a, b) in self.y.iter_mut().zip(&o.y) {
+            *a += b;
+        }
+        for (a, b) in self.n_valid.iter_mut().zip(&o.n_valid) {
+            *a += b;
+        }
+    }
+}
+
+/// A domain's point estimates and its linearization table.
+#[derive(Debug, Clone)]
+struct Solved {
+    root: Option<f64>,
+    groups: Vec<Option<f64>>,
+    /// `table[j * k + code]` = 100·c_j/X_j·(s(code) − R_j·a(code)); the
+    /// linearized variable of a row is `w · Σ_j table[j·k + code_j]`.
+    /// `None` when the root index is undefined.
+    table: Option<Vec<f64>>,
+}
+
+/// The per-instrument constants of the computation.
+struct Model<'a> {
+    j: usize,
+    /// Codes 0..k (0 = missing).
+    k: usize,
+    answered: Vec<f64>,
+    satisfied: Vec<f64>,
+    root: &'a [f64],
+    groups: Vec<&'a [f64]>,
+}
+
+impl Model<'_> {
+    fn value(c: &[f64], t: &Totals) -> Option<f64> {
+        let mut g = 0.0;
+        for ((&c, &x), &y) in c.iter().zip(&t.x).zip(&t.y) {
+            if c != 0.0 {
+                if x <= 0.0 {
+                    return None;
+                }
+                g += c * (y / x);
+            }
+        }
+        Some(100.0 * g)
+    }
+
+    fn solve(&self, t: &Totals) -> Solved {
+        let root = Self::value(self.root, t);
+        let groups = self.groups.iter().map(|c| Self::value(c, t)).collect();
+        let table = root.map(|_| {
+            let mut table = vec![0.0; self.j * self.k];
+            for j in 0..self.j {
+                let c = self.root[j];
+                if c == 0.0 {
+                    continue;
+                }
+                let (x, r) = (t.x[j], t.y[j] / t.x[j]);
+                for code in 0..self.k {
+                    table[j * self.k + code] =
+                        100.0 * c / x * (self.satisfied[code] - r * self.answered[code]);
+                }
+            }
+            table
+        });
+        Solved {
+            root,
+            groups,
+            table,
+        }
+    }
+}
+
+/// Computes every index of the response table (see the crate docs for the
+/// estimator). Pure computation; deterministic to the bit.
+pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
+    let inst = responses.instrument();
+    let n_items = inst.items().len();
+    let scale = &inst.scale;
+    let k = usize::from(scale.max) + 1;
+    let answered: Vec<f64> = (0..k)
+        .map(|c| f64::from(u8::from(scale.is_valid(c as u8))))
+        .collect();
+    let satisfied: Vec<f64> = (0..k)
+        .map(|c| f64::from(u8::from(scale.is_satisfied(c as u8))))
+        .collect();
+    let reported = inst.reported_groups();
+    let model = Model {
+        j: n_items,
+        k,
+        answered,
+        satisfied,
+        root: inst
+            .coefficients(inst.root())
+            .expect("the root group has coefficients"),
+        groups: reported
+            .iter()
+            .map(|g| {
+                inst.coefficients(&g.id)
+                    .expect("every group has coefficients")
+            })
+            .collect(),
+    };
+
+    let units = responses.units();
+    let periods = responses.periods();
+    let (n_units, n_periods) = (units.len(), periods.len());
+    let meta = units
+        .iter()
+        .map(|c| {
+            opts.units
+                .get(c)
+                .ok_or_else(|| Error::UnknownUnit { code: c.clone() })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let pilot: Vec<bool> = units.iter().map(|c| opts.pilots.contains(c)).collect();
+    let start = opts.pilots.start;
+    let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
+
+    // Group the used rows by cell (counting sort: deterministic, O(n)).
+    let used = responses
+        .channels()
+        .iter()
+        .position(|c| *c == opts.channel)
+        .map(|i| i as u32);
+    let (ui, pi, ci) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+    );
+    let mut per_channel = vec![0usize; responses.channels().len()];
+    let mut bounds = vec![0usize; n_units * n_periods + 1];
+    for r in 0..responses.len() {
+        per_channel[ci[r] as usize] += 1;
+        if Some(ci[r]) == used {
+            bounds[ui[r] as usize * n_periods + pi[r] as usize + 1] += 1;
+        }
+    }
+    for c in 1..bounds.len() {
+        bounds[c] += bounds[c - 1];
+    }
+    let rows_used = bounds[bounds.len() - 1];
+    let mut order = vec![0u32; rows_used];
+    let mut next = bounds.clone();
+    for r in 0..responses.len() {
+        if Some(ci[r]) == used {
+            let c = ui[r] as usize * n_periods + pi[r] as usize;
+            order[next[c]] = r as u32;
+            next[c] += 1;
+        }
+    }
+    let present: Vec<usize> = (0..n_units * n_periods)
+        .filter(|&c| bounds[c + 1] > bounds[c])
+        .collect();
+    let rows_of = |c: usize| &order[bounds[c]..bounds[c + 1]];
+    let answers = responses.answers();
+    let weights = responses.weights();
+
+    // Pass 1: weighted totals per cell.
+    let cell_totals: Vec<Totals> = present
+        .par_iter()
+        .map(|&c| {
+            let mut t = Totals::zero(n_items);
+            for &r in rows_of(c) {
+                let r = r as usize;
+                let w = weights[r];
+                let row = &answers[r * n_items..(r + 1) * n_items];
+                for (j, &code) in row.iter().enumerate() {
+                    let code = usize::from(code);
+                    let a = model.answered[code];
+                    t.x[j] += w * a;
+                    t.y[j] += w * model.satisfied[code];
+                    t.n_valid[j] += a as usize;
+                }
+            }
+            t.n = rows_of(c).len();
+            t
+        })
+        .collect();
+
+    // Domain totals: sums of cell totals in cell order.
+    let arm_of = |c: usize| usize::from(pilot[c / n_periods]);
+    let period_of = |c: usize| c % n_periods;
+    let gp_of = |c: usize| arm_of(c) * n_periods + period_of(c);
+    let quad_of = |c: usize| arm_of(c) * 2 + usize::from(post[period_of(c)]);
+    let mut gp_totals = vec![Totals::zero(n_items); 2 * n_periods];
+    let mut quad_totals = vec![Totals::zero(n_items); 4];
+    for (&c, t) in present.iter().zip(&cell_totals) {
+        gp_totals[gp_of(c)].add(t);
+        quad_totals[quad_of(c)].add(t);
+    }
+    let cell_solved: Vec<Solved> = cell_totals.par_iter().map(|t| model.solve(t)).collect();
+    let gp_solved: Vec<Solved> = gp_totals.iter().map(|t| model.solve(t)).collect();
+    let quad_solved: Vec<Solved> = quad_totals.iter().map(|t| model.solve(t)).collect();
+
+    // Pass 2: per cell, its stratum's contribution to the variance of the
+    // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
+    let zeros = vec![0.0; n_items * k];
+    let contrib: Vec<[f64; 3]> = present
+        .par_iter()
+        .zip(&cell_solved)
+        .map_init(Vec::new, |z: &mut Vec<[f64; 3]>, (&c, own)| {
+            let tables = [
+                own.table.as_deref(),
+                gp_solved[gp_of(c)].table.as_deref(),
+                quad_solved[quad_of(c)].table.as_deref(),
+            ];
+            let t = tables.map(|t| t.unwrap_or(&zeros));
+            let rows = rows_of(c);
+            z.clear();
+            for &r in rows {
+                let r = r as usize;
+                let row = &answers[r * n_items..(r + 1) * n_items];
+                let mut acc = [0.0; 3];
+                for (j, &code) in row.iter().enumerate() {
+                    let i = j * k + usize::from(code);
+                    acc[0] += t[0][i];
+                    acc[1] += t[1][i];
+                    acc[2] += t[2][i];
+                }
+                let w = weights[r];
+                z.push(acc.map(|a| w * a));
+            }
+            let n = rows.len();
+            if n < 2 {
+                return [0.0; 3];
+            }
+            let mut mean = [0.0; 3];
+            for zi in z.iter() {
+                for d in 0..3 {
+                    mean[d] += zi[d];
+                }
+            }
+            let mean = mean.map(|m| m / n as f64);
+            let mut ss = [0.0; 3];
+            for zi in z.iter() {
+                for d in 0..3 {
+                    let e = zi[d] - mean[d];
+                    ss[d] += e * e;
+                }
+            }
+            let f = n as f64 / (n as f64 - 1.0);
+            ss.map(|s| f * s)
+        })
+        .collect();
+    let mut gp_var = vec![0.0; 2 * n_periods];
+    let mut quad_var = [0.0; 4];
+    for (&c, v) in present.iter().zip(&contrib) {
+        gp_var[gp_of(c)] += v[1];
+        quad_var[quad_of(c)] += v[2];
+    }
+
+    // Cells.
+    let cells: Vec<CellEstimate> = present
+        .par_iter()
+        .zip(&cell_totals)
+        .zip(&cell_solved)
+        .zip(&contrib)
+        .map(|(((&c, t), s), v)| {
+            let u = c / n_periods;
+            let unit = meta[u];
+            let var = (t.n > 1).then_some(v[0]);
+            let items = (0..n_items)
+                .map(|j| {
+                    if t.n_valid[j] == 0 || t.x[j] <= 0.0 {
+                        return ItemShare::default();
+                    }
+                    let p = t.y[j] / t.x[j];
+                    let ci = wilson(p, t.n_valid[j]);
+                    ItemShare {
+                        n_valid: t.n_valid[j],
+                        share: Some(100.0 * p),
+                        lo: ci.map(|c| c.0),
+                        hi: ci.map(|c| c.1),
+                    }
+                })
+                .collect();
+            CellEstimate {
+                unit_code: unit.code.clone(),
+                unit_name: unit.full_name(),
+                district: unit.district_name.clone(),
+                kind: unit.kind.as_str().to_string(),
+                pilot: pilot[u],
+                period: periods[period_of(c)],
+                n: t.n,
+                sipas: Estimate::new(s.root, var),
+                groups: s.groups.clone(),
+                items,
+            }
+        })
+        .collect();
+
+    // Pooled pilot / baseline per period.
+    let mut groups = Vec::new();
+    for (p, &period) in periods.iter().enumerate() {
+        for arm in [Arm::Baseline, Arm::Pilot] {
+            let d = usize::from(arm == Arm::Pilot) * n_periods + p;
+            if gp_totals[d].n == 0 {
+                continue;
+            }
+            groups.push(GroupEstimate {
+                period,
+                group: arm,
+                n: gp_totals[d].n,
+                sipas: Estimate::new(gp_solved[d].root, Some(gp_var[d])),
+                groups: gp_solved[d].groups.clone(),
+            });
+        }
+    }
+
+    // Difference-in-differences.
+    let quad = |arm: Arm, is_post: bool| -> Result<Estimate> {
+        let d = usize::from(arm == Arm::Pilot) * 2 + usize::from(is_post);
+        let when = if is_post { "from" } else { "before" };
+        let err = |message: String| Error::Did {
+            start: start.to_string(),
+            message,
+        };
+        if quad_totals[d].n == 0 {
+            return Err(err(format!("no {} rows {when} the start", arm.as_str())));
+        }
+        let e = Estimate::new(quad_solved[d].root, Some(quad_var[d]));
+        if e.value.is_none() {
+            return Err(err(format!(
+                "the {} index {when} the start is undefined (an item has no answer)",
+                arm.as_str()
+            )));
+        }
+        Ok(e)
+    };
+    let used_periods: Vec<usize> = (0..n_periods)
+        .filter(|&p| {
+            (0..n_units).any(|u| bounds[u * n_periods + p + 1] > bounds[u * n_periods + p])
+        })
+        .collect();
+    if !used_periods.iter().any(|&p| !post[p]) {
+        return Err(Error::Did {
+            start: start.to_string(),
+            message: "no period before the start".into(),
+        });
+    }
+    if !used_periods.iter().any(|&p| post[p]) {
+        return Err(Error::Did {
+            start: start.to_string(),
+            message: "no period from the start".into(),
+        });
+    }
+    let (pp, pq, bp, bq) = (
+        quad(Arm::Pilot, false)?,
+        quad(Arm::Pilot, true)?,
+        quad(Arm::Baseline, false)?,
+        quad(Arm::Baseline, true)?,
+    );
+    let val = |e: &Estimate| e.value.expect("checked by quad");
+    let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
+    let se = quad_var.iter().sum::<f64>().max(0.0).sqrt();
+    let did = DidEstimate {
+        pilot_start: start,
+        estimate,
+        se,
+        lo: estimate - Z_INTERVAL * se,
+        hi: estimate + Z_INTERVAL * se,
+        pilot_pre: pp,
+        pilot_post: pq,
+        baseline_pre: bp,
+        baseline_post: bq,
+    };
+
+    let label = |p: &usize| periods[*p].to_string();
+    let report = AggregateReport {
+        source: responses.origin().to_string(),
+        instrument: inst.id.clone(),
+        channel: opts.channel.clone(),
+        rows_read: responses.len(),
+        rows_used,
+        rows_excluded_channel: responses.len() - rows_used,
+        excluded_by_channel: responses
+            .channels()
+            .iter()
+            .zip(&per_channel)
+            .filter(|(c, _)| **c != opts.channel)
+            .map(|(c, &n)| (c.clone(), n))
+            .collect(),
+        units: (0..n_units)
+            .filter(|&u| {
+                (0..n_periods).any(|p| bounds[u * n_periods + p + 1] > bounds[u * n_periods + p])
+            })
+            .count(),
+        periods: used_periods.iter().map(label).collect(),
+        cells: cells.len(),
+        cells_pilot: cells.iter().filter(|c| c.pilot).count(),
+        cells_single_response: cells.iter().filter(|c| c.n == 1).count(),
+        cells_undefined_sipas: cells.iter().filter(|c| c.sipas.value.is_none()).count(),
+        item_rows: cells.len() * n_items,
+        group_rows: groups.len(),
+        pilot_start: start.to_string(),
+        did_pre_periods: used_periods
+            .iter()
+            .filter(|&&p| !post[p])
+            .map(label)
+            .collect(),
+        did_post_periods: used_periods
+            .iter()
+            .filter(|&&p| post[p])
+            .map(label)
+            .collect(),
+    };
+
+    Ok(Indices {
+        instrument_id: inst.id.clone(),
+        item_ids: inst.items().iter().map(|i| i.id.clone()).collect(),
+        group_ids: reported.iter().map(|g| g.id.clone()).collect(),
+        cells,
+        groups,
+        did,
+        report,
+    })
+}
+
+#[cfg(test)]
+mod tests;

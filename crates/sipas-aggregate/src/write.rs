@@ -1,0 +1,351 @@
+//! Writing the RESULTS tables: fixed-format CSV, one Parquet file and the
+//! JSON report, each written to a temporary file and renamed into place.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use tempfile::NamedTempFile;
+
+use crate::estimate::{CellEstimate, Estimate, Indices};
+use crate::{Error, Result};
+
+/// File names written by [`write_results`].
+pub const RESULT_FILES: [&str; 6] = [
+    "unit_period.csv",
+    "unit_period.parquet",
+    "items.csv",
+    "groups.csv",
+    "did.csv",
+    "aggregate-report.json",
+];
+
+/// Writes every results table into `out_dir` (created if needed).
+///
+/// Each file is written to a temporary file in `out_dir` and renamed, so a
+/// reader never sees a half-written table. Same indices → same bytes.
+pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let groups_header: String = indices.group_ids.iter().fold(String::new(), |mut h, g| {
+        h.push(',');
+        h.push_str(g);
+        h
+    });
+
+    // unit_period.csv
+    let mut text = format!(
+        "unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi{groups_header}\n"
+    );
+    let lines: Vec<String> = indices.cells.par_iter().map(cell_line).collect();
+    text.extend(lines);
+    write_atomic(out_dir, "unit_period.csv", text.as_bytes())?;
+
+    // unit_period.parquet
+    let mut df = cells_frame(indices).map_err(|source| Error::Polars {
+        origin: out_dir.join("unit_period.parquet").display().to_string(),
+        source,
+    })?;
+    write_parquet(out_dir, "unit_period.parquet", &mut df)?;
+
+    // items.csv
+    let mut text = String::from("unit_code,period,item,n_valid,share,lo,hi\n");
+    let lines: Vec<String> = indices
+        .cells
+        .par_iter()
+        .map(|c| {
+            let mut s = String::new();
+            let period = c.period.to_string();
+            for (id, it) in indices.item_ids.iter().zip(&c.items) {
+                let _ = writeln!(
+                    s,
+                    "{},{period},{},{},{},{},{}",
+                    field(&c.unit_code),
+                    field(id),
+                    it.n_valid,
+                    num(it.share),
+                    num(it.lo),
+                    num(it.hi)
+                );
+            }
+            s
+        })
+        .collect();
+    text.extend(lines);
+    write_atomic(out_dir, "items.csv", text.as_bytes())?;
+
+    // groups.csv
+    let mut text = format!("period,group,n,sipas,sipas_se,sipas_lo,sipas_hi{groups_header}\n");
+    for g in &indices.groups {
+        let _ = write!(text, "{},{},{},", g.period, g.group.as_str(), g.n);
+        push_estimate(&mut text, &g.sipas);
+        push_values(&mut text, &g.groups);
+        text.push('\n');
+    }
+    write_atomic(out_dir, "groups.csv", text.as_bytes())?;
+
+    // did.csv
+    let d = &indices.did;
+    let text = format!(
+        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n{},{},{},{},{},{},{},{},{}\n",
+        d.pilot_start,
+        num(Some(d.estimate)),
+        num(Some(d.se)),
+        num(Some(d.lo)),
+        num(Some(d.hi)),
+        num(d.pilot_pre.value),
+        num(d.pilot_post.value),
+        num(d.baseline_pre.value),
+        num(d.baseline_post.value),
+    );
+    write_atomic(out_dir, "did.csv", text.as_bytes())?;
+
+    // aggregate-report.json
+    let mut json = serde_json::to_string_pretty(&indices.report)?;
+    json.push('\n');
+    write_atomic(out_dir, "aggregate-report.json", json.as_bytes())?;
+    Ok(())
+}
+
+fn cell_line(c: &CellEstimate) -> String {
+    let mut s = format!(
+        "{},{},{},{},{},{},{},",
+        field(&c.unit_code),
+        field(&c.unit_name),
+        field(&c.district),
+        field(&c.kind),
+        c.pilot,
+        c.period,
+        c.n
+    );
+    push_estimate(&mut s, &c.sipas);
+    push_values(&mut s, &c.groups);
+    s.push('\n');
+    s
+}
+
+fn push_estimate(s: &mut String, e: &Estimate) {
+    let _ = write!(
+        s,
+        "{},{},{},{}",
+        num(e.value),
+        num(e.se),
+        num(e.lo),
+        num(e.hi)
+    );
+}
+
+fn push_values(s: &mut String, values: &[Option<f64>]) {
+    for v in values {
+        s.push(',');
+        s.push_str(&num(*v));
+    }
+}
+
+/// Six decimals; empty when undefined; no negative zero.
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
+        Some(v) => format!("{v:.6}"),
+        None => String::new(),
+    }
+}
+
+/// A CSV field, quoted when needed (RFC 4180).
+fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+fn cells_frame(indices: &Indices) -> PolarsResult<DataFrame> {
+    let cells = &indices.cells;
+    let text = |name: &str, f: &dyn Fn(&CellEstimate) -> String| {
+        Column::new(name.into(), cells.iter().map(f).collect::<Vec<String>>())
+    };
+    let float = |name: &str, f: &dyn Fn(&CellEstimate) -> Option<f64>| {
+        Column::new(
+            name.into(),
+            cells.iter().map(f).collect::<Vec<Option<f64>>>(),
+        )
+    };
+    let mut columns = vec![
+        text("unit_code", &|c| c.unit_code.clone()),
+        text("unit_name", &|c| c.unit_name.clone()),
+        text("district", &|c| c.district.clone()),
+        text("kind", &|c| c.kind.clone()),
+        Column::new(
+            "pilot".into(),
+            cells.iter().map(|c| c.pilot).collect::<Vec<bool>>(),
+        ),
+        text("period", &|c| c.period.to_string()),
+        Column::new(
+            "n".into(),
+            cells.iter().map(|c| c.n as u64).collect::<Vec<u64>>(),
+        ),
+        float("sipas", &|c| c.sipas.value),
+        float("sipas_se", &|c| c.sipas.se),
+        float("sipas_lo", &|c| c.sipas.lo),
+        float("sipas_hi", &|c| c.sipas.hi),
+    ];
+    for (g, id) in indices.group_ids.iter().enumerate() {
+        columns.push(float(id, &|c| c.groups[g]));
+    }
+    DataFrame::new(cells.len(), columns)
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn persist(tmp: NamedTempFile, target: &Path) -> Result<()> {
+    tmp.persist(target).map_err(|e| io_err(target)(e.error))?;
+    Ok(())
+}
+
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let target = dir.join(name);
+    let mut tmp = NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        w.write_all(bytes).map_err(io_err(&target))?;
+        w.flush().map_err(io_err(&target))?;
+    }
+    persist(tmp, &target)
+}
+
+fn write_parquet(dir: &Path, name: &str, df: &mut DataFrame) -> Result<()> {
+    let target = dir.join(name);
+    let mut tmp = NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    {
+        let file: &mut File = tmp.as_file_mut();
+        ParquetWriter::new(file)
+            .finish(df)
+            .map_err(|source| Error::Polars {
+                origin: target.display().to_string(),
+                source,
+            })?;
+    }
+    persist(tmp, &target)
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+    use sipas_core::bundled;
+
+    use super::{num, write_results};
+    use crate::{AggregateOptions, Responses, aggregate};
+
+    #[test]
+    fn numbers_have_six_decimals_and_no_negative_zero() {
+        assert_eq!(num(Some(52.232_142_857)), "52.232143");
+        assert_eq!(num(Some(-1e-15)), "0.000000");
+        assert_eq!(num(Some(-8.333_333_3)), "-8.333333");
+        assert_eq!(num(None), "");
+    }
+
+    #[test]
+    fn tables_have_the_contract_layout() {
+        let inst = bundled::instrument("sipas-2017").unwrap();
+        let sat = vec![Some(5); 22];
+        let unsat = vec![Some(2); 22];
+        let mut b = Responses::builder(inst);
+        // 05443 (pilot) 2023Q4: one satisfied row ⇒ 100, no SE.
+        b.push("05443", "2023Q4", "survey", 1.0, &sat).unwrap();
+        // 05443 2024Q1: weights 1 and 3, satisfied then not ⇒ 25.
+        b.push("05443", "2024Q1", "survey", 1.0, &sat).unwrap();
+        b.push("05443", "2024Q1", "survey", 3.0, &unsat).unwrap();
+        // 05446 (baseline): 50 then 100.
+        b.push("05446", "2023Q4", "survey", 1.0, &sat).unwrap();
+        b.push("05446", "2023Q4", "survey", 1.0, &unsat).unwrap();
+        b.push("05446", "2024Q1", "survey", 2.0, &sat).unwrap();
+        let ix = aggregate(&b.build().unwrap(), &AggregateOptions::bundled()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_results(&ix, dir.path()).unwrap();
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+
+        let up = read("unit_period.csv");
+        let lines: Vec<&str> = up.lines().collect();
+        assert_eq!(
+            lines[0],
+            "unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi,access,procedures,staff,results,feedback"
+        );
+        assert_eq!(
+            lines[1],
+            "05443,Phường Trưng Vương,Thành phố Thái Nguyên,phuong,true,2023Q4,1,100.000000,,,,100.000000,100.000000,100.000000,100.000000,100.000000"
+        );
+        // 2024Q1: R = 1/4 for every item; z = 100·w·(s − 1/4)/4 = 18.75 and −18.75,
+        // z̄ = 0, Var = 2/1·(2·18.75²) = 1406.25, SE = 37.5; interval [0, 98.5].
+        assert_eq!(
+            lines[2],
+            "05443,Phường Trưng Vương,Thành phố Thái Nguyên,phuong,true,2024Q1,2,25.000000,37.500000,0.000000,98.500000,25.000000,25.000000,25.000000,25.000000,25.000000"
+        );
+        assert!(lines[3].starts_with(
+            "05446,Phường Quang Trung,Thành phố Thái Nguyên,phuong,false,2023Q4,2,50.000000,"
+        ));
+        assert_eq!(lines.len(), 5);
+
+        let items = read("items.csv");
+        let lines: Vec<&str> = items.lines().collect();
+        assert_eq!(lines[0], "unit_code,period,item,n_valid,share,lo,hi");
+        // Wilson at p = 1, n = 1: centre = (1 + z²/2)/(1 + z²) = 0.6029, half = 0.3971 ⇒ [20.654, 100].
+        assert!(
+            lines[1].starts_with("05443,2023Q4,a1,1,100.000000,20.65"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(lines.len(), 1 + 4 * 22);
+
+        let groups = read("groups.csv");
+        let lines: Vec<&str> = groups.lines().collect();
+        assert_eq!(
+            lines[0],
+            "period,group,n,sipas,sipas_se,sipas_lo,sipas_hi,access,procedures,staff,results,feedback"
+        );
+        assert!(lines[1].starts_with("2023Q4,baseline,2,50.000000,"));
+        assert!(lines[2].starts_with("2023Q4,pilot,1,100.000000,0.000000,100.000000,100.000000,"));
+        assert!(lines[4].starts_with("2024Q1,pilot,2,25.000000,37.500000,"));
+
+        // DiD = (25 − 100) − (100 − 50) = −125; variance only from 05446 2023Q4
+        // and 05443 2024Q1 (single-row strata contribute 0).
+        let did = read("did.csv");
+        let lines: Vec<&str> = did.lines().collect();
+        assert_eq!(
+            lines[0],
+            "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post"
+        );
+        assert!(lines[1].starts_with("2024Q1,-125.000000,"), "{}", lines[1]);
+        assert!(lines[1].ends_with(",100.000000,25.000000,50.000000,100.000000"));
+
+        let report: serde_json::Value =
+            serde_json::from_str(&read("aggregate-report.json")).unwrap();
+        assert_eq!(report["rows_used"], 6);
+        assert_eq!(report["cells"], 4);
+
+        let f = std::fs::File::open(dir.path().join("unit_period.parquet")).unwrap();
+        let df = ParquetReader::new(f).finish().unwrap();
+        assert_eq!(df.shape(), (4, 16));
+        assert_eq!(df.column("pilot").unwrap().dtype(), &DataType::Boolean);
+        assert_eq!(df.column("n").unwrap().dtype(), &DataType::UInt64);
+        assert_eq!(df.column("sipas_se").unwrap().f64().unwrap().get(0), None);
+        let se = df
+            .column("sipas_se")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .get(1)
+            .unwrap();
+        assert!((se - 37.5).abs() < 1e-12, "{se}");
+    }
+}
