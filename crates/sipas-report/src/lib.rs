@@ -1,1 +1,124 @@
-//! placeholder
+//! PNG trend charts and an HTML report from sipas results.
+//!
+//! `sipas report --results RESULTS --out REPORT` reads the result tables that
+//! `sipas aggregate` writes and produces, for the pilot evaluation:
+//! a trend chart per pilot unit (`trend_<code>.png`), a small-multiples chart
+//! of all pilot units on one shared axis (`pilots.png`) and a self-contained
+//! page (`index.html`).
+//!
+//! # Overview
+//! - [`load_results`] reads `unit_period.csv`, `groups.csv` and `did.csv` into [`Results`].
+//! - [`spec`] computes what a chart shows ([`ChartSpec`]: points, bands, y range,
+//!   labels, the pilot start marker) without drawing; [`render`] draws it with
+//!   plotters and the embedded DejaVu Sans font into PNG bytes.
+//! - [`render_trend`], [`render_pilots`] and [`render_html`] produce the three outputs
+//!   in memory; [`write_report`] writes them all atomically.
+//!
+//! Output depends only on the input: same results, same pixels and bytes.
+
+mod error;
+pub mod html;
+pub mod render;
+pub mod results;
+pub mod spec;
+
+use std::path::{Path, PathBuf};
+
+use sipas_core::PilotSet;
+
+pub use error::{Error, Result};
+pub use html::render_html;
+pub use render::ChartStyle;
+pub use results::{Did, Estimate, Results, UnitResults, load_results};
+pub use spec::{ChartSpec, MarkerSpec, SeriesRole, SeriesSpec};
+
+/// Title of the small-multiples chart.
+pub const PILOTS_TITLE: &str = "Chỉ số SIPAS của các đơn vị thí điểm và nhóm đối chứng";
+
+/// A unit's trend chart as PNG bytes.
+pub fn render_trend(
+    results: &Results,
+    pilots: &PilotSet,
+    unit_code: &str,
+    style: &ChartStyle,
+) -> Result<Vec<u8>> {
+    let spec = spec::trend_spec(results, pilots, unit_code)?;
+    render::render_trend_spec(&spec, style)
+}
+
+/// The small-multiples chart of the pilot units as PNG bytes.
+pub fn render_pilots(results: &Results, pilots: &PilotSet, style: &ChartStyle) -> Result<Vec<u8>> {
+    let panels = spec::pilots_spec(results, pilots)?;
+    render::render_pilots_spec(PILOTS_TITLE, &panels, results.baseline_unit_count(), style)
+}
+
+/// What [`write_report`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// Files written, in the order written.
+    pub files: Vec<PathBuf>,
+    /// Pilot units charted (present in the results), in code order.
+    pub pilot_units: Vec<String>,
+    /// Pilot units of the pilot set that have no rows in the results.
+    pub missing_pilots: Vec<String>,
+    /// Non-pilot units in the results.
+    pub baseline_units: usize,
+    /// Periods shown.
+    pub periods: usize,
+}
+
+/// Reads the results in `results_dir` and writes every chart and `index.html`
+/// into `out_dir` (created if needed), each file atomically.
+pub fn write_report(
+    results_dir: &Path,
+    pilots: &PilotSet,
+    out_dir: &Path,
+) -> Result<ReportSummary> {
+    let results = load_results(results_dir)?;
+    spec::check_pilots(&results, pilots)?;
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let style = ChartStyle::default();
+    let shown: Vec<String> = spec::shown_pilots(&results, pilots)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let mut files = Vec::new();
+    for code in &shown {
+        let png = render_trend(&results, pilots, code, &style)?;
+        files.push(write_atomic(out_dir, &html::trend_file_name(code), &png)?);
+    }
+    let png = render_pilots(&results, pilots, &style)?;
+    files.push(write_atomic(out_dir, html::PILOTS_PNG, &png)?);
+    let page = render_html(&results, pilots);
+    files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);
+    Ok(ReportSummary {
+        files,
+        missing_pilots: pilots
+            .units
+            .iter()
+            .filter(|c| !shown.contains(c))
+            .cloned()
+            .collect(),
+        pilot_units: shown,
+        baseline_units: results.baseline_unit_count(),
+        periods: results.periods.len(),
+    })
+}
+
+/// Writes `bytes` to `dir/name` through a temp file in `dir` and a rename.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    use std::io::Write as _;
+    let path = dir.join(name);
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.flush().map_err(io)?;
+    tmp.persist(&path).map_err(|e| io(e.error))?;
+    Ok(path)
+}

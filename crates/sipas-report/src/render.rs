@@ -1,0 +1,323 @@
+//! Drawing [`ChartSpec`]s with plotters into an in-memory RGB buffer, then PNG.
+
+use std::sync::OnceLock;
+
+use image::ImageEncoder as _;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::spec::{ChartSpec, SeriesRole, SeriesSpec, UNIT_LABEL, baseline_label};
+use crate::{Error, Result};
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/LICENSE-DejaVu.txt`).
+static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// The font family every label is drawn with (the embedded DejaVu Sans).
+pub const FONT: &str = "sans-serif";
+
+/// Colour of the pilot unit's line and band.
+pub const UNIT_COLOR: RGBColor = RGBColor(31, 119, 180);
+/// Colour of the baseline's line and band.
+pub const BASELINE_COLOR: RGBColor = RGBColor(217, 95, 2);
+/// Colour of the pilot start marker.
+pub const MARKER_COLOR: RGBColor = RGBColor(90, 90, 90);
+/// Opacity of the 95% bands.
+pub const BAND_ALPHA: f64 = 0.2;
+
+/// Sizes of the charts, in pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartStyle {
+    /// Width and height of a unit's trend chart.
+    pub trend_size: (u32, u32),
+    /// Width and height of one panel of the small-multiples chart.
+    pub panel_size: (u32, u32),
+    /// Panels per row of the small-multiples chart.
+    pub columns: usize,
+}
+
+impl Default for ChartStyle {
+    fn default() -> Self {
+        ChartStyle {
+            trend_size: (1000, 600),
+            panel_size: (420, 300),
+            columns: 4,
+        }
+    }
+}
+
+/// The colour of a series on white, with the band's opacity applied, as
+/// plotters blends it (for tests that look for band pixels).
+pub fn band_on_white(role: SeriesRole) -> [u8; 3] {
+    let c = series_color(role);
+    let mix = |v: u8| (f64::from(v) * BAND_ALPHA + 255.0 * (1.0 - BAND_ALPHA)).round() as u8;
+    [mix(c.0), mix(c.1), mix(c.2)]
+}
+
+/// Line colour of a series.
+pub fn series_color(role: SeriesRole) -> RGBColor {
+    match role {
+        SeriesRole::Unit => UNIT_COLOR,
+        SeriesRole::Baseline => BASELINE_COLOR,
+    }
+}
+
+/// Registers the embedded font under [`FONT`] (once per process).
+fn ensure_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok =
+        *REGISTERED.get_or_init(|| register_font(FONT, FontStyle::Normal, DEJAVU_SANS).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Draw(
+            "the embedded DejaVu Sans font does not load".into(),
+        ))
+    }
+}
+
+fn draw_err(e: impl std::fmt::Display) -> Error {
+    Error::Draw(e.to_string())
+}
+
+/// Font sizes and margins of one chart.
+struct Layout {
+    caption: u32,
+    label: u32,
+    desc: u32,
+    x_area: u32,
+    y_area: u32,
+    margin: u32,
+    point: u32,
+    line: u32,
+    legend: bool,
+    axis_desc: bool,
+}
+
+const TREND: Layout = Layout {
+    caption: 26,
+    label: 16,
+    desc: 18,
+    x_area: 60,
+    y_area: 70,
+    margin: 16,
+    point: 4,
+    line: 3,
+    legend: true,
+    axis_desc: true,
+};
+
+const PANEL: Layout = Layout {
+    caption: 18,
+    label: 12,
+    desc: 12,
+    x_area: 28,
+    y_area: 36,
+    margin: 8,
+    point: 3,
+    line: 2,
+    legend: false,
+    axis_desc: false,
+};
+
+fn draw_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    spec: &ChartSpec,
+    layout: &Layout,
+) -> Result<()> {
+    let n = spec.x_labels.len().max(1);
+    let (y0, y1) = spec.y_range;
+    let mut chart = ChartBuilder::on(area)
+        .caption(&spec.title, (FONT, layout.caption))
+        .margin(layout.margin)
+        .x_label_area_size(layout.x_area)
+        .y_label_area_size(layout.y_area)
+        .build_cartesian_2d(-0.5..(n as f64 - 0.5), y0..y1)
+        .map_err(draw_err)?;
+
+    // Show every `step`-th period label so that labels never overlap.
+    let plot_width = chart.plotting_area().dim_in_pixel().0.max(1) as usize;
+    let label_px = layout.label as usize * 4;
+    let step = (n * label_px).div_ceil(plot_width).max(1);
+    let x_fmt = |x: &f64| {
+        let r = x.round();
+        if (x - r).abs() > 1e-6 || r < 0.0 {
+            return String::new();
+        }
+        let i = r as usize;
+        if i.is_multiple_of(step) {
+            spec.x_labels.get(i).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let y_fmt = |y: &f64| format!("{y:.0}");
+    let y_step = if y1 - y0 > 40.0 { 10.0 } else { 5.0 };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(n + 1)
+        .x_label_formatter(&x_fmt)
+        .y_labels(((y1 - y0) / y_step) as usize + 1)
+        .y_label_formatter(&y_fmt)
+        .disable_x_mesh()
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
+        .label_style((FONT, layout.label))
+        .axis_desc_style((FONT, layout.desc));
+    if layout.axis_desc {
+        mesh.x_desc(&spec.x_title).y_desc(&spec.y_title);
+    }
+    mesh.draw().map_err(draw_err)?;
+
+    // Bands first (baseline under the unit), then lines and points on top.
+    for s in spec.series.iter().rev() {
+        let color = series_color(s.role).mix(BAND_ALPHA).filled();
+        chart
+            .draw_series(s.bands.iter().map(|b| Polygon::new(b.clone(), color)))
+            .map_err(draw_err)?;
+    }
+    // Legend entries in spec order (unit first) from empty series, so that
+    // the lines can be drawn in reverse order (unit on top).
+    for s in &spec.series {
+        let color = series_color(s.role);
+        chart
+            .draw_series(LineSeries::new(std::iter::empty(), color))
+            .map_err(draw_err)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+            });
+    }
+    for s in spec.series.iter().rev() {
+        draw_line(&mut chart, s, layout)?;
+    }
+
+    if let Some(m) = &spec.marker {
+        let style = MARKER_COLOR.stroke_width(2);
+        chart
+            .draw_series(DashedLineSeries::new([(m.x, y0), (m.x, y1)], 8, 6, style))
+            .map_err(draw_err)?;
+        let font = (FONT, layout.label).into_font().color(&MARKER_COLOR);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((m.x, y1)) + Text::new(m.label.clone(), (6, 6), font),
+            ))
+            .map_err(draw_err)?;
+    }
+
+    if layout.legend {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .margin(12)
+            .label_font((FONT, layout.label))
+            .background_style(WHITE.mix(0.9))
+            .border_style(RGBColor(160, 160, 160))
+            .draw()
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+fn draw_line<DB: DrawingBackend>(
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    s: &SeriesSpec,
+    layout: &Layout,
+) -> Result<()> {
+    let color = series_color(s.role);
+    let style = color.stroke_width(layout.line);
+    for line in &s.lines {
+        chart
+            .draw_series(LineSeries::new(line.iter().copied(), style))
+            .map_err(draw_err)?;
+    }
+    chart
+        .draw_series(
+            s.points
+                .iter()
+                .map(|&p| Circle::new(p, layout.point, color.filled())),
+        )
+        .map_err(draw_err)?;
+    Ok(())
+}
+
+/// Renders into an RGB buffer of `size` and encodes it as PNG.
+fn render_png(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let (w, h) = size;
+    let mut buf = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        draw(&root)?;
+        root.present().map_err(draw_err)?;
+    }
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(&buf, w, h, image::ColorType::Rgb8)
+        .map_err(Error::Png)?;
+    Ok(png)
+}
+
+/// A unit's trend chart as PNG bytes.
+pub fn render_trend_spec(spec: &ChartSpec, style: &ChartStyle) -> Result<Vec<u8>> {
+    render_png(style.trend_size, |root| draw_chart(root, spec, &TREND))
+}
+
+/// The small-multiples chart as PNG bytes: a title and legend strip, then the
+/// panels in a grid of `style.columns` columns.
+pub fn render_pilots_spec(
+    title: &str,
+    panels: &[ChartSpec],
+    baseline_units: usize,
+    style: &ChartStyle,
+) -> Result<Vec<u8>> {
+    let cols = style.columns.min(panels.len()).max(1);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let (pw, ph) = style.panel_size;
+    let header = 80u32;
+    let size = (pw * cols as u32, header + ph * rows as u32);
+    render_png(size, |root| {
+        let (top, grid) = root.split_vertically(header);
+        let title = sipas_core::text::nfc(title);
+        top.draw(&Text::new(title, (16, 12), (FONT, 26)))
+            .map_err(draw_err)?;
+        let font: TextStyle<'_> = (FONT, 16).into_text_style(&top);
+        let entries = [
+            (UNIT_COLOR, sipas_core::text::nfc(UNIT_LABEL)),
+            (
+                BASELINE_COLOR,
+                sipas_core::text::nfc(&baseline_label(baseline_units)),
+            ),
+        ];
+        let mut x = 16;
+        for (color, label) in entries {
+            let y = 58;
+            top.draw(&Rectangle::new(
+                [(x, y - 9), (x + 28, y + 9)],
+                color.mix(BAND_ALPHA).filled(),
+            ))
+            .map_err(draw_err)?;
+            top.draw(&PathElement::new(
+                vec![(x, y), (x + 28, y)],
+                color.stroke_width(3),
+            ))
+            .map_err(draw_err)?;
+            top.draw(&Text::new(label.clone(), (x + 36, y - 9), font.clone()))
+                .map_err(draw_err)?;
+            let (tw, _) = top.estimate_text_size(&label, &font).map_err(draw_err)?;
+            x += 36 + tw as i32 + 32;
+        }
+        let cells = grid.split_evenly((rows, cols));
+        for (cell, panel) in cells.iter().zip(panels) {
+            draw_chart(cell, panel, &PANEL)?;
+        }
+        Ok(())
+    })
+}

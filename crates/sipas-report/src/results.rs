@@ -1,0 +1,424 @@
+//! The results tables written by `sipas aggregate`, read back with the `csv` crate.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sipas_core::Period;
+use sipas_core::text::nfc;
+
+use crate::{Error, Result};
+
+/// File names inside a results directory.
+pub const UNIT_PERIOD_CSV: &str = "unit_period.csv";
+/// Pooled pilot / baseline estimates per period.
+pub const GROUPS_CSV: &str = "groups.csv";
+/// The difference-in-differences estimate (one row).
+pub const DID_CSV: &str = "did.csv";
+
+/// One SIPAS estimate of a cell (a unit or a group in a period); `None` = undefined.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Estimate {
+    /// Number of responses.
+    pub n: u64,
+    /// SIPAS, 0–100.
+    pub sipas: Option<f64>,
+    /// Linearized standard error.
+    pub se: Option<f64>,
+    /// Lower bound of the 95% interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the 95% interval.
+    pub hi: Option<f64>,
+}
+
+/// A unit's estimates over time, with its display names (NFC).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitResults {
+    /// 5-digit GSO code.
+    pub code: String,
+    /// Full name with prefix, e.g. "Phường Trưng Vương".
+    pub name: String,
+    /// District name.
+    pub district: String,
+    /// `xa` | `phuong` | `thi_tran`.
+    pub kind: String,
+    /// Whether the results mark the unit as a pilot unit.
+    pub pilot: bool,
+    /// Estimates by period.
+    pub by_period: BTreeMap<Period, Estimate>,
+}
+
+/// The difference-in-differences row of `did.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Did {
+    /// Change in pilot units minus change in the baseline, in percentage points.
+    pub estimate: Option<f64>,
+    /// Its standard error.
+    pub se: Option<f64>,
+    /// Lower bound of the 95% interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the 95% interval.
+    pub hi: Option<f64>,
+    /// Mean pilot SIPAS before the start.
+    pub pilot_pre: Option<f64>,
+    /// Mean pilot SIPAS from the start on.
+    pub pilot_post: Option<f64>,
+    /// Mean baseline SIPAS before the start.
+    pub baseline_pre: Option<f64>,
+    /// Mean baseline SIPAS from the start on.
+    pub baseline_post: Option<f64>,
+    /// First pilot period as recorded by aggregate.
+    pub pilot_start: Option<Period>,
+}
+
+/// Everything the report needs from a results directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// Every period from the first to the last seen, in order (gaps filled, so
+    /// a period without data shows as a gap).
+    pub periods: Vec<Period>,
+    /// Units by GSO code.
+    pub units: BTreeMap<String, UnitResults>,
+    /// Pooled estimate of the pilot units (`groups.csv`, group = pilot).
+    pub pilot_group: BTreeMap<Period, Estimate>,
+    /// Pooled estimate of the non-pilot units (`groups.csv`, group = baseline).
+    pub baseline: BTreeMap<Period, Estimate>,
+    /// The DiD estimate.
+    pub did: Did,
+}
+
+impl Results {
+    /// The unit with this code.
+    pub fn unit(&self, code: &str) -> Result<&UnitResults> {
+        self.units
+            .get(code)
+            .ok_or_else(|| Error::UnknownUnit(code.to_string()))
+    }
+
+    /// Number of units the results mark as non-pilot (the baseline group).
+    pub fn baseline_unit_count(&self) -> usize {
+        self.units.values().filter(|u| !u.pilot).count()
+    }
+
+    /// Codes of the units the results mark as pilot units, in code order.
+    pub fn pilot_codes(&self) -> Vec<&str> {
+        self.units
+            .values()
+            .filter(|u| u.pilot)
+            .map(|u| u.code.as_str())
+            .collect()
+    }
+}
+
+/// Reads `unit_period.csv`, `groups.csv` and `did.csv` from a results directory.
+pub fn load_results(dir: &Path) -> Result<Results> {
+    let units = read_unit_period(&dir.join(UNIT_PERIOD_CSV))?;
+    let groups_path = dir.join(GROUPS_CSV);
+    let (pilot_group, baseline) = read_groups(&groups_path)?;
+    let did = read_did(&dir.join(DID_CSV))?;
+
+    let mut seen: Vec<Period> = units
+        .values()
+        .flat_map(|u| u.by_period.keys().copied())
+        .chain(pilot_group.keys().copied())
+        .chain(baseline.keys().copied())
+        .collect();
+    seen.sort();
+    seen.dedup();
+    let periods = match (seen.first(), seen.last()) {
+        (Some(&first), Some(&last)) => {
+            if let Some(odd) = seen.iter().find(|p| p.granularity() != first.granularity()) {
+                return Err(Error::Inconsistent {
+                    path: groups_path,
+                    message: format!("periods mix granularities ({first} and {odd})"),
+                });
+            }
+            first.range_to(last)
+        }
+        _ => Vec::new(),
+    };
+    Ok(Results {
+        periods,
+        units,
+        pilot_group,
+        baseline,
+        did,
+    })
+}
+
+/// A CSV file with its header, for looking up columns by name.
+struct Table {
+    path: PathBuf,
+    reader: csv::Reader<std::fs::File>,
+    header: csv::StringRecord,
+}
+
+impl Table {
+    fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(file);
+        let header = reader
+            .headers()
+            .map_err(|source| Error::Csv {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .clone();
+        Ok(Table {
+            path: path.to_path_buf(),
+            reader,
+            header,
+        })
+    }
+
+    fn col(&self, name: &'static str) -> Result<Col> {
+        self.header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+            .map(|index| Col { index, name })
+            .ok_or_else(|| Error::MissingColumn {
+                path: self.path.clone(),
+                column: name.to_string(),
+            })
+    }
+
+    fn rows(&mut self) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for rec in self.reader.records() {
+            let record = rec.map_err(|source| Error::Csv {
+                path: self.path.clone(),
+                source,
+            })?;
+            let line = record.position().map_or(0, csv::Position::line);
+            out.push(Row { record, line });
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Col {
+    index: usize,
+    name: &'static str,
+}
+
+struct Row {
+    record: csv::StringRecord,
+    line: u64,
+}
+
+impl Row {
+    fn bad(&self, path: &Path, col: Col, reason: impl Into<String>) -> Error {
+        Error::Field {
+            path: path.to_path_buf(),
+            line: self.line,
+            column: col.name.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn text(&self, col: Col) -> &str {
+        self.record.get(col.index).unwrap_or("").trim()
+    }
+
+    fn opt_f64(&self, path: &Path, col: Col) -> Result<Option<f64>> {
+        let s = self.text(col);
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            _ => Err(self.bad(path, col, format!("`{s}` is not a finite number"))),
+        }
+    }
+
+    fn count(&self, path: &Path, col: Col) -> Result<u64> {
+        let s = self.text(col);
+        s.parse::<u64>()
+            .map_err(|_| self.bad(path, col, format!("`{s}` is not a count")))
+    }
+
+    fn period(&self, path: &Path, col: Col) -> Result<Period> {
+        let s = self.text(col);
+        s.parse::<Period>()
+            .map_err(|_| self.bad(path, col, format!("`{s}` is not a period")))
+    }
+
+    fn opt_period(&self, path: &Path, col: Col) -> Result<Option<Period>> {
+        if self.text(col).is_empty() {
+            Ok(None)
+        } else {
+            self.period(path, col).map(Some)
+        }
+    }
+
+    fn flag(&self, path: &Path, col: Col) -> Result<bool> {
+        match self.text(col) {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            s => Err(self.bad(path, col, format!("`{s}` is not true or false"))),
+        }
+    }
+}
+
+/// The estimate columns shared by `unit_period.csv` and `groups.csv`.
+struct EstimateCols {
+    n: Col,
+    sipas: Col,
+    se: Col,
+    lo: Col,
+    hi: Col,
+}
+
+impl EstimateCols {
+    fn find(t: &Table) -> Result<Self> {
+        Ok(EstimateCols {
+            n: t.col("n")?,
+            sipas: t.col("sipas")?,
+            se: t.col("sipas_se")?,
+            lo: t.col("sipas_lo")?,
+            hi: t.col("sipas_hi")?,
+        })
+    }
+
+    fn read(&self, path: &Path, row: &Row) -> Result<Estimate> {
+        let est = Estimate {
+            n: row.count(path, self.n)?,
+            sipas: row.opt_f64(path, self.sipas)?,
+            se: row.opt_f64(path, self.se)?,
+            lo: row.opt_f64(path, self.lo)?,
+            hi: row.opt_f64(path, self.hi)?,
+        };
+        for (v, col) in [
+            (est.sipas, self.sipas),
+            (est.lo, self.lo),
+            (est.hi, self.hi),
+        ] {
+            if let Some(v) = v
+                && !(0.0..=100.0).contains(&v)
+            {
+                return Err(row.bad(path, col, format!("{v} is outside 0–100")));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (est.lo, est.hi)
+            && lo > hi
+        {
+            return Err(row.bad(
+                path,
+                self.hi,
+                format!("upper bound {hi} is below lower bound {lo}"),
+            ));
+        }
+        Ok(est)
+    }
+}
+
+fn read_unit_period(path: &Path) -> Result<BTreeMap<String, UnitResults>> {
+    let mut t = Table::open(path)?;
+    let code = t.col("unit_code")?;
+    let name = t.col("unit_name")?;
+    let district = t.col("district")?;
+    let kind = t.col("kind")?;
+    let pilot = t.col("pilot")?;
+    let period = t.col("period")?;
+    let est_cols = EstimateCols::find(&t)?;
+    let mut units: BTreeMap<String, UnitResults> = BTreeMap::new();
+    for row in t.rows()? {
+        let c = row.text(code).to_string();
+        if c.len() != 5 || !c.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(row.bad(path, code, format!("`{c}` is not a 5-digit GSO code")));
+        }
+        let p = row.period(path, period)?;
+        let est = est_cols.read(path, &row)?;
+        let is_pilot = row.flag(path, pilot)?;
+        let unit = units.entry(c.clone()).or_insert_with(|| UnitResults {
+            code: c.clone(),
+            name: nfc(row.text(name)),
+            district: nfc(row.text(district)),
+            kind: row.text(kind).to_string(),
+            pilot: is_pilot,
+            by_period: BTreeMap::new(),
+        });
+        if unit.pilot != is_pilot {
+            return Err(row.bad(path, pilot, format!("unit {c} changes its pilot flag")));
+        }
+        if unit.by_period.insert(p, est).is_some() {
+            return Err(row.bad(path, period, format!("unit {c} has period {p} twice")));
+        }
+    }
+    Ok(units)
+}
+
+type GroupSeries = BTreeMap<Period, Estimate>;
+
+fn read_groups(path: &Path) -> Result<(GroupSeries, GroupSeries)> {
+    let mut t = Table::open(path)?;
+    let period = t.col("period")?;
+    let group = t.col("group")?;
+    let est_cols = EstimateCols::find(&t)?;
+    let (mut pilot, mut baseline) = (BTreeMap::new(), BTreeMap::new());
+    for row in t.rows()? {
+        let p = row.period(path, period)?;
+        let est = est_cols.read(path, &row)?;
+        let target = match row.text(group) {
+            "pilot" => &mut pilot,
+            "baseline" => &mut baseline,
+            g => return Err(row.bad(path, group, format!("`{g}` is not pilot or baseline"))),
+        };
+        if target.insert(p, est).is_some() {
+            return Err(row.bad(path, period, format!("period {p} appears twice")));
+        }
+    }
+    Ok((pilot, baseline))
+}
+
+fn read_did(path: &Path) -> Result<Did> {
+    let mut t = Table::open(path)?;
+    let cols = [
+        "estimate",
+        "se",
+        "lo",
+        "hi",
+        "pilot_pre",
+        "pilot_post",
+        "baseline_pre",
+        "baseline_post",
+    ]
+    .map(|name| t.col(name));
+    let [
+        estimate,
+        se,
+        lo,
+        hi,
+        pilot_pre,
+        pilot_post,
+        baseline_pre,
+        baseline_post,
+    ] = cols;
+    let (estimate, se, lo, hi) = (estimate?, se?, lo?, hi?);
+    let (pilot_pre, pilot_post, baseline_pre, baseline_post) =
+        (pilot_pre?, pilot_post?, baseline_pre?, baseline_post?);
+    let start = t.col("pilot_start")?;
+    let rows = t.rows()?;
+    let [row] = rows.as_slice() else {
+        return Err(Error::Inconsistent {
+            path: path.to_path_buf(),
+            message: format!("expected exactly one row, found {}", rows.len()),
+        });
+    };
+    Ok(Did {
+        estimate: row.opt_f64(path, estimate)?,
+        se: row.opt_f64(path, se)?,
+        lo: row.opt_f64(path, lo)?,
+        hi: row.opt_f64(path, hi)?,
+        pilot_pre: row.opt_f64(path, pilot_pre)?,
+        pilot_post: row.opt_f64(path, pilot_post)?,
+        baseline_pre: row.opt_f64(path, baseline_pre)?,
+        baseline_post: row.opt_f64(path, baseline_post)?,
+        pilot_start: row.opt_period(path, start)?,
+    })
+}

@@ -1,0 +1,92 @@
+//! The HTML page and the whole report on disk.
+
+use sipas_core::PilotSet;
+use sipas_report::{render_html, write_report};
+
+use crate::{pilots, small, small_dir};
+
+#[test]
+fn page_has_names_numbers_tables_and_images() {
+    let html = render_html(&small(), &pilots());
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"vi\">"));
+    assert!(html.contains("<meta charset=\"utf-8\">"));
+    assert!(!html.contains("<script"));
+    for name in [
+        "Phường Trưng Vương",
+        "Xã Phú Đình",
+        "Huyện Định Hóa",
+        "Thành phố Thái Nguyên",
+    ] {
+        assert!(html.contains(name), "{name}");
+    }
+    assert!(html.contains("Chính quyền thân thiện, nhân dân phát huy quyền làm chủ"));
+    // DiD 6.35 [6.35 ∓ 1.959964 × 2.1 = 2.234076, 10.465924], SE 2.10.
+    assert!(html.contains("6.35 điểm phần trăm"));
+    assert!(html.contains("2.23–10.47"));
+    assert!(html.contains("sai số chuẩn 2.10"));
+    // Pilot change 85.45 − 77.60 = 7.85; baseline 82.25 − 80.75 = 1.50.
+    assert!(html.contains("<td>77.60</td><td>85.45</td><td>7.85</td>"));
+    assert!(html.contains("<td>80.75</td><td>82.25</td><td>1.50</td>"));
+    // Groups table row 2023Q1: pilot 75.3 (72.2–78.4, n 215), baseline 80.0 (76.5–83.5, n 110).
+    assert!(html.contains(
+        "<td class=\"name\">2023Q1</td><td>75.3</td><td>72.2–78.4</td><td>215</td>\
+         <td>80.0</td><td>76.5–83.5</td><td>110</td>"
+    ));
+    // Unit table: Phú Đình's undefined 2023Q3 shows a dash, not zero.
+    assert!(html.contains("<td>—<br><small>— · n=0</small></td>"));
+    assert!(html.contains("<td class=\"post\">88.5<br><small>84.6–92.4 · n=120</small></td>"));
+    for src in ["trend_05443.png", "trend_05602.png", "pilots.png"] {
+        assert!(
+            html.contains(&format!("<img src=\"{src}\" alt=\"")),
+            "{src}"
+        );
+    }
+    assert_eq!(html.matches("<img ").count(), 3);
+    assert!(html.contains("Nhóm đối chứng (1 đơn vị)"));
+}
+
+#[test]
+fn text_is_escaped() {
+    let mut p = pilots();
+    p.program = "A <b>&</b> \"B\"".into();
+    let html = render_html(&small(), &p);
+    assert!(html.contains("A &lt;b&gt;&amp;&lt;/b&gt; &quot;B&quot;"));
+    assert!(!html.contains("<b>"));
+}
+
+#[test]
+fn write_report_writes_every_file_reproducibly() {
+    let p: PilotSet = pilots();
+    let out = tempfile::tempdir().unwrap();
+    let a = out.path().join("a");
+    let summary = write_report(&small_dir(), &p, &a).unwrap();
+    let names: Vec<String> = summary
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "trend_05443.png",
+            "trend_05602.png",
+            "pilots.png",
+            "index.html"
+        ]
+    );
+    assert_eq!(summary.pilot_units, ["05443", "05602"]);
+    assert!(summary.missing_pilots.is_empty());
+    assert_eq!((summary.baseline_units, summary.periods), (1, 6));
+    // No temp files left behind.
+    assert_eq!(std::fs::read_dir(&a).unwrap().count(), 4);
+
+    let b = out.path().join("b");
+    write_report(&small_dir(), &p, &b).unwrap();
+    for n in &names {
+        assert_eq!(
+            std::fs::read(a.join(n)).unwrap(),
+            std::fs::read(b.join(n)).unwrap(),
+            "{n} differs between runs"
+        );
+    }
+}
