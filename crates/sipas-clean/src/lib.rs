@@ -1,1 +1,54 @@
-//! placeholder
+//! Cleaning of ingested SIPAS responses.
+//!
+//! `sipas-clean` takes the canonical response table written by ingest and
+//! produces a clean set in which every unit is a known GSO code (names
+//! matched, merges mapped through a dated crosswalk), each `response_id`
+//! appears once, invalid answer codes are missing, and careless responses are
+//! flagged. Every input row ends in the clean set or the quarantine, and the
+//! counts reconcile (`rows_in = kept + excluded`, per unit × period and in total).
+//! Cleaning is idempotent and does not depend on input row order.
+//!
+//! # Overview
+//! - [`UnitMatcher`] / [`UnitMatch`]: unit text (code or Vietnamese name,
+//!   with or without prefix and district) → GSO code.
+//! - [`Crosswalk`] / [`CrosswalkTarget`]: dated old → new code mappings.
+//! - [`rules`]: the per-row rules (recoding, straight-lining, missing share, speeders).
+//! - [`clean()`] with [`CleanOptions`] → [`CleanOutcome`] (clean [`ResponseTable`],
+//!   quarantine, [`CleanReport`], per-cell [`Counts`]). Pure: no files, no clock.
+//! - [`io`]: reading `responses.parquet`, writing the outputs atomically, and [`io::run`].
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use sipas_clean::{CleanOptions, Crosswalk, io};
+//!
+//! let opts = CleanOptions { crosswalk: Some(Crosswalk::thai_nguyen()), ..CleanOptions::default() };
+//! let report = io::run(
+//!     Path::new("data"),
+//!     Path::new("clean"),
+//!     None,
+//!     &sipas_core::bundled::units(),
+//!     &opts,
+//! )?;
+//! assert_eq!(report.totals.rows_in, report.totals.kept + report.totals.excluded);
+//! # Ok::<(), sipas_clean::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod clean;
+pub mod crosswalk;
+mod error;
+pub mod io;
+pub mod rules;
+pub mod table;
+pub mod time;
+pub mod units;
+
+pub use clean::{
+    ChannelCounts, CleanOptions, CleanOutcome, CleanReport, Counts, CrosswalkSummary, Excluded,
+    OptionsSummary, Reason, clean,
+};
+pub use crosswalk::{Crosswalk, CrosswalkEntry, CrosswalkTarget};
+pub use error::{Error, Result};
+pub use table::{Flags, Response, ResponseTable};
+pub use units::{UnitMatch, UnitMatcher};

@@ -1,0 +1,419 @@
+//! Reading `responses.parquet` into a [`ResponseTable`] and writing the
+//! clean outputs (atomically: a temp file in the same folder, then rename).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sipas_core::{Instrument, UnitRegistry, bundled, schema};
+
+use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Reason, clean};
+use crate::table::{
+    DURATION_S, ENDED_AT, FLAG_COLUMNS, Flags, Response, ResponseTable, STARTED_AT,
+};
+use crate::time::parse_iso8601;
+use crate::{Error, Result};
+
+/// Name of the clean table in the output folder.
+pub const RESPONSES: &str = "responses.parquet";
+/// Name of the quarantine file.
+pub const QUARANTINE: &str = "quarantine.csv";
+/// Name of the report.
+pub const REPORT: &str = "clean-report.json";
+/// Name of the per-cell counts.
+pub const BY_CELL: &str = "clean-by-cell.csv";
+
+fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |source| Error::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Reads a canonical `responses.parquet`. Columns other than the canonical
+/// ones, `duration_s` / `started_at` / `ended_at` and the flag columns are
+/// ignored. With `instrument` `None`, the instrument is detected from the
+/// column names.
+pub fn read_responses(
+    path: &Path,
+    instrument: Option<&Instrument>,
+) -> Result<(ResponseTable, Instrument)> {
+    let f = File::open(path).map_err(io_err(path))?;
+    let df = ParquetReader::new(f).finish().map_err(pe(path))?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let instrument = match instrument {
+        Some(i) => i.clone(),
+        None => bundled::detect_instrument(&names).ok_or_else(|| Error::UnknownInstrument {
+            path: path.to_path_buf(),
+        })?,
+    };
+    let has = |c: &str| names.iter().any(|n| n == c);
+    let strings = |c: &str, required: bool| -> Result<Option<Vec<Option<String>>>> {
+        if !has(c) {
+            return if required {
+                Err(Error::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: c.into(),
+                })
+            } else {
+                Ok(None)
+            };
+        }
+        let col = df
+            .column(c)
+            .and_then(|x| x.cast(&DataType::String))
+            .map_err(pe(path))?;
+        let ca = col.str().map_err(pe(path))?;
+        Ok(Some(ca.iter().map(|v| v.map(str::to_string)).collect()))
+    };
+    let floats = |c: &str| -> Result<Option<Vec<Option<f64>>>> {
+        if !has(c) {
+            return Ok(None);
+        }
+        let col = df
+            .column(c)
+            .and_then(|x| x.cast(&DataType::Float64))
+            .map_err(pe(path))?;
+        Ok(Some(col.f64().map_err(pe(path))?.iter().collect()))
+    };
+    let required = |c: &str| -> Result<Vec<String>> {
+        let v = strings(c, true)?.expect("required columns are present");
+        v.into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                x.ok_or_else(|| Error::NullValue {
+                    path: path.to_path_buf(),
+                    row: i + 1,
+                    column: c.into(),
+                })
+            })
+            .collect()
+    };
+    let ids = required(schema::RESPONSE_ID)?;
+    let units = required(schema::UNIT_CODE)?;
+    let periods = required(schema::PERIOD)?;
+    let submitted = strings(schema::SUBMITTED_AT, false)?;
+    let channels = strings(schema::CHANNEL, false)?;
+    let weights = floats(schema::WEIGHT)?;
+    let files = strings(schema::SOURCE_FILE, false)?;
+    let lines = floats(schema::SOURCE_LINE)?;
+    let mut answers: Vec<Vec<Option<i64>>> = Vec::new();
+    for item in instrument.item_ids() {
+        if !has(item) {
+            return Err(Error::MissingColumn {
+                path: path.to_path_buf(),
+                column: item.into(),
+            });
+        }
+        let col = df
+            .column(item)
+            .and_then(|x| x.cast(&DataType::Int64))
+            .map_err(pe(path))?;
+        answers.push(col.i64().map_err(pe(path))?.iter().collect());
+    }
+    let duration = match floats(DURATION_S)? {
+        Some(d) => Some(d),
+        None => match (strings(STARTED_AT, false)?, strings(ENDED_AT, false)?) {
+            (Some(s), Some(e)) => Some(
+                s.iter()
+                    .zip(&e)
+                    .map(|(s, e)| {
+                        let s = parse_iso8601(s.as_deref()?)?;
+                        let e = parse_iso8601(e.as_deref()?)?;
+                        Some(e - s)
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        },
+    };
+    let mut flag_cols: Vec<Option<Vec<Option<bool>>>> = Vec::new();
+    for f in FLAG_COLUMNS {
+        flag_cols.push(if has(f) {
+            let col = df
+                .column(f)
+                .and_then(|x| x.cast(&DataType::Boolean))
+                .map_err(pe(path))?;
+            Some(col.bool().map_err(pe(path))?.iter().collect())
+        } else {
+            None
+        });
+    }
+    let file_name = path.display().to_string();
+    let mut rows = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let answers_i = answers
+            .iter()
+            .map(|col| col[i].map(|v| u8::try_from(v).unwrap_or(u8::MAX)))
+            .collect();
+        let flags = Flags::from_array(std::array::from_fn(|k| {
+            flag_cols[k].as_ref().is_some_and(|c| c[i] == Some(true))
+        }));
+        rows.push(Response {
+            response_id: ids[i].clone(),
+            unit_code: units[i].clone(),
+            period: periods[i].clone(),
+            submitted_at: submitted.as_ref().and_then(|c| c[i].clone()),
+            channel: channels
+                .as_ref()
+                .and_then(|c| c[i].clone())
+                .unwrap_or_else(|| schema::DEFAULT_CHANNEL.to_string()),
+            weight: weights.as_ref().and_then(|c| c[i]).unwrap_or(1.0),
+            answers: answers_i,
+            source_file: files
+                .as_ref()
+                .and_then(|c| c[i].clone())
+                .unwrap_or_else(|| file_name.clone()),
+            source_line: lines
+                .as_ref()
+                .and_then(|c| c[i])
+                .map_or(i as u64 + 2, |v| v as u64),
+            duration_s: duration.as_ref().and_then(|c| c[i]),
+            flags,
+        });
+    }
+    let table = ResponseTable {
+        items: instrument
+            .item_ids()
+            .iter()
+            .map(|s| (*s).to_string())
+            .collect(),
+        has_duration: duration.is_some(),
+        rows,
+    };
+    Ok((table, instrument))
+}
+
+/// The table as a frame in the canonical schema, plus `duration_s` (if the
+/// table has it) and, with `with_flags`, the Boolean flag columns.
+pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFrame> {
+    let rows = &table.rows;
+    let s = |f: &dyn Fn(&Response) -> String| -> Vec<String> { rows.iter().map(f).collect() };
+    let mut cols = vec![
+        Column::new(schema::RESPONSE_ID.into(), s(&|r| r.response_id.clone())),
+        Column::new(schema::UNIT_CODE.into(), s(&|r| r.unit_code.clone())),
+        Column::new(schema::PERIOD.into(), s(&|r| r.period.clone())),
+        Column::new(
+            schema::SUBMITTED_AT.into(),
+            rows.iter()
+                .map(|r| r.submitted_at.clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(schema::CHANNEL.into(), s(&|r| r.channel.clone())),
+        Column::new(
+            schema::WEIGHT.into(),
+            rows.iter().map(|r| r.weight).collect::<Vec<f64>>(),
+        ),
+    ];
+    for (j, item) in table.items.iter().enumerate() {
+        cols.push(Column::new(
+            item.as_str().into(),
+            rows.iter()
+                .map(|r| r.answers[j])
+                .collect::<Vec<Option<u8>>>(),
+        ));
+    }
+    cols.push(Column::new(
+        schema::SOURCE_FILE.into(),
+        s(&|r| r.source_file.clone()),
+    ));
+    cols.push(Column::new(
+        schema::SOURCE_LINE.into(),
+        rows.iter().map(|r| r.source_line).collect::<Vec<u64>>(),
+    ));
+    if table.has_duration {
+        cols.push(Column::new(
+            DURATION_S.into(),
+            rows.iter()
+                .map(|r| r.duration_s)
+                .collect::<Vec<Option<f64>>>(),
+        ));
+    }
+    if with_flags {
+        for (k, name) in FLAG_COLUMNS.iter().enumerate() {
+            cols.push(Column::new(
+                (*name).into(),
+                rows.iter()
+                    .map(|r| r.flags.as_array()[k])
+                    .collect::<Vec<bool>>(),
+            ));
+        }
+    }
+    DataFrame::new(rows.len(), cols)
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+    tmp.write_all(bytes).map_err(io_err(path))?;
+    tmp.as_file().sync_all().map_err(io_err(path))?;
+    tmp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Writes a response table as parquet (atomically).
+pub fn write_responses(path: &Path, table: &ResponseTable, with_flags: bool) -> Result<()> {
+    let mut df = to_frame(table, with_flags).map_err(pe(path))?;
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .finish(&mut df)
+        .map_err(pe(path))?;
+    write_atomic(path, &buf)
+}
+
+fn csv_bytes(
+    origin: &Path,
+    f: impl FnOnce(&mut csv::Writer<&mut Vec<u8>>) -> csv::Result<()>,
+) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut buf);
+        f(&mut w).map_err(|source| Error::Csv {
+            origin: origin.display().to_string(),
+            source,
+        })?;
+        w.flush().map_err(io_err(origin))?;
+    }
+    Ok(buf)
+}
+
+/// The quarantine as CSV bytes: the row (unit text as given) with `reason`
+/// and `detail`.
+pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
+    let items = &outcome.table.items;
+    csv_bytes(Path::new(QUARANTINE), |w| {
+        let mut header = vec![
+            schema::RESPONSE_ID,
+            schema::UNIT_CODE,
+            schema::PERIOD,
+            schema::SUBMITTED_AT,
+            schema::CHANNEL,
+            schema::WEIGHT,
+        ];
+        header.extend(items.iter().map(String::as_str));
+        header.extend([schema::SOURCE_FILE, schema::SOURCE_LINE, "reason", "detail"]);
+        w.write_record(&header)?;
+        for q in &outcome.quarantine {
+            let r = &q.row;
+            let mut rec = vec![
+                r.response_id.clone(),
+                r.unit_code.clone(),
+                r.period.clone(),
+                r.submitted_at.clone().unwrap_or_default(),
+                r.channel.clone(),
+                r.weight.to_string(),
+            ];
+            rec.extend(
+                r.answers
+                    .iter()
+                    .map(|a| a.map(|v| v.to_string()).unwrap_or_default()),
+            );
+            rec.extend([
+                r.source_file.clone(),
+                r.source_line.to_string(),
+                q.reason.as_str().to_string(),
+                q.detail.clone(),
+            ]);
+            w.write_record(&rec)?;
+        }
+        Ok(())
+    })
+}
+
+/// The per-cell counts as CSV bytes, sorted by unit_code then period.
+pub fn by_cell_csv(
+    cells: &std::collections::BTreeMap<(String, String), Counts>,
+) -> Result<Vec<u8>> {
+    csv_bytes(Path::new(BY_CELL), |w| {
+        let mut header = vec![
+            "unit_code".to_string(),
+            "period".into(),
+            "rows_in".into(),
+            "kept".into(),
+            "excluded".into(),
+        ];
+        header.extend(
+            Reason::ALL
+                .iter()
+                .map(|r| format!("excluded_{}", r.as_str())),
+        );
+        header.extend(FLAG_COLUMNS.iter().map(|f| (*f).to_string()));
+        w.write_record(&header)?;
+        for ((u, p), c) in cells {
+            let mut rec = vec![
+                u.clone(),
+                p.clone(),
+                c.rows_in.to_string(),
+                c.kept.to_string(),
+                c.excluded.to_string(),
+            ];
+            rec.extend(
+                Reason::ALL
+                    .iter()
+                    .map(|r| c.excluded_by_reason[r.as_str()].to_string()),
+            );
+            rec.extend(
+                FLAG_COLUMNS
+                    .iter()
+                    .map(|f| c.flagged_by_reason[*f].to_string()),
+            );
+            w.write_record(&rec)?;
+        }
+        Ok(())
+    })
+}
+
+/// The report as pretty JSON bytes (ending with a newline).
+pub fn report_json(report: &CleanReport) -> Result<Vec<u8>> {
+    let mut v = serde_json::to_vec_pretty(report).map_err(Error::Json)?;
+    v.push(b'\n');
+    Ok(v)
+}
+
+/// Writes the four outputs into `out` (created if needed).
+pub fn write_outcome(out: &Path, outcome: &CleanOutcome) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let quarantine = quarantine_csv(outcome)?;
+    let cells = by_cell_csv(&outcome.cells)?;
+    let report = report_json(&outcome.report)?;
+    write_responses(&out.join(RESPONSES), &outcome.table, true)?;
+    write_atomic(&out.join(QUARANTINE), &quarantine)?;
+    write_atomic(&out.join(BY_CELL), &cells)?;
+    write_atomic(&out.join(REPORT), &report)?;
+    Ok(())
+}
+
+/// `sipas clean --data DIR --out CLEAN`: reads `DIR/responses.parquet`,
+/// cleans it and writes `CLEAN/{responses.parquet, quarantine.csv,
+/// clean-report.json, clean-by-cell.csv}`.
+pub fn run(
+    data: &Path,
+    out: &Path,
+    instrument: Option<&Instrument>,
+    registry: &UnitRegistry,
+    opts: &CleanOptions,
+) -> Result<CleanReport> {
+    let input: PathBuf = data.join(RESPONSES);
+    let (table, instrument) = read_responses(&input, instrument)?;
+    let outcome = clean(&table, &instrument, registry, opts)?;
+    write_outcome(out, &outcome)?;
+    Ok(outcome.report)
+}

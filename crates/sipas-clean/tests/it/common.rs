@@ -1,0 +1,58 @@
+//! Helpers: fixture CSV → in-memory table.
+
+use std::path::PathBuf;
+
+use sipas_clean::{Flags, Response, ResponseTable};
+use sipas_core::{Instrument, UnitRegistry, bundled};
+
+pub(crate) fn instrument() -> Instrument {
+    bundled::instrument("sipas-2017").unwrap()
+}
+
+pub(crate) fn units() -> UnitRegistry {
+    bundled::units()
+}
+
+pub(crate) fn fixture(case: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/clean")
+        .join(case)
+        .join("input.csv")
+}
+
+/// Reads a canonical CSV (plus optional `duration_s`) with the csv crate.
+pub(crate) fn read_case(case: &str) -> ResponseTable {
+    let inst = instrument();
+    let mut rdr = csv::Reader::from_path(fixture(case)).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n);
+    let items: Vec<String> = inst.item_ids().iter().map(|s| (*s).to_string()).collect();
+    let item_cols: Vec<usize> = items.iter().map(|i| col(i).unwrap()).collect();
+    let dur = col("duration_s");
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let get = |n: &str| col(n).map(|i| rec[i].to_string()).filter(|s| !s.is_empty());
+        rows.push(Response {
+            response_id: get("response_id").unwrap(),
+            unit_code: get("unit_code").unwrap(),
+            period: get("period").unwrap(),
+            submitted_at: get("submitted_at"),
+            channel: get("channel").unwrap_or_else(|| "survey".into()),
+            weight: get("weight").map_or(1.0, |w| w.parse().unwrap()),
+            answers: item_cols
+                .iter()
+                .map(|&i| (!rec[i].is_empty()).then(|| rec[i].parse().unwrap()))
+                .collect(),
+            source_file: "input.csv".into(),
+            source_line: rec.position().unwrap().line(),
+            duration_s: dur.and_then(|i| rec[i].parse().ok()),
+            flags: Flags::default(),
+        });
+    }
+    ResponseTable {
+        items,
+        has_duration: dur.is_some(),
+        rows,
+    }
+}

@@ -1,0 +1,196 @@
+//! Hand-written cases under `fixtures/clean/<case>/input.csv`, with
+//! expected outcomes worked out by hand (see the comments per case).
+
+use sipas_clean::{CleanOptions, CleanOutcome, Crosswalk, clean};
+
+use crate::common::{instrument, read_case, units};
+
+fn run(case: &str, opts: &CleanOptions) -> CleanOutcome {
+    clean(&read_case(case), &instrument(), &units(), opts).unwrap()
+}
+
+fn ids(o: &CleanOutcome) -> Vec<(&str, &str, u64)> {
+    o.table
+        .rows
+        .iter()
+        .map(|r| (r.response_id.as_str(), r.unit_code.as_str(), r.source_line))
+        .collect()
+}
+
+fn excluded(o: &CleanOutcome, reason: &str) -> u64 {
+    o.report.totals.excluded_by_reason[reason]
+}
+
+fn flagged(o: &CleanOutcome, flag: &str) -> u64 {
+    o.report.totals.flagged_by_reason[flag]
+}
+
+#[test]
+fn dup_submissions() {
+    // 7 rows: r1 twice (line 2 is newer), r2/r3 same content (r3 later),
+    // r4 twice with the same time (line 7 is the later line), r5 alone.
+    let o = run("dup_submissions", &CleanOptions::default());
+    assert_eq!(o.report.totals.rows_in, 7);
+    assert_eq!(excluded(&o, "duplicate_id_superseded"), 2);
+    assert_eq!(excluded(&o, "duplicate_content"), 1);
+    assert_eq!(o.report.totals.excluded, 3);
+    // Sorted by period, unit_code, response_id.
+    assert_eq!(
+        ids(&o),
+        vec![
+            ("r1", "05443", 2),
+            ("r2", "05443", 4),
+            ("r4", "05602", 7),
+            ("r5", "05602", 8)
+        ]
+    );
+    let q: Vec<(&str, u64, &str)> = o
+        .quarantine
+        .iter()
+        .map(|e| {
+            (
+                e.row.response_id.as_str(),
+                e.row.source_line,
+                e.reason.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        q,
+        vec![
+            ("r1", 3, "duplicate_id_superseded"),
+            ("r3", 5, "duplicate_content"),
+            ("r4", 6, "duplicate_id_superseded")
+        ]
+    );
+    assert_eq!(o.quarantine[1].detail, "same content as r2");
+    assert_eq!(o.quarantine[0].detail, "superseded by input.csv:2");
+    // Per cell: 05443/2024Q1 has r1 ×2, r2, r3 (4 in, 2 kept); 05602/2024Q1
+    // has r4 ×2 (2 in, 1 kept); 05602/2024Q2 has r5.
+    let c = &o.cells[&("05443".to_string(), "2024Q1".to_string())];
+    assert_eq!((c.rows_in, c.kept, c.excluded), (4, 2, 2));
+    let c = &o.cells[&("05602".to_string(), "2024Q1".to_string())];
+    assert_eq!((c.rows_in, c.kept, c.excluded), (2, 1, 1));
+
+    // Content duplicates kept (flagged) when asked.
+    let keep = CleanOptions {
+        exclude_content_duplicates: false,
+        ..CleanOptions::default()
+    };
+    let o = run("dup_submissions", &keep);
+    assert_eq!(o.report.totals.kept, 5);
+    assert_eq!(flagged(&o, "flag_duplicate_content"), 1);
+    let r3 = o.table.rows.iter().find(|r| r.response_id == "r3").unwrap();
+    assert!(r3.flags.duplicate_content);
+}
+
+#[test]
+fn unit_names() {
+    // u1 "P. Trưng Vương" → 05443; u2 "Tân Long" → two candidates;
+    // u3 "Phường Không Có" and u6 "99999" unknown; u4 "Xa Phu Dinh" only with
+    // the accent fallback (05602); u5 05536 is a code.
+    let o = run("unit_names", &CleanOptions::default());
+    assert_eq!(o.report.totals.kept, 2);
+    assert_eq!(excluded(&o, "ambiguous_unit"), 1);
+    assert_eq!(excluded(&o, "unknown_unit"), 3);
+    assert_eq!(o.report.units_matched_by_name, 1);
+    let amb = o
+        .quarantine
+        .iter()
+        .find(|e| e.row.response_id == "u2")
+        .unwrap();
+    assert_eq!(amb.detail, "candidates: 05482|05668");
+    assert_eq!(amb.row.unit_code, "Tân Long");
+
+    let o = run(
+        "unit_names",
+        &CleanOptions {
+            allow_ascii_fallback: true,
+            crosswalk: Some(Crosswalk::thai_nguyen()),
+            ..CleanOptions::default()
+        },
+    );
+    assert_eq!(o.report.totals.kept, 3);
+    assert_eq!(excluded(&o, "unknown_unit"), 2);
+    assert_eq!(o.report.units_matched_by_accent_fallback, 1);
+    let cw = o.report.crosswalk.as_ref().unwrap();
+    assert_eq!((cw.target.as_str(), cw.rows_remapped), ("new", 1));
+    let got: Vec<(&str, &str)> = o
+        .table
+        .rows
+        .iter()
+        .map(|r| (r.response_id.as_str(), r.unit_code.as_str()))
+        .collect();
+    assert_eq!(got, vec![("u1", "05443"), ("u5", "05569"), ("u4", "05602")]);
+}
+
+#[test]
+fn careless() {
+    // c1 straight 3s; c2 12/22 missing (> 0.5); c3 11/22 = 0.5 (not flagged);
+    // c4 60 s (< 120); c5 codes 9, 99 and 7; c6 clean; c7 qr with 19/22 missing.
+    let o = run("careless", &CleanOptions::default());
+    assert_eq!(o.report.totals.kept, 7);
+    assert_eq!(flagged(&o, "flag_straightline"), 1);
+    assert_eq!(flagged(&o, "flag_missing"), 2);
+    assert_eq!(flagged(&o, "flag_speeder"), 1);
+    assert_eq!(flagged(&o, "flag_recoded"), 1);
+    assert_eq!(o.report.values_recoded["missing_code"], 2);
+    assert_eq!(o.report.values_recoded["out_of_range"], 1);
+    let c5 = o.table.rows.iter().find(|r| r.response_id == "c5").unwrap();
+    assert_eq!(&c5.answers[..4], &[None, None, None, Some(3)]);
+    assert_eq!(o.report.channels["survey"].kept, 6);
+    assert_eq!(o.report.channels["qr"].kept, 1);
+    let flags = |id: &str| {
+        o.table
+            .rows
+            .iter()
+            .find(|r| r.response_id == id)
+            .unwrap()
+            .flags
+    };
+    assert!(flags("c1").straightline && !flags("c1").missing);
+    assert!(flags("c2").missing);
+    assert!(!flags("c3").careless());
+    assert!(flags("c4").speeder);
+    assert!(!flags("c6").careless() && !flags("c6").recoded);
+
+    let o = run(
+        "careless",
+        &CleanOptions {
+            exclude_flagged: true,
+            ..CleanOptions::default()
+        },
+    );
+    let kept: Vec<&str> = o
+        .table
+        .rows
+        .iter()
+        .map(|r| r.response_id.as_str())
+        .collect();
+    assert_eq!(kept, vec!["c3", "c5", "c6"]);
+    assert_eq!(excluded(&o, "flag_straightline"), 1);
+    assert_eq!(excluded(&o, "flag_missing"), 2);
+    assert_eq!(excluded(&o, "flag_speeder"), 1);
+    assert_eq!(o.report.channels["qr"].kept, 0);
+
+    // A tighter threshold flags c3 too (11/22 > 0.4).
+    let o = run(
+        "careless",
+        &CleanOptions {
+            max_missing_share: 0.4,
+            ..CleanOptions::default()
+        },
+    );
+    assert_eq!(flagged(&o, "flag_missing"), 3);
+}
+
+#[test]
+fn invalid_options_are_rejected() {
+    let t = read_case("careless");
+    let bad = CleanOptions {
+        max_missing_share: 1.5,
+        ..CleanOptions::default()
+    };
+    let err = clean(&t, &instrument(), &units(), &bad).unwrap_err();
+    assert!(err.to_string().contains("max_missing_share"), "{err}");
+}

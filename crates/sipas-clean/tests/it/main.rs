@@ -1,0 +1,6 @@
+//! Integration tests of sipas-clean: fixture cases, properties, parquet I/O.
+
+mod common;
+mod fixtures;
+mod io;
+mod props;

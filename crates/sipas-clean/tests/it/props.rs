@@ -1,0 +1,153 @@
+//! Properties: idempotence, reconciliation, order independence.
+
+use proptest::prelude::*;
+use sipas_clean::io::{by_cell_csv, quarantine_csv, report_json};
+use sipas_clean::{CleanOptions, Crosswalk, Flags, Response, ResponseTable, clean};
+
+use crate::common::{instrument, units};
+
+const N_ITEMS: usize = 22;
+
+fn answers() -> impl Strategy<Value = Vec<Option<u8>>> {
+    let code = prop_oneof![
+        3 => (1u8..=5).prop_map(Some),
+        1 => Just(None),
+        1 => prop_oneof![Just(9u8), Just(99), Just(0), Just(7)].prop_map(Some),
+    ];
+    prop_oneof![
+        // A few fixed patterns make content duplicates and straight-lines likely.
+        Just(vec![Some(4); N_ITEMS]),
+        Just((0..N_ITEMS).map(|i| Some((i % 5) as u8 + 1)).collect()),
+        Just(vec![None; N_ITEMS]),
+        proptest::collection::vec(code, N_ITEMS),
+    ]
+}
+
+fn response() -> impl Strategy<Value = Response> {
+    let unit = prop_oneof![
+        Just("05443"),
+        Just("05536"),
+        Just("05569"),
+        Just("P. Trưng Vương"),
+        Just("Tân Long"),
+        Just("Xa Phu Dinh"),
+        Just("Nowhere"),
+    ];
+    let submitted = prop_oneof![
+        Just(None),
+        Just(Some("2024-01-10T08:00:00+07:00")),
+        Just(Some("2024-01-10T01:00:00Z")),
+        Just(Some("2024-01-11")),
+        Just(Some("not a date")),
+    ];
+    (
+        0u8..12,
+        unit,
+        prop_oneof![Just("2024Q1"), Just("2024Q2")],
+        submitted,
+        prop_oneof![4 => Just("survey"), 1 => Just("qr")],
+        prop_oneof![Just(1.0), Just(2.5)],
+        answers(),
+        prop_oneof![Just("a.csv"), Just("b.csv")],
+        prop_oneof![Just(None), Just(Some(60.0)), Just(Some(300.0))],
+    )
+        .prop_map(
+            |(id, unit, period, sub, ch, w, answers, file, dur)| Response {
+                response_id: format!("r{id}"),
+                unit_code: unit.to_string(),
+                period: period.to_string(),
+                submitted_at: sub.map(str::to_string),
+                channel: ch.to_string(),
+                weight: w,
+                answers,
+                source_file: file.to_string(),
+                source_line: 0,
+                duration_s: dur,
+                flags: Flags::default(),
+            },
+        )
+}
+
+fn table() -> impl Strategy<Value = ResponseTable> {
+    proptest::collection::vec(response(), 0..40).prop_map(|mut rows| {
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.source_line = i as u64 + 2;
+        }
+        ResponseTable {
+            items: instrument()
+                .item_ids()
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
+            has_duration: true,
+            rows,
+        }
+    })
+}
+
+fn options() -> impl Strategy<Value = CleanOptions> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(fallback, cw, flagged, content)| CleanOptions {
+            allow_ascii_fallback: fallback,
+            crosswalk: cw.then(Crosswalk::thai_nguyen),
+            exclude_flagged: flagged,
+            exclude_content_duplicates: content,
+            ..CleanOptions::default()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn clean_is_idempotent(t in table(), opts in options()) {
+        let (inst, reg) = (instrument(), units());
+        let once = clean(&t, &inst, &reg, &opts).unwrap();
+        let twice = clean(&once.table, &inst, &reg, &opts).unwrap();
+        prop_assert_eq!(&twice.table, &once.table);
+        prop_assert!(twice.quarantine.is_empty());
+        prop_assert_eq!(twice.report.totals.rows_in, once.report.totals.kept);
+    }
+
+    #[test]
+    fn counts_reconcile(t in table(), opts in options()) {
+        let o = clean(&t, &instrument(), &units(), &opts).unwrap();
+        let tot = &o.report.totals;
+        prop_assert_eq!(tot.rows_in, t.rows.len() as u64);
+        prop_assert_eq!(tot.rows_in, tot.kept + tot.excluded);
+        prop_assert_eq!(tot.kept, o.table.rows.len() as u64);
+        prop_assert_eq!(tot.excluded, o.quarantine.len() as u64);
+        prop_assert_eq!(tot.excluded_by_reason.values().sum::<u64>(), tot.excluded);
+        let mut sum_in = 0;
+        for c in o.cells.values() {
+            prop_assert_eq!(c.rows_in, c.kept + c.excluded);
+            sum_in += c.rows_in;
+        }
+        prop_assert_eq!(sum_in, tot.rows_in);
+        // Every kept unit is a code, ids are unique.
+        let mut ids: Vec<&str> = o.table.rows.iter().map(|r| r.response_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), o.table.rows.len());
+        prop_assert!(o.table.rows.iter().all(|r| r.unit_code.len() == 5));
+    }
+
+    #[test]
+    fn input_order_changes_nothing(
+        (t, shuffled) in table().prop_flat_map(|t| {
+            let rows = t.rows.clone();
+            (Just(t), Just(rows).prop_shuffle())
+        }),
+        opts in options(),
+    ) {
+        let (inst, reg) = (instrument(), units());
+        let a = clean(&t, &inst, &reg, &opts).unwrap();
+        let t2 = ResponseTable { rows: shuffled, ..t.clone() };
+        let b = clean(&t2, &inst, &reg, &opts).unwrap();
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(quarantine_csv(&a).unwrap(), quarantine_csv(&b).unwrap());
+        prop_assert_eq!(by_cell_csv(&a.cells).unwrap(), by_cell_csv(&b.cells).unwrap());
+        prop_assert_eq!(report_json(&a.report).unwrap(), report_json(&b.report).unwrap());
+    }
+}
