@@ -1,1 +1,82 @@
-//! sipas CLI
+//! The `sipas` command line: argument parsing, job files and the orchestration
+//! of the stages (generate → ingest → clean → aggregate → report).
+//!
+//! # Overview
+//! - [`args::Args`]: the clap definitions of every subcommand.
+//! - [`job::Job`]: a TOML job file for `sipas run`; [`job::Job::demo`] is the
+//!   bundled demo.
+//! - [`run`]: executes a parsed command and returns an [`ExitStatus`]:
+//!   0 ok, 1 data problems found (e.g. rows quarantined), 2 error.
+
+#![warn(missing_docs)]
+
+pub mod args;
+mod commands;
+pub mod job;
+mod resolve;
+
+use std::io::ErrorKind;
+
+use crate::args::{Args, Command};
+
+/// How a run ended; the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything went through.
+    Success,
+    /// The run completed but found data problems (rows quarantined).
+    DataProblems,
+    /// The run failed.
+    Error,
+}
+
+impl ExitStatus {
+    /// The process exit code: 0, 1 or 2.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::DataProblems => 1,
+            ExitStatus::Error => 2,
+        }
+    }
+
+    /// The worse of two statuses.
+    #[must_use]
+    pub fn max(self, other: ExitStatus) -> ExitStatus {
+        if other.code() > self.code() {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    match &args.command {
+        Command::Generate(a) => commands::generate::run(a),
+        Command::Ingest(a) => commands::ingest::run(a),
+        Command::Clean(a) => commands::clean::run(a),
+        Command::Aggregate(a) => commands::aggregate::run(a),
+        Command::Report(a) => commands::report::run(a),
+        Command::Run(a) => commands::run::run(a),
+    }
+}
+
+/// Prints an error and its causes to stderr; returns the exit status to use
+/// (a closed pipe is not an error).
+pub fn report_error(err: &anyhow::Error) -> ExitStatus {
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == ErrorKind::BrokenPipe
+        {
+            return ExitStatus::Success;
+        }
+    }
+    let mut msg = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        msg.push_str(&format!("\n  caused by: {cause}"));
+    }
+    commands::say(&msg);
+    ExitStatus::Error
+}

@@ -1,1 +1,12 @@
-fn main() {}
+//! The `sipas` binary: parse arguments, run, report errors, exit.
+
+use clap::Parser;
+
+fn main() {
+    let args = sipas_cli::args::Args::parse();
+    let status = match sipas_cli::run(&args) {
+        Ok(status) => status,
+        Err(err) => sipas_cli::report_error(&err),
+    };
+    std::process::exit(status.code());
+}

@@ -101,7 +101,10 @@ impl Period {
     /// contains it; `None` when `target` is finer than `self`.
     pub fn coarsen(self, target: Granularity) -> Option<Period> {
         if target.per_year() > self.granularity.per_year()
-            || self.granularity.per_year() % target.per_year() != 0
+            || !self
+                .granularity
+                .per_year()
+                .is_multiple_of(target.per_year())
         {
             return None;
         }

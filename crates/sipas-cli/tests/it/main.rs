@@ -1,1 +1,5 @@
+//! Integration tests of the `sipas` binary: one test binary, a module per topic.
 
+mod common;
+mod layering;
+mod pipeline;

@@ -1,0 +1,191 @@
+//! Command-line arguments (clap derive). Library crates never see these types.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+/// sipas: citizen-satisfaction (SIPAS) surveys to indices, pilot effects and reports.
+#[derive(Debug, Parser)]
+#[command(name = "sipas", version, about, long_about = None)]
+pub struct Args {
+    /// The stage to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write synthetic responses from an explicit model, and the exact truth beside them.
+    Generate(GenerateArgs),
+    /// Read response files, validate every row, write responses.parquet and a quarantine.
+    Ingest(IngestArgs),
+    /// Match units, handle duplicates and careless answers; write the analysis set and its audit.
+    Clean(CleanArgs),
+    /// Compute SIPAS indices with standard errors, pooled groups and the difference-in-differences.
+    Aggregate(AggregateArgs),
+    /// Draw PNG trend charts and an HTML report from aggregate results.
+    Report(ReportArgs),
+    /// Run every stage from a TOML job file (no file: the bundled demo into ./out/).
+    Run(RunArgs),
+}
+
+/// Definitions shared by every stage.
+#[derive(Debug, Clone, Default, ClapArgs)]
+pub struct DomainArgs {
+    /// Instrument: a bundled id (sipas-2017, sipas-2023) or a TOML file. Default: recognised from the item columns.
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Unit list CSV (code,name,kind,district_code,district_name). Default: the bundled 177 Thái Nguyên units.
+    #[arg(long)]
+    pub units: Option<PathBuf>,
+    /// Pilot definition TOML. Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
+    #[arg(long)]
+    pub pilots: Option<PathBuf>,
+}
+
+/// `sipas generate`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct GenerateArgs {
+    /// Total number of responses.
+    #[arg(long, default_value_t = 212_400)]
+    pub responses: u64,
+    /// Random seed (same seed, same bytes).
+    #[arg(long, default_value_t = 20_240_101)]
+    pub seed: u64,
+    /// Output file: .csv or .parquet. `truth.csv` is written beside it.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// First period.
+    #[arg(long, default_value = "2023Q1")]
+    pub first_period: String,
+    /// Last period.
+    #[arg(long, default_value = "2025Q4")]
+    pub last_period: String,
+    /// Pilot start period (default: the pilot file's).
+    #[arg(long)]
+    pub pilot_start: Option<String>,
+    /// True pilot effect on the latent logit scale.
+    #[arg(long)]
+    pub pilot_effect: Option<f64>,
+    /// Draw unequal sampling weights instead of weight 1.
+    #[arg(long)]
+    pub weights: bool,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// `sipas ingest`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct IngestArgs {
+    /// Files or folders (CSV or Parquet in the canonical layout).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder: responses.parquet, quarantine.csv, ingest-report.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// `sipas clean`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct CleanArgs {
+    /// Folder holding responses.parquet (the output of ingest).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder: responses.parquet (with flag columns), quarantine.csv, clean-report.json, clean-by-cell.csv.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Cleaning rules.
+    #[command(flatten)]
+    pub rules: CleanRules,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// Options of the cleaning rules (also the `[clean]` section of a job file).
+#[derive(Debug, Clone, ClapArgs, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleanRules {
+    /// Exclude flagged rows (straight-liners, speeders, too many missing) instead of flagging and keeping them.
+    #[arg(long)]
+    pub exclude_flagged: bool,
+    /// Keep exact content duplicates (same unit, period, answers, weight, channel; different id).
+    #[arg(long)]
+    pub keep_content_duplicates: bool,
+    /// Match unit names typed without accents (reported as such).
+    #[arg(long)]
+    pub ascii_fallback: bool,
+    /// Dated unit crosswalk CSV (old_code,new_code,valid_from,note), or `thai-nguyen` for the bundled one.
+    #[arg(long)]
+    pub crosswalk: Option<String>,
+    /// Map onto the `new` (default) or `old` units of the crosswalk.
+    #[arg(long, default_value = "new")]
+    pub crosswalk_target: String,
+    /// Flag a response with more than this share of items unanswered.
+    #[arg(long, default_value_t = 0.5)]
+    pub max_missing_share: f64,
+    /// Flag a response faster than this many seconds (when a duration is known).
+    #[arg(long, default_value_t = 120.0)]
+    pub min_duration_s: f64,
+}
+
+impl Default for CleanRules {
+    fn default() -> Self {
+        CleanRules {
+            exclude_flagged: false,
+            keep_content_duplicates: false,
+            ascii_fallback: false,
+            crosswalk: None,
+            crosswalk_target: "new".into(),
+            max_missing_share: 0.5,
+            min_duration_s: 120.0,
+        }
+    }
+}
+
+/// `sipas aggregate`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct AggregateArgs {
+    /// Folder holding responses.parquet (the output of clean, or of ingest).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder for the result tables.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Channel to estimate (other channels are never pooled with it).
+    #[arg(long, default_value = "survey")]
+    pub channel: String,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// `sipas report`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ReportArgs {
+    /// Folder written by `sipas aggregate`.
+    #[arg(long)]
+    pub results: PathBuf,
+    /// Output folder for the PNG charts and index.html.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// `sipas run`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct RunArgs {
+    /// TOML job file. Without it, the bundled demo runs into ./out/.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output folder (overrides the job file's `out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}

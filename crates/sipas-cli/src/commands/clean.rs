@@ -1,0 +1,97 @@
+//! `sipas clean`: ingested rows → the analysis set and its audit trail.
+
+use std::path::Path;
+
+use anyhow::Context;
+use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget};
+use sipas_core::{Instrument, UnitRegistry};
+
+use crate::ExitStatus;
+use crate::args::{CleanArgs, CleanRules};
+use crate::commands::say;
+use crate::resolve;
+
+pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
+    let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
+    let units = resolve::units(a.domain.units.as_deref())?;
+    run_clean(&a.data, &a.out, instrument.as_ref(), &units, &a.rules)
+}
+
+/// Turns the command-line / job rules into library options.
+pub(crate) fn options(rules: &CleanRules) -> anyhow::Result<CleanOptions> {
+    let crosswalk = match rules.crosswalk.as_deref() {
+        None => None,
+        Some("thai-nguyen") => Some(Crosswalk::thai_nguyen()),
+        Some(path) => Some(
+            Crosswalk::from_path(Path::new(path))
+                .with_context(|| format!("cannot load crosswalk {path}"))?,
+        ),
+    };
+    let crosswalk_target = match rules.crosswalk_target.as_str() {
+        "new" => CrosswalkTarget::New,
+        "old" => CrosswalkTarget::Old,
+        other => anyhow::bail!("invalid crosswalk target `{other}` (expected new or old)"),
+    };
+    if !(0.0..=1.0).contains(&rules.max_missing_share) {
+        anyhow::bail!(
+            "max missing share {} must be between 0 and 1",
+            rules.max_missing_share
+        );
+    }
+    Ok(CleanOptions {
+        allow_ascii_fallback: rules.ascii_fallback,
+        crosswalk,
+        crosswalk_target,
+        exclude_flagged: rules.exclude_flagged,
+        exclude_content_duplicates: !rules.keep_content_duplicates,
+        max_missing_share: rules.max_missing_share,
+        min_duration_s: rules.min_duration_s,
+    })
+}
+
+pub(crate) fn run_clean(
+    data: &Path,
+    out: &Path,
+    instrument: Option<&Instrument>,
+    units: &UnitRegistry,
+    rules: &CleanRules,
+) -> anyhow::Result<ExitStatus> {
+    let opts = options(rules)?;
+    let report = sipas_clean::io::run(data, out, instrument, units, &opts)
+        .with_context(|| format!("cannot clean {}", data.display()))?;
+    let t = &report.totals;
+    let flagged: Vec<String> = t
+        .flagged_by_reason
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    say(&format!(
+        "clean: {} rows in = {} kept + {} excluded; flagged (kept): {} → {}",
+        t.rows_in,
+        t.kept,
+        t.excluded,
+        if flagged.is_empty() {
+            "none".to_string()
+        } else {
+            flagged.join(", ")
+        },
+        out.display()
+    ));
+    if t.excluded > 0 {
+        let reasons: Vec<String> = t
+            .excluded_by_reason
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        say(&format!(
+            "clean: excluded {} ({}), see {}",
+            t.excluded,
+            reasons.join(", "),
+            out.join("quarantine.csv").display()
+        ));
+        return Ok(ExitStatus::DataProblems);
+    }
+    Ok(ExitStatus::Success)
+}

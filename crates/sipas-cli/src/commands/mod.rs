@@ -1,0 +1,16 @@
+//! One module per subcommand. This module owns all printing to stderr:
+//! progress and summaries are logs, never data.
+
+pub(crate) mod aggregate;
+pub(crate) mod clean;
+
+pub(crate) mod generate;
+pub(crate) mod ingest;
+pub(crate) mod report;
+pub(crate) mod run;
+
+/// Writes one log line to stderr.
+#[allow(clippy::print_stderr)]
+pub(crate) fn say(msg: &str) {
+    eprintln!("{msg}");
+}

@@ -1,0 +1,86 @@
+//! `sipas run`: every stage from a job file, or the bundled demo.
+
+use anyhow::Context;
+
+use crate::ExitStatus;
+use crate::args::RunArgs;
+use crate::commands::generate::{GenerateSpec, generate};
+use crate::commands::say;
+use crate::job::Job;
+use crate::resolve;
+
+pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
+    let mut job = match &a.config {
+        Some(path) => Job::from_path(path)?,
+        None => {
+            say("run: no --config given, running the bundled demo (fixtures/demo/job.toml)");
+            Job::demo()
+        }
+    };
+    if let Some(out) = &a.out {
+        job.out.clone_from(out);
+    }
+    run_job(&job)
+}
+
+/// Runs generate (when asked) → ingest → clean → aggregate → report.
+pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
+    let instrument = resolve::instrument_opt(job.instrument.as_deref())?;
+    let units = resolve::units(job.units.as_deref())?;
+    let pilots = resolve::pilots(job.pilots.as_deref(), &units)?;
+    std::fs::create_dir_all(&job.out)
+        .with_context(|| format!("cannot create output folder {}", job.out.display()))?;
+    let mut status = ExitStatus::Success;
+    let mut inputs = job.ingest.inputs.clone();
+    if let Some(g) = &job.generate {
+        let gen_instrument = match (&g.instrument, &instrument) {
+            (Some(id), _) => resolve::instrument(id)?,
+            (None, Some(i)) => i.clone(),
+            (None, None) => resolve::instrument("sipas-2023")?,
+        };
+        let spec = GenerateSpec {
+            responses: g.responses,
+            seed: g.seed,
+            first: g.first_period.parse().context("[generate] first_period")?,
+            last: g.last_period.parse().context("[generate] last_period")?,
+            pilot_start: None,
+            pilot_effect: g.pilot_effect,
+            weights: g.weights,
+        };
+        let file = job.out.join("data").join("responses.csv");
+        generate(&spec, &gen_instrument, &units, &pilots, &file)?;
+        inputs.push(file);
+    }
+    let ingest_dir = job.out.join("ingest");
+    status = status.max(super::ingest::run_ingest(
+        &inputs,
+        instrument.clone(),
+        units.clone(),
+        &ingest_dir,
+    )?);
+    let clean_dir = job.out.join("clean");
+    status = status.max(super::clean::run_clean(
+        &ingest_dir,
+        &clean_dir,
+        instrument.as_ref(),
+        &units,
+        &job.clean,
+    )?);
+    let results = job.out.join("results");
+    status = status.max(super::aggregate::run_aggregate(
+        &clean_dir,
+        instrument.as_ref(),
+        units,
+        pilots.clone(),
+        &job.aggregate.channel,
+        &results,
+    )?);
+    let report = job.out.join("report");
+    status = status.max(super::report::run_report(&results, &pilots, &report)?);
+    say(&format!(
+        "run: done → {} (open {})",
+        job.out.display(),
+        report.join("index.html").display()
+    ));
+    Ok(status)
+}

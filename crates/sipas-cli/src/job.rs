@@ -1,0 +1,180 @@
+//! Job files for `sipas run`.
+//!
+//! ```toml
+//! out = "out"                       # output folder, relative to the job file
+//! instrument = "sipas-2023"         # optional: bundled id or TOML path
+//! units = "units.csv"               # optional (default: bundled Thái Nguyên units)
+//! pilots = "pilots.toml"            # optional (default: bundled pilots)
+//!
+//! [generate]                        # optional: synthesise the input first
+//! responses = 212400
+//! seed = 20240101
+//!
+//! [ingest]
+//! inputs = ["data/"]                # files or folders, relative to the job file
+//!
+//! [clean]                           # optional, defaults shown
+//! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
+//! keep_content_duplicates = false   # exact duplicates with another id are excluded
+//! ascii_fallback = false
+//! # crosswalk = "thai-nguyen"       # or a CSV path; map merged units onto one set
+//! crosswalk_target = "new"
+//! max_missing_share = 0.5
+//! min_duration_s = 120.0
+//!
+//! [aggregate]
+//! channel = "survey"
+//! ```
+//! Stages write to `OUT/data/` (generated responses and `truth.csv`),
+//! `OUT/ingest/`, `OUT/clean/`, `OUT/results/` and `OUT/report/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::args::CleanRules;
+
+/// A pipeline job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// Output folder.
+    #[serde(default = "default_out")]
+    pub out: PathBuf,
+    /// Instrument id or path.
+    #[serde(default)]
+    pub instrument: Option<String>,
+    /// Unit list CSV.
+    #[serde(default)]
+    pub units: Option<PathBuf>,
+    /// Pilot TOML.
+    #[serde(default)]
+    pub pilots: Option<PathBuf>,
+    /// Synthesise responses before ingesting.
+    #[serde(default)]
+    pub generate: Option<GenerateJob>,
+    /// Ingest settings.
+    #[serde(default)]
+    pub ingest: IngestJob,
+    /// Cleaning rules.
+    #[serde(default)]
+    pub clean: CleanRules,
+    /// Aggregate settings.
+    #[serde(default)]
+    pub aggregate: AggregateJob,
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from("out")
+}
+
+/// `[generate]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateJob {
+    /// Total responses.
+    pub responses: u64,
+    /// Seed.
+    pub seed: u64,
+    /// First period.
+    #[serde(default = "default_first")]
+    pub first_period: String,
+    /// Last period.
+    #[serde(default = "default_last")]
+    pub last_period: String,
+    /// True pilot effect (latent logit scale).
+    #[serde(default)]
+    pub pilot_effect: Option<f64>,
+    /// Unequal weights.
+    #[serde(default)]
+    pub weights: bool,
+    /// Instrument to generate (default sipas-2023).
+    #[serde(default)]
+    pub instrument: Option<String>,
+}
+
+fn default_first() -> String {
+    "2023Q1".into()
+}
+
+fn default_last() -> String {
+    "2025Q4".into()
+}
+
+/// `[ingest]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestJob {
+    /// Files or folders.
+    #[serde(default)]
+    pub inputs: Vec<PathBuf>,
+}
+
+/// `[aggregate]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateJob {
+    /// Channel estimated.
+    #[serde(default = "default_channel")]
+    pub channel: String,
+}
+
+impl Default for AggregateJob {
+    fn default() -> Self {
+        AggregateJob {
+            channel: default_channel(),
+        }
+    }
+}
+
+fn default_channel() -> String {
+    "survey".into()
+}
+
+/// The bundled demo job (also shipped as `fixtures/demo/job.toml`).
+pub const DEMO_JOB: &str = include_str!("../../../fixtures/demo/job.toml");
+
+impl Job {
+    /// Reads a job file; relative paths in it are resolved against its folder.
+    pub fn from_path(path: &Path) -> anyhow::Result<Job> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read job file {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &path.display().to_string(), base)
+    }
+
+    /// The bundled demo, writing into `./out/`.
+    pub fn demo() -> Job {
+        Self::parse(DEMO_JOB, "bundled demo job", Path::new("."))
+            .expect("the bundled demo job is checked by the test suite")
+    }
+
+    /// Parses job TOML; `base` is the folder relative paths start from.
+    pub fn parse(text: &str, origin: &str, base: &Path) -> anyhow::Result<Job> {
+        let mut job: Job =
+            toml::from_str(text).with_context(|| format!("invalid job file {origin}"))?;
+        let abs = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            }
+        };
+        job.out = abs(&job.out);
+        job.units = job.units.as_ref().map(abs);
+        job.pilots = job.pilots.as_ref().map(abs);
+        job.ingest.inputs = job.ingest.inputs.iter().map(abs).collect();
+        if let Some(i) = &job.instrument
+            && (i.ends_with(".toml") || i.contains('/'))
+        {
+            job.instrument = Some(abs(&PathBuf::from(i)).display().to_string());
+        }
+        if job.generate.is_none() && job.ingest.inputs.is_empty() {
+            anyhow::bail!(
+                "job file {origin}: nothing to ingest\nhint: list files under [ingest] inputs, or add a [generate] section"
+            );
+        }
+        Ok(job)
+    }
+}
