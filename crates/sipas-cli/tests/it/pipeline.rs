@@ -1,1 +1,225 @@
+//! The pipeline end to end through the binary: outputs, numbers against the
+//! generator's exact truth, exit codes and error messages.
 
+use std::collections::HashMap;
+use std::fs;
+
+use crate::common::{code, num, read_csv, sipas, stderr};
+
+#[test]
+fn bundled_demo_job_parses() {
+    let job = sipas_cli::job::Job::demo();
+    let g = job.generate.expect("the demo generates its data");
+    assert_eq!(g.responses, 212_400);
+    assert_eq!(job.instrument.as_deref(), Some("sipas-2023"));
+    assert!(job.out.ends_with("out"));
+}
+
+/// 177 units × 4 quarters × 20 responses through every stage.
+#[test]
+fn run_writes_every_stage_and_the_counts_reconcile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = r#"
+out = "result"
+instrument = "sipas-2017"
+
+[generate]
+responses = 14160
+seed = 7
+first_period = "2023Q3"
+last_period = "2024Q2"
+"#;
+    fs::write(tmp.path().join("job.toml"), job).unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let root = tmp.path().join("result");
+
+    let ingest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("ingest/ingest-report.json")).unwrap())
+            .unwrap();
+    let t = &ingest["totals"];
+    assert_eq!(t["rows_read"], 14160);
+    assert_eq!(t["accepted"], 14160);
+    assert_eq!(t["quarantined"], 0);
+
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("clean/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(clean["rows_in"], 14160);
+    assert_eq!(
+        clean["kept"].as_u64().unwrap() + clean["excluded"].as_u64().unwrap(),
+        14160
+    );
+
+    let cells = read_csv(&root.join("results/unit_period.csv"));
+    assert_eq!(cells.len(), 177 * 4);
+    assert!(cells.iter().all(|r| r["n"] == "20"));
+    let pilots = cells.iter().filter(|r| r["pilot"] == "true").count();
+    assert_eq!(pilots, 12 * 4);
+    let chu = cells
+        .iter()
+        .find(|r| r["unit_code"] == "05536" && r["period"] == "2024Q1")
+        .unwrap();
+    assert_eq!(chu["unit_name"], "Thị trấn Chợ Chu");
+    assert_eq!(chu["district"], "Huyện Định Hóa");
+    // SIPAS (2017) is the mean of its five elements.
+    let mean5: f64 = ["access", "procedures", "staff", "results", "feedback"]
+        .iter()
+        .map(|e| num(chu, e))
+        .sum::<f64>()
+        / 5.0;
+    assert!((mean5 - num(chu, "sipas")).abs() < 2e-6, "{mean5} vs {}", chu["sipas"]);
+
+    let items = read_csv(&root.join("results/items.csv"));
+    assert_eq!(items.len(), 177 * 4 * 22);
+    let groups = read_csv(&root.join("results/groups.csv"));
+    assert_eq!(groups.len(), 8);
+    // Pooled groups count every response of their units.
+    for g in &groups {
+        let expected = if g["group"] == "pilot" { 12 * 20 } else { 165 * 20 };
+        assert_eq!(num(g, "n") as usize, expected);
+    }
+    let did = read_csv(&root.join("results/did.csv"));
+    assert_eq!(did.len(), 1);
+    let d = &did[0];
+    let by_hand = (num(d, "pilot_post") - num(d, "pilot_pre"))
+        - (num(d, "baseline_post") - num(d, "baseline_pre"));
+    assert!((by_hand - num(d, "estimate")).abs() < 5e-6);
+
+    let report = root.join("report");
+    for code in sipas_core::bundled::pilots().units {
+        assert!(report.join(format!("trend_{code}.png")).is_file(), "trend_{code}.png");
+    }
+    assert!(report.join("pilots.png").is_file());
+    let html = fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(html.contains("Thị trấn Chợ Chu"));
+
+    // The same job again gives the same bytes in tables and charts.
+    let again = sipas(tmp.path(), &["run", "--config", "job.toml", "--out", "again"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    for f in [
+        "results/unit_period.csv",
+        "results/items.csv",
+        "results/groups.csv",
+        "results/did.csv",
+        "report/trend_05443.png",
+        "report/pilots.png",
+    ] {
+        assert_eq!(
+            fs::read(root.join(f)).unwrap(),
+            fs::read(tmp.path().join("again").join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
+}
+
+/// Issue 2's acceptance check: the 95% intervals of unit × period SIPAS cover
+/// the model's exact expected SIPAS (`truth.csv`) in about 95% of cells.
+#[test]
+fn intervals_cover_the_generators_truth_in_about_95_percent_of_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // 177 units × 8 quarters × 60 responses = 1,416 cells.
+    let gen_out = sipas(
+        dir,
+        &[
+            "generate", "--responses", "84960", "--seed", "2026", "--instrument", "sipas-2023",
+            "--first-period", "2023Q1", "--last-period", "2024Q4", "--out", "data/responses.parquet",
+        ],
+    );
+    assert_eq!(code(&gen_out), 0, "{}", stderr(&gen_out));
+    let ing = sipas(dir, &["ingest", "data/responses.parquet", "--out", "ingest"]);
+    assert_eq!(code(&ing), 0, "{}", stderr(&ing));
+    let agg = sipas(dir, &["aggregate", "--data", "ingest", "--out", "results"]);
+    assert_eq!(code(&agg), 0, "{}", stderr(&agg));
+
+    let truth: HashMap<(String, String), f64> = read_csv(&dir.join("data/truth.csv"))
+        .iter()
+        .map(|r| ((r["unit_code"].clone(), r["period"].clone()), num(r, "sipas")))
+        .collect();
+    let cells = read_csv(&dir.join("results/unit_period.csv"));
+    assert_eq!(cells.len(), 1416);
+    let mut covered = 0usize;
+    let mut z = Vec::new();
+    for c in &cells {
+        let t = truth[&(c["unit_code"].clone(), c["period"].clone())];
+        if num(c, "sipas_lo") <= t && t <= num(c, "sipas_hi") {
+            covered += 1;
+        }
+        z.push((num(c, "sipas") - t) / num(c, "sipas_se"));
+    }
+    let rate = covered as f64 / cells.len() as f64;
+    // Binomial SE of the rate at 95% over 1,416 cells is 0.0058: the band
+    // allows about −5 / +4 SE (the normal interval of a ratio composite at
+    // n = 60 may undercover slightly, never by more than that).
+    assert!((0.92..=0.975).contains(&rate), "coverage {rate}");
+    // Standardised errors: mean ≈ 0 (SE 0.027), SD ≈ 1.
+    let n = z.len() as f64;
+    let mean = z.iter().sum::<f64>() / n;
+    let sd = (z.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    assert!(mean.abs() < 0.1, "mean z {mean}");
+    assert!((0.93..1.1).contains(&sd), "sd z {sd}");
+}
+
+#[test]
+fn quarantined_rows_exit_1_and_name_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let items = inst.item_ids().join(",");
+    let good: Vec<&str> = vec!["4"; 22];
+    let mut bad = good.clone();
+    bad[3] = "7";
+    let csv = format!(
+        "response_id,unit_code,period,{items}\nr1,05443,2024Q1,{}\nr2,05443,2024Q1,{}\nr3,99999,2024Q1,{}\n",
+        good.join(","),
+        bad.join(","),
+        good.join(",")
+    );
+    fs::write(tmp.path().join("in.csv"), csv).unwrap();
+    let out = sipas(tmp.path(), &["ingest", "in.csv", "--out", "ing"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let q = read_csv(&tmp.path().join("ing/quarantine.csv"));
+    let r2 = q.iter().find(|r| r["line"] == "3").expect("line 3 quarantined");
+    assert_eq!(r2["reason"], "invalid_answer");
+    assert_eq!(r2["column"], "a4");
+    assert!(r2["source_file"].ends_with("in.csv"));
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("ing/ingest-report.json")).unwrap())
+            .unwrap();
+    let t = &report["totals"];
+    assert_eq!(
+        t["rows_read"].as_u64().unwrap(),
+        t["accepted"].as_u64().unwrap() + t["quarantined"].as_u64().unwrap()
+    );
+    assert_eq!(t["rows_read"], 3);
+}
+
+#[test]
+fn a_missing_input_is_an_error_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sipas(tmp.path(), &["ingest", "nowhere.csv", "--out", "ing"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("nowhere.csv"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_job_file_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("job.toml"), "out = \"x\"\n[generate]\nresponses = \"many\"\n")
+        .unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("job.toml"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_unknown_instrument_is_an_error_with_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sipas(
+        tmp.path(),
+        &["generate", "--responses", "10", "--instrument", "sipas-1999", "--out", "x.csv"],
+    );
+    assert_eq!(code(&out), 2);
+    let e = stderr(&out);
+    assert!(e.contains("sipas-1999") && e.contains("sipas-2023"), "{e}");
+}
