@@ -12,10 +12,12 @@
 //! - [`PilotSet`]: the pilot units and the period the pilot starts.
 //! - [`Period`]: a survey period (`2024`, `2024-H1`, `2024Q1`, `2024-01`).
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
+//! - [`atomic`]: atomic file writes (temp file, sync, rename).
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
 
 #![warn(missing_docs)]
 
+pub mod atomic;
 pub mod bundled;
 mod error;
 pub mod instrument;
