@@ -10,8 +10,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No input path was given, or the folders given hold no CSV or Parquet file.
-    #[error("no input files (expected CSV or Parquet files, or folders holding *.csv / *.parquet)")]
+    /// No input path was given, or none of the files given or found holds a
+    /// response table (CSV, Excel, JSON or Parquet with a recognisable header).
+    #[error(
+        "no input files (expected CSV, Excel, JSON or Parquet files with a response_id / unit / period header, or folders holding them)"
+    )]
     NoInputs,
     /// An input path does not exist.
     #[error("input {} does not exist", path.display())]
@@ -77,6 +80,38 @@ pub enum Error {
         path: PathBuf,
         /// The column.
         column: String,
+    },
+    /// Two columns map to the same field with the same precedence.
+    #[error("{}, header: columns {columns} both map to `{field}`", path.display())]
+    AmbiguousColumn {
+        /// The file (or `file#sheet`).
+        path: PathBuf,
+        /// The field or item id.
+        field: String,
+        /// The two columns, comma-separated.
+        columns: String,
+    },
+    /// A mapping file cannot be read, or maps a column to an unknown target.
+    #[error("mapping for {}: {message}", path.display())]
+    Mapping {
+        /// The mapping file, or the data file whose column is mapped.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An Excel workbook (or one of its sheets) cannot be read.
+    #[error("cannot read workbook {}: {message}", path.display())]
+    Excel {
+        /// The workbook.
+        path: PathBuf,
+        /// The reader's message.
+        message: String,
+    },
+    /// The `encoding` option names no known encoding.
+    #[error("unknown text encoding `{label}` (try utf-8, windows-1258, utf-16le)")]
+    UnknownEncoding {
+        /// The label given.
+        label: String,
     },
     /// No bundled instrument has all its items among the first file's columns.
     #[error(

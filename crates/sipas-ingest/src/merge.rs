@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use rayon::prelude::*;
 use sipas_core::Granularity;
 
-use crate::input::{InputFile, scan_records};
+use crate::Source;
 use crate::report::{QuarantinedRow, empty_reason_counts};
 use crate::validate::{Failure, Parsed, Stage, record_text};
 use crate::{InputReport, Reason, Result, Totals};
@@ -31,12 +31,8 @@ pub(crate) fn granularity_name(g: Granularity) -> &'static str {
     }
 }
 
-fn file_name(f: &InputFile) -> String {
-    f.path.display().to_string()
-}
-
-pub(crate) fn merge(files: &[InputFile], parsed: &[Parsed]) -> Result<Merged> {
-    let names: Vec<String> = files.iter().map(file_name).collect();
+pub(crate) fn merge(files: &[Source], parsed: &[Parsed]) -> Result<Merged> {
+    let names: Vec<String> = files.iter().map(|s| s.file.name()).collect();
     let mut seen: HashMap<&str, (usize, u64)> = HashMap::new();
     let mut gran: Option<(Granularity, usize, u64)> = None;
     let mut quarantine: Vec<QuarantinedRow> = Vec::new();
@@ -157,9 +153,14 @@ pub(crate) fn merge(files: &[InputFile], parsed: &[Parsed]) -> Result<Merged> {
             }
         }
         let quarantined = by_reason.values().sum();
+        let (encoding, delimiter) = files[fi].loaded.text_info();
         inputs.push(InputReport {
             file: name.clone(),
-            format: files[fi].format,
+            format: files[fi].file.format,
+            encoding,
+            delimiter,
+            header_line: files[fi].header_line,
+            blank_rows: p.blank_rows,
             rows_read: p.rows_read,
             accepted: n_acc,
             quarantined,
@@ -171,13 +172,16 @@ pub(crate) fn merge(files: &[InputFile], parsed: &[Parsed]) -> Result<Merged> {
     let records: Vec<Vec<(usize, String)>> = files
         .par_iter()
         .zip(refetch.par_iter())
-        .map(|(file, want)| {
+        .map(|(src, want)| {
             let mut got = Vec::with_capacity(want.len());
             if !want.is_empty() {
-                scan_records(file, &mut |line, row| {
-                    if let (Some(&qi), Ok(rec)) = (want.get(&line), row) {
+                src.loaded.scan(&src.file.path, &mut |i, line, row| {
+                    if i > src.header
+                        && let (Some(&qi), Ok(rec)) = (want.get(&line), row)
+                    {
                         got.push((qi, record_text(rec)));
                     }
+                    true
                 })?;
             }
             Ok(got)
@@ -225,7 +229,7 @@ pub(crate) fn periods_and_units(
     for &(f, k) in accepted {
         let c = &parsed[f as usize].cand;
         periods.insert(c.period(k as usize));
-        units.insert(c.units[k as usize]);
+        units.insert(c.unit(k as usize));
     }
     (
         periods.iter().map(ToString::to_string).collect(),

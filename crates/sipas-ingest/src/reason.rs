@@ -18,8 +18,9 @@ pub enum Reason {
     /// `duplicate_response_id`: the id was already accepted earlier in input
     /// order (files in the order given, rows in file order).
     DuplicateResponseId,
-    /// `unknown_unit`: `unit_code` is not in the unit registry.
-    UnknownUnit,
+    /// `missing_unit`: the unit (code or name) is empty. Whether a unit is
+    /// known is decided by the cleaning stage, which matches names.
+    MissingUnit,
     /// `invalid_period`: `period` does not parse.
     InvalidPeriod,
     /// `mixed_granularity`: the period's granularity differs from the
@@ -38,7 +39,7 @@ impl Reason {
         Reason::MalformedRow,
         Reason::MissingResponseId,
         Reason::DuplicateResponseId,
-        Reason::UnknownUnit,
+        Reason::MissingUnit,
         Reason::InvalidPeriod,
         Reason::MixedGranularity,
         Reason::InvalidAnswer,
@@ -51,7 +52,7 @@ impl Reason {
             Reason::MalformedRow => "malformed_row",
             Reason::MissingResponseId => "missing_response_id",
             Reason::DuplicateResponseId => "duplicate_response_id",
-            Reason::UnknownUnit => "unknown_unit",
+            Reason::MissingUnit => "missing_unit",
             Reason::InvalidPeriod => "invalid_period",
             Reason::MixedGranularity => "mixed_granularity",
             Reason::InvalidAnswer => "invalid_answer",

@@ -42,6 +42,14 @@ pub struct InputReport {
     pub file: String,
     /// How it was read.
     pub format: Format,
+    /// Text encoding (`UTF-8`, `UTF-16LE`, `windows-1258`…); null if not text.
+    pub encoding: Option<String>,
+    /// Field delimiter of delimited text (`,` `;` `\t`); null if not text.
+    pub delimiter: Option<String>,
+    /// Line (sheet row) of the header; 0 when synthesized (JSON).
+    pub header_line: u64,
+    /// Records whose every field was empty: not rows, not counted.
+    pub blank_rows: u64,
     /// Data rows read (header excluded).
     pub rows_read: u64,
     /// Rows in `responses.parquet`.
@@ -82,6 +90,11 @@ pub struct IngestReport {
     pub totals: Totals,
     /// Columns that are neither canonical nor items (sorted, once each).
     pub ignored_columns: Vec<String>,
+    /// Files and sheets not read, and why (none silently).
+    pub skipped: Vec<crate::Skipped>,
+    /// Accepted rows whose unit is not a code of the unit registry (names,
+    /// or unknown codes): matched, or quarantined, by the cleaning stage.
+    pub rows_unit_not_in_registry: u64,
     /// Periods of accepted rows, chronological.
     pub periods: Vec<String>,
     /// Number of distinct units among accepted rows.

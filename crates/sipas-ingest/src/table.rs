@@ -7,11 +7,20 @@ use sipas_core::{Instrument, schema};
 
 use crate::validate::{Ctx, Parsed};
 
+/// The optional district column (text as read, for unit matching in clean).
+pub const DISTRICT: &str = "district";
+
 /// The exact schema of `responses.parquet` for an instrument:
 /// `response_id, unit_code, period: String; submitted_at: String (nullable);
 /// channel: String; weight: Float64; <items>: UInt8 (null = missing);
 /// source_file: String; source_line: UInt64`.
 pub fn responses_schema(instrument: &Instrument) -> Schema {
+    responses_schema_with(instrument, false)
+}
+
+/// [`responses_schema`], with a nullable `district: String` column after
+/// `weight` when `district` is true (some input had a district column).
+pub fn responses_schema_with(instrument: &Instrument, district: bool) -> Schema {
     let mut s = Schema::default();
     for c in [
         schema::RESPONSE_ID,
@@ -23,6 +32,9 @@ pub fn responses_schema(instrument: &Instrument) -> Schema {
         s.insert(c.into(), DataType::String);
     }
     s.insert(schema::WEIGHT.into(), DataType::Float64);
+    if district {
+        s.insert(DISTRICT.into(), DataType::String);
+    }
     for id in instrument.item_ids() {
         s.insert(id.into(), DataType::UInt8);
     }
@@ -39,7 +51,7 @@ pub(crate) fn sort_accepted(parsed: &[Parsed], accepted: &mut [(u32, u32)]) {
         let (ka, kb) = (ka as usize, kb as usize);
         a.period(ka)
             .cmp(&b.period(kb))
-            .then(a.units[ka].cmp(&b.units[kb]))
+            .then_with(|| a.unit(ka).cmp(b.unit(kb)))
             .then_with(|| a.ids.get(ka).cmp(b.ids.get(kb)))
     });
 }
@@ -54,6 +66,7 @@ pub(crate) fn build(
     file_names: &[String],
     parsed: &[Parsed],
     rows: &[(u32, u32)],
+    with_district: bool,
 ) -> PolarsResult<DataFrame> {
     let at = |&(f, k): &(u32, u32)| (&parsed[f as usize].cand, k as usize);
     let period_labels: Vec<Vec<String>> = parsed
@@ -73,7 +86,7 @@ pub(crate) fn build(
     }));
     cols.push(str_col(schema::UNIT_CODE, rows, |r| {
         let (c, k) = at(r);
-        ctx.unit_codes[c.units[k] as usize]
+        c.unit(k)
     }));
     cols.push(str_col(schema::PERIOD, rows, |&(f, k)| {
         let c = &parsed[f as usize].cand;
@@ -91,7 +104,7 @@ pub(crate) fn build(
     );
     cols.push(str_col(schema::CHANNEL, rows, |r| {
         let (c, k) = at(r);
-        &c.channel_table[c.channels[k] as usize]
+        &c.channel_table.table[c.channels[k] as usize]
     }));
     cols.push(
         Float64Chunked::from_iter_values(
@@ -103,6 +116,18 @@ pub(crate) fn build(
         )
         .into_column(),
     );
+    if with_district {
+        cols.push(
+            StringChunked::from_iter_options(
+                DISTRICT.into(),
+                rows.iter().map(|r| {
+                    let (c, k) = at(r);
+                    c.district_valid[k].then(|| c.district.get(k))
+                }),
+            )
+            .into_column(),
+        );
+    }
     let items: Vec<Column> = ctx
         .instrument
         .item_ids()

@@ -10,11 +10,12 @@
 use std::collections::HashMap;
 
 use csv::ByteRecord;
-use sipas_core::{Instrument, Period, Scale, UnitRegistry};
+use sipas_core::{Instrument, Period, Scale};
 
 use crate::Reason;
 use crate::input::Row;
 use crate::layout::Layout;
+use crate::mapping::Resolver;
 
 /// Strings stored end to end in one buffer.
 #[derive(Debug, Default)]
@@ -50,24 +51,50 @@ impl StrCol {
 #[derive(Debug)]
 pub(crate) struct Ctx<'a> {
     pub(crate) instrument: &'a Instrument,
-    /// Unit codes in registry (= string) order; candidates store indices.
-    pub(crate) unit_codes: Vec<&'a str>,
-    unit_index: HashMap<&'a str, u32>,
+    /// Column mapping, answer labels and the period rule.
+    pub(crate) resolver: &'a Resolver,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(instrument: &'a Instrument, units: &'a UnitRegistry) -> Self {
-        let unit_codes: Vec<&str> = units.iter().map(|u| u.code.as_str()).collect();
-        let unit_index = unit_codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (*c, i as u32))
-            .collect();
+    pub(crate) fn new(instrument: &'a Instrument, resolver: &'a Resolver) -> Self {
         Ctx {
             instrument,
-            unit_codes,
-            unit_index,
+            resolver,
         }
+    }
+}
+
+/// Interned strings (units, channels): index per row, table of values.
+#[derive(Debug, Default)]
+pub(crate) struct Interned {
+    pub(crate) table: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interned {
+    /// The index of `raw` (trimmed input), storing `clean(raw)` the first time.
+    fn intern(&mut self, raw: &str, clean: impl FnOnce(&str) -> String) -> u32 {
+        if let Some(&k) = self.index.get(raw) {
+            return k;
+        }
+        let value = clean(raw);
+        let next = self.table.len() as u32;
+        let k = *self.index.entry(value.clone()).or_insert(next);
+        if k == next {
+            self.table.push(value);
+        }
+        self.index.entry(raw.to_string()).or_insert(k);
+        k
+    }
+}
+
+/// A unit as kept: NFC, trimmed; a code of fewer than 5 digits (a number
+/// that lost its leading zero in a spreadsheet) is padded to 5 digits.
+pub(crate) fn unit_text(raw: &str) -> String {
+    if !raw.is_empty() && raw.len() < 5 && raw.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{raw:0>5}")
+    } else {
+        sipas_core::text::nfc(raw)
     }
 }
 
@@ -77,14 +104,16 @@ pub(crate) struct Candidates {
     pub(crate) lines: Vec<u64>,
     pub(crate) ids: StrCol,
     pub(crate) units: Vec<u32>,
+    pub(crate) unit_table: Interned,
+    pub(crate) district: StrCol,
+    pub(crate) district_valid: Vec<bool>,
     pub(crate) periods: Vec<u32>,
     pub(crate) period_table: Vec<Period>,
     period_index: HashMap<Period, u32>,
     pub(crate) submitted: StrCol,
     pub(crate) submitted_valid: Vec<bool>,
     pub(crate) channels: Vec<u32>,
-    pub(crate) channel_table: Vec<String>,
-    channel_index: HashMap<String, u32>,
+    pub(crate) channel_table: Interned,
     pub(crate) weights: Vec<f64>,
     /// One vector per item (instrument order), 0 = missing.
     pub(crate) answers: Vec<Vec<u8>>,
@@ -99,6 +128,10 @@ impl Candidates {
 
     pub(crate) fn period(&self, k: usize) -> Period {
         self.period_table[self.periods[k] as usize]
+    }
+
+    pub(crate) fn unit(&self, k: usize) -> &str {
+        &self.unit_table.table[self.units[k] as usize]
     }
 }
 
@@ -134,6 +167,8 @@ pub(crate) struct Failure {
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub(crate) rows_read: u64,
+    /// Records whose every field is empty (not counted as rows).
+    pub(crate) blank_rows: u64,
     pub(crate) cand: Candidates,
     /// In line order.
     pub(crate) failures: Vec<Failure>,
@@ -246,6 +281,7 @@ impl<'a> FileValidator<'a> {
             layout,
             out: Parsed {
                 rows_read: 0,
+                blank_rows: 0,
                 cand,
                 failures: Vec::new(),
             },
@@ -259,6 +295,12 @@ impl<'a> FileValidator<'a> {
 
     /// Validates one record.
     pub(crate) fn row(&mut self, line: u64, row: Row<'_>) {
+        if let Ok(rec) = row
+            && rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace))
+        {
+            self.out.blank_rows += 1;
+            return;
+        }
         self.out.rows_read += 1;
         let rec = match row {
             Ok(rec) => rec,
@@ -327,7 +369,7 @@ impl<'a> FileValidator<'a> {
                 Reason::MalformedRow,
                 col,
                 format!(
-                    "value {} is not valid UTF-8 (only UTF-8 input is supported)",
+                    "value {} is not valid UTF-8 (the file was read as UTF-8; name its encoding if it is another)",
                     shown(b)
                 ),
             )
@@ -355,6 +397,8 @@ impl<'a> FileValidator<'a> {
             .map(|c| self.text(line, rec, c))
             .transpose()?;
         let channel = l.channel.map(|c| self.text(line, rec, c)).transpose()?;
+        let unit = self.text(line, rec, l.unit_code)?;
+        let district = l.district.map(|c| self.text(line, rec, c)).transpose()?;
         if id.is_empty() {
             return Err(self.fail(
                 line,
@@ -366,37 +410,45 @@ impl<'a> FileValidator<'a> {
         }
         let id_nfc = || sipas_core::text::nfc(id);
         // Unit and period: checked after the duplicate test.
-        let unit_raw = &rec[l.unit_code];
-        let unit = std::str::from_utf8(unit_raw).map(str::trim).ok();
-        let Some(unit_idx) = unit.and_then(|u| self.ctx.unit_index.get(u).copied()) else {
-            let detail = match unit {
-                Some(u) if u.len() == 5 && u.bytes().all(|b| b.is_ascii_digit()) => {
-                    format!("unit {u} is not in the unit registry")
-                }
-                _ => format!("value {} is not a 5-digit GSO code", shown(unit_raw)),
+        if unit.is_empty() {
+            let mut f = self.fail(
+                line,
+                Stage::BeforeGranularity,
+                Reason::MissingUnit,
+                l.unit_code,
+                "empty unit (a GSO code or a unit name is required)".into(),
+            );
+            f.id = Some(id_nfc());
+            return Err(f);
+        }
+        let rule = self.ctx.resolver.period_from_date;
+        let period_col = l
+            .period
+            .or(l.submitted_at)
+            .expect("layout has a period source");
+        let period_raw = &rec[period_col];
+        let period = std::str::from_utf8(period_raw).ok().and_then(|p| {
+            let p = p.trim();
+            let direct = if l.period.is_some() {
+                p.parse::<Period>().ok()
+            } else {
+                None
+            };
+            direct.or_else(|| rule.and_then(|r| crate::mapping::period_of_date(p, r)))
+        });
+        let Some(period) = period else {
+            let expected = if rule.is_some() {
+                "YYYY, YYYY-H1/H2, YYYYQ1-Q4, YYYY-MM or a date YYYY-MM-DD / DD/MM/YYYY"
+            } else {
+                "YYYY, YYYY-H1/H2, YYYYQ1-Q4 or YYYY-MM"
             };
             let mut f = self.fail(
                 line,
                 Stage::BeforeGranularity,
-                Reason::UnknownUnit,
-                l.unit_code,
-                detail,
-            );
-            f.id = Some(id_nfc());
-            return Err(f);
-        };
-        let period_raw = &rec[l.period];
-        let period = std::str::from_utf8(period_raw)
-            .ok()
-            .and_then(|p| p.parse::<Period>().ok());
-        let Some(period) = period else {
-            let mut f = self.fail(
-                line,
-                Stage::BeforeGranularity,
                 Reason::InvalidPeriod,
-                l.period,
+                period_col,
                 format!(
-                    "value {} is not a period (expected YYYY, YYYY-H1/H2, YYYYQ1-Q4 or YYYY-MM)",
+                    "value {} is not a period (expected {expected})",
                     shown(period_raw)
                 ),
             );
@@ -413,7 +465,15 @@ impl<'a> FileValidator<'a> {
         let mut n_missing_codes = 0u8;
         for (j, &col) in l.items.iter().enumerate() {
             let b = &rec[col];
-            self.codes[j] = match parse_answer(b, scale) {
+            let answer = match parse_answer(b, scale) {
+                Answer::Invalid => std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|t| self.ctx.resolver.label(t))
+                    .filter(|v| scale.is_valid(*v))
+                    .map_or(Answer::Invalid, Answer::Code),
+                a => a,
+            };
+            self.codes[j] = match answer {
                 Answer::Code(v) => v,
                 Answer::Missing => 0,
                 Answer::MissingCode => {
@@ -447,7 +507,18 @@ impl<'a> FileValidator<'a> {
         let c = &mut self.out.cand;
         c.lines.push(line);
         c.ids.push_nfc(id);
-        c.units.push(unit_idx);
+        let u = c.unit_table.intern(unit, unit_text);
+        c.units.push(u);
+        match district {
+            Some(d) if !d.is_empty() => {
+                c.district.push_nfc(d);
+                c.district_valid.push(true);
+            }
+            _ => {
+                c.district.push("");
+                c.district_valid.push(false);
+            }
+        }
         let next = c.period_table.len() as u32;
         let p = *c.period_index.entry(period).or_insert(next);
         if p == next {
@@ -468,19 +539,7 @@ impl<'a> FileValidator<'a> {
             Some(s) if !s.is_empty() => s,
             _ => sipas_core::schema::DEFAULT_CHANNEL,
         };
-        let ch = if let Some(&k) = c.channel_index.get(channel) {
-            k
-        } else {
-            let name = sipas_core::text::nfc(channel);
-            let next = c.channel_table.len() as u32;
-            let k = *c.channel_index.entry(name.clone()).or_insert(next);
-            if k == next {
-                c.channel_table.push(name);
-            }
-            // Index the raw form too, so the next lookup hits.
-            c.channel_index.entry(channel.to_string()).or_insert(k);
-            k
-        };
+        let ch = c.channel_table.intern(channel, sipas_core::text::nfc);
         c.channels.push(ch);
         c.weights.push(weight);
         for (j, v) in self.codes.iter().enumerate() {

@@ -221,10 +221,11 @@ fn a_custom_unit_registry_is_used() {
         units,
     };
     let got = sipas_ingest::ingest(&[p], &opts).unwrap();
-    assert_eq!(strs(&got.responses, "unit_code"), [Some("00001".into())]);
-    assert_eq!(got.quarantine[0].reason.as_str(), "unknown_unit");
+    // Both kept (clean decides); 05443 is not a code of this registry.
     assert_eq!(
-        got.quarantine[0].detail,
-        "column unit_code: unit 05443 is not in the unit registry"
+        strs(&got.responses, "unit_code"),
+        [Some("00001".into()), Some("05443".into())]
     );
+    assert!(got.quarantine.is_empty());
+    assert_eq!(got.report.rows_unit_not_in_registry, 1);
 }

@@ -2,6 +2,7 @@
 
 mod clean;
 mod common;
+mod files;
 mod formats;
 mod quarantine;
 mod reproducible;

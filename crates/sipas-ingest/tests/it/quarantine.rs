@@ -48,13 +48,30 @@ fn malformed_row_invalid_utf8_text() {
     bytes.push(b'\n');
     let p = dir.path().join("f.csv");
     std::fs::write(&p, bytes).unwrap();
-    let got = ingest(&[p]);
+    // Declared UTF-8: the bad byte is a malformed row.
+    let read = sipas_ingest::ReadOptions {
+        encoding: Some("utf-8".into()),
+        ..Default::default()
+    };
+    let opts = sipas_ingest::IngestOptions::default();
+    let got = sipas_ingest::ingest_with(std::slice::from_ref(&p), &opts, &read).unwrap();
     let q = &got.quarantine[0];
     assert_eq!(
         (q.reason.as_str(), q.column.as_str(), q.line),
         ("malformed_row", "response_id", 2)
     );
     assert!(q.detail.contains("not valid UTF-8"), "{}", q.detail);
+    // Not declared: bytes that are not UTF-8 are read as CP1258 (0xFF = ÿ).
+    let got = ingest(&[p]);
+    assert_eq!(got.accepted(), 1);
+    assert_eq!(
+        got.report.inputs[0].encoding.as_deref(),
+        Some("windows-1258")
+    );
+    assert_eq!(
+        crate::common::strs(&got.responses, "response_id"),
+        [Some("rÿ1".into())]
+    );
 }
 
 #[test]
@@ -83,25 +100,38 @@ fn duplicate_response_id_names_the_first_occurrence() {
 }
 
 #[test]
-fn unknown_unit_not_registered_or_not_five_digits() {
-    let q = quarantined(&[
-        row("r1", "99999", "2024Q1", "", "4", &[]),
-        row("r2", "5443", "2024Q1", "", "4", &[]),
-    ]);
-    assert_eq!(q.len(), 2);
+fn units_are_kept_as_given_and_only_an_empty_unit_is_quarantined() {
+    // Codes outside the registry and names are left to the cleaning stage.
+    let dir = tempfile::tempdir().unwrap();
+    let p = csv(
+        dir.path(),
+        "f.csv",
+        &[
+            row("r1", "99999", "2024Q1", "", "4", &[]),
+            row("r2", "5443", "2024Q1", "", "4", &[]),
+            row("r3", " Phường Trung Vương ", "2024Q1", "", "4", &[]),
+            row("r4", "  ", "2024Q1", "", "4", &[]),
+        ],
+    );
+    let got = ingest(&[p]);
+    assert_eq!(got.accepted(), 3);
+    let q = &got.quarantine;
+    assert_eq!(q.len(), 1);
     assert_eq!(
         (q[0].reason.as_str(), q[0].column.as_str(), q[0].line),
-        ("unknown_unit", "unit_code", 3)
+        ("missing_unit", "unit_code", 5)
     );
+    // Sorted by unit text; 5443 lost its leading zero in a spreadsheet.
     assert_eq!(
-        q[0].detail,
-        "column unit_code: unit 99999 is not in the unit registry"
+        crate::common::strs(&got.responses, "unit_code"),
+        [
+            Some("05443".into()),
+            Some("99999".into()),
+            Some("Phường Trung Vương".into())
+        ]
     );
-    assert_eq!(q[1].line, 4);
-    assert_eq!(
-        q[1].detail,
-        "column unit_code: value \"5443\" is not a 5-digit GSO code"
-    );
+    // 99999 and the name are not codes of the registry.
+    assert_eq!(got.report.rows_unit_not_in_registry, 2);
 }
 
 #[test]
@@ -163,10 +193,10 @@ fn invalid_weight_values() {
 #[test]
 fn the_first_failing_check_is_the_reason() {
     let q = quarantined(&[
-        // Unknown unit and a bad answer: the unit comes first.
-        row("r1", "99999", "2024Q1", "", "7", &[]),
-        // A duplicate id with an unknown unit: the duplicate comes first.
-        row("ok", "99999", "2024Q1", "", "4", &[]),
+        // Empty unit and a bad answer: the unit comes first.
+        row("r1", "", "2024Q1", "", "7", &[]),
+        // A duplicate id with an empty unit: the duplicate comes first.
+        row("ok", "", "2024Q1", "", "4", &[]),
         // Mixed granularity and a bad weight: granularity comes first.
         row("r3", "05443", "2024", "0", "4", &[]),
         // A bad answer and a bad weight: the answer comes first.
@@ -176,7 +206,7 @@ fn the_first_failing_check_is_the_reason() {
     assert_eq!(
         reasons,
         [
-            "unknown_unit",
+            "missing_unit",
             "duplicate_response_id",
             "mixed_granularity",
             "invalid_answer"
@@ -189,10 +219,10 @@ fn the_first_failing_check_is_the_reason() {
 #[test]
 fn a_quarantined_id_does_not_block_a_later_good_row() {
     let q = one(&[
-        row("r1", "99999", "2024Q1", "", "4", &[]),
+        row("r1", "", "2024Q1", "", "4", &[]),
         row("r1", "05443", "2024Q1", "", "4", &[]),
     ]);
-    assert_eq!((q.reason.as_str(), q.line), ("unknown_unit", 3));
+    assert_eq!((q.reason.as_str(), q.line), ("missing_unit", 3));
 }
 
 #[test]
