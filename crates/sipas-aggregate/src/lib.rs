@@ -14,6 +14,9 @@
 //! - [`aggregate`] computes [`Indices`]: one [`CellEstimate`] per unit ×
 //!   period, the pooled [`GroupEstimate`]s of pilot and baseline units per
 //!   period, the [`DidEstimate`] and the reconciliation [`AggregateReport`].
+//! - [`panel`] evaluates the pilot on the unit × period panel (TWFE DiD
+//!   with clustered errors and a wild cluster bootstrap, event study,
+//!   per-unit effects): [`select_panel`], [`evaluate`], [`write_evaluation`].
 //! - [`write_results`] writes them as `unit_period.csv`,
 //!   `unit_period.parquet`, `items.csv`, `groups.csv`, `did.csv` and
 //!   `aggregate-report.json`, atomically and byte-reproducibly.
@@ -68,18 +71,36 @@
 //! - `aggregate-report.json`: [`AggregateReport`].
 //!
 //! Numbers have six decimals; an empty field is undefined.
+//!
+//! # Survey designs
+//! [`design`] generalises the design (weights, any strata, clusters, fpc,
+//! lonely-PSU rules, jackknife and bootstrap variances) and estimates every
+//! indicator in unit, pilot/baseline, district and kind domains:
+//! [`estimate_domains`] and [`write_estimates`] (`estimates.csv`).
 
 #![warn(missing_docs)]
 
+pub mod design;
 mod error;
 mod estimate;
+pub mod panel;
 mod responses;
 mod write;
 
+pub use design::{
+    DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
+    estimate_domains, write_estimates,
+};
 pub use error::{Error, Result};
 pub use estimate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,
     Indices, ItemShare, Z_INTERVAL, Z_WILSON, aggregate, is_post, wilson,
 };
-pub use responses::{Responses, ResponsesBuilder, read_responses};
+pub use panel::{
+    Baseline, Evaluation, EvaluationOptions, PanelCell, PanelSelection, Weighting, WildWeights,
+    evaluate, methods_text, select_panel, twfe_did, write_evaluation,
+};
+pub use responses::{
+    DesignColumn, Responses, ResponsesBuilder, read_responses, read_responses_with,
+};
 pub use write::{RESULT_FILES, write_results};

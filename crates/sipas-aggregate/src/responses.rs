@@ -6,7 +6,7 @@
 //! `Vec<f64>`. Building this layout is the only place where rows are touched
 //! through polars.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::Path;
 
@@ -32,6 +32,24 @@ pub struct Responses {
     channel_idx: Vec<u32>,
     weights: Vec<f64>,
     answers: Vec<u8>,
+    /// Optional design columns (strata, clusters, fpc, other weights) by name.
+    design_columns: BTreeMap<String, DesignColumn>,
+}
+
+/// An optional survey-design column kept beside the responses (see
+/// [`Responses::design_column`]): text (dictionary-encoded, values sorted)
+/// or numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DesignColumn {
+    /// Distinct values (sorted) and, per row, an index into them.
+    Text {
+        /// Distinct values, sorted.
+        values: Vec<String>,
+        /// Per row: index into `values`.
+        idx: Vec<u32>,
+    },
+    /// One number per row.
+    Number(Vec<f64>),
 }
 
 impl Responses {
@@ -174,7 +192,99 @@ impl Responses {
             channel_idx,
             weights,
             answers,
+            design_columns: BTreeMap::new(),
         })
+    }
+
+    /// Converts a frame like [`Responses::from_frame`] and keeps the named
+    /// design columns (`village`, `stratum`, `fpc`…): text columns are
+    /// dictionary-encoded, numeric ones cast to `f64`. A missing column or a
+    /// null value is an error naming the column (and row).
+    pub fn from_frame_with(
+        df: &DataFrame,
+        instrument: Option<&Instrument>,
+        origin: &str,
+        design_columns: &[&str],
+    ) -> Result<Self> {
+        let mut r = Self::from_frame(df, instrument, origin)?;
+        for &name in design_columns {
+            let col = df.column(name).map_err(|_| Error::MissingColumn {
+                origin: origin.to_string(),
+                column: name.to_string(),
+            })?;
+            let null_row = |i: usize| Error::Value {
+                origin: origin.to_string(),
+                row: i + 1,
+                column: name.to_string(),
+                message: "missing value".into(),
+            };
+            let column = if col.dtype() == &DataType::String {
+                let ca = col.str().expect("dtype checked");
+                let mut values = Vec::with_capacity(ca.len());
+                for (i, v) in ca.iter().enumerate() {
+                    values.push(v.ok_or_else(|| null_row(i))?);
+                }
+                text_column(&values)
+            } else if col.dtype().is_primitive_numeric() {
+                let cast = col
+                    .cast(&DataType::Float64)
+                    .map_err(|source| Error::Polars {
+                        origin: origin.to_string(),
+                        source,
+                    })?;
+                let ca = cast.f64().expect("cast to f64");
+                let mut values = Vec::with_capacity(ca.len());
+                for (i, v) in ca.iter().enumerate() {
+                    values.push(v.ok_or_else(|| null_row(i))?);
+                }
+                DesignColumn::Number(values)
+            } else {
+                return Err(Error::ColumnType {
+                    origin: origin.to_string(),
+                    column: name.to_string(),
+                    expected: "str or a number".into(),
+                    found: col.dtype().to_string(),
+                });
+            };
+            r.design_columns.insert(name.to_string(), column);
+        }
+        Ok(r)
+    }
+
+    /// Attaches a text design column (one value per row).
+    pub fn with_text_column(mut self, name: &str, values: &[&str]) -> Result<Self> {
+        self.check_len(name, values.len())?;
+        self.design_columns
+            .insert(name.to_string(), text_column(values));
+        Ok(self)
+    }
+
+    /// Attaches a numeric design column (one value per row).
+    pub fn with_number_column(mut self, name: &str, values: Vec<f64>) -> Result<Self> {
+        self.check_len(name, values.len())?;
+        self.design_columns
+            .insert(name.to_string(), DesignColumn::Number(values));
+        Ok(self)
+    }
+
+    fn check_len(&self, name: &str, len: usize) -> Result<()> {
+        if len == self.len() {
+            Ok(())
+        } else {
+            Err(Error::Data {
+                origin: self.origin.clone(),
+                message: format!(
+                    "design column `{name}` has {len} values for {} rows",
+                    self.len()
+                ),
+            })
+        }
+    }
+
+    /// A design column attached by [`Responses::from_frame_with`],
+    /// [`read_responses_with`] or `with_*_column`.
+    pub fn design_column(&self, name: &str) -> Option<&DesignColumn> {
+        self.design_columns.get(name)
     }
 
     /// The instrument the item columns belong to.
@@ -243,6 +353,16 @@ impl Responses {
 /// Only the columns the estimators need are read. Without an instrument the
 /// bundled one is detected from the column names.
 pub fn read_responses(path: &Path, instrument: Option<&Instrument>) -> Result<Responses> {
+    read_responses_with(path, instrument, &[])
+}
+
+/// Reads `responses.parquet` like [`read_responses`] and keeps the named
+/// design columns (see [`Responses::from_frame_with`]).
+pub fn read_responses_with(
+    path: &Path,
+    instrument: Option<&Instrument>,
+    design_columns: &[&str],
+) -> Result<Responses> {
     let origin = path.display().to_string();
     let file = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -263,6 +383,11 @@ pub fn read_responses(path: &Path, instrument: Option<&Instrument>) -> Result<Re
         }
     }
     wanted.extend(instrument.item_ids().iter().map(|s| (*s).to_string()));
+    for c in design_columns {
+        if !wanted.iter().any(|w| w == c) {
+            wanted.push((*c).to_string());
+        }
+    }
     if let Some(missing) = wanted.iter().find(|w| !names.contains(w)) {
         return Err(Error::MissingColumn {
             origin,
@@ -273,7 +398,25 @@ pub fn read_responses(path: &Path, instrument: Option<&Instrument>) -> Result<Re
         .with_columns(Some(wanted))
         .finish()
         .map_err(polars_err)?;
-    Responses::from_frame(&df, Some(&instrument), &origin)
+    Responses::from_frame_with(&df, Some(&instrument), &origin, design_columns)
+}
+
+fn text_column(values: &[&str]) -> DesignColumn {
+    let mut sorted: Vec<&str> = values.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let idx = values
+        .iter()
+        .map(|v| {
+            sorted
+                .binary_search(v)
+                .expect("value is in the sorted list") as u32
+        })
+        .collect();
+    DesignColumn::Text {
+        values: sorted.into_iter().map(str::to_string).collect(),
+        idx,
+    }
 }
 
 fn resolve_instrument(

@@ -213,7 +213,7 @@ fn persist(tmp: NamedTempFile, target: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let target = dir.join(name);
     let mut tmp = NamedTempFile::new_in(dir).map_err(io_err(dir))?;
     {

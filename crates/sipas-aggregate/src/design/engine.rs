@@ -1,0 +1,881 @@
+//! The design (strata, PSUs, fpc), domain totals and Taylor linearization.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use sipas_core::instrument::GroupKind;
+
+use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
+use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
+use super::{replicate, stats};
+use crate::estimate::AggregateOptions;
+use crate::responses::{DesignColumn, Responses};
+use crate::{Error, Result};
+
+/// Rows per parallel chunk (chunks end on PSU boundaries; fixed by the data,
+/// not by the thread count, so sums are combined in the same order).
+const CHUNK_ROWS: usize = 1 << 16;
+
+/// One indicator: a linear combination (coefficients already × 100) of item shares.
+#[derive(Debug, Clone)]
+pub(super) struct Indicator {
+    pub(super) id: String,
+    pub(super) kind: IndicatorKind,
+    pub(super) coefs: Vec<(usize, f64)>,
+}
+
+/// The per-instrument constants.
+#[derive(Debug)]
+pub(super) struct Model {
+    pub(super) j: usize,
+    pub(super) k: usize,
+    pub(super) answered: Vec<f64>,
+    pub(super) satisfied: Vec<f64>,
+    pub(super) ind: Vec<Indicator>,
+}
+
+impl Model {
+    fn new(responses: &Responses) -> Self {
+        let inst = responses.instrument();
+        let scale = &inst.scale;
+        let k = usize::from(scale.max) + 1;
+        let j = inst.items().len();
+        let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
+            c.iter()
+                .enumerate()
+                .filter(|(_, c)| **c != 0.0)
+                .map(|(j, c)| (j, 100.0 * c))
+                .collect()
+        };
+        let mut ind = vec![Indicator {
+            id: inst.root().to_string(),
+            kind: IndicatorKind::Index,
+            coefs: sparse(inst.coefficients(inst.root()).expect("root coefficients")),
+        }];
+        for (want, kind) in [
+            (GroupKind::Part, IndicatorKind::Part),
+            (GroupKind::Element, IndicatorKind::Element),
+        ] {
+            for g in inst.reported_groups() {
+                if g.kind == want {
+                    ind.push(Indicator {
+                        id: g.id.clone(),
+                        kind,
+                        coefs: sparse(inst.coefficients(&g.id).expect("group coefficients")),
+                    });
+                }
+            }
+        }
+        for (jj, it) in inst.items().iter().enumerate() {
+            ind.push(Indicator {
+                id: it.id.clone(),
+                kind: IndicatorKind::Item,
+                coefs: vec![(jj, 100.0)],
+            });
+        }
+        Model {
+            j,
+            k,
+            answered: (0..k)
+                .map(|c| f64::from(u8::from(scale.is_valid(c as u8))))
+                .collect(),
+            satisfied: (0..k)
+                .map(|c| f64::from(u8::from(scale.is_satisfied(c as u8))))
+                .collect(),
+            ind,
+        }
+    }
+
+    /// Value of every indicator from item totals; `NaN` when undefined.
+    pub(super) fn values(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
+        for (o, ind) in out.iter_mut().zip(&self.ind) {
+            let mut v = 0.0;
+            for &(j, c) in &ind.coefs {
+                if x[j] <= 0.0 {
+                    v = f64::NAN;
+                    break;
+                }
+                v += c * (y[j] / x[j]);
+            }
+            *o = v;
+        }
+    }
+}
+
+/// A domain: its type, name and period index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct DomainKey {
+    pub(super) dtype: DomainType,
+    pub(super) name: String,
+    pub(super) period: usize,
+}
+
+/// The sample under a design.
+pub(super) struct Design<'a> {
+    pub(super) responses: &'a Responses,
+    pub(super) weights: Vec<f64>,
+    /// Used rows sorted by (stratum, PSU, row).
+    pub(super) order: Vec<u32>,
+    /// PSU p holds `order[psu_bounds[p]..psu_bounds[p + 1]]`.
+    pub(super) psu_bounds: Vec<usize>,
+    pub(super) psu_stratum: Vec<u32>,
+    /// Stratum h holds PSUs `stratum_psus[h]..stratum_psus[h + 1]`.
+    pub(super) stratum_psus: Vec<usize>,
+    /// 1 − f_h.
+    pub(super) fcorr: Vec<f64>,
+    pub(super) domains: Vec<DomainKey>,
+    /// Per cell (unit × n_periods + period): its unit, group, district and kind domains.
+    pub(super) cell_domains: Vec<[u32; 4]>,
+    pub(super) n_periods: usize,
+    /// Chunks of PSUs (`chunks[c]..chunks[c + 1]`).
+    pub(super) chunks: Vec<usize>,
+}
+
+impl Design<'_> {
+    pub(super) fn n_strata(&self) -> usize {
+        self.stratum_psus.len() - 1
+    }
+
+    pub(super) fn npsu(&self, h: usize) -> usize {
+        self.stratum_psus[h + 1] - self.stratum_psus[h]
+    }
+
+    pub(super) fn row_domains(&self, r: usize) -> [u32; 4] {
+        let u = self.responses.unit_indices()[r] as usize;
+        let p = self.responses.period_indices()[r] as usize;
+        self.cell_domains[u * self.n_periods + p]
+    }
+
+    pub(super) fn psu_rows(&self, p: usize) -> &[u32] {
+        &self.order[self.psu_bounds[p]..self.psu_bounds[p + 1]]
+    }
+}
+
+fn data_err(responses: &Responses, message: String) -> Error {
+    Error::Data {
+        origin: responses.origin().to_string(),
+        message,
+    }
+}
+
+/// Per-row labels of a design column (text or number).
+fn column_labels<'a>(
+    responses: &'a Responses,
+    name: &str,
+) -> Result<(Vec<String>, std::borrow::Cow<'a, [u32]>)> {
+    match responses.design_column(name) {
+        Some(DesignColumn::Text { values, idx }) => Ok((values.clone(), idx.as_slice().into())),
+        Some(DesignColumn::Number(v)) => {
+            let mut keys: Vec<u64> = v.iter().map(|x| x.to_bits()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let idx = v
+                .iter()
+                .map(|x| keys.binary_search(&x.to_bits()).expect("present") as u32)
+                .collect::<Vec<_>>();
+            let labels = keys
+                .iter()
+                .map(|b| f64::from_bits(*b).to_string())
+                .collect();
+            Ok((labels, idx.into()))
+        }
+        None => Err(Error::MissingColumn {
+            origin: responses.origin().to_string(),
+            column: name.to_string(),
+        }),
+    }
+}
+
+fn prepare<'a>(
+    responses: &'a Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+) -> Result<Design<'a>> {
+    let units = responses.units();
+    let periods = responses.periods();
+    let n_periods = periods.len();
+    let meta = units
+        .iter()
+        .map(|c| {
+            opts.units
+                .get(c)
+                .ok_or_else(|| Error::UnknownUnit { code: c.clone() })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let used = responses
+        .channels()
+        .iter()
+        .position(|c| *c == opts.channel)
+        .map(|i| i as u32);
+    let (ui, pi, ci) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+    );
+
+    // Weights.
+    let weights: Vec<f64> = if spec.weights == sipas_core::schema::WEIGHT {
+        responses.weights().to_vec()
+    } else {
+        match responses.design_column(&spec.weights) {
+            Some(DesignColumn::Number(v)) => {
+                if let Some(i) = v.iter().position(|w| !(w.is_finite() && *w > 0.0)) {
+                    return Err(Error::Value {
+                        origin: responses.origin().to_string(),
+                        row: i + 1,
+                        column: spec.weights.clone(),
+                        message: format!("weight {} is not finite and > 0", v[i]),
+                    });
+                }
+                v.clone()
+            }
+            Some(DesignColumn::Text { .. }) => {
+                return Err(data_err(
+                    responses,
+                    format!("weight column `{}` is not numeric", spec.weights),
+                ));
+            }
+            None => {
+                return Err(Error::MissingColumn {
+                    origin: responses.origin().to_string(),
+                    column: spec.weights.clone(),
+                });
+            }
+        }
+    };
+
+    // Strata.
+    let district_ix: BTreeMap<&str, u32> = meta
+        .iter()
+        .map(|m| m.district_code.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (d, i as u32))
+        .collect();
+    let kind_ix: BTreeMap<&str, u32> = meta
+        .iter()
+        .map(|m| m.kind.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (d, i as u32))
+        .collect();
+    let strata_col = match &spec.strata {
+        Strata::Column(c) => Some(column_labels(responses, c)?.1),
+        _ => None,
+    };
+    let stratum_of = |r: usize| -> u32 {
+        let u = ui[r] as usize;
+        match &spec.strata {
+            Strata::UnitPeriod => (u * n_periods) as u32 + pi[r],
+            Strata::Unit => u as u32,
+            Strata::District => district_ix[meta[u].district_code.as_str()],
+            Strata::Kind => kind_ix[meta[u].kind.as_str()],
+            Strata::None => 0,
+            Strata::Column(_) => strata_col.as_ref().expect("read above")[r],
+        }
+    };
+    let cluster_col = match &spec.cluster {
+        Some(c) => Some(column_labels(responses, c)?.1),
+        None => None,
+    };
+
+    // Sort used rows by (stratum, PSU, row); renumber strata and PSUs densely.
+    let mut keys: Vec<(u32, u32, u32)> = (0..responses.len())
+        .into_par_iter()
+        .filter(|&r| Some(ci[r]) == used)
+        .map(|r| {
+            let psu = cluster_col.as_ref().map_or(r as u32, |c| c[r]);
+            (stratum_of(r), psu, r as u32)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    if keys.is_empty() {
+        return Err(data_err(
+            responses,
+            format!("no rows of channel `{}`", opts.channel),
+        ));
+    }
+    let mut order = Vec::with_capacity(keys.len());
+    let mut psu_bounds = vec![0];
+    let mut psu_stratum = Vec::new();
+    let mut stratum_psus = vec![0];
+    let mut stratum_first_row = vec![keys[0].2 as usize];
+    for (i, &(h, p, r)) in keys.iter().enumerate() {
+        if i > 0 {
+            let (ph, pp, _) = keys[i - 1];
+            if (ph, pp) != (h, p) {
+                psu_bounds.push(i);
+                if ph != h {
+                    stratum_psus.push(psu_bounds.len() - 1);
+                    stratum_first_row.push(r as usize);
+                }
+            }
+        }
+        if psu_stratum.len() < psu_bounds.len() {
+            psu_stratum.push(stratum_psus.len() as u32 - 1);
+        }
+        order.push(r);
+    }
+    psu_bounds.push(keys.len());
+    stratum_psus.push(psu_bounds.len() - 1);
+    drop(keys);
+    let n_strata = stratum_psus.len() - 1;
+
+    // Finite population correction per stratum.
+    let fcorr: Vec<f64> = match &spec.fpc {
+        None => vec![1.0; n_strata],
+        Some(name) => {
+            let Some(DesignColumn::Number(v)) = responses.design_column(name) else {
+                return Err(data_err(
+                    responses,
+                    format!("fpc column `{name}` is missing or not numeric"),
+                ));
+            };
+            (0..n_strata)
+                .map(|h| {
+                    let rows =
+                        &order[psu_bounds[stratum_psus[h]]..psu_bounds[stratum_psus[h + 1]]];
+                    let first = v[stratum_first_row[h]];
+                    if let Some(&r) = rows.iter().find(|&&r| v[r as usize] != first) {
+                        return Err(Error::Value {
+                            origin: responses.origin().to_string(),
+                            row: r as usize + 1,
+                            column: name.clone(),
+                            message: format!(
+                                "fpc {} differs from {first} elsewhere in its stratum",
+                                v[r as usize]
+                            ),
+                        });
+                    }
+                    let n = (stratum_psus[h + 1] - stratum_psus[h]) as f64;
+                    if first.is_nan() || first <= 0.0 || (first > 1.0 && first < n) {
+                        return Err(Error::Value {
+                            origin: responses.origin().to_string(),
+                            row: stratum_first_row[h] + 1,
+                            column: name.clone(),
+                            message: format!(
+                                "fpc {first} is neither a fraction in (0, 1] nor a population ≥ the {n} sampled PSUs"
+                            ),
+                        });
+                    }
+                    Ok(if first <= 1.0 { 1.0 - first } else { (first - n) / first })
+                })
+                .collect::<Result<_>>()?
+        }
+    };
+
+    if spec.lonely_psu == LonelyPsu::Fail
+        && let Some(h) = (0..n_strata).find(|&h| stratum_psus[h + 1] - stratum_psus[h] == 1)
+    {
+        let r = stratum_first_row[h];
+        return Err(data_err(
+            responses,
+            format!(
+                "the stratum of row {} (unit {}, period {}) has only one PSU (lonely_psu = \"fail\")",
+                r + 1,
+                units[ui[r] as usize],
+                periods[pi[r] as usize]
+            ),
+        ));
+    }
+
+    // Domains.
+    let mut present = vec![false; units.len() * n_periods];
+    for &r in &order {
+        present[ui[r as usize] as usize * n_periods + pi[r as usize] as usize] = true;
+    }
+    let cell_keys = |c: usize| -> [DomainKey; 4] {
+        let (u, p) = (c / n_periods, c % n_periods);
+        let m = meta[u];
+        let arm = if opts.pilots.contains(&m.code) {
+            "pilot"
+        } else {
+            "baseline"
+        };
+        [
+            (DomainType::Unit, m.code.clone()),
+            (DomainType::Group, arm.to_string()),
+            (DomainType::District, m.district_name.clone()),
+            (DomainType::Kind, m.kind.as_str().to_string()),
+        ]
+        .map(|(dtype, name)| DomainKey {
+            dtype,
+            name,
+            period: p,
+        })
+    };
+    let mut ids: BTreeMap<DomainKey, u32> = BTreeMap::new();
+    for c in (0..present.len()).filter(|&c| present[c]) {
+        for k in cell_keys(c) {
+            ids.insert(k, 0);
+        }
+    }
+    let domains: Vec<DomainKey> = ids.keys().cloned().collect();
+    for (i, v) in ids.values_mut().enumerate() {
+        *v = i as u32;
+    }
+    let cell_domains = (0..present.len())
+        .map(|c| {
+            if present[c] {
+                cell_keys(c).map(|k| ids[&k])
+            } else {
+                [u32::MAX; 4]
+            }
+        })
+        .collect();
+
+    // Chunks of whole PSUs.
+    let n_psu = psu_bounds.len() - 1;
+    let mut chunks = vec![0];
+    for p in 0..n_psu {
+        if psu_bounds[p + 1] - psu_bounds[chunks[chunks.len() - 1]] >= CHUNK_ROWS {
+            chunks.push(p + 1);
+        }
+    }
+    if chunks[chunks.len() - 1] != n_psu {
+        chunks.push(n_psu);
+    }
+
+    Ok(Design {
+        responses,
+        weights,
+        order,
+        psu_bounds,
+        psu_stratum,
+        stratum_psus,
+        fcorr,
+        domains,
+        cell_domains,
+        n_periods,
+        chunks,
+    })
+}
+
+/// Weighted item totals of a set of rows.
+#[derive(Debug, Clone)]
+pub(super) struct Tot {
+    pub(super) n: usize,
+    pub(super) w: f64,
+    pub(super) x: Vec<f64>,
+    pub(super) y: Vec<f64>,
+    pub(super) nv: Vec<usize>,
+}
+
+impl Tot {
+    pub(super) fn zero(j: usize) -> Self {
+        Tot {
+            n: 0,
+            w: 0.0,
+            x: vec![0.0; j],
+            y: vec![0.0; j],
+            nv: vec![0; j],
+        }
+    }
+
+    fn add(&mut self, o: &Tot) {
+        self.n += o.n;
+        self.w += o.w;
+        for (a, b) in self.x.iter_mut().zip(&o.x) {
+            *a += b;
+        }
+        for (a, b) in self.y.iter_mut().zip(&o.y) {
+            *a += b;
+        }
+        for (a, b) in self.nv.iter_mut().zip(&o.nv) {
+            *a += b;
+        }
+    }
+}
+
+/// A sparse map keyed by (stratum, domain), in insertion order.
+pub(super) struct KeyMap<T> {
+    index: HashMap<(u32, u32), usize>,
+    pub(super) items: Vec<((u32, u32), T)>,
+}
+
+impl<T> KeyMap<T> {
+    pub(super) fn new() -> Self {
+        KeyMap {
+            index: HashMap::new(),
+            items: Vec::new(),
+        }
+    }
+
+    pub(super) fn entry(&mut self, key: (u32, u32), make: impl FnOnce() -> T) -> &mut T {
+        let i = *self.index.entry(key).or_insert_with(|| {
+            self.items.push((key, make()));
+            self.items.len() - 1
+        });
+        &mut self.items[i].1
+    }
+
+    /// Items sorted by (domain, stratum).
+    pub(super) fn into_sorted(mut self) -> Vec<((u32, u32), T)> {
+        self.items.sort_by_key(|((h, d), _)| (*d, *h));
+        self.items
+    }
+}
+
+/// Pass 1: totals per (stratum, domain), merged in chunk order.
+fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
+    let answers = design.responses.answers();
+    let j = model.j;
+    let parts: Vec<KeyMap<Tot>> = (0..design.chunks.len() - 1)
+        .into_par_iter()
+        .map(|c| {
+            let mut map = KeyMap::new();
+            for p in design.chunks[c]..design.chunks[c + 1] {
+                let h = design.psu_stratum[p];
+                for &r in design.psu_rows(p) {
+                    let r = r as usize;
+                    let w = design.weights[r];
+                    let row = &answers[r * j..(r + 1) * j];
+                    for d in design.row_domains(r) {
+                        let t = map.entry((h, d), || Tot::zero(j));
+                        t.n += 1;
+                        t.w += w;
+                        for (jj, &code) in row.iter().enumerate() {
+                            let code = usize::from(code);
+                            let a = model.answered[code];
+                            t.x[jj] += w * a;
+                            t.y[jj] += w * model.satisfied[code];
+                            t.nv[jj] += a as usize;
+                        }
+                    }
+                }
+            }
+            map
+        })
+        .collect();
+    let mut all = KeyMap::new();
+    for part in parts {
+        for (key, t) in part.items {
+            all.entry(key, || Tot::zero(j)).add(&t);
+        }
+    }
+    all.into_sorted()
+}
+
+/// Pass 2 accumulator per (stratum, domain).
+#[derive(Debug, Clone)]
+struct Acc {
+    sz: Vec<f64>,
+    szz: Vec<f64>,
+    szw: Vec<f64>,
+    psu_ans: Vec<u32>,
+    psu_n: u32,
+}
+
+impl Acc {
+    fn zero(ni: usize, j: usize) -> Self {
+        Acc {
+            sz: vec![0.0; ni],
+            szz: vec![0.0; ni],
+            szw: vec![0.0; ni],
+            psu_ans: vec![0; j],
+            psu_n: 0,
+        }
+    }
+
+    fn add(&mut self, o: &Acc) {
+        for (a, b) in [
+            (&mut self.sz, &o.sz),
+            (&mut self.szz, &o.szz),
+            (&mut self.szw, &o.szw),
+        ] {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+        for (x, y) in self.psu_ans.iter_mut().zip(&o.psu_ans) {
+            *x += y;
+        }
+        self.psu_n += o.psu_n;
+    }
+}
+
+/// Pass 2: per (stratum, domain), sums over PSUs of the linearized
+/// variables z (and z²), and over rows of z²/w.
+fn linearize(design: &Design, model: &Model, tables: &[Vec<f64>]) -> Vec<((u32, u32), Acc)> {
+    let answers = design.responses.answers();
+    let (j, k, ni) = (model.j, model.k, model.ind.len());
+    let parts: Vec<KeyMap<Acc>> = (0..design.chunks.len() - 1)
+        .into_par_iter()
+        .map(|c| {
+            let mut map = KeyMap::new();
+            // PSU-local: domain ids, then flat z, z²/w and answered flags.
+            let mut local: Vec<u32> = Vec::new();
+            let mut z: Vec<f64> = Vec::new();
+            let mut zw: Vec<f64> = Vec::new();
+            let mut ans: Vec<bool> = Vec::new();
+            let mut zeta = vec![0.0; j];
+            for p in design.chunks[c]..design.chunks[c + 1] {
+                local.clear();
+                z.clear();
+                zw.clear();
+                ans.clear();
+                for &r in design.psu_rows(p) {
+                    let r = r as usize;
+                    let w = design.weights[r];
+                    let row = &answers[r * j..(r + 1) * j];
+                    for d in design.row_domains(r) {
+                        let e = if let Some(e) = local.iter().position(|&x| x == d) {
+                            e
+                        } else {
+                            local.push(d);
+                            z.resize(z.len() + ni, 0.0);
+                            zw.resize(zw.len() + ni, 0.0);
+                            ans.resize(ans.len() + j, false);
+                            local.len() - 1
+                        };
+                        let t = &tables[d as usize];
+                        for (jj, &code) in row.iter().enumerate() {
+                            zeta[jj] = w * t[jj * k + usize::from(code)];
+                            ans[e * j + jj] |= code != 0 && model.answered[usize::from(code)] > 0.0;
+                        }
+                        for (i, ind) in model.ind.iter().enumerate() {
+                            let zi: f64 = ind.coefs.iter().map(|&(jj, c)| c * zeta[jj]).sum();
+                            z[e * ni + i] += zi;
+                            zw[e * ni + i] += zi * zi / w;
+                        }
+                    }
+                }
+                let h = design.psu_stratum[p];
+                for (e, &d) in local.iter().enumerate() {
+                    let a = map.entry((h, d), || Acc::zero(ni, j));
+                    a.psu_n += 1;
+                    for i in 0..ni {
+                        let v = z[e * ni + i];
+                        a.sz[i] += v;
+                        a.szz[i] += v * v;
+                        a.szw[i] += zw[e * ni + i];
+                    }
+                    for jj in 0..j {
+                        a.psu_ans[jj] += u32::from(ans[e * j + jj]);
+                    }
+                }
+            }
+            map
+        })
+        .collect();
+    let mut all = KeyMap::new();
+    for part in parts {
+        for (key, a) in part.items {
+            all.entry(key, || Acc::zero(ni, j)).add(&a);
+        }
+    }
+    all.into_sorted()
+}
+
+/// Groups a (domain, stratum)-sorted list by domain: `ranges[d]`.
+pub(super) fn ranges<T>(
+    items: &[((u32, u32), T)],
+    n_domains: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = vec![0..0; n_domains];
+    let mut i = 0;
+    while i < items.len() {
+        let d = items[i].0.1;
+        let s = i;
+        while i < items.len() && items[i].0.1 == d {
+            i += 1;
+        }
+        out[d as usize] = s..i;
+    }
+    out
+}
+
+/// Estimates every indicator in every domain under `spec` (see the README,
+/// "Survey designs"). Pure computation; deterministic for a given input and
+/// seed, whatever the number of threads.
+pub fn estimate_domains(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+) -> Result<DomainEstimates> {
+    let model = Model::new(responses);
+    let design = prepare(responses, opts, spec)?;
+    let (j, k, ni) = (model.j, model.k, model.ind.len());
+    let nd = design.domains.len();
+
+    let hd = totals(&design, &model);
+    let hd_ranges = ranges(&hd, nd);
+    let dom: Vec<Tot> = hd_ranges
+        .iter()
+        .map(|rg| {
+            let mut t = Tot::zero(j);
+            for (_, x) in &hd[rg.clone()] {
+                t.add(x);
+            }
+            t
+        })
+        .collect();
+    let values: Vec<Vec<f64>> = dom
+        .iter()
+        .map(|t| {
+            let mut v = vec![0.0; ni];
+            model.values(&t.x, &t.y, &mut v);
+            v
+        })
+        .collect();
+    let tables: Vec<Vec<f64>> = dom
+        .iter()
+        .map(|t| {
+            let mut tab = vec![0.0; j * k];
+            for jj in 0..j {
+                if t.x[jj] > 0.0 {
+                    let r = t.y[jj] / t.x[jj];
+                    for code in 0..k {
+                        tab[jj * k + code] =
+                            (model.satisfied[code] - r * model.answered[code]) / t.x[jj];
+                    }
+                }
+            }
+            tab
+        })
+        .collect();
+
+    let acc = linearize(&design, &model, &tables);
+    let acc_ranges = ranges(&acc, nd);
+    // Linearized variances. As R's `subset` / `svyby`, the strata of a
+    // domain estimate are those with rows in the domain (with answers, for an
+    // item): `average` rescales by their count over their non-lonely count.
+    let lin_var: Vec<Vec<Option<f64>>> = (0..nd)
+        .map(|d| {
+            let mut var = vec![0.0; ni];
+            let mut touched = vec![0usize; ni];
+            let mut lonely = vec![0usize; ni];
+            for ((h, _), a) in &acc[acc_ranges[d].clone()] {
+                let h = *h as usize;
+                let n = design.npsu(h);
+                let f = design.fcorr[h];
+                for (i, ind) in model.ind.iter().enumerate() {
+                    let present = if ind.kind == IndicatorKind::Item {
+                        a.psu_ans[ind.coefs[0].0] > 0
+                    } else {
+                        a.psu_n > 0
+                    };
+                    if !present {
+                        continue;
+                    }
+                    touched[i] += 1;
+                    lonely[i] += usize::from(n == 1);
+                    if f < 1e-7 {
+                        continue;
+                    }
+                    var[i] += if n > 1 {
+                        let nf = n as f64;
+                        f * nf / (nf - 1.0) * (a.szz[i] - a.sz[i] * a.sz[i] / nf)
+                    } else if spec.lonely_psu == LonelyPsu::Adjust {
+                        f * a.szz[i]
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            (0..ni)
+                .map(|i| {
+                    let mut v = var[i];
+                    if spec.lonely_psu == LonelyPsu::Average && lonely[i] > 0 {
+                        v *= touched[i] as f64 / (touched[i] - lonely[i]) as f64;
+                    }
+                    v.is_finite().then_some(v.max(0.0))
+                })
+                .collect()
+        })
+        .collect();
+
+    let var = match spec.variance {
+        VarianceMethod::Linearization => lin_var,
+        VarianceMethod::Jackknife => {
+            replicate::jackknife(&design, &model, spec, &hd, &hd_ranges, &dom, &values)
+        }
+        VarianceMethod::Bootstrap => replicate::bootstrap(&design, &model, spec, &dom, &values),
+    };
+
+    // Rows.
+    let periods = responses.periods();
+    let mut rows = Vec::with_capacity(nd * (ni + j));
+    for d in 0..nd {
+        let key = &design.domains[d];
+        let t = &dom[d];
+        let accs = &acc[acc_ranges[d].clone()];
+        let szw = |i: usize| accs.iter().map(|(_, a)| a.szw[i]).sum::<f64>();
+        for (i, ind) in model.ind.iter().enumerate() {
+            let value = values[d][i];
+            let value = value.is_finite().then_some(value);
+            let se = value.and(var[d][i]).map(f64::sqrt);
+            let (n, w_ind, df) = if ind.kind == IndicatorKind::Item {
+                let jj = ind.coefs[0].0;
+                let psus: u32 = accs.iter().map(|(_, a)| a.psu_ans[jj]).sum();
+                let strata = accs.iter().filter(|(_, a)| a.psu_ans[jj] > 0).count();
+                (t.nv[jj], t.x[jj], f64::from(psus) - strata as f64)
+            } else {
+                let psus: u32 = accs.iter().map(|(_, a)| a.psu_n).sum();
+                (t.n, t.w, f64::from(psus) - accs.len() as f64)
+            };
+            let vsrs = w_ind * szw(i) / (n as f64 - 1.0);
+            let deff = match (se, n > 1 && vsrs > 0.0 && vsrs.is_finite()) {
+                (Some(se), true) => Some(se * se / vsrs),
+                _ => None,
+            };
+            let n_eff = deff.filter(|&x| x > 0.0).map(|x| n as f64 / x);
+            let cv = match (value, se) {
+                (Some(v), Some(se)) if v > 0.0 => Some(se / v),
+                _ => None,
+            };
+            let reliable = n >= spec.min_n && cv.is_some_and(|cv| cv <= spec.max_cv);
+            let base = EstimateRow {
+                domain_type: key.dtype,
+                domain: key.name.clone(),
+                period: periods[key.period],
+                indicator: ind.id.clone(),
+                indicator_kind: ind.kind,
+                n,
+                value,
+                se,
+                lo: None,
+                hi: None,
+                ci_method: CiMethod::Normal,
+                deff,
+                n_eff,
+                cv,
+                reliable,
+                suppressed: n < spec.suppress_below,
+                df: Some(df),
+            };
+            if ind.kind == IndicatorKind::Item {
+                let p = value.map(|v| v / 100.0);
+                let logit = match (p, se) {
+                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df),
+                    _ => None,
+                };
+                let wilson = p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64)));
+                for (m, ci) in [(CiMethod::Logit, logit), (CiMethod::Wilson, wilson)] {
+                    rows.push(EstimateRow {
+                        lo: ci.map(|c| 100.0 * c.0),
+                        hi: ci.map(|c| 100.0 * c.1),
+                        ci_method: m,
+                        ..base.clone()
+                    });
+                }
+            } else {
+                let (lo, hi) = match (value, se) {
+                    (Some(v), Some(se)) => (
+                        Some((v - crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
+                        Some((v + crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
+                    ),
+                    _ => (None, None),
+                };
+                rows.push(EstimateRow { lo, hi, ..base });
+            }
+        }
+    }
+    Ok(DomainEstimates {
+        instrument_id: responses.instrument().id.clone(),
+        design: spec.clone(),
+        rows,
+    })
+}

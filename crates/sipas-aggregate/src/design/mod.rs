@@ -1,0 +1,33 @@
+//! Design-based domain estimation that matches R's `survey` package.
+//!
+//! A [`DesignSpec`] (the job file's `[design]` section) names weights,
+//! strata, clusters (PSUs), a finite population correction, the lonely-PSU
+//! rule and the variance method. [`estimate_domains`] estimates every item,
+//! element, part and the overall index in every domain — unit × period, and
+//! per period the pooled `pilot` and `baseline` units, each district and
+//! each unit kind — on the FULL design, as R's `svyby` / `subset` do
+//! (responses outside the domain have zero influence; strata and PSUs are
+//! never dropped). [`write_estimates`] writes `estimates.csv`.
+//!
+//! # Overview
+//! - [`DesignSpec`], [`Strata`], [`LonelyPsu`], [`VarianceMethod`]: the design.
+//! - [`estimate_domains`] → [`DomainEstimates`] of [`EstimateRow`]s.
+//! - [`write_estimates`]: the long table, atomically, byte-reproducible.
+//!
+//! See the crate README ("Survey designs") for the estimators in a
+//! statistician's words.
+
+mod engine;
+mod output;
+mod replicate;
+mod spec;
+mod stats;
+
+pub use engine::estimate_domains;
+pub use output::estimates_csv;
+pub use output::{
+    CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, EstimateRow, IndicatorKind,
+    write_estimates,
+};
+pub use spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
+pub use stats::{Z975, logit_ci, t975, wilson};

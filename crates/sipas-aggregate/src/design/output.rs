@@ -1,0 +1,214 @@
+//! The long estimates table and its CSV.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sipas_core::Period;
+
+use super::spec::DesignSpec;
+use crate::Result;
+
+/// File name written by [`write_estimates`].
+pub const ESTIMATES_FILE: &str = "estimates.csv";
+
+/// The kind of domain of an estimate (sorted in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DomainType {
+    /// One unit in one period (`domain` = unit code).
+    Unit,
+    /// Pilot or baseline units of one period (`domain` = `pilot` | `baseline`).
+    Group,
+    /// The units of one district (`domain` = district name).
+    District,
+    /// The units of one kind (`domain` = `xa` | `phuong` | `thi_tran`).
+    Kind,
+}
+
+impl DomainType {
+    /// `unit`, `group`, `district` or `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainType::Unit => "unit",
+            DomainType::Group => "group",
+            DomainType::District => "district",
+            DomainType::Kind => "kind",
+        }
+    }
+}
+
+/// The level of an indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IndicatorKind {
+    /// The overall index (root).
+    Index,
+    /// A part (mean of elements).
+    Part,
+    /// An element (mean of items).
+    Element,
+    /// An item: the share satisfied.
+    Item,
+}
+
+impl IndicatorKind {
+    /// `index`, `part`, `element` or `item`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorKind::Index => "index",
+            IndicatorKind::Part => "part",
+            IndicatorKind::Element => "element",
+            IndicatorKind::Item => "item",
+        }
+    }
+}
+
+/// How `lo` / `hi` were computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CiMethod {
+    /// value ± 1.96·se clipped to 0–100 (composites).
+    Normal,
+    /// R `svyciprop(method = "logit")`: t quantile on the design df (items).
+    Logit,
+    /// Wilson score interval on the effective n (items).
+    Wilson,
+}
+
+impl CiMethod {
+    /// `normal`, `logit` or `wilson`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiMethod::Normal => "normal",
+            CiMethod::Logit => "logit",
+            CiMethod::Wilson => "wilson",
+        }
+    }
+}
+
+/// One estimate of one indicator in one domain (a row of `estimates.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateRow {
+    /// Kind of domain.
+    pub domain_type: DomainType,
+    /// The domain (unit code, `pilot`/`baseline`, district name, kind).
+    pub domain: String,
+    /// The period.
+    pub period: Period,
+    /// Item or group id.
+    pub indicator: String,
+    /// Item, element, part or index.
+    pub indicator_kind: IndicatorKind,
+    /// Responses: answers of the item (items) or rows of the domain (composites).
+    pub n: usize,
+    /// Estimate, 0–100; `None` when an item it needs has no answer.
+    pub value: Option<f64>,
+    /// Standard error (index points).
+    pub se: Option<f64>,
+    /// Lower 95% bound.
+    pub lo: Option<f64>,
+    /// Upper 95% bound.
+    pub hi: Option<f64>,
+    /// How the bounds were computed.
+    pub ci_method: CiMethod,
+    /// Design effect (with-replacement SRS reference, R `deff = "replace"`).
+    pub deff: Option<f64>,
+    /// Effective sample size `n / deff`.
+    pub n_eff: Option<f64>,
+    /// Coefficient of variation `se / value`.
+    pub cv: Option<f64>,
+    /// `n ≥ min_n` and `cv ≤ max_cv`.
+    pub reliable: bool,
+    /// `n < suppress_below`: the published value fields are left empty.
+    pub suppressed: bool,
+    /// Design degrees of freedom (PSUs − strata with answers in the domain).
+    pub df: Option<f64>,
+}
+
+/// Every domain estimate of a response table under one design.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainEstimates {
+    /// Instrument id.
+    pub instrument_id: String,
+    /// The design used.
+    pub design: DesignSpec,
+    /// Rows sorted by domain type, domain, period, indicator (index, parts,
+    /// elements in instrument order, items), then ci method.
+    pub rows: Vec<EstimateRow>,
+}
+
+impl DomainEstimates {
+    /// The row of one domain / period / indicator / ci method, if present.
+    pub fn get(
+        &self,
+        domain_type: DomainType,
+        domain: &str,
+        period: Period,
+        indicator: &str,
+        ci_method: CiMethod,
+    ) -> Option<&EstimateRow> {
+        self.rows.iter().find(|r| {
+            r.domain_type == domain_type
+                && r.domain == domain
+                && r.period == period
+                && r.indicator == indicator
+                && r.ci_method == ci_method
+        })
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() && v.abs() < 5e-7 => "0.000000".to_string(),
+        Some(v) if v.is_finite() => format!("{v:.6}"),
+        _ => String::new(),
+    }
+}
+
+fn field(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
+    } else {
+        s.into()
+    }
+}
+
+/// The CSV text of `estimates.csv` (see [`write_estimates`]).
+pub fn estimates_csv(est: &DomainEstimates) -> String {
+    let mut s = String::from(
+        "domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed\n",
+    );
+    for r in &est.rows {
+        let hide = |v: Option<f64>| if r.suppressed { None } else { v };
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            r.domain_type.as_str(),
+            field(&r.domain),
+            r.period,
+            field(&r.indicator),
+            r.indicator_kind.as_str(),
+            r.n,
+            num(hide(r.value)),
+            num(hide(r.se)),
+            num(hide(r.lo)),
+            num(hide(r.hi)),
+            r.ci_method.as_str(),
+            num(hide(r.deff)),
+            num(hide(r.n_eff)),
+            num(hide(r.cv)),
+            r.reliable,
+            r.suppressed
+        );
+    }
+    s
+}
+
+/// Writes `estimates.csv` into `out_dir` (created if needed) through a
+/// temporary file renamed into place. Columns:
+/// `domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed`;
+/// six decimals, empty = undefined or suppressed (the row is kept).
+pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(out_dir).map_err(|source| crate::Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    crate::write::write_atomic(out_dir, ESTIMATES_FILE, estimates_csv(est).as_bytes())
+}

@@ -1,0 +1,346 @@
+//! Replication variances: delete-one-PSU jackknife (JK1 / JKn, as R's
+//! `as.svrepdesign`) and the Rao–Wu rescaling bootstrap.
+
+use rayon::prelude::*;
+
+use super::engine::{Design, KeyMap, Model, Tot};
+use super::spec::{DesignSpec, LonelyPsu};
+
+/// Per domain: totals of one PSU (x then y, 2·J values).
+type PsuTotals = Vec<(u32, Vec<f64>)>;
+
+fn psu_totals(design: &Design, model: &Model, p: usize) -> PsuTotals {
+    let j = model.j;
+    let answers = design.responses.answers();
+    let mut out: PsuTotals = Vec::new();
+    for &r in design.psu_rows(p) {
+        let r = r as usize;
+        let w = design.weights[r];
+        let row = &answers[r * j..(r + 1) * j];
+        for d in design.row_domains(r) {
+            let e = if let Some(e) = out.iter().position(|(x, _)| *x == d) {
+                e
+            } else {
+                out.push((d, vec![0.0; 2 * j]));
+                out.len() - 1
+            };
+            let t = &mut out[e].1;
+            for (jj, &code) in row.iter().enumerate() {
+                t[jj] += w * model.answered[usize::from(code)];
+                t[j + jj] += w * model.satisfied[usize::from(code)];
+            }
+        }
+    }
+    out
+}
+
+/// Deviations of the indicators at replicate totals from the full-sample values.
+fn deviations(model: &Model, x: &[f64], y: &[f64], full: &[f64], out: &mut [f64]) {
+    model.values(x, y, out);
+    for (o, f) in out.iter_mut().zip(full) {
+        *o -= f;
+    }
+}
+
+#[derive(Clone)]
+struct JkAcc {
+    sd: Vec<f64>,
+    sdd: Vec<f64>,
+    m: usize,
+}
+
+/// Jackknife variances (JKn; JK1 is the one-stratum case), centred at the
+/// mean of the replicates (R's default `mse = FALSE`).
+pub(super) fn jackknife(
+    design: &Design,
+    model: &Model,
+    spec: &DesignSpec,
+    hd: &[((u32, u32), Tot)],
+    hd_ranges: &[std::ops::Range<usize>],
+    dom: &[Tot],
+    values: &[Vec<f64>],
+) -> Vec<Vec<Option<f64>>> {
+    let (j, ni) = (model.j, model.ind.len());
+    let nd = dom.len();
+    let n_strata = design.n_strata();
+    let s = n_strata as f64;
+    let hd_of = |h: u32, d: u32| -> &Tot {
+        let rg = hd_ranges[d as usize].clone();
+        let i = hd[rg.clone()]
+            .binary_search_by_key(&h, |((hh, _), _)| *hh)
+            .expect("the PSU's stratum touches the domain");
+        &hd[rg.start + i].1
+    };
+    // Per (stratum, domain): sums of deviations of the replicates that delete a PSU of the domain.
+    let parts: Vec<KeyMap<JkAcc>> = (0..design.chunks.len() - 1)
+        .into_par_iter()
+        .map(|c| {
+            let mut map = KeyMap::new();
+            let mut dev = vec![0.0; ni];
+            let (mut x, mut y) = (vec![0.0; j], vec![0.0; j]);
+            for p in design.chunks[c]..design.chunks[c + 1] {
+                let h = design.psu_stratum[p];
+                let n = design.npsu(h as usize);
+                if n < 2 || design.fcorr[h as usize] <= 0.0 {
+                    continue;
+                }
+                let g = 1.0 / (n as f64 - 1.0);
+                for (d, t) in psu_totals(design, model, p) {
+                    let (td, th) = (&dom[d as usize], hd_of(h, d));
+                    for jj in 0..j {
+                        x[jj] = td.x[jj] - t[jj] + g * (th.x[jj] - t[jj]);
+                        y[jj] = td.y[jj] - t[j + jj] + g * (th.y[jj] - t[j + jj]);
+                    }
+                    deviations(model, &x, &y, &values[d as usize], &mut dev);
+                    let a = map.entry((h, d), || JkAcc {
+                        sd: vec![0.0; ni],
+                        sdd: vec![0.0; ni],
+                        m: 0,
+                    });
+                    a.m += 1;
+                    for ((sd, sdd), v) in a.sd.iter_mut().zip(&mut a.sdd).zip(&dev) {
+                        *sd += v;
+                        *sdd += v * v;
+                    }
+                }
+            }
+            map
+        })
+        .collect();
+    let mut all: KeyMap<JkAcc> = KeyMap::new();
+    for part in parts {
+        for (key, a) in part.items {
+            let e = all.entry(key, || JkAcc {
+                sd: vec![0.0; ni],
+                sdd: vec![0.0; ni],
+                m: 0,
+            });
+            e.m += a.m;
+            for i in 0..ni {
+                e.sd[i] += a.sd[i];
+                e.sdd[i] += a.sdd[i];
+            }
+        }
+    }
+    let all = all.into_sorted();
+    let acc_ranges = super::engine::ranges(&all, nd);
+
+    // Replicates of the whole design: count, Σ rscale, and the scale.
+    let adjust = spec.lonely_psu == LonelyPsu::Adjust;
+    let mut n_rep = 0usize;
+    let mut sum_rs = 0.0;
+    let mut total_psu = 0usize;
+    for h in 0..n_strata {
+        let n = design.npsu(h);
+        total_psu += n;
+        let f = design.fcorr[h];
+        if n >= 2 && f > 0.0 {
+            n_rep += n;
+            sum_rs += n as f64 * f * (n as f64 - 1.0) / n as f64;
+        } else if n == 1 && adjust && n_strata > 1 {
+            n_rep += 1;
+            sum_rs += (s - 1.0) / s;
+        }
+    }
+    let scale = if spec.lonely_psu == LonelyPsu::Average && n_rep < total_psu {
+        total_psu as f64 / n_rep as f64
+    } else {
+        1.0
+    };
+
+    (0..nd)
+        .map(|d| {
+            let mut sd = vec![0.0; ni];
+            let mut srd = vec![0.0; ni];
+            let mut srdd = vec![0.0; ni];
+            let mut dev = vec![0.0; ni];
+            let (mut x, mut y) = (vec![0.0; j], vec![0.0; j]);
+            let td = &dom[d];
+            for ((h, _), th) in &hd[hd_ranges[d].clone()] {
+                let hh = *h as usize;
+                let n = design.npsu(hh);
+                let f = design.fcorr[hh];
+                if n >= 2 && f > 0.0 {
+                    let rs = f * (n as f64 - 1.0) / n as f64;
+                    let g = 1.0 / (n as f64 - 1.0);
+                    let a = all[acc_ranges[d].clone()]
+                        .iter()
+                        .find(|((ah, _), _)| ah == h)
+                        .map(|(_, a)| a);
+                    // PSUs of the stratum without rows in the domain.
+                    let untouched = n - a.map_or(0, |a| a.m);
+                    for jj in 0..j {
+                        x[jj] = td.x[jj] + g * th.x[jj];
+                        y[jj] = td.y[jj] + g * th.y[jj];
+                    }
+                    deviations(model, &x, &y, &values[d], &mut dev);
+                    for i in 0..ni {
+                        let (a_sd, a_sdd) = a.map_or((0.0, 0.0), |a| (a.sd[i], a.sdd[i]));
+                        let u = untouched as f64;
+                        let (t1, t2) = if untouched > 0 {
+                            (a_sd + u * dev[i], a_sdd + u * dev[i] * dev[i])
+                        } else {
+                            (a_sd, a_sdd)
+                        };
+                        sd[i] += t1;
+                        srd[i] += rs * t1;
+                        srdd[i] += rs * t2;
+                    }
+                } else if n == 1 && adjust && n_strata > 1 {
+                    let rs = (s - 1.0) / s;
+                    let g = s / (s - 1.0);
+                    for jj in 0..j {
+                        x[jj] = g * (td.x[jj] - th.x[jj]);
+                        y[jj] = g * (td.y[jj] - th.y[jj]);
+                    }
+                    deviations(model, &x, &y, &values[d], &mut dev);
+                    for i in 0..ni {
+                        sd[i] += dev[i];
+                        srd[i] += rs * dev[i];
+                        srdd[i] += rs * dev[i] * dev[i];
+                    }
+                }
+            }
+            (0..ni)
+                .map(|i| {
+                    let mean = sd[i] / n_rep as f64;
+                    let v = scale * (srdd[i] - 2.0 * mean * srd[i] + mean * mean * sum_rs);
+                    (v.is_finite() && n_rep > 0).then_some(v.max(0.0))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// SplitMix64: a small, fast, well-mixed generator (deterministic per seed).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..n (Lemire's multiply-shift with rejection).
+    fn below(&mut self, n: u64) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        loop {
+            let m = u128::from(self.next()) * u128::from(n);
+            if (m as u64) >= threshold {
+                return (m >> 64) as u64;
+            }
+        }
+    }
+}
+
+/// Rao–Wu rescaling bootstrap with m_h = n_h − 1 PSUs drawn with
+/// replacement per stratum: w* = w·(1 − λ + λ·n_h/(n_h − 1)·m_hi),
+/// λ = √(1 − f_h); Var = Σ_r (θ_r − θ̄)²/(R − 1) over the replicates where
+/// the estimate is defined. Replicate r uses its
+/// own stream seeded from (seed, r), so results do not depend on threads.
+pub(super) fn bootstrap(
+    design: &Design,
+    model: &Model,
+    spec: &DesignSpec,
+    dom: &[Tot],
+    values: &[Vec<f64>],
+) -> Vec<Vec<Option<f64>>> {
+    let (j, ni) = (model.j, model.ind.len());
+    let nd = dom.len();
+    let answers = design.responses.answers();
+    let n_psu = design.psu_bounds.len() - 1;
+    let reps = spec.replicates.max(2);
+    let replicate = |r: usize| -> Vec<f64> {
+        let mut rng = SplitMix(
+            spec.seed
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(r as u64)
+                .wrapping_mul(0xD1B5_4A32_D192_ED03),
+        );
+        let mut factor = vec![1.0; n_psu];
+        let mut count = Vec::new();
+        for h in 0..design.n_strata() {
+            let n = design.npsu(h);
+            if n < 2 {
+                continue;
+            }
+            let first = design.stratum_psus[h];
+            count.clear();
+            count.resize(n, 0u32);
+            for _ in 0..n - 1 {
+                count[rng.below(n as u64) as usize] += 1;
+            }
+            let lambda = design.fcorr[h].max(0.0).sqrt();
+            let g = n as f64 / (n as f64 - 1.0);
+            for (i, &m) in count.iter().enumerate() {
+                factor[first + i] = 1.0 - lambda + lambda * g * f64::from(m);
+            }
+        }
+        let mut t = vec![0.0; nd * 2 * j];
+        for (p, &fp) in factor.iter().enumerate() {
+            if fp == 0.0 {
+                continue;
+            }
+            for &row in design.psu_rows(p) {
+                let row = row as usize;
+                let w = fp * design.weights[row];
+                let codes = &answers[row * j..(row + 1) * j];
+                for d in design.row_domains(row) {
+                    let base = d as usize * 2 * j;
+                    for (jj, &code) in codes.iter().enumerate() {
+                        t[base + jj] += w * model.answered[usize::from(code)];
+                        t[base + j + jj] += w * model.satisfied[usize::from(code)];
+                    }
+                }
+            }
+        }
+        let mut out = vec![0.0; nd * ni];
+        for d in 0..nd {
+            let base = d * 2 * j;
+            deviations(
+                model,
+                &t[base..base + j],
+                &t[base + j..base + 2 * j],
+                &values[d],
+                &mut out[d * ni..(d + 1) * ni],
+            );
+        }
+        out
+    };
+    let mut s1 = vec![0.0; nd * ni];
+    let mut s2 = vec![0.0; nd * ni];
+    let mut ok = vec![0usize; nd * ni];
+    let block = 64;
+    for start in (0..reps).step_by(block) {
+        let devs: Vec<Vec<f64>> = (start..(start + block).min(reps))
+            .into_par_iter()
+            .map(replicate)
+            .collect();
+        for dv in devs {
+            for (i, v) in dv.iter().enumerate() {
+                // A replicate where an item has no answer in the domain is
+                // discarded for that estimate, as R's `svrVar` does with NA.
+                if v.is_finite() {
+                    s1[i] += v;
+                    s2[i] += v * v;
+                    ok[i] += 1;
+                }
+            }
+        }
+    }
+    let r = reps as f64;
+    (0..nd)
+        .map(|d| {
+            (0..ni)
+                .map(|i| {
+                    let (a, b, c) = (s1[d * ni + i], s2[d * ni + i], ok[d * ni + i]);
+                    let v = (b - a * a / c as f64) / (r - 1.0);
+                    (c > 1 && v.is_finite()).then_some(v.max(0.0))
+                })
+                .collect()
+        })
+        .collect()
+}

@@ -1,0 +1,528 @@
+//! Least squares with unit and period fixed effects, cluster-robust (CR1)
+//! variances and the wild cluster restricted bootstrap.
+//!
+//! Unit effects are removed exactly by (weighted) demeaning within unit
+//! (Frisch–Waugh–Lovell); period effects stay in the design as dummies (one
+//! per period but the first), so unbalanced panels need no iteration. Rows
+//! are scaled by √w, so weighted least squares is ordinary least squares on
+//! the scaled rows and the scores `w·x·e` of R `sandwich` are `x̃·ẽ`.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::linalg::Cholesky;
+
+/// The auxiliary weights of the wild bootstrap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WildWeights {
+    /// ±1 with probability ½ each (Rademacher).
+    #[default]
+    Rademacher,
+    /// Webb's six-point distribution ±√½, ±1, ±√(3/2), each with probability ⅙.
+    Webb,
+}
+
+impl WildWeights {
+    /// `rademacher` or `webb`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WildWeights::Rademacher => "rademacher",
+            WildWeights::Webb => "webb",
+        }
+    }
+}
+
+/// One observation of the panel, ready for the design.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Row {
+    /// Cluster (unit) index.
+    pub unit: usize,
+    /// Period index (0-based, into the sorted periods present).
+    pub period: usize,
+    pub y: f64,
+    pub w: f64,
+}
+
+/// The design after partialling out the unit effects.
+#[derive(Debug, Clone)]
+pub(crate) struct Design {
+    pub n: usize,
+    pub k: usize,
+    /// Rows of each cluster (rows are sorted by unit).
+    pub clusters: Vec<Range<usize>>,
+    /// `n × k`, row-major: the regressors of interest, then the period dummies.
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+}
+
+impl Design {
+    /// `rows` sorted by unit; `interest[c][i]` is regressor `c` of row `i`.
+    pub(crate) fn new(rows: &[Row], n_periods: usize, interest: &[Vec<f64>]) -> Self {
+        let n = rows.len();
+        let ki = interest.len();
+        let k = ki + n_periods.saturating_sub(1);
+        let mut x = vec![0.0; n * k];
+        let mut y = vec![0.0; n];
+        for (i, r) in rows.iter().enumerate() {
+            for (c, col) in interest.iter().enumerate() {
+                x[i * k + c] = col[i];
+            }
+            if r.period > 0 {
+                x[i * k + ki + r.period - 1] = 1.0;
+            }
+            y[i] = r.y;
+        }
+        let mut clusters = Vec::new();
+        let mut s = 0;
+        for i in 1..=n {
+            if i == n || rows[i].unit != rows[s].unit {
+                debug_assert!(i == n || rows[i].unit > rows[s].unit, "rows sorted by unit");
+                clusters.push(s..i);
+                s = i;
+            }
+        }
+        // Weighted demeaning within unit, then scaling by √w.
+        for g in &clusters {
+            let sw: f64 = rows[g.clone()].iter().map(|r| r.w).sum();
+            let mut means = vec![0.0; k + 1];
+            for i in g.clone() {
+                let w = rows[i].w;
+                for c in 0..k {
+                    means[c] += w * x[i * k + c];
+                }
+                means[k] += w * y[i];
+            }
+            for m in &mut means {
+                *m /= sw;
+            }
+            for i in g.clone() {
+                let sq = rows[i].w.sqrt();
+                for c in 0..k {
+                    x[i * k + c] = sq * (x[i * k + c] - means[c]);
+                }
+                y[i] = sq * (y[i] - means[k]);
+            }
+        }
+        Design {
+            n,
+            k,
+            clusters,
+            x,
+            y,
+        }
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.k..(i + 1) * self.k]
+    }
+
+    fn xtx(&self) -> Vec<f64> {
+        let k = self.k;
+        let mut m = vec![0.0; k * k];
+        for i in 0..self.n {
+            let r = self.row(i);
+            for a in 0..k {
+                if r[a] == 0.0 {
+                    continue;
+                }
+                for b in 0..=a {
+                    m[a * k + b] += r[a] * r[b];
+                }
+            }
+        }
+        for a in 0..k {
+            for b in 0..a {
+                m[b * k + a] = m[a * k + b];
+            }
+        }
+        m
+    }
+
+    fn xtv(&self, v: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.k];
+        for (i, vi) in v.iter().enumerate() {
+            for (o, x) in out.iter_mut().zip(self.row(i)) {
+                *o += x * vi;
+            }
+        }
+        out
+    }
+}
+
+/// An OLS fit on a [`Design`] with its CR1 cluster-robust covariance.
+#[derive(Debug, Clone)]
+pub(crate) struct Fit {
+    pub beta: Vec<f64>,
+    /// `(X'X)⁻¹`, row-major (zero rows / columns for aliased columns).
+    pub a: Vec<f64>,
+    pub xtx: Vec<f64>,
+    pub chol: Cholesky,
+    /// CR1 covariance, row-major.
+    pub vcov: Vec<f64>,
+    /// `G/(G−1) · (N−1)/(N−K)`.
+    pub cfac: f64,
+    /// Number of clusters G.
+    pub g: usize,
+}
+
+impl Fit {
+    /// `None` when the model has no residual degrees of freedom or fewer than 2 clusters.
+    pub(crate) fn new(d: &Design) -> Option<Self> {
+        let k = d.k;
+        let xtx = d.xtx();
+        let chol = Cholesky::new(&xtx, k);
+        let beta = chol.solve(&d.xtv(&d.y));
+        let a = chol.inverse();
+        let g = d.clusters.len();
+        let rank = g + chol.rank();
+        if g < 2 || d.n <= rank {
+            return None;
+        }
+        let cfac = g as f64 / (g - 1) as f64 * (d.n - 1) as f64 / (d.n - rank) as f64;
+        let mut meat = vec![0.0; k * k];
+        let mut s = vec![0.0; k];
+        for range in &d.clusters {
+            s.fill(0.0);
+            for i in range.clone() {
+                let r = d.row(i);
+                let e = d.y[i] - dot(r, &beta);
+                for (sv, x) in s.iter_mut().zip(r) {
+                    *sv += x * e;
+                }
+            }
+            for p in 0..k {
+                for q in 0..k {
+                    meat[p * k + q] += s[p] * s[q];
+                }
+            }
+        }
+        let am = matmul(&a, &meat, k);
+        let mut vcov = matmul(&am, &a, k);
+        for v in &mut vcov {
+            *v *= cfac;
+        }
+        Some(Fit {
+            beta,
+            a,
+            xtx,
+            chol,
+            vcov,
+            cfac,
+            g,
+        })
+    }
+
+    /// CR1 standard error of coefficient `j`.
+    pub(crate) fn se(&self, j: usize) -> f64 {
+        let k = self.beta.len();
+        self.vcov[j * k + j].max(0.0).sqrt()
+    }
+
+    /// Wald statistic `(β_S − β0)' V_S⁻¹ (β_S − β0)` for the coefficients `cols`;
+    /// `None` when `V_S` is singular.
+    pub(crate) fn wald(&self, cols: &[usize], beta0: &[f64]) -> Option<f64> {
+        let k = self.beta.len();
+        let q = cols.len();
+        let mut v = vec![0.0; q * q];
+        for (p, &a) in cols.iter().enumerate() {
+            for (r, &b) in cols.iter().enumerate() {
+                v[p * q + r] = self.vcov[a * k + b];
+            }
+        }
+        let diff: Vec<f64> = cols
+            .iter()
+            .zip(beta0)
+            .map(|(&c, b)| self.beta[c] - b)
+            .collect();
+        quad_form_inv(&v, &diff)
+    }
+}
+
+/// `d' V⁻¹ d`, `None` when `V` is singular.
+fn quad_form_inv(v: &[f64], d: &[f64]) -> Option<f64> {
+    let q = d.len();
+    let chol = Cholesky::new(v, q);
+    if chol.rank() < q {
+        return None;
+    }
+    Some(dot(d, &chol.solve(d)))
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn matmul(a: &[f64], b: &[f64], k: usize) -> Vec<f64> {
+    let mut out = vec![0.0; k * k];
+    for i in 0..k {
+        for p in 0..k {
+            let aip = a[i * k + p];
+            if aip == 0.0 {
+                continue;
+            }
+            for j in 0..k {
+                out[i * k + j] += aip * b[p * k + j];
+            }
+        }
+    }
+    out
+}
+
+/// Per-cluster quantities of the wild cluster restricted bootstrap for one
+/// set of tested coefficients that do not depend on the null values.
+#[derive(Debug, Clone)]
+pub(crate) struct Wild<'a> {
+    d: &'a Design,
+    fit: &'a Fit,
+    cols: Vec<usize>,
+    /// Per cluster, `q × k` row-major: `P H_g`, `P` = rows `cols` of `(X'X)⁻¹`.
+    c: Vec<Vec<f64>>,
+    /// `X'X` with the tested rows and columns set to zero (restricted model).
+    restricted: Cholesky,
+}
+
+impl<'a> Wild<'a> {
+    pub(crate) fn new(d: &'a Design, fit: &'a Fit, cols: &[usize]) -> Self {
+        let k = d.k;
+        let q = cols.len();
+        let c = d
+            .clusters
+            .iter()
+            .map(|range| {
+                let mut m = vec![0.0; q * k];
+                for i in range.clone() {
+                    let r = d.row(i);
+                    for (p, &col) in cols.iter().enumerate() {
+                        let px = dot(&fit.a[col * k..(col + 1) * k], r);
+                        for (m, x) in m[p * k..(p + 1) * k].iter_mut().zip(r) {
+                            *m += px * x;
+                        }
+                    }
+                }
+                m
+            })
+            .collect();
+        let mut xtx = fit.xtx.clone();
+        for &col in cols {
+            for j in 0..k {
+                xtx[col * k + j] = 0.0;
+                xtx[j * k + col] = 0.0;
+            }
+        }
+        Wild {
+            d,
+            fit,
+            cols: cols.to_vec(),
+            c,
+            restricted: Cholesky::new(&xtx, k),
+        }
+    }
+
+    /// Bootstrap p-value of `H0: β_cols = beta0` with the Wald statistic
+    /// (for one coefficient, the symmetric t test): the share of replicates
+    /// whose statistic is at least the observed one. `None` when the
+    /// observed statistic is undefined.
+    pub(crate) fn p_value(
+        &self,
+        beta0: &[f64],
+        weights: WildWeights,
+        replicates: usize,
+        seed: u64,
+    ) -> Option<f64> {
+        let (d, fit, k, q) = (self.d, self.fit, self.d.k, self.cols.len());
+        let observed = fit.wald(&self.cols, beta0)?;
+        // Restricted residuals: y − Σ β0_s x_s regressed on the other columns.
+        let mut y0 = d.y.clone();
+        for (i, yi) in y0.iter_mut().enumerate() {
+            let r = d.row(i);
+            for (&c, b) in self.cols.iter().zip(beta0) {
+                *yi -= b * r[c];
+            }
+        }
+        let gamma = self.restricted.solve(&d.xtv(&y0));
+        let u: Vec<f64> = (0..d.n).map(|i| y0[i] - dot(d.row(i), &gamma)).collect();
+        // d_g = (X'X)⁻¹ X_g' ũ_g
+        let dg: Vec<Vec<f64>> = d
+            .clusters
+            .iter()
+            .map(|range| {
+                let mut a = vec![0.0; k];
+                for i in range.clone() {
+                    for (av, x) in a.iter_mut().zip(d.row(i)) {
+                        *av += x * u[i];
+                    }
+                }
+                (0..k)
+                    .map(|p| dot(&fit.a[p * k..(p + 1) * k], &a))
+                    .collect()
+            })
+            .collect();
+        let g = d.clusters.len();
+        let cfac = fit.cfac;
+        let hits: usize = (0..replicates)
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0; g], vec![0.0; k], vec![0.0; q * q], vec![0.0; q]),
+                |(v, delta, meat, s), b| {
+                    draw_weights(weights, seed, b as u64, v);
+                    delta.fill(0.0);
+                    for (vg, dgv) in v.iter().zip(&dg) {
+                        for (x, y) in delta.iter_mut().zip(dgv) {
+                            *x += vg * y;
+                        }
+                    }
+                    meat.fill(0.0);
+                    for gi in 0..g {
+                        let cg = &self.c[gi];
+                        for (p, &col) in self.cols.iter().enumerate() {
+                            s[p] = v[gi] * dg[gi][col] - dot(&cg[p * k..(p + 1) * k], delta);
+                        }
+                        for p in 0..q {
+                            for r in 0..q {
+                                meat[p * q + r] += s[p] * s[r];
+                            }
+                        }
+                    }
+                    for x in meat.iter_mut() {
+                        *x *= cfac;
+                    }
+                    let diff: Vec<f64> = self.cols.iter().map(|&c| delta[c]).collect();
+                    let stat = if q == 1 {
+                        diff[0] * diff[0] / meat[0]
+                    } else {
+                        quad_form_inv(meat, &diff).unwrap_or(f64::NAN)
+                    };
+                    usize::from(stat >= observed)
+                },
+            )
+            .sum();
+        Some(hits as f64 / replicates as f64)
+    }
+}
+
+/// SplitMix64 step.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The weights of replicate `b`: a stream of its own, seeded from
+/// `(seed, b)`, so the draws do not depend on the number of threads.
+pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) {
+    let mut state = seed ^ 0x5135_u64.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut key = splitmix(&mut state) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut state = splitmix(&mut key);
+    match kind {
+        WildWeights::Rademacher => {
+            for chunk in v.chunks_mut(64) {
+                let bits = splitmix(&mut state);
+                for (i, x) in chunk.iter_mut().enumerate() {
+                    *x = if (bits >> i) & 1 == 1 { 1.0 } else { -1.0 };
+                }
+            }
+        }
+        WildWeights::Webb => {
+            const W: [f64; 6] = [
+                -1.224_744_871_391_589,
+                -1.0,
+                -std::f64::consts::FRAC_1_SQRT_2,
+                std::f64::consts::FRAC_1_SQRT_2,
+                1.0,
+                1.224_744_871_391_589,
+            ];
+            for x in v.iter_mut() {
+                let r = splitmix(&mut state) >> 32;
+                *x = W[((r * 6) >> 32) as usize];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Design, Fit, Row, WildWeights, draw_weights};
+
+    #[test]
+    fn simple_did_by_hand() {
+        // 2 units × 2 periods, unit 1 treated in period 1: β = (y11 − y10) − (y01 − y00).
+        let rows = [
+            Row {
+                unit: 0,
+                period: 0,
+                y: 10.0,
+                w: 1.0,
+            },
+            Row {
+                unit: 0,
+                period: 1,
+                y: 12.0,
+                w: 1.0,
+            },
+            Row {
+                unit: 1,
+                period: 0,
+                y: 20.0,
+                w: 1.0,
+            },
+            Row {
+                unit: 1,
+                period: 1,
+                y: 27.0,
+                w: 1.0,
+            },
+        ];
+        let d = Design::new(&rows, 2, &[vec![0.0, 0.0, 0.0, 1.0]]);
+        // N = 4 = rank ⇒ no residual degrees of freedom.
+        assert!(Fit::new(&d).is_none());
+        let d3 = {
+            let mut r = rows.to_vec();
+            r.push(Row {
+                unit: 2,
+                period: 0,
+                y: 5.0,
+                w: 1.0,
+            });
+            r.push(Row {
+                unit: 2,
+                period: 1,
+                y: 9.0,
+                w: 1.0,
+            });
+            Design::new(&r, 2, &[vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
+        };
+        let f = Fit::new(&d3).unwrap();
+        // Controls change by 2 and 4 ⇒ β = 7 − 3 = 4.
+        assert!((f.beta[0] - 4.0).abs() < 1e-12, "{}", f.beta[0]);
+        // rank = 3 units + 1 period dummy + D = 5, N = 6 ⇒ (N−1)/(N−K) = 5.
+        assert!((f.cfac - 1.5 * 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rademacher_weights_are_balanced_and_reproducible() {
+        let mut a = vec![0.0; 100];
+        let mut b = vec![0.0; 100];
+        draw_weights(WildWeights::Rademacher, 7, 3, &mut a);
+        draw_weights(WildWeights::Rademacher, 7, 3, &mut b);
+        assert_eq!(a, b);
+        draw_weights(WildWeights::Rademacher, 7, 4, &mut b);
+        assert_ne!(a, b);
+        let mut sum = 0.0;
+        let mut sq = 0.0;
+        let mut v = vec![0.0; 6];
+        for r in 0..20_000 {
+            draw_weights(WildWeights::Webb, 1, r, &mut v);
+            sum += v.iter().sum::<f64>();
+            sq += v.iter().map(|x| x * x).sum::<f64>();
+        }
+        // Webb: mean 0, variance 1 ⇒ over 120,000 draws |mean| < 4·(1/√120000).
+        let m = sum / 120_000.0;
+        assert!(m.abs() < 4.0 / 120_000f64.sqrt(), "{m}");
+        assert!((sq / 120_000.0 - 1.0).abs() < 0.02);
+    }
+}

@@ -1,0 +1,276 @@
+//! The evaluation tables (fixed six decimals, atomic writes) and the
+//! methods text for the report.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+use tempfile::NamedTempFile;
+
+use super::{DidRow, Evaluation, EvaluationOptions, PanelSelection};
+use crate::{Error, Result};
+
+/// File names written by [`write_evaluation`].
+pub const EVALUATION_FILES: [&str; 5] = [
+    "did_twfe.csv",
+    "did_units.csv",
+    "event_study.csv",
+    "pretrend.csv",
+    "evaluation.json",
+];
+
+fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if !v.is_finite() => String::new(),
+        Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
+        Some(v) => format!("{v:.6}"),
+        None => String::new(),
+    }
+}
+
+fn did_line(s: &mut String, r: &DidRow) {
+    let (scope, code) = match &r.unit_code {
+        None => ("overall", ""),
+        Some(c) => ("unit", c.as_str()),
+    };
+    let _ = write!(
+        s,
+        "{scope},{code},{},{},{},{},{},",
+        num(Some(r.estimate)),
+        num(Some(r.se_cr1)),
+        num(Some(r.lo_cr1)),
+        num(Some(r.hi_cr1)),
+        num(Some(r.p_cr1)),
+    );
+    match &r.wild {
+        Some(w) => {
+            let _ = write!(s, "{},{},{},", num(Some(w.p)), num(w.lo), num(w.hi));
+        }
+        None => s.push_str(",,,"),
+    }
+    let _ = write!(s, "{},{},{},", r.n_clusters, r.n_treated, r.n_obs);
+    match &r.wild {
+        Some(w) => {
+            let _ = writeln!(s, "{},{},{}", w.weights.as_str(), w.replicates, w.seed);
+        }
+        None => s.push_str(",,\n"),
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    options: &'a EvaluationOptions,
+    start: String,
+    selection: Option<&'a PanelSelection>,
+    pilot_units: &'a [String],
+    baseline_units: usize,
+    cells: usize,
+    event_study_reference: i64,
+}
+
+/// Writes `did_twfe.csv`, `did_units.csv`, `event_study.csv`,
+/// `pretrend.csv` and `evaluation.json` into `out_dir` (created if needed),
+/// each atomically; same evaluation → same bytes. `selection` (from
+/// [`super::select_panel`]) goes into `evaluation.json` when given.
+pub fn write_evaluation(
+    ev: &Evaluation,
+    selection: Option<&PanelSelection>,
+    out_dir: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let mut s = String::from(
+        "scope,unit_code,estimate,se_cr1,lo_cr1,hi_cr1,p_cr1,p_wild,lo_wild,hi_wild,n_clusters,n_treated,n_obs,bootstrap_weights,replicates,seed\n",
+    );
+    did_line(&mut s, &ev.overall);
+    for r in &ev.units {
+        did_line(&mut s, r);
+    }
+    write_atomic(out_dir, "did_twfe.csv", &s)?;
+
+    let mut s = String::from(
+        "unit_code,pilot_pre,pilot_post,baseline_pre,baseline_post,estimate,se,lo,hi\n",
+    );
+    for m in &ev.unit_means {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{}",
+            m.unit_code,
+            num(Some(m.pilot_pre)),
+            num(Some(m.pilot_post)),
+            num(Some(m.baseline_pre)),
+            num(Some(m.baseline_post)),
+            num(Some(m.estimate)),
+            num(m.se),
+            num(m.lo),
+            num(m.hi)
+        );
+    }
+    write_atomic(out_dir, "did_units.csv", &s)?;
+
+    let mut s = String::from("k,period,estimate,se,lo,hi,p\n");
+    for r in &ev.event_study.rows {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            r.k,
+            r.period,
+            num(r.estimate),
+            num(r.se),
+            num(r.lo),
+            num(r.hi),
+            num(r.p)
+        );
+    }
+    write_atomic(out_dir, "event_study.csv", &s)?;
+
+    let mut s = String::from("q,df1,df2,wald,f,p,p_wild,bootstrap_weights,replicates,seed\n");
+    if let Some(t) = &ev.event_study.pretrend {
+        let o = &ev.options;
+        let (w, b, seed) = if t.p_wild.is_some() {
+            (
+                o.bootstrap_weights.as_str().to_string(),
+                o.replicates.to_string(),
+                o.seed.to_string(),
+            )
+        } else {
+            (String::new(), String::new(), String::new())
+        };
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{w},{b},{seed}",
+            t.q,
+            t.q,
+            t.df2,
+            num(Some(t.wald)),
+            num(Some(t.f)),
+            num(Some(t.p)),
+            num(t.p_wild)
+        );
+    }
+    write_atomic(out_dir, "pretrend.csv", &s)?;
+
+    let report = Report {
+        options: &ev.options,
+        start: ev.start.to_string(),
+        selection,
+        pilot_units: &ev.pilot_units,
+        baseline_units: ev.baseline_units,
+        cells: ev.n_obs,
+        event_study_reference: ev.event_study.reference,
+    };
+    let mut json = serde_json::to_string_pretty(&report)?;
+    json.push('\n');
+    write_atomic(out_dir, "evaluation.json", &json)
+}
+
+fn write_atomic(dir: &Path, name: &str, text: &str) -> Result<()> {
+    let target = dir.join(name);
+    let io = |source| Error::Io {
+        path: target.clone(),
+        source,
+    };
+    let mut tmp = NamedTempFile::new_in(dir).map_err(io)?;
+    tmp.write_all(text.as_bytes()).map_err(io)?;
+    tmp.flush().map_err(io)?;
+    tmp.persist(&target).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+/// Plain-English description of the evaluation methods and how to read the
+/// numbers, with the figures of `ev` filled in (for the report).
+pub fn methods_text(ev: &Evaluation) -> String {
+    let o = &ev.overall;
+    let g = o.n_clusters;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Evaluating the pilot\n\n\
+         Data. The unit of analysis is a commune-level unit in a survey period: its SIPAS index \
+         (0-100) estimated from the survey responses. The panel has {} cells from {} pilot units \
+         and {} comparison (baseline) units; the pilot starts in {}. Cells are weighted {}.\n",
+        ev.n_obs,
+        ev.pilot_units.len(),
+        ev.baseline_units,
+        ev.start,
+        match ev.options.weighting {
+            super::Weighting::Equal => "equally",
+            super::Weighting::N => "by their number of responses",
+        }
+    );
+    let _ = writeln!(
+        s,
+        "Method. The effect of the pilot is estimated by a two-way fixed-effects \
+         difference-in-differences regression: the index of a unit in a period is modelled as a \
+         unit-specific level, plus a period-specific level common to all units, plus the pilot \
+         effect in pilot units from the start period on. The unit levels absorb permanent \
+         differences between communes; the period levels absorb changes that affect every \
+         commune alike. The effect is then the average change in pilot units beyond the change \
+         in the baseline units. Estimate: {:.2} index points.\n",
+        o.estimate
+    );
+    let _ = writeln!(
+        s,
+        "Uncertainty. Standard errors are clustered by unit (CR1), which allows the errors of one \
+         unit to be correlated over time; intervals use Student's t with G - 1 = {} degrees of \
+         freedom. CR1 interval: {:.2} to {:.2} (p = {:.3}). With only {} treated units, \
+         cluster-robust errors tend to be too small, so the preferred inference is the wild \
+         cluster restricted bootstrap: it imposes a zero effect, re-randomises the sign (or a \
+         six-point weight) of each unit's residuals, and compares the observed t statistic with \
+         the re-randomised ones; its interval collects the effect sizes that this test does not \
+         reject at 5%.",
+        g - 1,
+        o.lo_cr1,
+        o.hi_cr1,
+        o.p_cr1,
+        o.n_treated
+    );
+    if let Some(w) = &o.wild {
+        let _ = writeln!(
+            s,
+            " Wild bootstrap ({} weights, {} replicates, seed {}): p = {:.3}, interval {} to {}.",
+            w.weights.as_str(),
+            w.replicates,
+            w.seed,
+            w.p,
+            w.lo.map_or_else(|| "undefined".into(), |v| format!("{v:.2}")),
+            w.hi.map_or_else(|| "undefined".into(), |v| format!("{v:.2}")),
+        );
+    }
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "Pre-trends. The event study replaces the single effect by one coefficient per period \
+         relative to the start (the period just before the start is the reference, fixed at 0). \
+         Coefficients before the start should be close to zero if pilot and baseline units were \
+         on parallel paths; the joint test of all of them is an F test with the clustered \
+         covariance{}. A large p-value does not prove parallel trends, it only fails to detect \
+         a departure with this many units.\n",
+        ev.event_study
+            .pretrend
+            .map_or_else(String::new, |t| format!(
+                " (F = {:.2} on {} and {} degrees of freedom, p = {:.3})",
+                t.f, t.q, t.df2, t.p
+            ))
+    );
+    s.push_str(
+        "Per-unit effects. Each pilot unit is also compared alone with the baseline, by the same \
+         regression and by the simple difference of cell means (before/after, pilot/baseline) \
+         whose standard error comes from the survey standard errors of the cells. With a single \
+         treated unit the clustered standard error only reflects the baseline units' variation \
+         and sampling error of that unit's own cells is understated; read these as descriptive.\n\n\
+         Assumptions. (1) Parallel trends: without the pilot, pilot units would have changed like \
+         the baseline units. (2) No anticipation: the pilot did not change satisfaction before its \
+         start. (3) No spill-overs (SUTVA): the pilot did not change satisfaction in baseline \
+         units. (4) Enough independent units: inference treats units as independent clusters; \
+         with few treated units every interval is approximate, and the pilot units were chosen, \
+         not randomised, so the effect is the effect in these units.\n\n\
+         Reading the numbers. Effects are in index points (percentage points of satisfied \
+         answers). An interval that excludes 0 means the change in pilot units differs from the \
+         baseline change by more than chance at the 5% level, under the assumptions above.\n",
+    );
+    s
+}

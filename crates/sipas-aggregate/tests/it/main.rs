@@ -1,0 +1,3 @@
+//! Integration tests of sipas-aggregate.
+
+mod survey;
