@@ -160,9 +160,49 @@ pub struct AggregateArgs {
     /// Channel to estimate (other channels are never pooled with it).
     #[arg(long, default_value = "survey")]
     pub channel: String,
+    /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule, variance method);
+    /// default: strata = unit × period, each response its own PSU, linearization.
+    #[arg(long)]
+    pub design: Option<PathBuf>,
+    /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
+}
+
+/// Options of the pilot evaluation (the `[evaluation]` section of a job file).
+#[derive(Debug, Clone, ClapArgs, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluationArgs {
+    /// Comparison units: all non-pilot units, or those of the pilots' kinds, or of their districts.
+    #[arg(long, default_value = "all", value_parser = ["all", "same_kind", "same_district"])]
+    pub baseline: String,
+    /// Cell weights in the regressions: equal, or the cell's number of responses.
+    #[arg(long, default_value = "equal", value_parser = ["equal", "n"])]
+    pub weighting: String,
+    /// Auxiliary weights of the wild cluster bootstrap.
+    #[arg(long, default_value = "webb", value_parser = ["rademacher", "webb"])]
+    pub bootstrap_weights: String,
+    /// Wild bootstrap replicates (0 = none).
+    #[arg(long, default_value_t = 9999)]
+    pub replicates: usize,
+    /// Seed of the bootstrap draws.
+    #[arg(long, default_value_t = 20_240_101)]
+    pub seed: u64,
+}
+
+impl Default for EvaluationArgs {
+    fn default() -> Self {
+        EvaluationArgs {
+            baseline: "all".into(),
+            weighting: "equal".into(),
+            bootstrap_weights: "webb".into(),
+            replicates: 9999,
+            seed: 20_240_101,
+        }
+    }
 }
 
 /// `sipas report`.

@@ -24,6 +24,26 @@
 //!
 //! [aggregate]
 //! channel = "survey"
+//!
+//! [design]                          # optional, defaults shown (see sipas-aggregate's README)
+//! weights = "weight"                # column; 1 when absent
+//! strata = "unit_period"            # unit_period | unit | district | kind | none | <column>
+//! # cluster = "village"             # PSU column (default: each response)
+//! # fpc = "population"              # population PSUs per stratum
+//! lonely_psu = "certainty"          # fail | remove | certainty | adjust | average
+//! variance = "linearization"        # linearization | bootstrap | jackknife
+//! replicates = 1000
+//! seed = 1
+//! min_n = 30
+//! max_cv = 0.2
+//! suppress_below = 10
+//!
+//! [evaluation]                      # optional, defaults shown
+//! baseline = "all"                  # all | same_kind | same_district
+//! weighting = "equal"               # equal | n (cell responses)
+//! bootstrap_weights = "webb"        # webb | rademacher
+//! replicates = 9999                 # wild cluster bootstrap replicates, 0 = none
+//! seed = 20240101
 //! ```
 //! Stages write to `OUT/data/` (generated responses and `truth.csv`),
 //! `OUT/ingest/`, `OUT/clean/`, `OUT/results/` and `OUT/report/`.
@@ -32,8 +52,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+use sipas_aggregate::DesignSpec;
 
-use crate::args::CleanRules;
+use crate::args::{CleanRules, EvaluationArgs};
 
 /// A pipeline job.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +84,12 @@ pub struct Job {
     /// Aggregate settings.
     #[serde(default)]
     pub aggregate: AggregateJob,
+    /// Survey design of the estimates (`estimates.csv`).
+    #[serde(default)]
+    pub design: DesignSpec,
+    /// Pilot evaluation settings.
+    #[serde(default)]
+    pub evaluation: EvaluationArgs,
 }
 
 fn default_out() -> PathBuf {

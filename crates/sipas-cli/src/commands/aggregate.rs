@@ -3,11 +3,15 @@
 use std::path::Path;
 
 use anyhow::Context;
-use sipas_aggregate::{AggregateOptions, aggregate, read_responses, write_results};
+use sipas_aggregate::{
+    AggregateOptions, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
+    methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
+    write_results,
+};
 use sipas_core::{Instrument, PilotSet, UnitRegistry};
 
 use crate::ExitStatus;
-use crate::args::AggregateArgs;
+use crate::args::{AggregateArgs, EvaluationArgs};
 use crate::commands::say;
 use crate::resolve;
 
@@ -15,14 +19,37 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
     let pilots = resolve::pilots(a.domain.pilots.as_deref(), &units)?;
+    let design = match &a.design {
+        None => DesignSpec::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read design file {}", path.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid design file {}", path.display()))?
+        }
+    };
     run_aggregate(
         &a.data,
         instrument.as_ref(),
         units,
         pilots,
         &a.channel,
+        &design,
+        &a.evaluation,
         &a.out,
     )
+}
+
+/// The library's evaluation options from the CLI / job settings.
+fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
+    let value = serde_json::json!({
+        "baseline": e.baseline,
+        "weighting": e.weighting,
+        "bootstrap_weights": e.bootstrap_weights,
+        "replicates": e.replicates,
+        "seed": e.seed,
+    });
+    serde_json::from_value(value).context("invalid [evaluation] settings")
 }
 
 pub(crate) fn run_aggregate(
@@ -31,10 +58,13 @@ pub(crate) fn run_aggregate(
     units: UnitRegistry,
     pilots: PilotSet,
     channel: &str,
+    design: &DesignSpec,
+    evaluation: &EvaluationArgs,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
+    let ev_opts = evaluation_options(evaluation)?;
     let path = data.join("responses.parquet");
-    let responses = read_responses(&path, instrument)
+    let responses = read_responses_with(&path, instrument, &design.columns())
         .with_context(|| format!("cannot read {}", path.display()))?;
     let mut opts = AggregateOptions::new(units, pilots);
     opts.channel = channel.to_string();
@@ -56,10 +86,39 @@ pub(crate) fn run_aggregate(
             r.rows_excluded_channel, r.channel
         ));
     }
+    let estimates = estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
+    write_estimates(&estimates, out)
+        .with_context(|| format!("cannot write estimates to {}", out.display()))?;
+    let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
+    let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
+    write_evaluation(&ev, Some(&selection), out)
+        .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
+    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods_text(&ev).as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let d = &indices.did;
     say(&format!(
         "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
+    let o = &ev.overall;
+    say(&format!(
+        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p = {}, 95% CI {} to {}",
+        o.n_treated,
+        o.n_clusters - o.n_treated,
+        o.estimate,
+        o.lo_cr1,
+        o.hi_cr1,
+        fmt_opt(o.wild.as_ref().map(|w| w.p)),
+        fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
+        fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
+    ));
     Ok(ExitStatus::Success)
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    match x {
+        None => "n/a".to_string(),
+        Some(v) if v < 0.001 => "< 0.001".to_string(),
+        Some(v) => format!("{v:.3}"),
+    }
 }

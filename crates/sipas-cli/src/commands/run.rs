@@ -73,6 +73,8 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         units,
         pilots.clone(),
         &job.aggregate.channel,
+        &job.design,
+        &job.evaluation,
         &results,
     )?);
     let report = job.out.join("report");
