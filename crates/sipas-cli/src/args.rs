@@ -20,6 +20,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Read response files, validate every row, write responses.parquet and a quarantine.
     Ingest(IngestArgs),
+    /// Fetch submissions from the job file's collection platforms (KoboToolbox, ODK Central) into a local store.
+    Sync(SyncArgs),
     /// Match units, handle duplicates and careless answers; write the analysis set and its audit.
     Clean(CleanArgs),
     /// Compute SIPAS indices with standard errors, pooled groups and the difference-in-differences.
@@ -79,15 +81,47 @@ pub struct GenerateArgs {
 /// `sipas ingest`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct IngestArgs {
-    /// Files or folders (CSV or Parquet in the canonical layout).
+    /// Files or folders: CSV/TSV (any delimiter; UTF-8, UTF-16 or CP1258), Excel, JSON, NDJSON, Parquet.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output folder: responses.parquet, quarantine.csv, ingest-report.json.
     #[arg(long)]
     pub out: PathBuf,
+    /// How to read the files.
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
+}
+
+/// How to read input files (also keys of a job file's `[ingest]` section).
+#[derive(Debug, Clone, Default, ClapArgs, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadArgs {
+    /// Field delimiter of text files: `,`, `;` or `tab` (default: sniffed from the header line).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Encoding of text files without a BOM, e.g. `utf-8`, `windows-1258` (default: UTF-8 when valid, else CP1258).
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Mapping TOML: source column names → canonical fields and item ids, answer labels → codes.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+}
+
+/// `sipas sync`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct SyncArgs {
+    /// Job file with `[[source]]` entries.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Store folder (default: OUT/raw of the job).
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Ignore the stored watermark and fetch everything again.
+    #[arg(long)]
+    pub full_refresh: bool,
 }
 
 /// `sipas clean`.

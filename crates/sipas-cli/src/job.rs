@@ -10,8 +10,18 @@
 //! responses = 212400
 //! seed = 20240101
 //!
+//! [[source]]                        # optional, repeatable: a collection platform
+//! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
+//! kind = "kobo"                     # kobo | odk
+//! server = "https://kf.kobotoolbox.org"
+//! asset = "aBcD1234"                # kobo asset uid; odk: project = 1, form = "sipas"
+//! token_env = "KOBO_TOKEN"          # the token is read from this variable, never logged
+//!
 //! [ingest]
 //! inputs = ["data/"]                # files or folders, relative to the job file
+//! # delimiter = ";"                 # default: sniffed; "tab" for tab
+//! # encoding = "windows-1258"       # default: UTF-8 when valid, else CP1258
+//! # mapping = "mapping.toml"        # column and answer-label mapping
 //!
 //! [clean]                           # optional, defaults shown
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
@@ -54,7 +64,9 @@ use anyhow::Context;
 use serde::Deserialize;
 use sipas_aggregate::DesignSpec;
 
-use crate::args::{CleanRules, EvaluationArgs};
+use sipas_ingest::sources::SourceConfig;
+
+use crate::args::{CleanRules, EvaluationArgs, ReadArgs};
 
 /// A pipeline job.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +84,9 @@ pub struct Job {
     /// Pilot TOML.
     #[serde(default)]
     pub pilots: Option<PathBuf>,
+    /// Collection platforms to sync before ingesting (`[[source]]`).
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
     /// Synthesise responses before ingesting.
     #[serde(default)]
     pub generate: Option<GenerateJob>,
@@ -136,6 +151,9 @@ pub struct IngestJob {
     /// Files or folders.
     #[serde(default)]
     pub inputs: Vec<PathBuf>,
+    /// Delimiter, encoding and mapping file.
+    #[serde(flatten)]
+    pub read: ReadArgs,
 }
 
 /// `[aggregate]` section.
@@ -192,6 +210,7 @@ impl Job {
         job.units = job.units.as_ref().map(abs);
         job.pilots = job.pilots.as_ref().map(abs);
         job.ingest.inputs = job.ingest.inputs.iter().map(abs).collect();
+        job.ingest.read.mapping = job.ingest.read.mapping.as_ref().map(abs);
         if let Some(i) = &job.instrument
             && (i.ends_with(".toml") || i.contains('/'))
         {

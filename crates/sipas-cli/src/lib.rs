@@ -56,6 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
     match &args.command {
         Command::Generate(a) => commands::generate::run(a),
         Command::Ingest(a) => commands::ingest::run(a),
+        Command::Sync(a) => commands::sync::run(a),
         Command::Clean(a) => commands::clean::run(a),
         Command::Aggregate(a) => commands::aggregate::run(a),
         Command::Report(a) => commands::report::run(a),

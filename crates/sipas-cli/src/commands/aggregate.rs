@@ -86,7 +86,8 @@ pub(crate) fn run_aggregate(
             r.rows_excluded_channel, r.channel
         ));
     }
-    let estimates = estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
+    let estimates =
+        estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", out.display()))?;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);

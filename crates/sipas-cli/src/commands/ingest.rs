@@ -4,27 +4,50 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sipas_core::{Instrument, UnitRegistry};
-use sipas_ingest::{IngestOptions, ingest};
+use sipas_ingest::{IngestOptions, Mapping, ReadOptions, ingest_with};
 
 use crate::ExitStatus;
-use crate::args::IngestArgs;
+use crate::args::{IngestArgs, ReadArgs};
 use crate::commands::say;
 use crate::resolve;
 
 pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
-    run_ingest(&a.inputs, instrument, units, &a.out)
+    run_ingest(&a.inputs, instrument, units, &a.read, &a.out)
+}
+
+/// Library read options from the CLI / job settings.
+pub(crate) fn read_options(r: &ReadArgs) -> anyhow::Result<ReadOptions> {
+    let delimiter = match r.delimiter.as_deref() {
+        None => None,
+        Some("tab" | "\\t" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        Some(d) => anyhow::bail!("invalid delimiter `{d}` (expected one character, or `tab`)"),
+    };
+    let mapping = r
+        .mapping
+        .as_deref()
+        .map(|p| {
+            Mapping::from_path(p).with_context(|| format!("cannot load mapping {}", p.display()))
+        })
+        .transpose()?;
+    Ok(ReadOptions {
+        delimiter,
+        encoding: r.encoding.clone(),
+        mapping,
+    })
 }
 
 pub(crate) fn run_ingest(
     inputs: &[PathBuf],
     instrument: Option<Instrument>,
     units: UnitRegistry,
+    read: &ReadArgs,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
     let opts = IngestOptions { instrument, units };
-    let ingested = ingest(inputs, &opts).context("ingest failed")?;
+    let ingested = ingest_with(inputs, &opts, &read_options(read)?).context("ingest failed")?;
     let report = sipas_ingest::write_outputs(&ingested, out)
         .with_context(|| format!("cannot write ingest outputs to {}", out.display()))?;
     let t = &report.totals;
@@ -36,6 +59,9 @@ pub(crate) fn run_ingest(
         ingested.instrument.id,
         out.display()
     ));
+    for s in &report.skipped {
+        say(&format!("ingest: skipped {}: {}", s.file, s.reason));
+    }
     if ingested.quarantined() > 0 {
         say(&format!(
             "ingest: {} rows quarantined, see {}",

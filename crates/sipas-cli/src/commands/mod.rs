@@ -8,6 +8,7 @@ pub(crate) mod generate;
 pub(crate) mod ingest;
 pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod sync;
 
 /// Writes one log line to stderr.
 #[allow(clippy::print_stderr)]

@@ -32,6 +32,10 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("cannot create output folder {}", job.out.display()))?;
     let mut status = ExitStatus::Success;
     let mut inputs = job.ingest.inputs.clone();
+    if !job.sources.is_empty() {
+        let store = job.out.join("raw");
+        inputs.extend(super::sync::sync_sources(&job.sources, &store, false)?);
+    }
     if let Some(g) = &job.generate {
         let gen_instrument = match (&g.instrument, &instrument) {
             (Some(id), _) => resolve::instrument(id)?,
@@ -56,6 +60,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         &inputs,
         instrument.clone(),
         units.clone(),
+        &job.ingest.read,
         &ingest_dir,
     )?);
     let clean_dir = job.out.join("clean");

@@ -68,7 +68,11 @@ last_period = "2024Q2"
         .map(|e| num(chu, e))
         .sum::<f64>()
         / 5.0;
-    assert!((mean5 - num(chu, "sipas")).abs() < 2e-6, "{mean5} vs {}", chu["sipas"]);
+    assert!(
+        (mean5 - num(chu, "sipas")).abs() < 2e-6,
+        "{mean5} vs {}",
+        chu["sipas"]
+    );
 
     let items = read_csv(&root.join("results/items.csv"));
     assert_eq!(items.len(), 177 * 4 * 22);
@@ -76,7 +80,11 @@ last_period = "2024Q2"
     assert_eq!(groups.len(), 8);
     // Pooled groups count every response of their units.
     for g in &groups {
-        let expected = if g["group"] == "pilot" { 12 * 20 } else { 165 * 20 };
+        let expected = if g["group"] == "pilot" {
+            12 * 20
+        } else {
+            165 * 20
+        };
         assert_eq!(num(g, "n") as usize, expected);
     }
     let did = read_csv(&root.join("results/did.csv"));
@@ -88,14 +96,20 @@ last_period = "2024Q2"
 
     let report = root.join("report");
     for code in sipas_core::bundled::pilots().units {
-        assert!(report.join(format!("trend_{code}.png")).is_file(), "trend_{code}.png");
+        assert!(
+            report.join(format!("trend_{code}.png")).is_file(),
+            "trend_{code}.png"
+        );
     }
     assert!(report.join("pilots.png").is_file());
     let html = fs::read_to_string(report.join("index.html")).unwrap();
     assert!(html.contains("Thị trấn Chợ Chu"));
 
     // The same job again gives the same bytes in tables and charts.
-    let again = sipas(tmp.path(), &["run", "--config", "job.toml", "--out", "again"]);
+    let again = sipas(
+        tmp.path(),
+        &["run", "--config", "job.toml", "--out", "again"],
+    );
     assert_eq!(code(&again), 0, "{}", stderr(&again));
     for f in [
         "results/unit_period.csv",
@@ -123,19 +137,38 @@ fn intervals_cover_the_generators_truth_in_about_95_percent_of_cells() {
     let gen_out = sipas(
         dir,
         &[
-            "generate", "--responses", "84960", "--seed", "2026", "--instrument", "sipas-2023",
-            "--first-period", "2023Q1", "--last-period", "2024Q4", "--out", "data/responses.parquet",
+            "generate",
+            "--responses",
+            "84960",
+            "--seed",
+            "2026",
+            "--instrument",
+            "sipas-2023",
+            "--first-period",
+            "2023Q1",
+            "--last-period",
+            "2024Q4",
+            "--out",
+            "data/responses.parquet",
         ],
     );
     assert_eq!(code(&gen_out), 0, "{}", stderr(&gen_out));
-    let ing = sipas(dir, &["ingest", "data/responses.parquet", "--out", "ingest"]);
+    let ing = sipas(
+        dir,
+        &["ingest", "data/responses.parquet", "--out", "ingest"],
+    );
     assert_eq!(code(&ing), 0, "{}", stderr(&ing));
     let agg = sipas(dir, &["aggregate", "--data", "ingest", "--out", "results"]);
     assert_eq!(code(&agg), 0, "{}", stderr(&agg));
 
     let truth: HashMap<(String, String), f64> = read_csv(&dir.join("data/truth.csv"))
         .iter()
-        .map(|r| ((r["unit_code"].clone(), r["period"].clone()), num(r, "sipas")))
+        .map(|r| {
+            (
+                (r["unit_code"].clone(), r["period"].clone()),
+                num(r, "sipas"),
+            )
+        })
         .collect();
     let cells = read_csv(&dir.join("results/unit_period.csv"));
     assert_eq!(cells.len(), 1416);
@@ -179,13 +212,17 @@ fn quarantined_rows_exit_1_and_name_file_line_and_column() {
     let out = sipas(tmp.path(), &["ingest", "in.csv", "--out", "ing"]);
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let q = read_csv(&tmp.path().join("ing/quarantine.csv"));
-    let r2 = q.iter().find(|r| r["line"] == "3").expect("line 3 quarantined");
+    let r2 = q
+        .iter()
+        .find(|r| r["line"] == "3")
+        .expect("line 3 quarantined");
     assert_eq!(r2["reason"], "invalid_answer");
     assert_eq!(r2["column"], "a4");
     assert!(r2["source_file"].ends_with("in.csv"));
-    let report: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(tmp.path().join("ing/ingest-report.json")).unwrap())
-            .unwrap();
+    let report: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("ing/ingest-report.json")).unwrap(),
+    )
+    .unwrap();
     let t = &report["totals"];
     assert_eq!(
         t["rows_read"].as_u64().unwrap(),
@@ -205,8 +242,11 @@ fn a_missing_input_is_an_error_naming_the_file() {
 #[test]
 fn a_bad_job_file_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(tmp.path().join("job.toml"), "out = \"x\"\n[generate]\nresponses = \"many\"\n")
-        .unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        "out = \"x\"\n[generate]\nresponses = \"many\"\n",
+    )
+    .unwrap();
     let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("job.toml"), "{}", stderr(&out));
@@ -217,7 +257,15 @@ fn an_unknown_instrument_is_an_error_with_a_hint() {
     let tmp = tempfile::tempdir().unwrap();
     let out = sipas(
         tmp.path(),
-        &["generate", "--responses", "10", "--instrument", "sipas-1999", "--out", "x.csv"],
+        &[
+            "generate",
+            "--responses",
+            "10",
+            "--instrument",
+            "sipas-1999",
+            "--out",
+            "x.csv",
+        ],
     );
     assert_eq!(code(&out), 2);
     let e = stderr(&out);
