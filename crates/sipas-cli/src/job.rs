@@ -212,7 +212,10 @@ impl Job {
         job.ingest.inputs = job.ingest.inputs.iter().map(abs).collect();
         job.ingest.read.mapping = job.ingest.read.mapping.as_ref().map(abs);
         if let Some(i) = &job.instrument
-            && (i.ends_with(".toml") || i.contains('/'))
+            && (Path::new(i)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+                || i.contains('/'))
         {
             job.instrument = Some(abs(&PathBuf::from(i)).display().to_string());
         }

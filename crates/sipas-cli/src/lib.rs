@@ -15,6 +15,7 @@ mod commands;
 pub mod job;
 mod resolve;
 
+use std::fmt::Write as _;
 use std::io::ErrorKind;
 
 use crate::args::{Args, Command};
@@ -76,7 +77,7 @@ pub fn report_error(err: &anyhow::Error) -> ExitStatus {
     }
     let mut msg = format!("error: {err}");
     for cause in err.chain().skip(1) {
-        msg.push_str(&format!("\n  caused by: {cause}"));
+        let _ = write!(msg, "\n  caused by: {cause}");
     }
     commands::say(&msg);
     ExitStatus::Error

@@ -30,14 +30,26 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
     };
     run_aggregate(
         &a.data,
-        instrument.as_ref(),
-        units,
-        pilots,
-        &a.channel,
-        &design,
-        &a.evaluation,
+        &Settings {
+            instrument: instrument.as_ref(),
+            units,
+            pilots,
+            channel: &a.channel,
+            design: &design,
+            evaluation: &a.evaluation,
+        },
         &a.out,
     )
+}
+
+/// What aggregate needs besides its input and output folders.
+pub(crate) struct Settings<'a> {
+    pub(crate) instrument: Option<&'a Instrument>,
+    pub(crate) units: UnitRegistry,
+    pub(crate) pilots: PilotSet,
+    pub(crate) channel: &'a str,
+    pub(crate) design: &'a DesignSpec,
+    pub(crate) evaluation: &'a EvaluationArgs,
 }
 
 /// The library's evaluation options from the CLI / job settings.
@@ -54,20 +66,24 @@ fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
 
 pub(crate) fn run_aggregate(
     data: &Path,
-    instrument: Option<&Instrument>,
-    units: UnitRegistry,
-    pilots: PilotSet,
-    channel: &str,
-    design: &DesignSpec,
-    evaluation: &EvaluationArgs,
+    s: &Settings<'_>,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
+    let Settings {
+        instrument,
+        units,
+        pilots,
+        channel,
+        design,
+        evaluation,
+    } = s;
+    let instrument = *instrument;
     let ev_opts = evaluation_options(evaluation)?;
     let path = data.join("responses.parquet");
     let responses = read_responses_with(&path, instrument, &design.columns())
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let mut opts = AggregateOptions::new(units, pilots);
-    opts.channel = channel.to_string();
+    let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
+    opts.channel = (*channel).to_string();
     let indices = aggregate(&responses, &opts).context("aggregation failed")?;
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", out.display()))?;

@@ -10,12 +10,11 @@ use crate::job::Job;
 use crate::resolve;
 
 pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
-    let mut job = match &a.config {
-        Some(path) => Job::from_path(path)?,
-        None => {
-            say("run: no --config given, running the bundled demo (fixtures/demo/job.toml)");
-            Job::demo()
-        }
+    let mut job = if let Some(path) = &a.config {
+        Job::from_path(path)?
+    } else {
+        say("run: no --config given, running the bundled demo (fixtures/demo/job.toml)");
+        Job::demo()
     };
     if let Some(out) = &a.out {
         job.out.clone_from(out);
@@ -74,12 +73,14 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let results = job.out.join("results");
     status = status.max(super::aggregate::run_aggregate(
         &clean_dir,
-        instrument.as_ref(),
-        units,
-        pilots.clone(),
-        &job.aggregate.channel,
-        &job.design,
-        &job.evaluation,
+        &super::aggregate::Settings {
+            instrument: instrument.as_ref(),
+            units,
+            pilots: pilots.clone(),
+            channel: &job.aggregate.channel,
+            design: &job.design,
+            evaluation: &job.evaluation,
+        },
         &results,
     )?);
     let report = job.out.join("report");
