@@ -35,6 +35,15 @@ pub enum Error {
         /// The column name.
         column: String,
     },
+    /// A JSON report (`evaluation.json`, `ingest-report.json`, `clean-report.json`) is malformed.
+    #[error("{}: invalid JSON", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A field does not hold a valid value.
     #[error("{}: line {line}, column `{column}`: {reason}", path.display())]
     Field {

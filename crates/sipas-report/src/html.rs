@@ -1,12 +1,15 @@
 //! The self-contained HTML page (inline CSS, no scripts).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use sipas_core::PilotSet;
 use sipas_core::text::nfc;
 
 use crate::results::{Estimate, Results};
-use crate::spec::{baseline_label, shown_pilots};
+use crate::spec::{
+    EVENT_TITLE, FOREST_TITLE, baseline_label, k_label, p_text, shown_pilots, unit_display_name,
+};
 
 /// File name of a unit's trend chart.
 pub fn trend_file_name(unit_code: &str) -> String {
@@ -56,7 +59,9 @@ th{background:#f2f2f2}td.name,th.name{text-align:left}\
 td.post,th.post,tr.post td{background:#eef5fb}small{color:#666}\
 .did{font-size:1.3em;font-weight:bold}.scroll{overflow-x:auto}\
 figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
-figcaption{color:#555;font-size:.9em}";
+figcaption{color:#555;font-size:.9em}h3{font-size:1.05em;margin-top:1.5em}\
+.methods{background:#f8f8f8;border-left:3px solid #ccc;padding:.2em 1em}\
+.identity{font-family:'DejaVu Sans Mono',monospace;font-size:.9em}";
 
 /// The report page for these results and pilot set; charts are referenced
 /// by relative file names ([`trend_file_name`], [`PILOTS_PNG`]).
@@ -136,6 +141,8 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
          trước thí điểm: hãy xem các biểu đồ bên dưới.</p>\n"
     );
 
+    evaluation_section(&mut h, results);
+
     // Groups table.
     let _ = write!(
         h,
@@ -161,6 +168,8 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
         h.push_str("</tr>\n");
     }
     h.push_str("</table></div>\n");
+
+    elements_table(&mut h, results);
 
     // Pilot units table: one row per unit, one column per period.
     let _ = write!(
@@ -228,7 +237,7 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
     // Methods.
     let _ = write!(
         h,
-        "<h2>Phương pháp</h2>\n<ul>\n\
+        "<h2>Phương pháp / Methods</h2>\n<ul>\n\
          <li>Chỉ số của một câu hỏi = 100 × (số phiếu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) \
          / (số phiếu trả lời hợp lệ); câu bỏ trống hoặc không hợp lệ không được tính. Chỉ số của \
          một nhóm là trung bình các chỉ số con; chỉ số SIPAS là trung bình các phần.</li>\n\
@@ -237,9 +246,432 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
          <li>Khoảng tin cậy 95% là khoảng chuẩn: ước lượng ± 1,96 × sai số chuẩn.</li>\n\
          <li>Nhóm đối chứng là ước lượng gộp của các đơn vị không thí điểm trong từng kỳ. \
          Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.</li>\n\
-         </ul>\n</body>\n</html>\n"
+         </ul>\n"
     );
+    if let Some(text) = &results.evaluation.methods {
+        let _ = write!(
+            h,
+            "<div class=\"methods\" lang=\"en\">\n{}</div>\n",
+            paragraphs(text)
+        );
+    }
+    quality_section(&mut h, results);
+    h.push_str("</body>\n</html>\n");
     h
+}
+
+/// File name of the event-study chart.
+pub const EVENT_STUDY_PNG: &str = "event_study.png";
+/// File name of the forest plot.
+pub const FOREST_PNG: &str = "did_forest.png";
+
+/// Whether the report has an event-study chart (`event_study.csv` present).
+pub fn has_event_study(results: &Results) -> bool {
+    !results.evaluation.event_study.is_empty()
+}
+
+/// Whether the report has a forest plot (`did_twfe.csv` present).
+pub fn has_forest(results: &Results) -> bool {
+    results.evaluation.twfe.is_some()
+}
+
+/// Vietnamese label of an ingest / clean reason key; the key itself when unknown.
+pub fn reason_label(key: &str) -> &str {
+    match key {
+        "duplicate_response_id" => "Trùng mã phiếu",
+        "invalid_answer" => "Câu trả lời không hợp lệ",
+        "invalid_period" => "Kỳ khảo sát không hợp lệ",
+        "invalid_weight" => "Trọng số không hợp lệ",
+        "malformed_row" => "Dòng sai cấu trúc",
+        "missing_response_id" => "Thiếu mã phiếu",
+        "missing_unit" => "Thiếu đơn vị",
+        "mixed_granularity" => "Lẫn loại kỳ (năm, quý, tháng)",
+        "ambiguous_unit" => "Tên đơn vị không xác định được duy nhất",
+        "unknown_unit" => "Đơn vị không có trong danh mục",
+        "duplicate_content" | "flag_duplicate_content" => "Trùng nội dung với phiếu khác",
+        "duplicate_id_superseded" => "Trùng mã phiếu, đã có bản thay thế",
+        "flag_missing" => "Bỏ trống quá nhiều câu",
+        "flag_speeder" => "Trả lời quá nhanh",
+        "flag_straightline" => "Chọn cùng một mức cho mọi câu",
+        "flag_recoded" => "Có giá trị được mã hóa lại",
+        other => other,
+    }
+}
+
+/// "✓" when an identity holds, "✗ không khớp" otherwise.
+fn check(ok: bool) -> &'static str {
+    if ok { "✓" } else { "✗ không khớp" }
+}
+
+/// `methods.txt` as HTML: one `<p>` per blank-line-separated paragraph,
+/// line breaks inside a paragraph kept as `<br>`, every line escaped.
+pub fn paragraphs(text: &str) -> String {
+    let mut out = String::new();
+    let mut para: Vec<String> = Vec::new();
+    let flush = |para: &mut Vec<String>, out: &mut String| {
+        if !para.is_empty() {
+            let _ = writeln!(out, "<p>{}</p>", para.join("<br>\n"));
+            para.clear();
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            flush(&mut para, &mut out);
+        } else {
+            para.push(escape(line));
+        }
+    }
+    flush(&mut para, &mut out);
+    out
+}
+
+/// "Chung — …" style table cell of an estimate with its interval.
+fn est_ci(est: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
+    format!("<td>{}</td><td>{}</td>", num(est, 2), interval(lo, hi, 2))
+}
+
+/// The "Đánh giá thí điểm / Pilot evaluation" section; empty when the results
+/// have no evaluation file.
+fn evaluation_section(h: &mut String, results: &Results) {
+    let ev = &results.evaluation;
+    if ev.twfe.is_none()
+        && ev.event_study.is_empty()
+        && ev.pretrend.is_none()
+        && ev.did_units.is_empty()
+    {
+        return;
+    }
+    let did = &results.did;
+    h.push_str(
+        "<h2>Đánh giá thí điểm / Pilot evaluation</h2>\n\
+         <p>Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm \
+         bao nhiêu điểm so với nhóm đối chứng kể từ khi thí điểm.</p>\n\
+         <table>\n<tr><th class=\"name\">Phương pháp</th><th>Ước lượng</th><th>KTC 95%</th>\
+         <th>Sai số chuẩn</th><th>p</th><th class=\"name\">Ghi chú</th></tr>\n",
+    );
+    let _ = writeln!(
+        h,
+        "<tr><td class=\"name\">DiD 2×2 gộp</td>{}<td>{}</td><td>—</td>\
+         <td class=\"name\">{}</td></tr>",
+        est_ci(did.estimate, did.lo, did.hi),
+        num(did.se, 2),
+        escape("sai số theo phiếu, bỏ qua biến động giữa các đơn vị")
+    );
+    if let Some(t) = &ev.twfe {
+        let o = &t.overall;
+        let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">DiD hai chiều cố định (TWFE), sai số cụm CR1</td>{}\
+             <td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            est_ci(o.estimate, o.lo, o.hi),
+            num(o.se, 2),
+            escape(&p_text(o.p)),
+            escape(&format!(
+                "{} đơn vị ({} thí điểm), {} ô đơn vị × kỳ; t với G − 1 bậc tự do",
+                count(o.n_clusters),
+                count(o.n_treated),
+                count(o.n_obs)
+            ))
+        );
+        if o.p_wild.is_some() || o.lo_wild.is_some() {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"name\">TWFE, bootstrap cụm hoang dã (WCR)</td>{}\
+                 <td>—</td><td>{}</td><td class=\"name\">{}</td></tr>",
+                est_ci(o.estimate, o.lo_wild, o.hi_wild),
+                escape(&p_text(o.p_wild)),
+                escape(&format!(
+                    "trọng số {}, {} lần lặp, hạt giống {}",
+                    o.bootstrap_weights,
+                    count(o.replicates),
+                    count(o.seed)
+                ))
+            );
+        }
+    }
+    h.push_str("</table>\n");
+    if let Some(info) = &ev.info
+        && let Some(sel) = &info.selection
+    {
+        let _ = writeln!(
+            h,
+            "<p><small>Bảng số liệu: {} ô của {} đơn vị thí điểm và {} đơn vị đối chứng \
+             (nhóm so sánh: {}; trọng số: {}); bỏ {} đơn vị, {} ô ngoài nhóm so sánh, \
+             {} ô không có chỉ số.</small></p>",
+            sel.cells,
+            sel.pilot_units,
+            sel.baseline_units,
+            escape(&info.options.baseline),
+            escape(&info.options.weighting),
+            sel.dropped_units,
+            sel.dropped_cells_outside_baseline,
+            sel.dropped_cells_undefined
+        );
+    }
+    h.push_str(
+        "<p>Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian \
+         và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị \
+         tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm \
+         hoang dã là cách suy luận nên ưu tiên.</p>\n",
+    );
+    if let Some(t) = &ev.pretrend {
+        let _ = writeln!(
+            h,
+            "<h3>Kiểm định xu hướng trước thí điểm</h3>\n<p>Kiểm định đồng thời {} hệ số trước \
+             thí điểm bằng 0: F({}, {}) = {}, p = {}{}. p lớn nghĩa là không phát hiện được \
+             khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng \
+             song song.</p>",
+            t.q,
+            t.df1,
+            t.df2,
+            num(t.f, 2),
+            escape(&p_text(t.p)),
+            t.p_wild.map_or_else(String::new, |_| format!(
+                "; p bootstrap hoang dã = {}",
+                escape(&p_text(t.p_wild))
+            ))
+        );
+    }
+    if has_event_study(results) {
+        let _ = writeln!(
+            h,
+            "<figure><img src=\"{EVENT_STUDY_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            escape(EVENT_TITLE),
+            escape(
+                "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, \
+                 bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1)."
+            )
+        );
+        h.push_str(
+            "<div class=\"scroll\"><table>\n<tr><th>k</th><th class=\"name\">Kỳ</th>\
+             <th>Ước lượng</th><th>KTC 95%</th><th>p</th></tr>\n",
+        );
+        for c in &ev.event_study {
+            let _ = writeln!(
+                h,
+                "<tr{}><td>{}</td><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                if c.k >= 0 { " class=\"post\"" } else { "" },
+                escape(&k_label(c.k)),
+                c.period,
+                num(c.estimate, 2),
+                if c.is_reference() {
+                    escape("tham chiếu")
+                } else {
+                    interval(c.lo, c.hi, 2)
+                },
+                escape(&p_text(c.p))
+            );
+        }
+        h.push_str("</table></div>\n");
+    }
+    if has_forest(results) {
+        let _ = writeln!(
+            h,
+            "<figure><img src=\"{FOREST_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+            escape(FOREST_TITLE),
+            escape(
+                "Hàng đầu: ước lượng chung với khoảng tin cậy cụm CR1 và bootstrap hoang dã; \
+                 sau đó từng đơn vị thí điểm theo mã đơn vị, mỗi đơn vị so với nhóm đối chứng. \
+                 Với một đơn vị thí điểm, sai số cụm chỉ phản ánh biến động của nhóm đối chứng; \
+                 vạch xám là khoảng tin cậy từ sai số khảo sát của các ô."
+            )
+        );
+    }
+    unit_effects_table(h, results);
+}
+
+/// Per-pilot-unit table: the 2×2 of cell means and the unit's own TWFE.
+fn unit_effects_table(h: &mut String, results: &Results) {
+    let ev = &results.evaluation;
+    let twfe_units: &[crate::evaluation::TwfeRow] =
+        ev.twfe.as_ref().map_or(&[], |t| t.units.as_slice());
+    let mut codes: Vec<&str> = twfe_units
+        .iter()
+        .filter_map(|u| u.unit_code.as_deref())
+        .chain(ev.did_units.iter().map(|d| d.unit_code.as_str()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    if codes.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h3>Từng đơn vị thí điểm</h3>\n<div class=\"scroll\"><table>\n\
+         <tr><th class=\"name\" rowspan=\"2\">Đơn vị</th><th colspan=\"2\">Đơn vị thí điểm</th>\
+         <th colspan=\"2\">Nhóm đối chứng</th><th colspan=\"2\">DiD 2×2 (sai số khảo sát)</th>\
+         <th colspan=\"3\">TWFE (sai số cụm CR1)</th></tr>\n\
+         <tr><th>Trước</th><th>Sau</th><th>Trước</th><th>Sau</th><th>Ước lượng</th>\
+         <th>KTC 95%</th><th>Ước lượng</th><th>KTC 95%</th><th>p</th></tr>\n",
+    );
+    for code in codes {
+        let d = ev.did_units.iter().find(|d| d.unit_code == code);
+        let t = twfe_units
+            .iter()
+            .find(|u| u.unit_code.as_deref() == Some(code));
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td>{}{}<td>{}</td></tr>",
+            escape(&unit_display_name(results, code)),
+            escape(code),
+            num(d.and_then(|d| d.pilot_pre), 2),
+            num(d.and_then(|d| d.pilot_post), 2),
+            num(d.and_then(|d| d.baseline_pre), 2),
+            num(d.and_then(|d| d.baseline_post), 2),
+            est_ci(
+                d.and_then(|d| d.estimate),
+                d.and_then(|d| d.lo),
+                d.and_then(|d| d.hi)
+            ),
+            est_ci(
+                t.and_then(|t| t.estimate),
+                t.and_then(|t| t.lo),
+                t.and_then(|t| t.hi)
+            ),
+            escape(&p_text(t.and_then(|t| t.p)))
+        );
+    }
+    h.push_str("</table></div>\n");
+}
+
+/// Vietnamese name of a group column from the bundled instruments (newest first).
+fn group_name(id: &str) -> Option<String> {
+    sipas_core::bundled::INSTRUMENT_IDS
+        .iter()
+        .rev()
+        .filter_map(|i| sipas_core::bundled::instrument(i))
+        .find_map(|ins| {
+            ins.groups()
+                .iter()
+                .find(|g| g.id == id)
+                .map(|g| g.name_vi.clone())
+        })
+}
+
+/// Elements and parts, pilots vs baseline, in the last period with both groups.
+fn elements_table(h: &mut String, results: &Results) {
+    if results.group_columns.is_empty() {
+        return;
+    }
+    let Some((period, pilot)) = results
+        .pilot_parts
+        .iter()
+        .rev()
+        .find(|(p, _)| results.baseline_parts.contains_key(*p))
+    else {
+        return;
+    };
+    let base = &results.baseline_parts[period];
+    let _ = writeln!(
+        h,
+        "<h2>Các phần và yếu tố: thí điểm và đối chứng, kỳ {period}</h2>\n<table>\n\
+         <tr><th class=\"name\">Phần / yếu tố</th><th>Đơn vị thí điểm</th>\
+         <th>Nhóm đối chứng</th><th>Chênh lệch</th></tr>"
+    );
+    for (i, id) in results.group_columns.iter().enumerate() {
+        let (a, b) = (
+            pilot.get(i).copied().flatten(),
+            base.get(i).copied().flatten(),
+        );
+        let name = group_name(id).unwrap_or_else(|| id.clone());
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td>\
+             <td>{}</td></tr>",
+            escape(&name),
+            escape(id),
+            num(a, 1),
+            num(b, 1),
+            num(a.zip(b).map(|(a, b)| a - b), 1)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// A table of reason → rows.
+fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>) {
+    let _ = writeln!(
+        h,
+        "<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">Mã</th><th>Số phiếu</th></tr>",
+        escape(caption)
+    );
+    for (key, n) in reasons {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
+             <td>{n}</td></tr>",
+            escape(reason_label(key)),
+            escape(key)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// The "Chất lượng dữ liệu / Data quality" section; empty without stage reports.
+fn quality_section(h: &mut String, results: &Results) {
+    let q = &results.quality;
+    if q.ingest.is_none() && q.clean.is_none() {
+        return;
+    }
+    h.push_str("<h2>Chất lượng dữ liệu / Data quality</h2>\n");
+    if let Some(i) = &q.ingest {
+        let sum: u64 = i.quarantined_by_reason.values().sum();
+        let _ = writeln!(
+            h,
+            "<h3>Nhập số liệu (ingest)</h3>\n<p>Đọc {} phiếu: nhận {}, cách ly {}.</p>\n\
+             <p class=\"identity\">Đối chiếu: {} đọc = {} nhận + {} cách ly {}; \
+             {} cách ly = tổng theo lý do {} {}</p>",
+            i.rows_read,
+            i.accepted,
+            i.quarantined,
+            i.rows_read,
+            i.accepted,
+            i.quarantined,
+            check(i.rows_read == i.accepted + i.quarantined),
+            i.quarantined,
+            sum,
+            check(i.quarantined == sum)
+        );
+        reasons_table(h, "Lý do cách ly", &i.quarantined_by_reason);
+    }
+    if let Some(c) = &q.clean {
+        let sum: u64 = c.excluded_by_reason.values().sum();
+        let _ = writeln!(
+            h,
+            "<h3>Làm sạch (clean)</h3>\n<p>Vào {} phiếu: giữ {}, loại {}.</p>\n\
+             <p class=\"identity\">Đối chiếu: {} vào = {} giữ + {} loại {}; \
+             {} loại = tổng theo lý do {} {}</p>",
+            c.rows_in,
+            c.kept,
+            c.excluded,
+            c.rows_in,
+            c.kept,
+            c.excluded,
+            check(c.rows_in == c.kept + c.excluded),
+            c.excluded,
+            sum,
+            check(c.excluded == sum)
+        );
+        reasons_table(h, "Lý do loại", &c.excluded_by_reason);
+        if !c.flagged_by_reason.is_empty() {
+            h.push_str(
+                "<p><small>Phiếu được đánh dấu vẫn được giữ (trừ khi cấu hình loại chúng); \
+                 một phiếu có thể mang nhiều dấu.</small></p>\n",
+            );
+            reasons_table(h, "Phiếu giữ lại có đánh dấu", &c.flagged_by_reason);
+        }
+    }
+    if let (Some(i), Some(c)) = (&q.ingest, &q.clean) {
+        let _ = writeln!(
+            h,
+            "<p class=\"identity\">Nối hai bước: {} nhận ở bước nhập = {} vào bước làm sạch {}</p>",
+            i.accepted,
+            c.rows_in,
+            check(i.accepted == c.rows_in)
+        );
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +685,15 @@ mod tests {
             "a&lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;"
         );
         assert_eq!(escape("Pho\u{302}\u{301}"), "Phố");
+    }
+
+    #[test]
+    fn paragraphs_keep_blank_line_breaks_and_escape() {
+        assert_eq!(
+            paragraphs("A\n\n b <c>\n d\n\n\n"),
+            "<p>A</p>\n<p>b &lt;c&gt;<br>\nd</p>\n"
+        );
+        assert_eq!(paragraphs(""), "");
     }
 
     #[test]

@@ -4,19 +4,26 @@
 //! `sipas aggregate` writes and produces, for the pilot evaluation:
 //! a trend chart per pilot unit (`trend_<code>.png`), a small-multiples chart
 //! of all pilot units on one shared axis (`pilots.png`) and a self-contained
-//! page (`index.html`).
+//! page (`index.html`). When the results folder holds the pilot-evaluation
+//! files of `sipas aggregate` (`event_study.csv`, `did_twfe.csv`, …) it also
+//! draws `event_study.png` and `did_forest.png` and adds the evaluation,
+//! methods and data-quality sections; every such file is optional.
 //!
 //! # Overview
-//! - [`load_results`] reads `unit_period.csv`, `groups.csv` and `did.csv` into [`Results`].
+//! - [`load_results`] reads `unit_period.csv`, `groups.csv` and `did.csv` into [`Results`],
+//!   plus the [`evaluation`] files present; [`load_results_with`] also reads the
+//!   ingest / clean reports named by [`ReportOptions`] (by default beside the results).
 //! - [`spec`] computes what a chart shows ([`ChartSpec`]: points, bands, y range,
 //!   labels, the pilot start marker) without drawing; [`render`] draws it with
 //!   plotters and the embedded DejaVu Sans font into PNG bytes.
-//! - [`render_trend`], [`render_pilots`] and [`render_html`] produce the three outputs
-//!   in memory; [`write_report`] writes them all atomically.
+//! - [`render_trend`], [`render_pilots`], [`render_event_study`], [`render_forest`] and
+//!   [`render_html`] produce the outputs in memory; [`write_report`] (or
+//!   [`write_report_with`]) writes them all atomically.
 //!
 //! Output depends only on the input: same results, same pixels and bytes.
 
 mod error;
+pub mod evaluation;
 pub mod html;
 pub mod render;
 pub mod results;
@@ -27,10 +34,16 @@ use std::path::{Path, PathBuf};
 use sipas_core::PilotSet;
 
 pub use error::{Error, Result};
+pub use evaluation::{
+    CleanQuality, DataQuality, Evaluation, EventCoef, IngestQuality, Pretrend, ReportOptions, Twfe,
+    TwfeRow, UnitDid,
+};
 pub use html::render_html;
 pub use render::ChartStyle;
-pub use results::{Did, Estimate, Results, UnitResults, load_results};
-pub use spec::{ChartSpec, MarkerSpec, SeriesRole, SeriesSpec};
+pub use results::{Did, Estimate, Results, UnitResults, load_results, load_results_with};
+pub use spec::{
+    ChartSpec, EventStudySpec, ForestRole, ForestSpec, MarkerSpec, SeriesRole, SeriesSpec,
+};
 
 /// Title of the small-multiples chart.
 pub const PILOTS_TITLE: &str = "Chỉ số SIPAS của các đơn vị thí điểm và nhóm đối chứng";
@@ -52,6 +65,20 @@ pub fn render_pilots(results: &Results, pilots: &PilotSet, style: &ChartStyle) -
     render::render_pilots_spec(PILOTS_TITLE, &panels, results.baseline_unit_count(), style)
 }
 
+/// The event-study chart as PNG bytes; `None` when the results have no event study.
+pub fn render_event_study(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
+    spec::event_study_spec(results)
+        .map(|s| render::render_event_study_spec(&s, style))
+        .transpose()
+}
+
+/// The forest plot as PNG bytes; `None` when the results have no TWFE estimate.
+pub fn render_forest(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
+    spec::forest_spec(results)
+        .map(|s| render::render_forest_spec(&s, style))
+        .transpose()
+}
+
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportSummary {
@@ -67,14 +94,30 @@ pub struct ReportSummary {
     pub periods: usize,
 }
 
-/// Reads the results in `results_dir` and writes every chart and `index.html`
-/// into `out_dir` (created if needed), each file atomically.
+/// Reads the results in `results_dir` (and the ingest / clean reports beside
+/// it, [`ReportOptions::beside`]) and writes every chart and `index.html` into
+/// `out_dir` (created if needed), each file atomically.
 pub fn write_report(
     results_dir: &Path,
     pilots: &PilotSet,
     out_dir: &Path,
 ) -> Result<ReportSummary> {
-    let results = load_results(results_dir)?;
+    write_report_with(
+        results_dir,
+        pilots,
+        out_dir,
+        &ReportOptions::beside(results_dir),
+    )
+}
+
+/// [`write_report`] with the stage reports named explicitly.
+pub fn write_report_with(
+    results_dir: &Path,
+    pilots: &PilotSet,
+    out_dir: &Path,
+    options: &ReportOptions,
+) -> Result<ReportSummary> {
+    let results = load_results_with(results_dir, options)?;
     spec::check_pilots(&results, pilots)?;
     std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
         path: out_dir.to_path_buf(),
@@ -92,6 +135,12 @@ pub fn write_report(
     }
     let png = render_pilots(&results, pilots, &style)?;
     files.push(write_atomic(out_dir, html::PILOTS_PNG, &png)?);
+    if let Some(png) = render_event_study(&results, &style)? {
+        files.push(write_atomic(out_dir, html::EVENT_STUDY_PNG, &png)?);
+    }
+    if let Some(png) = render_forest(&results, &style)? {
+        files.push(write_atomic(out_dir, html::FOREST_PNG, &png)?);
+    }
     let page = render_html(&results, pilots);
     files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);
     Ok(ReportSummary {

@@ -5,9 +5,13 @@ use std::sync::OnceLock;
 use image::ImageEncoder as _;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
-use crate::spec::{ChartSpec, SeriesRole, SeriesSpec, UNIT_LABEL, baseline_label};
+use crate::spec::{
+    ChartSpec, EventStudySpec, ForestRole, ForestSpec, SeriesRole, SeriesSpec, UNIT_LABEL,
+    baseline_label,
+};
 use crate::{Error, Result};
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/LICENSE-DejaVu.txt`).
@@ -34,6 +38,10 @@ pub struct ChartStyle {
     pub panel_size: (u32, u32),
     /// Panels per row of the small-multiples chart.
     pub columns: usize,
+    /// Width and height of the event-study chart.
+    pub event_size: (u32, u32),
+    /// Width of the forest plot (its height follows the number of rows).
+    pub forest_width: u32,
 }
 
 impl Default for ChartStyle {
@@ -42,6 +50,8 @@ impl Default for ChartStyle {
             trend_size: (1000, 600),
             panel_size: (420, 300),
             columns: 4,
+            event_size: (1000, 600),
+            forest_width: 1000,
         }
     }
 }
@@ -317,6 +327,283 @@ pub fn render_pilots_spec(
         let cells = grid.split_evenly((rows, cols));
         for (cell, panel) in cells.iter().zip(panels) {
             draw_chart(cell, panel, &PANEL)?;
+        }
+        Ok(())
+    })
+}
+
+/// Colour of the event-study coefficients and the pilot units' forest rows.
+pub const EFFECT_COLOR: RGBColor = UNIT_COLOR;
+/// Colour of the overall rows of the forest plot.
+pub const OVERALL_COLOR: RGBColor = RGBColor(117, 40, 160);
+/// Colour of the survey-SE (2×2) intervals behind the forest rows.
+pub const CELL_CI_COLOR: RGBColor = RGBColor(200, 200, 200);
+/// Colour of the zero line.
+pub const ZERO_COLOR: RGBColor = RGBColor(60, 60, 60);
+
+/// Height of the title strip of the evaluation charts.
+const HEADER: u32 = 76;
+/// Height of one forest-plot row.
+const FOREST_ROW: u32 = 36;
+
+/// Title and optional subtitle in the header strip.
+fn draw_header<DB: DrawingBackend>(
+    top: &DrawingArea<DB, Shift>,
+    title: &str,
+    subtitle: Option<&str>,
+) -> Result<()> {
+    top.draw(&Text::new(nfc(title), (16, 10), (FONT, 24)))
+        .map_err(draw_err)?;
+    if let Some(sub) = subtitle {
+        let font = (FONT, 16).into_font().color(&MARKER_COLOR);
+        top.draw(&Text::new(nfc(sub), (16, 46), font))
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+fn nfc(s: &str) -> String {
+    sipas_core::text::nfc(s)
+}
+
+/// A y / x tick label: no decimals for whole numbers, else one.
+fn tick(v: f64) -> String {
+    let s = if (v - v.round()).abs() < 1e-9 {
+        format!("{:.0}", v.abs())
+    } else {
+        format!("{:.1}", v.abs())
+    };
+    if v < 0.0 && s.bytes().any(|b| b != b'0' && b != b'.') {
+        format!("\u{2212}{s}")
+    } else {
+        s
+    }
+}
+
+/// The event-study chart as PNG bytes (size `style.event_size`).
+pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Result<Vec<u8>> {
+    render_png(style.event_size, |root| {
+        let (top, body) = root.split_vertically(HEADER);
+        draw_header(&top, &spec.title, spec.subtitle.as_deref())?;
+        let (x0, x1) = spec.x_range;
+        let (y0, y1) = spec.y_range;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(16)
+            .margin_top(4)
+            .x_label_area_size(86)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(0)
+            .disable_x_mesh()
+            .y_labels(11)
+            .y_label_formatter(&|y| tick(*y))
+            .bold_line_style(RGBColor(225, 225, 225))
+            .light_line_style(WHITE)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .y_desc(&spec.y_title)
+            .draw()
+            .map_err(draw_err)?;
+
+        // Tick labels in two rows (k, then the period), thinned so that
+        // period labels never overlap.
+        let plot_w = chart.plotting_area().dim_in_pixel().0.max(1) as usize;
+        let n = spec.x_labels.len().max(1);
+        let step = (n * 72).div_ceil(plot_w).max(1);
+        let center_top = Pos::new(HPos::Center, VPos::Top);
+        let k_font = (FONT, 16).into_font().color(&BLACK).pos(center_top);
+        let p_font = (FONT, 14).into_font().color(&MARKER_COLOR).pos(center_top);
+        for (i, (k, klab, period)) in spec.x_labels.iter().enumerate() {
+            if i % step != 0 {
+                continue;
+            }
+            let (px, py) = chart.backend_coord(&(f64::from(*k), y0));
+            root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
+                .map_err(draw_err)?;
+            root.draw(&Text::new(klab.clone(), (px, py + 8), k_font.clone()))
+                .map_err(draw_err)?;
+            root.draw(&Text::new(period.clone(), (px, py + 30), p_font.clone()))
+                .map_err(draw_err)?;
+        }
+        let (cx, _) = chart.backend_coord(&(f64::midpoint(x0, x1), y0));
+        let (_, by) = chart.backend_coord(&(x0, y0));
+        root.draw(&Text::new(
+            spec.x_title.clone(),
+            (cx, by + 56),
+            (FONT, 18).into_font().color(&BLACK).pos(center_top),
+        ))
+        .map_err(draw_err)?;
+
+        chart
+            .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], ZERO_COLOR))
+            .map_err(draw_err)?;
+        if let Some(m) = &spec.marker {
+            let style = MARKER_COLOR.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new([(m.x, y0), (m.x, y1)], 8, 6, style))
+                .map_err(draw_err)?;
+            let font = (FONT, 16).into_font().color(&MARKER_COLOR);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((m.x, y1)) + Text::new(m.label.clone(), (6, 6), font),
+                ))
+                .map_err(draw_err)?;
+        }
+        let bar = EFFECT_COLOR.stroke_width(2);
+        for p in &spec.points {
+            let x = f64::from(p.k);
+            if let Some((lo, hi)) = p.ci {
+                let cap = 0.12;
+                for path in [
+                    vec![(x, lo), (x, hi)],
+                    vec![(x - cap, lo), (x + cap, lo)],
+                    vec![(x - cap, hi), (x + cap, hi)],
+                ] {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(path, bar)))
+                        .map_err(draw_err)?;
+                }
+            }
+            let at = (x, p.estimate);
+            if p.reference {
+                chart
+                    .draw_series([
+                        Circle::new(at, 6, WHITE.filled()),
+                        Circle::new(at, 6, EFFECT_COLOR.stroke_width(2)),
+                    ])
+                    .map_err(draw_err)?;
+            } else {
+                chart
+                    .draw_series(std::iter::once(Circle::new(at, 6, EFFECT_COLOR.filled())))
+                    .map_err(draw_err)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Pixel size of the forest plot for this many rows.
+pub fn forest_size(rows: usize, style: &ChartStyle) -> (u32, u32) {
+    let rows = u32::try_from(rows.max(1)).unwrap_or(u32::MAX / FOREST_ROW / 2);
+    (style.forest_width, HEADER + FOREST_ROW * rows + 96)
+}
+
+/// The forest plot as PNG bytes ([`forest_size`]).
+pub fn render_forest_spec(spec: &ForestSpec, style: &ChartStyle) -> Result<Vec<u8>> {
+    let size = forest_size(spec.rows.len(), style);
+    render_png(size, |root| {
+        let (top, body) = root.split_vertically(HEADER);
+        draw_header(&top, &spec.title, Some(&spec.subtitle))?;
+        let (x0, x1) = spec.x_range;
+        let n = spec.rows.len().max(1);
+        let nf = n as f64;
+        let mut chart = ChartBuilder::on(&body)
+            .margin(16)
+            .margin_right(30)
+            .margin_top(4)
+            .x_label_area_size(56)
+            .y_label_area_size(290)
+            .build_cartesian_2d(x0..x1, -0.5..(nf - 0.5))
+            .map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .y_labels(0)
+            .disable_y_mesh()
+            .x_labels(11)
+            .x_label_formatter(&|x| tick(*x))
+            .bold_line_style(RGBColor(225, 225, 225))
+            .light_line_style(WHITE)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .x_desc(&spec.x_title)
+            .draw()
+            .map_err(draw_err)?;
+        let y_of = |i: usize| nf - 1.0 - i as f64;
+
+        // Separator between the overall rows and the units.
+        let overall = spec
+            .rows
+            .iter()
+            .filter(|r| r.role != ForestRole::Unit)
+            .count();
+        if overall > 0 && overall < spec.rows.len() {
+            let y = nf - overall as f64 - 0.5;
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x0, y), (x1, y)],
+                    6,
+                    4,
+                    MARKER_COLOR.stroke_width(1),
+                ))
+                .map_err(draw_err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, -0.5), (0.0, nf - 0.5)],
+                ZERO_COLOR.stroke_width(2),
+            ))
+            .map_err(draw_err)?;
+
+        let label_font = (FONT, 16)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (i, r) in spec.rows.iter().enumerate() {
+            let y = y_of(i);
+            let (px, py) = chart.backend_coord(&(x0, y));
+            let font = if r.role == ForestRole::Unit {
+                label_font.clone()
+            } else {
+                label_font.clone().color(&OVERALL_COLOR)
+            };
+            root.draw(&Text::new(r.label.clone(), (px - 12, py), font))
+                .map_err(draw_err)?;
+            let color = if r.role == ForestRole::Unit {
+                EFFECT_COLOR
+            } else {
+                OVERALL_COLOR
+            };
+            if let Some((lo, hi)) = r.cell_ci {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(lo, y - 0.16), (hi, y + 0.16)],
+                        CELL_CI_COLOR.filled(),
+                    )))
+                    .map_err(draw_err)?;
+            }
+            if let Some((lo, hi)) = r.ci {
+                let style = color.stroke_width(3);
+                let cap = 0.2;
+                for path in [
+                    vec![(lo, y), (hi, y)],
+                    vec![(lo, y - cap), (lo, y + cap)],
+                    vec![(hi, y - cap), (hi, y + cap)],
+                ] {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(path, style)))
+                        .map_err(draw_err)?;
+                }
+            }
+            if let Some(e) = r.estimate {
+                if r.role == ForestRole::Unit {
+                    chart
+                        .draw_series(std::iter::once(Circle::new((e, y), 6, color.filled())))
+                        .map_err(draw_err)?;
+                } else {
+                    chart
+                        .draw_series(std::iter::once(
+                            EmptyElement::at((e, y))
+                                + Polygon::new(
+                                    vec![(0, -9), (9, 0), (0, 9), (-9, 0)],
+                                    color.filled(),
+                                ),
+                        ))
+                        .map_err(draw_err)?;
+                }
+            }
         }
         Ok(())
     })

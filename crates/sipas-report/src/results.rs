@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use sipas_core::Period;
 use sipas_core::text::nfc;
 
+use crate::evaluation::{DataQuality, Evaluation, ReportOptions, load_evaluation, load_quality};
 use crate::{Error, Result};
 
 /// File names inside a results directory.
@@ -84,6 +85,16 @@ pub struct Results {
     pub baseline: BTreeMap<Period, Estimate>,
     /// The DiD estimate.
     pub did: Did,
+    /// Element and part columns of `groups.csv` (after `sipas_hi`), in file order.
+    pub group_columns: Vec<String>,
+    /// Pooled pilot values of [`Results::group_columns`] by period.
+    pub pilot_parts: BTreeMap<Period, Vec<Option<f64>>>,
+    /// Pooled baseline values of [`Results::group_columns`] by period.
+    pub baseline_parts: BTreeMap<Period, Vec<Option<f64>>>,
+    /// The pilot evaluation files, each optional (older results folders lack them).
+    pub evaluation: Evaluation,
+    /// The ingest and clean reports beside the results folder, when found.
+    pub quality: DataQuality,
 }
 
 impl Results {
@@ -109,11 +120,15 @@ impl Results {
     }
 }
 
-/// Reads `unit_period.csv`, `groups.csv` and `did.csv` from a results directory.
+/// Reads `unit_period.csv`, `groups.csv` and `did.csv` from a results directory,
+/// and the evaluation files (`did_twfe.csv`, `did_units.csv`, `event_study.csv`,
+/// `pretrend.csv`, `methods.txt`, `evaluation.json`) that are present.
+/// [`Results::quality`] is left empty: see [`load_results_with`].
 pub fn load_results(dir: &Path) -> Result<Results> {
     let units = read_unit_period(&dir.join(UNIT_PERIOD_CSV))?;
     let groups_path = dir.join(GROUPS_CSV);
-    let (pilot_group, baseline) = read_groups(&groups_path)?;
+    let groups = read_groups(&groups_path)?;
+    let (pilot_group, baseline) = (groups.pilot, groups.baseline);
     let did = read_did(&dir.join(DID_CSV))?;
 
     let mut seen: Vec<Period> = units
@@ -142,18 +157,31 @@ pub fn load_results(dir: &Path) -> Result<Results> {
         pilot_group,
         baseline,
         did,
+        group_columns: groups.columns,
+        pilot_parts: groups.pilot_parts,
+        baseline_parts: groups.baseline_parts,
+        evaluation: load_evaluation(dir)?,
+        quality: DataQuality::default(),
     })
 }
 
+/// [`load_results`], plus the ingest and clean reports named in `options`
+/// (into [`Results::quality`]).
+pub fn load_results_with(dir: &Path, options: &ReportOptions) -> Result<Results> {
+    let mut results = load_results(dir)?;
+    results.quality = load_quality(options)?;
+    Ok(results)
+}
+
 /// A CSV file with its header, for looking up columns by name.
-struct Table {
-    path: PathBuf,
+pub(crate) struct Table {
+    pub(crate) path: PathBuf,
     reader: csv::Reader<std::fs::File>,
     header: csv::StringRecord,
 }
 
 impl Table {
-    fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -175,7 +203,7 @@ impl Table {
         })
     }
 
-    fn col(&self, name: &'static str) -> Result<Col> {
+    pub(crate) fn col(&self, name: &'static str) -> Result<Col> {
         self.header
             .iter()
             .position(|h| h.trim_start_matches('\u{feff}') == name)
@@ -186,7 +214,7 @@ impl Table {
             })
     }
 
-    fn rows(&mut self) -> Result<Vec<Row>> {
+    pub(crate) fn rows(&mut self) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         for rec in self.reader.records() {
             let record = rec.map_err(|source| Error::Csv {
@@ -201,18 +229,18 @@ impl Table {
 }
 
 #[derive(Clone, Copy)]
-struct Col {
+pub(crate) struct Col {
     index: usize,
     name: &'static str,
 }
 
-struct Row {
+pub(crate) struct Row {
     record: csv::StringRecord,
     line: u64,
 }
 
 impl Row {
-    fn bad(&self, path: &Path, col: Col, reason: impl Into<String>) -> Error {
+    pub(crate) fn bad(&self, path: &Path, col: Col, reason: impl Into<String>) -> Error {
         Error::Field {
             path: path.to_path_buf(),
             line: self.line,
@@ -221,11 +249,11 @@ impl Row {
         }
     }
 
-    fn text(&self, col: Col) -> &str {
+    pub(crate) fn text(&self, col: Col) -> &str {
         self.record.get(col.index).unwrap_or("").trim()
     }
 
-    fn opt_f64(&self, path: &Path, col: Col) -> Result<Option<f64>> {
+    pub(crate) fn opt_f64(&self, path: &Path, col: Col) -> Result<Option<f64>> {
         let s = self.text(col);
         if s.is_empty() {
             return Ok(None);
@@ -236,19 +264,19 @@ impl Row {
         }
     }
 
-    fn count(&self, path: &Path, col: Col) -> Result<u64> {
+    pub(crate) fn count(&self, path: &Path, col: Col) -> Result<u64> {
         let s = self.text(col);
         s.parse::<u64>()
             .map_err(|_| self.bad(path, col, format!("`{s}` is not a count")))
     }
 
-    fn period(&self, path: &Path, col: Col) -> Result<Period> {
+    pub(crate) fn period(&self, path: &Path, col: Col) -> Result<Period> {
         let s = self.text(col);
         s.parse::<Period>()
             .map_err(|_| self.bad(path, col, format!("`{s}` is not a period")))
     }
 
-    fn opt_period(&self, path: &Path, col: Col) -> Result<Option<Period>> {
+    pub(crate) fn opt_period(&self, path: &Path, col: Col) -> Result<Option<Period>> {
         if self.text(col).is_empty() {
             Ok(None)
         } else {
@@ -256,7 +284,7 @@ impl Row {
         }
     }
 
-    fn flag(&self, path: &Path, col: Col) -> Result<bool> {
+    pub(crate) fn flag(&self, path: &Path, col: Col) -> Result<bool> {
         match self.text(col) {
             "true" => Ok(true),
             "false" => Ok(false),
@@ -353,27 +381,64 @@ fn read_unit_period(path: &Path) -> Result<BTreeMap<String, UnitResults>> {
     Ok(units)
 }
 
-type GroupSeries = BTreeMap<Period, Estimate>;
+/// The contents of `groups.csv`.
+struct Groups {
+    pilot: BTreeMap<Period, Estimate>,
+    baseline: BTreeMap<Period, Estimate>,
+    columns: Vec<String>,
+    pilot_parts: BTreeMap<Period, Vec<Option<f64>>>,
+    baseline_parts: BTreeMap<Period, Vec<Option<f64>>>,
+}
 
-fn read_groups(path: &Path) -> Result<(GroupSeries, GroupSeries)> {
+fn read_groups(path: &Path) -> Result<Groups> {
     let mut t = Table::open(path)?;
     let period = t.col("period")?;
     let group = t.col("group")?;
     let est_cols = EstimateCols::find(&t)?;
-    let (mut pilot, mut baseline) = (BTreeMap::new(), BTreeMap::new());
+    let first_part = est_cols.hi.index + 1;
+    let columns: Vec<String> = t
+        .header
+        .iter()
+        .skip(first_part)
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut g = Groups {
+        pilot: BTreeMap::new(),
+        baseline: BTreeMap::new(),
+        columns,
+        pilot_parts: BTreeMap::new(),
+        baseline_parts: BTreeMap::new(),
+    };
     for row in t.rows()? {
         let p = row.period(path, period)?;
         let est = est_cols.read(path, &row)?;
-        let target = match row.text(group) {
-            "pilot" => &mut pilot,
-            "baseline" => &mut baseline,
-            g => return Err(row.bad(path, group, format!("`{g}` is not pilot or baseline"))),
+        let (target, parts) = match row.text(group) {
+            "pilot" => (&mut g.pilot, &mut g.pilot_parts),
+            "baseline" => (&mut g.baseline, &mut g.baseline_parts),
+            other => {
+                return Err(row.bad(path, group, format!("`{other}` is not pilot or baseline")));
+            }
         };
         if target.insert(p, est).is_some() {
             return Err(row.bad(path, period, format!("period {p} appears twice")));
         }
+        let mut values = Vec::with_capacity(g.columns.len());
+        for (i, name) in g.columns.iter().enumerate() {
+            let col = Col {
+                index: first_part + i,
+                name: "",
+            };
+            let v = row.opt_f64(path, col).map_err(|_| Error::Field {
+                path: path.to_path_buf(),
+                line: row.line,
+                column: name.clone(),
+                reason: format!("`{}` is not a finite number", row.text(col)),
+            })?;
+            values.push(v);
+        }
+        parts.insert(p, values);
     }
-    Ok((pilot, baseline))
+    Ok(g)
 }
 
 fn read_did(path: &Path) -> Result<Did> {

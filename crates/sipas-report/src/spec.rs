@@ -315,6 +315,348 @@ pub fn pilots_spec(results: &Results, pilots: &PilotSet) -> Result<Vec<ChartSpec
     Ok(panels)
 }
 
+/// Title of the event-study chart.
+pub const EVENT_TITLE: &str = "Nghiên cứu sự kiện: chênh lệch SIPAS so với nhóm đối chứng";
+/// X axis title of the event-study chart.
+pub const EVENT_X_TITLE: &str = "Kỳ so với kỳ bắt đầu";
+/// Y axis title of the event-study chart.
+pub const EVENT_Y_TITLE: &str = "Điểm SIPAS";
+/// Label of the start marker of the event-study chart.
+pub const EVENT_MARKER: &str = "Bắt đầu thí điểm";
+/// Title of the forest plot.
+pub const FOREST_TITLE: &str = "Tác động của thí điểm theo đơn vị (DiD hai chiều cố định)";
+/// X axis title of the forest plot.
+pub const FOREST_X_TITLE: &str = "Chênh lệch điểm SIPAS so với nhóm đối chứng";
+/// Subtitle of the forest plot.
+pub const FOREST_SUBTITLE: &str = "Điểm: ước lượng; đường: khoảng tin cậy 95%; \
+vạch xám: KTC 95% của DiD 2×2 từ sai số khảo sát";
+/// Forest row label of the overall estimate with its CR1 interval.
+pub const OVERALL_CR1_LABEL: &str = "Chung — KTC cụm (CR1)";
+/// Forest row label of the overall estimate with its wild bootstrap interval.
+pub const OVERALL_WILD_LABEL: &str = "Chung — KTC bootstrap hoang dã";
+
+/// `k` as an axis label, with a true minus sign: "−2", "0", "3".
+pub fn k_label(k: i32) -> String {
+    if k < 0 {
+        format!("\u{2212}{}", k.unsigned_abs())
+    } else {
+        k.to_string()
+    }
+}
+
+/// A p-value as text: "< 0.001" below 0.001, else 3 decimals; "—" when undefined.
+pub fn p_text(p: Option<f64>) -> String {
+    match p {
+        Some(p) if p < 0.001 => "< 0.001".to_string(),
+        Some(p) => format!("{p:.3}"),
+        None => "—".to_string(),
+    }
+}
+
+/// The axis range of effects (in index points): the smallest and largest value
+/// and 0, widened by 3% of the span on each side, rounded out to multiples of
+/// the first step in 0.1, 0.2, 0.5, 1, 2, 5, 10, … that gives at most 10 steps.
+/// `(-1, 1)` when every value is 0 or there is none.
+pub fn effect_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0_f64, 0.0_f64);
+    for v in values {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    let span = hi - lo;
+    if span <= 0.0 {
+        return (-1.0, 1.0);
+    }
+    let (lo, hi) = (lo - 0.03 * span, hi + 0.03 * span);
+    let mut exp = -1;
+    loop {
+        for m in [1.0, 2.0, 5.0] {
+            let step = m * 10f64.powi(exp);
+            if (hi - lo) / step <= 10.0 {
+                return ((lo / step).floor() * step, (hi / step).ceil() * step);
+            }
+        }
+        exp += 1;
+    }
+}
+
+/// One coefficient of the event-study chart, at x = k.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPoint {
+    /// Period relative to the start.
+    pub k: i32,
+    /// Calendar period label.
+    pub period: String,
+    /// β̂_k.
+    pub estimate: f64,
+    /// 95% interval (error bar), when defined.
+    pub ci: Option<(f64, f64)>,
+    /// The reference period (fixed at 0), drawn as a hollow point.
+    pub reference: bool,
+}
+
+/// Everything the event-study chart shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventStudySpec {
+    /// Chart title.
+    pub title: String,
+    /// The pre-trend test, when `pretrend.csv` is present.
+    pub subtitle: Option<String>,
+    /// X axis title.
+    pub x_title: String,
+    /// Y axis title.
+    pub y_title: String,
+    /// X range: first k − 0.5 to last k + 0.5.
+    pub x_range: (f64, f64),
+    /// Y range ([`effect_range`] of estimates and bounds).
+    pub y_range: (f64, f64),
+    /// Coefficients with a defined estimate, by k.
+    pub points: Vec<EventPoint>,
+    /// Tick labels: (x = k, k label, period), one per row of `event_study.csv`.
+    pub x_labels: Vec<(i32, String, String)>,
+    /// Dashed line between k = −1 and k = 0, when both sides are shown.
+    pub marker: Option<MarkerSpec>,
+}
+
+impl EventStudySpec {
+    /// A stable multi-line text form (2 decimals) for tests.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "title: {}", self.title);
+        let _ = writeln!(
+            s,
+            "subtitle: {}",
+            self.subtitle.as_deref().unwrap_or("none")
+        );
+        let ticks: Vec<String> = self
+            .x_labels
+            .iter()
+            .map(|(_, k, p)| format!("{k} {p}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "x: {} [{:.2}, {:.2}] [{}]",
+            self.x_title,
+            self.x_range.0,
+            self.x_range.1,
+            ticks.join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "y: {} [{:.2}, {:.2}]",
+            self.y_title, self.y_range.0, self.y_range.1
+        );
+        match &self.marker {
+            Some(m) => _ = writeln!(s, "marker: x={:.2} \"{}\"", m.x, m.label),
+            None => _ = writeln!(s, "marker: none"),
+        }
+        for p in &self.points {
+            let ci =
+                p.ci.map_or_else(|| "none".to_string(), |(a, b)| format!("[{a:.2}, {b:.2}]"));
+            let r = if p.reference { " reference" } else { "" };
+            let _ = writeln!(s, "k={} {}: {:.2} {ci}{r}", p.k, p.period, p.estimate);
+        }
+        s
+    }
+}
+
+/// The event-study chart from `event_study.csv` (and `pretrend.csv` for the
+/// subtitle); `None` when the results have no event study.
+pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
+    let ev = &results.evaluation;
+    let (first, last) = (ev.event_study.first()?, ev.event_study.last()?);
+    let points: Vec<EventPoint> = ev
+        .event_study
+        .iter()
+        .filter_map(|c| {
+            Some(EventPoint {
+                k: c.k,
+                period: c.period.to_string(),
+                estimate: c.estimate?,
+                ci: c.lo.zip(c.hi),
+                reference: c.is_reference(),
+            })
+        })
+        .collect();
+    let y_range = effect_range(points.iter().flat_map(|p| {
+        std::iter::once(p.estimate).chain(p.ci.into_iter().flat_map(|(a, b)| [a, b]))
+    }));
+    let has_pre = ev.event_study.iter().any(|c| c.k < 0);
+    let has_post = ev.event_study.iter().any(|c| c.k >= 0);
+    let subtitle = ev.pretrend.as_ref().map(|t| {
+        let mut s = format!(
+            "Kiểm định xu hướng trước thí điểm: F({}, {}) = {}, p = {}",
+            t.df1,
+            t.df2,
+            t.f.map_or_else(|| "—".to_string(), |f| format!("{f:.2}")),
+            p_text(t.p)
+        );
+        if t.p_wild.is_some() {
+            let _ = write!(s, "; p bootstrap hoang dã = {}", p_text(t.p_wild));
+        }
+        nfc(&s)
+    });
+    Some(EventStudySpec {
+        title: nfc(EVENT_TITLE),
+        subtitle,
+        x_title: nfc(EVENT_X_TITLE),
+        y_title: nfc(EVENT_Y_TITLE),
+        x_range: (f64::from(first.k) - 0.5, f64::from(last.k) + 0.5),
+        y_range,
+        points,
+        x_labels: ev
+            .event_study
+            .iter()
+            .map(|c| (c.k, k_label(c.k), c.period.to_string()))
+            .collect(),
+        marker: (has_pre && has_post).then(|| MarkerSpec {
+            x: -0.5,
+            label: nfc(EVENT_MARKER),
+        }),
+    })
+}
+
+/// What a forest-plot row is; decides its marker and colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForestRole {
+    /// The overall TWFE estimate with its CR1 interval.
+    OverallCr1,
+    /// The overall TWFE estimate with its wild bootstrap interval.
+    OverallWild,
+    /// A pilot unit's own TWFE estimate with its CR1 interval.
+    Unit,
+}
+
+/// One row of the forest plot, row 0 at the top.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestRow {
+    /// Overall or unit.
+    pub role: ForestRole,
+    /// Row label (NFC): the unit's full name, or the overall label.
+    pub label: String,
+    /// The unit's code (units only).
+    pub unit_code: Option<String>,
+    /// Point estimate, when defined.
+    pub estimate: Option<f64>,
+    /// The row's 95% interval (CR1 or wild).
+    pub ci: Option<(f64, f64)>,
+    /// The unit's 2×2 interval from the cells' survey SEs (`did_units.csv`).
+    pub cell_ci: Option<(f64, f64)>,
+}
+
+/// Everything the forest plot shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestSpec {
+    /// Chart title.
+    pub title: String,
+    /// Subtitle (how to read it).
+    pub subtitle: String,
+    /// X axis title.
+    pub x_title: String,
+    /// X range ([`effect_range`] of every estimate and bound).
+    pub x_range: (f64, f64),
+    /// Overall CR1, overall wild (when the bootstrap interval exists), then
+    /// the pilot units in code order.
+    pub rows: Vec<ForestRow>,
+}
+
+impl ForestSpec {
+    /// A stable multi-line text form (2 decimals) for tests.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let iv = |v: Option<(f64, f64)>| {
+            v.map_or_else(|| "none".to_string(), |(a, b)| format!("[{a:.2}, {b:.2}]"))
+        };
+        let _ = writeln!(s, "title: {}", self.title);
+        let _ = writeln!(
+            s,
+            "x: {} [{:.2}, {:.2}]",
+            self.x_title, self.x_range.0, self.x_range.1
+        );
+        for r in &self.rows {
+            let est = r
+                .estimate
+                .map_or_else(|| "—".to_string(), |e| format!("{e:.2}"));
+            let _ = writeln!(
+                s,
+                "{:?} \"{}\": {est} {} cells {}",
+                r.role,
+                r.label,
+                iv(r.ci),
+                iv(r.cell_ci)
+            );
+        }
+        s
+    }
+}
+
+/// A unit's full name from the results, else the bundled registry, else its code.
+pub fn unit_display_name(results: &Results, code: &str) -> String {
+    if let Some(u) = results.units.get(code) {
+        return nfc(&u.name);
+    }
+    sipas_core::bundled::units()
+        .get(code)
+        .map_or_else(|| code.to_string(), |u| nfc(&u.full_name()))
+}
+
+/// The forest plot from `did_twfe.csv` (and `did_units.csv` for the grey
+/// survey-SE intervals); `None` when the results have no TWFE estimate.
+/// Order: the overall rows first, then the pilot units by code (the order of
+/// every other table and chart of the report).
+pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
+    let ev = &results.evaluation;
+    let twfe = ev.twfe.as_ref()?;
+    let o = &twfe.overall;
+    let mut rows = vec![ForestRow {
+        role: ForestRole::OverallCr1,
+        label: nfc(OVERALL_CR1_LABEL),
+        unit_code: None,
+        estimate: o.estimate,
+        ci: o.lo.zip(o.hi),
+        cell_ci: None,
+    }];
+    if let Some(ci) = o.lo_wild.zip(o.hi_wild) {
+        rows.push(ForestRow {
+            role: ForestRole::OverallWild,
+            label: nfc(OVERALL_WILD_LABEL),
+            unit_code: None,
+            estimate: o.estimate,
+            ci: Some(ci),
+            cell_ci: None,
+        });
+    }
+    for u in &twfe.units {
+        let code = u.unit_code.clone().unwrap_or_default();
+        let cell_ci = ev
+            .did_units
+            .iter()
+            .find(|d| d.unit_code == code)
+            .and_then(|d| d.lo.zip(d.hi));
+        rows.push(ForestRow {
+            role: ForestRole::Unit,
+            label: unit_display_name(results, &code),
+            unit_code: Some(code),
+            estimate: u.estimate,
+            ci: u.lo.zip(u.hi),
+            cell_ci,
+        });
+    }
+    let x_range = effect_range(rows.iter().flat_map(|r| {
+        r.estimate
+            .into_iter()
+            .chain(r.ci.into_iter().flat_map(|(a, b)| [a, b]))
+            .chain(r.cell_ci.into_iter().flat_map(|(a, b)| [a, b]))
+    }));
+    Some(ForestSpec {
+        title: nfc(FOREST_TITLE),
+        subtitle: nfc(FOREST_SUBTITLE),
+        x_title: nfc(FOREST_X_TITLE),
+        x_range,
+        rows,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +669,26 @@ mod tests {
         assert_eq!(y_range([80.0]), (80.0, 85.0));
         assert_eq!(y_range([100.0]), (95.0, 100.0));
         assert_eq!(y_range(std::iter::empty()), (0.0, 100.0));
+    }
+
+    #[test]
+    fn effect_range_includes_zero_pads_and_rounds_to_a_nice_step() {
+        assert_eq!(effect_range(std::iter::empty()), (-1.0, 1.0));
+        // 0…3 ± 0.09 = 3.18 wide: 0.5 is the first step with ≤ 10 steps.
+        assert_eq!(effect_range([3.0]), (-0.5, 3.5));
+        // The demo's event study: −1.0765…5.9872 ± 0.2119 → 7.49 wide, step 1.
+        assert_eq!(effect_range([-1.076_535, 5.987_239]), (-2.0, 7.0));
+        // −30…80 ± 3.3 → 116.6 wide, step 20.
+        assert_eq!(effect_range([-30.0, 80.0]), (-40.0, 100.0));
+    }
+
+    #[test]
+    fn k_and_p_labels() {
+        assert_eq!(k_label(-4), "\u{2212}4");
+        assert_eq!(k_label(0), "0");
+        assert_eq!(p_text(Some(0.0004)), "< 0.001");
+        assert_eq!(p_text(Some(0.0456)), "0.046");
+        assert_eq!(p_text(None), "—");
     }
 
     fn p(s: &str) -> Period {

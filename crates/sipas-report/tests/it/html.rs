@@ -41,7 +41,8 @@ fn page_has_names_numbers_tables_and_images() {
             "{src}"
         );
     }
-    assert_eq!(html.matches("<img ").count(), 3);
+    // + event_study.png and did_forest.png from the evaluation files.
+    assert_eq!(html.matches("<img ").count(), 5);
     assert!(html.contains("Nhóm đối chứng (1 đơn vị)"));
 }
 
@@ -71,6 +72,8 @@ fn write_report_writes_every_file_reproducibly() {
             "trend_05443.png",
             "trend_05602.png",
             "pilots.png",
+            "event_study.png",
+            "did_forest.png",
             "index.html"
         ]
     );
@@ -78,7 +81,7 @@ fn write_report_writes_every_file_reproducibly() {
     assert!(summary.missing_pilots.is_empty());
     assert_eq!((summary.baseline_units, summary.periods), (1, 6));
     // No temp files left behind.
-    assert_eq!(std::fs::read_dir(&a).unwrap().count(), 4);
+    assert_eq!(std::fs::read_dir(&a).unwrap().count(), 6);
 
     let b = out.path().join("b");
     write_report(&small_dir(), &p, &b).unwrap();

@@ -2,6 +2,7 @@
 //! `fixtures/report/small` (3 units, 2 of them pilots, 6 quarters, pilot start 2024Q1).
 
 mod charts;
+mod evaluation;
 mod html;
 mod png;
 mod results;

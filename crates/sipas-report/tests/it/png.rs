@@ -8,14 +8,14 @@ use sipas_report::{ChartStyle, SeriesRole, render_pilots, render_trend};
 
 use crate::{fixtures, pilots, small};
 
-fn decode(png: &[u8]) -> RgbImage {
+pub(crate) fn decode(png: &[u8]) -> RgbImage {
     image::load_from_memory_with_format(png, image::ImageFormat::Png)
         .expect("valid PNG")
         .to_rgb8()
 }
 
 /// Number of pixels within `tol` of `rgb` on every channel.
-fn count_near(img: &RgbImage, rgb: [u8; 3], tol: u8) -> usize {
+pub(crate) fn count_near(img: &RgbImage, rgb: [u8; 3], tol: u8) -> usize {
     img.pixels()
         .filter(|p| p.0.iter().zip(rgb).all(|(&a, b)| a.abs_diff(b) <= tol))
         .count()
@@ -40,7 +40,7 @@ fn assert_colours(img: &RgbImage) {
 /// differs when a channel is off by more than 24, and up to 0.2% may differ
 /// (font rasteriser or encoder updates). `SIPAS_BLESS=1` rewrites the golden;
 /// a mismatch writes `target/golden-diff/<case>.actual.png`.
-fn golden(case: &str, png: &[u8]) {
+pub(crate) fn golden(case: &str, png: &[u8]) {
     let path = fixtures().join(format!("golden/report/{case}.png"));
     if std::env::var_os("SIPAS_BLESS").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -1,0 +1,493 @@
+//! The pilot-evaluation files of a results folder and the ingest / clean
+//! reports beside it; every one is optional (older folders lack them).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sipas_core::Period;
+
+use crate::results::{Row, Table};
+use crate::{Error, Result};
+
+/// Two-way fixed-effects DiD, overall and per pilot unit.
+pub const DID_TWFE_CSV: &str = "did_twfe.csv";
+/// Per-unit 2×2 DiD of cell means.
+pub const DID_UNITS_CSV: &str = "did_units.csv";
+/// Event-study coefficients.
+pub const EVENT_STUDY_CSV: &str = "event_study.csv";
+/// Joint pre-trend test.
+pub const PRETREND_CSV: &str = "pretrend.csv";
+/// Plain-English method text.
+pub const METHODS_TXT: &str = "methods.txt";
+/// Options and panel selection of the evaluation.
+pub const EVALUATION_JSON: &str = "evaluation.json";
+/// The ingest report, in `RESULTS/../ingest/`.
+pub const INGEST_REPORT_JSON: &str = "ingest-report.json";
+/// The clean report, in `RESULTS/../clean/`.
+pub const CLEAN_REPORT_JSON: &str = "clean-report.json";
+
+/// One row of `did_twfe.csv`; `None` = empty field.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TwfeRow {
+    /// `None` for the overall row, the pilot unit's code otherwise.
+    pub unit_code: Option<String>,
+    /// β̂ in index points.
+    pub estimate: Option<f64>,
+    /// CR1 clustered standard error.
+    pub se: Option<f64>,
+    /// Lower bound of the CR1 95% interval (t with G − 1 df).
+    pub lo: Option<f64>,
+    /// Upper bound of the CR1 95% interval.
+    pub hi: Option<f64>,
+    /// CR1 p-value.
+    pub p: Option<f64>,
+    /// Wild cluster restricted bootstrap p-value (overall row only).
+    pub p_wild: Option<f64>,
+    /// Lower bound of the bootstrap 95% interval.
+    pub lo_wild: Option<f64>,
+    /// Upper bound of the bootstrap 95% interval.
+    pub hi_wild: Option<f64>,
+    /// Number of clusters (units).
+    pub n_clusters: Option<u64>,
+    /// Number of treated clusters.
+    pub n_treated: Option<u64>,
+    /// Number of cells.
+    pub n_obs: Option<u64>,
+    /// `rademacher` | `webb` (empty when no bootstrap).
+    pub bootstrap_weights: String,
+    /// Bootstrap replicates.
+    pub replicates: Option<u64>,
+    /// Bootstrap seed.
+    pub seed: Option<u64>,
+}
+
+/// `did_twfe.csv`: the overall row and the per-unit rows (sorted by code).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Twfe {
+    /// The overall TWFE estimate.
+    pub overall: TwfeRow,
+    /// One row per pilot unit, in code order.
+    pub units: Vec<TwfeRow>,
+}
+
+/// One row of `did_units.csv`: a pilot unit's 2×2 of cell means.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnitDid {
+    /// The pilot unit.
+    pub unit_code: String,
+    /// Mean pilot-unit SIPAS before the start.
+    pub pilot_pre: Option<f64>,
+    /// Mean pilot-unit SIPAS from the start on.
+    pub pilot_post: Option<f64>,
+    /// Mean baseline SIPAS before the start.
+    pub baseline_pre: Option<f64>,
+    /// Mean baseline SIPAS from the start on.
+    pub baseline_post: Option<f64>,
+    /// (pilot post − pre) − (baseline post − pre).
+    pub estimate: Option<f64>,
+    /// SE from the cells' survey SEs.
+    pub se: Option<f64>,
+    /// Lower bound of the 95% interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the 95% interval.
+    pub hi: Option<f64>,
+}
+
+/// One row of `event_study.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventCoef {
+    /// Period relative to the start (0 = the start).
+    pub k: i32,
+    /// The calendar period.
+    pub period: Period,
+    /// β̂_k (0 for the reference).
+    pub estimate: Option<f64>,
+    /// CR1 SE (empty for the reference).
+    pub se: Option<f64>,
+    /// Lower bound of the 95% interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the 95% interval.
+    pub hi: Option<f64>,
+    /// p-value.
+    pub p: Option<f64>,
+}
+
+impl EventCoef {
+    /// Whether this is the reference period (estimate fixed at 0, no SE).
+    pub fn is_reference(&self) -> bool {
+        self.se.is_none() && self.estimate == Some(0.0)
+    }
+}
+
+/// `pretrend.csv`: joint Wald test of the pre-start coefficients.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Pretrend {
+    /// Number of pre coefficients tested.
+    pub q: u64,
+    /// Numerator degrees of freedom.
+    pub df1: u64,
+    /// Denominator degrees of freedom (G − 1).
+    pub df2: u64,
+    /// Wald statistic.
+    pub wald: Option<f64>,
+    /// F = W / q.
+    pub f: Option<f64>,
+    /// p-value of F.
+    pub p: Option<f64>,
+    /// Wild bootstrap p-value of W.
+    pub p_wild: Option<f64>,
+    /// Bootstrap weights.
+    pub bootstrap_weights: String,
+    /// Bootstrap replicates.
+    pub replicates: Option<u64>,
+    /// Bootstrap seed.
+    pub seed: Option<u64>,
+}
+
+/// The parts of `evaluation.json` the report shows.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct EvaluationInfo {
+    /// Options of the evaluation.
+    pub options: EvaluationOptionsInfo,
+    /// Panel selection counts.
+    pub selection: Option<SelectionInfo>,
+}
+
+/// `evaluation.json` → `options`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct EvaluationOptionsInfo {
+    /// `all` | `same_kind` | `same_district`.
+    pub baseline: String,
+    /// `equal` | `n`.
+    pub weighting: String,
+}
+
+/// `evaluation.json` → `selection`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default)]
+pub struct SelectionInfo {
+    /// Pilot units in the panel.
+    pub pilot_units: u64,
+    /// Comparison units in the panel.
+    pub baseline_units: u64,
+    /// Units left out of the panel.
+    pub dropped_units: u64,
+    /// Cells of units outside the comparison group.
+    pub dropped_cells_outside_baseline: u64,
+    /// Cells with an undefined SIPAS.
+    pub dropped_cells_undefined: u64,
+    /// Cells in the panel.
+    pub cells: u64,
+}
+
+/// The evaluation files of a results folder; each is `None` / empty when absent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Evaluation {
+    /// `did_twfe.csv`.
+    pub twfe: Option<Twfe>,
+    /// `did_units.csv`, in code order.
+    pub did_units: Vec<UnitDid>,
+    /// `event_study.csv`, by k.
+    pub event_study: Vec<EventCoef>,
+    /// `pretrend.csv`.
+    pub pretrend: Option<Pretrend>,
+    /// `methods.txt` (NFC, `\n` line ends).
+    pub methods: Option<String>,
+    /// `evaluation.json`.
+    pub info: Option<EvaluationInfo>,
+}
+
+/// Counts of the ingest stage (`ingest-report.json` → `totals`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct IngestQuality {
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows accepted into `responses.parquet`.
+    pub accepted: u64,
+    /// Rows quarantined.
+    pub quarantined: u64,
+    /// Quarantined rows by reason (reason key → rows).
+    pub quarantined_by_reason: BTreeMap<String, u64>,
+}
+
+/// Counts of the clean stage (`clean-report.json`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct CleanQuality {
+    /// Rows read from ingest.
+    pub rows_in: u64,
+    /// Rows kept.
+    pub kept: u64,
+    /// Rows excluded.
+    pub excluded: u64,
+    /// Excluded rows by reason.
+    pub excluded_by_reason: BTreeMap<String, u64>,
+    /// Kept rows carrying a flag, by flag (a row may carry several).
+    #[serde(default)]
+    pub flagged_by_reason: BTreeMap<String, u64>,
+}
+
+impl IngestQuality {
+    /// `rows_read = accepted + quarantined` and `quarantined = Σ by reason`.
+    pub fn reconciles(&self) -> bool {
+        self.rows_read == self.accepted + self.quarantined
+            && self.quarantined == self.quarantined_by_reason.values().sum::<u64>()
+    }
+}
+
+impl CleanQuality {
+    /// `rows_in = kept + excluded` and `excluded = Σ by reason`.
+    pub fn reconciles(&self) -> bool {
+        self.rows_in == self.kept + self.excluded
+            && self.excluded == self.excluded_by_reason.values().sum::<u64>()
+    }
+}
+
+/// The ingest and clean reports, when found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DataQuality {
+    /// From `ingest-report.json`.
+    pub ingest: Option<IngestQuality>,
+    /// From `clean-report.json`.
+    pub clean: Option<CleanQuality>,
+}
+
+/// Where the report looks for the stage reports beside the results.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReportOptions {
+    /// `ingest-report.json` to show; must exist when given.
+    pub ingest_report: Option<PathBuf>,
+    /// `clean-report.json` to show; must exist when given.
+    pub clean_report: Option<PathBuf>,
+}
+
+impl ReportOptions {
+    /// The layout of `sipas run`: `RESULTS/../ingest/ingest-report.json` and
+    /// `RESULTS/../clean/clean-report.json`, each only if the file exists.
+    pub fn beside(results_dir: &Path) -> Self {
+        let found = |stage: &str, file: &str| {
+            let p = results_dir.join("..").join(stage).join(file);
+            p.is_file().then_some(p)
+        };
+        ReportOptions {
+            ingest_report: found("ingest", INGEST_REPORT_JSON),
+            clean_report: found("clean", CLEAN_REPORT_JSON),
+        }
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads the stage reports named in `options`.
+pub fn load_quality(options: &ReportOptions) -> Result<DataQuality> {
+    #[derive(Deserialize)]
+    struct IngestFile {
+        totals: IngestQuality,
+    }
+    let ingest = match &options.ingest_report {
+        Some(p) => Some(read_json::<IngestFile>(p)?.totals),
+        None => None,
+    };
+    let clean = match &options.clean_report {
+        Some(p) => Some(read_json::<CleanQuality>(p)?),
+        None => None,
+    };
+    Ok(DataQuality { ingest, clean })
+}
+
+/// Reads the evaluation files present in `dir`.
+pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
+    let present = |name: &str| {
+        let p = dir.join(name);
+        p.is_file().then_some(p)
+    };
+    let mut ev = Evaluation::default();
+    if let Some(p) = present(DID_TWFE_CSV) {
+        ev.twfe = Some(read_twfe(&p)?);
+    }
+    if let Some(p) = present(DID_UNITS_CSV) {
+        ev.did_units = read_did_units(&p)?;
+    }
+    if let Some(p) = present(EVENT_STUDY_CSV) {
+        ev.event_study = read_event_study(&p)?;
+    }
+    if let Some(p) = present(PRETREND_CSV) {
+        ev.pretrend = Some(read_pretrend(&p)?);
+    }
+    if let Some(p) = present(METHODS_TXT) {
+        let text = std::fs::read_to_string(&p).map_err(|source| Error::Io {
+            path: p.clone(),
+            source,
+        })?;
+        let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+        ev.methods = Some(sipas_core::text::nfc(&text));
+    }
+    if let Some(p) = present(EVALUATION_JSON) {
+        ev.info = Some(read_json(&p)?);
+    }
+    Ok(ev)
+}
+
+fn opt_count(row: &Row, path: &Path, col: crate::results::Col) -> Result<Option<u64>> {
+    if row.text(col).is_empty() {
+        Ok(None)
+    } else {
+        row.count(path, col).map(Some)
+    }
+}
+
+fn read_twfe(path: &Path) -> Result<Twfe> {
+    let mut t = Table::open(path)?;
+    let scope = t.col("scope")?;
+    let code = t.col("unit_code")?;
+    let [est, se, lo, hi, p, p_wild, lo_wild, hi_wild] = [
+        "estimate", "se_cr1", "lo_cr1", "hi_cr1", "p_cr1", "p_wild", "lo_wild", "hi_wild",
+    ]
+    .map(|n| t.col(n));
+    let (est, se, lo, hi, p) = (est?, se?, lo?, hi?, p?);
+    let (p_wild, lo_wild, hi_wild) = (p_wild?, lo_wild?, hi_wild?);
+    let n_clusters = t.col("n_clusters")?;
+    let n_treated = t.col("n_treated")?;
+    let n_obs = t.col("n_obs")?;
+    let weights = t.col("bootstrap_weights")?;
+    let replicates = t.col("replicates")?;
+    let seed = t.col("seed")?;
+    let mut overall = None;
+    let mut units = Vec::new();
+    for r in t.rows()? {
+        let row = TwfeRow {
+            unit_code: Some(r.text(code).to_string()).filter(|c| !c.is_empty()),
+            estimate: r.opt_f64(path, est)?,
+            se: r.opt_f64(path, se)?,
+            lo: r.opt_f64(path, lo)?,
+            hi: r.opt_f64(path, hi)?,
+            p: r.opt_f64(path, p)?,
+            p_wild: r.opt_f64(path, p_wild)?,
+            lo_wild: r.opt_f64(path, lo_wild)?,
+            hi_wild: r.opt_f64(path, hi_wild)?,
+            n_clusters: opt_count(&r, path, n_clusters)?,
+            n_treated: opt_count(&r, path, n_treated)?,
+            n_obs: opt_count(&r, path, n_obs)?,
+            bootstrap_weights: r.text(weights).to_string(),
+            replicates: opt_count(&r, path, replicates)?,
+            seed: opt_count(&r, path, seed)?,
+        };
+        match r.text(scope) {
+            "overall" if overall.is_none() => overall = Some(row),
+            "overall" => return Err(r.bad(path, scope, "a second overall row")),
+            "unit" if row.unit_code.is_some() => units.push(row),
+            "unit" => return Err(r.bad(path, code, "a unit row without a unit code")),
+            s => return Err(r.bad(path, scope, format!("`{s}` is not overall or unit"))),
+        }
+    }
+    let overall = overall.ok_or_else(|| Error::Inconsistent {
+        path: path.to_path_buf(),
+        message: "no overall row".into(),
+    })?;
+    units.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
+    Ok(Twfe { overall, units })
+}
+
+fn read_did_units(path: &Path) -> Result<Vec<UnitDid>> {
+    let mut t = Table::open(path)?;
+    let code = t.col("unit_code")?;
+    let [pp, pq, bp, bq, est, se, lo, hi] = [
+        "pilot_pre",
+        "pilot_post",
+        "baseline_pre",
+        "baseline_post",
+        "estimate",
+        "se",
+        "lo",
+        "hi",
+    ]
+    .map(|n| t.col(n));
+    let (pp, pq, bp, bq) = (pp?, pq?, bp?, bq?);
+    let (est, se, lo, hi) = (est?, se?, lo?, hi?);
+    let mut out = Vec::new();
+    for r in t.rows()? {
+        out.push(UnitDid {
+            unit_code: r.text(code).to_string(),
+            pilot_pre: r.opt_f64(path, pp)?,
+            pilot_post: r.opt_f64(path, pq)?,
+            baseline_pre: r.opt_f64(path, bp)?,
+            baseline_post: r.opt_f64(path, bq)?,
+            estimate: r.opt_f64(path, est)?,
+            se: r.opt_f64(path, se)?,
+            lo: r.opt_f64(path, lo)?,
+            hi: r.opt_f64(path, hi)?,
+        });
+    }
+    out.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
+    Ok(out)
+}
+
+fn read_event_study(path: &Path) -> Result<Vec<EventCoef>> {
+    let mut t = Table::open(path)?;
+    let k = t.col("k")?;
+    let period = t.col("period")?;
+    let [est, se, lo, hi, p] = ["estimate", "se", "lo", "hi", "p"].map(|n| t.col(n));
+    let (est, se, lo, hi, p) = (est?, se?, lo?, hi?, p?);
+    let mut out: Vec<EventCoef> = Vec::new();
+    for r in t.rows()? {
+        let kv: i32 = r
+            .text(k)
+            .parse()
+            .map_err(|_| r.bad(path, k, format!("`{}` is not an integer", r.text(k))))?;
+        if out.iter().any(|c| c.k == kv) {
+            return Err(r.bad(path, k, format!("k = {kv} appears twice")));
+        }
+        out.push(EventCoef {
+            k: kv,
+            period: r.period(path, period)?,
+            estimate: r.opt_f64(path, est)?,
+            se: r.opt_f64(path, se)?,
+            lo: r.opt_f64(path, lo)?,
+            hi: r.opt_f64(path, hi)?,
+            p: r.opt_f64(path, p)?,
+        });
+    }
+    out.sort_by_key(|c| c.k);
+    Ok(out)
+}
+
+fn read_pretrend(path: &Path) -> Result<Pretrend> {
+    let mut t = Table::open(path)?;
+    let [q, df1, df2] = ["q", "df1", "df2"].map(|n| t.col(n));
+    let (q, df1, df2) = (q?, df1?, df2?);
+    let [wald, f, p, p_wild] = ["wald", "f", "p", "p_wild"].map(|n| t.col(n));
+    let (wald, f, p, p_wild) = (wald?, f?, p?, p_wild?);
+    let weights = t.col("bootstrap_weights")?;
+    let replicates = t.col("replicates")?;
+    let seed = t.col("seed")?;
+    let rows = t.rows()?;
+    let [r] = rows.as_slice() else {
+        return Err(Error::Inconsistent {
+            path: path.to_path_buf(),
+            message: format!("expected exactly one row, found {}", rows.len()),
+        });
+    };
+    Ok(Pretrend {
+        q: r.count(path, q)?,
+        df1: r.count(path, df1)?,
+        df2: r.count(path, df2)?,
+        wald: r.opt_f64(path, wald)?,
+        f: r.opt_f64(path, f)?,
+        p: r.opt_f64(path, p)?,
+        p_wild: r.opt_f64(path, p_wild)?,
+        bootstrap_weights: r.text(weights).to_string(),
+        replicates: opt_count(r, path, replicates)?,
+        seed: opt_count(r, path, seed)?,
+    })
+}
