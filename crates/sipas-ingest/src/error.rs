@@ -99,6 +99,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A name in [`crate::IngestOptions::keep_columns`] cannot be used.
+    #[error("keep column {column:?}: {message}")]
+    KeepColumn {
+        /// The name as given.
+        column: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An Excel workbook (or one of its sheets) cannot be read.
     #[error("cannot read workbook {}: {message}", path.display())]
     Excel {

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use sipas_core::Instrument;
+use sipas_core::text::match_key;
 
 use crate::input::{Loaded, Row, clean_name};
 use crate::mapping::{Resolver, Target, item_of};
@@ -35,6 +36,11 @@ pub(crate) struct Layout {
     pub(crate) items: Vec<usize>,
     /// Columns that map to nothing (or lost to a better-ranked column).
     pub(crate) ignored: Vec<String>,
+    /// Position of each kept column (in the order of the run's keep list),
+    /// `None` when the source lacks it.
+    pub(crate) kept: Vec<Option<usize>>,
+    /// The kept columns this source lacks, in keep-list order.
+    pub(crate) missing_kept: Vec<String>,
 }
 
 /// How many records at the top of a source are searched for the header.
@@ -90,12 +96,17 @@ pub(crate) fn find_header(
 
 impl Layout {
     /// Maps a header. Missing required or item columns, duplicate names and
-    /// ties between columns are errors for the source.
+    /// ties between columns are errors for the source. `keep` lists the extra
+    /// columns to keep (see [`crate::IngestOptions::keep_columns`]): a column
+    /// the mapping file maps to a kept name, else an otherwise unused column
+    /// named exactly so, else one whose [`match_key`] is equal, else one whose
+    /// last group-path segment is (exactly, then by key).
     pub(crate) fn map(
         path: &Path,
         header: &[String],
         inst: &Instrument,
         r: &Resolver,
+        keep: &[String],
     ) -> Result<Self> {
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(header.len());
         for (i, name) in header.iter().enumerate() {
@@ -110,6 +121,7 @@ impl Layout {
         let ids = inst.item_ids();
         let mut best: HashMap<Target, (u8, usize)> = HashMap::new();
         let mut ignored = Vec::new();
+        let mut kept: Vec<Option<usize>> = vec![None; keep.len()];
         for (i, name) in header.iter().enumerate() {
             if name.is_empty() {
                 continue;
@@ -119,11 +131,26 @@ impl Layout {
                 Some((t, rank)) => {
                     if let Target::Item(id) = &t
                         && !ids.contains(&id.as_str())
+                        && let Some(k) = keep.iter().position(|c| c == id)
+                    {
+                        // The mapping file names a kept column.
+                        if let Some(i0) = kept[k] {
+                            return Err(Error::AmbiguousColumn {
+                                path: path.to_path_buf(),
+                                field: id.clone(),
+                                columns: format!("{}, {name}", header[i0]),
+                            });
+                        }
+                        kept[k] = Some(i);
+                        continue;
+                    }
+                    if let Target::Item(id) = &t
+                        && !ids.contains(&id.as_str())
                     {
                         return Err(Error::Mapping {
                             path: path.to_path_buf(),
                             message: format!(
-                                "column `{name}` maps to `{id}`, which is neither a field nor an item of instrument {}",
+                                "column `{name}` maps to `{id}`, which is neither a field, nor an item of instrument {}, nor a kept column",
                                 inst.id
                             ),
                         });
@@ -179,6 +206,19 @@ impl Layout {
             .iter()
             .map(|id| get(&Target::Item((*id).to_string())).expect("checked above"))
             .collect();
+        let mut missing_kept = Vec::new();
+        for (k, want) in keep.iter().enumerate() {
+            if kept[k].is_some() {
+                continue;
+            }
+            match find_kept(path, &ignored, want)? {
+                Some(name) => {
+                    ignored.retain(|n| *n != name);
+                    kept[k] = header.iter().position(|h| *h == name);
+                }
+                None => missing_kept.push(want.clone()),
+            }
+        }
         ignored.sort();
         Ok(Layout {
             n_fields: header.len(),
@@ -192,8 +232,41 @@ impl Layout {
             district: get(&Target::District),
             items,
             ignored,
+            kept,
+            missing_kept,
         })
     }
+}
+
+/// The unused column holding the kept column `want`: named exactly so, else
+/// with an equal [`match_key`], else whose last group-path segment is (exactly,
+/// then by key). Two candidates at the first step that finds any are an error.
+fn find_kept(path: &Path, unused: &[String], want: &str) -> Result<Option<String>> {
+    if unused.iter().any(|n| n == want) {
+        return Ok(Some(want.to_string()));
+    }
+    let key = match_key(want);
+    let last = |n: &String| n.rsplit_once('/').map(|(_, l)| l.to_string());
+    let steps: [&dyn Fn(&String) -> bool; 3] = [
+        &|n| match_key(n) == key,
+        &|n| last(n).is_some_and(|l| l == want),
+        &|n| last(n).is_some_and(|l| match_key(&l) == key),
+    ];
+    for step in steps {
+        let found: Vec<&String> = unused.iter().filter(|n| step(n)).collect();
+        match found.as_slice() {
+            [] => {}
+            [one] => return Ok(Some((*one).clone())),
+            [a, b, ..] => {
+                return Err(Error::AmbiguousColumn {
+                    path: path.to_path_buf(),
+                    field: want.to_string(),
+                    columns: format!("{a}, {b}"),
+                });
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The bundled instrument whose items all map from `header` (the largest
@@ -271,6 +344,7 @@ mod tests {
             h,
             &inst,
             &Resolver::new(&Mapping::default()),
+            &[],
         )
     }
 

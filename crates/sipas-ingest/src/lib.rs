@@ -27,7 +27,9 @@
 //! dataset), optional `submitted_at`, `channel` (empty ⇒ `survey`) and
 //! `weight` (empty ⇒ 1), and one column per item id of the instrument (1–5,
 //! or empty = missing). Columns may come in any order; other columns are
-//! ignored and listed in the report. A missing `response_id` / `unit_code` /
+//! ignored and listed in the report, unless named in
+//! [`IngestOptions::keep_columns`] (survey-design columns such as `village`),
+//! which are kept as nullable text columns after `source_line`. A missing `response_id` / `unit_code` /
 //! `period` column or a missing item column is an error for the whole file.
 //! Text is trimmed and NFC-normalised. The unit may be a code or a name and
 //! is kept as given (an optional `district` column is passed through): the
@@ -91,7 +93,7 @@ pub use mapping::{Mapping, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
-pub use table::{DISTRICT, responses_schema, responses_schema_with};
+pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
 
 use input::Loaded;
 use layout::Layout;
@@ -107,6 +109,23 @@ pub struct IngestOptions {
     /// accepted rows whose unit is not one of its codes are counted in
     /// [`IngestReport::rows_unit_not_in_registry`] (clean matches them).
     pub units: UnitRegistry,
+    /// Extra source columns to keep (default none): survey-design columns
+    /// such as a cluster (`village`, `interviewer`), custom strata or an
+    /// fpc. Each is written to `responses.parquet` as a nullable `String`
+    /// column after `source_line`, in this order, under the name given
+    /// (NFC, trimmed); values are NFC and trimmed, empty ⇒ null (an fpc stays
+    /// text here: aggregate parses it).
+    ///
+    /// Per input, a column is found (after the mapping: a mapping-file entry
+    /// `"Thôn" = "village"` names it) by exact name among the columns not
+    /// used for a canonical field or an item, else by
+    /// [`sipas_core::text::match_key`], else by the last segment of a group
+    /// path (`grp/village`). An input lacking it gets nulls and lists it in
+    /// [`InputReport::missing_kept_columns`]. Names of canonical columns
+    /// (`response_id` … `source_line`) and item ids are already in the table
+    /// and are not added again, except that `district` makes the district
+    /// column present even when no input has one; repeated names count once.
+    pub keep_columns: Vec<String>,
 }
 
 impl Default for IngestOptions {
@@ -115,6 +134,7 @@ impl Default for IngestOptions {
         IngestOptions {
             instrument: None,
             units: sipas_core::bundled::units(),
+            keep_columns: Vec::new(),
         }
     }
 }
@@ -169,6 +189,42 @@ pub(crate) struct Source {
     pub(crate) header_line: u64,
     /// The header's cleaned names.
     pub(crate) names: Vec<String>,
+}
+
+/// The kept columns that are not canonical columns or items (NFC, trimmed,
+/// once each, in order), and whether `district` was asked for.
+fn keep_list(asked: &[String], instrument: &Instrument) -> Result<(Vec<String>, bool)> {
+    let canonical = [
+        sipas_core::schema::RESPONSE_ID,
+        sipas_core::schema::UNIT_CODE,
+        sipas_core::schema::PERIOD,
+        sipas_core::schema::SUBMITTED_AT,
+        sipas_core::schema::CHANNEL,
+        sipas_core::schema::WEIGHT,
+        sipas_core::schema::SOURCE_FILE,
+        sipas_core::schema::SOURCE_LINE,
+    ];
+    let items = instrument.item_ids();
+    let mut keep: Vec<String> = Vec::with_capacity(asked.len());
+    let mut district = false;
+    for name in asked {
+        let name = sipas_core::text::nfc(name.trim());
+        if name.is_empty() {
+            return Err(Error::KeepColumn {
+                column: name,
+                message: "the name is empty".into(),
+            });
+        }
+        if name == DISTRICT {
+            district = true;
+        } else if !canonical.contains(&name.as_str())
+            && !items.contains(&name.as_str())
+            && !keep.contains(&name)
+        {
+            keep.push(name);
+        }
+    }
+    Ok((keep, district))
 }
 
 /// [`ingest_with`] with the default [`ReadOptions`].
@@ -262,12 +318,13 @@ pub fn ingest_with(
         let path = PathBuf::from(first.file.name());
         layout::detect_instrument(&path, &first.names, &resolver)?
     };
+    let (keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
     let ctx = Ctx::new(&instrument, &resolver);
     let per_file: Vec<(Layout, validate::Parsed)> = sources
         .par_iter()
         .map(|s| {
             let path = PathBuf::from(s.file.name());
-            let layout = Layout::map(&path, &s.names, &instrument, &resolver)?;
+            let layout = Layout::map(&path, &s.names, &instrument, &resolver, &keep)?;
             let mut v = FileValidator::new(&ctx, &layout);
             s.loaded.scan(&s.file.path, &mut |i, line, row| {
                 if i > s.header {
@@ -282,14 +339,24 @@ pub fn ingest_with(
     let (layouts, parsed): (Vec<Layout>, Vec<validate::Parsed>) = per_file.into_iter().unzip();
 
     let mut merged = merge::merge(&sources, &parsed)?;
+    for (input, layout) in merged.inputs.iter_mut().zip(&layouts) {
+        input.missing_kept_columns.clone_from(&layout.missing_kept);
+    }
     table::sort_accepted(&parsed, &mut merged.accepted);
     let file_names: Vec<String> = sources.iter().map(|s| s.file.name()).collect();
-    let with_district = layouts.iter().any(|l| l.district.is_some());
-    let responses = table::build(&ctx, &file_names, &parsed, &merged.accepted, with_district)
-        .map_err(|source| Error::Polars {
-            path: sources[0].file.path.clone(),
-            source,
-        })?;
+    let with_district = force_district || layouts.iter().any(|l| l.district.is_some());
+    let responses = table::build(
+        &ctx,
+        &file_names,
+        &parsed,
+        &merged.accepted,
+        with_district,
+        &keep,
+    )
+    .map_err(|source| Error::Polars {
+        path: sources[0].file.path.clone(),
+        source,
+    })?;
     let (periods, units) = merge::periods_and_units(&parsed, &merged.accepted);
     let rows_unit_not_in_registry = merged
         .accepted
@@ -309,6 +376,7 @@ pub fn ingest_with(
         inputs: merged.inputs,
         totals: merged.totals,
         ignored_columns: ignored.into_iter().cloned().collect(),
+        kept_columns: keep,
         skipped,
         rows_unit_not_in_registry,
         periods,

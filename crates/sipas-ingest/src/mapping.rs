@@ -45,7 +45,8 @@ pub enum PeriodFromDate {
 /// Column names and labels are compared on [`sipas_core::text::match_key`]
 /// (case, spacing and tone placement ignored). Fields: `response_id`,
 /// `unit_code`, `district`, `period`, `submitted_at`, `channel`, `weight`,
-/// `ignore`; any other target must be an item id of the instrument.
+/// `ignore`; any other target must be an item id of the instrument or a name
+/// of [`crate::IngestOptions::keep_columns`] (`"Thôn" = "village"`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {

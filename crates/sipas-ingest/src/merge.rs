@@ -165,6 +165,7 @@ pub(crate) fn merge(files: &[Source], parsed: &[Parsed]) -> Result<Merged> {
             accepted: n_acc,
             quarantined,
             quarantined_by_reason: by_reason,
+            missing_kept_columns: Vec::new(),
         });
     }
 

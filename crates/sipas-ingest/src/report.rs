@@ -58,6 +58,9 @@ pub struct InputReport {
     pub quarantined: u64,
     /// Quarantined rows per reason code.
     pub quarantined_by_reason: ReasonCounts,
+    /// Kept columns ([`crate::IngestOptions::keep_columns`]) this input
+    /// lacks: null for its rows. In keep order.
+    pub missing_kept_columns: Vec<String>,
 }
 
 /// Counts over all inputs.
@@ -88,8 +91,11 @@ pub struct IngestReport {
     pub inputs: Vec<InputReport>,
     /// Over all inputs.
     pub totals: Totals,
-    /// Columns that are neither canonical nor items (sorted, once each).
+    /// Columns that are neither canonical nor items nor kept (sorted, once each).
     pub ignored_columns: Vec<String>,
+    /// Extra columns written to `responses.parquet` after `source_line`
+    /// ([`crate::IngestOptions::keep_columns`] less canonical names), in order.
+    pub kept_columns: Vec<String>,
     /// Files and sheets not read, and why (none silently).
     pub skipped: Vec<crate::Skipped>,
     /// Accepted rows whose unit is not a code of the unit registry (names,

@@ -21,6 +21,13 @@ pub fn responses_schema(instrument: &Instrument) -> Schema {
 /// [`responses_schema`], with a nullable `district: String` column after
 /// `weight` when `district` is true (some input had a district column).
 pub fn responses_schema_with(instrument: &Instrument, district: bool) -> Schema {
+    responses_schema_kept(instrument, district, &[])
+}
+
+/// [`responses_schema_with`], followed by one nullable `String` column per
+/// kept column (see [`crate::IngestOptions::keep_columns`]), in that order,
+/// after `source_line`.
+pub fn responses_schema_kept(instrument: &Instrument, district: bool, kept: &[String]) -> Schema {
     let mut s = Schema::default();
     for c in [
         schema::RESPONSE_ID,
@@ -40,6 +47,9 @@ pub fn responses_schema_with(instrument: &Instrument, district: bool) -> Schema 
     }
     s.insert(schema::SOURCE_FILE.into(), DataType::String);
     s.insert(schema::SOURCE_LINE.into(), DataType::UInt64);
+    for c in kept {
+        s.insert(c.as_str().into(), DataType::String);
+    }
     s
 }
 
@@ -67,6 +77,7 @@ pub(crate) fn build(
     parsed: &[Parsed],
     rows: &[(u32, u32)],
     with_district: bool,
+    kept: &[String],
 ) -> PolarsResult<DataFrame> {
     let at = |&(f, k): &(u32, u32)| (&parsed[f as usize].cand, k as usize);
     let period_labels: Vec<Vec<String>> = parsed
@@ -159,5 +170,17 @@ pub(crate) fn build(
         )
         .into_column(),
     );
+    for (j, name) in kept.iter().enumerate() {
+        cols.push(
+            StringChunked::from_iter_options(
+                name.as_str().into(),
+                rows.iter().map(|r| {
+                    let (c, k) = at(r);
+                    c.kept_valid[j][k].then(|| c.kept[j].get(k))
+                }),
+            )
+            .into_column(),
+        );
+    }
     DataFrame::new(rows.len(), cols)
 }

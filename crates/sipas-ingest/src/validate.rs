@@ -119,6 +119,10 @@ pub(crate) struct Candidates {
     pub(crate) answers: Vec<Vec<u8>>,
     /// Per row: how many answers were a scale missing code.
     pub(crate) missing_codes: Vec<u8>,
+    /// One text column per kept column (NFC, trimmed; `""` when null).
+    pub(crate) kept: Vec<StrCol>,
+    /// Per kept column and row: whether the value is present (not empty).
+    pub(crate) kept_valid: Vec<Vec<bool>>,
 }
 
 impl Candidates {
@@ -274,6 +278,8 @@ impl<'a> FileValidator<'a> {
     pub(crate) fn new(ctx: &'a Ctx<'a>, layout: &'a Layout) -> Self {
         let cand = Candidates {
             answers: vec![Vec::new(); layout.items.len()],
+            kept: (0..layout.kept.len()).map(|_| StrCol::default()).collect(),
+            kept_valid: vec![Vec::new(); layout.kept.len()],
             ..Candidates::default()
         };
         FileValidator {
@@ -399,6 +405,11 @@ impl<'a> FileValidator<'a> {
         let channel = l.channel.map(|c| self.text(line, rec, c)).transpose()?;
         let unit = self.text(line, rec, l.unit_code)?;
         let district = l.district.map(|c| self.text(line, rec, c)).transpose()?;
+        let kept = l
+            .kept
+            .iter()
+            .map(|c| c.map(|c| self.text(line, rec, c)).transpose())
+            .collect::<Result<Vec<Option<&str>>, _>>()?;
         if id.is_empty() {
             return Err(self.fail(
                 line,
@@ -546,6 +557,18 @@ impl<'a> FileValidator<'a> {
             c.answers[j].push(*v);
         }
         c.missing_codes.push(n_missing_codes);
+        for ((col, valid), v) in c.kept.iter_mut().zip(&mut c.kept_valid).zip(kept) {
+            match v {
+                Some(v) if !v.is_empty() => {
+                    col.push_nfc(v);
+                    valid.push(true);
+                }
+                _ => {
+                    col.push("");
+                    valid.push(false);
+                }
+            }
+        }
         Ok(())
     }
 }

@@ -219,6 +219,7 @@ fn a_custom_unit_registry_is_used() {
     let opts = IngestOptions {
         instrument: None,
         units,
+        keep_columns: Vec::new(),
     };
     let got = sipas_ingest::ingest(&[p], &opts).unwrap();
     // Both kept (clean decides); 05443 is not a code of this registry.

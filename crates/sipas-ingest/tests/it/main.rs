@@ -4,5 +4,6 @@ mod clean;
 mod common;
 mod files;
 mod formats;
+mod keep;
 mod quarantine;
 mod reproducible;
