@@ -285,6 +285,17 @@ pub fn clean(
             instrument: instrument.id.clone(),
         });
     }
+    if let Some(r) = input
+        .rows
+        .iter()
+        .find(|r| r.extra.len() != input.extra.len())
+    {
+        return Err(Error::Extra {
+            response_id: r.response_id.clone(),
+            found: r.extra.len(),
+            expected: input.extra.len(),
+        });
+    }
     let matcher = UnitMatcher::new(registry).with_ascii_fallback(opts.allow_ascii_fallback);
     let mut rows = input.rows.clone();
     rows.sort_by(Response::canonical_cmp);
@@ -294,17 +305,26 @@ pub fn clean(
     let mut by_fallback = 0u64;
     let mut remapped = 0u64;
     let mut resolved: Vec<std::result::Result<String, (Reason, String)>> = Vec::new();
-    let mut cache: HashMap<String, UnitMatch> = HashMap::new();
+    // Per row: whether the unit was matched by name (kept rows then carry
+    // the text as given in `unit_text`).
+    let mut named = Vec::with_capacity(rows.len());
+    let mut cache: HashMap<(String, Option<String>), UnitMatch> = HashMap::new();
     for r in &rows {
         let text = r.unit_code.trim();
         let known =
             registry.contains(text) || opts.crosswalk.as_ref().is_some_and(|c| c.mentions(text));
+        named.push(!known);
         let m = if known {
             UnitMatch::Exact(text.to_string())
         } else {
+            let district = r
+                .district
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty());
             cache
-                .entry(text.to_string())
-                .or_insert_with(|| matcher.match_unit(text, None))
+                .entry((text.to_string(), district.map(str::to_string)))
+                .or_insert_with(|| matcher.match_unit(text, district))
                 .clone()
         };
         let code = match m {
@@ -515,6 +535,9 @@ pub fn clean(
                     }
                 }
             }
+            if named[i] {
+                r.unit_text = Some(std::mem::take(&mut r.unit_code));
+            }
             r.unit_code = cell_unit;
             kept.push(r);
         }
@@ -548,6 +571,9 @@ pub fn clean(
         table: ResponseTable {
             items: input.items.clone(),
             has_duration: input.has_duration,
+            has_district: input.has_district,
+            has_unit_text: input.has_unit_text || kept.iter().any(|r| r.unit_text.is_some()),
+            extra: input.extra.clone(),
             rows: kept,
         },
         quarantine,

@@ -69,6 +69,16 @@ pub enum Error {
         /// Instrument id.
         instrument: String,
     },
+    /// A row's extra values do not match the table's extra columns.
+    #[error("row {response_id} has {found} extra values for {expected} extra columns")]
+    Extra {
+        /// The row's id.
+        response_id: String,
+        /// Extra values of the row.
+        found: usize,
+        /// Extra columns of the table.
+        expected: usize,
+    },
     /// A crosswalk file is inconsistent.
     #[error("{origin}: line {line}, column {column}: {message}")]
     Crosswalk {

@@ -10,7 +10,8 @@ use sipas_core::{Instrument, UnitRegistry, bundled, schema};
 
 use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Reason, clean};
 use crate::table::{
-    DURATION_S, ENDED_AT, FLAG_COLUMNS, Flags, Response, ResponseTable, STARTED_AT,
+    DISTRICT, DURATION_S, ENDED_AT, ExtraColumn, ExtraType, FLAG_COLUMNS, Flags, Response,
+    ResponseTable, STARTED_AT, UNIT_TEXT, Value,
 };
 use crate::time::parse_iso8601;
 use crate::{Error, Result};
@@ -38,10 +39,15 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Reads a canonical `responses.parquet`. Columns other than the canonical
-/// ones, `duration_s` / `started_at` / `ended_at` and the flag columns are
-/// ignored. With `instrument` `None`, the instrument is detected from the
-/// column names.
+/// Reads a canonical `responses.parquet`. The canonical columns, the
+/// optional `district`, `unit_text` and `duration_s` columns and the flag
+/// columns are read into their fields; every other column (`village`,
+/// `started_at`…) is an extra column ([`ResponseTable::extra`]) carried
+/// through unchanged, with its type (types other than String, Boolean,
+/// Int32/64, UInt8/32/64 and Float32/64 are read as text). Without
+/// `duration_s`, the duration is `ended_at − started_at` when both exist.
+/// With `instrument` `None`, the instrument is detected from the column
+/// names.
 pub fn read_responses(
     path: &Path,
     instrument: Option<&Instrument>,
@@ -139,6 +145,9 @@ pub fn read_responses(
             _ => None,
         },
     };
+    let districts = strings(DISTRICT, false)?;
+    let unit_texts = strings(UNIT_TEXT, false)?;
+    let (extra_cols, extra_values) = read_extra(&df, &instrument, path)?;
     let mut flag_cols: Vec<Option<Vec<Option<bool>>>> = Vec::new();
     for f in FLAG_COLUMNS {
         flag_cols.push(if has(f) {
@@ -182,6 +191,9 @@ pub fn read_responses(
                 .map_or(i as u64 + 2, |v| v as u64),
             duration_s: duration.as_ref().and_then(|c| c[i]),
             flags,
+            district: districts.as_ref().and_then(|c| c[i].clone()),
+            unit_text: unit_texts.as_ref().and_then(|c| c[i].clone()),
+            extra: extra_values.iter().map(|c| c[i].clone()).collect(),
         });
     }
     let table = ResponseTable {
@@ -191,13 +203,196 @@ pub fn read_responses(
             .map(|s| (*s).to_string())
             .collect(),
         has_duration: duration.is_some(),
+        has_district: districts.is_some(),
+        has_unit_text: unit_texts.is_some(),
+        extra: extra_cols,
         rows,
     };
     Ok((table, instrument))
 }
 
-/// The table as a frame in the canonical schema, plus `duration_s` (if the
-/// table has it) and, with `with_flags`, the Boolean flag columns.
+/// Whether clean reads `name` into a field of [`Response`].
+fn is_known(name: &str, instrument: &Instrument) -> bool {
+    [
+        schema::RESPONSE_ID,
+        schema::UNIT_CODE,
+        schema::PERIOD,
+        schema::SUBMITTED_AT,
+        schema::CHANNEL,
+        schema::WEIGHT,
+        schema::SOURCE_FILE,
+        schema::SOURCE_LINE,
+        DISTRICT,
+        UNIT_TEXT,
+        DURATION_S,
+    ]
+    .contains(&name)
+        || FLAG_COLUMNS.contains(&name)
+        || instrument.item_ids().contains(&name)
+}
+
+/// The columns clean does not know, in frame order, with their values.
+fn read_extra(
+    df: &DataFrame,
+    instrument: &Instrument,
+    path: &Path,
+) -> Result<(Vec<ExtraColumn>, Vec<Vec<Value>>)> {
+    let mut cols = Vec::new();
+    let mut values = Vec::new();
+    for col in df.columns() {
+        let name = col.name().as_str();
+        if is_known(name, instrument) {
+            continue;
+        }
+        let dtype = match col.dtype() {
+            DataType::Boolean => ExtraType::Boolean,
+            DataType::Int32 => ExtraType::Int32,
+            DataType::Int64 => ExtraType::Int64,
+            DataType::UInt8 => ExtraType::UInt8,
+            DataType::UInt32 => ExtraType::UInt32,
+            DataType::UInt64 => ExtraType::UInt64,
+            DataType::Float32 => ExtraType::Float32,
+            DataType::Float64 => ExtraType::Float64,
+            _ => ExtraType::String,
+        };
+        let v: Vec<Value> = match dtype {
+            ExtraType::Boolean => col
+                .bool()
+                .map_err(pe(path))?
+                .iter()
+                .map(|v| v.map_or(Value::Null, Value::Bool))
+                .collect(),
+            ExtraType::Int32 | ExtraType::Int64 => {
+                let c = col.cast(&DataType::Int64).map_err(pe(path))?;
+                c.i64()
+                    .map_err(pe(path))?
+                    .iter()
+                    .map(|v| v.map_or(Value::Null, Value::Int))
+                    .collect()
+            }
+            ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => {
+                let c = col.cast(&DataType::UInt64).map_err(pe(path))?;
+                c.u64()
+                    .map_err(pe(path))?
+                    .iter()
+                    .map(|v| v.map_or(Value::Null, Value::UInt))
+                    .collect()
+            }
+            ExtraType::Float32 | ExtraType::Float64 => {
+                let c = col.cast(&DataType::Float64).map_err(pe(path))?;
+                c.f64()
+                    .map_err(pe(path))?
+                    .iter()
+                    .map(|v| v.map_or(Value::Null, Value::Float))
+                    .collect()
+            }
+            ExtraType::String => {
+                let c = col.cast(&DataType::String).map_err(pe(path))?;
+                c.str()
+                    .map_err(pe(path))?
+                    .iter()
+                    .map(|v| v.map_or(Value::Null, |s| Value::Str(s.to_string())))
+                    .collect()
+            }
+        };
+        cols.push(ExtraColumn {
+            name: name.to_string(),
+            dtype,
+        });
+        values.push(v);
+    }
+    Ok((cols, values))
+}
+
+/// An extra column as a polars column of its type.
+fn extra_column(table: &ResponseTable, j: usize) -> PolarsResult<Column> {
+    let ExtraColumn { name, dtype } = &table.extra[j];
+    let rows = &table.rows;
+    let mismatch = |v: &Value| {
+        PolarsError::ComputeError(
+            format!("extra column `{name}` of type {dtype:?} holds {v:?}").into(),
+        )
+    };
+    let name = name.as_str().into();
+    let cast = |c: Column, t: DataType| c.cast(&t);
+    Ok(match dtype {
+        ExtraType::String => {
+            let v = rows
+                .iter()
+                .map(|r| match &r.extra[j] {
+                    Value::Null => Ok(None),
+                    Value::Str(s) => Ok(Some(s.as_str())),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PolarsResult<Vec<Option<&str>>>>()?;
+            Column::new(name, v)
+        }
+        ExtraType::Boolean => {
+            let v = rows
+                .iter()
+                .map(|r| match &r.extra[j] {
+                    Value::Null => Ok(None),
+                    Value::Bool(b) => Ok(Some(*b)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PolarsResult<Vec<Option<bool>>>>()?;
+            Column::new(name, v)
+        }
+        ExtraType::Int32 | ExtraType::Int64 => {
+            let v = rows
+                .iter()
+                .map(|r| match &r.extra[j] {
+                    Value::Null => Ok(None),
+                    Value::Int(x) => Ok(Some(*x)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
+            let c = Column::new(name, v);
+            if *dtype == ExtraType::Int32 {
+                cast(c, DataType::Int32)?
+            } else {
+                c
+            }
+        }
+        ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => {
+            let v = rows
+                .iter()
+                .map(|r| match &r.extra[j] {
+                    Value::Null => Ok(None),
+                    Value::UInt(x) => Ok(Some(*x)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PolarsResult<Vec<Option<u64>>>>()?;
+            let c = Column::new(name, v);
+            match dtype {
+                ExtraType::UInt8 => cast(c, DataType::UInt8)?,
+                ExtraType::UInt32 => cast(c, DataType::UInt32)?,
+                _ => c,
+            }
+        }
+        ExtraType::Float32 | ExtraType::Float64 => {
+            let v = rows
+                .iter()
+                .map(|r| match &r.extra[j] {
+                    Value::Null => Ok(None),
+                    Value::Float(x) => Ok(Some(*x)),
+                    other => Err(mismatch(other)),
+                })
+                .collect::<PolarsResult<Vec<Option<f64>>>>()?;
+            let c = Column::new(name, v);
+            if *dtype == ExtraType::Float32 {
+                cast(c, DataType::Float32)?
+            } else {
+                c
+            }
+        }
+    })
+}
+
+/// The table as a frame: `response_id, unit_code, period, submitted_at,
+/// channel, weight, [district], [unit_text], <items>, source_file,
+/// source_line, [extra columns…], [duration_s]` and, with `with_flags`, the
+/// Boolean flag columns.
 pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFrame> {
     let rows = &table.rows;
     let s = |f: &dyn Fn(&Response) -> String| -> Vec<String> { rows.iter().map(f).collect() };
@@ -217,6 +412,22 @@ pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFra
             rows.iter().map(|r| r.weight).collect::<Vec<f64>>(),
         ),
     ];
+    if table.has_district {
+        cols.push(Column::new(
+            DISTRICT.into(),
+            rows.iter()
+                .map(|r| r.district.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ));
+    }
+    if table.has_unit_text {
+        cols.push(Column::new(
+            UNIT_TEXT.into(),
+            rows.iter()
+                .map(|r| r.unit_text.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ));
+    }
     for (j, item) in table.items.iter().enumerate() {
         cols.push(Column::new(
             item.as_str().into(),
@@ -233,6 +444,9 @@ pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFra
         schema::SOURCE_LINE.into(),
         rows.iter().map(|r| r.source_line).collect::<Vec<u64>>(),
     ));
+    for j in 0..table.extra.len() {
+        cols.push(extra_column(table, j)?);
+    }
     if table.has_duration {
         cols.push(Column::new(
             DURATION_S.into(),
@@ -296,9 +510,12 @@ fn csv_bytes(
 }
 
 /// The quarantine as CSV bytes: the row (unit text as given) with `reason`
-/// and `detail`.
+/// and `detail`. Columns as in the clean table (`district` and `unit_text`
+/// when it has them, the extra columns after `source_line`), without
+/// `duration_s` and the flags.
 pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
-    let items = &outcome.table.items;
+    let t = &outcome.table;
+    let items = &t.items;
     csv_bytes(Path::new(QUARANTINE), |w| {
         let mut header = vec![
             schema::RESPONSE_ID,
@@ -308,8 +525,16 @@ pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
             schema::CHANNEL,
             schema::WEIGHT,
         ];
+        if t.has_district {
+            header.push(DISTRICT);
+        }
+        if t.has_unit_text {
+            header.push(UNIT_TEXT);
+        }
         header.extend(items.iter().map(String::as_str));
-        header.extend([schema::SOURCE_FILE, schema::SOURCE_LINE, "reason", "detail"]);
+        header.extend([schema::SOURCE_FILE, schema::SOURCE_LINE]);
+        header.extend(t.extra.iter().map(|c| c.name.as_str()));
+        header.extend(["reason", "detail"]);
         w.write_record(&header)?;
         for q in &outcome.quarantine {
             let r = &q.row;
@@ -321,17 +546,20 @@ pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
                 r.channel.clone(),
                 r.weight.to_string(),
             ];
+            if t.has_district {
+                rec.push(r.district.clone().unwrap_or_default());
+            }
+            if t.has_unit_text {
+                rec.push(r.unit_text.clone().unwrap_or_default());
+            }
             rec.extend(
                 r.answers
                     .iter()
                     .map(|a| a.map(|v| v.to_string()).unwrap_or_default()),
             );
-            rec.extend([
-                r.source_file.clone(),
-                r.source_line.to_string(),
-                q.reason.as_str().to_string(),
-                q.detail.clone(),
-            ]);
+            rec.extend([r.source_file.clone(), r.source_line.to_string()]);
+            rec.extend(r.extra.iter().map(Value::to_text));
+            rec.extend([q.reason.as_str().to_string(), q.detail.clone()]);
             w.write_record(&rec)?;
         }
         Ok(())

@@ -17,6 +17,11 @@
 //!   quarantine, [`CleanReport`], per-cell [`Counts`]). Pure: no files, no clock.
 //! - [`io`]: reading `responses.parquet`, writing the outputs atomically, and [`io::run`].
 //!
+//! The optional `district` column narrows unit names that repeat across
+//! districts and is kept; a kept row matched by name keeps the text as given
+//! in `unit_text`; every column clean does not know (survey-design columns
+//! such as `village`, see [`ResponseTable::extra`]) passes through unchanged.
+//!
 //! ```no_run
 //! use std::path::Path;
 //! use sipas_clean::{CleanOptions, Crosswalk, io};
@@ -50,5 +55,5 @@ pub use clean::{
 };
 pub use crosswalk::{Crosswalk, CrosswalkEntry, CrosswalkTarget};
 pub use error::{Error, Result};
-pub use table::{Flags, Response, ResponseTable};
+pub use table::{ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value};
 pub use units::{UnitMatch, UnitMatcher};

@@ -21,6 +21,98 @@ pub const DURATION_S: &str = "duration_s";
 pub const STARTED_AT: &str = "started_at";
 /// Optional column: end of the interview (ISO 8601), used when `duration_s` is absent.
 pub const ENDED_AT: &str = "ended_at";
+/// Optional district column (text, as ingest writes it): narrows unit names
+/// that repeat across districts (`Tân Thịnh` + `Huyện Định Hóa`).
+pub const DISTRICT: &str = "district";
+/// Column clean adds for audit: the unit text as given, on rows whose unit
+/// was matched by name (null on rows given as a code). Present only when
+/// some kept row was matched by name (or the input already had it).
+pub const UNIT_TEXT: &str = "unit_text";
+
+/// The type of an extra column (one clean does not know), kept so that the
+/// column is written back with the type it was read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExtraType {
+    /// Text (values [`Value::Str`]); also any type not listed here, read as text.
+    String,
+    /// Boolean ([`Value::Bool`]).
+    Boolean,
+    /// 32-bit integer ([`Value::Int`]).
+    Int32,
+    /// 64-bit integer ([`Value::Int`]).
+    Int64,
+    /// 8-bit unsigned integer ([`Value::UInt`]).
+    UInt8,
+    /// 32-bit unsigned integer ([`Value::UInt`]).
+    UInt32,
+    /// 64-bit unsigned integer ([`Value::UInt`]).
+    UInt64,
+    /// 32-bit float ([`Value::Float`]).
+    Float32,
+    /// 64-bit float ([`Value::Float`]).
+    Float64,
+}
+
+/// An extra column of the input, passed through unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExtraColumn {
+    /// Column name.
+    pub name: String,
+    /// Column type.
+    pub dtype: ExtraType,
+}
+
+/// One value of an extra column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Missing.
+    Null,
+    /// A Boolean.
+    Bool(bool),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A float.
+    Float(f64),
+    /// Text.
+    Str(String),
+}
+
+impl Value {
+    /// A total order (null first, then by variant, floats by `total_cmp`).
+    pub fn total_cmp(&self, o: &Self) -> Ordering {
+        let rank = |v: &Value| match v {
+            Value::Null => 0u8,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::UInt(_) => 3,
+            Value::Float(_) => 4,
+            Value::Str(_) => 5,
+        };
+        match (self, o) {
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Int(a), Value::Int(b)) => a.cmp(b),
+            (Value::UInt(a), Value::UInt(b)) => a.cmp(b),
+            (Value::Float(a), Value::Float(b)) => a.total_cmp(b),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            _ => rank(self).cmp(&rank(o)),
+        }
+    }
+
+    /// The value as CSV text (`""` for null; floats in Rust's shortest
+    /// round-trip form).
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(v) => v.to_string(),
+            Value::UInt(v) => v.to_string(),
+            Value::Float(v) => v.to_string(),
+            Value::Str(s) => s.clone(),
+        }
+    }
+}
 
 /// The flags of one response. A flag already set in the input (by an
 /// earlier run) stays set, so cleaning is idempotent.
@@ -100,6 +192,13 @@ pub struct Response {
     pub duration_s: Option<f64>,
     /// Flags (from an earlier run, or computed by clean).
     pub flags: Flags,
+    /// District text, if given (narrows unit names; passed through).
+    pub district: Option<String>,
+    /// The unit text as given, when clean matched the unit by name (see
+    /// [`UNIT_TEXT`]); `None` otherwise.
+    pub unit_text: Option<String>,
+    /// Values of the table's extra columns ([`ResponseTable::extra`]), in order.
+    pub extra: Vec<Value>,
 }
 
 impl Response {
@@ -118,6 +217,16 @@ impl Response {
             .then_with(|| self.answers.cmp(&o.answers))
             .then_with(|| cmp_opt_f64(self.duration_s, o.duration_s))
             .then_with(|| self.flags.cmp(&o.flags))
+            .then_with(|| self.district.cmp(&o.district))
+            .then_with(|| self.unit_text.cmp(&o.unit_text))
+            .then_with(|| {
+                self.extra
+                    .iter()
+                    .zip(&o.extra)
+                    .map(|(a, b)| a.total_cmp(b))
+                    .find(|c| c.is_ne())
+                    .unwrap_or_else(|| self.extra.len().cmp(&o.extra.len()))
+            })
     }
 }
 
@@ -137,6 +246,14 @@ pub struct ResponseTable {
     pub items: Vec<String>,
     /// Whether the table carries a duration (`duration_s`) column.
     pub has_duration: bool,
+    /// Whether the table carries a [`DISTRICT`] column.
+    pub has_district: bool,
+    /// Whether the table carries a [`UNIT_TEXT`] column.
+    pub has_unit_text: bool,
+    /// Columns clean does not know (survey-design columns such as `village`,
+    /// also `started_at` / `ended_at`), passed through unchanged in input
+    /// order; [`Response::extra`] holds their values.
+    pub extra: Vec<ExtraColumn>,
     /// The rows.
     pub rows: Vec<Response>,
 }

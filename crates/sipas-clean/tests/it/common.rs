@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sipas_clean::{Flags, Response, ResponseTable};
+use sipas_clean::{ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value};
 use sipas_core::{Instrument, UnitRegistry, bundled};
 
 pub(crate) fn instrument() -> Instrument {
@@ -20,7 +20,8 @@ pub(crate) fn fixture(case: &str) -> PathBuf {
         .join("input.csv")
 }
 
-/// Reads a canonical CSV (plus optional `duration_s`) with the csv crate.
+/// Reads a canonical CSV (plus optional `duration_s` and `district`) with the
+/// csv crate; any other column is an extra text column (empty = null).
 pub(crate) fn read_case(case: &str) -> ResponseTable {
     let inst = instrument();
     let mut rdr = csv::Reader::from_path(fixture(case)).unwrap();
@@ -29,6 +30,20 @@ pub(crate) fn read_case(case: &str) -> ResponseTable {
     let items: Vec<String> = inst.item_ids().iter().map(|s| (*s).to_string()).collect();
     let item_cols: Vec<usize> = items.iter().map(|i| col(i).unwrap()).collect();
     let dur = col("duration_s");
+    let district = col("district");
+    let known = [
+        "response_id",
+        "unit_code",
+        "period",
+        "submitted_at",
+        "channel",
+        "weight",
+        "duration_s",
+        "district",
+    ];
+    let extra_cols: Vec<usize> = (0..h.len())
+        .filter(|&i| !known.contains(&&h[i]) && !items.iter().any(|it| it == &h[i]))
+        .collect();
     let mut rows = Vec::new();
     for rec in rdr.records() {
         let rec = rec.unwrap();
@@ -48,11 +63,32 @@ pub(crate) fn read_case(case: &str) -> ResponseTable {
             source_line: rec.position().unwrap().line(),
             duration_s: dur.and_then(|i| rec[i].parse().ok()),
             flags: Flags::default(),
+            district: get("district"),
+            unit_text: None,
+            extra: extra_cols
+                .iter()
+                .map(|&i| {
+                    if rec[i].is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Str(rec[i].to_string())
+                    }
+                })
+                .collect(),
         });
     }
     ResponseTable {
         items,
         has_duration: dur.is_some(),
+        has_district: district.is_some(),
+        has_unit_text: false,
+        extra: extra_cols
+            .iter()
+            .map(|&i| ExtraColumn {
+                name: h[i].to_string(),
+                dtype: ExtraType::String,
+            })
+            .collect(),
         rows,
     }
 }

@@ -194,3 +194,128 @@ fn invalid_options_are_rejected() {
     let err = clean(&t, &instrument(), &units(), &bad).unwrap_err();
     assert!(err.to_string().contains("max_missing_share"), "{err}");
 }
+
+#[test]
+fn design_columns_and_districts() {
+    // 8 rows, all 2024Q1. "Tân Thịnh" is a phường of Thành phố Thái Nguyên
+    // (05452) and a xã of Huyện Định Hóa (05548):
+    // d1 + Huyện Định Hóa → 05548; d2 without district → ambiguous;
+    // d3 + Thành phố Thái Nguyên → 05452; d4 "Xã Tân Thịnh" → 05548 (kind);
+    // d5 is the code 05443; d6 + Huyện Đồng Hỷ (neither candidate) → unknown;
+    // d7 "Tân Long" + Huyện Đồng Hỷ → 05668; d8 = d1 again (same answers,
+    // later line) → duplicate_content of d1.
+    let o = run("design_columns", &CleanOptions::default());
+    let t = &o.report.totals;
+    assert_eq!((t.rows_in, t.kept, t.excluded), (8, 5, 3));
+    assert_eq!(excluded(&o, "ambiguous_unit"), 1);
+    assert_eq!(excluded(&o, "unknown_unit"), 1);
+    assert_eq!(excluded(&o, "duplicate_content"), 1);
+    // Matched by name: d1, d3, d4, d7 and d8 (excluded later as a duplicate).
+    assert_eq!(o.report.units_matched_by_name, 5);
+    assert_eq!(
+        ids(&o),
+        vec![
+            ("d5", "05443", 6),
+            ("d3", "05452", 4),
+            ("d1", "05548", 2),
+            ("d4", "05548", 5),
+            ("d7", "05668", 8)
+        ]
+    );
+    let col = |f: &dyn Fn(&sipas_clean::Response) -> Option<String>| -> Vec<Option<String>> {
+        o.table.rows.iter().map(f).collect()
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        col(&|r| r.unit_text.clone()),
+        [
+            None,
+            s("Tân Thịnh"),
+            s("Tân Thịnh"),
+            s("Xã Tân Thịnh"),
+            s("Tân Long")
+        ]
+    );
+    assert_eq!(
+        col(&|r| r.district.clone()),
+        [
+            s("Thành phố Thái Nguyên"),
+            s("Thành phố Thái Nguyên"),
+            s("Huyện Định Hóa"),
+            None,
+            s("Huyện Đồng Hỷ")
+        ]
+    );
+    let village = |r: &sipas_clean::Response| match &r.extra[0] {
+        sipas_clean::Value::Str(v) => Some(v.clone()),
+        _ => None,
+    };
+    assert_eq!(
+        col(&village),
+        [s("Tổ 1"), s("Tổ 5"), s("Bản Cọ"), None, s("Xóm 7")]
+    );
+    assert!(o.table.has_district && o.table.has_unit_text);
+    assert_eq!(o.table.extra[0].name, "village");
+
+    let q: Vec<(&str, &str, &str, Option<String>)> = o
+        .quarantine
+        .iter()
+        .map(|e| {
+            (
+                e.row.response_id.as_str(),
+                e.reason.as_str(),
+                e.detail.as_str(),
+                village(&e.row),
+            )
+        })
+        .collect();
+    assert_eq!(
+        q,
+        vec![
+            ("d2", "ambiguous_unit", "candidates: 05452|05548", s("Tổ 3")),
+            (
+                "d6",
+                "unknown_unit",
+                "no unit matches `Tân Thịnh`",
+                s("Xóm 2")
+            ),
+            (
+                "d8",
+                "duplicate_content",
+                "same content as d1",
+                s("Bản Khác")
+            ),
+        ]
+    );
+    // Quarantined rows keep the unit as given and their district.
+    assert_eq!(o.quarantine[1].row.unit_code, "Tân Thịnh");
+    assert_eq!(
+        o.quarantine[1].row.district.as_deref(),
+        Some("Huyện Đồng Hỷ")
+    );
+    // Cells: 05548 has d1, d4 and d8; the unresolved text has d2 and d6.
+    let c = &o.cells[&("05548".to_string(), "2024Q1".to_string())];
+    assert_eq!((c.rows_in, c.kept, c.excluded), (3, 2, 1));
+    let c = &o.cells[&("Tân Thịnh".to_string(), "2024Q1".to_string())];
+    assert_eq!((c.rows_in, c.kept, c.excluded), (2, 0, 2));
+
+    // Without the district column only d4 ("Xã Tân Thịnh", by kind) and d5
+    // (a code) resolve: the other six are ambiguous ("Tân Long" is 05482 and
+    // 05668).
+    let mut no_district = read_case("design_columns");
+    no_district.has_district = false;
+    for r in &mut no_district.rows {
+        r.district = None;
+    }
+    let o = clean(
+        &no_district,
+        &instrument(),
+        &units(),
+        &CleanOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (o.report.totals.kept, excluded(&o, "ambiguous_unit")),
+        (2, 6)
+    );
+}

@@ -92,3 +92,128 @@ fn parquet_round_trip_and_outputs() {
         std::fs::read(out3.join(io::RESPONSES)).unwrap()
     );
 }
+
+#[test]
+fn design_columns_district_and_unit_text_through_parquet() {
+    use polars::prelude::*;
+    use sipas_clean::{ExtraColumn, ExtraType, Value};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // The design_columns case (district, village) plus two typed extra
+    // columns: `fpc` Float64 (null on d4) and `team` Int32.
+    let mut t = read_case("design_columns");
+    t.extra.push(ExtraColumn {
+        name: "fpc".into(),
+        dtype: ExtraType::Float64,
+    });
+    t.extra.push(ExtraColumn {
+        name: "team".into(),
+        dtype: ExtraType::Int32,
+    });
+    for (i, r) in t.rows.iter_mut().enumerate() {
+        let fpc = if r.response_id == "d4" {
+            Value::Null
+        } else {
+            Value::Float(12.5)
+        };
+        r.extra.push(fpc);
+        r.extra.push(Value::Int(i as i64 % 2));
+    }
+    write_responses(&data.join(io::RESPONSES), &t, false).unwrap();
+    let (back, _) = read_responses(&data.join(io::RESPONSES), None).unwrap();
+    assert_eq!(back, t, "design columns round trip");
+
+    let out = dir.path().join("clean");
+    let report = io::run(&data, &out, None, &units(), &CleanOptions::default()).unwrap();
+    assert_eq!(
+        (
+            report.totals.rows_in,
+            report.totals.kept,
+            report.totals.excluded
+        ),
+        (8, 5, 3)
+    );
+    let df = ParquetReader::new(std::fs::File::open(out.join(io::RESPONSES)).unwrap())
+        .finish()
+        .unwrap();
+    let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
+    assert_eq!(
+        &names[..8],
+        [
+            "response_id",
+            "unit_code",
+            "period",
+            "submitted_at",
+            "channel",
+            "weight",
+            "district",
+            "unit_text"
+        ]
+    );
+    assert_eq!(
+        &names[8 + 22..8 + 22 + 5],
+        ["source_file", "source_line", "village", "fpc", "team"]
+    );
+    assert_eq!(names.len(), 8 + 22 + 5 + 5, "then the five flags");
+    assert_eq!(df.column("fpc").unwrap().dtype(), &DataType::Float64);
+    assert_eq!(df.column("team").unwrap().dtype(), &DataType::Int32);
+    assert_eq!(df.column("village").unwrap().dtype(), &DataType::String);
+    let strs = |c: &str| -> Vec<Option<String>> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    let s = |v: &str| Some(v.to_string());
+    assert_eq!(
+        strs("unit_code"),
+        [s("05443"), s("05452"), s("05548"), s("05548"), s("05668")]
+    );
+    assert_eq!(
+        strs("unit_text"),
+        [
+            None,
+            s("Tân Thịnh"),
+            s("Tân Thịnh"),
+            s("Xã Tân Thịnh"),
+            s("Tân Long")
+        ]
+    );
+    assert_eq!(
+        strs("village"),
+        [s("Tổ 1"), s("Tổ 5"), s("Bản Cọ"), None, s("Xóm 7")]
+    );
+    let fpc: Vec<Option<f64>> = df.column("fpc").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(fpc, [Some(12.5), Some(12.5), Some(12.5), None, Some(12.5)]);
+    // team = input row index % 2: d5 is row 4, d3 row 2, d1 row 0, d4 row 3, d7 row 6.
+    let team: Vec<Option<i32>> = df.column("team").unwrap().i32().unwrap().iter().collect();
+    assert_eq!(team, [Some(0), Some(0), Some(0), Some(1), Some(0)]);
+
+    // The quarantine keeps district, unit_text and the extra columns.
+    let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
+    let mut lines = q.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with(
+        "response_id,unit_code,period,submitted_at,channel,weight,district,unit_text,a1,"
+    ));
+    assert!(header.ends_with(",e4,source_file,source_line,village,fpc,team,reason,detail"));
+    assert_eq!(
+        lines.next().unwrap(),
+        "d2,Tân Thịnh,2024Q1,,survey,1,,,3,4,2,5,4,4,3,4,5,4,2,4,4,3,5,4,4,4,3,4,5,2,\
+         input.csv,3,Tổ 3,12.5,1,ambiguous_unit,candidates: 05452|05548"
+    );
+    assert_eq!(lines.count(), 2);
+
+    // Cleaning the clean output gives the same bytes (unit_text is kept).
+    let out2 = dir.path().join("clean2");
+    io::run(&out, &out2, None, &units(), &CleanOptions::default()).unwrap();
+    assert_eq!(
+        std::fs::read(out.join(io::RESPONSES)).unwrap(),
+        std::fs::read(out2.join(io::RESPONSES)).unwrap()
+    );
+}

@@ -2,7 +2,9 @@
 
 use proptest::prelude::*;
 use sipas_clean::io::{by_cell_csv, quarantine_csv, report_json};
-use sipas_clean::{CleanOptions, Crosswalk, Flags, Response, ResponseTable, clean};
+use sipas_clean::{
+    CleanOptions, Crosswalk, ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value, clean,
+};
 
 use crate::common::{instrument, units};
 
@@ -32,6 +34,27 @@ fn response() -> impl Strategy<Value = Response> {
         Just("Tân Long"),
         Just("Xa Phu Dinh"),
         Just("Nowhere"),
+        // Duplicated names: resolved, or not, by the district.
+        Just("Tân Thịnh"),
+        Just("Xã Tân Thịnh"),
+    ];
+    let district = prop_oneof![
+        Just(None),
+        Just(Some("Huyện Định Hóa")),
+        Just(Some("Thành phố Thái Nguyên")),
+        Just(Some("Huyện Đồng Hỷ")),
+        Just(Some("Nowhere")),
+    ];
+    // Design columns passed through: a text cluster and a numeric fpc.
+    let village = prop_oneof![
+        Just(Value::Null),
+        Just(Value::Str("Thôn 1".into())),
+        Just(Value::Str("Tổ 2".into())),
+    ];
+    let fpc = prop_oneof![
+        Just(Value::Null),
+        Just(Value::Float(120.0)),
+        Just(Value::Float(0.25)),
     ];
     let submitted = prop_oneof![
         Just(None),
@@ -50,20 +73,26 @@ fn response() -> impl Strategy<Value = Response> {
         answers(),
         prop_oneof![Just("a.csv"), Just("b.csv")],
         prop_oneof![Just(None), Just(Some(60.0)), Just(Some(300.0))],
+        (district, village, fpc),
     )
         .prop_map(
-            |(id, unit, period, sub, ch, w, answers, file, dur)| Response {
-                response_id: format!("r{id}"),
-                unit_code: unit.to_string(),
-                period: period.to_string(),
-                submitted_at: sub.map(str::to_string),
-                channel: ch.to_string(),
-                weight: w,
-                answers,
-                source_file: file.to_string(),
-                source_line: 0,
-                duration_s: dur,
-                flags: Flags::default(),
+            |(id, unit, period, sub, ch, w, answers, file, dur, (district, village, fpc))| {
+                Response {
+                    response_id: format!("r{id}"),
+                    unit_code: unit.to_string(),
+                    period: period.to_string(),
+                    submitted_at: sub.map(str::to_string),
+                    channel: ch.to_string(),
+                    weight: w,
+                    answers,
+                    source_file: file.to_string(),
+                    source_line: 0,
+                    duration_s: dur,
+                    flags: Flags::default(),
+                    district: district.map(str::to_string),
+                    unit_text: None,
+                    extra: vec![village, fpc],
+                }
             },
         )
 }
@@ -80,6 +109,18 @@ fn table() -> impl Strategy<Value = ResponseTable> {
                 .map(|s| (*s).to_string())
                 .collect(),
             has_duration: true,
+            has_district: true,
+            has_unit_text: false,
+            extra: vec![
+                ExtraColumn {
+                    name: "village".into(),
+                    dtype: ExtraType::String,
+                },
+                ExtraColumn {
+                    name: "fpc".into(),
+                    dtype: ExtraType::Float64,
+                },
+            ],
             rows,
         }
     })
@@ -131,6 +172,23 @@ proptest! {
         ids.dedup();
         prop_assert_eq!(ids.len(), o.table.rows.len());
         prop_assert!(o.table.rows.iter().all(|r| r.unit_code.len() == 5));
+        // Kept rows matched by name keep their text; design columns pass through.
+        for r in &o.table.rows {
+            let given = t.rows.iter().find(|x| {
+                x.response_id == r.response_id
+                    && x.source_file == r.source_file
+                    && x.source_line == r.source_line
+            });
+            let given = given.expect("a kept row comes from the input");
+            prop_assert_eq!(&r.extra, &given.extra);
+            prop_assert_eq!(&r.district, &given.district);
+            let by_name = given.unit_code.len() != 5;
+            prop_assert_eq!(r.unit_text.as_ref(), by_name.then_some(&given.unit_code));
+        }
+        prop_assert_eq!(
+            o.table.has_unit_text,
+            o.table.rows.iter().any(|r| r.unit_text.is_some())
+        );
     }
 
     #[test]
