@@ -212,6 +212,9 @@ pub struct AggregateReport {
     pub did_pre_periods: Vec<String>,
     /// Periods pooled as "from the start" in the DiD.
     pub did_post_periods: Vec<String>,
+    /// Why there is no difference-in-differences (e.g. no period before the
+    /// start); `None` when `did.csv` holds it.
+    pub did_unavailable: Option<String>,
 }
 
 /// Everything `aggregate` computes, as plain structs.
@@ -227,8 +230,9 @@ pub struct Indices {
     pub cells: Vec<CellEstimate>,
     /// Pooled pilot and baseline rows, sorted by period then group (baseline first).
     pub groups: Vec<GroupEstimate>,
-    /// The difference-in-differences.
-    pub did: DidEstimate,
+    /// The difference-in-differences; `None` when the data cannot give it
+    /// (see [`AggregateReport::did_unavailable`]).
+    pub did: Option<DidEstimate>,
     /// Reconciliation counts.
     pub report: AggregateReport,
 }
@@ -597,23 +601,21 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         }
     }
 
-    // Difference-in-differences.
-    let quad = |arm: Arm, is_post: bool| -> Result<Estimate> {
+    // Difference-in-differences: only when the data has periods on both
+    // sides of the start and every quadrant is estimable; otherwise the
+    // tables are still produced and the reason is reported.
+    let quad = |arm: Arm, is_post: bool| -> std::result::Result<Estimate, String> {
         let d = usize::from(arm == Arm::Pilot) * 2 + usize::from(is_post);
         let when = if is_post { "from" } else { "before" };
-        let err = |message: String| Error::Did {
-            start: start.to_string(),
-            message,
-        };
         if quad_totals[d].n == 0 {
-            return Err(err(format!("no {} rows {when} the start", arm.as_str())));
+            return Err(format!("no {} rows {when} the start", arm.as_str()));
         }
         let e = Estimate::new(quad_solved[d].root, Some(quad_var[d]));
         if e.value.is_none() {
-            return Err(err(format!(
+            return Err(format!(
                 "the {} index {when} the start is undefined (an item has no answer)",
                 arm.as_str()
-            )));
+            ));
         }
         Ok(e)
     };
@@ -622,37 +624,37 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             (0..n_units).any(|u| bounds[u * n_periods + p + 1] > bounds[u * n_periods + p])
         })
         .collect();
-    if !used_periods.iter().any(|&p| !post[p]) {
-        return Err(Error::Did {
-            start: start.to_string(),
-            message: "no period before the start".into(),
-        });
-    }
-    if !used_periods.iter().any(|&p| post[p]) {
-        return Err(Error::Did {
-            start: start.to_string(),
-            message: "no period from the start".into(),
-        });
-    }
-    let (pp, pq, bp, bq) = (
-        quad(Arm::Pilot, false)?,
-        quad(Arm::Pilot, true)?,
-        quad(Arm::Baseline, false)?,
-        quad(Arm::Baseline, true)?,
-    );
-    let val = |e: &Estimate| e.value.expect("checked by quad");
-    let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
-    let se = quad_var.iter().sum::<f64>().max(0.0).sqrt();
-    let did = DidEstimate {
-        pilot_start: start,
-        estimate,
-        se,
-        lo: estimate - Z_INTERVAL * se,
-        hi: estimate + Z_INTERVAL * se,
-        pilot_pre: pp,
-        pilot_post: pq,
-        baseline_pre: bp,
-        baseline_post: bq,
+    let did = (|| -> std::result::Result<DidEstimate, String> {
+        if !used_periods.iter().any(|&p| !post[p]) {
+            return Err("no period before the start".into());
+        }
+        if !used_periods.iter().any(|&p| post[p]) {
+            return Err("no period from the start".into());
+        }
+        let (pp, pq, bp, bq) = (
+            quad(Arm::Pilot, false)?,
+            quad(Arm::Pilot, true)?,
+            quad(Arm::Baseline, false)?,
+            quad(Arm::Baseline, true)?,
+        );
+        let val = |e: &Estimate| e.value.expect("checked by quad");
+        let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
+        let se = quad_var.iter().sum::<f64>().max(0.0).sqrt();
+        Ok(DidEstimate {
+            pilot_start: start,
+            estimate,
+            se,
+            lo: estimate - Z_INTERVAL * se,
+            hi: estimate + Z_INTERVAL * se,
+            pilot_pre: pp,
+            pilot_post: pq,
+            baseline_pre: bp,
+            baseline_post: bq,
+        })
+    })();
+    let (did, did_unavailable) = match did {
+        Ok(d) => (Some(d), None),
+        Err(m) => (None, Some(format!("pilot start {start}: {m}"))),
     };
 
     let label = |p: &usize| periods[*p].to_string();
@@ -693,6 +695,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .filter(|&&p| post[p])
             .map(label)
             .collect(),
+        did_unavailable,
     };
 
     Ok(Indices {

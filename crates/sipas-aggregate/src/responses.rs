@@ -52,6 +52,29 @@ pub enum DesignColumn {
     Number(Vec<f64>),
 }
 
+impl DesignColumn {
+    /// The column as numbers: a numeric column as is, a text column (as
+    /// ingest keeps extra columns) when every value parses as a number;
+    /// otherwise the 1-based row and the value that does not.
+    pub fn to_numbers(&self) -> std::result::Result<Vec<f64>, (usize, String)> {
+        match self {
+            DesignColumn::Number(v) => Ok(v.clone()),
+            DesignColumn::Text { values, idx } => {
+                let parsed: Vec<Option<f64>> = values
+                    .iter()
+                    .map(|v| v.trim().parse::<f64>().ok())
+                    .collect();
+                idx.iter()
+                    .enumerate()
+                    .map(|(i, &k)| {
+                        parsed[k as usize].ok_or_else(|| (i + 1, values[k as usize].clone()))
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 impl Responses {
     /// A builder for small tables assembled in memory (tests, examples).
     pub fn builder(instrument: Instrument) -> ResponsesBuilder {

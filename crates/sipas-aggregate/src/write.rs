@@ -90,19 +90,26 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     write_atomic(out_dir, "groups.csv", text.as_bytes())?;
 
     // did.csv
-    let d = &indices.did;
-    let text = format!(
-        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n{},{},{},{},{},{},{},{},{}\n",
-        d.pilot_start,
-        num(Some(d.estimate)),
-        num(Some(d.se)),
-        num(Some(d.lo)),
-        num(Some(d.hi)),
-        num(d.pilot_pre.value),
-        num(d.pilot_post.value),
-        num(d.baseline_pre.value),
-        num(d.baseline_post.value),
+    // Header only when the data cannot give a DiD (the reason is in
+    // aggregate-report.json): never a stale table from an earlier run.
+    let mut text = String::from(
+        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n",
     );
+    if let Some(d) = &indices.did {
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{},{},{},{},{}",
+            d.pilot_start,
+            num(Some(d.estimate)),
+            num(Some(d.se)),
+            num(Some(d.lo)),
+            num(Some(d.hi)),
+            num(d.pilot_pre.value),
+            num(d.pilot_post.value),
+            num(d.baseline_pre.value),
+            num(d.baseline_post.value),
+        );
+    }
     write_atomic(out_dir, "did.csv", text.as_bytes())?;
 
     // aggregate-report.json

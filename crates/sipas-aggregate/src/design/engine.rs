@@ -217,8 +217,11 @@ fn prepare<'a>(
     let weights: Vec<f64> = if spec.weights == sipas_core::schema::WEIGHT {
         responses.weights().to_vec()
     } else {
-        match responses.design_column(&spec.weights) {
-            Some(DesignColumn::Number(v)) => {
+        match responses
+            .design_column(&spec.weights)
+            .map(DesignColumn::to_numbers)
+        {
+            Some(Ok(v)) => {
                 if let Some(i) = v.iter().position(|w| !(w.is_finite() && *w > 0.0)) {
                     return Err(Error::Value {
                         origin: responses.origin().to_string(),
@@ -227,13 +230,15 @@ fn prepare<'a>(
                         message: format!("weight {} is not finite and > 0", v[i]),
                     });
                 }
-                v.clone()
+                v
             }
-            Some(DesignColumn::Text { .. }) => {
-                return Err(data_err(
-                    responses,
-                    format!("weight column `{}` is not numeric", spec.weights),
-                ));
+            Some(Err((row, value))) => {
+                return Err(Error::Value {
+                    origin: responses.origin().to_string(),
+                    row,
+                    column: spec.weights.clone(),
+                    message: format!("weight `{value}` is not a number"),
+                });
             }
             None => {
                 return Err(Error::MissingColumn {
@@ -327,11 +332,22 @@ fn prepare<'a>(
     let fcorr: Vec<f64> = match &spec.fpc {
         None => vec![1.0; n_strata],
         Some(name) => {
-            let Some(DesignColumn::Number(v)) = responses.design_column(name) else {
-                return Err(data_err(
-                    responses,
-                    format!("fpc column `{name}` is missing or not numeric"),
-                ));
+            let v = match responses.design_column(name).map(DesignColumn::to_numbers) {
+                Some(Ok(v)) => v,
+                Some(Err((row, value))) => {
+                    return Err(Error::Value {
+                        origin: responses.origin().to_string(),
+                        row,
+                        column: name.clone(),
+                        message: format!("fpc `{value}` is not a number"),
+                    });
+                }
+                None => {
+                    return Err(Error::MissingColumn {
+                        origin: responses.origin().to_string(),
+                        column: name.clone(),
+                    });
+                }
             };
             (0..n_strata)
                 .map(|h| {

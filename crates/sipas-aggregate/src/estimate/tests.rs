@@ -411,7 +411,7 @@ fn pooled_groups_and_did() {
     close(bp, 100.0 / 3.0, 1e-12);
     close(bq, 175.0 / 3.0, 1e-12);
 
-    let d = &ix.did;
+    let d = ix.did.as_ref().expect("both sides of the start have data");
     assert_eq!(d.pilot_start.to_string(), "2024Q1");
     close(d.estimate, -25.0 / 3.0, 1e-12);
     close(d.pilot_pre.value.unwrap(), 50.0, 1e-12);
@@ -464,26 +464,39 @@ fn pooled_groups_and_did() {
 }
 
 #[test]
-fn did_errors_name_the_missing_part() {
+fn without_a_did_the_tables_remain_and_the_reason_names_the_missing_part() {
     let mut b = Responses::builder(mini());
     for unit in ["05443", "05446"] {
         b.push(unit, "2024Q1", "survey", 1.0, &[Some(4); 3])
             .unwrap();
     }
-    let err = aggregate(&b.build().unwrap(), &AggregateOptions::bundled()).unwrap_err();
+    let ix = aggregate(&b.build().unwrap(), &AggregateOptions::bundled()).unwrap();
+    assert!(ix.did.is_none());
     assert_eq!(
-        err.to_string(),
-        "difference-in-differences (pilot start 2024Q1): no period before the start"
+        ix.report.did_unavailable.as_deref(),
+        Some("pilot start 2024Q1: no period before the start")
     );
+    // The single round still has its cells and groups.
+    assert_eq!(ix.cells.len(), 2);
+    assert_eq!(ix.groups.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    crate::write_results(&ix, dir.path()).unwrap();
+    let did = std::fs::read_to_string(dir.path().join("did.csv")).unwrap();
+    assert_eq!(
+        did,
+        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n"
+    );
+
     let mut b = Responses::builder(mini());
     for period in ["2023Q4", "2024Q1"] {
         b.push("05446", period, "survey", 1.0, &[Some(4); 3])
             .unwrap();
     }
-    let err = aggregate(&b.build().unwrap(), &AggregateOptions::bundled()).unwrap_err();
-    assert!(
-        err.to_string().contains("no pilot rows before the start"),
-        "{err}"
+    let ix = aggregate(&b.build().unwrap(), &AggregateOptions::bundled()).unwrap();
+    assert!(ix.did.is_none());
+    assert_eq!(
+        ix.report.did_unavailable.as_deref(),
+        Some("pilot start 2024Q1: no pilot rows before the start")
     );
 }
 

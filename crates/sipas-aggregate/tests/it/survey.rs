@@ -189,6 +189,35 @@ fn stratified_clustered_and_fpc_designs_match_r() {
         ..spec(Strata::District, Some("village"))
     };
     check("fpc", &r, &fpc, true);
+    // Ingest keeps extra columns as text: the same fpc as text gives R's numbers too.
+    let text_pop: Vec<String> = std::fs::read_to_string(dir().join("responses.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let pop = r_col("villages_pop");
+            format!(" {} ", l.split(',').nth(pop).unwrap())
+        })
+        .collect();
+    let r_text = responses(true)
+        .with_text_column("villages_pop_text", &as_str(&text_pop))
+        .unwrap();
+    let fpc_text = DesignSpec {
+        fpc: Some("villages_pop_text".into()),
+        ..spec(Strata::District, Some("village"))
+    };
+    check("fpc", &r_text, &fpc_text, true);
+}
+
+/// Index of a column of the reference responses.csv.
+fn r_col(name: &str) -> usize {
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    text.lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|h| h == name)
+        .unwrap()
 }
 
 #[test]
