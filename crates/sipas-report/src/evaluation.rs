@@ -26,6 +26,8 @@ pub const EVALUATION_JSON: &str = "evaluation.json";
 pub const INGEST_REPORT_JSON: &str = "ingest-report.json";
 /// The clean report, in `RESULTS/../clean/`.
 pub const CLEAN_REPORT_JSON: &str = "clean-report.json";
+/// The aggregate report, in `RESULTS/` itself.
+pub const AGGREGATE_REPORT_JSON: &str = "aggregate-report.json";
 
 /// One row of `did_twfe.csv`; `None` = empty field.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -229,6 +231,34 @@ pub struct CleanQuality {
     pub flagged_by_reason: BTreeMap<String, u64>,
 }
 
+/// Counts of the aggregate stage (`aggregate-report.json` in the results folder).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct AggregateQuality {
+    /// The channel used (`survey` by default); other channels are never pooled.
+    pub channel: String,
+    /// Rows read from the clean response table.
+    pub rows_read: u64,
+    /// Rows of the used channel.
+    pub rows_used: u64,
+    /// Rows of other channels, left out.
+    pub rows_excluded_channel: u64,
+    /// Left-out rows by channel.
+    #[serde(default)]
+    pub excluded_by_channel: BTreeMap<String, u64>,
+    /// Why there is no difference-in-differences, when there is none.
+    #[serde(default)]
+    pub did_unavailable: Option<String>,
+}
+
+impl AggregateQuality {
+    /// `rows_read = rows_used + rows_excluded_channel` and
+    /// `rows_excluded_channel = Σ by channel`.
+    pub fn reconciles(&self) -> bool {
+        self.rows_read == self.rows_used + self.rows_excluded_channel
+            && self.rows_excluded_channel == self.excluded_by_channel.values().sum::<u64>()
+    }
+}
+
 impl IngestQuality {
     /// `rows_read = accepted + quarantined` and `quarantined = Σ by reason`.
     pub fn reconciles(&self) -> bool {
@@ -245,13 +275,15 @@ impl CleanQuality {
     }
 }
 
-/// The ingest and clean reports, when found.
+/// The ingest, clean and aggregate reports, when found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DataQuality {
     /// From `ingest-report.json`.
     pub ingest: Option<IngestQuality>,
     /// From `clean-report.json`.
     pub clean: Option<CleanQuality>,
+    /// From `RESULTS/aggregate-report.json` (read by [`crate::load_results`]).
+    pub aggregate: Option<AggregateQuality>,
 }
 
 /// Where the report looks for the stage reports beside the results.
@@ -289,7 +321,8 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     })
 }
 
-/// Reads the stage reports named in `options`.
+/// Reads the stage reports named in `options` (not the aggregate report,
+/// which lives in the results folder: [`load_aggregate_quality`]).
 pub fn load_quality(options: &ReportOptions) -> Result<DataQuality> {
     #[derive(Deserialize)]
     struct IngestFile {
@@ -303,7 +336,21 @@ pub fn load_quality(options: &ReportOptions) -> Result<DataQuality> {
         Some(p) => Some(read_json::<CleanQuality>(p)?),
         None => None,
     };
-    Ok(DataQuality { ingest, clean })
+    Ok(DataQuality {
+        ingest,
+        clean,
+        aggregate: None,
+    })
+}
+
+/// Reads `dir/aggregate-report.json` when it exists.
+pub fn load_aggregate_quality(dir: &Path) -> Result<Option<AggregateQuality>> {
+    let p = dir.join(AGGREGATE_REPORT_JSON);
+    if p.is_file() {
+        read_json(&p).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// Reads the evaluation files present in `dir`.

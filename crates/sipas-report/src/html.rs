@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use sipas_core::PilotSet;
 use sipas_core::text::nfc;
+use sipas_core::{Period, PilotSet};
 
+use crate::evaluation::{AggregateQuality, DataQuality};
 use crate::results::{Estimate, Results};
 use crate::spec::{
     EVENT_TITLE, FOREST_TITLE, baseline_label, k_label, p_text, shown_pilots, unit_display_name,
@@ -105,41 +106,58 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
     );
 
     // The DiD estimate.
-    let _ = write!(
-        h,
-        "<h2>Ước lượng khác biệt kép (DiD)</h2>\n<p class=\"did\">{} điểm phần trăm \
-         (khoảng tin cậy 95%: {}; sai số chuẩn {})</p>\n\
-         <table>\n<tr><th class=\"name\"></th><th>Trước thí điểm</th><th>Từ khi thí điểm</th>\
-         <th>Thay đổi</th></tr>\n",
-        num(did.estimate, 2),
-        interval(did.lo, did.hi, 2),
-        num(did.se, 2),
-    );
-    for (name, pre, post) in [
-        ("Đơn vị thí điểm", did.pilot_pre, did.pilot_post),
-        ("Nhóm đối chứng", did.baseline_pre, did.baseline_post),
-    ] {
-        let change = pre.zip(post).map(|(a, b)| b - a);
+    if let Some(did) = did {
+        let _ = write!(
+            h,
+            "<h2>Ước lượng khác biệt kép (DiD)</h2>\n<p class=\"did\">{} điểm phần trăm \
+             (khoảng tin cậy 95%: {}; sai số chuẩn {})</p>\n\
+             <table>\n<tr><th class=\"name\"></th><th>Trước thí điểm</th><th>Từ khi thí điểm</th>\
+             <th>Thay đổi</th></tr>\n",
+            num(did.estimate, 2),
+            interval(did.lo, did.hi, 2),
+            num(did.se, 2),
+        );
+        for (name, pre, post) in [
+            ("Đơn vị thí điểm", did.pilot_pre, did.pilot_post),
+            ("Nhóm đối chứng", did.baseline_pre, did.baseline_post),
+        ] {
+            let change = pre.zip(post).map(|(a, b)| b - a);
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(name),
+                num(pre, 2),
+                num(post, 2),
+                num(change, 2)
+            );
+        }
+        let _ = write!(
+            h,
+            "</table>\n<p>Cách đọc: ước lượng khác biệt kép lấy mức thay đổi của chỉ số SIPAS \
+             ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi so với trung bình các kỳ trước) \
+             trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Nhờ vậy, những biến động chung \
+             của cả tỉnh (ví dụ một kỳ khảo sát mà mọi nơi đều tăng) bị loại ra, phần còn lại là \
+             mức tăng thêm gắn với thí điểm. Giá trị dương nghĩa là sự hài lòng ở các đơn vị thí \
+             điểm tăng nhanh hơn nhóm đối chứng. Nếu khoảng tin cậy 95% chứa 0 thì số liệu chưa đủ \
+             để khẳng định có khác biệt. Kết quả chỉ đáng tin khi hai nhóm có xu hướng giống nhau \
+             trước thí điểm: hãy xem các biểu đồ bên dưới.</p>\n"
+        );
+    } else {
+        let reason = results
+            .quality
+            .aggregate
+            .as_ref()
+            .and_then(|a| a.did_unavailable.clone())
+            .unwrap_or_else(|| "did.csv không có dòng nào".to_string());
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(name),
-            num(pre, 2),
-            num(post, 2),
-            num(change, 2)
+            "<h2>Ước lượng khác biệt kép (DiD)</h2>\n<p>Chưa ước lượng được khác biệt kép: \
+             cần số liệu cả trước và từ kỳ bắt đầu thí điểm ({}). \
+             <span lang=\"en\">({})</span></p>",
+            escape(&start.to_string()),
+            escape(&reason)
         );
     }
-    let _ = write!(
-        h,
-        "</table>\n<p>Cách đọc: ước lượng khác biệt kép lấy mức thay đổi của chỉ số SIPAS \
-         ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi so với trung bình các kỳ trước) \
-         trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Nhờ vậy, những biến động chung \
-         của cả tỉnh (ví dụ một kỳ khảo sát mà mọi nơi đều tăng) bị loại ra, phần còn lại là \
-         mức tăng thêm gắn với thí điểm. Giá trị dương nghĩa là sự hài lòng ở các đơn vị thí \
-         điểm tăng nhanh hơn nhóm đối chứng. Nếu khoảng tin cậy 95% chứa 0 thì số liệu chưa đủ \
-         để khẳng định có khác biệt. Kết quả chỉ đáng tin khi hai nhóm có xu hướng giống nhau \
-         trước thí điểm: hãy xem các biểu đồ bên dưới.</p>\n"
-    );
 
     evaluation_section(&mut h, results);
 
@@ -234,27 +252,7 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
         );
     }
 
-    // Methods.
-    let _ = write!(
-        h,
-        "<h2>Phương pháp / Methods</h2>\n<ul>\n\
-         <li>Chỉ số của một câu hỏi = 100 × (số phiếu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) \
-         / (số phiếu trả lời hợp lệ); câu bỏ trống hoặc không hợp lệ không được tính. Chỉ số của \
-         một nhóm là trung bình các chỉ số con; chỉ số SIPAS là trung bình các phần.</li>\n\
-         <li>Sai số chuẩn được tính bằng phương pháp tuyến tính hóa (Taylor), có tính trọng số \
-         nếu có.</li>\n\
-         <li>Khoảng tin cậy 95% là khoảng chuẩn: ước lượng ± 1,96 × sai số chuẩn.</li>\n\
-         <li>Nhóm đối chứng là ước lượng gộp của các đơn vị không thí điểm trong từng kỳ. \
-         Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.</li>\n\
-         </ul>\n"
-    );
-    if let Some(text) = &results.evaluation.methods {
-        let _ = write!(
-            h,
-            "<div class=\"methods\" lang=\"en\">\n{}</div>\n",
-            paragraphs(text)
-        );
-    }
+    methods_section(&mut h, results, start, codes.len());
     quality_section(&mut h, results);
     h.push_str("</body>\n</html>\n");
     h
@@ -342,7 +340,6 @@ fn evaluation_section(h: &mut String, results: &Results) {
     {
         return;
     }
-    let did = &results.did;
     h.push_str(
         "<h2>Đánh giá thí điểm / Pilot evaluation</h2>\n\
          <p>Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm \
@@ -350,14 +347,16 @@ fn evaluation_section(h: &mut String, results: &Results) {
          <table>\n<tr><th class=\"name\">Phương pháp</th><th>Ước lượng</th><th>KTC 95%</th>\
          <th>Sai số chuẩn</th><th>p</th><th class=\"name\">Ghi chú</th></tr>\n",
     );
-    let _ = writeln!(
-        h,
-        "<tr><td class=\"name\">DiD 2×2 gộp</td>{}<td>{}</td><td>—</td>\
-         <td class=\"name\">{}</td></tr>",
-        est_ci(did.estimate, did.lo, did.hi),
-        num(did.se, 2),
-        escape("sai số theo phiếu, bỏ qua biến động giữa các đơn vị")
-    );
+    if let Some(did) = &results.did {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">DiD 2×2 gộp</td>{}<td>{}</td><td>—</td>\
+             <td class=\"name\">{}</td></tr>",
+            est_ci(did.estimate, did.lo, did.hi),
+            num(did.se, 2),
+            escape("sai số theo phiếu, bỏ qua biến động giữa các đơn vị")
+        );
+    }
     if let Some(t) = &ev.twfe {
         let o = &t.overall;
         let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
@@ -472,10 +471,9 @@ fn evaluation_section(h: &mut String, results: &Results) {
             "<figure><img src=\"{FOREST_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(FOREST_TITLE),
             escape(
-                "Hàng đầu: ước lượng chung với khoảng tin cậy cụm CR1 và bootstrap hoang dã; \
-                 sau đó từng đơn vị thí điểm theo mã đơn vị, mỗi đơn vị so với nhóm đối chứng. \
-                 Với một đơn vị thí điểm, sai số cụm chỉ phản ánh biến động của nhóm đối chứng; \
-                 vạch xám là khoảng tin cậy từ sai số khảo sát của các ô."
+                "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy \
+                 cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: \
+                 DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô."
             )
         );
     }
@@ -498,12 +496,20 @@ fn unit_effects_table(h: &mut String, results: &Results) {
         return;
     }
     h.push_str(
-        "<h3>Từng đơn vị thí điểm</h3>\n<div class=\"scroll\"><table>\n\
+        "<h3>Từng đơn vị thí điểm</h3>\n<p>Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối \
+         chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các \
+         đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số \
+         liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, \
+         sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối \
+         chứng và thường quá nhỏ (MacKinnon &amp; Webb 2017). <small lang=\"en\">(With a single \
+         pilot unit, cluster-robust standard errors are not reliable: they reflect only the \
+         baseline's variation and are far too small.)</small></p>\n\
+         <div class=\"scroll\"><table>\n\
          <tr><th class=\"name\" rowspan=\"2\">Đơn vị</th><th colspan=\"2\">Đơn vị thí điểm</th>\
          <th colspan=\"2\">Nhóm đối chứng</th><th colspan=\"2\">DiD 2×2 (sai số khảo sát)</th>\
-         <th colspan=\"3\">TWFE (sai số cụm CR1)</th></tr>\n\
+         <th>TWFE</th></tr>\n\
          <tr><th>Trước</th><th>Sau</th><th>Trước</th><th>Sau</th><th>Ước lượng</th>\
-         <th>KTC 95%</th><th>Ước lượng</th><th>KTC 95%</th><th>p</th></tr>\n",
+         <th>KTC 95%</th><th>Ước lượng</th></tr>\n",
     );
     for code in codes {
         let d = ev.did_units.iter().find(|d| d.unit_code == code);
@@ -513,7 +519,7 @@ fn unit_effects_table(h: &mut String, results: &Results) {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td>\
-             <td>{}</td>{}{}<td>{}</td></tr>",
+             <td>{}</td>{}<td>{}</td></tr>",
             escape(&unit_display_name(results, code)),
             escape(code),
             num(d.and_then(|d| d.pilot_pre), 2),
@@ -525,12 +531,7 @@ fn unit_effects_table(h: &mut String, results: &Results) {
                 d.and_then(|d| d.lo),
                 d.and_then(|d| d.hi)
             ),
-            est_ci(
-                t.and_then(|t| t.estimate),
-                t.and_then(|t| t.lo),
-                t.and_then(|t| t.hi)
-            ),
-            escape(&p_text(t.and_then(|t| t.p)))
+            num(t.and_then(|t| t.estimate), 2),
         );
     }
     h.push_str("</table></div>\n");
@@ -590,6 +591,136 @@ fn elements_table(h: &mut String, results: &Results) {
     h.push_str("</table>\n");
 }
 
+/// Vietnamese name of a bootstrap weight distribution.
+fn weights_vi(key: &str) -> String {
+    match key {
+        "webb" => "Webb (sáu giá trị ±√0.5, ±1, ±√1.5)".to_string(),
+        "rademacher" => "Rademacher (±1)".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The "Phương pháp / Methods" section: static Vietnamese text with the
+/// numbers of these results, then `methods.txt` (English, `lang="en"`).
+fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units: usize) {
+    let ev = &results.evaluation;
+    let periods = &results.periods;
+    let pre = periods.iter().filter(|p| **p < start).count();
+    let post = periods.len() - pre;
+    let first = periods.first().map(ToString::to_string).unwrap_or_default();
+    let last = periods.last().map(ToString::to_string).unwrap_or_default();
+    let mut m = String::new();
+    let _ = write!(
+        m,
+        "<h2>Phương pháp / Methods</h2>\n\
+         <h3>Chỉ số</h3>\n\
+         <p>Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc \
+         5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc \
+         không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ \
+         số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần \
+         là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: \
+         trung bình năm yếu tố).</p>\n\
+         <p>Số liệu gồm {pilot_units} đơn vị thí điểm và {} đơn vị đối chứng (không thí điểm), \
+         {} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước \
+         thí điểm và {post} kỳ từ khi thí điểm.</p>\n\
+         <h3>Sai số chuẩn và khoảng tin cậy</h3>\n\
+         <p>Sai số chuẩn của mỗi chỉ số được tính bằng phương pháp tuyến tính hóa (Taylor), có \
+         tính trọng số của phiếu nếu có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
+         tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các \
+         phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số \
+         liệu để tính, không phải bằng 0.</p>\n\
+         <h3>Khác biệt kép 2×2</h3>\n\
+         <p>Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi \
+         của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các \
+         kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính \
+         từ sai số khảo sát của các ô, coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu \
+         phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{}</p>\n",
+        results.baseline_unit_count(),
+        periods.len(),
+        if ev.did_units.is_empty() {
+            ""
+        } else {
+            " Bảng “Từng đơn vị thí điểm” dùng cách này cho từng đơn vị."
+        },
+    );
+    if let Some(t) = &ev.twfe {
+        let o = &t.overall;
+        let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
+        let _ = write!(
+            m,
+            "<h3>Mô hình hai chiều cố định (TWFE) và sai số theo cụm</h3>\n\
+             <p>Mô hình hồi quy trên các ô đơn vị × kỳ: y<sub>ut</sub> = α<sub>u</sub> + \
+             λ<sub>t</sub> + β·D<sub>ut</sub>, trong đó α<sub>u</sub> là mức riêng của từng đơn \
+             vị, λ<sub>t</sub> là biến động chung của từng kỳ và D<sub>ut</sub> = 1 ở đơn vị thí \
+             điểm từ kỳ {start}. Hệ số β là tác động của thí điểm. Sai số chuẩn theo cụm CR1 (mỗi \
+             đơn vị là một cụm: {} cụm, trong đó {} cụm thí điểm, {} ô) cho phép sai số của một \
+             đơn vị tương quan giữa các kỳ; khoảng tin cậy dùng phân phối t với G − 1 bậc tự \
+             do.</p>\n",
+            count(o.n_clusters),
+            count(o.n_treated),
+            count(o.n_obs),
+        );
+        if o.p_wild.is_some() || o.lo_wild.is_some() {
+            let _ = writeln!(
+                m,
+                "<p>Chỉ có {} đơn vị được thí điểm; khi có ít cụm được thí điểm, sai số theo cụm \
+                 thường quá nhỏ. Vì vậy cách suy luận nên ưu tiên là bootstrap cụm hoang dã có \
+                 ràng buộc (WCR): giả định \
+                 tác động bằng 0, nhân phần dư của mỗi đơn vị với một trọng số ngẫu nhiên theo \
+                 phân phối {}, lặp lại {} lần (hạt giống {}), rồi so sánh thống kê t quan sát \
+                 được với các lần lặp. Khoảng tin cậy bootstrap gồm các giá trị tác động mà kiểm \
+                 định này không bác bỏ ở mức 5%.</p>",
+                count(o.n_treated),
+                escape(&weights_vi(&o.bootstrap_weights)),
+                count(o.replicates),
+                count(o.seed),
+            );
+        }
+    }
+    if !ev.event_study.is_empty() || ev.pretrend.is_some() {
+        let reference = match ev.event_study.iter().find(|c| c.is_reference()) {
+            Some(c) if c.k != -1 => format!("kỳ k = {} ({})", k_label(c.k), c.period),
+            _ => "kỳ ngay trước thí điểm (k = −1)".to_string(),
+        };
+        let wild = if ev.pretrend.as_ref().is_some_and(|t| t.p_wild.is_some()) {
+            ", kèm p bootstrap hoang dã"
+        } else {
+            ""
+        };
+        let _ = write!(
+            m,
+            "<h3>Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm</h3>\n\
+             <p>Nghiên cứu sự kiện thay hệ số β bằng một hệ số β<sub>k</sub> cho mỗi kỳ k tính \
+             từ kỳ bắt đầu (k = 0 là kỳ {start}); {reference} là kỳ tham chiếu, cố định bằng 0. Nếu hai nhóm có xu hướng song song trước thí điểm thì các \
+             hệ số trước thí điểm phải gần 0. Kiểm định xu hướng trước thí điểm kiểm định đồng \
+             thời các hệ số này bằng 0 (kiểm định Wald với ma trận hiệp phương sai theo cụm CR1, \
+             báo cáo dạng F với G − 1 bậc tự do ở mẫu số{wild}). p lớn không \
+             chứng minh xu hướng song song, chỉ cho thấy không phát hiện được khác biệt với số \
+             đơn vị hiện có.</p>\n"
+        );
+    }
+    let _ = write!(
+        m,
+        "<h3>Giả định</h3>\n<ul>\n\
+         <li>Xu hướng song song: nếu không có thí điểm, chỉ số của các đơn vị thí điểm sẽ thay \
+         đổi giống như nhóm đối chứng.</li>\n\
+         <li>Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ \
+         {start}.</li>\n\
+         <li>Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.</li>\n\
+         <li>Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy \
+         chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết \
+         quả là tác động tại chính các đơn vị này.</li>\n</ul>\n"
+    );
+    h.push_str(&nfc(&m));
+    if let Some(text) = &ev.methods {
+        let _ = write!(
+            h,
+            "<h3 lang=\"en\">Methods (English)</h3>\n<div class=\"methods\" lang=\"en\">\n{}</div>\n",
+            paragraphs(text)
+        );
+    }
+}
+
 /// A table of reason → rows.
 fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>) {
     let _ = writeln!(
@@ -612,7 +743,7 @@ fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>)
 /// The "Chất lượng dữ liệu / Data quality" section; empty without stage reports.
 fn quality_section(h: &mut String, results: &Results) {
     let q = &results.quality;
-    if q.ingest.is_none() && q.clean.is_none() {
+    if q.ingest.is_none() && q.clean.is_none() && q.aggregate.is_none() {
         return;
     }
     h.push_str("<h2>Chất lượng dữ liệu / Data quality</h2>\n");
@@ -670,6 +801,120 @@ fn quality_section(h: &mut String, results: &Results) {
             i.accepted,
             c.rows_in,
             check(i.accepted == c.rows_in)
+        );
+    }
+    if let Some(a) = &q.aggregate {
+        aggregate_quality(h, results, a);
+    }
+    chain(h, q);
+}
+
+/// Vietnamese label of a response channel; the key itself when unknown.
+pub fn channel_label(key: &str) -> &str {
+    match key {
+        "survey" => "Phiếu khảo sát",
+        "qr" => "Đánh giá qua mã QR",
+        "kiosk" => "Đánh giá tại ki-ốt",
+        other => other,
+    }
+}
+
+/// The aggregate step: rows used by channel, rows of other channels left
+/// out, and the identities with the clean step and the unit × period cells.
+fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
+    let sum: u64 = a.excluded_by_channel.values().sum();
+    let cells_n: u64 = results
+        .units
+        .values()
+        .flat_map(|u| u.by_period.values())
+        .map(|e| e.n)
+        .sum();
+    let _ = writeln!(
+        h,
+        "<h3>Tổng hợp (aggregate)</h3>\n<p>Đọc {} phiếu sau làm sạch: dùng {} phiếu của kênh \
+         “{}”, để riêng {} phiếu của các kênh khác (không bao giờ gộp chung).</p>\n\
+         <table>\n<tr><th class=\"name\">Kênh</th><th class=\"name\">Mã</th><th>Dùng</th>\
+         <th>Để riêng</th></tr>",
+        a.rows_read,
+        a.rows_used,
+        escape(channel_label(&a.channel)),
+        a.rows_excluded_channel
+    );
+    let row = |h: &mut String, key: &str, used: u64, excluded: u64| {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
+             <td>{used}</td><td>{excluded}</td></tr>",
+            escape(channel_label(key)),
+            escape(key)
+        );
+    };
+    row(h, &a.channel, a.rows_used, 0);
+    for (key, &n) in &a.excluded_by_channel {
+        row(h, key, 0, n);
+    }
+    h.push_str("</table>\n");
+    let _ = writeln!(
+        h,
+        "<p class=\"identity\">Đối chiếu: {} đọc = {} dùng + {} kênh khác {}; \
+         {} kênh khác = tổng theo kênh {} {}; {} dùng = tổng n các ô đơn vị × kỳ {} {}</p>",
+        a.rows_read,
+        a.rows_used,
+        a.rows_excluded_channel,
+        check(a.rows_read == a.rows_used + a.rows_excluded_channel),
+        a.rows_excluded_channel,
+        sum,
+        check(a.rows_excluded_channel == sum),
+        a.rows_used,
+        cells_n,
+        check(a.rows_used == cells_n)
+    );
+    if let Some(c) = &results.quality.clean {
+        let _ = writeln!(
+            h,
+            "<p class=\"identity\">Nối hai bước: {} giữ ở bước làm sạch = {} đọc ở bước tổng hợp {}</p>",
+            c.kept,
+            a.rows_read,
+            check(c.kept == a.rows_read)
+        );
+    }
+}
+
+/// The whole chain on one line, when at least two steps are known:
+/// read → accepted → kept → used, with ✓ when every identity holds.
+fn chain(h: &mut String, q: &DataQuality) {
+    let mut steps: Vec<String> = Vec::new();
+    let mut ok = true;
+    if let Some(i) = &q.ingest {
+        steps.push(format!("{} đọc", i.rows_read));
+        steps.push(format!("{} nhận", i.accepted));
+        ok &= i.reconciles();
+    }
+    if let Some(c) = &q.clean {
+        if let Some(i) = &q.ingest {
+            ok &= i.accepted == c.rows_in;
+        } else {
+            steps.push(format!("{} vào làm sạch", c.rows_in));
+        }
+        steps.push(format!("{} giữ", c.kept));
+        ok &= c.reconciles();
+    }
+    if let Some(a) = &q.aggregate {
+        if let Some(c) = &q.clean {
+            ok &= c.kept == a.rows_read;
+        } else {
+            steps.push(format!("{} vào tổng hợp", a.rows_read));
+        }
+        steps.push(format!("{} dùng", a.rows_used));
+        ok &= a.reconciles();
+    }
+    let known = [q.ingest.is_some(), q.clean.is_some(), q.aggregate.is_some()];
+    if known.iter().filter(|k| **k).count() >= 2 {
+        let _ = writeln!(
+            h,
+            "<p class=\"identity\">Chuỗi số phiếu: {} {}</p>",
+            steps.join(" → "),
+            check(ok)
         );
     }
 }

@@ -35,8 +35,8 @@ use sipas_core::PilotSet;
 
 pub use error::{Error, Result};
 pub use evaluation::{
-    CleanQuality, DataQuality, Evaluation, EventCoef, IngestQuality, Pretrend, ReportOptions, Twfe,
-    TwfeRow, UnitDid,
+    AggregateQuality, CleanQuality, DataQuality, Evaluation, EventCoef, IngestQuality, Pretrend,
+    ReportOptions, Twfe, TwfeRow, UnitDid,
 };
 pub use html::render_html;
 pub use render::ChartStyle;

@@ -336,8 +336,6 @@ pub fn render_pilots_spec(
 pub const EFFECT_COLOR: RGBColor = UNIT_COLOR;
 /// Colour of the overall rows of the forest plot.
 pub const OVERALL_COLOR: RGBColor = RGBColor(117, 40, 160);
-/// Colour of the survey-SE (2×2) intervals behind the forest rows.
-pub const CELL_CI_COLOR: RGBColor = RGBColor(200, 200, 200);
 /// Colour of the zero line.
 pub const ZERO_COLOR: RGBColor = RGBColor(60, 60, 60);
 
@@ -566,14 +564,6 @@ pub fn render_forest_spec(spec: &ForestSpec, style: &ChartStyle) -> Result<Vec<u
             } else {
                 OVERALL_COLOR
             };
-            if let Some((lo, hi)) = r.cell_ci {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(lo, y - 0.16), (hi, y + 0.16)],
-                        CELL_CI_COLOR.filled(),
-                    )))
-                    .map_err(draw_err)?;
-            }
             if let Some((lo, hi)) = r.ci {
                 let style = color.stroke_width(3);
                 let cap = 0.2;

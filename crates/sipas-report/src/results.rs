@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use sipas_core::Period;
 use sipas_core::text::nfc;
 
-use crate::evaluation::{DataQuality, Evaluation, ReportOptions, load_evaluation, load_quality};
+use crate::evaluation::{
+    DataQuality, Evaluation, ReportOptions, load_aggregate_quality, load_evaluation, load_quality,
+};
 use crate::{Error, Result};
 
 /// File names inside a results directory.
@@ -83,8 +85,9 @@ pub struct Results {
     pub pilot_group: BTreeMap<Period, Estimate>,
     /// Pooled estimate of the non-pilot units (`groups.csv`, group = baseline).
     pub baseline: BTreeMap<Period, Estimate>,
-    /// The DiD estimate.
-    pub did: Did,
+    /// The 2×2 DiD estimate; `None` when `did.csv` has no row (the data
+    /// could not give one, e.g. a single survey round).
+    pub did: Option<Did>,
     /// Element and part columns of `groups.csv` (after `sipas_hi`), in file order.
     pub group_columns: Vec<String>,
     /// Pooled pilot values of [`Results::group_columns`] by period.
@@ -93,7 +96,8 @@ pub struct Results {
     pub baseline_parts: BTreeMap<Period, Vec<Option<f64>>>,
     /// The pilot evaluation files, each optional (older results folders lack them).
     pub evaluation: Evaluation,
-    /// The ingest and clean reports beside the results folder, when found.
+    /// The ingest and clean reports beside the results folder and the
+    /// aggregate report in it, when found.
     pub quality: DataQuality,
 }
 
@@ -123,7 +127,8 @@ impl Results {
 /// Reads `unit_period.csv`, `groups.csv` and `did.csv` from a results directory,
 /// and the evaluation files (`did_twfe.csv`, `did_units.csv`, `event_study.csv`,
 /// `pretrend.csv`, `methods.txt`, `evaluation.json`) that are present.
-/// [`Results::quality`] is left empty: see [`load_results_with`].
+/// [`Results::quality`] holds only `aggregate-report.json` (when present in
+/// `dir`); the ingest and clean reports beside it: see [`load_results_with`].
 pub fn load_results(dir: &Path) -> Result<Results> {
     let units = read_unit_period(&dir.join(UNIT_PERIOD_CSV))?;
     let groups_path = dir.join(GROUPS_CSV);
@@ -161,7 +166,10 @@ pub fn load_results(dir: &Path) -> Result<Results> {
         pilot_parts: groups.pilot_parts,
         baseline_parts: groups.baseline_parts,
         evaluation: load_evaluation(dir)?,
-        quality: DataQuality::default(),
+        quality: DataQuality {
+            aggregate: load_aggregate_quality(dir)?,
+            ..DataQuality::default()
+        },
     })
 }
 
@@ -169,7 +177,9 @@ pub fn load_results(dir: &Path) -> Result<Results> {
 /// (into [`Results::quality`]).
 pub fn load_results_with(dir: &Path, options: &ReportOptions) -> Result<Results> {
     let mut results = load_results(dir)?;
+    let aggregate = results.quality.aggregate.take();
     results.quality = load_quality(options)?;
+    results.quality.aggregate = aggregate;
     Ok(results)
 }
 
@@ -441,7 +451,9 @@ fn read_groups(path: &Path) -> Result<Groups> {
     Ok(g)
 }
 
-fn read_did(path: &Path) -> Result<Did> {
+/// `did.csv`: one row, or none when the data could not give a DiD (a single
+/// round, no period before the start…; aggregate-report.json says why).
+fn read_did(path: &Path) -> Result<Option<Did>> {
     let mut t = Table::open(path)?;
     let cols = [
         "estimate",
@@ -469,13 +481,17 @@ fn read_did(path: &Path) -> Result<Did> {
         (pilot_pre?, pilot_post?, baseline_pre?, baseline_post?);
     let start = t.col("pilot_start")?;
     let rows = t.rows()?;
-    let [row] = rows.as_slice() else {
-        return Err(Error::Inconsistent {
-            path: path.to_path_buf(),
-            message: format!("expected exactly one row, found {}", rows.len()),
-        });
+    let row = match rows.as_slice() {
+        [] => return Ok(None),
+        [row] => row,
+        _ => {
+            return Err(Error::Inconsistent {
+                path: path.to_path_buf(),
+                message: format!("expected at most one row, found {}", rows.len()),
+            });
+        }
     };
-    Ok(Did {
+    Ok(Some(Did {
         estimate: row.opt_f64(path, estimate)?,
         se: row.opt_f64(path, se)?,
         lo: row.opt_f64(path, lo)?,
@@ -485,5 +501,5 @@ fn read_did(path: &Path) -> Result<Did> {
         baseline_pre: row.opt_f64(path, baseline_pre)?,
         baseline_post: row.opt_f64(path, baseline_post)?,
         pilot_start: row.opt_period(path, start)?,
-    })
+    }))
 }

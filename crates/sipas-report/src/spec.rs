@@ -324,12 +324,12 @@ pub const EVENT_Y_TITLE: &str = "Điểm SIPAS";
 /// Label of the start marker of the event-study chart.
 pub const EVENT_MARKER: &str = "Bắt đầu thí điểm";
 /// Title of the forest plot.
-pub const FOREST_TITLE: &str = "Tác động của thí điểm theo đơn vị (DiD hai chiều cố định)";
+pub const FOREST_TITLE: &str = "Tác động của thí điểm: chung và theo từng đơn vị";
 /// X axis title of the forest plot.
 pub const FOREST_X_TITLE: &str = "Chênh lệch điểm SIPAS so với nhóm đối chứng";
 /// Subtitle of the forest plot.
-pub const FOREST_SUBTITLE: &str = "Điểm: ước lượng; đường: khoảng tin cậy 95%; \
-vạch xám: KTC 95% của DiD 2×2 từ sai số khảo sát";
+pub const FOREST_SUBTITLE: &str = "Tím: chung (TWFE), KTC cụm CR1 và bootstrap hoang dã; \
+xanh: từng đơn vị, DiD 2×2, KTC 95% từ sai số khảo sát";
 /// Forest row label of the overall estimate with its CR1 interval.
 pub const OVERALL_CR1_LABEL: &str = "Chung — KTC cụm (CR1)";
 /// Forest row label of the overall estimate with its wild bootstrap interval.
@@ -523,7 +523,9 @@ pub enum ForestRole {
     OverallCr1,
     /// The overall TWFE estimate with its wild bootstrap interval.
     OverallWild,
-    /// A pilot unit's own TWFE estimate with its CR1 interval.
+    /// A pilot unit's 2×2 DiD (`did_units.csv`) with its survey-SE interval.
+    /// Its own TWFE CR1 interval is not shown: with one treated cluster,
+    /// cluster-robust errors are far too small (MacKinnon & Webb 2017).
     Unit,
 }
 
@@ -536,12 +538,12 @@ pub struct ForestRow {
     pub label: String,
     /// The unit's code (units only).
     pub unit_code: Option<String>,
-    /// Point estimate, when defined.
+    /// Point estimate, when defined: the overall TWFE estimate, or the unit's
+    /// 2×2 estimate (its TWFE estimate when `did_units.csv` lacks the unit).
     pub estimate: Option<f64>,
-    /// The row's 95% interval (CR1 or wild).
+    /// The row's 95% interval: CR1 or wild for the overall rows, the 2×2
+    /// interval from the cells' survey SEs for a unit.
     pub ci: Option<(f64, f64)>,
-    /// The unit's 2×2 interval from the cells' survey SEs (`did_units.csv`).
-    pub cell_ci: Option<(f64, f64)>,
 }
 
 /// Everything the forest plot shows.
@@ -577,14 +579,7 @@ impl ForestSpec {
             let est = r
                 .estimate
                 .map_or_else(|| "—".to_string(), |e| format!("{e:.2}"));
-            let _ = writeln!(
-                s,
-                "{:?} \"{}\": {est} {} cells {}",
-                r.role,
-                r.label,
-                iv(r.ci),
-                iv(r.cell_ci)
-            );
+            let _ = writeln!(s, "{:?} \"{}\": {est} {}", r.role, r.label, iv(r.ci));
         }
         s
     }
@@ -600,10 +595,10 @@ pub fn unit_display_name(results: &Results, code: &str) -> String {
         .map_or_else(|| code.to_string(), |u| nfc(&u.full_name()))
 }
 
-/// The forest plot from `did_twfe.csv` (and `did_units.csv` for the grey
-/// survey-SE intervals); `None` when the results have no TWFE estimate.
-/// Order: the overall rows first, then the pilot units by code (the order of
-/// every other table and chart of the report).
+/// The forest plot from `did_twfe.csv` and `did_units.csv`; `None` when the
+/// results have no TWFE estimate. Order: the overall rows first (CR1, then
+/// wild), then the pilot units by code (the order of every other table and
+/// chart of the report), each with its 2×2 DiD and survey-SE interval.
 pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
     let ev = &results.evaluation;
     let twfe = ev.twfe.as_ref()?;
@@ -614,7 +609,6 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
         unit_code: None,
         estimate: o.estimate,
         ci: o.lo.zip(o.hi),
-        cell_ci: None,
     }];
     if let Some(ci) = o.lo_wild.zip(o.hi_wild) {
         rows.push(ForestRow {
@@ -623,30 +617,35 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
             unit_code: None,
             estimate: o.estimate,
             ci: Some(ci),
-            cell_ci: None,
         });
     }
-    for u in &twfe.units {
-        let code = u.unit_code.clone().unwrap_or_default();
-        let cell_ci = ev
-            .did_units
+    let mut codes: Vec<&str> = twfe
+        .units
+        .iter()
+        .filter_map(|u| u.unit_code.as_deref())
+        .chain(ev.did_units.iter().map(|d| d.unit_code.as_str()))
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        let did = ev.did_units.iter().find(|d| d.unit_code == code);
+        let twfe_estimate = twfe
+            .units
             .iter()
-            .find(|d| d.unit_code == code)
-            .and_then(|d| d.lo.zip(d.hi));
+            .find(|u| u.unit_code.as_deref() == Some(code))
+            .and_then(|u| u.estimate);
         rows.push(ForestRow {
             role: ForestRole::Unit,
-            label: unit_display_name(results, &code),
-            unit_code: Some(code),
-            estimate: u.estimate,
-            ci: u.lo.zip(u.hi),
-            cell_ci,
+            label: unit_display_name(results, code),
+            unit_code: Some(code.to_string()),
+            estimate: did.and_then(|d| d.estimate).or(twfe_estimate),
+            ci: did.and_then(|d| d.lo.zip(d.hi)),
         });
     }
     let x_range = effect_range(rows.iter().flat_map(|r| {
         r.estimate
             .into_iter()
             .chain(r.ci.into_iter().flat_map(|(a, b)| [a, b]))
-            .chain(r.cell_ci.into_iter().flat_map(|(a, b)| [a, b]))
     }));
     Some(ForestSpec {
         title: nfc(FOREST_TITLE),

@@ -4,11 +4,20 @@
 //! Fixture values (hand-written): TWFE 5.90, CR1 interval 5.9 ∓ t(2) 4.302653 × 1.2,
 //! wild interval −2.10 to 13.40; per-unit 2×2 of cell means, e.g. Phú Đình
 //! (83.5 − 73.666667) − (82.25 − 80.75) = 8.333333 ± 1.959964 × 1.5.
+//! Per-unit TWFE against the single baseline unit 05446: Trưng Vương's panel is
+//! balanced, so it equals the 2×2, 6.125; Phú Đình lacks 2023Q3, and with two
+//! units the period effects leave the mean of the differences d_t = y_pilot − y_base:
+//! post (0 + 2.5)/2 − pre (−8 − 6.5 − 6.5)/3 = 8.25. Their CR1 intervals use t(1)
+//! 12.706205 (G = 2): 6.125 ∓ 12.706205 × 0.9 = −5.31 … 17.56, 8.25 ∓ 12.706205 × 1.1 =
+//! −5.73 … 22.23, and must appear nowhere.
+//! Stage counts: ingest 1874 read = 1866 accepted + 8; clean 1866 in = 1859 kept + 7;
+//! aggregate 1859 read = 1855 survey used (= Σ n of unit_period.csv: 6 × 120 + 6 × 110
+//! + 5 × 95) + 4 qr.
 
 use std::fs;
 
 use sipas_report::html::{EVENT_STUDY_PNG, FOREST_PNG};
-use sipas_report::render::{CELL_CI_COLOR, EFFECT_COLOR, MARKER_COLOR, OVERALL_COLOR, forest_size};
+use sipas_report::render::{EFFECT_COLOR, MARKER_COLOR, OVERALL_COLOR, forest_size};
 use sipas_report::spec::{event_study_spec, forest_spec};
 use sipas_report::{
     ChartStyle, Error, ReportOptions, load_results, load_results_with, render_event_study,
@@ -58,14 +67,29 @@ fn loads_evaluation_files_and_stage_reports() {
     );
 
     let i = r.quality.ingest.as_ref().unwrap();
-    assert_eq!((i.rows_read, i.accepted, i.quarantined), (1870, 1862, 8));
+    assert_eq!((i.rows_read, i.accepted, i.quarantined), (1874, 1866, 8));
     assert!(i.reconciles());
     let c = r.quality.clean.as_ref().unwrap();
-    assert_eq!((c.rows_in, c.kept, c.excluded), (1862, 1855, 7));
+    assert_eq!((c.rows_in, c.kept, c.excluded), (1866, 1859, 7));
     assert_eq!(c.flagged_by_reason["flag_straightline"], 6);
     assert!(c.reconciles());
-    // load_results alone does not look beside the folder.
-    assert!(small().quality.ingest.is_none());
+    let a = r.quality.aggregate.as_ref().unwrap();
+    assert_eq!(
+        (
+            a.channel.as_str(),
+            a.rows_read,
+            a.rows_used,
+            a.rows_excluded_channel
+        ),
+        ("survey", 1859, 1855, 4)
+    );
+    assert_eq!(a.excluded_by_channel["qr"], 4);
+    assert!(a.reconciles());
+    // load_results alone does not look beside the folder, but reads the
+    // aggregate report inside it.
+    let alone = small();
+    assert!(alone.quality.ingest.is_none() && alone.quality.clean.is_none());
+    assert_eq!(alone.quality.aggregate.as_ref(), Some(a));
 }
 
 #[test]
@@ -92,17 +116,26 @@ k=1 2024Q2: 7.00 [0.98, 13.02]
 #[test]
 fn forest_spec_from_the_fixture() {
     let spec = forest_spec(&small()).unwrap();
+    // Units by code, each with its 2×2 from did_units.csv: Trưng Vương
+    // (87.25 − 79.625) − (82.25 − 80.75) = 6.125 (printed 6.12: ties to even)
+    // ∓ 1.959964 × 1.2 = 3.77 … 8.48;
+    // Phú Đình 8.333333 ∓ 1.959964 × 1.5 = 5.39 … 11.27. The per-unit CR1
+    // intervals (down to −5.73, up to 22.23) are not drawn and do not widen the axis.
     // x: lowest −2.1 (wild), highest 13.4 (wild); span 15.5, ± 3% → −2.565 … 13.865,
-    // 16.43 wide → step 2 → −4 … 14. Units by code; grey intervals from did_units.csv.
+    // 16.43 wide → step 2 → −4 … 14.
     let expected = "\
-title: Tác động của thí điểm theo đơn vị (DiD hai chiều cố định)
+title: Tác động của thí điểm: chung và theo từng đơn vị
 x: Chênh lệch điểm SIPAS so với nhóm đối chứng [-4.00, 14.00]
-OverallCr1 \"Chung — KTC cụm (CR1)\": 5.90 [0.74, 11.06] cells none
-OverallWild \"Chung — KTC bootstrap hoang dã\": 5.90 [-2.10, 13.40] cells none
-Unit \"Phường Trưng Vương\": 6.25 [2.38, 10.12] cells [3.77, 8.48]
-Unit \"Xã Phú Đình\": 5.10 [0.37, 9.83] cells [5.39, 11.27]
+OverallCr1 \"Chung — KTC cụm (CR1)\": 5.90 [0.74, 11.06]
+OverallWild \"Chung — KTC bootstrap hoang dã\": 5.90 [-2.10, 13.40]
+Unit \"Phường Trưng Vương\": 6.12 [3.77, 8.48]
+Unit \"Xã Phú Đình\": 8.33 [5.39, 11.27]
 ";
     assert_eq!(spec.to_text(), expected);
+    assert!(
+        spec.subtitle
+            .contains("xanh: từng đơn vị, DiD 2×2, KTC 95% từ sai số khảo sát")
+    );
 }
 
 #[test]
@@ -139,10 +172,6 @@ fn forest_png_has_size_colours_and_matches_golden() {
         count_near(&img, c(EFFECT_COLOR), 0) > 200,
         "unit rows missing"
     );
-    assert!(
-        count_near(&img, c(CELL_CI_COLOR), 0) > 500,
-        "grey intervals missing"
-    );
     let again = render_forest(&small(), &style).unwrap().unwrap();
     assert_eq!(decode(&again).as_raw(), img.as_raw());
     golden("did_forest", &png);
@@ -151,6 +180,7 @@ fn forest_png_has_size_colours_and_matches_golden() {
 #[test]
 fn page_has_evaluation_methods_quality_and_elements() {
     let html = render_html(&with_quality(), &pilots());
+    assert_eq!(sipas_core::text::nfc(&html), html, "page is NFC");
     assert!(html.contains("<h2>Đánh giá thí điểm / Pilot evaluation</h2>"));
     // TWFE CR1 and wild rows.
     assert!(html.contains("<td>5.90</td><td>0.74–11.06</td><td>1.20</td><td>0.039</td>"));
@@ -162,12 +192,22 @@ fn page_has_evaluation_methods_quality_and_elements() {
     assert!(
         html.contains("<td>−1</td><td class=\"name\">2023Q4</td><td>0.00</td><td>tham chiếu</td>")
     );
-    // Per-unit row of Phú Đình: 2×2 and its own TWFE; Trưng Vương's p 0.0004.
+    // Per-unit rows: the 2×2 with its survey-SE interval, then the unit's TWFE
+    // estimate alone (6.125 = the 2×2 on Trưng Vương's balanced panel; 8.25 for
+    // Phú Đình, who lacks a cell).
+    assert!(html.contains(
+        "<td>79.62</td><td>87.25</td><td>80.75</td><td>82.25</td><td>6.12</td>\
+         <td>3.77–8.48</td><td>6.12</td></tr>"
+    ));
     assert!(html.contains(
         "<td>73.67</td><td>83.50</td><td>80.75</td><td>82.25</td><td>8.33</td>\
-         <td>5.39–11.27</td><td>5.10</td><td>0.37–9.83</td><td>0.045</td>"
+         <td>5.39–11.27</td><td>8.25</td></tr>"
     ));
-    assert!(html.contains("<td>2.38–10.12</td><td>&lt; 0.001</td>"));
+    // The per-unit CR1 intervals and p-values appear nowhere; the reason is given.
+    for cr1 in ["-5.31", "17.56", "-5.73", "22.23", "0.093", "0.084"] {
+        assert!(!html.contains(cr1), "{cr1}");
+    }
+    assert!(html.contains("với một đơn vị thí điểm, sai số chuẩn theo cụm không đáng tin cậy"));
     for src in [EVENT_STUDY_PNG, FOREST_PNG] {
         assert!(
             html.contains(&format!("<img src=\"{src}\" alt=\"")),
@@ -175,8 +215,45 @@ fn page_has_evaluation_methods_quality_and_elements() {
         );
     }
     assert_eq!(html.matches("<img ").count(), 5);
-    // Methods: paragraphs kept, line breaks inside kept, text escaped.
+    // Methods: the Vietnamese text with this fixture's numbers, then the English
+    // methods.txt below it with paragraphs kept, line breaks inside kept, text escaped.
     assert!(html.contains("<h2>Phương pháp / Methods</h2>"));
+    let vi = html.find("<h3>Chỉ số</h3>").unwrap();
+    let en = html.find("<div class=\"methods\" lang=\"en\">").unwrap();
+    assert!(vi < en);
+    assert!(
+        html.contains("tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”)")
+    );
+    assert!(html.contains(
+        "Số liệu gồm 2 đơn vị thí điểm và 1 đơn vị đối chứng (không thí điểm), 6 kỳ khảo sát \
+         từ 2023Q1 đến 2024Q2. Thí điểm bắt đầu từ kỳ 2024Q1: 4 kỳ trước thí điểm và 2 kỳ từ \
+         khi thí điểm."
+    ));
+    assert!(html.contains("3 cụm, trong đó 2 cụm thí điểm, 17 ô"));
+    assert!(html.contains("Chỉ có 2 đơn vị được thí điểm"));
+    assert!(
+        html.contains(
+            "phân phối Webb (sáu giá trị ±√0.5, ±1, ±√1.5), lặp lại 999 lần (hạt giống 42)"
+        )
+    );
+    assert!(html.contains("kỳ ngay trước thí điểm (k = −1) là kỳ tham chiếu"));
+    for h3 in [
+        "Sai số chuẩn và khoảng tin cậy",
+        "Khác biệt kép 2×2",
+        "Mô hình hai chiều cố định (TWFE) và sai số theo cụm",
+        "Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm",
+        "Giả định",
+    ] {
+        assert!(html.contains(&format!("<h3>{h3}</h3>")), "{h3}");
+    }
+    for assumption in [
+        "Xu hướng song song",
+        "Không có tác động đón trước",
+        "Ít cụm được thí điểm",
+    ] {
+        assert!(html.contains(&format!("<li>{assumption}:")), "{assumption}");
+    }
+    assert!(html.contains("chỉ có 2 đơn vị thí điểm, nên mọi khoảng tin cậy"));
     assert!(html.contains("<p>Evaluating the pilot</p>"));
     assert!(
         html.contains("<p>Method. Two-way fixed effects: unit levels<br>\nplus period levels.</p>")
@@ -184,9 +261,25 @@ fn page_has_evaluation_methods_quality_and_elements() {
     assert!(html.contains("<p>Uncertainty. p &lt; 0.05 &amp; &quot;wild&quot; bootstrap.</p>"));
     // Data quality and its identities.
     assert!(html.contains("<h2>Chất lượng dữ liệu / Data quality</h2>"));
-    assert!(html.contains("1870 đọc = 1862 nhận + 8 cách ly ✓; 8 cách ly = tổng theo lý do 8 ✓"));
-    assert!(html.contains("1862 vào = 1855 giữ + 7 loại ✓; 7 loại = tổng theo lý do 7 ✓"));
-    assert!(html.contains("1862 nhận ở bước nhập = 1862 vào bước làm sạch ✓"));
+    assert!(html.contains("1874 đọc = 1866 nhận + 8 cách ly ✓; 8 cách ly = tổng theo lý do 8 ✓"));
+    assert!(html.contains("1866 vào = 1859 giữ + 7 loại ✓; 7 loại = tổng theo lý do 7 ✓"));
+    assert!(html.contains("1866 nhận ở bước nhập = 1866 vào bước làm sạch ✓"));
+    // The aggregate step: used by channel, other channels left out, reconciled.
+    assert!(html.contains("<h3>Tổng hợp (aggregate)</h3>"));
+    assert!(html.contains(
+        "<td class=\"name\">Phiếu khảo sát</td><td class=\"name\"><small>survey</small></td>\
+         <td>1855</td><td>0</td>"
+    ));
+    assert!(html.contains(
+        "<td class=\"name\">Đánh giá qua mã QR</td><td class=\"name\"><small>qr</small></td>\
+         <td>0</td><td>4</td>"
+    ));
+    assert!(html.contains(
+        "1859 đọc = 1855 dùng + 4 kênh khác ✓; 4 kênh khác = tổng theo kênh 4 ✓; \
+         1855 dùng = tổng n các ô đơn vị × kỳ 1855 ✓"
+    ));
+    assert!(html.contains("1859 giữ ở bước làm sạch = 1859 đọc ở bước tổng hợp ✓"));
+    assert!(html.contains("Chuỗi số phiếu: 1874 đọc → 1866 nhận → 1859 giữ → 1855 dùng ✓"));
     assert!(html.contains(
         "<td class=\"name\">Trả lời quá nhanh</td><td class=\"name\"><small>flag_speeder</small></td><td>2</td>"
     ));
@@ -204,7 +297,7 @@ fn identities_that_do_not_hold_are_flagged() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("clean-report.json");
     let text = fs::read_to_string(small_dir().join("../clean/clean-report.json")).unwrap();
-    fs::write(&bad, text.replace("\"kept\": 1855", "\"kept\": 1850")).unwrap();
+    fs::write(&bad, text.replace("\"kept\": 1859", "\"kept\": 1850")).unwrap();
     let opts = ReportOptions {
         ingest_report: None,
         clean_report: Some(bad),
@@ -212,7 +305,9 @@ fn identities_that_do_not_hold_are_flagged() {
     let r = load_results_with(&small_dir(), &opts).unwrap();
     assert!(!r.quality.clean.as_ref().unwrap().reconciles());
     let html = render_html(&r, &pilots());
-    assert!(html.contains("1862 vào = 1850 giữ + 7 loại ✗ không khớp"));
+    assert!(html.contains("1866 vào = 1850 giữ + 7 loại ✗ không khớp"));
+    assert!(html.contains("1850 giữ ở bước làm sạch = 1859 đọc ở bước tổng hợp ✗ không khớp"));
+    assert!(html.contains("Chuỗi số phiếu: 1866 vào làm sạch → 1850 giữ → 1855 dùng ✗ không khớp"));
     assert!(!html.contains("Nhập số liệu (ingest)"));
 
     // An explicit report that does not exist is an error naming it.
@@ -264,11 +359,15 @@ fn write_report_finds_stage_reports_beside_the_results() {
     write_report(&small_dir(), &pilots(), out.path()).unwrap();
     let html = fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(html.contains("Data quality"));
-    // Without stage reports: no quality section, everything else the same.
+    // Without stage reports: only the aggregate step (its report is in the
+    // results folder), everything else the same.
     let none = out.path().join("none");
     write_report_with(&small_dir(), &pilots(), &none, &ReportOptions::default()).unwrap();
     let html = fs::read_to_string(none.join("index.html")).unwrap();
-    assert!(!html.contains("Data quality") && html.contains("Pilot evaluation"));
+    assert!(html.contains("Data quality") && html.contains("Pilot evaluation"));
+    assert!(html.contains("<h3>Tổng hợp (aggregate)</h3>"));
+    assert!(!html.contains("Nhập số liệu (ingest)") && !html.contains("Làm sạch (clean)"));
+    assert!(!html.contains("Chuỗi số phiếu"));
 }
 
 #[test]
@@ -289,4 +388,46 @@ fn a_malformed_event_study_names_file_line_and_column() {
         "{err}"
     );
     assert!(err.to_string().contains("event_study.csv"), "{err}");
+}
+
+/// A single survey round: aggregate writes a header-only did.csv, says why
+/// in aggregate-report.json and writes no evaluation files.
+#[test]
+fn results_without_a_did_render_with_the_reason() {
+    let root = tempfile::tempdir().unwrap();
+    let results = root.path().join("results");
+    fs::create_dir(&results).unwrap();
+    for f in ["unit_period.csv", "groups.csv", "items.csv"] {
+        fs::copy(small_dir().join(f), results.join(f)).unwrap();
+    }
+    fs::write(
+        results.join("did.csv"),
+        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n",
+    )
+    .unwrap();
+    let mut agg: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(small_dir().join("aggregate-report.json")).unwrap(),
+    )
+    .unwrap();
+    agg["did_unavailable"] = "pilot start 2024Q1: no period before the start".into();
+    fs::write(results.join("aggregate-report.json"), agg.to_string()).unwrap();
+    let r = load_results(&results).unwrap();
+    assert!(r.did.is_none());
+    let out = root.path().join("report");
+    write_report(&results, &pilots(), &out).unwrap();
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Chưa ước lượng được khác biệt kép"), "{html}");
+    assert!(html.contains("pilot start 2024Q1: no period before the start"));
+    assert!(!html.contains("điểm phần trăm"));
+    // Two rows is still an error naming the file.
+    let row = "2024Q1,1,1,0,2,80,81,80,80\n";
+    fs::write(
+        results.join("did.csv"),
+        format!(
+            "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n{row}{row}"
+        ),
+    )
+    .unwrap();
+    let err = load_results(&results).unwrap_err();
+    assert!(err.to_string().contains("did.csv"), "{err}");
 }

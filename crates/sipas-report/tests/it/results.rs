@@ -43,7 +43,7 @@ fn loads_units_groups_and_did() {
     assert_eq!(r.pilot_group[&p("2024Q2")].n, 215);
 
     // DiD = (85.45 − 77.6) − (82.25 − 80.75) = 6.35.
-    let d = r.did;
+    let d = r.did.expect("did.csv has its row");
     assert!((d.estimate.unwrap() - 6.35).abs() < 1e-9);
     assert_eq!(d.se, Some(2.1));
     assert_eq!(d.pilot_start, Some(p("2024Q1")));
