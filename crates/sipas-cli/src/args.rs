@@ -90,6 +90,9 @@ pub struct IngestArgs {
     /// How to read the files.
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Keep this extra source column (e.g. a survey design's `village` cluster) in responses.parquet; repeatable.
+    #[arg(long = "keep-column", value_name = "NAME")]
+    pub keep_columns: Vec<String>,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

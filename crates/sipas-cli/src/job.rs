@@ -22,6 +22,8 @@
 //! # delimiter = ";"                 # default: sniffed; "tab" for tab
 //! # encoding = "windows-1258"       # default: UTF-8 when valid, else CP1258
 //! # mapping = "mapping.toml"        # column and answer-label mapping
+//! # keep_columns = ["interviewer"]  # extra columns kept in responses.parquet
+//! #                                 # ([design] columns are always kept)
 //!
 //! [clean]                           # optional, defaults shown
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
@@ -151,6 +153,9 @@ pub struct IngestJob {
     /// Files or folders.
     #[serde(default)]
     pub inputs: Vec<PathBuf>,
+    /// Extra source columns to keep (design columns are kept automatically).
+    #[serde(default)]
+    pub keep_columns: Vec<String>,
     /// Delimiter, encoding and mapping file.
     #[serde(flatten)]
     pub read: ReadArgs,

@@ -106,17 +106,38 @@ pub(crate) fn run_aggregate(
         estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", out.display()))?;
+    let Some(d) = &indices.did else {
+        let reason = r
+            .did_unavailable
+            .as_deref()
+            .unwrap_or("no difference-in-differences");
+        say(&format!(
+            "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
+        ));
+        // Never leave an earlier run's evaluation beside these tables.
+        for f in sipas_aggregate::panel::EVALUATION_FILES
+            .iter()
+            .copied()
+            .chain(["methods.txt"])
+        {
+            let p = out.join(f);
+            if p.exists() {
+                std::fs::remove_file(&p)
+                    .with_context(|| format!("cannot remove stale {}", p.display()))?;
+            }
+        }
+        return Ok(ExitStatus::Success);
+    };
+    say(&format!(
+        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
+        d.pilot_start, d.estimate, d.se, d.lo, d.hi
+    ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
     sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods_text(&ev).as_bytes())
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
-    let d = &indices.did;
-    say(&format!(
-        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
-        d.pilot_start, d.estimate, d.se, d.lo, d.hi
-    ));
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p = {}, 95% CI {} to {}",

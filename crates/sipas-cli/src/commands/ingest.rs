@@ -14,7 +14,14 @@ use crate::resolve;
 pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
-    run_ingest(&a.inputs, instrument, units, &a.read, &a.out)
+    run_ingest(
+        &a.inputs,
+        instrument,
+        units,
+        &a.read,
+        &a.keep_columns,
+        &a.out,
+    )
 }
 
 /// Library read options from the CLI / job settings.
@@ -44,9 +51,14 @@ pub(crate) fn run_ingest(
     instrument: Option<Instrument>,
     units: UnitRegistry,
     read: &ReadArgs,
+    keep_columns: &[String],
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
-    let opts = IngestOptions { instrument, units };
+    let opts = IngestOptions {
+        instrument,
+        units,
+        keep_columns: keep_columns.to_vec(),
+    };
     let ingested = ingest_with(inputs, &opts, &read_options(read)?).context("ingest failed")?;
     let report = sipas_ingest::write_outputs(&ingested, out)
         .with_context(|| format!("cannot write ingest outputs to {}", out.display()))?;

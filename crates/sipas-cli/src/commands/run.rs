@@ -55,11 +55,18 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         inputs.push(file);
     }
     let ingest_dir = job.out.join("ingest");
+    let mut keep_columns = job.ingest.keep_columns.clone();
+    for c in job.design.columns() {
+        if !keep_columns.iter().any(|k| k == c) {
+            keep_columns.push(c.to_string());
+        }
+    }
     status = status.max(super::ingest::run_ingest(
         &inputs,
         instrument.clone(),
         units.clone(),
         &job.ingest.read,
+        &keep_columns,
         &ingest_dir,
     )?);
     let clean_dir = job.out.join("clean");

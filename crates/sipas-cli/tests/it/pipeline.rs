@@ -271,3 +271,88 @@ fn an_unknown_instrument_is_an_error_with_a_hint() {
     let e = stderr(&out);
     assert!(e.contains("sipas-1999") && e.contains("sipas-2023"), "{e}");
 }
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// What units really send: an Excel workbook with Vietnamese headers and
+/// text answers, Kobo NDJSON, ODK JSON, a CSV with a village column; units
+/// typed as names (with districts). Counts worked out from the fixture files
+/// (see fixtures/ingest/mixed/README.md and fixtures/ingest/design/).
+#[test]
+fn a_folder_of_mixed_files_ingests_and_cleans_with_the_expected_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mixed = fixtures().join("ingest/mixed");
+    let design = fixtures().join("ingest/design");
+    let ing = sipas(
+        tmp.path(),
+        &[
+            "ingest",
+            mixed.to_str().unwrap(),
+            design.to_str().unwrap(),
+            "--keep-column",
+            "village",
+            "--out",
+            "ing",
+        ],
+    );
+    // Rows were quarantined: exit 1, with the skipped files named.
+    assert_eq!(code(&ing), 1, "{}", stderr(&ing));
+    assert!(
+        stderr(&ing).contains("khao_sat.xlsx#Ghi chú"),
+        "{}",
+        stderr(&ing)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("ing/ingest-report.json")).unwrap(),
+    )
+    .unwrap();
+    let t = &report["totals"];
+    assert_eq!(t["rows_read"], 16);
+    assert_eq!(t["accepted"], 13);
+    assert_eq!(t["quarantined"], 3);
+    assert_eq!(t["quarantined_by_reason"]["invalid_answer"], 2);
+    assert_eq!(t["quarantined_by_reason"]["missing_unit"], 1);
+    assert_eq!(report["kept_columns"], serde_json::json!(["village"]));
+
+    let cl = sipas(tmp.path(), &["clean", "--data", "ing", "--out", "cl"]);
+    assert_eq!(code(&cl), 1, "{}", stderr(&cl));
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("cl/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(clean["rows_in"], 13);
+    assert_eq!(clean["kept"], 12);
+    assert_eq!(clean["excluded"], 1);
+    assert_eq!(clean["excluded_by_reason"]["ambiguous_unit"], 1);
+    assert_eq!(clean["units_matched_by_name"], 6);
+    let q = read_csv(&tmp.path().join("cl/quarantine.csv"));
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0]["response_id"], "v2");
+    assert!(q[0]["detail"].contains("05452|05548"), "{}", q[0]["detail"]);
+}
+
+/// One survey round: no difference-in-differences is possible, but every
+/// table and the report are still produced, and the report says why.
+#[test]
+fn a_single_round_gets_its_tables_and_a_report_without_a_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        "out = \"o\"\n[generate]\nresponses = 3540\nseed = 3\nfirst_period = \"2024Q1\"\nlast_period = \"2024Q1\"\n",
+    )
+    .unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no period before the start"),
+        "{}",
+        stderr(&out)
+    );
+    let root = tmp.path().join("o");
+    assert_eq!(read_csv(&root.join("results/unit_period.csv")).len(), 177);
+    assert!(read_csv(&root.join("results/did.csv")).is_empty());
+    assert!(!root.join("results/did_twfe.csv").exists());
+    let html = fs::read_to_string(root.join("report/index.html")).unwrap();
+    assert!(html.contains("Chưa ước lượng được khác biệt kép"));
+}
