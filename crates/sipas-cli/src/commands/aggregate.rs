@@ -140,13 +140,13 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
-        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p = {}, 95% CI {} to {}",
+        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
         o.n_treated,
         o.n_clusters - o.n_treated,
         o.estimate,
         o.lo_cr1,
         o.hi_cr1,
-        fmt_opt(o.wild.as_ref().map(|w| w.p)),
+        fmt_p(o.wild.as_ref().map(|w| w.p)),
         fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
@@ -154,9 +154,13 @@ pub(crate) fn run_aggregate(
 }
 
 fn fmt_opt(x: Option<f64>) -> String {
-    match x {
+    x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
+}
+
+fn fmt_p(p: Option<f64>) -> String {
+    match p {
         None => "n/a".to_string(),
         Some(v) if v < 0.001 => "< 0.001".to_string(),
-        Some(v) => format!("{v:.3}"),
+        Some(v) => format!("= {v:.3}"),
     }
 }
