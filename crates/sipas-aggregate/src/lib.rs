@@ -81,6 +81,7 @@
 #![warn(missing_docs)]
 
 pub mod design;
+mod dist;
 mod error;
 mod estimate;
 pub mod panel;

@@ -2,13 +2,10 @@
 //! JSON report, each written to a temporary file and renamed into place.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use tempfile::NamedTempFile;
 
 use crate::estimate::{CellEstimate, Estimate, Indices};
 use crate::{Error, Result};
@@ -155,7 +152,7 @@ fn push_values(s: &mut String, values: &[Option<f64>]) {
 }
 
 /// Six decimals; empty when undefined; no negative zero.
-fn num(v: Option<f64>) -> String {
+pub(crate) fn num(v: Option<f64>) -> String {
     match v {
         Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
         Some(v) => format!("{v:.6}"),
@@ -163,8 +160,13 @@ fn num(v: Option<f64>) -> String {
     }
 }
 
+/// [`num`], also empty when not finite.
+pub(crate) fn finite_num(v: Option<f64>) -> String {
+    num(v.filter(|v| v.is_finite()))
+}
+
 /// A CSV field, quoted when needed (RFC 4180).
-fn field(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
@@ -215,35 +217,31 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-fn persist(tmp: NamedTempFile, target: &Path) -> Result<()> {
-    tmp.persist(target).map_err(|e| io_err(target)(e.error))?;
-    Ok(())
-}
-
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let target = dir.join(name);
-    let mut tmp = NamedTempFile::new_in(dir).map_err(io_err(dir))?;
-    {
-        let mut w = BufWriter::new(tmp.as_file_mut());
-        w.write_all(bytes).map_err(io_err(&target))?;
-        w.flush().map_err(io_err(&target))?;
-    }
-    persist(tmp, &target)
+    sipas_core::atomic::write_bytes(&target, bytes).map_err(io_err(&target))
 }
 
 fn write_parquet(dir: &Path, name: &str, df: &mut DataFrame) -> Result<()> {
     let target = dir.join(name);
-    let mut tmp = NamedTempFile::new_in(dir).map_err(io_err(dir))?;
-    {
-        let file: &mut File = tmp.as_file_mut();
+    let mut polars_error = None;
+    let written = sipas_core::atomic::write_with(&target, |file| {
         ParquetWriter::new(file)
             .finish(df)
-            .map_err(|source| Error::Polars {
-                origin: target.display().to_string(),
-                source,
-            })?;
+            .map(|_| ())
+            .map_err(|e| {
+                let io = std::io::Error::other(e.to_string());
+                polars_error = Some(e);
+                io
+            })
+    });
+    if let Some(source) = polars_error {
+        return Err(Error::Polars {
+            origin: target.display().to_string(),
+            source,
+        });
     }
-    persist(tmp, &target)
+    written.map_err(io_err(&target))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! clean outputs (atomically: a temp file in the same folder, then rename).
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -304,89 +303,79 @@ fn read_extra(
     Ok((cols, values))
 }
 
+/// A column named `name` holding `f` of every row.
+fn column<'a, T>(rows: &'a [Response], name: &str, f: impl Fn(&'a Response) -> T) -> Column
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<T>>())
+}
+
+/// The polars type an extra column is written with (as it was read).
+fn extra_dtype(dtype: ExtraType) -> DataType {
+    match dtype {
+        ExtraType::String => DataType::String,
+        ExtraType::Boolean => DataType::Boolean,
+        ExtraType::Int32 => DataType::Int32,
+        ExtraType::Int64 => DataType::Int64,
+        ExtraType::UInt8 => DataType::UInt8,
+        ExtraType::UInt32 => DataType::UInt32,
+        ExtraType::UInt64 => DataType::UInt64,
+        ExtraType::Float32 => DataType::Float32,
+        ExtraType::Float64 => DataType::Float64,
+    }
+}
+
 /// An extra column as a polars column of its type.
 fn extra_column(table: &ResponseTable, j: usize) -> PolarsResult<Column> {
+    /// The `j`-th extra value of every row; `pick` returns `None` for a
+    /// value of another type than the column's (an error).
+    fn values<'a, T>(
+        table: &'a ResponseTable,
+        j: usize,
+        pick: impl Fn(&'a Value) -> Option<T>,
+    ) -> PolarsResult<Vec<Option<T>>> {
+        let ExtraColumn { name, dtype } = &table.extra[j];
+        table
+            .rows
+            .iter()
+            .map(|r| match &r.extra[j] {
+                Value::Null => Ok(None),
+                v => pick(v).map(Some).ok_or_else(|| {
+                    PolarsError::ComputeError(
+                        format!("extra column `{name}` of type {dtype:?} holds {v:?}").into(),
+                    )
+                }),
+            })
+            .collect()
+    }
     let ExtraColumn { name, dtype } = &table.extra[j];
-    let rows = &table.rows;
-    let mismatch = |v: &Value| {
-        PolarsError::ComputeError(
-            format!("extra column `{name}` of type {dtype:?} holds {v:?}").into(),
-        )
+    let name: PlSmallStr = name.as_str().into();
+    // The column of the values `Value::$variant($x)`, as `$out`.
+    macro_rules! typed {
+        ($variant:ident, $x:ident => $out:expr) => {
+            Column::new(
+                name,
+                values(table, j, |v| match v {
+                    Value::$variant($x) => Some($out),
+                    _ => None,
+                })?,
+            )
+        };
+    }
+    let c = match dtype {
+        ExtraType::String => typed!(Str, s => s.as_str()),
+        ExtraType::Boolean => typed!(Bool, b => *b),
+        ExtraType::Int32 | ExtraType::Int64 => typed!(Int, x => *x),
+        ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => typed!(UInt, x => *x),
+        ExtraType::Float32 | ExtraType::Float64 => typed!(Float, x => *x),
     };
-    let name = name.as_str().into();
-    let cast = |c: Column, t: DataType| c.cast(&t);
-    Ok(match dtype {
-        ExtraType::String => {
-            let v = rows
-                .iter()
-                .map(|r| match &r.extra[j] {
-                    Value::Null => Ok(None),
-                    Value::Str(s) => Ok(Some(s.as_str())),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<PolarsResult<Vec<Option<&str>>>>()?;
-            Column::new(name, v)
-        }
-        ExtraType::Boolean => {
-            let v = rows
-                .iter()
-                .map(|r| match &r.extra[j] {
-                    Value::Null => Ok(None),
-                    Value::Bool(b) => Ok(Some(*b)),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<PolarsResult<Vec<Option<bool>>>>()?;
-            Column::new(name, v)
-        }
-        ExtraType::Int32 | ExtraType::Int64 => {
-            let v = rows
-                .iter()
-                .map(|r| match &r.extra[j] {
-                    Value::Null => Ok(None),
-                    Value::Int(x) => Ok(Some(*x)),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
-            let c = Column::new(name, v);
-            if *dtype == ExtraType::Int32 {
-                cast(c, DataType::Int32)?
-            } else {
-                c
-            }
-        }
-        ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => {
-            let v = rows
-                .iter()
-                .map(|r| match &r.extra[j] {
-                    Value::Null => Ok(None),
-                    Value::UInt(x) => Ok(Some(*x)),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<PolarsResult<Vec<Option<u64>>>>()?;
-            let c = Column::new(name, v);
-            match dtype {
-                ExtraType::UInt8 => cast(c, DataType::UInt8)?,
-                ExtraType::UInt32 => cast(c, DataType::UInt32)?,
-                _ => c,
-            }
-        }
-        ExtraType::Float32 | ExtraType::Float64 => {
-            let v = rows
-                .iter()
-                .map(|r| match &r.extra[j] {
-                    Value::Null => Ok(None),
-                    Value::Float(x) => Ok(Some(*x)),
-                    other => Err(mismatch(other)),
-                })
-                .collect::<PolarsResult<Vec<Option<f64>>>>()?;
-            let c = Column::new(name, v);
-            if *dtype == ExtraType::Float32 {
-                cast(c, DataType::Float32)?
-            } else {
-                c
-            }
-        }
-    })
+    let target = extra_dtype(*dtype);
+    if c.dtype() == &target {
+        Ok(c)
+    } else {
+        c.cast(&target)
+    }
 }
 
 /// The table as a frame: `response_id, unit_code, period, submitted_at,
@@ -395,74 +384,36 @@ fn extra_column(table: &ResponseTable, j: usize) -> PolarsResult<Column> {
 /// Boolean flag columns.
 pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFrame> {
     let rows = &table.rows;
-    let s = |f: &dyn Fn(&Response) -> String| -> Vec<String> { rows.iter().map(f).collect() };
     let mut cols = vec![
-        Column::new(schema::RESPONSE_ID.into(), s(&|r| r.response_id.clone())),
-        Column::new(schema::UNIT_CODE.into(), s(&|r| r.unit_code.clone())),
-        Column::new(schema::PERIOD.into(), s(&|r| r.period.clone())),
-        Column::new(
-            schema::SUBMITTED_AT.into(),
-            rows.iter()
-                .map(|r| r.submitted_at.clone())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(schema::CHANNEL.into(), s(&|r| r.channel.clone())),
-        Column::new(
-            schema::WEIGHT.into(),
-            rows.iter().map(|r| r.weight).collect::<Vec<f64>>(),
-        ),
+        column(rows, schema::RESPONSE_ID, |r| r.response_id.as_str()),
+        column(rows, schema::UNIT_CODE, |r| r.unit_code.as_str()),
+        column(rows, schema::PERIOD, |r| r.period.as_str()),
+        column(rows, schema::SUBMITTED_AT, |r| r.submitted_at.as_deref()),
+        column(rows, schema::CHANNEL, |r| r.channel.as_str()),
+        column(rows, schema::WEIGHT, |r| r.weight),
     ];
     if table.has_district {
-        cols.push(Column::new(
-            DISTRICT.into(),
-            rows.iter()
-                .map(|r| r.district.as_deref())
-                .collect::<Vec<Option<&str>>>(),
-        ));
+        cols.push(column(rows, DISTRICT, |r| r.district.as_deref()));
     }
     if table.has_unit_text {
-        cols.push(Column::new(
-            UNIT_TEXT.into(),
-            rows.iter()
-                .map(|r| r.unit_text.as_deref())
-                .collect::<Vec<Option<&str>>>(),
-        ));
+        cols.push(column(rows, UNIT_TEXT, |r| r.unit_text.as_deref()));
     }
     for (j, item) in table.items.iter().enumerate() {
-        cols.push(Column::new(
-            item.as_str().into(),
-            rows.iter()
-                .map(|r| r.answers[j])
-                .collect::<Vec<Option<u8>>>(),
-        ));
+        cols.push(column(rows, item, |r| r.answers[j]));
     }
-    cols.push(Column::new(
-        schema::SOURCE_FILE.into(),
-        s(&|r| r.source_file.clone()),
-    ));
-    cols.push(Column::new(
-        schema::SOURCE_LINE.into(),
-        rows.iter().map(|r| r.source_line).collect::<Vec<u64>>(),
-    ));
+    cols.push(column(rows, schema::SOURCE_FILE, |r| {
+        r.source_file.as_str()
+    }));
+    cols.push(column(rows, schema::SOURCE_LINE, |r| r.source_line));
     for j in 0..table.extra.len() {
         cols.push(extra_column(table, j)?);
     }
     if table.has_duration {
-        cols.push(Column::new(
-            DURATION_S.into(),
-            rows.iter()
-                .map(|r| r.duration_s)
-                .collect::<Vec<Option<f64>>>(),
-        ));
+        cols.push(column(rows, DURATION_S, |r| r.duration_s));
     }
     if with_flags {
         for (k, name) in FLAG_COLUMNS.iter().enumerate() {
-            cols.push(Column::new(
-                (*name).into(),
-                rows.iter()
-                    .map(|r| r.flags.as_array()[k])
-                    .collect::<Vec<bool>>(),
-            ));
+            cols.push(column(rows, name, |r| r.flags.as_array()[k]));
         }
     }
     DataFrame::new(rows.len(), cols)
@@ -470,15 +421,7 @@ pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFra
 
 /// Writes `bytes` to `path` atomically (temp file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
-    tmp.write_all(bytes).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
+    sipas_core::atomic::write_bytes(path, bytes).map_err(io_err(path))
 }
 
 /// Writes a response table as parquet (atomically).

@@ -22,25 +22,27 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Writes `path` atomically: `fill` writes into a temp file in the same
-/// folder, which is then renamed over `path`.
+/// Writes `path` atomically (see [`sipas_core::atomic::write_with`]): `fill`
+/// writes into a temp file in the same folder, which is then renamed over
+/// `path`. An error of `fill` is returned as is.
 fn atomic(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> Result<()>,
 ) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
-    {
-        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut w)?;
-        w.flush().map_err(io(path))?;
+    let mut failure = None;
+    let written = sipas_core::atomic::write_with(path, |file| {
+        let mut w = std::io::BufWriter::new(file);
+        if let Err(e) = fill(&mut w) {
+            let io = std::io::Error::other(e.to_string());
+            failure = Some(e);
+            return Err(io);
+        }
+        w.flush()
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => written.map_err(io(path)),
     }
-    tmp.as_file().sync_all().map_err(io(path))?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
 }
 
 /// Writes the three outputs into `out_dir` (created if needed) and returns the

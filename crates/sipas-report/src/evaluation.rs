@@ -202,6 +202,22 @@ pub struct Evaluation {
     pub info: Option<EvaluationInfo>,
 }
 
+impl Evaluation {
+    /// The codes of the pilot units with an effect (own TWFE row or 2×2
+    /// DiD), sorted, each once.
+    pub(crate) fn unit_codes(&self) -> Vec<&str> {
+        let twfe_units: &[TwfeRow] = self.twfe.as_ref().map_or(&[], |t| t.units.as_slice());
+        let mut codes: Vec<&str> = twfe_units
+            .iter()
+            .filter_map(|u| u.unit_code.as_deref())
+            .chain(self.did_units.iter().map(|d| d.unit_code.as_str()))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
+}
+
 /// Counts of the ingest stage (`ingest-report.json` → `totals`).
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct IngestQuality {

@@ -485,13 +485,7 @@ fn unit_effects_table(h: &mut String, results: &Results) {
     let ev = &results.evaluation;
     let twfe_units: &[crate::evaluation::TwfeRow] =
         ev.twfe.as_ref().map_or(&[], |t| t.units.as_slice());
-    let mut codes: Vec<&str> = twfe_units
-        .iter()
-        .filter_map(|u| u.unit_code.as_deref())
-        .chain(ev.did_units.iter().map(|d| d.unit_code.as_str()))
-        .collect();
-    codes.sort_unstable();
-    codes.dedup();
+    let codes = ev.unit_codes();
     if codes.is_empty() {
         return;
     }

@@ -157,17 +157,13 @@ pub fn write_report_with(
     })
 }
 
-/// Writes `bytes` to `dir/name` through a temp file in `dir` and a rename.
+/// Writes `bytes` to `dir/name` atomically (see
+/// [`sipas_core::atomic::write_bytes`]).
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-    use std::io::Write as _;
     let path = dir.join(name);
-    let io = |source| Error::Io {
+    sipas_core::atomic::write_bytes(&path, bytes).map_err(|source| Error::Io {
         path: path.clone(),
         source,
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.flush().map_err(io)?;
-    tmp.persist(&path).map_err(|e| io(e.error))?;
+    })?;
     Ok(path)
 }

@@ -619,15 +619,7 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
             ci: Some(ci),
         });
     }
-    let mut codes: Vec<&str> = twfe
-        .units
-        .iter()
-        .filter_map(|u| u.unit_code.as_deref())
-        .chain(ev.did_units.iter().map(|d| d.unit_code.as_str()))
-        .collect();
-    codes.sort_unstable();
-    codes.dedup();
-    for code in codes {
+    for code in ev.unit_codes() {
         let did = ev.did_units.iter().find(|d| d.unit_code == code);
         let twfe_estimate = twfe
             .units

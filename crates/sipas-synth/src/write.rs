@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use tempfile::NamedTempFile;
 
 use crate::generate::{RawChunk, csv_header, draw, frame_schema, to_csv, to_frame};
 use crate::model::Model;
@@ -83,8 +82,8 @@ pub fn write_responses(model: &Model, path: &Path) -> Result<Summary> {
 pub fn write_responses_with(model: &Model, path: &Path, opts: &WriteOptions) -> Result<Summary> {
     let format = Format::from_path(path)?;
     let missing = match format {
-        Format::Csv => atomic_write(path, |file, tmp| write_csv(model, file, tmp, *opts))?,
-        Format::Parquet => atomic_write(path, |file, tmp| write_parquet(model, file, tmp, *opts))?,
+        Format::Csv => atomic_write(path, |file| write_csv(model, file, path, *opts))?,
+        Format::Parquet => atomic_write(path, |file| write_parquet(model, file, path, *opts))?,
     };
     Ok(Summary {
         path: path.to_path_buf(),
@@ -97,10 +96,10 @@ pub fn write_responses_with(model: &Model, path: &Path, opts: &WriteOptions) -> 
 
 /// Writes the truth table (see [`write_truth_to`]) to `path`, atomically.
 pub fn write_truth(model: &Model, path: &Path) -> Result<()> {
-    atomic_write(path, |file, tmp| {
+    atomic_write(path, |file| {
         let mut w = BufWriter::new(file);
-        write_truth_to(model, &mut w).map_err(|source| io_err(tmp, source))?;
-        w.flush().map_err(|source| io_err(tmp, source))
+        write_truth_to(model, &mut w).map_err(|source| io_err(path, source))?;
+        w.flush().map_err(|source| io_err(path, source))
     })
 }
 
@@ -135,27 +134,26 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
     }
 }
 
-/// Runs `body` on a temp file next to `path`, then renames it onto `path`.
-fn atomic_write<T>(path: &Path, body: impl FnOnce(&File, &Path) -> Result<T>) -> Result<T> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = NamedTempFile::new_in(dir).map_err(|source| io_err(path, source))?;
-    // Temp files are created 0600; outputs are ordinary data files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|source| io_err(tmp.path(), source))?;
+/// Runs `body` on a temp file next to `path`, then renames it onto `path`
+/// (see [`sipas_core::atomic::write_with`]). An error of `body` is returned
+/// as is.
+fn atomic_write<T>(path: &Path, body: impl FnOnce(&File) -> Result<T>) -> Result<T> {
+    let mut out = None;
+    let written = sipas_core::atomic::write_with(path, |file| {
+        let result = body(file);
+        let io = match &result {
+            Ok(_) => Ok(()),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        out = Some(result);
+        io
+    });
+    match (out, written) {
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(value)), Ok(())) => Ok(value),
+        (_, Err(source)) => Err(io_err(path, source)),
+        (None, Ok(())) => unreachable!("write_with runs the writer before it succeeds"),
     }
-    let out = body(tmp.as_file(), tmp.path())?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|source| io_err(tmp.path(), source))?;
-    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
-    Ok(out)
 }
 
 /// Chunk ranges in order, in batches of about two chunks per thread.
@@ -169,9 +167,9 @@ fn batches(model: &Model, opts: WriteOptions) -> Vec<Vec<std::ops::Range<u64>>> 
     ranges.chunks(per_batch).map(<[_]>::to_vec).collect()
 }
 
-fn write_csv(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> Result<u64> {
+fn write_csv(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Result<u64> {
     let mut w = BufWriter::with_capacity(1 << 20, file);
-    let err = |source| io_err(tmp, source);
+    let err = |source| io_err(path, source);
     w.write_all(&csv_header(model)).map_err(err)?;
     let mut missing = 0;
     for batch in batches(model, opts) {
@@ -193,9 +191,9 @@ fn write_csv(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> Resu
     Ok(missing)
 }
 
-fn write_parquet(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> Result<u64> {
+fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Result<u64> {
     let perr = |source| Error::Polars {
-        path: tmp.to_path_buf(),
+        path: path.to_path_buf(),
         source,
     };
     let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -219,6 +217,6 @@ fn write_parquet(model: &Model, file: &File, tmp: &Path, opts: WriteOptions) -> 
     }
     writer.finish().map_err(perr)?;
     drop(writer);
-    w.flush().map_err(|source| io_err(tmp, source))?;
+    w.flush().map_err(|source| io_err(path, source))?;
     Ok(missing)
 }

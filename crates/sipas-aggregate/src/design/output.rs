@@ -7,6 +7,7 @@ use sipas_core::Period;
 
 use super::spec::DesignSpec;
 use crate::Result;
+use crate::write::{field, finite_num};
 
 /// File name written by [`write_estimates`].
 pub const ESTIMATES_FILE: &str = "estimates.csv";
@@ -154,22 +155,6 @@ impl DomainEstimates {
     }
 }
 
-fn num(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_finite() && v.abs() < 5e-7 => "0.000000".to_string(),
-        Some(v) if v.is_finite() => format!("{v:.6}"),
-        _ => String::new(),
-    }
-}
-
-fn field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
-    }
-}
-
 /// The CSV text of `estimates.csv` (see [`write_estimates`]).
 pub fn estimates_csv(est: &DomainEstimates) -> String {
     let mut s = String::from(
@@ -186,14 +171,14 @@ pub fn estimates_csv(est: &DomainEstimates) -> String {
             field(&r.indicator),
             r.indicator_kind.as_str(),
             r.n,
-            num(hide(r.value)),
-            num(hide(r.se)),
-            num(hide(r.lo)),
-            num(hide(r.hi)),
+            finite_num(hide(r.value)),
+            finite_num(hide(r.se)),
+            finite_num(hide(r.lo)),
+            finite_num(hide(r.hi)),
             r.ci_method.as_str(),
-            num(hide(r.deff)),
-            num(hide(r.n_eff)),
-            num(hide(r.cv)),
+            finite_num(hide(r.deff)),
+            finite_num(hide(r.n_eff)),
+            finite_num(hide(r.cv)),
             r.reliable,
             r.suppressed
         );

@@ -33,7 +33,6 @@
 //! units: 2^12 = 4096 patterns among them) the bootstrap distribution is
 //! coarse; Webb's six-point weights (6^12 patterns) are the usual remedy.
 
-mod dist;
 mod fit;
 mod linalg;
 mod output;
@@ -513,7 +512,7 @@ fn did_fit(
     }
     let g = fit.g;
     let (estimate, se) = (fit.beta[0], fit.se(0));
-    let tq = dist::t_quantile_two_sided(0.05, (g - 1) as f64);
+    let tq = crate::dist::t_quantile_two_sided(0.05, (g - 1) as f64);
     let treated: BTreeSet<usize> = keep
         .iter()
         .filter(|&&i| treated_unit(i))
@@ -525,7 +524,7 @@ fn did_fit(
         se_cr1: se,
         lo_cr1: estimate - tq * se,
         hi_cr1: estimate + tq * se,
-        p_cr1: dist::t_two_sided(estimate / se, (g - 1) as f64),
+        p_cr1: crate::dist::t_two_sided(estimate / se, (g - 1) as f64),
         wild: None,
         n_clusters: g,
         n_treated: treated.len(),
@@ -716,7 +715,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
         .ok_or_else(|| did_err(ix.start, "too few cells or units for the event study"))?;
     let g = fit.g;
     let df = (g - 1) as f64;
-    let tq = dist::t_quantile_two_sided(0.05, df);
+    let tq = crate::dist::t_quantile_two_sided(0.05, df);
     let mut out = Vec::new();
     for &k in &ks {
         let period = ix.start.offset(k);
@@ -753,7 +752,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
             se: Some(se),
             lo: Some(b - tq * se),
             hi: Some(b + tq * se),
-            p: Some(dist::t_two_sided(b / se, df)),
+            p: Some(crate::dist::t_two_sided(b / se, df)),
         });
     }
     let pre: Vec<usize> = event_ks
@@ -784,7 +783,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
                 df2: g - 1,
                 wald,
                 f,
-                p: dist::f_upper(f, q as f64, df),
+                p: crate::dist::f_upper(f, q as f64, df),
                 p_wild,
             }
         })

@@ -2,13 +2,12 @@
 //! methods text for the report.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use tempfile::NamedTempFile;
 
 use super::{DidRow, Evaluation, EvaluationOptions, PanelSelection};
+use crate::write::{finite_num, write_atomic};
 use crate::{Error, Result};
 
 /// File names written by [`write_evaluation`].
@@ -20,15 +19,6 @@ pub const EVALUATION_FILES: [&str; 5] = [
     "evaluation.json",
 ];
 
-fn num(v: Option<f64>) -> String {
-    match v {
-        Some(v) if !v.is_finite() => String::new(),
-        Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
-        Some(v) => format!("{v:.6}"),
-        None => String::new(),
-    }
-}
-
 fn did_line(s: &mut String, r: &DidRow) {
     let (scope, code) = match &r.unit_code {
         None => ("overall", ""),
@@ -37,15 +27,21 @@ fn did_line(s: &mut String, r: &DidRow) {
     let _ = write!(
         s,
         "{scope},{code},{},{},{},{},{},",
-        num(Some(r.estimate)),
-        num(Some(r.se_cr1)),
-        num(Some(r.lo_cr1)),
-        num(Some(r.hi_cr1)),
-        num(Some(r.p_cr1)),
+        finite_num(Some(r.estimate)),
+        finite_num(Some(r.se_cr1)),
+        finite_num(Some(r.lo_cr1)),
+        finite_num(Some(r.hi_cr1)),
+        finite_num(Some(r.p_cr1)),
     );
     match &r.wild {
         Some(w) => {
-            let _ = write!(s, "{},{},{},", num(Some(w.p)), num(w.lo), num(w.hi));
+            let _ = write!(
+                s,
+                "{},{},{},",
+                finite_num(Some(w.p)),
+                finite_num(w.lo),
+                finite_num(w.hi)
+            );
         }
         None => s.push_str(",,,"),
     }
@@ -89,7 +85,7 @@ pub fn write_evaluation(
     for r in &ev.units {
         did_line(&mut s, r);
     }
-    write_atomic(out_dir, "did_twfe.csv", &s)?;
+    write_atomic(out_dir, "did_twfe.csv", s.as_bytes())?;
 
     let mut s = String::from(
         "unit_code,pilot_pre,pilot_post,baseline_pre,baseline_post,estimate,se,lo,hi\n",
@@ -99,17 +95,17 @@ pub fn write_evaluation(
             s,
             "{},{},{},{},{},{},{},{},{}",
             m.unit_code,
-            num(Some(m.pilot_pre)),
-            num(Some(m.pilot_post)),
-            num(Some(m.baseline_pre)),
-            num(Some(m.baseline_post)),
-            num(Some(m.estimate)),
-            num(m.se),
-            num(m.lo),
-            num(m.hi)
+            finite_num(Some(m.pilot_pre)),
+            finite_num(Some(m.pilot_post)),
+            finite_num(Some(m.baseline_pre)),
+            finite_num(Some(m.baseline_post)),
+            finite_num(Some(m.estimate)),
+            finite_num(m.se),
+            finite_num(m.lo),
+            finite_num(m.hi)
         );
     }
-    write_atomic(out_dir, "did_units.csv", &s)?;
+    write_atomic(out_dir, "did_units.csv", s.as_bytes())?;
 
     let mut s = String::from("k,period,estimate,se,lo,hi,p\n");
     for r in &ev.event_study.rows {
@@ -118,14 +114,14 @@ pub fn write_evaluation(
             "{},{},{},{},{},{},{}",
             r.k,
             r.period,
-            num(r.estimate),
-            num(r.se),
-            num(r.lo),
-            num(r.hi),
-            num(r.p)
+            finite_num(r.estimate),
+            finite_num(r.se),
+            finite_num(r.lo),
+            finite_num(r.hi),
+            finite_num(r.p)
         );
     }
-    write_atomic(out_dir, "event_study.csv", &s)?;
+    write_atomic(out_dir, "event_study.csv", s.as_bytes())?;
 
     let mut s = String::from("q,df1,df2,wald,f,p,p_wild,bootstrap_weights,replicates,seed\n");
     if let Some(t) = &ev.event_study.pretrend {
@@ -145,13 +141,13 @@ pub fn write_evaluation(
             t.q,
             t.q,
             t.df2,
-            num(Some(t.wald)),
-            num(Some(t.f)),
-            num(Some(t.p)),
-            num(t.p_wild)
+            finite_num(Some(t.wald)),
+            finite_num(Some(t.f)),
+            finite_num(Some(t.p)),
+            finite_num(t.p_wild)
         );
     }
-    write_atomic(out_dir, "pretrend.csv", &s)?;
+    write_atomic(out_dir, "pretrend.csv", s.as_bytes())?;
 
     let report = Report {
         options: &ev.options,
@@ -164,20 +160,7 @@ pub fn write_evaluation(
     };
     let mut json = serde_json::to_string_pretty(&report)?;
     json.push('\n');
-    write_atomic(out_dir, "evaluation.json", &json)
-}
-
-fn write_atomic(dir: &Path, name: &str, text: &str) -> Result<()> {
-    let target = dir.join(name);
-    let io = |source| Error::Io {
-        path: target.clone(),
-        source,
-    };
-    let mut tmp = NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(text.as_bytes()).map_err(io)?;
-    tmp.flush().map_err(io)?;
-    tmp.persist(&target).map_err(|e| io(e.error))?;
-    Ok(())
+    write_atomic(out_dir, "evaluation.json", json.as_bytes())
 }
 
 /// Plain-English description of the evaluation methods and how to read the

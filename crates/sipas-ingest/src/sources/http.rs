@@ -162,6 +162,22 @@ impl<'a> Fetcher<'a> {
         std::thread::sleep(d);
     }
 
+    /// After a transport error (sending, or reading the body) on request
+    /// number `attempt`: waits before the next attempt if one is left, else
+    /// the error.
+    fn retry_transport(&mut self, e: &reqwest::Error, attempt: u32, shown: &str) -> Result<()> {
+        if attempt > self.opts.max_retries {
+            return Err(Error::Transport {
+                url: shown.to_string(),
+                reason: describe(e),
+                attempts: attempt,
+            });
+        }
+        let d = backoff(self.opts, attempt - 1, &mut self.rng);
+        self.wait(d);
+        Ok(())
+    }
+
     /// GETs `url` and parses the body as JSON; `page` (1-based) is for messages.
     pub(crate) fn get_json(&mut self, url: &Url, page: u64) -> Result<Value> {
         let shown = redact(url);
@@ -172,16 +188,8 @@ impl<'a> Fetcher<'a> {
             let resp = match self.request(url).send() {
                 Ok(resp) => resp,
                 Err(e) => {
-                    if can_retry {
-                        let d = backoff(self.opts, attempt - 1, &mut self.rng);
-                        self.wait(d);
-                        continue;
-                    }
-                    return Err(Error::Transport {
-                        url: shown,
-                        reason: describe(&e),
-                        attempts: attempt,
-                    });
+                    self.retry_transport(&e, attempt, &shown)?;
+                    continue;
                 }
             };
             let status = resp.status();
@@ -195,16 +203,8 @@ impl<'a> Fetcher<'a> {
                         });
                     }
                     Err(e) => {
-                        if can_retry {
-                            let d = backoff(self.opts, attempt - 1, &mut self.rng);
-                            self.wait(d);
-                            continue;
-                        }
-                        return Err(Error::Transport {
-                            url: shown,
-                            reason: describe(&e),
-                            attempts: attempt,
-                        });
+                        self.retry_transport(&e, attempt, &shown)?;
+                        continue;
                     }
                 }
             }
