@@ -7,6 +7,7 @@ const SIPAS_2017: &str = include_str!("../../../fixtures/instruments/sipas-2017.
 const SIPAS_2023: &str = include_str!("../../../fixtures/instruments/sipas-2023.toml");
 const UNITS: &str = include_str!("../../../fixtures/units/thai_nguyen.csv");
 const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
+const UNITS_2024_12: &str = include_str!("../../../fixtures/units/thai_nguyen_2024-12.csv");
 
 /// Ids of the bundled instruments.
 pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
@@ -48,6 +49,13 @@ pub fn units() -> UnitRegistry {
         .expect("the bundled unit list is checked by the test suite")
 }
 
+/// The Thái Nguyên analysis units after the 01/12/2024 merges, as far as
+/// the bundled crosswalk knows them (174: see `fixtures/README.md`).
+pub fn units_2024_12() -> UnitRegistry {
+    UnitRegistry::from_csv_str(UNITS_2024_12, "fixtures/units/thai_nguyen_2024-12.csv")
+        .expect("the bundled unit list is checked by the test suite")
+}
+
 /// The 12 Thái Nguyên pilot units, start 2024Q1.
 pub fn pilots() -> PilotSet {
     PilotSet::from_toml_str(PILOTS, "fixtures/pilots/thai_nguyen.toml")
@@ -69,6 +77,28 @@ mod tests {
             .filter(|c| units.get(c).unwrap().district_code == "167")
             .count();
         assert_eq!(dinh_hoa, 4);
+    }
+
+    #[test]
+    fn merged_units_drop_three_codes_and_rename_three() {
+        let u = super::units_2024_12();
+        assert_eq!(u.len(), 174);
+        assert!(!u.contains("05536") && !u.contains("05608") && !u.contains("05839"));
+        assert_eq!(u.get("05569").unwrap().full_name(), "Thị trấn Chợ Chu");
+        assert_eq!(u.get("05644").unwrap().full_name(), "Thị trấn Giang Tiên");
+        assert_eq!(u.get("05845").unwrap().full_name(), "Xã Vạn Phú");
+        let thi_tran = u
+            .iter()
+            .filter(|x| x.kind == crate::UnitKind::ThiTran)
+            .count();
+        assert_eq!(thi_tran, 10);
+        let p = crate::PilotSet::from_toml_str(
+            include_str!("../../../fixtures/pilots/thai_nguyen_2024-12.toml"),
+            "pilots 2024-12",
+        )
+        .unwrap();
+        assert_eq!(p.units.len(), 12);
+        p.check_against(&u, "pilots 2024-12").unwrap();
     }
 
     #[test]
