@@ -386,7 +386,7 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
         ev.event_study = read_event_study(&p)?;
     }
     if let Some(p) = present(PRETREND_CSV) {
-        ev.pretrend = Some(read_pretrend(&p)?);
+        ev.pretrend = read_pretrend(&p)?;
     }
     if let Some(p) = present(METHODS_TXT) {
         let text = std::fs::read_to_string(&p).map_err(|source| Error::Io {
@@ -525,7 +525,9 @@ fn read_event_study(path: &Path) -> Result<Vec<EventCoef>> {
     Ok(out)
 }
 
-fn read_pretrend(path: &Path) -> Result<Pretrend> {
+/// `pretrend.csv`: one row, or none when there is no pre-period to test
+/// (only the reference period before the start).
+fn read_pretrend(path: &Path) -> Result<Option<Pretrend>> {
     let mut t = Table::open(path)?;
     let [q, df1, df2] = ["q", "df1", "df2"].map(|n| t.col(n));
     let (q, df1, df2) = (q?, df1?, df2?);
@@ -535,13 +537,17 @@ fn read_pretrend(path: &Path) -> Result<Pretrend> {
     let replicates = t.col("replicates")?;
     let seed = t.col("seed")?;
     let rows = t.rows()?;
-    let [r] = rows.as_slice() else {
-        return Err(Error::Inconsistent {
-            path: path.to_path_buf(),
-            message: format!("expected exactly one row, found {}", rows.len()),
-        });
+    let r = match rows.as_slice() {
+        [] => return Ok(None),
+        [r] => r,
+        _ => {
+            return Err(Error::Inconsistent {
+                path: path.to_path_buf(),
+                message: format!("expected at most one row, found {}", rows.len()),
+            });
+        }
     };
-    Ok(Pretrend {
+    Ok(Some(Pretrend {
         q: r.count(path, q)?,
         df1: r.count(path, df1)?,
         df2: r.count(path, df2)?,
@@ -552,5 +558,5 @@ fn read_pretrend(path: &Path) -> Result<Pretrend> {
         bootstrap_weights: r.text(weights).to_string(),
         replicates: opt_count(r, path, replicates)?,
         seed: opt_count(r, path, seed)?,
-    })
+    }))
 }
