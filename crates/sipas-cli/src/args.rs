@@ -169,6 +169,10 @@ pub struct CleanRules {
     /// Flag a response faster than this many seconds (when a duration is known).
     #[arg(long, default_value_t = 120.0)]
     pub min_duration_s: f64,
+    /// Job files only: the unit list after the crosswalk (target `new`), used by aggregate and
+    /// report; default for the bundled `thai-nguyen` crosswalk: fixtures/units/thai_nguyen_2024-12.csv.
+    #[arg(skip)]
+    pub units_after: Option<PathBuf>,
 }
 
 impl Default for CleanRules {
@@ -181,6 +185,7 @@ impl Default for CleanRules {
             crosswalk_target: "new".into(),
             max_missing_share: 0.5,
             min_duration_s: 120.0,
+            units_after: None,
         }
     }
 }

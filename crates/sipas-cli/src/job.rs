@@ -31,6 +31,8 @@
 //! ascii_fallback = false
 //! # crosswalk = "thai-nguyen"       # or a CSV path; map merged units onto one set
 //! crosswalk_target = "new"
+//! # units_after = "units-2025.csv"  # units after the crosswalk, for aggregate and report
+//! #                                 # (bundled for thai-nguyen; pilots are mapped too)
 //! max_missing_share = 0.5
 //! min_duration_s = 120.0
 //!
@@ -214,6 +216,12 @@ impl Job {
         job.out = abs(&job.out);
         job.units = job.units.as_ref().map(abs);
         job.pilots = job.pilots.as_ref().map(abs);
+        job.clean.units_after = job.clean.units_after.as_ref().map(abs);
+        if let Some(c) = &job.clean.crosswalk
+            && c != "thai-nguyen"
+        {
+            job.clean.crosswalk = Some(abs(&PathBuf::from(c)).display().to_string());
+        }
         job.ingest.inputs = job.ingest.inputs.iter().map(abs).collect();
         job.ingest.read.mapping = job.ingest.read.mapping.as_ref().map(abs);
         if let Some(i) = &job.instrument

@@ -8,6 +8,7 @@ use crate::commands::generate::{GenerateSpec, generate};
 use crate::commands::say;
 use crate::job::Job;
 use crate::resolve;
+use sipas_core::{PilotSet, UnitRegistry};
 
 pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     let mut job = if let Some(path) = &a.config {
@@ -77,6 +78,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         &units,
         &job.clean,
     )?);
+    let (units, pilots) = analysis_units(job, units, pilots)?;
     let results = job.out.join("results");
     status = status.max(super::aggregate::run_aggregate(
         &clean_dir,
@@ -98,4 +100,50 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         report.join("index.html").display()
     ));
     Ok(status)
+}
+
+/// The units and pilots the analysis uses: after a crosswalk onto new codes
+/// (`[clean] crosswalk`, target `new`), the post-merge unit list and the pilot
+/// codes mapped through the crosswalk, so that a trend across a merge
+/// compares one set of units; otherwise the given ones.
+fn analysis_units(
+    job: &Job,
+    units: UnitRegistry,
+    pilots: PilotSet,
+) -> anyhow::Result<(UnitRegistry, PilotSet)> {
+    let Some(cw_spec) = job.clean.crosswalk.as_deref() else {
+        return Ok((units, pilots));
+    };
+    if job.clean.crosswalk_target != "new" {
+        return Ok((units, pilots));
+    }
+    let crosswalk = super::clean::options(&job.clean)?
+        .crosswalk
+        .expect("a crosswalk was named");
+    let after = match (&job.clean.units_after, cw_spec, &job.units) {
+        (Some(path), _, _) => resolve::units(Some(path))?,
+        (None, "thai-nguyen", None) => sipas_core::bundled::units_2024_12(),
+        (None, _, _) => units,
+    };
+    let mut mapped = pilots.clone();
+    mapped.units = pilots
+        .units
+        .iter()
+        .map(|c| crosswalk.to_new(c).unwrap_or(c).to_string())
+        .collect();
+    let changed: Vec<String> = pilots
+        .units
+        .iter()
+        .filter_map(|c| crosswalk.to_new(c).map(|n| format!("{c} → {n}")))
+        .collect();
+    if !changed.is_empty() {
+        say(&format!(
+            "run: crosswalk onto new units: pilot codes {} (the merged unit is analysed as a whole in every period)",
+            changed.join(", ")
+        ));
+    }
+    mapped
+        .check_against(&after, "pilots after the crosswalk")
+        .context("hint: set [clean] units_after to the unit list after the crosswalk")?;
+    Ok((after, mapped))
 }

@@ -356,3 +356,56 @@ fn a_single_round_gets_its_tables_and_a_report_without_a_did() {
     let html = fs::read_to_string(root.join("report/index.html")).unwrap();
     assert!(html.contains("Chưa ước lượng được khác biệt kép"));
 }
+
+/// A trend across the 01/12/2024 merges: with the bundled crosswalk onto the
+/// new codes, Chợ Chu (05536) and Bảo Cường (05569) are one unit, 05569
+/// "Thị trấn Chợ Chu", a pilot, in every period.
+#[test]
+fn a_crosswalk_onto_new_codes_analyses_merged_units_as_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        r#"out = "o"
+instrument = "sipas-2017"
+[generate]
+responses = 7080
+seed = 11
+first_period = "2023Q4"
+last_period = "2024Q1"
+[clean]
+crosswalk = "thai-nguyen"
+[evaluation]
+replicates = 99
+"#,
+    )
+    .unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("05536 → 05569"), "{}", stderr(&out));
+    let clean: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("o/clean/clean-report.json")).unwrap(),
+    )
+    .unwrap();
+    // 05536, 05608 and 05839 remapped: 3 units × 2 periods × 20 responses.
+    assert_eq!(
+        clean["crosswalk"]["rows_remapped"], 120,
+        "{}",
+        clean["crosswalk"]
+    );
+    let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
+    // 177 units less the three merged away.
+    assert_eq!(cells.len(), 174 * 2);
+    assert!(!cells.iter().any(|r| r["unit_code"] == "05536"));
+    let cho_chu: Vec<_> = cells.iter().filter(|r| r["unit_code"] == "05569").collect();
+    assert_eq!(cho_chu.len(), 2);
+    for c in cho_chu {
+        assert_eq!(c["unit_name"], "Thị trấn Chợ Chu");
+        assert_eq!(c["pilot"], "true");
+        assert_eq!(c["n"], "40");
+    }
+    assert_eq!(
+        cells.iter().filter(|r| r["pilot"] == "true").count(),
+        12 * 2
+    );
+    assert!(tmp.path().join("o/report/trend_05569.png").is_file());
+}
