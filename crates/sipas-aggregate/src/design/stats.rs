@@ -17,6 +17,22 @@ pub fn t975(df: f64) -> Option<f64> {
     if df > 1e9 {
         return Some(Z975);
     }
+    // Every estimate of a domain shares its degrees of freedom, and a run has
+    // few distinct ones: remember them (per thread, so no locking) instead of
+    // repeating the bisection for each of the ~10⁵ rows of estimates.csv.
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<u64, f64>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(t) = CACHE.with(|c| c.borrow().get(&df.to_bits()).copied()) {
+        return Some(t);
+    }
+    let t = t975_uncached(df);
+    CACHE.with(|c| c.borrow_mut().insert(df.to_bits(), t));
+    Some(t)
+}
+
+fn t975_uncached(df: f64) -> f64 {
     let (mut lo, mut hi) = (Z975, 1e4);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
@@ -29,7 +45,7 @@ pub fn t975(df: f64) -> Option<f64> {
             break;
         }
     }
-    Some(0.5 * (lo + hi))
+    0.5 * (lo + hi)
 }
 
 /// Wilson score interval (fractions) for a proportion `p` on `n` (possibly
