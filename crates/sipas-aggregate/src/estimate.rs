@@ -21,7 +21,7 @@ use crate::{Error, Result};
 pub const Z_INTERVAL: f64 = 1.96;
 /// Normal quantile used for the Wilson intervals of item shares
 /// (`qnorm(0.975)` to double precision).
-pub const Z_WILSON: f64 = 1.959_963_984_540_054;
+pub const Z_WILSON: f64 = crate::design::Z975;
 
 /// What to aggregate and how.
 #[derive(Debug, Clone)]
@@ -240,18 +240,7 @@ pub struct Indices {
 /// Wilson score interval (in %) for a proportion `p` observed on `n` answers,
 /// with `z = `[`Z_WILSON`]. `None` when `n = 0`.
 pub fn wilson(p: f64, n: usize) -> Option<(f64, f64)> {
-    if n == 0 {
-        return None;
-    }
-    let n = n as f64;
-    let z2 = Z_WILSON * Z_WILSON;
-    let denom = 1.0 + z2 / n;
-    let center = (p + z2 / (2.0 * n)) / denom;
-    let half = Z_WILSON / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    Some((
-        (100.0 * (center - half)).clamp(0.0, 100.0),
-        (100.0 * (center + half)).clamp(0.0, 100.0),
-    ))
+    crate::design::wilson(p, n as f64).map(|(lo, hi)| (100.0 * lo, 100.0 * hi))
 }
 
 /// Whether `p` is in the pilot's "from the start" arm. Periods are compared
