@@ -28,10 +28,15 @@ pub(super) struct Indicator {
 #[derive(Debug)]
 pub(super) struct Model {
     pub(super) j: usize,
-    pub(super) k: usize,
     pub(super) answered: Vec<f64>,
     pub(super) satisfied: Vec<f64>,
+    /// Answer state of each code: 0 missing, 1 answered not satisfied, 2 satisfied.
+    state: Vec<u8>,
     pub(super) ind: Vec<Indicator>,
+    /// Every (indicator, coefficient) pair in order: its item.
+    terms: Vec<usize>,
+    /// Indicator i owns `terms[term_start[i]..term_start[i + 1]]`.
+    term_start: Vec<usize>,
 }
 
 impl Model {
@@ -73,16 +78,31 @@ impl Model {
                 coefs: vec![(jj, 100.0)],
             });
         }
+        let mut terms = Vec::new();
+        let mut term_start = vec![0];
+        for i in &ind {
+            terms.extend(i.coefs.iter().map(|&(jj, _)| jj));
+            term_start.push(terms.len());
+        }
+        let state = (0..k)
+            .map(|c| {
+                let (a, s) = (scale.is_valid(c as u8), scale.is_satisfied(c as u8));
+                debug_assert!(a || !s, "a satisfied code is valid");
+                u8::from(a) + u8::from(s)
+            })
+            .collect();
         Model {
             j,
-            k,
             answered: (0..k)
                 .map(|c| f64::from(u8::from(scale.is_valid(c as u8))))
                 .collect(),
             satisfied: (0..k)
                 .map(|c| f64::from(u8::from(scale.is_satisfied(c as u8))))
                 .collect(),
+            state,
             ind,
+            terms,
+            term_start,
         }
     }
 
@@ -534,30 +554,79 @@ impl<T> KeyMap<T> {
     }
 }
 
+/// Chunk-local sums per (stratum, domain). Rows arrive sorted by stratum, so
+/// a dense per-domain slot table for the current stratum replaces hashing;
+/// each key is filled from its rows in row order, as with [`KeyMap`].
+struct ChunkMap<T> {
+    items: Vec<((u32, u32), T)>,
+    h: u32,
+    /// Per domain: its index in `items` for stratum `h`, or `u32::MAX`.
+    slot: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl<T> ChunkMap<T> {
+    fn new(n_domains: usize) -> Self {
+        ChunkMap {
+            items: Vec::new(),
+            h: u32::MAX,
+            slot: vec![u32::MAX; n_domains],
+            touched: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, h: u32, d: u32, make: impl FnOnce() -> T) -> &mut T {
+        if h != self.h {
+            for d in self.touched.drain(..) {
+                self.slot[d as usize] = u32::MAX;
+            }
+            self.h = h;
+        }
+        let s = &mut self.slot[d as usize];
+        if *s == u32::MAX {
+            *s = self.items.len() as u32;
+            self.items.push(((h, d), make()));
+            self.touched.push(d);
+        }
+        &mut self.items[*s as usize].1
+    }
+}
+
 /// Pass 1: totals per (stratum, domain), merged in chunk order.
 fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
     let answers = design.responses.answers();
     let j = model.j;
-    let parts: Vec<KeyMap<Tot>> = (0..design.chunks.len() - 1)
+    let nd = design.domains.len();
+    let parts: Vec<ChunkMap<Tot>> = (0..design.chunks.len() - 1)
         .into_par_iter()
         .map(|c| {
-            let mut map = KeyMap::new();
+            let mut map = ChunkMap::new(nd);
+            // Per row: w·a_j, w·s_j and a_j, shared by its four domains.
+            let (mut wa, mut ws, mut av) = (vec![0.0; j], vec![0.0; j], vec![0usize; j]);
             for p in design.chunks[c]..design.chunks[c + 1] {
                 let h = design.psu_stratum[p];
                 for &r in design.psu_rows(p) {
                     let r = r as usize;
                     let w = design.weights[r];
                     let row = &answers[r * j..(r + 1) * j];
+                    for (jj, &code) in row.iter().enumerate() {
+                        let code = usize::from(code);
+                        wa[jj] = w * model.answered[code];
+                        ws[jj] = w * model.satisfied[code];
+                        av[jj] = usize::from(model.state[code] > 0);
+                    }
                     for d in design.row_domains(r) {
-                        let t = map.entry((h, d), || Tot::zero(j));
+                        let t = map.entry(h, d, || Tot::zero(j));
                         t.n += 1;
                         t.w += w;
-                        for (jj, &code) in row.iter().enumerate() {
-                            let code = usize::from(code);
-                            let a = model.answered[code];
-                            t.x[jj] += w * a;
-                            t.y[jj] += w * model.satisfied[code];
-                            t.nv[jj] += a as usize;
+                        for (x, v) in t.x.iter_mut().zip(&wa) {
+                            *x += v;
+                        }
+                        for (y, v) in t.y.iter_mut().zip(&ws) {
+                            *y += v;
+                        }
+                        for (n, v) in t.nv.iter_mut().zip(&av) {
+                            *n += v;
                         }
                     }
                 }
@@ -572,6 +641,108 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
         }
     }
     all.into_sorted()
+}
+
+/// A domain's linearization tables: the influence of an item (and of each
+/// indicator term) takes one value per answer state (index `state & 3`,
+/// slot 3 unused).
+struct LinTable {
+    /// `item[jj][state]` = (s − R_j·a)/X_j (0 when X_j = 0).
+    item: Vec<[f64; 4]>,
+    /// `term[q][state]` = c_q · `item[terms[q]][state]`: the term's
+    /// contribution for a row of weight 1.
+    term: Vec<[f64; 4]>,
+}
+
+impl LinTable {
+    fn new(model: &Model, t: &Tot) -> Self {
+        let mut item = vec![[0.0; 4]; model.j];
+        for (jj, tab) in item.iter_mut().enumerate() {
+            if t.x[jj] > 0.0 {
+                let r = t.y[jj] / t.x[jj];
+                for (v, (a, s)) in tab.iter_mut().zip([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]) {
+                    *v = (s - r * a) / t.x[jj];
+                }
+            }
+        }
+        let mut term = Vec::with_capacity(model.terms.len());
+        for ind in &model.ind {
+            for &(jj, c) in &ind.coefs {
+                term.push(item[jj].map(|v| c * v));
+            }
+        }
+        LinTable { item, term }
+    }
+}
+
+/// A row's answer states, shared by its four domains.
+struct RowStates {
+    w: f64,
+    /// w = 1, so w·x = x exactly and every term is a table lookup.
+    unit: bool,
+    answered: Vec<bool>,
+    /// Per item: its state.
+    item: Vec<u8>,
+}
+
+impl RowStates {
+    fn new(model: &Model) -> Self {
+        RowStates {
+            w: 1.0,
+            unit: true,
+            answered: vec![false; model.j],
+            item: vec![0; model.j],
+        }
+    }
+
+    fn set(&mut self, model: &Model, w: f64, row: &[u8]) {
+        self.w = w;
+        self.unit = w.to_bits() == 1.0f64.to_bits();
+        for ((a, s), &code) in self.answered.iter_mut().zip(&mut self.item).zip(row) {
+            *s = model.state[usize::from(code)];
+            *a = code != 0 && *s > 0;
+        }
+    }
+
+    /// The row's linearized value of every indicator in each of its four
+    /// domains, `out[i][k]` for domain `t[k]`: Σ_q c_q·(w·item_q) summed in
+    /// coefficient order (the four domains interleaved, each in that order).
+    fn z(&self, model: &Model, t: [&LinTable; 4], zeta: &mut [[f64; 4]], out: &mut [[f64; 4]]) {
+        let ts = &model.term_start;
+        if self.unit {
+            for (i, zi) in out.iter_mut().enumerate() {
+                let rg = ts[i]..ts[i + 1];
+                let [t0, t1, t2, t3] = t.map(|tk| &tk.term[rg.clone()]);
+                let mut acc = [-0.0; 4];
+                for ((((&jj, v0), v1), v2), v3) in
+                    model.terms[rg].iter().zip(t0).zip(t1).zip(t2).zip(t3)
+                {
+                    let s = usize::from(self.item[jj] & 3);
+                    acc[0] += v0[s];
+                    acc[1] += v1[s];
+                    acc[2] += v2[s];
+                    acc[3] += v3[s];
+                }
+                *zi = acc;
+            }
+        } else {
+            for (jj, zj) in zeta.iter_mut().enumerate() {
+                let s = usize::from(self.item[jj] & 3);
+                for (z, tk) in zj.iter_mut().zip(t) {
+                    *z = self.w * tk.item[jj][s];
+                }
+            }
+            for (zi, ind) in out.iter_mut().zip(&model.ind) {
+                let mut acc = [-0.0; 4];
+                for &(jj, c) in &ind.coefs {
+                    for (a, z) in acc.iter_mut().zip(zeta[jj]) {
+                        *a += c * z;
+                    }
+                }
+                *zi = acc;
+            }
+        }
+    }
 }
 
 /// Pass 2 accumulator per (stratum, domain).
@@ -610,33 +781,103 @@ impl Acc {
         }
         self.psu_n += o.psu_n;
     }
+
+    /// Adds one PSU with totals `z` (and Σ z²/w over its rows `zw`).
+    fn add_psu(&mut self, z: &[f64], zw: &[f64], ans: &[bool]) {
+        self.psu_n += 1;
+        for (((sz, szz), szw), (&v, &vw)) in self
+            .sz
+            .iter_mut()
+            .zip(self.szz.iter_mut())
+            .zip(self.szw.iter_mut())
+            .zip(z.iter().zip(zw))
+        {
+            *sz += v;
+            *szz += v * v;
+            *szw += vw;
+        }
+        for (n, &f) in self.psu_ans.iter_mut().zip(ans) {
+            *n += u32::from(f);
+        }
+    }
+
+    /// Adds a PSU of one row with values `z` and weight `w` (as
+    /// [`Acc::add_psu`] with z/w² = z²/w; the sums are bit-identical, as
+    /// 0 + z only turns −0 into +0, which no sum here can tell apart).
+    fn add_row_psu(&mut self, z: &[[f64; 4]], k: usize, rs: &RowStates) {
+        self.psu_n += 1;
+        let it = self
+            .sz
+            .iter_mut()
+            .zip(self.szz.iter_mut())
+            .zip(self.szw.iter_mut())
+            .zip(z.iter().map(|z| z[k]));
+        if rs.unit {
+            for (((sz, szz), szw), v) in it {
+                *sz += v;
+                *szz += v * v;
+                *szw += v * v;
+            }
+        } else {
+            for (((sz, szz), szw), v) in it {
+                *sz += v;
+                *szz += v * v;
+                *szw += v * v / rs.w;
+            }
+        }
+        for (n, &f) in self.psu_ans.iter_mut().zip(&rs.answered) {
+            *n += u32::from(f);
+        }
+    }
 }
 
 /// Pass 2: per (stratum, domain), sums over PSUs of the linearized
 /// variables z (and z²), and over rows of z²/w.
-fn linearize(design: &Design, model: &Model, tables: &[Vec<f64>]) -> Vec<((u32, u32), Acc)> {
+///
+/// A row's answer states are computed once for its four domains; with weight
+/// 1 every term is a table lookup, otherwise formed as c·(w·table): the same
+/// products and sums either way.
+fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, u32), Acc)> {
     let answers = design.responses.answers();
-    let (j, k, ni) = (model.j, model.k, model.ind.len());
-    let parts: Vec<KeyMap<Acc>> = (0..design.chunks.len() - 1)
+    let (j, ni) = (model.j, model.ind.len());
+    let nd = design.domains.len();
+    let parts: Vec<ChunkMap<Acc>> = (0..design.chunks.len() - 1)
         .into_par_iter()
         .map(|c| {
-            let mut map = KeyMap::new();
+            let mut map = ChunkMap::new(nd);
             // PSU-local: domain ids, then flat z, z²/w and answered flags.
             let mut local: Vec<u32> = Vec::new();
             let mut z: Vec<f64> = Vec::new();
             let mut zw: Vec<f64> = Vec::new();
             let mut ans: Vec<bool> = Vec::new();
-            let mut zeta = vec![0.0; j];
+            let mut rs = RowStates::new(model);
+            let mut zeta = vec![[0.0; 4]; j];
+            let mut zrow = vec![[0.0; 4]; ni];
             for p in design.chunks[c]..design.chunks[c + 1] {
+                let h = design.psu_stratum[p];
+                let rows = design.psu_rows(p);
+                if let [r] = *rows {
+                    // A PSU of one row: its totals are the row's values.
+                    let r = r as usize;
+                    rs.set(model, design.weights[r], &answers[r * j..(r + 1) * j]);
+                    let ds = design.row_domains(r);
+                    rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
+                    for (k, d) in ds.into_iter().enumerate() {
+                        map.entry(h, d, || Acc::zero(ni, j))
+                            .add_row_psu(&zrow, k, &rs);
+                    }
+                    continue;
+                }
                 local.clear();
                 z.clear();
                 zw.clear();
                 ans.clear();
-                for &r in design.psu_rows(p) {
+                for &r in rows {
                     let r = r as usize;
-                    let w = design.weights[r];
-                    let row = &answers[r * j..(r + 1) * j];
-                    for d in design.row_domains(r) {
+                    rs.set(model, design.weights[r], &answers[r * j..(r + 1) * j]);
+                    let ds = design.row_domains(r);
+                    rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
+                    for (k, d) in ds.into_iter().enumerate() {
                         let e = if let Some(e) = local.iter().position(|&x| x == d) {
                             e
                         } else {
@@ -646,31 +887,27 @@ fn linearize(design: &Design, model: &Model, tables: &[Vec<f64>]) -> Vec<((u32, 
                             ans.resize(ans.len() + j, false);
                             local.len() - 1
                         };
-                        let t = &tables[d as usize];
-                        for (jj, &code) in row.iter().enumerate() {
-                            zeta[jj] = w * t[jj * k + usize::from(code)];
-                            ans[e * j + jj] |= code != 0 && model.answered[usize::from(code)] > 0.0;
+                        let ze = &mut z[e * ni..(e + 1) * ni];
+                        let zwe = &mut zw[e * ni..(e + 1) * ni];
+                        for ((a, b), v) in ze
+                            .iter_mut()
+                            .zip(zwe.iter_mut())
+                            .zip(zrow.iter().map(|z| z[k]))
+                        {
+                            *a += v;
+                            *b += v * v / rs.w;
                         }
-                        for (i, ind) in model.ind.iter().enumerate() {
-                            let zi: f64 = ind.coefs.iter().map(|&(jj, c)| c * zeta[jj]).sum();
-                            z[e * ni + i] += zi;
-                            zw[e * ni + i] += zi * zi / w;
+                        for (f, &a) in ans[e * j..(e + 1) * j].iter_mut().zip(&rs.answered) {
+                            *f |= a;
                         }
                     }
                 }
-                let h = design.psu_stratum[p];
                 for (e, &d) in local.iter().enumerate() {
-                    let a = map.entry((h, d), || Acc::zero(ni, j));
-                    a.psu_n += 1;
-                    for i in 0..ni {
-                        let v = z[e * ni + i];
-                        a.sz[i] += v;
-                        a.szz[i] += v * v;
-                        a.szw[i] += zw[e * ni + i];
-                    }
-                    for jj in 0..j {
-                        a.psu_ans[jj] += u32::from(ans[e * j + jj]);
-                    }
+                    map.entry(h, d, || Acc::zero(ni, j)).add_psu(
+                        &z[e * ni..(e + 1) * ni],
+                        &zw[e * ni..(e + 1) * ni],
+                        &ans[e * j..(e + 1) * j],
+                    );
                 }
             }
             map
@@ -713,7 +950,7 @@ pub fn estimate_domains(
 ) -> Result<DomainEstimates> {
     let model = Model::new(responses);
     let design = prepare(responses, opts, spec)?;
-    let (j, k, ni) = (model.j, model.k, model.ind.len());
+    let (j, ni) = (model.j, model.ind.len());
     let nd = design.domains.len();
 
     let hd = totals(&design, &model);
@@ -736,22 +973,7 @@ pub fn estimate_domains(
             v
         })
         .collect();
-    let tables: Vec<Vec<f64>> = dom
-        .iter()
-        .map(|t| {
-            let mut tab = vec![0.0; j * k];
-            for jj in 0..j {
-                if t.x[jj] > 0.0 {
-                    let r = t.y[jj] / t.x[jj];
-                    for code in 0..k {
-                        tab[jj * k + code] =
-                            (model.satisfied[code] - r * model.answered[code]) / t.x[jj];
-                    }
-                }
-            }
-            tab
-        })
-        .collect();
+    let tables: Vec<LinTable> = dom.iter().map(|t| LinTable::new(&model, t)).collect();
 
     let acc = linearize(&design, &model, &tables);
     let acc_ranges = ranges(&acc, nd);
