@@ -199,7 +199,7 @@ pub fn methods_text(ev: &Evaluation) -> String {
         s,
         "Uncertainty. Standard errors are clustered by unit (CR1), which allows the errors of one \
          unit to be correlated over time; intervals use Student's t with G - 1 = {} degrees of \
-         freedom. CR1 interval: {:.2} to {:.2} (p = {:.3}). With only {} treated units, \
+         freedom. CR1 interval: {:.2} to {:.2} ({}). With only {} treated units, \
          cluster-robust errors tend to be too small, so the preferred inference is the wild \
          cluster restricted bootstrap: it imposes a zero effect, re-randomises the sign (or a \
          six-point weight) of each unit's residuals, and compares the observed t statistic with \
@@ -208,17 +208,17 @@ pub fn methods_text(ev: &Evaluation) -> String {
         g - 1,
         o.lo_cr1,
         o.hi_cr1,
-        o.p_cr1,
+        p_text(o.p_cr1),
         o.n_treated
     );
     if let Some(w) = &o.wild {
         let _ = writeln!(
             s,
-            " Wild bootstrap ({} weights, {} replicates, seed {}): p = {:.3}, interval {} to {}.",
+            " Wild bootstrap ({} weights, {} replicates, seed {}): {}, interval {} to {}.",
             w.weights.as_str(),
             w.replicates,
             w.seed,
-            w.p,
+            p_text(w.p),
             w.lo.map_or_else(|| "undefined".into(), |v| format!("{v:.2}")),
             w.hi.map_or_else(|| "undefined".into(), |v| format!("{v:.2}")),
         );
@@ -235,8 +235,11 @@ pub fn methods_text(ev: &Evaluation) -> String {
         ev.event_study
             .pretrend
             .map_or_else(String::new, |t| format!(
-                " (F = {:.2} on {} and {} degrees of freedom, p = {:.3})",
-                t.f, t.q, t.df2, t.p
+                " (F = {:.2} on {} and {} degrees of freedom, {})",
+                t.f,
+                t.q,
+                t.df2,
+                p_text(t.p)
             ))
     );
     s.push_str(
@@ -256,4 +259,24 @@ pub fn methods_text(ev: &Evaluation) -> String {
          baseline change by more than chance at the 5% level, under the assumptions above.\n",
     );
     s
+}
+
+/// `p = 0.123`, or `p < 0.001` rather than a misleading `p = 0.000`.
+fn p_text(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".to_string()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+#[cfg(test)]
+mod p_text_tests {
+    #[test]
+    fn small_p_values_are_bounded_not_rounded_to_zero() {
+        assert_eq!(super::p_text(0.0), "p < 0.001");
+        assert_eq!(super::p_text(0.000_99), "p < 0.001");
+        assert_eq!(super::p_text(0.001), "p = 0.001");
+        assert_eq!(super::p_text(0.791_2), "p = 0.791");
+    }
 }
