@@ -232,10 +232,14 @@ impl Job {
         {
             job.instrument = Some(abs(&PathBuf::from(i)).display().to_string());
         }
-        if job.generate.is_none() && job.ingest.inputs.is_empty() {
+        if job.generate.is_none() && job.ingest.inputs.is_empty() && job.sources.is_empty() {
             anyhow::bail!(
-                "job file {origin}: nothing to ingest\nhint: list files under [ingest] inputs, or add a [generate] section"
+                "job file {origin}: nothing to ingest\nhint: list files under [ingest] inputs, add [[source]] entries or a [generate] section"
             );
+        }
+        for s in &job.sources {
+            s.validate()
+                .with_context(|| format!("job file {origin}: source `{}`", s.name))?;
         }
         Ok(job)
     }

@@ -409,3 +409,123 @@ replicates = 99
     );
     assert!(tmp.path().join("o/report/trend_05569.png").is_file());
 }
+
+/// `[[source]]` entries are synced before ingest; a missing token is a clear
+/// error naming the variable (never a value), before any request is sent.
+#[test]
+fn a_source_without_its_token_variable_stops_the_run_naming_the_variable() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        r#"out = "o"
+[[source]]
+name = "kobo-test"
+kind = "kobo"
+server = "http://127.0.0.1:9"
+asset = "aBcD1234"
+token_env = "SIPAS_TEST_TOKEN_THAT_IS_NOT_SET"
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(["run", "--config", "job.toml"])
+        .current_dir(tmp.path())
+        .env_remove("SIPAS_TEST_TOKEN_THAT_IS_NOT_SET")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(e.contains("SIPAS_TEST_TOKEN_THAT_IS_NOT_SET"), "{e}");
+    assert!(e.contains("kobo-test"), "{e}");
+}
+
+/// `sipas run` with a KoboToolbox source on a local server: two pages
+/// (following `next`), group paths and string values as Kobo sends them, the
+/// token from the environment; the records reach ingest, clean and aggregate.
+#[test]
+fn run_syncs_a_kobo_source_then_ingests_its_records() {
+    let items = sipas_core::bundled::instrument("sipas-2017")
+        .unwrap()
+        .item_ids()
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect::<Vec<_>>();
+    let record = |id: &str, unit: &str, answer: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert("_uuid".into(), id.into());
+        m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
+        m.insert("thong_tin/unit_code".into(), unit.into());
+        m.insert("period".into(), "2024Q1".into());
+        for it in &items {
+            m.insert(format!("nhom/{it}"), answer.into());
+        }
+        serde_json::Value::Object(m)
+    };
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let page2 = format!("{base}/api/v2/assets/aBcD1234/data/?format=json&page=2");
+    let pages = [
+        serde_json::json!({"count": 3, "next": page2, "previous": null,
+            "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
+        serde_json::json!({"count": 3, "next": null, "previous": null,
+            "results": [record("k-3", "05443", "2")]}),
+    ];
+    let handle = std::thread::spawn(move || {
+        let mut auth = Vec::new();
+        for page in &pages {
+            let Ok(Some(rq)) = server.recv_timeout(std::time::Duration::from_secs(20)) else {
+                break;
+            };
+            auth.push(
+                rq.headers()
+                    .iter()
+                    .find(|h| h.field.equiv("Authorization"))
+                    .map(|h| h.value.as_str().to_owned()),
+            );
+            let resp = tiny_http::Response::from_string(page.to_string()).with_header(
+                tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+            );
+            let _ = rq.respond(resp);
+        }
+        auth
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        format!(
+            "out = \"o\"\ninstrument = \"sipas-2017\"\n[[source]]\nname = \"kobo-test\"\nkind = \"kobo\"\nserver = \"{base}\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_KOBO_TOKEN\"\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(["run", "--config", "job.toml"])
+        .current_dir(tmp.path())
+        .env("SIPAS_TEST_KOBO_TOKEN", "s3cret-token-value")
+        .output()
+        .unwrap();
+    let auth = handle.join().unwrap();
+    let e = stderr(&out);
+    // Exit 1: the run completed, but 11 of the 12 pilot units have no data.
+    assert_eq!(code(&out), 1, "{e}");
+    assert!(e.contains("no results for pilot units 05500"), "{e}");
+    assert_eq!(auth.len(), 2, "both pages fetched");
+    assert!(
+        auth.iter()
+            .all(|a| a.as_deref() == Some("Token s3cret-token-value"))
+    );
+    assert!(
+        !e.contains("s3cret-token-value"),
+        "the token must never be printed: {e}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("o/ingest/ingest-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["totals"]["rows_read"], 3);
+    assert_eq!(report["totals"]["accepted"], 3);
+    let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
+    let trung_vuong = cells.iter().find(|r| r["unit_code"] == "05443").unwrap();
+    // k-1 satisfied on every item, k-3 on none: every share is 50%.
+    assert_eq!(trung_vuong["n"], "2");
+    assert!((num(trung_vuong, "sipas") - 50.0).abs() < 1e-9);
+}
