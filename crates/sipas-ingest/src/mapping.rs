@@ -206,12 +206,20 @@ pub(crate) fn header_key(s: &str) -> String {
     match_key(&s.replace('/', " "))
 }
 
+/// Accent-free key of a header: `/` and `_` read as spaces, then
+/// [`sipas_core::text::ascii_key`], so XLSForm field names such as `ma_xa`,
+/// `ten_xa` or `ky_khao_sat` find the built-in Vietnamese aliases.
+fn ascii_header_key(s: &str) -> String {
+    sipas_core::text::ascii_key(&s.replace(['/', '_'], " "))
+}
+
 /// The compiled mapping of a run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Resolver {
     exact: HashMap<String, Target>,
     keyed: HashMap<String, Target>,
     aliases: HashMap<String, (Target, u8)>,
+    ascii_aliases: HashMap<String, (Target, u8)>,
     labels: HashMap<String, u8>,
     pub(crate) period_from_date: Option<PeriodFromDate>,
 }
@@ -231,7 +239,10 @@ impl Resolver {
         for (t, rank, names) in ALIASES {
             for n in *names {
                 let t = Target::field(t).expect("aliases name fields");
-                r.aliases.entry(header_key(n)).or_insert((t, *rank));
+                r.aliases.entry(header_key(n)).or_insert((t.clone(), *rank));
+                r.ascii_aliases
+                    .entry(ascii_header_key(n))
+                    .or_insert((t, *rank));
             }
         }
         for (label, code) in LABELS {
@@ -272,6 +283,9 @@ impl Resolver {
         if let Some((t, rank)) = self.aliases.get(&key) {
             return Some((t.clone(), *rank));
         }
+        if let Some((t, rank)) = self.ascii_aliases.get(&ascii_header_key(name)) {
+            return Some((t.clone(), *rank));
+        }
         if let Some(id) = item(&key) {
             return Some((Target::Item(id), 4));
         }
@@ -288,6 +302,7 @@ impl Resolver {
         }
         self.aliases
             .get(&header_key(last))
+            .or_else(|| self.ascii_aliases.get(&ascii_header_key(last)))
             .map(|(t, _)| (t.clone(), 7))
     }
 
@@ -390,6 +405,13 @@ mod tests {
         assert_eq!(t("group_x/b3"), Some(("b3".into(), 6)));
         assert_eq!(t("A1"), Some(("a1".into(), 1)));
         assert_eq!(t("group_x/note"), None);
+        // XLSForm-style ASCII names of the same headers.
+        assert_eq!(t("ma_xa"), Some(("unit_code".into(), 4)));
+        assert_eq!(t("ten_xa"), Some(("unit_code".into(), 5)));
+        assert_eq!(t("Ky khao sat"), Some(("period".into(), 4)));
+        assert_eq!(t("thong_tin/ma_xa"), Some(("unit_code".into(), 7)));
+        assert_eq!(t("trong_so"), Some(("weight".into(), 4)));
+        assert_eq!(t("ghi_chu"), None);
     }
 
     #[test]

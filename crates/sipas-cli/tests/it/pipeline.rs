@@ -454,8 +454,8 @@ fn run_syncs_a_kobo_source_then_ingests_its_records() {
         let mut m = serde_json::Map::new();
         m.insert("_uuid".into(), id.into());
         m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
-        m.insert("thong_tin/unit_code".into(), unit.into());
-        m.insert("period".into(), "2024Q1".into());
+        m.insert("thong_tin/ma_xa".into(), unit.into());
+        m.insert("ky_khao_sat".into(), "2024Q1".into());
         for it in &items {
             m.insert(format!("nhom/{it}"), answer.into());
         }
