@@ -212,20 +212,9 @@ pub fn read_responses(
 
 /// Whether clean reads `name` into a field of [`Response`].
 fn is_known(name: &str, instrument: &Instrument) -> bool {
-    [
-        schema::RESPONSE_ID,
-        schema::UNIT_CODE,
-        schema::PERIOD,
-        schema::SUBMITTED_AT,
-        schema::CHANNEL,
-        schema::WEIGHT,
-        schema::SOURCE_FILE,
-        schema::SOURCE_LINE,
-        DISTRICT,
-        UNIT_TEXT,
-        DURATION_S,
-    ]
-    .contains(&name)
+    schema::LEADING.contains(&name)
+        || schema::PROVENANCE.contains(&name)
+        || [DISTRICT, UNIT_TEXT, DURATION_S].contains(&name)
         || FLAG_COLUMNS.contains(&name)
         || instrument.item_ids().contains(&name)
 }
@@ -460,14 +449,7 @@ pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
     let t = &outcome.table;
     let items = &t.items;
     csv_bytes(Path::new(QUARANTINE), |w| {
-        let mut header = vec![
-            schema::RESPONSE_ID,
-            schema::UNIT_CODE,
-            schema::PERIOD,
-            schema::SUBMITTED_AT,
-            schema::CHANNEL,
-            schema::WEIGHT,
-        ];
+        let mut header = schema::LEADING.to_vec();
         if t.has_district {
             header.push(DISTRICT);
         }

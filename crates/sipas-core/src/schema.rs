@@ -22,6 +22,19 @@ pub const SOURCE_FILE: &str = "source_file";
 /// 1-based line of the row in its source file (provenance, written by ingest).
 pub const SOURCE_LINE: &str = "source_line";
 
+/// The leading columns of the canonical table, in this order: text
+/// metadata, then `weight` (a number). Items follow them.
+pub const LEADING: [&str; 6] = [
+    RESPONSE_ID,
+    UNIT_CODE,
+    PERIOD,
+    SUBMITTED_AT,
+    CHANNEL,
+    WEIGHT,
+];
+/// Provenance columns ingest appends after the items.
+pub const PROVENANCE: [&str; 2] = [SOURCE_FILE, SOURCE_LINE];
+
 /// The columns every canonical table must have.
 pub const REQUIRED: [&str; 3] = [RESPONSE_ID, UNIT_CODE, PERIOD];
 /// Optional known metadata columns (not items).

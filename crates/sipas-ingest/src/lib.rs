@@ -194,16 +194,10 @@ pub(crate) struct Source {
 /// The kept columns that are not canonical columns or items (NFC, trimmed,
 /// once each, in order), and whether `district` was asked for.
 fn keep_list(asked: &[String], instrument: &Instrument) -> Result<(Vec<String>, bool)> {
-    let canonical = [
-        sipas_core::schema::RESPONSE_ID,
-        sipas_core::schema::UNIT_CODE,
-        sipas_core::schema::PERIOD,
-        sipas_core::schema::SUBMITTED_AT,
-        sipas_core::schema::CHANNEL,
-        sipas_core::schema::WEIGHT,
-        sipas_core::schema::SOURCE_FILE,
-        sipas_core::schema::SOURCE_LINE,
-    ];
+    let canonical: Vec<&str> = sipas_core::schema::LEADING
+        .into_iter()
+        .chain(sipas_core::schema::PROVENANCE)
+        .collect();
     let items = instrument.item_ids();
     let mut keep: Vec<String> = Vec::with_capacity(asked.len());
     let mut district = false;

@@ -29,16 +29,14 @@ pub fn responses_schema_with(instrument: &Instrument, district: bool) -> Schema 
 /// after `source_line`.
 pub fn responses_schema_kept(instrument: &Instrument, district: bool, kept: &[String]) -> Schema {
     let mut s = Schema::default();
-    for c in [
-        schema::RESPONSE_ID,
-        schema::UNIT_CODE,
-        schema::PERIOD,
-        schema::SUBMITTED_AT,
-        schema::CHANNEL,
-    ] {
-        s.insert(c.into(), DataType::String);
+    for c in schema::LEADING {
+        let dtype = if c == schema::WEIGHT {
+            DataType::Float64
+        } else {
+            DataType::String
+        };
+        s.insert(c.into(), dtype);
     }
-    s.insert(schema::WEIGHT.into(), DataType::Float64);
     if district {
         s.insert(DISTRICT.into(), DataType::String);
     }

@@ -139,14 +139,7 @@ fn push_response_id(buf: &mut Vec<u8>, model: &Model, u: usize, t: usize, seq: u
 
 /// The CSV header line (with its `\n`).
 pub(crate) fn csv_header(model: &Model) -> Vec<u8> {
-    let mut cols = vec![
-        schema::RESPONSE_ID,
-        schema::UNIT_CODE,
-        schema::PERIOD,
-        schema::SUBMITTED_AT,
-        schema::CHANNEL,
-        schema::WEIGHT,
-    ];
+    let mut cols = schema::LEADING.to_vec();
     cols.extend(model.instrument.item_ids());
     let mut s = cols.join(",");
     s.push('\n');
@@ -190,16 +183,14 @@ pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
 /// items `UInt8` (null = missing).
 pub fn frame_schema(model: &Model) -> Schema {
     let mut s = Schema::default();
-    for c in [
-        schema::RESPONSE_ID,
-        schema::UNIT_CODE,
-        schema::PERIOD,
-        schema::SUBMITTED_AT,
-        schema::CHANNEL,
-    ] {
-        s.insert(c.into(), DataType::String);
+    for c in schema::LEADING {
+        let dtype = if c == schema::WEIGHT {
+            DataType::Float64
+        } else {
+            DataType::String
+        };
+        s.insert(c.into(), dtype);
     }
-    s.insert(schema::WEIGHT.into(), DataType::Float64);
     for id in model.instrument.item_ids() {
         s.insert(id.into(), DataType::UInt8);
     }
