@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sipas_core::{Period, PilotSet, UnitRegistry, bundled, schema};
 
+use crate::Result;
 use crate::responses::Responses;
-use crate::{Error, Result};
 
 /// Normal quantile used for the intervals of indices and of the DiD.
 pub const Z_INTERVAL: f64 = 1.96;
@@ -387,24 +387,13 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let units = responses.units();
     let periods = responses.periods();
     let (n_units, n_periods) = (units.len(), periods.len());
-    let meta = units
-        .iter()
-        .map(|c| {
-            opts.units
-                .get(c)
-                .ok_or_else(|| Error::UnknownUnit { code: c.clone() })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let meta = responses.unit_meta(&opts.units)?;
     let pilot: Vec<bool> = units.iter().map(|c| opts.pilots.contains(c)).collect();
     let start = opts.pilots.start;
     let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
 
     // Group the used rows by cell (counting sort: deterministic, O(n)).
-    let used = responses
-        .channels()
-        .iter()
-        .position(|c| *c == opts.channel)
-        .map(|i| i as u32);
+    let used = responses.channel_id(&opts.channel);
     let (ui, pi, ci) = (
         responses.unit_indices(),
         responses.period_indices(),

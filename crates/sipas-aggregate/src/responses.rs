@@ -12,7 +12,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
-use sipas_core::{Instrument, Period, bundled, schema};
+use sipas_core::{Instrument, Period, Unit, UnitRegistry, bundled, schema};
 
 use crate::{Error, Result};
 
@@ -343,6 +343,28 @@ impl Responses {
     /// Distinct channels, sorted.
     pub fn channels(&self) -> &[String] {
         &self.channels
+    }
+
+    /// The index of a channel in [`Responses::channels`] (as in
+    /// [`Responses::channel_indices`]); `None` when no row has it.
+    pub fn channel_id(&self, channel: &str) -> Option<u32> {
+        self.channels
+            .iter()
+            .position(|c| c == channel)
+            .map(|i| i as u32)
+    }
+
+    /// The registry entry of every unit of the table, in [`Responses::units`]
+    /// order; an error names the first code the registry does not know.
+    pub fn unit_meta<'a>(&self, registry: &'a UnitRegistry) -> Result<Vec<&'a Unit>> {
+        self.units
+            .iter()
+            .map(|c| {
+                registry
+                    .get(c)
+                    .ok_or_else(|| Error::UnknownUnit { code: c.clone() })
+            })
+            .collect()
     }
 
     /// Per row: index into [`Responses::units`].

@@ -214,19 +214,8 @@ fn prepare<'a>(
     let units = responses.units();
     let periods = responses.periods();
     let n_periods = periods.len();
-    let meta = units
-        .iter()
-        .map(|c| {
-            opts.units
-                .get(c)
-                .ok_or_else(|| Error::UnknownUnit { code: c.clone() })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let used = responses
-        .channels()
-        .iter()
-        .position(|c| *c == opts.channel)
-        .map(|i| i as u32);
+    let meta = responses.unit_meta(&opts.units)?;
+    let used = responses.channel_id(&opts.channel);
     let (ui, pi, ci) = (
         responses.unit_indices(),
         responses.period_indices(),
