@@ -1,0 +1,214 @@
+use polars::prelude::*;
+
+use super::*;
+
+fn frame(ids: &[&str], units: &[&str], period: &str, answers: &[Option<u8>]) -> DataFrame {
+    df!(
+        "response_id" => ids,
+        "unit_code" => units,
+        "period" => vec![period; ids.len()],
+        "weight" => vec![1.5f64; ids.len()],
+        "q1" => answers,
+    )
+    .unwrap()
+}
+
+fn table() -> Vec<(&'static str, DataFrame)> {
+    vec![
+        (
+            "2023Q1",
+            frame(
+                &["a", "b", "c"],
+                &["05536", "05536", "05539"],
+                "2023Q1",
+                &[Some(1), None, Some(5)],
+            ),
+        ),
+        ("2023Q2", frame(&["d"], &["05539"], "2023Q2", &[Some(4)])),
+        (
+            "2023Q2",
+            frame(
+                &["e", "f"],
+                &["05540", "05541"],
+                "2023Q2",
+                &[Some(2), Some(3)],
+            ),
+        ),
+    ]
+}
+
+fn write(dir: &std::path::Path, layout: Layout) -> DataFrame {
+    let t = table();
+    let mut w = DatasetWriter::create(dir, layout, t[0].1.schema()).unwrap();
+    for (p, df) in &t {
+        w.write(p, df).unwrap();
+    }
+    assert_eq!(w.rows(), 6);
+    w.finish().unwrap();
+    let mut all = t[0].1.clone();
+    for (_, df) in &t[1..] {
+        all.vstack_mut(df).unwrap();
+    }
+    all
+}
+
+#[test]
+fn both_layouts_read_back_the_same_rows_in_chunks_of_any_size() {
+    for layout in [Layout::File, Layout::ByPeriod] {
+        let dir = tempfile::tempdir().unwrap();
+        let all = write(dir.path(), layout);
+        let ds = Dataset::open(dir.path()).unwrap();
+        assert_eq!(ds.layout(), layout);
+        assert_eq!(ds.rows(), 6);
+        assert_eq!(
+            ds.column_names(),
+            ["response_id", "unit_code", "period", "weight", "q1"]
+        );
+        assert!(ds.read(None).unwrap().equals_missing(&all), "{layout}");
+        for size in [1, 2, 4, 100] {
+            let mut got: Option<DataFrame> = None;
+            let mut ordinal = 0;
+            for c in ds.chunks(size, None) {
+                let c = c.unwrap();
+                assert!(c.df.height() <= size);
+                assert_eq!(c.ordinal, ordinal);
+                ordinal += c.df.height() as u64;
+                match &mut got {
+                    None => got = Some(c.df),
+                    Some(g) => {
+                        g.vstack_mut(&c.df).unwrap();
+                    }
+                }
+            }
+            assert!(got.unwrap().equals_missing(&all), "{layout} chunk {size}");
+        }
+        let two = ds.read(Some(&["q1", "period"])).unwrap();
+        assert_eq!(two.get_column_names(), ["period", "q1"]);
+    }
+}
+
+#[test]
+fn the_partitioned_layout_is_hive_style_without_the_period_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), Layout::ByPeriod);
+    let root = dir.path().join(RESPONSES_DIR);
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["_schema.parquet", "period=2023Q1", "period=2023Q2"]);
+    let f = std::fs::File::open(root.join("period=2023Q2/part-00000.parquet")).unwrap();
+    let df = ParquetReader::new(f).finish().unwrap();
+    assert_eq!(df.height(), 3);
+    assert!(!df.schema().contains("period"));
+    // No temporary files are left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1);
+    // Opening the partition folder itself works too.
+    assert_eq!(Dataset::open(&root).unwrap().rows(), 6);
+}
+
+#[test]
+fn writing_one_layout_replaces_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), Layout::ByPeriod);
+    write(dir.path(), Layout::File);
+    assert!(!dir.path().join(RESPONSES_DIR).exists());
+    assert_eq!(Dataset::open(dir.path()).unwrap().layout(), Layout::File);
+    write(dir.path(), Layout::ByPeriod);
+    assert!(!dir.path().join(RESPONSES_FILE).exists());
+    write(dir.path(), Layout::ByPeriod);
+    assert_eq!(Dataset::open(dir.path()).unwrap().rows(), 6);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn an_empty_table_keeps_its_schema_in_both_layouts() {
+    for layout in [Layout::File, Layout::ByPeriod] {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = table()[0].1.schema().as_ref().clone();
+        DatasetWriter::create(dir.path(), layout, &schema)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let ds = Dataset::open(dir.path()).unwrap();
+        assert_eq!(ds.rows(), 0);
+        assert_eq!(ds.schema(), &schema);
+        assert_eq!(ds.read(None).unwrap().height(), 0);
+        assert_eq!(ds.chunks(10, None).count(), 0);
+    }
+}
+
+#[test]
+fn bad_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Dataset::open(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("no response table"), "{e}");
+    write(dir.path(), Layout::File);
+    let t = table();
+    let mut w = DatasetWriter::create(dir.path(), Layout::ByPeriod, t[0].1.schema()).unwrap();
+    w.write("2023Q2", &t[1].1).unwrap();
+    let e = w.write("2023Q1", &t[0].1).unwrap_err().to_string();
+    assert!(e.contains("period 2023Q1 written after 2023Q2"), "{e}");
+    drop(w);
+    // The unfinished writer left the old table alone, and no temp folder.
+    assert_eq!(Dataset::open(dir.path()).unwrap().rows(), 6);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    std::fs::create_dir(dir.path().join(RESPONSES_DIR)).unwrap();
+    let e = Dataset::open(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("holds both"), "{e}");
+    let missing = Dataset::open(&dir.path().join(RESPONSES_FILE))
+        .unwrap()
+        .chunks(2, Some(&["nope"]))
+        .next()
+        .unwrap()
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("no column `nope`"), "{missing}");
+}
+
+#[test]
+fn spill_partitions_rows_by_key_keeping_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = table();
+    let mut spill: Spill<u32> = Spill::new_in(dir.path(), t[0].1.schema()).unwrap();
+    for (_, df) in &t {
+        let keys: Vec<u32> = df
+            .column("unit_code")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(Option::unwrap)
+            .map(|u| u32::from(u > "05537"))
+            .collect();
+        spill.push_by(df, &keys).unwrap();
+    }
+    let mut done = spill.finish().unwrap();
+    assert_eq!(done.keys(), [0, 1]);
+    assert_eq!((done.rows(&0), done.rows(&1)), (2, 4));
+    let zero = done.take(&0).unwrap();
+    let ids: Vec<&str> = zero
+        .column("response_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    let one = done.take(&1).unwrap();
+    let ids: Vec<&str> = one
+        .column("response_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(ids, ["c", "d", "e", "f"]);
+    assert_eq!(done.take(&7).unwrap().height(), 0);
+    drop(done);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
