@@ -2,7 +2,11 @@
 as one SQL query (DuckDB; the same SQL runs on Spark SQL or DataFusion over a
 partitioned Parquet data set, which is how the work can leave one machine).
 
-    python3 benches/compare/aggregation_sql.py RESPONSES.parquet [unit_period.csv]
+    python3 benches/compare/aggregation_sql.py RESPONSES [unit_period.csv]
+
+RESPONSES is `responses.parquet`, or the `responses/` folder of the layout
+partitioned by period (`period=2024Q1/part-00000.parquet`, Hive style), read
+with `hive_partitioning` and the period as text.
 
 Prints the SQL; with sipas' unit_period.csv it also runs the query with DuckDB
 and checks SIPAS and its SE per cell against sipas (to the rounding of its
@@ -21,6 +25,15 @@ from compare import load_instrument  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def source(path):
+    """The DuckDB table expression of either layout."""
+    if os.path.isdir(path):
+        glob = os.path.join(path, "period=*", "*.parquet")
+        return (f"read_parquet('{glob}', hive_partitioning = true, "
+                "hive_types = {'period': VARCHAR})")
+    return f"read_parquet('{path}')"
+
+
 def sql(path, inst):
     items, _reported, root, coefs, sat = inst
     c = {j: coefs[root][k] for k, j in enumerate(items)}
@@ -37,7 +50,7 @@ def sql(path, inst):
         if c[j] != 0.0
     )
     return f"""
-WITH r AS (SELECT * FROM read_parquet('{path}') WHERE channel = 'survey'),
+WITH r AS (SELECT * FROM {source(path)} WHERE channel = 'survey'),
 cell AS (SELECT unit_code, period, count(*) AS n, {totals}
          FROM r GROUP BY unit_code, period),
 infl AS (SELECT r.unit_code, r.period, 100 * r.weight * ({z}) AS z

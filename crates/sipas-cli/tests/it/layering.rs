@@ -1,10 +1,17 @@
-//! The crate graph flows one way: core ← stages ← cli (datafusion's depcheck idea).
+//! The crate graph flows one way: core ← dataset ← stages ← cli (datafusion's depcheck idea).
 
 use std::process::Command;
 
 /// Allowed `sipas-*` → `sipas-*` edges (normal and dev dependencies).
 const ALLOWED: &[(&str, &str)] = &[
+    ("sipas-dataset", "sipas-core"),
     ("sipas-synth", "sipas-core"),
+    ("sipas-synth", "sipas-dataset"),
+    ("sipas-ingest", "sipas-dataset"),
+    ("sipas-clean", "sipas-dataset"),
+    ("sipas-aggregate", "sipas-dataset"),
+    ("sipas-cli", "sipas-dataset"),
+    ("sipas-bench", "sipas-dataset"),
     ("sipas-ingest", "sipas-core"),
     ("sipas-clean", "sipas-core"),
     ("sipas-aggregate", "sipas-core"),
