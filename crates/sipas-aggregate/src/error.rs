@@ -27,6 +27,9 @@ pub enum Error {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// The response table could not be found or read (layout, file, Parquet).
+    #[error("cannot read the response table")]
+    Dataset(#[from] sipas_dataset::Error),
     /// A required column is absent.
     #[error("{origin}: missing column `{column}`")]
     MissingColumn {

@@ -9,8 +9,10 @@
 //! `options(survey.lonely.psu = "certainty")`).
 //!
 //! # Overview
-//! - [`read_responses`] reads the Parquet table into [`Responses`]
-//!   (dictionary-encoded units, periods and channels; a flat answer buffer).
+//! - [`read_responses`] reads the response table (one Parquet file or the
+//!   partitioned layout, see `sipas_dataset`) chunk by chunk into
+//!   [`Responses`] (dictionary-encoded units, periods and channels; a flat
+//!   answer buffer).
 //! - [`aggregate`] computes [`Indices`]: one [`CellEstimate`] per unit ×
 //!   period, the pooled [`GroupEstimate`]s of pilot and baseline units per
 //!   period, the [`DidEstimate`] and the reconciliation [`AggregateReport`].
@@ -32,11 +34,17 @@
 //! ```
 //!
 //! # Input
+//! The response table in either layout of `sipas_dataset` (one
+//! `responses.parquet`, or `responses/period=P/…` partitions), read in
+//! chunks of [`READ_CHUNK_ROWS`] rows, so that memory is the compact table
+//! (33 bytes of answers, 8 of weight and 12 of indices per row with the
+//! 33-item instrument) plus one chunk. Columns:
 //! `unit_code: String, period: String, channel: String, weight: Float64`
 //! and one `UInt8` column per item of the instrument (null = missing, else a
 //! code on the scale). `channel` (default `survey`) and `weight` (default 1)
 //! may be absent; other columns are ignored. A wrong type is an error naming
-//! the file and the column; a bad value names the row too.
+//! the file and the column; a bad value names the row too (its 1-based row
+//! within the Parquet file named: the table's file, or a partition's file).
 //!
 //! # Estimator
 //! Row *i* has weight *wᵢ*; its stratum *h* is its unit × period. For item
@@ -102,6 +110,7 @@ pub use panel::{
     evaluate, methods_text, select_panel, twfe_did, write_evaluation,
 };
 pub use responses::{
-    DesignColumn, Responses, ResponsesBuilder, read_responses, read_responses_with,
+    DesignColumn, READ_CHUNK_ROWS, Responses, ResponsesBuilder, read_responses,
+    read_responses_chunked, read_responses_with,
 };
 pub use write::{RESULT_FILES, write_results};

@@ -7,12 +7,13 @@
 //! through polars.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use polars::prelude::*;
 use rayon::prelude::*;
 use sipas_core::{Instrument, Period, Unit, UnitRegistry, bundled, schema};
+use sipas_dataset::Dataset;
 
 use crate::{Error, Result};
 
@@ -96,81 +97,7 @@ impl Responses {
         instrument: Option<&Instrument>,
         origin: &str,
     ) -> Result<Self> {
-        let names: Vec<String> = df
-            .get_column_names()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        let instrument = resolve_instrument(&names, instrument, origin)?;
-        let column = |name: &str| {
-            df.column(name).map_err(|_| Error::MissingColumn {
-                origin: origin.to_string(),
-                column: name.to_string(),
-            })
-        };
-        let check = |name: &str, expected: &DataType| -> Result<&Column> {
-            let c = column(name)?;
-            if c.dtype() == expected {
-                Ok(c)
-            } else {
-                Err(Error::ColumnType {
-                    origin: origin.to_string(),
-                    column: name.to_string(),
-                    expected: expected.to_string(),
-                    found: c.dtype().to_string(),
-                })
-            }
-        };
-        let n = df.height();
-        let unit_col = check(schema::UNIT_CODE, &DataType::String)?;
-        let period_col = check(schema::PERIOD, &DataType::String)?;
-        let channel_col = if names.iter().any(|c| c == schema::CHANNEL) {
-            Some(check(schema::CHANNEL, &DataType::String)?)
-        } else {
-            None
-        };
-        let weight_col = if names.iter().any(|c| c == schema::WEIGHT) {
-            Some(check(schema::WEIGHT, &DataType::Float64)?)
-        } else {
-            None
-        };
-        let item_cols = instrument
-            .item_ids()
-            .iter()
-            .map(|id| check(id, &DataType::UInt8))
-            .collect::<Result<Vec<_>>>()?;
-
-        let str_of = |c: &Column| c.str().cloned().expect("dtype checked above");
-        let units_ca = str_of(unit_col);
-        let periods_ca = str_of(period_col);
-        let channels_ca = channel_col.map(str_of);
-        let ((units, periods), (channels, weights)) = rayon::join(
-            || {
-                rayon::join(
-                    || Dict::encode(&units_ca, origin, schema::UNIT_CODE),
-                    || Dict::encode(&periods_ca, origin, schema::PERIOD),
-                )
-            },
-            || {
-                rayon::join(
-                    || match &channels_ca {
-                        Some(ca) => Dict::encode(ca, origin, schema::CHANNEL),
-                        None => Ok(Dict::constant(schema::DEFAULT_CHANNEL, n)),
-                    },
-                    || read_weights(weight_col, n, origin),
-                )
-            },
-        );
-        let answers = read_answers(&item_cols, &instrument, n, origin)?;
-        Self::finish(
-            instrument,
-            origin.to_string(),
-            units?,
-            periods?,
-            channels?,
-            weights?,
-            answers,
-        )
+        Self::from_frame_with(df, instrument, origin, &[])
     }
 
     fn finish(
@@ -229,49 +156,10 @@ impl Responses {
         origin: &str,
         design_columns: &[&str],
     ) -> Result<Self> {
-        let mut r = Self::from_frame(df, instrument, origin)?;
-        for &name in design_columns {
-            let col = df.column(name).map_err(|_| Error::MissingColumn {
-                origin: origin.to_string(),
-                column: name.to_string(),
-            })?;
-            let null_row = |i: usize| Error::Value {
-                origin: origin.to_string(),
-                row: i + 1,
-                column: name.to_string(),
-                message: "missing value".into(),
-            };
-            let column = if col.dtype() == &DataType::String {
-                let ca = col.str().expect("dtype checked");
-                let mut values = Vec::with_capacity(ca.len());
-                for (i, v) in ca.iter().enumerate() {
-                    values.push(v.ok_or_else(|| null_row(i))?);
-                }
-                text_column(&values)
-            } else if col.dtype().is_primitive_numeric() {
-                let cast = col
-                    .cast(&DataType::Float64)
-                    .map_err(|source| Error::Polars {
-                        origin: origin.to_string(),
-                        source,
-                    })?;
-                let ca = cast.f64().expect("cast to f64");
-                let mut values = Vec::with_capacity(ca.len());
-                for (i, v) in ca.iter().enumerate() {
-                    values.push(v.ok_or_else(|| null_row(i))?);
-                }
-                DesignColumn::Number(values)
-            } else {
-                return Err(Error::ColumnType {
-                    origin: origin.to_string(),
-                    column: name.to_string(),
-                    expected: "str or a number".into(),
-                    found: col.dtype().to_string(),
-                });
-            };
-            r.design_columns.insert(name.to_string(), column);
-        }
-        Ok(r)
+        let plan = Plan::new(df.schema(), instrument, origin, design_columns)?;
+        let mut b = Builder::new(plan, df.height());
+        b.append(df, origin, 0)?;
+        b.finish(origin.to_string())
     }
 
     /// Attaches a text design column (one value per row).
@@ -393,57 +281,64 @@ impl Responses {
     }
 }
 
-/// Reads `responses.parquet` (the canonical schema, see the crate docs).
+/// Rows per chunk when [`read_responses_with`] reads a table from disk (one
+/// Parquet row group as `sipas_dataset::DatasetWriter` writes them).
+pub const READ_CHUNK_ROWS: usize = sipas_dataset::ROW_GROUP_ROWS;
+
+/// Reads the response table (the canonical schema, see the crate docs).
 ///
-/// Only the columns the estimators need are read. Without an instrument the
-/// bundled one is detected from the column names.
+/// `path` is what [`sipas_dataset::Dataset::open`] accepts: a Parquet file,
+/// an output folder holding `responses.parquet` or a `responses/` folder
+/// partitioned by period, or that folder itself. Only the columns the
+/// estimators need are read, [`READ_CHUNK_ROWS`] rows at a time. Without an
+/// instrument the bundled one is detected from the column names.
 pub fn read_responses(path: &Path, instrument: Option<&Instrument>) -> Result<Responses> {
     read_responses_with(path, instrument, &[])
 }
 
-/// Reads `responses.parquet` like [`read_responses`] and keeps the named
+/// Reads the response table like [`read_responses`] and keeps the named
 /// design columns (see [`Responses::from_frame_with`]).
 pub fn read_responses_with(
     path: &Path,
     instrument: Option<&Instrument>,
     design_columns: &[&str],
 ) -> Result<Responses> {
+    read_responses_chunked(path, instrument, design_columns, READ_CHUNK_ROWS)
+}
+
+/// [`read_responses_with`] reading `chunk_rows` rows at a time (at least 1).
+/// The result does not depend on `chunk_rows`; memory is the compact table
+/// (reserved from the row count) plus one chunk. (Decoding the next chunk
+/// on another thread while appending this one was slower on two cores.)
+///
+/// A bad value is reported with the Parquet file holding it (the table's
+/// file, or the partition file in the partitioned layout) and its 1-based
+/// row within that file.
+pub fn read_responses_chunked(
+    path: &Path,
+    instrument: Option<&Instrument>,
+    design_columns: &[&str],
+    chunk_rows: usize,
+) -> Result<Responses> {
     let origin = path.display().to_string();
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let polars_err = |source| Error::Polars {
-        origin: origin.clone(),
-        source,
-    };
-    let mut reader = ParquetReader::new(file);
-    let arrow_schema = reader.schema().map_err(polars_err)?;
-    let names: Vec<String> = arrow_schema.iter_names().map(ToString::to_string).collect();
-    let instrument = resolve_instrument(&names, instrument, &origin)?;
-    let mut wanted: Vec<String> = vec![schema::UNIT_CODE.into(), schema::PERIOD.into()];
-    for optional in [schema::CHANNEL, schema::WEIGHT] {
-        if names.iter().any(|c| c == optional) {
-            wanted.push(optional.into());
-        }
-    }
-    wanted.extend(instrument.item_ids().iter().map(|s| (*s).to_string()));
-    for c in design_columns {
-        if !wanted.iter().any(|w| w == c) {
-            wanted.push((*c).to_string());
-        }
-    }
-    if let Some(missing) = wanted.iter().find(|w| !names.contains(w)) {
-        return Err(Error::MissingColumn {
+    let dataset = Dataset::open(path)?;
+    let plan = Plan::new(dataset.schema(), instrument, &origin, design_columns)?;
+    let rows = usize::try_from(dataset.rows()).expect("the row count fits in memory");
+    if u32::try_from(rows).is_err() {
+        return Err(Error::Data {
             origin,
-            column: missing.clone(),
+            message: format!("{rows} rows: at most {} are supported", u32::MAX),
         });
     }
-    let df = reader
-        .with_columns(Some(wanted))
-        .finish()
-        .map_err(polars_err)?;
-    Responses::from_frame_with(&df, Some(&instrument), &origin, design_columns)
+    let columns: Vec<String> = plan.columns().into_iter().map(String::from).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let mut b = Builder::new(plan, rows);
+    for chunk in dataset.chunks(chunk_rows, Some(&columns)) {
+        let chunk = chunk?;
+        let part = dataset.parts()[chunk.part].path.display().to_string();
+        b.append(&chunk.df, &part, chunk.offset)?;
+    }
+    b.finish(origin)
 }
 
 fn text_column(values: &[&str]) -> DesignColumn {
@@ -477,88 +372,486 @@ fn resolve_instrument(
     }
 }
 
-fn read_weights(col: Option<&Column>, n: usize, origin: &str) -> Result<Vec<f64>> {
-    let Some(col) = col else {
-        return Ok(vec![1.0; n]);
-    };
-    let ca = col.f64().expect("dtype checked by the caller");
-    let mut out = Vec::with_capacity(n);
+/// A column of `schema` with the data type `expected`, or an error naming it.
+fn check_type<'a>(
+    schema: &'a Schema,
+    name: &str,
+    expected: &DataType,
+    origin: &str,
+) -> Result<&'a DataType> {
+    let found = schema.get(name).ok_or_else(|| Error::MissingColumn {
+        origin: origin.to_string(),
+        column: name.to_string(),
+    })?;
+    if found == expected {
+        Ok(found)
+    } else {
+        Err(Error::ColumnType {
+            origin: origin.to_string(),
+            column: name.to_string(),
+            expected: expected.to_string(),
+            found: found.to_string(),
+        })
+    }
+}
+
+/// The columns to read and their kinds, checked against the schema before
+/// any row is read.
+#[derive(Debug)]
+struct Plan {
+    instrument: Instrument,
+    has_channel: bool,
+    has_weight: bool,
+    /// Design columns (distinct names): text (`true`) or numbers.
+    design: Vec<(String, bool)>,
+}
+
+impl Plan {
+    fn new(
+        schema: &Schema,
+        instrument: Option<&Instrument>,
+        origin: &str,
+        design_columns: &[&str],
+    ) -> Result<Plan> {
+        let names: Vec<String> = schema.iter_names().map(ToString::to_string).collect();
+        let instrument = resolve_instrument(&names, instrument, origin)?;
+        check_type(schema, schema::UNIT_CODE, &DataType::String, origin)?;
+        check_type(schema, schema::PERIOD, &DataType::String, origin)?;
+        let has_channel = schema.contains(schema::CHANNEL);
+        if has_channel {
+            check_type(schema, schema::CHANNEL, &DataType::String, origin)?;
+        }
+        let has_weight = schema.contains(schema::WEIGHT);
+        if has_weight {
+            check_type(schema, schema::WEIGHT, &DataType::Float64, origin)?;
+        }
+        for id in instrument.item_ids() {
+            check_type(schema, id, &DataType::UInt8, origin)?;
+        }
+        let mut design: Vec<(String, bool)> = Vec::new();
+        for &name in design_columns {
+            if design.iter().any(|(d, _)| d == name) {
+                continue;
+            }
+            let dtype = schema.get(name).ok_or_else(|| Error::MissingColumn {
+                origin: origin.to_string(),
+                column: name.to_string(),
+            })?;
+            let text = if dtype == &DataType::String {
+                true
+            } else if dtype.is_primitive_numeric() {
+                false
+            } else {
+                return Err(Error::ColumnType {
+                    origin: origin.to_string(),
+                    column: name.to_string(),
+                    expected: "str or a number".into(),
+                    found: dtype.to_string(),
+                });
+            };
+            design.push((name.to_string(), text));
+        }
+        Ok(Plan {
+            instrument,
+            has_channel,
+            has_weight,
+            design,
+        })
+    }
+
+    /// Every column to read (distinct names).
+    fn columns(&self) -> Vec<&str> {
+        let mut c = vec![schema::UNIT_CODE, schema::PERIOD];
+        if self.has_channel {
+            c.push(schema::CHANNEL);
+        }
+        if self.has_weight {
+            c.push(schema::WEIGHT);
+        }
+        c.extend(self.instrument.item_ids());
+        for (d, _) in &self.design {
+            if !c.contains(&d.as_str()) {
+                c.push(d);
+            }
+        }
+        c
+    }
+}
+
+/// A design column being read.
+#[derive(Debug)]
+enum DesignBuf {
+    Text(Dict),
+    Number(Vec<f64>),
+}
+
+/// Appends frames (chunks of the table, in order) into the compact layout.
+#[derive(Debug)]
+struct Builder {
+    plan: Plan,
+    /// `valid[code]`: whether an answer code is on the scale.
+    valid: [bool; 256],
+    units: Dict,
+    periods: Dict,
+    channels: Dict,
+    weights: Vec<f64>,
+    answers: Vec<u8>,
+    design: Vec<DesignBuf>,
+}
+
+fn value_err(origin: &str, row: usize, column: &str, message: String) -> Error {
+    Error::Value {
+        origin: origin.to_string(),
+        row,
+        column: column.to_string(),
+        message,
+    }
+}
+
+impl Builder {
+    /// A builder for `rows` rows (the capacity reserved; more may be appended).
+    fn new(plan: Plan, rows: usize) -> Self {
+        let scale = &plan.instrument.scale;
+        let mut valid = [false; 256];
+        for (code, v) in valid.iter_mut().enumerate() {
+            *v = scale.is_valid(u8::try_from(code).expect("256 codes"));
+        }
+        let n_items = plan.instrument.items().len();
+        let design = plan
+            .design
+            .iter()
+            .map(|&(_, text)| {
+                if text {
+                    DesignBuf::Text(Dict::with_capacity(rows))
+                } else {
+                    DesignBuf::Number(Vec::with_capacity(rows))
+                }
+            })
+            .collect();
+        Builder {
+            valid,
+            units: Dict::with_capacity(rows),
+            periods: Dict::with_capacity(rows),
+            channels: if plan.has_channel {
+                Dict::with_capacity(rows)
+            } else {
+                Dict::default()
+            },
+            weights: Vec::with_capacity(rows),
+            answers: Vec::with_capacity(rows * n_items),
+            design,
+            plan,
+        }
+    }
+
+    /// Appends the rows of `df`; errors name `origin` and the 1-based row
+    /// `first_row + i + 1`.
+    fn append(&mut self, df: &DataFrame, origin: &str, first_row: usize) -> Result<()> {
+        // Parts of a partitioned table may disagree with its schema file.
+        let schema = df.schema();
+        let typed = |name: &str, expected: &DataType| -> Result<&Column> {
+            check_type(schema, name, expected, origin)?;
+            Ok(df.column(name).expect("checked above"))
+        };
+        let units_ca = typed(schema::UNIT_CODE, &DataType::String)?
+            .str()
+            .expect("dtype checked");
+        let periods_ca = typed(schema::PERIOD, &DataType::String)?
+            .str()
+            .expect("dtype checked");
+        let channels_ca = if self.plan.has_channel {
+            Some(
+                typed(schema::CHANNEL, &DataType::String)?
+                    .str()
+                    .expect("dtype checked"),
+            )
+        } else {
+            None
+        };
+        let weights_ca = if self.plan.has_weight {
+            Some(
+                typed(schema::WEIGHT, &DataType::Float64)?
+                    .f64()
+                    .expect("dtype checked"),
+            )
+        } else {
+            None
+        };
+        let items = self
+            .plan
+            .instrument
+            .item_ids()
+            .iter()
+            .map(|id| {
+                Ok(typed(id, &DataType::UInt8)?
+                    .u8()
+                    .expect("dtype checked")
+                    .rechunk())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut design_cols = Vec::with_capacity(self.plan.design.len());
+        for (name, text) in &self.plan.design {
+            let col = df.column(name).map_err(|_| Error::MissingColumn {
+                origin: origin.to_string(),
+                column: name.clone(),
+            })?;
+            let ok = if *text {
+                col.dtype() == &DataType::String
+            } else {
+                col.dtype().is_primitive_numeric()
+            };
+            if !ok {
+                return Err(Error::ColumnType {
+                    origin: origin.to_string(),
+                    column: name.clone(),
+                    expected: if *text { "str" } else { "a number" }.into(),
+                    found: col.dtype().to_string(),
+                });
+            }
+            design_cols.push(col);
+        }
+
+        let n = df.height();
+        let Builder {
+            plan,
+            valid,
+            units,
+            periods,
+            channels,
+            weights,
+            answers,
+            design,
+        } = self;
+        let n_items = items.len();
+        let start = answers.len();
+        answers.resize(start + n * n_items, 0);
+        let item_cas: Vec<&UInt8Chunked> = items.iter().map(AsRef::as_ref).collect();
+        let missing = |column: &'static str| {
+            move |i: usize| value_err(origin, first_row + i + 1, column, "missing value".into())
+        };
+        let (bad_answer, text) = rayon::join(
+            || fill_answers(&mut answers[start..], &item_cas, valid),
+            || -> Result<()> {
+                units
+                    .extend(units_ca, false)
+                    .map_err(missing(schema::UNIT_CODE))?;
+                periods
+                    .extend(periods_ca, false)
+                    .map_err(missing(schema::PERIOD))?;
+                if let Some(ca) = channels_ca {
+                    channels
+                        .extend(ca, false)
+                        .map_err(missing(schema::CHANNEL))?;
+                }
+                match weights_ca {
+                    Some(ca) => extend_weights(weights, ca).map_err(|(i, m)| {
+                        value_err(origin, first_row + i + 1, schema::WEIGHT, m)
+                    })?,
+                    None => weights.resize(weights.len() + n, 1.0),
+                }
+                Ok(())
+            },
+        );
+        text?;
+        if let Some((row, j, code)) = bad_answer {
+            let scale = &plan.instrument.scale;
+            return Err(value_err(
+                origin,
+                first_row + row + 1,
+                &plan.instrument.items()[j].id,
+                format!(
+                    "answer code {code} is outside the scale {}–{}",
+                    scale.min, scale.max
+                ),
+            ));
+        }
+        for (((name, _), buf), col) in plan.design.iter().zip(design).zip(design_cols) {
+            match buf {
+                DesignBuf::Text(d) => {
+                    d.extend(col.str().expect("dtype checked"), true)
+                        .map_err(|i| {
+                            value_err(origin, first_row + i + 1, name, "missing value".into())
+                        })?;
+                }
+                DesignBuf::Number(v) => {
+                    let cast = col
+                        .cast(&DataType::Float64)
+                        .map_err(|source| Error::Polars {
+                            origin: origin.to_string(),
+                            source,
+                        })?;
+                    let ca = cast.f64().expect("cast to f64");
+                    if ca.null_count() > 0 {
+                        let i = ca.iter().position(|v| v.is_none()).expect("a null");
+                        return Err(value_err(
+                            origin,
+                            first_row + i + 1,
+                            name,
+                            "missing value".into(),
+                        ));
+                    }
+                    for arr in ca.downcast_iter() {
+                        v.extend_from_slice(arr.values());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self, origin: String) -> Result<Responses> {
+        let n = self.weights.len();
+        let channels = if self.plan.has_channel {
+            self.channels
+        } else {
+            Dict::constant(schema::DEFAULT_CHANNEL, n)
+        };
+        let mut r = Responses::finish(
+            self.plan.instrument,
+            origin,
+            self.units,
+            self.periods,
+            channels,
+            self.weights,
+            self.answers,
+        )?;
+        for ((name, _), buf) in self.plan.design.into_iter().zip(self.design) {
+            let column = match buf {
+                DesignBuf::Text(d) => {
+                    let (values, idx) = d.sorted_by(|v| Ok(v.clone()))?;
+                    DesignColumn::Text { values, idx }
+                }
+                DesignBuf::Number(v) => DesignColumn::Number(v),
+            };
+            r.design_columns.insert(name, column);
+        }
+        Ok(r)
+    }
+}
+
+/// Appends a weight column (finite, > 0); otherwise the index and the reason.
+fn extend_weights(
+    out: &mut Vec<f64>,
+    ca: &Float64Chunked,
+) -> std::result::Result<(), (usize, String)> {
+    let ok = |w: f64| w.is_finite() && w > 0.0;
+    if ca.null_count() == 0
+        && ca
+            .downcast_iter()
+            .all(|arr| arr.values().iter().all(|&w| ok(w)))
+    {
+        for arr in ca.downcast_iter() {
+            out.extend_from_slice(arr.values());
+        }
+        return Ok(());
+    }
     for (i, w) in ca.iter().enumerate() {
         match w {
-            Some(w) if w.is_finite() && w > 0.0 => out.push(w),
+            Some(w) if ok(w) => out.push(w),
             other => {
-                return Err(Error::Value {
-                    origin: origin.to_string(),
-                    row: i + 1,
-                    column: schema::WEIGHT.to_string(),
-                    message: match other {
+                return Err((
+                    i,
+                    match other {
                         Some(w) => format!("weight {w} is not finite and > 0"),
                         None => "missing weight".into(),
                     },
-                });
+                ));
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Transposes the UInt8 item columns into the row-major answer buffer,
-/// checking that every non-null code is on the scale.
-fn read_answers(
-    cols: &[&Column],
-    instrument: &Instrument,
-    n: usize,
-    origin: &str,
-) -> Result<Vec<u8>> {
+/// Transposes the UInt8 item columns (one array each, same length) into
+/// `out`, row-major; null = 0. Returns the first (row, item, code) whose
+/// code is not on the scale (`valid[code]` false), in row then item order.
+fn fill_answers(
+    out: &mut [u8],
+    cols: &[&UInt8Chunked],
+    valid: &[bool; 256],
+) -> Option<(usize, usize, u8)> {
     let j_count = cols.len();
-    let scale = &instrument.scale;
-    let chunked: Vec<_> = cols
+    // Per item: its values and, when it has nulls, its validity.
+    let arrays: Vec<_> = cols
         .iter()
-        .map(|c| c.u8().expect("dtype checked by the caller").rechunk())
+        .map(|ca| {
+            let arr = ca.downcast_as_array();
+            (arr, arr.validity().filter(|_| ca.null_count() > 0))
+        })
         .collect();
-    let arrays: Vec<_> = chunked.iter().map(|ca| ca.downcast_as_array()).collect();
-    let mut answers = vec![0u8; n * j_count];
-    if j_count == 0 || n == 0 {
-        return Ok(answers);
+    if j_count == 0 || out.is_empty() {
+        return None;
     }
     // Each block reports its first bad (row, item, code); the smallest wins.
-    let bad = answers
-        .par_chunks_mut(BLOCK * j_count)
+    out.par_chunks_mut(BLOCK * j_count)
         .enumerate()
         .filter_map(|(b, block)| {
             let start = b * BLOCK;
             let rows = block.len() / j_count;
             let mut first_bad: Option<(usize, usize, u8)> = None;
-            for (j, arr) in arrays.iter().enumerate() {
+            for (j, &(arr, validity)) in arrays.iter().enumerate() {
                 let values = &arr.values()[start..start + rows];
-                let validity = arr.validity();
-                for (r, &v) in values.iter().enumerate() {
-                    let present = validity.is_none_or(|bm| bm.get_bit(start + r));
-                    if !present {
-                        continue;
+                let mut all_valid = true;
+                match validity {
+                    None => {
+                        for (r, &v) in values.iter().enumerate() {
+                            block[r * j_count + j] = v;
+                            all_valid &= valid[usize::from(v)];
+                        }
                     }
-                    if scale.is_valid(v) {
-                        block[r * j_count + j] = v;
-                    } else if first_bad.is_none_or(|(fr, fj, _)| (start + r, j) < (fr, fj)) {
-                        first_bad = Some((start + r, j, v));
+                    Some(bm) => {
+                        for (r, &v) in values.iter().enumerate() {
+                            let present = bm.get_bit(start + r);
+                            block[r * j_count + j] = if present { v } else { 0 };
+                            all_valid &= !present || valid[usize::from(v)];
+                        }
                     }
+                }
+                if all_valid {
+                    continue;
+                }
+                let bad = values.iter().enumerate().find(|&(r, &v)| {
+                    !valid[usize::from(v)] && validity.is_none_or(|bm| bm.get_bit(start + r))
+                });
+                if let Some((r, &v)) = bad
+                    && first_bad.is_none_or(|(fr, fj, _)| (start + r, j) < (fr, fj))
+                {
+                    first_bad = Some((start + r, j, v));
                 }
             }
             first_bad
         })
-        .min();
-    if let Some((row, j, code)) = bad {
-        return Err(Error::Value {
-            origin: origin.to_string(),
-            row: row + 1,
-            column: instrument.items()[j].id.clone(),
-            message: format!(
-                "answer code {code} is outside the scale {}–{}",
-                scale.min, scale.max
-            ),
-        });
+        .min()
+}
+
+/// Hashes the 16-byte keys of short strings (multiply and fold).
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
-    Ok(answers)
+
+    fn write_u128(&mut self, v: u128) {
+        let (lo, hi) = (v as u64, (v >> 64) as u64);
+        let m = u128::from(lo ^ 0x9E37_79B9_7F4A_7C15) * u128::from(hi ^ 0xD1B5_4A32_D192_ED03);
+        self.0 ^= (m as u64) ^ ((m >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The key of a string of at most 12 bytes: its length and bytes.
+fn short_key(bytes: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    b[..4].copy_from_slice(&u32::try_from(bytes.len()).expect("short").to_le_bytes());
+    b[4..4 + bytes.len()].copy_from_slice(bytes);
+    u128::from_le_bytes(b)
 }
 
 /// A dictionary of distinct text values with per-row indices (first-seen order).
@@ -566,16 +859,39 @@ fn read_answers(
 struct Dict {
     values: Vec<String>,
     lookup: HashMap<String, u32>,
+    /// Values of at most 12 bytes by [`short_key`].
+    short: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
     idx: Vec<u32>,
 }
 
 impl Dict {
+    fn with_capacity(rows: usize) -> Self {
+        Dict {
+            idx: Vec::with_capacity(rows),
+            ..Dict::default()
+        }
+    }
+
     fn constant(value: &str, n: usize) -> Self {
         Dict {
             values: vec![value.to_string()],
             lookup: HashMap::from([(value.to_string(), 0)]),
+            short: HashMap::default(),
             idx: vec![0; n],
         }
+    }
+
+    fn insert(&mut self, v: &str) -> u32 {
+        if let Some(&i) = self.lookup.get(v) {
+            return i;
+        }
+        let i = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct values");
+        self.values.push(v.to_string());
+        self.lookup.insert(v.to_string(), i);
+        if v.len() <= 12 {
+            self.short.insert(short_key(v.as_bytes()), i);
+        }
+        i
     }
 
     fn push(&mut self, v: &str) {
@@ -586,36 +902,47 @@ impl Dict {
             self.idx.push(last);
             return;
         }
-        let i = if let Some(&i) = self.lookup.get(v) {
-            i
-        } else {
-            let i = self.values.len() as u32;
-            self.values.push(v.to_string());
-            self.lookup.insert(v.to_string(), i);
-            i
-        };
+        let i = self.insert(v);
         self.idx.push(i);
     }
 
-    fn encode(ca: &StringChunked, origin: &str, column: &str) -> Result<Self> {
-        let mut d = Dict {
-            idx: Vec::with_capacity(ca.len()),
-            ..Dict::default()
-        };
-        for (i, v) in ca.iter().enumerate() {
-            match v {
-                Some(v) if !v.is_empty() => d.push(v),
-                _ => {
-                    return Err(Error::Value {
-                        origin: origin.to_string(),
-                        row: i + 1,
-                        column: column.to_string(),
-                        message: "missing value".into(),
-                    });
-                }
-            }
+    /// Appends a string column; `Err(i)` for the first null (or, unless
+    /// `allow_empty`, empty) value at index `i`. Compares the 16-byte views,
+    /// not the strings: a view equal to the previous row's is the same value,
+    /// and a short value (≤ 12 bytes, held in its view) is looked up by its
+    /// bytes without touching the string buffers.
+    fn extend(&mut self, ca: &StringChunked, allow_empty: bool) -> std::result::Result<(), usize> {
+        if ca.null_count() > 0 {
+            return Err(ca.iter().position(|v| v.is_none()).expect("a null"));
         }
-        Ok(d)
+        let mut base = 0;
+        for arr in ca.downcast_iter() {
+            // (raw view, index) of the previous row of this array.
+            let mut prev: Option<(u128, u32)> = None;
+            for (i, view) in arr.views().iter().enumerate() {
+                if !allow_empty && view.length == 0 {
+                    return Err(base + i);
+                }
+                let raw = view.as_u128();
+                let id = match prev {
+                    Some((p, id)) if p == raw => id,
+                    _ => {
+                        let id = match view.get_inlined_slice() {
+                            Some(bytes) => match self.short.get(&short_key(bytes)) {
+                                Some(&id) => id,
+                                None => self.insert(arr.value(i)),
+                            },
+                            None => self.insert(arr.value(i)),
+                        };
+                        prev = Some((raw, id));
+                        id
+                    }
+                };
+                self.idx.push(id);
+            }
+            base += arr.len();
+        }
+        Ok(())
     }
 
     /// Maps each distinct value to a key, sorts by key (merging equal keys)
@@ -632,11 +959,10 @@ impl Dict {
             .iter()
             .map(|k| sorted.binary_search(k).expect("key is in the sorted list") as u32)
             .collect();
-        let idx = if remap.iter().enumerate().all(|(i, &r)| i as u32 == r) {
-            self.idx
-        } else {
-            self.idx.par_iter().map(|&i| remap[i as usize]).collect()
-        };
+        let mut idx = self.idx;
+        if remap.iter().enumerate().any(|(i, &r)| i as u32 != r) {
+            idx.par_iter_mut().for_each(|i| *i = remap[*i as usize]);
+        }
         Ok((sorted, idx))
     }
 }
@@ -725,115 +1051,4 @@ impl ResponsesBuilder {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-
-    use polars::prelude::*;
-
-    use super::{Responses, read_responses};
-
-    fn frame() -> DataFrame {
-        let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
-        let mut cols = vec![
-            Column::new("response_id".into(), ["a", "b", "c"]),
-            Column::new("unit_code".into(), ["05446", "05443", "05446"]),
-            Column::new("period".into(), ["2024Q1", "2023Q4", "2023Q4"]),
-            Column::new("channel".into(), ["survey", "qr", "survey"]),
-            Column::new("weight".into(), [1.0, 2.0, 0.5]),
-        ];
-        for (j, it) in inst.items().iter().enumerate() {
-            let v: Vec<Option<u8>> = vec![Some(1 + (j % 5) as u8), None, Some(5)];
-            cols.push(Column::new(it.id.as_str().into(), v));
-        }
-        cols.push(Column::new("source_line".into(), [2u64, 3, 4]));
-        DataFrame::new_infer_height(cols).unwrap()
-    }
-
-    fn write(df: &mut DataFrame, path: &Path) {
-        let f = std::fs::File::create(path).unwrap();
-        ParquetWriter::new(f).finish(df).unwrap();
-    }
-
-    #[test]
-    fn reads_parquet_into_the_compact_layout() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("responses.parquet");
-        write(&mut frame(), &path);
-        let r = read_responses(&path, None).unwrap();
-        assert_eq!(r.instrument().id, "sipas-2017");
-        assert_eq!(r.len(), 3);
-        assert_eq!(r.units(), ["05443", "05446"]);
-        let periods: Vec<String> = r.periods().iter().map(ToString::to_string).collect();
-        assert_eq!(periods, ["2023Q4", "2024Q1"]);
-        assert_eq!(r.channels(), ["qr", "survey"]);
-        assert_eq!(r.unit_indices(), [1, 0, 1]);
-        assert_eq!(r.period_indices(), [1, 0, 0]);
-        assert_eq!(r.channel_indices(), [1, 0, 1]);
-        assert_eq!(r.weights(), [1.0, 2.0, 0.5]);
-        // Row 1: 1,2,3,4,5,1,…; row 2 all missing; row 3 all 5.
-        assert_eq!(&r.answers()[..6], [1, 2, 3, 4, 5, 1]);
-        assert!(r.answers()[22..44].iter().all(|&a| a == 0));
-        assert!(r.answers()[44..].iter().all(|&a| a == 5));
-        // Same table as from the frame directly.
-        let m = Responses::from_frame(&frame(), None, "frame").unwrap();
-        assert_eq!(m.answers(), r.answers());
-    }
-
-    #[test]
-    fn wrong_type_names_the_file_and_the_column() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("responses.parquet");
-        let mut df = frame();
-        df.with_column(Column::new("a2".into(), [1i64, 2, 3]))
-            .unwrap();
-        write(&mut df, &path);
-        let err = read_responses(&path, None).unwrap_err().to_string();
-        assert!(err.contains("responses.parquet"), "{err}");
-        assert!(
-            err.ends_with("column `a2` has type i64, expected u8"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn missing_column_and_bad_values_are_named() {
-        let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
-        let df = frame().drop("period").unwrap();
-        let err = Responses::from_frame(&df, Some(&inst), "t.parquet").unwrap_err();
-        assert_eq!(err.to_string(), "t.parquet: missing column `period`");
-
-        let mut df = frame();
-        df.with_column(Column::new("a3".into(), [Some(1u8), Some(7), None]))
-            .unwrap();
-        let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "t.parquet: row 2, column `a3`: answer code 7 is outside the scale 1–5"
-        );
-
-        let mut df = frame();
-        df.with_column(Column::new("weight".into(), [1.0, 0.0, 1.0]))
-            .unwrap();
-        let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "t.parquet: row 2, column `weight`: weight 0 is not finite and > 0"
-        );
-
-        let mut df = frame();
-        df.with_column(Column::new("period".into(), ["2024Q1", "2024", "2024Q1"]))
-            .unwrap();
-        let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "t.parquet: mixed period granularities (2024 and 2024Q1)"
-        );
-
-        let df = frame().drop("a1").unwrap();
-        let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
-        assert!(
-            err.to_string().contains("match no known instrument"),
-            "{err}"
-        );
-    }
-}
+mod tests;

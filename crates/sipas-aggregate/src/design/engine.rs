@@ -1,5 +1,6 @@
 //! The design (strata, PSUs, fpc), domain totals and Taylor linearization.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
@@ -133,12 +134,12 @@ pub(super) struct DomainKey {
 /// The sample under a design.
 pub(super) struct Design<'a> {
     pub(super) responses: &'a Responses,
-    pub(super) weights: Vec<f64>,
+    pub(super) weights: Cow<'a, [f64]>,
     /// Used rows sorted by (stratum, PSU, row).
     pub(super) order: Vec<u32>,
-    /// PSU p holds `order[psu_bounds[p]..psu_bounds[p + 1]]`.
-    pub(super) psu_bounds: Vec<usize>,
-    pub(super) psu_stratum: Vec<u32>,
+    /// PSU p holds `order[psu_bounds[p]..psu_bounds[p + 1]]`; `None` when
+    /// every row is its own PSU (PSU p holds `order[p]`).
+    pub(super) psu_bounds: Option<Vec<u32>>,
     /// Stratum h holds PSUs `stratum_psus[h]..stratum_psus[h + 1]`.
     pub(super) stratum_psus: Vec<usize>,
     /// 1 − f_h.
@@ -167,7 +168,27 @@ impl Design<'_> {
     }
 
     pub(super) fn psu_rows(&self, p: usize) -> &[u32] {
-        &self.order[self.psu_bounds[p]..self.psu_bounds[p + 1]]
+        match &self.psu_bounds {
+            Some(b) => &self.order[b[p] as usize..b[p + 1] as usize],
+            None => &self.order[p..=p],
+        }
+    }
+
+    /// Number of PSUs.
+    pub(super) fn n_psu(&self) -> usize {
+        self.stratum_psus[self.n_strata()]
+    }
+
+    /// The PSUs of chunk `c`, each with its stratum.
+    pub(super) fn chunk_psus(&self, c: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let (first, end) = (self.chunks[c], self.chunks[c + 1]);
+        let mut h = self.stratum_psus.partition_point(|&s| s <= first) - 1;
+        (first..end).map(move |p| {
+            while self.stratum_psus[h + 1] <= p {
+                h += 1;
+            }
+            (p, h as u32)
+        })
     }
 }
 
@@ -223,8 +244,8 @@ fn prepare<'a>(
     );
 
     // Weights.
-    let weights: Vec<f64> = if spec.weights == sipas_core::schema::WEIGHT {
-        responses.weights().to_vec()
+    let weights: Cow<'a, [f64]> = if spec.weights == sipas_core::schema::WEIGHT {
+        responses.weights().into()
     } else {
         match responses
             .design_column(&spec.weights)
@@ -239,7 +260,7 @@ fn prepare<'a>(
                         message: format!("weight {} is not finite and > 0", v[i]),
                     });
                 }
-                v
+                v.into()
             }
             Some(Err((row, value))) => {
                 return Err(Error::Value {
@@ -276,18 +297,34 @@ fn prepare<'a>(
         .map(|(i, d)| (d, i as u32))
         .collect();
     let strata_col = match &spec.strata {
-        Strata::Column(c) => Some(column_labels(responses, c)?.1),
+        Strata::Column(c) => Some(column_labels(responses, c)?),
         _ => None,
     };
-    let stratum_of = |r: usize| -> u32 {
+    // Per unit: its stratum when strata are districts or kinds.
+    let unit_stratum: Vec<u32> = meta
+        .iter()
+        .map(|m| match &spec.strata {
+            Strata::District => district_ix[m.district_code.as_str()],
+            Strata::Kind => kind_ix[m.kind.as_str()],
+            _ => 0,
+        })
+        .collect();
+    let n_keys = match &spec.strata {
+        Strata::UnitPeriod => units.len() * n_periods,
+        Strata::Unit => units.len(),
+        Strata::District => district_ix.len(),
+        Strata::Kind => kind_ix.len(),
+        Strata::None => 1,
+        Strata::Column(_) => strata_col.as_ref().map_or(0, |c| c.0.len()),
+    };
+    let stratum_of = |r: usize| -> usize {
         let u = ui[r] as usize;
         match &spec.strata {
-            Strata::UnitPeriod => (u * n_periods) as u32 + pi[r],
-            Strata::Unit => u as u32,
-            Strata::District => district_ix[meta[u].district_code.as_str()],
-            Strata::Kind => kind_ix[meta[u].kind.as_str()],
+            Strata::UnitPeriod => u * n_periods + pi[r] as usize,
+            Strata::Unit => u,
+            Strata::District | Strata::Kind => unit_stratum[u] as usize,
             Strata::None => 0,
-            Strata::Column(_) => strata_col.as_ref().expect("read above")[r],
+            Strata::Column(_) => strata_col.as_ref().expect("read above").1[r] as usize,
         }
     };
     let cluster_col = match &spec.cluster {
@@ -295,47 +332,67 @@ fn prepare<'a>(
         None => None,
     };
 
-    // Sort used rows by (stratum, PSU, row); renumber strata and PSUs densely.
-    let mut keys: Vec<(u32, u32, u32)> = (0..responses.len())
-        .into_par_iter()
-        .filter(|&r| Some(ci[r]) == used)
-        .map(|r| {
-            let psu = cluster_col.as_ref().map_or(r as u32, |c| c[r]);
-            (stratum_of(r), psu, r as u32)
-        })
-        .collect();
-    keys.par_sort_unstable();
-    if keys.is_empty() {
+    // Used rows sorted by (stratum, PSU, row): a counting sort by stratum
+    // (stable: rows stay in order), then each stratum by (PSU, row) when
+    // PSUs are clusters (otherwise every row is its own PSU). Strata and
+    // PSUs are renumbered densely.
+    let is_used = |r: usize| Some(ci[r]) == used;
+    let mut start = vec![0usize; n_keys + 1];
+    for r in (0..responses.len()).filter(|&r| is_used(r)) {
+        start[stratum_of(r) + 1] += 1;
+    }
+    for h in 1..start.len() {
+        start[h] += start[h - 1];
+    }
+    let n_used = start[n_keys];
+    if n_used == 0 {
         return Err(data_err(
             responses,
             format!("no rows of channel `{}`", opts.channel),
         ));
     }
-    let mut order = Vec::with_capacity(keys.len());
-    let mut psu_bounds = vec![0];
-    let mut psu_stratum = Vec::new();
+    let mut order = vec![0u32; n_used];
+    let mut next = start.clone();
+    for r in (0..responses.len()).filter(|&r| is_used(r)) {
+        let h = stratum_of(r);
+        order[next[h]] = u32::try_from(r).expect("fewer than 2^32 rows");
+        next[h] += 1;
+    }
+    drop(next);
+    if let Some(c) = &cluster_col {
+        let mut segments = Vec::with_capacity(n_keys);
+        let mut rest = order.as_mut_slice();
+        for h in 0..n_keys {
+            let (seg, tail) = rest.split_at_mut(start[h + 1] - start[h]);
+            segments.push(seg);
+            rest = tail;
+        }
+        segments
+            .into_par_iter()
+            .for_each(|seg| seg.sort_unstable_by_key(|&r| (c[r as usize], r)));
+    }
+    let mut psu_bounds: Option<Vec<u32>> = cluster_col.as_ref().map(|_| vec![0]);
     let mut stratum_psus = vec![0];
-    let mut stratum_first_row = vec![keys[0].2 as usize];
-    for (i, &(h, p, r)) in keys.iter().enumerate() {
-        if i > 0 {
-            let (ph, pp, _) = keys[i - 1];
-            if (ph, pp) != (h, p) {
-                psu_bounds.push(i);
-                if ph != h {
-                    stratum_psus.push(psu_bounds.len() - 1);
-                    stratum_first_row.push(r as usize);
+    let mut stratum_first_row = Vec::new();
+    for h in 0..n_keys {
+        let seg = &order[start[h]..start[h + 1]];
+        let Some(&first) = seg.first() else {
+            continue;
+        };
+        stratum_first_row.push(first as usize);
+        if let (Some(b), Some(c)) = (&mut psu_bounds, &cluster_col) {
+            for i in 1..seg.len() {
+                if c[seg[i] as usize] != c[seg[i - 1] as usize] {
+                    b.push((start[h] + i) as u32);
                 }
             }
+            b.push(start[h + 1] as u32);
         }
-        if psu_stratum.len() < psu_bounds.len() {
-            psu_stratum.push(stratum_psus.len() as u32 - 1);
-        }
-        order.push(r);
+        stratum_psus.push(psu_bounds.as_ref().map_or(start[h + 1], |b| b.len() - 1));
     }
-    psu_bounds.push(keys.len());
-    stratum_psus.push(psu_bounds.len() - 1);
-    drop(keys);
+    drop(start);
     let n_strata = stratum_psus.len() - 1;
+    let row_pos = |p: usize| psu_bounds.as_ref().map_or(p, |b| b[p] as usize);
 
     // Finite population correction per stratum.
     let fcorr: Vec<f64> = match &spec.fpc {
@@ -360,8 +417,7 @@ fn prepare<'a>(
             };
             (0..n_strata)
                 .map(|h| {
-                    let rows =
-                        &order[psu_bounds[stratum_psus[h]]..psu_bounds[stratum_psus[h + 1]]];
+                    let rows = &order[row_pos(stratum_psus[h])..row_pos(stratum_psus[h + 1])];
                     let first = v[stratum_first_row[h]];
                     if let Some(&r) = rows.iter().find(|&&r| v[r as usize] != first) {
                         return Err(Error::Value {
@@ -452,10 +508,10 @@ fn prepare<'a>(
         .collect();
 
     // Chunks of whole PSUs.
-    let n_psu = psu_bounds.len() - 1;
+    let n_psu = stratum_psus[n_strata];
     let mut chunks = vec![0];
     for p in 0..n_psu {
-        if psu_bounds[p + 1] - psu_bounds[chunks[chunks.len() - 1]] >= CHUNK_ROWS {
+        if row_pos(p + 1) - row_pos(chunks[chunks.len() - 1]) >= CHUNK_ROWS {
             chunks.push(p + 1);
         }
     }
@@ -468,7 +524,6 @@ fn prepare<'a>(
         weights,
         order,
         psu_bounds,
-        psu_stratum,
         stratum_psus,
         fcorr,
         domains,
@@ -592,8 +647,7 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
             let mut map = ChunkMap::new(nd);
             // Per row: w·a_j, w·s_j and a_j, shared by its four domains.
             let (mut wa, mut ws, mut av) = (vec![0.0; j], vec![0.0; j], vec![0usize; j]);
-            for p in design.chunks[c]..design.chunks[c + 1] {
-                let h = design.psu_stratum[p];
+            for (p, h) in design.chunk_psus(c) {
                 for &r in design.psu_rows(p) {
                     let r = r as usize;
                     let w = design.weights[r];
@@ -842,8 +896,7 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
             let mut rs = RowStates::new(model);
             let mut zeta = vec![[0.0; 4]; j];
             let mut zrow = vec![[0.0; 4]; ni];
-            for p in design.chunks[c]..design.chunks[c + 1] {
-                let h = design.psu_stratum[p];
+            for (p, h) in design.chunk_psus(c) {
                 let rows = design.psu_rows(p);
                 if let [r] = *rows {
                     // A PSU of one row: its totals are the row's values.

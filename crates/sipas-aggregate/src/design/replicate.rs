@@ -78,8 +78,7 @@ pub(super) fn jackknife(
             let mut map = KeyMap::new();
             let mut dev = vec![0.0; ni];
             let (mut x, mut y) = (vec![0.0; j], vec![0.0; j]);
-            for p in design.chunks[c]..design.chunks[c + 1] {
-                let h = design.psu_stratum[p];
+            for (p, h) in design.chunk_psus(c) {
                 let n = design.npsu(h as usize);
                 if n < 2 || design.fcorr[h as usize] <= 0.0 {
                     continue;
@@ -251,7 +250,7 @@ pub(super) fn bootstrap(
     let (j, ni) = (model.j, model.ind.len());
     let nd = dom.len();
     let answers = design.responses.answers();
-    let n_psu = design.psu_bounds.len() - 1;
+    let n_psu = design.n_psu();
     let reps = spec.replicates.max(2);
     let replicate = |r: usize| -> Vec<f64> {
         let mut rng = SplitMix(

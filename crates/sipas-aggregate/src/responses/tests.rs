@@ -1,0 +1,350 @@
+use std::path::Path;
+
+use polars::prelude::*;
+
+use sipas_dataset::{DatasetWriter, Layout};
+
+use super::{Responses, read_responses, read_responses_chunked};
+
+fn frame() -> DataFrame {
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let mut cols = vec![
+        Column::new("response_id".into(), ["a", "b", "c"]),
+        Column::new("unit_code".into(), ["05446", "05443", "05446"]),
+        Column::new("period".into(), ["2024Q1", "2023Q4", "2023Q4"]),
+        Column::new("channel".into(), ["survey", "qr", "survey"]),
+        Column::new("weight".into(), [1.0, 2.0, 0.5]),
+    ];
+    for (j, it) in inst.items().iter().enumerate() {
+        let v: Vec<Option<u8>> = vec![Some(1 + (j % 5) as u8), None, Some(5)];
+        cols.push(Column::new(it.id.as_str().into(), v));
+    }
+    cols.push(Column::new("source_line".into(), [2u64, 3, 4]));
+    DataFrame::new_infer_height(cols).unwrap()
+}
+
+fn write(df: &mut DataFrame, path: &Path) {
+    let f = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(f).finish(df).unwrap();
+}
+
+#[test]
+fn reads_parquet_into_the_compact_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.parquet");
+    write(&mut frame(), &path);
+    let r = read_responses(&path, None).unwrap();
+    assert_eq!(r.instrument().id, "sipas-2017");
+    assert_eq!(r.len(), 3);
+    assert_eq!(r.units(), ["05443", "05446"]);
+    let periods: Vec<String> = r.periods().iter().map(ToString::to_string).collect();
+    assert_eq!(periods, ["2023Q4", "2024Q1"]);
+    assert_eq!(r.channels(), ["qr", "survey"]);
+    assert_eq!(r.unit_indices(), [1, 0, 1]);
+    assert_eq!(r.period_indices(), [1, 0, 0]);
+    assert_eq!(r.channel_indices(), [1, 0, 1]);
+    assert_eq!(r.weights(), [1.0, 2.0, 0.5]);
+    // Row 1: 1,2,3,4,5,1,…; row 2 all missing; row 3 all 5.
+    assert_eq!(&r.answers()[..6], [1, 2, 3, 4, 5, 1]);
+    assert!(r.answers()[22..44].iter().all(|&a| a == 0));
+    assert!(r.answers()[44..].iter().all(|&a| a == 5));
+    // Same table as from the frame directly.
+    let m = Responses::from_frame(&frame(), None, "frame").unwrap();
+    assert_eq!(m.answers(), r.answers());
+}
+
+#[test]
+fn wrong_type_names_the_file_and_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.parquet");
+    let mut df = frame();
+    df.with_column(Column::new("a2".into(), [1i64, 2, 3]))
+        .unwrap();
+    write(&mut df, &path);
+    let err = read_responses(&path, None).unwrap_err().to_string();
+    assert!(err.contains("responses.parquet"), "{err}");
+    assert!(
+        err.ends_with("column `a2` has type i64, expected u8"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_column_and_bad_values_are_named() {
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let df = frame().drop("period").unwrap();
+    let err = Responses::from_frame(&df, Some(&inst), "t.parquet").unwrap_err();
+    assert_eq!(err.to_string(), "t.parquet: missing column `period`");
+
+    let mut df = frame();
+    df.with_column(Column::new("a3".into(), [Some(1u8), Some(7), None]))
+        .unwrap();
+    let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "t.parquet: row 2, column `a3`: answer code 7 is outside the scale 1–5"
+    );
+
+    let mut df = frame();
+    df.with_column(Column::new("weight".into(), [1.0, 0.0, 1.0]))
+        .unwrap();
+    let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "t.parquet: row 2, column `weight`: weight 0 is not finite and > 0"
+    );
+
+    let mut df = frame();
+    df.with_column(Column::new("period".into(), ["2024Q1", "2024", "2024Q1"]))
+        .unwrap();
+    let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "t.parquet: mixed period granularities (2024 and 2024Q1)"
+    );
+
+    let df = frame().drop("a1").unwrap();
+    let err = Responses::from_frame(&df, None, "t.parquet").unwrap_err();
+    assert!(
+        err.to_string().contains("match no known instrument"),
+        "{err}"
+    );
+}
+
+/// A small table in canonical row order (by period): several units (first
+/// seen out of order), periods, channels (one longer than the 12 bytes a
+/// string view holds inline), missing answers, weights and design columns
+/// (text, float, integer). Returns the frame and the same rows as plain values.
+struct Table {
+    df: DataFrame,
+    units: Vec<&'static str>,
+    periods: Vec<&'static str>,
+    channels: Vec<&'static str>,
+    weights: Vec<f64>,
+    answers: Vec<Vec<Option<u8>>>,
+    villages: Vec<&'static str>,
+    fpc: Vec<f64>,
+    cluster: Vec<i64>,
+}
+
+fn table() -> Table {
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let n_items = inst.items().len();
+    let unit_pool = ["05500", "05443", "05446", "05506"];
+    let channel_pool = ["survey", "qr", "telephone-hotline-callback", "survey"];
+    let village_pool = ["Thôn Đồng Bẩm phía bắc", "Thôn 2", "", "Thôn 1"];
+    let mut state: u64 = 42;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) as usize
+    };
+    let mut t = Table {
+        df: DataFrame::empty(),
+        units: vec![],
+        periods: vec![],
+        channels: vec![],
+        weights: vec![],
+        answers: vec![],
+        villages: vec![],
+        fpc: vec![],
+        cluster: vec![],
+    };
+    for (period, rows) in [("2023Q4", 9), ("2024Q1", 14), ("2024Q2", 7)] {
+        for _ in 0..rows {
+            t.units.push(unit_pool[next() % 4]);
+            t.periods.push(period);
+            t.channels.push(channel_pool[next() % 4]);
+            t.weights.push(0.5 + (next() % 8) as f64 / 4.0);
+            t.answers.push(
+                (0..n_items)
+                    .map(|_| match next() % 7 {
+                        0 => None,
+                        k => Some(1 + (k % 5) as u8),
+                    })
+                    .collect(),
+            );
+            t.villages.push(village_pool[next() % 4]);
+            t.fpc.push([0.1, 0.25][next() % 2]);
+            t.cluster.push((next() % 5) as i64 - 2);
+        }
+    }
+    let n = t.units.len();
+    let ids: Vec<String> = (0..n).map(|i| format!("r{i:03}")).collect();
+    let mut cols = vec![
+        Column::new("response_id".into(), ids),
+        Column::new("unit_code".into(), &t.units),
+        Column::new("period".into(), &t.periods),
+        Column::new("channel".into(), &t.channels),
+        Column::new("weight".into(), &t.weights),
+    ];
+    for (j, it) in inst.items().iter().enumerate() {
+        let v: Vec<Option<u8>> = t.answers.iter().map(|a| a[j]).collect();
+        cols.push(Column::new(it.id.as_str().into(), v));
+    }
+    cols.push(Column::new("village".into(), &t.villages));
+    cols.push(Column::new("fpc".into(), &t.fpc));
+    cols.push(Column::new("cluster".into(), &t.cluster));
+    t.df = DataFrame::new_infer_height(cols).unwrap();
+    t
+}
+
+/// The same rows built row by row (an independent path).
+fn expected(t: &Table) -> Responses {
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let mut b = Responses::builder(inst);
+    for i in 0..t.units.len() {
+        b.push(
+            t.units[i],
+            t.periods[i],
+            t.channels[i],
+            t.weights[i],
+            &t.answers[i],
+        )
+        .unwrap();
+    }
+    b.build()
+        .unwrap()
+        .with_text_column("village", &t.villages)
+        .unwrap()
+        .with_number_column("fpc", t.fpc.clone())
+        .unwrap()
+        .with_number_column("cluster", t.cluster.iter().map(|&c| c as f64).collect())
+        .unwrap()
+}
+
+fn assert_same(a: &Responses, b: &Responses, what: &str) {
+    assert_eq!(a.instrument().id, b.instrument().id, "{what}");
+    assert_eq!(a.len(), b.len(), "{what}");
+    assert_eq!(a.units(), b.units(), "{what}");
+    assert_eq!(a.periods(), b.periods(), "{what}");
+    assert_eq!(a.channels(), b.channels(), "{what}");
+    assert_eq!(a.unit_indices(), b.unit_indices(), "{what}");
+    assert_eq!(a.period_indices(), b.period_indices(), "{what}");
+    assert_eq!(a.channel_indices(), b.channel_indices(), "{what}");
+    assert_eq!(a.weights(), b.weights(), "{what}");
+    assert_eq!(a.answers(), b.answers(), "{what}");
+    for c in ["village", "fpc", "cluster"] {
+        assert_eq!(a.design_column(c), b.design_column(c), "{what}: {c}");
+    }
+}
+
+fn write_dataset(df: &DataFrame, dir: &Path, layout: Layout) {
+    let mut w = DatasetWriter::create(dir, layout, df.schema()).unwrap();
+    let periods = df.column("period").unwrap().str().unwrap().clone();
+    let mut start = 0;
+    while start < df.height() {
+        let p = periods.get(start).unwrap();
+        let mut end = start;
+        while end < df.height() && periods.get(end) == Some(p) {
+            end += 1;
+        }
+        w.write(p, &df.slice(start as i64, end - start)).unwrap();
+        start = end;
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn chunked_reading_equals_the_whole_frame_and_the_row_by_row_build() {
+    let t = table();
+    let want = expected(&t);
+    // The table's own orders, written out: units sorted by code, channels
+    // by text, villages by text; the first row's unit is not the first code.
+    assert_eq!(want.units(), ["05443", "05446", "05500", "05506"]);
+    assert_eq!(
+        want.channels(),
+        ["qr", "survey", "telephone-hotline-callback"]
+    );
+    assert_eq!(t.units[0], "05446");
+    assert_eq!(want.unit_indices()[0], 1);
+    let design = ["village", "fpc", "cluster"];
+    let whole = Responses::from_frame_with(&t.df, None, "frame", &design).unwrap();
+    assert_same(&whole, &want, "whole frame");
+    for layout in [Layout::File, Layout::ByPeriod] {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(&t.df, dir.path(), layout);
+        for chunk_rows in [1, 2, 3, 1000] {
+            let r = read_responses_chunked(dir.path(), None, &design, chunk_rows).unwrap();
+            assert_same(
+                &r,
+                &want,
+                &format!("{layout} layout, chunks of {chunk_rows}"),
+            );
+            assert_eq!(r.origin(), dir.path().display().to_string());
+        }
+        // Without design columns (the default read) the rest is the same.
+        let r = read_responses(dir.path(), None).unwrap();
+        assert_eq!(r.answers(), want.answers());
+        assert_eq!(r.design_column("village"), None);
+    }
+}
+
+#[test]
+fn a_bad_code_in_a_later_chunk_names_the_file_row_and_column() {
+    let t = table();
+    let mut df = t.df.clone();
+    // Row 20 (1-based) of the table is row 11 of the 2024Q1 partition.
+    let mut b1: Vec<Option<u8>> = t.answers.iter().map(|a| a[4]).collect();
+    b1[19] = Some(9);
+    df.with_column(Column::new("b1".into(), b1)).unwrap();
+    for (layout, file, row) in [
+        (Layout::File, "responses.parquet", 20),
+        (Layout::ByPeriod, "part-00000.parquet", 11),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(&df, dir.path(), layout);
+        for chunk_rows in [1, 3, 1000] {
+            let err = read_responses_chunked(dir.path(), None, &[], chunk_rows)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.ends_with(&format!(
+                    "{file}: row {row}, column `b1`: answer code 9 is outside the scale 1–5"
+                )),
+                "{layout}, {chunk_rows}: {err}"
+            );
+            if layout == Layout::ByPeriod {
+                assert!(err.contains("period=2024Q1"), "{err}");
+            }
+        }
+    }
+    // A null unit code and a bad weight in a later chunk, too.
+    let mut df = t.df.clone();
+    let mut w = t.weights.clone();
+    w[25] = -1.0;
+    df.with_column(Column::new("weight".into(), w)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(&df, dir.path(), Layout::File);
+    let err = read_responses_chunked(dir.path(), None, &[], 4)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with(
+            "responses.parquet: row 26, column `weight`: weight -1 is not finite and > 0"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn views_of_long_and_short_strings_encode_alike() {
+    // The same values as inline views, as views into a buffer, and repeated
+    // across arrays of one column: one dictionary entry each.
+    let long = "a-channel-name-longer-than-twelve";
+    let mut d = super::Dict::default();
+    let a = StringChunked::new("c".into(), ["qr", long, long, "qr", "web"]);
+    let b = StringChunked::new("c".into(), [long, "web", "qr"]);
+    let mut ab = a.clone();
+    ab.append(&b).unwrap();
+    assert_eq!(ab.chunks().len(), 2);
+    d.extend(&ab, false).unwrap();
+    assert_eq!(d.values, ["qr", long, "web"]);
+    assert_eq!(d.idx, [0, 1, 1, 0, 2, 1, 2, 0]);
+    let e = StringChunked::new("c".into(), [Some("x"), None]);
+    assert_eq!(super::Dict::default().extend(&e, false), Err(1));
+    let e = StringChunked::new("c".into(), ["x", ""]);
+    assert_eq!(super::Dict::default().extend(&e, false), Err(1));
+    assert_eq!(super::Dict::default().extend(&e, true), Ok(()));
+}
