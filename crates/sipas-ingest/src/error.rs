@@ -134,6 +134,19 @@ pub enum Error {
         /// Its missing item ids, comma-separated.
         missing: String,
     },
+    /// The response table could not be written, or read back.
+    #[error("cannot write or read the response table")]
+    Dataset(#[from] sipas_dataset::Error),
+    /// An id's 128-bit hash matched that of an accepted id, but no accepted
+    /// row has that id: a hash collision (probability below n²/2^129 for n
+    /// ids, see the crate docs). Never expected; nothing is written.
+    #[error(
+        "response id {id:?} was taken for a duplicate by its 128-bit hash, but no accepted row has it (a hash collision); please report this"
+    )]
+    IdCollision {
+        /// The id quarantined as a duplicate.
+        id: String,
+    },
     /// The report could not be serialized.
     #[error("cannot serialize the ingest report")]
     Json(#[source] serde_json::Error),

@@ -16,7 +16,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use csv::ByteRecord;
+use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use crate::{Error, Result};
 
@@ -224,7 +226,26 @@ pub(crate) fn clean_name(s: &str) -> String {
 /// or, when it could not be parsed, the parser's message.
 pub(crate) type Row<'a> = std::result::Result<&'a ByteRecord, String>;
 
-/// A source loaded in memory, ready to be scanned (more than once).
+/// Where reading a source resumes: the index of the next record and, for
+/// delimited text, the byte offset and line number there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    /// Index of the next record (the header candidates count).
+    pub(crate) index: usize,
+    byte: usize,
+    line: u64,
+}
+
+impl Cursor {
+    /// The first record.
+    pub(crate) const START: Cursor = Cursor {
+        index: 0,
+        byte: 0,
+        line: 1,
+    };
+}
+
+/// A source loaded for scanning (more than once, from any [`Cursor`]).
 #[derive(Debug)]
 pub(crate) enum Loaded {
     /// Delimited text, decoded to UTF-8 (BOM removed).
@@ -236,9 +257,17 @@ pub(crate) enum Loaded {
     /// Records with their lines (Excel, JSON); the first is the header for
     /// JSON.
     Records(Vec<(u64, std::result::Result<ByteRecord, String>)>),
-    /// Parquet columns cast to text, and their names.
-    Parquet(Vec<Column>),
+    /// A Parquet file, read slice by slice ([`ParquetRows`]): record 0 is
+    /// the header (column names), record `i` is row `i - 1`.
+    Parquet {
+        names: Vec<String>,
+        rows: usize,
+        metadata: FileMetadataRef,
+    },
 }
+
+/// Rows per slice when a Parquet source is scanned record by record.
+const PARQUET_SCAN_ROWS: usize = 1 << 16;
 
 impl Loaded {
     /// The encoding and delimiter of a text source, for the report.
@@ -266,104 +295,370 @@ impl Loaded {
         path: &Path,
         f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
     ) -> Result<()> {
+        self.scan_from(path, Cursor::START, usize::MAX, f)?;
+        Ok(())
+    }
+
+    /// Calls `f(index, line, row)` for at most `max` records from `at`,
+    /// until it returns `false`. Returns the cursor after the last record
+    /// read and the number of records read (fewer than `max` only at the
+    /// end of the source or when `f` stopped).
+    pub(crate) fn scan_from(
+        &self,
+        path: &Path,
+        at: Cursor,
+        max: usize,
+        f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+    ) -> Result<(Cursor, usize)> {
         match self {
             Loaded::Text {
                 bytes, delimiter, ..
-            } => {
-                let mut rdr = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .delimiter(*delimiter)
-                    .from_reader(bytes.as_slice());
-                let mut rec = ByteRecord::new();
-                let mut i = 0;
-                // Lines are counted from byte offsets: the csv crate's own line
-                // count is off after CRLF terminators.
-                let (mut at, mut line_at) = (0usize, 1u64);
-                let mut line_of = |byte: u64| {
-                    let mut byte = (byte as usize).min(bytes.len());
-                    // After `\r\n` a record's position is that of its `\n`.
-                    while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
-                        byte += 1;
-                    }
-                    if byte >= at {
-                        line_at += count_newlines(&bytes[at..byte]);
-                    } else {
-                        line_at = 1 + count_newlines(&bytes[..byte]);
-                    }
-                    at = byte;
-                    line_at
-                };
-                loop {
-                    let go = match rdr.read_byte_record(&mut rec) {
-                        Ok(false) => break,
-                        Ok(true) => {
-                            let line = rec.position().map_or(0, |p| line_of(p.byte()));
-                            f(i, line, Ok(&rec))
-                        }
-                        Err(e) => {
-                            let byte = e
-                                .position()
-                                .map_or(rdr.position().byte(), csv::Position::byte);
-                            if e.is_io_error() {
-                                return Err(Error::Csv {
-                                    path: path.to_path_buf(),
-                                    source: e,
-                                });
-                            }
-                            f(i, line_of(byte), Err(e.to_string()))
-                        }
-                    };
-                    i += 1;
-                    if !go {
-                        break;
-                    }
-                }
-                Ok(())
-            }
+            } => scan_text(bytes, *delimiter, path, at, max, f),
             Loaded::Records(recs) => {
-                for (i, (line, r)) in recs.iter().enumerate() {
+                let end = recs.len().min(at.index.saturating_add(max));
+                let mut i = at.index;
+                while i < end {
+                    let (line, r) = &recs[i];
                     let row = match r {
                         Ok(rec) => Ok(rec),
                         Err(msg) => Err(msg.clone()),
                     };
-                    if !f(i, *line, row) {
+                    i += 1;
+                    if !f(i - 1, *line, row) {
                         break;
                     }
                 }
-                Ok(())
+                let n = i - at.index.min(i);
+                Ok((Cursor { index: i, ..at }, n))
             }
-            Loaded::Parquet(cols) => {
-                let polars_err = |source| Error::Polars {
-                    path: path.to_path_buf(),
-                    source,
-                };
-                let header: ByteRecord = cols.iter().map(|c| c.name().as_bytes()).collect();
-                if !f(0, 1, Ok(&header)) {
-                    return Ok(());
-                }
-                let cas: Vec<&StringChunked> = cols
-                    .iter()
-                    .map(Column::str)
-                    .collect::<PolarsResult<_>>()
-                    .map_err(polars_err)?;
-                let mut iters: Vec<_> = cas.iter().map(|ca| ca.iter()).collect();
-                let height = cols.first().map_or(0, Column::len);
-                let mut rec = ByteRecord::new();
-                for row in 0..height {
-                    rec.clear();
-                    for it in &mut iters {
-                        let v = it.next().flatten().unwrap_or("");
-                        rec.push_field(v.as_bytes());
+            Loaded::Parquet {
+                names,
+                rows,
+                metadata,
+            } => {
+                let mut i = at.index;
+                let end = (rows + 1).min(at.index.saturating_add(max));
+                if i == 0 && end > 0 {
+                    let header: ByteRecord = names.iter().map(String::as_bytes).collect();
+                    i = 1;
+                    if !f(0, 1, Ok(&header)) {
+                        return Ok((Cursor { index: 1, ..at }, 1));
                     }
-                    if !f(row + 1, row as u64 + 2, Ok(&rec)) {
+                }
+                while i < end {
+                    let len = PARQUET_SCAN_ROWS.min(end - i);
+                    let part = ParquetRows::read(path, metadata, i - 1, len)?;
+                    let mut go = true;
+                    let mut read = 0;
+                    part.scan(0..len, &mut |j, line, row| {
+                        read += 1;
+                        go = f(j, line, row);
+                        go
+                    });
+                    i += read;
+                    if !go {
                         break;
                     }
                 }
-                Ok(())
+                let n = i - at.index.min(i);
+                Ok((Cursor { index: i, ..at }, n))
             }
         }
     }
+
+    /// The cursor of record `index` (the records before it are read and
+    /// discarded).
+    pub(crate) fn cursor_at(&self, path: &Path, index: usize) -> Result<Cursor> {
+        match self {
+            Loaded::Text { .. } => Ok(self
+                .scan_from(path, Cursor::START, index, &mut |_, _, _| true)?
+                .0),
+            _ => Ok(Cursor {
+                index,
+                ..Cursor::START
+            }),
+        }
+    }
+}
+
+/// [`Loaded::scan_from`] for delimited text. A new reader starts at the
+/// cursor's byte offset, which [`csv::Reader::position`] guarantees to be the
+/// start of the next record.
+fn scan_text(
+    bytes: &[u8],
+    delimiter: u8,
+    path: &Path,
+    at: Cursor,
+    max: usize,
+    f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+) -> Result<(Cursor, usize)> {
+    let start = at.byte.min(bytes.len());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(&bytes[start..]);
+    let mut rec = ByteRecord::new();
+    // Lines are counted from byte offsets: the csv crate's own line count is
+    // off after CRLF terminators. (`pos`, `line_at`): a byte offset and its line.
+    let (mut pos, mut line_at) = (start, at.line);
+    let mut line_of = |byte: usize| {
+        let mut byte = byte.min(bytes.len());
+        // After `\r\n` a record's position is that of its `\n`.
+        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        if byte >= pos {
+            line_at += count_newlines(&bytes[pos..byte]);
+        } else {
+            line_at = 1 + count_newlines(&bytes[..byte]);
+        }
+        pos = byte;
+        line_at
+    };
+    let offset = |p: u64| start + p as usize;
+    let mut n = 0;
+    while n < max {
+        let i = at.index + n;
+        let go = match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map_or(0, |p| line_of(offset(p.byte())));
+                f(i, line, Ok(&rec))
+            }
+            Err(e) => {
+                let byte = e
+                    .position()
+                    .map_or(rdr.position().byte(), csv::Position::byte);
+                if e.is_io_error() {
+                    return Err(Error::Csv {
+                        path: path.to_path_buf(),
+                        source: e,
+                    });
+                }
+                f(i, line_of(offset(byte)), Err(e.to_string()))
+            }
+        };
+        n += 1;
+        if !go {
+            break;
+        }
+    }
+    let end = offset(rdr.position().byte()).min(bytes.len());
+    let line = if end >= pos {
+        line_at + count_newlines(&bytes[pos..end])
+    } else {
+        1 + count_newlines(&bytes[..end])
+    };
+    Ok((
+        Cursor {
+            index: at.index + n,
+            byte: end,
+            line,
+        },
+        n,
+    ))
+}
+
+/// The columns of a slice of a Parquet file, ready to be read as text
+/// records: integer columns are formatted on the fly (as a cast to text
+/// would), other types are cast to text one slice at a time.
+#[derive(Debug)]
+pub(crate) struct ParquetRows {
+    cols: Vec<FieldCol>,
+    /// Index of the slice's first row in the file.
+    first: usize,
+    len: usize,
+}
+
+/// A column of a slice in one chunk, with its validity (`None`: no nulls).
+#[derive(Debug)]
+enum FieldCol {
+    Str(StringChunked, Option<Valid>),
+    U8(UInt8Chunked, Option<Valid>),
+    Int(Int64Chunked, Option<Valid>),
+}
+
+/// Which values of a column are not null (one chunk).
+#[derive(Debug)]
+struct Valid(BooleanChunked);
+
+fn with_validity<T: PolarsDataType>(ca: &ChunkedArray<T>) -> (ChunkedArray<T>, Option<Valid>) {
+    let ca = ca.rechunk().into_owned();
+    let validity = (ca.null_count() > 0).then(|| Valid(ca.is_not_null().rechunk().into_owned()));
+    (ca, validity)
+}
+
+/// Reads the metadata, column names and row count of a Parquet file.
+pub(crate) fn parquet_meta(path: &Path) -> Result<(Vec<String>, usize, FileMetadataRef)> {
+    let polars_err = |source| Error::Polars {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut r = ParquetReader::new(f);
+    let names = r
+        .schema()
+        .map_err(polars_err)?
+        .iter_names()
+        .map(ToString::to_string)
+        .collect();
+    let rows = r.num_rows().map_err(polars_err)?;
+    let metadata = r.get_metadata().map_err(polars_err)?.clone();
+    Ok((names, rows, metadata))
+}
+
+impl ParquetRows {
+    /// Reads rows `first..first + len` of a Parquet file.
+    pub(crate) fn read(
+        path: &Path,
+        metadata: &FileMetadataRef,
+        first: usize,
+        len: usize,
+    ) -> Result<Self> {
+        let polars_err = |source| Error::Polars {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut r = ParquetReader::new(f).with_slice(Some((first, len)));
+        r.set_metadata(metadata.clone());
+        let df = r.finish().map_err(polars_err)?;
+        let cols = df
+            .columns()
+            .par_iter()
+            .map(|c| {
+                let col = match c.dtype() {
+                    DataType::UInt8 => {
+                        let (ca, v) = with_validity(c.u8()?);
+                        FieldCol::U8(ca, v)
+                    }
+                    DataType::UInt16
+                    | DataType::UInt32
+                    | DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64 => {
+                        let (ca, v) = with_validity(c.cast(&DataType::Int64)?.i64()?);
+                        FieldCol::Int(ca, v)
+                    }
+                    _ => {
+                        let (ca, v) = with_validity(c.cast(&DataType::String)?.str()?);
+                        FieldCol::Str(ca, v)
+                    }
+                };
+                Ok(col)
+            })
+            .collect::<PolarsResult<_>>()
+            .map_err(polars_err)?;
+        Ok(ParquetRows {
+            cols,
+            first,
+            len: df.height(),
+        })
+    }
+
+    /// Rows in the slice.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Calls `f(index, line, row)` for the rows `range` of the slice (record
+    /// index = file row + 1, line = file row + 2) until it returns `false`.
+    pub(crate) fn scan(
+        &self,
+        range: std::ops::Range<usize>,
+        f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+    ) {
+        /// A column's values and validity, looked up once per call.
+        enum Field<'a> {
+            Str(&'a StrArray, Option<&'a BoolArray>),
+            U8(&'a [u8], Option<&'a BoolArray>),
+            Int(&'a [i64], Option<&'a BoolArray>),
+        }
+        fn valid(v: Option<&Valid>) -> Option<&BoolArray> {
+            v.map(|v| v.0.downcast_as_array())
+        }
+        let fields: Vec<Field<'_>> = self
+            .cols
+            .iter()
+            .map(|c| match c {
+                FieldCol::Str(ca, v) => Field::Str(ca.downcast_as_array(), valid(v.as_ref())),
+                FieldCol::U8(ca, v) => {
+                    Field::U8(ca.downcast_as_array().values(), valid(v.as_ref()))
+                }
+                FieldCol::Int(ca, v) => {
+                    Field::Int(ca.downcast_as_array().values(), valid(v.as_ref()))
+                }
+            })
+            .collect();
+        let is_valid = |v: Option<&BoolArray>, k: usize| v.is_none_or(|v| v.values().get_bit(k));
+        let u8_text: Vec<Vec<u8>> = (0..=255u8).map(|b| b.to_string().into_bytes()).collect();
+        let mut rec = ByteRecord::new();
+        let mut num = [0u8; 24];
+        for k in range {
+            rec.clear();
+            for c in &fields {
+                match *c {
+                    Field::Str(a, v) => {
+                        rec.push_field(if is_valid(v, k) {
+                            a.value(k).as_bytes()
+                        } else {
+                            b""
+                        });
+                    }
+                    Field::U8(a, v) => {
+                        rec.push_field(if is_valid(v, k) {
+                            &u8_text[a[k] as usize]
+                        } else {
+                            b""
+                        });
+                    }
+                    Field::Int(a, v) => {
+                        rec.push_field(if is_valid(v, k) {
+                            fmt_int(a[k], &mut num)
+                        } else {
+                            b""
+                        });
+                    }
+                }
+            }
+            let row = self.first + k;
+            if !f(row + 1, row as u64 + 2, Ok(&rec)) {
+                break;
+            }
+        }
+    }
+}
+
+/// The arrow array types behind polars' chunked arrays (not re-exported by
+/// polars under their own names).
+type StrArray = <StringType as PolarsDataType>::Array;
+type BoolArray = <BooleanType as PolarsDataType>::Array;
+
+/// The decimal text of `v` (as polars casts an integer to text).
+fn fmt_int(v: i64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut at = buf.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// How text files are decoded and split.
@@ -451,19 +746,12 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
             Ok(crate::json::load(&raw, file.format == Format::Ndjson))
         }
         Format::Parquet => {
-            let f = File::open(&file.path).map_err(io)?;
-            let polars_err = |source| Error::Polars {
-                path: file.path.clone(),
-                source,
-            };
-            let df = ParquetReader::new(f).finish().map_err(polars_err)?;
-            let cols = df
-                .columns()
-                .iter()
-                .map(|c| c.cast(&DataType::String))
-                .collect::<PolarsResult<_>>()
-                .map_err(polars_err)?;
-            Ok(Loaded::Parquet(cols))
+            let (names, rows, metadata) = parquet_meta(&file.path)?;
+            Ok(Loaded::Parquet {
+                names,
+                rows,
+                metadata,
+            })
         }
         Format::Xlsx | Format::Xls => crate::excel::load_sheet(file),
     }
@@ -551,5 +839,88 @@ mod line_tests {
         })
         .unwrap();
         assert_eq!(got, [1, 2, 3, 5]);
+    }
+}
+
+#[cfg(test)]
+mod parquet_tests {
+    use super::*;
+
+    #[test]
+    fn integers_read_as_polars_casts_them_to_text() {
+        let values = [
+            Some(0i64),
+            Some(7),
+            Some(-12),
+            None,
+            Some(255),
+            Some(i64::MAX),
+            Some(i64::MIN),
+        ];
+        let col = Column::new("x".into(), values);
+        let cast = col.cast(&DataType::String).unwrap();
+        let cast: Vec<&str> = cast
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or(""))
+            .collect();
+        let mut buf = [0u8; 24];
+        let ours: Vec<String> = values
+            .iter()
+            .map(|v| {
+                v.map_or(String::new(), |v| {
+                    String::from_utf8(fmt_int(v, &mut buf).to_vec()).unwrap()
+                })
+            })
+            .collect();
+        assert_eq!(ours, cast);
+
+        // Through a file: UInt8 and Int32 columns give the same records as text.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let mut df = DataFrame::new(
+            3,
+            vec![
+                Column::new("s".into(), [Some("a"), None, Some("a long text value")]),
+                Column::new("u".into(), [Some(4u8), None, Some(200)]),
+                Column::new("i".into(), [Some(-3i32), Some(10), None]),
+                Column::new("f".into(), [Some(1.5f64), Some(2.0), None]),
+            ],
+        )
+        .unwrap();
+        ParquetWriter::new(File::create(&path).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let (names, rows, meta) = parquet_meta(&path).unwrap();
+        assert_eq!((names.len(), rows), (4, 3));
+        let f = df.column("f").unwrap().cast(&DataType::String).unwrap();
+        let f: Vec<String> = f
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect();
+        let part = ParquetRows::read(&path, &meta, 1, 2).unwrap();
+        let mut got = Vec::new();
+        part.scan(0..part.len(), &mut |i, line, row| {
+            let rec = row.unwrap();
+            got.push((
+                i,
+                line,
+                rec.iter()
+                    .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                    .collect::<Vec<_>>(),
+            ));
+            true
+        });
+        let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            got,
+            [
+                (2, 3, s(&["", "", "10", &f[1]])),
+                (3, 4, s(&["a long text value", "200", "", ""])),
+            ]
+        );
     }
 }

@@ -12,9 +12,15 @@
 //! (`rows_read = accepted + quarantined`, per input and in total).
 //!
 //! # Overview
+//! - [`ingest_to`] reads the inputs in chunks and writes the three outputs
+//!   into a folder, the table in either [`TableLayout`] (`responses.parquet`
+//!   or `responses/period=P/…`), in bounded memory ([`WriteOptions`]: layout,
+//!   chunk size; see "Memory" below).
 //! - [`ingest`] with [`IngestOptions`] (instrument, unit registry) returns an
 //!   [`Ingested`]: the response table ([`Ingested::responses`], schema
 //!   [`responses_schema`]), the [`QuarantinedRow`]s and the [`IngestReport`].
+//!   It runs the same pipeline as [`ingest_to`] into a temporary folder and
+//!   reads the table back, so the table must fit in memory.
 //! - [`write_outputs`] writes the three files atomically, byte-reproducibly.
 //! - [`ingest_with`] takes [`ReadOptions`] too (delimiter, encoding, mapping).
 //! - [`discover`] / [`detect_format`]: which files are read, and how
@@ -52,6 +58,22 @@
 //!   read as missing and counted as `missing_code_answers`).
 //! - `invalid_weight`: `weight` present but not a finite number > 0.
 //!
+//! # Memory
+//! Sources are read in input order, in chunks of at most
+//! [`WriteOptions::chunk_rows`] records (Parquet files slice by slice;
+//! delimited text, JSON and Excel sources are held whole, one source at a
+//! time, while they are read). Accepted rows go to temporary Parquet files
+//! per period inside the output folder, then each period is sorted and
+//! written. What stays in memory for the whole run is the quarantined rows
+//! and the set of accepted ids, kept as 128-bit hashes (two SipHash-2-4
+//! values with fixed keys, 20 to 40 bytes per id): two different ids are
+//! taken for one with probability at most n²/2^129 for n ids (≈ 10^-23 for
+//! 10^8). Such a collision would not go unnoticed: the duplicate's first
+//! occurrence is looked up by its text when the table is written, and the run
+//! fails with [`Error::IdCollision`] if it is not there. At the end, one
+//! period's rows are in memory at a time. The outputs do not depend on the
+//! chunk size or the number of threads.
+//!
 //! # Example
 //! ```no_run
 //! use std::path::{Path, PathBuf};
@@ -66,6 +88,7 @@
 
 mod error;
 mod excel;
+mod ids;
 mod input;
 mod json;
 mod layout;
@@ -74,17 +97,16 @@ mod merge;
 mod output;
 mod reason;
 mod report;
+mod stream;
 mod table;
 mod validate;
 
 #[cfg(feature = "http")]
 pub mod sources;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use polars::prelude::DataFrame;
-use rayon::prelude::*;
 use sipas_core::{Instrument, UnitRegistry};
 
 pub use error::{Error, Result};
@@ -93,12 +115,9 @@ pub use mapping::{Mapping, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
+pub use sipas_dataset::Layout as TableLayout;
+pub use stream::{DEFAULT_CHUNK_ROWS, IngestOutcome, WriteOptions, ingest_to};
 pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
-
-use input::Loaded;
-use layout::Layout;
-use mapping::Resolver;
-use validate::{Ctx, FileValidator};
 
 /// What [`ingest`] needs besides the inputs.
 #[derive(Debug, Clone)]
@@ -178,209 +197,41 @@ impl Ingested {
     }
 }
 
-/// One source (a file, or a sheet of a workbook) loaded in memory.
-#[derive(Debug)]
-pub(crate) struct Source {
-    pub(crate) file: InputFile,
-    pub(crate) loaded: Loaded,
-    /// Index of the header record; records after it are data.
-    pub(crate) header: usize,
-    /// Line of the header record.
-    pub(crate) header_line: u64,
-    /// The header's cleaned names.
-    pub(crate) names: Vec<String>,
-}
-
-/// The kept columns that are not canonical columns or items (NFC, trimmed,
-/// once each, in order), and whether `district` was asked for.
-fn keep_list(asked: &[String], instrument: &Instrument) -> Result<(Vec<String>, bool)> {
-    let canonical: Vec<&str> = sipas_core::schema::LEADING
-        .into_iter()
-        .chain(sipas_core::schema::PROVENANCE)
-        .collect();
-    let items = instrument.item_ids();
-    let mut keep: Vec<String> = Vec::with_capacity(asked.len());
-    let mut district = false;
-    for name in asked {
-        let name = sipas_core::text::nfc(name.trim());
-        if name.is_empty() {
-            return Err(Error::KeepColumn {
-                column: name,
-                message: "the name is empty".into(),
-            });
-        }
-        if name == DISTRICT {
-            district = true;
-        } else if !canonical.contains(&name.as_str())
-            && !items.contains(&name.as_str())
-            && !keep.contains(&name)
-        {
-            keep.push(name);
-        }
-    }
-    Ok((keep, district))
-}
-
 /// [`ingest_with`] with the default [`ReadOptions`].
 pub fn ingest(inputs: &[PathBuf], opts: &IngestOptions) -> Result<Ingested> {
     ingest_with(inputs, opts, &ReadOptions::default())
 }
 
-/// Loads a file (every sheet of a workbook) and finds each source's header;
-/// sources without one are skipped.
-fn load_file(
-    file: &InputFile,
-    text: input::TextOpts,
-    resolver: &Resolver,
-) -> Result<Vec<std::result::Result<Source, Skipped>>> {
-    let loaded: Vec<(InputFile, Loaded)> = match file.format {
-        Format::Xlsx | Format::Xls => excel::load_all(file)?,
-        _ => vec![(file.clone(), input::load(file, text)?)],
-    };
-    loaded
-        .into_iter()
-        .map(|(file, loaded)| {
-            let found = layout::find_header(&loaded, &file.path, resolver)?;
-            let Some((header, names)) = found else {
-                return Ok(Err(Skipped {
-                    file: file.name(),
-                    reason: "no header row naming a response id, a unit and a period".into(),
-                }));
-            };
-            let mut header_line = 0;
-            loaded.scan(&file.path, &mut |i, line, _| {
-                if i == header {
-                    header_line = line;
-                }
-                i < header
-            })?;
-            Ok(Ok(Source {
-                file,
-                loaded,
-                header,
-                header_line,
-                names,
-            }))
-        })
-        .collect()
-}
-
-/// Reads and validates the inputs (files or folders, see [`discover`]).
-/// Files are parsed in parallel; results are merged in input order, so the
-/// outcome does not depend on the number of threads.
+/// Reads and validates the inputs (files or folders, see [`discover`]) into
+/// memory: the same pipeline as [`ingest_to`], whose table is written to a
+/// temporary folder and read back. The whole table is in memory: use
+/// [`ingest_to`] for large inputs.
 pub fn ingest_with(
     inputs: &[PathBuf],
     opts: &IngestOptions,
     read: &ReadOptions,
 ) -> Result<Ingested> {
-    let found = discover(inputs)?;
-    let encoding = read
-        .encoding
-        .as_deref()
-        .map(|label| {
-            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                Error::UnknownEncoding {
-                    label: label.to_string(),
-                }
-            })
-        })
-        .transpose()?;
-    let text = input::TextOpts {
-        delimiter: read.delimiter,
-        encoding,
-    };
-    let resolver = Resolver::new(&read.mapping.clone().unwrap_or_default());
-    let loaded: Vec<Vec<std::result::Result<Source, Skipped>>> = found
-        .files
-        .par_iter()
-        .map(|f| load_file(f, text, &resolver))
-        .collect::<Result<_>>()?;
-    let mut skipped = found.skipped;
-    let mut sources = Vec::new();
-    for r in loaded.into_iter().flatten() {
-        match r {
-            Ok(s) => sources.push(s),
-            Err(s) => skipped.push(s),
-        }
-    }
-    let Some(first) = sources.first() else {
-        return Err(Error::NoInputs);
-    };
-    let instrument = if let Some(i) = &opts.instrument {
-        i.clone()
-    } else {
-        let path = PathBuf::from(first.file.name());
-        layout::detect_instrument(&path, &first.names, &resolver)?
-    };
-    let (keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
-    let ctx = Ctx::new(&instrument, &resolver);
-    let per_file: Vec<(Layout, validate::Parsed)> = sources
-        .par_iter()
-        .map(|s| {
-            let path = PathBuf::from(s.file.name());
-            let layout = Layout::map(&path, &s.names, &instrument, &resolver, &keep)?;
-            let mut v = FileValidator::new(&ctx, &layout);
-            s.loaded.scan(&s.file.path, &mut |i, line, row| {
-                if i > s.header {
-                    v.row(line, row);
-                }
-                true
-            })?;
-            let parsed = v.finish();
-            Ok((layout, parsed))
-        })
-        .collect::<Result<_>>()?;
-    let (layouts, parsed): (Vec<Layout>, Vec<validate::Parsed>) = per_file.into_iter().unzip();
-
-    let mut merged = merge::merge(&sources, &parsed)?;
-    for (input, layout) in merged.inputs.iter_mut().zip(&layouts) {
-        input.missing_kept_columns.clone_from(&layout.missing_kept);
-    }
-    table::sort_accepted(&parsed, &mut merged.accepted);
-    let file_names: Vec<String> = sources.iter().map(|s| s.file.name()).collect();
-    let with_district = force_district || layouts.iter().any(|l| l.district.is_some());
-    let responses = table::build(
-        &ctx,
-        &file_names,
-        &parsed,
-        &merged.accepted,
-        with_district,
-        &keep,
-    )
-    .map_err(|source| Error::Polars {
-        path: sources[0].file.path.clone(),
-        source,
-    })?;
-    let (periods, units) = merge::periods_and_units(&parsed, &merged.accepted);
-    let rows_unit_not_in_registry = merged
-        .accepted
-        .iter()
-        .filter(|&&(f, k)| {
-            !opts
-                .units
-                .contains(parsed[f as usize].cand.unit(k as usize))
-        })
-        .count() as u64;
-    let ignored: BTreeSet<&String> = layouts.iter().flat_map(|l| &l.ignored).collect();
-    let report = IngestReport {
-        instrument: instrument.id.clone(),
-        granularity: merged
-            .granularity
-            .map(|g| merge::granularity_name(g).to_string()),
-        inputs: merged.inputs,
-        totals: merged.totals,
-        ignored_columns: ignored.into_iter().cloned().collect(),
-        kept_columns: keep,
-        skipped,
-        rows_unit_not_in_registry,
-        periods,
-        units,
-    };
-    report.check_counts()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("sipas-ingest-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let run = stream::run(
+        inputs,
+        opts,
+        read,
+        tmp.path(),
+        tmp.path(),
+        &WriteOptions::default(),
+    )?;
+    let table = run.writer.finish()?;
+    let responses = sipas_dataset::Dataset::open(&table)?.read(None)?;
     Ok(Ingested {
-        instrument,
+        instrument: run.instrument,
         responses,
-        quarantine: merged.quarantine,
-        report,
+        quarantine: run.quarantine,
+        report: run.report,
     })
 }

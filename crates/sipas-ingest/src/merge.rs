@@ -1,26 +1,18 @@
-//! The input-order checks (`duplicate_response_id`, `mixed_granularity`) and
-//! the merge of the per-file results, deterministic whatever the parallelism.
+//! The input-order checks (`duplicate_response_id`, `mixed_granularity`),
+//! applied to the validated rows chunk by chunk in input order, and the
+//! counts of the report. The result does not depend on how the rows were
+//! cut into chunks or on the number of threads: [`Merger::part`] is called
+//! for every part of every chunk, files in the order given, rows in file
+//! order, and its state carries over between calls.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use rayon::prelude::*;
-use sipas_core::Granularity;
+use sipas_core::{Granularity, Period, UnitRegistry};
 
-use crate::Source;
-use crate::report::{QuarantinedRow, empty_reason_counts};
-use crate::validate::{Failure, Parsed, Stage, record_text};
-use crate::{InputReport, Reason, Result, Totals};
-
-/// The merged result: accepted rows (file index, candidate index) in input
-/// order, the quarantine in input order, the counts.
-#[derive(Debug)]
-pub(crate) struct Merged {
-    pub(crate) accepted: Vec<(u32, u32)>,
-    pub(crate) quarantine: Vec<QuarantinedRow>,
-    pub(crate) inputs: Vec<InputReport>,
-    pub(crate) totals: Totals,
-    pub(crate) granularity: Option<Granularity>,
-}
+use crate::ids::{IdSet, id_key};
+use crate::report::{QuarantinedRow, ReasonCounts, empty_reason_counts};
+use crate::validate::{Failure, Parsed, Stage};
+use crate::{Format, InputReport, Reason, Totals};
 
 pub(crate) fn granularity_name(g: Granularity) -> &'static str {
     match g {
@@ -31,209 +23,329 @@ pub(crate) fn granularity_name(g: Granularity) -> &'static str {
     }
 }
 
-pub(crate) fn merge(files: &[Source], parsed: &[Parsed]) -> Result<Merged> {
-    let names: Vec<String> = files.iter().map(|s| s.file.name()).collect();
-    let mut seen: HashMap<&str, (usize, u64)> = HashMap::new();
-    let mut gran: Option<(Granularity, usize, u64)> = None;
-    let mut quarantine: Vec<QuarantinedRow> = Vec::new();
-    // Per file: (line, index in `quarantine`) of rows whose record must be re-read.
-    let mut refetch: Vec<HashMap<u64, usize>> = vec![HashMap::new(); files.len()];
-    let mut accepted = Vec::new();
-    let mut missing_code_answers = 0u64;
-    let mut inputs = Vec::with_capacity(files.len());
+/// The counts of the file being merged.
+#[derive(Debug)]
+struct FileCounts {
+    rows_read: u64,
+    blank_rows: u64,
+    accepted: u64,
+    by_reason: ReasonCounts,
+}
 
-    for (fi, p) in parsed.iter().enumerate() {
-        let name = &names[fi];
-        let mut by_reason = empty_reason_counts();
-        let mut n_acc = 0u64;
-        let mut push =
-            |q: &mut Vec<QuarantinedRow>, line, reason: Reason, column: &str, detail, record| {
-                *by_reason
-                    .get_mut(reason.as_str())
-                    .expect("every reason is present") += 1;
-                q.push(QuarantinedRow {
-                    source_file: name.clone(),
-                    line,
-                    reason,
-                    column: column.to_string(),
-                    detail,
-                    record,
-                });
-            };
-        let dup_detail = |id: &str, (ff, fl): (usize, u64)| {
-            format!("{id:?} was already accepted from {} line {fl}", names[ff])
-        };
-        let mixed = |period: sipas_core::Period, (g, ff, fl): (Granularity, usize, u64)| {
-            (period.granularity() != g).then(|| {
-                format!(
-                    "column period: {period} is a {} period but the dataset's periods are by {} (set by {} line {fl})",
-                    granularity_name(period.granularity()),
-                    granularity_name(g),
-                    names[ff]
-                )
-            })
-        };
+/// How a file was read, for its [`InputReport`].
+#[derive(Debug)]
+pub(crate) struct FileInfo {
+    pub(crate) format: Format,
+    pub(crate) encoding: Option<String>,
+    pub(crate) delimiter: Option<String>,
+    pub(crate) header_line: u64,
+    pub(crate) missing_kept_columns: Vec<String>,
+}
+
+/// The merged result of a run.
+#[derive(Debug)]
+pub(crate) struct Merged {
+    /// In input order.
+    pub(crate) quarantine: Vec<QuarantinedRow>,
+    /// Duplicates whose detail must still name the first occurrence: the
+    /// id (NFC) and the quarantine indices (see [`Merger::part`]).
+    pub(crate) pending: HashMap<String, Vec<usize>>,
+    pub(crate) inputs: Vec<InputReport>,
+    pub(crate) totals: Totals,
+    pub(crate) granularity: Option<Granularity>,
+    /// Periods of accepted rows, chronological labels.
+    pub(crate) periods: Vec<String>,
+    /// Distinct units of accepted rows.
+    pub(crate) units: usize,
+    pub(crate) rows_unit_not_in_registry: u64,
+}
+
+/// The running state of the input-order checks.
+#[derive(Debug)]
+pub(crate) struct Merger<'a> {
+    names: &'a [String],
+    registry: &'a UnitRegistry,
+    seen: IdSet,
+    /// Granularity of the first accepted row, its file and line.
+    gran: Option<(Granularity, usize, u64)>,
+    quarantine: Vec<QuarantinedRow>,
+    pending: HashMap<String, Vec<usize>>,
+    missing_code_answers: u64,
+    periods: BTreeSet<Period>,
+    units: HashSet<String>,
+    not_in_registry: u64,
+    inputs: Vec<InputReport>,
+    file: Option<FileCounts>,
+}
+
+/// The detail of a duplicate, naming the first occurrence.
+pub(crate) fn dup_detail(id: &str, file: &str, line: u64) -> String {
+    format!("column response_id: {id:?} was already accepted from {file} line {line}")
+}
+
+impl<'a> Merger<'a> {
+    /// `names`: the report name of every source, in input order.
+    pub(crate) fn new(names: &'a [String], registry: &'a UnitRegistry) -> Self {
+        Merger {
+            names,
+            registry,
+            seen: IdSet::default(),
+            gran: None,
+            quarantine: Vec::new(),
+            pending: HashMap::new(),
+            missing_code_answers: 0,
+            periods: BTreeSet::new(),
+            units: HashSet::new(),
+            not_in_registry: 0,
+            inputs: Vec::with_capacity(names.len()),
+            file: None,
+        }
+    }
+
+    fn counts(&mut self) -> &mut FileCounts {
+        self.file.get_or_insert_with(|| FileCounts {
+            rows_read: 0,
+            blank_rows: 0,
+            accepted: 0,
+            by_reason: empty_reason_counts(),
+        })
+    }
+
+    fn push(
+        &mut self,
+        fi: usize,
+        line: u64,
+        reason: Reason,
+        column: &str,
+        detail: String,
+        record: String,
+    ) -> usize {
+        *self
+            .counts()
+            .by_reason
+            .get_mut(reason.as_str())
+            .expect("every reason is present") += 1;
+        self.quarantine.push(QuarantinedRow {
+            source_file: self.names[fi].clone(),
+            line,
+            reason,
+            column: column.to_string(),
+            detail,
+            record,
+        });
+        self.quarantine.len() - 1
+    }
+
+    /// A duplicate of `id`; its detail is filled in by [`resolve`] once the
+    /// first occurrence's row is found in the table.
+    fn push_duplicate(&mut self, fi: usize, line: u64, id: &str, record: String) -> usize {
+        let qi = self.push(
+            fi,
+            line,
+            Reason::DuplicateResponseId,
+            "response_id",
+            String::new(),
+            record,
+        );
+        self.pending.entry(id.to_string()).or_default().push(qi);
+        qi
+    }
+
+    fn mixed(&self, period: Period) -> Option<String> {
+        let (g, ff, fl) = self.gran?;
+        (period.granularity() != g).then(|| {
+            format!(
+                "column period: {period} is a {} period but the dataset's periods are by {} (set by {} line {fl})",
+                granularity_name(period.granularity()),
+                granularity_name(g),
+                self.names[ff]
+            )
+        })
+    }
+
+    /// Applies the input-order checks to the next part of file `fi` (parts
+    /// in input order). Returns the indices of its accepted candidates, in
+    /// order; the quarantine rows of rejected candidates have an empty
+    /// record, to fill in from the source: `refetch` maps their line to
+    /// their index in the quarantine.
+    pub(crate) fn part(
+        &mut self,
+        fi: usize,
+        p: &Parsed,
+        refetch: &mut HashMap<u64, usize>,
+    ) -> Vec<u32> {
+        let c = self.counts();
+        c.rows_read += p.rows_read;
+        c.blank_rows += p.blank_rows;
+        let mut accepted = Vec::with_capacity(p.cand.len());
         let mut failures = p.failures.iter().peekable();
         let n = p.cand.len();
         for k in 0..=n {
             // Failures recorded before candidate k come first.
             while let Some(f) = failures.next_if(|f| f.before <= k) {
-                let Failure {
-                    line,
-                    stage,
-                    reason,
-                    column,
-                    detail,
-                    id,
-                    period,
-                    record,
-                    ..
-                } = f;
-                if *stage != Stage::BeforeDuplicate {
-                    let id = id.as_deref().expect("ids are kept after the first stage");
-                    if let Some(&first) = seen.get(id) {
-                        push(
-                            &mut quarantine,
-                            *line,
-                            Reason::DuplicateResponseId,
-                            "response_id",
-                            format!("column response_id: {}", dup_detail(id, first)),
-                            record.clone(),
-                        );
-                        continue;
-                    }
-                    if *stage == Stage::Last
-                        && let (Some(g), Some(period)) = (gran, period)
-                        && let Some(d) = mixed(*period, g)
-                    {
-                        push(
-                            &mut quarantine,
-                            *line,
-                            Reason::MixedGranularity,
-                            "period",
-                            d,
-                            record.clone(),
-                        );
-                        continue;
-                    }
-                }
-                push(
-                    &mut quarantine,
-                    *line,
-                    *reason,
-                    column,
-                    detail.clone(),
-                    record.clone(),
-                );
+                self.failure(fi, f);
             }
             if k == n {
                 break;
             }
-            let id = p.cand.ids.get(k);
+            let key = p.cand.keys[k];
             let line = p.cand.lines[k];
-            let rejected = if let Some(&first) = seen.get(id) {
-                Some((
-                    Reason::DuplicateResponseId,
-                    "response_id",
-                    format!("column response_id: {}", dup_detail(id, first)),
-                ))
-            } else {
-                gran.and_then(|g| mixed(p.cand.period(k), g))
-                    .map(|d| (Reason::MixedGranularity, "period", d))
+            let period = p.cand.period(k);
+            // The duplicate check comes first; the insert is the test when
+            // the granularity is right.
+            let qi = match self.mixed(period) {
+                Some(d) if !self.seen.contains(key) => Some(self.push(
+                    fi,
+                    line,
+                    Reason::MixedGranularity,
+                    "period",
+                    d,
+                    String::new(),
+                )),
+                Some(_) => Some(self.push_duplicate(fi, line, p.cand.ids.get(k), String::new())),
+                None if !self.seen.insert(key) => {
+                    Some(self.push_duplicate(fi, line, p.cand.ids.get(k), String::new()))
+                }
+                None => {
+                    self.gran.get_or_insert((period.granularity(), fi, line));
+                    accepted.push(k as u32);
+                    None
+                }
             };
-            if let Some((reason, column, detail)) = rejected {
-                refetch[fi].insert(line, quarantine.len());
-                push(&mut quarantine, line, reason, column, detail, String::new());
-            } else {
-                seen.insert(id, (fi, line));
-                gran.get_or_insert((p.cand.period(k).granularity(), fi, line));
-                accepted.push((fi as u32, k as u32));
-                missing_code_answers += u64::from(p.cand.missing_codes[k]);
-                n_acc += 1;
+            if let Some(qi) = qi {
+                refetch.insert(line, qi);
             }
         }
-        let quarantined = by_reason.values().sum();
-        let (encoding, delimiter) = files[fi].loaded.text_info();
-        inputs.push(InputReport {
-            file: name.clone(),
-            format: files[fi].file.format,
-            encoding,
-            delimiter,
-            header_line: files[fi].header_line,
-            blank_rows: p.blank_rows,
-            rows_read: p.rows_read,
-            accepted: n_acc,
+        self.counts().accepted += accepted.len() as u64;
+        self.tally(p, &accepted);
+        accepted
+    }
+
+    /// A row that failed a row-local check: the input-order checks that
+    /// come before that check still apply.
+    fn failure(&mut self, fi: usize, f: &Failure) {
+        if f.stage != Stage::BeforeDuplicate {
+            let id = f.id.as_deref().expect("ids are kept after the first stage");
+            if self.seen.contains(id_key(id)) {
+                self.push_duplicate(fi, f.line, id, f.record.clone());
+                return;
+            }
+            if f.stage == Stage::Last
+                && let Some(period) = f.period
+                && let Some(d) = self.mixed(period)
+            {
+                self.push(
+                    fi,
+                    f.line,
+                    Reason::MixedGranularity,
+                    "period",
+                    d,
+                    f.record.clone(),
+                );
+                return;
+            }
+        }
+        self.push(
+            fi,
+            f.line,
+            f.reason,
+            &f.column,
+            f.detail.clone(),
+            f.record.clone(),
+        );
+    }
+
+    /// Report counts of accepted rows: missing codes, periods, units.
+    fn tally(&mut self, p: &Parsed, accepted: &[u32]) {
+        let c = &p.cand;
+        let mut period_used = vec![false; c.period_table.len()];
+        let mut unit_used = vec![false; c.unit_table.table.len()];
+        for &k in accepted {
+            let k = k as usize;
+            self.missing_code_answers += u64::from(c.missing_codes[k]);
+            period_used[c.periods[k] as usize] = true;
+            unit_used[c.units[k] as usize] = true;
+        }
+        let in_registry: Vec<bool> = c
+            .unit_table
+            .table
+            .iter()
+            .map(|u| self.registry.contains(u))
+            .collect();
+        self.not_in_registry += accepted
+            .iter()
+            .filter(|&&k| !in_registry[c.units[k as usize] as usize])
+            .count() as u64;
+        for (i, used) in period_used.into_iter().enumerate() {
+            if used {
+                self.periods.insert(c.period_table[i]);
+            }
+        }
+        for (i, used) in unit_used.into_iter().enumerate() {
+            if used && !self.units.contains(&c.unit_table.table[i]) {
+                self.units.insert(c.unit_table.table[i].clone());
+            }
+        }
+    }
+
+    /// Closes the counts of file `fi` (after its last part).
+    pub(crate) fn end_file(&mut self, fi: usize, info: FileInfo) {
+        let c = self.file.take().unwrap_or_else(|| FileCounts {
+            rows_read: 0,
+            blank_rows: 0,
+            accepted: 0,
+            by_reason: empty_reason_counts(),
+        });
+        let quarantined = c.by_reason.values().sum();
+        self.inputs.push(InputReport {
+            file: self.names[fi].clone(),
+            format: info.format,
+            encoding: info.encoding,
+            delimiter: info.delimiter,
+            header_line: info.header_line,
+            blank_rows: c.blank_rows,
+            rows_read: c.rows_read,
+            accepted: c.accepted,
             quarantined,
-            quarantined_by_reason: by_reason,
-            missing_kept_columns: Vec::new(),
+            quarantined_by_reason: c.by_reason,
+            missing_kept_columns: info.missing_kept_columns,
         });
     }
 
-    // Re-read the records of rows rejected by the input-order checks.
-    let records: Vec<Vec<(usize, String)>> = files
-        .par_iter()
-        .zip(refetch.par_iter())
-        .map(|(src, want)| {
-            let mut got = Vec::with_capacity(want.len());
-            if !want.is_empty() {
-                src.loaded.scan(&src.file.path, &mut |i, line, row| {
-                    if i > src.header
-                        && let (Some(&qi), Ok(rec)) = (want.get(&line), row)
-                    {
-                        got.push((qi, record_text(rec)));
-                    }
-                    true
-                })?;
-            }
-            Ok(got)
-        })
-        .collect::<Result<_>>()?;
-    for (qi, rec) in records.into_iter().flatten() {
-        quarantine[qi].record = rec;
+    /// Fills in a quarantine record (see [`Merger::part`]).
+    pub(crate) fn set_record(&mut self, qi: usize, record: String) {
+        self.quarantine[qi].record = record;
     }
 
-    let mut totals = Totals {
-        rows_read: 0,
-        accepted: 0,
-        quarantined: 0,
-        quarantined_by_reason: empty_reason_counts(),
-        missing_code_answers,
-    };
-    for i in &inputs {
-        totals.rows_read += i.rows_read;
-        totals.accepted += i.accepted;
-        totals.quarantined += i.quarantined;
-        for (r, c) in &i.quarantined_by_reason {
-            *totals
-                .quarantined_by_reason
-                .get_mut(r)
-                .expect("every reason is present") += c;
+    /// The totals and the rest of the state; frees the id set.
+    pub(crate) fn finish(self) -> Merged {
+        let mut totals = Totals {
+            rows_read: 0,
+            accepted: 0,
+            quarantined: 0,
+            quarantined_by_reason: empty_reason_counts(),
+            missing_code_answers: self.missing_code_answers,
+        };
+        for i in &self.inputs {
+            totals.rows_read += i.rows_read;
+            totals.accepted += i.accepted;
+            totals.quarantined += i.quarantined;
+            for (r, c) in &i.quarantined_by_reason {
+                *totals
+                    .quarantined_by_reason
+                    .get_mut(r)
+                    .expect("every reason is present") += c;
+            }
+        }
+        Merged {
+            quarantine: self.quarantine,
+            pending: self.pending,
+            inputs: self.inputs,
+            totals,
+            granularity: self.gran.map(|g| g.0),
+            periods: self.periods.iter().map(ToString::to_string).collect(),
+            units: self.units.len(),
+            rows_unit_not_in_registry: self.not_in_registry,
         }
     }
-    Ok(Merged {
-        accepted,
-        quarantine,
-        inputs,
-        totals,
-        granularity: gran.map(|g| g.0),
-    })
-}
-
-/// Periods (chronological labels) and the number of distinct units of the
-/// accepted rows.
-pub(crate) fn periods_and_units(
-    parsed: &[Parsed],
-    accepted: &[(u32, u32)],
-) -> (Vec<String>, usize) {
-    let mut periods = BTreeSet::new();
-    let mut units = BTreeSet::new();
-    for &(f, k) in accepted {
-        let c = &parsed[f as usize].cand;
-        periods.insert(c.period(k as usize));
-        units.insert(c.unit(k as usize));
-    }
-    (
-        periods.iter().map(ToString::to_string).collect(),
-        units.len(),
-    )
 }

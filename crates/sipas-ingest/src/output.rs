@@ -1,15 +1,16 @@
 //! Writing `responses.parquet`, `quarantine.csv` and `ingest-report.json`
-//! atomically (temp file in the output folder, then rename).
+//! atomically (temp file in the output folder, then rename; the table through
+//! [`sipas_dataset::DatasetWriter`]).
 
 use std::io::Write;
 use std::path::Path;
 
-use polars::prelude::*;
+use sipas_dataset::{DatasetWriter, Layout};
 
 use crate::{Error, IngestReport, Ingested, QuarantinedRow, Result};
 
-/// File name of the response table.
-pub const RESPONSES_FILE: &str = "responses.parquet";
+/// File name of the response table ([`sipas_dataset::Layout::File`]).
+pub const RESPONSES_FILE: &str = sipas_dataset::RESPONSES_FILE;
 /// File name of the quarantine.
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
 /// File name of the report.
@@ -46,33 +47,61 @@ fn atomic(
 }
 
 /// Writes the three outputs into `out_dir` (created if needed) and returns the
-/// report. Fails, writing nothing, if the row counts do not reconcile.
+/// report. Fails, writing nothing, if the row counts do not reconcile. The
+/// table is written as `responses.parquet` (replacing a `responses/`
+/// folder left by an earlier run), one row group per period at least.
 pub fn write_outputs(ingested: &Ingested, out_dir: &Path) -> Result<IngestReport> {
     ingested.report.check_counts()?;
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
 
-    let path = out_dir.join(RESPONSES_FILE);
-    let mut df = ingested.responses.clone();
-    atomic(&path, |w| {
-        ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(&mut df)
-            .map_err(|source| Error::Polars {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(())
-    })?;
+    let df = &ingested.responses;
+    let mut writer = DatasetWriter::create(out_dir, Layout::File, df.schema())?;
+    let pe = |source| Error::Polars {
+        path: out_dir.join(RESPONSES_FILE),
+        source,
+    };
+    if df.height() > 0 {
+        // Rows are sorted by period: write each run of one period.
+        let periods = df
+            .column(sipas_core::schema::PERIOD)
+            .map_err(pe)?
+            .str()
+            .map_err(pe)?;
+        let mut start = 0;
+        let mut current: Option<&str> = None;
+        for (i, p) in periods.iter().enumerate() {
+            let p = p.unwrap_or_default();
+            if let Some(c) = current
+                && c != p
+            {
+                writer.write(c, &df.slice(start as i64, i - start))?;
+                start = i;
+            }
+            current = Some(p);
+        }
+        if let Some(c) = current {
+            writer.write(c, &df.slice(start as i64, df.height() - start))?;
+        }
+    }
+    writer.finish()?;
+    write_quarantine_file(out_dir, &ingested.quarantine)?;
+    write_report_file(out_dir, &ingested.report)?;
+    Ok(ingested.report.clone())
+}
 
+/// Writes `quarantine.csv` into `out_dir` atomically.
+pub(crate) fn write_quarantine_file(out_dir: &Path, rows: &[QuarantinedRow]) -> Result<()> {
     let path = out_dir.join(QUARANTINE_FILE);
-    atomic(&path, |w| write_quarantine(w, &ingested.quarantine, &path))?;
+    atomic(&path, |w| write_quarantine(w, rows, &path))
+}
 
+/// Writes `ingest-report.json` into `out_dir` atomically.
+pub(crate) fn write_report_file(out_dir: &Path, report: &IngestReport) -> Result<()> {
     let path = out_dir.join(REPORT_FILE);
     atomic(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, &ingested.report).map_err(Error::Json)?;
+        serde_json::to_writer_pretty(&mut *w, report).map_err(Error::Json)?;
         w.write_all(b"\n").map_err(io(&path))
-    })?;
-    Ok(ingested.report.clone())
+    })
 }
 
 fn write_quarantine(w: impl Write, rows: &[QuarantinedRow], path: &Path) -> Result<()> {

@@ -1,11 +1,10 @@
-//! The canonical response table as a polars [`DataFrame`], built once from
-//! the columnar candidates, rows sorted by (period, unit_code, response_id).
+//! The canonical response table's schema, and its rows as polars
+//! [`DataFrame`]s built from the columnar candidates of a validated part.
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use sipas_core::{Instrument, schema};
 
-use crate::validate::{Ctx, Parsed};
+use crate::validate::{Candidates, Ctx};
 
 /// The optional district column (text as read, for unit matching in clean).
 pub const DISTRICT: &str = "district";
@@ -51,77 +50,44 @@ pub fn responses_schema_kept(instrument: &Instrument, district: bool, kept: &[St
     s
 }
 
-/// Sorts the accepted rows by (period, unit_code, response_id). Ids are
-/// unique among accepted rows, so the order is total and deterministic.
-pub(crate) fn sort_accepted(parsed: &[Parsed], accepted: &mut [(u32, u32)]) {
-    accepted.par_sort_unstable_by(|&(fa, ka), &(fb, kb)| {
-        let (a, b) = (&parsed[fa as usize].cand, &parsed[fb as usize].cand);
-        let (ka, kb) = (ka as usize, kb as usize);
-        a.period(ka)
-            .cmp(&b.period(kb))
-            .then_with(|| a.unit(ka).cmp(b.unit(kb)))
-            .then_with(|| a.ids.get(ka).cmp(b.ids.get(kb)))
-    });
+fn str_col<'a>(name: &str, rows: &[u32], f: impl Fn(usize) -> &'a str) -> Column {
+    StringChunked::from_iter_values(name.into(), rows.iter().map(|&k| f(k as usize))).into_column()
 }
 
-fn str_col<'a>(name: &str, rows: &[(u32, u32)], f: impl Fn(&(u32, u32)) -> &'a str) -> Column {
-    StringChunked::from_iter_values(name.into(), rows.iter().map(f)).into_column()
-}
-
-/// Builds the response table from sorted accepted rows.
+/// Builds the rows `rows` (candidate indices, all of period `period`) of a
+/// validated part of file `file_name` in the canonical schema
+/// ([`responses_schema_kept`]).
 pub(crate) fn build(
     ctx: &Ctx<'_>,
-    file_names: &[String],
-    parsed: &[Parsed],
-    rows: &[(u32, u32)],
+    file_name: &str,
+    c: &Candidates,
+    rows: &[u32],
+    period: &str,
     with_district: bool,
     kept: &[String],
 ) -> PolarsResult<DataFrame> {
-    let at = |&(f, k): &(u32, u32)| (&parsed[f as usize].cand, k as usize);
-    let period_labels: Vec<Vec<String>> = parsed
-        .iter()
-        .map(|p| {
-            p.cand
-                .period_table
-                .iter()
-                .map(ToString::to_string)
-                .collect()
-        })
-        .collect();
-    let mut cols = Vec::with_capacity(8 + ctx.instrument.items().len());
-    cols.push(str_col(schema::RESPONSE_ID, rows, |r| {
-        let (c, k) = at(r);
-        c.ids.get(k)
-    }));
-    cols.push(str_col(schema::UNIT_CODE, rows, |r| {
-        let (c, k) = at(r);
-        c.unit(k)
-    }));
-    cols.push(str_col(schema::PERIOD, rows, |&(f, k)| {
-        let c = &parsed[f as usize].cand;
-        &period_labels[f as usize][c.periods[k as usize] as usize]
-    }));
+    let n = rows.len();
+    let mut cols = Vec::with_capacity(8 + ctx.instrument.items().len() + kept.len());
+    cols.push(str_col(schema::RESPONSE_ID, rows, |k| c.ids.get(k)));
+    cols.push(str_col(schema::UNIT_CODE, rows, |k| c.unit(k)));
+    cols.push(StringChunked::full(schema::PERIOD.into(), period, n).into_column());
     cols.push(
         StringChunked::from_iter_options(
             schema::SUBMITTED_AT.into(),
-            rows.iter().map(|r| {
-                let (c, k) = at(r);
+            rows.iter().map(|&k| {
+                let k = k as usize;
                 c.submitted_valid[k].then(|| c.submitted.get(k))
             }),
         )
         .into_column(),
     );
-    cols.push(str_col(schema::CHANNEL, rows, |r| {
-        let (c, k) = at(r);
+    cols.push(str_col(schema::CHANNEL, rows, |k| {
         &c.channel_table.table[c.channels[k] as usize]
     }));
     cols.push(
         Float64Chunked::from_iter_values(
             schema::WEIGHT.into(),
-            rows.iter().map(|r| {
-                let (c, k) = at(r);
-                c.weights[k]
-            }),
+            rows.iter().map(|&k| c.weights[k as usize]),
         )
         .into_column(),
     );
@@ -129,42 +95,32 @@ pub(crate) fn build(
         cols.push(
             StringChunked::from_iter_options(
                 DISTRICT.into(),
-                rows.iter().map(|r| {
-                    let (c, k) = at(r);
+                rows.iter().map(|&k| {
+                    let k = k as usize;
                     c.district_valid[k].then(|| c.district.get(k))
                 }),
             )
             .into_column(),
         );
     }
-    let items: Vec<Column> = ctx
-        .instrument
-        .item_ids()
-        .par_iter()
-        .enumerate()
-        .map(|(j, id)| {
+    for (j, id) in ctx.instrument.item_ids().into_iter().enumerate() {
+        let answers = &c.answers[j];
+        cols.push(
             UInt8Chunked::from_iter_options(
-                (*id).into(),
-                rows.iter().map(|r| {
-                    let (c, k) = at(r);
-                    let v = c.answers[j][k];
+                id.into(),
+                rows.iter().map(|&k| {
+                    let v = answers[k as usize];
                     (v != 0).then_some(v)
                 }),
             )
-            .into_column()
-        })
-        .collect();
-    cols.extend(items);
-    cols.push(str_col(schema::SOURCE_FILE, rows, |&(f, _)| {
-        &file_names[f as usize]
-    }));
+            .into_column(),
+        );
+    }
+    cols.push(StringChunked::full(schema::SOURCE_FILE.into(), file_name, n).into_column());
     cols.push(
         UInt64Chunked::from_iter_values(
             schema::SOURCE_LINE.into(),
-            rows.iter().map(|r| {
-                let (c, k) = at(r);
-                c.lines[k]
-            }),
+            rows.iter().map(|&k| c.lines[k as usize]),
         )
         .into_column(),
     );
@@ -172,13 +128,13 @@ pub(crate) fn build(
         cols.push(
             StringChunked::from_iter_options(
                 name.as_str().into(),
-                rows.iter().map(|r| {
-                    let (c, k) = at(r);
+                rows.iter().map(|&k| {
+                    let k = k as usize;
                     c.kept_valid[j][k].then(|| c.kept[j].get(k))
                 }),
             )
             .into_column(),
         );
     }
-    DataFrame::new(rows.len(), cols)
+    DataFrame::new(n, cols)
 }

@@ -13,6 +13,7 @@ use csv::ByteRecord;
 use sipas_core::{Instrument, Period, Scale};
 
 use crate::Reason;
+use crate::ids::{IdKey, id_key};
 use crate::input::Row;
 use crate::layout::Layout;
 use crate::mapping::Resolver;
@@ -103,6 +104,8 @@ pub(crate) fn unit_text(raw: &str) -> String {
 pub(crate) struct Candidates {
     pub(crate) lines: Vec<u64>,
     pub(crate) ids: StrCol,
+    /// The 128-bit key of each id ([`crate::ids`]).
+    pub(crate) keys: Vec<IdKey>,
     pub(crate) units: Vec<u32>,
     pub(crate) unit_table: Interned,
     pub(crate) district: StrCol,
@@ -518,6 +521,7 @@ impl<'a> FileValidator<'a> {
         let c = &mut self.out.cand;
         c.lines.push(line);
         c.ids.push_nfc(id);
+        c.keys.push(id_key(c.ids.get(c.lines.len() - 1)));
         let u = c.unit_table.intern(unit, unit_text);
         c.units.push(u);
         match district {

@@ -7,3 +7,4 @@ mod formats;
 mod keep;
 mod quarantine;
 mod reproducible;
+mod stream;

@@ -1,0 +1,680 @@
+//! The ingest pipeline, in bounded memory.
+//!
+//! 1. Every input is opened once to find its header and map its columns
+//!    (errors about whole files come before any row is read).
+//! 2. Sources are read in input order, in chunks of at most
+//!    [`WriteOptions::chunk_rows`] records. A chunk is validated in parallel
+//!    parts ([`crate::validate`]), then the parts go through the input-order
+//!    checks in order ([`Merger`]), and the accepted rows are built into
+//!    frames of the canonical schema and spilled to temporary Parquet files
+//!    by period ([`sipas_dataset::Spill`]).
+//! 3. Period by period, in ascending order, the spilled rows are sorted by
+//!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]).
+//!
+//! Memory holds one chunk, the spill buffers, the set of accepted ids (16
+//! bytes of hash per id, see [`crate::ids`]), the quarantined rows and, at
+//! the end, the rows of one period. A delimited-text, JSON or Excel source
+//! is also held whole (its decoded bytes or records) while it is read; a
+//! Parquet source is read slice by slice.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use sipas_core::{Instrument, schema};
+use sipas_dataset::{DatasetWriter, Spill};
+
+use crate::input::{self, Cursor, Loaded, ParquetRows};
+use crate::layout::{self, Layout};
+use crate::mapping::Resolver;
+use crate::merge::{self, FileInfo, Merged, Merger};
+use crate::validate::{Ctx, FileValidator, Parsed, record_text};
+use crate::{
+    Error, Format, IngestOptions, IngestReport, InputFile, QuarantinedRow, ReadOptions, Result,
+    Skipped, discover, output, table,
+};
+
+/// The default number of records per chunk.
+pub const DEFAULT_CHUNK_ROWS: usize = 1 << 20;
+
+/// Rows validated by one task within a chunk (Parquet, JSON, Excel).
+const PART_ROWS: usize = 1 << 16;
+
+/// A decoded source held in memory between the header search and the rows
+/// is dropped, and the file read again, above this size.
+const KEEP_LOADED_BYTES: usize = 64 << 20;
+
+/// How [`ingest_to`] writes the response table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// One file, or one folder per period.
+    pub layout: sipas_dataset::Layout,
+    /// Records read and validated at a time (memory grows with it; the
+    /// outputs do not depend on it). 0 is taken as 1.
+    pub chunk_rows: usize,
+}
+
+impl Default for WriteOptions {
+    /// [`sipas_dataset::Layout::File`], chunks of [`DEFAULT_CHUNK_ROWS`].
+    fn default() -> Self {
+        WriteOptions {
+            layout: sipas_dataset::Layout::File,
+            chunk_rows: DEFAULT_CHUNK_ROWS,
+        }
+    }
+}
+
+/// What [`ingest_to`] did.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The instrument the rows were read with.
+    pub instrument: Instrument,
+    /// The content of `ingest-report.json`.
+    pub report: IngestReport,
+    /// Rows quarantined (the CLI exits 1 when this is not 0).
+    pub quarantined: u64,
+    /// The response table written: `DIR/responses.parquet` or `DIR/responses/`.
+    pub responses: PathBuf,
+}
+
+/// One source (a file, or a sheet of a workbook) and its header.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) file: InputFile,
+    /// The decoded source, unless it was too large to keep until its rows
+    /// are read (it is then loaded again).
+    pub(crate) loaded: Option<Loaded>,
+    /// Index of the header record; records after it are data.
+    pub(crate) header: usize,
+    /// Line of the header record.
+    pub(crate) header_line: u64,
+    /// The header's cleaned names.
+    pub(crate) names: Vec<String>,
+}
+
+/// An estimate of the memory a decoded source holds.
+fn loaded_bytes(l: &Loaded) -> usize {
+    match l {
+        Loaded::Text { bytes, .. } => bytes.len(),
+        Loaded::Records(recs) => recs
+            .iter()
+            .map(|(_, r)| 64 + r.as_ref().map_or(0, |r| r.as_slice().len() + 8 * r.len()))
+            .sum(),
+        Loaded::Parquet { .. } => 0,
+    }
+}
+
+/// Loads a file (every sheet of a workbook) and finds each source's header;
+/// sources without one are skipped.
+fn load_file(
+    file: &InputFile,
+    text: input::TextOpts,
+    resolver: &Resolver,
+) -> Result<Vec<std::result::Result<Source, Skipped>>> {
+    let loaded: Vec<(InputFile, Loaded)> = match file.format {
+        Format::Xlsx | Format::Xls => crate::excel::load_all(file)?,
+        _ => vec![(file.clone(), input::load(file, text)?)],
+    };
+    loaded
+        .into_iter()
+        .map(|(file, loaded)| {
+            let found = layout::find_header(&loaded, &file.path, resolver)?;
+            let Some((header, names)) = found else {
+                return Ok(Err(Skipped {
+                    file: file.name(),
+                    reason: "no header row naming a response id, a unit and a period".into(),
+                }));
+            };
+            let mut header_line = 0;
+            loaded.scan_from(&file.path, Cursor::START, header + 1, &mut |i, line, _| {
+                if i == header {
+                    header_line = line;
+                }
+                true
+            })?;
+            let keep = loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
+            Ok(Ok(Source {
+                file,
+                loaded: keep.then_some(loaded),
+                header,
+                header_line,
+                names,
+            }))
+        })
+        .collect()
+}
+
+/// The kept columns that are not canonical columns or items (NFC, trimmed,
+/// once each, in order), and whether `district` was asked for.
+fn keep_list(asked: &[String], instrument: &Instrument) -> Result<(Vec<String>, bool)> {
+    let canonical: Vec<&str> = schema::LEADING
+        .into_iter()
+        .chain(schema::PROVENANCE)
+        .collect();
+    let items = instrument.item_ids();
+    let mut keep: Vec<String> = Vec::with_capacity(asked.len());
+    let mut district = false;
+    for name in asked {
+        let name = sipas_core::text::nfc(name.trim());
+        if name.is_empty() {
+            return Err(Error::KeepColumn {
+                column: name,
+                message: "the name is empty".into(),
+            });
+        }
+        if name == crate::DISTRICT {
+            district = true;
+        } else if !canonical.contains(&name.as_str())
+            && !items.contains(&name.as_str())
+            && !keep.contains(&name)
+        {
+            keep.push(name);
+        }
+    }
+    Ok((keep, district))
+}
+
+/// Everything known before the first data row is read.
+struct Plan {
+    text: input::TextOpts,
+    resolver: Resolver,
+    sources: Vec<Source>,
+    skipped: Vec<Skipped>,
+    instrument: Instrument,
+    keep: Vec<String>,
+    layouts: Vec<Layout>,
+    with_district: bool,
+}
+
+fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
+    let found = discover(inputs)?;
+    let encoding = read
+        .encoding
+        .as_deref()
+        .map(|label| {
+            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                Error::UnknownEncoding {
+                    label: label.to_string(),
+                }
+            })
+        })
+        .transpose()?;
+    let text = input::TextOpts {
+        delimiter: read.delimiter,
+        encoding,
+    };
+    let resolver = Resolver::new(&read.mapping.clone().unwrap_or_default());
+    let loaded: Vec<Vec<std::result::Result<Source, Skipped>>> = found
+        .files
+        .par_iter()
+        .map(|f| load_file(f, text, &resolver))
+        .collect::<Result<_>>()?;
+    let mut skipped = found.skipped;
+    let mut sources = Vec::new();
+    for r in loaded.into_iter().flatten() {
+        match r {
+            Ok(s) => sources.push(s),
+            Err(s) => skipped.push(s),
+        }
+    }
+    let Some(first) = sources.first() else {
+        return Err(Error::NoInputs);
+    };
+    let instrument = if let Some(i) = &opts.instrument {
+        i.clone()
+    } else {
+        let path = PathBuf::from(first.file.name());
+        layout::detect_instrument(&path, &first.names, &resolver)?
+    };
+    let (keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
+    let layouts: Vec<Layout> = sources
+        .par_iter()
+        .map(|s| {
+            let path = PathBuf::from(s.file.name());
+            Layout::map(&path, &s.names, &instrument, &resolver, &keep)
+        })
+        .collect::<Result<_>>()?;
+    let with_district = force_district || layouts.iter().any(|l| l.district.is_some());
+    Ok(Plan {
+        text,
+        resolver,
+        sources,
+        skipped,
+        instrument,
+        keep,
+        layouts,
+        with_district,
+    })
+}
+
+/// The records of a chunk, to read again for quarantine records.
+enum ChunkData {
+    /// `n` records from a cursor (text, JSON, Excel).
+    Seq { at: Cursor, n: usize },
+    /// A slice of a Parquet file.
+    Parquet(ParquetRows),
+}
+
+/// A validated chunk: its records, its parts in order, where the next
+/// chunk starts and how many records it holds.
+struct Validated {
+    data: ChunkData,
+    parts: Vec<Parsed>,
+    next: Cursor,
+    n: usize,
+}
+
+/// Consecutive ranges of at most [`PART_ROWS`] covering `0..n`.
+fn part_ranges(n: usize) -> Vec<std::ops::Range<usize>> {
+    (0..n.div_ceil(PART_ROWS))
+        .map(|i| i * PART_ROWS..((i + 1) * PART_ROWS).min(n))
+        .collect()
+}
+
+/// Reads and validates up to `max` records of `loaded` from `at`.
+fn validate_chunk(
+    loaded: &Loaded,
+    path: &Path,
+    ctx: &Ctx<'_>,
+    layout: &Layout,
+    at: Cursor,
+    max: usize,
+) -> Result<Validated> {
+    match loaded {
+        Loaded::Text { .. } => {
+            let mut v = FileValidator::new(ctx, layout);
+            let (next, n) = loaded.scan_from(path, at, max, &mut |_, line, row| {
+                v.row(line, row);
+                true
+            })?;
+            Ok(Validated {
+                data: ChunkData::Seq { at, n },
+                parts: vec![v.finish()],
+                next,
+                n,
+            })
+        }
+        Loaded::Records(recs) => {
+            let n = recs.len().saturating_sub(at.index).min(max);
+            let parts = part_ranges(n)
+                .into_par_iter()
+                .map(|r| {
+                    let mut v = FileValidator::new(ctx, layout);
+                    for (line, row) in &recs[at.index + r.start..at.index + r.end] {
+                        match row {
+                            Ok(rec) => v.row(*line, Ok(rec)),
+                            Err(msg) => v.row(*line, Err(msg.clone())),
+                        }
+                    }
+                    v.finish()
+                })
+                .collect();
+            let next = loaded.cursor_at(path, at.index + n)?;
+            Ok(Validated {
+                data: ChunkData::Seq { at, n },
+                parts,
+                next,
+                n,
+            })
+        }
+        Loaded::Parquet { rows, metadata, .. } => {
+            // Record i is row i - 1 (record 0 is the column names).
+            let first = at.index.max(1) - 1;
+            let n = rows.saturating_sub(first).min(max);
+            if n == 0 {
+                return Ok(Validated {
+                    data: ChunkData::Seq { at, n },
+                    parts: Vec::new(),
+                    next: at,
+                    n,
+                });
+            }
+            let data = ParquetRows::read(path, metadata, first, n)?;
+            let parts = part_ranges(data.len())
+                .into_par_iter()
+                .map(|r| {
+                    let mut v = FileValidator::new(ctx, layout);
+                    data.scan(r, &mut |_, line, row| {
+                        v.row(line, row);
+                        true
+                    });
+                    v.finish()
+                })
+                .collect();
+            let next = loaded.cursor_at(path, first + 1 + n)?;
+            Ok(Validated {
+                data: ChunkData::Parquet(data),
+                parts,
+                next,
+                n,
+            })
+        }
+    }
+}
+
+/// The schema of the response table of a plan.
+fn table_schema(plan: &Plan) -> Schema {
+    table::responses_schema_kept(&plan.instrument, plan.with_district, &plan.keep)
+}
+
+/// What [`run`] produced: the table is written but not yet in place.
+pub(crate) struct Run {
+    pub(crate) instrument: Instrument,
+    pub(crate) report: IngestReport,
+    pub(crate) quarantine: Vec<QuarantinedRow>,
+    pub(crate) writer: DatasetWriter,
+}
+
+/// Frames of accepted rows on their way to the spill, by period.
+type Frames = Vec<(String, DataFrame)>;
+
+/// Reads, validates and merges the inputs, and writes the table (not yet
+/// finished) with `write.layout` into `table_dir`; temporary files go to
+/// `spill_dir`.
+pub(crate) fn run(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    read: &ReadOptions,
+    table_dir: &Path,
+    spill_dir: &Path,
+    write: &WriteOptions,
+) -> Result<Run> {
+    let mut plan = plan(inputs, opts, read)?;
+    let schema = table_schema(&plan);
+    let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
+    let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;
+    let mut merger = Merger::new(&names, &opts.units);
+
+    // The spill writes on its own thread while the next chunk is validated.
+    let spill = std::thread::scope(|scope| -> Result<Spill<String>> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Frames>(0);
+        let sink = scope.spawn(move || -> Result<Spill<String>> {
+            let mut spill = spill;
+            for frames in rx {
+                for (label, df) in frames {
+                    spill.push(&label, df)?;
+                }
+            }
+            Ok(spill)
+        });
+        let read = read_sources(&mut plan, &names, &mut merger, write.chunk_rows.max(1), &tx);
+        drop(tx);
+        let spill = sink.join().expect("the spill thread does not panic");
+        // An error of the reader comes first (the sink stops when it does).
+        read?;
+        spill
+    })?;
+
+    let Merged {
+        mut quarantine,
+        mut pending,
+        inputs,
+        totals,
+        granularity,
+        periods,
+        units,
+        rows_unit_not_in_registry,
+    } = merger.finish();
+    let ignored: std::collections::BTreeSet<&String> =
+        plan.layouts.iter().flat_map(|l| &l.ignored).collect();
+    let report = IngestReport {
+        instrument: plan.instrument.id.clone(),
+        granularity: granularity.map(|g| merge::granularity_name(g).to_string()),
+        inputs,
+        totals,
+        ignored_columns: ignored.into_iter().cloned().collect(),
+        kept_columns: plan.keep.clone(),
+        skipped: plan.skipped,
+        rows_unit_not_in_registry,
+        periods,
+        units,
+    };
+    report.check_counts()?;
+
+    let spilled = spill.finish()?;
+    let writer = DatasetWriter::create(table_dir, write.layout, &schema)?;
+    let writer = write_sorted(spilled, writer, table_dir, &mut pending, &mut quarantine)?;
+    if let Some(id) = pending.into_keys().min() {
+        return Err(Error::IdCollision { id });
+    }
+    Ok(Run {
+        instrument: plan.instrument,
+        report,
+        quarantine,
+        writer,
+    })
+}
+
+/// Reads every source chunk by chunk: validation, input-order checks, and
+/// the accepted rows sent to the spill as frames.
+fn read_sources(
+    plan: &mut Plan,
+    names: &[String],
+    merger: &mut Merger<'_>,
+    chunk_rows: usize,
+    spill: &std::sync::mpsc::SyncSender<Frames>,
+) -> Result<()> {
+    let ctx = Ctx::new(&plan.instrument, &plan.resolver);
+    for (fi, src) in plan.sources.iter_mut().enumerate() {
+        let path = src.file.path.clone();
+        let polars_err = |source| Error::Polars {
+            path: path.clone(),
+            source,
+        };
+        let loaded = match src.loaded.take() {
+            Some(l) => l,
+            None => input::load(&src.file, plan.text)?,
+        };
+        let layout = &plan.layouts[fi];
+        let (encoding, delimiter) = loaded.text_info();
+        let mut at = loaded.cursor_at(&path, src.header + 1)?;
+        loop {
+            let chunk = validate_chunk(&loaded, &path, &ctx, layout, at, chunk_rows)?;
+            if chunk.n == 0 {
+                break;
+            }
+            let mut refetch = HashMap::new();
+            let accepted: Vec<Vec<u32>> = chunk
+                .parts
+                .iter()
+                .map(|p| merger.part(fi, p, &mut refetch))
+                .collect();
+            if !refetch.is_empty() {
+                let mut fill = |_: usize, line: u64, row: input::Row<'_>| {
+                    if let (Some(&qi), Ok(rec)) = (refetch.get(&line), row) {
+                        merger.set_record(qi, record_text(rec));
+                    }
+                    true
+                };
+                match &chunk.data {
+                    ChunkData::Seq { at, n } => {
+                        loaded.scan_from(&path, *at, *n, &mut fill)?;
+                    }
+                    ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
+                }
+            }
+            drop(chunk.data);
+            // Accepted rows, part by part and period by period.
+            let frames: Vec<Frames> = chunk
+                .parts
+                .par_iter()
+                .zip(&accepted)
+                .map(|(p, acc)| {
+                    let mut by_period: Vec<Vec<u32>> = vec![Vec::new(); p.cand.period_table.len()];
+                    for &k in acc {
+                        by_period[p.cand.periods[k as usize] as usize].push(k);
+                    }
+                    by_period
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, rows)| !rows.is_empty())
+                        .map(|(pi, rows)| {
+                            let label = p.cand.period_table[pi].to_string();
+                            let df = table::build(
+                                &ctx,
+                                &names[fi],
+                                &p.cand,
+                                rows,
+                                &label,
+                                plan.with_district,
+                                &plan.keep,
+                            )
+                            .map_err(polars_err)?;
+                            Ok((label, df))
+                        })
+                        .collect::<Result<Frames>>()
+                })
+                .collect::<Result<_>>()?;
+            drop(chunk.parts);
+            if spill.send(frames.into_iter().flatten().collect()).is_err() {
+                // The spill failed: its error is returned by its thread.
+                return Ok(());
+            }
+            if chunk.n < chunk_rows {
+                break;
+            }
+            at = chunk.next;
+        }
+        merger.end_file(
+            fi,
+            FileInfo {
+                format: src.file.format,
+                encoding,
+                delimiter,
+                header_line: src.header_line,
+                missing_kept_columns: layout.missing_kept.clone(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Writes the spilled rows period by period, each sorted by (unit_code,
+/// response_id), and fills in the duplicates' details on the way. The
+/// writing runs on its own thread while the next rows are sorted.
+fn write_sorted(
+    mut spilled: sipas_dataset::Spilled<String>,
+    writer: DatasetWriter,
+    table_dir: &Path,
+    pending: &mut HashMap<String, Vec<usize>>,
+    quarantine: &mut [QuarantinedRow],
+) -> Result<DatasetWriter> {
+    let perr = |source| Error::Polars {
+        path: table_dir.to_path_buf(),
+        source,
+    };
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(String, DataFrame)>(0);
+        let sink = scope.spawn(move || -> Result<DatasetWriter> {
+            let mut writer = writer;
+            for (period, df) in rx {
+                writer.write(&period, &df)?;
+            }
+            Ok(writer)
+        });
+        let sorted = (|| -> Result<()> {
+            for period in spilled.keys() {
+                let df = spilled.take(&period)?;
+                if !pending.is_empty() {
+                    resolve(&df, pending, quarantine).map_err(perr)?;
+                }
+                let order = sort_order(&df).map_err(perr)?;
+                for idx in order.chunks(sipas_dataset::ROW_GROUP_ROWS) {
+                    let idx = IdxCa::from_vec(PlSmallStr::EMPTY, idx.to_vec());
+                    let part = df.take(&idx).map_err(perr)?;
+                    if tx.send((period.clone(), part)).is_err() {
+                        // The writer failed: its error is returned by its thread.
+                        return Ok(());
+                    }
+                }
+            }
+            Ok(())
+        })();
+        drop(tx);
+        let writer = sink.join().expect("the writer thread does not panic");
+        sorted?;
+        writer
+    })
+}
+
+/// The row order of one period's rows: by (unit_code, response_id), ids
+/// being unique among accepted rows.
+fn sort_order(df: &DataFrame) -> PolarsResult<Vec<IdxSize>> {
+    let units = df.column(schema::UNIT_CODE)?.str()?.rechunk();
+    let ids = df.column(schema::RESPONSE_ID)?.str()?.rechunk();
+    let (units, ids) = (units.downcast_as_array(), ids.downcast_as_array());
+    // Units are few: compare their ranks, not their text.
+    let mut distinct: Vec<&str> = units.values_iter().collect();
+    distinct.par_sort_unstable();
+    distinct.dedup();
+    let rank: HashMap<&str, u32> = distinct
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (*u, i as u32))
+        .collect();
+    let unit_rank: Vec<u32> = units.values_iter().map(|u| rank[u]).collect();
+    let mut order: Vec<IdxSize> = (0..df.height() as IdxSize).collect();
+    order.par_sort_unstable_by(|&a, &b| {
+        let (a, b) = (a as usize, b as usize);
+        unit_rank[a]
+            .cmp(&unit_rank[b])
+            .then_with(|| ids.value(a).cmp(ids.value(b)))
+    });
+    Ok(order)
+}
+
+/// Fills in the detail of the duplicates whose first occurrence is among
+/// the rows of `df` (see [`Merger::part`]).
+fn resolve(
+    df: &DataFrame,
+    pending: &mut HashMap<String, Vec<usize>>,
+    quarantine: &mut [QuarantinedRow],
+) -> PolarsResult<()> {
+    let ids = df.column(schema::RESPONSE_ID)?.str()?;
+    let files = df.column(schema::SOURCE_FILE)?.str()?;
+    let lines = df.column(schema::SOURCE_LINE)?.u64()?;
+    for ((id, file), line) in ids.iter().zip(files.iter()).zip(lines.iter()) {
+        let Some(id) = id else { continue };
+        if let Some(qis) = pending.remove(id) {
+            let detail = merge::dup_detail(id, file.unwrap_or_default(), line.unwrap_or_default());
+            for qi in qis {
+                quarantine[qi].detail.clone_from(&detail);
+            }
+            if pending.is_empty() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates the inputs (files or folders, see
+/// [`crate::discover`]) and writes into `out_dir` (created if needed) the
+/// response table in `write.layout`, `quarantine.csv` and
+/// `ingest-report.json`, each atomically. Memory stays bounded whatever the
+/// number of rows (see the crate docs); the outputs are the same whatever
+/// the chunk size and the number of threads. Temporary files go to a
+/// hidden folder inside `out_dir` and are removed.
+pub fn ingest_to(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    read: &ReadOptions,
+    out_dir: &Path,
+    write: &WriteOptions,
+) -> Result<IngestOutcome> {
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let run = run(inputs, opts, read, out_dir, out_dir, write)?;
+    let responses = run.writer.finish()?;
+    output::write_quarantine_file(out_dir, &run.quarantine)?;
+    output::write_report_file(out_dir, &run.report)?;
+    Ok(IngestOutcome {
+        instrument: run.instrument,
+        quarantined: run.report.totals.quarantined,
+        report: run.report,
+        responses,
+    })
+}
