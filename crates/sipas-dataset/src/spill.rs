@@ -86,6 +86,14 @@ impl<K: Ord + Clone> Spill<K> {
             let file = File::create(&path).map_err(io(&path))?;
             let writer = ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Lz4Raw)
+                // Read back whole by this process only: no statistics.
+                .with_statistics(StatisticsOptions {
+                    min_value: false,
+                    max_value: false,
+                    distinct_count: false,
+                    null_count: false,
+                    binary_statistics_truncate_length: None,
+                })
                 .batched(&self.schema)
                 .map_err(pe(&path))?;
             self.buckets.insert(
