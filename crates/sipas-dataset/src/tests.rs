@@ -212,3 +212,25 @@ fn spill_partitions_rows_by_key_keeping_their_order() {
     drop(done);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn an_empty_write_of_a_new_period_does_not_send_its_rows_to_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = table();
+    let schema = t[0].1.schema().as_ref().clone();
+    let mut w = DatasetWriter::create(dir.path(), Layout::ByPeriod, &schema).unwrap();
+    w.write("2023Q1", &t[0].1).unwrap();
+    w.write("2023Q2", &t[1].1.clear()).unwrap();
+    w.write("2023Q2", &t[1].1).unwrap();
+    w.finish().unwrap();
+    let df = Dataset::open(dir.path()).unwrap().read(None).unwrap();
+    let periods: Vec<&str> = df
+        .column("period")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(periods, ["2023Q1", "2023Q1", "2023Q1", "2023Q2"]);
+}

@@ -51,7 +51,7 @@ enum Inner {
     ByPeriod {
         staging: tempfile::TempDir,
         file_schema: Schema,
-        current: Option<(File, PathBuf, BatchedWriter<File>)>,
+        current: Option<(String, File, PathBuf, BatchedWriter<File>)>,
     },
 }
 
@@ -148,7 +148,6 @@ impl DatasetWriter {
                 message: format!("period {period} written after {last}"),
             });
         }
-        let new_period = self.last_period.as_deref() != Some(period);
         self.last_period = Some(period.to_string());
         if df.height() == 0 {
             return Ok(());
@@ -161,8 +160,8 @@ impl DatasetWriter {
                 file_schema,
                 current,
             } => {
-                if new_period || current.is_none() {
-                    if let Some((file, path, w)) = current.take() {
+                if current.as_ref().is_none_or(|c| c.0 != period) {
+                    if let Some((_, file, path, w)) = current.take() {
                         close(w, &file, &path)?;
                     }
                     let folder = staging.path().join(crate::partition_dir(period));
@@ -171,9 +170,9 @@ impl DatasetWriter {
                     let file = File::create(&path).map_err(io(&path))?;
                     let w =
                         parquet_writer(file.try_clone().map_err(io(&path))?, file_schema, &path)?;
-                    *current = Some((file, path, w));
+                    *current = Some((period.to_string(), file, path, w));
                 }
-                let (_, path, w) = current.as_mut().expect("opened above");
+                let (_, _, path, w) = current.as_mut().expect("opened above");
                 let body = df.drop(PERIOD).map_err(pe(path))?;
                 write_slices(w, &body, path)
             }
@@ -199,7 +198,7 @@ impl DatasetWriter {
             Inner::ByPeriod {
                 staging, current, ..
             } => {
-                if let Some((file, path, w)) = current {
+                if let Some((_, file, path, w)) = current {
                     close(w, &file, &path)?;
                 }
                 let schema_path = staging.path().join(SCHEMA_FILE);
