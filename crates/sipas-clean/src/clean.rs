@@ -1,14 +1,18 @@
 //! The cleaning pass: unit matching, crosswalk, recoding, duplicates and
 //! careless-responding flags, with counts that reconcile.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use polars::prelude::{PlHashMap as HashMap, PlHashMap, PlRandomState};
+use rayon::prelude::*;
 
 use serde::Serialize;
 use sipas_core::{Instrument, UnitRegistry};
 
 use crate::crosswalk::{Crosswalk, CrosswalkTarget};
 use crate::rules;
-use crate::table::{FLAG_COLUMNS, Response, ResponseTable};
+use crate::table::{FLAG_COLUMNS, Flags, Response, ResponseTable};
 use crate::time::parse_iso8601;
 use crate::units::{UnitMatch, UnitMatcher};
 use crate::{Error, Result};
@@ -48,7 +52,7 @@ impl Default for CleanOptions {
 }
 
 impl CleanOptions {
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.max_missing_share) {
             return Err(Error::Option {
                 name: "max_missing_share",
@@ -232,12 +236,31 @@ pub struct CleanOutcome {
 }
 
 /// Content of a row for duplicate detection: unit, period, channel, weight bits, answers.
-type ContentKey<'a> = (&'a str, &'a str, &'a str, u64, &'a [Option<u8>]);
+#[derive(PartialEq, Eq)]
+struct ContentKey<'a>(&'a str, &'a str, &'a str, u64, &'a [Option<u8>]);
+
+impl std::hash::Hash for ContentKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+        self.1.hash(h);
+        self.2.hash(h);
+        self.3.hash(h);
+        // The answers as bytes, in one write (None and Some(255) share a
+        // byte: equal keys still hash alike).
+        let mut buf = [0u8; 64];
+        for chunk in self.4.chunks(buf.len()) {
+            for (b, a) in buf.iter_mut().zip(chunk) {
+                *b = a.unwrap_or(u8::MAX);
+            }
+            h.write(&buf[..chunk.len()]);
+        }
+    }
+}
 
 /// Ordering key of `submitted_at`: parsed instants first compared as
 /// instants; missing sorts earliest.
-fn submitted_key(r: &Response) -> (u8, f64, &str) {
-    match r.submitted_at.as_deref() {
+pub(crate) fn submitted_key(submitted_at: Option<&str>) -> (u8, f64, &str) {
+    match submitted_at {
         None => (0, 0.0, ""),
         Some(s) => match parse_iso8601(s) {
             Some(t) => (2, t, s),
@@ -246,21 +269,336 @@ fn submitted_key(r: &Response) -> (u8, f64, &str) {
     }
 }
 
-/// Whether `a` was submitted after `b` (ties: later source file, then line,
-/// then the canonical order).
-fn later(a: &Response, b: &Response) -> bool {
-    let (ka, kb) = (submitted_key(a), submitted_key(b));
+/// Order of submission without the final tie-break: `submitted_at`, then
+/// source file, then line.
+pub(crate) fn submission_cmp(
+    (sa, fa, la): (Option<&str>, &str, u64),
+    (sb, fb, lb): (Option<&str>, &str, u64),
+) -> Ordering {
+    let (ka, kb) = (submitted_key(sa), submitted_key(sb));
     ka.0.cmp(&kb.0)
         .then_with(|| ka.1.total_cmp(&kb.1))
         .then_with(|| ka.2.cmp(kb.2))
-        .then_with(|| a.source_file.cmp(&b.source_file))
-        .then_with(|| a.source_line.cmp(&b.source_line))
+        .then_with(|| fa.cmp(fb))
+        .then_with(|| la.cmp(&lb))
+}
+
+fn submission(r: &Response) -> (Option<&str>, &str, u64) {
+    (r.submitted_at.as_deref(), &r.source_file, r.source_line)
+}
+
+/// Whether `a` was submitted after `b` (ties: later source file, then line,
+/// then the canonical order).
+pub(crate) fn later(a: &Response, b: &Response) -> bool {
+    submission_cmp(submission(a), submission(b))
         .then_with(|| a.canonical_cmp(b))
         .is_gt()
 }
 
-/// Cleans a response table. Pure: no I/O, no clock; the result does not
-/// depend on the order of `input.rows`.
+/// The outcome of resolving one unit text (within a district).
+#[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)] // one per counter of the report
+pub(crate) struct Resolved {
+    /// The unit text as given (the cell of a row whose unit fails).
+    pub(crate) raw: String,
+    /// The code after the crosswalk, or why the unit fails.
+    pub(crate) result: std::result::Result<String, (Reason, String)>,
+    /// Given as a name rather than a known code.
+    pub(crate) named: bool,
+    /// Matched exactly by name.
+    pub(crate) by_name: bool,
+    /// Matched only without accents.
+    pub(crate) by_fallback: bool,
+    /// Changed by the crosswalk.
+    pub(crate) remapped: bool,
+}
+
+impl Resolved {
+    /// The unit cell the row is counted in: the code, else the text as given.
+    pub(crate) fn cell(&self) -> &str {
+        self.result.as_deref().unwrap_or(&self.raw)
+    }
+}
+
+/// Resolves unit texts (code, else name; then the crosswalk), with a cache
+/// keyed by the text and district as given.
+pub(crate) struct Resolver<'a> {
+    registry: &'a UnitRegistry,
+    crosswalk: Option<&'a Crosswalk>,
+    target: CrosswalkTarget,
+    matcher: UnitMatcher,
+    cache: HashMap<Vec<u8>, u32>,
+    resolved: Vec<Resolved>,
+    key: Vec<u8>,
+}
+
+impl<'a> Resolver<'a> {
+    pub(crate) fn new(registry: &'a UnitRegistry, opts: &'a CleanOptions) -> Self {
+        Resolver {
+            registry,
+            crosswalk: opts.crosswalk.as_ref(),
+            target: opts.crosswalk_target,
+            matcher: UnitMatcher::new(registry).with_ascii_fallback(opts.allow_ascii_fallback),
+            cache: PlHashMap::default(),
+            resolved: Vec::new(),
+            key: Vec::new(),
+        }
+    }
+
+    /// The index (for [`Resolver::get`]) of the resolution of `unit` within `district`.
+    pub(crate) fn resolve(&mut self, unit: &str, district: Option<&str>) -> u32 {
+        self.key.clear();
+        self.key
+            .extend_from_slice(&(unit.len() as u64).to_le_bytes());
+        self.key.extend_from_slice(unit.as_bytes());
+        if let Some(d) = district {
+            self.key.push(1);
+            self.key.extend_from_slice(d.as_bytes());
+        }
+        if let Some(&i) = self.cache.get(self.key.as_slice()) {
+            return i;
+        }
+        let r = self.resolve_uncached(unit, district);
+        let i = u32::try_from(self.resolved.len()).expect("fewer than 2^32 distinct unit texts");
+        self.resolved.push(r);
+        self.cache.insert(self.key.clone(), i);
+        i
+    }
+
+    pub(crate) fn get(&self, i: u32) -> &Resolved {
+        &self.resolved[i as usize]
+    }
+
+    /// Every resolution made so far.
+    pub(crate) fn all(&self) -> &[Resolved] {
+        &self.resolved
+    }
+
+    fn resolve_uncached(&self, unit: &str, district: Option<&str>) -> Resolved {
+        let text = unit.trim();
+        let known =
+            self.registry.contains(text) || self.crosswalk.is_some_and(|c| c.mentions(text));
+        let mut out = Resolved {
+            raw: unit.to_string(),
+            result: Err((Reason::UnknownUnit, String::new())),
+            named: !known,
+            by_name: false,
+            by_fallback: false,
+            remapped: false,
+        };
+        let m = if known {
+            UnitMatch::Exact(text.to_string())
+        } else {
+            let district = district.map(str::trim).filter(|d| !d.is_empty());
+            self.matcher.match_unit(text, district)
+        };
+        let code = match m {
+            UnitMatch::Exact(c) => {
+                out.by_name = !known;
+                c
+            }
+            UnitMatch::AccentFallback(c) => {
+                out.by_fallback = true;
+                c
+            }
+            UnitMatch::Ambiguous(c) => {
+                out.result = Err((
+                    Reason::AmbiguousUnit,
+                    format!("candidates: {}", c.join("|")),
+                ));
+                return out;
+            }
+            UnitMatch::Unknown => {
+                out.result = Err((Reason::UnknownUnit, format!("no unit matches `{text}`")));
+                return out;
+            }
+        };
+        let code = match self
+            .crosswalk
+            .and_then(|c| c.apply(&code, self.target, self.registry))
+        {
+            Some(new) => {
+                out.remapped = true;
+                new
+            }
+            None => code,
+        };
+        out.result = Ok(code);
+        out
+    }
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.rows_in += o.rows_in;
+        self.kept += o.kept;
+        self.excluded += o.excluded;
+        for (k, v) in &o.excluded_by_reason {
+            *self.excluded_by_reason.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.flagged_by_reason {
+            *self.flagged_by_reason.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    fn exclude(&mut self, reason: Reason) {
+        self.excluded += 1;
+        *self
+            .excluded_by_reason
+            .get_mut(reason.as_str())
+            .expect("every reason is present") += 1;
+    }
+
+    fn keep(&mut self, flags: Flags) {
+        self.kept += 1;
+        for (on, name) in flags.as_array().into_iter().zip(FLAG_COLUMNS) {
+            if on {
+                *self
+                    .flagged_by_reason
+                    .get_mut(name)
+                    .expect("every flag is present") += 1;
+            }
+        }
+    }
+}
+
+/// Counts per (unit_code, period) cell.
+pub(crate) type Cells = BTreeMap<(String, String), Counts>;
+
+/// Counts of a part of the table, to be added up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    totals: Counts,
+    cells: BTreeMap<(String, String), Counts>,
+    channels: BTreeMap<String, ChannelCounts>,
+    /// Values set to missing in kept rows: missing codes, out of range.
+    values_recoded: [u64; 2],
+    by_name: u64,
+    by_fallback: u64,
+    remapped: u64,
+    /// Whether a kept row carries the unit text as given.
+    pub(crate) kept_named: bool,
+}
+
+impl Tally {
+    pub(crate) fn new() -> Self {
+        Tally {
+            totals: Counts::empty(),
+            ..Tally::default()
+        }
+    }
+
+    pub(crate) fn add(&mut self, o: &Tally) {
+        self.totals.add(&o.totals);
+        for (k, c) in &o.cells {
+            self.cells
+                .entry(k.clone())
+                .or_insert_with(Counts::empty)
+                .add(c);
+        }
+        for (k, c) in &o.channels {
+            let e = self.channels.entry(k.clone()).or_default();
+            e.rows_in += c.rows_in;
+            e.kept += c.kept;
+        }
+        self.values_recoded[0] += o.values_recoded[0];
+        self.values_recoded[1] += o.values_recoded[1];
+        self.by_name += o.by_name;
+        self.by_fallback += o.by_fallback;
+        self.remapped += o.remapped;
+        self.kept_named |= o.kept_named;
+    }
+
+    /// Checks that the counts reconcile and builds the report.
+    pub(crate) fn finish(
+        self,
+        instrument: &Instrument,
+        opts: &CleanOptions,
+    ) -> Result<(CleanReport, Cells)> {
+        self.totals.check("total")?;
+        for ((u, p), c) in &self.cells {
+            c.check(&format!("{u}/{p}"))?;
+        }
+        let report = CleanReport {
+            instrument: instrument.id.clone(),
+            totals: self.totals,
+            values_recoded: BTreeMap::from([
+                ("missing_code".to_string(), self.values_recoded[0]),
+                ("out_of_range".to_string(), self.values_recoded[1]),
+            ]),
+            units_matched_by_name: self.by_name,
+            units_matched_by_accent_fallback: self.by_fallback,
+            crosswalk: opts.crosswalk.as_ref().map(|c| CrosswalkSummary {
+                target: opts.crosswalk_target.as_str().into(),
+                entries: c.entries().len() as u64,
+                rows_remapped: self.remapped,
+            }),
+            channels: self.channels,
+            options: OptionsSummary {
+                allow_ascii_fallback: opts.allow_ascii_fallback,
+                exclude_flagged: opts.exclude_flagged,
+                exclude_content_duplicates: opts.exclude_content_duplicates,
+                max_missing_share: opts.max_missing_share,
+                min_duration_s: opts.min_duration_s,
+            },
+        };
+        Ok((report, self.cells))
+    }
+}
+
+/// The state of a quarantined row before cleaning changed it (answers
+/// recoded, flags set), for sorting quarantines of several parts the way
+/// [`clean`] sorts the whole table.
+#[derive(Debug, Clone)]
+pub(crate) struct Before {
+    /// The answers as read, when recoding changed them.
+    pub(crate) answers: Option<Vec<Option<u8>>>,
+    /// The flags as read.
+    pub(crate) flags: Flags,
+}
+
+/// The outcome of cleaning one part of a table.
+#[derive(Debug)]
+pub(crate) struct Part {
+    /// Kept rows, in canonical order.
+    pub(crate) kept: Vec<Response>,
+    /// Removed rows, in the canonical order of the rows as read.
+    pub(crate) quarantine: Vec<Excluded>,
+    /// For each removed row, its state as read.
+    pub(crate) before: Vec<Before>,
+    /// The counts.
+    pub(crate) tally: Tally,
+}
+
+/// The permutation that sorts `rows` into the canonical order, equal rows
+/// in their order (a stable sort).
+fn canonical_order(rows: &[Response]) -> Vec<usize> {
+    let mut perm: Vec<usize> = (0..rows.len()).collect();
+    perm.par_sort_unstable_by(|&a, &b| rows[a].canonical_cmp(&rows[b]).then(a.cmp(&b)));
+    perm
+}
+
+/// `v` in the order `perm` (a permutation of its indices).
+fn permute<T>(v: Vec<T>, perm: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = v.into_iter().map(Some).collect();
+    perm.iter()
+        .map(|&i| slots[i].take().expect("a permutation"))
+        .collect()
+}
+
+/// Checks the table's item columns against the instrument.
+pub(crate) fn check_items(items: &[String], instrument: &Instrument) -> Result<()> {
+    let want: Vec<&str> = instrument.item_ids();
+    if items.iter().map(String::as_str).ne(want.iter().copied()) {
+        return Err(Error::Items {
+            instrument: instrument.id.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Cleans a table. Pure: no I/O, no clock; the result does not depend on
+/// the order of `input.rows`.
 ///
 /// Steps: (1) resolve every unit (code, else name; then the crosswalk);
 /// (2) set missing codes and out-of-range answers to missing; (3) keep the
@@ -273,13 +611,11 @@ pub fn clean(
     opts: &CleanOptions,
 ) -> Result<CleanOutcome> {
     opts.check()?;
-    let want: Vec<&str> = instrument.item_ids();
+    check_items(&input.items, instrument)?;
     if input
-        .items
+        .rows
         .iter()
-        .map(String::as_str)
-        .ne(want.iter().copied())
-        || input.rows.iter().any(|r| r.answers.len() != want.len())
+        .any(|r| r.answers.len() != input.items.len())
     {
         return Err(Error::Items {
             instrument: instrument.id.clone(),
@@ -296,151 +632,169 @@ pub fn clean(
             expected: input.extra.len(),
         });
     }
-    let matcher = UnitMatcher::new(registry).with_ascii_fallback(opts.allow_ascii_fallback);
-    let mut rows = input.rows.clone();
-    rows.sort_by(Response::canonical_cmp);
+    let mut resolver = Resolver::new(registry, opts);
+    let part = clean_part(input.rows.clone(), None, instrument, &mut resolver, opts);
+    let has_unit_text = input.has_unit_text || part.tally.kept_named;
+    let (report, cells) = part.tally.finish(instrument, opts)?;
+    Ok(CleanOutcome {
+        table: ResponseTable {
+            items: input.items.clone(),
+            has_duration: input.has_duration,
+            has_district: input.has_district,
+            has_unit_text,
+            extra: input.extra.clone(),
+            rows: part.kept,
+        },
+        quarantine: part.quarantine,
+        report,
+        cells,
+    })
+}
+
+/// Cleans the rows of a part of a table in which every (resolved unit,
+/// period) cell is whole. `superseded` gives, per row of `rows`, the fate
+/// of a duplicate `response_id` decided over the whole table (the detail
+/// of a superseded row, `None` for a winner or a unique id); without it the
+/// duplicates are decided within `rows`.
+pub(crate) fn clean_part(
+    rows: Vec<Response>,
+    superseded: Option<Vec<Option<String>>>,
+    instrument: &Instrument,
+    resolver: &mut Resolver<'_>,
+    opts: &CleanOptions,
+) -> Part {
+    // Canonical order (stable: equal rows keep their order).
+    let n = rows.len();
+    let perm = canonical_order(&rows);
+    let mut rows = permute(rows, &perm);
+    let superseded = superseded.map(|s| {
+        assert_eq!(s.len(), n, "one fate per row");
+        permute(s, &perm)
+    });
+    let mut tally = Tally::new();
 
     // (1) units.
-    let mut by_name = 0u64;
-    let mut by_fallback = 0u64;
-    let mut remapped = 0u64;
-    let mut resolved: Vec<std::result::Result<String, (Reason, String)>> = Vec::new();
-    // Per row: whether the unit was matched by name (kept rows then carry
-    // the text as given in `unit_text`).
-    let mut named = Vec::with_capacity(rows.len());
-    let mut cache: HashMap<(String, Option<String>), UnitMatch> = HashMap::new();
+    let mut resolved: Vec<u32> = Vec::with_capacity(n);
+    let mut last: Option<(&str, Option<&str>, u32)> = None;
     for r in &rows {
-        let text = r.unit_code.trim();
-        let known =
-            registry.contains(text) || opts.crosswalk.as_ref().is_some_and(|c| c.mentions(text));
-        named.push(!known);
-        let m = if known {
-            UnitMatch::Exact(text.to_string())
-        } else {
-            let district = r
-                .district
-                .as_deref()
-                .map(str::trim)
-                .filter(|d| !d.is_empty());
-            cache
-                .entry((text.to_string(), district.map(str::to_string)))
-                .or_insert_with(|| matcher.match_unit(text, district))
-                .clone()
+        let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
+        let i = match last {
+            Some((u, d, i)) if u == unit && d == district => i,
+            _ => resolver.resolve(unit, district),
         };
-        let code = match m {
-            UnitMatch::Exact(c) => {
-                by_name += u64::from(!known);
-                c
-            }
-            UnitMatch::AccentFallback(c) => {
-                by_fallback += 1;
-                c
-            }
-            UnitMatch::Ambiguous(c) => {
-                resolved.push(Err((
-                    Reason::AmbiguousUnit,
-                    format!("candidates: {}", c.join("|")),
-                )));
-                continue;
-            }
-            UnitMatch::Unknown => {
-                resolved.push(Err((
-                    Reason::UnknownUnit,
-                    format!("no unit matches `{text}`"),
-                )));
-                continue;
-            }
-        };
-        let code = match opts
-            .crosswalk
-            .as_ref()
-            .and_then(|c| c.apply(&code, opts.crosswalk_target, registry))
-        {
-            Some(new) => {
-                remapped += 1;
-                new
-            }
-            None => code,
-        };
-        resolved.push(Ok(code));
+        last = Some((unit, district, i));
+        let res = resolver.get(i);
+        tally.by_name += u64::from(res.by_name);
+        tally.by_fallback += u64::from(res.by_fallback);
+        tally.remapped += u64::from(res.remapped);
+        resolved.push(i);
     }
 
-    // (2) recode.
-    let mut recoded = Vec::with_capacity(rows.len());
+    // (2) recode, keeping the answers and flags as read.
+    let scale = &instrument.scale;
+    let mut recoded = Vec::with_capacity(n);
+    let mut before: Vec<Before> = Vec::with_capacity(n);
     for r in &mut rows {
-        let rc = rules::recode(&mut r.answers, &instrument.scale);
+        let changes = r
+            .answers
+            .iter()
+            .any(|a| a.is_some_and(|v| !scale.is_valid(v)));
+        before.push(Before {
+            answers: changes.then(|| r.answers.clone()),
+            flags: r.flags,
+        });
+        let rc = rules::recode(&mut r.answers, scale);
         if rc.any() {
             r.flags.recoded = true;
         }
         recoded.push(rc);
     }
 
-    let n = rows.len();
     let mut fate: Vec<Option<(Reason, String)>> = vec![None; n];
 
     // (3) duplicate ids: the latest wins.
-    let mut winner: HashMap<&str, usize> = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        winner
-            .entry(r.response_id.as_str())
-            .and_modify(|w| {
-                if later(r, &rows[*w]) {
-                    *w = i;
-                }
-            })
-            .or_insert(i);
-    }
-    for (i, r) in rows.iter().enumerate() {
-        let w = winner[r.response_id.as_str()];
-        if w != i {
-            let wr = &rows[w];
-            fate[i] = Some((
-                Reason::DuplicateIdSuperseded,
-                format!("superseded by {}:{}", wr.source_file, wr.source_line),
-            ));
+    if let Some(s) = superseded {
+        for (f, s) in fate.iter_mut().zip(s) {
+            *f = s.map(|d| (Reason::DuplicateIdSuperseded, d));
+        }
+    } else {
+        let mut winner: HashMap<&str, usize> = HashMap::default();
+        for (i, r) in rows.iter().enumerate() {
+            winner
+                .entry(r.response_id.as_str())
+                .and_modify(|w| {
+                    if later(r, &rows[*w]) {
+                        *w = i;
+                    }
+                })
+                .or_insert(i);
+        }
+        for (i, r) in rows.iter().enumerate() {
+            let w = winner[r.response_id.as_str()];
+            if w != i {
+                let wr = &rows[w];
+                fate[i] = Some((
+                    Reason::DuplicateIdSuperseded,
+                    format!("superseded by {}:{}", wr.source_file, wr.source_line),
+                ));
+            }
         }
     }
 
     // (4) unit failures.
     for i in 0..n {
         if fate[i].is_none()
-            && let Err(e) = &resolved[i]
+            && let Err(e) = &resolver.get(resolved[i]).result
         {
             fate[i] = Some(e.clone());
         }
     }
 
     // (5) content duplicates: same unit, period, channel, weight and answers.
-    let mut first: HashMap<ContentKey<'_>, usize> = HashMap::new();
+    // The first submitted (then smallest id, then first in order) is kept.
+    let instants: Vec<(u8, f64)> = rows
+        .iter()
+        .map(|r| {
+            let k = submitted_key(r.submitted_at.as_deref());
+            (k.0, k.1)
+        })
+        .collect();
     let mut order: Vec<usize> = (0..n).filter(|&i| fate[i].is_none()).collect();
-    order.sort_by(|&a, &b| {
+    order.par_sort_unstable_by(|&a, &b| {
         let (ra, rb) = (&rows[a], &rows[b]);
-        let (ka, kb) = (submitted_key(ra), submitted_key(rb));
+        let (ka, kb) = (instants[a], instants[b]);
         ka.0.cmp(&kb.0)
             .then_with(|| ka.1.total_cmp(&kb.1))
-            .then_with(|| ka.2.cmp(kb.2))
+            .then_with(|| ra.submitted_at.cmp(&rb.submitted_at))
             .then_with(|| ra.source_file.cmp(&rb.source_file))
             .then_with(|| ra.source_line.cmp(&rb.source_line))
             .then_with(|| ra.response_id.cmp(&rb.response_id))
+            .then_with(|| a.cmp(&b))
     });
     let mut dup_of: Vec<Option<usize>> = vec![None; n];
-    for &i in &order {
-        let r = &rows[i];
-        let code = resolved[i]
-            .as_ref()
-            .expect("unit failures were excluded")
-            .as_str();
-        let key = (
-            code,
-            r.period.as_str(),
-            r.channel.as_str(),
-            r.weight.to_bits(),
-            &r.answers[..],
-        );
-        match first.get(&key) {
-            Some(&f) => dup_of[i] = Some(f),
-            None => {
-                first.insert(key, i);
+    {
+        let mut first: HashMap<ContentKey<'_>, usize> =
+            HashMap::with_capacity_and_hasher(order.len(), PlRandomState::default());
+        for &i in &order {
+            let r = &rows[i];
+            let code = resolver
+                .get(resolved[i])
+                .result
+                .as_ref()
+                .expect("unit failures were excluded")
+                .as_str();
+            let key = ContentKey(
+                code,
+                r.period.as_str(),
+                r.channel.as_str(),
+                r.weight.to_bits(),
+                &r.answers[..],
+            );
+            match first.get(&key) {
+                Some(&f) => dup_of[i] = Some(f),
+                None => {
+                    first.insert(key, i);
+                }
             }
         }
     }
@@ -488,96 +842,85 @@ pub fn clean(
         }
     }
 
-    // Assemble.
-    let mut totals = Counts::empty();
-    let mut cells: BTreeMap<(String, String), Counts> = BTreeMap::new();
-    let mut channels: BTreeMap<String, ChannelCounts> = BTreeMap::new();
-    let mut values_recoded = BTreeMap::from([
-        ("missing_code".to_string(), 0),
-        ("out_of_range".to_string(), 0),
-    ]);
-    let mut kept = Vec::new();
+    // Assemble. Cells are counted by (resolution, period) first.
+    let mut periods: HashMap<String, u32> = HashMap::default();
+    let mut cells: HashMap<(u32, u32), Counts> = HashMap::default();
+    let mut kept = Vec::with_capacity(n);
     let mut quarantine = Vec::new();
-    for (i, mut r) in rows.into_iter().enumerate() {
-        let cell_unit = match &resolved[i] {
-            Ok(c) => c.clone(),
-            Err(_) => r.unit_code.clone(),
+    let mut quarantine_before = Vec::new();
+    for (i, (mut r, b)) in rows.into_iter().zip(before).enumerate() {
+        let res = resolver.get(resolved[i]);
+        let p = if let Some(&p) = periods.get(r.period.as_str()) {
+            p
+        } else {
+            let p = u32::try_from(periods.len()).expect("fewer than 2^32 periods");
+            periods.insert(r.period.clone(), p);
+            p
         };
-        let cell = cells
-            .entry((cell_unit.clone(), r.period.clone()))
-            .or_insert_with(Counts::empty);
-        let ch = channels.entry(r.channel.clone()).or_default();
-        ch.rows_in += 1;
+        let cell = cells.entry((resolved[i], p)).or_insert_with(Counts::empty);
+        if let Some(ch) = tally.channels.get_mut(r.channel.as_str()) {
+            ch.rows_in += 1;
+        } else {
+            tally.channels.insert(
+                r.channel.clone(),
+                ChannelCounts {
+                    rows_in: 1,
+                    kept: 0,
+                },
+            );
+        }
         cell.rows_in += 1;
-        totals.rows_in += 1;
+        tally.totals.rows_in += 1;
         if let Some((reason, detail)) = fate[i].take() {
-            for c in [&mut *cell, &mut totals] {
-                c.excluded += 1;
-                *c.excluded_by_reason
-                    .entry(reason.as_str().into())
-                    .or_default() += 1;
-            }
+            cell.exclude(reason);
+            tally.totals.exclude(reason);
             quarantine.push(Excluded {
                 row: r,
                 reason,
                 detail,
-                cell_unit,
+                cell_unit: res.cell().to_string(),
             });
+            quarantine_before.push(b);
         } else {
-            ch.kept += 1;
-            *values_recoded.get_mut("missing_code").expect("inserted") += recoded[i].missing_code;
-            *values_recoded.get_mut("out_of_range").expect("inserted") += recoded[i].out_of_range;
-            for c in [&mut *cell, &mut totals] {
-                c.kept += 1;
-                for (on, name) in r.flags.as_array().into_iter().zip(FLAG_COLUMNS) {
-                    if on {
-                        *c.flagged_by_reason.entry(name.into()).or_default() += 1;
-                    }
-                }
+            tally
+                .channels
+                .get_mut(r.channel.as_str())
+                .expect("inserted above")
+                .kept += 1;
+            tally.values_recoded[0] += recoded[i].missing_code;
+            tally.values_recoded[1] += recoded[i].out_of_range;
+            cell.keep(r.flags);
+            tally.totals.keep(r.flags);
+            let code = res.cell();
+            if res.named {
+                r.unit_text = Some(std::mem::replace(&mut r.unit_code, code.to_string()));
+                tally.kept_named = true;
+            } else if r.unit_code != code {
+                code.clone_into(&mut r.unit_code);
             }
-            if named[i] {
-                r.unit_text = Some(std::mem::take(&mut r.unit_code));
-            }
-            r.unit_code = cell_unit;
             kept.push(r);
         }
     }
-    totals.check("total")?;
-    for ((u, p), c) in &cells {
-        c.check(&format!("{u}/{p}"))?;
+    let mut period_names: Vec<String> = vec![String::new(); periods.len()];
+    for (name, p) in periods {
+        period_names[p as usize] = name;
     }
-    kept.sort_by(Response::canonical_cmp);
-    let report = CleanReport {
-        instrument: instrument.id.clone(),
-        totals,
-        values_recoded,
-        units_matched_by_name: by_name,
-        units_matched_by_accent_fallback: by_fallback,
-        crosswalk: opts.crosswalk.as_ref().map(|c| CrosswalkSummary {
-            target: opts.crosswalk_target.as_str().into(),
-            entries: c.entries().len() as u64,
-            rows_remapped: remapped,
-        }),
-        channels,
-        options: OptionsSummary {
-            allow_ascii_fallback: opts.allow_ascii_fallback,
-            exclude_flagged: opts.exclude_flagged,
-            exclude_content_duplicates: opts.exclude_content_duplicates,
-            max_missing_share: opts.max_missing_share,
-            min_duration_s: opts.min_duration_s,
-        },
-    };
-    Ok(CleanOutcome {
-        table: ResponseTable {
-            items: input.items.clone(),
-            has_duration: input.has_duration,
-            has_district: input.has_district,
-            has_unit_text: input.has_unit_text || kept.iter().any(|r| r.unit_text.is_some()),
-            extra: input.extra.clone(),
-            rows: kept,
-        },
+    for ((u, p), c) in cells {
+        tally
+            .cells
+            .entry((
+                resolver.get(u).cell().to_string(),
+                period_names[p as usize].clone(),
+            ))
+            .or_insert_with(Counts::empty)
+            .add(&c);
+    }
+    let perm = canonical_order(&kept);
+    let kept = permute(kept, &perm);
+    Part {
+        kept,
         quarantine,
-        report,
-        cells,
-    })
+        before: quarantine_before,
+        tally,
+    }
 }

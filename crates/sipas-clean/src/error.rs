@@ -27,6 +27,9 @@ pub enum Error {
         #[source]
         source: polars::error::PolarsError,
     },
+    /// The response table could not be found, read or written.
+    #[error("response table error")]
+    Dataset(#[source] sipas_dataset::Error),
     /// A CSV file (crosswalk, or an output) could not be read or written.
     #[error("csv error on {origin}")]
     Csv {

@@ -1,13 +1,19 @@
-//! Reading `responses.parquet` into a [`ResponseTable`] and writing the
-//! clean outputs (atomically: a temp file in the same folder, then rename).
+//! Reading the response table into a [`ResponseTable`], writing the clean
+//! outputs (atomically: a temp file or folder, then a rename), and
+//! [`run`] / [`run_with`], which clean a table of any size in bounded
+//! memory, in groups of (period, unit) cells, with the outputs of
+//! [`crate::clean()`] on the whole table.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 use sipas_core::{Instrument, UnitRegistry, bundled, schema};
 
-use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Reason, clean};
+use sipas_dataset::{DatasetWriter, Layout};
+
+pub use crate::stream::{RunOptions, run_with};
+
+use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Excluded, Reason};
 use crate::table::{
     DISTRICT, DURATION_S, ENDED_AT, ExtraColumn, ExtraType, FLAG_COLUMNS, Flags, Response,
     ResponseTable, STARTED_AT, UNIT_TEXT, Value,
@@ -38,176 +44,248 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Reads a canonical `responses.parquet`. The canonical columns, the
+/// Name of the internal column with each row's index in the whole table
+/// (used while cleaning in parts; never written).
+pub(crate) const ORDINAL: &str = "__sipas_clean_ordinal";
+
+fn ds_err(e: sipas_dataset::Error) -> Error {
+    Error::Dataset(e)
+}
+
+/// The instrument given, or the one detected from the column names.
+pub(crate) fn instrument_for(
+    names: &[String],
+    instrument: Option<&Instrument>,
+    path: &Path,
+) -> Result<Instrument> {
+    match instrument {
+        Some(i) => Ok(i.clone()),
+        None => bundled::detect_instrument(names).ok_or_else(|| Error::UnknownInstrument {
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+/// Reads a canonical response table: `path` is a Parquet file, or a folder
+/// holding the table in either layout (see [`sipas_dataset::Dataset::open`]).
+/// The canonical columns, the
 /// optional `district`, `unit_text` and `duration_s` columns and the flag
 /// columns are read into their fields; every other column (`village`,
 /// `started_at`…) is an extra column ([`ResponseTable::extra`]) carried
 /// through unchanged, with its type (types other than String, Boolean,
 /// Int32/64, UInt8/32/64 and Float32/64 are read as text). Without
 /// `duration_s`, the duration is `ended_at − started_at` when both exist.
-/// With `instrument` `None`, the instrument is detected from the column
-/// names.
+/// Without `source_file` / `source_line`, they are the table's path and the
+/// row's index + 2. With `instrument` `None`, the instrument is detected
+/// from the column names.
 pub fn read_responses(
     path: &Path,
     instrument: Option<&Instrument>,
 ) -> Result<(ResponseTable, Instrument)> {
-    let f = File::open(path).map_err(io_err(path))?;
-    let df = ParquetReader::new(f).finish().map_err(pe(path))?;
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let instrument = match instrument {
-        Some(i) => i.clone(),
-        None => bundled::detect_instrument(&names).ok_or_else(|| Error::UnknownInstrument {
-            path: path.to_path_buf(),
-        })?,
-    };
-    let has = |c: &str| names.iter().any(|n| n == c);
-    let strings = |c: &str, required: bool| -> Result<Option<Vec<Option<String>>>> {
+    let ds = sipas_dataset::Dataset::open(path).map_err(ds_err)?;
+    let instrument = instrument_for(&ds.column_names(), instrument, ds.path())?;
+    let df = ds.read(None).map_err(ds_err)?;
+    let file_name = ds.path().display().to_string();
+    let table = table_from_frame(&df, &instrument, ds.path(), &file_name, None)?;
+    Ok((table, instrument))
+}
+
+/// A frame's column as text (cast when needed).
+fn str_column(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
+    let col = df
+        .column(c)
+        .and_then(|x| x.cast(&DataType::String))
+        .map_err(pe(path))?;
+    Ok(col.str().map_err(pe(path))?.clone())
+}
+
+/// A frame's column as Float64 (cast when needed).
+fn f64_column(df: &DataFrame, c: &str, path: &Path) -> Result<Float64Chunked> {
+    let col = df
+        .column(c)
+        .and_then(|x| x.cast(&DataType::Float64))
+        .map_err(pe(path))?;
+    Ok(col.f64().map_err(pe(path))?.clone())
+}
+
+/// Builds the rows of a frame with the canonical columns (see
+/// [`read_responses`]). `ordinals[i]` is row `i`'s index in the whole
+/// table (`i` when `None`): it numbers rows in errors and gives the default
+/// `source_line` (index + 2); `default_file` is the default `source_file`.
+pub(crate) fn table_from_frame(
+    df: &DataFrame,
+    instrument: &Instrument,
+    path: &Path,
+    default_file: &str,
+    ordinals: Option<&[u64]>,
+) -> Result<ResponseTable> {
+    let n = df.height();
+    let ordinal = |i: usize| ordinals.map_or(i as u64, |o| o[i]);
+    let has = |c: &str| df.schema().contains(c);
+    let items = instrument.item_ids();
+    for c in [schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD]
+        .into_iter()
+        .chain(items.iter().copied())
+    {
         if !has(c) {
-            return if required {
-                Err(Error::MissingColumn {
-                    path: path.to_path_buf(),
-                    column: c.into(),
-                })
-            } else {
-                Ok(None)
-            };
-        }
-        let col = df
-            .column(c)
-            .and_then(|x| x.cast(&DataType::String))
-            .map_err(pe(path))?;
-        let ca = col.str().map_err(pe(path))?;
-        Ok(Some(ca.iter().map(|v| v.map(str::to_string)).collect()))
-    };
-    let floats = |c: &str| -> Result<Option<Vec<Option<f64>>>> {
-        if !has(c) {
-            return Ok(None);
-        }
-        let col = df
-            .column(c)
-            .and_then(|x| x.cast(&DataType::Float64))
-            .map_err(pe(path))?;
-        Ok(Some(col.f64().map_err(pe(path))?.iter().collect()))
-    };
-    let required = |c: &str| -> Result<Vec<String>> {
-        let v = strings(c, true)?.expect("required columns are present");
-        v.into_iter()
-            .enumerate()
-            .map(|(i, x)| {
-                x.ok_or_else(|| Error::NullValue {
-                    path: path.to_path_buf(),
-                    row: i + 1,
-                    column: c.into(),
-                })
-            })
-            .collect()
-    };
-    let ids = required(schema::RESPONSE_ID)?;
-    let units = required(schema::UNIT_CODE)?;
-    let periods = required(schema::PERIOD)?;
-    let submitted = strings(schema::SUBMITTED_AT, false)?;
-    let channels = strings(schema::CHANNEL, false)?;
-    let weights = floats(schema::WEIGHT)?;
-    let files = strings(schema::SOURCE_FILE, false)?;
-    let lines = floats(schema::SOURCE_LINE)?;
-    let mut answers: Vec<Vec<Option<i64>>> = Vec::new();
-    for item in instrument.item_ids() {
-        if !has(item) {
             return Err(Error::MissingColumn {
                 path: path.to_path_buf(),
-                column: item.into(),
+                column: c.into(),
             });
         }
-        let col = df
-            .column(item)
-            .and_then(|x| x.cast(&DataType::Int64))
-            .map_err(pe(path))?;
-        answers.push(col.i64().map_err(pe(path))?.iter().collect());
     }
-    let duration = match floats(DURATION_S)? {
-        Some(d) => Some(d),
-        None => match (strings(STARTED_AT, false)?, strings(ENDED_AT, false)?) {
-            (Some(s), Some(e)) => Some(
-                s.iter()
-                    .zip(&e)
-                    .map(|(s, e)| {
-                        let s = parse_iso8601(s.as_deref()?)?;
-                        let e = parse_iso8601(e.as_deref()?)?;
-                        Some(e - s)
-                    })
-                    .collect(),
-            ),
-            _ => None,
-        },
-    };
-    let districts = strings(DISTRICT, false)?;
-    let unit_texts = strings(UNIT_TEXT, false)?;
-    let (extra_cols, extra_values) = read_extra(&df, &instrument, path)?;
-    let mut flag_cols: Vec<Option<Vec<Option<bool>>>> = Vec::new();
-    for f in FLAG_COLUMNS {
-        flag_cols.push(if has(f) {
-            let col = df
-                .column(f)
-                .and_then(|x| x.cast(&DataType::Boolean))
-                .map_err(pe(path))?;
-            Some(col.bool().map_err(pe(path))?.iter().collect())
+    let extra_cols = extra_columns(df, instrument);
+    let mut rows: Vec<Response> = (0..n)
+        .map(|_| Response {
+            response_id: String::new(),
+            unit_code: String::new(),
+            period: String::new(),
+            submitted_at: None,
+            channel: String::new(),
+            weight: 1.0,
+            answers: Vec::with_capacity(items.len()),
+            source_file: String::new(),
+            source_line: 0,
+            duration_s: None,
+            flags: Flags::default(),
+            district: None,
+            unit_text: None,
+            extra: Vec::with_capacity(extra_cols.len()),
+        })
+        .collect();
+    // Required text columns.
+    for (c, field) in [
+        (schema::RESPONSE_ID, 0),
+        (schema::UNIT_CODE, 1),
+        (schema::PERIOD, 2),
+    ] {
+        let ca = str_column(df, c, path)?;
+        for (i, (r, v)) in rows.iter_mut().zip(ca.iter()).enumerate() {
+            let v = v.ok_or_else(|| Error::NullValue {
+                path: path.to_path_buf(),
+                row: usize::try_from(ordinal(i))
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(1),
+                column: c.into(),
+            })?;
+            let dst = match field {
+                0 => &mut r.response_id,
+                1 => &mut r.unit_code,
+                _ => &mut r.period,
+            };
+            v.clone_into(dst);
+        }
+    }
+    // Optional text columns.
+    for (c, field) in [(schema::SUBMITTED_AT, 0), (DISTRICT, 1), (UNIT_TEXT, 2)] {
+        if !has(c) {
+            continue;
+        }
+        let ca = str_column(df, c, path)?;
+        for (r, v) in rows.iter_mut().zip(ca.iter()) {
+            let dst = match field {
+                0 => &mut r.submitted_at,
+                1 => &mut r.district,
+                _ => &mut r.unit_text,
+            };
+            *dst = v.map(str::to_string);
+        }
+    }
+    if has(schema::CHANNEL) {
+        let ca = str_column(df, schema::CHANNEL, path)?;
+        for (r, v) in rows.iter_mut().zip(ca.iter()) {
+            v.unwrap_or(schema::DEFAULT_CHANNEL)
+                .clone_into(&mut r.channel);
+        }
+    } else {
+        for r in &mut rows {
+            schema::DEFAULT_CHANNEL.clone_into(&mut r.channel);
+        }
+    }
+    if has(schema::WEIGHT) {
+        let ca = f64_column(df, schema::WEIGHT, path)?;
+        for (r, v) in rows.iter_mut().zip(ca.iter()) {
+            r.weight = v.unwrap_or(1.0);
+        }
+    }
+    for item in &items {
+        let col = df.column(item).map_err(pe(path))?;
+        if col.dtype() == &DataType::UInt8 {
+            let ca = col.u8().map_err(pe(path))?;
+            for (r, v) in rows.iter_mut().zip(ca.iter()) {
+                r.answers.push(v);
+            }
         } else {
-            None
-        });
+            let col = col.cast(&DataType::Int64).map_err(pe(path))?;
+            for (r, v) in rows.iter_mut().zip(col.i64().map_err(pe(path))?.iter()) {
+                r.answers
+                    .push(v.map(|v| u8::try_from(v).unwrap_or(u8::MAX)));
+            }
+        }
     }
-    let file_name = path.display().to_string();
-    let mut rows = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        let answers_i = answers
-            .iter()
-            .map(|col| col[i].map(|v| u8::try_from(v).unwrap_or(u8::MAX)))
-            .collect();
-        let flags = Flags::from_array(std::array::from_fn(|k| {
-            flag_cols[k].as_ref().is_some_and(|c| c[i] == Some(true))
-        }));
-        rows.push(Response {
-            response_id: ids[i].clone(),
-            unit_code: units[i].clone(),
-            period: periods[i].clone(),
-            submitted_at: submitted.as_ref().and_then(|c| c[i].clone()),
-            channel: channels
-                .as_ref()
-                .and_then(|c| c[i].clone())
-                .unwrap_or_else(|| schema::DEFAULT_CHANNEL.to_string()),
-            weight: weights.as_ref().and_then(|c| c[i]).unwrap_or(1.0),
-            answers: answers_i,
-            source_file: files
-                .as_ref()
-                .and_then(|c| c[i].clone())
-                .unwrap_or_else(|| file_name.clone()),
-            source_line: lines
-                .as_ref()
-                .and_then(|c| c[i])
-                .map_or(i as u64 + 2, |v| v as u64),
-            duration_s: duration.as_ref().and_then(|c| c[i]),
-            flags,
-            district: districts.as_ref().and_then(|c| c[i].clone()),
-            unit_text: unit_texts.as_ref().and_then(|c| c[i].clone()),
-            extra: extra_values.iter().map(|c| c[i].clone()).collect(),
-        });
+    if has(schema::SOURCE_FILE) {
+        let ca = str_column(df, schema::SOURCE_FILE, path)?;
+        for (r, v) in rows.iter_mut().zip(ca.iter()) {
+            v.unwrap_or(default_file).clone_into(&mut r.source_file);
+        }
+    } else {
+        for r in &mut rows {
+            default_file.clone_into(&mut r.source_file);
+        }
     }
-    let table = ResponseTable {
-        items: instrument
-            .item_ids()
-            .iter()
-            .map(|s| (*s).to_string())
-            .collect(),
-        has_duration: duration.is_some(),
-        has_district: districts.is_some(),
-        has_unit_text: unit_texts.is_some(),
+    if has(schema::SOURCE_LINE) {
+        let ca = f64_column(df, schema::SOURCE_LINE, path)?;
+        for (i, (r, v)) in rows.iter_mut().zip(ca.iter()).enumerate() {
+            r.source_line = v.map_or(ordinal(i) + 2, |v| v as u64);
+        }
+    } else {
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.source_line = ordinal(i) + 2;
+        }
+    }
+    let has_duration = if has(DURATION_S) {
+        let ca = f64_column(df, DURATION_S, path)?;
+        for (r, v) in rows.iter_mut().zip(ca.iter()) {
+            r.duration_s = v;
+        }
+        true
+    } else if has(STARTED_AT) && has(ENDED_AT) {
+        let s = str_column(df, STARTED_AT, path)?;
+        let e = str_column(df, ENDED_AT, path)?;
+        for (r, (s, e)) in rows.iter_mut().zip(s.iter().zip(e.iter())) {
+            r.duration_s = (|| {
+                let s = parse_iso8601(s?)?;
+                let e = parse_iso8601(e?)?;
+                Some(e - s)
+            })();
+        }
+        true
+    } else {
+        false
+    };
+    read_extra(df, &extra_cols, &mut rows, path)?;
+    for (k, f) in FLAG_COLUMNS.iter().enumerate() {
+        if !has(f) {
+            continue;
+        }
+        let col = df
+            .column(f)
+            .and_then(|x| x.cast(&DataType::Boolean))
+            .map_err(pe(path))?;
+        for (r, v) in rows.iter_mut().zip(col.bool().map_err(pe(path))?.iter()) {
+            let mut a = r.flags.as_array();
+            a[k] = v == Some(true);
+            r.flags = Flags::from_array(a);
+        }
+    }
+    Ok(ResponseTable {
+        items: items.iter().map(|s| (*s).to_string()).collect(),
+        has_duration,
+        has_district: has(DISTRICT),
+        has_unit_text: has(UNIT_TEXT),
         extra: extra_cols,
         rows,
-    };
-    Ok((table, instrument))
+    })
 }
 
 /// Whether clean reads `name` into a field of [`Response`].
@@ -216,80 +294,76 @@ fn is_known(name: &str, instrument: &Instrument) -> bool {
         || schema::PROVENANCE.contains(&name)
         || [DISTRICT, UNIT_TEXT, DURATION_S].contains(&name)
         || FLAG_COLUMNS.contains(&name)
+        || name == ORDINAL
         || instrument.item_ids().contains(&name)
 }
 
-/// The columns clean does not know, in frame order, with their values.
+/// The columns clean does not know, in frame order, with their types.
+fn extra_columns(df: &DataFrame, instrument: &Instrument) -> Vec<ExtraColumn> {
+    df.columns()
+        .iter()
+        .filter(|col| !is_known(col.name().as_str(), instrument))
+        .map(|col| ExtraColumn {
+            name: col.name().to_string(),
+            dtype: match col.dtype() {
+                DataType::Boolean => ExtraType::Boolean,
+                DataType::Int32 => ExtraType::Int32,
+                DataType::Int64 => ExtraType::Int64,
+                DataType::UInt8 => ExtraType::UInt8,
+                DataType::UInt32 => ExtraType::UInt32,
+                DataType::UInt64 => ExtraType::UInt64,
+                DataType::Float32 => ExtraType::Float32,
+                DataType::Float64 => ExtraType::Float64,
+                _ => ExtraType::String,
+            },
+        })
+        .collect()
+}
+
+/// Appends the values of the extra columns to every row.
 fn read_extra(
     df: &DataFrame,
-    instrument: &Instrument,
+    cols: &[ExtraColumn],
+    rows: &mut [Response],
     path: &Path,
-) -> Result<(Vec<ExtraColumn>, Vec<Vec<Value>>)> {
-    let mut cols = Vec::new();
-    let mut values = Vec::new();
-    for col in df.columns() {
-        let name = col.name().as_str();
-        if is_known(name, instrument) {
-            continue;
-        }
-        let dtype = match col.dtype() {
-            DataType::Boolean => ExtraType::Boolean,
-            DataType::Int32 => ExtraType::Int32,
-            DataType::Int64 => ExtraType::Int64,
-            DataType::UInt8 => ExtraType::UInt8,
-            DataType::UInt32 => ExtraType::UInt32,
-            DataType::UInt64 => ExtraType::UInt64,
-            DataType::Float32 => ExtraType::Float32,
-            DataType::Float64 => ExtraType::Float64,
-            _ => ExtraType::String,
-        };
-        let v: Vec<Value> = match dtype {
-            ExtraType::Boolean => col
-                .bool()
-                .map_err(pe(path))?
-                .iter()
-                .map(|v| v.map_or(Value::Null, Value::Bool))
-                .collect(),
+) -> Result<()> {
+    for ExtraColumn { name, dtype } in cols {
+        let col = df.column(name).map_err(pe(path))?;
+        let cast = |t: &DataType| col.cast(t).map_err(pe(path));
+        match dtype {
+            ExtraType::Boolean => {
+                for (r, v) in rows.iter_mut().zip(col.bool().map_err(pe(path))?.iter()) {
+                    r.extra.push(v.map_or(Value::Null, Value::Bool));
+                }
+            }
             ExtraType::Int32 | ExtraType::Int64 => {
-                let c = col.cast(&DataType::Int64).map_err(pe(path))?;
-                c.i64()
-                    .map_err(pe(path))?
-                    .iter()
-                    .map(|v| v.map_or(Value::Null, Value::Int))
-                    .collect()
+                let c = cast(&DataType::Int64)?;
+                for (r, v) in rows.iter_mut().zip(c.i64().map_err(pe(path))?.iter()) {
+                    r.extra.push(v.map_or(Value::Null, Value::Int));
+                }
             }
             ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => {
-                let c = col.cast(&DataType::UInt64).map_err(pe(path))?;
-                c.u64()
-                    .map_err(pe(path))?
-                    .iter()
-                    .map(|v| v.map_or(Value::Null, Value::UInt))
-                    .collect()
+                let c = cast(&DataType::UInt64)?;
+                for (r, v) in rows.iter_mut().zip(c.u64().map_err(pe(path))?.iter()) {
+                    r.extra.push(v.map_or(Value::Null, Value::UInt));
+                }
             }
             ExtraType::Float32 | ExtraType::Float64 => {
-                let c = col.cast(&DataType::Float64).map_err(pe(path))?;
-                c.f64()
-                    .map_err(pe(path))?
-                    .iter()
-                    .map(|v| v.map_or(Value::Null, Value::Float))
-                    .collect()
+                let c = cast(&DataType::Float64)?;
+                for (r, v) in rows.iter_mut().zip(c.f64().map_err(pe(path))?.iter()) {
+                    r.extra.push(v.map_or(Value::Null, Value::Float));
+                }
             }
             ExtraType::String => {
-                let c = col.cast(&DataType::String).map_err(pe(path))?;
-                c.str()
-                    .map_err(pe(path))?
-                    .iter()
-                    .map(|v| v.map_or(Value::Null, |s| Value::Str(s.to_string())))
-                    .collect()
+                let c = cast(&DataType::String)?;
+                for (r, v) in rows.iter_mut().zip(c.str().map_err(pe(path))?.iter()) {
+                    r.extra
+                        .push(v.map_or(Value::Null, |s| Value::Str(s.to_string())));
+                }
             }
-        };
-        cols.push(ExtraColumn {
-            name: name.to_string(),
-            dtype,
-        });
-        values.push(v);
+        }
     }
-    Ok((cols, values))
+    Ok(())
 }
 
 /// A column named `name` holding `f` of every row.
@@ -446,7 +520,11 @@ fn csv_bytes(
 /// when it has them, the extra columns after `source_line`), without
 /// `duration_s` and the flags.
 pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
-    let t = &outcome.table;
+    quarantine_csv_of(&outcome.table, &outcome.quarantine)
+}
+
+/// [`quarantine_csv`] of `quarantine`, with the columns of table `t` (its rows are not read).
+pub(crate) fn quarantine_csv_of(t: &ResponseTable, quarantine: &[Excluded]) -> Result<Vec<u8>> {
     let items = &t.items;
     csv_bytes(Path::new(QUARANTINE), |w| {
         let mut header = schema::LEADING.to_vec();
@@ -461,7 +539,7 @@ pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
         header.extend(t.extra.iter().map(|c| c.name.as_str()));
         header.extend(["reason", "detail"]);
         w.write_record(&header)?;
-        for q in &outcome.quarantine {
+        for q in quarantine {
             let r = &q.row;
             let mut rec = vec![
                 r.response_id.clone(),
@@ -541,22 +619,41 @@ pub fn report_json(report: &CleanReport) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Writes the four outputs into `out` (created if needed).
+/// Writes the four outputs into `out` (created if needed); the clean table
+/// in the single-file layout.
 pub fn write_outcome(out: &Path, outcome: &CleanOutcome) -> Result<()> {
+    write_outcome_with(out, outcome, Layout::File)
+}
+
+/// [`write_outcome`] with the clean table in `layout`.
+pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) -> Result<()> {
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let quarantine = quarantine_csv(outcome)?;
     let cells = by_cell_csv(&outcome.cells)?;
     let report = report_json(&outcome.report)?;
-    write_responses(&out.join(RESPONSES), &outcome.table, true)?;
+    let df = to_frame(&outcome.table, true).map_err(pe(out))?;
+    let mut w = DatasetWriter::create(out, layout, df.schema()).map_err(ds_err)?;
+    let rows = &outcome.table.rows;
+    let mut start = 0;
+    while start < rows.len() {
+        let period = &rows[start].period;
+        let len = rows[start..].partition_point(|r| &r.period == period);
+        w.write(period, &df.slice(start as i64, len))
+            .map_err(ds_err)?;
+        start += len;
+    }
+    w.finish().map_err(ds_err)?;
     write_atomic(&out.join(QUARANTINE), &quarantine)?;
     write_atomic(&out.join(BY_CELL), &cells)?;
     write_atomic(&out.join(REPORT), &report)?;
     Ok(())
 }
 
-/// `sipas clean --data DIR --out CLEAN`: reads `DIR/responses.parquet`,
-/// cleans it and writes `CLEAN/{responses.parquet, quarantine.csv,
-/// clean-report.json, clean-by-cell.csv}`.
+/// `sipas clean --data DIR --out CLEAN` with the default [`RunOptions`]:
+/// reads the response table of `DIR` (either layout), cleans it and writes
+/// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
+/// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] + [`write_outcome`] on the
+/// whole table, in bounded memory (see [`run_with`]).
 pub fn run(
     data: &Path,
     out: &Path,
@@ -564,9 +661,12 @@ pub fn run(
     registry: &UnitRegistry,
     opts: &CleanOptions,
 ) -> Result<CleanReport> {
-    let input: PathBuf = data.join(RESPONSES);
-    let (table, instrument) = read_responses(&input, instrument)?;
-    let outcome = clean(&table, &instrument, registry, opts)?;
-    write_outcome(out, &outcome)?;
-    Ok(outcome.report)
+    run_with(
+        data,
+        out,
+        instrument,
+        registry,
+        opts,
+        &RunOptions::default(),
+    )
 }

@@ -15,7 +15,11 @@
 //! - [`rules`]: the per-row rules (recoding, straight-lining, missing share, speeders).
 //! - [`clean()`] with [`CleanOptions`] → [`CleanOutcome`] (clean [`ResponseTable`],
 //!   quarantine, [`CleanReport`], per-cell [`Counts`]). Pure: no files, no clock.
-//! - [`io`]: reading `responses.parquet`, writing the outputs atomically, and [`io::run`].
+//! - [`io`]: reading the response table (either layout of `sipas-dataset`),
+//!   writing the outputs atomically, and [`io::run`] / [`io::run_with`]:
+//!   the whole stage in bounded memory (the table is cleaned in groups of
+//!   unit × period cells; duplicate ids are decided over the whole table),
+//!   with the same outputs as [`clean()`] on the whole table.
 //!
 //! The optional `district` column narrows unit names that repeat across
 //! districts and is kept; a kept row matched by name keeps the text as given
@@ -45,6 +49,7 @@ pub mod crosswalk;
 mod error;
 pub mod io;
 pub mod rules;
+mod stream;
 pub mod table;
 pub mod time;
 pub mod units;

@@ -209,3 +209,37 @@ proptest! {
         prop_assert_eq!(report_json(&a.report).unwrap(), report_json(&b.report).unwrap());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Cleaning in groups of any size gives the whole-table outputs. Lines
+    /// repeat (so equal submissions are decided on the whole rows), and
+    /// the input has or lacks the provenance columns.
+    #[test]
+    fn groups_equal_whole_table(
+        mut t in table(),
+        opts in options(),
+        lines in proptest::collection::vec(2u64..5, 40),
+        (group_rows, chunk_rows) in (1usize..6, 1usize..6),
+        (by_period_in, by_period_out, provenance) in (any::<bool>(), any::<bool>(), any::<bool>()),
+    ) {
+        use sipas_clean::io::RunOptions;
+        use sipas_dataset::Layout;
+        let layout = |p: bool| if p { Layout::ByPeriod } else { Layout::File };
+        for (r, l) in t.rows.iter_mut().zip(lines) {
+            r.source_line = l;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        crate::stream::write_input(&data, &t, layout(by_period_in), provenance);
+        let run = RunOptions { layout: layout(by_period_out), group_rows, chunk_rows };
+        crate::stream::assert_same(
+            &data,
+            &dir.path().join("want"),
+            &dir.path().join("got"),
+            &opts,
+            &run,
+        );
+    }
+}

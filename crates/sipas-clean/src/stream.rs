@@ -1,0 +1,595 @@
+//! Cleaning a table larger than memory, with the same outputs as [`clean`]
+//! on the whole table.
+//!
+//! Pass 1 reads `response_id`, `unit_code`, `period` (and `district`) in
+//! chunks: it hashes every id (to find the ids that occur more than once)
+//! and resolves every unit, counting rows per (period, unit cell). The
+//! cells of each period, in unit order, are cut into groups of at most
+//! `group_rows` rows (a larger cell is a group of its own), so that a
+//! (resolved unit, period) cell, and therefore every content duplicate,
+//! lies within one group. Pass 2 reads whole chunks and spills each row to
+//! its group, and keeps the submission keys of the rows whose id hash is
+//! repeated: the latest submission of each repeated id is decided over the
+//! whole table, exactly as [`clean`] does (hash collisions only add rows to
+//! compare). Each group is then cleaned as a part of the table
+//! ([`crate::clean::clean_part`]) with the superseded rows decided above,
+//! and its kept rows are written in order: groups come in (period, unit)
+//! order, so the output is in the canonical order. The quarantine is
+//! sorted at the end as [`clean`] sorts it.
+//!
+//! [`clean`]: crate::clean()
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::path::Path;
+
+use polars::prelude::{PlHashMap as HashMap, PlHashSet as HashSet, *};
+use rayon::prelude::*;
+use sipas_core::{Instrument, UnitRegistry, schema};
+use sipas_dataset::{Dataset, DatasetWriter, Layout, Spill};
+
+use crate::clean::{
+    Before, CleanOptions, CleanReport, Excluded, Resolver, Tally, clean_part, submission_cmp,
+};
+use crate::io::{
+    BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, instrument_for, quarantine_csv_of,
+    report_json, table_from_frame, to_frame, write_atomic,
+};
+use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
+use crate::{Error, Result, rules};
+
+/// How [`run_with`] reads and writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Layout of the clean table. Default [`Layout::File`].
+    pub layout: Layout,
+    /// Rows cleaned at a time (a larger unit × period cell is cleaned whole).
+    /// Memory grows with it. Default 500,000.
+    pub group_rows: usize,
+    /// Rows read at a time. Default 1,048,576.
+    pub chunk_rows: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            layout: Layout::File,
+            group_rows: 500_000,
+            chunk_rows: 1 << 20,
+        }
+    }
+}
+
+fn ds_err(e: sipas_dataset::Error) -> Error {
+    Error::Dataset(e)
+}
+
+fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+    move |source| Error::Polars {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A fixed-key 64-bit hash of a response id (equal ids, equal hashes).
+fn id_hash(id: &str) -> u64 {
+    PlFixedStateQuality::default().hash_one(id)
+}
+
+/// A text column of a chunk (all null when the table has no such column).
+fn text(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
+    if !df.schema().contains(c) {
+        return Ok(StringChunked::full_null(c.into(), df.height()));
+    }
+    let col = df
+        .column(c)
+        .and_then(|x| x.cast(&DataType::String))
+        .map_err(pe(path))?;
+    Ok(col.str().map_err(pe(path))?.clone())
+}
+
+/// Period labels, numbered in order of appearance.
+#[derive(Default)]
+struct Periods {
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Periods {
+    fn get_or_insert(&mut self, p: &str) -> u32 {
+        if let Some(&i) = self.index.get(p) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 periods");
+        self.index.insert(p.to_string(), i);
+        self.names.push(p.to_string());
+        i
+    }
+}
+
+/// Resolves the (period, unit) of every row of a chunk and calls `each(i,
+/// id, period, resolution)`. Errors on a null required value.
+fn for_each_row(
+    df: &DataFrame,
+    ordinal: u64,
+    path: &Path,
+    resolver: &mut Resolver<'_>,
+    periods: &mut Periods,
+    mut each: impl FnMut(usize, &str, u32, u32),
+) -> Result<()> {
+    let ids = text(df, schema::RESPONSE_ID, path)?;
+    let units = text(df, schema::UNIT_CODE, path)?;
+    let pers = text(df, schema::PERIOD, path)?;
+    let districts = text(df, DISTRICT, path)?;
+    let null = |i: usize, c: &str| Error::NullValue {
+        path: path.to_path_buf(),
+        row: usize::try_from(ordinal + i as u64 + 1).unwrap_or(usize::MAX),
+        column: c.into(),
+    };
+    for (c, ca) in [
+        (schema::RESPONSE_ID, &ids),
+        (schema::UNIT_CODE, &units),
+        (schema::PERIOD, &pers),
+    ] {
+        if ca.null_count() > 0 {
+            let i = ca.iter().position(|v| v.is_none()).expect("has a null");
+            return Err(null(i, c));
+        }
+    }
+    let mut last_unit: Option<(&str, Option<&str>, u32)> = None;
+    let mut last_period: Option<(&str, u32)> = None;
+    let rows = ids
+        .iter()
+        .map(Option::unwrap_or_default)
+        .zip(units.iter().map(Option::unwrap_or_default))
+        .zip(pers.iter().map(Option::unwrap_or_default))
+        .zip(districts.iter());
+    for (i, (((id, unit), period), district)) in rows.enumerate() {
+        let r = match last_unit {
+            Some((u, d, r)) if u == unit && d == district => r,
+            _ => {
+                let r = resolver.resolve(unit, district);
+                last_unit = Some((unit, district, r));
+                r
+            }
+        };
+        let p = match last_period {
+            Some((q, p)) if q == period => p,
+            _ => {
+                let p = periods.get_or_insert(period);
+                last_period = Some((period, p));
+                p
+            }
+        };
+        each(i, id, p, r);
+    }
+    Ok(())
+}
+
+/// What decides which of the rows sharing an id was submitted last.
+struct DupRow {
+    ordinal: u64,
+    id: String,
+    submitted_at: Option<String>,
+    source_file: String,
+    source_line: u64,
+}
+
+impl DupRow {
+    fn submission(&self) -> (Option<&str>, &str, u64) {
+        (
+            self.submitted_at.as_deref(),
+            &self.source_file,
+            self.source_line,
+        )
+    }
+}
+
+/// The submission keys of rows `idx` of a chunk, as the table reader reads them.
+fn dup_rows(
+    df: &DataFrame,
+    ordinal: u64,
+    idx: &[usize],
+    default_file: &str,
+    path: &Path,
+) -> Result<Vec<DupRow>> {
+    let ids = text(df, schema::RESPONSE_ID, path)?;
+    let sub = text(df, schema::SUBMITTED_AT, path)?;
+    let files = text(df, schema::SOURCE_FILE, path)?;
+    let lines = if df.schema().contains(schema::SOURCE_LINE) {
+        let c = df
+            .column(schema::SOURCE_LINE)
+            .and_then(|x| x.cast(&DataType::Float64))
+            .map_err(pe(path))?;
+        Some(c.f64().map_err(pe(path))?.clone())
+    } else {
+        None
+    };
+    Ok(idx
+        .iter()
+        .map(|&i| {
+            let o = ordinal + i as u64;
+            DupRow {
+                ordinal: o,
+                id: ids.get(i).unwrap_or_default().to_string(),
+                submitted_at: sub.get(i).map(str::to_string),
+                source_file: files.get(i).unwrap_or(default_file).to_string(),
+                source_line: lines
+                    .as_ref()
+                    .and_then(|c| c.get(i))
+                    .map_or(o + 2, |v| v as u64),
+            }
+        })
+        .collect())
+}
+
+/// The whole rows at `wanted` ordinals.
+fn fetch_rows(
+    ds: &Dataset,
+    wanted: &HashSet<u64>,
+    instrument: &Instrument,
+    default_file: &str,
+    chunk_rows: usize,
+) -> Result<HashMap<u64, Response>> {
+    let path = ds.path();
+    let mut out = HashMap::default();
+    for chunk in ds.chunks(chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let n = chunk.df.height() as u64;
+        let ords: Vec<u64> = (chunk.ordinal..chunk.ordinal + n)
+            .filter(|o| wanted.contains(o))
+            .collect();
+        if ords.is_empty() {
+            continue;
+        }
+        let idx: Vec<IdxSize> = ords
+            .iter()
+            .map(|o| IdxSize::try_from(o - chunk.ordinal).expect("chunk index fits"))
+            .collect();
+        let df = chunk
+            .df
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
+            .map_err(pe(path))?;
+        let t = table_from_frame(&df, instrument, path, default_file, Some(&ords))?;
+        out.extend(ords.into_iter().zip(t.rows));
+    }
+    Ok(out)
+}
+
+/// Decides, over the whole table, which rows of a repeated id are
+/// superseded (ordinal → detail), as [`crate::clean()`] does: the latest
+/// submission wins; among equal submissions, the greatest row after
+/// recoding in the canonical order; among equal rows, the first in the
+/// canonical order of the rows as read, then in table order.
+fn decide_duplicates(
+    mut rows: Vec<DupRow>,
+    ds: &Dataset,
+    instrument: &Instrument,
+    default_file: &str,
+    chunk_rows: usize,
+) -> Result<HashMap<u64, String>> {
+    rows.sort_by(|a, b| a.id.cmp(&b.id).then(a.ordinal.cmp(&b.ordinal)));
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    while start < rows.len() {
+        let end = start + rows[start..].partition_point(|r| r.id == rows[start].id);
+        if end - start > 1 {
+            runs.push(start..end);
+        }
+        start = end;
+    }
+    // Per run: the rows tied at the latest submission.
+    let mut tied: Vec<Vec<usize>> = Vec::with_capacity(runs.len());
+    for run in &runs {
+        let best = run
+            .clone()
+            .max_by(|&a, &b| submission_cmp(rows[a].submission(), rows[b].submission()))
+            .expect("a run has rows");
+        tied.push(
+            run.clone()
+                .filter(|&i| submission_cmp(rows[i].submission(), rows[best].submission()).is_eq())
+                .collect(),
+        );
+    }
+    let wanted: HashSet<u64> = tied
+        .iter()
+        .filter(|t| t.len() > 1)
+        .flatten()
+        .map(|&i| rows[i].ordinal)
+        .collect();
+    let full = if wanted.is_empty() {
+        HashMap::default()
+    } else {
+        fetch_rows(ds, &wanted, instrument, default_file, chunk_rows)?
+    };
+    let mut superseded = HashMap::default();
+    for (run, tied) in runs.into_iter().zip(tied) {
+        let winner = if let [only] = tied[..] {
+            only
+        } else {
+            let mut t: Vec<(usize, &Response)> =
+                tied.iter().map(|&i| (i, &full[&rows[i].ordinal])).collect();
+            t.sort_by(|a, b| {
+                a.1.canonical_cmp(b.1)
+                    .then(rows[a.0].ordinal.cmp(&rows[b.0].ordinal))
+            });
+            let recoded: Vec<Response> = t
+                .iter()
+                .map(|(_, r)| {
+                    let mut r = (*r).clone();
+                    if rules::recode(&mut r.answers, &instrument.scale).any() {
+                        r.flags.recoded = true;
+                    }
+                    r
+                })
+                .collect();
+            let mut w = 0;
+            for j in 1..recoded.len() {
+                if recoded[j].canonical_cmp(&recoded[w]).is_gt() {
+                    w = j;
+                }
+            }
+            t[w].0
+        };
+        let detail = format!(
+            "superseded by {}:{}",
+            rows[winner].source_file, rows[winner].source_line
+        );
+        for i in run {
+            if i != winner {
+                superseded.insert(rows[i].ordinal, detail.clone());
+            }
+        }
+    }
+    Ok(superseded)
+}
+
+/// Writes a frame sorted by period, one period at a time.
+fn write_by_period(w: &mut DatasetWriter, df: &DataFrame, path: &Path) -> Result<()> {
+    let periods = text(df, schema::PERIOD, path)?;
+    let periods: Vec<&str> = periods.iter().map(Option::unwrap_or_default).collect();
+    let mut start = 0;
+    while start < periods.len() {
+        let p = periods[start];
+        let len = periods[start..].partition_point(|q| *q == p);
+        w.write(p, &df.slice(start as i64, len)).map_err(ds_err)?;
+        start += len;
+    }
+    Ok(())
+}
+
+/// [`crate::io::run`] with `run`'s layout and sizes. Reads the response
+/// table of `data` (either layout) twice in chunks, spills it by group of
+/// (period, unit) cells into a temporary folder inside `out`, and cleans
+/// one group at a time: the outputs are those of [`crate::clean()`] and
+/// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
+pub fn run_with(
+    data: &Path,
+    out: &Path,
+    instrument: Option<&Instrument>,
+    registry: &UnitRegistry,
+    opts: &CleanOptions,
+    run: &RunOptions,
+) -> Result<CleanReport> {
+    opts.check()?;
+    let ds = Dataset::open(data).map_err(ds_err)?;
+    let path = ds.path().to_path_buf();
+    let instrument = instrument_for(&ds.column_names(), instrument, &path)?;
+    let default_file = path.display().to_string();
+    let chunk_rows = run.chunk_rows.max(1);
+    let group_rows = run.group_rows.max(1) as u64;
+    // The table's columns and types, as the whole-table reader sees them.
+    let meta = table_from_frame(
+        &DataFrame::empty_with_schema(ds.schema()),
+        &instrument,
+        &path,
+        &default_file,
+        None,
+    )?;
+    let mut resolver = Resolver::new(registry, opts);
+    let mut periods = Periods::default();
+
+    // Pass 1: id hashes, rows per (period, resolution).
+    let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
+    if meta.has_district {
+        pass1.push(DISTRICT);
+    }
+    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
+    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
+    for chunk in ds.chunks(chunk_rows, Some(&pass1)) {
+        let chunk = chunk.map_err(ds_err)?;
+        for_each_row(
+            &chunk.df,
+            chunk.ordinal,
+            &path,
+            &mut resolver,
+            &mut periods,
+            |_, id, p, r| {
+                hashes.push(id_hash(id));
+                *counts.entry((p, r)).or_default() += 1;
+            },
+        )?;
+    }
+    hashes.par_sort_unstable();
+    let repeated: HashSet<u64> = hashes
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    drop(hashes);
+
+    // Groups: per period (in text order), runs of unit cells (in text order).
+    let mut groups: Vec<(String, u64)> = Vec::new();
+    let group_of: HashMap<(u32, u32), u32> = {
+        let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+        for (&(p, r), &c) in &counts {
+            *cells
+                .entry((&periods.names[p as usize], resolver.get(r).cell()))
+                .or_default() += c;
+        }
+        let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
+        for (&(p, u), &c) in &cells {
+            let new = groups
+                .last()
+                .is_none_or(|(gp, gr)| gp != p || (*gr > 0 && gr + c > group_rows));
+            if new {
+                groups.push((p.to_string(), 0));
+            }
+            let g = groups.last_mut().expect("pushed above");
+            g.1 += c;
+            group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
+        }
+        counts
+            .keys()
+            .map(|&(p, r)| {
+                let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
+                ((p, r), group_of_cell[&cell])
+            })
+            .collect()
+    };
+    drop(counts);
+
+    // Pass 2: spill by group; submission keys of repeated ids.
+    let mut spill: Option<Spill<u32>> = None;
+    let mut dups: Vec<DupRow> = Vec::new();
+    for chunk in ds.chunks(chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let mut df = chunk.df;
+        let mut keys = Vec::with_capacity(df.height());
+        let mut dup_idx = Vec::new();
+        let mut changed = false;
+        for_each_row(
+            &df,
+            chunk.ordinal,
+            &path,
+            &mut resolver,
+            &mut periods,
+            |i, id, p, r| {
+                match group_of.get(&(p, r)) {
+                    Some(&g) => keys.push(g),
+                    None => changed = true,
+                }
+                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
+                    dup_idx.push(i);
+                }
+            },
+        )?;
+        if changed {
+            return Err(Error::Dataset(sipas_dataset::Error::Layout {
+                path: path.clone(),
+                message: "the table changed while it was read".into(),
+            }));
+        }
+        if !dup_idx.is_empty() {
+            dups.extend(dup_rows(
+                &df,
+                chunk.ordinal,
+                &dup_idx,
+                &default_file,
+                &path,
+            )?);
+        }
+        let n = df.height() as u64;
+        let ord =
+            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
+        df.with_column(ord.into_column()).map_err(pe(&path))?;
+        if spill.is_none() {
+            spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
+        }
+        spill
+            .as_mut()
+            .expect("created above")
+            .push_by(&df, &keys)
+            .map_err(ds_err)?;
+    }
+    let superseded = decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?;
+
+    // Clean group by group. The table carries `unit_text` if a kept row
+    // was matched by name: assume so if any row was; fix it at the end.
+    let any_named = resolver.all().iter().any(|r| r.named && r.result.is_ok());
+    let mut out_meta = ResponseTable {
+        has_unit_text: meta.has_unit_text || any_named,
+        ..meta
+    };
+    let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
+    let mut writer = DatasetWriter::create(out, run.layout, &out_schema).map_err(ds_err)?;
+    let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
+    let mut tally = Tally::new();
+    let mut quarantine: Vec<(Excluded, Before)> = Vec::new();
+    for (g, (period, _)) in groups.iter().enumerate() {
+        let Some(sp) = spilled.as_mut() else { break };
+        let g = u32::try_from(g).expect("few groups");
+        let df = sp.take(&g).map_err(ds_err)?;
+        let ordinals: Vec<u64> = df
+            .column(ORDINAL)
+            .map_err(pe(&path))?
+            .u64()
+            .map_err(pe(&path))?
+            .into_no_null_iter()
+            .collect();
+        let table = table_from_frame(&df, &instrument, &path, &default_file, Some(&ordinals))?;
+        drop(df);
+        let pre: Vec<Option<String>> = if superseded.is_empty() {
+            vec![None; ordinals.len()]
+        } else {
+            ordinals
+                .iter()
+                .map(|o| superseded.get(o).cloned())
+                .collect()
+        };
+        let part = clean_part(table.rows, Some(pre), &instrument, &mut resolver, opts);
+        tally.add(&part.tally);
+        quarantine.extend(part.quarantine.into_iter().zip(part.before));
+        let kept = ResponseTable {
+            items: out_meta.items.clone(),
+            extra: out_meta.extra.clone(),
+            rows: part.kept,
+            ..out_meta
+        };
+        if !kept.rows.is_empty() {
+            let frame = to_frame(&kept, true).map_err(pe(out))?;
+            writer.write(period, &frame).map_err(ds_err)?;
+        }
+    }
+    drop(spilled);
+    writer.finish().map_err(ds_err)?;
+    let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;
+    if out_meta.has_unit_text && !has_unit_text {
+        // No kept row was matched by name: write the table without `unit_text`.
+        out_meta.has_unit_text = false;
+        let schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
+        let written = Dataset::open(out).map_err(ds_err)?;
+        let mut w = DatasetWriter::create(out, run.layout, &schema).map_err(ds_err)?;
+        for chunk in written.chunks(chunk_rows, None) {
+            let chunk = chunk.map_err(ds_err)?;
+            let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;
+            write_by_period(&mut w, &df, out)?;
+        }
+        w.finish().map_err(ds_err)?;
+    }
+
+    // The quarantine in the canonical order of the rows as read.
+    let swap = |q: &mut (Excluded, Before)| {
+        if let Some(a) = q.1.answers.as_mut() {
+            std::mem::swap(a, &mut q.0.row.answers);
+        }
+        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
+    };
+    quarantine.iter_mut().for_each(swap);
+    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
+    quarantine.iter_mut().for_each(swap);
+    let quarantine: Vec<Excluded> = quarantine.into_iter().map(|q| q.0).collect();
+
+    let (report, cells) = tally.finish(&instrument, opts)?;
+    write_atomic(
+        &out.join(QUARANTINE),
+        &quarantine_csv_of(&out_meta, &quarantine)?,
+    )?;
+    write_atomic(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
+    write_atomic(&out.join(REPORT), &report_json(&report)?)?;
+    Ok(report)
+}
+
+fn meta_has_unit_text(ds: &Dataset) -> bool {
+    ds.has_column(UNIT_TEXT)
+}

@@ -1,0 +1,296 @@
+//! Cleaning in groups (`io::run_with`) against `clean()` on the whole table.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use sipas_clean::io::{self, RunOptions, read_responses, to_frame, write_outcome_with};
+use sipas_clean::{CleanOptions, Crosswalk, ResponseTable, Value, clean};
+use sipas_dataset::{Dataset, DatasetWriter, Layout};
+
+use crate::common::{instrument, read_case, units};
+
+/// Writes `t` as the response table of `dir` in `layout`; without
+/// `provenance`, the `source_file` / `source_line` columns are left out
+/// (the readers then number the rows themselves).
+pub(crate) fn write_input(dir: &Path, t: &ResponseTable, layout: Layout, provenance: bool) {
+    let mut t = t.clone();
+    if layout == Layout::ByPeriod {
+        t.rows.sort_by(|a, b| a.period.cmp(&b.period));
+    }
+    let mut df = to_frame(&t, false).unwrap();
+    if !provenance {
+        df = df.drop_many(["source_file", "source_line"]);
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    match layout {
+        Layout::File => {
+            let _ = std::fs::remove_dir_all(dir.join("responses"));
+            let f = std::fs::File::create(dir.join(io::RESPONSES)).unwrap();
+            ParquetWriter::new(f).finish(&mut df).unwrap();
+        }
+        Layout::ByPeriod => {
+            let mut w = DatasetWriter::create(dir, layout, df.schema()).unwrap();
+            let mut start = 0;
+            while start < t.rows.len() {
+                let p = &t.rows[start].period;
+                let len = t.rows[start..].partition_point(|r| &r.period == p);
+                w.write(p, &df.slice(start as i64, len)).unwrap();
+                start += len;
+            }
+            w.finish().unwrap();
+        }
+    }
+}
+
+/// Cleans `data` whole (`clean` + `write_outcome_with`) into `want` and in
+/// groups into `got`; asserts the same table, quarantine, report and counts.
+pub(crate) fn assert_same(
+    data: &Path,
+    want: &Path,
+    got: &Path,
+    opts: &CleanOptions,
+    run: &RunOptions,
+) {
+    let (t, inst) = read_responses(data, None).unwrap();
+    let whole = clean(&t, &inst, &units(), opts).unwrap();
+    write_outcome_with(want, &whole, Layout::File).unwrap();
+    let report = io::run_with(data, got, None, &units(), opts, run).unwrap();
+    assert_eq!(report, whole.report, "{run:?}");
+    let a = Dataset::open(want).unwrap().read(None).unwrap();
+    let b = Dataset::open(got).unwrap().read(None).unwrap();
+    assert_eq!(a.schema(), b.schema(), "{run:?}");
+    assert!(a.equals_missing(&b), "{run:?}\n{a}\n{b}");
+    for f in [io::QUARANTINE, io::REPORT, io::BY_CELL] {
+        assert_eq!(
+            std::fs::read_to_string(want.join(f)).unwrap(),
+            std::fs::read_to_string(got.join(f)).unwrap(),
+            "{f} {run:?}"
+        );
+    }
+    // No spill folder is left behind.
+    assert!(std::fs::read_dir(got).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".sipas")
+    }));
+}
+
+/// Every fixture case in one table with `village` as extra column, plus
+/// rows that make the groups matter: an id repeated in another period, an
+/// id repeated with the same submission (same time, file and line: decided
+/// on the whole rows), names, a crosswalk remap, content duplicates across
+/// periods.
+fn mixed() -> ResponseTable {
+    let mut t = read_case("design_columns");
+    for case in ["dup_submissions", "unit_names", "careless"] {
+        for mut r in read_case(case).rows {
+            r.district = None;
+            r.extra = vec![Value::Null];
+            r.source_file = format!("{case}.csv");
+            t.rows.push(r);
+        }
+    }
+    t.has_duration = true;
+    let base = t.rows[0].clone();
+    let mut add = |id: &str, unit: &str, period: &str, sub: Option<&str>, line: u64, a0: u8| {
+        let mut r = base.clone();
+        r.response_id = id.into();
+        r.unit_code = unit.into();
+        r.period = period.into();
+        r.submitted_at = sub.map(str::to_string);
+        r.source_file = "extra.csv".into();
+        r.source_line = line;
+        r.answers[0] = Some(a0);
+        r.extra = vec![Value::Str("Xóm 9".into())];
+        t.rows.push(r);
+    };
+    // r1 again in 2024Q2, later: supersedes both 2024Q1 rows.
+    add("r1", "05602", "2024Q2", Some("2024-06-01"), 2, 1);
+    // x1 three times with the same submission (time, file, line): the
+    // greatest row after recoding wins (9 is a missing code: it becomes
+    // missing and sorts first, so the row with 5 wins, not the one with 9).
+    add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 2);
+    add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 9);
+    add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 5);
+    // 05536 is remapped to 05569 by the crosswalk; y1 / y2 then share content.
+    add("y1", "05536", "2024Q3", Some("2024-07-01"), 4, 3);
+    add("y2", "05569", "2024Q3", Some("2024-07-02"), 5, 3);
+    add("y3", "Xa Phu Dinh", "2024Q3", None, 6, 3);
+    add("y4", "Nowhere", "2024Q3", None, 7, 3);
+    t
+}
+
+#[test]
+fn groups_give_the_whole_table_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = mixed();
+    let opts = [
+        CleanOptions {
+            crosswalk: Some(Crosswalk::thai_nguyen()),
+            ..CleanOptions::default()
+        },
+        CleanOptions {
+            allow_ascii_fallback: true,
+            exclude_flagged: true,
+            exclude_content_duplicates: false,
+            ..CleanOptions::default()
+        },
+    ];
+    let mut n = 0;
+    for in_layout in [Layout::File, Layout::ByPeriod] {
+        for provenance in [true, false] {
+            let data = dir.path().join(format!("data-{in_layout}-{provenance}"));
+            write_input(&data, &t, in_layout, provenance);
+            for opts in &opts {
+                for (group_rows, chunk_rows) in [(1, 1), (2, 3), (3, 2), (1 << 20, 1 << 20)] {
+                    for layout in [Layout::File, Layout::ByPeriod] {
+                        n += 1;
+                        let run = RunOptions {
+                            layout,
+                            group_rows,
+                            chunk_rows,
+                        };
+                        assert_same(
+                            &data,
+                            &dir.path().join(format!("want{n}")),
+                            &dir.path().join(format!("got{n}")),
+                            opts,
+                            &run,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // The cases do what they are meant to: check one run by hand.
+    let data = dir.path().join("data-file-true");
+    let out = dir.path().join("check");
+    let report = io::run_with(
+        &data,
+        &out,
+        None,
+        &units(),
+        &opts[0],
+        &RunOptions {
+            group_rows: 2,
+            chunk_rows: 3,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let by = |r: &str| report.totals.excluded_by_reason[r];
+    // dup_submissions: r1 ×2 (+1 here), r4 ×2; x1 ×3.
+    assert_eq!(by("duplicate_id_superseded"), 2 + 1 + 2);
+    let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
+    assert!(q.contains("superseded by extra.csv:2"), "{q}");
+    // x1: answers 2, 9 (→ missing), 5: the row with 5 wins.
+    assert_eq!(q.matches("superseded by extra.csv:3").count(), 2, "{q}");
+    let kept = Dataset::open(&out).unwrap().read(None).unwrap();
+    let x1 = kept
+        .clone()
+        .lazy()
+        .filter(col("response_id").eq(lit("x1")))
+        .collect()
+        .unwrap();
+    assert_eq!(x1.height(), 1);
+    assert_eq!(x1.column("a1").unwrap().u8().unwrap().get(0), Some(5));
+    // y2 has y1's content once 05536 became 05569.
+    assert!(q.contains("same content as y1"), "{q}");
+    // u5 and y1 are in 05536.
+    assert_eq!(report.crosswalk.as_ref().unwrap().rows_remapped, 2);
+}
+
+#[test]
+fn kept_rows_matched_by_name_decide_unit_text() {
+    // A row given by name that is then superseded: no kept row carries a
+    // name, so the clean table has no `unit_text` column (as with clean()).
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = read_case("dup_submissions");
+    let mut r = t.rows[0].clone();
+    r.unit_code = "P. Trưng Vương".into();
+    r.submitted_at = Some("2020-01-01".into());
+    t.rows.push(r);
+    let data = dir.path().join("data");
+    write_input(&data, &t, Layout::File, true);
+    for layout in [Layout::File, Layout::ByPeriod] {
+        let run = RunOptions {
+            layout,
+            group_rows: 1,
+            chunk_rows: 2,
+        };
+        let got = dir.path().join(format!("got-{layout}"));
+        assert_same(
+            &data,
+            &dir.path().join(format!("want-{layout}")),
+            &got,
+            &CleanOptions::default(),
+            &run,
+        );
+        let ds = Dataset::open(&got).unwrap();
+        assert!(!ds.has_column("unit_text"));
+        assert_eq!(ds.layout(), layout);
+    }
+}
+
+#[test]
+fn empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = read_case("dup_submissions");
+    t.rows.clear();
+    let data = dir.path().join("data");
+    write_input(&data, &t, Layout::File, true);
+    assert_same(
+        &data,
+        &dir.path().join("want"),
+        &dir.path().join("got"),
+        &CleanOptions::default(),
+        &RunOptions::default(),
+    );
+}
+
+#[test]
+fn null_id_is_named_with_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = read_case("dup_submissions");
+    let data = dir.path().join("data");
+    write_input(&data, &t, Layout::File, true);
+    let f = data.join(io::RESPONSES);
+    let mut df = ParquetReader::new(std::fs::File::open(&f).unwrap())
+        .finish()
+        .unwrap();
+    let ids: Vec<Option<&str>> = vec![
+        Some("a"),
+        Some("b"),
+        Some("c"),
+        None,
+        Some("e"),
+        Some("f"),
+        Some("g"),
+    ];
+    df.with_column(Column::new("response_id".into(), ids))
+        .unwrap();
+    ParquetWriter::new(std::fs::File::create(&f).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let run = RunOptions {
+        chunk_rows: 2,
+        ..RunOptions::default()
+    };
+    let err = io::run_with(
+        &data,
+        &dir.path().join("out"),
+        Some(&instrument()),
+        &units(),
+        &CleanOptions::default(),
+        &run,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: row 4, column `response_id`: value is missing",
+            f.display()
+        )
+    );
+}
