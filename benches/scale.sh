@@ -9,7 +9,8 @@
 # MEM_LIMIT_KB virtual-memory limit) is recorded with its exit status and the
 # next stages are skipped. Environment: OUT (bench-data/scale-N),
 # CARGO_TARGET_DIR (~/.cache/sipas/target-release), UNITS / PILOTS,
-# MEM_LIMIT_KB, KEEP=1 to keep the data.
+# MEM_LIMIT_KB, LAYOUT (file | period: how ingest and clean write the response
+# table; default file), KEEP=1 to keep the data.
 set -uo pipefail
 N=${1:?usage: bash benches/scale.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,8 @@ SIPAS=$CARGO_TARGET_DIR/release/sipas
 DOMAIN=()
 [ -n "${UNITS:-}" ] && DOMAIN+=(--units "$UNITS")
 [ -n "${PILOTS:-}" ] && DOMAIN+=(--pilots "$PILOTS")
+LAYOUT=${LAYOUT:-file}
+has_table() { [ -s "$1/responses.parquet" ] || [ -d "$1/responses" ]; }
 rm -rf "$OUT"; mkdir -p "$OUT"
 printf 'stage\texit\twall_s\tpeak_rss_mib\tns_per_row\n' > "$OUT/stages.tsv"
 
@@ -44,13 +47,13 @@ stage() {
 
 stage generate "$SIPAS" generate --responses "$N" --seed 1 --instrument sipas-2023 "${DOMAIN[@]}" \
     --out "$OUT/data/responses.parquet" &&
-  stage ingest "$SIPAS" ingest "$OUT/data/responses.parquet" "${DOMAIN[@]}" --out "$OUT/ingest"
+  stage ingest "$SIPAS" ingest "$OUT/data/responses.parquet" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/ingest"
 [ -z "${KEEP:-}" ] && rm -f "$OUT/data/responses.parquet"
-[ -s "$OUT/ingest/responses.parquet" ] &&
-  stage clean "$SIPAS" clean --data "$OUT/ingest" "${DOMAIN[@]}" --out "$OUT/clean"
-[ -s "$OUT/clean/responses.parquet" ] &&
+has_table "$OUT/ingest" &&
+  stage clean "$SIPAS" clean --data "$OUT/ingest" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/clean"
+has_table "$OUT/clean" &&
   stage aggregate "$SIPAS" aggregate --data "$OUT/clean" "${DOMAIN[@]}" --out "$OUT/results" &&
   stage report "$SIPAS" report --results "$OUT/results" "${DOMAIN[@]}" --out "$OUT/report"
 column -t "$OUT/stages.tsv"
 du -sh "$OUT"/* 2>/dev/null
-if [ -z "${KEEP:-}" ]; then rm -f "$OUT"/ingest/responses.parquet "$OUT"/clean/responses.parquet; fi
+if [ -z "${KEEP:-}" ]; then rm -rf "$OUT"/ingest/responses.parquet "$OUT"/clean/responses.parquet "$OUT"/ingest/responses "$OUT"/clean/responses; fi

@@ -93,6 +93,9 @@ pub struct IngestArgs {
     /// Keep this extra source column (e.g. a survey design's `village` cluster) in responses.parquet; repeatable.
     #[arg(long = "keep-column", value_name = "NAME")]
     pub keep_columns: Vec<String>,
+    /// How the response table is written: `file` (responses.parquet) or `period` (responses/period=P/part-00000.parquet, Hive style).
+    #[arg(long, default_value = "file", value_parser = ["file", "period"])]
+    pub layout: String,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -130,7 +133,7 @@ pub struct SyncArgs {
 /// `sipas clean`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct CleanArgs {
-    /// Folder holding responses.parquet (the output of ingest).
+    /// Folder holding the response table (the output of ingest: responses.parquet or responses/).
     #[arg(long)]
     pub data: PathBuf,
     /// Output folder: responses.parquet (with flag columns), quarantine.csv, clean-report.json, clean-by-cell.csv.
@@ -169,6 +172,9 @@ pub struct CleanRules {
     /// Flag a response faster than this many seconds (when a duration is known).
     #[arg(long, default_value_t = 120.0)]
     pub min_duration_s: f64,
+    /// How the clean response table is written: `file` (responses.parquet) or `period` (responses/period=P/…, Hive style).
+    #[arg(long, default_value = "file", value_parser = ["file", "period"])]
+    pub layout: String,
     /// Job files only: the unit list after the crosswalk (target `new`), used by aggregate and
     /// report; default for the bundled `thai-nguyen` crosswalk: fixtures/units/thai_nguyen_2024-12.csv.
     #[arg(skip)]
@@ -185,6 +191,7 @@ impl Default for CleanRules {
             crosswalk_target: "new".into(),
             max_missing_share: 0.5,
             min_duration_s: 120.0,
+            layout: "file".into(),
             units_after: None,
         }
     }

@@ -24,6 +24,7 @@
 //! # mapping = "mapping.toml"        # column and answer-label mapping
 //! # keep_columns = ["interviewer"]  # extra columns kept in responses.parquet
 //! #                                 # ([design] columns are always kept)
+//! # layout = "period"               # responses/period=P/… instead of responses.parquet
 //!
 //! [clean]                           # optional, defaults shown
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
@@ -35,6 +36,7 @@
 //! #                                 # (bundled for thai-nguyen; pilots are mapped too)
 //! max_missing_share = 0.5
 //! min_duration_s = 120.0
+//! layout = "file"                   # or "period": responses/period=P/part-00000.parquet
 //!
 //! [aggregate]
 //! channel = "survey"
@@ -161,6 +163,9 @@ pub struct IngestJob {
     /// Delimiter, encoding and mapping file.
     #[serde(flatten)]
     pub read: ReadArgs,
+    /// How the response table is written (`file` or `period`).
+    #[serde(default)]
+    pub layout: Option<String>,
 }
 
 /// `[aggregate]` section.

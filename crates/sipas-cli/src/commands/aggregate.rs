@@ -1,4 +1,4 @@
-//! `sipas aggregate`: responses.parquet → result tables.
+//! `sipas aggregate`: the response table (responses.parquet or responses/) → result tables.
 
 use std::path::Path;
 
@@ -79,9 +79,9 @@ pub(crate) fn run_aggregate(
     } = s;
     let instrument = *instrument;
     let ev_opts = evaluation_options(evaluation)?;
-    let path = data.join("responses.parquet");
-    let responses = read_responses_with(&path, instrument, &design.columns())
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    // `data` holds responses.parquet or responses/ (partitioned by period).
+    let responses = read_responses_with(data, instrument, &design.columns())
+        .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     let indices = aggregate(&responses, &opts).context("aggregation failed")?;

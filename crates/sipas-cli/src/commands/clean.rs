@@ -57,7 +57,11 @@ pub(crate) fn run_clean(
     rules: &CleanRules,
 ) -> anyhow::Result<ExitStatus> {
     let opts = options(rules)?;
-    let report = sipas_clean::io::run(data, out, instrument, units, &opts)
+    let run = sipas_clean::io::RunOptions {
+        layout: super::ingest::layout(&rules.layout)?,
+        ..sipas_clean::io::RunOptions::default()
+    };
+    let report = sipas_clean::io::run_with(data, out, instrument, units, &opts, &run)
         .with_context(|| format!("cannot clean {}", data.display()))?;
     let t = &report.totals;
     let flagged: Vec<String> = t

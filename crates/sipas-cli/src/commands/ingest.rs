@@ -1,10 +1,10 @@
-//! `sipas ingest`: files → responses.parquet + quarantine.
+//! `sipas ingest`: files → the response table (responses.parquet or responses/) + quarantine.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sipas_core::{Instrument, UnitRegistry};
-use sipas_ingest::{IngestOptions, Mapping, ReadOptions, ingest_with};
+use sipas_ingest::{IngestOptions, Mapping, ReadOptions, WriteOptions, ingest_to};
 
 use crate::ExitStatus;
 use crate::args::{IngestArgs, ReadArgs};
@@ -20,8 +20,14 @@ pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
         units,
         &a.read,
         &a.keep_columns,
+        &a.layout,
         &a.out,
     )
+}
+
+/// The table layout named on the command line or in a job file.
+pub(crate) fn layout(name: &str) -> anyhow::Result<sipas_dataset::Layout> {
+    name.parse().map_err(anyhow::Error::msg)
 }
 
 /// Library read options from the CLI / job settings.
@@ -52,6 +58,7 @@ pub(crate) fn run_ingest(
     units: UnitRegistry,
     read: &ReadArgs,
     keep_columns: &[String],
+    layout_name: &str,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
     let opts = IngestOptions {
@@ -59,25 +66,29 @@ pub(crate) fn run_ingest(
         units,
         keep_columns: keep_columns.to_vec(),
     };
-    let ingested = ingest_with(inputs, &opts, &read_options(read)?).context("ingest failed")?;
-    let report = sipas_ingest::write_outputs(&ingested, out)
-        .with_context(|| format!("cannot write ingest outputs to {}", out.display()))?;
+    let write = WriteOptions {
+        layout: layout(layout_name)?,
+        ..WriteOptions::default()
+    };
+    let outcome = ingest_to(inputs, &opts, &read_options(read)?, out, &write)
+        .with_context(|| format!("ingest into {} failed", out.display()))?;
+    let report = &outcome.report;
     let t = &report.totals;
     say(&format!(
         "ingest: {} rows read = {} accepted + {} quarantined ({}) → {}",
         t.rows_read,
         t.accepted,
         t.quarantined,
-        ingested.instrument.id,
-        out.display()
+        outcome.instrument.id,
+        outcome.responses.display()
     ));
     for s in &report.skipped {
         say(&format!("ingest: skipped {}: {}", s.file, s.reason));
     }
-    if ingested.quarantined() > 0 {
+    if outcome.quarantined > 0 {
         say(&format!(
             "ingest: {} rows quarantined, see {}",
-            ingested.quarantined(),
+            outcome.quarantined,
             out.join(sipas_ingest::QUARANTINE_FILE).display()
         ));
         return Ok(ExitStatus::DataProblems);

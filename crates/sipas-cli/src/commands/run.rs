@@ -68,6 +68,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         units.clone(),
         &job.ingest.read,
         &keep_columns,
+        job.ingest.layout.as_deref().unwrap_or("file"),
         &ingest_dir,
     )?);
     let clean_dir = job.out.join("clean");
