@@ -20,6 +20,8 @@ pub struct Part {
     pub period: Option<String>,
     /// Rows in the file (from its footer).
     pub rows: usize,
+    /// Rows of each row group, in order (from the footer).
+    pub row_groups: Vec<usize>,
 }
 
 /// A response table on disk, in either [`Layout`].
@@ -44,12 +46,52 @@ pub struct Chunk {
     pub ordinal: u64,
 }
 
-fn file_rows_and_schema(path: &Path) -> Result<(usize, Schema)> {
+/// Rows, row-group sizes and schema of a Parquet file, from its footer.
+fn file_rows_and_schema(path: &Path) -> Result<(usize, Vec<usize>, Schema)> {
     let f = File::open(path).map_err(io(path))?;
     let mut reader = ParquetReader::new(f);
-    let rows = reader.num_rows().map_err(pe(path))?;
+    let meta = reader.get_metadata().map_err(pe(path))?;
+    let rows = meta.num_rows;
+    let mut groups = Vec::with_capacity(meta.row_groups.len());
+    for g in &meta.row_groups {
+        groups.push(g.num_rows());
+    }
     let df = reader.with_slice(Some((0, 0))).finish().map_err(pe(path))?;
-    Ok((rows, df.schema().as_ref().clone()))
+    Ok((rows, groups, df.schema().as_ref().clone()))
+}
+
+/// The (offset, len) slices a part is read in: whole row groups together
+/// while they fit in `chunk_rows` (so no row group is decoded twice), a row
+/// group larger than `chunk_rows` in slices of `chunk_rows`.
+pub(crate) fn plan(part: &Part, chunk_rows: usize) -> Vec<(usize, usize)> {
+    let mut groups = part.row_groups.clone();
+    if groups.iter().sum::<usize>() != part.rows {
+        groups = vec![part.rows];
+    }
+    let mut out = Vec::new();
+    let (mut start, mut len) = (0usize, 0usize);
+    for g in groups {
+        if len > 0 && len + g > chunk_rows {
+            out.push((start, len));
+            start += len;
+            len = 0;
+        }
+        if g > chunk_rows {
+            let mut done = 0;
+            while done < g {
+                let n = chunk_rows.min(g - done);
+                out.push((start, n));
+                start += n;
+                done += n;
+            }
+        } else {
+            len += g;
+        }
+    }
+    if len > 0 {
+        out.push((start, len));
+    }
+    out
 }
 
 fn is_partition_dir(name: &str) -> bool {
@@ -76,7 +118,7 @@ impl Dataset {
     /// folder holding both layouts is an error (which one is current?).
     pub fn open(path: &Path) -> Result<Self> {
         if path.is_file() {
-            let (rows, schema) = file_rows_and_schema(path)?;
+            let (rows, row_groups, schema) = file_rows_and_schema(path)?;
             return Ok(Dataset {
                 path: path.to_path_buf(),
                 layout: Layout::File,
@@ -84,6 +126,7 @@ impl Dataset {
                     path: path.to_path_buf(),
                     period: None,
                     rows,
+                    row_groups,
                 }],
                 schema,
             });
@@ -149,7 +192,7 @@ impl Dataset {
                 {
                     continue;
                 }
-                let (rows, schema) = file_rows_and_schema(&f)?;
+                let (rows, row_groups, schema) = file_rows_and_schema(&f)?;
                 if schema.contains(PERIOD) {
                     return Err(Error::Layout {
                         path: f,
@@ -165,12 +208,13 @@ impl Dataset {
                     path: f,
                     period: Some(period.clone()),
                     rows,
+                    row_groups,
                 });
             }
         }
         let schema_file = dir.join(SCHEMA_FILE);
         let schema = if schema_file.is_file() {
-            file_rows_and_schema(&schema_file)?.1
+            file_rows_and_schema(&schema_file)?.2
         } else if let Some(s) = first_schema {
             // Written by another engine: put `period` after `unit_code`.
             let mut names: Vec<(PlSmallStr, DataType)> =
@@ -232,7 +276,8 @@ impl Dataset {
 
     /// The rows in chunks of at most `chunk_rows` rows, part by part, with
     /// the `columns` asked for (all when `None`) in the table's column
-    /// order. A chunk never spans two parts.
+    /// order. A chunk never spans two parts, and holds whole row groups
+    /// unless a row group is larger than `chunk_rows`.
     pub fn chunks<'a>(&'a self, chunk_rows: usize, columns: Option<&[&str]>) -> Chunks<'a> {
         let order: Vec<String> = self
             .schema
@@ -246,13 +291,14 @@ impl Dataset {
             .filter(|c| !self.schema.contains(c))
             .map(|c| (*c).to_string())
             .collect();
+        let chunk_rows = chunk_rows.max(1);
         Chunks {
             dataset: self,
-            chunk_rows: chunk_rows.max(1),
+            plans: self.parts.iter().map(|p| plan(p, chunk_rows)).collect(),
             order,
             missing,
             part: 0,
-            offset: 0,
+            step: 0,
             ordinal: 0,
         }
     }
@@ -289,16 +335,17 @@ impl Dataset {
 #[derive(Debug)]
 pub struct Chunks<'a> {
     dataset: &'a Dataset,
-    chunk_rows: usize,
+    /// Per part: the (offset, len) slices to read.
+    plans: Vec<Vec<(usize, usize)>>,
     order: Vec<String>,
     missing: Vec<String>,
     part: usize,
-    offset: usize,
+    step: usize,
     ordinal: u64,
 }
 
 impl Chunks<'_> {
-    fn read(&self, part: &Part, len: usize) -> Result<DataFrame> {
+    fn read(&self, part: &Part, offset: usize, len: usize) -> Result<DataFrame> {
         let file_cols: Vec<String> = self
             .order
             .iter()
@@ -308,7 +355,7 @@ impl Chunks<'_> {
         let f = File::open(&part.path).map_err(io(&part.path))?;
         let mut df = ParquetReader::new(f)
             .with_columns(Some(file_cols))
-            .with_slice(Some((self.offset, len)))
+            .with_slice(Some((offset, len)))
             .finish()
             .map_err(pe(&part.path))?;
         if let Some(p) = &part.period
@@ -337,22 +384,21 @@ impl Iterator for Chunks<'_> {
         }
         loop {
             let part = self.dataset.parts.get(self.part)?;
-            if self.offset >= part.rows {
+            let Some(&(offset, len)) = self.plans[self.part].get(self.step) else {
                 self.part += 1;
-                self.offset = 0;
+                self.step = 0;
                 continue;
-            }
-            let len = self.chunk_rows.min(part.rows - self.offset);
-            let out = self.read(part, len).map(|df| Chunk {
+            };
+            let out = self.read(part, offset, len).map(|df| Chunk {
                 df,
                 part: self.part,
-                offset: self.offset,
+                offset,
                 ordinal: self.ordinal,
             });
             if out.is_err() {
                 self.part = self.dataset.parts.len();
             }
-            self.offset += len;
+            self.step += 1;
             self.ordinal += len as u64;
             return Some(out);
         }

@@ -234,3 +234,23 @@ fn an_empty_write_of_a_new_period_does_not_send_its_rows_to_the_previous_one() {
         .collect();
     assert_eq!(periods, ["2023Q1", "2023Q1", "2023Q1", "2023Q2"]);
 }
+
+#[test]
+fn chunks_keep_row_groups_whole_unless_one_is_larger_than_a_chunk() {
+    let part = Part {
+        path: "x.parquet".into(),
+        period: None,
+        rows: 11,
+        row_groups: vec![3, 3, 5],
+    };
+    assert_eq!(read::plan(&part, 4), [(0, 3), (3, 3), (6, 4), (10, 1)]);
+    assert_eq!(read::plan(&part, 6), [(0, 6), (6, 5)]);
+    assert_eq!(read::plan(&part, 100), [(0, 11)]);
+    assert_eq!(read::plan(&part, 1).len(), 11);
+    // Footer sizes that do not add up are not trusted.
+    let odd = Part {
+        row_groups: vec![2],
+        ..part
+    };
+    assert_eq!(read::plan(&odd, 5), [(0, 5), (5, 5), (10, 1)]);
+}
