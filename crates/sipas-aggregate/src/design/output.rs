@@ -1,6 +1,7 @@
 //! The long estimates table and its CSV.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use sipas_core::Period;
@@ -155,33 +156,41 @@ impl DomainEstimates {
     }
 }
 
+const ESTIMATES_HEADER: &str = "domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed\n";
+
+/// Appends the CSV line of one row to `s` (cleared first).
+fn estimate_line(s: &mut String, r: &EstimateRow) {
+    s.clear();
+    let hide = |v: Option<f64>| if r.suppressed { None } else { v };
+    let _ = writeln!(
+        s,
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        r.domain_type.as_str(),
+        field(&r.domain),
+        r.period,
+        field(&r.indicator),
+        r.indicator_kind.as_str(),
+        r.n,
+        finite_num(hide(r.value)),
+        finite_num(hide(r.se)),
+        finite_num(hide(r.lo)),
+        finite_num(hide(r.hi)),
+        r.ci_method.as_str(),
+        finite_num(hide(r.deff)),
+        finite_num(hide(r.n_eff)),
+        finite_num(hide(r.cv)),
+        r.reliable,
+        r.suppressed
+    );
+}
+
 /// The CSV text of `estimates.csv` (see [`write_estimates`]).
 pub fn estimates_csv(est: &DomainEstimates) -> String {
-    let mut s = String::from(
-        "domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed\n",
-    );
+    let mut s = String::from(ESTIMATES_HEADER);
+    let mut line = String::new();
     for r in &est.rows {
-        let hide = |v: Option<f64>| if r.suppressed { None } else { v };
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.domain_type.as_str(),
-            field(&r.domain),
-            r.period,
-            field(&r.indicator),
-            r.indicator_kind.as_str(),
-            r.n,
-            finite_num(hide(r.value)),
-            finite_num(hide(r.se)),
-            finite_num(hide(r.lo)),
-            finite_num(hide(r.hi)),
-            r.ci_method.as_str(),
-            finite_num(hide(r.deff)),
-            finite_num(hide(r.n_eff)),
-            finite_num(hide(r.cv)),
-            r.reliable,
-            r.suppressed
-        );
+        estimate_line(&mut line, r);
+        s.push_str(&line);
     }
     s
 }
@@ -195,5 +204,67 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
         path: out_dir.to_path_buf(),
         source,
     })?;
-    crate::write::write_atomic(out_dir, ESTIMATES_FILE, estimates_csv(est).as_bytes())
+    // Row by row into the temporary file: with 10,000 units the text is
+    // over 1 GB, which would otherwise sit in memory beside the rows.
+    let target = out_dir.join(ESTIMATES_FILE);
+    sipas_core::atomic::write_with(&target, |file| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        w.write_all(ESTIMATES_HEADER.as_bytes())?;
+        let mut line = String::new();
+        for r in &est.rows {
+            estimate_line(&mut line, r);
+            w.write_all(line.as_bytes())?;
+        }
+        w.flush()
+    })
+    .map_err(|source| crate::Error::Io {
+        path: target.clone(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(domain: &str, suppressed: bool) -> EstimateRow {
+        EstimateRow {
+            domain_type: DomainType::District,
+            domain: domain.into(),
+            period: "2024Q1".parse().unwrap(),
+            indicator: "sipas".into(),
+            indicator_kind: IndicatorKind::Index,
+            n: 12,
+            value: Some(81.25),
+            se: Some(1.0 / 3.0),
+            lo: None,
+            hi: Some(f64::INFINITY),
+            ci_method: CiMethod::Normal,
+            deff: Some(2e-7),
+            n_eff: Some(6.0),
+            cv: None,
+            reliable: false,
+            suppressed,
+            df: None,
+        }
+    }
+
+    #[test]
+    fn the_file_is_written_row_by_row_with_the_same_bytes_as_the_text() {
+        let est = DomainEstimates {
+            instrument_id: "sipas-2023".into(),
+            design: DesignSpec::default(),
+            rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
+        };
+        let expected = format!(
+            "{ESTIMATES_HEADER}\
+             district,\"Phú Lương, \"\"cũ\"\"\",2024Q1,sipas,index,12,81.250000,0.333333,,,normal,0.000000,6.000000,,false,false\n\
+             district,Đại Từ,2024Q1,sipas,index,12,,,,,normal,,,,false,true\n"
+        );
+        assert_eq!(estimates_csv(&est), expected);
+        let dir = tempfile::tempdir().unwrap();
+        write_estimates(&est, dir.path()).unwrap();
+        let written = std::fs::read_to_string(dir.path().join(ESTIMATES_FILE)).unwrap();
+        assert_eq!(written, expected);
+    }
 }
