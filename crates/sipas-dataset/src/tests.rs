@@ -13,6 +13,17 @@ fn frame(ids: &[&str], units: &[&str], period: &str, answers: &[Option<u8>]) -> 
     .unwrap()
 }
 
+/// The non-null values of a text column.
+fn text(df: &DataFrame, name: &str) -> Vec<String> {
+    df.column(name)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect()
+}
+
 fn table() -> Vec<(&'static str, DataFrame)> {
     vec![
         (
@@ -188,26 +199,11 @@ fn spill_partitions_rows_by_key_keeping_their_order() {
     let mut done = spill.finish().unwrap();
     assert_eq!(done.keys(), [0, 1]);
     assert_eq!((done.rows(&0), done.rows(&1)), (2, 4));
-    let zero = done.take(&0).unwrap();
-    let ids: Vec<&str> = zero
-        .column("response_id")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(Option::unwrap)
-        .collect();
-    assert_eq!(ids, ["a", "b"]);
-    let one = done.take(&1).unwrap();
-    let ids: Vec<&str> = one
-        .column("response_id")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(Option::unwrap)
-        .collect();
-    assert_eq!(ids, ["c", "d", "e", "f"]);
+    assert_eq!(text(&done.take(&0).unwrap(), "response_id"), ["a", "b"]);
+    assert_eq!(
+        text(&done.take(&1).unwrap(), "response_id"),
+        ["c", "d", "e", "f"]
+    );
     assert_eq!(done.take(&7).unwrap().height(), 0);
     drop(done);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
@@ -224,15 +220,10 @@ fn an_empty_write_of_a_new_period_does_not_send_its_rows_to_the_previous_one() {
     w.write("2023Q2", &t[1].1).unwrap();
     w.finish().unwrap();
     let df = Dataset::open(dir.path()).unwrap().read(None).unwrap();
-    let periods: Vec<&str> = df
-        .column("period")
-        .unwrap()
-        .str()
-        .unwrap()
-        .iter()
-        .map(Option::unwrap)
-        .collect();
-    assert_eq!(periods, ["2023Q1", "2023Q1", "2023Q1", "2023Q2"]);
+    assert_eq!(
+        text(&df, "period"),
+        ["2023Q1", "2023Q1", "2023Q1", "2023Q2"]
+    );
 }
 
 #[test]
