@@ -489,17 +489,27 @@ fn with_validity<T: PolarsDataType>(ca: &ChunkedArray<T>) -> (ChunkedArray<T>, O
     (ca, validity)
 }
 
-/// Reads the metadata, column names and row count of a Parquet file.
-pub(crate) fn parquet_meta(path: &Path) -> Result<(Vec<String>, usize, FileMetadataRef)> {
-    let polars_err = |source| Error::Polars {
-        path: path.to_path_buf(),
-        source,
-    };
+/// Opens a Parquet input, and maps polars' errors to ones naming it.
+fn open_parquet(
+    path: &Path,
+) -> Result<(
+    ParquetReader<File>,
+    impl Fn(PolarsError) -> Error + Copy + '_,
+)> {
     let f = File::open(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let mut r = ParquetReader::new(f);
+    let polars_err = |source| Error::Polars {
+        path: path.to_path_buf(),
+        source,
+    };
+    Ok((ParquetReader::new(f), polars_err))
+}
+
+/// Reads the metadata, column names and row count of a Parquet file.
+pub(crate) fn parquet_meta(path: &Path) -> Result<(Vec<String>, usize, FileMetadataRef)> {
+    let (mut r, polars_err) = open_parquet(path)?;
     let names = r
         .schema()
         .map_err(polars_err)?
@@ -519,15 +529,8 @@ impl ParquetRows {
         first: usize,
         len: usize,
     ) -> Result<Self> {
-        let polars_err = |source| Error::Polars {
-            path: path.to_path_buf(),
-            source,
-        };
-        let f = File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut r = ParquetReader::new(f).with_slice(Some((first, len)));
+        let (r, polars_err) = open_parquet(path)?;
+        let mut r = r.with_slice(Some((first, len)));
         r.set_metadata(metadata.clone());
         let df = r.finish().map_err(polars_err)?;
         let cols = df
