@@ -30,7 +30,7 @@ mod spill;
 mod write;
 
 pub use error::{Error, Result};
-pub use read::{Chunk, Chunks, Dataset, Part};
+pub use read::{Chunk, ChunkSpec, Chunks, Dataset, Part};
 pub use spill::{Spill, Spilled};
 pub use write::DatasetWriter;
 

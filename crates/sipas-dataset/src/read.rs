@@ -46,6 +46,19 @@ pub struct Chunk {
     pub ordinal: u64,
 }
 
+/// Where a chunk lies: see [`Dataset::chunk_specs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkSpec {
+    /// Index of the part in [`Dataset::parts`].
+    pub part: usize,
+    /// Index of the chunk's first row within its part.
+    pub offset: usize,
+    /// Rows in the chunk.
+    pub len: usize,
+    /// Index of the chunk's first row in the whole table (parts in order).
+    pub ordinal: u64,
+}
+
 /// Rows, row-group sizes and schema of a Parquet file, from its footer.
 fn file_rows_and_schema(path: &Path) -> Result<(usize, Vec<usize>, Schema)> {
     let f = File::open(path).map_err(io(path))?;
@@ -274,32 +287,70 @@ impl Dataset {
         self.schema.contains(name)
     }
 
-    /// The rows in chunks of at most `chunk_rows` rows, part by part, with
-    /// the `columns` asked for (all when `None`) in the table's column
-    /// order. A chunk never spans two parts, and holds whole row groups
-    /// unless a row group is larger than `chunk_rows`.
-    pub fn chunks<'a>(&'a self, chunk_rows: usize, columns: Option<&[&str]>) -> Chunks<'a> {
-        let order: Vec<String> = self
+    /// The chunks [`Dataset::chunks`] reads, in order: at most `chunk_rows`
+    /// rows each, whole row groups unless a row group is larger than
+    /// `chunk_rows`, never spanning two parts. Each can be read on its own
+    /// with [`Dataset::read_chunk`] (on any thread).
+    pub fn chunk_specs(&self, chunk_rows: usize) -> Vec<ChunkSpec> {
+        let chunk_rows = chunk_rows.max(1);
+        let mut ordinal = 0u64;
+        let mut out = Vec::new();
+        for (i, part) in self.parts.iter().enumerate() {
+            for (offset, len) in plan(part, chunk_rows) {
+                out.push(ChunkSpec {
+                    part: i,
+                    offset,
+                    len,
+                    ordinal,
+                });
+                ordinal += len as u64;
+            }
+        }
+        out
+    }
+
+    /// Reads one chunk of [`Dataset::chunk_specs`] with the `columns` asked
+    /// for (all when `None`) in the table's column order; a column the
+    /// table lacks is an error.
+    pub fn read_chunk(&self, spec: &ChunkSpec, columns: Option<&[&str]>) -> Result<Chunk> {
+        let order = self.column_order(columns)?;
+        let part = self.parts.get(spec.part).ok_or_else(|| Error::Layout {
+            path: self.path.clone(),
+            message: format!("no part {} (the table has {})", spec.part, self.parts.len()),
+        })?;
+        let df = read_slice(part, &order, spec.offset, spec.len)?;
+        Ok(Chunk {
+            df,
+            part: spec.part,
+            offset: spec.offset,
+            ordinal: spec.ordinal,
+        })
+    }
+
+    /// The `columns` asked for (all when `None`) in the table's order.
+    fn column_order(&self, columns: Option<&[&str]>) -> Result<Vec<String>> {
+        if let Some(c) = columns.unwrap_or(&[]).iter().find(|c| !self.schema.contains(c)) {
+            return Err(Error::Layout {
+                path: self.path.clone(),
+                message: format!("no column `{c}`"),
+            });
+        }
+        Ok(self
             .schema
             .iter_names()
             .filter(|n| columns.is_none_or(|c| c.contains(&n.as_str())))
             .map(ToString::to_string)
-            .collect();
-        let missing: Vec<String> = columns
-            .unwrap_or(&[])
-            .iter()
-            .filter(|c| !self.schema.contains(c))
-            .map(|c| (*c).to_string())
-            .collect();
-        let chunk_rows = chunk_rows.max(1);
+            .collect())
+    }
+
+    /// The rows in chunks of at most `chunk_rows` rows (see
+    /// [`Dataset::chunk_specs`]), read one after another, with the `columns`
+    /// asked for (all when `None`) in the table's column order.
+    pub fn chunks<'a>(&'a self, chunk_rows: usize, columns: Option<&[&str]>) -> Chunks<'a> {
         Chunks {
             dataset: self,
-            plans: self.parts.iter().map(|p| plan(p, chunk_rows)).collect(),
-            order,
-            missing,
-            part: 0,
-            step: 0,
-            ordinal: 0,
+            specs: self.chunk_specs(chunk_rows).into_iter(),
+            order: self.column_order(columns),
         }
     }
 
@@ -335,72 +386,56 @@ impl Dataset {
 #[derive(Debug)]
 pub struct Chunks<'a> {
     dataset: &'a Dataset,
-    /// Per part: the (offset, len) slices to read.
-    plans: Vec<Vec<(usize, usize)>>,
-    order: Vec<String>,
-    missing: Vec<String>,
-    part: usize,
-    step: usize,
-    ordinal: u64,
+    specs: std::vec::IntoIter<ChunkSpec>,
+    /// The columns in table order, or the error to report once.
+    order: Result<Vec<String>>,
 }
 
-impl Chunks<'_> {
-    fn read(&self, part: &Part, offset: usize, len: usize) -> Result<DataFrame> {
-        let file_cols: Vec<String> = self
-            .order
-            .iter()
-            .filter(|c| part.period.is_none() || c.as_str() != PERIOD)
-            .cloned()
-            .collect();
-        let f = File::open(&part.path).map_err(io(&part.path))?;
-        let mut df = ParquetReader::new(f)
-            .with_columns(Some(file_cols))
-            .with_slice(Some((offset, len)))
-            .finish()
-            .map_err(pe(&part.path))?;
-        if let Some(p) = &part.period
-            && self.order.iter().any(|c| c == PERIOD)
-        {
-            let col = StringChunked::full(PERIOD.into(), p, df.height()).into_column();
-            df.with_column(col).map_err(pe(&part.path))?;
-        }
-        df.select(self.order.iter().map(String::as_str))
-            .map_err(pe(&part.path))
+/// Reads rows `offset .. offset + len` of a part, the `order` columns in
+/// that order (the period of a partition folder becomes a column).
+fn read_slice(part: &Part, order: &[String], offset: usize, len: usize) -> Result<DataFrame> {
+    let file_cols: Vec<String> = order
+        .iter()
+        .filter(|c| part.period.is_none() || c.as_str() != PERIOD)
+        .cloned()
+        .collect();
+    let f = File::open(&part.path).map_err(io(&part.path))?;
+    let mut df = ParquetReader::new(f)
+        .with_columns(Some(file_cols))
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(pe(&part.path))?;
+    if let Some(p) = &part.period
+        && order.iter().any(|c| c == PERIOD)
+    {
+        let col = StringChunked::full(PERIOD.into(), p, df.height()).into_column();
+        df.with_column(col).map_err(pe(&part.path))?;
     }
+    df.select(order.iter().map(String::as_str))
+        .map_err(pe(&part.path))
 }
 
 impl Iterator for Chunks<'_> {
     type Item = Result<Chunk>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(c) = self.missing.first() {
-            let e = Error::Layout {
-                path: self.dataset.path.clone(),
-                message: format!("no column `{c}`"),
-            };
-            self.missing.clear();
-            self.part = self.dataset.parts.len();
+        let Ok(order) = &self.order else {
+            // Report a missing column once, then stop.
+            let e = std::mem::replace(&mut self.order, Ok(Vec::new())).err()?;
+            self.specs = Vec::new().into_iter();
             return Some(Err(e));
+        };
+        let spec = self.specs.next()?;
+        let part = &self.dataset.parts[spec.part];
+        let out = read_slice(part, order, spec.offset, spec.len).map(|df| Chunk {
+            df,
+            part: spec.part,
+            offset: spec.offset,
+            ordinal: spec.ordinal,
+        });
+        if out.is_err() {
+            self.specs = Vec::new().into_iter();
         }
-        loop {
-            let part = self.dataset.parts.get(self.part)?;
-            let Some(&(offset, len)) = self.plans[self.part].get(self.step) else {
-                self.part += 1;
-                self.step = 0;
-                continue;
-            };
-            let out = self.read(part, offset, len).map(|df| Chunk {
-                df,
-                part: self.part,
-                offset,
-                ordinal: self.ordinal,
-            });
-            if out.is_err() {
-                self.part = self.dataset.parts.len();
-            }
-            self.step += 1;
-            self.ordinal += len as u64;
-            return Some(out);
-        }
+        Some(out)
     }
 }

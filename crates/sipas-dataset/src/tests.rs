@@ -92,6 +92,22 @@ fn both_layouts_read_back_the_same_rows_in_chunks_of_any_size() {
                 }
             }
             assert!(got.unwrap().equals_missing(&all), "{layout} chunk {size}");
+            // The same chunks, read one by one from their specs in reverse.
+            let specs = ds.chunk_specs(size);
+            let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
+            assert_eq!(lens.iter().sum::<usize>(), 6);
+            for (i, spec) in specs.iter().enumerate().rev() {
+                let c = ds.read_chunk(spec, Some(&["q1", "period"])).unwrap();
+                assert_eq!(c.ordinal, spec.ordinal);
+                assert_eq!(c.df.get_column_names(), ["period", "q1"]);
+                let start = usize::try_from(spec.ordinal).unwrap();
+                let want = all.slice(start as i64, spec.len);
+                assert!(
+                    c.df.column("q1").unwrap().equals_missing(want.column("q1").unwrap())
+                        && c.df.column("period").unwrap() == want.column("period").unwrap(),
+                    "{layout} chunk {size} #{i}"
+                );
+            }
         }
         let two = ds.read(Some(&["q1", "period"])).unwrap();
         assert_eq!(two.get_column_names(), ["period", "q1"]);
@@ -177,6 +193,10 @@ fn bad_input_is_named() {
         .unwrap_err()
         .to_string();
     assert!(missing.contains("no column `nope`"), "{missing}");
+    let ds = Dataset::open(&dir.path().join(RESPONSES_FILE)).unwrap();
+    let spec = ds.chunk_specs(2)[0];
+    let e = ds.read_chunk(&spec, Some(&["nope"])).unwrap_err().to_string();
+    assert!(e.contains("no column `nope`"), "{e}");
 }
 
 #[test]
