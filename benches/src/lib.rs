@@ -155,7 +155,7 @@ mod tests {
         assert!(a.equals_missing(&b));
         let r = responses(500);
         assert_eq!(r.len(), 500);
-        assert_eq!(r.answers().len(), 500 * 33);
+        assert_eq!(r.states().len(), 500 * 2 * r.words());
     }
 
     #[test]

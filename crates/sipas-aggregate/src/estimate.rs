@@ -296,19 +296,58 @@ impl Totals {
 struct Solved {
     root: Option<f64>,
     groups: Vec<Option<f64>>,
-    /// `table[j * k + code]` = 100·c_j/X_j·(s(code) − R_j·a(code)); the
-    /// linearized variable of a row is `w · Σ_j table[j·k + code_j]`.
-    /// `None` when the root index is undefined.
-    table: Option<Vec<f64>>,
+    /// The linearized variable of the root index; `None` when the index is
+    /// undefined.
+    lin: Option<Lin>,
+}
+
+/// The linearized variable of the root index as byte tables over a row's
+/// masks: with α_j = 100·c_j/X_j and R_j = Y_j/X_j, a row contributes
+/// z = w·(Σ_{j satisfied} α_j − Σ_{j answered} α_j·R_j), and each sum is
+/// read eight items at a time: `sat[b][v]` = Σ α_j over the set bits of `v`
+/// at byte `b` of the satisfied mask, `ans[b][v]` likewise of α_j·R_j.
+#[derive(Debug, Clone)]
+struct Lin {
+    sat: Vec<[f64; 256]>,
+    ans: Vec<[f64; 256]>,
+}
+
+/// Byte `b` of a mask (item `8b .. 8b + 8`).
+#[inline]
+fn mask_byte(mask: &[u64], b: usize) -> usize {
+    ((mask[b / 8] >> ((b % 8) * 8)) & 0xff) as usize
+}
+
+/// Per byte of a mask, the sum over its set bits of `coef`: `t[v]` =
+/// `t[v without its lowest bit] + coef[lowest bit]`.
+fn byte_sums(coef: &[f64]) -> Vec<[f64; 256]> {
+    coef.chunks(8)
+        .map(|c| {
+            let mut t = [0.0; 256];
+            for v in 1..256usize {
+                let low = v.trailing_zeros() as usize;
+                t[v] = t[v & (v - 1)] + c.get(low).copied().unwrap_or(0.0);
+            }
+            t
+        })
+        .collect()
+}
+
+impl Lin {
+    /// `z / w` of a row with these masks.
+    #[inline]
+    fn z(&self, answered: &[u64], satisfied: &[u64]) -> f64 {
+        let mut acc = 0.0;
+        for (b, (ts, ta)) in self.sat.iter().zip(&self.ans).enumerate() {
+            acc += ts[mask_byte(satisfied, b)] - ta[mask_byte(answered, b)];
+        }
+        acc
+    }
 }
 
 /// The per-instrument constants of the computation.
 struct Model<'a> {
     j: usize,
-    /// Codes 0..k (0 = missing).
-    k: usize,
-    answered: Vec<f64>,
-    satisfied: Vec<f64>,
     root: &'a [f64],
     groups: Vec<&'a [f64]>,
 }
@@ -330,27 +369,92 @@ impl Model<'_> {
     fn solve(&self, t: &Totals) -> Solved {
         let root = Self::value(self.root, t);
         let groups = self.groups.iter().map(|c| Self::value(c, t)).collect();
-        let table = root.map(|_| {
-            let mut table = vec![0.0; self.j * self.k];
+        let lin = root.map(|_| {
+            let (mut alpha, mut alpha_r) = (vec![0.0; self.j], vec![0.0; self.j]);
             for j in 0..self.j {
                 let c = self.root[j];
-                if c == 0.0 {
-                    continue;
-                }
-                let (x, r) = (t.x[j], t.y[j] / t.x[j]);
-                for code in 0..self.k {
-                    table[j * self.k + code] =
-                        100.0 * c / x * (self.satisfied[code] - r * self.answered[code]);
+                if c != 0.0 {
+                    alpha[j] = 100.0 * c / t.x[j];
+                    alpha_r[j] = alpha[j] * (t.y[j] / t.x[j]);
                 }
             }
-            table
+            Lin {
+                sat: byte_sums(&alpha),
+                ans: byte_sums(&alpha_r),
+            }
         });
-        Solved {
-            root,
-            groups,
-            table,
+        Solved { root, groups, lin }
+    }
+}
+
+/// Cells of at least this many rows are totalled through per-byte
+/// histograms of their masks (a few additions a row); smaller ones item by
+/// item.
+const HISTOGRAM_ROWS: usize = 256;
+
+/// Weighted totals of a cell's rows from their masks.
+fn cell_totals(
+    rows: &[u32],
+    weights: &[f64],
+    states: &[u64],
+    words: usize,
+    n_items: usize,
+) -> Totals {
+    let stride = 2 * words;
+    let masks = |r: usize| states[r * stride..(r + 1) * stride].split_at(words);
+    let mut t = Totals::zero(n_items);
+    t.n = rows.len();
+    if rows.len() < HISTOGRAM_ROWS {
+        for &r in rows {
+            let r = r as usize;
+            let w = weights[r];
+            let (a, s) = masks(r);
+            for (wi, (&a, &s)) in a.iter().zip(s).enumerate() {
+                let mut m = a;
+                while m != 0 {
+                    let j = wi * 64 + m.trailing_zeros() as usize;
+                    t.x[j] += w;
+                    t.n_valid[j] += 1;
+                    m &= m - 1;
+                }
+                let mut m = s;
+                while m != 0 {
+                    t.y[wi * 64 + m.trailing_zeros() as usize] += w;
+                    m &= m - 1;
+                }
+            }
+        }
+        return t;
+    }
+    // Per byte of the masks: weights and counts by byte value.
+    let nb = n_items.div_ceil(8);
+    let mut wa = vec![[0.0f64; 256]; nb];
+    let mut ws = vec![[0.0f64; 256]; nb];
+    let mut ca = vec![[0u32; 256]; nb];
+    for &r in rows {
+        let r = r as usize;
+        let w = weights[r];
+        let (a, s) = masks(r);
+        for b in 0..nb {
+            let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
+            wa[b][va] += w;
+            ca[b][va] += 1;
+            ws[b][vs] += w;
         }
     }
+    for j in 0..n_items {
+        let (b, bit) = (j / 8, j % 8);
+        let (mut x, mut y, mut n) = (0.0, 0.0, 0usize);
+        for v in (0..256usize).filter(|v| (v >> bit) & 1 == 1) {
+            x += wa[b][v];
+            y += ws[b][v];
+            n += ca[b][v] as usize;
+        }
+        t.x[j] = x;
+        t.y[j] = y;
+        t.n_valid[j] = n;
+    }
+    t
 }
 
 /// Computes every index of the response table (see the crate docs for the
@@ -358,20 +462,9 @@ impl Model<'_> {
 pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
     let inst = responses.instrument();
     let n_items = inst.items().len();
-    let scale = &inst.scale;
-    let k = usize::from(scale.max) + 1;
-    let answered: Vec<f64> = (0..k)
-        .map(|c| f64::from(u8::from(scale.is_valid(c as u8))))
-        .collect();
-    let satisfied: Vec<f64> = (0..k)
-        .map(|c| f64::from(u8::from(scale.is_satisfied(c as u8))))
-        .collect();
     let reported = inst.reported_groups();
     let model = Model {
         j: n_items,
-        k,
-        answered,
-        satisfied,
         root: inst
             .coefficients(inst.root())
             .expect("the root group has coefficients"),
@@ -424,29 +517,14 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         .filter(|&c| bounds[c + 1] > bounds[c])
         .collect();
     let rows_of = |c: usize| &order[bounds[c]..bounds[c + 1]];
-    let answers = responses.answers();
+    let (states, words) = (responses.states(), responses.words());
+    let stride = 2 * words;
     let weights = responses.weights();
 
     // Pass 1: weighted totals per cell.
     let cell_totals: Vec<Totals> = present
         .par_iter()
-        .map(|&c| {
-            let mut t = Totals::zero(n_items);
-            for &r in rows_of(c) {
-                let r = r as usize;
-                let w = weights[r];
-                let row = &answers[r * n_items..(r + 1) * n_items];
-                for (j, &code) in row.iter().enumerate() {
-                    let code = usize::from(code);
-                    let a = model.answered[code];
-                    t.x[j] += w * a;
-                    t.y[j] += w * model.satisfied[code];
-                    t.n_valid[j] += a as usize;
-                }
-            }
-            t.n = rows_of(c).len();
-            t
-        })
+        .map(|&c| cell_totals(rows_of(c), weights, states, words, n_items))
         .collect();
 
     // Domain totals: sums of cell totals in cell order.
@@ -466,31 +544,22 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
 
     // Pass 2: per cell, its stratum's contribution to the variance of the
     // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
-    let zeros = vec![0.0; n_items * k];
     let contrib: Vec<[f64; 3]> = present
         .par_iter()
         .zip(&cell_solved)
         .map_init(Vec::new, |z: &mut Vec<[f64; 3]>, (&c, own)| {
-            let tables = [
-                own.table.as_deref(),
-                gp_solved[gp_of(c)].table.as_deref(),
-                quad_solved[quad_of(c)].table.as_deref(),
+            let lins = [
+                own.lin.as_ref(),
+                gp_solved[gp_of(c)].lin.as_ref(),
+                quad_solved[quad_of(c)].lin.as_ref(),
             ];
-            let t = tables.map(|t| t.unwrap_or(&zeros));
             let rows = rows_of(c);
             z.clear();
             for &r in rows {
                 let r = r as usize;
-                let row = &answers[r * n_items..(r + 1) * n_items];
-                let mut acc = [0.0; 3];
-                for (j, &code) in row.iter().enumerate() {
-                    let i = j * k + usize::from(code);
-                    acc[0] += t[0][i];
-                    acc[1] += t[1][i];
-                    acc[2] += t[2][i];
-                }
+                let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
                 let w = weights[r];
-                z.push(acc.map(|a| w * a));
+                z.push(lins.map(|l| l.map_or(0.0, |l| w * l.z(a, s))));
             }
             let n = rows.len();
             if n < 2 {

@@ -1,14 +1,18 @@
 //! The response table in memory, in the compact layout the estimators use.
 //!
 //! Text columns (`unit_code`, `period`, `channel`) are dictionary-encoded: each
-//! distinct value is stored once and rows hold `u32` indices. Answers are one
-//! flat row-major `Vec<u8>` (row × item, `0` = missing) and weights a
-//! `Vec<f64>`. Building this layout is the only place where rows are touched
-//! through polars.
+//! distinct value is stored once and rows hold `u32` indices. Every estimator
+//! needs of an answer only its state (missing, answered, satisfied), so the
+//! answers of a row are two bit masks: "answered" and "satisfied", one bit
+//! per item (see [`Responses::states`]). Weights are a `Vec<f64>`. Building
+//! this layout is the only place where rows are touched through polars; the
+//! chunks of a table are read and packed in parallel.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -17,8 +21,13 @@ use sipas_dataset::Dataset;
 
 use crate::{Error, Result};
 
-/// Rows per block when the answers are transposed into the row-major layout.
-const BLOCK: usize = 4096;
+/// Rows per parallel block when answer columns are packed into row masks.
+const BLOCK: usize = 2048;
+
+/// Words of one answer mask (one bit per item, at least one word).
+pub(crate) fn mask_words(items: usize) -> usize {
+    items.div_ceil(64).max(1)
+}
 
 /// Survey responses, dictionary-encoded.
 #[derive(Debug, Clone)]
@@ -32,7 +41,9 @@ pub struct Responses {
     period_idx: Vec<u32>,
     channel_idx: Vec<u32>,
     weights: Vec<f64>,
-    answers: Vec<u8>,
+    /// Per row: `words` words of answered bits, then `words` of satisfied bits.
+    states: Vec<u64>,
+    words: usize,
     /// Optional design columns (strata, clusters, fpc, other weights) by name.
     design_columns: BTreeMap<String, DesignColumn>,
 }
@@ -81,11 +92,11 @@ impl Responses {
     pub fn builder(instrument: Instrument) -> ResponsesBuilder {
         ResponsesBuilder {
             instrument,
-            units: Dict::default(),
-            periods: Dict::default(),
-            channels: Dict::default(),
+            units: Coded::default(),
+            periods: Coded::default(),
+            channels: Coded::default(),
             weights: Vec::new(),
-            answers: Vec::new(),
+            states: Vec::new(),
         }
     }
 
@@ -103,12 +114,14 @@ impl Responses {
     fn finish(
         instrument: Instrument,
         origin: String,
-        units: Dict,
-        periods: Dict,
-        channels: Dict,
+        units: Coded,
+        periods: Coded,
+        channels: Coded,
         weights: Vec<f64>,
-        answers: Vec<u8>,
+        states: Vec<u64>,
     ) -> Result<Self> {
+        let words = mask_words(instrument.items().len());
+        debug_assert_eq!(states.len(), 2 * words * weights.len());
         // Units: sorted by code.
         let (unit_values, unit_idx) = units.sorted_by(|v| Ok(v.clone()))?;
         // Periods: parsed, one granularity, chronological.
@@ -141,7 +154,8 @@ impl Responses {
             period_idx,
             channel_idx,
             weights,
-            answers,
+            states,
+            words,
             design_columns: BTreeMap::new(),
         })
     }
@@ -157,9 +171,10 @@ impl Responses {
         design_columns: &[&str],
     ) -> Result<Self> {
         let plan = Plan::new(df.schema(), instrument, origin, design_columns)?;
-        let mut b = Builder::new(plan, df.height());
-        b.append(df, origin, 0)?;
-        b.finish(origin.to_string())
+        let mut table = Table::new(&plan, df.height());
+        let slot = table.slots(&[df.height()]).pop().expect("one slot");
+        let local = fill(&plan, df, origin, 0, slot, true)?;
+        table.finish(plan, &[local], origin.to_string())
     }
 
     /// Attaches a text design column (one value per row).
@@ -275,17 +290,39 @@ impl Responses {
         &self.weights
     }
 
-    /// Row-major answers: row `i`, item `j` at `i * n_items + j`; `0` = missing.
-    pub fn answers(&self) -> &[u8] {
-        &self.answers
+    /// The answer masks of every row, row after row: [`Responses::words`]
+    /// words of "answered" bits (item `j` at bit `j % 64` of word `j / 64`),
+    /// then as many of "satisfied" bits (a subset of the answered ones).
+    pub fn states(&self) -> &[u64] {
+        &self.states
+    }
+
+    /// Words of one answer mask: `ceil(items / 64)`, at least 1.
+    pub fn words(&self) -> usize {
+        self.words
+    }
+
+    /// Row `r`'s answered and satisfied masks.
+    pub fn masks(&self, r: usize) -> (&[u64], &[u64]) {
+        let row = &self.states[2 * self.words * r..2 * self.words * (r + 1)];
+        row.split_at(self.words)
+    }
+
+    /// Row `r`'s answer states in item order, into `out` (one per item):
+    /// 0 missing, 1 answered and not satisfied, 2 satisfied.
+    pub fn row_states(&self, r: usize, out: &mut [u8]) {
+        let (a, s) = self.masks(r);
+        for (j, o) in out.iter_mut().enumerate() {
+            let (w, b) = (j / 64, j % 64);
+            *o = ((a[w] >> b) & 1) as u8 + ((s[w] >> b) & 1) as u8;
+        }
     }
 }
 
-/// Rows read at a time: four default row groups (4,194,304). Measured at
-/// 10^7 rows (benches/README.md): 1.30 s to read with chunks of 2^22 rows,
-/// 1.59 s with 2^20 (more, smaller Parquet reads and dictionary merges) and
-/// 2.7 s in one piece; a chunk costs about 160 MB of polars buffers.
-pub const READ_CHUNK_ROWS: usize = 4 * sipas_dataset::ROW_GROUP_ROWS;
+/// Rows read at a time: one default row group. Chunks are read and packed
+/// on all cores at once, each by one thread (benches/README.md has the
+/// measurements).
+pub const READ_CHUNK_ROWS: usize = sipas_dataset::ROW_GROUP_ROWS;
 
 /// Reads the response table (the canonical schema, see the crate docs).
 ///
@@ -309,13 +346,13 @@ pub fn read_responses_with(
 }
 
 /// [`read_responses_with`] reading `chunk_rows` rows at a time (at least 1).
-/// The result does not depend on `chunk_rows`; memory is the compact table
-/// (reserved from the row count) plus one chunk. (Decoding the next chunk
-/// on another thread while appending this one was slower on two cores.)
+/// The result does not depend on `chunk_rows`. Chunks are decoded and
+/// packed in parallel straight into the compact table (allocated from the
+/// row count); memory is that table plus one chunk per thread.
 ///
 /// A bad value is reported with the Parquet file holding it (the table's
 /// file, or the partition file in the partitioned layout) and its 1-based
-/// row within that file.
+/// row within that file: the first bad value in table order.
 pub fn read_responses_chunked(
     path: &Path,
     instrument: Option<&Instrument>,
@@ -334,13 +371,71 @@ pub fn read_responses_chunked(
     }
     let columns: Vec<String> = plan.columns().into_iter().map(String::from).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let mut b = Builder::new(plan, rows);
-    for chunk in dataset.chunks(chunk_rows, Some(&columns)) {
-        let chunk = chunk?;
-        let part = dataset.parts()[chunk.part].path.display().to_string();
-        b.append(&chunk.df, &part, chunk.offset)?;
+    let specs = dataset.chunk_specs(chunk_rows);
+    let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
+    let mut table = Table::new(&plan, rows);
+    // One chunk per thread at a time, taken in table order. Plain threads,
+    // not rayon tasks: a rayon task waiting inside polars' reader would
+    // start other chunks and hold them all in memory at once. Chunks after
+    // the first failed one are skipped: their errors would come later in
+    // table order.
+    let slots: Vec<Mutex<Option<Slot<'_>>>> = table
+        .slots(&lens)
+        .into_iter()
+        .map(|s| Mutex::new(Some(s)))
+        .collect();
+    let results: Vec<Mutex<Option<Result<Local>>>> =
+        specs.iter().map(|_| Mutex::new(None)).collect();
+    let (next, failed) = (AtomicUsize::new(0), AtomicUsize::new(usize::MAX));
+    let read_one = |i: usize| -> Result<Local> {
+        let spec = &specs[i];
+        let slot = slots[i]
+            .lock()
+            .expect("no reader panicked")
+            .take()
+            .expect("each chunk is read once");
+        let part = dataset.parts()[spec.part].path.display().to_string();
+        let chunk = dataset.read_chunk(spec, Some(&columns))?;
+        if chunk.df.height() != spec.len {
+            return Err(Error::Data {
+                origin: part,
+                message: format!(
+                    "{} rows read from row {} where the footer has {}",
+                    chunk.df.height(),
+                    spec.offset + 1,
+                    spec.len
+                ),
+            });
+        }
+        fill(&plan, &chunk.df, &part, spec.offset, slot, false)
+    };
+    let threads = rayon::current_num_threads().clamp(1, specs.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= specs.len() || i > failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let out = read_one(i);
+                    if out.is_err() {
+                        failed.fetch_min(i, Ordering::Relaxed);
+                    }
+                    *results[i].lock().expect("no reader panicked") = Some(out);
+                }
+            });
+        }
+    });
+    let locals: Vec<Option<Result<Local>>> = results
+        .into_iter()
+        .map(|m| m.into_inner().expect("no reader panicked"))
+        .collect();
+    let mut done = Vec::with_capacity(locals.len());
+    for l in locals {
+        done.push(l.expect("a chunk is skipped only after a failed one")?);
     }
-    b.finish(origin)
+    table.finish(plan, &done, origin)
 }
 
 fn text_column(values: &[&str]) -> DesignColumn {
@@ -480,27 +575,6 @@ impl Plan {
     }
 }
 
-/// A design column being read.
-#[derive(Debug)]
-enum DesignBuf {
-    Text(Dict),
-    Number(Vec<f64>),
-}
-
-/// Appends frames (chunks of the table, in order) into the compact layout.
-#[derive(Debug)]
-struct Builder {
-    plan: Plan,
-    /// `valid[code]`: whether an answer code is on the scale.
-    valid: [bool; 256],
-    units: Dict,
-    periods: Dict,
-    channels: Dict,
-    weights: Vec<f64>,
-    answers: Vec<u8>,
-    design: Vec<DesignBuf>,
-}
-
 fn value_err(origin: &str, row: usize, column: &str, message: String) -> Error {
     Error::Value {
         origin: origin.to_string(),
@@ -510,217 +584,198 @@ fn value_err(origin: &str, row: usize, column: &str, message: String) -> Error {
     }
 }
 
-impl Builder {
-    /// A builder for `rows` rows (the capacity reserved; more may be appended).
-    fn new(plan: Plan, rows: usize) -> Self {
+/// The columns of the compact table, allocated for every row up front and
+/// filled chunk by chunk (see [`Table::slots`]).
+#[derive(Debug)]
+struct Table {
+    units: Vec<u32>,
+    periods: Vec<u32>,
+    channels: Vec<u32>,
+    weights: Vec<f64>,
+    states: Vec<u64>,
+    /// Per design column: dictionary indices (text) or numbers.
+    design: Vec<DesignBuf>,
+    codes: Codes,
+    words: usize,
+}
+
+/// A design column being read.
+#[derive(Debug)]
+enum DesignBuf {
+    Text(Vec<u32>),
+    Number(Vec<f64>),
+}
+
+/// The rows of one chunk: disjoint parts of a [`Table`]'s columns. Text
+/// columns receive indices into the chunk's own dictionaries ([`Local`]).
+struct Slot<'a> {
+    units: &'a mut [u32],
+    periods: &'a mut [u32],
+    channels: &'a mut [u32],
+    weights: &'a mut [f64],
+    states: &'a mut [u64],
+    design: Vec<DesignSlot<'a>>,
+    codes: Codes,
+    words: usize,
+}
+
+enum DesignSlot<'a> {
+    Text(&'a mut [u32]),
+    Number(&'a mut [f64]),
+}
+
+/// The dictionaries of one chunk, values in first-seen order.
+#[derive(Debug)]
+struct Local {
+    rows: usize,
+    units: Dict,
+    periods: Dict,
+    channels: Dict,
+    /// Per design column: its dictionary (text) or `None` (numbers).
+    design: Vec<Option<Dict>>,
+}
+
+/// Splits `v` into consecutive parts of `lens[i] * stride` elements.
+fn split<'a, T>(mut v: &'a mut [T], lens: &[usize], stride: usize) -> Vec<&'a mut [T]> {
+    lens.iter()
+        .map(|&n| {
+            let (a, b) = std::mem::take(&mut v).split_at_mut(n * stride);
+            v = b;
+            a
+        })
+        .collect()
+}
+
+impl Table {
+    /// A table of `rows` rows for `plan` (zeroed; weights 1 when the table has none).
+    fn new(plan: &Plan, rows: usize) -> Self {
         let scale = &plan.instrument.scale;
-        let mut valid = [false; 256];
-        for (code, v) in valid.iter_mut().enumerate() {
-            *v = scale.is_valid(u8::try_from(code).expect("256 codes"));
+        let codes = Codes::new(scale);
+        let words = mask_words(plan.instrument.items().len());
+        Table {
+            units: vec![0; rows],
+            periods: vec![0; rows],
+            channels: vec![0; rows],
+            weights: vec![if plan.has_weight { 0.0 } else { 1.0 }; rows],
+            states: vec![0; 2 * words * rows],
+            design: plan
+                .design
+                .iter()
+                .map(|&(_, text)| {
+                    if text {
+                        DesignBuf::Text(vec![0; rows])
+                    } else {
+                        DesignBuf::Number(vec![0.0; rows])
+                    }
+                })
+                .collect(),
+            codes,
+            words,
         }
-        let n_items = plan.instrument.items().len();
-        let design = plan
+    }
+
+    /// The slots of consecutive chunks of `lens` rows (summing to the rows).
+    fn slots(&mut self, lens: &[usize]) -> Vec<Slot<'_>> {
+        debug_assert_eq!(lens.iter().sum::<usize>(), self.weights.len());
+        let mut design: Vec<std::vec::IntoIter<DesignSlot<'_>>> = self
             .design
-            .iter()
-            .map(|&(_, text)| {
-                if text {
-                    DesignBuf::Text(Dict::with_capacity(rows))
-                } else {
-                    DesignBuf::Number(Vec::with_capacity(rows))
-                }
+            .iter_mut()
+            .map(|d| match d {
+                DesignBuf::Text(v) => split(v, lens, 1)
+                    .into_iter()
+                    .map(DesignSlot::Text)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+                DesignBuf::Number(v) => split(v, lens, 1)
+                    .into_iter()
+                    .map(DesignSlot::Number)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
             })
             .collect();
-        Builder {
-            valid,
-            units: Dict::with_capacity(rows),
-            periods: Dict::with_capacity(rows),
-            channels: if plan.has_channel {
-                Dict::with_capacity(rows)
-            } else {
-                Dict::default()
-            },
-            weights: Vec::with_capacity(rows),
-            answers: Vec::with_capacity(rows * n_items),
-            design,
-            plan,
-        }
-    }
-
-    /// Appends the rows of `df`; errors name `origin` and the 1-based row
-    /// `first_row + i + 1`.
-    fn append(&mut self, df: &DataFrame, origin: &str, first_row: usize) -> Result<()> {
-        // Parts of a partitioned table may disagree with its schema file.
-        let schema = df.schema();
-        let typed = |name: &str, expected: &DataType| -> Result<&Column> {
-            check_type(schema, name, expected, origin)?;
-            Ok(df.column(name).expect("checked above"))
-        };
-        let units_ca = typed(schema::UNIT_CODE, &DataType::String)?
-            .str()
-            .expect("dtype checked");
-        let periods_ca = typed(schema::PERIOD, &DataType::String)?
-            .str()
-            .expect("dtype checked");
-        let channels_ca = if self.plan.has_channel {
-            Some(
-                typed(schema::CHANNEL, &DataType::String)?
-                    .str()
-                    .expect("dtype checked"),
-            )
-        } else {
-            None
-        };
-        let weights_ca = if self.plan.has_weight {
-            Some(
-                typed(schema::WEIGHT, &DataType::Float64)?
-                    .f64()
-                    .expect("dtype checked"),
-            )
-        } else {
-            None
-        };
-        let items = self
-            .plan
-            .instrument
-            .item_ids()
-            .iter()
-            .map(|id| {
-                Ok(typed(id, &DataType::UInt8)?
-                    .u8()
-                    .expect("dtype checked")
-                    .rechunk())
+        let (codes, words) = (self.codes, self.words);
+        split(&mut self.units, lens, 1)
+            .into_iter()
+            .zip(split(&mut self.periods, lens, 1))
+            .zip(split(&mut self.channels, lens, 1))
+            .zip(split(&mut self.weights, lens, 1))
+            .zip(split(&mut self.states, lens, 2 * words))
+            .map(|((((units, periods), channels), weights), states)| Slot {
+                units,
+                periods,
+                channels,
+                weights,
+                states,
+                design: design
+                    .iter_mut()
+                    .map(|d| d.next().expect("one part per chunk"))
+                    .collect(),
+                codes,
+                words,
             })
-            .collect::<Result<Vec<_>>>()?;
-        let mut design_cols = Vec::with_capacity(self.plan.design.len());
-        for (name, text) in &self.plan.design {
-            let col = df.column(name).map_err(|_| Error::MissingColumn {
-                origin: origin.to_string(),
-                column: name.clone(),
-            })?;
-            let ok = if *text {
-                col.dtype() == &DataType::String
-            } else {
-                col.dtype().is_primitive_numeric()
-            };
-            if !ok {
-                return Err(Error::ColumnType {
-                    origin: origin.to_string(),
-                    column: name.clone(),
-                    expected: if *text { "str" } else { "a number" }.into(),
-                    found: col.dtype().to_string(),
-                });
-            }
-            design_cols.push(col);
-        }
-
-        let n = df.height();
-        let Builder {
-            plan,
-            valid,
-            units,
-            periods,
-            channels,
-            weights,
-            answers,
-            design,
-        } = self;
-        let n_items = items.len();
-        let start = answers.len();
-        answers.resize(start + n * n_items, 0);
-        let item_cas: Vec<&UInt8Chunked> = items.iter().map(AsRef::as_ref).collect();
-        let missing = |column: &'static str| {
-            move |i: usize| value_err(origin, first_row + i + 1, column, "missing value".into())
-        };
-        let (bad_answer, text) = rayon::join(
-            || fill_answers(&mut answers[start..], &item_cas, valid),
-            || -> Result<()> {
-                units
-                    .extend(units_ca, false)
-                    .map_err(missing(schema::UNIT_CODE))?;
-                periods
-                    .extend(periods_ca, false)
-                    .map_err(missing(schema::PERIOD))?;
-                if let Some(ca) = channels_ca {
-                    channels
-                        .extend(ca, false)
-                        .map_err(missing(schema::CHANNEL))?;
-                }
-                match weights_ca {
-                    Some(ca) => extend_weights(weights, ca).map_err(|(i, m)| {
-                        value_err(origin, first_row + i + 1, schema::WEIGHT, m)
-                    })?,
-                    None => weights.resize(weights.len() + n, 1.0),
-                }
-                Ok(())
-            },
-        );
-        text?;
-        if let Some((row, j, code)) = bad_answer {
-            let scale = &plan.instrument.scale;
-            return Err(value_err(
-                origin,
-                first_row + row + 1,
-                &plan.instrument.items()[j].id,
-                format!(
-                    "answer code {code} is outside the scale {}–{}",
-                    scale.min, scale.max
-                ),
-            ));
-        }
-        for (((name, _), buf), col) in plan.design.iter().zip(design).zip(design_cols) {
-            match buf {
-                DesignBuf::Text(d) => {
-                    d.extend(col.str().expect("dtype checked"), true)
-                        .map_err(|i| {
-                            value_err(origin, first_row + i + 1, name, "missing value".into())
-                        })?;
-                }
-                DesignBuf::Number(v) => {
-                    let cast = col
-                        .cast(&DataType::Float64)
-                        .map_err(|source| Error::Polars {
-                            origin: origin.to_string(),
-                            source,
-                        })?;
-                    let ca = cast.f64().expect("cast to f64");
-                    if ca.null_count() > 0 {
-                        let i = ca.iter().position(|v| v.is_none()).expect("a null");
-                        return Err(value_err(
-                            origin,
-                            first_row + i + 1,
-                            name,
-                            "missing value".into(),
-                        ));
-                    }
-                    for arr in ca.downcast_iter() {
-                        v.extend_from_slice(arr.values());
-                    }
-                }
-            }
-        }
-        Ok(())
+            .collect()
     }
 
-    fn finish(self, origin: String) -> Result<Responses> {
-        let n = self.weights.len();
-        let channels = if self.plan.has_channel {
-            self.channels
+    /// Merges the chunks' dictionaries (in chunk order, so values keep their
+    /// first-seen order) and re-indexes each chunk's rows into them.
+    fn finish(mut self, plan: Plan, locals: &[Local], origin: String) -> Result<Responses> {
+        let mut units = Dict::default();
+        let mut periods = Dict::default();
+        let mut channels = if plan.has_channel {
+            Dict::default()
         } else {
-            Dict::constant(schema::DEFAULT_CHANNEL, n)
+            Dict::constant(schema::DEFAULT_CHANNEL)
         };
+        let mut design: Vec<Dict> = plan.design.iter().map(|_| Dict::default()).collect();
+        let lens: Vec<usize> = locals.iter().map(|l| l.rows).collect();
+        let remap = |global: &mut Dict, local: &Dict, idx: &mut [u32]| {
+            let map: Vec<u32> = local.values.iter().map(|v| global.id(v)).collect();
+            if map.iter().enumerate().any(|(i, &g)| i as u32 != g) {
+                idx.par_iter_mut().for_each(|i| *i = map[*i as usize]);
+            }
+        };
+        let mut unit_parts = split(&mut self.units, &lens, 1).into_iter();
+        let mut period_parts = split(&mut self.periods, &lens, 1).into_iter();
+        let mut channel_parts = split(&mut self.channels, &lens, 1).into_iter();
+        let mut design_parts: Vec<_> = self
+            .design
+            .iter_mut()
+            .map(|d| match d {
+                DesignBuf::Text(v) => Some(split(v, &lens, 1).into_iter()),
+                DesignBuf::Number(_) => None,
+            })
+            .collect();
+        for local in locals {
+            remap(&mut units, &local.units, unit_parts.next().expect("a part"));
+            remap(
+                &mut periods,
+                &local.periods,
+                period_parts.next().expect("a part"),
+            );
+            let ch = channel_parts.next().expect("a part");
+            if plan.has_channel {
+                remap(&mut channels, &local.channels, ch);
+            }
+            for ((g, l), parts) in design.iter_mut().zip(&local.design).zip(&mut design_parts) {
+                if let (Some(l), Some(parts)) = (l, parts) {
+                    remap(g, l, parts.next().expect("a part"));
+                }
+            }
+        }
+        let coded = |dict, idx| Coded { dict, idx };
         let mut r = Responses::finish(
-            self.plan.instrument,
+            plan.instrument,
             origin,
-            self.units,
-            self.periods,
-            channels,
+            coded(units, self.units),
+            coded(periods, self.periods),
+            coded(channels, self.channels),
             self.weights,
-            self.answers,
+            self.states,
         )?;
-        for ((name, _), buf) in self.plan.design.into_iter().zip(self.design) {
+        for (((name, _), buf), dict) in plan.design.into_iter().zip(self.design).zip(design) {
             let column = match buf {
-                DesignBuf::Text(d) => {
-                    let (values, idx) = d.sorted_by(|v| Ok(v.clone()))?;
+                DesignBuf::Text(idx) => {
+                    let (values, idx) = coded(dict, idx).sorted_by(|v| Ok(v.clone()))?;
                     DesignColumn::Text { values, idx }
                 }
                 DesignBuf::Number(v) => DesignColumn::Number(v),
@@ -731,25 +786,202 @@ impl Builder {
     }
 }
 
-/// Appends a weight column (finite, > 0); otherwise the index and the reason.
-fn extend_weights(
-    out: &mut Vec<f64>,
-    ca: &Float64Chunked,
-) -> std::result::Result<(), (usize, String)> {
+/// Fills `slot` from `df` (the plan's columns; a chunk of the table whose
+/// first row is row `first_row` of `origin`), returning the chunk's
+/// dictionaries. Errors name `origin` and the 1-based row. `par`: pack the
+/// answers on all cores (when this is the only chunk).
+fn fill(
+    plan: &Plan,
+    df: &DataFrame,
+    origin: &str,
+    first_row: usize,
+    slot: Slot<'_>,
+    par: bool,
+) -> Result<Local> {
+    // Parts of a partitioned table may disagree with its schema file.
+    let schema = df.schema();
+    let typed = |name: &str, expected: &DataType| -> Result<&Column> {
+        check_type(schema, name, expected, origin)?;
+        Ok(df.column(name).expect("checked above"))
+    };
+    let text = |name: &str| -> Result<&StringChunked> {
+        Ok(typed(name, &DataType::String)?
+            .str()
+            .expect("dtype checked"))
+    };
+    let units_ca = text(schema::UNIT_CODE)?;
+    let periods_ca = text(schema::PERIOD)?;
+    let channels_ca = if plan.has_channel {
+        Some(text(schema::CHANNEL)?)
+    } else {
+        None
+    };
+    let weights_ca = if plan.has_weight {
+        Some(
+            typed(schema::WEIGHT, &DataType::Float64)?
+                .f64()
+                .expect("dtype checked"),
+        )
+    } else {
+        None
+    };
+    let items = plan
+        .instrument
+        .item_ids()
+        .iter()
+        .map(|id| {
+            Ok(typed(id, &DataType::UInt8)?
+                .u8()
+                .expect("dtype checked")
+                .rechunk())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut design_cols = Vec::with_capacity(plan.design.len());
+    for (name, text) in &plan.design {
+        let col = df.column(name).map_err(|_| Error::MissingColumn {
+            origin: origin.to_string(),
+            column: name.clone(),
+        })?;
+        let ok = if *text {
+            col.dtype() == &DataType::String
+        } else {
+            col.dtype().is_primitive_numeric()
+        };
+        if !ok {
+            return Err(Error::ColumnType {
+                origin: origin.to_string(),
+                column: name.clone(),
+                expected: if *text { "str" } else { "a number" }.into(),
+                found: col.dtype().to_string(),
+            });
+        }
+        design_cols.push(col);
+    }
+
+    let n = df.height();
+    let Slot {
+        units,
+        periods,
+        channels,
+        weights,
+        states,
+        design,
+        codes,
+        words,
+    } = slot;
+    let item_cas: Vec<&UInt8Chunked> = items.iter().map(AsRef::as_ref).collect();
+    let missing = |column: &'static str| {
+        move |i: usize| value_err(origin, first_row + i + 1, column, "missing value".into())
+    };
+    let mut local = Local {
+        rows: n,
+        units: Dict::default(),
+        periods: Dict::default(),
+        channels: Dict::default(),
+        design: Vec::with_capacity(design.len()),
+    };
+    let mut encode = || -> Result<()> {
+        local
+            .units
+            .encode(units_ca, false, units)
+            .map_err(missing(schema::UNIT_CODE))?;
+        local
+            .periods
+            .encode(periods_ca, false, periods)
+            .map_err(missing(schema::PERIOD))?;
+        if let Some(ca) = channels_ca {
+            local
+                .channels
+                .encode(ca, false, channels)
+                .map_err(missing(schema::CHANNEL))?;
+        }
+        if let Some(ca) = weights_ca {
+            fill_weights(weights, ca)
+                .map_err(|(i, m)| value_err(origin, first_row + i + 1, schema::WEIGHT, m))?;
+        }
+        Ok(())
+    };
+    let (bad_answer, text) = if par {
+        rayon::join(
+            || pack_states(states, words, &item_cas, codes, true),
+            encode,
+        )
+    } else {
+        let text = encode();
+        (pack_states(states, words, &item_cas, codes, false), text)
+    };
+    text?;
+    if let Some((row, j, code)) = bad_answer {
+        let scale = &plan.instrument.scale;
+        return Err(value_err(
+            origin,
+            first_row + row + 1,
+            &plan.instrument.items()[j].id,
+            format!(
+                "answer code {code} is outside the scale {}–{}",
+                scale.min, scale.max
+            ),
+        ));
+    }
+    debug_assert_eq!(units.len(), n);
+    for (((name, _), slot), col) in plan.design.iter().zip(design).zip(design_cols) {
+        match slot {
+            DesignSlot::Text(idx) => {
+                let mut d = Dict::default();
+                d.encode(col.str().expect("dtype checked"), true, idx)
+                    .map_err(|i| {
+                        value_err(origin, first_row + i + 1, name, "missing value".into())
+                    })?;
+                local.design.push(Some(d));
+            }
+            DesignSlot::Number(v) => {
+                let cast = col
+                    .cast(&DataType::Float64)
+                    .map_err(|source| Error::Polars {
+                        origin: origin.to_string(),
+                        source,
+                    })?;
+                let ca = cast.f64().expect("cast to f64");
+                if ca.null_count() > 0 {
+                    let i = ca.iter().position(|v| v.is_none()).expect("a null");
+                    return Err(value_err(
+                        origin,
+                        first_row + i + 1,
+                        name,
+                        "missing value".into(),
+                    ));
+                }
+                let mut at = 0;
+                for arr in ca.downcast_iter() {
+                    v[at..at + arr.len()].copy_from_slice(arr.values());
+                    at += arr.len();
+                }
+                local.design.push(None);
+            }
+        }
+    }
+    Ok(local)
+}
+
+/// Copies a weight column (finite, > 0) into `out`; otherwise the index
+/// and the reason.
+fn fill_weights(out: &mut [f64], ca: &Float64Chunked) -> std::result::Result<(), (usize, String)> {
     let ok = |w: f64| w.is_finite() && w > 0.0;
     if ca.null_count() == 0
         && ca
             .downcast_iter()
             .all(|arr| arr.values().iter().all(|&w| ok(w)))
     {
+        let mut at = 0;
         for arr in ca.downcast_iter() {
-            out.extend_from_slice(arr.values());
+            out[at..at + arr.len()].copy_from_slice(arr.values());
+            at += arr.len();
         }
         return Ok(());
     }
-    for (i, w) in ca.iter().enumerate() {
+    for (i, (o, w)) in out.iter_mut().zip(ca.iter()).enumerate() {
         match w {
-            Some(w) if ok(w) => out.push(w),
+            Some(w) if ok(w) => *o = w,
             other => {
                 return Err((
                     i,
@@ -764,15 +996,99 @@ fn extend_weights(
     Ok(())
 }
 
-/// Transposes the UInt8 item columns (one array each, same length) into
-/// `out`, row-major; null = 0. Returns the first (row, item, code) whose
-/// code is not on the scale (`valid[code]` false), in row then item order.
-fn fill_answers(
-    out: &mut [u8],
+/// The answer codes of a scale as byte ranges: valid `lo ..= lo + span`,
+/// satisfied `sat_lo ..= sat_lo + sat_span` (none when `sat_lo` is `None`).
+#[derive(Debug, Clone, Copy)]
+struct Codes {
+    lo: u8,
+    span: u8,
+    sat_lo: Option<u8>,
+    sat_span: u8,
+}
+
+impl Codes {
+    fn new(scale: &sipas_core::Scale) -> Self {
+        let sat_lo = scale.satisfied_min.max(scale.min);
+        Codes {
+            lo: scale.min,
+            span: scale.max.saturating_sub(scale.min),
+            sat_lo: (sat_lo <= scale.max && scale.min <= scale.max).then_some(sat_lo),
+            sat_span: scale.max.saturating_sub(sat_lo),
+        }
+    }
+}
+
+/// Bit `i` set where `v[i]` lies in `lo ..= lo + span` (`v` at most 64 codes).
+#[inline]
+fn range_bits(v: &[u8], lo: u8, span: u8) -> u64 {
+    let mut m = 0u64;
+    for (i, &x) in v.iter().enumerate() {
+        m |= u64::from(x.wrapping_sub(lo) <= span) << i;
+    }
+    m
+}
+
+/// [`range_bits`] of exactly 64 codes: byte flags (compared 16 at a time
+/// by the compiler's vector code), then eight flags to eight bits with one
+/// multiplication (flag `i` at bit `8i` moves to bit `56 + i`).
+#[inline]
+fn range_bits64(v: &[u8; 64], lo: u8, span: u8) -> u64 {
+    let mut flags = [0u8; 64];
+    for (f, &x) in flags.iter_mut().zip(v) {
+        *f = u8::from(x.wrapping_sub(lo) <= span);
+    }
+    let mut m = 0u64;
+    for (k, c) in flags.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(c.try_into().expect("8 flags"));
+        m |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    m
+}
+
+/// Bits `p .. p + 64` of a bitmap's bytes (least significant bit first),
+/// zero past its end.
+#[inline]
+fn bitmap_word(bytes: &[u8], p: usize) -> u64 {
+    let from = p / 8;
+    let mut buf = [0u8; 16];
+    let n = bytes.len().saturating_sub(from).min(9);
+    buf[..n].copy_from_slice(&bytes[from..from + n]);
+    (u128::from_le_bytes(buf) >> (p % 8)) as u64
+}
+
+/// Transposes a 64 × 64 bit matrix: bit `j` of `m[i]` becomes bit `i` of
+/// `m[j]` (swaps of ever smaller blocks, Hacker's Delight 7–3).
+fn transpose64(m: &mut [u64; 64]) {
+    let mut width = 32;
+    let mut mask: u64 = 0x0000_0000_FFFF_FFFF;
+    while width != 0 {
+        let mut k = 0;
+        while k < 64 {
+            let t = ((m[k] >> width) ^ m[k + width]) & mask;
+            m[k] ^= t << width;
+            m[k + width] ^= t;
+            k = (k + width + 1) & !width;
+        }
+        width >>= 1;
+        mask ^= mask << width;
+    }
+}
+
+/// Packs the UInt8 item columns (one array each, same length) into the
+/// zeroed row masks `out` (`2 * words` words a row, see
+/// [`Responses::states`]); null = missing. Sixty-four rows at a time, each
+/// item's codes become one word of answered and one of satisfied bits (a
+/// bit per row), and the 64 × 64 bit matrices are transposed into the rows'
+/// masks. Returns the first (row, item, code) whose code is off the scale,
+/// in row then item order. `par`: blocks on all cores.
+fn pack_states(
+    out: &mut [u64],
+    words: usize,
     cols: &[&UInt8Chunked],
-    valid: &[bool; 256],
+    codes: Codes,
+    par: bool,
 ) -> Option<(usize, usize, u8)> {
-    let j_count = cols.len();
+    let stride = 2 * words;
     // Per item: its values and, when it has nulls, its validity.
     let arrays: Vec<_> = cols
         .iter()
@@ -781,49 +1097,74 @@ fn fill_answers(
             (arr, arr.validity().filter(|_| ca.null_count() > 0))
         })
         .collect();
-    if j_count == 0 || out.is_empty() {
+    if cols.is_empty() || out.is_empty() {
         return None;
     }
-    // Each block reports its first bad (row, item, code); the smallest wins.
-    out.par_chunks_mut(BLOCK * j_count)
-        .enumerate()
-        .filter_map(|(b, block)| {
-            let start = b * BLOCK;
-            let rows = block.len() / j_count;
-            let mut first_bad: Option<(usize, usize, u8)> = None;
-            for (j, &(arr, validity)) in arrays.iter().enumerate() {
-                let values = &arr.values()[start..start + rows];
-                let mut all_valid = true;
-                match validity {
-                    None => {
-                        for (r, &v) in values.iter().enumerate() {
-                            block[r * j_count + j] = v;
-                            all_valid &= valid[usize::from(v)];
+    let block = |(b, block): (usize, &mut [u64])| {
+        let start = b * BLOCK;
+        let rows = block.len() / stride;
+        let mut first_bad: Option<(usize, usize, u8)> = None;
+        let (mut am, mut sm) = ([0u64; 64], [0u64; 64]);
+        for r0 in (0..rows).step_by(64) {
+            let len = (rows - r0).min(64);
+            let live = if len == 64 {
+                u64::MAX
+            } else {
+                (1u64 << len) - 1
+            };
+            for (wi, items) in arrays.chunks(64).enumerate() {
+                am.fill(0);
+                sm.fill(0);
+                for (jj, &(arr, validity)) in items.iter().enumerate() {
+                    let at = start + r0;
+                    let v = &arr.values()[at..at + len];
+                    let bits = |lo, span| match <&[u8; 64]>::try_from(v) {
+                        Ok(v64) => range_bits64(v64, lo, span),
+                        Err(_) => range_bits(v, lo, span),
+                    };
+                    let present = match validity {
+                        None => live,
+                        Some(bm) => {
+                            let (bytes, offset, _) = bm.as_slice();
+                            bitmap_word(bytes, offset + at) & live
                         }
-                    }
-                    Some(bm) => {
-                        for (r, &v) in values.iter().enumerate() {
-                            let present = bm.get_bit(start + r);
-                            block[r * j_count + j] = if present { v } else { 0 };
-                            all_valid &= !present || valid[usize::from(v)];
+                    };
+                    let valid = bits(codes.lo, codes.span);
+                    let sat = codes.sat_lo.map_or(0, |lo| bits(lo, codes.sat_span));
+                    am[jj] = valid & present;
+                    sm[jj] = sat & present;
+                    let bad = !valid & present;
+                    if bad != 0 {
+                        let (r, j) = (at + bad.trailing_zeros() as usize, wi * 64 + jj);
+                        if first_bad.is_none_or(|(fr, fj, _)| (r, j) < (fr, fj)) {
+                            first_bad = Some((r, j, arr.values()[r]));
                         }
                     }
                 }
-                if all_valid {
-                    continue;
-                }
-                let bad = values.iter().enumerate().find(|&(r, &v)| {
-                    !valid[usize::from(v)] && validity.is_none_or(|bm| bm.get_bit(start + r))
-                });
-                if let Some((r, &v)) = bad
-                    && first_bad.is_none_or(|(fr, fj, _)| (start + r, j) < (fr, fj))
+                transpose64(&mut am);
+                transpose64(&mut sm);
+                for (i, row) in block[r0 * stride..(r0 + len) * stride]
+                    .chunks_exact_mut(stride)
+                    .enumerate()
                 {
-                    first_bad = Some((start + r, j, v));
+                    row[wi] = am[i];
+                    row[words + wi] = sm[i];
                 }
             }
-            first_bad
-        })
-        .min()
+        }
+        first_bad
+    };
+    if par {
+        out.par_chunks_mut(BLOCK * stride)
+            .enumerate()
+            .filter_map(block)
+            .min()
+    } else {
+        out.chunks_mut(BLOCK * stride)
+            .enumerate()
+            .filter_map(block)
+            .min()
+    }
 }
 
 /// Hashes the 16-byte keys of short strings (multiply and fold).
@@ -856,34 +1197,24 @@ fn short_key(bytes: &[u8]) -> u128 {
     u128::from_le_bytes(b)
 }
 
-/// A dictionary of distinct text values with per-row indices (first-seen order).
+/// A dictionary of distinct text values (first-seen order).
 #[derive(Debug, Default)]
 struct Dict {
     values: Vec<String>,
     lookup: HashMap<String, u32>,
     /// Values of at most 12 bytes by [`short_key`].
     short: HashMap<u128, u32, BuildHasherDefault<KeyHasher>>,
-    idx: Vec<u32>,
 }
 
 impl Dict {
-    fn with_capacity(rows: usize) -> Self {
-        Dict {
-            idx: Vec::with_capacity(rows),
-            ..Dict::default()
-        }
+    fn constant(value: &str) -> Self {
+        let mut d = Dict::default();
+        d.id(value);
+        d
     }
 
-    fn constant(value: &str, n: usize) -> Self {
-        Dict {
-            values: vec![value.to_string()],
-            lookup: HashMap::from([(value.to_string(), 0)]),
-            short: HashMap::default(),
-            idx: vec![0; n],
-        }
-    }
-
-    fn insert(&mut self, v: &str) -> u32 {
+    /// The index of `v`, added when new.
+    fn id(&mut self, v: &str) -> u32 {
         if let Some(&i) = self.lookup.get(v) {
             return i;
         }
@@ -896,24 +1227,18 @@ impl Dict {
         i
     }
 
-    fn push(&mut self, v: &str) {
-        // Sorted input repeats values: the previous row is the common hit.
-        if let Some(&last) = self.idx.last()
-            && self.values[last as usize] == v
-        {
-            self.idx.push(last);
-            return;
-        }
-        let i = self.insert(v);
-        self.idx.push(i);
-    }
-
-    /// Appends a string column; `Err(i)` for the first null (or, unless
-    /// `allow_empty`, empty) value at index `i`. Compares the 16-byte views,
-    /// not the strings: a view equal to the previous row's is the same value,
-    /// and a short value (≤ 12 bytes, held in its view) is looked up by its
-    /// bytes without touching the string buffers.
-    fn extend(&mut self, ca: &StringChunked, allow_empty: bool) -> std::result::Result<(), usize> {
+    /// Encodes a string column into `out` (one index per row); `Err(i)` for
+    /// the first null (or, unless `allow_empty`, empty) value at index `i`.
+    /// Compares the 16-byte views, not the strings: a view equal to the
+    /// previous row's is the same value, and a short value (≤ 12 bytes, held
+    /// in its view) is looked up by its bytes without touching the string
+    /// buffers.
+    fn encode(
+        &mut self,
+        ca: &StringChunked,
+        allow_empty: bool,
+        out: &mut [u32],
+    ) -> std::result::Result<(), usize> {
         if ca.null_count() > 0 {
             return Err(ca.iter().position(|v| v.is_none()).expect("a null"));
         }
@@ -921,30 +1246,51 @@ impl Dict {
         for arr in ca.downcast_iter() {
             // (raw view, index) of the previous row of this array.
             let mut prev: Option<(u128, u32)> = None;
-            for (i, view) in arr.views().iter().enumerate() {
+            let out = &mut out[base..base + arr.len()];
+            for (i, (view, o)) in arr.views().iter().zip(out).enumerate() {
                 if !allow_empty && view.length == 0 {
                     return Err(base + i);
                 }
                 let raw = view.as_u128();
-                let id = match prev {
+                *o = match prev {
                     Some((p, id)) if p == raw => id,
                     _ => {
                         let id = match view.get_inlined_slice() {
                             Some(bytes) => match self.short.get(&short_key(bytes)) {
                                 Some(&id) => id,
-                                None => self.insert(arr.value(i)),
+                                None => self.id(arr.value(i)),
                             },
-                            None => self.insert(arr.value(i)),
+                            None => self.id(arr.value(i)),
                         };
                         prev = Some((raw, id));
                         id
                     }
                 };
-                self.idx.push(id);
             }
             base += arr.len();
         }
         Ok(())
+    }
+}
+
+/// A dictionary and, per row, an index into it.
+#[derive(Debug, Default)]
+struct Coded {
+    dict: Dict,
+    idx: Vec<u32>,
+}
+
+impl Coded {
+    fn push(&mut self, v: &str) {
+        // Sorted input repeats values: the previous row is the common hit.
+        if let Some(&last) = self.idx.last()
+            && self.dict.values[last as usize] == v
+        {
+            self.idx.push(last);
+            return;
+        }
+        let i = self.dict.id(v);
+        self.idx.push(i);
     }
 
     /// Maps each distinct value to a key, sorts by key (merging equal keys)
@@ -953,7 +1299,12 @@ impl Dict {
         self,
         key: impl Fn(&String) -> Result<K>,
     ) -> Result<(Vec<K>, Vec<u32>)> {
-        let keys = self.values.iter().map(key).collect::<Result<Vec<K>>>()?;
+        let keys = self
+            .dict
+            .values
+            .iter()
+            .map(key)
+            .collect::<Result<Vec<K>>>()?;
         let mut sorted = keys.clone();
         sorted.sort();
         sorted.dedup();
@@ -973,11 +1324,11 @@ impl Dict {
 #[derive(Debug)]
 pub struct ResponsesBuilder {
     instrument: Instrument,
-    units: Dict,
-    periods: Dict,
-    channels: Dict,
+    units: Coded,
+    periods: Coded,
+    channels: Coded,
     weights: Vec<f64>,
-    answers: Vec<u8>,
+    states: Vec<u64>,
 }
 
 impl ResponsesBuilder {
@@ -1034,7 +1385,17 @@ impl ResponsesBuilder {
         self.periods.push(period);
         self.channels.push(channel);
         self.weights.push(weight);
-        self.answers.extend(answers.iter().map(|a| a.unwrap_or(0)));
+        let words = mask_words(items.len());
+        let start = self.states.len();
+        self.states.resize(start + 2 * words, 0);
+        let (answered, satisfied) = self.states[start..].split_at_mut(words);
+        for (j, a) in answers.iter().enumerate() {
+            if let Some(code) = *a {
+                let scale = &self.instrument.scale;
+                answered[j / 64] |= 1 << (j % 64);
+                satisfied[j / 64] |= u64::from(scale.is_satisfied(code)) << (j % 64);
+            }
+        }
         Ok(self)
     }
 
@@ -1047,7 +1408,7 @@ impl ResponsesBuilder {
             self.periods,
             self.channels,
             self.weights,
-            self.answers,
+            self.states,
         )
     }
 }

@@ -29,10 +29,11 @@ pub(super) struct Indicator {
 #[derive(Debug)]
 pub(super) struct Model {
     pub(super) j: usize,
+    /// By answer state (0 missing, 1 answered not satisfied, 2 satisfied,
+    /// see [`Responses::row_states`]): whether answered.
     pub(super) answered: Vec<f64>,
+    /// By answer state: whether satisfied.
     pub(super) satisfied: Vec<f64>,
-    /// Answer state of each code: 0 missing, 1 answered not satisfied, 2 satisfied.
-    state: Vec<u8>,
     pub(super) ind: Vec<Indicator>,
     /// Every (indicator, coefficient) pair in order: its item.
     terms: Vec<usize>,
@@ -43,8 +44,6 @@ pub(super) struct Model {
 impl Model {
     fn new(responses: &Responses) -> Self {
         let inst = responses.instrument();
-        let scale = &inst.scale;
-        let k = usize::from(scale.max) + 1;
         let j = inst.items().len();
         let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
             c.iter()
@@ -85,22 +84,10 @@ impl Model {
             terms.extend(i.coefs.iter().map(|&(jj, _)| jj));
             term_start.push(terms.len());
         }
-        let state = (0..k)
-            .map(|c| {
-                let (a, s) = (scale.is_valid(c as u8), scale.is_satisfied(c as u8));
-                debug_assert!(a || !s, "a satisfied code is valid");
-                u8::from(a) + u8::from(s)
-            })
-            .collect();
         Model {
             j,
-            answered: (0..k)
-                .map(|c| f64::from(u8::from(scale.is_valid(c as u8))))
-                .collect(),
-            satisfied: (0..k)
-                .map(|c| f64::from(u8::from(scale.is_satisfied(c as u8))))
-                .collect(),
-            state,
+            answered: vec![0.0, 1.0, 1.0],
+            satisfied: vec![0.0, 0.0, 1.0],
             ind,
             terms,
             term_start,
@@ -638,7 +625,6 @@ impl<T> ChunkMap<T> {
 
 /// Pass 1: totals per (stratum, domain), merged in chunk order.
 fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
-    let answers = design.responses.answers();
     let j = model.j;
     let nd = design.domains.len();
     let parts: Vec<ChunkMap<Tot>> = (0..design.chunks.len() - 1)
@@ -647,16 +633,17 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
             let mut map = ChunkMap::new(nd);
             // Per row: w·a_j, w·s_j and a_j, shared by its four domains.
             let (mut wa, mut ws, mut av) = (vec![0.0; j], vec![0.0; j], vec![0usize; j]);
+            let mut row = vec![0u8; j];
             for (p, h) in design.chunk_psus(c) {
                 for &r in design.psu_rows(p) {
                     let r = r as usize;
                     let w = design.weights[r];
-                    let row = &answers[r * j..(r + 1) * j];
-                    for (jj, &code) in row.iter().enumerate() {
-                        let code = usize::from(code);
-                        wa[jj] = w * model.answered[code];
-                        ws[jj] = w * model.satisfied[code];
-                        av[jj] = usize::from(model.state[code] > 0);
+                    design.responses.row_states(r, &mut row);
+                    for (jj, &state) in row.iter().enumerate() {
+                        let state = usize::from(state);
+                        wa[jj] = w * model.answered[state];
+                        ws[jj] = w * model.satisfied[state];
+                        av[jj] = usize::from(state > 0);
                     }
                     for d in design.row_domains(r) {
                         let t = map.entry(h, d, || Tot::zero(j));
@@ -738,12 +725,13 @@ impl RowStates {
         }
     }
 
-    fn set(&mut self, model: &Model, w: f64, row: &[u8]) {
+    /// A row of weight `w` and answer states `row` (see [`Responses::row_states`]).
+    fn set(&mut self, w: f64, row: &[u8]) {
         self.w = w;
         self.unit = w.to_bits() == 1.0f64.to_bits();
-        for ((a, s), &code) in self.answered.iter_mut().zip(&mut self.item).zip(row) {
-            *s = model.state[usize::from(code)];
-            *a = code != 0 && *s > 0;
+        for ((a, s), &state) in self.answered.iter_mut().zip(&mut self.item).zip(row) {
+            *s = state;
+            *a = state > 0;
         }
     }
 
@@ -881,7 +869,6 @@ impl Acc {
 /// 1 every term is a table lookup, otherwise formed as c·(w·table): the same
 /// products and sums either way.
 fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, u32), Acc)> {
-    let answers = design.responses.answers();
     let (j, ni) = (model.j, model.ind.len());
     let nd = design.domains.len();
     let parts: Vec<ChunkMap<Acc>> = (0..design.chunks.len() - 1)
@@ -894,6 +881,7 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
             let mut zw: Vec<f64> = Vec::new();
             let mut ans: Vec<bool> = Vec::new();
             let mut rs = RowStates::new(model);
+            let mut row = vec![0u8; j];
             let mut zeta = vec![[0.0; 4]; j];
             let mut zrow = vec![[0.0; 4]; ni];
             for (p, h) in design.chunk_psus(c) {
@@ -901,7 +889,10 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                 if let [r] = *rows {
                     // A PSU of one row: its totals are the row's values.
                     let r = r as usize;
-                    rs.set(model, design.weights[r], &answers[r * j..(r + 1) * j]);
+                    {
+                        design.responses.row_states(r, &mut row);
+                        rs.set(design.weights[r], &row);
+                    }
                     let ds = design.row_domains(r);
                     rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
                     for (k, d) in ds.into_iter().enumerate() {
@@ -916,7 +907,10 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                 ans.clear();
                 for &r in rows {
                     let r = r as usize;
-                    rs.set(model, design.weights[r], &answers[r * j..(r + 1) * j]);
+                    {
+                        design.responses.row_states(r, &mut row);
+                        rs.set(design.weights[r], &row);
+                    }
                     let ds = design.row_domains(r);
                     rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
                     for (k, d) in ds.into_iter().enumerate() {

@@ -11,12 +11,12 @@ type PsuTotals = Vec<(u32, Vec<f64>)>;
 
 fn psu_totals(design: &Design, model: &Model, p: usize) -> PsuTotals {
     let j = model.j;
-    let answers = design.responses.answers();
     let mut out: PsuTotals = Vec::new();
+    let mut row = vec![0u8; j];
     for &r in design.psu_rows(p) {
         let r = r as usize;
         let w = design.weights[r];
-        let row = &answers[r * j..(r + 1) * j];
+        design.responses.row_states(r, &mut row);
         for d in design.row_domains(r) {
             let e = if let Some(e) = out.iter().position(|(x, _)| *x == d) {
                 e
@@ -249,7 +249,6 @@ pub(super) fn bootstrap(
 ) -> Vec<Vec<Option<f64>>> {
     let (j, ni) = (model.j, model.ind.len());
     let nd = dom.len();
-    let answers = design.responses.answers();
     let n_psu = design.n_psu();
     let reps = spec.replicates.max(2);
     let replicate = |r: usize| -> Vec<f64> {
@@ -279,6 +278,7 @@ pub(super) fn bootstrap(
             }
         }
         let mut t = vec![0.0; nd * 2 * j];
+        let mut codes = vec![0u8; j];
         for (p, &fp) in factor.iter().enumerate() {
             if fp == 0.0 {
                 continue;
@@ -286,7 +286,7 @@ pub(super) fn bootstrap(
             for &row in design.psu_rows(p) {
                 let row = row as usize;
                 let w = fp * design.weights[row];
-                let codes = &answers[row * j..(row + 1) * j];
+                design.responses.row_states(row, &mut codes);
                 for d in design.row_domains(row) {
                     let base = d as usize * 2 * j;
                     for (jj, &code) in codes.iter().enumerate() {

@@ -44,13 +44,23 @@ fn reads_parquet_into_the_compact_layout() {
     assert_eq!(r.period_indices(), [1, 0, 0]);
     assert_eq!(r.channel_indices(), [1, 0, 1]);
     assert_eq!(r.weights(), [1.0, 2.0, 0.5]);
-    // Row 1: 1,2,3,4,5,1,…; row 2 all missing; row 3 all 5.
-    assert_eq!(&r.answers()[..6], [1, 2, 3, 4, 5, 1]);
-    assert!(r.answers()[22..44].iter().all(|&a| a == 0));
-    assert!(r.answers()[44..].iter().all(|&a| a == 5));
+    // Row 1: 1,2,3,4,5,1,… (satisfied = 4 or 5); row 2 all missing; row 3 all 5.
+    assert_eq!(r.words(), 1);
+    let mut st = vec![9u8; 22];
+    r.row_states(0, &mut st);
+    assert_eq!(&st[..6], [1, 1, 1, 2, 2, 1]);
+    let (a, s) = r.masks(0);
+    // Items cycle through 1..=5: item j is satisfied when j % 5 is 3 or 4.
+    let sat: u64 = (0..22).filter(|j| j % 5 >= 3).map(|j| 1u64 << j).sum();
+    assert_eq!((a[0], s[0]), ((1 << 22) - 1, sat));
+    assert_eq!(r.masks(1), (&[0u64][..], &[0u64][..]));
+    assert_eq!(
+        r.masks(2),
+        (&[(1u64 << 22) - 1][..], &[(1u64 << 22) - 1][..])
+    );
     // Same table as from the frame directly.
     let m = Responses::from_frame(&frame(), None, "frame").unwrap();
-    assert_eq!(m.answers(), r.answers());
+    assert_eq!(m.states(), r.states());
 }
 
 #[test]
@@ -224,7 +234,8 @@ fn assert_same(a: &Responses, b: &Responses, what: &str) {
     assert_eq!(a.period_indices(), b.period_indices(), "{what}");
     assert_eq!(a.channel_indices(), b.channel_indices(), "{what}");
     assert_eq!(a.weights(), b.weights(), "{what}");
-    assert_eq!(a.answers(), b.answers(), "{what}");
+    assert_eq!(a.words(), b.words(), "{what}");
+    assert_eq!(a.states(), b.states(), "{what}");
     for c in ["village", "fpc", "cluster"] {
         assert_eq!(a.design_column(c), b.design_column(c), "{what}: {c}");
     }
@@ -276,7 +287,7 @@ fn chunked_reading_equals_the_whole_frame_and_the_row_by_row_build() {
         }
         // Without design columns (the default read) the rest is the same.
         let r = read_responses(dir.path(), None).unwrap();
-        assert_eq!(r.answers(), want.answers());
+        assert_eq!(r.states(), want.states());
         assert_eq!(r.design_column("village"), None);
     }
 }
@@ -339,12 +350,72 @@ fn views_of_long_and_short_strings_encode_alike() {
     let mut ab = a.clone();
     ab.append(&b).unwrap();
     assert_eq!(ab.chunks().len(), 2);
-    d.extend(&ab, false).unwrap();
+    let mut idx = [9u32; 8];
+    d.encode(&ab, false, &mut idx).unwrap();
     assert_eq!(d.values, ["qr", long, "web"]);
-    assert_eq!(d.idx, [0, 1, 1, 0, 2, 1, 2, 0]);
+    assert_eq!(idx, [0, 1, 1, 0, 2, 1, 2, 0]);
+    let mut two = [0u32; 2];
     let e = StringChunked::new("c".into(), [Some("x"), None]);
-    assert_eq!(super::Dict::default().extend(&e, false), Err(1));
+    assert_eq!(super::Dict::default().encode(&e, false, &mut two), Err(1));
     let e = StringChunked::new("c".into(), ["x", ""]);
-    assert_eq!(super::Dict::default().extend(&e, false), Err(1));
-    assert_eq!(super::Dict::default().extend(&e, true), Ok(()));
+    assert_eq!(super::Dict::default().encode(&e, false, &mut two), Err(1));
+    assert_eq!(super::Dict::default().encode(&e, true, &mut two), Ok(()));
+}
+
+#[test]
+fn bit_matrices_transpose_and_bitmaps_read_at_any_offset() {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut m = [0u64; 64];
+    for w in &mut m {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *w = x;
+    }
+    let mut t = m;
+    super::transpose64(&mut t);
+    for (i, mi) in m.iter().enumerate() {
+        for (j, tj) in t.iter().enumerate() {
+            assert_eq!((tj >> i) & 1, (mi >> j) & 1, "({i}, {j})");
+        }
+    }
+    // 12 bytes = 96 bits; bit k of the bitmap is bit k % 8 of byte k / 8.
+    let bytes: Vec<u8> = (0..12u8).map(|b| b.wrapping_mul(37) ^ 0xA5).collect();
+    let bit = |k: usize| k < 96 && (bytes[k / 8] >> (k % 8)) & 1 == 1;
+    for p in [0, 1, 7, 8, 13, 32, 40, 63, 90] {
+        let w = super::bitmap_word(&bytes, p);
+        for i in 0..64 {
+            assert_eq!((w >> i) & 1 == 1, bit(p + i), "p {p}, bit {i}");
+        }
+    }
+}
+
+#[test]
+fn code_ranges_become_bits() {
+    // Every pattern of eight flags, and codes 0..=255 against 1..=5 and 4..=5.
+    for pattern in 0..=255u8 {
+        let v: Vec<u8> = (0..64)
+            .map(|i| if (pattern >> (i % 8)) & 1 == 1 { 4 } else { 9 })
+            .collect();
+        let v: &[u8; 64] = v.as_slice().try_into().unwrap();
+        let want = super::range_bits(v, 1, 4);
+        assert_eq!(super::range_bits64(v, 1, 4), want, "{pattern:08b}");
+        assert_eq!(want as u8, pattern);
+    }
+    for start in 0..4u8 {
+        let v: Vec<u8> = (0..64).map(|i| start.wrapping_add(i * 4)).collect();
+        let v: &[u8; 64] = v.as_slice().try_into().unwrap();
+        for (lo, span) in [(1, 4), (4, 1), (0, 255), (200, 55)] {
+            let naive = (0..64).fold(0u64, |m, i| {
+                m | (u64::from(v[i] >= lo && u16::from(v[i]) <= u16::from(lo) + u16::from(span))
+                    << i)
+            });
+            assert_eq!(
+                super::range_bits64(v, lo, span),
+                naive,
+                "{start} {lo} {span}"
+            );
+            assert_eq!(super::range_bits(v, lo, span), naive);
+        }
+    }
 }
