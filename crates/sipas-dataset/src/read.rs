@@ -329,7 +329,11 @@ impl Dataset {
 
     /// The `columns` asked for (all when `None`) in the table's order.
     fn column_order(&self, columns: Option<&[&str]>) -> Result<Vec<String>> {
-        if let Some(c) = columns.unwrap_or(&[]).iter().find(|c| !self.schema.contains(c)) {
+        if let Some(c) = columns
+            .unwrap_or(&[])
+            .iter()
+            .find(|c| !self.schema.contains(c))
+        {
             return Err(Error::Layout {
                 path: self.path.clone(),
                 message: format!("no column `{c}`"),

@@ -103,7 +103,9 @@ fn both_layouts_read_back_the_same_rows_in_chunks_of_any_size() {
                 let start = usize::try_from(spec.ordinal).unwrap();
                 let want = all.slice(start as i64, spec.len);
                 assert!(
-                    c.df.column("q1").unwrap().equals_missing(want.column("q1").unwrap())
+                    c.df.column("q1")
+                        .unwrap()
+                        .equals_missing(want.column("q1").unwrap())
                         && c.df.column("period").unwrap() == want.column("period").unwrap(),
                     "{layout} chunk {size} #{i}"
                 );
@@ -195,7 +197,10 @@ fn bad_input_is_named() {
     assert!(missing.contains("no column `nope`"), "{missing}");
     let ds = Dataset::open(&dir.path().join(RESPONSES_FILE)).unwrap();
     let spec = ds.chunk_specs(2)[0];
-    let e = ds.read_chunk(&spec, Some(&["nope"])).unwrap_err().to_string();
+    let e = ds
+        .read_chunk(&spec, Some(&["nope"]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no column `nope`"), "{e}");
 }
 
