@@ -334,14 +334,13 @@ fn byte_sums(coef: &[f64]) -> Vec<[f64; 256]> {
 }
 
 impl Lin {
-    /// `z / w` of a row with these masks.
-    #[inline]
-    fn z(&self, answered: &[u64], satisfied: &[u64]) -> f64 {
-        let mut acc = 0.0;
-        for (b, (ts, ta)) in self.sat.iter().zip(&self.ans).enumerate() {
-            acc += ts[mask_byte(satisfied, b)] - ta[mask_byte(answered, b)];
+    /// The variable of an undefined index: 0 for every row.
+    fn zero(n_items: usize) -> Self {
+        let nb = n_items.div_ceil(8);
+        Lin {
+            sat: vec![[0.0; 256]; nb],
+            ans: vec![[0.0; 256]; nb],
         }
-        acc
     }
 }
 
@@ -394,7 +393,8 @@ const HISTOGRAM_ROWS: usize = 256;
 
 /// Weighted totals of a cell's rows from their masks.
 fn cell_totals(
-    rows: &[u32],
+    rows: &CellRows,
+    c: usize,
     weights: &[f64],
     states: &[u64],
     words: usize,
@@ -403,10 +403,9 @@ fn cell_totals(
     let stride = 2 * words;
     let masks = |r: usize| states[r * stride..(r + 1) * stride].split_at(words);
     let mut t = Totals::zero(n_items);
-    t.n = rows.len();
-    if rows.len() < HISTOGRAM_ROWS {
-        for &r in rows {
-            let r = r as usize;
+    t.n = rows.len(c);
+    if t.n < HISTOGRAM_ROWS {
+        rows.for_each(c, |r| {
             let w = weights[r];
             let (a, s) = masks(r);
             for (wi, (&a, &s)) in a.iter().zip(s).enumerate() {
@@ -423,7 +422,7 @@ fn cell_totals(
                     m &= m - 1;
                 }
             }
-        }
+        });
         return t;
     }
     // Per byte of the masks: weights and counts by byte value.
@@ -431,8 +430,7 @@ fn cell_totals(
     let mut wa = vec![[0.0f64; 256]; nb];
     let mut ws = vec![[0.0f64; 256]; nb];
     let mut ca = vec![[0u32; 256]; nb];
-    for &r in rows {
-        let r = r as usize;
+    rows.for_each(c, |r| {
         let w = weights[r];
         let (a, s) = masks(r);
         for b in 0..nb {
@@ -441,7 +439,7 @@ fn cell_totals(
             ca[b][va] += 1;
             ws[b][vs] += w;
         }
-    }
+    });
     for j in 0..n_items {
         let (b, bit) = (j / 8, j % 8);
         let (mut x, mut y, mut n) = (0.0, 0.0, 0usize);
@@ -455,6 +453,137 @@ fn cell_totals(
         t.n_valid[j] = n;
     }
     t
+}
+
+/// Rows per block when the table is scanned for runs of one cell.
+const RUN_SCAN_ROWS: usize = 1 << 20;
+
+/// Consecutive rows of one cell: (cell, first row, end row).
+type Run = (usize, u32, u32);
+
+/// The rows of each cell, in row order: runs of consecutive rows when the
+/// table keeps a cell's rows together (ingest and clean write it sorted by
+/// period and unit), otherwise a counting-sorted list of row numbers.
+#[derive(Debug)]
+enum CellRows {
+    /// Cell `c` owns `runs[bounds[c]..bounds[c + 1]]`, each `(start, end)`.
+    Runs {
+        bounds: Vec<usize>,
+        runs: Vec<(u32, u32)>,
+    },
+    /// Cell `c` owns rows `order[bounds[c]..bounds[c + 1]]`.
+    Order { bounds: Vec<usize>, order: Vec<u32> },
+}
+
+impl CellRows {
+    /// Groups the rows of the used channel (`used`) by cell
+    /// `unit × n_periods + period`; also counts the rows of every channel.
+    fn new(
+        responses: &Responses,
+        used: Option<u32>,
+        n_cells: usize,
+        n_periods: usize,
+    ) -> (Self, Vec<usize>) {
+        let (ui, pi, ci) = (
+            responses.unit_indices(),
+            responses.period_indices(),
+            responses.channel_indices(),
+        );
+        let n = responses.len();
+        let cell_of =
+            |r: usize| (Some(ci[r]) == used).then(|| ui[r] as usize * n_periods + pi[r] as usize);
+        // Runs of one cell (rows of other channels end a run), block by block.
+        let blocks: Vec<(Vec<Run>, Vec<usize>)> = (0..n.div_ceil(RUN_SCAN_ROWS))
+            .into_par_iter()
+            .map(|b| {
+                let mut per_channel = vec![0usize; responses.channels().len()];
+                let mut runs: Vec<Run> = Vec::new();
+                for r in b * RUN_SCAN_ROWS..((b + 1) * RUN_SCAN_ROWS).min(n) {
+                    per_channel[ci[r] as usize] += 1;
+                    let Some(c) = cell_of(r) else { continue };
+                    match runs.last_mut() {
+                        Some((lc, _, end)) if *lc == c && *end as usize == r => *end += 1,
+                        _ => runs.push((c, r as u32, r as u32 + 1)),
+                    }
+                }
+                (runs, per_channel)
+            })
+            .collect();
+        let mut per_channel = vec![0usize; responses.channels().len()];
+        let mut runs: Vec<Run> = Vec::new();
+        for (block_runs, counts) in blocks {
+            for (a, b) in per_channel.iter_mut().zip(counts) {
+                *a += b;
+            }
+            for run in block_runs {
+                match runs.last_mut() {
+                    Some((lc, _, end)) if *lc == run.0 && *end == run.1 => *end = run.2,
+                    _ => runs.push(run),
+                }
+            }
+        }
+        let mut bounds = vec![0usize; n_cells + 1];
+        let rows_used: usize = runs.iter().map(|r| (r.2 - r.1) as usize).sum();
+        let few = runs.len() <= rows_used / 16 + n_cells;
+        for &(c, start, end) in &runs {
+            bounds[c + 1] += if few { 1 } else { (end - start) as usize };
+        }
+        for c in 1..bounds.len() {
+            bounds[c] += bounds[c - 1];
+        }
+        let mut next = bounds.clone();
+        let rows = if few {
+            let mut placed = vec![(0u32, 0u32); runs.len()];
+            for &(c, start, end) in &runs {
+                placed[next[c]] = (start, end);
+                next[c] += 1;
+            }
+            CellRows::Runs {
+                bounds,
+                runs: placed,
+            }
+        } else {
+            let mut order = vec![0u32; rows_used];
+            for &(c, start, end) in &runs {
+                for r in start..end {
+                    order[next[c]] = r;
+                    next[c] += 1;
+                }
+            }
+            CellRows::Order { bounds, order }
+        };
+        (rows, per_channel)
+    }
+
+    /// Rows in cell `c`.
+    fn len(&self, c: usize) -> usize {
+        match self {
+            CellRows::Runs { bounds, runs } => runs[bounds[c]..bounds[c + 1]]
+                .iter()
+                .map(|&(s, e)| (e - s) as usize)
+                .sum(),
+            CellRows::Order { bounds, .. } => bounds[c + 1] - bounds[c],
+        }
+    }
+
+    /// Calls `f` with each row of cell `c`, in row order.
+    #[inline]
+    fn for_each(&self, c: usize, mut f: impl FnMut(usize)) {
+        match self {
+            CellRows::Runs { bounds, runs } => {
+                for &(s, e) in &runs[bounds[c]..bounds[c + 1]] {
+                    for r in s as usize..e as usize {
+                        f(r);
+                    }
+                }
+            }
+            CellRows::Order { bounds, order } => {
+                for &r in &order[bounds[c]..bounds[c + 1]] {
+                    f(r as usize);
+                }
+            }
+        }
+    }
 }
 
 /// Computes every index of the response table (see the crate docs for the
@@ -485,38 +614,13 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let start = opts.pilots.start;
     let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
 
-    // Group the used rows by cell (counting sort: deterministic, O(n)).
+    // Group the used rows by cell (runs or a counting sort: deterministic, O(n)).
+    let n_cells = n_units * n_periods;
     let used = responses.channel_id(&opts.channel);
-    let (ui, pi, ci) = (
-        responses.unit_indices(),
-        responses.period_indices(),
-        responses.channel_indices(),
-    );
-    let mut per_channel = vec![0usize; responses.channels().len()];
-    let mut bounds = vec![0usize; n_units * n_periods + 1];
-    for r in 0..responses.len() {
-        per_channel[ci[r] as usize] += 1;
-        if Some(ci[r]) == used {
-            bounds[ui[r] as usize * n_periods + pi[r] as usize + 1] += 1;
-        }
-    }
-    for c in 1..bounds.len() {
-        bounds[c] += bounds[c - 1];
-    }
-    let rows_used = bounds[bounds.len() - 1];
-    let mut order = vec![0u32; rows_used];
-    let mut next = bounds.clone();
-    for r in 0..responses.len() {
-        if Some(ci[r]) == used {
-            let c = ui[r] as usize * n_periods + pi[r] as usize;
-            order[next[c]] = r as u32;
-            next[c] += 1;
-        }
-    }
-    let present: Vec<usize> = (0..n_units * n_periods)
-        .filter(|&c| bounds[c + 1] > bounds[c])
-        .collect();
-    let rows_of = |c: usize| &order[bounds[c]..bounds[c + 1]];
+    let (cell_rows, per_channel) = CellRows::new(responses, used, n_cells, n_periods);
+    let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
+    let rows_used: usize = cell_n.iter().sum();
+    let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
     let (states, words) = (responses.states(), responses.words());
     let stride = 2 * words;
     let weights = responses.weights();
@@ -524,7 +628,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     // Pass 1: weighted totals per cell.
     let cell_totals: Vec<Totals> = present
         .par_iter()
-        .map(|&c| cell_totals(rows_of(c), weights, states, words, n_items))
+        .map(|&c| cell_totals(&cell_rows, c, weights, states, words, n_items))
         .collect();
 
     // Domain totals: sums of cell totals in cell order.
@@ -544,24 +648,31 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
 
     // Pass 2: per cell, its stratum's contribution to the variance of the
     // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
+    let zero = Lin::zero(n_items);
     let contrib: Vec<[f64; 3]> = present
         .par_iter()
         .zip(&cell_solved)
         .map_init(Vec::new, |z: &mut Vec<[f64; 3]>, (&c, own)| {
-            let lins = [
+            let [l0, l1, l2] = [
                 own.lin.as_ref(),
                 gp_solved[gp_of(c)].lin.as_ref(),
                 quad_solved[quad_of(c)].lin.as_ref(),
-            ];
-            let rows = rows_of(c);
+            ]
+            .map(|l| l.unwrap_or(&zero));
             z.clear();
-            for &r in rows {
-                let r = r as usize;
+            cell_rows.for_each(c, |r| {
                 let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
+                let mut acc = [0.0; 3];
+                for b in 0..l0.sat.len() {
+                    let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
+                    acc[0] += l0.sat[b][vs] - l0.ans[b][va];
+                    acc[1] += l1.sat[b][vs] - l1.ans[b][va];
+                    acc[2] += l2.sat[b][vs] - l2.ans[b][va];
+                }
                 let w = weights[r];
-                z.push(lins.map(|l| l.map_or(0.0, |l| w * l.z(a, s))));
-            }
-            let n = rows.len();
+                z.push([w * acc[0], w * acc[1], w * acc[2]]);
+            });
+            let n = cell_n[c];
             if n < 2 {
                 return [0.0; 3];
             }
@@ -667,9 +778,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         Ok(e)
     };
     let used_periods: Vec<usize> = (0..n_periods)
-        .filter(|&p| {
-            (0..n_units).any(|u| bounds[u * n_periods + p + 1] > bounds[u * n_periods + p])
-        })
+        .filter(|&p| (0..n_units).any(|u| cell_n[u * n_periods + p] > 0))
         .collect();
     let did = (|| -> std::result::Result<DidEstimate, String> {
         if !used_periods.iter().any(|&p| !post[p]) {
@@ -720,9 +829,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .map(|(c, &n)| (c.clone(), n))
             .collect(),
         units: (0..n_units)
-            .filter(|&u| {
-                (0..n_periods).any(|p| bounds[u * n_periods + p + 1] > bounds[u * n_periods + p])
-            })
+            .filter(|&u| (0..n_periods).any(|p| cell_n[u * n_periods + p] > 0))
             .count(),
         periods: used_periods.iter().map(label).collect(),
         cells: cells.len(),

@@ -22,7 +22,11 @@ use sipas_dataset::Dataset;
 use crate::{Error, Result};
 
 /// Rows per parallel block when answer columns are packed into row masks.
-const BLOCK: usize = 2048;
+const BLOCK: usize = 4096;
+
+/// 64-row groups packed per span: each item's codes are read 1,024 at a
+/// time (sequential reads, not one 64-byte line of every item in turn).
+const GROUPS: usize = 16;
 
 /// Words of one answer mask (one bit per item, at least one word).
 pub(crate) fn mask_words(items: usize) -> usize {
@@ -1050,10 +1054,15 @@ fn range_bits64(v: &[u8; 64], lo: u8, span: u8) -> u64 {
 #[inline]
 fn bitmap_word(bytes: &[u8], p: usize) -> u64 {
     let from = p / 8;
-    let mut buf = [0u8; 16];
-    let n = bytes.len().saturating_sub(from).min(9);
-    buf[..n].copy_from_slice(&bytes[from..from + n]);
-    (u128::from_le_bytes(buf) >> (p % 8)) as u64
+    let word = if let Some(b) = bytes.get(from..from + 16) {
+        u128::from_le_bytes(b.try_into().expect("16 bytes"))
+    } else {
+        let mut buf = [0u8; 16];
+        let n = bytes.len().saturating_sub(from).min(16);
+        buf[..n].copy_from_slice(&bytes[from..from + n]);
+        u128::from_le_bytes(buf)
+    };
+    (word >> (p % 8)) as u64
 }
 
 /// Transposes a 64 × 64 bit matrix: bit `j` of `m[i]` becomes bit `i` of
@@ -1104,51 +1113,71 @@ fn pack_states(
         let start = b * BLOCK;
         let rows = block.len() / stride;
         let mut first_bad: Option<(usize, usize, u8)> = None;
-        let (mut am, mut sm) = ([0u64; 64], [0u64; 64]);
-        for r0 in (0..rows).step_by(64) {
-            let len = (rows - r0).min(64);
-            let live = if len == 64 {
-                u64::MAX
-            } else {
-                (1u64 << len) - 1
-            };
+        // Per 64-row group of a span: the items' answered and satisfied
+        // words. A span reads each item's codes in one sequential stretch.
+        let mut am = [[0u64; 64]; GROUPS];
+        let mut sm = [[0u64; 64]; GROUPS];
+        for g0 in (0..rows).step_by(64 * GROUPS) {
+            let span = (rows - g0).min(64 * GROUPS);
+            let groups = span.div_ceil(64);
             for (wi, items) in arrays.chunks(64).enumerate() {
-                am.fill(0);
-                sm.fill(0);
+                for g in 0..groups {
+                    am[g].fill(0);
+                    sm[g].fill(0);
+                }
                 for (jj, &(arr, validity)) in items.iter().enumerate() {
-                    let at = start + r0;
-                    let v = &arr.values()[at..at + len];
-                    let bits = |lo, span| match <&[u8; 64]>::try_from(v) {
-                        Ok(v64) => range_bits64(v64, lo, span),
-                        Err(_) => range_bits(v, lo, span),
-                    };
-                    let present = match validity {
-                        None => live,
-                        Some(bm) => {
-                            let (bytes, offset, _) = bm.as_slice();
-                            bitmap_word(bytes, offset + at) & live
-                        }
-                    };
-                    let valid = bits(codes.lo, codes.span);
-                    let sat = codes.sat_lo.map_or(0, |lo| bits(lo, codes.sat_span));
-                    am[jj] = valid & present;
-                    sm[jj] = sat & present;
-                    let bad = !valid & present;
-                    if bad != 0 {
-                        let (r, j) = (at + bad.trailing_zeros() as usize, wi * 64 + jj);
-                        if first_bad.is_none_or(|(fr, fj, _)| (r, j) < (fr, fj)) {
-                            first_bad = Some((r, j, arr.values()[r]));
+                    let values = &arr.values()[start + g0..start + g0 + span];
+                    for (g, v) in values.chunks(64).enumerate() {
+                        let at = start + g0 + 64 * g;
+                        let live = if v.len() == 64 {
+                            u64::MAX
+                        } else {
+                            (1u64 << v.len()) - 1
+                        };
+                        let present = match validity {
+                            None => live,
+                            Some(bm) => {
+                                let (bytes, offset, _) = bm.as_slice();
+                                bitmap_word(bytes, offset + at) & live
+                            }
+                        };
+                        let (valid, sat) = match <&[u8; 64]>::try_from(v) {
+                            Ok(v64) => (
+                                range_bits64(v64, codes.lo, codes.span),
+                                codes
+                                    .sat_lo
+                                    .map_or(0, |lo| range_bits64(v64, lo, codes.sat_span)),
+                            ),
+                            Err(_) => (
+                                range_bits(v, codes.lo, codes.span),
+                                codes
+                                    .sat_lo
+                                    .map_or(0, |lo| range_bits(v, lo, codes.sat_span)),
+                            ),
+                        };
+                        am[g][jj] = valid & present;
+                        sm[g][jj] = sat & present;
+                        let bad = !valid & present;
+                        if bad != 0 {
+                            let (r, j) = (at + bad.trailing_zeros() as usize, wi * 64 + jj);
+                            if first_bad.is_none_or(|(fr, fj, _)| (r, j) < (fr, fj)) {
+                                first_bad = Some((r, j, arr.values()[r]));
+                            }
                         }
                     }
                 }
-                transpose64(&mut am);
-                transpose64(&mut sm);
-                for (i, row) in block[r0 * stride..(r0 + len) * stride]
-                    .chunks_exact_mut(stride)
-                    .enumerate()
-                {
-                    row[wi] = am[i];
-                    row[words + wi] = sm[i];
+                for g in 0..groups {
+                    transpose64(&mut am[g]);
+                    transpose64(&mut sm[g]);
+                    let r0 = g0 + 64 * g;
+                    let len = (rows - r0).min(64);
+                    for (i, row) in block[r0 * stride..(r0 + len) * stride]
+                        .chunks_exact_mut(stride)
+                        .enumerate()
+                    {
+                        row[wi] = am[g][i];
+                        row[words + wi] = sm[g][i];
+                    }
                 }
             }
         }

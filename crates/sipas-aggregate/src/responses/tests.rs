@@ -419,3 +419,59 @@ fn code_ranges_become_bits() {
         }
     }
 }
+
+#[test]
+fn large_frames_with_nulls_and_offsets_pack_like_the_row_builder() {
+    // 5,000 rows (several 4,096-row blocks and 1,024-row spans, a partial
+    // 64-row group), 22 items, ~20% nulls; also a slice starting at row
+    // 1,000 (validity bitmaps at a bit offset).
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let n = 5000;
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut rand = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let answers: Vec<Vec<Option<u8>>> = (0..n)
+        .map(|_| {
+            (0..inst.items().len())
+                .map(|_| (rand() % 5 != 0).then(|| 1 + (rand() % 5) as u8))
+                .collect()
+        })
+        .collect();
+    let mut cols = vec![
+        Column::new("unit_code".into(), vec!["05443"; n]),
+        Column::new("period".into(), vec!["2024Q1"; n]),
+    ];
+    for (j, it) in inst.items().iter().enumerate() {
+        let v: Vec<Option<u8>> = answers.iter().map(|a| a[j]).collect();
+        cols.push(Column::new(it.id.as_str().into(), v));
+    }
+    let df = DataFrame::new_infer_height(cols).unwrap();
+    for (from, len) in [(0, n), (1000, 3001)] {
+        let part = df.slice(from as i64, len);
+        let got = Responses::from_frame(&part, Some(&inst), "frame").unwrap();
+        let mut b = Responses::builder(inst.clone());
+        for a in &answers[from..from + len] {
+            b.push("05443", "2024Q1", "survey", 1.0, a).unwrap();
+        }
+        let want = b.build().unwrap();
+        assert_eq!(got.states(), want.states(), "rows {from}..{}", from + len);
+    }
+    // An off-scale code late in the table is named by row and item.
+    let mut bad = df.clone();
+    let id = inst.items()[7].id.clone();
+    let mut v: Vec<Option<u8>> = answers.iter().map(|a| a[7]).collect();
+    v[4321] = Some(6);
+    v[4500] = Some(0);
+    bad.with_column(Column::new(id.as_str().into(), v)).unwrap();
+    let e = Responses::from_frame(&bad, Some(&inst), "frame")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("row 4322") && e.contains(&id) && e.contains("answer code 6"),
+        "{e}"
+    );
+}
