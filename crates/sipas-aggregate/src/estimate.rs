@@ -291,14 +291,11 @@ impl Totals {
     }
 }
 
-/// A domain's point estimates and its linearization table.
+/// A domain's point estimates.
 #[derive(Debug, Clone)]
 struct Solved {
     root: Option<f64>,
     groups: Vec<Option<f64>>,
-    /// The linearized variable of the root index; `None` when the index is
-    /// undefined.
-    lin: Option<Lin>,
 }
 
 /// The linearized variable of the root index as byte tables over a row's
@@ -318,19 +315,16 @@ fn mask_byte(mask: &[u64], b: usize) -> usize {
     ((mask[b / 8] >> ((b % 8) * 8)) & 0xff) as usize
 }
 
-/// Per byte of a mask, the sum over its set bits of `coef`: `t[v]` =
-/// `t[v without its lowest bit] + coef[lowest bit]`.
-fn byte_sums(coef: &[f64]) -> Vec<[f64; 256]> {
-    coef.chunks(8)
-        .map(|c| {
-            let mut t = [0.0; 256];
-            for v in 1..256usize {
-                let low = v.trailing_zeros() as usize;
-                t[v] = t[v & (v - 1)] + c.get(low).copied().unwrap_or(0.0);
-            }
-            t
-        })
-        .collect()
+/// Per byte of a mask, the sum over its set bits of `coef`, into `out`:
+/// `t[v]` = `t[v without its lowest bit] + coef[lowest bit]`.
+fn byte_sums(coef: &[f64], out: &mut [[f64; 256]]) {
+    for (c, t) in coef.chunks(8).zip(out) {
+        t[0] = 0.0;
+        for v in 1..256usize {
+            let low = v.trailing_zeros() as usize;
+            t[v] = t[v & (v - 1)] + c.get(low).copied().unwrap_or(0.0);
+        }
+    }
 }
 
 impl Lin {
@@ -368,8 +362,14 @@ impl Model<'_> {
     fn solve(&self, t: &Totals) -> Solved {
         let root = Self::value(self.root, t);
         let groups = self.groups.iter().map(|c| Self::value(c, t)).collect();
-        let lin = root.map(|_| {
-            let (mut alpha, mut alpha_r) = (vec![0.0; self.j], vec![0.0; self.j]);
+        Solved { root, groups }
+    }
+
+    /// The linearized variable of the root index at totals `t`, into `out`
+    /// (all zero when the index is undefined: the variable is then 0).
+    fn lin(&self, t: &Totals, root: Option<f64>, out: &mut Lin) {
+        let (mut alpha, mut alpha_r) = (vec![0.0; self.j], vec![0.0; self.j]);
+        if root.is_some() {
             for j in 0..self.j {
                 let c = self.root[j];
                 if c != 0.0 {
@@ -377,19 +377,16 @@ impl Model<'_> {
                     alpha_r[j] = alpha[j] * (t.y[j] / t.x[j]);
                 }
             }
-            Lin {
-                sat: byte_sums(&alpha),
-                ans: byte_sums(&alpha_r),
-            }
-        });
-        Solved { root, groups, lin }
+        }
+        byte_sums(&alpha, &mut out.sat);
+        byte_sums(&alpha_r, &mut out.ans);
     }
 }
 
-/// Cells of at least this many rows are totalled through per-byte
-/// histograms of their masks (a few additions a row); smaller ones item by
-/// item.
-const HISTOGRAM_ROWS: usize = 256;
+/// Cells of at least this many rows are totalled through histograms of
+/// the bytes of their masks; smaller ones of the nibbles (fewer bins to
+/// clear and sum per cell, a few more additions per row).
+const BYTE_HISTOGRAM_ROWS: usize = 256;
 
 /// Weighted totals of a cell's rows from their masks.
 fn cell_totals(
@@ -400,53 +397,53 @@ fn cell_totals(
     words: usize,
     n_items: usize,
 ) -> Totals {
-    let stride = 2 * words;
-    let masks = |r: usize| states[r * stride..(r + 1) * stride].split_at(words);
-    let mut t = Totals::zero(n_items);
-    t.n = rows.len(c);
-    if t.n < HISTOGRAM_ROWS {
-        rows.for_each(c, |r| {
-            let w = weights[r];
-            let (a, s) = masks(r);
-            for (wi, (&a, &s)) in a.iter().zip(s).enumerate() {
-                let mut m = a;
-                while m != 0 {
-                    let j = wi * 64 + m.trailing_zeros() as usize;
-                    t.x[j] += w;
-                    t.n_valid[j] += 1;
-                    m &= m - 1;
-                }
-                let mut m = s;
-                while m != 0 {
-                    t.y[wi * 64 + m.trailing_zeros() as usize] += w;
-                    m &= m - 1;
-                }
-            }
-        });
-        return t;
+    if rows.len(c) >= BYTE_HISTOGRAM_ROWS {
+        histogram_totals::<8>(rows, c, weights, states, words, n_items)
+    } else {
+        histogram_totals::<4>(rows, c, weights, states, words, n_items)
     }
-    // Per byte of the masks: weights and counts by byte value.
-    let nb = n_items.div_ceil(8);
-    let mut wa = vec![[0.0f64; 256]; nb];
-    let mut ws = vec![[0.0f64; 256]; nb];
-    let mut ca = vec![[0u32; 256]; nb];
+}
+
+/// [`cell_totals`] through histograms of the masks `K` bits (items) at a
+/// time: per chunk of `K` items, the rows' weights and counts by the
+/// chunk's value in the answered mask, and their weights by its value in
+/// the satisfied mask. Item `j`'s totals are then the sums over the values
+/// with bit `j % K` set: a few additions per row whatever the items.
+fn histogram_totals<const K: usize>(
+    rows: &CellRows,
+    c: usize,
+    weights: &[f64],
+    states: &[u64],
+    words: usize,
+    n_items: usize,
+) -> Totals {
+    let stride = 2 * words;
+    let bins = 1usize << K;
+    let mask = (bins - 1) as u64;
+    let chunks = n_items.div_ceil(K);
+    let chunk = |m: &[u64], b: usize| ((m[b * K / 64] >> (b * K % 64)) & mask) as usize;
+    let mut wa = vec![0.0f64; chunks * bins];
+    let mut ws = vec![0.0f64; chunks * bins];
+    let mut ca = vec![0u32; chunks * bins];
     rows.for_each(c, |r| {
         let w = weights[r];
-        let (a, s) = masks(r);
-        for b in 0..nb {
-            let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
-            wa[b][va] += w;
-            ca[b][va] += 1;
-            ws[b][vs] += w;
+        let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
+        for b in 0..chunks {
+            let (va, vs) = (b * bins + chunk(a, b), b * bins + chunk(s, b));
+            wa[va] += w;
+            ca[va] += 1;
+            ws[vs] += w;
         }
     });
+    let mut t = Totals::zero(n_items);
+    t.n = rows.len(c);
     for j in 0..n_items {
-        let (b, bit) = (j / 8, j % 8);
+        let (b, bit) = (j / K, j % K);
         let (mut x, mut y, mut n) = (0.0, 0.0, 0usize);
-        for v in (0..256usize).filter(|v| (v >> bit) & 1 == 1) {
-            x += wa[b][v];
-            y += ws[b][v];
-            n += ca[b][v] as usize;
+        for v in (0..bins).filter(|v| (v >> bit) & 1 == 1) {
+            x += wa[b * bins + v];
+            y += ws[b * bins + v];
+            n += ca[b * bins + v] as usize;
         }
         t.x[j] = x;
         t.y[j] = y;
@@ -645,54 +642,71 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let cell_solved: Vec<Solved> = cell_totals.par_iter().map(|t| model.solve(t)).collect();
     let gp_solved: Vec<Solved> = gp_totals.iter().map(|t| model.solve(t)).collect();
     let quad_solved: Vec<Solved> = quad_totals.iter().map(|t| model.solve(t)).collect();
+    // Linearization tables of the pooled domains (few); a cell's own table
+    // is built when its rows are visited (one buffer per thread: 120,000
+    // cells' tables would take gigabytes).
+    let domain_lin = |t: &Totals, s: &Solved| {
+        let mut l = Lin::zero(n_items);
+        model.lin(t, s.root, &mut l);
+        l
+    };
+    let gp_lin: Vec<Lin> = gp_totals
+        .iter()
+        .zip(&gp_solved)
+        .map(|(t, s)| domain_lin(t, s))
+        .collect();
+    let quad_lin: Vec<Lin> = quad_totals
+        .iter()
+        .zip(&quad_solved)
+        .map(|(t, s)| domain_lin(t, s))
+        .collect();
 
     // Pass 2: per cell, its stratum's contribution to the variance of the
     // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
-    let zero = Lin::zero(n_items);
     let contrib: Vec<[f64; 3]> = present
         .par_iter()
+        .zip(&cell_totals)
         .zip(&cell_solved)
-        .map_init(Vec::new, |z: &mut Vec<[f64; 3]>, (&c, own)| {
-            let [l0, l1, l2] = [
-                own.lin.as_ref(),
-                gp_solved[gp_of(c)].lin.as_ref(),
-                quad_solved[quad_of(c)].lin.as_ref(),
-            ]
-            .map(|l| l.unwrap_or(&zero));
-            z.clear();
-            cell_rows.for_each(c, |r| {
-                let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
-                let mut acc = [0.0; 3];
-                for b in 0..l0.sat.len() {
-                    let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
-                    acc[0] += l0.sat[b][vs] - l0.ans[b][va];
-                    acc[1] += l1.sat[b][vs] - l1.ans[b][va];
-                    acc[2] += l2.sat[b][vs] - l2.ans[b][va];
+        .map_init(
+            || (Vec::new(), Lin::zero(n_items)),
+            |(z, own), ((&c, t), solved)| {
+                model.lin(t, solved.root, own);
+                let (l0, l1, l2) = (&*own, &gp_lin[gp_of(c)], &quad_lin[quad_of(c)]);
+                z.clear();
+                cell_rows.for_each(c, |r| {
+                    let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
+                    let mut acc = [0.0; 3];
+                    for b in 0..l0.sat.len() {
+                        let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
+                        acc[0] += l0.sat[b][vs] - l0.ans[b][va];
+                        acc[1] += l1.sat[b][vs] - l1.ans[b][va];
+                        acc[2] += l2.sat[b][vs] - l2.ans[b][va];
+                    }
+                    let w = weights[r];
+                    z.push([w * acc[0], w * acc[1], w * acc[2]]);
+                });
+                let n = cell_n[c];
+                if n < 2 {
+                    return [0.0; 3];
                 }
-                let w = weights[r];
-                z.push([w * acc[0], w * acc[1], w * acc[2]]);
-            });
-            let n = cell_n[c];
-            if n < 2 {
-                return [0.0; 3];
-            }
-            let mut mean = [0.0; 3];
-            for zi in z.iter() {
-                for d in 0..3 {
-                    mean[d] += zi[d];
+                let mut mean = [0.0; 3];
+                for zi in z.iter() {
+                    for d in 0..3 {
+                        mean[d] += zi[d];
+                    }
                 }
-            }
-            let mean = mean.map(|m| m / n as f64);
-            let mut ss = [0.0; 3];
-            for zi in z.iter() {
-                for d in 0..3 {
-                    let e = zi[d] - mean[d];
-                    ss[d] += e * e;
+                let mean = mean.map(|m| m / n as f64);
+                let mut ss = [0.0; 3];
+                for zi in z.iter() {
+                    for d in 0..3 {
+                        let e = zi[d] - mean[d];
+                        ss[d] += e * e;
+                    }
                 }
-            }
-            let f = n as f64 / (n as f64 - 1.0);
-            ss.map(|s| f * s)
-        })
+                let f = n as f64 / (n as f64 - 1.0);
+                ss.map(|s| f * s)
+            },
+        )
         .collect();
     let mut gp_var = vec![0.0; 2 * n_periods];
     let mut quad_var = [0.0; 4];

@@ -36,9 +36,11 @@
 //! # Input
 //! The response table in either layout of `sipas_dataset` (one
 //! `responses.parquet`, or `responses/period=P/…` partitions), read in
-//! chunks of [`READ_CHUNK_ROWS`] rows, so that memory is the compact table
-//! (33 bytes of answers, 8 of weight and 12 of indices per row with the
-//! 33-item instrument) plus one chunk. Columns:
+//! chunks of [`READ_CHUNK_ROWS`] rows (one per core at a time), so that
+//! memory is the compact table plus a chunk per core. The compact table
+//! keeps of each answer only its state, as two bit masks per row (answered,
+//! satisfied: 16 bytes for up to 64 items), with 8 bytes of weight and 12 of
+//! unit, period and channel indices. Columns:
 //! `unit_code: String, period: String, channel: String, weight: Float64`
 //! and one `UInt8` column per item of the instrument (null = missing, else a
 //! code on the scale). `channel` (default `survey`) and `weight` (default 1)
