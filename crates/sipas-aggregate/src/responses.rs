@@ -399,7 +399,7 @@ pub fn read_responses_chunked(
             .take()
             .expect("each chunk is read once");
         let part = dataset.parts()[spec.part].path.display().to_string();
-        let chunk = dataset.read_chunk(spec, Some(&columns))?;
+        let chunk = dataset.read_chunk_here(spec, Some(&columns))?;
         if chunk.df.height() != spec.len {
             return Err(Error::Data {
                 origin: part,

@@ -311,14 +311,31 @@ impl Dataset {
 
     /// Reads one chunk of [`Dataset::chunk_specs`] with the `columns` asked
     /// for (all when `None`) in the table's column order; a column the
-    /// table lacks is an error.
+    /// table lacks is an error. Polars decodes its columns on its own
+    /// threads.
     pub fn read_chunk(&self, spec: &ChunkSpec, columns: Option<&[&str]>) -> Result<Chunk> {
+        self.read_chunk_with(spec, columns, ParallelStrategy::Auto)
+    }
+
+    /// [`Dataset::read_chunk`] decoding on the calling thread only: for
+    /// readers that already run one chunk per core (polars' own threads on
+    /// top would only compete with them).
+    pub fn read_chunk_here(&self, spec: &ChunkSpec, columns: Option<&[&str]>) -> Result<Chunk> {
+        self.read_chunk_with(spec, columns, ParallelStrategy::None)
+    }
+
+    fn read_chunk_with(
+        &self,
+        spec: &ChunkSpec,
+        columns: Option<&[&str]>,
+        parallel: ParallelStrategy,
+    ) -> Result<Chunk> {
         let order = self.column_order(columns)?;
         let part = self.parts.get(spec.part).ok_or_else(|| Error::Layout {
             path: self.path.clone(),
             message: format!("no part {} (the table has {})", spec.part, self.parts.len()),
         })?;
-        let df = read_slice(part, &order, spec.offset, spec.len)?;
+        let df = read_slice(part, &order, spec.offset, spec.len, parallel)?;
         Ok(Chunk {
             df,
             part: spec.part,
@@ -397,7 +414,13 @@ pub struct Chunks<'a> {
 
 /// Reads rows `offset .. offset + len` of a part, the `order` columns in
 /// that order (the period of a partition folder becomes a column).
-fn read_slice(part: &Part, order: &[String], offset: usize, len: usize) -> Result<DataFrame> {
+fn read_slice(
+    part: &Part,
+    order: &[String],
+    offset: usize,
+    len: usize,
+    parallel: ParallelStrategy,
+) -> Result<DataFrame> {
     let file_cols: Vec<String> = order
         .iter()
         .filter(|c| part.period.is_none() || c.as_str() != PERIOD)
@@ -407,6 +430,7 @@ fn read_slice(part: &Part, order: &[String], offset: usize, len: usize) -> Resul
     let mut df = ParquetReader::new(f)
         .with_columns(Some(file_cols))
         .with_slice(Some((offset, len)))
+        .read_parallel(parallel)
         .finish()
         .map_err(pe(&part.path))?;
     if let Some(p) = &part.period
@@ -431,12 +455,15 @@ impl Iterator for Chunks<'_> {
         };
         let spec = self.specs.next()?;
         let part = &self.dataset.parts[spec.part];
-        let out = read_slice(part, order, spec.offset, spec.len).map(|df| Chunk {
-            df,
-            part: spec.part,
-            offset: spec.offset,
-            ordinal: spec.ordinal,
-        });
+        let out =
+            read_slice(part, order, spec.offset, spec.len, ParallelStrategy::Auto).map(|df| {
+                Chunk {
+                    df,
+                    part: spec.part,
+                    offset: spec.offset,
+                    ordinal: spec.ordinal,
+                }
+            });
         if out.is_err() {
             self.specs = Vec::new().into_iter();
         }

@@ -97,7 +97,11 @@ fn both_layouts_read_back_the_same_rows_in_chunks_of_any_size() {
             let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
             assert_eq!(lens.iter().sum::<usize>(), 6);
             for (i, spec) in specs.iter().enumerate().rev() {
-                let c = ds.read_chunk(spec, Some(&["q1", "period"])).unwrap();
+                let c = if i % 2 == 0 {
+                    ds.read_chunk(spec, Some(&["q1", "period"])).unwrap()
+                } else {
+                    ds.read_chunk_here(spec, Some(&["q1", "period"])).unwrap()
+                };
                 assert_eq!(c.ordinal, spec.ordinal);
                 assert_eq!(c.df.get_column_names(), ["period", "q1"]);
                 let start = usize::try_from(spec.ordinal).unwrap();
