@@ -323,9 +323,10 @@ impl Responses {
     }
 }
 
-/// Rows read at a time: one default row group. Chunks are read and packed
-/// on all cores at once, each by one thread (benches/README.md has the
-/// measurements).
+/// Rows read at a time: at most one default row group, and fewer when the
+/// table would otherwise give some core no chunk. Chunks are read and
+/// packed on all cores at once, each by one thread (benches/README.md has
+/// the measurements).
 pub const READ_CHUNK_ROWS: usize = sipas_dataset::ROW_GROUP_ROWS;
 
 /// Reads the response table (the canonical schema, see the crate docs).
@@ -375,8 +376,13 @@ pub fn read_responses_chunked(
     }
     let columns: Vec<String> = plan.columns().into_iter().map(String::from).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let specs = dataset.chunk_specs(chunk_rows);
+    // At least one chunk per core when the table has enough row groups
+    // (whole row groups are never split unless larger than a chunk).
+    let threads = rayon::current_num_threads().max(1);
+    let specs = dataset.chunk_specs(chunk_rows.min(rows.div_ceil(threads)).max(1));
     let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
+    // Fewer chunks than cores: let polars spread each over its own threads.
+    let here = specs.len() >= threads;
     let mut table = Table::new(&plan, rows);
     // One chunk per thread at a time, taken in table order. Plain threads,
     // not rayon tasks: a rayon task waiting inside polars' reader would
@@ -399,7 +405,11 @@ pub fn read_responses_chunked(
             .take()
             .expect("each chunk is read once");
         let part = dataset.parts()[spec.part].path.display().to_string();
-        let chunk = dataset.read_chunk_here(spec, Some(&columns))?;
+        let chunk = if here {
+            dataset.read_chunk_here(spec, Some(&columns))?
+        } else {
+            dataset.read_chunk(spec, Some(&columns))?
+        };
         if chunk.df.height() != spec.len {
             return Err(Error::Data {
                 origin: part,
@@ -413,7 +423,7 @@ pub fn read_responses_chunked(
         }
         fill(&plan, &chunk.df, &part, spec.offset, slot, false)
     };
-    let threads = rayon::current_num_threads().clamp(1, specs.len().max(1));
+    let threads = threads.min(specs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
