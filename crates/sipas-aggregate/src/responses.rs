@@ -329,6 +329,10 @@ impl Responses {
 /// the measurements).
 pub const READ_CHUNK_ROWS: usize = sipas_dataset::ROW_GROUP_ROWS;
 
+/// Tables of fewer rows are read by one reader (polars still decodes
+/// their columns in parallel).
+const PARALLEL_READ_ROWS: usize = 1 << 17;
+
 /// Reads the response table (the canonical schema, see the crate docs).
 ///
 /// `path` is what [`sipas_dataset::Dataset::open`] accepts: a Parquet file,
@@ -377,8 +381,13 @@ pub fn read_responses_chunked(
     let columns: Vec<String> = plan.columns().into_iter().map(String::from).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     // At least one chunk per core when the table has enough row groups
-    // (whole row groups are never split unless larger than a chunk).
-    let threads = rayon::current_num_threads().max(1);
+    // (whole row groups are never split unless larger than a chunk); a
+    // small table in one piece (a reader per core costs more than it saves).
+    let threads = if rows < PARALLEL_READ_ROWS {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
     let specs = dataset.chunk_specs(chunk_rows.min(rows.div_ceil(threads)).max(1));
     let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
     // Fewer chunks than cores: let polars spread each over its own threads.
