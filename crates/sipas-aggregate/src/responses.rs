@@ -383,15 +383,12 @@ pub fn read_responses_chunked(
     // At least one chunk per core when the table has enough row groups
     // (whole row groups are never split unless larger than a chunk); a
     // small table in one piece (a reader per core costs more than it saves).
-    let threads = if rows < PARALLEL_READ_ROWS {
-        1
-    } else {
-        rayon::current_num_threads().max(1)
-    };
+    let cores = rayon::current_num_threads().max(1);
+    let threads = if rows < PARALLEL_READ_ROWS { 1 } else { cores };
     let specs = dataset.chunk_specs(chunk_rows.min(rows.div_ceil(threads)).max(1));
     let lens: Vec<usize> = specs.iter().map(|s| s.len).collect();
     // Fewer chunks than cores: let polars spread each over its own threads.
-    let here = specs.len() >= threads;
+    let here = specs.len() >= cores;
     let mut table = Table::new(&plan, rows);
     // One chunk per thread at a time, taken in table order. Plain threads,
     // not rayon tasks: a rayon task waiting inside polars' reader would

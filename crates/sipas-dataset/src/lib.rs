@@ -16,7 +16,10 @@
 //! [`Dataset::open`] finds either layout and reads it in chunks of at most a
 //! given number of rows ([`Dataset::chunks`]), each with the `period`
 //! column in its place, so a reader never holds more than one chunk of a
-//! part. [`DatasetWriter`] writes either layout from per-period frames and
+//! part. The same chunks, as [`ChunkSpec`]s ([`Dataset::chunk_specs`]), can
+//! be read independently on several threads ([`Dataset::read_chunk`], or
+//! [`Dataset::read_chunk_here`] to decode on the calling thread only).
+//! [`DatasetWriter`] writes either layout from per-period frames and
 //! replaces the folder's previous table atomically when it finishes (a
 //! temporary file or folder, then a rename; the other layout's table is
 //! removed). [`Spill`] partitions rows by a key into temporary Parquet files
