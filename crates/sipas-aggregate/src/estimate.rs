@@ -388,19 +388,21 @@ impl Model<'_> {
 /// clear and sum per cell, a few more additions per row).
 const BYTE_HISTOGRAM_ROWS: usize = 256;
 
-/// Weighted totals of a cell's rows from their masks.
-fn cell_totals(
-    rows: &CellRows,
-    c: usize,
-    weights: &[f64],
-    states: &[u64],
+/// The rows' weights and answer masks (see [`Responses::states`]).
+#[derive(Debug, Clone, Copy)]
+struct Rows<'a> {
+    weights: &'a [f64],
+    states: &'a [u64],
     words: usize,
     n_items: usize,
-) -> Totals {
-    if rows.len(c) >= BYTE_HISTOGRAM_ROWS {
-        histogram_totals::<8>(rows, c, weights, states, words, n_items)
+}
+
+/// Weighted totals of cell `c`'s rows from their masks.
+fn cell_totals(cells: &CellRows, c: usize, rows: Rows<'_>) -> Totals {
+    if cells.len(c) >= BYTE_HISTOGRAM_ROWS {
+        histogram_totals::<8>(cells, c, rows)
     } else {
-        histogram_totals::<4>(rows, c, weights, states, words, n_items)
+        histogram_totals::<4>(cells, c, rows)
     }
 }
 
@@ -409,14 +411,13 @@ fn cell_totals(
 /// chunk's value in the answered mask, and their weights by its value in
 /// the satisfied mask. Item `j`'s totals are then the sums over the values
 /// with bit `j % K` set: a few additions per row whatever the items.
-fn histogram_totals<const K: usize>(
-    rows: &CellRows,
-    c: usize,
-    weights: &[f64],
-    states: &[u64],
-    words: usize,
-    n_items: usize,
-) -> Totals {
+fn histogram_totals<const K: usize>(cells: &CellRows, c: usize, rows: Rows<'_>) -> Totals {
+    let Rows {
+        weights,
+        states,
+        words,
+        n_items,
+    } = rows;
     let stride = 2 * words;
     let bins = 1usize << K;
     let mask = (bins - 1) as u64;
@@ -425,7 +426,7 @@ fn histogram_totals<const K: usize>(
     let mut wa = vec![0.0f64; chunks * bins];
     let mut ws = vec![0.0f64; chunks * bins];
     let mut ca = vec![0u32; chunks * bins];
-    rows.for_each(c, |r| {
+    cells.for_each(c, |r| {
         let w = weights[r];
         let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
         for b in 0..chunks {
@@ -436,7 +437,7 @@ fn histogram_totals<const K: usize>(
         }
     });
     let mut t = Totals::zero(n_items);
-    t.n = rows.len(c);
+    t.n = cells.len(c);
     for j in 0..n_items {
         let (b, bit) = (j / K, j % K);
         let (mut x, mut y, mut n) = (0.0, 0.0, 0usize);
@@ -622,10 +623,17 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let stride = 2 * words;
     let weights = responses.weights();
 
+    let rows = Rows {
+        weights,
+        states,
+        words,
+        n_items,
+    };
+
     // Pass 1: weighted totals per cell.
     let cell_totals: Vec<Totals> = present
         .par_iter()
-        .map(|&c| cell_totals(&cell_rows, c, weights, states, words, n_items))
+        .map(|&c| cell_totals(&cell_rows, c, rows))
         .collect();
 
     // Domain totals: sums of cell totals in cell order.
