@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sipas_core::{Period, PilotSet, UnitRegistry, bundled, schema};
+use sipas_core::{Period, PilotSet, Unit, UnitRegistry, bundled, schema};
 
 use crate::Result;
 use crate::responses::Responses;
@@ -584,18 +584,33 @@ impl CellRows {
     }
 }
 
-/// Computes every index of the response table (see the crate docs for the
-/// estimator). Pure computation; deterministic to the bit.
-pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
+/// What [`aggregate`] and [`point_estimates`] compute first: the rows of the
+/// used channel grouped by unit × period cell, each cell's totals and point
+/// estimates.
+struct CellPass<'a> {
+    model: Model<'a>,
+    meta: Vec<&'a Unit>,
+    pilot: Vec<bool>,
+    cell_rows: CellRows,
+    cell_n: Vec<usize>,
+    per_channel: Vec<usize>,
+    /// Cells with rows, in cell order.
+    present: Vec<usize>,
+    cell_totals: Vec<Totals>,
+    cell_solved: Vec<Solved>,
+    rows: Rows<'a>,
+}
+
+fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result<CellPass<'a>> {
     let inst = responses.instrument();
     let n_items = inst.items().len();
-    let reported = inst.reported_groups();
     let model = Model {
         j: n_items,
         root: inst
             .coefficients(inst.root())
             .expect("the root group has coefficients"),
-        groups: reported
+        groups: inst
+            .reported_groups()
             .iter()
             .map(|g| {
                 inst.coefficients(&g.id)
@@ -603,30 +618,21 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             })
             .collect(),
     };
-
     let units = responses.units();
-    let periods = responses.periods();
-    let (n_units, n_periods) = (units.len(), periods.len());
+    let n_periods = responses.periods().len();
     let meta = responses.unit_meta(&opts.units)?;
     let pilot: Vec<bool> = units.iter().map(|c| opts.pilots.contains(c)).collect();
-    let start = opts.pilots.start;
-    let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
 
     // Group the used rows by cell (runs or a counting sort: deterministic, O(n)).
-    let n_cells = n_units * n_periods;
+    let n_cells = units.len() * n_periods;
     let used = responses.channel_id(&opts.channel);
     let (cell_rows, per_channel) = CellRows::new(responses, used, n_cells, n_periods);
     let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
-    let rows_used: usize = cell_n.iter().sum();
     let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
-    let (states, words) = (responses.states(), responses.words());
-    let stride = 2 * words;
-    let weights = responses.weights();
-
     let rows = Rows {
-        weights,
-        states,
-        words,
+        weights: responses.weights(),
+        states: responses.states(),
+        words: responses.words(),
         n_items,
     };
 
@@ -635,6 +641,113 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         .par_iter()
         .map(|&c| cell_totals(&cell_rows, c, rows))
         .collect();
+    let cell_solved: Vec<Solved> = cell_totals.par_iter().map(|t| model.solve(t)).collect();
+    Ok(CellPass {
+        model,
+        meta,
+        pilot,
+        cell_rows,
+        cell_n,
+        per_channel,
+        present,
+        cell_totals,
+        cell_solved,
+        rows,
+    })
+}
+
+/// The cell rows of a [`CellPass`]; `var(i)` is the SIPAS variance of the
+/// `i`-th present cell (`None`: no SE).
+fn cell_estimates(
+    responses: &Responses,
+    pass: &CellPass<'_>,
+    var: &(dyn Fn(usize) -> Option<f64> + Sync),
+) -> Vec<CellEstimate> {
+    let n_periods = responses.periods().len();
+    let n_items = pass.rows.n_items;
+    pass.present
+        .par_iter()
+        .enumerate()
+        .zip(&pass.cell_totals)
+        .zip(&pass.cell_solved)
+        .map(|(((i, &c), t), s)| {
+            let u = c / n_periods;
+            let unit = pass.meta[u];
+            let items = (0..n_items)
+                .map(|j| {
+                    if t.n_valid[j] == 0 || t.x[j] <= 0.0 {
+                        return ItemShare::default();
+                    }
+                    let p = t.y[j] / t.x[j];
+                    let ci = wilson(p, t.n_valid[j]);
+                    ItemShare {
+                        n_valid: t.n_valid[j],
+                        share: Some(100.0 * p),
+                        lo: ci.map(|c| c.0),
+                        hi: ci.map(|c| c.1),
+                    }
+                })
+                .collect();
+            CellEstimate {
+                unit_code: unit.code.clone(),
+                unit_name: unit.full_name(),
+                district: unit.district_name.clone(),
+                kind: unit.kind.as_str().to_string(),
+                pilot: pass.pilot[u],
+                period: responses.periods()[c % n_periods],
+                n: t.n,
+                sipas: Estimate::new(s.root, var(i)),
+                groups: s.groups.clone(),
+                items,
+            }
+        })
+        .collect()
+}
+
+/// The cells of [`aggregate`] without the linearized variance pass: item
+/// shares with their Wilson intervals, groups and SIPAS values, SIPAS with
+/// no SE or interval. For previews and for timing against engines that
+/// compute point estimates only.
+pub fn point_estimates(
+    responses: &Responses,
+    opts: &AggregateOptions,
+) -> Result<Vec<CellEstimate>> {
+    let pass = cell_pass(responses, opts)?;
+    Ok(cell_estimates(responses, &pass, &|_| None))
+}
+
+/// Computes every index of the response table (see the crate docs for the
+/// estimator). Pure computation; deterministic to the bit.
+pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
+    let inst = responses.instrument();
+    let n_items = inst.items().len();
+    let reported = inst.reported_groups();
+    let pass = cell_pass(responses, opts)?;
+    let CellPass {
+        model,
+        pilot,
+        cell_rows,
+        cell_n,
+        per_channel,
+        present,
+        cell_totals,
+        cell_solved,
+        rows,
+        ..
+    } = &pass;
+    let Rows {
+        weights,
+        states,
+        words,
+        ..
+    } = *rows;
+    let stride = 2 * words;
+    let units = responses.units();
+    let periods = responses.periods();
+    let (n_units, n_periods) = (units.len(), periods.len());
+    let start = opts.pilots.start;
+    let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
+    let rows_used: usize = cell_n.iter().sum();
 
     // Domain totals: sums of cell totals in cell order.
     let arm_of = |c: usize| usize::from(pilot[c / n_periods]);
@@ -643,11 +756,10 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let quad_of = |c: usize| arm_of(c) * 2 + usize::from(post[period_of(c)]);
     let mut gp_totals = vec![Totals::zero(n_items); 2 * n_periods];
     let mut quad_totals = vec![Totals::zero(n_items); 4];
-    for (&c, t) in present.iter().zip(&cell_totals) {
+    for (&c, t) in present.iter().zip(cell_totals) {
         gp_totals[gp_of(c)].add(t);
         quad_totals[quad_of(c)].add(t);
     }
-    let cell_solved: Vec<Solved> = cell_totals.par_iter().map(|t| model.solve(t)).collect();
     let gp_solved: Vec<Solved> = gp_totals.iter().map(|t| model.solve(t)).collect();
     let quad_solved: Vec<Solved> = quad_totals.iter().map(|t| model.solve(t)).collect();
     // Linearization tables of the pooled domains (few); a cell's own table
@@ -673,8 +785,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
     let contrib: Vec<[f64; 3]> = present
         .par_iter()
-        .zip(&cell_totals)
-        .zip(&cell_solved)
+        .zip(cell_totals)
+        .zip(cell_solved)
         .map_init(
             || (Vec::new(), Lin::zero(n_items)),
             |(z, own), ((&c, t), solved)| {
@@ -724,44 +836,9 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     }
 
     // Cells.
-    let cells: Vec<CellEstimate> = present
-        .par_iter()
-        .zip(&cell_totals)
-        .zip(&cell_solved)
-        .zip(&contrib)
-        .map(|(((&c, t), s), v)| {
-            let u = c / n_periods;
-            let unit = meta[u];
-            let var = (t.n > 1).then_some(v[0]);
-            let items = (0..n_items)
-                .map(|j| {
-                    if t.n_valid[j] == 0 || t.x[j] <= 0.0 {
-                        return ItemShare::default();
-                    }
-                    let p = t.y[j] / t.x[j];
-                    let ci = wilson(p, t.n_valid[j]);
-                    ItemShare {
-                        n_valid: t.n_valid[j],
-                        share: Some(100.0 * p),
-                        lo: ci.map(|c| c.0),
-                        hi: ci.map(|c| c.1),
-                    }
-                })
-                .collect();
-            CellEstimate {
-                unit_code: unit.code.clone(),
-                unit_name: unit.full_name(),
-                district: unit.district_name.clone(),
-                kind: unit.kind.as_str().to_string(),
-                pilot: pilot[u],
-                period: periods[period_of(c)],
-                n: t.n,
-                sipas: Estimate::new(s.root, var),
-                groups: s.groups.clone(),
-                items,
-            }
-        })
-        .collect();
+    let cells = cell_estimates(responses, &pass, &|i| {
+        (pass.cell_totals[i].n > 1).then_some(contrib[i][0])
+    });
 
     // Pooled pilot / baseline per period.
     let mut groups = Vec::new();
@@ -846,7 +923,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         excluded_by_channel: responses
             .channels()
             .iter()
-            .zip(&per_channel)
+            .zip(per_channel)
             .filter(|(c, _)| **c != opts.channel)
             .map(|(c, &n)| (c.clone(), n))
             .collect(),

@@ -105,7 +105,7 @@ pub use design::{
 pub use error::{Error, Result};
 pub use estimate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,
-    Indices, ItemShare, Z_INTERVAL, Z_WILSON, aggregate, is_post, wilson,
+    Indices, ItemShare, Z_INTERVAL, Z_WILSON, aggregate, is_post, point_estimates, wilson,
 };
 pub use panel::{
     Baseline, Evaluation, EvaluationOptions, PanelCell, PanelSelection, Weighting, WildWeights,

@@ -853,3 +853,40 @@ fn rows_in_any_order_give_the_same_indices() {
     assert!(a.did.is_some());
     assert_eq!(a, b);
 }
+
+#[test]
+fn point_estimates_are_the_cells_without_their_sipas_se() {
+    // Same cells, shares, intervals, groups and SIPAS values as `aggregate`;
+    // only the SIPAS SE and its interval are absent.
+    let inst = wide();
+    let n_items = inst.items().len();
+    let mut rng = Rng(5);
+    let mut b = Responses::builder(inst);
+    for (unit, period, n) in [
+        ("05443", "2023Q4", 30),
+        ("05443", "2024Q1", 300),
+        ("05446", "2024Q1", 1),
+    ] {
+        for _ in 0..n {
+            let a: Vec<Option<u8>> = (0..n_items)
+                .map(|_| (rng.unif() >= 0.2).then(|| 1 + (rng.next() % 5) as u8))
+                .collect();
+            b.push(unit, period, "survey", 0.5 + rng.unif(), &a)
+                .unwrap();
+        }
+    }
+    pad(&mut b, n_items);
+    let r = b.build().unwrap();
+    let opts = AggregateOptions::bundled();
+    let full = aggregate(&r, &opts).unwrap().cells;
+    let point = point_estimates(&r, &opts).unwrap();
+    assert_eq!(point.len(), full.len());
+    assert!(full.iter().filter(|c| c.sipas.se.is_some()).count() >= 3);
+    for (p, f) in point.iter().zip(&full) {
+        let mut f = f.clone();
+        f.sipas.se = None;
+        f.sipas.lo = None;
+        f.sipas.hi = None;
+        assert_eq!(p, &f);
+    }
+}
