@@ -8,7 +8,9 @@
 # ~/.cache/sipas/target-release), RUNS (5), WARMUP (1), R_MIN / R_MAX (R runs
 # only when R_MIN <= N <= R_MAX; default 100000..1000000), UNITS / PILOTS
 # (a unit list CSV and pilot TOML passed to generate, ingest and sipas;
-# peers need nothing), SKIP_INSTALL=1, SKIP_BUILD=1 (use the binaries already built).
+# peers need nothing), SKIP_INSTALL=1, SKIP_BUILD=1 (use the binaries already built),
+# PROFILE (release; `debug` for a smoke run, as CI does for notebooks/04_benchmarks:
+# debug times mean nothing).
 # Steps: install peers if missing -> build sipas (release) -> generate ->
 # ingest -> every tool writes its per-cell estimates -> check agreement (fail
 # loudly) -> hyperfine each tool -> table of medians and ratios vs sipas.
@@ -17,7 +19,12 @@ N=${1:?usage: bash benches/compare/run.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT=${OUT:-$ROOT/bench-data/compare-$N}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sipas/target-release}
+PROFILE=${PROFILE:-release}
+case "$PROFILE" in
+  release) BUILD_FLAGS=(--release); export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sipas/target-release} ;;
+  debug) BUILD_FLAGS=(); export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} ;;
+  *) echo "PROFILE must be release or debug, not $PROFILE" >&2; exit 2 ;;
+esac
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 R_MIN=${R_MIN:-100000}
@@ -57,12 +64,12 @@ fi
 
 # 2. sipas, release.
 if [ -z "${SKIP_BUILD:-}" ]; then
-  log "build (release, $CARGO_TARGET_DIR)"
-  (cd "$ROOT" && cargo build --release -q -p sipas-cli)
-  (cd "$ROOT" && cargo build --release -q -p sipas-bench --bin sipas-bench-aggregate)
+  log "build ($PROFILE, $CARGO_TARGET_DIR)"
+  (cd "$ROOT" && cargo build "${BUILD_FLAGS[@]}" --locked -q -p sipas-cli)
+  (cd "$ROOT" && cargo build "${BUILD_FLAGS[@]}" --locked -q -p sipas-bench --bin sipas-bench-aggregate)
 fi
-SIPAS=$CARGO_TARGET_DIR/release/sipas
-SIPAS_AGG=$CARGO_TARGET_DIR/release/sipas-bench-aggregate
+SIPAS=$CARGO_TARGET_DIR/$PROFILE/sipas
+SIPAS_AGG=$CARGO_TARGET_DIR/$PROFILE/sipas-bench-aggregate
 
 # 3. Data: generate -> ingest (the canonical responses.parquet every tool reads).
 mkdir -p "$OUT"
