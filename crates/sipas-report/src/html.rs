@@ -43,6 +43,10 @@ fn num(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
 }
 
+/// The most periods one table of the pilot units shows: wider tables are split in blocks, so that
+/// the report reads at 1,400 px without scrolling sideways (checked in a browser by the CLI tests).
+const PERIODS_PER_TABLE: usize = 8;
+
 /// "74.1–81.9", or "—" when a bound is undefined.
 fn interval(lo: Option<f64>, hi: Option<f64>, decimals: usize) -> String {
     match (lo, hi) {
@@ -54,9 +58,9 @@ fn interval(lo: Option<f64>, hi: Option<f64>, decimals: usize) -> String {
 const CSS: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em auto;max-width:1100px;\
 padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ccc}\
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}\
+table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:block;max-width:100%;overflow-x:auto}\
 th,td{border:1px solid #ccc;padding:.3em .55em;text-align:right;white-space:nowrap}\
-th{background:#f2f2f2}td.name,th.name{text-align:left}\
+th{background:#f2f2f2}td.name,th.name{text-align:left;white-space:normal;min-width:8em}\
 td.post,th.post,tr.post td{background:#eef5fb}small{color:#666}\
 .did{font-size:1.3em;font-weight:bold}.scroll{overflow-x:auto}\
 figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
@@ -189,43 +193,45 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
 
     elements_table(&mut h, results);
 
-    // Pilot units table: one row per unit, one column per period.
+    // Pilot units table: one row per unit, one column per period, in blocks of at most
+    // PERIODS_PER_TABLE periods so that every table fits the page (1,400 px and narrower).
     let _ = write!(
         h,
         "<h2>Các đơn vị thí điểm theo kỳ</h2>\n<p><small>Mỗi ô: SIPAS (%), khoảng tin cậy 95% \
-         và số phiếu n. Cột tô màu: từ khi thí điểm.</small></p>\n\
-         <div class=\"scroll\"><table>\n<tr><th class=\"name\">Đơn vị</th>\
-         <th class=\"name\">Huyện</th>"
+         và số phiếu n. Cột tô màu: từ khi thí điểm.</small></p>\n"
     );
-    for p in periods {
-        let _ = write!(h, "<th{}>{p}</th>", cls(p));
-    }
-    h.push_str("</tr>\n");
-    for code in &codes {
-        let Some(u) = results.units.get(*code) else {
-            continue;
-        };
-        let _ = write!(
-            h,
-            "<tr><td class=\"name\">{} <small>({})</small></td><td class=\"name\">{}</td>",
-            escape(&u.name),
-            escape(code),
-            escape(&u.district)
-        );
-        for p in periods {
-            let e: Estimate = u.by_period.get(p).copied().unwrap_or_default();
-            let _ = write!(
-                h,
-                "<td{}>{}<br><small>{} · n={}</small></td>",
-                cls(p),
-                num(e.sipas, 1),
-                interval(e.lo, e.hi, 1),
-                e.n
-            );
+    for block in periods.chunks(PERIODS_PER_TABLE) {
+        h.push_str("<div class=\"scroll\"><table>\n<tr><th class=\"name\">Đơn vị</th>");
+        for p in block {
+            let _ = write!(h, "<th{}>{p}</th>", cls(p));
         }
         h.push_str("</tr>\n");
+        for code in &codes {
+            let Some(u) = results.units.get(*code) else {
+                continue;
+            };
+            let _ = write!(
+                h,
+                "<tr><td class=\"name\">{} <small>({})<br>{}</small></td>",
+                escape(&u.name),
+                escape(code),
+                escape(&u.district)
+            );
+            for p in block {
+                let e: Estimate = u.by_period.get(p).copied().unwrap_or_default();
+                let _ = write!(
+                    h,
+                    "<td{}>{}<br><small>{}<br>n={}</small></td>",
+                    cls(p),
+                    num(e.sipas, 1),
+                    interval(e.lo, e.hi, 1),
+                    e.n
+                );
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table></div>\n");
     }
-    h.push_str("</table></div>\n");
 
     // Charts.
     h.push_str("<h2>Biểu đồ</h2>\n");

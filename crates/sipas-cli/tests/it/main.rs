@@ -1,5 +1,6 @@
 //! Integration tests of the `sipas` binary: one test binary, a module per topic.
 
+mod browser;
 mod common;
 mod coverage;
 mod layering;

@@ -33,8 +33,8 @@ fn page_has_names_numbers_tables_and_images() {
          <td>80.0</td><td>76.5–83.5</td><td>110</td>"
     ));
     // Unit table: Phú Đình's undefined 2023Q3 shows a dash, not zero.
-    assert!(html.contains("<td>—<br><small>— · n=0</small></td>"));
-    assert!(html.contains("<td class=\"post\">88.5<br><small>84.6–92.4 · n=120</small></td>"));
+    assert!(html.contains("<td>—<br><small>—<br>n=0</small></td>"));
+    assert!(html.contains("<td class=\"post\">88.5<br><small>84.6–92.4<br>n=120</small></td>"));
     for src in ["trend_05443.png", "trend_05602.png", "pilots.png"] {
         assert!(
             html.contains(&format!("<img src=\"{src}\" alt=\"")),
