@@ -427,9 +427,11 @@ pub fn read_responses_chunked(
                 ),
             });
         }
+        sipas_core::progress::advance(spec.len as u64);
         fill(&plan, &chunk.df, &part, spec.offset, slot, false)
     };
     let threads = threads.min(specs.len().max(1));
+    sipas_core::progress::begin("aggregate: reading", "rows", Some(rows as u64));
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
@@ -447,6 +449,7 @@ pub fn read_responses_chunked(
             });
         }
     });
+    sipas_core::progress::end();
     let locals: Vec<Option<Result<Local>>> = results
         .into_iter()
         .map(|m| m.into_inner().expect("no reader panicked"))

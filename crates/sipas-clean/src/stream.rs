@@ -396,8 +396,10 @@ pub fn run_with(
     }
     let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
     let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
+    sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
     for chunk in ds.chunks(chunk_rows, Some(&pass1)) {
         let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
         for_each_row(
             &chunk.df,
             chunk.ordinal,
@@ -410,6 +412,7 @@ pub fn run_with(
             },
         )?;
     }
+    sipas_core::progress::end();
     hashes.par_sort_unstable();
     let repeated: HashSet<u64> = hashes
         .windows(2)
@@ -452,8 +455,10 @@ pub fn run_with(
     // Pass 2: spill by group; submission keys of repeated ids.
     let mut spill: Option<Spill<u32>> = None;
     let mut dups: Vec<DupRow> = Vec::new();
+    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
     for chunk in ds.chunks(chunk_rows, None) {
         let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
         let mut df = chunk.df;
         let mut keys = Vec::with_capacity(df.height());
         let mut dup_idx = Vec::new();
@@ -502,6 +507,7 @@ pub fn run_with(
             .push_by(&df, &keys)
             .map_err(ds_err)?;
     }
+    sipas_core::progress::end();
     let superseded = decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?;
 
     // Clean group by group. The table carries `unit_text` if a kept row
@@ -516,6 +522,7 @@ pub fn run_with(
     let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
     let mut tally = Tally::new();
     let mut quarantine: Vec<(Excluded, Before)> = Vec::new();
+    sipas_core::progress::begin("clean: cleaning", "rows", Some(ds.rows()));
     for (g, (period, _)) in groups.iter().enumerate() {
         let Some(sp) = spilled.as_mut() else { break };
         let g = u32::try_from(g).expect("few groups");
@@ -527,6 +534,7 @@ pub fn run_with(
             .map_err(pe(&path))?
             .into_no_null_iter()
             .collect();
+        sipas_core::progress::advance(ordinals.len() as u64);
         let table = table_from_frame(&df, &instrument, &path, &default_file, Some(&ordinals))?;
         drop(df);
         let pre: Vec<Option<String>> = if superseded.is_empty() {
@@ -551,6 +559,7 @@ pub fn run_with(
             writer.write(period, &frame).map_err(ds_err)?;
         }
     }
+    sipas_core::progress::end();
     drop(spilled);
     writer.finish().map_err(ds_err)?;
     let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;

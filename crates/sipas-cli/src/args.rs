@@ -8,6 +8,12 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "sipas", version, about, long_about = None)]
 pub struct Args {
+    /// Say more: `-v` the libraries' debug logs, `-vv` their trace logs (`RUST_LOG` overrides).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say only errors (no stage lines, no progress bars); the exit code still tells.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     /// The stage to run.
     #[command(subcommand)]
     pub command: Command,

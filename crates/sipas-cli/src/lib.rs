@@ -13,6 +13,7 @@
 pub mod args;
 mod commands;
 pub mod job;
+pub mod logging;
 mod resolve;
 
 use std::fmt::Write as _;
@@ -79,6 +80,6 @@ pub fn report_error(err: &anyhow::Error) -> ExitStatus {
     for cause in err.chain().skip(1) {
         let _ = write!(msg, "\n  caused by: {cause}");
     }
-    commands::say(&msg);
+    logging::line(&msg, true);
     ExitStatus::Error
 }

@@ -4,6 +4,10 @@ use clap::Parser;
 
 fn main() {
     let args = sipas_cli::args::Args::parse();
+    sipas_cli::logging::init(sipas_cli::logging::Verbosity::from_flags(
+        args.quiet,
+        args.verbose,
+    ));
     let status = match sipas_cli::run(&args) {
         Ok(status) => status,
         Err(err) => sipas_cli::report_error(&err),

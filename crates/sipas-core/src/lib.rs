@@ -14,6 +14,7 @@
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
+//! - [`progress`]: progress events of long work, for a front end to draw.
 
 #![warn(missing_docs)]
 
@@ -23,6 +24,7 @@ mod error;
 pub mod instrument;
 pub mod period;
 pub mod pilots;
+pub mod progress;
 pub mod schema;
 pub mod text;
 pub mod units;

@@ -456,6 +456,7 @@ fn read_sources(
     spill: &std::sync::mpsc::SyncSender<Frames>,
 ) -> Result<()> {
     let ctx = Ctx::new(&plan.instrument, &plan.resolver);
+    sipas_core::progress::begin("ingest: reading", "rows", None);
     for (fi, src) in plan.sources.iter_mut().enumerate() {
         let path = src.file.path.clone();
         let polars_err = |source| Error::Polars {
@@ -474,6 +475,7 @@ fn read_sources(
             if chunk.n == 0 {
                 break;
             }
+            sipas_core::progress::advance(chunk.n as u64);
             let mut refetch = HashMap::new();
             let accepted: Vec<Vec<u32>> = chunk
                 .parts
@@ -547,6 +549,7 @@ fn read_sources(
             },
         );
     }
+    sipas_core::progress::end();
     Ok(())
 }
 
@@ -573,6 +576,8 @@ fn write_sorted(
             }
             Ok(writer)
         });
+        let total: u64 = spilled.keys().iter().map(|k| spilled.rows(k)).sum();
+        sipas_core::progress::begin("ingest: sorting, writing", "rows", Some(total));
         let sorted = (|| -> Result<()> {
             for period in spilled.keys() {
                 let df = spilled.take(&period)?;
@@ -583,6 +588,7 @@ fn write_sorted(
                 for idx in order.chunks(sipas_dataset::ROW_GROUP_ROWS) {
                     let idx = IdxCa::from_vec(PlSmallStr::EMPTY, idx.to_vec());
                     let part = df.take(&idx).map_err(perr)?;
+                    sipas_core::progress::advance(part.height() as u64);
                     if tx.send((period.clone(), part)).is_err() {
                         // The writer failed: its error is returned by its thread.
                         return Ok(());
@@ -593,6 +599,7 @@ fn write_sorted(
         })();
         drop(tx);
         let writer = sink.join().expect("the writer thread does not panic");
+        sipas_core::progress::end();
         sorted?;
         writer
     })

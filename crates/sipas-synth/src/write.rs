@@ -157,8 +157,10 @@ fn atomic_write<T>(path: &Path, body: impl FnOnce(&File) -> Result<T>) -> Result
 }
 
 /// Chunk ranges in order, in batches of about two chunks per thread.
+/// Also starts the progress of the generation (`sipas_core::progress`).
 fn batches(model: &Model, opts: WriteOptions) -> Vec<Vec<std::ops::Range<u64>>> {
     let n = model.n_rows();
+    sipas_core::progress::begin("generate", "rows", Some(n));
     let step = opts.chunk_rows.max(1) as u64;
     let ranges: Vec<_> = (0..n.div_ceil(step))
         .map(|i| i * step..((i + 1) * step).min(n))
@@ -176,6 +178,7 @@ fn write_csv(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Res
         let parts: Vec<(Vec<u8>, u64)> = batch
             .into_par_iter()
             .map(|r| {
+                sipas_core::progress::advance(r.end - r.start);
                 let chunk = draw(model, r);
                 let mut buf = Vec::new();
                 to_csv(model, &chunk, &mut buf);
@@ -188,6 +191,7 @@ fn write_csv(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Res
         }
     }
     w.flush().map_err(err)?;
+    sipas_core::progress::end();
     Ok(missing)
 }
 
@@ -205,6 +209,7 @@ fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) ->
         let frames: Vec<Result<(DataFrame, u64)>> = batch
             .into_par_iter()
             .map(|r| {
+                sipas_core::progress::advance(r.end - r.start);
                 let chunk: RawChunk = draw(model, r);
                 Ok((to_frame(model, &chunk)?, chunk.missing))
             })
@@ -218,5 +223,6 @@ fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) ->
     writer.finish().map_err(perr)?;
     drop(writer);
     w.flush().map_err(|source| io_err(path, source))?;
+    sipas_core::progress::end();
     Ok(missing)
 }

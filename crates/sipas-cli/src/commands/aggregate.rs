@@ -69,6 +69,7 @@ pub(crate) fn run_aggregate(
     s: &Settings<'_>,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let Settings {
         instrument,
         units,
@@ -89,12 +90,13 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot write results to {}", out.display()))?;
     let r = &indices.report;
     say(&format!(
-        "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}",
+        "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
         r.rows_used,
         r.rows_read,
         r.channel,
         r.cells,
-        out.display()
+        out.display(),
+        crate::logging::rate(started, r.rows_read as u64)
     ));
     if r.rows_excluded_channel > 0 {
         say(&format!(

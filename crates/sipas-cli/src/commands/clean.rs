@@ -56,6 +56,7 @@ pub(crate) fn run_clean(
     units: &UnitRegistry,
     rules: &CleanRules,
 ) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let opts = options(rules)?;
     let run = sipas_clean::io::RunOptions {
         layout: super::ingest::layout(&rules.layout)?,
@@ -71,7 +72,7 @@ pub(crate) fn run_clean(
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     say(&format!(
-        "clean: {} rows in = {} kept + {} excluded; flagged (kept): {} → {}",
+        "clean: {} rows in = {} kept + {} excluded; flagged (kept): {} → {}{}",
         t.rows_in,
         t.kept,
         t.excluded,
@@ -80,7 +81,8 @@ pub(crate) fn run_clean(
         } else {
             flagged.join(", ")
         },
-        out.display()
+        out.display(),
+        crate::logging::rate(started, t.rows_in)
     ));
     if t.excluded > 0 {
         let reasons: Vec<String> = t

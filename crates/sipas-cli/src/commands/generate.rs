@@ -55,6 +55,7 @@ pub(crate) fn generate(
     pilots: &PilotSet,
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
+    let started = std::time::Instant::now();
     let mut cfg = SynthConfig::with_seed_and_responses(spec.seed, spec.responses);
     cfg.units = units.iter().map(|u| u.code.clone()).collect();
     cfg.periods = spec.first.range_to(spec.last);
@@ -84,12 +85,13 @@ pub(crate) fn generate(
     sipas_synth::write_truth(&model, &truth)
         .with_context(|| format!("cannot write {}", truth.display()))?;
     say(&format!(
-        "generate: {} responses in {} unit × period cells ({} answers missing) → {}; truth → {}",
+        "generate: {} responses in {} unit × period cells ({} answers missing) → {}; truth → {}{}",
         summary.rows,
         summary.cells,
         summary.missing_answers,
         out.display(),
-        truth.display()
+        truth.display(),
+        crate::logging::rate(started, summary.rows)
     ));
     Ok(truth)
 }

@@ -61,6 +61,7 @@ pub(crate) fn run_ingest(
     layout_name: &str,
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
+    let started = std::time::Instant::now();
     let opts = IngestOptions {
         instrument,
         units,
@@ -75,12 +76,13 @@ pub(crate) fn run_ingest(
     let report = &outcome.report;
     let t = &report.totals;
     say(&format!(
-        "ingest: {} rows read = {} accepted + {} quarantined ({}) → {}",
+        "ingest: {} rows read = {} accepted + {} quarantined ({}) → {}{}",
         t.rows_read,
         t.accepted,
         t.quarantined,
         outcome.instrument.id,
-        outcome.responses.display()
+        outcome.responses.display(),
+        crate::logging::rate(started, t.rows_read)
     ));
     for s in &report.skipped {
         say(&format!("ingest: skipped {}: {}", s.file, s.reason));

@@ -10,8 +10,7 @@ pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod sync;
 
-/// Writes one log line to stderr.
-#[allow(clippy::print_stderr)]
+/// Writes one log line to stderr (above the progress bars, if drawn; not with `-q`).
 pub(crate) fn say(msg: &str) {
-    eprintln!("{msg}");
+    crate::logging::line(msg, false);
 }

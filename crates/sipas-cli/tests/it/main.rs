@@ -4,4 +4,5 @@ mod browser;
 mod common;
 mod coverage;
 mod layering;
+mod logging;
 mod pipeline;
