@@ -15,6 +15,7 @@
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
 //! - [`progress`]: progress events of long work, for a front end to draw.
+//! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
 
 #![warn(missing_docs)]
 
@@ -26,6 +27,7 @@ pub mod period;
 pub mod pilots;
 pub mod progress;
 pub mod schema;
+pub mod staging;
 pub mod text;
 pub mod units;
 
