@@ -15,12 +15,14 @@
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
 //! - [`progress`]: progress events of long work, for a front end to draw.
+//! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
 //! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
 
 #![warn(missing_docs)]
 
 pub mod atomic;
 pub mod bundled;
+pub mod csv_safe;
 mod error;
 pub mod instrument;
 pub mod period;
