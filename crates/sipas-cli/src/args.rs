@@ -6,7 +6,13 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 
 /// sipas: citizen-satisfaction (SIPAS) surveys to indices, pilot effects and reports.
 #[derive(Debug, Parser)]
-#[command(name = "sipas", version, about, long_about = None)]
+#[command(
+    name = "sipas",
+    version = VERSION,
+    about,
+    long_about = None,
+    after_help = EXIT_CODES
+)]
 pub struct Args {
     /// Say more: `-v` the libraries' debug logs, `-vv` their trace logs (`RUST_LOG` overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -19,23 +25,82 @@ pub struct Args {
     pub command: Command,
 }
 
+/// The version and the commit it was built from (`0.1.0 (commit 1a2b3c4)`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SIPAS_COMMIT"),
+    ")"
+);
+
+/// The exit codes, shown under every `--help`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  everything went through
+  1  the run completed but found data problems (rows quarantined or excluded, pilot units without data)
+  2  error: nothing trustworthy was written; the message names the file, row and column"
+    };
+}
+
+/// A subcommand's `--help` footer: two examples, then the exit codes.
+macro_rules! examples {
+    ($examples:literal) => {
+        concat!("Examples:\n", $examples, "\n\n", exit_codes!())
+    };
+}
+
+/// The exit codes, shown under every `--help`.
+pub const EXIT_CODES: &str = exit_codes!();
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write synthetic responses from an explicit model, and the exact truth beside them.
+    #[command(after_help = examples!("  sipas generate --responses 1000000 --seed 1 --out data/responses.parquet
+  sipas generate --first-period 2023Q1 --last-period 2025Q4 --pilot-effect 0.35 --out data/r.csv"))]
     Generate(GenerateArgs),
     /// Read response files, validate every row, write responses.parquet and a quarantine.
+    #[command(after_help = examples!("  sipas ingest received/ --out work/ingest
+  sipas ingest huyen_dinh_hoa.xlsx kobo_page1.json --mapping mapping.toml --out work/ingest"))]
     Ingest(IngestArgs),
     /// Fetch submissions from the job file's collection platforms (KoboToolbox, ODK Central) into a local store.
+    #[command(after_help = examples!("  KOBO_TOKEN=… sipas sync --config job.toml
+  sipas sync --config job.toml --store work/raw --full-refresh"))]
     Sync(SyncArgs),
     /// Match units, handle duplicates and careless answers; write the analysis set and its audit.
+    #[command(after_help = examples!("  sipas clean --data work/ingest --out work/clean
+  sipas clean --data work/ingest --out work/clean --crosswalk thai-nguyen --exclude-flagged"))]
     Clean(CleanArgs),
     /// Compute SIPAS indices with standard errors, pooled groups and the difference-in-differences.
+    #[command(after_help = examples!("  sipas aggregate --data work/clean --out work/results
+  sipas aggregate --data work/clean --out work/results --design design.toml --replicates 9999 --seed 1"))]
     Aggregate(AggregateArgs),
     /// Draw PNG trend charts and an HTML report from aggregate results.
+    #[command(after_help = examples!("  sipas report --results work/results --out work/report
+  sipas report --results work/results --pilots pilots.toml --out work/report"))]
     Report(ReportArgs),
     /// Run every stage from a TOML job file (no file: the bundled demo into ./out/).
+    #[command(after_help = examples!("  sipas run                       # the bundled demo into ./out
+  sipas run --config job.toml --out results-2026"))]
     Run(RunArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = "Examples:
+  sipas completions bash > ~/.local/share/bash-completion/completions/sipas
+  sipas completions zsh > ~/.zfunc/_sipas")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    #[command(after_help = "Examples:
+  sipas man > sipas.1 && man ./sipas.1
+  sipas man | gzip > /usr/local/share/man/man1/sipas.1.gz")]
+    Man,
+}
+
+/// `sipas completions`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
 }
 
 /// Definitions shared by every stage.

@@ -63,6 +63,8 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Command::Aggregate(a) => commands::aggregate::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Run(a) => commands::run::run(a),
+        Command::Completions(a) => commands::docs::completions(a.shell),
+        Command::Man => commands::docs::man(),
     }
 }
 

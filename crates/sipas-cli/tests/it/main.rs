@@ -4,5 +4,5 @@ mod browser;
 mod common;
 mod coverage;
 mod layering;
-mod logging;
+mod interface;
 mod pipeline;
