@@ -334,6 +334,9 @@ pub struct ReportArgs {
     /// Output folder for the PNG charts and index.html.
     #[arg(long)]
     pub out: PathBuf,
+    /// Embed the charts in index.html (base64), so the page alone shows them when mailed.
+    #[arg(long)]
+    pub single_file: bool,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

@@ -68,6 +68,36 @@ figcaption{color:#555;font-size:.9em}h3{font-size:1.05em;margin-top:1.5em}\
 .methods{background:#f8f8f8;border-left:3px solid #ccc;padding:.2em 1em}\
 .identity{font-family:'DejaVu Sans Mono',monospace;font-size:.9em}";
 
+/// `page` with each `<img src="NAME">` for which `png(NAME)` gives bytes turned into a
+/// `data:image/png;base64,…` URI; the number of images embedded.
+pub fn embed_images<E>(
+    page: &str,
+    mut png: impl FnMut(&str) -> Result<Option<Vec<u8>>, E>,
+) -> Result<(String, usize), E> {
+    use base64::Engine as _;
+    const OPEN: &str = "<img src=\"";
+    let mut out = String::with_capacity(page.len());
+    let mut rest = page;
+    let mut n = 0;
+    while let Some(at) = rest.find(OPEN) {
+        let (before, tail) = rest.split_at(at + OPEN.len());
+        out.push_str(before);
+        let end = tail.find('"').unwrap_or(tail.len());
+        let name = &tail[..end];
+        match png(name)? {
+            Some(bytes) => {
+                out.push_str("data:image/png;base64,");
+                out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+                n += 1;
+            }
+            None => out.push_str(name),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    Ok((out, n))
+}
+
 /// The report page for these results and pilot set; charts are referenced
 /// by relative file names ([`trend_file_name`], [`PILOTS_PNG`]).
 pub fn render_html(results: &Results, pilots: &PilotSet) -> String {

@@ -157,6 +157,30 @@ pub fn write_report_with(
     })
 }
 
+/// Makes `out_dir/index.html` (as [`write_report`] wrote it) self-contained: every
+/// `<img src="NAME.png">` whose PNG is in `out_dir` becomes a `data:image/png;base64` URI, so the
+/// page alone can be mailed or archived and still shows its charts. The PNG files stay beside it.
+/// Returns the number of images embedded.
+pub fn embed_images(out_dir: &Path) -> Result<usize> {
+    let index = out_dir.join(html::INDEX_HTML);
+    let page = std::fs::read_to_string(&index).map_err(|source| Error::Io {
+        path: index.clone(),
+        source,
+    })?;
+    let (page, n) = html::embed_images(&page, |name| {
+        let path = out_dir.join(name);
+        let png = Path::new(name)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        (png && !name.contains(['/', '\\']) && path.is_file())
+            .then(|| std::fs::read(&path))
+            .transpose()
+            .map_err(|source| Error::Io { path, source })
+    })?;
+    write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?;
+    Ok(n)
+}
+
 /// Writes `bytes` to `dir/name` atomically (see
 /// [`sipas_core::atomic::write_bytes`]).
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {

@@ -13,7 +13,16 @@ use crate::resolve;
 pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let units = resolve::units(a.domain.units.as_deref())?;
     let pilots = resolve::pilots(a.domain.pilots.as_deref(), &units)?;
-    run_report(&a.results, &pilots, &a.out)
+    let status = run_report(&a.results, &pilots, &a.out)?;
+    if a.single_file {
+        let n = sipas_report::embed_images(&a.out)
+            .with_context(|| format!("cannot embed the charts in {}", a.out.display()))?;
+        say(&format!(
+            "report: {n} charts embedded in {}",
+            a.out.join(sipas_report::html::INDEX_HTML).display()
+        ));
+    }
+    Ok(status)
 }
 
 pub(crate) fn run_report(

@@ -3,6 +3,6 @@
 mod browser;
 mod common;
 mod coverage;
-mod layering;
 mod interface;
+mod layering;
 mod pipeline;

@@ -93,3 +93,43 @@ fn write_report_writes_every_file_reproducibly() {
         );
     }
 }
+
+#[test]
+fn embedded_images_make_the_page_self_contained() {
+    use base64::Engine as _;
+    let out = tempfile::tempdir().unwrap();
+    write_report(&small_dir(), &pilots(), out.path()).unwrap();
+    let before = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let n = sipas_report::embed_images(out.path()).unwrap();
+    assert_eq!(n, 5);
+    let page = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert_eq!(page.matches("<img src=\"data:image/png;base64,").count(), 5);
+    assert!(!page.contains(".png\" alt="));
+    // Each URI decodes to the very PNG beside the page, in the order the page shows them.
+    let mut names = before
+        .match_indices("<img src=\"")
+        .map(|(i, m)| &before[i + m.len()..])
+        .map(|t| &t[..t.find('"').unwrap()]);
+    for (i, m) in page.match_indices("<img src=\"data:image/png;base64,") {
+        let tail = &page[i + m.len()..];
+        let b64 = &tail[..tail.find('"').unwrap()];
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let name = names.next().unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::read(out.path().join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // Everything else is unchanged.
+    let strip = |s: &str| -> String {
+        s.split("<img src=\"")
+            .map(|p| p.split_once('"').map_or(p, |(_, r)| r))
+            .collect()
+    };
+    assert_eq!(strip(&page), strip(&before));
+    // A second call finds nothing left to embed.
+    assert_eq!(sipas_report::embed_images(out.path()).unwrap(), 0);
+}
