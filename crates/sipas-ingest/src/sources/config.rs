@@ -280,6 +280,11 @@ pub struct HttpOptions {
     /// Ignore the watermark and fetch every submission again (records are
     /// still merged by id). Default false.
     pub full_refresh: bool,
+    /// Allow plain `http://` to a server that is not on this machine (credentials would cross
+    /// the network unencrypted). Default false: refused, except on loopback addresses.
+    pub allow_http: bool,
+    /// Largest response body accepted (default 256 MiB); a larger one is an error, not read on.
+    pub max_response_bytes: u64,
 }
 
 impl Default for HttpOptions {
@@ -296,6 +301,8 @@ impl Default for HttpOptions {
             max_pages: 10_000,
             max_concurrent_sources: 2,
             full_refresh: false,
+            allow_http: false,
+            max_response_bytes: 256 << 20,
         }
     }
 }

@@ -107,6 +107,31 @@ pub enum Error {
         /// The page holding the link.
         page: u64,
     },
+    /// A server answered with a redirect to another origin; it is not followed (the data would
+    /// come from a server nobody configured).
+    #[error("GET {url}: redirected to {location}, which is not on the same server; not followed")]
+    ForeignRedirect {
+        /// The URL asked, without credentials.
+        url: String,
+        /// Where the server pointed, without credentials.
+        location: String,
+    },
+    /// Plain `http://` to a server that is not on this machine, without `allow_http`.
+    #[error(
+        "{url}: plain http:// would send the credentials unencrypted; use https://, or allow it with --allow-http"
+    )]
+    InsecureUrl {
+        /// The URL, without credentials.
+        url: String,
+    },
+    /// A response body over `HttpOptions::max_response_bytes`.
+    #[error("GET {url}: the response is larger than {limit} bytes; not read on")]
+    TooLarge {
+        /// The URL, without credentials.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
     /// More pages than `HttpOptions::max_pages`.
     #[error("more than {max_pages} pages from {url}; raise max_pages if this is expected")]
     TooManyPages {

@@ -42,6 +42,19 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// True when `url`'s host is this machine (`localhost`, 127.0.0.0/8, `::1`): plain http there
+/// sends nothing across a network.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// SplitMix64: small, seeded, reproducible.
 #[derive(Clone, Debug)]
 pub(crate) struct Prng(u64);
@@ -118,7 +131,21 @@ impl<'a> Fetcher<'a> {
         hints: Hints,
         salt: &str,
     ) -> Result<Self> {
+        // Redirects are followed only within the origin of the request that was made (at most
+        // 10); a redirect elsewhere is returned as it is and reported as an error.
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let same = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| same_origin(first, attempt.url()));
+            if same && attempt.previous().len() <= 10 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        });
         let client = Client::builder()
+            .redirect(redirects)
             .connect_timeout(opts.connect_timeout)
             .timeout(opts.timeout)
             .user_agent(concat!("sipas-ingest/", env!("CARGO_PKG_VERSION")))
@@ -178,9 +205,26 @@ impl<'a> Fetcher<'a> {
         Ok(())
     }
 
+    /// After an error while reading a body: as [`Self::retry_transport`].
+    fn retry_body(&mut self, e: &std::io::Error, attempt: u32, shown: &str) -> Result<()> {
+        if attempt > self.opts.max_retries {
+            return Err(Error::Transport {
+                url: shown.to_string(),
+                reason: format!("reading the response failed: {e}"),
+                attempts: attempt,
+            });
+        }
+        let d = backoff(self.opts, attempt - 1, &mut self.rng);
+        self.wait(d);
+        Ok(())
+    }
+
     /// GETs `url` and parses the body as JSON; `page` (1-based) is for messages.
     pub(crate) fn get_json(&mut self, url: &Url, page: u64) -> Result<Value> {
         let shown = redact(url);
+        if url.scheme() == "http" && !self.opts.allow_http && !is_loopback(url) {
+            return Err(Error::InsecureUrl { url: shown });
+        }
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -193,9 +237,33 @@ impl<'a> Fetcher<'a> {
                 }
             };
             let status = resp.status();
+            if status.is_redirection() {
+                let location = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| url.join(l).map_or_else(|_| l.to_string(), |u| redact(&u)))
+                    .unwrap_or_default();
+                return Err(Error::ForeignRedirect {
+                    url: shown,
+                    location,
+                });
+            }
             if status.is_success() {
-                match resp.bytes() {
-                    Ok(body) => {
+                let limit = self.opts.max_response_bytes;
+                if resp.content_length().is_some_and(|n| n > limit) {
+                    return Err(Error::TooLarge { url: shown, limit });
+                }
+                let mut body = Vec::new();
+                let read = std::io::Read::read_to_end(
+                    &mut std::io::Read::take(resp, limit.saturating_add(1)),
+                    &mut body,
+                );
+                if read.is_ok() && body.len() as u64 > limit {
+                    return Err(Error::TooLarge { url: shown, limit });
+                }
+                match read {
+                    Ok(_) => {
                         return serde_json::from_slice(&body).map_err(|e| Error::Malformed {
                             url: shown,
                             page,
@@ -203,7 +271,7 @@ impl<'a> Fetcher<'a> {
                         });
                     }
                     Err(e) => {
-                        self.retry_transport(&e, attempt, &shown)?;
+                        self.retry_body(&e, attempt, &shown)?;
                         continue;
                     }
                 }
@@ -291,6 +359,116 @@ mod tests {
             let nominal = Duration::from_millis(nominal);
             assert!(d >= nominal / 2 && d <= nominal, "{retry}: {d:?}");
         }
+    }
+
+    fn fetcher(opts: &HttpOptions) -> Fetcher<'_> {
+        let hints = Hints {
+            unauthorized: String::new(),
+            forbidden: String::new(),
+            not_found: String::new(),
+        };
+        Fetcher::new(
+            Credentials::Bearer(super::super::config::Secret::new("t0ken")),
+            opts,
+            hints,
+            "t",
+        )
+        .unwrap()
+    }
+
+    /// A reply: status, one extra header, body.
+    type Reply = (u16, Option<(&'static str, String)>, String);
+
+    /// A loopback server that answers `replies` in turn (status, extra header, body), then stops;
+    /// returns its base URL and the paths it was asked for.
+    fn serve(replies: Vec<Reply>) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for (status, header, body) in replies {
+                let Ok(Some(rq)) = server.recv_timeout(Duration::from_secs(5)) else {
+                    break;
+                };
+                seen.push(rq.url().to_owned());
+                let mut resp = tiny_http::Response::from_string(body).with_status_code(status);
+                if let Some((k, v)) = header {
+                    resp.add_header(tiny_http::Header::from_bytes(k, v.as_bytes()).unwrap());
+                }
+                let _ = rq.respond(resp);
+            }
+            seen
+        });
+        (base, handle)
+    }
+
+    #[test]
+    fn redirects_stay_on_the_server() {
+        let opts = HttpOptions {
+            max_retries: 0,
+            ..HttpOptions::default()
+        };
+        // Same server: followed.
+        let (base, h) = serve(vec![
+            (
+                302,
+                Some(("Location", "/moved?page=1".into())),
+                String::new(),
+            ),
+            (200, None, "{\"ok\": 1}".into()),
+        ]);
+        let url = Url::parse(&format!("{base}/data")).unwrap();
+        let v = fetcher(&opts).get_json(&url, 1).unwrap();
+        assert_eq!(v["ok"], 1);
+        assert_eq!(h.join().unwrap(), ["/data", "/moved?page=1"]);
+
+        // Another origin (another loopback address and port): not followed, an error naming it.
+        let (base, h) = serve(vec![(
+            302,
+            Some(("Location", "http://127.0.0.2:9/steal?x=1".into())),
+            String::new(),
+        )]);
+        let url = Url::parse(&format!("{base}/data")).unwrap();
+        let err = fetcher(&opts).get_json(&url, 1).unwrap_err();
+        assert!(matches!(err, Error::ForeignRedirect { .. }), "{err}");
+        assert!(err.to_string().contains("127.0.0.2:9/steal"), "{err}");
+        assert_eq!(h.join().unwrap(), ["/data"]);
+    }
+
+    #[test]
+    fn plain_http_is_refused_off_this_machine() {
+        let opts = HttpOptions::default();
+        let url = Url::parse("http://kobo.example.org/api/v2/assets/x/data/").unwrap();
+        let err = fetcher(&opts).get_json(&url, 1).unwrap_err();
+        assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
+        assert!(err.to_string().contains("--allow-http"), "{err}");
+        for (u, local) in [
+            ("http://127.0.0.1:8000/x", true),
+            ("http://localhost/x", true),
+            ("http://[::1]:8/x", true),
+            ("http://10.0.0.1/x", false),
+            ("https://kobo.example.org/x", false),
+        ] {
+            assert_eq!(is_loopback(&Url::parse(u).unwrap()), local, "{u}");
+        }
+    }
+
+    #[test]
+    fn a_response_over_the_cap_is_an_error() {
+        let opts = HttpOptions {
+            max_response_bytes: 64,
+            max_retries: 0,
+            ..HttpOptions::default()
+        };
+        let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(100));
+        let (base, h) = serve(vec![(200, None, big), (200, None, "{}".into())]);
+        let url = Url::parse(&format!("{base}/data")).unwrap();
+        let mut f = fetcher(&opts);
+        let err = f.get_json(&url, 1).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { limit: 64, .. }), "{err}");
+        // Under the cap: read.
+        assert_eq!(f.get_json(&url, 1).unwrap(), serde_json::json!({}));
+        assert_eq!(h.join().unwrap().len(), 2);
     }
 
     #[test]
