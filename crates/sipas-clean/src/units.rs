@@ -206,7 +206,10 @@ impl UnitMatcher {
     fn name_candidates(&self, name: &str, kind: Option<UnitKind>) -> (Vec<usize>, bool) {
         let exact = self.candidates(&self.by_key, &match_key(name), kind);
         if exact.is_empty() && self.allow_ascii_fallback {
-            (self.candidates(&self.by_ascii, &ascii_key(name), kind), true)
+            (
+                self.candidates(&self.by_ascii, &ascii_key(name), kind),
+                true,
+            )
         } else {
             (exact, false)
         }

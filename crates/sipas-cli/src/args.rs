@@ -154,9 +154,11 @@ pub struct CleanRules {
     /// Exclude flagged rows (straight-liners, speeders, too many missing) instead of flagging and keeping them.
     #[arg(long)]
     pub exclude_flagged: bool,
-    /// Keep exact content duplicates (same unit, period, answers, weight, channel; different id).
+    /// Keep re-sent copies (a row identical to another in every recorded field, submitted_at
+    /// included, under a new id), flagged `flag_resent_copy`, instead of excluding them.
+    /// Respondents who merely give the same answers are always kept.
     #[arg(long)]
-    pub keep_content_duplicates: bool,
+    pub keep_resent_copies: bool,
     /// Match unit names typed without accents (reported as such).
     #[arg(long)]
     pub ascii_fallback: bool,
@@ -185,7 +187,7 @@ impl Default for CleanRules {
     fn default() -> Self {
         CleanRules {
             exclude_flagged: false,
-            keep_content_duplicates: false,
+            keep_resent_copies: false,
             ascii_fallback: false,
             crosswalk: None,
             crosswalk_target: "new".into(),

@@ -28,7 +28,7 @@
 //!
 //! [clean]                           # optional, defaults shown
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
-//! keep_content_duplicates = false   # exact duplicates with another id are excluded
+//! keep_resent_copies = false        # re-sent copies (same submission, new id) are excluded
 //! ascii_fallback = false
 //! # crosswalk = "thai-nguyen"       # or a CSV path; map merged units onto one set
 //! crosswalk_target = "new"

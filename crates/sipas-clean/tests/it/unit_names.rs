@@ -56,9 +56,7 @@ fn other_tone_placement(s: &str) -> String {
             pairs.iter().any(|&(x, y)| a == Some(x) && b == Some(y))
         };
         // Old placement: o + tone + a  →  o + a + tone.
-        if c.get(i + 1).is_some_and(|t| TONES.contains(t))
-            && is_pair(lower(i), lower(i + 2))
-        {
+        if c.get(i + 1).is_some_and(|t| TONES.contains(t)) && is_pair(lower(i), lower(i + 2)) {
             out.extend([c[i], c[i + 2], c[i + 1]]);
             i += 3;
             continue;
@@ -84,10 +82,7 @@ fn forms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for cased in [text.to_string(), text.to_uppercase(), text.to_lowercase()] {
         for toned in [cased.clone(), other_tone_placement(&cased)] {
-            for spaced in [
-                toned.clone(),
-                format!("  {}  ", toned.replace(' ', "   ")),
-            ] {
+            for spaced in [toned.clone(), format!("  {}  ", toned.replace(' ', "   "))] {
                 out.push(spaced.nfc().collect());
                 out.push(spaced.nfd().collect());
             }
@@ -128,11 +123,10 @@ fn every_unit_in_every_written_form() {
                 for district in [None, Some(u.district_name.as_str())] {
                     let want = expected(reg, u, kind, district.is_some());
                     ambiguous += u64::from(matches!(want, UnitMatch::Ambiguous(_)));
-                    for (t, d) in forms(&text).into_iter().zip(
-                        district.map_or_else(|| vec![None; 24], |d| {
-                            forms(d).into_iter().map(Some).collect()
-                        }),
-                    ) {
+                    for (t, d) in forms(&text).into_iter().zip(district.map_or_else(
+                        || vec![None; 24],
+                        |d| forms(d).into_iter().map(Some).collect(),
+                    )) {
                         assert_eq!(
                             m.match_unit(&t, d.as_deref()),
                             want,
@@ -153,7 +147,11 @@ fn every_unit_in_every_written_form() {
             path.display()
         );
         // The lists have names in both tone placements' reach and shared names.
-        assert!(retoned > 5, "{}: {retoned} names change placement", path.display());
+        assert!(
+            retoned > 5,
+            "{}: {retoned} names change placement",
+            path.display()
+        );
         assert!(ambiguous > 0, "{}", path.display());
     }
 }
@@ -170,7 +168,11 @@ fn names_beginning_like_a_prefix() {
             }
             // Typed without accents: read as a name once the prefix reading fails.
             let loose = m.clone().with_ascii_fallback(true);
-            let ascii = if code == "05749" { "Phuong Giao" } else { "Phuong Tien" };
+            let ascii = if code == "05749" {
+                "Phuong Giao"
+            } else {
+                "Phuong Tien"
+            };
             assert_eq!(
                 loose.match_unit(ascii, None),
                 UnitMatch::AccentFallback(code.into())
