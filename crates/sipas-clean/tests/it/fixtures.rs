@@ -103,6 +103,8 @@ fn dup_submissions() {
     assert!(r6.flags.resent_copy && !r6.flags.same_answers);
 }
 
+type Edit = fn(&mut sipas_clean::Response);
+
 #[test]
 fn a_copy_differs_in_nothing_but_id_and_provenance() {
     // r6 is a copy of r2; change any one recorded field and it is a
@@ -113,7 +115,6 @@ fn a_copy_differs_in_nothing_but_id_and_provenance() {
         .iter()
         .position(|r| r.response_id == "r6")
         .unwrap();
-    type Edit = fn(&mut sipas_clean::Response);
     let edits: [(&str, Edit); 5] = [
         ("submitted_at", |r| {
             r.submitted_at = Some("2024-01-05T09:00:01+07:00".into());
