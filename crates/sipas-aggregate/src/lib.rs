@@ -90,6 +90,7 @@
 
 #![warn(missing_docs)]
 
+pub mod channels;
 pub mod design;
 mod dist;
 mod error;
@@ -102,6 +103,7 @@ pub use design::{
     DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
     estimate_domains, write_estimates,
 };
+pub use channels::{ChannelClass, ChannelClasses};
 pub use error::{Error, Result};
 pub use estimate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,

@@ -208,9 +208,18 @@ pub struct AggregateArgs {
     /// Output folder for the result tables.
     #[arg(long)]
     pub out: PathBuf,
-    /// Channel to estimate (other channels are never pooled with it).
+    /// Channel to estimate: `survey` pools every survey mode (paper, online, phone…); another
+    /// value estimates that channel alone. Rating channels are never pooled.
     #[arg(long, default_value = "survey")]
     pub channel: String,
+    /// Channel values that are modes of the survey, pooled (comma-separated; replaces the
+    /// default list survey,paper,online,web,phone,cati,capi,face_to_face,interview,mail).
+    #[arg(long, value_delimiter = ',')]
+    pub survey_modes: Option<Vec<String>>,
+    /// Channel values that are per-transaction ratings, never pooled (comma-separated;
+    /// replaces the default list qr,kiosk,sms,rating).
+    #[arg(long, value_delimiter = ',')]
+    pub rating_channels: Option<Vec<String>>,
     /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule, variance method);
     /// default: strata = unit × period, each response its own PSU, linearization.
     #[arg(long)]

@@ -39,7 +39,10 @@
 //! layout = "file"                   # or "period": responses/period=P/part-00000.parquet
 //!
 //! [aggregate]
-//! channel = "survey"
+//! channel = "survey"                # every survey mode, pooled; or one channel alone
+//! # survey_modes = ["paper", "online", "phone"]   # default: survey, paper, online, web,
+//! #                                 # phone, cati, capi, face_to_face, interview, mail
+//! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -172,15 +175,23 @@ pub struct IngestJob {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateJob {
-    /// Channel estimated.
+    /// Channel estimated: `survey` pools every survey mode.
     #[serde(default = "default_channel")]
     pub channel: String,
+    /// Channel values that are modes of the survey (pooled); default: the bundled list.
+    #[serde(default)]
+    pub survey_modes: Option<Vec<String>>,
+    /// Channel values that are per-transaction ratings (never pooled); default: the bundled list.
+    #[serde(default)]
+    pub rating_channels: Option<Vec<String>>,
 }
 
 impl Default for AggregateJob {
     fn default() -> Self {
         AggregateJob {
             channel: default_channel(),
+            survey_modes: None,
+            rating_channels: None,
         }
     }
 }

@@ -223,7 +223,7 @@ fn prepare<'a>(
     let periods = responses.periods();
     let n_periods = periods.len();
     let meta = responses.unit_meta(&opts.units)?;
-    let used = responses.channel_id(&opts.channel);
+    let used = opts.channels.used(responses, &opts.channel)?;
     let (ui, pi, ci) = (
         responses.unit_indices(),
         responses.period_indices(),
@@ -323,7 +323,7 @@ fn prepare<'a>(
     // (stable: rows stay in order), then each stratum by (PSU, row) when
     // PSUs are clusters (otherwise every row is its own PSU). Strata and
     // PSUs are renumbered densely.
-    let is_used = |r: usize| Some(ci[r]) == used;
+    let is_used = |r: usize| used[ci[r] as usize];
     let mut start = vec![0usize; n_keys + 1];
     for r in (0..responses.len()).filter(|&r| is_used(r)) {
         start[stratum_of(r) + 1] += 1;
@@ -335,7 +335,11 @@ fn prepare<'a>(
     if n_used == 0 {
         return Err(data_err(
             responses,
-            format!("no rows of channel `{}`", opts.channel),
+            format!(
+                "no rows of channel `{}` (channels seen: {})",
+                opts.channel,
+                responses.channels().join(", ")
+            ),
         ));
     }
     let mut order = vec![0u32; n_used];

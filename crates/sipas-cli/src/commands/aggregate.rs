@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::{
-    AggregateOptions, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
+    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
     methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
@@ -35,6 +35,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             units,
             pilots,
             channel: &a.channel,
+            channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
             design: &design,
             evaluation: &a.evaluation,
         },
@@ -48,8 +49,17 @@ pub(crate) struct Settings<'a> {
     pub(crate) units: UnitRegistry,
     pub(crate) pilots: PilotSet,
     pub(crate) channel: &'a str,
+    pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
     pub(crate) evaluation: &'a EvaluationArgs,
+}
+
+/// Channel classes from the CLI / job lists (`None`: the bundled list).
+pub(crate) fn channel_classes(
+    survey_modes: Option<&[String]>,
+    rating_channels: Option<&[String]>,
+) -> anyhow::Result<ChannelClasses> {
+    ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
 }
 
 /// The library's evaluation options from the CLI / job settings.
@@ -74,6 +84,7 @@ pub(crate) fn run_aggregate(
         units,
         pilots,
         channel,
+        channels,
         design,
         evaluation,
     } = s;
@@ -84,6 +95,7 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
+    opts.channels = channels.clone();
     let indices = aggregate(&responses, &opts).context("aggregation failed")?;
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", out.display()))?;
@@ -96,10 +108,28 @@ pub(crate) fn run_aggregate(
         r.cells,
         out.display()
     ));
-    if r.rows_excluded_channel > 0 {
+    if r.channels_used.len() > 1 {
+        let modes: Vec<String> = r
+            .channels_used
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
         say(&format!(
-            "aggregate: {} rows of other channels excluded (never pooled with {})",
-            r.rows_excluded_channel, r.channel
+            "aggregate: survey modes pooled (one sample): {}",
+            modes.join(", ")
+        ));
+    }
+    if r.rows_excluded_channel > 0 {
+        let other: Vec<String> = r
+            .excluded_by_channel
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        say(&format!(
+            "aggregate: {} rows of other channels excluded (never pooled with {}): {}",
+            r.rows_excluded_channel,
+            r.channel,
+            other.join(", ")
         ));
     }
     let estimates =

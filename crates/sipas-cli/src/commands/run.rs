@@ -88,6 +88,10 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             units,
             pilots: pilots.clone(),
             channel: &job.aggregate.channel,
+            channels: super::aggregate::channel_classes(
+                job.aggregate.survey_modes.as_deref(),
+                job.aggregate.rating_channels.as_deref(),
+            )?,
             design: &job.design,
             evaluation: &job.evaluation,
         },

@@ -1,0 +1,145 @@
+//! Channels: survey modes are one sample (pooled), rating channels are
+//! never pooled, an unknown channel value stops with a clear message.
+
+use std::path::PathBuf;
+
+use sipas_aggregate::design::CiMethod;
+use sipas_aggregate::{
+    AggregateOptions, ChannelClasses, DesignSpec, Indices, Responses, aggregate, estimate_domains,
+};
+use sipas_core::Instrument;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/survey")
+}
+
+/// The R-reference fixture (598 weighted responses), each row's channel
+/// given by `channel(row)`; `extra` rows are appended (unit, period,
+/// channel, answers).
+fn responses(
+    channel: &dyn Fn(usize) -> &'static str,
+    extra: &[(&str, &str, &str, [Option<u8>; 5])],
+) -> Responses {
+    let inst = Instrument::from_path(&dir().join("instrument.toml")).unwrap();
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (u, p, w) = (col("unit_code"), col("period"), col("weight"));
+    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
+    let mut b = Responses::builder(inst);
+    for (i, line) in lines.enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
+        b.push(f[u], f[p], channel(i), f[w].parse().unwrap(), &answers)
+            .unwrap();
+    }
+    for (unit, period, ch, answers) in extra {
+        b.push(unit, period, ch, 1.0, answers).unwrap();
+    }
+    b.build().unwrap()
+}
+
+fn three_modes(i: usize) -> &'static str {
+    ["paper", "online", "phone"][i % 3]
+}
+
+/// The cells, groups and DiD as comparable text (every number to the bit).
+fn numbers(ix: &Indices) -> String {
+    format!("{:?}\n{:?}\n{:?}", ix.cells, ix.groups, ix.did)
+}
+
+#[test]
+fn three_modes_pool_to_the_one_channel_numbers() {
+    let one = responses(&|_| "survey", &[]);
+    let three = responses(&three_modes, &[]);
+    let opts = AggregateOptions::bundled();
+    let a = aggregate(&one, &opts).unwrap();
+    let b = aggregate(&three, &opts).unwrap();
+    assert_eq!(numbers(&a), numbers(&b));
+    assert_eq!(b.report.rows_used, 598);
+    assert_eq!(b.report.rows_excluded_channel, 0);
+    assert_eq!(b.report.channel, "survey (online + paper + phone)");
+    assert_eq!(
+        b.report.channels_used.values().copied().collect::<Vec<_>>(),
+        // 598 rows cycling paper, online, phone: 200, 199, 199 in row
+        // order; reported by channel name (online, paper, phone).
+        [199, 200, 199]
+    );
+    // Design-based estimates: the cell, group, district and kind domains
+    // are identical to the bit.
+    let ea = estimate_domains(&one, &opts, &DesignSpec::default()).unwrap();
+    let eb = estimate_domains(&three, &opts, &DesignSpec::default()).unwrap();
+    let non_mode: Vec<_> = eb
+        .rows
+        .iter()
+        .filter(|r| r.domain_type.as_str() != "mode")
+        .cloned()
+        .collect();
+    assert_eq!(ea.rows, non_mode);
+}
+
+#[test]
+fn a_rating_channel_is_never_pooled() {
+    // 30 QR ratings, all "very dissatisfied", in a unit of the fixture.
+    let qr: Vec<(&str, &str, &str, [Option<u8>; 5])> =
+        vec![("05443", "2023Q4", "qr", [Some(1); 5]); 30];
+    let survey = responses(&three_modes, &[]);
+    let with_qr = responses(&three_modes, &qr);
+    let opts = AggregateOptions::bundled();
+    let a = aggregate(&survey, &opts).unwrap();
+    let b = aggregate(&with_qr, &opts).unwrap();
+    assert_eq!(numbers(&a), numbers(&b));
+    assert_eq!(b.report.rows_excluded_channel, 30);
+    assert_eq!(b.report.excluded_by_channel.get("qr"), Some(&30));
+    let ea = estimate_domains(&survey, &opts, &DesignSpec::default()).unwrap();
+    let eb = estimate_domains(&with_qr, &opts, &DesignSpec::default()).unwrap();
+    assert_eq!(ea.rows, eb.rows);
+    // Even when listed as the only survey mode's companion it stays out:
+    // the QR channel can be estimated on its own, alone.
+    let alone = AggregateOptions {
+        channel: "qr".into(),
+        ..AggregateOptions::bundled()
+    };
+    let q = aggregate(&with_qr, &alone).unwrap();
+    assert_eq!(q.report.rows_used, 30);
+    assert_eq!(q.cells.len(), 1);
+    assert_eq!(q.cells[0].sipas.value, Some(0.0));
+    // Classifying `qr` as a survey mode is what it takes to pool it.
+    let pooled = AggregateOptions {
+        channels: ChannelClasses::new(Some(&["paper", "online", "phone", "qr"]), Some(&[])).unwrap(),
+        ..AggregateOptions::bundled()
+    };
+    assert_eq!(aggregate(&with_qr, &pooled).unwrap().report.rows_used, 628);
+}
+
+#[test]
+fn an_unknown_channel_stops_with_the_values_seen() {
+    let r = responses(&|i| if i % 2 == 0 { "paper" } else { "zalo" }, &[]);
+    let opts = AggregateOptions::bundled();
+    for err in [
+        aggregate(&r, &opts).unwrap_err().to_string(),
+        estimate_domains(&r, &opts, &DesignSpec::default())
+            .unwrap_err()
+            .to_string(),
+    ] {
+        for part in [
+            "channel value `zalo` is neither a survey mode nor a rating channel",
+            "`paper` (299 rows, survey mode)",
+            "`zalo` (299 rows, unknown)",
+            "--survey-modes",
+            "--rating-channels",
+            "survey_modes = [...]",
+        ] {
+            assert!(err.contains(part), "`{part}` not in: {err}");
+        }
+    }
+    // Classified, it is used.
+    let opts = AggregateOptions {
+        channels: ChannelClasses::new(Some(&["paper", "zalo"]), None).unwrap(),
+        ..AggregateOptions::bundled()
+    };
+    assert_eq!(aggregate(&r, &opts).unwrap().report.rows_used, 598);
+    let ok = estimate_domains(&r, &opts, &DesignSpec::default()).unwrap();
+    assert!(ok.rows.iter().any(|r| r.ci_method == CiMethod::Normal));
+}
