@@ -39,7 +39,13 @@ pub fn channel_key(value: &str) -> String {
         .trim()
         .to_lowercase()
         .chars()
-        .map(|c| if c == '-' || c.is_whitespace() { '_' } else { c })
+        .map(|c| {
+            if c == '-' || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
@@ -56,7 +62,10 @@ impl Default for ChannelClasses {
     fn default() -> Self {
         ChannelClasses {
             survey_modes: DEFAULT_SURVEY_MODES.iter().map(|s| (*s).into()).collect(),
-            rating_channels: DEFAULT_RATING_CHANNELS.iter().map(|s| (*s).into()).collect(),
+            rating_channels: DEFAULT_RATING_CHANNELS
+                .iter()
+                .map(|s| (*s).into())
+                .collect(),
         }
     }
 }

@@ -99,11 +99,11 @@ pub mod panel;
 mod responses;
 mod write;
 
+pub use channels::{ChannelClass, ChannelClasses};
 pub use design::{
     DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
     estimate_domains, write_estimates,
 };
-pub use channels::{ChannelClass, ChannelClasses};
 pub use error::{Error, Result};
 pub use estimate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,

@@ -73,6 +73,10 @@ pub struct GenerateArgs {
     /// Draw unequal sampling weights instead of weight 1.
     #[arg(long)]
     pub weights: bool,
+    /// Draw real response styles (30% acquiescent respondents, clustered item nonresponse,
+    /// paper/online/phone modes with a small mode effect, a few re-sent copies and edits).
+    #[arg(long)]
+    pub realistic_styles: bool,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

@@ -9,6 +9,15 @@
 //! [generate]                        # optional: synthesise the input first
 //! responses = 212400
 //! seed = 20240101
+//! # [generate.styles]               # optional response styles (default: off)
+//! # acquiescent_share = 0.3         # same satisfied answer (4, or 5) to every item
+//! # acquiescent_top_share = 0.2     # of those, all 5s
+//! # nonresponse_share = 0.05        # respondents who skip many items …
+//! # nonresponse_rate = 0.5          # … at this rate per item
+//! # resent_share = 0.005            # rows sent twice (exact copy, new id)
+//! # edit_share = 0.01               # rows edited (same id, later)
+//! # modes = [{ name = "paper", share = 0.5, effect = 0.0 },
+//! #          { name = "online", share = 0.5, effect = -0.15 }]
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
@@ -143,6 +152,9 @@ pub struct GenerateJob {
     /// Instrument to generate (default sipas-2023).
     #[serde(default)]
     pub instrument: Option<String>,
+    /// Response styles (`[generate.styles]`; default: off).
+    #[serde(default)]
+    pub styles: sipas_synth::ResponseStyles,
 }
 
 fn default_first() -> String {

@@ -107,7 +107,8 @@ fn a_rating_channel_is_never_pooled() {
     assert_eq!(q.cells[0].sipas.value, Some(0.0));
     // Classifying `qr` as a survey mode is what it takes to pool it.
     let pooled = AggregateOptions {
-        channels: ChannelClasses::new(Some(&["paper", "online", "phone", "qr"]), Some(&[])).unwrap(),
+        channels: ChannelClasses::new(Some(&["paper", "online", "phone", "qr"]), Some(&[]))
+            .unwrap(),
         ..AggregateOptions::bundled()
     };
     assert_eq!(aggregate(&with_qr, &pooled).unwrap().report.rows_used, 628);

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::{
-    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
-    methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
+    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate, estimate_domains,
+    evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
 use sipas_core::{Instrument, PilotSet, UnitRegistry};
