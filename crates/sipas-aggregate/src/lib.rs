@@ -101,8 +101,8 @@ mod write;
 
 pub use channels::{ChannelClass, ChannelClasses};
 pub use design::{
-    DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
-    estimate_domains, write_estimates,
+    DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, ModeDifference, Strata,
+    VarianceMethod, estimate_domains, write_estimates,
 };
 pub use error::{Error, Result};
 pub use estimate::{

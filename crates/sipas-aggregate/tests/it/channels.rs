@@ -144,3 +144,137 @@ fn an_unknown_channel_stops_with_the_values_seen() {
     let ok = estimate_domains(&r, &opts, &DesignSpec::default()).unwrap();
     assert!(ok.rows.iter().any(|r| r.ci_method == CiMethod::Normal));
 }
+
+/// One fixture row: unit, period, weight, answers.
+type Row = (String, String, f64, Vec<Option<u8>>);
+
+fn fixture_rows() -> Vec<Row> {
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (u, p, w) = (col("unit_code"), col("period"), col("weight"));
+    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (
+                f[u].to_string(),
+                f[p].to_string(),
+                f[w].parse().unwrap(),
+                items.iter().map(|&i| f[i].parse().ok()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn modes_are_domains_and_their_difference_has_a_design_se() {
+    // Root coefficients of the fixture instrument: SIPAS = mean of two
+    // elements of 3 and 2 items.
+    let c = [1.0 / 6.0, 1.0 / 6.0, 1.0 / 6.0, 0.25, 0.25];
+    let rows = fixture_rows();
+    let mode = |i: usize| three_modes(i);
+    let r = responses(&three_modes, &[]);
+    let opts = AggregateOptions::bundled();
+    let est = estimate_domains(&r, &opts, &DesignSpec::default()).unwrap();
+    // The influence z_i of row i in the domain (mode m, period p) and the
+    // domain's SIPAS, from the formulas.
+    let domain = |m: &str, p: &str| -> (f64, Vec<f64>) {
+        let inside = |i: usize| mode(i) == m && rows[i].1 == p;
+        let (mut x, mut y) = ([0.0; 5], [0.0; 5]);
+        for (i, (_, _, w, a)) in rows.iter().enumerate() {
+            if inside(i) {
+                for j in 0..5 {
+                    if let Some(v) = a[j] {
+                        x[j] += w;
+                        y[j] += w * f64::from(u8::from(v >= 4));
+                    }
+                }
+            }
+        }
+        let ratio: Vec<f64> = (0..5).map(|j| y[j] / x[j]).collect();
+        let sipas = 100.0 * (0..5).map(|j| c[j] * ratio[j]).sum::<f64>();
+        let z = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (_, _, w, a))| {
+                if !inside(i) {
+                    return 0.0;
+                }
+                100.0
+                    * w
+                    * (0..5)
+                        .map(|j| match a[j] {
+                            Some(v) => c[j] * (f64::from(u8::from(v >= 4)) - ratio[j]) / x[j],
+                            None => 0.0,
+                        })
+                        .sum::<f64>()
+            })
+            .collect();
+        (sipas, z)
+    };
+    // Var of a per-row linearized variable under strata = unit × period,
+    // each row its own PSU.
+    let variance = |d: &[f64]| -> f64 {
+        let mut strata: std::collections::BTreeMap<(&str, &str), Vec<f64>> =
+            std::collections::BTreeMap::new();
+        for (i, (u, p, _, _)) in rows.iter().enumerate() {
+            strata.entry((u, p)).or_default().push(d[i]);
+        }
+        strata
+            .values()
+            .filter(|v| v.len() > 1)
+            .map(|v| {
+                let n = v.len() as f64;
+                let m = v.iter().sum::<f64>() / n;
+                n / (n - 1.0) * v.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+            })
+            .sum()
+    };
+    let periods: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    // Three modes per period: three pairs each.
+    assert_eq!(est.mode_differences.len(), 3 * periods.len());
+    let mut covariance_matters = false;
+    for d in &est.mode_differences {
+        let p = d.period.to_string();
+        let (va, za) = domain(&d.mode_a, &p);
+        let (vb, zb) = domain(&d.mode_b, &p);
+        let diff: Vec<f64> = za.iter().zip(&zb).map(|(a, b)| a - b).collect();
+        let se = variance(&diff).sqrt();
+        assert!((d.sipas_a.unwrap() - va).abs() < 1e-9, "{d:?}");
+        assert!((d.sipas_b.unwrap() - vb).abs() < 1e-9, "{d:?}");
+        assert!((d.difference.unwrap() - (va - vb)).abs() < 1e-9);
+        assert!(
+            (d.se.unwrap() - se).abs() < 1e-9,
+            "{} vs {se}",
+            d.se.unwrap()
+        );
+        assert!((d.se_a.unwrap() - variance(&za).sqrt()).abs() < 1e-9);
+        // The mode rows of estimates.csv carry the same numbers.
+        let row = est
+            .get(
+                sipas_aggregate::DomainType::Mode,
+                &d.mode_a,
+                d.period,
+                "sipas",
+                CiMethod::Normal,
+            )
+            .unwrap();
+        assert_eq!((row.value, row.se), (d.sipas_a, d.se_a));
+        assert_eq!(row.n, d.n_a);
+        // Both modes share the unit × period strata: their covariance enters.
+        let independent = (d.se_a.unwrap().powi(2) + d.se_b.unwrap().powi(2)).sqrt();
+        covariance_matters |= (independent - d.se.unwrap()).abs() > 1e-6;
+    }
+    assert!(covariance_matters);
+    // One channel: no mode domains, no differences.
+    let one = estimate_domains(
+        &responses(&|_| "survey", &[]),
+        &opts,
+        &DesignSpec::default(),
+    )
+    .unwrap();
+    assert!(one.mode_differences.is_empty());
+    assert!(one.rows.iter().all(|r| r.domain_type.as_str() != "mode"));
+}
