@@ -202,6 +202,64 @@ pub(crate) fn used_label(responses: &Responses, used: &[bool], channel: &str) ->
     }
 }
 
+/// The paragraphs of `methods.txt` on the data: which submissions count
+/// once, which channels were pooled and which were left out (from the
+/// aggregate report of the run).
+pub fn data_methods_text(report: &crate::AggregateReport) -> String {
+    let list = |m: &std::collections::BTreeMap<String, usize>| {
+        m.iter()
+            .map(|(c, n)| format!("{c} ({n} responses)"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::from(
+        "Data: duplicates, survey modes and channels\n\n\
+         Duplicates. A duplicate is a copy of the same submission, never a second person: \
+         the same response id submitted again (an edit; the latest submission is kept), or \
+         a re-sent copy, identical to another row in every field the collection platform \
+         records, submission time included, under a new id (a file exported and sent twice; \
+         the first copy is kept). Respondents who give the same answers are different people \
+         and are kept: in a satisfaction survey many respondents answer \"satisfied\" to \
+         every item, and removing them would bias the index downwards. Without a submission \
+         time a row whose answers match another's is flagged (flag_same_answers), never \
+         removed. Straight-lining (the same answer to every item) is flagged and kept.\n\n",
+    );
+    let modes = list(&report.channels_used);
+    if report.channels_used.len() > 1 {
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!(
+                "Survey modes. The responses were collected in several modes of one sample: \
+                 {modes}. They are pooled into one estimate per unit and period, as one \
+                 sample. Modes can shift answers (mode effects), so estimates.csv also gives \
+                 every index per mode and period (domain type \"mode\"), and modes.csv the \
+                 SIPAS of each pair of modes with their difference; the standard error of the \
+                 difference is linearized under the same design and includes the covariance of \
+                 the two modes, which share strata.\n\n"
+            ),
+        );
+    } else {
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!("Survey modes. The estimates use the channel {modes}.\n\n"),
+        );
+    }
+    if report.excluded_by_channel.is_empty() {
+        s.push_str("Channels. No response of another channel was present.\n");
+    } else {
+        let _ = std::fmt::Write::write_fmt(
+            &mut s,
+            format_args!(
+                "Channels. Per-transaction ratings (QR codes, kiosks, SMS at the one-stop \
+                 desk) are a different, self-selected population and are never pooled with \
+                 the survey: {} were left out.\n",
+                list(&report.excluded_by_channel)
+            ),
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,9 +25,11 @@
 //! **Copies.** A re-sent respondent's row is written twice: the second time
 //! under a new id (`…-resent`), identical otherwise, `submitted_at`
 //! included (a file exported and sent again). An edited respondent's row is
-//! preceded by an earlier draft under the same id (one answer different,
-//! submitted earlier). Cleaning keeps the latest edit and drops the copy,
-//! so the clean set is exactly the model's respondents. With styles on,
+//! followed by its earlier draft under the same id (one answer different,
+//! submitted earlier; an export holding both versions). Ingest keeps the
+//! first occurrence of an id and clean the latest submission: both keep the
+//! edit. Clean drops the copy, so the clean set is exactly the model's
+//! respondents. With styles on,
 //! `submitted_at` is a time of day (`YYYY-MM-DDTHH:MM:SS+07:00`, 07:00–17:00),
 //! as collection platforms record it.
 
@@ -246,17 +248,19 @@ pub(crate) enum Version {
     Copy,
 }
 
-/// The rows written for chunk rows `0..n` (`None` styles: one per row).
+/// The rows written for chunk rows `0..n` (`None` styles: one per row):
+/// each respondent's row, then its earlier draft (an export that holds both
+/// versions), then its re-sent copy.
 pub(crate) fn expand(styles: Option<&[Respondent]>, n: usize) -> Vec<(usize, Version)> {
     let Some(st) = styles else {
         return (0..n).map(|i| (i, Version::Final)).collect();
     };
     let mut out = Vec::with_capacity(n + n / 16);
     for (i, s) in st.iter().enumerate().take(n) {
+        out.push((i, Version::Final));
         if s.draft.is_some() {
             out.push((i, Version::Draft));
         }
-        out.push((i, Version::Final));
         if s.resent {
             out.push((i, Version::Copy));
         }

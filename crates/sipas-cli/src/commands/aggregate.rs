@@ -166,7 +166,12 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
-    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods_text(&ev).as_bytes())
+    let methods = format!(
+        "{}\n{}",
+        methods_text(&ev),
+        sipas_aggregate::channels::data_methods_text(&indices.report)
+    );
+    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget, Reason};
+use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget};
 use sipas_core::{Instrument, UnitRegistry};
 
 use crate::ExitStatus;
@@ -95,19 +95,7 @@ pub(crate) fn run_clean(
             reasons.join(", "),
             out.join("quarantine.csv").display()
         ));
-        // Superseded edits and re-sent copies are copies of a kept
-        // submission: reported, not a data problem. Any other exclusion is.
-        let problems = t
-            .excluded_by_reason
-            .iter()
-            .filter(|(k, _)| {
-                *k != Reason::DuplicateIdSuperseded.as_str()
-                    && *k != Reason::DuplicateResent.as_str()
-            })
-            .any(|(_, n)| *n > 0);
-        if problems {
-            return Ok(ExitStatus::DataProblems);
-        }
+        return Ok(ExitStatus::DataProblems);
     }
     Ok(ExitStatus::Success)
 }

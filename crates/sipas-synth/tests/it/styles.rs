@@ -100,7 +100,7 @@ fn the_styled_sample_matches_the_truth_after_copies_and_drafts() {
     let n = 20_000u64;
     let model = Model::new(&styled(n), &sipas2023()).unwrap();
     let all = rows(&model);
-    // Drafts precede their edit under the same id; copies carry `-resent`.
+    // Drafts follow their edit under the same id; copies carry `-resent`.
     let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in all.iter().enumerate() {
         by_id.entry(r.id.as_str()).or_default().push(i);
@@ -118,25 +118,23 @@ fn the_styled_sample_matches_the_truth_after_copies_and_drafts() {
     assert!(near(copies.len(), 0.005), "{} copies", copies.len());
     assert!(near(edited.len(), 0.01), "{} edits", edited.len());
     for &c in &copies {
-        let orig = &all[by_id[all[c].id.trim_end_matches("-resent")][0..]
-            .last()
-            .copied()
-            .unwrap()];
+        let orig = &all[by_id[all[c].id.trim_end_matches("-resent")][0]];
         assert_eq!(
             (&orig.submitted_at, &orig.channel, &orig.answers),
             (&all[c].submitted_at, &all[c].channel, &all[c].answers)
         );
     }
     for v in &edited {
-        let (draft, edit) = (&all[v[0]], &all[v[1]]);
+        let (edit, draft) = (&all[v[0]], &all[v[1]]);
         assert!(draft.submitted_at < edit.submitted_at);
         assert_eq!(draft.submitted_at[..11], edit.submitted_at[..11]);
     }
-    // The respondents: the last row of every id, copies left out.
+    // The respondents: the first row of every id (the edit, not its
+    // draft), copies left out.
     let people: Vec<&Row> = by_id
         .iter()
         .filter(|(id, _)| !id.ends_with("-resent"))
-        .map(|(_, v)| &all[*v.last().unwrap()])
+        .map(|(_, v)| &all[v[0]])
         .collect();
     assert_eq!(people.len(), n as usize);
     let k = 33;
