@@ -260,7 +260,10 @@ modes = [
     // Drafts quarantined by ingest, copies excluded by clean: exit 1.
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("excluded") && err.contains("duplicate_resent"), "{err}");
+    assert!(
+        err.contains("excluded") && err.contains("duplicate_resent"),
+        "{err}"
+    );
     assert!(err.contains("flag_straightline"), "{err}");
     assert!(err.contains("survey modes pooled"), "{err}");
     let root = dir.join("out");
@@ -273,7 +276,9 @@ modes = [
     let drafts = ingest["totals"]["quarantined_by_reason"]["duplicate_response_id"]
         .as_u64()
         .unwrap();
-    let copies = clean["excluded_by_reason"]["duplicate_resent"].as_u64().unwrap();
+    let copies = clean["excluded_by_reason"]["duplicate_resent"]
+        .as_u64()
+        .unwrap();
     // Every respondent, and only them, reaches aggregate.
     assert_eq!(ingest["totals"]["quarantined"].as_u64().unwrap(), drafts);
     assert_eq!(clean["excluded"].as_u64().unwrap(), copies);
@@ -289,7 +294,12 @@ modes = [
 
     let truth: HashMap<(String, String), f64> = read_csv(&root.join("data/truth.csv"))
         .iter()
-        .map(|r| ((r["unit_code"].clone(), r["period"].clone()), num(r, "sipas")))
+        .map(|r| {
+            (
+                (r["unit_code"].clone(), r["period"].clone()),
+                num(r, "sipas"),
+            )
+        })
         .collect();
     let cells = read_csv(&root.join("results/unit_period.csv"));
     assert_eq!(cells.len(), 708);
@@ -307,13 +317,14 @@ modes = [
 #[test]
 fn an_unknown_channel_stops_aggregate_naming_it() {
     use crate::common::{code, sipas, stderr};
+    use std::fmt::Write as _;
     let tmp = tempfile::tempdir().unwrap();
     let inst = bundled::instrument("sipas-2017").unwrap();
     let items = inst.item_ids().join(",");
     let answers = vec!["4"; 22].join(",");
     let mut csv = format!("response_id,unit_code,period,channel,{items}\n");
     for (i, ch) in ["paper", "zalo", "paper", "qr"].iter().enumerate() {
-        csv.push_str(&format!("r{i},05443,2024Q1,{ch},{answers}\n"));
+        let _ = writeln!(csv, "r{i},05443,2024Q1,{ch},{answers}");
     }
     std::fs::write(tmp.path().join("in.csv"), csv).unwrap();
     let ing = sipas(tmp.path(), &["ingest", "in.csv", "--out", "ing"]);
