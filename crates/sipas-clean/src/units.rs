@@ -54,16 +54,14 @@ fn words(s: &str) -> Vec<&str> {
 }
 
 /// Whether the typed word `w` is the prefix word `p`: a word written with
-/// diacritics must carry the prefix's own (`Phường`, `phuòng` in another
-/// tone placement, but not `Phương` or `Phượng`, which begin names); a word
-/// typed without any diacritic (`Phuong`, `xa`, `TT`) is read on its
-/// accent-free key.
+/// diacritics must carry the prefix's own (`Phường`, `PHƯỜNG`, NFD; not
+/// `Phương` or `Phượng`, which begin names, nor `Xá`); a word typed without
+/// any diacritic (`Phuong`, `xa`, `TT`) is read on its accent-free key.
 fn is_prefix_word(w: &str, p: &str) -> bool {
-    let k = match_key(w);
-    if k.is_ascii() {
+    if w.is_ascii() {
         ascii_key(w) == ascii_key(p)
     } else {
-        k == match_key(p)
+        match_key(w) == match_key(p)
     }
 }
 

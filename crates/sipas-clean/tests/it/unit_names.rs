@@ -166,6 +166,11 @@ fn names_beginning_like_a_prefix() {
             for t in [name.to_string(), format!("Xã {name}"), format!("X. {name}")] {
                 assert_eq!(m.match_unit(&t, None), UnitMatch::Exact(code.into()), "{t}");
             }
+            // Another tone on a prefix-like word is a name, not a prefix.
+            assert_eq!(
+                m.match_unit(&format!("Xá {name}"), None),
+                UnitMatch::Unknown
+            );
             // Typed without accents: read as a name once the prefix reading fails.
             let loose = m.clone().with_ascii_fallback(true);
             let ascii = if code == "05749" {
