@@ -278,3 +278,41 @@ fn modes_are_domains_and_their_difference_has_a_design_se() {
     assert!(one.mode_differences.is_empty());
     assert!(one.rows.iter().all(|r| r.domain_type.as_str() != "mode"));
 }
+
+#[test]
+fn mode_differences_match_r_survey() {
+    // fixtures/reference/modes/reference.R: svytotal of the domain totals and
+    // svycontrast (delta method) for each mode's SIPAS and the differences.
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/reference/modes/reference.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let est = estimate_domains(
+        &responses(&three_modes, &[]),
+        &AggregateOptions::bundled(),
+        &DesignSpec::default(),
+    )
+    .unwrap();
+    let mut compared = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        let d = est
+            .mode_differences
+            .iter()
+            .find(|d| d.period.to_string() == f[0] && d.mode_a == f[1] && d.mode_b == f[2])
+            .unwrap_or_else(|| panic!("no difference for {line}"));
+        for (got, want) in [
+            (d.sipas_a, num(3)),
+            (d.se_a, num(4)),
+            (d.sipas_b, num(5)),
+            (d.se_b, num(6)),
+            (d.difference, num(7)),
+            (d.se, num(8)),
+        ] {
+            assert!((got.unwrap() - want).abs() < 1e-6, "{line}: {got:?}");
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 9);
+    assert_eq!(est.mode_differences.len(), 9);
+}
