@@ -15,6 +15,7 @@ use serde::Serialize;
 use sipas_core::{Period, PilotSet, Unit, UnitRegistry, bundled, schema};
 
 use crate::Result;
+use crate::channels::ChannelClasses;
 use crate::responses::Responses;
 
 /// Normal quantile used for the intervals of indices and of the DiD.
@@ -30,9 +31,14 @@ pub struct AggregateOptions {
     pub units: UnitRegistry,
     /// Pilot units and the first period of the pilot.
     pub pilots: PilotSet,
-    /// Only rows of this channel are used (`survey`); other channels are
-    /// counted as excluded, never pooled.
+    /// The channel estimated: `survey` (default) pools every survey mode of
+    /// [`AggregateOptions::channels`]; any other value uses the rows of that
+    /// channel alone. Rows of other channels are counted as excluded; rating
+    /// channels are never pooled.
     pub channel: String,
+    /// How channel values are classified (survey modes, rating channels);
+    /// an unclassified value in the data is an error.
+    pub channels: ChannelClasses,
 }
 
 impl AggregateOptions {
@@ -42,6 +48,7 @@ impl AggregateOptions {
             units,
             pilots,
             channel: schema::DEFAULT_CHANNEL.to_string(),
+            channels: ChannelClasses::default(),
         }
     }
 
@@ -180,8 +187,11 @@ pub struct AggregateReport {
     pub source: String,
     /// Instrument id.
     pub instrument: String,
-    /// The channel used.
+    /// The channel used: `survey` (with the pooled modes in parentheses
+    /// when there are several), or the one channel estimated.
     pub channel: String,
+    /// Rows per channel used (the survey modes pooled).
+    pub channels_used: BTreeMap<String, usize>,
     /// Rows in the response table.
     pub rows_read: usize,
     /// Rows of the used channel.
@@ -474,11 +484,11 @@ enum CellRows {
 }
 
 impl CellRows {
-    /// Groups the rows of the used channel (`used`) by cell
+    /// Groups the rows of the used channels (`used[channel]`) by cell
     /// `unit × n_periods + period`; also counts the rows of every channel.
     fn new(
         responses: &Responses,
-        used: Option<u32>,
+        used: &[bool],
         n_cells: usize,
         n_periods: usize,
     ) -> (Self, Vec<usize>) {
@@ -489,7 +499,7 @@ impl CellRows {
         );
         let n = responses.len();
         let cell_of =
-            |r: usize| (Some(ci[r]) == used).then(|| ui[r] as usize * n_periods + pi[r] as usize);
+            |r: usize| used[ci[r] as usize].then(|| ui[r] as usize * n_periods + pi[r] as usize);
         // Runs of one cell (rows of other channels end a run), block by block.
         let blocks: Vec<(Vec<Run>, Vec<usize>)> = (0..n.div_ceil(RUN_SCAN_ROWS))
             .into_par_iter()
@@ -594,6 +604,8 @@ struct CellPass<'a> {
     cell_rows: CellRows,
     cell_n: Vec<usize>,
     per_channel: Vec<usize>,
+    /// Per channel: whether its rows are used.
+    used: Vec<bool>,
     /// Cells with rows, in cell order.
     present: Vec<usize>,
     cell_totals: Vec<Totals>,
@@ -625,8 +637,8 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
 
     // Group the used rows by cell (runs or a counting sort: deterministic, O(n)).
     let n_cells = units.len() * n_periods;
-    let used = responses.channel_id(&opts.channel);
-    let (cell_rows, per_channel) = CellRows::new(responses, used, n_cells, n_periods);
+    let used = opts.channels.used(responses, &opts.channel)?;
+    let (cell_rows, per_channel) = CellRows::new(responses, &used, n_cells, n_periods);
     let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
     let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
     let rows = Rows {
@@ -649,6 +661,7 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
         cell_rows,
         cell_n,
         per_channel,
+        used,
         present,
         cell_totals,
         cell_solved,
@@ -729,6 +742,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         cell_rows,
         cell_n,
         per_channel,
+        used,
         present,
         cell_totals,
         cell_solved,
@@ -916,16 +930,23 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let report = AggregateReport {
         source: responses.origin().to_string(),
         instrument: inst.id.clone(),
-        channel: opts.channel.clone(),
+        channel: crate::channels::used_label(responses, used, &opts.channel),
+        channels_used: responses
+            .channels()
+            .iter()
+            .zip(per_channel.iter().zip(used))
+            .filter(|(_, (_, u))| **u)
+            .map(|(c, (&n, _))| (c.clone(), n))
+            .collect(),
         rows_read: responses.len(),
         rows_used,
         rows_excluded_channel: responses.len() - rows_used,
         excluded_by_channel: responses
             .channels()
             .iter()
-            .zip(per_channel)
-            .filter(|(c, _)| **c != opts.channel)
-            .map(|(c, &n)| (c.clone(), n))
+            .zip(per_channel.iter().zip(used))
+            .filter(|(_, (_, u))| !**u)
+            .map(|(c, (&n, _))| (c.clone(), n))
             .collect(),
         units: (0..n_units)
             .filter(|&u| (0..n_periods).any(|p| cell_n[u * n_periods + p] > 0))

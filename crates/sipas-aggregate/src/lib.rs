@@ -52,7 +52,8 @@
 //! Row *i* has weight *wᵢ*; its stratum *h* is its unit × period. For item
 //! *j*, *aᵢⱼ* = 1 when answered and *sᵢⱼ* = 1 when answered ≥
 //! `scale.satisfied_min`. Only rows of [`AggregateOptions::channel`] are
-//! used. For a domain *D* (a union of strata):
+//! used: by default every survey mode, pooled (see [`channels`]; rating
+//! channels are never pooled). For a domain *D* (a union of strata):
 //! - *Xⱼ* = Σ_D *wᵢaᵢⱼ*, *Yⱼ* = Σ_D *wᵢsᵢⱼ*, *Rⱼ* = *Yⱼ/Xⱼ*; item share 100·*Rⱼ*.
 //! - group *g*: *G* = 100·Σⱼ *c_gj Rⱼ* with the instrument's coefficients;
 //!   undefined when an item with *c_gj* ≠ 0 has *Xⱼ* = 0.
@@ -90,6 +91,7 @@
 
 #![warn(missing_docs)]
 
+pub mod channels;
 pub mod design;
 mod dist;
 mod error;
@@ -98,9 +100,10 @@ pub mod panel;
 mod responses;
 mod write;
 
+pub use channels::{ChannelClass, ChannelClasses};
 pub use design::{
-    DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
-    estimate_domains, write_estimates,
+    DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, ModeDifference, Strata,
+    VarianceMethod, estimate_domains, write_estimates,
 };
 pub use error::{Error, Result};
 pub use estimate::{

@@ -29,8 +29,10 @@ pub struct CleanOptions {
     /// Exclude rows with a careless-responding flag (straightline, missing,
     /// speeder) instead of keeping them flagged. Default `false`.
     pub exclude_flagged: bool,
-    /// Exclude content duplicates (kept and flagged otherwise). Default `true`.
-    pub exclude_content_duplicates: bool,
+    /// Exclude re-sent copies: a row under a new `response_id` identical to
+    /// another in every field the platform records, `submitted_at` included
+    /// (a file exported and sent twice). Kept otherwise. Default `true`.
+    pub exclude_resent_copies: bool,
     /// Flag a row whose share of unanswered items is above this. Default 0.5.
     pub max_missing_share: f64,
     /// Flag a row whose duration is under this many seconds. Default 120.
@@ -44,7 +46,7 @@ impl Default for CleanOptions {
             crosswalk: None,
             crosswalk_target: CrosswalkTarget::New,
             exclude_flagged: false,
-            exclude_content_duplicates: true,
+            exclude_resent_copies: true,
             max_missing_share: 0.5,
             min_duration_s: 120.0,
         }
@@ -78,8 +80,9 @@ pub enum Reason {
     UnknownUnit,
     /// The unit text matches several units.
     AmbiguousUnit,
-    /// Same content as another row with a different id.
-    DuplicateContent,
+    /// A re-sent copy: identical to another row (`submitted_at` included)
+    /// under a new id.
+    DuplicateResent,
     /// Careless responding: straight-lining (with `exclude_flagged`).
     FlagStraightline,
     /// Careless responding: too fast (with `exclude_flagged`).
@@ -94,7 +97,7 @@ impl Reason {
         Reason::DuplicateIdSuperseded,
         Reason::UnknownUnit,
         Reason::AmbiguousUnit,
-        Reason::DuplicateContent,
+        Reason::DuplicateResent,
         Reason::FlagStraightline,
         Reason::FlagSpeeder,
         Reason::FlagMissing,
@@ -106,7 +109,7 @@ impl Reason {
             Reason::DuplicateIdSuperseded => "duplicate_id_superseded",
             Reason::UnknownUnit => "unknown_unit",
             Reason::AmbiguousUnit => "ambiguous_unit",
-            Reason::DuplicateContent => "duplicate_content",
+            Reason::DuplicateResent => "duplicate_resent",
             Reason::FlagStraightline => "flag_straightline",
             Reason::FlagSpeeder => "flag_speeder",
             Reason::FlagMissing => "flag_missing",
@@ -192,8 +195,8 @@ pub struct OptionsSummary {
     pub allow_ascii_fallback: bool,
     /// See [`CleanOptions::exclude_flagged`].
     pub exclude_flagged: bool,
-    /// See [`CleanOptions::exclude_content_duplicates`].
-    pub exclude_content_duplicates: bool,
+    /// See [`CleanOptions::exclude_resent_copies`].
+    pub exclude_resent_copies: bool,
     /// See [`CleanOptions::max_missing_share`].
     pub max_missing_share: f64,
     /// See [`CleanOptions::min_duration_s`].
@@ -236,7 +239,7 @@ pub struct CleanOutcome {
 }
 
 /// Content of a row for duplicate detection: unit, period, channel, weight bits, answers.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct ContentKey<'a>(&'a str, &'a str, &'a str, u64, &'a [Option<u8>]);
 
 impl std::hash::Hash for ContentKey<'_> {
@@ -255,6 +258,50 @@ impl std::hash::Hash for ContentKey<'_> {
             h.write(&buf[..chunk.len()]);
         }
     }
+}
+
+/// The answers of a row as read (before recoding).
+fn answers_as_read<'a>(r: &'a Response, b: &'a Before) -> &'a [Option<u8>] {
+    b.answers.as_deref().unwrap_or(&r.answers)
+}
+
+/// A hash of the fields the platform records (everything but the id and
+/// the provenance): equal records, equal hashes.
+fn record_hash(r: &Response, b: &Before) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = polars::prelude::PlFixedStateQuality::default().build_hasher();
+    r.unit_code.hash(&mut h);
+    r.district.hash(&mut h);
+    r.unit_text.hash(&mut h);
+    r.period.hash(&mut h);
+    r.submitted_at.hash(&mut h);
+    r.channel.hash(&mut h);
+    r.weight.to_bits().hash(&mut h);
+    answers_as_read(r, b).hash(&mut h);
+    r.duration_s.map(f64::to_bits).hash(&mut h);
+    for v in &r.extra {
+        v.to_text().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Whether two rows are the same record: every field the platform records
+/// equal (`response_id`, `source_file` and `source_line` may differ).
+fn same_record(a: &Response, ab: &Before, b: &Response, bb: &Before) -> bool {
+    a.unit_code == b.unit_code
+        && a.district == b.district
+        && a.unit_text == b.unit_text
+        && a.period == b.period
+        && a.submitted_at == b.submitted_at
+        && a.channel == b.channel
+        && a.weight.to_bits() == b.weight.to_bits()
+        && answers_as_read(a, ab) == answers_as_read(b, bb)
+        && a.duration_s.map(f64::to_bits) == b.duration_s.map(f64::to_bits)
+        && a.extra.len() == b.extra.len()
+        && a.extra
+            .iter()
+            .zip(&b.extra)
+            .all(|(x, y)| x.total_cmp(y).is_eq())
 }
 
 /// Ordering key of `submitted_at`: parsed instants first compared as
@@ -537,7 +584,7 @@ impl Tally {
             options: OptionsSummary {
                 allow_ascii_fallback: opts.allow_ascii_fallback,
                 exclude_flagged: opts.exclude_flagged,
-                exclude_content_duplicates: opts.exclude_content_duplicates,
+                exclude_resent_copies: opts.exclude_resent_copies,
                 max_missing_share: opts.max_missing_share,
                 min_duration_s: opts.min_duration_s,
             },
@@ -603,7 +650,8 @@ pub(crate) fn check_items(items: &[String], instrument: &Instrument) -> Result<(
 /// Steps: (1) resolve every unit (code, else name; then the crosswalk);
 /// (2) set missing codes and out-of-range answers to missing; (3) keep the
 /// latest row per `response_id`; (4) quarantine unknown / ambiguous units;
-/// (5) content duplicates; (6) careless-responding flags.
+/// (5) re-sent copies (excluded) and same answers without a submission
+/// time (flagged); (6) careless-responding flags.
 pub fn clean(
     input: &ResponseTable,
     instrument: &Instrument,
@@ -750,63 +798,91 @@ pub(crate) fn clean_part(
         }
     }
 
-    // (5) content duplicates: same unit, period, channel, weight and answers.
-    // The first submitted (then smallest id, then first in order) is kept.
-    let instants: Vec<(u8, f64)> = rows
-        .iter()
-        .map(|r| {
-            let k = submitted_key(r.submitted_at.as_deref());
-            (k.0, k.1)
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..n).filter(|&i| fate[i].is_none()).collect();
-    order.par_sort_unstable_by(|&a, &b| {
-        let (ra, rb) = (&rows[a], &rows[b]);
-        let (ka, kb) = (instants[a], instants[b]);
-        ka.0.cmp(&kb.0)
-            .then_with(|| ka.1.total_cmp(&kb.1))
-            .then_with(|| ra.submitted_at.cmp(&rb.submitted_at))
-            .then_with(|| ra.source_file.cmp(&rb.source_file))
-            .then_with(|| ra.source_line.cmp(&rb.source_line))
-            .then_with(|| ra.response_id.cmp(&rb.response_id))
-            .then_with(|| a.cmp(&b))
-    });
-    let mut dup_of: Vec<Option<usize>> = vec![None; n];
+    // (5a) re-sent copies: a row identical to another in every field the
+    // platform records, `submitted_at` included (which must be present),
+    // under another id. The first by (source file, line, id) is kept.
+    let mut copy_of: Vec<Option<usize>> = vec![None; n];
     {
-        let mut first: HashMap<ContentKey<'_>, usize> =
-            HashMap::with_capacity_and_hasher(order.len(), PlRandomState::default());
-        for &i in &order {
-            let r = &rows[i];
-            let code = resolver
-                .get(resolved[i])
-                .result
-                .as_ref()
-                .expect("unit failures were excluded")
-                .as_str();
-            let key = ContentKey(
-                code,
-                r.period.as_str(),
-                r.channel.as_str(),
-                r.weight.to_bits(),
-                &r.answers[..],
-            );
-            match first.get(&key) {
-                Some(&f) => dup_of[i] = Some(f),
-                None => {
-                    first.insert(key, i);
-                }
+        let mut cands: Vec<(u64, usize)> = (0..n)
+            .filter(|&i| fate[i].is_none() && rows[i].submitted_at.is_some())
+            .map(|i| (record_hash(&rows[i], &before[i]), i))
+            .collect();
+        cands.par_sort_unstable_by(|&(ha, a), &(hb, b)| {
+            let (ra, rb) = (&rows[a], &rows[b]);
+            ha.cmp(&hb)
+                .then_with(|| ra.source_file.cmp(&rb.source_file))
+                .then_with(|| ra.source_line.cmp(&rb.source_line))
+                .then_with(|| ra.response_id.cmp(&rb.response_id))
+                .then_with(|| a.cmp(&b))
+        });
+        let mut start = 0;
+        while start < cands.len() {
+            let h = cands[start].0;
+            let end = start + cands[start..].partition_point(|c| c.0 == h);
+            for k in start + 1..end {
+                let i = cands[k].1;
+                copy_of[i] = cands[start..k].iter().map(|c| c.1).find(|&j| {
+                    copy_of[j].is_none() && same_record(&rows[i], &before[i], &rows[j], &before[j])
+                });
             }
+            start = end;
         }
     }
     for i in 0..n {
-        if let Some(f) = dup_of[i] {
-            rows[i].flags.duplicate_content = true;
-            if opts.exclude_content_duplicates {
-                fate[i] = Some((
-                    Reason::DuplicateContent,
-                    format!("same content as {}", rows[f].response_id),
-                ));
-            }
+        let Some(f) = copy_of[i] else { continue };
+        if opts.exclude_resent_copies {
+            let o = &rows[f];
+            fate[i] = Some((
+                Reason::DuplicateResent,
+                format!(
+                    "copy of {} ({}:{})",
+                    o.response_id, o.source_file, o.source_line
+                ),
+            ));
+        } else {
+            rows[i].flags.resent_copy = true;
+        }
+    }
+
+    // (5b) same answers: a kept row without `submitted_at` whose unit,
+    // period, channel, weight and answers equal another kept row's cannot
+    // be told from a copy; it is flagged, never excluded (people who give
+    // the same answers are different people).
+    {
+        let mut count: HashMap<ContentKey<'_>, u32> =
+            HashMap::with_capacity_and_hasher(n, PlRandomState::default());
+        let keys: Vec<Option<ContentKey<'_>>> = (0..n)
+            .map(|i| {
+                fate[i].is_none().then(|| {
+                    let r = &rows[i];
+                    let code = resolver
+                        .get(resolved[i])
+                        .result
+                        .as_ref()
+                        .expect("unit failures were excluded")
+                        .as_str();
+                    ContentKey(
+                        code,
+                        r.period.as_str(),
+                        r.channel.as_str(),
+                        r.weight.to_bits(),
+                        &r.answers[..],
+                    )
+                })
+            })
+            .collect();
+        for k in keys.iter().flatten() {
+            *count.entry(k.clone()).or_default() += 1;
+        }
+        let flag: Vec<bool> = keys
+            .iter()
+            .zip(&rows)
+            .map(|(k, r)| r.submitted_at.is_none() && k.as_ref().is_some_and(|k| count[k] > 1))
+            .collect();
+        drop(keys);
+        drop(count);
+        for (r, f) in rows.iter_mut().zip(flag) {
+            r.flags.same_answers |= f;
         }
     }
 

@@ -6,7 +6,7 @@
 //! and resolves every unit, counting rows per (period, unit cell). The
 //! cells of each period, in unit order, are cut into groups of at most
 //! `group_rows` rows (a larger cell is a group of its own), so that a
-//! (resolved unit, period) cell, and therefore every content duplicate,
+//! (resolved unit, period) cell, and therefore every re-sent copy,
 //! lies within one group. Pass 2 reads whole chunks and spills each row to
 //! its group, and keeps the submission keys of the rows whose id hash is
 //! repeated: the latest submission of each repeated id is decided over the

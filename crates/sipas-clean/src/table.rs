@@ -7,12 +7,13 @@
 use std::cmp::Ordering;
 
 /// The Boolean flag columns clean adds to the canonical schema, in output order.
-pub const FLAG_COLUMNS: [&str; 5] = [
+pub const FLAG_COLUMNS: [&str; 6] = [
     "flag_straightline",
     "flag_missing",
     "flag_speeder",
     "flag_recoded",
-    "flag_duplicate_content",
+    "flag_same_answers",
+    "flag_resent_copy",
 ];
 
 /// Optional column with the interview duration in seconds (kept in the output).
@@ -127,30 +128,38 @@ pub struct Flags {
     pub speeder: bool,
     /// At least one missing code (9, 99) or out-of-range value was set to missing.
     pub recoded: bool,
-    /// Same content as another response with a different id.
-    pub duplicate_content: bool,
+    /// No `submitted_at`, and the same answers as another kept response of
+    /// the same unit, period, channel and weight: possibly a copy that
+    /// cannot be told from a different person (kept; see `clean`).
+    pub same_answers: bool,
+    /// A re-sent copy of another response (identical, `submitted_at`
+    /// included, under another id), kept because
+    /// `exclude_resent_copies` is off.
+    pub resent_copy: bool,
 }
 
 impl Flags {
     /// The flags as an array in [`FLAG_COLUMNS`] order.
-    pub fn as_array(self) -> [bool; 5] {
+    pub fn as_array(self) -> [bool; 6] {
         [
             self.straightline,
             self.missing,
             self.speeder,
             self.recoded,
-            self.duplicate_content,
+            self.same_answers,
+            self.resent_copy,
         ]
     }
 
     /// Builds flags from an array in [`FLAG_COLUMNS`] order.
-    pub fn from_array(a: [bool; 5]) -> Self {
+    pub fn from_array(a: [bool; 6]) -> Self {
         Flags {
             straightline: a[0],
             missing: a[1],
             speeder: a[2],
             recoded: a[3],
-            duplicate_content: a[4],
+            same_answers: a[4],
+            resent_copy: a[5],
         }
     }
 

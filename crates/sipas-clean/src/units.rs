@@ -29,22 +29,22 @@ pub enum UnitMatch {
 }
 
 const UNIT_PREFIXES: [(&[&str], UnitKind); 6] = [
-    (&["thi", "tran"], UnitKind::ThiTran),
+    (&["thị", "trấn"], UnitKind::ThiTran),
     (&["tt"], UnitKind::ThiTran),
-    (&["phuong"], UnitKind::Phuong),
+    (&["phường"], UnitKind::Phuong),
     (&["p"], UnitKind::Phuong),
-    (&["xa"], UnitKind::Xa),
+    (&["xã"], UnitKind::Xa),
     (&["x"], UnitKind::Xa),
 ];
 
 const DISTRICT_PREFIXES: [&[&str]; 7] = [
-    &["thanh", "pho"],
+    &["thành", "phố"],
     &["tp"],
-    &["thi", "xa"],
+    &["thị", "xã"],
     &["tx"],
-    &["huyen"],
+    &["huyện"],
     &["h"],
-    &["quan"],
+    &["quận"],
 ];
 
 fn words(s: &str) -> Vec<&str> {
@@ -53,13 +53,25 @@ fn words(s: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Splits a leading prefix (matched on the accent-free key of its words)
-/// off `text`; returns the index of the prefix and the rest, or `None` when
-/// there is no prefix or nothing would be left after it.
+/// Whether the typed word `w` is the prefix word `p`: a word written with
+/// diacritics must carry the prefix's own (`Phường`, `PHƯỜNG`, NFD; not
+/// `Phương` or `Phượng`, which begin names, nor `Xá`); a word typed without
+/// any diacritic (`Phuong`, `xa`, `TT`) is read on its accent-free key.
+fn is_prefix_word(w: &str, p: &str) -> bool {
+    if w.is_ascii() {
+        ascii_key(w) == ascii_key(p)
+    } else {
+        match_key(w) == match_key(p)
+    }
+}
+
+/// Splits a leading prefix (see [`is_prefix_word`]) off `text`; returns the
+/// index of the prefix and the rest, or `None` when there is no prefix or
+/// nothing would be left after it.
 fn strip_prefix<'a>(text: &'a str, prefixes: &[&[&str]]) -> Option<(usize, Vec<&'a str>)> {
     let w = words(text);
     for (i, p) in prefixes.iter().enumerate() {
-        if w.len() > p.len() && p.iter().zip(&w).all(|(p, w)| ascii_key(w) == *p) {
+        if w.len() > p.len() && p.iter().zip(&w).all(|(p, w)| is_prefix_word(w, p)) {
             return Some((i, w[p.len()..].to_vec()));
         }
     }
@@ -145,23 +157,21 @@ impl UnitMatcher {
             return UnitMatch::Unknown;
         }
         let prefixes: Vec<&[&str]> = UNIT_PREFIXES.iter().map(|(p, _)| *p).collect();
-        let (kind, name) = match strip_prefix(&text, &prefixes) {
-            Some((i, rest)) => (Some(UNIT_PREFIXES[i].1), rest.join(" ")),
-            None => (None, text.clone()),
-        };
         let district = district.map(|d| district_keys(&nfc(d.trim())));
-        let exact = self.candidates(&self.by_key, &match_key(&name), kind);
-        let (cands, mut fallback) = if exact.is_empty() && self.allow_ascii_fallback {
-            (
-                self.candidates(&self.by_ascii, &ascii_key(&name), kind),
-                true,
-            )
-        } else {
-            (exact, false)
-        };
-        if cands.is_empty() {
-            return UnitMatch::Unknown;
+        // With the prefix read as a prefix first; if that leaves no unit,
+        // the whole text as a name (`Phuong Giao` typed without accents).
+        let mut readings = Vec::with_capacity(2);
+        if let Some((i, rest)) = strip_prefix(&text, &prefixes) {
+            readings.push((Some(UNIT_PREFIXES[i].1), rest.join(" ")));
         }
+        readings.push((None, text.clone()));
+        let Some((cands, mut fallback)) = readings
+            .iter()
+            .map(|(kind, name)| self.name_candidates(name, *kind))
+            .find(|(c, _)| !c.is_empty())
+        else {
+            return UnitMatch::Unknown;
+        };
         let cands = match &district {
             Some((dk, _)) if self.district_keys.contains(dk) => cands
                 .into_iter()
@@ -186,6 +196,20 @@ impl UnitMatcher {
                 codes.sort();
                 UnitMatch::Ambiguous(codes)
             }
+        }
+    }
+
+    /// The units called `name` (of `kind`, if given), on the exact key,
+    /// else (if allowed) on the accent-free key; whether the fallback was used.
+    fn name_candidates(&self, name: &str, kind: Option<UnitKind>) -> (Vec<usize>, bool) {
+        let exact = self.candidates(&self.by_key, &match_key(name), kind);
+        if exact.is_empty() && self.allow_ascii_fallback {
+            (
+                self.candidates(&self.by_ascii, &ascii_key(name), kind),
+                true,
+            )
+        } else {
+            (exact, false)
         }
     }
 

@@ -144,6 +144,10 @@ pub struct GenerateArgs {
     /// Draw unequal sampling weights instead of weight 1.
     #[arg(long)]
     pub weights: bool,
+    /// Draw real response styles (30% acquiescent respondents, clustered item nonresponse,
+    /// paper/online/phone modes with a small mode effect, a few re-sent copies and edits).
+    #[arg(long)]
+    pub realistic_styles: bool,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -225,9 +229,11 @@ pub struct CleanRules {
     /// Exclude flagged rows (straight-liners, speeders, too many missing) instead of flagging and keeping them.
     #[arg(long)]
     pub exclude_flagged: bool,
-    /// Keep exact content duplicates (same unit, period, answers, weight, channel; different id).
+    /// Keep re-sent copies (a row identical to another in every recorded field, submitted_at
+    /// included, under a new id), flagged `flag_resent_copy`, instead of excluding them.
+    /// Respondents who merely give the same answers are always kept.
     #[arg(long)]
-    pub keep_content_duplicates: bool,
+    pub keep_resent_copies: bool,
     /// Match unit names typed without accents (reported as such).
     #[arg(long)]
     pub ascii_fallback: bool,
@@ -256,7 +262,7 @@ impl Default for CleanRules {
     fn default() -> Self {
         CleanRules {
             exclude_flagged: false,
-            keep_content_duplicates: false,
+            keep_resent_copies: false,
             ascii_fallback: false,
             crosswalk: None,
             crosswalk_target: "new".into(),
@@ -277,9 +283,18 @@ pub struct AggregateArgs {
     /// Output folder for the result tables.
     #[arg(long)]
     pub out: PathBuf,
-    /// Channel to estimate (other channels are never pooled with it).
+    /// Channel to estimate: `survey` pools every survey mode (paper, online, phone…); another
+    /// value estimates that channel alone. Rating channels are never pooled.
     #[arg(long, default_value = "survey")]
     pub channel: String,
+    /// Channel values that are modes of the survey, pooled (comma-separated; replaces the
+    /// default list survey,paper,online,web,phone,cati,capi,face_to_face,interview,mail).
+    #[arg(long, value_delimiter = ',')]
+    pub survey_modes: Option<Vec<String>>,
+    /// Channel values that are per-transaction ratings, never pooled (comma-separated;
+    /// replaces the default list qr,kiosk,sms,rating).
+    #[arg(long, value_delimiter = ',')]
+    pub rating_channels: Option<Vec<String>>,
     /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule, variance method);
     /// default: strata = unit × period, each response its own PSU, linearization.
     #[arg(long)]

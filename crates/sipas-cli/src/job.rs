@@ -9,6 +9,15 @@
 //! [generate]                        # optional: synthesise the input first
 //! responses = 212400
 //! seed = 20240101
+//! # [generate.styles]               # optional response styles (default: off)
+//! # acquiescent_share = 0.3         # same satisfied answer (4, or 5) to every item
+//! # acquiescent_top_share = 0.2     # of those, all 5s
+//! # nonresponse_share = 0.05        # respondents who skip many items …
+//! # nonresponse_rate = 0.5          # … at this rate per item
+//! # resent_share = 0.005            # rows sent twice (exact copy, new id)
+//! # edit_share = 0.01               # rows edited (same id, later)
+//! # modes = [{ name = "paper", share = 0.5, effect = 0.0 },
+//! #          { name = "online", share = 0.5, effect = -0.15 }]
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
@@ -28,7 +37,7 @@
 //!
 //! [clean]                           # optional, defaults shown
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
-//! keep_content_duplicates = false   # exact duplicates with another id are excluded
+//! keep_resent_copies = false        # re-sent copies (same submission, new id) are excluded
 //! ascii_fallback = false
 //! # crosswalk = "thai-nguyen"       # or a CSV path; map merged units onto one set
 //! crosswalk_target = "new"
@@ -39,7 +48,10 @@
 //! layout = "file"                   # or "period": responses/period=P/part-00000.parquet
 //!
 //! [aggregate]
-//! channel = "survey"
+//! channel = "survey"                # every survey mode, pooled; or one channel alone
+//! # survey_modes = ["paper", "online", "phone"]   # default: survey, paper, online, web,
+//! #                                 # phone, cati, capi, face_to_face, interview, mail
+//! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -140,6 +152,9 @@ pub struct GenerateJob {
     /// Instrument to generate (default sipas-2023).
     #[serde(default)]
     pub instrument: Option<String>,
+    /// Response styles (`[generate.styles]`; default: off).
+    #[serde(default)]
+    pub styles: sipas_synth::ResponseStyles,
 }
 
 fn default_first() -> String {
@@ -172,15 +187,23 @@ pub struct IngestJob {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregateJob {
-    /// Channel estimated.
+    /// Channel estimated: `survey` pools every survey mode.
     #[serde(default = "default_channel")]
     pub channel: String,
+    /// Channel values that are modes of the survey (pooled); default: the bundled list.
+    #[serde(default)]
+    pub survey_modes: Option<Vec<String>>,
+    /// Channel values that are per-transaction ratings (never pooled); default: the bundled list.
+    #[serde(default)]
+    pub rating_channels: Option<Vec<String>>,
 }
 
 impl Default for AggregateJob {
     fn default() -> Self {
         AggregateJob {
             channel: default_channel(),
+            survey_modes: None,
+            rating_channels: None,
         }
     }
 }

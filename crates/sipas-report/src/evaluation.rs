@@ -256,6 +256,9 @@ pub struct AggregateQuality {
     pub rows_read: u64,
     /// Rows of the used channel.
     pub rows_used: u64,
+    /// Rows per channel used (the survey modes pooled); absent in older reports.
+    #[serde(default)]
+    pub channels_used: BTreeMap<String, u64>,
     /// Rows of other channels, left out.
     pub rows_excluded_channel: u64,
     /// Left-out rows by channel.

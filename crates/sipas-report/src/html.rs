@@ -263,6 +263,8 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
         h.push_str("</table></div>\n");
     }
 
+    crate::modes::section(&mut h, &results.modes);
+
     // Charts.
     h.push_str("<h2>Biểu đồ</h2>\n");
     let _ = writeln!(
@@ -322,7 +324,9 @@ pub fn reason_label(key: &str) -> &str {
         "mixed_granularity" => "Lẫn loại kỳ (năm, quý, tháng)",
         "ambiguous_unit" => "Tên đơn vị không xác định được duy nhất",
         "unknown_unit" => "Đơn vị không có trong danh mục",
-        "duplicate_content" | "flag_duplicate_content" => "Trùng nội dung với phiếu khác",
+        "duplicate_resent" => "Bản gửi lại của một phiếu (mọi trường trùng, kể cả thời điểm nộp)",
+        "flag_resent_copy" => "Bản gửi lại, giữ theo cấu hình",
+        "flag_same_answers" => "Cùng câu trả lời với phiếu khác, không có thời điểm nộp",
         "duplicate_id_superseded" => "Trùng mã phiếu, đã có bản thay thế",
         "flag_missing" => "Bỏ trống quá nhiều câu",
         "flag_speeder" => "Trả lời quá nhanh",
@@ -843,8 +847,14 @@ fn quality_section(h: &mut String, results: &Results) {
 pub fn channel_label(key: &str) -> &str {
     match key {
         "survey" => "Phiếu khảo sát",
+        "paper" => "Phiếu giấy",
+        "online" | "web" => "Trực tuyến",
+        "phone" | "cati" => "Điện thoại",
+        "face_to_face" | "capi" | "interview" => "Phỏng vấn trực tiếp",
+        "mail" => "Qua bưu điện",
         "qr" => "Đánh giá qua mã QR",
         "kiosk" => "Đánh giá tại ki-ốt",
+        "sms" => "Đánh giá qua tin nhắn",
         other => other,
     }
 }
@@ -879,7 +889,13 @@ fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
             escape(key)
         );
     };
-    row(h, &a.channel, a.rows_used, 0);
+    if a.channels_used.is_empty() {
+        row(h, &a.channel, a.rows_used, 0);
+    } else {
+        for (key, &n) in &a.channels_used {
+            row(h, key, n, 0);
+        }
+    }
     for (key, &n) in &a.excluded_by_channel {
         row(h, key, 0, n);
     }

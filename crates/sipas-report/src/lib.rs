@@ -25,6 +25,7 @@
 mod error;
 pub mod evaluation;
 pub mod html;
+pub mod modes;
 pub mod render;
 pub mod results;
 pub mod spec;

@@ -99,6 +99,9 @@ pub struct Results {
     /// The ingest and clean reports beside the results folder and the
     /// aggregate report in it, when found.
     pub quality: DataQuality,
+    /// SIPAS by survey mode and the differences between modes (`modes.csv`);
+    /// empty with one mode.
+    pub modes: Vec<crate::modes::ModeRow>,
 }
 
 impl Results {
@@ -170,6 +173,7 @@ pub fn load_results(dir: &Path) -> Result<Results> {
             aggregate: load_aggregate_quality(dir)?,
             ..DataQuality::default()
         },
+        modes: crate::modes::load_modes(dir)?,
     })
 }
 

@@ -3,6 +3,8 @@
 
 use sipas_core::{Period, PilotSet, bundled};
 
+use crate::styles::ResponseStyles;
+
 /// Everything that determines a synthetic dataset. Two equal configurations
 /// (with the same instrument) produce byte-identical outputs.
 ///
@@ -44,6 +46,9 @@ pub struct SynthConfig {
     pub weights: bool,
     /// Log-scale standard deviation of the drawn weights.
     pub weight_sigma: f64,
+    /// Response styles (acquiescence, clustered nonresponse, modes, re-sent
+    /// copies, edits); default: off. See [`crate::styles`].
+    pub styles: ResponseStyles,
 }
 
 impl SynthConfig {
@@ -73,6 +78,7 @@ impl SynthConfig {
             missing_rate: 0.02,
             weights: false,
             weight_sigma: 0.3,
+            styles: ResponseStyles::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use sipas_core::schema;
 
 use crate::model::{Model, TAG_RESPONDENT};
 use crate::rng::Xoshiro256pp;
+use crate::styles::{self, Version};
 use crate::{Error, Result};
 
 /// Generated rows before formatting.
@@ -28,6 +29,8 @@ pub(crate) struct RawChunk {
     /// Row-major answers, `n_items` per row; 0 = missing.
     pub(crate) answers: Vec<u8>,
     pub(crate) missing: u64,
+    /// Per row, its response styles (empty when styles are off).
+    pub(crate) styles: Vec<styles::Respondent>,
 }
 
 impl RawChunk {
@@ -51,7 +54,9 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
         weight: Vec::with_capacity(n),
         answers: Vec::with_capacity(n * n_items),
         missing: 0,
+        styles: Vec::new(),
     };
+    let with_styles = cfg.styles.enabled();
     if n == 0 {
         return out;
     }
@@ -90,14 +95,26 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
         } else {
             1.0
         };
+        let st = if with_styles {
+            let st = styles::respondent(model, u, t, seq);
+            out.styles.push(st);
+            st
+        } else {
+            styles::Respondent {
+                missing_rate: cfg.missing_rate,
+                ..styles::Respondent::default()
+            }
+        };
         for &e in &eta0 {
             let u_missing = rng.uniform();
             let u_answer = rng.open01();
-            if u_missing < cfg.missing_rate {
+            if u_missing < st.missing_rate {
                 out.answers.push(0);
                 out.missing += 1;
+            } else if let Some(code) = st.acquiescent {
+                out.answers.push(code);
             } else {
-                let l = (u_answer / (1.0 - u_answer)).ln() + e + b;
+                let l = (u_answer / (1.0 - u_answer)).ln() + e + b + st.effect;
                 let above = cfg.thresholds.iter().filter(|&&k| k < l).count() as u8;
                 out.answers.push(model.code_min + above);
             }
@@ -146,30 +163,84 @@ pub(crate) fn csv_header(model: &Model) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The rows written for a chunk: with styles, edit drafts before and
+/// re-sent copies after their respondent's row.
+fn written(chunk: &RawChunk) -> Vec<(usize, Version)> {
+    styles::expand(
+        (!chunk.styles.is_empty()).then_some(chunk.styles.as_slice()),
+        chunk.len(),
+    )
+}
+
+/// The `submitted_at` of a written row.
+fn submitted_at(model: &Model, chunk: &RawChunk, i: usize, v: Version) -> String {
+    let n_periods = model.cfg.periods.len();
+    let date = &model.dates[chunk.cell[i] as usize % n_periods][chunk.day[i] as usize];
+    match chunk.styles.get(i) {
+        None => date.clone(),
+        Some(st) => {
+            let secs = match (v, st.draft) {
+                (Version::Draft, Some((_, _, s))) => s,
+                _ => st.seconds,
+            };
+            styles::timestamp(date, secs)
+        }
+    }
+}
+
+/// The `channel` of a row: its mode, or `survey`.
+fn channel<'a>(model: &'a Model, chunk: &RawChunk, i: usize) -> &'a str {
+    match chunk.styles.get(i) {
+        Some(st) if !model.cfg.styles.modes.is_empty() => {
+            &model.cfg.styles.modes[st.mode as usize].name
+        }
+        _ => schema::DEFAULT_CHANNEL,
+    }
+}
+
+/// The answer of a written row to item `j` (0 = missing).
+fn answer(chunk: &RawChunk, n_items: usize, i: usize, v: Version, j: usize) -> u8 {
+    if v == Version::Draft
+        && let Some((item, code, _)) = chunk.styles[i].draft
+        && usize::from(item) == j
+    {
+        return code;
+    }
+    chunk.answers[i * n_items + j]
+}
+
 /// Formats a chunk as CSV rows (no header), `\n` line ends.
 pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
     let n_items = model.gamma.len();
     let n_periods = model.cfg.periods.len();
     buf.reserve(chunk.len() * (48 + 2 * n_items));
-    for i in 0..chunk.len() {
+    for (i, v) in written(chunk) {
         let cell = chunk.cell[i] as usize;
         let (u, t) = (cell / n_periods, cell % n_periods);
         push_response_id(buf, model, u, t, chunk.seq[i]);
+        if v == Version::Copy {
+            buf.extend_from_slice(b"-resent");
+        }
         buf.push(b',');
         buf.extend_from_slice(model.cfg.units[u].as_bytes());
         buf.push(b',');
         buf.extend_from_slice(model.period_labels[t].as_bytes());
         buf.push(b',');
-        buf.extend_from_slice(model.dates[t][chunk.day[i] as usize].as_bytes());
+        if chunk.styles.is_empty() {
+            buf.extend_from_slice(model.dates[t][chunk.day[i] as usize].as_bytes());
+        } else {
+            buf.extend_from_slice(submitted_at(model, chunk, i, v).as_bytes());
+        }
         buf.push(b',');
-        buf.extend_from_slice(schema::DEFAULT_CHANNEL.as_bytes());
+        buf.extend_from_slice(channel(model, chunk, i).as_bytes());
         buf.push(b',');
         if model.cfg.weights {
             write!(buf, "{:.6}", chunk.weight[i]).expect("writing to a Vec cannot fail");
         } else {
             buf.push(b'1');
         }
-        for &a in &chunk.answers[i * n_items..(i + 1) * n_items] {
+        for j in 0..n_items {
+            let a = answer(chunk, n_items, i, v, j);
             buf.push(b',');
             if a != 0 {
                 buf.push(b'0' + a);
@@ -199,7 +270,8 @@ pub fn frame_schema(model: &Model) -> Schema {
 
 /// Builds a frame (columns as in [`frame_schema`]) from a chunk.
 pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
-    let n = chunk.len();
+    let rows = written(chunk);
+    let n = rows.len();
     let n_items = model.gamma.len();
     let n_periods = model.cfg.periods.len();
     let ut = |i: usize| {
@@ -209,30 +281,35 @@ pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
     let mut id_buf = Vec::with_capacity(32);
     let ids = StringChunked::from_iter_values(
         schema::RESPONSE_ID.into(),
-        (0..n).map(|i| {
+        rows.iter().map(|&(i, v)| {
             let (u, t) = ut(i);
             id_buf.clear();
             push_response_id(&mut id_buf, model, u, t, chunk.seq[i]);
+            if v == Version::Copy {
+                id_buf.extend_from_slice(b"-resent");
+            }
             String::from_utf8(id_buf.clone()).expect("ids are built from UTF-8 parts")
         }),
     );
     let units = StringChunked::from_iter_values(
         schema::UNIT_CODE.into(),
-        (0..n).map(|i| model.cfg.units[ut(i).0].as_str()),
+        rows.iter().map(|&(i, _)| model.cfg.units[ut(i).0].as_str()),
     );
     let periods = StringChunked::from_iter_values(
         schema::PERIOD.into(),
-        (0..n).map(|i| model.period_labels[ut(i).1].as_str()),
+        rows.iter()
+            .map(|&(i, _)| model.period_labels[ut(i).1].as_str()),
     );
     let dates = StringChunked::from_iter_values(
         schema::SUBMITTED_AT.into(),
-        (0..n).map(|i| model.dates[ut(i).1][chunk.day[i] as usize].as_str()),
+        rows.iter().map(|&(i, v)| submitted_at(model, chunk, i, v)),
     );
     let channel = StringChunked::from_iter_values(
         schema::CHANNEL.into(),
-        std::iter::repeat_n(schema::DEFAULT_CHANNEL, n),
+        rows.iter().map(|&(i, _)| channel(model, chunk, i)),
     );
-    let weight = Float64Chunked::from_slice(schema::WEIGHT.into(), &chunk.weight);
+    let weights: Vec<f64> = rows.iter().map(|&(i, _)| chunk.weight[i]).collect();
+    let weight = Float64Chunked::from_vec(schema::WEIGHT.into(), weights);
     let mut columns: Vec<Column> = vec![
         ids.into_column(),
         units.into_column(),
@@ -244,8 +321,8 @@ pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
     for (j, id) in model.instrument.item_ids().into_iter().enumerate() {
         let col = UInt8Chunked::from_iter_options(
             id.into(),
-            (0..n).map(|i| {
-                let a = chunk.answers[i * n_items + j];
+            rows.iter().map(|&(i, v)| {
+                let a = answer(chunk, n_items, i, v, j);
                 (a != 0).then_some(a)
             }),
         );

@@ -90,12 +90,14 @@ mod generate;
 mod model;
 pub mod quad;
 mod rng;
+pub mod styles;
 mod write;
 
 pub use config::{DEFAULT_MU, SynthConfig};
 pub use error::{Error, Result};
 pub use generate::{Frames, frame_schema, generate_chunk};
 pub use model::{Model, TruthRow};
+pub use styles::{Mode, ResponseStyles};
 pub use write::{
     Format, Summary, WriteOptions, write_responses, write_responses_with, write_truth,
     write_truth_to,

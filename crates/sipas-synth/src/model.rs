@@ -125,6 +125,7 @@ impl Model {
                 cfg.missing_rate
             ));
         }
+        cfg.styles.check().map_err(Error::Config)?;
         let unit_keys: Vec<u64> = cfg.units.iter().map(|c| fnv1a(c)).collect();
         let alpha = unit_keys
             .iter()
@@ -209,10 +210,15 @@ impl Model {
     }
 
     /// The exact expected share satisfied of item `j` in unit `u`, period `t`:
-    /// `∫ logistic(η₀ + b − κ_sat) φ(b; 0, σ_b) db`.
+    /// `∫ logistic(η₀ + b − κ_sat) φ(b; 0, σ_b) db`, mixed over the response
+    /// styles when they are on (see [`crate::styles`]).
     pub fn item_share(&self, u: usize, t: usize, j: usize) -> f64 {
-        self.rule
-            .mean(self.eta0(u, t, j) - self.cfg.thresholds[self.sat_threshold])
+        let x = self.eta0(u, t, j) - self.cfg.thresholds[self.sat_threshold];
+        if self.cfg.styles.enabled() {
+            crate::styles::item_share(&self.cfg.styles, x, |x| self.rule.mean(x))
+        } else {
+            self.rule.mean(x)
+        }
     }
 
     /// Number of unit × period cells.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rayon::prelude::*;
 use sipas_core::instrument::GroupKind;
 
+use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
 use super::{replicate, stats};
@@ -36,9 +37,9 @@ pub(super) struct Model {
     pub(super) satisfied: Vec<f64>,
     pub(super) ind: Vec<Indicator>,
     /// Every (indicator, coefficient) pair in order: its item.
-    terms: Vec<usize>,
+    pub(super) terms: Vec<usize>,
     /// Indicator i owns `terms[term_start[i]..term_start[i + 1]]`.
-    term_start: Vec<usize>,
+    pub(super) term_start: Vec<usize>,
 }
 
 impl Model {
@@ -132,8 +133,12 @@ pub(super) struct Design<'a> {
     /// 1 − f_h.
     pub(super) fcorr: Vec<f64>,
     pub(super) domains: Vec<DomainKey>,
-    /// Per cell (unit × n_periods + period): its unit, group, district and kind domains.
+    /// Per cell (unit × n_periods + period): its unit, group, district and
+    /// kind domains; in the mode pass, per channel × n_periods + period: its
+    /// mode domain and three times a discarded filler domain.
     pub(super) cell_domains: Vec<[u32; 4]>,
+    /// The mode pass: domains are survey modes × periods.
+    pub(super) mode_pass: bool,
     pub(super) n_periods: usize,
     /// Chunks of PSUs (`chunks[c]..chunks[c + 1]`).
     pub(super) chunks: Vec<usize>,
@@ -149,7 +154,11 @@ impl Design<'_> {
     }
 
     pub(super) fn row_domains(&self, r: usize) -> [u32; 4] {
-        let u = self.responses.unit_indices()[r] as usize;
+        let u = if self.mode_pass {
+            self.responses.channel_indices()[r] as usize
+        } else {
+            self.responses.unit_indices()[r] as usize
+        };
         let p = self.responses.period_indices()[r] as usize;
         self.cell_domains[u * self.n_periods + p]
     }
@@ -218,12 +227,13 @@ fn prepare<'a>(
     responses: &'a Responses,
     opts: &AggregateOptions,
     spec: &DesignSpec,
+    mode_pass: bool,
 ) -> Result<Design<'a>> {
     let units = responses.units();
     let periods = responses.periods();
     let n_periods = periods.len();
     let meta = responses.unit_meta(&opts.units)?;
-    let used = responses.channel_id(&opts.channel);
+    let used = opts.channels.used(responses, &opts.channel)?;
     let (ui, pi, ci) = (
         responses.unit_indices(),
         responses.period_indices(),
@@ -323,7 +333,7 @@ fn prepare<'a>(
     // (stable: rows stay in order), then each stratum by (PSU, row) when
     // PSUs are clusters (otherwise every row is its own PSU). Strata and
     // PSUs are renumbered densely.
-    let is_used = |r: usize| Some(ci[r]) == used;
+    let is_used = |r: usize| used[ci[r] as usize];
     let mut start = vec![0usize; n_keys + 1];
     for r in (0..responses.len()).filter(|&r| is_used(r)) {
         start[stratum_of(r) + 1] += 1;
@@ -335,7 +345,11 @@ fn prepare<'a>(
     if n_used == 0 {
         return Err(data_err(
             responses,
-            format!("no rows of channel `{}`", opts.channel),
+            format!(
+                "no rows of channel `{}` (channels seen: {})",
+                opts.channel,
+                responses.channels().join(", ")
+            ),
         ));
     }
     let mut order = vec![0u32; n_used];
@@ -493,6 +507,11 @@ fn prepare<'a>(
             }
         })
         .collect();
+    let (domains, cell_domains) = if mode_pass {
+        mode_domains(responses, &order, n_periods)
+    } else {
+        (domains, cell_domains)
+    };
 
     // Chunks of whole PSUs.
     let n_psu = stratum_psus[n_strata];
@@ -515,9 +534,54 @@ fn prepare<'a>(
         fcorr,
         domains,
         cell_domains,
+        mode_pass,
         n_periods,
         chunks,
     })
+}
+
+/// The mode pass's domains: each (channel, period) with used rows, and a
+/// filler (period `usize::MAX`, never written) for the three other slots.
+fn mode_domains(
+    responses: &Responses,
+    order: &[u32],
+    n_periods: usize,
+) -> (Vec<DomainKey>, Vec<[u32; 4]>) {
+    let (ci, pi) = (responses.channel_indices(), responses.period_indices());
+    let channels = responses.channels();
+    let mut present = vec![false; channels.len() * n_periods];
+    for &r in order {
+        present[ci[r as usize] as usize * n_periods + pi[r as usize] as usize] = true;
+    }
+    let filler = DomainKey {
+        dtype: DomainType::Mode,
+        name: String::new(),
+        period: usize::MAX,
+    };
+    let key = |c: usize| DomainKey {
+        dtype: DomainType::Mode,
+        name: channels[c / n_periods].clone(),
+        period: c % n_periods,
+    };
+    let mut ids: BTreeMap<DomainKey, u32> = BTreeMap::new();
+    ids.insert(filler.clone(), 0);
+    for c in (0..present.len()).filter(|&c| present[c]) {
+        ids.insert(key(c), 0);
+    }
+    for (i, v) in ids.values_mut().enumerate() {
+        *v = i as u32;
+    }
+    let f = ids[&filler];
+    let cell_domains = (0..present.len())
+        .map(|c| {
+            if present[c] {
+                [ids[&key(c)], f, f, f]
+            } else {
+                [u32::MAX; 4]
+            }
+        })
+        .collect();
+    (ids.into_keys().collect(), cell_domains)
 }
 
 /// Weighted item totals of a set of rows.
@@ -676,12 +740,12 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
 /// A domain's linearization tables: the influence of an item (and of each
 /// indicator term) takes one value per answer state (index `state & 3`,
 /// slot 3 unused).
-struct LinTable {
+pub(super) struct LinTable {
     /// `item[jj][state]` = (s − R_j·a)/X_j (0 when X_j = 0).
     item: Vec<[f64; 4]>,
     /// `term[q][state]` = c_q · `item[terms[q]][state]`: the term's
     /// contribution for a row of weight 1.
-    term: Vec<[f64; 4]>,
+    pub(super) term: Vec<[f64; 4]>,
 }
 
 impl LinTable {
@@ -979,13 +1043,42 @@ pub(super) fn ranges<T>(
 /// Estimates every indicator in every domain under `spec` (see the README,
 /// "Survey designs"). Pure computation; deterministic for a given input and
 /// seed, whatever the number of threads.
+///
+/// With two or more survey modes among the rows used, a second pass over
+/// the same design estimates every indicator per mode and period (domain
+/// type `mode`) and the difference of SIPAS between each pair of modes
+/// ([`DomainEstimates::mode_differences`]).
 pub fn estimate_domains(
     responses: &Responses,
     opts: &AggregateOptions,
     spec: &DesignSpec,
 ) -> Result<DomainEstimates> {
+    let (mut rows, _) = estimate_pass(responses, opts, spec, false)?;
+    let used = opts.channels.used(responses, &opts.channel)?;
+    let mut mode_differences = Vec::new();
+    if used.iter().filter(|u| **u).count() > 1 {
+        let (mode_rows, diffs) = estimate_pass(responses, opts, spec, true)?;
+        rows.extend(mode_rows);
+        mode_differences = diffs;
+    }
+    Ok(DomainEstimates {
+        instrument_id: responses.instrument().id.clone(),
+        design: spec.clone(),
+        rows,
+        mode_differences,
+    })
+}
+
+/// One pass of [`estimate_domains`]: the cell domains, or (`mode_pass`)
+/// the mode domains with the differences between modes.
+fn estimate_pass(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+    mode_pass: bool,
+) -> Result<(Vec<EstimateRow>, Vec<ModeDifference>)> {
     let model = Model::new(responses);
-    let design = prepare(responses, opts, spec)?;
+    let design = prepare(responses, opts, spec, mode_pass)?;
     let (j, ni) = (model.j, model.ind.len());
     let nd = design.domains.len();
 
@@ -1074,6 +1167,9 @@ pub fn estimate_domains(
     let mut rows = Vec::with_capacity(nd * (ni + j));
     for d in 0..nd {
         let key = &design.domains[d];
+        if key.period == usize::MAX {
+            continue; // the mode pass's filler
+        }
         let t = &dom[d];
         let accs = &acc[acc_ranges[d].clone()];
         let szw = |i: usize| accs.iter().map(|(_, a)| a.szw[i]).sum::<f64>();
@@ -1147,9 +1243,18 @@ pub fn estimate_domains(
             }
         }
     }
-    Ok(DomainEstimates {
-        instrument_id: responses.instrument().id.clone(),
-        design: spec.clone(),
-        rows,
-    })
+    let diffs = if mode_pass {
+        let n: Vec<usize> = dom.iter().map(|t| t.n).collect();
+        let root: Vec<(Option<f64>, Option<f64>)> = (0..nd)
+            .map(|d| {
+                let v = values[d][0];
+                let v = v.is_finite().then_some(v);
+                (v, v.and(var[d][0]).map(f64::sqrt))
+            })
+            .collect();
+        super::modes::differences(&design, &model, &tables, &root, &n, spec)
+    } else {
+        Vec::new()
+    };
+    Ok((rows, diffs))
 }

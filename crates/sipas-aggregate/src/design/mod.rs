@@ -5,9 +5,11 @@
 //! rule and the variance method. [`estimate_domains`] estimates every item,
 //! element, part and the overall index in every domain — unit × period, and
 //! per period the pooled `pilot` and `baseline` units, each district and
-//! each unit kind — on the FULL design, as R's `svyby` / `subset` do
-//! (responses outside the domain have zero influence; strata and PSUs are
-//! never dropped). [`write_estimates`] writes `estimates.csv`.
+//! each unit kind, and (with several survey modes pooled) each mode — on the
+//! FULL design, as R's `svyby` / `subset` do (responses outside the domain
+//! have zero influence; strata and PSUs are never dropped).
+//! [`write_estimates`] writes `estimates.csv` and `modes.csv` (SIPAS by
+//! mode and the differences between modes, see [`ModeDifference`]).
 //!
 //! # Overview
 //! - [`DesignSpec`], [`Strata`], [`LonelyPsu`], [`VarianceMethod`]: the design.
@@ -18,12 +20,14 @@
 //! statistician's words.
 
 mod engine;
+mod modes;
 mod output;
 mod replicate;
 mod spec;
 mod stats;
 
 pub use engine::estimate_domains;
+pub use modes::{MODES_FILE, ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
     CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, EstimateRow, IndicatorKind,

@@ -24,16 +24,20 @@ pub enum DomainType {
     District,
     /// The units of one kind (`domain` = `xa` | `phuong` | `thi_tran`).
     Kind,
+    /// The responses of one survey mode (`domain` = the channel value:
+    /// `paper`, `online`, `phone`…), when several modes are pooled.
+    Mode,
 }
 
 impl DomainType {
-    /// `unit`, `group`, `district` or `kind`.
+    /// `unit`, `group`, `district`, `kind` or `mode`.
     pub fn as_str(self) -> &'static str {
         match self {
             DomainType::Unit => "unit",
             DomainType::Group => "group",
             DomainType::District => "district",
             DomainType::Kind => "kind",
+            DomainType::Mode => "mode",
         }
     }
 }
@@ -134,6 +138,9 @@ pub struct DomainEstimates {
     /// Rows sorted by domain type, domain, period, indicator (index, parts,
     /// elements in instrument order, items), then ci method.
     pub rows: Vec<EstimateRow>,
+    /// With several survey modes: SIPAS of each pair of modes per period
+    /// and their difference (`modes.csv`); empty otherwise.
+    pub mode_differences: Vec<super::modes::ModeDifference>,
 }
 
 impl DomainEstimates {
@@ -195,8 +202,9 @@ pub fn estimates_csv(est: &DomainEstimates) -> String {
     s
 }
 
-/// Writes `estimates.csv` into `out_dir` (created if needed) through a
-/// temporary file renamed into place. Columns:
+/// Writes `estimates.csv` and `modes.csv` (see
+/// [`super::modes_csv`]; header only with one mode) into `out_dir`
+/// (created if needed) through temporary files renamed into place. Columns:
 /// `domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed`;
 /// six decimals, empty = undefined or suppressed (the row is kept).
 pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
@@ -220,7 +228,8 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
     .map_err(|source| crate::Error::Io {
         path: target.clone(),
         source,
-    })
+    })?;
+    super::modes::write_modes(&est.mode_differences, out_dir)
 }
 
 #[cfg(test)]
@@ -255,6 +264,7 @@ mod tests {
             instrument_id: "sipas-2023".into(),
             design: DesignSpec::default(),
             rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
+            mode_differences: Vec::new(),
         };
         let expected = format!(
             "{ESTIMATES_HEADER}\

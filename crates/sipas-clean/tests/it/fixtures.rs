@@ -27,12 +27,15 @@ fn flagged(o: &CleanOutcome, flag: &str) -> u64 {
 
 #[test]
 fn dup_submissions() {
-    // 7 rows: r1 twice (line 2 is newer), r2/r3 same content (r3 later),
-    // r4 twice with the same time (line 7 is the later line), r5 alone.
+    // 9 rows: r1 twice (line 2 is newer); r2/r3 the same answers at
+    // different times (two people: both kept); r4 twice with the same time
+    // (line 7 is the later line); r5 alone; r6 a re-sent copy of r2 (every
+    // field, submitted_at included, under a new id); r7 the answers and
+    // weight of r5 in its cell, without submitted_at (kept, flagged).
     let o = run("dup_submissions", &CleanOptions::default());
-    assert_eq!(o.report.totals.rows_in, 7);
+    assert_eq!(o.report.totals.rows_in, 9);
     assert_eq!(excluded(&o, "duplicate_id_superseded"), 2);
-    assert_eq!(excluded(&o, "duplicate_content"), 1);
+    assert_eq!(excluded(&o, "duplicate_resent"), 1);
     assert_eq!(o.report.totals.excluded, 3);
     // Sorted by period, unit_code, response_id.
     assert_eq!(
@@ -40,8 +43,10 @@ fn dup_submissions() {
         vec![
             ("r1", "05443", 2),
             ("r2", "05443", 4),
+            ("r3", "05443", 5),
             ("r4", "05602", 7),
-            ("r5", "05602", 8)
+            ("r5", "05602", 8),
+            ("r7", "05602", 10)
         ]
     );
     let q: Vec<(&str, u64, &str)> = o
@@ -59,29 +64,87 @@ fn dup_submissions() {
         q,
         vec![
             ("r1", 3, "duplicate_id_superseded"),
-            ("r3", 5, "duplicate_content"),
+            ("r6", 9, "duplicate_resent"),
             ("r4", 6, "duplicate_id_superseded")
         ]
     );
-    assert_eq!(o.quarantine[1].detail, "same content as r2");
+    assert_eq!(o.quarantine[1].detail, "copy of r2 (input.csv:4)");
     assert_eq!(o.quarantine[0].detail, "superseded by input.csv:2");
-    // Per cell: 05443/2024Q1 has r1 ×2, r2, r3 (4 in, 2 kept); 05602/2024Q1
-    // has r4 ×2 (2 in, 1 kept); 05602/2024Q2 has r5.
+    // Only r7 (no submission time) is flagged for its shared answers.
+    assert_eq!(flagged(&o, "flag_same_answers"), 1);
+    assert_eq!(flagged(&o, "flag_resent_copy"), 0);
+    let flagged_ids: Vec<&str> = o
+        .table
+        .rows
+        .iter()
+        .filter(|r| r.flags.same_answers)
+        .map(|r| r.response_id.as_str())
+        .collect();
+    assert_eq!(flagged_ids, ["r7"]);
+    // Per cell: 05443/2024Q1 has r1 ×2, r2, r3, r6 (5 in, 3 kept); 05602/2024Q1
+    // has r4 ×2 (2 in, 1 kept); 05602/2024Q2 has r5 and r7 (both kept).
     let c = &o.cells[&("05443".to_string(), "2024Q1".to_string())];
-    assert_eq!((c.rows_in, c.kept, c.excluded), (4, 2, 2));
+    assert_eq!((c.rows_in, c.kept, c.excluded), (5, 3, 2));
     let c = &o.cells[&("05602".to_string(), "2024Q1".to_string())];
     assert_eq!((c.rows_in, c.kept, c.excluded), (2, 1, 1));
+    let c = &o.cells[&("05602".to_string(), "2024Q2".to_string())];
+    assert_eq!((c.rows_in, c.kept, c.excluded), (2, 2, 0));
 
-    // Content duplicates kept (flagged) when asked.
+    // Re-sent copies kept (flagged) when asked.
     let keep = CleanOptions {
-        exclude_content_duplicates: false,
+        exclude_resent_copies: false,
         ..CleanOptions::default()
     };
     let o = run("dup_submissions", &keep);
-    assert_eq!(o.report.totals.kept, 5);
-    assert_eq!(flagged(&o, "flag_duplicate_content"), 1);
-    let r3 = o.table.rows.iter().find(|r| r.response_id == "r3").unwrap();
-    assert!(r3.flags.duplicate_content);
+    assert_eq!(o.report.totals.kept, 7);
+    assert_eq!(flagged(&o, "flag_resent_copy"), 1);
+    assert_eq!(flagged(&o, "flag_same_answers"), 1);
+    let r6 = o.table.rows.iter().find(|r| r.response_id == "r6").unwrap();
+    assert!(r6.flags.resent_copy && !r6.flags.same_answers);
+}
+
+type Edit = fn(&mut sipas_clean::Response);
+
+#[test]
+fn a_copy_differs_in_nothing_but_id_and_provenance() {
+    // r6 is a copy of r2; change any one recorded field and it is a
+    // different submission, kept.
+    let base = read_case("dup_submissions");
+    let r6 = base
+        .rows
+        .iter()
+        .position(|r| r.response_id == "r6")
+        .unwrap();
+    let edits: [(&str, Edit); 5] = [
+        ("submitted_at", |r| {
+            r.submitted_at = Some("2024-01-05T09:00:01+07:00".into());
+        }),
+        ("no submitted_at", |r| r.submitted_at = None),
+        ("an answer", |r| r.answers[3] = Some(4)),
+        ("the weight", |r| r.weight = 1.5),
+        ("the duration", |r| r.duration_s = Some(300.0)),
+    ];
+    for (what, edit) in edits {
+        let mut t = base.clone();
+        edit(&mut t.rows[r6]);
+        let o = clean(&t, &instrument(), &units(), &CleanOptions::default()).unwrap();
+        assert_eq!(excluded(&o, "duplicate_resent"), 0, "{what}");
+        assert_eq!(o.report.totals.kept, 7, "{what}");
+    }
+    // Another file and line: still a copy. The copy first by (file, line)
+    // is the one kept: here r6, from `a_first.csv`.
+    let mut t = base.clone();
+    t.rows[r6].source_file = "a_first.csv".into();
+    t.rows[r6].source_line = 2;
+    let o = clean(&t, &instrument(), &units(), &CleanOptions::default()).unwrap();
+    assert_eq!(excluded(&o, "duplicate_resent"), 1);
+    let q = o
+        .quarantine
+        .iter()
+        .find(|e| e.reason.as_str() == "duplicate_resent")
+        .unwrap();
+    assert_eq!(q.row.response_id, "r2");
+    assert_eq!(q.detail, "copy of r6 (a_first.csv:2)");
 }
 
 #[test]
@@ -202,15 +265,17 @@ fn design_columns_and_districts() {
     // d1 + Huyện Định Hóa → 05548; d2 without district → ambiguous;
     // d3 + Thành phố Thái Nguyên → 05452; d4 "Xã Tân Thịnh" → 05548 (kind);
     // d5 is the code 05443; d6 + Huyện Đồng Hỷ (neither candidate) → unknown;
-    // d7 "Tân Long" + Huyện Đồng Hỷ → 05668; d8 = d1 again (same answers,
-    // later line) → duplicate_content of d1.
+    // d7 "Tân Long" + Huyện Đồng Hỷ → 05668; d8 = d1's answers in the same
+    // cell, another village, no submission time → kept, and d1 and d8
+    // flagged `flag_same_answers`.
     let o = run("design_columns", &CleanOptions::default());
     let t = &o.report.totals;
-    assert_eq!((t.rows_in, t.kept, t.excluded), (8, 5, 3));
+    assert_eq!((t.rows_in, t.kept, t.excluded), (8, 6, 2));
     assert_eq!(excluded(&o, "ambiguous_unit"), 1);
     assert_eq!(excluded(&o, "unknown_unit"), 1);
-    assert_eq!(excluded(&o, "duplicate_content"), 1);
-    // Matched by name: d1, d3, d4, d7 and d8 (excluded later as a duplicate).
+    assert_eq!(excluded(&o, "duplicate_resent"), 0);
+    assert_eq!(flagged(&o, "flag_same_answers"), 2);
+    // Matched by name: d1, d3, d4, d7 and d8.
     assert_eq!(o.report.units_matched_by_name, 5);
     assert_eq!(
         ids(&o),
@@ -219,6 +284,7 @@ fn design_columns_and_districts() {
             ("d3", "05452", 4),
             ("d1", "05548", 2),
             ("d4", "05548", 5),
+            ("d8", "05548", 9),
             ("d7", "05668", 8)
         ]
     );
@@ -233,6 +299,7 @@ fn design_columns_and_districts() {
             s("Tân Thịnh"),
             s("Tân Thịnh"),
             s("Xã Tân Thịnh"),
+            s("Tân Thịnh"),
             s("Tân Long")
         ]
     );
@@ -243,6 +310,7 @@ fn design_columns_and_districts() {
             s("Thành phố Thái Nguyên"),
             s("Huyện Định Hóa"),
             None,
+            s("Huyện Định Hóa"),
             s("Huyện Đồng Hỷ")
         ]
     );
@@ -252,7 +320,14 @@ fn design_columns_and_districts() {
     };
     assert_eq!(
         col(&village),
-        [s("Tổ 1"), s("Tổ 5"), s("Bản Cọ"), None, s("Xóm 7")]
+        [
+            s("Tổ 1"),
+            s("Tổ 5"),
+            s("Bản Cọ"),
+            None,
+            s("Bản Khác"),
+            s("Xóm 7")
+        ]
     );
     assert!(o.table.has_district && o.table.has_unit_text);
     assert_eq!(o.table.extra[0].name, "village");
@@ -279,12 +354,6 @@ fn design_columns_and_districts() {
                 "no unit matches `Tân Thịnh`",
                 s("Xóm 2")
             ),
-            (
-                "d8",
-                "duplicate_content",
-                "same content as d1",
-                s("Bản Khác")
-            ),
         ]
     );
     // Quarantined rows keep the unit as given and their district.
@@ -293,9 +362,9 @@ fn design_columns_and_districts() {
         o.quarantine[1].row.district.as_deref(),
         Some("Huyện Đồng Hỷ")
     );
-    // Cells: 05548 has d1, d4 and d8; the unresolved text has d2 and d6.
+    // Cells: 05548 has d1, d4 and d8 (all kept); the unresolved text has d2 and d6.
     let c = &o.cells[&("05548".to_string(), "2024Q1".to_string())];
-    assert_eq!((c.rows_in, c.kept, c.excluded), (3, 2, 1));
+    assert_eq!((c.rows_in, c.kept, c.excluded), (3, 3, 0));
     let c = &o.cells[&("Tân Thịnh".to_string(), "2024Q1".to_string())];
     assert_eq!((c.rows_in, c.kept, c.excluded), (2, 0, 2));
 

@@ -24,16 +24,16 @@ fn parquet_round_trip_and_outputs() {
     };
     let out = dir.path().join("clean");
     let report = io::run(&data, &out, None, &units(), &opts).unwrap();
-    // 7 + 6 rows; 3 duplicates, 1 ambiguous, 3 unknown (u4 needs the
-    // fallback), and u1 (P. Trưng Vương → 05443, same answers as r2) is a
-    // content duplicate too.
+    // 9 + 6 rows; 2 superseded ids, 1 re-sent copy, 1 ambiguous, 3 unknown
+    // (u4 needs the fallback); u1 (P. Trưng Vương → 05443, same answers as
+    // r2 and r3, no submission time) is kept and flagged.
     assert_eq!(
         (
             report.totals.rows_in,
             report.totals.kept,
             report.totals.excluded
         ),
-        (13, 5, 8)
+        (15, 8, 7)
     );
 
     let (clean_back, _) = read_responses(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
@@ -48,7 +48,7 @@ fn parquet_round_trip_and_outputs() {
     );
 
     let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
-    assert_eq!(q.lines().count(), 1 + 8);
+    assert_eq!(q.lines().count(), 1 + 7);
     assert!(
         q.lines()
             .next()
@@ -62,13 +62,15 @@ fn parquet_round_trip_and_outputs() {
             "unit_code,period,rows_in,kept,excluded,excluded_duplicate_id_superseded,"
         )
     );
+    // 05443/2024Q1: r1 ×2, r2, r3, r6, u1 in; r1 superseded, r6 a copy;
+    // u1 flagged `flag_same_answers`.
     assert!(
-        cells.contains("\n05443,2024Q1,5,2,3,1,0,0,2,0,0,0,0,0,0,0,0\n"),
+        cells.contains("\n05443,2024Q1,6,4,2,1,0,0,1,0,0,0,0,0,0,0,1,0\n"),
         "{cells}"
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join(io::REPORT)).unwrap()).unwrap();
-    assert_eq!(json["rows_in"], 13);
+    assert_eq!(json["rows_in"], 15);
     assert_eq!(json["crosswalk"]["rows_remapped"], 1);
 
     // Reversed input order and a second run give the same bytes.
@@ -133,7 +135,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
             report.totals.kept,
             report.totals.excluded
         ),
-        (8, 5, 3)
+        (8, 6, 2)
     );
     let df = ParquetReader::new(std::fs::File::open(out.join(io::RESPONSES)).unwrap())
         .finish()
@@ -156,7 +158,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
         &names[8 + 22..8 + 22 + 5],
         ["source_file", "source_line", "village", "fpc", "team"]
     );
-    assert_eq!(names.len(), 8 + 22 + 5 + 5, "then the five flags");
+    assert_eq!(names.len(), 8 + 22 + 5 + 6, "then the six flags");
     assert_eq!(df.column("fpc").unwrap().dtype(), &DataType::Float64);
     assert_eq!(df.column("team").unwrap().dtype(), &DataType::Int32);
     assert_eq!(df.column("village").unwrap().dtype(), &DataType::String);
@@ -172,7 +174,14 @@ fn design_columns_district_and_unit_text_through_parquet() {
     let s = |v: &str| Some(v.to_string());
     assert_eq!(
         strs("unit_code"),
-        [s("05443"), s("05452"), s("05548"), s("05548"), s("05668")]
+        [
+            s("05443"),
+            s("05452"),
+            s("05548"),
+            s("05548"),
+            s("05548"),
+            s("05668")
+        ]
     );
     assert_eq!(
         strs("unit_text"),
@@ -181,18 +190,37 @@ fn design_columns_district_and_unit_text_through_parquet() {
             s("Tân Thịnh"),
             s("Tân Thịnh"),
             s("Xã Tân Thịnh"),
+            s("Tân Thịnh"),
             s("Tân Long")
         ]
     );
     assert_eq!(
         strs("village"),
-        [s("Tổ 1"), s("Tổ 5"), s("Bản Cọ"), None, s("Xóm 7")]
+        [
+            s("Tổ 1"),
+            s("Tổ 5"),
+            s("Bản Cọ"),
+            None,
+            s("Bản Khác"),
+            s("Xóm 7")
+        ]
     );
     let fpc: Vec<Option<f64>> = df.column("fpc").unwrap().f64().unwrap().iter().collect();
-    assert_eq!(fpc, [Some(12.5), Some(12.5), Some(12.5), None, Some(12.5)]);
-    // team = input row index % 2: d5 is row 4, d3 row 2, d1 row 0, d4 row 3, d7 row 6.
+    assert_eq!(
+        fpc,
+        [
+            Some(12.5),
+            Some(12.5),
+            Some(12.5),
+            None,
+            Some(12.5),
+            Some(12.5)
+        ]
+    );
+    // team = input row index % 2: d5 is row 4, d3 row 2, d1 row 0, d4 row 3,
+    // d8 row 7, d7 row 6.
     let team: Vec<Option<i32>> = df.column("team").unwrap().i32().unwrap().iter().collect();
-    assert_eq!(team, [Some(0), Some(0), Some(0), Some(1), Some(0)]);
+    assert_eq!(team, [Some(0), Some(0), Some(0), Some(1), Some(1), Some(0)]);
 
     // The quarantine keeps district, unit_text and the extra columns.
     let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
@@ -207,7 +235,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
         "d2,Tân Thịnh,2024Q1,,survey,1,,,3,4,2,5,4,4,3,4,5,4,2,4,4,3,5,4,4,4,3,4,5,2,\
          input.csv,3,Tổ 3,12.5,1,ambiguous_unit,candidates: 05452|05548"
     );
-    assert_eq!(lines.count(), 2);
+    assert_eq!(lines.count(), 1);
 
     // Cleaning the clean output gives the same bytes (unit_text is kept).
     let out2 = dir.path().join("clean2");

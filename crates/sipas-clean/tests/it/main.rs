@@ -5,3 +5,4 @@ mod fixtures;
 mod io;
 mod props;
 mod stream;
+mod unit_names;

@@ -132,7 +132,7 @@ fn options() -> impl Strategy<Value = CleanOptions> {
             allow_ascii_fallback: fallback,
             crosswalk: cw.then(Crosswalk::thai_nguyen),
             exclude_flagged: flagged,
-            exclude_content_duplicates: content,
+            exclude_resent_copies: content,
             ..CleanOptions::default()
         },
     )

@@ -79,8 +79,8 @@ pub(crate) fn assert_same(
 /// Every fixture case in one table with `village` as extra column, plus
 /// rows that make the groups matter: an id repeated in another period, an
 /// id repeated with the same submission (same time, file and line: decided
-/// on the whole rows), names, a crosswalk remap, content duplicates across
-/// periods.
+/// on the whole rows), names, a crosswalk remap, re-sent copies, shared
+/// answers without a submission time.
 fn mixed() -> ResponseTable {
     let mut t = read_case("design_columns");
     for case in ["dup_submissions", "unit_names", "careless"] {
@@ -113,11 +113,13 @@ fn mixed() -> ResponseTable {
     add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 2);
     add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 9);
     add("x1", "05443", "2024Q1", Some("2024-03-01"), 3, 5);
-    // 05536 is remapped to 05569 by the crosswalk; y1 / y2 then share content.
+    // 05536 is remapped to 05569 by the crosswalk; y2 is a re-sent copy of
+    // y1; y5 (no submission time) has y1's answers in 05569 once remapped.
     add("y1", "05536", "2024Q3", Some("2024-07-01"), 4, 3);
-    add("y2", "05569", "2024Q3", Some("2024-07-02"), 5, 3);
+    add("y2", "05536", "2024Q3", Some("2024-07-01"), 5, 3);
     add("y3", "Xa Phu Dinh", "2024Q3", None, 6, 3);
     add("y4", "Nowhere", "2024Q3", None, 7, 3);
+    add("y5", "05569", "2024Q3", None, 8, 3);
     t
 }
 
@@ -133,7 +135,7 @@ fn groups_give_the_whole_table_result() {
         CleanOptions {
             allow_ascii_fallback: true,
             exclude_flagged: true,
-            exclude_content_duplicates: false,
+            exclude_resent_copies: false,
             ..CleanOptions::default()
         },
     ];
@@ -195,10 +197,32 @@ fn groups_give_the_whole_table_result() {
         .unwrap();
     assert_eq!(x1.height(), 1);
     assert_eq!(x1.column("a1").unwrap().u8().unwrap().get(0), Some(5));
-    // y2 has y1's content once 05536 became 05569.
-    assert!(q.contains("same content as y1"), "{q}");
-    // u5 and y1 are in 05536.
-    assert_eq!(report.crosswalk.as_ref().unwrap().rows_remapped, 2);
+    // Re-sent copies: r6 of r2 (dup_submissions), y2 of y1.
+    assert_eq!(by("duplicate_resent"), 2);
+    assert!(q.contains("copy of y1 (extra.csv:4)"), "{q}");
+    assert!(q.contains("copy of r2 (dup_submissions.csv:4)"), "{q}");
+    // Flagged for shared answers without a submission time: in
+    // 05443/2024Q1 u1, d5 and c6 (the answers of r2 and r3, which have
+    // one); d1 and d8 in 05548; y5 (y1's answers once 05536 became 05569);
+    // r7 (r5's, weight 2).
+    assert_eq!(report.totals.flagged_by_reason["flag_same_answers"], 7);
+    let mut flagged: Vec<String> = kept
+        .clone()
+        .lazy()
+        .filter(col("flag_same_answers"))
+        .collect()
+        .unwrap()
+        .column("response_id")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap().to_string())
+        .collect();
+    flagged.sort();
+    assert_eq!(flagged, ["c6", "d1", "d5", "d8", "r7", "u1", "y5"]);
+    // u5, y1 and y2 are in 05536.
+    assert_eq!(report.crosswalk.as_ref().unwrap().rows_remapped, 3);
 }
 
 #[test]
@@ -267,6 +291,8 @@ fn null_id_is_named_with_its_row() {
         Some("e"),
         Some("f"),
         Some("g"),
+        Some("h"),
+        Some("i"),
     ];
     df.with_column(Column::new("response_id".into(), ids))
         .unwrap();

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::{
-    AggregateOptions, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
-    methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
+    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate, estimate_domains,
+    evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
 use sipas_core::{Instrument, PilotSet, UnitRegistry};
@@ -35,6 +35,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             units,
             pilots,
             channel: &a.channel,
+            channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
             design: &design,
             evaluation: &a.evaluation,
         },
@@ -48,8 +49,17 @@ pub(crate) struct Settings<'a> {
     pub(crate) units: UnitRegistry,
     pub(crate) pilots: PilotSet,
     pub(crate) channel: &'a str,
+    pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
     pub(crate) evaluation: &'a EvaluationArgs,
+}
+
+/// Channel classes from the CLI / job lists (`None`: the bundled list).
+pub(crate) fn channel_classes(
+    survey_modes: Option<&[String]>,
+    rating_channels: Option<&[String]>,
+) -> anyhow::Result<ChannelClasses> {
+    ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
 }
 
 /// The library's evaluation options from the CLI / job settings.
@@ -75,6 +85,7 @@ pub(crate) fn run_aggregate(
         units,
         pilots,
         channel,
+        channels,
         design,
         evaluation,
     } = s;
@@ -85,6 +96,7 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
+    opts.channels = channels.clone();
     let indices = aggregate(&responses, &opts).context("aggregation failed")?;
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", out.display()))?;
@@ -98,10 +110,28 @@ pub(crate) fn run_aggregate(
         out.display(),
         crate::logging::rate(started, r.rows_read as u64)
     ));
-    if r.rows_excluded_channel > 0 {
+    if r.channels_used.len() > 1 {
+        let modes: Vec<String> = r
+            .channels_used
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
         say(&format!(
-            "aggregate: {} rows of other channels excluded (never pooled with {})",
-            r.rows_excluded_channel, r.channel
+            "aggregate: survey modes pooled (one sample): {}",
+            modes.join(", ")
+        ));
+    }
+    if r.rows_excluded_channel > 0 {
+        let other: Vec<String> = r
+            .excluded_by_channel
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        say(&format!(
+            "aggregate: {} rows of other channels excluded (never pooled with {}): {}",
+            r.rows_excluded_channel,
+            r.channel,
+            other.join(", ")
         ));
     }
     let estimates =
@@ -138,7 +168,12 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
-    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods_text(&ev).as_bytes())
+    let methods = format!(
+        "{}\n{}",
+        methods_text(&ev),
+        sipas_aggregate::channels::data_methods_text(&indices.report)
+    );
+    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(

@@ -43,7 +43,7 @@ pub(crate) fn options(rules: &CleanRules) -> anyhow::Result<CleanOptions> {
         crosswalk,
         crosswalk_target,
         exclude_flagged: rules.exclude_flagged,
-        exclude_content_duplicates: !rules.keep_content_duplicates,
+        exclude_resent_copies: !rules.keep_resent_copies,
         max_missing_share: rules.max_missing_share,
         min_duration_s: rules.min_duration_s,
     })

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sipas_core::{Instrument, Period, PilotSet, UnitRegistry};
-use sipas_synth::{Model, SynthConfig};
+use sipas_synth::{Model, ResponseStyles, SynthConfig};
 
 use crate::ExitStatus;
 use crate::args::GenerateArgs;
@@ -20,6 +20,7 @@ pub(crate) struct GenerateSpec {
     pub(crate) pilot_start: Option<Period>,
     pub(crate) pilot_effect: Option<f64>,
     pub(crate) weights: bool,
+    pub(crate) styles: ResponseStyles,
 }
 
 pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
@@ -38,6 +39,11 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
             .transpose()?,
         pilot_effect: a.pilot_effect,
         weights: a.weights,
+        styles: if a.realistic_styles {
+            ResponseStyles::realistic()
+        } else {
+            ResponseStyles::default()
+        },
     };
     generate(&spec, &instrument, &units, &pilots, &a.out)?;
     Ok(ExitStatus::Success)
@@ -74,6 +80,7 @@ pub(crate) fn generate(
         cfg.pilot_effect = effect;
     }
     cfg.weights = spec.weights;
+    cfg.styles = spec.styles.clone();
     let model = Model::new(&cfg, instrument).context("invalid generation settings")?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

@@ -50,6 +50,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             pilot_start: None,
             pilot_effect: g.pilot_effect,
             weights: g.weights,
+            styles: g.styles.clone(),
         };
         let file = job.out.join("data").join("responses.csv");
         generate(&spec, &gen_instrument, &units, &pilots, &file)?;
@@ -88,6 +89,10 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             units,
             pilots: pilots.clone(),
             channel: &job.aggregate.channel,
+            channels: super::aggregate::channel_classes(
+                job.aggregate.survey_modes.as_deref(),
+                job.aggregate.rating_channels.as_deref(),
+            )?,
             design: &job.design,
             evaluation: &job.evaluation,
         },

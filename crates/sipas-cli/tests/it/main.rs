@@ -6,3 +6,4 @@ mod coverage;
 mod interface;
 mod layering;
 mod pipeline;
+mod real_styles;

@@ -3,6 +3,7 @@
 mod determinism;
 mod parquet;
 mod sampling;
+mod styles;
 mod truth;
 
 use sipas_core::{Instrument, Period, bundled};

@@ -1,0 +1,161 @@
+//! SIPAS by survey mode (`modes.csv` of the results folder): each pair of
+//! modes per period with their difference and its interval.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use sipas_core::Period;
+
+use crate::Result;
+use crate::html::{channel_label, escape};
+use crate::results::Table;
+
+/// The results file with SIPAS by mode and the differences between modes.
+pub const MODES_CSV: &str = "modes.csv";
+
+/// One row of `modes.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeRow {
+    /// The period.
+    pub period: Period,
+    /// First mode (channel value).
+    pub mode_a: String,
+    /// Second mode.
+    pub mode_b: String,
+    /// Responses of the first mode.
+    pub n_a: u64,
+    /// Responses of the second mode.
+    pub n_b: u64,
+    /// SIPAS of the first mode.
+    pub sipas_a: Option<f64>,
+    /// Its SE.
+    pub se_a: Option<f64>,
+    /// SIPAS of the second mode.
+    pub sipas_b: Option<f64>,
+    /// Its SE.
+    pub se_b: Option<f64>,
+    /// `sipas_a − sipas_b`.
+    pub difference: Option<f64>,
+    /// SE of the difference (the two modes are domains of one sample).
+    pub se: Option<f64>,
+    /// Lower 95% bound of the difference.
+    pub lo: Option<f64>,
+    /// Upper 95% bound of the difference.
+    pub hi: Option<f64>,
+}
+
+/// Reads `modes.csv` from a results folder; empty when the file is absent
+/// (older results, or a survey with one mode).
+pub fn load_modes(dir: &Path) -> Result<Vec<ModeRow>> {
+    let path = dir.join(MODES_CSV);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let mut t = Table::open(&path)?;
+    let period = t.col("period")?;
+    let (a, b) = (t.col("mode_a")?, t.col("mode_b")?);
+    let (na, nb) = (t.col("n_a")?, t.col("n_b")?);
+    let nums = [
+        "sipas_a",
+        "se_a",
+        "sipas_b",
+        "se_b",
+        "difference",
+        "se",
+        "lo",
+        "hi",
+    ]
+    .map(|c| t.col(c));
+    let mut cols = Vec::with_capacity(nums.len());
+    for c in nums {
+        cols.push(c?);
+    }
+    let rows = t.rows()?;
+    rows.iter()
+        .map(|r| {
+            let v = |k: usize| r.opt_f64(&path, cols[k]);
+            Ok(ModeRow {
+                period: r.period(&path, period)?,
+                mode_a: r.text(a).to_string(),
+                mode_b: r.text(b).to_string(),
+                n_a: r.count(&path, na)?,
+                n_b: r.count(&path, nb)?,
+                sipas_a: v(0)?,
+                se_a: v(1)?,
+                sipas_b: v(2)?,
+                se_b: v(3)?,
+                difference: v(4)?,
+                se: v(5)?,
+                lo: v(6)?,
+                hi: v(7)?,
+            })
+        })
+        .collect()
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |x| format!("{x:.2}"))
+}
+
+/// The "SIPAS theo hình thức khảo sát / by survey mode" section; empty
+/// without rows.
+pub(crate) fn section(h: &mut String, rows: &[ModeRow]) {
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>SIPAS theo hình thức khảo sát / By survey mode</h2>\n\
+         <p>Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: \
+         chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có \
+         khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). \
+         Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.</p>\n\
+         <div class=\"scroll\"><table>\n<tr><th class=\"name\">Kỳ</th>\
+         <th class=\"name\">Hình thức A</th><th>n</th><th>SIPAS (SE)</th>\
+         <th class=\"name\">Hình thức B</th><th>n</th><th>SIPAS (SE)</th>\
+         <th>A − B</th><th>KTC 95%</th></tr>\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{} ({})</td>\
+             <td class=\"name\">{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{} – {}</td></tr>",
+            escape(&r.period.to_string()),
+            escape(channel_label(&r.mode_a)),
+            r.n_a,
+            num(r.sipas_a),
+            num(r.se_a),
+            escape(channel_label(&r.mode_b)),
+            r.n_b,
+            num(r.sipas_b),
+            num(r.se_b),
+            num(r.difference),
+            num(r.lo),
+            num(r.hi)
+        );
+    }
+    h.push_str("</table></div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_file_and_renders_each_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_modes(dir.path()).unwrap().is_empty());
+        std::fs::write(
+            dir.path().join(MODES_CSV),
+            "period,mode_a,mode_b,n_a,n_b,sipas_a,se_a,sipas_b,se_b,difference,se,lo,hi\n\
+             2024Q1,online,paper,30,50,80.000000,2.000000,84.500000,1.500000,-4.500000,2.400000,-9.204000,0.204000\n",
+        )
+        .unwrap();
+        let rows = load_modes(dir.path()).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].difference, Some(-4.5));
+        let mut h = String::new();
+        section(&mut h, &rows);
+        assert!(h.contains("<td>-4.50</td><td>-9.20 – 0.20</td>"), "{h}");
+        assert!(h.contains("Trực tuyến"), "{h}");
+    }
+}
