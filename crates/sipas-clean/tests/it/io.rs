@@ -19,7 +19,7 @@ fn parquet_round_trip_and_outputs() {
     assert_eq!(back, t, "canonical parquet round trip");
 
     let opts = CleanOptions {
-        crosswalk: Some(Crosswalk::thai_nguyen()),
+        crosswalk: Some(Crosswalk::thai_nguyen_2024_12()),
         ..CleanOptions::default()
     };
     let out = dir.path().join("clean");
@@ -63,7 +63,7 @@ fn parquet_round_trip_and_outputs() {
         )
     );
     assert!(
-        cells.contains("\n05443,2024Q1,5,2,3,1,0,0,2,0,0,0,0,0,0,0,0\n"),
+        cells.contains("\n05443,2024Q1,5,2,3,1,0,0,2,0,0,0,0,0,0,0,0,0\n"),
         "{cells}"
     );
     let json: serde_json::Value =

@@ -130,7 +130,7 @@ fn options() -> impl Strategy<Value = CleanOptions> {
     (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(fallback, cw, flagged, content)| CleanOptions {
             allow_ascii_fallback: fallback,
-            crosswalk: cw.then(Crosswalk::thai_nguyen),
+            crosswalk: cw.then(Crosswalk::thai_nguyen_2024_12),
             exclude_flagged: flagged,
             exclude_content_duplicates: content,
             ..CleanOptions::default()
