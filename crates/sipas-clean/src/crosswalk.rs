@@ -32,7 +32,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sipas_core::{IsoDate, UnitHistory};
+use sipas_core::{IsoDate, PilotSet, UnitHistory, UnitRegistry};
 
 use crate::{Error, Result};
 
@@ -462,6 +462,71 @@ impl Crosswalk {
     }
 }
 
+/// The units an analysis after a crosswalk uses, and the pilots on them.
+#[derive(Debug, Clone)]
+pub struct AnalysisUnits {
+    /// The units in force on the target (the 92 for the bundled crosswalk
+    /// and target `new`).
+    pub units: UnitRegistry,
+    /// The pilots mapped from their start onto those units (several pilots
+    /// may share a unit).
+    pub pilots: PilotSet,
+    /// `old → new` for every pilot whose code changed.
+    pub changes: Vec<String>,
+}
+
+impl Crosswalk {
+    /// The date whose units a target stands for: after the last step
+    /// (`new`), before the first (`old`), or the date itself.
+    pub fn target_date(&self, target: CrosswalkTarget) -> Option<IsoDate> {
+        match target {
+            CrosswalkTarget::New => self.steps.last().map(|s| s.valid_from),
+            CrosswalkTarget::Old => self.steps.first().map(|s| s.valid_from.pred()),
+            CrosswalkTarget::On(t) => Some(t),
+        }
+    }
+
+    /// The units in force on the target and the pilots mapped onto them
+    /// (each pilot code read on the first day of the pilot). A pilot that
+    /// cannot be mapped (back, not one-to-one) is an error.
+    pub fn analysis_units(
+        &self,
+        pilots: &PilotSet,
+        target: CrosswalkTarget,
+        history: &UnitHistory,
+    ) -> std::result::Result<AnalysisUnits, String> {
+        let units = self
+            .target_date(target)
+            .map_or_else(|| history.latest().clone(), |d| history.in_force(d).clone());
+        let start = sipas_core::history::period_start(pilots.start);
+        let mut mapped = pilots.clone();
+        mapped.units.clear();
+        let mut changes = Vec::new();
+        for c in &pilots.units {
+            match self.map(c, start, target, history) {
+                Mapped::Code { code, .. } => {
+                    if &code != c {
+                        changes.push(format!("{c} → {code}"));
+                    }
+                    mapped.units.insert(code);
+                }
+                Mapped::NotOneToOne { candidates, .. } => {
+                    return Err(format!(
+                        "pilot unit {c} cannot be mapped onto the units of {}: old units behind it {}",
+                        target.label(),
+                        candidates.join("|")
+                    ));
+                }
+            }
+        }
+        Ok(AnalysisUnits {
+            units,
+            pilots: mapped,
+            changes,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +766,27 @@ mod tests {
             }
         }
         assert!(ok < 92);
+    }
+
+    #[test]
+    fn the_twelve_pilots_land_in_eleven_of_the_92() {
+        let c = Crosswalk::thai_nguyen();
+        let h = bundled::unit_history();
+        let a = c
+            .analysis_units(&bundled::pilots(), CrosswalkTarget::New, &h)
+            .unwrap();
+        assert_eq!(a.units.len(), 92);
+        assert_eq!(a.pilots.units.len(), 11);
+        // Lương Sơn (05506) and Tân Quang (05527) both go to Bách Quang 05528.
+        assert!(a.changes.contains(&"05506 → 05528".to_string()));
+        assert!(a.changes.contains(&"05527 → 05528".to_string()));
+        assert!(a.pilots.units.contains("05569"), "Chợ Chu → Định Hóa");
+        // Onto the 172: only Chợ Chu changes code.
+        let a = c
+            .analysis_units(&bundled::pilots(), CrosswalkTarget::On(d("2025-01-01")), &h)
+            .unwrap();
+        assert_eq!(a.units.len(), 172);
+        assert_eq!(a.changes, ["05536 → 05569"]);
     }
 
     #[test]

@@ -72,14 +72,19 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         &ingest_dir,
     )?);
     let clean_dir = job.out.join("clean");
+    let history = if job.units.is_some() {
+        sipas_core::UnitHistory::single(units.clone())
+    } else {
+        sipas_core::bundled::unit_history()
+    };
     status = status.max(super::clean::run_clean(
         &ingest_dir,
         &clean_dir,
         instrument.as_ref(),
-        &units,
+        (&history).into(),
         &job.clean,
     )?);
-    let (units, pilots) = analysis_units(job, units, pilots)?;
+    let (units, pilots) = analysis_units(job, units, pilots, &history)?;
     let results = job.out.join("results");
     status = status.max(super::aggregate::run_aggregate(
         &clean_dir,
@@ -103,48 +108,40 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     Ok(status)
 }
 
-/// The units and pilots the analysis uses: after a crosswalk onto new codes
-/// (`[clean] crosswalk`, target `new`), the post-merge unit list and the pilot
-/// codes mapped through the crosswalk, so that a trend across a merge
-/// compares one set of units; otherwise the given ones.
+/// The units and pilots the analysis uses: after a crosswalk, the units in
+/// force on its target (`[clean] units_after` when given) and the pilot
+/// codes mapped onto them ([`sipas_clean::Crosswalk::analysis_units`]), so
+/// that a trend across a merge compares one set of units; otherwise the
+/// given ones.
 fn analysis_units(
     job: &Job,
     units: UnitRegistry,
     pilots: PilotSet,
+    history: &sipas_core::UnitHistory,
 ) -> anyhow::Result<(UnitRegistry, PilotSet)> {
-    let Some(cw_spec) = job.clean.crosswalk.as_deref() else {
-        return Ok((units, pilots));
-    };
-    if job.clean.crosswalk_target != "new" {
+    if job.clean.crosswalk.is_none() {
         return Ok((units, pilots));
     }
-    let crosswalk = super::clean::options(&job.clean)?
-        .crosswalk
-        .expect("a crosswalk was named");
-    let after = match (&job.clean.units_after, cw_spec, &job.units) {
-        (Some(path), _, _) => resolve::units(Some(path))?,
-        (None, "thai-nguyen", None) => sipas_core::bundled::units_2024_12(),
-        (None, _, _) => units,
+    let opts = super::clean::options(&job.clean)?;
+    let crosswalk = opts.crosswalk.expect("a crosswalk was named");
+    let mapped = crosswalk
+        .analysis_units(&pilots, opts.crosswalk_target, history)
+        .map_err(anyhow::Error::msg)?;
+    let after = match &job.clean.units_after {
+        Some(path) => resolve::units(Some(path))?,
+        None if job.units.is_none() => mapped.units,
+        None => units,
     };
-    let mut mapped = pilots.clone();
-    mapped.units = pilots
-        .units
-        .iter()
-        .map(|c| crosswalk.to_new(c).unwrap_or(c).to_string())
-        .collect();
-    let changed: Vec<String> = pilots
-        .units
-        .iter()
-        .filter_map(|c| crosswalk.to_new(c).map(|n| format!("{c} → {n}")))
-        .collect();
-    if !changed.is_empty() {
+    if !mapped.changes.is_empty() {
         say(&format!(
-            "run: crosswalk onto new units: pilot codes {} (the merged unit is analysed as a whole in every period)",
-            changed.join(", ")
+            "run: crosswalk onto the units of {}: pilot codes {} (a merged unit is analysed as a whole in every period)",
+            opts.crosswalk_target.label(),
+            mapped.changes.join(", ")
         ));
     }
     mapped
+        .pilots
         .check_against(&after, "pilots after the crosswalk")
         .context("hint: set [clean] units_after to the unit list after the crosswalk")?;
-    Ok((after, mapped))
+    Ok((after, mapped.pilots))
 }
