@@ -8,7 +8,7 @@ use polars::prelude::{PlHashMap as HashMap, PlHashMap, PlRandomState};
 use rayon::prelude::*;
 
 use serde::Serialize;
-use sipas_core::{Instrument, IsoDate, Period, UnitHistory, UnitRegistry};
+use sipas_core::{Instrument, IsoDate, Period, UnitHistory, UnitRegistry, schema};
 
 use crate::crosswalk::{Crosswalk, CrosswalkTarget, Mapped};
 use crate::rules;
@@ -384,6 +384,8 @@ pub(crate) struct RowDates {
 /// row's date; then the crosswalk), with a cache keyed by the text and
 /// district as given and the row's place among the eras and steps.
 pub(crate) struct Resolver<'a> {
+    /// Where the `old_unit_code` extra column is (with a crosswalk).
+    old_code_column: Option<usize>,
     history: UnitHistory,
     crosswalk: Option<&'a Crosswalk>,
     target: CrosswalkTarget,
@@ -403,6 +405,7 @@ impl<'a> Resolver<'a> {
             .map(|e| UnitMatcher::new(&e.units).with_ascii_fallback(opts.allow_ascii_fallback))
             .collect();
         Resolver {
+            old_code_column: None,
             history,
             crosswalk: opts.crosswalk.as_ref(),
             target: opts.crosswalk_target,
@@ -412,6 +415,30 @@ impl<'a> Resolver<'a> {
             resolved: Vec::new(),
             key: Vec::new(),
         }
+    }
+
+    /// With a crosswalk: the extra columns of the output, `old_unit_code`
+    /// added after those of the input (or kept where the input has it, a
+    /// table cleaned before), and the rows' value of it filled in.
+    pub(crate) fn with_old_code_column(
+        &mut self,
+        extra: &[crate::table::ExtraColumn],
+    ) -> Vec<crate::table::ExtraColumn> {
+        let mut out = extra.to_vec();
+        if self.crosswalk.is_none() {
+            return out;
+        }
+        let i = if let Some(i) = extra.iter().position(|c| c.name == schema::OLD_UNIT_CODE) {
+            i
+        } else {
+            out.push(crate::table::ExtraColumn {
+                name: schema::OLD_UNIT_CODE.to_string(),
+                dtype: crate::table::ExtraType::String,
+            });
+            extra.len()
+        };
+        self.old_code_column = Some(i);
+        out
     }
 
     /// The dates of a row (see [`RowDates`]).
@@ -825,6 +852,7 @@ pub fn clean<'u>(
         });
     }
     let mut resolver = Resolver::new(units.into(), opts);
+    let extra = resolver.with_old_code_column(&input.extra);
     let part = clean_part(input.rows.clone(), None, instrument, &mut resolver, opts);
     let has_unit_text = input.has_unit_text || part.tally.kept_named;
     let (report, cells) = part.tally.finish(instrument, opts)?;
@@ -834,7 +862,7 @@ pub fn clean<'u>(
             has_duration: input.has_duration,
             has_district: input.has_district,
             has_unit_text,
-            extra: input.extra.clone(),
+            extra,
             rows: part.kept,
         },
         quarantine: part.quarantine,
@@ -867,21 +895,35 @@ pub(crate) fn clean_part(
 
     // (1) units.
     let mut resolved: Vec<u32> = Vec::with_capacity(n);
-    let mut last: Option<(&str, Option<&str>, RowDates, u32)> = None;
-    for r in &rows {
+    let mut last: Option<(String, Option<String>, RowDates, u32)> = None;
+    for r in &mut rows {
         let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
         let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
-        let i = match last {
-            Some((u, d, t, i)) if u == unit && d == district && t == dates => i,
-            _ => resolver.resolve(unit, district, dates),
+        let i = match &last {
+            Some((u, d, t, i)) if u == unit && d.as_deref() == district && *t == dates => *i,
+            _ => {
+                let i = resolver.resolve(unit, district, dates);
+                last = Some((unit.to_string(), district.map(str::to_string), dates, i));
+                i
+            }
         };
-        last = Some((unit, district, dates, i));
         let res = resolver.get(i);
         tally.by_name += u64::from(res.by_name);
         tally.by_fallback += u64::from(res.by_fallback);
         tally.remapped += u64::from(res.remapped);
         if let Some(k) = &res.to_default {
             *tally.to_default.entry(k.clone()).or_default() += 1;
+        }
+        if let Some(c) = resolver.old_code_column {
+            let v = res
+                .before_crosswalk
+                .clone()
+                .map_or(crate::table::Value::Null, crate::table::Value::Str);
+            if r.extra.len() == c {
+                r.extra.push(v);
+            } else if r.extra[c] == crate::table::Value::Null {
+                r.extra[c] = v;
+            }
         }
         resolved.push(i);
     }

@@ -514,8 +514,10 @@ pub fn run_with<'u>(
     // Clean group by group. The table carries `unit_text` if a kept row
     // was matched by name: assume so if any row was; fix it at the end.
     let any_named = resolver.all().iter().any(|r| r.named && r.result.is_ok());
+    let extra = resolver.with_old_code_column(&meta.extra);
     let mut out_meta = ResponseTable {
         has_unit_text: meta.has_unit_text || any_named,
+        extra,
         ..meta
     };
     let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();

@@ -39,13 +39,10 @@ fn parquet_round_trip_and_outputs() {
     let (clean_back, _) = read_responses(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
     let expected = clean(&t, &instrument(), &units(), &opts).unwrap();
     assert_eq!(clean_back, expected.table);
-    // 05536 → 05569 by the crosswalk.
-    assert!(
-        clean_back
-            .rows
-            .iter()
-            .any(|r| r.response_id == "u5" && r.unit_code == "05569")
-    );
+    // 05536 → 05569 by the crosswalk; `old_unit_code` keeps 05536.
+    assert!(clean_back.rows.iter().any(|r| r.response_id == "u5"
+        && r.unit_code == "05569"
+        && r.extra.last() == Some(&sipas_clean::Value::Str("05536".into()))));
 
     let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
     assert_eq!(q.lines().count(), 1 + 8);
@@ -53,7 +50,7 @@ fn parquet_round_trip_and_outputs() {
         q.lines()
             .next()
             .unwrap()
-            .ends_with("source_file,source_line,reason,detail")
+            .ends_with("source_file,source_line,old_unit_code,reason,detail")
     );
     assert!(q.contains("u2,Tân Long,2024Q1,,survey,1,"));
     let cells = std::fs::read_to_string(out.join(io::BY_CELL)).unwrap();

@@ -8,7 +8,7 @@ use sipas_aggregate::{
     methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry};
+use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
@@ -80,7 +80,12 @@ pub(crate) fn run_aggregate(
     let instrument = *instrument;
     let ev_opts = evaluation_options(evaluation)?;
     // `data` holds responses.parquet or responses/ (partitioned by period).
-    let responses = read_responses_with(data, instrument, &design.columns())
+    // After a crosswalk, the old units are the default strata: keep their column.
+    let mut columns = design.columns();
+    if sipas_dataset::Dataset::open(data).is_ok_and(|d| d.has_column(schema::OLD_UNIT_CODE)) {
+        columns.push(schema::OLD_UNIT_CODE);
+    }
+    let responses = read_responses_with(data, instrument, &columns)
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
