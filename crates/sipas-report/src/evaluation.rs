@@ -451,6 +451,9 @@ fn read_twfe(path: &Path) -> Result<Twfe> {
             "overall" => return Err(r.bad(path, scope, "a second overall row")),
             "unit" if row.unit_code.is_some() => units.push(row),
             "unit" => return Err(r.bad(path, code, "a unit row without a unit code")),
+            // The DiD on today's units under each treatment definition
+            // (`unit_code` holds the definition): listed in methods.txt.
+            "treatment" if row.unit_code.is_some() => {}
             s => return Err(r.bad(path, scope, format!("`{s}` is not overall or unit"))),
         }
     }

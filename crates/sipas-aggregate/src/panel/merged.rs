@@ -222,6 +222,36 @@ pub fn twfe_merged(
     })
 }
 
+/// Treatment intensity per unit from the response table: the rows of the
+/// periods `before` accepts (those that end before the first
+/// reorganisation, whose `old_unit_code` is a commune of the pilot's list),
+/// one response each. `None` when the table has no `old_unit_code` column
+/// (no crosswalk was applied).
+pub fn intensity_from_responses(
+    responses: &crate::Responses,
+    before: impl Fn(Period) -> bool,
+    is_pilot: impl Fn(&str, &str) -> bool,
+) -> Option<BTreeMap<String, UnitTreatment>> {
+    let Some(crate::responses::DesignColumn::Text { values, idx }) =
+        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
+    else {
+        return None;
+    };
+    let units = responses.units();
+    let periods = responses.periods();
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    let parts = (0..responses.len())
+        .filter(|&r| before(periods[pi[r] as usize]))
+        .map(|r| {
+            (
+                units[ui[r] as usize].as_str(),
+                values[idx[r] as usize].as_str(),
+                1.0,
+            )
+        });
+    Some(treatment_intensity(parts, is_pilot))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

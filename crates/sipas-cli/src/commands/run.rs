@@ -84,6 +84,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         (&history).into(),
         &job.clean,
     )?);
+    let treatment = treatment_source(job, &pilots)?;
     let (units, pilots) = analysis_units(job, units, pilots, &history)?;
     let results = job.out.join("results");
     status = status.max(super::aggregate::run_aggregate(
@@ -95,6 +96,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             channel: &job.aggregate.channel,
             design: &job.design,
             evaluation: &job.evaluation,
+            treatment,
         },
         &results,
     )?);
@@ -106,6 +108,28 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         report.join("index.html").display()
     ));
     Ok(status)
+}
+
+/// With a crosswalk onto newer units: the pilots as named and the first and
+/// last step, for the treatment intensity of today's units.
+fn treatment_source(
+    job: &Job,
+    pilots: &PilotSet,
+) -> anyhow::Result<Option<super::aggregate::TreatmentSource>> {
+    if job.clean.crosswalk.is_none() {
+        return Ok(None);
+    }
+    let opts = super::clean::options(&job.clean)?;
+    let crosswalk = opts.crosswalk.expect("a crosswalk was named");
+    let dates = crosswalk.step_dates();
+    let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+        return Ok(None);
+    };
+    Ok(Some(super::aggregate::TreatmentSource {
+        pilots: pilots.clone(),
+        first_step: *first,
+        last_step: *last,
+    }))
 }
 
 /// The units and pilots the analysis uses: after a crosswalk, the units in

@@ -410,6 +410,39 @@ replicates = 99
         12 * 2
     );
     assert!(tmp.path().join("o/report/trend_05569.png").is_file());
+    // Treatment on the merged units: Thị trấn Chợ Chu 05569 pools Chợ Chu
+    // (05536, a pilot) and Bảo Cường (05569), 20 responses each a quarter.
+    let t = read_csv(&tmp.path().join("o/results/treatment.csv"));
+    assert_eq!(t.len(), 12);
+    let chu = t.iter().find(|r| r["unit_code"] == "05569").unwrap();
+    assert_eq!(chu["intensity"], "0.500000");
+    assert_eq!(chu["mixed"], "true");
+    assert_eq!(chu["old_units"], "05536|05569");
+    assert_eq!(chu["pilot_old_units"], "05536");
+    assert_eq!(chu["responses"], "80");
+    let did = read_csv(&tmp.path().join("o/results/did_twfe.csv"));
+    let defs: Vec<&str> = did
+        .iter()
+        .filter(|r| r["scope"] == "treatment")
+        .map(|r| r["unit_code"].as_str())
+        .collect();
+    assert_eq!(
+        defs,
+        ["contains_pilot", "intensity", "contains_pilot_unmixed"]
+    );
+    let unmixed = did
+        .iter()
+        .find(|r| r["unit_code"] == "contains_pilot_unmixed")
+        .unwrap();
+    assert_eq!(
+        (
+            unmixed["n_clusters"].as_str(),
+            unmixed["n_treated"].as_str()
+        ),
+        ("171", "11")
+    );
+    let methods = fs::read_to_string(tmp.path().join("o/results/methods.txt")).unwrap();
+    assert!(methods.contains("Mức độ can thiệp"), "{methods}");
 }
 
 /// `[[source]]` entries are synced before ingest; a missing token is a clear
