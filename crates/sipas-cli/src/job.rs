@@ -140,6 +140,11 @@ pub struct GenerateJob {
     /// Instrument to generate (default sipas-2023).
     #[serde(default)]
     pub instrument: Option<String>,
+    /// `thai-nguyen`: code each generated response as offices did on its
+    /// submission day (the 177 units' codes moved through the bundled
+    /// crosswalk up to that day: 172 from 01/12/2024, 92 from 01/07/2025).
+    #[serde(default)]
+    pub codes_at_date: Option<String>,
 }
 
 fn default_first() -> String {

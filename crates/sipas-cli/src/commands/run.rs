@@ -53,6 +53,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         };
         let file = job.out.join("data").join("responses.csv");
         generate(&spec, &gen_instrument, &units, &pilots, &file)?;
+        match g.codes_at_date.as_deref() {
+            None => {}
+            Some("thai-nguyen") => code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?,
+            Some(other) => {
+                anyhow::bail!("[generate] codes_at_date = `{other}`: only `thai-nguyen` is known")
+            }
+        }
         inputs.push(file);
     }
     let ingest_dir = job.out.join("ingest");
@@ -108,6 +115,53 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         report.join("index.html").display()
     ));
     Ok(status)
+}
+
+/// Rewrites the `unit_code` of a generated CSV (second column; codes of the
+/// first unit list) with the code in force on each row's submission day
+/// (fourth column), as offices would have written it.
+fn code_at_date(file: &std::path::Path, crosswalk: &sipas_clean::Crosswalk) -> anyhow::Result<()> {
+    use sipas_clean::{CrosswalkTarget, Mapped};
+    let history = sipas_core::bundled::unit_history();
+    let Some(first) = crosswalk.step_dates().first().copied() else {
+        return Ok(());
+    };
+    let before = first.pred();
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut out = String::with_capacity(text.len());
+    let mut cache: std::collections::HashMap<(String, sipas_core::IsoDate), String> =
+        std::collections::HashMap::new();
+    let mut moved = 0u64;
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.splitn(5, ',').collect();
+        let day = (i > 0 && f.len() == 5)
+            .then(|| sipas_core::IsoDate::from_prefix(f[3]))
+            .flatten();
+        let Some(day) = day.filter(|d| *d >= first) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let code = cache
+            .entry((f[1].to_string(), day))
+            .or_insert_with(|| {
+                match crosswalk.map(f[1], before, CrosswalkTarget::On(day), &history) {
+                    Mapped::Code { code, .. } => code,
+                    Mapped::NotOneToOne { .. } => f[1].to_string(),
+                }
+            })
+            .clone();
+        moved += u64::from(code != f[1]);
+        out.push_str(&[f[0], code.as_str(), f[2], f[3], f[4]].join(","));
+        out.push('\n');
+    }
+    sipas_core::atomic::write_bytes(file, out.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    say(&format!(
+        "generate: coded as offices did on each submission day ({moved} rows carry a code of 01/12/2024 or 01/07/2025)"
+    ));
+    Ok(())
 }
 
 /// With a crosswalk onto newer units: the pilots as named and the first and
