@@ -790,6 +790,20 @@ mod tests {
     }
 
     #[test]
+    fn pilots_named_by_todays_codes_keep_them() {
+        let c = Crosswalk::thai_nguyen();
+        let h = bundled::unit_history();
+        let p = sipas_core::PilotSet::from_toml_str(
+            "program = \"p\"\nstart = \"2025Q4\"\nunits = [\"05528\", \"01840\"]\n",
+            "t",
+        )
+        .unwrap();
+        let a = c.analysis_units(&p, CrosswalkTarget::New, &h).unwrap();
+        assert_eq!(a.pilots, p);
+        assert!(a.changes.is_empty());
+    }
+
+    #[test]
     fn chains_and_renames() {
         let h = sipas_core::UnitHistory::single(bundled::units());
         let c = Crosswalk::from_csv_str(

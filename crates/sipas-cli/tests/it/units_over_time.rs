@@ -166,3 +166,45 @@ fn a_panel_coded_at_the_time_is_analysed_on_the_92_with_no_row_lost() {
         .collect();
     assert_eq!(pilots.len(), 11);
 }
+
+/// `[generate] codes_at_date = "thai-nguyen"` (the demo's setting): the
+/// generated rows carry the code in force on their submission day, and the
+/// bundled crosswalk brings them all onto today's units with no row lost.
+#[test]
+fn generated_rows_carry_the_code_of_their_day() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 1770\nseed = 5\nfirst_period = \"2024Q3\"\nlast_period = \"2025Q3\"\ncodes_at_date = \"thai-nguyen\"\n[clean]\ncrosswalk = \"thai-nguyen\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let h = bundled::unit_history();
+    let data = read_csv(&tmp.path().join("o/data/responses.csv"));
+    assert_eq!(data.len(), 1770);
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &data {
+        let day = IsoDate::from_prefix(&r["submitted_at"]).unwrap();
+        assert!(
+            h.in_force(day).contains(&r["unit_code"]),
+            "{} on {day}",
+            r["unit_code"]
+        );
+        // Chợ Chu (05536-…) rows: 05536 before 01/12/2024, 05569 after.
+        if r["response_id"].starts_with("05536-") {
+            seen.insert((r["unit_code"].clone(), day >= "2024-12-01".parse().unwrap()));
+        }
+    }
+    assert!(seen.contains(&("05536".to_string(), false)));
+    assert!(seen.contains(&("05569".to_string(), true)));
+    assert!(!seen.contains(&("05536".to_string(), true)));
+    let clean: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(tmp.path().join("o/clean/clean-report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(clean["kept"], 1770, "{clean}");
+    let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
+    // The Thái Nguyên part of the 92 (55 units) in each of the 5 quarters.
+    assert_eq!(cells.len(), 55 * 5);
+}
