@@ -245,6 +245,17 @@ pub struct CleanQuality {
     /// Kept rows carrying a flag, by flag (a row may carry several).
     #[serde(default)]
     pub flagged_by_reason: BTreeMap<String, u64>,
+    /// The crosswalk, when one was applied.
+    #[serde(default)]
+    pub crosswalk: Option<CleanCrosswalk>,
+}
+
+/// The crosswalk part of `clean-report.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct CleanCrosswalk {
+    /// First days of its steps (`YYYY-MM-DD`): the reorganisations.
+    #[serde(default)]
+    pub steps: Vec<String>,
 }
 
 /// Counts of the aggregate stage (`aggregate-report.json` in the results folder).
