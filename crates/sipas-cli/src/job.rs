@@ -9,6 +9,7 @@
 //! [generate]                        # optional: synthesise the input first
 //! responses = 212400
 //! seed = 20240101
+//! # codes_at_date = "thai-nguyen"  # code rows as offices did on their day (177 → 172 → 92)
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
