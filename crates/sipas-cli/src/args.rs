@@ -161,7 +161,7 @@ pub struct CleanRules {
     #[arg(long)]
     pub ascii_fallback: bool,
     /// Dated unit crosswalk: `thai-nguyen` (the bundled 01/12/2024 and 01/07/2025 steps) or a CSV
-    /// (old_code,new_code,valid_from[,part,note]); several, separated by commas, chain by date.
+    /// (`old_code,new_code,valid_from[,part,note]`); several, separated by commas, chain by date.
     #[arg(long)]
     pub crosswalk: Option<String>,
     /// Map onto the units after the last step (`new`, default), before the first (`old`), or in
