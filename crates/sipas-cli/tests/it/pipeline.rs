@@ -443,6 +443,16 @@ replicates = 99
     );
     let methods = fs::read_to_string(tmp.path().join("o/results/methods.txt")).unwrap();
     assert!(methods.contains("Mức độ can thiệp"), "{methods}");
+    // The report lists the old units of each pilot unit and the three definitions.
+    let html = fs::read_to_string(tmp.path().join("o/report/index.html")).unwrap();
+    assert!(
+        html.contains("Pilots on today&#39;s units") || html.contains("Pilots on today's units")
+    );
+    assert!(
+        html.contains("<td>05536, 05569</td><td>05536</td><td>0.50</td>"),
+        "{html}"
+    );
+    assert!(html.contains("Theo mức độ can thiệp (intensity)"));
 }
 
 /// `[[source]]` entries are synced before ingest; a missing token is a clear
