@@ -8,9 +8,9 @@ use polars::prelude::{PlHashMap as HashMap, PlHashMap, PlRandomState};
 use rayon::prelude::*;
 
 use serde::Serialize;
-use sipas_core::{Instrument, UnitRegistry};
+use sipas_core::{Instrument, IsoDate, Period, UnitHistory, UnitRegistry, schema};
 
-use crate::crosswalk::{Crosswalk, CrosswalkTarget};
+use crate::crosswalk::{Crosswalk, CrosswalkTarget, Mapped};
 use crate::rules;
 use crate::table::{FLAG_COLUMNS, Flags, Response, ResponseTable};
 use crate::time::parse_iso8601;
@@ -24,7 +24,9 @@ pub struct CleanOptions {
     pub allow_ascii_fallback: bool,
     /// Crosswalk to map every response onto one set of units. Default `None`.
     pub crosswalk: Option<Crosswalk>,
-    /// Which set of units the crosswalk maps onto. Default [`CrosswalkTarget::New`].
+    /// Which set of units the crosswalk maps onto: the units after its last
+    /// step, before its first, or in force on a date. Default
+    /// [`CrosswalkTarget::New`].
     pub crosswalk_target: CrosswalkTarget,
     /// Exclude rows with a careless-responding flag (straightline, missing,
     /// speeder) instead of keeping them flagged. Default `false`.
@@ -89,11 +91,14 @@ pub enum Reason {
     FlagSpeeder,
     /// Careless responding: too many items missing (with `exclude_flagged`).
     FlagMissing,
+    /// The crosswalk target lies before the row's date and the row's unit
+    /// cannot be mapped back one-to-one (several old units lie behind it).
+    CrosswalkNotOneToOne,
 }
 
 impl Reason {
     /// Every reason, in report order.
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 8] = [
         Reason::DuplicateIdSuperseded,
         Reason::UnknownUnit,
         Reason::AmbiguousUnit,
@@ -101,6 +106,7 @@ impl Reason {
         Reason::FlagStraightline,
         Reason::FlagSpeeder,
         Reason::FlagMissing,
+        Reason::CrosswalkNotOneToOne,
     ];
 
     /// The name written in the quarantine and the reports.
@@ -113,6 +119,7 @@ impl Reason {
             Reason::FlagStraightline => "flag_straightline",
             Reason::FlagSpeeder => "flag_speeder",
             Reason::FlagMissing => "flag_missing",
+            Reason::CrosswalkNotOneToOne => "crosswalk_not_one_to_one",
         }
     }
 }
@@ -180,12 +187,18 @@ pub struct ChannelCounts {
 /// Crosswalk activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CrosswalkSummary {
-    /// `new` or `old`.
+    /// `new`, `old` or the date whose units the rows were mapped onto.
     pub target: String,
     /// Lines of the crosswalk.
     pub entries: u64,
+    /// The dates of its steps, in order.
+    pub steps: Vec<String>,
     /// Rows whose unit code was changed.
     pub rows_remapped: u64,
+    /// Rows of divided units sent to their default receiving unit, per
+    /// `old → default` code (such a row does not say which part of the old
+    /// unit it came from).
+    pub rows_to_default_unit: BTreeMap<String, u64>,
 }
 
 /// The options as recorded in the report.
@@ -358,6 +371,10 @@ pub(crate) struct Resolved {
     pub(crate) by_fallback: bool,
     /// Changed by the crosswalk.
     pub(crate) remapped: bool,
+    /// The code before the crosswalk (when the unit resolved).
+    pub(crate) before_crosswalk: Option<String>,
+    /// `old → default` when a divided unit went to its default receiving unit.
+    pub(crate) to_default: Option<String>,
 }
 
 impl Resolved {
@@ -367,37 +384,157 @@ impl Resolved {
     }
 }
 
-/// Resolves unit texts (code, else name; then the crosswalk), with a cache
-/// keyed by the text and district as given.
+/// The units a table is checked against: one list for every date, or the
+/// lists in force one after the other (a code means what it meant on the
+/// row's date).
+#[derive(Debug, Clone, Copy)]
+pub enum Units<'a> {
+    /// One list, in force at every date.
+    One(&'a UnitRegistry),
+    /// Lists over time ([`sipas_core::bundled::unit_history`]).
+    Dated(&'a UnitHistory),
+}
+
+impl<'a> From<&'a UnitRegistry> for Units<'a> {
+    fn from(r: &'a UnitRegistry) -> Self {
+        Units::One(r)
+    }
+}
+
+impl<'a> From<&'a UnitHistory> for Units<'a> {
+    fn from(h: &'a UnitHistory) -> Self {
+        Units::Dated(h)
+    }
+}
+
+impl Units<'_> {
+    /// The lists as a history (one era for a single list).
+    pub fn history(self) -> UnitHistory {
+        match self {
+            Units::One(r) => UnitHistory::single(r.clone()),
+            Units::Dated(h) => h.clone(),
+        }
+    }
+}
+
+/// The date a row's unit is read at: the day of `submitted_at` when it
+/// starts with a valid date, else the first day of the period; and the
+/// first day of the period as the fallback for a unit not in force on the
+/// submission day (a late submission with the code of its period).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RowDates {
+    primary: Option<IsoDate>,
+    fallback: Option<IsoDate>,
+}
+
+/// Resolves unit texts (code, else name, among the units in force at the
+/// row's date; then the crosswalk), with a cache keyed by the text and
+/// district as given and the row's place among the eras and steps.
 pub(crate) struct Resolver<'a> {
-    registry: &'a UnitRegistry,
+    /// Where the `old_unit_code` extra column is (with a crosswalk).
+    old_code_column: Option<usize>,
+    history: UnitHistory,
     crosswalk: Option<&'a Crosswalk>,
     target: CrosswalkTarget,
-    matcher: UnitMatcher,
+    matchers: Vec<UnitMatcher>,
+    period_starts: HashMap<String, Option<IsoDate>>,
     cache: HashMap<Vec<u8>, u32>,
     resolved: Vec<Resolved>,
     key: Vec<u8>,
 }
 
 impl<'a> Resolver<'a> {
-    pub(crate) fn new(registry: &'a UnitRegistry, opts: &'a CleanOptions) -> Self {
+    pub(crate) fn new(units: Units<'_>, opts: &'a CleanOptions) -> Self {
+        let history = units.history();
+        let matchers = history
+            .eras()
+            .iter()
+            .map(|e| UnitMatcher::new(&e.units).with_ascii_fallback(opts.allow_ascii_fallback))
+            .collect();
         Resolver {
-            registry,
+            old_code_column: None,
+            history,
             crosswalk: opts.crosswalk.as_ref(),
             target: opts.crosswalk_target,
-            matcher: UnitMatcher::new(registry).with_ascii_fallback(opts.allow_ascii_fallback),
+            matchers,
+            period_starts: PlHashMap::default(),
             cache: PlHashMap::default(),
             resolved: Vec::new(),
             key: Vec::new(),
         }
     }
 
-    /// The index (for [`Resolver::get`]) of the resolution of `unit` within `district`.
-    pub(crate) fn resolve(&mut self, unit: &str, district: Option<&str>) -> u32 {
+    /// With a crosswalk: the extra columns of the output, `old_unit_code`
+    /// added after those of the input (or kept where the input has it, a
+    /// table cleaned before), and the rows' value of it filled in.
+    pub(crate) fn with_old_code_column(
+        &mut self,
+        extra: &[crate::table::ExtraColumn],
+    ) -> Vec<crate::table::ExtraColumn> {
+        let mut out = extra.to_vec();
+        if self.crosswalk.is_none() {
+            return out;
+        }
+        let i = if let Some(i) = extra.iter().position(|c| c.name == schema::OLD_UNIT_CODE) {
+            i
+        } else {
+            out.push(crate::table::ExtraColumn {
+                name: schema::OLD_UNIT_CODE.to_string(),
+                dtype: crate::table::ExtraType::String,
+            });
+            extra.len()
+        };
+        self.old_code_column = Some(i);
+        out
+    }
+
+    /// The dates of a row (see [`RowDates`]).
+    pub(crate) fn dates(&mut self, submitted_at: Option<&str>, period: &str) -> RowDates {
+        let start = if let Some(s) = self.period_starts.get(period) {
+            *s
+        } else {
+            let s = period
+                .parse::<Period>()
+                .ok()
+                .map(sipas_core::history::period_start);
+            self.period_starts.insert(period.to_string(), s);
+            s
+        };
+        let sub = submitted_at
+            .filter(|s| crate::time::parse_iso8601(s).is_some())
+            .and_then(IsoDate::from_prefix);
+        RowDates {
+            primary: sub.or(start),
+            fallback: start,
+        }
+    }
+
+    /// Where a date lies: its era and the number of crosswalk steps on or
+    /// before it (every date of one slot resolves alike).
+    fn slot(&self, date: Option<IsoDate>) -> u64 {
+        let Some(d) = date else {
+            return u64::MAX;
+        };
+        let era = self.history.era_index(d) as u64;
+        let steps = self
+            .crosswalk
+            .map_or(0, |c| c.step_dates().iter().filter(|s| **s <= d).count())
+            as u64;
+        (era << 32) | steps
+    }
+
+    /// The index (for [`Resolver::get`]) of the resolution of `unit` within
+    /// `district` at the row's dates.
+    pub(crate) fn resolve(&mut self, unit: &str, district: Option<&str>, dates: RowDates) -> u32 {
         self.key.clear();
         self.key
             .extend_from_slice(&(unit.len() as u64).to_le_bytes());
         self.key.extend_from_slice(unit.as_bytes());
+        if self.history.eras().len() > 1 || self.crosswalk.is_some() {
+            let (a, b) = (self.slot(dates.primary), self.slot(dates.fallback));
+            self.key.extend_from_slice(&a.to_le_bytes());
+            self.key.extend_from_slice(&b.to_le_bytes());
+        }
         if let Some(d) = district {
             self.key.push(1);
             self.key.extend_from_slice(d.as_bytes());
@@ -405,7 +542,7 @@ impl<'a> Resolver<'a> {
         if let Some(&i) = self.cache.get(self.key.as_slice()) {
             return i;
         }
-        let r = self.resolve_uncached(unit, district);
+        let r = self.resolve_uncached(unit, district, dates);
         let i = u32::try_from(self.resolved.len()).expect("fewer than 2^32 distinct unit texts");
         self.resolved.push(r);
         self.cache.insert(self.key.clone(), i);
@@ -421,10 +558,34 @@ impl<'a> Resolver<'a> {
         &self.resolved
     }
 
-    fn resolve_uncached(&self, unit: &str, district: Option<&str>) -> Resolved {
+    fn resolve_uncached(&self, unit: &str, district: Option<&str>, dates: RowDates) -> Resolved {
+        // Without a valid period or submission day: the latest units.
+        let latest = self.history.eras().last().and_then(|e| e.valid_from);
+        let primary = dates.primary.or(latest);
+        let first = self.resolve_at(unit, district, primary);
+        let retry = dates.fallback.is_some()
+            && self.slot(dates.fallback) != self.slot(primary)
+            && matches!(first.result, Err((Reason::UnknownUnit, _)));
+        if retry {
+            let second = self.resolve_at(unit, district, dates.fallback);
+            if second.result.is_ok() {
+                return second;
+            }
+        }
+        first
+    }
+
+    /// Resolves among the units in force on `date` (the first era when
+    /// `None`: only a history of one list has no dated era).
+    fn resolve_at(&self, unit: &str, district: Option<&str>, date: Option<IsoDate>) -> Resolved {
         let text = unit.trim();
-        let known =
-            self.registry.contains(text) || self.crosswalk.is_some_and(|c| c.mentions(text));
+        let era = date.map_or(0, |d| self.history.era_index(d));
+        let registry = &self.history.eras()[era].units;
+        let known = registry.contains(text)
+            || self
+                .crosswalk
+                .zip(date)
+                .is_some_and(|(c, d)| c.knows(text, d));
         let mut out = Resolved {
             raw: unit.to_string(),
             result: Err((Reason::UnknownUnit, String::new())),
@@ -432,12 +593,14 @@ impl<'a> Resolver<'a> {
             by_name: false,
             by_fallback: false,
             remapped: false,
+            before_crosswalk: None,
+            to_default: None,
         };
         let m = if known {
             UnitMatch::Exact(text.to_string())
         } else {
             let district = district.map(str::trim).filter(|d| !d.is_empty());
-            self.matcher.match_unit(text, district)
+            self.matchers[era].match_unit(text, district)
         };
         let code = match m {
             UnitMatch::Exact(c) => {
@@ -456,22 +619,65 @@ impl<'a> Resolver<'a> {
                 return out;
             }
             UnitMatch::Unknown => {
-                out.result = Err((Reason::UnknownUnit, format!("no unit matches `{text}`")));
+                out.result = Err((Reason::UnknownUnit, self.unknown_detail(text, era)));
                 return out;
             }
         };
-        let code = match self
-            .crosswalk
-            .and_then(|c| c.apply(&code, self.target, self.registry))
-        {
-            Some(new) => {
-                out.remapped = true;
-                new
-            }
-            None => code,
+        out.before_crosswalk = Some(code.clone());
+        let (Some(c), Some(d)) = (self.crosswalk, date) else {
+            out.result = Ok(code);
+            return out;
         };
-        out.result = Ok(code);
+        match c.map(&code, d, self.target, &self.history) {
+            Mapped::Code { code: new, divided } => {
+                out.remapped = new != code;
+                if let Some(old) = divided.first() {
+                    out.to_default = Some(format!("{old} → {new}"));
+                }
+                out.result = Ok(new);
+            }
+            Mapped::NotOneToOne {
+                code: at,
+                step,
+                candidates,
+            } => {
+                out.result = Err((
+                    Reason::CrosswalkNotOneToOne,
+                    format!(
+                        "{at} cannot be mapped back across the {step} step onto the units of {}: old units behind it {}",
+                        self.target.label(),
+                        candidates.join("|")
+                    ),
+                ));
+            }
+        }
         out
+    }
+
+    /// Why a unit text is unknown in an era: for a code in force at other
+    /// dates, when.
+    fn unknown_detail(&self, text: &str, era: usize) -> String {
+        let span = |f: Option<IsoDate>, t: Option<IsoDate>| {
+            format!(
+                "{}–{}",
+                f.map_or_else(|| "…".to_string(), |d| d.to_string()),
+                t.map_or_else(|| "…".to_string(), |d| d.to_string())
+            )
+        };
+        let versions = self.history.versions(text);
+        if versions.is_empty() {
+            return format!("no unit matches `{text}`");
+        }
+        let e = &self.history.eras()[era];
+        let when: Vec<String> = versions
+            .iter()
+            .map(|v| format!("{} {}", v.unit.full_name(), span(v.valid_from, v.valid_to)))
+            .collect();
+        format!(
+            "`{text}` is not a unit in force {} (it was: {})",
+            span(e.valid_from, e.valid_to),
+            when.join("; ")
+        )
     }
 }
 
@@ -523,6 +729,8 @@ pub(crate) struct Tally {
     by_name: u64,
     by_fallback: u64,
     remapped: u64,
+    /// Rows sent to the default receiving unit of a divided unit, per `old → new`.
+    to_default: BTreeMap<String, u64>,
     /// Whether a kept row carries the unit text as given.
     pub(crate) kept_named: bool,
 }
@@ -553,6 +761,9 @@ impl Tally {
         self.by_name += o.by_name;
         self.by_fallback += o.by_fallback;
         self.remapped += o.remapped;
+        for (k, v) in &o.to_default {
+            *self.to_default.entry(k.clone()).or_default() += v;
+        }
         self.kept_named |= o.kept_named;
     }
 
@@ -576,9 +787,11 @@ impl Tally {
             units_matched_by_name: self.by_name,
             units_matched_by_accent_fallback: self.by_fallback,
             crosswalk: opts.crosswalk.as_ref().map(|c| CrosswalkSummary {
-                target: opts.crosswalk_target.as_str().into(),
+                target: opts.crosswalk_target.label(),
                 entries: c.entries().len() as u64,
+                steps: c.step_dates().iter().map(ToString::to_string).collect(),
                 rows_remapped: self.remapped,
+                rows_to_default_unit: self.to_default,
             }),
             channels: self.channels,
             options: OptionsSummary {
@@ -652,10 +865,16 @@ pub(crate) fn check_items(items: &[String], instrument: &Instrument) -> Result<(
 /// latest row per `response_id`; (4) quarantine unknown / ambiguous units;
 /// (5) re-sent copies (excluded) and same answers without a submission
 /// time (flagged); (6) careless-responding flags.
-pub fn clean(
+///
+/// `units` is a [`UnitRegistry`] (one list at every date) or a
+/// [`UnitHistory`]: a row's unit code or name is then read among the units
+/// in force on its date (`submitted_at`, else the first day of its period;
+/// the period's first day again when the unit is not in force on the
+/// submission day), and a crosswalk moves it from that date to its target.
+pub fn clean<'u>(
     input: &ResponseTable,
     instrument: &Instrument,
-    registry: &UnitRegistry,
+    units: impl Into<Units<'u>>,
     opts: &CleanOptions,
 ) -> Result<CleanOutcome> {
     opts.check()?;
@@ -680,7 +899,8 @@ pub fn clean(
             expected: input.extra.len(),
         });
     }
-    let mut resolver = Resolver::new(registry, opts);
+    let mut resolver = Resolver::new(units.into(), opts);
+    let extra = resolver.with_old_code_column(&input.extra);
     let part = clean_part(input.rows.clone(), None, instrument, &mut resolver, opts);
     let has_unit_text = input.has_unit_text || part.tally.kept_named;
     let (report, cells) = part.tally.finish(instrument, opts)?;
@@ -690,7 +910,7 @@ pub fn clean(
             has_duration: input.has_duration,
             has_district: input.has_district,
             has_unit_text,
-            extra: input.extra.clone(),
+            extra,
             rows: part.kept,
         },
         quarantine: part.quarantine,
@@ -723,18 +943,36 @@ pub(crate) fn clean_part(
 
     // (1) units.
     let mut resolved: Vec<u32> = Vec::with_capacity(n);
-    let mut last: Option<(&str, Option<&str>, u32)> = None;
-    for r in &rows {
+    let mut last: Option<(String, Option<String>, RowDates, u32)> = None;
+    for r in &mut rows {
         let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
-        let i = match last {
-            Some((u, d, i)) if u == unit && d == district => i,
-            _ => resolver.resolve(unit, district),
+        let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
+        let i = match &last {
+            Some((u, d, t, i)) if u == unit && d.as_deref() == district && *t == dates => *i,
+            _ => {
+                let i = resolver.resolve(unit, district, dates);
+                last = Some((unit.to_string(), district.map(str::to_string), dates, i));
+                i
+            }
         };
-        last = Some((unit, district, i));
         let res = resolver.get(i);
         tally.by_name += u64::from(res.by_name);
         tally.by_fallback += u64::from(res.by_fallback);
         tally.remapped += u64::from(res.remapped);
+        if let Some(k) = &res.to_default {
+            *tally.to_default.entry(k.clone()).or_default() += 1;
+        }
+        if let Some(c) = resolver.old_code_column {
+            let v = res
+                .before_crosswalk
+                .clone()
+                .map_or(crate::table::Value::Null, crate::table::Value::Str);
+            if r.extra.len() == c {
+                r.extra.push(v);
+            } else if r.extra[c] == crate::table::Value::Null {
+                r.extra[c] = v;
+            }
+        }
         resolved.push(i);
     }
 

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use polars::prelude::*;
-use sipas_core::{Instrument, UnitRegistry, bundled, schema};
+use sipas_core::{Instrument, bundled, schema};
 
 use sipas_dataset::{DatasetWriter, Layout};
 
@@ -654,19 +654,12 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
 /// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
 /// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] + [`write_outcome`] on the
 /// whole table, in bounded memory (see [`run_with`]).
-pub fn run(
+pub fn run<'u>(
     data: &Path,
     out: &Path,
     instrument: Option<&Instrument>,
-    registry: &UnitRegistry,
+    units: impl Into<crate::Units<'u>>,
     opts: &CleanOptions,
 ) -> Result<CleanReport> {
-    run_with(
-        data,
-        out,
-        instrument,
-        registry,
-        opts,
-        &RunOptions::default(),
-    )
+    run_with(data, out, instrument, units, opts, &RunOptions::default())
 }

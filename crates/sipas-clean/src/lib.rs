@@ -56,9 +56,9 @@ pub mod units;
 
 pub use clean::{
     ChannelCounts, CleanOptions, CleanOutcome, CleanReport, Counts, CrosswalkSummary, Excluded,
-    OptionsSummary, Reason, clean,
+    OptionsSummary, Reason, Units, clean,
 };
-pub use crosswalk::{Crosswalk, CrosswalkEntry, CrosswalkTarget};
+pub use crosswalk::{AnalysisUnits, Crosswalk, CrosswalkEntry, CrosswalkTarget, Mapped, Part};
 pub use error::{Error, Result};
 pub use table::{ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value};
 pub use units::{UnitMatch, UnitMatcher};

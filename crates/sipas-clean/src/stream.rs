@@ -25,11 +25,12 @@ use std::path::Path;
 
 use polars::prelude::{PlHashMap as HashMap, PlHashSet as HashSet, *};
 use rayon::prelude::*;
-use sipas_core::{Instrument, UnitRegistry, schema};
+use sipas_core::{Instrument, schema};
 use sipas_dataset::{Dataset, DatasetWriter, Layout, Spill};
 
 use crate::clean::{
-    Before, CleanOptions, CleanReport, Excluded, Resolver, Tally, clean_part, submission_cmp,
+    Before, CleanOptions, CleanReport, Excluded, Resolver, RowDates, Tally, Units, clean_part,
+    submission_cmp,
 };
 use crate::io::{
     BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, instrument_for, quarantine_csv_of,
@@ -121,6 +122,7 @@ fn for_each_row(
     let units = text(df, schema::UNIT_CODE, path)?;
     let pers = text(df, schema::PERIOD, path)?;
     let districts = text(df, DISTRICT, path)?;
+    let subs = text(df, schema::SUBMITTED_AT, path)?;
     let null = |i: usize, c: &str| Error::NullValue {
         path: path.to_path_buf(),
         row: usize::try_from(ordinal + i as u64 + 1).unwrap_or(usize::MAX),
@@ -136,20 +138,22 @@ fn for_each_row(
             return Err(null(i, c));
         }
     }
-    let mut last_unit: Option<(&str, Option<&str>, u32)> = None;
+    let mut last_unit: Option<(&str, Option<&str>, RowDates, u32)> = None;
     let mut last_period: Option<(&str, u32)> = None;
     let rows = ids
         .iter()
         .map(Option::unwrap_or_default)
         .zip(units.iter().map(Option::unwrap_or_default))
         .zip(pers.iter().map(Option::unwrap_or_default))
-        .zip(districts.iter());
-    for (i, (((id, unit), period), district)) in rows.enumerate() {
+        .zip(districts.iter())
+        .zip(subs.iter());
+    for (i, ((((id, unit), period), district), sub)) in rows.enumerate() {
+        let dates = resolver.dates(sub, period);
         let r = match last_unit {
-            Some((u, d, r)) if u == unit && d == district => r,
+            Some((u, d, t, r)) if u == unit && d == district && t == dates => r,
             _ => {
-                let r = resolver.resolve(unit, district);
-                last_unit = Some((unit, district, r));
+                let r = resolver.resolve(unit, district, dates);
+                last_unit = Some((unit, district, dates, r));
                 r
             }
         };
@@ -363,11 +367,11 @@ fn write_by_period(w: &mut DatasetWriter, df: &DataFrame, path: &Path) -> Result
 /// (period, unit) cells into a temporary folder inside `out`, and cleans
 /// one group at a time: the outputs are those of [`crate::clean()`] and
 /// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
-pub fn run_with(
+pub fn run_with<'u>(
     data: &Path,
     out: &Path,
     instrument: Option<&Instrument>,
-    registry: &UnitRegistry,
+    units: impl Into<Units<'u>>,
     opts: &CleanOptions,
     run: &RunOptions,
 ) -> Result<CleanReport> {
@@ -386,13 +390,16 @@ pub fn run_with(
         &default_file,
         None,
     )?;
-    let mut resolver = Resolver::new(registry, opts);
+    let mut resolver = Resolver::new(units.into(), opts);
     let mut periods = Periods::default();
 
     // Pass 1: id hashes, rows per (period, resolution).
     let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
     if meta.has_district {
         pass1.push(DISTRICT);
+    }
+    if ds.has_column(schema::SUBMITTED_AT) {
+        pass1.push(schema::SUBMITTED_AT);
     }
     let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
     let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
@@ -513,8 +520,10 @@ pub fn run_with(
     // Clean group by group. The table carries `unit_text` if a kept row
     // was matched by name: assume so if any row was; fix it at the end.
     let any_named = resolver.all().iter().any(|r| r.named && r.result.is_ok());
+    let extra = resolver.with_old_code_column(&meta.extra);
     let mut out_meta = ResponseTable {
         has_unit_text: meta.has_unit_text || any_named,
+        extra,
         ..meta
     };
     let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();

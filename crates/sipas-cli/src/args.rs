@@ -237,10 +237,12 @@ pub struct CleanRules {
     /// Match unit names typed without accents (reported as such).
     #[arg(long)]
     pub ascii_fallback: bool,
-    /// Dated unit crosswalk CSV (old_code,new_code,valid_from,note), or `thai-nguyen` for the bundled one.
+    /// Dated unit crosswalk: `thai-nguyen` (the bundled 01/12/2024 and 01/07/2025 steps) or a CSV
+    /// (`old_code,new_code,valid_from[,part,note]`); several, separated by commas, chain by date.
     #[arg(long)]
     pub crosswalk: Option<String>,
-    /// Map onto the `new` (default) or `old` units of the crosswalk.
+    /// Map onto the units after the last step (`new`, default), before the first (`old`), or in
+    /// force on a date (`YYYY-MM-DD`); mapping back only where one-to-one.
     #[arg(long, default_value = "new")]
     pub crosswalk_target: String,
     /// Flag a response with more than this share of items unanswered.
@@ -252,8 +254,8 @@ pub struct CleanRules {
     /// How the clean response table is written: `file` (responses.parquet) or `period` (responses/period=P/…, Hive style).
     #[arg(long, default_value = "file", value_parser = ["file", "period"])]
     pub layout: String,
-    /// Job files only: the unit list after the crosswalk (target `new`), used by aggregate and
-    /// report; default for the bundled `thai-nguyen` crosswalk: fixtures/units/thai_nguyen_2024-12.csv.
+    /// Job files only: the unit list after the crosswalk, used by aggregate and report; default
+    /// with the bundled units: the units in force on the target (the 92 for `new`).
     #[arg(skip)]
     pub units_after: Option<PathBuf>,
 }

@@ -18,6 +18,7 @@
 //! # edit_share = 0.01               # rows edited (same id, later)
 //! # modes = [{ name = "paper", share = 0.5, effect = 0.0 },
 //! #          { name = "online", share = 0.5, effect = -0.15 }]
+//! # codes_at_date = "thai-nguyen"  # code rows as offices did on their day (177 → 172 → 92)
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
@@ -39,9 +40,9 @@
 //! exclude_flagged = false           # flag straight-liners, speeders, too many missing; keep them
 //! keep_resent_copies = false        # re-sent copies (same submission, new id) are excluded
 //! ascii_fallback = false
-//! # crosswalk = "thai-nguyen"       # or a CSV path; map merged units onto one set
-//! crosswalk_target = "new"
-//! # units_after = "units-2025.csv"  # units after the crosswalk, for aggregate and report
+//! # crosswalk = "thai-nguyen"       # or CSV paths, comma-separated, chained by date
+//! crosswalk_target = "new"          # or "old", or a date "2025-01-01"
+//! # units_after = "units-2026.csv"  # units after the crosswalk, for aggregate and report
 //! #                                 # (bundled for thai-nguyen; pilots are mapped too)
 //! max_missing_share = 0.5
 //! min_duration_s = 120.0
@@ -155,6 +156,11 @@ pub struct GenerateJob {
     /// Response styles (`[generate.styles]`; default: off).
     #[serde(default)]
     pub styles: sipas_synth::ResponseStyles,
+    /// `thai-nguyen`: code each generated response as offices did on its
+    /// submission day (the 177 units' codes moved through the bundled
+    /// crosswalk up to that day: 172 from 01/12/2024, 92 from 01/07/2025).
+    #[serde(default)]
+    pub codes_at_date: Option<String>,
 }
 
 fn default_first() -> String {
@@ -245,10 +251,19 @@ impl Job {
         job.units = job.units.as_ref().map(abs);
         job.pilots = job.pilots.as_ref().map(abs);
         job.clean.units_after = job.clean.units_after.as_ref().map(abs);
-        if let Some(c) = &job.clean.crosswalk
-            && c != "thai-nguyen"
-        {
-            job.clean.crosswalk = Some(abs(&PathBuf::from(c)).display().to_string());
+        if let Some(c) = &job.clean.crosswalk {
+            let parts: Vec<String> = c
+                .split(',')
+                .map(str::trim)
+                .map(|p| {
+                    if p == "thai-nguyen" {
+                        p.to_string()
+                    } else {
+                        abs(&PathBuf::from(p)).display().to_string()
+                    }
+                })
+                .collect();
+            job.clean.crosswalk = Some(parts.join(","));
         }
         job.ingest.inputs = job.ingest.inputs.iter().map(abs).collect();
         job.ingest.read.mapping = job.ingest.read.mapping.as_ref().map(abs);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use sipas_core::{Instrument, PilotSet, UnitRegistry, bundled};
+use sipas_core::{Instrument, PilotSet, UnitHistory, UnitRegistry, bundled};
 
 /// An instrument from a bundled id or a TOML path.
 pub(crate) fn instrument(spec: &str) -> anyhow::Result<Instrument> {
@@ -33,6 +33,15 @@ pub(crate) fn units(path: Option<&Path>) -> anyhow::Result<UnitRegistry> {
         None => Ok(bundled::units()),
         Some(p) => UnitRegistry::from_path(p)
             .with_context(|| format!("cannot load unit list {}", p.display())),
+    }
+}
+
+/// The units over time for clean: the bundled Thái Nguyên history (177 →
+/// 172 → 92, each row read at its date) when `None`, else the one list given.
+pub(crate) fn unit_history(path: Option<&Path>) -> anyhow::Result<UnitHistory> {
+    match path {
+        None => Ok(bundled::unit_history()),
+        Some(_) => units(path).map(UnitHistory::single),
     }
 }
 

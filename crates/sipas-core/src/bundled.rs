@@ -1,13 +1,15 @@
 //! Definitions shipped with sipas (from `fixtures/`): the two SIPAS
-//! instruments, the 177 Thái Nguyên units and the 12 pilot units.
+//! instruments, the Thái Nguyên units over time (177 → 172 → 92) and the
+//! 12 pilot units.
 
-use crate::{Instrument, PilotSet, UnitRegistry};
+use crate::{Instrument, IsoDate, PilotSet, UnitHistory, UnitRegistry};
 
 const SIPAS_2017: &str = include_str!("../../../fixtures/instruments/sipas-2017.toml");
 const SIPAS_2023: &str = include_str!("../../../fixtures/instruments/sipas-2023.toml");
 const UNITS: &str = include_str!("../../../fixtures/units/thai_nguyen.csv");
 const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
 const UNITS_2024_12: &str = include_str!("../../../fixtures/units/thai_nguyen_2024-12.csv");
+const UNITS_2025_07: &str = include_str!("../../../fixtures/units/thai_nguyen_2025-07.csv");
 
 /// Ids of the bundled instruments.
 pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
@@ -49,11 +51,33 @@ pub fn units() -> UnitRegistry {
         .expect("the bundled unit list is checked by the test suite")
 }
 
-/// The Thái Nguyên analysis units after the 01/12/2024 merges, as far as
-/// the bundled crosswalk knows them (174: see `fixtures/README.md`).
+/// The 172 Thái Nguyên units from 01/12/2024 to 30/06/2025 (Nghị quyết
+/// 1240/NQ-UBTVQH15).
 pub fn units_2024_12() -> UnitRegistry {
     UnitRegistry::from_csv_str(UNITS_2024_12, "fixtures/units/thai_nguyen_2024-12.csv")
         .expect("the bundled unit list is checked by the test suite")
+}
+
+/// The 92 units of the merged Tỉnh Thái Nguyên from 01/07/2025 (Nghị quyết
+/// 1683/NQ-UBTVQH15; no districts).
+pub fn units_2025_07() -> UnitRegistry {
+    UnitRegistry::from_csv_str(UNITS_2025_07, "fixtures/units/thai_nguyen_2025-07.csv")
+        .expect("the bundled unit list is checked by the test suite")
+}
+
+/// The Thái Nguyên units over time: the 177 to 30/11/2024, the 172 from
+/// 01/12/2024 to 30/06/2025, the 92 from 01/07/2025.
+pub fn unit_history() -> UnitHistory {
+    let day = |s: &str| s.parse::<IsoDate>().expect("a bundled date");
+    UnitHistory::from_eras(
+        vec![
+            (None, units()),
+            (Some(day("2024-12-01")), units_2024_12()),
+            (Some(day("2025-07-01")), units_2025_07()),
+        ],
+        "bundled unit history",
+    )
+    .expect("the bundled unit history is checked by the test suite")
 }
 
 /// The 12 Thái Nguyên pilot units, start 2024Q1.
@@ -82,8 +106,10 @@ mod tests {
     #[test]
     fn merged_units_drop_three_codes_and_rename_three() {
         let u = super::units_2024_12();
-        assert_eq!(u.len(), 174);
-        assert!(!u.contains("05536") && !u.contains("05608") && !u.contains("05839"));
+        assert_eq!(u.len(), 172);
+        for gone in ["05536", "05608", "05839", "05704", "05782"] {
+            assert!(!u.contains(gone), "{gone}");
+        }
         assert_eq!(u.get("05569").unwrap().full_name(), "Thị trấn Chợ Chu");
         assert_eq!(u.get("05644").unwrap().full_name(), "Thị trấn Giang Tiên");
         assert_eq!(u.get("05845").unwrap().full_name(), "Xã Vạn Phú");

@@ -47,4 +47,7 @@ pub enum Error {
     /// A period label does not follow one of the accepted forms.
     #[error("invalid period `{0}` (expected YYYY, YYYY-H1/H2, YYYYQ1-Q4 or YYYY-MM)")]
     Period(String),
+    /// A date is not a valid `YYYY-MM-DD`.
+    #[error("invalid date `{0}` (expected YYYY-MM-DD)")]
+    Date(String),
 }

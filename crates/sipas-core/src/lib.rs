@@ -9,6 +9,8 @@
 //! - [`Instrument`]: a questionnaire as data: items, the answer [`Scale`] and the
 //!   tree of groups (element → part → SIPAS) that an index rolls up through.
 //! - [`UnitRegistry`] / [`Unit`]: the official commune-level units, keyed by GSO code.
+//! - [`UnitHistory`] / [`IsoDate`]: the unit lists in force one after the other
+//!   (177 → 172 → 92 in Thái Nguyên); a code means what it meant on its date.
 //! - [`PilotSet`]: the pilot units and the period the pilot starts.
 //! - [`Period`]: a survey period (`2024`, `2024-H1`, `2024Q1`, `2024-01`).
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
@@ -24,6 +26,7 @@ pub mod atomic;
 pub mod bundled;
 pub mod csv_safe;
 mod error;
+pub mod history;
 pub mod instrument;
 pub mod period;
 pub mod pilots;
@@ -34,6 +37,7 @@ pub mod text;
 pub mod units;
 
 pub use error::{Error, Result};
+pub use history::{DatedUnit, IsoDate, UnitEra, UnitHistory};
 pub use instrument::{Group, Instrument, Item, Scale};
 pub use period::{Granularity, Period};
 pub use pilots::PilotSet;

@@ -17,6 +17,10 @@ pub const SUBMITTED_AT: &str = "submitted_at";
 pub const CHANNEL: &str = "channel";
 /// Sampling weight, optional; default 1.
 pub const WEIGHT: &str = "weight";
+/// The unit code a row had at its date, before a crosswalk moved it (text;
+/// clean writes it when a crosswalk is given). The default strata of a
+/// merged unit are these old units × period.
+pub const OLD_UNIT_CODE: &str = "old_unit_code";
 /// Source file of a row (provenance, written by ingest).
 pub const SOURCE_FILE: &str = "source_file";
 /// 1-based line of the row in its source file (provenance, written by ingest).

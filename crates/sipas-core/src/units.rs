@@ -2,7 +2,9 @@
 //!
 //! A unit is identified by its 5-digit GSO code. Names repeat across
 //! districts (Tân Thịnh, Hương Sơn, …): never identify a unit by name alone.
-//! The list is a CSV `code,name,kind,district_code,district_name`, NFC.
+//! The list is a CSV `code,name,kind,district_code,district_name`, NFC; the
+//! district columns may be left out (units since 01/07/2025 have none).
+//! The units in force at a date are a [`crate::UnitHistory`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -53,9 +55,12 @@ pub struct Unit {
     pub name: String,
     /// Xã, phường or thị trấn.
     pub kind: UnitKind,
-    /// 3-digit GSO district code.
+    /// 3-digit GSO district code; empty where districts no longer exist
+    /// (the units in force from 01/07/2025).
+    #[serde(default)]
     pub district_code: String,
-    /// Full district name, prefix included.
+    /// Full district name, prefix included; empty where districts no longer exist.
+    #[serde(default)]
     pub district_name: String,
 }
 

@@ -26,6 +26,8 @@ pub const EVALUATION_JSON: &str = "evaluation.json";
 pub const INGEST_REPORT_JSON: &str = "ingest-report.json";
 /// The clean report, in `RESULTS/../clean/`.
 pub const CLEAN_REPORT_JSON: &str = "clean-report.json";
+/// Which old units make up each unit with a pilot commune (after a crosswalk).
+pub const TREATMENT_CSV: &str = "treatment.csv";
 /// The aggregate report, in `RESULTS/` itself.
 pub const AGGREGATE_REPORT_JSON: &str = "aggregate-report.json";
 
@@ -71,6 +73,23 @@ pub struct Twfe {
     pub overall: TwfeRow,
     /// One row per pilot unit, in code order.
     pub units: Vec<TwfeRow>,
+    /// After a crosswalk: one row per treatment definition on today's units
+    /// (`contains_pilot`, `intensity`, `contains_pilot_unmixed`, in
+    /// `unit_code`), in file order.
+    pub treatments: Vec<TwfeRow>,
+}
+
+/// One row of `treatment.csv`: which old units make up a unit with a pilot commune.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TreatmentRow {
+    /// Today's unit.
+    pub unit_code: String,
+    /// Share of its pre-merge responses from pilot communes.
+    pub intensity: Option<f64>,
+    /// The old units behind it, `|`-separated.
+    pub old_units: String,
+    /// Those of them that are pilot communes.
+    pub pilot_old_units: String,
 }
 
 /// One row of `did_units.csv`: a pilot unit's 2×2 of cell means.
@@ -200,6 +219,8 @@ pub struct Evaluation {
     pub methods: Option<String>,
     /// `evaluation.json`.
     pub info: Option<EvaluationInfo>,
+    /// `treatment.csv` (after a crosswalk), in code order.
+    pub treatment: Vec<TreatmentRow>,
 }
 
 impl Evaluation {
@@ -245,6 +266,17 @@ pub struct CleanQuality {
     /// Kept rows carrying a flag, by flag (a row may carry several).
     #[serde(default)]
     pub flagged_by_reason: BTreeMap<String, u64>,
+    /// The crosswalk, when one was applied.
+    #[serde(default)]
+    pub crosswalk: Option<CleanCrosswalk>,
+}
+
+/// The crosswalk part of `clean-report.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct CleanCrosswalk {
+    /// First days of its steps (`YYYY-MM-DD`): the reorganisations.
+    #[serde(default)]
+    pub steps: Vec<String>,
 }
 
 /// Counts of the aggregate stage (`aggregate-report.json` in the results folder).
@@ -402,6 +434,21 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
     if let Some(p) = present(EVALUATION_JSON) {
         ev.info = Some(read_json(&p)?);
     }
+    if let Some(p) = present(TREATMENT_CSV) {
+        let mut t = Table::open(&p)?;
+        let [code, x, olds, pilots] =
+            ["unit_code", "intensity", "old_units", "pilot_old_units"].map(|n| t.col(n));
+        let (code, x, olds, pilots) = (code?, x?, olds?, pilots?);
+        for r in t.rows()? {
+            ev.treatment.push(TreatmentRow {
+                unit_code: r.text(code).to_string(),
+                intensity: r.opt_f64(&p, x)?,
+                old_units: r.text(olds).to_string(),
+                pilot_old_units: r.text(pilots).to_string(),
+            });
+        }
+        ev.treatment.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
+    }
     Ok(ev)
 }
 
@@ -431,6 +478,7 @@ fn read_twfe(path: &Path) -> Result<Twfe> {
     let seed = t.col("seed")?;
     let mut overall = None;
     let mut units = Vec::new();
+    let mut treatments = Vec::new();
     for r in t.rows()? {
         let row = TwfeRow {
             unit_code: Some(r.text(code).to_string()).filter(|c| !c.is_empty()),
@@ -454,6 +502,9 @@ fn read_twfe(path: &Path) -> Result<Twfe> {
             "overall" => return Err(r.bad(path, scope, "a second overall row")),
             "unit" if row.unit_code.is_some() => units.push(row),
             "unit" => return Err(r.bad(path, code, "a unit row without a unit code")),
+            // The DiD on today's units under each treatment definition
+            // (`unit_code` holds the definition): listed in methods.txt.
+            "treatment" if row.unit_code.is_some() => treatments.push(row),
             s => return Err(r.bad(path, scope, format!("`{s}` is not overall or unit"))),
         }
     }
@@ -462,7 +513,11 @@ fn read_twfe(path: &Path) -> Result<Twfe> {
         message: "no overall row".into(),
     })?;
     units.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
-    Ok(Twfe { overall, units })
+    Ok(Twfe {
+        overall,
+        units,
+        treatments,
+    })
 }
 
 fn read_did_units(path: &Path) -> Result<Vec<UnitDid>> {

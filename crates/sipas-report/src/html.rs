@@ -290,10 +290,72 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
         );
     }
 
+    todays_units_section(&mut h, results);
     methods_section(&mut h, results, start, codes.len());
     quality_section(&mut h, results);
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// After a crosswalk: which old units make up each unit with a pilot
+/// commune, its treatment intensity, and the DiD under each definition.
+fn todays_units_section(h: &mut String, results: &Results) {
+    let ev = &results.evaluation;
+    if ev.treatment.is_empty() {
+        return;
+    }
+    h.push_str(
+        "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n\
+         <p>Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), mỗi đơn vị hiện nay \
+         gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu trước lần sắp xếp đầu tiên thuộc các \
+         xã thí điểm. <small>After the reorganisations each unit of today holds one or more former \
+         communes; its treatment intensity is the share of its responses before the first \
+         reorganisation from pilot communes.</small></p>\n<table>\n<tr><th>Đơn vị</th>\
+         <th>Các xã cũ</th><th>Xã thí điểm</th><th>Mức độ can thiệp</th></tr>\n",
+    );
+    for t in &ev.treatment {
+        let name = results.units.get(&t.unit_code).map_or_else(
+            || t.unit_code.clone(),
+            |u| format!("{} {}", t.unit_code, u.name),
+        );
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&name),
+            escape(&t.old_units.replace('|', ", ")),
+            escape(&t.pilot_old_units.replace('|', ", ")),
+            num(t.intensity, 2)
+        );
+    }
+    h.push_str("</table>\n");
+    let rows = ev
+        .twfe
+        .as_ref()
+        .map_or(&[][..], |t| t.treatments.as_slice());
+    if !rows.is_empty() {
+        h.push_str(
+            "<table>\n<tr><th>Định nghĩa can thiệp / treatment</th><th>Ước lượng</th>\
+             <th>KTC 95%</th><th>Đơn vị can thiệp / tổng</th></tr>\n",
+        );
+        for r in rows {
+            let label = match r.unit_code.as_deref().unwrap_or_default() {
+                "contains_pilot" => "Có chứa xã thí điểm (contains_pilot)",
+                "intensity" => "Theo mức độ can thiệp (intensity)",
+                "contains_pilot_unmixed" => "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+                other => other,
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td></tr>",
+                escape(label),
+                num(r.estimate, 2),
+                interval(r.lo, r.hi, 2),
+                r.n_treated.unwrap_or_default(),
+                r.n_clusters.unwrap_or_default()
+            );
+        }
+        h.push_str("</table>\n");
+    }
 }
 
 /// File name of the event-study chart.

@@ -26,6 +26,8 @@ pub const UNIT_COLOR: RGBColor = RGBColor(31, 119, 180);
 pub const BASELINE_COLOR: RGBColor = RGBColor(217, 95, 2);
 /// Colour of the pilot start marker.
 pub const MARKER_COLOR: RGBColor = RGBColor(90, 90, 90);
+/// Colour of the reorganisation markers.
+pub const REORG_COLOR: RGBColor = RGBColor(130, 80, 150);
 /// Opacity of the 95% bands.
 pub const BAND_ALPHA: f64 = 0.2;
 
@@ -210,6 +212,20 @@ fn draw_chart<DB: DrawingBackend>(
         chart
             .draw_series(std::iter::once(
                 EmptyElement::at((m.x, y1)) + Text::new(m.label.clone(), (6, 6), font),
+            ))
+            .map_err(draw_err)?;
+    }
+    // The reorganisations of the communes: dotted, labelled near the top.
+    for (i, m) in spec.reorganisations.iter().enumerate() {
+        let style = REORG_COLOR.stroke_width(1);
+        chart
+            .draw_series(DashedLineSeries::new([(m.x, y0), (m.x, y1)], 3, 4, style))
+            .map_err(draw_err)?;
+        let font = (FONT, layout.label).into_font().color(&REORG_COLOR);
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((m.x, y1))
+                    + Text::new(m.label.clone(), (4, 28 + 20 * i as i32), font),
             ))
             .map_err(draw_err)?;
     }

@@ -76,6 +76,9 @@ pub struct ChartSpec {
     pub series: Vec<SeriesSpec>,
     /// The pilot start marker, when the start falls inside the periods shown.
     pub marker: Option<MarkerSpec>,
+    /// The reorganisations of the communes (crosswalk steps) inside the
+    /// periods shown, at their day within the period.
+    pub reorganisations: Vec<MarkerSpec>,
 }
 
 impl ChartSpec {
@@ -94,6 +97,9 @@ impl ChartSpec {
         match &self.marker {
             Some(m) => _ = writeln!(s, "marker: x={:.2} \"{}\"", m.x, m.label),
             None => _ = writeln!(s, "marker: none"),
+        }
+        for m in &self.reorganisations {
+            let _ = writeln!(s, "reorganisation: x={:.2} \"{}\"", m.x, m.label);
         }
         for series in &self.series {
             let _ = writeln!(s, "series {:?} \"{}\"", series.role, series.label);
@@ -159,6 +165,37 @@ fn marker(periods: &[Period], start: Period) -> Option<MarkerSpec> {
         x: k as f64 - 0.5,
         label: nfc(&marker_label(start)),
     })
+}
+
+/// The reorganisations (first days `YYYY-MM-DD` of crosswalk steps) that
+/// fall inside the periods shown, placed at their month within the period.
+pub fn reorganisation_markers(periods: &[Period], steps: &[String]) -> Vec<MarkerSpec> {
+    let mut out = Vec::new();
+    for step in steps {
+        if step.len() != 10 {
+            continue;
+        }
+        let (Ok(year), Ok(month), Ok(day)) = (
+            step[0..4].parse::<i32>(),
+            step[5..7].parse::<u32>(),
+            step[8..10].parse::<u32>(),
+        ) else {
+            continue;
+        };
+        let Some((k, p)) = periods.iter().enumerate().find(|(_, p)| {
+            let len = 12 / p.granularity().per_year();
+            p.year() == year && (p.sub() - 1) * len < month && month <= p.sub() * len
+        }) else {
+            continue;
+        };
+        let len = 12 / p.granularity().per_year();
+        let offset = f64::from(month - 1 - (p.sub() - 1) * len) / f64::from(len);
+        out.push(MarkerSpec {
+            x: k as f64 - 0.5 + offset,
+            label: nfc(&format!("Sắp xếp xã {day:02}/{month:02}/{year}")),
+        });
+    }
+    out
 }
 
 /// Builds a series from estimates by period over the periods shown.
@@ -252,6 +289,15 @@ fn unit_chart(
         y_range: y,
         series: vec![unit_series, base_series],
         marker: marker(periods, pilots.start),
+        reorganisations: reorganisation_markers(
+            periods,
+            results
+                .quality
+                .clean
+                .as_ref()
+                .and_then(|c| c.crosswalk.as_ref())
+                .map_or(&[][..], |c| &c.steps),
+        ),
     })
 }
 
@@ -650,6 +696,28 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reorganisations_sit_at_their_month_within_the_period() {
+        let periods: Vec<Period> = "2023Q1"
+            .parse::<Period>()
+            .unwrap()
+            .range_to("2026Q4".parse().unwrap());
+        let m = super::reorganisation_markers(
+            &periods,
+            &[
+                "2024-12-01".into(),
+                "2025-07-01".into(),
+                "2030-01-01".into(),
+            ],
+        );
+        assert_eq!(m.len(), 2, "a step outside the periods is not shown");
+        // 2024Q4 is the 8th quarter (x = 7); December is its third month.
+        assert!((m[0].x - (7.0 - 0.5 + 2.0 / 3.0)).abs() < 1e-12);
+        assert_eq!(m[0].label, "Sắp xếp xã 01/12/2024");
+        // 2025Q3 starts with July: between 2025Q2 and 2025Q3.
+        assert!((m[1].x - 9.5).abs() < 1e-12);
+    }
+
     use super::*;
 
     #[test]

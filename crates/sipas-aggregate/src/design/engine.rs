@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 use sipas_core::instrument::GroupKind;
+use sipas_core::schema;
 
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
@@ -297,6 +298,15 @@ fn prepare<'a>(
         Strata::Column(c) => Some(column_labels(responses, c)?),
         _ => None,
     };
+    // Across a merge the default strata are the old units × period: the
+    // units were sampled separately (clean writes `old_unit_code` with a
+    // crosswalk; read it when present).
+    let old_units = match &spec.strata {
+        Strata::UnitPeriod if responses.design_column(schema::OLD_UNIT_CODE).is_some() => {
+            Some(column_labels(responses, schema::OLD_UNIT_CODE)?)
+        }
+        _ => None,
+    };
     // Per unit: its stratum when strata are districts or kinds.
     let unit_stratum: Vec<u32> = meta
         .iter()
@@ -307,7 +317,7 @@ fn prepare<'a>(
         })
         .collect();
     let n_keys = match &spec.strata {
-        Strata::UnitPeriod => units.len() * n_periods,
+        Strata::UnitPeriod => old_units.as_ref().map_or(units.len(), |c| c.0.len()) * n_periods,
         Strata::Unit => units.len(),
         Strata::District => district_ix.len(),
         Strata::Kind => kind_ix.len(),
@@ -317,7 +327,9 @@ fn prepare<'a>(
     let stratum_of = |r: usize| -> usize {
         let u = ui[r] as usize;
         match &spec.strata {
-            Strata::UnitPeriod => u * n_periods + pi[r] as usize,
+            Strata::UnitPeriod => {
+                old_units.as_ref().map_or(u, |c| c.1[r] as usize) * n_periods + pi[r] as usize
+            }
             Strata::Unit => u,
             Strata::District | Strata::Kind => unit_stratum[u] as usize,
             Strata::None => 0,

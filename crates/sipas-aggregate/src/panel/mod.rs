@@ -35,6 +35,7 @@
 
 mod fit;
 mod linalg;
+mod merged;
 mod output;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,7 +44,10 @@ use serde::{Deserialize, Serialize};
 use sipas_core::{Period, PilotSet};
 
 pub use fit::WildWeights;
-pub use output::{EVALUATION_FILES, methods_text, write_evaluation};
+pub use merged::{
+    MergedDid, Treatment, UnitTreatment, intensity_from_responses, treatment_intensity, twfe_merged,
+};
+pub use output::{EVALUATION_FILES, append_treatment_rows, methods_text, write_evaluation};
 
 use crate::estimate::{CellEstimate, Z_INTERVAL};
 use crate::{Error, Result};

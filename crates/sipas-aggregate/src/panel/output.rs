@@ -65,6 +65,30 @@ struct Report<'a> {
     event_study_reference: i64,
 }
 
+/// Adds the TWFE DiD on today's units under each treatment definition to
+/// `did_twfe.csv` (written by [`write_evaluation`] first): one row per
+/// definition with `scope` = `treatment` and the definition
+/// (`contains_pilot`, `intensity`, `contains_pilot_unmixed`) in `unit_code`.
+pub fn append_treatment_rows(m: &super::MergedDid, out_dir: &Path) -> Result<()> {
+    let path = out_dir.join("did_twfe.csv");
+    let mut s = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    for (t, r) in &m.rows {
+        let mut line = String::new();
+        did_line(
+            &mut line,
+            &DidRow {
+                unit_code: Some(t.as_str().to_string()),
+                ..r.clone()
+            },
+        );
+        s.push_str(&line.replacen("unit,", "treatment,", 1));
+    }
+    write_atomic(out_dir, "did_twfe.csv", s.as_bytes())
+}
+
 /// Writes `did_twfe.csv`, `did_units.csv`, `event_study.csv`,
 /// `pretrend.csv` and `evaluation.json` into `out_dir` (created if needed),
 /// each atomically; same evaluation → same bytes. `selection` (from

@@ -1,4 +1,5 @@
 //! Integration tests of sipas-aggregate.
 
 mod channels;
+mod merge;
 mod survey;

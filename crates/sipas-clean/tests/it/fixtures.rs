@@ -169,7 +169,7 @@ fn unit_names() {
         "unit_names",
         &CleanOptions {
             allow_ascii_fallback: true,
-            crosswalk: Some(Crosswalk::thai_nguyen()),
+            crosswalk: Some(Crosswalk::thai_nguyen_2024_12()),
             ..CleanOptions::default()
         },
     );

@@ -19,7 +19,7 @@ fn parquet_round_trip_and_outputs() {
     assert_eq!(back, t, "canonical parquet round trip");
 
     let opts = CleanOptions {
-        crosswalk: Some(Crosswalk::thai_nguyen()),
+        crosswalk: Some(Crosswalk::thai_nguyen_2024_12()),
         ..CleanOptions::default()
     };
     let out = dir.path().join("clean");
@@ -39,13 +39,10 @@ fn parquet_round_trip_and_outputs() {
     let (clean_back, _) = read_responses(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
     let expected = clean(&t, &instrument(), &units(), &opts).unwrap();
     assert_eq!(clean_back, expected.table);
-    // 05536 → 05569 by the crosswalk.
-    assert!(
-        clean_back
-            .rows
-            .iter()
-            .any(|r| r.response_id == "u5" && r.unit_code == "05569")
-    );
+    // 05536 → 05569 by the crosswalk; `old_unit_code` keeps 05536.
+    assert!(clean_back.rows.iter().any(|r| r.response_id == "u5"
+        && r.unit_code == "05569"
+        && r.extra.last() == Some(&sipas_clean::Value::Str("05536".into()))));
 
     let q = std::fs::read_to_string(out.join(io::QUARANTINE)).unwrap();
     assert_eq!(q.lines().count(), 1 + 7);
@@ -53,7 +50,7 @@ fn parquet_round_trip_and_outputs() {
         q.lines()
             .next()
             .unwrap()
-            .ends_with("source_file,source_line,reason,detail")
+            .ends_with("source_file,source_line,old_unit_code,reason,detail")
     );
     assert!(q.contains("u2,Tân Long,2024Q1,,survey,1,"));
     let cells = std::fs::read_to_string(out.join(io::BY_CELL)).unwrap();
@@ -65,7 +62,7 @@ fn parquet_round_trip_and_outputs() {
     // 05443/2024Q1: r1 ×2, r2, r3, r6, u1 in; r1 superseded, r6 a copy;
     // u1 flagged `flag_same_answers`.
     assert!(
-        cells.contains("\n05443,2024Q1,6,4,2,1,0,0,1,0,0,0,0,0,0,0,1,0\n"),
+        cells.contains("\n05443,2024Q1,6,4,2,1,0,0,1,0,0,0,0,0,0,0,0,1,0\n"),
         "{cells}"
     );
     let json: serde_json::Value =

@@ -1,6 +1,7 @@
 //! Integration tests of sipas-clean: fixture cases, properties, parquet I/O.
 
 mod common;
+mod dated;
 mod fixtures;
 mod io;
 mod props;

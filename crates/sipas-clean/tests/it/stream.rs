@@ -129,7 +129,7 @@ fn groups_give_the_whole_table_result() {
     let t = mixed();
     let opts = [
         CleanOptions {
-            crosswalk: Some(Crosswalk::thai_nguyen()),
+            crosswalk: Some(Crosswalk::thai_nguyen_2024_12()),
             ..CleanOptions::default()
         },
         CleanOptions {

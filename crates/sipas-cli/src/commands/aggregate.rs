@@ -1,5 +1,6 @@
 //! `sipas aggregate`: the response table (responses.parquet or responses/) → result tables.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
@@ -8,7 +9,7 @@ use sipas_aggregate::{
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry};
+use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
@@ -38,6 +39,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
             design: &design,
             evaluation: &a.evaluation,
+            treatment: None,
         },
         &a.out,
     )
@@ -52,6 +54,19 @@ pub(crate) struct Settings<'a> {
     pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
     pub(crate) evaluation: &'a EvaluationArgs,
+    /// After a crosswalk: the pilots as named and the first reorganisation,
+    /// for the treatment on today's units.
+    pub(crate) treatment: Option<TreatmentSource>,
+}
+
+/// The pilots before a crosswalk mapped them onto today's units, and the
+/// day of the first reorganisation (rows of periods ending before it carry
+/// the communes the pilot list names).
+#[derive(Debug, Clone)]
+pub(crate) struct TreatmentSource {
+    pub(crate) pilots: PilotSet,
+    pub(crate) first_step: sipas_core::IsoDate,
+    pub(crate) last_step: sipas_core::IsoDate,
 }
 
 /// Channel classes from the CLI / job lists (`None`: the bundled list).
@@ -88,11 +103,17 @@ pub(crate) fn run_aggregate(
         channels,
         design,
         evaluation,
+        treatment,
     } = s;
     let instrument = *instrument;
     let ev_opts = evaluation_options(evaluation)?;
     // `data` holds responses.parquet or responses/ (partitioned by period).
-    let responses = read_responses_with(data, instrument, &design.columns())
+    // After a crosswalk, the old units are the default strata: keep their column.
+    let mut columns = design.columns();
+    if sipas_dataset::Dataset::open(data).is_ok_and(|d| d.has_column(schema::OLD_UNIT_CODE)) {
+        columns.push(schema::OLD_UNIT_CODE);
+    }
+    let responses = read_responses_with(data, instrument, &columns)
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
@@ -168,11 +189,15 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
-    let methods = format!(
-        "{}\n{}",
+    let mut methods = format!(
+        "{}
+{}",
         methods_text(&ev),
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
+    if let Some(ts) = treatment {
+        treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
+    }
     sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let o = &ev.overall;
@@ -200,4 +225,124 @@ fn fmt_p(p: Option<f64>) -> String {
         Some(v) if v < 0.001 => "< 0.001".to_string(),
         Some(v) => format!("= {v:.3}"),
     }
+}
+
+/// The TWFE DiD on today's units under the three treatment definitions
+/// (`did_twfe.csv` rows with scope `treatment`) and their explanation in
+/// `methods.txt`.
+fn treatment_rows(
+    responses: &sipas_aggregate::Responses,
+    panel: &[sipas_aggregate::panel::PanelCell],
+    ts: &TreatmentSource,
+    ev_opts: &EvaluationOptions,
+    out: &Path,
+    methods: &mut String,
+) -> anyhow::Result<()> {
+    use sipas_aggregate::panel::{append_treatment_rows, intensity_from_responses, twfe_merged};
+    use sipas_core::history::period_start;
+    let start_day = period_start(ts.pilots.start);
+    // Pilots named by today's codes (start on or after the last step) cover their unit.
+    let by_new_code = start_day >= ts.last_step;
+    let Some(t) = intensity_from_responses(
+        responses,
+        |p| period_start(p.offset(1)) <= ts.first_step,
+        |unit, old| {
+            if by_new_code {
+                ts.pilots.contains(unit)
+            } else {
+                ts.pilots.contains(old)
+            }
+        },
+    ) else {
+        return Ok(());
+    };
+    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting) {
+        Ok(m) => m,
+        Err(e) => {
+            say(&format!("aggregate: no DiD on today's units ({e})"));
+            return Ok(());
+        }
+    };
+    append_treatment_rows(&m, out)
+        .with_context(|| format!("cannot write the treatment rows to {}", out.display()))?;
+    // Which old units make up each unit with a pilot commune.
+    let mut csv = String::from("unit_code,intensity,mixed,old_units,pilot_old_units,responses\n");
+    for u in t.values().filter(|u| u.contains_pilot()) {
+        let olds: Vec<&str> = u.parts.keys().map(String::as_str).collect();
+        let pilots: Vec<&str> = u
+            .parts
+            .iter()
+            .filter(|(_, p)| **p)
+            .map(|(o, _)| o.as_str())
+            .collect();
+        let _ = writeln!(
+            csv,
+            "{},{:.6},{},{},{},{}",
+            u.unit_code,
+            u.intensity,
+            u.mixed(),
+            olds.join("|"),
+            pilots.join("|"),
+            u.basis
+        );
+    }
+    sipas_core::atomic::write_bytes(&out.join("treatment.csv"), csv.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join("treatment.csv").display()))?;
+    let rows: Vec<String> = m
+        .rows
+        .iter()
+        .map(|(k, r)| {
+            format!(
+                "{} {:.2} (95% CI {:.2} to {:.2}; {} treated of {} units)",
+                k.as_str(),
+                r.estimate,
+                r.lo_cr1,
+                r.hi_cr1,
+                r.n_treated,
+                r.n_clusters
+            )
+        })
+        .collect();
+    let mut rows = rows;
+    for k in sipas_aggregate::panel::Treatment::ALL {
+        if !m.rows.iter().any(|(t, _)| *t == k) {
+            rows.push(format!(
+                "{} not estimable (no treated unit left, e.g. every unit with a pilot commune is mixed)",
+                k.as_str()
+            ));
+        }
+    }
+    say(&format!(
+        "aggregate: on today's units: {}; {} units without a period before the start left out, {} mixed units",
+        rows.join("; "),
+        m.without_pre_periods.len(),
+        m.mixed.len()
+    ));
+    let mixed: Vec<String> = t
+        .values()
+        .filter(|u| u.contains_pilot())
+        .map(|u| format!("{} {:.2}", u.unit_code, u.intensity))
+        .collect();
+    let _ = write!(
+        methods,
+        "\nTreatment on today's units. The communes were reorganised (01/12/2024 and 01/07/2025) and the \
+         analysis uses today's units, so a unit may hold pilot and non-pilot communes. Each unit's \
+         treatment intensity is the share of its responses before the first reorganisation that come from \
+         pilot communes (units with a pilot commune: {}). The two-way fixed-effects DiD is estimated three \
+         ways (did_twfe.csv, scope treatment): contains_pilot counts every unit with a pilot commune as \
+         treated (diluted where the unit is mostly non-pilot); intensity uses the share as the treatment \
+         (the effect on a fully treated unit if the effect scales with the share); contains_pilot_unmixed \
+         leaves the mixed units out. Results: {}. {} units have no period before the start (e.g. former \
+         Bắc Kạn, surveyed from 2025Q3) and are left out of these comparisons.\n\n\
+         Đơn vị hiện nay. Các xã đã được sắp xếp lại (01/12/2024 và 01/07/2025) nên một đơn vị có thể gồm cả \
+         xã thí điểm và xã không thí điểm. Mức độ can thiệp của mỗi đơn vị là tỷ lệ phiếu trước lần sắp xếp \
+         đầu tiên thuộc các xã thí điểm. Khác biệt kép được ước lượng theo ba cách: có chứa xã thí điểm, \
+         theo mức độ can thiệp, và bỏ các đơn vị hỗn hợp. {} đơn vị không có kỳ nào trước khi thí điểm bắt \
+         đầu (như tỉnh Bắc Kạn cũ) không được đưa vào so sánh.\n",
+        mixed.join(", "),
+        rows.join("; "),
+        m.without_pre_periods.len(),
+        m.without_pre_periods.len(),
+    );
+    Ok(())
 }

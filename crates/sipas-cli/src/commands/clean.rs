@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget};
-use sipas_core::{Instrument, UnitRegistry};
+use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget, Units};
+use sipas_core::Instrument;
 
 use crate::ExitStatus;
 use crate::args::{CleanArgs, CleanRules};
@@ -13,24 +13,46 @@ use crate::resolve;
 
 pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
-    let units = resolve::units(a.domain.units.as_deref())?;
-    run_clean(&a.data, &a.out, instrument.as_ref(), &units, &a.rules)
+    let units = resolve::unit_history(a.domain.units.as_deref())?;
+    run_clean(
+        &a.data,
+        &a.out,
+        instrument.as_ref(),
+        (&units).into(),
+        &a.rules,
+    )
+}
+
+/// The crosswalk named by `spec`: `thai-nguyen` (the bundled 01/12/2024
+/// and 01/07/2025 steps) or a CSV path, several separated by commas,
+/// chained by date.
+pub(crate) fn crosswalk(spec: &str) -> anyhow::Result<Crosswalk> {
+    let mut out: Option<Crosswalk> = None;
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let c = if part == "thai-nguyen" {
+            Crosswalk::thai_nguyen()
+        } else {
+            Crosswalk::from_path(Path::new(part))
+                .with_context(|| format!("cannot load crosswalk {part}"))?
+        };
+        out = Some(match out {
+            None => c,
+            Some(prev) => prev
+                .chain(&c)
+                .with_context(|| format!("cannot chain crosswalk {part}"))?,
+        });
+    }
+    out.with_context(|| format!("no crosswalk in `{spec}`"))
 }
 
 /// Turns the command-line / job rules into library options.
 pub(crate) fn options(rules: &CleanRules) -> anyhow::Result<CleanOptions> {
-    let crosswalk = match rules.crosswalk.as_deref() {
-        None => None,
-        Some("thai-nguyen") => Some(Crosswalk::thai_nguyen()),
-        Some(path) => Some(
-            Crosswalk::from_path(Path::new(path))
-                .with_context(|| format!("cannot load crosswalk {path}"))?,
-        ),
-    };
-    let crosswalk_target = match rules.crosswalk_target.as_str() {
-        "new" => CrosswalkTarget::New,
-        "old" => CrosswalkTarget::Old,
-        other => anyhow::bail!("invalid crosswalk target `{other}` (expected new or old)"),
+    let crosswalk = rules.crosswalk.as_deref().map(crosswalk).transpose()?;
+    let Some(crosswalk_target) = CrosswalkTarget::parse(&rules.crosswalk_target) else {
+        anyhow::bail!(
+            "invalid crosswalk target `{}` (expected new, old or a date YYYY-MM-DD)",
+            rules.crosswalk_target
+        );
     };
     if !(0.0..=1.0).contains(&rules.max_missing_share) {
         anyhow::bail!(
@@ -53,7 +75,7 @@ pub(crate) fn run_clean(
     data: &Path,
     out: &Path,
     instrument: Option<&Instrument>,
-    units: &UnitRegistry,
+    units: Units<'_>,
     rules: &CleanRules,
 ) -> anyhow::Result<ExitStatus> {
     let started = std::time::Instant::now();

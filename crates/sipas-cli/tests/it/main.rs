@@ -7,3 +7,4 @@ mod interface;
 mod layering;
 mod pipeline;
 mod real_styles;
+mod units_over_time;

@@ -358,8 +358,8 @@ fn a_single_round_gets_its_tables_and_a_report_without_a_did() {
 }
 
 /// A trend across the 01/12/2024 merges: with the bundled crosswalk onto the
-/// new codes, Chợ Chu (05536) and Bảo Cường (05569) are one unit, 05569
-/// "Thị trấn Chợ Chu", a pilot, in every period.
+/// units in force on 30/06/2025 (the 172), Chợ Chu (05536) and Bảo Cường
+/// (05569) are one unit, 05569 "Thị trấn Chợ Chu", a pilot, in every period.
 #[test]
 fn a_crosswalk_onto_new_codes_analyses_merged_units_as_one() {
     let tmp = tempfile::tempdir().unwrap();
@@ -374,6 +374,7 @@ first_period = "2023Q4"
 last_period = "2024Q1"
 [clean]
 crosswalk = "thai-nguyen"
+crosswalk_target = "2025-06-30"
 [evaluation]
 replicates = 99
 "#,
@@ -386,15 +387,16 @@ replicates = 99
         &fs::read_to_string(tmp.path().join("o/clean/clean-report.json")).unwrap(),
     )
     .unwrap();
-    // 05536, 05608 and 05839 remapped: 3 units × 2 periods × 20 responses.
+    // 05536, 05608, 05839, 05704 and 05782 remapped: 5 units × 2 periods × 20 responses.
     assert_eq!(
-        clean["crosswalk"]["rows_remapped"], 120,
+        clean["crosswalk"]["rows_remapped"], 200,
         "{}",
         clean["crosswalk"]
     );
+    assert_eq!(clean["crosswalk"]["target"], "2025-06-30");
     let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
-    // 177 units less the three merged away.
-    assert_eq!(cells.len(), 174 * 2);
+    // 177 units less the five merged away.
+    assert_eq!(cells.len(), 172 * 2);
     assert!(!cells.iter().any(|r| r["unit_code"] == "05536"));
     let cho_chu: Vec<_> = cells.iter().filter(|r| r["unit_code"] == "05569").collect();
     assert_eq!(cho_chu.len(), 2);
@@ -408,6 +410,49 @@ replicates = 99
         12 * 2
     );
     assert!(tmp.path().join("o/report/trend_05569.png").is_file());
+    // Treatment on the merged units: Thị trấn Chợ Chu 05569 pools Chợ Chu
+    // (05536, a pilot) and Bảo Cường (05569), 20 responses each a quarter.
+    let t = read_csv(&tmp.path().join("o/results/treatment.csv"));
+    assert_eq!(t.len(), 12);
+    let chu = t.iter().find(|r| r["unit_code"] == "05569").unwrap();
+    assert_eq!(chu["intensity"], "0.500000");
+    assert_eq!(chu["mixed"], "true");
+    assert_eq!(chu["old_units"], "05536|05569");
+    assert_eq!(chu["pilot_old_units"], "05536");
+    assert_eq!(chu["responses"], "80");
+    let did = read_csv(&tmp.path().join("o/results/did_twfe.csv"));
+    let defs: Vec<&str> = did
+        .iter()
+        .filter(|r| r["scope"] == "treatment")
+        .map(|r| r["unit_code"].as_str())
+        .collect();
+    assert_eq!(
+        defs,
+        ["contains_pilot", "intensity", "contains_pilot_unmixed"]
+    );
+    let unmixed = did
+        .iter()
+        .find(|r| r["unit_code"] == "contains_pilot_unmixed")
+        .unwrap();
+    assert_eq!(
+        (
+            unmixed["n_clusters"].as_str(),
+            unmixed["n_treated"].as_str()
+        ),
+        ("171", "11")
+    );
+    let methods = fs::read_to_string(tmp.path().join("o/results/methods.txt")).unwrap();
+    assert!(methods.contains("Mức độ can thiệp"), "{methods}");
+    // The report lists the old units of each pilot unit and the three definitions.
+    let html = fs::read_to_string(tmp.path().join("o/report/index.html")).unwrap();
+    assert!(
+        html.contains("Pilots on today&#39;s units") || html.contains("Pilots on today's units")
+    );
+    assert!(
+        html.contains("<td>05536, 05569</td><td>05536</td><td>0.50</td>"),
+        "{html}"
+    );
+    assert!(html.contains("Theo mức độ can thiệp (intensity)"));
 }
 
 /// `[[source]]` entries are synced before ingest; a missing token is a clear
