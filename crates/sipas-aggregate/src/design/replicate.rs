@@ -46,11 +46,28 @@ fn deviations(model: &Model, x: &[f64], y: &[f64], full: &[f64], out: &mut [f64]
 struct JkAcc {
     sd: Vec<f64>,
     sdd: Vec<f64>,
+    /// Per indicator: replicates of this stratum whose estimate is undefined
+    /// (the deleted PSU held every answer of an item in the domain).
+    undefined: Vec<u32>,
     m: usize,
 }
 
+impl JkAcc {
+    fn zero(ni: usize) -> Self {
+        JkAcc {
+            sd: vec![0.0; ni],
+            sdd: vec![0.0; ni],
+            undefined: vec![0; ni],
+            m: 0,
+        }
+    }
+}
+
 /// Jackknife variances (JKn; JK1 is the one-stratum case), centred at the
-/// mean of the replicates (R's default `mse = FALSE`).
+/// mean of the replicates (R's default `mse = false`) or at the full-sample
+/// estimate (`mse = true`). A replicate whose estimate is undefined (it
+/// deleted every answer of an item in the domain) is left out of that
+/// estimate's variance, with its scale, as R's `svrVar` does with `NA`.
 pub(super) fn jackknife(
     design: &Design,
     model: &Model,
@@ -91,15 +108,20 @@ pub(super) fn jackknife(
                         y[jj] = td.y[jj] - t[j + jj] + g * (th.y[jj] - t[j + jj]);
                     }
                     deviations(model, &x, &y, &values[d as usize], &mut dev);
-                    let a = map.entry((h, d), || JkAcc {
-                        sd: vec![0.0; ni],
-                        sdd: vec![0.0; ni],
-                        m: 0,
-                    });
+                    let a = map.entry((h, d), || JkAcc::zero(ni));
                     a.m += 1;
-                    for ((sd, sdd), v) in a.sd.iter_mut().zip(&mut a.sdd).zip(&dev) {
-                        *sd += v;
-                        *sdd += v * v;
+                    for (((sd, sdd), u), v) in
+                        a.sd.iter_mut()
+                            .zip(&mut a.sdd)
+                            .zip(&mut a.undefined)
+                            .zip(&dev)
+                    {
+                        if v.is_finite() {
+                            *sd += v;
+                            *sdd += v * v;
+                        } else {
+                            *u += 1;
+                        }
                     }
                 }
             }
@@ -109,15 +131,12 @@ pub(super) fn jackknife(
     let mut all: KeyMap<JkAcc> = KeyMap::new();
     for part in parts {
         for (key, a) in part.items {
-            let e = all.entry(key, || JkAcc {
-                sd: vec![0.0; ni],
-                sdd: vec![0.0; ni],
-                m: 0,
-            });
+            let e = all.entry(key, || JkAcc::zero(ni));
             e.m += a.m;
             for i in 0..ni {
                 e.sd[i] += a.sd[i];
                 e.sdd[i] += a.sdd[i];
+                e.undefined[i] += a.undefined[i];
             }
         }
     }
@@ -152,6 +171,9 @@ pub(super) fn jackknife(
             let mut sd = vec![0.0; ni];
             let mut srd = vec![0.0; ni];
             let mut srdd = vec![0.0; ni];
+            // Per indicator: undefined replicates and their Σ rscale.
+            let mut lost = vec![0usize; ni];
+            let mut lost_rs = vec![0.0; ni];
             let mut dev = vec![0.0; ni];
             let (mut x, mut y) = (vec![0.0; j], vec![0.0; j]);
             let td = &dom[d];
@@ -166,7 +188,9 @@ pub(super) fn jackknife(
                         .iter()
                         .find(|((ah, _), _)| ah == h)
                         .map(|(_, a)| a);
-                    // PSUs of the stratum without rows in the domain.
+                    // PSUs of the stratum without rows in the domain: each
+                    // replicate deleting one scales the domain's rows of the
+                    // stratum by n/(n − 1) and keeps the rest.
                     let untouched = n - a.map_or(0, |a| a.m);
                     for jj in 0..j {
                         x[jj] = td.x[jj] + g * th.x[jj];
@@ -175,15 +199,20 @@ pub(super) fn jackknife(
                     deviations(model, &x, &y, &values[d], &mut dev);
                     for i in 0..ni {
                         let (a_sd, a_sdd) = a.map_or((0.0, 0.0), |a| (a.sd[i], a.sdd[i]));
+                        let bad = a.map_or(0, |a| a.undefined[i] as usize);
                         let u = untouched as f64;
-                        let (t1, t2) = if untouched > 0 {
-                            (a_sd + u * dev[i], a_sdd + u * dev[i] * dev[i])
+                        let (t1, t2, bad) = if untouched == 0 {
+                            (a_sd, a_sdd, bad)
+                        } else if dev[i].is_finite() {
+                            (a_sd + u * dev[i], a_sdd + u * dev[i] * dev[i], bad)
                         } else {
-                            (a_sd, a_sdd)
+                            (a_sd, a_sdd, bad + untouched)
                         };
                         sd[i] += t1;
                         srd[i] += rs * t1;
                         srdd[i] += rs * t2;
+                        lost[i] += bad;
+                        lost_rs[i] += rs * bad as f64;
                     }
                 } else if n == 1 && adjust && n_strata > 1 {
                     let rs = (s - 1.0) / s;
@@ -194,17 +223,28 @@ pub(super) fn jackknife(
                     }
                     deviations(model, &x, &y, &values[d], &mut dev);
                     for i in 0..ni {
-                        sd[i] += dev[i];
-                        srd[i] += rs * dev[i];
-                        srdd[i] += rs * dev[i] * dev[i];
+                        if dev[i].is_finite() {
+                            sd[i] += dev[i];
+                            srd[i] += rs * dev[i];
+                            srdd[i] += rs * dev[i] * dev[i];
+                        } else {
+                            lost[i] += 1;
+                            lost_rs[i] += rs;
+                        }
                     }
                 }
             }
             (0..ni)
                 .map(|i| {
-                    let mean = sd[i] / n_rep as f64;
-                    let v = scale * (srdd[i] - 2.0 * mean * srd[i] + mean * mean * sum_rs);
-                    (v.is_finite() && n_rep > 0).then_some(v.max(0.0))
+                    let kept = n_rep - lost[i];
+                    let v = if spec.mse {
+                        scale * srdd[i]
+                    } else {
+                        let mean = sd[i] / kept as f64;
+                        scale
+                            * (srdd[i] - 2.0 * mean * srd[i] + mean * mean * (sum_rs - lost_rs[i]))
+                    };
+                    (v.is_finite() && kept > 0).then_some(v.max(0.0))
                 })
                 .collect()
         })
@@ -336,7 +376,11 @@ pub(super) fn bootstrap(
             (0..ni)
                 .map(|i| {
                     let (a, b, c) = (s1[d * ni + i], s2[d * ni + i], ok[d * ni + i]);
-                    let v = (b - a * a / c as f64) / (r - 1.0);
+                    let v = if spec.mse {
+                        b / (r - 1.0)
+                    } else {
+                        (b - a * a / c as f64) / (r - 1.0)
+                    };
                     (c > 1 && v.is_finite()).then_some(v.max(0.0))
                 })
                 .collect()

@@ -95,6 +95,10 @@ pub struct DesignSpec {
     pub lonely_psu: LonelyPsu,
     /// Variance method.
     pub variance: VarianceMethod,
+    /// Replication variances centred at the full-sample estimate (`true`)
+    /// or at the mean of the replicates (`false`, R's default), as R's
+    /// `mse` option.
+    pub mse: bool,
     /// Bootstrap replicates.
     pub replicates: usize,
     /// Bootstrap seed.
@@ -116,6 +120,7 @@ impl Default for DesignSpec {
             fpc: None,
             lonely_psu: LonelyPsu::Certainty,
             variance: VarianceMethod::Linearization,
+            mse: false,
             replicates: 1000,
             seed: 1,
             min_n: 30,

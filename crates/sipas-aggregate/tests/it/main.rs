@@ -1,3 +1,4 @@
 //! Integration tests of sipas-aggregate.
 
+mod design;
 mod survey;
