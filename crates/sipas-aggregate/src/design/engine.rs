@@ -94,6 +94,19 @@ impl Model {
         }
     }
 
+    /// Value of indicator `i` from item totals into `out[0]`; `NaN` when undefined.
+    pub(super) fn values_of(&self, i: usize, x: &[f64], y: &[f64], out: &mut [f64; 1]) {
+        let mut v = 0.0;
+        for &(j, c) in &self.ind[i].coefs {
+            if x[j] <= 0.0 {
+                v = f64::NAN;
+                break;
+            }
+            v += c * (y[j] / x[j]);
+        }
+        out[0] = v;
+    }
+
     /// Value of every indicator from item totals; `NaN` when undefined.
     pub(super) fn values(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
         for (o, ind) in out.iter_mut().zip(&self.ind) {
@@ -1147,9 +1160,27 @@ pub fn estimate_domains(
             }
         }
     }
+    // The DiD quadrant of every cell.
+    let start = opts.pilots.start;
+    let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
+        .map(|c| {
+            let pilot = opts
+                .pilots
+                .contains(&responses.units()[c / design.n_periods]);
+            let post = crate::is_post(periods[c % design.n_periods], start);
+            match (pilot, post) {
+                (true, false) => 0,
+                (true, true) => 1,
+                (false, false) => 2,
+                (false, true) => 3,
+            }
+        })
+        .collect();
+    let did = super::did::did(&design, &model, spec, &quadrant_of_cell, start);
     Ok(DomainEstimates {
         instrument_id: responses.instrument().id.clone(),
         design: spec.clone(),
         rows,
+        did,
     })
 }

@@ -17,12 +17,14 @@
 //! See the crate README ("Survey designs") for the estimators in a
 //! statistician's words.
 
+mod did;
 mod engine;
 mod output;
 mod replicate;
 mod spec;
 mod stats;
 
+pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
 pub use output::estimates_csv;
 pub use output::{

@@ -134,6 +134,9 @@ pub struct DomainEstimates {
     /// Rows sorted by domain type, domain, period, indicator (index, parts,
     /// elements in instrument order, items), then ci method.
     pub rows: Vec<EstimateRow>,
+    /// The 2×2 DiD of the index under the same design (`None` when a
+    /// quadrant has no rows or an undefined index).
+    pub did: Option<super::DesignDid>,
 }
 
 impl DomainEstimates {
@@ -255,6 +258,7 @@ mod tests {
             instrument_id: "sipas-2023".into(),
             design: DesignSpec::default(),
             rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
+            did: None,
         };
         let expected = format!(
             "{ESTIMATES_HEADER}\

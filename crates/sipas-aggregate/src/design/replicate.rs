@@ -275,6 +275,38 @@ impl SplitMix {
     }
 }
 
+/// The PSU weight factors of bootstrap replicate `r` (Rao–Wu, m_h = n_h − 1
+/// draws with replacement per stratum; lonely strata keep factor 1). Each
+/// replicate has its own stream seeded from (seed, r).
+pub(super) fn bootstrap_factors(design: &Design, spec: &DesignSpec, r: usize) -> Vec<f64> {
+    let mut rng = SplitMix(
+        spec.seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(r as u64)
+            .wrapping_mul(0xD1B5_4A32_D192_ED03),
+    );
+    let mut factor = vec![1.0; design.n_psu()];
+    let mut count = Vec::new();
+    for h in 0..design.n_strata() {
+        let n = design.npsu(h);
+        if n < 2 {
+            continue;
+        }
+        let first = design.stratum_psus[h];
+        count.clear();
+        count.resize(n, 0u32);
+        for _ in 0..n - 1 {
+            count[rng.below(n as u64) as usize] += 1;
+        }
+        let lambda = design.fcorr[h].max(0.0).sqrt();
+        let g = n as f64 / (n as f64 - 1.0);
+        for (i, &m) in count.iter().enumerate() {
+            factor[first + i] = 1.0 - lambda + lambda * g * f64::from(m);
+        }
+    }
+    factor
+}
+
 /// Rao–Wu rescaling bootstrap with m_h = n_h − 1 PSUs drawn with
 /// replacement per stratum: w* = w·(1 − λ + λ·n_h/(n_h − 1)·m_hi),
 /// λ = √(1 − f_h); Var = Σ_r (θ_r − θ̄)²/(R − 1) over the replicates where
@@ -289,34 +321,9 @@ pub(super) fn bootstrap(
 ) -> Vec<Vec<Option<f64>>> {
     let (j, ni) = (model.j, model.ind.len());
     let nd = dom.len();
-    let n_psu = design.n_psu();
     let reps = spec.replicates.max(2);
     let replicate = |r: usize| -> Vec<f64> {
-        let mut rng = SplitMix(
-            spec.seed
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(r as u64)
-                .wrapping_mul(0xD1B5_4A32_D192_ED03),
-        );
-        let mut factor = vec![1.0; n_psu];
-        let mut count = Vec::new();
-        for h in 0..design.n_strata() {
-            let n = design.npsu(h);
-            if n < 2 {
-                continue;
-            }
-            let first = design.stratum_psus[h];
-            count.clear();
-            count.resize(n, 0u32);
-            for _ in 0..n - 1 {
-                count[rng.below(n as u64) as usize] += 1;
-            }
-            let lambda = design.fcorr[h].max(0.0).sqrt();
-            let g = n as f64 / (n as f64 - 1.0);
-            for (i, &m) in count.iter().enumerate() {
-                factor[first + i] = 1.0 - lambda + lambda * g * f64::from(m);
-            }
-        }
+        let factor = bootstrap_factors(design, spec, r);
         let mut t = vec![0.0; nd * 2 * j];
         let mut codes = vec![0u8; j];
         for (p, &fp) in factor.iter().enumerate() {

@@ -219,3 +219,64 @@ fn jackknife_equals_r_in_every_small_domain() {
         }
     }
 }
+
+#[test]
+fn the_2x2_did_equals_svycontrast_over_svyby_with_covmat() {
+    let r = responses(false);
+    let refs = reference();
+    let jk = |strata: Strata, mse: bool| DesignSpec {
+        strata,
+        variance: VarianceMethod::Jackknife,
+        mse,
+        ..clustered()
+    };
+    let district = || Strata::Column("district_code".into());
+    for (name, spec) in [
+        ("default", DesignSpec::default()),
+        ("clustered", clustered()),
+        (
+            "unstratified",
+            DesignSpec {
+                strata: Strata::None,
+                ..clustered()
+            },
+        ),
+        ("jkn", jk(district(), false)),
+        ("jkn_mse", jk(district(), true)),
+        ("jk1", jk(Strata::None, false)),
+        ("jk1_mse", jk(Strata::None, true)),
+    ] {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        let did = est
+            .did
+            .as_ref()
+            .expect("the fixture has all four quadrants");
+        let key = |d: &str| {
+            (
+                name.to_string(),
+                "did".to_string(),
+                d.to_string(),
+                String::new(),
+                "sipas".to_string(),
+            )
+        };
+        for (q, quadrant) in sipas_aggregate::design::QUADRANTS.iter().enumerate() {
+            let &(value, se) = reference_row(&refs, &key(quadrant));
+            close(
+                did.values[q],
+                value,
+                1e-9,
+                &format!("{name} {quadrant} value"),
+            );
+            close(
+                did.quadrant_se(q),
+                se,
+                1e-6,
+                &format!("{name} {quadrant} se"),
+            );
+        }
+        let &(value, se) = reference_row(&refs, &key("contrast"));
+        close(did.estimate, value, 1e-9, &format!("{name} contrast"));
+        close(did.se, se, 1e-6, &format!("{name} contrast se"));
+    }
+}
