@@ -215,6 +215,11 @@ pub struct AggregateReport {
     /// Why there is no difference-in-differences (e.g. no period before the
     /// start); `None` when `did.csv` holds it.
     pub did_unavailable: Option<String>,
+    /// The survey design every SE and interval comes from, in words (see
+    /// [`crate::design::describe`]); empty when the SEs are [`aggregate`]'s
+    /// own (the default design).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub design: String,
 }
 
 /// Everything `aggregate` computes, as plain structs.
@@ -949,6 +954,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .map(label)
             .collect(),
         did_unavailable,
+        design: String::new(),
     };
 
     Ok(Indices {

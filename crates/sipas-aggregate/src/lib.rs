@@ -100,7 +100,7 @@ mod write;
 
 pub use design::{
     DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, Strata, VarianceMethod,
-    estimate_domains, write_estimates,
+    aggregate_with_design, estimate_domains, write_estimates,
 };
 pub use error::{Error, Result};
 pub use estimate::{

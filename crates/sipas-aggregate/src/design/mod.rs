@@ -17,6 +17,7 @@
 //! See the crate README ("Survey designs") for the estimators in a
 //! statistician's words.
 
+mod apply;
 mod did;
 mod engine;
 mod output;
@@ -24,6 +25,7 @@ mod replicate;
 mod spec;
 mod stats;
 
+pub use apply::{aggregate_with_design, apply_design, describe};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
 pub use output::estimates_csv;

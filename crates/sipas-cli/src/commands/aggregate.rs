@@ -4,9 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::{
-    AggregateOptions, DesignSpec, EvaluationOptions, aggregate, estimate_domains, evaluate,
-    methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
-    write_results,
+    AggregateOptions, DesignSpec, EvaluationOptions, aggregate_with_design, evaluate, methods_text,
+    read_responses_with, select_panel, write_estimates, write_evaluation, write_results,
 };
 use sipas_core::{Instrument, PilotSet, UnitRegistry};
 
@@ -84,7 +83,10 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
-    let indices = aggregate(&responses, &opts).context("aggregation failed")?;
+    // The design is resolved once: every SE and interval of every table
+    // (unit_period, groups, items, did, estimates) comes from it.
+    let (indices, estimates) =
+        aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", out.display()))?;
     let r = &indices.report;
@@ -102,8 +104,7 @@ pub(crate) fn run_aggregate(
             r.rows_excluded_channel, r.channel
         ));
     }
-    let estimates =
-        estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
+    say(&format!("aggregate: {}", indices.report.design));
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", out.display()))?;
     let Some(d) = &indices.did else {
@@ -136,7 +137,13 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
-    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods_text(&ev).as_bytes())
+    // methods.txt names the design and variance method of every SE.
+    let methods = format!(
+        "{}\n\n{}\n",
+        methods_text(&ev).trim_end(),
+        indices.report.design
+    );
+    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
