@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use sipas_core::Period;
 
 use super::engine::{Design, Model};
-use super::replicate::bootstrap_factors;
+use super::replicate::{Supplied, bootstrap_factors};
 use super::spec::{DesignSpec, LonelyPsu, VarianceMethod};
 
 /// Quadrant names, in the order of [`DesignDid::values`] and [`DesignDid::cov`].
@@ -63,6 +63,7 @@ pub(super) fn did(
     design: &Design,
     model: &Model,
     spec: &DesignSpec,
+    supplied: Option<&Supplied>,
     quadrant_of_cell: &[u8],
     pilot_start: Period,
 ) -> Option<DesignDid> {
@@ -184,6 +185,9 @@ pub(super) fn did(
         zp.extend(zs);
     }
     let cov = match spec.variance {
+        _ if supplied.is_some() => {
+            supplied_cov(design, model, supplied.expect("matched"), &table, &quad)
+        }
         VarianceMethod::Linearization => linearized(design, spec, &strata),
         VarianceMethod::Jackknife => jackknife(design, spec, &strata),
         VarianceMethod::Bootstrap => bootstrap(design, spec, &zp),
@@ -342,6 +346,69 @@ fn bootstrap(design: &Design, spec: &DesignSpec, zp: &[[f64; 4]]) -> [[f64; 4]; 
     for d in &deltas {
         let e = [0, 1, 2, 3].map(|a| d[a] - mean[a]);
         outer_add(&mut v, 1.0 / (rf - 1.0), &e, &e);
+    }
+    v
+}
+
+/// Covariance from replicate weights supplied with the data, carried by the
+/// delta method as R's `svycontrast` over `svyby(covmat = TRUE)` on an
+/// `svrepdesign`: Δ_r = Σ_i (w_ir/w_i − 1)·z_i (z_i the row's influence).
+fn supplied_cov(
+    design: &Design,
+    model: &Model,
+    sup: &Supplied,
+    table: &[[f64; 3]],
+    quad: &(dyn Fn(usize) -> usize + Sync),
+) -> [[f64; 4]; 4] {
+    let j = model.j;
+    let root = &model.ind[0];
+    let mut row = vec![0u8; j];
+    // Per used row: its quadrant and influence.
+    let z: Vec<(usize, usize, f64)> = design
+        .order
+        .iter()
+        .map(|&r| {
+            let r = r as usize;
+            let q = quad(r);
+            design.responses.row_states(r, &mut row);
+            let mut acc = 0.0;
+            for &(jj, _) in &root.coefs {
+                acc += table[q * j + jj][usize::from(row[jj])];
+            }
+            (r, q, design.weights[r] * acc)
+        })
+        .collect();
+    let deltas: Vec<[f64; 4]> = sup
+        .weights
+        .par_iter()
+        .map(|w| {
+            let mut d = [0.0; 4];
+            for &(r, q, zi) in &z {
+                d[q] += (w[r] / design.weights[r] - 1.0) * zi;
+            }
+            d
+        })
+        .collect();
+    let mut v = [[0.0; 4]; 4];
+    for a in 0..4 {
+        for b in a..4 {
+            let (mut ma, mut mb) = (0.0, 0.0);
+            if !sup.mse {
+                for d in &deltas {
+                    ma += d[a];
+                    mb += d[b];
+                }
+                ma /= deltas.len() as f64;
+                mb /= deltas.len() as f64;
+            }
+            let mut s = 0.0;
+            for (r, d) in deltas.iter().enumerate() {
+                let rs = sup.rscales[r];
+                s += rs * (d[a] - ma) * (d[b] - mb);
+            }
+            v[a][b] = sup.scale * s;
+            v[b][a] = v[a][b];
+        }
     }
     v
 }

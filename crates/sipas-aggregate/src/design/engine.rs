@@ -1074,7 +1074,15 @@ pub fn estimate_domains(
         })
         .collect();
 
+    let supplied = replicate::Supplied::resolve(&design, spec)?;
     let var = match spec.variance {
+        _ if supplied.is_some() => replicate::supplied(
+            &design,
+            &model,
+            supplied.as_ref().expect("matched"),
+            nd,
+            &values,
+        ),
         VarianceMethod::Linearization => lin_var,
         VarianceMethod::Jackknife => {
             replicate::jackknife(&design, &model, spec, &hd, &hd_ranges, &dom, &values)
@@ -1176,7 +1184,14 @@ pub fn estimate_domains(
             }
         })
         .collect();
-    let did = super::did::did(&design, &model, spec, &quadrant_of_cell, start);
+    let did = super::did::did(
+        &design,
+        &model,
+        spec,
+        supplied.as_ref(),
+        &quadrant_of_cell,
+        start,
+    );
     Ok(DomainEstimates {
         instrument_id: responses.instrument().id.clone(),
         design: spec.clone(),

@@ -33,5 +33,5 @@ pub use output::{
     CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, EstimateRow, IndicatorKind,
     write_estimates,
 };
-pub use spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
+pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
 pub use stats::{Z975, logit_ci, t975, wilson};

@@ -394,3 +394,184 @@ pub(super) fn bootstrap(
         })
         .collect()
 }
+
+/// Replicate weights supplied with the data, resolved: per replicate its
+/// row weights, and the variance's scale and rscales (R `svrepdesign`).
+pub(super) struct Supplied {
+    /// Per replicate: the weight of every row (combined with the sampling weight).
+    pub(super) weights: Vec<Vec<f64>>,
+    pub(super) scale: f64,
+    pub(super) rscales: Vec<f64>,
+    pub(super) mse: bool,
+}
+
+impl Supplied {
+    /// Reads the replicate columns of `spec.replicate_weights` from the table.
+    pub(super) fn resolve(design: &Design, spec: &DesignSpec) -> crate::Result<Option<Self>> {
+        use super::spec::ReplicateType;
+        let Some(rw) = &spec.replicate_weights else {
+            return Ok(None);
+        };
+        let resp = design.responses;
+        let origin = || resp.origin().to_string();
+        let names = resp.design_columns_matching(&rw.columns);
+        if names.is_empty() {
+            return Err(crate::Error::MissingColumn {
+                origin: origin(),
+                column: rw.columns.clone(),
+            });
+        }
+        let mut weights = Vec::with_capacity(names.len());
+        for name in &names {
+            let col = resp
+                .design_column(name)
+                .expect("matched")
+                .to_numbers()
+                .map_err(|(row, value)| crate::Error::Value {
+                    origin: origin(),
+                    row,
+                    column: (*name).to_string(),
+                    message: format!("replicate weight `{value}` is not a number"),
+                })?;
+            if let Some(i) = col.iter().position(|w| !(w.is_finite() && *w >= 0.0)) {
+                return Err(crate::Error::Value {
+                    origin: origin(),
+                    row: i + 1,
+                    column: (*name).to_string(),
+                    message: format!("replicate weight {} is not finite and ≥ 0", col[i]),
+                });
+            }
+            weights.push(if rw.combined_weights {
+                col
+            } else {
+                col.iter()
+                    .zip(design.weights.iter())
+                    .map(|(a, w)| a * w)
+                    .collect()
+            });
+        }
+        let r = weights.len() as f64;
+        let bad = |message: String| crate::Error::Data {
+            origin: origin(),
+            message,
+        };
+        let scale = match (rw.scale, rw.kind) {
+            (Some(s), _) => s,
+            (None, ReplicateType::Bootstrap) => 1.0 / (r - 1.0),
+            (None, ReplicateType::Jk1) => (r - 1.0) / r,
+            (None, ReplicateType::Jkn) => 1.0,
+            (None, ReplicateType::Other) => {
+                return Err(bad(
+                    "replicate weights of type \"other\" need a `scale`".into()
+                ));
+            }
+        };
+        let rscales = match (&rw.rscales, rw.kind) {
+            (Some(v), _) => v.clone(),
+            (None, ReplicateType::Jkn) => {
+                return Err(bad(
+                    "replicate weights of type \"jkn\" need `rscales` ((n_h − 1)/n_h per replicate)"
+                        .into(),
+                ));
+            }
+            (None, _) => vec![1.0; weights.len()],
+        };
+        if rscales.len() != weights.len() {
+            return Err(bad(format!(
+                "{} rscales for {} replicate columns matching `{}`",
+                rscales.len(),
+                weights.len(),
+                rw.columns
+            )));
+        }
+        Ok(Some(Supplied {
+            weights,
+            scale,
+            rscales,
+            mse: spec.mse,
+        }))
+    }
+
+    /// Σ-form variance of replicate deviations `dev[r]` from the full-sample
+    /// estimate, undefined replicates dropped with their rscale (R's `svrVar`).
+    pub(super) fn variance(&self, devs: impl Iterator<Item = (usize, f64)>) -> Option<f64> {
+        let (mut sd, mut srd, mut srdd, mut srs, mut ok) = (0.0, 0.0, 0.0, 0.0, 0usize);
+        for (r, d) in devs {
+            if !d.is_finite() {
+                continue;
+            }
+            let rs = self.rscales[r];
+            sd += d;
+            srd += rs * d;
+            srdd += rs * d * d;
+            srs += rs;
+            ok += 1;
+        }
+        if ok == 0 {
+            return None;
+        }
+        let v = if self.mse {
+            self.scale * srdd
+        } else {
+            let m = sd / ok as f64;
+            self.scale * (srdd - 2.0 * m * srd + m * m * srs)
+        };
+        v.is_finite().then_some(v.max(0.0))
+    }
+}
+
+/// Variances from replicate weights supplied with the data: every estimate
+/// recomputed with each replicate's weights (R `svrepdesign` +
+/// `svyby`/`withReplicates`).
+pub(super) fn supplied(
+    design: &Design,
+    model: &Model,
+    sup: &Supplied,
+    nd: usize,
+    values: &[Vec<f64>],
+) -> Vec<Vec<Option<f64>>> {
+    let (j, ni) = (model.j, model.ind.len());
+    let reps = sup.weights.len();
+    let devs: Vec<Vec<f64>> = (0..reps)
+        .into_par_iter()
+        .map(|r| {
+            let w = &sup.weights[r];
+            let mut t = vec![0.0; nd * 2 * j];
+            let mut codes = vec![0u8; j];
+            for &row in &design.order {
+                let row = row as usize;
+                let wr = w[row];
+                if wr == 0.0 {
+                    continue;
+                }
+                design.responses.row_states(row, &mut codes);
+                for d in design.row_domains(row) {
+                    let base = d as usize * 2 * j;
+                    for (jj, &code) in codes.iter().enumerate() {
+                        t[base + jj] += wr * model.answered[usize::from(code)];
+                        t[base + j + jj] += wr * model.satisfied[usize::from(code)];
+                    }
+                }
+            }
+            let mut out = vec![0.0; nd * ni];
+            for d in 0..nd {
+                let base = d * 2 * j;
+                deviations(
+                    model,
+                    &t[base..base + j],
+                    &t[base + j..base + 2 * j],
+                    &values[d],
+                    &mut out[d * ni..(d + 1) * ni],
+                );
+            }
+            out
+        })
+        .collect();
+    (0..nd)
+        .map(|d| {
+            (0..ni)
+                .map(|i| sup.variance(devs.iter().map(|v| v[d * ni + i]).enumerate()))
+                .collect()
+        })
+        .collect()
+}

@@ -458,3 +458,71 @@ fn rao_wu_bootstrap_matches_r_subbootstrap_in_distribution() {
         to_r.len()
     );
 }
+
+#[test]
+fn supplied_replicate_weights_give_rs_ses() {
+    use sipas_aggregate::design::{ReplicateType, ReplicateWeights};
+    let r = responses(true);
+    let refs = reference();
+    let nj = 30;
+    let supplied = |columns: &str, kind, scale, rscales, mse| DesignSpec {
+        replicate_weights: Some(ReplicateWeights {
+            columns: columns.into(),
+            kind,
+            scale,
+            rscales,
+            combined_weights: true,
+        }),
+        mse,
+        ..DesignSpec::default()
+    };
+    let rscales: Vec<f64> = (0..nj)
+        .map(|i| 0.5 + f64::from(i) / f64::from(nj - 1))
+        .collect();
+    for (name, spec) in [
+        (
+            "supplied_bootstrap",
+            supplied("rb*", ReplicateType::Bootstrap, None, None, false),
+        ),
+        (
+            "supplied_jk1_mse",
+            supplied("rj*", ReplicateType::Jk1, None, None, true),
+        ),
+        (
+            "supplied_other",
+            supplied("rj*", ReplicateType::Other, Some(0.5), Some(rscales), false),
+        ),
+    ] {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        assert_eq!(check_domains(name, &est, 1e-9), 48 * 6 + 8, "{name}");
+        let did = est.did.as_ref().unwrap();
+        let key = (
+            name.to_string(),
+            "did".to_string(),
+            "contrast".to_string(),
+            String::new(),
+            "sipas".to_string(),
+        );
+        close(
+            did.se,
+            reference_row(&refs, &key).1,
+            1e-9,
+            &format!("{name} did"),
+        );
+    }
+    // JKn replicates need their rscales; a pattern that matches nothing is named.
+    let err = estimate_domains(
+        &r,
+        &options(),
+        &supplied("rj*", ReplicateType::Jkn, None, None, false),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("rscales"), "{err}");
+    let err = estimate_domains(
+        &r,
+        &options(),
+        &supplied("zz*", ReplicateType::Jk1, None, None, false),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("zz*"), "{err}");
+}
