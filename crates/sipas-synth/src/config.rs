@@ -44,6 +44,11 @@ pub struct SynthConfig {
     pub weights: bool,
     /// Log-scale standard deviation of the drawn weights.
     pub weight_sigma: f64,
+    /// Villages (clusters) per unit × period cell; 0: no clusters and no
+    /// `village` column (see the `cluster` module).
+    pub villages: u32,
+    /// Standard deviation σ_v of the village effect (logit scale).
+    pub sigma_village: f64,
 }
 
 impl SynthConfig {
@@ -73,6 +78,8 @@ impl SynthConfig {
             missing_rate: 0.02,
             weights: false,
             weight_sigma: 0.3,
+            villages: 0,
+            sigma_village: 0.8,
         }
     }
 

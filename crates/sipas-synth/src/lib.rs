@@ -84,6 +84,7 @@
 
 #![warn(missing_docs)]
 
+mod cluster;
 mod config;
 mod error;
 mod generate;
@@ -92,6 +93,7 @@ pub mod quad;
 mod rng;
 mod write;
 
+pub use cluster::VILLAGE;
 pub use config::{DEFAULT_MU, SynthConfig};
 pub use error::{Error, Result};
 pub use generate::{Frames, frame_schema, generate_chunk};

@@ -11,6 +11,9 @@
 //! communes): its influence vector has several nonzero entries, which is
 //! where the covariances come from.
 
+// 4 × 4 covariance algebra reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use rayon::prelude::*;
 use sipas_core::Period;
 
@@ -55,6 +58,9 @@ struct StratumSums {
     sz: [f64; 4],
     szz: [[f64; 4]; 4],
 }
+
+/// A chunk's per-stratum sums (in stratum order) and, for the bootstrap, its PSUs' z.
+type ChunkSums = (Vec<(u32, StratumSums)>, Vec<[f64; 4]>);
 
 /// The DiD under `design`; `None` when a quadrant has no rows or an
 /// undefined index. `quadrant_of_cell[c]` is the quadrant of cell
@@ -135,7 +141,7 @@ pub(super) fn did(
     }
     // PSU influence vectors z_p, summed per stratum; kept per PSU for the bootstrap.
     let keep = spec.variance == VarianceMethod::Bootstrap;
-    let parts: Vec<(Vec<(u32, StratumSums)>, Vec<[f64; 4]>)> = (0..design.chunks.len() - 1)
+    let parts: Vec<ChunkSums> = (0..design.chunks.len() - 1)
         .into_par_iter()
         .map(|c| {
             let mut sums: Vec<(u32, StratumSums)> = Vec::new();
