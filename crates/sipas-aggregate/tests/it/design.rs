@@ -73,7 +73,10 @@ pub(crate) fn responses(with_replicates: bool) -> Responses {
 }
 
 /// R's numbers: (design, domain_type, domain, period, indicator) → (value, se).
-pub(crate) fn reference() -> HashMap<(String, String, String, String, String), (f64, f64)> {
+/// (design, domain_type, domain, period, indicator).
+type Key = (String, String, String, String, String);
+
+pub(crate) fn reference() -> HashMap<Key, (f64, f64)> {
     let text = std::fs::read_to_string(dir().join("reference.csv")).unwrap();
     let num = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
     text.lines()
@@ -119,11 +122,12 @@ fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
     let refs = reference();
     let mut compared = 0;
     for row in &est.rows {
-        if !matches!(row.domain_type, DomainType::Unit | DomainType::Group)
-            || row.ci_method == CiMethod::Wilson
-            || (row.domain_type == DomainType::Group && row.indicator != "sipas")
-            || !(row.indicator == "sipas" || row.indicator.starts_with('q'))
-        {
+        let wanted = match row.domain_type {
+            DomainType::Unit => row.indicator == "sipas" || row.indicator.starts_with('q'),
+            DomainType::Group => row.indicator == "sipas",
+            _ => false,
+        };
+        if !wanted || row.ci_method == CiMethod::Wilson {
             continue;
         }
         let key = (
@@ -152,10 +156,7 @@ fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
     compared
 }
 
-fn reference_row<'a>(
-    refs: &'a HashMap<(String, String, String, String, String), (f64, f64)>,
-    key: &(String, String, String, String, String),
-) -> &'a (f64, f64) {
+fn reference_row<'a>(refs: &'a HashMap<Key, (f64, f64)>, key: &Key) -> &'a (f64, f64) {
     refs.get(key)
         .unwrap_or_else(|| panic!("no R row for {key:?}"))
 }
