@@ -84,9 +84,12 @@
 //!
 //! # Survey designs
 //! [`design`] generalises the design (weights, any strata, clusters, fpc,
-//! lonely-PSU rules, jackknife and bootstrap variances) and estimates every
-//! indicator in unit, pilot/baseline, district and kind domains:
-//! [`estimate_domains`] and [`write_estimates`] (`estimates.csv`).
+//! lonely-PSU rules, jackknife and bootstrap variances, replicate weights
+//! supplied with the data) and estimates every indicator in unit,
+//! pilot/baseline, district and kind domains, and the 2×2 DiD with the
+//! quadrants' covariance: [`estimate_domains`] and [`write_estimates`]
+//! (`estimates.csv`). [`aggregate_with_design`] resolves the design once and
+//! takes every SE and interval of the result tables from it.
 
 #![warn(missing_docs)]
 
