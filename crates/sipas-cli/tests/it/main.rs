@@ -2,5 +2,6 @@
 
 mod common;
 mod coverage;
+mod design_report;
 mod layering;
 mod pipeline;
