@@ -16,8 +16,9 @@ use crate::Result;
 use crate::estimate::{AggregateOptions, Estimate, Indices, Z_INTERVAL, aggregate};
 use crate::responses::Responses;
 
-/// Point estimates ([`aggregate`]) with every SE and interval taken from the
-/// design `spec` ([`estimate_domains`](super::estimate_domains)):
+/// The result tables' numbers under the design `spec`: the cells, groups and
+/// DiD of [`aggregate`] (counts, the reconciliation report) with every value,
+/// SE and interval taken from [`estimate_domains`](super::estimate_domains):
 ///
 /// - `unit_period.csv` `sipas_se`, `sipas_lo`, `sipas_hi`: the unit × period
 ///   domain's SE and normal interval (a cell with one response keeps no SE);
@@ -86,45 +87,45 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
     let get = |t: DomainType, d: &str, p: Period, ind: &str, m: CiMethod| {
         rows.get(&(t, d, p, ind, m)).map(|&i| &est.rows[i])
     };
+    // Values too come from the design engine (equal to `aggregate`'s to
+    // rounding), so that a number shown twice is computed once.
+    let group_ids = &indices.group_ids;
     for c in &mut indices.cells {
-        let row = get(
-            DomainType::Unit,
-            &c.unit_code,
-            c.period,
-            &root,
-            CiMethod::Normal,
-        );
-        let se = row.and_then(|r| r.se).filter(|_| c.n > 1);
-        c.sipas = estimate(c.sipas.value, se);
+        let (u, p) = (c.unit_code.as_str(), c.period);
+        if let Some(row) = get(DomainType::Unit, u, p, &root, CiMethod::Normal) {
+            let se = row.se.filter(|_| c.n > 1);
+            c.sipas = estimate(row.value, se);
+        }
+        for (g, v) in group_ids.iter().zip(&mut c.groups) {
+            if let Some(row) = get(DomainType::Unit, u, p, g, CiMethod::Normal) {
+                *v = row.value;
+            }
+        }
         for (item, share) in indices.item_ids.iter().zip(&mut c.items) {
-            let w = get(
-                DomainType::Unit,
-                &c.unit_code,
-                c.period,
-                item,
-                CiMethod::Wilson,
-            );
-            if share.share.is_some() {
-                share.lo = w.and_then(|r| r.lo);
-                share.hi = w.and_then(|r| r.hi);
+            if let Some(w) = get(DomainType::Unit, u, p, item, CiMethod::Wilson) {
+                share.share = w.value;
+                share.lo = w.lo;
+                share.hi = w.hi;
             }
         }
     }
     for g in &mut indices.groups {
-        let row = get(
-            DomainType::Group,
-            g.group.as_str(),
-            g.period,
-            &root,
-            CiMethod::Normal,
-        );
-        let se = row.and_then(|r| r.se).filter(|_| g.n > 1);
-        g.sipas = estimate(g.sipas.value, se);
+        let (d, p) = (g.group.as_str(), g.period);
+        if let Some(row) = get(DomainType::Group, d, p, &root, CiMethod::Normal) {
+            let se = row.se.filter(|_| g.n > 1);
+            g.sipas = estimate(row.value, se);
+        }
+        for (id, v) in group_ids.iter().zip(&mut g.groups) {
+            if let Some(row) = get(DomainType::Group, d, p, id, CiMethod::Normal) {
+                *v = row.value;
+            }
+        }
     }
     if let (Some(d), Some(dd)) = (&mut indices.did, &est.did) {
+        d.estimate = dd.estimate;
         d.se = dd.se;
-        d.lo = d.estimate - Z_INTERVAL * dd.se;
-        d.hi = d.estimate + Z_INTERVAL * dd.se;
+        d.lo = dd.estimate - Z_INTERVAL * dd.se;
+        d.hi = dd.estimate + Z_INTERVAL * dd.se;
         for (q, e) in [
             &mut d.pilot_pre,
             &mut d.pilot_post,
@@ -134,7 +135,7 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         .into_iter()
         .enumerate()
         {
-            *e = estimate(e.value, Some(dd.quadrant_se(q)));
+            *e = estimate(Some(dd.values[q]), Some(dd.quadrant_se(q)));
         }
     }
     indices.report.design = describe(&est.design);

@@ -388,6 +388,13 @@ fn without_a_declared_design_the_numbers_are_aggregates() {
         (a, b) => assert_eq!(a, b, "{what}"),
     };
     for (a, b) in ix.cells.iter().zip(&plain.cells) {
+        same(a.sipas.value, b.sipas.value, "cell value");
+        for (x, y) in a.groups.iter().zip(&b.groups) {
+            same(*x, *y, "cell element / part");
+        }
+        for (x, y) in a.items.iter().zip(&b.items) {
+            same(x.share, y.share, "item share");
+        }
         same(a.sipas.se, b.sipas.se, "cell se");
         same(a.sipas.lo, b.sipas.lo, "cell lo");
         same(a.sipas.hi, b.sipas.hi, "cell hi");
@@ -397,6 +404,7 @@ fn without_a_declared_design_the_numbers_are_aggregates() {
     }
     let (a, b) = (ix.did.unwrap(), plain.did.unwrap());
     close(a.se, b.se, 1e-12, "did se");
+    close(a.estimate, b.estimate, 1e-12, "did estimate");
     same(a.pilot_pre.se, b.pilot_pre.se, "quadrant se");
 }
 
