@@ -157,7 +157,10 @@ pub struct DidEstimate {
     pub pilot_start: Period,
     /// The point estimate, in index points.
     pub estimate: f64,
-    /// `sqrt` of the sum of the four quadrant variances.
+    /// Standard error: `sqrt` of the sum of the four quadrant variances
+    /// (disjoint strata, the default design); under a declared design
+    /// ([`crate::aggregate_with_design`]) √(c′Vc) with the quadrants' full
+    /// covariance V.
     pub se: f64,
     /// `estimate − 1.96·se` (not clipped).
     pub lo: f64,

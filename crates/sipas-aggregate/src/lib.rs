@@ -70,7 +70,8 @@
 //!   term the domain estimate pooled over the periods before / from the pilot
 //!   start (see [`is_post`]); the four domains have disjoint strata, so
 //!   SE = √(sum of the four variances) and the interval is ±1.96·SE (not
-//!   clipped).
+//!   clipped). Under a declared design ([`aggregate_with_design`]) the four
+//!   quadrants carry their full covariance and SE = √(c′Vc).
 //!
 //! # Output
 //! - `unit_period.csv` / `.parquet`: `unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi,<reported groups>`,

@@ -57,8 +57,8 @@
 //! # [design.replicate_weights]      # replicate weights supplied with the data (R svrepdesign)
 //! # columns = "repwt*"              # * matches any text; replicates in natural order
 //! # type = "bootstrap"              # bootstrap | jk1 | jkn | other
-//! # scale = 0.05                    # default from type (other: required)
-//! # rscales = [1.0, …]              # default 1 (jkn: required)
+//! # scale = 0.05                    # default from type, as R's svrepdesign
+//! # rscales = [1.0, …]              # default 1 (jkn with full weights: required)
 //! # combined_weights = true         # columns are full weights (false: factors of `weights`)
 //!
 //! [evaluation]                      # optional, defaults shown

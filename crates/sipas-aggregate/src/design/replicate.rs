@@ -422,6 +422,9 @@ impl Supplied {
             });
         }
         let mut weights = Vec::with_capacity(names.len());
+        // Per replicate: the largest factor (R guesses JK scales from it
+        // when the columns are factors).
+        let mut max_factor = Vec::with_capacity(names.len());
         for name in &names {
             let col = resp
                 .design_column(name)
@@ -441,6 +444,7 @@ impl Supplied {
                     message: format!("replicate weight {} is not finite and ≥ 0", col[i]),
                 });
             }
+            max_factor.push(col.iter().copied().fold(0.0, f64::max));
             weights.push(if rw.combined_weights {
                 col
             } else {
@@ -455,25 +459,26 @@ impl Supplied {
             origin: origin(),
             message,
         };
+        // Defaults as R's svrepdesign: JK1 (n − 1)/n with n the number of
+        // replicates, or 1/max(factor of replicate 1) when the columns are
+        // factors; JKn rscales 1/max(factor) per replicate (factors only);
+        // bootstrap 1/(R − 1); other 1.
         let scale = match (rw.scale, rw.kind) {
             (Some(s), _) => s,
             (None, ReplicateType::Bootstrap) => 1.0 / (r - 1.0),
-            (None, ReplicateType::Jk1) => (r - 1.0) / r,
-            (None, ReplicateType::Jkn) => 1.0,
-            (None, ReplicateType::Other) => {
-                return Err(bad(
-                    "replicate weights of type \"other\" need a `scale`".into()
-                ));
-            }
+            (None, ReplicateType::Jk1) if rw.combined_weights => (r - 1.0) / r,
+            (None, ReplicateType::Jk1) => 1.0 / max_factor[0],
+            (None, ReplicateType::Jkn | ReplicateType::Other) => 1.0,
         };
         let rscales = match (&rw.rscales, rw.kind) {
             (Some(v), _) => v.clone(),
-            (None, ReplicateType::Jkn) => {
+            (None, ReplicateType::Jkn) if rw.combined_weights => {
                 return Err(bad(
-                    "replicate weights of type \"jkn\" need `rscales` ((n_h − 1)/n_h per replicate)"
+                    "combined replicate weights of type \"jkn\" need `rscales` ((n_h − 1)/n_h per replicate)"
                         .into(),
                 ));
             }
+            (None, ReplicateType::Jkn) => max_factor.iter().map(|m| 1.0 / m).collect(),
             (None, _) => vec![1.0; weights.len()],
         };
         if rscales.len() != weights.len() {

@@ -84,11 +84,13 @@ pub enum VarianceMethod {
 pub enum ReplicateType {
     /// Bootstrap: scale 1/(R − 1), rscales 1.
     Bootstrap,
-    /// Unstratified jackknife: scale (R − 1)/R, rscales 1.
+    /// Unstratified jackknife: scale (R − 1)/R (factors: 1/max factor of
+    /// replicate 1, as R guesses), rscales 1.
     Jk1,
-    /// Stratified jackknife: scale 1, `rscales` required ((n_h − 1)/n_h of each replicate's stratum).
+    /// Stratified jackknife: scale 1; `rscales` ((n_h − 1)/n_h of each
+    /// replicate's stratum) required for full weights, else 1/max factor.
     Jkn,
-    /// Any other replicates: `scale` required, `rscales` default 1.
+    /// Any other replicates: `scale` and `rscales` default 1.
     Other,
 }
 

@@ -51,22 +51,19 @@ pub(crate) fn responses(with_replicates: bool) -> Responses {
         .with_text_column("district_code", &district)
         .unwrap();
     if with_replicates {
+        // One row per village: its replicate weight factors.
         let text = std::fs::read_to_string(dir().join("replicates.csv")).unwrap();
         let mut lines = text.lines();
-        let header: Vec<String> = lines
-            .next()
-            .unwrap()
-            .split(',')
-            .map(str::to_string)
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let by_village: HashMap<&str, Vec<f64>> = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0], f[1..].iter().map(|x| x.parse().unwrap()).collect())
+            })
             .collect();
-        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
-        for line in lines {
-            for (c, f) in cols.iter_mut().zip(line.split(',')).skip(1) {
-                c.push(f.parse().unwrap());
-            }
-        }
-        for (name, c) in header.iter().zip(cols).skip(1) {
-            r = r.with_number_column(name, c).unwrap();
+        for (k, name) in header.iter().enumerate().skip(1) {
+            let col = village.iter().map(|v| by_village[v][k - 1]).collect();
+            r = r.with_number_column(name, col).unwrap();
         }
     }
     r
@@ -116,14 +113,30 @@ pub(crate) fn clustered() -> DesignSpec {
     }
 }
 
+/// Designs whose reference has the items of the unit domains too.
+const WITH_ITEMS: [&str; 4] = ["clustered", "jkn", "jk1", "supplied_bootstrap"];
+
+/// Rows `check_domains` compares: 48 unit × period SIPAS (and 5 items
+/// each for the designs of [`WITH_ITEMS`]) and 8 group SIPAS.
+fn expected(design: &str) -> usize {
+    if WITH_ITEMS.contains(&design) {
+        48 * 6 + 8
+    } else {
+        48 + 8
+    }
+}
+
 /// Compares the SIPAS of every unit and group domain, and the items of the
 /// unit domains, with R's rows of `design`. Returns the number compared.
 fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
     let refs = reference();
+    let items = WITH_ITEMS.contains(&design);
     let mut compared = 0;
     for row in &est.rows {
         let wanted = match row.domain_type {
-            DomainType::Unit => row.indicator == "sipas" || row.indicator.starts_with('q'),
+            DomainType::Unit => {
+                row.indicator == "sipas" || (items && row.indicator.starts_with('q'))
+            }
             DomainType::Group => row.indicator == "sipas",
             _ => false,
         };
@@ -177,7 +190,7 @@ fn linearized_domains_match_r_under_a_declared_design() {
     ] {
         let est = estimate_domains(&r, &options(), &spec).unwrap();
         // 12 units × 4 periods × 6 + 2 groups × 4 periods.
-        assert_eq!(check_domains(name, &est, 1e-6), 48 * 6 + 8, "{name}");
+        assert_eq!(check_domains(name, &est, 1e-6), expected(name), "{name}");
     }
 }
 
@@ -205,7 +218,7 @@ fn jackknife_equals_r_in_every_small_domain() {
             ..clustered()
         };
         let est = estimate_domains(&r, &options(), &spec).unwrap();
-        assert_eq!(check_domains(name, &est, 1e-6), 48 * 6 + 8, "{name}");
+        assert_eq!(check_domains(name, &est, 1e-6), expected(name), "{name}");
         let one_village = est
             .get(
                 DomainType::Unit,
@@ -480,7 +493,8 @@ fn supplied_replicate_weights_give_rs_ses() {
             kind,
             scale,
             rscales,
-            combined_weights: true,
+            // replicates.csv holds factors per village.
+            combined_weights: false,
         }),
         mse,
         ..DesignSpec::default()
@@ -503,7 +517,7 @@ fn supplied_replicate_weights_give_rs_ses() {
         ),
     ] {
         let est = estimate_domains(&r, &options(), &spec).unwrap();
-        assert_eq!(check_domains(name, &est, 1e-9), 48 * 6 + 8, "{name}");
+        assert_eq!(check_domains(name, &est, 1e-9), expected(name), "{name}");
         let did = est.did.as_ref().unwrap();
         let key = (
             name.to_string(),
@@ -519,19 +533,15 @@ fn supplied_replicate_weights_give_rs_ses() {
             &format!("{name} did"),
         );
     }
-    // JKn replicates need their rscales; a pattern that matches nothing is named.
-    let err = estimate_domains(
-        &r,
-        &options(),
-        &supplied("rj*", ReplicateType::Jkn, None, None, false),
-    )
-    .unwrap_err();
+    // Full JKn weights need their rscales (factors give them, as R guesses);
+    // a pattern that matches nothing is named.
+    let mut jkn = supplied("rj*", ReplicateType::Jkn, None, None, false);
+    if let Some(rw) = &mut jkn.replicate_weights {
+        rw.combined_weights = true;
+    }
+    let err = estimate_domains(&r, &options(), &jkn).err().unwrap();
     assert!(err.to_string().contains("rscales"), "{err}");
-    let err = estimate_domains(
-        &r,
-        &options(),
-        &supplied("zz*", ReplicateType::Jk1, None, None, false),
-    )
-    .unwrap_err();
+    let none = supplied("zz*", ReplicateType::Jk1, None, None, false);
+    let err = estimate_domains(&r, &options(), &none).err().unwrap();
     assert!(err.to_string().contains("zz*"), "{err}");
 }
