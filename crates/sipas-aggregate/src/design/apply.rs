@@ -167,6 +167,22 @@ pub fn describe(spec: &DesignSpec) -> String {
         "centred at the replicate mean"
     };
     let variance = match spec.variance {
+        _ if spec.replicate_weights.is_some() => {
+            let rw = spec.replicate_weights.as_ref().expect("matched");
+            let kind = serde_json::to_value(rw.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "replicate weights supplied with the data (columns `{}`, type {kind}{}), {mse}",
+                rw.columns,
+                if rw.combined_weights {
+                    ""
+                } else {
+                    ", factors of the weights"
+                }
+            )
+        }
         VarianceMethod::Linearization => "Taylor linearization".to_string(),
         VarianceMethod::Jackknife => {
             let kind = if spec.strata == Strata::None {
