@@ -637,8 +637,9 @@ fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units
          {} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước \
          thí điểm và {post} kỳ từ khi thí điểm.</p>\n\
          <h3>Sai số chuẩn và khoảng tin cậy</h3>\n\
-         <p>Sai số chuẩn của mỗi chỉ số được tính bằng phương pháp tuyến tính hóa (Taylor), có \
-         tính trọng số của phiếu nếu có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
+         <p>Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × \
+         kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu \
+         có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
          tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các \
          phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số \
          liệu để tính, không phải bằng 0.</p>\n{}\
@@ -646,7 +647,8 @@ fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units
          <p>Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi \
          của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các \
          kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính \
-         từ sai số khảo sát của các ô, coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu \
+         từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các \
+         đơn vị là cố định: nó phản ánh sai số chọn mẫu \
          phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{}</p>\n",
         results.baseline_unit_count(),
         periods.len(),
