@@ -164,7 +164,10 @@ pub struct DidEstimate {
     pub pilot_start: Period,
     /// The point estimate, in index points.
     pub estimate: f64,
-    /// `sqrt` of the sum of the four quadrant variances.
+    /// Standard error: `sqrt` of the sum of the four quadrant variances
+    /// (disjoint strata, the default design); under a declared design
+    /// ([`crate::aggregate_with_design`]) √(c′Vc) with the quadrants' full
+    /// covariance V.
     pub se: f64,
     /// `estimate − 1.96·se` (not clipped).
     pub lo: f64,
@@ -225,6 +228,11 @@ pub struct AggregateReport {
     /// Why there is no difference-in-differences (e.g. no period before the
     /// start); `None` when `did.csv` holds it.
     pub did_unavailable: Option<String>,
+    /// The survey design every SE and interval comes from, in words (see
+    /// [`crate::design::describe`]); empty when the SEs are [`aggregate`]'s
+    /// own (the default design).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub design: String,
 }
 
 /// Everything `aggregate` computes, as plain structs.
@@ -970,6 +978,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .map(label)
             .collect(),
         did_unavailable,
+        design: String::new(),
     };
 
     Ok(Indices {

@@ -71,7 +71,8 @@
 //!   term the domain estimate pooled over the periods before / from the pilot
 //!   start (see [`is_post`]); the four domains have disjoint strata, so
 //!   SE = √(sum of the four variances) and the interval is ±1.96·SE (not
-//!   clipped).
+//!   clipped). Under a declared design ([`aggregate_with_design`]) the four
+//!   quadrants carry their full covariance and SE = √(c′Vc).
 //!
 //! # Output
 //! - `unit_period.csv` / `.parquet`: `unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi,<reported groups>`,
@@ -85,9 +86,12 @@
 //!
 //! # Survey designs
 //! [`design`] generalises the design (weights, any strata, clusters, fpc,
-//! lonely-PSU rules, jackknife and bootstrap variances) and estimates every
-//! indicator in unit, pilot/baseline, district and kind domains:
-//! [`estimate_domains`] and [`write_estimates`] (`estimates.csv`).
+//! lonely-PSU rules, jackknife and bootstrap variances, replicate weights
+//! supplied with the data) and estimates every indicator in unit,
+//! pilot/baseline, district and kind domains, and the 2×2 DiD with the
+//! quadrants' covariance: [`estimate_domains`] and [`write_estimates`]
+//! (`estimates.csv`). [`aggregate_with_design`] resolves the design once and
+//! takes every SE and interval of the result tables from it.
 
 #![warn(missing_docs)]
 
@@ -103,7 +107,7 @@ mod write;
 pub use channels::{ChannelClass, ChannelClasses};
 pub use design::{
     DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, ModeDifference, Strata,
-    VarianceMethod, estimate_domains, write_estimates,
+    VarianceMethod, aggregate_with_design, estimate_domains, write_estimates,
 };
 pub use error::{Error, Result};
 pub use estimate::{

@@ -217,6 +217,19 @@ impl Responses {
         self.design_columns.get(name)
     }
 
+    /// Names of the design columns matching `pattern` (`*` matches any
+    /// text), in natural order: digit runs compare as numbers (`rb2` < `rb10`).
+    pub fn design_columns_matching(&self, pattern: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .design_columns
+            .keys()
+            .map(String::as_str)
+            .filter(|c| glob_match(pattern, c))
+            .collect();
+        v.sort_by(|a, b| natural_cmp(a, b));
+        v
+    }
+
     /// The instrument the item columns belong to.
     pub fn instrument(&self) -> &Instrument {
         &self.instrument
@@ -526,6 +539,52 @@ struct Plan {
     design: Vec<(String, bool)>,
 }
 
+/// Compares names with digit runs as numbers (`rb2` < `rb10`).
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn key(s: &str) -> Vec<(String, u128)> {
+        let mut out = Vec::new();
+        let mut text = String::new();
+        let mut num: Option<u128> = None;
+        for ch in s.chars() {
+            if let Some(d) = ch.to_digit(10) {
+                num = Some(
+                    num.unwrap_or(0)
+                        .saturating_mul(10)
+                        .saturating_add(u128::from(d)),
+                );
+            } else {
+                if let Some(n) = num.take() {
+                    out.push((std::mem::take(&mut text), n));
+                }
+                text.push(ch);
+            }
+        }
+        out.push((text, num.unwrap_or(0)));
+        out
+    }
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any text.
+pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 impl Plan {
     fn new(
         schema: &Schema,
@@ -549,7 +608,27 @@ impl Plan {
             check_type(schema, id, &DataType::UInt8, origin)?;
         }
         let mut design: Vec<(String, bool)> = Vec::new();
+        // A name with `*` stands for every column it matches (replicate weights).
+        let mut expanded: Vec<&str> = Vec::new();
         for &name in design_columns {
+            if name.contains('*') {
+                let hits: Vec<&str> = names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|c| glob_match(name, c))
+                    .collect();
+                if hits.is_empty() {
+                    return Err(Error::MissingColumn {
+                        origin: origin.to_string(),
+                        column: name.to_string(),
+                    });
+                }
+                expanded.extend(hits);
+            } else {
+                expanded.push(name);
+            }
+        }
+        for name in expanded {
             if design.iter().any(|(d, _)| d == name) {
                 continue;
             }

@@ -63,9 +63,16 @@
 //! variance = "linearization"        # linearization | bootstrap | jackknife
 //! replicates = 1000
 //! seed = 1
+//! mse = false                       # replicate variances centred at the replicate mean (R's default)
 //! min_n = 30
 //! max_cv = 0.2
 //! suppress_below = 10
+//! # [design.replicate_weights]      # replicate weights supplied with the data (R svrepdesign)
+//! # columns = "repwt*"              # * matches any text; replicates in natural order
+//! # type = "bootstrap"              # bootstrap | jk1 | jkn | other
+//! # scale = 0.05                    # default from type, as R's svrepdesign
+//! # rscales = [1.0, …]              # default 1 (jkn with full weights: required)
+//! # combined_weights = true         # columns are full weights (false: factors of `weights`)
 //!
 //! [evaluation]                      # optional, defaults shown
 //! baseline = "all"                  # all | same_kind | same_district
@@ -118,7 +125,7 @@ pub struct Job {
     /// Aggregate settings.
     #[serde(default)]
     pub aggregate: AggregateJob,
-    /// Survey design of the estimates (`estimates.csv`).
+    /// Survey design of every SE and interval (all result tables, charts, report).
     #[serde(default)]
     pub design: DesignSpec,
     /// Pilot evaluation settings.

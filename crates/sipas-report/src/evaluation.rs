@@ -299,6 +299,10 @@ pub struct AggregateQuality {
     /// Why there is no difference-in-differences, when there is none.
     #[serde(default)]
     pub did_unavailable: Option<String>,
+    /// The survey design and variance method every SE and band comes from,
+    /// in words (empty in results written without a design).
+    #[serde(default)]
+    pub design: String,
 }
 
 impl AggregateQuality {

@@ -426,6 +426,25 @@ pub fn paragraphs(text: &str) -> String {
     out
 }
 
+/// The declared survey design every SE, interval and chart band comes from
+/// (`aggregate-report.json` → `design`), or nothing when the results name none.
+fn design_paragraph(results: &Results) -> String {
+    match results
+        .quality
+        .aggregate
+        .as_ref()
+        .map(|a| a.design.as_str())
+    {
+        Some(d) if !d.is_empty() => format!(
+            "<p>Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, \
+             khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): \
+             <span lang=\"en\">{}</span></p>\n",
+            escape(d)
+        ),
+        _ => String::new(),
+    }
+}
+
 /// "Chung — …" style table cell of an estimate with its interval.
 fn est_ci(est: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
     format!("<td>{}</td><td>{}</td>", num(est, 2), interval(lo, hi, 2))
@@ -720,19 +739,22 @@ fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units
          {} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước \
          thí điểm và {post} kỳ từ khi thí điểm.</p>\n\
          <h3>Sai số chuẩn và khoảng tin cậy</h3>\n\
-         <p>Sai số chuẩn của mỗi chỉ số được tính bằng phương pháp tuyến tính hóa (Taylor), có \
-         tính trọng số của phiếu nếu có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
+         <p>Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × \
+         kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu \
+         có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
          tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các \
          phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số \
-         liệu để tính, không phải bằng 0.</p>\n\
+         liệu để tính, không phải bằng 0.</p>\n{}\
          <h3>Khác biệt kép 2×2</h3>\n\
          <p>Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi \
          của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các \
          kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính \
-         từ sai số khảo sát của các ô, coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu \
+         từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các \
+         đơn vị là cố định: nó phản ánh sai số chọn mẫu \
          phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{}</p>\n",
         results.baseline_unit_count(),
         periods.len(),
+        design_paragraph(results),
         if ev.did_units.is_empty() {
             ""
         } else {

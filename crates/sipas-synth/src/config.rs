@@ -49,6 +49,11 @@ pub struct SynthConfig {
     /// Response styles (acquiescence, clustered nonresponse, modes, re-sent
     /// copies, edits); default: off. See [`crate::styles`].
     pub styles: ResponseStyles,
+    /// Villages (clusters) per unit × period cell; 0: no clusters and no
+    /// `village` column (see the `cluster` module).
+    pub villages: u32,
+    /// Standard deviation σ_v of the village effect (logit scale).
+    pub sigma_village: f64,
 }
 
 impl SynthConfig {
@@ -79,6 +84,8 @@ impl SynthConfig {
             weights: false,
             weight_sigma: 0.3,
             styles: ResponseStyles::default(),
+            villages: 0,
+            sigma_village: 0.8,
         }
     }
 

@@ -87,7 +87,10 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
                 seq,
             ],
         );
-        let b = cfg.sigma_respondent * rng.normal();
+        let mut b = cfg.sigma_respondent * rng.normal();
+        if let Some(v) = crate::cluster::village_of(model, seq) {
+            b += crate::cluster::effect(model, u, t, v);
+        }
         let n_days = model.dates[t].len();
         let day = ((rng.uniform() * n_days as f64) as usize).min(n_days - 1);
         let weight = if cfg.weights {
@@ -157,6 +160,9 @@ fn push_response_id(buf: &mut Vec<u8>, model: &Model, u: usize, t: usize, seq: u
 /// The CSV header line (with its `\n`).
 pub(crate) fn csv_header(model: &Model) -> Vec<u8> {
     let mut cols = schema::LEADING.to_vec();
+    if model.cfg.villages > 0 {
+        cols.push(crate::cluster::VILLAGE);
+    }
     cols.extend(model.instrument.item_ids());
     let mut s = cols.join(",");
     s.push('\n');
@@ -239,6 +245,10 @@ pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
         } else {
             buf.push(b'1');
         }
+        if let Some(vil) = crate::cluster::village_of(model, chunk.seq[i]) {
+            buf.push(b',');
+            buf.extend_from_slice(crate::cluster::label(model, u, t, vil).as_bytes());
+        }
         for j in 0..n_items {
             let a = answer(chunk, n_items, i, v, j);
             buf.push(b',');
@@ -261,6 +271,9 @@ pub fn frame_schema(model: &Model) -> Schema {
             DataType::String
         };
         s.insert(c.into(), dtype);
+    }
+    if model.cfg.villages > 0 {
+        s.insert(crate::cluster::VILLAGE.into(), DataType::String);
     }
     for id in model.instrument.item_ids() {
         s.insert(id.into(), DataType::UInt8);
@@ -318,6 +331,7 @@ pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
         channel.into_column(),
         weight.into_column(),
     ];
+    columns.extend(crate::cluster::column(model, chunk));
     for (j, id) in model.instrument.item_ids().into_iter().enumerate() {
         let col = UInt8Chunked::from_iter_options(
             id.into(),

@@ -84,6 +84,7 @@
 
 #![warn(missing_docs)]
 
+mod cluster;
 mod config;
 mod error;
 mod generate;
@@ -93,6 +94,7 @@ mod rng;
 pub mod styles;
 mod write;
 
+pub use cluster::VILLAGE;
 pub use config::{DEFAULT_MU, SynthConfig};
 pub use error::{Error, Result};
 pub use generate::{Frames, frame_schema, generate_chunk};

@@ -105,6 +105,7 @@ impl Model {
             ("sigma_item", cfg.sigma_item),
             ("sigma_respondent", cfg.sigma_respondent),
             ("weight_sigma", cfg.weight_sigma),
+            ("sigma_village", cfg.sigma_village),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(format!("`{name}` must be finite and ≥ 0, got {v}"));
@@ -146,7 +147,7 @@ impl Model {
             .iter()
             .map(|p| (p.index() as u64) << 4 | u64::from(p.granularity().per_year()))
             .collect();
-        let rule = LogisticNormal::new(cfg.sigma_respondent);
+        let rule = LogisticNormal::new(crate::cluster::latent_sd(&cfg));
         Ok(Model {
             code_min: scale.min,
             sat_threshold: usize::from(scale.satisfied_min - scale.min - 1),

@@ -96,6 +96,19 @@ impl Model {
         }
     }
 
+    /// Value of indicator `i` from item totals into `out[0]`; `NaN` when undefined.
+    pub(super) fn values_of(&self, i: usize, x: &[f64], y: &[f64], out: &mut [f64; 1]) {
+        let mut v = 0.0;
+        for &(j, c) in &self.ind[i].coefs {
+            if x[j] <= 0.0 {
+                v = f64::NAN;
+                break;
+            }
+            v += c * (y[j] / x[j]);
+        }
+        out[0] = v;
+    }
+
     /// Value of every indicator from item totals; `NaN` when undefined.
     pub(super) fn values(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
         for (o, ind) in out.iter_mut().zip(&self.ind) {
@@ -1065,11 +1078,11 @@ pub fn estimate_domains(
     opts: &AggregateOptions,
     spec: &DesignSpec,
 ) -> Result<DomainEstimates> {
-    let (mut rows, _) = estimate_pass(responses, opts, spec, false)?;
+    let (mut rows, _, did) = estimate_pass(responses, opts, spec, false)?;
     let used = opts.channels.used(responses, &opts.channel)?;
     let mut mode_differences = Vec::new();
     if used.iter().filter(|u| **u).count() > 1 {
-        let (mode_rows, diffs) = estimate_pass(responses, opts, spec, true)?;
+        let (mode_rows, diffs, _) = estimate_pass(responses, opts, spec, true)?;
         rows.extend(mode_rows);
         mode_differences = diffs;
     }
@@ -1078,17 +1091,26 @@ pub fn estimate_domains(
         design: spec.clone(),
         rows,
         mode_differences,
+        did,
     })
 }
 
-/// One pass of [`estimate_domains`]: the cell domains, or (`mode_pass`)
-/// the mode domains with the differences between modes.
+/// One pass's rows, the differences between modes (mode pass) and the 2×2
+/// DiD under the design (cell pass).
+type PassOutput = (
+    Vec<EstimateRow>,
+    Vec<ModeDifference>,
+    Option<super::DesignDid>,
+);
+
+/// One pass of [`estimate_domains`]: the cell domains with the 2×2 DiD, or
+/// (`mode_pass`) the mode domains with the differences between modes.
 fn estimate_pass(
     responses: &Responses,
     opts: &AggregateOptions,
     spec: &DesignSpec,
     mode_pass: bool,
-) -> Result<(Vec<EstimateRow>, Vec<ModeDifference>)> {
+) -> Result<PassOutput> {
     let model = Model::new(responses);
     let design = prepare(responses, opts, spec, mode_pass)?;
     let (j, ni) = (model.j, model.ind.len());
@@ -1166,7 +1188,15 @@ fn estimate_pass(
         })
         .collect();
 
+    let supplied = replicate::Supplied::resolve(&design, spec)?;
     let var = match spec.variance {
+        _ if supplied.is_some() => replicate::supplied(
+            &design,
+            &model,
+            supplied.as_ref().expect("matched"),
+            nd,
+            &values,
+        ),
         VarianceMethod::Linearization => lin_var,
         VarianceMethod::Jackknife => {
             replicate::jackknife(&design, &model, spec, &hd, &hd_ranges, &dom, &values)
@@ -1268,5 +1298,32 @@ fn estimate_pass(
     } else {
         Vec::new()
     };
-    Ok((rows, diffs))
+    if mode_pass {
+        return Ok((rows, diffs, None));
+    }
+    // The DiD quadrant of every cell.
+    let start = opts.pilots.start;
+    let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
+        .map(|c| {
+            let pilot = opts
+                .pilots
+                .contains(&responses.units()[c / design.n_periods]);
+            let post = crate::is_post(periods[c % design.n_periods], start);
+            match (pilot, post) {
+                (true, false) => 0,
+                (true, true) => 1,
+                (false, false) => 2,
+                (false, true) => 3,
+            }
+        })
+        .collect();
+    let did = super::did::did(
+        &design,
+        &model,
+        spec,
+        supplied.as_ref(),
+        &quadrant_of_cell,
+        start,
+    );
+    Ok((rows, diffs, did))
 }

@@ -19,6 +19,8 @@
 //! See the crate README ("Survey designs") for the estimators in a
 //! statistician's words.
 
+mod apply;
+mod did;
 mod engine;
 mod modes;
 mod output;
@@ -26,6 +28,8 @@ mod replicate;
 mod spec;
 mod stats;
 
+pub use apply::{aggregate_with_design, apply_design, describe};
+pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
 pub use modes::{MODES_FILE, ModeDifference, modes_csv};
 pub use output::estimates_csv;
@@ -33,5 +37,5 @@ pub use output::{
     CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, EstimateRow, IndicatorKind,
     write_estimates,
 };
-pub use spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
+pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
 pub use stats::{Z975, logit_ci, t975, wilson};

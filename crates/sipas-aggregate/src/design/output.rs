@@ -141,6 +141,9 @@ pub struct DomainEstimates {
     /// With several survey modes: SIPAS of each pair of modes per period
     /// and their difference (`modes.csv`); empty otherwise.
     pub mode_differences: Vec<super::modes::ModeDifference>,
+    /// The 2×2 DiD of the index under the same design (`None` when a
+    /// quadrant has no rows or an undefined index).
+    pub did: Option<super::DesignDid>,
 }
 
 impl DomainEstimates {
@@ -265,6 +268,7 @@ mod tests {
             design: DesignSpec::default(),
             rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
             mode_differences: Vec::new(),
+            did: None,
         };
         let expected = format!(
             "{ESTIMATES_HEADER}\

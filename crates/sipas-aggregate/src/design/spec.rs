@@ -78,6 +78,48 @@ pub enum VarianceMethod {
     Jackknife,
 }
 
+/// The kind of replicate weights supplied with the data (R `svrepdesign(type = …)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicateType {
+    /// Bootstrap: scale 1/(R − 1), rscales 1.
+    Bootstrap,
+    /// Unstratified jackknife: scale (R − 1)/R (factors: 1/max factor of
+    /// replicate 1, as R guesses), rscales 1.
+    Jk1,
+    /// Stratified jackknife: scale 1; `rscales` ((n_h − 1)/n_h of each
+    /// replicate's stratum) required for full weights, else 1/max factor.
+    Jkn,
+    /// Any other replicates: `scale` and `rscales` default 1.
+    Other,
+}
+
+/// Replicate weights supplied with the data, as R's `svrepdesign`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicateWeights {
+    /// Column pattern: a name with `*` matching any text (`"rb*"`, `"repwt_*"`).
+    /// Matching columns are replicates in natural order (`rb2` before `rb10`).
+    pub columns: String,
+    /// The kind of replicates (sets the default scale and rscales).
+    #[serde(rename = "type")]
+    pub kind: ReplicateType,
+    /// Overall scale of the variance (R `scale`).
+    #[serde(default)]
+    pub scale: Option<f64>,
+    /// Per-replicate scales (R `rscales`), in column order.
+    #[serde(default)]
+    pub rscales: Option<Vec<f64>>,
+    /// The replicate columns are full weights (`true`, R's default
+    /// `combined.weights = TRUE`) or factors multiplying `weights`.
+    #[serde(default = "yes")]
+    pub combined_weights: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// A survey design and the reliability rules (the job file's `[design]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -95,6 +137,13 @@ pub struct DesignSpec {
     pub lonely_psu: LonelyPsu,
     /// Variance method.
     pub variance: VarianceMethod,
+    /// Replicate weights supplied with the data; when set, every variance
+    /// comes from them (strata, cluster, fpc and `variance` are not used).
+    pub replicate_weights: Option<ReplicateWeights>,
+    /// Replication variances centred at the full-sample estimate (`true`)
+    /// or at the mean of the replicates (`false`, R's default), as R's
+    /// `mse` option.
+    pub mse: bool,
     /// Bootstrap replicates.
     pub replicates: usize,
     /// Bootstrap seed.
@@ -116,6 +165,8 @@ impl Default for DesignSpec {
             fpc: None,
             lonely_psu: LonelyPsu::Certainty,
             variance: VarianceMethod::Linearization,
+            replicate_weights: None,
+            mse: false,
             replicates: 1000,
             seed: 1,
             min_n: 30,
@@ -137,6 +188,7 @@ impl DesignSpec {
         }
         c.extend(self.cluster.as_deref());
         c.extend(self.fpc.as_deref());
+        c.extend(self.replicate_weights.as_ref().map(|r| r.columns.as_str()));
         c.dedup();
         c
     }

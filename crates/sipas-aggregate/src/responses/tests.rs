@@ -475,3 +475,35 @@ fn large_frames_with_nulls_and_offsets_pack_like_the_row_builder() {
         "{e}"
     );
 }
+
+#[test]
+fn replicate_column_patterns_match_with_stars_in_natural_order() {
+    use super::{glob_match, natural_cmp};
+    assert!(glob_match("rb*", "rb1") && glob_match("rb*", "rb") && !glob_match("rb*", "xrb1"));
+    assert!(glob_match("repwt_*_w", "repwt_12_w") && !glob_match("repwt_*_w", "repwt_12"));
+    assert!(glob_match("*wt*", "repwt3") && glob_match("village", "village"));
+    assert!(!glob_match("village", "villages") && !glob_match("a*b*c", "acb"));
+    let mut v = vec!["rb10", "rb2", "rb1", "rb11", "rb3"];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(v, ["rb1", "rb2", "rb3", "rb10", "rb11"]);
+}
+
+#[test]
+fn a_replicate_pattern_keeps_every_matching_column_of_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.parquet");
+    let mut df = frame();
+    for (name, v) in [("rw10", [3.0, 4.0, 5.0]), ("rw2", [1.0, 0.0, 2.0])] {
+        df.with_column(Column::new(name.into(), v)).unwrap();
+    }
+    write(&mut df, &path);
+    let r = super::read_responses_with(&path, None, &["rw*"]).unwrap();
+    assert_eq!(r.design_columns_matching("rw*"), ["rw2", "rw10"]);
+    assert_eq!(
+        r.design_column("rw2").unwrap().to_numbers().unwrap(),
+        [1.0, 0.0, 2.0]
+    );
+    // A pattern that matches no column is named.
+    let err = super::read_responses_with(&path, None, &["zz*"]).unwrap_err();
+    assert!(err.to_string().contains("zz*"), "{err}");
+}

@@ -2,4 +2,5 @@
 
 mod channels;
 mod merge;
+mod design;
 mod survey;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::{
-    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate, estimate_domains,
+    AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate_with_design,
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
@@ -118,7 +118,10 @@ pub(crate) fn run_aggregate(
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
-    let indices = aggregate(&responses, &opts).context("aggregation failed")?;
+    // The design is resolved once: every SE and interval of every table
+    // (unit_period, groups, items, did, estimates) comes from it.
+    let (indices, estimates) =
+        aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", out.display()))?;
     let r = &indices.report;
@@ -155,8 +158,7 @@ pub(crate) fn run_aggregate(
             other.join(", ")
         ));
     }
-    let estimates =
-        estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
+    say(&format!("aggregate: {}", indices.report.design));
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", out.display()))?;
     let Some(d) = &indices.did else {
@@ -189,10 +191,11 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
+    // methods.txt names the design and variance method of every SE.
     let mut methods = format!(
-        "{}
-{}",
-        methods_text(&ev),
+        "{}\n\n{}\n{}",
+        methods_text(&ev).trim_end(),
+        indices.report.design,
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
     if let Some(ts) = treatment {

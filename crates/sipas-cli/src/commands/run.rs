@@ -65,7 +65,14 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     }
     let ingest_dir = job.out.join("ingest");
     let mut keep_columns = job.ingest.keep_columns.clone();
-    for c in job.design.columns() {
+    // A replicate-weight pattern (`repwt*`) is resolved at aggregate; ingest
+    // keeps the columns named in `[ingest] keep_columns`.
+    for c in job
+        .design
+        .columns()
+        .into_iter()
+        .filter(|c| !c.contains('*'))
+    {
         if !keep_columns.iter().any(|k| k == c) {
             keep_columns.push(c.to_string());
         }

@@ -99,3 +99,67 @@ fn twfe_intervals_cover_the_truth_at_about_the_nominal_rate() {
     assert!(wild >= 0.95 - 3.0 * se, "wild coverage {wild}");
     assert!(cr1 >= 0.95 - 3.0 * se, "CR1 coverage {cr1}");
 }
+
+/// A clustered survey (sipas_synth with villages): 177 units × 12 quarters,
+/// 150 responses per cell in 75 villages of 2, a village effect σ_v = 0.8
+/// on the logit scale (an intra-cluster correlation). The declared design
+/// (strata = unit × period, villages as PSUs) gives intervals that cover the
+/// cells' truth at 95 ± 1.5% (2,124 cells: binomial SD 0.47%; the normal
+/// interval on 74 design df covers about 94.7%); the default design, which
+/// treats responses as independent, covers less. Measured: seed 22 0.942
+/// (default design 0.900), seed 23 0.949 (0.906), seed 5 0.942 (0.899).
+/// With 50 villages of 3 the design-based rate was 0.929: few PSUs per
+/// cell and a ±1.96 interval undercover, as expected.
+#[test]
+fn design_based_intervals_cover_the_truth_of_a_clustered_survey() {
+    use std::collections::HashMap;
+
+    use sipas_aggregate::{DesignSpec, aggregate_with_design};
+
+    let instrument = bundled::instrument("sipas-2023").unwrap();
+    let cfg = SynthConfig {
+        seed: 22,
+        villages: 75,
+        sigma_village: 0.8,
+        ..SynthConfig::thai_nguyen()
+    };
+    let model = Model::new(&cfg, &instrument).unwrap();
+    let truth: HashMap<(String, Period), f64> = model
+        .truth()
+        .into_iter()
+        .map(|t| ((t.unit_code, t.period), t.sipas))
+        .collect();
+    let df = generate_chunk(&model, 0..model.n_rows()).unwrap();
+    let responses =
+        Responses::from_frame_with(&df, Some(&instrument), "synthetic", &["village"]).unwrap();
+    let opts = AggregateOptions::new(bundled::units(), bundled::pilots());
+    let design = DesignSpec {
+        cluster: Some("village".into()),
+        ..DesignSpec::default()
+    };
+    let coverage = |spec: &DesignSpec| {
+        let (ix, _) = aggregate_with_design(&responses, &opts, spec).unwrap();
+        let covered = ix
+            .cells
+            .iter()
+            .filter(|c| {
+                let t = truth[&(c.unit_code.clone(), c.period)];
+                c.sipas.lo.unwrap() <= t && t <= c.sipas.hi.unwrap()
+            })
+            .count();
+        assert_eq!(ix.cells.len(), 177 * 12);
+        covered as f64 / ix.cells.len() as f64
+    };
+    let (clustered, naive) = (coverage(&design), coverage(&DesignSpec::default()));
+    println!(
+        "coverage of 2,124 cells: villages as PSUs {clustered:.4}, responses as PSUs {naive:.4}"
+    );
+    assert!(
+        (0.935..=0.965).contains(&clustered),
+        "design-based coverage {clustered}"
+    );
+    assert!(
+        naive < clustered - 0.03,
+        "naive {naive} vs design {clustered}"
+    );
+}

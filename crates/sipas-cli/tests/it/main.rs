@@ -4,6 +4,7 @@ mod browser;
 mod common;
 mod coverage;
 mod interface;
+mod design_report;
 mod layering;
 mod pipeline;
 mod real_styles;

@@ -1,0 +1,210 @@
+//! One variance path: the SEs and intervals of every table come from the
+//! design engine ([`estimate_domains`](super::estimate_domains)).
+//!
+//! [`aggregate_with_design`] resolves the design once, estimates every domain
+//! under it, and writes its SEs and intervals into the [`Indices`] that
+//! `unit_period.csv`, `groups.csv`, `items.csv`, `did.csv` and the report's
+//! charts are made from, so that they are the numbers of `estimates.csv`.
+
+use std::collections::HashMap;
+
+use sipas_core::Period;
+
+use super::output::{CiMethod, DomainEstimates, DomainType};
+use super::spec::{DesignSpec, Strata, VarianceMethod};
+use crate::Result;
+use crate::estimate::{AggregateOptions, Estimate, Indices, Z_INTERVAL, aggregate};
+use crate::responses::Responses;
+
+/// The result tables' numbers under the design `spec`: the cells, groups and
+/// DiD of [`aggregate`] (counts, the reconciliation report) with every value,
+/// SE and interval taken from [`estimate_domains`](super::estimate_domains):
+///
+/// - `unit_period.csv` `sipas_se`, `sipas_lo`, `sipas_hi`: the unit × period
+///   domain's SE and normal interval (a cell with one response keeps no SE);
+/// - `groups.csv`: the pilot / baseline domain of the period;
+/// - `items.csv` `lo`, `hi`: the Wilson interval at the design's effective
+///   number of answers (`n / deff`; the `wilson` rows of `estimates.csv`);
+/// - `did.csv`: the contrast of the four quadrant domains with their full
+///   covariance under the design ([`DesignDid`](super::DesignDid)).
+///
+/// Under the default design (strata = unit × period, no clusters,
+/// linearization) the SEs are those `aggregate` computes itself.
+pub fn aggregate_with_design(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+) -> Result<(Indices, DomainEstimates)> {
+    let mut indices = aggregate(responses, opts)?;
+    let est = super::estimate_domains(responses, opts, spec)?;
+    apply_design(&mut indices, &est);
+    Ok((indices, est))
+}
+
+/// Interval of a composite: value ± 1.96·SE clipped to 0–100.
+fn estimate(value: Option<f64>, se: Option<f64>) -> Estimate {
+    let se = value.and(se);
+    let (lo, hi) = match (value, se) {
+        (Some(v), Some(se)) => (
+            Some((v - Z_INTERVAL * se).clamp(0.0, 100.0)),
+            Some((v + Z_INTERVAL * se).clamp(0.0, 100.0)),
+        ),
+        _ => (None, None),
+    };
+    Estimate { value, se, lo, hi }
+}
+
+/// Replaces the SEs and intervals of `indices` by those of the design
+/// estimates `est` (see [`aggregate_with_design`]).
+pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
+    type Key<'a> = (DomainType, &'a str, Period, &'a str, CiMethod);
+    let rows: HashMap<Key<'_>, usize> = est
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            matches!(r.domain_type, DomainType::Unit | DomainType::Group)
+                && r.ci_method != CiMethod::Logit
+        })
+        .map(|(i, r)| {
+            (
+                (
+                    r.domain_type,
+                    r.domain.as_str(),
+                    r.period,
+                    r.indicator.as_str(),
+                    r.ci_method,
+                ),
+                i,
+            )
+        })
+        .collect();
+    let root = est
+        .rows
+        .first()
+        .map(|r| r.indicator.clone())
+        .unwrap_or_default();
+    let get = |t: DomainType, d: &str, p: Period, ind: &str, m: CiMethod| {
+        rows.get(&(t, d, p, ind, m)).map(|&i| &est.rows[i])
+    };
+    // Values too come from the design engine (equal to `aggregate`'s to
+    // rounding), so that a number shown twice is computed once.
+    let group_ids = &indices.group_ids;
+    for c in &mut indices.cells {
+        let (u, p) = (c.unit_code.as_str(), c.period);
+        if let Some(row) = get(DomainType::Unit, u, p, &root, CiMethod::Normal) {
+            let se = row.se.filter(|_| c.n > 1);
+            c.sipas = estimate(row.value, se);
+        }
+        for (g, v) in group_ids.iter().zip(&mut c.groups) {
+            if let Some(row) = get(DomainType::Unit, u, p, g, CiMethod::Normal) {
+                *v = row.value;
+            }
+        }
+        for (item, share) in indices.item_ids.iter().zip(&mut c.items) {
+            if let Some(w) = get(DomainType::Unit, u, p, item, CiMethod::Wilson) {
+                share.share = w.value;
+                share.lo = w.lo;
+                share.hi = w.hi;
+            }
+        }
+    }
+    for g in &mut indices.groups {
+        let (d, p) = (g.group.as_str(), g.period);
+        if let Some(row) = get(DomainType::Group, d, p, &root, CiMethod::Normal) {
+            let se = row.se.filter(|_| g.n > 1);
+            g.sipas = estimate(row.value, se);
+        }
+        for (id, v) in group_ids.iter().zip(&mut g.groups) {
+            if let Some(row) = get(DomainType::Group, d, p, id, CiMethod::Normal) {
+                *v = row.value;
+            }
+        }
+    }
+    if let (Some(d), Some(dd)) = (&mut indices.did, &est.did) {
+        d.estimate = dd.estimate;
+        d.se = dd.se;
+        d.lo = dd.estimate - Z_INTERVAL * dd.se;
+        d.hi = dd.estimate + Z_INTERVAL * dd.se;
+        for (q, e) in [
+            &mut d.pilot_pre,
+            &mut d.pilot_post,
+            &mut d.baseline_pre,
+            &mut d.baseline_post,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *e = estimate(Some(dd.values[q]), Some(dd.quadrant_se(q)));
+        }
+    }
+    indices.report.design = describe(&est.design);
+}
+
+/// The design and variance method in a statistician's words (for
+/// `aggregate-report.json`, `methods.txt` and the report).
+pub fn describe(spec: &DesignSpec) -> String {
+    let strata = match &spec.strata {
+        Strata::UnitPeriod => "strata = unit × period".to_string(),
+        Strata::Unit => "strata = unit".to_string(),
+        Strata::District => "strata = district".to_string(),
+        Strata::Kind => "strata = unit kind".to_string(),
+        Strata::None => "no strata".to_string(),
+        Strata::Column(c) => format!("strata = column `{c}`"),
+    };
+    let psu = spec.cluster.as_deref().map_or_else(
+        || "each response its own PSU".to_string(),
+        |c| format!("clusters (PSUs) = column `{c}`, nested in strata"),
+    );
+    let weights = format!("weights = column `{}`", spec.weights);
+    let fpc = spec
+        .fpc
+        .as_deref()
+        .map_or_else(String::new, |f| format!(", fpc = column `{f}`"));
+    let mse = if spec.mse {
+        "centred at the full-sample estimate (mse)"
+    } else {
+        "centred at the replicate mean"
+    };
+    let variance = match spec.variance {
+        _ if spec.replicate_weights.is_some() => {
+            let rw = spec.replicate_weights.as_ref().expect("matched");
+            let kind = serde_json::to_value(rw.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            format!(
+                "replicate weights supplied with the data (columns `{}`, type {kind}{}), {mse}",
+                rw.columns,
+                if rw.combined_weights {
+                    ""
+                } else {
+                    ", factors of the weights"
+                }
+            )
+        }
+        VarianceMethod::Linearization => "Taylor linearization".to_string(),
+        VarianceMethod::Jackknife => {
+            let kind = if spec.strata == Strata::None {
+                "JK1"
+            } else {
+                "JKn"
+            };
+            format!("delete-one-PSU jackknife ({kind}), {mse}")
+        }
+        VarianceMethod::Bootstrap => format!(
+            "Rao–Wu rescaling bootstrap, {} replicates, seed {}, {mse}",
+            spec.replicates, spec.seed
+        ),
+    };
+    let lonely = serde_json::to_value(spec.lonely_psu)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!(
+        "Survey design: {strata}; {psu}; {weights}{fpc}; lonely PSUs: {lonely}. \
+         Variance: {variance}. Every standard error and interval (unit × period cells, \
+         pilot and baseline groups, items, estimates.csv and the 2×2 difference-in-differences, \
+         whose four quadrants carry their full covariance) comes from this design."
+    )
+}

@@ -1,0 +1,547 @@
+//! A declared design (districts as strata, villages as clusters, weights,
+//! small commune domains inside strata) against R `survey` 4.1.1
+//! (fixtures/reference/design/reference.R → reference.csv): every SE of
+//! every output, linearized and replicated, and the 2×2 DiD.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use sipas_aggregate::design::{CiMethod, DomainType};
+use sipas_aggregate::{
+    AggregateOptions, DesignSpec, DomainEstimates, Responses, Strata, VarianceMethod,
+    estimate_domains,
+};
+use sipas_core::Instrument;
+
+pub(crate) fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/design")
+}
+
+/// The fixture responses with their village, district and (when asked) the
+/// replicate-weight columns of replicates.csv.
+pub(crate) fn responses(with_replicates: bool) -> Responses {
+    let inst = Instrument::from_path(&dir().join("instrument.toml")).unwrap();
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (u, p, w, v, dc) = (
+        col("unit_code"),
+        col("period"),
+        col("weight"),
+        col("village"),
+        col("district_code"),
+    );
+    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
+    let mut b = Responses::builder(inst);
+    let (mut village, mut district) = (Vec::new(), Vec::new());
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
+        b.push(f[u], f[p], "survey", f[w].parse().unwrap(), &answers)
+            .unwrap();
+        village.push(f[v]);
+        district.push(f[dc]);
+    }
+    let mut r = b
+        .build()
+        .unwrap()
+        .with_text_column("village", &village)
+        .unwrap()
+        .with_text_column("district_code", &district)
+        .unwrap();
+    if with_replicates {
+        // One row per village: its replicate weight factors.
+        let text = std::fs::read_to_string(dir().join("replicates.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let by_village: HashMap<&str, Vec<f64>> = lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0], f[1..].iter().map(|x| x.parse().unwrap()).collect())
+            })
+            .collect();
+        for (k, name) in header.iter().enumerate().skip(1) {
+            let col = village.iter().map(|v| by_village[v][k - 1]).collect();
+            r = r.with_number_column(name, col).unwrap();
+        }
+    }
+    r
+}
+
+/// R's numbers: (design, domain_type, domain, period, indicator) → (value, se).
+/// (design, domain_type, domain, period, indicator).
+type Key = (String, String, String, String, String);
+
+pub(crate) fn reference() -> HashMap<Key, (f64, f64)> {
+    let text = std::fs::read_to_string(dir().join("reference.csv")).unwrap();
+    let num = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                (
+                    f[0].to_string(),
+                    f[1].to_string(),
+                    f[2].to_string(),
+                    f[3].to_string(),
+                    f[4].to_string(),
+                ),
+                (num(f[5]), num(f[6])),
+            )
+        })
+        .collect()
+}
+
+pub(crate) fn close(a: f64, b: f64, tol: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= tol * b.abs().max(1.0),
+        "{what}: sipas {a} vs R {b}"
+    );
+}
+
+pub(crate) fn options() -> AggregateOptions {
+    AggregateOptions::bundled()
+}
+
+pub(crate) fn clustered() -> DesignSpec {
+    DesignSpec {
+        strata: Strata::Column("district_code".into()),
+        cluster: Some("village".into()),
+        ..DesignSpec::default()
+    }
+}
+
+/// Designs whose reference has the items of the unit domains too.
+const WITH_ITEMS: [&str; 4] = ["clustered", "jkn", "jk1", "supplied_bootstrap"];
+
+/// Rows `check_domains` compares: 48 unit × period SIPAS (and 5 items
+/// each for the designs of [`WITH_ITEMS`]) and 8 group SIPAS.
+fn expected(design: &str) -> usize {
+    if WITH_ITEMS.contains(&design) {
+        48 * 6 + 8
+    } else {
+        48 + 8
+    }
+}
+
+/// Compares the SIPAS of every unit and group domain, and the items of the
+/// unit domains, with R's rows of `design`. Returns the number compared.
+fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
+    let refs = reference();
+    let items = WITH_ITEMS.contains(&design);
+    let mut compared = 0;
+    for row in &est.rows {
+        let wanted = match row.domain_type {
+            DomainType::Unit => {
+                row.indicator == "sipas" || (items && row.indicator.starts_with('q'))
+            }
+            DomainType::Group => row.indicator == "sipas",
+            _ => false,
+        };
+        if !wanted || row.ci_method == CiMethod::Wilson {
+            continue;
+        }
+        let key = (
+            design.to_string(),
+            row.domain_type.as_str().to_string(),
+            row.domain.clone(),
+            row.period.to_string(),
+            row.indicator.clone(),
+        );
+        let &(value, se) = reference_row(&refs, &key);
+        let what = format!("{key:?}");
+        close(row.value.unwrap(), value, 1e-9, &format!("{what} value"));
+        if se.is_nan() || se < 1e-5 {
+            // A domain inside one PSU: R's delta method takes the square
+            // root of a variance that is 0 up to rounding (NaN when negative).
+            assert!(
+                row.se.is_none_or(|s| s < 1e-5),
+                "{what}: se {:?}, R {se}",
+                row.se
+            );
+        } else {
+            close(row.se.unwrap(), se, tol, &format!("{what} se"));
+        }
+        compared += 1;
+    }
+    compared
+}
+
+fn reference_row<'a>(refs: &'a HashMap<Key, (f64, f64)>, key: &Key) -> &'a (f64, f64) {
+    refs.get(key)
+        .unwrap_or_else(|| panic!("no R row for {key:?}"))
+}
+
+#[test]
+fn linearized_domains_match_r_under_a_declared_design() {
+    let r = responses(false);
+    for (name, spec) in [
+        ("default", DesignSpec::default()),
+        ("clustered", clustered()),
+        (
+            "unstratified",
+            DesignSpec {
+                strata: Strata::None,
+                ..clustered()
+            },
+        ),
+    ] {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        // 12 units × 4 periods × 6 + 2 groups × 4 periods.
+        assert_eq!(check_domains(name, &est, 1e-6), expected(name), "{name}");
+    }
+}
+
+#[test]
+fn jackknife_equals_r_in_every_small_domain() {
+    // Small domains (a commune, 1–4 villages, inside a district stratum of
+    // 5–14 villages): R's JKn is 1.13–6.6 × the linearized SE here (median
+    // 1.69; the delete-one ratio of a domain with k PSUs moves by about
+    // k/(k − 1) times its linearized influence), and sipas equals R in every
+    // domain, including 05530 (one village: the replicate deleting it has no
+    // estimate and is dropped, as R's svrVar drops NA, leaving SE 0).
+    let r = responses(false);
+    for (name, strata, mse) in [
+        ("jkn", Strata::Column("district_code".into()), false),
+        ("jkn_mse", Strata::Column("district_code".into()), true),
+        ("jk1", Strata::None, false),
+        ("jk1_mse", Strata::None, true),
+        ("jkn_rows", Strata::Column("district_code".into()), false),
+    ] {
+        let spec = DesignSpec {
+            strata,
+            cluster: (name != "jkn_rows").then(|| "village".to_string()),
+            variance: VarianceMethod::Jackknife,
+            mse,
+            ..clustered()
+        };
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        assert_eq!(check_domains(name, &est, 1e-6), expected(name), "{name}");
+        let one_village = est
+            .get(
+                DomainType::Unit,
+                "05530",
+                "2023Q3".parse().unwrap(),
+                "sipas",
+                CiMethod::Normal,
+            )
+            .unwrap();
+        if name != "jkn_rows" {
+            assert_eq!(one_village.se.map(|s| s < 1e-9), Some(true), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_2x2_did_equals_svycontrast_over_svyby_with_covmat() {
+    let r = responses(false);
+    let refs = reference();
+    let jk = |strata: Strata, mse: bool| DesignSpec {
+        strata,
+        variance: VarianceMethod::Jackknife,
+        mse,
+        ..clustered()
+    };
+    let district = || Strata::Column("district_code".into());
+    for (name, spec) in [
+        ("default", DesignSpec::default()),
+        ("clustered", clustered()),
+        (
+            "unstratified",
+            DesignSpec {
+                strata: Strata::None,
+                ..clustered()
+            },
+        ),
+        ("jkn", jk(district(), false)),
+        ("jkn_mse", jk(district(), true)),
+        ("jk1", jk(Strata::None, false)),
+        ("jk1_mse", jk(Strata::None, true)),
+    ] {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        let did = est
+            .did
+            .as_ref()
+            .expect("the fixture has all four quadrants");
+        let key = |d: &str| {
+            (
+                name.to_string(),
+                "did".to_string(),
+                d.to_string(),
+                String::new(),
+                "sipas".to_string(),
+            )
+        };
+        for (q, quadrant) in sipas_aggregate::design::QUADRANTS.iter().enumerate() {
+            let &(value, se) = reference_row(&refs, &key(quadrant));
+            close(
+                did.values[q],
+                value,
+                1e-9,
+                &format!("{name} {quadrant} value"),
+            );
+            close(
+                did.quadrant_se(q),
+                se,
+                1e-6,
+                &format!("{name} {quadrant} se"),
+            );
+        }
+        let &(value, se) = reference_row(&refs, &key("contrast"));
+        close(did.estimate, value, 1e-9, &format!("{name} contrast"));
+        close(did.se, se, 1e-6, &format!("{name} contrast se"));
+    }
+}
+
+#[test]
+fn every_table_takes_its_ses_from_the_declared_design() {
+    use sipas_aggregate::{aggregate, aggregate_with_design, write_results};
+    let r = responses(false);
+    let refs = reference();
+    let (ix, est) = aggregate_with_design(&r, &options(), &clustered()).unwrap();
+    // unit_period: R's clustered SE of every cell, not the default design's.
+    let mut wider = 0;
+    let plain = aggregate(&r, &options()).unwrap();
+    for (c, p) in ix.cells.iter().zip(&plain.cells) {
+        let key = (
+            "clustered".to_string(),
+            "unit".to_string(),
+            c.unit_code.clone(),
+            c.period.to_string(),
+            "sipas".to_string(),
+        );
+        let &(value, se) = reference_row(&refs, &key);
+        close(c.sipas.value.unwrap(), value, 1e-9, &format!("{key:?}"));
+        if se > 1e-5 {
+            close(c.sipas.se.unwrap(), se, 1e-6, &format!("{key:?} se"));
+            let lo = (value - 1.96 * se).clamp(0.0, 100.0);
+            close(c.sipas.lo.unwrap(), lo, 1e-6, &format!("{key:?} lo"));
+        }
+        if let (Some(a), Some(b)) = (c.sipas.se, p.sipas.se) {
+            wider += usize::from((a / b - 1.0).abs() > 0.01);
+        }
+        // items.csv: the design's Wilson interval, as in estimates.csv.
+        for (item, share) in ix.item_ids.iter().zip(&c.items) {
+            let w = est
+                .get(
+                    DomainType::Unit,
+                    &c.unit_code,
+                    c.period,
+                    item,
+                    CiMethod::Wilson,
+                )
+                .unwrap();
+            assert_eq!((share.lo, share.hi), (w.lo, w.hi), "{key:?} {item}");
+        }
+    }
+    assert!(
+        wider >= 40,
+        "the design changes the cells' SEs: {wider} of 48"
+    );
+    for g in &ix.groups {
+        let key = (
+            "clustered".to_string(),
+            "group".to_string(),
+            g.group.as_str().to_string(),
+            g.period.to_string(),
+            "sipas".to_string(),
+        );
+        close(
+            g.sipas.se.unwrap(),
+            reference_row(&refs, &key).1,
+            1e-6,
+            &format!("{key:?}"),
+        );
+    }
+    let d = ix.did.as_ref().unwrap();
+    let key = |q: &str| {
+        (
+            "clustered".to_string(),
+            "did".to_string(),
+            q.to_string(),
+            String::new(),
+            "sipas".to_string(),
+        )
+    };
+    close(
+        d.se,
+        reference_row(&refs, &key("contrast")).1,
+        1e-6,
+        "did se",
+    );
+    close(d.lo, d.estimate - 1.96 * d.se, 1e-12, "did lo");
+    close(
+        d.pilot_post.se.unwrap(),
+        reference_row(&refs, &key("pilot_post")).1,
+        1e-6,
+        "pilot_post se",
+    );
+    assert!(
+        ix.report.design.contains("column `village`"),
+        "{}",
+        ix.report.design
+    );
+    // The tables written carry these numbers.
+    let tmp = tempfile::tempdir().unwrap();
+    write_results(&ix, tmp.path()).unwrap();
+    let did = std::fs::read_to_string(tmp.path().join("did.csv")).unwrap();
+    assert!(did.contains(&format!(",{:.6},", d.se)), "{did}");
+}
+
+#[test]
+fn without_a_declared_design_the_numbers_are_aggregates() {
+    use sipas_aggregate::{aggregate, aggregate_with_design};
+    let r = responses(false);
+    let plain = aggregate(&r, &options()).unwrap();
+    let (ix, _) = aggregate_with_design(&r, &options(), &DesignSpec::default()).unwrap();
+    let same = |a: Option<f64>, b: Option<f64>, what: &str| match (a, b) {
+        (Some(a), Some(b)) => close(a, b, 1e-12, what),
+        (a, b) => assert_eq!(a, b, "{what}"),
+    };
+    for (a, b) in ix.cells.iter().zip(&plain.cells) {
+        same(a.sipas.value, b.sipas.value, "cell value");
+        for (x, y) in a.groups.iter().zip(&b.groups) {
+            same(*x, *y, "cell element / part");
+        }
+        for (x, y) in a.items.iter().zip(&b.items) {
+            same(x.share, y.share, "item share");
+        }
+        same(a.sipas.se, b.sipas.se, "cell se");
+        same(a.sipas.lo, b.sipas.lo, "cell lo");
+        same(a.sipas.hi, b.sipas.hi, "cell hi");
+    }
+    for (a, b) in ix.groups.iter().zip(&plain.groups) {
+        same(a.sipas.se, b.sipas.se, "group se");
+    }
+    let (a, b) = (ix.did.unwrap(), plain.did.unwrap());
+    close(a.se, b.se, 1e-12, "did se");
+    close(a.estimate, b.estimate, 1e-12, "did estimate");
+    same(a.pilot_pre.se, b.pilot_pre.se, "quadrant se");
+}
+
+#[test]
+fn rao_wu_bootstrap_matches_r_subbootstrap_in_distribution() {
+    // Small domains inside strata are where the bootstrap and the
+    // linearized SE part (R's own subbootstrap: median 1.13 × the
+    // linearized SE over these cells, up to 3.1 ×); what must hold is that
+    // sipas' replicates behave as R's: over the domains with an SE the
+    // median ratio of the two bootstrap SEs (1,000 replicates each,
+    // independent draws; Monte-Carlo SD of one ratio ≈ 3%) is 1 ± 0.03.
+    let r = responses(false);
+    let refs = reference();
+    let spec = DesignSpec {
+        variance: VarianceMethod::Bootstrap,
+        replicates: 1000,
+        seed: 11,
+        ..clustered()
+    };
+    let boot = estimate_domains(&r, &options(), &spec).unwrap();
+    let lin = estimate_domains(&r, &options(), &clustered()).unwrap();
+    let (mut to_r, mut to_lin, mut r_to_lin) = (Vec::new(), Vec::new(), Vec::new());
+    for (b, l) in boot.rows.iter().zip(&lin.rows) {
+        if b.indicator != "sipas" || !matches!(b.domain_type, DomainType::Unit | DomainType::Group)
+        {
+            continue;
+        }
+        let key = (
+            "subbootstrap".to_string(),
+            b.domain_type.as_str().to_string(),
+            b.domain.clone(),
+            b.period.to_string(),
+            "sipas".to_string(),
+        );
+        let r_se = reference_row(&refs, &key).1;
+        let (Some(bs), Some(ls)) = (b.se, l.se) else {
+            continue;
+        };
+        if ls < 1e-5 || r_se.is_nan() {
+            continue;
+        }
+        to_r.push(bs / r_se);
+        to_lin.push(bs / ls);
+        r_to_lin.push(r_se / ls);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    assert!(to_r.len() >= 50, "{} domains", to_r.len());
+    let m = median(&mut to_r);
+    assert!((m - 1.0).abs() <= 0.03, "median sipas / R bootstrap SE {m}");
+    let (a, b) = (median(&mut to_lin), median(&mut r_to_lin));
+    assert!(
+        (a - b).abs() <= 0.03,
+        "median ratio to linearized: sipas {a}, R {b}"
+    );
+    eprintln!(
+        "sipas/R {m}, to linearized: sipas {a}, R {b}, {} domains",
+        to_r.len()
+    );
+}
+
+#[test]
+fn supplied_replicate_weights_give_rs_ses() {
+    use sipas_aggregate::design::{ReplicateType, ReplicateWeights};
+    let r = responses(true);
+    let refs = reference();
+    let nj = 30;
+    let supplied = |columns: &str, kind, scale, rscales, mse| DesignSpec {
+        replicate_weights: Some(ReplicateWeights {
+            columns: columns.into(),
+            kind,
+            scale,
+            rscales,
+            // replicates.csv holds factors per village.
+            combined_weights: false,
+        }),
+        mse,
+        ..DesignSpec::default()
+    };
+    let rscales: Vec<f64> = (0..nj)
+        .map(|i| 0.5 + f64::from(i) / f64::from(nj - 1))
+        .collect();
+    for (name, spec) in [
+        (
+            "supplied_bootstrap",
+            supplied("rb*", ReplicateType::Bootstrap, None, None, false),
+        ),
+        (
+            "supplied_jk1_mse",
+            supplied("rj*", ReplicateType::Jk1, None, None, true),
+        ),
+        (
+            "supplied_other",
+            supplied("rj*", ReplicateType::Other, Some(0.5), Some(rscales), false),
+        ),
+    ] {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        assert_eq!(check_domains(name, &est, 1e-9), expected(name), "{name}");
+        let did = est.did.as_ref().unwrap();
+        let key = (
+            name.to_string(),
+            "did".to_string(),
+            "contrast".to_string(),
+            String::new(),
+            "sipas".to_string(),
+        );
+        close(
+            did.se,
+            reference_row(&refs, &key).1,
+            1e-9,
+            &format!("{name} did"),
+        );
+    }
+    // Full JKn weights need their rscales (factors give them, as R guesses);
+    // a pattern that matches nothing is named.
+    let mut jkn = supplied("rj*", ReplicateType::Jkn, None, None, false);
+    if let Some(rw) = &mut jkn.replicate_weights {
+        rw.combined_weights = true;
+    }
+    let err = estimate_domains(&r, &options(), &jkn).err().unwrap();
+    assert!(err.to_string().contains("rscales"), "{err}");
+    let none = supplied("zz*", ReplicateType::Jk1, None, None, false);
+    let err = estimate_domains(&r, &options(), &none).err().unwrap();
+    assert!(err.to_string().contains("zz*"), "{err}");
+}
