@@ -95,11 +95,14 @@ mod layout;
 mod mapping;
 mod merge;
 mod output;
+mod platform;
 mod reason;
 mod report;
+mod review;
 mod stream;
 mod table;
 mod validate;
+mod zipcsv;
 
 #[cfg(feature = "http")]
 pub mod sources;
@@ -111,10 +114,11 @@ use sipas_core::{Instrument, UnitRegistry};
 
 pub use error::{Error, Result};
 pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
-pub use mapping::{Mapping, PeriodFromDate};
+pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
+pub use review::ReviewPolicy;
 pub use sipas_dataset::Layout as TableLayout;
 pub use stream::{DEFAULT_CHUNK_ROWS, IngestOutcome, WriteOptions, ingest_to};
 pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
@@ -145,15 +149,22 @@ pub struct IngestOptions {
     /// and are not added again, except that `district` makes the district
     /// column present even when no input has one; repeated names count once.
     pub keep_columns: Vec<String>,
+    /// Which submissions to keep by the platform's review decision (Kobo
+    /// `_validation_status`, ODK review state); default
+    /// [`ReviewPolicy::ExcludeRejected`]. Applies to sources with a review
+    /// column.
+    pub review: ReviewPolicy,
 }
 
 impl Default for IngestOptions {
-    /// Instrument detected, the bundled Thái Nguyên units.
+    /// Instrument detected, the bundled Thái Nguyên units, rejected
+    /// submissions excluded.
     fn default() -> Self {
         IngestOptions {
             instrument: None,
             units: sipas_core::bundled::units(),
             keep_columns: Vec::new(),
+            review: ReviewPolicy::default(),
         }
     }
 }

@@ -91,6 +91,48 @@ pub(crate) struct Source {
     pub(crate) header_line: u64,
     /// The header's cleaned names.
     pub(crate) names: Vec<String>,
+    /// What a JSON source said besides its records (page count, repeats).
+    pub(crate) json: Option<crate::json::JsonInfo>,
+}
+
+/// Columns that link a row to its parent submission: a table holding one
+/// is a repeat group (ODK Central `PARENT_KEY` in `form-repeat.csv`; Kobo
+/// `_parent_index` / `_parent_table_name` in a repeat sheet of the XLSX export,
+/// `_submission__uuid` in newer ones).
+const PARENT_COLUMNS: &[&str] = &[
+    "PARENT_KEY",
+    "_parent_index",
+    "_parent_table_name",
+    "_submission__uuid",
+];
+
+/// If `loaded` is a repeat-group table, why it is not read: the column that
+/// links it to its parent and its number of rows.
+fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<String>> {
+    let mut found: Option<(usize, String)> = None;
+    let mut rows = 0u64;
+    loaded.scan(path, &mut |i, _, row| {
+        if let Ok(rec) = row {
+            if found.is_some() {
+                if rec.iter().any(|f| !f.iter().all(u8::is_ascii_whitespace)) {
+                    rows += 1;
+                }
+            } else if i < 30
+                && let Some(col) = rec.iter().find_map(|f| {
+                    let name = input::clean_name(&String::from_utf8_lossy(f));
+                    PARENT_COLUMNS.contains(&name.as_str()).then_some(name)
+                })
+            {
+                found = Some((i, col));
+            }
+        }
+        found.is_some() || i < 30
+    })?;
+    Ok(found.map(|(_, col)| {
+        format!(
+            "repeat group table ({rows} rows, linked to their submissions by `{col}`): repeat groups are not responses"
+        )
+    }))
 }
 
 /// An estimate of the memory a decoded source holds.
@@ -105,20 +147,42 @@ fn loaded_bytes(l: &Loaded) -> usize {
     }
 }
 
-/// Loads a file (every sheet of a workbook) and finds each source's header;
-/// sources without one are skipped.
+/// Loads a file (every sheet of a workbook, every CSV of a zip) and finds
+/// each source's header; sources without one, and repeat-group tables, are
+/// skipped.
 fn load_file(
     file: &InputFile,
     text: input::TextOpts,
     resolver: &Resolver,
 ) -> Result<Vec<std::result::Result<Source, Skipped>>> {
-    let loaded: Vec<(InputFile, Loaded)> = match file.format {
-        Format::Xlsx | Format::Xls => crate::excel::load_all(file)?,
-        _ => vec![(file.clone(), input::load(file, text)?)],
+    let loaded: Vec<(InputFile, Loaded, Option<crate::json::JsonInfo>)> = match file.format {
+        Format::Xlsx | Format::Xls => crate::excel::load_all(file)?
+            .into_iter()
+            .map(|(f, l)| (f, l, None))
+            .collect(),
+        Format::CsvZip => crate::zipcsv::load_all(file, text)?
+            .into_iter()
+            .map(|(f, l)| (f, l, None))
+            .collect(),
+        Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
+            let raw = std::fs::read(&file.path).map_err(|source| Error::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+            let (l, info) = crate::json::load(&raw, input::json_kind(file.format));
+            vec![(file.clone(), l, Some(info))]
+        }
+        _ => vec![(file.clone(), input::load(file, text)?, None)],
     };
     loaded
         .into_iter()
-        .map(|(file, loaded)| {
+        .map(|(file, loaded, json)| {
+            if let Some(reason) = repeat_table(&loaded, &file.path)? {
+                return Ok(Err(Skipped {
+                    file: file.name(),
+                    reason,
+                }));
+            }
             let found = layout::find_header(&loaded, &file.path, resolver)?;
             let Some((header, names)) = found else {
                 return Ok(Err(Skipped {
@@ -133,16 +197,130 @@ fn load_file(
                 }
                 true
             })?;
-            let keep = loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
+            // Pages are small and may be widened to their data set's header:
+            // always kept.
+            let page = matches!(file.format, Format::KoboJson | Format::OdkJson);
+            let keep = page || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
             Ok(Ok(Source {
                 file,
                 loaded: keep.then_some(loaded),
                 header,
                 header_line,
                 names,
+                json,
             }))
         })
         .collect()
+}
+
+/// Saved API pages of one data set: consecutive sources of one platform in
+/// one folder. They share one header (the union of their keys: a page where
+/// nobody answered a question lacks its key), and their records are checked
+/// against the count the server reported. Returns notes for the report.
+fn join_pages(sources: &mut [Source]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut i = 0;
+    while i < sources.len() {
+        let f = sources[i].file.format;
+        let dir = sources[i].file.path.parent().map(Path::to_path_buf);
+        let mut j = i + 1;
+        if matches!(f, Format::KoboJson | Format::OdkJson) {
+            while j < sources.len()
+                && sources[j].file.format == f
+                && sources[j].file.path.parent().map(Path::to_path_buf) == dir
+            {
+                j += 1;
+            }
+        } else {
+            i = j;
+            continue;
+        }
+        let group = &mut sources[i..j];
+        let mut union: Vec<String> = Vec::new();
+        for s in group.iter() {
+            for n in &s.names {
+                if !union.contains(n) {
+                    union.push(n.clone());
+                }
+            }
+        }
+        let mut records = 0usize;
+        let mut count = None;
+        for s in group.iter_mut() {
+            if let Some(Loaded::Records(r)) = &s.loaded {
+                records += r.len().saturating_sub(1);
+            }
+            if s.names != union {
+                s.loaded = s.loaded.take().map(|l| crate::json::widen(l, &union));
+                s.names.clone_from(&union);
+            }
+            count = count.or(s.json.as_ref().and_then(|j| j.count));
+        }
+        let platform = if f == Format::KoboJson {
+            "KoboToolbox"
+        } else {
+            "ODK Central"
+        };
+        let place = dir.map_or_else(String::new, |d| format!(" in {}", d.display()));
+        let pages = group.len();
+        match count {
+            Some(c) if c as usize != records => notes.push(format!(
+                "{platform} pages{place}: the server counted {c} submissions, the {pages} page(s) hold {records} records (a page is missing or saved twice)"
+            )),
+            Some(c) => notes.push(format!(
+                "{platform} pages{place}: {pages} page(s), {records} records, as many as the server counted ({c})"
+            )),
+            None => notes.push(format!(
+                "{platform} pages{place}: {pages} page(s), {records} records (the server's count was not saved)"
+            )),
+        }
+        i = j;
+    }
+    notes
+}
+
+/// Notes on the repeat groups of JSON sources (set aside, not read).
+fn repeat_notes(sources: &[Source]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for s in sources {
+        let Some(info) = &s.json else { continue };
+        for (name, (records, entries)) in &info.repeats {
+            notes.push(format!(
+                "{}: repeat group `{name}` in {records} records ({entries} entries) not read: repeat groups are not responses",
+                s.file.name()
+            ));
+        }
+    }
+    notes
+}
+
+/// The instance ids that later versions among the inputs replace (their
+/// `meta/deprecatedID`), without the `uuid:` prefix.
+fn superseded_ids(plan: &Plan) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for (src, layout) in plan.sources.iter().zip(&plan.layouts) {
+        let Some(col) = layout.deprecated else {
+            continue;
+        };
+        let reloaded;
+        let loaded = if let Some(l) = &src.loaded {
+            l
+        } else {
+            reloaded = input::load(&src.file, plan.text)?;
+            &reloaded
+        };
+        loaded.scan(&src.file.path, &mut |i, _, row| {
+            if i > src.header
+                && let Ok(rec) = row
+                && let Some(v) = rec.get(col).and_then(|v| std::str::from_utf8(v).ok())
+                && !v.trim().is_empty()
+            {
+                out.insert(crate::review::instance_key(v).to_string());
+            }
+            true
+        })?;
+    }
+    Ok(out)
 }
 
 /// The kept columns that are not canonical columns or items (NFC, trimmed,
@@ -185,6 +363,10 @@ struct Plan {
     keep: Vec<String>,
     layouts: Vec<Layout>,
     with_district: bool,
+    /// Instance ids replaced by an edit among the inputs.
+    superseded: std::collections::HashSet<String>,
+    /// Notes for the report (pages, repeat groups).
+    notes: Vec<String>,
 }
 
 fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
@@ -218,6 +400,8 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
             Err(s) => skipped.push(s),
         }
     }
+    let mut notes = join_pages(&mut sources);
+    notes.extend(repeat_notes(&sources));
     let Some(first) = sources.first() else {
         return Err(Error::NoInputs);
     };
@@ -227,7 +411,22 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         let path = PathBuf::from(first.file.name());
         layout::detect_instrument(&path, &first.names, &resolver)?
     };
-    let (keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
+    resolver
+        .check_answers(&instrument.scale)
+        .map_err(|message| Error::Mapping {
+            path: PathBuf::from("the mapping's [answers]"),
+            message,
+        })?;
+    let (mut keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
+    // Interview start / end and the review decision of platform exports are
+    // written as kept columns (clean reads the duration from them).
+    for s in &sources {
+        for name in layout::platform_kept(&s.names, &resolver) {
+            if !keep.iter().any(|k| k == name) {
+                keep.push(name.to_string());
+            }
+        }
+    }
     let layouts: Vec<Layout> = sources
         .par_iter()
         .map(|s| {
@@ -236,7 +435,7 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         })
         .collect::<Result<_>>()?;
     let with_district = force_district || layouts.iter().any(|l| l.district.is_some());
-    Ok(Plan {
+    let mut plan = Plan {
         text,
         resolver,
         sources,
@@ -245,7 +444,11 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         keep,
         layouts,
         with_district,
-    })
+        superseded: std::collections::HashSet::new(),
+        notes,
+    };
+    plan.superseded = superseded_ids(&plan)?;
+    Ok(plan)
 }
 
 /// The records of a chunk, to read again for quarantine records.
@@ -398,7 +601,14 @@ pub(crate) fn run(
             }
             Ok(spill)
         });
-        let read = read_sources(&mut plan, &names, &mut merger, write.chunk_rows.max(1), &tx);
+        let read = read_sources(
+            &mut plan,
+            &names,
+            &mut merger,
+            write.chunk_rows.max(1),
+            opts.review,
+            &tx,
+        );
         drop(tx);
         let spill = sink.join().expect("the spill thread does not panic");
         // An error of the reader comes first (the sink stops when it does).
@@ -426,6 +636,8 @@ pub(crate) fn run(
         ignored_columns: ignored.into_iter().cloned().collect(),
         kept_columns: plan.keep.clone(),
         skipped: plan.skipped,
+        notes: plan.notes,
+        review: opts.review,
         rows_unit_not_in_registry,
         periods,
         units,
@@ -453,9 +665,10 @@ fn read_sources(
     names: &[String],
     merger: &mut Merger<'_>,
     chunk_rows: usize,
+    review: crate::ReviewPolicy,
     spill: &std::sync::mpsc::SyncSender<Frames>,
 ) -> Result<()> {
-    let ctx = Ctx::new(&plan.instrument, &plan.resolver);
+    let ctx = Ctx::new(&plan.instrument, &plan.resolver, review, &plan.superseded);
     for (fi, src) in plan.sources.iter_mut().enumerate() {
         let path = src.file.path.clone();
         let polars_err = |source| Error::Polars {
