@@ -114,6 +114,9 @@ pub struct ReadArgs {
     /// Mapping TOML: source column names → canonical fields and item ids, answer labels → codes.
     #[arg(long)]
     pub mapping: Option<PathBuf>,
+    /// Review decisions of KoboToolbox / ODK Central exports: `include` (keep all), `exclude-rejected` (default: Kobo "Not approved" and ODK `rejected` are excluded, reason review_rejected) or `approved-only`.
+    #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
+    pub review: Option<String>,
 }
 
 /// `sipas sync`.

@@ -117,13 +117,14 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<String>> {
                 if rec.iter().any(|f| !f.iter().all(u8::is_ascii_whitespace)) {
                     rows += 1;
                 }
-            } else if i < 30
-                && let Some(col) = rec.iter().find_map(|f| {
-                    let name = input::clean_name(&String::from_utf8_lossy(f));
-                    PARENT_COLUMNS.contains(&name.as_str()).then_some(name)
-                })
-            {
-                found = Some((i, col));
+            } else if i < 30 {
+                let names: Vec<String> = rec
+                    .iter()
+                    .map(|f| input::clean_name(&String::from_utf8_lossy(f)))
+                    .collect();
+                if let Some(col) = PARENT_COLUMNS.iter().find(|c| names.iter().any(|n| n == *c)) {
+                    found = Some((i, (*col).to_string()));
+                }
             }
         }
         found.is_some() || i < 30
@@ -285,10 +286,17 @@ fn repeat_notes(sources: &[Source]) -> Vec<String> {
     for s in sources {
         let Some(info) = &s.json else { continue };
         for (name, (records, entries)) in &info.repeats {
-            notes.push(format!(
-                "{}: repeat group `{name}` in {records} records ({entries} entries) not read: repeat groups are not responses",
-                s.file.name()
-            ));
+            notes.push(if *entries == 0 {
+                format!(
+                    "{}: repeat group `{name}` linked from {records} records (an OData navigation link; its table is not in the page): repeat groups are not responses",
+                    s.file.name()
+                )
+            } else {
+                format!(
+                    "{}: repeat group `{name}` in {records} records ({entries} entries) not read: repeat groups are not responses",
+                    s.file.name()
+                )
+            });
         }
     }
     notes
@@ -420,11 +428,17 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
     let (mut keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
     // Interview start / end and the review decision of platform exports are
     // written as kept columns (clean reads the duration from them).
-    for s in &sources {
-        for name in layout::platform_kept(&s.names, &resolver) {
-            if !keep.iter().any(|k| k == name) {
-                keep.push(name.to_string());
-            }
+    let found: Vec<&str> = sources
+        .iter()
+        .flat_map(|s| layout::platform_kept(&s.names, &resolver))
+        .collect();
+    for name in [
+        crate::mapping::STARTED_AT,
+        crate::mapping::ENDED_AT,
+        crate::mapping::REVIEW_STATE,
+    ] {
+        if found.contains(&name) && !keep.iter().any(|k| k == name) {
+            keep.push(name.to_string());
         }
     }
     let layouts: Vec<Layout> = sources
