@@ -122,7 +122,10 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<String>> {
                     .iter()
                     .map(|f| input::clean_name(&String::from_utf8_lossy(f)))
                     .collect();
-                if let Some(col) = PARENT_COLUMNS.iter().find(|c| names.iter().any(|n| n == *c)) {
+                if let Some(col) = PARENT_COLUMNS
+                    .iter()
+                    .find(|c| names.iter().any(|n| n == *c))
+                {
                     found = Some((i, (*col).to_string()));
                 }
             }

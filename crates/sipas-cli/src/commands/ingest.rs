@@ -98,7 +98,12 @@ pub(crate) fn run_ingest(
     let excluded: u64 = sipas_ingest::Reason::ALL
         .iter()
         .filter(|r| r.is_policy())
-        .map(|r| t.quarantined_by_reason.get(r.as_str()).copied().unwrap_or(0))
+        .map(|r| {
+            t.quarantined_by_reason
+                .get(r.as_str())
+                .copied()
+                .unwrap_or(0)
+        })
         .sum();
     if excluded > 0 {
         say(&format!(

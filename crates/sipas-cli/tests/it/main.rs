@@ -4,3 +4,4 @@ mod common;
 mod coverage;
 mod layering;
 mod pipeline;
+mod platforms;
