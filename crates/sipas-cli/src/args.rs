@@ -131,6 +131,9 @@ pub struct SyncArgs {
     /// Ignore the stored watermark and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// Review policy (default: the job's `[ingest] review`, else `exclude-rejected`): with `include`, ODK submissions a reviewer rejected are stored too; the ingest of the store applies the same policy to both platforms.
+    #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
+    pub review: Option<String>,
 }
 
 /// `sipas clean`.

@@ -195,7 +195,7 @@ pub fn detect_format(path: &Path) -> Result<std::result::Result<Format, String>>
     if head.starts_with(b"PK\x03\x04") {
         return Ok(if zip_has_xl(path)? {
             Ok(Format::Xlsx)
-        } else if crate::zipcsv::has_csv(path)? {
+        } else if crate::zipcsv::has_csv(path) {
             Ok(Format::CsvZip)
         } else {
             Err("zip archive without an xl/ entry or .csv files (not an xlsx workbook or a CSV zip)".into())

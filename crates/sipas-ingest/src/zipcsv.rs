@@ -21,8 +21,10 @@ fn open(path: &Path) -> Result<zip::ZipArchive<std::io::Cursor<Vec<u8>>>> {
 }
 
 fn is_csv(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    !name.ends_with('/') && lower.ends_with(".csv") && !lower.starts_with("__macosx/")
+    let ext = Path::new(name).extension();
+    !name.ends_with('/')
+        && ext.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        && !name.to_ascii_lowercase().starts_with("__macosx/")
 }
 
 /// The `.csv` entries of a zip, in archive order.
@@ -34,9 +36,10 @@ fn csv_entries(zip: &zip::ZipArchive<std::io::Cursor<Vec<u8>>>) -> Vec<String> {
         .collect::<Vec<_>>()
 }
 
-/// Whether a zip archive holds at least one `.csv` entry.
-pub(crate) fn has_csv(path: &Path) -> Result<bool> {
-    Ok(open(path).is_ok_and(|z| !csv_entries(&z).is_empty()))
+/// Whether a zip archive holds at least one `.csv` entry (false when it
+/// cannot be read).
+pub(crate) fn has_csv(path: &Path) -> bool {
+    open(path).is_ok_and(|z| !csv_entries(&z).is_empty())
 }
 
 /// The bytes of the entry `file.sheet` of the zip `file.path`.
