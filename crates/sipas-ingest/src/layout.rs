@@ -52,7 +52,8 @@ pub(crate) struct Layout {
 }
 
 /// The platform columns a header has that are written as kept columns:
-/// `started_at`, `ended_at` (Kobo / ODK `start`, `end`) and `review_state`.
+/// `started_at` and `ended_at` (Kobo / ODK `start`, `end`) when it has both,
+/// and `review_state`.
 pub(crate) fn platform_kept(names: &[String], r: &Resolver) -> Vec<&'static str> {
     let none = |_: &str| None;
     let mut out = Vec::new();
@@ -66,6 +67,11 @@ pub(crate) fn platform_kept(names: &[String], r: &Resolver) -> Vec<&'static str>
         if !out.contains(&name) {
             out.push(name);
         }
+    }
+    // A start without an end (or the reverse) gives no duration: not kept.
+    let both = out.contains(&crate::mapping::STARTED_AT) && out.contains(&crate::mapping::ENDED_AT);
+    if !both {
+        out.retain(|n| *n == crate::mapping::REVIEW_STATE);
     }
     out
 }

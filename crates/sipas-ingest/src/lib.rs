@@ -3,7 +3,8 @@
 //!
 //! `sipas ingest INPUT... --out DIR` is built on this crate: [`ingest`] reads
 //! delimited text (any of `,` `;` tab; UTF-8, UTF-16, CP1258), Excel
-//! workbooks, JSON / NDJSON and Parquet files (or folders of them), maps
+//! workbooks, JSON / NDJSON, saved KoboToolbox / ODK Central API pages, ODK's
+//! CSV zip and Parquet files (or folders of them), maps
 //! their columns to the canonical layout ([`Mapping`] and built-in
 //! Vietnamese / KoboToolbox / ODK rules),
 //! validates each row, and [`write_outputs`] writes `DIR/responses.parquet`,
@@ -46,6 +47,10 @@
 //! - `malformed_row`: wrong number of fields, unparsable record, or a text
 //!   field that is not UTF-8.
 //! - `missing_response_id`: empty `response_id`.
+//! - `superseded_by_edit`: a later version of the submission among the
+//!   inputs names this row's instance id in `meta/deprecatedID`.
+//! - `review_rejected` / `review_not_approved`: excluded by the review
+//!   policy ([`IngestOptions::review`], [`ReviewPolicy`]).
 //! - `duplicate_response_id`: the id was already accepted earlier in input
 //!   order (files in the order given, rows in file order); the detail names
 //!   the first occurrence's file and line.
