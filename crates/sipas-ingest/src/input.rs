@@ -844,6 +844,17 @@ mod tests {
             let got = detect_format(&p).unwrap().map_err(|_| ());
             assert_eq!(got, want, "{name}");
         }
+        let p = dir.path().join("k.json");
+        std::fs::write(
+            &p,
+            b"{\n \"count\": 1,\n \"next\": null,\n \"results\": []\n}\n",
+        )
+        .unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::KoboJson));
+        std::fs::write(&p, b"{\"@odata.context\": \"x\", \"value\": []}").unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::OdkJson));
+        std::fs::write(&p, b"{\"value\": [], \"a\": 1}\n{\"a\": 2}\n").unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::Ndjson));
         let p = dir.path().join("w.xlsx");
         std::fs::write(&p, b"PK\x03\x04....xl/workbook.xml").unwrap();
         assert_eq!(detect_format(&p).unwrap(), Ok(Format::Xlsx));

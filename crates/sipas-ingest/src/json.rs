@@ -302,4 +302,26 @@ mod tests {
         assert_eq!(got[3].0, 4);
         assert!(got[3].1.as_ref().unwrap_err().starts_with("invalid JSON"));
     }
+
+    #[test]
+    fn pages_give_their_records_with_start_lines_and_count() {
+        let text = b"{\n  \"count\": 2,\n  \"next\": null,\n  \"previous\": null,\n  \"results\": [\n    {\"_uuid\": \"a\", \"g/results\": \"4\", \"rep\": [{\"rep/x\": 1}]},\n    {\"_uuid\": \"b\"}\n  ]\n}\n";
+        let (loaded, info) = load(text, JsonKind::Page(PageKind::Kobo));
+        let got = rows(&loaded);
+        assert_eq!(got[0].1.as_ref().unwrap(), &["_uuid", "g/results"]);
+        assert_eq!(got[1], (6, Ok(vec!["a".into(), "4".into()])));
+        assert_eq!(got[2], (7, Ok(vec!["b".into(), String::new()])));
+        assert_eq!((info.count, info.next), (Some(2), None));
+        assert_eq!(info.repeats.get("rep"), Some(&(1, 1)));
+        // Widened to a data set's header: the missing key is an empty column.
+        let union: Vec<String> = ["x", "g/results", "_uuid"].map(String::from).to_vec();
+        let got = rows(&widen(loaded, &union));
+        assert_eq!(got[0].1.as_ref().unwrap(), &union);
+        assert_eq!(got[1].1.as_ref().unwrap(), &["", "4", "a"]);
+        // An ODK page: records under `value`, even when a record has a `value` key.
+        let text = br#"{"@odata.context":"c","value":[{"__id":"u1","value":"3","g":{"a1":"5"}}]}"#;
+        let got = rows(&load(text, JsonKind::Page(PageKind::Odk)).0);
+        assert_eq!(got[0].1.as_ref().unwrap(), &["__id", "g/a1", "value"]);
+        assert_eq!(got[1], (1, Ok(vec!["u1".into(), "5".into(), "3".into()])));
+    }
 }
