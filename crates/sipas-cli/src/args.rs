@@ -117,6 +117,9 @@ pub struct ReadArgs {
     /// Review decisions of KoboToolbox / ODK Central exports: `include` (keep all), `exclude-rejected` (default: Kobo "Not approved" and ODK `rejected` are excluded, reason review_rejected) or `approved-only`.
     #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
     pub review: Option<String>,
+    /// Repeat-group tables (ODK `form-repeat.csv` with PARENT_KEY, Kobo repeat sheets): `skip` (default, noted in the summary) or `keep` (also written as OUT/repeats/<source>.csv keyed to parent_response_id).
+    #[arg(long, value_parser = ["skip", "keep"])]
+    pub repeats: Option<String>,
 }
 
 /// `sipas sync`.

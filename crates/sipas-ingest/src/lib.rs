@@ -102,6 +102,7 @@ mod merge;
 mod output;
 mod platform;
 mod reason;
+mod repeats;
 mod report;
 mod review;
 mod stream;
@@ -122,6 +123,7 @@ pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
 pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
+pub use repeats::RepeatPolicy;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
 pub use review::ReviewPolicy;
 pub use sipas_dataset::Layout as TableLayout;
@@ -159,6 +161,11 @@ pub struct IngestOptions {
     /// [`ReviewPolicy::ExcludeRejected`]. Applies to sources with a review
     /// column.
     pub review: ReviewPolicy,
+    /// Repeat-group tables (ODK `PARENT_KEY`, Kobo repeat sheets): skipped
+    /// with a note (default), or also written as `repeats/<source>.csv`
+    /// keyed to `parent_response_id` ([`RepeatPolicy::Keep`]; by
+    /// [`ingest_to`], into its output folder).
+    pub repeats: RepeatPolicy,
 }
 
 impl Default for IngestOptions {
@@ -170,6 +177,7 @@ impl Default for IngestOptions {
             units: sipas_core::bundled::units(),
             keep_columns: Vec::new(),
             review: ReviewPolicy::default(),
+            repeats: RepeatPolicy::default(),
         }
     }
 }

@@ -29,6 +29,7 @@ use crate::input::{self, Cursor, Loaded, ParquetRows};
 use crate::layout::{self, Layout};
 use crate::mapping::Resolver;
 use crate::merge::{self, FileInfo, Merged, Merger};
+use crate::repeats::RepeatTable;
 use crate::validate::{Ctx, FileValidator, Parsed, record_text};
 use crate::{
     Error, Format, IngestOptions, IngestReport, InputFile, QuarantinedRow, ReadOptions, Result,
@@ -106,9 +107,9 @@ const PARENT_COLUMNS: &[&str] = &[
     "_submission__uuid",
 ];
 
-/// If `loaded` is a repeat-group table, why it is not read: the column that
-/// links it to its parent and its number of rows.
-fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<String>> {
+/// If `loaded` is a repeat-group table: its header record and why it is not
+/// read (the column that links it to its parent and its number of rows).
+fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<(usize, String)>> {
     let mut found: Option<(usize, String)> = None;
     let mut rows = 0u64;
     loaded.scan(path, &mut |i, _, row| {
@@ -132,9 +133,12 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<String>> {
         }
         found.is_some() || i < 30
     })?;
-    Ok(found.map(|(_, col)| {
-        format!(
-            "repeat group table ({rows} rows, linked to their submissions by `{col}`): repeat groups are not responses"
+    Ok(found.map(|(i, col)| {
+        (
+            i,
+            format!(
+                "repeat group table ({rows} rows, linked to their submissions by `{col}`): repeat groups are not responses"
+            ),
         )
     }))
 }
@@ -151,6 +155,10 @@ fn loaded_bytes(l: &Loaded) -> usize {
     }
 }
 
+/// The sources of a file (or why each was skipped) and its repeat tables
+/// kept for writing.
+type FileSources = (Vec<std::result::Result<Source, Skipped>>, Vec<RepeatTable>);
+
 /// Loads a file (every sheet of a workbook, every CSV of a zip) and finds
 /// each source's header; sources without one, and repeat-group tables, are
 /// skipped.
@@ -158,7 +166,9 @@ fn load_file(
     file: &InputFile,
     text: input::TextOpts,
     resolver: &Resolver,
-) -> Result<Vec<std::result::Result<Source, Skipped>>> {
+    keep_repeats: bool,
+) -> Result<FileSources> {
+    let mut repeats = Vec::new();
     let loaded: Vec<(InputFile, Loaded, Option<crate::json::JsonInfo>)> = match file.format {
         Format::Xlsx | Format::Xls => crate::excel::load_all(file)?
             .into_iter()
@@ -178,10 +188,23 @@ fn load_file(
         }
         _ => vec![(file.clone(), input::load(file, text)?, None)],
     };
-    loaded
+    let sources = loaded
         .into_iter()
         .map(|(file, loaded, json)| {
-            if let Some(reason) = repeat_table(&loaded, &file.path)? {
+            if let Some((header, reason)) = repeat_table(&loaded, &file.path)? {
+                let reason = if keep_repeats {
+                    format!("{reason}; written to repeats/ keyed to parent_response_id")
+                } else {
+                    reason
+                };
+                if keep_repeats {
+                    repeats.push(RepeatTable {
+                        name: file.name(),
+                        path: file.path.clone(),
+                        loaded,
+                        header,
+                    });
+                }
                 return Ok(Err(Skipped {
                     file: file.name(),
                     reason,
@@ -214,7 +237,8 @@ fn load_file(
                 json,
             }))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((sources, repeats))
 }
 
 /// Saved API pages of one data set: consecutive sources of one platform in
@@ -378,6 +402,8 @@ struct Plan {
     superseded: std::collections::HashSet<String>,
     /// Notes for the report (pages, repeat groups).
     notes: Vec<String>,
+    /// Repeat-group tables to write (under [`crate::RepeatPolicy::Keep`]).
+    repeat_tables: Vec<RepeatTable>,
 }
 
 fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
@@ -398,17 +424,22 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         encoding,
     };
     let resolver = Resolver::new(&read.mapping.clone().unwrap_or_default());
-    let loaded: Vec<Vec<std::result::Result<Source, Skipped>>> = found
+    let keep_repeats = opts.repeats == crate::RepeatPolicy::Keep;
+    let loaded: Vec<FileSources> = found
         .files
         .par_iter()
-        .map(|f| load_file(f, text, &resolver))
+        .map(|f| load_file(f, text, &resolver, keep_repeats))
         .collect::<Result<_>>()?;
     let mut skipped = found.skipped;
     let mut sources = Vec::new();
-    for r in loaded.into_iter().flatten() {
-        match r {
-            Ok(s) => sources.push(s),
-            Err(s) => skipped.push(s),
+    let mut repeat_tables = Vec::new();
+    for (found, repeats) in loaded {
+        repeat_tables.extend(repeats);
+        for r in found {
+            match r {
+                Ok(s) => sources.push(s),
+                Err(s) => skipped.push(s),
+            }
         }
     }
     let mut notes = join_pages(&mut sources);
@@ -463,6 +494,7 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         with_district,
         superseded: std::collections::HashSet::new(),
         notes,
+        repeat_tables,
     };
     plan.superseded = superseded_ids(&plan)?;
     Ok(plan)
@@ -601,6 +633,14 @@ pub(crate) fn run(
     write: &WriteOptions,
 ) -> Result<Run> {
     let mut plan = plan(inputs, opts, read)?;
+    let tables = std::mem::take(&mut plan.repeat_tables);
+    let written = crate::repeats::write_tables(table_dir, &tables)?;
+    drop(tables);
+    plan.notes.extend(
+        written
+            .into_iter()
+            .map(|w| format!("repeat group table written to {w} (keyed to parent_response_id)")),
+    );
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
     let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;

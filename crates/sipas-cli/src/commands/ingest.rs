@@ -65,11 +65,16 @@ pub(crate) fn run_ingest(
         None => sipas_ingest::ReviewPolicy::default(),
         Some(r) => r.parse().map_err(anyhow::Error::msg)?,
     };
+    let repeats = match read.repeats.as_deref() {
+        None => sipas_ingest::RepeatPolicy::default(),
+        Some(r) => r.parse().map_err(anyhow::Error::msg)?,
+    };
     let opts = IngestOptions {
         instrument,
         units,
         keep_columns: keep_columns.to_vec(),
         review,
+        repeats,
     };
     let write = WriteOptions {
         layout: layout(layout_name)?,

@@ -337,3 +337,50 @@ fn a_mapped_answer_that_is_still_invalid_stops_the_run_at_start_up() {
     );
     assert_eq!(code(&ing), 0, "{}", stderr(&ing));
 }
+
+#[test]
+fn repeats_keep_writes_each_repeat_table_keyed_to_its_submission() {
+    let tmp = tempfile::tempdir().unwrap();
+    let truth = truth();
+    for (input, file, id_col) in [
+        (
+            "odk_csv.zip",
+            "odk_csv.zip_sipas_2017-grp_visits.csv",
+            "odk_id",
+        ),
+        (
+            "kobo_repeat.xlsx",
+            "kobo_repeat.xlsx_grp_visits.csv",
+            "kobo_id",
+        ),
+    ] {
+        let out = format!("ing-{input}");
+        let path = platform().join(input);
+        let ing = sipas(
+            tmp.path(),
+            &[
+                "ingest",
+                path.to_str().unwrap(),
+                "--repeats",
+                "keep",
+                "--out",
+                &out,
+            ],
+        );
+        assert_eq!(code(&ing), 0, "{}", stderr(&ing));
+        let rows = read_csv(&tmp.path().join(&out).join("repeats").join(file));
+        // 16 of 24 submissions list visits: 8 × (1 + 2) = 24 rows.
+        assert_eq!(rows.len(), 24, "{input}");
+        let ids: std::collections::HashSet<&str> =
+            truth.iter().map(|r| r[id_col].as_str()).collect();
+        for r in &rows {
+            assert!(
+                ids.contains(r["parent_response_id"].as_str()),
+                "{input}: {r:?}"
+            );
+        }
+        // The responses themselves are as without the option.
+        let rep = report(&tmp.path().join(&out).join("ingest-report.json"));
+        assert_eq!(rep["totals"]["accepted"], 23, "{input}");
+    }
+}
