@@ -215,7 +215,8 @@ impl Ingested {
         self.report.totals.accepted
     }
 
-    /// Rows quarantined (the CLI exits 1 when this is not 0).
+    /// Rows quarantined, policy exclusions included (the CLI exits 1 when
+    /// rows other than [`Reason::is_policy`] ones were quarantined).
     pub fn quarantined(&self) -> u64 {
         self.report.totals.quarantined
     }

@@ -73,7 +73,8 @@ pub struct IngestOutcome {
     pub instrument: Instrument,
     /// The content of `ingest-report.json`.
     pub report: IngestReport,
-    /// Rows quarantined (the CLI exits 1 when this is not 0).
+    /// Rows quarantined, policy exclusions included (the CLI exits 1 when
+    /// rows other than [`crate::Reason::is_policy`] ones were quarantined).
     pub quarantined: u64,
     /// The response table written: `DIR/responses.parquet` or `DIR/responses/`.
     pub responses: PathBuf,
