@@ -189,6 +189,12 @@ pub struct ReadArgs {
     /// Mapping TOML: source column names → canonical fields and item ids, answer labels → codes.
     #[arg(long)]
     pub mapping: Option<PathBuf>,
+    /// Review decisions of KoboToolbox / ODK Central exports: `include` (keep all), `exclude-rejected` (default: Kobo "Not approved" and ODK `rejected` are excluded, reason review_rejected) or `approved-only`.
+    #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
+    pub review: Option<String>,
+    /// Repeat-group tables (ODK `form-repeat.csv` with PARENT_KEY, Kobo repeat sheets): `skip` (default, noted in the summary) or `keep` (also written as OUT/repeats/<source>.csv keyed to parent_response_id).
+    #[arg(long, value_parser = ["skip", "keep"])]
+    pub repeats: Option<String>,
 }
 
 /// `sipas sync`.
@@ -203,6 +209,9 @@ pub struct SyncArgs {
     /// Ignore the stored watermark and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// Review policy (default: the job's `[ingest] review`, else `exclude-rejected`): with `include`, ODK submissions a reviewer rejected are stored too; the ingest of the store applies the same policy to both platforms.
+    #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
+    pub review: Option<String>,
 }
 
 /// `sipas clean`.

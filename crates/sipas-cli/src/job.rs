@@ -32,6 +32,8 @@
 //! # delimiter = ";"                 # default: sniffed; "tab" for tab
 //! # encoding = "windows-1258"       # default: UTF-8 when valid, else CP1258
 //! # mapping = "mapping.toml"        # column and answer-label mapping
+//! # review = "exclude-rejected"     # include | exclude-rejected | approved-only
+//! # repeats = "skip"                # or "keep": repeat tables written to ingest/repeats/
 //! # keep_columns = ["interviewer"]  # extra columns kept in responses.parquet
 //! #                                 # ([design] columns are always kept)
 //! # layout = "period"               # responses/period=P/… instead of responses.parquet

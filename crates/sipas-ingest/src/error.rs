@@ -107,6 +107,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A zip archive (or one of its entries) cannot be read.
+    #[error("cannot read archive {}: {message}", path.display())]
+    Archive {
+        /// The archive.
+        path: PathBuf,
+        /// The reader's message.
+        message: String,
+    },
     /// An Excel workbook (or one of its sheets) cannot be read.
     #[error("cannot read workbook {}: {message}", path.display())]
     Excel {

@@ -39,6 +39,15 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Ndjson,
+    /// A saved KoboToolbox API v2 data page (`{count, next, previous,
+    /// results}`).
+    KoboJson,
+    /// A saved ODK Central OData page (`{@odata.context, value,
+    /// @odata.nextLink}`).
+    OdkJson,
+    /// A zip of CSV files (ODK Central's "CSV zip" export): every `.csv`
+    /// entry is a source (`file.zip#form.csv`).
+    CsvZip,
 }
 
 /// One file (or sheet of a workbook) to read.
@@ -186,8 +195,10 @@ pub fn detect_format(path: &Path) -> Result<std::result::Result<Format, String>>
     if head.starts_with(b"PK\x03\x04") {
         return Ok(if zip_has_xl(path)? {
             Ok(Format::Xlsx)
+        } else if crate::zipcsv::has_csv(path) {
+            Ok(Format::CsvZip)
         } else {
-            Err("zip archive without an xl/ entry (not an xlsx workbook)".into())
+            Err("zip archive without an xl/ entry or .csv files (not an xlsx workbook or a CSV zip)".into())
         });
     }
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
@@ -199,7 +210,7 @@ pub fn detect_format(path: &Path) -> Result<std::result::Result<Format, String>>
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
     match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') => return Ok(Ok(Format::Json)),
-        Some(b'{') => return Ok(Ok(Format::Ndjson)),
+        Some(b'{') => return Ok(Ok(detect_object_file(path, text)?)),
         _ => {}
     }
     if text.contains(&0) {
@@ -209,6 +220,34 @@ pub fn detect_format(path: &Path) -> Result<std::result::Result<Format, String>>
         return Ok(Err("empty file".into()));
     }
     Ok(Ok(Format::Csv))
+}
+
+/// A file starting with `{`: a saved platform page (one object, compact or
+/// pretty-printed, whose keys are those of a Kobo or ODK page), else NDJSON.
+fn detect_object_file(path: &Path, head: &[u8]) -> Result<Format> {
+    let page = |v: &serde_json::Value| match v {
+        serde_json::Value::Object(o) => crate::platform::page_kind(o),
+        _ => None,
+    };
+    let kind = |k| match k {
+        crate::platform::PageKind::Kobo => Format::KoboJson,
+        crate::platform::PageKind::Odk => Format::OdkJson,
+    };
+    // A first line that is a whole object: NDJSON, or a one-line page.
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(first) {
+        return Ok(page(&v).map_or(Format::Ndjson, kind));
+    }
+    // Else one object over several lines: a page if its keys say so.
+    let raw = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
+    Ok(serde_json::from_slice::<serde_json::Value>(raw)
+        .ok()
+        .and_then(|v| page(&v))
+        .map_or(Format::Ndjson, kind))
 }
 
 /// The number of `\n` in `b`.
@@ -727,6 +766,17 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     [b',', b';', b'\t'][best]
 }
 
+/// How a JSON format is laid out.
+pub(crate) fn json_kind(format: Format) -> crate::json::JsonKind {
+    use crate::json::JsonKind;
+    match format {
+        Format::Ndjson => JsonKind::Ndjson,
+        Format::KoboJson => JsonKind::Page(crate::platform::PageKind::Kobo),
+        Format::OdkJson => JsonKind::Page(crate::platform::PageKind::Odk),
+        _ => JsonKind::Array,
+    }
+}
+
 /// Loads a source for scanning. Workbooks are loaded by [`crate::excel`].
 pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
     let io = |source| Error::Io {
@@ -744,9 +794,19 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
                 encoding,
             })
         }
-        Format::Json | Format::Ndjson => {
+        Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
             let raw = std::fs::read(&file.path).map_err(io)?;
-            Ok(crate::json::load(&raw, file.format == Format::Ndjson))
+            Ok(crate::json::load(&raw, json_kind(file.format)).0)
+        }
+        Format::CsvZip => {
+            let raw = crate::zipcsv::read_entry(file)?;
+            let (bytes, encoding) = decode_text(raw, opts.encoding);
+            let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&bytes));
+            Ok(Loaded::Text {
+                bytes,
+                delimiter,
+                encoding,
+            })
         }
         Format::Parquet => {
             let (names, rows, metadata) = parquet_meta(&file.path)?;
@@ -784,6 +844,17 @@ mod tests {
             let got = detect_format(&p).unwrap().map_err(|_| ());
             assert_eq!(got, want, "{name}");
         }
+        let p = dir.path().join("k.json");
+        std::fs::write(
+            &p,
+            b"{\n \"count\": 1,\n \"next\": null,\n \"results\": []\n}\n",
+        )
+        .unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::KoboJson));
+        std::fs::write(&p, b"{\"@odata.context\": \"x\", \"value\": []}").unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::OdkJson));
+        std::fs::write(&p, b"{\"value\": [], \"a\": 1}\n{\"a\": 2}\n").unwrap();
+        assert_eq!(detect_format(&p).unwrap(), Ok(Format::Ndjson));
         let p = dir.path().join("w.xlsx");
         std::fs::write(&p, b"PK\x03\x04....xl/workbook.xml").unwrap();
         assert_eq!(detect_format(&p).unwrap(), Ok(Format::Xlsx));

@@ -1,37 +1,80 @@
-//! JSON inputs: an array of objects, or NDJSON (one object per line).
-//! Nested objects are flattened with `/` (`{"g": {"a1": "4"}}` → `g/a1`);
-//! strings, numbers and booleans become text, `null` is empty, arrays are
-//! kept as JSON text. The header is the union of the keys in order of first
-//! appearance. Lines: NDJSON = the physical line; array = the line where the
-//! object starts.
+//! JSON inputs: an array of objects, NDJSON (one object per line), or a
+//! saved KoboToolbox / ODK Central API page (its `results` / `value`
+//! array). Each record is read by [`crate::platform::record_fields`], as in
+//! `sync`: nested objects are flattened with `/` (`{"g": {"a1": "4"}}` →
+//! `g/a1`); strings, numbers and booleans become text, `null` is empty,
+//! arrays of scalars are kept as JSON text, repeat groups (arrays of objects,
+//! OData navigation links) are set aside and counted. The header is the union
+//! of the keys in order of first appearance. Lines: NDJSON = the physical
+//! line; array and page = the line where the object starts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use csv::ByteRecord;
 use serde_json::Value;
 
 use crate::input::Loaded;
+use crate::platform::{PageKind, record_fields};
 
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
-    let key = |k: &str| {
-        if prefix.is_empty() {
-            k.to_string()
-        } else {
-            format!("{prefix}/{k}")
-        }
-    };
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                flatten(&key(k), v, out);
+/// How a JSON file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonKind {
+    /// `[ {…}, … ]`.
+    Array,
+    /// One object per line.
+    Ndjson,
+    /// A saved API page.
+    Page(PageKind),
+}
+
+/// What a JSON file said besides its records.
+#[derive(Debug, Default)]
+pub(crate) struct JsonInfo {
+    /// For a page: the server's count of the whole query, and whether it
+    /// has a next page.
+    pub(crate) count: Option<u64>,
+    pub(crate) next: Option<String>,
+    /// Repeat groups: name → (records holding it, entries).
+    pub(crate) repeats: BTreeMap<String, (usize, usize)>,
+}
+
+/// The byte offset of the value of top-level key `key` of the JSON object
+/// in `text`, if any.
+fn top_level_value(text: &[u8], key: &str) -> Option<usize> {
+    let (mut depth, mut i) = (0i32, 0usize);
+    let n = text.len();
+    while i < n {
+        match text[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < n && text[j] != b'"' {
+                    j += if text[j] == b'\\' { 2 } else { 1 };
+                }
+                let name = text.get(start..j)?;
+                i = j + 1;
+                if depth == 1 {
+                    let mut k = i;
+                    while k < n && text[k].is_ascii_whitespace() {
+                        k += 1;
+                    }
+                    if k < n && text[k] == b':' && name == key.as_bytes() {
+                        k += 1;
+                        while k < n && text[k].is_ascii_whitespace() {
+                            k += 1;
+                        }
+                        return Some(k);
+                    }
+                }
+                continue;
             }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
         }
-        Value::String(s) => out.push((prefix.to_string(), s.clone())),
-        Value::Number(n) => out.push((prefix.to_string(), n.to_string())),
-        Value::Bool(b) => out.push((prefix.to_string(), b.to_string())),
-        Value::Null => out.push((prefix.to_string(), String::new())),
-        Value::Array(_) => out.push((prefix.to_string(), v.to_string())),
+        i += 1;
     }
+    None
 }
 
 /// Byte ranges of the top-level elements of a JSON array (an unterminated
@@ -83,37 +126,66 @@ fn array_elements(text: &[u8]) -> Vec<(usize, usize)> {
 
 type Flat = std::result::Result<Vec<(String, String)>, String>;
 
-fn parse_object(bytes: &[u8]) -> Flat {
+fn parse_object(bytes: &[u8], info: &mut JsonInfo) -> Flat {
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(v @ Value::Object(_)) => {
-            let mut out = Vec::new();
-            flatten("", &v, &mut out);
-            Ok(out)
+        Ok(Value::Object(obj)) => {
+            let f = record_fields(obj);
+            for (name, entries) in f.repeats {
+                let e = info.repeats.entry(name).or_default();
+                e.0 += 1;
+                e.1 += entries;
+            }
+            Ok(f.fields)
         }
         Ok(_) => Err("the JSON value is not an object".into()),
         Err(e) => Err(format!("invalid JSON: {e}")),
     }
 }
 
-/// Loads a JSON or NDJSON file: a synthesized header record (line 0), then
-/// one record per object.
-pub(crate) fn load(raw: &[u8], ndjson: bool) -> Loaded {
+/// Loads a JSON, NDJSON or page file: a synthesized header record (line 0),
+/// then one record per object.
+pub(crate) fn load(raw: &[u8], kind: JsonKind) -> (Loaded, JsonInfo) {
     let text = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    let mut info = JsonInfo::default();
     let mut objects: Vec<(u64, Flat)> = Vec::new();
-    if ndjson {
-        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            objects.push((i as u64 + 1, parse_object(line)));
-        }
-    } else {
-        let mut line = 1u64;
-        let mut at = 0usize;
-        for (start, end) in array_elements(text) {
+    let mut elements = |text: &[u8], from: usize, info: &mut JsonInfo| {
+        let mut line = 1 + crate::input::count_newlines(&text[..from]);
+        let mut at = from;
+        for (start, end) in array_elements(&text[from..]) {
+            let (start, end) = (from + start, from + end);
             line += crate::input::count_newlines(&text[at..start]);
             at = start;
-            objects.push((line, parse_object(&text[start..end])));
+            objects.push((line, parse_object(&text[start..end], info)));
+        }
+    };
+    match kind {
+        JsonKind::Ndjson => {
+            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                objects.push((i as u64 + 1, parse_object(line, &mut info)));
+            }
+        }
+        JsonKind::Array => elements(text, 0, &mut info),
+        JsonKind::Page(kind) => {
+            let key = match kind {
+                PageKind::Kobo => "results",
+                PageKind::Odk => "value",
+            };
+            match serde_json::from_slice::<Value>(text)
+                .map_err(|e| format!("invalid JSON: {e}"))
+                .and_then(|v| crate::platform::parse_page(kind, v))
+            {
+                Ok(page) => {
+                    info.count = page.count;
+                    info.next = page.next;
+                    if let Some(at) = top_level_value(text, key) {
+                        elements(text, at, &mut info);
+                    }
+                }
+                Err(msg) => objects.push((1, Err(msg))),
+            }
         }
     }
     let mut keys: Vec<String> = Vec::new();
@@ -143,6 +215,39 @@ pub(crate) fn load(raw: &[u8], ndjson: bool) -> Loaded {
         });
         recs.push((line, rec));
     }
+    (Loaded::Records(recs), info)
+}
+
+/// Rewrites the records of a source (header record first) to the header
+/// `union` (a superset of its own): the pages of one data set share one
+/// header, so that a question nobody answered on one page is an empty
+/// column there, not a missing one.
+pub(crate) fn widen(loaded: Loaded, union: &[String]) -> Loaded {
+    let Loaded::Records(mut recs) = loaded else {
+        return loaded;
+    };
+    let Some((_, Ok(header))) = recs.first() else {
+        return Loaded::Records(recs);
+    };
+    let index: HashMap<&str, usize> = union
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let to: Vec<usize> = header
+        .iter()
+        .map(|f| index[String::from_utf8_lossy(f).as_ref()])
+        .collect();
+    recs[0].1 = Ok(union.iter().map(String::as_bytes).collect());
+    for (_, rec) in recs.iter_mut().skip(1) {
+        if let Ok(r) = rec {
+            let mut row: Vec<&[u8]> = vec![b""; union.len()];
+            for (f, &j) in r.iter().zip(&to) {
+                row[j] = f;
+            }
+            *r = row.into_iter().collect();
+        }
+    }
     Loaded::Records(recs)
 }
 
@@ -167,7 +272,7 @@ mod tests {
     #[test]
     fn arrays_flatten_groups_and_keep_start_lines() {
         let text = b"[\n  {\"id\": \"a\", \"g\": {\"sa1\": 4, \"n\": null}},\n  {\"id\": \"b,]\",\n   \"g\": {\"sa1\": \"5\"}, \"x\": [1]},\n  7\n]\n";
-        let got = rows(&load(text, false));
+        let got = rows(&load(text, JsonKind::Array).0);
         assert_eq!(got[0].1.as_ref().unwrap(), &["g/n", "g/sa1", "id", "x"]);
         assert_eq!(
             got[1],
@@ -190,11 +295,33 @@ mod tests {
     #[test]
     fn ndjson_lines_are_physical_and_bad_lines_fail_alone() {
         let text = b"{\"a\": \"1\"}\n\n{\"a\": 2.0, \"b\": true}\n{oops\n";
-        let got = rows(&load(text, true));
+        let got = rows(&load(text, JsonKind::Ndjson).0);
         assert_eq!(got.len(), 4);
         assert_eq!(got[1], (1, Ok(vec!["1".into(), String::new()])));
         assert_eq!(got[2], (3, Ok(vec!["2.0".into(), "true".into()])));
         assert_eq!(got[3].0, 4);
         assert!(got[3].1.as_ref().unwrap_err().starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn pages_give_their_records_with_start_lines_and_count() {
+        let text = b"{\n  \"count\": 2,\n  \"next\": null,\n  \"previous\": null,\n  \"results\": [\n    {\"_uuid\": \"a\", \"g/results\": \"4\", \"rep\": [{\"rep/x\": 1}]},\n    {\"_uuid\": \"b\"}\n  ]\n}\n";
+        let (loaded, info) = load(text, JsonKind::Page(PageKind::Kobo));
+        let got = rows(&loaded);
+        assert_eq!(got[0].1.as_ref().unwrap(), &["_uuid", "g/results"]);
+        assert_eq!(got[1], (6, Ok(vec!["a".into(), "4".into()])));
+        assert_eq!(got[2], (7, Ok(vec!["b".into(), String::new()])));
+        assert_eq!((info.count, info.next), (Some(2), None));
+        assert_eq!(info.repeats.get("rep"), Some(&(1, 1)));
+        // Widened to a data set's header: the missing key is an empty column.
+        let union: Vec<String> = ["x", "g/results", "_uuid"].map(String::from).to_vec();
+        let got = rows(&widen(loaded, &union));
+        assert_eq!(got[0].1.as_ref().unwrap(), &union);
+        assert_eq!(got[1].1.as_ref().unwrap(), &["", "4", "a"]);
+        // An ODK page: records under `value`, even when a record has a `value` key.
+        let text = br#"{"@odata.context":"c","value":[{"__id":"u1","value":"3","g":{"a1":"5"}}]}"#;
+        let got = rows(&load(text, JsonKind::Page(PageKind::Odk)).0);
+        assert_eq!(got[0].1.as_ref().unwrap(), &["__id", "g/a1", "value"]);
+        assert_eq!(got[1], (1, Ok(vec!["u1".into(), "5".into(), "3".into()])));
     }
 }

@@ -41,6 +41,39 @@ pub(crate) struct Layout {
     pub(crate) kept: Vec<Option<usize>>,
     /// The kept columns this source lacks, in keep-list order.
     pub(crate) missing_kept: Vec<String>,
+    /// The platform's review decision (`_validation_status`, `ReviewState`…).
+    pub(crate) review: Option<usize>,
+    /// Which kept column is the review decision (written normalised).
+    pub(crate) review_kept: Option<usize>,
+    /// The instance id of the version (`meta/instanceID`, else `_uuid`).
+    pub(crate) instance: Option<usize>,
+    /// The instance id this version replaces (`meta/deprecatedID`).
+    pub(crate) deprecated: Option<usize>,
+}
+
+/// The platform columns a header has that are written as kept columns:
+/// `started_at` and `ended_at` (Kobo / ODK `start`, `end`) when it has both,
+/// and `review_state`.
+pub(crate) fn platform_kept(names: &[String], r: &Resolver) -> Vec<&'static str> {
+    let none = |_: &str| None;
+    let mut out = Vec::new();
+    for n in names {
+        let name = match r.resolve(n, &none).map(|(t, _)| t) {
+            Some(Target::StartedAt) => crate::mapping::STARTED_AT,
+            Some(Target::EndedAt) => crate::mapping::ENDED_AT,
+            Some(Target::Review) => crate::mapping::REVIEW_STATE,
+            _ => continue,
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    // A start without an end (or the reverse) gives no duration: not kept.
+    let both = out.contains(&crate::mapping::STARTED_AT) && out.contains(&crate::mapping::ENDED_AT);
+    if !both {
+        out.retain(|n| *n == crate::mapping::REVIEW_STATE);
+    }
+    out
 }
 
 /// How many records at the top of a source are searched for the header.
@@ -206,6 +239,25 @@ impl Layout {
             .iter()
             .map(|id| get(&Target::Item((*id).to_string())).expect("checked above"))
             .collect();
+        // Platform columns written as kept columns (see `platform_kept`).
+        for t in [Target::StartedAt, Target::EndedAt, Target::Review] {
+            if let (Some(i), Some(k)) = (get(&t), keep.iter().position(|c| c == t.name()))
+                && kept[k].is_none()
+            {
+                kept[k] = Some(i);
+            }
+        }
+        let review = get(&Target::Review);
+        let review_kept = keep
+            .iter()
+            .position(|c| c == crate::mapping::REVIEW_STATE)
+            .filter(|&k| review.is_some() && kept[k] == review);
+        let find = |keys: &[&str]| keys.iter().find_map(|k| header.iter().position(|h| h == k));
+        let instance = find(crate::mapping::INSTANCE_KEYS);
+        let deprecated = find(crate::mapping::DEPRECATED_KEYS);
+        if let Some(d) = deprecated {
+            ignored.retain(|n| *n != header[d]);
+        }
         let mut missing_kept = Vec::new();
         for (k, want) in keep.iter().enumerate() {
             if kept[k].is_some() {
@@ -234,6 +286,10 @@ impl Layout {
             ignored,
             kept,
             missing_kept,
+            review,
+            review_kept,
+            instance,
+            deprecated,
         })
     }
 }

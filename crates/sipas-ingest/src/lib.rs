@@ -3,7 +3,8 @@
 //!
 //! `sipas ingest INPUT... --out DIR` is built on this crate: [`ingest`] reads
 //! delimited text (any of `,` `;` tab; UTF-8, UTF-16, CP1258), Excel
-//! workbooks, JSON / NDJSON and Parquet files (or folders of them), maps
+//! workbooks, JSON / NDJSON, saved KoboToolbox / ODK Central API pages, ODK's
+//! CSV zip and Parquet files (or folders of them), maps
 //! their columns to the canonical layout ([`Mapping`] and built-in
 //! Vietnamese / KoboToolbox / ODK rules),
 //! validates each row, and [`write_outputs`] writes `DIR/responses.parquet`,
@@ -46,6 +47,10 @@
 //! - `malformed_row`: wrong number of fields, unparsable record, or a text
 //!   field that is not UTF-8.
 //! - `missing_response_id`: empty `response_id`.
+//! - `superseded_by_edit`: a later version of the submission among the
+//!   inputs names this row's instance id in `meta/deprecatedID`.
+//! - `review_rejected` / `review_not_approved`: excluded by the review
+//!   policy ([`IngestOptions::review`], [`ReviewPolicy`]).
 //! - `duplicate_response_id`: the id was already accepted earlier in input
 //!   order (files in the order given, rows in file order); the detail names
 //!   the first occurrence's file and line.
@@ -95,11 +100,15 @@ mod layout;
 mod mapping;
 mod merge;
 mod output;
+mod platform;
 mod reason;
+mod repeats;
 mod report;
+mod review;
 mod stream;
 mod table;
 mod validate;
+mod zipcsv;
 
 #[cfg(feature = "http")]
 pub mod sources;
@@ -111,10 +120,12 @@ use sipas_core::{Instrument, UnitRegistry};
 
 pub use error::{Error, Result};
 pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
-pub use mapping::{Mapping, PeriodFromDate};
+pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
+pub use repeats::RepeatPolicy;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
+pub use review::ReviewPolicy;
 pub use sipas_dataset::Layout as TableLayout;
 pub use stream::{DEFAULT_CHUNK_ROWS, IngestOutcome, WriteOptions, ingest_to};
 pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
@@ -145,15 +156,28 @@ pub struct IngestOptions {
     /// and are not added again, except that `district` makes the district
     /// column present even when no input has one; repeated names count once.
     pub keep_columns: Vec<String>,
+    /// Which submissions to keep by the platform's review decision (Kobo
+    /// `_validation_status`, ODK review state); default
+    /// [`ReviewPolicy::ExcludeRejected`]. Applies to sources with a review
+    /// column.
+    pub review: ReviewPolicy,
+    /// Repeat-group tables (ODK `PARENT_KEY`, Kobo repeat sheets): skipped
+    /// with a note (default), or also written as `repeats/<source>.csv`
+    /// keyed to `parent_response_id` ([`RepeatPolicy::Keep`]; by
+    /// [`ingest_to`], into its output folder).
+    pub repeats: RepeatPolicy,
 }
 
 impl Default for IngestOptions {
-    /// Instrument detected, the bundled Thái Nguyên units.
+    /// Instrument detected, the bundled Thái Nguyên units, rejected
+    /// submissions excluded.
     fn default() -> Self {
         IngestOptions {
             instrument: None,
             units: sipas_core::bundled::units(),
             keep_columns: Vec::new(),
+            review: ReviewPolicy::default(),
+            repeats: RepeatPolicy::default(),
         }
     }
 }
@@ -191,7 +215,8 @@ impl Ingested {
         self.report.totals.accepted
     }
 
-    /// Rows quarantined (the CLI exits 1 when this is not 0).
+    /// Rows quarantined, policy exclusions included (the CLI exits 1 when
+    /// rows other than [`Reason::is_policy`] ones were quarantined).
     pub fn quarantined(&self) -> u64 {
         self.report.totals.quarantined
     }

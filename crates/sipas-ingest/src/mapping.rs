@@ -57,9 +57,29 @@ pub struct Mapping {
     /// Source column name → field name or item id.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
-    /// Answer label → code.
+    /// Answer label → code, or `"missing"` (read as missing, like the
+    /// scale's don't-know codes).
     #[serde(default)]
-    pub answers: BTreeMap<String, u8>,
+    pub answers: BTreeMap<String, AnswerValue>,
+}
+
+/// What an answer label of the mapping file means: a code of the scale (or
+/// one of its missing codes), or `"missing"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum AnswerValue {
+    /// A code (`"Rất tốt" = 5`).
+    Code(u16),
+    /// `"missing"`: the label is a non-answer (don't know, refused…).
+    Word(MissingWord),
+}
+
+/// The word `missing` in the mapping file's `[answers]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingWord {
+    /// Read the label as missing.
+    Missing,
 }
 
 impl Mapping {
@@ -93,6 +113,13 @@ pub(crate) enum Target {
     Weight,
     /// An item id (not yet checked against the instrument).
     Item(String),
+    /// When the interview started (KoboToolbox / ODK `start`).
+    StartedAt,
+    /// When the interview ended (`end`).
+    EndedAt,
+    /// The platform's review decision (Kobo `_validation_status`, ODK
+    /// `__system/reviewState` / `ReviewState`).
+    Review,
     Ignore,
 }
 
@@ -108,6 +135,9 @@ impl Target {
             Target::Channel => "channel",
             Target::Weight => "weight",
             Target::Item(id) => id,
+            Target::StartedAt => STARTED_AT,
+            Target::EndedAt => ENDED_AT,
+            Target::Review => REVIEW_STATE,
             Target::Ignore => "ignore",
         }
     }
@@ -121,6 +151,9 @@ impl Target {
             "submitted_at" => Target::SubmittedAt,
             "channel" => Target::Channel,
             "weight" => Target::Weight,
+            "started_at" => Target::StartedAt,
+            "ended_at" => Target::EndedAt,
+            "review_state" => Target::Review,
             "ignore" => Target::Ignore,
             _ => return None,
         })
@@ -183,14 +216,86 @@ const ALIASES: &[(&str, u8, &[&str])] = &[
     ("channel", 4, &["Kênh", "Kênh khảo sát"]),
 ];
 
-/// Platform keys (KoboToolbox, ODK Central), matched exactly.
+/// The column written for the interview's start (clean computes the
+/// duration from it and [`ENDED_AT`]).
+pub(crate) const STARTED_AT: &str = "started_at";
+/// The column written for the interview's end.
+pub(crate) const ENDED_AT: &str = "ended_at";
+/// The column written for the platform's review decision.
+pub(crate) const REVIEW_STATE: &str = "review_state";
+
+/// Platform keys (KoboToolbox, ODK Central), matched exactly: (key, rank,
+/// field). Kobo: API v2 JSON and the CSV / XLSX exports with XML names
+/// (`meta/instanceID`); ODK Central: OData JSON (`__id`, `__system/…`) and the
+/// CSV export (`KEY`, `SubmissionDate`, `ReviewState`, `meta-instanceID`).
 const PLATFORM: &[(&str, u8, &str)] = &[
     ("_uuid", 2, "response_id"),
     ("__id", 2, "response_id"),
+    ("KEY", 2, "response_id"),
     ("meta/instanceID", 3, "response_id"),
+    ("meta-instanceID", 3, "response_id"),
     ("_submission_time", 2, "submitted_at"),
     ("__system/submissionDate", 2, "submitted_at"),
+    ("SubmissionDate", 2, "submitted_at"),
+    ("_validation_status", 2, "review_state"),
+    ("_validation_status/uid", 2, "review_state"),
+    ("__system/reviewState", 2, "review_state"),
+    ("ReviewState", 2, "review_state"),
+    ("start", 2, "started_at"),
+    ("end", 2, "ended_at"),
+    ("meta/start", 3, "started_at"),
+    ("meta/end", 3, "ended_at"),
+    ("meta-start", 3, "started_at"),
+    ("meta-end", 3, "ended_at"),
 ];
+
+/// Platform columns that are read for edits (not fields): the instance id of
+/// a version and the one it replaces. Matched exactly.
+pub(crate) const INSTANCE_KEYS: &[&str] = &["meta/instanceID", "meta-instanceID", "_uuid"];
+/// See [`INSTANCE_KEYS`].
+pub(crate) const DEPRECATED_KEYS: &[&str] = &["meta/deprecatedID", "meta-deprecatedID"];
+
+/// Don't-know and refusal answers of the instruments, in Vietnamese and
+/// English: read as missing. Compared without diacritics, case, spacing and
+/// punctuation ([`dk_key`]).
+const DONT_KNOW: &[&str] = &[
+    "Không biết",
+    "Không trả lời",
+    "Không biết/Không trả lời",
+    "Không biết / không trả lời",
+    "Không biết, không trả lời",
+    "Không biết hoặc không trả lời",
+    "Không ý kiến",
+    "Không có ý kiến",
+    "Không rõ",
+    "Từ chối",
+    "Từ chối trả lời",
+    "Không muốn trả lời",
+    "KB/KTL",
+    "Don't know",
+    "Do not know",
+    "Don't know/No answer",
+    "DK",
+    "DK/NA",
+    "No answer",
+    "No opinion",
+    "Refused",
+    "Refuse",
+    "Refused to answer",
+    "Prefer not to say",
+    "Prefer not to answer",
+];
+
+/// Codes read as missing besides the scale's own missing codes (`9`, `99`):
+/// the common "refused" code of questionnaires.
+pub(crate) const EXTRA_MISSING_CODES: &[u16] = &[98];
+
+/// The key a don't-know label is compared on: `/`, `;` and brackets read as
+/// spaces, then [`sipas_core::text::ascii_key`] (no diacritics, lower case,
+/// apostrophes dropped).
+fn dk_key(s: &str) -> String {
+    sipas_core::text::ascii_key(&s.replace(['/', ';', '(', ')'], " "))
+}
 
 /// The built-in answer labels of the 1–5 satisfaction scale.
 const LABELS: [(&str, u8); 5] = [
@@ -220,8 +325,23 @@ pub(crate) struct Resolver {
     keyed: HashMap<String, Target>,
     aliases: HashMap<String, (Target, u8)>,
     ascii_aliases: HashMap<String, (Target, u8)>,
-    labels: HashMap<String, u8>,
+    labels: HashMap<String, u16>,
+    /// Labels of the mapping file read as missing (on [`match_key`]).
+    missing_labels: std::collections::HashSet<String>,
+    /// Built-in don't-know labels (on [`dk_key`]).
+    dont_know: std::collections::HashSet<String>,
+    /// The mapping's `[answers]` entries with a code, for the start-up check.
+    mapped_codes: Vec<(String, u16)>,
     pub(crate) period_from_date: Option<PeriodFromDate>,
+}
+
+/// What an answer label reads as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Label {
+    /// A code (a valid answer or one of the scale's missing codes).
+    Code(u16),
+    /// A don't-know / refusal label, or one the mapping sends to missing.
+    Missing,
 }
 
 impl Resolver {
@@ -246,12 +366,48 @@ impl Resolver {
             }
         }
         for (label, code) in LABELS {
-            r.labels.insert(match_key(label), code);
+            r.labels.insert(match_key(label), u16::from(code));
         }
-        for (label, code) in &m.answers {
-            r.labels.insert(match_key(label), *code);
+        r.dont_know = DONT_KNOW.iter().map(|l| dk_key(l)).collect();
+        for (label, value) in &m.answers {
+            match value {
+                AnswerValue::Code(code) => {
+                    r.labels.insert(match_key(label), *code);
+                    r.mapped_codes.push((label.clone(), *code));
+                }
+                AnswerValue::Word(MissingWord::Missing) => {
+                    r.labels.remove(&match_key(label));
+                    r.missing_labels.insert(match_key(label));
+                }
+            }
         }
         r
+    }
+
+    /// Checks the mapping's answer codes against the scale: each must be a
+    /// code of the scale or one of its missing codes. An error names the
+    /// label, so that a wrong mapping stops the run before any row is read
+    /// (rather than quarantining every respondent who gave that answer).
+    pub(crate) fn check_answers(
+        &self,
+        scale: &sipas_core::Scale,
+    ) -> std::result::Result<(), String> {
+        for (label, code) in &self.mapped_codes {
+            let valid = u8::try_from(*code).is_ok_and(|c| scale.is_valid(c));
+            if !valid && !is_missing_code(*code, scale) {
+                return Err(format!(
+                    "[answers] \"{label}\" = {code}: {code} is neither an answer code {}–{} nor a missing code ({}); write \"{label}\" = \"missing\" to read it as missing",
+                    scale.min,
+                    scale.max,
+                    missing_codes(scale)
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The field a column maps to and its rank (lower wins), or `None`.
@@ -290,7 +446,9 @@ impl Resolver {
             return Some((Target::Item(id), 4));
         }
         // A group path: the last segment, when it is an item or a field.
-        let (_, last) = name.rsplit_once('/')?;
+        let Some(last) = last_segment(name) else {
+            return leading_item(name, item).map(|id| (Target::Item(id), 8));
+        };
         if last.starts_with('_') || last.is_empty() {
             return None;
         }
@@ -304,19 +462,87 @@ impl Resolver {
             .get(&header_key(last))
             .or_else(|| self.ascii_aliases.get(&ascii_header_key(last)))
             .map(|(t, _)| (t.clone(), 7))
+            .or_else(|| leading_item(last, item).map(|id| (Target::Item(id), 8)))
     }
 
-    /// The code of an answer label (`Hài lòng`, `4 - Hài lòng`), if known.
-    pub(crate) fn label(&self, s: &str) -> Option<u8> {
+    /// What an answer label reads as (`Hài lòng`, `4 - Hài lòng`, `Không
+    /// biết`, `9 - Không biết`), if known.
+    pub(crate) fn label(&self, s: &str) -> Option<Label> {
         let key = match_key(s);
-        if let Some(&c) = self.labels.get(&key) {
-            return Some(c);
+        if self.missing_labels.contains(&key) {
+            return Some(Label::Missing);
         }
+        if let Some(&c) = self.labels.get(&key) {
+            return Some(Label::Code(c));
+        }
+        if self.dont_know.contains(&dk_key(s)) {
+            return Some(Label::Missing);
+        }
+        // `4 - Hài lòng`: the number must agree with the label.
         let (num, rest) = key.split_once(' ')?;
-        let n: u8 = num.parse().ok()?;
-        let c = *self.labels.get(rest)?;
-        (c == n).then_some(c)
+        let n: u16 = num.parse().ok()?;
+        if let Some(&c) = self.labels.get(rest) {
+            return (c == n).then_some(Label::Code(c));
+        }
+        let rest_raw = s.trim().trim_start_matches(|c: char| c.is_ascii_digit());
+        let rest_raw = rest_raw.trim_start_matches([' ', '-', '.', ':', ')']);
+        // `9 - Không biết`: a number that is not an answer of a 1–5 scale.
+        ((self.missing_labels.contains(rest) || self.dont_know.contains(&dk_key(rest_raw)))
+            && !(1..=5).contains(&n))
+        .then_some(Label::Missing)
     }
+}
+
+/// The codes read as missing: the scale's missing codes and
+/// [`EXTRA_MISSING_CODES`] that are not answer codes of the scale.
+pub(crate) fn missing_codes(scale: &sipas_core::Scale) -> Vec<u16> {
+    let mut out = scale.missing_codes.clone();
+    for &c in EXTRA_MISSING_CODES {
+        let valid = u8::try_from(c).is_ok_and(|c| scale.is_valid(c));
+        if !valid && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `code` reads as missing ([`missing_codes`]).
+pub(crate) fn is_missing_code(code: u16, scale: &sipas_core::Scale) -> bool {
+    let valid = u8::try_from(code).is_ok_and(|c| scale.is_valid(c));
+    !valid && (scale.missing_codes.contains(&code) || EXTRA_MISSING_CODES.contains(&code))
+}
+
+/// The name after the last group separator: `/` (KoboToolbox, the OData
+/// flattening) or, in a name without spaces, `-` (ODK Central's CSV:
+/// `grp_access-a1`). `None` when there is no separator.
+pub(crate) fn last_segment(name: &str) -> Option<&str> {
+    if let Some((_, last)) = name.rsplit_once('/') {
+        return Some(last);
+    }
+    if name.contains(char::is_whitespace) {
+        return None;
+    }
+    name.rsplit_once('-').map(|(_, last)| last)
+}
+
+/// A question label that starts with an item id (`A1. Nơi tiếp nhận…`,
+/// `b3) …`, `C2 - …`): the item, as in Kobo's labels exports of forms whose
+/// labels are numbered by the questionnaire.
+fn leading_item(label: &str, item: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let t = label.trim_start();
+    let end = t
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(t.len());
+    let (head, rest) = t.split_at(end);
+    if head.is_empty() || rest.is_empty() {
+        return None;
+    }
+    // The id must be followed by punctuation (`.`, `)`, `:`, ` -`), not by a word.
+    let rest = rest.trim_start();
+    if !rest.starts_with(['.', ')', ':', '-']) {
+        return None;
+    }
+    item(head)
 }
 
 /// Maps a key to an item id of `inst` (exact, or case-insensitively).
@@ -429,15 +655,102 @@ mod tests {
             Some((Target::Item("a1".into()), 0))
         );
         assert_eq!(r.resolve("ID", &item), Some((Target::Ignore, 0)));
-        assert_eq!(r.label("rất TỐT"), Some(5));
-        assert_eq!(r.label("Hài lòng"), Some(4));
-        assert_eq!(r.label("  hài   LÒNG "), Some(4));
-        assert_eq!(r.label("Hài lòng"), Some(4));
-        assert_eq!(r.label("Rất không hài lòng"), Some(1));
-        assert_eq!(r.label("1 - Rất không hài lòng"), Some(1));
+        let c = |v| Some(Label::Code(v));
+        assert_eq!(r.label("rất TỐT"), c(5));
+        assert_eq!(r.label("Hài lòng"), c(4));
+        assert_eq!(r.label("  hài   LÒNG "), c(4));
+        assert_eq!(r.label("Hài lòng"), c(4));
+        assert_eq!(r.label("Rất không hài lòng"), c(1));
+        assert_eq!(r.label("1 - Rất không hài lòng"), c(1));
         assert_eq!(r.label("2 - Rất không hài lòng"), None);
         assert_eq!(r.label("tốt"), None);
         assert!(Mapping::from_toml_str("[colums]\n", Path::new("m.toml")).is_err());
+    }
+
+    #[test]
+    fn dont_know_labels_read_as_missing() {
+        let r = Resolver::new(&Mapping::default());
+        for dk in [
+            "Không biết/Không trả lời",
+            "Không biết / Không trả lời",
+            "Khong biet/Khong tra loi",
+            "KHÔNG BIẾT",
+            "Không biết",
+            "Từ chối trả lời",
+            "Tu choi tra loi",
+            "Don't know",
+            "Don’t know",
+            "dont know",
+            "Refused",
+            "9 - Không biết",
+            "99. Từ chối trả lời",
+        ] {
+            assert_eq!(r.label(dk), Some(Label::Missing), "{dk}");
+        }
+        // Not non-answers.
+        for other in ["Không hài lòng", "Biết", "Known", "4 - Không biết"] {
+            assert_ne!(r.label(other), Some(Label::Missing), "{other}");
+        }
+        let scale = inst().scale;
+        assert_eq!(missing_codes(&scale), vec![9, 99, 98]);
+        assert!(is_missing_code(98, &scale) && !is_missing_code(4, &scale));
+    }
+
+    #[test]
+    fn mapped_answers_may_be_missing_and_bad_codes_fail_at_start_up() {
+        let m = Mapping::from_toml_str(
+            "[answers]\n\"Không rõ\" = \"missing\"\n\"KB\" = 9\n\"Tốt\" = 4\n",
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let r = Resolver::new(&m);
+        assert_eq!(r.label("không rõ"), Some(Label::Missing));
+        assert_eq!(r.label("KB"), Some(Label::Code(9)));
+        let scale = inst().scale;
+        assert!(r.check_answers(&scale).is_ok());
+        let bad = Mapping::from_toml_str("[answers]\n\"Tốt\" = 7\n", Path::new("m.toml")).unwrap();
+        let e = Resolver::new(&bad).check_answers(&scale).unwrap_err();
+        assert!(e.contains("\"Tốt\" = 7") && e.contains("missing"), "{e}");
+        assert!(
+            Mapping::from_toml_str("[answers]\n\"x\" = \"maybe\"\n", Path::new("m.toml")).is_err()
+        );
+    }
+
+    #[test]
+    fn platform_columns_map_without_configuration() {
+        let r = Resolver::new(&Mapping::default());
+        let i = inst();
+        let item = item_of(&i);
+        let t = |n: &str| {
+            r.resolve(n, &item)
+                .map(|(t, rank)| (t.name().to_string(), rank))
+        };
+        assert_eq!(t("KEY"), Some(("response_id".into(), 2)));
+        assert_eq!(t("meta-instanceID"), Some(("response_id".into(), 3)));
+        assert_eq!(t("SubmissionDate"), Some(("submitted_at".into(), 2)));
+        assert_eq!(t("ReviewState"), Some(("review_state".into(), 2)));
+        assert_eq!(t("__system/reviewState"), Some(("review_state".into(), 2)));
+        assert_eq!(t("_validation_status"), Some(("review_state".into(), 2)));
+        assert_eq!(
+            t("_validation_status/uid"),
+            Some(("review_state".into(), 2))
+        );
+        assert_eq!(t("_validation_status/label"), None);
+        assert_eq!(t("start"), Some(("started_at".into(), 2)));
+        assert_eq!(t("end"), Some(("ended_at".into(), 2)));
+        assert_eq!(t("_id"), None);
+        // Group prefixes: `/` (Kobo, OData) and `-` (ODK CSV).
+        assert_eq!(t("grp_access-a1"), Some(("a1".into(), 6)));
+        assert_eq!(t("grp_info-ma_xa"), Some(("unit_code".into(), 7)));
+        assert_eq!(t("grp_a/grp_b/c2"), Some(("c2".into(), 6)));
+        // Labels numbered by the questionnaire.
+        assert_eq!(
+            t("A1. Nơi tiếp nhận có đủ chỗ ngồi"),
+            Some(("a1".into(), 8))
+        );
+        assert_eq!(t("Tiếp cận/B3) Thủ tục"), Some(("b3".into(), 8)));
+        assert_eq!(t("A1 Nơi tiếp nhận"), None);
+        assert_eq!(t("Ghi chú - khác"), None);
     }
 
     #[test]

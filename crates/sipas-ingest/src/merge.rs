@@ -71,6 +71,7 @@ pub(crate) struct Merger<'a> {
     quarantine: Vec<QuarantinedRow>,
     pending: HashMap<String, Vec<usize>>,
     missing_code_answers: u64,
+    review_flagged: u64,
     periods: BTreeSet<Period>,
     units: HashSet<String>,
     not_in_registry: u64,
@@ -94,6 +95,7 @@ impl<'a> Merger<'a> {
             quarantine: Vec::new(),
             pending: HashMap::new(),
             missing_code_answers: 0,
+            review_flagged: 0,
             periods: BTreeSet::new(),
             units: HashSet::new(),
             not_in_registry: 0,
@@ -263,6 +265,7 @@ impl<'a> Merger<'a> {
         for &k in accepted {
             let k = k as usize;
             self.missing_code_answers += u64::from(c.missing_codes[k]);
+            self.review_flagged += u64::from(c.review_flagged[k]);
             period_used[c.periods[k] as usize] = true;
             unit_used[c.units[k] as usize] = true;
         }
@@ -325,6 +328,7 @@ impl<'a> Merger<'a> {
             quarantined: 0,
             quarantined_by_reason: empty_reason_counts(),
             missing_code_answers: self.missing_code_answers,
+            review_flagged: self.review_flagged,
         };
         for i in &self.inputs {
             totals.rows_read += i.rows_read;

@@ -15,6 +15,17 @@ pub enum Reason {
     MalformedRow,
     /// `missing_response_id`: empty `response_id`.
     MissingResponseId,
+    /// `superseded_by_edit`: a later version of the same submission is among
+    /// the inputs (its `meta/deprecatedID` names this row's instance id): the
+    /// edit replaces the original.
+    SupersededByEdit,
+    /// `review_rejected`: a reviewer rejected the submission (Kobo *Not
+    /// approved*, ODK `rejected`); excluded unless the review policy is
+    /// `include`.
+    ReviewRejected,
+    /// `review_not_approved`: under the `approved-only` review policy, a
+    /// submission without an approval.
+    ReviewNotApproved,
     /// `duplicate_response_id`: the id was already accepted earlier in input
     /// order (files in the order given, rows in file order).
     DuplicateResponseId,
@@ -35,9 +46,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in check order.
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 11] = [
         Reason::MalformedRow,
         Reason::MissingResponseId,
+        Reason::SupersededByEdit,
+        Reason::ReviewRejected,
+        Reason::ReviewNotApproved,
         Reason::DuplicateResponseId,
         Reason::MissingUnit,
         Reason::InvalidPeriod,
@@ -46,11 +60,24 @@ impl Reason {
         Reason::InvalidWeight,
     ];
 
+    /// Whether the row was excluded by a rule of the run (review policy,
+    /// edits) rather than for a problem with its data: such rows do not make
+    /// the CLI report data problems.
+    pub fn is_policy(self) -> bool {
+        matches!(
+            self,
+            Reason::SupersededByEdit | Reason::ReviewRejected | Reason::ReviewNotApproved
+        )
+    }
+
     /// The stable snake_case code.
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::MalformedRow => "malformed_row",
             Reason::MissingResponseId => "missing_response_id",
+            Reason::SupersededByEdit => "superseded_by_edit",
+            Reason::ReviewRejected => "review_rejected",
+            Reason::ReviewNotApproved => "review_not_approved",
             Reason::DuplicateResponseId => "duplicate_response_id",
             Reason::MissingUnit => "missing_unit",
             Reason::InvalidPeriod => "invalid_period",

@@ -74,9 +74,14 @@ pub struct Totals {
     pub quarantined: u64,
     /// Quarantined rows per reason code.
     pub quarantined_by_reason: ReasonCounts,
-    /// Answers of accepted rows that held one of the scale's missing codes
-    /// (e.g. 9, 99) and were read as missing.
+    /// Answers of accepted rows that were a non-answer read as missing: one
+    /// of the scale's missing codes (9, 99) or 98, a don't-know / refusal
+    /// label (`Không biết/Không trả lời`, `Don't know`, `Refused`…) or a
+    /// label the mapping sends to missing.
     pub missing_code_answers: u64,
+    /// Accepted rows whose review is *On hold* (Kobo) or `hasIssues` (ODK):
+    /// kept, and marked in the `review_state` column.
+    pub review_flagged: u64,
 }
 
 /// The content of `ingest-report.json`.
@@ -96,8 +101,14 @@ pub struct IngestReport {
     /// Extra columns written to `responses.parquet` after `source_line`
     /// ([`crate::IngestOptions::keep_columns`] less canonical names), in order.
     pub kept_columns: Vec<String>,
-    /// Files and sheets not read, and why (none silently).
+    /// Files and sheets not read, and why (none silently): repeat-group
+    /// tables among them.
     pub skipped: Vec<crate::Skipped>,
+    /// What the reader noticed besides the rows: saved API pages against
+    /// the server's count, repeat groups set aside in JSON records.
+    pub notes: Vec<String>,
+    /// The review policy the run applied.
+    pub review: crate::ReviewPolicy,
     /// Accepted rows whose unit is not a code of the unit registry (names,
     /// or unknown codes): matched, or quarantined, by the cleaning stage.
     pub rows_unit_not_in_registry: u64,

@@ -29,6 +29,7 @@ use crate::input::{self, Cursor, Loaded, ParquetRows};
 use crate::layout::{self, Layout};
 use crate::mapping::Resolver;
 use crate::merge::{self, FileInfo, Merged, Merger};
+use crate::repeats::RepeatTable;
 use crate::validate::{Ctx, FileValidator, Parsed, record_text};
 use crate::{
     Error, Format, IngestOptions, IngestReport, InputFile, QuarantinedRow, ReadOptions, Result,
@@ -72,7 +73,8 @@ pub struct IngestOutcome {
     pub instrument: Instrument,
     /// The content of `ingest-report.json`.
     pub report: IngestReport,
-    /// Rows quarantined (the CLI exits 1 when this is not 0).
+    /// Rows quarantined, policy exclusions included (the CLI exits 1 when
+    /// rows other than [`crate::Reason::is_policy`] ones were quarantined).
     pub quarantined: u64,
     /// The response table written: `DIR/responses.parquet` or `DIR/responses/`.
     pub responses: PathBuf,
@@ -91,6 +93,55 @@ pub(crate) struct Source {
     pub(crate) header_line: u64,
     /// The header's cleaned names.
     pub(crate) names: Vec<String>,
+    /// What a JSON source said besides its records (page count, repeats).
+    pub(crate) json: Option<crate::json::JsonInfo>,
+}
+
+/// Columns that link a row to its parent submission: a table holding one
+/// is a repeat group (ODK Central `PARENT_KEY` in `form-repeat.csv`; Kobo
+/// `_parent_index` / `_parent_table_name` in a repeat sheet of the XLSX export,
+/// `_submission__uuid` in newer ones).
+const PARENT_COLUMNS: &[&str] = &[
+    "PARENT_KEY",
+    "_parent_index",
+    "_parent_table_name",
+    "_submission__uuid",
+];
+
+/// If `loaded` is a repeat-group table: its header record and why it is not
+/// read (the column that links it to its parent and its number of rows).
+fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<(usize, String)>> {
+    let mut found: Option<(usize, String)> = None;
+    let mut rows = 0u64;
+    loaded.scan(path, &mut |i, _, row| {
+        if let Ok(rec) = row {
+            if found.is_some() {
+                if rec.iter().any(|f| !f.iter().all(u8::is_ascii_whitespace)) {
+                    rows += 1;
+                }
+            } else if i < 30 {
+                let names: Vec<String> = rec
+                    .iter()
+                    .map(|f| input::clean_name(&String::from_utf8_lossy(f)))
+                    .collect();
+                if let Some(col) = PARENT_COLUMNS
+                    .iter()
+                    .find(|c| names.iter().any(|n| n == *c))
+                {
+                    found = Some((i, (*col).to_string()));
+                }
+            }
+        }
+        found.is_some() || i < 30
+    })?;
+    Ok(found.map(|(i, col)| {
+        (
+            i,
+            format!(
+                "repeat group table ({rows} rows, linked to their submissions by `{col}`): repeat groups are not responses"
+            ),
+        )
+    }))
 }
 
 /// An estimate of the memory a decoded source holds.
@@ -105,20 +156,61 @@ fn loaded_bytes(l: &Loaded) -> usize {
     }
 }
 
-/// Loads a file (every sheet of a workbook) and finds each source's header;
-/// sources without one are skipped.
+/// The sources of a file (or why each was skipped) and its repeat tables
+/// kept for writing.
+type FileSources = (Vec<std::result::Result<Source, Skipped>>, Vec<RepeatTable>);
+
+/// Loads a file (every sheet of a workbook, every CSV of a zip) and finds
+/// each source's header; sources without one, and repeat-group tables, are
+/// skipped.
 fn load_file(
     file: &InputFile,
     text: input::TextOpts,
     resolver: &Resolver,
-) -> Result<Vec<std::result::Result<Source, Skipped>>> {
-    let loaded: Vec<(InputFile, Loaded)> = match file.format {
-        Format::Xlsx | Format::Xls => crate::excel::load_all(file)?,
-        _ => vec![(file.clone(), input::load(file, text)?)],
+    keep_repeats: bool,
+) -> Result<FileSources> {
+    let mut repeats = Vec::new();
+    let loaded: Vec<(InputFile, Loaded, Option<crate::json::JsonInfo>)> = match file.format {
+        Format::Xlsx | Format::Xls => crate::excel::load_all(file)?
+            .into_iter()
+            .map(|(f, l)| (f, l, None))
+            .collect(),
+        Format::CsvZip => crate::zipcsv::load_all(file, text)?
+            .into_iter()
+            .map(|(f, l)| (f, l, None))
+            .collect(),
+        Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
+            let raw = std::fs::read(&file.path).map_err(|source| Error::Io {
+                path: file.path.clone(),
+                source,
+            })?;
+            let (l, info) = crate::json::load(&raw, input::json_kind(file.format));
+            vec![(file.clone(), l, Some(info))]
+        }
+        _ => vec![(file.clone(), input::load(file, text)?, None)],
     };
-    loaded
+    let sources = loaded
         .into_iter()
-        .map(|(file, loaded)| {
+        .map(|(file, loaded, json)| {
+            if let Some((header, reason)) = repeat_table(&loaded, &file.path)? {
+                let reason = if keep_repeats {
+                    format!("{reason}; written to repeats/ keyed to parent_response_id")
+                } else {
+                    reason
+                };
+                if keep_repeats {
+                    repeats.push(RepeatTable {
+                        name: file.name(),
+                        path: file.path.clone(),
+                        loaded,
+                        header,
+                    });
+                }
+                return Ok(Err(Skipped {
+                    file: file.name(),
+                    reason,
+                }));
+            }
             let found = layout::find_header(&loaded, &file.path, resolver)?;
             let Some((header, names)) = found else {
                 return Ok(Err(Skipped {
@@ -133,16 +225,138 @@ fn load_file(
                 }
                 true
             })?;
-            let keep = loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
+            // Pages are small and may be widened to their data set's header:
+            // always kept.
+            let page = matches!(file.format, Format::KoboJson | Format::OdkJson);
+            let keep = page || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
             Ok(Ok(Source {
                 file,
                 loaded: keep.then_some(loaded),
                 header,
                 header_line,
                 names,
+                json,
             }))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((sources, repeats))
+}
+
+/// Saved API pages of one data set: consecutive sources of one platform in
+/// one folder. They share one header (the union of their keys: a page where
+/// nobody answered a question lacks its key), and their records are checked
+/// against the count the server reported. Returns notes for the report.
+fn join_pages(sources: &mut [Source]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut i = 0;
+    while i < sources.len() {
+        let f = sources[i].file.format;
+        let dir = sources[i].file.path.parent().map(Path::to_path_buf);
+        let mut j = i + 1;
+        if matches!(f, Format::KoboJson | Format::OdkJson) {
+            while j < sources.len()
+                && sources[j].file.format == f
+                && sources[j].file.path.parent().map(Path::to_path_buf) == dir
+            {
+                j += 1;
+            }
+        } else {
+            i = j;
+            continue;
+        }
+        let group = &mut sources[i..j];
+        let mut union: Vec<String> = Vec::new();
+        for s in group.iter() {
+            for n in &s.names {
+                if !union.contains(n) {
+                    union.push(n.clone());
+                }
+            }
+        }
+        let mut records = 0usize;
+        let mut count = None;
+        for s in group.iter_mut() {
+            if let Some(Loaded::Records(r)) = &s.loaded {
+                records += r.len().saturating_sub(1);
+            }
+            if s.names != union {
+                s.loaded = s.loaded.take().map(|l| crate::json::widen(l, &union));
+                s.names.clone_from(&union);
+            }
+            count = count.or(s.json.as_ref().and_then(|j| j.count));
+        }
+        let platform = if f == Format::KoboJson {
+            "KoboToolbox"
+        } else {
+            "ODK Central"
+        };
+        let place = dir.map_or_else(String::new, |d| format!(" in {}", d.display()));
+        let pages = group.len();
+        match count {
+            Some(c) if c as usize != records => notes.push(format!(
+                "{platform} pages{place}: the server counted {c} submissions, the {pages} page(s) hold {records} records (a page is missing or saved twice)"
+            )),
+            Some(c) => notes.push(format!(
+                "{platform} pages{place}: {pages} page(s), {records} records, as many as the server counted ({c})"
+            )),
+            None => notes.push(format!(
+                "{platform} pages{place}: {pages} page(s), {records} records (the server's count was not saved)"
+            )),
+        }
+        i = j;
+    }
+    notes
+}
+
+/// Notes on the repeat groups of JSON sources (set aside, not read).
+fn repeat_notes(sources: &[Source]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for s in sources {
+        let Some(info) = &s.json else { continue };
+        for (name, (records, entries)) in &info.repeats {
+            notes.push(if *entries == 0 {
+                format!(
+                    "{}: repeat group `{name}` linked from {records} records (an OData navigation link; its table is not in the page): repeat groups are not responses",
+                    s.file.name()
+                )
+            } else {
+                format!(
+                    "{}: repeat group `{name}` in {records} records ({entries} entries) not read: repeat groups are not responses",
+                    s.file.name()
+                )
+            });
+        }
+    }
+    notes
+}
+
+/// The instance ids that later versions among the inputs replace (their
+/// `meta/deprecatedID`), without the `uuid:` prefix.
+fn superseded_ids(plan: &Plan) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for (src, layout) in plan.sources.iter().zip(&plan.layouts) {
+        let Some(col) = layout.deprecated else {
+            continue;
+        };
+        let reloaded;
+        let loaded = if let Some(l) = &src.loaded {
+            l
+        } else {
+            reloaded = input::load(&src.file, plan.text)?;
+            &reloaded
+        };
+        loaded.scan(&src.file.path, &mut |i, _, row| {
+            if i > src.header
+                && let Ok(rec) = row
+                && let Some(v) = rec.get(col).and_then(|v| std::str::from_utf8(v).ok())
+                && !v.trim().is_empty()
+            {
+                out.insert(crate::review::instance_key(v).to_string());
+            }
+            true
+        })?;
+    }
+    Ok(out)
 }
 
 /// The kept columns that are not canonical columns or items (NFC, trimmed,
@@ -185,6 +399,12 @@ struct Plan {
     keep: Vec<String>,
     layouts: Vec<Layout>,
     with_district: bool,
+    /// Instance ids replaced by an edit among the inputs.
+    superseded: std::collections::HashSet<String>,
+    /// Notes for the report (pages, repeat groups).
+    notes: Vec<String>,
+    /// Repeat-group tables to write (under [`crate::RepeatPolicy::Keep`]).
+    repeat_tables: Vec<RepeatTable>,
 }
 
 fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
@@ -205,19 +425,26 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         encoding,
     };
     let resolver = Resolver::new(&read.mapping.clone().unwrap_or_default());
-    let loaded: Vec<Vec<std::result::Result<Source, Skipped>>> = found
+    let keep_repeats = opts.repeats == crate::RepeatPolicy::Keep;
+    let loaded: Vec<FileSources> = found
         .files
         .par_iter()
-        .map(|f| load_file(f, text, &resolver))
+        .map(|f| load_file(f, text, &resolver, keep_repeats))
         .collect::<Result<_>>()?;
     let mut skipped = found.skipped;
     let mut sources = Vec::new();
-    for r in loaded.into_iter().flatten() {
-        match r {
-            Ok(s) => sources.push(s),
-            Err(s) => skipped.push(s),
+    let mut repeat_tables = Vec::new();
+    for (found, repeats) in loaded {
+        repeat_tables.extend(repeats);
+        for r in found {
+            match r {
+                Ok(s) => sources.push(s),
+                Err(s) => skipped.push(s),
+            }
         }
     }
+    let mut notes = join_pages(&mut sources);
+    notes.extend(repeat_notes(&sources));
     let Some(first) = sources.first() else {
         return Err(Error::NoInputs);
     };
@@ -227,7 +454,28 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         let path = PathBuf::from(first.file.name());
         layout::detect_instrument(&path, &first.names, &resolver)?
     };
-    let (keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
+    resolver
+        .check_answers(&instrument.scale)
+        .map_err(|message| Error::Mapping {
+            path: PathBuf::from("the mapping's [answers]"),
+            message,
+        })?;
+    let (mut keep, force_district) = keep_list(&opts.keep_columns, &instrument)?;
+    // Interview start / end and the review decision of platform exports are
+    // written as kept columns (clean reads the duration from them).
+    let found: Vec<&str> = sources
+        .iter()
+        .flat_map(|s| layout::platform_kept(&s.names, &resolver))
+        .collect();
+    for name in [
+        crate::mapping::STARTED_AT,
+        crate::mapping::ENDED_AT,
+        crate::mapping::REVIEW_STATE,
+    ] {
+        if found.contains(&name) && !keep.iter().any(|k| k == name) {
+            keep.push(name.to_string());
+        }
+    }
     let layouts: Vec<Layout> = sources
         .par_iter()
         .map(|s| {
@@ -236,7 +484,7 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         })
         .collect::<Result<_>>()?;
     let with_district = force_district || layouts.iter().any(|l| l.district.is_some());
-    Ok(Plan {
+    let mut plan = Plan {
         text,
         resolver,
         sources,
@@ -245,7 +493,12 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         keep,
         layouts,
         with_district,
-    })
+        superseded: std::collections::HashSet::new(),
+        notes,
+        repeat_tables,
+    };
+    plan.superseded = superseded_ids(&plan)?;
+    Ok(plan)
 }
 
 /// The records of a chunk, to read again for quarantine records.
@@ -381,6 +634,14 @@ pub(crate) fn run(
     write: &WriteOptions,
 ) -> Result<Run> {
     let mut plan = plan(inputs, opts, read)?;
+    let tables = std::mem::take(&mut plan.repeat_tables);
+    let written = crate::repeats::write_tables(table_dir, &tables)?;
+    drop(tables);
+    plan.notes.extend(
+        written
+            .into_iter()
+            .map(|w| format!("repeat group table written to {w} (keyed to parent_response_id)")),
+    );
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
     let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;
@@ -398,7 +659,14 @@ pub(crate) fn run(
             }
             Ok(spill)
         });
-        let read = read_sources(&mut plan, &names, &mut merger, write.chunk_rows.max(1), &tx);
+        let read = read_sources(
+            &mut plan,
+            &names,
+            &mut merger,
+            write.chunk_rows.max(1),
+            opts.review,
+            &tx,
+        );
         drop(tx);
         let spill = sink.join().expect("the spill thread does not panic");
         // An error of the reader comes first (the sink stops when it does).
@@ -426,6 +694,8 @@ pub(crate) fn run(
         ignored_columns: ignored.into_iter().cloned().collect(),
         kept_columns: plan.keep.clone(),
         skipped: plan.skipped,
+        notes: plan.notes,
+        review: opts.review,
         rows_unit_not_in_registry,
         periods,
         units,
@@ -453,9 +723,10 @@ fn read_sources(
     names: &[String],
     merger: &mut Merger<'_>,
     chunk_rows: usize,
+    review: crate::ReviewPolicy,
     spill: &std::sync::mpsc::SyncSender<Frames>,
 ) -> Result<()> {
-    let ctx = Ctx::new(&plan.instrument, &plan.resolver);
+    let ctx = Ctx::new(&plan.instrument, &plan.resolver, review, &plan.superseded);
     sipas_core::progress::begin("ingest: reading", "rows", None);
     for (fi, src) in plan.sources.iter_mut().enumerate() {
         let path = src.file.path.clone();

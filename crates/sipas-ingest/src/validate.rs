@@ -7,7 +7,7 @@
 //! in [`crate::merge`]; a failure's [`Stage`] says where it sits relative to
 //! them so that a row's reason is always its first failing check.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use csv::ByteRecord;
 use sipas_core::{Instrument, Period, Scale};
@@ -16,7 +16,8 @@ use crate::Reason;
 use crate::ids::{IdKey, id_key};
 use crate::input::Row;
 use crate::layout::Layout;
-use crate::mapping::Resolver;
+use crate::mapping::{Label, Resolver, is_missing_code};
+use crate::review::{ReviewPolicy, ReviewState, instance_key};
 
 /// Strings stored end to end in one buffer.
 #[derive(Debug, Default)]
@@ -54,13 +55,25 @@ pub(crate) struct Ctx<'a> {
     pub(crate) instrument: &'a Instrument,
     /// Column mapping, answer labels and the period rule.
     pub(crate) resolver: &'a Resolver,
+    /// Which submissions to keep by their review decision.
+    pub(crate) review: ReviewPolicy,
+    /// Instance ids (without `uuid:`) that a later version among the inputs
+    /// names in `meta/deprecatedID`.
+    pub(crate) superseded: &'a HashSet<String>,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(instrument: &'a Instrument, resolver: &'a Resolver) -> Self {
+    pub(crate) fn new(
+        instrument: &'a Instrument,
+        resolver: &'a Resolver,
+        review: ReviewPolicy,
+        superseded: &'a HashSet<String>,
+    ) -> Self {
         Ctx {
             instrument,
             resolver,
+            review,
+            superseded,
         }
     }
 }
@@ -122,6 +135,8 @@ pub(crate) struct Candidates {
     pub(crate) answers: Vec<Vec<u8>>,
     /// Per row: how many answers were a scale missing code.
     pub(crate) missing_codes: Vec<u8>,
+    /// Per row: kept although its review is on hold / has issues.
+    pub(crate) review_flagged: Vec<bool>,
     /// One text column per kept column (NFC, trimmed; `""` when null).
     pub(crate) kept: Vec<StrCol>,
     /// Per kept column and row: whether the value is present (not empty).
@@ -222,7 +237,7 @@ pub(crate) fn parse_answer(b: &[u8], scale: &Scale) -> Answer {
         let v = d - b'0';
         return if scale.is_valid(v) {
             Answer::Code(v)
-        } else if scale.missing_codes.contains(&u16::from(v)) {
+        } else if is_missing_code(u16::from(v), scale) {
             Answer::MissingCode
         } else {
             Answer::Invalid
@@ -249,7 +264,7 @@ pub(crate) fn parse_answer(b: &[u8], scale: &Scale) -> Answer {
     {
         return Answer::Code(v8);
     }
-    if u16::try_from(v).is_ok_and(|v| scale.missing_codes.contains(&v)) {
+    if u16::try_from(v).is_ok_and(|v| is_missing_code(v, scale)) {
         Answer::MissingCode
     } else {
         Answer::Invalid
@@ -422,6 +437,36 @@ impl<'a> FileValidator<'a> {
                 "empty response id".into(),
             ));
         }
+        if let Some(c) = l.instance
+            && !self.ctx.superseded.is_empty()
+        {
+            let v = self.text(line, rec, c)?;
+            if !v.is_empty() && self.ctx.superseded.contains(instance_key(v)) {
+                return Err(self.fail(
+                    line,
+                    Stage::BeforeDuplicate,
+                    Reason::SupersededByEdit,
+                    c,
+                    format!(
+                        "instance {v:?} was replaced by an edit among the inputs (a later version names it in meta/deprecatedID)"
+                    ),
+                ));
+            }
+        }
+        let review = match l.review {
+            Some(c) => ReviewState::parse(self.text(line, rec, c)?),
+            None => ReviewState::None,
+        };
+        if let Some(c) = l.review
+            && let Some(reason) = self.ctx.review.excludes(review)
+        {
+            let detail = format!(
+                "review {:?} excluded by the review policy {}",
+                String::from_utf8_lossy(&rec[c]).trim(),
+                self.ctx.review
+            );
+            return Err(self.fail(line, Stage::BeforeDuplicate, reason, c, detail));
+        }
         let id_nfc = || sipas_core::text::nfc(id);
         // Unit and period: checked after the duplicate test.
         if unit.is_empty() {
@@ -480,11 +525,18 @@ impl<'a> FileValidator<'a> {
         for (j, &col) in l.items.iter().enumerate() {
             let b = &rec[col];
             let answer = match parse_answer(b, scale) {
-                Answer::Invalid => std::str::from_utf8(b)
+                Answer::Invalid => match std::str::from_utf8(b)
                     .ok()
                     .and_then(|t| self.ctx.resolver.label(t))
-                    .filter(|v| scale.is_valid(*v))
-                    .map_or(Answer::Invalid, Answer::Code),
+                {
+                    Some(Label::Code(v)) => match u8::try_from(v) {
+                        Ok(v8) if scale.is_valid(v8) => Answer::Code(v8),
+                        _ if is_missing_code(v, scale) => Answer::MissingCode,
+                        _ => Answer::Invalid,
+                    },
+                    Some(Label::Missing) => Answer::MissingCode,
+                    None => Answer::Invalid,
+                },
                 a => a,
             };
             self.codes[j] = match answer {
@@ -561,7 +613,20 @@ impl<'a> FileValidator<'a> {
             c.answers[j].push(*v);
         }
         c.missing_codes.push(n_missing_codes);
-        for ((col, valid), v) in c.kept.iter_mut().zip(&mut c.kept_valid).zip(kept) {
+        c.review_flagged.push(review.is_flagged());
+        let review_code = review.code();
+        for (k, ((col, valid), v)) in c
+            .kept
+            .iter_mut()
+            .zip(&mut c.kept_valid)
+            .zip(kept)
+            .enumerate()
+        {
+            let v = if l.review_kept == Some(k) {
+                review_code
+            } else {
+                v
+            };
             match v {
                 Some(v) if !v.is_empty() => {
                     col.push_nfc(v);

@@ -62,10 +62,20 @@ pub(crate) fn run_ingest(
     out: &Path,
 ) -> anyhow::Result<ExitStatus> {
     let started = std::time::Instant::now();
+    let review = match read.review.as_deref() {
+        None => sipas_ingest::ReviewPolicy::default(),
+        Some(r) => r.parse().map_err(anyhow::Error::msg)?,
+    };
+    let repeats = match read.repeats.as_deref() {
+        None => sipas_ingest::RepeatPolicy::default(),
+        Some(r) => r.parse().map_err(anyhow::Error::msg)?,
+    };
     let opts = IngestOptions {
         instrument,
         units,
         keep_columns: keep_columns.to_vec(),
+        review,
+        repeats,
     };
     let write = WriteOptions {
         layout: layout(layout_name)?,
@@ -87,7 +97,34 @@ pub(crate) fn run_ingest(
     for s in &report.skipped {
         say(&format!("ingest: skipped {}: {}", s.file, s.reason));
     }
-    if outcome.quarantined > 0 {
+    for n in &report.notes {
+        say(&format!("ingest: {n}"));
+    }
+    // Rows excluded by the review policy or replaced by an edit are counted
+    // in the quarantine, but are not data problems.
+    let excluded: u64 = sipas_ingest::Reason::ALL
+        .iter()
+        .filter(|r| r.is_policy())
+        .map(|r| {
+            t.quarantined_by_reason
+                .get(r.as_str())
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    if excluded > 0 {
+        say(&format!(
+            "ingest: {excluded} rows excluded by the review policy ({}) or replaced by an edit",
+            report.review
+        ));
+    }
+    if t.review_flagged > 0 {
+        say(&format!(
+            "ingest: {} rows kept with a review on hold / with issues (column review_state)",
+            t.review_flagged
+        ));
+    }
+    if outcome.quarantined > excluded {
         say(&format!(
             "ingest: {} rows quarantined, see {}",
             outcome.quarantined,

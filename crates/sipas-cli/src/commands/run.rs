@@ -34,7 +34,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let mut inputs = job.ingest.inputs.clone();
     if !job.sources.is_empty() {
         let store = job.out.join("raw");
-        inputs.extend(super::sync::sync_sources(&job.sources, &store, false)?);
+        let review = super::sync::review_policy(job.ingest.read.review.as_deref())?;
+        inputs.extend(super::sync::sync_sources(
+            &job.sources,
+            &store,
+            false,
+            review,
+        )?);
     }
     if let Some(g) = &job.generate {
         let gen_instrument = match (&g.instrument, &instrument) {

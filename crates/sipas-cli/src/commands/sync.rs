@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sipas_ingest::sources::{HttpOptions, SourceConfig, SyncReport, records_path, sync_all};
+use sipas_ingest::ReviewPolicy;
+use sipas_ingest::sources::{
+    HttpOptions, SourceConfig, SourceKind, SyncReport, records_path, sync_all,
+};
 
 use crate::ExitStatus;
 use crate::args::SyncArgs;
@@ -16,18 +19,40 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("job file {} has no [[source]] entries", a.config.display());
     }
     let store = a.store.clone().unwrap_or_else(|| job.out.join("raw"));
-    sync_sources(&job.sources, &store, a.full_refresh)?;
+    let review = review_policy(a.review.as_deref().or(job.ingest.read.review.as_deref()))?;
+    sync_sources(&job.sources, &store, a.full_refresh, review)?;
     Ok(ExitStatus::Success)
+}
+
+/// The review policy named on the command line or in the job (default
+/// `exclude-rejected`).
+pub(crate) fn review_policy(name: Option<&str>) -> anyhow::Result<ReviewPolicy> {
+    name.map_or(Ok(ReviewPolicy::default()), |r| {
+        r.parse().map_err(anyhow::Error::msg)
+    })
 }
 
 /// Syncs every source into `store`; returns the record files to ingest.
 /// A source that failed keeps what it fetched, but the run stops: its data
-/// would be incomplete.
+/// would be incomplete. Under the review policy `include`, ODK sources keep
+/// the submissions a reviewer rejected (`include_rejected`), as Kobo
+/// sources always do; the ingest of the store then applies the policy to
+/// both platforms alike.
 pub(crate) fn sync_sources(
     sources: &[SourceConfig],
     store: &Path,
     full_refresh: bool,
+    review: ReviewPolicy,
 ) -> anyhow::Result<Vec<PathBuf>> {
+    let mut sources = sources.to_vec();
+    if review == ReviewPolicy::Include {
+        for s in &mut sources {
+            if s.kind == SourceKind::Odk {
+                s.include_rejected = true;
+            }
+        }
+    }
+    let sources = sources.as_slice();
     std::fs::create_dir_all(store)
         .with_context(|| format!("cannot create store {}", store.display()))?;
     let opts = HttpOptions {

@@ -9,3 +9,4 @@ mod layering;
 mod pipeline;
 mod real_styles;
 mod units_over_time;
+mod platforms;

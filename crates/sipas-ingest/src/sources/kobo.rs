@@ -56,23 +56,10 @@ pub(crate) fn first_url(
     })
 }
 
-/// Records and `next` of a page.
+/// Records and next link of a page: the reader shared with file ingest
+/// ([`crate::platform::parse_page`]).
 pub(crate) fn parse_page(page: Value) -> Result<(Vec<Value>, Option<String>), String> {
-    let Value::Object(mut obj) = page else {
-        return Err("expected a JSON object with `results`".to_owned());
-    };
-    let results = match obj.remove("results") {
-        Some(Value::Array(a)) => a,
-        Some(_) => return Err("`results` is not an array".to_owned()),
-        None => return Err("no `results` field".to_owned()),
-    };
-    let next = match obj.remove("next") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err("`next` is neither a URL nor null".to_owned()),
-    };
-    Ok((results, next))
+    crate::platform::parse_page(crate::platform::PageKind::Kobo, page).map(|p| (p.records, p.next))
 }
 
 /// What to check on 401/403/404.

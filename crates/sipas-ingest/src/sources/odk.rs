@@ -54,23 +54,10 @@ pub(crate) fn first_url(
     })
 }
 
-/// Records and `@odata.nextLink` of a page.
+/// Records and next link of a page: the reader shared with file ingest
+/// ([`crate::platform::parse_page`]).
 pub(crate) fn parse_page(page: Value) -> Result<(Vec<Value>, Option<String>), String> {
-    let Value::Object(mut obj) = page else {
-        return Err("expected a JSON object with `value`".to_owned());
-    };
-    let records = match obj.remove("value") {
-        Some(Value::Array(a)) => a,
-        Some(_) => return Err("`value` is not an array".to_owned()),
-        None => return Err("no `value` field".to_owned()),
-    };
-    let next = match obj.remove("@odata.nextLink") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err("`@odata.nextLink` is not a URL".to_owned()),
-    };
-    Ok((records, next))
+    crate::platform::parse_page(crate::platform::PageKind::Odk, page).map(|p| (p.records, p.next))
 }
 
 /// What to check on 401/403/404.

@@ -69,24 +69,7 @@ pub fn read_state(store_dir: &Path, source_name: &str) -> Result<Option<StoreSta
 /// (`{"__system": {"submissionDate": …}}` → `__system/submissionDate`).
 /// Arrays are kept as they are; empty nested objects disappear.
 pub(crate) fn flatten(obj: Map<String, Value>) -> Map<String, Value> {
-    fn walk(prefix: &str, obj: Map<String, Value>, out: &mut Map<String, Value>) {
-        for (k, v) in obj {
-            let key = if prefix.is_empty() {
-                k
-            } else {
-                format!("{prefix}/{k}")
-            };
-            match v {
-                Value::Object(inner) => walk(&key, inner, out),
-                other => {
-                    out.insert(key, other);
-                }
-            }
-        }
-    }
-    let mut out = Map::new();
-    walk("", obj, &mut out);
-    out
+    crate::platform::flatten(obj)
 }
 
 /// How a received record changed the store.

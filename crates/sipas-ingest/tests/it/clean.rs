@@ -220,6 +220,7 @@ fn a_custom_unit_registry_is_used() {
         instrument: None,
         units,
         keep_columns: Vec::new(),
+        ..IngestOptions::default()
     };
     let got = sipas_ingest::ingest(&[p], &opts).unwrap();
     // Both kept (clean decides); 05443 is not a code of this registry.
