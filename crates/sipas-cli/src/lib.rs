@@ -14,6 +14,7 @@ pub mod args;
 mod commands;
 pub mod job;
 pub mod logging;
+pub mod manifest;
 mod resolve;
 
 use std::fmt::Write as _;

@@ -12,7 +12,8 @@ use sipas_core::{Instrument, PilotSet, UnitRegistry};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
@@ -28,7 +29,9 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("invalid design file {}", path.display()))?
         }
     };
-    run_aggregate(
+    let rec = Recorder::start();
+    let staging = super::begin("aggregate", &a.out, &[&a.data], &rec)?;
+    let done = run_aggregate(
         &a.data,
         &Settings {
             instrument: instrument.as_ref(),
@@ -39,8 +42,12 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             design: &design,
             evaluation: &a.evaluation,
         },
+        staging.path(),
         &a.out,
-    )
+    )?;
+    let inputs = [super::input(&a.data)];
+    super::commit("aggregate", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 /// What aggregate needs besides its input and output folders.
@@ -78,7 +85,8 @@ pub(crate) fn run_aggregate(
     data: &Path,
     s: &Settings<'_>,
     out: &Path,
-) -> anyhow::Result<ExitStatus> {
+    shown: &Path,
+) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
     let Settings {
         instrument,
@@ -99,15 +107,20 @@ pub(crate) fn run_aggregate(
     opts.channels = channels.clone();
     let indices = aggregate(&responses, &opts).context("aggregation failed")?;
     write_results(&indices, out)
-        .with_context(|| format!("cannot write results to {}", out.display()))?;
+        .with_context(|| format!("cannot write results to {}", shown.display()))?;
     let r = &indices.report;
+    let rows = [
+        ("rows_read", r.rows_read as u64),
+        ("rows_used", r.rows_used as u64),
+        ("cells", r.cells as u64),
+    ];
     say(&format!(
         "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
         r.rows_used,
         r.rows_read,
         r.channel,
         r.cells,
-        out.display(),
+        shown.display(),
         crate::logging::rate(started, r.rows_read as u64)
     ));
     if r.channels_used.len() > 1 {
@@ -137,7 +150,7 @@ pub(crate) fn run_aggregate(
     let estimates =
         estimate_domains(&responses, &opts, design).context("design-based estimation failed")?;
     write_estimates(&estimates, out)
-        .with_context(|| format!("cannot write estimates to {}", out.display()))?;
+        .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
     let Some(d) = &indices.did else {
         let reason = r
             .did_unavailable
@@ -146,19 +159,9 @@ pub(crate) fn run_aggregate(
         say(&format!(
             "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
         ));
-        // Never leave an earlier run's evaluation beside these tables.
-        for f in sipas_aggregate::panel::EVALUATION_FILES
-            .iter()
-            .copied()
-            .chain(["methods.txt"])
-        {
-            let p = out.join(f);
-            if p.exists() {
-                std::fs::remove_file(&p)
-                    .with_context(|| format!("cannot remove stale {}", p.display()))?;
-            }
-        }
-        return Ok(ExitStatus::Success);
+        // The folder is written whole (staged): no earlier run's evaluation can remain beside
+        // these tables.
+        return Ok(Done::new(ExitStatus::Success, &rows));
     };
     say(&format!(
         "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
@@ -167,14 +170,14 @@ pub(crate) fn run_aggregate(
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
-        .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
+        .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     let methods = format!(
         "{}\n{}",
         methods_text(&ev),
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
     sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
+        .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
@@ -187,7 +190,7 @@ pub(crate) fn run_aggregate(
         fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
-    Ok(ExitStatus::Success)
+    Ok(Done::new(ExitStatus::Success, &rows))
 }
 
 fn fmt_opt(x: Option<f64>) -> String {

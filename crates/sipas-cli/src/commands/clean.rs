@@ -8,13 +8,26 @@ use sipas_core::{Instrument, UnitRegistry};
 
 use crate::ExitStatus;
 use crate::args::{CleanArgs, CleanRules};
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
-    run_clean(&a.data, &a.out, instrument.as_ref(), &units, &a.rules)
+    let rec = Recorder::start();
+    let staging = super::begin("clean", &a.out, &[&a.data], &rec)?;
+    let done = run_clean(
+        &a.data,
+        staging.path(),
+        &a.out,
+        instrument.as_ref(),
+        &units,
+        &a.rules,
+    )?;
+    let inputs = [super::input(&a.data)];
+    super::commit("clean", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 /// Turns the command-line / job rules into library options.
@@ -52,10 +65,11 @@ pub(crate) fn options(rules: &CleanRules) -> anyhow::Result<CleanOptions> {
 pub(crate) fn run_clean(
     data: &Path,
     out: &Path,
+    shown: &Path,
     instrument: Option<&Instrument>,
     units: &UnitRegistry,
     rules: &CleanRules,
-) -> anyhow::Result<ExitStatus> {
+) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
     let opts = options(rules)?;
     let run = sipas_clean::io::RunOptions {
@@ -81,7 +95,7 @@ pub(crate) fn run_clean(
         } else {
             flagged.join(", ")
         },
-        out.display(),
+        shown.display(),
         crate::logging::rate(started, t.rows_in)
     ));
     if t.excluded > 0 {
@@ -95,9 +109,20 @@ pub(crate) fn run_clean(
             "clean: excluded {} ({}), see {}",
             t.excluded,
             reasons.join(", "),
-            out.join("quarantine.csv").display()
+            shown.join("quarantine.csv").display()
         ));
-        return Ok(ExitStatus::DataProblems);
     }
-    Ok(ExitStatus::Success)
+    let status = if t.excluded > 0 {
+        ExitStatus::DataProblems
+    } else {
+        ExitStatus::Success
+    };
+    Ok(Done::new(
+        status,
+        &[
+            ("rows_in", t.rows_in),
+            ("kept", t.kept),
+            ("excluded", t.excluded),
+        ],
+    ))
 }
