@@ -196,8 +196,13 @@ pub fn verify(dir: &Path, fallback_stage: &str) -> anyhow::Result<Manifest> {
     let path = dir.join(MANIFEST);
     let rerun = |stage: &str| format!("rerun `sipas {stage}`");
     let text = std::fs::read_to_string(&path).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "is missing".to_string()
+        } else {
+            format!("cannot be read ({e})")
+        };
         anyhow::anyhow!(
-            "{} is missing ({e}): {} was not written (completely) by sipas; {}",
+            "{} {why}: {} was not written (completely) by sipas; {}",
             path.display(),
             dir.display(),
             rerun(fallback_stage)

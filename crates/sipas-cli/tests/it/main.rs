@@ -7,3 +7,4 @@ mod interface;
 mod layering;
 mod pipeline;
 mod real_styles;
+mod results_folder;
