@@ -71,7 +71,8 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             styles: g.styles.clone(),
         };
         let file = out.join("data").join("responses.csv");
-        generate(&spec, &gen_instrument, &units, &pilots, &file)?;
+        let shown = job.out.join("data").join("responses.csv");
+        generate(&spec, &gen_instrument, &units, &pilots, &file, &shown)?;
         inputs.push((file, "data/responses.csv".to_string()));
     }
     let ingest_dir = out.join("ingest");
