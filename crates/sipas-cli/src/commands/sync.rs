@@ -16,6 +16,11 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("job file {} has no [[source]] entries", a.config.display());
     }
     let store = a.store.clone().unwrap_or_else(|| job.out.join("raw"));
+    // The store is updated in place (it keeps the watermarks), one writer at a time.
+    let _lock = sipas_core::staging::OutputLock::acquire(
+        &store,
+        &crate::manifest::Recorder::start().command_line(),
+    )?;
     sync_sources(&job.sources, &store, a.full_refresh)?;
     Ok(ExitStatus::Success)
 }

@@ -232,6 +232,34 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
     // Not vacuous: the delays span the run, so some kills stopped it half way.
     assert!(stopped_mid_run > 0);
 
+    // A stage that stops on an error leaves the previous results exactly as they were.
+    let failed = sipas(
+        dir,
+        &[
+            "-q",
+            "aggregate",
+            "--data",
+            "ing",
+            "--out",
+            "res",
+            "--channel",
+            "nosuch",
+        ],
+    );
+    assert_eq!(code(&failed), 2, "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("no rows of channel `nosuch`"));
+    assert!(snapshot(&res) == old, "a failed aggregate changed res/");
+    assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
+    // A results folder that holds the input would lose it: refused before anything is written.
+    let inside = sipas(dir, &["-q", "aggregate", "--data", "ing", "--out", "."]);
+    assert_eq!(code(&inside), 2);
+    assert!(
+        stderr(&inside).contains("the input ing is inside the output folder ."),
+        "{}",
+        stderr(&inside)
+    );
+    assert!(snapshot(&res) == old);
+
     // report reads only results that match their manifest.
     let rep = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
     assert!(code(&rep) <= 1, "{}", stderr(&rep));
