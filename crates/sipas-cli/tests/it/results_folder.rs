@@ -347,3 +347,77 @@ fn run_killed_leaves_old_or_new_results_and_no_spill() {
     );
     assert!(stopped_mid_run > 0);
 }
+
+/// `sipas run` replaces `OUT` whole, but the platform store `OUT/raw/` (records and watermark)
+/// carries over: a second run that receives nothing new still ingests the records of the first.
+#[test]
+fn run_keeps_the_platform_store_across_runs() {
+    let items = sipas_core::bundled::instrument("sipas-2017")
+        .unwrap()
+        .item_ids()
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect::<Vec<_>>();
+    let record = |id: &str, unit: &str, answer: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert("_uuid".into(), id.into());
+        m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
+        m.insert("ma_xa".into(), unit.into());
+        m.insert("ky_khao_sat".into(), "2024Q1".into());
+        for it in &items {
+            m.insert(it.clone(), answer.into());
+        }
+        serde_json::Value::Object(m)
+    };
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    // First run: two records; second run: nothing new.
+    let pages = [
+        serde_json::json!({"count": 2, "next": null, "previous": null,
+            "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
+        serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
+    ];
+    let handle = std::thread::spawn(move || {
+        let mut served = 0;
+        for page in &pages {
+            let Ok(Some(rq)) = server.recv_timeout(Duration::from_secs(20)) else {
+                break;
+            };
+            let resp = tiny_http::Response::from_string(page.to_string()).with_header(
+                tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+            );
+            let _ = rq.respond(resp);
+            served += 1;
+        }
+        served
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        format!(
+            "out = \"o\"\ninstrument = \"sipas-2017\"\n[evaluation]\nreplicates = 0\n[[source]]\nname = \"kobo-test\"\nkind = \"kobo\"\nserver = \"{base}\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_KOBO_TOKEN\"\n"
+        ),
+    )
+    .unwrap();
+    let rows_read = || {
+        let r: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(tmp.path().join("o/ingest/ingest-report.json")).unwrap(),
+        )
+        .unwrap();
+        r["totals"]["rows_read"].as_u64().unwrap()
+    };
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_sipas"))
+            .args(["-q", "run", "--config", "job.toml"])
+            .current_dir(tmp.path())
+            .env("SIPAS_TEST_KOBO_TOKEN", "t")
+            .output()
+            .unwrap();
+        // Exit 1: most pilot units have no data.
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(rows_read(), 2);
+        sipas_cli::manifest::verify(&tmp.path().join("o"), "run").unwrap();
+    }
+    assert_eq!(handle.join().unwrap(), 2, "one request per run");
+    assert!(leftovers(tmp.path()).is_empty());
+}
