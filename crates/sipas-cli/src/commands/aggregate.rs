@@ -30,6 +30,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let rec = Recorder::start();
+    super::check_input(&a.data, "clean")?;
     let staging = super::begin("aggregate", &a.out, &[&a.data], &rec)?;
     let done = run_aggregate(
         &a.data,

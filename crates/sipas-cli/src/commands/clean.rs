@@ -16,6 +16,7 @@ pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
     let rec = Recorder::start();
+    super::check_input(&a.data, "ingest")?;
     let staging = super::begin("clean", &a.out, &[&a.data], &rec)?;
     let done = run_clean(
         &a.data,

@@ -114,3 +114,12 @@ pub(crate) fn commit(
 pub(crate) fn input(p: &Path) -> (PathBuf, String) {
     (p.to_path_buf(), p.display().to_string())
 }
+
+/// A folder read by a standalone stage: when it has a manifest (it was written by sipas), its
+/// files must match it; a folder without one (made by hand) is read as it is.
+pub(crate) fn check_input(dir: &Path, stage: &str) -> anyhow::Result<()> {
+    if dir.join(crate::manifest::MANIFEST).exists() {
+        crate::manifest::verify(dir, stage).context("the input folder is not as sipas wrote it")?;
+    }
+    Ok(())
+}
