@@ -363,6 +363,10 @@ pub struct ReportArgs {
     /// Embed the charts in index.html (base64), so the page alone shows them when mailed.
     #[arg(long)]
     pub single_file: bool,
+    /// Read the results even when their manifest.json is missing or does not match the files
+    /// (hand-made or hand-edited results); by default such a folder is refused.
+    #[arg(long)]
+    pub no_verify: bool,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

@@ -5,6 +5,7 @@
 //! - [`args::Args`]: the clap definitions of every subcommand.
 //! - [`job::Job`]: a TOML job file for `sipas run`; [`job::Job::demo`] is the
 //!   bundled demo.
+//! - [`manifest`]: `manifest.json` of every folder a stage writes, and its check.
 //! - [`run`]: executes a parsed command and returns an [`ExitStatus`]:
 //!   0 ok, 1 data problems found (e.g. rows quarantined), 2 error.
 
@@ -14,6 +15,7 @@ pub mod args;
 mod commands;
 pub mod job;
 pub mod logging;
+pub mod manifest;
 mod resolve;
 
 use std::fmt::Write as _;

@@ -34,6 +34,16 @@ pub enum StagingError {
         /// What the lock file says of its holder: `pid 1234: sipas aggregate …`.
         holder: String,
     },
+    /// The target has no folder name of its own (`.`, `..`, `/`): replacing it whole would
+    /// replace the folder it names, with everything else in it.
+    #[error(
+        "{} cannot be a results folder: it is replaced whole, so name a folder of its own (e.g. {}/out)",
+        target.display(), target.display()
+    )]
+    BadTarget {
+        /// The folder given.
+        target: PathBuf,
+    },
     /// A file operation failed.
     #[error("{action} {}", path.display())]
     Io {
@@ -184,6 +194,14 @@ impl Staging {
     /// Locks `target`, repairs what a killed run left ([`recover`]) and creates an empty staging
     /// folder beside it.
     pub fn begin(target: &Path, command: &str) -> Result<Staging> {
+        if !matches!(
+            target.components().next_back(),
+            Some(std::path::Component::Normal(_))
+        ) {
+            return Err(StagingError::BadTarget {
+                target: target.to_path_buf(),
+            });
+        }
         let lock = OutputLock::acquire(target, command)?;
         let recovered = recover(target)?;
         let (parent, prefix) = staging_prefix(target);
@@ -216,22 +234,35 @@ impl Staging {
     /// Replaces the target with the staged folder, whole.
     pub fn commit(mut self) -> Result<()> {
         sync_tree(&self.dir).map_err(io_err("cannot sync", &self.dir))?;
-        let old = old_path(&self.target);
-        let had_target = self.target.exists();
-        if had_target {
-            fs::rename(&self.target, &old).map_err(io_err("cannot move aside", &self.target))?;
-        }
-        fs::rename(&self.dir, &self.target).map_err(io_err("cannot rename", &self.dir))?;
+        swap(&self.dir, &self.target)?;
         self.committed = true;
-        let (parent, _) = split(&self.target);
-        if let Ok(d) = File::open(&parent) {
-            let _ = d.sync_all();
-        }
-        if had_target {
-            fs::remove_dir_all(&old).map_err(io_err("cannot remove", &old))?;
-        }
         Ok(())
     }
+}
+
+/// Renames `dir` to `target`, keeping the previous target aside until the new one is in place
+/// and putting it back if the rename fails.
+fn swap(dir: &Path, target: &Path) -> Result<()> {
+    let old = old_path(target);
+    let had_target = target.exists();
+    if had_target {
+        fs::rename(target, &old).map_err(io_err("cannot move aside", target))?;
+    }
+    if let Err(e) = fs::rename(dir, target) {
+        // The target is never left missing by a failed swap.
+        if had_target {
+            let _ = fs::rename(&old, target);
+        }
+        return Err(io_err("cannot rename", dir)(e));
+    }
+    let (parent, _) = split(target);
+    if let Ok(d) = File::open(&parent) {
+        let _ = d.sync_all();
+    }
+    if had_target {
+        fs::remove_dir_all(&old).map_err(io_err("cannot remove", &old))?;
+    }
+    Ok(())
 }
 
 impl Drop for Staging {
@@ -360,6 +391,27 @@ mod tests {
             fs::read_to_string(target.join("a.csv")).unwrap(),
             "previous complete run"
         );
+    }
+
+    #[test]
+    fn a_failed_swap_puts_the_old_results_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("results");
+        fs::create_dir(&target).unwrap();
+        write(&target, "a.csv", "old");
+        // The staged folder vanished (e.g. removed by hand): the second rename fails.
+        let err = swap(&tmp.path().join(".results.sipas-staging-1"), &target).unwrap_err();
+        assert!(err.to_string().starts_with("cannot rename"), "{err}");
+        assert_eq!(fs::read_to_string(target.join("a.csv")).unwrap(), "old");
+        assert_eq!(listing(tmp.path()), ["results"]);
+    }
+
+    #[test]
+    fn a_folder_without_a_name_of_its_own_is_refused() {
+        for t in [".", "..", "out/..", "/"] {
+            let err = Staging::begin(Path::new(t), "sipas test").unwrap_err();
+            assert!(matches!(err, StagingError::BadTarget { .. }), "{t}: {err}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Integration tests of sipas-aggregate.
 
 mod channels;
-mod merge;
 mod design;
+mod merge;
 mod survey;

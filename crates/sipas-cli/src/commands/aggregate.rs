@@ -13,7 +13,8 @@ use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
@@ -29,7 +30,10 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("invalid design file {}", path.display()))?
         }
     };
-    run_aggregate(
+    let rec = Recorder::start();
+    super::check_input(&a.data, "clean")?;
+    let staging = super::begin("aggregate", &a.out, &[&a.data], &rec)?;
+    let done = run_aggregate(
         &a.data,
         &Settings {
             instrument: instrument.as_ref(),
@@ -41,8 +45,12 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             evaluation: &a.evaluation,
             treatment: None,
         },
+        staging.path(),
         &a.out,
-    )
+    )?;
+    let inputs = [super::input(&a.data)];
+    super::commit("aggregate", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 /// What aggregate needs besides its input and output folders.
@@ -93,7 +101,8 @@ pub(crate) fn run_aggregate(
     data: &Path,
     s: &Settings<'_>,
     out: &Path,
-) -> anyhow::Result<ExitStatus> {
+    shown: &Path,
+) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
     let Settings {
         instrument,
@@ -123,15 +132,20 @@ pub(crate) fn run_aggregate(
     let (indices, estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
     write_results(&indices, out)
-        .with_context(|| format!("cannot write results to {}", out.display()))?;
+        .with_context(|| format!("cannot write results to {}", shown.display()))?;
     let r = &indices.report;
+    let rows = [
+        ("rows_read", r.rows_read as u64),
+        ("rows_used", r.rows_used as u64),
+        ("cells", r.cells as u64),
+    ];
     say(&format!(
         "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
         r.rows_used,
         r.rows_read,
         r.channel,
         r.cells,
-        out.display(),
+        shown.display(),
         crate::logging::rate(started, r.rows_read as u64)
     ));
     if r.channels_used.len() > 1 {
@@ -160,7 +174,7 @@ pub(crate) fn run_aggregate(
     }
     say(&format!("aggregate: {}", indices.report.design));
     write_estimates(&estimates, out)
-        .with_context(|| format!("cannot write estimates to {}", out.display()))?;
+        .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
     let Some(d) = &indices.did else {
         let reason = r
             .did_unavailable
@@ -169,19 +183,9 @@ pub(crate) fn run_aggregate(
         say(&format!(
             "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
         ));
-        // Never leave an earlier run's evaluation beside these tables.
-        for f in sipas_aggregate::panel::EVALUATION_FILES
-            .iter()
-            .copied()
-            .chain(["methods.txt"])
-        {
-            let p = out.join(f);
-            if p.exists() {
-                std::fs::remove_file(&p)
-                    .with_context(|| format!("cannot remove stale {}", p.display()))?;
-            }
-        }
-        return Ok(ExitStatus::Success);
+        // The folder is written whole (staged): no earlier run's evaluation can remain beside
+        // these tables.
+        return Ok(Done::new(ExitStatus::Success, &rows));
     };
     say(&format!(
         "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
@@ -190,10 +194,13 @@ pub(crate) fn run_aggregate(
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
-        .with_context(|| format!("cannot write the evaluation to {}", out.display()))?;
+        .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     // methods.txt names the design and variance method of every SE.
     let mut methods = format!(
-        "{}\n\n{}\n{}",
+        "{}
+
+{}
+{}",
         methods_text(&ev).trim_end(),
         indices.report.design,
         sipas_aggregate::channels::data_methods_text(&indices.report)
@@ -202,7 +209,7 @@ pub(crate) fn run_aggregate(
         treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
     }
     sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("methods.txt").display()))?;
+        .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
@@ -215,7 +222,7 @@ pub(crate) fn run_aggregate(
         fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
-    Ok(ExitStatus::Success)
+    Ok(Done::new(ExitStatus::Success, &rows))
 }
 
 fn fmt_opt(x: Option<f64>) -> String {

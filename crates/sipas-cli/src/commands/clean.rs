@@ -8,19 +8,27 @@ use sipas_core::Instrument;
 
 use crate::ExitStatus;
 use crate::args::{CleanArgs, CleanRules};
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::unit_history(a.domain.units.as_deref())?;
-    run_clean(
+    let rec = Recorder::start();
+    super::check_input(&a.data, "ingest")?;
+    let staging = super::begin("clean", &a.out, &[&a.data], &rec)?;
+    let done = run_clean(
         &a.data,
+        staging.path(),
         &a.out,
         instrument.as_ref(),
         (&units).into(),
         &a.rules,
-    )
+    )?;
+    let inputs = [super::input(&a.data)];
+    super::commit("clean", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 /// The crosswalk named by `spec`: `thai-nguyen` (the bundled 01/12/2024
@@ -74,10 +82,11 @@ pub(crate) fn options(rules: &CleanRules) -> anyhow::Result<CleanOptions> {
 pub(crate) fn run_clean(
     data: &Path,
     out: &Path,
+    shown: &Path,
     instrument: Option<&Instrument>,
     units: Units<'_>,
     rules: &CleanRules,
-) -> anyhow::Result<ExitStatus> {
+) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
     let opts = options(rules)?;
     let run = sipas_clean::io::RunOptions {
@@ -103,7 +112,7 @@ pub(crate) fn run_clean(
         } else {
             flagged.join(", ")
         },
-        out.display(),
+        shown.display(),
         crate::logging::rate(started, t.rows_in)
     ));
     if t.excluded > 0 {
@@ -117,9 +126,20 @@ pub(crate) fn run_clean(
             "clean: excluded {} ({}), see {}",
             t.excluded,
             reasons.join(", "),
-            out.join("quarantine.csv").display()
+            shown.join("quarantine.csv").display()
         ));
-        return Ok(ExitStatus::DataProblems);
     }
-    Ok(ExitStatus::Success)
+    let status = if t.excluded > 0 {
+        ExitStatus::DataProblems
+    } else {
+        ExitStatus::Success
+    };
+    Ok(Done::new(
+        status,
+        &[
+            ("rows_in", t.rows_in),
+            ("kept", t.kept),
+            ("excluded", t.excluded),
+        ],
+    ))
 }

@@ -45,7 +45,7 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
             ResponseStyles::default()
         },
     };
-    generate(&spec, &instrument, &units, &pilots, &a.out)?;
+    generate(&spec, &instrument, &units, &pilots, &a.out, &a.out)?;
     Ok(ExitStatus::Success)
 }
 
@@ -53,13 +53,15 @@ fn parse_period(s: &str, flag: &str) -> anyhow::Result<Period> {
     s.parse().with_context(|| format!("invalid {flag}"))
 }
 
-/// Writes `out` (CSV or Parquet) and `truth.csv` beside it; returns the truth path.
+/// Writes `out` (CSV or Parquet) and `truth.csv` beside it; returns the truth path. Messages
+/// name `shown` (where `out` ends up once a staged folder is in place).
 pub(crate) fn generate(
     spec: &GenerateSpec,
     instrument: &Instrument,
     units: &UnitRegistry,
     pilots: &PilotSet,
     out: &Path,
+    shown: &Path,
 ) -> anyhow::Result<PathBuf> {
     let started = std::time::Instant::now();
     let mut cfg = SynthConfig::with_seed_and_responses(spec.seed, spec.responses);
@@ -96,8 +98,8 @@ pub(crate) fn generate(
         summary.rows,
         summary.cells,
         summary.missing_answers,
-        out.display(),
-        truth.display(),
+        shown.display(),
+        shown.with_file_name("truth.csv").display(),
         crate::logging::rate(started, summary.rows)
     ));
     Ok(truth)

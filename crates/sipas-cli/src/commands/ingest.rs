@@ -8,21 +8,29 @@ use sipas_ingest::{IngestOptions, Mapping, ReadOptions, WriteOptions, ingest_to}
 
 use crate::ExitStatus;
 use crate::args::{IngestArgs, ReadArgs};
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
-    run_ingest(
+    let rec = Recorder::start();
+    let inputs: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
+    let staging = super::begin("ingest", &a.out, &inputs, &rec)?;
+    let done = run_ingest(
         &a.inputs,
         instrument,
         units,
         &a.read,
         &a.keep_columns,
         &a.layout,
+        staging.path(),
         &a.out,
-    )
+    )?;
+    let inputs: Vec<_> = a.inputs.iter().map(|p| super::input(p)).collect();
+    super::commit("ingest", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 /// The table layout named on the command line or in a job file.
@@ -52,6 +60,8 @@ pub(crate) fn read_options(r: &ReadArgs) -> anyhow::Result<ReadOptions> {
     })
 }
 
+/// Writes into `out`; messages name `shown` (the results folder `out` is staged for).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_ingest(
     inputs: &[PathBuf],
     instrument: Option<Instrument>,
@@ -60,7 +70,8 @@ pub(crate) fn run_ingest(
     keep_columns: &[String],
     layout_name: &str,
     out: &Path,
-) -> anyhow::Result<ExitStatus> {
+    shown: &Path,
+) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
     let review = match read.review.as_deref() {
         None => sipas_ingest::ReviewPolicy::default(),
@@ -82,7 +93,7 @@ pub(crate) fn run_ingest(
         ..WriteOptions::default()
     };
     let outcome = ingest_to(inputs, &opts, &read_options(read)?, out, &write)
-        .with_context(|| format!("ingest into {} failed", out.display()))?;
+        .with_context(|| format!("ingest into {} failed", shown.display()))?;
     let report = &outcome.report;
     let t = &report.totals;
     say(&format!(
@@ -91,7 +102,14 @@ pub(crate) fn run_ingest(
         t.accepted,
         t.quarantined,
         outcome.instrument.id,
-        outcome.responses.display(),
+        shown
+            .join(
+                outcome
+                    .responses
+                    .strip_prefix(out)
+                    .unwrap_or(&outcome.responses)
+            )
+            .display(),
         crate::logging::rate(started, t.rows_read)
     ));
     for s in &report.skipped {
@@ -128,9 +146,20 @@ pub(crate) fn run_ingest(
         say(&format!(
             "ingest: {} rows quarantined, see {}",
             outcome.quarantined,
-            out.join(sipas_ingest::QUARANTINE_FILE).display()
+            shown.join(sipas_ingest::QUARANTINE_FILE).display()
         ));
-        return Ok(ExitStatus::DataProblems);
     }
-    Ok(ExitStatus::Success)
+    let status = if outcome.quarantined > 0 {
+        ExitStatus::DataProblems
+    } else {
+        ExitStatus::Success
+    };
+    Ok(Done::new(
+        status,
+        &[
+            ("rows_read", t.rows_read),
+            ("accepted", t.accepted),
+            ("quarantined", t.quarantined),
+        ],
+    ))
 }

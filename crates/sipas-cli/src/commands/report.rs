@@ -7,29 +7,40 @@ use sipas_core::PilotSet;
 
 use crate::ExitStatus;
 use crate::args::ReportArgs;
-use crate::commands::say;
+use crate::commands::{Done, say};
+use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let units = resolve::units(a.domain.units.as_deref())?;
     let pilots = resolve::pilots(a.domain.pilots.as_deref(), &units)?;
-    let status = run_report(&a.results, &pilots, &a.out)?;
+    let rec = Recorder::start();
+    if !a.no_verify {
+        crate::manifest::verify(&a.results, "aggregate").context(
+            "the results are not those sipas aggregate wrote (--no-verify reads them anyway)",
+        )?;
+    }
+    let staging = super::begin("report", &a.out, &[&a.results], &rec)?;
+    let done = run_report(&a.results, &pilots, staging.path(), &a.out)?;
     if a.single_file {
-        let n = sipas_report::embed_images(&a.out)
+        let n = sipas_report::embed_images(staging.path())
             .with_context(|| format!("cannot embed the charts in {}", a.out.display()))?;
         say(&format!(
             "report: {n} charts embedded in {}",
             a.out.join(sipas_report::html::INDEX_HTML).display()
         ));
     }
-    Ok(status)
+    let inputs = [super::input(&a.results)];
+    super::commit("report", staging, &rec, format!("{a:?}"), &inputs, &done)?;
+    Ok(done.status)
 }
 
 pub(crate) fn run_report(
     results: &Path,
     pilots: &PilotSet,
     out: &Path,
-) -> anyhow::Result<ExitStatus> {
+    shown: &Path,
+) -> anyhow::Result<Done> {
     let summary = sipas_report::write_report(results, pilots, out)
         .with_context(|| format!("cannot write the report from {}", results.display()))?;
     say(&format!(
@@ -38,14 +49,19 @@ pub(crate) fn run_report(
         summary.baseline_units,
         summary.periods,
         summary.files.len(),
-        out.display()
+        shown.display()
     ));
+    let rows = [
+        ("pilot_units", summary.pilot_units.len() as u64),
+        ("baseline_units", summary.baseline_units as u64),
+        ("periods", summary.periods as u64),
+    ];
     if !summary.missing_pilots.is_empty() {
         say(&format!(
             "report: no results for pilot units {}",
             summary.missing_pilots.join(", ")
         ));
-        return Ok(ExitStatus::DataProblems);
+        return Ok(Done::new(ExitStatus::DataProblems, &rows));
     }
-    Ok(ExitStatus::Success)
+    Ok(Done::new(ExitStatus::Success, &rows))
 }

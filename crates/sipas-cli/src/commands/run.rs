@@ -1,12 +1,16 @@
 //! `sipas run`: every stage from a job file, or the bundled demo.
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 
 use crate::ExitStatus;
 use crate::args::RunArgs;
 use crate::commands::generate::{GenerateSpec, generate};
-use crate::commands::say;
+use crate::commands::{Done, say};
 use crate::job::Job;
+use crate::manifest::Recorder;
 use crate::resolve;
 use sipas_core::{PilotSet, UnitRegistry};
 
@@ -23,24 +27,33 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     run_job(&job)
 }
 
-/// Runs generate (when asked) → ingest → clean → aggregate → report.
+/// Runs generate (when asked) → ingest → clean → aggregate → report, into a staging folder
+/// beside the job's `out` that replaces it whole when every stage went through.
 pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let instrument = resolve::instrument_opt(job.instrument.as_deref())?;
     let units = resolve::units(job.units.as_deref())?;
     let pilots = resolve::pilots(job.pilots.as_deref(), &units)?;
-    std::fs::create_dir_all(&job.out)
-        .with_context(|| format!("cannot create output folder {}", job.out.display()))?;
+    let rec = Recorder::start();
+    let given: Vec<&Path> = job.ingest.inputs.iter().map(PathBuf::as_path).collect();
+    let staging = super::begin("run", &job.out, &given, &rec)?;
+    let out = staging.path().to_path_buf();
     let mut status = ExitStatus::Success;
-    let mut inputs = job.ingest.inputs.clone();
+    // Inputs as the stage manifests name them: as given, or relative to OUT when made here.
+    let mut inputs: Vec<(PathBuf, String)> =
+        job.ingest.inputs.iter().map(|p| super::input(p)).collect();
+    let mut rows = BTreeMap::new();
     if !job.sources.is_empty() {
-        let store = job.out.join("raw");
+        let store = out.join("raw");
+        // The local store (records and watermarks) carries over from the previous run.
+        let previous = job.out.join("raw");
+        if previous.is_dir() {
+            copy_dir(&previous, &store)?;
+        }
         let review = super::sync::review_policy(job.ingest.read.review.as_deref())?;
-        inputs.extend(super::sync::sync_sources(
-            &job.sources,
-            &store,
-            false,
-            review,
-        )?);
+        for f in super::sync::sync_sources(&job.sources, &store, false, review)? {
+            let shown = relative(&f, &out);
+            inputs.push((f, shown));
+        }
     }
     if let Some(g) = &job.generate {
         let gen_instrument = match (&g.instrument, &instrument) {
@@ -58,8 +71,9 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             weights: g.weights,
             styles: g.styles.clone(),
         };
-        let file = job.out.join("data").join("responses.csv");
-        generate(&spec, &gen_instrument, &units, &pilots, &file)?;
+        let file = out.join("data").join("responses.csv");
+        let shown = job.out.join("data").join("responses.csv");
+        generate(&spec, &gen_instrument, &units, &pilots, &file, &shown)?;
         match g.codes_at_date.as_deref() {
             None => {}
             Some("thai-nguyen") => code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?,
@@ -67,9 +81,9 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
                 anyhow::bail!("[generate] codes_at_date = `{other}`: only `thai-nguyen` is known")
             }
         }
-        inputs.push(file);
+        inputs.push((file, "data/responses.csv".to_string()));
     }
-    let ingest_dir = job.out.join("ingest");
+    let ingest_dir = out.join("ingest");
     let mut keep_columns = job.ingest.keep_columns.clone();
     // A replicate-weight pattern (`repwt*`) is resolved at aggregate; ingest
     // keeps the columns named in `[ingest] keep_columns`.
@@ -83,32 +97,57 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             keep_columns.push(c.to_string());
         }
     }
-    status = status.max(super::ingest::run_ingest(
-        &inputs,
+    let stage = Recorder::start();
+    let paths: Vec<PathBuf> = inputs.iter().map(|(p, _)| p.clone()).collect();
+    let done = super::ingest::run_ingest(
+        &paths,
         instrument.clone(),
         units.clone(),
         &job.ingest.read,
         &keep_columns,
         job.ingest.layout.as_deref().unwrap_or("file"),
         &ingest_dir,
-    )?);
-    let clean_dir = job.out.join("clean");
+        &job.out.join("ingest"),
+    )?;
+    let opts = format!("{:?}", job.ingest);
+    finish_stage(
+        &stage,
+        &ingest_dir,
+        "ingest",
+        opts,
+        &inputs,
+        &done,
+        &mut rows,
+    )?;
+    status = status.max(done.status);
+
+    let clean_dir = out.join("clean");
+    read_stage(&ingest_dir, "ingest")?;
     let history = if job.units.is_some() {
         sipas_core::UnitHistory::single(units.clone())
     } else {
         sipas_core::bundled::unit_history()
     };
-    status = status.max(super::clean::run_clean(
+    let stage = Recorder::start();
+    let done = super::clean::run_clean(
         &ingest_dir,
         &clean_dir,
+        &job.out.join("clean"),
         instrument.as_ref(),
         (&history).into(),
         &job.clean,
-    )?);
+    )?;
+    let from = [(ingest_dir.clone(), "ingest".to_string())];
+    let opts = format!("{:?}", job.clean);
+    finish_stage(&stage, &clean_dir, "clean", opts, &from, &done, &mut rows)?;
+    status = status.max(done.status);
+
     let treatment = treatment_source(job, &pilots)?;
     let (units, pilots) = analysis_units(job, units, pilots, &history)?;
-    let results = job.out.join("results");
-    status = status.max(super::aggregate::run_aggregate(
+    let results = out.join("results");
+    read_stage(&clean_dir, "clean")?;
+    let stage = Recorder::start();
+    let done = super::aggregate::run_aggregate(
         &clean_dir,
         &super::aggregate::Settings {
             instrument: instrument.as_ref(),
@@ -124,15 +163,90 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             treatment,
         },
         &results,
-    )?);
-    let report = job.out.join("report");
-    status = status.max(super::report::run_report(&results, &pilots, &report)?);
+        &job.out.join("results"),
+    )?;
+    let from = [(clean_dir.clone(), "clean".to_string())];
+    let opts = format!("{:?} {:?} {:?}", job.aggregate, job.design, job.evaluation);
+    finish_stage(&stage, &results, "aggregate", opts, &from, &done, &mut rows)?;
+    status = status.max(done.status);
+
+    let report = out.join("report");
+    read_stage(&results, "aggregate")?;
+    let stage = Recorder::start();
+    let done = super::report::run_report(&results, &pilots, &report, &job.out.join("report"))?;
+    let from = [(results.clone(), "results".to_string())];
+    finish_stage(
+        &stage,
+        &report,
+        "report",
+        String::new(),
+        &from,
+        &done,
+        &mut rows,
+    )?;
+    status = status.max(done.status);
+
+    let whole = Done { status, rows };
+    let given: Vec<_> = job.ingest.inputs.iter().map(|p| super::input(p)).collect();
+    super::commit("run", staging, &rec, format!("{job:?}"), &given, &whole)?;
     say(&format!(
         "run: done → {} (open {})",
         job.out.display(),
-        report.join("index.html").display()
+        job.out.join("report").join("index.html").display()
     ));
     Ok(status)
+}
+
+/// Writes a stage's manifest inside the run and adds its row counts to the run's.
+fn finish_stage(
+    rec: &Recorder,
+    dir: &Path,
+    stage: &str,
+    options: String,
+    inputs: &[(PathBuf, String)],
+    done: &Done,
+    rows: &mut BTreeMap<String, u64>,
+) -> anyhow::Result<()> {
+    let entries = crate::manifest::input_entries(inputs)?;
+    rec.write(dir, stage, options, entries, done.rows.clone())?;
+    for (k, n) in &done.rows {
+        rows.insert(format!("{stage}.{k}"), *n);
+    }
+    Ok(())
+}
+
+/// A stage's folder, checked against its manifest before the next stage reads it.
+fn read_stage(dir: &Path, stage: &str) -> anyhow::Result<()> {
+    crate::manifest::verify(dir, stage).map(|_| ())
+}
+
+/// `path` relative to `base`, `/`-separated (or as it is when outside).
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base).map_or_else(
+        |_| path.display().to_string(),
+        |r| {
+            r.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        },
+    )
+}
+
+/// Copies the folder `from` to `to` (created), recursively.
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for e in std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
+        let e = e.with_context(|| format!("cannot list {}", from.display()))?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)
+                .with_context(|| format!("cannot copy {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Rewrites the `unit_code` of a generated CSV (second column; codes of the

@@ -20,6 +20,11 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
     }
     let store = a.store.clone().unwrap_or_else(|| job.out.join("raw"));
     let review = review_policy(a.review.as_deref().or(job.ingest.read.review.as_deref()))?;
+    // The store is updated in place (it keeps the watermarks), one writer at a time.
+    let _lock = sipas_core::staging::OutputLock::acquire(
+        &store,
+        &crate::manifest::Recorder::start().command_line(),
+    )?;
     sync_sources(&job.sources, &store, a.full_refresh, review)?;
     Ok(ExitStatus::Success)
 }

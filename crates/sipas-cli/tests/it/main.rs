@@ -3,10 +3,11 @@
 mod browser;
 mod common;
 mod coverage;
-mod interface;
 mod design_report;
+mod interface;
 mod layering;
 mod pipeline;
-mod real_styles;
-mod units_over_time;
 mod platforms;
+mod real_styles;
+mod results_folder;
+mod units_over_time;

@@ -1,0 +1,334 @@
+//! `manifest.json`: what a results folder holds and how it was made.
+//!
+//! Every folder a stage writes gets one: the sipas version, the command line and the resolved
+//! options, the input files with their sizes and BLAKE3 hashes, the stage's row counts, every
+//! output file (path relative to the folder) with its size and hash, and the start and end time
+//! (UTC, RFC 3339). [`verify`] checks a folder against its manifest before a later stage reads it.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// The manifest's file name inside a results folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One file: its path, size and BLAKE3 hash (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Inputs: the path as given; outputs: relative to the folder, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// BLAKE3 hash, hex.
+    pub blake3: String,
+}
+
+/// The contents of `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `0.1.0 (commit 1a2b3c4)`.
+    pub sipas: String,
+    /// The stage that wrote the folder (`ingest`, `clean`, `aggregate`, `report`, `run`).
+    pub stage: String,
+    /// The command line (argv).
+    pub command: Vec<String>,
+    /// The resolved options (every default filled in).
+    pub options: String,
+    /// The files read.
+    pub inputs: Vec<FileEntry>,
+    /// Row counts of the stage (`rows_read`, `accepted`, …).
+    pub rows: BTreeMap<String, u64>,
+    /// Every file written, except this manifest.
+    pub outputs: Vec<FileEntry>,
+    /// Start time, UTC, RFC 3339.
+    pub started: String,
+    /// End time, UTC, RFC 3339.
+    pub finished: String,
+}
+
+/// The size and BLAKE3 hash of a file.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((n, h.finalize().to_hex().to_string()))
+}
+
+/// Every file under `dir` (recursive), relative `/`-separated paths, sorted; `dir/manifest.json`
+/// itself is left out.
+pub fn files(dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<FileEntry>) -> anyhow::Result<()> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        for e in entries {
+            let e = e.with_context(|| format!("cannot list {}", dir.display()))?;
+            let p = e.path();
+            if e.file_type()?.is_dir() {
+                walk(root, &p, out)?;
+                continue;
+            }
+            let rel: Vec<String> = p
+                .strip_prefix(root)
+                .expect("under root")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let rel = rel.join("/");
+            if rel == MANIFEST {
+                continue;
+            }
+            let (bytes, blake3) =
+                hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            out.push(FileEntry {
+                path: rel,
+                bytes,
+                blake3,
+            });
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Input files: a file as given, a folder as every file under it (`folder/rel/path`).
+pub fn input_entries(inputs: &[(PathBuf, String)]) -> anyhow::Result<Vec<FileEntry>> {
+    let mut v = Vec::new();
+    for (path, shown) in inputs {
+        if path.is_dir() {
+            for mut f in files(path)? {
+                f.path = format!("{}/{}", shown.trim_end_matches('/'), f.path);
+                v.push(f);
+            }
+            let m = path.join(MANIFEST);
+            if m.is_file() {
+                let (bytes, blake3) =
+                    hash_file(&m).with_context(|| format!("cannot read {}", m.display()))?;
+                v.push(FileEntry {
+                    path: format!("{}/{MANIFEST}", shown.trim_end_matches('/')),
+                    bytes,
+                    blake3,
+                });
+            }
+        } else if path.is_file() {
+            let (bytes, blake3) =
+                hash_file(path).with_context(|| format!("cannot read {}", path.display()))?;
+            v.push(FileEntry {
+                path: shown.clone(),
+                bytes,
+                blake3,
+            });
+        }
+    }
+    Ok(v)
+}
+
+/// What a stage knows when it starts: the command line and the clock.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    command: Vec<String>,
+    started: String,
+}
+
+impl Recorder {
+    /// Starts the record now, with this process's command line.
+    pub fn start() -> Recorder {
+        Recorder {
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            started: rfc3339(SystemTime::now()),
+        }
+    }
+
+    /// The command line as one string (`sipas aggregate --data …`), for the lock file.
+    pub fn command_line(&self) -> String {
+        self.command.join(" ")
+    }
+
+    /// Writes `dir/manifest.json`: every file now in `dir` is an output.
+    pub fn write(
+        &self,
+        dir: &Path,
+        stage: &str,
+        options: String,
+        inputs: Vec<FileEntry>,
+        rows: BTreeMap<String, u64>,
+    ) -> anyhow::Result<()> {
+        let m = Manifest {
+            sipas: crate::args::VERSION.to_string(),
+            stage: stage.to_string(),
+            command: self.command.clone(),
+            options,
+            inputs,
+            rows,
+            outputs: files(dir)?,
+            started: self.started.clone(),
+            finished: rfc3339(SystemTime::now()),
+        };
+        let path = dir.join(MANIFEST);
+        let mut text = serde_json::to_string_pretty(&m)?;
+        text.push('\n');
+        sipas_core::atomic::write_bytes(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Checks `dir` against its `manifest.json`: every listed file present with the same size and
+/// hash, and no other file. The error names the file that differs and the stage to rerun
+/// (`fallback_stage` when the manifest itself is missing or unreadable).
+pub fn verify(dir: &Path, fallback_stage: &str) -> anyhow::Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let rerun = |stage: &str| format!("rerun `sipas {stage}`");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "is missing".to_string()
+        } else {
+            format!("cannot be read ({e})")
+        };
+        anyhow::anyhow!(
+            "{} {why}: {} was not written (completely) by sipas; {}",
+            path.display(),
+            dir.display(),
+            rerun(fallback_stage)
+        )
+    })?;
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a sipas manifest ({e}); {}",
+            path.display(),
+            rerun(fallback_stage)
+        )
+    })?;
+    let present = files(dir)?;
+    let listed: BTreeMap<&str, &FileEntry> =
+        m.outputs.iter().map(|f| (f.path.as_str(), f)).collect();
+    let found: BTreeMap<&str, &FileEntry> = present.iter().map(|f| (f.path.as_str(), f)).collect();
+    for (p, f) in &listed {
+        match found.get(p) {
+            None => anyhow::bail!(
+                "{} is missing but listed in {}: {}",
+                dir.join(p).display(),
+                path.display(),
+                rerun(&m.stage)
+            ),
+            Some(g) if g != f => anyhow::bail!(
+                "{} differs from {}: {}",
+                dir.join(p).display(),
+                path.display(),
+                rerun(&m.stage)
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(p) = found.keys().find(|p| !listed.contains_key(*p)) {
+        anyhow::bail!(
+            "{} is not listed in {}: {}",
+            dir.join(p).display(),
+            path.display(),
+            rerun(&m.stage)
+        );
+    }
+    Ok(m)
+}
+
+/// `t` as UTC RFC 3339 with seconds (`2026-12-04T19:43:18Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        let at = |s: u64| rfc3339(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(0), "1970-01-01T00:00:00Z");
+        // `date -u -d @951782400`: the leap day of 2000.
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+        // `date -u -d @1796413398`.
+        assert_eq!(at(1_796_413_398), "2026-12-04T19:43:18Z");
+    }
+
+    #[test]
+    fn a_folder_verifies_until_a_file_changes_appears_or_goes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(d.join("a.csv"), "x,y\n1,2\n").unwrap();
+        std::fs::write(d.join("sub/b.csv"), "b\n").unwrap();
+        let r = Recorder::start();
+        r.write(d, "aggregate", String::new(), vec![], BTreeMap::new())
+            .unwrap();
+        let m = verify(d, "aggregate").unwrap();
+        assert_eq!(
+            m.outputs
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>(),
+            ["a.csv", "sub/b.csv"]
+        );
+        assert_eq!(m.outputs[0].bytes, 8);
+        // The BLAKE3 of "b\n" (`printf 'b\n' | b3sum`).
+        assert_eq!(
+            m.outputs[1].blake3,
+            blake3::hash(b"b\n").to_hex().to_string()
+        );
+        std::fs::write(d.join("a.csv"), "x,y\n1,3\n").unwrap();
+        let e = verify(d, "aggregate").unwrap_err().to_string();
+        assert!(
+            e.contains("a.csv differs from") && e.ends_with("rerun `sipas aggregate`"),
+            "{e}"
+        );
+        std::fs::write(d.join("a.csv"), "x,y\n1,2\n").unwrap();
+        verify(d, "aggregate").unwrap();
+        std::fs::write(d.join("extra.csv"), "").unwrap();
+        let e = verify(d, "aggregate").unwrap_err().to_string();
+        assert!(e.contains("extra.csv is not listed"), "{e}");
+        std::fs::remove_file(d.join("extra.csv")).unwrap();
+        std::fs::remove_file(d.join("sub/b.csv")).unwrap();
+        let e = verify(d, "aggregate").unwrap_err().to_string();
+        assert!(e.contains("b.csv is missing"), "{e}");
+        std::fs::remove_file(d.join(MANIFEST)).unwrap();
+        let e = verify(d, "ingest").unwrap_err().to_string();
+        assert!(
+            e.contains("manifest.json is missing") && e.ends_with("rerun `sipas ingest`"),
+            "{e}"
+        );
+    }
+}

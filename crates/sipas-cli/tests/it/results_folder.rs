@@ -1,0 +1,440 @@
+//! A results folder is written as one unit, by one writer at a time: the lock through the
+//! binary, the manifest check of `report`, and `aggregate` and `run` killed (SIGKILL) at
+//! pseudo-random moments, after which the folder holds the complete old results or the
+//! complete new ones, and the next run leaves nothing stale behind.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{code, sipas, stderr};
+
+/// Every file under `dir`: relative path → bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut m = BTreeMap::new();
+    walk(dir, dir, &mut m);
+    m
+}
+
+/// Names under `dir` (recursive) that a stopped run leaves: staging and old folders, temporary
+/// and spill files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.contains(".sipas-staging-")
+            || name.ends_with(".sipas-old")
+            || name.starts_with(".sipas-")
+        {
+            v.push(e.path().display().to_string());
+        }
+        if e.file_type().unwrap().is_dir() {
+            v.extend(leftovers(&e.path()));
+        }
+    }
+    v
+}
+
+/// A small seeded generator (SplitMix64) for the kill delays.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+}
+
+/// Small responses and their ingest folder in `dir/ing`.
+fn ingested(dir: &Path) {
+    let g = sipas(
+        dir,
+        &[
+            "-q",
+            "generate",
+            "--responses",
+            "2000",
+            "--seed",
+            "1",
+            "--out",
+            "data/r.csv",
+        ],
+    );
+    assert_eq!(code(&g), 0, "{}", stderr(&g));
+    let i = sipas(dir, &["-q", "ingest", "data/r.csv", "--out", "ing"]);
+    assert_eq!(code(&i), 0, "{}", stderr(&i));
+}
+
+fn aggregate_args(seed: u64) -> Vec<String> {
+    [
+        "-q",
+        "aggregate",
+        "--data",
+        "ing",
+        "--out",
+        "res",
+        "--replicates",
+        "49",
+        "--seed",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .chain([seed.to_string()])
+    .collect()
+}
+
+fn run_job(dir: &Path, seed: u64) {
+    // The bootstrap seed changes from run to run, so old and new results differ.
+    fs::write(
+        dir.join("job.toml"),
+        format!(
+            "out = \"out\"\ninstrument = \"sipas-2023\"\n[generate]\nresponses = 2000\nseed = 1\n[evaluation]\nreplicates = 49\nseed = {seed}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// Starts `args` in `dir`, kills it after `delay`, and returns whether it had already ended.
+fn start_and_kill(dir: &Path, args: &[String], delay: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let ended = child.try_wait().unwrap().is_some();
+    let _ = child.kill();
+    child.wait().unwrap();
+    ended
+}
+
+/// The folder `target` as the next start finds it: itself, or (killed between the two renames
+/// of the swap) the complete previous folder kept aside, which the next start puts back. It
+/// holds either `old` byte for byte or results whose manifest verifies.
+fn assert_old_or_new(target: &Path, old: &BTreeMap<String, Vec<u8>>, what: &str) -> bool {
+    let name = target.file_name().unwrap().to_string_lossy();
+    let aside = target.with_file_name(format!(".{name}.sipas-old"));
+    let seen = if target.is_dir() { target } else { &aside };
+    assert!(seen.is_dir(), "{what}: neither {name} nor its old folder");
+    let now = snapshot(seen);
+    if &now == old {
+        return false;
+    }
+    if let Err(e) = sipas_cli::manifest::verify(seen, "aggregate") {
+        panic!(
+            "{what}: {name} is neither the old results nor complete new ones: {e:#}\nfiles: {:?}",
+            now.keys().collect::<Vec<_>>()
+        );
+    }
+    true
+}
+
+#[test]
+fn a_second_writer_stops_at_once_naming_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("res");
+    let _held =
+        sipas_core::staging::OutputLock::acquire(&target, "sipas aggregate (held by the test)")
+            .unwrap();
+    let out = sipas(tmp.path(), &["aggregate", "--data", "ing", "--out", "res"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!(
+            "pid {}: sipas aggregate (held by the test)",
+            std::process::id()
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("is being written by another sipas process"),
+        "{msg}"
+    );
+    assert!(!target.exists());
+    assert!(
+        leftovers(tmp.path()).is_empty(),
+        "{:?}",
+        leftovers(tmp.path())
+    );
+}
+
+#[test]
+fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ingested(dir);
+    let res = dir.join("res");
+    let t0 = Instant::now();
+    let first = Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(aggregate_args(1000))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let full = t0.elapsed();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let m = sipas_cli::manifest::verify(&res, "aggregate").unwrap();
+    assert_eq!(m.stage, "aggregate");
+    assert_eq!(m.rows["rows_read"], 2000);
+    assert!(m.outputs.iter().any(|f| f.path == "unit_period.csv"));
+    assert!(m.inputs.iter().any(|f| f.path == "ing/responses.parquet"));
+    assert!(m.started.ends_with('Z') && m.finished >= m.started);
+
+    let mut rng = Rng(15);
+    let mut old = snapshot(&res);
+    let (mut new_seen, mut old_seen, mut stopped_mid_run) = (0, 0, 0);
+    let span = (full.as_millis() as u64 * 13 / 10).max(50);
+    for k in 0..12 {
+        let delay = Duration::from_millis(rng.below(span));
+        start_and_kill(dir, &aggregate_args(k), delay);
+        let what = format!("aggregate killed after {delay:?}");
+        if !leftovers(dir).is_empty() {
+            stopped_mid_run += 1;
+        }
+        if assert_old_or_new(&res, &old, &what) {
+            new_seen += 1;
+        } else {
+            old_seen += 1;
+        }
+        // The next run repairs and cleans what the killed one left, then completes.
+        let next = Command::new(env!("CARGO_BIN_EXE_sipas"))
+            .args(aggregate_args(100 + k))
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert_eq!(code(&next), 0, "{what}: {}", stderr(&next));
+        assert!(leftovers(dir).is_empty(), "{what}: {:?}", leftovers(dir));
+        sipas_cli::manifest::verify(&res, "aggregate").unwrap();
+        old = snapshot(&res);
+    }
+    eprintln!(
+        "aggregate: {old_seen} kills left the old results, {new_seen} the new ones; {stopped_mid_run} left a staging folder"
+    );
+    // Not vacuous: the delays span the run, so some kills stopped it half way.
+    assert!(stopped_mid_run > 0);
+
+    // A stage that stops on an error leaves the previous results exactly as they were.
+    let failed = sipas(
+        dir,
+        &[
+            "-q",
+            "aggregate",
+            "--data",
+            "ing",
+            "--out",
+            "res",
+            "--channel",
+            "nosuch",
+        ],
+    );
+    assert_eq!(code(&failed), 2, "{}", stderr(&failed));
+    assert!(stderr(&failed).contains("no rows of channel `nosuch`"));
+    assert!(snapshot(&res) == old, "a failed aggregate changed res/");
+    assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
+    // A results folder that holds the input would lose it: refused before anything is written.
+    let inside = sipas(dir, &["-q", "aggregate", "--data", "ing", "--out", "."]);
+    assert_eq!(code(&inside), 2);
+    assert!(
+        stderr(&inside).contains("the input ing is inside the output folder ."),
+        "{}",
+        stderr(&inside)
+    );
+    assert!(snapshot(&res) == old);
+
+    // report reads only results that match their manifest.
+    let rep = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
+    assert!(code(&rep) <= 1, "{}", stderr(&rep));
+    sipas_cli::manifest::verify(&dir.join("rep"), "report").unwrap();
+    let mut text = fs::read_to_string(res.join("unit_period.csv")).unwrap();
+    text = text.replacen(',', ";", 1);
+    fs::write(res.join("unit_period.csv"), text).unwrap();
+    let refused = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
+    assert_eq!(code(&refused), 2);
+    let msg = stderr(&refused);
+    assert!(
+        msg.contains("res/unit_period.csv differs from res/manifest.json: rerun `sipas aggregate`"),
+        "{msg}"
+    );
+    // The refused report left the previous one as it was.
+    sipas_cli::manifest::verify(&dir.join("rep"), "report").unwrap();
+    fs::remove_file(res.join("manifest.json")).unwrap();
+    let refused = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        stderr(&refused).contains("res/manifest.json is missing"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // aggregate refuses an ingest folder changed since ingest wrote it, and writes nothing.
+    let before = snapshot(&res);
+    let mut q = fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("ing/quarantine.csv"))
+        .unwrap();
+    std::io::Write::write_all(&mut q, b"\n").unwrap();
+    let refused = sipas(dir, &["-q", "aggregate", "--data", "ing", "--out", "res"]);
+    assert_eq!(code(&refused), 2);
+    assert!(
+        stderr(&refused)
+            .contains("ing/quarantine.csv differs from ing/manifest.json: rerun `sipas ingest`"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(snapshot(&res) == before);
+}
+
+#[test]
+fn run_killed_leaves_old_or_new_results_and_no_spill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let out = dir.join("out");
+    run_job(dir, 1);
+    let args: Vec<String> = ["-q", "run", "--config", "job.toml"]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let t0 = Instant::now();
+    let first = Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let full = t0.elapsed();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let m = sipas_cli::manifest::verify(&out, "run").unwrap();
+    assert_eq!(m.rows["ingest.rows_read"], 2000);
+    for stage in ["ingest", "clean", "results", "report"] {
+        sipas_cli::manifest::verify(&out.join(stage), stage).unwrap();
+    }
+
+    let mut rng = Rng(1515);
+    let mut old = snapshot(&out);
+    let (mut new_seen, mut old_seen, mut stopped_mid_run) = (0, 0, 0);
+    let span = (full.as_millis() as u64 * 12 / 10).max(50);
+    for k in 0..10 {
+        run_job(dir, 2 + k);
+        let delay = Duration::from_millis(rng.below(span));
+        start_and_kill(dir, &args, delay);
+        let what = format!("run killed after {delay:?}");
+        if !leftovers(dir).is_empty() {
+            stopped_mid_run += 1;
+        }
+        if assert_old_or_new(&out, &old, &what) {
+            new_seen += 1;
+            if out.is_dir() {
+                old = snapshot(&out);
+            }
+        } else {
+            old_seen += 1;
+        }
+        if k == 4 || k == 9 {
+            let next = Command::new(env!("CARGO_BIN_EXE_sipas"))
+                .args(&args)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert_eq!(code(&next), 0, "{what}: {}", stderr(&next));
+            assert!(leftovers(dir).is_empty(), "{what}: {:?}", leftovers(dir));
+            sipas_cli::manifest::verify(&out, "run").unwrap();
+            old = snapshot(&out);
+        }
+    }
+    eprintln!(
+        "run: {old_seen} kills left the old results, {new_seen} the new ones; {stopped_mid_run} left a staging folder"
+    );
+    assert!(stopped_mid_run > 0);
+}
+
+/// `sipas run` replaces `OUT` whole, but the platform store `OUT/raw/` (records and watermark)
+/// carries over: a second run that receives nothing new still ingests the records of the first.
+#[test]
+fn run_keeps_the_platform_store_across_runs() {
+    let items = sipas_core::bundled::instrument("sipas-2017")
+        .unwrap()
+        .item_ids()
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect::<Vec<_>>();
+    let record = |id: &str, unit: &str, answer: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert("_uuid".into(), id.into());
+        m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
+        m.insert("ma_xa".into(), unit.into());
+        m.insert("ky_khao_sat".into(), "2024Q1".into());
+        for it in &items {
+            m.insert(it.clone(), answer.into());
+        }
+        serde_json::Value::Object(m)
+    };
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    // First run: two records; second run: nothing new.
+    let pages = [
+        serde_json::json!({"count": 2, "next": null, "previous": null,
+            "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
+        serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
+    ];
+    let handle = std::thread::spawn(move || {
+        let mut served = 0;
+        for page in &pages {
+            let Ok(Some(rq)) = server.recv_timeout(Duration::from_secs(20)) else {
+                break;
+            };
+            let resp = tiny_http::Response::from_string(page.to_string()).with_header(
+                tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+            );
+            let _ = rq.respond(resp);
+            served += 1;
+        }
+        served
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        format!(
+            "out = \"o\"\ninstrument = \"sipas-2017\"\n[evaluation]\nreplicates = 0\n[[source]]\nname = \"kobo-test\"\nkind = \"kobo\"\nserver = \"{base}\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_KOBO_TOKEN\"\n"
+        ),
+    )
+    .unwrap();
+    let rows_read = || {
+        let r: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(tmp.path().join("o/ingest/ingest-report.json")).unwrap(),
+        )
+        .unwrap();
+        r["totals"]["rows_read"].as_u64().unwrap()
+    };
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_sipas"))
+            .args(["-q", "run", "--config", "job.toml"])
+            .current_dir(tmp.path())
+            .env("SIPAS_TEST_KOBO_TOKEN", "t")
+            .output()
+            .unwrap();
+        // Exit 1: most pilot units have no data.
+        assert_eq!(code(&out), 1, "{}", stderr(&out));
+        assert_eq!(rows_read(), 2);
+        sipas_cli::manifest::verify(&tmp.path().join("o"), "run").unwrap();
+    }
+    assert_eq!(handle.join().unwrap(), 2, "one request per run");
+    assert!(leftovers(tmp.path()).is_empty());
+}
