@@ -149,7 +149,7 @@ pub(crate) fn run_ingest(
             shown.join(sipas_ingest::QUARANTINE_FILE).display()
         ));
     }
-    let status = if outcome.quarantined > 0 {
+    let status = if outcome.quarantined > excluded {
         ExitStatus::DataProblems
     } else {
         ExitStatus::Success

@@ -102,11 +102,12 @@ fn aggregate_args(seed: u64) -> Vec<String> {
 }
 
 fn run_job(dir: &Path, seed: u64) {
-    // The bootstrap seed changes from run to run, so old and new results differ.
+    // The bootstrap seed changes from run to run, so old and new results differ. The periods end
+    // before 01/12/2024: generated rows carry the 177 units' codes, valid until then.
     fs::write(
         dir.join("job.toml"),
         format!(
-            "out = \"out\"\ninstrument = \"sipas-2023\"\n[generate]\nresponses = 2000\nseed = 1\n[evaluation]\nreplicates = 49\nseed = {seed}\n"
+            "out = \"out\"\ninstrument = \"sipas-2023\"\n[generate]\nresponses = 2000\nseed = 1\nfirst_period = \"2023Q1\"\nlast_period = \"2024Q4\"\n[evaluation]\nreplicates = 49\nseed = {seed}\n"
         ),
     )
     .unwrap();
