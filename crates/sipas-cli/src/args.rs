@@ -209,6 +209,10 @@ pub struct SyncArgs {
     /// Ignore the stored watermark and fetch everything again.
     #[arg(long)]
     pub full_refresh: bool,
+    /// Allow plain http:// to a server that is not on this machine (the credentials would
+    /// cross the network unencrypted). Redirects are followed only within the server either way.
+    #[arg(long)]
+    pub allow_http: bool,
     /// Review policy (default: the job's `[ingest] review`, else `exclude-rejected`): with `include`, ODK submissions a reviewer rejected are stored too; the ingest of the store applies the same policy to both platforms.
     #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
     pub review: Option<String>,

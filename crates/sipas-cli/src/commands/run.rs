@@ -50,7 +50,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             copy_dir(&previous, &store)?;
         }
         let review = super::sync::review_policy(job.ingest.read.review.as_deref())?;
-        for f in super::sync::sync_sources(&job.sources, &store, false, review)? {
+        for f in super::sync::sync_sources(&job.sources, &store, false, false, review)? {
             let shown = relative(&f, &out);
             inputs.push((f, shown));
         }

@@ -25,7 +25,7 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
         &store,
         &crate::manifest::Recorder::start().command_line(),
     )?;
-    sync_sources(&job.sources, &store, a.full_refresh, review)?;
+    sync_sources(&job.sources, &store, a.full_refresh, a.allow_http, review)?;
     Ok(ExitStatus::Success)
 }
 
@@ -47,6 +47,7 @@ pub(crate) fn sync_sources(
     sources: &[SourceConfig],
     store: &Path,
     full_refresh: bool,
+    allow_http: bool,
     review: ReviewPolicy,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut sources = sources.to_vec();
@@ -62,6 +63,7 @@ pub(crate) fn sync_sources(
         .with_context(|| format!("cannot create store {}", store.display()))?;
     let opts = HttpOptions {
         full_refresh,
+        allow_http,
         ..HttpOptions::default()
     };
     let secrets = |name: &str| std::env::var(name).ok();

@@ -115,3 +115,27 @@ fn completions_and_man_page_are_generated() {
     assert!(roff.contains(".TH sipas 1"), "{roff}");
     assert!(roff.contains("aggregate"));
 }
+
+#[test]
+fn sync_refuses_plain_http_off_this_machine_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("job.toml"),
+        "out = \"o\"\n[[source]]\nname = \"k\"\nkind = \"kobo\"\n\
+         server = \"http://kobo.example.org\"\nasset = \"aBc\"\ntoken_env = \"SIPAS_TEST_TOKEN\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(["sync", "--config", "job.toml"])
+        .env("SIPAS_TEST_TOKEN", "t0ken-never-sent")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("plain http://") && err.contains("--allow-http"),
+        "{err}"
+    );
+    assert!(!err.contains("t0ken-never-sent"), "{err}");
+}
