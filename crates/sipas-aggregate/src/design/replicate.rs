@@ -24,12 +24,53 @@ fn psu_totals(design: &Design, model: &Model, p: usize) -> PsuTotals {
                 out.push((d, vec![0.0; 2 * j]));
                 out.len() - 1
             };
-            let t = &mut out[e].1;
-            for (jj, &code) in row.iter().enumerate() {
-                t[jj] += w * model.answered[usize::from(code)];
-                t[j + jj] += w * model.satisfied[usize::from(code)];
-            }
+            add_codes(model, &row, w, &mut out[e].1);
         }
+    }
+    out
+}
+
+/// Adds the answer states `codes` of one row, weighted `w`, to one domain's
+/// totals `t` (x then y, 2·J values).
+fn add_codes(model: &Model, codes: &[u8], w: f64, t: &mut [f64]) {
+    let j = model.j;
+    for (jj, &code) in codes.iter().enumerate() {
+        t[jj] += w * model.answered[usize::from(code)];
+        t[j + jj] += w * model.satisfied[usize::from(code)];
+    }
+}
+
+/// Adds row `row`, weighted `w`, to the totals `t` of each of its domains
+/// (domain `d` at `d · 2J`); `codes` is scratch space of J states.
+fn add_row(design: &Design, model: &Model, row: usize, w: f64, codes: &mut [u8], t: &mut [f64]) {
+    let j = model.j;
+    design.responses.row_states(row, codes);
+    for d in design.row_domains(row) {
+        let base = d as usize * 2 * j;
+        add_codes(model, codes, w, &mut t[base..base + 2 * j]);
+    }
+}
+
+/// The deviations of every domain's indicators (`ni` each) at the replicate
+/// totals `t` (laid out as in [`add_row`]) from the full-sample `values`.
+fn replicate_deviations(
+    model: &Model,
+    t: &[f64],
+    values: &[Vec<f64>],
+    nd: usize,
+    ni: usize,
+) -> Vec<f64> {
+    let j = model.j;
+    let mut out = vec![0.0; nd * ni];
+    for d in 0..nd {
+        let base = d * 2 * j;
+        deviations(
+            model,
+            &t[base..base + j],
+            &t[base + j..base + 2 * j],
+            &values[d],
+            &mut out[d * ni..(d + 1) * ni],
+        );
     }
     out
 }
@@ -332,29 +373,17 @@ pub(super) fn bootstrap(
             }
             for &row in design.psu_rows(p) {
                 let row = row as usize;
-                let w = fp * design.weights[row];
-                design.responses.row_states(row, &mut codes);
-                for d in design.row_domains(row) {
-                    let base = d as usize * 2 * j;
-                    for (jj, &code) in codes.iter().enumerate() {
-                        t[base + jj] += w * model.answered[usize::from(code)];
-                        t[base + j + jj] += w * model.satisfied[usize::from(code)];
-                    }
-                }
+                add_row(
+                    design,
+                    model,
+                    row,
+                    fp * design.weights[row],
+                    &mut codes,
+                    &mut t,
+                );
             }
         }
-        let mut out = vec![0.0; nd * ni];
-        for d in 0..nd {
-            let base = d * 2 * j;
-            deviations(
-                model,
-                &t[base..base + j],
-                &t[base + j..base + 2 * j],
-                &values[d],
-                &mut out[d * ni..(d + 1) * ni],
-            );
-        }
-        out
+        replicate_deviations(model, &t, values, nd, ni)
     };
     let mut s1 = vec![0.0; nd * ni];
     let mut s2 = vec![0.0; nd * ni];
@@ -545,31 +574,11 @@ pub(super) fn supplied(
             let mut codes = vec![0u8; j];
             for &row in &design.order {
                 let row = row as usize;
-                let wr = w[row];
-                if wr == 0.0 {
-                    continue;
-                }
-                design.responses.row_states(row, &mut codes);
-                for d in design.row_domains(row) {
-                    let base = d as usize * 2 * j;
-                    for (jj, &code) in codes.iter().enumerate() {
-                        t[base + jj] += wr * model.answered[usize::from(code)];
-                        t[base + j + jj] += wr * model.satisfied[usize::from(code)];
-                    }
+                if w[row] != 0.0 {
+                    add_row(design, model, row, w[row], &mut codes, &mut t);
                 }
             }
-            let mut out = vec![0.0; nd * ni];
-            for d in 0..nd {
-                let base = d * 2 * j;
-                deviations(
-                    model,
-                    &t[base..base + j],
-                    &t[base + j..base + 2 * j],
-                    &values[d],
-                    &mut out[d * ni..(d + 1) * ni],
-                );
-            }
-            out
+            replicate_deviations(model, &t, values, nd, ni)
         })
         .collect();
     (0..nd)
