@@ -6,6 +6,7 @@ mod coverage;
 mod design_report;
 mod interface;
 mod layering;
+mod naming;
 mod pipeline;
 mod platforms;
 mod real_styles;
