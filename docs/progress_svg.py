@@ -158,7 +158,9 @@ def main():
     ap.add_argument("--rows", type=int, default=30)
     a = ap.parse_args()
     data = open(a.session, "rb").read()
-    # `script` writes a "Script started …" header line first when not quiet; -q leaves none.
+    # `script` writes a "Script started …" header line that the timing file does not count.
+    if data.startswith(b"Script started"):
+        data = data[data.index(b"\n") + 1:]
     chunks = []
     for line in open(a.timing):
         parts = line.split()
