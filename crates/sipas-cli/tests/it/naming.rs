@@ -124,7 +124,9 @@ fn known(section: Option<&str>, key: &str) -> Result<(), String> {
             text.push_str(&probe);
         }
         Some(s) => {
-            text.push_str(&format!("[{s}]\n"));
+            text.push('[');
+            text.push_str(s);
+            text.push_str("]\n");
             text.push_str(&probe);
         }
     }
