@@ -179,7 +179,7 @@ fn owasp_payloads_reach_no_csv_as_formulas_through_every_stage() {
         "clean/quarantine.csv",
         "results/unit_period.csv",
         "results/estimates.csv",
-        "results/did_units.csv",
+        "clean/clean-by-cell.csv",
     ] {
         assert!(
             inert.get(must).copied().unwrap_or(0) > 0,
@@ -192,15 +192,17 @@ fn owasp_payloads_reach_no_csv_as_formulas_through_every_stage() {
     // The Parquet twin of unit_period holds the original names and codes as text.
     let f = fs::File::open(root.join("results/unit_period.parquet")).unwrap();
     let df = ParquetReader::new(f).finish().unwrap();
-    let names: Vec<&str> = df
-        .column("unit_name")
-        .unwrap()
-        .str()
-        .unwrap()
-        .into_iter()
-        .flatten()
-        .collect();
-    assert!(names.contains(&PAYLOADS[0]), "{names:?}");
+    let text = |col: &str| -> Vec<String> {
+        let ca = df.column(col).unwrap().str().unwrap().clone();
+        (0..ca.len())
+            .filter_map(|i| ca.get(i).map(str::to_string))
+            .collect()
+    };
+    // The unit name is written with its kind ("Xã …"); the district name as given.
+    let names = text("unit_name");
+    assert!(names.iter().any(|n| n.ends_with(PAYLOADS[0])), "{names:?}");
+    let districts = text("district");
+    assert!(districts.iter().any(|d| d == PAYLOADS[6]), "{districts:?}");
     assert_eq!(df.column("unit_code").unwrap().dtype(), &DataType::String);
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the `sipas` binary: one test binary, a module per topic.
 
+mod bad_input;
 mod browser;
 mod common;
 mod coverage;
