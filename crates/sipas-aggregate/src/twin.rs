@@ -93,7 +93,6 @@ fn typed(name: &str, values: &[String]) -> Column {
     let parse_all =
         |f: &dyn Fn(&str) -> Option<()>| values.iter().all(|v| v.is_empty() || f(v).is_some());
     match kind_of(name) {
-        Kind::Text => text(),
         Kind::Int if parse_all(&|v| v.parse::<i64>().ok().map(drop)) => Column::new(
             name.into(),
             values
@@ -115,6 +114,7 @@ fn typed(name: &str, values: &[String]) -> Column {
                 .map(|v| v.parse::<f64>().ok())
                 .collect::<Vec<Option<f64>>>(),
         ),
+        // Text, or a value that does not fit the column's type.
         _ => text(),
     }
 }

@@ -145,7 +145,7 @@ fn check(c: &Case) -> Option<String> {
             reasons,
             says,
         } => {
-            let want_code = if reasons.is_empty() { 0 } else { 1 };
+            let want_code = i32::from(!reasons.is_empty());
             if got != want_code {
                 return fail(format!("exit {got}, want {want_code}"));
             }

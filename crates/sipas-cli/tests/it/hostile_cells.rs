@@ -160,13 +160,12 @@ fn owasp_payloads_reach_no_csv_as_formulas_through_every_stage() {
                     !dangerous(c),
                     "{rel} record {i}: {c:?} would run as a formula"
                 );
-                if let Some(rest) = c.strip_prefix('\'') {
-                    if PAYLOADS
+                if let Some(rest) = c.strip_prefix('\'')
+                    && PAYLOADS
                         .iter()
                         .any(|p| rest.starts_with(p) || p.starts_with(rest))
-                    {
-                        *inert.entry(rel.clone()).or_default() += 1;
-                    }
+                {
+                    *inert.entry(rel.clone()).or_default() += 1;
                 }
                 if c.starts_with('-') && c.parse::<f64>().is_ok() {
                     negative_numbers += 1;
