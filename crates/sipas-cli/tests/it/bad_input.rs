@@ -663,6 +663,17 @@ fn later_stage_matrix_refuses_and_keeps_the_previous_results() {
         &["run", "--config", "job2.toml"],
         &["job2.toml", "colour"],
     );
+    fs::write(
+        dir.join("job3.toml"),
+        "out = \"res\"\n[[source]]\nname = \"../../evil\"\nkind = \"kobo\"\nserver = \"https://kf.example.org\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_NO_TOKEN\"\n",
+    )
+    .unwrap();
+    expect(
+        "path traversal in a platform source's name (its store folder)",
+        &["run", "--config", "job3.toml"],
+        &["../../evil", "names the store folder"],
+    );
+    assert!(!dir.join("../evil").exists() && !dir.join("../../evil").exists());
     // A results file changed after aggregate wrote it: report refuses, naming the stage to rerun.
     let tampered = dir.join("tampered");
     fs::create_dir_all(&tampered).unwrap();
