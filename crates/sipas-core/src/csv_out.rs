@@ -1,7 +1,7 @@
 //! The one way sipas writes a CSV file.
 //!
 //! Every CSV that sipas writes (ingest's quarantine and repeat tables, clean's quarantine and
-//! `clean-by-cell.csv`, every result table of `aggregate`) reaches the disk through [`write`] or
+//! `clean-by-cell.csv`, every result table of `aggregate`) reaches the disk through [`write()`] or
 //! [`write_with`]. On the way each field is checked with [`crate::csv_safe::cell`]: a text cell
 //! that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
 //! carriage return and is not a plain number) gets a leading `'`; numbers (`-3.5`, `+2`) are
@@ -46,7 +46,7 @@ pub fn write(path: &Path, csv: &[u8]) -> io::Result<()> {
 }
 
 /// Writes a CSV to `path` atomically in pieces: `fill` hands whole records to
-/// [`CsvSink::records`], each made inert for spreadsheets on the way (see [`write`]).
+/// [`CsvSink::records`], each made inert for spreadsheets on the way (see [`write()`]).
 ///
 /// # Errors
 /// The error of `fill` or of writing the file; `path` is then left as it was.
