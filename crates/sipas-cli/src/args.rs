@@ -20,6 +20,10 @@ pub struct Args {
     /// Say only errors (no stage lines, no progress bars); the exit code still tells.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Write every CSV with a UTF-8 byte order mark, so Excel shows Vietnamese text correctly
+    /// (job key `excel_csv`). Codes stay text: read `unit_code` as a string.
+    #[arg(long, global = true)]
+    pub excel_csv: bool,
     /// The stage to run.
     #[command(subcommand)]
     pub command: Command,

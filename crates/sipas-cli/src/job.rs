@@ -151,6 +151,9 @@ pub struct Job {
     /// Pilot evaluation settings.
     #[serde(default)]
     pub evaluation: EvaluationArgs,
+    /// Every CSV with a UTF-8 byte order mark for Excel (`--excel-csv`).
+    #[serde(default)]
+    pub excel_csv: bool,
 }
 
 fn default_lang() -> String {

@@ -59,6 +59,7 @@ impl ExitStatus {
 
 /// Runs one parsed command.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    sipas_core::csv_out::set_excel_bom(args.excel_csv);
     match &args.command {
         Command::Generate(a) => commands::generate::run(a),
         Command::Ingest(a) => commands::ingest::run(a),

@@ -298,7 +298,7 @@ fn treatment_rows(
             u.basis
         );
     }
-    sipas_core::atomic::write_bytes(&out.join("treatment.csv"), csv.as_bytes())
+    sipas_aggregate::twin::write_csv_and_twin(out, "treatment.csv", csv.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("treatment.csv").display()))?;
     let rows: Vec<String> = m
         .rows

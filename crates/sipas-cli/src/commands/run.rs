@@ -24,6 +24,9 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &a.out {
         job.out.clone_from(out);
     }
+    if job.excel_csv {
+        sipas_core::csv_out::set_excel_bom(true);
+    }
     run_job(&job)
 }
 

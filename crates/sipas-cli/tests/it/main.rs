@@ -1,9 +1,11 @@
 //! Integration tests of the `sipas` binary: one test binary, a module per topic.
 
+mod bad_input;
 mod browser;
 mod common;
 mod coverage;
 mod design_report;
+mod hostile_cells;
 mod interface;
 mod layering;
 mod naming;
