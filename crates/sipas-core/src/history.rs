@@ -312,7 +312,9 @@ mod tests {
         assert_eq!(h.in_force(d("2024-12-01")).len(), 280);
         assert_eq!(h.in_force(d("2025-06-30")).len(), 280);
         assert_eq!(
-            h.get("01834", d("2025-06-30")).map(Unit::full_name).as_deref(),
+            h.get("01834", d("2025-06-30"))
+                .map(Unit::full_name)
+                .as_deref(),
             Some("Phường Nguyễn Thị Minh Khai")
         );
         assert!(h.get("01834", d("2025-07-01")).is_none());

@@ -178,14 +178,25 @@ fn bac_kan_rows_before_the_merger_validate_and_map() {
     let q: BTreeMap<&str, (&str, &str)> = o
         .quarantine
         .iter()
-        .map(|e| (e.row.response_id.as_str(), (e.reason.as_str(), e.detail.as_str())))
+        .map(|e| {
+            (
+                e.row.response_id.as_str(),
+                (e.reason.as_str(), e.detail.as_str()),
+            )
+        })
         .collect();
     assert_eq!(q.len(), 2, "{q:?}");
     assert_eq!(q["n2"].0, "ambiguous_unit");
-    assert!(q["n2"].1.contains("01837") && q["n2"].1.contains("05656"), "{:?}", q["n2"]);
+    assert!(
+        q["n2"].1.contains("01837") && q["n2"].1.contains("05656"),
+        "{:?}",
+        q["n2"]
+    );
     assert_eq!(q["x1"].0, "unknown_unit");
     assert!(
-        q["x1"].1.contains("Phường Nguyễn Thị Minh Khai 2024-12-01–2025-06-30"),
+        q["x1"]
+            .1
+            .contains("Phường Nguyễn Thị Minh Khai 2024-12-01–2025-06-30"),
         "{:?}",
         q["x1"]
     );

@@ -74,11 +74,17 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         let file = out.join("data").join("responses.csv");
         let shown = job.out.join("data").join("responses.csv");
         generate(&spec, &gen_instrument, &units, &pilots, &file, &shown)?;
-        match g.codes_at_date.as_deref() {
-            None => {}
-            Some("thai-nguyen") => code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?,
-            Some(other) => {
-                anyhow::bail!("[generate] codes_at_date = `{other}`: only `thai-nguyen` is known")
+        let dated = super::generate::dated_codes(
+            g.codes_at_date.as_deref(),
+            job.units.is_none(),
+            "[generate] codes_at_date",
+        )?;
+        if dated {
+            code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?;
+            if job.clean.crosswalk.is_none() && spec.last >= "2024Q4".parse().expect("a period") {
+                say(
+                    "run: the generated rows carry the codes of their day (177 → 172 → 92) and no crosswalk is set: a code may name different units over time\nhint: set [clean] crosswalk = \"thai-nguyen\" to analyse every period on today's units",
+                );
             }
         }
         inputs.push((file, "data/responses.csv".to_string()));
@@ -142,7 +148,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     finish_stage(&stage, &clean_dir, "clean", opts, &from, &done, &mut rows)?;
     status = status.max(done.status);
 
-    let treatment = treatment_source(job, &pilots)?;
+    let treatment = treatment_source(job, &pilots, &history)?;
     let (units, pilots) = analysis_units(job, units, pilots, &history)?;
     let results = out.join("results");
     read_stage(&clean_dir, "clean")?;
@@ -252,7 +258,10 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
 /// Rewrites the `unit_code` of a generated CSV (second column; codes of the
 /// first unit list) with the code in force on each row's submission day
 /// (fourth column), as offices would have written it.
-fn code_at_date(file: &std::path::Path, crosswalk: &sipas_clean::Crosswalk) -> anyhow::Result<()> {
+pub(crate) fn code_at_date(
+    file: &std::path::Path,
+    crosswalk: &sipas_clean::Crosswalk,
+) -> anyhow::Result<()> {
     use sipas_clean::{CrosswalkTarget, Mapped};
     let history = sipas_core::bundled::unit_history();
     let Some(first) = crosswalk.step_dates().first().copied() else {
@@ -301,6 +310,7 @@ fn code_at_date(file: &std::path::Path, crosswalk: &sipas_clean::Crosswalk) -> a
 fn treatment_source(
     job: &Job,
     pilots: &PilotSet,
+    history: &sipas_core::UnitHistory,
 ) -> anyhow::Result<Option<super::aggregate::TreatmentSource>> {
     if job.clean.crosswalk.is_none() {
         return Ok(None);
@@ -311,10 +321,27 @@ fn treatment_source(
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Ok(None);
     };
+    let population = job
+        .aggregate
+        .population
+        .as_deref()
+        .map(|p| {
+            sipas_aggregate::panel::Population::from_path(p)
+                .with_context(|| format!("[aggregate] population = {}", p.display()))
+        })
+        .transpose()?;
+    // Names of the old units: the units in force the day before the first step.
+    let old_names = history
+        .in_force(first.pred())
+        .iter()
+        .map(|u| (u.code.clone(), u.full_name()))
+        .collect();
     Ok(Some(super::aggregate::TreatmentSource {
         pilots: pilots.clone(),
         first_step: *first,
         last_step: *last,
+        population,
+        old_names,
     }))
 }
 

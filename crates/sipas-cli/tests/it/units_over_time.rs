@@ -1,4 +1,5 @@
-//! 2024Q1–2026Q2 coded as offices code it at the time (177 → 172 → 92):
+//! 2024Q1–2026Q2 coded as offices code it at the time (177 → 172 and
+//! Bắc Kạn's 108 → 92):
 //! ingest and `clean --crosswalk thai-nguyen` lose no row, and every unit ×
 //! period on the 92 equals the same formulas on the rows mapped by the
 //! published crosswalks (mapped here, independently of sipas).
@@ -148,7 +149,10 @@ fn a_panel_coded_at_the_time_is_analysed_on_the_92_with_no_row_lost() {
     let got = read_csv(&tmp.path().join("cw/results/unit_period.csv"));
     let want = read_csv(&tmp.path().join("ref/results/unit_period.csv"));
     assert_eq!(got.len(), want.len());
-    assert_eq!(got.len(), 92 * 4 + 55 * 6);
+    // The 92 in 2025Q3–2026Q2; the 55 of Thái Nguyên also in 2024Q1–2025Q2;
+    // the 37 of former Bắc Kạn also where its 108 units were in force
+    // (2024Q4 from the December day, 2025Q1, 2025Q2).
+    assert_eq!(got.len(), 92 * 4 + 55 * 6 + 37 * 3);
     let key = |r: &std::collections::HashMap<String, String>| {
         (r["unit_code"].clone(), r["period"].clone())
     };
@@ -207,4 +211,163 @@ fn generated_rows_carry_the_code_of_their_day() {
     let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
     // The Thái Nguyên part of the 92 (55 units) in each of the 5 quarters.
     assert_eq!(cells.len(), 55 * 5);
+}
+
+/// With the bundled units the generator writes the code of each row's day
+/// by default (a row with a code no longer in force would be an unknown
+/// unit); `none` keeps the 177's codes throughout, and clean then loses
+/// exactly the rows whose code was in force neither on their day nor on
+/// their period's first day.
+#[test]
+fn codes_of_the_day_are_the_default_and_none_opts_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_args = |out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "generate",
+            "--responses",
+            "1770",
+            "--seed",
+            "5",
+            "--first-period",
+            "2024Q3",
+            "--last-period",
+            "2025Q3",
+            "--out",
+            out,
+        ];
+        a.extend_from_slice(extra);
+        let o = sipas(dir, &a);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        fs::read(dir.join(out)).unwrap()
+    };
+    let default = gen_args("d/responses.csv", &[]);
+    let explicit = gen_args("e/responses.csv", &["--codes-at-date", "thai-nguyen"]);
+    let none = gen_args("n/responses.csv", &["--codes-at-date", "none"]);
+    assert_eq!(default, explicit, "the default is the codes of the day");
+    assert_ne!(default, none);
+    let h = bundled::unit_history();
+    let d = read_csv(&dir.join("d/responses.csv"));
+    assert!(d.iter().all(|r| {
+        let day = IsoDate::from_prefix(&r["submitted_at"]).unwrap();
+        h.in_force(day).contains(&r["unit_code"])
+    }));
+    // `none`: the 177's codes in every period; count the rows clean must lose.
+    let n = read_csv(&dir.join("n/responses.csv"));
+    assert!(
+        n.iter()
+            .all(|r| h.eras()[0].units.contains(&r["unit_code"]))
+    );
+    let lost = n
+        .iter()
+        .filter(|r| {
+            let day = IsoDate::from_prefix(&r["submitted_at"]).unwrap();
+            let start = sipas_core::history::period_start(r["period"].parse().unwrap());
+            !h.in_force(day).contains(&r["unit_code"])
+                && !h.in_force(start).contains(&r["unit_code"])
+        })
+        .count();
+    // 5 units merged away on 01/12/2024 (from 2025Q1, and December rows of
+    // 2024Q4 keep the code of the period's first day) and every 177 code
+    // that is not one of the 92 from 2025Q3: a real loss.
+    assert!(lost > 100, "{lost}");
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 1770\nseed = 5\nfirst_period = \"2024Q3\"\nlast_period = \"2025Q3\"\ncodes_at_date = \"none\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("o/clean/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        clean["excluded_by_reason"]["unknown_unit"].as_u64(),
+        Some(lost as u64),
+        "{clean}"
+    );
+    // Parquet output cannot carry the codes of the day when asked for them.
+    let o = sipas(
+        dir,
+        &[
+            "generate",
+            "--responses",
+            "100",
+            "--out",
+            "p/r.parquet",
+            "--codes-at-date",
+            "thai-nguyen",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("CSV output only"), "{}", stderr(&o));
+}
+
+/// `[aggregate] population`: the treatment intensity of a merged unit is
+/// its share of population in pilot communes. Onto the units of
+/// 30/06/2025, Thị trấn Chợ Chu 05569 pools Chợ Chu 05536 (a pilot, 3,000
+/// people) and Bảo Cường 05569 (1,000): 3000 / 4000 = 0.75, where the
+/// response share is 40 / 80 = 0.5. The report names the old units.
+#[test]
+fn population_gives_the_intensity_and_the_report_names_old_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut pop = String::from("code,name,population\n");
+    for u in bundled::units().iter() {
+        let n = match u.code.as_str() {
+            "05536" => 3000,
+            _ => 1000,
+        };
+        writeln!(pop, "{},{},{n}", u.code, u.full_name()).unwrap();
+    }
+    fs::write(dir.join("population.csv"), pop).unwrap();
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 7080\nseed = 11\nfirst_period = \"2023Q4\"\nlast_period = \"2024Q1\"\n[clean]\ncrosswalk = \"thai-nguyen\"\ncrosswalk_target = \"2025-06-30\"\n[aggregate]\npopulation = \"population.csv\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let t = read_csv(&dir.join("o/results/treatment.csv"));
+    let chu = t.iter().find(|r| r["unit_code"] == "05569").unwrap();
+    assert_eq!(chu["intensity"], "0.750000");
+    assert_eq!(chu["intensity_basis"], "population");
+    assert_eq!(chu["population"], "4000");
+    assert_eq!(chu["responses"], "80");
+    assert_eq!(chu["old_units"], "05536|05569");
+    assert_eq!(chu["old_unit_names"], "Thị trấn Chợ Chu|Xã Bảo Cường");
+    // Every other pilot keeps its code and is wholly a pilot.
+    assert!(
+        t.iter()
+            .filter(|r| r["unit_code"] != "05569")
+            .all(|r| r["intensity"] == "1.000000" && r["population"] == "1000")
+    );
+    let did = read_csv(&dir.join("o/results/did_twfe.csv"));
+    let defs: Vec<&str> = did
+        .iter()
+        .filter(|r| r["scope"] == "treatment")
+        .map(|r| r["unit_code"].as_str())
+        .collect();
+    assert!(defs.contains(&"intensity_population"), "{defs:?}");
+    assert!(!defs.contains(&"intensity"), "{defs:?}");
+    let methods = fs::read_to_string(dir.join("o/results/methods.txt")).unwrap();
+    assert!(methods.contains("share of its population"), "{methods}");
+    let html = fs::read_to_string(dir.join("o/report/index.html")).unwrap();
+    assert!(html.contains("05536 Thị trấn Chợ Chu, 05569 Xã Bảo Cường"));
+    assert!(html.contains("intensity_population"));
+    // An old unit missing from the file: the run stops naming it.
+    let short: String = fs::read_to_string(dir.join("population.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("05569"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(dir.join("population.csv"), short).unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("no population for old unit 05569"),
+        "{}",
+        stderr(&out)
+    );
 }
