@@ -20,6 +20,7 @@
 //! #          { name = "online", share = 0.5, effect = -0.15 }]
 //! # codes_at_date = "thai-nguyen"  # default with the bundled units: rows carry the code of
 //! #                                 # their day (177 → 172 → 92); "none": the 177's codes throughout
+//! # bac_kan = true                  # also former Bắc Kạn's 37 units of the 92, from 2025Q3
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
@@ -175,6 +176,13 @@ pub struct GenerateJob {
     /// period (rows after 30/11/2024 may then be unknown units at clean).
     #[serde(default)]
     pub codes_at_date: Option<String>,
+    /// Also survey the units of former Bắc Kạn (the 37 of the 92 made only
+    /// of Bắc Kạn communes), from 2025Q3 only, when they joined the
+    /// province: as many responses per unit and period as the rest, written
+    /// to `data/bac_kan/responses.csv` (with the codes of the 92). Needs the
+    /// bundled units and codes of the day.
+    #[serde(default)]
+    pub bac_kan: bool,
 }
 
 fn default_first() -> String {

@@ -149,6 +149,19 @@ impl UnitRegistry {
         self.units.is_empty()
     }
 
+    /// The units `keep` accepts.
+    #[must_use]
+    pub fn filtered(&self, keep: impl Fn(&Unit) -> bool) -> Self {
+        UnitRegistry {
+            units: self
+                .units
+                .iter()
+                .filter(|(_, u)| keep(u))
+                .map(|(c, u)| (c.clone(), u.clone()))
+                .collect(),
+        }
+    }
+
     /// The units of both lists (two provinces in force side by side, e.g.
     /// Thái Nguyên's 172 and Bắc Kạn's 108 before 01/07/2025). A code in
     /// both is an error naming `origin`.

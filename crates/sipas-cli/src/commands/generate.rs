@@ -12,6 +12,7 @@ use crate::commands::say;
 use crate::resolve;
 
 /// What to generate, resolved.
+#[derive(Clone)]
 pub(crate) struct GenerateSpec {
     pub(crate) responses: u64,
     pub(crate) seed: u64,

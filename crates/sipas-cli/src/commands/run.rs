@@ -79,6 +79,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             job.units.is_none(),
             "[generate] codes_at_date",
         )?;
+        if g.bac_kan {
+            let bk_file = out.join("data").join("bac_kan").join("responses.csv");
+            let bk_shown = job.out.join("data").join("bac_kan").join("responses.csv");
+            if bac_kan_responses(&spec, dated, &gen_instrument, &pilots, &bk_file, &bk_shown)? {
+                inputs.push((bk_file, "data/bac_kan/responses.csv".to_string()));
+            }
+        }
         if dated {
             code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?;
             if job.clean.crosswalk.is_none() && spec.last >= "2024Q4".parse().expect("a period") {
@@ -253,6 +260,69 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The units of the 92 made only of former Bắc Kạn communes (none of the
+/// 177 Thái Nguyên units goes into them).
+pub(crate) fn bac_kan_units() -> UnitRegistry {
+    use sipas_clean::{Crosswalk, CrosswalkTarget, Mapped};
+    let history = sipas_core::bundled::unit_history();
+    let cw = Crosswalk::thai_nguyen();
+    let day = "2024-11-30".parse().expect("a date");
+    let onto = |units: &UnitRegistry| -> std::collections::BTreeSet<String> {
+        units
+            .iter()
+            .filter_map(
+                |u| match cw.map(&u.code, day, CrosswalkTarget::New, &history) {
+                    Mapped::Code { code, .. } => Some(code),
+                    Mapped::NotOneToOne { .. } => None,
+                },
+            )
+            .collect()
+    };
+    let from_tn = onto(&sipas_core::bundled::units());
+    let from_bk = onto(&sipas_core::bundled::units_bac_kan());
+    sipas_core::bundled::units_2025_07()
+        .filtered(|u| from_bk.contains(&u.code) && !from_tn.contains(&u.code))
+}
+
+/// `[generate] bac_kan`: responses of former Bắc Kạn's units from 2025Q3
+/// (when they joined the province) to the last period, as many per unit
+/// and period as the main file (its seed + 1); `false` when no period is
+/// left.
+fn bac_kan_responses(
+    spec: &GenerateSpec,
+    dated: bool,
+    instrument: &sipas_core::Instrument,
+    pilots: &PilotSet,
+    file: &Path,
+    shown: &Path,
+) -> anyhow::Result<bool> {
+    if !dated {
+        anyhow::bail!(
+            "[generate] bac_kan needs the bundled units and codes of the day (codes_at_date = \"thai-nguyen\")"
+        );
+    }
+    let joined: sipas_core::Period = "2025Q3".parse().expect("a period");
+    let first = spec.first.max(joined);
+    if first > spec.last || first.granularity() != spec.last.granularity() {
+        return Ok(false);
+    }
+    let units = bac_kan_units();
+    let per_cell = spec.responses / (177 * spec.first.range_to(spec.last).len() as u64).max(1);
+    let periods = first.range_to(spec.last).len() as u64;
+    let bk = GenerateSpec {
+        responses: per_cell.max(1) * units.len() as u64 * periods,
+        seed: spec.seed.wrapping_add(1),
+        first,
+        ..spec.clone()
+    };
+    generate(&bk, instrument, &units, pilots, file, shown)?;
+    say(&format!(
+        "generate: former Bắc Kạn's {} units of the 92 surveyed from {first} (they joined the province on 01/07/2025)",
+        units.len()
+    ));
+    Ok(true)
 }
 
 /// Rewrites the `unit_code` of a generated CSV (second column; codes of the

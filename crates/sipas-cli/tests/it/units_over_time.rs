@@ -371,3 +371,55 @@ fn population_gives_the_intensity_and_the_report_names_old_units() {
         stderr(&out)
     );
 }
+
+/// `[generate] bac_kan = true` (the demo's setting): the 37 units of
+/// former Bắc Kạn are surveyed from 2025Q3 only, with as many responses per
+/// unit and period as the rest; clean keeps every row; the DiD on today's
+/// units leaves them out for lacking pre-periods and methods.txt (shown in
+/// the report) says how many.
+#[test]
+fn bac_kan_units_join_in_2025q3_and_are_left_out_of_the_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 7080\nseed = 3\nfirst_period = \"2023Q4\"\nlast_period = \"2025Q3\"\nbac_kan = true\n[clean]\ncrosswalk = \"thai-nguyen\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // 7080 / (177 × 8 quarters) = 5 a cell; Bắc Kạn: 37 units × 2025Q3 × 5.
+    let bk = read_csv(&dir.join("o/data/bac_kan/responses.csv"));
+    assert_eq!(bk.len(), 37 * 5);
+    assert!(bk.iter().all(|r| r["period"] == "2025Q3"));
+    let units92 = bundled::units_2025_07();
+    let bk_units: std::collections::BTreeSet<&String> =
+        bk.iter().map(|r| &r["unit_code"]).collect();
+    assert_eq!(bk_units.len(), 37);
+    // Each is one of the 92 that took in only Bắc Kạn communes.
+    let s2 = published("thai_nguyen_2025-07.csv");
+    for u in &bk_units {
+        assert!(units92.contains(u));
+        assert!(
+            !bundled::units_2024_12().iter().any(|t| &&s2[&t.code] == u),
+            "{u}"
+        );
+    }
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("o/clean/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(clean["rows_in"], 7080 + 37 * 5);
+    assert_eq!(clean["kept"], 7080 + 37 * 5, "{clean}");
+    let cells = read_csv(&dir.join("o/results/unit_period.csv"));
+    let in_q3 = cells.iter().filter(|r| r["period"] == "2025Q3").count();
+    let in_q2 = cells.iter().filter(|r| r["period"] == "2025Q2").count();
+    assert_eq!((in_q3, in_q2), (92, 55));
+    let methods = fs::read_to_string(dir.join("o/results/methods.txt")).unwrap();
+    assert!(
+        methods.contains("37 units have no period before the start"),
+        "{methods}"
+    );
+    assert!(methods.contains("37 đơn vị không có kỳ nào trước khi thí điểm bắt đầu"));
+    let html = fs::read_to_string(dir.join("o/report/index.html")).unwrap();
+    assert!(html.contains("37 units have no period before the start"));
+}
