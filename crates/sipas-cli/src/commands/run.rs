@@ -303,13 +303,17 @@ fn bac_kan_responses(
             "[generate] bac_kan needs the bundled units and codes of the day (codes_at_date = \"thai-nguyen\")"
         );
     }
-    let joined: sipas_core::Period = "2025Q3".parse().expect("a period");
-    let first = spec.first.max(joined);
-    if first > spec.last || first.granularity() != spec.last.granularity() {
+    let joined: sipas_core::IsoDate = "2025-07-01".parse().expect("a date");
+    let all = spec.first.range_to(spec.last);
+    let Some(&first) = all
+        .iter()
+        .find(|p| sipas_core::history::period_start(**p) >= joined)
+    else {
         return Ok(false);
-    }
+    };
     let units = bac_kan_units();
-    let per_cell = spec.responses / (177 * spec.first.range_to(spec.last).len() as u64).max(1);
+    let tn = sipas_core::bundled::units().len() as u64;
+    let per_cell = spec.responses / (tn * all.len() as u64).max(1);
     let periods = first.range_to(spec.last).len() as u64;
     let bk = GenerateSpec {
         responses: per_cell.max(1) * units.len() as u64 * periods,

@@ -169,6 +169,27 @@ fn a_panel_coded_at_the_time_is_analysed_on_the_92_with_no_row_lost() {
         .map(|r| &r["unit_code"])
         .collect();
     assert_eq!(pilots.len(), 11);
+    // The trend chart of a pilot unit marks both reorganisations on the axis:
+    // 01/12/2024 in the third month of 2024Q4 (x = 3 − ½ + ⅔), 01/07/2025
+    // between 2025Q2 and 2025Q3 (x = 5.5).
+    let res = tmp.path().join("cw/results");
+    let results = sipas_report::load_results_with(
+        &res,
+        &sipas_report::evaluation::ReportOptions::beside(&res),
+    )
+    .unwrap();
+    let p = sipas_core::PilotSet::from_path(&tmp.path().join("pilots92.toml")).unwrap();
+    let spec = sipas_report::spec::trend_spec(&results, &p, "05569")
+        .unwrap()
+        .to_text();
+    assert!(
+        spec.contains("reorganisation: x=3.17 \"Sắp xếp xã 01/12/2024\""),
+        "{spec}"
+    );
+    assert!(
+        spec.contains("reorganisation: x=5.50 \"Sắp xếp xã 01/07/2025\""),
+        "{spec}"
+    );
 }
 
 /// `[generate] codes_at_date = "thai-nguyen"` (the demo's setting): the
@@ -356,12 +377,14 @@ fn population_gives_the_intensity_and_the_report_names_old_units() {
     assert!(html.contains("05536 Thị trấn Chợ Chu, 05569 Xã Bảo Cường"));
     assert!(html.contains("intensity_population"));
     // An old unit missing from the file: the run stops naming it.
-    let short: String = fs::read_to_string(dir.join("population.csv"))
+    let mut short = String::new();
+    for l in fs::read_to_string(dir.join("population.csv"))
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with("05569"))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    {
+        writeln!(short, "{l}").unwrap();
+    }
     fs::write(dir.join("population.csv"), short).unwrap();
     let out = sipas(dir, &["run", "--config", "job.toml"]);
     assert_ne!(code(&out), 0);
