@@ -152,6 +152,11 @@ pub struct GenerateArgs {
     /// paper/online/phone modes with a small mode effect, a few re-sent copies and edits).
     #[arg(long)]
     pub realistic_styles: bool,
+    /// Unit codes as offices wrote them on each row's day: `thai-nguyen` (the 177's codes to
+    /// 30/11/2024, the 172's from 01/12/2024, the 92's from 01/07/2025; the default with the
+    /// bundled units, CSV output) or `none` (the 177's codes in every period).
+    #[arg(long, value_name = "thai-nguyen|none")]
+    pub codes_at_date: Option<String>,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

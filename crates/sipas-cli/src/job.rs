@@ -21,7 +21,9 @@
 //! # edit_share = 0.01               # rows edited (same id, later)
 //! # modes = [{ name = "paper", share = 0.5, effect = 0.0 },
 //! #          { name = "online", share = 0.5, effect = -0.15 }]
-//! # codes_at_date = "thai-nguyen"  # code rows as offices did on their day (177 → 172 → 92)
+//! # codes_at_date = "thai-nguyen"  # default with the bundled units: rows carry the code of
+//! #                                 # their day (177 → 172 → 92); "none": the 177's codes throughout
+//! # bac_kan = true                  # also former Bắc Kạn's 37 units of the 92, from 2025Q3
 //!
 //! [[source]]                        # optional, repeatable: a collection platform
 //! name = "kobo-2024"                # stored under OUT/raw/kobo-2024/
@@ -58,6 +60,8 @@
 //! # survey_modes = ["paper", "online", "phone"]   # default: survey, paper, online, web,
 //! #                                 # phone, cati, capi, face_to_face, interview, mail
 //! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
+//! # population = "population.csv"  # with a crosswalk: `code,population` of the old units; the
+//! #                                 # treatment intensity becomes the share of population
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -195,9 +199,18 @@ pub struct GenerateJob {
     pub styles: sipas_synth::ResponseStyles,
     /// `thai-nguyen`: code each generated response as offices did on its
     /// submission day (the 177 units' codes moved through the bundled
-    /// crosswalk up to that day: 172 from 01/12/2024, 92 from 01/07/2025).
+    /// crosswalk up to that day: 172 from 01/12/2024, 92 from 01/07/2025);
+    /// the default with the bundled units. `none`: the 177's codes in every
+    /// period (rows after 30/11/2024 may then be unknown units at clean).
     #[serde(default)]
     pub codes_at_date: Option<String>,
+    /// Also survey the units of former Bắc Kạn (the 37 of the 92 made only
+    /// of Bắc Kạn communes), from 2025Q3 only, when they joined the
+    /// province: as many responses per unit and period as the rest, written
+    /// to `data/bac_kan/responses.csv` (with the codes of the 92). Needs the
+    /// bundled units and codes of the day.
+    #[serde(default)]
+    pub bac_kan: bool,
 }
 
 fn default_first() -> String {
@@ -239,6 +252,11 @@ pub struct AggregateJob {
     /// Channel values that are per-transaction ratings (never pooled); default: the bundled list.
     #[serde(default)]
     pub rating_channels: Option<Vec<String>>,
+    /// After a crosswalk: a CSV `code,population` of the old units; the
+    /// treatment intensity of today's units is then their share of
+    /// population in pilot communes (default: the share of responses).
+    #[serde(default)]
+    pub population: Option<PathBuf>,
 }
 
 impl Default for AggregateJob {
@@ -247,6 +265,7 @@ impl Default for AggregateJob {
             channel: default_channel(),
             survey_modes: None,
             rating_channels: None,
+            population: None,
         }
     }
 }
@@ -290,6 +309,7 @@ impl Job {
         job.units = job.units.as_ref().map(abs);
         job.pilots = job.pilots.as_ref().map(abs);
         job.clean.units_after = job.clean.units_after.as_ref().map(abs);
+        job.aggregate.population = job.aggregate.population.as_ref().map(abs);
         if let Some(c) = &job.clean.crosswalk {
             let parts: Vec<String> = c
                 .split(',')

@@ -10,6 +10,7 @@ const UNITS: &str = include_str!("../../../fixtures/units/thai_nguyen.csv");
 const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
 const UNITS_2024_12: &str = include_str!("../../../fixtures/units/thai_nguyen_2024-12.csv");
 const UNITS_2025_07: &str = include_str!("../../../fixtures/units/thai_nguyen_2025-07.csv");
+const BAC_KAN_2025_06: &str = include_str!("../../../fixtures/units/bac_kan_2025-06.csv");
 
 /// Ids of the bundled instruments.
 pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
@@ -58,6 +59,15 @@ pub fn units_2024_12() -> UnitRegistry {
         .expect("the bundled unit list is checked by the test suite")
 }
 
+/// The 108 units of Tỉnh Bắc Kạn in force until 30/06/2025 (95 xã, 6
+/// phường, 7 thị trấn in 8 districts; names and districts from the
+/// 01/07/2025 crosswalk, no district codes), which merged into Tỉnh Thái
+/// Nguyên on 01/07/2025.
+pub fn units_bac_kan() -> UnitRegistry {
+    UnitRegistry::from_csv_str(BAC_KAN_2025_06, "fixtures/units/bac_kan_2025-06.csv")
+        .expect("the bundled unit list is checked by the test suite")
+}
+
 /// The 92 units of the merged Tỉnh Thái Nguyên from 01/07/2025 (Nghị quyết
 /// 1683/NQ-UBTVQH15; no districts).
 pub fn units_2025_07() -> UnitRegistry {
@@ -65,14 +75,21 @@ pub fn units_2025_07() -> UnitRegistry {
         .expect("the bundled unit list is checked by the test suite")
 }
 
-/// The Thái Nguyên units over time: the 177 to 30/11/2024, the 172 from
-/// 01/12/2024 to 30/06/2025, the 92 from 01/07/2025.
+/// The Thái Nguyên units over time: the 177 to 30/11/2024; from 01/12/2024
+/// to 30/06/2025 the 172 and, beside them, Bắc Kạn's 108 (so rows of former
+/// Bắc Kạn coded before the merger validate and map through the 01/07/2025
+/// crosswalk); the 92 from 01/07/2025. Bắc Kạn's units before 01/12/2024
+/// are not bundled (the sources list them as in force just before
+/// 01/07/2025).
 pub fn unit_history() -> UnitHistory {
     let day = |s: &str| s.parse::<IsoDate>().expect("a bundled date");
+    let before_july_2025 = units_2024_12()
+        .union(&units_bac_kan(), "bundled unit history")
+        .expect("the bundled unit history is checked by the test suite");
     UnitHistory::from_eras(
         vec![
             (None, units()),
-            (Some(day("2024-12-01")), units_2024_12()),
+            (Some(day("2024-12-01")), before_july_2025),
             (Some(day("2025-07-01")), units_2025_07()),
         ],
         "bundled unit history",
@@ -125,6 +142,36 @@ mod tests {
         .unwrap();
         assert_eq!(p.units.len(), 12);
         p.check_against(&u, "pilots 2024-12").unwrap();
+    }
+
+    #[test]
+    fn bac_kan_has_108_units_95_6_7_in_8_districts() {
+        let u = super::units_bac_kan();
+        assert_eq!(u.len(), 108);
+        let count = |k| u.iter().filter(|x| x.kind == k).count();
+        assert_eq!(
+            (
+                count(crate::UnitKind::Xa),
+                count(crate::UnitKind::Phuong),
+                count(crate::UnitKind::ThiTran)
+            ),
+            (95, 6, 7)
+        );
+        let districts: std::collections::BTreeSet<&str> =
+            u.iter().map(|x| x.district_name.as_str()).collect();
+        assert_eq!(districts.len(), 8);
+        assert!(districts.contains("Thành phố Bắc Kạn"));
+        assert_eq!(
+            u.get("01834").unwrap().full_name(),
+            "Phường Nguyễn Thị Minh Khai"
+        );
+        assert_eq!(u.get("01888").unwrap().full_name(), "Thị trấn Chợ Rã");
+        assert_eq!(u.get("01888").unwrap().district_name, "Huyện Ba Bể");
+        // NFC, and no code shared with Thái Nguyên's lists.
+        for x in u.iter() {
+            assert_eq!(crate::text::nfc(&x.name), x.name);
+            assert!(!super::units().contains(&x.code), "{}", x.code);
+        }
     }
 
     #[test]

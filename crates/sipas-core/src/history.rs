@@ -305,11 +305,20 @@ mod tests {
     #[test]
     fn bundled_eras_177_172_92() {
         let h = bundled::unit_history();
+        // 01/12/2024–30/06/2025: Thái Nguyên's 172 and Bắc Kạn's 108.
         let sizes: Vec<usize> = h.eras().iter().map(|e| e.units.len()).collect();
-        assert_eq!(sizes, [177, 172, 92]);
+        assert_eq!(sizes, [177, 172 + 108, 92]);
         assert_eq!(h.in_force(d("2024-11-30")).len(), 177);
-        assert_eq!(h.in_force(d("2024-12-01")).len(), 172);
-        assert_eq!(h.in_force(d("2025-06-30")).len(), 172);
+        assert_eq!(h.in_force(d("2024-12-01")).len(), 280);
+        assert_eq!(h.in_force(d("2025-06-30")).len(), 280);
+        assert_eq!(
+            h.get("01834", d("2025-06-30"))
+                .map(Unit::full_name)
+                .as_deref(),
+            Some("Phường Nguyễn Thị Minh Khai")
+        );
+        assert!(h.get("01834", d("2025-07-01")).is_none());
+        assert!(h.get("01834", d("2024-11-30")).is_none());
         assert_eq!(h.in_force(d("2025-07-01")).len(), 92);
         assert_eq!(h.in_force(d("2019-01-01")).len(), 177);
         let e = h.eras();
@@ -327,7 +336,7 @@ mod tests {
         assert_eq!(count(crate::UnitKind::Xa), 77);
         assert_eq!(count(crate::UnitKind::Phuong), 15);
         assert!(e[2].units.iter().all(|u| u.district_name.is_empty()));
-        // The 172: 121 xã + 41 phường + 10 thị trấn.
+        // The 172: 121 xã + 41 phường + 10 thị trấn (besides Bắc Kạn's 95 + 6 + 7).
         let count = |k| e[1].units.iter().filter(|u| u.kind == k).count();
         assert_eq!(
             (
@@ -335,7 +344,7 @@ mod tests {
                 count(crate::UnitKind::Phuong),
                 count(crate::UnitKind::ThiTran)
             ),
-            (121, 41, 10)
+            (121 + 95, 41 + 6, 10 + 7)
         );
     }
 

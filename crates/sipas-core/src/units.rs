@@ -148,6 +148,35 @@ impl UnitRegistry {
     pub fn is_empty(&self) -> bool {
         self.units.is_empty()
     }
+
+    /// The units `keep` accepts.
+    #[must_use]
+    pub fn filtered(&self, keep: impl Fn(&Unit) -> bool) -> Self {
+        UnitRegistry {
+            units: self
+                .units
+                .iter()
+                .filter(|(_, u)| keep(u))
+                .map(|(c, u)| (c.clone(), u.clone()))
+                .collect(),
+        }
+    }
+
+    /// The units of both lists (two provinces in force side by side, e.g.
+    /// Thái Nguyên's 172 and Bắc Kạn's 108 before 01/07/2025). A code in
+    /// both is an error naming `origin`.
+    pub fn union(&self, other: &UnitRegistry, origin: &str) -> Result<Self> {
+        let mut units = self.units.clone();
+        for (code, u) in &other.units {
+            if units.insert(code.clone(), u.clone()).is_some() {
+                return Err(Error::Invalid {
+                    origin: origin.to_string(),
+                    message: format!("code {code} is in both unit lists"),
+                });
+            }
+        }
+        Ok(UnitRegistry { units })
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,47 @@ pub struct TreatmentRow {
     pub old_units: String,
     /// Those of them that are pilot communes.
     pub pilot_old_units: String,
+    /// The old units' names with their prefix, `|`-separated in the order
+    /// of `old_units` (empty when `treatment.csv` has no `old_unit_names`).
+    pub old_unit_names: String,
+    /// What the intensity is a share of: `responses` or `population`
+    /// (empty in files written before the column existed).
+    pub intensity_basis: String,
+}
+
+/// The old units of a [`TreatmentRow`] as shown to readers: `code name`
+/// (`05536 Thị trấn Chợ Chu`) where `treatment.csv` names them, else the
+/// code alone; every old unit and the pilot communes among them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NamedOldUnits {
+    /// Every old unit behind today's unit.
+    pub all: Vec<String>,
+    /// The pilot communes among them.
+    pub pilots: Vec<String>,
+}
+
+/// Names the old units of a row (see [`NamedOldUnits`]).
+pub fn named_old_units(t: &TreatmentRow) -> NamedOldUnits {
+    let split = |s: &str| -> Vec<String> {
+        s.split('|')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let codes = split(&t.old_units);
+    let names: Vec<String> = t.old_unit_names.split('|').map(str::to_string).collect();
+    let label = |code: &str| -> String {
+        codes
+            .iter()
+            .position(|c| c == code)
+            .and_then(|i| names.get(i))
+            .filter(|n| !n.is_empty() && names.len() == codes.len())
+            .map_or_else(|| code.to_string(), |n| format!("{code} {n}"))
+    };
+    NamedOldUnits {
+        all: codes.iter().map(|c| label(c)).collect(),
+        pilots: split(&t.pilot_old_units).iter().map(|c| label(c)).collect(),
+    }
 }
 
 /// One row of `did_units.csv`: a pilot unit's 2×2 of cell means.
@@ -443,12 +484,15 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
         let [code, x, olds, pilots] =
             ["unit_code", "intensity", "old_units", "pilot_old_units"].map(|n| t.col(n));
         let (code, x, olds, pilots) = (code?, x?, olds?, pilots?);
+        let (names, basis) = (t.col("old_unit_names").ok(), t.col("intensity_basis").ok());
         for r in t.rows()? {
             ev.treatment.push(TreatmentRow {
                 unit_code: r.text(code).to_string(),
                 intensity: r.opt_f64(&p, x)?,
                 old_units: r.text(olds).to_string(),
                 pilot_old_units: r.text(pilots).to_string(),
+                old_unit_names: names.map(|c| r.text(c).to_string()).unwrap_or_default(),
+                intensity_basis: basis.map(|c| r.text(c).to_string()).unwrap_or_default(),
             });
         }
         ev.treatment.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
@@ -621,4 +665,42 @@ fn read_pretrend(path: &Path) -> Result<Option<Pretrend>> {
         replicates: opt_count(r, path, replicates)?,
         seed: opt_count(r, path, seed)?,
     }))
+}
+
+#[cfg(test)]
+mod named_tests {
+    use super::{TreatmentRow, named_old_units};
+
+    #[test]
+    fn old_units_carry_their_names_where_given() {
+        let t = TreatmentRow {
+            unit_code: "05528".into(),
+            intensity: Some(0.5),
+            old_units: "05506|05527|05528".into(),
+            pilot_old_units: "05506|05527".into(),
+            old_unit_names: "Phường Lương Sơn|Xã Tân Quang|Phường Bách Quang".into(),
+            intensity_basis: "responses".into(),
+        };
+        let n = named_old_units(&t);
+        assert_eq!(
+            n.all,
+            [
+                "05506 Phường Lương Sơn",
+                "05527 Xã Tân Quang",
+                "05528 Phường Bách Quang"
+            ]
+        );
+        assert_eq!(n.pilots, ["05506 Phường Lương Sơn", "05527 Xã Tân Quang"]);
+        // A file without names (or with a count that does not match): codes only.
+        let bare = TreatmentRow {
+            old_unit_names: String::new(),
+            ..t.clone()
+        };
+        assert_eq!(named_old_units(&bare).all, ["05506", "05527", "05528"]);
+        let short = TreatmentRow {
+            old_unit_names: "Phường Lương Sơn".into(),
+            ..t
+        };
+        assert_eq!(named_old_units(&short).pilots, ["05506", "05527"]);
+    }
 }

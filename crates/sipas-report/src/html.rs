@@ -333,10 +333,10 @@ fn todays_units_section(h: &mut String, results: &Results) {
     h.push_str(
         "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n\
          <p>Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), mỗi đơn vị hiện nay \
-         gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu trước lần sắp xếp đầu tiên thuộc các \
+         gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, khi có) trước lần sắp xếp đầu tiên thuộc các \
          xã thí điểm. <small>After the reorganisations each unit of today holds one or more former \
-         communes; its treatment intensity is the share of its responses before the first \
-         reorganisation from pilot communes.</small></p>\n<table>\n<tr><th>Đơn vị</th>\
+         communes; its treatment intensity is the share of its responses (or of its population, when \
+         given) before the first reorganisation from pilot communes.</small></p>\n<table>\n<tr><th>Đơn vị</th>\
          <th>Các xã cũ</th><th>Xã thí điểm</th><th>Mức độ can thiệp</th></tr>\n",
     );
     for t in &ev.treatment {
@@ -344,16 +344,28 @@ fn todays_units_section(h: &mut String, results: &Results) {
             || t.unit_code.clone(),
             |u| format!("{} {}", t.unit_code, u.name),
         );
+        let named = crate::evaluation::named_old_units(t);
         let _ = writeln!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&name),
-            escape(&t.old_units.replace('|', ", ")),
-            escape(&t.pilot_old_units.replace('|', ", ")),
+            escape(&named.all.join(", ")),
+            escape(&named.pilots.join(", ")),
             num(t.intensity, 2)
         );
     }
     h.push_str("</table>\n");
+    if ev
+        .treatment
+        .iter()
+        .any(|t| t.intensity_basis == "population")
+    {
+        h.push_str(
+            "<p>Mức độ can thiệp tính theo dân số: tỷ lệ dân số của đơn vị sống ở các xã thí điểm. \
+             <small>Intensity here is the share of the unit's population living in pilot communes \
+             (from the population file given to the job).</small></p>\n",
+        );
+    }
     let rows = ev
         .twfe
         .as_ref()
@@ -367,6 +379,9 @@ fn todays_units_section(h: &mut String, results: &Results) {
             let label = match r.unit_code.as_deref().unwrap_or_default() {
                 "contains_pilot" => "Có chứa xã thí điểm (contains_pilot)",
                 "intensity" => "Theo mức độ can thiệp (intensity)",
+                "intensity_population" => {
+                    "Theo mức độ can thiệp, tính theo dân số (intensity_population)"
+                }
                 "contains_pilot_unmixed" => "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
                 other => other,
             };

@@ -105,7 +105,17 @@ impl Treatment {
         Treatment::ContainsPilotUnmixed,
     ];
 
-    /// The label written in `did_twfe.csv`.
+    /// The label written in `did_twfe.csv` when the intensity is a share
+    /// of population (`intensity_population`) or of responses (as
+    /// [`Treatment::as_str`]).
+    pub fn label(self, by_population: bool) -> &'static str {
+        match self {
+            Treatment::Intensity if by_population => "intensity_population",
+            t => t.as_str(),
+        }
+    }
+
+    /// The label written in `did_twfe.csv` (intensity from responses).
     pub fn as_str(self) -> &'static str {
         match self {
             Treatment::ContainsPilot => "contains_pilot",

@@ -37,6 +37,7 @@ mod fit;
 mod linalg;
 mod merged;
 mod output;
+mod population;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,6 +49,7 @@ pub use merged::{
     MergedDid, Treatment, UnitTreatment, intensity_from_responses, treatment_intensity, twfe_merged,
 };
 pub use output::{EVALUATION_FILES, append_treatment_rows, methods_text, write_evaluation};
+pub use population::{Population, intensity_from_population};
 
 use crate::estimate::{CellEstimate, Z_INTERVAL};
 use crate::{Error, Result};

@@ -68,8 +68,14 @@ struct Report<'a> {
 /// Adds the TWFE DiD on today's units under each treatment definition to
 /// `did_twfe.csv` (written by [`write_evaluation`] first): one row per
 /// definition with `scope` = `treatment` and the definition
-/// (`contains_pilot`, `intensity`, `contains_pilot_unmixed`) in `unit_code`.
-pub fn append_treatment_rows(m: &super::MergedDid, out_dir: &Path) -> Result<()> {
+/// (`contains_pilot`, `intensity` — `intensity_population` when the
+/// intensity is a share of population — `contains_pilot_unmixed`) in
+/// `unit_code`.
+pub fn append_treatment_rows(
+    m: &super::MergedDid,
+    by_population: bool,
+    out_dir: &Path,
+) -> Result<()> {
     let path = out_dir.join("did_twfe.csv");
     let mut s = std::fs::read_to_string(&path).map_err(|source| Error::Io {
         path: path.clone(),
@@ -84,7 +90,7 @@ pub fn append_treatment_rows(m: &super::MergedDid, out_dir: &Path) -> Result<()>
         did_line(
             &mut line,
             &DidRow {
-                unit_code: Some(t.as_str().to_string()),
+                unit_code: Some(t.label(by_population).to_string()),
                 ..r.clone()
             },
         );

@@ -137,6 +137,75 @@ fn codes_and_names_are_read_at_the_rows_date() {
     );
 }
 
+/// Bắc Kạn's 108 units (in force until 30/06/2025): rows of former Bắc Kạn
+/// coded or named as offices did before the merger validate, and the
+/// 01/07/2025 crosswalk takes them onto the 92.
+#[test]
+fn bac_kan_rows_before_the_merger_validate_and_map() {
+    let mut named = row("n1", "Phường Sông Cầu", "2025Q2", None, 4);
+    named.district = Some("Thành Phố Bắc Kạn".into());
+    let mut ambiguous = row("n2", "Sông Cầu", "2025Q2", None, 5);
+    ambiguous.district = None;
+    let mut cho_ra = row("n3", "TT Chợ Rã", "2025Q2", Some("2025-06-30"), 6);
+    cho_ra.district = Some("Huyện Ba Bể".into());
+    let mut t = table(vec![
+        // Nguyễn Thị Minh Khai 01834 → Đức Xuân 01840.
+        row("k1", "01834", "2025Q1", None, 1),
+        row("k2", "Phường Nguyễn Thị Minh Khai", "2025Q2", None, 2),
+        // Xuất Hóa 01855 → Bắc Kạn 01843, written with the other tone placement.
+        row("k3", "P. Xuất Hoá", "2025Q1", Some("2025-02-14"), 3),
+        named,
+        ambiguous,
+        cho_ra,
+        // After the merger the old code no longer exists.
+        row("x1", "01834", "2025Q3", Some("2025-07-02"), 7),
+    ]);
+    t.has_district = true;
+    let opts = CleanOptions {
+        crosswalk: Some(Crosswalk::thai_nguyen()),
+        ..CleanOptions::default()
+    };
+    let o = clean(&t, &instrument(), &history(), &opts).unwrap();
+    let k = |id| kept_unit(&o.table, id);
+    assert_eq!(k("k1").as_deref(), Some("01840"));
+    assert_eq!(k("k2").as_deref(), Some("01840"));
+    assert_eq!(k("k3").as_deref(), Some("01843"));
+    // Sông Cầu: a phường of Bắc Kạn city and a thị trấn of Đồng Hỷ (Thái
+    // Nguyên); the prefix and district say which.
+    assert_eq!(k("n1").as_deref(), Some("01843"));
+    // Chợ Rã 01888 → Xã Chợ Rã 01912.
+    assert_eq!(k("n3").as_deref(), Some("01912"));
+    let q: BTreeMap<&str, (&str, &str)> = o
+        .quarantine
+        .iter()
+        .map(|e| {
+            (
+                e.row.response_id.as_str(),
+                (e.reason.as_str(), e.detail.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert_eq!(q["n2"].0, "ambiguous_unit");
+    assert!(
+        q["n2"].1.contains("01837") && q["n2"].1.contains("05656"),
+        "{:?}",
+        q["n2"]
+    );
+    assert_eq!(q["x1"].0, "unknown_unit");
+    assert!(
+        q["x1"]
+            .1
+            .contains("Phường Nguyễn Thị Minh Khai 2024-12-01–2025-06-30"),
+        "{:?}",
+        q["x1"]
+    );
+    // Without a crosswalk the rows keep the code of their day.
+    let o = clean(&t, &instrument(), &history(), &CleanOptions::default()).unwrap();
+    assert_eq!(kept_unit(&o.table, "k2").as_deref(), Some("01834"));
+    assert_eq!(kept_unit(&o.table, "n3").as_deref(), Some("01888"));
+}
+
 /// Independent reading of the two published crosswalks: old code → new
 /// code (the default line of a divided unit), per step.
 fn published() -> [BTreeMap<String, String>; 2] {
@@ -171,7 +240,8 @@ fn published() -> [BTreeMap<String, String>; 2] {
 
 /// 2024Q1–2026Q2, every unit in force in each quarter, coded as offices
 /// code them at the time: the 177 in 2024 (the 172 from 01/12/2024 for
-/// December submissions), the 172 in 2025Q1–Q2, the 92 from 2025Q3.
+/// December submissions), the 172 in 2025Q1–Q2, the 92 from 2025Q3;
+/// Bắc Kạn's 108 wherever the 01/12/2024–30/06/2025 list is in force.
 fn offices_panel() -> ResponseTable {
     let h = history();
     let mut rows = Vec::new();
@@ -279,17 +349,20 @@ fn a_panel_coded_at_the_time_lands_on_the_92_with_no_row_lost() {
         e.1 += r.answers.iter().map(|a| u64::from(a.unwrap())).sum::<u64>();
     }
     assert_eq!(got, want);
-    // Every one of the 92 has 2025Q3–2026Q2; those that took in Thái
-    // Nguyên units also 2024Q1–2025Q2 (former Bắc Kạn only from 2025Q3).
+    // Every one of the 92 has 2025Q3–2026Q2; the 55 that took in Thái
+    // Nguyên units also 2024Q1–2025Q2; the 37 of former Bắc Kạn also the
+    // quarters its 108 units were in force in (2024Q4 from the December
+    // day, 2025Q1, 2025Q2).
     let cells: std::collections::BTreeSet<&String> = want.keys().map(|(u, _)| u).collect();
     assert_eq!(cells.len(), 92);
-    let from_tn: std::collections::BTreeSet<&String> = history().eras()[1]
-        .units
-        .iter()
-        .map(|u| &s2[&u.code])
-        .collect();
-    assert_eq!(from_tn.len(), 55);
-    assert_eq!(want.len(), 92 * 4 + 55 * 6);
+    let onto = |units: sipas_core::UnitRegistry| -> std::collections::BTreeSet<String> {
+        units.iter().map(|u| s2[&u.code].clone()).collect()
+    };
+    let from_tn = onto(bundled::units_2024_12());
+    let from_bk = onto(bundled::units_bac_kan());
+    assert_eq!((from_tn.len(), from_bk.len()), (55, 37));
+    assert!(from_tn.is_disjoint(&from_bk));
+    assert_eq!(want.len(), 92 * 4 + 55 * 6 + 37 * 3);
     // The rows given by name land where the rows given by code do.
     for r in o.table.rows.iter().filter(|r| r.unit_text.is_some()) {
         assert!(want.contains_key(&(r.unit_code.clone(), r.period.clone())));

@@ -161,6 +161,9 @@ fn every_unit_in_every_written_form() {
 #[test]
 fn names_beginning_like_a_prefix() {
     for (path, reg) in unit_lists() {
+        if reg.get("05443").is_none() {
+            continue; // Bắc Kạn's list: no Phương Giao nor Phượng Tiến.
+        }
         let m = UnitMatcher::new(&reg);
         // Phương Giao merged away on 01/07/2025; Phượng Tiến lives on under code 05563.
         let names: &[(&str, &str)] = if reg.get("05749").is_some() {

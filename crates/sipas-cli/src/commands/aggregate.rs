@@ -76,6 +76,11 @@ pub(crate) struct TreatmentSource {
     pub(crate) pilots: PilotSet,
     pub(crate) first_step: sipas_core::IsoDate,
     pub(crate) last_step: sipas_core::IsoDate,
+    /// `[aggregate] population`: intensity as a share of population.
+    pub(crate) population: Option<sipas_aggregate::panel::Population>,
+    /// Old unit code → full name (`Thị trấn Chợ Chu`), from the units in
+    /// force the day before the first reorganisation.
+    pub(crate) old_names: std::collections::BTreeMap<String, String>,
 }
 
 /// Channel classes from the CLI / job lists (`None`: the bundled list).
@@ -227,6 +232,15 @@ pub(crate) fn run_aggregate(
     Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
 }
 
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 fn fmt_opt(x: Option<f64>) -> String {
     x.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"))
 }
@@ -250,23 +264,36 @@ fn treatment_rows(
     out: &Path,
     methods: &mut String,
 ) -> anyhow::Result<()> {
-    use sipas_aggregate::panel::{append_treatment_rows, intensity_from_responses, twfe_merged};
+    use sipas_aggregate::panel::{
+        append_treatment_rows, intensity_from_population, intensity_from_responses, twfe_merged,
+    };
     use sipas_core::history::period_start;
     let start_day = period_start(ts.pilots.start);
     // Pilots named by today's codes (start on or after the last step) cover their unit.
     let by_new_code = start_day >= ts.last_step;
-    let Some(t) = intensity_from_responses(
-        responses,
-        |p| period_start(p.offset(1)) <= ts.first_step,
-        |unit, old| {
-            if by_new_code {
-                ts.pilots.contains(unit)
-            } else {
-                ts.pilots.contains(old)
-            }
-        },
-    ) else {
+    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.first_step;
+    let is_pilot = |unit: &str, old: &str| {
+        if by_new_code {
+            ts.pilots.contains(unit)
+        } else {
+            ts.pilots.contains(old)
+        }
+    };
+    let Some(by_responses) = intensity_from_responses(responses, before, is_pilot) else {
         return Ok(());
+    };
+    // One intensity for the DiD and treatment.csv: of population when given.
+    let t = match &ts.population {
+        None => by_responses.clone(),
+        Some(pop) => intensity_from_population(responses, before, is_pilot, pop)
+            .expect("the old_unit_code column is present")
+            .context("cannot compute the treatment intensity from population")?,
+    };
+    let by_population = ts.population.is_some();
+    let basis = if by_population {
+        "population"
+    } else {
+        "responses"
     };
     let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting) {
         Ok(m) => m,
@@ -275,10 +302,12 @@ fn treatment_rows(
             return Ok(());
         }
     };
-    append_treatment_rows(&m, out)
+    append_treatment_rows(&m, by_population, out)
         .with_context(|| format!("cannot write the treatment rows to {}", out.display()))?;
-    // Which old units make up each unit with a pilot commune.
-    let mut csv = String::from("unit_code,intensity,mixed,old_units,pilot_old_units,responses\n");
+    // Which old units make up each unit with a pilot commune, named.
+    let mut csv = String::from(
+        "unit_code,intensity,mixed,old_units,pilot_old_units,responses,intensity_basis,population,old_unit_names\n",
+    );
     for u in t.values().filter(|u| u.contains_pilot()) {
         let olds: Vec<&str> = u.parts.keys().map(String::as_str).collect();
         let pilots: Vec<&str> = u
@@ -287,15 +316,28 @@ fn treatment_rows(
             .filter(|(_, p)| **p)
             .map(|(o, _)| o.as_str())
             .collect();
+        let names: Vec<&str> = olds
+            .iter()
+            .map(|o| ts.old_names.get(*o).map_or("", String::as_str))
+            .collect();
+        let responses_n = by_responses.get(&u.unit_code).map_or(0.0, |r| r.basis);
+        let population = if by_population {
+            format!("{}", u.basis)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             csv,
-            "{},{:.6},{},{},{},{}",
+            "{},{:.6},{},{},{},{},{},{},{}",
             u.unit_code,
             u.intensity,
             u.mixed(),
             olds.join("|"),
             pilots.join("|"),
-            u.basis
+            responses_n,
+            basis,
+            population,
+            csv_field(&names.join("|"))
         );
     }
     sipas_aggregate::twin::write_csv_and_twin(out, "treatment.csv", csv.as_bytes())
@@ -306,7 +348,7 @@ fn treatment_rows(
         .map(|(k, r)| {
             format!(
                 "{} {:.2} (95% CI {:.2} to {:.2}; {} treated of {} units)",
-                k.as_str(),
+                k.label(by_population),
                 r.estimate,
                 r.lo_cr1,
                 r.hi_cr1,
@@ -320,7 +362,7 @@ fn treatment_rows(
         if !m.rows.iter().any(|(t, _)| *t == k) {
             rows.push(format!(
                 "{} not estimable (no treated unit left, e.g. every unit with a pilot commune is mixed)",
-                k.as_str()
+                k.label(by_population)
             ));
         }
     }
@@ -339,21 +381,32 @@ fn treatment_rows(
         methods,
         "\nTreatment on today's units. The communes were reorganised (01/12/2024 and 01/07/2025) and the \
          analysis uses today's units, so a unit may hold pilot and non-pilot communes. Each unit's \
-         treatment intensity is the share of its responses before the first reorganisation that come from \
+         treatment intensity is the share of its {} before the first reorganisation that come from \
          pilot communes (units with a pilot commune: {}). The two-way fixed-effects DiD is estimated three \
          ways (did_twfe.csv, scope treatment): contains_pilot counts every unit with a pilot commune as \
-         treated (diluted where the unit is mostly non-pilot); intensity uses the share as the treatment \
+         treated (diluted where the unit is mostly non-pilot); {} uses the share as the treatment \
          (the effect on a fully treated unit if the effect scales with the share); contains_pilot_unmixed \
          leaves the mixed units out. Results: {}. {} units have no period before the start (e.g. former \
          Bắc Kạn, surveyed from 2025Q3) and are left out of these comparisons.\n\n\
          Đơn vị hiện nay. Các xã đã được sắp xếp lại (01/12/2024 và 01/07/2025) nên một đơn vị có thể gồm cả \
-         xã thí điểm và xã không thí điểm. Mức độ can thiệp của mỗi đơn vị là tỷ lệ phiếu trước lần sắp xếp \
+         xã thí điểm và xã không thí điểm. Mức độ can thiệp của mỗi đơn vị là tỷ lệ {} trước lần sắp xếp \
          đầu tiên thuộc các xã thí điểm. Khác biệt kép được ước lượng theo ba cách: có chứa xã thí điểm, \
          theo mức độ can thiệp, và bỏ các đơn vị hỗn hợp. {} đơn vị không có kỳ nào trước khi thí điểm bắt \
          đầu (như tỉnh Bắc Kạn cũ) không được đưa vào so sánh.\n",
+        if by_population {
+            "population (the job's population file, summed over the old units with responses)"
+        } else {
+            "responses"
+        },
         mixed.join(", "),
+        sipas_aggregate::panel::Treatment::Intensity.label(by_population),
         rows.join("; "),
         m.without_pre_periods.len(),
+        if by_population {
+            "dân số"
+        } else {
+            "phiếu"
+        },
         m.without_pre_periods.len(),
     );
     Ok(())

@@ -12,6 +12,7 @@ use crate::commands::say;
 use crate::resolve;
 
 /// What to generate, resolved.
+#[derive(Clone)]
 pub(crate) struct GenerateSpec {
     pub(crate) responses: u64,
     pub(crate) seed: u64,
@@ -45,8 +46,54 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
             ResponseStyles::default()
         },
     };
+    let dated = dated_codes(
+        a.codes_at_date.as_deref(),
+        a.domain.units.is_none(),
+        "--codes-at-date",
+    )?;
+    let csv = a
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if dated && !csv && a.codes_at_date.is_some() {
+        anyhow::bail!(
+            "--codes-at-date thai-nguyen: codes of their day are written to CSV output only\nhint: write a .csv file, or pass --codes-at-date none"
+        );
+    }
     generate(&spec, &instrument, &units, &pilots, &a.out, &a.out)?;
+    if dated && csv {
+        super::run::code_at_date(&a.out, &sipas_clean::Crosswalk::thai_nguyen())?;
+    } else if dated && spec.last >= "2024Q4".parse().expect("a period") {
+        say(
+            "generate: Parquet output keeps the codes of the 177 units in every period (rows after 30/11/2024 may then be unknown units)\nhint: write a .csv file to get the codes of each row's day",
+        );
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Whether generated rows carry the unit code in force on their submission
+/// day (`thai-nguyen`) or the 177 units' codes throughout (`none`). The
+/// default, with the bundled units, is the codes of the day: offices wrote
+/// the 172's codes from 01/12/2024 and the 92's from 01/07/2025, and a row
+/// with a code no longer in force would be an unknown unit at clean.
+pub(crate) fn dated_codes(
+    setting: Option<&str>,
+    bundled_units: bool,
+    what: &str,
+) -> anyhow::Result<bool> {
+    match setting.map(str::trim) {
+        None => Ok(bundled_units),
+        Some("thai-nguyen") if bundled_units => Ok(true),
+        Some("thai-nguyen") => anyhow::bail!(
+            "{what} = thai-nguyen: codes of the day need the bundled Thái Nguyên units\nhint: drop the units setting, or set {what} none"
+        ),
+        Some("none") => Ok(false),
+        Some(other) => {
+            anyhow::bail!(
+                "{what} = `{other}`: use `thai-nguyen` (the default with the bundled units) or `none`"
+            )
+        }
+    }
 }
 
 fn parse_period(s: &str, flag: &str) -> anyhow::Result<Period> {

@@ -83,11 +83,24 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         let file = out.join("data").join("responses.csv");
         let shown = job.out.join("data").join("responses.csv");
         generate(&spec, &gen_instrument, &units, &pilots, &file, &shown)?;
-        match g.codes_at_date.as_deref() {
-            None => {}
-            Some("thai-nguyen") => code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?,
-            Some(other) => {
-                anyhow::bail!("[generate] codes_at_date = `{other}`: only `thai-nguyen` is known")
+        let dated = super::generate::dated_codes(
+            g.codes_at_date.as_deref(),
+            job.units.is_none(),
+            "[generate] codes_at_date",
+        )?;
+        if g.bac_kan {
+            let bk_file = out.join("data").join("bac_kan").join("responses.csv");
+            let bk_shown = job.out.join("data").join("bac_kan").join("responses.csv");
+            if bac_kan_responses(&spec, dated, &gen_instrument, &pilots, &bk_file, &bk_shown)? {
+                inputs.push((bk_file, "data/bac_kan/responses.csv".to_string()));
+            }
+        }
+        if dated {
+            code_at_date(&file, &sipas_clean::Crosswalk::thai_nguyen())?;
+            if job.clean.crosswalk.is_none() && spec.last >= "2024Q4".parse().expect("a period") {
+                say(
+                    "run: the generated rows carry the codes of their day (177 → 172 → 92) and no crosswalk is set: a code may name different units over time\nhint: set [clean] crosswalk = \"thai-nguyen\" to analyse every period on today's units",
+                );
             }
         }
         inputs.push((file, "data/responses.csv".to_string()));
@@ -151,7 +164,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     finish_stage(&stage, &clean_dir, "clean", opts, &from, &done, &mut rows)?;
     status = status.max(done.status);
 
-    let treatment = treatment_source(job, &pilots)?;
+    let treatment = treatment_source(job, &pilots, &history)?;
     let (units, pilots) = analysis_units(job, units, pilots, &history)?;
     let results = out.join("results");
     read_stage(&clean_dir, "clean")?;
@@ -270,10 +283,80 @@ fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The units of the 92 made only of former Bắc Kạn communes (none of the
+/// 177 Thái Nguyên units goes into them).
+pub(crate) fn bac_kan_units() -> UnitRegistry {
+    use sipas_clean::{Crosswalk, CrosswalkTarget, Mapped};
+    let history = sipas_core::bundled::unit_history();
+    let cw = Crosswalk::thai_nguyen();
+    let day = "2024-11-30".parse().expect("a date");
+    let onto = |units: &UnitRegistry| -> std::collections::BTreeSet<String> {
+        units
+            .iter()
+            .filter_map(
+                |u| match cw.map(&u.code, day, CrosswalkTarget::New, &history) {
+                    Mapped::Code { code, .. } => Some(code),
+                    Mapped::NotOneToOne { .. } => None,
+                },
+            )
+            .collect()
+    };
+    let from_tn = onto(&sipas_core::bundled::units());
+    let from_bk = onto(&sipas_core::bundled::units_bac_kan());
+    sipas_core::bundled::units_2025_07()
+        .filtered(|u| from_bk.contains(&u.code) && !from_tn.contains(&u.code))
+}
+
+/// `[generate] bac_kan`: responses of former Bắc Kạn's units from 2025Q3
+/// (when they joined the province) to the last period, as many per unit
+/// and period as the main file (its seed + 1); `false` when no period is
+/// left.
+fn bac_kan_responses(
+    spec: &GenerateSpec,
+    dated: bool,
+    instrument: &sipas_core::Instrument,
+    pilots: &PilotSet,
+    file: &Path,
+    shown: &Path,
+) -> anyhow::Result<bool> {
+    if !dated {
+        anyhow::bail!(
+            "[generate] bac_kan needs the bundled units and codes of the day (codes_at_date = \"thai-nguyen\")"
+        );
+    }
+    let joined: sipas_core::IsoDate = "2025-07-01".parse().expect("a date");
+    let all = spec.first.range_to(spec.last);
+    let Some(&first) = all
+        .iter()
+        .find(|p| sipas_core::history::period_start(**p) >= joined)
+    else {
+        return Ok(false);
+    };
+    let units = bac_kan_units();
+    let tn = sipas_core::bundled::units().len() as u64;
+    let per_cell = spec.responses / (tn * all.len() as u64).max(1);
+    let periods = first.range_to(spec.last).len() as u64;
+    let bk = GenerateSpec {
+        responses: per_cell.max(1) * units.len() as u64 * periods,
+        seed: spec.seed.wrapping_add(1),
+        first,
+        ..spec.clone()
+    };
+    generate(&bk, instrument, &units, pilots, file, shown)?;
+    say(&format!(
+        "generate: former Bắc Kạn's {} units of the 92 surveyed from {first} (they joined the province on 01/07/2025)",
+        units.len()
+    ));
+    Ok(true)
+}
+
 /// Rewrites the `unit_code` of a generated CSV (second column; codes of the
 /// first unit list) with the code in force on each row's submission day
 /// (fourth column), as offices would have written it.
-fn code_at_date(file: &std::path::Path, crosswalk: &sipas_clean::Crosswalk) -> anyhow::Result<()> {
+pub(crate) fn code_at_date(
+    file: &std::path::Path,
+    crosswalk: &sipas_clean::Crosswalk,
+) -> anyhow::Result<()> {
     use sipas_clean::{CrosswalkTarget, Mapped};
     let history = sipas_core::bundled::unit_history();
     let Some(first) = crosswalk.step_dates().first().copied() else {
@@ -322,6 +405,7 @@ fn code_at_date(file: &std::path::Path, crosswalk: &sipas_clean::Crosswalk) -> a
 fn treatment_source(
     job: &Job,
     pilots: &PilotSet,
+    history: &sipas_core::UnitHistory,
 ) -> anyhow::Result<Option<super::aggregate::TreatmentSource>> {
     if job.clean.crosswalk.is_none() {
         return Ok(None);
@@ -332,10 +416,27 @@ fn treatment_source(
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Ok(None);
     };
+    let population = job
+        .aggregate
+        .population
+        .as_deref()
+        .map(|p| {
+            sipas_aggregate::panel::Population::from_path(p)
+                .with_context(|| format!("[aggregate] population = {}", p.display()))
+        })
+        .transpose()?;
+    // Names of the old units: the units in force the day before the first step.
+    let old_names = history
+        .in_force(first.pred())
+        .iter()
+        .map(|u| (u.code.clone(), u.full_name()))
+        .collect();
     Ok(Some(super::aggregate::TreatmentSource {
         pilots: pilots.clone(),
         first_step: *first,
         last_step: *last,
+        population,
+        old_names,
     }))
 }
 

@@ -23,7 +23,9 @@ fn stage_lines_carry_time_and_rows_per_second_on_stderr_only() {
     assert!(out.stdout.is_empty(), "stdout is for data");
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "{err}");
+    // The stage line, then the codes of each row's day (the default with the bundled units).
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(lines[1].starts_with("generate: coded as offices did on each submission day"));
     let line = lines[0];
     assert!(
         line.starts_with("generate: 2124 responses in 2124 unit × period cells"),

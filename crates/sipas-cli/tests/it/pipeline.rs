@@ -449,7 +449,9 @@ replicates = 99
         html.contains("Pilots on today&#39;s units") || html.contains("Pilots on today's units")
     );
     assert!(
-        html.contains("<td>05536, 05569</td><td>05536</td><td>0.50</td>"),
+        html.contains(
+            "<td>05536 Thị trấn Chợ Chu, 05569 Xã Bảo Cường</td><td>05536 Thị trấn Chợ Chu</td><td>0.50</td>"
+        ),
         "{html}"
     );
     assert!(html.contains("Theo mức độ can thiệp (intensity)"));

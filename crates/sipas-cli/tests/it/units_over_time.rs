@@ -1,4 +1,5 @@
-//! 2024Q1–2026Q2 coded as offices code it at the time (177 → 172 → 92):
+//! 2024Q1–2026Q2 coded as offices code it at the time (177 → 172 and
+//! Bắc Kạn's 108 → 92):
 //! ingest and `clean --crosswalk thai-nguyen` lose no row, and every unit ×
 //! period on the 92 equals the same formulas on the rows mapped by the
 //! published crosswalks (mapped here, independently of sipas).
@@ -148,7 +149,10 @@ fn a_panel_coded_at_the_time_is_analysed_on_the_92_with_no_row_lost() {
     let got = read_csv(&tmp.path().join("cw/results/unit_period.csv"));
     let want = read_csv(&tmp.path().join("ref/results/unit_period.csv"));
     assert_eq!(got.len(), want.len());
-    assert_eq!(got.len(), 92 * 4 + 55 * 6);
+    // The 92 in 2025Q3–2026Q2; the 55 of Thái Nguyên also in 2024Q1–2025Q2;
+    // the 37 of former Bắc Kạn also where its 108 units were in force
+    // (2024Q4 from the December day, 2025Q1, 2025Q2).
+    assert_eq!(got.len(), 92 * 4 + 55 * 6 + 37 * 3);
     let key = |r: &std::collections::HashMap<String, String>| {
         (r["unit_code"].clone(), r["period"].clone())
     };
@@ -165,6 +169,27 @@ fn a_panel_coded_at_the_time_is_analysed_on_the_92_with_no_row_lost() {
         .map(|r| &r["unit_code"])
         .collect();
     assert_eq!(pilots.len(), 11);
+    // The trend chart of a pilot unit marks both reorganisations on the axis:
+    // 01/12/2024 in the third month of 2024Q4 (x = 3 − ½ + ⅔), 01/07/2025
+    // between 2025Q2 and 2025Q3 (x = 5.5).
+    let res = tmp.path().join("cw/results");
+    let results = sipas_report::load_results_with(
+        &res,
+        &sipas_report::evaluation::ReportOptions::beside(&res),
+    )
+    .unwrap();
+    let p = sipas_core::PilotSet::from_path(&tmp.path().join("pilots92.toml")).unwrap();
+    let spec = sipas_report::spec::trend_spec(&results, &p, "05569")
+        .unwrap()
+        .to_text();
+    assert!(
+        spec.contains("reorganisation: x=3.17 \"Sắp xếp xã 01/12/2024\""),
+        "{spec}"
+    );
+    assert!(
+        spec.contains("reorganisation: x=5.50 \"Sắp xếp xã 01/07/2025\""),
+        "{spec}"
+    );
 }
 
 /// `[generate] codes_at_date = "thai-nguyen"` (the demo's setting): the
@@ -207,4 +232,217 @@ fn generated_rows_carry_the_code_of_their_day() {
     let cells = read_csv(&tmp.path().join("o/results/unit_period.csv"));
     // The Thái Nguyên part of the 92 (55 units) in each of the 5 quarters.
     assert_eq!(cells.len(), 55 * 5);
+}
+
+/// With the bundled units the generator writes the code of each row's day
+/// by default (a row with a code no longer in force would be an unknown
+/// unit); `none` keeps the 177's codes throughout, and clean then loses
+/// exactly the rows whose code was in force neither on their day nor on
+/// their period's first day.
+#[test]
+fn codes_of_the_day_are_the_default_and_none_opts_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let gen_args = |out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "generate",
+            "--responses",
+            "1770",
+            "--seed",
+            "5",
+            "--first-period",
+            "2024Q3",
+            "--last-period",
+            "2025Q3",
+            "--out",
+            out,
+        ];
+        a.extend_from_slice(extra);
+        let o = sipas(dir, &a);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        fs::read(dir.join(out)).unwrap()
+    };
+    let default = gen_args("d/responses.csv", &[]);
+    let explicit = gen_args("e/responses.csv", &["--codes-at-date", "thai-nguyen"]);
+    let none = gen_args("n/responses.csv", &["--codes-at-date", "none"]);
+    assert_eq!(default, explicit, "the default is the codes of the day");
+    assert_ne!(default, none);
+    let h = bundled::unit_history();
+    let d = read_csv(&dir.join("d/responses.csv"));
+    assert!(d.iter().all(|r| {
+        let day = IsoDate::from_prefix(&r["submitted_at"]).unwrap();
+        h.in_force(day).contains(&r["unit_code"])
+    }));
+    // `none`: the 177's codes in every period; count the rows clean must lose.
+    let n = read_csv(&dir.join("n/responses.csv"));
+    assert!(
+        n.iter()
+            .all(|r| h.eras()[0].units.contains(&r["unit_code"]))
+    );
+    let lost = n
+        .iter()
+        .filter(|r| {
+            let day = IsoDate::from_prefix(&r["submitted_at"]).unwrap();
+            let start = sipas_core::history::period_start(r["period"].parse().unwrap());
+            !h.in_force(day).contains(&r["unit_code"])
+                && !h.in_force(start).contains(&r["unit_code"])
+        })
+        .count();
+    // 5 units merged away on 01/12/2024 (from 2025Q1, and December rows of
+    // 2024Q4 keep the code of the period's first day) and every 177 code
+    // that is not one of the 92 from 2025Q3: a real loss.
+    assert!(lost > 100, "{lost}");
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 1770\nseed = 5\nfirst_period = \"2024Q3\"\nlast_period = \"2025Q3\"\ncodes_at_date = \"none\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("o/clean/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        clean["excluded_by_reason"]["unknown_unit"].as_u64(),
+        Some(lost as u64),
+        "{clean}"
+    );
+    // Parquet output cannot carry the codes of the day when asked for them.
+    let o = sipas(
+        dir,
+        &[
+            "generate",
+            "--responses",
+            "100",
+            "--out",
+            "p/r.parquet",
+            "--codes-at-date",
+            "thai-nguyen",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("CSV output only"), "{}", stderr(&o));
+}
+
+/// `[aggregate] population`: the treatment intensity of a merged unit is
+/// its share of population in pilot communes. Onto the units of
+/// 30/06/2025, Thị trấn Chợ Chu 05569 pools Chợ Chu 05536 (a pilot, 3,000
+/// people) and Bảo Cường 05569 (1,000): 3000 / 4000 = 0.75, where the
+/// response share is 40 / 80 = 0.5. The report names the old units.
+#[test]
+fn population_gives_the_intensity_and_the_report_names_old_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut pop = String::from("code,name,population\n");
+    for u in bundled::units().iter() {
+        let n = match u.code.as_str() {
+            "05536" => 3000,
+            _ => 1000,
+        };
+        writeln!(pop, "{},{},{n}", u.code, u.full_name()).unwrap();
+    }
+    fs::write(dir.join("population.csv"), pop).unwrap();
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 7080\nseed = 11\nfirst_period = \"2023Q4\"\nlast_period = \"2024Q1\"\n[clean]\ncrosswalk = \"thai-nguyen\"\ncrosswalk_target = \"2025-06-30\"\n[aggregate]\npopulation = \"population.csv\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let t = read_csv(&dir.join("o/results/treatment.csv"));
+    let chu = t.iter().find(|r| r["unit_code"] == "05569").unwrap();
+    assert_eq!(chu["intensity"], "0.750000");
+    assert_eq!(chu["intensity_basis"], "population");
+    assert_eq!(chu["population"], "4000");
+    assert_eq!(chu["responses"], "80");
+    assert_eq!(chu["old_units"], "05536|05569");
+    assert_eq!(chu["old_unit_names"], "Thị trấn Chợ Chu|Xã Bảo Cường");
+    // Every other pilot keeps its code and is wholly a pilot.
+    assert!(
+        t.iter()
+            .filter(|r| r["unit_code"] != "05569")
+            .all(|r| r["intensity"] == "1.000000" && r["population"] == "1000")
+    );
+    let did = read_csv(&dir.join("o/results/did_twfe.csv"));
+    let defs: Vec<&str> = did
+        .iter()
+        .filter(|r| r["scope"] == "treatment")
+        .map(|r| r["unit_code"].as_str())
+        .collect();
+    assert!(defs.contains(&"intensity_population"), "{defs:?}");
+    assert!(!defs.contains(&"intensity"), "{defs:?}");
+    let methods = fs::read_to_string(dir.join("o/results/methods.txt")).unwrap();
+    assert!(methods.contains("share of its population"), "{methods}");
+    let html = fs::read_to_string(dir.join("o/report/index.html")).unwrap();
+    assert!(html.contains("05536 Thị trấn Chợ Chu, 05569 Xã Bảo Cường"));
+    assert!(html.contains("intensity_population"));
+    // An old unit missing from the file: the run stops naming it.
+    let mut short = String::new();
+    for l in fs::read_to_string(dir.join("population.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("05569"))
+    {
+        writeln!(short, "{l}").unwrap();
+    }
+    fs::write(dir.join("population.csv"), short).unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("no population for old unit 05569"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `[generate] bac_kan = true` (the demo's setting): the 37 units of
+/// former Bắc Kạn are surveyed from 2025Q3 only, with as many responses per
+/// unit and period as the rest; clean keeps every row; the DiD on today's
+/// units leaves them out for lacking pre-periods and methods.txt (shown in
+/// the report) says how many.
+#[test]
+fn bac_kan_units_join_in_2025q3_and_are_left_out_of_the_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(
+        dir.join("job.toml"),
+        "out = \"o\"\ninstrument = \"sipas-2017\"\n[generate]\nresponses = 7080\nseed = 3\nfirst_period = \"2023Q4\"\nlast_period = \"2025Q3\"\nbac_kan = true\n[clean]\ncrosswalk = \"thai-nguyen\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(dir, &["run", "--config", "job.toml"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // 7080 / (177 × 8 quarters) = 5 a cell; Bắc Kạn: 37 units × 2025Q3 × 5.
+    let bk = read_csv(&dir.join("o/data/bac_kan/responses.csv"));
+    assert_eq!(bk.len(), 37 * 5);
+    assert!(bk.iter().all(|r| r["period"] == "2025Q3"));
+    let units92 = bundled::units_2025_07();
+    let bk_units: std::collections::BTreeSet<&String> =
+        bk.iter().map(|r| &r["unit_code"]).collect();
+    assert_eq!(bk_units.len(), 37);
+    // Each is one of the 92 that took in only Bắc Kạn communes.
+    let s2 = published("thai_nguyen_2025-07.csv");
+    for u in &bk_units {
+        assert!(units92.contains(u));
+        assert!(
+            !bundled::units_2024_12().iter().any(|t| &&s2[&t.code] == u),
+            "{u}"
+        );
+    }
+    let clean: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("o/clean/clean-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(clean["rows_in"], 7080 + 37 * 5);
+    assert_eq!(clean["kept"], 7080 + 37 * 5, "{clean}");
+    let cells = read_csv(&dir.join("o/results/unit_period.csv"));
+    let in_q3 = cells.iter().filter(|r| r["period"] == "2025Q3").count();
+    let in_q2 = cells.iter().filter(|r| r["period"] == "2025Q2").count();
+    assert_eq!((in_q3, in_q2), (92, 55));
+    let methods = fs::read_to_string(dir.join("o/results/methods.txt")).unwrap();
+    assert!(
+        methods.contains("37 units have no period before the start"),
+        "{methods}"
+    );
+    assert!(methods.contains("37 đơn vị không có kỳ nào trước khi thí điểm bắt đầu"));
+    let html = fs::read_to_string(dir.join("o/report/index.html")).unwrap();
+    assert!(html.contains("37 units have no period before the start"));
 }
