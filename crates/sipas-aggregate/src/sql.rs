@@ -490,7 +490,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         };
         let _ = write!(
             s,
-            ",\n         CASE WHEN v{i} IS NULL THEN NULL ELSE sqrt(greatest({v}, 0e0)) END AS se{i}"
+            ",\n         CASE WHEN v{i} IS NULL THEN NULL ELSE sqrt(CASE WHEN {v} < 0 THEN 0e0 ELSE {v} END) END AS se{i}"
         );
     }
     let _ = write!(s, "\n  FROM val JOIN var USING ({keys})\n)\n");
@@ -535,39 +535,42 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             );
         }
         SqlOutput::Estimates => {
-            let parts: Vec<String> = inds
+            // One pass: every domain row × the list of indicators, each
+            // column picked by the indicator's position (no UNION ALL,
+            // which Spark would evaluate once per indicator).
+            let list: Vec<String> = inds
                 .iter()
                 .enumerate()
-                .map(|(i, ind)| {
-                    let n = if ind.kind == "item" {
-                        format!("nv{}", ind.coefs[0].0)
-                    } else {
-                        "n".to_string()
-                    };
-                    format!(
-                        "SELECT dt AS domain_type, dk AS domain, period, {id} AS indicator, {kind} AS indicator_kind, {n} AS n, \
-                         v{i} AS value, se{i} AS se, {lo} AS lo, {hi} AS hi, {ord} AS ord FROM est",
-                        id = lit(&ind.id),
-                        kind = lit(ind.kind),
-                        lo = if ind.kind == "item" {
-                            "CAST(NULL AS DOUBLE)".to_string()
-                        } else {
-                            interval(&format!("v{i}"), &format!("se{i}"), "-")
-                        },
-                        hi = if ind.kind == "item" {
-                            "CAST(NULL AS DOUBLE)".to_string()
-                        } else {
-                            interval(&format!("v{i}"), &format!("se{i}"), "+")
-                        },
-                        ord = i,
-                    )
-                })
+                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind)))
                 .collect();
+            let pick = |f: &dyn Fn(usize) -> String| -> String {
+                let arms: String = (0..inds.len())
+                    .map(|i| format!(" WHEN {i} THEN {}", f(i)))
+                    .collect();
+                format!("CASE k.ord{arms} END")
+            };
+            let n = pick(&|i| {
+                if inds[i].kind == "item" {
+                    format!("nv{}", inds[i].coefs[0].0)
+                } else {
+                    "n".to_string()
+                }
+            });
+            let value = pick(&|i| format!("v{i}"));
+            let se = pick(&|i| format!("se{i}"));
             let _ = write!(
                 s,
-                "SELECT domain_type, domain, period, indicator, indicator_kind, n, value, se, lo, hi FROM (\n{}\n) AS x\n\
-                 ORDER BY CASE domain_type WHEN 'unit' THEN 0 WHEN 'group' THEN 1 WHEN 'district' THEN 2 ELSE 3 END, domain, period, ord\n",
-                parts.join("\nUNION ALL\n")
+                ", ind AS (\n  SELECT * FROM (VALUES {}) AS v(ord, indicator, indicator_kind)\n),\n\
+                 long AS (\n  SELECT dt, dk, period, k.ord, k.indicator, k.indicator_kind,\n         \
+                 {n} AS n,\n         {value} AS value,\n         {se} AS se\n  FROM est CROSS JOIN ind AS k\n)\n\
+                 SELECT dt AS domain_type, dk AS domain, period, indicator, indicator_kind, n, value, se,\n       \
+                 CASE WHEN indicator_kind = 'item' THEN NULL ELSE {lo} END AS lo,\n       \
+                 CASE WHEN indicator_kind = 'item' THEN NULL ELSE {hi} END AS hi\n\
+                 FROM long\n\
+                 ORDER BY CASE dt WHEN 'unit' THEN 0 WHEN 'group' THEN 1 WHEN 'district' THEN 2 ELSE 3 END, dk, period, ord\n",
+                list.join(", "),
+                lo = interval("value", "se", "-"),
+                hi = interval("value", "se", "+"),
             );
         }
     }
