@@ -388,7 +388,11 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                 )
             })
             .collect();
-        let _ = write!(s, ",\n         d.w * ({}) AS z{i}", terms.join("\n           + "));
+        let _ = write!(
+            s,
+            ",\n         d.w * ({}) AS z{i}",
+            terms.join("\n           + ")
+        );
     }
     if output == SqlOutput::Estimates {
         for j in 0..items.len() {
@@ -454,9 +458,9 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     for &i in &with_var {
         let lonely = match d.lonely_psu {
             LonelyPsu::Adjust => format!("f * szz{i}"),
-            LonelyPsu::Fail => format!(
-                "{err}(concat('the stratum ', h, ' has only one PSU (lonely_psu = fail)'))"
-            ),
+            LonelyPsu::Fail => {
+                format!("{err}(concat('the stratum ', h, ' has only one PSU (lonely_psu = fail)'))")
+            }
             _ => dbl(0.0),
         };
         let _ = write!(
@@ -503,15 +507,16 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         )
     };
     let se_n = "CASE WHEN n > 1 THEN se0 END";
-    let groups_cols: String = (1..=n_groups)
-        .map(|i| {
-            // inds[1..=n_groups] are parts then elements; the columns are
-            // elements then parts (reported_groups order).
-            let g = &inst.reported_groups()[i - 1].id;
-            let k = inds.iter().position(|x| &x.id == g).expect("reported group");
-            format!(", v{k} AS {}", q(g))
-        })
-        .collect();
+    // inds[1..=n_groups] are parts then elements; the columns are elements
+    // then parts (reported_groups order).
+    let mut groups_cols = String::new();
+    for g in inst.reported_groups().iter().take(n_groups) {
+        let k = inds
+            .iter()
+            .position(|x| x.id == g.id)
+            .expect("reported group");
+        let _ = write!(groups_cols, ", v{k} AS {}", q(&g.id));
+    }
     match output {
         SqlOutput::UnitPeriod => {
             let _ = write!(
@@ -544,10 +549,12 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                 .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind)))
                 .collect();
             let pick = |f: &dyn Fn(usize) -> String| -> String {
-                let arms: String = (0..inds.len())
-                    .map(|i| format!(" WHEN {i} THEN {}", f(i)))
-                    .collect();
-                format!("CASE k.ord{arms} END")
+                let mut arms = String::from("CASE k.ord");
+                for i in 0..inds.len() {
+                    let _ = write!(arms, " WHEN {i} THEN {}", f(i));
+                }
+                arms.push_str(" END");
+                arms
             };
             let n = pick(&|i| {
                 if inds[i].kind == "item" {

@@ -55,6 +55,8 @@
 //! # survey_modes = ["paper", "online", "phone"]   # default: survey, paper, online, web,
 //! #                                 # phone, cati, capi, face_to_face, interview, mail
 //! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
+//! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
+//! # spark.master = "local[*]"       # or "spark://host:7077", "yarn"
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -211,6 +213,44 @@ pub struct AggregateJob {
     /// Channel values that are per-transaction ratings (never pooled); default: the bundled list.
     #[serde(default)]
     pub rating_channels: Option<Vec<String>>,
+    /// `local` (default) or `spark`: the tables computed on Spark through PySpark.
+    #[serde(default = "default_engine")]
+    pub engine: String,
+    /// `spark.master = "local[*]"` (default), `spark://host:7077` or `yarn`.
+    #[serde(default)]
+    pub spark: SparkJob,
+}
+
+/// `[aggregate] spark.*` keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SparkJob {
+    /// The Spark master.
+    #[serde(default = "default_master")]
+    pub master: String,
+}
+
+impl Default for SparkJob {
+    fn default() -> Self {
+        SparkJob {
+            master: default_master(),
+        }
+    }
+}
+
+fn default_engine() -> String {
+    "local".into()
+}
+
+fn default_master() -> String {
+    "local[*]".into()
+}
+
+impl AggregateJob {
+    /// The Spark master when `engine = "spark"`.
+    pub fn spark_master(&self) -> Option<String> {
+        (self.engine == "spark").then(|| self.spark.master.clone())
+    }
 }
 
 impl Default for AggregateJob {
@@ -219,6 +259,8 @@ impl Default for AggregateJob {
             channel: default_channel(),
             survey_modes: None,
             rating_channels: None,
+            engine: default_engine(),
+            spark: SparkJob::default(),
         }
     }
 }

@@ -245,8 +245,7 @@ fn queries(case: &Case, dialect: Dialect) -> Vec<(String, String)> {
 
 /// A CSV written by the runner: header → column, rows of fields.
 fn read_csv(path: &Path) -> (HashMap<String, usize>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines();
     let header = lines
         .next()
