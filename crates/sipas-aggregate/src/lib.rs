@@ -105,6 +105,7 @@ mod estimate;
 pub mod panel;
 mod responses;
 pub mod twin;
+pub mod sql;
 mod write;
 
 pub use channels::{ChannelClass, ChannelClasses};

@@ -80,6 +80,10 @@ pub enum Command {
     #[command(after_help = examples!("  sipas aggregate work/clean -o work/results
   sipas aggregate work/clean -o work/results --design design.toml --replicates 9999 --seed 1"))]
     Aggregate(AggregateArgs),
+    /// Print the aggregation as SQL (Spark SQL or DuckDB) for the instrument, channel and design.
+    #[command(after_help = examples!("  sipas sql --dialect duckdb --table work/clean/responses.parquet
+  sipas sql --dialect spark --table hdfs:///sipas/clean/responses --instrument sipas-2023 --design design.toml --output groups"))]
+    Sql(SqlArgs),
     /// Draw PNG trend charts and an HTML report from aggregate results.
     #[command(after_help = examples!("  sipas report work/results -o work/report
   sipas report work/results -p pilots.toml -o work/report --lang en"))]
@@ -332,9 +336,45 @@ pub struct AggregateArgs {
     /// default: strata = unit × period, each response its own PSU, linearization.
     #[arg(long)]
     pub design: Option<PathBuf>,
+    /// Where the unit × period, group and estimate tables are computed: here (`local`), or on
+    /// Spark through PySpark (`spark`: the SQL of `sipas sql`; the pilot evaluation runs here).
+    #[arg(long, default_value = "local", value_parser = ["local", "spark"])]
+    pub engine: String,
+    /// Spark master with `--engine spark`: `local[*]`, `spark://host:7077`, `yarn`.
+    #[arg(long, default_value = "local[*]")]
+    pub spark_master: String,
     /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
     #[command(flatten)]
     pub evaluation: EvaluationArgs,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// `sipas sql`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct SqlArgs {
+    /// SQL dialect.
+    #[arg(long, value_parser = ["spark", "duckdb"])]
+    pub dialect: String,
+    /// The response table: responses.parquet or the period-partitioned responses/ folder.
+    #[arg(long)]
+    pub table: PathBuf,
+    /// The result table the query returns (its columns are those of the sipas CSV).
+    #[arg(long, default_value = "unit_period", value_parser = ["unit_period", "groups", "estimates"])]
+    pub output: String,
+    /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule; linearization).
+    #[arg(long)]
+    pub design: Option<PathBuf>,
+    /// Channel to estimate: `survey` pools every survey mode; another value that channel alone.
+    #[arg(long, default_value = "survey")]
+    pub channel: String,
+    /// Channel values that are modes of the survey, pooled (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub survey_modes: Option<Vec<String>>,
+    /// Channel values that are per-transaction ratings, never pooled (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub rating_channels: Option<Vec<String>>,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,

@@ -62,6 +62,8 @@
 //! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
 //! # population = "population.csv"  # with a crosswalk: `code,population` of the old units; the
 //! #                                 # treatment intensity becomes the share of population
+//! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
+//! # spark.master = "local[*]"       # or "spark://host:7077", "yarn"
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -257,6 +259,52 @@ pub struct AggregateJob {
     /// population in pilot communes (default: the share of responses).
     #[serde(default)]
     pub population: Option<PathBuf>,
+    /// `local` (default) or `spark`: the tables computed on Spark through PySpark.
+    #[serde(default)]
+    pub engine: EngineJob,
+    /// `spark.master = "local[*]"` (default), `spark://host:7077` or `yarn`.
+    #[serde(default)]
+    pub spark: SparkJob,
+}
+
+/// `[aggregate] spark.*` keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SparkJob {
+    /// The Spark master.
+    #[serde(default = "default_master")]
+    pub master: String,
+}
+
+impl Default for SparkJob {
+    fn default() -> Self {
+        SparkJob {
+            master: default_master(),
+        }
+    }
+}
+
+/// `[aggregate] engine`: where the tables are computed. An unknown value is
+/// an error when the job is read (never silently the local engine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineJob {
+    /// This machine (polars and rayon).
+    #[default]
+    Local,
+    /// Apache Spark through PySpark, at `spark.master`.
+    Spark,
+}
+
+fn default_master() -> String {
+    "local[*]".into()
+}
+
+impl AggregateJob {
+    /// The Spark master when `engine = "spark"`.
+    pub fn spark_master(&self) -> Option<String> {
+        (self.engine == EngineJob::Spark).then(|| self.spark.master.clone())
+    }
 }
 
 impl Default for AggregateJob {
@@ -266,6 +314,8 @@ impl Default for AggregateJob {
             survey_modes: None,
             rating_channels: None,
             population: None,
+            engine: EngineJob::Local,
+            spark: SparkJob::default(),
         }
     }
 }
@@ -344,5 +394,29 @@ impl Job {
                 .with_context(|| format!("job file {origin}: source `{}`", s.name))?;
         }
         Ok(job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EngineJob, Job};
+    use std::path::Path;
+
+    #[test]
+    fn the_engine_is_local_spark_or_an_error() {
+        let base = Path::new(".");
+        let local = Job::parse("", "job.toml", base).unwrap();
+        assert_eq!(local.aggregate.engine, EngineJob::Local);
+        assert_eq!(local.aggregate.spark_master(), None);
+        let spark = Job::parse(
+            "[aggregate]\nengine = \"spark\"\nspark.master = \"spark://h:7077\"\n",
+            "job.toml",
+            base,
+        )
+        .unwrap();
+        assert_eq!(spark.aggregate.spark_master().as_deref(), Some("spark://h:7077"));
+        let err = Job::parse("[aggregate]\nengine = \"sprak\"\n", "job.toml", base).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("job.toml") && msg.contains("sprak"), "{msg}");
     }
 }

@@ -66,6 +66,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Command::Sync(a) => commands::sync::run(a),
         Command::Clean(a) => commands::clean::run(a),
         Command::Aggregate(a) => commands::aggregate::run(a),
+        Command::Sql(a) => commands::sql::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Completions(a) => commands::docs::completions(a.shell),

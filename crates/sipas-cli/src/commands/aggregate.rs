@@ -45,6 +45,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             design: &design,
             evaluation: &a.evaluation,
             treatment: None,
+            spark_master: (a.engine == "spark").then(|| a.spark_master.clone()),
         },
         staging.path(),
         &a.out,
@@ -66,6 +67,8 @@ pub(crate) struct Settings<'a> {
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
+    /// `Some(master)`: aggregate on Spark (`--engine spark`) at this master.
+    pub(crate) spark_master: Option<String>,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -92,7 +95,7 @@ pub(crate) fn channel_classes(
 }
 
 /// The library's evaluation options from the CLI / job settings.
-fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
+pub(crate) fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
     let value = serde_json::json!({
         "baseline": e.baseline,
         "weighting": e.weighting,
@@ -109,6 +112,9 @@ pub(crate) fn run_aggregate(
     out: &Path,
     shown: &Path,
 ) -> anyhow::Result<Done> {
+    if let Some(master) = &s.spark_master {
+        return super::spark::run(data, s, master, out, shown);
+    }
     let started = std::time::Instant::now();
     let Settings {
         instrument,
@@ -119,6 +125,7 @@ pub(crate) fn run_aggregate(
         design,
         evaluation,
         treatment,
+        spark_master: _,
     } = s;
     let instrument = *instrument;
     let ev_opts = evaluation_options(evaluation)?;

@@ -9,6 +9,8 @@ pub(crate) mod generate;
 pub(crate) mod ingest;
 pub(crate) mod report;
 pub(crate) mod run;
+pub(crate) mod spark;
+pub(crate) mod sql;
 pub(crate) mod sync;
 
 /// Writes one log line to stderr (above the progress bars, if drawn; not with `-q`).

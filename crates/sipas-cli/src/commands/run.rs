@@ -183,6 +183,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             design: &job.design,
             evaluation: &job.evaluation,
             treatment,
+            spark_master: job.aggregate.spark_master(),
         },
         &results,
         &job.out.join("results"),

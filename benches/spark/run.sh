@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Spark local[2] vs sipas on the same period-partitioned response table: the unit × period,
+# group and estimate tables (sipas: `aggregate --engine local`; Spark: `aggregate --engine spark`,
+# the SQL of `sipas sql` through PySpark), wall time and peak RSS (GNU time: the largest single
+# process of the tree, for Spark the JVM), then checks that both unit_period.csv are identical.
+#
+#   bash benches/spark/run.sh N            # N responses (e.g. 1000000)
+#
+# Needs: a release build (cargo build --release), Java 17, and PySpark in $SIPAS_PYTHON
+# (default ~/.cache/sipas/venv-spark/bin/python, as .ci/run installs it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N="${1:?usage: run.sh N}"
+PROFILE="${PROFILE:-release}"
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/sipas"
+export SIPAS_PYTHON="${SIPAS_PYTHON:-$HOME/.cache/sipas/venv-spark/bin/python}"
+DATA="bench-data/spark/$N"
+mkdir -p "$DATA"
+if [ ! -d "$DATA/clean" ]; then
+    "$BIN" -q generate --responses "$N" --seed 1 --out "$DATA/responses.parquet"
+    "$BIN" -q ingest "$DATA/responses.parquet" --out "$DATA/ingest" --layout period || true
+    "$BIN" -q clean --data "$DATA/ingest" --out "$DATA/clean" --layout period || true
+fi
+run() {
+    local name="$1"; shift
+    rm -rf "$DATA/out-$name"
+    /usr/bin/time -f "%e %M" -o "$DATA/time-$name" "$@" > /dev/null 2>&1 || true
+    read -r secs kb < "$DATA/time-$name"
+    printf '%-22s %8.2f s  %8.1f MiB peak RSS\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
+}
+echo "N = $N responses (partitioned by period), $(nproc) cores"
+run sipas "$BIN" -q aggregate --data "$DATA/clean" --out "$DATA/out-sipas"
+run "spark local[2]" "$BIN" -q aggregate --data "$DATA/clean" --out "$DATA/out-spark" \
+    --engine spark --spark-master 'local[2]'
+# The same numbers: unit_period.csv of both engines (6 decimals) must be identical.
+if cmp -s "$DATA/out-sipas/unit_period.csv" "$DATA/out-spark/unit_period.csv"; then
+    echo "unit_period.csv: identical"
+else
+    echo "unit_period.csv: DIFFERENT" >&2
+    exit 1
+fi
