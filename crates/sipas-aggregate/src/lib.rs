@@ -104,8 +104,8 @@ mod error;
 mod estimate;
 pub mod panel;
 mod responses;
-pub mod twin;
 pub mod sql;
+pub mod twin;
 mod write;
 
 pub use channels::{ChannelClass, ChannelClasses};

@@ -63,7 +63,7 @@
 //! # population = "population.csv"  # with a crosswalk: `code,population` of the old units; the
 //! #                                 # treatment intensity becomes the share of population
 //! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
-//! # spark.master = "local[*]"       # or "spark://host:7077", "yarn"
+//! # spark_master = "local[*]"       # or "spark://host:7077", "yarn"
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -262,26 +262,10 @@ pub struct AggregateJob {
     /// `local` (default) or `spark`: the tables computed on Spark through PySpark.
     #[serde(default)]
     pub engine: EngineJob,
-    /// `spark.master = "local[*]"` (default), `spark://host:7077` or `yarn`.
-    #[serde(default)]
-    pub spark: SparkJob,
-}
-
-/// `[aggregate] spark.*` keys.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SparkJob {
-    /// The Spark master.
+    /// `spark_master = "local[*]"` (default), `spark://host:7077` or `yarn`
+    /// (the key is the flag's name, `--spark-master`).
     #[serde(default = "default_master")]
-    pub master: String,
-}
-
-impl Default for SparkJob {
-    fn default() -> Self {
-        SparkJob {
-            master: default_master(),
-        }
-    }
+    pub spark_master: String,
 }
 
 /// `[aggregate] engine`: where the tables are computed. An unknown value is
@@ -292,7 +276,7 @@ pub enum EngineJob {
     /// This machine (polars and rayon).
     #[default]
     Local,
-    /// Apache Spark through PySpark, at `spark.master`.
+    /// Apache Spark through PySpark, at `spark_master`.
     Spark,
 }
 
@@ -303,7 +287,7 @@ fn default_master() -> String {
 impl AggregateJob {
     /// The Spark master when `engine = "spark"`.
     pub fn spark_master(&self) -> Option<String> {
-        (self.engine == EngineJob::Spark).then(|| self.spark.master.clone())
+        (self.engine == EngineJob::Spark).then(|| self.spark_master.clone())
     }
 }
 
@@ -315,7 +299,7 @@ impl Default for AggregateJob {
             rating_channels: None,
             population: None,
             engine: EngineJob::Local,
-            spark: SparkJob::default(),
+            spark_master: default_master(),
         }
     }
 }
@@ -405,17 +389,25 @@ mod tests {
     #[test]
     fn the_engine_is_local_spark_or_an_error() {
         let base = Path::new(".");
-        let local = Job::parse("", "job.toml", base).unwrap();
+        let local = Job::parse("[generate]\nresponses = 10\nseed = 1\n", "job.toml", base).unwrap();
         assert_eq!(local.aggregate.engine, EngineJob::Local);
         assert_eq!(local.aggregate.spark_master(), None);
         let spark = Job::parse(
-            "[aggregate]\nengine = \"spark\"\nspark.master = \"spark://h:7077\"\n",
+            "[generate]\nresponses = 10\nseed = 1\n[aggregate]\nengine = \"spark\"\nspark_master = \"spark://h:7077\"\n",
             "job.toml",
             base,
         )
         .unwrap();
-        assert_eq!(spark.aggregate.spark_master().as_deref(), Some("spark://h:7077"));
-        let err = Job::parse("[aggregate]\nengine = \"sprak\"\n", "job.toml", base).unwrap_err();
+        assert_eq!(
+            spark.aggregate.spark_master().as_deref(),
+            Some("spark://h:7077")
+        );
+        let err = Job::parse(
+            "[generate]\nresponses = 10\nseed = 1\n[aggregate]\nengine = \"sprak\"\n",
+            "job.toml",
+            base,
+        )
+        .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("job.toml") && msg.contains("sprak"), "{msg}");
     }
