@@ -91,6 +91,7 @@
 
 #![warn(missing_docs)]
 
+mod dates;
 mod error;
 mod excel;
 mod ids;
@@ -118,6 +119,7 @@ use std::path::PathBuf;
 use polars::prelude::DataFrame;
 use sipas_core::{Instrument, UnitRegistry};
 
+pub use dates::{DateChecks, date_of_day_number};
 pub use error::{Error, Result};
 pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
 pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
@@ -166,6 +168,9 @@ pub struct IngestOptions {
     /// keyed to `parent_response_id` ([`RepeatPolicy::Keep`]; by
     /// [`ingest_to`], into its output folder).
     pub repeats: RepeatPolicy,
+    /// Checks of `submitted_at` and `period` against the as-of date, the
+    /// survey's start and its periods (default: form and mismatch only).
+    pub dates: DateChecks,
 }
 
 impl Default for IngestOptions {
@@ -178,6 +183,7 @@ impl Default for IngestOptions {
             keep_columns: Vec::new(),
             review: ReviewPolicy::default(),
             repeats: RepeatPolicy::default(),
+            dates: DateChecks::default(),
         }
     }
 }
