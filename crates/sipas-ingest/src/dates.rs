@@ -23,16 +23,18 @@ use crate::Reason;
 ///
 /// An empty `submitted_at` is allowed (the column is optional). The checks
 /// that need a setting are off without it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DateChecks {
     /// The run's as-of date; `None`: no check for dates in the future. The
     /// CLI sets it to the day of the run (UTC) unless `--as-of` or the job's
     /// `as_of` names a day, which makes reruns reproducible.
+    #[serde(serialize_with = "opt_day")]
     pub as_of: Option<IsoDate>,
     /// Days after [`DateChecks::as_of`] still accepted (default 1: a
     /// timestamp in Vietnam, UTC+7, may be a day ahead of the UTC date).
     pub future_tolerance_days: u32,
     /// The survey's first day; `None`: no check.
+    #[serde(serialize_with = "opt_day")]
     pub survey_start: Option<IsoDate>,
     /// The first period of the survey; `None`: no lower bound.
     pub first_period: Option<Period>,
@@ -55,6 +57,15 @@ impl Default for DateChecks {
             last_period: None,
             period_grace_days: 0,
         }
+    }
+}
+
+/// A day as `YYYY-MM-DD` text (null when absent).
+#[allow(clippy::ref_option)] // serde's serialize_with passes a reference
+fn opt_day<S: serde::Serializer>(d: &Option<IsoDate>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&d.to_string()),
+        None => s.serialize_none(),
     }
 }
 

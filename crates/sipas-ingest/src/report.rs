@@ -121,6 +121,9 @@ pub struct IngestReport {
     pub periods: Vec<String>,
     /// Number of distinct units among accepted rows.
     pub units: usize,
+    /// The date and period checks applied (as-of date, tolerance, survey
+    /// start and periods, grace days).
+    pub date_checks: crate::DateChecks,
 }
 
 impl IngestReport {

@@ -705,6 +705,7 @@ pub(crate) fn run(
         rows_unit_not_in_registry,
         periods,
         units,
+        date_checks: plan.dates.clone(),
     };
     report.check_counts()?;
 

@@ -2,6 +2,7 @@
 
 mod clean;
 mod common;
+mod dates;
 mod files;
 mod formats;
 mod keep;
