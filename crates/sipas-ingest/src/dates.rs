@@ -186,9 +186,7 @@ impl DateChecks {
                 format!("period {period} is outside the survey's periods {range}"),
             ));
         }
-        if period_given
-            && let Some(day) = day
-        {
+        if period_given && let Some(day) = day {
             let late = day_number(day) - day_number(end);
             if day < start || late > i64::from(self.period_grace_days) {
                 let grace = if self.period_grace_days > 0 {
@@ -251,11 +249,16 @@ mod tests {
             period_grace_days: 10,
         };
         let reason = |s: Option<&str>, per: &str, given| {
-            c.check(s, p(per), given).err().map(|(r, on_period, _)| (r, on_period))
+            c.check(s, p(per), given)
+                .err()
+                .map(|(r, on_period, _)| (r, on_period))
         };
         assert_eq!(reason(None, "2024Q2", true), None);
         assert_eq!(reason(Some(""), "2024Q2", true), None);
-        assert_eq!(reason(Some("2024-05-03T08:00:00+07:00"), "2024Q2", true), None);
+        assert_eq!(
+            reason(Some("2024-05-03T08:00:00+07:00"), "2024Q2", true),
+            None
+        );
         assert_eq!(reason(Some("03/05/2024"), "2024Q2", true), None);
         for bad in ["not-a-date", "2024-13-45", "2024-02-30", "31/04/2024"] {
             assert_eq!(

@@ -959,7 +959,10 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
     match file.format {
         Format::Csv => {
             let raw = std::fs::read(&file.path).map_err(io)?;
-            Ok(text_source(decode_file(raw, opts.encoding, &file.name())?, opts))
+            Ok(text_source(
+                decode_file(raw, opts.encoding, &file.name())?,
+                opts,
+            ))
         }
         Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
             let raw = std::fs::read(&file.path).map_err(io)?;
@@ -967,7 +970,10 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
         }
         Format::CsvZip => {
             let raw = crate::zipcsv::read_entry(file)?;
-            Ok(text_source(decode_file(raw, opts.encoding, &file.name())?, opts))
+            Ok(text_source(
+                decode_file(raw, opts.encoding, &file.name())?,
+                opts,
+            ))
         }
         Format::Parquet => {
             let (names, rows, metadata) = parquet_meta(&file.path)?;
@@ -1033,7 +1039,10 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a,b,\"x;y;z\"\n"), b',');
         assert_eq!(sniff_delimiter(b"single\n"), b',');
         assert_eq!(sniff_delimiter(b"sep=;\na,b;c\n"), b';');
-        assert_eq!(sniff_delimiter(b"id|unit|period|a1\n1|x,y|2024Q1|4\n"), b'|');
+        assert_eq!(
+            sniff_delimiter(b"id|unit|period|a1\n1|x,y|2024Q1|4\n"),
+            b'|'
+        );
         assert_eq!(sniff_delimiter(b"a|b,c,d\n"), b',');
     }
 

@@ -519,9 +519,7 @@ impl<'a> FileValidator<'a> {
             return Err(f);
         };
         if let Err((reason, on_period, detail)) =
-            self.ctx
-                .dates
-                .check(submitted, period, l.period.is_some())
+            self.ctx.dates.check(submitted, period, l.period.is_some())
         {
             let col = if on_period {
                 period_col

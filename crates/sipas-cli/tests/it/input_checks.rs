@@ -47,7 +47,10 @@ fn one_invalid_byte_stops_the_run_unless_the_encoding_is_detected() {
     assert!(text[offset..].starts_with("r1000,Xã"));
     bytes[offset] = 0xFF;
     std::fs::write(d.join("big.csv"), &bytes).unwrap();
-    let out = sipas(d, &["ingest", "big.csv", "--out", "o", "--as-of", "2024-06-30"]);
+    let out = sipas(
+        d,
+        &["ingest", "big.csv", "--out", "o", "--as-of", "2024-06-30"],
+    );
     let err = stderr(&out);
     assert_eq!(code(&out), 2, "{err}");
     assert!(
@@ -64,7 +67,16 @@ fn one_invalid_byte_stops_the_run_unless_the_encoding_is_detected() {
     // quarantined, the others are read.
     let out = sipas(
         d,
-        &["ingest", "big.csv", "--out", "o", "--encoding", "auto", "--as-of", "2024-06-30"],
+        &[
+            "ingest",
+            "big.csv",
+            "--out",
+            "o",
+            "--encoding",
+            "auto",
+            "--as-of",
+            "2024-06-30",
+        ],
     );
     let err = stderr(&out);
     assert_eq!(code(&out), 1, "{err}");
@@ -134,7 +146,10 @@ fn dates_and_periods_are_checked_against_the_job_calendar() {
         ("x5", "2099Q1", ""),
         ("x6", "2024Q2", "2024-03-15"),
     ];
-    let mut t = format!("response_id,unit_code,period,submitted_at,{}\n", ITEMS.join(","));
+    let mut t = format!(
+        "response_id,unit_code,period,submitted_at,{}\n",
+        ITEMS.join(",")
+    );
     for (id, p, s) in rows {
         t.push_str(&format!("{id},05443,{p},{s},{answers}\n"));
     }
@@ -191,9 +206,15 @@ fn dates_and_periods_are_checked_against_the_job_calendar() {
     let r = report(&d.join("j/ingest"));
     assert_eq!(r["totals"]["quarantined"], 6, "{err}");
     assert_eq!(r["date_checks"]["as_of"], "2024-06-30");
-    assert_eq!(r["totals"]["quarantined_by_reason"]["invalid_submitted_at"], 2);
+    assert_eq!(
+        r["totals"]["quarantined_by_reason"]["invalid_submitted_at"],
+        2
+    );
     // A bad setting is an error.
-    let out = sipas(d, &["ingest", "dated.csv", "--out", "o", "--as-of", "30/06/2024"]);
+    let out = sipas(
+        d,
+        &["ingest", "dated.csv", "--out", "o", "--as-of", "30/06/2024"],
+    );
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("invalid as-of date `30/06/2024`"));
 }

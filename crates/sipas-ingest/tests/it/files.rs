@@ -430,8 +430,8 @@ fn header_problems_are_errors_naming_the_file() {
     // Only non-data files: nothing to read.
     let only = dir.path().join("only");
     write(&only, "notes.txt", "hello\n");
-    let e = sipas_ingest::ingest(std::slice::from_ref(&only), &IngestOptions::default())
-        .unwrap_err();
+    let e =
+        sipas_ingest::ingest(std::slice::from_ref(&only), &IngestOptions::default()).unwrap_err();
     assert!(matches!(e, sipas_ingest::Error::NothingRead { .. }), "{e}");
     assert_eq!(
         e.to_string(),
@@ -442,8 +442,8 @@ fn header_problems_are_errors_naming_the_file() {
     );
     // A single named file that is empty says so.
     let empty = write(dir.path(), "empty.csv", "");
-    let e = sipas_ingest::ingest(std::slice::from_ref(&empty), &IngestOptions::default())
-        .unwrap_err();
+    let e =
+        sipas_ingest::ingest(std::slice::from_ref(&empty), &IngestOptions::default()).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(

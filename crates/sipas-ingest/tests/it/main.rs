@@ -5,6 +5,7 @@ mod common;
 mod dates;
 mod files;
 mod formats;
+mod fuzz;
 mod keep;
 mod quarantine;
 mod reproducible;
