@@ -61,7 +61,7 @@ impl Default for DateChecks {
 }
 
 /// A day as `YYYY-MM-DD` text (null when absent).
-#[allow(clippy::ref_option)] // serde's serialize_with passes a reference
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)] // serde passes a reference
 fn opt_day<S: serde::Serializer>(d: &Option<IsoDate>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_str(&d.to_string()),

@@ -2,6 +2,7 @@
 //! auto`, the `|` delimiter in a folder, a single unreadable input named
 //! with its reason, and the date / period checks, through the binary.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::common::{code, sipas, stderr};
@@ -18,7 +19,7 @@ fn rows(n: usize, d: &str, id: &str) -> String {
     let answers = vec!["4"; ITEMS.len()].join(d);
     for i in 1..=n {
         let unit = if i % 2 == 0 { "Xã Hà Châu" } else { "05443" };
-        t.push_str(&format!("{id}{i}{d}{unit}{d}2024Q1{d}{answers}\n"));
+        writeln!(t, "{id}{i}{d}{unit}{d}2024Q1{d}{answers}").unwrap();
     }
     t
 }
@@ -151,7 +152,7 @@ fn dates_and_periods_are_checked_against_the_job_calendar() {
         ITEMS.join(",")
     );
     for (id, p, s) in rows {
-        t.push_str(&format!("{id},05443,{p},{s},{answers}\n"));
+        writeln!(t, "{id},05443,{p},{s},{answers}").unwrap();
     }
     std::fs::write(d.join("dated.csv"), t).unwrap();
     // The calendar from flags …
