@@ -252,6 +252,8 @@ pub(crate) fn run_ingest(
             ("rows_read", t.rows_read),
             ("accepted", t.accepted),
             ("quarantined", t.quarantined),
+            ("files_read", report.inputs.len() as u64),
+            ("files_skipped", report.skipped.len() as u64),
         ],
     ))
 }

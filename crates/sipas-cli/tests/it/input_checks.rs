@@ -109,6 +109,11 @@ fn a_pipe_delimited_file_in_a_folder_is_read() {
     assert_eq!(r["totals"]["accepted"], 7);
     assert_eq!(r["inputs"][1]["delimiter"], "|");
     assert_eq!(r["skipped"], serde_json::json!([]));
+    // The manifest counts the files read and skipped too.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("o/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["rows"]["files_read"], 2);
+    assert_eq!(m["rows"]["files_skipped"], 0);
 }
 
 #[test]
