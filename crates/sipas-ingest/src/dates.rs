@@ -86,8 +86,8 @@ pub(crate) fn day_number(d: IsoDate) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The date of a day number (inverse of [`day_number`]); `None` outside
-/// the years 1000–9999.
+/// The date of a day number (days since 1970-01-01, so 0 is 1970-01-01);
+/// `None` outside the years 1000–9999.
 pub fn date_of_day_number(z: i64) -> Option<IsoDate> {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
