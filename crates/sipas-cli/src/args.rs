@@ -193,12 +193,30 @@ pub struct IngestArgs {
 #[derive(Debug, Clone, Default, ClapArgs, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReadArgs {
-    /// Field delimiter of text files: `,`, `;` or `tab` (default: sniffed from the header line).
+    /// Field delimiter of text files: `,`, `;`, `|` or `tab` (default: sniffed from the header line; the choice is logged).
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// Encoding of text files without a BOM, e.g. `utf-8`, `windows-1258` (default: UTF-8 when valid, else CP1258).
+    /// Encoding of text files without a BOM: `utf-8` (the default: a byte that is not UTF-8 stops the run, naming file, line and byte offset), a label such as `windows-1258`, or `auto` (UTF-8 or CP1258 detected per file; the choice and its confidence are logged and in ingest-report.json).
     #[arg(long)]
     pub encoding: Option<String>,
+    /// The as-of date of the run, YYYY-MM-DD (default: today, UTC): a `submitted_at` later than it (plus --future-tolerance-days) is quarantined as submitted_in_future. Name a day to make a rerun reproducible.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Days after the as-of date a `submitted_at` may still fall (default 1).
+    #[arg(long)]
+    pub future_tolerance_days: Option<u32>,
+    /// The survey's first day, YYYY-MM-DD: an earlier `submitted_at` is quarantined as submitted_before_start (default: no check).
+    #[arg(long)]
+    pub survey_start: Option<String>,
+    /// The survey's first period (e.g. 2023Q1): earlier periods are quarantined as period_out_of_range (default: no check).
+    #[arg(long)]
+    pub first_survey_period: Option<String>,
+    /// The survey's last period (e.g. 2026Q4): later periods are quarantined as period_out_of_range (default: no check).
+    #[arg(long)]
+    pub last_survey_period: Option<String>,
+    /// Days after a period's end a `submitted_at` may fall and still belong to it (late returns of a round; default 0); beyond, period_date_mismatch.
+    #[arg(long)]
+    pub period_grace_days: Option<u32>,
     /// Mapping TOML: source column names → canonical fields and item ids, answer labels → codes.
     #[arg(short, long)]
     pub mapping: Option<PathBuf>,

@@ -35,7 +35,13 @@
 //! [ingest]
 //! inputs = ["data/"]                # files or folders, relative to the job file
 //! # delimiter = ";"                 # default: sniffed; "tab" for tab
-//! # encoding = "windows-1258"       # default: UTF-8 when valid, else CP1258
+//! # encoding = "windows-1258"       # default: UTF-8, strictly; "auto": UTF-8 or CP1258 detected
+//! # as_of = "2026-12-31"            # default: today (UTC); later submitted_at are quarantined
+//! # future_tolerance_days = 1       # days after as_of still accepted
+//! # survey_start = "2023-01-01"     # earlier submitted_at are quarantined (default: no check)
+//! # first_survey_period = "2023Q1"  # periods outside are quarantined (default: no check)
+//! # last_survey_period = "2026Q4"
+//! # period_grace_days = 0           # submitted_at up to N days after its period's end
 //! # mapping = "mapping.toml"        # column and answer-label mapping
 //! # review = "exclude-rejected"     # include | exclude-rejected | approved-only
 //! # repeats = "skip"                # or "keep": repeat tables written to ingest/repeats/

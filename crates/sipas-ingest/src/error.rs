@@ -123,8 +123,30 @@ pub enum Error {
         /// The reader's message.
         message: String,
     },
+    /// A text file (read as UTF-8, the default) holds a byte sequence that
+    /// is not UTF-8.
+    #[error(
+        "{file}, line {line}, byte offset {offset}: byte 0x{byte:02X} is not valid UTF-8; the file is read as UTF-8 unless its encoding is named (`--encoding windows-1258`, or `encoding = \"windows-1258\"` in the job's [ingest]) or detected (`--encoding auto`)"
+    )]
+    InvalidUtf8 {
+        /// The file (`archive.zip#entry.csv` for a zip entry).
+        file: String,
+        /// 1-based line of the first invalid byte.
+        line: u64,
+        /// 0-based byte offset of the first invalid byte in the file.
+        offset: usize,
+        /// The invalid byte.
+        byte: u8,
+    },
+    /// None of the inputs could be read as a response table: each file
+    /// given or found was skipped, for the reason listed.
+    #[error("no input file could be read: {}", list_skipped(skipped))]
+    NothingRead {
+        /// Every file or sheet, with why it was not read.
+        skipped: Vec<crate::Skipped>,
+    },
     /// The `encoding` option names no known encoding.
-    #[error("unknown text encoding `{label}` (try utf-8, windows-1258, utf-16le)")]
+    #[error("unknown text encoding `{label}` (try utf-8, windows-1258, utf-16le, or auto)")]
     UnknownEncoding {
         /// The label given.
         label: String,
@@ -172,4 +194,13 @@ pub enum Error {
         /// Rows quarantined.
         quarantined: u64,
     },
+}
+
+/// `file: reason; file: reason`.
+fn list_skipped(skipped: &[crate::Skipped]) -> String {
+    skipped
+        .iter()
+        .map(|s| format!("{} ({})", s.file, s.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

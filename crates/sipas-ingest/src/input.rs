@@ -27,7 +27,8 @@ use crate::{Error, Result};
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Format {
-    /// Delimited text (`,` `;` or tab; UTF-8, UTF-16 with BOM, or CP1258).
+    /// Delimited text (`,` `;` tab or `|`; UTF-8, UTF-16 with BOM, or an
+    /// encoding named or detected).
     Csv,
     /// Apache Parquet (detected by its `PAR1` magic bytes).
     Parquet,
@@ -130,7 +131,13 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
         }
     }
     if out.files.is_empty() {
-        return Err(Error::NoInputs);
+        return Err(if out.skipped.is_empty() {
+            Error::NoInputs
+        } else {
+            Error::NothingRead {
+                skipped: out.skipped,
+            }
+        });
     }
     Ok(out)
 }
@@ -292,6 +299,8 @@ pub(crate) enum Loaded {
         bytes: Vec<u8>,
         delimiter: u8,
         encoding: &'static str,
+        /// The detector's confidence, when the encoding was detected.
+        confidence: Option<f64>,
     },
     /// Records with their lines (Excel, JSON); the first is the header for
     /// JSON.
@@ -305,25 +314,41 @@ pub(crate) enum Loaded {
     },
 }
 
+/// How a text source was read (all `None` for other formats).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TextInfo {
+    pub(crate) encoding: Option<String>,
+    pub(crate) confidence: Option<f64>,
+    pub(crate) delimiter: Option<String>,
+}
+
+/// A delimiter as the report shows it (`\t` for tab).
+pub(crate) fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "\\t".to_string(),
+        d => char::from(d).to_string(),
+    }
+}
+
 /// Rows per slice when a Parquet source is scanned record by record.
 const PARQUET_SCAN_ROWS: usize = 1 << 16;
 
 impl Loaded {
-    /// The encoding and delimiter of a text source, for the report.
-    pub(crate) fn text_info(&self) -> (Option<String>, Option<String>) {
+    /// The encoding (and detection confidence) and delimiter of a text
+    /// source, for the report.
+    pub(crate) fn text_info(&self) -> TextInfo {
         match self {
             Loaded::Text {
                 delimiter,
                 encoding,
+                confidence,
                 ..
-            } => (
-                Some((*encoding).to_string()),
-                Some(match delimiter {
-                    b'\t' => "\\t".to_string(),
-                    d => char::from(*d).to_string(),
-                }),
-            ),
-            _ => (None, None),
+            } => TextInfo {
+                encoding: Some((*encoding).to_string()),
+                confidence: *confidence,
+                delimiter: Some(delimiter_name(*delimiter)),
+            },
+            _ => TextInfo::default(),
         }
     }
 
@@ -703,47 +728,183 @@ fn fmt_int(v: i64, buf: &mut [u8; 24]) -> &[u8] {
     &buf[at..]
 }
 
+/// How text files without a BOM are decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum TextEncoding {
+    /// UTF-8, strictly: a byte sequence that is not UTF-8 stops the run
+    /// ([`Error::InvalidUtf8`]).
+    #[default]
+    Utf8,
+    /// The encoding named by the job or the command line.
+    Named(&'static encoding_rs::Encoding),
+    /// Detected per file between UTF-8 and CP1258 ([`detect_encoding`]).
+    Auto,
+}
+
+impl TextEncoding {
+    /// From an option value: `auto`, or an `encoding_rs` label.
+    pub(crate) fn from_label(label: &str) -> Option<TextEncoding> {
+        let label = label.trim();
+        if label.eq_ignore_ascii_case("auto") {
+            return Some(TextEncoding::Auto);
+        }
+        let enc = encoding_rs::Encoding::for_label(label.as_bytes())?;
+        Some(if enc == encoding_rs::UTF_8 {
+            TextEncoding::Utf8
+        } else {
+            TextEncoding::Named(enc)
+        })
+    }
+}
+
 /// How text files are decoded and split.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TextOpts {
     pub(crate) delimiter: Option<u8>,
-    pub(crate) encoding: Option<&'static encoding_rs::Encoding>,
+    pub(crate) encoding: TextEncoding,
+}
+
+/// A decoded text file: UTF-8 bytes (BOM removed), the encoding's name and,
+/// when it was detected, the detector's confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Decoded {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) encoding: &'static str,
+    pub(crate) confidence: Option<f64>,
+}
+
+/// Where a text file stops being UTF-8: 1-based line, 0-based byte offset
+/// from the start of the file, and the offending byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadUtf8 {
+    pub(crate) line: u64,
+    pub(crate) offset: usize,
+    pub(crate) byte: u8,
+}
+
+/// Counts of the non-ASCII bytes of a text: all of them, and those inside
+/// well-formed UTF-8 sequences.
+fn utf8_share(raw: &[u8]) -> (usize, usize) {
+    let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
+    let mut rest = raw;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                let n = s.bytes().filter(|b| !b.is_ascii()).count();
+                return (non_ascii + n, in_utf8 + n);
+            }
+            Err(e) => {
+                let good = &rest[..e.valid_up_to()];
+                let n = good.iter().filter(|b| !b.is_ascii()).count();
+                non_ascii += n;
+                in_utf8 += n;
+                let bad = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
+                non_ascii += rest[e.valid_up_to()..e.valid_up_to() + bad]
+                    .iter()
+                    .filter(|b| !b.is_ascii())
+                    .count();
+                rest = &rest[e.valid_up_to() + bad..];
+            }
+        }
+    }
+}
+
+/// Detects the encoding of a text without a BOM: UTF-8 or CP1258 (Windows
+/// Vietnamese, the other encoding Vietnamese offices save CSV in). The
+/// confidence is the share of non-ASCII bytes that form well-formed UTF-8
+/// sequences (for UTF-8) or do not (for CP1258); 1 for valid UTF-8 and for
+/// pure ASCII. UTF-8 wins at a share of one half or more: its invalid bytes
+/// stay as they are, and the rows holding them are quarantined as
+/// `malformed_row` (or `invalid_answer`) rather than the whole file decoded
+/// wrongly.
+pub(crate) fn detect_encoding(raw: &[u8]) -> (&'static encoding_rs::Encoding, f64) {
+    let (non_ascii, in_utf8) = utf8_share(raw);
+    if non_ascii == in_utf8 {
+        return (encoding_rs::UTF_8, 1.0);
+    }
+    #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
+    let share = in_utf8 as f64 / non_ascii as f64;
+    if share >= 0.5 {
+        (encoding_rs::UTF_8, share)
+    } else {
+        (encoding_rs::WINDOWS_1258, 1.0 - share)
+    }
+}
+
+/// The first invalid UTF-8 sequence of `raw`, if any (`base` is the offset
+/// of `raw` in its file, for a BOM).
+fn first_bad_utf8(raw: &[u8], base: usize) -> Option<BadUtf8> {
+    let e = std::str::from_utf8(raw).err()?;
+    let at = e.valid_up_to();
+    Some(BadUtf8 {
+        line: count_newlines(&raw[..at]) + 1,
+        offset: base + at,
+        byte: raw[at],
+    })
 }
 
 /// Decodes a text file to UTF-8: a BOM decides (UTF-8, UTF-16 LE/BE), then
-/// the `encoding` option, then UTF-8 if the bytes are valid UTF-8, else
-/// CP1258 (Windows Vietnamese). Non-UTF-8 input is NFC-normalised.
+/// the encoding option: strict UTF-8 (the default: `Err` at the first
+/// invalid sequence), a named encoding, or detection ([`detect_encoding`]).
+/// Non-UTF-8 input is NFC-normalised.
 pub(crate) fn decode_text(
     raw: Vec<u8>,
-    encoding: Option<&'static encoding_rs::Encoding>,
-) -> (Vec<u8>, &'static str) {
-    use encoding_rs::{UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1258};
+    encoding: TextEncoding,
+) -> std::result::Result<Decoded, BadUtf8> {
+    use encoding_rs::{UTF_8, UTF_16BE, UTF_16LE};
     let decode = |enc: &'static encoding_rs::Encoding, bytes: &[u8]| {
         let (text, _) = enc.decode_without_bom_handling(bytes);
         sipas_core::text::nfc(&text).into_bytes()
     };
+    let plain = |bytes, encoding| Decoded {
+        bytes,
+        encoding,
+        confidence: None,
+    };
     if let Some(rest) = raw.strip_prefix(b"\xEF\xBB\xBF") {
-        return (rest.to_vec(), "UTF-8");
+        if encoding != TextEncoding::Auto
+            && let Some(bad) = first_bad_utf8(rest, 3)
+        {
+            return Err(bad);
+        }
+        return Ok(plain(rest.to_vec(), "UTF-8"));
     }
     if let Some(rest) = raw.strip_prefix(&[0xFF, 0xFE]) {
-        return (decode(UTF_16LE, rest), "UTF-16LE");
+        return Ok(plain(decode(UTF_16LE, rest), "UTF-16LE"));
     }
     if let Some(rest) = raw.strip_prefix(&[0xFE, 0xFF]) {
-        return (decode(UTF_16BE, rest), "UTF-16BE");
+        return Ok(plain(decode(UTF_16BE, rest), "UTF-16BE"));
     }
     match encoding {
-        Some(enc) if enc == UTF_8 => (raw, "UTF-8"),
-        Some(enc) => {
-            let out = decode(enc, &raw);
-            (out, enc.name())
+        TextEncoding::Utf8 => match first_bad_utf8(&raw, 0) {
+            Some(bad) => Err(bad),
+            None => Ok(plain(raw, "UTF-8")),
+        },
+        TextEncoding::Named(enc) => Ok(plain(decode(enc, &raw), enc.name())),
+        TextEncoding::Auto => {
+            let (enc, confidence) = detect_encoding(&raw);
+            let bytes = if enc == UTF_8 { raw } else { decode(enc, &raw) };
+            Ok(Decoded {
+                bytes,
+                encoding: enc.name(),
+                confidence: Some(confidence),
+            })
         }
-        None if std::str::from_utf8(&raw).is_ok() => (raw, "UTF-8"),
-        None => (decode(WINDOWS_1258, &raw), WINDOWS_1258.name()),
     }
 }
 
-/// The delimiter of a header line: the most frequent of `,` `;` tab outside
-/// quotes (`,` on ties or when none occurs). An Excel `sep=;` line decides.
+/// [`decode_text`] for the file `name`, with the error naming it.
+pub(crate) fn decode_file(raw: Vec<u8>, encoding: TextEncoding, name: &str) -> Result<Decoded> {
+    decode_text(raw, encoding).map_err(|bad| Error::InvalidUtf8 {
+        file: name.to_string(),
+        line: bad.line,
+        offset: bad.offset,
+        byte: bad.byte,
+    })
+}
+
+/// The delimiter of a header line: the most frequent of `,` `;` tab `|`
+/// outside quotes (the first in that order on ties; `,` when none occurs). An Excel `sep=;` line decides.
 pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     let first = text.split(|&b| b == b'\n').next().unwrap_or_default();
     let first = first.strip_suffix(b"\r").unwrap_or(first);
@@ -752,18 +913,19 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     {
         return *d;
     }
-    let (mut counts, mut quoted) = ([0usize; 3], false);
+    let (mut counts, mut quoted) = ([0usize; 4], false);
     for &b in first {
         match b {
             b'"' => quoted = !quoted,
             b',' if !quoted => counts[0] += 1,
             b';' if !quoted => counts[1] += 1,
             b'\t' if !quoted => counts[2] += 1,
+            b'|' if !quoted => counts[3] += 1,
             _ => {}
         }
     }
-    let best = (0..3).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
-    [b',', b';', b'\t'][best]
+    let best = (0..4).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+    [b',', b';', b'\t', b'|'][best]
 }
 
 /// How a JSON format is laid out.
@@ -777,6 +939,17 @@ pub(crate) fn json_kind(format: Format) -> crate::json::JsonKind {
     }
 }
 
+/// A decoded text source, its delimiter given or sniffed.
+fn text_source(d: Decoded, opts: TextOpts) -> Loaded {
+    let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&d.bytes));
+    Loaded::Text {
+        bytes: d.bytes,
+        delimiter,
+        encoding: d.encoding,
+        confidence: d.confidence,
+    }
+}
+
 /// Loads a source for scanning. Workbooks are loaded by [`crate::excel`].
 pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
     let io = |source| Error::Io {
@@ -786,13 +959,10 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
     match file.format {
         Format::Csv => {
             let raw = std::fs::read(&file.path).map_err(io)?;
-            let (bytes, encoding) = decode_text(raw, opts.encoding);
-            let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&bytes));
-            Ok(Loaded::Text {
-                bytes,
-                delimiter,
-                encoding,
-            })
+            Ok(text_source(
+                decode_file(raw, opts.encoding, &file.name())?,
+                opts,
+            ))
         }
         Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
             let raw = std::fs::read(&file.path).map_err(io)?;
@@ -800,13 +970,10 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
         }
         Format::CsvZip => {
             let raw = crate::zipcsv::read_entry(file)?;
-            let (bytes, encoding) = decode_text(raw, opts.encoding);
-            let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&bytes));
-            Ok(Loaded::Text {
-                bytes,
-                delimiter,
-                encoding,
-            })
+            Ok(text_source(
+                decode_file(raw, opts.encoding, &file.name())?,
+                opts,
+            ))
         }
         Format::Parquet => {
             let (names, rows, metadata) = parquet_meta(&file.path)?;
@@ -872,26 +1039,81 @@ mod tests {
         assert_eq!(sniff_delimiter(b"a,b,\"x;y;z\"\n"), b',');
         assert_eq!(sniff_delimiter(b"single\n"), b',');
         assert_eq!(sniff_delimiter(b"sep=;\na,b;c\n"), b';');
+        assert_eq!(
+            sniff_delimiter(b"id|unit|period|a1\n1|x,y|2024Q1|4\n"),
+            b'|'
+        );
+        assert_eq!(sniff_delimiter(b"a|b,c,d\n"), b',');
     }
 
     #[test]
     fn cp1258_and_utf16_are_decoded_to_nfc_utf8() {
+        let cp1258 = TextEncoding::from_label("windows-1258").unwrap();
         // "Hòa" in CP1258: o + combining grave (0xCC); "Mỹ" = y + tilde (0xDE).
-        let (out, enc) = decode_text(b"Ho\xCCa;My\xDE\n".to_vec(), None);
-        assert_eq!(enc, "windows-1258");
-        assert_eq!(String::from_utf8(out).unwrap(), "Hòa;Mỹ\n");
+        let d = decode_text(b"Ho\xCCa;My\xDE\n".to_vec(), cp1258).unwrap();
+        assert_eq!((d.encoding, d.confidence), ("windows-1258", None));
+        assert_eq!(String::from_utf8(d.bytes).unwrap(), "Hòa;Mỹ\n");
         let mut le = vec![0xFF, 0xFE];
         le.extend("Xã\tb\n".encode_utf16().flat_map(u16::to_le_bytes));
-        let (out, enc) = decode_text(le, None);
+        let d = decode_text(le, TextEncoding::Utf8).unwrap();
         assert_eq!(
-            (String::from_utf8(out).unwrap().as_str(), enc),
+            (String::from_utf8(d.bytes).unwrap().as_str(), d.encoding),
             ("Xã\tb\n", "UTF-16LE")
         );
         let mut be = vec![0xFE, 0xFF];
         be.extend("Xã".encode_utf16().flat_map(u16::to_be_bytes));
-        assert_eq!(decode_text(be, None).0, "Xã".as_bytes());
-        let (out, enc) = decode_text(b"a\xFFb".to_vec(), Some(encoding_rs::UTF_8));
-        assert_eq!((out, enc), (b"a\xFFb".to_vec(), "UTF-8"));
+        assert_eq!(
+            decode_text(be, TextEncoding::Utf8).unwrap().bytes,
+            "Xã".as_bytes()
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_its_line_and_offset() {
+        // "id,xã\n1,Hòa\n2,a\xFFb\n": the bad byte is on line 3, at byte
+        // 7 ("id,xã\n") + 7 ("1,Hòa\n") + 3 ("2,a") = 17.
+        let mut raw = "id,xã\n1,Hòa\n2,a".as_bytes().to_vec();
+        raw.push(0xFF);
+        raw.extend(b"b\n");
+        let bad = decode_text(raw.clone(), TextEncoding::Utf8).unwrap_err();
+        assert_eq!(
+            bad,
+            BadUtf8 {
+                line: 3,
+                offset: 17,
+                byte: 0xFF
+            }
+        );
+        assert_eq!(raw[17], 0xFF);
+        // Named utf-8 is the same strict rule; behind a BOM the offset counts it.
+        let named = TextEncoding::from_label("UTF-8").unwrap();
+        assert_eq!(decode_text(raw.clone(), named).unwrap_err().offset, 17);
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend(&raw);
+        assert_eq!(decode_text(bom, named).unwrap_err().offset, 20);
+        // auto: UTF-8 (4 of 5 non-ASCII bytes, those of "ã" and "ò", are in
+        // UTF-8 sequences), the bytes kept as they are.
+        let d = decode_text(raw.clone(), TextEncoding::Auto).unwrap();
+        assert_eq!((d.encoding, d.bytes), ("UTF-8", raw));
+        let c = d.confidence.unwrap();
+        assert!((c - 4.0 / 5.0).abs() < 1e-12, "{c}");
+    }
+
+    #[test]
+    fn auto_detects_cp1258_with_its_confidence() {
+        let auto = TextEncoding::from_label(" Auto ").unwrap();
+        // CP1258 "Hòa;Mỹ": 2 non-ASCII bytes, none in a UTF-8 sequence.
+        let d = decode_text(b"Ho\xCCa;My\xDE\n".to_vec(), auto).unwrap();
+        assert_eq!(
+            (d.encoding, d.confidence, d.bytes),
+            ("windows-1258", Some(1.0), "Hòa;Mỹ\n".as_bytes().to_vec())
+        );
+        // Valid UTF-8 and pure ASCII: UTF-8 with confidence 1.
+        let d = decode_text("Xã".as_bytes().to_vec(), auto).unwrap();
+        assert_eq!((d.encoding, d.confidence), ("UTF-8", Some(1.0)));
+        let d = decode_text(b"a,b\n".to_vec(), auto).unwrap();
+        assert_eq!((d.encoding, d.confidence), ("UTF-8", Some(1.0)));
+        assert_eq!(TextEncoding::from_label("klingon"), None);
     }
 }
 
@@ -905,6 +1127,7 @@ mod line_tests {
             bytes: b"h,x\r\na,1\r\n\"b\r\nc\",2\r\nd,3\r\n".to_vec(),
             delimiter: b',',
             encoding: "UTF-8",
+            confidence: None,
         };
         let mut got = Vec::new();
         l.scan(Path::new("f"), &mut |_, line, _| {

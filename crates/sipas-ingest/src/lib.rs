@@ -2,7 +2,8 @@
 //! every row and quarantining what it cannot use.
 //!
 //! `sipas ingest INPUT... --out DIR` is built on this crate: [`ingest`] reads
-//! delimited text (any of `,` `;` tab; UTF-8, UTF-16, CP1258), Excel
+//! delimited text (any of `,` `;` tab `|`; UTF-8, UTF-16, or an encoding
+//! named or detected: [`ReadOptions::encoding`]), Excel
 //! workbooks, JSON / NDJSON, saved KoboToolbox / ODK Central API pages, ODK's
 //! CSV zip and Parquet files (or folders of them), maps
 //! their columns to the canonical layout ([`Mapping`] and built-in
@@ -56,6 +57,9 @@
 //!   the first occurrence's file and line.
 //! - `missing_unit`: the unit is empty.
 //! - `invalid_period`: `period` does not parse as a [`sipas_core::Period`].
+//! - `invalid_submitted_at`, `submitted_in_future`, `submitted_before_start`,
+//!   `period_out_of_range`, `period_date_mismatch`: the date and period
+//!   checks of [`DateChecks`] ([`IngestOptions::dates`]).
 //! - `mixed_granularity`: the period's granularity differs from that of the
 //!   first accepted row.
 //! - `invalid_answer`: an item value that is not empty, not an integer of the
@@ -91,6 +95,7 @@
 
 #![warn(missing_docs)]
 
+mod dates;
 mod error;
 mod excel;
 mod ids;
@@ -118,6 +123,7 @@ use std::path::PathBuf;
 use polars::prelude::DataFrame;
 use sipas_core::{Instrument, UnitRegistry};
 
+pub use dates::{DateChecks, date_of_day_number};
 pub use error::{Error, Result};
 pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
 pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
@@ -166,6 +172,9 @@ pub struct IngestOptions {
     /// keyed to `parent_response_id` ([`RepeatPolicy::Keep`]; by
     /// [`ingest_to`], into its output folder).
     pub repeats: RepeatPolicy,
+    /// Checks of `submitted_at` and `period` against the as-of date, the
+    /// survey's start and its periods (default: form and mismatch only).
+    pub dates: DateChecks,
 }
 
 impl Default for IngestOptions {
@@ -178,6 +187,7 @@ impl Default for IngestOptions {
             keep_columns: Vec::new(),
             review: ReviewPolicy::default(),
             repeats: RepeatPolicy::default(),
+            dates: DateChecks::default(),
         }
     }
 }
@@ -185,11 +195,14 @@ impl Default for IngestOptions {
 /// How files are read (see [`ingest_with`]); the default sniffs everything.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
-    /// Field delimiter of delimited text (`b','`, `b';'`, `b'\t'`); `None`
-    /// sniffs it from the header line.
+    /// Field delimiter of delimited text (`b','`, `b';'`, `b'\t'`, `b'|'`);
+    /// `None` sniffs it from the header line.
     pub delimiter: Option<u8>,
-    /// Encoding label of text files without a BOM (`utf-8`, `windows-1258`,
-    /// `utf-16le`…); `None`: UTF-8 when valid, else CP1258.
+    /// Encoding of text files without a BOM: an `encoding_rs` label
+    /// (`utf-8`, `windows-1258`, `utf-16le`…) or `auto` (UTF-8 or CP1258
+    /// detected per file, with a confidence in
+    /// [`InputReport::encoding_confidence`]). `None` or `utf-8`: strict
+    /// UTF-8, a byte that is not UTF-8 is [`Error::InvalidUtf8`].
     pub encoding: Option<String>,
     /// Column and answer-label mapping; the built-in rules apply without it.
     pub mapping: Option<Mapping>,

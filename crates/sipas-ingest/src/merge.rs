@@ -36,8 +36,7 @@ struct FileCounts {
 #[derive(Debug)]
 pub(crate) struct FileInfo {
     pub(crate) format: Format,
-    pub(crate) encoding: Option<String>,
-    pub(crate) delimiter: Option<String>,
+    pub(crate) text: crate::input::TextInfo,
     pub(crate) header_line: u64,
     pub(crate) missing_kept_columns: Vec<String>,
 }
@@ -303,8 +302,9 @@ impl<'a> Merger<'a> {
         self.inputs.push(InputReport {
             file: self.names[fi].clone(),
             format: info.format,
-            encoding: info.encoding,
-            delimiter: info.delimiter,
+            encoding: info.text.encoding,
+            encoding_confidence: info.text.confidence,
+            delimiter: info.text.delimiter,
             header_line: info.header_line,
             blank_rows: c.blank_rows,
             rows_read: c.rows_read,

@@ -34,6 +34,20 @@ pub enum Reason {
     MissingUnit,
     /// `invalid_period`: `period` does not parse.
     InvalidPeriod,
+    /// `invalid_submitted_at`: a non-empty `submitted_at` that is not a
+    /// date ([`crate::DateChecks`]).
+    InvalidSubmittedAt,
+    /// `submitted_in_future`: `submitted_at` after the run's as-of date
+    /// plus the tolerance.
+    SubmittedInFuture,
+    /// `submitted_before_start`: `submitted_at` before the survey's start.
+    SubmittedBeforeStart,
+    /// `period_out_of_range`: a period outside the survey's configured
+    /// periods.
+    PeriodOutOfRange,
+    /// `period_date_mismatch`: `submitted_at` does not fall within the
+    /// row's period (plus the grace days).
+    PeriodDateMismatch,
     /// `mixed_granularity`: the period's granularity differs from the
     /// dataset's (that of the first accepted row).
     MixedGranularity,
@@ -46,7 +60,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in check order.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 16] = [
         Reason::MalformedRow,
         Reason::MissingResponseId,
         Reason::SupersededByEdit,
@@ -55,6 +69,11 @@ impl Reason {
         Reason::DuplicateResponseId,
         Reason::MissingUnit,
         Reason::InvalidPeriod,
+        Reason::InvalidSubmittedAt,
+        Reason::SubmittedInFuture,
+        Reason::SubmittedBeforeStart,
+        Reason::PeriodOutOfRange,
+        Reason::PeriodDateMismatch,
         Reason::MixedGranularity,
         Reason::InvalidAnswer,
         Reason::InvalidWeight,
@@ -81,6 +100,11 @@ impl Reason {
             Reason::DuplicateResponseId => "duplicate_response_id",
             Reason::MissingUnit => "missing_unit",
             Reason::InvalidPeriod => "invalid_period",
+            Reason::InvalidSubmittedAt => "invalid_submitted_at",
+            Reason::SubmittedInFuture => "submitted_in_future",
+            Reason::SubmittedBeforeStart => "submitted_before_start",
+            Reason::PeriodOutOfRange => "period_out_of_range",
+            Reason::PeriodDateMismatch => "period_date_mismatch",
             Reason::MixedGranularity => "mixed_granularity",
             Reason::InvalidAnswer => "invalid_answer",
             Reason::InvalidWeight => "invalid_weight",

@@ -44,7 +44,12 @@ pub struct InputReport {
     pub format: Format,
     /// Text encoding (`UTF-8`, `UTF-16LE`, `windows-1258`…); null if not text.
     pub encoding: Option<String>,
-    /// Field delimiter of delimited text (`,` `;` `\t`); null if not text.
+    /// With `encoding = "auto"`: the detector's confidence in `encoding`
+    /// (0.5–1, the share of non-ASCII bytes that fit it); null when the
+    /// encoding was not detected (a BOM, UTF-8 by default, or named).
+    pub encoding_confidence: Option<f64>,
+    /// Field delimiter of delimited text (`,` `;` `\t` `|`), given or
+    /// sniffed from the header line; null if not text.
     pub delimiter: Option<String>,
     /// Line (sheet row) of the header; 0 when synthesized (JSON).
     pub header_line: u64,
@@ -116,6 +121,9 @@ pub struct IngestReport {
     pub periods: Vec<String>,
     /// Number of distinct units among accepted rows.
     pub units: usize,
+    /// The date and period checks applied (as-of date, tolerance, survey
+    /// start and periods, grace days).
+    pub date_checks: crate::DateChecks,
 }
 
 impl IngestReport {

@@ -405,6 +405,8 @@ struct Plan {
     notes: Vec<String>,
     /// Repeat-group tables to write (under [`crate::RepeatPolicy::Keep`]).
     repeat_tables: Vec<RepeatTable>,
+    /// Date and period checks.
+    dates: crate::DateChecks,
 }
 
 fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
@@ -413,13 +415,12 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         .encoding
         .as_deref()
         .map(|label| {
-            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
-                Error::UnknownEncoding {
-                    label: label.to_string(),
-                }
+            input::TextEncoding::from_label(label).ok_or_else(|| Error::UnknownEncoding {
+                label: label.to_string(),
             })
         })
-        .transpose()?;
+        .transpose()?
+        .unwrap_or_default();
     let text = input::TextOpts {
         delimiter: read.delimiter,
         encoding,
@@ -446,7 +447,11 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
     let mut notes = join_pages(&mut sources);
     notes.extend(repeat_notes(&sources));
     let Some(first) = sources.first() else {
-        return Err(Error::NoInputs);
+        return Err(if skipped.is_empty() {
+            Error::NoInputs
+        } else {
+            Error::NothingRead { skipped }
+        });
     };
     let instrument = if let Some(i) = &opts.instrument {
         i.clone()
@@ -496,6 +501,7 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
         superseded: std::collections::HashSet::new(),
         notes,
         repeat_tables,
+        dates: opts.dates.clone(),
     };
     plan.superseded = superseded_ids(&plan)?;
     Ok(plan)
@@ -699,6 +705,7 @@ pub(crate) fn run(
         rows_unit_not_in_registry,
         periods,
         units,
+        date_checks: plan.dates.clone(),
     };
     report.check_counts()?;
 
@@ -726,7 +733,13 @@ fn read_sources(
     review: crate::ReviewPolicy,
     spill: &std::sync::mpsc::SyncSender<Frames>,
 ) -> Result<()> {
-    let ctx = Ctx::new(&plan.instrument, &plan.resolver, review, &plan.superseded);
+    let ctx = Ctx::new(
+        &plan.instrument,
+        &plan.resolver,
+        review,
+        &plan.superseded,
+        &plan.dates,
+    );
     sipas_core::progress::begin("ingest: reading", "rows", None);
     for (fi, src) in plan.sources.iter_mut().enumerate() {
         let path = src.file.path.clone();
@@ -739,7 +752,7 @@ fn read_sources(
             None => input::load(&src.file, plan.text)?,
         };
         let layout = &plan.layouts[fi];
-        let (encoding, delimiter) = loaded.text_info();
+        let text_info = loaded.text_info();
         let mut at = loaded.cursor_at(&path, src.header + 1)?;
         loop {
             let chunk = validate_chunk(&loaded, &path, &ctx, layout, at, chunk_rows)?;
@@ -813,8 +826,7 @@ fn read_sources(
             fi,
             FileInfo {
                 format: src.file.format,
-                encoding,
-                delimiter,
+                text: text_info,
                 header_line: src.header_line,
                 missing_kept_columns: layout.missing_kept.clone(),
             },

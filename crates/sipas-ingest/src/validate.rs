@@ -60,6 +60,8 @@ pub(crate) struct Ctx<'a> {
     /// Instance ids (without `uuid:`) that a later version among the inputs
     /// names in `meta/deprecatedID`.
     pub(crate) superseded: &'a HashSet<String>,
+    /// Date and period checks.
+    pub(crate) dates: &'a crate::DateChecks,
 }
 
 impl<'a> Ctx<'a> {
@@ -68,12 +70,14 @@ impl<'a> Ctx<'a> {
         resolver: &'a Resolver,
         review: ReviewPolicy,
         superseded: &'a HashSet<String>,
+        dates: &'a crate::DateChecks,
     ) -> Self {
         Ctx {
             instrument,
             resolver,
             review,
             superseded,
+            dates,
         }
     }
 }
@@ -514,6 +518,18 @@ impl<'a> FileValidator<'a> {
             f.id = Some(id_nfc());
             return Err(f);
         };
+        if let Err((reason, on_period, detail)) =
+            self.ctx.dates.check(submitted, period, l.period.is_some())
+        {
+            let col = if on_period {
+                period_col
+            } else {
+                l.submitted_at.expect("a submitted_at fault has its column")
+            };
+            let mut f = self.fail(line, Stage::BeforeGranularity, reason, col, detail);
+            f.id = Some(id_nfc());
+            return Err(f);
+        }
         let late = |this: &Self, reason, col, detail| {
             let mut f = this.fail(line, Stage::Last, reason, col, detail);
             f.id = Some(id_nfc());

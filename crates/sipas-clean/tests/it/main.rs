@@ -3,6 +3,7 @@
 mod common;
 mod dated;
 mod fixtures;
+mod fuzz_names;
 mod io;
 mod props;
 mod stream;

@@ -60,6 +60,84 @@ pub(crate) fn read_options(r: &ReadArgs) -> anyhow::Result<ReadOptions> {
     })
 }
 
+/// The date and period checks from the CLI / job settings; the as-of date
+/// defaults to today (UTC).
+pub(crate) fn date_checks(r: &ReadArgs) -> anyhow::Result<sipas_ingest::DateChecks> {
+    let day = |what: &str, v: &Option<String>| -> anyhow::Result<Option<sipas_core::IsoDate>> {
+        v.as_deref()
+            .map(|s| {
+                s.parse::<sipas_core::IsoDate>()
+                    .map_err(|_| anyhow::anyhow!("invalid {what} `{s}` (expected YYYY-MM-DD)"))
+            })
+            .transpose()
+    };
+    let period = |what: &str, v: &Option<String>| -> anyhow::Result<Option<sipas_core::Period>> {
+        v.as_deref()
+            .map(|s| {
+                s.parse::<sipas_core::Period>()
+                    .map_err(|_| anyhow::anyhow!("invalid {what} `{s}` (expected e.g. 2024Q1)"))
+            })
+            .transpose()
+    };
+    let defaults = sipas_ingest::DateChecks::default();
+    let as_of = match day("as-of date", &r.as_of)? {
+        Some(d) => d,
+        None => today(),
+    };
+    let checks = sipas_ingest::DateChecks {
+        as_of: Some(as_of),
+        future_tolerance_days: r
+            .future_tolerance_days
+            .unwrap_or(defaults.future_tolerance_days),
+        survey_start: day("survey start", &r.survey_start)?,
+        first_period: period("first survey period", &r.first_survey_period)?,
+        last_period: period("last survey period", &r.last_survey_period)?,
+        period_grace_days: r.period_grace_days.unwrap_or(defaults.period_grace_days),
+    };
+    if let (Some(f), Some(l)) = (checks.first_period, checks.last_period)
+        && sipas_core::history::period_start(f) > sipas_core::history::period_start(l)
+    {
+        anyhow::bail!("the first survey period {f} is after the last {l}");
+    }
+    Ok(checks)
+}
+
+/// Today's date (UTC).
+fn today() -> sipas_core::IsoDate {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).expect("days since 1970 fit i64");
+    sipas_ingest::date_of_day_number(days).expect("today is a date of years 1000–9999")
+}
+
+/// How an input was read, for the log: rows, format, encoding (with the
+/// detector's confidence) and delimiter.
+fn input_line(i: &sipas_ingest::InputReport) -> String {
+    let format = serde_json::to_value(i.format)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut how = vec![format];
+    if let Some(e) = &i.encoding {
+        how.push(match i.encoding_confidence {
+            Some(c) => format!("{e}, detected with confidence {c:.2}"),
+            None => e.clone(),
+        });
+    }
+    if let Some(d) = &i.delimiter {
+        how.push(format!("delimiter `{d}`"));
+    }
+    format!(
+        "{}: {} rows = {} accepted + {} quarantined ({})",
+        i.file,
+        i.rows_read,
+        i.accepted,
+        i.quarantined,
+        how.join(", ")
+    )
+}
+
 /// Writes into `out`; messages name `shown` (the results folder `out` is staged for).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_ingest(
@@ -81,12 +159,23 @@ pub(crate) fn run_ingest(
         None => sipas_ingest::RepeatPolicy::default(),
         Some(r) => r.parse().map_err(anyhow::Error::msg)?,
     };
+    let dates = date_checks(read)?;
+    say(&format!(
+        "ingest: as-of date {}{}",
+        dates.as_of.map_or_else(String::new, |d| d.to_string()),
+        if read.as_of.is_some() {
+            ""
+        } else {
+            " (today, UTC; name it with --as-of or the job's as_of to rerun identically)"
+        }
+    ));
     let opts = IngestOptions {
         instrument,
         units,
         keep_columns: keep_columns.to_vec(),
         review,
         repeats,
+        dates,
     };
     let write = WriteOptions {
         layout: layout(layout_name)?,
@@ -113,6 +202,9 @@ pub(crate) fn run_ingest(
             .display(),
         timing.summary()
     ));
+    for i in &report.inputs {
+        say(&format!("ingest: read {}", input_line(i)));
+    }
     for s in &report.skipped {
         say(&format!("ingest: skipped {}: {}", s.file, s.reason));
     }
@@ -161,6 +253,8 @@ pub(crate) fn run_ingest(
             ("rows_read", t.rows_read),
             ("accepted", t.accepted),
             ("quarantined", t.quarantined),
+            ("files_read", report.inputs.len() as u64),
+            ("files_skipped", report.skipped.len() as u64),
         ],
     )
     .timed(timing))

@@ -6,6 +6,7 @@ mod common;
 mod coverage;
 mod design_report;
 mod hostile_cells;
+mod input_checks;
 mod interface;
 mod layering;
 mod naming;

@@ -79,6 +79,15 @@ fn copy_fixture(dir: &Path, name: &str) {
     std::fs::copy(fixtures().join("mixed").join(name), dir.join(name)).unwrap();
 }
 
+/// Ingest with `encoding = "auto"` (a folder mixing UTF-8 and CP1258 files).
+fn ingest_auto(paths: &[PathBuf]) -> sipas_ingest::Ingested {
+    let read = ReadOptions {
+        encoding: Some("auto".into()),
+        ..ReadOptions::default()
+    };
+    ingest_with(paths, &IngestOptions::default(), &read).unwrap()
+}
+
 fn mixed_folder(dir: &Path) -> PathBuf {
     let root = dir.join("in");
     std::fs::create_dir_all(&root).unwrap();
@@ -102,7 +111,20 @@ fn row_of(got: &sipas_ingest::Ingested, id: &str) -> usize {
 fn a_mixed_folder_ingests_with_exact_counts() {
     let dir = tempfile::tempdir().unwrap();
     let root = mixed_folder(dir.path());
-    let got = ingest(std::slice::from_ref(&root));
+    // Read strictly (the default), the CP1258 file stops the run, named
+    // with the line and byte of its first non-UTF-8 byte.
+    let e = sipas_ingest::ingest(std::slice::from_ref(&root), &IngestOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with(&format!(
+            // "Mã" in CP1258: M, a, combining tilde 0xDE.
+            "{}, line 1, byte offset 2: byte 0xDE is not valid UTF-8",
+            root.join("cp1258.csv").display()
+        )),
+        "{e}"
+    );
+    let got = ingest_auto(std::slice::from_ref(&root));
     let name = |f: &str| root.join(f).display().to_string();
     let r = &got.report;
     assert_eq!(r.instrument, "sipas-2017");
@@ -153,6 +175,10 @@ fn a_mixed_folder_ingests_with_exact_counts() {
         })
         .collect();
     assert_eq!(info[0], (Some("windows-1258"), Some(";"), 1, 0));
+    let confidence: Vec<Option<f64>> = r.inputs.iter().map(|i| i.encoding_confidence).collect();
+    // Detected: CP1258 (none of its non-ASCII bytes forms a UTF-8
+    // sequence); not detected: workbooks, JSON, and UTF-16 (its BOM).
+    assert_eq!(confidence, [Some(1.0), None, None, None, None, None]);
     assert_eq!(info[1], (None, None, 3, 1));
     assert_eq!(info[5], (Some("UTF-16LE"), Some("\\t"), 1, 0));
     assert_eq!(r.periods, ["2024Q1", "2024Q2"]);
@@ -247,8 +273,8 @@ fn re_ingesting_the_mixed_folder_gives_identical_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let root = mixed_folder(dir.path());
     let (o1, o2) = (dir.path().join("o1"), dir.path().join("o2"));
-    sipas_ingest::write_outputs(&ingest(std::slice::from_ref(&root)), &o1).unwrap();
-    sipas_ingest::write_outputs(&ingest(std::slice::from_ref(&root)), &o2).unwrap();
+    sipas_ingest::write_outputs(&ingest_auto(std::slice::from_ref(&root)), &o1).unwrap();
+    sipas_ingest::write_outputs(&ingest_auto(std::slice::from_ref(&root)), &o2).unwrap();
     for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
         assert_eq!(
             std::fs::read(o1.join(f)).unwrap(),
@@ -297,15 +323,17 @@ fn a_mapping_file_with_dates_as_periods() {
 #[test]
 fn delimiter_and_encoding_options_override_sniffing() {
     let dir = tempfile::tempdir().unwrap();
-    // A pipe-separated export: only the option reads it.
+    // A pipe-separated export: sniffed, or named.
     let text = format!(
         "response_id|unit_code|period|note|{}\nr1|05443|2024Q1|x,y;z|{}\n",
         ITEMS_2017.join("|"),
         items_with("4", &[], "|")
     );
     let p = write(dir.path(), "f.csv", &text);
-    let sniffed = sipas_ingest::ingest(std::slice::from_ref(&p), &IngestOptions::default());
-    assert!(sniffed.is_err());
+    let sniffed =
+        sipas_ingest::ingest(std::slice::from_ref(&p), &IngestOptions::default()).unwrap();
+    assert_eq!(sniffed.accepted(), 1);
+    assert_eq!(sniffed.report.inputs[0].delimiter.as_deref(), Some("|"));
     let read = ReadOptions {
         delimiter: Some(b'|'),
         ..ReadOptions::default()
@@ -328,7 +356,7 @@ fn delimiter_and_encoding_options_override_sniffing() {
     let e = ingest_with(&[p], &IngestOptions::default(), &bad).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "unknown text encoding `klingon` (try utf-8, windows-1258, utf-16le)"
+        "unknown text encoding `klingon` (try utf-8, windows-1258, utf-16le, or auto)"
     );
 }
 
@@ -402,6 +430,30 @@ fn header_problems_are_errors_naming_the_file() {
     // Only non-data files: nothing to read.
     let only = dir.path().join("only");
     write(&only, "notes.txt", "hello\n");
-    let e = sipas_ingest::ingest(&[only], &IngestOptions::default()).unwrap_err();
+    let e =
+        sipas_ingest::ingest(std::slice::from_ref(&only), &IngestOptions::default()).unwrap_err();
+    assert!(matches!(e, sipas_ingest::Error::NothingRead { .. }), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no input file could be read: {} (no header row naming a response id, a unit and a period)",
+            only.join("notes.txt").display()
+        )
+    );
+    // A single named file that is empty says so.
+    let empty = write(dir.path(), "empty.csv", "");
+    let e =
+        sipas_ingest::ingest(std::slice::from_ref(&empty), &IngestOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "no input file could be read: {} (empty file)",
+            empty.display()
+        )
+    );
+    // An empty folder: nothing found at all.
+    let none = dir.path().join("none");
+    std::fs::create_dir_all(&none).unwrap();
+    let e = sipas_ingest::ingest(&[none], &IngestOptions::default()).unwrap_err();
     assert!(matches!(e, sipas_ingest::Error::NoInputs), "{e}");
 }

@@ -2,8 +2,10 @@
 
 mod clean;
 mod common;
+mod dates;
 mod files;
 mod formats;
+mod fuzz;
 mod keep;
 mod quarantine;
 mod reproducible;

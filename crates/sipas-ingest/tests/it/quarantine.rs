@@ -48,29 +48,62 @@ fn malformed_row_invalid_utf8_text() {
     bytes.push(b'\n');
     let p = dir.path().join("f.csv");
     std::fs::write(&p, bytes).unwrap();
-    // Declared UTF-8: the bad byte is a malformed row.
-    let read = sipas_ingest::ReadOptions {
-        encoding: Some("utf-8".into()),
+    // UTF-8 (the default, or declared): the file is refused, naming the
+    // line and byte offset (after the header, "\n" and "r").
+    let offset = header().len() + 2;
+    for encoding in [None, Some("utf-8".to_string())] {
+        let read = sipas_ingest::ReadOptions {
+            encoding,
+            ..Default::default()
+        };
+        let opts = sipas_ingest::IngestOptions::default();
+        let e = sipas_ingest::ingest_with(std::slice::from_ref(&p), &opts, &read).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}, line 2, byte offset {offset}: byte 0xFF is not valid UTF-8; the file is read as UTF-8 unless its encoding is named (`--encoding windows-1258`, or `encoding = \"windows-1258\"` in the job's [ingest]) or detected (`--encoding auto`)",
+                p.display()
+            )
+        );
+    }
+    // Detected: with no other non-ASCII byte the file is taken for CP1258
+    // (0xFF = ÿ), confidence 1.
+    let auto = sipas_ingest::ReadOptions {
+        encoding: Some("auto".into()),
         ..Default::default()
     };
     let opts = sipas_ingest::IngestOptions::default();
-    let got = sipas_ingest::ingest_with(std::slice::from_ref(&p), &opts, &read).unwrap();
+    let got = sipas_ingest::ingest_with(std::slice::from_ref(&p), &opts, &auto).unwrap();
+    assert_eq!(got.accepted(), 1);
+    let input = &got.report.inputs[0];
+    assert_eq!(
+        (input.encoding.as_deref(), input.encoding_confidence),
+        (Some("windows-1258"), Some(1.0))
+    );
+    assert_eq!(
+        crate::common::strs(&got.responses, "response_id"),
+        [Some("rÿ1".into())]
+    );
+    // Mostly UTF-8 (a Vietnamese name: "ã" and "à", 4 non-ASCII bytes in
+    // UTF-8 sequences; 0xFF is the 1 that is not): read as UTF-8 with confidence 4/5, and the row
+    // holding the bad byte is quarantined, not decoded wrongly.
+    let mut bytes = std::fs::read(&p).unwrap();
+    bytes.extend_from_slice(row("r2", "Xã Hà", "2024Q1", "", "4", &[]).as_bytes());
+    bytes.push(b'\n');
+    std::fs::write(&p, bytes).unwrap();
+    let got = sipas_ingest::ingest_with(std::slice::from_ref(&p), &opts, &auto).unwrap();
+    let input = &got.report.inputs[0];
+    assert_eq!(input.encoding.as_deref(), Some("UTF-8"));
+    assert!((input.encoding_confidence.unwrap() - 0.8).abs() < 1e-12);
     let q = &got.quarantine[0];
     assert_eq!(
         (q.reason.as_str(), q.column.as_str(), q.line),
         ("malformed_row", "response_id", 2)
     );
     assert!(q.detail.contains("not valid UTF-8"), "{}", q.detail);
-    // Not declared: bytes that are not UTF-8 are read as CP1258 (0xFF = ÿ).
-    let got = ingest(&[p]);
-    assert_eq!(got.accepted(), 1);
     assert_eq!(
-        got.report.inputs[0].encoding.as_deref(),
-        Some("windows-1258")
-    );
-    assert_eq!(
-        crate::common::strs(&got.responses, "response_id"),
-        [Some("rÿ1".into())]
+        crate::common::strs(&got.responses, "unit_code"),
+        [Some("Xã Hà".into())]
     );
 }
 
