@@ -60,14 +60,18 @@ pub struct InputFile {
     pub format: Format,
     /// The sheet, for workbooks (set when the workbook is opened).
     pub sheet: Option<String>,
+    /// The path named in reports and quarantine rows: [`InputFile::path`], or
+    /// the path the file will have once a run's staging folder is swapped
+    /// into place (see [`crate::IngestOptions::shown_as`]).
+    pub shown: PathBuf,
 }
 
 impl InputFile {
     /// The name used in reports: the path, with `#Sheet` for a sheet.
     pub fn name(&self) -> String {
         match &self.sheet {
-            Some(s) => format!("{}#{s}", self.path.display()),
-            None => self.path.display().to_string(),
+            Some(s) => format!("{}#{s}", self.shown.display()),
+            None => self.shown.display().to_string(),
         }
     }
 }
@@ -95,6 +99,22 @@ pub struct Discovery {
 /// detected from its content ([`detect_format`]); files that are none of
 /// the formats read are listed in [`Discovery::skipped`].
 pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
+    discover_shown(inputs, None)
+}
+
+/// [`discover`], naming files under `shown_as.0` in reports as if they were
+/// under `shown_as.1` (a run's staging folder and the folder it becomes), so
+/// that reports and quarantine rows name the files that exist after the run
+/// and are the same bytes on every run.
+pub fn discover_shown(
+    inputs: &[PathBuf],
+    shown_as: Option<&(PathBuf, PathBuf)>,
+) -> Result<Discovery> {
+    let shown = |path: &Path| -> PathBuf {
+        shown_as
+            .and_then(|(from, to)| path.strip_prefix(from).ok().map(|rest| to.join(rest)))
+            .unwrap_or_else(|| path.to_path_buf())
+    };
     let mut out = Discovery::default();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|source| {
@@ -119,12 +139,13 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
         for path in files {
             match detect_format(&path)? {
                 Ok(format) => out.files.push(InputFile {
+                    shown: shown(&path),
                     path,
                     format,
                     sheet: None,
                 }),
                 Err(reason) => out.skipped.push(Skipped {
-                    file: path.display().to_string(),
+                    file: shown(&path).display().to_string(),
                     reason,
                 }),
             }

@@ -125,7 +125,7 @@ use sipas_core::{Instrument, UnitRegistry};
 
 pub use dates::{DateChecks, date_of_day_number};
 pub use error::{Error, Result};
-pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover};
+pub use input::{Discovery, Format, InputFile, Skipped, detect_format, discover, discover_shown};
 pub use mapping::{AnswerValue, Mapping, MissingWord, PeriodFromDate};
 pub use output::{QUARANTINE_FILE, REPORT_FILE, RESPONSES_FILE, write_outputs};
 pub use reason::Reason;
@@ -175,6 +175,10 @@ pub struct IngestOptions {
     /// Checks of `submitted_at` and `period` against the as-of date, the
     /// survey's start and its periods (default: form and mismatch only).
     pub dates: DateChecks,
+    /// `(staging, final)`: inputs under the first folder are named in the
+    /// report and quarantine as if under the second (a run generates its data
+    /// inside its staging folder, which is renamed when the run succeeds).
+    pub shown_as: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for IngestOptions {
@@ -188,6 +192,7 @@ impl Default for IngestOptions {
             review: ReviewPolicy::default(),
             repeats: RepeatPolicy::default(),
             dates: DateChecks::default(),
+            shown_as: None,
         }
     }
 }

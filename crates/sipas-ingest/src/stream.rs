@@ -33,7 +33,7 @@ use crate::repeats::RepeatTable;
 use crate::validate::{Ctx, FileValidator, Parsed, record_text};
 use crate::{
     Error, Format, IngestOptions, IngestReport, InputFile, QuarantinedRow, ReadOptions, Result,
-    Skipped, discover, output, table,
+    Skipped, output, table,
 };
 
 /// The default number of records per chunk.
@@ -410,7 +410,7 @@ struct Plan {
 }
 
 fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
-    let found = discover(inputs)?;
+    let found = input::discover_shown(inputs, opts.shown_as.as_ref())?;
     let encoding = read
         .encoding
         .as_deref()

@@ -176,6 +176,13 @@ pub(crate) fn run_ingest(
         review,
         repeats,
         dates,
+        // Files a run generated inside its staging folder are named as they
+        // will be after the swap (`out/data/…`), not by the staging path.
+        shown_as: out
+            .parent()
+            .zip(shown.parent())
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| (from.to_path_buf(), to.to_path_buf())),
     };
     let write = WriteOptions {
         layout: layout(layout_name)?,

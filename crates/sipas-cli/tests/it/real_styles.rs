@@ -281,6 +281,21 @@ modes = [
         .unwrap();
     // Every respondent, and only them, reaches aggregate.
     assert_eq!(ingest["totals"]["quarantined"].as_u64().unwrap(), drafts);
+    // The quarantine and the report name the generated file where it is after the run
+    // (out/data/…), not by the run's staging folder (which differs on every run).
+    let quarantine = std::fs::read_to_string(root.join("ingest/quarantine.csv")).unwrap();
+    let data_file = std::path::Path::new("out")
+        .join("data")
+        .join("responses.csv");
+    assert!(
+        !quarantine.contains("sipas-staging") && quarantine.contains(&*data_file.to_string_lossy()),
+        "{}",
+        &quarantine[..quarantine.len().min(600)]
+    );
+    assert_eq!(
+        ingest["inputs"][0]["file"].as_str(),
+        Some(&*data_file.to_string_lossy())
+    );
     assert_eq!(clean["excluded"].as_u64().unwrap(), copies);
     assert_eq!(clean["kept"], 42480);
     assert_eq!(agg["rows_used"], 42480);
