@@ -53,6 +53,35 @@ pub struct Manifest {
     /// every other file of the folder is reproducible byte for byte ([`crate::timing`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing: Option<crate::timing::Timing>,
+    /// How each input file was read (ingest): its format, encoding (with the detector's
+    /// confidence under `--encoding auto`) and delimiter, or why it was skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reading: Vec<ReadEntry>,
+}
+
+/// How one input file was read, or why it was not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadEntry {
+    /// The file (`file.xlsx#Sheet` for a sheet), as named in the ingest report.
+    pub file: String,
+    /// `csv`, `excel`, `json`, … (empty when skipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The text encoding used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// The detector's confidence, under `--encoding auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_confidence: Option<f64>,
+    /// The delimiter of delimited text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    /// Rows read from the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_read: Option<u64>,
+    /// Why the file was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// The size and BLAKE3 hash of a file.
@@ -175,6 +204,7 @@ impl Recorder {
         inputs: Vec<FileEntry>,
         rows: BTreeMap<String, u64>,
         timing: Option<crate::timing::Timing>,
+        reading: Vec<ReadEntry>,
     ) -> anyhow::Result<()> {
         let m = Manifest {
             sipas: crate::args::VERSION.to_string(),
@@ -187,6 +217,7 @@ impl Recorder {
             started: self.started.clone(),
             finished: rfc3339(SystemTime::now()),
             timing,
+            reading,
         };
         let path = dir.join(MANIFEST);
         let mut text = serde_json::to_string_pretty(&m)?;

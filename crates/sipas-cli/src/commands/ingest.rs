@@ -111,7 +111,33 @@ fn today() -> sipas_core::IsoDate {
     sipas_ingest::date_of_day_number(days).expect("today is a date of years 1000–9999")
 }
 
-/// How an input was read, for the log: rows, format, encoding (with the
+/// How each input was read (format, encoding with the detector's confidence,
+/// delimiter, rows) or why it was skipped, for `manifest.json`.
+fn reading_entries(report: &sipas_ingest::IngestReport) -> Vec<crate::manifest::ReadEntry> {
+    let read = report.inputs.iter().map(|i| crate::manifest::ReadEntry {
+        file: i.file.clone(),
+        format: serde_json::to_value(i.format)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string)),
+        encoding: i.encoding.clone(),
+        encoding_confidence: i.encoding_confidence,
+        delimiter: i.delimiter.clone(),
+        rows_read: Some(i.rows_read),
+        skipped: None,
+    });
+    let skipped = report.skipped.iter().map(|s| crate::manifest::ReadEntry {
+        file: s.file.clone(),
+        format: None,
+        encoding: None,
+        encoding_confidence: None,
+        delimiter: None,
+        rows_read: None,
+        skipped: Some(s.reason.clone()),
+    });
+    read.chain(skipped).collect()
+}
+
+/// The per-file line of the ingest summary: rows, format, encoding (with the
 /// detector's confidence) and delimiter.
 fn input_line(i: &sipas_ingest::InputReport) -> String {
     let format = serde_json::to_value(i.format)
@@ -254,7 +280,7 @@ pub(crate) fn run_ingest(
     } else {
         ExitStatus::Success
     };
-    Ok(Done::new(
+    let mut done = Done::new(
         status,
         &[
             ("rows_read", t.rows_read),
@@ -264,5 +290,7 @@ pub(crate) fn run_ingest(
             ("files_skipped", report.skipped.len() as u64),
         ],
     )
-    .timed(timing))
+    .timed(timing);
+    done.reading = reading_entries(report);
+    Ok(done)
 }

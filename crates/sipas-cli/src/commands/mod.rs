@@ -33,6 +33,8 @@ pub(crate) struct Done {
     pub(crate) status: ExitStatus,
     pub(crate) rows: BTreeMap<String, u64>,
     pub(crate) timing: Option<Timing>,
+    /// How each input file was read (ingest only), for the manifest.
+    pub(crate) reading: Vec<crate::manifest::ReadEntry>,
 }
 
 impl Done {
@@ -41,6 +43,7 @@ impl Done {
             status,
             rows: rows.iter().map(|(k, n)| ((*k).to_string(), *n)).collect(),
             timing: None,
+            reading: Vec::new(),
         }
     }
 
@@ -121,6 +124,7 @@ pub(crate) fn commit(
         inputs,
         done.rows.clone(),
         done.timing,
+        done.reading.clone(),
     )?;
     let target = staging.target().to_path_buf();
     staging

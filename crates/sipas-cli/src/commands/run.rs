@@ -221,6 +221,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         status,
         rows,
         timing: Some(crate::timing::Timing::since(run_started, read)),
+        reading: Vec::new(),
     };
     let given: Vec<_> = job.ingest.inputs.iter().map(|p| super::input(p)).collect();
     super::commit("run", staging, &rec, format!("{job:?}"), &given, &whole)?;
@@ -243,7 +244,15 @@ fn finish_stage(
     rows: &mut BTreeMap<String, u64>,
 ) -> anyhow::Result<()> {
     let entries = crate::manifest::input_entries(inputs)?;
-    rec.write(dir, stage, options, entries, done.rows.clone(), done.timing)?;
+    rec.write(
+        dir,
+        stage,
+        options,
+        entries,
+        done.rows.clone(),
+        done.timing,
+        done.reading.clone(),
+    )?;
     for (k, n) in &done.rows {
         rows.insert(format!("{stage}.{k}"), *n);
     }

@@ -91,6 +91,14 @@ fn one_invalid_byte_stops_the_run_unless_the_encoding_is_detected() {
     let c = input["encoding_confidence"].as_f64().unwrap();
     assert!((c - 6000.0 / 6001.0).abs() < 1e-12, "{c}");
     assert_eq!(r["totals"]["quarantined_by_reason"]["malformed_row"], 1);
+    // The detection and its confidence are in the manifest too.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("o/manifest.json")).unwrap()).unwrap();
+    let read = &m["reading"][0];
+    assert_eq!(read["encoding"], "UTF-8");
+    assert_eq!(read["rows_read"], 2000);
+    let mc = read["encoding_confidence"].as_f64().unwrap();
+    assert!((mc - 6000.0 / 6001.0).abs() < 1e-12, "{mc}");
 }
 
 #[test]
@@ -114,6 +122,8 @@ fn a_pipe_delimited_file_in_a_folder_is_read() {
         serde_json::from_str(&std::fs::read_to_string(d.join("o/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["rows"]["files_read"], 2);
     assert_eq!(m["rows"]["files_skipped"], 0);
+    assert_eq!(m["reading"][1]["delimiter"], "|");
+    assert_eq!(m["reading"][1]["format"], "csv");
 }
 
 #[test]
