@@ -102,6 +102,7 @@ mod error;
 mod estimate;
 pub mod panel;
 mod responses;
+pub mod rollout;
 mod write;
 
 pub use channels::{ChannelClass, ChannelClasses};

@@ -3,4 +3,5 @@
 mod channels;
 mod design;
 mod merge;
+mod rollout;
 mod survey;
