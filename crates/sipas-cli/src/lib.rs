@@ -64,6 +64,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Command::Clean(a) => commands::clean::run(a),
         Command::Aggregate(a) => commands::aggregate::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Completions(a) => commands::docs::completions(a.shell),
         Command::Man => commands::docs::man(),

@@ -55,12 +55,16 @@
 
 mod bacon;
 mod boot;
+mod io;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 pub use bacon::{Bacon, BaconKind, BaconRow, bacon};
+pub use io::{
+    IndexRollout, Labels, PanelColumns, PanelFile, ROLLOUT_FILES, read_panel, write_rollout,
+};
 
 use crate::{Error, Result};
 

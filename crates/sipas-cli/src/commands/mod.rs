@@ -4,6 +4,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod clean;
 pub(crate) mod docs;
+pub(crate) mod evaluate;
 
 pub(crate) mod generate;
 pub(crate) mod ingest;

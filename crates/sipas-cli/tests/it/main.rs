@@ -4,6 +4,7 @@ mod browser;
 mod common;
 mod coverage;
 mod design_report;
+mod evaluate;
 mod interface;
 mod layering;
 mod pipeline;

@@ -1,0 +1,374 @@
+//! A unit × period panel from a file (`sipas evaluate`) and the tables of
+//! the staggered-rollout evaluation.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use polars::prelude::*;
+use sipas_core::Period;
+
+use super::{AggEffect, Aggregation, Bacon, Rollout, UnitSeries, Z_975};
+use crate::write::{field, finite_num, write_atomic};
+use crate::{Error, Result};
+
+/// The files [`write_rollout`] writes.
+pub const ROLLOUT_FILES: [&str; 7] = [
+    "att_gt.csv",
+    "att_event.csv",
+    "att_group.csv",
+    "att_calendar.csv",
+    "att_overall.csv",
+    "att_units.csv",
+    "bacon.csv",
+];
+
+/// The columns of a panel file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanelColumns {
+    /// Unit id (any text).
+    pub unit: String,
+    /// Period label: `2024`, `2024-H1`, `2024Q1` or `2024-01`.
+    pub period: String,
+    /// The outcome.
+    pub value: String,
+    /// The unit's first treated period; `0` or empty for never treated.
+    pub group: String,
+    /// Optional weight per row (e.g. responses); a unit's weight is the mean of its rows'.
+    pub weight: Option<String>,
+    /// Optional design-based SE of each value.
+    pub se: Option<String>,
+}
+
+/// A panel read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PanelFile {
+    /// One series per unit, in order of first appearance.
+    pub units: Vec<UnitSeries>,
+    /// The period of each period index (for labels).
+    pub periods: BTreeMap<i64, Period>,
+    /// Data rows read.
+    pub rows: usize,
+}
+
+fn read_frame(path: &Path) -> Result<DataFrame> {
+    let origin = path.display().to_string();
+    let pe = |source| Error::Polars {
+        origin: origin.clone(),
+        source,
+    };
+    let is_parquet = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let df = if is_parquet {
+        let f = std::fs::File::open(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        ParquetReader::new(f).finish().map_err(pe)?
+    } else {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(CsvReader::finish)
+            .map_err(pe)?
+    };
+    Ok(df)
+}
+
+/// The column `name` as text (numbers formatted as polars prints them).
+fn text_column(df: &DataFrame, name: &str, origin: &str) -> Result<Vec<Option<String>>> {
+    let col = df.column(name).map_err(|_| Error::MissingColumn {
+        origin: origin.to_string(),
+        column: name.to_string(),
+    })?;
+    let s = col
+        .cast(&DataType::String)
+        .map_err(|source| Error::Polars {
+            origin: format!("{origin}: column `{name}`"),
+            source,
+        })?;
+    let ca = s.str().map_err(|source| Error::Polars {
+        origin: format!("{origin}: column `{name}`"),
+        source,
+    })?;
+    Ok(ca
+        .iter()
+        .map(|v| v.map(str::trim).filter(|v| !v.is_empty()).map(String::from))
+        .collect())
+}
+
+/// Reads a unit × period panel (CSV or Parquet, by extension). Every row
+/// must have a unit, a period and a finite value; a unit has one group and
+/// at most one row per period; all periods share one granularity.
+pub fn read_panel(path: &Path, cols: &PanelColumns) -> Result<PanelFile> {
+    let origin = path.display().to_string();
+    let df = read_frame(path)?;
+    let unit = text_column(&df, &cols.unit, &origin)?;
+    let period = text_column(&df, &cols.period, &origin)?;
+    let value = text_column(&df, &cols.value, &origin)?;
+    let group = text_column(&df, &cols.group, &origin)?;
+    let weight = cols
+        .weight
+        .as_deref()
+        .map(|c| text_column(&df, c, &origin))
+        .transpose()?;
+    let se = cols
+        .se
+        .as_deref()
+        .map(|c| text_column(&df, c, &origin))
+        .transpose()?;
+    let bad = |row: usize, column: &str, message: String| Error::Value {
+        origin: origin.clone(),
+        row: row + 1,
+        column: column.to_string(),
+        message,
+    };
+    let number = |row: usize, column: &str, v: &Option<String>| -> Result<f64> {
+        let t = v
+            .as_deref()
+            .ok_or_else(|| bad(row, column, "empty".into()))?;
+        t.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| bad(row, column, format!("`{t}` is not a finite number")))
+    };
+    let mut granularity = None;
+    let mut parse_period = |row: usize, column: &str, t: &str| -> Result<Period> {
+        let p: Period = t.parse().map_err(|_| {
+            bad(
+                row,
+                column,
+                format!("`{t}` is not a period (2024, 2024-H1, 2024Q1 or 2024-01)"),
+            )
+        })?;
+        match granularity {
+            None => granularity = Some(p.granularity()),
+            Some(g) if g != p.granularity() => {
+                return Err(bad(
+                    row,
+                    column,
+                    format!("`{t}` is not of the granularity of the periods above"),
+                ));
+            }
+            Some(_) => {}
+        }
+        Ok(p)
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut by_unit: BTreeMap<String, (UnitSeries, Vec<f64>)> = BTreeMap::new();
+    let mut periods = BTreeMap::new();
+    for row in 0..df.height() {
+        let id = unit[row]
+            .clone()
+            .ok_or_else(|| bad(row, &cols.unit, "empty unit id".into()))?;
+        let pt = period[row]
+            .as_deref()
+            .ok_or_else(|| bad(row, &cols.period, "empty period".into()))?;
+        let p = parse_period(row, &cols.period, pt)?;
+        let v = number(row, &cols.value, &value[row])?;
+        let g = match group[row].as_deref() {
+            None | Some("0") => None,
+            Some(t) => Some(parse_period(row, &cols.group, t)?.index()),
+        };
+        let w = match &weight {
+            Some(w) => {
+                let x = number(row, cols.weight.as_deref().unwrap_or_default(), &w[row])?;
+                if x <= 0.0 {
+                    return Err(bad(
+                        row,
+                        cols.weight.as_deref().unwrap_or_default(),
+                        format!("weight {x} is not positive"),
+                    ));
+                }
+                x
+            }
+            None => 1.0,
+        };
+        let entry = by_unit.entry(id.clone()).or_insert_with(|| {
+            order.push(id.clone());
+            (
+                UnitSeries {
+                    unit: id.clone(),
+                    group: g,
+                    weight: 0.0,
+                    values: BTreeMap::new(),
+                    variances: BTreeMap::new(),
+                },
+                Vec::new(),
+            )
+        });
+        if entry.0.group != g {
+            return Err(bad(
+                row,
+                &cols.group,
+                format!("unit {id} has another first treated period on an earlier row"),
+            ));
+        }
+        if entry.0.values.insert(p.index(), v).is_some() {
+            return Err(bad(
+                row,
+                &cols.period,
+                format!("unit {id} has period {p} twice"),
+            ));
+        }
+        if let (Some(se), Some(c)) = (&se, cols.se.as_deref())
+            && se[row].is_some()
+        {
+            let s = number(row, c, &se[row])?;
+            entry.0.variances.insert(p.index(), s * s);
+        }
+        entry.1.push(w);
+        periods.insert(p.index(), p);
+    }
+    let units = order
+        .into_iter()
+        .map(|id| {
+            let (mut u, w) = by_unit.remove(&id).unwrap_or_else(|| unreachable!());
+            u.weight = w.iter().sum::<f64>() / w.len() as f64;
+            u
+        })
+        .collect();
+    Ok(PanelFile {
+        units,
+        periods,
+        rows: df.height(),
+    })
+}
+
+/// Label of a period index.
+pub type Labels<'a> = &'a dyn Fn(i64) -> String;
+
+fn ci(e: &AggEffect) -> (Option<f64>, Option<f64>) {
+    e.ci().map_or((None, None), |(l, h)| (Some(l), Some(h)))
+}
+
+fn band(att: f64, se: Option<f64>, crit: Option<f64>) -> (Option<f64>, Option<f64>) {
+    match (se, crit) {
+        (Some(s), Some(c)) => (Some(att - c * s), Some(att + c * s)),
+        _ => (None, None),
+    }
+}
+
+fn push_nums(s: &mut String, v: &[Option<f64>]) {
+    for x in v {
+        s.push(',');
+        s.push_str(&finite_num(*x));
+    }
+    s.push('\n');
+}
+
+fn agg_rows(s: &mut String, index: &str, a: &Aggregation, key: &dyn Fn(i64) -> String) {
+    for e in &a.rows {
+        let (lo, hi) = ci(e);
+        let (bl, bh) = band(e.att, e.se, a.crit);
+        let _ = write!(
+            s,
+            "{},{}",
+            field(&sipas_core::csv_safe::cell(index)),
+            field(&key(e.key.unwrap_or_default()))
+        );
+        push_nums(s, &[Some(e.att), e.se, lo, hi, bl, bh]);
+    }
+}
+
+/// One index's estimates for [`write_rollout`].
+pub struct IndexRollout<'a> {
+    /// Name of the index (`sipas`, a part or element id, or a panel's value column).
+    pub index: &'a str,
+    /// Its Callaway–Sant'Anna estimates.
+    pub rollout: &'a Rollout,
+    /// Its Goodman-Bacon decomposition, when the balanced panel allows one.
+    pub bacon: Option<&'a Bacon>,
+}
+
+/// Writes [`ROLLOUT_FILES`] into `out_dir`, atomically each; six decimals.
+/// `ci_low/ci_high`: pointwise 95% (`±1.959964·se`); `band_low/band_high`:
+/// the simultaneous 95% band of the table's rows (multiplier bootstrap).
+/// `att_units.csv` lists the units of the first index.
+pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<'_>) -> Result<()> {
+    const TAIL: &str = "att,se,ci_low,ci_high,band_low,band_high\n";
+    let mut gt = format!("index,group,period,{TAIL}");
+    let mut ev = format!("index,exposure,{TAIL}");
+    let mut gr = format!("index,group,{TAIL}");
+    let mut ca = format!("index,period,{TAIL}");
+    let mut ov = String::from("index,aggregation,att,se,ci_low,ci_high\n");
+    let mut un = String::from("unit_code,group,used,reason\n");
+    let mut ba = String::from("index,comparison,treated,control,estimate,weight,forbidden\n");
+    for (k, t) in tables.iter().enumerate() {
+        let r = t.rollout;
+        let index = field(&sipas_core::csv_safe::cell(t.index)).into_owned();
+        for c in &r.att_gt {
+            let (lo, hi) = c.se.map_or((None, None), |s| {
+                (Some(c.att - Z_975 * s), Some(c.att + Z_975 * s))
+            });
+            let (bl, bh) = band(c.att, c.se, r.att_gt_crit);
+            let _ = write!(gt, "{index},{},{}", label(c.group), label(c.period));
+            push_nums(&mut gt, &[Some(c.att), c.se, lo, hi, bl, bh]);
+        }
+        agg_rows(&mut ev, t.index, &r.event, &|e| e.to_string());
+        agg_rows(&mut gr, t.index, &r.group, &|g| label(g));
+        agg_rows(&mut ca, t.index, &r.calendar, &|p| label(p));
+        for (name, e) in [
+            ("simple", &r.simple),
+            ("event", &r.event.overall),
+            ("group", &r.group.overall),
+            ("calendar", &r.calendar.overall),
+        ] {
+            let (lo, hi) = ci(e);
+            let _ = write!(ov, "{index},{name}");
+            push_nums(&mut ov, &[Some(e.att), e.se, lo, hi]);
+        }
+        if k == 0 {
+            for u in &r.units {
+                let _ = writeln!(
+                    un,
+                    "{},{},{},{}",
+                    field(&sipas_core::csv_safe::cell(&u.unit)),
+                    u.group.map(label).unwrap_or_default(),
+                    u.used,
+                    field(&u.reason)
+                );
+            }
+        }
+        if let Some(b) = t.bacon {
+            for row in &b.rows {
+                let _ = write!(
+                    ba,
+                    "{index},{},{},{},{}",
+                    row.kind.as_str(),
+                    label(row.treated),
+                    row.control.map_or_else(|| "never".to_string(), label),
+                    finite_num(Some(row.estimate))
+                );
+                let _ = writeln!(
+                    ba,
+                    ",{},{}",
+                    finite_num(Some(row.weight)),
+                    row.kind.forbidden()
+                );
+            }
+            let total: f64 = b.rows.iter().map(|r| r.weight).sum();
+            let _ = writeln!(
+                ba,
+                "{index},twfe,,,{},{},",
+                finite_num(Some(b.twfe)),
+                finite_num(Some(total))
+            );
+        }
+    }
+    for (name, s) in [
+        ("att_gt.csv", gt),
+        ("att_event.csv", ev),
+        ("att_group.csv", gr),
+        ("att_calendar.csv", ca),
+        ("att_overall.csv", ov),
+        ("att_units.csv", un),
+        ("bacon.csv", ba),
+    ] {
+        write_atomic(out_dir, name, s.as_bytes())?;
+    }
+    Ok(())
+}
