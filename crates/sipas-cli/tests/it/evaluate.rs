@@ -2,6 +2,7 @@
 //! csdid reference (fixtures/reference/rollout), a quarterly panel with
 //! text unit ids, and bad rows named by row and column.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::common::{code, read_csv, sipas, stderr};
@@ -103,7 +104,7 @@ fn evaluate_reads_quarters_and_text_ids_and_names_bad_rows() {
     ];
     for (id, g, v) in units {
         for (q, y) in v.iter().enumerate() {
-            csv.push_str(&format!("\"{id}\",2024Q{},{y},{g}\n", q + 1));
+            writeln!(csv, "\"{id}\",2024Q{},{y},{g}", q + 1).unwrap();
         }
     }
     std::fs::write(tmp.path().join("panel.csv"), &csv).unwrap();
