@@ -372,3 +372,112 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     }
     Ok(())
 }
+
+/// Plain-English methods of a staggered-rollout evaluation (`methods.txt`
+/// of `sipas evaluate`): which estimator, comparison group and base period,
+/// which estimator to trust and why, and what the standard errors cover.
+pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> String {
+    let o = &r.options;
+    let mut s = String::new();
+    let groups: Vec<String> = r
+        .group
+        .rows
+        .iter()
+        .filter_map(|e| e.key)
+        .map(label)
+        .collect();
+    let _ = writeln!(
+        s,
+        "Evaluating a staggered rollout\n\n\
+         Data. A unit x period panel of {} units; treated units start in {} wave(s) ({}). \
+         Units are weighted as the panel's weight column says (equally without one).\n",
+        r.n_units,
+        groups.len(),
+        groups.join(", "),
+    );
+    let _ = writeln!(
+        s,
+        "Estimator. Callaway and Sant'Anna (2021), without covariates. For every wave g (the \
+         units that start in period g) and every period t, ATT(g,t) is the change of the wave's \
+         mean from a base period to t minus the same change in the comparison units: a plain \
+         2x2 difference in differences that never uses an already-treated unit as a control. \
+         Comparison units: {}. Base period: {}. The group-time effects are then averaged: by \
+         exposure (quarters since the start: the event study), by wave, by calendar period, and \
+         overall (the post-start effects weighted by wave size, the headline figure).\n",
+        match o.control {
+            super::Control::Never => "units never treated in the panel",
+            super::Control::NotYet => {
+                "units not yet treated in t nor in the base period (the never treated included)"
+            }
+        },
+        match o.base {
+            super::BasePeriod::Varying => {
+                "the last period before the start for post-start effects, the previous period \
+                 for pre-start effects (these test parallel trends period by period)"
+            }
+            super::BasePeriod::Universal => {
+                "the last period before the start for every period (pre-start effects are \
+                 cumulative differences from it)"
+            }
+        }
+    );
+    let _ = writeln!(
+        s,
+        "Which estimator to trust. The two-way fixed-effects regression (one treatment dummy, \
+         unit and period effects) is a weighted average of every 2x2 comparison in the panel, \
+         including 'forbidden' ones where a later wave is compared with an earlier wave that is \
+         already treated (Goodman-Bacon 2021). When the effect grows with time since the start, \
+         the earlier wave's growth is subtracted from the later wave's effect, and the \
+         regression understates the effect; it can even have the wrong sign (de Chaisemartin \
+         and D'Haultfoeuille 2020). The Callaway-Sant'Anna effects make only clean comparisons \
+         and are the estimate to report when units start at different dates or the effect \
+         changes over time. The regression is shown beside it, with its decomposition \
+         (bacon.csv), so the difference can be explained."
+    );
+    if let Some(b) = bacon {
+        let _ = writeln!(
+            s,
+            "Here: the regression estimate is {:.4}; {:.1}% of its weight is on forbidden \
+             comparisons; the Callaway-Sant'Anna overall effect is {:.4}.",
+            b.twfe,
+            100.0 * b.forbidden_weight(),
+            r.simple.att
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nUncertainty. Standard errors come from the influence function of each estimate, \
+         clustered by unit: all periods of a unit move together, so correlation over time \
+         within a unit is allowed for. They treat the units as a sample and the panel's values \
+         as data: the sampling error of each value (a commune's SIPAS is itself a survey \
+         estimate) enters only through the spread of the changes across units. With the \
+         design-variance option (a column of design-based standard errors), the variance of \
+         each value is added: surveys of different units and periods are independent, so \
+         their variances add; since part of this noise is already in the unit spread, the \
+         result is conservative.{} Intervals are pointwise 95% (estimate +/- 1.96 SE). \
+         The simultaneous 95% bands (band_low, band_high) cover all rows of a table at once; \
+         they come from a multiplier bootstrap with Mammen weights ({} replicates, seed {}).",
+        if o.design_variance {
+            " The design variance is included in this run."
+        } else {
+            " It is not included in this run."
+        },
+        o.replicates,
+        o.seed
+    );
+    let left: Vec<&str> = r
+        .units
+        .iter()
+        .filter(|u| !u.used)
+        .map(|u| u.unit.as_str())
+        .collect();
+    if !left.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nLeft out ({}; reasons in att_units.csv): {}.",
+            left.len(),
+            left.join(", ")
+        );
+    }
+    s
+}

@@ -63,7 +63,8 @@ use serde::{Deserialize, Serialize};
 
 pub use bacon::{Bacon, BaconKind, BaconRow, bacon};
 pub use io::{
-    IndexRollout, Labels, PanelColumns, PanelFile, ROLLOUT_FILES, read_panel, write_rollout,
+    IndexRollout, Labels, PanelColumns, PanelFile, ROLLOUT_FILES, methods_text, read_panel,
+    write_rollout,
 };
 
 use crate::{Error, Result};

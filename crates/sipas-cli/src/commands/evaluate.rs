@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use sipas_aggregate::rollout::{
     BasePeriod, Control, IndexRollout, PanelColumns, RolloutOptions, Z_975, bacon,
-    callaway_santanna, read_panel, write_rollout,
+    callaway_santanna, methods_text, read_panel, write_rollout,
 };
 
 use crate::ExitStatus;
@@ -75,6 +75,9 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
         &label,
     )
     .context("cannot write the evaluation tables")?;
+    let methods = methods_text(&r, b.as_ref(), &label);
+    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
+        .context("cannot write methods.txt")?;
     let interval = |att: f64, se: Option<f64>| {
         se.map_or_else(
             || format!("{att:.6} (no SE)"),

@@ -83,6 +83,16 @@ fn evaluate_mpdta_writes_the_tables_csdid_agrees_with() {
         assert_eq!(read_csv(&out.join("att_event.csv")).len(), 7);
         assert_eq!(read_csv(&out.join("att_group.csv")).len(), 3);
         assert_eq!(read_csv(&out.join("att_calendar.csv")).len(), 4);
+        let methods = std::fs::read_to_string(out.join("methods.txt")).unwrap();
+        assert!(methods.contains("Callaway and Sant'Anna"), "{methods}");
+        assert_eq!(
+            methods.contains("units not yet treated in t"),
+            control == "not-yet"
+        );
+        assert!(
+            methods.contains("the regression estimate is -0.0365"),
+            "{methods}"
+        );
         let bacon = read_csv(&out.join("bacon.csv"));
         let twfe = bacon.iter().find(|r| r["comparison"] == "twfe").unwrap();
         assert_eq!(twfe["estimate"], "-0.036549");
