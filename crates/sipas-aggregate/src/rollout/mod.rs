@@ -42,7 +42,7 @@
 //! of a unit is in its one ψ_i, so serial correlation within a unit is
 //! allowed for). It treats the cell values as the data: their own sampling
 //! error (the survey's design-based SE) enters only through the spread of
-//! ΔY across units; see [`add_design_variance`].
+//! ΔY across units; [`RolloutOptions::design_variance`] adds it.
 //!
 //! Aggregations are weighted averages `θ = Σ_k v_k ATT_k` with `v_k`
 //! proportional to the group's weighted share `P(G = g)`; their influence
