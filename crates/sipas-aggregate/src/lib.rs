@@ -82,7 +82,9 @@
 //! - `did.csv`: `pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post`.
 //! - `aggregate-report.json`: [`AggregateReport`].
 //!
-//! Numbers have six decimals; an empty field is undefined.
+//! Numbers have six decimals; an empty field is undefined. Every CSV table
+//! also has a typed Parquet twin (see [`twin`]); the CSVs are written through
+//! [`sipas_core::csv_out`] (cells made inert for spreadsheets).
 //!
 //! # Survey designs
 //! [`design`] generalises the design (weights, any strata, clusters, fpc,
@@ -103,6 +105,7 @@ mod estimate;
 pub mod panel;
 mod responses;
 pub mod rollout;
+pub mod twin;
 mod write;
 
 pub use channels::{ChannelClass, ChannelClasses};

@@ -11,12 +11,15 @@ use crate::estimate::{CellEstimate, Estimate, Indices};
 use crate::{Error, Result};
 
 /// File names written by [`write_results`].
-pub const RESULT_FILES: [&str; 6] = [
+pub const RESULT_FILES: [&str; 9] = [
     "unit_period.csv",
     "unit_period.parquet",
     "items.csv",
+    "items.parquet",
     "groups.csv",
+    "groups.parquet",
     "did.csv",
+    "did.parquet",
     "aggregate-report.json",
 ];
 
@@ -41,7 +44,9 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     );
     let lines: Vec<String> = indices.cells.par_iter().map(cell_line).collect();
     text.extend(lines);
-    write_atomic(out_dir, "unit_period.csv", text.as_bytes())?;
+    // The Parquet twin is built from the typed cells below.
+    let target = out_dir.join("unit_period.csv");
+    sipas_core::csv_out::write(&target, text.as_bytes()).map_err(io_err(&target))?;
 
     // unit_period.parquet
     let mut df = cells_frame(indices).map_err(|source| Error::Polars {
@@ -74,7 +79,7 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
         })
         .collect();
     text.extend(lines);
-    write_atomic(out_dir, "items.csv", text.as_bytes())?;
+    write_csv(out_dir, "items.csv", text.as_bytes())?;
 
     // groups.csv
     let mut text = format!("period,group,n,sipas,sipas_se,sipas_lo,sipas_hi{groups_header}\n");
@@ -84,7 +89,7 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
         push_values(&mut text, &g.groups);
         text.push('\n');
     }
-    write_atomic(out_dir, "groups.csv", text.as_bytes())?;
+    write_csv(out_dir, "groups.csv", text.as_bytes())?;
 
     // did.csv
     // Header only when the data cannot give a DiD (the reason is in
@@ -107,7 +112,7 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
             num(d.baseline_post.value),
         );
     }
-    write_atomic(out_dir, "did.csv", text.as_bytes())?;
+    write_csv(out_dir, "did.csv", text.as_bytes())?;
 
     // aggregate-report.json
     let mut json = serde_json::to_string_pretty(&indices.report)?;
@@ -215,6 +220,12 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Writes the CSV `name` into `dir` and its typed Parquet twin (see
+/// [`crate::twin::write_csv_and_twin`]).
+pub(crate) fn write_csv(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    crate::twin::write_csv_and_twin(dir, name, bytes)
 }
 
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {

@@ -482,6 +482,12 @@ pub fn to_frame(table: &ResponseTable, with_flags: bool) -> PolarsResult<DataFra
     DataFrame::new(rows.len(), cols)
 }
 
+/// Writes a CSV file through [`sipas_core::csv_out::write`] (cells made inert
+/// for spreadsheets, the Excel BOM when asked), atomically.
+pub fn write_csv(path: &Path, bytes: &[u8]) -> Result<()> {
+    sipas_core::csv_out::write(path, bytes).map_err(io_err(path))
+}
+
 /// Writes `bytes` to `path` atomically (temp file in the same folder, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     sipas_core::atomic::write_bytes(path, bytes).map_err(io_err(path))
@@ -643,8 +649,8 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
         start += len;
     }
     w.finish().map_err(ds_err)?;
-    write_atomic(&out.join(QUARANTINE), &quarantine)?;
-    write_atomic(&out.join(BY_CELL), &cells)?;
+    write_csv(&out.join(QUARANTINE), &quarantine)?;
+    write_csv(&out.join(BY_CELL), &cells)?;
     write_atomic(&out.join(REPORT), &report)?;
     Ok(())
 }

@@ -34,7 +34,7 @@ use crate::clean::{
 };
 use crate::io::{
     BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, instrument_for, quarantine_csv_of,
-    report_json, table_from_frame, to_frame, write_atomic,
+    report_json, table_from_frame, to_frame, write_atomic, write_csv,
 };
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
@@ -599,11 +599,11 @@ pub fn run_with<'u>(
     let quarantine: Vec<Excluded> = quarantine.into_iter().map(|q| q.0).collect();
 
     let (report, cells) = tally.finish(&instrument, opts)?;
-    write_atomic(
+    write_csv(
         &out.join(QUARANTINE),
         &quarantine_csv_of(&out_meta, &quarantine)?,
     )?;
-    write_atomic(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
+    write_csv(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
     write_atomic(&out.join(REPORT), &report_json(&report)?)?;
     Ok(report)
 }

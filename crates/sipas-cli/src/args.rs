@@ -20,6 +20,10 @@ pub struct Args {
     /// Say only errors (no stage lines, no progress bars); the exit code still tells.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Write every CSV with a UTF-8 byte order mark, so Excel shows Vietnamese text correctly
+    /// (job key `excel_csv`). Codes stay text: read `unit_code` as a string.
+    #[arg(long, global = true)]
+    pub excel_csv: bool,
     /// The stage to run.
     #[command(subcommand)]
     pub command: Command,
@@ -57,28 +61,28 @@ pub const EXIT_CODES: &str = exit_codes!();
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write synthetic responses from an explicit model, and the exact truth beside them.
-    #[command(after_help = examples!("  sipas generate --responses 1000000 --seed 1 --out data/responses.parquet
-  sipas generate --first-period 2023Q1 --last-period 2025Q4 --pilot-effect 0.35 --out data/r.csv"))]
+    #[command(after_help = examples!("  sipas generate -n 1000000 --seed 1 -o data/responses.parquet
+  sipas generate --first-period 2023Q1 --last-period 2025Q4 --pilot-effect 0.35 -o data/r.csv"))]
     Generate(GenerateArgs),
     /// Read response files, validate every row, write responses.parquet and a quarantine.
-    #[command(after_help = examples!("  sipas ingest received/ --out work/ingest
-  sipas ingest huyen_dinh_hoa.xlsx kobo_page1.json --mapping mapping.toml --out work/ingest"))]
+    #[command(after_help = examples!("  sipas ingest received/ -o work/ingest
+  sipas ingest huyen_dinh_hoa.xlsx kobo_page1.json -m mapping.toml -o work/ingest"))]
     Ingest(IngestArgs),
     /// Fetch submissions from the job file's collection platforms (KoboToolbox, ODK Central) into a local store.
-    #[command(after_help = examples!("  KOBO_TOKEN=… sipas sync --config job.toml
-  sipas sync --config job.toml --store work/raw --full-refresh"))]
+    #[command(after_help = examples!("  KOBO_TOKEN=… sipas sync job.toml
+  sipas sync job.toml --store work/raw --full-refresh"))]
     Sync(SyncArgs),
     /// Match units, handle duplicates and careless answers; write the analysis set and its audit.
-    #[command(after_help = examples!("  sipas clean --data work/ingest --out work/clean
-  sipas clean --data work/ingest --out work/clean --crosswalk thai-nguyen --exclude-flagged"))]
+    #[command(after_help = examples!("  sipas clean work/ingest -o work/clean
+  sipas clean work/ingest -o work/clean --crosswalk thai-nguyen --exclude-flagged"))]
     Clean(CleanArgs),
     /// Compute SIPAS indices with standard errors, pooled groups and the difference-in-differences.
-    #[command(after_help = examples!("  sipas aggregate --data work/clean --out work/results
-  sipas aggregate --data work/clean --out work/results --design design.toml --replicates 9999 --seed 1"))]
+    #[command(after_help = examples!("  sipas aggregate work/clean -o work/results
+  sipas aggregate work/clean -o work/results --design design.toml --replicates 9999 --seed 1"))]
     Aggregate(AggregateArgs),
     /// Draw PNG trend charts and an HTML report from aggregate results.
-    #[command(after_help = examples!("  sipas report --results work/results --out work/report
-  sipas report --results work/results --pilots pilots.toml --out work/report"))]
+    #[command(after_help = examples!("  sipas report work/results -o work/report
+  sipas report work/results -p pilots.toml -o work/report --lang en"))]
     Report(ReportArgs),
     /// Staggered-rollout evaluation of a unit × period panel you already have (Callaway–Sant'Anna, Goodman-Bacon).
     #[command(after_help = examples!("  sipas evaluate --panel panel.csv --unit county --period year --value lemp --group first_treat --out work/eval
@@ -86,7 +90,7 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Run every stage from a TOML job file (no file: the bundled demo into ./out/).
     #[command(after_help = examples!("  sipas run                       # the bundled demo into ./out
-  sipas run --config job.toml --out results-2026"))]
+  sipas run job.toml -o results-2026"))]
     Run(RunArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = "Examples:
@@ -114,10 +118,10 @@ pub struct DomainArgs {
     #[arg(long)]
     pub instrument: Option<String>,
     /// Unit list CSV (code,name,kind,district_code,district_name). Default: the bundled 177 Thái Nguyên units.
-    #[arg(long)]
+    #[arg(short, long)]
     pub units: Option<PathBuf>,
     /// Pilot definition TOML. Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
-    #[arg(long)]
+    #[arg(short, long)]
     pub pilots: Option<PathBuf>,
 }
 
@@ -125,13 +129,13 @@ pub struct DomainArgs {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct GenerateArgs {
     /// Total number of responses.
-    #[arg(long, default_value_t = 212_400)]
+    #[arg(short = 'n', long, default_value_t = 212_400)]
     pub responses: u64,
     /// Random seed (same seed, same bytes).
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
     /// Output file: .csv or .parquet. `truth.csv` is written beside it.
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// First period.
     #[arg(long, default_value = "2023Q1")]
@@ -161,16 +165,16 @@ pub struct GenerateArgs {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct IngestArgs {
     /// Files or folders: CSV/TSV (any delimiter; UTF-8, UTF-16 or CP1258), Excel, JSON, NDJSON, Parquet.
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Output folder: responses.parquet, quarantine.csv, ingest-report.json.
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// How to read the files.
     #[command(flatten)]
     pub read: ReadArgs,
     /// Keep this extra source column (e.g. a survey design's `village` cluster) in responses.parquet; repeatable.
-    #[arg(long = "keep-column", value_name = "NAME")]
+    #[arg(long = "keep-columns", alias = "keep-column", value_name = "NAME")]
     pub keep_columns: Vec<String>,
     /// How the response table is written: `file` (responses.parquet) or `period` (responses/period=P/part-00000.parquet, Hive style).
     #[arg(long, default_value = "file", value_parser = ["file", "period"])]
@@ -191,7 +195,7 @@ pub struct ReadArgs {
     #[arg(long)]
     pub encoding: Option<String>,
     /// Mapping TOML: source column names → canonical fields and item ids, answer labels → codes.
-    #[arg(long)]
+    #[arg(short, long)]
     pub mapping: Option<PathBuf>,
     /// Review decisions of KoboToolbox / ODK Central exports: `include` (keep all), `exclude-rejected` (default: Kobo "Not approved" and ODK `rejected` are excluded, reason review_rejected) or `approved-only`.
     #[arg(long, value_parser = ["include", "exclude-rejected", "approved-only"])]
@@ -205,8 +209,11 @@ pub struct ReadArgs {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct SyncArgs {
     /// Job file with `[[source]]` entries.
-    #[arg(long)]
-    pub config: PathBuf,
+    #[arg(value_name = "INPUT", required_unless_present = "config")]
+    pub input: Option<PathBuf>,
+    /// Old name of INPUT (still accepted).
+    #[arg(long, hide = true, conflicts_with = "input")]
+    pub config: Option<PathBuf>,
     /// Store folder (default: OUT/raw of the job).
     #[arg(long)]
     pub store: Option<PathBuf>,
@@ -226,10 +233,13 @@ pub struct SyncArgs {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct CleanArgs {
     /// Folder holding the response table (the output of ingest: responses.parquet or responses/).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(value_name = "INPUT", required_unless_present = "data")]
+    pub input: Option<PathBuf>,
+    /// Old name of INPUT (still accepted).
+    #[arg(long, hide = true, conflicts_with = "input")]
+    pub data: Option<PathBuf>,
     /// Output folder: responses.parquet (with flag columns), quarantine.csv, clean-report.json, clean-by-cell.csv.
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Cleaning rules.
     #[command(flatten)]
@@ -297,10 +307,13 @@ impl Default for CleanRules {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct AggregateArgs {
     /// Folder holding responses.parquet (the output of clean, or of ingest).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(value_name = "INPUT", required_unless_present = "data")]
+    pub input: Option<PathBuf>,
+    /// Old name of INPUT (still accepted).
+    #[arg(long, hide = true, conflicts_with = "input")]
+    pub data: Option<PathBuf>,
     /// Output folder for the result tables.
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Channel to estimate: `survey` pools every survey mode (paper, online, phone…); another
     /// value estimates that channel alone. Rating channels are never pooled.
@@ -363,14 +376,20 @@ impl Default for EvaluationArgs {
 #[derive(Debug, Clone, ClapArgs)]
 pub struct ReportArgs {
     /// Folder written by `sipas aggregate`.
-    #[arg(long)]
-    pub results: PathBuf,
+    #[arg(value_name = "INPUT", required_unless_present = "results")]
+    pub input: Option<PathBuf>,
+    /// Old name of INPUT (still accepted).
+    #[arg(long, hide = true, conflicts_with = "input")]
+    pub results: Option<PathBuf>,
     /// Output folder for the PNG charts and index.html.
-    #[arg(long)]
+    #[arg(short, long)]
     pub out: PathBuf,
     /// Embed the charts in index.html (base64), so the page alone shows them when mailed.
     #[arg(long)]
     pub single_file: bool,
+    /// Language of the report's labels (chart and axis titles, legends, headings, table headers).
+    #[arg(short, long, default_value = "vi", value_parser = ["vi", "en"])]
+    pub lang: String,
     /// Read the results even when their manifest.json is missing or does not match the files
     /// (hand-made or hand-edited results); by default such a folder is refused.
     #[arg(long)]
@@ -442,10 +461,56 @@ pub enum BaseArg {
 /// `sipas run`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct RunArgs {
-    /// TOML job file. Without it, the bundled demo runs into ./out/.
-    #[arg(long)]
+    /// TOML job file (its input paths are relative to its folder). Without it, the bundled demo runs.
+    #[arg(value_name = "INPUT")]
+    pub input: Option<PathBuf>,
+    /// Old name of INPUT (still accepted).
+    #[arg(long, hide = true, conflicts_with = "input")]
     pub config: Option<PathBuf>,
-    /// Output folder (overrides the job file's `out`).
-    #[arg(long)]
+    /// Output folder (overrides the job file's `out`; default `out` under the working folder).
+    #[arg(short, long)]
     pub out: Option<PathBuf>,
+}
+
+/// The input of a stage, given as INPUT or under its old flag name.
+fn given<'a>(input: Option<&'a PathBuf>, old: Option<&'a PathBuf>) -> &'a std::path::Path {
+    input
+        .or(old)
+        .map(PathBuf::as_path)
+        .expect("clap requires INPUT or its old flag")
+}
+
+impl SyncArgs {
+    /// The job file (INPUT, or the old `--config`).
+    pub fn input(&self) -> &std::path::Path {
+        given(self.input.as_ref(), self.config.as_ref())
+    }
+}
+
+impl CleanArgs {
+    /// The ingest folder (INPUT, or the old `--data`).
+    pub fn input(&self) -> &std::path::Path {
+        given(self.input.as_ref(), self.data.as_ref())
+    }
+}
+
+impl AggregateArgs {
+    /// The clean folder (INPUT, or the old `--data`).
+    pub fn input(&self) -> &std::path::Path {
+        given(self.input.as_ref(), self.data.as_ref())
+    }
+}
+
+impl ReportArgs {
+    /// The results folder (INPUT, or the old `--results`).
+    pub fn input(&self) -> &std::path::Path {
+        given(self.input.as_ref(), self.results.as_ref())
+    }
+}
+
+impl RunArgs {
+    /// The job file, if any (INPUT, or the old `--config`).
+    pub fn input(&self) -> Option<&std::path::Path> {
+        self.input.as_deref().or(self.config.as_deref())
+    }
 }

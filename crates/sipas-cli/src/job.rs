@@ -1,14 +1,17 @@
 //! Job files for `sipas run`.
 //!
 //! ```toml
-//! out = "out"                       # output folder, relative to the job file
+//! out = "out"                       # output folder, relative to the working folder (`-o` overrides)
 //! instrument = "sipas-2023"         # optional: bundled id or TOML path
 //! units = "units.csv"               # optional (default: bundled Thái Nguyên units)
 //! pilots = "pilots.toml"            # optional (default: bundled pilots)
+//! lang = "vi"                       # report labels: vi (default) or en
+//! single_file = false               # report: embed the charts in index.html
 //!
 //! [generate]                        # optional: synthesise the input first
 //! responses = 212400
 //! seed = 20240101
+//! # pilot_start = "2024Q1"          # default: the pilot file's start
 //! # [generate.styles]               # optional response styles (default: off)
 //! # acquiescent_share = 0.3         # same satisfied answer (4, or 5) to every item
 //! # acquiescent_top_share = 0.2     # of those, all 5s
@@ -85,6 +88,15 @@
 //! ```
 //! Stages write to `OUT/data/` (generated responses and `truth.csv`),
 //! `OUT/ingest/`, `OUT/clean/`, `OUT/results/` and `OUT/report/`.
+//!
+//! **Names.** A key is the name of the command-line flag that sets the same thing, with `_`
+//! for `-` (`--keep-columns` → `keep_columns`, `--max-missing-share` → `[clean]
+//! max_missing_share`); the stage flags sit in the stage's section, `--instrument`, `--units`,
+//! `--pilots`, `--out`, `--lang` and `--single-file` at the top. Paths inside the job file
+//! (inputs, units, pilots, mapping, crosswalk) are relative to the job file's folder; `out` is
+//! relative to the working folder, as `-o` is. Keys without a flag: `[[source]]`, `[design]`
+//! (the flag `--design` names a file holding it), `[generate.styles]`, `codes_at_date`,
+//! `units_after`.
 
 use std::path::{Path, PathBuf};
 
@@ -112,6 +124,12 @@ pub struct Job {
     /// Pilot TOML.
     #[serde(default)]
     pub pilots: Option<PathBuf>,
+    /// Language of the report's labels: `vi` (default) or `en`.
+    #[serde(default = "default_lang")]
+    pub lang: String,
+    /// Embed the charts in the report's index.html.
+    #[serde(default)]
+    pub single_file: bool,
     /// Collection platforms to sync before ingesting (`[[source]]`).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -133,6 +151,13 @@ pub struct Job {
     /// Pilot evaluation settings.
     #[serde(default)]
     pub evaluation: EvaluationArgs,
+    /// Every CSV with a UTF-8 byte order mark for Excel (`--excel-csv`).
+    #[serde(default)]
+    pub excel_csv: bool,
+}
+
+fn default_lang() -> String {
+    "vi".into()
 }
 
 fn default_out() -> PathBuf {
@@ -153,6 +178,9 @@ pub struct GenerateJob {
     /// Last period.
     #[serde(default = "default_last")]
     pub last_period: String,
+    /// Pilot start period (default: the pilot file's).
+    #[serde(default)]
+    pub pilot_start: Option<String>,
     /// True pilot effect (latent logit scale).
     #[serde(default)]
     pub pilot_effect: Option<f64>,
@@ -256,7 +284,9 @@ impl Job {
                 base.join(p)
             }
         };
-        job.out = abs(&job.out);
+        job.lang
+            .parse::<sipas_report::Lang>()
+            .map_err(|e| anyhow::anyhow!("job file {origin}: lang: {e}"))?;
         job.units = job.units.as_ref().map(abs);
         job.pilots = job.pilots.as_ref().map(abs);
         job.clean.units_after = job.clean.units_after.as_ref().map(abs);

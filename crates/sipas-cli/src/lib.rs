@@ -6,6 +6,7 @@
 //! - [`job::Job`]: a TOML job file for `sipas run`; [`job::Job::demo`] is the
 //!   bundled demo.
 //! - [`manifest`]: `manifest.json` of every folder a stage writes, and its check.
+//! - [`timing`]: a stage's wall time and rows/s (its summary line and `manifest.json` → `timing`).
 //! - [`run`]: executes a parsed command and returns an [`ExitStatus`]:
 //!   0 ok, 1 data problems found (e.g. rows quarantined), 2 error.
 
@@ -17,6 +18,7 @@ pub mod job;
 pub mod logging;
 pub mod manifest;
 mod resolve;
+pub mod timing;
 
 use std::fmt::Write as _;
 use std::io::ErrorKind;
@@ -57,6 +59,7 @@ impl ExitStatus {
 
 /// Runs one parsed command.
 pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
+    sipas_core::csv_out::set_excel_bom(args.excel_csv);
     match &args.command {
         Command::Generate(a) => commands::generate::run(a),
         Command::Ingest(a) => commands::ingest::run(a),

@@ -254,15 +254,14 @@ fn rate_key(state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write) {
     let _ = write!(w, "{}/s", thousands(state.per_sec().round() as u64));
 }
 
-/// " (1.23 s, 172,600 rows/s)": a stage's wall time and throughput, for its summary line.
+/// " (1.23 s, 172,600 rows/s)": a stage's wall time and throughput, for its summary line
+/// ([`crate::timing::Timing::summary`]).
 pub fn rate(started: Instant, rows: u64) -> String {
-    let secs = started.elapsed().as_secs_f64();
-    let per_s = if secs > 0.0 { rows as f64 / secs } else { 0.0 };
-    format!(" ({secs:.2} s, {} rows/s)", thousands(per_s.round() as u64))
+    crate::timing::Timing::since(started, Some(rows)).summary()
 }
 
 /// 172600 → "172,600".
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

@@ -2,8 +2,9 @@
 //!
 //! Every folder a stage writes gets one: the sipas version, the command line and the resolved
 //! options, the input files with their sizes and BLAKE3 hashes, the stage's row counts, every
-//! output file (path relative to the folder) with its size and hash, and the start and end time
-//! (UTC, RFC 3339). [`verify`] checks a folder against its manifest before a later stage reads it.
+//! output file (path relative to the folder) with its size and hash, the start and end time
+//! (UTC, RFC 3339) and the stage's wall time and rows/s (`timing`, see [`crate::timing`]): the
+//! manifest is the one file of a folder that changes from run to run. [`verify`] checks a folder against its manifest before a later stage reads it.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -48,6 +49,10 @@ pub struct Manifest {
     pub started: String,
     /// End time, UTC, RFC 3339.
     pub finished: String,
+    /// The stage's wall time and rows/s: the only timing sipas records, kept here so that
+    /// every other file of the folder is reproducible byte for byte ([`crate::timing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<crate::timing::Timing>,
 }
 
 /// The size and BLAKE3 hash of a file.
@@ -169,6 +174,7 @@ impl Recorder {
         options: String,
         inputs: Vec<FileEntry>,
         rows: BTreeMap<String, u64>,
+        timing: Option<crate::timing::Timing>,
     ) -> anyhow::Result<()> {
         let m = Manifest {
             sipas: crate::args::VERSION.to_string(),
@@ -180,6 +186,7 @@ impl Recorder {
             outputs: files(dir)?,
             started: self.started.clone(),
             finished: rfc3339(SystemTime::now()),
+            timing,
         };
         let path = dir.join(MANIFEST);
         let mut text = serde_json::to_string_pretty(&m)?;
@@ -293,7 +300,7 @@ mod tests {
         std::fs::write(d.join("a.csv"), "x,y\n1,2\n").unwrap();
         std::fs::write(d.join("sub/b.csv"), "b\n").unwrap();
         let r = Recorder::start();
-        r.write(d, "aggregate", String::new(), vec![], BTreeMap::new())
+        r.write(d, "aggregate", String::new(), vec![], BTreeMap::new(), None)
             .unwrap();
         let m = verify(d, "aggregate").unwrap();
         assert_eq!(

@@ -18,12 +18,14 @@
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
 //! - [`progress`]: progress events of long work, for a front end to draw.
 //! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
+//! - [`csv_out`]: the one writer of every CSV file (cells made inert, optional Excel BOM).
 //! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
 
 #![warn(missing_docs)]
 
 pub mod atomic;
 pub mod bundled;
+pub mod csv_out;
 pub mod csv_safe;
 mod error;
 pub mod history;

@@ -92,7 +92,9 @@ pub fn write_outputs(ingested: &Ingested, out_dir: &Path) -> Result<IngestReport
 /// Writes `quarantine.csv` into `out_dir` atomically.
 pub(crate) fn write_quarantine_file(out_dir: &Path, rows: &[QuarantinedRow]) -> Result<()> {
     let path = out_dir.join(QUARANTINE_FILE);
-    atomic(&path, |w| write_quarantine(w, rows, &path))
+    let mut bytes = Vec::new();
+    write_quarantine(&mut bytes, rows, &path)?;
+    sipas_core::csv_out::write(&path, &bytes).map_err(io(&path))
 }
 
 /// Writes `ingest-report.json` into `out_dir` atomically.

@@ -4,7 +4,6 @@
 //! `DIR/repeats/<source>.csv`, keyed to its submission by
 //! `parent_response_id`.
 
-use std::io::Write;
 use std::path::Path;
 
 use crate::input::{Loaded, clean_name};
@@ -132,12 +131,7 @@ pub(crate) fn write_tables(dir: &Path, tables: &[RepeatTable]) -> Result<Vec<Str
         let bytes = w.into_inner().expect("flushing to memory cannot fail");
         let name = file_name(&t.name);
         let target = out.join(&name);
-        let mut tmp = tempfile::NamedTempFile::new_in(&out).map_err(io(&out))?;
-        tmp.write_all(&bytes).map_err(io(&target))?;
-        tmp.persist(&target).map_err(|e| Error::Io {
-            path: target.clone(),
-            source: e.error,
-        })?;
+        sipas_core::csv_out::write(&target, &bytes).map_err(io(&target))?;
         written.push(format!("repeats/{name}"));
     }
     Ok(written)

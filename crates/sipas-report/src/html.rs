@@ -7,10 +7,9 @@ use sipas_core::text::nfc;
 use sipas_core::{Period, PilotSet};
 
 use crate::evaluation::{AggregateQuality, DataQuality};
+use crate::labels::{Labels, Lang, fill};
 use crate::results::{Estimate, Results};
-use crate::spec::{
-    EVENT_TITLE, FOREST_TITLE, baseline_label, k_label, p_text, shown_pilots, unit_display_name,
-};
+use crate::spec::{baseline_label_in, k_label, p_text, shown_pilots, unit_display_name};
 
 /// File name of a unit's trend chart.
 pub fn trend_file_name(unit_code: &str) -> String {
@@ -101,6 +100,12 @@ pub fn embed_images<E>(
 /// The report page for these results and pilot set; charts are referenced
 /// by relative file names ([`trend_file_name`], [`PILOTS_PNG`]).
 pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
+    render_html_in(results, pilots, Lang::Vi)
+}
+
+/// [`render_html`] with the labels of `lang` ([`crate::labels`]).
+pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> String {
+    let l = lang.labels();
     let mut h = String::new();
     let start = pilots.start;
     let codes = shown_pilots(results, pilots);
@@ -109,51 +114,72 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
     let post = |p: &sipas_core::Period| *p >= start;
     let cls = |p: &sipas_core::Period| if post(p) { " class=\"post\"" } else { "" };
 
-    let title = "Chỉ số SIPAS: đánh giá mô hình thí điểm";
+    let title = l.page_title;
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        lang.tag(),
         escape(title),
         escape(title)
     );
 
     // The programme.
+    let with_data = if codes.len() == pilots.units.len() {
+        String::new()
+    } else {
+        fill(l.with_data, &[("n", &codes.len().to_string())])
+    };
+    let text = fill(
+        l.programme_text,
+        &[
+            ("program", &pilots.program),
+            ("pilots", &pilots.units.len().to_string()),
+            ("with_data", &with_data),
+            ("start", &start.to_string()),
+            ("baseline", &results.baseline_unit_count().to_string()),
+            ("periods", &periods.len().to_string()),
+            (
+                "first",
+                &periods.first().map(ToString::to_string).unwrap_or_default(),
+            ),
+            (
+                "last",
+                &periods.last().map(ToString::to_string).unwrap_or_default(),
+            ),
+        ],
+    );
     let _ = write!(
         h,
-        "<h2>Mô hình thí điểm</h2>\n<p>Mô hình “{}” được thí điểm tại {} đơn vị cấp xã{}, \
-         bắt đầu từ kỳ {}. Nhóm đối chứng gồm {} đơn vị không thí điểm. \
-         Số liệu gồm {} kỳ khảo sát ({}–{}).</p>\n",
-        escape(&pilots.program),
-        pilots.units.len(),
-        if codes.len() == pilots.units.len() {
-            String::new()
-        } else {
-            format!(" (có số liệu: {} đơn vị)", codes.len())
-        },
-        escape(&start.to_string()),
-        results.baseline_unit_count(),
-        periods.len(),
-        periods.first().map(ToString::to_string).unwrap_or_default(),
-        periods.last().map(ToString::to_string).unwrap_or_default(),
+        "<h2>{}</h2>\n<p>{}</p>\n",
+        escape(l.programme_heading),
+        escape(&text)
     );
 
     // The DiD estimate.
     if let Some(did) = did {
+        let headline = fill(
+            l.did_headline,
+            &[
+                ("estimate", &num(did.estimate, 2)),
+                ("ci", &interval(did.lo, did.hi, 2)),
+                ("se", &num(did.se, 2)),
+            ],
+        );
         let _ = write!(
             h,
-            "<h2>Ước lượng khác biệt kép (DiD)</h2>\n<p class=\"did\">{} điểm phần trăm \
-             (khoảng tin cậy 95%: {}; sai số chuẩn {})</p>\n\
-             <table>\n<tr><th class=\"name\"></th><th>Trước thí điểm</th><th>Từ khi thí điểm</th>\
-             <th>Thay đổi</th></tr>\n",
-            num(did.estimate, 2),
-            interval(did.lo, did.hi, 2),
-            num(did.se, 2),
+            "<h2>{}</h2>\n<p class=\"did\">{}</p>\n\
+             <table>\n<tr><th class=\"name\"></th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+            escape(l.did_heading),
+            escape(&headline),
+            escape(l.before_pilot),
+            escape(l.since_pilot),
+            escape(l.change),
         );
         for (name, pre, post) in [
-            ("Đơn vị thí điểm", did.pilot_pre, did.pilot_post),
-            ("Nhóm đối chứng", did.baseline_pre, did.baseline_post),
+            (l.unit_legend, did.pilot_pre, did.pilot_post),
+            (l.comparison_group, did.baseline_pre, did.baseline_post),
         ] {
             let change = pre.zip(post).map(|(a, b)| b - a);
             let _ = writeln!(
@@ -165,16 +191,10 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
                 num(change, 2)
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "</table>\n<p>Cách đọc: ước lượng khác biệt kép lấy mức thay đổi của chỉ số SIPAS \
-             ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi so với trung bình các kỳ trước) \
-             trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Nhờ vậy, những biến động chung \
-             của cả tỉnh (ví dụ một kỳ khảo sát mà mọi nơi đều tăng) bị loại ra, phần còn lại là \
-             mức tăng thêm gắn với thí điểm. Giá trị dương nghĩa là sự hài lòng ở các đơn vị thí \
-             điểm tăng nhanh hơn nhóm đối chứng. Nếu khoảng tin cậy 95% chứa 0 thì số liệu chưa đủ \
-             để khẳng định có khác biệt. Kết quả chỉ đáng tin khi hai nhóm có xu hướng giống nhau \
-             trước thí điểm: hãy xem các biểu đồ bên dưới.</p>\n"
+            "</table>\n<p>{}</p>",
+            escape(&fill(l.did_reading, &[("start", &start.to_string())]))
         );
     } else {
         let reason = results
@@ -182,28 +202,32 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
             .aggregate
             .as_ref()
             .and_then(|a| a.did_unavailable.clone())
-            .unwrap_or_else(|| "did.csv không có dòng nào".to_string());
+            .unwrap_or_else(|| l.did_no_rows.to_string());
         let _ = writeln!(
             h,
-            "<h2>Ước lượng khác biệt kép (DiD)</h2>\n<p>Chưa ước lượng được khác biệt kép: \
-             cần số liệu cả trước và từ kỳ bắt đầu thí điểm ({}). \
-             <span lang=\"en\">({})</span></p>",
-            escape(&start.to_string()),
+            "<h2>{}</h2>\n<p>{} <span lang=\"en\">({})</span></p>",
+            escape(l.did_heading),
+            escape(&fill(l.did_unavailable, &[("start", &start.to_string())])),
             escape(&reason)
         );
     }
 
-    evaluation_section(&mut h, results);
+    evaluation_section(&mut h, results, l);
 
     // Groups table.
     let _ = write!(
         h,
-        "<h2>Thí điểm và đối chứng theo kỳ</h2>\n<div class=\"scroll\"><table>\n\
-         <tr><th class=\"name\" rowspan=\"2\">Kỳ</th><th colspan=\"3\">Đơn vị thí điểm</th>\
+        "<h2>{}</h2>\n<div class=\"scroll\"><table>\n\
+         <tr><th class=\"name\" rowspan=\"2\">{}</th><th colspan=\"3\">{}</th>\
          <th colspan=\"3\">{}</th></tr>\n\
-         <tr><th>SIPAS (%)</th><th>KTC 95%</th><th>n</th><th>SIPAS (%)</th><th>KTC 95%</th>\
+         <tr><th>{sipas}</th><th>{ci}</th><th>n</th><th>{sipas}</th><th>{ci}</th>\
          <th>n</th></tr>\n",
-        escape(&baseline_label(results.baseline_unit_count()))
+        escape(l.groups_heading),
+        escape(l.period),
+        escape(l.pilot_units),
+        escape(&baseline_label_in(l, results.baseline_unit_count())),
+        sipas = escape(l.sipas_column),
+        ci = escape(l.ci95),
     );
     for p in periods {
         let _ = write!(h, "<tr{}><td class=\"name\">{p}</td>", cls(p));
@@ -227,11 +251,16 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
     // PERIODS_PER_TABLE periods so that every table fits the page (1,400 px and narrower).
     let _ = write!(
         h,
-        "<h2>Các đơn vị thí điểm theo kỳ</h2>\n<p><small>Mỗi ô: SIPAS (%), khoảng tin cậy 95% \
-         và số phiếu n. Cột tô màu: từ khi thí điểm.</small></p>\n"
+        "<h2>{}</h2>\n<p><small>{}</small></p>\n",
+        escape(l.units_heading),
+        escape(l.units_note)
     );
     for block in periods.chunks(PERIODS_PER_TABLE) {
-        h.push_str("<div class=\"scroll\"><table>\n<tr><th class=\"name\">Đơn vị</th>");
+        let _ = write!(
+            h,
+            "<div class=\"scroll\"><table>\n<tr><th class=\"name\">{}</th>",
+            escape(l.unit)
+        );
         for p in block {
             let _ = write!(h, "<th{}>{p}</th>", cls(p));
         }
@@ -266,15 +295,12 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
     crate::modes::section(&mut h, &results.modes);
 
     // Charts.
-    h.push_str("<h2>Biểu đồ</h2>\n");
+    let _ = writeln!(h, "<h2>{}</h2>", escape(l.charts_heading));
     let _ = writeln!(
         h,
         "<figure><img src=\"{PILOTS_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
-        escape("Chỉ số SIPAS của các đơn vị thí điểm và nhóm đối chứng, cùng một trục tung"),
-        escape(
-            "Đường xanh: đơn vị thí điểm; đường cam: nhóm đối chứng; vùng tô: khoảng tin cậy 95%; \
-             đường nét đứt: kỳ bắt đầu thí điểm."
-        )
+        escape(l.pilots_alt),
+        escape(l.pilots_caption)
     );
     for code in &codes {
         let Some(u) = results.units.get(*code) else {
@@ -285,7 +311,7 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
             h,
             "<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(&trend_file_name(code)),
-            escape(&format!("Chỉ số SIPAS theo kỳ: {name}")),
+            escape(&fill(l.trend_alt, &[("name", &name)])),
             escape(&name)
         );
     }
@@ -455,7 +481,7 @@ fn est_ci(est: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
 
 /// The "Đánh giá thí điểm / Pilot evaluation" section; empty when the results
 /// have no evaluation file.
-fn evaluation_section(h: &mut String, results: &Results) {
+fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
     let ev = &results.evaluation;
     if ev.twfe.is_none()
         && ev.event_study.is_empty()
@@ -561,7 +587,7 @@ fn evaluation_section(h: &mut String, results: &Results) {
         let _ = writeln!(
             h,
             "<figure><img src=\"{EVENT_STUDY_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
-            escape(EVENT_TITLE),
+            escape(l.event_title),
             escape(
                 "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, \
                  bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1)."
@@ -593,7 +619,7 @@ fn evaluation_section(h: &mut String, results: &Results) {
         let _ = writeln!(
             h,
             "<figure><img src=\"{FOREST_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
-            escape(FOREST_TITLE),
+            escape(l.forest_title),
             escape(
                 "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy \
                  cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: \

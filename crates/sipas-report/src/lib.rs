@@ -25,6 +25,7 @@
 mod error;
 pub mod evaluation;
 pub mod html;
+pub mod labels;
 pub mod modes;
 pub mod render;
 pub mod results;
@@ -39,15 +40,16 @@ pub use evaluation::{
     AggregateQuality, CleanQuality, DataQuality, Evaluation, EventCoef, IngestQuality, Pretrend,
     ReportOptions, Twfe, TwfeRow, UnitDid,
 };
-pub use html::render_html;
+pub use html::{render_html, render_html_in};
+pub use labels::Lang;
 pub use render::ChartStyle;
 pub use results::{Did, Estimate, Results, UnitResults, load_results, load_results_with};
 pub use spec::{
     ChartSpec, EventStudySpec, ForestRole, ForestSpec, MarkerSpec, SeriesRole, SeriesSpec,
 };
 
-/// Title of the small-multiples chart.
-pub const PILOTS_TITLE: &str = "Chỉ số SIPAS của các đơn vị thí điểm và nhóm đối chứng";
+/// Title of the small-multiples chart (Vietnamese; [`labels`] has every language).
+pub const PILOTS_TITLE: &str = labels::VI.pilots_title;
 
 /// A unit's trend chart as PNG bytes.
 pub fn render_trend(
@@ -56,26 +58,31 @@ pub fn render_trend(
     unit_code: &str,
     style: &ChartStyle,
 ) -> Result<Vec<u8>> {
-    let spec = spec::trend_spec(results, pilots, unit_code)?;
+    let spec = spec::trend_spec_in(results, pilots, unit_code, style.lang)?;
     render::render_trend_spec(&spec, style)
 }
 
 /// The small-multiples chart of the pilot units as PNG bytes.
 pub fn render_pilots(results: &Results, pilots: &PilotSet, style: &ChartStyle) -> Result<Vec<u8>> {
-    let panels = spec::pilots_spec(results, pilots)?;
-    render::render_pilots_spec(PILOTS_TITLE, &panels, results.baseline_unit_count(), style)
+    let panels = spec::pilots_spec_in(results, pilots, style.lang)?;
+    render::render_pilots_spec(
+        style.lang.labels().pilots_title,
+        &panels,
+        results.baseline_unit_count(),
+        style,
+    )
 }
 
 /// The event-study chart as PNG bytes; `None` when the results have no event study.
 pub fn render_event_study(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
-    spec::event_study_spec(results)
+    spec::event_study_spec_in(results, style.lang)
         .map(|s| render::render_event_study_spec(&s, style))
         .transpose()
 }
 
 /// The forest plot as PNG bytes; `None` when the results have no TWFE estimate.
 pub fn render_forest(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
-    spec::forest_spec(results)
+    spec::forest_spec_in(results, style.lang)
         .map(|s| render::render_forest_spec(&s, style))
         .transpose()
 }
@@ -111,6 +118,22 @@ pub fn write_report(
     )
 }
 
+/// [`write_report`] with the labels in `lang` (`sipas report --lang`).
+pub fn write_report_in(
+    results_dir: &Path,
+    pilots: &PilotSet,
+    out_dir: &Path,
+    lang: Lang,
+) -> Result<ReportSummary> {
+    write_report_full(
+        results_dir,
+        pilots,
+        out_dir,
+        &ReportOptions::beside(results_dir),
+        lang,
+    )
+}
+
 /// [`write_report`] with the stage reports named explicitly.
 pub fn write_report_with(
     results_dir: &Path,
@@ -118,13 +141,27 @@ pub fn write_report_with(
     out_dir: &Path,
     options: &ReportOptions,
 ) -> Result<ReportSummary> {
+    write_report_full(results_dir, pilots, out_dir, options, Lang::Vi)
+}
+
+/// [`write_report_with`] in `lang`.
+pub fn write_report_full(
+    results_dir: &Path,
+    pilots: &PilotSet,
+    out_dir: &Path,
+    options: &ReportOptions,
+    lang: Lang,
+) -> Result<ReportSummary> {
     let results = load_results_with(results_dir, options)?;
     spec::check_pilots(&results, pilots)?;
     std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let style = ChartStyle::default();
+    let style = ChartStyle {
+        lang,
+        ..ChartStyle::default()
+    };
     let shown: Vec<String> = spec::shown_pilots(&results, pilots)
         .into_iter()
         .map(str::to_string)
@@ -142,7 +179,7 @@ pub fn write_report_with(
     if let Some(png) = render_forest(&results, &style)? {
         files.push(write_atomic(out_dir, html::FOREST_PNG, &png)?);
     }
-    let page = render_html(&results, pilots);
+    let page = render_html_in(&results, pilots, lang);
     files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);
     Ok(ReportSummary {
         files,

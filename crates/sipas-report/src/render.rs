@@ -44,6 +44,8 @@ pub struct ChartStyle {
     pub event_size: (u32, u32),
     /// Width of the forest plot (its height follows the number of rows).
     pub forest_width: u32,
+    /// Language of the titles, axis titles and legends ([`crate::labels`]).
+    pub lang: crate::labels::Lang,
 }
 
 impl Default for ChartStyle {
@@ -54,6 +56,7 @@ impl Default for ChartStyle {
             columns: 4,
             event_size: (1000, 600),
             forest_width: 1000,
+            lang: crate::labels::Lang::Vi,
         }
     }
 }
@@ -122,14 +125,14 @@ const TREND: Layout = Layout {
 const PANEL: Layout = Layout {
     caption: 18,
     label: 12,
-    desc: 12,
-    x_area: 28,
-    y_area: 36,
+    desc: 11,
+    x_area: 44,
+    y_area: 52,
     margin: 8,
     point: 3,
     line: 2,
     legend: false,
-    axis_desc: false,
+    axis_desc: true,
 };
 
 fn draw_chart<DB: DrawingBackend>(
@@ -315,11 +318,24 @@ pub fn render_pilots_spec(
         top.draw(&Text::new(title, (16, 12), (FONT, 26)))
             .map_err(draw_err)?;
         let font: TextStyle<'_> = (FONT, 16).into_text_style(&top);
+        // The legend speaks the panels' language (their series labels).
+        let label = |role: SeriesRole, default: String| {
+            panels
+                .first()
+                .and_then(|p| p.series.iter().find(|s| s.role == role))
+                .map_or(default, |s| s.label.clone())
+        };
         let entries = [
-            (UNIT_COLOR, sipas_core::text::nfc(UNIT_LABEL)),
+            (
+                UNIT_COLOR,
+                label(SeriesRole::Unit, sipas_core::text::nfc(UNIT_LABEL)),
+            ),
             (
                 BASELINE_COLOR,
-                sipas_core::text::nfc(&baseline_label(baseline_units)),
+                label(
+                    SeriesRole::Baseline,
+                    sipas_core::text::nfc(&baseline_label(baseline_units)),
+                ),
             ),
         ];
         let mut x = 16;

@@ -9,18 +9,19 @@ use std::fmt::Write as _;
 use sipas_core::text::nfc;
 use sipas_core::{Period, PilotSet};
 
+use crate::labels::{Labels, Lang, VI, fill};
 use crate::results::{Estimate, Results};
 use crate::{Error, Result};
 
 /// Half the width, in period steps, of the band drawn around a single isolated point.
 pub const LONE_BAND_HALF_WIDTH: f64 = 0.12;
 
-/// X axis title.
-pub const X_TITLE: &str = "Kỳ khảo sát";
-/// Y axis title.
-pub const Y_TITLE: &str = "Chỉ số SIPAS (%)";
+/// X axis title (Vietnamese; see [`crate::labels`] for every language).
+pub const X_TITLE: &str = VI.period_axis;
+/// Y axis title of the trend charts and small multiples.
+pub const Y_TITLE: &str = VI.sipas_axis;
 /// Legend label of a pilot unit's series.
-pub const UNIT_LABEL: &str = "Đơn vị thí điểm";
+pub const UNIT_LABEL: &str = VI.unit_legend;
 
 /// Which series a [`SeriesSpec`] is; decides its colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,12 +118,17 @@ impl ChartSpec {
 
 /// Legend label of the baseline, with the number of non-pilot units.
 pub fn baseline_label(units: usize) -> String {
-    format!("Nhóm đối chứng ({units} đơn vị)")
+    baseline_label_in(&VI, units)
+}
+
+/// [`baseline_label`] in the language of `l`.
+pub fn baseline_label_in(l: &Labels, units: usize) -> String {
+    fill(l.baseline_legend, &[("n", &units.to_string())])
 }
 
 /// Label of the pilot start marker.
 pub fn marker_label(start: Period) -> String {
-    format!("Bắt đầu thí điểm {start}")
+    fill(VI.start_marker, &[("start", &start.to_string())])
 }
 
 /// The y range for these values: min and max rounded out to multiples of 5
@@ -159,17 +165,26 @@ fn series_values(s: &SeriesSpec) -> impl Iterator<Item = f64> + '_ {
 
 /// Position of the start marker for these periods, if the start is shown with
 /// at least one period before it.
-fn marker(periods: &[Period], start: Period) -> Option<MarkerSpec> {
+fn marker(l: &Labels, periods: &[Period], start: Period) -> Option<MarkerSpec> {
     let k = periods.iter().position(|&p| p == start)?;
     (k >= 1).then(|| MarkerSpec {
         x: k as f64 - 0.5,
-        label: nfc(&marker_label(start)),
+        label: fill(l.start_marker, &[("start", &start.to_string())]),
     })
 }
 
 /// The reorganisations (first days `YYYY-MM-DD` of crosswalk steps) that
 /// fall inside the periods shown, placed at their month within the period.
 pub fn reorganisation_markers(periods: &[Period], steps: &[String]) -> Vec<MarkerSpec> {
+    reorganisation_markers_in(&VI, periods, steps)
+}
+
+/// [`reorganisation_markers`] labelled in the language of `l`.
+pub fn reorganisation_markers_in(
+    l: &Labels,
+    periods: &[Period],
+    steps: &[String],
+) -> Vec<MarkerSpec> {
     let mut out = Vec::new();
     for step in steps {
         if step.len() != 10 {
@@ -192,7 +207,10 @@ pub fn reorganisation_markers(periods: &[Period], steps: &[String]) -> Vec<Marke
         let offset = f64::from(month - 1 - (p.sub() - 1) * len) / f64::from(len);
         out.push(MarkerSpec {
             x: k as f64 - 0.5 + offset,
-            label: nfc(&format!("Sắp xếp xã {day:02}/{month:02}/{year}")),
+            label: fill(
+                l.reorganisation_marker,
+                &[("date", &format!("{day:02}/{month:02}/{year}"))],
+            ),
         });
     }
     out
@@ -266,6 +284,7 @@ fn unit_title(name: &str, district: &str) -> String {
 }
 
 fn unit_chart(
+    l: &Labels,
     results: &Results,
     pilots: &PilotSet,
     unit_code: &str,
@@ -273,23 +292,24 @@ fn unit_chart(
 ) -> Result<ChartSpec> {
     let unit = results.unit(unit_code)?;
     let periods = &results.periods;
-    let unit_series = series(SeriesRole::Unit, UNIT_LABEL, periods, &unit.by_period);
+    let unit_series = series(SeriesRole::Unit, l.unit_legend, periods, &unit.by_period);
     let base_series = series(
         SeriesRole::Baseline,
-        &baseline_label(results.baseline_unit_count()),
+        &baseline_label_in(l, results.baseline_unit_count()),
         periods,
         &results.baseline,
     );
     let y = y_range(series_values(&unit_series).chain(series_values(&base_series)));
     Ok(ChartSpec {
         title,
-        x_title: nfc(X_TITLE),
-        y_title: nfc(Y_TITLE),
+        x_title: nfc(l.period_axis),
+        y_title: nfc(l.sipas_axis),
         x_labels: periods.iter().map(ToString::to_string).collect(),
         y_range: y,
         series: vec![unit_series, base_series],
-        marker: marker(periods, pilots.start),
-        reorganisations: reorganisation_markers(
+        marker: marker(l, periods, pilots.start),
+        reorganisations: reorganisation_markers_in(
+            l,
             periods,
             results
                 .quality
@@ -304,9 +324,19 @@ fn unit_chart(
 /// The trend chart of one unit: the unit and the baseline with their bands,
 /// the start marker, y range from the data.
 pub fn trend_spec(results: &Results, pilots: &PilotSet, unit_code: &str) -> Result<ChartSpec> {
+    trend_spec_in(results, pilots, unit_code, Lang::Vi)
+}
+
+/// [`trend_spec`] labelled in `lang`.
+pub fn trend_spec_in(
+    results: &Results,
+    pilots: &PilotSet,
+    unit_code: &str,
+    lang: Lang,
+) -> Result<ChartSpec> {
     let unit = results.unit(unit_code)?;
     let title = unit_title(&unit.name, &unit.district);
-    unit_chart(results, pilots, unit_code, title)
+    unit_chart(lang.labels(), results, pilots, unit_code, title)
 }
 
 /// Pilot units shown in the report: the pilot set's units present in the
@@ -343,11 +373,16 @@ pub fn check_pilots(results: &Results, pilots: &PilotSet) -> Result<()> {
 /// The panels of the small-multiples chart: one per shown pilot unit, titled
 /// with the unit's full name, all on one shared y range.
 pub fn pilots_spec(results: &Results, pilots: &PilotSet) -> Result<Vec<ChartSpec>> {
+    pilots_spec_in(results, pilots, Lang::Vi)
+}
+
+/// [`pilots_spec`] labelled in `lang`; every panel has its axis titles.
+pub fn pilots_spec_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Result<Vec<ChartSpec>> {
     let mut panels = shown_pilots(results, pilots)
         .into_iter()
         .map(|code| {
             let name = nfc(&results.unit(code)?.name);
-            unit_chart(results, pilots, code, name)
+            unit_chart(lang.labels(), results, pilots, code, name)
         })
         .collect::<Result<Vec<_>>>()?;
     let shared = y_range(
@@ -361,25 +396,24 @@ pub fn pilots_spec(results: &Results, pilots: &PilotSet) -> Result<Vec<ChartSpec
     Ok(panels)
 }
 
-/// Title of the event-study chart.
-pub const EVENT_TITLE: &str = "Nghiên cứu sự kiện: chênh lệch SIPAS so với nhóm đối chứng";
+/// Title of the event-study chart (Vietnamese; [`crate::labels`] has every language).
+pub const EVENT_TITLE: &str = VI.event_title;
 /// X axis title of the event-study chart.
-pub const EVENT_X_TITLE: &str = "Kỳ so với kỳ bắt đầu";
+pub const EVENT_X_TITLE: &str = VI.event_x;
 /// Y axis title of the event-study chart.
-pub const EVENT_Y_TITLE: &str = "Điểm SIPAS";
+pub const EVENT_Y_TITLE: &str = VI.event_y;
 /// Label of the start marker of the event-study chart.
-pub const EVENT_MARKER: &str = "Bắt đầu thí điểm";
+pub const EVENT_MARKER: &str = VI.event_marker;
 /// Title of the forest plot.
-pub const FOREST_TITLE: &str = "Tác động của thí điểm: chung và theo từng đơn vị";
+pub const FOREST_TITLE: &str = VI.forest_title;
 /// X axis title of the forest plot.
-pub const FOREST_X_TITLE: &str = "Chênh lệch điểm SIPAS so với nhóm đối chứng";
+pub const FOREST_X_TITLE: &str = VI.forest_x;
 /// Subtitle of the forest plot.
-pub const FOREST_SUBTITLE: &str = "Tím: chung (TWFE), KTC cụm CR1 và bootstrap hoang dã; \
-xanh: từng đơn vị, DiD 2×2, KTC 95% từ sai số khảo sát";
+pub const FOREST_SUBTITLE: &str = VI.forest_subtitle;
 /// Forest row label of the overall estimate with its CR1 interval.
-pub const OVERALL_CR1_LABEL: &str = "Chung — KTC cụm (CR1)";
+pub const OVERALL_CR1_LABEL: &str = VI.overall_cr1;
 /// Forest row label of the overall estimate with its wild bootstrap interval.
-pub const OVERALL_WILD_LABEL: &str = "Chung — KTC bootstrap hoang dã";
+pub const OVERALL_WILD_LABEL: &str = VI.overall_wild;
 
 /// `k` as an axis label, with a true minus sign: "−2", "0", "3".
 pub fn k_label(k: i32) -> String {
@@ -509,6 +543,12 @@ impl EventStudySpec {
 /// The event-study chart from `event_study.csv` (and `pretrend.csv` for the
 /// subtitle); `None` when the results have no event study.
 pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
+    event_study_spec_in(results, Lang::Vi)
+}
+
+/// [`event_study_spec`] labelled in `lang`.
+pub fn event_study_spec_in(results: &Results, lang: Lang) -> Option<EventStudySpec> {
+    let l = lang.labels();
     let ev = &results.evaluation;
     let (first, last) = (ev.event_study.first()?, ev.event_study.last()?);
     let points: Vec<EventPoint> = ev
@@ -530,23 +570,28 @@ pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
     let has_pre = ev.event_study.iter().any(|c| c.k < 0);
     let has_post = ev.event_study.iter().any(|c| c.k >= 0);
     let subtitle = ev.pretrend.as_ref().map(|t| {
-        let mut s = format!(
-            "Kiểm định xu hướng trước thí điểm: F({}, {}) = {}, p = {}",
-            t.df1,
-            t.df2,
-            t.f.map_or_else(|| "—".to_string(), |f| format!("{f:.2}")),
-            p_text(t.p)
+        let mut s = fill(
+            l.pretrend_subtitle,
+            &[
+                ("df1", &t.df1.to_string()),
+                ("df2", &t.df2.to_string()),
+                (
+                    "f",
+                    &t.f.map_or_else(|| "—".to_string(), |f| format!("{f:.2}")),
+                ),
+                ("p", &p_text(t.p)),
+            ],
         );
         if t.p_wild.is_some() {
-            let _ = write!(s, "; p bootstrap hoang dã = {}", p_text(t.p_wild));
+            s.push_str(&fill(l.pretrend_wild, &[("p", &p_text(t.p_wild))]));
         }
-        nfc(&s)
+        s
     });
     Some(EventStudySpec {
-        title: nfc(EVENT_TITLE),
+        title: nfc(l.event_title),
         subtitle,
-        x_title: nfc(EVENT_X_TITLE),
-        y_title: nfc(EVENT_Y_TITLE),
+        x_title: nfc(l.event_x),
+        y_title: nfc(l.event_y),
         x_range: (f64::from(first.k) - 0.5, f64::from(last.k) + 0.5),
         y_range,
         points,
@@ -557,7 +602,7 @@ pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
             .collect(),
         marker: (has_pre && has_post).then(|| MarkerSpec {
             x: -0.5,
-            label: nfc(EVENT_MARKER),
+            label: nfc(l.event_marker),
         }),
     })
 }
@@ -646,12 +691,18 @@ pub fn unit_display_name(results: &Results, code: &str) -> String {
 /// wild), then the pilot units by code (the order of every other table and
 /// chart of the report), each with its 2×2 DiD and survey-SE interval.
 pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
+    forest_spec_in(results, Lang::Vi)
+}
+
+/// [`forest_spec`] labelled in `lang`.
+pub fn forest_spec_in(results: &Results, lang: Lang) -> Option<ForestSpec> {
+    let l = lang.labels();
     let ev = &results.evaluation;
     let twfe = ev.twfe.as_ref()?;
     let o = &twfe.overall;
     let mut rows = vec![ForestRow {
         role: ForestRole::OverallCr1,
-        label: nfc(OVERALL_CR1_LABEL),
+        label: nfc(l.overall_cr1),
         unit_code: None,
         estimate: o.estimate,
         ci: o.lo.zip(o.hi),
@@ -659,7 +710,7 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
     if let Some(ci) = o.lo_wild.zip(o.hi_wild) {
         rows.push(ForestRow {
             role: ForestRole::OverallWild,
-            label: nfc(OVERALL_WILD_LABEL),
+            label: nfc(l.overall_wild),
             unit_code: None,
             estimate: o.estimate,
             ci: Some(ci),
@@ -686,9 +737,9 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
             .chain(r.ci.into_iter().flat_map(|(a, b)| [a, b]))
     }));
     Some(ForestSpec {
-        title: nfc(FOREST_TITLE),
-        subtitle: nfc(FOREST_SUBTITLE),
-        x_title: nfc(FOREST_X_TITLE),
+        title: nfc(l.forest_title),
+        subtitle: nfc(l.forest_subtitle),
+        x_title: nfc(l.forest_x),
         x_range,
         rows,
     })
@@ -793,10 +844,10 @@ mod tests {
     #[test]
     fn marker_sits_between_the_period_before_and_the_start() {
         let periods: Vec<Period> = ["2023Q3", "2023Q4", "2024Q1"].map(p).to_vec();
-        let m = marker(&periods, p("2024Q1")).unwrap();
+        let m = marker(&VI, &periods, p("2024Q1")).unwrap();
         assert_eq!(m.x, 1.5);
         assert_eq!(m.label, "Bắt đầu thí điểm 2024Q1");
-        assert!(marker(&periods, p("2023Q3")).is_none());
-        assert!(marker(&periods, p("2024Q2")).is_none());
+        assert!(marker(&VI, &periods, p("2023Q3")).is_none());
+        assert!(marker(&VI, &periods, p("2024Q2")).is_none());
     }
 }

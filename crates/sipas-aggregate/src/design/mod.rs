@@ -34,8 +34,8 @@ pub use engine::estimate_domains;
 pub use modes::{MODES_FILE, ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
-    CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, EstimateRow, IndicatorKind,
-    write_estimates,
+    CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, ESTIMATES_PARQUET, EstimateRow,
+    IndicatorKind, write_estimates,
 };
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
 pub use stats::{Z975, logit_ci, t975, wilson};

@@ -200,11 +200,5 @@ pub fn modes_csv(diffs: &[ModeDifference]) -> String {
 
 /// Writes `modes.csv` into `out_dir`, atomically.
 pub(super) fn write_modes(diffs: &[ModeDifference], out_dir: &Path) -> Result<()> {
-    let target = out_dir.join(MODES_FILE);
-    sipas_core::atomic::write_bytes(&target, modes_csv(diffs).as_bytes()).map_err(|source| {
-        crate::Error::Io {
-            path: target.clone(),
-            source,
-        }
-    })
+    crate::twin::write_csv_and_twin(out_dir, MODES_FILE, modes_csv(diffs).as_bytes())
 }

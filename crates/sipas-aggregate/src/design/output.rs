@@ -1,7 +1,6 @@
 //! The long estimates table and its CSV.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 use sipas_core::Period;
@@ -218,21 +217,75 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
     // Row by row into the temporary file: with 10,000 units the text is
     // over 1 GB, which would otherwise sit in memory beside the rows.
     let target = out_dir.join(ESTIMATES_FILE);
-    sipas_core::atomic::write_with(&target, |file| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        w.write_all(ESTIMATES_HEADER.as_bytes())?;
+    sipas_core::csv_out::write_with(&target, |w| {
+        w.records(ESTIMATES_HEADER.as_bytes())?;
         let mut line = String::new();
         for r in &est.rows {
             estimate_line(&mut line, r);
-            w.write_all(line.as_bytes())?;
+            w.records(line.as_bytes())?;
         }
-        w.flush()
+        Ok(())
     })
     .map_err(|source| crate::Error::Io {
         path: target.clone(),
         source,
     })?;
+    let mut df = estimates_frame(est).map_err(|source| crate::Error::Polars {
+        origin: ESTIMATES_PARQUET.to_string(),
+        source,
+    })?;
+    crate::twin::write_parquet_file(&out_dir.join(ESTIMATES_PARQUET), &mut df)?;
     super::modes::write_modes(&est.mode_differences, out_dir)
+}
+
+/// The Parquet twin of `estimates.csv`: the same rows and columns, typed
+/// (`domain` and every code as text, `n` as Int64, estimates as Float64,
+/// flags as Boolean; suppressed or undefined values null).
+pub const ESTIMATES_PARQUET: &str = "estimates.parquet";
+
+fn estimates_frame(
+    est: &DomainEstimates,
+) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
+    use polars::prelude::{Column, DataFrame};
+    let rows = &est.rows;
+    let text = |name: &str, f: &dyn Fn(&EstimateRow) -> String| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<String>>())
+    };
+    let float = |name: &str, f: &dyn Fn(&EstimateRow) -> Option<f64>| {
+        Column::new(
+            name.into(),
+            rows.iter()
+                .map(|r| f(r).filter(|v| !r.suppressed && v.is_finite()))
+                .collect::<Vec<Option<f64>>>(),
+        )
+    };
+    let flag = |name: &str, f: &dyn Fn(&EstimateRow) -> bool| {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<bool>>())
+    };
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text("domain_type", &|r| r.domain_type.as_str().to_string()),
+            text("domain", &|r| r.domain.clone()),
+            text("period", &|r| r.period.to_string()),
+            text("indicator", &|r| r.indicator.clone()),
+            text("indicator_kind", &|r| r.indicator_kind.as_str().to_string()),
+            Column::new(
+                "n".into(),
+                rows.iter().map(|r| r.n as i64).collect::<Vec<i64>>(),
+            ),
+            float("value", &|r| r.value),
+            float("se", &|r| r.se),
+            float("lo", &|r| r.lo),
+            float("hi", &|r| r.hi),
+            text("ci_method", &|r| r.ci_method.as_str().to_string()),
+            float("deff", &|r| r.deff),
+            float("n_eff", &|r| r.n_eff),
+            float("cv", &|r| r.cv),
+            flag("reliable", &|r| r.reliable),
+            flag("suppressed", &|r| r.suppressed),
+        ],
+    )
 }
 
 #[cfg(test)]

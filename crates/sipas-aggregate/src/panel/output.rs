@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{DidRow, Evaluation, EvaluationOptions, PanelSelection};
-use crate::write::{finite_num, write_atomic};
+use crate::write::{finite_num, write_atomic, write_csv};
 use crate::{Error, Result};
 
 /// File names written by [`write_evaluation`].
@@ -75,6 +75,10 @@ pub fn append_treatment_rows(m: &super::MergedDid, out_dir: &Path) -> Result<()>
         path: path.clone(),
         source,
     })?;
+    // Written by this run, with the Excel BOM when asked: not twice.
+    if let Some(rest) = s.strip_prefix('\u{feff}') {
+        s = rest.to_string();
+    }
     for (t, r) in &m.rows {
         let mut line = String::new();
         did_line(
@@ -86,7 +90,7 @@ pub fn append_treatment_rows(m: &super::MergedDid, out_dir: &Path) -> Result<()>
         );
         s.push_str(&line.replacen("unit,", "treatment,", 1));
     }
-    write_atomic(out_dir, "did_twfe.csv", s.as_bytes())
+    write_csv(out_dir, "did_twfe.csv", s.as_bytes())
 }
 
 /// Writes `did_twfe.csv`, `did_units.csv`, `event_study.csv`,
@@ -109,7 +113,7 @@ pub fn write_evaluation(
     for r in &ev.units {
         did_line(&mut s, r);
     }
-    write_atomic(out_dir, "did_twfe.csv", s.as_bytes())?;
+    write_csv(out_dir, "did_twfe.csv", s.as_bytes())?;
 
     let mut s = String::from(
         "unit_code,pilot_pre,pilot_post,baseline_pre,baseline_post,estimate,se,lo,hi\n",
@@ -129,7 +133,7 @@ pub fn write_evaluation(
             finite_num(m.hi)
         );
     }
-    write_atomic(out_dir, "did_units.csv", s.as_bytes())?;
+    write_csv(out_dir, "did_units.csv", s.as_bytes())?;
 
     let mut s = String::from("k,period,estimate,se,lo,hi,p\n");
     for r in &ev.event_study.rows {
@@ -145,7 +149,7 @@ pub fn write_evaluation(
             finite_num(r.p)
         );
     }
-    write_atomic(out_dir, "event_study.csv", s.as_bytes())?;
+    write_csv(out_dir, "event_study.csv", s.as_bytes())?;
 
     let mut s = String::from("q,df1,df2,wald,f,p,p_wild,bootstrap_weights,replicates,seed\n");
     if let Some(t) = &ev.event_study.pretrend {
@@ -171,7 +175,7 @@ pub fn write_evaluation(
             finite_num(t.p_wild)
         );
     }
-    write_atomic(out_dir, "pretrend.csv", s.as_bytes())?;
+    write_csv(out_dir, "pretrend.csv", s.as_bytes())?;
 
     let report = Report {
         options: &ev.options,

@@ -18,6 +18,7 @@ use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
+    let input = a.input();
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::units(a.domain.units.as_deref())?;
     let pilots = resolve::pilots(a.domain.pilots.as_deref(), &units)?;
@@ -31,10 +32,10 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let rec = Recorder::start();
-    super::check_input(&a.data, "clean")?;
-    let staging = super::begin("aggregate", &a.out, &[&a.data], &rec)?;
+    super::check_input(input, "clean")?;
+    let staging = super::begin("aggregate", &a.out, &[input], &rec)?;
     let done = run_aggregate(
-        &a.data,
+        input,
         &Settings {
             instrument: instrument.as_ref(),
             units,
@@ -48,7 +49,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
         staging.path(),
         &a.out,
     )?;
-    let inputs = [super::input(&a.data)];
+    let inputs = [super::input(input)];
     super::commit("aggregate", staging, &rec, format!("{a:?}"), &inputs, &done)?;
     Ok(done.status)
 }
@@ -134,6 +135,7 @@ pub(crate) fn run_aggregate(
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;
     let r = &indices.report;
+    let timing = crate::timing::Timing::since(started, Some(r.rows_read as u64));
     let rows = [
         ("rows_read", r.rows_read as u64),
         ("rows_used", r.rows_used as u64),
@@ -146,7 +148,7 @@ pub(crate) fn run_aggregate(
         r.channel,
         r.cells,
         shown.display(),
-        crate::logging::rate(started, r.rows_read as u64)
+        timing.summary()
     ));
     if r.channels_used.len() > 1 {
         let modes: Vec<String> = r
@@ -185,7 +187,7 @@ pub(crate) fn run_aggregate(
         ));
         // The folder is written whole (staged): no earlier run's evaluation can remain beside
         // these tables.
-        return Ok(Done::new(ExitStatus::Success, &rows));
+        return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
     };
     say(&format!(
         "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
@@ -222,7 +224,7 @@ pub(crate) fn run_aggregate(
         fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
-    Ok(Done::new(ExitStatus::Success, &rows))
+    Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
 }
 
 fn fmt_opt(x: Option<f64>) -> String {
@@ -296,7 +298,7 @@ fn treatment_rows(
             u.basis
         );
     }
-    sipas_core::atomic::write_bytes(&out.join("treatment.csv"), csv.as_bytes())
+    sipas_aggregate::twin::write_csv_and_twin(out, "treatment.csv", csv.as_bytes())
         .with_context(|| format!("cannot write {}", out.join("treatment.csv").display()))?;
     let rows: Vec<String> = m
         .rows

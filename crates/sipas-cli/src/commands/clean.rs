@@ -13,20 +13,21 @@ use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &CleanArgs) -> anyhow::Result<ExitStatus> {
+    let input = a.input();
     let instrument = resolve::instrument_opt(a.domain.instrument.as_deref())?;
     let units = resolve::unit_history(a.domain.units.as_deref())?;
     let rec = Recorder::start();
-    super::check_input(&a.data, "ingest")?;
-    let staging = super::begin("clean", &a.out, &[&a.data], &rec)?;
+    super::check_input(input, "ingest")?;
+    let staging = super::begin("clean", &a.out, &[input], &rec)?;
     let done = run_clean(
-        &a.data,
+        input,
         staging.path(),
         &a.out,
         instrument.as_ref(),
         (&units).into(),
         &a.rules,
     )?;
-    let inputs = [super::input(&a.data)];
+    let inputs = [super::input(input)];
     super::commit("clean", staging, &rec, format!("{a:?}"), &inputs, &done)?;
     Ok(done.status)
 }
@@ -96,6 +97,7 @@ pub(crate) fn run_clean(
     let report = sipas_clean::io::run_with(data, out, instrument, units, &opts, &run)
         .with_context(|| format!("cannot clean {}", data.display()))?;
     let t = &report.totals;
+    let timing = crate::timing::Timing::since(started, Some(t.rows_in));
     let flagged: Vec<String> = t
         .flagged_by_reason
         .iter()
@@ -113,7 +115,7 @@ pub(crate) fn run_clean(
             flagged.join(", ")
         },
         shown.display(),
-        crate::logging::rate(started, t.rows_in)
+        timing.summary()
     ));
     if t.excluded > 0 {
         let reasons: Vec<String> = t
@@ -141,5 +143,6 @@ pub(crate) fn run_clean(
             ("kept", t.kept),
             ("excluded", t.excluded),
         ],
-    ))
+    )
+    .timed(timing))
 }

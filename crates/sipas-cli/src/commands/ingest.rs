@@ -96,6 +96,7 @@ pub(crate) fn run_ingest(
         .with_context(|| format!("ingest into {} failed", shown.display()))?;
     let report = &outcome.report;
     let t = &report.totals;
+    let timing = crate::timing::Timing::since(started, Some(t.rows_read));
     say(&format!(
         "ingest: {} rows read = {} accepted + {} quarantined ({}) → {}{}",
         t.rows_read,
@@ -110,7 +111,7 @@ pub(crate) fn run_ingest(
                     .unwrap_or(&outcome.responses)
             )
             .display(),
-        crate::logging::rate(started, t.rows_read)
+        timing.summary()
     ));
     for s in &report.skipped {
         say(&format!("ingest: skipped {}: {}", s.file, s.reason));
@@ -161,5 +162,6 @@ pub(crate) fn run_ingest(
             ("accepted", t.accepted),
             ("quarantined", t.quarantined),
         ],
-    ))
+    )
+    .timed(timing))
 }

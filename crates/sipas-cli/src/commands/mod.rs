@@ -25,11 +25,13 @@ use sipas_core::staging::Staging;
 
 use crate::ExitStatus;
 use crate::manifest::Recorder;
+use crate::timing::Timing;
 
-/// How a stage ended: its exit status and the row counts for its manifest.
+/// How a stage ended: its exit status, the row counts and the timing for its manifest.
 pub(crate) struct Done {
     pub(crate) status: ExitStatus,
     pub(crate) rows: BTreeMap<String, u64>,
+    pub(crate) timing: Option<Timing>,
 }
 
 impl Done {
@@ -37,7 +39,14 @@ impl Done {
         Done {
             status,
             rows: rows.iter().map(|(k, n)| ((*k).to_string(), *n)).collect(),
+            timing: None,
         }
+    }
+
+    /// The same, with the stage's timing (the one its summary line showed).
+    pub(crate) fn timed(mut self, timing: Timing) -> Done {
+        self.timing = Some(timing);
+        self
     }
 }
 
@@ -104,7 +113,14 @@ pub(crate) fn commit(
     done: &Done,
 ) -> anyhow::Result<()> {
     let inputs = crate::manifest::input_entries(inputs)?;
-    rec.write(staging.path(), stage, options, inputs, done.rows.clone())?;
+    rec.write(
+        staging.path(),
+        stage,
+        options,
+        inputs,
+        done.rows.clone(),
+        done.timing,
+    )?;
     let target = staging.target().to_path_buf();
     staging
         .commit()

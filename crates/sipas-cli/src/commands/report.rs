@@ -12,16 +12,18 @@ use crate::manifest::Recorder;
 use crate::resolve;
 
 pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
+    let input = a.input();
     let units = resolve::units(a.domain.units.as_deref())?;
     let pilots = resolve::pilots(a.domain.pilots.as_deref(), &units)?;
     let rec = Recorder::start();
     if !a.no_verify {
-        crate::manifest::verify(&a.results, "aggregate").context(
+        crate::manifest::verify(input, "aggregate").context(
             "the results are not those sipas aggregate wrote (--no-verify reads them anyway)",
         )?;
     }
-    let staging = super::begin("report", &a.out, &[&a.results], &rec)?;
-    let done = run_report(&a.results, &pilots, staging.path(), &a.out)?;
+    let staging = super::begin("report", &a.out, &[input], &rec)?;
+    let lang = a.lang.parse().map_err(anyhow::Error::msg)?;
+    let done = run_report(input, &pilots, staging.path(), &a.out, lang)?;
     if a.single_file {
         let n = sipas_report::embed_images(staging.path())
             .with_context(|| format!("cannot embed the charts in {}", a.out.display()))?;
@@ -30,7 +32,7 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
             a.out.join(sipas_report::html::INDEX_HTML).display()
         ));
     }
-    let inputs = [super::input(&a.results)];
+    let inputs = [super::input(input)];
     super::commit("report", staging, &rec, format!("{a:?}"), &inputs, &done)?;
     Ok(done.status)
 }
@@ -40,16 +42,20 @@ pub(crate) fn run_report(
     pilots: &PilotSet,
     out: &Path,
     shown: &Path,
+    lang: sipas_report::Lang,
 ) -> anyhow::Result<Done> {
-    let summary = sipas_report::write_report(results, pilots, out)
+    let started = std::time::Instant::now();
+    let summary = sipas_report::write_report_in(results, pilots, out, lang)
         .with_context(|| format!("cannot write the report from {}", results.display()))?;
+    let timing = crate::timing::Timing::since(started, None);
     say(&format!(
-        "report: {} pilot units against {} baseline units over {} periods, {} files → {}",
+        "report: {} pilot units against {} baseline units over {} periods, {} files → {}{}",
         summary.pilot_units.len(),
         summary.baseline_units,
         summary.periods,
         summary.files.len(),
-        shown.display()
+        shown.display(),
+        timing.summary()
     ));
     let rows = [
         ("pilot_units", summary.pilot_units.len() as u64),
@@ -61,7 +67,7 @@ pub(crate) fn run_report(
             "report: no results for pilot units {}",
             summary.missing_pilots.join(", ")
         ));
-        return Ok(Done::new(ExitStatus::DataProblems, &rows));
+        return Ok(Done::new(ExitStatus::DataProblems, &rows).timed(timing));
     }
-    Ok(Done::new(ExitStatus::Success, &rows))
+    Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
 }

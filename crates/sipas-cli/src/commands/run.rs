@@ -15,7 +15,7 @@ use crate::resolve;
 use sipas_core::{PilotSet, UnitRegistry};
 
 pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
-    let mut job = if let Some(path) = &a.config {
+    let mut job = if let Some(path) = a.input() {
         Job::from_path(path)?
     } else {
         say("run: no --config given, running the bundled demo (fixtures/demo/job.toml)");
@@ -23,6 +23,9 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     };
     if let Some(out) = &a.out {
         job.out.clone_from(out);
+    }
+    if job.excel_csv {
+        sipas_core::csv_out::set_excel_bom(true);
     }
     run_job(&job)
 }
@@ -34,6 +37,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let units = resolve::units(job.units.as_deref())?;
     let pilots = resolve::pilots(job.pilots.as_deref(), &units)?;
     let rec = Recorder::start();
+    let run_started = std::time::Instant::now();
     let given: Vec<&Path> = job.ingest.inputs.iter().map(PathBuf::as_path).collect();
     let staging = super::begin("run", &job.out, &given, &rec)?;
     let out = staging.path().to_path_buf();
@@ -66,7 +70,12 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             seed: g.seed,
             first: g.first_period.parse().context("[generate] first_period")?,
             last: g.last_period.parse().context("[generate] last_period")?,
-            pilot_start: None,
+            pilot_start: g
+                .pilot_start
+                .as_deref()
+                .map(str::parse::<sipas_core::Period>)
+                .transpose()
+                .context("[generate] pilot_start")?,
             pilot_effect: g.pilot_effect,
             weights: g.weights,
             styles: g.styles.clone(),
@@ -173,7 +182,14 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let report = out.join("report");
     read_stage(&results, "aggregate")?;
     let stage = Recorder::start();
-    let done = super::report::run_report(&results, &pilots, &report, &job.out.join("report"))?;
+    let lang = job.lang.parse().map_err(anyhow::Error::msg)?;
+    let done =
+        super::report::run_report(&results, &pilots, &report, &job.out.join("report"), lang)?;
+    if job.single_file {
+        let n = sipas_report::embed_images(&report)
+            .with_context(|| format!("cannot embed the charts in {}", report.display()))?;
+        say(&format!("report: {n} charts embedded in index.html"));
+    }
     let from = [(results.clone(), "results".to_string())];
     finish_stage(
         &stage,
@@ -186,7 +202,12 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     )?;
     status = status.max(done.status);
 
-    let whole = Done { status, rows };
+    let read = rows.get("ingest.rows_read").copied();
+    let whole = Done {
+        status,
+        rows,
+        timing: Some(crate::timing::Timing::since(run_started, read)),
+    };
     let given: Vec<_> = job.ingest.inputs.iter().map(|p| super::input(p)).collect();
     super::commit("run", staging, &rec, format!("{job:?}"), &given, &whole)?;
     say(&format!(
@@ -208,7 +229,7 @@ fn finish_stage(
     rows: &mut BTreeMap<String, u64>,
 ) -> anyhow::Result<()> {
     let entries = crate::manifest::input_entries(inputs)?;
-    rec.write(dir, stage, options, entries, done.rows.clone())?;
+    rec.write(dir, stage, options, entries, done.rows.clone(), done.timing)?;
     for (k, n) in &done.rows {
         rows.insert(format!("{stage}.{k}"), *n);
     }

@@ -14,9 +14,9 @@ use crate::commands::say;
 use crate::job::Job;
 
 pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
-    let job = Job::from_path(&a.config)?;
+    let job = Job::from_path(a.input())?;
     if job.sources.is_empty() {
-        anyhow::bail!("job file {} has no [[source]] entries", a.config.display());
+        anyhow::bail!("job file {} has no [[source]] entries", a.input().display());
     }
     let store = a.store.clone().unwrap_or_else(|| job.out.join("raw"));
     let review = review_policy(a.review.as_deref().or(job.ingest.read.review.as_deref()))?;

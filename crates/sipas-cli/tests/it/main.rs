@@ -1,12 +1,15 @@
 //! Integration tests of the `sipas` binary: one test binary, a module per topic.
 
+mod bad_input;
 mod browser;
 mod common;
 mod coverage;
 mod design_report;
 mod evaluate;
+mod hostile_cells;
 mod interface;
 mod layering;
+mod naming;
 mod pipeline;
 mod platforms;
 mod real_styles;

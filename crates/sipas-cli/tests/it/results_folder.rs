@@ -265,6 +265,45 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
     let rep = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
     assert!(code(&rep) <= 1, "{}", stderr(&rep));
     sipas_cli::manifest::verify(&dir.join("rep"), "report").unwrap();
+    // `--lang en`: the same report with English labels; charts redrawn in English.
+    let en = sipas(
+        dir,
+        &[
+            "-q",
+            "report",
+            "--results",
+            "res",
+            "--out",
+            "rep-en",
+            "--lang",
+            "en",
+        ],
+    );
+    assert!(code(&en) <= 1, "{}", stderr(&en));
+    let page = fs::read_to_string(dir.join("rep-en/index.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    assert!(page.contains("<h1>SIPAS index: evaluation of the pilot</h1>"));
+    assert!(!page.contains("<h2>Ước lượng khác biệt kép (DiD)</h2>"));
+    let vi = fs::read_to_string(dir.join("rep/index.html")).unwrap();
+    assert!(vi.contains("<h1>Chỉ số SIPAS: đánh giá mô hình thí điểm</h1>"));
+    assert_ne!(
+        fs::read(dir.join("rep/pilots.png")).unwrap(),
+        fs::read(dir.join("rep-en/pilots.png")).unwrap()
+    );
+    let bad = sipas(
+        dir,
+        &[
+            "-q",
+            "report",
+            "--results",
+            "res",
+            "--out",
+            "x",
+            "--lang",
+            "fr",
+        ],
+    );
+    assert_eq!(code(&bad), 2);
     let mut text = fs::read_to_string(res.join("unit_period.csv")).unwrap();
     text = text.replacen(',', ";", 1);
     fs::write(res.join("unit_period.csv"), text).unwrap();

@@ -24,7 +24,7 @@ fn trend_spec_of_trung_vuong() {
         "\
 title: Phường Trưng Vương — Thành phố Thái Nguyên
 {PERIODS}
-y: Chỉ số SIPAS (%) [70, 95]
+y: Điểm SIPAS (0–100) [70, 95]
 marker: x=3.50 \"Bắt đầu thí điểm 2024Q1\"
 series Unit \"Đơn vị thí điểm\"
   points: (0.00, 78.00) (1.00, 79.50) (2.00, 80.00) (3.00, 81.00) (4.00, 86.00) (5.00, 88.50)
@@ -45,7 +45,7 @@ fn trend_spec_of_phu_dinh_has_a_gap() {
         "\
 title: Xã Phú Đình — Huyện Định Hóa
 {PERIODS}
-y: Chỉ số SIPAS (%) [65, 90]
+y: Điểm SIPAS (0–100) [65, 90]
 marker: x=3.50 \"Bắt đầu thí điểm 2024Q1\"
 series Unit \"Đơn vị thí điểm\"
   points: (0.00, 72.00) (1.00, 74.00) (3.00, 75.00) (4.00, 82.00) (5.00, 85.00)

