@@ -435,8 +435,8 @@ pub struct EvaluateArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
-    /// Output folder for att_*.csv and bacon.csv.
-    #[arg(long)]
+    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin) and methods.txt.
+    #[arg(short, long)]
     pub out: PathBuf,
 }
 

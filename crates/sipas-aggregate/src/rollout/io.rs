@@ -9,7 +9,7 @@ use polars::prelude::*;
 use sipas_core::Period;
 
 use super::{AggEffect, Aggregation, Bacon, Rollout, UnitSeries, Z_975};
-use crate::write::{field, finite_num, write_atomic};
+use crate::write::{field, finite_num};
 use crate::{Error, Result};
 
 /// The files [`write_rollout`] writes.
@@ -267,7 +267,7 @@ fn agg_rows(s: &mut String, index: &str, a: &Aggregation, key: &dyn Fn(i64) -> S
         let _ = write!(
             s,
             "{},{}",
-            field(&sipas_core::csv_safe::cell(index)),
+            field(index),
             field(&key(e.key.unwrap_or_default()))
         );
         push_nums(s, &[Some(e.att), e.se, lo, hi, bl, bh]);
@@ -299,7 +299,7 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     let mut ba = String::from("index,comparison,treated,control,estimate,weight,forbidden\n");
     for (k, t) in tables.iter().enumerate() {
         let r = t.rollout;
-        let index = field(&sipas_core::csv_safe::cell(t.index)).into_owned();
+        let index = field(t.index).into_owned();
         for c in &r.att_gt {
             let (lo, hi) = c.se.map_or((None, None), |s| {
                 (Some(c.att - Z_975 * s), Some(c.att + Z_975 * s))
@@ -326,7 +326,7 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
                 let _ = writeln!(
                     un,
                     "{},{},{},{}",
-                    field(&sipas_core::csv_safe::cell(&u.unit)),
+                    field(&u.unit),
                     u.group.map(label).unwrap_or_default(),
                     u.used,
                     field(&u.reason)
@@ -368,7 +368,7 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
         ("att_units.csv", un),
         ("bacon.csv", ba),
     ] {
-        write_atomic(out_dir, name, s.as_bytes())?;
+        crate::twin::write_csv_and_twin(out_dir, name, s.as_bytes())?;
     }
     Ok(())
 }

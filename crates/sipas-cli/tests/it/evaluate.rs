@@ -36,12 +36,27 @@ fn evaluate_mpdta_writes_the_tables_csdid_agrees_with() {
                 control,
                 "--replicates",
                 "199",
-                "--out",
+                "-o",
                 out.to_str().unwrap(),
             ],
         );
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         assert!(stderr(&o).contains("TWFE -0.036549"), "{}", stderr(&o));
+        // Each table has its typed Parquet twin: same rows, the group a text label.
+        let twin = {
+            use polars::prelude::*;
+            let f = std::fs::File::open(out.join("att_gt.parquet")).unwrap();
+            ParquetReader::new(f).finish().unwrap()
+        };
+        assert_eq!(twin.height(), 12);
+        assert_eq!(
+            twin.column("group").unwrap().dtype(),
+            &polars::prelude::DataType::String
+        );
+        assert_eq!(
+            twin.column("att").unwrap().dtype(),
+            &polars::prelude::DataType::Float64
+        );
         let overall = read_csv(&out.join("att_overall.csv"));
         assert_eq!(overall.len(), 4);
         for row in &overall {
