@@ -120,7 +120,7 @@ pub struct DomainArgs {
     /// Unit list CSV (code,name,kind,district_code,district_name). Default: the bundled 177 Thái Nguyên units.
     #[arg(short, long)]
     pub units: Option<PathBuf>,
-    /// Pilot definition TOML. Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
+    /// Pilot definition TOML (one start, or `[[wave]]`s of units by code or name). Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
     #[arg(short, long)]
     pub pilots: Option<PathBuf>,
 }
