@@ -55,6 +55,7 @@
 
 mod bacon;
 mod boot;
+mod cells;
 mod io;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,6 +63,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use bacon::{Bacon, BaconKind, BaconRow, bacon};
+pub use cells::series_of_cells;
 pub use io::{
     IndexRollout, Labels, PanelColumns, PanelFile, ROLLOUT_FILES, methods_text, read_panel,
     write_rollout,

@@ -14,4 +14,5 @@ mod pipeline;
 mod platforms;
 mod real_styles;
 mod results_folder;
+mod staggered;
 mod units_over_time;
