@@ -299,7 +299,8 @@ fn staggered(
             format!(
                 "TWFE {:.2} ({:.0}% of its weight on already-treated comparisons)",
                 b.twfe,
-                100.0 * b.forbidden_weight()
+                // `+ 0.0` writes a weight of −0 as 0.
+                100.0 * b.forbidden_weight() + 0.0
             )
         },
     );
