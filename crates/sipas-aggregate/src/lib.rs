@@ -104,6 +104,7 @@ mod error;
 mod estimate;
 pub mod panel;
 mod responses;
+pub mod rollout;
 pub mod sql;
 pub mod twin;
 mod write;

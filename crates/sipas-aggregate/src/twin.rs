@@ -34,10 +34,11 @@ pub fn kind_of(name: &str) -> Kind {
         | "item" | "domain_type" | "domain" | "indicator" | "indicator_kind" | "ci_method"
         | "scope" | "mode_a" | "mode_b" | "bootstrap_weights" | "old_units" | "pilots"
         | "pilot_communes" | "pilot_old_units" | "responses" | "basis" | "source_file"
-        | "reason" | "column" | "detail" | "record" => Kind::Text,
-        "pilot" | "reliable" | "suppressed" | "mixed" => Kind::Bool,
+        | "reason" | "column" | "detail" | "record" | "index" | "aggregation" | "comparison"
+        | "treated" | "control" => Kind::Text,
+        "pilot" | "reliable" | "suppressed" | "mixed" | "used" | "forbidden" => Kind::Bool,
         "n" | "k" | "q" | "df1" | "replicates" | "seed" | "n_valid" | "n_a" | "n_b"
-        | "n_clusters" | "n_treated" | "n_obs" | "line" => Kind::Int,
+        | "n_clusters" | "n_treated" | "n_obs" | "line" | "exposure" => Kind::Int,
         _ => Kind::Float,
     }
 }

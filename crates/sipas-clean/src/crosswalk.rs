@@ -487,7 +487,7 @@ impl Crosswalk {
     }
 
     /// The units in force on the target and the pilots mapped onto them
-    /// (each pilot code read on the first day of the pilot). A pilot that
+    /// (each pilot code read on the first day of its wave). A pilot that
     /// cannot be mapped (back, not one-to-one) is an error.
     pub fn analysis_units(
         &self,
@@ -498,27 +498,35 @@ impl Crosswalk {
         let units = self
             .target_date(target)
             .map_or_else(|| history.latest().clone(), |d| history.in_force(d).clone());
-        let start = sipas_core::history::period_start(pilots.start);
-        let mut mapped = pilots.clone();
-        mapped.units.clear();
+        // Each wave's codes are read on the first day of that wave.
+        let mut waves = Vec::new();
         let mut changes = Vec::new();
-        for c in &pilots.units {
-            match self.map(c, start, target, history) {
-                Mapped::Code { code, .. } => {
-                    if &code != c {
-                        changes.push(format!("{c} → {code}"));
+        for w in pilots.waves() {
+            let start = sipas_core::history::period_start(w.start);
+            let mut codes = std::collections::BTreeSet::new();
+            for c in &w.units {
+                match self.map(c, start, target, history) {
+                    Mapped::Code { code, .. } => {
+                        if &code != c {
+                            changes.push(format!("{c} → {code}"));
+                        }
+                        codes.insert(code);
                     }
-                    mapped.units.insert(code);
-                }
-                Mapped::NotOneToOne { candidates, .. } => {
-                    return Err(format!(
-                        "pilot unit {c} cannot be mapped onto the units of {}: old units behind it {}",
-                        target.label(),
-                        candidates.join("|")
-                    ));
+                    Mapped::NotOneToOne { candidates, .. } => {
+                        return Err(format!(
+                            "pilot unit {c} cannot be mapped onto the units of {}: old units behind it {}",
+                            target.label(),
+                            candidates.join("|")
+                        ));
+                    }
                 }
             }
+            waves.push(sipas_core::Wave {
+                start: w.start,
+                units: codes,
+            });
         }
+        let mapped = PilotSet::from_waves(pilots.program.clone(), waves)?;
         Ok(AnalysisUnits {
             units,
             pilots: mapped,
@@ -788,6 +796,32 @@ mod tests {
         // The 172 and, beside them, Bắc Kạn's 108 (in force on that day too).
         assert_eq!(a.units.len(), 172 + 108);
         assert_eq!(a.changes, ["05536 → 05569"]);
+    }
+
+    #[test]
+    fn every_wave_is_mapped_each_read_at_its_own_start() {
+        let c = Crosswalk::thai_nguyen();
+        let h = bundled::unit_history();
+        // Chợ Chu (05536 until 30/11/2024) from 2024Q1; Đồng Quang (05458) from 2025Q1.
+        let p = sipas_core::PilotSet::from_toml_str(
+            "program = \"p\"\n[[wave]]\nstart = \"2024Q1\"\nunits = [\"05536\"]\n\
+             [[wave]]\nstart = \"2025Q1\"\nunits = [\"05458\"]\n",
+            "t",
+        )
+        .unwrap();
+        let a = c.analysis_units(&p, CrosswalkTarget::New, &h).unwrap();
+        let waves = a.pilots.waves();
+        assert_eq!(waves.len(), 2);
+        for w in &waves {
+            assert_eq!(w.units.len(), 1);
+            assert!(w.units.iter().all(|u| a.units.contains(u)), "{w:?}");
+        }
+        assert_eq!(waves[1].start, "2025Q1".parse().unwrap());
+        assert!(
+            !waves[1].units.contains("05458"),
+            "the 2025Q1 wave is mapped too"
+        );
+        assert_eq!(a.changes.len(), 2, "{:?}", a.changes);
     }
 
     #[test]

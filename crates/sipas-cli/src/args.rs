@@ -88,6 +88,10 @@ pub enum Command {
     #[command(after_help = examples!("  sipas report work/results -o work/report
   sipas report work/results -p pilots.toml -o work/report --lang en"))]
     Report(ReportArgs),
+    /// Staggered-rollout evaluation of a unit × period panel you already have (Callaway–Sant'Anna, Goodman-Bacon).
+    #[command(after_help = examples!("  sipas evaluate --panel panel.csv --unit county --period year --value lemp --group first_treat --out work/eval
+  sipas evaluate --panel cells.parquet --unit unit_code --period period --value sipas --group start --control not-yet --out work/eval"))]
+    Evaluate(EvaluateArgs),
     /// Run every stage from a TOML job file (no file: the bundled demo into ./out/).
     #[command(after_help = examples!("  sipas run                       # the bundled demo into ./out
   sipas run job.toml -o results-2026"))]
@@ -120,7 +124,7 @@ pub struct DomainArgs {
     /// Unit list CSV (code,name,kind,district_code,district_name). Default: the bundled 177 Thái Nguyên units.
     #[arg(short, long)]
     pub units: Option<PathBuf>,
-    /// Pilot definition TOML. Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
+    /// Pilot definition TOML (one start, or `[[wave]]`s of units by code or name). Default: the bundled 12 Thái Nguyên pilot units, start 2024Q1.
     #[arg(short, long)]
     pub pilots: Option<PathBuf>,
 }
@@ -456,6 +460,65 @@ pub struct ReportArgs {
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
+}
+
+/// `sipas evaluate`.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct EvaluateArgs {
+    /// The panel: a CSV or Parquet file (by extension), one row per unit and period.
+    #[arg(long)]
+    pub panel: PathBuf,
+    /// Column of the unit id (any text).
+    #[arg(long)]
+    pub unit: String,
+    /// Column of the period: 2024, 2024-H1, 2024Q1 or 2024-01.
+    #[arg(long)]
+    pub period: String,
+    /// Column of the outcome.
+    #[arg(long)]
+    pub value: String,
+    /// Column of the unit's first treated period (same form as the periods); 0 or empty: never treated.
+    #[arg(long)]
+    pub group: String,
+    /// Comparison units: never treated, or not yet treated (never treated included).
+    #[arg(long, value_enum, default_value = "never")]
+    pub control: ControlArg,
+    /// Base period of each ATT(g,t): `varying` (pre-periods period-on-period) or `universal` (all against g−1).
+    #[arg(long, value_enum, default_value = "varying")]
+    pub base: BaseArg,
+    /// Optional column of row weights (e.g. responses); a unit weighs the mean of its rows'. Default: equal.
+    #[arg(long)]
+    pub weight: Option<String>,
+    /// Optional column of each value's design-based SE, added to the unit-clustered variance.
+    #[arg(long)]
+    pub se: Option<String>,
+    /// Multiplier-bootstrap replicates for the simultaneous bands (0: none).
+    #[arg(long, default_value_t = 999)]
+    pub replicates: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 20_240_101)]
+    pub seed: u64,
+    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin) and methods.txt.
+    #[arg(short, long)]
+    pub out: PathBuf,
+}
+
+/// `--control`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControlArg {
+    /// Never-treated units.
+    Never,
+    /// Units not yet treated.
+    NotYet,
+}
+
+/// `--base`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BaseArg {
+    /// g−1 after the start, the previous period before it.
+    Varying,
+    /// g−1 for every period.
+    Universal,
 }
 
 /// `sipas run`.

@@ -68,6 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<ExitStatus> {
         Command::Aggregate(a) => commands::aggregate::run(a),
         Command::Sql(a) => commands::sql::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Completions(a) => commands::docs::completions(a.shell),
         Command::Man => commands::docs::man(),

@@ -59,6 +59,17 @@ pub struct Manifest {
     pub reading: Vec<ReadEntry>,
 }
 
+/// What a stage reports of itself in its manifest: row counts, timing and how its inputs were read.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Row counts (`rows_read`, `accepted`, …).
+    pub rows: BTreeMap<String, u64>,
+    /// Wall time and rows/s.
+    pub timing: Option<crate::timing::Timing>,
+    /// How each input file was read (ingest).
+    pub reading: Vec<ReadEntry>,
+}
+
 /// How one input file was read, or why it was not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReadEntry {
@@ -202,10 +213,13 @@ impl Recorder {
         stage: &str,
         options: String,
         inputs: Vec<FileEntry>,
-        rows: BTreeMap<String, u64>,
-        timing: Option<crate::timing::Timing>,
-        reading: Vec<ReadEntry>,
+        summary: Summary,
     ) -> anyhow::Result<()> {
+        let Summary {
+            rows,
+            timing,
+            reading,
+        } = summary;
         let m = Manifest {
             sipas: crate::args::VERSION.to_string(),
             stage: stage.to_string(),
@@ -331,7 +345,7 @@ mod tests {
         std::fs::write(d.join("a.csv"), "x,y\n1,2\n").unwrap();
         std::fs::write(d.join("sub/b.csv"), "b\n").unwrap();
         let r = Recorder::start();
-        r.write(d, "aggregate", String::new(), vec![], BTreeMap::new(), None)
+        r.write(d, "aggregate", String::new(), vec![], Summary::default())
             .unwrap();
         let m = verify(d, "aggregate").unwrap();
         assert_eq!(

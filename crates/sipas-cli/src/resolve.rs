@@ -47,7 +47,7 @@ pub(crate) fn unit_history(path: Option<&Path>) -> anyhow::Result<UnitHistory> {
 
 /// The pilot set (bundled when `None`), checked against the units.
 pub(crate) fn pilots(path: Option<&Path>, units: &UnitRegistry) -> anyhow::Result<PilotSet> {
-    let (p, origin) = match path {
+    let (mut p, origin) = match path {
         None => (bundled::pilots(), "bundled pilots".to_string()),
         Some(p) => (
             PilotSet::from_path(p)
@@ -55,6 +55,7 @@ pub(crate) fn pilots(path: Option<&Path>, units: &UnitRegistry) -> anyhow::Resul
             p.display().to_string(),
         ),
     };
+    p.resolve_against(units, &origin)?;
     p.check_against(units, &origin)?;
     Ok(p)
 }

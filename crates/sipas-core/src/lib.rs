@@ -11,7 +11,7 @@
 //! - [`UnitRegistry`] / [`Unit`]: the official commune-level units, keyed by GSO code.
 //! - [`UnitHistory`] / [`IsoDate`]: the unit lists in force one after the other
 //!   (177 → 172 → 92 in Thái Nguyên); a code means what it meant on its date.
-//! - [`PilotSet`]: the pilot units and the period the pilot starts.
+//! - [`PilotSet`]: the pilot units and the period the pilot starts (one start, or waves: [`Wave`]).
 //! - [`Period`]: a survey period (`2024`, `2024-H1`, `2024Q1`, `2024-01`).
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
@@ -42,5 +42,5 @@ pub use error::{Error, Result};
 pub use history::{DatedUnit, IsoDate, UnitEra, UnitHistory};
 pub use instrument::{Group, Instrument, Item, Scale};
 pub use period::{Granularity, Period};
-pub use pilots::PilotSet;
+pub use pilots::{PilotSet, Wave};
 pub use units::{Unit, UnitKind, UnitRegistry};

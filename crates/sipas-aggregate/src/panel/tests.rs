@@ -306,11 +306,7 @@ fn baseline_choices_select_units() {
         cell("00004", "xa", "C", "2024Q1", Some(75.0)),
         cell("00004", "xa", "C", "2024Q2", Some(76.0)),
     ];
-    let pilots = PilotSet {
-        program: "p".into(),
-        start: "2024Q2".parse().unwrap(),
-        units: ["00001".to_string()].into(),
-    };
+    let pilots = PilotSet::new("p", "2024Q2".parse().unwrap(), ["00001".to_string()].into());
     let (p, s) = select_panel(&cells, &pilots, Baseline::All);
     assert_eq!(
         (s.pilot_units, s.baseline_units, s.dropped_units),

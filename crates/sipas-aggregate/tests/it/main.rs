@@ -3,5 +3,6 @@
 mod channels;
 mod design;
 mod merge;
+mod rollout;
 mod sql;
 mod survey;

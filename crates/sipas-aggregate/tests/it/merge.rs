@@ -60,11 +60,7 @@ fn reference() -> HashMap<(String, String, String), (f64, f64)> {
 }
 
 fn opts() -> AggregateOptions {
-    let pilots = PilotSet {
-        program: "p".into(),
-        start: "2025Q3".parse().unwrap(),
-        units: ["05528".to_string()].into(),
-    };
+    let pilots = PilotSet::new("p", "2025Q3".parse().unwrap(), ["05528".to_string()].into());
     AggregateOptions::new(bundled::units_2025_07(), pilots)
 }
 

@@ -222,6 +222,12 @@ pub(crate) fn run_aggregate(
     if let Some(ts) = treatment {
         treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
     }
+    staggered(&panel, &opts.pilots, &ev_opts, out, &mut methods).with_context(|| {
+        format!(
+            "cannot write the staggered evaluation to {}",
+            shown.display()
+        )
+    })?;
     sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
         .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
     let o = &ev.overall;
@@ -246,6 +252,87 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The staggered-rollout evaluation of SIPAS on the evaluation panel (every wave of the pilot
+/// file; one wave works too): Callaway–Sant'Anna group-time effects and their aggregations, the
+/// TWFE figure and its Goodman-Bacon decomposition, written as `att_*.csv` and `bacon.csv` with
+/// their explanation appended to `methods.txt`. Estimates that cannot be made (e.g. no
+/// never-treated unit) are said, not fatal.
+fn staggered(
+    panel: &[sipas_aggregate::panel::PanelCell],
+    pilots: &PilotSet,
+    ev_opts: &EvaluationOptions,
+    out: &Path,
+    methods: &mut String,
+) -> anyhow::Result<()> {
+    use sipas_aggregate::rollout::{
+        IndexRollout, RolloutOptions, Z_975, bacon, callaway_santanna, series_of_cells,
+        write_rollout,
+    };
+    let (units, periods) = series_of_cells(panel, pilots, ev_opts.weighting);
+    let opts = RolloutOptions {
+        replicates: ev_opts.replicates.min(999),
+        seed: ev_opts.seed,
+        ..RolloutOptions::default()
+    };
+    let r = match callaway_santanna(&units, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            say(&format!(
+                "aggregate: no staggered (Callaway–Sant'Anna) estimate: {e}"
+            ));
+            return Ok(());
+        }
+    };
+    let b = bacon(&units).ok();
+    let label = |i: i64| {
+        periods
+            .get(&i)
+            .map_or_else(|| i.to_string(), ToString::to_string)
+    };
+    write_rollout(
+        out,
+        &[IndexRollout {
+            index: "sipas",
+            rollout: &r,
+            bacon: b.as_ref(),
+        }],
+        &label,
+    )?;
+    methods.push_str("\n\n");
+    methods.push_str(sipas_aggregate::rollout::methods_text(&r, b.as_ref(), &label).trim_end());
+    methods.push('\n');
+    let waves = pilots.waves().len();
+    let interval = r.simple.se.map_or_else(
+        || "no SE".to_string(),
+        |s| {
+            format!(
+                "95% CI {:.2} to {:.2}",
+                r.simple.att - Z_975 * s,
+                r.simple.att + Z_975 * s
+            )
+        },
+    );
+    let twfe = b.as_ref().map_or_else(
+        || "TWFE not decomposable".to_string(),
+        |b| {
+            format!(
+                "TWFE {:.2} ({:.0}% of its weight on already-treated comparisons)",
+                b.twfe,
+                // `+ 0.0` writes a weight of −0 as 0.
+                100.0 * b.forbidden_weight() + 0.0
+            )
+        },
+    );
+    say(&format!(
+        "aggregate: staggered (Callaway–Sant'Anna, {waves} wave{}, comparison {}, base period {}): overall ATT {:.2} points, {interval}; {twfe}",
+        if waves == 1 { "" } else { "s" },
+        opts.control.as_str(),
+        opts.base.as_str(),
+        r.simple.att,
+    ));
+    Ok(())
 }
 
 fn fmt_opt(x: Option<f64>) -> String {

@@ -4,6 +4,7 @@
 pub(crate) mod aggregate;
 pub(crate) mod clean;
 pub(crate) mod docs;
+pub(crate) mod evaluate;
 
 pub(crate) mod generate;
 pub(crate) mod ingest;
@@ -44,6 +45,15 @@ impl Done {
             rows: rows.iter().map(|(k, n)| ((*k).to_string(), *n)).collect(),
             timing: None,
             reading: Vec::new(),
+        }
+    }
+
+    /// What the manifest records of the stage.
+    pub(crate) fn summary(&self) -> crate::manifest::Summary {
+        crate::manifest::Summary {
+            rows: self.rows.clone(),
+            timing: self.timing,
+            reading: self.reading.clone(),
         }
     }
 
@@ -117,15 +127,7 @@ pub(crate) fn commit(
     done: &Done,
 ) -> anyhow::Result<()> {
     let inputs = crate::manifest::input_entries(inputs)?;
-    rec.write(
-        staging.path(),
-        stage,
-        options,
-        inputs,
-        done.rows.clone(),
-        done.timing,
-        done.reading.clone(),
-    )?;
+    rec.write(staging.path(), stage, options, inputs, done.summary())?;
     let target = staging.target().to_path_buf();
     staging
         .commit()

@@ -244,15 +244,7 @@ fn finish_stage(
     rows: &mut BTreeMap<String, u64>,
 ) -> anyhow::Result<()> {
     let entries = crate::manifest::input_entries(inputs)?;
-    rec.write(
-        dir,
-        stage,
-        options,
-        entries,
-        done.rows.clone(),
-        done.timing,
-        done.reading.clone(),
-    )?;
+    rec.write(dir, stage, options, entries, done.summary())?;
     for (k, n) in &done.rows {
         rows.insert(format!("{stage}.{k}"), *n);
     }

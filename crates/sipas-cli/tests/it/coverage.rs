@@ -35,11 +35,7 @@ fn twfe_intervals_cover_the_truth_at_about_the_nominal_rate() {
         .take(54)
         .collect();
     units.extend(pilot_codes.iter().cloned());
-    let pilots = PilotSet {
-        program: all.program.clone(),
-        start,
-        units: pilot_codes,
-    };
+    let pilots = PilotSet::new(all.program.clone(), start, pilot_codes);
     let first: Period = "2023Q3".parse().unwrap();
     let periods = first.range_to("2024Q4".parse().unwrap());
     let opts = EvaluationOptions {

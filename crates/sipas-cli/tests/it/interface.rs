@@ -74,6 +74,7 @@ fn version_names_the_commit_and_help_shows_examples_and_exit_codes() {
         "clean",
         "aggregate",
         "report",
+        "evaluate",
         "run",
     ] {
         let out = sipas(tmp.path(), &[sub, "--help"]);

@@ -1,0 +1,113 @@
+//! Multiplier bootstrap of influence functions: the critical value of a
+//! simultaneous band (R `did::mboot`, Mammen weights).
+
+use rayon::prelude::*;
+
+use super::{RolloutOptions, Z_975};
+
+/// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
+const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
+
+/// SplitMix64 step.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Mammen's two-point weights (mean 0, variance 1, third moment 1) of
+/// replicate `b`: a stream of its own seeded from `(seed, b)`.
+pub(super) fn mammen(seed: u64, b: u64, v: &mut [f64]) {
+    let sqrt5 = 5f64.sqrt();
+    let p_low = (sqrt5 + 1.0) / (2.0 * sqrt5);
+    let (low, high) = ((1.0 - sqrt5) / 2.0, f64::midpoint(1.0, sqrt5));
+    let mut key = seed ^ 0xC5A1_u64.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut state = splitmix(&mut key) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut state = splitmix(&mut state);
+    for x in v.iter_mut() {
+        let u = (splitmix(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
+        *x = if u < p_low { low } else { high };
+    }
+}
+
+/// Quantile of sorted data, R's type 7.
+pub(super) fn quantile7(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// The critical value of the simultaneous 95% band over the estimates whose
+/// influence functions (over the same `n` units) are `cols`: the 0.95
+/// quantile of `max_k |ψ*_k|/σ̂_k` over replicates, `ψ*_k = Σ_i v_i ψ_ik/√n`,
+/// `σ̂_k` = bootstrap IQR / 1.349. At least `Φ⁻¹(0.975)` (as R `did`, which
+/// falls back to pointwise intervals otherwise). `None` without replicates
+/// or without an estimate of positive spread.
+pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
+    let b_reps = opts.replicates;
+    let n = cols.first()?.len();
+    if b_reps < 2 || n == 0 {
+        return None;
+    }
+    let root_n = (n as f64).sqrt();
+    let reps: Vec<Vec<f64>> = (0..b_reps as u64)
+        .into_par_iter()
+        .map(|b| {
+            let mut v = vec![0.0; n];
+            mammen(opts.seed, b, &mut v);
+            cols.iter()
+                .map(|c| c.iter().zip(&v).map(|(p, w)| p * w).sum::<f64>() / root_n)
+                .collect()
+        })
+        .collect();
+    let sigma: Vec<Option<f64>> = (0..cols.len())
+        .map(|k| {
+            let mut x: Vec<f64> = reps.iter().map(|r| r[k]).collect();
+            x.sort_by(f64::total_cmp);
+            let s = (quantile7(&x, 0.75) - quantile7(&x, 0.25)) / NORMAL_IQR;
+            (s.is_finite() && s > f64::EPSILON.sqrt() * 10.0).then_some(s)
+        })
+        .collect();
+    if sigma.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut t: Vec<f64> = reps
+        .iter()
+        .map(|r| {
+            r.iter()
+                .zip(&sigma)
+                .filter_map(|(x, s)| s.map(|s| x.abs() / s))
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    Some(quantile7(&t, 0.95).max(Z_975))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mammen, quantile7};
+
+    #[test]
+    fn mammen_weights_have_mean_zero_and_unit_variance() {
+        let mut v = vec![0.0; 200_000];
+        mammen(7, 3, &mut v);
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64;
+        assert!(m.abs() < 0.01, "mean {m}");
+        assert!((var - 1.0).abs() < 0.01, "variance {var}");
+        let mut w = vec![0.0; 10];
+        mammen(7, 3, &mut w);
+        assert_eq!(w[..], v[..10]);
+    }
+
+    #[test]
+    fn quantile_type_7_interpolates() {
+        // R: quantile(c(1, 2, 4, 8), 0.95, type = 7) = 7.4
+        assert!((quantile7(&[1.0, 2.0, 4.0, 8.0], 0.95) - 7.4).abs() < 1e-12);
+        assert_eq!(quantile7(&[1.0, 2.0, 4.0, 8.0], 0.5), 3.0);
+    }
+}

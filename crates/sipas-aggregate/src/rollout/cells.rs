@@ -1,0 +1,106 @@
+//! The staggered-rollout panel of a sipas run: the SIPAS of every unit × period cell of the
+//! evaluation panel, each unit in the wave of the pilot file that names it.
+
+use std::collections::BTreeMap;
+
+use sipas_core::{Period, PilotSet};
+
+use super::UnitSeries;
+use crate::panel::{PanelCell, Weighting};
+
+/// The unit series of the evaluation panel `cells` (from [`crate::panel::select_panel`], so the
+/// same units and cells as the 2×2 evaluation): a unit's group is the start of its wave in
+/// `pilots` (`None`: never treated), its weight 1 ([`Weighting::Equal`]) or its mean number of
+/// responses per cell ([`Weighting::N`]), its variances the squared design-based SEs of its
+/// cells. Returns the series in order of unit code and the period of each period index.
+pub fn series_of_cells(
+    cells: &[PanelCell],
+    pilots: &PilotSet,
+    weighting: Weighting,
+) -> (Vec<UnitSeries>, BTreeMap<i64, Period>) {
+    let mut by_unit: BTreeMap<&str, (UnitSeries, f64, usize)> = BTreeMap::new();
+    let mut periods = BTreeMap::new();
+    for c in cells {
+        let e = by_unit.entry(c.unit_code.as_str()).or_insert_with(|| {
+            (
+                UnitSeries {
+                    unit: c.unit_code.clone(),
+                    group: pilots.start_of(&c.unit_code).map(Period::index),
+                    weight: 1.0,
+                    values: BTreeMap::new(),
+                    variances: BTreeMap::new(),
+                },
+                0.0,
+                0,
+            )
+        });
+        let t = c.period.index();
+        e.0.values.insert(t, c.value);
+        if let Some(se) = c.se {
+            e.0.variances.insert(t, se * se);
+        }
+        #[allow(clippy::cast_precision_loss)]
+        {
+            e.1 += c.n as f64;
+        }
+        e.2 += 1;
+        periods.insert(t, c.period);
+    }
+    let units = by_unit
+        .into_values()
+        .map(|(mut u, n, k)| {
+            if weighting == Weighting::N {
+                #[allow(clippy::cast_precision_loss)]
+                {
+                    u.weight = n / k as f64;
+                }
+            }
+            u
+        })
+        .collect();
+    (units, periods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(u: &str, p: &str, v: f64, n: usize) -> PanelCell {
+        PanelCell {
+            unit_code: u.into(),
+            period: p.parse().unwrap(),
+            pilot: false,
+            value: v,
+            se: Some(0.5),
+            n,
+        }
+    }
+
+    #[test]
+    fn units_get_the_start_of_their_wave_and_their_mean_responses() {
+        let pilots = PilotSet::from_toml_str(
+            "program = \"x\"\n[[wave]]\nstart = \"2024Q2\"\nunits = [\"A\"]\n\
+             [[wave]]\nstart = \"2024Q3\"\nunits = [\"B\"]\n",
+            "t",
+        )
+        .unwrap();
+        let cells = [
+            cell("A", "2024Q1", 70.0, 10),
+            cell("A", "2024Q2", 75.0, 30),
+            cell("B", "2024Q1", 60.0, 4),
+            cell("C", "2024Q1", 50.0, 8),
+        ];
+        let (u, periods) = series_of_cells(&cells, &pilots, Weighting::N);
+        let q2: Period = "2024Q2".parse().unwrap();
+        let q3: Period = "2024Q3".parse().unwrap();
+        assert_eq!(u.len(), 3);
+        assert_eq!((u[0].group, u[0].weight), (Some(q2.index()), 20.0));
+        assert_eq!((u[1].group, u[1].weight), (Some(q3.index()), 4.0));
+        assert_eq!((u[2].group, u[2].weight), (None, 8.0));
+        assert_eq!(u[0].values[&q2.index()], 75.0);
+        assert_eq!(u[0].variances[&q2.index()], 0.25);
+        assert_eq!(periods.len(), 2);
+        let (e, _) = series_of_cells(&cells, &pilots, Weighting::Equal);
+        assert!(e.iter().all(|u| u.weight == 1.0));
+    }
+}
