@@ -316,28 +316,39 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         );
     }
 
-    todays_units_section(&mut h, results);
+    todays_units_section(&mut h, results, l);
     methods_section(&mut h, results, start, codes.len());
     quality_section(&mut h, results);
     h.push_str("</body>\n</html>\n");
     h
 }
 
+/// ` <small>gloss</small>`: the English gloss after a Vietnamese text; nothing when empty.
+fn gloss(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" <small>{}</small>", escape(text))
+    }
+}
+
 /// After a crosswalk: which old units make up each unit with a pilot
 /// commune, its treatment intensity, and the DiD under each definition.
-fn todays_units_section(h: &mut String, results: &Results) {
+fn todays_units_section(h: &mut String, results: &Results, l: &Labels) {
     let ev = &results.evaluation;
     if ev.treatment.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n\
-         <p>Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), mỗi đơn vị hiện nay \
-         gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, khi có) trước lần sắp xếp đầu tiên thuộc các \
-         xã thí điểm. <small>After the reorganisations each unit of today holds one or more former \
-         communes; its treatment intensity is the share of its responses (or of its population, when \
-         given) before the first reorganisation from pilot communes.</small></p>\n<table>\n<tr><th>Đơn vị</th>\
-         <th>Các xã cũ</th><th>Xã thí điểm</th><th>Mức độ can thiệp</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n<p>{}{}</p>\n<table>\n\
+         <tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(l.todays_intro),
+        gloss(l.todays_intro_gloss),
+        escape(l.unit),
+        escape(l.former_communes),
+        escape(l.pilot_communes),
+        escape(l.intensity)
     );
     for t in &ev.treatment {
         let name = results.units.get(&t.unit_code).map_or_else(
@@ -360,10 +371,11 @@ fn todays_units_section(h: &mut String, results: &Results) {
         .iter()
         .any(|t| t.intensity_basis == "population")
     {
-        h.push_str(
-            "<p>Mức độ can thiệp tính theo dân số: tỷ lệ dân số của đơn vị sống ở các xã thí điểm. \
-             <small>Intensity here is the share of the unit's population living in pilot communes \
-             (from the population file given to the job).</small></p>\n",
+        let _ = writeln!(
+            h,
+            "<p>{}{}</p>",
+            escape(l.todays_population_note),
+            gloss(l.todays_population_gloss)
         );
     }
     let rows = ev
@@ -371,18 +383,20 @@ fn todays_units_section(h: &mut String, results: &Results) {
         .as_ref()
         .map_or(&[][..], |t| t.treatments.as_slice());
     if !rows.is_empty() {
-        h.push_str(
-            "<table>\n<tr><th>Định nghĩa can thiệp / treatment</th><th>Ước lượng</th>\
-             <th>KTC 95%</th><th>Đơn vị can thiệp / tổng</th></tr>\n",
+        let _ = writeln!(
+            h,
+            "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            escape(l.treatment_definition),
+            escape(l.estimate),
+            escape(l.ci95),
+            escape(l.treated_of_total)
         );
         for r in rows {
             let label = match r.unit_code.as_deref().unwrap_or_default() {
-                "contains_pilot" => "Có chứa xã thí điểm (contains_pilot)",
-                "intensity" => "Theo mức độ can thiệp (intensity)",
-                "intensity_population" => {
-                    "Theo mức độ can thiệp, tính theo dân số (intensity_population)"
-                }
-                "contains_pilot_unmixed" => "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+                "contains_pilot" => l.def_contains_pilot,
+                "intensity" => l.def_intensity,
+                "intensity_population" => l.def_intensity_population,
+                "contains_pilot_unmixed" => l.def_contains_pilot_unmixed,
                 other => other,
             };
             let _ = writeln!(

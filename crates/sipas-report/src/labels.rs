@@ -124,6 +124,23 @@ pub struct Labels {
     pub pilots_caption: &'static str,
     /// `{name}`.
     pub trend_alt: &'static str,
+    // Today's units (after a crosswalk).
+    pub todays_intro: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub todays_intro_gloss: &'static str,
+    pub former_communes: &'static str,
+    pub pilot_communes: &'static str,
+    pub intensity: &'static str,
+    pub todays_population_note: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub todays_population_gloss: &'static str,
+    pub treatment_definition: &'static str,
+    pub estimate: &'static str,
+    pub treated_of_total: &'static str,
+    pub def_contains_pilot: &'static str,
+    pub def_intensity: &'static str,
+    pub def_intensity_population: &'static str,
+    pub def_contains_pilot_unmixed: &'static str,
 }
 
 /// Vietnamese labels (default).
@@ -184,6 +201,26 @@ Cột tô màu: từ khi thí điểm.",
     pilots_caption: "Đường xanh: đơn vị thí điểm; đường cam: nhóm đối chứng; \
 vùng tô: khoảng tin cậy 95%; đường nét đứt: kỳ bắt đầu thí điểm.",
     trend_alt: "Điểm SIPAS theo kỳ: {name}",
+    todays_intro: "Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), \
+mỗi đơn vị hiện nay gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, \
+khi có) trước lần sắp xếp đầu tiên thuộc các xã thí điểm.",
+    todays_intro_gloss: "After the reorganisations each unit of today holds one or more \
+former communes; its treatment intensity is the share of its responses (or of its population, \
+when given) before the first reorganisation from pilot communes.",
+    former_communes: "Các xã cũ",
+    pilot_communes: "Xã thí điểm",
+    intensity: "Mức độ can thiệp",
+    todays_population_note: "Mức độ can thiệp tính theo dân số: tỷ lệ dân số của đơn vị \
+sống ở các xã thí điểm.",
+    todays_population_gloss: "Intensity here is the share of the unit's population living in \
+pilot communes (from the population file given to the job).",
+    treatment_definition: "Định nghĩa can thiệp / treatment",
+    estimate: "Ước lượng",
+    treated_of_total: "Đơn vị can thiệp / tổng",
+    def_contains_pilot: "Có chứa xã thí điểm (contains_pilot)",
+    def_intensity: "Theo mức độ can thiệp (intensity)",
+    def_intensity_population: "Theo mức độ can thiệp, tính theo dân số (intensity_population)",
+    def_contains_pilot_unmixed: "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
 };
 
 /// English labels (`--lang en`).
@@ -244,6 +281,24 @@ responses n. Shaded columns: since the pilot.",
     pilots_caption: "Blue line: pilot unit; orange line: comparison group; shaded: 95% \
 confidence interval; dashed line: first pilot period.",
     trend_alt: "SIPAS score by period: {name}",
+    todays_intro: "After the reorganisations of the commune-level units (01/12/2024, \
+01/07/2025), each unit of today holds one or more former communes. Treatment intensity: the \
+share of its responses (or of its population, when given) before the first reorganisation \
+that come from pilot communes.",
+    todays_intro_gloss: "",
+    former_communes: "Former communes",
+    pilot_communes: "Pilot communes",
+    intensity: "Treatment intensity",
+    todays_population_note: "Intensity by population: the share of the unit's population \
+living in pilot communes (from the population file given to the job).",
+    todays_population_gloss: "",
+    treatment_definition: "Treatment definition",
+    estimate: "Estimate",
+    treated_of_total: "Treated units / total",
+    def_contains_pilot: "Contains a pilot commune (contains_pilot)",
+    def_intensity: "By treatment intensity (intensity)",
+    def_intensity_population: "By treatment intensity, population-based (intensity_population)",
+    def_contains_pilot_unmixed: "Mixed units left out (contains_pilot_unmixed)",
 };
 
 impl Labels {
@@ -295,6 +350,23 @@ impl Labels {
             ("pilots_alt", self.pilots_alt),
             ("pilots_caption", self.pilots_caption),
             ("trend_alt", self.trend_alt),
+            ("todays_intro", self.todays_intro),
+            ("todays_intro_gloss", self.todays_intro_gloss),
+            ("former_communes", self.former_communes),
+            ("pilot_communes", self.pilot_communes),
+            ("intensity", self.intensity),
+            ("todays_population_note", self.todays_population_note),
+            ("todays_population_gloss", self.todays_population_gloss),
+            ("treatment_definition", self.treatment_definition),
+            ("estimate", self.estimate),
+            ("treated_of_total", self.treated_of_total),
+            ("def_contains_pilot", self.def_contains_pilot),
+            ("def_intensity", self.def_intensity),
+            ("def_intensity_population", self.def_intensity_population),
+            (
+                "def_contains_pilot_unmixed",
+                self.def_contains_pilot_unmixed,
+            ),
         ]
     }
 }
@@ -319,7 +391,11 @@ mod tests {
         assert_eq!(vi.len(), en.len());
         for ((k, v), (_, e)) in vi.iter().zip(&en) {
             assert_eq!(*v, sipas_core::text::nfc(v), "{k} is not NFC");
-            assert!(!e.is_empty(), "{k} has no English label");
+            // A gloss is the English text shown beside the Vietnamese; English needs none.
+            assert!(
+                !e.is_empty() || k.ends_with("_gloss"),
+                "{k} has no English label"
+            );
             // Same placeholders in both languages.
             let holes = |s: &str| {
                 let mut h: Vec<String> = s
