@@ -292,7 +292,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         h.push_str("</table></div>\n");
     }
 
-    crate::modes::section(&mut h, &results.modes);
+    crate::modes::section(&mut h, &results.modes, l);
 
     // Charts.
     let _ = writeln!(h, "<h2>{}</h2>", escape(l.charts_heading));
@@ -318,7 +318,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
 
     todays_units_section(&mut h, results, l);
     methods_section(&mut h, results, start, codes.len());
-    quality_section(&mut h, results);
+    quality_section(&mut h, results, l);
     h.push_str("</body>\n</html>\n");
     h
 }
@@ -428,37 +428,19 @@ pub fn has_forest(results: &Results) -> bool {
     results.evaluation.twfe.is_some()
 }
 
-/// Vietnamese label of an ingest / clean reason key; the key itself when unknown.
+/// Vietnamese label of an ingest / clean reason key; the key itself when unknown
+/// ([`Labels::reason`] for another language).
 pub fn reason_label(key: &str) -> &str {
-    match key {
-        "duplicate_response_id" => "Trùng mã phiếu",
-        "invalid_answer" => "Câu trả lời không hợp lệ",
-        "invalid_period" => "Kỳ khảo sát không hợp lệ",
-        "invalid_weight" => "Trọng số không hợp lệ",
-        "malformed_row" => "Dòng sai cấu trúc",
-        "missing_response_id" => "Thiếu mã phiếu",
-        "missing_unit" => "Thiếu đơn vị",
-        "mixed_granularity" => "Lẫn loại kỳ (năm, quý, tháng)",
-        "superseded_by_edit" => "Đã được thay bằng bản sửa",
-        "review_rejected" => "Người duyệt đã từ chối",
-        "review_not_approved" => "Chưa được duyệt (chỉ giữ phiếu đã duyệt)",
-        "ambiguous_unit" => "Tên đơn vị không xác định được duy nhất",
-        "unknown_unit" => "Đơn vị không có trong danh mục",
-        "duplicate_resent" => "Bản gửi lại của một phiếu (mọi trường trùng, kể cả thời điểm nộp)",
-        "flag_resent_copy" => "Bản gửi lại, giữ theo cấu hình",
-        "flag_same_answers" => "Cùng câu trả lời với phiếu khác, không có thời điểm nộp",
-        "duplicate_id_superseded" => "Trùng mã phiếu, đã có bản thay thế",
-        "flag_missing" => "Bỏ trống quá nhiều câu",
-        "flag_speeder" => "Trả lời quá nhanh",
-        "flag_straightline" => "Chọn cùng một mức cho mọi câu",
-        "flag_recoded" => "Có giá trị được mã hóa lại",
-        other => other,
-    }
+    crate::labels::VI.reason(key)
 }
 
-/// "✓" when an identity holds, "✗ không khớp" otherwise.
-fn check(ok: bool) -> &'static str {
-    if ok { "✓" } else { "✗ không khớp" }
+/// "✓" when an identity holds, "✗ không khớp" ("✗ does not match") otherwise.
+fn check(ok: bool, l: &Labels) -> String {
+    if ok {
+        "✓".to_string()
+    } else {
+        format!("✗ {}", l.mismatch)
+    }
 }
 
 /// `methods.txt` as HTML: one `<p>` per blank-line-separated paragraph,
@@ -898,18 +880,20 @@ fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units
 }
 
 /// A table of reason → rows.
-fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>) {
+fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>, l: &Labels) {
     let _ = writeln!(
         h,
-        "<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">Mã</th><th>Số phiếu</th></tr>",
-        escape(caption)
+        "<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th><th>{}</th></tr>",
+        escape(caption),
+        escape(l.code),
+        escape(l.responses)
     );
     for (key, n) in reasons {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
              <td>{n}</td></tr>",
-            escape(reason_label(key)),
+            escape(l.reason(key)),
             escape(key)
         );
     }
@@ -917,7 +901,7 @@ fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>)
 }
 
 /// The "Chất lượng dữ liệu / Data quality" section; empty without stage reports.
-fn quality_section(h: &mut String, results: &Results) {
+fn quality_section(h: &mut String, results: &Results, l: &Labels) {
     let q = &results.quality;
     if q.ingest.is_none() && q.clean.is_none() && q.aggregate.is_none() {
         return;
@@ -925,85 +909,106 @@ fn quality_section(h: &mut String, results: &Results) {
     h.push_str("<h2>Chất lượng dữ liệu / Data quality</h2>\n");
     if let Some(i) = &q.ingest {
         let sum: u64 = i.quarantined_by_reason.values().sum();
+        let (read, accepted, quarantined) = (
+            i.rows_read.to_string(),
+            i.accepted.to_string(),
+            i.quarantined.to_string(),
+        );
         let _ = writeln!(
             h,
-            "<h3>Nhập số liệu (ingest)</h3>\n<p>Đọc {} phiếu: nhận {}, cách ly {}.</p>\n\
-             <p class=\"identity\">Đối chiếu: {} đọc = {} nhận + {} cách ly {}; \
-             {} cách ly = tổng theo lý do {} {}</p>",
-            i.rows_read,
-            i.accepted,
-            i.quarantined,
-            i.rows_read,
-            i.accepted,
-            i.quarantined,
-            check(i.rows_read == i.accepted + i.quarantined),
-            i.quarantined,
-            sum,
-            check(i.quarantined == sum)
+            "<h3>{}</h3>\n<p>{}</p>\n<p class=\"identity\">{}</p>",
+            escape(l.ingest_heading),
+            escape(&fill(
+                l.ingest_summary,
+                &[
+                    ("read", &read),
+                    ("accepted", &accepted),
+                    ("quarantined", &quarantined)
+                ]
+            )),
+            escape(&fill(
+                l.ingest_identity,
+                &[
+                    ("read", &read),
+                    ("accepted", &accepted),
+                    ("quarantined", &quarantined),
+                    ("sum", &sum.to_string()),
+                    (
+                        "check1",
+                        &check(i.rows_read == i.accepted + i.quarantined, l)
+                    ),
+                    ("check2", &check(i.quarantined == sum, l)),
+                ]
+            ))
         );
-        reasons_table(h, "Lý do cách ly", &i.quarantined_by_reason);
+        reasons_table(h, l.quarantine_reasons, &i.quarantined_by_reason, l);
     }
     if let Some(c) = &q.clean {
         let sum: u64 = c.excluded_by_reason.values().sum();
+        let (rows_in, kept, excluded) = (
+            c.rows_in.to_string(),
+            c.kept.to_string(),
+            c.excluded.to_string(),
+        );
         let _ = writeln!(
             h,
-            "<h3>Làm sạch (clean)</h3>\n<p>Vào {} phiếu: giữ {}, loại {}.</p>\n\
-             <p class=\"identity\">Đối chiếu: {} vào = {} giữ + {} loại {}; \
-             {} loại = tổng theo lý do {} {}</p>",
-            c.rows_in,
-            c.kept,
-            c.excluded,
-            c.rows_in,
-            c.kept,
-            c.excluded,
-            check(c.rows_in == c.kept + c.excluded),
-            c.excluded,
-            sum,
-            check(c.excluded == sum)
+            "<h3>{}</h3>\n<p>{}</p>\n<p class=\"identity\">{}</p>",
+            escape(l.clean_heading),
+            escape(&fill(
+                l.clean_summary,
+                &[
+                    ("rows_in", &rows_in),
+                    ("kept", &kept),
+                    ("excluded", &excluded)
+                ]
+            )),
+            escape(&fill(
+                l.clean_identity,
+                &[
+                    ("rows_in", &rows_in),
+                    ("kept", &kept),
+                    ("excluded", &excluded),
+                    ("sum", &sum.to_string()),
+                    ("check1", &check(c.rows_in == c.kept + c.excluded, l)),
+                    ("check2", &check(c.excluded == sum, l)),
+                ]
+            ))
         );
-        reasons_table(h, "Lý do loại", &c.excluded_by_reason);
+        reasons_table(h, l.exclusion_reasons, &c.excluded_by_reason, l);
         if !c.flagged_by_reason.is_empty() {
-            h.push_str(
-                "<p><small>Phiếu được đánh dấu vẫn được giữ (trừ khi cấu hình loại chúng); \
-                 một phiếu có thể mang nhiều dấu.</small></p>\n",
-            );
-            reasons_table(h, "Phiếu giữ lại có đánh dấu", &c.flagged_by_reason);
+            let _ = writeln!(h, "<p><small>{}</small></p>", escape(l.flagged_note));
+            reasons_table(h, l.flagged_caption, &c.flagged_by_reason, l);
         }
     }
     if let (Some(i), Some(c)) = (&q.ingest, &q.clean) {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Nối hai bước: {} nhận ở bước nhập = {} vào bước làm sạch {}</p>",
-            i.accepted,
-            c.rows_in,
-            check(i.accepted == c.rows_in)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.ingest_clean_link,
+                &[
+                    ("accepted", &i.accepted.to_string()),
+                    ("rows_in", &c.rows_in.to_string()),
+                    ("check", &check(i.accepted == c.rows_in, l)),
+                ]
+            ))
         );
     }
     if let Some(a) = &q.aggregate {
-        aggregate_quality(h, results, a);
+        aggregate_quality(h, results, a, l);
     }
-    chain(h, q);
+    chain(h, q, l);
 }
 
-/// Vietnamese label of a response channel; the key itself when unknown.
+/// Vietnamese label of a response channel; the key itself when unknown
+/// ([`Labels::channel`] for another language).
 pub fn channel_label(key: &str) -> &str {
-    match key {
-        "survey" => "Phiếu khảo sát",
-        "paper" => "Phiếu giấy",
-        "online" | "web" => "Trực tuyến",
-        "phone" | "cati" => "Điện thoại",
-        "face_to_face" | "capi" | "interview" => "Phỏng vấn trực tiếp",
-        "mail" => "Qua bưu điện",
-        "qr" => "Đánh giá qua mã QR",
-        "kiosk" => "Đánh giá tại ki-ốt",
-        "sms" => "Đánh giá qua tin nhắn",
-        other => other,
-    }
+    crate::labels::VI.channel(key)
 }
 
 /// The aggregate step: rows used by channel, rows of other channels left
 /// out, and the identities with the clean step and the unit × period cells.
-fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
+fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality, l: &Labels) {
     let sum: u64 = a.excluded_by_channel.values().sum();
     let cells_n: u64 = results
         .units
@@ -1011,23 +1016,37 @@ fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
         .flat_map(|u| u.by_period.values())
         .map(|e| e.n)
         .sum();
+    let (read, used, other) = (
+        a.rows_read.to_string(),
+        a.rows_used.to_string(),
+        a.rows_excluded_channel.to_string(),
+    );
     let _ = writeln!(
         h,
-        "<h3>Tổng hợp (aggregate)</h3>\n<p>Đọc {} phiếu sau làm sạch: dùng {} phiếu của kênh \
-         “{}”, để riêng {} phiếu của các kênh khác (không bao giờ gộp chung).</p>\n\
-         <table>\n<tr><th class=\"name\">Kênh</th><th class=\"name\">Mã</th><th>Dùng</th>\
-         <th>Để riêng</th></tr>",
-        a.rows_read,
-        a.rows_used,
-        escape(channel_label(&a.channel)),
-        a.rows_excluded_channel
+        "<h3>{}</h3>\n<p>{}</p>\n\
+         <table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th><th>{}</th>\
+         <th>{}</th></tr>",
+        escape(l.aggregate_heading),
+        escape(&fill(
+            l.aggregate_summary,
+            &[
+                ("read", &read),
+                ("used", &used),
+                ("channel", l.channel(&a.channel)),
+                ("other", &other),
+            ]
+        )),
+        escape(l.channel),
+        escape(l.code),
+        escape(l.used),
+        escape(l.set_apart)
     );
     let row = |h: &mut String, key: &str, used: u64, excluded: u64| {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
              <td>{used}</td><td>{excluded}</td></tr>",
-            escape(channel_label(key)),
+            escape(l.channel(key)),
             escape(key)
         );
     };
@@ -1044,65 +1063,78 @@ fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
     h.push_str("</table>\n");
     let _ = writeln!(
         h,
-        "<p class=\"identity\">Đối chiếu: {} đọc = {} dùng + {} kênh khác {}; \
-         {} kênh khác = tổng theo kênh {} {}; {} dùng = tổng n các ô đơn vị × kỳ {} {}</p>",
-        a.rows_read,
-        a.rows_used,
-        a.rows_excluded_channel,
-        check(a.rows_read == a.rows_used + a.rows_excluded_channel),
-        a.rows_excluded_channel,
-        sum,
-        check(a.rows_excluded_channel == sum),
-        a.rows_used,
-        cells_n,
-        check(a.rows_used == cells_n)
+        "<p class=\"identity\">{}</p>",
+        escape(&fill(
+            l.aggregate_identity,
+            &[
+                ("read", &read),
+                ("used", &used),
+                ("other", &other),
+                ("sum", &sum.to_string()),
+                ("cells", &cells_n.to_string()),
+                (
+                    "check1",
+                    &check(a.rows_read == a.rows_used + a.rows_excluded_channel, l)
+                ),
+                ("check2", &check(a.rows_excluded_channel == sum, l)),
+                ("check3", &check(a.rows_used == cells_n, l)),
+            ]
+        ))
     );
     if let Some(c) = &results.quality.clean {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Nối hai bước: {} giữ ở bước làm sạch = {} đọc ở bước tổng hợp {}</p>",
-            c.kept,
-            a.rows_read,
-            check(c.kept == a.rows_read)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.clean_aggregate_link,
+                &[
+                    ("kept", &c.kept.to_string()),
+                    ("read", &read),
+                    ("check", &check(c.kept == a.rows_read, l)),
+                ]
+            ))
         );
     }
 }
 
 /// The whole chain on one line, when at least two steps are known:
 /// read → accepted → kept → used, with ✓ when every identity holds.
-fn chain(h: &mut String, q: &DataQuality) {
+fn chain(h: &mut String, q: &DataQuality, l: &Labels) {
     let mut steps: Vec<String> = Vec::new();
     let mut ok = true;
+    let step = |template: &str, n: u64| fill(template, &[("n", &n.to_string())]);
     if let Some(i) = &q.ingest {
-        steps.push(format!("{} đọc", i.rows_read));
-        steps.push(format!("{} nhận", i.accepted));
+        steps.push(step(l.chain_read, i.rows_read));
+        steps.push(step(l.chain_accepted, i.accepted));
         ok &= i.reconciles();
     }
     if let Some(c) = &q.clean {
         if let Some(i) = &q.ingest {
             ok &= i.accepted == c.rows_in;
         } else {
-            steps.push(format!("{} vào làm sạch", c.rows_in));
+            steps.push(step(l.chain_clean_in, c.rows_in));
         }
-        steps.push(format!("{} giữ", c.kept));
+        steps.push(step(l.chain_kept, c.kept));
         ok &= c.reconciles();
     }
     if let Some(a) = &q.aggregate {
         if let Some(c) = &q.clean {
             ok &= c.kept == a.rows_read;
         } else {
-            steps.push(format!("{} vào tổng hợp", a.rows_read));
+            steps.push(step(l.chain_aggregate_in, a.rows_read));
         }
-        steps.push(format!("{} dùng", a.rows_used));
+        steps.push(step(l.chain_used, a.rows_used));
         ok &= a.reconciles();
     }
     let known = [q.ingest.is_some(), q.clean.is_some(), q.aggregate.is_some()];
     if known.iter().filter(|k| **k).count() >= 2 {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Chuỗi số phiếu: {} {}</p>",
-            steps.join(" → "),
-            check(ok)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.chain,
+                &[("steps", &steps.join(" → ")), ("check", &check(ok, l))]
+            ))
         );
     }
 }

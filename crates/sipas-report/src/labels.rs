@@ -141,6 +141,58 @@ pub struct Labels {
     pub def_intensity: &'static str,
     pub def_intensity_population: &'static str,
     pub def_contains_pilot_unmixed: &'static str,
+    // Survey modes and data quality.
+    pub modes_intro: &'static str,
+    pub mode_a: &'static str,
+    pub mode_b: &'static str,
+    /// After ✗ when an identity does not hold.
+    pub mismatch: &'static str,
+    pub code: &'static str,
+    pub responses: &'static str,
+    pub ingest_heading: &'static str,
+    /// `{read}`, `{accepted}`, `{quarantined}`.
+    pub ingest_summary: &'static str,
+    /// `{read}`, `{accepted}`, `{quarantined}`, `{sum}`, `{check1}`, `{check2}`.
+    pub ingest_identity: &'static str,
+    pub quarantine_reasons: &'static str,
+    pub clean_heading: &'static str,
+    /// `{rows_in}`, `{kept}`, `{excluded}`.
+    pub clean_summary: &'static str,
+    /// `{rows_in}`, `{kept}`, `{excluded}`, `{sum}`, `{check1}`, `{check2}`.
+    pub clean_identity: &'static str,
+    pub exclusion_reasons: &'static str,
+    pub flagged_note: &'static str,
+    pub flagged_caption: &'static str,
+    /// `{accepted}`, `{rows_in}`, `{check}`.
+    pub ingest_clean_link: &'static str,
+    pub aggregate_heading: &'static str,
+    /// `{read}`, `{used}`, `{channel}`, `{other}`.
+    pub aggregate_summary: &'static str,
+    pub channel: &'static str,
+    pub used: &'static str,
+    pub set_apart: &'static str,
+    /// `{read}`, `{used}`, `{other}`, `{sum}`, `{cells}`, `{check1}`, `{check2}`, `{check3}`.
+    pub aggregate_identity: &'static str,
+    /// `{kept}`, `{read}`, `{check}`.
+    pub clean_aggregate_link: &'static str,
+    /// `{steps}`, `{check}`.
+    pub chain: &'static str,
+    /// `{n}`.
+    pub chain_read: &'static str,
+    /// `{n}`.
+    pub chain_accepted: &'static str,
+    /// `{n}`.
+    pub chain_clean_in: &'static str,
+    /// `{n}`.
+    pub chain_kept: &'static str,
+    /// `{n}`.
+    pub chain_aggregate_in: &'static str,
+    /// `{n}`.
+    pub chain_used: &'static str,
+    /// Response channel key → label.
+    pub channels: &'static [(&'static str, &'static str)],
+    /// Ingest / clean reason key → label.
+    pub reasons: &'static [(&'static str, &'static str)],
 }
 
 /// Vietnamese labels (default).
@@ -221,6 +273,87 @@ pilot communes (from the population file given to the job).",
     def_intensity: "Theo mức độ can thiệp (intensity)",
     def_intensity_population: "Theo mức độ can thiệp, tính theo dân số (intensity_population)",
     def_contains_pilot_unmixed: "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+    modes_intro: "Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.",
+    mode_a: "Hình thức A",
+    mode_b: "Hình thức B",
+    mismatch: "không khớp",
+    code: "Mã",
+    responses: "Số phiếu",
+    ingest_heading: "Nhập số liệu (ingest)",
+    ingest_summary: "Đọc {read} phiếu: nhận {accepted}, cách ly {quarantined}.",
+    ingest_identity: "Đối chiếu: {read} đọc = {accepted} nhận + {quarantined} cách ly {check1}; {quarantined} cách ly = tổng theo lý do {sum} {check2}",
+    quarantine_reasons: "Lý do cách ly",
+    clean_heading: "Làm sạch (clean)",
+    clean_summary: "Vào {rows_in} phiếu: giữ {kept}, loại {excluded}.",
+    clean_identity: "Đối chiếu: {rows_in} vào = {kept} giữ + {excluded} loại {check1}; {excluded} loại = tổng theo lý do {sum} {check2}",
+    exclusion_reasons: "Lý do loại",
+    flagged_note: "Phiếu được đánh dấu vẫn được giữ (trừ khi cấu hình loại chúng); một phiếu có thể mang nhiều dấu.",
+    flagged_caption: "Phiếu giữ lại có đánh dấu",
+    ingest_clean_link: "Nối hai bước: {accepted} nhận ở bước nhập = {rows_in} vào bước làm sạch {check}",
+    aggregate_heading: "Tổng hợp (aggregate)",
+    aggregate_summary: "Đọc {read} phiếu sau làm sạch: dùng {used} phiếu của kênh “{channel}”, để riêng {other} phiếu của các kênh khác (không bao giờ gộp chung).",
+    channel: "Kênh",
+    used: "Dùng",
+    set_apart: "Để riêng",
+    aggregate_identity: "Đối chiếu: {read} đọc = {used} dùng + {other} kênh khác {check1}; {other} kênh khác = tổng theo kênh {sum} {check2}; {used} dùng = tổng n các ô đơn vị × kỳ {cells} {check3}",
+    clean_aggregate_link: "Nối hai bước: {kept} giữ ở bước làm sạch = {read} đọc ở bước tổng hợp {check}",
+    chain: "Chuỗi số phiếu: {steps} {check}",
+    chain_read: "{n} đọc",
+    chain_accepted: "{n} nhận",
+    chain_clean_in: "{n} vào làm sạch",
+    chain_kept: "{n} giữ",
+    chain_aggregate_in: "{n} vào tổng hợp",
+    chain_used: "{n} dùng",
+    channels: &[
+        ("survey", "Phiếu khảo sát"),
+        ("paper", "Phiếu giấy"),
+        ("online", "Trực tuyến"),
+        ("web", "Trực tuyến"),
+        ("phone", "Điện thoại"),
+        ("cati", "Điện thoại"),
+        ("face_to_face", "Phỏng vấn trực tiếp"),
+        ("capi", "Phỏng vấn trực tiếp"),
+        ("interview", "Phỏng vấn trực tiếp"),
+        ("mail", "Qua bưu điện"),
+        ("qr", "Đánh giá qua mã QR"),
+        ("kiosk", "Đánh giá tại ki-ốt"),
+        ("sms", "Đánh giá qua tin nhắn"),
+    ],
+    reasons: &[
+        ("duplicate_response_id", "Trùng mã phiếu"),
+        ("invalid_answer", "Câu trả lời không hợp lệ"),
+        ("invalid_period", "Kỳ khảo sát không hợp lệ"),
+        ("invalid_weight", "Trọng số không hợp lệ"),
+        ("malformed_row", "Dòng sai cấu trúc"),
+        ("missing_response_id", "Thiếu mã phiếu"),
+        ("missing_unit", "Thiếu đơn vị"),
+        ("mixed_granularity", "Lẫn loại kỳ (năm, quý, tháng)"),
+        ("superseded_by_edit", "Đã được thay bằng bản sửa"),
+        ("review_rejected", "Người duyệt đã từ chối"),
+        (
+            "review_not_approved",
+            "Chưa được duyệt (chỉ giữ phiếu đã duyệt)",
+        ),
+        ("ambiguous_unit", "Tên đơn vị không xác định được duy nhất"),
+        ("unknown_unit", "Đơn vị không có trong danh mục"),
+        (
+            "duplicate_resent",
+            "Bản gửi lại của một phiếu (mọi trường trùng, kể cả thời điểm nộp)",
+        ),
+        ("flag_resent_copy", "Bản gửi lại, giữ theo cấu hình"),
+        (
+            "flag_same_answers",
+            "Cùng câu trả lời với phiếu khác, không có thời điểm nộp",
+        ),
+        (
+            "duplicate_id_superseded",
+            "Trùng mã phiếu, đã có bản thay thế",
+        ),
+        ("flag_missing", "Bỏ trống quá nhiều câu"),
+        ("flag_speeder", "Trả lời quá nhanh"),
+        ("flag_straightline", "Chọn cùng một mức cho mọi câu"),
+        ("flag_recoded", "Có giá trị được mã hóa lại"),
+    ],
 };
 
 /// English labels (`--lang en`).
@@ -299,14 +432,99 @@ living in pilot communes (from the population file given to the job).",
     def_intensity: "By treatment intensity (intensity)",
     def_intensity_population: "By treatment intensity, population-based (intensity_population)",
     def_contains_pilot_unmixed: "Mixed units left out (contains_pilot_unmixed)",
+    modes_intro: "The survey modes (paper, online, telephone…) are parts of one sample: the overall index pools them all. The table compares each pair of modes within each period; the difference has a 95% confidence interval from the survey design (the two modes share strata, so they are not independent). A large difference suggests a mode effect.",
+    mode_a: "Mode A",
+    mode_b: "Mode B",
+    mismatch: "does not match",
+    code: "Code",
+    responses: "Responses",
+    ingest_heading: "Ingest",
+    ingest_summary: "Read {read} responses: {accepted} accepted, {quarantined} quarantined.",
+    ingest_identity: "Reconciliation: {read} read = {accepted} accepted + {quarantined} quarantined {check1}; {quarantined} quarantined = sum over reasons {sum} {check2}",
+    quarantine_reasons: "Reason for quarantine",
+    clean_heading: "Cleaning (clean)",
+    clean_summary: "{rows_in} responses in: {kept} kept, {excluded} excluded.",
+    clean_identity: "Reconciliation: {rows_in} in = {kept} kept + {excluded} excluded {check1}; {excluded} excluded = sum over reasons {sum} {check2}",
+    exclusion_reasons: "Reason for exclusion",
+    flagged_note: "Flagged responses are kept (unless the configuration excludes them); one response can carry several flags.",
+    flagged_caption: "Kept responses with a flag",
+    ingest_clean_link: "Linking the steps: {accepted} accepted at ingest = {rows_in} entering cleaning {check}",
+    aggregate_heading: "Aggregation (aggregate)",
+    aggregate_summary: "Read {read} cleaned responses: {used} responses of the channel “{channel}” used, {other} responses of other channels set apart (never pooled).",
+    channel: "Channel",
+    used: "Used",
+    set_apart: "Set apart",
+    aggregate_identity: "Reconciliation: {read} read = {used} used + {other} other channels {check1}; {other} other channels = sum over channels {sum} {check2}; {used} used = sum of n over the unit × period cells {cells} {check3}",
+    clean_aggregate_link: "Linking the steps: {kept} kept at cleaning = {read} read at aggregation {check}",
+    chain: "Responses through the steps: {steps} {check}",
+    chain_read: "{n} read",
+    chain_accepted: "{n} accepted",
+    chain_clean_in: "{n} into cleaning",
+    chain_kept: "{n} kept",
+    chain_aggregate_in: "{n} into aggregation",
+    chain_used: "{n} used",
+    channels: &[
+        ("survey", "Survey form"),
+        ("paper", "Paper form"),
+        ("online", "Online"),
+        ("web", "Online"),
+        ("phone", "Telephone"),
+        ("cati", "Telephone"),
+        ("face_to_face", "Face-to-face interview"),
+        ("capi", "Face-to-face interview"),
+        ("interview", "Face-to-face interview"),
+        ("mail", "By post"),
+        ("qr", "Rating by QR code"),
+        ("kiosk", "Rating at a kiosk"),
+        ("sms", "Rating by text message"),
+    ],
+    reasons: &[
+        ("duplicate_response_id", "Duplicate response ID"),
+        ("invalid_answer", "Invalid answer"),
+        ("invalid_period", "Invalid survey period"),
+        ("invalid_weight", "Invalid weight"),
+        ("malformed_row", "Malformed row"),
+        ("missing_response_id", "Missing response ID"),
+        ("missing_unit", "Missing unit"),
+        (
+            "mixed_granularity",
+            "Mixed period types (year, quarter, month)",
+        ),
+        ("superseded_by_edit", "Superseded by an edited version"),
+        ("review_rejected", "Rejected by the reviewer"),
+        (
+            "review_not_approved",
+            "Not approved (only approved responses are kept)",
+        ),
+        ("ambiguous_unit", "Unit name matches more than one unit"),
+        ("unknown_unit", "Unit not in the unit list"),
+        (
+            "duplicate_resent",
+            "Resent copy of a response (every field equal, submission time included)",
+        ),
+        ("flag_resent_copy", "Resent copy, kept by the configuration"),
+        (
+            "flag_same_answers",
+            "Same answers as another response, no submission time",
+        ),
+        (
+            "duplicate_id_superseded",
+            "Duplicate response ID, superseded by a replacement",
+        ),
+        ("flag_missing", "Too many questions left blank"),
+        ("flag_speeder", "Answered too fast"),
+        ("flag_straightline", "Same level chosen for every question"),
+        ("flag_recoded", "Has recoded values"),
+    ],
 };
 
 impl Labels {
-    /// Every label with its field name, in declaration order (for tests and
-    /// for checking that a translation is complete).
+    /// Every label with its field name, in declaration order, then the
+    /// channel and reason labels under their keys (for tests and for
+    /// checking that a translation is complete).
     #[must_use]
     pub fn all(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
+        let mut v = vec![
             ("period_axis", self.period_axis),
             ("sipas_axis", self.sipas_axis),
             ("unit_legend", self.unit_legend),
@@ -367,7 +585,59 @@ impl Labels {
                 "def_contains_pilot_unmixed",
                 self.def_contains_pilot_unmixed,
             ),
-        ]
+            ("modes_intro", self.modes_intro),
+            ("mode_a", self.mode_a),
+            ("mode_b", self.mode_b),
+            ("mismatch", self.mismatch),
+            ("code", self.code),
+            ("responses", self.responses),
+            ("ingest_heading", self.ingest_heading),
+            ("ingest_summary", self.ingest_summary),
+            ("ingest_identity", self.ingest_identity),
+            ("quarantine_reasons", self.quarantine_reasons),
+            ("clean_heading", self.clean_heading),
+            ("clean_summary", self.clean_summary),
+            ("clean_identity", self.clean_identity),
+            ("exclusion_reasons", self.exclusion_reasons),
+            ("flagged_note", self.flagged_note),
+            ("flagged_caption", self.flagged_caption),
+            ("ingest_clean_link", self.ingest_clean_link),
+            ("aggregate_heading", self.aggregate_heading),
+            ("aggregate_summary", self.aggregate_summary),
+            ("channel", self.channel),
+            ("used", self.used),
+            ("set_apart", self.set_apart),
+            ("aggregate_identity", self.aggregate_identity),
+            ("clean_aggregate_link", self.clean_aggregate_link),
+            ("chain", self.chain),
+            ("chain_read", self.chain_read),
+            ("chain_accepted", self.chain_accepted),
+            ("chain_clean_in", self.chain_clean_in),
+            ("chain_kept", self.chain_kept),
+            ("chain_aggregate_in", self.chain_aggregate_in),
+            ("chain_used", self.chain_used),
+        ];
+        v.extend(self.channels.iter().copied());
+        v.extend(self.reasons.iter().copied());
+        v
+    }
+
+    /// The label of a response channel; the key itself when unknown.
+    #[must_use]
+    pub fn channel<'a>(&self, key: &'a str) -> &'a str {
+        self.channels
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, v)| v)
+    }
+
+    /// The label of an ingest / clean reason key; the key itself when unknown.
+    #[must_use]
+    pub fn reason<'a>(&self, key: &'a str) -> &'a str {
+        self.reasons
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, v)| v)
     }
 }
 
@@ -409,7 +679,7 @@ mod tests {
             assert_eq!(holes(v), holes(e), "{k}: placeholders differ");
             // English labels use no Vietnamese letters (ASCII plus typography).
             assert!(
-                e.chars().all(|c| c.is_ascii() || "–—“”×".contains(c)),
+                e.chars().all(|c| c.is_ascii() || "–—“”×…".contains(c)),
                 "{k}: `{e}` has a non-English letter"
             );
         }
