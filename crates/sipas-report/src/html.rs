@@ -341,8 +341,9 @@ fn todays_units_section(h: &mut String, results: &Results, l: &Labels) {
     }
     let _ = writeln!(
         h,
-        "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n<p>{}{}</p>\n<table>\n\
+        "<h2>{}</h2>\n<p>{}{}</p>\n<table>\n\
          <tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(l.todays_heading),
         escape(l.todays_intro),
         gloss(l.todays_intro_gloss),
         escape(l.unit),
@@ -906,7 +907,7 @@ fn quality_section(h: &mut String, results: &Results, l: &Labels) {
     if q.ingest.is_none() && q.clean.is_none() && q.aggregate.is_none() {
         return;
     }
-    h.push_str("<h2>Chất lượng dữ liệu / Data quality</h2>\n");
+    let _ = writeln!(h, "<h2>{}</h2>", escape(l.quality_heading));
     if let Some(i) = &q.ingest {
         let sum: u64 = i.quarantined_by_reason.values().sum();
         let (read, accepted, quarantined) = (

@@ -8,9 +8,14 @@
 //! `{start}`) and filled by [`fill`]. Vietnamese strings are NFC with their
 //! diacritics (checked by the tests).
 //!
-//! Not covered yet: the evaluation, methods, data-quality, survey-mode and
-//! today's-units sections, whose headings are already bilingual ("Phương
-//! pháp / Methods") and whose prose stays Vietnamese.
+//! The survey-mode, today's-units and data-quality sections are covered
+//! (their headings stay bilingual in the Vietnamese report; a `_gloss` label
+//! is the English gloss the Vietnamese page shows, empty in English). Channel
+//! and reason labels are keyed tables ([`Labels::channel`], [`Labels::reason`]).
+//!
+//! Not covered yet: the evaluation detail and methods sections, whose
+//! headings are already bilingual ("Phương pháp / Methods") and whose prose
+//! stays Vietnamese.
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,6 +130,8 @@ pub struct Labels {
     /// `{name}`.
     pub trend_alt: &'static str,
     // Today's units (after a crosswalk).
+    /// Bilingual in Vietnamese, as the page always had it.
+    pub todays_heading: &'static str,
     pub todays_intro: &'static str,
     /// An English gloss shown after the Vietnamese text; empty in English.
     pub todays_intro_gloss: &'static str,
@@ -142,6 +149,10 @@ pub struct Labels {
     pub def_intensity_population: &'static str,
     pub def_contains_pilot_unmixed: &'static str,
     // Survey modes and data quality.
+    /// Bilingual in Vietnamese.
+    pub modes_heading: &'static str,
+    /// Bilingual in Vietnamese.
+    pub quality_heading: &'static str,
     pub modes_intro: &'static str,
     pub mode_a: &'static str,
     pub mode_b: &'static str,
@@ -253,6 +264,7 @@ Cột tô màu: từ khi thí điểm.",
     pilots_caption: "Đường xanh: đơn vị thí điểm; đường cam: nhóm đối chứng; \
 vùng tô: khoảng tin cậy 95%; đường nét đứt: kỳ bắt đầu thí điểm.",
     trend_alt: "Điểm SIPAS theo kỳ: {name}",
+    todays_heading: "Đơn vị hiện nay và thí điểm / Pilots on today's units",
     todays_intro: "Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), \
 mỗi đơn vị hiện nay gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, \
 khi có) trước lần sắp xếp đầu tiên thuộc các xã thí điểm.",
@@ -273,6 +285,8 @@ pilot communes (from the population file given to the job).",
     def_intensity: "Theo mức độ can thiệp (intensity)",
     def_intensity_population: "Theo mức độ can thiệp, tính theo dân số (intensity_population)",
     def_contains_pilot_unmixed: "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+    modes_heading: "SIPAS theo hình thức khảo sát / By survey mode",
+    quality_heading: "Chất lượng dữ liệu / Data quality",
     modes_intro: "Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.",
     mode_a: "Hình thức A",
     mode_b: "Hình thức B",
@@ -414,6 +428,7 @@ responses n. Shaded columns: since the pilot.",
     pilots_caption: "Blue line: pilot unit; orange line: comparison group; shaded: 95% \
 confidence interval; dashed line: first pilot period.",
     trend_alt: "SIPAS score by period: {name}",
+    todays_heading: "Pilots on today's units",
     todays_intro: "After the reorganisations of the commune-level units (01/12/2024, \
 01/07/2025), each unit of today holds one or more former communes. Treatment intensity: the \
 share of its responses (or of its population, when given) before the first reorganisation \
@@ -432,6 +447,8 @@ living in pilot communes (from the population file given to the job).",
     def_intensity: "By treatment intensity (intensity)",
     def_intensity_population: "By treatment intensity, population-based (intensity_population)",
     def_contains_pilot_unmixed: "Mixed units left out (contains_pilot_unmixed)",
+    modes_heading: "SIPAS by survey mode",
+    quality_heading: "Data quality",
     modes_intro: "The survey modes (paper, online, telephone…) are parts of one sample: the overall index pools them all. The table compares each pair of modes within each period; the difference has a 95% confidence interval from the survey design (the two modes share strata, so they are not independent). A large difference suggests a mode effect.",
     mode_a: "Mode A",
     mode_b: "Mode B",
@@ -568,6 +585,7 @@ impl Labels {
             ("pilots_alt", self.pilots_alt),
             ("pilots_caption", self.pilots_caption),
             ("trend_alt", self.trend_alt),
+            ("todays_heading", self.todays_heading),
             ("todays_intro", self.todays_intro),
             ("todays_intro_gloss", self.todays_intro_gloss),
             ("former_communes", self.former_communes),
@@ -585,6 +603,8 @@ impl Labels {
                 "def_contains_pilot_unmixed",
                 self.def_contains_pilot_unmixed,
             ),
+            ("modes_heading", self.modes_heading),
+            ("quality_heading", self.quality_heading),
             ("modes_intro", self.modes_intro),
             ("mode_a", self.mode_a),
             ("mode_b", self.mode_b),

@@ -106,11 +106,12 @@ pub(crate) fn section(h: &mut String, rows: &[ModeRow], l: &Labels) {
     }
     let _ = writeln!(
         h,
-        "<h2>SIPAS theo hình thức khảo sát / By survey mode</h2>\n<p>{}</p>\n\
+        "<h2>{}</h2>\n<p>{}</p>\n\
          <div class=\"scroll\"><table>\n<tr><th class=\"name\">{}</th>\
          <th class=\"name\">{}</th><th>n</th><th>SIPAS (SE)</th>\
          <th class=\"name\">{}</th><th>n</th><th>SIPAS (SE)</th>\
          <th>A − B</th><th>{}</th></tr>",
+        escape(l.modes_heading),
         escape(l.modes_intro),
         escape(l.period),
         escape(l.mode_a),
