@@ -502,21 +502,28 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
     {
         return;
     }
-    h.push_str(
-        "<h2>Đánh giá thí điểm / Pilot evaluation</h2>\n\
-         <p>Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm \
-         bao nhiêu điểm so với nhóm đối chứng kể từ khi thí điểm.</p>\n\
-         <table>\n<tr><th class=\"name\">Phương pháp</th><th>Ước lượng</th><th>KTC 95%</th>\
-         <th>Sai số chuẩn</th><th>p</th><th class=\"name\">Ghi chú</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<h2>{}</h2>\n<p>{}</p>\n\
+         <table>\n<tr><th class=\"name\">{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th><th>p</th><th class=\"name\">{}</th></tr>",
+        escape(l.eval_heading),
+        escape(l.eval_intro),
+        escape(l.method),
+        escape(l.estimate),
+        escape(l.ci95),
+        escape(l.standard_error),
+        escape(l.note)
     );
     if let Some(did) = &results.did {
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">DiD 2×2 gộp</td>{}<td>{}</td><td>—</td>\
+            "<tr><td class=\"name\">{}</td>{}<td>{}</td><td>—</td>\
              <td class=\"name\">{}</td></tr>",
+            escape(l.did_pooled),
             est_ci(did.estimate, did.lo, did.hi),
             num(did.se, 2),
-            escape("sai số theo phiếu, bỏ qua biến động giữa các đơn vị")
+            escape(l.did_pooled_note)
         );
     }
     if let Some(t) = &ev.twfe {
@@ -524,30 +531,36 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
         let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">DiD hai chiều cố định (TWFE), sai số cụm CR1</td>{}\
+            "<tr><td class=\"name\">{}</td>{}\
              <td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            escape(l.twfe_cr1),
             est_ci(o.estimate, o.lo, o.hi),
             num(o.se, 2),
             escape(&p_text(o.p)),
-            escape(&format!(
-                "{} đơn vị ({} thí điểm), {} ô đơn vị × kỳ; t với G − 1 bậc tự do",
-                count(o.n_clusters),
-                count(o.n_treated),
-                count(o.n_obs)
+            escape(&fill(
+                l.twfe_note,
+                &[
+                    ("clusters", &count(o.n_clusters)),
+                    ("treated", &count(o.n_treated)),
+                    ("cells", &count(o.n_obs)),
+                ]
             ))
         );
         if o.p_wild.is_some() || o.lo_wild.is_some() {
             let _ = writeln!(
                 h,
-                "<tr><td class=\"name\">TWFE, bootstrap cụm hoang dã (WCR)</td>{}\
+                "<tr><td class=\"name\">{}</td>{}\
                  <td>—</td><td>{}</td><td class=\"name\">{}</td></tr>",
+                escape(l.twfe_wild),
                 est_ci(o.estimate, o.lo_wild, o.hi_wild),
                 escape(&p_text(o.p_wild)),
-                escape(&format!(
-                    "trọng số {}, {} lần lặp, hạt giống {}",
-                    o.bootstrap_weights,
-                    count(o.replicates),
-                    count(o.seed)
+                escape(&fill(
+                    l.wild_note,
+                    &[
+                        ("weights", &o.bootstrap_weights),
+                        ("replicates", &count(o.replicates)),
+                        ("seed", &count(o.seed)),
+                    ]
                 ))
             );
         }
@@ -558,40 +571,43 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
     {
         let _ = writeln!(
             h,
-            "<p><small>Bảng số liệu: {} ô của {} đơn vị thí điểm và {} đơn vị đối chứng \
-             (nhóm so sánh: {}; trọng số: {}); bỏ {} đơn vị, {} ô ngoài nhóm so sánh, \
-             {} ô không có chỉ số.</small></p>",
-            sel.cells,
-            sel.pilot_units,
-            sel.baseline_units,
-            escape(&info.options.baseline),
-            escape(&info.options.weighting),
-            sel.dropped_units,
-            sel.dropped_cells_outside_baseline,
-            sel.dropped_cells_undefined
+            "<p><small>{}</small></p>",
+            escape(&fill(
+                l.selection_note,
+                &[
+                    ("cells", &sel.cells.to_string()),
+                    ("pilots", &sel.pilot_units.to_string()),
+                    ("baseline", &sel.baseline_units.to_string()),
+                    ("set", &info.options.baseline),
+                    ("weighting", &info.options.weighting),
+                    ("dropped", &sel.dropped_units.to_string()),
+                    ("outside", &sel.dropped_cells_outside_baseline.to_string()),
+                    ("undefined", &sel.dropped_cells_undefined.to_string()),
+                ]
+            ))
         );
     }
-    h.push_str(
-        "<p>Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian \
-         và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị \
-         tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm \
-         hoang dã là cách suy luận nên ưu tiên.</p>\n",
-    );
+    let _ = writeln!(h, "<p>{}</p>", escape(l.twfe_reading));
     if let Some(t) = &ev.pretrend {
         let _ = writeln!(
             h,
-            "<h3>Kiểm định xu hướng trước thí điểm</h3>\n<p>Kiểm định đồng thời {} hệ số trước \
-             thí điểm bằng 0: F({}, {}) = {}, p = {}{}. p lớn nghĩa là không phát hiện được \
-             khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng \
-             song song.</p>",
-            t.q,
-            t.df1,
-            t.df2,
-            num(t.f, 2),
-            escape(&p_text(t.p)),
-            t.p_wild.map_or_else(String::new, |_| format!(
-                "; p bootstrap hoang dã = {}",
-                escape(&p_text(t.p_wild))
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.pretrend_heading),
+            escape(&fill(
+                l.pretrend_text,
+                &[
+                    ("q", &t.q.to_string()),
+                    ("df1", &t.df1.to_string()),
+                    ("df2", &t.df2.to_string()),
+                    ("f", &num(t.f, 2)),
+                    ("p", &p_text(t.p)),
+                    (
+                        "wild",
+                        &t.p_wild.map_or_else(String::new, |_| {
+                            fill(l.pretrend_wild, &[("p", &p_text(t.p_wild))])
+                        })
+                    ),
+                ]
             ))
         );
     }
@@ -600,14 +616,15 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
             h,
             "<figure><img src=\"{EVENT_STUDY_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(l.event_title),
-            escape(
-                "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, \
-                 bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1)."
-            )
+            escape(l.event_caption)
         );
-        h.push_str(
-            "<div class=\"scroll\"><table>\n<tr><th>k</th><th class=\"name\">Kỳ</th>\
-             <th>Ước lượng</th><th>KTC 95%</th><th>p</th></tr>\n",
+        let _ = writeln!(
+            h,
+            "<div class=\"scroll\"><table>\n<tr><th>k</th><th class=\"name\">{}</th>\
+             <th>{}</th><th>{}</th><th>p</th></tr>",
+            escape(l.period),
+            escape(l.estimate),
+            escape(l.ci95)
         );
         for c in &ev.event_study {
             let _ = writeln!(
@@ -618,7 +635,7 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
                 c.period,
                 num(c.estimate, 2),
                 if c.is_reference() {
-                    escape("tham chiếu")
+                    escape(l.reference)
                 } else {
                     interval(c.lo, c.hi, 2)
                 },
@@ -632,18 +649,14 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
             h,
             "<figure><img src=\"{FOREST_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(l.forest_title),
-            escape(
-                "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy \
-                 cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: \
-                 DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô."
-            )
+            escape(l.forest_caption)
         );
     }
-    unit_effects_table(h, results);
+    unit_effects_table(h, results, l);
 }
 
 /// Per-pilot-unit table: the 2×2 of cell means and the unit's own TWFE.
-fn unit_effects_table(h: &mut String, results: &Results) {
+fn unit_effects_table(h: &mut String, results: &Results, l: &Labels) {
     let ev = &results.evaluation;
     let twfe_units: &[crate::evaluation::TwfeRow] =
         ev.twfe.as_ref().map_or(&[], |t| t.units.as_slice());
@@ -651,21 +664,33 @@ fn unit_effects_table(h: &mut String, results: &Results) {
     if codes.is_empty() {
         return;
     }
-    h.push_str(
-        "<h3>Từng đơn vị thí điểm</h3>\n<p>Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối \
-         chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các \
-         đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số \
-         liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, \
-         sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối \
-         chứng và thường quá nhỏ (MacKinnon &amp; Webb 2017). <small lang=\"en\">(With a single \
-         pilot unit, cluster-robust standard errors are not reliable: they reflect only the \
-         baseline's variation and are far too small.)</small></p>\n\
+    let gloss = if l.unit_effects_gloss.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " <small lang=\"en\">{}</small>",
+            escape(l.unit_effects_gloss)
+        )
+    };
+    let _ = writeln!(
+        h,
+        "<h3>{}</h3>\n<p>{}{gloss}</p>\n\
          <div class=\"scroll\"><table>\n\
-         <tr><th class=\"name\" rowspan=\"2\">Đơn vị</th><th colspan=\"2\">Đơn vị thí điểm</th>\
-         <th colspan=\"2\">Nhóm đối chứng</th><th colspan=\"2\">DiD 2×2 (sai số khảo sát)</th>\
+         <tr><th class=\"name\" rowspan=\"2\">{}</th><th colspan=\"2\">{}</th>\
+         <th colspan=\"2\">{}</th><th colspan=\"2\">{}</th>\
          <th>TWFE</th></tr>\n\
-         <tr><th>Trước</th><th>Sau</th><th>Trước</th><th>Sau</th><th>Ước lượng</th>\
-         <th>KTC 95%</th><th>Ước lượng</th></tr>\n",
+         <tr><th>{before}</th><th>{after}</th><th>{before}</th><th>{after}</th><th>{est}</th>\
+         <th>{}</th><th>{est}</th></tr>",
+        escape(l.unit_effects_heading),
+        escape(l.unit_effects_text),
+        escape(l.unit),
+        escape(l.pilot_units),
+        escape(l.comparison_group),
+        escape(l.did_survey_se),
+        escape(l.ci95),
+        before = escape(l.before),
+        after = escape(l.after),
+        est = escape(l.estimate),
     );
     for code in codes {
         let d = ev.did_units.iter().find(|d| d.unit_code == code);

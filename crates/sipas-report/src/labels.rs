@@ -13,9 +13,10 @@
 //! is the English gloss the Vietnamese page shows, empty in English). Channel
 //! and reason labels are keyed tables ([`Labels::channel`], [`Labels::reason`]).
 //!
-//! Not covered yet: the evaluation detail and methods sections, whose
-//! headings are already bilingual ("Phương pháp / Methods") and whose prose
-//! stays Vietnamese.
+//! The evaluation detail is covered too. Not covered yet: the methods
+//! section, whose heading is already bilingual ("Phương pháp / Methods") and
+//! whose prose stays Vietnamese (its English text is `methods.txt`, shown
+//! below it).
 
 use std::fmt;
 use std::str::FromStr;
@@ -200,6 +201,37 @@ pub struct Labels {
     pub chain_aggregate_in: &'static str,
     /// `{n}`.
     pub chain_used: &'static str,
+    // The evaluation detail.
+    /// Bilingual in Vietnamese.
+    pub eval_heading: &'static str,
+    pub eval_intro: &'static str,
+    pub method: &'static str,
+    pub standard_error: &'static str,
+    pub note: &'static str,
+    pub did_pooled: &'static str,
+    pub did_pooled_note: &'static str,
+    pub twfe_cr1: &'static str,
+    /// `{clusters}`, `{treated}`, `{cells}`.
+    pub twfe_note: &'static str,
+    pub twfe_wild: &'static str,
+    /// `{weights}`, `{replicates}`, `{seed}`.
+    pub wild_note: &'static str,
+    /// `{cells}`, `{pilots}`, `{baseline}`, `{set}`, `{weighting}`, `{dropped}`, `{outside}`, `{undefined}`.
+    pub selection_note: &'static str,
+    pub twfe_reading: &'static str,
+    pub pretrend_heading: &'static str,
+    /// `{q}`, `{df1}`, `{df2}`, `{f}`, `{p}`, `{wild}` (the filled [`Labels::pretrend_wild`] or nothing).
+    pub pretrend_text: &'static str,
+    pub event_caption: &'static str,
+    pub reference: &'static str,
+    pub forest_caption: &'static str,
+    pub unit_effects_heading: &'static str,
+    pub unit_effects_text: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub unit_effects_gloss: &'static str,
+    pub did_survey_se: &'static str,
+    pub before: &'static str,
+    pub after: &'static str,
     /// Response channel key → label.
     pub channels: &'static [(&'static str, &'static str)],
     /// Ingest / clean reason key → label.
@@ -318,6 +350,30 @@ pilot communes (from the population file given to the job).",
     chain_kept: "{n} giữ",
     chain_aggregate_in: "{n} vào tổng hợp",
     chain_used: "{n} dùng",
+    eval_heading: "Đánh giá thí điểm / Pilot evaluation",
+    eval_intro: "Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm bao nhiêu điểm so với nhóm đối chứng kể từ khi thí điểm.",
+    method: "Phương pháp",
+    standard_error: "Sai số chuẩn",
+    note: "Ghi chú",
+    did_pooled: "DiD 2×2 gộp",
+    did_pooled_note: "sai số theo phiếu, bỏ qua biến động giữa các đơn vị",
+    twfe_cr1: "DiD hai chiều cố định (TWFE), sai số cụm CR1",
+    twfe_note: "{clusters} đơn vị ({treated} thí điểm), {cells} ô đơn vị × kỳ; t với G − 1 bậc tự do",
+    twfe_wild: "TWFE, bootstrap cụm hoang dã (WCR)",
+    wild_note: "trọng số {weights}, {replicates} lần lặp, hạt giống {seed}",
+    selection_note: "Bảng số liệu: {cells} ô của {pilots} đơn vị thí điểm và {baseline} đơn vị đối chứng (nhóm so sánh: {set}; trọng số: {weighting}); bỏ {dropped} đơn vị, {outside} ô ngoài nhóm so sánh, {undefined} ô không có chỉ số.",
+    twfe_reading: "Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm hoang dã là cách suy luận nên ưu tiên.",
+    pretrend_heading: "Kiểm định xu hướng trước thí điểm",
+    pretrend_text: "Kiểm định đồng thời {q} hệ số trước thí điểm bằng 0: F({df1}, {df2}) = {f}, p = {p}{wild}. p lớn nghĩa là không phát hiện được khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng song song.",
+    event_caption: "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1).",
+    reference: "tham chiếu",
+    forest_caption: "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô.",
+    unit_effects_heading: "Từng đơn vị thí điểm",
+    unit_effects_text: "Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối chứng và thường quá nhỏ (MacKinnon & Webb 2017).",
+    unit_effects_gloss: "(With a single pilot unit, cluster-robust standard errors are not reliable: they reflect only the baseline's variation and are far too small.)",
+    did_survey_se: "DiD 2×2 (sai số khảo sát)",
+    before: "Trước",
+    after: "Sau",
     channels: &[
         ("survey", "Phiếu khảo sát"),
         ("paper", "Phiếu giấy"),
@@ -480,6 +536,30 @@ living in pilot communes (from the population file given to the job).",
     chain_kept: "{n} kept",
     chain_aggregate_in: "{n} into aggregation",
     chain_used: "{n} used",
+    eval_heading: "Pilot evaluation",
+    eval_intro: "Three estimators of one question: by how many points the SIPAS index of the pilot units rose beyond that of the comparison group since the pilot began.",
+    method: "Method",
+    standard_error: "Standard error",
+    note: "Note",
+    did_pooled: "Pooled 2×2 DiD",
+    did_pooled_note: "response-level standard error; ignores variation between units",
+    twfe_cr1: "Two-way fixed-effects DiD (TWFE), CR1 cluster standard error",
+    twfe_note: "{clusters} units ({treated} pilots), {cells} unit × period cells; t with G − 1 degrees of freedom",
+    twfe_wild: "TWFE, wild cluster bootstrap (WCR)",
+    wild_note: "{weights} weights, {replicates} replicates, seed {seed}",
+    selection_note: "Panel: {cells} cells of {pilots} pilot units and {baseline} comparison units (comparison set: {set}; weighting: {weighting}); {dropped} units left out, {outside} cells outside the comparison set, {undefined} cells without an index.",
+    twfe_reading: "How to read it: the two-way fixed-effects model compares each unit with itself over time and removes the movement common to each period. CR1 cluster standard errors allow a unit's errors to be correlated across periods; as there are few pilot units, the wild cluster bootstrap interval is the inference to prefer.",
+    pretrend_heading: "Pre-trend test",
+    pretrend_text: "Joint test that the {q} pre-pilot coefficients are 0: F({df1}, {df2}) = {f}, p = {p}{wild}. A large p means that no difference in pre-pilot trends was detected; it does not prove that the two groups trended in parallel.",
+    event_caption: "Coefficient of each period relative to the pilot's first period (k = 0); k = −1 is the reference period (hollow point, fixed at 0); vertical bars: 95% confidence interval (CR1 cluster standard errors).",
+    reference: "reference",
+    forest_caption: "Top row (purple): the overall estimate of the two-way fixed-effects model with its CR1 cluster and wild bootstrap confidence intervals. Below it (blue), each pilot unit by unit code: the 2×2 DiD against the comparison group, 95% confidence interval from the survey standard errors of the cells.",
+    unit_effects_heading: "Each pilot unit",
+    unit_effects_text: "Each pilot unit is compared on its own with the comparison group. The 95% confidence interval is that of the 2×2 DiD, from the survey standard errors of the cells (units taken as fixed). The unit's own TWFE estimate is shown for comparison (on a balanced panel it equals the 2×2 DiD) but without an interval: with a single pilot unit, cluster-robust standard errors are not reliable, as they reflect only the comparison group's variation and are usually far too small (MacKinnon & Webb 2017).",
+    unit_effects_gloss: "",
+    did_survey_se: "2×2 DiD (survey standard errors)",
+    before: "Before",
+    after: "After",
     channels: &[
         ("survey", "Survey form"),
         ("paper", "Paper form"),
@@ -636,6 +716,30 @@ impl Labels {
             ("chain_kept", self.chain_kept),
             ("chain_aggregate_in", self.chain_aggregate_in),
             ("chain_used", self.chain_used),
+            ("eval_heading", self.eval_heading),
+            ("eval_intro", self.eval_intro),
+            ("method", self.method),
+            ("standard_error", self.standard_error),
+            ("note", self.note),
+            ("did_pooled", self.did_pooled),
+            ("did_pooled_note", self.did_pooled_note),
+            ("twfe_cr1", self.twfe_cr1),
+            ("twfe_note", self.twfe_note),
+            ("twfe_wild", self.twfe_wild),
+            ("wild_note", self.wild_note),
+            ("selection_note", self.selection_note),
+            ("twfe_reading", self.twfe_reading),
+            ("pretrend_heading", self.pretrend_heading),
+            ("pretrend_text", self.pretrend_text),
+            ("event_caption", self.event_caption),
+            ("reference", self.reference),
+            ("forest_caption", self.forest_caption),
+            ("unit_effects_heading", self.unit_effects_heading),
+            ("unit_effects_text", self.unit_effects_text),
+            ("unit_effects_gloss", self.unit_effects_gloss),
+            ("did_survey_se", self.did_survey_se),
+            ("before", self.before),
+            ("after", self.after),
         ];
         v.extend(self.channels.iter().copied());
         v.extend(self.reasons.iter().copied());
@@ -699,7 +803,7 @@ mod tests {
             assert_eq!(holes(v), holes(e), "{k}: placeholders differ");
             // English labels use no Vietnamese letters (ASCII plus typography).
             assert!(
-                e.chars().all(|c| c.is_ascii() || "–—“”×…".contains(c)),
+                e.chars().all(|c| c.is_ascii() || "–—“”×…−".contains(c)),
                 "{k}: `{e}` has a non-English letter"
             );
         }

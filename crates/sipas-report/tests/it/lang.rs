@@ -34,11 +34,7 @@ fn fragments(l: &Labels) -> Vec<(&'static str, String)> {
 
 /// Sections of the page that `--lang en` does not translate yet (their
 /// headings are bilingual, their prose Vietnamese; see `sipas_report::labels`).
-const NOT_TRANSLATED: [&str; 3] = [
-    "<h2>Đánh giá thí điểm / Pilot evaluation",
-    "<h2>Các phần và yếu tố",
-    "<h2>Phương pháp / Methods",
-];
+const NOT_TRANSLATED: [&str; 2] = ["<h2>Các phần và yếu tố", "<h2>Phương pháp / Methods"];
 
 /// The small fixture with its ingest and clean reports, plus a survey-mode
 /// comparison and a crosswalk's `treatment.csv`, so that every section shows.
@@ -133,6 +129,18 @@ fn english_report_has_english_labels_and_no_vietnamese_ones() {
         "x: Difference in SIPAS score from the comparison group (points) [",
         "OverallCr1 \"Overall — cluster CI (CR1)\"",
         "OverallWild \"Overall — wild bootstrap CI\"",
+        // The evaluation detail (numbers of the fixture's did_twfe.csv and pretrend.csv).
+        "<h2>Pilot evaluation</h2>",
+        "<th class=\"name\">Method</th><th>Estimate</th><th>95% CI</th><th>Standard error</th>",
+        "<td class=\"name\">Two-way fixed-effects DiD (TWFE), CR1 cluster standard error</td>\
+         <td>5.90</td><td>0.74–11.06</td><td>1.20</td><td>0.039</td>",
+        "3 units (2 pilots), 17 unit × period cells; t with G − 1 degrees of freedom",
+        "webb weights, 999 replicates, seed 42",
+        "Joint test that the 3 pre-pilot coefficients are 0: F(3, 2) = 0.50, p = 0.715; \
+         wild bootstrap p = 0.690.",
+        "<td>0.00</td><td>reference</td>",
+        "<h3>Each pilot unit</h3>",
+        "<th>Before</th><th>After</th><th>Before</th><th>After</th>",
         // Survey modes, today's units and data quality (numbers of the fixture's reports).
         "<h2>SIPAS by survey mode</h2>",
         "<h2>Pilots on today&#39;s units</h2>",
@@ -209,6 +217,15 @@ fn vietnamese_report_is_nfc_with_its_diacritics() {
     let full = render_html_in(&full_results().1, &p, Lang::Vi);
     assert_eq!(full, nfc(&full));
     for piece in [
+        "<h2>Đánh giá thí điểm / Pilot evaluation</h2>",
+        "<td class=\"name\">DiD hai chiều cố định (TWFE), sai số cụm CR1</td>",
+        "3 đơn vị (2 thí điểm), 17 ô đơn vị × kỳ; t với G − 1 bậc tự do",
+        "trọng số webb, 999 lần lặp, hạt giống 42",
+        "<h3>Kiểm định xu hướng trước thí điểm</h3>\n<p>Kiểm định đồng thời 3 hệ số trước thí \
+         điểm bằng 0: F(3, 2) = 0.50, p = 0.715; p bootstrap hoang dã = 0.690. p lớn",
+        "<td>0.00</td><td>tham chiếu</td>",
+        "(MacKinnon &amp; Webb 2017). <small lang=\"en\">(With a single pilot unit,",
+        "<tr><th>Trước</th><th>Sau</th><th>Trước</th><th>Sau</th><th>Ước lượng</th>",
         "<h2>SIPAS theo hình thức khảo sát / By survey mode</h2>",
         "<h2>Đơn vị hiện nay và thí điểm / Pilots on today&#39;s units</h2>",
         "<h2>Chất lượng dữ liệu / Data quality</h2>",
