@@ -317,7 +317,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
     }
 
     todays_units_section(&mut h, results, l);
-    methods_section(&mut h, results, start, codes.len());
+    methods_section(&mut h, results, start, codes.len(), l);
     quality_section(&mut h, results, l);
     h.push_str("</body>\n</html>\n");
     h
@@ -469,7 +469,7 @@ pub fn paragraphs(text: &str) -> String {
 
 /// The declared survey design every SE, interval and chart band comes from
 /// (`aggregate-report.json` → `design`), or nothing when the results name none.
-fn design_paragraph(results: &Results) -> String {
+fn design_paragraph(results: &Results, l: &Labels) -> String {
     match results
         .quality
         .aggregate
@@ -477,10 +477,11 @@ fn design_paragraph(results: &Results) -> String {
         .map(|a| a.design.as_str())
     {
         Some(d) if !d.is_empty() => format!(
-            "<p>Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, \
-             khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): \
-             <span lang=\"en\">{}</span></p>\n",
-            escape(d)
+            "<p>{}</p>\n",
+            fill_html(
+                l.design_text,
+                &[("design", &format!("<span lang=\"en\">{}</span>", escape(d)))]
+            )
         ),
         _ => String::new(),
     }
@@ -772,128 +773,158 @@ fn elements_table(h: &mut String, results: &Results) {
     h.push_str("</table>\n");
 }
 
-/// Vietnamese name of a bootstrap weight distribution.
-fn weights_vi(key: &str) -> String {
+/// The name of a bootstrap weight distribution.
+fn weights_name(key: &str, l: &Labels) -> String {
     match key {
-        "webb" => "Webb (sáu giá trị ±√0.5, ±1, ±√1.5)".to_string(),
+        "webb" => l.webb_weights.to_string(),
         "rademacher" => "Rademacher (±1)".to_string(),
         other => other.to_string(),
     }
 }
 
-/// The "Phương pháp / Methods" section: static Vietnamese text with the
+/// `template` escaped, then its `{name}` holes filled with markup.
+fn fill_html(template: &str, html: &[(&str, &str)]) -> String {
+    fill(&escape(template), html)
+}
+
+/// The "Phương pháp / Methods" section: the catalogue's text with the
 /// numbers of these results, then `methods.txt` (English, `lang="en"`).
-fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units: usize) {
+fn methods_section(
+    h: &mut String,
+    results: &Results,
+    start: Period,
+    pilot_units: usize,
+    l: &Labels,
+) {
     let ev = &results.evaluation;
     let periods = &results.periods;
     let pre = periods.iter().filter(|p| **p < start).count();
     let post = periods.len() - pre;
     let first = periods.first().map(ToString::to_string).unwrap_or_default();
     let last = periods.last().map(ToString::to_string).unwrap_or_default();
+    let start_s = start.to_string();
+    let pilot_units_s = pilot_units.to_string();
     let mut m = String::new();
     let _ = write!(
         m,
-        "<h2>Phương pháp / Methods</h2>\n\
-         <h3>Chỉ số</h3>\n\
-         <p>Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc \
-         5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc \
-         không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ \
-         số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần \
-         là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: \
-         trung bình năm yếu tố).</p>\n\
-         <p>Số liệu gồm {pilot_units} đơn vị thí điểm và {} đơn vị đối chứng (không thí điểm), \
-         {} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước \
-         thí điểm và {post} kỳ từ khi thí điểm.</p>\n\
-         <h3>Sai số chuẩn và khoảng tin cậy</h3>\n\
-         <p>Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × \
-         kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu \
-         có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
-         tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các \
-         phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số \
-         liệu để tính, không phải bằng 0.</p>\n{}\
-         <h3>Khác biệt kép 2×2</h3>\n\
-         <p>Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi \
-         của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các \
-         kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính \
-         từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các \
-         đơn vị là cố định: nó phản ánh sai số chọn mẫu \
-         phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{}</p>\n",
-        results.baseline_unit_count(),
-        periods.len(),
-        design_paragraph(results),
-        if ev.did_units.is_empty() {
-            ""
-        } else {
-            " Bảng “Từng đơn vị thí điểm” dùng cách này cho từng đơn vị."
-        },
+        "<h2>{}</h2>\n<h3>{}</h3>\n<p>{}</p>\n<p>{}</p>\n<h3>{}</h3>\n<p>{}</p>\n{}\
+         <h3>{}</h3>\n<p>{}</p>\n",
+        escape(l.methods_heading),
+        escape(l.index_heading),
+        escape(l.index_text),
+        escape(&fill(
+            l.data_text,
+            &[
+                ("pilot_units", &pilot_units_s),
+                ("baseline", &results.baseline_unit_count().to_string()),
+                ("periods", &periods.len().to_string()),
+                ("first", &first),
+                ("last", &last),
+                ("start", &start_s),
+                ("pre", &pre.to_string()),
+                ("post", &post.to_string()),
+            ]
+        )),
+        escape(l.se_heading),
+        fill_html(l.se_text, &[("survey", "<i>survey</i>")]),
+        design_paragraph(results, l),
+        escape(l.did22_heading),
+        escape(&fill(
+            l.did22_text,
+            &[
+                ("start", &start_s),
+                (
+                    "per_unit",
+                    if ev.did_units.is_empty() {
+                        ""
+                    } else {
+                        l.did22_per_unit
+                    }
+                ),
+            ]
+        )),
     );
     if let Some(t) = &ev.twfe {
         let o = &t.overall;
         let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
-        let _ = write!(
+        let text = fill_html(
+            l.twfe_text,
+            &[
+                (
+                    "model",
+                    "y<sub>ut</sub> = α<sub>u</sub> + λ<sub>t</sub> + β·D<sub>ut</sub>",
+                ),
+                ("alpha", "α<sub>u</sub>"),
+                ("lambda", "λ<sub>t</sub>"),
+                ("d", "D<sub>ut</sub>"),
+            ],
+        );
+        let _ = writeln!(
             m,
-            "<h3>Mô hình hai chiều cố định (TWFE) và sai số theo cụm</h3>\n\
-             <p>Mô hình hồi quy trên các ô đơn vị × kỳ: y<sub>ut</sub> = α<sub>u</sub> + \
-             λ<sub>t</sub> + β·D<sub>ut</sub>, trong đó α<sub>u</sub> là mức riêng của từng đơn \
-             vị, λ<sub>t</sub> là biến động chung của từng kỳ và D<sub>ut</sub> = 1 ở đơn vị thí \
-             điểm từ kỳ {start}. Hệ số β là tác động của thí điểm. Sai số chuẩn theo cụm CR1 (mỗi \
-             đơn vị là một cụm: {} cụm, trong đó {} cụm thí điểm, {} ô) cho phép sai số của một \
-             đơn vị tương quan giữa các kỳ; khoảng tin cậy dùng phân phối t với G − 1 bậc tự \
-             do.</p>\n",
-            count(o.n_clusters),
-            count(o.n_treated),
-            count(o.n_obs),
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.twfe_heading),
+            fill(
+                &text,
+                &[
+                    ("start", &escape(&start_s)),
+                    ("clusters", &count(o.n_clusters)),
+                    ("treated", &count(o.n_treated)),
+                    ("cells", &count(o.n_obs)),
+                ]
+            )
         );
         if o.p_wild.is_some() || o.lo_wild.is_some() {
             let _ = writeln!(
                 m,
-                "<p>Chỉ có {} đơn vị được thí điểm; khi có ít cụm được thí điểm, sai số theo cụm \
-                 thường quá nhỏ. Vì vậy cách suy luận nên ưu tiên là bootstrap cụm hoang dã có \
-                 ràng buộc (WCR): giả định \
-                 tác động bằng 0, nhân phần dư của mỗi đơn vị với một trọng số ngẫu nhiên theo \
-                 phân phối {}, lặp lại {} lần (hạt giống {}), rồi so sánh thống kê t quan sát \
-                 được với các lần lặp. Khoảng tin cậy bootstrap gồm các giá trị tác động mà kiểm \
-                 định này không bác bỏ ở mức 5%.</p>",
-                count(o.n_treated),
-                escape(&weights_vi(&o.bootstrap_weights)),
-                count(o.replicates),
-                count(o.seed),
+                "<p>{}</p>",
+                escape(&fill(
+                    l.wcr_text,
+                    &[
+                        ("treated", &count(o.n_treated)),
+                        ("weights", &weights_name(&o.bootstrap_weights, l)),
+                        ("replicates", &count(o.replicates)),
+                        ("seed", &count(o.seed)),
+                    ]
+                ))
             );
         }
     }
     if !ev.event_study.is_empty() || ev.pretrend.is_some() {
         let reference = match ev.event_study.iter().find(|c| c.is_reference()) {
-            Some(c) if c.k != -1 => format!("kỳ k = {} ({})", k_label(c.k), c.period),
-            _ => "kỳ ngay trước thí điểm (k = −1)".to_string(),
+            Some(c) if c.k != -1 => fill(
+                l.ref_k,
+                &[("k", &k_label(c.k)), ("period", &c.period.to_string())],
+            ),
+            _ => l.ref_default.to_string(),
         };
         let wild = if ev.pretrend.as_ref().is_some_and(|t| t.p_wild.is_some()) {
-            ", kèm p bootstrap hoang dã"
+            l.event_wild
         } else {
             ""
         };
-        let _ = write!(
+        let text = fill_html(l.event_text, &[("beta_k", "β<sub>k</sub>")]);
+        let _ = writeln!(
             m,
-            "<h3>Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm</h3>\n\
-             <p>Nghiên cứu sự kiện thay hệ số β bằng một hệ số β<sub>k</sub> cho mỗi kỳ k tính \
-             từ kỳ bắt đầu (k = 0 là kỳ {start}); {reference} là kỳ tham chiếu, cố định bằng 0. Nếu hai nhóm có xu hướng song song trước thí điểm thì các \
-             hệ số trước thí điểm phải gần 0. Kiểm định xu hướng trước thí điểm kiểm định đồng \
-             thời các hệ số này bằng 0 (kiểm định Wald với ma trận hiệp phương sai theo cụm CR1, \
-             báo cáo dạng F với G − 1 bậc tự do ở mẫu số{wild}). p lớn không \
-             chứng minh xu hướng song song, chỉ cho thấy không phát hiện được khác biệt với số \
-             đơn vị hiện có.</p>\n"
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.event_heading),
+            fill(
+                &text,
+                &[
+                    ("start", &escape(&start_s)),
+                    ("reference", &escape(&reference)),
+                    ("wild", &escape(wild)),
+                ]
+            )
         );
     }
     let _ = write!(
         m,
-        "<h3>Giả định</h3>\n<ul>\n\
-         <li>Xu hướng song song: nếu không có thí điểm, chỉ số của các đơn vị thí điểm sẽ thay \
-         đổi giống như nhóm đối chứng.</li>\n\
-         <li>Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ \
-         {start}.</li>\n\
-         <li>Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.</li>\n\
-         <li>Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy \
-         chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết \
-         quả là tác động tại chính các đơn vị này.</li>\n</ul>\n"
+        "<h3>{}</h3>\n<ul>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n",
+        escape(l.assumptions_heading),
+        escape(l.assume_parallel),
+        escape(&fill(l.assume_anticipation, &[("start", &start_s)])),
+        escape(l.assume_spillover),
+        escape(&fill(l.assume_few, &[("pilot_units", &pilot_units_s)]))
     );
     h.push_str(&nfc(&m));
     if let Some(text) = &ev.methods {

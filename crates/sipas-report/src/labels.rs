@@ -13,10 +13,9 @@
 //! is the English gloss the Vietnamese page shows, empty in English). Channel
 //! and reason labels are keyed tables ([`Labels::channel`], [`Labels::reason`]).
 //!
-//! The evaluation detail is covered too. Not covered yet: the methods
-//! section, whose heading is already bilingual ("Phương pháp / Methods") and
-//! whose prose stays Vietnamese (its English text is `methods.txt`, shown
-//! below it).
+//! The evaluation detail and methods sections are covered too. A few labels
+//! hold `{name}` holes for markup (`{survey}`, `{model}`): the page escapes
+//! the label first, then fills those holes with its own HTML.
 
 use std::fmt;
 use std::str::FromStr;
@@ -232,6 +231,42 @@ pub struct Labels {
     pub did_survey_se: &'static str,
     pub before: &'static str,
     pub after: &'static str,
+    // The methods section.
+    /// Bilingual in Vietnamese.
+    pub methods_heading: &'static str,
+    pub index_heading: &'static str,
+    pub index_text: &'static str,
+    /// `{pilot_units}`, `{baseline}`, `{periods}`, `{first}`, `{last}`, `{start}`, `{pre}`, `{post}`.
+    pub data_text: &'static str,
+    pub se_heading: &'static str,
+    /// `{survey}`: the R package's name (set in italics).
+    pub se_text: &'static str,
+    /// `{design}`: the declared design (English).
+    pub design_text: &'static str,
+    pub did22_heading: &'static str,
+    /// `{start}`, `{per_unit}` (the filled [`Labels::did22_per_unit`] or nothing).
+    pub did22_text: &'static str,
+    pub did22_per_unit: &'static str,
+    pub twfe_heading: &'static str,
+    /// `{model}`, `{alpha}`, `{lambda}`, `{d}` (formulas), `{start}`, `{clusters}`, `{treated}`, `{cells}`.
+    pub twfe_text: &'static str,
+    /// `{treated}`, `{weights}`, `{replicates}`, `{seed}`.
+    pub wcr_text: &'static str,
+    pub webb_weights: &'static str,
+    pub event_heading: &'static str,
+    /// `{beta_k}` (formula), `{start}`, `{reference}`, `{wild}` (the filled [`Labels::event_wild`] or nothing).
+    pub event_text: &'static str,
+    /// `{k}`, `{period}`.
+    pub ref_k: &'static str,
+    pub ref_default: &'static str,
+    pub event_wild: &'static str,
+    pub assumptions_heading: &'static str,
+    pub assume_parallel: &'static str,
+    /// `{start}`.
+    pub assume_anticipation: &'static str,
+    pub assume_spillover: &'static str,
+    /// `{pilot_units}`.
+    pub assume_few: &'static str,
     /// Response channel key → label.
     pub channels: &'static [(&'static str, &'static str)],
     /// Ingest / clean reason key → label.
@@ -374,6 +409,30 @@ pilot communes (from the population file given to the job).",
     did_survey_se: "DiD 2×2 (sai số khảo sát)",
     before: "Trước",
     after: "Sau",
+    methods_heading: "Phương pháp / Methods",
+    index_heading: "Chỉ số",
+    index_text: "Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: trung bình năm yếu tố).",
+    data_text: "Số liệu gồm {pilot_units} đơn vị thí điểm và {baseline} đơn vị đối chứng (không thí điểm), {periods} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước thí điểm và {post} kỳ từ khi thí điểm.",
+    se_heading: "Sai số chuẩn và khoảng tin cậy",
+    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
+    design_text: "Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): {design}",
+    did22_heading: "Khác biệt kép 2×2",
+    did22_text: "Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{per_unit}",
+    did22_per_unit: " Bảng “Từng đơn vị thí điểm” dùng cách này cho từng đơn vị.",
+    twfe_heading: "Mô hình hai chiều cố định (TWFE) và sai số theo cụm",
+    twfe_text: "Mô hình hồi quy trên các ô đơn vị × kỳ: {model}, trong đó {alpha} là mức riêng của từng đơn vị, {lambda} là biến động chung của từng kỳ và {d} = 1 ở đơn vị thí điểm từ kỳ {start}. Hệ số β là tác động của thí điểm. Sai số chuẩn theo cụm CR1 (mỗi đơn vị là một cụm: {clusters} cụm, trong đó {treated} cụm thí điểm, {cells} ô) cho phép sai số của một đơn vị tương quan giữa các kỳ; khoảng tin cậy dùng phân phối t với G − 1 bậc tự do.",
+    wcr_text: "Chỉ có {treated} đơn vị được thí điểm; khi có ít cụm được thí điểm, sai số theo cụm thường quá nhỏ. Vì vậy cách suy luận nên ưu tiên là bootstrap cụm hoang dã có ràng buộc (WCR): giả định tác động bằng 0, nhân phần dư của mỗi đơn vị với một trọng số ngẫu nhiên theo phân phối {weights}, lặp lại {replicates} lần (hạt giống {seed}), rồi so sánh thống kê t quan sát được với các lần lặp. Khoảng tin cậy bootstrap gồm các giá trị tác động mà kiểm định này không bác bỏ ở mức 5%.",
+    webb_weights: "Webb (sáu giá trị ±√0.5, ±1, ±√1.5)",
+    event_heading: "Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm",
+    event_text: "Nghiên cứu sự kiện thay hệ số β bằng một hệ số {beta_k} cho mỗi kỳ k tính từ kỳ bắt đầu (k = 0 là kỳ {start}); {reference} là kỳ tham chiếu, cố định bằng 0. Nếu hai nhóm có xu hướng song song trước thí điểm thì các hệ số trước thí điểm phải gần 0. Kiểm định xu hướng trước thí điểm kiểm định đồng thời các hệ số này bằng 0 (kiểm định Wald với ma trận hiệp phương sai theo cụm CR1, báo cáo dạng F với G − 1 bậc tự do ở mẫu số{wild}). p lớn không chứng minh xu hướng song song, chỉ cho thấy không phát hiện được khác biệt với số đơn vị hiện có.",
+    ref_k: "kỳ k = {k} ({period})",
+    ref_default: "kỳ ngay trước thí điểm (k = −1)",
+    event_wild: ", kèm p bootstrap hoang dã",
+    assumptions_heading: "Giả định",
+    assume_parallel: "Xu hướng song song: nếu không có thí điểm, chỉ số của các đơn vị thí điểm sẽ thay đổi giống như nhóm đối chứng.",
+    assume_anticipation: "Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ {start}.",
+    assume_spillover: "Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.",
+    assume_few: "Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết quả là tác động tại chính các đơn vị này.",
     channels: &[
         ("survey", "Phiếu khảo sát"),
         ("paper", "Phiếu giấy"),
@@ -560,6 +619,30 @@ living in pilot communes (from the population file given to the job).",
     did_survey_se: "2×2 DiD (survey standard errors)",
     before: "Before",
     after: "After",
+    methods_heading: "Methods",
+    index_heading: "The index",
+    index_text: "The index of a question is its satisfaction rate: 100 × (answers 4 “Satisfied” or 5 “Very satisfied”) / (valid answers), in percent. A blank or invalid answer is missing: it is left out of the denominator and never counted as 0. The index of an element is the mean of the indices of its questions, that of a part the mean of its elements, and the SIPAS index the mean of the parts (2017–2021 questionnaire: the mean of the five elements).",
+    data_text: "The data hold {pilot_units} pilot units and {baseline} comparison units (without the pilot), {periods} survey periods from {first} to {last}. The pilot starts in period {start}: {pre} periods before the pilot and {post} since.",
+    se_heading: "Standard errors and confidence intervals",
+    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The 95% confidence interval is the estimate ± 1.96 × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
+    design_text: "Survey design and variance method behind every standard error, confidence interval and chart band (the 2×2 difference-in-differences included): {design}",
+    did22_heading: "2×2 difference-in-differences",
+    did22_text: "The simplest difference-in-differences (DiD) estimate compares four means: the change of the index in the pilot units (mean from period {start} on minus the mean of the periods before) minus the change of the comparison group over the same time. Its standard error comes from the survey errors under the same design (the full covariance of the four groups), taking the units as fixed: it reflects the sampling of responses but not random variation between units.{per_unit}",
+    did22_per_unit: " The table “Each pilot unit” applies it to each unit.",
+    twfe_heading: "Two-way fixed effects (TWFE) and cluster standard errors",
+    twfe_text: "A regression on the unit × period cells: {model}, where {alpha} is each unit's own level, {lambda} the movement common to each period and {d} = 1 in a pilot unit from period {start} on. The coefficient β is the effect of the pilot. CR1 cluster standard errors (each unit a cluster: {clusters} clusters, {treated} of them pilots, {cells} cells) allow a unit's errors to be correlated across periods; the confidence interval uses the t distribution with G − 1 degrees of freedom.",
+    wcr_text: "Only {treated} units are piloted; with few treated clusters, cluster standard errors are usually too small. The inference to prefer is therefore the restricted wild cluster bootstrap (WCR): impose an effect of 0, multiply each unit's residuals by a random weight drawn from the {weights} distribution, repeat {replicates} times (seed {seed}), and compare the observed t statistic with the replicates. The bootstrap confidence interval holds the effect values this test does not reject at the 5% level.",
+    webb_weights: "Webb (six values ±√0.5, ±1, ±√1.5)",
+    event_heading: "Event study and pre-trend test",
+    event_text: "The event study replaces the coefficient β with one coefficient {beta_k} for each period k counted from the pilot's first period (k = 0 is period {start}); {reference} is the reference period, fixed at 0. If the two groups trended in parallel before the pilot, the pre-pilot coefficients should be near 0. The pre-trend test tests jointly that these coefficients are 0 (a Wald test with the CR1 cluster covariance matrix, reported as an F with G − 1 denominator degrees of freedom{wild}). A large p does not prove parallel trends; it only shows that no difference was detected with the units at hand.",
+    ref_k: "period k = {k} ({period})",
+    ref_default: "the period just before the pilot (k = −1)",
+    event_wild: ", with a wild bootstrap p",
+    assumptions_heading: "Assumptions",
+    assume_parallel: "Parallel trends: without the pilot, the index of the pilot units would have changed as the comparison group's did.",
+    assume_anticipation: "No anticipation: the pilot does not change satisfaction before period {start}.",
+    assume_spillover: "No spillover: the pilot does not change satisfaction in the comparison units.",
+    assume_few: "Few treated clusters: there are only {pilot_units} pilot units, so every confidence interval is approximate. The pilot units were chosen, not drawn at random, so the result is the effect in these units themselves.",
     channels: &[
         ("survey", "Survey form"),
         ("paper", "Paper form"),
@@ -740,6 +823,30 @@ impl Labels {
             ("did_survey_se", self.did_survey_se),
             ("before", self.before),
             ("after", self.after),
+            ("methods_heading", self.methods_heading),
+            ("index_heading", self.index_heading),
+            ("index_text", self.index_text),
+            ("data_text", self.data_text),
+            ("se_heading", self.se_heading),
+            ("se_text", self.se_text),
+            ("design_text", self.design_text),
+            ("did22_heading", self.did22_heading),
+            ("did22_text", self.did22_text),
+            ("did22_per_unit", self.did22_per_unit),
+            ("twfe_heading", self.twfe_heading),
+            ("twfe_text", self.twfe_text),
+            ("wcr_text", self.wcr_text),
+            ("webb_weights", self.webb_weights),
+            ("event_heading", self.event_heading),
+            ("event_text", self.event_text),
+            ("ref_k", self.ref_k),
+            ("ref_default", self.ref_default),
+            ("event_wild", self.event_wild),
+            ("assumptions_heading", self.assumptions_heading),
+            ("assume_parallel", self.assume_parallel),
+            ("assume_anticipation", self.assume_anticipation),
+            ("assume_spillover", self.assume_spillover),
+            ("assume_few", self.assume_few),
         ];
         v.extend(self.channels.iter().copied());
         v.extend(self.reasons.iter().copied());
@@ -803,7 +910,7 @@ mod tests {
             assert_eq!(holes(v), holes(e), "{k}: placeholders differ");
             // English labels use no Vietnamese letters (ASCII plus typography).
             assert!(
-                e.chars().all(|c| c.is_ascii() || "–—“”×…−".contains(c)),
+                e.chars().all(|c| c.is_ascii() || "–—“”×…−±√β".contains(c)),
                 "{k}: `{e}` has a non-English letter"
             );
         }

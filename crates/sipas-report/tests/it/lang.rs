@@ -32,9 +32,9 @@ fn fragments(l: &Labels) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Sections of the page that `--lang en` does not translate yet (their
-/// headings are bilingual, their prose Vietnamese; see `sipas_report::labels`).
-const NOT_TRANSLATED: [&str; 2] = ["<h2>Các phần và yếu tố", "<h2>Phương pháp / Methods"];
+/// Sections of the page that `--lang en` does not translate yet: the
+/// elements table (its heading and the element names from the instruments).
+const NOT_TRANSLATED: [&str; 1] = ["<h2>Các phần và yếu tố"];
 
 /// The small fixture with its ingest and clean reports, plus a survey-mode
 /// comparison and a crosswalk's `treatment.csv`, so that every section shows.
@@ -141,6 +141,17 @@ fn english_report_has_english_labels_and_no_vietnamese_ones() {
         "<td>0.00</td><td>reference</td>",
         "<h3>Each pilot unit</h3>",
         "<th>Before</th><th>After</th><th>Before</th><th>After</th>",
+        // Methods, with the fixture's counts and the TWFE's clusters.
+        "<h2>Methods</h2>",
+        "The data hold 2 pilot units and 1 comparison units (without the pilot), \
+         6 survey periods from 2023Q1 to 2024Q2. The pilot starts in period 2024Q1: \
+         4 periods before the pilot and 2 since.",
+        "agrees with R&#39;s <i>survey</i> package.",
+        "y<sub>ut</sub> = α<sub>u</sub> + λ<sub>t</sub> + β·D<sub>ut</sub>, where α<sub>u</sub>",
+        "(each unit a cluster: 3 clusters, 2 of them pilots, 17 cells)",
+        "drawn from the Webb (six values ±√0.5, ±1, ±√1.5) distribution, repeat 999 times (seed 42)",
+        "one coefficient β<sub>k</sub> for each period",
+        "<li>No anticipation: the pilot does not change satisfaction before period 2024Q1.</li>",
         // Survey modes, today's units and data quality (numbers of the fixture's reports).
         "<h2>SIPAS by survey mode</h2>",
         "<h2>Pilots on today&#39;s units</h2>",
@@ -217,6 +228,18 @@ fn vietnamese_report_is_nfc_with_its_diacritics() {
     let full = render_html_in(&full_results().1, &p, Lang::Vi);
     assert_eq!(full, nfc(&full));
     for piece in [
+        "<h2>Phương pháp / Methods</h2>\n<h3>Chỉ số</h3>",
+        "<p>Số liệu gồm 2 đơn vị thí điểm và 1 đơn vị đối chứng (không thí điểm), 6 kỳ khảo sát \
+         từ 2023Q1 đến 2024Q2. Thí điểm bắt đầu từ kỳ 2024Q1: 4 kỳ trước thí điểm và 2 kỳ từ khi \
+         thí điểm.</p>",
+        "cho cùng kết quả với gói <i>survey</i> của R.",
+        "<p>Mô hình hồi quy trên các ô đơn vị × kỳ: y<sub>ut</sub> = α<sub>u</sub> + \
+         λ<sub>t</sub> + β·D<sub>ut</sub>, trong đó α<sub>u</sub> là mức riêng",
+        "(mỗi đơn vị là một cụm: 3 cụm, trong đó 2 cụm thí điểm, 17 ô)",
+        "theo phân phối Webb (sáu giá trị ±√0.5, ±1, ±√1.5), lặp lại 999 lần (hạt giống 42)",
+        "kỳ ngay trước thí điểm (k = −1) là kỳ tham chiếu",
+        "<li>Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ \
+         2024Q1.</li>",
         "<h2>Đánh giá thí điểm / Pilot evaluation</h2>",
         "<td class=\"name\">DiD hai chiều cố định (TWFE), sai số cụm CR1</td>",
         "3 đơn vị (2 thí điểm), 17 ô đơn vị × kỳ; t với G − 1 bậc tự do",
