@@ -245,7 +245,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
     }
     h.push_str("</table></div>\n");
 
-    elements_table(&mut h, results);
+    elements_table(&mut h, results, l, lang);
 
     // Pilot units table: one row per unit, one column per period, in blocks of at most
     // PERIODS_PER_TABLE periods so that every table fits the page (1,400 px and narrower).
@@ -719,8 +719,9 @@ fn unit_effects_table(h: &mut String, results: &Results, l: &Labels) {
     h.push_str("</table></div>\n");
 }
 
-/// Vietnamese name of a group column from the bundled instruments (newest first).
-fn group_name(id: &str) -> Option<String> {
+/// Name of a group column from the bundled instruments (newest first), in
+/// the report's language.
+fn group_name(id: &str, lang: Lang) -> Option<String> {
     sipas_core::bundled::INSTRUMENT_IDS
         .iter()
         .rev()
@@ -729,12 +730,15 @@ fn group_name(id: &str) -> Option<String> {
             ins.groups()
                 .iter()
                 .find(|g| g.id == id)
-                .map(|g| g.name_vi.clone())
+                .map(|g| match lang {
+                    Lang::Vi => g.name_vi.clone(),
+                    Lang::En => g.name_en.clone(),
+                })
         })
 }
 
 /// Elements and parts, pilots vs baseline, in the last period with both groups.
-fn elements_table(h: &mut String, results: &Results) {
+fn elements_table(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
     if results.group_columns.is_empty() {
         return;
     }
@@ -749,16 +753,23 @@ fn elements_table(h: &mut String, results: &Results) {
     let base = &results.baseline_parts[period];
     let _ = writeln!(
         h,
-        "<h2>Các phần và yếu tố: thí điểm và đối chứng, kỳ {period}</h2>\n<table>\n\
-         <tr><th class=\"name\">Phần / yếu tố</th><th>Đơn vị thí điểm</th>\
-         <th>Nhóm đối chứng</th><th>Chênh lệch</th></tr>"
+        "<h2>{}</h2>\n<table>\n\
+         <tr><th class=\"name\">{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(&fill(
+            l.elements_heading,
+            &[("period", &period.to_string())]
+        )),
+        escape(l.part_element),
+        escape(l.pilot_units),
+        escape(l.comparison_group),
+        escape(l.difference)
     );
     for (i, id) in results.group_columns.iter().enumerate() {
         let (a, b) = (
             pilot.get(i).copied().flatten(),
             base.get(i).copied().flatten(),
         );
-        let name = group_name(id).unwrap_or_else(|| id.clone());
+        let name = group_name(id, lang).unwrap_or_else(|| id.clone());
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td>\

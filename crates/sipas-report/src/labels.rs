@@ -13,7 +13,9 @@
 //! is the English gloss the Vietnamese page shows, empty in English). Channel
 //! and reason labels are keyed tables ([`Labels::channel`], [`Labels::reason`]).
 //!
-//! The evaluation detail and methods sections are covered too. A few labels
+//! The evaluation detail, methods and parts-and-elements sections are
+//! covered too (element names come from the instrument's `name_vi` /
+//! `name_en`). A few labels
 //! hold `{name}` holes for markup (`{survey}`, `{model}`): the page escapes
 //! the label first, then fills those holes with its own HTML.
 
@@ -267,6 +269,11 @@ pub struct Labels {
     pub assume_spillover: &'static str,
     /// `{pilot_units}`.
     pub assume_few: &'static str,
+    // The parts-and-elements table.
+    /// `{period}`.
+    pub elements_heading: &'static str,
+    pub part_element: &'static str,
+    pub difference: &'static str,
     /// Response channel key → label.
     pub channels: &'static [(&'static str, &'static str)],
     /// Ingest / clean reason key → label.
@@ -433,6 +440,9 @@ pilot communes (from the population file given to the job).",
     assume_anticipation: "Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ {start}.",
     assume_spillover: "Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.",
     assume_few: "Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết quả là tác động tại chính các đơn vị này.",
+    elements_heading: "Các phần và yếu tố: thí điểm và đối chứng, kỳ {period}",
+    part_element: "Phần / yếu tố",
+    difference: "Chênh lệch",
     channels: &[
         ("survey", "Phiếu khảo sát"),
         ("paper", "Phiếu giấy"),
@@ -643,6 +653,9 @@ living in pilot communes (from the population file given to the job).",
     assume_anticipation: "No anticipation: the pilot does not change satisfaction before period {start}.",
     assume_spillover: "No spillover: the pilot does not change satisfaction in the comparison units.",
     assume_few: "Few treated clusters: there are only {pilot_units} pilot units, so every confidence interval is approximate. The pilot units were chosen, not drawn at random, so the result is the effect in these units themselves.",
+    elements_heading: "Parts and elements: pilot and comparison units, period {period}",
+    part_element: "Part / element",
+    difference: "Difference",
     channels: &[
         ("survey", "Survey form"),
         ("paper", "Paper form"),
@@ -847,6 +860,9 @@ impl Labels {
             ("assume_anticipation", self.assume_anticipation),
             ("assume_spillover", self.assume_spillover),
             ("assume_few", self.assume_few),
+            ("elements_heading", self.elements_heading),
+            ("part_element", self.part_element),
+            ("difference", self.difference),
         ];
         v.extend(self.channels.iter().copied());
         v.extend(self.reasons.iter().copied());

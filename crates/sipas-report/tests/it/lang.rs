@@ -32,10 +32,6 @@ fn fragments(l: &Labels) -> Vec<(&'static str, String)> {
     out
 }
 
-/// Sections of the page that `--lang en` does not translate yet: the
-/// elements table (its heading and the element names from the instruments).
-const NOT_TRANSLATED: [&str; 1] = ["<h2>Các phần và yếu tố"];
-
 /// The small fixture with its ingest and clean reports, plus a survey-mode
 /// comparison and a crosswalk's `treatment.csv`, so that every section shows.
 fn full_results() -> (tempfile::TempDir, Results) {
@@ -75,27 +71,11 @@ fn full_results() -> (tempfile::TempDir, Results) {
     (dir, r)
 }
 
-/// `html` without the [`NOT_TRANSLATED`] sections (each up to the next `<h2>`).
-fn translated_part(html: &str) -> String {
-    let mut out = html.to_string();
-    for head in NOT_TRANSLATED {
-        if let Some(i) = out.find(head) {
-            let end = out[i + 4..].find("<h2>").map_or(out.len(), |j| i + 4 + j);
-            out.replace_range(i..end, "");
-        }
-    }
-    out
-}
-
 /// Everything an English report shows as text: the page and every chart's labels.
 fn english_text() -> String {
     let (r, p) = (small(), pilots());
-    let mut text = translated_part(&render_html_in(&r, &p, Lang::En));
-    text.push_str(&translated_part(&render_html_in(
-        &full_results().1,
-        &p,
-        Lang::En,
-    )));
+    let mut text = render_html_in(&r, &p, Lang::En);
+    text.push_str(&render_html_in(&full_results().1, &p, Lang::En));
     for code in ["05443", "05602"] {
         text.push_str(&trend_spec_in(&r, &p, code, Lang::En).unwrap().to_text());
     }
@@ -141,6 +121,13 @@ fn english_report_has_english_labels_and_no_vietnamese_ones() {
         "<td>0.00</td><td>reference</td>",
         "<h3>Each pilot unit</h3>",
         "<th>Before</th><th>After</th><th>Before</th><th>After</th>",
+        // Parts and elements, last period 2024Q2: policy 85.3 vs 81.0 (English names
+        // from the instrument).
+        "<h2>Parts and elements: pilot and comparison units, period 2024Q2</h2>",
+        "<th class=\"name\">Part / element</th><th>Pilot units</th><th>Comparison group</th>\
+         <th>Difference</th>",
+        "<td class=\"name\">Policy making and implementation <small>(policy)</small></td>\
+         <td>85.3</td><td>81.0</td><td>4.3</td>",
         // Methods, with the fixture's counts and the TWFE's clusters.
         "<h2>Methods</h2>",
         "The data hold 2 pilot units and 1 comparison units (without the pilot), \
@@ -228,6 +215,9 @@ fn vietnamese_report_is_nfc_with_its_diacritics() {
     let full = render_html_in(&full_results().1, &p, Lang::Vi);
     assert_eq!(full, nfc(&full));
     for piece in [
+        "<h2>Các phần và yếu tố: thí điểm và đối chứng, kỳ 2024Q2</h2>",
+        "<tr><th class=\"name\">Phần / yếu tố</th><th>Đơn vị thí điểm</th>\
+         <th>Nhóm đối chứng</th><th>Chênh lệch</th></tr>",
         "<h2>Phương pháp / Methods</h2>\n<h3>Chỉ số</h3>",
         "<p>Số liệu gồm 2 đơn vị thí điểm và 1 đơn vị đối chứng (không thí điểm), 6 kỳ khảo sát \
          từ 2023Q1 đến 2024Q2. Thí điểm bắt đầu từ kỳ 2024Q1: 4 kỳ trước thí điểm và 2 kỳ từ khi \
