@@ -8,16 +8,14 @@
 //! `{start}`) and filled by [`fill`]. Vietnamese strings are NFC with their
 //! diacritics (checked by the tests).
 //!
-//! The survey-mode, today's-units and data-quality sections are covered
-//! (their headings stay bilingual in the Vietnamese report; a `_gloss` label
-//! is the English gloss the Vietnamese page shows, empty in English). Channel
-//! and reason labels are keyed tables ([`Labels::channel`], [`Labels::reason`]).
-//!
-//! The evaluation detail, methods and parts-and-elements sections are
-//! covered too (element names come from the instrument's `name_vi` /
-//! `name_en`). A few labels
-//! hold `{name}` holes for markup (`{survey}`, `{model}`): the page escapes
-//! the label first, then fills those holes with its own HTML.
+//! Every section of the page is covered: the evaluation detail, methods,
+//! data-quality, survey-mode and today's-units sections too. Their headings
+//! stay bilingual in the Vietnamese report; a `_gloss` label is the English
+//! gloss the Vietnamese page shows, empty in English. Channel and reason
+//! labels are keyed tables ([`Labels::channel`], [`Labels::reason`]); element
+//! names come from the instrument (`name_vi` / `name_en`). A few labels hold
+//! `{name}` holes for markup (`{survey}`, `{model}`): the page escapes the
+//! label first, then fills those holes with its own HTML.
 
 use std::fmt;
 use std::str::FromStr;
