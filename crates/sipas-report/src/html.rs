@@ -245,7 +245,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
     }
     h.push_str("</table></div>\n");
 
-    elements_table(&mut h, results);
+    elements_table(&mut h, results, l, lang);
 
     // Pilot units table: one row per unit, one column per period, in blocks of at most
     // PERIODS_PER_TABLE periods so that every table fits the page (1,400 px and narrower).
@@ -292,7 +292,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         h.push_str("</table></div>\n");
     }
 
-    crate::modes::section(&mut h, &results.modes);
+    crate::modes::section(&mut h, &results.modes, l);
 
     // Charts.
     let _ = writeln!(h, "<h2>{}</h2>", escape(l.charts_heading));
@@ -316,28 +316,40 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         );
     }
 
-    todays_units_section(&mut h, results);
-    methods_section(&mut h, results, start, codes.len());
-    quality_section(&mut h, results);
+    todays_units_section(&mut h, results, l);
+    methods_section(&mut h, results, start, codes.len(), l);
+    quality_section(&mut h, results, l);
     h.push_str("</body>\n</html>\n");
     h
 }
 
+/// ` <small>gloss</small>`: the English gloss after a Vietnamese text; nothing when empty.
+fn gloss(text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!(" <small>{}</small>", escape(text))
+    }
+}
+
 /// After a crosswalk: which old units make up each unit with a pilot
 /// commune, its treatment intensity, and the DiD under each definition.
-fn todays_units_section(h: &mut String, results: &Results) {
+fn todays_units_section(h: &mut String, results: &Results, l: &Labels) {
     let ev = &results.evaluation;
     if ev.treatment.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2>Đơn vị hiện nay và thí điểm / Pilots on today's units</h2>\n\
-         <p>Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), mỗi đơn vị hiện nay \
-         gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, khi có) trước lần sắp xếp đầu tiên thuộc các \
-         xã thí điểm. <small>After the reorganisations each unit of today holds one or more former \
-         communes; its treatment intensity is the share of its responses (or of its population, when \
-         given) before the first reorganisation from pilot communes.</small></p>\n<table>\n<tr><th>Đơn vị</th>\
-         <th>Các xã cũ</th><th>Xã thí điểm</th><th>Mức độ can thiệp</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<h2>{}</h2>\n<p>{}{}</p>\n<table>\n\
+         <tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(l.todays_heading),
+        escape(l.todays_intro),
+        gloss(l.todays_intro_gloss),
+        escape(l.unit),
+        escape(l.former_communes),
+        escape(l.pilot_communes),
+        escape(l.intensity)
     );
     for t in &ev.treatment {
         let name = results.units.get(&t.unit_code).map_or_else(
@@ -360,10 +372,11 @@ fn todays_units_section(h: &mut String, results: &Results) {
         .iter()
         .any(|t| t.intensity_basis == "population")
     {
-        h.push_str(
-            "<p>Mức độ can thiệp tính theo dân số: tỷ lệ dân số của đơn vị sống ở các xã thí điểm. \
-             <small>Intensity here is the share of the unit's population living in pilot communes \
-             (from the population file given to the job).</small></p>\n",
+        let _ = writeln!(
+            h,
+            "<p>{}{}</p>",
+            escape(l.todays_population_note),
+            gloss(l.todays_population_gloss)
         );
     }
     let rows = ev
@@ -371,18 +384,20 @@ fn todays_units_section(h: &mut String, results: &Results) {
         .as_ref()
         .map_or(&[][..], |t| t.treatments.as_slice());
     if !rows.is_empty() {
-        h.push_str(
-            "<table>\n<tr><th>Định nghĩa can thiệp / treatment</th><th>Ước lượng</th>\
-             <th>KTC 95%</th><th>Đơn vị can thiệp / tổng</th></tr>\n",
+        let _ = writeln!(
+            h,
+            "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            escape(l.treatment_definition),
+            escape(l.estimate),
+            escape(l.ci95),
+            escape(l.treated_of_total)
         );
         for r in rows {
             let label = match r.unit_code.as_deref().unwrap_or_default() {
-                "contains_pilot" => "Có chứa xã thí điểm (contains_pilot)",
-                "intensity" => "Theo mức độ can thiệp (intensity)",
-                "intensity_population" => {
-                    "Theo mức độ can thiệp, tính theo dân số (intensity_population)"
-                }
-                "contains_pilot_unmixed" => "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+                "contains_pilot" => l.def_contains_pilot,
+                "intensity" => l.def_intensity,
+                "intensity_population" => l.def_intensity_population,
+                "contains_pilot_unmixed" => l.def_contains_pilot_unmixed,
                 other => other,
             };
             let _ = writeln!(
@@ -414,37 +429,19 @@ pub fn has_forest(results: &Results) -> bool {
     results.evaluation.twfe.is_some()
 }
 
-/// Vietnamese label of an ingest / clean reason key; the key itself when unknown.
+/// Vietnamese label of an ingest / clean reason key; the key itself when unknown
+/// ([`Labels::reason`] for another language).
 pub fn reason_label(key: &str) -> &str {
-    match key {
-        "duplicate_response_id" => "Trùng mã phiếu",
-        "invalid_answer" => "Câu trả lời không hợp lệ",
-        "invalid_period" => "Kỳ khảo sát không hợp lệ",
-        "invalid_weight" => "Trọng số không hợp lệ",
-        "malformed_row" => "Dòng sai cấu trúc",
-        "missing_response_id" => "Thiếu mã phiếu",
-        "missing_unit" => "Thiếu đơn vị",
-        "mixed_granularity" => "Lẫn loại kỳ (năm, quý, tháng)",
-        "superseded_by_edit" => "Đã được thay bằng bản sửa",
-        "review_rejected" => "Người duyệt đã từ chối",
-        "review_not_approved" => "Chưa được duyệt (chỉ giữ phiếu đã duyệt)",
-        "ambiguous_unit" => "Tên đơn vị không xác định được duy nhất",
-        "unknown_unit" => "Đơn vị không có trong danh mục",
-        "duplicate_resent" => "Bản gửi lại của một phiếu (mọi trường trùng, kể cả thời điểm nộp)",
-        "flag_resent_copy" => "Bản gửi lại, giữ theo cấu hình",
-        "flag_same_answers" => "Cùng câu trả lời với phiếu khác, không có thời điểm nộp",
-        "duplicate_id_superseded" => "Trùng mã phiếu, đã có bản thay thế",
-        "flag_missing" => "Bỏ trống quá nhiều câu",
-        "flag_speeder" => "Trả lời quá nhanh",
-        "flag_straightline" => "Chọn cùng một mức cho mọi câu",
-        "flag_recoded" => "Có giá trị được mã hóa lại",
-        other => other,
-    }
+    crate::labels::VI.reason(key)
 }
 
-/// "✓" when an identity holds, "✗ không khớp" otherwise.
-fn check(ok: bool) -> &'static str {
-    if ok { "✓" } else { "✗ không khớp" }
+/// "✓" when an identity holds, "✗ không khớp" ("✗ does not match") otherwise.
+fn check(ok: bool, l: &Labels) -> String {
+    if ok {
+        "✓".to_string()
+    } else {
+        format!("✗ {}", l.mismatch)
+    }
 }
 
 /// `methods.txt` as HTML: one `<p>` per blank-line-separated paragraph,
@@ -472,7 +469,7 @@ pub fn paragraphs(text: &str) -> String {
 
 /// The declared survey design every SE, interval and chart band comes from
 /// (`aggregate-report.json` → `design`), or nothing when the results name none.
-fn design_paragraph(results: &Results) -> String {
+fn design_paragraph(results: &Results, l: &Labels) -> String {
     match results
         .quality
         .aggregate
@@ -480,10 +477,11 @@ fn design_paragraph(results: &Results) -> String {
         .map(|a| a.design.as_str())
     {
         Some(d) if !d.is_empty() => format!(
-            "<p>Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, \
-             khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): \
-             <span lang=\"en\">{}</span></p>\n",
-            escape(d)
+            "<p>{}</p>\n",
+            fill_html(
+                l.design_text,
+                &[("design", &format!("<span lang=\"en\">{}</span>", escape(d)))]
+            )
         ),
         _ => String::new(),
     }
@@ -505,21 +503,28 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
     {
         return;
     }
-    h.push_str(
-        "<h2>Đánh giá thí điểm / Pilot evaluation</h2>\n\
-         <p>Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm \
-         bao nhiêu điểm so với nhóm đối chứng kể từ khi thí điểm.</p>\n\
-         <table>\n<tr><th class=\"name\">Phương pháp</th><th>Ước lượng</th><th>KTC 95%</th>\
-         <th>Sai số chuẩn</th><th>p</th><th class=\"name\">Ghi chú</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<h2>{}</h2>\n<p>{}</p>\n\
+         <table>\n<tr><th class=\"name\">{}</th><th>{}</th><th>{}</th>\
+         <th>{}</th><th>p</th><th class=\"name\">{}</th></tr>",
+        escape(l.eval_heading),
+        escape(l.eval_intro),
+        escape(l.method),
+        escape(l.estimate),
+        escape(l.ci95),
+        escape(l.standard_error),
+        escape(l.note)
     );
     if let Some(did) = &results.did {
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">DiD 2×2 gộp</td>{}<td>{}</td><td>—</td>\
+            "<tr><td class=\"name\">{}</td>{}<td>{}</td><td>—</td>\
              <td class=\"name\">{}</td></tr>",
+            escape(l.did_pooled),
             est_ci(did.estimate, did.lo, did.hi),
             num(did.se, 2),
-            escape("sai số theo phiếu, bỏ qua biến động giữa các đơn vị")
+            escape(l.did_pooled_note)
         );
     }
     if let Some(t) = &ev.twfe {
@@ -527,30 +532,36 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
         let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">DiD hai chiều cố định (TWFE), sai số cụm CR1</td>{}\
+            "<tr><td class=\"name\">{}</td>{}\
              <td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            escape(l.twfe_cr1),
             est_ci(o.estimate, o.lo, o.hi),
             num(o.se, 2),
             escape(&p_text(o.p)),
-            escape(&format!(
-                "{} đơn vị ({} thí điểm), {} ô đơn vị × kỳ; t với G − 1 bậc tự do",
-                count(o.n_clusters),
-                count(o.n_treated),
-                count(o.n_obs)
+            escape(&fill(
+                l.twfe_note,
+                &[
+                    ("clusters", &count(o.n_clusters)),
+                    ("treated", &count(o.n_treated)),
+                    ("cells", &count(o.n_obs)),
+                ]
             ))
         );
         if o.p_wild.is_some() || o.lo_wild.is_some() {
             let _ = writeln!(
                 h,
-                "<tr><td class=\"name\">TWFE, bootstrap cụm hoang dã (WCR)</td>{}\
+                "<tr><td class=\"name\">{}</td>{}\
                  <td>—</td><td>{}</td><td class=\"name\">{}</td></tr>",
+                escape(l.twfe_wild),
                 est_ci(o.estimate, o.lo_wild, o.hi_wild),
                 escape(&p_text(o.p_wild)),
-                escape(&format!(
-                    "trọng số {}, {} lần lặp, hạt giống {}",
-                    o.bootstrap_weights,
-                    count(o.replicates),
-                    count(o.seed)
+                escape(&fill(
+                    l.wild_note,
+                    &[
+                        ("weights", &o.bootstrap_weights),
+                        ("replicates", &count(o.replicates)),
+                        ("seed", &count(o.seed)),
+                    ]
                 ))
             );
         }
@@ -561,40 +572,43 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
     {
         let _ = writeln!(
             h,
-            "<p><small>Bảng số liệu: {} ô của {} đơn vị thí điểm và {} đơn vị đối chứng \
-             (nhóm so sánh: {}; trọng số: {}); bỏ {} đơn vị, {} ô ngoài nhóm so sánh, \
-             {} ô không có chỉ số.</small></p>",
-            sel.cells,
-            sel.pilot_units,
-            sel.baseline_units,
-            escape(&info.options.baseline),
-            escape(&info.options.weighting),
-            sel.dropped_units,
-            sel.dropped_cells_outside_baseline,
-            sel.dropped_cells_undefined
+            "<p><small>{}</small></p>",
+            escape(&fill(
+                l.selection_note,
+                &[
+                    ("cells", &sel.cells.to_string()),
+                    ("pilots", &sel.pilot_units.to_string()),
+                    ("baseline", &sel.baseline_units.to_string()),
+                    ("set", &info.options.baseline),
+                    ("weighting", &info.options.weighting),
+                    ("dropped", &sel.dropped_units.to_string()),
+                    ("outside", &sel.dropped_cells_outside_baseline.to_string()),
+                    ("undefined", &sel.dropped_cells_undefined.to_string()),
+                ]
+            ))
         );
     }
-    h.push_str(
-        "<p>Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian \
-         và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị \
-         tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm \
-         hoang dã là cách suy luận nên ưu tiên.</p>\n",
-    );
+    let _ = writeln!(h, "<p>{}</p>", escape(l.twfe_reading));
     if let Some(t) = &ev.pretrend {
         let _ = writeln!(
             h,
-            "<h3>Kiểm định xu hướng trước thí điểm</h3>\n<p>Kiểm định đồng thời {} hệ số trước \
-             thí điểm bằng 0: F({}, {}) = {}, p = {}{}. p lớn nghĩa là không phát hiện được \
-             khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng \
-             song song.</p>",
-            t.q,
-            t.df1,
-            t.df2,
-            num(t.f, 2),
-            escape(&p_text(t.p)),
-            t.p_wild.map_or_else(String::new, |_| format!(
-                "; p bootstrap hoang dã = {}",
-                escape(&p_text(t.p_wild))
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.pretrend_heading),
+            escape(&fill(
+                l.pretrend_text,
+                &[
+                    ("q", &t.q.to_string()),
+                    ("df1", &t.df1.to_string()),
+                    ("df2", &t.df2.to_string()),
+                    ("f", &num(t.f, 2)),
+                    ("p", &p_text(t.p)),
+                    (
+                        "wild",
+                        &t.p_wild.map_or_else(String::new, |_| {
+                            fill(l.pretrend_wild, &[("p", &p_text(t.p_wild))])
+                        })
+                    ),
+                ]
             ))
         );
     }
@@ -603,14 +617,15 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
             h,
             "<figure><img src=\"{EVENT_STUDY_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(l.event_title),
-            escape(
-                "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, \
-                 bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1)."
-            )
+            escape(l.event_caption)
         );
-        h.push_str(
-            "<div class=\"scroll\"><table>\n<tr><th>k</th><th class=\"name\">Kỳ</th>\
-             <th>Ước lượng</th><th>KTC 95%</th><th>p</th></tr>\n",
+        let _ = writeln!(
+            h,
+            "<div class=\"scroll\"><table>\n<tr><th>k</th><th class=\"name\">{}</th>\
+             <th>{}</th><th>{}</th><th>p</th></tr>",
+            escape(l.period),
+            escape(l.estimate),
+            escape(l.ci95)
         );
         for c in &ev.event_study {
             let _ = writeln!(
@@ -621,7 +636,7 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
                 c.period,
                 num(c.estimate, 2),
                 if c.is_reference() {
-                    escape("tham chiếu")
+                    escape(l.reference)
                 } else {
                     interval(c.lo, c.hi, 2)
                 },
@@ -635,18 +650,14 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
             h,
             "<figure><img src=\"{FOREST_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
             escape(l.forest_title),
-            escape(
-                "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy \
-                 cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: \
-                 DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô."
-            )
+            escape(l.forest_caption)
         );
     }
-    unit_effects_table(h, results);
+    unit_effects_table(h, results, l);
 }
 
 /// Per-pilot-unit table: the 2×2 of cell means and the unit's own TWFE.
-fn unit_effects_table(h: &mut String, results: &Results) {
+fn unit_effects_table(h: &mut String, results: &Results, l: &Labels) {
     let ev = &results.evaluation;
     let twfe_units: &[crate::evaluation::TwfeRow] =
         ev.twfe.as_ref().map_or(&[], |t| t.units.as_slice());
@@ -654,21 +665,33 @@ fn unit_effects_table(h: &mut String, results: &Results) {
     if codes.is_empty() {
         return;
     }
-    h.push_str(
-        "<h3>Từng đơn vị thí điểm</h3>\n<p>Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối \
-         chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các \
-         đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số \
-         liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, \
-         sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối \
-         chứng và thường quá nhỏ (MacKinnon &amp; Webb 2017). <small lang=\"en\">(With a single \
-         pilot unit, cluster-robust standard errors are not reliable: they reflect only the \
-         baseline's variation and are far too small.)</small></p>\n\
+    let gloss = if l.unit_effects_gloss.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " <small lang=\"en\">{}</small>",
+            escape(l.unit_effects_gloss)
+        )
+    };
+    let _ = writeln!(
+        h,
+        "<h3>{}</h3>\n<p>{}{gloss}</p>\n\
          <div class=\"scroll\"><table>\n\
-         <tr><th class=\"name\" rowspan=\"2\">Đơn vị</th><th colspan=\"2\">Đơn vị thí điểm</th>\
-         <th colspan=\"2\">Nhóm đối chứng</th><th colspan=\"2\">DiD 2×2 (sai số khảo sát)</th>\
+         <tr><th class=\"name\" rowspan=\"2\">{}</th><th colspan=\"2\">{}</th>\
+         <th colspan=\"2\">{}</th><th colspan=\"2\">{}</th>\
          <th>TWFE</th></tr>\n\
-         <tr><th>Trước</th><th>Sau</th><th>Trước</th><th>Sau</th><th>Ước lượng</th>\
-         <th>KTC 95%</th><th>Ước lượng</th></tr>\n",
+         <tr><th>{before}</th><th>{after}</th><th>{before}</th><th>{after}</th><th>{est}</th>\
+         <th>{}</th><th>{est}</th></tr>",
+        escape(l.unit_effects_heading),
+        escape(l.unit_effects_text),
+        escape(l.unit),
+        escape(l.pilot_units),
+        escape(l.comparison_group),
+        escape(l.did_survey_se),
+        escape(l.ci95),
+        before = escape(l.before),
+        after = escape(l.after),
+        est = escape(l.estimate),
     );
     for code in codes {
         let d = ev.did_units.iter().find(|d| d.unit_code == code);
@@ -696,8 +719,9 @@ fn unit_effects_table(h: &mut String, results: &Results) {
     h.push_str("</table></div>\n");
 }
 
-/// Vietnamese name of a group column from the bundled instruments (newest first).
-fn group_name(id: &str) -> Option<String> {
+/// Name of a group column from the bundled instruments (newest first), in
+/// the report's language.
+fn group_name(id: &str, lang: Lang) -> Option<String> {
     sipas_core::bundled::INSTRUMENT_IDS
         .iter()
         .rev()
@@ -706,12 +730,15 @@ fn group_name(id: &str) -> Option<String> {
             ins.groups()
                 .iter()
                 .find(|g| g.id == id)
-                .map(|g| g.name_vi.clone())
+                .map(|g| match lang {
+                    Lang::Vi => g.name_vi.clone(),
+                    Lang::En => g.name_en.clone(),
+                })
         })
 }
 
 /// Elements and parts, pilots vs baseline, in the last period with both groups.
-fn elements_table(h: &mut String, results: &Results) {
+fn elements_table(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
     if results.group_columns.is_empty() {
         return;
     }
@@ -726,16 +753,23 @@ fn elements_table(h: &mut String, results: &Results) {
     let base = &results.baseline_parts[period];
     let _ = writeln!(
         h,
-        "<h2>Các phần và yếu tố: thí điểm và đối chứng, kỳ {period}</h2>\n<table>\n\
-         <tr><th class=\"name\">Phần / yếu tố</th><th>Đơn vị thí điểm</th>\
-         <th>Nhóm đối chứng</th><th>Chênh lệch</th></tr>"
+        "<h2>{}</h2>\n<table>\n\
+         <tr><th class=\"name\">{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(&fill(
+            l.elements_heading,
+            &[("period", &period.to_string())]
+        )),
+        escape(l.part_element),
+        escape(l.pilot_units),
+        escape(l.comparison_group),
+        escape(l.difference)
     );
     for (i, id) in results.group_columns.iter().enumerate() {
         let (a, b) = (
             pilot.get(i).copied().flatten(),
             base.get(i).copied().flatten(),
         );
-        let name = group_name(id).unwrap_or_else(|| id.clone());
+        let name = group_name(id, lang).unwrap_or_else(|| id.clone());
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td>\
@@ -750,128 +784,158 @@ fn elements_table(h: &mut String, results: &Results) {
     h.push_str("</table>\n");
 }
 
-/// Vietnamese name of a bootstrap weight distribution.
-fn weights_vi(key: &str) -> String {
+/// The name of a bootstrap weight distribution.
+fn weights_name(key: &str, l: &Labels) -> String {
     match key {
-        "webb" => "Webb (sáu giá trị ±√0.5, ±1, ±√1.5)".to_string(),
+        "webb" => l.webb_weights.to_string(),
         "rademacher" => "Rademacher (±1)".to_string(),
         other => other.to_string(),
     }
 }
 
-/// The "Phương pháp / Methods" section: static Vietnamese text with the
+/// `template` escaped, then its `{name}` holes filled with markup.
+fn fill_html(template: &str, html: &[(&str, &str)]) -> String {
+    fill(&escape(template), html)
+}
+
+/// The "Phương pháp / Methods" section: the catalogue's text with the
 /// numbers of these results, then `methods.txt` (English, `lang="en"`).
-fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units: usize) {
+fn methods_section(
+    h: &mut String,
+    results: &Results,
+    start: Period,
+    pilot_units: usize,
+    l: &Labels,
+) {
     let ev = &results.evaluation;
     let periods = &results.periods;
     let pre = periods.iter().filter(|p| **p < start).count();
     let post = periods.len() - pre;
     let first = periods.first().map(ToString::to_string).unwrap_or_default();
     let last = periods.last().map(ToString::to_string).unwrap_or_default();
+    let start_s = start.to_string();
+    let pilot_units_s = pilot_units.to_string();
     let mut m = String::new();
     let _ = write!(
         m,
-        "<h2>Phương pháp / Methods</h2>\n\
-         <h3>Chỉ số</h3>\n\
-         <p>Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc \
-         5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc \
-         không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ \
-         số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần \
-         là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: \
-         trung bình năm yếu tố).</p>\n\
-         <p>Số liệu gồm {pilot_units} đơn vị thí điểm và {} đơn vị đối chứng (không thí điểm), \
-         {} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước \
-         thí điểm và {post} kỳ từ khi thí điểm.</p>\n\
-         <h3>Sai số chuẩn và khoảng tin cậy</h3>\n\
-         <p>Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × \
-         kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu \
-         có, cho cùng kết quả với gói <i>survey</i> của R. Khoảng \
-         tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các \
-         phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số \
-         liệu để tính, không phải bằng 0.</p>\n{}\
-         <h3>Khác biệt kép 2×2</h3>\n\
-         <p>Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi \
-         của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các \
-         kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính \
-         từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các \
-         đơn vị là cố định: nó phản ánh sai số chọn mẫu \
-         phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{}</p>\n",
-        results.baseline_unit_count(),
-        periods.len(),
-        design_paragraph(results),
-        if ev.did_units.is_empty() {
-            ""
-        } else {
-            " Bảng “Từng đơn vị thí điểm” dùng cách này cho từng đơn vị."
-        },
+        "<h2>{}</h2>\n<h3>{}</h3>\n<p>{}</p>\n<p>{}</p>\n<h3>{}</h3>\n<p>{}</p>\n{}\
+         <h3>{}</h3>\n<p>{}</p>\n",
+        escape(l.methods_heading),
+        escape(l.index_heading),
+        escape(l.index_text),
+        escape(&fill(
+            l.data_text,
+            &[
+                ("pilot_units", &pilot_units_s),
+                ("baseline", &results.baseline_unit_count().to_string()),
+                ("periods", &periods.len().to_string()),
+                ("first", &first),
+                ("last", &last),
+                ("start", &start_s),
+                ("pre", &pre.to_string()),
+                ("post", &post.to_string()),
+            ]
+        )),
+        escape(l.se_heading),
+        fill_html(l.se_text, &[("survey", "<i>survey</i>")]),
+        design_paragraph(results, l),
+        escape(l.did22_heading),
+        escape(&fill(
+            l.did22_text,
+            &[
+                ("start", &start_s),
+                (
+                    "per_unit",
+                    if ev.did_units.is_empty() {
+                        ""
+                    } else {
+                        l.did22_per_unit
+                    }
+                ),
+            ]
+        )),
     );
     if let Some(t) = &ev.twfe {
         let o = &t.overall;
         let count = |v: Option<u64>| v.map_or_else(|| "—".to_string(), |v| v.to_string());
-        let _ = write!(
+        let text = fill_html(
+            l.twfe_text,
+            &[
+                (
+                    "model",
+                    "y<sub>ut</sub> = α<sub>u</sub> + λ<sub>t</sub> + β·D<sub>ut</sub>",
+                ),
+                ("alpha", "α<sub>u</sub>"),
+                ("lambda", "λ<sub>t</sub>"),
+                ("d", "D<sub>ut</sub>"),
+            ],
+        );
+        let _ = writeln!(
             m,
-            "<h3>Mô hình hai chiều cố định (TWFE) và sai số theo cụm</h3>\n\
-             <p>Mô hình hồi quy trên các ô đơn vị × kỳ: y<sub>ut</sub> = α<sub>u</sub> + \
-             λ<sub>t</sub> + β·D<sub>ut</sub>, trong đó α<sub>u</sub> là mức riêng của từng đơn \
-             vị, λ<sub>t</sub> là biến động chung của từng kỳ và D<sub>ut</sub> = 1 ở đơn vị thí \
-             điểm từ kỳ {start}. Hệ số β là tác động của thí điểm. Sai số chuẩn theo cụm CR1 (mỗi \
-             đơn vị là một cụm: {} cụm, trong đó {} cụm thí điểm, {} ô) cho phép sai số của một \
-             đơn vị tương quan giữa các kỳ; khoảng tin cậy dùng phân phối t với G − 1 bậc tự \
-             do.</p>\n",
-            count(o.n_clusters),
-            count(o.n_treated),
-            count(o.n_obs),
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.twfe_heading),
+            fill(
+                &text,
+                &[
+                    ("start", &escape(&start_s)),
+                    ("clusters", &count(o.n_clusters)),
+                    ("treated", &count(o.n_treated)),
+                    ("cells", &count(o.n_obs)),
+                ]
+            )
         );
         if o.p_wild.is_some() || o.lo_wild.is_some() {
             let _ = writeln!(
                 m,
-                "<p>Chỉ có {} đơn vị được thí điểm; khi có ít cụm được thí điểm, sai số theo cụm \
-                 thường quá nhỏ. Vì vậy cách suy luận nên ưu tiên là bootstrap cụm hoang dã có \
-                 ràng buộc (WCR): giả định \
-                 tác động bằng 0, nhân phần dư của mỗi đơn vị với một trọng số ngẫu nhiên theo \
-                 phân phối {}, lặp lại {} lần (hạt giống {}), rồi so sánh thống kê t quan sát \
-                 được với các lần lặp. Khoảng tin cậy bootstrap gồm các giá trị tác động mà kiểm \
-                 định này không bác bỏ ở mức 5%.</p>",
-                count(o.n_treated),
-                escape(&weights_vi(&o.bootstrap_weights)),
-                count(o.replicates),
-                count(o.seed),
+                "<p>{}</p>",
+                escape(&fill(
+                    l.wcr_text,
+                    &[
+                        ("treated", &count(o.n_treated)),
+                        ("weights", &weights_name(&o.bootstrap_weights, l)),
+                        ("replicates", &count(o.replicates)),
+                        ("seed", &count(o.seed)),
+                    ]
+                ))
             );
         }
     }
     if !ev.event_study.is_empty() || ev.pretrend.is_some() {
         let reference = match ev.event_study.iter().find(|c| c.is_reference()) {
-            Some(c) if c.k != -1 => format!("kỳ k = {} ({})", k_label(c.k), c.period),
-            _ => "kỳ ngay trước thí điểm (k = −1)".to_string(),
+            Some(c) if c.k != -1 => fill(
+                l.ref_k,
+                &[("k", &k_label(c.k)), ("period", &c.period.to_string())],
+            ),
+            _ => l.ref_default.to_string(),
         };
         let wild = if ev.pretrend.as_ref().is_some_and(|t| t.p_wild.is_some()) {
-            ", kèm p bootstrap hoang dã"
+            l.event_wild
         } else {
             ""
         };
-        let _ = write!(
+        let text = fill_html(l.event_text, &[("beta_k", "β<sub>k</sub>")]);
+        let _ = writeln!(
             m,
-            "<h3>Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm</h3>\n\
-             <p>Nghiên cứu sự kiện thay hệ số β bằng một hệ số β<sub>k</sub> cho mỗi kỳ k tính \
-             từ kỳ bắt đầu (k = 0 là kỳ {start}); {reference} là kỳ tham chiếu, cố định bằng 0. Nếu hai nhóm có xu hướng song song trước thí điểm thì các \
-             hệ số trước thí điểm phải gần 0. Kiểm định xu hướng trước thí điểm kiểm định đồng \
-             thời các hệ số này bằng 0 (kiểm định Wald với ma trận hiệp phương sai theo cụm CR1, \
-             báo cáo dạng F với G − 1 bậc tự do ở mẫu số{wild}). p lớn không \
-             chứng minh xu hướng song song, chỉ cho thấy không phát hiện được khác biệt với số \
-             đơn vị hiện có.</p>\n"
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(l.event_heading),
+            fill(
+                &text,
+                &[
+                    ("start", &escape(&start_s)),
+                    ("reference", &escape(&reference)),
+                    ("wild", &escape(wild)),
+                ]
+            )
         );
     }
     let _ = write!(
         m,
-        "<h3>Giả định</h3>\n<ul>\n\
-         <li>Xu hướng song song: nếu không có thí điểm, chỉ số của các đơn vị thí điểm sẽ thay \
-         đổi giống như nhóm đối chứng.</li>\n\
-         <li>Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ \
-         {start}.</li>\n\
-         <li>Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.</li>\n\
-         <li>Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy \
-         chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết \
-         quả là tác động tại chính các đơn vị này.</li>\n</ul>\n"
+        "<h3>{}</h3>\n<ul>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ul>\n",
+        escape(l.assumptions_heading),
+        escape(l.assume_parallel),
+        escape(&fill(l.assume_anticipation, &[("start", &start_s)])),
+        escape(l.assume_spillover),
+        escape(&fill(l.assume_few, &[("pilot_units", &pilot_units_s)]))
     );
     h.push_str(&nfc(&m));
     if let Some(text) = &ev.methods {
@@ -884,18 +948,20 @@ fn methods_section(h: &mut String, results: &Results, start: Period, pilot_units
 }
 
 /// A table of reason → rows.
-fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>) {
+fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>, l: &Labels) {
     let _ = writeln!(
         h,
-        "<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">Mã</th><th>Số phiếu</th></tr>",
-        escape(caption)
+        "<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th><th>{}</th></tr>",
+        escape(caption),
+        escape(l.code),
+        escape(l.responses)
     );
     for (key, n) in reasons {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
              <td>{n}</td></tr>",
-            escape(reason_label(key)),
+            escape(l.reason(key)),
             escape(key)
         );
     }
@@ -903,93 +969,114 @@ fn reasons_table(h: &mut String, caption: &str, reasons: &BTreeMap<String, u64>)
 }
 
 /// The "Chất lượng dữ liệu / Data quality" section; empty without stage reports.
-fn quality_section(h: &mut String, results: &Results) {
+fn quality_section(h: &mut String, results: &Results, l: &Labels) {
     let q = &results.quality;
     if q.ingest.is_none() && q.clean.is_none() && q.aggregate.is_none() {
         return;
     }
-    h.push_str("<h2>Chất lượng dữ liệu / Data quality</h2>\n");
+    let _ = writeln!(h, "<h2>{}</h2>", escape(l.quality_heading));
     if let Some(i) = &q.ingest {
         let sum: u64 = i.quarantined_by_reason.values().sum();
+        let (read, accepted, quarantined) = (
+            i.rows_read.to_string(),
+            i.accepted.to_string(),
+            i.quarantined.to_string(),
+        );
         let _ = writeln!(
             h,
-            "<h3>Nhập số liệu (ingest)</h3>\n<p>Đọc {} phiếu: nhận {}, cách ly {}.</p>\n\
-             <p class=\"identity\">Đối chiếu: {} đọc = {} nhận + {} cách ly {}; \
-             {} cách ly = tổng theo lý do {} {}</p>",
-            i.rows_read,
-            i.accepted,
-            i.quarantined,
-            i.rows_read,
-            i.accepted,
-            i.quarantined,
-            check(i.rows_read == i.accepted + i.quarantined),
-            i.quarantined,
-            sum,
-            check(i.quarantined == sum)
+            "<h3>{}</h3>\n<p>{}</p>\n<p class=\"identity\">{}</p>",
+            escape(l.ingest_heading),
+            escape(&fill(
+                l.ingest_summary,
+                &[
+                    ("read", &read),
+                    ("accepted", &accepted),
+                    ("quarantined", &quarantined)
+                ]
+            )),
+            escape(&fill(
+                l.ingest_identity,
+                &[
+                    ("read", &read),
+                    ("accepted", &accepted),
+                    ("quarantined", &quarantined),
+                    ("sum", &sum.to_string()),
+                    (
+                        "check1",
+                        &check(i.rows_read == i.accepted + i.quarantined, l)
+                    ),
+                    ("check2", &check(i.quarantined == sum, l)),
+                ]
+            ))
         );
-        reasons_table(h, "Lý do cách ly", &i.quarantined_by_reason);
+        reasons_table(h, l.quarantine_reasons, &i.quarantined_by_reason, l);
     }
     if let Some(c) = &q.clean {
         let sum: u64 = c.excluded_by_reason.values().sum();
+        let (rows_in, kept, excluded) = (
+            c.rows_in.to_string(),
+            c.kept.to_string(),
+            c.excluded.to_string(),
+        );
         let _ = writeln!(
             h,
-            "<h3>Làm sạch (clean)</h3>\n<p>Vào {} phiếu: giữ {}, loại {}.</p>\n\
-             <p class=\"identity\">Đối chiếu: {} vào = {} giữ + {} loại {}; \
-             {} loại = tổng theo lý do {} {}</p>",
-            c.rows_in,
-            c.kept,
-            c.excluded,
-            c.rows_in,
-            c.kept,
-            c.excluded,
-            check(c.rows_in == c.kept + c.excluded),
-            c.excluded,
-            sum,
-            check(c.excluded == sum)
+            "<h3>{}</h3>\n<p>{}</p>\n<p class=\"identity\">{}</p>",
+            escape(l.clean_heading),
+            escape(&fill(
+                l.clean_summary,
+                &[
+                    ("rows_in", &rows_in),
+                    ("kept", &kept),
+                    ("excluded", &excluded)
+                ]
+            )),
+            escape(&fill(
+                l.clean_identity,
+                &[
+                    ("rows_in", &rows_in),
+                    ("kept", &kept),
+                    ("excluded", &excluded),
+                    ("sum", &sum.to_string()),
+                    ("check1", &check(c.rows_in == c.kept + c.excluded, l)),
+                    ("check2", &check(c.excluded == sum, l)),
+                ]
+            ))
         );
-        reasons_table(h, "Lý do loại", &c.excluded_by_reason);
+        reasons_table(h, l.exclusion_reasons, &c.excluded_by_reason, l);
         if !c.flagged_by_reason.is_empty() {
-            h.push_str(
-                "<p><small>Phiếu được đánh dấu vẫn được giữ (trừ khi cấu hình loại chúng); \
-                 một phiếu có thể mang nhiều dấu.</small></p>\n",
-            );
-            reasons_table(h, "Phiếu giữ lại có đánh dấu", &c.flagged_by_reason);
+            let _ = writeln!(h, "<p><small>{}</small></p>", escape(l.flagged_note));
+            reasons_table(h, l.flagged_caption, &c.flagged_by_reason, l);
         }
     }
     if let (Some(i), Some(c)) = (&q.ingest, &q.clean) {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Nối hai bước: {} nhận ở bước nhập = {} vào bước làm sạch {}</p>",
-            i.accepted,
-            c.rows_in,
-            check(i.accepted == c.rows_in)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.ingest_clean_link,
+                &[
+                    ("accepted", &i.accepted.to_string()),
+                    ("rows_in", &c.rows_in.to_string()),
+                    ("check", &check(i.accepted == c.rows_in, l)),
+                ]
+            ))
         );
     }
     if let Some(a) = &q.aggregate {
-        aggregate_quality(h, results, a);
+        aggregate_quality(h, results, a, l);
     }
-    chain(h, q);
+    chain(h, q, l);
 }
 
-/// Vietnamese label of a response channel; the key itself when unknown.
+/// Vietnamese label of a response channel; the key itself when unknown
+/// ([`Labels::channel`] for another language).
 pub fn channel_label(key: &str) -> &str {
-    match key {
-        "survey" => "Phiếu khảo sát",
-        "paper" => "Phiếu giấy",
-        "online" | "web" => "Trực tuyến",
-        "phone" | "cati" => "Điện thoại",
-        "face_to_face" | "capi" | "interview" => "Phỏng vấn trực tiếp",
-        "mail" => "Qua bưu điện",
-        "qr" => "Đánh giá qua mã QR",
-        "kiosk" => "Đánh giá tại ki-ốt",
-        "sms" => "Đánh giá qua tin nhắn",
-        other => other,
-    }
+    crate::labels::VI.channel(key)
 }
 
 /// The aggregate step: rows used by channel, rows of other channels left
 /// out, and the identities with the clean step and the unit × period cells.
-fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
+fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality, l: &Labels) {
     let sum: u64 = a.excluded_by_channel.values().sum();
     let cells_n: u64 = results
         .units
@@ -997,23 +1084,37 @@ fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
         .flat_map(|u| u.by_period.values())
         .map(|e| e.n)
         .sum();
+    let (read, used, other) = (
+        a.rows_read.to_string(),
+        a.rows_used.to_string(),
+        a.rows_excluded_channel.to_string(),
+    );
     let _ = writeln!(
         h,
-        "<h3>Tổng hợp (aggregate)</h3>\n<p>Đọc {} phiếu sau làm sạch: dùng {} phiếu của kênh \
-         “{}”, để riêng {} phiếu của các kênh khác (không bao giờ gộp chung).</p>\n\
-         <table>\n<tr><th class=\"name\">Kênh</th><th class=\"name\">Mã</th><th>Dùng</th>\
-         <th>Để riêng</th></tr>",
-        a.rows_read,
-        a.rows_used,
-        escape(channel_label(&a.channel)),
-        a.rows_excluded_channel
+        "<h3>{}</h3>\n<p>{}</p>\n\
+         <table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th><th>{}</th>\
+         <th>{}</th></tr>",
+        escape(l.aggregate_heading),
+        escape(&fill(
+            l.aggregate_summary,
+            &[
+                ("read", &read),
+                ("used", &used),
+                ("channel", l.channel(&a.channel)),
+                ("other", &other),
+            ]
+        )),
+        escape(l.channel),
+        escape(l.code),
+        escape(l.used),
+        escape(l.set_apart)
     );
     let row = |h: &mut String, key: &str, used: u64, excluded: u64| {
         let _ = writeln!(
             h,
             "<tr><td class=\"name\">{}</td><td class=\"name\"><small>{}</small></td>\
              <td>{used}</td><td>{excluded}</td></tr>",
-            escape(channel_label(key)),
+            escape(l.channel(key)),
             escape(key)
         );
     };
@@ -1030,65 +1131,78 @@ fn aggregate_quality(h: &mut String, results: &Results, a: &AggregateQuality) {
     h.push_str("</table>\n");
     let _ = writeln!(
         h,
-        "<p class=\"identity\">Đối chiếu: {} đọc = {} dùng + {} kênh khác {}; \
-         {} kênh khác = tổng theo kênh {} {}; {} dùng = tổng n các ô đơn vị × kỳ {} {}</p>",
-        a.rows_read,
-        a.rows_used,
-        a.rows_excluded_channel,
-        check(a.rows_read == a.rows_used + a.rows_excluded_channel),
-        a.rows_excluded_channel,
-        sum,
-        check(a.rows_excluded_channel == sum),
-        a.rows_used,
-        cells_n,
-        check(a.rows_used == cells_n)
+        "<p class=\"identity\">{}</p>",
+        escape(&fill(
+            l.aggregate_identity,
+            &[
+                ("read", &read),
+                ("used", &used),
+                ("other", &other),
+                ("sum", &sum.to_string()),
+                ("cells", &cells_n.to_string()),
+                (
+                    "check1",
+                    &check(a.rows_read == a.rows_used + a.rows_excluded_channel, l)
+                ),
+                ("check2", &check(a.rows_excluded_channel == sum, l)),
+                ("check3", &check(a.rows_used == cells_n, l)),
+            ]
+        ))
     );
     if let Some(c) = &results.quality.clean {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Nối hai bước: {} giữ ở bước làm sạch = {} đọc ở bước tổng hợp {}</p>",
-            c.kept,
-            a.rows_read,
-            check(c.kept == a.rows_read)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.clean_aggregate_link,
+                &[
+                    ("kept", &c.kept.to_string()),
+                    ("read", &read),
+                    ("check", &check(c.kept == a.rows_read, l)),
+                ]
+            ))
         );
     }
 }
 
 /// The whole chain on one line, when at least two steps are known:
 /// read → accepted → kept → used, with ✓ when every identity holds.
-fn chain(h: &mut String, q: &DataQuality) {
+fn chain(h: &mut String, q: &DataQuality, l: &Labels) {
     let mut steps: Vec<String> = Vec::new();
     let mut ok = true;
+    let step = |template: &str, n: u64| fill(template, &[("n", &n.to_string())]);
     if let Some(i) = &q.ingest {
-        steps.push(format!("{} đọc", i.rows_read));
-        steps.push(format!("{} nhận", i.accepted));
+        steps.push(step(l.chain_read, i.rows_read));
+        steps.push(step(l.chain_accepted, i.accepted));
         ok &= i.reconciles();
     }
     if let Some(c) = &q.clean {
         if let Some(i) = &q.ingest {
             ok &= i.accepted == c.rows_in;
         } else {
-            steps.push(format!("{} vào làm sạch", c.rows_in));
+            steps.push(step(l.chain_clean_in, c.rows_in));
         }
-        steps.push(format!("{} giữ", c.kept));
+        steps.push(step(l.chain_kept, c.kept));
         ok &= c.reconciles();
     }
     if let Some(a) = &q.aggregate {
         if let Some(c) = &q.clean {
             ok &= c.kept == a.rows_read;
         } else {
-            steps.push(format!("{} vào tổng hợp", a.rows_read));
+            steps.push(step(l.chain_aggregate_in, a.rows_read));
         }
-        steps.push(format!("{} dùng", a.rows_used));
+        steps.push(step(l.chain_used, a.rows_used));
         ok &= a.reconciles();
     }
     let known = [q.ingest.is_some(), q.clean.is_some(), q.aggregate.is_some()];
     if known.iter().filter(|k| **k).count() >= 2 {
         let _ = writeln!(
             h,
-            "<p class=\"identity\">Chuỗi số phiếu: {} {}</p>",
-            steps.join(" → "),
-            check(ok)
+            "<p class=\"identity\">{}</p>",
+            escape(&fill(
+                l.chain,
+                &[("steps", &steps.join(" → ")), ("check", &check(ok, l))]
+            ))
         );
     }
 }

@@ -8,9 +8,14 @@
 //! `{start}`) and filled by [`fill`]. Vietnamese strings are NFC with their
 //! diacritics (checked by the tests).
 //!
-//! Not covered yet: the evaluation, methods, data-quality, survey-mode and
-//! today's-units sections, whose headings are already bilingual ("Phương
-//! pháp / Methods") and whose prose stays Vietnamese.
+//! Every section of the page is covered: the evaluation detail, methods,
+//! data-quality, survey-mode and today's-units sections too. Their headings
+//! stay bilingual in the Vietnamese report; a `_gloss` label is the English
+//! gloss the Vietnamese page shows, empty in English. Channel and reason
+//! labels are keyed tables ([`Labels::channel`], [`Labels::reason`]); element
+//! names come from the instrument (`name_vi` / `name_en`). A few labels hold
+//! `{name}` holes for markup (`{survey}`, `{model}`): the page escapes the
+//! label first, then fills those holes with its own HTML.
 
 use std::fmt;
 use std::str::FromStr;
@@ -124,6 +129,153 @@ pub struct Labels {
     pub pilots_caption: &'static str,
     /// `{name}`.
     pub trend_alt: &'static str,
+    // Today's units (after a crosswalk).
+    /// Bilingual in Vietnamese, as the page always had it.
+    pub todays_heading: &'static str,
+    pub todays_intro: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub todays_intro_gloss: &'static str,
+    pub former_communes: &'static str,
+    pub pilot_communes: &'static str,
+    pub intensity: &'static str,
+    pub todays_population_note: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub todays_population_gloss: &'static str,
+    pub treatment_definition: &'static str,
+    pub estimate: &'static str,
+    pub treated_of_total: &'static str,
+    pub def_contains_pilot: &'static str,
+    pub def_intensity: &'static str,
+    pub def_intensity_population: &'static str,
+    pub def_contains_pilot_unmixed: &'static str,
+    // Survey modes and data quality.
+    /// Bilingual in Vietnamese.
+    pub modes_heading: &'static str,
+    /// Bilingual in Vietnamese.
+    pub quality_heading: &'static str,
+    pub modes_intro: &'static str,
+    pub mode_a: &'static str,
+    pub mode_b: &'static str,
+    /// After ✗ when an identity does not hold.
+    pub mismatch: &'static str,
+    pub code: &'static str,
+    pub responses: &'static str,
+    pub ingest_heading: &'static str,
+    /// `{read}`, `{accepted}`, `{quarantined}`.
+    pub ingest_summary: &'static str,
+    /// `{read}`, `{accepted}`, `{quarantined}`, `{sum}`, `{check1}`, `{check2}`.
+    pub ingest_identity: &'static str,
+    pub quarantine_reasons: &'static str,
+    pub clean_heading: &'static str,
+    /// `{rows_in}`, `{kept}`, `{excluded}`.
+    pub clean_summary: &'static str,
+    /// `{rows_in}`, `{kept}`, `{excluded}`, `{sum}`, `{check1}`, `{check2}`.
+    pub clean_identity: &'static str,
+    pub exclusion_reasons: &'static str,
+    pub flagged_note: &'static str,
+    pub flagged_caption: &'static str,
+    /// `{accepted}`, `{rows_in}`, `{check}`.
+    pub ingest_clean_link: &'static str,
+    pub aggregate_heading: &'static str,
+    /// `{read}`, `{used}`, `{channel}`, `{other}`.
+    pub aggregate_summary: &'static str,
+    pub channel: &'static str,
+    pub used: &'static str,
+    pub set_apart: &'static str,
+    /// `{read}`, `{used}`, `{other}`, `{sum}`, `{cells}`, `{check1}`, `{check2}`, `{check3}`.
+    pub aggregate_identity: &'static str,
+    /// `{kept}`, `{read}`, `{check}`.
+    pub clean_aggregate_link: &'static str,
+    /// `{steps}`, `{check}`.
+    pub chain: &'static str,
+    /// `{n}`.
+    pub chain_read: &'static str,
+    /// `{n}`.
+    pub chain_accepted: &'static str,
+    /// `{n}`.
+    pub chain_clean_in: &'static str,
+    /// `{n}`.
+    pub chain_kept: &'static str,
+    /// `{n}`.
+    pub chain_aggregate_in: &'static str,
+    /// `{n}`.
+    pub chain_used: &'static str,
+    // The evaluation detail.
+    /// Bilingual in Vietnamese.
+    pub eval_heading: &'static str,
+    pub eval_intro: &'static str,
+    pub method: &'static str,
+    pub standard_error: &'static str,
+    pub note: &'static str,
+    pub did_pooled: &'static str,
+    pub did_pooled_note: &'static str,
+    pub twfe_cr1: &'static str,
+    /// `{clusters}`, `{treated}`, `{cells}`.
+    pub twfe_note: &'static str,
+    pub twfe_wild: &'static str,
+    /// `{weights}`, `{replicates}`, `{seed}`.
+    pub wild_note: &'static str,
+    /// `{cells}`, `{pilots}`, `{baseline}`, `{set}`, `{weighting}`, `{dropped}`, `{outside}`, `{undefined}`.
+    pub selection_note: &'static str,
+    pub twfe_reading: &'static str,
+    pub pretrend_heading: &'static str,
+    /// `{q}`, `{df1}`, `{df2}`, `{f}`, `{p}`, `{wild}` (the filled [`Labels::pretrend_wild`] or nothing).
+    pub pretrend_text: &'static str,
+    pub event_caption: &'static str,
+    pub reference: &'static str,
+    pub forest_caption: &'static str,
+    pub unit_effects_heading: &'static str,
+    pub unit_effects_text: &'static str,
+    /// An English gloss shown after the Vietnamese text; empty in English.
+    pub unit_effects_gloss: &'static str,
+    pub did_survey_se: &'static str,
+    pub before: &'static str,
+    pub after: &'static str,
+    // The methods section.
+    /// Bilingual in Vietnamese.
+    pub methods_heading: &'static str,
+    pub index_heading: &'static str,
+    pub index_text: &'static str,
+    /// `{pilot_units}`, `{baseline}`, `{periods}`, `{first}`, `{last}`, `{start}`, `{pre}`, `{post}`.
+    pub data_text: &'static str,
+    pub se_heading: &'static str,
+    /// `{survey}`: the R package's name (set in italics).
+    pub se_text: &'static str,
+    /// `{design}`: the declared design (English).
+    pub design_text: &'static str,
+    pub did22_heading: &'static str,
+    /// `{start}`, `{per_unit}` (the filled [`Labels::did22_per_unit`] or nothing).
+    pub did22_text: &'static str,
+    pub did22_per_unit: &'static str,
+    pub twfe_heading: &'static str,
+    /// `{model}`, `{alpha}`, `{lambda}`, `{d}` (formulas), `{start}`, `{clusters}`, `{treated}`, `{cells}`.
+    pub twfe_text: &'static str,
+    /// `{treated}`, `{weights}`, `{replicates}`, `{seed}`.
+    pub wcr_text: &'static str,
+    pub webb_weights: &'static str,
+    pub event_heading: &'static str,
+    /// `{beta_k}` (formula), `{start}`, `{reference}`, `{wild}` (the filled [`Labels::event_wild`] or nothing).
+    pub event_text: &'static str,
+    /// `{k}`, `{period}`.
+    pub ref_k: &'static str,
+    pub ref_default: &'static str,
+    pub event_wild: &'static str,
+    pub assumptions_heading: &'static str,
+    pub assume_parallel: &'static str,
+    /// `{start}`.
+    pub assume_anticipation: &'static str,
+    pub assume_spillover: &'static str,
+    /// `{pilot_units}`.
+    pub assume_few: &'static str,
+    // The parts-and-elements table.
+    /// `{period}`.
+    pub elements_heading: &'static str,
+    pub part_element: &'static str,
+    pub difference: &'static str,
+    /// Response channel key → label.
+    pub channels: &'static [(&'static str, &'static str)],
+    /// Ingest / clean reason key → label.
+    pub reasons: &'static [(&'static str, &'static str)],
 }
 
 /// Vietnamese labels (default).
@@ -184,6 +336,161 @@ Cột tô màu: từ khi thí điểm.",
     pilots_caption: "Đường xanh: đơn vị thí điểm; đường cam: nhóm đối chứng; \
 vùng tô: khoảng tin cậy 95%; đường nét đứt: kỳ bắt đầu thí điểm.",
     trend_alt: "Điểm SIPAS theo kỳ: {name}",
+    todays_heading: "Đơn vị hiện nay và thí điểm / Pilots on today's units",
+    todays_intro: "Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), \
+mỗi đơn vị hiện nay gồm một hoặc nhiều xã cũ. Mức độ can thiệp: tỷ lệ phiếu (hoặc dân số, \
+khi có) trước lần sắp xếp đầu tiên thuộc các xã thí điểm.",
+    todays_intro_gloss: "After the reorganisations each unit of today holds one or more \
+former communes; its treatment intensity is the share of its responses (or of its population, \
+when given) before the first reorganisation from pilot communes.",
+    former_communes: "Các xã cũ",
+    pilot_communes: "Xã thí điểm",
+    intensity: "Mức độ can thiệp",
+    todays_population_note: "Mức độ can thiệp tính theo dân số: tỷ lệ dân số của đơn vị \
+sống ở các xã thí điểm.",
+    todays_population_gloss: "Intensity here is the share of the unit's population living in \
+pilot communes (from the population file given to the job).",
+    treatment_definition: "Định nghĩa can thiệp / treatment",
+    estimate: "Ước lượng",
+    treated_of_total: "Đơn vị can thiệp / tổng",
+    def_contains_pilot: "Có chứa xã thí điểm (contains_pilot)",
+    def_intensity: "Theo mức độ can thiệp (intensity)",
+    def_intensity_population: "Theo mức độ can thiệp, tính theo dân số (intensity_population)",
+    def_contains_pilot_unmixed: "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
+    modes_heading: "SIPAS theo hình thức khảo sát / By survey mode",
+    quality_heading: "Chất lượng dữ liệu / Data quality",
+    modes_intro: "Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.",
+    mode_a: "Hình thức A",
+    mode_b: "Hình thức B",
+    mismatch: "không khớp",
+    code: "Mã",
+    responses: "Số phiếu",
+    ingest_heading: "Nhập số liệu (ingest)",
+    ingest_summary: "Đọc {read} phiếu: nhận {accepted}, cách ly {quarantined}.",
+    ingest_identity: "Đối chiếu: {read} đọc = {accepted} nhận + {quarantined} cách ly {check1}; {quarantined} cách ly = tổng theo lý do {sum} {check2}",
+    quarantine_reasons: "Lý do cách ly",
+    clean_heading: "Làm sạch (clean)",
+    clean_summary: "Vào {rows_in} phiếu: giữ {kept}, loại {excluded}.",
+    clean_identity: "Đối chiếu: {rows_in} vào = {kept} giữ + {excluded} loại {check1}; {excluded} loại = tổng theo lý do {sum} {check2}",
+    exclusion_reasons: "Lý do loại",
+    flagged_note: "Phiếu được đánh dấu vẫn được giữ (trừ khi cấu hình loại chúng); một phiếu có thể mang nhiều dấu.",
+    flagged_caption: "Phiếu giữ lại có đánh dấu",
+    ingest_clean_link: "Nối hai bước: {accepted} nhận ở bước nhập = {rows_in} vào bước làm sạch {check}",
+    aggregate_heading: "Tổng hợp (aggregate)",
+    aggregate_summary: "Đọc {read} phiếu sau làm sạch: dùng {used} phiếu của kênh “{channel}”, để riêng {other} phiếu của các kênh khác (không bao giờ gộp chung).",
+    channel: "Kênh",
+    used: "Dùng",
+    set_apart: "Để riêng",
+    aggregate_identity: "Đối chiếu: {read} đọc = {used} dùng + {other} kênh khác {check1}; {other} kênh khác = tổng theo kênh {sum} {check2}; {used} dùng = tổng n các ô đơn vị × kỳ {cells} {check3}",
+    clean_aggregate_link: "Nối hai bước: {kept} giữ ở bước làm sạch = {read} đọc ở bước tổng hợp {check}",
+    chain: "Chuỗi số phiếu: {steps} {check}",
+    chain_read: "{n} đọc",
+    chain_accepted: "{n} nhận",
+    chain_clean_in: "{n} vào làm sạch",
+    chain_kept: "{n} giữ",
+    chain_aggregate_in: "{n} vào tổng hợp",
+    chain_used: "{n} dùng",
+    eval_heading: "Đánh giá thí điểm / Pilot evaluation",
+    eval_intro: "Ba cách ước lượng cùng một câu hỏi: chỉ số SIPAS ở các đơn vị thí điểm tăng thêm bao nhiêu điểm so với nhóm đối chứng kể từ khi thí điểm.",
+    method: "Phương pháp",
+    standard_error: "Sai số chuẩn",
+    note: "Ghi chú",
+    did_pooled: "DiD 2×2 gộp",
+    did_pooled_note: "sai số theo phiếu, bỏ qua biến động giữa các đơn vị",
+    twfe_cr1: "DiD hai chiều cố định (TWFE), sai số cụm CR1",
+    twfe_note: "{clusters} đơn vị ({treated} thí điểm), {cells} ô đơn vị × kỳ; t với G − 1 bậc tự do",
+    twfe_wild: "TWFE, bootstrap cụm hoang dã (WCR)",
+    wild_note: "trọng số {weights}, {replicates} lần lặp, hạt giống {seed}",
+    selection_note: "Bảng số liệu: {cells} ô của {pilots} đơn vị thí điểm và {baseline} đơn vị đối chứng (nhóm so sánh: {set}; trọng số: {weighting}); bỏ {dropped} đơn vị, {outside} ô ngoài nhóm so sánh, {undefined} ô không có chỉ số.",
+    twfe_reading: "Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm hoang dã là cách suy luận nên ưu tiên.",
+    pretrend_heading: "Kiểm định xu hướng trước thí điểm",
+    pretrend_text: "Kiểm định đồng thời {q} hệ số trước thí điểm bằng 0: F({df1}, {df2}) = {f}, p = {p}{wild}. p lớn nghĩa là không phát hiện được khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng song song.",
+    event_caption: "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1).",
+    reference: "tham chiếu",
+    forest_caption: "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô.",
+    unit_effects_heading: "Từng đơn vị thí điểm",
+    unit_effects_text: "Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối chứng và thường quá nhỏ (MacKinnon & Webb 2017).",
+    unit_effects_gloss: "(With a single pilot unit, cluster-robust standard errors are not reliable: they reflect only the baseline's variation and are far too small.)",
+    did_survey_se: "DiD 2×2 (sai số khảo sát)",
+    before: "Trước",
+    after: "Sau",
+    methods_heading: "Phương pháp / Methods",
+    index_heading: "Chỉ số",
+    index_text: "Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: trung bình năm yếu tố).",
+    data_text: "Số liệu gồm {pilot_units} đơn vị thí điểm và {baseline} đơn vị đối chứng (không thí điểm), {periods} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước thí điểm và {post} kỳ từ khi thí điểm.",
+    se_heading: "Sai số chuẩn và khoảng tin cậy",
+    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
+    design_text: "Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): {design}",
+    did22_heading: "Khác biệt kép 2×2",
+    did22_text: "Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{per_unit}",
+    did22_per_unit: " Bảng “Từng đơn vị thí điểm” dùng cách này cho từng đơn vị.",
+    twfe_heading: "Mô hình hai chiều cố định (TWFE) và sai số theo cụm",
+    twfe_text: "Mô hình hồi quy trên các ô đơn vị × kỳ: {model}, trong đó {alpha} là mức riêng của từng đơn vị, {lambda} là biến động chung của từng kỳ và {d} = 1 ở đơn vị thí điểm từ kỳ {start}. Hệ số β là tác động của thí điểm. Sai số chuẩn theo cụm CR1 (mỗi đơn vị là một cụm: {clusters} cụm, trong đó {treated} cụm thí điểm, {cells} ô) cho phép sai số của một đơn vị tương quan giữa các kỳ; khoảng tin cậy dùng phân phối t với G − 1 bậc tự do.",
+    wcr_text: "Chỉ có {treated} đơn vị được thí điểm; khi có ít cụm được thí điểm, sai số theo cụm thường quá nhỏ. Vì vậy cách suy luận nên ưu tiên là bootstrap cụm hoang dã có ràng buộc (WCR): giả định tác động bằng 0, nhân phần dư của mỗi đơn vị với một trọng số ngẫu nhiên theo phân phối {weights}, lặp lại {replicates} lần (hạt giống {seed}), rồi so sánh thống kê t quan sát được với các lần lặp. Khoảng tin cậy bootstrap gồm các giá trị tác động mà kiểm định này không bác bỏ ở mức 5%.",
+    webb_weights: "Webb (sáu giá trị ±√0.5, ±1, ±√1.5)",
+    event_heading: "Nghiên cứu sự kiện và kiểm định xu hướng trước thí điểm",
+    event_text: "Nghiên cứu sự kiện thay hệ số β bằng một hệ số {beta_k} cho mỗi kỳ k tính từ kỳ bắt đầu (k = 0 là kỳ {start}); {reference} là kỳ tham chiếu, cố định bằng 0. Nếu hai nhóm có xu hướng song song trước thí điểm thì các hệ số trước thí điểm phải gần 0. Kiểm định xu hướng trước thí điểm kiểm định đồng thời các hệ số này bằng 0 (kiểm định Wald với ma trận hiệp phương sai theo cụm CR1, báo cáo dạng F với G − 1 bậc tự do ở mẫu số{wild}). p lớn không chứng minh xu hướng song song, chỉ cho thấy không phát hiện được khác biệt với số đơn vị hiện có.",
+    ref_k: "kỳ k = {k} ({period})",
+    ref_default: "kỳ ngay trước thí điểm (k = −1)",
+    event_wild: ", kèm p bootstrap hoang dã",
+    assumptions_heading: "Giả định",
+    assume_parallel: "Xu hướng song song: nếu không có thí điểm, chỉ số của các đơn vị thí điểm sẽ thay đổi giống như nhóm đối chứng.",
+    assume_anticipation: "Không có tác động đón trước: thí điểm không làm thay đổi sự hài lòng trước kỳ {start}.",
+    assume_spillover: "Không lan tỏa: thí điểm không làm thay đổi sự hài lòng ở các đơn vị đối chứng.",
+    assume_few: "Ít cụm được thí điểm: chỉ có {pilot_units} đơn vị thí điểm, nên mọi khoảng tin cậy chỉ là gần đúng. Các đơn vị thí điểm được lựa chọn chứ không chọn ngẫu nhiên, nên kết quả là tác động tại chính các đơn vị này.",
+    elements_heading: "Các phần và yếu tố: thí điểm và đối chứng, kỳ {period}",
+    part_element: "Phần / yếu tố",
+    difference: "Chênh lệch",
+    channels: &[
+        ("survey", "Phiếu khảo sát"),
+        ("paper", "Phiếu giấy"),
+        ("online", "Trực tuyến"),
+        ("web", "Trực tuyến"),
+        ("phone", "Điện thoại"),
+        ("cati", "Điện thoại"),
+        ("face_to_face", "Phỏng vấn trực tiếp"),
+        ("capi", "Phỏng vấn trực tiếp"),
+        ("interview", "Phỏng vấn trực tiếp"),
+        ("mail", "Qua bưu điện"),
+        ("qr", "Đánh giá qua mã QR"),
+        ("kiosk", "Đánh giá tại ki-ốt"),
+        ("sms", "Đánh giá qua tin nhắn"),
+    ],
+    reasons: &[
+        ("duplicate_response_id", "Trùng mã phiếu"),
+        ("invalid_answer", "Câu trả lời không hợp lệ"),
+        ("invalid_period", "Kỳ khảo sát không hợp lệ"),
+        ("invalid_weight", "Trọng số không hợp lệ"),
+        ("malformed_row", "Dòng sai cấu trúc"),
+        ("missing_response_id", "Thiếu mã phiếu"),
+        ("missing_unit", "Thiếu đơn vị"),
+        ("mixed_granularity", "Lẫn loại kỳ (năm, quý, tháng)"),
+        ("superseded_by_edit", "Đã được thay bằng bản sửa"),
+        ("review_rejected", "Người duyệt đã từ chối"),
+        (
+            "review_not_approved",
+            "Chưa được duyệt (chỉ giữ phiếu đã duyệt)",
+        ),
+        ("ambiguous_unit", "Tên đơn vị không xác định được duy nhất"),
+        ("unknown_unit", "Đơn vị không có trong danh mục"),
+        (
+            "duplicate_resent",
+            "Bản gửi lại của một phiếu (mọi trường trùng, kể cả thời điểm nộp)",
+        ),
+        ("flag_resent_copy", "Bản gửi lại, giữ theo cấu hình"),
+        (
+            "flag_same_answers",
+            "Cùng câu trả lời với phiếu khác, không có thời điểm nộp",
+        ),
+        (
+            "duplicate_id_superseded",
+            "Trùng mã phiếu, đã có bản thay thế",
+        ),
+        ("flag_missing", "Bỏ trống quá nhiều câu"),
+        ("flag_speeder", "Trả lời quá nhanh"),
+        ("flag_straightline", "Chọn cùng một mức cho mọi câu"),
+        ("flag_recoded", "Có giá trị được mã hóa lại"),
+    ],
 };
 
 /// English labels (`--lang en`).
@@ -244,14 +551,171 @@ responses n. Shaded columns: since the pilot.",
     pilots_caption: "Blue line: pilot unit; orange line: comparison group; shaded: 95% \
 confidence interval; dashed line: first pilot period.",
     trend_alt: "SIPAS score by period: {name}",
+    todays_heading: "Pilots on today's units",
+    todays_intro: "After the reorganisations of the commune-level units (01/12/2024, \
+01/07/2025), each unit of today holds one or more former communes. Treatment intensity: the \
+share of its responses (or of its population, when given) before the first reorganisation \
+that come from pilot communes.",
+    todays_intro_gloss: "",
+    former_communes: "Former communes",
+    pilot_communes: "Pilot communes",
+    intensity: "Treatment intensity",
+    todays_population_note: "Intensity by population: the share of the unit's population \
+living in pilot communes (from the population file given to the job).",
+    todays_population_gloss: "",
+    treatment_definition: "Treatment definition",
+    estimate: "Estimate",
+    treated_of_total: "Treated units / total",
+    def_contains_pilot: "Contains a pilot commune (contains_pilot)",
+    def_intensity: "By treatment intensity (intensity)",
+    def_intensity_population: "By treatment intensity, population-based (intensity_population)",
+    def_contains_pilot_unmixed: "Mixed units left out (contains_pilot_unmixed)",
+    modes_heading: "SIPAS by survey mode",
+    quality_heading: "Data quality",
+    modes_intro: "The survey modes (paper, online, telephone…) are parts of one sample: the overall index pools them all. The table compares each pair of modes within each period; the difference has a 95% confidence interval from the survey design (the two modes share strata, so they are not independent). A large difference suggests a mode effect.",
+    mode_a: "Mode A",
+    mode_b: "Mode B",
+    mismatch: "does not match",
+    code: "Code",
+    responses: "Responses",
+    ingest_heading: "Ingest",
+    ingest_summary: "Read {read} responses: {accepted} accepted, {quarantined} quarantined.",
+    ingest_identity: "Reconciliation: {read} read = {accepted} accepted + {quarantined} quarantined {check1}; {quarantined} quarantined = sum over reasons {sum} {check2}",
+    quarantine_reasons: "Reason for quarantine",
+    clean_heading: "Cleaning (clean)",
+    clean_summary: "{rows_in} responses in: {kept} kept, {excluded} excluded.",
+    clean_identity: "Reconciliation: {rows_in} in = {kept} kept + {excluded} excluded {check1}; {excluded} excluded = sum over reasons {sum} {check2}",
+    exclusion_reasons: "Reason for exclusion",
+    flagged_note: "Flagged responses are kept (unless the configuration excludes them); one response can carry several flags.",
+    flagged_caption: "Kept responses with a flag",
+    ingest_clean_link: "Linking the steps: {accepted} accepted at ingest = {rows_in} entering cleaning {check}",
+    aggregate_heading: "Aggregation (aggregate)",
+    aggregate_summary: "Read {read} cleaned responses: {used} responses of the channel “{channel}” used, {other} responses of other channels set apart (never pooled).",
+    channel: "Channel",
+    used: "Used",
+    set_apart: "Set apart",
+    aggregate_identity: "Reconciliation: {read} read = {used} used + {other} other channels {check1}; {other} other channels = sum over channels {sum} {check2}; {used} used = sum of n over the unit × period cells {cells} {check3}",
+    clean_aggregate_link: "Linking the steps: {kept} kept at cleaning = {read} read at aggregation {check}",
+    chain: "Responses through the steps: {steps} {check}",
+    chain_read: "{n} read",
+    chain_accepted: "{n} accepted",
+    chain_clean_in: "{n} into cleaning",
+    chain_kept: "{n} kept",
+    chain_aggregate_in: "{n} into aggregation",
+    chain_used: "{n} used",
+    eval_heading: "Pilot evaluation",
+    eval_intro: "Three estimators of one question: by how many points the SIPAS index of the pilot units rose beyond that of the comparison group since the pilot began.",
+    method: "Method",
+    standard_error: "Standard error",
+    note: "Note",
+    did_pooled: "Pooled 2×2 DiD",
+    did_pooled_note: "response-level standard error; ignores variation between units",
+    twfe_cr1: "Two-way fixed-effects DiD (TWFE), CR1 cluster standard error",
+    twfe_note: "{clusters} units ({treated} pilots), {cells} unit × period cells; t with G − 1 degrees of freedom",
+    twfe_wild: "TWFE, wild cluster bootstrap (WCR)",
+    wild_note: "{weights} weights, {replicates} replicates, seed {seed}",
+    selection_note: "Panel: {cells} cells of {pilots} pilot units and {baseline} comparison units (comparison set: {set}; weighting: {weighting}); {dropped} units left out, {outside} cells outside the comparison set, {undefined} cells without an index.",
+    twfe_reading: "How to read it: the two-way fixed-effects model compares each unit with itself over time and removes the movement common to each period. CR1 cluster standard errors allow a unit's errors to be correlated across periods; as there are few pilot units, the wild cluster bootstrap interval is the inference to prefer.",
+    pretrend_heading: "Pre-trend test",
+    pretrend_text: "Joint test that the {q} pre-pilot coefficients are 0: F({df1}, {df2}) = {f}, p = {p}{wild}. A large p means that no difference in pre-pilot trends was detected; it does not prove that the two groups trended in parallel.",
+    event_caption: "Coefficient of each period relative to the pilot's first period (k = 0); k = −1 is the reference period (hollow point, fixed at 0); vertical bars: 95% confidence interval (CR1 cluster standard errors).",
+    reference: "reference",
+    forest_caption: "Top row (purple): the overall estimate of the two-way fixed-effects model with its CR1 cluster and wild bootstrap confidence intervals. Below it (blue), each pilot unit by unit code: the 2×2 DiD against the comparison group, 95% confidence interval from the survey standard errors of the cells.",
+    unit_effects_heading: "Each pilot unit",
+    unit_effects_text: "Each pilot unit is compared on its own with the comparison group. The 95% confidence interval is that of the 2×2 DiD, from the survey standard errors of the cells (units taken as fixed). The unit's own TWFE estimate is shown for comparison (on a balanced panel it equals the 2×2 DiD) but without an interval: with a single pilot unit, cluster-robust standard errors are not reliable, as they reflect only the comparison group's variation and are usually far too small (MacKinnon & Webb 2017).",
+    unit_effects_gloss: "",
+    did_survey_se: "2×2 DiD (survey standard errors)",
+    before: "Before",
+    after: "After",
+    methods_heading: "Methods",
+    index_heading: "The index",
+    index_text: "The index of a question is its satisfaction rate: 100 × (answers 4 “Satisfied” or 5 “Very satisfied”) / (valid answers), in percent. A blank or invalid answer is missing: it is left out of the denominator and never counted as 0. The index of an element is the mean of the indices of its questions, that of a part the mean of its elements, and the SIPAS index the mean of the parts (2017–2021 questionnaire: the mean of the five elements).",
+    data_text: "The data hold {pilot_units} pilot units and {baseline} comparison units (without the pilot), {periods} survey periods from {first} to {last}. The pilot starts in period {start}: {pre} periods before the pilot and {post} since.",
+    se_heading: "Standard errors and confidence intervals",
+    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The 95% confidence interval is the estimate ± 1.96 × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
+    design_text: "Survey design and variance method behind every standard error, confidence interval and chart band (the 2×2 difference-in-differences included): {design}",
+    did22_heading: "2×2 difference-in-differences",
+    did22_text: "The simplest difference-in-differences (DiD) estimate compares four means: the change of the index in the pilot units (mean from period {start} on minus the mean of the periods before) minus the change of the comparison group over the same time. Its standard error comes from the survey errors under the same design (the full covariance of the four groups), taking the units as fixed: it reflects the sampling of responses but not random variation between units.{per_unit}",
+    did22_per_unit: " The table “Each pilot unit” applies it to each unit.",
+    twfe_heading: "Two-way fixed effects (TWFE) and cluster standard errors",
+    twfe_text: "A regression on the unit × period cells: {model}, where {alpha} is each unit's own level, {lambda} the movement common to each period and {d} = 1 in a pilot unit from period {start} on. The coefficient β is the effect of the pilot. CR1 cluster standard errors (each unit a cluster: {clusters} clusters, {treated} of them pilots, {cells} cells) allow a unit's errors to be correlated across periods; the confidence interval uses the t distribution with G − 1 degrees of freedom.",
+    wcr_text: "Only {treated} units are piloted; with few treated clusters, cluster standard errors are usually too small. The inference to prefer is therefore the restricted wild cluster bootstrap (WCR): impose an effect of 0, multiply each unit's residuals by a random weight drawn from the {weights} distribution, repeat {replicates} times (seed {seed}), and compare the observed t statistic with the replicates. The bootstrap confidence interval holds the effect values this test does not reject at the 5% level.",
+    webb_weights: "Webb (six values ±√0.5, ±1, ±√1.5)",
+    event_heading: "Event study and pre-trend test",
+    event_text: "The event study replaces the coefficient β with one coefficient {beta_k} for each period k counted from the pilot's first period (k = 0 is period {start}); {reference} is the reference period, fixed at 0. If the two groups trended in parallel before the pilot, the pre-pilot coefficients should be near 0. The pre-trend test tests jointly that these coefficients are 0 (a Wald test with the CR1 cluster covariance matrix, reported as an F with G − 1 denominator degrees of freedom{wild}). A large p does not prove parallel trends; it only shows that no difference was detected with the units at hand.",
+    ref_k: "period k = {k} ({period})",
+    ref_default: "the period just before the pilot (k = −1)",
+    event_wild: ", with a wild bootstrap p",
+    assumptions_heading: "Assumptions",
+    assume_parallel: "Parallel trends: without the pilot, the index of the pilot units would have changed as the comparison group's did.",
+    assume_anticipation: "No anticipation: the pilot does not change satisfaction before period {start}.",
+    assume_spillover: "No spillover: the pilot does not change satisfaction in the comparison units.",
+    assume_few: "Few treated clusters: there are only {pilot_units} pilot units, so every confidence interval is approximate. The pilot units were chosen, not drawn at random, so the result is the effect in these units themselves.",
+    elements_heading: "Parts and elements: pilot and comparison units, period {period}",
+    part_element: "Part / element",
+    difference: "Difference",
+    channels: &[
+        ("survey", "Survey form"),
+        ("paper", "Paper form"),
+        ("online", "Online"),
+        ("web", "Online"),
+        ("phone", "Telephone"),
+        ("cati", "Telephone"),
+        ("face_to_face", "Face-to-face interview"),
+        ("capi", "Face-to-face interview"),
+        ("interview", "Face-to-face interview"),
+        ("mail", "By post"),
+        ("qr", "Rating by QR code"),
+        ("kiosk", "Rating at a kiosk"),
+        ("sms", "Rating by text message"),
+    ],
+    reasons: &[
+        ("duplicate_response_id", "Duplicate response ID"),
+        ("invalid_answer", "Invalid answer"),
+        ("invalid_period", "Invalid survey period"),
+        ("invalid_weight", "Invalid weight"),
+        ("malformed_row", "Malformed row"),
+        ("missing_response_id", "Missing response ID"),
+        ("missing_unit", "Missing unit"),
+        (
+            "mixed_granularity",
+            "Mixed period types (year, quarter, month)",
+        ),
+        ("superseded_by_edit", "Superseded by an edited version"),
+        ("review_rejected", "Rejected by the reviewer"),
+        (
+            "review_not_approved",
+            "Not approved (only approved responses are kept)",
+        ),
+        ("ambiguous_unit", "Unit name matches more than one unit"),
+        ("unknown_unit", "Unit not in the unit list"),
+        (
+            "duplicate_resent",
+            "Resent copy of a response (every field equal, submission time included)",
+        ),
+        ("flag_resent_copy", "Resent copy, kept by the configuration"),
+        (
+            "flag_same_answers",
+            "Same answers as another response, no submission time",
+        ),
+        (
+            "duplicate_id_superseded",
+            "Duplicate response ID, superseded by a replacement",
+        ),
+        ("flag_missing", "Too many questions left blank"),
+        ("flag_speeder", "Answered too fast"),
+        ("flag_straightline", "Same level chosen for every question"),
+        ("flag_recoded", "Has recoded values"),
+    ],
 };
 
 impl Labels {
-    /// Every label with its field name, in declaration order (for tests and
-    /// for checking that a translation is complete).
+    /// Every label with its field name, in declaration order, then the
+    /// channel and reason labels under their keys (for tests and for
+    /// checking that a translation is complete).
     #[must_use]
     pub fn all(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
+        let mut v = vec![
             ("period_axis", self.period_axis),
             ("sipas_axis", self.sipas_axis),
             ("unit_legend", self.unit_legend),
@@ -295,7 +759,130 @@ impl Labels {
             ("pilots_alt", self.pilots_alt),
             ("pilots_caption", self.pilots_caption),
             ("trend_alt", self.trend_alt),
-        ]
+            ("todays_heading", self.todays_heading),
+            ("todays_intro", self.todays_intro),
+            ("todays_intro_gloss", self.todays_intro_gloss),
+            ("former_communes", self.former_communes),
+            ("pilot_communes", self.pilot_communes),
+            ("intensity", self.intensity),
+            ("todays_population_note", self.todays_population_note),
+            ("todays_population_gloss", self.todays_population_gloss),
+            ("treatment_definition", self.treatment_definition),
+            ("estimate", self.estimate),
+            ("treated_of_total", self.treated_of_total),
+            ("def_contains_pilot", self.def_contains_pilot),
+            ("def_intensity", self.def_intensity),
+            ("def_intensity_population", self.def_intensity_population),
+            (
+                "def_contains_pilot_unmixed",
+                self.def_contains_pilot_unmixed,
+            ),
+            ("modes_heading", self.modes_heading),
+            ("quality_heading", self.quality_heading),
+            ("modes_intro", self.modes_intro),
+            ("mode_a", self.mode_a),
+            ("mode_b", self.mode_b),
+            ("mismatch", self.mismatch),
+            ("code", self.code),
+            ("responses", self.responses),
+            ("ingest_heading", self.ingest_heading),
+            ("ingest_summary", self.ingest_summary),
+            ("ingest_identity", self.ingest_identity),
+            ("quarantine_reasons", self.quarantine_reasons),
+            ("clean_heading", self.clean_heading),
+            ("clean_summary", self.clean_summary),
+            ("clean_identity", self.clean_identity),
+            ("exclusion_reasons", self.exclusion_reasons),
+            ("flagged_note", self.flagged_note),
+            ("flagged_caption", self.flagged_caption),
+            ("ingest_clean_link", self.ingest_clean_link),
+            ("aggregate_heading", self.aggregate_heading),
+            ("aggregate_summary", self.aggregate_summary),
+            ("channel", self.channel),
+            ("used", self.used),
+            ("set_apart", self.set_apart),
+            ("aggregate_identity", self.aggregate_identity),
+            ("clean_aggregate_link", self.clean_aggregate_link),
+            ("chain", self.chain),
+            ("chain_read", self.chain_read),
+            ("chain_accepted", self.chain_accepted),
+            ("chain_clean_in", self.chain_clean_in),
+            ("chain_kept", self.chain_kept),
+            ("chain_aggregate_in", self.chain_aggregate_in),
+            ("chain_used", self.chain_used),
+            ("eval_heading", self.eval_heading),
+            ("eval_intro", self.eval_intro),
+            ("method", self.method),
+            ("standard_error", self.standard_error),
+            ("note", self.note),
+            ("did_pooled", self.did_pooled),
+            ("did_pooled_note", self.did_pooled_note),
+            ("twfe_cr1", self.twfe_cr1),
+            ("twfe_note", self.twfe_note),
+            ("twfe_wild", self.twfe_wild),
+            ("wild_note", self.wild_note),
+            ("selection_note", self.selection_note),
+            ("twfe_reading", self.twfe_reading),
+            ("pretrend_heading", self.pretrend_heading),
+            ("pretrend_text", self.pretrend_text),
+            ("event_caption", self.event_caption),
+            ("reference", self.reference),
+            ("forest_caption", self.forest_caption),
+            ("unit_effects_heading", self.unit_effects_heading),
+            ("unit_effects_text", self.unit_effects_text),
+            ("unit_effects_gloss", self.unit_effects_gloss),
+            ("did_survey_se", self.did_survey_se),
+            ("before", self.before),
+            ("after", self.after),
+            ("methods_heading", self.methods_heading),
+            ("index_heading", self.index_heading),
+            ("index_text", self.index_text),
+            ("data_text", self.data_text),
+            ("se_heading", self.se_heading),
+            ("se_text", self.se_text),
+            ("design_text", self.design_text),
+            ("did22_heading", self.did22_heading),
+            ("did22_text", self.did22_text),
+            ("did22_per_unit", self.did22_per_unit),
+            ("twfe_heading", self.twfe_heading),
+            ("twfe_text", self.twfe_text),
+            ("wcr_text", self.wcr_text),
+            ("webb_weights", self.webb_weights),
+            ("event_heading", self.event_heading),
+            ("event_text", self.event_text),
+            ("ref_k", self.ref_k),
+            ("ref_default", self.ref_default),
+            ("event_wild", self.event_wild),
+            ("assumptions_heading", self.assumptions_heading),
+            ("assume_parallel", self.assume_parallel),
+            ("assume_anticipation", self.assume_anticipation),
+            ("assume_spillover", self.assume_spillover),
+            ("assume_few", self.assume_few),
+            ("elements_heading", self.elements_heading),
+            ("part_element", self.part_element),
+            ("difference", self.difference),
+        ];
+        v.extend(self.channels.iter().copied());
+        v.extend(self.reasons.iter().copied());
+        v
+    }
+
+    /// The label of a response channel; the key itself when unknown.
+    #[must_use]
+    pub fn channel<'a>(&self, key: &'a str) -> &'a str {
+        self.channels
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, v)| v)
+    }
+
+    /// The label of an ingest / clean reason key; the key itself when unknown.
+    #[must_use]
+    pub fn reason<'a>(&self, key: &'a str) -> &'a str {
+        self.reasons
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(key, |(_, v)| v)
     }
 }
 
@@ -319,7 +906,11 @@ mod tests {
         assert_eq!(vi.len(), en.len());
         for ((k, v), (_, e)) in vi.iter().zip(&en) {
             assert_eq!(*v, sipas_core::text::nfc(v), "{k} is not NFC");
-            assert!(!e.is_empty(), "{k} has no English label");
+            // A gloss is the English text shown beside the Vietnamese; English needs none.
+            assert!(
+                !e.is_empty() || k.ends_with("_gloss"),
+                "{k} has no English label"
+            );
             // Same placeholders in both languages.
             let holes = |s: &str| {
                 let mut h: Vec<String> = s
@@ -333,7 +924,7 @@ mod tests {
             assert_eq!(holes(v), holes(e), "{k}: placeholders differ");
             // English labels use no Vietnamese letters (ASCII plus typography).
             assert!(
-                e.chars().all(|c| c.is_ascii() || "–—“”×".contains(c)),
+                e.chars().all(|c| c.is_ascii() || "–—“”×…−±√β".contains(c)),
                 "{k}: `{e}` has a non-English letter"
             );
         }

@@ -7,7 +7,8 @@ use std::path::Path;
 use sipas_core::Period;
 
 use crate::Result;
-use crate::html::{channel_label, escape};
+use crate::html::escape;
+use crate::labels::Labels;
 use crate::results::Table;
 
 /// The results file with SIPAS by mode and the differences between modes.
@@ -99,20 +100,23 @@ fn num(v: Option<f64>) -> String {
 
 /// The "SIPAS theo hình thức khảo sát / by survey mode" section; empty
 /// without rows.
-pub(crate) fn section(h: &mut String, rows: &[ModeRow]) {
+pub(crate) fn section(h: &mut String, rows: &[ModeRow], l: &Labels) {
     if rows.is_empty() {
         return;
     }
-    h.push_str(
-        "<h2>SIPAS theo hình thức khảo sát / By survey mode</h2>\n\
-         <p>Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: \
-         chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có \
-         khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). \
-         Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.</p>\n\
-         <div class=\"scroll\"><table>\n<tr><th class=\"name\">Kỳ</th>\
-         <th class=\"name\">Hình thức A</th><th>n</th><th>SIPAS (SE)</th>\
-         <th class=\"name\">Hình thức B</th><th>n</th><th>SIPAS (SE)</th>\
-         <th>A − B</th><th>KTC 95%</th></tr>\n",
+    let _ = writeln!(
+        h,
+        "<h2>{}</h2>\n<p>{}</p>\n\
+         <div class=\"scroll\"><table>\n<tr><th class=\"name\">{}</th>\
+         <th class=\"name\">{}</th><th>n</th><th>SIPAS (SE)</th>\
+         <th class=\"name\">{}</th><th>n</th><th>SIPAS (SE)</th>\
+         <th>A − B</th><th>{}</th></tr>",
+        escape(l.modes_heading),
+        escape(l.modes_intro),
+        escape(l.period),
+        escape(l.mode_a),
+        escape(l.mode_b),
+        escape(l.ci95)
     );
     for r in rows {
         let _ = writeln!(
@@ -120,11 +124,11 @@ pub(crate) fn section(h: &mut String, rows: &[ModeRow]) {
             "<tr><td class=\"name\">{}</td><td class=\"name\">{}</td><td>{}</td><td>{} ({})</td>\
              <td class=\"name\">{}</td><td>{}</td><td>{} ({})</td><td>{}</td><td>{} – {}</td></tr>",
             escape(&r.period.to_string()),
-            escape(channel_label(&r.mode_a)),
+            escape(l.channel(&r.mode_a)),
             r.n_a,
             num(r.sipas_a),
             num(r.se_a),
-            escape(channel_label(&r.mode_b)),
+            escape(l.channel(&r.mode_b)),
             r.n_b,
             num(r.sipas_b),
             num(r.se_b),
@@ -154,7 +158,7 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].difference, Some(-4.5));
         let mut h = String::new();
-        section(&mut h, &rows);
+        section(&mut h, &rows, &crate::labels::VI);
         assert!(h.contains("<td>-4.50</td><td>-9.20 – 0.20</td>"), "{h}");
         assert!(h.contains("Trực tuyến"), "{h}");
     }
