@@ -15,5 +15,6 @@ mod pipeline;
 mod platforms;
 mod real_styles;
 mod results_folder;
+mod spark_engine;
 mod staggered;
 mod units_over_time;
