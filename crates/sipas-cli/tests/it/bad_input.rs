@@ -551,22 +551,7 @@ fn check_counts(c: &Case) -> Option<String> {
 
 /// `dir/ing` (ingested, 2,000 generated rows) and `dir/res` (aggregated from it).
 fn aggregated(dir: &Path) {
-    let g = sipas(
-        dir,
-        &[
-            "-q",
-            "generate",
-            "--responses",
-            "2000",
-            "--seed",
-            "1",
-            "--out",
-            "data/r.csv",
-        ],
-    );
-    assert_eq!(code(&g), 0, "{}", stderr(&g));
-    let i = sipas(dir, &["-q", "ingest", "data/r.csv", "--out", "ing"]);
-    assert_eq!(code(&i), 0, "{}", stderr(&i));
+    crate::common::ingested(dir);
     let a = sipas(
         dir,
         &[

@@ -48,3 +48,23 @@ pub(crate) fn num(row: &HashMap<String, String>, col: &str) -> f64 {
         .parse()
         .unwrap_or_else(|_| panic!("column {col}: `{}` is not a number", row[col]))
 }
+
+/// Small responses and their ingest folder in `dir/ing`.
+pub(crate) fn ingested(dir: &Path) {
+    let g = sipas(
+        dir,
+        &[
+            "-q",
+            "generate",
+            "--responses",
+            "2000",
+            "--seed",
+            "1",
+            "--out",
+            "data/r.csv",
+        ],
+    );
+    assert_eq!(code(&g), 0, "{}", stderr(&g));
+    let i = sipas(dir, &["-q", "ingest", "data/r.csv", "--out", "ing"]);
+    assert_eq!(code(&i), 0, "{}", stderr(&i));
+}

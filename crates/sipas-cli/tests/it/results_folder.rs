@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{code, sipas, stderr};
+use crate::common::{code, ingested, sipas, stderr};
 
 /// Every file under `dir`: relative path → bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -61,26 +61,6 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         (z ^ (z >> 31)) % n.max(1)
     }
-}
-
-/// Small responses and their ingest folder in `dir/ing`.
-fn ingested(dir: &Path) {
-    let g = sipas(
-        dir,
-        &[
-            "-q",
-            "generate",
-            "--responses",
-            "2000",
-            "--seed",
-            "1",
-            "--out",
-            "data/r.csv",
-        ],
-    );
-    assert_eq!(code(&g), 0, "{}", stderr(&g));
-    let i = sipas(dir, &["-q", "ingest", "data/r.csv", "--out", "ing"]);
-    assert_eq!(code(&i), 0, "{}", stderr(&i));
 }
 
 fn aggregate_args(seed: u64) -> Vec<String> {
