@@ -111,14 +111,19 @@ fn today() -> sipas_core::IsoDate {
     sipas_ingest::date_of_day_number(days).expect("today is a date of years 1000–9999")
 }
 
+/// An input's format as the ingest report names it (`csv`, `excel`, …).
+fn format_name(i: &sipas_ingest::InputReport) -> Option<String> {
+    serde_json::to_value(i.format)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
 /// How each input was read (format, encoding with the detector's confidence,
 /// delimiter, rows) or why it was skipped, for `manifest.json`.
 fn reading_entries(report: &sipas_ingest::IngestReport) -> Vec<crate::manifest::ReadEntry> {
     let read = report.inputs.iter().map(|i| crate::manifest::ReadEntry {
         file: i.file.clone(),
-        format: serde_json::to_value(i.format)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string)),
+        format: format_name(i),
         encoding: i.encoding.clone(),
         encoding_confidence: i.encoding_confidence,
         delimiter: i.delimiter.clone(),
@@ -140,10 +145,7 @@ fn reading_entries(report: &sipas_ingest::IngestReport) -> Vec<crate::manifest::
 /// The per-file line of the ingest summary: rows, format, encoding (with the
 /// detector's confidence) and delimiter.
 fn input_line(i: &sipas_ingest::InputReport) -> String {
-    let format = serde_json::to_value(i.format)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
+    let format = format_name(i).unwrap_or_default();
     let mut how = vec![format];
     if let Some(e) = &i.encoding {
         how.push(match i.encoding_confidence {
