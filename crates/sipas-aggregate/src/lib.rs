@@ -127,4 +127,4 @@ pub use responses::{
     DesignColumn, READ_CHUNK_ROWS, Responses, ResponsesBuilder, read_responses,
     read_responses_chunked, read_responses_with,
 };
-pub use write::{RESULT_FILES, write_results};
+pub use write::write_results;

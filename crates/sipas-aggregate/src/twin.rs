@@ -4,51 +4,26 @@
 //! the number 5569, and a column holding unit codes and district names becomes a mix. Every result
 //! table that `aggregate` writes as `X.csv` is also written as `X.parquet` from the same text:
 //! codes and names as `Utf8`, counts as `Int64`, estimates as `Float64`, flags as `Boolean`, an
-//! empty CSV field as null. The column's type comes from its name ([`kind_of`]), so it is the same
-//! in every run; a value that does not fit the type (never written by sipas) makes the column
-//! `Utf8` rather than lose it.
+//! empty CSV field as null. The column's type is the one the results contract declares
+//! ([`sipas_core::results::Table::kind_of`]), so it is the same in every run; a value that does
+//! not fit the type (never written by sipas) makes the column `Utf8` rather than lose it.
 
 use std::path::Path;
 
 use polars::prelude::*;
 
+use sipas_core::results::Table;
+
 use crate::{Error, Result};
 
-/// The type of a result-table column in the Parquet twin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Codes, names, periods, labels.
-    Text,
-    /// Counts, event times, seeds.
-    Int,
-    /// `true` / `false`.
-    Bool,
-    /// Estimates, standard errors, bounds, p-values, shares.
-    Float,
-}
+pub use sipas_core::results::Kind;
 
-/// The Parquet type of the result-table column `name`.
-pub fn kind_of(name: &str) -> Kind {
-    match name {
-        "unit_code" | "unit_name" | "district" | "kind" | "period" | "pilot_start" | "group"
-        | "item" | "domain_type" | "domain" | "indicator" | "indicator_kind" | "ci_method"
-        | "scope" | "mode_a" | "mode_b" | "bootstrap_weights" | "old_units" | "pilots"
-        | "pilot_communes" | "pilot_old_units" | "responses" | "basis" | "source_file"
-        | "reason" | "column" | "detail" | "record" | "index" | "aggregation" | "comparison"
-        | "treated" | "control" => Kind::Text,
-        "pilot" | "reliable" | "suppressed" | "mixed" | "used" | "forbidden" => Kind::Bool,
-        "n" | "k" | "q" | "df1" | "replicates" | "seed" | "n_valid" | "n_a" | "n_b"
-        | "n_clusters" | "n_treated" | "n_obs" | "line" | "exposure" => Kind::Int,
-        _ => Kind::Float,
-    }
-}
-
-/// The CSV text `csv` (header first, as sipas writes it, before the cells are made inert for
-/// spreadsheets) as a typed frame (see [`kind_of`]).
+/// The CSV text `csv` of `table` (header first, as sipas writes it, before the cells are made
+/// inert for spreadsheets) as a typed frame (see [`Table::kind_of`]).
 ///
 /// # Errors
 /// A CSV that cannot be parsed, or a frame polars refuses.
-pub fn frame_of_csv(csv: &[u8], origin: &str) -> Result<DataFrame> {
+pub fn frame_of_csv(csv: &[u8], table: &Table, origin: &str) -> Result<DataFrame> {
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(csv);
@@ -73,7 +48,7 @@ pub fn frame_of_csv(csv: &[u8], origin: &str) -> Result<DataFrame> {
     let columns: Vec<Column> = header
         .iter()
         .zip(cols)
-        .map(|(name, values)| typed(name, &values))
+        .map(|(name, values)| typed(name, table.kind_of(name), &values))
         .collect();
     DataFrame::new(height, columns).map_err(|source| Error::Polars {
         origin: origin.to_string(),
@@ -81,7 +56,7 @@ pub fn frame_of_csv(csv: &[u8], origin: &str) -> Result<DataFrame> {
     })
 }
 
-fn typed(name: &str, values: &[String]) -> Column {
+fn typed(name: &str, kind: Kind, values: &[String]) -> Column {
     let text = || {
         Column::new(
             name.into(),
@@ -93,7 +68,7 @@ fn typed(name: &str, values: &[String]) -> Column {
     };
     let parse_all =
         |f: &dyn Fn(&str) -> Option<()>| values.iter().all(|v| v.is_empty() || f(v).is_some());
-    match kind_of(name) {
+    match kind {
         Kind::Int if parse_all(&|v| v.parse::<i64>().ok().map(drop)) => Column::new(
             name.into(),
             values
@@ -138,30 +113,58 @@ pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
     })
 }
 
-/// Writes the result table `name` (`X.csv`) into `dir` twice: the CSV through
+/// Writes the result table `table` (`X.csv`) into `dir` twice: the CSV through
 /// [`sipas_core::csv_out::write`] (cells made inert for spreadsheets, the Excel BOM when asked)
 /// and its typed twin `X.parquet` (see [`frame_of_csv`]).
 ///
 /// # Errors
-/// The error of parsing the text or writing either file.
-pub fn write_csv_and_twin(dir: &Path, name: &str, csv: &[u8]) -> Result<()> {
-    let target = dir.join(name);
-    let mut df = frame_of_csv(csv, &target.display().to_string())?;
+/// The error of parsing the text or writing either file; a header that is not the contract's
+/// (the fixed columns of `table`, in order, then its group columns when it has them).
+pub fn write_csv_and_twin(dir: &Path, table: &Table, csv: &[u8]) -> Result<()> {
+    let target = dir.join(table.file);
+    let origin = target.display().to_string();
+    check_header(csv, table, &origin)?;
+    let mut df = frame_of_csv(csv, table, &origin)?;
     sipas_core::csv_out::write(&target, csv).map_err(|source| Error::Io {
         path: target.clone(),
         source,
     })?;
-    write_parquet_file(&target.with_extension("parquet"), &mut df)
+    write_parquet_file(&dir.join(table.parquet()), &mut df)
+}
+
+/// Whether the first line of `csv` starts with the fixed columns of `table` (and holds nothing
+/// more unless the table has group columns).
+fn check_header(csv: &[u8], table: &Table, origin: &str) -> Result<()> {
+    let line = csv.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let names: Vec<&str> = line.trim_end_matches('\r').split(',').collect();
+    let fixed: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+    let ok = names.len() >= fixed.len()
+        && names[..fixed.len()] == fixed[..]
+        && (table.group_columns.is_some() || names.len() == fixed.len());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Data {
+            origin: origin.to_string(),
+            message: format!(
+                "header `{line}` is not the results contract's `{}`",
+                table.header::<&str>(&[]).trim_end()
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sipas_core::results;
 
     #[test]
     fn columns_are_typed_by_name_and_codes_keep_their_zeros() {
-        let csv = "unit_code,domain,n,pilot,sipas,extra\n05569,05569,12,true,81.250000,x\n,Định Hóa,,false,,-1.5\n";
-        let df = frame_of_csv(csv.as_bytes(), "t").unwrap();
+        // `access` is a group column (a float) holding a value that is not a number: text.
+        let csv = "unit_code,district,n,pilot,sipas,access\n05569,05569,12,true,81.250000,x\n,Định Hóa,,false,,-1.5\n";
+        let df = frame_of_csv(csv.as_bytes(), &results::UNIT_PERIOD, "t").unwrap();
         let types: Vec<DataType> = df.dtypes();
         assert_eq!(
             types,
@@ -187,11 +190,40 @@ mod tests {
         assert_eq!(df.column("sipas").unwrap().f64().unwrap().get(1), None);
     }
 
+    const TWO: Table = Table {
+        file: "t.csv",
+        stage: results::Stage::Design,
+        doc: "a test table",
+        columns: &[
+            results::Column {
+                name: "domain",
+                kind: Kind::Text,
+                doc: "a label",
+            },
+            results::Column {
+                name: "value",
+                kind: Kind::Float,
+                doc: "a number",
+            },
+        ],
+        group_columns: None,
+    };
+
+    #[test]
+    fn a_header_that_is_not_the_contracts_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_csv_and_twin(dir.path(), &TWO, b"value,domain\n1,a\n").unwrap_err();
+        assert!(err.to_string().contains("t.csv"), "{err}");
+        assert!(!dir.path().join("t.csv").exists());
+        // Group columns only where the contract has them.
+        assert!(write_csv_and_twin(dir.path(), &TWO, b"domain,value,x\na,1,2\n").is_err());
+    }
+
     #[test]
     fn a_twin_holds_the_original_text_and_the_csv_the_inert_one() {
         let dir = tempfile::tempdir().unwrap();
         let csv = "domain,value\n=HYPERLINK(\"x\"),-2.000000\n";
-        write_csv_and_twin(dir.path(), "t.csv", csv.as_bytes()).unwrap();
+        write_csv_and_twin(dir.path(), &TWO, csv.as_bytes()).unwrap();
         let written = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
         assert_eq!(written, "domain,value\n'=HYPERLINK(\"x\"),-2.000000\n");
         let f = std::fs::File::open(dir.path().join("t.parquet")).unwrap();

@@ -7,21 +7,11 @@ use std::path::Path;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use sipas_core::results;
+pub(crate) use sipas_core::results::{field, finite_num, num};
+
 use crate::estimate::{CellEstimate, Estimate, Indices};
 use crate::{Error, Result};
-
-/// File names written by [`write_results`].
-pub const RESULT_FILES: [&str; 9] = [
-    "unit_period.csv",
-    "unit_period.parquet",
-    "items.csv",
-    "items.parquet",
-    "groups.csv",
-    "groups.parquet",
-    "did.csv",
-    "did.parquet",
-    "aggregate-report.json",
-];
 
 /// Writes every results table into `out_dir` (created if needed).
 ///
@@ -32,31 +22,24 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let groups_header: String = indices.group_ids.iter().fold(String::new(), |mut h, g| {
-        h.push(',');
-        h.push_str(g);
-        h
-    });
 
     // unit_period.csv
-    let mut text = format!(
-        "unit_code,unit_name,district,kind,pilot,period,n,sipas,sipas_se,sipas_lo,sipas_hi{groups_header}\n"
-    );
+    let mut text = results::UNIT_PERIOD.header(&indices.group_ids);
     let lines: Vec<String> = indices.cells.par_iter().map(cell_line).collect();
     text.extend(lines);
     // The Parquet twin is built from the typed cells below.
-    let target = out_dir.join("unit_period.csv");
+    let target = out_dir.join(results::UNIT_PERIOD.file);
     sipas_core::csv_out::write(&target, text.as_bytes()).map_err(io_err(&target))?;
 
     // unit_period.parquet
     let mut df = cells_frame(indices).map_err(|source| Error::Polars {
-        origin: out_dir.join("unit_period.parquet").display().to_string(),
+        origin: out_dir.join(results::UNIT_PERIOD.parquet()).display().to_string(),
         source,
     })?;
-    write_parquet(out_dir, "unit_period.parquet", &mut df)?;
+    write_parquet(out_dir, &results::UNIT_PERIOD.parquet(), &mut df)?;
 
     // items.csv
-    let mut text = String::from("unit_code,period,item,n_valid,share,lo,hi\n");
+    let mut text = results::ITEMS.header::<&str>(&[]);
     let lines: Vec<String> = indices
         .cells
         .par_iter()
@@ -79,24 +62,22 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
         })
         .collect();
     text.extend(lines);
-    write_csv(out_dir, "items.csv", text.as_bytes())?;
+    write_csv(out_dir, &results::ITEMS, text.as_bytes())?;
 
     // groups.csv
-    let mut text = format!("period,group,n,sipas,sipas_se,sipas_lo,sipas_hi{groups_header}\n");
+    let mut text = results::GROUPS.header(&indices.group_ids);
     for g in &indices.groups {
         let _ = write!(text, "{},{},{},", g.period, g.group.as_str(), g.n);
         push_estimate(&mut text, &g.sipas);
         push_values(&mut text, &g.groups);
         text.push('\n');
     }
-    write_csv(out_dir, "groups.csv", text.as_bytes())?;
+    write_csv(out_dir, &results::GROUPS, text.as_bytes())?;
 
     // did.csv
     // Header only when the data cannot give a DiD (the reason is in
     // aggregate-report.json): never a stale table from an earlier run.
-    let mut text = String::from(
-        "pilot_start,estimate,se,lo,hi,pilot_pre,pilot_post,baseline_pre,baseline_post\n",
-    );
+    let mut text = results::DID.header::<&str>(&[]);
     if let Some(d) = &indices.did {
         let _ = writeln!(
             text,
@@ -112,12 +93,12 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
             num(d.baseline_post.value),
         );
     }
-    write_csv(out_dir, "did.csv", text.as_bytes())?;
+    write_csv(out_dir, &results::DID, text.as_bytes())?;
 
     // aggregate-report.json
     let mut json = serde_json::to_string_pretty(&indices.report)?;
     json.push('\n');
-    write_atomic(out_dir, "aggregate-report.json", json.as_bytes())?;
+    write_atomic(out_dir, results::AGGREGATE_REPORT.file, json.as_bytes())?;
     Ok(())
 }
 
@@ -153,29 +134,6 @@ fn push_values(s: &mut String, values: &[Option<f64>]) {
     for v in values {
         s.push(',');
         s.push_str(&num(*v));
-    }
-}
-
-/// Six decimals; empty when undefined; no negative zero.
-pub(crate) fn num(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
-        Some(v) => format!("{v:.6}"),
-        None => String::new(),
-    }
-}
-
-/// [`num`], also empty when not finite.
-pub(crate) fn finite_num(v: Option<f64>) -> String {
-    num(v.filter(|v| v.is_finite()))
-}
-
-/// A CSV field, quoted when needed (RFC 4180).
-pub(crate) fn field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\"")).into()
-    } else {
-        s.into()
     }
 }
 
@@ -222,10 +180,10 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Writes the CSV `name` into `dir` and its typed Parquet twin (see
+/// Writes the result table `table` into `dir` and its typed Parquet twin (see
 /// [`crate::twin::write_csv_and_twin`]).
-pub(crate) fn write_csv(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    crate::twin::write_csv_and_twin(dir, name, bytes)
+pub(crate) fn write_csv(dir: &Path, table: &results::Table, bytes: &[u8]) -> Result<()> {
+    crate::twin::write_csv_and_twin(dir, table, bytes)
 }
 
 pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {

@@ -20,6 +20,8 @@
 //! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
 //! - [`csv_out`]: the one writer of every CSV file (cells made inert, optional Excel BOM).
 //! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
+//! - [`results`]: the results folder's contract: each table's file, columns, row type and
+//!   formatting, used by every writer and reader of it.
 
 #![warn(missing_docs)]
 
@@ -33,6 +35,7 @@ pub mod instrument;
 pub mod period;
 pub mod pilots;
 pub mod progress;
+pub mod results;
 pub mod schema;
 pub mod staging;
 pub mod text;

@@ -31,10 +31,10 @@ mod stats;
 pub use apply::{aggregate_with_design, apply_design, describe};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
-pub use modes::{MODES_FILE, ModeDifference, modes_csv};
+pub use modes::{ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
-    CiMethod, DomainEstimates, DomainType, ESTIMATES_FILE, ESTIMATES_PARQUET, EstimateRow,
+    CiMethod, DomainEstimates, DomainType, EstimateRow,
     IndicatorKind, write_estimates,
 };
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};

@@ -23,9 +23,6 @@ use super::spec::{DesignSpec, LonelyPsu};
 use crate::Result;
 use crate::write::{field, finite_num};
 
-/// The file of the differences between modes.
-pub const MODES_FILE: &str = "modes.csv";
-
 /// SIPAS of two survey modes in one period and their difference.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModeDifference {
@@ -170,12 +167,9 @@ pub(super) fn differences(
         .collect()
 }
 
-const MODES_HEADER: &str =
-    "period,mode_a,mode_b,n_a,n_b,sipas_a,se_a,sipas_b,se_b,difference,se,lo,hi\n";
-
 /// The CSV text of `modes.csv` (header only without modes).
 pub fn modes_csv(diffs: &[ModeDifference]) -> String {
-    let mut s = String::from(MODES_HEADER);
+    let mut s = sipas_core::results::MODES.header::<&str>(&[]);
     for d in diffs {
         let _ = writeln!(
             s,
@@ -200,5 +194,9 @@ pub fn modes_csv(diffs: &[ModeDifference]) -> String {
 
 /// Writes `modes.csv` into `out_dir`, atomically.
 pub(super) fn write_modes(diffs: &[ModeDifference], out_dir: &Path) -> Result<()> {
-    crate::twin::write_csv_and_twin(out_dir, MODES_FILE, modes_csv(diffs).as_bytes())
+    crate::twin::write_csv_and_twin(
+        out_dir,
+        &sipas_core::results::MODES,
+        modes_csv(diffs).as_bytes(),
+    )
 }

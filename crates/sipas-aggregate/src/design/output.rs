@@ -4,13 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use sipas_core::Period;
+use sipas_core::results;
 
 use super::spec::DesignSpec;
 use crate::Result;
 use crate::write::{field, finite_num};
-
-/// File name written by [`write_estimates`].
-pub const ESTIMATES_FILE: &str = "estimates.csv";
 
 /// The kind of domain of an estimate (sorted in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -165,7 +163,9 @@ impl DomainEstimates {
     }
 }
 
-const ESTIMATES_HEADER: &str = "domain_type,domain,period,indicator,indicator_kind,n,value,se,lo,hi,ci_method,deff,n_eff,cv,reliable,suppressed\n";
+fn estimates_header() -> String {
+    results::ESTIMATES.header::<&str>(&[])
+}
 
 /// Appends the CSV line of one row to `s` (cleared first).
 fn estimate_line(s: &mut String, r: &EstimateRow) {
@@ -195,7 +195,7 @@ fn estimate_line(s: &mut String, r: &EstimateRow) {
 
 /// The CSV text of `estimates.csv` (see [`write_estimates`]).
 pub fn estimates_csv(est: &DomainEstimates) -> String {
-    let mut s = String::from(ESTIMATES_HEADER);
+    let mut s = estimates_header();
     let mut line = String::new();
     for r in &est.rows {
         estimate_line(&mut line, r);
@@ -216,9 +216,9 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
     })?;
     // Row by row into the temporary file: with 10,000 units the text is
     // over 1 GB, which would otherwise sit in memory beside the rows.
-    let target = out_dir.join(ESTIMATES_FILE);
+    let target = out_dir.join(results::ESTIMATES.file);
     sipas_core::csv_out::write_with(&target, |w| {
-        w.records(ESTIMATES_HEADER.as_bytes())?;
+        w.records(estimates_header().as_bytes())?;
         let mut line = String::new();
         for r in &est.rows {
             estimate_line(&mut line, r);
@@ -231,18 +231,16 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
         source,
     })?;
     let mut df = estimates_frame(est).map_err(|source| crate::Error::Polars {
-        origin: ESTIMATES_PARQUET.to_string(),
+        origin: results::ESTIMATES.parquet(),
         source,
     })?;
-    crate::twin::write_parquet_file(&out_dir.join(ESTIMATES_PARQUET), &mut df)?;
+    crate::twin::write_parquet_file(&out_dir.join(results::ESTIMATES.parquet()), &mut df)?;
     super::modes::write_modes(&est.mode_differences, out_dir)
 }
 
 /// The Parquet twin of `estimates.csv`: the same rows and columns, typed
 /// (`domain` and every code as text, `n` as Int64, estimates as Float64,
 /// flags as Boolean; suppressed or undefined values null).
-pub const ESTIMATES_PARQUET: &str = "estimates.parquet";
-
 fn estimates_frame(
     est: &DomainEstimates,
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
@@ -324,14 +322,15 @@ mod tests {
             did: None,
         };
         let expected = format!(
-            "{ESTIMATES_HEADER}\
+            "{}\
              district,\"Phú Lương, \"\"cũ\"\"\",2024Q1,sipas,index,12,81.250000,0.333333,,,normal,0.000000,6.000000,,false,false\n\
-             district,Đại Từ,2024Q1,sipas,index,12,,,,,normal,,,,false,true\n"
+             district,Đại Từ,2024Q1,sipas,index,12,,,,,normal,,,,false,true\n",
+            estimates_header()
         );
         assert_eq!(estimates_csv(&est), expected);
         let dir = tempfile::tempdir().unwrap();
         write_estimates(&est, dir.path()).unwrap();
-        let written = std::fs::read_to_string(dir.path().join(ESTIMATES_FILE)).unwrap();
+        let written = std::fs::read_to_string(dir.path().join(results::ESTIMATES.file)).unwrap();
         assert_eq!(written, expected);
     }
 }

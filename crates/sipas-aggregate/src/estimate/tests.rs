@@ -699,7 +699,8 @@ fn results_are_identical_between_runs() {
     crate::write_results(&a, &d1).unwrap();
     crate::write_results(&b, &d2).unwrap();
     crate::write_results(&b, &d2).unwrap(); // overwriting in place works
-    for f in crate::RESULT_FILES {
+    let files = sipas_core::results::Stage::Aggregate.files();
+    for f in &files {
         let x = std::fs::read(d1.join(f)).unwrap();
         assert!(!x.is_empty(), "{f}");
         assert_eq!(x, std::fs::read(d2.join(f)).unwrap(), "{f}");
@@ -707,7 +708,7 @@ fn results_are_identical_between_runs() {
     // Nothing but the results is left behind (temp files are renamed).
     assert_eq!(
         std::fs::read_dir(&d2).unwrap().count(),
-        crate::RESULT_FILES.len()
+        files.len()
     );
 }
 

@@ -48,7 +48,7 @@ pub use fit::WildWeights;
 pub use merged::{
     MergedDid, Treatment, UnitTreatment, intensity_from_responses, treatment_intensity, twfe_merged,
 };
-pub use output::{EVALUATION_FILES, append_treatment_rows, methods_text, write_evaluation};
+pub use output::{append_treatment_rows, methods_text, write_evaluation};
 pub use population::{Population, intensity_from_population};
 
 use crate::estimate::{CellEstimate, Z_INTERVAL};
@@ -269,47 +269,12 @@ pub struct DidRow {
     pub n_obs: usize,
 }
 
-/// The simple 2×2 difference of cell means of one pilot unit against the baseline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnitMeans {
-    /// The pilot unit.
-    pub unit_code: String,
-    /// Mean SIPAS of its cells before the start.
-    pub pilot_pre: f64,
-    /// … from the start.
-    pub pilot_post: f64,
-    /// Mean SIPAS of the baseline cells before the start.
-    pub baseline_pre: f64,
-    /// … from the start.
-    pub baseline_post: f64,
-    /// `(pilot_post − pilot_pre) − (baseline_post − baseline_pre)`.
-    pub estimate: f64,
-    /// From the cell SEs (cells independent); `None` when a cell has none.
-    pub se: Option<f64>,
-    /// `estimate − 1.96·se`.
-    pub lo: Option<f64>,
-    /// `estimate + 1.96·se`.
-    pub hi: Option<f64>,
-}
+/// The simple 2×2 difference of cell means of one pilot unit against the baseline: a row of
+/// `did_units.csv`, the results contract's row type (read back by the report as it is).
+pub use sipas_core::results::DidUnitsRow as UnitMeans;
 
-/// One event-study coefficient.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRow {
-    /// Periods relative to the start (0 = the start period).
-    pub k: i64,
-    /// The calendar period.
-    pub period: Period,
-    /// β̂_k (0 for the reference period); `None` when not identified.
-    pub estimate: Option<f64>,
-    /// CR1 standard error (`None` for the reference).
-    pub se: Option<f64>,
-    /// Lower 95% bound (t with G − 1 df).
-    pub lo: Option<f64>,
-    /// Upper 95% bound.
-    pub hi: Option<f64>,
-    /// Two-sided p-value of `β_k = 0`.
-    pub p: Option<f64>,
-}
+/// One event-study coefficient: a row of `event_study.csv`, the results contract's row type.
+pub use sipas_core::results::EventStudyRow as EventRow;
 
 /// The joint test that all pre-period event-study coefficients are zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -682,11 +647,11 @@ fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str) -> Result<UnitMea
     });
     Ok(UnitMeans {
         unit_code: code.to_string(),
-        pilot_pre: mean(0),
-        pilot_post: mean(1),
-        baseline_pre: mean(2),
-        baseline_post: mean(3),
-        estimate,
+        pilot_pre: Some(mean(0)),
+        pilot_post: Some(mean(1)),
+        baseline_pre: Some(mean(2)),
+        baseline_post: Some(mean(3)),
+        estimate: Some(estimate),
         se,
         lo: se.map(|s| estimate - Z_INTERVAL * s),
         hi: se.map(|s| estimate + Z_INTERVAL * s),

@@ -5,19 +5,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+use sipas_core::results;
 
 use super::{DidRow, Evaluation, EvaluationOptions, PanelSelection};
 use crate::write::{finite_num, write_atomic, write_csv};
 use crate::{Error, Result};
-
-/// File names written by [`write_evaluation`].
-pub const EVALUATION_FILES: [&str; 5] = [
-    "did_twfe.csv",
-    "did_units.csv",
-    "event_study.csv",
-    "pretrend.csv",
-    "evaluation.json",
-];
 
 fn did_line(s: &mut String, r: &DidRow) {
     let (scope, code) = match &r.unit_code {
@@ -76,7 +68,7 @@ pub fn append_treatment_rows(
     by_population: bool,
     out_dir: &Path,
 ) -> Result<()> {
-    let path = out_dir.join("did_twfe.csv");
+    let path = out_dir.join(results::DID_TWFE.file);
     let mut s = std::fs::read_to_string(&path).map_err(|source| Error::Io {
         path: path.clone(),
         source,
@@ -96,7 +88,7 @@ pub fn append_treatment_rows(
         );
         s.push_str(&line.replacen("unit,", "treatment,", 1));
     }
-    write_csv(out_dir, "did_twfe.csv", s.as_bytes())
+    write_csv(out_dir, &results::DID_TWFE, s.as_bytes())
 }
 
 /// Writes `did_twfe.csv`, `did_units.csv`, `event_study.csv`,
@@ -112,52 +104,26 @@ pub fn write_evaluation(
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let mut s = String::from(
-        "scope,unit_code,estimate,se_cr1,lo_cr1,hi_cr1,p_cr1,p_wild,lo_wild,hi_wild,n_clusters,n_treated,n_obs,bootstrap_weights,replicates,seed\n",
-    );
+    let mut s = results::DID_TWFE.header::<&str>(&[]);
     did_line(&mut s, &ev.overall);
     for r in &ev.units {
         did_line(&mut s, r);
     }
-    write_csv(out_dir, "did_twfe.csv", s.as_bytes())?;
+    write_csv(out_dir, &results::DID_TWFE, s.as_bytes())?;
 
-    let mut s = String::from(
-        "unit_code,pilot_pre,pilot_post,baseline_pre,baseline_post,estimate,se,lo,hi\n",
-    );
+    let mut s = results::DID_UNITS.header::<&str>(&[]);
     for m in &ev.unit_means {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{}",
-            m.unit_code,
-            finite_num(Some(m.pilot_pre)),
-            finite_num(Some(m.pilot_post)),
-            finite_num(Some(m.baseline_pre)),
-            finite_num(Some(m.baseline_post)),
-            finite_num(Some(m.estimate)),
-            finite_num(m.se),
-            finite_num(m.lo),
-            finite_num(m.hi)
-        );
+        m.write_line(&mut s);
     }
-    write_csv(out_dir, "did_units.csv", s.as_bytes())?;
+    write_csv(out_dir, &results::DID_UNITS, s.as_bytes())?;
 
-    let mut s = String::from("k,period,estimate,se,lo,hi,p\n");
+    let mut s = results::EVENT_STUDY.header::<&str>(&[]);
     for r in &ev.event_study.rows {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{}",
-            r.k,
-            r.period,
-            finite_num(r.estimate),
-            finite_num(r.se),
-            finite_num(r.lo),
-            finite_num(r.hi),
-            finite_num(r.p)
-        );
+        r.write_line(&mut s);
     }
-    write_csv(out_dir, "event_study.csv", s.as_bytes())?;
+    write_csv(out_dir, &results::EVENT_STUDY, s.as_bytes())?;
 
-    let mut s = String::from("q,df1,df2,wald,f,p,p_wild,bootstrap_weights,replicates,seed\n");
+    let mut s = results::PRETREND.header::<&str>(&[]);
     if let Some(t) = &ev.event_study.pretrend {
         let o = &ev.options;
         let (w, b, seed) = if t.p_wild.is_some() {
@@ -181,7 +147,7 @@ pub fn write_evaluation(
             finite_num(t.p_wild)
         );
     }
-    write_csv(out_dir, "pretrend.csv", s.as_bytes())?;
+    write_csv(out_dir, &results::PRETREND, s.as_bytes())?;
 
     let report = Report {
         options: &ev.options,
@@ -194,7 +160,7 @@ pub fn write_evaluation(
     };
     let mut json = serde_json::to_string_pretty(&report)?;
     json.push('\n');
-    write_atomic(out_dir, "evaluation.json", json.as_bytes())
+    write_atomic(out_dir, results::EVALUATION_JSON.file, json.as_bytes())
 }
 
 /// Plain-English description of the evaluation methods and how to read the

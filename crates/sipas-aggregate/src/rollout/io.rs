@@ -7,21 +7,11 @@ use std::path::Path;
 
 use polars::prelude::*;
 use sipas_core::Period;
+use sipas_core::results;
 
 use super::{AggEffect, Aggregation, Bacon, Rollout, UnitSeries, Z_975};
 use crate::write::{field, finite_num};
 use crate::{Error, Result};
-
-/// The files [`write_rollout`] writes.
-pub const ROLLOUT_FILES: [&str; 7] = [
-    "att_gt.csv",
-    "att_event.csv",
-    "att_group.csv",
-    "att_calendar.csv",
-    "att_overall.csv",
-    "att_units.csv",
-    "bacon.csv",
-];
 
 /// The columns of a panel file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,19 +274,20 @@ pub struct IndexRollout<'a> {
     pub bacon: Option<&'a Bacon>,
 }
 
-/// Writes [`ROLLOUT_FILES`] into `out_dir`, atomically each; six decimals.
+/// Writes the rollout tables of the results contract (`att_gt.csv` … `bacon.csv`, see
+/// [`sipas_core::results::Stage::Rollout`]) into `out_dir`, atomically each; six decimals.
 /// `ci_low/ci_high`: pointwise 95% (`±1.959964·se`); `band_low/band_high`:
 /// the simultaneous 95% band of the table's rows (multiplier bootstrap).
 /// `att_units.csv` lists the units of the first index.
 pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<'_>) -> Result<()> {
-    const TAIL: &str = "att,se,ci_low,ci_high,band_low,band_high\n";
-    let mut gt = format!("index,group,period,{TAIL}");
-    let mut ev = format!("index,exposure,{TAIL}");
-    let mut gr = format!("index,group,{TAIL}");
-    let mut ca = format!("index,period,{TAIL}");
-    let mut ov = String::from("index,aggregation,att,se,ci_low,ci_high\n");
-    let mut un = String::from("unit_code,group,used,reason\n");
-    let mut ba = String::from("index,comparison,treated,control,estimate,weight,forbidden\n");
+    let header = |t: &results::Table| t.header::<&str>(&[]);
+    let mut gt = header(&results::ATT_GT);
+    let mut ev = header(&results::ATT_EVENT);
+    let mut gr = header(&results::ATT_GROUP);
+    let mut ca = header(&results::ATT_CALENDAR);
+    let mut ov = header(&results::ATT_OVERALL);
+    let mut un = header(&results::ATT_UNITS);
+    let mut ba = header(&results::BACON);
     for (k, t) in tables.iter().enumerate() {
         let r = t.rollout;
         let index = field(t.index).into_owned();
@@ -359,16 +350,16 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
             );
         }
     }
-    for (name, s) in [
-        ("att_gt.csv", gt),
-        ("att_event.csv", ev),
-        ("att_group.csv", gr),
-        ("att_calendar.csv", ca),
-        ("att_overall.csv", ov),
-        ("att_units.csv", un),
-        ("bacon.csv", ba),
+    for (table, s) in [
+        (&results::ATT_GT, gt),
+        (&results::ATT_EVENT, ev),
+        (&results::ATT_GROUP, gr),
+        (&results::ATT_CALENDAR, ca),
+        (&results::ATT_OVERALL, ov),
+        (&results::ATT_UNITS, un),
+        (&results::BACON, ba),
     ] {
-        crate::twin::write_csv_and_twin(out_dir, name, s.as_bytes())?;
+        crate::twin::write_csv_and_twin(out_dir, table, s.as_bytes())?;
     }
     Ok(())
 }

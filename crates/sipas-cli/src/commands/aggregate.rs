@@ -9,7 +9,7 @@ use sipas_aggregate::{
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
+use sipas_core::{Instrument, PilotSet, UnitRegistry, results, schema};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
@@ -228,8 +228,8 @@ pub(crate) fn run_aggregate(
             shown.display()
         )
     })?;
-    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
-        .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
+    results::write_methods(out, &methods)
+        .with_context(|| format!("cannot write {}", shown.join(results::METHODS.file).display()))?;
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
@@ -243,15 +243,6 @@ pub(crate) fn run_aggregate(
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
     Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// The staggered-rollout evaluation of SIPAS on the evaluation panel (every wave of the pilot
@@ -399,9 +390,7 @@ fn treatment_rows(
     append_treatment_rows(&m, by_population, out)
         .with_context(|| format!("cannot write the treatment rows to {}", out.display()))?;
     // Which old units make up each unit with a pilot commune, named.
-    let mut csv = String::from(
-        "unit_code,intensity,mixed,old_units,pilot_old_units,responses,intensity_basis,population,old_unit_names\n",
-    );
+    let mut csv = results::TREATMENT.header::<&str>(&[]);
     for u in t.values().filter(|u| u.contains_pilot()) {
         let olds: Vec<&str> = u.parts.keys().map(String::as_str).collect();
         let pilots: Vec<&str> = u
@@ -431,11 +420,11 @@ fn treatment_rows(
             responses_n,
             basis,
             population,
-            csv_field(&names.join("|"))
+            results::field(&names.join("|"))
         );
     }
-    sipas_aggregate::twin::write_csv_and_twin(out, "treatment.csv", csv.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join("treatment.csv").display()))?;
+    sipas_aggregate::twin::write_csv_and_twin(out, &results::TREATMENT, csv.as_bytes())
+        .with_context(|| format!("cannot write {}", out.join(results::TREATMENT.file).display()))?;
     let rows: Vec<String> = m
         .rows
         .iter()

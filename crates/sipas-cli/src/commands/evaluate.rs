@@ -76,8 +76,7 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
     )
     .context("cannot write the evaluation tables")?;
     let methods = methods_text(&r, b.as_ref(), &label);
-    sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
-        .context("cannot write methods.txt")?;
+    sipas_core::results::write_methods(out, &methods).context("cannot write methods.txt")?;
     let interval = |att: f64, se: Option<f64>| {
         se.map_or_else(
             || format!("{att:.6} (no SE)"),

@@ -13,7 +13,7 @@ use sipas_aggregate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, Estimate, GroupEstimate, Indices,
     evaluate, methods_text, select_panel, write_estimates, write_evaluation, write_results,
 };
-use sipas_core::Period;
+use sipas_core::{Period, results};
 
 use crate::ExitStatus;
 use crate::commands::aggregate::Settings;
@@ -113,12 +113,13 @@ pub(crate) fn run(
         has_old_unit_code,
     };
     let mut queries = Vec::new();
-    for (name, o) in [
-        ("unit_period", SqlOutput::UnitPeriod),
-        ("groups", SqlOutput::Groups),
-        ("estimates", SqlOutput::Estimates),
+    // Each query writes `<stem>.csv` into `work`: the local engine's table of that name.
+    for (table, o) in [
+        (&results::UNIT_PERIOD, SqlOutput::UnitPeriod),
+        (&results::GROUPS, SqlOutput::Groups),
+        (&results::ESTIMATES, SqlOutput::Estimates),
     ] {
-        queries.push((name.to_string(), sql::sql(&spec, Dialect::Spark, o)?));
+        queries.push((table.stem().to_string(), sql::sql(&spec, Dialect::Spark, o)?));
     }
     let table = dataset.path().display().to_string();
     say(&format!(
@@ -140,7 +141,7 @@ pub(crate) fn run(
         .map(|g| g.id.clone())
         .collect();
     let root = instrument.root().to_string();
-    let (h, rows) = read_csv(&work.join("unit_period.csv"))?;
+    let (h, rows) = read_csv(&work.join(results::UNIT_PERIOD.file))?;
     let col = |name: &str| -> anyhow::Result<usize> {
         h.get(name)
             .copied()
@@ -176,7 +177,7 @@ pub(crate) fn run(
     cells.sort_by(|a, b| (&a.unit_code, a.period).cmp(&(&b.unit_code, b.period)));
 
     // groups
-    let (h, rows) = read_csv(&work.join("groups.csv"))?;
+    let (h, rows) = read_csv(&work.join(results::GROUPS.file))?;
     let mut groups = Vec::with_capacity(rows.len());
     for r in &rows {
         let get = |name: &str| -> anyhow::Result<&str> {
@@ -203,7 +204,7 @@ pub(crate) fn run(
 
     // estimates: the composites (value, SE, normal interval, CV); design
     // effects and item intervals stay with the local engine.
-    let (h, rows) = read_csv(&work.join("estimates.csv"))?;
+    let (h, rows) = read_csv(&work.join(results::ESTIMATES.file))?;
     let mut est_rows = Vec::new();
     for r in &rows {
         let get = |name: &str| -> anyhow::Result<&str> {
@@ -339,8 +340,9 @@ pub(crate) fn run(
                 methods_text(&ev).trim_end(),
                 indices.report.design
             );
-            sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
-                .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
+            results::write_methods(out, &methods).with_context(|| {
+                format!("cannot write {}", shown.join(results::METHODS.file).display())
+            })?;
             say(&format!(
                 "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered 95% CI {:.2} to {:.2}",
                 ev.overall.estimate, ev.overall.lo_cr1, ev.overall.hi_cr1
