@@ -33,7 +33,10 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
 
     // unit_period.parquet
     let mut df = cells_frame(indices).map_err(|source| Error::Polars {
-        origin: out_dir.join(results::UNIT_PERIOD.parquet()).display().to_string(),
+        origin: out_dir
+            .join(results::UNIT_PERIOD.parquet())
+            .display()
+            .to_string(),
         source,
     })?;
     write_parquet(out_dir, &results::UNIT_PERIOD.parquet(), &mut df)?;

@@ -175,9 +175,21 @@ macro_rules! sipas_columns {
         [
             col("n", Int, "responses in the cell"),
             col("sipas", Float, "SIPAS index, 0–100 (empty when undefined)"),
-            col("sipas_se", Float, "its design-based (linearised) standard error"),
-            col("sipas_lo", Float, "lower bound of its 95% interval, clipped to 0–100"),
-            col("sipas_hi", Float, "upper bound of its 95% interval, clipped to 0–100"),
+            col(
+                "sipas_se",
+                Float,
+                "its design-based (linearised) standard error",
+            ),
+            col(
+                "sipas_lo",
+                Float,
+                "lower bound of its 95% interval, clipped to 0–100",
+            ),
+            col(
+                "sipas_hi",
+                Float,
+                "upper bound of its 95% interval, clipped to 0–100",
+            ),
         ]
     };
 }
@@ -189,9 +201,21 @@ macro_rules! att_columns {
             col("att", Float, "average effect on the treated, index points"),
             col("se", Float, "its standard error"),
             col("ci_low", Float, "lower bound of the pointwise 95% interval"),
-            col("ci_high", Float, "upper bound of the pointwise 95% interval"),
-            col("band_low", Float, "lower bound of the simultaneous 95% band of the table's rows"),
-            col("band_high", Float, "upper bound of the simultaneous 95% band"),
+            col(
+                "ci_high",
+                Float,
+                "upper bound of the pointwise 95% interval",
+            ),
+            col(
+                "band_low",
+                Float,
+                "lower bound of the simultaneous 95% band of the table's rows",
+            ),
+            col(
+                "band_high",
+                Float,
+                "upper bound of the simultaneous 95% band",
+            ),
         ]
     };
 }
@@ -218,7 +242,11 @@ const fn cat<const A: usize, const B: usize, const N: usize>(
 const UNIT_PERIOD_COLUMNS: [Column; 11] = cat(
     [
         col("unit_code", Text, "5-digit GSO code of the unit"),
-        col("unit_name", Text, "its full name with prefix (Phường Trưng Vương)"),
+        col(
+            "unit_name",
+            Text,
+            "its full name with prefix (Phường Trưng Vương)",
+        ),
         col("district", Text, "its district"),
         col("kind", Text, "`xa`, `phuong` or `thi_tran`"),
         col("pilot", Bool, "whether the unit is a pilot unit"),
@@ -277,14 +305,30 @@ pub const DID: Table = Table {
     doc: "the pooled 2×2 DiD of SIPAS, pilot against baseline (one row; none when the data cannot give one)",
     columns: &[
         col("pilot_start", Text, "first period of the pilot"),
-        col("estimate", Float, "change in pilot units minus change in the baseline, index points"),
-        col("se", Float, "its standard error (the four quadrants' full covariance)"),
+        col(
+            "estimate",
+            Float,
+            "change in pilot units minus change in the baseline, index points",
+        ),
+        col(
+            "se",
+            Float,
+            "its standard error (the four quadrants' full covariance)",
+        ),
         col("lo", Float, "lower bound of its 95% interval"),
         col("hi", Float, "upper bound of its 95% interval"),
         col("pilot_pre", Float, "pooled pilot SIPAS before the start"),
         col("pilot_post", Float, "pooled pilot SIPAS from the start on"),
-        col("baseline_pre", Float, "pooled baseline SIPAS before the start"),
-        col("baseline_post", Float, "pooled baseline SIPAS from the start on"),
+        col(
+            "baseline_pre",
+            Float,
+            "pooled baseline SIPAS before the start",
+        ),
+        col(
+            "baseline_post",
+            Float,
+            "pooled baseline SIPAS from the start on",
+        ),
     ],
     group_columns: None,
 };
@@ -295,22 +339,54 @@ pub const ESTIMATES: Table = Table {
     stage: Stage::Design,
     doc: "an indicator (item, element, part or index) in a domain and period under the survey design",
     columns: &[
-        col("domain_type", Text, "`unit`, `group`, `district`, `kind` or `mode`"),
-        col("domain", Text, "the domain: unit code, `pilot`/`baseline`, district name, kind or mode"),
+        col(
+            "domain_type",
+            Text,
+            "`unit`, `group`, `district`, `kind` or `mode`",
+        ),
+        col(
+            "domain",
+            Text,
+            "the domain: unit code, `pilot`/`baseline`, district name, kind or mode",
+        ),
         col("period", Text, "survey period"),
-        col("indicator", Text, "item or group id (`sipas` for the index)"),
-        col("indicator_kind", Text, "`item`, `element`, `part` or `index`"),
-        col("n", Int, "answers of the item, or rows of the domain for composites"),
-        col("value", Float, "the estimate, 0–100 (empty when suppressed or undefined)"),
+        col(
+            "indicator",
+            Text,
+            "item or group id (`sipas` for the index)",
+        ),
+        col(
+            "indicator_kind",
+            Text,
+            "`item`, `element`, `part` or `index`",
+        ),
+        col(
+            "n",
+            Int,
+            "answers of the item, or rows of the domain for composites",
+        ),
+        col(
+            "value",
+            Float,
+            "the estimate, 0–100 (empty when suppressed or undefined)",
+        ),
         col("se", Float, "its design-based standard error"),
         col("lo", Float, "lower bound of its 95% interval"),
         col("hi", Float, "upper bound of its 95% interval"),
         col("ci_method", Text, "how the bounds were computed"),
-        col("deff", Float, "design effect (with-replacement SRS reference)"),
+        col(
+            "deff",
+            Float,
+            "design effect (with-replacement SRS reference)",
+        ),
         col("n_eff", Float, "effective sample size n / deff"),
         col("cv", Float, "coefficient of variation se / value"),
         col("reliable", Bool, "n and cv within the design's thresholds"),
-        col("suppressed", Bool, "n below the suppression threshold: value fields left empty"),
+        col(
+            "suppressed",
+            Bool,
+            "n below the suppression threshold: value fields left empty",
+        ),
     ],
     group_columns: None,
 };
@@ -344,20 +420,48 @@ pub const DID_TWFE: Table = Table {
     stage: Stage::Evaluation,
     doc: "a two-way fixed-effects DiD of SIPAS on the unit × period panel",
     columns: &[
-        col("scope", Text, "`overall`, `unit` (one pilot unit) or `treatment` (a definition on today's units)"),
-        col("unit_code", Text, "the pilot unit, or the treatment definition; empty for overall"),
+        col(
+            "scope",
+            Text,
+            "`overall`, `unit` (one pilot unit) or `treatment` (a definition on today's units)",
+        ),
+        col(
+            "unit_code",
+            Text,
+            "the pilot unit, or the treatment definition; empty for overall",
+        ),
         col("estimate", Float, "β̂, index points"),
-        col("se_cr1", Float, "CR1 cluster-robust standard error (clusters = units)"),
-        col("lo_cr1", Float, "lower bound of the CR1 95% interval (t with G − 1 df)"),
+        col(
+            "se_cr1",
+            Float,
+            "CR1 cluster-robust standard error (clusters = units)",
+        ),
+        col(
+            "lo_cr1",
+            Float,
+            "lower bound of the CR1 95% interval (t with G − 1 df)",
+        ),
         col("hi_cr1", Float, "upper bound of the CR1 95% interval"),
         col("p_cr1", Float, "CR1 p-value of β = 0"),
         col("p_wild", Float, "wild cluster restricted bootstrap p-value"),
-        col("lo_wild", Float, "lower bound of the bootstrap 95% interval"),
-        col("hi_wild", Float, "upper bound of the bootstrap 95% interval"),
+        col(
+            "lo_wild",
+            Float,
+            "lower bound of the bootstrap 95% interval",
+        ),
+        col(
+            "hi_wild",
+            Float,
+            "upper bound of the bootstrap 95% interval",
+        ),
         col("n_clusters", Int, "clusters (units) in the panel"),
         col("n_treated", Int, "treated clusters"),
         col("n_obs", Int, "unit × period cells"),
-        col("bootstrap_weights", Text, "`rademacher` or `webb` (empty without bootstrap)"),
+        col(
+            "bootstrap_weights",
+            Text,
+            "`rademacher` or `webb` (empty without bootstrap)",
+        ),
         col("replicates", Int, "bootstrap replicates"),
         col("seed", Int, "bootstrap seed"),
     ],
@@ -371,12 +475,36 @@ pub const DID_UNITS: Table = Table {
     doc: "a pilot unit's 2×2 DiD of cell means against the baseline",
     columns: &[
         col("unit_code", Text, "the pilot unit"),
-        col("pilot_pre", Float, "mean SIPAS of its cells before the start"),
-        col("pilot_post", Float, "mean SIPAS of its cells from the start on"),
-        col("baseline_pre", Float, "mean SIPAS of the baseline cells before the start"),
-        col("baseline_post", Float, "mean SIPAS of the baseline cells from the start on"),
-        col("estimate", Float, "(pilot post − pre) − (baseline post − pre)"),
-        col("se", Float, "from the cells' survey SEs (cells independent)"),
+        col(
+            "pilot_pre",
+            Float,
+            "mean SIPAS of its cells before the start",
+        ),
+        col(
+            "pilot_post",
+            Float,
+            "mean SIPAS of its cells from the start on",
+        ),
+        col(
+            "baseline_pre",
+            Float,
+            "mean SIPAS of the baseline cells before the start",
+        ),
+        col(
+            "baseline_post",
+            Float,
+            "mean SIPAS of the baseline cells from the start on",
+        ),
+        col(
+            "estimate",
+            Float,
+            "(pilot post − pre) − (baseline post − pre)",
+        ),
+        col(
+            "se",
+            Float,
+            "from the cells' survey SEs (cells independent)",
+        ),
         col("lo", Float, "lower bound of its 95% interval"),
         col("hi", Float, "upper bound of its 95% interval"),
     ],
@@ -391,9 +519,17 @@ pub const EVENT_STUDY: Table = Table {
     columns: &[
         col("k", Int, "periods relative to the start (0 = the start)"),
         col("period", Text, "the calendar period"),
-        col("estimate", Float, "β̂_k, index points (0 for the reference period)"),
+        col(
+            "estimate",
+            Float,
+            "β̂_k, index points (0 for the reference period)",
+        ),
         col("se", Float, "CR1 standard error (empty for the reference)"),
-        col("lo", Float, "lower bound of its 95% interval (t with G − 1 df)"),
+        col(
+            "lo",
+            Float,
+            "lower bound of its 95% interval (t with G − 1 df)",
+        ),
         col("hi", Float, "upper bound of its 95% interval"),
         col("p", Float, "two-sided p-value of β_k = 0"),
     ],
@@ -413,7 +549,11 @@ pub const PRETREND: Table = Table {
         col("f", Float, "F = W / q"),
         col("p", Float, "p-value of F"),
         col("p_wild", Float, "wild bootstrap p-value of W"),
-        col("bootstrap_weights", Text, "`rademacher` or `webb` (empty without bootstrap)"),
+        col(
+            "bootstrap_weights",
+            Text,
+            "`rademacher` or `webb` (empty without bootstrap)",
+        ),
         col("replicates", Int, "bootstrap replicates"),
         col("seed", Int, "bootstrap seed"),
     ],
@@ -427,14 +567,34 @@ pub const TREATMENT: Table = Table {
     doc: "today's unit holding a pilot commune (after a crosswalk): its old units and treatment intensity",
     columns: &[
         col("unit_code", Text, "today's unit"),
-        col("intensity", Float, "share of its pre-merge responses (or population) from pilot communes, 0–1"),
+        col(
+            "intensity",
+            Float,
+            "share of its pre-merge responses (or population) from pilot communes, 0–1",
+        ),
         col("mixed", Bool, "whether it also holds non-pilot communes"),
         col("old_units", Text, "the old units behind it, `|`-separated"),
-        col("pilot_old_units", Text, "those of them that are pilot communes"),
+        col(
+            "pilot_old_units",
+            Text,
+            "those of them that are pilot communes",
+        ),
         col("responses", Text, "its pre-merge responses"),
-        col("intensity_basis", Text, "what the intensity is a share of: `responses` or `population`"),
-        col("population", Float, "its population (with `intensity_basis` = population)"),
-        col("old_unit_names", Text, "the old units' names, `|`-separated in the order of `old_units`"),
+        col(
+            "intensity_basis",
+            Text,
+            "what the intensity is a share of: `responses` or `population`",
+        ),
+        col(
+            "population",
+            Float,
+            "its population (with `intensity_basis` = population)",
+        ),
+        col(
+            "old_unit_names",
+            Text,
+            "the old units' names, `|`-separated in the order of `old_units`",
+        ),
     ],
     group_columns: None,
 };
@@ -460,7 +620,11 @@ pub const ATT_GT: Table = Table {
 const ATT_EVENT_COLUMNS: [Column; 8] = cat(
     [
         col("index", Text, "the index evaluated"),
-        col("exposure", Int, "periods since the cohort's start (negative: before)"),
+        col(
+            "exposure",
+            Int,
+            "periods since the cohort's start (negative: before)",
+        ),
     ],
     att_columns!(),
 );
@@ -515,8 +679,16 @@ pub const ATT_OVERALL: Table = Table {
     doc: "one overall effect on the treated per aggregation",
     columns: &[
         col("index", Text, "the index evaluated"),
-        col("aggregation", Text, "`simple`, `event`, `group` or `calendar`"),
-        col("att", Float, "overall average effect on the treated, index points"),
+        col(
+            "aggregation",
+            Text,
+            "`simple`, `event`, `group` or `calendar`",
+        ),
+        col(
+            "att",
+            Float,
+            "overall average effect on the treated, index points",
+        ),
         col("se", Float, "its standard error"),
         col("ci_low", Float, "lower bound of its 95% interval"),
         col("ci_high", Float, "upper bound of its 95% interval"),
@@ -531,7 +703,11 @@ pub const ATT_UNITS: Table = Table {
     doc: "a unit of the staggered evaluation: its cohort and whether it is used (why not)",
     columns: &[
         col("unit_code", Text, "the unit"),
-        col("group", Text, "its cohort (first treated period; empty: never treated)"),
+        col(
+            "group",
+            Text,
+            "its cohort (first treated period; empty: never treated)",
+        ),
         col("used", Bool, "whether the estimation uses it"),
         col("reason", Text, "why it is left out (empty when used)"),
     ],
@@ -545,12 +721,24 @@ pub const BACON: Table = Table {
     doc: "a 2×2 comparison of the Goodman-Bacon decomposition, and the TWFE total",
     columns: &[
         col("index", Text, "the index evaluated"),
-        col("comparison", Text, "the kind of 2×2 comparison (`twfe` for the total row)"),
+        col(
+            "comparison",
+            Text,
+            "the kind of 2×2 comparison (`twfe` for the total row)",
+        ),
         col("treated", Text, "the treated cohort"),
-        col("control", Text, "the comparison cohort (`never`: never treated)"),
+        col(
+            "control",
+            Text,
+            "the comparison cohort (`never`: never treated)",
+        ),
         col("estimate", Float, "the 2×2 DiD estimate"),
         col("weight", Float, "its weight in the TWFE estimate"),
-        col("forbidden", Bool, "whether already-treated units serve as controls"),
+        col(
+            "forbidden",
+            Bool,
+            "whether already-treated units serve as controls",
+        ),
     ],
     group_columns: None,
 };
@@ -746,7 +934,11 @@ mod tests {
             cols.sort_unstable();
             cols.dedup();
             assert_eq!(cols.len(), t.columns.len(), "{}", t.file);
-            assert!(t.columns.iter().all(|c| !c.name.is_empty() && !c.doc.is_empty()));
+            assert!(
+                t.columns
+                    .iter()
+                    .all(|c| !c.name.is_empty() && !c.doc.is_empty())
+            );
         }
     }
 

@@ -5,31 +5,32 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sipas_core::Period;
 
-use crate::results::{Row, Table};
+use sipas_core::results as contract;
+
+use crate::table::{Table, opt_count};
 use crate::{Error, Result};
 
-/// Two-way fixed-effects DiD, overall and per pilot unit.
-pub const DID_TWFE_CSV: &str = "did_twfe.csv";
+/// Two-way fixed-effects DiD, overall and per pilot unit (the results contract's names).
+pub const DID_TWFE_CSV: &str = contract::DID_TWFE.file;
 /// Per-unit 2×2 DiD of cell means.
-pub const DID_UNITS_CSV: &str = "did_units.csv";
+pub const DID_UNITS_CSV: &str = contract::DID_UNITS.file;
 /// Event-study coefficients.
-pub const EVENT_STUDY_CSV: &str = "event_study.csv";
+pub const EVENT_STUDY_CSV: &str = contract::EVENT_STUDY.file;
 /// Joint pre-trend test.
-pub const PRETREND_CSV: &str = "pretrend.csv";
+pub const PRETREND_CSV: &str = contract::PRETREND.file;
 /// Plain-English method text.
-pub const METHODS_TXT: &str = "methods.txt";
+pub const METHODS_TXT: &str = contract::METHODS.file;
 /// Options and panel selection of the evaluation.
-pub const EVALUATION_JSON: &str = "evaluation.json";
+pub const EVALUATION_JSON: &str = contract::EVALUATION_JSON.file;
 /// The ingest report, in `RESULTS/../ingest/`.
 pub const INGEST_REPORT_JSON: &str = "ingest-report.json";
 /// The clean report, in `RESULTS/../clean/`.
 pub const CLEAN_REPORT_JSON: &str = "clean-report.json";
 /// Which old units make up each unit with a pilot commune (after a crosswalk).
-pub const TREATMENT_CSV: &str = "treatment.csv";
+pub const TREATMENT_CSV: &str = contract::TREATMENT.file;
 /// The aggregate report, in `RESULTS/` itself.
-pub const AGGREGATE_REPORT_JSON: &str = "aggregate-report.json";
+pub const AGGREGATE_REPORT_JSON: &str = contract::AGGREGATE_REPORT.file;
 
 /// One row of `did_twfe.csv`; `None` = empty field.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -133,54 +134,12 @@ pub fn named_old_units(t: &TreatmentRow) -> NamedOldUnits {
     }
 }
 
-/// One row of `did_units.csv`: a pilot unit's 2×2 of cell means.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UnitDid {
-    /// The pilot unit.
-    pub unit_code: String,
-    /// Mean pilot-unit SIPAS before the start.
-    pub pilot_pre: Option<f64>,
-    /// Mean pilot-unit SIPAS from the start on.
-    pub pilot_post: Option<f64>,
-    /// Mean baseline SIPAS before the start.
-    pub baseline_pre: Option<f64>,
-    /// Mean baseline SIPAS from the start on.
-    pub baseline_post: Option<f64>,
-    /// (pilot post − pre) − (baseline post − pre).
-    pub estimate: Option<f64>,
-    /// SE from the cells' survey SEs.
-    pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
-    pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
-    pub hi: Option<f64>,
-}
+/// One row of `did_units.csv`: a pilot unit's 2×2 of cell means (the results contract's row,
+/// as the evaluation wrote it).
+pub use sipas_core::results::DidUnitsRow as UnitDid;
 
-/// One row of `event_study.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventCoef {
-    /// Period relative to the start (0 = the start).
-    pub k: i32,
-    /// The calendar period.
-    pub period: Period,
-    /// β̂_k (0 for the reference).
-    pub estimate: Option<f64>,
-    /// CR1 SE (empty for the reference).
-    pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
-    pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
-    pub hi: Option<f64>,
-    /// p-value.
-    pub p: Option<f64>,
-}
-
-impl EventCoef {
-    /// Whether this is the reference period (estimate fixed at 0, no SE).
-    pub fn is_reference(&self) -> bool {
-        self.se.is_none() && self.estimate == Some(0.0)
-    }
-}
+/// One row of `event_study.csv` (the results contract's row, as the evaluation wrote it).
+pub use sipas_core::results::EventStudyRow as EventCoef;
 
 /// `pretrend.csv`: joint Wald test of the pre-start coefficients.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -456,17 +415,17 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
         p.is_file().then_some(p)
     };
     let mut ev = Evaluation::default();
-    if let Some(p) = present(DID_TWFE_CSV) {
-        ev.twfe = Some(read_twfe(&p)?);
+    if present(DID_TWFE_CSV).is_some() {
+        ev.twfe = Some(read_twfe(dir)?);
     }
-    if let Some(p) = present(DID_UNITS_CSV) {
-        ev.did_units = read_did_units(&p)?;
+    if present(DID_UNITS_CSV).is_some() {
+        ev.did_units = read_did_units(dir)?;
     }
-    if let Some(p) = present(EVENT_STUDY_CSV) {
-        ev.event_study = read_event_study(&p)?;
+    if present(EVENT_STUDY_CSV).is_some() {
+        ev.event_study = read_event_study(dir)?;
     }
-    if let Some(p) = present(PRETREND_CSV) {
-        ev.pretrend = read_pretrend(&p)?;
+    if present(PRETREND_CSV).is_some() {
+        ev.pretrend = read_pretrend(dir)?;
     }
     if let Some(p) = present(METHODS_TXT) {
         let text = std::fs::read_to_string(&p).map_err(|source| Error::Io {
@@ -480,7 +439,7 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
         ev.info = Some(read_json(&p)?);
     }
     if let Some(p) = present(TREATMENT_CSV) {
-        let mut t = Table::open(&p)?;
+        let mut t = Table::open(dir, &contract::TREATMENT)?;
         let [code, x, olds, pilots] =
             ["unit_code", "intensity", "old_units", "pilot_old_units"].map(|n| t.col(n));
         let (code, x, olds, pilots) = (code?, x?, olds?, pilots?);
@@ -500,16 +459,10 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
     Ok(ev)
 }
 
-fn opt_count(row: &Row, path: &Path, col: crate::results::Col) -> Result<Option<u64>> {
-    if row.text(col).is_empty() {
-        Ok(None)
-    } else {
-        row.count(path, col).map(Some)
-    }
-}
-
-fn read_twfe(path: &Path) -> Result<Twfe> {
-    let mut t = Table::open(path)?;
+fn read_twfe(dir: &Path) -> Result<Twfe> {
+    let mut t = Table::open(dir, &contract::DID_TWFE)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let scope = t.col("scope")?;
     let code = t.col("unit_code")?;
     let [est, se, lo, hi, p, p_wild, lo_wild, hi_wild] = [
@@ -568,8 +521,10 @@ fn read_twfe(path: &Path) -> Result<Twfe> {
     })
 }
 
-fn read_did_units(path: &Path) -> Result<Vec<UnitDid>> {
-    let mut t = Table::open(path)?;
+fn read_did_units(dir: &Path) -> Result<Vec<UnitDid>> {
+    let mut t = Table::open(dir, &contract::DID_UNITS)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let code = t.col("unit_code")?;
     let [pp, pq, bp, bq, est, se, lo, hi] = [
         "pilot_pre",
@@ -602,15 +557,17 @@ fn read_did_units(path: &Path) -> Result<Vec<UnitDid>> {
     Ok(out)
 }
 
-fn read_event_study(path: &Path) -> Result<Vec<EventCoef>> {
-    let mut t = Table::open(path)?;
+fn read_event_study(dir: &Path) -> Result<Vec<EventCoef>> {
+    let mut t = Table::open(dir, &contract::EVENT_STUDY)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let k = t.col("k")?;
     let period = t.col("period")?;
     let [est, se, lo, hi, p] = ["estimate", "se", "lo", "hi", "p"].map(|n| t.col(n));
     let (est, se, lo, hi, p) = (est?, se?, lo?, hi?, p?);
     let mut out: Vec<EventCoef> = Vec::new();
     for r in t.rows()? {
-        let kv: i32 = r
+        let kv: i64 = r
             .text(k)
             .parse()
             .map_err(|_| r.bad(path, k, format!("`{}` is not an integer", r.text(k))))?;
@@ -633,8 +590,10 @@ fn read_event_study(path: &Path) -> Result<Vec<EventCoef>> {
 
 /// `pretrend.csv`: one row, or none when there is no pre-period to test
 /// (only the reference period before the start).
-fn read_pretrend(path: &Path) -> Result<Option<Pretrend>> {
-    let mut t = Table::open(path)?;
+fn read_pretrend(dir: &Path) -> Result<Option<Pretrend>> {
+    let mut t = Table::open(dir, &contract::PRETREND)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let [q, df1, df2] = ["q", "df1", "df2"].map(|n| t.col(n));
     let (q, df1, df2) = (q?, df1?, df2?);
     let [wald, f, p, p_wild] = ["wald", "f", "p", "p_wild"].map(|n| t.col(n));

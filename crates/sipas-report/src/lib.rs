@@ -30,6 +30,7 @@ pub mod modes;
 pub mod render;
 pub mod results;
 pub mod spec;
+mod table;
 
 use std::path::{Path, PathBuf};
 

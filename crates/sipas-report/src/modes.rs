@@ -9,10 +9,10 @@ use sipas_core::Period;
 use crate::Result;
 use crate::html::escape;
 use crate::labels::Labels;
-use crate::results::Table;
+use crate::table::Table;
 
 /// The results file with SIPAS by mode and the differences between modes.
-pub const MODES_CSV: &str = "modes.csv";
+pub const MODES_CSV: &str = sipas_core::results::MODES.file;
 
 /// One row of `modes.csv`.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +52,7 @@ pub fn load_modes(dir: &Path) -> Result<Vec<ModeRow>> {
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let mut t = Table::open(&path)?;
+    let mut t = Table::open(dir, &sipas_core::results::MODES)?;
     let period = t.col("period")?;
     let (a, b) = (t.col("mode_a")?, t.col("mode_b")?);
     let (na, nb) = (t.col("n_a")?, t.col("n_b")?);

@@ -450,7 +450,7 @@ pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Res
             if i % step != 0 {
                 continue;
             }
-            let (px, py) = chart.backend_coord(&(f64::from(*k), y0));
+            let (px, py) = chart.backend_coord(&(*k as f64, y0));
             root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
                 .map_err(draw_err)?;
             root.draw(&Text::new(klab.clone(), (px, py + 8), k_font.clone()))
@@ -484,7 +484,7 @@ pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Res
         }
         let bar = EFFECT_COLOR.stroke_width(2);
         for p in &spec.points {
-            let x = f64::from(p.k);
+            let x = p.k as f64;
             if let Some((lo, hi)) = p.ci {
                 let cap = 0.12;
                 for path in [

@@ -1,22 +1,24 @@
 //! The results tables written by `sipas aggregate`, read back with the `csv` crate.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sipas_core::Period;
+use sipas_core::results as contract;
 use sipas_core::text::nfc;
 
 use crate::evaluation::{
     DataQuality, Evaluation, ReportOptions, load_aggregate_quality, load_evaluation, load_quality,
 };
+use crate::table::{Col, Row, Table};
 use crate::{Error, Result};
 
-/// File names inside a results directory.
-pub const UNIT_PERIOD_CSV: &str = "unit_period.csv";
+/// File names inside a results directory (the results contract, [`sipas_core::results`]).
+pub const UNIT_PERIOD_CSV: &str = contract::UNIT_PERIOD.file;
 /// Pooled pilot / baseline estimates per period.
-pub const GROUPS_CSV: &str = "groups.csv";
+pub const GROUPS_CSV: &str = contract::GROUPS.file;
 /// The difference-in-differences estimate (one row).
-pub const DID_CSV: &str = "did.csv";
+pub const DID_CSV: &str = contract::DID.file;
 
 /// One SIPAS estimate of a cell (a unit or a group in a period); `None` = undefined.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -133,11 +135,11 @@ impl Results {
 /// [`Results::quality`] holds only `aggregate-report.json` (when present in
 /// `dir`); the ingest and clean reports beside it: see [`load_results_with`].
 pub fn load_results(dir: &Path) -> Result<Results> {
-    let units = read_unit_period(&dir.join(UNIT_PERIOD_CSV))?;
+    let units = read_unit_period(dir)?;
     let groups_path = dir.join(GROUPS_CSV);
-    let groups = read_groups(&groups_path)?;
+    let groups = read_groups(dir)?;
     let (pilot_group, baseline) = (groups.pilot, groups.baseline);
-    let did = read_did(&dir.join(DID_CSV))?;
+    let did = read_did(dir)?;
 
     let mut seen: Vec<Period> = units
         .values()
@@ -185,126 +187,6 @@ pub fn load_results_with(dir: &Path, options: &ReportOptions) -> Result<Results>
     results.quality = load_quality(options)?;
     results.quality.aggregate = aggregate;
     Ok(results)
-}
-
-/// A CSV file with its header, for looking up columns by name.
-pub(crate) struct Table {
-    pub(crate) path: PathBuf,
-    reader: csv::Reader<std::fs::File>,
-    header: csv::StringRecord,
-}
-
-impl Table {
-    pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(file);
-        let header = reader
-            .headers()
-            .map_err(|source| Error::Csv {
-                path: path.to_path_buf(),
-                source,
-            })?
-            .clone();
-        Ok(Table {
-            path: path.to_path_buf(),
-            reader,
-            header,
-        })
-    }
-
-    pub(crate) fn col(&self, name: &'static str) -> Result<Col> {
-        self.header
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
-            .map(|index| Col { index, name })
-            .ok_or_else(|| Error::MissingColumn {
-                path: self.path.clone(),
-                column: name.to_string(),
-            })
-    }
-
-    pub(crate) fn rows(&mut self) -> Result<Vec<Row>> {
-        let mut out = Vec::new();
-        for rec in self.reader.records() {
-            let record = rec.map_err(|source| Error::Csv {
-                path: self.path.clone(),
-                source,
-            })?;
-            let line = record.position().map_or(0, csv::Position::line);
-            out.push(Row { record, line });
-        }
-        Ok(out)
-    }
-}
-
-#[derive(Clone, Copy)]
-pub(crate) struct Col {
-    index: usize,
-    name: &'static str,
-}
-
-pub(crate) struct Row {
-    record: csv::StringRecord,
-    line: u64,
-}
-
-impl Row {
-    pub(crate) fn bad(&self, path: &Path, col: Col, reason: impl Into<String>) -> Error {
-        Error::Field {
-            path: path.to_path_buf(),
-            line: self.line,
-            column: col.name.to_string(),
-            reason: reason.into(),
-        }
-    }
-
-    pub(crate) fn text(&self, col: Col) -> &str {
-        self.record.get(col.index).unwrap_or("").trim()
-    }
-
-    pub(crate) fn opt_f64(&self, path: &Path, col: Col) -> Result<Option<f64>> {
-        let s = self.text(col);
-        if s.is_empty() {
-            return Ok(None);
-        }
-        match s.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.bad(path, col, format!("`{s}` is not a finite number"))),
-        }
-    }
-
-    pub(crate) fn count(&self, path: &Path, col: Col) -> Result<u64> {
-        let s = self.text(col);
-        s.parse::<u64>()
-            .map_err(|_| self.bad(path, col, format!("`{s}` is not a count")))
-    }
-
-    pub(crate) fn period(&self, path: &Path, col: Col) -> Result<Period> {
-        let s = self.text(col);
-        s.parse::<Period>()
-            .map_err(|_| self.bad(path, col, format!("`{s}` is not a period")))
-    }
-
-    pub(crate) fn opt_period(&self, path: &Path, col: Col) -> Result<Option<Period>> {
-        if self.text(col).is_empty() {
-            Ok(None)
-        } else {
-            self.period(path, col).map(Some)
-        }
-    }
-
-    pub(crate) fn flag(&self, path: &Path, col: Col) -> Result<bool> {
-        match self.text(col) {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            s => Err(self.bad(path, col, format!("`{s}` is not true or false"))),
-        }
-    }
 }
 
 /// The estimate columns shared by `unit_period.csv` and `groups.csv`.
@@ -359,8 +241,10 @@ impl EstimateCols {
     }
 }
 
-fn read_unit_period(path: &Path) -> Result<BTreeMap<String, UnitResults>> {
-    let mut t = Table::open(path)?;
+fn read_unit_period(dir: &Path) -> Result<BTreeMap<String, UnitResults>> {
+    let mut t = Table::open(dir, &contract::UNIT_PERIOD)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let code = t.col("unit_code")?;
     let name = t.col("unit_name")?;
     let district = t.col("district")?;
@@ -404,8 +288,10 @@ struct Groups {
     baseline_parts: BTreeMap<Period, Vec<Option<f64>>>,
 }
 
-fn read_groups(path: &Path) -> Result<Groups> {
-    let mut t = Table::open(path)?;
+fn read_groups(dir: &Path) -> Result<Groups> {
+    let mut t = Table::open(dir, &contract::GROUPS)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let period = t.col("period")?;
     let group = t.col("group")?;
     let est_cols = EstimateCols::find(&t)?;
@@ -457,8 +343,10 @@ fn read_groups(path: &Path) -> Result<Groups> {
 
 /// `did.csv`: one row, or none when the data could not give a DiD (a single
 /// round, no period before the start…; aggregate-report.json says why).
-fn read_did(path: &Path) -> Result<Option<Did>> {
-    let mut t = Table::open(path)?;
+fn read_did(dir: &Path) -> Result<Option<Did>> {
+    let mut t = Table::open(dir, &contract::DID)?;
+    let path = &t.path.clone();
+    let path = path.as_path();
     let cols = [
         "estimate",
         "se",

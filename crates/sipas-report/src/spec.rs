@@ -416,7 +416,7 @@ pub const OVERALL_CR1_LABEL: &str = VI.overall_cr1;
 pub const OVERALL_WILD_LABEL: &str = VI.overall_wild;
 
 /// `k` as an axis label, with a true minus sign: "−2", "0", "3".
-pub fn k_label(k: i32) -> String {
+pub fn k_label(k: i64) -> String {
     if k < 0 {
         format!("\u{2212}{}", k.unsigned_abs())
     } else {
@@ -464,7 +464,7 @@ pub fn effect_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventPoint {
     /// Period relative to the start.
-    pub k: i32,
+    pub k: i64,
     /// Calendar period label.
     pub period: String,
     /// β̂_k.
@@ -493,7 +493,7 @@ pub struct EventStudySpec {
     /// Coefficients with a defined estimate, by k.
     pub points: Vec<EventPoint>,
     /// Tick labels: (x = k, k label, period), one per row of `event_study.csv`.
-    pub x_labels: Vec<(i32, String, String)>,
+    pub x_labels: Vec<(i64, String, String)>,
     /// Dashed line between k = −1 and k = 0, when both sides are shown.
     pub marker: Option<MarkerSpec>,
 }
@@ -592,7 +592,7 @@ pub fn event_study_spec_in(results: &Results, lang: Lang) -> Option<EventStudySp
         subtitle,
         x_title: nfc(l.event_x),
         y_title: nfc(l.event_y),
-        x_range: (f64::from(first.k) - 0.5, f64::from(last.k) + 0.5),
+        x_range: (first.k as f64 - 0.5, last.k as f64 + 0.5),
         y_range,
         points,
         x_labels: ev

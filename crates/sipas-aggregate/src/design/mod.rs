@@ -34,8 +34,7 @@ pub use engine::estimate_domains;
 pub use modes::{ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
-    CiMethod, DomainEstimates, DomainType, EstimateRow,
-    IndicatorKind, write_estimates,
+    CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, write_estimates,
 };
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
 pub use stats::{Z975, logit_ci, t975, wilson};

@@ -706,10 +706,7 @@ fn results_are_identical_between_runs() {
         assert_eq!(x, std::fs::read(d2.join(f)).unwrap(), "{f}");
     }
     // Nothing but the results is left behind (temp files are renamed).
-    assert_eq!(
-        std::fs::read_dir(&d2).unwrap().count(),
-        files.len()
-    );
+    assert_eq!(std::fs::read_dir(&d2).unwrap().count(), files.len());
 }
 
 /// An instrument of 70 items (two mask words, nine bytes): SIPAS = mean of

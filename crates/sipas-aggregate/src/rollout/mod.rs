@@ -65,8 +65,7 @@ use serde::{Deserialize, Serialize};
 pub use bacon::{Bacon, BaconKind, BaconRow, bacon};
 pub use cells::series_of_cells;
 pub use io::{
-    IndexRollout, Labels, PanelColumns, PanelFile, methods_text, read_panel,
-    write_rollout,
+    IndexRollout, Labels, PanelColumns, PanelFile, methods_text, read_panel, write_rollout,
 };
 
 use crate::{Error, Result};

@@ -228,8 +228,12 @@ pub(crate) fn run_aggregate(
             shown.display()
         )
     })?;
-    results::write_methods(out, &methods)
-        .with_context(|| format!("cannot write {}", shown.join(results::METHODS.file).display()))?;
+    results::write_methods(out, &methods).with_context(|| {
+        format!(
+            "cannot write {}",
+            shown.join(results::METHODS.file).display()
+        )
+    })?;
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
@@ -424,7 +428,12 @@ fn treatment_rows(
         );
     }
     sipas_aggregate::twin::write_csv_and_twin(out, &results::TREATMENT, csv.as_bytes())
-        .with_context(|| format!("cannot write {}", out.join(results::TREATMENT.file).display()))?;
+        .with_context(|| {
+            format!(
+                "cannot write {}",
+                out.join(results::TREATMENT.file).display()
+            )
+        })?;
     let rows: Vec<String> = m
         .rows
         .iter()

@@ -119,7 +119,10 @@ pub(crate) fn run(
         (&results::GROUPS, SqlOutput::Groups),
         (&results::ESTIMATES, SqlOutput::Estimates),
     ] {
-        queries.push((table.stem().to_string(), sql::sql(&spec, Dialect::Spark, o)?));
+        queries.push((
+            table.stem().to_string(),
+            sql::sql(&spec, Dialect::Spark, o)?,
+        ));
     }
     let table = dataset.path().display().to_string();
     say(&format!(
@@ -341,7 +344,10 @@ pub(crate) fn run(
                 indices.report.design
             );
             results::write_methods(out, &methods).with_context(|| {
-                format!("cannot write {}", shown.join(results::METHODS.file).display())
+                format!(
+                    "cannot write {}",
+                    shown.join(results::METHODS.file).display()
+                )
             })?;
             say(&format!(
                 "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered 95% CI {:.2} to {:.2}",

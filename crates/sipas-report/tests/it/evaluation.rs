@@ -46,7 +46,7 @@ fn loads_evaluation_files_and_stage_reports() {
     assert_eq!(t.units[1].p_wild, None);
     assert_eq!(ev.did_units.len(), 2);
     assert_eq!(ev.event_study.len(), 6);
-    let refs: Vec<i32> = ev
+    let refs: Vec<i64> = ev
         .event_study
         .iter()
         .filter(|c| c.is_reference())
