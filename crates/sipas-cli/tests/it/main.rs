@@ -3,6 +3,7 @@
 mod bad_input;
 mod browser;
 mod common;
+mod contract;
 mod coverage;
 mod design_report;
 mod evaluate;
