@@ -108,6 +108,31 @@ pub struct Document {
 }
 
 impl Table {
+    /// A table without group columns.
+    pub const fn new(
+        file: &'static str,
+        stage: Stage,
+        doc: &'static str,
+        columns: &'static [Column],
+    ) -> Self {
+        Table {
+            file,
+            stage,
+            doc,
+            columns,
+            group_columns: None,
+        }
+    }
+
+    /// This table with one `Float` column per element and part after its fixed columns.
+    #[must_use]
+    pub const fn with_group_columns(self, doc: &'static str) -> Self {
+        Table {
+            group_columns: Some(doc),
+            ..self
+        }
+    }
+
     /// The file name without `.csv` (`unit_period`): the table's name in SQL.
     pub fn stem(&self) -> &'static str {
         self.file.strip_suffix(".csv").unwrap_or(self.file)
@@ -169,56 +194,66 @@ const fn col(name: &'static str, kind: Kind, doc: &'static str) -> Column {
 
 use Kind::{Bool, Float, Int, Text};
 
+/// The unit's 5-digit GSO code.
+const UNIT_CODE: Column = col("unit_code", Text, "5-digit GSO code of the unit");
+/// The survey period.
+const PERIOD: Column = col("period", Text, "survey period (2024Q1)");
+/// The index a staggered-rollout row is about.
+const INDEX: Column = col("index", Text, "the index evaluated (sipas)");
+
+/// The wild bootstrap's settings, shared by `did_twfe.csv` and `pretrend.csv`.
+const BOOTSTRAP: [Column; 3] = [
+    col(
+        "bootstrap_weights",
+        Text,
+        "`rademacher` or `webb` (empty without bootstrap)",
+    ),
+    col("replicates", Int, "bootstrap replicates"),
+    col("seed", Int, "bootstrap seed"),
+];
+
 /// The estimate columns shared by `unit_period.csv` and `groups.csv`.
-macro_rules! sipas_columns {
-    () => {
-        [
-            col("n", Int, "responses in the cell"),
-            col("sipas", Float, "SIPAS index, 0–100 (empty when undefined)"),
-            col(
-                "sipas_se",
-                Float,
-                "its design-based (linearised) standard error",
-            ),
-            col(
-                "sipas_lo",
-                Float,
-                "lower bound of its 95% interval, clipped to 0–100",
-            ),
-            col(
-                "sipas_hi",
-                Float,
-                "upper bound of its 95% interval, clipped to 0–100",
-            ),
-        ]
-    };
-}
+const SIPAS_ESTIMATE: [Column; 5] = [
+    col("n", Int, "responses in the cell"),
+    col("sipas", Float, "SIPAS index, 0–100 (empty when undefined)"),
+    col(
+        "sipas_se",
+        Float,
+        "its design-based (linearised) standard error",
+    ),
+    col(
+        "sipas_lo",
+        Float,
+        "lower bound of its 95% interval, clipped to 0–100",
+    ),
+    col(
+        "sipas_hi",
+        Float,
+        "upper bound of its 95% interval, clipped to 0–100",
+    ),
+];
 
 /// The columns shared by the Callaway–Sant'Anna tables after their key columns.
-macro_rules! att_columns {
-    () => {
-        [
-            col("att", Float, "average effect on the treated, index points"),
-            col("se", Float, "its standard error"),
-            col("ci_low", Float, "lower bound of the pointwise 95% interval"),
-            col(
-                "ci_high",
-                Float,
-                "upper bound of the pointwise 95% interval",
-            ),
-            col(
-                "band_low",
-                Float,
-                "lower bound of the simultaneous 95% band of the table's rows",
-            ),
-            col(
-                "band_high",
-                Float,
-                "upper bound of the simultaneous 95% band",
-            ),
-        ]
-    };
-}
+const ATT: [Column; 6] = [
+    col("att", Float, "average effect on the treated, index points"),
+    col("se", Float, "its standard error"),
+    col("ci_low", Float, "lower bound of the pointwise 95% interval"),
+    col(
+        "ci_high",
+        Float,
+        "upper bound of the pointwise 95% interval",
+    ),
+    col(
+        "band_low",
+        Float,
+        "lower bound of the simultaneous 95% band of the table's rows",
+    ),
+    col(
+        "band_high",
+        Float,
+        "upper bound of the simultaneous 95% band",
+    ),
+];
 
 const fn cat<const A: usize, const B: usize, const N: usize>(
     a: [Column; A],
@@ -241,7 +276,7 @@ const fn cat<const A: usize, const B: usize, const N: usize>(
 
 const UNIT_PERIOD_COLUMNS: [Column; 11] = cat(
     [
-        col("unit_code", Text, "5-digit GSO code of the unit"),
+        UNIT_CODE,
         col(
             "unit_name",
             Text,
@@ -250,60 +285,59 @@ const UNIT_PERIOD_COLUMNS: [Column; 11] = cat(
         col("district", Text, "its district"),
         col("kind", Text, "`xa`, `phuong` or `thi_tran`"),
         col("pilot", Bool, "whether the unit is a pilot unit"),
-        col("period", Text, "survey period (2024Q1)"),
+        PERIOD,
     ],
-    sipas_columns!(),
+    SIPAS_ESTIMATE,
 );
 
 /// `unit_period.csv`: SIPAS of each unit in each period.
-pub const UNIT_PERIOD: Table = Table {
-    file: "unit_period.csv",
-    stage: Stage::Aggregate,
-    doc: "a unit in a period: SIPAS with its 95% interval, then each element and part",
-    columns: &UNIT_PERIOD_COLUMNS,
-    group_columns: Some("index of each element and part of the instrument, 0–100"),
-};
+pub const UNIT_PERIOD: Table = Table::new(
+    "unit_period.csv",
+    Stage::Aggregate,
+    "a unit in a period: SIPAS with its 95% interval, then each element and part",
+    &UNIT_PERIOD_COLUMNS,
+)
+.with_group_columns("index of each element and part of the instrument, 0–100");
 
 /// `items.csv`: the share satisfied with each item in each unit and period.
-pub const ITEMS: Table = Table {
-    file: "items.csv",
-    stage: Stage::Aggregate,
-    doc: "a unit × period × item: share of satisfied answers with its Wilson 95% interval",
-    columns: &[
-        col("unit_code", Text, "5-digit GSO code of the unit"),
-        col("period", Text, "survey period"),
+pub const ITEMS: Table = Table::new(
+    "items.csv",
+    Stage::Aggregate,
+    "a unit × period × item: share of satisfied answers with its Wilson 95% interval",
+    &[
+        UNIT_CODE,
+        PERIOD,
         col("item", Text, "item id of the instrument (a1)"),
         col("n_valid", Int, "answers to the item"),
         col("share", Float, "weighted share satisfied, 0–100"),
         col("lo", Float, "lower bound of the Wilson 95% interval"),
         col("hi", Float, "upper bound of the Wilson 95% interval"),
     ],
-    group_columns: None,
-};
+);
 
 const GROUPS_COLUMNS: [Column; 7] = cat(
     [
-        col("period", Text, "survey period"),
+        PERIOD,
         col("group", Text, "`pilot` or `baseline` units, pooled"),
     ],
-    sipas_columns!(),
+    SIPAS_ESTIMATE,
 );
 
 /// `groups.csv`: pilot and baseline units pooled, per period.
-pub const GROUPS: Table = Table {
-    file: "groups.csv",
-    stage: Stage::Aggregate,
-    doc: "pilot or baseline units pooled in a period: SIPAS with its 95% interval, then each element and part",
-    columns: &GROUPS_COLUMNS,
-    group_columns: Some("pooled index of each element and part of the instrument, 0–100"),
-};
+pub const GROUPS: Table = Table::new(
+    "groups.csv",
+    Stage::Aggregate,
+    "pilot or baseline units pooled in a period: SIPAS with its 95% interval, then each element and part",
+    &GROUPS_COLUMNS,
+)
+.with_group_columns("pooled index of each element and part of the instrument, 0–100");
 
 /// `did.csv`: the pooled 2×2 difference-in-differences.
-pub const DID: Table = Table {
-    file: "did.csv",
-    stage: Stage::Aggregate,
-    doc: "the pooled 2×2 DiD of SIPAS, pilot against baseline (one row; none when the data cannot give one)",
-    columns: &[
+pub const DID: Table = Table::new(
+    "did.csv",
+    Stage::Aggregate,
+    "the pooled 2×2 DiD of SIPAS, pilot against baseline (one row; none when the data cannot give one)",
+    &[
         col("pilot_start", Text, "first period of the pilot"),
         col(
             "estimate",
@@ -330,15 +364,14 @@ pub const DID: Table = Table {
             "pooled baseline SIPAS from the start on",
         ),
     ],
-    group_columns: None,
-};
+);
 
 /// `estimates.csv`: every indicator in every domain under the survey design.
-pub const ESTIMATES: Table = Table {
-    file: "estimates.csv",
-    stage: Stage::Design,
-    doc: "an indicator (item, element, part or index) in a domain and period under the survey design",
-    columns: &[
+pub const ESTIMATES: Table = Table::new(
+    "estimates.csv",
+    Stage::Design,
+    "an indicator (item, element, part or index) in a domain and period under the survey design",
+    &[
         col(
             "domain_type",
             Text,
@@ -349,7 +382,7 @@ pub const ESTIMATES: Table = Table {
             Text,
             "the domain: unit code, `pilot`/`baseline`, district name, kind or mode",
         ),
-        col("period", Text, "survey period"),
+        PERIOD,
         col(
             "indicator",
             Text,
@@ -388,16 +421,15 @@ pub const ESTIMATES: Table = Table {
             "n below the suppression threshold: value fields left empty",
         ),
     ],
-    group_columns: None,
-};
+);
 
 /// `modes.csv`: SIPAS by survey mode and the differences between modes.
-pub const MODES: Table = Table {
-    file: "modes.csv",
-    stage: Stage::Design,
-    doc: "two survey modes in a period: SIPAS of each and their difference (header only with one mode)",
-    columns: &[
-        col("period", Text, "survey period"),
+pub const MODES: Table = Table::new(
+    "modes.csv",
+    Stage::Design,
+    "two survey modes in a period: SIPAS of each and their difference (header only with one mode)",
+    &[
+        PERIOD,
         col("mode_a", Text, "the first mode (paper, online, phone…)"),
         col("mode_b", Text, "the second mode"),
         col("n_a", Int, "responses of mode a"),
@@ -411,15 +443,14 @@ pub const MODES: Table = Table {
         col("lo", Float, "lower bound of its 95% interval"),
         col("hi", Float, "upper bound of its 95% interval"),
     ],
-    group_columns: None,
-};
+);
 
 /// `did_twfe.csv`: the two-way fixed-effects DiD.
-pub const DID_TWFE: Table = Table {
-    file: "did_twfe.csv",
-    stage: Stage::Evaluation,
-    doc: "a two-way fixed-effects DiD of SIPAS on the unit × period panel",
-    columns: &[
+pub const DID_TWFE: Table = Table::new(
+    "did_twfe.csv",
+    Stage::Evaluation,
+    "a two-way fixed-effects DiD of SIPAS on the unit × period panel",
+    &[
         col(
             "scope",
             Text,
@@ -457,23 +488,18 @@ pub const DID_TWFE: Table = Table {
         col("n_clusters", Int, "clusters (units) in the panel"),
         col("n_treated", Int, "treated clusters"),
         col("n_obs", Int, "unit × period cells"),
-        col(
-            "bootstrap_weights",
-            Text,
-            "`rademacher` or `webb` (empty without bootstrap)",
-        ),
-        col("replicates", Int, "bootstrap replicates"),
-        col("seed", Int, "bootstrap seed"),
+        BOOTSTRAP[0],
+        BOOTSTRAP[1],
+        BOOTSTRAP[2],
     ],
-    group_columns: None,
-};
+);
 
 /// `did_units.csv`: each pilot unit's 2×2 DiD of cell means ([`DidUnitsRow`]).
-pub const DID_UNITS: Table = Table {
-    file: "did_units.csv",
-    stage: Stage::Evaluation,
-    doc: "a pilot unit's 2×2 DiD of cell means against the baseline",
-    columns: &[
+pub const DID_UNITS: Table = Table::new(
+    "did_units.csv",
+    Stage::Evaluation,
+    "a pilot unit's 2×2 DiD of cell means against the baseline",
+    &[
         col("unit_code", Text, "the pilot unit"),
         col(
             "pilot_pre",
@@ -508,15 +534,14 @@ pub const DID_UNITS: Table = Table {
         col("lo", Float, "lower bound of its 95% interval"),
         col("hi", Float, "upper bound of its 95% interval"),
     ],
-    group_columns: None,
-};
+);
 
 /// `event_study.csv`: the event-study coefficients ([`EventStudyRow`]).
-pub const EVENT_STUDY: Table = Table {
-    file: "event_study.csv",
-    stage: Stage::Evaluation,
-    doc: "an event-study coefficient: pilot minus baseline k periods from the start",
-    columns: &[
+pub const EVENT_STUDY: Table = Table::new(
+    "event_study.csv",
+    Stage::Evaluation,
+    "an event-study coefficient: pilot minus baseline k periods from the start",
+    &[
         col("k", Int, "periods relative to the start (0 = the start)"),
         col("period", Text, "the calendar period"),
         col(
@@ -533,15 +558,14 @@ pub const EVENT_STUDY: Table = Table {
         col("hi", Float, "upper bound of its 95% interval"),
         col("p", Float, "two-sided p-value of β_k = 0"),
     ],
-    group_columns: None,
-};
+);
 
 /// `pretrend.csv`: the joint test of the pre-start coefficients.
-pub const PRETREND: Table = Table {
-    file: "pretrend.csv",
-    stage: Stage::Evaluation,
-    doc: "the joint Wald test that every pre-start coefficient is 0 (one row; none without a pre-period to test)",
-    columns: &[
+pub const PRETREND: Table = Table::new(
+    "pretrend.csv",
+    Stage::Evaluation,
+    "the joint Wald test that every pre-start coefficient is 0 (one row; none without a pre-period to test)",
+    &[
         col("q", Int, "pre-start coefficients tested"),
         col("df1", Int, "numerator degrees of freedom"),
         col("df2", Float, "denominator degrees of freedom (G − 1)"),
@@ -549,23 +573,18 @@ pub const PRETREND: Table = Table {
         col("f", Float, "F = W / q"),
         col("p", Float, "p-value of F"),
         col("p_wild", Float, "wild bootstrap p-value of W"),
-        col(
-            "bootstrap_weights",
-            Text,
-            "`rademacher` or `webb` (empty without bootstrap)",
-        ),
-        col("replicates", Int, "bootstrap replicates"),
-        col("seed", Int, "bootstrap seed"),
+        BOOTSTRAP[0],
+        BOOTSTRAP[1],
+        BOOTSTRAP[2],
     ],
-    group_columns: None,
-};
+);
 
 /// `treatment.csv`: which old units make up each unit with a pilot commune.
-pub const TREATMENT: Table = Table {
-    file: "treatment.csv",
-    stage: Stage::Treatment,
-    doc: "today's unit holding a pilot commune (after a crosswalk): its old units and treatment intensity",
-    columns: &[
+pub const TREATMENT: Table = Table::new(
+    "treatment.csv",
+    Stage::Treatment,
+    "today's unit holding a pilot commune (after a crosswalk): its old units and treatment intensity",
+    &[
         col("unit_code", Text, "today's unit"),
         col(
             "intensity",
@@ -596,89 +615,79 @@ pub const TREATMENT: Table = Table {
             "the old units' names, `|`-separated in the order of `old_units`",
         ),
     ],
-    group_columns: None,
-};
+);
 
 const ATT_GT_COLUMNS: [Column; 9] = cat(
     [
-        col("index", Text, "the index evaluated (sipas)"),
+        INDEX,
         col("group", Text, "the cohort: first treated period"),
         col("period", Text, "the calendar period"),
     ],
-    att_columns!(),
+    ATT,
 );
 
 /// `att_gt.csv`: Callaway–Sant'Anna group-time effects.
-pub const ATT_GT: Table = Table {
-    file: "att_gt.csv",
-    stage: Stage::Rollout,
-    doc: "a Callaway–Sant'Anna group-time effect ATT(g, t)",
-    columns: &ATT_GT_COLUMNS,
-    group_columns: None,
-};
+pub const ATT_GT: Table = Table::new(
+    "att_gt.csv",
+    Stage::Rollout,
+    "a Callaway–Sant'Anna group-time effect ATT(g, t)",
+    &ATT_GT_COLUMNS,
+);
 
 const ATT_EVENT_COLUMNS: [Column; 8] = cat(
     [
-        col("index", Text, "the index evaluated"),
+        INDEX,
         col(
             "exposure",
             Int,
             "periods since the cohort's start (negative: before)",
         ),
     ],
-    att_columns!(),
+    ATT,
 );
 
 /// `att_event.csv`: effects by time since the start.
-pub const ATT_EVENT: Table = Table {
-    file: "att_event.csv",
-    stage: Stage::Rollout,
-    doc: "the group-time effects aggregated by exposure (time since the start)",
-    columns: &ATT_EVENT_COLUMNS,
-    group_columns: None,
-};
+pub const ATT_EVENT: Table = Table::new(
+    "att_event.csv",
+    Stage::Rollout,
+    "the group-time effects aggregated by exposure (time since the start)",
+    &ATT_EVENT_COLUMNS,
+);
 
 const ATT_GROUP_COLUMNS: [Column; 8] = cat(
     [
-        col("index", Text, "the index evaluated"),
+        INDEX,
         col("group", Text, "the cohort: first treated period"),
     ],
-    att_columns!(),
+    ATT,
 );
 
 /// `att_group.csv`: effects by cohort.
-pub const ATT_GROUP: Table = Table {
-    file: "att_group.csv",
-    stage: Stage::Rollout,
-    doc: "the group-time effects aggregated by cohort",
-    columns: &ATT_GROUP_COLUMNS,
-    group_columns: None,
-};
-
-const ATT_CALENDAR_COLUMNS: [Column; 8] = cat(
-    [
-        col("index", Text, "the index evaluated"),
-        col("period", Text, "the calendar period"),
-    ],
-    att_columns!(),
+pub const ATT_GROUP: Table = Table::new(
+    "att_group.csv",
+    Stage::Rollout,
+    "the group-time effects aggregated by cohort",
+    &ATT_GROUP_COLUMNS,
 );
 
+const ATT_CALENDAR_COLUMNS: [Column; 8] =
+    cat([INDEX, col("period", Text, "the calendar period")], ATT);
+
 /// `att_calendar.csv`: effects by calendar period.
-pub const ATT_CALENDAR: Table = Table {
-    file: "att_calendar.csv",
-    stage: Stage::Rollout,
-    doc: "the group-time effects aggregated by calendar period",
-    columns: &ATT_CALENDAR_COLUMNS,
-    group_columns: None,
-};
+pub const ATT_CALENDAR: Table = Table::new(
+    "att_calendar.csv",
+    Stage::Rollout,
+    "the group-time effects aggregated by calendar period",
+    &ATT_CALENDAR_COLUMNS,
+);
 
 /// `att_overall.csv`: the overall effect under each aggregation.
-pub const ATT_OVERALL: Table = Table {
-    file: "att_overall.csv",
-    stage: Stage::Rollout,
-    doc: "one overall effect on the treated per aggregation",
-    columns: &[
-        col("index", Text, "the index evaluated"),
+pub const ATT_OVERALL: Table = Table::new(
+    "att_overall.csv",
+    Stage::Rollout,
+    "one overall effect on the treated per aggregation",
+    &[
+        INDEX,
         col(
             "aggregation",
             Text,
@@ -693,15 +702,14 @@ pub const ATT_OVERALL: Table = Table {
         col("ci_low", Float, "lower bound of its 95% interval"),
         col("ci_high", Float, "upper bound of its 95% interval"),
     ],
-    group_columns: None,
-};
+);
 
 /// `att_units.csv`: the units of the staggered evaluation.
-pub const ATT_UNITS: Table = Table {
-    file: "att_units.csv",
-    stage: Stage::Rollout,
-    doc: "a unit of the staggered evaluation: its cohort and whether it is used (why not)",
-    columns: &[
+pub const ATT_UNITS: Table = Table::new(
+    "att_units.csv",
+    Stage::Rollout,
+    "a unit of the staggered evaluation: its cohort and whether it is used (why not)",
+    &[
         col("unit_code", Text, "the unit"),
         col(
             "group",
@@ -711,16 +719,15 @@ pub const ATT_UNITS: Table = Table {
         col("used", Bool, "whether the estimation uses it"),
         col("reason", Text, "why it is left out (empty when used)"),
     ],
-    group_columns: None,
-};
+);
 
 /// `bacon.csv`: the Goodman-Bacon decomposition of the TWFE estimate.
-pub const BACON: Table = Table {
-    file: "bacon.csv",
-    stage: Stage::Rollout,
-    doc: "a 2×2 comparison of the Goodman-Bacon decomposition, and the TWFE total",
-    columns: &[
-        col("index", Text, "the index evaluated"),
+pub const BACON: Table = Table::new(
+    "bacon.csv",
+    Stage::Rollout,
+    "a 2×2 comparison of the Goodman-Bacon decomposition, and the TWFE total",
+    &[
+        INDEX,
         col(
             "comparison",
             Text,
@@ -740,8 +747,7 @@ pub const BACON: Table = Table {
             "whether already-treated units serve as controls",
         ),
     ],
-    group_columns: None,
-};
+);
 
 /// Every result table, in the order of the README's list.
 pub const TABLES: [&Table; 18] = [
@@ -828,6 +834,22 @@ pub fn field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Appends a CSV line: the `keys` as they print (codes, periods, counts: never quoted), then
+/// the `values` through [`finite_num`].
+fn push_row(s: &mut String, keys: &[&dyn std::fmt::Display], values: &[Option<f64>]) {
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{k}");
+    }
+    for v in values {
+        s.push(',');
+        s.push_str(&finite_num(*v));
+    }
+    s.push('\n');
+}
+
 /// A row of `did_units.csv` ([`DID_UNITS`]): a pilot unit's 2×2 DiD of cell means.
 /// Written by the evaluation, read by the report; `None` is an empty field.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -855,18 +877,19 @@ pub struct DidUnitsRow {
 impl DidUnitsRow {
     /// Appends the row as a CSV line (the columns of [`DID_UNITS`]).
     pub fn write_line(&self, s: &mut String) {
-        let _ = writeln!(
+        push_row(
             s,
-            "{},{},{},{},{},{},{},{},{}",
-            self.unit_code,
-            finite_num(self.pilot_pre),
-            finite_num(self.pilot_post),
-            finite_num(self.baseline_pre),
-            finite_num(self.baseline_post),
-            finite_num(self.estimate),
-            finite_num(self.se),
-            finite_num(self.lo),
-            finite_num(self.hi)
+            &[&self.unit_code],
+            &[
+                self.pilot_pre,
+                self.pilot_post,
+                self.baseline_pre,
+                self.baseline_post,
+                self.estimate,
+                self.se,
+                self.lo,
+                self.hi,
+            ],
         );
     }
 }
@@ -899,16 +922,10 @@ impl EventStudyRow {
 
     /// Appends the row as a CSV line (the columns of [`EVENT_STUDY`]).
     pub fn write_line(&self, s: &mut String) {
-        let _ = writeln!(
+        push_row(
             s,
-            "{},{},{},{},{},{},{}",
-            self.k,
-            self.period,
-            finite_num(self.estimate),
-            finite_num(self.se),
-            finite_num(self.lo),
-            finite_num(self.hi),
-            finite_num(self.p)
+            &[&self.k, &self.period],
+            &[self.estimate, self.se, self.lo, self.hi, self.p],
         );
     }
 }

@@ -134,12 +134,9 @@ pub fn named_old_units(t: &TreatmentRow) -> NamedOldUnits {
     }
 }
 
-/// One row of `did_units.csv`: a pilot unit's 2×2 of cell means (the results contract's row,
-/// as the evaluation wrote it).
-pub use sipas_core::results::DidUnitsRow as UnitDid;
-
-/// One row of `event_study.csv` (the results contract's row, as the evaluation wrote it).
-pub use sipas_core::results::EventStudyRow as EventCoef;
+// A row of `did_units.csv` (a pilot unit's 2×2 of cell means) and of `event_study.csv`: the
+// results contract's row types, as the evaluation wrote them.
+pub use sipas_core::results::{DidUnitsRow as UnitDid, EventStudyRow as EventCoef};
 
 /// `pretrend.csv`: joint Wald test of the pre-start coefficients.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -269,12 +269,10 @@ pub struct DidRow {
     pub n_obs: usize,
 }
 
-/// The simple 2×2 difference of cell means of one pilot unit against the baseline: a row of
-/// `did_units.csv`, the results contract's row type (read back by the report as it is).
-pub use sipas_core::results::DidUnitsRow as UnitMeans;
-
-/// One event-study coefficient: a row of `event_study.csv`, the results contract's row type.
-pub use sipas_core::results::EventStudyRow as EventRow;
+// The simple 2×2 difference of cell means of one pilot unit against the baseline (a row of
+// `did_units.csv`) and one event-study coefficient (a row of `event_study.csv`): the results
+// contract's row types, which the report reads back as they are.
+pub use sipas_core::results::{DidUnitsRow as UnitMeans, EventStudyRow as EventRow};
 
 /// The joint test that all pre-period event-study coefficients are zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
