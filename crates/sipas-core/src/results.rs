@@ -930,6 +930,64 @@ impl EventStudyRow {
     }
 }
 
+/// A row of `modes.csv` ([`MODES`]): SIPAS of two survey modes in one period and their
+/// difference. Written by the design estimates, read by the report; `None` is an empty field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModesRow {
+    /// The period.
+    pub period: Period,
+    /// First mode (channel value; modes in name order).
+    pub mode_a: String,
+    /// Second mode.
+    pub mode_b: String,
+    /// Responses of the first mode.
+    pub n_a: usize,
+    /// Responses of the second mode.
+    pub n_b: usize,
+    /// SIPAS of the first mode (as in `estimates.csv`).
+    pub sipas_a: Option<f64>,
+    /// Its standard error (as in `estimates.csv`).
+    pub se_a: Option<f64>,
+    /// SIPAS of the second mode.
+    pub sipas_b: Option<f64>,
+    /// Its standard error.
+    pub se_b: Option<f64>,
+    /// `sipas_a − sipas_b`.
+    pub difference: Option<f64>,
+    /// Linearized SE of the difference (covariance of the two domains included).
+    pub se: Option<f64>,
+    /// Lower bound of the difference's 95% interval.
+    pub lo: Option<f64>,
+    /// Upper bound of the difference's 95% interval.
+    pub hi: Option<f64>,
+}
+
+impl ModesRow {
+    /// Appends the row as a CSV line (the columns of [`MODES`]).
+    pub fn write_line(&self, s: &mut String) {
+        push_row(
+            s,
+            &[
+                &self.period,
+                &field(&self.mode_a),
+                &field(&self.mode_b),
+                &self.n_a,
+                &self.n_b,
+            ],
+            &[
+                self.sipas_a,
+                self.se_a,
+                self.sipas_b,
+                self.se_b,
+                self.difference,
+                self.se,
+                self.lo,
+                self.hi,
+            ],
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1021,5 +1079,26 @@ mod tests {
         }
         .write_line(&mut s);
         assert_eq!(s, "05569,,,,,-8.333333,,,\n");
+        let mut s = String::new();
+        ModesRow {
+            period: "2024Q1".parse().unwrap(),
+            mode_a: "online, web".into(),
+            mode_b: "paper".into(),
+            n_a: 12,
+            n_b: 30,
+            sipas_a: Some(80.0),
+            se_a: None,
+            sipas_b: Some(82.5),
+            se_b: None,
+            difference: Some(-2.5),
+            se: None,
+            lo: None,
+            hi: None,
+        }
+        .write_line(&mut s);
+        assert_eq!(
+            s,
+            "2024Q1,\"online, web\",paper,12,30,80.000000,,82.500000,,-2.500000,,,\n"
+        );
     }
 }

@@ -4,8 +4,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use sipas_core::Period;
-
 use crate::Result;
 use crate::html::escape;
 use crate::labels::Labels;
@@ -14,36 +12,8 @@ use crate::table::Table;
 /// The results file with SIPAS by mode and the differences between modes.
 pub const MODES_CSV: &str = sipas_core::results::MODES.file;
 
-/// One row of `modes.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModeRow {
-    /// The period.
-    pub period: Period,
-    /// First mode (channel value).
-    pub mode_a: String,
-    /// Second mode.
-    pub mode_b: String,
-    /// Responses of the first mode.
-    pub n_a: u64,
-    /// Responses of the second mode.
-    pub n_b: u64,
-    /// SIPAS of the first mode.
-    pub sipas_a: Option<f64>,
-    /// Its SE.
-    pub se_a: Option<f64>,
-    /// SIPAS of the second mode.
-    pub sipas_b: Option<f64>,
-    /// Its SE.
-    pub se_b: Option<f64>,
-    /// `sipas_a − sipas_b`.
-    pub difference: Option<f64>,
-    /// SE of the difference (the two modes are domains of one sample).
-    pub se: Option<f64>,
-    /// Lower 95% bound of the difference.
-    pub lo: Option<f64>,
-    /// Upper 95% bound of the difference.
-    pub hi: Option<f64>,
-}
+// One row of `modes.csv`: the results contract's row type, as the design estimates wrote it.
+pub use sipas_core::results::ModesRow as ModeRow;
 
 /// Reads `modes.csv` from a results folder; empty when the file is absent
 /// (older results, or a survey with one mode).
@@ -79,8 +49,8 @@ pub fn load_modes(dir: &Path) -> Result<Vec<ModeRow>> {
                 period: r.period(&path, period)?,
                 mode_a: r.text(a).to_string(),
                 mode_b: r.text(b).to_string(),
-                n_a: r.count(&path, na)?,
-                n_b: r.count(&path, nb)?,
+                n_a: r.count(&path, na)? as usize,
+                n_b: r.count(&path, nb)? as usize,
                 sipas_a: v(0)?,
                 se_a: v(1)?,
                 sipas_b: v(2)?,

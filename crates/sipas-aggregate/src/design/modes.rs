@@ -12,47 +12,16 @@
 //! `estimates.csv` (same computation, same variance method); the
 //! difference's SE is always linearized.
 
-use std::fmt::Write as _;
 use std::path::Path;
-
-use sipas_core::Period;
 
 use super::engine::{Design, LinTable, Model};
 use super::output::DomainType;
 use super::spec::{DesignSpec, LonelyPsu};
 use crate::Result;
-use crate::write::{field, finite_num};
 
-/// SIPAS of two survey modes in one period and their difference.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModeDifference {
-    /// The period.
-    pub period: Period,
-    /// First mode (channel value; modes in name order).
-    pub mode_a: String,
-    /// Second mode.
-    pub mode_b: String,
-    /// Responses of the first mode.
-    pub n_a: usize,
-    /// Responses of the second mode.
-    pub n_b: usize,
-    /// SIPAS of the first mode (as in `estimates.csv`).
-    pub sipas_a: Option<f64>,
-    /// Its standard error (as in `estimates.csv`).
-    pub se_a: Option<f64>,
-    /// SIPAS of the second mode.
-    pub sipas_b: Option<f64>,
-    /// Its standard error.
-    pub se_b: Option<f64>,
-    /// `sipas_a − sipas_b`.
-    pub difference: Option<f64>,
-    /// Linearized SE of the difference (covariance of the two domains included).
-    pub se: Option<f64>,
-    /// `difference − 1.96·se`.
-    pub lo: Option<f64>,
-    /// `difference + 1.96·se`.
-    pub hi: Option<f64>,
-}
+// SIPAS of two survey modes in one period and their difference: a row of `modes.csv`, the
+// results contract's row type (the report reads it back as it is).
+pub use sipas_core::results::ModesRow as ModeDifference;
 
 /// The differences of SIPAS between every pair of modes of each period.
 /// `root[d]` is the SIPAS value and SE of domain `d`, `n[d]` its rows.
@@ -171,23 +140,7 @@ pub(super) fn differences(
 pub fn modes_csv(diffs: &[ModeDifference]) -> String {
     let mut s = sipas_core::results::MODES.header::<&str>(&[]);
     for d in diffs {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            d.period,
-            field(&d.mode_a),
-            field(&d.mode_b),
-            d.n_a,
-            d.n_b,
-            finite_num(d.sipas_a),
-            finite_num(d.se_a),
-            finite_num(d.sipas_b),
-            finite_num(d.se_b),
-            finite_num(d.difference),
-            finite_num(d.se),
-            finite_num(d.lo),
-            finite_num(d.hi)
-        );
+        d.write_line(&mut s);
     }
     s
 }
