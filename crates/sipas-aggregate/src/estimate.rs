@@ -39,6 +39,10 @@ pub struct AggregateOptions {
     /// How channel values are classified (survey modes, rating channels);
     /// an unclassified value in the data is an error.
     pub channels: ChannelClasses,
+    /// The comparison units (the evaluation's `baseline`): with the
+    /// pre-period rule of [`crate::arms`], it decides which units pool into
+    /// the baseline of `groups.csv`, the 2×2 DiD and the panel.
+    pub baseline: crate::Baseline,
 }
 
 impl AggregateOptions {
@@ -49,6 +53,7 @@ impl AggregateOptions {
             pilots,
             channel: schema::DEFAULT_CHANNEL.to_string(),
             channels: ChannelClasses::default(),
+            baseline: crate::Baseline::All,
         }
     }
 
@@ -123,24 +128,7 @@ pub struct CellEstimate {
     pub items: Vec<ItemShare>,
 }
 
-/// Pilot or baseline (non-pilot) units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Arm {
-    /// The units outside the pilot.
-    Baseline,
-    /// The pilot units.
-    Pilot,
-}
-
-impl Arm {
-    /// `baseline` or `pilot`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arm::Baseline => "baseline",
-            Arm::Pilot => "pilot",
-        }
-    }
-}
+pub use crate::arms::Arm;
 
 /// The pooled estimate of all pilot or all baseline units in one period.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +221,10 @@ pub struct AggregateReport {
     /// own (the default design).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub design: String,
+    /// Units with data left out of the pilot / baseline comparison, with
+    /// the reason (see [`crate::arms`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<crate::arms::LeftOutUnit>,
 }
 
 /// Everything `aggregate` computes, as plain structs.
@@ -609,6 +601,7 @@ struct CellPass<'a> {
     model: Model<'a>,
     meta: Vec<&'a Unit>,
     pilot: Vec<bool>,
+    arms: crate::arms::Arms,
     cell_rows: CellRows,
     cell_n: Vec<usize>,
     per_channel: Vec<usize>,
@@ -649,6 +642,9 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     let (cell_rows, per_channel) = CellRows::new(responses, &used, n_cells, n_periods);
     let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
     let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
+    let arms = crate::arms::of_responses(responses, &meta, &opts.pilots, opts.baseline, |c| {
+        cell_n[c] > 0
+    });
     let rows = Rows {
         weights: responses.weights(),
         states: responses.states(),
@@ -666,6 +662,7 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
         model,
         meta,
         pilot,
+        arms,
         cell_rows,
         cell_n,
         per_channel,
@@ -746,7 +743,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let pass = cell_pass(responses, opts)?;
     let CellPass {
         model,
-        pilot,
+        arms,
         cell_rows,
         cell_n,
         per_channel,
@@ -771,13 +768,19 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
     let rows_used: usize = cell_n.iter().sum();
 
-    // Domain totals: sums of cell totals in cell order.
-    let arm_of = |c: usize| usize::from(pilot[c / n_periods]);
+    // Domain totals: sums of cell totals in cell order. Arm slot 0 is the
+    // baseline, 1 the pilot, 2 the units left out of the comparison
+    // (`crate::arms`; their totals are never reported).
+    let arm_of = |c: usize| match arms.of(c / n_periods) {
+        Some(Arm::Baseline) => 0,
+        Some(Arm::Pilot) => 1,
+        None => 2,
+    };
     let period_of = |c: usize| c % n_periods;
     let gp_of = |c: usize| arm_of(c) * n_periods + period_of(c);
     let quad_of = |c: usize| arm_of(c) * 2 + usize::from(post[period_of(c)]);
-    let mut gp_totals = vec![Totals::zero(n_items); 2 * n_periods];
-    let mut quad_totals = vec![Totals::zero(n_items); 4];
+    let mut gp_totals = vec![Totals::zero(n_items); 3 * n_periods];
+    let mut quad_totals = vec![Totals::zero(n_items); 6];
     for (&c, t) in present.iter().zip(cell_totals) {
         gp_totals[gp_of(c)].add(t);
         quad_totals[quad_of(c)].add(t);
@@ -850,8 +853,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             },
         )
         .collect();
-    let mut gp_var = vec![0.0; 2 * n_periods];
-    let mut quad_var = [0.0; 4];
+    let mut gp_var = vec![0.0; 3 * n_periods];
+    let mut quad_var = [0.0; 6];
     for (&c, v) in present.iter().zip(&contrib) {
         gp_var[gp_of(c)] += v[1];
         quad_var[quad_of(c)] += v[2];
@@ -916,7 +919,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         );
         let val = |e: &Estimate| e.value.expect("checked by quad");
         let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
-        let se = quad_var.iter().sum::<f64>().max(0.0).sqrt();
+        let se = quad_var[..4].iter().sum::<f64>().max(0.0).sqrt();
         Ok(DidEstimate {
             pilot_start: start,
             estimate,
@@ -979,6 +982,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .collect(),
         did_unavailable,
         design: String::new(),
+        left_out: arms.left_out().to_vec(),
     };
 
     Ok(Indices {

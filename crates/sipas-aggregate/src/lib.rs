@@ -97,6 +97,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arms;
 pub mod channels;
 pub mod design;
 mod dist;

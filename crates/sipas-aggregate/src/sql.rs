@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use sipas_core::instrument::{GroupKind, Instrument};
+use sipas_core::{Granularity, Period};
 
 use crate::channels::{SURVEY, channel_key};
 use crate::design::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
@@ -86,6 +87,30 @@ impl Dialect {
             Dialect::DuckDb => "error",
         }
     }
+}
+
+/// The SQL condition "the row's `period` is before the pilot `start`", as
+/// [`crate::arms::is_pre`]: the labels of each granularity (2024, 2024-H1,
+/// 2024Q1, 2024-01) are compared as text with the start's first period at
+/// that granularity (or the period containing it).
+fn before_start(start: Period, lit: &dyn Fn(&str) -> String) -> String {
+    let at = |g: Granularity| -> String {
+        let first = if g.per_year() <= start.granularity().per_year() {
+            start.coarsen(g).expect("granularities 1, 2, 4, 12 nest")
+        } else {
+            let month0 = (start.sub() - 1) * 12 / start.granularity().per_year();
+            Period::new(g, start.year(), month0 * g.per_year() / 12 + 1).expect("a valid period")
+        };
+        lit(&first.to_string())
+    };
+    format!(
+        "(CASE WHEN length(period) = 4 THEN period < {} WHEN period LIKE '%-H%' THEN period < {} \
+         WHEN period LIKE '%Q%' THEN period < {} ELSE period < {} END)",
+        at(Granularity::Year),
+        at(Granularity::Half),
+        at(Granularity::Quarter),
+        at(Granularity::Month)
+    )
 }
 
 /// Which result table the query returns.
@@ -335,14 +360,40 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         spec.table
     );
 
+    // Every unit's arm, by the rule of `crate::arms`: a unit without a
+    // period before the start is in no arm (unless no unit has one); a
+    // non-pilot unit is in the baseline when the baseline choice takes it.
+    if output != SqlOutput::UnitPeriod {
+        let pre = before_start(spec.opts.pilots.start, &lit);
+        let taken = match spec.opts.baseline {
+            crate::Baseline::All => "TRUE".to_string(),
+            crate::Baseline::SameKind => {
+                "kind IN (SELECT kind FROM cmp WHERE pilot AND pre = 1)".to_string()
+            }
+            crate::Baseline::SameDistrict => {
+                "district IN (SELECT district FROM cmp WHERE pilot AND pre = 1)".to_string()
+            }
+        };
+        let _ = write!(
+            s,
+            "cmp0 AS (\n  SELECT unit_code, pilot, kind, district,\n         \
+             max(CASE WHEN {pre} THEN 1 ELSE 0 END) AS pre0\n  \
+             FROM r GROUP BY unit_code, pilot, kind, district\n),\n\
+             cmp AS (\n  SELECT c.*, CASE WHEN (SELECT max(pre0) FROM cmp0) = 1 THEN pre0 ELSE 1 END \
+             AS pre FROM cmp0 AS c\n),\n\
+             arms AS (\n  SELECT unit_code, CASE WHEN pre = 0 THEN NULL WHEN pilot THEN 'pilot' \
+             WHEN {taken} THEN 'baseline' END AS arm\n  FROM cmp\n),\n"
+        );
+    }
+    let group_rows = "SELECT 'group' AS dt, a.arm AS dk, r.* FROM r JOIN arms AS a \
+                      ON r.unit_code = a.unit_code WHERE a.arm IS NOT NULL";
     // Domains: (dt, dk, period).
-    let arm = "CASE WHEN pilot THEN 'pilot' ELSE 'baseline' END";
     let domain_rows = match output {
         SqlOutput::UnitPeriod => "  SELECT 'unit' AS dt, unit_code AS dk, r.* FROM r\n".to_string(),
-        SqlOutput::Groups => format!("  SELECT 'group' AS dt, {arm} AS dk, r.* FROM r\n"),
+        SqlOutput::Groups => format!("  {group_rows}\n"),
         SqlOutput::Estimates => format!(
             "  SELECT 'unit' AS dt, unit_code AS dk, r.* FROM r\n  UNION ALL\n  \
-             SELECT 'group' AS dt, {arm} AS dk, r.* FROM r\n  UNION ALL\n  \
+             {group_rows}\n  UNION ALL\n  \
              SELECT 'district' AS dt, district AS dk, r.* FROM r\n  UNION ALL\n  \
              SELECT 'kind' AS dt, kind AS dk, r.* FROM r\n"
         ),

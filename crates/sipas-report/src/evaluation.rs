@@ -239,6 +239,10 @@ pub struct SelectionInfo {
     pub dropped_units: u64,
     /// Cells of units outside the comparison group.
     pub dropped_cells_outside_baseline: u64,
+    /// Units without a period before the pilot start (left out).
+    pub dropped_units_no_pre_period: u64,
+    /// Their cells.
+    pub dropped_cells_no_pre_period: u64,
     /// Cells with an undefined SIPAS.
     pub dropped_cells_undefined: u64,
     /// Cells in the panel.

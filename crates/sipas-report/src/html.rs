@@ -584,6 +584,8 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
                     ("dropped", &sel.dropped_units.to_string()),
                     ("outside", &sel.dropped_cells_outside_baseline.to_string()),
                     ("undefined", &sel.dropped_cells_undefined.to_string()),
+                    ("no_pre", &sel.dropped_units_no_pre_period.to_string()),
+                    ("no_pre_cells", &sel.dropped_cells_no_pre_period.to_string()),
                 ]
             ))
         );

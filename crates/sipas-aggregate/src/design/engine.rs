@@ -11,6 +11,7 @@ use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
 use super::{replicate, stats};
+use crate::arms::Arm;
 use crate::estimate::AggregateOptions;
 use crate::responses::{DesignColumn, Responses};
 use crate::{Error, Result};
@@ -151,6 +152,8 @@ pub(super) struct Design<'a> {
     /// kind domains; in the mode pass, per channel × n_periods + period: its
     /// mode domain and three times a discarded filler domain.
     pub(super) cell_domains: Vec<[u32; 4]>,
+    /// Every unit's arm in the comparison ([`crate::arms`]).
+    pub(super) arms: crate::arms::Arms,
     /// The mode pass: domains are survey modes × periods.
     pub(super) mode_pass: bool,
     pub(super) n_periods: usize,
@@ -493,24 +496,29 @@ fn prepare<'a>(
     for &r in &order {
         present[ui[r as usize] as usize * n_periods + pi[r as usize] as usize] = true;
     }
+    let arms = crate::arms::of_responses(responses, &meta, &opts.pilots, opts.baseline, |c| {
+        present[c]
+    });
     let cell_keys = |c: usize| -> [DomainKey; 4] {
         let (u, p) = (c / n_periods, c % n_periods);
         let m = meta[u];
-        let arm = if opts.pilots.contains(&m.code) {
-            "pilot"
-        } else {
-            "baseline"
+        // A unit left out of the comparison pools into one group domain
+        // that is never written (period `usize::MAX`, as the mode pass's
+        // filler).
+        let (arm, arm_period) = match arms.of(u) {
+            Some(a) => (a.as_str(), p),
+            None => ("", usize::MAX),
         };
         [
-            (DomainType::Unit, m.code.clone()),
-            (DomainType::Group, arm.to_string()),
-            (DomainType::District, m.district_name.clone()),
-            (DomainType::Kind, m.kind.as_str().to_string()),
+            (DomainType::Unit, m.code.clone(), p),
+            (DomainType::Group, arm.to_string(), arm_period),
+            (DomainType::District, m.district_name.clone(), p),
+            (DomainType::Kind, m.kind.as_str().to_string(), p),
         ]
-        .map(|(dtype, name)| DomainKey {
+        .map(|(dtype, name, period)| DomainKey {
             dtype,
             name,
-            period: p,
+            period,
         })
     };
     let mut ids: BTreeMap<DomainKey, u32> = BTreeMap::new();
@@ -559,6 +567,7 @@ fn prepare<'a>(
         fcorr,
         domains,
         cell_domains,
+        arms,
         mode_pass,
         n_periods,
         chunks,
@@ -1305,15 +1314,13 @@ fn estimate_pass(
     let start = opts.pilots.start;
     let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
         .map(|c| {
-            let pilot = opts
-                .pilots
-                .contains(&responses.units()[c / design.n_periods]);
             let post = crate::is_post(periods[c % design.n_periods], start);
-            match (pilot, post) {
-                (true, false) => 0,
-                (true, true) => 1,
-                (false, false) => 2,
-                (false, true) => 3,
+            match (design.arms.of(c / design.n_periods), post) {
+                (Some(Arm::Pilot), false) => 0,
+                (Some(Arm::Pilot), true) => 1,
+                (Some(Arm::Baseline), false) => 2,
+                (Some(Arm::Baseline), true) => 3,
+                (None, _) => super::did::LEFT_OUT as u8,
             }
         })
         .collect();

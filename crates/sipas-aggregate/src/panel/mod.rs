@@ -55,29 +55,8 @@ use crate::estimate::{CellEstimate, Z_INTERVAL};
 use crate::{Error, Result};
 use fit::{Design, Fit, Row, Wild};
 
-/// Which non-pilot units form the comparison group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Baseline {
-    /// Every non-pilot unit.
-    #[default]
-    All,
-    /// Non-pilot units of a kind (phường / xã / thị trấn) that some pilot unit has.
-    SameKind,
-    /// Non-pilot units of a district that some pilot unit is in.
-    SameDistrict,
-}
-
-impl Baseline {
-    /// `all`, `same_kind` or `same_district`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Baseline::All => "all",
-            Baseline::SameKind => "same_kind",
-            Baseline::SameDistrict => "same_district",
-        }
-    }
-}
+pub use crate::arms::Baseline;
+use crate::arms::{Arm, LeftOut};
 
 /// How the cells are weighted in the regressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -157,6 +136,11 @@ pub struct PanelSelection {
     pub dropped_units: usize,
     /// Their cells.
     pub dropped_cells_outside_baseline: usize,
+    /// Units (pilot or not) without a period before the start (dropped:
+    /// they would change the arms' composition at the start).
+    pub dropped_units_no_pre_period: usize,
+    /// Their cells.
+    pub dropped_cells_no_pre_period: usize,
     /// Cells of kept units whose SIPAS is undefined (dropped).
     pub dropped_cells_undefined: usize,
     /// Cells in the panel.
@@ -164,42 +148,36 @@ pub struct PanelSelection {
 }
 
 /// The panel for the evaluation: the pilot units (from `pilots`) and the
-/// baseline units; cells without a SIPAS value are dropped. Sorted by unit
-/// code then period.
+/// baseline units, by the rule of [`crate::arms`] (the one `groups.csv` and
+/// the 2×2 DiD use): units without a period before the start and non-pilot
+/// units outside the `baseline` choice are dropped; cells without a SIPAS
+/// value are dropped. Sorted by unit code then period.
 pub fn select_panel(
     cells: &[CellEstimate],
     pilots: &PilotSet,
     baseline: Baseline,
 ) -> (Vec<PanelCell>, PanelSelection) {
-    let pilot_kinds: BTreeSet<&str> = cells
+    let (codes, arms) = crate::arms::of_cells(cells, pilots, baseline);
+    let arm: BTreeMap<&str, Option<Arm>> = codes
         .iter()
-        .filter(|c| pilots.contains(&c.unit_code))
-        .map(|c| c.kind.as_str())
+        .enumerate()
+        .map(|(u, code)| (*code, arms.of(u)))
         .collect();
-    let pilot_districts: BTreeSet<&str> = cells
-        .iter()
-        .filter(|c| pilots.contains(&c.unit_code))
-        .map(|c| c.district.as_str())
-        .collect();
-    let keep = |c: &CellEstimate| {
-        pilots.contains(&c.unit_code)
-            || match baseline {
-                Baseline::All => true,
-                Baseline::SameKind => pilot_kinds.contains(c.kind.as_str()),
-                Baseline::SameDistrict => pilot_districts.contains(c.district.as_str()),
-            }
-    };
-    let mut dropped_units = BTreeSet::new();
-    let mut kept_units = BTreeMap::new();
-    let (mut dropped_cells, mut undefined) = (0, 0);
+    let (mut dropped_cells, mut dropped_cells_pre, mut undefined) = (0, 0, 0);
     let mut panel = Vec::new();
     for c in cells {
-        if !keep(c) {
-            dropped_units.insert(c.unit_code.as_str());
-            dropped_cells += 1;
+        let Some(a) = arm[c.unit_code.as_str()] else {
+            match arms
+                .left_out()
+                .iter()
+                .find(|u| u.unit_code == c.unit_code)
+                .map(|u| u.reason)
+            {
+                Some(LeftOut::NoPrePeriod) => dropped_cells_pre += 1,
+                _ => dropped_cells += 1,
+            }
             continue;
-        }
-        kept_units.insert(c.unit_code.as_str(), pilots.contains(&c.unit_code));
+        };
         let Some(value) = c.sipas.value else {
             undefined += 1;
             continue;
@@ -207,20 +185,22 @@ pub fn select_panel(
         panel.push(PanelCell {
             unit_code: c.unit_code.clone(),
             period: c.period,
-            pilot: pilots.contains(&c.unit_code),
+            pilot: a == Arm::Pilot,
             value,
             se: c.sipas.se,
             n: c.n,
         });
     }
     panel.sort_by(|a, b| (&a.unit_code, a.period).cmp(&(&b.unit_code, b.period)));
-    let pilot_units = kept_units.values().filter(|p| **p).count();
+    let in_arm = |want: Arm| arm.values().filter(|a| **a == Some(want)).count();
     let selection = PanelSelection {
         baseline,
-        pilot_units,
-        baseline_units: kept_units.len() - pilot_units,
-        dropped_units: dropped_units.len(),
+        pilot_units: in_arm(Arm::Pilot),
+        baseline_units: in_arm(Arm::Baseline),
+        dropped_units: arms.count(LeftOut::OutsideBaseline),
         dropped_cells_outside_baseline: dropped_cells,
+        dropped_units_no_pre_period: arms.count(LeftOut::NoPrePeriod),
+        dropped_cells_no_pre_period: dropped_cells_pre,
         dropped_cells_undefined: undefined,
         cells: panel.len(),
     };

@@ -1,5 +1,6 @@
 //! Integration tests of sipas-aggregate.
 
+mod arms;
 mod channels;
 mod design;
 mod merge;

@@ -140,6 +140,7 @@ pub(crate) fn run_aggregate(
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
+    opts.baseline = ev_opts.baseline;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
     let (indices, estimates) =
@@ -187,6 +188,17 @@ pub(crate) fn run_aggregate(
         ));
     }
     say(&format!("aggregate: {}", indices.report.design));
+    let no_pre = r
+        .left_out
+        .iter()
+        .filter(|u| u.reason == sipas_aggregate::arms::LeftOut::NoPrePeriod)
+        .count();
+    if no_pre > 0 {
+        say(&format!(
+            "aggregate: {no_pre} units have no period before the pilot start ({}) and are left out of the pilot / baseline comparison (listed in methods.txt)",
+            opts.pilots.start
+        ));
+    }
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
     let Some(d) = &indices.did else {
@@ -219,6 +231,10 @@ pub(crate) fn run_aggregate(
         indices.report.design,
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
+    methods.push_str(&sipas_aggregate::arms::methods_text(
+        &indices.report.left_out,
+        opts.pilots.start,
+    ));
     if let Some(ts) = treatment {
         treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
     }

@@ -103,6 +103,7 @@ pub(crate) fn run(
     let mut opts = AggregateOptions::new(s.units.clone(), s.pilots.clone());
     opts.channel = s.channel.to_string();
     opts.channels = s.channels.clone();
+    opts.baseline = super::aggregate::evaluation_options(s.evaluation)?.baseline;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,
@@ -292,6 +293,10 @@ pub(crate) fn run(
             "{} Engine: Spark ({master}).",
             sipas_aggregate::design::describe(s.design)
         ),
+        left_out: sipas_aggregate::arms::of_cells(&cells, &opts.pilots, opts.baseline)
+            .1
+            .left_out()
+            .to_vec(),
     };
     let indices = Indices {
         instrument_id: instrument.id.clone(),
@@ -335,9 +340,10 @@ pub(crate) fn run(
             write_evaluation(&ev, Some(&selection), out)
                 .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
             let methods = format!(
-                "{}\n\n{}\n",
+                "{}\n\n{}\n{}",
                 methods_text(&ev).trim_end(),
-                indices.report.design
+                indices.report.design,
+                sipas_aggregate::arms::methods_text(&indices.report.left_out, opts.pilots.start)
             );
             sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
                 .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
