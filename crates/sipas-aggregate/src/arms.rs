@@ -21,6 +21,7 @@
 //! only the comparison leaves them out.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use sipas_core::{Period, PilotSet};
@@ -237,7 +238,8 @@ pub fn methods_text(left_out: &[LeftOutUnit], start: Period) -> String {
     let (no_pre, outside) = (list(LeftOut::NoPrePeriod), list(LeftOut::OutsideBaseline));
     let mut s = String::new();
     if !no_pre.is_empty() {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "Units compared. {n} unit(s) with responses have none before the pilot start ({start}) \
              and are left out of the pilot / baseline comparison (groups.csv, the 2×2 and TWFE \
              difference-in-differences, the event study): they would change the composition of \
@@ -251,16 +253,17 @@ pub fn methods_text(left_out: &[LeftOutUnit], start: Period) -> String {
              Chỉ số riêng của từng đơn vị vẫn có trong unit_period.csv.\n",
             n = no_pre.len(),
             codes = no_pre.join(", ")
-        ));
+        );
     }
     if !outside.is_empty() {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "{n} non-pilot unit(s) are outside the chosen baseline and left out of the \
              comparison: {codes}.\n\
              {n} đơn vị không thí điểm nằm ngoài nhóm đối chứng đã chọn và không đưa vào so sánh.\n",
             n = outside.len(),
             codes = outside.join(", ")
-        ));
+        );
     }
     s
 }

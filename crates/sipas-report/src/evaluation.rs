@@ -348,6 +348,21 @@ pub struct AggregateQuality {
     /// in words (empty in results written without a design).
     #[serde(default)]
     pub design: String,
+    /// Units with data left out of the pilot / baseline comparison (no
+    /// period before the start, or outside the baseline choice).
+    #[serde(default)]
+    pub left_out: Vec<LeftOutUnit>,
+}
+
+/// `aggregate-report.json` → `left_out[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct LeftOutUnit {
+    /// GSO code.
+    pub unit_code: String,
+    /// Whether it is a pilot unit.
+    pub pilot: bool,
+    /// `no_pre_period` or `outside_baseline`.
+    pub reason: String,
 }
 
 impl AggregateQuality {

@@ -112,9 +112,18 @@ impl Results {
             .ok_or_else(|| Error::UnknownUnit(code.to_string()))
     }
 
-    /// Number of units the results mark as non-pilot (the baseline group).
+    /// Number of units in the baseline group: the non-pilot units less those
+    /// `aggregate-report.json` lists as left out of the comparison.
     pub fn baseline_unit_count(&self) -> usize {
-        self.units.values().filter(|u| !u.pilot).count()
+        // Non-pilot units the aggregate left out of the comparison
+        // (`sipas_aggregate::arms`) are not in the baseline's pool.
+        let left_out = self.quality.aggregate.as_ref().map_or(0, |a| {
+            a.left_out
+                .iter()
+                .filter(|u| !u.pilot && self.units.contains_key(&u.unit_code))
+                .count()
+        });
+        self.units.values().filter(|u| !u.pilot).count() - left_out
     }
 
     /// Codes of the units the results mark as pilot units, in code order.

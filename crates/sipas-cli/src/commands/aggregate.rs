@@ -236,7 +236,7 @@ pub(crate) fn run_aggregate(
         opts.pilots.start,
     ));
     if let Some(ts) = treatment {
-        treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
+        treatment_rows(&responses, &panel, ts, &ev_opts, out, no_pre, &mut methods)?;
     }
     staggered(&panel, &opts.pilots, &ev_opts, out, &mut methods).with_context(|| {
         format!(
@@ -372,6 +372,7 @@ fn treatment_rows(
     ts: &TreatmentSource,
     ev_opts: &EvaluationOptions,
     out: &Path,
+    no_pre: usize,
     methods: &mut String,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::panel::{
@@ -479,7 +480,7 @@ fn treatment_rows(
     say(&format!(
         "aggregate: on today's units: {}; {} units without a period before the start left out, {} mixed units",
         rows.join("; "),
-        m.without_pre_periods.len(),
+        no_pre,
         m.mixed.len()
     ));
     let mixed: Vec<String> = t
@@ -511,13 +512,13 @@ fn treatment_rows(
         mixed.join(", "),
         sipas_aggregate::panel::Treatment::Intensity.label(by_population),
         rows.join("; "),
-        m.without_pre_periods.len(),
+        no_pre,
         if by_population {
             "dân số"
         } else {
             "phiếu"
         },
-        m.without_pre_periods.len(),
+        no_pre,
     );
     Ok(())
 }
