@@ -2,6 +2,7 @@
 
 mod arms;
 mod channels;
+mod common;
 mod design;
 mod merge;
 mod rollout;
