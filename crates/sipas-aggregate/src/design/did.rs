@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 use sipas_core::Period;
 
-use super::engine::{Design, Model};
+use super::model::{Design, Model};
 use super::replicate::{Supplied, bootstrap_factors};
 use super::spec::{DesignSpec, LonelyPsu, VarianceMethod};
 

@@ -22,6 +22,7 @@
 mod apply;
 mod did;
 mod engine;
+mod model;
 mod modes;
 mod output;
 mod replicate;

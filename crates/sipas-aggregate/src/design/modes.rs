@@ -17,7 +17,7 @@ use std::path::Path;
 
 use sipas_core::Period;
 
-use super::engine::{Design, LinTable, Model};
+use super::model::{Design, LinTable, Model};
 use super::output::DomainType;
 use super::spec::{DesignSpec, LonelyPsu};
 use crate::Result;

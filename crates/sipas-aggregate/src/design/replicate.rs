@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::engine::{Design, KeyMap, Model, Tot};
+use super::model::{Design, KeyMap, Model, Tot};
 use super::spec::{DesignSpec, LonelyPsu};
 
 /// Per domain: totals of one PSU (x then y, 2·J values).
@@ -182,7 +182,7 @@ pub(super) fn jackknife(
         }
     }
     let all = all.into_sorted();
-    let acc_ranges = super::engine::ranges(&all, nd);
+    let acc_ranges = super::model::ranges(&all, nd);
 
     // Replicates of the whole design: count, Σ rscale, and the scale.
     let adjust = spec.lonely_psu == LonelyPsu::Adjust;
