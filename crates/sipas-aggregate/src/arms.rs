@@ -79,16 +79,6 @@ pub enum LeftOut {
     OutsideBaseline,
 }
 
-impl LeftOut {
-    /// `no_pre_period` or `outside_baseline`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeftOut::NoPrePeriod => "no_pre_period",
-            LeftOut::OutsideBaseline => "outside_baseline",
-        }
-    }
-}
-
 /// What the rule needs to know of a unit with data.
 #[derive(Debug, Clone, Copy)]
 pub struct UnitFacts<'a> {
@@ -207,7 +197,6 @@ pub(crate) fn of_responses(
 ) -> Arms {
     let periods = responses.periods();
     let n_periods = periods.len();
-    let kinds: Vec<&str> = meta.iter().map(|m| m.kind.as_str()).collect();
     let facts: Vec<UnitFacts<'_>> = meta
         .iter()
         .enumerate()
@@ -215,7 +204,7 @@ pub(crate) fn of_responses(
             let cells = || (0..n_periods).filter(|&p| present(u * n_periods + p));
             UnitFacts {
                 code: &m.code,
-                kind: kinds[u],
+                kind: m.kind.as_str(),
                 district: &m.district_name,
                 has_data: cells().next().is_some(),
                 has_pre_period: cells().any(|p| is_pre(periods[p], pilots.start)),

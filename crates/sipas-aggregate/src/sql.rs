@@ -33,11 +33,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use sipas_core::instrument::{GroupKind, Instrument};
+use sipas_core::instrument::Instrument;
 use sipas_core::{Granularity, Period};
 
 use crate::channels::{SURVEY, channel_key};
-use crate::design::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
+use crate::design::{DesignSpec, IndicatorKind, LonelyPsu, Strata, VarianceMethod};
 use crate::estimate::{AggregateOptions, Z_INTERVAL};
 use crate::{Error, Result};
 
@@ -176,47 +176,6 @@ pub fn table_expression(dialect: Dialect, path: &Path) -> String {
     }
 }
 
-/// An indicator: id, kind and its non-zero item coefficients × 100.
-struct Ind {
-    id: String,
-    kind: &'static str,
-    coefs: Vec<(usize, f64)>,
-}
-
-fn indicators(inst: &Instrument) -> Vec<Ind> {
-    let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
-        c.iter()
-            .enumerate()
-            .filter(|(_, c)| **c != 0.0)
-            .map(|(j, c)| (j, 100.0 * c))
-            .collect()
-    };
-    let mut out = vec![Ind {
-        id: inst.root().to_string(),
-        kind: "index",
-        coefs: sparse(inst.coefficients(inst.root()).unwrap_or(&[])),
-    }];
-    for (want, kind) in [(GroupKind::Part, "part"), (GroupKind::Element, "element")] {
-        for g in inst.reported_groups() {
-            if g.kind == want {
-                out.push(Ind {
-                    id: g.id.clone(),
-                    kind,
-                    coefs: sparse(inst.coefficients(&g.id).unwrap_or(&[])),
-                });
-            }
-        }
-    }
-    for (j, it) in inst.items().iter().enumerate() {
-        out.push(Ind {
-            id: it.id.clone(),
-            kind: "item",
-            coefs: vec![(j, 100.0)],
-        });
-    }
-    out
-}
-
 /// A DOUBLE literal in both dialects (scientific notation, shortest
 /// round-trip digits).
 fn dbl(x: f64) -> String {
@@ -247,7 +206,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let q = |s: &str| dialect.ident(s);
     let lit = |s: &str| dialect.lit(s);
     let st = dialect.string_type();
-    let inds = indicators(inst);
+    let inds = crate::design::indicators(inst);
     let n_groups = inst.reported_groups().len();
     // Indicators with a variance: SIPAS for the wide tables, all for estimates.
     let with_var: Vec<usize> = match output {
@@ -518,7 +477,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             s,
             ",\n         sum(CASE WHEN f < 1e-7 THEN 0e0 WHEN nh > 1 THEN f * nh / (nh - 1e0) * (szz{i} - sz{i} * sz{i} / nh) ELSE {lonely} END) AS var{i}"
         );
-        if output == SqlOutput::Estimates && inds[i].kind == "item" {
+        if output == SqlOutput::Estimates && inds[i].kind == IndicatorKind::Item {
             let j = inds[i].coefs[0].0;
             let _ = write!(
                 s,
@@ -531,11 +490,12 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     // Standard errors.
     s.push_str("est AS (\n  SELECT val.*");
     for &i in &with_var {
-        let (touched, lonely) = if output == SqlOutput::Estimates && inds[i].kind == "item" {
-            (format!("touched{i}"), format!("lonely{i}"))
-        } else {
-            ("touched".to_string(), "lonely".to_string())
-        };
+        let (touched, lonely) =
+            if output == SqlOutput::Estimates && inds[i].kind == IndicatorKind::Item {
+                (format!("touched{i}"), format!("lonely{i}"))
+            } else {
+                ("touched".to_string(), "lonely".to_string())
+            };
         let v = if d.lonely_psu == LonelyPsu::Average {
             format!(
                 "CASE WHEN {lonely} = 0 THEN var{i} WHEN {touched} > {lonely} THEN var{i} * {touched} / ({touched} - {lonely}) END"
@@ -597,7 +557,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             let list: Vec<String> = inds
                 .iter()
                 .enumerate()
-                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind)))
+                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind.as_str())))
                 .collect();
             let pick = |f: &dyn Fn(usize) -> String| -> String {
                 let mut arms = String::from("CASE k.ord");
@@ -608,7 +568,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                 arms
             };
             let n = pick(&|i| {
-                if inds[i].kind == "item" {
+                if inds[i].kind == IndicatorKind::Item {
                     format!("nv{}", inds[i].coefs[0].0)
                 } else {
                     "n".to_string()

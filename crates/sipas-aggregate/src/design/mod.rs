@@ -32,6 +32,7 @@ mod stats;
 pub use apply::{aggregate_with_design, apply_design, describe};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
+pub(crate) use model::indicators;
 pub use modes::{MODES_FILE, ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{

@@ -17,10 +17,50 @@ use crate::responses::Responses;
 
 /// One indicator: a linear combination (coefficients already × 100) of item shares.
 #[derive(Debug, Clone)]
-pub(super) struct Indicator {
-    pub(super) id: String,
-    pub(super) kind: IndicatorKind,
-    pub(super) coefs: Vec<(usize, f64)>,
+pub(crate) struct Indicator {
+    pub(crate) id: String,
+    pub(crate) kind: IndicatorKind,
+    pub(crate) coefs: Vec<(usize, f64)>,
+}
+
+/// The indicators of an instrument, in the order of `estimates.csv`: the
+/// index, its parts, its elements, then every item. One list for every
+/// engine (the design engine and the SQL of [`crate::sql`]).
+pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
+    let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
+        c.iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0.0)
+            .map(|(j, c)| (j, 100.0 * c))
+            .collect()
+    };
+    let mut ind = vec![Indicator {
+        id: inst.root().to_string(),
+        kind: IndicatorKind::Index,
+        coefs: sparse(inst.coefficients(inst.root()).expect("root coefficients")),
+    }];
+    for (want, kind) in [
+        (GroupKind::Part, IndicatorKind::Part),
+        (GroupKind::Element, IndicatorKind::Element),
+    ] {
+        for g in inst.reported_groups() {
+            if g.kind == want {
+                ind.push(Indicator {
+                    id: g.id.clone(),
+                    kind,
+                    coefs: sparse(inst.coefficients(&g.id).expect("group coefficients")),
+                });
+            }
+        }
+    }
+    for (jj, it) in inst.items().iter().enumerate() {
+        ind.push(Indicator {
+            id: it.id.clone(),
+            kind: IndicatorKind::Item,
+            coefs: vec![(jj, 100.0)],
+        });
+    }
+    ind
 }
 
 /// The per-instrument constants.
@@ -43,39 +83,7 @@ impl Model {
     pub(super) fn new(responses: &Responses) -> Self {
         let inst = responses.instrument();
         let j = inst.items().len();
-        let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
-            c.iter()
-                .enumerate()
-                .filter(|(_, c)| **c != 0.0)
-                .map(|(j, c)| (j, 100.0 * c))
-                .collect()
-        };
-        let mut ind = vec![Indicator {
-            id: inst.root().to_string(),
-            kind: IndicatorKind::Index,
-            coefs: sparse(inst.coefficients(inst.root()).expect("root coefficients")),
-        }];
-        for (want, kind) in [
-            (GroupKind::Part, IndicatorKind::Part),
-            (GroupKind::Element, IndicatorKind::Element),
-        ] {
-            for g in inst.reported_groups() {
-                if g.kind == want {
-                    ind.push(Indicator {
-                        id: g.id.clone(),
-                        kind,
-                        coefs: sparse(inst.coefficients(&g.id).expect("group coefficients")),
-                    });
-                }
-            }
-        }
-        for (jj, it) in inst.items().iter().enumerate() {
-            ind.push(Indicator {
-                id: it.id.clone(),
-                kind: IndicatorKind::Item,
-                coefs: vec![(jj, 100.0)],
-            });
-        }
+        let ind = indicators(inst);
         let mut terms = Vec::new();
         let mut term_start = vec![0];
         for i in &ind {
