@@ -232,6 +232,32 @@ pub fn twfe_merged(
     })
 }
 
+/// (unit, old unit) of every row whose period passes `before`; `None`
+/// without an `old_unit_code` column.
+pub(crate) fn old_unit_rows<'a>(
+    responses: &'a crate::Responses,
+    before: impl Fn(Period) -> bool + 'a,
+) -> Option<impl Iterator<Item = (&'a str, &'a str)> + 'a> {
+    let Some(crate::responses::DesignColumn::Text { values, idx }) =
+        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
+    else {
+        return None;
+    };
+    let units = responses.units();
+    let periods = responses.periods();
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    Some(
+        (0..responses.len())
+            .filter(move |&r| before(periods[pi[r] as usize]))
+            .map(move |r| {
+                (
+                    units[ui[r] as usize].as_str(),
+                    values[idx[r] as usize].as_str(),
+                )
+            }),
+    )
+}
+
 /// Treatment intensity per unit from the response table: the rows of the
 /// periods `before` accepts (those that end before the first
 /// reorganisation, whose `old_unit_code` is a commune of the pilot's list),
@@ -242,23 +268,7 @@ pub fn intensity_from_responses(
     before: impl Fn(Period) -> bool,
     is_pilot: impl Fn(&str, &str) -> bool,
 ) -> Option<BTreeMap<String, UnitTreatment>> {
-    let Some(crate::responses::DesignColumn::Text { values, idx }) =
-        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
-    else {
-        return None;
-    };
-    let units = responses.units();
-    let periods = responses.periods();
-    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
-    let parts = (0..responses.len())
-        .filter(|&r| before(periods[pi[r] as usize]))
-        .map(|r| {
-            (
-                units[ui[r] as usize].as_str(),
-                values[idx[r] as usize].as_str(),
-                1.0,
-            )
-        });
+    let parts = old_unit_rows(responses, before)?.map(|(unit, old)| (unit, old, 1.0));
     Some(treatment_intensity(parts, is_pilot))
 }
 

@@ -295,13 +295,18 @@ impl Prepared<'_> {
     }
 }
 
-fn prepare(units: &[UnitSeries], design: bool) -> Result<Prepared<'_>> {
-    let periods: Vec<i64> = units
+/// Every period observed in some unit, in order.
+pub(crate) fn all_periods(units: &[UnitSeries]) -> Vec<i64> {
+    units
         .iter()
         .flat_map(|u| u.values.keys().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .collect();
+        .collect()
+}
+
+fn prepare(units: &[UnitSeries], design: bool) -> Result<Prepared<'_>> {
+    let periods = all_periods(units);
     let (Some(&first), Some(&last)) = (periods.first(), periods.last()) else {
         return Err(err("the panel has no observations"));
     };
