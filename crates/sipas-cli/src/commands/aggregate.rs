@@ -12,9 +12,10 @@ use sipas_aggregate::{
 use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
-use crate::args::{AggregateArgs, EvaluationArgs};
+use crate::args::AggregateArgs;
 use crate::commands::{Done, say};
 use crate::manifest::Recorder;
+use crate::options::{self, Engine};
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
@@ -41,11 +42,14 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             units,
             pilots,
             channel: &a.channel,
-            channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
+            channels: options::channel_classes(
+                a.survey_modes.as_deref(),
+                a.rating_channels.as_deref(),
+            )?,
             design: &design,
-            evaluation: &a.evaluation,
+            evaluation: options::evaluation(&a.evaluation)?,
             treatment: None,
-            spark_master: (a.engine == "spark").then(|| a.spark_master.clone()),
+            engine: Engine::named(&a.engine, &a.spark_master)?,
         },
         staging.path(),
         &a.out,
@@ -63,12 +67,12 @@ pub(crate) struct Settings<'a> {
     pub(crate) channel: &'a str,
     pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
-    pub(crate) evaluation: &'a EvaluationArgs,
+    pub(crate) evaluation: EvaluationOptions,
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
-    /// `Some(master)`: aggregate on Spark (`--engine spark`) at this master.
-    pub(crate) spark_master: Option<String>,
+    /// Where the tables are computed.
+    pub(crate) engine: Engine,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -86,33 +90,13 @@ pub(crate) struct TreatmentSource {
     pub(crate) old_names: std::collections::BTreeMap<String, String>,
 }
 
-/// Channel classes from the CLI / job lists (`None`: the bundled list).
-pub(crate) fn channel_classes(
-    survey_modes: Option<&[String]>,
-    rating_channels: Option<&[String]>,
-) -> anyhow::Result<ChannelClasses> {
-    ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
-}
-
-/// The library's evaluation options from the CLI / job settings.
-pub(crate) fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
-    let value = serde_json::json!({
-        "baseline": e.baseline,
-        "weighting": e.weighting,
-        "bootstrap_weights": e.bootstrap_weights,
-        "replicates": e.replicates,
-        "seed": e.seed,
-    });
-    serde_json::from_value(value).context("invalid [evaluation] settings")
-}
-
 pub(crate) fn run_aggregate(
     data: &Path,
     s: &Settings<'_>,
     out: &Path,
     shown: &Path,
 ) -> anyhow::Result<Done> {
-    if let Some(master) = &s.spark_master {
+    if let Engine::Spark { master } = &s.engine {
         return super::spark::run(data, s, master, out, shown);
     }
     let started = std::time::Instant::now();
@@ -123,12 +107,11 @@ pub(crate) fn run_aggregate(
         channel,
         channels,
         design,
-        evaluation,
+        evaluation: ev_opts,
         treatment,
-        spark_master: _,
+        engine: _,
     } = s;
     let instrument = *instrument;
-    let ev_opts = evaluation_options(evaluation)?;
     // `data` holds responses.parquet or responses/ (partitioned by period).
     // After a crosswalk, the old units are the default strata: keep their column.
     let mut columns = design.columns();
@@ -206,7 +189,7 @@ pub(crate) fn run_aggregate(
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
-    let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
+    let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     // methods.txt names the design and variance method of every SE.
@@ -220,9 +203,9 @@ pub(crate) fn run_aggregate(
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
     if let Some(ts) = treatment {
-        treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
+        treatment_rows(&responses, &panel, ts, ev_opts, out, &mut methods)?;
     }
-    staggered(&panel, &opts.pilots, &ev_opts, out, &mut methods).with_context(|| {
+    staggered(&panel, &opts.pilots, ev_opts, out, &mut methods).with_context(|| {
         format!(
             "cannot write the staggered evaluation to {}",
             shown.display()

@@ -11,6 +11,7 @@ use crate::commands::generate::{GenerateSpec, generate};
 use crate::commands::{Done, say};
 use crate::job::Job;
 use crate::manifest::Recorder;
+use crate::options::{CleanSettings, JobSettings};
 use crate::resolve;
 use sipas_core::{PilotSet, UnitRegistry};
 
@@ -33,6 +34,7 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
 /// Runs generate (when asked) → ingest → clean → aggregate → report, into a staging folder
 /// beside the job's `out` that replaces it whole when every stage went through.
 pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
+    let settings = JobSettings::new(job)?;
     let instrument = resolve::instrument_opt(job.instrument.as_deref())?;
     let units = resolve::units(job.units.as_deref())?;
     let pilots = resolve::pilots(job.pilots.as_deref(), &units)?;
@@ -53,7 +55,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         if previous.is_dir() {
             copy_dir(&previous, &store)?;
         }
-        let review = super::sync::review_policy(job.ingest.read.review.as_deref())?;
+        let review = settings.ingest.review;
         for f in super::sync::sync_sources(&job.sources, &store, false, false, review)? {
             let shown = relative(&f, &out);
             inputs.push((f, shown));
@@ -106,28 +108,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         inputs.push((file, "data/responses.csv".to_string()));
     }
     let ingest_dir = out.join("ingest");
-    let mut keep_columns = job.ingest.keep_columns.clone();
-    // A replicate-weight pattern (`repwt*`) is resolved at aggregate; ingest
-    // keeps the columns named in `[ingest] keep_columns`.
-    for c in job
-        .design
-        .columns()
-        .into_iter()
-        .filter(|c| !c.contains('*'))
-    {
-        if !keep_columns.iter().any(|k| k == c) {
-            keep_columns.push(c.to_string());
-        }
-    }
     let stage = Recorder::start();
     let paths: Vec<PathBuf> = inputs.iter().map(|(p, _)| p.clone()).collect();
     let done = super::ingest::run_ingest(
         &paths,
         instrument.clone(),
         units.clone(),
-        &job.ingest.read,
-        &keep_columns,
-        job.ingest.layout.as_deref().unwrap_or("file"),
+        &settings.ingest,
         &ingest_dir,
         &job.out.join("ingest"),
     )?;
@@ -157,15 +144,15 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         &job.out.join("clean"),
         instrument.as_ref(),
         (&history).into(),
-        &job.clean,
+        &settings.clean,
     )?;
     let from = [(ingest_dir.clone(), "ingest".to_string())];
     let opts = format!("{:?}", job.clean);
     finish_stage(&stage, &clean_dir, "clean", opts, &from, &done, &mut rows)?;
     status = status.max(done.status);
 
-    let treatment = treatment_source(job, &pilots, &history)?;
-    let (units, pilots) = analysis_units(job, units, pilots, &history)?;
+    let treatment = treatment_source(job, &settings.clean, &pilots, &history)?;
+    let (units, pilots) = analysis_units(job, &settings.clean, units, pilots, &history)?;
     let results = out.join("results");
     read_stage(&clean_dir, "clean")?;
     let stage = Recorder::start();
@@ -176,14 +163,11 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             units,
             pilots: pilots.clone(),
             channel: &job.aggregate.channel,
-            channels: super::aggregate::channel_classes(
-                job.aggregate.survey_modes.as_deref(),
-                job.aggregate.rating_channels.as_deref(),
-            )?,
+            channels: settings.channels.clone(),
             design: &job.design,
-            evaluation: &job.evaluation,
+            evaluation: settings.evaluation,
             treatment,
-            spark_master: job.aggregate.spark_master(),
+            engine: settings.engine.clone(),
         },
         &results,
         &job.out.join("results"),
@@ -196,9 +180,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     let report = out.join("report");
     read_stage(&results, "aggregate")?;
     let stage = Recorder::start();
-    let lang = job.lang.parse().map_err(anyhow::Error::msg)?;
-    let done =
-        super::report::run_report(&results, &pilots, &report, &job.out.join("report"), lang)?;
+    let done = super::report::run_report(
+        &results,
+        &pilots,
+        &report,
+        &job.out.join("report"),
+        settings.lang,
+    )?;
     if job.single_file {
         let n = sipas_report::embed_images(&report)
             .with_context(|| format!("cannot embed the charts in {}", report.display()))?;
@@ -406,14 +394,13 @@ pub(crate) fn code_at_date(
 /// last step, for the treatment intensity of today's units.
 fn treatment_source(
     job: &Job,
+    clean: &CleanSettings,
     pilots: &PilotSet,
     history: &sipas_core::UnitHistory,
 ) -> anyhow::Result<Option<super::aggregate::TreatmentSource>> {
-    if job.clean.crosswalk.is_none() {
+    let Some(crosswalk) = &clean.options.crosswalk else {
         return Ok(None);
-    }
-    let opts = super::clean::options(&job.clean)?;
-    let crosswalk = opts.crosswalk.expect("a crosswalk was named");
+    };
     let dates = crosswalk.step_dates();
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Ok(None);
@@ -449,15 +436,15 @@ fn treatment_source(
 /// given ones.
 fn analysis_units(
     job: &Job,
+    clean: &CleanSettings,
     units: UnitRegistry,
     pilots: PilotSet,
     history: &sipas_core::UnitHistory,
 ) -> anyhow::Result<(UnitRegistry, PilotSet)> {
-    if job.clean.crosswalk.is_none() {
+    let opts = &clean.options;
+    let Some(crosswalk) = &opts.crosswalk else {
         return Ok((units, pilots));
-    }
-    let opts = super::clean::options(&job.clean)?;
-    let crosswalk = opts.crosswalk.expect("a crosswalk was named");
+    };
     let mapped = crosswalk
         .analysis_units(&pilots, opts.crosswalk_target, history)
         .map_err(anyhow::Error::msg)?;

@@ -328,7 +328,7 @@ pub(crate) fn run(
     ];
 
     // The pilot evaluation, here, on the panel Spark returned.
-    let ev_opts = super::aggregate::evaluation_options(s.evaluation)?;
+    let ev_opts = s.evaluation;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, &ev_opts) {
         Ok(ev) => {
