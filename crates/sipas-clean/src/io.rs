@@ -1,8 +1,7 @@
-//! Reading the response table into a [`ResponseTable`], writing the clean
-//! outputs (atomically: a temp file or folder, then a rename), and
-//! [`run`] / [`run_with`], which clean a table of any size in bounded
-//! memory, in groups of (period, unit) cells, with the outputs of
-//! [`crate::clean()`] on the whole table.
+//! Reading the response table into a [`ResponseTable`] and writing the
+//! clean outputs (atomically: a temp file or folder, then a rename). The
+//! whole stage on folders, in bounded memory, is [`crate::clean_folder`],
+//! which uses this module (never the other way round).
 
 use std::path::Path;
 
@@ -11,9 +10,7 @@ use sipas_core::{Instrument, bundled, schema};
 
 use sipas_dataset::{DatasetWriter, Layout};
 
-pub use crate::stream::{RunOptions, run_with};
-
-use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Excluded, Reason};
+use crate::clean::{CleanOutcome, CleanReport, Counts, Excluded, Reason};
 use crate::table::{
     DISTRICT, DURATION_S, ENDED_AT, ExtraColumn, ExtraType, FLAG_COLUMNS, Flags, Response,
     ResponseTable, STARTED_AT, UNIT_TEXT, Value,
@@ -653,19 +650,4 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
     write_csv(&out.join(BY_CELL), &cells)?;
     write_atomic(&out.join(REPORT), &report)?;
     Ok(())
-}
-
-/// `sipas clean --data DIR --out CLEAN` with the default [`RunOptions`]:
-/// reads the response table of `DIR` (either layout), cleans it and writes
-/// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
-/// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] + [`write_outcome`] on the
-/// whole table, in bounded memory (see [`run_with`]).
-pub fn run<'u>(
-    data: &Path,
-    out: &Path,
-    instrument: Option<&Instrument>,
-    units: impl Into<crate::Units<'u>>,
-    opts: &CleanOptions,
-) -> Result<CleanReport> {
-    run_with(data, out, instrument, units, opts, &RunOptions::default())
 }

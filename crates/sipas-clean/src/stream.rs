@@ -39,9 +39,9 @@ use crate::io::{
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
 
-/// How [`run_with`] reads and writes.
+/// How [`clean_folder_with`] reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOptions {
+pub struct FolderOptions {
     /// Layout of the clean table. Default [`Layout::File`].
     pub layout: Layout,
     /// Rows cleaned at a time (a larger unit × period cell is cleaned whole).
@@ -51,9 +51,9 @@ pub struct RunOptions {
     pub chunk_rows: usize,
 }
 
-impl Default for RunOptions {
+impl Default for FolderOptions {
     fn default() -> Self {
-        RunOptions {
+        FolderOptions {
             layout: Layout::File,
             group_rows: 500_000,
             chunk_rows: 1 << 20,
@@ -362,26 +362,49 @@ fn write_by_period(w: &mut DatasetWriter, df: &DataFrame, path: &Path) -> Result
     Ok(())
 }
 
-/// [`crate::io::run`] with `run`'s layout and sizes. Reads the response
-/// table of `data` (either layout) twice in chunks, spills it by group of
-/// (period, unit) cells into a temporary folder inside `out`, and cleans
-/// one group at a time: the outputs are those of [`crate::clean()`] and
-/// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
-pub fn run_with<'u>(
+/// `sipas clean DIR -o CLEAN` with the default [`FolderOptions`]: reads the
+/// response table of `DIR` (either layout), cleans it and writes
+/// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
+/// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] +
+/// [`crate::io::write_outcome`] on the whole table, in bounded memory (see
+/// [`clean_folder_with`]).
+pub fn clean_folder<'u>(
     data: &Path,
     out: &Path,
     instrument: Option<&Instrument>,
     units: impl Into<Units<'u>>,
     opts: &CleanOptions,
-    run: &RunOptions,
+) -> Result<CleanReport> {
+    clean_folder_with(
+        data,
+        out,
+        instrument,
+        units,
+        opts,
+        &FolderOptions::default(),
+    )
+}
+
+/// [`clean_folder`] with `folder`'s layout and sizes. Reads the response
+/// table of `data` (either layout) twice in chunks, spills it by group of
+/// (period, unit) cells into a temporary folder inside `out`, and cleans
+/// one group at a time: the outputs are those of [`crate::clean()`] and
+/// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
+pub fn clean_folder_with<'u>(
+    data: &Path,
+    out: &Path,
+    instrument: Option<&Instrument>,
+    units: impl Into<Units<'u>>,
+    opts: &CleanOptions,
+    folder: &FolderOptions,
 ) -> Result<CleanReport> {
     opts.check()?;
     let ds = Dataset::open(data).map_err(ds_err)?;
     let path = ds.path().to_path_buf();
     let instrument = instrument_for(&ds.column_names(), instrument, &path)?;
     let default_file = path.display().to_string();
-    let chunk_rows = run.chunk_rows.max(1);
-    let group_rows = run.group_rows.max(1) as u64;
+    let chunk_rows = folder.chunk_rows.max(1);
+    let group_rows = folder.group_rows.max(1) as u64;
     // The table's columns and types, as the whole-table reader sees them.
     let meta = table_from_frame(
         &DataFrame::empty_with_schema(ds.schema()),
@@ -527,7 +550,7 @@ pub fn run_with<'u>(
         ..meta
     };
     let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
-    let mut writer = DatasetWriter::create(out, run.layout, &out_schema).map_err(ds_err)?;
+    let mut writer = DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?;
     let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
     let mut tally = Tally::new();
     let mut quarantine: Vec<(Excluded, Before)> = Vec::new();
@@ -577,7 +600,7 @@ pub fn run_with<'u>(
         out_meta.has_unit_text = false;
         let schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
         let written = Dataset::open(out).map_err(ds_err)?;
-        let mut w = DatasetWriter::create(out, run.layout, &schema).map_err(ds_err)?;
+        let mut w = DatasetWriter::create(out, folder.layout, &schema).map_err(ds_err)?;
         for chunk in written.chunks(chunk_rows, None) {
             let chunk = chunk.map_err(ds_err)?;
             let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;

@@ -193,17 +193,16 @@ impl CleanSettings {
     }
 }
 
-/// The crosswalk named by `spec`: `thai-nguyen` (the bundled 01/12/2024
-/// and 01/07/2025 steps) or a CSV path, several separated by commas,
+/// The crosswalk named by `spec`: a bundle's name (`thai-nguyen`: the
+/// bundled 01/12/2024 and 01/07/2025 steps) or a CSV path, several separated by commas,
 /// chained by date.
 pub(crate) fn crosswalk(spec: &str) -> anyhow::Result<Crosswalk> {
     let mut out: Option<Crosswalk> = None;
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let c = if part == "thai-nguyen" {
-            Crosswalk::thai_nguyen()
-        } else {
-            Crosswalk::from_path(Path::new(part))
-                .with_context(|| format!("cannot load crosswalk {part}"))?
+        let c = match Crosswalk::bundled(part) {
+            Some(c) => c,
+            None => Crosswalk::from_path(Path::new(part))
+                .with_context(|| format!("cannot load crosswalk {part}"))?,
         };
         out = Some(match out {
             None => c,

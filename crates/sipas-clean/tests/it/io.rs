@@ -23,7 +23,7 @@ fn parquet_round_trip_and_outputs() {
         ..CleanOptions::default()
     };
     let out = dir.path().join("clean");
-    let report = io::run(&data, &out, None, &units(), &opts).unwrap();
+    let report = sipas_clean::clean_folder(&data, &out, None, &units(), &opts).unwrap();
     // 9 + 6 rows; 2 superseded ids, 1 re-sent copy, 1 ambiguous, 3 unknown
     // (u4 needs the fallback); u1 (P. Trưng Vương → 05443, same answers as
     // r2 and r3, no submission time) is kept and flagged.
@@ -75,7 +75,7 @@ fn parquet_round_trip_and_outputs() {
     let mut rev = t.clone();
     rev.rows.reverse();
     write_responses(&data.join(io::RESPONSES), &rev, false).unwrap();
-    io::run(&data, &out2, None, &units(), &opts).unwrap();
+    sipas_clean::clean_folder(&data, &out2, None, &units(), &opts).unwrap();
     for f in [io::RESPONSES, io::QUARANTINE, io::BY_CELL, io::REPORT] {
         assert_eq!(
             std::fs::read(out.join(f)).unwrap(),
@@ -85,7 +85,7 @@ fn parquet_round_trip_and_outputs() {
     }
     // Cleaning the clean output changes no row.
     let out3 = dir.path().join("clean3");
-    io::run(&out, &out3, None, &units(), &opts).unwrap();
+    sipas_clean::clean_folder(&out, &out3, None, &units(), &opts).unwrap();
     assert_eq!(
         std::fs::read(out.join(io::RESPONSES)).unwrap(),
         std::fs::read(out3.join(io::RESPONSES)).unwrap()
@@ -125,7 +125,8 @@ fn design_columns_district_and_unit_text_through_parquet() {
     assert_eq!(back, t, "design columns round trip");
 
     let out = dir.path().join("clean");
-    let report = io::run(&data, &out, None, &units(), &CleanOptions::default()).unwrap();
+    let report =
+        sipas_clean::clean_folder(&data, &out, None, &units(), &CleanOptions::default()).unwrap();
     assert_eq!(
         (
             report.totals.rows_in,
@@ -236,7 +237,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
 
     // Cleaning the clean output gives the same bytes (unit_text is kept).
     let out2 = dir.path().join("clean2");
-    io::run(&out, &out2, None, &units(), &CleanOptions::default()).unwrap();
+    sipas_clean::clean_folder(&out, &out2, None, &units(), &CleanOptions::default()).unwrap();
     assert_eq!(
         std::fs::read(out.join(io::RESPONSES)).unwrap(),
         std::fs::read(out2.join(io::RESPONSES)).unwrap()

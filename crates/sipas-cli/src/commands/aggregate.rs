@@ -81,13 +81,10 @@ pub(crate) struct Settings<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct TreatmentSource {
     pub(crate) pilots: PilotSet,
-    pub(crate) first_step: sipas_core::IsoDate,
-    pub(crate) last_step: sipas_core::IsoDate,
+    /// The first and last step, and the old units' names.
+    pub(crate) reorganisation: sipas_clean::Reorganisation,
     /// `[aggregate] population`: intensity as a share of population.
     pub(crate) population: Option<sipas_aggregate::panel::Population>,
-    /// Old unit code → full name (`Thị trấn Chợ Chu`), from the units in
-    /// force the day before the first reorganisation.
-    pub(crate) old_names: std::collections::BTreeMap<String, String>,
 }
 
 pub(crate) fn run_aggregate(
@@ -347,8 +344,8 @@ fn treatment_rows(
     use sipas_core::history::period_start;
     let start_day = period_start(ts.pilots.start);
     // Pilots named by today's codes (start on or after the last step) cover their unit.
-    let by_new_code = start_day >= ts.last_step;
-    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.first_step;
+    let by_new_code = start_day >= ts.reorganisation.last_step;
+    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.reorganisation.first_step;
     let is_pilot = |unit: &str, old: &str| {
         if by_new_code {
             ts.pilots.contains(unit)
@@ -395,7 +392,12 @@ fn treatment_rows(
             .collect();
         let names: Vec<&str> = olds
             .iter()
-            .map(|o| ts.old_names.get(*o).map_or("", String::as_str))
+            .map(|o| {
+                ts.reorganisation
+                    .old_names
+                    .get(*o)
+                    .map_or("", String::as_str)
+            })
             .collect();
         let responses_n = by_responses.get(&u.unit_code).map_or(0.0, |r| r.basis);
         let population = if by_population {

@@ -45,12 +45,13 @@ pub(crate) fn run_clean(
     settings: &CleanSettings,
 ) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
-    let run = sipas_clean::io::RunOptions {
+    let run = sipas_clean::FolderOptions {
         layout: settings.layout,
-        ..sipas_clean::io::RunOptions::default()
+        ..sipas_clean::FolderOptions::default()
     };
-    let report = sipas_clean::io::run_with(data, out, instrument, units, &settings.options, &run)
-        .with_context(|| format!("cannot clean {}", data.display()))?;
+    let report =
+        sipas_clean::clean_folder_with(data, out, instrument, units, &settings.options, &run)
+            .with_context(|| format!("cannot clean {}", data.display()))?;
     let t = &report.totals;
     let timing = crate::timing::Timing::since(started, Some(t.rows_in));
     let flagged: Vec<String> = t
