@@ -415,129 +415,24 @@ pub fn clean_folder_with<'u>(
     )?;
     let mut resolver = Resolver::new(units.into(), opts);
     let mut periods = Periods::default();
-
-    // Pass 1: id hashes, rows per (period, resolution).
-    let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
-    if meta.has_district {
-        pass1.push(DISTRICT);
-    }
-    if ds.has_column(schema::SUBMITTED_AT) {
-        pass1.push(schema::SUBMITTED_AT);
-    }
-    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
-    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
-    sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(chunk_rows, Some(&pass1)) {
-        let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        for_each_row(
-            &chunk.df,
-            chunk.ordinal,
-            &path,
-            &mut resolver,
-            &mut periods,
-            |_, id, p, r| {
-                hashes.push(id_hash(id));
-                *counts.entry((p, r)).or_default() += 1;
-            },
-        )?;
-    }
-    sipas_core::progress::end();
-    hashes.par_sort_unstable();
-    let repeated: HashSet<u64> = hashes
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    drop(hashes);
-
-    // Groups: per period (in text order), runs of unit cells (in text order).
-    let mut groups: Vec<(String, u64)> = Vec::new();
-    let group_of: HashMap<(u32, u32), u32> = {
-        let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for (&(p, r), &c) in &counts {
-            *cells
-                .entry((&periods.names[p as usize], resolver.get(r).cell()))
-                .or_default() += c;
-        }
-        let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
-        for (&(p, u), &c) in &cells {
-            let new = groups
-                .last()
-                .is_none_or(|(gp, gr)| gp != p || (*gr > 0 && gr + c > group_rows));
-            if new {
-                groups.push((p.to_string(), 0));
-            }
-            let g = groups.last_mut().expect("pushed above");
-            g.1 += c;
-            group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
-        }
-        counts
-            .keys()
-            .map(|&(p, r)| {
-                let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
-                ((p, r), group_of_cell[&cell])
-            })
-            .collect()
+    let read = Reading {
+        ds: &ds,
+        path: &path,
+        default_file: &default_file,
+        chunk_rows,
     };
+    let (repeated, counts) =
+        scan_ids_and_cells(&read, meta.has_district, &mut resolver, &mut periods)?;
+    let (groups, group_of) = plan_groups(&counts, &periods, &resolver, group_rows);
     drop(counts);
-
-    // Pass 2: spill by group; submission keys of repeated ids.
-    let mut spill: Option<Spill<u32>> = None;
-    let mut dups: Vec<DupRow> = Vec::new();
-    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(chunk_rows, None) {
-        let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        let mut df = chunk.df;
-        let mut keys = Vec::with_capacity(df.height());
-        let mut dup_idx = Vec::new();
-        let mut changed = false;
-        for_each_row(
-            &df,
-            chunk.ordinal,
-            &path,
-            &mut resolver,
-            &mut periods,
-            |i, id, p, r| {
-                match group_of.get(&(p, r)) {
-                    Some(&g) => keys.push(g),
-                    None => changed = true,
-                }
-                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
-                    dup_idx.push(i);
-                }
-            },
-        )?;
-        if changed {
-            return Err(Error::Dataset(sipas_dataset::Error::Layout {
-                path: path.clone(),
-                message: "the table changed while it was read".into(),
-            }));
-        }
-        if !dup_idx.is_empty() {
-            dups.extend(dup_rows(
-                &df,
-                chunk.ordinal,
-                &dup_idx,
-                &default_file,
-                &path,
-            )?);
-        }
-        let n = df.height() as u64;
-        let ord =
-            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
-        df.with_column(ord.into_column()).map_err(pe(&path))?;
-        if spill.is_none() {
-            spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
-        }
-        spill
-            .as_mut()
-            .expect("created above")
-            .push_by(&df, &keys)
-            .map_err(ds_err)?;
-    }
-    sipas_core::progress::end();
+    let (spill, dups) = spill_by_group(
+        &read,
+        out,
+        &mut resolver,
+        &mut periods,
+        &group_of,
+        &repeated,
+    )?;
     let superseded = decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?;
 
     // Clean group by group. The table carries `unit_text` if a kept row
@@ -596,30 +491,10 @@ pub fn clean_folder_with<'u>(
     writer.finish().map_err(ds_err)?;
     let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;
     if out_meta.has_unit_text && !has_unit_text {
-        // No kept row was matched by name: write the table without `unit_text`.
         out_meta.has_unit_text = false;
-        let schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
-        let written = Dataset::open(out).map_err(ds_err)?;
-        let mut w = DatasetWriter::create(out, folder.layout, &schema).map_err(ds_err)?;
-        for chunk in written.chunks(chunk_rows, None) {
-            let chunk = chunk.map_err(ds_err)?;
-            let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;
-            write_by_period(&mut w, &df, out)?;
-        }
-        w.finish().map_err(ds_err)?;
+        rewrite_without_unit_text(&out_meta, out, folder)?;
     }
-
-    // The quarantine in the canonical order of the rows as read.
-    let swap = |q: &mut (Excluded, Before)| {
-        if let Some(a) = q.1.answers.as_mut() {
-            std::mem::swap(a, &mut q.0.row.answers);
-        }
-        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
-    };
-    quarantine.iter_mut().for_each(swap);
-    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
-    quarantine.iter_mut().for_each(swap);
-    let quarantine: Vec<Excluded> = quarantine.into_iter().map(|q| q.0).collect();
+    let quarantine = in_read_order(quarantine);
 
     let (report, cells) = tally.finish(&instrument, opts)?;
     write_csv(
@@ -629,6 +504,206 @@ pub fn clean_folder_with<'u>(
     write_csv(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
     write_atomic(&out.join(REPORT), &report_json(&report)?)?;
     Ok(report)
+}
+
+/// Rows per (period index, unit resolution index).
+type RowsPerCell = HashMap<(u32, u32), u64>;
+/// The group of each (period index, unit resolution index).
+type GroupOfCell = HashMap<(u32, u32), u32>;
+/// A group: its period and its number of rows.
+type Group = (String, u64);
+
+/// Where the response table is read from, and in what chunks.
+struct Reading<'a> {
+    ds: &'a Dataset,
+    path: &'a Path,
+    default_file: &'a str,
+    chunk_rows: usize,
+}
+
+/// Pass 1: the ids whose hash occurs more than once, and the rows of each
+/// (period, unit resolution).
+fn scan_ids_and_cells(
+    read: &Reading<'_>,
+    has_district: bool,
+    resolver: &mut Resolver<'_>,
+    periods: &mut Periods,
+) -> Result<(HashSet<u64>, RowsPerCell)> {
+    let ds = read.ds;
+    let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
+    if has_district {
+        pass1.push(DISTRICT);
+    }
+    if ds.has_column(schema::SUBMITTED_AT) {
+        pass1.push(schema::SUBMITTED_AT);
+    }
+    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
+    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
+    sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
+    for chunk in ds.chunks(read.chunk_rows, Some(&pass1)) {
+        let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
+        for_each_row(
+            &chunk.df,
+            chunk.ordinal,
+            read.path,
+            resolver,
+            periods,
+            |_, id, p, r| {
+                hashes.push(id_hash(id));
+                *counts.entry((p, r)).or_default() += 1;
+            },
+        )?;
+    }
+    sipas_core::progress::end();
+    hashes.par_sort_unstable();
+    let repeated: HashSet<u64> = hashes
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    Ok((repeated, counts))
+}
+
+/// The groups cleaned one at a time: per period (in text order), runs of
+/// unit cells (in text order) of at most `group_rows` rows (a larger cell
+/// is a group of its own); and the group of each (period, resolution).
+fn plan_groups(
+    counts: &HashMap<(u32, u32), u64>,
+    periods: &Periods,
+    resolver: &Resolver<'_>,
+    group_rows: u64,
+) -> (Vec<Group>, GroupOfCell) {
+    let mut groups: Vec<(String, u64)> = Vec::new();
+    let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (&(p, r), &c) in counts {
+        *cells
+            .entry((&periods.names[p as usize], resolver.get(r).cell()))
+            .or_default() += c;
+    }
+    let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
+    for (&(p, u), &c) in &cells {
+        let new = groups
+            .last()
+            .is_none_or(|(gp, gr)| gp != p || (*gr > 0 && gr + c > group_rows));
+        if new {
+            groups.push((p.to_string(), 0));
+        }
+        let g = groups.last_mut().expect("pushed above");
+        g.1 += c;
+        group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
+    }
+    let group_of = counts
+        .keys()
+        .map(|&(p, r)| {
+            let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
+            ((p, r), group_of_cell[&cell])
+        })
+        .collect();
+    (groups, group_of)
+}
+
+/// Pass 2: every row, with its ordinal, spilled into `out` by group; and
+/// the submission keys of the rows whose id hash is repeated.
+fn spill_by_group(
+    read: &Reading<'_>,
+    out: &Path,
+    resolver: &mut Resolver<'_>,
+    periods: &mut Periods,
+    group_of: &HashMap<(u32, u32), u32>,
+    repeated: &HashSet<u64>,
+) -> Result<(Option<Spill<u32>>, Vec<DupRow>)> {
+    let (ds, path) = (read.ds, read.path);
+    let mut spill: Option<Spill<u32>> = None;
+    let mut dups: Vec<DupRow> = Vec::new();
+    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
+    for chunk in ds.chunks(read.chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
+        let mut df = chunk.df;
+        let mut keys = Vec::with_capacity(df.height());
+        let mut dup_idx = Vec::new();
+        let mut changed = false;
+        for_each_row(
+            &df,
+            chunk.ordinal,
+            path,
+            resolver,
+            periods,
+            |i, id, p, r| {
+                match group_of.get(&(p, r)) {
+                    Some(&g) => keys.push(g),
+                    None => changed = true,
+                }
+                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
+                    dup_idx.push(i);
+                }
+            },
+        )?;
+        if changed {
+            return Err(Error::Dataset(sipas_dataset::Error::Layout {
+                path: path.to_path_buf(),
+                message: "the table changed while it was read".into(),
+            }));
+        }
+        if !dup_idx.is_empty() {
+            dups.extend(dup_rows(
+                &df,
+                chunk.ordinal,
+                &dup_idx,
+                read.default_file,
+                path,
+            )?);
+        }
+        let n = df.height() as u64;
+        let ord =
+            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
+        df.with_column(ord.into_column()).map_err(pe(path))?;
+        if spill.is_none() {
+            spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
+        }
+        spill
+            .as_mut()
+            .expect("created above")
+            .push_by(&df, &keys)
+            .map_err(ds_err)?;
+    }
+    sipas_core::progress::end();
+    Ok((spill, dups))
+}
+
+/// Rewrites the clean table of `out` without `unit_text` (no kept row was
+/// matched by name).
+fn rewrite_without_unit_text(
+    out_meta: &ResponseTable,
+    out: &Path,
+    folder: &FolderOptions,
+) -> Result<()> {
+    let schema = to_frame(out_meta, true).map_err(pe(out))?.schema().clone();
+    let written = Dataset::open(out).map_err(ds_err)?;
+    let mut w = DatasetWriter::create(out, folder.layout, &schema).map_err(ds_err)?;
+    for chunk in written.chunks(folder.chunk_rows.max(1), None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;
+        write_by_period(&mut w, &df, out)?;
+    }
+    w.finish().map_err(ds_err)?;
+    Ok(())
+}
+
+/// The quarantine in the canonical order of the rows as read (compared
+/// with their answers and flags before cleaning).
+fn in_read_order(mut quarantine: Vec<(Excluded, Before)>) -> Vec<Excluded> {
+    let swap = |q: &mut (Excluded, Before)| {
+        if let Some(a) = q.1.answers.as_mut() {
+            std::mem::swap(a, &mut q.0.row.answers);
+        }
+        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
+    };
+    quarantine.iter_mut().for_each(swap);
+    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
+    quarantine.iter_mut().for_each(swap);
+    quarantine.into_iter().map(|q| q.0).collect()
 }
 
 fn meta_has_unit_text(ds: &Dataset) -> bool {
