@@ -33,8 +33,8 @@ use crate::clean::{
     submission_cmp,
 };
 use crate::io::{
-    BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, instrument_for, quarantine_csv_of,
-    report_json, table_from_frame, to_frame, write_atomic, write_csv,
+    BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, ds_err, instrument_for, polars_err,
+    quarantine_csv_of, report_json, table_from_frame, to_frame, write_atomic, write_csv,
 };
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
@@ -61,17 +61,6 @@ impl Default for FolderOptions {
     }
 }
 
-fn ds_err(e: sipas_dataset::Error) -> Error {
-    Error::Dataset(e)
-}
-
-fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
-    move |source| Error::Polars {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// A fixed-key 64-bit hash of a response id (equal ids, equal hashes).
 fn id_hash(id: &str) -> u64 {
     PlFixedStateQuality::default().hash_one(id)
@@ -85,8 +74,8 @@ fn text(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::String))
-        .map_err(pe(path))?;
-    Ok(col.str().map_err(pe(path))?.clone())
+        .map_err(polars_err(path))?;
+    Ok(col.str().map_err(polars_err(path))?.clone())
 }
 
 /// Period labels, numbered in order of appearance.
@@ -204,8 +193,8 @@ fn dup_rows(
         let c = df
             .column(schema::SOURCE_LINE)
             .and_then(|x| x.cast(&DataType::Float64))
-            .map_err(pe(path))?;
-        Some(c.f64().map_err(pe(path))?.clone())
+            .map_err(polars_err(path))?;
+        Some(c.f64().map_err(polars_err(path))?.clone())
     } else {
         None
     };
@@ -253,7 +242,7 @@ fn fetch_rows(
         let df = chunk
             .df
             .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
-            .map_err(pe(path))?;
+            .map_err(polars_err(path))?;
         let t = table_from_frame(&df, instrument, path, default_file, Some(&ords))?;
         out.extend(ords.into_iter().zip(t.rows));
     }
@@ -444,7 +433,10 @@ pub fn clean_folder_with<'u>(
         extra,
         ..meta
     };
-    let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
+    let out_schema = to_frame(&out_meta, true)
+        .map_err(polars_err(out))?
+        .schema()
+        .clone();
     let mut writer = DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?;
     let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
     let mut tally = Tally::new();
@@ -456,9 +448,9 @@ pub fn clean_folder_with<'u>(
         let df = sp.take(&g).map_err(ds_err)?;
         let ordinals: Vec<u64> = df
             .column(ORDINAL)
-            .map_err(pe(&path))?
+            .map_err(polars_err(&path))?
             .u64()
-            .map_err(pe(&path))?
+            .map_err(polars_err(&path))?
             .into_no_null_iter()
             .collect();
         sipas_core::progress::advance(ordinals.len() as u64);
@@ -482,7 +474,7 @@ pub fn clean_folder_with<'u>(
             ..out_meta
         };
         if !kept.rows.is_empty() {
-            let frame = to_frame(&kept, true).map_err(pe(out))?;
+            let frame = to_frame(&kept, true).map_err(polars_err(out))?;
             writer.write(period, &frame).map_err(ds_err)?;
         }
     }
@@ -658,7 +650,8 @@ fn spill_by_group(
         let n = df.height() as u64;
         let ord =
             UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
-        df.with_column(ord.into_column()).map_err(pe(path))?;
+        df.with_column(ord.into_column())
+            .map_err(polars_err(path))?;
         if spill.is_none() {
             spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
         }
@@ -679,12 +672,15 @@ fn rewrite_without_unit_text(
     out: &Path,
     folder: &FolderOptions,
 ) -> Result<()> {
-    let schema = to_frame(out_meta, true).map_err(pe(out))?.schema().clone();
+    let schema = to_frame(out_meta, true)
+        .map_err(polars_err(out))?
+        .schema()
+        .clone();
     let written = Dataset::open(out).map_err(ds_err)?;
     let mut w = DatasetWriter::create(out, folder.layout, &schema).map_err(ds_err)?;
     for chunk in written.chunks(folder.chunk_rows.max(1), None) {
         let chunk = chunk.map_err(ds_err)?;
-        let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;
+        let df = chunk.df.drop(UNIT_TEXT).map_err(polars_err(out))?;
         write_by_period(&mut w, &df, out)?;
     }
     w.finish().map_err(ds_err)?;

@@ -1,6 +1,6 @@
 //! Parquet round trip through the real I/O functions.
 
-use sipas_clean::io::{self, read_responses, write_responses};
+use sipas_clean::io::{self, read_response_table, write_responses};
 use sipas_clean::{CleanOptions, Crosswalk, clean};
 
 use crate::common::{instrument, read_case, units};
@@ -14,7 +14,7 @@ fn parquet_round_trip_and_outputs() {
     let mut t = read_case("dup_submissions");
     t.rows.extend(read_case("unit_names").rows);
     write_responses(&data.join(io::RESPONSES), &t, false).unwrap();
-    let (back, inst) = read_responses(&data.join(io::RESPONSES), None).unwrap();
+    let (back, inst) = read_response_table(&data.join(io::RESPONSES), None).unwrap();
     assert_eq!(inst.id, "sipas-2017");
     assert_eq!(back, t, "canonical parquet round trip");
 
@@ -36,7 +36,8 @@ fn parquet_round_trip_and_outputs() {
         (15, 8, 7)
     );
 
-    let (clean_back, _) = read_responses(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
+    let (clean_back, _) =
+        read_response_table(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
     let expected = clean(&t, &instrument(), &units(), &opts).unwrap();
     assert_eq!(clean_back, expected.table);
     // 05536 → 05569 by the crosswalk; `old_unit_code` keeps 05536.
@@ -121,7 +122,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
         r.extra.push(Value::Int(i as i64 % 2));
     }
     write_responses(&data.join(io::RESPONSES), &t, false).unwrap();
-    let (back, _) = read_responses(&data.join(io::RESPONSES), None).unwrap();
+    let (back, _) = read_response_table(&data.join(io::RESPONSES), None).unwrap();
     assert_eq!(back, t, "design columns round trip");
 
     let out = dir.path().join("clean");

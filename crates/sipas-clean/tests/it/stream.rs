@@ -4,7 +4,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 use sipas_clean::FolderOptions;
-use sipas_clean::io::{self, read_responses, to_frame, write_outcome_with};
+use sipas_clean::io::{self, read_response_table, to_frame, write_outcome_with};
 use sipas_clean::{CleanOptions, Crosswalk, ResponseTable, Value, clean};
 use sipas_dataset::{Dataset, DatasetWriter, Layout};
 
@@ -52,7 +52,7 @@ pub(crate) fn assert_same(
     opts: &CleanOptions,
     run: &FolderOptions,
 ) {
-    let (t, inst) = read_responses(data, None).unwrap();
+    let (t, inst) = read_response_table(data, None).unwrap();
     let whole = clean(&t, &inst, &units(), opts).unwrap();
     write_outcome_with(want, &whole, Layout::File).unwrap();
     let report = sipas_clean::clean_folder_with(data, got, None, &units(), opts, run).unwrap();
