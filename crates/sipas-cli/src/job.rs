@@ -355,7 +355,7 @@ impl Job {
                 .split(',')
                 .map(str::trim)
                 .map(|p| {
-                    if p == "thai-nguyen" {
+                    if sipas_core::bundled::named(p).is_some() {
                         p.to_string()
                     } else {
                         abs(&PathBuf::from(p)).display().to_string()

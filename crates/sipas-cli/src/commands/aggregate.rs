@@ -12,9 +12,10 @@ use sipas_aggregate::{
 use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
-use crate::args::{AggregateArgs, EvaluationArgs};
+use crate::args::AggregateArgs;
 use crate::commands::{Done, say};
 use crate::manifest::Recorder;
+use crate::options::{self, Engine};
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
@@ -41,11 +42,14 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             units,
             pilots,
             channel: &a.channel,
-            channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
+            channels: options::channel_classes(
+                a.survey_modes.as_deref(),
+                a.rating_channels.as_deref(),
+            )?,
             design: &design,
-            evaluation: &a.evaluation,
+            evaluation: options::evaluation(&a.evaluation)?,
             treatment: None,
-            spark_master: (a.engine == "spark").then(|| a.spark_master.clone()),
+            engine: Engine::named(&a.engine, &a.spark_master)?,
         },
         staging.path(),
         &a.out,
@@ -63,12 +67,12 @@ pub(crate) struct Settings<'a> {
     pub(crate) channel: &'a str,
     pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
-    pub(crate) evaluation: &'a EvaluationArgs,
+    pub(crate) evaluation: EvaluationOptions,
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
-    /// `Some(master)`: aggregate on Spark (`--engine spark`) at this master.
-    pub(crate) spark_master: Option<String>,
+    /// Where the tables are computed.
+    pub(crate) engine: Engine,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -77,33 +81,10 @@ pub(crate) struct Settings<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct TreatmentSource {
     pub(crate) pilots: PilotSet,
-    pub(crate) first_step: sipas_core::IsoDate,
-    pub(crate) last_step: sipas_core::IsoDate,
+    /// The first and last step, and the old units' names.
+    pub(crate) reorganisation: sipas_clean::Reorganisation,
     /// `[aggregate] population`: intensity as a share of population.
     pub(crate) population: Option<sipas_aggregate::panel::Population>,
-    /// Old unit code → full name (`Thị trấn Chợ Chu`), from the units in
-    /// force the day before the first reorganisation.
-    pub(crate) old_names: std::collections::BTreeMap<String, String>,
-}
-
-/// Channel classes from the CLI / job lists (`None`: the bundled list).
-pub(crate) fn channel_classes(
-    survey_modes: Option<&[String]>,
-    rating_channels: Option<&[String]>,
-) -> anyhow::Result<ChannelClasses> {
-    ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
-}
-
-/// The library's evaluation options from the CLI / job settings.
-pub(crate) fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
-    let value = serde_json::json!({
-        "baseline": e.baseline,
-        "weighting": e.weighting,
-        "bootstrap_weights": e.bootstrap_weights,
-        "replicates": e.replicates,
-        "seed": e.seed,
-    });
-    serde_json::from_value(value).context("invalid [evaluation] settings")
 }
 
 pub(crate) fn run_aggregate(
@@ -112,7 +93,7 @@ pub(crate) fn run_aggregate(
     out: &Path,
     shown: &Path,
 ) -> anyhow::Result<Done> {
-    if let Some(master) = &s.spark_master {
+    if let Engine::Spark { master } = &s.engine {
         return super::spark::run(data, s, master, out, shown);
     }
     let started = std::time::Instant::now();
@@ -123,12 +104,11 @@ pub(crate) fn run_aggregate(
         channel,
         channels,
         design,
-        evaluation,
+        evaluation: ev_opts,
         treatment,
-        spark_master: _,
+        engine: _,
     } = s;
     let instrument = *instrument;
-    let ev_opts = evaluation_options(evaluation)?;
     // `data` holds responses.parquet or responses/ (partitioned by period).
     // After a crosswalk, the old units are the default strata: keep their column.
     let mut columns = design.columns();
@@ -218,7 +198,7 @@ pub(crate) fn run_aggregate(
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
-    let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
+    let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     // methods.txt names the design and variance method of every SE.
@@ -236,9 +216,9 @@ pub(crate) fn run_aggregate(
         opts.pilots.start,
     ));
     if let Some(ts) = treatment {
-        treatment_rows(&responses, &panel, ts, &ev_opts, out, no_pre, &mut methods)?;
+        treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
     }
-    staggered(&panel, &opts.pilots, &ev_opts, out, &mut methods).with_context(|| {
+    staggered(&panel, &opts.pilots, ev_opts, out, &mut methods).with_context(|| {
         format!(
             "cannot write the staggered evaluation to {}",
             shown.display()
@@ -381,8 +361,8 @@ fn treatment_rows(
     use sipas_core::history::period_start;
     let start_day = period_start(ts.pilots.start);
     // Pilots named by today's codes (start on or after the last step) cover their unit.
-    let by_new_code = start_day >= ts.last_step;
-    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.first_step;
+    let by_new_code = start_day >= ts.reorganisation.last_step;
+    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.reorganisation.first_step;
     let is_pilot = |unit: &str, old: &str| {
         if by_new_code {
             ts.pilots.contains(unit)
@@ -429,7 +409,12 @@ fn treatment_rows(
             .collect();
         let names: Vec<&str> = olds
             .iter()
-            .map(|o| ts.old_names.get(*o).map_or("", String::as_str))
+            .map(|o| {
+                ts.reorganisation
+                    .old_names
+                    .get(*o)
+                    .map_or("", String::as_str)
+            })
             .collect();
         let responses_n = by_responses.get(&u.unit_code).map_or(0.0, |r| r.basis);
         let population = if by_population {

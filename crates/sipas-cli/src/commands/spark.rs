@@ -103,7 +103,7 @@ pub(crate) fn run(
     let mut opts = AggregateOptions::new(s.units.clone(), s.pilots.clone());
     opts.channel = s.channel.to_string();
     opts.channels = s.channels.clone();
-    opts.baseline = super::aggregate::evaluation_options(s.evaluation)?.baseline;
+    opts.baseline = s.evaluation.baseline;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,
@@ -333,7 +333,7 @@ pub(crate) fn run(
     ];
 
     // The pilot evaluation, here, on the panel Spark returned.
-    let ev_opts = super::aggregate::evaluation_options(s.evaluation)?;
+    let ev_opts = s.evaluation;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, &ev_opts) {
         Ok(ev) => {
