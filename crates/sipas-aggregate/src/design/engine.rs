@@ -61,19 +61,40 @@ fn prepare<'a>(
     spec: &DesignSpec,
     mode_pass: bool,
 ) -> Result<Design<'a>> {
-    let units = responses.units();
-    let periods = responses.periods();
-    let n_periods = periods.len();
     let meta = responses.unit_meta(&opts.units)?;
     let used = opts.channels.used(responses, &opts.channel)?;
-    let (ui, pi, ci) = (
-        responses.unit_indices(),
-        responses.period_indices(),
-        responses.channel_indices(),
-    );
+    let weights = design_weights(responses, spec)?;
+    let psus = sort_into_psus(responses, opts, spec, &meta, &used)?;
+    let fcorr = fpc_corrections(responses, spec, &psus)?;
+    check_lonely(responses, spec, &psus)?;
+    let n_periods = responses.periods().len();
+    let (domains, cell_domains, arms) = cell_domains(responses, opts, &meta, &psus.order);
+    let (domains, cell_domains) = if mode_pass {
+        mode_domains(responses, &psus.order, n_periods)
+    } else {
+        (domains, cell_domains)
+    };
+    let chunks = psu_chunks(&psus);
+    Ok(Design {
+        responses,
+        weights,
+        order: psus.order,
+        psu_bounds: psus.psu_bounds,
+        stratum_psus: psus.stratum_psus,
+        fcorr,
+        domains,
+        cell_domains,
+        arms,
+        mode_pass,
+        n_periods,
+        chunks,
+    })
+}
 
-    // Weights.
-    let weights: Cow<'a, [f64]> = if spec.weights == sipas_core::schema::WEIGHT {
+/// The design's weights: the response table's `weight`, or the column the
+/// design names (every value finite and > 0).
+fn design_weights<'a>(responses: &'a Responses, spec: &DesignSpec) -> Result<Cow<'a, [f64]>> {
+    Ok(if spec.weights == sipas_core::schema::WEIGHT {
         responses.weights().into()
     } else {
         match responses
@@ -106,9 +127,50 @@ fn prepare<'a>(
                 });
             }
         }
-    };
+    })
+}
 
-    // Strata.
+/// The used rows sorted into strata and PSUs.
+struct PsuOrder {
+    /// Used rows sorted by (stratum, PSU, row).
+    order: Vec<u32>,
+    /// With clusters: where each PSU starts in `order` (and the end).
+    psu_bounds: Option<Vec<u32>>,
+    /// Where each non-empty stratum's PSUs start (and the end).
+    stratum_psus: Vec<usize>,
+    /// Each non-empty stratum's first row.
+    stratum_first_row: Vec<usize>,
+}
+
+impl PsuOrder {
+    fn n_strata(&self) -> usize {
+        self.stratum_psus.len() - 1
+    }
+
+    /// Position in `order` of PSU `p`'s first row.
+    fn row_pos(&self, p: usize) -> usize {
+        self.psu_bounds.as_ref().map_or(p, |b| b[p] as usize)
+    }
+}
+
+/// Sorts the used rows by (stratum, PSU, row): a counting sort by stratum
+/// (stable: rows stay in order), then each stratum by (PSU, row) when PSUs
+/// are clusters (otherwise every row is its own PSU). Strata and PSUs are
+/// renumbered densely.
+fn sort_into_psus(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+    meta: &[&sipas_core::Unit],
+    used: &[bool],
+) -> Result<PsuOrder> {
+    let units = responses.units();
+    let n_periods = responses.periods().len();
+    let (ui, pi, ci) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+    );
     let district_ix: BTreeMap<&str, u32> = meta
         .iter()
         .map(|m| m.district_code.as_str())
@@ -172,10 +234,6 @@ fn prepare<'a>(
         None => None,
     };
 
-    // Used rows sorted by (stratum, PSU, row): a counting sort by stratum
-    // (stable: rows stay in order), then each stratum by (PSU, row) when
-    // PSUs are clusters (otherwise every row is its own PSU). Strata and
-    // PSUs are renumbered densely.
     let is_used = |r: usize| used[ci[r] as usize];
     let mut start = vec![0usize; n_keys + 1];
     for r in (0..responses.len()).filter(|&r| is_used(r)) {
@@ -234,12 +292,20 @@ fn prepare<'a>(
         }
         stratum_psus.push(psu_bounds.as_ref().map_or(start[h + 1], |b| b.len() - 1));
     }
-    drop(start);
-    let n_strata = stratum_psus.len() - 1;
-    let row_pos = |p: usize| psu_bounds.as_ref().map_or(p, |b| b[p] as usize);
+    Ok(PsuOrder {
+        order,
+        psu_bounds,
+        stratum_psus,
+        stratum_first_row,
+    })
+}
 
-    // Finite population correction per stratum.
-    let fcorr: Vec<f64> = match &spec.fpc {
+/// The finite population correction of each stratum (1 without fpc).
+fn fpc_corrections(responses: &Responses, spec: &DesignSpec, psus: &PsuOrder) -> Result<Vec<f64>> {
+    let (order, stratum_psus, stratum_first_row) =
+        (&psus.order, &psus.stratum_psus, &psus.stratum_first_row);
+    let (n_strata, row_pos) = (psus.n_strata(), |p: usize| psus.row_pos(p));
+    Ok(match &spec.fpc {
         None => vec![1.0; n_strata],
         Some(name) => {
             let v = match responses.design_column(name).map(DesignColumn::to_numbers) {
@@ -289,12 +355,18 @@ fn prepare<'a>(
                 })
                 .collect::<Result<_>>()?
         }
-    };
+    })
+}
 
+/// With `lonely_psu = "fail"`: an error naming the first stratum with one PSU.
+fn check_lonely(responses: &Responses, spec: &DesignSpec, psus: &PsuOrder) -> Result<()> {
+    let (units, periods) = (responses.units(), responses.periods());
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    let (stratum_psus, n_strata) = (&psus.stratum_psus, psus.n_strata());
     if spec.lonely_psu == LonelyPsu::Fail
         && let Some(h) = (0..n_strata).find(|&h| stratum_psus[h + 1] - stratum_psus[h] == 1)
     {
-        let r = stratum_first_row[h];
+        let r = psus.stratum_first_row[h];
         return Err(data_err(
             responses,
             format!(
@@ -305,15 +377,26 @@ fn prepare<'a>(
             ),
         ));
     }
+    Ok(())
+}
 
-    // Domains.
+/// The unit, group (by [`crate::arms`]), district and kind domain of each
+/// unit × period cell with used rows, and every unit's arm.
+fn cell_domains(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    meta: &[&sipas_core::Unit],
+    order: &[u32],
+) -> (Vec<DomainKey>, Vec<[u32; 4]>, crate::arms::Arms) {
+    let units = responses.units();
+    let n_periods = responses.periods().len();
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
     let mut present = vec![false; units.len() * n_periods];
-    for &r in &order {
+    for &r in order {
         present[ui[r as usize] as usize * n_periods + pi[r as usize] as usize] = true;
     }
-    let arms = crate::arms::of_responses(responses, &meta, &opts.pilots, opts.baseline, |c| {
-        present[c]
-    });
+    let arms =
+        crate::arms::of_responses(responses, meta, &opts.pilots, opts.baseline, |c| present[c]);
     let cell_keys = |c: usize| -> [DomainKey; 4] {
         let (u, p) = (c / n_periods, c % n_periods);
         let m = meta[u];
@@ -355,13 +438,14 @@ fn prepare<'a>(
             }
         })
         .collect();
-    let (domains, cell_domains) = if mode_pass {
-        mode_domains(responses, &order, n_periods)
-    } else {
-        (domains, cell_domains)
-    };
+    (domains, cell_domains, arms)
+}
 
-    // Chunks of whole PSUs.
+/// Chunks of whole PSUs of about [`CHUNK_ROWS`] rows: `chunks[c]..chunks[c + 1]`.
+fn psu_chunks(psus: &PsuOrder) -> Vec<usize> {
+    let row_pos = |p: usize| psus.row_pos(p);
+    let n_strata = psus.n_strata();
+    let stratum_psus = &psus.stratum_psus;
     let n_psu = stratum_psus[n_strata];
     let mut chunks = vec![0];
     for p in 0..n_psu {
@@ -373,20 +457,7 @@ fn prepare<'a>(
         chunks.push(n_psu);
     }
 
-    Ok(Design {
-        responses,
-        weights,
-        order,
-        psu_bounds,
-        stratum_psus,
-        fcorr,
-        domains,
-        cell_domains,
-        arms,
-        mode_pass,
-        n_periods,
-        chunks,
-    })
+    chunks
 }
 
 /// The mode pass's domains: each (channel, period) with used rows, and a
