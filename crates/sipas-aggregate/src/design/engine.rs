@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use sipas_core::schema;
 
-use super::model::{Design, DomainKey, KeyMap, LinTable, Model, Tot, ranges};
+use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
@@ -543,10 +543,10 @@ impl<T> ChunkMap<T> {
 }
 
 /// Pass 1: totals per (stratum, domain), merged in chunk order.
-fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
+fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), ItemTotals)> {
     let j = model.j;
     let nd = design.domains.len();
-    let parts: Vec<ChunkMap<Tot>> = (0..design.chunks.len() - 1)
+    let parts: Vec<ChunkMap<ItemTotals>> = (0..design.chunks.len() - 1)
         .into_par_iter()
         .map(|c| {
             let mut map = ChunkMap::new(nd);
@@ -565,7 +565,7 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
                         av[jj] = usize::from(state > 0);
                     }
                     for d in design.row_domains(r) {
-                        let t = map.entry(h, d, || Tot::zero(j));
+                        let t = map.entry(h, d, || ItemTotals::zero(j));
                         t.n += 1;
                         t.w += w;
                         for (x, v) in t.x.iter_mut().zip(&wa) {
@@ -586,7 +586,7 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
     let mut all = KeyMap::new();
     for part in parts {
         for (key, t) in part.items {
-            all.entry(key, || Tot::zero(j)).add(&t);
+            all.entry(key, || ItemTotals::zero(j)).add(&t);
         }
     }
     all.into_sorted()
@@ -898,10 +898,10 @@ fn estimate_pass(
 
     let hd = totals(&design, &model);
     let hd_ranges = ranges(&hd, nd);
-    let dom: Vec<Tot> = hd_ranges
+    let dom: Vec<ItemTotals> = hd_ranges
         .iter()
         .map(|rg| {
-            let mut t = Tot::zero(j);
+            let mut t = ItemTotals::zero(j);
             for (_, x) in &hd[rg.clone()] {
                 t.add(x);
             }

@@ -1,6 +1,6 @@
 //! What every variance path shares: the instrument as linear indicators
 //! ([`Model`]), the resolved design ([`Design`]: strata, PSUs, fpc, domains),
-//! domain totals ([`Tot`]) and linearization tables ([`LinTable`]).
+//! domain totals ([`ItemTotals`]) and linearization tables ([`LinTable`]).
 //!
 //! The engine ([`super::engine`]) builds them and runs the passes; the
 //! replicate, bootstrap, DiD and mode paths read them. Nothing here calls
@@ -210,7 +210,7 @@ impl Design<'_> {
 
 /// Weighted item totals of a set of rows.
 #[derive(Debug, Clone)]
-pub(super) struct Tot {
+pub(super) struct ItemTotals {
     pub(super) n: usize,
     pub(super) w: f64,
     pub(super) x: Vec<f64>,
@@ -218,9 +218,9 @@ pub(super) struct Tot {
     pub(super) nv: Vec<usize>,
 }
 
-impl Tot {
+impl ItemTotals {
     pub(super) fn zero(j: usize) -> Self {
-        Tot {
+        ItemTotals {
             n: 0,
             w: 0.0,
             x: vec![0.0; j],
@@ -229,7 +229,7 @@ impl Tot {
         }
     }
 
-    pub(super) fn add(&mut self, o: &Tot) {
+    pub(super) fn add(&mut self, o: &ItemTotals) {
         self.n += o.n;
         self.w += o.w;
         for (a, b) in self.x.iter_mut().zip(&o.x) {
@@ -285,7 +285,7 @@ pub(super) struct LinTable {
 }
 
 impl LinTable {
-    pub(super) fn new(model: &Model, t: &Tot) -> Self {
+    pub(super) fn new(model: &Model, t: &ItemTotals) -> Self {
         let mut item = vec![[0.0; 4]; model.j];
         for (jj, tab) in item.iter_mut().enumerate() {
             if t.x[jj] > 0.0 {
