@@ -70,6 +70,7 @@
 //! #                                 # treatment intensity becomes the share of population
 //! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
 //! # spark_master = "local[*]"       # or "spark://host:7077", "yarn"
+//! # level = 0.95                    # confidence level of every interval and label (`--level`)
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -272,6 +273,10 @@ pub struct AggregateJob {
     /// (the key is the flag's name, `--spark-master`).
     #[serde(default = "default_master")]
     pub spark_master: String,
+    /// `level = 0.90`: the confidence level of every interval (the flag's
+    /// name, `--level`; default 0.95, strictly between 0.5 and 1).
+    #[serde(default)]
+    pub level: sipas_core::Level,
 }
 
 /// `[aggregate] engine`: where the tables are computed. An unknown value is
@@ -306,6 +311,7 @@ impl Default for AggregateJob {
             population: None,
             engine: EngineJob::Local,
             spark_master: default_master(),
+            level: sipas_core::Level::DEFAULT,
         }
     }
 }

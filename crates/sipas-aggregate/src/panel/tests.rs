@@ -111,7 +111,7 @@ fn twfe_and_cr1_match_r_lm_and_sandwich() {
                 assert_eq!(got.n_obs, r["n_obs"].parse::<usize>().unwrap());
             }
             // the CR1-only entry point gives the same overall row
-            let d = twfe_did(&cells, start(), weighting).unwrap();
+            let d = twfe_did(&cells, start(), weighting, sipas_core::Level::DEFAULT).unwrap();
             assert_eq!(d, ev.overall);
         }
     }
@@ -162,7 +162,14 @@ fn event_study_and_pretrend_match_r() {
 fn wild_p(cells: &[PanelCell], beta0: f64, b: usize, seed: u64) -> f64 {
     let ix = Indexed::new(cells, start()).unwrap();
     let all: Vec<usize> = (0..cells.len()).collect();
-    let (d, fit, _) = did_fit(&ix, &all, &|i| cells[i].pilot, Weighting::Equal).unwrap();
+    let (d, fit, _) = did_fit(
+        &ix,
+        &all,
+        &|i| cells[i].pilot,
+        Weighting::Equal,
+        sipas_core::Level::DEFAULT,
+    )
+    .unwrap();
     Wild::new(&d, &fit, &[0])
         .p_value(&[beta0], WildWeights::Rademacher, b, seed)
         .unwrap()
@@ -215,7 +222,14 @@ fn wild_interval_inverts_the_test() {
     assert!(lo < ev.overall.estimate && ev.overall.estimate < hi);
     let ix = Indexed::new(&cells, start()).unwrap();
     let all: Vec<usize> = (0..cells.len()).collect();
-    let (d, fit, _) = did_fit(&ix, &all, &|i| cells[i].pilot, Weighting::Equal).unwrap();
+    let (d, fit, _) = did_fit(
+        &ix,
+        &all,
+        &|i| cells[i].pilot,
+        Weighting::Equal,
+        sipas_core::Level::DEFAULT,
+    )
+    .unwrap();
     let wild = Wild::new(&d, &fit, &[0]);
     let p = |b0: f64| {
         wild.p_value(&[b0], WildWeights::Webb, 1999, opts.seed)

@@ -9,7 +9,7 @@ use sipas_aggregate::{
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
+use sipas_core::{Instrument, Level, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
 use crate::args::{AggregateArgs, EvaluationArgs};
@@ -46,6 +46,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             evaluation: &a.evaluation,
             treatment: None,
             spark_master: (a.engine == "spark").then(|| a.spark_master.clone()),
+            level: a.level,
         },
         staging.path(),
         &a.out,
@@ -69,6 +70,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) treatment: Option<TreatmentSource>,
     /// `Some(master)`: aggregate on Spark (`--engine spark`) at this master.
     pub(crate) spark_master: Option<String>,
+    /// Confidence level of every interval (`--level`, `[aggregate] level`).
+    pub(crate) level: Level,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -126,9 +129,11 @@ pub(crate) fn run_aggregate(
         evaluation,
         treatment,
         spark_master: _,
+        level,
     } = s;
     let instrument = *instrument;
-    let ev_opts = evaluation_options(evaluation)?;
+    let mut ev_opts = evaluation_options(evaluation)?;
+    ev_opts.level = *level;
     // `data` holds responses.parquet or responses/ (partitioned by period).
     // After a crosswalk, the old units are the default strata: keep their column.
     let mut columns = design.columns();
@@ -140,6 +145,7 @@ pub(crate) fn run_aggregate(
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
+    opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
     let (indices, estimates) =
@@ -202,7 +208,7 @@ pub(crate) fn run_aggregate(
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
     };
     say(&format!(
-        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
+        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
@@ -232,7 +238,7 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
-        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
+        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
         o.n_treated,
         o.n_clusters - o.n_treated,
         o.estimate,
@@ -267,13 +273,13 @@ fn staggered(
     methods: &mut String,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
-        IndexRollout, RolloutOptions, Z_975, bacon, callaway_santanna, series_of_cells,
-        write_rollout,
+        IndexRollout, RolloutOptions, bacon, callaway_santanna, series_of_cells, write_rollout,
     };
     let (units, periods) = series_of_cells(panel, pilots, ev_opts.weighting);
     let opts = RolloutOptions {
         replicates: ev_opts.replicates.min(999),
         seed: ev_opts.seed,
+        level: ev_opts.level,
         ..RolloutOptions::default()
     };
     let r = match callaway_santanna(&units, &opts) {
@@ -304,15 +310,9 @@ fn staggered(
     methods.push_str(sipas_aggregate::rollout::methods_text(&r, b.as_ref(), &label).trim_end());
     methods.push('\n');
     let waves = pilots.waves().len();
-    let interval = r.simple.se.map_or_else(
+    let interval = r.simple.ci(opts.level).map_or_else(
         || "no SE".to_string(),
-        |s| {
-            format!(
-                "95% CI {:.2} to {:.2}",
-                r.simple.att - Z_975 * s,
-                r.simple.att + Z_975 * s
-            )
-        },
+        |(lo, hi)| format!("{} CI {lo:.2} to {hi:.2}", opts.level),
     );
     let twfe = b.as_ref().map_or_else(
         || "TWFE not decomposable".to_string(),
@@ -389,7 +389,7 @@ fn treatment_rows(
     } else {
         "responses"
     };
-    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting) {
+    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting, ev_opts.level) {
         Ok(m) => m,
         Err(e) => {
             say(&format!("aggregate: no DiD on today's units ({e})"));
@@ -441,9 +441,10 @@ fn treatment_rows(
         .iter()
         .map(|(k, r)| {
             format!(
-                "{} {:.2} (95% CI {:.2} to {:.2}; {} treated of {} units)",
+                "{} {:.2} ({} CI {:.2} to {:.2}; {} treated of {} units)",
                 k.label(by_population),
                 r.estimate,
+                ev_opts.level,
                 r.lo_cr1,
                 r.hi_cr1,
                 r.n_treated,

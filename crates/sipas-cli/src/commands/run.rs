@@ -24,6 +24,9 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &a.out {
         job.out.clone_from(out);
     }
+    if let Some(level) = a.level {
+        job.aggregate.level = level;
+    }
     if job.excel_csv {
         sipas_core::csv_out::set_excel_bom(true);
     }
@@ -184,6 +187,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             evaluation: &job.evaluation,
             treatment,
             spark_master: job.aggregate.spark_master(),
+            level: job.aggregate.level,
         },
         &results,
         &job.out.join("results"),

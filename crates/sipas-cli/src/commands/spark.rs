@@ -103,6 +103,7 @@ pub(crate) fn run(
     let mut opts = AggregateOptions::new(s.units.clone(), s.pilots.clone());
     opts.channel = s.channel.to_string();
     opts.channels = s.channels.clone();
+    opts.level = s.level;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,
@@ -289,9 +290,11 @@ pub(crate) fn run(
                 .into(),
         ),
         design: format!(
-            "{} Engine: Spark ({master}).",
-            sipas_aggregate::design::describe(s.design)
+            "{} Engine: Spark ({master}). {}",
+            sipas_aggregate::design::describe(s.design),
+            sipas_aggregate::design::describe_level(opts.level)
         ),
+        level: opts.level,
     };
     let indices = Indices {
         instrument_id: instrument.id.clone(),
@@ -310,6 +313,7 @@ pub(crate) fn run(
         rows: est_rows,
         mode_differences: Vec::new(),
         did: None,
+        level: opts.level,
     };
     write_estimates(&est, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
@@ -328,7 +332,8 @@ pub(crate) fn run(
     ];
 
     // The pilot evaluation, here, on the panel Spark returned.
-    let ev_opts = super::aggregate::evaluation_options(s.evaluation)?;
+    let mut ev_opts = super::aggregate::evaluation_options(s.evaluation)?;
+    ev_opts.level = opts.level;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, &ev_opts) {
         Ok(ev) => {
@@ -342,8 +347,8 @@ pub(crate) fn run(
             sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
                 .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
             say(&format!(
-                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered 95% CI {:.2} to {:.2}",
-                ev.overall.estimate, ev.overall.lo_cr1, ev.overall.hi_cr1
+                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered {} CI {:.2} to {:.2}",
+                ev.overall.estimate, opts.level, ev.overall.lo_cr1, ev.overall.hi_cr1
             ));
         }
         Err(e) => say(&format!("aggregate: no pilot evaluation ({e})")),
