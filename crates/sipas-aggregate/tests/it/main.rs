@@ -2,6 +2,7 @@
 
 mod channels;
 mod design;
+mod level;
 mod merge;
 mod rollout;
 mod sql;
