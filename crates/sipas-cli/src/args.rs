@@ -543,7 +543,7 @@ pub struct RunArgs {
     /// Output folder (overrides the job file's `out`; default `out` under the working folder).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
-    /// Confidence level of every interval (overrides the job's `[aggregate] level`; default 95%).
+    /// Confidence level of every interval (overrides the job's `level`; default 95%).
     #[arg(long, value_name = "LEVEL")]
     pub level: Option<sipas_core::Level>,
 }

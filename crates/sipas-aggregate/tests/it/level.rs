@@ -9,7 +9,7 @@ use sipas_aggregate::design::{CiMethod, DomainType};
 use sipas_aggregate::{AggregateOptions, DesignSpec, aggregate_with_design};
 use sipas_core::Level;
 
-use crate::design::{clustered, close, options, responses};
+use crate::design::{close, clustered, options, responses};
 
 /// One row of `reference.csv`.
 struct Row {
@@ -62,7 +62,10 @@ fn intervals_at_90_percent_match_r_survey() {
     let r = responses(false);
     let refs = reference();
     let mut checked = [0usize; 3];
-    for (name, spec) in [("default", DesignSpec::default()), ("clustered", clustered())] {
+    for (name, spec) in [
+        ("default", DesignSpec::default()),
+        ("clustered", clustered()),
+    ] {
         let (ix, est) = aggregate_with_design(&r, &at_90(), &spec).unwrap();
         assert_eq!(est.level.value(), 0.90);
         assert_eq!(ix.report.level.value(), 0.90);
@@ -108,7 +111,11 @@ fn intervals_at_90_percent_match_r_survey() {
                 .unwrap_or_else(|| panic!("no row for {what}"));
             // svyciprop's logit estimate comes from an iterated glm fit
             // (converged to about 1e-9); composites are closed-form.
-            let tol = if method == CiMethod::Logit { 1e-7 } else { 1e-9 };
+            let tol = if method == CiMethod::Logit {
+                1e-7
+            } else {
+                1e-9
+            };
             close(got.value.unwrap(), row.value, tol, &what);
             close(got.se.unwrap(), row.se, 1e-6, &format!("{what} se"));
             // sipas clips composite intervals to 0–100; R's confint does not.

@@ -25,7 +25,7 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
         job.out.clone_from(out);
     }
     if let Some(level) = a.level {
-        job.aggregate.level = level;
+        job.level = level;
     }
     if job.excel_csv {
         sipas_core::csv_out::set_excel_bom(true);
@@ -187,13 +187,19 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             evaluation: &job.evaluation,
             treatment,
             spark_master: job.aggregate.spark_master(),
-            level: job.aggregate.level,
+            level: job.level,
         },
         &results,
         &job.out.join("results"),
     )?;
     let from = [(clean_dir.clone(), "clean".to_string())];
-    let opts = format!("{:?} {:?} {:?}", job.aggregate, job.design, job.evaluation);
+    let opts = format!(
+        "{:?} {:?} {:?} level {}",
+        job.aggregate,
+        job.design,
+        job.evaluation,
+        job.level.value()
+    );
     finish_stage(&stage, &results, "aggregate", opts, &from, &done, &mut rows)?;
     status = status.max(done.status);
 
