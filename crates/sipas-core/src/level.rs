@@ -235,6 +235,7 @@ fn qnorm(p: f64) -> f64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)] // R's values as it prints them (17 digits)
 mod tests {
     use super::*;
 

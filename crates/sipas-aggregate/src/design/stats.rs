@@ -82,6 +82,7 @@ pub fn logit_ci(p: f64, se: f64, df: f64, level: Level) -> Option<(f64, f64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::excessive_precision)] // R's values as it prints them (17 digits)
 mod tests {
     use super::*;
 

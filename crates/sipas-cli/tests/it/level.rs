@@ -32,7 +32,7 @@ fn csv_files(dir: &Path) -> BTreeSet<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".csv"))
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "csv"))
         .collect()
 }
 
