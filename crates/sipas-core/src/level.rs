@@ -76,6 +76,13 @@ impl Level {
         }
     }
 
+    /// [`Level::normal_multiplier`] as a sentence prints it: three decimals
+    /// at most, trailing zeros dropped (`1.96` at 95 %, `1.645` at 90 %).
+    pub fn multiplier_label(self) -> String {
+        let s = format!("{:.3}", self.normal_multiplier());
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+
     /// The level in percent, as labels print it (`95`, `90`, `99.5`).
     pub fn percent(self) -> String {
         percent_of(self.0)
@@ -280,6 +287,9 @@ mod tests {
         assert_eq!(Level::new(0.9).unwrap().to_string(), "90%");
         assert_eq!(Level::new(0.995).unwrap().to_string(), "99.5%");
         assert_eq!(Level::default().alpha_percent(), "5%");
+        assert_eq!(Level::default().multiplier_label(), "1.96");
+        assert_eq!(Level::new(0.9).unwrap().multiplier_label(), "1.645");
+        assert_eq!(Level::new(0.99).unwrap().multiplier_label(), "2.576");
         assert_eq!(Level::new(0.9).unwrap().alpha_percent(), "10%");
         assert_eq!("0.90".parse::<Level>().unwrap().value(), 0.90);
         assert_eq!("90%".parse::<Level>().unwrap().value(), 0.90);

@@ -445,7 +445,7 @@ pilot communes (from the population file given to the job).",
     index_text: "Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: trung bình năm yếu tố).",
     data_text: "Số liệu gồm {pilot_units} đơn vị thí điểm và {baseline} đơn vị đối chứng (không thí điểm), {periods} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước thí điểm và {post} kỳ từ khi thí điểm.",
     se_heading: "Sai số chuẩn và khoảng tin cậy",
-    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy {level} là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
+    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy {level} là ước lượng ± {z} × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
     design_text: "Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): {design}",
     did22_heading: "Khác biệt kép 2×2",
     did22_text: "Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{per_unit}",
@@ -658,7 +658,7 @@ living in pilot communes (from the population file given to the job).",
     index_text: "The index of a question is its satisfaction rate: 100 × (answers 4 “Satisfied” or 5 “Very satisfied”) / (valid answers), in percent. A blank or invalid answer is missing: it is left out of the denominator and never counted as 0. The index of an element is the mean of the indices of its questions, that of a part the mean of its elements, and the SIPAS index the mean of the parts (2017–2021 questionnaire: the mean of the five elements).",
     data_text: "The data hold {pilot_units} pilot units and {baseline} comparison units (without the pilot), {periods} survey periods from {first} to {last}. The pilot starts in period {start}: {pre} periods before the pilot and {post} since.",
     se_heading: "Standard errors and confidence intervals",
-    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The {level} confidence interval is the estimate ± 1.96 × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
+    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The {level} confidence interval is the estimate ± {z} × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
     design_text: "Survey design and variance method behind every standard error, confidence interval and chart band (the 2×2 difference-in-differences included): {design}",
     did22_heading: "2×2 difference-in-differences",
     did22_text: "The simplest difference-in-differences (DiD) estimate compares four means: the change of the index in the pilot units (mean from period {start} on minus the mean of the periods before) minus the change of the comparison group over the same time. Its standard error comes from the survey errors under the same design (the full covariance of the four groups), taking the units as fixed: it reflects the sampling of responses but not random variation between units.{per_unit}",
@@ -736,13 +736,15 @@ living in pilot communes (from the population file given to the job).",
 };
 
 impl Labels {
-    /// These labels with `{level}` filled in (a few strings per level and
+    /// These labels with `{level}` and `{z}` (the interval's multiplier)
+    /// filled in (a few strings per level and
     /// language, kept for the process: see [`Lang::labels_at`]).
     fn at_level(&self, level: Level) -> Labels {
-        let shown = level.to_string();
+        let (shown, z) = (level.to_string(), level.multiplier_label());
         let put = |t: &'static str| -> &'static str {
-            if t.contains("{level}") {
-                Box::leak(t.replace("{level}", &shown).into_boxed_str())
+            if t.contains("{level}") || t.contains("{z}") {
+                let filled = t.replace("{level}", &shown).replace("{z}", &z);
+                Box::leak(filled.into_boxed_str())
             } else {
                 t
             }
@@ -995,7 +997,9 @@ mod tests {
             let l90 = lang.labels_at(Level::new(0.90).unwrap());
             let l95 = lang.labels();
             for ((k, a), (_, b)) in l90.all().iter().zip(l95.all()) {
-                assert!(!a.contains("{level}") && !b.contains("{level}"), "{k}");
+                for hole in ["{level}", "{z}"] {
+                    assert!(!a.contains(hole) && !b.contains(hole), "{k}");
+                }
                 assert!(!a.contains("95%"), "{k}: {a}");
                 assert_eq!(a.contains("90%"), b.contains("95%"), "{k}");
             }

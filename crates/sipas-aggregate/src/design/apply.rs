@@ -139,12 +139,12 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
 pub fn describe_level(level: sipas_core::Level) -> String {
     format!(
         "Confidence level: every interval is at the {level} level (α = {alpha}): \
-         composite indices, differences and 2×2 DiDs are estimate ± {m:.4} SE, items use the \
+         composite indices, differences and 2×2 DiDs are estimate ± {m} SE, items use the \
          Wilson (z = {z:.4}) and logit (Student t on the design df) intervals, regression \
          coefficients Student t with G − 1 df. \
          Mức tin cậy: mọi khoảng tin cậy ở mức {level}.",
         alpha = level.alpha_percent(),
-        m = level.normal_multiplier(),
+        m = level.multiplier_label(),
         z = level.z(),
     )
 }

@@ -463,7 +463,7 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
          design-variance option (a column of design-based standard errors), the variance of \
          each value is added: surveys of different units and periods are independent, so \
          their variances add; since part of this noise is already in the unit spread, the \
-         result is conservative.{} Intervals are pointwise {} (estimate +/- {:.2} SE). \
+         result is conservative.{} Intervals are pointwise {} (estimate +/- {} SE). \
          The simultaneous {} bands (band_low, band_high) cover all rows of a table at once; \
          they come from a multiplier bootstrap with Mammen weights ({} replicates, seed {}).",
         if o.design_variance {
@@ -472,7 +472,7 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
             " It is not included in this run."
         },
         o.level,
-        o.level.z(),
+        o.level.multiplier_label(),
         o.level,
         o.replicates,
         o.seed
