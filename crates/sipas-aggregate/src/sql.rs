@@ -38,7 +38,7 @@ use sipas_core::{Granularity, Period};
 
 use crate::channels::{SURVEY, channel_key};
 use crate::design::{DesignSpec, IndicatorKind, LonelyPsu, Strata, VarianceMethod};
-use crate::estimate::{AggregateOptions, Z_INTERVAL};
+use crate::estimate::AggregateOptions;
 use crate::{Error, Result};
 
 /// The SQL dialect.
@@ -514,7 +514,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let interval = |v: &str, se: &str, name: &str| {
         format!(
             "CASE WHEN {se} IS NULL THEN NULL ELSE greatest(0e0, least(100e0, {v} {name} {} * {se})) END",
-            dbl(Z_INTERVAL)
+            dbl(spec.opts.level.normal_multiplier())
         )
     };
     let se_n = "CASE WHEN n > 1 THEN se0 END";

@@ -289,7 +289,7 @@ impl JobSettings {
                 .aggregate
                 .spark_master()
                 .map_or(Engine::Local, |master| Engine::Spark { master }),
-            evaluation: evaluation(&job.evaluation)?,
+            evaluation: evaluation(&job.evaluation, job.level)?,
             lang: job.lang.parse().map_err(anyhow::Error::msg)?,
         })
     }
@@ -303,9 +303,13 @@ pub(crate) fn channel_classes(
     ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
 }
 
-/// The library's evaluation options from the flags / `[evaluation]` keys;
-/// an unknown name is an error listing the known ones.
-pub(crate) fn evaluation(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
+/// The library's evaluation options from the flags / `[evaluation]` keys
+/// and the run's confidence level; an unknown name is an error listing the
+/// known ones.
+pub(crate) fn evaluation(
+    e: &EvaluationArgs,
+    level: sipas_core::Level,
+) -> anyhow::Result<EvaluationOptions> {
     fn choice<'de, T: Deserialize<'de>>(key: &str, value: &'de str) -> anyhow::Result<T> {
         let d: serde::de::value::StrDeserializer<'de, serde::de::value::Error> =
             value.into_deserializer();
@@ -319,6 +323,7 @@ pub(crate) fn evaluation(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions
         bootstrap_weights: choice::<WildWeights>("bootstrap_weights", &e.bootstrap_weights)?,
         replicates: e.replicates,
         seed: e.seed,
+        level,
     })
 }
 
@@ -337,12 +342,12 @@ mod tests {
             replicates: 7,
             seed: 3,
         };
-        let o = evaluation(&e).unwrap();
+        let o = evaluation(&e, sipas_core::Level::DEFAULT).unwrap();
         assert_eq!(o.baseline, Baseline::SameDistrict);
         assert_eq!(o.weighting, Weighting::N);
         assert_eq!(o.bootstrap_weights, WildWeights::Rademacher);
         assert_eq!((o.replicates, o.seed), (7, 3));
-        let d = evaluation(&EvaluationArgs::default()).unwrap();
+        let d = evaluation(&EvaluationArgs::default(), sipas_core::Level::DEFAULT).unwrap();
         assert_eq!(
             (d.baseline, d.weighting, d.bootstrap_weights),
             (Baseline::All, Weighting::Equal, WildWeights::Webb)
@@ -355,7 +360,10 @@ mod tests {
             baseline: "same_province".into(),
             ..EvaluationArgs::default()
         };
-        let msg = format!("{:#}", evaluation(&e).unwrap_err());
+        let msg = format!(
+            "{:#}",
+            evaluation(&e, sipas_core::Level::DEFAULT).unwrap_err()
+        );
         assert!(
             msg.contains("[evaluation]")
                 && msg.contains("baseline `same_province`")

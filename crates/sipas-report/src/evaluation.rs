@@ -40,17 +40,17 @@ pub struct TwfeRow {
     pub estimate: Option<f64>,
     /// CR1 clustered standard error.
     pub se: Option<f64>,
-    /// Lower bound of the CR1 95% interval (t with G − 1 df).
+    /// Lower bound of the CR1 interval (t with G − 1 df), at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the CR1 95% interval.
+    /// Upper bound of the CR1 interval.
     pub hi: Option<f64>,
     /// CR1 p-value.
     pub p: Option<f64>,
     /// Wild cluster restricted bootstrap p-value (overall row only).
     pub p_wild: Option<f64>,
-    /// Lower bound of the bootstrap 95% interval.
+    /// Lower bound of the wild bootstrap interval, at the results' level.
     pub lo_wild: Option<f64>,
-    /// Upper bound of the bootstrap 95% interval.
+    /// Upper bound of the wild bootstrap interval.
     pub hi_wild: Option<f64>,
     /// Number of clusters (units).
     pub n_clusters: Option<u64>,
@@ -150,9 +150,9 @@ pub struct UnitDid {
     pub estimate: Option<f64>,
     /// SE from the cells' survey SEs.
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
 }
 
@@ -167,9 +167,9 @@ pub struct EventCoef {
     pub estimate: Option<f64>,
     /// CR1 SE (empty for the reference).
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
     /// p-value.
     pub p: Option<f64>,
@@ -352,6 +352,10 @@ pub struct AggregateQuality {
     /// period before the start, or outside the baseline choice).
     #[serde(default)]
     pub left_out: Vec<LeftOutUnit>,
+    /// The confidence level of every interval of the results (absent in
+    /// results written before the level was recorded: 95 %, the only level then).
+    #[serde(default)]
+    pub level: sipas_core::Level,
 }
 
 /// `aggregate-report.json` → `left_out[]`.

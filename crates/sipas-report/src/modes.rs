@@ -39,9 +39,9 @@ pub struct ModeRow {
     pub difference: Option<f64>,
     /// SE of the difference (the two modes are domains of one sample).
     pub se: Option<f64>,
-    /// Lower 95% bound of the difference.
+    /// Lower bound of the difference, at the results' level.
     pub lo: Option<f64>,
-    /// Upper 95% bound of the difference.
+    /// Upper bound of the difference.
     pub hi: Option<f64>,
 }
 
@@ -116,7 +116,7 @@ pub(crate) fn section(h: &mut String, rows: &[ModeRow], l: &Labels) {
         escape(l.period),
         escape(l.mode_a),
         escape(l.mode_b),
-        escape(l.ci95)
+        escape(l.ci_label)
     );
     for r in rows {
         let _ = writeln!(

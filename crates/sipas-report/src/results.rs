@@ -27,9 +27,9 @@ pub struct Estimate {
     pub sipas: Option<f64>,
     /// Linearized standard error.
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
 }
 
@@ -57,9 +57,9 @@ pub struct Did {
     pub estimate: Option<f64>,
     /// Its standard error.
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
     /// Mean pilot SIPAS before the start.
     pub pilot_pre: Option<f64>,
@@ -124,6 +124,16 @@ impl Results {
                 .count()
         });
         self.units.values().filter(|u| !u.pilot).count() - left_out
+    }
+
+    /// The confidence level every interval of these results was computed at
+    /// (`aggregate-report.json`; 95 % without it): the report's labels say it.
+    pub fn level(&self) -> sipas_core::Level {
+        self.quality
+            .aggregate
+            .as_ref()
+            .map(|a| a.level)
+            .unwrap_or_default()
     }
 
     /// Codes of the units the results mark as pilot units, in code order.

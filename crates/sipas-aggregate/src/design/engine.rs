@@ -872,6 +872,7 @@ pub fn estimate_domains(
         rows,
         mode_differences,
         did,
+        level: opts.level,
     })
 }
 
@@ -1041,10 +1042,11 @@ fn estimate_pass(
             if ind.kind == IndicatorKind::Item {
                 let p = value.map(|v| v / 100.0);
                 let logit = match (p, se) {
-                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df),
+                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df, opts.level),
                     _ => None,
                 };
-                let wilson = p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64)));
+                let wilson =
+                    p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64), opts.level));
                 for (m, ci) in [(CiMethod::Logit, logit), (CiMethod::Wilson, wilson)] {
                     rows.push(EstimateRow {
                         lo: ci.map(|c| 100.0 * c.0),
@@ -1054,14 +1056,12 @@ fn estimate_pass(
                     });
                 }
             } else {
-                let (lo, hi) = match (value, se) {
-                    (Some(v), Some(se)) => (
-                        Some((v - crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
-                        Some((v + crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
-                    ),
-                    _ => (None, None),
-                };
-                rows.push(EstimateRow { lo, hi, ..base });
+                let ci = crate::Estimate::with_se(value, se, opts.level);
+                rows.push(EstimateRow {
+                    lo: ci.lo,
+                    hi: ci.hi,
+                    ..base
+                });
             }
         }
     }
@@ -1074,7 +1074,7 @@ fn estimate_pass(
                 (v, v.and(var[d][0]).map(f64::sqrt))
             })
             .collect();
-        super::modes::differences(&design, &model, &tables, &root, &n, spec)
+        super::modes::differences(&design, &model, &tables, &root, &n, spec, opts.level)
     } else {
         Vec::new()
     };

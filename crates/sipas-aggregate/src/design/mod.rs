@@ -29,7 +29,7 @@ mod replicate;
 mod spec;
 mod stats;
 
-pub use apply::{aggregate_with_design, apply_design, describe};
+pub use apply::{aggregate_with_design, apply_design, describe, describe_level};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
 pub(crate) use model::indicators;
@@ -40,4 +40,4 @@ pub use output::{
     IndicatorKind, write_estimates,
 };
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
-pub use stats::{Z975, logit_ci, t975, wilson};
+pub use stats::{logit_ci, t_quantile, wilson};

@@ -51,9 +51,9 @@ pub struct ModeDifference {
     pub difference: Option<f64>,
     /// Linearized SE of the difference (covariance of the two domains included).
     pub se: Option<f64>,
-    /// `difference − 1.96·se`.
+    /// `difference − m·se` (`m` = [`sipas_core::Level::normal_multiplier`]).
     pub lo: Option<f64>,
-    /// `difference + 1.96·se`.
+    /// `difference + m·se`.
     pub hi: Option<f64>,
 }
 
@@ -66,6 +66,7 @@ pub(super) fn differences(
     root: &[(Option<f64>, Option<f64>)],
     n: &[usize],
     spec: &DesignSpec,
+    level: sipas_core::Level,
 ) -> Vec<ModeDifference> {
     let periods = design.responses.periods();
     // Pairs (a, b) of mode domains of one period, a before b in name order.
@@ -146,8 +147,8 @@ pub(super) fn differences(
             let se = difference.and((v.is_finite()).then(|| v.max(0.0).sqrt()));
             let (lo, hi) = match (difference, se) {
                 (Some(d), Some(s)) => (
-                    Some(d - crate::Z_INTERVAL * s),
-                    Some(d + crate::Z_INTERVAL * s),
+                    Some(d - level.normal_multiplier() * s),
+                    Some(d + level.normal_multiplier() * s),
                 ),
                 _ => (None, None),
             };

@@ -145,6 +145,7 @@ pub fn twfe_merged(
     treatment: &BTreeMap<String, UnitTreatment>,
     start: Period,
     weighting: Weighting,
+    level: sipas_core::Level,
 ) -> Result<MergedDid> {
     let ix = Indexed::new(cells, start)?;
     let with_pre: BTreeSet<usize> = (0..cells.len())
@@ -202,7 +203,7 @@ pub fn twfe_merged(
         }
         let (estimate, se) = (fit.beta[0], fit.se(0));
         let df = (fit.g - 1) as f64;
-        let tq = crate::dist::t_quantile_two_sided(0.05, df);
+        let tq = crate::design::t_quantile(level, df).unwrap_or(f64::NAN);
         rows.push((
             t,
             DidRow {
@@ -383,7 +384,14 @@ mod tests {
         // Effect proportional to the intensity: the intensity model holds.
         let (cells, t) = panel(4.0, |x| x);
         assert!((t["01006"].intensity - 0.25).abs() < 1e-15);
-        let m = twfe_merged(&cells, &t, start, Weighting::Equal).unwrap();
+        let m = twfe_merged(
+            &cells,
+            &t,
+            start,
+            Weighting::Equal,
+            sipas_core::Level::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(m.without_pre_periods, ["01040", "01041", "01042"]);
         assert_eq!(m.mixed.len(), 6);
         let row = |k: Treatment| &m.rows.iter().find(|(t, _)| *t == k).unwrap().1;
@@ -403,7 +411,7 @@ mod tests {
         // An all-or-nothing effect in every unit with a pilot: the binary
         // definition recovers it.
         let (cells, t) = panel(3.0, |x| f64::from(u8::from(x > 0.0)));
-        let m = twfe_merged(&cells, &t, start, Weighting::N).unwrap();
+        let m = twfe_merged(&cells, &t, start, Weighting::N, sipas_core::Level::DEFAULT).unwrap();
         let r = &m
             .rows
             .iter()

@@ -51,9 +51,10 @@ pub use merged::{
 pub use output::{EVALUATION_FILES, append_treatment_rows, methods_text, write_evaluation};
 pub use population::{Population, intensity_from_population};
 
-use crate::estimate::{CellEstimate, Z_INTERVAL};
+use crate::estimate::CellEstimate;
 use crate::{Error, Result};
 use fit::{Design, Fit, Row, Wild};
+use sipas_core::Level;
 
 pub use crate::arms::Baseline;
 use crate::arms::{Arm, LeftOut};
@@ -92,6 +93,9 @@ pub struct EvaluationOptions {
     pub replicates: usize,
     /// Seed of the bootstrap draws.
     pub seed: u64,
+    /// Confidence level of every interval (CR1 t, wild bootstrap inversion,
+    /// 2×2 normal, event study).
+    pub level: Level,
 }
 
 impl Default for EvaluationOptions {
@@ -102,6 +106,7 @@ impl Default for EvaluationOptions {
             bootstrap_weights: WildWeights::Rademacher,
             replicates: 9999,
             seed: 20_240_101,
+            level: Level::DEFAULT,
         }
     }
 }
@@ -212,7 +217,7 @@ pub fn select_panel(
 pub struct WildResult {
     /// p-value of `H0: β = 0` (symmetric, t-based).
     pub p: f64,
-    /// Lower bound of the 95% interval by test inversion.
+    /// Lower bound of the interval (at [`EvaluationOptions::level`]) by test inversion.
     pub lo: Option<f64>,
     /// Upper bound.
     pub hi: Option<f64>,
@@ -233,9 +238,9 @@ pub struct DidRow {
     pub estimate: f64,
     /// CR1 standard error.
     pub se_cr1: f64,
-    /// `β̂ − t_{0.975, G−1}·se`.
+    /// `β̂ − t_{1−α/2, G−1}·se` (α = 1 − [`EvaluationOptions::level`]).
     pub lo_cr1: f64,
-    /// `β̂ + t_{0.975, G−1}·se`.
+    /// `β̂ + t_{1−α/2, G−1}·se`.
     pub hi_cr1: f64,
     /// Two-sided p-value of `β = 0` from t with `G − 1` degrees of freedom.
     pub p_cr1: f64,
@@ -266,9 +271,9 @@ pub struct UnitMeans {
     pub estimate: f64,
     /// From the cell SEs (cells independent); `None` when a cell has none.
     pub se: Option<f64>,
-    /// `estimate − 1.96·se`.
+    /// `estimate − m·se` (`m` = [`Level::normal_multiplier`]).
     pub lo: Option<f64>,
-    /// `estimate + 1.96·se`.
+    /// `estimate + m·se`.
     pub hi: Option<f64>,
 }
 
@@ -283,9 +288,9 @@ pub struct EventRow {
     pub estimate: Option<f64>,
     /// CR1 standard error (`None` for the reference).
     pub se: Option<f64>,
-    /// Lower 95% bound (t with G − 1 df).
+    /// Lower bound at [`EvaluationOptions::level`] (t with G − 1 df).
     pub lo: Option<f64>,
-    /// Upper 95% bound.
+    /// Upper bound.
     pub hi: Option<f64>,
     /// Two-sided p-value of `β_k = 0`.
     pub p: Option<f64>,
@@ -477,6 +482,7 @@ fn did_fit(
     keep: &[usize],
     treated_unit: &dyn Fn(usize) -> bool,
     weighting: Weighting,
+    level: Level,
 ) -> Result<(Design, Fit, DidRow)> {
     let rows = ix.rows(keep, weighting);
     let d: Vec<f64> = keep
@@ -498,7 +504,7 @@ fn did_fit(
     }
     let g = fit.g;
     let (estimate, se) = (fit.beta[0], fit.se(0));
-    let tq = crate::dist::t_quantile_two_sided(0.05, (g - 1) as f64);
+    let tq = crate::design::t_quantile(level, (g - 1) as f64).unwrap_or(f64::NAN);
     let treated: BTreeSet<usize> = keep
         .iter()
         .filter(|&&i| treated_unit(i))
@@ -521,13 +527,19 @@ fn did_fit(
 
 /// The overall TWFE DiD with CR1 errors only (no bootstrap); `start` is the
 /// pilot's first period. `cells` sorted by unit code then period.
-pub fn twfe_did(cells: &[PanelCell], start: Period, weighting: Weighting) -> Result<DidRow> {
+pub fn twfe_did(
+    cells: &[PanelCell],
+    start: Period,
+    weighting: Weighting,
+    level: Level,
+) -> Result<DidRow> {
     let ix = Indexed::new(cells, start)?;
     let keep: Vec<usize> = (0..cells.len()).collect();
-    Ok(did_fit(&ix, &keep, &|i| cells[i].pilot, weighting)?.2)
+    Ok(did_fit(&ix, &keep, &|i| cells[i].pilot, weighting, level)?.2)
 }
 
-/// Wild bootstrap p-value at 0 and the 95% interval by test inversion.
+/// Wild bootstrap p-value at 0 and the interval at `opts.level` by test
+/// inversion (the values not rejected at `α = 1 − level`).
 fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResult> {
     if opts.replicates == 0 {
         return None;
@@ -539,12 +551,13 @@ fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResul
     };
     let p = p_at(0.0);
     let (est, se) = (fit.beta[0], fit.se(0));
+    let alpha = opts.level.alpha();
     let bound = |dir: f64| -> Option<f64> {
-        // Inner point (not rejected) and outer point (rejected at 5%).
+        // Inner point (not rejected) and outer point (rejected at α).
         let mut step = se.max(1e-8);
         let mut outer = est + dir * step;
         let mut tries = 0;
-        while p_at(outer) > 0.05 {
+        while p_at(outer) > alpha {
             step *= 2.0;
             outer = est + dir * step;
             tries += 1;
@@ -558,7 +571,7 @@ fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResul
                 break;
             }
             let mid = 0.5 * (inner + outer);
-            if p_at(mid) > 0.05 {
+            if p_at(mid) > alpha {
                 inner = mid;
             } else {
                 outer = mid;
@@ -602,7 +615,8 @@ pub fn evaluate(
     if baseline_units == 0 {
         return Err(did_err(ix.start, "no baseline unit in the panel"));
     }
-    let (design, fit, mut overall) = did_fit(&ix, &all, &|i| cells[i].pilot, opts.weighting)?;
+    let (design, fit, mut overall) =
+        did_fit(&ix, &all, &|i| cells[i].pilot, opts.weighting, opts.level)?;
     overall.wild = wild_did(&design, &fit, opts);
 
     let mut units = Vec::new();
@@ -611,10 +625,10 @@ pub fn evaluate(
         let keep: Vec<usize> = (0..cells.len())
             .filter(|&i| !cells[i].pilot || &cells[i].unit_code == code)
             .collect();
-        let (_, _, mut row) = did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting)?;
+        let (_, _, mut row) = did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting, opts.level)?;
         row.unit_code = Some(code.clone());
         units.push(row);
-        unit_means.push(unit_means_of(&ix, &keep, code)?);
+        unit_means.push(unit_means_of(&ix, &keep, code, opts.level)?);
     }
     let event_study = event_study(&ix, &all, opts)?;
     Ok(Evaluation {
@@ -630,7 +644,7 @@ pub fn evaluate(
     })
 }
 
-fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str) -> Result<UnitMeans> {
+fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str, level: Level) -> Result<UnitMeans> {
     // quadrants: 0 pilot pre, 1 pilot post, 2 baseline pre, 3 baseline post
     let mut sum = [0.0; 4];
     let mut var = [0.0; 4];
@@ -668,8 +682,8 @@ fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str) -> Result<UnitMea
         baseline_post: mean(3),
         estimate,
         se,
-        lo: se.map(|s| estimate - Z_INTERVAL * s),
-        hi: se.map(|s| estimate + Z_INTERVAL * s),
+        lo: se.map(|s| estimate - level.normal_multiplier() * s),
+        hi: se.map(|s| estimate + level.normal_multiplier() * s),
     })
 }
 
@@ -701,7 +715,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
         .ok_or_else(|| did_err(ix.start, "too few cells or units for the event study"))?;
     let g = fit.g;
     let df = (g - 1) as f64;
-    let tq = crate::dist::t_quantile_two_sided(0.05, df);
+    let tq = crate::design::t_quantile(opts.level, df).unwrap_or(f64::NAN);
     let mut out = Vec::new();
     for &k in &ks {
         let period = ix.start.offset(k);

@@ -9,7 +9,7 @@ use sipas_aggregate::{
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry, schema};
+use sipas_core::{Instrument, Level, PilotSet, UnitRegistry, schema};
 
 use crate::ExitStatus;
 use crate::args::AggregateArgs;
@@ -47,9 +47,10 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
                 a.rating_channels.as_deref(),
             )?,
             design: &design,
-            evaluation: options::evaluation(&a.evaluation)?,
+            evaluation: options::evaluation(&a.evaluation, a.level)?,
             treatment: None,
             engine: Engine::named(&a.engine, &a.spark_master)?,
+            level: a.level,
         },
         staging.path(),
         &a.out,
@@ -73,6 +74,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) treatment: Option<TreatmentSource>,
     /// Where the tables are computed.
     pub(crate) engine: Engine,
+    /// Confidence level of every interval (`--level`, the job's `level`).
+    pub(crate) level: Level,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -107,6 +110,7 @@ pub(crate) fn run_aggregate(
         evaluation: ev_opts,
         treatment,
         engine: _,
+        level,
     } = s;
     let instrument = *instrument;
     // `data` holds responses.parquet or responses/ (partitioned by period).
@@ -121,6 +125,7 @@ pub(crate) fn run_aggregate(
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
     opts.baseline = ev_opts.baseline;
+    opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
     let (indices, estimates) =
@@ -194,7 +199,7 @@ pub(crate) fn run_aggregate(
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
     };
     say(&format!(
-        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
+        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
@@ -228,7 +233,7 @@ pub(crate) fn run_aggregate(
         .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
     let o = &ev.overall;
     say(&format!(
-        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
+        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
         o.n_treated,
         o.n_clusters - o.n_treated,
         o.estimate,
@@ -263,13 +268,13 @@ fn staggered(
     methods: &mut String,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
-        IndexRollout, RolloutOptions, Z_975, bacon, callaway_santanna, series_of_cells,
-        write_rollout,
+        IndexRollout, RolloutOptions, bacon, callaway_santanna, series_of_cells, write_rollout,
     };
     let (units, periods) = series_of_cells(panel, pilots, ev_opts.weighting);
     let opts = RolloutOptions {
         replicates: ev_opts.replicates.min(999),
         seed: ev_opts.seed,
+        level: ev_opts.level,
         ..RolloutOptions::default()
     };
     let r = match callaway_santanna(&units, &opts) {
@@ -300,15 +305,9 @@ fn staggered(
     methods.push_str(sipas_aggregate::rollout::methods_text(&r, b.as_ref(), &label).trim_end());
     methods.push('\n');
     let waves = pilots.waves().len();
-    let interval = r.simple.se.map_or_else(
+    let interval = r.simple.ci(opts.level).map_or_else(
         || "no SE".to_string(),
-        |s| {
-            format!(
-                "95% CI {:.2} to {:.2}",
-                r.simple.att - Z_975 * s,
-                r.simple.att + Z_975 * s
-            )
-        },
+        |(lo, hi)| format!("{} CI {lo:.2} to {hi:.2}", opts.level),
     );
     let twfe = b.as_ref().map_or_else(
         || "TWFE not decomposable".to_string(),
@@ -386,7 +385,7 @@ fn treatment_rows(
     } else {
         "responses"
     };
-    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting) {
+    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting, ev_opts.level) {
         Ok(m) => m,
         Err(e) => {
             say(&format!("aggregate: no DiD on today's units ({e})"));
@@ -443,9 +442,10 @@ fn treatment_rows(
         .iter()
         .map(|(k, r)| {
             format!(
-                "{} {:.2} (95% CI {:.2} to {:.2}; {} treated of {} units)",
+                "{} {:.2} ({} CI {:.2} to {:.2}; {} treated of {} units)",
                 k.label(by_population),
                 r.estimate,
+                ev_opts.level,
                 r.lo_cr1,
                 r.hi_cr1,
                 r.n_treated,

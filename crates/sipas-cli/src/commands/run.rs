@@ -25,6 +25,9 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &a.out {
         job.out.clone_from(out);
     }
+    if let Some(level) = a.level {
+        job.level = level;
+    }
     if job.excel_csv {
         sipas_core::csv_out::set_excel_bom(true);
     }
@@ -175,12 +178,19 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             evaluation: settings.evaluation,
             treatment,
             engine: settings.engine.clone(),
+            level: job.level,
         },
         &results,
         &job.out.join("results"),
     )?;
     let from = [(clean_dir.clone(), "clean".to_string())];
-    let opts = format!("{:?} {:?} {:?}", job.aggregate, job.design, job.evaluation);
+    let opts = format!(
+        "{:?} {:?} {:?} level {}",
+        job.aggregate,
+        job.design,
+        job.evaluation,
+        job.level.value()
+    );
     finish_stage(&stage, &results, "aggregate", opts, &from, &done, &mut rows)?;
     status = status.max(done.status);
 

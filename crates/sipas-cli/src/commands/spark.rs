@@ -104,6 +104,7 @@ pub(crate) fn run(
     opts.channel = s.channel.to_string();
     opts.channels = s.channels.clone();
     opts.baseline = s.evaluation.baseline;
+    opts.level = s.level;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,
@@ -290,13 +291,15 @@ pub(crate) fn run(
                 .into(),
         ),
         design: format!(
-            "{} Engine: Spark ({master}).",
-            sipas_aggregate::design::describe(s.design)
+            "{} Engine: Spark ({master}). {}",
+            sipas_aggregate::design::describe(s.design),
+            sipas_aggregate::design::describe_level(opts.level)
         ),
         left_out: sipas_aggregate::arms::of_cells(&cells, &opts.pilots, opts.baseline)
             .1
             .left_out()
             .to_vec(),
+        level: opts.level,
     };
     let indices = Indices {
         instrument_id: instrument.id.clone(),
@@ -315,6 +318,7 @@ pub(crate) fn run(
         rows: est_rows,
         mode_differences: Vec::new(),
         did: None,
+        level: opts.level,
     };
     write_estimates(&est, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
@@ -348,8 +352,8 @@ pub(crate) fn run(
             sipas_core::atomic::write_bytes(&out.join("methods.txt"), methods.as_bytes())
                 .with_context(|| format!("cannot write {}", shown.join("methods.txt").display()))?;
             say(&format!(
-                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered 95% CI {:.2} to {:.2}",
-                ev.overall.estimate, ev.overall.lo_cr1, ev.overall.hi_cr1
+                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered {} CI {:.2} to {:.2}",
+                ev.overall.estimate, opts.level, ev.overall.lo_cr1, ev.overall.hi_cr1
             ));
         }
         Err(e) => say(&format!("aggregate: no pilot evaluation ({e})")),
