@@ -76,7 +76,7 @@ pub fn ingested(dir: &Path, rows: u64) -> PathBuf {
 /// Cleans `ingest_dir` into `out` with the default rules.
 pub fn clean_into(ingest_dir: &Path, out: &Path) {
     let units = sipas_core::bundled::units();
-    sipas_clean::io::run(
+    sipas_clean::clean_folder(
         ingest_dir,
         out,
         None,

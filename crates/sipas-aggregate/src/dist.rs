@@ -98,26 +98,6 @@ pub(crate) fn t_two_sided(t: f64, df: f64) -> f64 {
     inc_beta(df / (df + t * t), df / 2.0, 0.5)
 }
 
-/// The `1 − α/2` quantile of Student's t (`qt(1 − α/2, df)`), by bisection.
-pub(crate) fn t_quantile_two_sided(alpha: f64, df: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-    while t_two_sided(hi, df) > alpha {
-        hi *= 2.0;
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if t_two_sided(mid, df) > alpha {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 /// Upper tail `P(F ≥ f)` of the F distribution with `(d1, d2)` degrees of freedom.
 pub(crate) fn f_upper(f: f64, d1: f64, d2: f64) -> f64 {
     if f <= 0.0 {
@@ -128,7 +108,7 @@ pub(crate) fn f_upper(f: f64, d1: f64, d2: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{f_upper, ln_gamma, t_quantile_two_sided, t_two_sided};
+    use super::{f_upper, ln_gamma, t_two_sided};
 
     fn close(a: f64, b: f64, tol: f64) {
         assert!((a - b).abs() <= tol * b.abs().max(1e-300), "{a} vs {b}");
@@ -142,13 +122,8 @@ mod tests {
 
     #[test]
     fn t_distribution_matches_r() {
-        // R: 2 * pt(-2.5, 29) = 0.018325344338426069, qt(0.975, 29) = 2.045229642132703
+        // R: 2 * pt(-2.5, 29) = 0.018325344338426069 (the quantile: design::t_quantile).
         close(t_two_sided(2.5, 29.0), 0.018_325_344_338_426_07, 1e-12);
-        close(
-            t_quantile_two_sided(0.05, 29.0),
-            2.045_229_642_132_703,
-            1e-12,
-        );
         // Cauchy (df = 1): P(|T| ≥ 1) = 1/2 exactly.
         close(t_two_sided(1.0, 1.0), 0.5, 1e-14);
         // df = 2: P(|T| ≥ t) = 1 − t/√(2 + t²); t = 2 → 1 − 2/√6.

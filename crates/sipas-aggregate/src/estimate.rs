@@ -12,17 +12,11 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sipas_core::{Period, PilotSet, Unit, UnitRegistry, bundled, schema};
+use sipas_core::{Level, Period, PilotSet, Unit, UnitRegistry, bundled, schema};
 
 use crate::Result;
 use crate::channels::ChannelClasses;
 use crate::responses::Responses;
-
-/// Normal quantile used for the intervals of indices and of the DiD.
-pub const Z_INTERVAL: f64 = 1.96;
-/// Normal quantile used for the Wilson intervals of item shares
-/// (`qnorm(0.975)` to double precision).
-pub const Z_WILSON: f64 = crate::design::Z975;
 
 /// What to aggregate and how.
 #[derive(Debug, Clone)]
@@ -39,6 +33,12 @@ pub struct AggregateOptions {
     /// How channel values are classified (survey modes, rating channels);
     /// an unclassified value in the data is an error.
     pub channels: ChannelClasses,
+    /// The comparison units (the evaluation's `baseline`): with the
+    /// pre-period rule of [`crate::arms`], it decides which units pool into
+    /// the baseline of `groups.csv`, the 2×2 DiD and the panel.
+    pub baseline: crate::Baseline,
+    /// Confidence level of every interval (default 95 %).
+    pub level: Level,
 }
 
 impl AggregateOptions {
@@ -49,6 +49,8 @@ impl AggregateOptions {
             pilots,
             channel: schema::DEFAULT_CHANNEL.to_string(),
             channels: ChannelClasses::default(),
+            baseline: crate::Baseline::All,
+            level: Level::DEFAULT,
         }
     }
 
@@ -58,26 +60,35 @@ impl AggregateOptions {
     }
 }
 
-/// A point estimate with its linearized standard error and 95% interval.
+/// A point estimate with its linearized standard error and interval at the
+/// run's [`Level`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Estimate {
     /// The index, 0–100; `None` when an item it needs has no answer.
     pub value: Option<f64>,
     /// Standard error; `None` when undefined (no value, or a single response).
     pub se: Option<f64>,
-    /// Lower bound of `value ± 1.96·se`, clipped to [0, 100].
+    /// Lower bound of `value ± m·se`, clipped to [0, 100] (`m` =
+    /// [`Level::normal_multiplier`]).
     pub lo: Option<f64>,
     /// Upper bound, clipped to [0, 100].
     pub hi: Option<f64>,
 }
 
 impl Estimate {
-    fn new(value: Option<f64>, var: Option<f64>) -> Self {
+    fn new(value: Option<f64>, var: Option<f64>, level: Level) -> Self {
         let se = value.and(var).map(|v| v.max(0.0).sqrt());
+        Self::with_se(value, se, level)
+    }
+
+    /// `value ± m·se` clipped to [0, 100], `m` = [`Level::normal_multiplier`]
+    /// (the one interval of every composite index).
+    pub fn with_se(value: Option<f64>, se: Option<f64>, level: Level) -> Self {
+        let m = level.normal_multiplier();
         let (lo, hi) = match (value, se) {
             (Some(v), Some(se)) => (
-                Some((v - Z_INTERVAL * se).clamp(0.0, 100.0)),
-                Some((v + Z_INTERVAL * se).clamp(0.0, 100.0)),
+                Some((v - m * se).clamp(0.0, 100.0)),
+                Some((v + m * se).clamp(0.0, 100.0)),
             ),
             _ => (None, None),
         };
@@ -92,9 +103,9 @@ pub struct ItemShare {
     pub n_valid: usize,
     /// Weighted share satisfied, 0–100; `None` without answers.
     pub share: Option<f64>,
-    /// Lower Wilson 95% bound, 0–100.
+    /// Lower Wilson bound at the run's level, 0–100.
     pub lo: Option<f64>,
-    /// Upper Wilson 95% bound, 0–100.
+    /// Upper Wilson bound, 0–100.
     pub hi: Option<f64>,
 }
 
@@ -123,24 +134,7 @@ pub struct CellEstimate {
     pub items: Vec<ItemShare>,
 }
 
-/// Pilot or baseline (non-pilot) units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Arm {
-    /// The units outside the pilot.
-    Baseline,
-    /// The pilot units.
-    Pilot,
-}
-
-impl Arm {
-    /// `baseline` or `pilot`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Arm::Baseline => "baseline",
-            Arm::Pilot => "pilot",
-        }
-    }
-}
+pub use crate::arms::Arm;
 
 /// The pooled estimate of all pilot or all baseline units in one period.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,9 +163,9 @@ pub struct DidEstimate {
     /// ([`crate::aggregate_with_design`]) √(c′Vc) with the quadrants' full
     /// covariance V.
     pub se: f64,
-    /// `estimate − 1.96·se` (not clipped).
+    /// `estimate − m·se` (not clipped; `m` = [`Level::normal_multiplier`]).
     pub lo: f64,
-    /// `estimate + 1.96·se` (not clipped).
+    /// `estimate + m·se` (not clipped).
     pub hi: f64,
     /// SIPAS of the pilot units pooled over the periods before the start.
     pub pilot_pre: Estimate,
@@ -233,6 +227,13 @@ pub struct AggregateReport {
     /// own (the default design).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub design: String,
+    /// Units with data left out of the pilot / baseline comparison, with
+    /// the reason (see [`crate::arms`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<crate::arms::LeftOutUnit>,
+    /// The confidence level of every interval of the results (`0.95`): the
+    /// report reads it from here and labels its intervals with it.
+    pub level: Level,
 }
 
 /// Everything `aggregate` computes, as plain structs.
@@ -256,9 +257,9 @@ pub struct Indices {
 }
 
 /// Wilson score interval (in %) for a proportion `p` observed on `n` answers,
-/// with `z = `[`Z_WILSON`]. `None` when `n = 0`.
-pub fn wilson(p: f64, n: usize) -> Option<(f64, f64)> {
-    crate::design::wilson(p, n as f64).map(|(lo, hi)| (100.0 * lo, 100.0 * hi))
+/// with `z = `[`Level::z`]. `None` when `n = 0`.
+pub fn wilson(p: f64, n: usize, level: Level) -> Option<(f64, f64)> {
+    crate::design::wilson(p, n as f64, level).map(|(lo, hi)| (100.0 * lo, 100.0 * hi))
 }
 
 /// Whether `p` is in the pilot's "from the start" arm. Periods are compared
@@ -607,8 +608,10 @@ impl CellRows {
 /// estimates.
 struct CellPass<'a> {
     model: Model<'a>,
+    level: Level,
     meta: Vec<&'a Unit>,
     pilot: Vec<bool>,
+    arms: crate::arms::Arms,
     cell_rows: CellRows,
     cell_n: Vec<usize>,
     per_channel: Vec<usize>,
@@ -649,6 +652,9 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     let (cell_rows, per_channel) = CellRows::new(responses, &used, n_cells, n_periods);
     let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
     let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
+    let arms = crate::arms::of_responses(responses, &meta, &opts.pilots, opts.baseline, |c| {
+        cell_n[c] > 0
+    });
     let rows = Rows {
         weights: responses.weights(),
         states: responses.states(),
@@ -664,8 +670,10 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     let cell_solved: Vec<Solved> = cell_totals.par_iter().map(|t| model.solve(t)).collect();
     Ok(CellPass {
         model,
+        level: opts.level,
         meta,
         pilot,
+        arms,
         cell_rows,
         cell_n,
         per_channel,
@@ -686,6 +694,7 @@ fn cell_estimates(
 ) -> Vec<CellEstimate> {
     let n_periods = responses.periods().len();
     let n_items = pass.rows.n_items;
+    let level = pass.level;
     pass.present
         .par_iter()
         .enumerate()
@@ -700,7 +709,7 @@ fn cell_estimates(
                         return ItemShare::default();
                     }
                     let p = t.y[j] / t.x[j];
-                    let ci = wilson(p, t.n_valid[j]);
+                    let ci = wilson(p, t.n_valid[j], level);
                     ItemShare {
                         n_valid: t.n_valid[j],
                         share: Some(100.0 * p),
@@ -717,7 +726,7 @@ fn cell_estimates(
                 pilot: pass.pilot[u],
                 period: responses.periods()[c % n_periods],
                 n: t.n,
-                sipas: Estimate::new(s.root, var(i)),
+                sipas: Estimate::new(s.root, var(i), level),
                 groups: s.groups.clone(),
                 items,
             }
@@ -746,7 +755,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let pass = cell_pass(responses, opts)?;
     let CellPass {
         model,
-        pilot,
+        arms,
         cell_rows,
         cell_n,
         per_channel,
@@ -771,13 +780,19 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
     let rows_used: usize = cell_n.iter().sum();
 
-    // Domain totals: sums of cell totals in cell order.
-    let arm_of = |c: usize| usize::from(pilot[c / n_periods]);
+    // Domain totals: sums of cell totals in cell order. Arm slot 0 is the
+    // baseline, 1 the pilot, 2 the units left out of the comparison
+    // (`crate::arms`; their totals are never reported).
+    let arm_of = |c: usize| match arms.of(c / n_periods) {
+        Some(Arm::Baseline) => 0,
+        Some(Arm::Pilot) => 1,
+        None => 2,
+    };
     let period_of = |c: usize| c % n_periods;
     let gp_of = |c: usize| arm_of(c) * n_periods + period_of(c);
     let quad_of = |c: usize| arm_of(c) * 2 + usize::from(post[period_of(c)]);
-    let mut gp_totals = vec![Totals::zero(n_items); 2 * n_periods];
-    let mut quad_totals = vec![Totals::zero(n_items); 4];
+    let mut gp_totals = vec![Totals::zero(n_items); 3 * n_periods];
+    let mut quad_totals = vec![Totals::zero(n_items); 6];
     for (&c, t) in present.iter().zip(cell_totals) {
         gp_totals[gp_of(c)].add(t);
         quad_totals[quad_of(c)].add(t);
@@ -850,8 +865,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             },
         )
         .collect();
-    let mut gp_var = vec![0.0; 2 * n_periods];
-    let mut quad_var = [0.0; 4];
+    let mut gp_var = vec![0.0; 3 * n_periods];
+    let mut quad_var = [0.0; 6];
     for (&c, v) in present.iter().zip(&contrib) {
         gp_var[gp_of(c)] += v[1];
         quad_var[quad_of(c)] += v[2];
@@ -874,7 +889,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
                 period,
                 group: arm,
                 n: gp_totals[d].n,
-                sipas: Estimate::new(gp_solved[d].root, Some(gp_var[d])),
+                sipas: Estimate::new(gp_solved[d].root, Some(gp_var[d]), opts.level),
                 groups: gp_solved[d].groups.clone(),
             });
         }
@@ -889,7 +904,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         if quad_totals[d].n == 0 {
             return Err(format!("no {} rows {when} the start", arm.as_str()));
         }
-        let e = Estimate::new(quad_solved[d].root, Some(quad_var[d]));
+        let e = Estimate::new(quad_solved[d].root, Some(quad_var[d]), opts.level);
         if e.value.is_none() {
             return Err(format!(
                 "the {} index {when} the start is undefined (an item has no answer)",
@@ -916,13 +931,13 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         );
         let val = |e: &Estimate| e.value.expect("checked by quad");
         let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
-        let se = quad_var.iter().sum::<f64>().max(0.0).sqrt();
+        let se = quad_var[..4].iter().sum::<f64>().max(0.0).sqrt();
         Ok(DidEstimate {
             pilot_start: start,
             estimate,
             se,
-            lo: estimate - Z_INTERVAL * se,
-            hi: estimate + Z_INTERVAL * se,
+            lo: estimate - opts.level.normal_multiplier() * se,
+            hi: estimate + opts.level.normal_multiplier() * se,
             pilot_pre: pp,
             pilot_post: pq,
             baseline_pre: bp,
@@ -979,6 +994,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
             .collect(),
         did_unavailable,
         design: String::new(),
+        left_out: arms.left_out().to_vec(),
+        level: opts.level,
     };
 
     Ok(Indices {

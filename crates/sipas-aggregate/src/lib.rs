@@ -60,17 +60,19 @@
 //! - SIPAS variance: *zᵢ* = 100·*wᵢ*·Σⱼ *c_j(sᵢⱼ − Rⱼaᵢⱼ)/Xⱼ*,
 //!   Var = Σ_h *n_h/(n_h − 1)*·Σ_{i∈h}(*zᵢ − z̄_h*)², *n_h* = rows of the
 //!   stratum (also those with missing answers); a stratum with one row
-//!   contributes 0, a cell with one row has no SE. Interval: *G* ± 1.96·SE
-//!   clipped to [0, 100].
+//!   contributes 0, a cell with one row has no SE. Interval: *G* ± *m*·SE
+//!   clipped to [0, 100], *m* = [`Level::normal_multiplier`](sipas_core::Level::normal_multiplier)
+//!   of [`AggregateOptions::level`] (the two-decimal 1.96 at the default 95 %,
+//!   `qnorm(1 − α/2)` at any other level).
 //! - Item intervals (`items.csv`) are Wilson score intervals at
-//!   *p* = *Rⱼ*, *n* = the number of answers, *z* = [`Z_WILSON`]
-//!   (1.959963984540054 = `qnorm(0.975)`), in percent.
+//!   *p* = *Rⱼ*, *n* = the number of answers, *z* = [`Level::z`](sipas_core::Level::z)
+//!   (`qnorm(1 − α/2)`), in percent.
 //! - Pooled groups (`groups.csv`): the domain of all pilot (or baseline)
 //!   units of one period.
 //! - DiD (`did.csv`): (*P*post − *P*pre) − (*B*post − *B*pre) of SIPAS, each
 //!   term the domain estimate pooled over the periods before / from the pilot
 //!   start (see [`is_post`]); the four domains have disjoint strata, so
-//!   SE = √(sum of the four variances) and the interval is ±1.96·SE (not
+//!   SE = √(sum of the four variances) and the interval is ±*m*·SE (not
 //!   clipped). Under a declared design ([`aggregate_with_design`]) the four
 //!   quadrants carry their full covariance and SE = √(c′Vc).
 //!
@@ -97,6 +99,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arms;
 pub mod channels;
 pub mod design;
 mod dist;
@@ -117,7 +120,7 @@ pub use design::{
 pub use error::{Error, Result};
 pub use estimate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,
-    Indices, ItemShare, Z_INTERVAL, Z_WILSON, aggregate, is_post, point_estimates, wilson,
+    Indices, ItemShare, aggregate, is_post, point_estimates, wilson,
 };
 pub use panel::{
     Baseline, Evaluation, EvaluationOptions, PanelCell, PanelSelection, Weighting, WildWeights,

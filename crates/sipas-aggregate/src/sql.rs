@@ -33,11 +33,12 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use sipas_core::instrument::{GroupKind, Instrument};
+use sipas_core::instrument::Instrument;
+use sipas_core::{Granularity, Period};
 
 use crate::channels::{SURVEY, channel_key};
-use crate::design::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
-use crate::estimate::{AggregateOptions, Z_INTERVAL};
+use crate::design::{DesignSpec, IndicatorKind, LonelyPsu, Strata, VarianceMethod};
+use crate::estimate::AggregateOptions;
 use crate::{Error, Result};
 
 /// The SQL dialect.
@@ -86,6 +87,30 @@ impl Dialect {
             Dialect::DuckDb => "error",
         }
     }
+}
+
+/// The SQL condition "the row's `period` is before the pilot `start`", as
+/// [`crate::arms::is_pre`]: the labels of each granularity (2024, 2024-H1,
+/// 2024Q1, 2024-01) are compared as text with the start's first period at
+/// that granularity (or the period containing it).
+fn before_start(start: Period, lit: &dyn Fn(&str) -> String) -> String {
+    let at = |g: Granularity| -> String {
+        let first = if g.per_year() <= start.granularity().per_year() {
+            start.coarsen(g).expect("granularities 1, 2, 4, 12 nest")
+        } else {
+            let month0 = (start.sub() - 1) * 12 / start.granularity().per_year();
+            Period::new(g, start.year(), month0 * g.per_year() / 12 + 1).expect("a valid period")
+        };
+        lit(&first.to_string())
+    };
+    format!(
+        "(CASE WHEN length(period) = 4 THEN period < {} WHEN period LIKE '%-H%' THEN period < {} \
+         WHEN period LIKE '%Q%' THEN period < {} ELSE period < {} END)",
+        at(Granularity::Year),
+        at(Granularity::Half),
+        at(Granularity::Quarter),
+        at(Granularity::Month)
+    )
 }
 
 /// Which result table the query returns.
@@ -151,47 +176,6 @@ pub fn table_expression(dialect: Dialect, path: &Path) -> String {
     }
 }
 
-/// An indicator: id, kind and its non-zero item coefficients × 100.
-struct Ind {
-    id: String,
-    kind: &'static str,
-    coefs: Vec<(usize, f64)>,
-}
-
-fn indicators(inst: &Instrument) -> Vec<Ind> {
-    let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
-        c.iter()
-            .enumerate()
-            .filter(|(_, c)| **c != 0.0)
-            .map(|(j, c)| (j, 100.0 * c))
-            .collect()
-    };
-    let mut out = vec![Ind {
-        id: inst.root().to_string(),
-        kind: "index",
-        coefs: sparse(inst.coefficients(inst.root()).unwrap_or(&[])),
-    }];
-    for (want, kind) in [(GroupKind::Part, "part"), (GroupKind::Element, "element")] {
-        for g in inst.reported_groups() {
-            if g.kind == want {
-                out.push(Ind {
-                    id: g.id.clone(),
-                    kind,
-                    coefs: sparse(inst.coefficients(&g.id).unwrap_or(&[])),
-                });
-            }
-        }
-    }
-    for (j, it) in inst.items().iter().enumerate() {
-        out.push(Ind {
-            id: it.id.clone(),
-            kind: "item",
-            coefs: vec![(j, 100.0)],
-        });
-    }
-    out
-}
-
 /// A DOUBLE literal in both dialects (scientific notation, shortest
 /// round-trip digits).
 fn dbl(x: f64) -> String {
@@ -222,7 +206,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let q = |s: &str| dialect.ident(s);
     let lit = |s: &str| dialect.lit(s);
     let st = dialect.string_type();
-    let inds = indicators(inst);
+    let inds = crate::design::indicators(inst);
     let n_groups = inst.reported_groups().len();
     // Indicators with a variance: SIPAS for the wide tables, all for estimates.
     let with_var: Vec<usize> = match output {
@@ -335,14 +319,40 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         spec.table
     );
 
+    // Every unit's arm, by the rule of `crate::arms`: a unit without a
+    // period before the start is in no arm (unless no unit has one); a
+    // non-pilot unit is in the baseline when the baseline choice takes it.
+    if output != SqlOutput::UnitPeriod {
+        let pre = before_start(spec.opts.pilots.start, &lit);
+        let taken = match spec.opts.baseline {
+            crate::Baseline::All => "TRUE".to_string(),
+            crate::Baseline::SameKind => {
+                "kind IN (SELECT kind FROM cmp WHERE pilot AND pre = 1)".to_string()
+            }
+            crate::Baseline::SameDistrict => {
+                "district IN (SELECT district FROM cmp WHERE pilot AND pre = 1)".to_string()
+            }
+        };
+        let _ = write!(
+            s,
+            "cmp0 AS (\n  SELECT unit_code, pilot, kind, district,\n         \
+             max(CASE WHEN {pre} THEN 1 ELSE 0 END) AS pre0\n  \
+             FROM r GROUP BY unit_code, pilot, kind, district\n),\n\
+             cmp AS (\n  SELECT c.*, CASE WHEN (SELECT max(pre0) FROM cmp0) = 1 THEN pre0 ELSE 1 END \
+             AS pre FROM cmp0 AS c\n),\n\
+             arms AS (\n  SELECT unit_code, CASE WHEN pre = 0 THEN NULL WHEN pilot THEN 'pilot' \
+             WHEN {taken} THEN 'baseline' END AS arm\n  FROM cmp\n),\n"
+        );
+    }
+    let group_rows = "SELECT 'group' AS dt, a.arm AS dk, r.* FROM r JOIN arms AS a \
+                      ON r.unit_code = a.unit_code WHERE a.arm IS NOT NULL";
     // Domains: (dt, dk, period).
-    let arm = "CASE WHEN pilot THEN 'pilot' ELSE 'baseline' END";
     let domain_rows = match output {
         SqlOutput::UnitPeriod => "  SELECT 'unit' AS dt, unit_code AS dk, r.* FROM r\n".to_string(),
-        SqlOutput::Groups => format!("  SELECT 'group' AS dt, {arm} AS dk, r.* FROM r\n"),
+        SqlOutput::Groups => format!("  {group_rows}\n"),
         SqlOutput::Estimates => format!(
             "  SELECT 'unit' AS dt, unit_code AS dk, r.* FROM r\n  UNION ALL\n  \
-             SELECT 'group' AS dt, {arm} AS dk, r.* FROM r\n  UNION ALL\n  \
+             {group_rows}\n  UNION ALL\n  \
              SELECT 'district' AS dt, district AS dk, r.* FROM r\n  UNION ALL\n  \
              SELECT 'kind' AS dt, kind AS dk, r.* FROM r\n"
         ),
@@ -467,7 +477,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             s,
             ",\n         sum(CASE WHEN f < 1e-7 THEN 0e0 WHEN nh > 1 THEN f * nh / (nh - 1e0) * (szz{i} - sz{i} * sz{i} / nh) ELSE {lonely} END) AS var{i}"
         );
-        if output == SqlOutput::Estimates && inds[i].kind == "item" {
+        if output == SqlOutput::Estimates && inds[i].kind == IndicatorKind::Item {
             let j = inds[i].coefs[0].0;
             let _ = write!(
                 s,
@@ -480,11 +490,12 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     // Standard errors.
     s.push_str("est AS (\n  SELECT val.*");
     for &i in &with_var {
-        let (touched, lonely) = if output == SqlOutput::Estimates && inds[i].kind == "item" {
-            (format!("touched{i}"), format!("lonely{i}"))
-        } else {
-            ("touched".to_string(), "lonely".to_string())
-        };
+        let (touched, lonely) =
+            if output == SqlOutput::Estimates && inds[i].kind == IndicatorKind::Item {
+                (format!("touched{i}"), format!("lonely{i}"))
+            } else {
+                ("touched".to_string(), "lonely".to_string())
+            };
         let v = if d.lonely_psu == LonelyPsu::Average {
             format!(
                 "CASE WHEN {lonely} = 0 THEN var{i} WHEN {touched} > {lonely} THEN var{i} * {touched} / ({touched} - {lonely}) END"
@@ -503,7 +514,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let interval = |v: &str, se: &str, name: &str| {
         format!(
             "CASE WHEN {se} IS NULL THEN NULL ELSE greatest(0e0, least(100e0, {v} {name} {} * {se})) END",
-            dbl(Z_INTERVAL)
+            dbl(spec.opts.level.normal_multiplier())
         )
     };
     let se_n = "CASE WHEN n > 1 THEN se0 END";
@@ -546,7 +557,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             let list: Vec<String> = inds
                 .iter()
                 .enumerate()
-                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind)))
+                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind.as_str())))
                 .collect();
             let pick = |f: &dyn Fn(usize) -> String| -> String {
                 let mut arms = String::from("CASE k.ord");
@@ -557,7 +568,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                 arms
             };
             let n = pick(&|i| {
-                if inds[i].kind == "item" {
+                if inds[i].kind == IndicatorKind::Item {
                     format!("nv{}", inds[i].coefs[0].0)
                 } else {
                     "n".to_string()

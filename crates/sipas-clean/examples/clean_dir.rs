@@ -1,4 +1,4 @@
-//! Cleans a response table with `io::run_with` and prints the totals: a
+//! Cleans a response table with `clean_folder_with` and prints the totals: a
 //! small driver for measuring time and memory on large tables.
 //!
 //! ```text
@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use sipas_clean::io::{self, RunOptions};
+use sipas_clean::FolderOptions;
 use sipas_clean::{CleanOptions, Crosswalk};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.len() < 2 {
         return Err("usage: clean_dir DATA OUT [GROUP_ROWS] [CHUNK_ROWS] [file|period]".into());
     }
-    let mut run = RunOptions::default();
+    let mut run = FolderOptions::default();
     if let Some(g) = args.get(2) {
         run.group_rows = g.parse()?;
     }
@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         crosswalk: Some(Crosswalk::thai_nguyen()),
         ..CleanOptions::default()
     };
-    let report = io::run_with(
+    let report = sipas_clean::clean_folder_with(
         &PathBuf::from(&args[0]),
         &PathBuf::from(&args[1]),
         None,

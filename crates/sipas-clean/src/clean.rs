@@ -942,90 +942,13 @@ pub(crate) fn clean_part(
     let mut tally = Tally::new();
 
     // (1) units.
-    let mut resolved: Vec<u32> = Vec::with_capacity(n);
-    let mut last: Option<(String, Option<String>, RowDates, u32)> = None;
-    for r in &mut rows {
-        let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
-        let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
-        let i = match &last {
-            Some((u, d, t, i)) if u == unit && d.as_deref() == district && *t == dates => *i,
-            _ => {
-                let i = resolver.resolve(unit, district, dates);
-                last = Some((unit.to_string(), district.map(str::to_string), dates, i));
-                i
-            }
-        };
-        let res = resolver.get(i);
-        tally.by_name += u64::from(res.by_name);
-        tally.by_fallback += u64::from(res.by_fallback);
-        tally.remapped += u64::from(res.remapped);
-        if let Some(k) = &res.to_default {
-            *tally.to_default.entry(k.clone()).or_default() += 1;
-        }
-        if let Some(c) = resolver.old_code_column {
-            let v = res
-                .before_crosswalk
-                .clone()
-                .map_or(crate::table::Value::Null, crate::table::Value::Str);
-            if r.extra.len() == c {
-                r.extra.push(v);
-            } else if r.extra[c] == crate::table::Value::Null {
-                r.extra[c] = v;
-            }
-        }
-        resolved.push(i);
-    }
+    let resolved = resolve_units(&mut rows, resolver, &mut tally);
 
     // (2) recode, keeping the answers and flags as read.
-    let scale = &instrument.scale;
-    let mut recoded = Vec::with_capacity(n);
-    let mut before: Vec<Before> = Vec::with_capacity(n);
-    for r in &mut rows {
-        let changes = r
-            .answers
-            .iter()
-            .any(|a| a.is_some_and(|v| !scale.is_valid(v)));
-        before.push(Before {
-            answers: changes.then(|| r.answers.clone()),
-            flags: r.flags,
-        });
-        let rc = rules::recode(&mut r.answers, scale);
-        if rc.any() {
-            r.flags.recoded = true;
-        }
-        recoded.push(rc);
-    }
-
-    let mut fate: Vec<Option<(Reason, String)>> = vec![None; n];
+    let (recoded, before) = recode_answers(&mut rows, &instrument.scale);
 
     // (3) duplicate ids: the latest wins.
-    if let Some(s) = superseded {
-        for (f, s) in fate.iter_mut().zip(s) {
-            *f = s.map(|d| (Reason::DuplicateIdSuperseded, d));
-        }
-    } else {
-        let mut winner: HashMap<&str, usize> = HashMap::default();
-        for (i, r) in rows.iter().enumerate() {
-            winner
-                .entry(r.response_id.as_str())
-                .and_modify(|w| {
-                    if later(r, &rows[*w]) {
-                        *w = i;
-                    }
-                })
-                .or_insert(i);
-        }
-        for (i, r) in rows.iter().enumerate() {
-            let w = winner[r.response_id.as_str()];
-            if w != i {
-                let wr = &rows[w];
-                fate[i] = Some((
-                    Reason::DuplicateIdSuperseded,
-                    format!("superseded by {}:{}", wr.source_file, wr.source_line),
-                ));
-            }
-        }
-    }
+    let mut fate = superseded_ids(&rows, superseded);
 
     // (4) unit failures.
     for i in 0..n {
@@ -1036,36 +959,8 @@ pub(crate) fn clean_part(
         }
     }
 
-    // (5a) re-sent copies: a row identical to another in every field the
-    // platform records, `submitted_at` included (which must be present),
-    // under another id. The first by (source file, line, id) is kept.
-    let mut copy_of: Vec<Option<usize>> = vec![None; n];
-    {
-        let mut cands: Vec<(u64, usize)> = (0..n)
-            .filter(|&i| fate[i].is_none() && rows[i].submitted_at.is_some())
-            .map(|i| (record_hash(&rows[i], &before[i]), i))
-            .collect();
-        cands.par_sort_unstable_by(|&(ha, a), &(hb, b)| {
-            let (ra, rb) = (&rows[a], &rows[b]);
-            ha.cmp(&hb)
-                .then_with(|| ra.source_file.cmp(&rb.source_file))
-                .then_with(|| ra.source_line.cmp(&rb.source_line))
-                .then_with(|| ra.response_id.cmp(&rb.response_id))
-                .then_with(|| a.cmp(&b))
-        });
-        let mut start = 0;
-        while start < cands.len() {
-            let h = cands[start].0;
-            let end = start + cands[start..].partition_point(|c| c.0 == h);
-            for k in start + 1..end {
-                let i = cands[k].1;
-                copy_of[i] = cands[start..k].iter().map(|c| c.1).find(|&j| {
-                    copy_of[j].is_none() && same_record(&rows[i], &before[i], &rows[j], &before[j])
-                });
-            }
-            start = end;
-        }
-    }
+    // (5a) re-sent copies.
+    let copy_of = resent_copies(&rows, &before, &fate);
     for i in 0..n {
         let Some(f) = copy_of[i] else { continue };
         if opts.exclude_resent_copies {
@@ -1082,79 +977,11 @@ pub(crate) fn clean_part(
         }
     }
 
-    // (5b) same answers: a kept row without `submitted_at` whose unit,
-    // period, channel, weight and answers equal another kept row's cannot
-    // be told from a copy; it is flagged, never excluded (people who give
-    // the same answers are different people).
-    {
-        let mut count: HashMap<ContentKey<'_>, u32> =
-            HashMap::with_capacity_and_hasher(n, PlRandomState::default());
-        let keys: Vec<Option<ContentKey<'_>>> = (0..n)
-            .map(|i| {
-                fate[i].is_none().then(|| {
-                    let r = &rows[i];
-                    let code = resolver
-                        .get(resolved[i])
-                        .result
-                        .as_ref()
-                        .expect("unit failures were excluded")
-                        .as_str();
-                    ContentKey(
-                        code,
-                        r.period.as_str(),
-                        r.channel.as_str(),
-                        r.weight.to_bits(),
-                        &r.answers[..],
-                    )
-                })
-            })
-            .collect();
-        for k in keys.iter().flatten() {
-            *count.entry(k.clone()).or_default() += 1;
-        }
-        let flag: Vec<bool> = keys
-            .iter()
-            .zip(&rows)
-            .map(|(k, r)| r.submitted_at.is_none() && k.as_ref().is_some_and(|k| count[k] > 1))
-            .collect();
-        drop(keys);
-        drop(count);
-        for (r, f) in rows.iter_mut().zip(flag) {
-            r.flags.same_answers |= f;
-        }
-    }
+    // (5b) same answers.
+    flag_same_answers(&mut rows, &fate, resolver, &resolved);
 
     // (6) careless responding.
-    for i in 0..n {
-        if fate[i].is_some() {
-            continue;
-        }
-        let r = &mut rows[i];
-        r.flags.straightline |= rules::is_straightline(&r.answers);
-        r.flags.missing |= rules::is_missing_heavy(&r.answers, opts.max_missing_share);
-        r.flags.speeder |= rules::is_speeder(r.duration_s, opts.min_duration_s);
-        if opts.exclude_flagged && r.flags.careless() {
-            let f = r.flags;
-            let mut names = Vec::new();
-            for (on, name) in [
-                (f.straightline, "straightline"),
-                (f.speeder, "speeder"),
-                (f.missing, "missing"),
-            ] {
-                if on {
-                    names.push(name);
-                }
-            }
-            let reason = if f.straightline {
-                Reason::FlagStraightline
-            } else if f.speeder {
-                Reason::FlagSpeeder
-            } else {
-                Reason::FlagMissing
-            };
-            fate[i] = Some((reason, format!("flags: {}", names.join("|"))));
-        }
-    }
+    flag_careless(&mut rows, &mut fate, opts);
 
     // Assemble. Cells are counted by (resolution, period) first.
     let mut periods: HashMap<String, u32> = HashMap::default();
@@ -1236,5 +1063,246 @@ pub(crate) fn clean_part(
         quarantine,
         before: quarantine_before,
         tally,
+    }
+}
+
+/// Step (1) of [`clean_part`]: each row's unit resolution (consecutive
+/// rows of one unit text, district and dates share one), counted in
+/// `tally`; the code before the crosswalk goes into the old-code column.
+fn resolve_units(
+    rows: &mut [Response],
+    resolver: &mut Resolver<'_>,
+    tally: &mut Tally,
+) -> Vec<u32> {
+    let n = rows.len();
+    let mut resolved: Vec<u32> = Vec::with_capacity(n);
+    let mut last: Option<(String, Option<String>, RowDates, u32)> = None;
+    for r in rows.iter_mut() {
+        let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
+        let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
+        let i = match &last {
+            Some((u, d, t, i)) if u == unit && d.as_deref() == district && *t == dates => *i,
+            _ => {
+                let i = resolver.resolve(unit, district, dates);
+                last = Some((unit.to_string(), district.map(str::to_string), dates, i));
+                i
+            }
+        };
+        let res = resolver.get(i);
+        tally.by_name += u64::from(res.by_name);
+        tally.by_fallback += u64::from(res.by_fallback);
+        tally.remapped += u64::from(res.remapped);
+        if let Some(k) = &res.to_default {
+            *tally.to_default.entry(k.clone()).or_default() += 1;
+        }
+        if let Some(c) = resolver.old_code_column {
+            let v = res
+                .before_crosswalk
+                .clone()
+                .map_or(crate::table::Value::Null, crate::table::Value::Str);
+            if r.extra.len() == c {
+                r.extra.push(v);
+            } else if r.extra[c] == crate::table::Value::Null {
+                r.extra[c] = v;
+            }
+        }
+        resolved.push(i);
+    }
+    resolved
+}
+
+/// Step (2): invalid answer codes recoded to missing, with the answers
+/// and flags of each row as read.
+fn recode_answers(
+    rows: &mut [Response],
+    scale: &sipas_core::Scale,
+) -> (Vec<rules::Recoded>, Vec<Before>) {
+    let n = rows.len();
+    let mut recoded = Vec::with_capacity(n);
+    let mut before: Vec<Before> = Vec::with_capacity(n);
+    for r in rows.iter_mut() {
+        let changes = r
+            .answers
+            .iter()
+            .any(|a| a.is_some_and(|v| !scale.is_valid(v)));
+        before.push(Before {
+            answers: changes.then(|| r.answers.clone()),
+            flags: r.flags,
+        });
+        let rc = rules::recode(&mut r.answers, scale);
+        if rc.any() {
+            r.flags.recoded = true;
+        }
+        recoded.push(rc);
+    }
+    (recoded, before)
+}
+
+/// Step (3), duplicate ids: the latest submission wins; the others'
+/// fate is `duplicate_id_superseded`. `superseded` is the fate decided
+/// over the whole table, when given.
+fn superseded_ids(
+    rows: &[Response],
+    superseded: Option<Vec<Option<String>>>,
+) -> Vec<Option<(Reason, String)>> {
+    let n = rows.len();
+    let mut fate: Vec<Option<(Reason, String)>> = vec![None; n];
+    if let Some(s) = superseded {
+        for (f, s) in fate.iter_mut().zip(s) {
+            *f = s.map(|d| (Reason::DuplicateIdSuperseded, d));
+        }
+    } else {
+        let mut winner: HashMap<&str, usize> = HashMap::default();
+        for (i, r) in rows.iter().enumerate() {
+            winner
+                .entry(r.response_id.as_str())
+                .and_modify(|w| {
+                    if later(r, &rows[*w]) {
+                        *w = i;
+                    }
+                })
+                .or_insert(i);
+        }
+        for (i, r) in rows.iter().enumerate() {
+            let w = winner[r.response_id.as_str()];
+            if w != i {
+                let wr = &rows[w];
+                fate[i] = Some((
+                    Reason::DuplicateIdSuperseded,
+                    format!("superseded by {}:{}", wr.source_file, wr.source_line),
+                ));
+            }
+        }
+    }
+    fate
+}
+
+/// Step (5a), re-sent copies: a row identical to another in every field
+/// the platform records, `submitted_at` included (which must be present),
+/// under another id. The first by (source file, line, id) is kept; each
+/// later copy gets the index of the row it copies.
+fn resent_copies(
+    rows: &[Response],
+    before: &[Before],
+    fate: &[Option<(Reason, String)>],
+) -> Vec<Option<usize>> {
+    let n = rows.len();
+    let mut copy_of: Vec<Option<usize>> = vec![None; n];
+    {
+        let mut cands: Vec<(u64, usize)> = (0..n)
+            .filter(|&i| fate[i].is_none() && rows[i].submitted_at.is_some())
+            .map(|i| (record_hash(&rows[i], &before[i]), i))
+            .collect();
+        cands.par_sort_unstable_by(|&(ha, a), &(hb, b)| {
+            let (ra, rb) = (&rows[a], &rows[b]);
+            ha.cmp(&hb)
+                .then_with(|| ra.source_file.cmp(&rb.source_file))
+                .then_with(|| ra.source_line.cmp(&rb.source_line))
+                .then_with(|| ra.response_id.cmp(&rb.response_id))
+                .then_with(|| a.cmp(&b))
+        });
+        let mut start = 0;
+        while start < cands.len() {
+            let h = cands[start].0;
+            let end = start + cands[start..].partition_point(|c| c.0 == h);
+            for k in start + 1..end {
+                let i = cands[k].1;
+                copy_of[i] = cands[start..k].iter().map(|c| c.1).find(|&j| {
+                    copy_of[j].is_none() && same_record(&rows[i], &before[i], &rows[j], &before[j])
+                });
+            }
+            start = end;
+        }
+    }
+    copy_of
+}
+
+/// Step (5b), same answers: a kept row without `submitted_at` whose unit,
+/// period, channel, weight and answers equal another kept row's cannot be
+/// told from a copy; it is flagged, never excluded (people who give the
+/// same answers are different people).
+fn flag_same_answers(
+    rows: &mut [Response],
+    fate: &[Option<(Reason, String)>],
+    resolver: &Resolver<'_>,
+    resolved: &[u32],
+) {
+    let n = rows.len();
+    {
+        let mut count: HashMap<ContentKey<'_>, u32> =
+            HashMap::with_capacity_and_hasher(n, PlRandomState::default());
+        let keys: Vec<Option<ContentKey<'_>>> = (0..n)
+            .map(|i| {
+                fate[i].is_none().then(|| {
+                    let r = &rows[i];
+                    let code = resolver
+                        .get(resolved[i])
+                        .result
+                        .as_ref()
+                        .expect("unit failures were excluded")
+                        .as_str();
+                    ContentKey(
+                        code,
+                        r.period.as_str(),
+                        r.channel.as_str(),
+                        r.weight.to_bits(),
+                        &r.answers[..],
+                    )
+                })
+            })
+            .collect();
+        for k in keys.iter().flatten() {
+            *count.entry(k.clone()).or_default() += 1;
+        }
+        let flag: Vec<bool> = keys
+            .iter()
+            .zip(rows.iter())
+            .map(|(k, r)| r.submitted_at.is_none() && k.as_ref().is_some_and(|k| count[k] > 1))
+            .collect();
+        drop(keys);
+        drop(count);
+        for (r, f) in rows.iter_mut().zip(flag) {
+            r.flags.same_answers |= f;
+        }
+    }
+}
+
+/// Step (6), careless responding: straight-lining, too many missing
+/// answers, speeding; flagged, or excluded with `exclude_flagged`.
+fn flag_careless(
+    rows: &mut [Response],
+    fate: &mut [Option<(Reason, String)>],
+    opts: &CleanOptions,
+) {
+    let n = rows.len();
+    for i in 0..n {
+        if fate[i].is_some() {
+            continue;
+        }
+        let r = &mut rows[i];
+        r.flags.straightline |= rules::is_straightline(&r.answers);
+        r.flags.missing |= rules::is_missing_heavy(&r.answers, opts.max_missing_share);
+        r.flags.speeder |= rules::is_speeder(r.duration_s, opts.min_duration_s);
+        if opts.exclude_flagged && r.flags.careless() {
+            let f = r.flags;
+            let mut names = Vec::new();
+            for (on, name) in [
+                (f.straightline, "straightline"),
+                (f.speeder, "speeder"),
+                (f.missing, "missing"),
+            ] {
+                if on {
+                    names.push(name);
+                }
+            }
+            let reason = if f.straightline {
+                Reason::FlagStraightline
+            } else if f.speeder {
+                Reason::FlagSpeeder
+            } else {
+                Reason::FlagMissing
+            };
+            fate[i] = Some((reason, format!("flags: {}", names.join("|"))));
+        }
     }
 }

@@ -36,10 +36,6 @@ use sipas_core::{IsoDate, PilotSet, UnitHistory, UnitRegistry};
 
 use crate::{Error, Result};
 
-const THAI_NGUYEN_2024_12: &str = include_str!("../../../fixtures/crosswalk/thai_nguyen.csv");
-const THAI_NGUYEN_2025_07: &str =
-    include_str!("../../../fixtures/crosswalk/thai_nguyen_2025-07.csv");
-
 /// Which set of units responses are mapped onto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CrosswalkTarget {
@@ -141,25 +137,36 @@ fn is_code(s: &str) -> bool {
 }
 
 impl Crosswalk {
+    /// The crosswalk of the bundle named `name` (`thai-nguyen`: see
+    /// [`sipas_core::bundled::named`]), its files chained by date; `None`
+    /// for a name that is not bundled.
+    pub fn bundled(name: &str) -> Option<Self> {
+        let files = sipas_core::bundled::named(name)?.crosswalk;
+        let mut out: Option<Crosswalk> = None;
+        for f in files {
+            let c = Self::from_csv_str(f.csv, f.origin)
+                .expect("the bundled crosswalk is checked by the test suite");
+            out = Some(match out {
+                None => c,
+                Some(prev) => prev.chain(&c).expect("the bundled crosswalks chain"),
+            });
+        }
+        out
+    }
+
     /// The bundled Thái Nguyên crosswalk: the 01/12/2024 step (Nghị quyết
     /// 1240/NQ-UBTVQH15, `fixtures/crosswalk/thai_nguyen.csv`) then the
     /// 01/07/2025 step (Nghị quyết 1683/NQ-UBTVQH15,
     /// `fixtures/crosswalk/thai_nguyen_2025-07.csv`).
     pub fn thai_nguyen() -> Self {
-        Self::thai_nguyen_2024_12()
-            .chain(
-                &Self::from_csv_str(
-                    THAI_NGUYEN_2025_07,
-                    "fixtures/crosswalk/thai_nguyen_2025-07.csv",
-                )
-                .expect("the bundled crosswalk is checked by the test suite"),
-            )
-            .expect("the bundled crosswalks chain")
+        Self::bundled(sipas_core::bundled::THAI_NGUYEN.name)
+            .expect("the Thái Nguyên bundle has a crosswalk")
     }
 
     /// The 01/12/2024 step alone (177 → 172 units).
     pub fn thai_nguyen_2024_12() -> Self {
-        Self::from_csv_str(THAI_NGUYEN_2024_12, "fixtures/crosswalk/thai_nguyen.csv")
+        let f = sipas_core::bundled::THAI_NGUYEN.crosswalk[0];
+        Self::from_csv_str(f.csv, f.origin)
             .expect("the bundled crosswalk is checked by the test suite")
     }
 
@@ -475,7 +482,37 @@ pub struct AnalysisUnits {
     pub changes: Vec<String>,
 }
 
+/// When the units were reorganised, and the names of the units before it:
+/// what the treatment of today's units needs of a crosswalk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reorganisation {
+    /// The first step (rows of periods ending before it carry the old codes).
+    pub first_step: IsoDate,
+    /// The last step.
+    pub last_step: IsoDate,
+    /// Old unit code → full name (`Thị trấn Chợ Chu`), of the units in force
+    /// the day before the first step.
+    pub old_names: BTreeMap<String, String>,
+}
+
 impl Crosswalk {
+    /// Its first and last step and the units' names before the first;
+    /// `None` for a crosswalk without a step.
+    pub fn reorganisation(&self, history: &UnitHistory) -> Option<Reorganisation> {
+        let first = self.steps.first()?.valid_from;
+        let last = self.steps.last()?.valid_from;
+        let old_names = history
+            .in_force(first.pred())
+            .iter()
+            .map(|u| (u.code.clone(), u.full_name()))
+            .collect();
+        Some(Reorganisation {
+            first_step: first,
+            last_step: last,
+            old_names,
+        })
+    }
+
     /// The date whose units a target stands for: after the last step
     /// (`new`), before the first (`old`), or the date itself.
     pub fn target_date(&self, target: CrosswalkTarget) -> Option<IsoDate> {
@@ -540,6 +577,37 @@ mod tests {
     use super::*;
     use sipas_core::bundled;
 
+    #[test]
+    fn the_bundled_crosswalk_is_found_by_its_name_only() {
+        let c = Crosswalk::bundled("thai-nguyen").unwrap();
+        assert_eq!(c, Crosswalk::thai_nguyen());
+        assert_eq!(
+            c.step_dates()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["2024-12-01", "2025-07-01"]
+        );
+        assert!(Crosswalk::bundled("thai_nguyen.csv").is_none());
+    }
+
+    #[test]
+    fn the_bundled_reorganisation_runs_from_december_2024_to_july_2025_with_the_177_names() {
+        let r = Crosswalk::thai_nguyen()
+            .reorganisation(&bundled::unit_history())
+            .unwrap();
+        assert_eq!(r.first_step.to_string(), "2024-12-01");
+        assert_eq!(r.last_step.to_string(), "2025-07-01");
+        assert_eq!(r.old_names.len(), 177);
+        // 05569 is Xã Bảo Cường among the 177 (Thị trấn Chợ Chu only from 01/12/2024).
+        assert_eq!(r.old_names["05569"], "Xã Bảo Cường");
+        assert_eq!(r.old_names["05536"], "Thị trấn Chợ Chu");
+        let empty = Crosswalk::from_csv_str("old_code,new_code,valid_from\n", "empty");
+        if let Ok(c) = empty {
+            assert_eq!(c.reorganisation(&bundled::unit_history()), None);
+        }
+    }
+
     fn d(s: &str) -> IsoDate {
         s.parse().unwrap()
     }
@@ -569,7 +637,7 @@ mod tests {
     fn every_line_of_the_2024_12_step() {
         let c = Crosswalk::thai_nguyen();
         let h = bundled::unit_history();
-        let lines = raw(THAI_NGUYEN_2024_12);
+        let lines = raw(bundled::THAI_NGUYEN.crosswalk[0].csv);
         assert_eq!(lines.len(), 5);
         for l in &lines {
             assert_eq!(l["valid_from"], "2024-12-01");
@@ -613,7 +681,7 @@ mod tests {
     fn every_line_of_the_2025_07_step() {
         let c = Crosswalk::thai_nguyen();
         let h = bundled::unit_history();
-        let lines = raw(THAI_NGUYEN_2025_07);
+        let lines = raw(bundled::THAI_NGUYEN.crosswalk[1].csv);
         assert_eq!(lines.len(), 283);
         let mut olds: BTreeMap<&str, Vec<&BTreeMap<String, String>>> = BTreeMap::new();
         for l in &lines {
@@ -750,7 +818,7 @@ mod tests {
         );
         // Each of the 92 back to the 172: one-to-one exactly where one old
         // unit went wholly into it (computed here from the raw lines).
-        let lines = raw(THAI_NGUYEN_2025_07);
+        let lines = raw(bundled::THAI_NGUYEN.crosswalk[1].csv);
         let mut ok = 0;
         for u in h.latest().iter() {
             let into: Vec<_> = lines.iter().filter(|l| l["new_code"] == u.code).collect();

@@ -1,8 +1,7 @@
-//! Reading the response table into a [`ResponseTable`], writing the clean
-//! outputs (atomically: a temp file or folder, then a rename), and
-//! [`run`] / [`run_with`], which clean a table of any size in bounded
-//! memory, in groups of (period, unit) cells, with the outputs of
-//! [`crate::clean()`] on the whole table.
+//! Reading the response table into a [`ResponseTable`] and writing the
+//! clean outputs (atomically: a temp file or folder, then a rename). The
+//! whole stage on folders, in bounded memory, is [`crate::clean_folder`],
+//! which uses this module (never the other way round).
 
 use std::path::Path;
 
@@ -11,9 +10,7 @@ use sipas_core::{Instrument, bundled, schema};
 
 use sipas_dataset::{DatasetWriter, Layout};
 
-pub use crate::stream::{RunOptions, run_with};
-
-use crate::clean::{CleanOptions, CleanOutcome, CleanReport, Counts, Excluded, Reason};
+use crate::clean::{CleanOutcome, CleanReport, Counts, Excluded, Reason};
 use crate::table::{
     DISTRICT, DURATION_S, ENDED_AT, ExtraColumn, ExtraType, FLAG_COLUMNS, Flags, Response,
     ResponseTable, STARTED_AT, UNIT_TEXT, Value,
@@ -30,7 +27,8 @@ pub const REPORT: &str = "clean-report.json";
 /// Name of the per-cell counts.
 pub const BY_CELL: &str = "clean-by-cell.csv";
 
-fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
+/// A polars error while reading or writing `path`.
+pub(crate) fn polars_err(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
     move |source| Error::Polars {
         path: path.to_path_buf(),
         source,
@@ -48,7 +46,8 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// (used while cleaning in parts; never written).
 pub(crate) const ORDINAL: &str = "__sipas_clean_ordinal";
 
-fn ds_err(e: sipas_dataset::Error) -> Error {
+/// A `sipas-dataset` error.
+pub(crate) fn ds_err(e: sipas_dataset::Error) -> Error {
     Error::Dataset(e)
 }
 
@@ -78,7 +77,7 @@ pub(crate) fn instrument_for(
 /// Without `source_file` / `source_line`, they are the table's path and the
 /// row's index + 2. With `instrument` `None`, the instrument is detected
 /// from the column names.
-pub fn read_responses(
+pub fn read_response_table(
     path: &Path,
     instrument: Option<&Instrument>,
 ) -> Result<(ResponseTable, Instrument)> {
@@ -95,8 +94,8 @@ fn str_column(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::String))
-        .map_err(pe(path))?;
-    Ok(col.str().map_err(pe(path))?.clone())
+        .map_err(polars_err(path))?;
+    Ok(col.str().map_err(polars_err(path))?.clone())
 }
 
 /// A frame's column as Float64 (cast when needed).
@@ -104,12 +103,12 @@ fn f64_column(df: &DataFrame, c: &str, path: &Path) -> Result<Float64Chunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::Float64))
-        .map_err(pe(path))?;
-    Ok(col.f64().map_err(pe(path))?.clone())
+        .map_err(polars_err(path))?;
+    Ok(col.f64().map_err(polars_err(path))?.clone())
 }
 
 /// Builds the rows of a frame with the canonical columns (see
-/// [`read_responses`]). `ordinals[i]` is row `i`'s index in the whole
+/// [`read_response_table`]). `ordinals[i]` is row `i`'s index in the whole
 /// table (`i` when `None`): it numbers rows in errors and gives the default
 /// `source_line` (index + 2); `default_file` is the default `source_file`.
 pub(crate) fn table_from_frame(
@@ -209,15 +208,18 @@ pub(crate) fn table_from_frame(
         }
     }
     for item in &items {
-        let col = df.column(item).map_err(pe(path))?;
+        let col = df.column(item).map_err(polars_err(path))?;
         if col.dtype() == &DataType::UInt8 {
-            let ca = col.u8().map_err(pe(path))?;
+            let ca = col.u8().map_err(polars_err(path))?;
             for (r, v) in rows.iter_mut().zip(ca.iter()) {
                 r.answers.push(v);
             }
         } else {
-            let col = col.cast(&DataType::Int64).map_err(pe(path))?;
-            for (r, v) in rows.iter_mut().zip(col.i64().map_err(pe(path))?.iter()) {
+            let col = col.cast(&DataType::Int64).map_err(polars_err(path))?;
+            for (r, v) in rows
+                .iter_mut()
+                .zip(col.i64().map_err(polars_err(path))?.iter())
+            {
                 r.answers
                     .push(v.map(|v| u8::try_from(v).unwrap_or(u8::MAX)));
             }
@@ -271,8 +273,11 @@ pub(crate) fn table_from_frame(
         let col = df
             .column(f)
             .and_then(|x| x.cast(&DataType::Boolean))
-            .map_err(pe(path))?;
-        for (r, v) in rows.iter_mut().zip(col.bool().map_err(pe(path))?.iter()) {
+            .map_err(polars_err(path))?;
+        for (r, v) in rows
+            .iter_mut()
+            .zip(col.bool().map_err(polars_err(path))?.iter())
+        {
             let mut a = r.flags.as_array();
             a[k] = v == Some(true);
             r.flags = Flags::from_array(a);
@@ -328,35 +333,50 @@ fn read_extra(
     path: &Path,
 ) -> Result<()> {
     for ExtraColumn { name, dtype } in cols {
-        let col = df.column(name).map_err(pe(path))?;
-        let cast = |t: &DataType| col.cast(t).map_err(pe(path));
+        let col = df.column(name).map_err(polars_err(path))?;
+        let cast = |t: &DataType| col.cast(t).map_err(polars_err(path));
         match dtype {
             ExtraType::Boolean => {
-                for (r, v) in rows.iter_mut().zip(col.bool().map_err(pe(path))?.iter()) {
+                for (r, v) in rows
+                    .iter_mut()
+                    .zip(col.bool().map_err(polars_err(path))?.iter())
+                {
                     r.extra.push(v.map_or(Value::Null, Value::Bool));
                 }
             }
             ExtraType::Int32 | ExtraType::Int64 => {
                 let c = cast(&DataType::Int64)?;
-                for (r, v) in rows.iter_mut().zip(c.i64().map_err(pe(path))?.iter()) {
+                for (r, v) in rows
+                    .iter_mut()
+                    .zip(c.i64().map_err(polars_err(path))?.iter())
+                {
                     r.extra.push(v.map_or(Value::Null, Value::Int));
                 }
             }
             ExtraType::UInt8 | ExtraType::UInt32 | ExtraType::UInt64 => {
                 let c = cast(&DataType::UInt64)?;
-                for (r, v) in rows.iter_mut().zip(c.u64().map_err(pe(path))?.iter()) {
+                for (r, v) in rows
+                    .iter_mut()
+                    .zip(c.u64().map_err(polars_err(path))?.iter())
+                {
                     r.extra.push(v.map_or(Value::Null, Value::UInt));
                 }
             }
             ExtraType::Float32 | ExtraType::Float64 => {
                 let c = cast(&DataType::Float64)?;
-                for (r, v) in rows.iter_mut().zip(c.f64().map_err(pe(path))?.iter()) {
+                for (r, v) in rows
+                    .iter_mut()
+                    .zip(c.f64().map_err(polars_err(path))?.iter())
+                {
                     r.extra.push(v.map_or(Value::Null, Value::Float));
                 }
             }
             ExtraType::String => {
                 let c = cast(&DataType::String)?;
-                for (r, v) in rows.iter_mut().zip(c.str().map_err(pe(path))?.iter()) {
+                for (r, v) in rows
+                    .iter_mut()
+                    .zip(c.str().map_err(polars_err(path))?.iter())
+                {
                     r.extra
                         .push(v.map_or(Value::Null, |s| Value::Str(s.to_string())));
                 }
@@ -495,11 +515,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Writes a response table as parquet (atomically).
 pub fn write_responses(path: &Path, table: &ResponseTable, with_flags: bool) -> Result<()> {
-    let mut df = to_frame(table, with_flags).map_err(pe(path))?;
+    let mut df = to_frame(table, with_flags).map_err(polars_err(path))?;
     let mut buf = Vec::new();
     ParquetWriter::new(&mut buf)
         .finish(&mut df)
-        .map_err(pe(path))?;
+        .map_err(polars_err(path))?;
     write_atomic(path, &buf)
 }
 
@@ -637,7 +657,7 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
     let quarantine = quarantine_csv(outcome)?;
     let cells = by_cell_csv(&outcome.cells)?;
     let report = report_json(&outcome.report)?;
-    let df = to_frame(&outcome.table, true).map_err(pe(out))?;
+    let df = to_frame(&outcome.table, true).map_err(polars_err(out))?;
     let mut w = DatasetWriter::create(out, layout, df.schema()).map_err(ds_err)?;
     let rows = &outcome.table.rows;
     let mut start = 0;
@@ -653,19 +673,4 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
     write_csv(&out.join(BY_CELL), &cells)?;
     write_atomic(&out.join(REPORT), &report)?;
     Ok(())
-}
-
-/// `sipas clean --data DIR --out CLEAN` with the default [`RunOptions`]:
-/// reads the response table of `DIR` (either layout), cleans it and writes
-/// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
-/// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] + [`write_outcome`] on the
-/// whole table, in bounded memory (see [`run_with`]).
-pub fn run<'u>(
-    data: &Path,
-    out: &Path,
-    instrument: Option<&Instrument>,
-    units: impl Into<crate::Units<'u>>,
-    opts: &CleanOptions,
-) -> Result<CleanReport> {
-    run_with(data, out, instrument, units, opts, &RunOptions::default())
 }

@@ -15,9 +15,10 @@
 //! - [`rules`]: the per-row rules (recoding, straight-lining, missing share, speeders).
 //! - [`clean()`] with [`CleanOptions`] → [`CleanOutcome`] (clean [`ResponseTable`],
 //!   quarantine, [`CleanReport`], per-cell [`Counts`]). Pure: no files, no clock.
-//! - [`io`]: reading the response table (either layout of `sipas-dataset`),
-//!   writing the outputs atomically, and [`io::run`] / [`io::run_with`]:
-//!   the whole stage in bounded memory (the table is cleaned in groups of
+//! - [`io`]: reading the response table (either layout of `sipas-dataset`)
+//!   and writing the outputs atomically.
+//! - [`clean_folder`] / [`clean_folder_with`] (with [`FolderOptions`]):
+//!   the whole stage, folder to folder, in bounded memory (the table is cleaned in groups of
 //!   unit × period cells; duplicate ids are decided over the whole table),
 //!   with the same outputs as [`clean()`] on the whole table.
 //!
@@ -28,10 +29,10 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use sipas_clean::{CleanOptions, Crosswalk, io};
+//! use sipas_clean::{CleanOptions, Crosswalk, clean_folder};
 //!
 //! let opts = CleanOptions { crosswalk: Some(Crosswalk::thai_nguyen()), ..CleanOptions::default() };
-//! let report = io::run(
+//! let report = clean_folder(
 //!     Path::new("data"),
 //!     Path::new("clean"),
 //!     None,
@@ -58,7 +59,10 @@ pub use clean::{
     ChannelCounts, CleanOptions, CleanOutcome, CleanReport, Counts, CrosswalkSummary, Excluded,
     OptionsSummary, Reason, Units, clean,
 };
-pub use crosswalk::{AnalysisUnits, Crosswalk, CrosswalkEntry, CrosswalkTarget, Mapped, Part};
+pub use crosswalk::{
+    AnalysisUnits, Crosswalk, CrosswalkEntry, CrosswalkTarget, Mapped, Part, Reorganisation,
+};
 pub use error::{Error, Result};
+pub use stream::{FolderOptions, clean_folder, clean_folder_with};
 pub use table::{ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value};
 pub use units::{UnitMatch, UnitMatcher};

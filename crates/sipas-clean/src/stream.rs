@@ -33,15 +33,15 @@ use crate::clean::{
     submission_cmp,
 };
 use crate::io::{
-    BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, instrument_for, quarantine_csv_of,
-    report_json, table_from_frame, to_frame, write_atomic, write_csv,
+    BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, ds_err, instrument_for, polars_err,
+    quarantine_csv_of, report_json, table_from_frame, to_frame, write_atomic, write_csv,
 };
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
 
-/// How [`run_with`] reads and writes.
+/// How [`clean_folder_with`] reads and writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunOptions {
+pub struct FolderOptions {
     /// Layout of the clean table. Default [`Layout::File`].
     pub layout: Layout,
     /// Rows cleaned at a time (a larger unit × period cell is cleaned whole).
@@ -51,24 +51,13 @@ pub struct RunOptions {
     pub chunk_rows: usize,
 }
 
-impl Default for RunOptions {
+impl Default for FolderOptions {
     fn default() -> Self {
-        RunOptions {
+        FolderOptions {
             layout: Layout::File,
             group_rows: 500_000,
             chunk_rows: 1 << 20,
         }
-    }
-}
-
-fn ds_err(e: sipas_dataset::Error) -> Error {
-    Error::Dataset(e)
-}
-
-fn pe(path: &Path) -> impl Fn(PolarsError) -> Error + '_ {
-    move |source| Error::Polars {
-        path: path.to_path_buf(),
-        source,
     }
 }
 
@@ -85,8 +74,8 @@ fn text(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::String))
-        .map_err(pe(path))?;
-    Ok(col.str().map_err(pe(path))?.clone())
+        .map_err(polars_err(path))?;
+    Ok(col.str().map_err(polars_err(path))?.clone())
 }
 
 /// Period labels, numbered in order of appearance.
@@ -204,8 +193,8 @@ fn dup_rows(
         let c = df
             .column(schema::SOURCE_LINE)
             .and_then(|x| x.cast(&DataType::Float64))
-            .map_err(pe(path))?;
-        Some(c.f64().map_err(pe(path))?.clone())
+            .map_err(polars_err(path))?;
+        Some(c.f64().map_err(polars_err(path))?.clone())
     } else {
         None
     };
@@ -253,7 +242,7 @@ fn fetch_rows(
         let df = chunk
             .df
             .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
-            .map_err(pe(path))?;
+            .map_err(polars_err(path))?;
         let t = table_from_frame(&df, instrument, path, default_file, Some(&ords))?;
         out.extend(ords.into_iter().zip(t.rows));
     }
@@ -362,26 +351,49 @@ fn write_by_period(w: &mut DatasetWriter, df: &DataFrame, path: &Path) -> Result
     Ok(())
 }
 
-/// [`crate::io::run`] with `run`'s layout and sizes. Reads the response
-/// table of `data` (either layout) twice in chunks, spills it by group of
-/// (period, unit) cells into a temporary folder inside `out`, and cleans
-/// one group at a time: the outputs are those of [`crate::clean()`] and
-/// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
-pub fn run_with<'u>(
+/// `sipas clean DIR -o CLEAN` with the default [`FolderOptions`]: reads the
+/// response table of `DIR` (either layout), cleans it and writes
+/// `CLEAN/{responses.parquet, quarantine.csv, clean-report.json,
+/// clean-by-cell.csv}`. Same outputs as [`crate::clean()`] +
+/// [`crate::io::write_outcome`] on the whole table, in bounded memory (see
+/// [`clean_folder_with`]).
+pub fn clean_folder<'u>(
     data: &Path,
     out: &Path,
     instrument: Option<&Instrument>,
     units: impl Into<Units<'u>>,
     opts: &CleanOptions,
-    run: &RunOptions,
+) -> Result<CleanReport> {
+    clean_folder_with(
+        data,
+        out,
+        instrument,
+        units,
+        opts,
+        &FolderOptions::default(),
+    )
+}
+
+/// [`clean_folder`] with `folder`'s layout and sizes. Reads the response
+/// table of `data` (either layout) twice in chunks, spills it by group of
+/// (period, unit) cells into a temporary folder inside `out`, and cleans
+/// one group at a time: the outputs are those of [`crate::clean()`] and
+/// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
+pub fn clean_folder_with<'u>(
+    data: &Path,
+    out: &Path,
+    instrument: Option<&Instrument>,
+    units: impl Into<Units<'u>>,
+    opts: &CleanOptions,
+    folder: &FolderOptions,
 ) -> Result<CleanReport> {
     opts.check()?;
     let ds = Dataset::open(data).map_err(ds_err)?;
     let path = ds.path().to_path_buf();
     let instrument = instrument_for(&ds.column_names(), instrument, &path)?;
     let default_file = path.display().to_string();
-    let chunk_rows = run.chunk_rows.max(1);
-    let group_rows = run.group_rows.max(1) as u64;
+    let chunk_rows = folder.chunk_rows.max(1);
+    let group_rows = folder.group_rows.max(1) as u64;
     // The table's columns and types, as the whole-table reader sees them.
     let meta = table_from_frame(
         &DataFrame::empty_with_schema(ds.schema()),
@@ -392,129 +404,24 @@ pub fn run_with<'u>(
     )?;
     let mut resolver = Resolver::new(units.into(), opts);
     let mut periods = Periods::default();
-
-    // Pass 1: id hashes, rows per (period, resolution).
-    let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
-    if meta.has_district {
-        pass1.push(DISTRICT);
-    }
-    if ds.has_column(schema::SUBMITTED_AT) {
-        pass1.push(schema::SUBMITTED_AT);
-    }
-    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
-    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
-    sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(chunk_rows, Some(&pass1)) {
-        let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        for_each_row(
-            &chunk.df,
-            chunk.ordinal,
-            &path,
-            &mut resolver,
-            &mut periods,
-            |_, id, p, r| {
-                hashes.push(id_hash(id));
-                *counts.entry((p, r)).or_default() += 1;
-            },
-        )?;
-    }
-    sipas_core::progress::end();
-    hashes.par_sort_unstable();
-    let repeated: HashSet<u64> = hashes
-        .windows(2)
-        .filter(|w| w[0] == w[1])
-        .map(|w| w[0])
-        .collect();
-    drop(hashes);
-
-    // Groups: per period (in text order), runs of unit cells (in text order).
-    let mut groups: Vec<(String, u64)> = Vec::new();
-    let group_of: HashMap<(u32, u32), u32> = {
-        let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-        for (&(p, r), &c) in &counts {
-            *cells
-                .entry((&periods.names[p as usize], resolver.get(r).cell()))
-                .or_default() += c;
-        }
-        let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
-        for (&(p, u), &c) in &cells {
-            let new = groups
-                .last()
-                .is_none_or(|(gp, gr)| gp != p || (*gr > 0 && gr + c > group_rows));
-            if new {
-                groups.push((p.to_string(), 0));
-            }
-            let g = groups.last_mut().expect("pushed above");
-            g.1 += c;
-            group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
-        }
-        counts
-            .keys()
-            .map(|&(p, r)| {
-                let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
-                ((p, r), group_of_cell[&cell])
-            })
-            .collect()
+    let read = Reading {
+        ds: &ds,
+        path: &path,
+        default_file: &default_file,
+        chunk_rows,
     };
+    let (repeated, counts) =
+        scan_ids_and_cells(&read, meta.has_district, &mut resolver, &mut periods)?;
+    let (groups, group_of) = plan_groups(&counts, &periods, &resolver, group_rows);
     drop(counts);
-
-    // Pass 2: spill by group; submission keys of repeated ids.
-    let mut spill: Option<Spill<u32>> = None;
-    let mut dups: Vec<DupRow> = Vec::new();
-    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(chunk_rows, None) {
-        let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        let mut df = chunk.df;
-        let mut keys = Vec::with_capacity(df.height());
-        let mut dup_idx = Vec::new();
-        let mut changed = false;
-        for_each_row(
-            &df,
-            chunk.ordinal,
-            &path,
-            &mut resolver,
-            &mut periods,
-            |i, id, p, r| {
-                match group_of.get(&(p, r)) {
-                    Some(&g) => keys.push(g),
-                    None => changed = true,
-                }
-                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
-                    dup_idx.push(i);
-                }
-            },
-        )?;
-        if changed {
-            return Err(Error::Dataset(sipas_dataset::Error::Layout {
-                path: path.clone(),
-                message: "the table changed while it was read".into(),
-            }));
-        }
-        if !dup_idx.is_empty() {
-            dups.extend(dup_rows(
-                &df,
-                chunk.ordinal,
-                &dup_idx,
-                &default_file,
-                &path,
-            )?);
-        }
-        let n = df.height() as u64;
-        let ord =
-            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
-        df.with_column(ord.into_column()).map_err(pe(&path))?;
-        if spill.is_none() {
-            spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
-        }
-        spill
-            .as_mut()
-            .expect("created above")
-            .push_by(&df, &keys)
-            .map_err(ds_err)?;
-    }
-    sipas_core::progress::end();
+    let (spill, dups) = spill_by_group(
+        &read,
+        out,
+        &mut resolver,
+        &mut periods,
+        &group_of,
+        &repeated,
+    )?;
     let superseded = decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?;
 
     // Clean group by group. The table carries `unit_text` if a kept row
@@ -526,8 +433,11 @@ pub fn run_with<'u>(
         extra,
         ..meta
     };
-    let out_schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
-    let mut writer = DatasetWriter::create(out, run.layout, &out_schema).map_err(ds_err)?;
+    let out_schema = to_frame(&out_meta, true)
+        .map_err(polars_err(out))?
+        .schema()
+        .clone();
+    let mut writer = DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?;
     let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
     let mut tally = Tally::new();
     let mut quarantine: Vec<(Excluded, Before)> = Vec::new();
@@ -538,9 +448,9 @@ pub fn run_with<'u>(
         let df = sp.take(&g).map_err(ds_err)?;
         let ordinals: Vec<u64> = df
             .column(ORDINAL)
-            .map_err(pe(&path))?
+            .map_err(polars_err(&path))?
             .u64()
-            .map_err(pe(&path))?
+            .map_err(polars_err(&path))?
             .into_no_null_iter()
             .collect();
         sipas_core::progress::advance(ordinals.len() as u64);
@@ -564,7 +474,7 @@ pub fn run_with<'u>(
             ..out_meta
         };
         if !kept.rows.is_empty() {
-            let frame = to_frame(&kept, true).map_err(pe(out))?;
+            let frame = to_frame(&kept, true).map_err(polars_err(out))?;
             writer.write(period, &frame).map_err(ds_err)?;
         }
     }
@@ -573,30 +483,10 @@ pub fn run_with<'u>(
     writer.finish().map_err(ds_err)?;
     let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;
     if out_meta.has_unit_text && !has_unit_text {
-        // No kept row was matched by name: write the table without `unit_text`.
         out_meta.has_unit_text = false;
-        let schema = to_frame(&out_meta, true).map_err(pe(out))?.schema().clone();
-        let written = Dataset::open(out).map_err(ds_err)?;
-        let mut w = DatasetWriter::create(out, run.layout, &schema).map_err(ds_err)?;
-        for chunk in written.chunks(chunk_rows, None) {
-            let chunk = chunk.map_err(ds_err)?;
-            let df = chunk.df.drop(UNIT_TEXT).map_err(pe(out))?;
-            write_by_period(&mut w, &df, out)?;
-        }
-        w.finish().map_err(ds_err)?;
+        rewrite_without_unit_text(&out_meta, out, folder)?;
     }
-
-    // The quarantine in the canonical order of the rows as read.
-    let swap = |q: &mut (Excluded, Before)| {
-        if let Some(a) = q.1.answers.as_mut() {
-            std::mem::swap(a, &mut q.0.row.answers);
-        }
-        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
-    };
-    quarantine.iter_mut().for_each(swap);
-    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
-    quarantine.iter_mut().for_each(swap);
-    let quarantine: Vec<Excluded> = quarantine.into_iter().map(|q| q.0).collect();
+    let quarantine = in_read_order(quarantine);
 
     let (report, cells) = tally.finish(&instrument, opts)?;
     write_csv(
@@ -606,6 +496,210 @@ pub fn run_with<'u>(
     write_csv(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
     write_atomic(&out.join(REPORT), &report_json(&report)?)?;
     Ok(report)
+}
+
+/// Rows per (period index, unit resolution index).
+type RowsPerCell = HashMap<(u32, u32), u64>;
+/// The group of each (period index, unit resolution index).
+type GroupOfCell = HashMap<(u32, u32), u32>;
+/// A group: its period and its number of rows.
+type Group = (String, u64);
+
+/// Where the response table is read from, and in what chunks.
+struct Reading<'a> {
+    ds: &'a Dataset,
+    path: &'a Path,
+    default_file: &'a str,
+    chunk_rows: usize,
+}
+
+/// Pass 1: the ids whose hash occurs more than once, and the rows of each
+/// (period, unit resolution).
+fn scan_ids_and_cells(
+    read: &Reading<'_>,
+    has_district: bool,
+    resolver: &mut Resolver<'_>,
+    periods: &mut Periods,
+) -> Result<(HashSet<u64>, RowsPerCell)> {
+    let ds = read.ds;
+    let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
+    if has_district {
+        pass1.push(DISTRICT);
+    }
+    if ds.has_column(schema::SUBMITTED_AT) {
+        pass1.push(schema::SUBMITTED_AT);
+    }
+    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
+    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
+    sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
+    for chunk in ds.chunks(read.chunk_rows, Some(&pass1)) {
+        let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
+        for_each_row(
+            &chunk.df,
+            chunk.ordinal,
+            read.path,
+            resolver,
+            periods,
+            |_, id, p, r| {
+                hashes.push(id_hash(id));
+                *counts.entry((p, r)).or_default() += 1;
+            },
+        )?;
+    }
+    sipas_core::progress::end();
+    hashes.par_sort_unstable();
+    let repeated: HashSet<u64> = hashes
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    Ok((repeated, counts))
+}
+
+/// The groups cleaned one at a time: per period (in text order), runs of
+/// unit cells (in text order) of at most `group_rows` rows (a larger cell
+/// is a group of its own); and the group of each (period, resolution).
+fn plan_groups(
+    counts: &HashMap<(u32, u32), u64>,
+    periods: &Periods,
+    resolver: &Resolver<'_>,
+    group_rows: u64,
+) -> (Vec<Group>, GroupOfCell) {
+    let mut groups: Vec<(String, u64)> = Vec::new();
+    let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for (&(p, r), &c) in counts {
+        *cells
+            .entry((&periods.names[p as usize], resolver.get(r).cell()))
+            .or_default() += c;
+    }
+    let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
+    for (&(p, u), &c) in &cells {
+        let new = groups
+            .last()
+            .is_none_or(|(gp, gr)| gp != p || (*gr > 0 && gr + c > group_rows));
+        if new {
+            groups.push((p.to_string(), 0));
+        }
+        let g = groups.last_mut().expect("pushed above");
+        g.1 += c;
+        group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
+    }
+    let group_of = counts
+        .keys()
+        .map(|&(p, r)| {
+            let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
+            ((p, r), group_of_cell[&cell])
+        })
+        .collect();
+    (groups, group_of)
+}
+
+/// Pass 2: every row, with its ordinal, spilled into `out` by group; and
+/// the submission keys of the rows whose id hash is repeated.
+fn spill_by_group(
+    read: &Reading<'_>,
+    out: &Path,
+    resolver: &mut Resolver<'_>,
+    periods: &mut Periods,
+    group_of: &HashMap<(u32, u32), u32>,
+    repeated: &HashSet<u64>,
+) -> Result<(Option<Spill<u32>>, Vec<DupRow>)> {
+    let (ds, path) = (read.ds, read.path);
+    let mut spill: Option<Spill<u32>> = None;
+    let mut dups: Vec<DupRow> = Vec::new();
+    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
+    for chunk in ds.chunks(read.chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        sipas_core::progress::advance(chunk.df.height() as u64);
+        let mut df = chunk.df;
+        let mut keys = Vec::with_capacity(df.height());
+        let mut dup_idx = Vec::new();
+        let mut changed = false;
+        for_each_row(
+            &df,
+            chunk.ordinal,
+            path,
+            resolver,
+            periods,
+            |i, id, p, r| {
+                match group_of.get(&(p, r)) {
+                    Some(&g) => keys.push(g),
+                    None => changed = true,
+                }
+                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
+                    dup_idx.push(i);
+                }
+            },
+        )?;
+        if changed {
+            return Err(Error::Dataset(sipas_dataset::Error::Layout {
+                path: path.to_path_buf(),
+                message: "the table changed while it was read".into(),
+            }));
+        }
+        if !dup_idx.is_empty() {
+            dups.extend(dup_rows(
+                &df,
+                chunk.ordinal,
+                &dup_idx,
+                read.default_file,
+                path,
+            )?);
+        }
+        let n = df.height() as u64;
+        let ord =
+            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
+        df.with_column(ord.into_column())
+            .map_err(polars_err(path))?;
+        if spill.is_none() {
+            spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
+        }
+        spill
+            .as_mut()
+            .expect("created above")
+            .push_by(&df, &keys)
+            .map_err(ds_err)?;
+    }
+    sipas_core::progress::end();
+    Ok((spill, dups))
+}
+
+/// Rewrites the clean table of `out` without `unit_text` (no kept row was
+/// matched by name).
+fn rewrite_without_unit_text(
+    out_meta: &ResponseTable,
+    out: &Path,
+    folder: &FolderOptions,
+) -> Result<()> {
+    let schema = to_frame(out_meta, true)
+        .map_err(polars_err(out))?
+        .schema()
+        .clone();
+    let written = Dataset::open(out).map_err(ds_err)?;
+    let mut w = DatasetWriter::create(out, folder.layout, &schema).map_err(ds_err)?;
+    for chunk in written.chunks(folder.chunk_rows.max(1), None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let df = chunk.df.drop(UNIT_TEXT).map_err(polars_err(out))?;
+        write_by_period(&mut w, &df, out)?;
+    }
+    w.finish().map_err(ds_err)?;
+    Ok(())
+}
+
+/// The quarantine in the canonical order of the rows as read (compared
+/// with their answers and flags before cleaning).
+fn in_read_order(mut quarantine: Vec<(Excluded, Before)>) -> Vec<Excluded> {
+    let swap = |q: &mut (Excluded, Before)| {
+        if let Some(a) = q.1.answers.as_mut() {
+            std::mem::swap(a, &mut q.0.row.answers);
+        }
+        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
+    };
+    quarantine.iter_mut().for_each(swap);
+    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
+    quarantine.iter_mut().for_each(swap);
+    quarantine.into_iter().map(|q| q.0).collect()
 }
 
 fn meta_has_unit_text(ds: &Dataset) -> bool {

@@ -365,6 +365,9 @@ pub struct AggregateArgs {
     /// Spark master with `--engine spark`: `local[*]`, `spark://host:7077`, `yarn`.
     #[arg(long, default_value = "local[*]")]
     pub spark_master: String,
+    /// Confidence level of every interval (0.5 < LEVEL < 1; `0.90` or `90%`).
+    #[arg(long, default_value_t = sipas_core::Level::DEFAULT, value_name = "LEVEL")]
+    pub level: sipas_core::Level,
     /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
     #[command(flatten)]
     pub evaluation: EvaluationArgs,
@@ -457,6 +460,10 @@ pub struct ReportArgs {
     /// (hand-made or hand-edited results); by default such a folder is refused.
     #[arg(long)]
     pub no_verify: bool,
+    /// The confidence level the results must have been computed at; the report refuses
+    /// results at another level (default: the level recorded in the results).
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<sipas_core::Level>,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -498,6 +505,9 @@ pub struct EvaluateArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
+    /// Confidence level of every interval (0.5 < LEVEL < 1; `0.90` or `90%`).
+    #[arg(long, default_value_t = sipas_core::Level::DEFAULT, value_name = "LEVEL")]
+    pub level: sipas_core::Level,
     /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin) and methods.txt.
     #[arg(short, long)]
     pub out: PathBuf,
@@ -533,6 +543,9 @@ pub struct RunArgs {
     /// Output folder (overrides the job file's `out`; default `out` under the working folder).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+    /// Confidence level of every interval (overrides the job's `level`; default 95%).
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<sipas_core::Level>,
 }
 
 /// The input of a stage, given as INPUT or under its old flag name.

@@ -7,6 +7,7 @@
 //! pilots = "pilots.toml"            # optional (default: bundled pilots)
 //! lang = "vi"                       # report labels: vi (default) or en
 //! single_file = false               # report: embed the charts in index.html
+//! level = 0.95                      # confidence level of every interval and label, 0.5 < level < 1
 //!
 //! [generate]                        # optional: synthesise the input first
 //! responses = 212400
@@ -104,7 +105,7 @@
 //! **Names.** A key is the name of the command-line flag that sets the same thing, with `_`
 //! for `-` (`--keep-columns` → `keep_columns`, `--max-missing-share` → `[clean]
 //! max_missing_share`); the stage flags sit in the stage's section, `--instrument`, `--units`,
-//! `--pilots`, `--out`, `--lang` and `--single-file` at the top. Paths inside the job file
+//! `--pilots`, `--out`, `--lang`, `--single-file` and `--level` at the top. Paths inside the job file
 //! (inputs, units, pilots, mapping, crosswalk) are relative to the job file's folder; `out` is
 //! relative to the working folder, as `-o` is. Keys without a flag: `[[source]]`, `[design]`
 //! (the flag `--design` names a file holding it), `[generate.styles]`, `codes_at_date`,
@@ -142,6 +143,10 @@ pub struct Job {
     /// Embed the charts in the report's index.html.
     #[serde(default)]
     pub single_file: bool,
+    /// `level = 0.90`: the confidence level of every interval the run
+    /// computes and every label of its report (`--level`; default 0.95).
+    #[serde(default)]
+    pub level: sipas_core::Level,
     /// Collection platforms to sync before ingesting (`[[source]]`).
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -355,7 +360,7 @@ impl Job {
                 .split(',')
                 .map(str::trim)
                 .map(|p| {
-                    if p == "thai-nguyen" {
+                    if sipas_core::bundled::named(p).is_some() {
                         p.to_string()
                     } else {
                         abs(&PathBuf::from(p)).display().to_string()

@@ -5,6 +5,8 @@
 //! - [`args::Args`]: the clap definitions of every subcommand.
 //! - [`job::Job`]: a TOML job file for `sipas run`; [`job::Job::demo`] is the
 //!   bundled demo.
+//! - `options`: the flags and job keys converted once into the typed,
+//!   validated options the libraries take (enums, loaded crosswalks).
 //! - [`manifest`]: `manifest.json` of every folder a stage writes, and its check.
 //! - [`timing`]: a stage's wall time and rows/s (its summary line and `manifest.json` → `timing`).
 //! - [`run`]: executes a parsed command and returns an [`ExitStatus`]:
@@ -17,6 +19,7 @@ mod commands;
 pub mod job;
 pub mod logging;
 pub mod manifest;
+mod options;
 mod resolve;
 pub mod timing;
 

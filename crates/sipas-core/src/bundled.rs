@@ -1,6 +1,11 @@
 //! Definitions shipped with sipas (from `fixtures/`): the two SIPAS
-//! instruments, the Thái Nguyên units over time (177 → 172 → 92) and the
-//! 12 pilot units.
+//! instruments, the Thái Nguyên units over time (177 → 172 → 92), their
+//! crosswalk steps and the 12 pilot units.
+//!
+//! This module is the one registry of bundled data: an instrument is found
+//! by its id ([`instrument`]), a province's units, crosswalk and pilots by
+//! the name a flag or job key gives them ([`named`]: `thai-nguyen`). No
+//! other code compares such a name.
 
 use crate::{Instrument, IsoDate, PilotSet, UnitHistory, UnitRegistry};
 
@@ -11,6 +16,76 @@ const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
 const UNITS_2024_12: &str = include_str!("../../../fixtures/units/thai_nguyen_2024-12.csv");
 const UNITS_2025_07: &str = include_str!("../../../fixtures/units/thai_nguyen_2025-07.csv");
 const BAC_KAN_2025_06: &str = include_str!("../../../fixtures/units/bac_kan_2025-06.csv");
+const CROSSWALK_2024_12: &str = include_str!("../../../fixtures/crosswalk/thai_nguyen.csv");
+const CROSSWALK_2025_07: &str = include_str!("../../../fixtures/crosswalk/thai_nguyen_2025-07.csv");
+
+/// One bundled crosswalk file: where it comes from (named in messages) and
+/// its CSV text (`old_code,new_code,valid_from[,part,note]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrosswalkFile {
+    /// The file under `fixtures/`, as messages name it.
+    pub origin: &'static str,
+    /// Its text.
+    pub csv: &'static str,
+}
+
+/// A province's bundled data, found by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bundle {
+    /// The name flags and job keys give it (`--crosswalk thai-nguyen`,
+    /// `codes_at_date = "thai-nguyen"`).
+    pub name: &'static str,
+    /// Its crosswalk files, oldest step first; they chain by date.
+    pub crosswalk: &'static [CrosswalkFile],
+}
+
+impl Bundle {
+    /// The units before the first crosswalk step (the default unit list).
+    pub fn units(&self) -> UnitRegistry {
+        units()
+    }
+
+    /// The units over time, each list from the day it came into force.
+    pub fn unit_history(&self) -> UnitHistory {
+        unit_history()
+    }
+
+    /// The pilot units.
+    pub fn pilots(&self) -> PilotSet {
+        pilots()
+    }
+}
+
+/// Tỉnh Thái Nguyên: the 177 units to 30/11/2024, the 172 from 01/12/2024
+/// (Nghị quyết 1240/NQ-UBTVQH15), the 92 from 01/07/2025 (Nghị quyết
+/// 1683/NQ-UBTVQH15, with former Bắc Kạn), and the 12 pilot units.
+pub const THAI_NGUYEN: Bundle = Bundle {
+    name: "thai-nguyen",
+    crosswalk: &[
+        CrosswalkFile {
+            origin: "fixtures/crosswalk/thai_nguyen.csv",
+            csv: CROSSWALK_2024_12,
+        },
+        CrosswalkFile {
+            origin: "fixtures/crosswalk/thai_nguyen_2025-07.csv",
+            csv: CROSSWALK_2025_07,
+        },
+    ],
+};
+
+/// Every bundle; the first is the default (its units are used when none
+/// are given).
+pub const BUNDLES: [Bundle; 1] = [THAI_NGUYEN];
+
+/// The bundle a flag or job key names (`thai-nguyen`), if any.
+pub fn named(name: &str) -> Option<&'static Bundle> {
+    BUNDLES.iter().find(|b| b.name == name)
+}
+
+/// The bundle whose units are used when no unit list is given.
+pub fn default_bundle() -> &'static Bundle {
+    &BUNDLES[0]
+}
 
 /// Ids of the bundled instruments.
 pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
@@ -171,6 +246,24 @@ mod tests {
         for x in u.iter() {
             assert_eq!(crate::text::nfc(&x.name), x.name);
             assert!(!super::units().contains(&x.code), "{}", x.code);
+        }
+    }
+
+    #[test]
+    fn bundles_are_found_by_name_only() {
+        let b = super::named("thai-nguyen").unwrap();
+        assert_eq!(b, super::default_bundle());
+        assert_eq!(b.crosswalk.len(), 2);
+        assert!(
+            b.crosswalk[0]
+                .csv
+                .starts_with("old_code,new_code,valid_from")
+        );
+        assert_eq!(b.units().len(), 177);
+        assert_eq!(b.pilots().units.len(), 12);
+        assert_eq!(b.unit_history().latest().len(), 92);
+        for other in ["Thai-Nguyen", "thai_nguyen", "", "bac-kan"] {
+            assert!(super::named(other).is_none(), "{other}");
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`UnitHistory`] / [`IsoDate`]: the unit lists in force one after the other
 //!   (177 → 172 → 92 in Thái Nguyên); a code means what it meant on its date.
 //! - [`PilotSet`]: the pilot units and the period the pilot starts (one start, or waves: [`Wave`]).
+//! - [`Level`]: the confidence level of every interval and label (default 95 %).
 //! - [`Period`]: a survey period (`2024`, `2024-H1`, `2024Q1`, `2024-01`).
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
@@ -32,6 +33,7 @@ pub mod csv_safe;
 mod error;
 pub mod history;
 pub mod instrument;
+pub mod level;
 pub mod period;
 pub mod pilots;
 pub mod progress;
@@ -44,6 +46,7 @@ pub mod units;
 pub use error::{Error, Result};
 pub use history::{DatedUnit, IsoDate, UnitEra, UnitHistory};
 pub use instrument::{Group, Instrument, Item, Scale};
+pub use level::Level;
 pub use period::{Granularity, Period};
 pub use pilots::{PilotSet, Wave};
 pub use units::{Unit, UnitKind, UnitRegistry};

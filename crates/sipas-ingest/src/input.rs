@@ -202,6 +202,40 @@ fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>> {
 }
 
 /// Whether a zip archive has an entry under `xl/` (an xlsx workbook).
+/// A zip archive, read whole.
+pub(crate) fn open_zip(path: &Path) -> Result<::zip::ZipArchive<std::io::Cursor<Vec<u8>>>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ::zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Error::Archive {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn is_csv(name: &str) -> bool {
+    let ext = Path::new(name).extension();
+    !name.ends_with('/')
+        && ext.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        && !name.to_ascii_lowercase().starts_with("__macosx/")
+}
+
+/// The `.csv` entries of a zip, in archive order.
+pub(crate) fn csv_entries(zip: &::zip::ZipArchive<std::io::Cursor<Vec<u8>>>) -> Vec<String> {
+    zip.file_names()
+        .filter_map(std::result::Result::ok)
+        .filter(|n| is_csv(n))
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+}
+
+/// Whether a zip archive holds at least one `.csv` entry (false when it
+/// cannot be read).
+fn zip_has_csv(path: &Path) -> bool {
+    open_zip(path).is_ok_and(|z| !csv_entries(&z).is_empty())
+}
+
 fn zip_has_xl(path: &Path) -> Result<bool> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
@@ -223,7 +257,7 @@ pub fn detect_format(path: &Path) -> Result<std::result::Result<Format, String>>
     if head.starts_with(b"PK\x03\x04") {
         return Ok(if zip_has_xl(path)? {
             Ok(Format::Xlsx)
-        } else if crate::zipcsv::has_csv(path) {
+        } else if zip_has_csv(path) {
             Ok(Format::CsvZip)
         } else {
             Err("zip archive without an xl/ entry or .csv files (not an xlsx workbook or a CSV zip)".into())
@@ -949,62 +983,14 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
     [b',', b';', b'\t', b'|'][best]
 }
 
-/// How a JSON format is laid out.
-pub(crate) fn json_kind(format: Format) -> crate::json::JsonKind {
-    use crate::json::JsonKind;
-    match format {
-        Format::Ndjson => JsonKind::Ndjson,
-        Format::KoboJson => JsonKind::Page(crate::platform::PageKind::Kobo),
-        Format::OdkJson => JsonKind::Page(crate::platform::PageKind::Odk),
-        _ => JsonKind::Array,
-    }
-}
-
 /// A decoded text source, its delimiter given or sniffed.
-fn text_source(d: Decoded, opts: TextOpts) -> Loaded {
+pub(crate) fn text_source(d: Decoded, opts: TextOpts) -> Loaded {
     let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&d.bytes));
     Loaded::Text {
         bytes: d.bytes,
         delimiter,
         encoding: d.encoding,
         confidence: d.confidence,
-    }
-}
-
-/// Loads a source for scanning. Workbooks are loaded by [`crate::excel`].
-pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
-    let io = |source| Error::Io {
-        path: file.path.clone(),
-        source,
-    };
-    match file.format {
-        Format::Csv => {
-            let raw = std::fs::read(&file.path).map_err(io)?;
-            Ok(text_source(
-                decode_file(raw, opts.encoding, &file.name())?,
-                opts,
-            ))
-        }
-        Format::Json | Format::Ndjson | Format::KoboJson | Format::OdkJson => {
-            let raw = std::fs::read(&file.path).map_err(io)?;
-            Ok(crate::json::load(&raw, json_kind(file.format)).0)
-        }
-        Format::CsvZip => {
-            let raw = crate::zipcsv::read_entry(file)?;
-            Ok(text_source(
-                decode_file(raw, opts.encoding, &file.name())?,
-                opts,
-            ))
-        }
-        Format::Parquet => {
-            let (names, rows, metadata) = parquet_meta(&file.path)?;
-            Ok(Loaded::Parquet {
-                names,
-                rows,
-                metadata,
-            })
-        }
-        Format::Xlsx | Format::Xls => crate::excel::load_sheet(file),
     }
 }
 

@@ -102,6 +102,7 @@ mod ids;
 mod input;
 mod json;
 mod layout;
+mod load;
 mod mapping;
 mod merge;
 mod output;

@@ -184,10 +184,10 @@ fn load_file(
                 path: file.path.clone(),
                 source,
             })?;
-            let (l, info) = crate::json::load(&raw, input::json_kind(file.format));
+            let (l, info) = crate::json::load(&raw, crate::load::json_kind(file.format));
             vec![(file.clone(), l, Some(info))]
         }
-        _ => vec![(file.clone(), input::load(file, text)?, None)],
+        _ => vec![(file.clone(), crate::load::load(file, text)?, None)],
     };
     let sources = loaded
         .into_iter()
@@ -342,7 +342,7 @@ fn superseded_ids(plan: &Plan) -> Result<std::collections::HashSet<String>> {
         let loaded = if let Some(l) = &src.loaded {
             l
         } else {
-            reloaded = input::load(&src.file, plan.text)?;
+            reloaded = crate::load::load(&src.file, plan.text)?;
             &reloaded
         };
         loaded.scan(&src.file.path, &mut |i, _, row| {
@@ -749,7 +749,7 @@ fn read_sources(
         };
         let loaded = match src.loaded.take() {
             Some(l) => l,
-            None => input::load(&src.file, plan.text)?,
+            None => crate::load::load(&src.file, plan.text)?,
         };
         let layout = &plan.layouts[fi];
         let text_info = loaded.text_info();

@@ -4,47 +4,22 @@
 //! read as delimited text; other entries (media attachments) are not read.
 
 use std::io::Read;
-use std::path::Path;
 
-use crate::input::{InputFile, Loaded, TextOpts};
+use crate::input::{InputFile, Loaded, TextOpts, csv_entries, decode_file, open_zip, text_source};
 use crate::{Error, Result};
 
-fn open(path: &Path) -> Result<zip::ZipArchive<std::io::Cursor<Vec<u8>>>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| Error::Archive {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-fn is_csv(name: &str) -> bool {
-    let ext = Path::new(name).extension();
-    !name.ends_with('/')
-        && ext.is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        && !name.to_ascii_lowercase().starts_with("__macosx/")
-}
-
-/// The `.csv` entries of a zip, in archive order.
-fn csv_entries(zip: &zip::ZipArchive<std::io::Cursor<Vec<u8>>>) -> Vec<String> {
-    zip.file_names()
-        .filter_map(std::result::Result::ok)
-        .filter(|n| is_csv(n))
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-}
-
-/// Whether a zip archive holds at least one `.csv` entry (false when it
-/// cannot be read).
-pub(crate) fn has_csv(path: &Path) -> bool {
-    open(path).is_ok_and(|z| !csv_entries(&z).is_empty())
+/// The entry `file.sheet` of the zip `file.path`, decoded as delimited text.
+pub(crate) fn load_entry(file: &InputFile, text: TextOpts) -> Result<Loaded> {
+    let raw = read_entry(file)?;
+    Ok(text_source(
+        decode_file(raw, text.encoding, &file.name())?,
+        text,
+    ))
 }
 
 /// The bytes of the entry `file.sheet` of the zip `file.path`.
-pub(crate) fn read_entry(file: &InputFile) -> Result<Vec<u8>> {
-    let mut zip = open(&file.path)?;
+fn read_entry(file: &InputFile) -> Result<Vec<u8>> {
+    let mut zip = open_zip(&file.path)?;
     let name = file.sheet.clone().unwrap_or_default();
     let mut entry = zip.by_name(&name).map_err(|e| Error::Archive {
         path: file.path.clone(),
@@ -61,7 +36,7 @@ pub(crate) fn read_entry(file: &InputFile) -> Result<Vec<u8>> {
 /// Every `.csv` entry of the zip, sorted so that the main table (the
 /// shortest name: `form.csv` before `form-repeat.csv`) comes first.
 pub(crate) fn load_all(file: &InputFile, text: TextOpts) -> Result<Vec<(InputFile, Loaded)>> {
-    let zip = open(&file.path)?;
+    let zip = open_zip(&file.path)?;
     let mut names = csv_entries(&zip);
     drop(zip);
     names.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
@@ -72,7 +47,7 @@ pub(crate) fn load_all(file: &InputFile, text: TextOpts) -> Result<Vec<(InputFil
                 sheet: Some(name),
                 ..file.clone()
             };
-            let loaded = crate::input::load(&src, text)?;
+            let loaded = load_entry(&src, text)?;
             Ok((src, loaded))
         })
         .collect()

@@ -41,17 +41,17 @@ pub struct TwfeRow {
     pub estimate: Option<f64>,
     /// CR1 clustered standard error.
     pub se: Option<f64>,
-    /// Lower bound of the CR1 95% interval (t with G − 1 df).
+    /// Lower bound of the CR1 interval (t with G − 1 df), at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the CR1 95% interval.
+    /// Upper bound of the CR1 interval.
     pub hi: Option<f64>,
     /// CR1 p-value.
     pub p: Option<f64>,
     /// Wild cluster restricted bootstrap p-value (overall row only).
     pub p_wild: Option<f64>,
-    /// Lower bound of the bootstrap 95% interval.
+    /// Lower bound of the wild bootstrap interval, at the results' level.
     pub lo_wild: Option<f64>,
-    /// Upper bound of the bootstrap 95% interval.
+    /// Upper bound of the wild bootstrap interval.
     pub hi_wild: Option<f64>,
     /// Number of clusters (units).
     pub n_clusters: Option<u64>,
@@ -195,6 +195,10 @@ pub struct SelectionInfo {
     pub dropped_units: u64,
     /// Cells of units outside the comparison group.
     pub dropped_cells_outside_baseline: u64,
+    /// Units without a period before the pilot start (left out).
+    pub dropped_units_no_pre_period: u64,
+    /// Their cells.
+    pub dropped_cells_no_pre_period: u64,
     /// Cells with an undefined SIPAS.
     pub dropped_cells_undefined: u64,
     /// Cells in the panel.
@@ -300,6 +304,25 @@ pub struct AggregateQuality {
     /// in words (empty in results written without a design).
     #[serde(default)]
     pub design: String,
+    /// Units with data left out of the pilot / baseline comparison (no
+    /// period before the start, or outside the baseline choice).
+    #[serde(default)]
+    pub left_out: Vec<LeftOutUnit>,
+    /// The confidence level of every interval of the results (absent in
+    /// results written before the level was recorded: 95 %, the only level then).
+    #[serde(default)]
+    pub level: sipas_core::Level,
+}
+
+/// `aggregate-report.json` → `left_out[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct LeftOutUnit {
+    /// GSO code.
+    pub unit_code: String,
+    /// Whether it is a pilot unit.
+    pub pilot: bool,
+    /// `no_pre_period` or `outside_baseline`.
+    pub reason: String,
 }
 
 impl AggregateQuality {

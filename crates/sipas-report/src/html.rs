@@ -105,7 +105,7 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
 
 /// [`render_html`] with the labels of `lang` ([`crate::labels`]).
 pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> String {
-    let l = lang.labels();
+    let l = lang.labels_at(results.level());
     let mut h = String::new();
     let start = pilots.start;
     let codes = shown_pilots(results, pilots);
@@ -227,7 +227,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         escape(l.pilot_units),
         escape(&baseline_label_in(l, results.baseline_unit_count())),
         sipas = escape(l.sipas_column),
-        ci = escape(l.ci95),
+        ci = escape(l.ci_label),
     );
     for p in periods {
         let _ = write!(h, "<tr{}><td class=\"name\">{p}</td>", cls(p));
@@ -389,7 +389,7 @@ fn todays_units_section(h: &mut String, results: &Results, l: &Labels) {
             "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
             escape(l.treatment_definition),
             escape(l.estimate),
-            escape(l.ci95),
+            escape(l.ci_label),
             escape(l.treated_of_total)
         );
         for r in rows {
@@ -512,7 +512,7 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
         escape(l.eval_intro),
         escape(l.method),
         escape(l.estimate),
-        escape(l.ci95),
+        escape(l.ci_label),
         escape(l.standard_error),
         escape(l.note)
     );
@@ -584,6 +584,8 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
                     ("dropped", &sel.dropped_units.to_string()),
                     ("outside", &sel.dropped_cells_outside_baseline.to_string()),
                     ("undefined", &sel.dropped_cells_undefined.to_string()),
+                    ("no_pre", &sel.dropped_units_no_pre_period.to_string()),
+                    ("no_pre_cells", &sel.dropped_cells_no_pre_period.to_string()),
                 ]
             ))
         );
@@ -625,7 +627,7 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
              <th>{}</th><th>{}</th><th>p</th></tr>",
             escape(l.period),
             escape(l.estimate),
-            escape(l.ci95)
+            escape(l.ci_label)
         );
         for c in &ev.event_study {
             let _ = writeln!(
@@ -688,7 +690,7 @@ fn unit_effects_table(h: &mut String, results: &Results, l: &Labels) {
         escape(l.pilot_units),
         escape(l.comparison_group),
         escape(l.did_survey_se),
-        escape(l.ci95),
+        escape(l.ci_label),
         before = escape(l.before),
         after = escape(l.after),
         est = escape(l.estimate),

@@ -17,8 +17,12 @@
 //! `{name}` holes for markup (`{survey}`, `{model}`): the page escapes the
 //! label first, then fills those holes with its own HTML.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+
+use sipas_core::Level;
 
 /// The language of the report's labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -31,9 +35,31 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The label catalogue of this language.
+    /// The label catalogue of this language at the default confidence level
+    /// (see [`Lang::labels_at`]).
     #[must_use]
     pub fn labels(self) -> &'static Labels {
+        self.labels_at(Level::DEFAULT)
+    }
+
+    /// The label catalogue of this language with every `{level}` written
+    /// as `level` (`95%`, `90%`): the level the results were computed at.
+    /// Built once per language and level.
+    #[must_use]
+    pub fn labels_at(self, level: Level) -> &'static Labels {
+        type Cache = Mutex<HashMap<(Lang, u64), &'static Labels>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .entry((self, level.value().to_bits()))
+            .or_insert_with(|| Box::leak(Box::new(self.templates().at_level(level))))
+    }
+
+    /// The catalogue with its `{level}` holes unfilled.
+    fn templates(self) -> &'static Labels {
         match self {
             Lang::Vi => &VI,
             Lang::En => &EN,
@@ -120,7 +146,7 @@ pub struct Labels {
     pub groups_heading: &'static str,
     pub period: &'static str,
     pub sipas_column: &'static str,
-    pub ci95: &'static str,
+    pub ci_label: &'static str,
     pub units_heading: &'static str,
     pub units_note: &'static str,
     pub unit: &'static str,
@@ -295,7 +321,7 @@ pub const VI: Labels = Labels {
     pretrend_wild: "; p bootstrap hoang dã = {p}",
     forest_title: "Tác động của thí điểm: chung và theo từng đơn vị",
     forest_subtitle: "Tím: chung (TWFE), KTC cụm CR1 và bootstrap hoang dã; \
-xanh: từng đơn vị, DiD 2×2, KTC 95% từ sai số khảo sát",
+xanh: từng đơn vị, DiD 2×2, KTC {level} từ sai số khảo sát",
     forest_x: "Chênh lệch điểm SIPAS so với nhóm đối chứng (điểm)",
     overall_cr1: "Chung — KTC cụm (CR1)",
     overall_wild: "Chung — KTC bootstrap hoang dã",
@@ -306,7 +332,7 @@ bắt đầu từ kỳ {start}. Nhóm đối chứng gồm {baseline} đơn vị
 Số liệu gồm {periods} kỳ khảo sát ({first}–{last}).",
     with_data: " (có số liệu: {n} đơn vị)",
     did_heading: "Ước lượng khác biệt kép (DiD)",
-    did_headline: "{estimate} điểm phần trăm (khoảng tin cậy 95%: {ci}; sai số chuẩn {se})",
+    did_headline: "{estimate} điểm phần trăm (khoảng tin cậy {level}: {ci}; sai số chuẩn {se})",
     before_pilot: "Trước thí điểm",
     since_pilot: "Từ khi thí điểm",
     change: "Thay đổi",
@@ -317,7 +343,7 @@ Số liệu gồm {periods} kỳ khảo sát ({first}–{last}).",
 trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Nhờ vậy, những biến động chung \
 của cả tỉnh (ví dụ một kỳ khảo sát mà mọi nơi đều tăng) bị loại ra, phần còn lại là \
 mức tăng thêm gắn với thí điểm. Giá trị dương nghĩa là sự hài lòng ở các đơn vị thí \
-điểm tăng nhanh hơn nhóm đối chứng. Nếu khoảng tin cậy 95% chứa 0 thì số liệu chưa đủ \
+điểm tăng nhanh hơn nhóm đối chứng. Nếu khoảng tin cậy {level} chứa 0 thì số liệu chưa đủ \
 để khẳng định có khác biệt. Kết quả chỉ đáng tin khi hai nhóm có xu hướng giống nhau \
 trước thí điểm: hãy xem các biểu đồ bên dưới.",
     did_no_rows: "did.csv không có dòng nào",
@@ -326,15 +352,15 @@ cần số liệu cả trước và từ kỳ bắt đầu thí điểm ({start}
     groups_heading: "Thí điểm và đối chứng theo kỳ",
     period: "Kỳ",
     sipas_column: "SIPAS (0–100)",
-    ci95: "KTC 95%",
+    ci_label: "KTC {level}",
     units_heading: "Các đơn vị thí điểm theo kỳ",
-    units_note: "Mỗi ô: điểm SIPAS (0–100), khoảng tin cậy 95% và số phiếu n. \
+    units_note: "Mỗi ô: điểm SIPAS (0–100), khoảng tin cậy {level} và số phiếu n. \
 Cột tô màu: từ khi thí điểm.",
     unit: "Đơn vị",
     charts_heading: "Biểu đồ",
     pilots_alt: "Điểm SIPAS của các đơn vị thí điểm và nhóm đối chứng, cùng một trục tung",
     pilots_caption: "Đường xanh: đơn vị thí điểm; đường cam: nhóm đối chứng; \
-vùng tô: khoảng tin cậy 95%; đường nét đứt: kỳ bắt đầu thí điểm.",
+vùng tô: khoảng tin cậy {level}; đường nét đứt: kỳ bắt đầu thí điểm.",
     trend_alt: "Điểm SIPAS theo kỳ: {name}",
     todays_heading: "Đơn vị hiện nay và thí điểm / Pilots on today's units",
     todays_intro: "Sau các lần sắp xếp đơn vị hành chính cấp xã (01/12/2024, 01/07/2025), \
@@ -359,7 +385,7 @@ pilot communes (from the population file given to the job).",
     def_contains_pilot_unmixed: "Bỏ đơn vị hỗn hợp (contains_pilot_unmixed)",
     modes_heading: "SIPAS theo hình thức khảo sát / By survey mode",
     quality_heading: "Chất lượng dữ liệu / Data quality",
-    modes_intro: "Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có khoảng tin cậy 95% tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.",
+    modes_intro: "Các hình thức khảo sát (giấy, trực tuyến, điện thoại…) là các phần của cùng một mẫu: chỉ số chung gộp tất cả. Bảng so sánh từng cặp hình thức trong mỗi kỳ; chênh lệch có khoảng tin cậy {level} tính theo thiết kế mẫu (hai hình thức chung tầng nên không độc lập). Chênh lệch lớn gợi ý hiệu ứng hình thức khảo sát.",
     mode_a: "Hình thức A",
     mode_b: "Hình thức B",
     mismatch: "không khớp",
@@ -401,15 +427,15 @@ pilot communes (from the population file given to the job).",
     twfe_note: "{clusters} đơn vị ({treated} thí điểm), {cells} ô đơn vị × kỳ; t với G − 1 bậc tự do",
     twfe_wild: "TWFE, bootstrap cụm hoang dã (WCR)",
     wild_note: "trọng số {weights}, {replicates} lần lặp, hạt giống {seed}",
-    selection_note: "Bảng số liệu: {cells} ô của {pilots} đơn vị thí điểm và {baseline} đơn vị đối chứng (nhóm so sánh: {set}; trọng số: {weighting}); bỏ {dropped} đơn vị, {outside} ô ngoài nhóm so sánh, {undefined} ô không có chỉ số.",
+    selection_note: "Bảng số liệu: {cells} ô của {pilots} đơn vị thí điểm và {baseline} đơn vị đối chứng (nhóm so sánh: {set}; trọng số: {weighting}); bỏ {dropped} đơn vị, {outside} ô ngoài nhóm so sánh, {undefined} ô không có chỉ số; {no_pre} đơn vị ({no_pre_cells} ô) không có kỳ nào trước khi thí điểm bắt đầu nên không đưa vào so sánh (xem methods.txt).",
     twfe_reading: "Cách đọc: mô hình hai chiều cố định so sánh mỗi đơn vị với chính nó theo thời gian và loại bỏ biến động chung của từng kỳ. Sai số cụm CR1 cho phép sai số của một đơn vị tương quan giữa các kỳ; vì chỉ có ít đơn vị thí điểm, khoảng tin cậy bootstrap cụm hoang dã là cách suy luận nên ưu tiên.",
     pretrend_heading: "Kiểm định xu hướng trước thí điểm",
     pretrend_text: "Kiểm định đồng thời {q} hệ số trước thí điểm bằng 0: F({df1}, {df2}) = {f}, p = {p}{wild}. p lớn nghĩa là không phát hiện được khác biệt về xu hướng trước thí điểm, chứ không chứng minh hai nhóm có xu hướng song song.",
-    event_caption: "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, bằng 0); thanh dọc: khoảng tin cậy 95% (sai số cụm CR1).",
+    event_caption: "Hệ số theo kỳ so với kỳ bắt đầu (k = 0); kỳ k = −1 là kỳ tham chiếu (điểm rỗng, bằng 0); thanh dọc: khoảng tin cậy {level} (sai số cụm CR1).",
     reference: "tham chiếu",
-    forest_caption: "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: DiD 2×2 so với nhóm đối chứng, khoảng tin cậy 95% từ sai số khảo sát của các ô.",
+    forest_caption: "Hàng đầu (tím): ước lượng chung của mô hình hai chiều cố định với khoảng tin cậy cụm CR1 và bootstrap hoang dã. Sau đó (xanh) từng đơn vị thí điểm theo mã đơn vị: DiD 2×2 so với nhóm đối chứng, khoảng tin cậy {level} từ sai số khảo sát của các ô.",
     unit_effects_heading: "Từng đơn vị thí điểm",
-    unit_effects_text: "Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối chứng. Khoảng tin cậy 95% là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối chứng và thường quá nhỏ (MacKinnon & Webb 2017).",
+    unit_effects_text: "Mỗi đơn vị thí điểm được so sánh riêng với nhóm đối chứng. Khoảng tin cậy {level} là của DiD 2×2, tính từ sai số khảo sát của các ô (coi các đơn vị là cố định). Ước lượng TWFE của từng đơn vị được ghi để đối chiếu (trên bảng số liệu cân đối, nó bằng DiD 2×2) nhưng không kèm khoảng tin cậy: với một đơn vị thí điểm, sai số chuẩn theo cụm không đáng tin cậy, vì nó chỉ phản ánh biến động của nhóm đối chứng và thường quá nhỏ (MacKinnon & Webb 2017).",
     unit_effects_gloss: "(With a single pilot unit, cluster-robust standard errors are not reliable: they reflect only the baseline's variation and are far too small.)",
     did_survey_se: "DiD 2×2 (sai số khảo sát)",
     before: "Trước",
@@ -419,7 +445,7 @@ pilot communes (from the population file given to the job).",
     index_text: "Chỉ số của một câu hỏi là tỷ lệ hài lòng: 100 × (số câu trả lời 4 “Hài lòng” hoặc 5 “Rất hài lòng”) / (số câu trả lời hợp lệ), tính bằng phần trăm. Câu bỏ trống hoặc không hợp lệ là thiếu: không được tính vào mẫu số và không bao giờ được coi là 0. Chỉ số của một yếu tố là trung bình chỉ số các câu hỏi của yếu tố đó, chỉ số của một phần là trung bình các yếu tố, và chỉ số SIPAS là trung bình các phần (bộ câu hỏi 2017–2021: trung bình năm yếu tố).",
     data_text: "Số liệu gồm {pilot_units} đơn vị thí điểm và {baseline} đơn vị đối chứng (không thí điểm), {periods} kỳ khảo sát từ {first} đến {last}. Thí điểm bắt đầu từ kỳ {start}: {pre} kỳ trước thí điểm và {post} kỳ từ khi thí điểm.",
     se_heading: "Sai số chuẩn và khoảng tin cậy",
-    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy 95% là ước lượng ± 1.96 × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
+    se_text: "Sai số chuẩn của mỗi chỉ số được tính theo thiết kế khảo sát (mặc định: mỗi đơn vị × kỳ là một tầng, phương pháp tuyến tính hóa Taylor), có tính trọng số của phiếu nếu có, cho cùng kết quả với gói {survey} của R. Khoảng tin cậy {level} là ước lượng ± {z} × sai số chuẩn. Nhóm đối chứng là ước lượng gộp các phiếu của mọi đơn vị không thí điểm trong từng kỳ. Ô trống (—) nghĩa là không đủ số liệu để tính, không phải bằng 0.",
     design_text: "Thiết kế khảo sát và phương pháp tính phương sai dùng cho mọi sai số chuẩn, khoảng tin cậy và dải trên biểu đồ (kể cả khác biệt kép 2×2): {design}",
     did22_heading: "Khác biệt kép 2×2",
     did22_text: "Ước lượng khác biệt kép (DiD) đơn giản nhất so sánh bốn trung bình: mức thay đổi của chỉ số ở các đơn vị thí điểm (trung bình từ kỳ {start} trở đi trừ trung bình các kỳ trước) trừ đi mức thay đổi cùng thời gian của nhóm đối chứng. Sai số chuẩn được tính từ sai số khảo sát theo cùng thiết kế (hiệp phương sai đầy đủ của bốn nhóm), coi các đơn vị là cố định: nó phản ánh sai số chọn mẫu phiếu nhưng không phản ánh biến động ngẫu nhiên giữa các đơn vị.{per_unit}",
@@ -509,8 +535,8 @@ pub const EN: Labels = Labels {
     pretrend_subtitle: "Pre-trend test: F({df1}, {df2}) = {f}, p = {p}",
     pretrend_wild: "; wild bootstrap p = {p}",
     forest_title: "Effect of the pilot: overall and per unit",
-    forest_subtitle: "Purple: overall (TWFE), cluster CR1 and wild bootstrap 95% CI; \
-blue: each unit, 2×2 DiD, 95% CI from survey standard errors",
+    forest_subtitle: "Purple: overall (TWFE), cluster CR1 and wild bootstrap CI; \
+blue: each unit, 2×2 DiD, {level} CI from survey standard errors",
     forest_x: "Difference in SIPAS score from the comparison group (points)",
     overall_cr1: "Overall — cluster CI (CR1)",
     overall_wild: "Overall — wild bootstrap CI",
@@ -521,7 +547,7 @@ starting in period {start}. The comparison group holds {baseline} units without 
 The data cover {periods} survey periods ({first}–{last}).",
     with_data: " (with data: {n} units)",
     did_heading: "Difference-in-differences estimate (DiD)",
-    did_headline: "{estimate} percentage points (95% confidence interval: {ci}; standard error {se})",
+    did_headline: "{estimate} percentage points ({level} confidence interval: {ci}; standard error {se})",
     before_pilot: "Before the pilot",
     since_pilot: "Since the pilot",
     change: "Change",
@@ -532,7 +558,7 @@ of the SIPAS index in the pilot units (mean from period {start} on against the m
 periods before) minus the change of the comparison group over the same time. Movements \
 common to the whole province (a period in which every place rises) cancel out; what remains \
 is the extra gain that goes with the pilot. A positive value means satisfaction in the pilot \
-units rose faster than in the comparison group. When the 95% confidence interval contains 0 \
+units rose faster than in the comparison group. When the {level} confidence interval contains 0 \
 the data do not establish a difference. The result is trustworthy only when both groups \
 moved alike before the pilot: see the charts below.",
     did_no_rows: "did.csv has no rows",
@@ -541,14 +567,14 @@ both before and from the pilot's first period ({start}).",
     groups_heading: "Pilot and comparison units by period",
     period: "Period",
     sipas_column: "SIPAS (0–100)",
-    ci95: "95% CI",
+    ci_label: "{level} CI",
     units_heading: "The pilot units by period",
-    units_note: "Each cell: SIPAS score (0–100), 95% confidence interval and number of \
+    units_note: "Each cell: SIPAS score (0–100), {level} confidence interval and number of \
 responses n. Shaded columns: since the pilot.",
     unit: "Unit",
     charts_heading: "Charts",
     pilots_alt: "SIPAS score of the pilot units and the comparison group, on one shared y axis",
-    pilots_caption: "Blue line: pilot unit; orange line: comparison group; shaded: 95% \
+    pilots_caption: "Blue line: pilot unit; orange line: comparison group; shaded: {level} \
 confidence interval; dashed line: first pilot period.",
     trend_alt: "SIPAS score by period: {name}",
     todays_heading: "Pilots on today's units",
@@ -572,7 +598,7 @@ living in pilot communes (from the population file given to the job).",
     def_contains_pilot_unmixed: "Mixed units left out (contains_pilot_unmixed)",
     modes_heading: "SIPAS by survey mode",
     quality_heading: "Data quality",
-    modes_intro: "The survey modes (paper, online, telephone…) are parts of one sample: the overall index pools them all. The table compares each pair of modes within each period; the difference has a 95% confidence interval from the survey design (the two modes share strata, so they are not independent). A large difference suggests a mode effect.",
+    modes_intro: "The survey modes (paper, online, telephone…) are parts of one sample: the overall index pools them all. The table compares each pair of modes within each period; the difference has a {level} confidence interval from the survey design (the two modes share strata, so they are not independent). A large difference suggests a mode effect.",
     mode_a: "Mode A",
     mode_b: "Mode B",
     mismatch: "does not match",
@@ -614,15 +640,15 @@ living in pilot communes (from the population file given to the job).",
     twfe_note: "{clusters} units ({treated} pilots), {cells} unit × period cells; t with G − 1 degrees of freedom",
     twfe_wild: "TWFE, wild cluster bootstrap (WCR)",
     wild_note: "{weights} weights, {replicates} replicates, seed {seed}",
-    selection_note: "Panel: {cells} cells of {pilots} pilot units and {baseline} comparison units (comparison set: {set}; weighting: {weighting}); {dropped} units left out, {outside} cells outside the comparison set, {undefined} cells without an index.",
+    selection_note: "Panel: {cells} cells of {pilots} pilot units and {baseline} comparison units (comparison set: {set}; weighting: {weighting}); {dropped} units left out, {outside} cells outside the comparison set, {undefined} cells without an index; {no_pre} units ({no_pre_cells} cells) have no period before the pilot start and are not compared (see methods.txt).",
     twfe_reading: "How to read it: the two-way fixed-effects model compares each unit with itself over time and removes the movement common to each period. CR1 cluster standard errors allow a unit's errors to be correlated across periods; as there are few pilot units, the wild cluster bootstrap interval is the inference to prefer.",
     pretrend_heading: "Pre-trend test",
     pretrend_text: "Joint test that the {q} pre-pilot coefficients are 0: F({df1}, {df2}) = {f}, p = {p}{wild}. A large p means that no difference in pre-pilot trends was detected; it does not prove that the two groups trended in parallel.",
-    event_caption: "Coefficient of each period relative to the pilot's first period (k = 0); k = −1 is the reference period (hollow point, fixed at 0); vertical bars: 95% confidence interval (CR1 cluster standard errors).",
+    event_caption: "Coefficient of each period relative to the pilot's first period (k = 0); k = −1 is the reference period (hollow point, fixed at 0); vertical bars: {level} confidence interval (CR1 cluster standard errors).",
     reference: "reference",
-    forest_caption: "Top row (purple): the overall estimate of the two-way fixed-effects model with its CR1 cluster and wild bootstrap confidence intervals. Below it (blue), each pilot unit by unit code: the 2×2 DiD against the comparison group, 95% confidence interval from the survey standard errors of the cells.",
+    forest_caption: "Top row (purple): the overall estimate of the two-way fixed-effects model with its CR1 cluster and wild bootstrap confidence intervals. Below it (blue), each pilot unit by unit code: the 2×2 DiD against the comparison group, {level} confidence interval from the survey standard errors of the cells.",
     unit_effects_heading: "Each pilot unit",
-    unit_effects_text: "Each pilot unit is compared on its own with the comparison group. The 95% confidence interval is that of the 2×2 DiD, from the survey standard errors of the cells (units taken as fixed). The unit's own TWFE estimate is shown for comparison (on a balanced panel it equals the 2×2 DiD) but without an interval: with a single pilot unit, cluster-robust standard errors are not reliable, as they reflect only the comparison group's variation and are usually far too small (MacKinnon & Webb 2017).",
+    unit_effects_text: "Each pilot unit is compared on its own with the comparison group. The {level} confidence interval is that of the 2×2 DiD, from the survey standard errors of the cells (units taken as fixed). The unit's own TWFE estimate is shown for comparison (on a balanced panel it equals the 2×2 DiD) but without an interval: with a single pilot unit, cluster-robust standard errors are not reliable, as they reflect only the comparison group's variation and are usually far too small (MacKinnon & Webb 2017).",
     unit_effects_gloss: "",
     did_survey_se: "2×2 DiD (survey standard errors)",
     before: "Before",
@@ -632,7 +658,7 @@ living in pilot communes (from the population file given to the job).",
     index_text: "The index of a question is its satisfaction rate: 100 × (answers 4 “Satisfied” or 5 “Very satisfied”) / (valid answers), in percent. A blank or invalid answer is missing: it is left out of the denominator and never counted as 0. The index of an element is the mean of the indices of its questions, that of a part the mean of its elements, and the SIPAS index the mean of the parts (2017–2021 questionnaire: the mean of the five elements).",
     data_text: "The data hold {pilot_units} pilot units and {baseline} comparison units (without the pilot), {periods} survey periods from {first} to {last}. The pilot starts in period {start}: {pre} periods before the pilot and {post} since.",
     se_heading: "Standard errors and confidence intervals",
-    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The 95% confidence interval is the estimate ± 1.96 × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
+    se_text: "The standard error of each index follows the survey design (by default each unit × period is a stratum, Taylor linearisation), with the response weights when given, and agrees with R's {survey} package. The {level} confidence interval is the estimate ± {z} × standard error. The comparison group is one estimate pooling the responses of every unit without the pilot in each period. An empty cell (—) means too few data to compute, not 0.",
     design_text: "Survey design and variance method behind every standard error, confidence interval and chart band (the 2×2 difference-in-differences included): {design}",
     did22_heading: "2×2 difference-in-differences",
     did22_text: "The simplest difference-in-differences (DiD) estimate compares four means: the change of the index in the pilot units (mean from period {start} on minus the mean of the periods before) minus the change of the comparison group over the same time. Its standard error comes from the survey errors under the same design (the full covariance of the four groups), taking the units as fixed: it reflects the sampling of responses but not random variation between units.{per_unit}",
@@ -710,6 +736,36 @@ living in pilot communes (from the population file given to the job).",
 };
 
 impl Labels {
+    /// These labels with `{level}` and `{z}` (the interval's multiplier)
+    /// filled in (a few strings per level and
+    /// language, kept for the process: see [`Lang::labels_at`]).
+    fn at_level(&self, level: Level) -> Labels {
+        let (shown, z) = (level.to_string(), level.multiplier_label());
+        let put = |t: &'static str| -> &'static str {
+            if t.contains("{level}") || t.contains("{z}") {
+                let filled = t.replace("{level}", &shown).replace("{z}", &z);
+                Box::leak(filled.into_boxed_str())
+            } else {
+                t
+            }
+        };
+        let t = self;
+        Labels {
+            ci_label: put(t.ci_label),
+            did_headline: put(t.did_headline),
+            did_reading: put(t.did_reading),
+            event_caption: put(t.event_caption),
+            forest_caption: put(t.forest_caption),
+            forest_subtitle: put(t.forest_subtitle),
+            modes_intro: put(t.modes_intro),
+            pilots_caption: put(t.pilots_caption),
+            se_text: put(t.se_text),
+            unit_effects_text: put(t.unit_effects_text),
+            units_note: put(t.units_note),
+            ..*self
+        }
+    }
+
     /// Every label with its field name, in declaration order, then the
     /// channel and reason labels under their keys (for tests and for
     /// checking that a translation is complete).
@@ -751,7 +807,7 @@ impl Labels {
             ("groups_heading", self.groups_heading),
             ("period", self.period),
             ("sipas_column", self.sipas_column),
-            ("ci95", self.ci95),
+            ("ci_label", self.ci_label),
             ("units_heading", self.units_heading),
             ("units_note", self.units_note),
             ("unit", self.unit),
@@ -933,6 +989,28 @@ mod tests {
         assert_eq!(EN.sipas_axis, "SIPAS score (0–100)");
         assert!(VI.pilots_title.starts_with(VI.sipas_axis));
         assert!(EN.pilots_title.starts_with(EN.sipas_axis));
+    }
+
+    #[test]
+    fn the_level_is_written_into_every_label_that_names_it() {
+        for lang in [Lang::Vi, Lang::En] {
+            let l90 = lang.labels_at(Level::new(0.90).unwrap());
+            let l95 = lang.labels();
+            for ((k, a), (_, b)) in l90.all().iter().zip(l95.all()) {
+                for hole in ["{level}", "{z}"] {
+                    assert!(!a.contains(hole) && !b.contains(hole), "{k}");
+                }
+                assert!(!a.contains("95%"), "{k}: {a}");
+                assert_eq!(a.contains("90%"), b.contains("95%"), "{k}");
+            }
+            // Built once per language and level.
+            assert!(std::ptr::eq(l90, lang.labels_at(Level::new(0.90).unwrap())));
+        }
+        assert_eq!(
+            Lang::Vi.labels_at(Level::new(0.90).unwrap()).ci_label,
+            "KTC 90%"
+        );
+        assert_eq!(Lang::En.labels().ci_label, "95% CI");
     }
 
     #[test]

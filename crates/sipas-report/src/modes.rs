@@ -86,7 +86,7 @@ pub(crate) fn section(h: &mut String, rows: &[ModeRow], l: &Labels) {
         escape(l.period),
         escape(l.mode_a),
         escape(l.mode_b),
-        escape(l.ci95)
+        escape(l.ci_label)
     );
     for r in rows {
         let _ = writeln!(

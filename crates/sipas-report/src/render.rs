@@ -28,7 +28,7 @@ pub const BASELINE_COLOR: RGBColor = RGBColor(217, 95, 2);
 pub const MARKER_COLOR: RGBColor = RGBColor(90, 90, 90);
 /// Colour of the reorganisation markers.
 pub const REORG_COLOR: RGBColor = RGBColor(130, 80, 150);
-/// Opacity of the 95% bands.
+/// Opacity of the interval bands.
 pub const BAND_ALPHA: f64 = 0.2;
 
 /// Sizes of the charts, in pixels.

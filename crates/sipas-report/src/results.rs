@@ -29,9 +29,9 @@ pub struct Estimate {
     pub sipas: Option<f64>,
     /// Linearized standard error.
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
 }
 
@@ -59,9 +59,9 @@ pub struct Did {
     pub estimate: Option<f64>,
     /// Its standard error.
     pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
+    /// Lower bound of the interval, at the results' level.
     pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
+    /// Upper bound of the interval.
     pub hi: Option<f64>,
     /// Mean pilot SIPAS before the start.
     pub pilot_pre: Option<f64>,
@@ -114,9 +114,28 @@ impl Results {
             .ok_or_else(|| Error::UnknownUnit(code.to_string()))
     }
 
-    /// Number of units the results mark as non-pilot (the baseline group).
+    /// Number of units in the baseline group: the non-pilot units less those
+    /// `aggregate-report.json` lists as left out of the comparison.
     pub fn baseline_unit_count(&self) -> usize {
-        self.units.values().filter(|u| !u.pilot).count()
+        // Non-pilot units the aggregate left out of the comparison
+        // (`sipas_aggregate::arms`) are not in the baseline's pool.
+        let left_out = self.quality.aggregate.as_ref().map_or(0, |a| {
+            a.left_out
+                .iter()
+                .filter(|u| !u.pilot && self.units.contains_key(&u.unit_code))
+                .count()
+        });
+        self.units.values().filter(|u| !u.pilot).count() - left_out
+    }
+
+    /// The confidence level every interval of these results was computed at
+    /// (`aggregate-report.json`; 95 % without it): the report's labels say it.
+    pub fn level(&self) -> sipas_core::Level {
+        self.quality
+            .aggregate
+            .as_ref()
+            .map(|a| a.level)
+            .unwrap_or_default()
     }
 
     /// Codes of the units the results mark as pilot units, in code order.

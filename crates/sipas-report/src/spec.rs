@@ -32,7 +32,7 @@ pub enum SeriesRole {
     Baseline,
 }
 
-/// One series: a line with points and its 95% band, in chart coordinates
+/// One series: a line with points and its interval band, in chart coordinates
 /// (x = position of the period, 0-based; y = SIPAS in %).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesSpec {
@@ -336,7 +336,13 @@ pub fn trend_spec_in(
 ) -> Result<ChartSpec> {
     let unit = results.unit(unit_code)?;
     let title = unit_title(&unit.name, &unit.district);
-    unit_chart(lang.labels(), results, pilots, unit_code, title)
+    unit_chart(
+        lang.labels_at(results.level()),
+        results,
+        pilots,
+        unit_code,
+        title,
+    )
 }
 
 /// Pilot units shown in the report: the pilot set's units present in the
@@ -382,7 +388,7 @@ pub fn pilots_spec_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Resul
         .into_iter()
         .map(|code| {
             let name = nfc(&results.unit(code)?.name);
-            unit_chart(lang.labels(), results, pilots, code, name)
+            unit_chart(lang.labels_at(results.level()), results, pilots, code, name)
         })
         .collect::<Result<Vec<_>>>()?;
     let shared = y_range(
@@ -469,7 +475,7 @@ pub struct EventPoint {
     pub period: String,
     /// β̂_k.
     pub estimate: f64,
-    /// 95% interval (error bar), when defined.
+    /// Interval (error bar) at the results' level, when defined.
     pub ci: Option<(f64, f64)>,
     /// The reference period (fixed at 0), drawn as a hollow point.
     pub reference: bool,
@@ -548,7 +554,7 @@ pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
 
 /// [`event_study_spec`] labelled in `lang`.
 pub fn event_study_spec_in(results: &Results, lang: Lang) -> Option<EventStudySpec> {
-    let l = lang.labels();
+    let l = lang.labels_at(results.level());
     let ev = &results.evaluation;
     let (first, last) = (ev.event_study.first()?, ev.event_study.last()?);
     let points: Vec<EventPoint> = ev
@@ -632,7 +638,7 @@ pub struct ForestRow {
     /// Point estimate, when defined: the overall TWFE estimate, or the unit's
     /// 2×2 estimate (its TWFE estimate when `did_units.csv` lacks the unit).
     pub estimate: Option<f64>,
-    /// The row's 95% interval: CR1 or wild for the overall rows, the 2×2
+    /// The row's interval (at the results' level): CR1 or wild for the overall rows, the 2×2
     /// interval from the cells' survey SEs for a unit.
     pub ci: Option<(f64, f64)>,
 }
@@ -696,7 +702,7 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
 
 /// [`forest_spec`] labelled in `lang`.
 pub fn forest_spec_in(results: &Results, lang: Lang) -> Option<ForestSpec> {
-    let l = lang.labels();
+    let l = lang.labels_at(results.level());
     let ev = &results.evaluation;
     let twfe = ev.twfe.as_ref()?;
     let o = &twfe.overall;

@@ -13,7 +13,7 @@ use sipas_core::Period;
 use super::output::{CiMethod, DomainEstimates, DomainType};
 use super::spec::{DesignSpec, Strata, VarianceMethod};
 use crate::Result;
-use crate::estimate::{AggregateOptions, Estimate, Indices, Z_INTERVAL, aggregate};
+use crate::estimate::{AggregateOptions, Estimate, Indices, aggregate};
 use crate::responses::Responses;
 
 /// The result tables' numbers under the design `spec`: the cells, groups and
@@ -41,17 +41,9 @@ pub fn aggregate_with_design(
     Ok((indices, est))
 }
 
-/// Interval of a composite: value ± 1.96·SE clipped to 0–100.
-fn estimate(value: Option<f64>, se: Option<f64>) -> Estimate {
-    let se = value.and(se);
-    let (lo, hi) = match (value, se) {
-        (Some(v), Some(se)) => (
-            Some((v - Z_INTERVAL * se).clamp(0.0, 100.0)),
-            Some((v + Z_INTERVAL * se).clamp(0.0, 100.0)),
-        ),
-        _ => (None, None),
-    };
-    Estimate { value, se, lo, hi }
+/// Interval of a composite at the estimates' level (see [`Estimate::with_se`]).
+fn estimate(value: Option<f64>, se: Option<f64>, level: sipas_core::Level) -> Estimate {
+    Estimate::with_se(value, value.and(se), level)
 }
 
 /// Replaces the SEs and intervals of `indices` by those of the design
@@ -94,7 +86,7 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         let (u, p) = (c.unit_code.as_str(), c.period);
         if let Some(row) = get(DomainType::Unit, u, p, &root, CiMethod::Normal) {
             let se = row.se.filter(|_| c.n > 1);
-            c.sipas = estimate(row.value, se);
+            c.sipas = estimate(row.value, se, est.level);
         }
         for (g, v) in group_ids.iter().zip(&mut c.groups) {
             if let Some(row) = get(DomainType::Unit, u, p, g, CiMethod::Normal) {
@@ -113,7 +105,7 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         let (d, p) = (g.group.as_str(), g.period);
         if let Some(row) = get(DomainType::Group, d, p, &root, CiMethod::Normal) {
             let se = row.se.filter(|_| g.n > 1);
-            g.sipas = estimate(row.value, se);
+            g.sipas = estimate(row.value, se, est.level);
         }
         for (id, v) in group_ids.iter().zip(&mut g.groups) {
             if let Some(row) = get(DomainType::Group, d, p, id, CiMethod::Normal) {
@@ -124,8 +116,8 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
     if let (Some(d), Some(dd)) = (&mut indices.did, &est.did) {
         d.estimate = dd.estimate;
         d.se = dd.se;
-        d.lo = dd.estimate - Z_INTERVAL * dd.se;
-        d.hi = dd.estimate + Z_INTERVAL * dd.se;
+        d.lo = dd.estimate - est.level.normal_multiplier() * dd.se;
+        d.hi = dd.estimate + est.level.normal_multiplier() * dd.se;
         for (q, e) in [
             &mut d.pilot_pre,
             &mut d.pilot_post,
@@ -135,10 +127,26 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         .into_iter()
         .enumerate()
         {
-            *e = estimate(Some(dd.values[q]), Some(dd.quadrant_se(q)));
+            *e = estimate(Some(dd.values[q]), Some(dd.quadrant_se(q)), est.level);
         }
     }
-    indices.report.design = describe(&est.design);
+    indices.report.design = format!("{} {}", describe(&est.design), describe_level(est.level));
+    indices.report.level = est.level;
+}
+
+/// The confidence level of every interval, in a statistician's words, in
+/// English and Vietnamese (for `methods.txt` and the run's log).
+pub fn describe_level(level: sipas_core::Level) -> String {
+    format!(
+        "Confidence level: every interval is at the {level} level (α = {alpha}): \
+         composite indices, differences and 2×2 DiDs are estimate ± {m} SE, items use the \
+         Wilson (z = {z:.4}) and logit (Student t on the design df) intervals, regression \
+         coefficients Student t with G − 1 df. \
+         Mức tin cậy: mọi khoảng tin cậy ở mức {level}.",
+        alpha = level.alpha_percent(),
+        m = level.multiplier_label(),
+        z = level.z(),
+    )
 }
 
 /// The design and variance method in a statistician's words (for

@@ -17,9 +17,14 @@
 use rayon::prelude::*;
 use sipas_core::Period;
 
-use super::engine::{Design, Model};
+use super::model::{Design, Model};
 use super::replicate::{Supplied, bootstrap_factors};
 use super::spec::{DesignSpec, LonelyPsu, VarianceMethod};
+
+/// The quadrant of a cell of a unit left out of the comparison
+/// ([`crate::arms`]): its rows count in no quadrant (in the variance they
+/// are rows outside the domain, as R's `subset`).
+pub(super) const LEFT_OUT: usize = 4;
 
 /// Quadrant names, in the order of [`DesignDid::values`] and [`DesignDid::cov`].
 pub const QUADRANTS: [&str; 4] = ["pilot_pre", "pilot_post", "baseline_pre", "baseline_post"];
@@ -63,7 +68,8 @@ struct StratumSums {
 type ChunkSums = (Vec<(u32, StratumSums)>, Vec<[f64; 4]>);
 
 /// The DiD under `design`; `None` when a quadrant has no rows or an
-/// undefined index. `quadrant_of_cell[c]` is the quadrant of cell
+/// undefined index. `quadrant_of_cell[c]` is the quadrant of cell (or
+/// [`LEFT_OUT`])
 /// c = unit × n_periods + period.
 pub(super) fn did(
     design: &Design,
@@ -92,6 +98,9 @@ pub(super) fn did(
                 for &r in design.psu_rows(p) {
                     let r = r as usize;
                     let q = quad(r);
+                    if q == LEFT_OUT {
+                        continue;
+                    }
                     let w = design.weights[r];
                     resp.row_states(r, &mut row);
                     n[q] += 1;
@@ -152,6 +161,9 @@ pub(super) fn did(
                 for &r in design.psu_rows(p) {
                     let r = r as usize;
                     let q = quad(r);
+                    if q == LEFT_OUT {
+                        continue;
+                    }
                     resp.row_states(r, &mut row);
                     let mut acc = 0.0;
                     for &(jj, _) in &root.coefs {
@@ -373,15 +385,18 @@ fn supplied_cov(
     let z: Vec<(usize, usize, f64)> = design
         .order
         .iter()
-        .map(|&r| {
+        .filter_map(|&r| {
             let r = r as usize;
             let q = quad(r);
+            if q == LEFT_OUT {
+                return None;
+            }
             design.responses.row_states(r, &mut row);
             let mut acc = 0.0;
             for &(jj, _) in &root.coefs {
                 acc += table[q * j + jj][usize::from(row[jj])];
             }
-            (r, q, design.weights[r] * acc)
+            Some((r, q, design.weights[r] * acc))
         })
         .collect();
     let deltas: Vec<[f64; 4]> = sup

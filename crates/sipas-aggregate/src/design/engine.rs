@@ -1,16 +1,17 @@
 //! The design (strata, PSUs, fpc), domain totals and Taylor linearization.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use sipas_core::instrument::GroupKind;
 use sipas_core::schema;
 
+use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
 use super::{replicate, stats};
+use crate::arms::Arm;
 use crate::estimate::AggregateOptions;
 use crate::responses::{DesignColumn, Responses};
 use crate::{Error, Result};
@@ -18,189 +19,6 @@ use crate::{Error, Result};
 /// Rows per parallel chunk (chunks end on PSU boundaries; fixed by the data,
 /// not by the thread count, so sums are combined in the same order).
 const CHUNK_ROWS: usize = 1 << 16;
-
-/// One indicator: a linear combination (coefficients already × 100) of item shares.
-#[derive(Debug, Clone)]
-pub(super) struct Indicator {
-    pub(super) id: String,
-    pub(super) kind: IndicatorKind,
-    pub(super) coefs: Vec<(usize, f64)>,
-}
-
-/// The per-instrument constants.
-#[derive(Debug)]
-pub(super) struct Model {
-    pub(super) j: usize,
-    /// By answer state (0 missing, 1 answered not satisfied, 2 satisfied,
-    /// see [`Responses::row_states`]): whether answered.
-    pub(super) answered: Vec<f64>,
-    /// By answer state: whether satisfied.
-    pub(super) satisfied: Vec<f64>,
-    pub(super) ind: Vec<Indicator>,
-    /// Every (indicator, coefficient) pair in order: its item.
-    pub(super) terms: Vec<usize>,
-    /// Indicator i owns `terms[term_start[i]..term_start[i + 1]]`.
-    pub(super) term_start: Vec<usize>,
-}
-
-impl Model {
-    fn new(responses: &Responses) -> Self {
-        let inst = responses.instrument();
-        let j = inst.items().len();
-        let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
-            c.iter()
-                .enumerate()
-                .filter(|(_, c)| **c != 0.0)
-                .map(|(j, c)| (j, 100.0 * c))
-                .collect()
-        };
-        let mut ind = vec![Indicator {
-            id: inst.root().to_string(),
-            kind: IndicatorKind::Index,
-            coefs: sparse(inst.coefficients(inst.root()).expect("root coefficients")),
-        }];
-        for (want, kind) in [
-            (GroupKind::Part, IndicatorKind::Part),
-            (GroupKind::Element, IndicatorKind::Element),
-        ] {
-            for g in inst.reported_groups() {
-                if g.kind == want {
-                    ind.push(Indicator {
-                        id: g.id.clone(),
-                        kind,
-                        coefs: sparse(inst.coefficients(&g.id).expect("group coefficients")),
-                    });
-                }
-            }
-        }
-        for (jj, it) in inst.items().iter().enumerate() {
-            ind.push(Indicator {
-                id: it.id.clone(),
-                kind: IndicatorKind::Item,
-                coefs: vec![(jj, 100.0)],
-            });
-        }
-        let mut terms = Vec::new();
-        let mut term_start = vec![0];
-        for i in &ind {
-            terms.extend(i.coefs.iter().map(|&(jj, _)| jj));
-            term_start.push(terms.len());
-        }
-        Model {
-            j,
-            answered: vec![0.0, 1.0, 1.0],
-            satisfied: vec![0.0, 0.0, 1.0],
-            ind,
-            terms,
-            term_start,
-        }
-    }
-
-    /// Value of indicator `i` from item totals into `out[0]`; `NaN` when undefined.
-    pub(super) fn values_of(&self, i: usize, x: &[f64], y: &[f64], out: &mut [f64; 1]) {
-        let mut v = 0.0;
-        for &(j, c) in &self.ind[i].coefs {
-            if x[j] <= 0.0 {
-                v = f64::NAN;
-                break;
-            }
-            v += c * (y[j] / x[j]);
-        }
-        out[0] = v;
-    }
-
-    /// Value of every indicator from item totals; `NaN` when undefined.
-    pub(super) fn values(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
-        for (o, ind) in out.iter_mut().zip(&self.ind) {
-            let mut v = 0.0;
-            for &(j, c) in &ind.coefs {
-                if x[j] <= 0.0 {
-                    v = f64::NAN;
-                    break;
-                }
-                v += c * (y[j] / x[j]);
-            }
-            *o = v;
-        }
-    }
-}
-
-/// A domain: its type, name and period index.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct DomainKey {
-    pub(super) dtype: DomainType,
-    pub(super) name: String,
-    pub(super) period: usize,
-}
-
-/// The sample under a design.
-pub(super) struct Design<'a> {
-    pub(super) responses: &'a Responses,
-    pub(super) weights: Cow<'a, [f64]>,
-    /// Used rows sorted by (stratum, PSU, row).
-    pub(super) order: Vec<u32>,
-    /// PSU p holds `order[psu_bounds[p]..psu_bounds[p + 1]]`; `None` when
-    /// every row is its own PSU (PSU p holds `order[p]`).
-    pub(super) psu_bounds: Option<Vec<u32>>,
-    /// Stratum h holds PSUs `stratum_psus[h]..stratum_psus[h + 1]`.
-    pub(super) stratum_psus: Vec<usize>,
-    /// 1 − f_h.
-    pub(super) fcorr: Vec<f64>,
-    pub(super) domains: Vec<DomainKey>,
-    /// Per cell (unit × n_periods + period): its unit, group, district and
-    /// kind domains; in the mode pass, per channel × n_periods + period: its
-    /// mode domain and three times a discarded filler domain.
-    pub(super) cell_domains: Vec<[u32; 4]>,
-    /// The mode pass: domains are survey modes × periods.
-    pub(super) mode_pass: bool,
-    pub(super) n_periods: usize,
-    /// Chunks of PSUs (`chunks[c]..chunks[c + 1]`).
-    pub(super) chunks: Vec<usize>,
-}
-
-impl Design<'_> {
-    pub(super) fn n_strata(&self) -> usize {
-        self.stratum_psus.len() - 1
-    }
-
-    pub(super) fn npsu(&self, h: usize) -> usize {
-        self.stratum_psus[h + 1] - self.stratum_psus[h]
-    }
-
-    pub(super) fn row_domains(&self, r: usize) -> [u32; 4] {
-        let u = if self.mode_pass {
-            self.responses.channel_indices()[r] as usize
-        } else {
-            self.responses.unit_indices()[r] as usize
-        };
-        let p = self.responses.period_indices()[r] as usize;
-        self.cell_domains[u * self.n_periods + p]
-    }
-
-    pub(super) fn psu_rows(&self, p: usize) -> &[u32] {
-        match &self.psu_bounds {
-            Some(b) => &self.order[b[p] as usize..b[p + 1] as usize],
-            None => &self.order[p..=p],
-        }
-    }
-
-    /// Number of PSUs.
-    pub(super) fn n_psu(&self) -> usize {
-        self.stratum_psus[self.n_strata()]
-    }
-
-    /// The PSUs of chunk `c`, each with its stratum.
-    pub(super) fn chunk_psus(&self, c: usize) -> impl Iterator<Item = (usize, u32)> + '_ {
-        let (first, end) = (self.chunks[c], self.chunks[c + 1]);
-        let mut h = self.stratum_psus.partition_point(|&s| s <= first) - 1;
-        (first..end).map(move |p| {
-            while self.stratum_psus[h + 1] <= p {
-                h += 1;
-            }
-            (p, h as u32)
-        })
-    }
-}
 
 fn data_err(responses: &Responses, message: String) -> Error {
     Error::Data {
@@ -243,19 +61,40 @@ fn prepare<'a>(
     spec: &DesignSpec,
     mode_pass: bool,
 ) -> Result<Design<'a>> {
-    let units = responses.units();
-    let periods = responses.periods();
-    let n_periods = periods.len();
     let meta = responses.unit_meta(&opts.units)?;
     let used = opts.channels.used(responses, &opts.channel)?;
-    let (ui, pi, ci) = (
-        responses.unit_indices(),
-        responses.period_indices(),
-        responses.channel_indices(),
-    );
+    let weights = design_weights(responses, spec)?;
+    let psus = sort_into_psus(responses, opts, spec, &meta, &used)?;
+    let fcorr = fpc_corrections(responses, spec, &psus)?;
+    check_lonely(responses, spec, &psus)?;
+    let n_periods = responses.periods().len();
+    let (domains, cell_domains, arms) = cell_domains(responses, opts, &meta, &psus.order);
+    let (domains, cell_domains) = if mode_pass {
+        mode_domains(responses, &psus.order, n_periods)
+    } else {
+        (domains, cell_domains)
+    };
+    let chunks = psu_chunks(&psus);
+    Ok(Design {
+        responses,
+        weights,
+        order: psus.order,
+        psu_bounds: psus.psu_bounds,
+        stratum_psus: psus.stratum_psus,
+        fcorr,
+        domains,
+        cell_domains,
+        arms,
+        mode_pass,
+        n_periods,
+        chunks,
+    })
+}
 
-    // Weights.
-    let weights: Cow<'a, [f64]> = if spec.weights == sipas_core::schema::WEIGHT {
+/// The design's weights: the response table's `weight`, or the column the
+/// design names (every value finite and > 0).
+fn design_weights<'a>(responses: &'a Responses, spec: &DesignSpec) -> Result<Cow<'a, [f64]>> {
+    Ok(if spec.weights == sipas_core::schema::WEIGHT {
         responses.weights().into()
     } else {
         match responses
@@ -288,9 +127,50 @@ fn prepare<'a>(
                 });
             }
         }
-    };
+    })
+}
 
-    // Strata.
+/// The used rows sorted into strata and PSUs.
+struct PsuOrder {
+    /// Used rows sorted by (stratum, PSU, row).
+    order: Vec<u32>,
+    /// With clusters: where each PSU starts in `order` (and the end).
+    psu_bounds: Option<Vec<u32>>,
+    /// Where each non-empty stratum's PSUs start (and the end).
+    stratum_psus: Vec<usize>,
+    /// Each non-empty stratum's first row.
+    stratum_first_row: Vec<usize>,
+}
+
+impl PsuOrder {
+    fn n_strata(&self) -> usize {
+        self.stratum_psus.len() - 1
+    }
+
+    /// Position in `order` of PSU `p`'s first row.
+    fn row_pos(&self, p: usize) -> usize {
+        self.psu_bounds.as_ref().map_or(p, |b| b[p] as usize)
+    }
+}
+
+/// Sorts the used rows by (stratum, PSU, row): a counting sort by stratum
+/// (stable: rows stay in order), then each stratum by (PSU, row) when PSUs
+/// are clusters (otherwise every row is its own PSU). Strata and PSUs are
+/// renumbered densely.
+fn sort_into_psus(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+    meta: &[&sipas_core::Unit],
+    used: &[bool],
+) -> Result<PsuOrder> {
+    let units = responses.units();
+    let n_periods = responses.periods().len();
+    let (ui, pi, ci) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+    );
     let district_ix: BTreeMap<&str, u32> = meta
         .iter()
         .map(|m| m.district_code.as_str())
@@ -354,10 +234,6 @@ fn prepare<'a>(
         None => None,
     };
 
-    // Used rows sorted by (stratum, PSU, row): a counting sort by stratum
-    // (stable: rows stay in order), then each stratum by (PSU, row) when
-    // PSUs are clusters (otherwise every row is its own PSU). Strata and
-    // PSUs are renumbered densely.
     let is_used = |r: usize| used[ci[r] as usize];
     let mut start = vec![0usize; n_keys + 1];
     for r in (0..responses.len()).filter(|&r| is_used(r)) {
@@ -416,12 +292,20 @@ fn prepare<'a>(
         }
         stratum_psus.push(psu_bounds.as_ref().map_or(start[h + 1], |b| b.len() - 1));
     }
-    drop(start);
-    let n_strata = stratum_psus.len() - 1;
-    let row_pos = |p: usize| psu_bounds.as_ref().map_or(p, |b| b[p] as usize);
+    Ok(PsuOrder {
+        order,
+        psu_bounds,
+        stratum_psus,
+        stratum_first_row,
+    })
+}
 
-    // Finite population correction per stratum.
-    let fcorr: Vec<f64> = match &spec.fpc {
+/// The finite population correction of each stratum (1 without fpc).
+fn fpc_corrections(responses: &Responses, spec: &DesignSpec, psus: &PsuOrder) -> Result<Vec<f64>> {
+    let (order, stratum_psus, stratum_first_row) =
+        (&psus.order, &psus.stratum_psus, &psus.stratum_first_row);
+    let (n_strata, row_pos) = (psus.n_strata(), |p: usize| psus.row_pos(p));
+    Ok(match &spec.fpc {
         None => vec![1.0; n_strata],
         Some(name) => {
             let v = match responses.design_column(name).map(DesignColumn::to_numbers) {
@@ -471,12 +355,18 @@ fn prepare<'a>(
                 })
                 .collect::<Result<_>>()?
         }
-    };
+    })
+}
 
+/// With `lonely_psu = "fail"`: an error naming the first stratum with one PSU.
+fn check_lonely(responses: &Responses, spec: &DesignSpec, psus: &PsuOrder) -> Result<()> {
+    let (units, periods) = (responses.units(), responses.periods());
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    let (stratum_psus, n_strata) = (&psus.stratum_psus, psus.n_strata());
     if spec.lonely_psu == LonelyPsu::Fail
         && let Some(h) = (0..n_strata).find(|&h| stratum_psus[h + 1] - stratum_psus[h] == 1)
     {
-        let r = stratum_first_row[h];
+        let r = psus.stratum_first_row[h];
         return Err(data_err(
             responses,
             format!(
@@ -487,30 +377,46 @@ fn prepare<'a>(
             ),
         ));
     }
+    Ok(())
+}
 
-    // Domains.
+/// The unit, group (by [`crate::arms`]), district and kind domain of each
+/// unit × period cell with used rows, and every unit's arm.
+fn cell_domains(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    meta: &[&sipas_core::Unit],
+    order: &[u32],
+) -> (Vec<DomainKey>, Vec<[u32; 4]>, crate::arms::Arms) {
+    let units = responses.units();
+    let n_periods = responses.periods().len();
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
     let mut present = vec![false; units.len() * n_periods];
-    for &r in &order {
+    for &r in order {
         present[ui[r as usize] as usize * n_periods + pi[r as usize] as usize] = true;
     }
+    let arms =
+        crate::arms::of_responses(responses, meta, &opts.pilots, opts.baseline, |c| present[c]);
     let cell_keys = |c: usize| -> [DomainKey; 4] {
         let (u, p) = (c / n_periods, c % n_periods);
         let m = meta[u];
-        let arm = if opts.pilots.contains(&m.code) {
-            "pilot"
-        } else {
-            "baseline"
+        // A unit left out of the comparison pools into one group domain
+        // that is never written (period `usize::MAX`, as the mode pass's
+        // filler).
+        let (arm, arm_period) = match arms.of(u) {
+            Some(a) => (a.as_str(), p),
+            None => ("", usize::MAX),
         };
         [
-            (DomainType::Unit, m.code.clone()),
-            (DomainType::Group, arm.to_string()),
-            (DomainType::District, m.district_name.clone()),
-            (DomainType::Kind, m.kind.as_str().to_string()),
+            (DomainType::Unit, m.code.clone(), p),
+            (DomainType::Group, arm.to_string(), arm_period),
+            (DomainType::District, m.district_name.clone(), p),
+            (DomainType::Kind, m.kind.as_str().to_string(), p),
         ]
-        .map(|(dtype, name)| DomainKey {
+        .map(|(dtype, name, period)| DomainKey {
             dtype,
             name,
-            period: p,
+            period,
         })
     };
     let mut ids: BTreeMap<DomainKey, u32> = BTreeMap::new();
@@ -532,13 +438,14 @@ fn prepare<'a>(
             }
         })
         .collect();
-    let (domains, cell_domains) = if mode_pass {
-        mode_domains(responses, &order, n_periods)
-    } else {
-        (domains, cell_domains)
-    };
+    (domains, cell_domains, arms)
+}
 
-    // Chunks of whole PSUs.
+/// Chunks of whole PSUs of about [`CHUNK_ROWS`] rows: `chunks[c]..chunks[c + 1]`.
+fn psu_chunks(psus: &PsuOrder) -> Vec<usize> {
+    let row_pos = |p: usize| psus.row_pos(p);
+    let n_strata = psus.n_strata();
+    let stratum_psus = &psus.stratum_psus;
     let n_psu = stratum_psus[n_strata];
     let mut chunks = vec![0];
     for p in 0..n_psu {
@@ -550,19 +457,7 @@ fn prepare<'a>(
         chunks.push(n_psu);
     }
 
-    Ok(Design {
-        responses,
-        weights,
-        order,
-        psu_bounds,
-        stratum_psus,
-        fcorr,
-        domains,
-        cell_domains,
-        mode_pass,
-        n_periods,
-        chunks,
-    })
+    chunks
 }
 
 /// The mode pass's domains: each (channel, period) with used rows, and a
@@ -609,71 +504,6 @@ fn mode_domains(
     (ids.into_keys().collect(), cell_domains)
 }
 
-/// Weighted item totals of a set of rows.
-#[derive(Debug, Clone)]
-pub(super) struct Tot {
-    pub(super) n: usize,
-    pub(super) w: f64,
-    pub(super) x: Vec<f64>,
-    pub(super) y: Vec<f64>,
-    pub(super) nv: Vec<usize>,
-}
-
-impl Tot {
-    pub(super) fn zero(j: usize) -> Self {
-        Tot {
-            n: 0,
-            w: 0.0,
-            x: vec![0.0; j],
-            y: vec![0.0; j],
-            nv: vec![0; j],
-        }
-    }
-
-    fn add(&mut self, o: &Tot) {
-        self.n += o.n;
-        self.w += o.w;
-        for (a, b) in self.x.iter_mut().zip(&o.x) {
-            *a += b;
-        }
-        for (a, b) in self.y.iter_mut().zip(&o.y) {
-            *a += b;
-        }
-        for (a, b) in self.nv.iter_mut().zip(&o.nv) {
-            *a += b;
-        }
-    }
-}
-
-/// A sparse map keyed by (stratum, domain), in insertion order.
-pub(super) struct KeyMap<T> {
-    index: HashMap<(u32, u32), usize>,
-    pub(super) items: Vec<((u32, u32), T)>,
-}
-
-impl<T> KeyMap<T> {
-    pub(super) fn new() -> Self {
-        KeyMap {
-            index: HashMap::new(),
-            items: Vec::new(),
-        }
-    }
-
-    pub(super) fn entry(&mut self, key: (u32, u32), make: impl FnOnce() -> T) -> &mut T {
-        let i = *self.index.entry(key).or_insert_with(|| {
-            self.items.push((key, make()));
-            self.items.len() - 1
-        });
-        &mut self.items[i].1
-    }
-
-    /// Items sorted by (domain, stratum).
-    pub(super) fn into_sorted(mut self) -> Vec<((u32, u32), T)> {
-        self.items.sort_by_key(|((h, d), _)| (*d, *h));
-        self.items
-    }
-}
-
 /// Chunk-local sums per (stratum, domain). Rows arrive sorted by stratum, so
 /// a dense per-domain slot table for the current stratum replaces hashing;
 /// each key is filled from its rows in row order, as with [`KeyMap`].
@@ -713,10 +543,10 @@ impl<T> ChunkMap<T> {
 }
 
 /// Pass 1: totals per (stratum, domain), merged in chunk order.
-fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
+fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), ItemTotals)> {
     let j = model.j;
     let nd = design.domains.len();
-    let parts: Vec<ChunkMap<Tot>> = (0..design.chunks.len() - 1)
+    let parts: Vec<ChunkMap<ItemTotals>> = (0..design.chunks.len() - 1)
         .into_par_iter()
         .map(|c| {
             let mut map = ChunkMap::new(nd);
@@ -735,7 +565,7 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
                         av[jj] = usize::from(state > 0);
                     }
                     for d in design.row_domains(r) {
-                        let t = map.entry(h, d, || Tot::zero(j));
+                        let t = map.entry(h, d, || ItemTotals::zero(j));
                         t.n += 1;
                         t.w += w;
                         for (x, v) in t.x.iter_mut().zip(&wa) {
@@ -756,42 +586,10 @@ fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), Tot)> {
     let mut all = KeyMap::new();
     for part in parts {
         for (key, t) in part.items {
-            all.entry(key, || Tot::zero(j)).add(&t);
+            all.entry(key, || ItemTotals::zero(j)).add(&t);
         }
     }
     all.into_sorted()
-}
-
-/// A domain's linearization tables: the influence of an item (and of each
-/// indicator term) takes one value per answer state (index `state & 3`,
-/// slot 3 unused).
-pub(super) struct LinTable {
-    /// `item[jj][state]` = (s − R_j·a)/X_j (0 when X_j = 0).
-    item: Vec<[f64; 4]>,
-    /// `term[q][state]` = c_q · `item[terms[q]][state]`: the term's
-    /// contribution for a row of weight 1.
-    pub(super) term: Vec<[f64; 4]>,
-}
-
-impl LinTable {
-    fn new(model: &Model, t: &Tot) -> Self {
-        let mut item = vec![[0.0; 4]; model.j];
-        for (jj, tab) in item.iter_mut().enumerate() {
-            if t.x[jj] > 0.0 {
-                let r = t.y[jj] / t.x[jj];
-                for (v, (a, s)) in tab.iter_mut().zip([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)]) {
-                    *v = (s - r * a) / t.x[jj];
-                }
-            }
-        }
-        let mut term = Vec::with_capacity(model.terms.len());
-        for ind in &model.ind {
-            for &(jj, c) in &ind.coefs {
-                term.push(item[jj].map(|v| c * v));
-            }
-        }
-        LinTable { item, term }
-    }
 }
 
 /// A row's answer states, shared by its four domains.
@@ -1047,24 +845,6 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
     all.into_sorted()
 }
 
-/// Groups a (domain, stratum)-sorted list by domain: `ranges[d]`.
-pub(super) fn ranges<T>(
-    items: &[((u32, u32), T)],
-    n_domains: usize,
-) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![0..0; n_domains];
-    let mut i = 0;
-    while i < items.len() {
-        let d = items[i].0.1;
-        let s = i;
-        while i < items.len() && items[i].0.1 == d {
-            i += 1;
-        }
-        out[d as usize] = s..i;
-    }
-    out
-}
-
 /// Estimates every indicator in every domain under `spec` (see the README,
 /// "Survey designs"). Pure computation; deterministic for a given input and
 /// seed, whatever the number of threads.
@@ -1092,6 +872,7 @@ pub fn estimate_domains(
         rows,
         mode_differences,
         did,
+        level: opts.level,
     })
 }
 
@@ -1118,10 +899,10 @@ fn estimate_pass(
 
     let hd = totals(&design, &model);
     let hd_ranges = ranges(&hd, nd);
-    let dom: Vec<Tot> = hd_ranges
+    let dom: Vec<ItemTotals> = hd_ranges
         .iter()
         .map(|rg| {
-            let mut t = Tot::zero(j);
+            let mut t = ItemTotals::zero(j);
             for (_, x) in &hd[rg.clone()] {
                 t.add(x);
             }
@@ -1261,10 +1042,11 @@ fn estimate_pass(
             if ind.kind == IndicatorKind::Item {
                 let p = value.map(|v| v / 100.0);
                 let logit = match (p, se) {
-                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df),
+                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df, opts.level),
                     _ => None,
                 };
-                let wilson = p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64)));
+                let wilson =
+                    p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64), opts.level));
                 for (m, ci) in [(CiMethod::Logit, logit), (CiMethod::Wilson, wilson)] {
                     rows.push(EstimateRow {
                         lo: ci.map(|c| 100.0 * c.0),
@@ -1274,14 +1056,12 @@ fn estimate_pass(
                     });
                 }
             } else {
-                let (lo, hi) = match (value, se) {
-                    (Some(v), Some(se)) => (
-                        Some((v - crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
-                        Some((v + crate::Z_INTERVAL * se).clamp(0.0, 100.0)),
-                    ),
-                    _ => (None, None),
-                };
-                rows.push(EstimateRow { lo, hi, ..base });
+                let ci = crate::Estimate::with_se(value, se, opts.level);
+                rows.push(EstimateRow {
+                    lo: ci.lo,
+                    hi: ci.hi,
+                    ..base
+                });
             }
         }
     }
@@ -1294,7 +1074,7 @@ fn estimate_pass(
                 (v, v.and(var[d][0]).map(f64::sqrt))
             })
             .collect();
-        super::modes::differences(&design, &model, &tables, &root, &n, spec)
+        super::modes::differences(&design, &model, &tables, &root, &n, spec, opts.level)
     } else {
         Vec::new()
     };
@@ -1305,15 +1085,13 @@ fn estimate_pass(
     let start = opts.pilots.start;
     let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
         .map(|c| {
-            let pilot = opts
-                .pilots
-                .contains(&responses.units()[c / design.n_periods]);
             let post = crate::is_post(periods[c % design.n_periods], start);
-            match (pilot, post) {
-                (true, false) => 0,
-                (true, true) => 1,
-                (false, false) => 2,
-                (false, true) => 3,
+            match (design.arms.of(c / design.n_periods), post) {
+                (Some(Arm::Pilot), false) => 0,
+                (Some(Arm::Pilot), true) => 1,
+                (Some(Arm::Baseline), false) => 2,
+                (Some(Arm::Baseline), true) => 3,
+                (None, _) => super::did::LEFT_OUT as u8,
             }
         })
         .collect();

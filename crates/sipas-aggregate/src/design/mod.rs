@@ -22,19 +22,21 @@
 mod apply;
 mod did;
 mod engine;
+mod model;
 mod modes;
 mod output;
 mod replicate;
 mod spec;
 mod stats;
 
-pub use apply::{aggregate_with_design, apply_design, describe};
+pub use apply::{aggregate_with_design, apply_design, describe, describe_level};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
+pub(crate) use model::indicators;
 pub use modes::{ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
     CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, write_estimates,
 };
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
-pub use stats::{Z975, logit_ci, t975, wilson};
+pub use stats::{logit_ci, t_quantile, wilson};

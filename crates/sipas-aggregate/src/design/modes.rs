@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use super::engine::{Design, LinTable, Model};
+use super::model::{Design, LinTable, Model};
 use super::output::DomainType;
 use super::spec::{DesignSpec, LonelyPsu};
 use crate::Result;
@@ -32,6 +32,7 @@ pub(super) fn differences(
     root: &[(Option<f64>, Option<f64>)],
     n: &[usize],
     spec: &DesignSpec,
+    level: sipas_core::Level,
 ) -> Vec<ModeDifference> {
     let periods = design.responses.periods();
     // Pairs (a, b) of mode domains of one period, a before b in name order.
@@ -112,8 +113,8 @@ pub(super) fn differences(
             let se = difference.and((v.is_finite()).then(|| v.max(0.0).sqrt()));
             let (lo, hi) = match (difference, se) {
                 (Some(d), Some(s)) => (
-                    Some(d - crate::Z_INTERVAL * s),
-                    Some(d + crate::Z_INTERVAL * s),
+                    Some(d - level.normal_multiplier() * s),
+                    Some(d + level.normal_multiplier() * s),
                 ),
                 _ => (None, None),
             };

@@ -67,7 +67,8 @@ impl IndicatorKind {
 /// How `lo` / `hi` were computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CiMethod {
-    /// value ± 1.96·se clipped to 0–100 (composites).
+    /// value ± m·se clipped to 0–100 (composites; `m` =
+    /// [`sipas_core::Level::normal_multiplier`]).
     Normal,
     /// R `svyciprop(method = "logit")`: t quantile on the design df (items).
     Logit,
@@ -105,9 +106,9 @@ pub struct EstimateRow {
     pub value: Option<f64>,
     /// Standard error (index points).
     pub se: Option<f64>,
-    /// Lower 95% bound.
+    /// Lower bound at [`DomainEstimates::level`].
     pub lo: Option<f64>,
-    /// Upper 95% bound.
+    /// Upper bound.
     pub hi: Option<f64>,
     /// How the bounds were computed.
     pub ci_method: CiMethod,
@@ -141,6 +142,8 @@ pub struct DomainEstimates {
     /// The 2×2 DiD of the index under the same design (`None` when a
     /// quadrant has no rows or an undefined index).
     pub did: Option<super::DesignDid>,
+    /// The confidence level of every `lo` / `hi`.
+    pub level: sipas_core::Level,
 }
 
 impl DomainEstimates {
@@ -320,6 +323,7 @@ mod tests {
             rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
             mode_differences: Vec::new(),
             did: None,
+            level: sipas_core::Level::DEFAULT,
         };
         let expected = format!(
             "{}\

@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::engine::{Design, KeyMap, Model, Tot};
+use super::model::{Design, ItemTotals, KeyMap, Model};
 use super::spec::{DesignSpec, LonelyPsu};
 
 /// Per domain: totals of one PSU (x then y, 2·J values).
@@ -113,16 +113,16 @@ pub(super) fn jackknife(
     design: &Design,
     model: &Model,
     spec: &DesignSpec,
-    hd: &[((u32, u32), Tot)],
+    hd: &[((u32, u32), ItemTotals)],
     hd_ranges: &[std::ops::Range<usize>],
-    dom: &[Tot],
+    dom: &[ItemTotals],
     values: &[Vec<f64>],
 ) -> Vec<Vec<Option<f64>>> {
     let (j, ni) = (model.j, model.ind.len());
     let nd = dom.len();
     let n_strata = design.n_strata();
     let s = n_strata as f64;
-    let hd_of = |h: u32, d: u32| -> &Tot {
+    let hd_of = |h: u32, d: u32| -> &ItemTotals {
         let rg = hd_ranges[d as usize].clone();
         let i = hd[rg.clone()]
             .binary_search_by_key(&h, |((hh, _), _)| *hh)
@@ -182,7 +182,7 @@ pub(super) fn jackknife(
         }
     }
     let all = all.into_sorted();
-    let acc_ranges = super::engine::ranges(&all, nd);
+    let acc_ranges = super::model::ranges(&all, nd);
 
     // Replicates of the whole design: count, Σ rscale, and the scale.
     let adjust = spec.lonely_psu == LonelyPsu::Adjust;
@@ -357,7 +357,7 @@ pub(super) fn bootstrap(
     design: &Design,
     model: &Model,
     spec: &DesignSpec,
-    dom: &[Tot],
+    dom: &[ItemTotals],
     values: &[Vec<f64>],
 ) -> Vec<Vec<Option<f64>>> {
     let (j, ni) = (model.j, model.ind.len());

@@ -145,6 +145,7 @@ pub fn twfe_merged(
     treatment: &BTreeMap<String, UnitTreatment>,
     start: Period,
     weighting: Weighting,
+    level: sipas_core::Level,
 ) -> Result<MergedDid> {
     let ix = Indexed::new(cells, start)?;
     let with_pre: BTreeSet<usize> = (0..cells.len())
@@ -202,7 +203,7 @@ pub fn twfe_merged(
         }
         let (estimate, se) = (fit.beta[0], fit.se(0));
         let df = (fit.g - 1) as f64;
-        let tq = crate::dist::t_quantile_two_sided(0.05, df);
+        let tq = crate::design::t_quantile(level, df).unwrap_or(f64::NAN);
         rows.push((
             t,
             DidRow {
@@ -232,6 +233,32 @@ pub fn twfe_merged(
     })
 }
 
+/// (unit, old unit) of every row whose period passes `before`; `None`
+/// without an `old_unit_code` column.
+pub(crate) fn old_unit_rows<'a>(
+    responses: &'a crate::Responses,
+    before: impl Fn(Period) -> bool + 'a,
+) -> Option<impl Iterator<Item = (&'a str, &'a str)> + 'a> {
+    let Some(crate::responses::DesignColumn::Text { values, idx }) =
+        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
+    else {
+        return None;
+    };
+    let units = responses.units();
+    let periods = responses.periods();
+    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    Some(
+        (0..responses.len())
+            .filter(move |&r| before(periods[pi[r] as usize]))
+            .map(move |r| {
+                (
+                    units[ui[r] as usize].as_str(),
+                    values[idx[r] as usize].as_str(),
+                )
+            }),
+    )
+}
+
 /// Treatment intensity per unit from the response table: the rows of the
 /// periods `before` accepts (those that end before the first
 /// reorganisation, whose `old_unit_code` is a commune of the pilot's list),
@@ -242,23 +269,7 @@ pub fn intensity_from_responses(
     before: impl Fn(Period) -> bool,
     is_pilot: impl Fn(&str, &str) -> bool,
 ) -> Option<BTreeMap<String, UnitTreatment>> {
-    let Some(crate::responses::DesignColumn::Text { values, idx }) =
-        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
-    else {
-        return None;
-    };
-    let units = responses.units();
-    let periods = responses.periods();
-    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
-    let parts = (0..responses.len())
-        .filter(|&r| before(periods[pi[r] as usize]))
-        .map(|r| {
-            (
-                units[ui[r] as usize].as_str(),
-                values[idx[r] as usize].as_str(),
-                1.0,
-            )
-        });
+    let parts = old_unit_rows(responses, before)?.map(|(unit, old)| (unit, old, 1.0));
     Some(treatment_intensity(parts, is_pilot))
 }
 
@@ -373,7 +384,14 @@ mod tests {
         // Effect proportional to the intensity: the intensity model holds.
         let (cells, t) = panel(4.0, |x| x);
         assert!((t["01006"].intensity - 0.25).abs() < 1e-15);
-        let m = twfe_merged(&cells, &t, start, Weighting::Equal).unwrap();
+        let m = twfe_merged(
+            &cells,
+            &t,
+            start,
+            Weighting::Equal,
+            sipas_core::Level::DEFAULT,
+        )
+        .unwrap();
         assert_eq!(m.without_pre_periods, ["01040", "01041", "01042"]);
         assert_eq!(m.mixed.len(), 6);
         let row = |k: Treatment| &m.rows.iter().find(|(t, _)| *t == k).unwrap().1;
@@ -393,7 +411,7 @@ mod tests {
         // An all-or-nothing effect in every unit with a pilot: the binary
         // definition recovers it.
         let (cells, t) = panel(3.0, |x| f64::from(u8::from(x > 0.0)));
-        let m = twfe_merged(&cells, &t, start, Weighting::N).unwrap();
+        let m = twfe_merged(&cells, &t, start, Weighting::N, sipas_core::Level::DEFAULT).unwrap();
         let r = &m
             .rows
             .iter()

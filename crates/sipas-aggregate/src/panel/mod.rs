@@ -51,33 +51,13 @@ pub use merged::{
 pub use output::{append_treatment_rows, methods_text, write_evaluation};
 pub use population::{Population, intensity_from_population};
 
-use crate::estimate::{CellEstimate, Z_INTERVAL};
+use crate::estimate::CellEstimate;
 use crate::{Error, Result};
 use fit::{Design, Fit, Row, Wild};
+use sipas_core::Level;
 
-/// Which non-pilot units form the comparison group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Baseline {
-    /// Every non-pilot unit.
-    #[default]
-    All,
-    /// Non-pilot units of a kind (phường / xã / thị trấn) that some pilot unit has.
-    SameKind,
-    /// Non-pilot units of a district that some pilot unit is in.
-    SameDistrict,
-}
-
-impl Baseline {
-    /// `all`, `same_kind` or `same_district`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Baseline::All => "all",
-            Baseline::SameKind => "same_kind",
-            Baseline::SameDistrict => "same_district",
-        }
-    }
-}
+pub use crate::arms::Baseline;
+use crate::arms::{Arm, LeftOut};
 
 /// How the cells are weighted in the regressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -113,6 +93,9 @@ pub struct EvaluationOptions {
     pub replicates: usize,
     /// Seed of the bootstrap draws.
     pub seed: u64,
+    /// Confidence level of every interval (CR1 t, wild bootstrap inversion,
+    /// 2×2 normal, event study).
+    pub level: Level,
 }
 
 impl Default for EvaluationOptions {
@@ -123,6 +106,7 @@ impl Default for EvaluationOptions {
             bootstrap_weights: WildWeights::Rademacher,
             replicates: 9999,
             seed: 20_240_101,
+            level: Level::DEFAULT,
         }
     }
 }
@@ -157,6 +141,11 @@ pub struct PanelSelection {
     pub dropped_units: usize,
     /// Their cells.
     pub dropped_cells_outside_baseline: usize,
+    /// Units (pilot or not) without a period before the start (dropped:
+    /// they would change the arms' composition at the start).
+    pub dropped_units_no_pre_period: usize,
+    /// Their cells.
+    pub dropped_cells_no_pre_period: usize,
     /// Cells of kept units whose SIPAS is undefined (dropped).
     pub dropped_cells_undefined: usize,
     /// Cells in the panel.
@@ -164,42 +153,36 @@ pub struct PanelSelection {
 }
 
 /// The panel for the evaluation: the pilot units (from `pilots`) and the
-/// baseline units; cells without a SIPAS value are dropped. Sorted by unit
-/// code then period.
+/// baseline units, by the rule of [`crate::arms`] (the one `groups.csv` and
+/// the 2×2 DiD use): units without a period before the start and non-pilot
+/// units outside the `baseline` choice are dropped; cells without a SIPAS
+/// value are dropped. Sorted by unit code then period.
 pub fn select_panel(
     cells: &[CellEstimate],
     pilots: &PilotSet,
     baseline: Baseline,
 ) -> (Vec<PanelCell>, PanelSelection) {
-    let pilot_kinds: BTreeSet<&str> = cells
+    let (codes, arms) = crate::arms::of_cells(cells, pilots, baseline);
+    let arm: BTreeMap<&str, Option<Arm>> = codes
         .iter()
-        .filter(|c| pilots.contains(&c.unit_code))
-        .map(|c| c.kind.as_str())
+        .enumerate()
+        .map(|(u, code)| (*code, arms.of(u)))
         .collect();
-    let pilot_districts: BTreeSet<&str> = cells
-        .iter()
-        .filter(|c| pilots.contains(&c.unit_code))
-        .map(|c| c.district.as_str())
-        .collect();
-    let keep = |c: &CellEstimate| {
-        pilots.contains(&c.unit_code)
-            || match baseline {
-                Baseline::All => true,
-                Baseline::SameKind => pilot_kinds.contains(c.kind.as_str()),
-                Baseline::SameDistrict => pilot_districts.contains(c.district.as_str()),
-            }
-    };
-    let mut dropped_units = BTreeSet::new();
-    let mut kept_units = BTreeMap::new();
-    let (mut dropped_cells, mut undefined) = (0, 0);
+    let (mut dropped_cells, mut dropped_cells_pre, mut undefined) = (0, 0, 0);
     let mut panel = Vec::new();
     for c in cells {
-        if !keep(c) {
-            dropped_units.insert(c.unit_code.as_str());
-            dropped_cells += 1;
+        let Some(a) = arm[c.unit_code.as_str()] else {
+            match arms
+                .left_out()
+                .iter()
+                .find(|u| u.unit_code == c.unit_code)
+                .map(|u| u.reason)
+            {
+                Some(LeftOut::NoPrePeriod) => dropped_cells_pre += 1,
+                _ => dropped_cells += 1,
+            }
             continue;
-        }
-        kept_units.insert(c.unit_code.as_str(), pilots.contains(&c.unit_code));
+        };
         let Some(value) = c.sipas.value else {
             undefined += 1;
             continue;
@@ -207,20 +190,22 @@ pub fn select_panel(
         panel.push(PanelCell {
             unit_code: c.unit_code.clone(),
             period: c.period,
-            pilot: pilots.contains(&c.unit_code),
+            pilot: a == Arm::Pilot,
             value,
             se: c.sipas.se,
             n: c.n,
         });
     }
     panel.sort_by(|a, b| (&a.unit_code, a.period).cmp(&(&b.unit_code, b.period)));
-    let pilot_units = kept_units.values().filter(|p| **p).count();
+    let in_arm = |want: Arm| arm.values().filter(|a| **a == Some(want)).count();
     let selection = PanelSelection {
         baseline,
-        pilot_units,
-        baseline_units: kept_units.len() - pilot_units,
-        dropped_units: dropped_units.len(),
+        pilot_units: in_arm(Arm::Pilot),
+        baseline_units: in_arm(Arm::Baseline),
+        dropped_units: arms.count(LeftOut::OutsideBaseline),
         dropped_cells_outside_baseline: dropped_cells,
+        dropped_units_no_pre_period: arms.count(LeftOut::NoPrePeriod),
+        dropped_cells_no_pre_period: dropped_cells_pre,
         dropped_cells_undefined: undefined,
         cells: panel.len(),
     };
@@ -232,7 +217,7 @@ pub fn select_panel(
 pub struct WildResult {
     /// p-value of `H0: β = 0` (symmetric, t-based).
     pub p: f64,
-    /// Lower bound of the 95% interval by test inversion.
+    /// Lower bound of the interval (at [`EvaluationOptions::level`]) by test inversion.
     pub lo: Option<f64>,
     /// Upper bound.
     pub hi: Option<f64>,
@@ -253,9 +238,9 @@ pub struct DidRow {
     pub estimate: f64,
     /// CR1 standard error.
     pub se_cr1: f64,
-    /// `β̂ − t_{0.975, G−1}·se`.
+    /// `β̂ − t_{1−α/2, G−1}·se` (α = 1 − [`EvaluationOptions::level`]).
     pub lo_cr1: f64,
-    /// `β̂ + t_{0.975, G−1}·se`.
+    /// `β̂ + t_{1−α/2, G−1}·se`.
     pub hi_cr1: f64,
     /// Two-sided p-value of `β = 0` from t with `G − 1` degrees of freedom.
     pub p_cr1: f64,
@@ -460,6 +445,7 @@ fn did_fit(
     keep: &[usize],
     treated_unit: &dyn Fn(usize) -> bool,
     weighting: Weighting,
+    level: Level,
 ) -> Result<(Design, Fit, DidRow)> {
     let rows = ix.rows(keep, weighting);
     let d: Vec<f64> = keep
@@ -481,7 +467,7 @@ fn did_fit(
     }
     let g = fit.g;
     let (estimate, se) = (fit.beta[0], fit.se(0));
-    let tq = crate::dist::t_quantile_two_sided(0.05, (g - 1) as f64);
+    let tq = crate::design::t_quantile(level, (g - 1) as f64).unwrap_or(f64::NAN);
     let treated: BTreeSet<usize> = keep
         .iter()
         .filter(|&&i| treated_unit(i))
@@ -504,13 +490,19 @@ fn did_fit(
 
 /// The overall TWFE DiD with CR1 errors only (no bootstrap); `start` is the
 /// pilot's first period. `cells` sorted by unit code then period.
-pub fn twfe_did(cells: &[PanelCell], start: Period, weighting: Weighting) -> Result<DidRow> {
+pub fn twfe_did(
+    cells: &[PanelCell],
+    start: Period,
+    weighting: Weighting,
+    level: Level,
+) -> Result<DidRow> {
     let ix = Indexed::new(cells, start)?;
     let keep: Vec<usize> = (0..cells.len()).collect();
-    Ok(did_fit(&ix, &keep, &|i| cells[i].pilot, weighting)?.2)
+    Ok(did_fit(&ix, &keep, &|i| cells[i].pilot, weighting, level)?.2)
 }
 
-/// Wild bootstrap p-value at 0 and the 95% interval by test inversion.
+/// Wild bootstrap p-value at 0 and the interval at `opts.level` by test
+/// inversion (the values not rejected at `α = 1 − level`).
 fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResult> {
     if opts.replicates == 0 {
         return None;
@@ -522,12 +514,13 @@ fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResul
     };
     let p = p_at(0.0);
     let (est, se) = (fit.beta[0], fit.se(0));
+    let alpha = opts.level.alpha();
     let bound = |dir: f64| -> Option<f64> {
-        // Inner point (not rejected) and outer point (rejected at 5%).
+        // Inner point (not rejected) and outer point (rejected at α).
         let mut step = se.max(1e-8);
         let mut outer = est + dir * step;
         let mut tries = 0;
-        while p_at(outer) > 0.05 {
+        while p_at(outer) > alpha {
             step *= 2.0;
             outer = est + dir * step;
             tries += 1;
@@ -541,7 +534,7 @@ fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResul
                 break;
             }
             let mid = 0.5 * (inner + outer);
-            if p_at(mid) > 0.05 {
+            if p_at(mid) > alpha {
                 inner = mid;
             } else {
                 outer = mid;
@@ -585,7 +578,8 @@ pub fn evaluate(
     if baseline_units == 0 {
         return Err(did_err(ix.start, "no baseline unit in the panel"));
     }
-    let (design, fit, mut overall) = did_fit(&ix, &all, &|i| cells[i].pilot, opts.weighting)?;
+    let (design, fit, mut overall) =
+        did_fit(&ix, &all, &|i| cells[i].pilot, opts.weighting, opts.level)?;
     overall.wild = wild_did(&design, &fit, opts);
 
     let mut units = Vec::new();
@@ -594,10 +588,10 @@ pub fn evaluate(
         let keep: Vec<usize> = (0..cells.len())
             .filter(|&i| !cells[i].pilot || &cells[i].unit_code == code)
             .collect();
-        let (_, _, mut row) = did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting)?;
+        let (_, _, mut row) = did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting, opts.level)?;
         row.unit_code = Some(code.clone());
         units.push(row);
-        unit_means.push(unit_means_of(&ix, &keep, code)?);
+        unit_means.push(unit_means_of(&ix, &keep, code, opts.level)?);
     }
     let event_study = event_study(&ix, &all, opts)?;
     Ok(Evaluation {
@@ -613,7 +607,7 @@ pub fn evaluate(
     })
 }
 
-fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str) -> Result<UnitMeans> {
+fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str, level: Level) -> Result<UnitMeans> {
     // quadrants: 0 pilot pre, 1 pilot post, 2 baseline pre, 3 baseline post
     let mut sum = [0.0; 4];
     let mut var = [0.0; 4];
@@ -651,8 +645,8 @@ fn unit_means_of(ix: &Indexed<'_>, keep: &[usize], code: &str) -> Result<UnitMea
         baseline_post: Some(mean(3)),
         estimate: Some(estimate),
         se,
-        lo: se.map(|s| estimate - Z_INTERVAL * s),
-        hi: se.map(|s| estimate + Z_INTERVAL * s),
+        lo: se.map(|s| estimate - level.normal_multiplier() * s),
+        hi: se.map(|s| estimate + level.normal_multiplier() * s),
     })
 }
 
@@ -684,7 +678,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
         .ok_or_else(|| did_err(ix.start, "too few cells or units for the event study"))?;
     let g = fit.g;
     let df = (g - 1) as f64;
-    let tq = crate::dist::t_quantile_two_sided(0.05, df);
+    let tq = crate::design::t_quantile(opts.level, df).unwrap_or(f64::NAN);
     let mut out = Vec::new();
     for &k in &ks {
         let period = ix.start.offset(k);

@@ -199,17 +199,19 @@ pub fn methods_text(ev: &Evaluation) -> String {
         s,
         "Uncertainty. Standard errors are clustered by unit (CR1), which allows the errors of one \
          unit to be correlated over time; intervals use Student's t with G - 1 = {} degrees of \
-         freedom. CR1 interval: {:.2} to {:.2} ({}). With only {} treated units, \
+         freedom. CR1 {} interval: {:.2} to {:.2} ({}). With only {} treated units, \
          cluster-robust errors tend to be too small, so the preferred inference is the wild \
          cluster restricted bootstrap: it imposes a zero effect, re-randomises the sign (or a \
          six-point weight) of each unit's residuals, and compares the observed t statistic with \
          the re-randomised ones; its interval collects the effect sizes that this test does not \
-         reject at 5%.",
+         reject at {}.",
         g - 1,
+        ev.options.level,
         o.lo_cr1,
         o.hi_cr1,
         p_text(o.p_cr1),
-        o.n_treated
+        o.n_treated,
+        ev.options.level.alpha_percent()
     );
     if let Some(w) = &o.wild {
         let _ = writeln!(
@@ -242,7 +244,8 @@ pub fn methods_text(ev: &Evaluation) -> String {
                 p_text(t.p)
             ))
     );
-    s.push_str(
+    let _ = write!(
+        s,
         "Per-unit effects. Each pilot unit is also compared alone with the baseline, by the same \
          regression and by the simple difference of cell means (before/after, pilot/baseline) \
          whose standard error comes from the survey standard errors of the cells. With a single \
@@ -256,7 +259,10 @@ pub fn methods_text(ev: &Evaluation) -> String {
          not randomised, so the effect is the effect in these units.\n\n\
          Reading the numbers. Effects are in index points (percentage points of satisfied \
          answers). An interval that excludes 0 means the change in pilot units differs from the \
-         baseline change by more than chance at the 5% level, under the assumptions above.\n",
+         baseline change by more than chance at the {} level, under the assumptions above. \
+         Every interval is at the {} confidence level.\n",
+        ev.options.level.alpha_percent(),
+        ev.options.level
     );
     s
 }

@@ -99,20 +99,9 @@ pub fn intensity_from_population(
     is_pilot: impl Fn(&str, &str) -> bool,
     population: &Population,
 ) -> Option<Result<BTreeMap<String, UnitTreatment>>> {
-    let Some(crate::responses::DesignColumn::Text { values, idx }) =
-        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
-    else {
-        return None;
-    };
-    let units = responses.units();
-    let periods = responses.periods();
-    let (ui, pi) = (responses.unit_indices(), responses.period_indices());
+    let rows = super::merged::old_unit_rows(responses, before)?;
     let mut pairs: BTreeMap<(&str, &str), f64> = BTreeMap::new();
-    for r in (0..responses.len()).filter(|&r| before(periods[pi[r] as usize])) {
-        let (unit, old) = (
-            units[ui[r] as usize].as_str(),
-            values[idx[r] as usize].as_str(),
-        );
+    for (unit, old) in rows {
         if pairs.contains_key(&(unit, old)) {
             continue;
         }

@@ -111,7 +111,7 @@ fn twfe_and_cr1_match_r_lm_and_sandwich() {
                 assert_eq!(got.n_obs, r["n_obs"].parse::<usize>().unwrap());
             }
             // the CR1-only entry point gives the same overall row
-            let d = twfe_did(&cells, start(), weighting).unwrap();
+            let d = twfe_did(&cells, start(), weighting, sipas_core::Level::DEFAULT).unwrap();
             assert_eq!(d, ev.overall);
         }
     }
@@ -159,10 +159,23 @@ fn event_study_and_pretrend_match_r() {
     }
 }
 
-fn wild_p(cells: &[PanelCell], beta0: f64, b: usize, seed: u64) -> f64 {
+/// The overall TWFE design and fit of all `cells` (equal weights).
+fn fitted(cells: &[PanelCell]) -> (Design, Fit) {
     let ix = Indexed::new(cells, start()).unwrap();
     let all: Vec<usize> = (0..cells.len()).collect();
-    let (d, fit, _) = did_fit(&ix, &all, &|i| cells[i].pilot, Weighting::Equal).unwrap();
+    let (d, fit, _) = did_fit(
+        &ix,
+        &all,
+        &|i| cells[i].pilot,
+        Weighting::Equal,
+        sipas_core::Level::DEFAULT,
+    )
+    .unwrap();
+    (d, fit)
+}
+
+fn wild_p(cells: &[PanelCell], beta0: f64, b: usize, seed: u64) -> f64 {
+    let (d, fit) = fitted(cells);
     Wild::new(&d, &fit, &[0])
         .p_value(&[beta0], WildWeights::Rademacher, b, seed)
         .unwrap()
@@ -213,9 +226,7 @@ fn wild_interval_inverts_the_test() {
     let w = ev.overall.wild.unwrap();
     let (lo, hi) = (w.lo.unwrap(), w.hi.unwrap());
     assert!(lo < ev.overall.estimate && ev.overall.estimate < hi);
-    let ix = Indexed::new(&cells, start()).unwrap();
-    let all: Vec<usize> = (0..cells.len()).collect();
-    let (d, fit, _) = did_fit(&ix, &all, &|i| cells[i].pilot, Weighting::Equal).unwrap();
+    let (d, fit) = fitted(&cells);
     let wild = Wild::new(&d, &fit, &[0]);
     let p = |b0: f64| {
         wild.p_value(&[b0], WildWeights::Webb, 1999, opts.seed)

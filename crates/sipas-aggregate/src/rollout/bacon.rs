@@ -3,7 +3,7 @@
 //! starts: β̂ is a weighted average of every 2×2 DiD between timing groups
 //! and the never-treated units, with weights that sum to one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -84,12 +84,7 @@ impl Bacon {
 /// the Callaway–Sant'Anna estimate; units first treated after the last
 /// period count as never treated).
 pub fn bacon(units: &[UnitSeries]) -> Result<Bacon> {
-    let periods: Vec<i64> = units
-        .iter()
-        .flat_map(|u| u.values.keys().copied())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let periods = super::all_periods(units);
     let tn = periods.len();
     if tn < 2 {
         return Err(err("the decomposition needs at least two periods"));

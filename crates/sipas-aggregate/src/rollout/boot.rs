@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::{RolloutOptions, Z_975};
+use super::RolloutOptions;
 
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
@@ -40,10 +40,10 @@ pub(super) fn quantile7(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
-/// The critical value of the simultaneous 95% band over the estimates whose
-/// influence functions (over the same `n` units) are `cols`: the 0.95
-/// quantile of `max_k |ψ*_k|/σ̂_k` over replicates, `ψ*_k = Σ_i v_i ψ_ik/√n`,
-/// `σ̂_k` = bootstrap IQR / 1.349. At least `Φ⁻¹(0.975)` (as R `did`, which
+/// The critical value of the simultaneous band at `opts.level` over the
+/// estimates whose influence functions (over the same `n` units) are `cols`:
+/// the `level` quantile of `max_k |ψ*_k|/σ̂_k` over replicates, `ψ*_k = Σ_i v_i ψ_ik/√n`,
+/// `σ̂_k` = bootstrap IQR / 1.349. At least `Φ⁻¹(1 − α/2)` (as R `did`, which
 /// falls back to pointwise intervals otherwise). `None` without replicates
 /// or without an estimate of positive spread.
 pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
@@ -84,7 +84,7 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
         })
         .collect();
     t.sort_by(f64::total_cmp);
-    Some(quantile7(&t, 0.95).max(Z_975))
+    Some(quantile7(&t, opts.level.value()).max(opts.level.z()))
 }
 
 #[cfg(test)]

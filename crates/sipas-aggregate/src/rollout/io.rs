@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use polars::prelude::*;
-use sipas_core::Period;
 use sipas_core::results;
+use sipas_core::{Level, Period};
 
-use super::{AggEffect, Aggregation, Bacon, Rollout, UnitSeries, Z_975};
+use super::{AggEffect, Aggregation, Bacon, Rollout, UnitSeries};
 use crate::write::{field, finite_num};
 use crate::{Error, Result};
 
@@ -231,8 +231,9 @@ pub fn read_panel(path: &Path, cols: &PanelColumns) -> Result<PanelFile> {
 /// Label of a period index.
 pub type Labels<'a> = &'a dyn Fn(i64) -> String;
 
-fn ci(e: &AggEffect) -> (Option<f64>, Option<f64>) {
-    e.ci().map_or((None, None), |(l, h)| (Some(l), Some(h)))
+fn ci(e: &AggEffect, level: Level) -> (Option<f64>, Option<f64>) {
+    e.ci(level)
+        .map_or((None, None), |(l, h)| (Some(l), Some(h)))
 }
 
 fn band(att: f64, se: Option<f64>, crit: Option<f64>) -> (Option<f64>, Option<f64>) {
@@ -250,9 +251,15 @@ fn push_nums(s: &mut String, v: &[Option<f64>]) {
     s.push('\n');
 }
 
-fn agg_rows(s: &mut String, index: &str, a: &Aggregation, key: &dyn Fn(i64) -> String) {
+fn agg_rows(
+    s: &mut String,
+    index: &str,
+    a: &Aggregation,
+    level: Level,
+    key: &dyn Fn(i64) -> String,
+) {
     for e in &a.rows {
-        let (lo, hi) = ci(e);
+        let (lo, hi) = ci(e, level);
         let (bl, bh) = band(e.att, e.se, a.crit);
         let _ = write!(
             s,
@@ -276,8 +283,9 @@ pub struct IndexRollout<'a> {
 
 /// Writes the rollout tables of the results contract (`att_gt.csv` … `bacon.csv`, see
 /// [`sipas_core::results::Stage::Rollout`]) into `out_dir`, atomically each; six decimals.
-/// `ci_low/ci_high`: pointwise 95% (`±1.959964·se`); `band_low/band_high`:
-/// the simultaneous 95% band of the table's rows (multiplier bootstrap).
+/// `ci_low/ci_high`: pointwise at [`RolloutOptions::level`](super::RolloutOptions::level)
+/// (`±Φ⁻¹(1 − α/2)·se`); `band_low/band_high`: the simultaneous band of the
+/// table's rows at the same level (multiplier bootstrap).
 /// `att_units.csv` lists the units of the first index.
 pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<'_>) -> Result<()> {
     let header = |t: &results::Table| t.header::<&str>(&[]);
@@ -291,24 +299,25 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     for (k, t) in tables.iter().enumerate() {
         let r = t.rollout;
         let index = field(t.index).into_owned();
+        let level = r.options.level;
         for c in &r.att_gt {
             let (lo, hi) = c.se.map_or((None, None), |s| {
-                (Some(c.att - Z_975 * s), Some(c.att + Z_975 * s))
+                (Some(c.att - level.z() * s), Some(c.att + level.z() * s))
             });
             let (bl, bh) = band(c.att, c.se, r.att_gt_crit);
             let _ = write!(gt, "{index},{},{}", label(c.group), label(c.period));
             push_nums(&mut gt, &[Some(c.att), c.se, lo, hi, bl, bh]);
         }
-        agg_rows(&mut ev, t.index, &r.event, &|e| e.to_string());
-        agg_rows(&mut gr, t.index, &r.group, &|g| label(g));
-        agg_rows(&mut ca, t.index, &r.calendar, &|p| label(p));
+        agg_rows(&mut ev, t.index, &r.event, level, &|e| e.to_string());
+        agg_rows(&mut gr, t.index, &r.group, level, &|g| label(g));
+        agg_rows(&mut ca, t.index, &r.calendar, level, &|p| label(p));
         for (name, e) in [
             ("simple", &r.simple),
             ("event", &r.event.overall),
             ("group", &r.group.overall),
             ("calendar", &r.calendar.overall),
         ] {
-            let (lo, hi) = ci(e);
+            let (lo, hi) = ci(e, level);
             let _ = write!(ov, "{index},{name}");
             push_nums(&mut ov, &[Some(e.att), e.se, lo, hi]);
         }
@@ -445,14 +454,17 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
          design-variance option (a column of design-based standard errors), the variance of \
          each value is added: surveys of different units and periods are independent, so \
          their variances add; since part of this noise is already in the unit spread, the \
-         result is conservative.{} Intervals are pointwise 95% (estimate +/- 1.96 SE). \
-         The simultaneous 95% bands (band_low, band_high) cover all rows of a table at once; \
+         result is conservative.{} Intervals are pointwise {} (estimate +/- {} SE). \
+         The simultaneous {} bands (band_low, band_high) cover all rows of a table at once; \
          they come from a multiplier bootstrap with Mammen weights ({} replicates, seed {}).",
         if o.design_variance {
             " The design variance is included in this run."
         } else {
             " It is not included in this run."
         },
+        o.level,
+        o.level.multiplier_label(),
+        o.level,
         o.replicates,
         o.seed
     );

@@ -70,9 +70,6 @@ pub use io::{
 
 use crate::{Error, Result};
 
-/// `Φ⁻¹(0.975)`: the pointwise 95% intervals of this module.
-pub const Z_975: f64 = 1.959_963_984_540_054;
-
 /// Which units form the comparison group of each ATT(g, t).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -130,6 +127,9 @@ pub struct RolloutOptions {
     /// Add the design-based variance of the cell estimates to every SE
     /// (see [`UnitSeries::variances`]).
     pub design_variance: bool,
+    /// Confidence level of the pointwise intervals (`Φ⁻¹(1 − α/2)`) and of
+    /// the simultaneous bands.
+    pub level: sipas_core::Level,
 }
 
 impl Default for RolloutOptions {
@@ -140,6 +140,7 @@ impl Default for RolloutOptions {
             replicates: 999,
             seed: 20_240_101,
             design_variance: false,
+            level: sipas_core::Level::DEFAULT,
         }
     }
 }
@@ -192,10 +193,10 @@ pub struct AggEffect {
 }
 
 impl AggEffect {
-    /// Pointwise 95% interval.
-    pub fn ci(&self) -> Option<(f64, f64)> {
-        self.se
-            .map(|s| (self.att - Z_975 * s, self.att + Z_975 * s))
+    /// Pointwise interval at `level`: `att ± Φ⁻¹(1 − α/2)·se`.
+    pub fn ci(&self, level: sipas_core::Level) -> Option<(f64, f64)> {
+        let z = level.z();
+        self.se.map(|s| (self.att - z * s, self.att + z * s))
     }
 }
 
@@ -206,7 +207,8 @@ pub struct Aggregation {
     pub rows: Vec<AggEffect>,
     /// The overall average of this aggregation.
     pub overall: AggEffect,
-    /// Critical value of the simultaneous 95% band over `rows` (bootstrap), when computed.
+    /// Critical value of the simultaneous band (at [`RolloutOptions::level`])
+    /// over `rows` (bootstrap), when computed.
     pub crit: Option<f64>,
 }
 
@@ -232,7 +234,7 @@ pub struct Rollout {
     pub n_units: usize,
     /// Every ATT(g, t), by group then period.
     pub att_gt: Vec<AttGt>,
-    /// Critical value of the simultaneous 95% band over all ATT(g, t) with an SE.
+    /// Critical value of the simultaneous band over all ATT(g, t) with an SE.
     pub att_gt_crit: Option<f64>,
     /// Simple weighted average of the post-treatment ATT(g, t).
     pub simple: AggEffect,
@@ -294,13 +296,18 @@ impl Prepared<'_> {
     }
 }
 
-fn prepare(units: &[UnitSeries], design: bool) -> Result<Prepared<'_>> {
-    let periods: Vec<i64> = units
+/// Every period observed in some unit, in order.
+pub(crate) fn all_periods(units: &[UnitSeries]) -> Vec<i64> {
+    units
         .iter()
         .flat_map(|u| u.values.keys().copied())
         .collect::<BTreeSet<_>>()
         .into_iter()
-        .collect();
+        .collect()
+}
+
+fn prepare(units: &[UnitSeries], design: bool) -> Result<Prepared<'_>> {
+    let periods = all_periods(units);
     let (Some(&first), Some(&last)) = (periods.first(), periods.last()) else {
         return Err(err("the panel has no observations"));
     };

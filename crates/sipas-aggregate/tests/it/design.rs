@@ -13,6 +13,8 @@ use sipas_aggregate::{
 };
 use sipas_core::Instrument;
 
+use crate::common::{Key, keyed_rows, num};
+
 pub(crate) fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/design")
 }
@@ -70,27 +72,10 @@ pub(crate) fn responses(with_replicates: bool) -> Responses {
 }
 
 /// R's numbers: (design, domain_type, domain, period, indicator) → (value, se).
-/// (design, domain_type, domain, period, indicator).
-type Key = (String, String, String, String, String);
-
 pub(crate) fn reference() -> HashMap<Key, (f64, f64)> {
-    let text = std::fs::read_to_string(dir().join("reference.csv")).unwrap();
-    let num = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                (
-                    f[0].to_string(),
-                    f[1].to_string(),
-                    f[2].to_string(),
-                    f[3].to_string(),
-                    f[4].to_string(),
-                ),
-                (num(f[5]), num(f[6])),
-            )
-        })
+    keyed_rows(&dir().join("reference.csv"))
+        .into_iter()
+        .map(|(k, f)| (k, (num(&f[5]), num(&f[6]))))
         .collect()
 }
 

@@ -1,7 +1,10 @@
 //! Integration tests of sipas-aggregate.
 
+mod arms;
 mod channels;
+mod common;
 mod design;
+mod level;
 mod merge;
 mod rollout;
 mod sql;

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 
 use sipas_aggregate::panel::{PanelCell, Weighting, twfe_did};
 use sipas_aggregate::rollout::{
-    AggEffect, BaconKind, BasePeriod, Control, RolloutOptions, UnitSeries, Z_975, bacon,
-    callaway_santanna,
+    AggEffect, BaconKind, BasePeriod, Control, RolloutOptions, UnitSeries, bacon, callaway_santanna,
 };
-use sipas_core::Period;
+use sipas_core::{Level, Period};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/rollout")
@@ -206,7 +205,7 @@ fn one_wave_overall_equals_the_existing_two_by_two_did() {
             variances: BTreeMap::new(),
         });
     }
-    let did = twfe_did(&cells, q(2), Weighting::Equal).unwrap();
+    let did = twfe_did(&cells, q(2), Weighting::Equal, Level::DEFAULT).unwrap();
     for base in [BasePeriod::Varying, BasePeriod::Universal] {
         for control in [Control::Never, Control::NotYet] {
             let r = callaway_santanna(&units, &opts(control, base)).unwrap();
@@ -579,7 +578,7 @@ fn growing_wave_effects_are_recovered_while_twfe_is_biased() {
     let r = callaway_santanna(&units, &o).unwrap();
     let se = r.simple.se.unwrap();
     assert!(
-        (r.simple.att - target).abs() < Z_975 * se,
+        (r.simple.att - target).abs() < Level::DEFAULT.z() * se,
         "{} vs {target}",
         r.simple.att
     );
@@ -604,7 +603,7 @@ fn growing_wave_effects_are_recovered_while_twfe_is_biased() {
     }
     let twfe = bacon(&units).unwrap().twfe;
     assert!(
-        twfe - target < -Z_975 * se,
+        twfe - target < -Level::DEFAULT.z() * se,
         "TWFE {twfe}, truth {target}, CS SE {se}"
     );
     assert!(

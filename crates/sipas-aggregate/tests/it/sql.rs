@@ -129,8 +129,9 @@ fn design_fixture(dir: &Path) -> Case {
     }
 }
 
-/// Generated responses of a bundled instrument: 5 units (one a pilot), two
-/// periods, villages, weights and missing answers (a fixed LCG, seed 19).
+/// Generated responses of a bundled instrument: 5 units (one a pilot, one
+/// surveyed in the second period only), two periods, villages, weights and
+/// missing answers (a fixed LCG, seed 19).
 fn bundled_case(dir: &Path, id: &'static str) -> Case {
     let inst = sipas_core::bundled::instrument(id).unwrap();
     let opts = AggregateOptions::bundled();
@@ -159,8 +160,14 @@ fn bundled_case(dir: &Path, id: &'static str) -> Case {
     let mut b = Responses::builder(inst.clone());
     let mut villages = Vec::new();
     let mut k = 0;
-    for u in &units {
+    for (i, u) in units.iter().enumerate() {
         for p in ["2023", "2024"] {
+            // The fourth unit is surveyed from the pilot start only: it is
+            // left out of the pilot / baseline comparison (groups), not of
+            // its own cells.
+            if i == 3 && p == "2023" {
+                continue;
+            }
             for _ in 0..12 {
                 k += 1;
                 let w = (0.5 + 2.0 * next() * 1e4).round() / 1e4;
@@ -187,6 +194,16 @@ fn bundled_case(dir: &Path, id: &'static str) -> Case {
         .unwrap()
         .with_text_column("village", &refs)
         .unwrap();
+    let left = sipas_aggregate::aggregate(&responses, &opts)
+        .unwrap()
+        .report
+        .left_out;
+    assert_eq!(
+        left.iter()
+            .map(|u| u.unit_code.as_str())
+            .collect::<Vec<_>>(),
+        [units[3].as_str()]
+    );
     let csv = dir.join(format!("{id}.csv"));
     std::fs::write(&csv, text).unwrap();
     Case {

@@ -11,6 +11,8 @@ use sipas_aggregate::{
 };
 use sipas_core::{Instrument, Period};
 
+use crate::common::{Key, keyed_rows, num};
+
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/survey")
 }
@@ -65,31 +67,18 @@ struct Ref {
     hi: f64,
 }
 
-type Key = (String, String, String, String, String);
-
 fn reference() -> HashMap<Key, Ref> {
-    let text = std::fs::read_to_string(dir().join("reference.csv")).unwrap();
-    let num = |s: &str| s.trim().parse::<f64>().unwrap_or(f64::NAN);
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                (
-                    f[0].to_string(),
-                    f[1].to_string(),
-                    f[2].to_string(),
-                    f[3].to_string(),
-                    f[4].to_string(),
-                ),
-                Ref {
-                    value: num(f[5]),
-                    se: num(f[6]),
-                    deff: num(f[7]),
-                    lo: num(f[8]),
-                    hi: num(f[9]),
-                },
-            )
+    keyed_rows(&dir().join("reference.csv"))
+        .into_iter()
+        .map(|(k, f)| {
+            let r = Ref {
+                value: num(&f[5]),
+                se: num(&f[6]),
+                deff: num(&f[7]),
+                lo: num(&f[8]),
+                hi: num(&f[9]),
+            };
+            (k, r)
         })
         .collect()
 }

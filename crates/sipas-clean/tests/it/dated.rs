@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use sipas_clean::io::{self, RunOptions, write_responses};
+use sipas_clean::FolderOptions;
+use sipas_clean::io::{self, write_responses};
 use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget, Response, ResponseTable, clean};
 use sipas_core::{IsoDate, UnitHistory, bundled};
 
@@ -410,16 +411,16 @@ fn streamed_clean_equals_clean_with_dates_and_steps() {
         };
         let whole = clean(&t, &instrument(), &history(), &opts).unwrap();
         let out = dir.path().join(format!("out-{}", target.label()));
-        let report = io::run_with(
+        let report = sipas_clean::clean_folder_with(
             &data,
             &out,
             None,
             &history(),
             &opts,
-            &RunOptions {
+            &FolderOptions {
                 group_rows: 50,
                 chunk_rows: 64,
-                ..RunOptions::default()
+                ..FolderOptions::default()
             },
         )
         .unwrap();

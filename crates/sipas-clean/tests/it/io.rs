@@ -1,6 +1,6 @@
 //! Parquet round trip through the real I/O functions.
 
-use sipas_clean::io::{self, read_responses, write_responses};
+use sipas_clean::io::{self, read_response_table, write_responses};
 use sipas_clean::{CleanOptions, Crosswalk, clean};
 
 use crate::common::{instrument, read_case, units};
@@ -14,7 +14,7 @@ fn parquet_round_trip_and_outputs() {
     let mut t = read_case("dup_submissions");
     t.rows.extend(read_case("unit_names").rows);
     write_responses(&data.join(io::RESPONSES), &t, false).unwrap();
-    let (back, inst) = read_responses(&data.join(io::RESPONSES), None).unwrap();
+    let (back, inst) = read_response_table(&data.join(io::RESPONSES), None).unwrap();
     assert_eq!(inst.id, "sipas-2017");
     assert_eq!(back, t, "canonical parquet round trip");
 
@@ -23,7 +23,7 @@ fn parquet_round_trip_and_outputs() {
         ..CleanOptions::default()
     };
     let out = dir.path().join("clean");
-    let report = io::run(&data, &out, None, &units(), &opts).unwrap();
+    let report = sipas_clean::clean_folder(&data, &out, None, &units(), &opts).unwrap();
     // 9 + 6 rows; 2 superseded ids, 1 re-sent copy, 1 ambiguous, 3 unknown
     // (u4 needs the fallback); u1 (P. Trưng Vương → 05443, same answers as
     // r2 and r3, no submission time) is kept and flagged.
@@ -36,7 +36,8 @@ fn parquet_round_trip_and_outputs() {
         (15, 8, 7)
     );
 
-    let (clean_back, _) = read_responses(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
+    let (clean_back, _) =
+        read_response_table(&out.join(io::RESPONSES), Some(&instrument())).unwrap();
     let expected = clean(&t, &instrument(), &units(), &opts).unwrap();
     assert_eq!(clean_back, expected.table);
     // 05536 → 05569 by the crosswalk; `old_unit_code` keeps 05536.
@@ -75,7 +76,7 @@ fn parquet_round_trip_and_outputs() {
     let mut rev = t.clone();
     rev.rows.reverse();
     write_responses(&data.join(io::RESPONSES), &rev, false).unwrap();
-    io::run(&data, &out2, None, &units(), &opts).unwrap();
+    sipas_clean::clean_folder(&data, &out2, None, &units(), &opts).unwrap();
     for f in [io::RESPONSES, io::QUARANTINE, io::BY_CELL, io::REPORT] {
         assert_eq!(
             std::fs::read(out.join(f)).unwrap(),
@@ -85,7 +86,7 @@ fn parquet_round_trip_and_outputs() {
     }
     // Cleaning the clean output changes no row.
     let out3 = dir.path().join("clean3");
-    io::run(&out, &out3, None, &units(), &opts).unwrap();
+    sipas_clean::clean_folder(&out, &out3, None, &units(), &opts).unwrap();
     assert_eq!(
         std::fs::read(out.join(io::RESPONSES)).unwrap(),
         std::fs::read(out3.join(io::RESPONSES)).unwrap()
@@ -121,11 +122,12 @@ fn design_columns_district_and_unit_text_through_parquet() {
         r.extra.push(Value::Int(i as i64 % 2));
     }
     write_responses(&data.join(io::RESPONSES), &t, false).unwrap();
-    let (back, _) = read_responses(&data.join(io::RESPONSES), None).unwrap();
+    let (back, _) = read_response_table(&data.join(io::RESPONSES), None).unwrap();
     assert_eq!(back, t, "design columns round trip");
 
     let out = dir.path().join("clean");
-    let report = io::run(&data, &out, None, &units(), &CleanOptions::default()).unwrap();
+    let report =
+        sipas_clean::clean_folder(&data, &out, None, &units(), &CleanOptions::default()).unwrap();
     assert_eq!(
         (
             report.totals.rows_in,
@@ -236,7 +238,7 @@ fn design_columns_district_and_unit_text_through_parquet() {
 
     // Cleaning the clean output gives the same bytes (unit_text is kept).
     let out2 = dir.path().join("clean2");
-    io::run(&out, &out2, None, &units(), &CleanOptions::default()).unwrap();
+    sipas_clean::clean_folder(&out, &out2, None, &units(), &CleanOptions::default()).unwrap();
     assert_eq!(
         std::fs::read(out.join(io::RESPONSES)).unwrap(),
         std::fs::read(out2.join(io::RESPONSES)).unwrap()

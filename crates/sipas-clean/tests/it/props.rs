@@ -233,7 +233,7 @@ proptest! {
         (group_rows, chunk_rows) in (1usize..6, 1usize..6),
         (by_period_in, by_period_out, provenance) in (any::<bool>(), any::<bool>(), any::<bool>()),
     ) {
-        use sipas_clean::io::RunOptions;
+        use sipas_clean::FolderOptions;
         use sipas_dataset::Layout;
         let layout = |p: bool| if p { Layout::ByPeriod } else { Layout::File };
         for (r, l) in t.rows.iter_mut().zip(lines) {
@@ -242,7 +242,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         crate::stream::write_input(&data, &t, layout(by_period_in), provenance);
-        let run = RunOptions { layout: layout(by_period_out), group_rows, chunk_rows };
+        let run = FolderOptions { layout: layout(by_period_out), group_rows, chunk_rows };
         crate::stream::assert_same(
             &data,
             &dir.path().join("want"),

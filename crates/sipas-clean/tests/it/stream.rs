@@ -1,9 +1,10 @@
-//! Cleaning in groups (`io::run_with`) against `clean()` on the whole table.
+//! Cleaning in groups (`clean_folder_with`) against `clean()` on the whole table.
 
 use std::path::Path;
 
 use polars::prelude::*;
-use sipas_clean::io::{self, RunOptions, read_responses, to_frame, write_outcome_with};
+use sipas_clean::FolderOptions;
+use sipas_clean::io::{self, read_response_table, to_frame, write_outcome_with};
 use sipas_clean::{CleanOptions, Crosswalk, ResponseTable, Value, clean};
 use sipas_dataset::{Dataset, DatasetWriter, Layout};
 
@@ -49,12 +50,12 @@ pub(crate) fn assert_same(
     want: &Path,
     got: &Path,
     opts: &CleanOptions,
-    run: &RunOptions,
+    run: &FolderOptions,
 ) {
-    let (t, inst) = read_responses(data, None).unwrap();
+    let (t, inst) = read_response_table(data, None).unwrap();
     let whole = clean(&t, &inst, &units(), opts).unwrap();
     write_outcome_with(want, &whole, Layout::File).unwrap();
-    let report = io::run_with(data, got, None, &units(), opts, run).unwrap();
+    let report = sipas_clean::clean_folder_with(data, got, None, &units(), opts, run).unwrap();
     assert_eq!(report, whole.report, "{run:?}");
     let a = Dataset::open(want).unwrap().read(None).unwrap();
     let b = Dataset::open(got).unwrap().read(None).unwrap();
@@ -148,7 +149,7 @@ fn groups_give_the_whole_table_result() {
                 for (group_rows, chunk_rows) in [(1, 1), (2, 3), (3, 2), (1 << 20, 1 << 20)] {
                     for layout in [Layout::File, Layout::ByPeriod] {
                         n += 1;
-                        let run = RunOptions {
+                        let run = FolderOptions {
                             layout,
                             group_rows,
                             chunk_rows,
@@ -168,16 +169,16 @@ fn groups_give_the_whole_table_result() {
     // The cases do what they are meant to: check one run by hand.
     let data = dir.path().join("data-file-true");
     let out = dir.path().join("check");
-    let report = io::run_with(
+    let report = sipas_clean::clean_folder_with(
         &data,
         &out,
         None,
         &units(),
         &opts[0],
-        &RunOptions {
+        &FolderOptions {
             group_rows: 2,
             chunk_rows: 3,
-            ..RunOptions::default()
+            ..FolderOptions::default()
         },
     )
     .unwrap();
@@ -238,7 +239,7 @@ fn kept_rows_matched_by_name_decide_unit_text() {
     let data = dir.path().join("data");
     write_input(&data, &t, Layout::File, true);
     for layout in [Layout::File, Layout::ByPeriod] {
-        let run = RunOptions {
+        let run = FolderOptions {
             layout,
             group_rows: 1,
             chunk_rows: 2,
@@ -269,7 +270,7 @@ fn empty_table() {
         &dir.path().join("want"),
         &dir.path().join("got"),
         &CleanOptions::default(),
-        &RunOptions::default(),
+        &FolderOptions::default(),
     );
 }
 
@@ -299,11 +300,11 @@ fn null_id_is_named_with_its_row() {
     ParquetWriter::new(std::fs::File::create(&f).unwrap())
         .finish(&mut df)
         .unwrap();
-    let run = RunOptions {
+    let run = FolderOptions {
         chunk_rows: 2,
-        ..RunOptions::default()
+        ..FolderOptions::default()
     };
-    let err = io::run_with(
+    let err = sipas_clean::clean_folder_with(
         &data,
         &dir.path().join("out"),
         Some(&instrument()),

@@ -9,12 +9,13 @@ use sipas_aggregate::{
     evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
     write_results,
 };
-use sipas_core::{Instrument, PilotSet, UnitRegistry, results, schema};
+use sipas_core::{Instrument, Level, PilotSet, UnitRegistry, results, schema};
 
 use crate::ExitStatus;
-use crate::args::{AggregateArgs, EvaluationArgs};
+use crate::args::AggregateArgs;
 use crate::commands::{Done, say};
 use crate::manifest::Recorder;
+use crate::options::{self, Engine};
 use crate::resolve;
 
 pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
@@ -41,11 +42,15 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             units,
             pilots,
             channel: &a.channel,
-            channels: channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?,
+            channels: options::channel_classes(
+                a.survey_modes.as_deref(),
+                a.rating_channels.as_deref(),
+            )?,
             design: &design,
-            evaluation: &a.evaluation,
+            evaluation: options::evaluation(&a.evaluation, a.level)?,
             treatment: None,
-            spark_master: (a.engine == "spark").then(|| a.spark_master.clone()),
+            engine: Engine::named(&a.engine, &a.spark_master)?,
+            level: a.level,
         },
         staging.path(),
         &a.out,
@@ -63,12 +68,14 @@ pub(crate) struct Settings<'a> {
     pub(crate) channel: &'a str,
     pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
-    pub(crate) evaluation: &'a EvaluationArgs,
+    pub(crate) evaluation: EvaluationOptions,
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
-    /// `Some(master)`: aggregate on Spark (`--engine spark`) at this master.
-    pub(crate) spark_master: Option<String>,
+    /// Where the tables are computed.
+    pub(crate) engine: Engine,
+    /// Confidence level of every interval (`--level`, the job's `level`).
+    pub(crate) level: Level,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -77,33 +84,10 @@ pub(crate) struct Settings<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct TreatmentSource {
     pub(crate) pilots: PilotSet,
-    pub(crate) first_step: sipas_core::IsoDate,
-    pub(crate) last_step: sipas_core::IsoDate,
+    /// The first and last step, and the old units' names.
+    pub(crate) reorganisation: sipas_clean::Reorganisation,
     /// `[aggregate] population`: intensity as a share of population.
     pub(crate) population: Option<sipas_aggregate::panel::Population>,
-    /// Old unit code → full name (`Thị trấn Chợ Chu`), from the units in
-    /// force the day before the first reorganisation.
-    pub(crate) old_names: std::collections::BTreeMap<String, String>,
-}
-
-/// Channel classes from the CLI / job lists (`None`: the bundled list).
-pub(crate) fn channel_classes(
-    survey_modes: Option<&[String]>,
-    rating_channels: Option<&[String]>,
-) -> anyhow::Result<ChannelClasses> {
-    ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
-}
-
-/// The library's evaluation options from the CLI / job settings.
-pub(crate) fn evaluation_options(e: &EvaluationArgs) -> anyhow::Result<EvaluationOptions> {
-    let value = serde_json::json!({
-        "baseline": e.baseline,
-        "weighting": e.weighting,
-        "bootstrap_weights": e.bootstrap_weights,
-        "replicates": e.replicates,
-        "seed": e.seed,
-    });
-    serde_json::from_value(value).context("invalid [evaluation] settings")
 }
 
 pub(crate) fn run_aggregate(
@@ -112,7 +96,7 @@ pub(crate) fn run_aggregate(
     out: &Path,
     shown: &Path,
 ) -> anyhow::Result<Done> {
-    if let Some(master) = &s.spark_master {
+    if let Engine::Spark { master } = &s.engine {
         return super::spark::run(data, s, master, out, shown);
     }
     let started = std::time::Instant::now();
@@ -123,12 +107,12 @@ pub(crate) fn run_aggregate(
         channel,
         channels,
         design,
-        evaluation,
+        evaluation: ev_opts,
         treatment,
-        spark_master: _,
+        engine: _,
+        level,
     } = s;
     let instrument = *instrument;
-    let ev_opts = evaluation_options(evaluation)?;
     // `data` holds responses.parquet or responses/ (partitioned by period).
     // After a crosswalk, the old units are the default strata: keep their column.
     let mut columns = design.columns();
@@ -140,6 +124,8 @@ pub(crate) fn run_aggregate(
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
+    opts.baseline = ev_opts.baseline;
+    opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
     let (indices, estimates) =
@@ -187,6 +173,17 @@ pub(crate) fn run_aggregate(
         ));
     }
     say(&format!("aggregate: {}", indices.report.design));
+    let no_pre = r
+        .left_out
+        .iter()
+        .filter(|u| u.reason == sipas_aggregate::arms::LeftOut::NoPrePeriod)
+        .count();
+    if no_pre > 0 {
+        say(&format!(
+            "aggregate: {no_pre} units have no period before the pilot start ({}) and are left out of the pilot / baseline comparison (listed in methods.txt)",
+            opts.pilots.start
+        ));
+    }
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
     let Some(d) = &indices.did else {
@@ -202,11 +199,11 @@ pub(crate) fn run_aggregate(
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
     };
     say(&format!(
-        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, 95% CI {:.2} to {:.2})",
+        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
-    let ev = evaluate(&panel, opts.pilots.start, &ev_opts).context("pilot evaluation failed")?;
+    let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     // methods.txt names the design and variance method of every SE.
@@ -219,10 +216,14 @@ pub(crate) fn run_aggregate(
         indices.report.design,
         sipas_aggregate::channels::data_methods_text(&indices.report)
     );
+    methods.push_str(&sipas_aggregate::arms::methods_text(
+        &indices.report.left_out,
+        opts.pilots.start,
+    ));
     if let Some(ts) = treatment {
-        treatment_rows(&responses, &panel, ts, &ev_opts, out, &mut methods)?;
+        treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
     }
-    staggered(&panel, &opts.pilots, &ev_opts, out, &mut methods).with_context(|| {
+    staggered(&panel, &opts.pilots, ev_opts, out, &mut methods).with_context(|| {
         format!(
             "cannot write the staggered evaluation to {}",
             shown.display()
@@ -236,7 +237,7 @@ pub(crate) fn run_aggregate(
     })?;
     let o = &ev.overall;
     say(&format!(
-        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered 95% CI {:.2} to {:.2}; wild cluster bootstrap p {}, 95% CI {} to {}",
+        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
         o.n_treated,
         o.n_clusters - o.n_treated,
         o.estimate,
@@ -262,13 +263,13 @@ fn staggered(
     methods: &mut String,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
-        IndexRollout, RolloutOptions, Z_975, bacon, callaway_santanna, series_of_cells,
-        write_rollout,
+        IndexRollout, RolloutOptions, bacon, callaway_santanna, series_of_cells, write_rollout,
     };
     let (units, periods) = series_of_cells(panel, pilots, ev_opts.weighting);
     let opts = RolloutOptions {
         replicates: ev_opts.replicates.min(999),
         seed: ev_opts.seed,
+        level: ev_opts.level,
         ..RolloutOptions::default()
     };
     let r = match callaway_santanna(&units, &opts) {
@@ -299,15 +300,9 @@ fn staggered(
     methods.push_str(sipas_aggregate::rollout::methods_text(&r, b.as_ref(), &label).trim_end());
     methods.push('\n');
     let waves = pilots.waves().len();
-    let interval = r.simple.se.map_or_else(
+    let interval = r.simple.ci(opts.level).map_or_else(
         || "no SE".to_string(),
-        |s| {
-            format!(
-                "95% CI {:.2} to {:.2}",
-                r.simple.att - Z_975 * s,
-                r.simple.att + Z_975 * s
-            )
-        },
+        |(lo, hi)| format!("{} CI {lo:.2} to {hi:.2}", opts.level),
     );
     let twfe = b.as_ref().map_or_else(
         || "TWFE not decomposable".to_string(),
@@ -351,6 +346,7 @@ fn treatment_rows(
     ts: &TreatmentSource,
     ev_opts: &EvaluationOptions,
     out: &Path,
+    no_pre: usize,
     methods: &mut String,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::panel::{
@@ -359,8 +355,8 @@ fn treatment_rows(
     use sipas_core::history::period_start;
     let start_day = period_start(ts.pilots.start);
     // Pilots named by today's codes (start on or after the last step) cover their unit.
-    let by_new_code = start_day >= ts.last_step;
-    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.first_step;
+    let by_new_code = start_day >= ts.reorganisation.last_step;
+    let before = |p: sipas_core::Period| period_start(p.offset(1)) <= ts.reorganisation.first_step;
     let is_pilot = |unit: &str, old: &str| {
         if by_new_code {
             ts.pilots.contains(unit)
@@ -384,7 +380,7 @@ fn treatment_rows(
     } else {
         "responses"
     };
-    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting) {
+    let m = match twfe_merged(panel, &t, ts.pilots.start, ev_opts.weighting, ev_opts.level) {
         Ok(m) => m,
         Err(e) => {
             say(&format!("aggregate: no DiD on today's units ({e})"));
@@ -405,7 +401,12 @@ fn treatment_rows(
             .collect();
         let names: Vec<&str> = olds
             .iter()
-            .map(|o| ts.old_names.get(*o).map_or("", String::as_str))
+            .map(|o| {
+                ts.reorganisation
+                    .old_names
+                    .get(*o)
+                    .map_or("", String::as_str)
+            })
             .collect();
         let responses_n = by_responses.get(&u.unit_code).map_or(0.0, |r| r.basis);
         let population = if by_population {
@@ -439,9 +440,10 @@ fn treatment_rows(
         .iter()
         .map(|(k, r)| {
             format!(
-                "{} {:.2} (95% CI {:.2} to {:.2}; {} treated of {} units)",
+                "{} {:.2} ({} CI {:.2} to {:.2}; {} treated of {} units)",
                 k.label(by_population),
                 r.estimate,
+                ev_opts.level,
                 r.lo_cr1,
                 r.hi_cr1,
                 r.n_treated,
@@ -461,7 +463,7 @@ fn treatment_rows(
     say(&format!(
         "aggregate: on today's units: {}; {} units without a period before the start left out, {} mixed units",
         rows.join("; "),
-        m.without_pre_periods.len(),
+        no_pre,
         m.mixed.len()
     ));
     let mixed: Vec<String> = t
@@ -493,13 +495,13 @@ fn treatment_rows(
         mixed.join(", "),
         sipas_aggregate::panel::Treatment::Intensity.label(by_population),
         rows.join("; "),
-        m.without_pre_periods.len(),
+        no_pre,
         if by_population {
             "dân số"
         } else {
             "phiếu"
         },
-        m.without_pre_periods.len(),
+        no_pre,
     );
     Ok(())
 }

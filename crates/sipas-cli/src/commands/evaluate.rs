@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::rollout::{
-    BasePeriod, Control, IndexRollout, PanelColumns, RolloutOptions, Z_975, bacon,
-    callaway_santanna, methods_text, read_panel, write_rollout,
+    BasePeriod, Control, IndexRollout, PanelColumns, RolloutOptions, bacon, callaway_santanna,
+    methods_text, read_panel, write_rollout,
 };
 
 use crate::ExitStatus;
@@ -45,6 +45,7 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
         replicates: a.replicates,
         seed: a.seed,
         design_variance: a.se.is_some(),
+        level: a.level,
     };
     let r = callaway_santanna(&panel.units, &opts).with_context(|| {
         format!(
@@ -77,10 +78,10 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
     .context("cannot write the evaluation tables")?;
     let methods = methods_text(&r, b.as_ref(), &label);
     sipas_core::results::write_methods(out, &methods).context("cannot write methods.txt")?;
-    let interval = |att: f64, se: Option<f64>| {
-        se.map_or_else(
-            || format!("{att:.6} (no SE)"),
-            |s| format!("{att:.6} [{:.6}, {:.6}]", att - Z_975 * s, att + Z_975 * s),
+    let interval = |e: &sipas_aggregate::rollout::AggEffect| {
+        e.ci(opts.level).map_or_else(
+            || format!("{:.6} (no SE)", e.att),
+            |(lo, hi)| format!("{:.6} [{lo:.6}, {hi:.6}] ({} CI)", e.att, opts.level),
         )
     };
     say(&format!(
@@ -94,7 +95,7 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
     ));
     say(&format!(
         "evaluate: staggered (Callaway–Sant'Anna) overall ATT {}",
-        interval(r.simple.att, r.simple.se)
+        interval(&r.simple)
     ));
     if let Some(b) = &b {
         say(&format!(

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use sipas_clean::Crosswalk;
 use sipas_core::{Instrument, Period, PilotSet, UnitRegistry};
 use sipas_synth::{Model, ResponseStyles, SynthConfig};
 
@@ -55,15 +56,15 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
         .out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if dated && !csv && a.codes_at_date.is_some() {
+    if dated.is_some() && !csv && a.codes_at_date.is_some() {
         anyhow::bail!(
             "--codes-at-date thai-nguyen: codes of their day are written to CSV output only\nhint: write a .csv file, or pass --codes-at-date none"
         );
     }
     generate(&spec, &instrument, &units, &pilots, &a.out, &a.out)?;
-    if dated && csv {
-        super::run::code_at_date(&a.out, &sipas_clean::Crosswalk::thai_nguyen())?;
-    } else if dated && spec.last >= "2024Q4".parse().expect("a period") {
+    if let (Some(crosswalk), true) = (&dated, csv) {
+        code_at_date(&a.out, crosswalk)?;
+    } else if dated.is_some() && spec.last >= "2024Q4".parse().expect("a period") {
         say(
             "generate: Parquet output keeps the codes of the 177 units in every period (rows after 30/11/2024 may then be unknown units)\nhint: write a .csv file to get the codes of each row's day",
         );
@@ -72,27 +73,31 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Whether generated rows carry the unit code in force on their submission
-/// day (`thai-nguyen`) or the 177 units' codes throughout (`none`). The
-/// default, with the bundled units, is the codes of the day: offices wrote
-/// the 172's codes from 01/12/2024 and the 92's from 01/07/2025, and a row
-/// with a code no longer in force would be an unknown unit at clean.
+/// day (a bundle's name, `thai-nguyen`: `Some` of its crosswalk, which moves
+/// the codes) or the 177 units' codes throughout (`none`). The default, with
+/// the bundled units, is the codes of the day: offices wrote the 172's
+/// codes from 01/12/2024 and the 92's from 01/07/2025, and a row with a code
+/// no longer in force would be an unknown unit at clean.
 pub(crate) fn dated_codes(
     setting: Option<&str>,
     bundled_units: bool,
     what: &str,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<Crosswalk>> {
+    let of = |b: &sipas_core::bundled::Bundle| {
+        Crosswalk::bundled(b.name).expect("a bundle with codes of the day has a crosswalk")
+    };
     match setting.map(str::trim) {
-        None => Ok(bundled_units),
-        Some("thai-nguyen") if bundled_units => Ok(true),
-        Some("thai-nguyen") => anyhow::bail!(
-            "{what} = thai-nguyen: codes of the day need the bundled Thái Nguyên units\nhint: drop the units setting, or set {what} none"
-        ),
-        Some("none") => Ok(false),
-        Some(other) => {
-            anyhow::bail!(
-                "{what} = `{other}`: use `thai-nguyen` (the default with the bundled units) or `none`"
-            )
-        }
+        None if bundled_units => Ok(Some(of(sipas_core::bundled::default_bundle()))),
+        None | Some("none") => Ok(None),
+        Some(name) => match sipas_core::bundled::named(name) {
+            Some(b) if bundled_units => Ok(Some(of(b))),
+            Some(_) => anyhow::bail!(
+                "{what} = {name}: codes of the day need the bundled Thái Nguyên units\nhint: drop the units setting, or set {what} none"
+            ),
+            None => anyhow::bail!(
+                "{what} = `{name}`: use `thai-nguyen` (the default with the bundled units) or `none`"
+            ),
+        },
     }
 }
 
@@ -150,4 +155,120 @@ pub(crate) fn generate(
         crate::logging::rate(started, summary.rows)
     ));
     Ok(truth)
+}
+
+/// The units of the 92 made only of former Bắc Kạn communes (none of the
+/// 177 Thái Nguyên units goes into them).
+pub(crate) fn bac_kan_units(cw: &Crosswalk) -> UnitRegistry {
+    use sipas_clean::{CrosswalkTarget, Mapped};
+    let history = sipas_core::bundled::unit_history();
+    let day = "2024-11-30".parse().expect("a date");
+    let onto = |units: &UnitRegistry| -> std::collections::BTreeSet<String> {
+        units
+            .iter()
+            .filter_map(
+                |u| match cw.map(&u.code, day, CrosswalkTarget::New, &history) {
+                    Mapped::Code { code, .. } => Some(code),
+                    Mapped::NotOneToOne { .. } => None,
+                },
+            )
+            .collect()
+    };
+    let from_tn = onto(&sipas_core::bundled::units());
+    let from_bk = onto(&sipas_core::bundled::units_bac_kan());
+    sipas_core::bundled::units_2025_07()
+        .filtered(|u| from_bk.contains(&u.code) && !from_tn.contains(&u.code))
+}
+
+/// `[generate] bac_kan`: responses of former Bắc Kạn's units from 2025Q3
+/// (when they joined the province) to the last period, as many per unit
+/// and period as the main file (its seed + 1); `false` when no period is
+/// left.
+pub(crate) fn bac_kan_responses(
+    spec: &GenerateSpec,
+    dated: Option<&Crosswalk>,
+    instrument: &sipas_core::Instrument,
+    pilots: &PilotSet,
+    file: &Path,
+    shown: &Path,
+) -> anyhow::Result<bool> {
+    let Some(crosswalk) = dated else {
+        anyhow::bail!(
+            "[generate] bac_kan needs the bundled units and codes of the day (codes_at_date = \"thai-nguyen\")"
+        );
+    };
+    let joined: sipas_core::IsoDate = "2025-07-01".parse().expect("a date");
+    let all = spec.first.range_to(spec.last);
+    let Some(&first) = all
+        .iter()
+        .find(|p| sipas_core::history::period_start(**p) >= joined)
+    else {
+        return Ok(false);
+    };
+    let units = bac_kan_units(crosswalk);
+    let tn = sipas_core::bundled::units().len() as u64;
+    let per_cell = spec.responses / (tn * all.len() as u64).max(1);
+    let periods = first.range_to(spec.last).len() as u64;
+    let bk = GenerateSpec {
+        responses: per_cell.max(1) * units.len() as u64 * periods,
+        seed: spec.seed.wrapping_add(1),
+        first,
+        ..spec.clone()
+    };
+    generate(&bk, instrument, &units, pilots, file, shown)?;
+    say(&format!(
+        "generate: former Bắc Kạn's {} units of the 92 surveyed from {first} (they joined the province on 01/07/2025)",
+        units.len()
+    ));
+    Ok(true)
+}
+
+/// Rewrites the `unit_code` of a generated CSV (second column; codes of the
+/// first unit list) with the code in force on each row's submission day
+/// (fourth column), as offices would have written it.
+pub(crate) fn code_at_date(
+    file: &std::path::Path,
+    crosswalk: &sipas_clean::Crosswalk,
+) -> anyhow::Result<()> {
+    use sipas_clean::{CrosswalkTarget, Mapped};
+    let history = sipas_core::bundled::unit_history();
+    let Some(first) = crosswalk.step_dates().first().copied() else {
+        return Ok(());
+    };
+    let before = first.pred();
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut out = String::with_capacity(text.len());
+    let mut cache: std::collections::HashMap<(String, sipas_core::IsoDate), String> =
+        std::collections::HashMap::new();
+    let mut moved = 0u64;
+    for (i, line) in text.lines().enumerate() {
+        let f: Vec<&str> = line.splitn(5, ',').collect();
+        let day = (i > 0 && f.len() == 5)
+            .then(|| sipas_core::IsoDate::from_prefix(f[3]))
+            .flatten();
+        let Some(day) = day.filter(|d| *d >= first) else {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let code = cache
+            .entry((f[1].to_string(), day))
+            .or_insert_with(|| {
+                match crosswalk.map(f[1], before, CrosswalkTarget::On(day), &history) {
+                    Mapped::Code { code, .. } => code,
+                    Mapped::NotOneToOne { .. } => f[1].to_string(),
+                }
+            })
+            .clone();
+        moved += u64::from(code != f[1]);
+        out.push_str(&[f[0], code.as_str(), f[2], f[3], f[4]].join(","));
+        out.push('\n');
+    }
+    sipas_core::atomic::write_bytes(file, out.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    say(&format!(
+        "generate: coded as offices did on each submission day ({moved} rows carry a code of 01/12/2024 or 01/07/2025)"
+    ));
+    Ok(())
 }

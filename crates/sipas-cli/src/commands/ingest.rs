@@ -4,12 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sipas_core::{Instrument, UnitRegistry};
-use sipas_ingest::{IngestOptions, Mapping, ReadOptions, WriteOptions, ingest_to};
+use sipas_ingest::{IngestOptions, WriteOptions, ingest_to};
 
 use crate::ExitStatus;
-use crate::args::{IngestArgs, ReadArgs};
+use crate::args::IngestArgs;
 use crate::commands::{Done, say};
 use crate::manifest::Recorder;
+use crate::options::IngestSettings;
 use crate::resolve;
 
 pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
@@ -18,97 +19,18 @@ pub(crate) fn run(a: &IngestArgs) -> anyhow::Result<ExitStatus> {
     let rec = Recorder::start();
     let inputs: Vec<&Path> = a.inputs.iter().map(PathBuf::as_path).collect();
     let staging = super::begin("ingest", &a.out, &inputs, &rec)?;
+    let settings = IngestSettings::new(&a.read, &a.keep_columns, &a.layout)?;
     let done = run_ingest(
         &a.inputs,
         instrument,
         units,
-        &a.read,
-        &a.keep_columns,
-        &a.layout,
+        &settings,
         staging.path(),
         &a.out,
     )?;
     let inputs: Vec<_> = a.inputs.iter().map(|p| super::input(p)).collect();
     super::commit("ingest", staging, &rec, format!("{a:?}"), &inputs, &done)?;
     Ok(done.status)
-}
-
-/// The table layout named on the command line or in a job file.
-pub(crate) fn layout(name: &str) -> anyhow::Result<sipas_dataset::Layout> {
-    name.parse().map_err(anyhow::Error::msg)
-}
-
-/// Library read options from the CLI / job settings.
-pub(crate) fn read_options(r: &ReadArgs) -> anyhow::Result<ReadOptions> {
-    let delimiter = match r.delimiter.as_deref() {
-        None => None,
-        Some("tab" | "\\t" | "\t") => Some(b'\t'),
-        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
-        Some(d) => anyhow::bail!("invalid delimiter `{d}` (expected one character, or `tab`)"),
-    };
-    let mapping = r
-        .mapping
-        .as_deref()
-        .map(|p| {
-            Mapping::from_path(p).with_context(|| format!("cannot load mapping {}", p.display()))
-        })
-        .transpose()?;
-    Ok(ReadOptions {
-        delimiter,
-        encoding: r.encoding.clone(),
-        mapping,
-    })
-}
-
-/// The date and period checks from the CLI / job settings; the as-of date
-/// defaults to today (UTC).
-pub(crate) fn date_checks(r: &ReadArgs) -> anyhow::Result<sipas_ingest::DateChecks> {
-    let day = |what: &str, v: &Option<String>| -> anyhow::Result<Option<sipas_core::IsoDate>> {
-        v.as_deref()
-            .map(|s| {
-                s.parse::<sipas_core::IsoDate>()
-                    .map_err(|_| anyhow::anyhow!("invalid {what} `{s}` (expected YYYY-MM-DD)"))
-            })
-            .transpose()
-    };
-    let period = |what: &str, v: &Option<String>| -> anyhow::Result<Option<sipas_core::Period>> {
-        v.as_deref()
-            .map(|s| {
-                s.parse::<sipas_core::Period>()
-                    .map_err(|_| anyhow::anyhow!("invalid {what} `{s}` (expected e.g. 2024Q1)"))
-            })
-            .transpose()
-    };
-    let defaults = sipas_ingest::DateChecks::default();
-    let as_of = match day("as-of date", &r.as_of)? {
-        Some(d) => d,
-        None => today(),
-    };
-    let checks = sipas_ingest::DateChecks {
-        as_of: Some(as_of),
-        future_tolerance_days: r
-            .future_tolerance_days
-            .unwrap_or(defaults.future_tolerance_days),
-        survey_start: day("survey start", &r.survey_start)?,
-        first_period: period("first survey period", &r.first_survey_period)?,
-        last_period: period("last survey period", &r.last_survey_period)?,
-        period_grace_days: r.period_grace_days.unwrap_or(defaults.period_grace_days),
-    };
-    if let (Some(f), Some(l)) = (checks.first_period, checks.last_period)
-        && sipas_core::history::period_start(f) > sipas_core::history::period_start(l)
-    {
-        anyhow::bail!("the first survey period {f} is after the last {l}");
-    }
-    Ok(checks)
-}
-
-/// Today's date (UTC).
-fn today() -> sipas_core::IsoDate {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).expect("days since 1970 fit i64");
-    sipas_ingest::date_of_day_number(days).expect("today is a date of years 1000–9999")
 }
 
 /// An input's format as the ingest report names it (`csv`, `excel`, …).
@@ -167,31 +89,20 @@ fn input_line(i: &sipas_ingest::InputReport) -> String {
 }
 
 /// Writes into `out`; messages name `shown` (the results folder `out` is staged for).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_ingest(
     inputs: &[PathBuf],
     instrument: Option<Instrument>,
     units: UnitRegistry,
-    read: &ReadArgs,
-    keep_columns: &[String],
-    layout_name: &str,
+    settings: &IngestSettings,
     out: &Path,
     shown: &Path,
 ) -> anyhow::Result<Done> {
     let started = std::time::Instant::now();
-    let review = match read.review.as_deref() {
-        None => sipas_ingest::ReviewPolicy::default(),
-        Some(r) => r.parse().map_err(anyhow::Error::msg)?,
-    };
-    let repeats = match read.repeats.as_deref() {
-        None => sipas_ingest::RepeatPolicy::default(),
-        Some(r) => r.parse().map_err(anyhow::Error::msg)?,
-    };
-    let dates = date_checks(read)?;
+    let dates = settings.dates.clone();
     say(&format!(
         "ingest: as-of date {}{}",
         dates.as_of.map_or_else(String::new, |d| d.to_string()),
-        if read.as_of.is_some() {
+        if settings.as_of_given {
             ""
         } else {
             " (today, UTC; name it with --as-of or the job's as_of to rerun identically)"
@@ -200,9 +111,9 @@ pub(crate) fn run_ingest(
     let opts = IngestOptions {
         instrument,
         units,
-        keep_columns: keep_columns.to_vec(),
-        review,
-        repeats,
+        keep_columns: settings.keep_columns.clone(),
+        review: settings.review,
+        repeats: settings.repeats,
         dates,
         // Files a run generated inside its staging folder are named as they
         // will be after the swap (`out/data/…`), not by the staging path.
@@ -213,10 +124,10 @@ pub(crate) fn run_ingest(
             .map(|(from, to)| (from.to_path_buf(), to.to_path_buf())),
     };
     let write = WriteOptions {
-        layout: layout(layout_name)?,
+        layout: settings.layout,
         ..WriteOptions::default()
     };
-    let outcome = ingest_to(inputs, &opts, &read_options(read)?, out, &write)
+    let outcome = ingest_to(inputs, &opts, &settings.read, out, &write)
         .with_context(|| format!("ingest into {} failed", shown.display()))?;
     let report = &outcome.report;
     let t = &report.totals;

@@ -21,6 +21,9 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
             "the results are not those sipas aggregate wrote (--no-verify reads them anyway)",
         )?;
     }
+    if let Some(wanted) = a.level {
+        check_level(input, wanted)?;
+    }
     let staging = super::begin("report", &a.out, &[input], &rec)?;
     let lang = a.lang.parse().map_err(anyhow::Error::msg)?;
     let done = run_report(input, &pilots, staging.path(), &a.out, lang)?;
@@ -35,6 +38,28 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let inputs = [super::input(input)];
     super::commit("report", staging, &rec, format!("{a:?}"), &inputs, &done)?;
     Ok(done.status)
+}
+
+/// `--level` names the level the results must have: the report shows the
+/// intervals aggregate wrote and never recomputes them at another level.
+fn check_level(results: &Path, wanted: sipas_core::Level) -> anyhow::Result<()> {
+    let recorded = sipas_report::evaluation::load_aggregate_quality(results)
+        .with_context(|| format!("cannot read the results' level in {}", results.display()))?
+        .map(|q| q.level)
+        .unwrap_or_default();
+    if recorded != wanted {
+        anyhow::bail!(
+            "the results in {} were computed at the {recorded} confidence level \
+             (aggregate-report.json), not at the {wanted} that --level asks for; \
+             the report shows the intervals aggregate wrote and does not recompute them: \
+             run `sipas aggregate --level {}` (or `sipas run --level {}`) first, \
+             or leave --level out to report at {recorded}",
+            results.display(),
+            wanted.value(),
+            wanted.value()
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn run_report(

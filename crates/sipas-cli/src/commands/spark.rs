@@ -103,6 +103,8 @@ pub(crate) fn run(
     let mut opts = AggregateOptions::new(s.units.clone(), s.pilots.clone());
     opts.channel = s.channel.to_string();
     opts.channels = s.channels.clone();
+    opts.baseline = s.evaluation.baseline;
+    opts.level = s.level;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,
@@ -293,9 +295,15 @@ pub(crate) fn run(
                 .into(),
         ),
         design: format!(
-            "{} Engine: Spark ({master}).",
-            sipas_aggregate::design::describe(s.design)
+            "{} Engine: Spark ({master}). {}",
+            sipas_aggregate::design::describe(s.design),
+            sipas_aggregate::design::describe_level(opts.level)
         ),
+        left_out: sipas_aggregate::arms::of_cells(&cells, &opts.pilots, opts.baseline)
+            .1
+            .left_out()
+            .to_vec(),
+        level: opts.level,
     };
     let indices = Indices {
         instrument_id: instrument.id.clone(),
@@ -314,6 +322,7 @@ pub(crate) fn run(
         rows: est_rows,
         mode_differences: Vec::new(),
         did: None,
+        level: opts.level,
     };
     write_estimates(&est, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
@@ -332,16 +341,17 @@ pub(crate) fn run(
     ];
 
     // The pilot evaluation, here, on the panel Spark returned.
-    let ev_opts = super::aggregate::evaluation_options(s.evaluation)?;
+    let ev_opts = s.evaluation;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, &ev_opts) {
         Ok(ev) => {
             write_evaluation(&ev, Some(&selection), out)
                 .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
             let methods = format!(
-                "{}\n\n{}\n",
+                "{}\n\n{}\n{}",
                 methods_text(&ev).trim_end(),
-                indices.report.design
+                indices.report.design,
+                sipas_aggregate::arms::methods_text(&indices.report.left_out, opts.pilots.start)
             );
             results::write_methods(out, &methods).with_context(|| {
                 format!(
@@ -350,8 +360,8 @@ pub(crate) fn run(
                 )
             })?;
             say(&format!(
-                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered 95% CI {:.2} to {:.2}",
-                ev.overall.estimate, ev.overall.lo_cr1, ev.overall.hi_cr1
+                "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered {} CI {:.2} to {:.2}",
+                ev.overall.estimate, opts.level, ev.overall.lo_cr1, ev.overall.hi_cr1
             ));
         }
         Err(e) => say(&format!("aggregate: no pilot evaluation ({e})")),

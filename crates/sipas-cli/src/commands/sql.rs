@@ -82,7 +82,7 @@ pub(crate) fn run(a: &SqlArgs) -> anyhow::Result<ExitStatus> {
     let mut opts = AggregateOptions::new(units, pilots);
     opts.channel.clone_from(&a.channel);
     opts.channels =
-        super::aggregate::channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?;
+        crate::options::channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,

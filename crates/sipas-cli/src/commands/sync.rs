@@ -19,7 +19,8 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
         anyhow::bail!("job file {} has no [[source]] entries", a.input().display());
     }
     let store = a.store.clone().unwrap_or_else(|| job.out.join("raw"));
-    let review = review_policy(a.review.as_deref().or(job.ingest.read.review.as_deref()))?;
+    let review =
+        crate::options::review_policy(a.review.as_deref().or(job.ingest.read.review.as_deref()))?;
     // The store is updated in place (it keeps the watermarks), one writer at a time.
     let _lock = sipas_core::staging::OutputLock::acquire(
         &store,
@@ -27,14 +28,6 @@ pub(crate) fn run(a: &SyncArgs) -> anyhow::Result<ExitStatus> {
     )?;
     sync_sources(&job.sources, &store, a.full_refresh, a.allow_http, review)?;
     Ok(ExitStatus::Success)
-}
-
-/// The review policy named on the command line or in the job (default
-/// `exclude-rejected`).
-pub(crate) fn review_policy(name: Option<&str>) -> anyhow::Result<ReviewPolicy> {
-    name.map_or(Ok(ReviewPolicy::default()), |r| {
-        r.parse().map_err(anyhow::Error::msg)
-    })
 }
 
 /// Syncs every source into `store`; returns the record files to ingest.

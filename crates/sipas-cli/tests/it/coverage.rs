@@ -44,6 +44,7 @@ fn twfe_intervals_cover_the_truth_at_about_the_nominal_rate() {
         bootstrap_weights: WildWeights::Rademacher,
         replicates: 399,
         seed: 1,
+        level: sipas_core::Level::DEFAULT,
     };
     let agg_opts = AggregateOptions::new(bundled::units(), pilots.clone());
     let (mut cover_cr1, mut cover_wild) = (0u32, 0u32);
@@ -69,7 +70,9 @@ fn twfe_intervals_cover_the_truth_at_about_the_nominal_rate() {
                 n: 40,
             })
             .collect();
-        let target = twfe_did(&truth, start, Weighting::Equal).unwrap().estimate;
+        let target = twfe_did(&truth, start, Weighting::Equal, sipas_core::Level::DEFAULT)
+            .unwrap()
+            .estimate;
         let df = generate_chunk(&model, 0..model.n_rows()).unwrap();
         let responses = Responses::from_frame(&df, Some(&instrument), "synthetic").unwrap();
         let indices = aggregate(&responses, &agg_opts).unwrap();

@@ -11,6 +11,7 @@ mod hostile_cells;
 mod input_checks;
 mod interface;
 mod layering;
+mod level;
 mod naming;
 mod pipeline;
 mod platforms;

@@ -87,13 +87,14 @@ fn not_a_key(stage: &str, flag: &str) -> bool {
 
 /// The job section a stage's flags live in (`None`: the top level).
 fn section(stage: &str, flag: &str) -> Option<&'static str> {
-    const TOP: [&str; 6] = [
+    const TOP: [&str; 7] = [
         "instrument",
         "units",
         "pilots",
         "out",
         "lang",
         "single-file",
+        "level",
     ];
     const EVALUATION: [&str; 5] = [
         "baseline",

@@ -445,4 +445,48 @@ fn bac_kan_units_join_in_2025q3_and_are_left_out_of_the_did() {
     assert!(methods.contains("37 đơn vị không có kỳ nào trước khi thí điểm bắt đầu"));
     let html = fs::read_to_string(dir.join("o/report/index.html")).unwrap();
     assert!(html.contains("37 units have no period before the start"));
+    // One rule everywhere: the pooled baseline of groups.csv in 2025Q3 holds
+    // the 44 non-pilot units with a period before the start, not the 37.
+    let n_of = |r: &std::collections::HashMap<String, String>| r["n"].parse::<usize>().unwrap();
+    let expected: usize = cells
+        .iter()
+        .filter(|r| r["period"] == "2025Q3" && r["pilot"] == "false")
+        .filter(|r| !bk_units.contains(&r["unit_code"]))
+        .map(n_of)
+        .sum();
+    let groups = read_csv(&dir.join("o/results/groups.csv"));
+    let baseline_q3 = groups
+        .iter()
+        .find(|r| r["period"] == "2025Q3" && r["group"] == "baseline")
+        .unwrap();
+    assert_eq!(n_of(baseline_q3), expected);
+    // (today's units pool several communes of 5 responses each)
+    assert!(expected >= 44 * 5);
+    let ev: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("o/results/evaluation.json")).unwrap())
+            .unwrap();
+    let sel = &ev["selection"];
+    assert_eq!(
+        (&sel["baseline_units"], &sel["dropped_units_no_pre_period"]),
+        (&serde_json::json!(44), &serde_json::json!(37)),
+        "{sel}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(dir.join("o/results/aggregate-report.json")).unwrap(),
+    )
+    .unwrap();
+    let left: Vec<&str> = report["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["unit_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(left.len(), 37);
+    assert!(left.iter().all(|u| bk_units.iter().any(|b| b == u)));
+    assert!(
+        html.contains(
+            "37 đơn vị (37 ô) không có kỳ nào trước khi thí điểm bắt đầu nên không đưa vào so sánh"
+        ),
+        "the report's panel note"
+    );
 }
