@@ -19,6 +19,7 @@
 //! - [`progress`]: progress events of long work, for a front end to draw.
 //! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
 //! - [`csv_out`]: the one writer of every CSV file (cells made inert, optional Excel BOM).
+//! - [`source`]: definition files read whole and parsed with the name their errors cite.
 //! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
 
 #![warn(missing_docs)]
@@ -34,6 +35,7 @@ pub mod period;
 pub mod pilots;
 pub mod progress;
 pub mod schema;
+pub mod source;
 pub mod staging;
 pub mod text;
 pub mod units;
