@@ -125,11 +125,7 @@ pub struct Instrument {
 impl Instrument {
     /// Reads an instrument from a TOML file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        crate::source::parse_file(
-            path,
-            |path, source| Error::Io { path, source },
-            Self::from_toml_str,
-        )
+        crate::source::parse_definition(path, Self::from_toml_str)
     }
 
     /// Parses an instrument definition; `origin` names it in errors.

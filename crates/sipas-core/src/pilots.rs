@@ -135,11 +135,7 @@ impl PilotSet {
 
     /// Reads a pilot TOML file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        crate::source::parse_file(
-            path,
-            |path, source| Error::Io { path, source },
-            Self::from_toml_str,
-        )
+        crate::source::parse_definition(path, Self::from_toml_str)
     }
 
     /// Parses a pilot definition; `origin` names it in errors.

@@ -17,3 +17,15 @@ pub fn parse_file<T, E>(
     let text = std::fs::read_to_string(path).map_err(|source| io(path.to_path_buf(), source))?;
     parse(&text, &path.display().to_string())
 }
+
+/// [`parse_file`] with this crate's own error for a failed read.
+pub(crate) fn parse_definition<T>(
+    path: &Path,
+    parse: impl FnOnce(&str, &str) -> crate::Result<T>,
+) -> crate::Result<T> {
+    parse_file(
+        path,
+        |path, source| crate::Error::Io { path, source },
+        parse,
+    )
+}

@@ -80,11 +80,7 @@ pub struct UnitRegistry {
 impl UnitRegistry {
     /// Reads a unit list CSV.
     pub fn from_path(path: &Path) -> Result<Self> {
-        crate::source::parse_file(
-            path,
-            |path, source| Error::Io { path, source },
-            Self::from_csv_str,
-        )
+        crate::source::parse_definition(path, Self::from_csv_str)
     }
 
     /// Parses a unit list CSV; `origin` names it in errors.
