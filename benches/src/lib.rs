@@ -30,6 +30,26 @@ pub const SEED: u64 = 1;
 /// Row counts of the criterion benches.
 pub const SIZES: [u64; 3] = [10_000, 100_000, 1_000_000];
 
+/// The unit list and pilots of a bench binary: the files given with
+/// `--units` / `--pilots`, else the bundled ones.
+///
+/// # Errors
+/// A given file that cannot be read or parsed.
+pub fn units_and_pilots(
+    units: Option<&Path>,
+    pilots: Option<&Path>,
+) -> sipas_core::Result<(sipas_core::UnitRegistry, sipas_core::PilotSet)> {
+    let units = match units {
+        Some(p) => sipas_core::UnitRegistry::from_path(p)?,
+        None => sipas_core::bundled::units(),
+    };
+    let pilots = match pilots {
+        Some(p) => sipas_core::PilotSet::from_path(p)?,
+        None => sipas_core::bundled::pilots(),
+    };
+    Ok((units, pilots))
+}
+
 /// The bundled `sipas-2023` instrument.
 pub fn instrument() -> sipas_core::Instrument {
     sipas_core::bundled::instrument("sipas-2023").expect("bundled instrument")

@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use sipas_aggregate::{AggregateOptions, aggregate, read_responses};
-use sipas_core::{PilotSet, UnitRegistry, bundled};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -30,14 +29,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let input = input.context("usage: sipas-bench-aggregate RESPONSES.parquet [--units CSV] [--pilots TOML] [--cells OUT.csv] [--timing FILE]")?;
-    let units = match &units {
-        Some(p) => UnitRegistry::from_path(p)?,
-        None => bundled::units(),
-    };
-    let pilots = match &pilots {
-        Some(p) => PilotSet::from_path(p)?,
-        None => bundled::pilots(),
-    };
+    let (units, pilots) = sipas_bench::units_and_pilots(units.as_deref(), pilots.as_deref())?;
     let opts = AggregateOptions::new(units, pilots);
 
     let t0 = Instant::now();

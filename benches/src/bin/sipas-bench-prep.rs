@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use sipas_core::{PilotSet, UnitRegistry, bundled};
 use sipas_synth::{Model, SynthConfig};
 
 fn main() -> anyhow::Result<()> {
@@ -30,14 +29,7 @@ fn main() -> anyhow::Result<()> {
     };
     let n: u64 = n.parse().context("N")?;
     let out = PathBuf::from(out);
-    let units = match &units {
-        Some(p) => UnitRegistry::from_path(p)?,
-        None => bundled::units(),
-    };
-    let pilots = match &pilots {
-        Some(p) => PilotSet::from_path(p)?,
-        None => bundled::pilots(),
-    };
+    let (units, pilots) = sipas_bench::units_and_pilots(units.as_deref(), pilots.as_deref())?;
     let mut cfg = SynthConfig::with_seed_and_responses(sipas_bench::SEED, n);
     cfg.units = units.iter().map(|u| u.code.clone()).collect();
     cfg.pilots = pilots;

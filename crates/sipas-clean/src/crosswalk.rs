@@ -172,11 +172,11 @@ impl Crosswalk {
 
     /// Reads a crosswalk CSV file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_csv_str(&text, &path.display().to_string())
+        sipas_core::source::parse_file(
+            path,
+            |path, source| Error::Io { path, source },
+            Self::from_csv_str,
+        )
     }
 
     /// Parses a crosswalk CSV; `origin` names it in errors.

@@ -125,11 +125,7 @@ pub struct Instrument {
 impl Instrument {
     /// Reads an instrument from a TOML file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        crate::source::parse_definition(path, Self::from_toml_str)
     }
 
     /// Parses an instrument definition; `origin` names it in errors.

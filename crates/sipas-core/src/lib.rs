@@ -20,6 +20,7 @@
 //! - [`progress`]: progress events of long work, for a front end to draw.
 //! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
 //! - [`csv_out`]: the one writer of every CSV file (cells made inert, optional Excel BOM).
+//! - [`source`]: definition files read whole and parsed with the name their errors cite.
 //! - [`staging`]: a results folder written as one unit (staged, locked, swapped in whole).
 //! - [`results`]: the results folder's contract: each table's file, columns, row type and
 //!   formatting, used by every writer and reader of it.
@@ -39,6 +40,7 @@ pub mod pilots;
 pub mod progress;
 pub mod results;
 pub mod schema;
+pub mod source;
 pub mod staging;
 pub mod text;
 pub mod units;

@@ -135,11 +135,7 @@ impl PilotSet {
 
     /// Reads a pilot TOML file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        crate::source::parse_definition(path, Self::from_toml_str)
     }
 
     /// Parses a pilot definition; `origin` names it in errors.

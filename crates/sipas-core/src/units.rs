@@ -80,11 +80,7 @@ pub struct UnitRegistry {
 impl UnitRegistry {
     /// Reads a unit list CSV.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_csv_str(&text, &path.display().to_string())
+        crate::source::parse_definition(path, Self::from_csv_str)
     }
 
     /// Parses a unit list CSV; `origin` names it in errors.

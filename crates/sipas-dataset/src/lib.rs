@@ -49,6 +49,22 @@ pub const SCHEMA_FILE: &str = "_schema.parquet";
 /// Rows per Parquet row group written by [`DatasetWriter`].
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
+/// The schema of the six leading columns every response frame starts with
+/// ([`sipas_core::schema::LEADING`]): text, but `weight` is `Float64`.
+pub fn leading_schema() -> polars::prelude::Schema {
+    use polars::prelude::DataType;
+    let mut s = polars::prelude::Schema::default();
+    for c in sipas_core::schema::LEADING {
+        let dtype = if c == sipas_core::schema::WEIGHT {
+            DataType::Float64
+        } else {
+            DataType::String
+        };
+        s.insert(c.into(), dtype);
+    }
+    s
+}
+
 /// How the response table is laid out on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {

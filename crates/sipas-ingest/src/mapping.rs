@@ -607,15 +607,18 @@ mod tests {
         sipas_core::bundled::instrument("sipas-2017").unwrap()
     }
 
+    /// The field a header maps to with no mapping file (sipas-2017's
+    /// items), and the rank of the rule that matched it.
+    fn default_target(header: &str) -> Option<(String, u8)> {
+        let i = inst();
+        Resolver::new(&Mapping::default())
+            .resolve(header, &item_of(&i))
+            .map(|(t, rank)| (t.name().to_string(), rank))
+    }
+
     #[test]
     fn vietnamese_headers_and_platform_keys() {
-        let r = Resolver::new(&Mapping::default());
-        let i = inst();
-        let item = item_of(&i);
-        let t = |n: &str| {
-            r.resolve(n, &item)
-                .map(|(t, rank)| (t.name().to_string(), rank))
-        };
+        let t = default_target;
         assert_eq!(t("MÃ XÃ"), Some(("unit_code".into(), 4)));
         assert_eq!(t("Xã / Phường"), Some(("unit_code".into(), 5)));
         assert_eq!(t("Quận/Huyện"), Some(("district".into(), 4)));
@@ -718,13 +721,7 @@ mod tests {
 
     #[test]
     fn platform_columns_map_without_configuration() {
-        let r = Resolver::new(&Mapping::default());
-        let i = inst();
-        let item = item_of(&i);
-        let t = |n: &str| {
-            r.resolve(n, &item)
-                .map(|(t, rank)| (t.name().to_string(), rank))
-        };
+        let t = default_target;
         assert_eq!(t("KEY"), Some(("response_id".into(), 2)));
         assert_eq!(t("meta-instanceID"), Some(("response_id".into(), 3)));
         assert_eq!(t("SubmissionDate"), Some(("submitted_at".into(), 2)));

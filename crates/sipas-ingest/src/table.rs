@@ -27,15 +27,7 @@ pub fn responses_schema_with(instrument: &Instrument, district: bool) -> Schema 
 /// kept column (see [`crate::IngestOptions::keep_columns`]), in that order,
 /// after `source_line`.
 pub fn responses_schema_kept(instrument: &Instrument, district: bool, kept: &[String]) -> Schema {
-    let mut s = Schema::default();
-    for c in schema::LEADING {
-        let dtype = if c == schema::WEIGHT {
-            DataType::Float64
-        } else {
-            DataType::String
-        };
-        s.insert(c.into(), dtype);
-    }
+    let mut s = sipas_dataset::leading_schema();
     if district {
         s.insert(DISTRICT.into(), DataType::String);
     }

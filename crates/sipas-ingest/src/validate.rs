@@ -4,8 +4,10 @@
 //! `Vec<u8>` per item, 0 = missing); rows that fail become [`Failure`]s with
 //! the original record. The checks that depend on earlier rows
 //! (`duplicate_response_id`, `mixed_granularity`) run later, in input order,
-//! in [`crate::merge`]; a failure's [`Stage`] says where it sits relative to
-//! them so that a row's reason is always its first failing check.
+//! in the merge step that follows, which takes these failures as they are;
+//! a failure's [`Stage`] says where it sits relative to them so that a row's
+//! reason is always its first failing check. This module knows nothing of that
+//! step: the flow is one way, validate → merge.
 
 use std::collections::{HashMap, HashSet};
 

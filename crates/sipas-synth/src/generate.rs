@@ -263,15 +263,7 @@ pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
 /// The schema of the response frames: text metadata, `weight: Float64`,
 /// items `UInt8` (null = missing).
 pub fn frame_schema(model: &Model) -> Schema {
-    let mut s = Schema::default();
-    for c in schema::LEADING {
-        let dtype = if c == schema::WEIGHT {
-            DataType::Float64
-        } else {
-            DataType::String
-        };
-        s.insert(c.into(), dtype);
-    }
+    let mut s = sipas_dataset::leading_schema();
     if model.cfg.villages > 0 {
         s.insert(crate::cluster::VILLAGE.into(), DataType::String);
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use sipas_clean::{ExtraColumn, ExtraType, Flags, Response, ResponseTable, Value};
-use sipas_core::{Instrument, UnitRegistry, bundled};
+use sipas_core::{Instrument, UnitRegistry, bundled, schema};
 
 pub(crate) fn instrument() -> Instrument {
     bundled::instrument("sipas-2017").unwrap()
@@ -31,16 +31,10 @@ pub(crate) fn read_case(case: &str) -> ResponseTable {
     let item_cols: Vec<usize> = items.iter().map(|i| col(i).unwrap()).collect();
     let dur = col("duration_s");
     let district = col("district");
-    let known = [
-        "response_id",
-        "unit_code",
-        "period",
-        "submitted_at",
-        "channel",
-        "weight",
-        "duration_s",
-        "district",
-    ];
+    let known: Vec<&str> = schema::LEADING
+        .into_iter()
+        .chain(["duration_s", "district"])
+        .collect();
     let extra_cols: Vec<usize> = (0..h.len())
         .filter(|&i| !known.contains(&&h[i]) && !items.iter().any(|it| it == &h[i]))
         .collect();
@@ -91,4 +85,29 @@ pub(crate) fn read_case(case: &str) -> ResponseTable {
             .collect(),
         rows,
     }
+}
+
+/// The `design_columns` case's kept rows in clean order (d5, d3, d1, d4, d8,
+/// d7): the unit as typed, then the village (from its CSV).
+pub(crate) const DESIGN_COLUMNS_UNIT_TEXT: [Option<&str>; 6] = [
+    None,
+    Some("Tân Thịnh"),
+    Some("Tân Thịnh"),
+    Some("Xã Tân Thịnh"),
+    Some("Tân Thịnh"),
+    Some("Tân Long"),
+];
+/// See [`DESIGN_COLUMNS_UNIT_TEXT`].
+pub(crate) const DESIGN_COLUMNS_VILLAGE: [Option<&str>; 6] = [
+    Some("Tổ 1"),
+    Some("Tổ 5"),
+    Some("Bản Cọ"),
+    None,
+    Some("Bản Khác"),
+    Some("Xóm 7"),
+];
+
+/// `values` borrowed, to compare with a constant.
+pub(crate) fn as_strs(values: &[Option<String>]) -> Vec<Option<&str>> {
+    values.iter().map(Option::as_deref).collect()
 }

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 
 use sipas_clean::FolderOptions;
 use sipas_clean::io::{self, write_responses};
-use sipas_clean::{CleanOptions, Crosswalk, CrosswalkTarget, Response, ResponseTable, clean};
-use sipas_core::{IsoDate, UnitHistory, bundled};
+use sipas_clean::{
+    CleanOptions, Crosswalk, CrosswalkTarget, Excluded, Response, ResponseTable, clean,
+};
+use sipas_core::{Granularity, IsoDate, Period, UnitHistory, bundled};
 
 use crate::common::{instrument, read_case};
 
@@ -39,6 +41,24 @@ fn table(rows: Vec<Response>) -> ResponseTable {
     let mut t = read_case("dup_submissions");
     t.rows = rows;
     t
+}
+
+/// Each quarantined row's reason and detail, by response id.
+fn quarantined(q: &[Excluded]) -> BTreeMap<&str, (&str, &str)> {
+    q.iter()
+        .map(|e| {
+            (
+                e.row.response_id.as_str(),
+                (e.reason.as_str(), e.detail.as_str()),
+            )
+        })
+        .collect()
+}
+
+/// 2024Q1, 2024Q2, …, 2026Q2 (ten quarters).
+fn quarters_2024q1_to_2026q2() -> Vec<Period> {
+    let q = |year, sub| Period::new(Granularity::Quarter, year, sub).unwrap();
+    q(2024, 1).range_to(q(2026, 2))
 }
 
 fn kept_unit(t: &ResponseTable, id: &str) -> Option<String> {
@@ -113,16 +133,7 @@ fn codes_and_names_are_read_at_the_rows_date() {
     assert_eq!(k("c1").as_deref(), Some("05569"));
     assert_eq!(k("c2").as_deref(), Some("05443"));
     assert_eq!(k("c5").as_deref(), Some("01840"));
-    let q: BTreeMap<&str, (&str, &str)> = o
-        .quarantine
-        .iter()
-        .map(|e| {
-            (
-                e.row.response_id.as_str(),
-                (e.reason.as_str(), e.detail.as_str()),
-            )
-        })
-        .collect();
+    let q = quarantined(&o.quarantine);
     assert_eq!(q.len(), 3, "{q:?}");
     assert_eq!(q["a3"].0, "unknown_unit");
     assert_eq!(
@@ -176,16 +187,7 @@ fn bac_kan_rows_before_the_merger_validate_and_map() {
     assert_eq!(k("n1").as_deref(), Some("01843"));
     // Chợ Rã 01888 → Xã Chợ Rã 01912.
     assert_eq!(k("n3").as_deref(), Some("01912"));
-    let q: BTreeMap<&str, (&str, &str)> = o
-        .quarantine
-        .iter()
-        .map(|e| {
-            (
-                e.row.response_id.as_str(),
-                (e.reason.as_str(), e.detail.as_str()),
-            )
-        })
-        .collect();
+    let q = quarantined(&o.quarantine);
     assert_eq!(q.len(), 2, "{q:?}");
     assert_eq!(q["n2"].0, "ambiguous_unit");
     assert!(
@@ -247,19 +249,8 @@ fn offices_panel() -> ResponseTable {
     let h = history();
     let mut rows = Vec::new();
     let mut n = 0u64;
-    for (year, q) in [
-        (2024, 1),
-        (2024, 2),
-        (2024, 3),
-        (2024, 4),
-        (2025, 1),
-        (2025, 2),
-        (2025, 3),
-        (2025, 4),
-        (2026, 1),
-        (2026, 2),
-    ] {
-        let period = format!("{year}Q{q}");
+    for p in quarters_2024q1_to_2026q2() {
+        let (year, q, period) = (p.year(), p.sub(), p.to_string());
         let month = 3 * q - 2;
         let mut days = vec![format!("{year}-{month:02}-15")];
         if (year, q) == (2024, 4) {

@@ -3,7 +3,9 @@
 
 use sipas_clean::{CleanOptions, CleanOutcome, Crosswalk, clean};
 
-use crate::common::{instrument, read_case, units};
+use crate::common::{
+    DESIGN_COLUMNS_UNIT_TEXT, DESIGN_COLUMNS_VILLAGE, as_strs, instrument, read_case, units,
+};
 
 fn run(case: &str, opts: &CleanOptions) -> CleanOutcome {
     clean(&read_case(case), &instrument(), &units(), opts).unwrap()
@@ -293,15 +295,8 @@ fn design_columns_and_districts() {
     };
     let s = |v: &str| Some(v.to_string());
     assert_eq!(
-        col(&|r| r.unit_text.clone()),
-        [
-            None,
-            s("Tân Thịnh"),
-            s("Tân Thịnh"),
-            s("Xã Tân Thịnh"),
-            s("Tân Thịnh"),
-            s("Tân Long")
-        ]
+        as_strs(&col(&|r| r.unit_text.clone())),
+        DESIGN_COLUMNS_UNIT_TEXT
     );
     assert_eq!(
         col(&|r| r.district.clone()),
@@ -318,17 +313,7 @@ fn design_columns_and_districts() {
         sipas_clean::Value::Str(v) => Some(v.clone()),
         _ => None,
     };
-    assert_eq!(
-        col(&village),
-        [
-            s("Tổ 1"),
-            s("Tổ 5"),
-            s("Bản Cọ"),
-            None,
-            s("Bản Khác"),
-            s("Xóm 7")
-        ]
-    );
+    assert_eq!(as_strs(&col(&village)), DESIGN_COLUMNS_VILLAGE);
     assert!(o.table.has_district && o.table.has_unit_text);
     assert_eq!(o.table.extra[0].name, "village");
 

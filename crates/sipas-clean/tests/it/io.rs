@@ -2,8 +2,11 @@
 
 use sipas_clean::io::{self, read_response_table, write_responses};
 use sipas_clean::{CleanOptions, Crosswalk, clean};
+use sipas_core::schema;
 
-use crate::common::{instrument, read_case, units};
+use crate::common::{
+    DESIGN_COLUMNS_UNIT_TEXT, DESIGN_COLUMNS_VILLAGE, as_strs, instrument, read_case, units,
+};
 
 #[test]
 fn parquet_round_trip_and_outputs() {
@@ -140,19 +143,8 @@ fn design_columns_district_and_unit_text_through_parquet() {
         .finish()
         .unwrap();
     let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
-    assert_eq!(
-        &names[..8],
-        [
-            "response_id",
-            "unit_code",
-            "period",
-            "submitted_at",
-            "channel",
-            "weight",
-            "district",
-            "unit_text"
-        ]
-    );
+    assert_eq!(&names[..6], schema::LEADING);
+    assert_eq!(&names[6..8], ["district", "unit_text"]);
     assert_eq!(
         &names[8 + 22..8 + 22 + 5],
         ["source_file", "source_line", "village", "fpc", "team"]
@@ -182,28 +174,8 @@ fn design_columns_district_and_unit_text_through_parquet() {
             s("05668")
         ]
     );
-    assert_eq!(
-        strs("unit_text"),
-        [
-            None,
-            s("Tân Thịnh"),
-            s("Tân Thịnh"),
-            s("Xã Tân Thịnh"),
-            s("Tân Thịnh"),
-            s("Tân Long")
-        ]
-    );
-    assert_eq!(
-        strs("village"),
-        [
-            s("Tổ 1"),
-            s("Tổ 5"),
-            s("Bản Cọ"),
-            None,
-            s("Bản Khác"),
-            s("Xóm 7")
-        ]
-    );
+    assert_eq!(as_strs(&strs("unit_text")), DESIGN_COLUMNS_UNIT_TEXT);
+    assert_eq!(as_strs(&strs("village")), DESIGN_COLUMNS_VILLAGE);
     let fpc: Vec<Option<f64>> = df.column("fpc").unwrap().f64().unwrap().iter().collect();
     assert_eq!(
         fpc,

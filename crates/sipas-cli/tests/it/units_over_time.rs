@@ -9,22 +9,15 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use sipas_core::{IsoDate, bundled};
+use sipas_core::{Granularity, IsoDate, Period, bundled};
 
 use crate::common::{code, read_csv, sipas, stderr};
 
-const QUARTERS: [(u16, u8); 10] = [
-    (2024, 1),
-    (2024, 2),
-    (2024, 3),
-    (2024, 4),
-    (2025, 1),
-    (2025, 2),
-    (2025, 3),
-    (2025, 4),
-    (2026, 1),
-    (2026, 2),
-];
+/// 2024Q1, 2024Q2, …, 2026Q2 (ten quarters).
+fn quarters() -> Vec<Period> {
+    let q = |year, sub| Period::new(Granularity::Quarter, year, sub).unwrap();
+    q(2024, 1).range_to(q(2026, 2))
+}
 
 /// The published crosswalks, old → new (a divided unit: its default).
 fn published(file: &str) -> BTreeMap<String, String> {
@@ -59,7 +52,8 @@ fn write_files(dir: &Path) -> usize {
     let (mut coded, mut mapped) = (header.clone(), header);
     let mut n = 0usize;
     let mut x: u64 = 20_250_701;
-    for (year, q) in QUARTERS {
+    for p in quarters() {
+        let (year, q) = (p.year(), p.sub());
         let month = 3 * q - 1;
         let mut days = vec![format!("{year}-{month:02}-15")];
         if (year, q) == (2024, 4) {

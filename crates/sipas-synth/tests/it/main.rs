@@ -6,6 +6,7 @@ mod sampling;
 mod styles;
 mod truth;
 
+use polars::prelude::DataFrame;
 use sipas_core::{Instrument, Period, bundled};
 use sipas_synth::SynthConfig;
 
@@ -31,4 +32,14 @@ pub(crate) fn small_config(seed: u64, responses: u64) -> SynthConfig {
         periods: quarters("2023Q3", "2024Q2"),
         ..SynthConfig::thai_nguyen()
     }
+}
+
+/// The `weight` column of a generated frame (never null).
+pub(crate) fn weights(df: &DataFrame) -> Vec<f64> {
+    df.column("weight")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
 }

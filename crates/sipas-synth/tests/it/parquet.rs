@@ -3,9 +3,10 @@
 use std::fs::File;
 
 use polars::prelude::*;
+use sipas_core::schema;
 use sipas_synth::{Format, Model, SynthConfig, WriteOptions, write_responses_with};
 
-use crate::{sipas2023, small_config};
+use crate::{sipas2023, small_config, weights};
 
 #[test]
 fn parquet_has_the_canonical_schema_and_the_csv_values() {
@@ -33,14 +34,7 @@ fn parquet_has_the_canonical_schema_and_the_csv_values() {
     let names: Vec<&str> = schema.iter_names().map(PlSmallStr::as_str).collect();
     let inst = sipas2023();
     let items = inst.item_ids();
-    let mut expected = vec![
-        "response_id",
-        "unit_code",
-        "period",
-        "submitted_at",
-        "channel",
-        "weight",
-    ];
+    let mut expected = schema::LEADING.to_vec();
     expected.extend(items.iter().copied());
     assert_eq!(names, expected);
     for (name, dtype) in schema.iter() {
@@ -68,13 +62,7 @@ fn parquet_has_the_canonical_schema_and_the_csv_values() {
                 .collect()
         })
         .collect();
-    let weight: Vec<f64> = df
-        .column("weight")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let weight = weights(&df);
     let answers: Vec<Vec<Option<u8>>> = items
         .iter()
         .map(|c| df.column(c).unwrap().u8().unwrap().iter().collect())

@@ -4,7 +4,7 @@
 use sipas_synth::quad::LogisticNormal;
 use sipas_synth::{Model, SynthConfig, generate_chunk};
 
-use crate::{quarters, sipas2023};
+use crate::{quarters, sipas2023, weights};
 
 /// One pilot unit, one period after the start, `n` respondents.
 fn one_cell(n: u64, missing_rate: f64, weights: bool) -> SynthConfig {
@@ -142,13 +142,7 @@ fn respondent_effect_correlates_answers() {
 fn drawn_weights_are_log_normal() {
     let model = Model::new(&one_cell(20_000, 0.02, true), &sipas2023()).unwrap();
     let df = generate_chunk(&model, 0..20_000).unwrap();
-    let w: Vec<f64> = df
-        .column("weight")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let w = weights(&df);
     assert!(
         w.iter()
             .all(|&x| x > 0.0 && (x * 1e6 - (x * 1e6).round()).abs() < 1e-6)
@@ -163,14 +157,7 @@ fn drawn_weights_are_log_normal() {
     // Without weights every weight is exactly 1.
     let model = Model::new(&one_cell(50, 0.02, false), &sipas2023()).unwrap();
     let df = generate_chunk(&model, 0..50).unwrap();
-    assert!(
-        df.column("weight")
-            .unwrap()
-            .f64()
-            .unwrap()
-            .into_no_null_iter()
-            .all(|x| x == 1.0)
-    );
+    assert!(weights(&df).iter().all(|&x| x == 1.0));
 }
 
 #[test]
