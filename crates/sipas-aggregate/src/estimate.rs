@@ -758,8 +758,6 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         arms,
         cell_rows,
         cell_n,
-        per_channel,
-        used,
         present,
         cell_totals,
         cell_solved,
@@ -778,7 +776,6 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let (n_units, n_periods) = (units.len(), periods.len());
     let start = opts.pilots.start;
     let post: Vec<bool> = periods.iter().map(|&p| is_post(p, start)).collect();
-    let rows_used: usize = cell_n.iter().sum();
 
     // Domain totals: sums of cell totals in cell order. Arm slot 0 is the
     // baseline, 1 the pilot, 2 the units left out of the comparison
@@ -895,16 +892,75 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         }
     }
 
+    let used_periods: Vec<usize> = (0..n_periods)
+        .filter(|&p| (0..n_units).any(|u| cell_n[u * n_periods + p] > 0))
+        .collect();
+    let did = pooled_did(
+        Quadrants {
+            totals: &quad_totals,
+            solved: &quad_solved,
+            var: &quad_var,
+        },
+        &used_periods,
+        &post,
+        start,
+        opts.level,
+    );
+    let (did, did_unavailable) = match did {
+        Ok(d) => (Some(d), None),
+        Err(m) => (None, Some(format!("pilot start {start}: {m}"))),
+    };
+
+    let report = report_of(
+        responses,
+        opts,
+        &pass,
+        &cells,
+        groups.len(),
+        (&used_periods, &post),
+        did_unavailable,
+    );
+
+    Ok(Indices {
+        instrument_id: inst.id.clone(),
+        item_ids: inst.items().iter().map(|i| i.id.clone()).collect(),
+        group_ids: reported.iter().map(|g| g.id.clone()).collect(),
+        cells,
+        groups,
+        did,
+        report,
+    })
+}
+
+/// The pooled quadrants (pilot / baseline × before / from the start) of
+/// [`aggregate`]: totals, solved indices and variances, in slots
+/// `arm × 2 + post` (arm 0 baseline, 1 pilot).
+#[derive(Clone, Copy)]
+struct Quadrants<'a> {
+    totals: &'a [Totals],
+    solved: &'a [Solved],
+    var: &'a [f64],
+}
+
+/// The 2×2 difference-in-differences of the pooled quadrants, or why there
+/// is none.
+fn pooled_did(
+    q: Quadrants<'_>,
+    used_periods: &[usize],
+    post: &[bool],
+    start: Period,
+    level: Level,
+) -> std::result::Result<DidEstimate, String> {
     // Difference-in-differences: only when the data has periods on both
     // sides of the start and every quadrant is estimable; otherwise the
     // tables are still produced and the reason is reported.
     let quad = |arm: Arm, is_post: bool| -> std::result::Result<Estimate, String> {
         let d = usize::from(arm == Arm::Pilot) * 2 + usize::from(is_post);
         let when = if is_post { "from" } else { "before" };
-        if quad_totals[d].n == 0 {
+        if q.totals[d].n == 0 {
             return Err(format!("no {} rows {when} the start", arm.as_str()));
         }
-        let e = Estimate::new(quad_solved[d].root, Some(quad_var[d]), opts.level);
+        let e = Estimate::new(q.solved[d].root, Some(q.var[d]), level);
         if e.value.is_none() {
             return Err(format!(
                 "the {} index {when} the start is undefined (an item has no answer)",
@@ -913,10 +969,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         }
         Ok(e)
     };
-    let used_periods: Vec<usize> = (0..n_periods)
-        .filter(|&p| (0..n_units).any(|u| cell_n[u * n_periods + p] > 0))
-        .collect();
-    let did = (|| -> std::result::Result<DidEstimate, String> {
+    (|| -> std::result::Result<DidEstimate, String> {
         if !used_periods.iter().any(|&p| !post[p]) {
             return Err("no period before the start".into());
         }
@@ -931,26 +984,46 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         );
         let val = |e: &Estimate| e.value.expect("checked by quad");
         let estimate = (val(&pq) - val(&pp)) - (val(&bq) - val(&bp));
-        let se = quad_var[..4].iter().sum::<f64>().max(0.0).sqrt();
+        let se = q.var[..4].iter().sum::<f64>().max(0.0).sqrt();
         Ok(DidEstimate {
             pilot_start: start,
             estimate,
             se,
-            lo: estimate - opts.level.normal_multiplier() * se,
-            hi: estimate + opts.level.normal_multiplier() * se,
+            lo: estimate - level.normal_multiplier() * se,
+            hi: estimate + level.normal_multiplier() * se,
             pilot_pre: pp,
             pilot_post: pq,
             baseline_pre: bp,
             baseline_post: bq,
         })
-    })();
-    let (did, did_unavailable) = match did {
-        Ok(d) => (Some(d), None),
-        Err(m) => (None, Some(format!("pilot start {start}: {m}"))),
-    };
+    })()
+}
 
+/// The reconciliation report of [`aggregate`]: rows read, used and excluded
+/// by channel, cells, periods and the units left out of the comparison.
+fn report_of(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    pass: &CellPass<'_>,
+    cells: &[CellEstimate],
+    group_rows: usize,
+    (used_periods, post): (&[usize], &[bool]),
+    did_unavailable: Option<String>,
+) -> AggregateReport {
+    let inst = responses.instrument();
+    let CellPass {
+        arms,
+        cell_n,
+        per_channel,
+        used,
+        ..
+    } = pass;
+    let (n_units, n_periods) = (responses.units().len(), responses.periods().len());
+    let rows_used: usize = cell_n.iter().sum();
+    let start = opts.pilots.start;
+    let periods = responses.periods();
     let label = |p: &usize| periods[*p].to_string();
-    let report = AggregateReport {
+    AggregateReport {
         source: responses.origin().to_string(),
         instrument: inst.id.clone(),
         channel: crate::channels::used_label(responses, used, &opts.channel),
@@ -979,8 +1052,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         cells_pilot: cells.iter().filter(|c| c.pilot).count(),
         cells_single_response: cells.iter().filter(|c| c.n == 1).count(),
         cells_undefined_sipas: cells.iter().filter(|c| c.sipas.value.is_none()).count(),
-        item_rows: cells.len() * n_items,
-        group_rows: groups.len(),
+        item_rows: cells.len() * inst.items().len(),
+        group_rows,
         pilot_start: start.to_string(),
         did_pre_periods: used_periods
             .iter()
@@ -996,17 +1069,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         design: String::new(),
         left_out: arms.left_out().to_vec(),
         level: opts.level,
-    };
-
-    Ok(Indices {
-        instrument_id: inst.id.clone(),
-        item_ids: inst.items().iter().map(|i| i.id.clone()).collect(),
-        group_ids: reported.iter().map(|g| g.id.clone()).collect(),
-        cells,
-        groups,
-        did,
-        report,
-    })
+    }
 }
 
 #[cfg(test)]
