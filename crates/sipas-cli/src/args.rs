@@ -548,40 +548,27 @@ pub struct RunArgs {
     pub level: Option<sipas_core::Level>,
 }
 
-/// The input of a stage, given as INPUT or under its old flag name.
-fn given<'a>(input: Option<&'a PathBuf>, old: Option<&'a PathBuf>) -> &'a std::path::Path {
-    input
-        .or(old)
-        .map(PathBuf::as_path)
-        .expect("clap requires INPUT or its old flag")
+/// `fn input(&self)`: the input of a stage, given as INPUT or under its old
+/// flag name (clap requires one of them).
+macro_rules! stage_input {
+    ($($args:ident: $old:ident, $what:literal;)*) => {$(
+        impl $args {
+            #[doc = concat!("The ", $what, " (INPUT, or the old `--", stringify!($old), "`).")]
+            pub fn input(&self) -> &std::path::Path {
+                self.input
+                    .as_deref()
+                    .or(self.$old.as_deref())
+                    .expect("clap requires INPUT or its old flag")
+            }
+        }
+    )*};
 }
 
-impl SyncArgs {
-    /// The job file (INPUT, or the old `--config`).
-    pub fn input(&self) -> &std::path::Path {
-        given(self.input.as_ref(), self.config.as_ref())
-    }
-}
-
-impl CleanArgs {
-    /// The ingest folder (INPUT, or the old `--data`).
-    pub fn input(&self) -> &std::path::Path {
-        given(self.input.as_ref(), self.data.as_ref())
-    }
-}
-
-impl AggregateArgs {
-    /// The clean folder (INPUT, or the old `--data`).
-    pub fn input(&self) -> &std::path::Path {
-        given(self.input.as_ref(), self.data.as_ref())
-    }
-}
-
-impl ReportArgs {
-    /// The results folder (INPUT, or the old `--results`).
-    pub fn input(&self) -> &std::path::Path {
-        given(self.input.as_ref(), self.results.as_ref())
-    }
+stage_input! {
+    SyncArgs: config, "job file";
+    CleanArgs: data, "ingest folder";
+    AggregateArgs: data, "clean folder";
+    ReportArgs: results, "results folder";
 }
 
 impl RunArgs {
