@@ -171,22 +171,13 @@ fn sort_into_psus(
         responses.period_indices(),
         responses.channel_indices(),
     );
-    let district_ix: BTreeMap<&str, u32> = meta
-        .iter()
-        .map(|m| m.district_code.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| (d, i as u32))
-        .collect();
-    let kind_ix: BTreeMap<&str, u32> = meta
-        .iter()
-        .map(|m| m.kind.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| (d, i as u32))
-        .collect();
+    // Dense numbers of the distinct districts and kinds, in name order.
+    let dense = |key: fn(&sipas_core::Unit) -> &str| -> BTreeMap<&str, u32> {
+        let names: std::collections::BTreeSet<&str> = meta.iter().map(|m| key(m)).collect();
+        names.into_iter().zip(0..).collect()
+    };
+    let district_ix = dense(|m| m.district_code.as_str());
+    let kind_ix = dense(|m| m.kind.as_str());
     let strata_col = match &spec.strata {
         Strata::Column(c) => Some(column_labels(responses, c)?),
         _ => None,

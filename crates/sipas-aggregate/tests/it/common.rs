@@ -30,3 +30,14 @@ pub(crate) fn keyed_rows(path: &Path) -> Vec<(Key, Vec<String>)> {
         })
         .collect()
 }
+
+/// The reference key of an `estimates.csv` row under the design named `design`.
+pub(crate) fn row_key(design: &str, row: &sipas_aggregate::EstimateRow) -> Key {
+    (
+        design.to_string(),
+        row.domain_type.as_str().to_string(),
+        row.domain.clone(),
+        row.period.to_string(),
+        row.indicator.clone(),
+    )
+}

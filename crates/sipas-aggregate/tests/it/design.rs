@@ -13,7 +13,7 @@ use sipas_aggregate::{
 };
 use sipas_core::Instrument;
 
-use crate::common::{Key, keyed_rows, num};
+use crate::common::{Key, keyed_rows, num, row_key};
 
 pub(crate) fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/design")
@@ -128,13 +128,7 @@ fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
         if !wanted || row.ci_method == CiMethod::Wilson {
             continue;
         }
-        let key = (
-            design.to_string(),
-            row.domain_type.as_str().to_string(),
-            row.domain.clone(),
-            row.period.to_string(),
-            row.indicator.clone(),
-        );
+        let key = row_key(design, row);
         let &(value, se) = reference_row(&refs, &key);
         let what = format!("{key:?}");
         close(row.value.unwrap(), value, 1e-9, &format!("{what} value"));
@@ -159,10 +153,10 @@ fn reference_row<'a>(refs: &'a HashMap<Key, (f64, f64)>, key: &Key) -> &'a (f64,
         .unwrap_or_else(|| panic!("no R row for {key:?}"))
 }
 
-#[test]
-fn linearized_domains_match_r_under_a_declared_design() {
-    let r = responses(false);
-    for (name, spec) in [
+/// The designs of R's linearized reference rows: the default, clustered in
+/// districts, and clustered without strata.
+fn linearized_designs() -> Vec<(&'static str, DesignSpec)> {
+    vec![
         ("default", DesignSpec::default()),
         ("clustered", clustered()),
         (
@@ -172,7 +166,13 @@ fn linearized_domains_match_r_under_a_declared_design() {
                 ..clustered()
             },
         ),
-    ] {
+    ]
+}
+
+#[test]
+fn linearized_domains_match_r_under_a_declared_design() {
+    let r = responses(false);
+    for (name, spec) in linearized_designs() {
         let est = estimate_domains(&r, &options(), &spec).unwrap();
         // 12 units × 4 periods × 6 + 2 groups × 4 periods.
         assert_eq!(check_domains(name, &est, 1e-6), expected(name), "{name}");
@@ -230,21 +230,12 @@ fn the_2x2_did_equals_svycontrast_over_svyby_with_covmat() {
         ..clustered()
     };
     let district = || Strata::Column("district_code".into());
-    for (name, spec) in [
-        ("default", DesignSpec::default()),
-        ("clustered", clustered()),
-        (
-            "unstratified",
-            DesignSpec {
-                strata: Strata::None,
-                ..clustered()
-            },
-        ),
+    for (name, spec) in linearized_designs().into_iter().chain([
         ("jkn", jk(district(), false)),
         ("jkn_mse", jk(district(), true)),
         ("jk1", jk(Strata::None, false)),
         ("jk1_mse", jk(Strata::None, true)),
-    ] {
+    ]) {
         let est = estimate_domains(&r, &options(), &spec).unwrap();
         let did = est
             .did

@@ -430,20 +430,11 @@ fn design_variance_adds_each_cells_sampling_variance() {
     )
     .unwrap();
     // ATT(3,3): 2 treated, 3 never, two periods each: 0.25·2·(2/4 + 3/9).
-    let s0 = base
-        .att_gt
-        .iter()
-        .find(|c| (c.group, c.period) == (3, 3))
-        .unwrap()
-        .se
-        .unwrap();
-    let s1 = with
-        .att_gt
-        .iter()
-        .find(|c| (c.group, c.period) == (3, 3))
-        .unwrap()
-        .se
-        .unwrap();
+    let se_33 = |r: &sipas_aggregate::rollout::Rollout| {
+        let cell = r.att_gt.iter().find(|c| (c.group, c.period) == (3, 3));
+        cell.unwrap().se.unwrap()
+    };
+    let (s0, s1) = (se_33(&base), se_33(&with));
     let extra = 0.25 * 2.0 * (2.0 / 4.0 + 3.0 / 9.0);
     assert!((s1 * s1 - s0 * s0 - extra).abs() < 1e-12);
 }

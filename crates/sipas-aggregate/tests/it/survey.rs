@@ -11,7 +11,7 @@ use sipas_aggregate::{
 };
 use sipas_core::{Instrument, Period};
 
-use crate::common::{Key, keyed_rows, num};
+use crate::common::{Key, keyed_rows, num, row_key};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/survey")
@@ -99,13 +99,7 @@ fn check(design: &str, responses: &Responses, spec: &DesignSpec, with_deff: bool
         if row.ci_method == CiMethod::Wilson {
             continue;
         }
-        let key = (
-            design.to_string(),
-            row.domain_type.as_str().to_string(),
-            row.domain.clone(),
-            row.period.to_string(),
-            row.indicator.clone(),
-        );
+        let key = row_key(design, row);
         let r = refs
             .get(&key)
             .unwrap_or_else(|| panic!("no R row for {key:?}"));
