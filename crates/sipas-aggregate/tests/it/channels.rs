@@ -21,18 +21,9 @@ fn responses(
     extra: &[(&str, &str, &str, [Option<u8>; 5])],
 ) -> Responses {
     let inst = Instrument::from_path(&dir().join("instrument.toml")).unwrap();
-    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (u, p, w) = (col("unit_code"), col("period"), col("weight"));
-    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
     let mut b = Responses::builder(inst);
-    for (i, line) in lines.enumerate() {
-        let f: Vec<&str> = line.split(',').collect();
-        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
-        b.push(f[u], f[p], channel(i), f[w].parse().unwrap(), &answers)
-            .unwrap();
+    for (i, (unit, period, weight, answers)) in fixture_rows().iter().enumerate() {
+        b.push(unit, period, channel(i), *weight, answers).unwrap();
     }
     for (unit, period, ch, answers) in extra {
         b.push(unit, period, ch, 1.0, answers).unwrap();
