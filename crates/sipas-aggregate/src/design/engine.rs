@@ -746,6 +746,24 @@ impl Acc {
 /// A row's answer states are computed once for its four domains; with weight
 /// 1 every term is a table lookup, otherwise formed as c·(w·table): the same
 /// products and sums either way.
+/// Loads row `r` (answer states, weight) and its influence `zrow` on the
+/// indicators of each of its four domains; returns the domains.
+#[inline]
+fn visit_row(
+    design: &Design,
+    model: &Model,
+    tables: &[LinTable],
+    r: usize,
+    (row, rs): (&mut [u8], &mut RowStates),
+    (zeta, zrow): (&mut [[f64; 4]], &mut [[f64; 4]]),
+) -> [u32; 4] {
+    design.responses.row_states(r, row);
+    rs.set(design.weights[r], row);
+    let ds = design.row_domains(r);
+    rs.z(model, ds.map(|d| &tables[d as usize]), zeta, zrow);
+    ds
+}
+
 fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, u32), Acc)> {
     let (j, ni) = (model.j, model.ind.len());
     let nd = design.domains.len();
@@ -767,12 +785,14 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                 if let [r] = *rows {
                     // A PSU of one row: its totals are the row's values.
                     let r = r as usize;
-                    {
-                        design.responses.row_states(r, &mut row);
-                        rs.set(design.weights[r], &row);
-                    }
-                    let ds = design.row_domains(r);
-                    rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
+                    let ds = visit_row(
+                        design,
+                        model,
+                        tables,
+                        r,
+                        (&mut row, &mut rs),
+                        (&mut zeta, &mut zrow),
+                    );
                     for (k, d) in ds.into_iter().enumerate() {
                         map.entry(h, d, || Acc::zero(ni, j))
                             .add_row_psu(&zrow, k, &rs);
@@ -785,12 +805,14 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                 ans.clear();
                 for &r in rows {
                     let r = r as usize;
-                    {
-                        design.responses.row_states(r, &mut row);
-                        rs.set(design.weights[r], &row);
-                    }
-                    let ds = design.row_domains(r);
-                    rs.z(model, ds.map(|d| &tables[d as usize]), &mut zeta, &mut zrow);
+                    let ds = visit_row(
+                        design,
+                        model,
+                        tables,
+                        r,
+                        (&mut row, &mut rs),
+                        (&mut zeta, &mut zrow),
+                    );
                     for (k, d) in ds.into_iter().enumerate() {
                         let e = if let Some(e) = local.iter().position(|&x| x == d) {
                             e
