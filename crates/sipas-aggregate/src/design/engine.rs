@@ -746,22 +746,36 @@ impl Acc {
 /// A row's answer states are computed once for its four domains; with weight
 /// 1 every term is a table lookup, otherwise formed as c·(w·table): the same
 /// products and sums either way.
-/// Loads row `r` (answer states, weight) and its influence `zrow` on the
-/// indicators of each of its four domains; returns the domains.
-#[inline]
-fn visit_row(
-    design: &Design,
-    model: &Model,
-    tables: &[LinTable],
-    r: usize,
-    (row, rs): (&mut [u8], &mut RowStates),
-    (zeta, zrow): (&mut [[f64; 4]], &mut [[f64; 4]]),
-) -> [u32; 4] {
-    design.responses.row_states(r, row);
-    rs.set(design.weights[r], row);
-    let ds = design.row_domains(r);
-    rs.z(model, ds.map(|d| &tables[d as usize]), zeta, zrow);
-    ds
+/// A thread's buffers for one row of the linearization: its answer states
+/// ([`RowStates`]) and its influence `zrow` on the indicators of each of its
+/// four domains.
+struct RowVisit {
+    row: Vec<u8>,
+    rs: RowStates,
+    zeta: Vec<[f64; 4]>,
+    zrow: Vec<[f64; 4]>,
+}
+
+impl RowVisit {
+    fn new(model: &Model) -> Self {
+        RowVisit {
+            row: vec![0u8; model.j],
+            rs: RowStates::new(model),
+            zeta: vec![[0.0; 4]; model.j],
+            zrow: vec![[0.0; 4]; model.ind.len()],
+        }
+    }
+
+    /// Loads row `r` and its influences; returns its four domains.
+    #[inline]
+    fn visit(&mut self, design: &Design, model: &Model, tables: &[LinTable], r: usize) -> [u32; 4] {
+        design.responses.row_states(r, &mut self.row);
+        self.rs.set(design.weights[r], &self.row);
+        let ds = design.row_domains(r);
+        let t = ds.map(|d| &tables[d as usize]);
+        self.rs.z(model, t, &mut self.zeta, &mut self.zrow);
+        ds
+    }
 }
 
 fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, u32), Acc)> {
@@ -776,26 +790,16 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
             let mut z: Vec<f64> = Vec::new();
             let mut zw: Vec<f64> = Vec::new();
             let mut ans: Vec<bool> = Vec::new();
-            let mut rs = RowStates::new(model);
-            let mut row = vec![0u8; j];
-            let mut zeta = vec![[0.0; 4]; j];
-            let mut zrow = vec![[0.0; 4]; ni];
+            let mut v = RowVisit::new(model);
             for (p, h) in design.chunk_psus(c) {
                 let rows = design.psu_rows(p);
                 if let [r] = *rows {
                     // A PSU of one row: its totals are the row's values.
                     let r = r as usize;
-                    let ds = visit_row(
-                        design,
-                        model,
-                        tables,
-                        r,
-                        (&mut row, &mut rs),
-                        (&mut zeta, &mut zrow),
-                    );
+                    let ds = v.visit(design, model, tables, r);
                     for (k, d) in ds.into_iter().enumerate() {
                         map.entry(h, d, || Acc::zero(ni, j))
-                            .add_row_psu(&zrow, k, &rs);
+                            .add_row_psu(&v.zrow, k, &v.rs);
                     }
                     continue;
                 }
@@ -805,14 +809,7 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                 ans.clear();
                 for &r in rows {
                     let r = r as usize;
-                    let ds = visit_row(
-                        design,
-                        model,
-                        tables,
-                        r,
-                        (&mut row, &mut rs),
-                        (&mut zeta, &mut zrow),
-                    );
+                    let ds = v.visit(design, model, tables, r);
                     for (k, d) in ds.into_iter().enumerate() {
                         let e = if let Some(e) = local.iter().position(|&x| x == d) {
                             e
@@ -825,15 +822,15 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
                         };
                         let ze = &mut z[e * ni..(e + 1) * ni];
                         let zwe = &mut zw[e * ni..(e + 1) * ni];
-                        for ((a, b), v) in ze
+                        for ((a, b), x) in ze
                             .iter_mut()
                             .zip(zwe.iter_mut())
-                            .zip(zrow.iter().map(|z| z[k]))
+                            .zip(v.zrow.iter().map(|z| z[k]))
                         {
-                            *a += v;
-                            *b += v * v / rs.w;
+                            *a += x;
+                            *b += x * x / v.rs.w;
                         }
-                        for (f, &a) in ans[e * j..(e + 1) * j].iter_mut().zip(&rs.answered) {
+                        for (f, &a) in ans[e * j..(e + 1) * j].iter_mut().zip(&v.rs.answered) {
                             *f |= a;
                         }
                     }
