@@ -109,7 +109,8 @@ pub struct LeftOutUnit {
 /// Every unit's arm: `None` for a unit left out of the comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arms {
-    arm: Vec<Option<Arm>>,
+    /// By position: `Ok(arm)`, `Err(reason)` when left out, `None` without data.
+    status: Vec<Option<Result<Arm, LeftOut>>>,
     left_out: Vec<LeftOutUnit>,
 }
 
@@ -132,47 +133,55 @@ impl Arms {
             .filter(|u| pilots.contains(u.code) && compared(u))
             .map(|u| u.district)
             .collect();
-        let mut left_out = Vec::new();
-        let arm = units
+        let status: Vec<Option<Result<Arm, LeftOut>>> = units
             .iter()
             .map(|u| {
-                let pilot = pilots.contains(u.code);
                 if !u.has_data {
                     return None;
                 }
-                let reason = if !compared(u) {
-                    Some(LeftOut::NoPrePeriod)
+                let pilot = pilots.contains(u.code);
+                Some(if !compared(u) {
+                    Err(LeftOut::NoPrePeriod)
                 } else if pilot {
-                    None
+                    Ok(Arm::Pilot)
                 } else {
                     let taken = match baseline {
                         Baseline::All => true,
                         Baseline::SameKind => pilot_kinds.contains(u.kind),
                         Baseline::SameDistrict => pilot_districts.contains(u.district),
                     };
-                    (!taken).then_some(LeftOut::OutsideBaseline)
-                };
-                match reason {
-                    Some(reason) => {
-                        left_out.push(LeftOutUnit {
-                            unit_code: u.code.to_string(),
-                            pilot,
-                            reason,
-                        });
-                        None
+                    if taken {
+                        Ok(Arm::Baseline)
+                    } else {
+                        Err(LeftOut::OutsideBaseline)
                     }
-                    None if pilot => Some(Arm::Pilot),
-                    None => Some(Arm::Baseline),
-                }
+                })
+            })
+            .collect();
+        let mut left_out: Vec<LeftOutUnit> = units
+            .iter()
+            .zip(&status)
+            .filter_map(|(u, st)| match st {
+                Some(Err(reason)) => Some(LeftOutUnit {
+                    unit_code: u.code.to_string(),
+                    pilot: pilots.contains(u.code),
+                    reason: *reason,
+                }),
+                _ => None,
             })
             .collect();
         left_out.sort_by(|a, b| a.unit_code.cmp(&b.unit_code));
-        Arms { arm, left_out }
+        Arms { status, left_out }
     }
 
     /// The arm of the unit at position `u` of [`Arms::assign`]'s list.
     pub fn of(&self, u: usize) -> Option<Arm> {
-        self.arm.get(u).copied().flatten()
+        self.status.get(u).copied().flatten().and_then(Result::ok)
+    }
+
+    /// Why the unit at position `u` is left out (`None`: compared, or no data).
+    pub fn reason(&self, u: usize) -> Option<LeftOut> {
+        self.status.get(u).copied().flatten().and_then(Result::err)
     }
 
     /// The units left out, by code.

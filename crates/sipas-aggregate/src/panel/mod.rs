@@ -163,21 +163,14 @@ pub fn select_panel(
     baseline: Baseline,
 ) -> (Vec<PanelCell>, PanelSelection) {
     let (codes, arms) = crate::arms::of_cells(cells, pilots, baseline);
-    let arm: BTreeMap<&str, Option<Arm>> = codes
-        .iter()
-        .enumerate()
-        .map(|(u, code)| (*code, arms.of(u)))
-        .collect();
+    // Position of each unit code in `arms`.
+    let pos: BTreeMap<&str, usize> = codes.iter().enumerate().map(|(u, c)| (*c, u)).collect();
     let (mut dropped_cells, mut dropped_cells_pre, mut undefined) = (0, 0, 0);
     let mut panel = Vec::new();
     for c in cells {
-        let Some(a) = arm[c.unit_code.as_str()] else {
-            match arms
-                .left_out()
-                .iter()
-                .find(|u| u.unit_code == c.unit_code)
-                .map(|u| u.reason)
-            {
+        let u = pos[c.unit_code.as_str()];
+        let Some(a) = arms.of(u) else {
+            match arms.reason(u) {
                 Some(LeftOut::NoPrePeriod) => dropped_cells_pre += 1,
                 _ => dropped_cells += 1,
             }
@@ -197,7 +190,11 @@ pub fn select_panel(
         });
     }
     panel.sort_by(|a, b| (&a.unit_code, a.period).cmp(&(&b.unit_code, b.period)));
-    let in_arm = |want: Arm| arm.values().filter(|a| **a == Some(want)).count();
+    let in_arm = |want: Arm| {
+        (0..codes.len())
+            .filter(|&u| arms.of(u) == Some(want))
+            .count()
+    };
     let selection = PanelSelection {
         baseline,
         pilot_units: in_arm(Arm::Pilot),
