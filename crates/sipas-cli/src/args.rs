@@ -371,9 +371,30 @@ pub struct AggregateArgs {
     /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
     #[command(flatten)]
     pub evaluation: EvaluationArgs,
+    /// Staggered rollout (Callaway–Sant'Anna): comparison group, base period, design variance.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
+}
+
+/// Options of the staggered-rollout (Callaway–Sant'Anna) estimates of the aggregate stage (also
+/// keys of a job file's `[aggregate]` section).
+#[derive(Debug, Clone, Copy, Default, ClapArgs, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolloutArgs {
+    /// Comparison units of each group-time effect: never treated, or not yet treated (never
+    /// treated included).
+    #[arg(long, value_enum, default_value = "never")]
+    pub control: ControlArg,
+    /// Base period of each ATT(g,t): `varying` (pre-periods period-on-period) or `universal` (all against g−1).
+    #[arg(long, value_enum, default_value = "varying")]
+    pub base: BaseArg,
+    /// Add the design-based variance of every unit × period SIPAS (its survey SE²) to the
+    /// unit-clustered variance of the staggered estimates (conservative).
+    #[arg(long)]
+    pub design_variance: bool,
 }
 
 /// `sipas sql`.
@@ -513,19 +534,23 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// `--control`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `--control` (job key `control`: `never` or `not-yet`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ControlArg {
     /// Never-treated units.
+    #[default]
     Never,
     /// Units not yet treated.
     NotYet,
 }
 
-/// `--base`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `--base` (job key `base`: `varying` or `universal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum BaseArg {
     /// g−1 after the start, the previous period before it.
+    #[default]
     Varying,
     /// g−1 for every period.
     Universal,

@@ -71,6 +71,9 @@
 //! #                                 # treatment intensity becomes the share of population
 //! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
 //! # spark_master = "local[*]"       # or "spark://host:7077", "yarn"
+//! control = "never"                 # staggered rollout: comparison units never | not-yet treated
+//! base = "varying"                  # base period of ATT(g,t): varying | universal
+//! design_variance = false           # add each cell's survey variance to the staggered SEs
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -119,7 +122,7 @@ use sipas_aggregate::DesignSpec;
 
 use sipas_ingest::sources::SourceConfig;
 
-use crate::args::{CleanRules, EvaluationArgs, ReadArgs};
+use crate::args::{CleanRules, EvaluationArgs, ReadArgs, RolloutArgs};
 
 /// A pipeline job.
 #[derive(Debug, Clone, Deserialize)]
@@ -277,6 +280,10 @@ pub struct AggregateJob {
     /// (the key is the flag's name, `--spark-master`).
     #[serde(default = "default_master")]
     pub spark_master: String,
+    /// The staggered-rollout estimates: `control = "never" | "not-yet"`, `base = "varying" |
+    /// "universal"`, `design_variance = false | true` (the flags' names).
+    #[serde(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 /// `[aggregate] engine`: where the tables are computed. An unknown value is
@@ -311,6 +318,7 @@ impl Default for AggregateJob {
             population: None,
             engine: EngineJob::Local,
             spark_master: default_master(),
+            rollout: RolloutArgs::default(),
         }
     }
 }
@@ -421,5 +429,40 @@ mod tests {
         .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("job.toml") && msg.contains("sprak"), "{msg}");
+    }
+
+    #[test]
+    fn the_rollout_keys_are_typed_and_a_misspelt_choice_is_an_error() {
+        use crate::args::{BaseArg, ControlArg};
+        let base = Path::new(".");
+        let head = "[generate]\nresponses = 10\nseed = 1\n[aggregate]\n";
+        let d = Job::parse(head, "job.toml", base).unwrap();
+        assert_eq!(
+            (d.aggregate.rollout.control, d.aggregate.rollout.base),
+            (ControlArg::Never, BaseArg::Varying)
+        );
+        assert!(!d.aggregate.rollout.design_variance);
+        let j = Job::parse(
+            &format!("{head}control = \"not-yet\"\nbase = \"universal\"\ndesign_variance = true\n"),
+            "job.toml",
+            base,
+        )
+        .unwrap();
+        assert_eq!(
+            (j.aggregate.rollout.control, j.aggregate.rollout.base),
+            (ControlArg::NotYet, BaseArg::Universal)
+        );
+        assert!(j.aggregate.rollout.design_variance);
+        let ev = crate::options::evaluation(&j.evaluation, j.level).unwrap();
+        let o = crate::options::rollout(&j.aggregate.rollout, &ev);
+        assert_eq!(o.control, sipas_aggregate::rollout::Control::NotYet);
+        assert_eq!(o.base, sipas_aggregate::rollout::BasePeriod::Universal);
+        assert!(o.design_variance);
+        // 9999 wild bootstrap replicates by default; the bands take at most 999.
+        assert_eq!((o.replicates, o.seed), (999, 20_240_101));
+        let err =
+            Job::parse(&format!("{head}control = \"notyet\"\n"), "job.toml", base).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("notyet") && msg.contains("not-yet"), "{msg}");
     }
 }

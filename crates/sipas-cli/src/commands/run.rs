@@ -176,6 +176,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             channels: settings.channels.clone(),
             design: &job.design,
             evaluation: settings.evaluation,
+            rollout: settings.rollout,
             treatment,
             engine: settings.engine.clone(),
             level: job.level,

@@ -119,4 +119,79 @@ fn aggregate_with_two_waves_writes_att_tables_a_hand_2x2_agrees_with() {
     );
     let methods = std::fs::read_to_string(a.join("methods.txt")).unwrap();
     assert!(methods.contains("Callaway"), "{methods}");
+
+    // The options: not-yet-treated comparisons, the universal base period, the design variance.
+    let run_with = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "aggregate",
+            "c",
+            "-o",
+            out,
+            "-p",
+            "waves.toml",
+            "--replicates",
+            "0",
+            "--control",
+            "not-yet",
+            "--base",
+            "universal",
+        ];
+        args.extend_from_slice(extra);
+        let said = ok(&args);
+        assert!(
+            said.contains("comparison not-yet, base period universal"),
+            "{said}"
+        );
+        read_csv(&d.join(out).join("att_gt.csv"))
+    };
+    let plain = run_with("a2", &[]);
+    let with_dv = run_with("a3", &["--design-variance"]);
+    let cell = |rows: &[std::collections::HashMap<String, String>], g: &str, t: &str| {
+        rows.iter()
+            .find(|r| r["group"] == g && r["period"] == t)
+            .cloned()
+            .unwrap_or_else(|| panic!("ATT({g}, {t})"))
+    };
+    // Universal base: the period before the start is the reference, reported as 0 without an SE.
+    let base_cell = cell(&plain, "2024Q3", "2024Q2");
+    assert_eq!(
+        (num(&base_cell, "att"), base_cell["se"].as_str()),
+        (0.0, "")
+    );
+    // Not yet treated: ATT(2024Q1, 2024Q2) compares the first wave with the never treated AND
+    // the second wave (treated from 2024Q3 only), changes from the base 2023Q4.
+    let change = |want: &[&str], from: &str, to: &str| {
+        let ch: Vec<f64> = group_of
+            .iter()
+            .filter(|(_, g)| want.contains(&g.as_str()))
+            .filter_map(|(u, _)| {
+                let b = y.get(&(u.clone(), from.to_string()))?;
+                let t = y.get(&(u.clone(), to.to_string()))?;
+                Some(t - b)
+            })
+            .collect();
+        ch.iter().sum::<f64>() / ch.len() as f64
+    };
+    let hand =
+        change(&["2024Q1"], "2023Q4", "2024Q2") - change(&["", "2024Q3"], "2023Q4", "2024Q2");
+    let row = cell(&plain, "2024Q1", "2024Q2");
+    assert!(
+        (num(&row, "att") - hand).abs() < 1e-5,
+        "{} vs {hand}",
+        row["att"]
+    );
+    // The design variance adds each cell's survey variance: same effects, wider SEs.
+    assert_eq!(plain.len(), with_dv.len());
+    for (p, w) in plain.iter().zip(&with_dv) {
+        assert_eq!(p["att"], w["att"]);
+        if !p["se"].is_empty() {
+            assert!(num(w, "se") > num(p, "se"), "{p:?} vs {w:?}");
+        }
+    }
+    let methods = std::fs::read_to_string(d.join("a3/methods.txt")).unwrap();
+    assert!(
+        methods.contains("The design variance is included in this run")
+            && methods.contains("not yet treated"),
+        "{methods}"
+    );
 }
