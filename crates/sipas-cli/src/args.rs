@@ -138,7 +138,7 @@ pub struct GenerateArgs {
     /// Random seed (same seed, same bytes).
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
-    /// Output file: .csv or .parquet. `truth.csv` is written beside it.
+    /// Output file: .csv or .parquet. `truth.csv` (and `truth_att_gt.csv`) are written beside it.
     #[arg(short, long)]
     pub out: PathBuf,
     /// First period.
@@ -153,6 +153,13 @@ pub struct GenerateArgs {
     /// True pilot effect on the latent logit scale.
     #[arg(long)]
     pub pilot_effect: Option<f64>,
+    /// How the effect builds up after each wave's start: the share of the pilot effect reached
+    /// 0, 1, 2, … periods after it, the last from then on (comma-separated, e.g.
+    /// `0,0.25,0.5,0.75,1`: nothing at the start, the full effect after four periods). Default:
+    /// the full effect from the start. The truth of every group-time effect is written to
+    /// `truth_att_gt.csv` beside `truth.csv`.
+    #[arg(long, value_delimiter = ',', value_name = "SHARES")]
+    pub effect_path: Option<Vec<f64>>,
     /// Draw unequal sampling weights instead of weight 1.
     #[arg(long)]
     pub weights: bool,

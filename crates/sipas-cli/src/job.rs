@@ -13,6 +13,8 @@
 //! responses = 212400
 //! seed = 20240101
 //! # pilot_start = "2024Q1"          # default: the pilot file's start
+//! # effect_path = [0, 0.25, 0.5, 0.75, 1]  # share of the effect 0, 1, 2, … periods after
+//! #                                 # each wave's start (default: full from the start)
 //! # [generate.styles]               # optional response styles (default: off)
 //! # acquiescent_share = 0.3         # same satisfied answer (4, or 5) to every item
 //! # acquiescent_top_share = 0.2     # of those, all 5s
@@ -204,6 +206,9 @@ pub struct GenerateJob {
     /// True pilot effect (latent logit scale).
     #[serde(default)]
     pub pilot_effect: Option<f64>,
+    /// Share of the effect reached 0, 1, 2, … periods after each wave's start (`--effect-path`).
+    #[serde(default)]
+    pub effect_path: Option<Vec<f64>>,
     /// Unequal weights.
     #[serde(default)]
     pub weights: bool,
