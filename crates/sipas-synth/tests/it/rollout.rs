@@ -11,7 +11,10 @@ use crate::{sipas2023, small_config};
 fn wave(start: &str, units: &[&str]) -> Wave {
     Wave {
         start: start.parse().unwrap(),
-        units: units.iter().map(|u| (*u).to_string()).collect::<BTreeSet<_>>(),
+        units: units
+            .iter()
+            .map(|u| (*u).to_string())
+            .collect::<BTreeSet<_>>(),
     }
 }
 
@@ -53,10 +56,7 @@ fn the_effect_follows_each_units_wave_and_exposure() {
         .filter(|r| r.pilot)
         .map(|r| r.unit_code)
         .collect();
-    assert_eq!(
-        pilots,
-        ["05443", "05446", "05500"].map(String::from).into()
-    );
+    assert_eq!(pilots, ["05443", "05446", "05500"].map(String::from).into());
 }
 
 #[test]
@@ -105,14 +105,20 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
     // The first wave: half the effect after one quarter, all of it after two; δ = 0.4 on the
     // logit scale near 85% satisfied is about 100 · 0.4 · 0.85 · 0.15 ≈ 5 points.
     let first: Vec<f64> = att.iter().take(4).map(|r| r.att).collect();
-    assert!(first[2] > 1.5 && first[3] > 2.0 * first[2] * 0.9, "{first:?}");
+    assert!(
+        first[2] > 1.5 && first[3] > 2.0 * first[2] * 0.9,
+        "{first:?}"
+    );
     assert!(first[3] > 3.0 && first[3] < 7.0, "{first:?}");
 
     let mut csv = Vec::new();
     write_att_truth_to(&with, &mut csv).unwrap();
     let text = String::from_utf8(csv).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("group,period,exposure,units,att,untreated"));
+    assert_eq!(
+        lines.next(),
+        Some("group,period,exposure,units,att,untreated")
+    );
     assert_eq!(text.lines().count(), 9);
     assert!(text.contains("\n2023Q4,2023Q3,-1,2,0.000000000,"), "{text}");
 }
