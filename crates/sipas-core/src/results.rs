@@ -32,7 +32,8 @@
 //! | `bacon.csv` | rollout | a term of the Goodman-Bacon decomposition of the TWFE |
 //!
 //! Beside the tables: `aggregate-report.json` ([`AGGREGATE_REPORT`]), `evaluation.json`
-//! ([`EVALUATION_JSON`]) and `methods.txt` ([`METHODS`], written by [`write_methods`]).
+//! ([`EVALUATION_JSON`]), `rollout.json` ([`ROLLOUT_JSON`]) and `methods.txt` ([`METHODS`], written
+//! by [`write_methods`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -785,6 +786,13 @@ pub const EVALUATION_JSON: Document = Document {
     doc: "the evaluation's options, start period, panel selection and pilot units",
 };
 
+/// `rollout.json`: the staggered evaluation's estimator and options.
+pub const ROLLOUT_JSON: Document = Document {
+    file: "rollout.json",
+    stage: Stage::Rollout,
+    doc: "the staggered evaluation's estimator, comparison group, base period, design variance, bootstrap and level, and its waves",
+};
+
 /// `methods.txt`: the methods of every table, in plain English.
 pub const METHODS: Document = Document {
     file: "methods.txt",
@@ -793,7 +801,8 @@ pub const METHODS: Document = Document {
 };
 
 /// Every file of the results folder that is not a table.
-pub const DOCUMENTS: [&Document; 3] = [&AGGREGATE_REPORT, &EVALUATION_JSON, &METHODS];
+pub const DOCUMENTS: [&Document; 4] =
+    [&AGGREGATE_REPORT, &EVALUATION_JSON, &ROLLOUT_JSON, &METHODS];
 
 /// The table whose CSV or Parquet file is `file`.
 pub fn table(file: &str) -> Option<&'static Table> {
@@ -1003,7 +1012,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n, "a file name twice");
-        assert_eq!(n, 18 * 2 + 3);
+        assert_eq!(n, 18 * 2 + 4);
         for t in TABLES {
             let mut cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
             cols.sort_unstable();

@@ -286,7 +286,8 @@ pub struct IndexRollout<'a> {
 /// `ci_low/ci_high`: pointwise at [`RolloutOptions::level`](super::RolloutOptions::level)
 /// (`±Φ⁻¹(1 − α/2)·se`); `band_low/band_high`: the simultaneous band of the
 /// table's rows at the same level (multiplier bootstrap).
-/// `att_units.csv` lists the units of the first index.
+/// `att_units.csv` lists the units of the first index; `rollout.json` the estimator, its options
+/// and the waves (of the first index).
 pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<'_>) -> Result<()> {
     let header = |t: &results::Table| t.header::<&str>(&[]);
     let mut gt = header(&results::ATT_GT);
@@ -369,6 +370,29 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
         (&results::BACON, ba),
     ] {
         crate::twin::write_csv_and_twin(out_dir, table, s.as_bytes())?;
+    }
+    if let Some(t) = tables.first() {
+        let r = t.rollout;
+        let waves: Vec<String> = r
+            .group
+            .rows
+            .iter()
+            .filter_map(|e| e.key)
+            .map(label)
+            .collect();
+        let info = serde_json::json!({
+            "estimator": "callaway-santanna",
+            "control": r.options.control.as_str(),
+            "base": r.options.base.as_str(),
+            "design_variance": r.options.design_variance,
+            "replicates": r.options.replicates,
+            "seed": r.options.seed,
+            "level": r.options.level.value(),
+            "waves": waves,
+            "units": r.n_units,
+        });
+        let json = serde_json::to_string_pretty(&info).expect("a JSON value serialises") + "\n";
+        crate::write::write_atomic(out_dir, results::ROLLOUT_JSON.file, json.as_bytes())?;
     }
     Ok(())
 }
