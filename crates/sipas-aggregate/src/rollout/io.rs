@@ -456,7 +456,13 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
          and D'Haultfoeuille 2020). The Callaway-Sant'Anna effects make only clean comparisons \
          and are the estimate to report when units start at different dates or the effect \
          changes over time. The regression is shown beside it, with its decomposition \
-         (bacon.csv), so the difference can be explained."
+         (bacon.csv), so the difference can be explained. The difference is in what each \
+         compares and how it weights: Callaway-Sant'Anna averages clean comparisons with \
+         weights chosen in advance (the overall figure weights every post-start period of every \
+         wave by the wave's size); the regression's weights follow from its variance, not from \
+         a choice, and include the forbidden comparisons. With few never-treated units, the \
+         not-yet-treated comparison uses more units; the pre-start rows of att_event.csv are the \
+         parallel-trends check."
     );
     if let Some(b) = bacon {
         let _ = writeln!(
@@ -468,6 +474,15 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
             r.simple.att
         );
     }
+    let _ = writeln!(
+        s,
+        "Options: control = {}, base = {}, design variance = {} (sipas aggregate: the \
+         [aggregate] keys control, base, design_variance, or the flags --control, --base, \
+         --design-variance; sipas evaluate: --control, --base, --se).",
+        o.control.as_str(),
+        o.base.as_str(),
+        o.design_variance
+    );
     let _ = writeln!(
         s,
         "\nUncertainty. Standard errors come from the influence function of each estimate, \
