@@ -459,7 +459,7 @@ mod tests {
         );
         assert!(j.aggregate.rollout.design_variance);
         let ev = crate::options::evaluation(&j.evaluation, j.level).unwrap();
-        let o = crate::options::rollout(&j.aggregate.rollout, &ev);
+        let o = crate::options::rollout(j.aggregate.rollout, &ev);
         assert_eq!(o.control, sipas_aggregate::rollout::Control::NotYet);
         assert_eq!(o.base, sipas_aggregate::rollout::BasePeriod::Universal);
         assert!(o.design_variance);

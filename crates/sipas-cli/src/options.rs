@@ -284,7 +284,7 @@ impl JobSettings {
         )?;
         let evaluation = evaluation(&job.evaluation, job.level)?;
         Ok(JobSettings {
-            rollout: rollout(&job.aggregate.rollout, &evaluation),
+            rollout: rollout(job.aggregate.rollout, &evaluation),
             ingest,
             clean: CleanSettings::new(&job.clean)?,
             channels: channel_classes(
@@ -355,7 +355,7 @@ impl From<BaseArg> for BasePeriod {
 /// design variance from the flags / `[aggregate]` keys; the multiplier bootstrap's seed and the
 /// level from the evaluation's (its replicates capped at 999: the bands' critical value is a
 /// quantile of a maximum, stable well before the wild bootstrap's 9999).
-pub(crate) fn rollout(r: &RolloutArgs, ev: &EvaluationOptions) -> RolloutOptions {
+pub(crate) fn rollout(r: RolloutArgs, ev: &EvaluationOptions) -> RolloutOptions {
     RolloutOptions {
         control: r.control.into(),
         base: r.base.into(),

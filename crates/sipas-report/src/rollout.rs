@@ -183,6 +183,9 @@ pub fn load_rollout(dir: &Path) -> Result<Option<Rollout>> {
     Ok(Some(r))
 }
 
+/// A point of the pooled line: exposure, effect, pointwise interval.
+pub type PooledPoint = (i64, f64, Option<(f64, f64)>);
+
 /// One wave's line of the chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WaveLine {
@@ -212,7 +215,7 @@ pub struct RolloutSpec {
     /// The pooled line's legend.
     pub pooled_label: String,
     /// The pooled effect by exposure with its interval.
-    pub pooled: Vec<(i64, f64, Option<(f64, f64)>)>,
+    pub pooled: Vec<PooledPoint>,
 }
 
 impl RolloutSpec {
@@ -270,8 +273,7 @@ pub fn rollout_spec(r: &Rollout, lang: Lang, level: sipas_core::Level) -> Option
                 .collect(),
         })
         .collect();
-    let pooled: Vec<(i64, f64, Option<(f64, f64)>)> =
-        r.event.iter().map(|e| (e.exposure, e.att, e.ci)).collect();
+    let pooled: Vec<PooledPoint> = r.event.iter().map(|e| (e.exposure, e.att, e.ci)).collect();
     let exposures = waves
         .iter()
         .flat_map(|w| w.points.iter().map(|p| p.0))

@@ -33,7 +33,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let evaluation = options::evaluation(&a.evaluation, a.level)?;
-    let rollout = options::rollout(&a.rollout, &evaluation);
+    let rollout = options::rollout(a.rollout, &evaluation);
     let rec = Recorder::start();
     super::check_input(input, "clean")?;
     let staging = super::begin("aggregate", &a.out, &[input], &rec)?;

@@ -2,6 +2,7 @@
 //! by hand, the same pixels twice), and a page that leads with the staggered estimate and says
 //! which estimator, comparison group and base period were used.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
@@ -32,11 +33,7 @@ fn with_rollout(dir: &Path, waves: usize) {
         if waves == 1 && g == "2024Q3" {
             continue;
         }
-        gt.push_str(&format!(
-            "sipas,{g},{t},{a},0.5,{},{},,\n",
-            a - 1.0,
-            a + 1.0
-        ));
+        let _ = writeln!(gt, "sipas,{g},{t},{a},0.5,{},{},,", a - 1.0, a + 1.0);
     }
     gt.push_str("access,2024Q1,2024Q1,9.0,0.5,8.0,10.0,,\n");
     fs::write(dir.join("att_gt.csv"), gt).unwrap();
@@ -48,7 +45,7 @@ fn with_rollout(dir: &Path, waves: usize) {
         (1, 1.75, 0.9, 2.6),
         (2, 3.0, 1.8, 4.2),
     ] {
-        ev.push_str(&format!("sipas,{e},{a},0.4,{lo},{hi},,\n"));
+        let _ = writeln!(ev, "sipas,{e},{a},0.4,{lo},{hi},,");
     }
     ev.push_str("access,0,9.0,0.4,8.0,10.0,,\n");
     fs::write(dir.join("att_event.csv"), ev).unwrap();
