@@ -411,6 +411,62 @@ fn tick(v: f64) -> String {
     }
 }
 
+type EffectChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The plot area of an effect chart (event study, rollout) below its header.
+fn effect_axes<'a, DB: DrawingBackend>(
+    body: &DrawingArea<DB, Shift>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    x_label_area: u32,
+) -> Result<EffectChart<'a, DB>> {
+    ChartBuilder::on(body)
+        .margin(16)
+        .margin_top(4)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err)
+}
+
+/// The grid and axes of an effect chart: y ticks and title; x ticks at the whole numbers of
+/// `x_ticks` with their labels (none when empty: the caller draws them) and the x title.
+fn effect_mesh<DB: DrawingBackend>(
+    chart: &mut EffectChart<'_, DB>,
+    y_title: &str,
+    x_ticks: &[(i64, String)],
+    x_title: Option<&str>,
+) -> Result<()> {
+    let x_label = |x: &f64| {
+        #[allow(clippy::cast_possible_truncation)]
+        let k = x.round() as i64;
+        x_ticks
+            .iter()
+            .find(|(e, _)| *e == k && (x - x.round()).abs() < 1e-9)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(x_ticks.len().min(40))
+        .x_label_formatter(&x_label)
+        .disable_x_mesh()
+        .y_labels(11)
+        .y_label_formatter(&|y| tick(*y))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .y_desc(y_title);
+    if let Some(t) = x_title {
+        mesh.x_desc(t);
+    }
+    mesh.draw().map_err(draw_err)
+}
+
 /// The event-study chart as PNG bytes (size `style.event_size`).
 pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Result<Vec<u8>> {
     render_png(style.event_size, |root| {
@@ -418,26 +474,8 @@ pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Res
         draw_header(&top, &spec.title, spec.subtitle.as_deref())?;
         let (x0, x1) = spec.x_range;
         let (y0, y1) = spec.y_range;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(86)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .x_labels(0)
-            .disable_x_mesh()
-            .y_labels(11)
-            .y_label_formatter(&|y| tick(*y))
-            .bold_line_style(RGBColor(225, 225, 225))
-            .light_line_style(WHITE)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .y_desc(&spec.y_title)
-            .draw()
-            .map_err(draw_err)?;
+        let mut chart = effect_axes(&body, spec.x_range, spec.y_range, 86)?;
+        effect_mesh(&mut chart, &spec.y_title, &[], None)?;
 
         // Tick labels in two rows (k, then the period), thinned so that
         // period labels never overlap.
@@ -537,39 +575,14 @@ pub fn render_rollout_spec(spec: &RolloutSpec, style: &ChartStyle) -> Result<Vec
         let (top, body) = root.split_vertically(HEADER);
         draw_header(&top, &spec.title, None)?;
         let (x0, x1) = spec.x_range;
-        let (y0, y1) = spec.y_range;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(60)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err)?;
-        let labels: Vec<(i64, String)> = spec.x_labels.clone();
-        chart
-            .configure_mesh()
-            .x_labels(labels.len().min(40))
-            .x_label_formatter(&|x| {
-                let k = x.round();
-                #[allow(clippy::cast_possible_truncation)]
-                let k = k as i64;
-                labels
-                    .iter()
-                    .find(|(e, _)| *e == k && (x - x.round()).abs() < 1e-9)
-                    .map(|(_, l)| l.clone())
-                    .unwrap_or_default()
-            })
-            .disable_x_mesh()
-            .y_labels(11)
-            .y_label_formatter(&|y| tick(*y))
-            .bold_line_style(RGBColor(225, 225, 225))
-            .light_line_style(WHITE)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .x_desc(nfc(&spec.x_title))
-            .y_desc(nfc(&spec.y_title))
-            .draw()
-            .map_err(draw_err)?;
+        let mut chart = effect_axes(&body, spec.x_range, spec.y_range, 60)?;
+        let x_title = nfc(&spec.x_title);
+        effect_mesh(
+            &mut chart,
+            &nfc(&spec.y_title),
+            &spec.x_labels,
+            Some(&x_title),
+        )?;
         chart
             .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], ZERO_COLOR))
             .map_err(draw_err)?;

@@ -373,13 +373,7 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     }
     if let Some(t) = tables.first() {
         let r = t.rollout;
-        let waves: Vec<String> = r
-            .group
-            .rows
-            .iter()
-            .filter_map(|e| e.key)
-            .map(label)
-            .collect();
+        let waves = wave_labels(r, label);
         let info = serde_json::json!({
             "estimator": "callaway-santanna",
             "control": r.options.control.as_str(),
@@ -397,19 +391,23 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     Ok(())
 }
 
+/// The waves (groups with an effect), labelled, in order.
+fn wave_labels(r: &Rollout, label: Labels<'_>) -> Vec<String> {
+    r.group
+        .rows
+        .iter()
+        .filter_map(|e| e.key)
+        .map(label)
+        .collect()
+}
+
 /// Plain-English methods of a staggered-rollout evaluation (`methods.txt`
 /// of `sipas evaluate`): which estimator, comparison group and base period,
 /// which estimator to trust and why, and what the standard errors cover.
 pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> String {
     let o = &r.options;
     let mut s = String::new();
-    let groups: Vec<String> = r
-        .group
-        .rows
-        .iter()
-        .filter_map(|e| e.key)
-        .map(label)
-        .collect();
+    let groups = wave_labels(r, label);
     let _ = writeln!(
         s,
         "Evaluating a staggered rollout\n\n\
