@@ -1062,7 +1062,9 @@ mod tests {
                 "aggregate-report.json"
             ]
         );
-        assert_eq!(Stage::Rollout.files().len(), 14);
+        // Seven tables with their twins, then rollout.json.
+        assert_eq!(Stage::Rollout.files().len(), 15);
+        assert_eq!(Stage::Rollout.files().last().unwrap(), "rollout.json");
         assert_eq!(Stage::Methods.files(), ["methods.txt"]);
     }
 
