@@ -536,7 +536,7 @@ pub struct EvaluateArgs {
     /// Confidence level of every interval (0.5 < LEVEL < 1; `0.90` or `90%`).
     #[arg(long, default_value_t = sipas_core::Level::DEFAULT, value_name = "LEVEL")]
     pub level: sipas_core::Level,
-    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin) and methods.txt.
+    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin), rollout.json and methods.txt.
     #[arg(short, long)]
     pub out: PathBuf,
 }

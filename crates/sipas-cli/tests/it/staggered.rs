@@ -360,3 +360,70 @@ fn a_rollout_job_recovers_the_true_effect_and_twfe_is_biased_by_its_stated_amoun
     assert!(stated_bias + 4.0 * sd < 0.0, "bias {stated_bias}, SD {sd}");
     assert!(measured_bias < 0.0);
 }
+
+/// `sipas generate --effect-path` with a pilot file in waves writes the truth of every wave's
+/// effect: nothing before the start nor in the start period (h(0) = 0), half of it one period
+/// later, all of it from two periods on.
+#[test]
+fn generate_writes_the_truth_of_every_waves_effect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("waves.toml"),
+        "program = \"x\"\n[[wave]]\nstart = \"2024Q1\"\nunits = [\"05443\", \"05500\"]\n\
+         [[wave]]\nstart = \"2024Q3\"\nunits = [\"05431\"]\n",
+    )
+    .unwrap();
+    let out = sipas(
+        d,
+        &[
+            "generate",
+            "-n",
+            "500",
+            "--seed",
+            "3",
+            "--first-period",
+            "2023Q3",
+            "--last-period",
+            "2024Q4",
+            "-p",
+            "waves.toml",
+            "--pilot-effect",
+            "0.5",
+            "--effect-path",
+            "0,0.5,1",
+            "-o",
+            "g/r.csv",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rows = read_csv(&d.join("g/truth_att_gt.csv"));
+    assert_eq!(rows.len(), 2 * 6, "two waves × six quarters");
+    let att = |g: &str, e: i64| {
+        let r = rows
+            .iter()
+            .find(|r| r["group"] == g && num(r, "exposure") as i64 == e)
+            .unwrap_or_else(|| panic!("{g} {e}"));
+        num(r, "att")
+    };
+    for (g, units) in [("2024Q1", 2.0), ("2024Q3", 1.0)] {
+        assert!(
+            rows.iter()
+                .filter(|r| r["group"] == g)
+                .all(|r| num(r, "units") == units)
+        );
+        assert_eq!(att(g, -1), 0.0);
+        assert_eq!(att(g, 0), 0.0);
+        assert!(
+            att(g, 1) > 1.0,
+            "{g}: half of 0.5 on the logit scale is over a point"
+        );
+    }
+    // The full effect after two quarters: about twice the half (the logistic is nearly linear
+    // over a quarter of a logit unit).
+    let ratio = att("2024Q1", 2) / att("2024Q1", 1);
+    assert!((1.8..2.2).contains(&ratio), "{ratio}");
+    // Past the path's end the share stays 1: the effect moves only with the level (trend 0.02).
+    let (full2, full3) = (att("2024Q1", 2), att("2024Q1", 3));
+    assert!((full3 - full2).abs() < 0.05 * full2, "{full2} {full3}");
+}
