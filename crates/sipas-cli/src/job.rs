@@ -469,5 +469,9 @@ mod tests {
             Job::parse(&format!("{head}control = \"notyet\"\n"), "job.toml", base).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("notyet") && msg.contains("not-yet"), "{msg}");
+        // The flattened keys leave a misspelt [aggregate] key an error.
+        let err =
+            Job::parse(&format!("{head}chanel = \"survey\"\n"), "job.toml", base).unwrap_err();
+        assert!(format!("{err:#}").contains("chanel"), "{err:#}");
     }
 }
