@@ -15,6 +15,7 @@ use serde::Serialize;
 use sipas_core::{Level, Period, PilotSet, Unit, UnitRegistry, bundled, schema};
 
 use crate::Result;
+use crate::cells::{self, CellRows, ItemTotals, Rows, cell_totals};
 use crate::channels::ChannelClasses;
 use crate::responses::Responses;
 
@@ -274,42 +275,6 @@ pub fn is_post(p: Period, start: Period) -> bool {
     }
 }
 
-/// Weighted per-item totals of a set of rows.
-#[derive(Debug, Clone)]
-struct Totals {
-    n: usize,
-    /// Σ w·a_j.
-    x: Vec<f64>,
-    /// Σ w·s_j.
-    y: Vec<f64>,
-    /// Σ a_j.
-    n_valid: Vec<usize>,
-}
-
-impl Totals {
-    fn zero(j: usize) -> Self {
-        Totals {
-            n: 0,
-            x: vec![0.0; j],
-            y: vec![0.0; j],
-            n_valid: vec![0; j],
-        }
-    }
-
-    fn add(&mut self, o: &Totals) {
-        self.n += o.n;
-        for (a, b) in self.x.iter_mut().zip(&o.x) {
-            *a += b;
-        }
-        for (a, b) in self.y.iter_mut().zip(&o.y) {
-            *a += b;
-        }
-        for (a, b) in self.n_valid.iter_mut().zip(&o.n_valid) {
-            *a += b;
-        }
-    }
-}
-
 /// A domain's point estimates.
 #[derive(Debug, Clone)]
 struct Solved {
@@ -365,7 +330,7 @@ struct Model<'a> {
 }
 
 impl Model<'_> {
-    fn value(c: &[f64], t: &Totals) -> Option<f64> {
+    fn value(c: &[f64], t: &ItemTotals) -> Option<f64> {
         let mut g = 0.0;
         for ((&c, &x), &y) in c.iter().zip(&t.x).zip(&t.y) {
             if c != 0.0 {
@@ -378,7 +343,7 @@ impl Model<'_> {
         Some(100.0 * g)
     }
 
-    fn solve(&self, t: &Totals) -> Solved {
+    fn solve(&self, t: &ItemTotals) -> Solved {
         let root = Self::value(self.root, t);
         let groups = self.groups.iter().map(|c| Self::value(c, t)).collect();
         Solved { root, groups }
@@ -386,7 +351,7 @@ impl Model<'_> {
 
     /// The linearized variable of the root index at totals `t`, into `out`
     /// (all zero when the index is undefined: the variable is then 0).
-    fn lin(&self, t: &Totals, root: Option<f64>, out: &mut Lin) {
+    fn lin(&self, t: &ItemTotals, root: Option<f64>, out: &mut Lin) {
         let (mut alpha, mut alpha_r) = (vec![0.0; self.j], vec![0.0; self.j]);
         if root.is_some() {
             for j in 0..self.j {
@@ -399,207 +364,6 @@ impl Model<'_> {
         }
         byte_sums(&alpha, &mut out.sat);
         byte_sums(&alpha_r, &mut out.ans);
-    }
-}
-
-/// Cells of at least this many rows are totalled through histograms of
-/// the bytes of their masks; smaller ones of the nibbles (fewer bins to
-/// clear and sum per cell, a few more additions per row).
-const BYTE_HISTOGRAM_ROWS: usize = 256;
-
-/// The rows' weights and answer masks (see [`Responses::states`]).
-#[derive(Debug, Clone, Copy)]
-struct Rows<'a> {
-    weights: &'a [f64],
-    states: &'a [u64],
-    words: usize,
-    n_items: usize,
-}
-
-/// Weighted totals of cell `c`'s rows from their masks.
-fn cell_totals(cells: &CellRows, c: usize, rows: Rows<'_>) -> Totals {
-    if cells.len(c) >= BYTE_HISTOGRAM_ROWS {
-        histogram_totals::<8>(cells, c, rows)
-    } else {
-        histogram_totals::<4>(cells, c, rows)
-    }
-}
-
-/// [`cell_totals`] through histograms of the masks `K` bits (items) at a
-/// time: per chunk of `K` items, the rows' weights and counts by the
-/// chunk's value in the answered mask, and their weights by its value in
-/// the satisfied mask. Item `j`'s totals are then the sums over the values
-/// with bit `j % K` set: a few additions per row whatever the items.
-fn histogram_totals<const K: usize>(cells: &CellRows, c: usize, rows: Rows<'_>) -> Totals {
-    let Rows {
-        weights,
-        states,
-        words,
-        n_items,
-    } = rows;
-    let stride = 2 * words;
-    let bins = 1usize << K;
-    let mask = (bins - 1) as u64;
-    let chunks = n_items.div_ceil(K);
-    let chunk = |m: &[u64], b: usize| ((m[b * K / 64] >> (b * K % 64)) & mask) as usize;
-    let mut wa = vec![0.0f64; chunks * bins];
-    let mut ws = vec![0.0f64; chunks * bins];
-    let mut ca = vec![0u32; chunks * bins];
-    cells.for_each(c, |r| {
-        let w = weights[r];
-        let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
-        for b in 0..chunks {
-            let (va, vs) = (b * bins + chunk(a, b), b * bins + chunk(s, b));
-            wa[va] += w;
-            ca[va] += 1;
-            ws[vs] += w;
-        }
-    });
-    let mut t = Totals::zero(n_items);
-    t.n = cells.len(c);
-    for j in 0..n_items {
-        let (b, bit) = (j / K, j % K);
-        let (mut x, mut y, mut n) = (0.0, 0.0, 0usize);
-        for v in (0..bins).filter(|v| (v >> bit) & 1 == 1) {
-            x += wa[b * bins + v];
-            y += ws[b * bins + v];
-            n += ca[b * bins + v] as usize;
-        }
-        t.x[j] = x;
-        t.y[j] = y;
-        t.n_valid[j] = n;
-    }
-    t
-}
-
-/// Rows per block when the table is scanned for runs of one cell.
-const RUN_SCAN_ROWS: usize = 1 << 20;
-
-/// Consecutive rows of one cell: (cell, first row, end row).
-type Run = (usize, u32, u32);
-
-/// The rows of each cell, in row order: runs of consecutive rows when the
-/// table keeps a cell's rows together (ingest and clean write it sorted by
-/// period and unit), otherwise a counting-sorted list of row numbers.
-#[derive(Debug)]
-enum CellRows {
-    /// Cell `c` owns `runs[bounds[c]..bounds[c + 1]]`, each `(start, end)`.
-    Runs {
-        bounds: Vec<usize>,
-        runs: Vec<(u32, u32)>,
-    },
-    /// Cell `c` owns rows `order[bounds[c]..bounds[c + 1]]`.
-    Order { bounds: Vec<usize>, order: Vec<u32> },
-}
-
-impl CellRows {
-    /// Groups the rows of the used channels (`used[channel]`) by cell
-    /// `unit × n_periods + period`; also counts the rows of every channel.
-    fn new(
-        responses: &Responses,
-        used: &[bool],
-        n_cells: usize,
-        n_periods: usize,
-    ) -> (Self, Vec<usize>) {
-        let (ui, pi, ci) = (
-            responses.unit_indices(),
-            responses.period_indices(),
-            responses.channel_indices(),
-        );
-        let n = responses.len();
-        let cell_of =
-            |r: usize| used[ci[r] as usize].then(|| ui[r] as usize * n_periods + pi[r] as usize);
-        // Runs of one cell (rows of other channels end a run), block by block.
-        let blocks: Vec<(Vec<Run>, Vec<usize>)> = (0..n.div_ceil(RUN_SCAN_ROWS))
-            .into_par_iter()
-            .map(|b| {
-                let mut per_channel = vec![0usize; responses.channels().len()];
-                let mut runs: Vec<Run> = Vec::new();
-                for r in b * RUN_SCAN_ROWS..((b + 1) * RUN_SCAN_ROWS).min(n) {
-                    per_channel[ci[r] as usize] += 1;
-                    let Some(c) = cell_of(r) else { continue };
-                    match runs.last_mut() {
-                        Some((lc, _, end)) if *lc == c && *end as usize == r => *end += 1,
-                        _ => runs.push((c, r as u32, r as u32 + 1)),
-                    }
-                }
-                (runs, per_channel)
-            })
-            .collect();
-        let mut per_channel = vec![0usize; responses.channels().len()];
-        let mut runs: Vec<Run> = Vec::new();
-        for (block_runs, counts) in blocks {
-            for (a, b) in per_channel.iter_mut().zip(counts) {
-                *a += b;
-            }
-            for run in block_runs {
-                match runs.last_mut() {
-                    Some((lc, _, end)) if *lc == run.0 && *end == run.1 => *end = run.2,
-                    _ => runs.push(run),
-                }
-            }
-        }
-        let mut bounds = vec![0usize; n_cells + 1];
-        let rows_used: usize = runs.iter().map(|r| (r.2 - r.1) as usize).sum();
-        let few = runs.len() <= rows_used / 16 + n_cells;
-        for &(c, start, end) in &runs {
-            bounds[c + 1] += if few { 1 } else { (end - start) as usize };
-        }
-        for c in 1..bounds.len() {
-            bounds[c] += bounds[c - 1];
-        }
-        let mut next = bounds.clone();
-        let rows = if few {
-            let mut placed = vec![(0u32, 0u32); runs.len()];
-            for &(c, start, end) in &runs {
-                placed[next[c]] = (start, end);
-                next[c] += 1;
-            }
-            CellRows::Runs {
-                bounds,
-                runs: placed,
-            }
-        } else {
-            let mut order = vec![0u32; rows_used];
-            for &(c, start, end) in &runs {
-                for r in start..end {
-                    order[next[c]] = r;
-                    next[c] += 1;
-                }
-            }
-            CellRows::Order { bounds, order }
-        };
-        (rows, per_channel)
-    }
-
-    /// Rows in cell `c`.
-    fn len(&self, c: usize) -> usize {
-        match self {
-            CellRows::Runs { bounds, runs } => runs[bounds[c]..bounds[c + 1]]
-                .iter()
-                .map(|&(s, e)| (e - s) as usize)
-                .sum(),
-            CellRows::Order { bounds, .. } => bounds[c + 1] - bounds[c],
-        }
-    }
-
-    /// Calls `f` with each row of cell `c`, in row order.
-    #[inline]
-    fn for_each(&self, c: usize, mut f: impl FnMut(usize)) {
-        match self {
-            CellRows::Runs { bounds, runs } => {
-                for &(s, e) in &runs[bounds[c]..bounds[c + 1]] {
-                    for r in s as usize..e as usize {
-                        f(r);
-                    }
-                }
-            }
-            CellRows::Order { bounds, order } => {
-                for &r in &order[bounds[c]..bounds[c + 1]] {
-                    f(r as usize);
-                }
-            }
-        }
     }
 }
 
@@ -619,7 +383,7 @@ struct CellPass<'a> {
     used: Vec<bool>,
     /// Cells with rows, in cell order.
     present: Vec<usize>,
-    cell_totals: Vec<Totals>,
+    cell_totals: Vec<ItemTotals>,
     cell_solved: Vec<Solved>,
     rows: Rows<'a>,
 }
@@ -649,7 +413,20 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     // Group the used rows by cell (runs or a counting sort: deterministic, O(n)).
     let n_cells = units.len() * n_periods;
     let used = opts.channels.used(responses, &opts.channel)?;
-    let (cell_rows, per_channel) = CellRows::new(responses, &used, n_cells, n_periods);
+    let (ui, pi, ci) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+    );
+    let (runs, per_channel) = cells::scan_runs(
+        responses.len(),
+        |r| used[ci[r] as usize].then(|| ui[r] as usize * n_periods + pi[r] as usize),
+        |r| r,
+        |r| ci[r] as usize,
+        responses.channels().len(),
+    );
+    let cell_rows = CellRows::from_runs(&runs, n_cells);
+    drop(runs);
     let cell_n: Vec<usize> = (0..n_cells).map(|c| cell_rows.len(c)).collect();
     let present: Vec<usize> = (0..n_cells).filter(|&c| cell_n[c] > 0).collect();
     let arms = crate::arms::of_responses(responses, &meta, &opts.pilots, opts.baseline, |c| {
@@ -663,7 +440,7 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     };
 
     // Pass 1: weighted totals per cell.
-    let cell_totals: Vec<Totals> = present
+    let cell_totals: Vec<ItemTotals> = present
         .par_iter()
         .map(|&c| cell_totals(&cell_rows, c, rows))
         .collect();
@@ -705,13 +482,13 @@ fn cell_estimates(
             let unit = pass.meta[u];
             let items = (0..n_items)
                 .map(|j| {
-                    if t.n_valid[j] == 0 || t.x[j] <= 0.0 {
+                    if t.nv[j] == 0 || t.x[j] <= 0.0 {
                         return ItemShare::default();
                     }
                     let p = t.y[j] / t.x[j];
-                    let ci = wilson(p, t.n_valid[j], level);
+                    let ci = wilson(p, t.nv[j], level);
                     ItemShare {
-                        n_valid: t.n_valid[j],
+                        n_valid: t.nv[j],
                         share: Some(100.0 * p),
                         lo: ci.map(|c| c.0),
                         hi: ci.map(|c| c.1),
@@ -788,8 +565,8 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let period_of = |c: usize| c % n_periods;
     let gp_of = |c: usize| arm_of(c) * n_periods + period_of(c);
     let quad_of = |c: usize| arm_of(c) * 2 + usize::from(post[period_of(c)]);
-    let mut gp_totals = vec![Totals::zero(n_items); 3 * n_periods];
-    let mut quad_totals = vec![Totals::zero(n_items); 6];
+    let mut gp_totals = vec![ItemTotals::zero(n_items); 3 * n_periods];
+    let mut quad_totals = vec![ItemTotals::zero(n_items); 6];
     for (&c, t) in present.iter().zip(cell_totals) {
         gp_totals[gp_of(c)].add(t);
         quad_totals[quad_of(c)].add(t);
@@ -799,7 +576,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     // Linearization tables of the pooled domains (few); a cell's own table
     // is built when its rows are visited (one buffer per thread: 120,000
     // cells' tables would take gigabytes).
-    let domain_lin = |t: &Totals, s: &Solved| {
+    let domain_lin = |t: &ItemTotals, s: &Solved| {
         let mut l = Lin::zero(n_items);
         model.lin(t, s.root, &mut l);
         l
@@ -815,18 +592,19 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         .map(|(t, s)| domain_lin(t, s))
         .collect();
 
-    // Pass 2: per cell, its stratum's contribution to the variance of the
-    // three domains it belongs to: n_h/(n_h − 1) · Σ (z_i − z̄_h)².
+    // Pass 2: per cell (the default design's stratum, every response its
+    // own PSU), the stratum's contribution to the variance of the three
+    // domains it belongs to ([`cells::stratum_cov`]).
     let contrib: Vec<[f64; 3]> = present
         .par_iter()
         .zip(cell_totals)
         .zip(cell_solved)
         .map_init(
-            || (Vec::new(), Lin::zero(n_items)),
-            |(z, own), ((&c, t), solved)| {
+            || Lin::zero(n_items),
+            |own, ((&c, t), solved)| {
                 model.lin(t, solved.root, own);
                 let (l0, l1, l2) = (&*own, &gp_lin[gp_of(c)], &quad_lin[quad_of(c)]);
-                z.clear();
+                let (mut sz, mut szz) = ([0.0; 3], [0.0; 3]);
                 cell_rows.for_each(c, |r| {
                     let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
                     let mut acc = [0.0; 3];
@@ -837,28 +615,17 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
                         acc[2] += l2.sat[b][vs] - l2.ans[b][va];
                     }
                     let w = weights[r];
-                    z.push([w * acc[0], w * acc[1], w * acc[2]]);
+                    for d in 0..3 {
+                        let z = w * acc[d];
+                        sz[d] += z;
+                        szz[d] += z * z;
+                    }
                 });
                 let n = cell_n[c];
                 if n < 2 {
                     return [0.0; 3];
                 }
-                let mut mean = [0.0; 3];
-                for zi in z.iter() {
-                    for d in 0..3 {
-                        mean[d] += zi[d];
-                    }
-                }
-                let mean = mean.map(|m| m / n as f64);
-                let mut ss = [0.0; 3];
-                for zi in z.iter() {
-                    for d in 0..3 {
-                        let e = zi[d] - mean[d];
-                        ss[d] += e * e;
-                    }
-                }
-                let f = n as f64 / (n as f64 - 1.0);
-                ss.map(|s| f * s)
+                [0, 1, 2].map(|d| cells::stratum_cov(n, 1.0, szz[d], sz[d], sz[d]))
             },
         )
         .collect();
@@ -937,7 +704,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
 /// `arm × 2 + post` (arm 0 baseline, 1 pilot).
 #[derive(Clone, Copy)]
 struct Quadrants<'a> {
-    totals: &'a [Totals],
+    totals: &'a [ItemTotals],
     solved: &'a [Solved],
     var: &'a [f64],
 }

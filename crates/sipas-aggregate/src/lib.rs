@@ -100,6 +100,7 @@
 #![warn(missing_docs)]
 
 pub mod arms;
+mod cells;
 pub mod channels;
 pub mod design;
 mod dist;
