@@ -9,12 +9,13 @@ use sipas_core::schema;
 use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
+use super::replicate;
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
-use super::{replicate, stats};
 use crate::arms::Arm;
 use crate::cells::{self, CellRows};
-use crate::estimate::AggregateOptions;
+use crate::options::AggregateOptions;
 use crate::responses::{DesignColumn, Responses};
+use crate::stats;
 use crate::{Error, Result};
 
 /// Rows per parallel chunk (chunks end on PSU boundaries; fixed by the data,
@@ -1079,7 +1080,7 @@ fn estimate_pass(
                     });
                 }
             } else {
-                let ci = crate::Estimate::with_se(value, se, opts.level);
+                let ci = crate::indices::Estimate::with_se(value, se, opts.level);
                 rows.push(EstimateRow {
                     lo: ci.lo,
                     hi: ci.hi,
@@ -1108,7 +1109,7 @@ fn estimate_pass(
     let start = opts.pilots.start;
     let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
         .map(|c| {
-            let post = crate::is_post(periods[c % design.n_periods], start);
+            let post = crate::arms::is_post(periods[c % design.n_periods], start);
             match (design.arms.of(c / design.n_periods), post) {
                 (Some(Arm::Pilot), false) => 0,
                 (Some(Arm::Pilot), true) => 1,

@@ -8,272 +8,17 @@
 //! pilot or baseline units of one period, a DiD quadrant) is a union of whole
 //! strata, so its variance is the sum of its strata's contributions.
 
-use std::collections::BTreeMap;
-
 use rayon::prelude::*;
-use serde::Serialize;
-use sipas_core::{Level, Period, PilotSet, Unit, UnitRegistry, bundled, schema};
+use sipas_core::{Level, Period, Unit};
 
 use crate::Result;
+use crate::arms::{Arm, is_post};
 use crate::cells::{self, CellRows, ItemTotals, Rows, cell_totals};
-use crate::channels::ChannelClasses;
+use crate::indices::{
+    AggregateReport, CellEstimate, DidEstimate, Estimate, GroupEstimate, Indices, ItemShare, wilson,
+};
+use crate::options::AggregateOptions;
 use crate::responses::Responses;
-
-/// What to aggregate and how.
-#[derive(Debug, Clone)]
-pub struct AggregateOptions {
-    /// Unit metadata (names, districts, kinds); every unit code in the data must be here.
-    pub units: UnitRegistry,
-    /// Pilot units and the first period of the pilot.
-    pub pilots: PilotSet,
-    /// The channel estimated: `survey` (default) pools every survey mode of
-    /// [`AggregateOptions::channels`]; any other value uses the rows of that
-    /// channel alone. Rows of other channels are counted as excluded; rating
-    /// channels are never pooled.
-    pub channel: String,
-    /// How channel values are classified (survey modes, rating channels);
-    /// an unclassified value in the data is an error.
-    pub channels: ChannelClasses,
-    /// The comparison units (the evaluation's `baseline`): with the
-    /// pre-period rule of [`crate::arms`], it decides which units pool into
-    /// the baseline of `groups.csv`, the 2×2 DiD and the panel.
-    pub baseline: crate::Baseline,
-    /// Confidence level of every interval (default 95 %).
-    pub level: Level,
-}
-
-impl AggregateOptions {
-    /// Options with the `survey` channel.
-    pub fn new(units: UnitRegistry, pilots: PilotSet) -> Self {
-        AggregateOptions {
-            units,
-            pilots,
-            channel: schema::DEFAULT_CHANNEL.to_string(),
-            channels: ChannelClasses::default(),
-            baseline: crate::Baseline::All,
-            level: Level::DEFAULT,
-        }
-    }
-
-    /// The bundled Thái Nguyên units and pilots, `survey` channel.
-    pub fn bundled() -> Self {
-        Self::new(bundled::units(), bundled::pilots())
-    }
-}
-
-/// A point estimate with its linearized standard error and interval at the
-/// run's [`Level`].
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Estimate {
-    /// The index, 0–100; `None` when an item it needs has no answer.
-    pub value: Option<f64>,
-    /// Standard error; `None` when undefined (no value, or a single response).
-    pub se: Option<f64>,
-    /// Lower bound of `value ± m·se`, clipped to [0, 100] (`m` =
-    /// [`Level::normal_multiplier`]).
-    pub lo: Option<f64>,
-    /// Upper bound, clipped to [0, 100].
-    pub hi: Option<f64>,
-}
-
-impl Estimate {
-    fn new(value: Option<f64>, var: Option<f64>, level: Level) -> Self {
-        let se = value.and(var).map(|v| v.max(0.0).sqrt());
-        Self::with_se(value, se, level)
-    }
-
-    /// `value ± m·se` clipped to [0, 100], `m` = [`Level::normal_multiplier`]
-    /// (the one interval of every composite index).
-    pub fn with_se(value: Option<f64>, se: Option<f64>, level: Level) -> Self {
-        let m = level.normal_multiplier();
-        let (lo, hi) = match (value, se) {
-            (Some(v), Some(se)) => (
-                Some((v - m * se).clamp(0.0, 100.0)),
-                Some((v + m * se).clamp(0.0, 100.0)),
-            ),
-            _ => (None, None),
-        };
-        Estimate { value, se, lo, hi }
-    }
-}
-
-/// The share satisfied of one item in one cell.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ItemShare {
-    /// Number of rows that answered the item.
-    pub n_valid: usize,
-    /// Weighted share satisfied, 0–100; `None` without answers.
-    pub share: Option<f64>,
-    /// Lower Wilson bound at the run's level, 0–100.
-    pub lo: Option<f64>,
-    /// Upper Wilson bound, 0–100.
-    pub hi: Option<f64>,
-}
-
-/// Indices of one unit in one period (one stratum).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CellEstimate {
-    /// GSO code.
-    pub unit_code: String,
-    /// Full name with prefix (`Phường Trưng Vương`).
-    pub unit_name: String,
-    /// District name.
-    pub district: String,
-    /// `xa`, `phuong` or `thi_tran`.
-    pub kind: String,
-    /// Whether the unit is a pilot unit.
-    pub pilot: bool,
-    /// The period.
-    pub period: Period,
-    /// Number of responses (rows).
-    pub n: usize,
-    /// The overall index with its uncertainty.
-    pub sipas: Estimate,
-    /// Values of the reported groups, aligned with [`Indices::group_ids`].
-    pub groups: Vec<Option<f64>>,
-    /// Item shares, aligned with [`Indices::item_ids`].
-    pub items: Vec<ItemShare>,
-}
-
-pub use crate::arms::Arm;
-
-/// The pooled estimate of all pilot or all baseline units in one period.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupEstimate {
-    /// The period.
-    pub period: Period,
-    /// Pilot or baseline.
-    pub group: Arm,
-    /// Number of responses.
-    pub n: usize,
-    /// The overall index with its uncertainty.
-    pub sipas: Estimate,
-    /// Values of the reported groups, aligned with [`Indices::group_ids`].
-    pub groups: Vec<Option<f64>>,
-}
-
-/// The difference-in-differences of SIPAS: `(P_post − P_pre) − (B_post − B_pre)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DidEstimate {
-    /// First period of the pilot.
-    pub pilot_start: Period,
-    /// The point estimate, in index points.
-    pub estimate: f64,
-    /// Standard error: `sqrt` of the sum of the four quadrant variances
-    /// (disjoint strata, the default design); under a declared design
-    /// ([`crate::aggregate_with_design`]) √(c′Vc) with the quadrants' full
-    /// covariance V.
-    pub se: f64,
-    /// `estimate − m·se` (not clipped; `m` = [`Level::normal_multiplier`]).
-    pub lo: f64,
-    /// `estimate + m·se` (not clipped).
-    pub hi: f64,
-    /// SIPAS of the pilot units pooled over the periods before the start.
-    pub pilot_pre: Estimate,
-    /// … over the periods from the start.
-    pub pilot_post: Estimate,
-    /// SIPAS of the baseline units before the start.
-    pub baseline_pre: Estimate,
-    /// … from the start.
-    pub baseline_post: Estimate,
-}
-
-/// Counts that reconcile the input with the outputs (`aggregate-report.json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AggregateReport {
-    /// The response table (file name).
-    pub source: String,
-    /// Instrument id.
-    pub instrument: String,
-    /// The channel used: `survey` (with the pooled modes in parentheses
-    /// when there are several), or the one channel estimated.
-    pub channel: String,
-    /// Rows per channel used (the survey modes pooled).
-    pub channels_used: BTreeMap<String, usize>,
-    /// Rows in the response table.
-    pub rows_read: usize,
-    /// Rows of the used channel.
-    pub rows_used: usize,
-    /// Rows of other channels (excluded, never pooled).
-    pub rows_excluded_channel: usize,
-    /// Excluded rows per channel.
-    pub excluded_by_channel: BTreeMap<String, usize>,
-    /// Units with used rows.
-    pub units: usize,
-    /// Periods with used rows, chronological.
-    pub periods: Vec<String>,
-    /// Unit × period cells (rows of `unit_period.csv`).
-    pub cells: usize,
-    /// Cells of pilot units.
-    pub cells_pilot: usize,
-    /// Cells with a single response (no standard error).
-    pub cells_single_response: usize,
-    /// Cells whose SIPAS is undefined (an item without answers).
-    pub cells_undefined_sipas: usize,
-    /// Rows of `items.csv`.
-    pub item_rows: usize,
-    /// Rows of `groups.csv`.
-    pub group_rows: usize,
-    /// First period of the pilot.
-    pub pilot_start: String,
-    /// Periods pooled as "before" in the DiD.
-    pub did_pre_periods: Vec<String>,
-    /// Periods pooled as "from the start" in the DiD.
-    pub did_post_periods: Vec<String>,
-    /// Why there is no difference-in-differences (e.g. no period before the
-    /// start); `None` when `did.csv` holds it.
-    pub did_unavailable: Option<String>,
-    /// The survey design every SE and interval comes from, in words (see
-    /// [`crate::design::describe`]); empty when the SEs are [`aggregate`]'s
-    /// own (the default design).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub design: String,
-    /// Units with data left out of the pilot / baseline comparison, with
-    /// the reason (see [`crate::arms`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub left_out: Vec<crate::arms::LeftOutUnit>,
-    /// The confidence level of every interval of the results (`0.95`): the
-    /// report reads it from here and labels its intervals with it.
-    pub level: Level,
-}
-
-/// Everything `aggregate` computes, as plain structs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Indices {
-    /// Instrument id.
-    pub instrument_id: String,
-    /// Item ids, in instrument order.
-    pub item_ids: Vec<String>,
-    /// Reported group ids (elements, then parts).
-    pub group_ids: Vec<String>,
-    /// One row per unit × period with responses, sorted by unit code then period.
-    pub cells: Vec<CellEstimate>,
-    /// Pooled pilot and baseline rows, sorted by period then group (baseline first).
-    pub groups: Vec<GroupEstimate>,
-    /// The difference-in-differences; `None` when the data cannot give it
-    /// (see [`AggregateReport::did_unavailable`]).
-    pub did: Option<DidEstimate>,
-    /// Reconciliation counts.
-    pub report: AggregateReport,
-}
-
-/// Wilson score interval (in %) for a proportion `p` observed on `n` answers,
-/// with `z = `[`Level::z`]. `None` when `n = 0`.
-pub fn wilson(p: f64, n: usize, level: Level) -> Option<(f64, f64)> {
-    crate::design::wilson(p, n as f64, level).map(|(lo, hi)| (100.0 * lo, 100.0 * hi))
-}
-
-/// Whether `p` is in the pilot's "from the start" arm. Periods are compared
-/// at the coarser of the two granularities: the period that contains the
-/// start (or that the start contains) counts as "from the start".
-pub fn is_post(p: Period, start: Period) -> bool {
-    let coarse = |a: Period, g| a.coarsen(g).expect("granularities 1, 2, 4, 12 nest");
-    if p.granularity().per_year() <= start.granularity().per_year() {
-        p >= coarse(start, p.granularity())
-    } else {
-        coarse(p, start.granularity()) >= start
-    }
-}
 
 /// A domain's point estimates.
 #[derive(Debug, Clone)]
@@ -526,6 +271,19 @@ pub fn point_estimates(
 /// Computes every index of the response table (see the crate docs for the
 /// estimator). Pure computation; deterministic to the bit.
 pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
+    indices(responses, opts, true)
+}
+
+/// The tables of [`aggregate`] without the variance pass (every SE `None`,
+/// the DiD's 0): the counts and point estimates that
+/// [`aggregate_with_design`](super::aggregate_with_design) completes with
+/// the declared design's SEs, so that no SE is computed twice.
+pub(super) fn point_indices(responses: &Responses, opts: &AggregateOptions) -> Result<Indices> {
+    indices(responses, opts, false)
+}
+
+/// [`aggregate`], with or without its variance pass.
+fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Result<Indices> {
     let inst = responses.instrument();
     let n_items = inst.items().len();
     let reported = inst.reported_groups();
@@ -533,21 +291,11 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     let CellPass {
         model,
         arms,
-        cell_rows,
         cell_n,
         present,
         cell_totals,
-        cell_solved,
-        rows,
         ..
     } = &pass;
-    let Rows {
-        weights,
-        states,
-        words,
-        ..
-    } = *rows;
-    let stride = 2 * words;
     let units = responses.units();
     let periods = responses.periods();
     let (n_units, n_periods) = (units.len(), periods.len());
@@ -573,62 +321,29 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
     }
     let gp_solved: Vec<Solved> = gp_totals.iter().map(|t| model.solve(t)).collect();
     let quad_solved: Vec<Solved> = quad_totals.iter().map(|t| model.solve(t)).collect();
-    // Linearization tables of the pooled domains (few); a cell's own table
-    // is built when its rows are visited (one buffer per thread: 120,000
-    // cells' tables would take gigabytes).
-    let domain_lin = |t: &ItemTotals, s: &Solved| {
-        let mut l = Lin::zero(n_items);
-        model.lin(t, s.root, &mut l);
-        l
-    };
-    let gp_lin: Vec<Lin> = gp_totals
-        .iter()
-        .zip(&gp_solved)
-        .map(|(t, s)| domain_lin(t, s))
-        .collect();
-    let quad_lin: Vec<Lin> = quad_totals
-        .iter()
-        .zip(&quad_solved)
-        .map(|(t, s)| domain_lin(t, s))
-        .collect();
-
-    // Pass 2: per cell (the default design's stratum, every response its
-    // own PSU), the stratum's contribution to the variance of the three
-    // domains it belongs to ([`cells::stratum_cov`]).
-    let contrib: Vec<[f64; 3]> = present
-        .par_iter()
-        .zip(cell_totals)
-        .zip(cell_solved)
-        .map_init(
-            || Lin::zero(n_items),
-            |own, ((&c, t), solved)| {
-                model.lin(t, solved.root, own);
-                let (l0, l1, l2) = (&*own, &gp_lin[gp_of(c)], &quad_lin[quad_of(c)]);
-                let (mut sz, mut szz) = ([0.0; 3], [0.0; 3]);
-                cell_rows.for_each(c, |r| {
-                    let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
-                    let mut acc = [0.0; 3];
-                    for b in 0..l0.sat.len() {
-                        let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
-                        acc[0] += l0.sat[b][vs] - l0.ans[b][va];
-                        acc[1] += l1.sat[b][vs] - l1.ans[b][va];
-                        acc[2] += l2.sat[b][vs] - l2.ans[b][va];
-                    }
-                    let w = weights[r];
-                    for d in 0..3 {
-                        let z = w * acc[d];
-                        sz[d] += z;
-                        szz[d] += z * z;
-                    }
-                });
-                let n = cell_n[c];
-                if n < 2 {
-                    return [0.0; 3];
-                }
-                [0, 1, 2].map(|d| cells::stratum_cov(n, 1.0, szz[d], sz[d], sz[d]))
-            },
+    let contrib: Vec<[f64; 3]> = if with_ses {
+        // Linearization tables of the pooled domains (few); a cell's own
+        // table is built when its rows are visited.
+        let lin_of = |totals: &[ItemTotals], solved: &[Solved]| -> Vec<Lin> {
+            totals
+                .iter()
+                .zip(solved)
+                .map(|(t, s)| {
+                    let mut l = Lin::zero(n_items);
+                    model.lin(t, s.root, &mut l);
+                    l
+                })
+                .collect()
+        };
+        variance_pass(
+            &pass,
+            &lin_of(&gp_totals, &gp_solved),
+            &lin_of(&quad_totals, &quad_solved),
+            &|c| (gp_of(c), quad_of(c)),
         )
-        .collect();
+    } else {
+        vec![[0.0; 3]; present.len()]
+    };
     let mut gp_var = vec![0.0; 3 * n_periods];
     let mut quad_var = [0.0; 6];
     for (&c, v) in present.iter().zip(&contrib) {
@@ -638,7 +353,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
 
     // Cells.
     let cells = cell_estimates(responses, &pass, &|i| {
-        (pass.cell_totals[i].n > 1).then_some(contrib[i][0])
+        (with_ses && pass.cell_totals[i].n > 1).then_some(contrib[i][0])
     });
 
     // Pooled pilot / baseline per period.
@@ -653,7 +368,7 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
                 period,
                 group: arm,
                 n: gp_totals[d].n,
-                sipas: Estimate::new(gp_solved[d].root, Some(gp_var[d]), opts.level),
+                sipas: Estimate::new(gp_solved[d].root, with_ses.then_some(gp_var[d]), opts.level),
                 groups: gp_solved[d].groups.clone(),
             });
         }
@@ -697,6 +412,62 @@ pub fn aggregate(responses: &Responses, opts: &AggregateOptions) -> Result<Indic
         did,
         report,
     })
+}
+
+/// Pass 2: per cell (the default design's stratum, every response its own
+/// PSU), the stratum's contribution ([`cells::stratum_cov`]) to the variance
+/// of SIPAS in the three domains it belongs to: itself, its arm × period
+/// (`gp_lin[pooled(c).0]`) and its DiD quadrant (`quad_lin[pooled(c).1]`).
+/// Each row's linearized variable is read from the byte tables of [`Lin`]:
+/// 30 lookups a row for 33 items.
+fn variance_pass(
+    pass: &CellPass<'_>,
+    gp_lin: &[Lin],
+    quad_lin: &[Lin],
+    pooled: &(dyn Fn(usize) -> (usize, usize) + Sync),
+) -> Vec<[f64; 3]> {
+    let Rows {
+        weights,
+        states,
+        words,
+        n_items,
+    } = pass.rows;
+    let stride = 2 * words;
+    pass.present
+        .par_iter()
+        .zip(&pass.cell_totals)
+        .zip(&pass.cell_solved)
+        .map_init(
+            || Lin::zero(n_items),
+            |own, ((&c, t), solved)| {
+                pass.model.lin(t, solved.root, own);
+                let (g, q) = pooled(c);
+                let (l0, l1, l2) = (&*own, &gp_lin[g], &quad_lin[q]);
+                let (mut sz, mut szz) = ([0.0; 3], [0.0; 3]);
+                pass.cell_rows.for_each(c, |r| {
+                    let (a, s) = states[r * stride..(r + 1) * stride].split_at(words);
+                    let mut acc = [0.0; 3];
+                    for b in 0..l0.sat.len() {
+                        let (va, vs) = (mask_byte(a, b), mask_byte(s, b));
+                        acc[0] += l0.sat[b][vs] - l0.ans[b][va];
+                        acc[1] += l1.sat[b][vs] - l1.ans[b][va];
+                        acc[2] += l2.sat[b][vs] - l2.ans[b][va];
+                    }
+                    let w = weights[r];
+                    for d in 0..3 {
+                        let z = w * acc[d];
+                        sz[d] += z;
+                        szz[d] += z * z;
+                    }
+                });
+                let n = pass.cell_n[c];
+                if n < 2 {
+                    return [0.0; 3];
+                }
+                [0, 1, 2].map(|d| cells::stratum_cov(n, 1.0, szz[d], sz[d], sz[d]))
+            },
+        )
+        .collect()
 }
 
 /// The pooled quadrants (pilot / baseline × before / from the start) of
