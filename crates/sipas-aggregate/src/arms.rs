@@ -291,7 +291,7 @@ pub fn of_cells<'a>(
 }
 
 /// Whether `period` is before the pilot `start` (the complement of
-/// [`is_post`](crate::is_post)).
+/// [`is_post`]).
 pub fn is_pre(period: Period, start: Period) -> bool {
     !crate::is_post(period, start)
 }

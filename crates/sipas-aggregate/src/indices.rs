@@ -171,7 +171,7 @@ pub struct AggregateReport {
     /// start); `None` when `did.csv` holds it.
     pub did_unavailable: Option<String>,
     /// The survey design every SE and interval comes from, in words (see
-    /// [`crate::design::describe`]); empty when the SEs are [`aggregate`]'s
+    /// [`crate::design::describe`]); empty when the SEs are [`aggregate`](crate::aggregate)'s
     /// own (the default design).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub design: String,
