@@ -134,8 +134,16 @@ pub(crate) fn run_aggregate(
     opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
-    let (indices, estimates) =
+    let (mut indices, estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
+    // A run reads the clean table inside its staging folder: name it as it
+    // is after the swap (`out/clean/…`), so that the report's bytes do not
+    // depend on the process id.
+    if let (Some(from), Some(to)) = (out.parent(), shown.parent())
+        && let Ok(rest) = Path::new(&indices.report.source).strip_prefix(from)
+    {
+        indices.report.source = to.join(rest).display().to_string();
+    }
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;
     let r = &indices.report;
