@@ -12,7 +12,12 @@
 //!   would pass for an effect. It is left out with the reason
 //!   [`LeftOut::NoPrePeriod`] (when no unit has a period before the start,
 //!   the data hold no comparison across it and nobody is left out);
-//! - a pilot unit is in the pilot arm;
+//! - a pilot unit is in the pilot arm; with a staggered rollout, the pilot
+//!   arm is the first wave, and a unit of a later wave is left out with
+//!   [`LeftOut::LaterWave`]: it is treated from its own start, so it is
+//!   neither a never-treated comparison unit nor part of the first wave
+//!   (the staggered estimates of [`crate::rollout`] take every wave, on the
+//!   panel of [`Comparison::AllWaves`]);
 //! - a non-pilot unit is in the baseline arm when the baseline choice
 //!   ([`Baseline`]) takes it, else it is left out with
 //!   [`LeftOut::OutsideBaseline`].
@@ -77,6 +82,22 @@ pub enum LeftOut {
     NoPrePeriod,
     /// A non-pilot unit the baseline choice does not take.
     OutsideBaseline,
+    /// A pilot unit of a later wave of a staggered rollout (in the first
+    /// wave's comparison it would be a "control" that is itself treated).
+    LaterWave,
+}
+
+/// Which pilot units form the pilot arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Comparison {
+    /// The first wave against the never-treated units (units of later
+    /// waves are left out): `groups.csv`, the 2×2 DiD, the TWFE panel and
+    /// the event study, which know one start.
+    #[default]
+    FirstWave,
+    /// Every wave's units in the pilot arm, each with its own start: the
+    /// panel of the staggered (Callaway–Sant'Anna) estimates.
+    AllWaves,
 }
 
 /// What the rule needs to know of a unit with data.
@@ -118,6 +139,20 @@ impl Arms {
     /// Applies the rule to the units with data, in the order given;
     /// [`Arms::of`] takes the same positions.
     pub fn assign(units: &[UnitFacts<'_>], pilots: &PilotSet, baseline: Baseline) -> Self {
+        Self::assign_for(units, pilots, baseline, Comparison::FirstWave)
+    }
+
+    /// [`Arms::assign`] for the chosen [`Comparison`].
+    pub fn assign_for(
+        units: &[UnitFacts<'_>],
+        pilots: &PilotSet,
+        baseline: Baseline,
+        comparison: Comparison,
+    ) -> Self {
+        let is_pilot = |code: &str| match comparison {
+            Comparison::FirstWave => pilots.contains(code),
+            Comparison::AllWaves => pilots.in_any_wave(code),
+        };
         // Data that start at the pilot start (no unit has a period before
         // it) have no comparison across the start: nobody's composition
         // changes there, and the rule leaves no one out.
@@ -125,12 +160,12 @@ impl Arms {
         let compared = |u: &UnitFacts<'_>| u.has_data && (u.has_pre_period || !any_pre);
         let pilot_kinds: BTreeSet<&str> = units
             .iter()
-            .filter(|u| pilots.contains(u.code) && compared(u))
+            .filter(|u| is_pilot(u.code) && compared(u))
             .map(|u| u.kind)
             .collect();
         let pilot_districts: BTreeSet<&str> = units
             .iter()
-            .filter(|u| pilots.contains(u.code) && compared(u))
+            .filter(|u| is_pilot(u.code) && compared(u))
             .map(|u| u.district)
             .collect();
         let status: Vec<Option<Result<Arm, LeftOut>>> = units
@@ -139,11 +174,13 @@ impl Arms {
                 if !u.has_data {
                     return None;
                 }
-                let pilot = pilots.contains(u.code);
+                let pilot = is_pilot(u.code);
                 Some(if !compared(u) {
                     Err(LeftOut::NoPrePeriod)
                 } else if pilot {
                     Ok(Arm::Pilot)
+                } else if pilots.in_any_wave(u.code) {
+                    Err(LeftOut::LaterWave)
                 } else {
                     let taken = match baseline {
                         Baseline::All => true,
@@ -164,7 +201,7 @@ impl Arms {
             .filter_map(|(u, st)| match st {
                 Some(Err(reason)) => Some(LeftOutUnit {
                     unit_code: u.code.to_string(),
-                    pilot: pilots.contains(u.code),
+                    pilot: pilots.in_any_wave(u.code),
                     reason: *reason,
                 }),
                 _ => None,
@@ -233,7 +270,11 @@ pub fn methods_text(left_out: &[LeftOutUnit], start: Period) -> String {
             .map(|u| u.unit_code.as_str())
             .collect()
     };
-    let (no_pre, outside) = (list(LeftOut::NoPrePeriod), list(LeftOut::OutsideBaseline));
+    let (no_pre, outside, later) = (
+        list(LeftOut::NoPrePeriod),
+        list(LeftOut::OutsideBaseline),
+        list(LeftOut::LaterWave),
+    );
     let mut s = String::new();
     if !no_pre.is_empty() {
         let _ = write!(
@@ -263,6 +304,21 @@ pub fn methods_text(left_out: &[LeftOutUnit], start: Period) -> String {
             codes = outside.join(", ")
         );
     }
+    if !later.is_empty() {
+        let _ = write!(
+            s,
+            "{n} unit(s) of later waves of the rollout are left out of the first wave's \
+             comparison (groups.csv, the 2×2 and TWFE difference-in-differences, the event \
+             study), which knows one start: from their own start they are treated, so they \
+             cannot serve as its controls. The staggered estimates (att_*.csv) use them, each \
+             from its own start. Units: {codes}.\n\
+             {n} đơn vị thuộc các đợt thí điểm sau không đưa vào so sánh của đợt đầu (groups.csv, \
+             DiD 2×2 và TWFE, nghiên cứu sự kiện) vì từ kỳ bắt đầu của mình chúng đã được thí \
+             điểm; ước lượng theo từng đợt (att_*.csv) có dùng chúng.\n",
+            n = later.len(),
+            codes = later.join(", ")
+        );
+    }
     s
 }
 
@@ -272,6 +328,7 @@ pub fn of_cells<'a>(
     cells: &'a [crate::CellEstimate],
     pilots: &PilotSet,
     baseline: Baseline,
+    comparison: Comparison,
 ) -> (Vec<&'a str>, Arms) {
     let mut units: std::collections::BTreeMap<&str, UnitFacts<'_>> =
         std::collections::BTreeMap::new();
@@ -286,7 +343,7 @@ pub fn of_cells<'a>(
         f.has_pre_period |= is_pre(c.period, pilots.start);
     }
     let facts: Vec<UnitFacts<'_>> = units.values().copied().collect();
-    let arms = Arms::assign(&facts, pilots, baseline);
+    let arms = Arms::assign_for(&facts, pilots, baseline, comparison);
     (units.into_keys().collect(), arms)
 }
 

@@ -129,7 +129,7 @@ pub use indices::{
 pub use options::AggregateOptions;
 pub use panel::{
     Baseline, Evaluation, EvaluationOptions, PanelCell, PanelSelection, Weighting, WildWeights,
-    evaluate, methods_text, select_panel, twfe_did, write_evaluation,
+    evaluate, methods_text, select_panel, select_panel_for, twfe_did, write_evaluation,
 };
 pub use responses::{
     DesignColumn, READ_CHUNK_ROWS, Responses, ResponsesBuilder, read_responses,

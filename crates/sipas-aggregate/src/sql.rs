@@ -237,17 +237,20 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     for (i, u) in units.iter().enumerate() {
         let _ = writeln!(
             s,
-            "    ({}, {}, {}, {}, {}, {}){}",
+            "    ({}, {}, {}, {}, {}, {}, {}){}",
             lit(&u.code),
             lit(&u.full_name()),
             lit(&u.district_name),
             lit(&u.district_code),
             lit(u.kind.as_str()),
             spec.opts.pilots.contains(&u.code),
+            !spec.opts.pilots.contains(&u.code) && spec.opts.pilots.in_any_wave(&u.code),
             if i + 1 < units.len() { "," } else { "" }
         );
     }
-    s.push_str("  ) AS v(unit_code, unit_name, district, district_code, kind, pilot)\n),\n");
+    s.push_str(
+        "  ) AS v(unit_code, unit_name, district, district_code, kind, pilot, later_wave)\n),\n",
+    );
 
     // Rows used, with their design.
     let channel_filter = if spec.has_channel {
@@ -293,7 +296,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let _ = writeln!(
         s,
         "r AS (\n  SELECT t.unit_code AS unit_code, CAST(t.period AS {st}) AS period,\n         \
-         coalesce(u.pilot, FALSE) AS pilot, u.district AS district, u.kind AS kind,\n         \
+         coalesce(u.pilot, FALSE) AS pilot, coalesce(u.later_wave, FALSE) AS later_wave,\n         \
+         u.district AS district, u.kind AS kind,\n         \
          {weight} AS w, {strata} AS h,"
     );
     if let Some(c) = &d.cluster {
@@ -320,8 +324,9 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     );
 
     // Every unit's arm, by the rule of `crate::arms`: a unit without a
-    // period before the start is in no arm (unless no unit has one); a
-    // non-pilot unit is in the baseline when the baseline choice takes it.
+    // period before the start is in no arm (unless no unit has one), nor is
+    // a unit of a later wave; a non-pilot unit is in the baseline when the
+    // baseline choice takes it.
     if output != SqlOutput::UnitPeriod {
         let pre = before_start(spec.opts.pilots.start, &lit);
         let taken = match spec.opts.baseline {
@@ -335,13 +340,13 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         };
         let _ = write!(
             s,
-            "cmp0 AS (\n  SELECT unit_code, pilot, kind, district,\n         \
+            "cmp0 AS (\n  SELECT unit_code, pilot, later_wave, kind, district,\n         \
              max(CASE WHEN {pre} THEN 1 ELSE 0 END) AS pre0\n  \
-             FROM r GROUP BY unit_code, pilot, kind, district\n),\n\
+             FROM r GROUP BY unit_code, pilot, later_wave, kind, district\n),\n\
              cmp AS (\n  SELECT c.*, CASE WHEN (SELECT max(pre0) FROM cmp0) = 1 THEN pre0 ELSE 1 END \
              AS pre FROM cmp0 AS c\n),\n\
              arms AS (\n  SELECT unit_code, CASE WHEN pre = 0 THEN NULL WHEN pilot THEN 'pilot' \
-             WHEN {taken} THEN 'baseline' END AS arm\n  FROM cmp\n),\n"
+             WHEN later_wave THEN NULL WHEN {taken} THEN 'baseline' END AS arm\n  FROM cmp\n),\n"
         );
     }
     let group_rows = "SELECT 'group' AS dt, a.arm AS dk, r.* FROM r JOIN arms AS a \

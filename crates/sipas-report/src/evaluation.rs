@@ -199,6 +199,10 @@ pub struct SelectionInfo {
     pub dropped_units_no_pre_period: u64,
     /// Their cells.
     pub dropped_cells_no_pre_period: u64,
+    /// Units of later waves of a staggered rollout (not in the first wave's comparison).
+    pub dropped_units_later_wave: u64,
+    /// Their cells.
+    pub dropped_cells_later_wave: u64,
     /// Cells with an undefined SIPAS.
     pub dropped_cells_undefined: u64,
     /// Cells in the panel.

@@ -666,6 +666,19 @@ fn evaluation_section(h: &mut String, results: &Results, l: &Labels) {
                 ]
             ))
         );
+        if sel.dropped_units_later_wave > 0 {
+            let _ = writeln!(
+                h,
+                "<p><small>{}</small></p>",
+                escape(&fill(
+                    l.selection_later_wave,
+                    &[
+                        ("later", &sel.dropped_units_later_wave.to_string()),
+                        ("later_cells", &sel.dropped_cells_later_wave.to_string()),
+                    ]
+                ))
+            );
+        }
     }
     let _ = writeln!(h, "<p>{}</p>", escape(l.twfe_reading));
     if let Some(t) = &ev.pretrend {

@@ -57,7 +57,7 @@ use fit::{Design, Fit, Row, Wild};
 use sipas_core::Level;
 
 pub use crate::arms::Baseline;
-use crate::arms::{Arm, LeftOut};
+use crate::arms::{Arm, Comparison, LeftOut};
 
 /// How the cells are weighted in the regressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -146,6 +146,11 @@ pub struct PanelSelection {
     pub dropped_units_no_pre_period: usize,
     /// Their cells.
     pub dropped_cells_no_pre_period: usize,
+    /// Units of later waves of a staggered rollout (dropped from the first
+    /// wave's comparison, [`crate::arms::LeftOut::LaterWave`]).
+    pub dropped_units_later_wave: usize,
+    /// Their cells.
+    pub dropped_cells_later_wave: usize,
     /// Cells of kept units whose SIPAS is undefined (dropped).
     pub dropped_cells_undefined: usize,
     /// Cells in the panel.
@@ -162,16 +167,31 @@ pub fn select_panel(
     pilots: &PilotSet,
     baseline: Baseline,
 ) -> (Vec<PanelCell>, PanelSelection) {
-    let (codes, arms) = crate::arms::of_cells(cells, pilots, baseline);
+    select_panel_for(cells, pilots, baseline, Comparison::FirstWave)
+}
+
+/// [`select_panel`] for the chosen [`Comparison`]: with
+/// [`Comparison::AllWaves`], the staggered rollout's panel (every wave's
+/// units in the pilot arm, `pilot` = in any wave), which the staggered
+/// estimates split by each unit's start.
+pub fn select_panel_for(
+    cells: &[CellEstimate],
+    pilots: &PilotSet,
+    baseline: Baseline,
+    comparison: Comparison,
+) -> (Vec<PanelCell>, PanelSelection) {
+    let (codes, arms) = crate::arms::of_cells(cells, pilots, baseline, comparison);
     // Position of each unit code in `arms`.
     let pos: BTreeMap<&str, usize> = codes.iter().enumerate().map(|(u, c)| (*c, u)).collect();
-    let (mut dropped_cells, mut dropped_cells_pre, mut undefined) = (0, 0, 0);
+    let (mut dropped_cells, mut dropped_cells_pre, mut dropped_cells_later, mut undefined) =
+        (0, 0, 0, 0);
     let mut panel = Vec::new();
     for c in cells {
         let u = pos[c.unit_code.as_str()];
         let Some(a) = arms.of(u) else {
             match arms.reason(u) {
                 Some(LeftOut::NoPrePeriod) => dropped_cells_pre += 1,
+                Some(LeftOut::LaterWave) => dropped_cells_later += 1,
                 _ => dropped_cells += 1,
             }
             continue;
@@ -203,6 +223,8 @@ pub fn select_panel(
         dropped_cells_outside_baseline: dropped_cells,
         dropped_units_no_pre_period: arms.count(LeftOut::NoPrePeriod),
         dropped_cells_no_pre_period: dropped_cells_pre,
+        dropped_units_later_wave: arms.count(LeftOut::LaterWave),
+        dropped_cells_later_wave: dropped_cells_later,
         dropped_cells_undefined: undefined,
         cells: panel.len(),
     };

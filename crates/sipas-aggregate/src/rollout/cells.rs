@@ -8,8 +8,9 @@ use sipas_core::{Period, PilotSet};
 use super::UnitSeries;
 use crate::panel::{PanelCell, Weighting};
 
-/// The unit series of the evaluation panel `cells` (from [`crate::panel::select_panel`], so the
-/// same units and cells as the 2×2 evaluation): a unit's group is the start of its wave in
+/// The unit series of the rollout panel `cells` (from [`crate::panel::select_panel_for`] with
+/// [`crate::arms::Comparison::AllWaves`]: every wave's units and the never-treated comparison
+/// units, by the rule of [`crate::arms`]): a unit's group is the start of its wave in
 /// `pilots` (`None`: never treated), its weight 1 ([`Weighting::Equal`]) or its mean number of
 /// responses per cell ([`Weighting::N`]), its variances the squared design-based SEs of its
 /// cells. Returns the series in order of unit code and the period of each period index.

@@ -25,6 +25,12 @@ fn instrument() -> Instrument {
 /// `late`, two more non-pilot units answered from 2024Q1 only, much more
 /// satisfied than everyone else.
 fn responses(late: bool) -> Responses {
+    responses_without(late, &[])
+}
+
+/// [`responses`] without the rows of the units `skip` (the same answers for
+/// everyone else: the generator still draws theirs).
+fn responses_without(late: bool, skip: &[&str]) -> Responses {
     let mut b = Responses::builder(instrument());
     let mut state: u64 = 20_251_201;
     let mut next = |lo: u8| -> Option<u8> {
@@ -39,7 +45,9 @@ fn responses(late: bool) -> Responses {
         for period in periods {
             for _ in 0..6 {
                 let a: Vec<Option<u8>> = (0..5).map(|_| next(1)).collect();
-                b.push(unit, period, "survey", 1.0, &a).unwrap();
+                if !skip.contains(&unit) {
+                    b.push(unit, period, "survey", 1.0, &a).unwrap();
+                }
             }
         }
     }
@@ -206,5 +214,87 @@ fn the_baseline_quadrants_hold_only_units_with_a_pre_period() {
         late_cells
             .iter()
             .all(|v| *v > b.baseline_post.value.unwrap())
+    );
+}
+
+/// A staggered rollout: the bundled 12 pilots from 2024Q1 and unit 05446 in a
+/// second wave from 2024Q2. In the first wave's comparison (groups, the 2×2
+/// DiD of both engines, the TWFE panel) 05446 is left out as a later wave —
+/// every number equals that of the data without 05446 — while the staggered
+/// panel keeps it, treated from its own start.
+#[test]
+fn a_later_wave_leaves_the_first_waves_comparison() {
+    use sipas_aggregate::arms::Comparison;
+    use sipas_aggregate::select_panel_for;
+    use sipas_core::pilots::Wave;
+    let bundled = sipas_core::bundled::pilots();
+    let pilots = sipas_core::PilotSet::from_waves(
+        "test",
+        vec![
+            Wave {
+                start: bundled.start,
+                units: bundled.units.clone(),
+            },
+            Wave {
+                start: "2024Q2".parse().unwrap(),
+                units: ["05446".to_string()].into(),
+            },
+        ],
+    )
+    .unwrap();
+    let mut staggered = AggregateOptions::bundled();
+    staggered.pilots = pilots.clone();
+    let spec = design(Strata::UnitPeriod);
+    let (ix, est) = aggregate_with_design(&responses(false), &staggered, &spec).unwrap();
+    let without = responses_without(false, &["05446"]);
+    let (ix0, est0) = aggregate_with_design(&without, &AggregateOptions::bundled(), &spec).unwrap();
+    let left: Vec<(&str, LeftOut, bool)> = ix
+        .report
+        .left_out
+        .iter()
+        .map(|u| (u.unit_code.as_str(), u.reason, u.pilot))
+        .collect();
+    assert_eq!(left, [("05446", LeftOut::LaterWave, true)]);
+    // Its cells stay in unit_period.csv.
+    assert_eq!(ix.cells.len(), ix0.cells.len() + 4);
+    // groups.csv: values, SEs and n as without the unit.
+    assert_eq!(ix.groups.len(), ix0.groups.len());
+    for (a, b) in ix.groups.iter().zip(&ix0.groups) {
+        assert_eq!((a.period, a.group, a.n), (b.period, b.group, b.n));
+        for (x, y) in [(a.sipas.value, b.sipas.value), (a.sipas.se, b.sipas.se)] {
+            let (x, y) = (x.unwrap(), y.unwrap());
+            assert!((x - y).abs() < 1e-12, "{}: {x} vs {y}", a.period);
+        }
+    }
+    // The 2×2 DiD under the design, and the default kernel's.
+    let (d, d0) = (ix.did.as_ref().unwrap(), ix0.did.as_ref().unwrap());
+    assert!((d.estimate - d0.estimate).abs() < 1e-12);
+    assert!((d.se - d0.se).abs() < 1e-12);
+    assert_eq!(est.did.as_ref().unwrap().n, est0.did.as_ref().unwrap().n);
+    let k = sipas_aggregate::aggregate(&responses(false), &staggered).unwrap();
+    let k0 = sipas_aggregate::aggregate(&without, &AggregateOptions::bundled()).unwrap();
+    let (kd, kd0) = (k.did.unwrap(), k0.did.unwrap());
+    assert!((kd.estimate - kd0.estimate).abs() < 1e-12 && (kd.se - kd0.se).abs() < 1e-12);
+    // The TWFE panel leaves it out and counts it; the staggered panel keeps it as treated.
+    let (panel, sel) = select_panel(&ix.cells, &pilots, Baseline::All);
+    assert!(panel.iter().all(|c| c.unit_code != "05446"));
+    assert_eq!(
+        (sel.dropped_units_later_wave, sel.dropped_cells_later_wave),
+        (1, 4)
+    );
+    assert_eq!((sel.pilot_units, sel.baseline_units), (2, 2));
+    let (all, sel_all) = select_panel_for(&ix.cells, &pilots, Baseline::All, Comparison::AllWaves);
+    assert_eq!(
+        all.iter()
+            .filter(|c| c.unit_code == "05446" && c.pilot)
+            .count(),
+        4
+    );
+    assert_eq!((sel_all.pilot_units, sel_all.baseline_units), (3, 2));
+    // methods.txt says why.
+    let text = sipas_aggregate::arms::methods_text(&ix.report.left_out, pilots.start);
+    assert!(
+        text.contains("later waves") && text.contains("05446"),
+        "{text}"
     );
 }

@@ -54,6 +54,8 @@ struct Case {
     designs: Vec<(&'static str, DesignSpec)>,
     /// The result tables checked.
     outputs: &'static [&'static str],
+    /// Units and pilots (the bundled ones; for sipas-2023 a second wave).
+    opts: AggregateOptions,
 }
 
 fn design_fixture(dir: &Path) -> Case {
@@ -81,6 +83,7 @@ fn design_fixture(dir: &Path) -> Case {
         responses,
         csv,
         outputs: &ALL,
+        opts: AggregateOptions::bundled(),
         designs: vec![
             ("default", DesignSpec::default()),
             ("clustered", clustered.clone()),
@@ -134,7 +137,7 @@ fn design_fixture(dir: &Path) -> Case {
 /// missing answers (a fixed LCG, seed 19).
 fn bundled_case(dir: &Path, id: &'static str) -> Case {
     let inst = sipas_core::bundled::instrument(id).unwrap();
-    let opts = AggregateOptions::bundled();
+    let mut opts = AggregateOptions::bundled();
     let pilot = opts.pilots.units.iter().next().unwrap().clone();
     let mut units: Vec<String> = opts
         .units
@@ -144,6 +147,25 @@ fn bundled_case(dir: &Path, id: &'static str) -> Case {
         .take(4)
         .collect();
     units.push(pilot);
+    // With sipas-2023, the second unit joins the pilot in a second wave
+    // (from 2024Q3): it leaves the first wave's comparison (groups) as a later wave.
+    if id == "sipas-2023" {
+        let first = opts.pilots.clone();
+        opts.pilots = sipas_core::PilotSet::from_waves(
+            "test",
+            vec![
+                sipas_core::Wave {
+                    start: first.start,
+                    units: first.units,
+                },
+                sipas_core::Wave {
+                    start: "2024Q3".parse().unwrap(),
+                    units: [units[1].clone()].into(),
+                },
+            ],
+        )
+        .unwrap();
+    }
     let mut state: u64 = 19;
     let mut next = move || {
         state = state
@@ -198,11 +220,16 @@ fn bundled_case(dir: &Path, id: &'static str) -> Case {
         .unwrap()
         .report
         .left_out;
+    let mut want = vec![units[3].as_str()];
+    if id == "sipas-2023" {
+        want.push(units[1].as_str());
+        want.sort_unstable();
+    }
     assert_eq!(
         left.iter()
             .map(|u| u.unit_code.as_str())
             .collect::<Vec<_>>(),
-        [units[3].as_str()]
+        want
     );
     let csv = dir.join(format!("{id}.csv"));
     std::fs::write(&csv, text).unwrap();
@@ -211,6 +238,7 @@ fn bundled_case(dir: &Path, id: &'static str) -> Case {
         responses,
         csv,
         outputs: &ALL,
+        opts,
         designs: vec![
             ("default", DesignSpec::default()),
             (
@@ -235,12 +263,11 @@ const OUTPUTS: [(&str, SqlOutput); 3] = [
 ];
 
 fn queries(case: &Case, dialect: Dialect) -> Vec<(String, String)> {
-    let opts = AggregateOptions::bundled();
     let mut out = Vec::new();
     for (dname, design) in &case.designs {
         let spec = SqlSpec {
             instrument: case.responses.instrument(),
-            opts: &opts,
+            opts: &case.opts,
             design,
             table: view(case),
             has_channel: false,
@@ -300,10 +327,9 @@ fn same(what: &str, sql: Option<f64>, ours: Option<f64>) -> usize {
 
 /// Compares every output of every design of `case`; returns the numbers compared.
 fn compare(case: &Case, out: &Path) -> usize {
-    let opts = AggregateOptions::bundled();
     let mut compared = 0;
     for (dname, design) in &case.designs {
-        let (ind, est) = aggregate_with_design(&case.responses, &opts, design).unwrap();
+        let (ind, est) = aggregate_with_design(&case.responses, &case.opts, design).unwrap();
         let file = |o: &str| out.join(format!("{}__{dname}__{o}.csv", case.name));
         let tag = format!("{} {dname}", case.name);
 

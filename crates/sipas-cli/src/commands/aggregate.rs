@@ -237,8 +237,16 @@ pub(crate) fn run_aggregate(
     if let Some(ts) = treatment {
         treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
     }
+    // The staggered estimates take every wave, each from its own start (the 2×2 and TWFE
+    // panel above is the first wave against the never-treated units).
+    let (rollout_panel, _) = sipas_aggregate::panel::select_panel_for(
+        &indices.cells,
+        &opts.pilots,
+        ev_opts.baseline,
+        sipas_aggregate::arms::Comparison::AllWaves,
+    );
     staggered(
-        &panel,
+        &rollout_panel,
         &opts.pilots,
         ev_opts.weighting,
         rollout,

@@ -299,10 +299,15 @@ pub(crate) fn run(
             sipas_aggregate::design::describe(s.design),
             sipas_aggregate::design::describe_level(opts.level)
         ),
-        left_out: sipas_aggregate::arms::of_cells(&cells, &opts.pilots, opts.baseline)
-            .1
-            .left_out()
-            .to_vec(),
+        left_out: sipas_aggregate::arms::of_cells(
+            &cells,
+            &opts.pilots,
+            opts.baseline,
+            sipas_aggregate::arms::Comparison::FirstWave,
+        )
+        .1
+        .left_out()
+        .to_vec(),
         level: opts.level,
     };
     let indices = Indices {
