@@ -105,6 +105,7 @@ pub mod design;
 mod dist;
 mod error;
 mod estimate;
+pub mod methods;
 pub mod panel;
 mod responses;
 pub mod rollout;
