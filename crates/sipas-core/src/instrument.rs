@@ -372,30 +372,14 @@ mod tests {
 
     #[test]
     fn rejects_an_item_in_an_unknown_group() {
-        let text = r#"
-id = "x"
-title_vi = "x"
-title_en = "x"
-source = "test"
-[scale]
-min = 1
-max = 5
-satisfied_min = 4
-dissatisfied_max = 2
-labels_vi = ["1","2","3","4","5"]
-labels_en = ["1","2","3","4","5"]
-[[groups]]
-id = "sipas"
-kind = "index"
-name_vi = "x"
-name_en = "x"
-[[items]]
-id = "q1"
-group = "nowhere"
-text_vi = "x"
-text_en = "x"
-"#;
-        let err = super::Instrument::from_toml_str(text, "test.toml").unwrap_err();
+        // The bundled 2017 instrument with its first item's group mistyped.
+        let text = include_str!("../../../fixtures/instruments/sipas-2017.toml").replacen(
+            "id = \"a1\"\ngroup = \"access\"",
+            "id = \"a1\"\ngroup = \"nowhere\"",
+            1,
+        );
+        assert!(text.contains("group = \"nowhere\""));
+        let err = super::Instrument::from_toml_str(&text, "test.toml").unwrap_err();
         assert!(err.to_string().contains("unknown group `nowhere`"), "{err}");
     }
 }

@@ -7,7 +7,8 @@
 //! from [`Table::header`], write the rows with the formatting of this module ([`num`],
 //! [`finite_num`], [`field`]) and hand the text to [`crate::csv_out`] (and the Parquet twin,
 //! typed by [`Table::kind_of`]); readers find the files by [`Table::file`] and the columns by
-//! [`Column::name`]. A new output table is one more [`Table`] in [`TABLES`].
+//! [`Column::name`]. A new output table is one more `table!` declaration (a column a line:
+//! `name: Kind "meaning";`) added to [`TABLES`].
 //!
 //! Conventions of every table: UTF-8 (NFC), `,`-separated, RFC 4180 quoting, `\n` line ends,
 //! header first; numbers with six decimals and no negative zero; an empty field is an undefined
