@@ -291,9 +291,21 @@ pub fn of_cells<'a>(
 }
 
 /// Whether `period` is before the pilot `start` (the complement of
-/// [`is_post`](crate::is_post)).
+/// [`is_post`]).
 pub fn is_pre(period: Period, start: Period) -> bool {
     !crate::is_post(period, start)
+}
+
+/// Whether `p` is in the pilot's "from the start" arm. Periods are compared
+/// at the coarser of the two granularities: the period that contains the
+/// start (or that the start contains) counts as "from the start".
+pub fn is_post(p: Period, start: Period) -> bool {
+    let coarse = |a: Period, g| a.coarsen(g).expect("granularities 1, 2, 4, 12 nest");
+    if p.granularity().per_year() <= start.granularity().per_year() {
+        p >= coarse(start, p.granularity())
+    } else {
+        coarse(p, start.granularity()) >= start
+    }
 }
 
 #[cfg(test)]

@@ -100,29 +100,34 @@
 #![warn(missing_docs)]
 
 pub mod arms;
+mod cells;
 pub mod channels;
 pub mod design;
 mod dist;
 mod error;
-mod estimate;
+mod indices;
 pub mod methods;
+mod options;
 pub mod panel;
 mod responses;
 pub mod rollout;
 pub mod sql;
+mod stats;
 pub mod twin;
 mod write;
 
+pub use arms::{Arm, is_post};
 pub use channels::{ChannelClass, ChannelClasses};
 pub use design::{
     DesignSpec, DomainEstimates, DomainType, EstimateRow, LonelyPsu, ModeDifference, Strata,
     VarianceMethod, aggregate_with_design, estimate_domains, write_estimates,
 };
+pub use design::{aggregate, point_estimates};
 pub use error::{Error, Result};
-pub use estimate::{
-    AggregateOptions, AggregateReport, Arm, CellEstimate, DidEstimate, Estimate, GroupEstimate,
-    Indices, ItemShare, aggregate, is_post, point_estimates, wilson,
+pub use indices::{
+    AggregateReport, CellEstimate, DidEstimate, Estimate, GroupEstimate, Indices, ItemShare, wilson,
 };
+pub use options::AggregateOptions;
 pub use panel::{
     Baseline, Evaluation, EvaluationOptions, PanelCell, PanelSelection, Weighting, WildWeights,
     evaluate, methods_text, select_panel, twfe_did, write_evaluation,

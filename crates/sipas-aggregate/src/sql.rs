@@ -38,7 +38,7 @@ use sipas_core::{Granularity, Period};
 
 use crate::channels::{SURVEY, channel_key};
 use crate::design::{DesignSpec, IndicatorKind, LonelyPsu, Strata, VarianceMethod};
-use crate::estimate::AggregateOptions;
+use crate::options::AggregateOptions;
 use crate::{Error, Result};
 
 /// The SQL dialect.

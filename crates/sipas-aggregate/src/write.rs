@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use sipas_core::results;
 pub(crate) use sipas_core::results::{field, finite_num, num};
 
-use crate::estimate::{CellEstimate, Estimate, Indices};
+use crate::indices::{CellEstimate, Estimate, Indices};
 use crate::{Error, Result};
 
 /// Writes every results table into `out_dir` (created if needed).

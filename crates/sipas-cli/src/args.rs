@@ -138,7 +138,7 @@ pub struct GenerateArgs {
     /// Random seed (same seed, same bytes).
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
-    /// Output file: .csv or .parquet. `truth.csv` is written beside it.
+    /// Output file: .csv or .parquet. `truth.csv` (and `truth_att_gt.csv`) are written beside it.
     #[arg(short, long)]
     pub out: PathBuf,
     /// First period.
@@ -153,6 +153,13 @@ pub struct GenerateArgs {
     /// True pilot effect on the latent logit scale.
     #[arg(long)]
     pub pilot_effect: Option<f64>,
+    /// How the effect builds up after each wave's start: the share of the pilot effect reached
+    /// 0, 1, 2, … periods after it, the last from then on (comma-separated, e.g.
+    /// `0,0.25,0.5,0.75,1`: nothing at the start, the full effect after four periods). Default:
+    /// the full effect from the start. The truth of every group-time effect is written to
+    /// `truth_att_gt.csv` beside `truth.csv`.
+    #[arg(long, value_delimiter = ',', value_name = "SHARES")]
+    pub effect_path: Option<Vec<f64>>,
     /// Draw unequal sampling weights instead of weight 1.
     #[arg(long)]
     pub weights: bool,
@@ -362,6 +369,9 @@ pub struct AggregateArgs {
     /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
     #[command(flatten)]
     pub evaluation: EvaluationArgs,
+    /// Staggered rollout (Callaway–Sant'Anna): comparison group, base period, design variance.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -400,6 +410,24 @@ impl LevelArg {
     pub fn or_default(self) -> sipas_core::Level {
         self.given.unwrap_or_default()
     }
+}
+
+/// Options of the staggered-rollout (Callaway–Sant'Anna) estimates of the aggregate stage (also
+/// keys of a job file's `[aggregate]` section).
+#[derive(Debug, Clone, Copy, Default, ClapArgs, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RolloutArgs {
+    /// Comparison units of each group-time effect: never treated, or not yet treated (never
+    /// treated included).
+    #[arg(long, value_enum, default_value = "never")]
+    pub control: ControlArg,
+    /// Base period of each ATT(g,t): `varying` (pre-periods period-on-period) or `universal` (all against g−1).
+    #[arg(long, value_enum, default_value = "varying")]
+    pub base: BaseArg,
+    /// Add the design-based variance of every unit × period SIPAS (its survey SE²) to the
+    /// unit-clustered variance of the staggered estimates (conservative).
+    #[arg(long)]
+    pub design_variance: bool,
 }
 
 /// `sipas sql`.
@@ -527,24 +555,28 @@ pub struct EvaluateArgs {
     /// The confidence level.
     #[command(flatten)]
     pub level: LevelArg,
-    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin) and methods.txt.
+    /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin), rollout.json and methods.txt.
     #[arg(short, long)]
     pub out: PathBuf,
 }
 
-/// `--control`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `--control` (job key `control`: `never` or `not-yet`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ControlArg {
     /// Never-treated units.
+    #[default]
     Never,
     /// Units not yet treated.
     NotYet,
 }
 
-/// `--base`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// `--base` (job key `base`: `varying` or `universal`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum BaseArg {
     /// g−1 after the start, the previous period before it.
+    #[default]
     Varying,
     /// g−1 for every period.
     Universal,

@@ -13,6 +13,8 @@
 //! responses = 212400
 //! seed = 20240101
 //! # pilot_start = "2024Q1"          # default: the pilot file's start
+//! # effect_path = [0, 0.25, 0.5, 0.75, 1]  # share of the effect 0, 1, 2, … periods after
+//! #                                 # each wave's start (default: full from the start)
 //! # [generate.styles]               # optional response styles (default: off)
 //! # acquiescent_share = 0.3         # same satisfied answer (4, or 5) to every item
 //! # acquiescent_top_share = 0.2     # of those, all 5s
@@ -71,6 +73,9 @@
 //! #                                 # treatment intensity becomes the share of population
 //! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
 //! # spark_master = "local[*]"       # or "spark://host:7077", "yarn"
+//! control = "never"                 # staggered rollout: comparison units never | not-yet treated
+//! base = "varying"                  # base period of ATT(g,t): varying | universal
+//! design_variance = false           # add each cell's survey variance to the staggered SEs
 //!
 //! [design]                          # optional, defaults shown (see sipas-aggregate's README)
 //! weights = "weight"                # column; 1 when absent
@@ -119,7 +124,7 @@ use sipas_aggregate::DesignSpec;
 
 use sipas_ingest::sources::SourceConfig;
 
-use crate::args::{CleanRules, EvaluationArgs, ReadArgs};
+use crate::args::{CleanRules, EvaluationArgs, ReadArgs, RolloutArgs};
 
 /// A pipeline job.
 #[derive(Debug, Clone, Deserialize)]
@@ -201,6 +206,9 @@ pub struct GenerateJob {
     /// True pilot effect (latent logit scale).
     #[serde(default)]
     pub pilot_effect: Option<f64>,
+    /// Share of the effect reached 0, 1, 2, … periods after each wave's start (`--effect-path`).
+    #[serde(default)]
+    pub effect_path: Option<Vec<f64>>,
     /// Unequal weights.
     #[serde(default)]
     pub weights: bool,
@@ -277,6 +285,10 @@ pub struct AggregateJob {
     /// (the key is the flag's name, `--spark-master`).
     #[serde(default = "default_master")]
     pub spark_master: String,
+    /// The staggered-rollout estimates: `control = "never" | "not-yet"`, `base = "varying" |
+    /// "universal"`, `design_variance = false | true` (the flags' names).
+    #[serde(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 /// `[aggregate] engine`: where the tables are computed. An unknown value is
@@ -311,6 +323,7 @@ impl Default for AggregateJob {
             population: None,
             engine: EngineJob::Local,
             spark_master: default_master(),
+            rollout: RolloutArgs::default(),
         }
     }
 }
@@ -421,5 +434,44 @@ mod tests {
         .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("job.toml") && msg.contains("sprak"), "{msg}");
+    }
+
+    #[test]
+    fn the_rollout_keys_are_typed_and_a_misspelt_choice_is_an_error() {
+        use crate::args::{BaseArg, ControlArg};
+        let base = Path::new(".");
+        let head = "[generate]\nresponses = 10\nseed = 1\n[aggregate]\n";
+        let d = Job::parse(head, "job.toml", base).unwrap();
+        assert_eq!(
+            (d.aggregate.rollout.control, d.aggregate.rollout.base),
+            (ControlArg::Never, BaseArg::Varying)
+        );
+        assert!(!d.aggregate.rollout.design_variance);
+        let j = Job::parse(
+            &format!("{head}control = \"not-yet\"\nbase = \"universal\"\ndesign_variance = true\n"),
+            "job.toml",
+            base,
+        )
+        .unwrap();
+        assert_eq!(
+            (j.aggregate.rollout.control, j.aggregate.rollout.base),
+            (ControlArg::NotYet, BaseArg::Universal)
+        );
+        assert!(j.aggregate.rollout.design_variance);
+        let ev = crate::options::evaluation(&j.evaluation, j.level).unwrap();
+        let o = crate::options::rollout(j.aggregate.rollout, &ev);
+        assert_eq!(o.control, sipas_aggregate::rollout::Control::NotYet);
+        assert_eq!(o.base, sipas_aggregate::rollout::BasePeriod::Universal);
+        assert!(o.design_variance);
+        // 9999 wild bootstrap replicates by default; the bands take at most 999.
+        assert_eq!((o.replicates, o.seed), (999, 20_240_101));
+        let err =
+            Job::parse(&format!("{head}control = \"notyet\"\n"), "job.toml", base).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("notyet") && msg.contains("not-yet"), "{msg}");
+        // The flattened keys leave a misspelt [aggregate] key an error.
+        let err =
+            Job::parse(&format!("{head}chanel = \"survey\"\n"), "job.toml", base).unwrap_err();
+        assert!(format!("{err:#}").contains("chanel"), "{err:#}");
     }
 }

@@ -17,7 +17,9 @@ use sipas_dataset::Layout;
 use sipas_ingest::{DateChecks, Mapping, ReadOptions, RepeatPolicy, ReviewPolicy};
 use sipas_report::Lang;
 
-use crate::args::{CleanRules, EvaluationArgs, ReadArgs};
+use sipas_aggregate::rollout::{BasePeriod, Control, RolloutOptions};
+
+use crate::args::{BaseArg, CleanRules, ControlArg, EvaluationArgs, ReadArgs, RolloutArgs};
 use crate::job::Job;
 
 /// How ingest reads, checks and writes, from `[ingest]` or the ingest flags.
@@ -253,6 +255,8 @@ pub(crate) struct JobSettings {
     pub(crate) engine: Engine,
     /// `[evaluation]`.
     pub(crate) evaluation: EvaluationOptions,
+    /// `[aggregate] control`, `base` and `design_variance`, with `[evaluation]`'s seed.
+    pub(crate) rollout: RolloutOptions,
     /// `lang`.
     pub(crate) lang: Lang,
 }
@@ -278,7 +282,9 @@ impl JobSettings {
             &keep_columns,
             job.ingest.layout.as_deref().unwrap_or("file"),
         )?;
+        let evaluation = evaluation(&job.evaluation, job.level)?;
         Ok(JobSettings {
+            rollout: rollout(job.aggregate.rollout, &evaluation),
             ingest,
             clean: CleanSettings::new(&job.clean)?,
             channels: channel_classes(
@@ -289,7 +295,7 @@ impl JobSettings {
                 .aggregate
                 .spark_master()
                 .map_or(Engine::Local, |master| Engine::Spark { master }),
-            evaluation: evaluation(&job.evaluation, job.level)?,
+            evaluation,
             lang: job.lang.parse().map_err(anyhow::Error::msg)?,
         })
     }
@@ -335,6 +341,39 @@ pub(crate) fn evaluation(
         seed: e.seed,
         level,
     })
+}
+
+impl From<ControlArg> for Control {
+    fn from(c: ControlArg) -> Control {
+        match c {
+            ControlArg::Never => Control::Never,
+            ControlArg::NotYet => Control::NotYet,
+        }
+    }
+}
+
+impl From<BaseArg> for BasePeriod {
+    fn from(b: BaseArg) -> BasePeriod {
+        match b {
+            BaseArg::Varying => BasePeriod::Varying,
+            BaseArg::Universal => BasePeriod::Universal,
+        }
+    }
+}
+
+/// The staggered-rollout options of the aggregate stage: comparison group, base period and
+/// design variance from the flags / `[aggregate]` keys; the multiplier bootstrap's seed and the
+/// level from the evaluation's (its replicates capped at 999: the bands' critical value is a
+/// quantile of a maximum, stable well before the wild bootstrap's 9999).
+pub(crate) fn rollout(r: RolloutArgs, ev: &EvaluationOptions) -> RolloutOptions {
+    RolloutOptions {
+        control: r.control.into(),
+        base: r.base.into(),
+        replicates: ev.replicates.min(999),
+        seed: ev.seed,
+        design_variance: r.design_variance,
+        level: ev.level,
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,8 @@
 //! | `bacon.csv` | rollout | a term of the Goodman-Bacon decomposition of the TWFE |
 //!
 //! Beside the tables: `aggregate-report.json` ([`AGGREGATE_REPORT`]), `evaluation.json`
-//! ([`EVALUATION_JSON`]) and `methods.txt` ([`METHODS`], written by [`write_methods`]).
+//! ([`EVALUATION_JSON`]), `rollout.json` ([`ROLLOUT_JSON`]) and `methods.txt` ([`METHODS`], written
+//! by [`write_methods`]).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -106,6 +107,13 @@ pub struct Document {
     pub stage: Stage,
     /// What it holds.
     pub doc: &'static str,
+}
+
+impl Document {
+    /// A document written by `stage` into the results folder.
+    pub const fn new(file: &'static str, stage: Stage, doc: &'static str) -> Self {
+        Document { file, stage, doc }
+    }
 }
 
 impl Table {
@@ -665,28 +673,36 @@ pub const TABLES: [&Table; 18] = [
 ];
 
 /// `aggregate-report.json`: rows read and used, channels, cells, the design in words.
-pub const AGGREGATE_REPORT: Document = Document {
-    file: "aggregate-report.json",
-    stage: Stage::Aggregate,
-    doc: "rows read and used by channel, cells, why there is no DiD when there is none, the survey design in words",
-};
+pub const AGGREGATE_REPORT: Document = Document::new(
+    "aggregate-report.json",
+    Stage::Aggregate,
+    "rows read and used by channel, cells, why there is no DiD when there is none, the survey design in words",
+);
 
 /// `evaluation.json`: the options and panel selection of the evaluation.
-pub const EVALUATION_JSON: Document = Document {
-    file: "evaluation.json",
-    stage: Stage::Evaluation,
-    doc: "the evaluation's options, start period, panel selection and pilot units",
-};
+pub const EVALUATION_JSON: Document = Document::new(
+    "evaluation.json",
+    Stage::Evaluation,
+    "the evaluation's options, start period, panel selection and pilot units",
+);
+
+/// `rollout.json`: the staggered evaluation's estimator and options.
+pub const ROLLOUT_JSON: Document = Document::new(
+    "rollout.json",
+    Stage::Rollout,
+    "the staggered evaluation's estimator, comparison group, base period, design variance, bootstrap and level, and its waves",
+);
 
 /// `methods.txt`: the methods of every table, in plain English.
-pub const METHODS: Document = Document {
-    file: "methods.txt",
-    stage: Stage::Methods,
-    doc: "how every estimate, interval and test of the folder was computed and how to read it",
-};
+pub const METHODS: Document = Document::new(
+    "methods.txt",
+    Stage::Methods,
+    "how every estimate, interval and test of the folder was computed and how to read it",
+);
 
 /// Every file of the results folder that is not a table.
-pub const DOCUMENTS: [&Document; 3] = [&AGGREGATE_REPORT, &EVALUATION_JSON, &METHODS];
+pub const DOCUMENTS: [&Document; 4] =
+    [&AGGREGATE_REPORT, &EVALUATION_JSON, &ROLLOUT_JSON, &METHODS];
 
 /// The table whose CSV or Parquet file is `file`.
 pub fn table(file: &str) -> Option<&'static Table> {
@@ -742,7 +758,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n, "a file name twice");
-        assert_eq!(n, 18 * 2 + 3);
+        assert_eq!(n, 18 * 2 + 4);
         for t in TABLES {
             let mut cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
             cols.sort_unstable();
@@ -792,7 +808,9 @@ mod tests {
                 "aggregate-report.json"
             ]
         );
-        assert_eq!(Stage::Rollout.files().len(), 14);
+        // Seven tables with their twins, then rollout.json.
+        assert_eq!(Stage::Rollout.files().len(), 15);
+        assert_eq!(Stage::Rollout.files().last().unwrap(), "rollout.json");
         assert_eq!(Stage::Methods.files(), ["methods.txt"]);
     }
 

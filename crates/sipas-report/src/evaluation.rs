@@ -222,6 +222,8 @@ pub struct Evaluation {
     pub info: Option<EvaluationInfo>,
     /// `treatment.csv` (after a crosswalk), in code order.
     pub treatment: Vec<TreatmentRow>,
+    /// The staggered rollout (`att_*.csv`, `bacon.csv`, `rollout.json`).
+    pub rollout: Option<crate::rollout::Rollout>,
 }
 
 impl Evaluation {
@@ -434,7 +436,10 @@ pub fn load_evaluation(dir: &Path) -> Result<Evaluation> {
         let p = dir.join(name);
         p.is_file().then_some(p)
     };
-    let mut ev = Evaluation::default();
+    let mut ev = Evaluation {
+        rollout: crate::rollout::load_rollout(dir)?,
+        ..Evaluation::default()
+    };
     if present(DID_TWFE_CSV).is_some() {
         ev.twfe = Some(read_twfe(dir)?);
     }

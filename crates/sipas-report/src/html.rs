@@ -125,6 +125,9 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
         escape(title)
     );
 
+    // Several waves: the staggered estimate comes first.
+    rollout_section(&mut h, results, l);
+
     // The programme.
     let with_data = if codes.len() == pilots.units.len() {
         String::new()
@@ -427,6 +430,80 @@ pub fn has_event_study(results: &Results) -> bool {
 /// Whether the report has a forest plot (`did_twfe.csv` present).
 pub fn has_forest(results: &Results) -> bool {
     results.evaluation.twfe.is_some()
+}
+
+/// File name of the staggered-rollout chart.
+pub const ROLLOUT_PNG: &str = "rollout.png";
+
+/// Whether the page leads with the staggered rollout: `att_gt.csv` holds several waves.
+pub fn has_rollout(results: &Results) -> bool {
+    results
+        .evaluation
+        .rollout
+        .as_ref()
+        .is_some_and(|r| r.waves().len() > 1 && !r.event.is_empty())
+}
+
+/// The staggered estimate the page leads with (several waves): the overall effect with its
+/// interval, which estimator, comparison group and base period, the TWFE figure beside it, and
+/// the chart of every wave and the pooled line.
+fn rollout_section(h: &mut String, results: &Results, l: &Labels) {
+    if !has_rollout(results) {
+        return;
+    }
+    let Some(r) = &results.evaluation.rollout else {
+        return;
+    };
+    let _ = writeln!(h, "<h2>{}</h2>", escape(l.rollout_heading));
+    if let Some(o) = &r.overall {
+        let headline = fill(
+            l.rollout_headline,
+            &[
+                ("estimate", &num(Some(o.att), 2)),
+                ("ci", &interval(o.ci.map(|c| c.0), o.ci.map(|c| c.1), 2)),
+                ("waves", &r.waves().len().to_string()),
+            ],
+        );
+        let _ = writeln!(h, "<p class=\"did\">{}</p>", escape(&headline));
+    }
+    let control = match r.info.control.as_str() {
+        "not-yet" => l.control_not_yet,
+        _ => l.control_never,
+    };
+    let base = match r.info.base.as_str() {
+        "universal" => l.base_universal,
+        _ => l.base_varying,
+    };
+    let mut method = fill(
+        l.rollout_method,
+        &[
+            ("estimator", l.rollout_estimator),
+            ("control", control),
+            ("base", base),
+        ],
+    );
+    if r.info.design_variance {
+        method.push(' ');
+        method.push_str(l.rollout_design_variance);
+    }
+    let _ = writeln!(h, "<p>{}</p>", escape(&method));
+    if let Some((twfe, forbidden)) = r.twfe {
+        let text = fill(
+            l.rollout_twfe,
+            &[
+                ("twfe", &num(Some(twfe), 2)),
+                // `+ 0.0` writes a weight of −0 as 0.
+                ("forbidden", &format!("{:.0}", 100.0 * forbidden + 0.0)),
+            ],
+        );
+        let _ = writeln!(h, "<p>{}</p>", escape(&text));
+    }
+    let _ = writeln!(
+        h,
+        "<figure><img src=\"{ROLLOUT_PNG}\" alt=\"{}\"><figcaption>{}</figcaption></figure>",
+        escape(l.rollout_title),
+        escape(l.rollout_caption)
+    );
 }
 
 /// Vietnamese label of an ingest / clean reason key; the key itself when unknown

@@ -7,7 +7,9 @@
 //! page (`index.html`). When the results folder holds the pilot-evaluation
 //! files of `sipas aggregate` (`event_study.csv`, `did_twfe.csv`, …) it also
 //! draws `event_study.png` and `did_forest.png` and adds the evaluation,
-//! methods and data-quality sections; every such file is optional.
+//! methods and data-quality sections; every such file is optional. With a
+//! staggered rollout of several waves (`att_*.csv`) the page leads with its
+//! overall effect and draws `rollout.png` ([`rollout`]).
 //!
 //! # Overview
 //! - [`load_results`] reads `unit_period.csv`, `groups.csv` and `did.csv` into [`Results`],
@@ -29,6 +31,7 @@ pub mod labels;
 pub mod modes;
 pub mod render;
 pub mod results;
+pub mod rollout;
 pub mod spec;
 mod table;
 
@@ -85,6 +88,20 @@ pub fn render_event_study(results: &Results, style: &ChartStyle) -> Result<Optio
 pub fn render_forest(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
     spec::forest_spec_in(results, style.lang)
         .map(|s| render::render_forest_spec(&s, style))
+        .transpose()
+}
+
+/// The staggered-rollout chart (one line per wave, the pooled line with its band) as PNG bytes;
+/// `None` unless the results hold a rollout of several waves ([`html::has_rollout`]).
+pub fn render_rollout(results: &Results, style: &ChartStyle) -> Result<Option<Vec<u8>>> {
+    if !html::has_rollout(results) {
+        return Ok(None);
+    }
+    let Some(r) = &results.evaluation.rollout else {
+        return Ok(None);
+    };
+    rollout::rollout_spec(r, style.lang, results.level())
+        .map(|s| render::render_rollout_spec(&s, style))
         .transpose()
 }
 
@@ -179,6 +196,9 @@ pub fn write_report_full(
     }
     if let Some(png) = render_forest(&results, &style)? {
         files.push(write_atomic(out_dir, html::FOREST_PNG, &png)?);
+    }
+    if let Some(png) = render_rollout(&results, &style)? {
+        files.push(write_atomic(out_dir, html::ROLLOUT_PNG, &png)?);
     }
     let page = render_html_in(&results, pilots, lang);
     files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);

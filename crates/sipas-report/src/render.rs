@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
+use crate::rollout::RolloutSpec;
 use crate::spec::{
     ChartSpec, EventStudySpec, ForestRole, ForestSpec, SeriesRole, SeriesSpec, UNIT_LABEL,
     baseline_label,
@@ -410,6 +411,62 @@ fn tick(v: f64) -> String {
     }
 }
 
+type EffectChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The plot area of an effect chart (event study, rollout) below its header.
+fn effect_axes<'a, DB: DrawingBackend>(
+    body: &DrawingArea<DB, Shift>,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+    x_label_area: u32,
+) -> Result<EffectChart<'a, DB>> {
+    ChartBuilder::on(body)
+        .margin(16)
+        .margin_top(4)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err)
+}
+
+/// The grid and axes of an effect chart: y ticks and title; x ticks at the whole numbers of
+/// `x_ticks` with their labels (none when empty: the caller draws them) and the x title.
+fn effect_mesh<DB: DrawingBackend>(
+    chart: &mut EffectChart<'_, DB>,
+    y_title: &str,
+    x_ticks: &[(i64, String)],
+    x_title: Option<&str>,
+) -> Result<()> {
+    let x_label = |x: &f64| {
+        #[allow(clippy::cast_possible_truncation)]
+        let k = x.round() as i64;
+        x_ticks
+            .iter()
+            .find(|(e, _)| *e == k && (x - x.round()).abs() < 1e-9)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(x_ticks.len().min(40))
+        .x_label_formatter(&x_label)
+        .disable_x_mesh()
+        .y_labels(11)
+        .y_label_formatter(&|y| tick(*y))
+        .bold_line_style(RGBColor(225, 225, 225))
+        .light_line_style(WHITE)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 18))
+        .y_desc(y_title);
+    if let Some(t) = x_title {
+        mesh.x_desc(t);
+    }
+    mesh.draw().map_err(draw_err)
+}
+
 /// The event-study chart as PNG bytes (size `style.event_size`).
 pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Result<Vec<u8>> {
     render_png(style.event_size, |root| {
@@ -417,26 +474,8 @@ pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Res
         draw_header(&top, &spec.title, spec.subtitle.as_deref())?;
         let (x0, x1) = spec.x_range;
         let (y0, y1) = spec.y_range;
-        let mut chart = ChartBuilder::on(&body)
-            .margin(16)
-            .margin_top(4)
-            .x_label_area_size(86)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .x_labels(0)
-            .disable_x_mesh()
-            .y_labels(11)
-            .y_label_formatter(&|y| tick(*y))
-            .bold_line_style(RGBColor(225, 225, 225))
-            .light_line_style(WHITE)
-            .label_style((FONT, 16))
-            .axis_desc_style((FONT, 18))
-            .y_desc(&spec.y_title)
-            .draw()
-            .map_err(draw_err)?;
+        let mut chart = effect_axes(&body, spec.x_range, spec.y_range, 86)?;
+        effect_mesh(&mut chart, &spec.y_title, &[], None)?;
 
         // Tick labels in two rows (k, then the period), thinned so that
         // period labels never overlap.
@@ -511,6 +550,99 @@ pub fn render_event_study_spec(spec: &EventStudySpec, style: &ChartStyle) -> Res
                     .map_err(draw_err)?;
             }
         }
+        Ok(())
+    })
+}
+
+/// Colours of the waves' lines (Okabe–Ito, distinguishable in colour-blind vision), in order.
+pub const WAVE_COLORS: [RGBColor; 6] = [
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+];
+/// Colour of the pooled line.
+pub const POOLED_COLOR: RGBColor = RGBColor(20, 20, 20);
+/// Colour of the pooled line's band (opaque, so the pixels never depend on drawing order).
+pub const POOLED_BAND: RGBColor = RGBColor(210, 210, 210);
+
+/// The staggered-rollout chart as PNG bytes (size `style.event_size`): the pooled effect as a
+/// thick line over its grey band, one thinner line per wave on top, a legend in the upper left.
+pub fn render_rollout_spec(spec: &RolloutSpec, style: &ChartStyle) -> Result<Vec<u8>> {
+    render_png(style.event_size, |root| {
+        let (top, body) = root.split_vertically(HEADER);
+        draw_header(&top, &spec.title, None)?;
+        let (x0, x1) = spec.x_range;
+        let mut chart = effect_axes(&body, spec.x_range, spec.y_range, 60)?;
+        let x_title = nfc(&spec.x_title);
+        effect_mesh(
+            &mut chart,
+            &nfc(&spec.y_title),
+            &spec.x_labels,
+            Some(&x_title),
+        )?;
+        chart
+            .draw_series(LineSeries::new([(x0, 0.0), (x1, 0.0)], ZERO_COLOR))
+            .map_err(draw_err)?;
+        #[allow(clippy::cast_precision_loss)]
+        let x = |e: i64| e as f64;
+        // The band: a polygon from the lower bounds left to right, then the upper bounds back.
+        let with_ci: Vec<(f64, f64, f64)> = spec
+            .pooled
+            .iter()
+            .filter_map(|(e, _, ci)| ci.map(|(lo, hi)| (x(*e), lo, hi)))
+            .collect();
+        for run in with_ci.windows(2).filter(|w| w[1].0 - w[0].0 <= 1.0 + 1e-9) {
+            let poly = vec![
+                (run[0].0, run[0].1),
+                (run[1].0, run[1].1),
+                (run[1].0, run[1].2),
+                (run[0].0, run[0].2),
+            ];
+            chart
+                .draw_series(std::iter::once(Polygon::new(poly, POOLED_BAND.filled())))
+                .map_err(draw_err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(
+                spec.pooled.iter().map(|(e, a, _)| (x(*e), *a)),
+                POOLED_COLOR.stroke_width(4),
+            ))
+            .map_err(draw_err)?
+            .label(nfc(&spec.pooled_label))
+            .legend(|(lx, ly)| {
+                PathElement::new(vec![(lx, ly), (lx + 24, ly)], POOLED_COLOR.stroke_width(4))
+            });
+        for (i, w) in spec.waves.iter().enumerate() {
+            let color = WAVE_COLORS[i % WAVE_COLORS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    w.points.iter().map(|(e, a)| (x(*e), *a)),
+                    color.stroke_width(2),
+                ))
+                .map_err(draw_err)?
+                .label(nfc(&w.label))
+                .legend(move |(lx, ly)| {
+                    PathElement::new(vec![(lx, ly), (lx + 24, ly)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    w.points
+                        .iter()
+                        .map(|(e, a)| Circle::new((x(*e), *a), 3, color.filled())),
+                )
+                .map_err(draw_err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE)
+            .border_style(RGBColor(180, 180, 180))
+            .label_font((FONT, 16))
+            .draw()
+            .map_err(draw_err)?;
         Ok(())
     })
 }

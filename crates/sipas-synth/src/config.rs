@@ -9,7 +9,8 @@ use crate::styles::ResponseStyles;
 /// (with the same instrument) produce byte-identical outputs.
 ///
 /// The model is described in the [crate docs](crate#model); the field names
-/// follow it: `η = mu + α_u + trend·k_t + pilot_effect·pilot_u·[t ≥ start] + γ_j + b_i`.
+/// follow it: `η = mu + α_u + trend·k_t + pilot_effect·h(k_t − k_{g(u)}) + γ_j + b_i`, with `g(u)`
+/// the start of the unit's wave and `h` the [`effect_path`](Self::effect_path) (0 before the start).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SynthConfig {
     /// Seed of every random draw (unit and item effects, respondents).
@@ -21,8 +22,9 @@ pub struct SynthConfig {
     pub periods: Vec<Period>,
     /// GSO codes of the units surveyed (sorted on use; must be unique).
     pub units: Vec<String>,
-    /// Pilot units and the first period of the pilot. Pilot codes that are
-    /// not in `units` are ignored.
+    /// Pilot units and the first period of the pilot, in one or more waves
+    /// (each unit treated from its wave's start). Pilot codes that are not in
+    /// `units` are ignored.
     pub pilots: PilotSet,
     /// Intercept μ of the linear predictor.
     pub mu: f64,
@@ -37,8 +39,13 @@ pub struct SynthConfig {
     pub sigma_respondent: f64,
     /// Linear time trend β per period (logit scale).
     pub trend: f64,
-    /// Pilot effect δ on the logit scale, from the pilot start on.
+    /// Pilot effect δ on the logit scale, from each unit's wave start on.
     pub pilot_effect: f64,
+    /// How the effect builds up with exposure: the share `h(e)` of δ a unit gets `e = 0, 1, 2, …`
+    /// periods after its wave's start, the last value from then on (`[0, 0.25, 0.5, 0.75, 1]`:
+    /// nothing in the first period, the full effect after four). Empty (the default): the full
+    /// effect from the start, `h(e) = 1`.
+    pub effect_path: Vec<f64>,
     /// Probability that an answer is missing (MCAR), in [0, 1).
     pub missing_rate: f64,
     /// Whether to draw sampling weights `w = exp(N(0, weight_sigma²))`
@@ -80,6 +87,7 @@ impl SynthConfig {
             sigma_respondent: 0.8,
             trend: 0.02,
             pilot_effect: 0.35,
+            effect_path: Vec::new(),
             missing_rate: 0.02,
             weights: false,
             weight_sigma: 0.3,

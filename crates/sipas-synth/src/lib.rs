@@ -23,11 +23,17 @@
 //! item *j*:
 //!
 //! ```text
-//! η = μ + α_u + β·k_t + δ·pilot_u·[t ≥ start] + γ_j + b_i
+//! η = μ + α_u + β·k_t + δ·h(e_ut) + γ_j + b_i
 //! P(Y ≤ k) = logistic(κ_k − η),  k = 1..4,  κ₁ < κ₂ < κ₃ < κ₄
 //! α_u ~ N(0, σ_u²) once per unit, γ_j ~ N(0, σ_γ²) once per item,
 //! b_i ~ N(0, σ_b²) once per respondent (shared by all their answers)
 //! ```
+//!
+//! `e_ut` is the exposure of unit *u* in period *t*: periods since the start of its wave of the
+//! pilot set (0 in the start period; the pilot set may have several waves), and `h(e)` the share
+//! of the effect reached after `e` periods (`effect_path`, e.g. `[0, 0.25, 0.5, 0.75, 1]`; by
+//! default `h = 1`, the full effect from the start); `δ·h = 0` before the start and for units of
+//! no wave.
 //!
 //! Each answer is missing independently with probability `m` (MCAR).
 //! Satisfied means `Y ≥ 4`, so `P(sat | b) = logistic(η − κ₃)`.
@@ -52,6 +58,10 @@
 //! computed by quadrature to better than 10⁻¹⁰ ([`quad`]). Group values are
 //! `100 · Σ_j c_gj p_utj` with `c` from `Instrument::coefficients`. Missing
 //! answers are MCAR, so they do not change the truth.
+//!
+//! **Truth of the group-time effects.** [`Model::att_truth`] gives, for every wave `g` and
+//! period `t`, the wave's mean of `S_ut(1) − S_ut(0)` (SIPAS with and without the effect), exact
+//! (see its derivation); [`write_att_truth`] writes it as `truth_att_gt.csv`.
 //!
 //! **Sampling.** N responses are spread over unit × period cells as evenly as
 //! possible: every cell gets `⌊N / C⌋`, the first `N mod C` cells in (unit,
@@ -98,9 +108,9 @@ pub use cluster::VILLAGE;
 pub use config::{DEFAULT_MU, SynthConfig};
 pub use error::{Error, Result};
 pub use generate::{Frames, frame_schema, generate_chunk};
-pub use model::{Model, TruthRow};
+pub use model::{AttTruth, Model, TruthRow};
 pub use styles::{Mode, ResponseStyles};
 pub use write::{
-    Format, Summary, WriteOptions, write_responses, write_responses_with, write_truth,
-    write_truth_to,
+    ATT_TRUTH_FILE, Format, Summary, WriteOptions, write_att_truth, write_att_truth_to,
+    write_responses, write_responses_with, write_truth, write_truth_to,
 };

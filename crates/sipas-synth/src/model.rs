@@ -24,6 +24,8 @@ pub struct Model {
     pub(crate) alpha: Vec<f64>,
     pub(crate) gamma: Vec<f64>,
     pub(crate) pilot: Vec<bool>,
+    /// Per unit: the start of its wave (`None`: never treated).
+    pub(crate) start: Vec<Option<Period>>,
     pub(crate) period_labels: Vec<String>,
     /// Per period: every day of the period as `YYYY-MM-DD`.
     pub(crate) dates: Vec<Vec<String>>,
@@ -111,6 +113,9 @@ impl Model {
                 return bad(format!("`{name}` must be finite and ≥ 0, got {v}"));
             }
         }
+        if let Some(h) = cfg.effect_path.iter().find(|h| !h.is_finite()) {
+            return bad(format!("`effect_path` must hold finite shares, got {h}"));
+        }
         for (name, v) in [
             ("mu", cfg.mu),
             ("trend", cfg.trend),
@@ -139,7 +144,8 @@ impl Model {
                 cfg.sigma_item * Xoshiro256pp::stream(cfg.seed, &[TAG_ITEM, fnv1a(&it.id)]).normal()
             })
             .collect();
-        let pilot = cfg.units.iter().map(|c| cfg.pilots.contains(c)).collect();
+        let start: Vec<Option<Period>> = cfg.units.iter().map(|c| cfg.pilots.start_of(c)).collect();
+        let pilot = start.iter().map(Option::is_some).collect();
         let period_labels = cfg.periods.iter().map(ToString::to_string).collect();
         let dates = cfg.periods.iter().map(|p| period_days(*p)).collect();
         let period_keys = cfg
@@ -155,6 +161,7 @@ impl Model {
             alpha,
             gamma,
             pilot,
+            start,
             period_labels,
             dates,
             unit_keys,
@@ -194,19 +201,54 @@ impl Model {
         &self.gamma
     }
 
-    /// Whether unit `u` is treated in period `t` (a pilot unit, on or after the start).
+    /// Whether unit `u` is treated in period `t` (a unit of a wave, on or after its start).
     pub fn treated(&self, u: usize, t: usize) -> bool {
-        self.pilot[u] && self.cfg.periods[t] >= self.cfg.pilots.start
+        self.exposure(u, t).is_some()
+    }
+
+    /// The exposure of unit `u` in period `t`: periods since its wave's start (0 in the start
+    /// period); `None` before the start or for a unit of no wave. With a start of another
+    /// granularity than the periods, the exposure counts the periods of the list from the first
+    /// one on or after the start.
+    pub fn exposure(&self, u: usize, t: usize) -> Option<i64> {
+        let start = self.start[u]?;
+        let p = self.cfg.periods[t];
+        if p < start {
+            return None;
+        }
+        if p.granularity() == start.granularity() {
+            return Some(p.index() - start.index());
+        }
+        let first = self.cfg.periods.iter().position(|q| *q >= start)?;
+        Some(t as i64 - first as i64)
+    }
+
+    /// The effect of the pilot on the linear predictor of unit `u` in period `t`:
+    /// `δ·h(e)` with `e` the [exposure](Self::exposure) and `h` the configuration's
+    /// `effect_path` (1 when it is empty, its last value beyond its end); 0 when untreated.
+    pub fn effect(&self, u: usize, t: usize) -> f64 {
+        let c = &self.cfg;
+        match self.exposure(u, t) {
+            None => 0.0,
+            Some(e) => {
+                let share = match c.effect_path.as_slice() {
+                    [] => 1.0,
+                    path => path[usize::try_from(e).map_or(0, |e| e.min(path.len() - 1))],
+                };
+                c.pilot_effect * share
+            }
+        }
     }
 
     /// The linear predictor without the respondent effect, η₀.
     pub fn eta0(&self, u: usize, t: usize, j: usize) -> f64 {
+        self.eta0_with(u, t, j, self.effect(u, t))
+    }
+
+    /// η₀ with the pilot's effect `d` (0: the untreated potential outcome's predictor). The sum
+    /// is taken in this order so that every draw is the same bits as before effect paths.
+    fn eta0_with(&self, u: usize, t: usize, j: usize, d: f64) -> f64 {
         let c = &self.cfg;
-        let d = if self.treated(u, t) {
-            c.pilot_effect
-        } else {
-            0.0
-        };
         c.mu + self.alpha[u] + c.trend * t as f64 + d + self.gamma[j]
     }
 
@@ -214,7 +256,12 @@ impl Model {
     /// `∫ logistic(η₀ + b − κ_sat) φ(b; 0, σ_b) db`, mixed over the response
     /// styles when they are on (see [`crate::styles`]).
     pub fn item_share(&self, u: usize, t: usize, j: usize) -> f64 {
-        let x = self.eta0(u, t, j) - self.cfg.thresholds[self.sat_threshold];
+        self.share_at(self.eta0(u, t, j))
+    }
+
+    /// The expected share satisfied at predictor `eta0`.
+    fn share_at(&self, eta0: f64) -> f64 {
+        let x = eta0 - self.cfg.thresholds[self.sat_threshold];
         if self.cfg.styles.enabled() {
             crate::styles::item_share(&self.cfg.styles, x, |x| self.rule.mean(x))
         } else {
@@ -290,6 +337,105 @@ impl Model {
                 }
             })
             .collect()
+    }
+}
+
+/// The exact group-time effect ATT(g, t) of SIPAS for one wave and period (see
+/// [`Model::att_truth`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttTruth {
+    /// The wave's start (its first treated period).
+    pub group: Period,
+    /// The period.
+    pub period: Period,
+    /// Periods since the start (negative before it).
+    pub exposure: i64,
+    /// The wave's units in the model.
+    pub units: usize,
+    /// ATT(g, t) in SIPAS points: the wave's mean SIPAS minus its mean SIPAS without the pilot
+    /// (0 before the start).
+    pub att: f64,
+    /// The wave's mean SIPAS without the pilot (the untreated potential outcome).
+    pub untreated: f64,
+}
+
+impl Model {
+    /// The exact truth of every group-time effect of SIPAS: one row per wave of the pilot set
+    /// (with units in the model) and period, by wave then period.
+    ///
+    /// # Derivation
+    /// Write `S_ut(d) = 100 Σ_j c_j p_utj(d)` for the SIPAS of unit `u` in period `t` (`c`: the
+    /// root coefficients of the instrument), where `p_utj(d)` is the expected share satisfied
+    /// of item `j` with the linear predictor `η₀ = μ + α_u + β k_t + d + γ_j` — the integral over
+    /// the respondent effect (and the response styles) of [`Model::item_share`]. The observed
+    /// cell has `d = δ·h(e_ut)` (the pilot's effect at the unit's exposure, [`Model::effect`]):
+    /// its `S` is the `sipas` of [`Model::truth`], `S_ut(1)`. Without the pilot `d = 0`:
+    /// `S_ut(0)`. Respondents are drawn from the same distribution either way, so the only
+    /// difference between the two is `d`. With `U_g` the model's units whose wave starts in `g`,
+    /// each weighted equally (as the estimator weights units by default),
+    ///
+    /// `ATT(g, t) = (1/|U_g|) Σ_{u ∈ U_g} [S_ut(1) − S_ut(0)]`,
+    ///
+    /// exactly 0 for `t < g` (then `d = 0` in both). Both terms are the same quadrature as the
+    /// truth table, so the effect is exact to its 10⁻¹⁰.
+    ///
+    /// This is the causal effect. The Callaway–Sant'Anna estimand equals it when the untreated
+    /// SIPAS of the wave and of its comparison units move in parallel. In this model the
+    /// untreated trend is common on the logit scale (`β k_t`), so on the 0–100 scale the
+    /// trends differ slightly with each unit's level `α_u` (the logistic is curved): the gap is
+    /// the wave's change in `untreated` minus the comparison units' change in their truth,
+    /// second order in `β` and `α` (a few hundredths of a point with the defaults); with
+    /// `trend = 0` it is exactly 0.
+    pub fn att_truth(&self) -> Vec<AttTruth> {
+        let root = self
+            .instrument
+            .coefficients(self.instrument.root())
+            .expect("the root group has coefficients");
+        let n_items = self.gamma.len();
+        let sipas = |u: usize, t: usize, d: f64| {
+            100.0
+                * root
+                    .iter()
+                    .enumerate()
+                    .map(|(j, a)| a * self.share_at(self.eta0_with(u, t, j, d)))
+                    .sum::<f64>()
+        };
+        debug_assert_eq!(root.len(), n_items);
+        let mut out = Vec::new();
+        for wave in self.cfg.pilots.waves() {
+            let members: Vec<usize> = (0..self.cfg.units.len())
+                .filter(|&u| self.start[u] == Some(wave.start))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let first = self.cfg.periods.iter().position(|q| *q >= wave.start);
+            for (t, &p) in self.cfg.periods.iter().enumerate() {
+                let exposure = if p.granularity() == wave.start.granularity() {
+                    p.index() - wave.start.index()
+                } else {
+                    let first = first.unwrap_or(self.cfg.periods.len());
+                    t as i64 - first as i64
+                };
+                let (mut att, mut untreated) = (0.0, 0.0);
+                for &u in &members {
+                    let y0 = sipas(u, t, 0.0);
+                    let y1 = sipas(u, t, self.effect(u, t));
+                    att += y1 - y0;
+                    untreated += y0;
+                }
+                let n = members.len() as f64;
+                out.push(AttTruth {
+                    group: wave.start,
+                    period: p,
+                    exposure,
+                    units: members.len(),
+                    att: att / n,
+                    untreated: untreated / n,
+                });
+            }
+        }
+        out
     }
 }
 

@@ -127,6 +127,32 @@ pub fn write_truth_to<W: Write>(model: &Model, w: &mut W) -> std::io::Result<()>
     Ok(())
 }
 
+/// The file name of the group-time effect truth, written beside `truth.csv`.
+pub const ATT_TRUTH_FILE: &str = "truth_att_gt.csv";
+
+/// Writes the group-time effect truth (see [`write_att_truth_to`]) to `path`, atomically.
+pub fn write_att_truth(model: &Model, path: &Path) -> Result<()> {
+    atomic_write(path, |file| {
+        let mut w = BufWriter::new(file);
+        write_att_truth_to(model, &mut w).map_err(|source| io_err(path, source))?;
+        w.flush().map_err(|source| io_err(path, source))
+    })
+}
+
+/// Writes `group,period,exposure,units,att,untreated` rows ([`Model::att_truth`]): one per
+/// wave and period, SIPAS points with 9 decimals.
+pub fn write_att_truth_to<W: Write>(model: &Model, w: &mut W) -> std::io::Result<()> {
+    writeln!(w, "group,period,exposure,units,att,untreated")?;
+    for r in model.att_truth() {
+        writeln!(
+            w,
+            "{},{},{},{},{:.9},{:.9}",
+            r.group, r.period, r.exposure, r.units, r.att, r.untreated
+        )?;
+    }
+    Ok(())
+}
+
 fn io_err(path: &Path, source: std::io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),

@@ -10,15 +10,18 @@ use std::collections::HashMap;
 
 use sipas_core::Period;
 
+use super::default::point_indices;
 use super::output::{CiMethod, DomainEstimates, DomainType};
 use super::spec::{DesignSpec, Strata, VarianceMethod};
 use crate::Result;
-use crate::estimate::{AggregateOptions, Estimate, Indices, aggregate};
+use crate::indices::{Estimate, Indices};
+use crate::options::AggregateOptions;
 use crate::responses::Responses;
 
 /// The result tables' numbers under the design `spec`: the cells, groups and
-/// DiD of [`aggregate`] (counts, the reconciliation report) with every value,
-/// SE and interval taken from [`estimate_domains`](super::estimate_domains):
+/// DiD of [`aggregate`](super::aggregate) (counts, the reconciliation
+/// report), without its own variance pass, with every value, SE and
+/// interval taken from [`estimate_domains`](super::estimate_domains):
 ///
 /// - `unit_period.csv` `sipas_se`, `sipas_lo`, `sipas_hi`: the unit × period
 ///   domain's SE and normal interval (a cell with one response keeps no SE);
@@ -29,13 +32,14 @@ use crate::responses::Responses;
 ///   covariance under the design ([`DesignDid`](super::DesignDid)).
 ///
 /// Under the default design (strata = unit × period, no clusters,
-/// linearization) the SEs are those `aggregate` computes itself.
+/// linearization) the SEs equal those `aggregate` computes with its
+/// SIPAS-only kernel (to rounding; a test holds them to 1e-12).
 pub fn aggregate_with_design(
     responses: &Responses,
     opts: &AggregateOptions,
     spec: &DesignSpec,
 ) -> Result<(Indices, DomainEstimates)> {
-    let mut indices = aggregate(responses, opts)?;
+    let mut indices = point_indices(responses, opts)?;
     let est = super::estimate_domains(responses, opts, spec)?;
     apply_design(&mut indices, &est);
     Ok((indices, est))
@@ -112,6 +116,13 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
                 *v = row.value;
             }
         }
+    }
+    if indices.did.is_some() && est.did.is_none() {
+        // Both need every quadrant estimable; kept in step so that no DiD
+        // is shown without the design's SE.
+        indices.did = None;
+        indices.report.did_unavailable =
+            Some("the 2×2 DiD is not estimable under the design".to_string());
     }
     if let (Some(d), Some(dd)) = (&mut indices.did, &est.did) {
         d.estimate = dd.estimate;

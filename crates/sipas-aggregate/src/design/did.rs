@@ -250,10 +250,9 @@ fn linearized(design: &Design, spec: &DesignSpec, strata: &[StratumSums]) -> [[f
             continue;
         }
         if n > 1 {
-            let nf = n as f64;
             for a in 0..4 {
                 for b in 0..4 {
-                    v[a][b] += f * nf / (nf - 1.0) * (s.szz[a][b] - s.sz[a] * s.sz[b] / nf);
+                    v[a][b] += crate::cells::stratum_cov(n, f, s.szz[a][b], s.sz[a], s.sz[b]);
                 }
             }
         } else if spec.lonely_psu == LonelyPsu::Adjust {

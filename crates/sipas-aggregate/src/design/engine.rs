@@ -9,11 +9,13 @@ use sipas_core::schema;
 use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
+use super::replicate;
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
-use super::{replicate, stats};
 use crate::arms::Arm;
-use crate::estimate::AggregateOptions;
+use crate::cells::{self, CellRows};
+use crate::options::AggregateOptions;
 use crate::responses::{DesignColumn, Responses};
+use crate::stats;
 use crate::{Error, Result};
 
 /// Rows per parallel chunk (chunks end on PSU boundaries; fixed by the data,
@@ -533,51 +535,64 @@ impl<T> ChunkMap<T> {
     }
 }
 
-/// Pass 1: totals per (stratum, domain), merged in chunk order.
+/// Pass 1: totals per (stratum, domain). The used rows are grouped into
+/// (stratum, cell) pairs ([`crate::cells`], the same totals as the default
+/// design's cells), each pair is totalled once, and its totals are added to
+/// the stratum's entry of each of the cell's four domains, in pair order.
 fn totals(design: &Design, model: &Model) -> Vec<((u32, u32), ItemTotals)> {
     let j = model.j;
-    let nd = design.domains.len();
-    let parts: Vec<ChunkMap<ItemTotals>> = (0..design.chunks.len() - 1)
+    let order = &design.order;
+    let resp = design.responses;
+    let n_cells = design.cell_domains.len();
+    let (ui, pi, ci) = (
+        resp.unit_indices(),
+        resp.period_indices(),
+        resp.channel_indices(),
+    );
+    // Where each stratum's rows start in `order`.
+    let stratum_pos: Vec<usize> = design
+        .stratum_psus
+        .iter()
+        .map(|&p| design.psu_pos(p))
+        .collect();
+    let cell_of = |r: usize| {
+        let u = if design.mode_pass { ci[r] } else { ui[r] } as usize;
+        u * design.n_periods + pi[r] as usize
+    };
+    let (mut runs, _) = cells::scan_runs(
+        order.len(),
+        |i| {
+            let h = stratum_pos.partition_point(|&s| s <= i) - 1;
+            Some(h * n_cells + cell_of(order[i] as usize))
+        },
+        |i| order[i] as usize,
+        |_| 0,
+        1,
+    );
+    // Dense pair numbers, in (stratum, cell) order.
+    let mut pairs: Vec<usize> = runs.iter().map(|r| r.0).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for run in &mut runs {
+        run.0 = pairs.binary_search(&run.0).expect("listed");
+    }
+    let grouped = CellRows::from_runs(&runs, pairs.len());
+    drop(runs);
+    let rows = cells::Rows {
+        weights: &design.weights,
+        states: resp.states(),
+        words: resp.words(),
+        n_items: j,
+    };
+    let pair_totals: Vec<ItemTotals> = (0..grouped.n_cells())
         .into_par_iter()
-        .map(|c| {
-            let mut map = ChunkMap::new(nd);
-            // Per row: w·a_j, w·s_j and a_j, shared by its four domains.
-            let (mut wa, mut ws, mut av) = (vec![0.0; j], vec![0.0; j], vec![0usize; j]);
-            let mut row = vec![0u8; j];
-            for (p, h) in design.chunk_psus(c) {
-                for &r in design.psu_rows(p) {
-                    let r = r as usize;
-                    let w = design.weights[r];
-                    design.responses.row_states(r, &mut row);
-                    for (jj, &state) in row.iter().enumerate() {
-                        let state = usize::from(state);
-                        wa[jj] = w * model.answered[state];
-                        ws[jj] = w * model.satisfied[state];
-                        av[jj] = usize::from(state > 0);
-                    }
-                    for d in design.row_domains(r) {
-                        let t = map.entry(h, d, || ItemTotals::zero(j));
-                        t.n += 1;
-                        t.w += w;
-                        for (x, v) in t.x.iter_mut().zip(&wa) {
-                            *x += v;
-                        }
-                        for (y, v) in t.y.iter_mut().zip(&ws) {
-                            *y += v;
-                        }
-                        for (n, v) in t.nv.iter_mut().zip(&av) {
-                            *n += v;
-                        }
-                    }
-                }
-            }
-            map
-        })
+        .map(|k| cells::cell_totals(&grouped, k, rows))
         .collect();
     let mut all = KeyMap::new();
-    for part in parts {
-        for (key, t) in part.items {
-            all.entry(key, || ItemTotals::zero(j)).add(&t);
+    for (&pair, t) in pairs.iter().zip(&pair_totals) {
+        let (h, c) = (pair / n_cells, pair % n_cells);
+        for d in design.cell_domains[c] {
+            all.entry((h as u32, d), || ItemTotals::zero(j)).add(t);
         }
     }
     all.into_sorted()
@@ -958,8 +973,7 @@ fn estimate_pass(
                         continue;
                     }
                     var[i] += if n > 1 {
-                        let nf = n as f64;
-                        f * nf / (nf - 1.0) * (a.szz[i] - a.sz[i] * a.sz[i] / nf)
+                        crate::cells::stratum_cov(n, f, a.szz[i], a.sz[i], a.sz[i])
                     } else if spec.lonely_psu == LonelyPsu::Adjust {
                         f * a.szz[i]
                     } else {
@@ -1066,7 +1080,7 @@ fn estimate_pass(
                     });
                 }
             } else {
-                let ci = crate::Estimate::with_se(value, se, opts.level);
+                let ci = crate::indices::Estimate::with_se(value, se, opts.level);
                 rows.push(EstimateRow {
                     lo: ci.lo,
                     hi: ci.hi,
@@ -1095,7 +1109,7 @@ fn estimate_pass(
     let start = opts.pilots.start;
     let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
         .map(|c| {
-            let post = crate::is_post(periods[c % design.n_periods], start);
+            let post = crate::arms::is_post(periods[c % design.n_periods], start);
             match (design.arms.of(c / design.n_periods), post) {
                 (Some(Arm::Pilot), false) => 0,
                 (Some(Arm::Pilot), true) => 1,

@@ -20,6 +20,7 @@
 //! statistician's words.
 
 mod apply;
+mod default;
 mod did;
 mod engine;
 mod model;
@@ -27,9 +28,10 @@ mod modes;
 mod output;
 mod replicate;
 mod spec;
-mod stats;
 
+pub use crate::stats::{logit_ci, t_quantile, wilson};
 pub use apply::{aggregate_with_design, apply_design, describe, describe_level};
+pub use default::{aggregate, point_estimates};
 pub use did::{DesignDid, QUADRANTS};
 pub use engine::estimate_domains;
 pub(crate) use model::indicators;
@@ -41,4 +43,3 @@ pub use output::{
 #[cfg(test)]
 pub(crate) use replicate::SplitMix;
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};
-pub use stats::{logit_ci, t_quantile, wilson};

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use sipas_core::instrument::GroupKind;
 
 use super::output::{DomainType, IndicatorKind};
+pub(super) use crate::cells::ItemTotals;
 use crate::responses::Responses;
 
 /// One indicator: a linear combination (coefficients already × 100) of item shares.
@@ -183,6 +184,12 @@ impl Design<'_> {
         self.cell_domains[u * self.n_periods + p]
     }
 
+    /// Position in `order` of PSU `p`'s first row (`p` = the number of
+    /// PSUs: the end).
+    pub(super) fn psu_pos(&self, p: usize) -> usize {
+        self.psu_bounds.as_ref().map_or(p, |b| b[p] as usize)
+    }
+
     pub(super) fn psu_rows(&self, p: usize) -> &[u32] {
         match &self.psu_bounds {
             Some(b) => &self.order[b[p] as usize..b[p + 1] as usize],
@@ -205,42 +212,6 @@ impl Design<'_> {
             }
             (p, h as u32)
         })
-    }
-}
-
-/// Weighted item totals of a set of rows.
-#[derive(Debug, Clone)]
-pub(super) struct ItemTotals {
-    pub(super) n: usize,
-    pub(super) w: f64,
-    pub(super) x: Vec<f64>,
-    pub(super) y: Vec<f64>,
-    pub(super) nv: Vec<usize>,
-}
-
-impl ItemTotals {
-    pub(super) fn zero(j: usize) -> Self {
-        ItemTotals {
-            n: 0,
-            w: 0.0,
-            x: vec![0.0; j],
-            y: vec![0.0; j],
-            nv: vec![0; j],
-        }
-    }
-
-    pub(super) fn add(&mut self, o: &ItemTotals) {
-        self.n += o.n;
-        self.w += o.w;
-        for (a, b) in self.x.iter_mut().zip(&o.x) {
-            *a += b;
-        }
-        for (a, b) in self.y.iter_mut().zip(&o.y) {
-            *a += b;
-        }
-        for (a, b) in self.nv.iter_mut().zip(&o.nv) {
-            *a += b;
-        }
     }
 }
 

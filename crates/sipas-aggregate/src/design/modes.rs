@@ -92,8 +92,7 @@ pub(super) fn differences(
         }
         for k in 0..pairs.len() {
             var[k] += if npsu > 1 {
-                let nf = npsu as f64;
-                f * nf / (nf - 1.0) * (sum2[k] - sum[k] * sum[k] / nf)
+                crate::cells::stratum_cov(npsu, f, sum2[k], sum[k], sum[k])
             } else if spec.lonely_psu == LonelyPsu::Adjust {
                 f * sum2[k]
             } else {

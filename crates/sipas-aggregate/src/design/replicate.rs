@@ -6,8 +6,9 @@ use rayon::prelude::*;
 use super::model::{Design, ItemTotals, KeyMap, Model};
 use super::spec::{DesignSpec, LonelyPsu};
 
-/// Per domain: totals of one PSU (x then y, 2·J values).
-type PsuTotals = Vec<(u32, Vec<f64>)>;
+/// Per domain: totals of one PSU (x then y, 2·J values) and its answers
+/// per item.
+type PsuTotals = Vec<(u32, Vec<f64>, Vec<usize>)>;
 
 fn psu_totals(design: &Design, model: &Model, p: usize) -> PsuTotals {
     let j = model.j;
@@ -18,13 +19,16 @@ fn psu_totals(design: &Design, model: &Model, p: usize) -> PsuTotals {
         let w = design.weights[r];
         design.responses.row_states(r, &mut row);
         for d in design.row_domains(r) {
-            let e = if let Some(e) = out.iter().position(|(x, _)| *x == d) {
+            let e = if let Some(e) = out.iter().position(|(x, _, _)| *x == d) {
                 e
             } else {
-                out.push((d, vec![0.0; 2 * j]));
+                out.push((d, vec![0.0; 2 * j], vec![0; j]));
                 out.len() - 1
             };
             add_codes(model, &row, w, &mut out[e].1);
+            for (n, &code) in out[e].2.iter_mut().zip(&row) {
+                *n += usize::from(code > 0);
+            }
         }
     }
     out
@@ -142,11 +146,20 @@ pub(super) fn jackknife(
                     continue;
                 }
                 let g = 1.0 / (n as f64 - 1.0);
-                for (d, t) in psu_totals(design, model, p) {
+                for (d, t, answers) in psu_totals(design, model, p) {
                     let (td, th) = (&dom[d as usize], hd_of(h, d));
                     for jj in 0..j {
-                        x[jj] = td.x[jj] - t[jj] + g * (th.x[jj] - t[jj]);
-                        y[jj] = td.y[jj] - t[j + jj] + g * (th.y[jj] - t[j + jj]);
+                        // Deleting the PSU's every answer of the item in the
+                        // domain leaves no total (0, not a rounding residue:
+                        // the totals are summed in another order).
+                        (x[jj], y[jj]) = if td.nv[jj] == answers[jj] {
+                            (0.0, 0.0)
+                        } else {
+                            (
+                                td.x[jj] - t[jj] + g * (th.x[jj] - t[jj]),
+                                td.y[jj] - t[j + jj] + g * (th.y[jj] - t[j + jj]),
+                            )
+                        };
                     }
                     deviations(model, &x, &y, &values[d as usize], &mut dev);
                     let a = map.entry((h, d), || JkAcc::zero(ni));

@@ -228,7 +228,7 @@ pub fn twfe_merged(
         }
         let (estimate, se) = (fit.beta[0], fit.se(0));
         let df = (fit.g - 1) as f64;
-        let tq = crate::design::t_quantile(level, df).unwrap_or(f64::NAN);
+        let tq = crate::stats::t_quantile(level, df).unwrap_or(f64::NAN);
         rows.push((
             t,
             DidRow {

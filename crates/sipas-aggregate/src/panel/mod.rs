@@ -51,7 +51,7 @@ pub use merged::{
 pub use output::{append_treatment_rows, methods_text, write_evaluation};
 pub use population::{Population, intensity_from_population};
 
-use crate::estimate::CellEstimate;
+use crate::indices::CellEstimate;
 use crate::{Error, Result};
 use fit::{Design, Fit, Row, Wild};
 use sipas_core::Level;
@@ -464,7 +464,7 @@ fn did_fit(
     }
     let g = fit.g;
     let (estimate, se) = (fit.beta[0], fit.se(0));
-    let tq = crate::design::t_quantile(level, (g - 1) as f64).unwrap_or(f64::NAN);
+    let tq = crate::stats::t_quantile(level, (g - 1) as f64).unwrap_or(f64::NAN);
     let treated: BTreeSet<usize> = keep
         .iter()
         .filter(|&&i| treated_unit(i))
@@ -675,7 +675,7 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
         .ok_or_else(|| did_err(ix.start, "too few cells or units for the event study"))?;
     let g = fit.g;
     let df = (g - 1) as f64;
-    let tq = crate::design::t_quantile(opts.level, df).unwrap_or(f64::NAN);
+    let tq = crate::stats::t_quantile(opts.level, df).unwrap_or(f64::NAN);
     let mut out = Vec::new();
     for &k in &ks {
         let period = ix.start.offset(k);

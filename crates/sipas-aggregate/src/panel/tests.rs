@@ -9,7 +9,7 @@ use sipas_core::{Period, PilotSet};
 
 use super::fit::Wild;
 use super::*;
-use crate::estimate::Estimate;
+use crate::indices::Estimate;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/panel")

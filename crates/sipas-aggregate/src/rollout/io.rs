@@ -286,7 +286,8 @@ pub struct IndexRollout<'a> {
 /// `ci_low/ci_high`: pointwise at [`RolloutOptions::level`](super::RolloutOptions::level)
 /// (`±Φ⁻¹(1 − α/2)·se`); `band_low/band_high`: the simultaneous band of the
 /// table's rows at the same level (multiplier bootstrap).
-/// `att_units.csv` lists the units of the first index.
+/// `att_units.csv` lists the units of the first index; `rollout.json` the estimator, its options
+/// and the waves (of the first index).
 pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<'_>) -> Result<()> {
     let header = |t: &results::Table| t.header::<&str>(&[]);
     let mut gt = header(&results::ATT_GT);
@@ -370,7 +371,34 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
     ] {
         crate::twin::write_csv_and_twin(out_dir, table, s.as_bytes())?;
     }
+    if let Some(t) = tables.first() {
+        let r = t.rollout;
+        let waves = wave_labels(r, label);
+        let info = serde_json::json!({
+            "estimator": "callaway-santanna",
+            "control": r.options.control.as_str(),
+            "base": r.options.base.as_str(),
+            "design_variance": r.options.design_variance,
+            "replicates": r.options.replicates,
+            "seed": r.options.seed,
+            "level": r.options.level.value(),
+            "waves": waves,
+            "units": r.n_units,
+        });
+        let json = serde_json::to_string_pretty(&info).expect("a JSON value serialises") + "\n";
+        crate::write::write_atomic(out_dir, results::ROLLOUT_JSON.file, json.as_bytes())?;
+    }
     Ok(())
+}
+
+/// The waves (groups with an effect), labelled, in order.
+fn wave_labels(r: &Rollout, label: Labels<'_>) -> Vec<String> {
+    r.group
+        .rows
+        .iter()
+        .filter_map(|e| e.key)
+        .map(label)
+        .collect()
 }
 
 /// Plain-English methods of a staggered-rollout evaluation (`methods.txt`
@@ -379,13 +407,7 @@ pub fn write_rollout(out_dir: &Path, tables: &[IndexRollout<'_>], label: Labels<
 pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> String {
     let o = &r.options;
     let mut s = String::new();
-    let groups: Vec<String> = r
-        .group
-        .rows
-        .iter()
-        .filter_map(|e| e.key)
-        .map(label)
-        .collect();
+    let groups = wave_labels(r, label);
     let _ = writeln!(
         s,
         "Evaluating a staggered rollout\n\n\
@@ -432,7 +454,13 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
          and D'Haultfoeuille 2020). The Callaway-Sant'Anna effects make only clean comparisons \
          and are the estimate to report when units start at different dates or the effect \
          changes over time. The regression is shown beside it, with its decomposition \
-         (bacon.csv), so the difference can be explained."
+         (bacon.csv), so the difference can be explained. The difference is in what each \
+         compares and how it weights: Callaway-Sant'Anna averages clean comparisons with \
+         weights chosen in advance (the overall figure weights every post-start period of every \
+         wave by the wave's size); the regression's weights follow from its variance, not from \
+         a choice, and include the forbidden comparisons. With few never-treated units, the \
+         not-yet-treated comparison uses more units; the pre-start rows of att_event.csv are the \
+         parallel-trends check."
     );
     if let Some(b) = bacon {
         let _ = writeln!(
@@ -444,6 +472,15 @@ pub fn methods_text(r: &Rollout, bacon: Option<&Bacon>, label: Labels<'_>) -> St
             r.simple.att
         );
     }
+    let _ = writeln!(
+        s,
+        "Options: control = {}, base = {}, design variance = {} (sipas aggregate: the \
+         [aggregate] keys control, base, design_variance, or the flags --control, --base, \
+         --design-variance; sipas evaluate: --control, --base, --se).",
+        o.control.as_str(),
+        o.base.as_str(),
+        o.design_variance
+    );
     let _ = writeln!(
         s,
         "\nUncertainty. Standard errors come from the influence function of each estimate, \

@@ -32,6 +32,8 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("invalid design file {}", path.display()))?
         }
     };
+    let evaluation = options::evaluation(&a.evaluation, a.level.or_default())?;
+    let rollout = options::rollout(a.rollout, &evaluation);
     let rec = Recorder::start();
     super::check_input(input, "clean")?;
     let staging = super::begin("aggregate", &a.out, &[input], &rec)?;
@@ -44,7 +46,8 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             channel: &a.channels.channel,
             channels: a.channels.classes()?,
             design: &design,
-            evaluation: options::evaluation(&a.evaluation, a.level.or_default())?,
+            evaluation,
+            rollout,
             treatment: None,
             engine: Engine::named(&a.engine, &a.spark_master)?,
             level: a.level.or_default(),
@@ -66,6 +69,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) channels: ChannelClasses,
     pub(crate) design: &'a DesignSpec,
     pub(crate) evaluation: EvaluationOptions,
+    /// The staggered-rollout estimates (comparison group, base period, design variance).
+    pub(crate) rollout: sipas_aggregate::rollout::RolloutOptions,
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
@@ -105,6 +110,7 @@ pub(crate) fn run_aggregate(
         channels,
         design,
         evaluation: ev_opts,
+        rollout,
         treatment,
         engine: _,
         level,
@@ -125,8 +131,16 @@ pub(crate) fn run_aggregate(
     opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
-    let (indices, estimates) =
+    let (mut indices, estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
+    // A run reads the clean table inside its staging folder: name it as it
+    // is after the swap (`out/clean/…`), so that the report's bytes do not
+    // depend on the process id.
+    if let (Some(from), Some(to)) = (out.parent(), shown.parent())
+        && let Ok(rest) = Path::new(&indices.report.source).strip_prefix(from)
+    {
+        indices.report.source = to.join(rest).display().to_string();
+    }
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;
     let r = &indices.report;
@@ -210,7 +224,15 @@ pub(crate) fn run_aggregate(
     if let Some(ts) = treatment {
         treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
     }
-    staggered(&panel, &opts.pilots, ev_opts, out, &mut methods).with_context(|| {
+    staggered(
+        &panel,
+        &opts.pilots,
+        ev_opts.weighting,
+        rollout,
+        out,
+        &mut methods,
+    )
+    .with_context(|| {
         format!(
             "cannot write the staggered evaluation to {}",
             shown.display()
@@ -245,21 +267,16 @@ pub(crate) fn run_aggregate(
 fn staggered(
     panel: &[sipas_aggregate::panel::PanelCell],
     pilots: &PilotSet,
-    ev_opts: &EvaluationOptions,
+    weighting: sipas_aggregate::Weighting,
+    opts: &sipas_aggregate::rollout::RolloutOptions,
     out: &Path,
     methods: &mut Methods,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
-        IndexRollout, RolloutOptions, bacon, callaway_santanna, series_of_cells, write_rollout,
+        IndexRollout, bacon, callaway_santanna, series_of_cells, write_rollout,
     };
-    let (units, periods) = series_of_cells(panel, pilots, ev_opts.weighting);
-    let opts = RolloutOptions {
-        replicates: ev_opts.replicates.min(999),
-        seed: ev_opts.seed,
-        level: ev_opts.level,
-        ..RolloutOptions::default()
-    };
-    let r = match callaway_santanna(&units, &opts) {
+    let (units, periods) = series_of_cells(panel, pilots, weighting);
+    let r = match callaway_santanna(&units, opts) {
         Ok(r) => r,
         Err(e) => {
             say(&format!(

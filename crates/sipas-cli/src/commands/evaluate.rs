@@ -4,12 +4,12 @@ use std::path::Path;
 
 use anyhow::Context;
 use sipas_aggregate::rollout::{
-    BasePeriod, Control, IndexRollout, PanelColumns, RolloutOptions, bacon, callaway_santanna,
-    methods_text, read_panel, write_rollout,
+    IndexRollout, PanelColumns, RolloutOptions, bacon, callaway_santanna, methods_text, read_panel,
+    write_rollout,
 };
 
 use crate::ExitStatus;
-use crate::args::{BaseArg, ControlArg, EvaluateArgs};
+use crate::args::EvaluateArgs;
 use crate::commands::{Done, say};
 use crate::manifest::Recorder;
 
@@ -34,14 +34,8 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
     let panel = read_panel(&a.panel, &cols)
         .with_context(|| format!("cannot read the panel {}", a.panel.display()))?;
     let opts = RolloutOptions {
-        control: match a.control {
-            ControlArg::Never => Control::Never,
-            ControlArg::NotYet => Control::NotYet,
-        },
-        base: match a.base {
-            BaseArg::Varying => BasePeriod::Varying,
-            BaseArg::Universal => BasePeriod::Universal,
-        },
+        control: a.control.into(),
+        base: a.base.into(),
         replicates: a.replicates,
         seed: a.seed,
         design_variance: a.se.is_some(),

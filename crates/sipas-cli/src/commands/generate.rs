@@ -21,6 +21,7 @@ pub(crate) struct GenerateSpec {
     pub(crate) last: Period,
     pub(crate) pilot_start: Option<Period>,
     pub(crate) pilot_effect: Option<f64>,
+    pub(crate) effect_path: Option<Vec<f64>>,
     pub(crate) weights: bool,
     pub(crate) styles: ResponseStyles,
 }
@@ -40,6 +41,7 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
             .map(|p| parse_period(p, "--pilot-start"))
             .transpose()?,
         pilot_effect: a.pilot_effect,
+        effect_path: a.effect_path.clone(),
         weights: a.weights,
         styles: if a.realistic_styles {
             ResponseStyles::realistic()
@@ -133,6 +135,9 @@ pub(crate) fn generate(
     if let Some(effect) = spec.pilot_effect {
         cfg.pilot_effect = effect;
     }
+    if let Some(path) = &spec.effect_path {
+        cfg.effect_path.clone_from(path);
+    }
     cfg.weights = spec.weights;
     cfg.styles = spec.styles.clone();
     let model = Model::new(&cfg, instrument).context("invalid generation settings")?;
@@ -145,6 +150,9 @@ pub(crate) fn generate(
     let truth = out.parent().unwrap_or(Path::new(".")).join("truth.csv");
     sipas_synth::write_truth(&model, &truth)
         .with_context(|| format!("cannot write {}", truth.display()))?;
+    let att_truth = truth.with_file_name(sipas_synth::ATT_TRUTH_FILE);
+    sipas_synth::write_att_truth(&model, &att_truth)
+        .with_context(|| format!("cannot write {}", att_truth.display()))?;
     say(&format!(
         "generate: {} responses in {} unit × period cells ({} answers missing) → {}; truth → {}{}",
         summary.rows,

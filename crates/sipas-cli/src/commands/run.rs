@@ -82,6 +82,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
                 .transpose()
                 .context("[generate] pilot_start")?,
             pilot_effect: g.pilot_effect,
+            effect_path: g.effect_path.clone(),
             weights: g.weights,
             styles: g.styles.clone(),
         };
@@ -176,6 +177,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             channels: settings.channels.clone(),
             design: &job.design,
             evaluation: settings.evaluation,
+            rollout: settings.rollout,
             treatment,
             engine: settings.engine.clone(),
             level: job.level,

@@ -296,6 +296,11 @@ modes = [
         ingest["inputs"][0]["file"].as_str(),
         Some(&*data_file.to_string_lossy())
     );
+    // So does the aggregate report its input: out/clean, not the staging folder.
+    assert_eq!(
+        agg["source"].as_str(),
+        Some(&*std::path::Path::new("out").join("clean").to_string_lossy())
+    );
     assert_eq!(clean["excluded"].as_u64().unwrap(), copies);
     assert_eq!(clean["kept"], 42480);
     assert_eq!(agg["rows_used"], 42480);

@@ -7,6 +7,7 @@ mod html;
 mod lang;
 mod png;
 mod results;
+mod rollout;
 
 use std::path::PathBuf;
 

@@ -2,6 +2,7 @@
 
 mod determinism;
 mod parquet;
+mod rollout;
 mod sampling;
 mod styles;
 mod truth;

@@ -11,51 +11,7 @@ use super::*;
 use crate::responses::ResponsesBuilder;
 
 /// SIPAS = mean(e1, e2); e1 = mean(q1, q2); e2 = q3 ⇒ c = (1/4, 1/4, 1/2).
-const MINI: &str = r#"
-id = "mini"
-title_vi = "x"
-title_en = "x"
-source = "test"
-[scale]
-min = 1
-max = 5
-satisfied_min = 4
-dissatisfied_max = 2
-labels_vi = ["1","2","3","4","5"]
-labels_en = ["1","2","3","4","5"]
-[[groups]]
-id = "sipas"
-kind = "index"
-name_vi = "x"
-name_en = "x"
-[[groups]]
-id = "e1"
-parent = "sipas"
-kind = "element"
-name_vi = "x"
-name_en = "x"
-[[groups]]
-id = "e2"
-parent = "sipas"
-kind = "element"
-name_vi = "x"
-name_en = "x"
-[[items]]
-id = "q1"
-group = "e1"
-text_vi = "x"
-text_en = "x"
-[[items]]
-id = "q2"
-group = "e1"
-text_vi = "x"
-text_en = "x"
-[[items]]
-id = "q3"
-group = "e2"
-text_vi = "x"
-text_en = "x"
-"#;
+const MINI: &str = include_str!("../../../../../fixtures/instruments/test/mini.toml");
 
 fn mini() -> Instrument {
     Instrument::from_toml_str(MINI, "mini").unwrap()
