@@ -106,6 +106,7 @@ pub mod design;
 mod dist;
 mod error;
 mod indices;
+pub mod methods;
 mod options;
 pub mod panel;
 mod responses;

@@ -349,6 +349,38 @@ pub struct AggregateArgs {
     /// Output folder for the result tables.
     #[arg(short, long)]
     pub out: PathBuf,
+    /// The channel estimated and how channel values are classed.
+    #[command(flatten)]
+    pub channels: ChannelArgs,
+    /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule, variance method);
+    /// default: strata = unit × period, each response its own PSU, linearization.
+    #[arg(long)]
+    pub design: Option<PathBuf>,
+    /// Where the unit × period, group and estimate tables are computed: here (`local`), or on
+    /// Spark through PySpark (`spark`: the SQL of `sipas sql`; the pilot evaluation runs here).
+    #[arg(long, default_value = "local", value_parser = ["local", "spark"])]
+    pub engine: String,
+    /// Spark master with `--engine spark`: `local[*]`, `spark://host:7077`, `yarn`.
+    #[arg(long, default_value = "local[*]")]
+    pub spark_master: String,
+    /// The confidence level.
+    #[command(flatten)]
+    pub level: LevelArg,
+    /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
+    /// Staggered rollout (Callaway–Sant'Anna): comparison group, base period, design variance.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+    /// Instrument, units and pilots.
+    #[command(flatten)]
+    pub domain: DomainArgs,
+}
+
+/// Which channel is estimated, and which channel values are survey modes or ratings
+/// (`sipas aggregate`, `sipas sql`).
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ChannelArgs {
     /// Channel to estimate: `survey` pools every survey mode (paper, online, phone…); another
     /// value estimates that channel alone. Rating channels are never pooled.
     #[arg(long, default_value = "survey")]
@@ -361,29 +393,23 @@ pub struct AggregateArgs {
     /// replaces the default list qr,kiosk,sms,rating).
     #[arg(long, value_delimiter = ',')]
     pub rating_channels: Option<Vec<String>>,
-    /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule, variance method);
-    /// default: strata = unit × period, each response its own PSU, linearization.
-    #[arg(long)]
-    pub design: Option<PathBuf>,
-    /// Where the unit × period, group and estimate tables are computed: here (`local`), or on
-    /// Spark through PySpark (`spark`: the SQL of `sipas sql`; the pilot evaluation runs here).
-    #[arg(long, default_value = "local", value_parser = ["local", "spark"])]
-    pub engine: String,
-    /// Spark master with `--engine spark`: `local[*]`, `spark://host:7077`, `yarn`.
-    #[arg(long, default_value = "local[*]")]
-    pub spark_master: String,
-    /// Confidence level of every interval (0.5 < LEVEL < 1; `0.90` or `90%`).
-    #[arg(long, default_value_t = sipas_core::Level::DEFAULT, value_name = "LEVEL")]
-    pub level: sipas_core::Level,
-    /// Pilot evaluation (two-way fixed effects, wild cluster bootstrap, event study).
-    #[command(flatten)]
-    pub evaluation: EvaluationArgs,
-    /// Staggered rollout (Callaway–Sant'Anna): comparison group, base period, design variance.
-    #[command(flatten)]
-    pub rollout: RolloutArgs,
-    /// Instrument, units and pilots.
-    #[command(flatten)]
-    pub domain: DomainArgs,
+}
+
+/// `--level` (`sipas aggregate`, `evaluate`, `report` and `run`).
+#[derive(Debug, Clone, Copy, ClapArgs)]
+pub struct LevelArg {
+    /// Confidence level of every interval: 0.5 < LEVEL < 1, as `0.90` or `90%` (default 95%;
+    /// with `run`, the job's `level`; `report` refuses results computed at another level,
+    /// and by default takes the level recorded in them).
+    #[arg(long = "level", value_name = "LEVEL")]
+    pub given: Option<sipas_core::Level>,
+}
+
+impl LevelArg {
+    /// The level given, else 95%.
+    pub fn or_default(self) -> sipas_core::Level {
+        self.given.unwrap_or_default()
+    }
 }
 
 /// Options of the staggered-rollout (Callaway–Sant'Anna) estimates of the aggregate stage (also
@@ -419,15 +445,9 @@ pub struct SqlArgs {
     /// Survey design TOML (weights, strata, cluster, fpc, lonely PSU rule; linearization).
     #[arg(long)]
     pub design: Option<PathBuf>,
-    /// Channel to estimate: `survey` pools every survey mode; another value that channel alone.
-    #[arg(long, default_value = "survey")]
-    pub channel: String,
-    /// Channel values that are modes of the survey, pooled (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub survey_modes: Option<Vec<String>>,
-    /// Channel values that are per-transaction ratings, never pooled (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub rating_channels: Option<Vec<String>>,
+    /// The channel estimated and how channel values are classed.
+    #[command(flatten)]
+    pub channels: ChannelArgs,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -488,10 +508,9 @@ pub struct ReportArgs {
     /// (hand-made or hand-edited results); by default such a folder is refused.
     #[arg(long)]
     pub no_verify: bool,
-    /// The confidence level the results must have been computed at; the report refuses
-    /// results at another level (default: the level recorded in the results).
-    #[arg(long, value_name = "LEVEL")]
-    pub level: Option<sipas_core::Level>,
+    /// The confidence level.
+    #[command(flatten)]
+    pub level: LevelArg,
     /// Instrument, units and pilots.
     #[command(flatten)]
     pub domain: DomainArgs,
@@ -533,9 +552,9 @@ pub struct EvaluateArgs {
     /// Seed of the bootstrap.
     #[arg(long, default_value_t = 20_240_101)]
     pub seed: u64,
-    /// Confidence level of every interval (0.5 < LEVEL < 1; `0.90` or `90%`).
-    #[arg(long, default_value_t = sipas_core::Level::DEFAULT, value_name = "LEVEL")]
-    pub level: sipas_core::Level,
+    /// The confidence level.
+    #[command(flatten)]
+    pub level: LevelArg,
     /// Output folder for att_*.csv and bacon.csv (each with its Parquet twin), rollout.json and methods.txt.
     #[arg(short, long)]
     pub out: PathBuf,
@@ -575,9 +594,9 @@ pub struct RunArgs {
     /// Output folder (overrides the job file's `out`; default `out` under the working folder).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
-    /// Confidence level of every interval (overrides the job's `level`; default 95%).
-    #[arg(long, value_name = "LEVEL")]
-    pub level: Option<sipas_core::Level>,
+    /// The confidence level.
+    #[command(flatten)]
+    pub level: LevelArg,
 }
 
 /// `fn input(&self)`: the input of a stage, given as INPUT or under its old

@@ -309,6 +309,16 @@ pub(crate) fn channel_classes(
     ChannelClasses::new(survey_modes, rating_channels).context("invalid channel classes")
 }
 
+impl crate::args::ChannelArgs {
+    /// The channel classes of `--survey-modes` and `--rating-channels`.
+    pub(crate) fn classes(&self) -> anyhow::Result<ChannelClasses> {
+        channel_classes(
+            self.survey_modes.as_deref(),
+            self.rating_channels.as_deref(),
+        )
+    }
+}
+
 /// The library's evaluation options from the flags / `[evaluation]` keys
 /// and the run's confidence level; an unknown name is an error listing the
 /// known ones.

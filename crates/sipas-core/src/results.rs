@@ -7,7 +7,8 @@
 //! from [`Table::header`], write the rows with the formatting of this module ([`num`],
 //! [`finite_num`], [`field`]) and hand the text to [`crate::csv_out`] (and the Parquet twin,
 //! typed by [`Table::kind_of`]); readers find the files by [`Table::file`] and the columns by
-//! [`Column::name`]. A new output table is one more [`Table`] in [`TABLES`].
+//! [`Column::name`]. A new output table is one more `table!` declaration (a column a line:
+//! `name: Kind "meaning";`) added to [`TABLES`].
 //!
 //! Conventions of every table: UTF-8 (NFC), `,`-separated, RFC 4180 quoting, `\n` line ends,
 //! header first; numbers with six decimals and no negative zero; an empty field is an undefined
@@ -108,6 +109,13 @@ pub struct Document {
     pub doc: &'static str,
 }
 
+impl Document {
+    /// A document written by `stage` into the results folder.
+    pub const fn new(file: &'static str, stage: Stage, doc: &'static str) -> Self {
+        Document { file, stage, doc }
+    }
+}
+
 impl Table {
     /// A table without group columns.
     pub const fn new(
@@ -193,562 +201,454 @@ const fn col(name: &'static str, kind: Kind, doc: &'static str) -> Column {
     Column { name, kind, doc }
 }
 
-use Kind::{Bool, Float, Int, Text};
-
-/// The unit's 5-digit GSO code.
-const UNIT_CODE: Column = col("unit_code", Text, "5-digit GSO code of the unit");
-/// The survey period.
-const PERIOD: Column = col("period", Text, "survey period (2024Q1)");
-/// The index a staggered-rollout row is about.
-const INDEX: Column = col("index", Text, "the index evaluated (sipas)");
-
-/// The wild bootstrap's settings, shared by `did_twfe.csv` and `pretrend.csv`.
-const BOOTSTRAP: [Column; 3] = [
-    col(
-        "bootstrap_weights",
-        Text,
-        "`rademacher` or `webb` (empty without bootstrap)",
-    ),
-    col("replicates", Int, "bootstrap replicates"),
-    col("seed", Int, "bootstrap seed"),
-];
-
-/// The estimate columns shared by `unit_period.csv` and `groups.csv`.
-const SIPAS_ESTIMATE: [Column; 5] = [
-    col("n", Int, "responses in the cell"),
-    col("sipas", Float, "SIPAS index, 0–100 (empty when undefined)"),
-    col(
-        "sipas_se",
-        Float,
-        "its design-based (linearised) standard error",
-    ),
-    col(
-        "sipas_lo",
-        Float,
-        "lower bound of its 95% interval, clipped to 0–100",
-    ),
-    col(
-        "sipas_hi",
-        Float,
-        "upper bound of its 95% interval, clipped to 0–100",
-    ),
-];
-
-/// The columns shared by the Callaway–Sant'Anna tables after their key columns.
-const ATT: [Column; 6] = [
-    col("att", Float, "average effect on the treated, index points"),
-    col("se", Float, "its standard error"),
-    col("ci_low", Float, "lower bound of the pointwise 95% interval"),
-    col(
-        "ci_high",
-        Float,
-        "upper bound of the pointwise 95% interval",
-    ),
-    col(
-        "band_low",
-        Float,
-        "lower bound of the simultaneous 95% band of the table's rows",
-    ),
-    col(
-        "band_high",
-        Float,
-        "upper bound of the simultaneous 95% band",
-    ),
-];
-
-const fn cat<const A: usize, const B: usize, const N: usize>(
-    a: [Column; A],
-    b: [Column; B],
-) -> [Column; N] {
-    assert!(A + B == N, "column count");
-    let mut out = [col("", Text, ""); N];
-    let mut i = 0;
-    while i < A {
-        out[i] = a[i];
+/// The number of columns in `parts`.
+const fn total(parts: &[&[Column]]) -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        n += parts[i].len();
         i += 1;
     }
-    let mut j = 0;
-    while j < B {
-        out[A + j] = b[j];
-        j += 1;
+    n
+}
+
+/// The columns of `parts`, one after the other.
+const fn concat<const N: usize>(parts: &[&[Column]]) -> [Column; N] {
+    let mut out = [col("", Kind::Text, ""); N];
+    let (mut i, mut k) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[k] = parts[i][j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
     }
+    assert!(k == N, "column count");
     out
 }
 
-const UNIT_PERIOD_COLUMNS: [Column; 11] = cat(
-    [
-        UNIT_CODE,
-        col(
-            "unit_name",
-            Text,
-            "its full name with prefix (Phường Trưng Vương)",
-        ),
-        col("district", Text, "its district"),
-        col("kind", Text, "`xa`, `phuong` or `thi_tran`"),
-        col("pilot", Bool, "whether the unit is a pilot unit"),
-        PERIOD,
-    ],
-    SIPAS_ESTIMATE,
-);
+/// Columns, one a line: `name: Kind "meaning";` (a column) or `..SHARED;` (a shared list of
+/// columns spliced in). Alone, a list of plain columns (`[Column; N]`).
+macro_rules! columns {
+    (@parts [$($part:expr,)*]) => { &[$($part,)*] };
+    (@parts [$($part:expr,)*] ..$shared:ident; $($rest:tt)*) => {
+        columns!(@parts [$($part,)* $shared,] $($rest)*)
+    };
+    (@parts [$($part:expr,)*] $name:ident: $kind:ident $doc:literal; $($rest:tt)*) => {
+        columns!(@parts [$($part,)* &[col(stringify!($name), Kind::$kind, $doc)],] $($rest)*)
+    };
+    ($($name:ident: $kind:ident $doc:literal;)*) => {
+        [$(col(stringify!($name), Kind::$kind, $doc)),*]
+    };
+}
 
-/// `unit_period.csv`: SIPAS of each unit in each period.
-pub const UNIT_PERIOD: Table = Table::new(
-    "unit_period.csv",
-    Stage::Aggregate,
-    "a unit in a period: SIPAS with its 95% interval, then each element and part",
-    &UNIT_PERIOD_COLUMNS,
-)
-.with_group_columns("index of each element and part of the instrument, 0–100");
+/// The Rust type of a row field: from the column's kind, unless the declaration names one.
+macro_rules! field_type {
+    (Text) => { String };
+    (Int) => { i64 };
+    (Bool) => { bool };
+    (Float) => { Option<f64> };
+    ($kind:ident $ty:ty) => { $ty };
+}
 
-/// `items.csv`: the share satisfied with each item in each unit and period.
-pub const ITEMS: Table = Table::new(
-    "items.csv",
-    Stage::Aggregate,
-    "a unit × period × item: share of satisfied answers with its Wilson 95% interval",
-    &[
-        UNIT_CODE,
-        PERIOD,
-        col("item", Text, "item id of the instrument (a1)"),
-        col("n_valid", Int, "answers to the item"),
-        col("share", Float, "weighted share satisfied, 0–100"),
-        col("lo", Float, "lower bound of the Wilson 95% interval"),
-        col("hi", Float, "upper bound of the Wilson 95% interval"),
-    ],
-);
+/// Declares a result table: `NAME = "file.csv", Stage, "what a row is";`, then its columns
+/// (see `columns!`) and, for a table of the elements and parts, `groups "meaning";` (first).
+/// A table that is read back row by row declares its row type instead of a column list:
+/// `row Name { name: Kind "meaning" [as Type]; … }`, one field per column in the header's
+/// order, typed by the column's kind (`Text` → `String`, `Int` → `i64`, `Bool` → `bool`,
+/// `Float` → `Option<f64>`, `None` being an empty field) unless `as Type` says otherwise;
+/// its `write_line` writes the fields in that order.
+macro_rules! table {
+    (
+        $(#[$meta:meta])*
+        $table:ident = $file:literal, $stage:ident, $doc:literal;
+        $(#[$row_meta:meta])*
+        row $row:ident { $($name:ident: $kind:ident $col_doc:literal $(as $ty:ty)?;)* }
+    ) => {
+        table! {
+            $(#[$meta])*
+            $table = $file, $stage, $doc;
+            $($name: $kind $col_doc;)*
+        }
 
-const GROUPS_COLUMNS: [Column; 7] = cat(
-    [
-        PERIOD,
-        col("group", Text, "`pilot` or `baseline` units, pooled"),
-    ],
-    SIPAS_ESTIMATE,
-);
+        $(#[$row_meta])*
+        pub struct $row {
+            $(
+                #[doc = $col_doc]
+                pub $name: field_type!($kind $($ty)?),
+            )*
+        }
 
-/// `groups.csv`: pilot and baseline units pooled, per period.
-pub const GROUPS: Table = Table::new(
-    "groups.csv",
-    Stage::Aggregate,
-    "pilot or baseline units pooled in a period: SIPAS with its 95% interval, then each element and part",
-    &GROUPS_COLUMNS,
-)
-.with_group_columns("pooled index of each element and part of the instrument, 0–100");
+        impl $row {
+            #[doc = concat!("Appends the row as a CSV line (the columns of [`", stringify!($table), "`]).")]
+            pub fn write_line(&self, s: &mut String) {
+                let cells: &[&dyn Cell] = &[$(&self.$name),*];
+                for (i, cell) in cells.iter().enumerate() {
+                    if i > 0 {
+                        s.push(',');
+                    }
+                    cell.push_to(s);
+                }
+                s.push('\n');
+            }
+        }
+    };
+    (@then [$($then:tt)*] $(#[$meta:meta])* $table:ident, $file:literal, $stage:ident, $doc:literal; $($columns:tt)*) => {
+        $(#[$meta])*
+        pub const $table: Table = {
+            const PARTS: &[&[Column]] = columns!(@parts [] $($columns)*);
+            const COLUMNS: [Column; total(PARTS)] = concat(PARTS);
+            Table::new($file, Stage::$stage, $doc, &COLUMNS)$($then)*
+        };
+    };
+    (
+        $(#[$meta:meta])*
+        $table:ident = $file:literal, $stage:ident, $doc:literal;
+        groups $groups:literal;
+        $($columns:tt)*
+    ) => {
+        table! {
+            @then [.with_group_columns($groups)]
+            $(#[$meta])* $table, $file, $stage, $doc; $($columns)*
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $table:ident = $file:literal, $stage:ident, $doc:literal;
+        $($columns:tt)*
+    ) => {
+        table! { @then [] $(#[$meta])* $table, $file, $stage, $doc; $($columns)* }
+    };
+}
 
-/// `did.csv`: the pooled 2×2 difference-in-differences.
-pub const DID: Table = Table::new(
-    "did.csv",
-    Stage::Aggregate,
-    "the pooled 2×2 DiD of SIPAS, pilot against baseline (one row; none when the data cannot give one)",
-    &[
-        col("pilot_start", Text, "first period of the pilot"),
-        col(
-            "estimate",
-            Float,
-            "change in pilot units minus change in the baseline, index points",
-        ),
-        col(
-            "se",
-            Float,
-            "its standard error (the four quadrants' full covariance)",
-        ),
-        col("lo", Float, "lower bound of its 95% interval"),
-        col("hi", Float, "upper bound of its 95% interval"),
-        col("pilot_pre", Float, "pooled pilot SIPAS before the start"),
-        col("pilot_post", Float, "pooled pilot SIPAS from the start on"),
-        col(
-            "baseline_pre",
-            Float,
-            "pooled baseline SIPAS before the start",
-        ),
-        col(
-            "baseline_post",
-            Float,
-            "pooled baseline SIPAS from the start on",
-        ),
-    ],
-);
+/// A field of a row, as the contract writes it: text quoted when needed, numbers through
+/// [`finite_num`].
+trait Cell {
+    fn push_to(&self, s: &mut String);
+}
 
-/// `estimates.csv`: every indicator in every domain under the survey design.
-pub const ESTIMATES: Table = Table::new(
-    "estimates.csv",
-    Stage::Design,
-    "an indicator (item, element, part or index) in a domain and period under the survey design",
-    &[
-        col(
-            "domain_type",
-            Text,
-            "`unit`, `group`, `district`, `kind` or `mode`",
-        ),
-        col(
-            "domain",
-            Text,
-            "the domain: unit code, `pilot`/`baseline`, district name, kind or mode",
-        ),
-        PERIOD,
-        col(
-            "indicator",
-            Text,
-            "item or group id (`sipas` for the index)",
-        ),
-        col(
-            "indicator_kind",
-            Text,
-            "`item`, `element`, `part` or `index`",
-        ),
-        col(
-            "n",
-            Int,
-            "answers of the item, or rows of the domain for composites",
-        ),
-        col(
-            "value",
-            Float,
-            "the estimate, 0–100 (empty when suppressed or undefined)",
-        ),
-        col("se", Float, "its design-based standard error"),
-        col("lo", Float, "lower bound of its 95% interval"),
-        col("hi", Float, "upper bound of its 95% interval"),
-        col("ci_method", Text, "how the bounds were computed"),
-        col(
-            "deff",
-            Float,
-            "design effect (with-replacement SRS reference)",
-        ),
-        col("n_eff", Float, "effective sample size n / deff"),
-        col("cv", Float, "coefficient of variation se / value"),
-        col("reliable", Bool, "n and cv within the design's thresholds"),
-        col(
-            "suppressed",
-            Bool,
-            "n below the suppression threshold: value fields left empty",
-        ),
-    ],
-);
+impl Cell for String {
+    fn push_to(&self, s: &mut String) {
+        s.push_str(&field(self));
+    }
+}
 
-/// `modes.csv`: SIPAS by survey mode and the differences between modes.
-pub const MODES: Table = Table::new(
-    "modes.csv",
-    Stage::Design,
-    "two survey modes in a period: SIPAS of each and their difference (header only with one mode)",
-    &[
-        PERIOD,
-        col("mode_a", Text, "the first mode (paper, online, phone…)"),
-        col("mode_b", Text, "the second mode"),
-        col("n_a", Int, "responses of mode a"),
-        col("n_b", Int, "responses of mode b"),
-        col("sipas_a", Float, "SIPAS of mode a"),
-        col("se_a", Float, "its standard error"),
-        col("sipas_b", Float, "SIPAS of mode b"),
-        col("se_b", Float, "its standard error"),
-        col("difference", Float, "SIPAS of a minus SIPAS of b"),
-        col("se", Float, "standard error of the difference"),
-        col("lo", Float, "lower bound of its 95% interval"),
-        col("hi", Float, "upper bound of its 95% interval"),
-    ],
-);
+impl Cell for Option<f64> {
+    fn push_to(&self, s: &mut String) {
+        s.push_str(&finite_num(*self));
+    }
+}
 
-/// `did_twfe.csv`: the two-way fixed-effects DiD.
-pub const DID_TWFE: Table = Table::new(
-    "did_twfe.csv",
-    Stage::Evaluation,
-    "a two-way fixed-effects DiD of SIPAS on the unit × period panel",
-    &[
-        col(
-            "scope",
-            Text,
-            "`overall`, `unit` (one pilot unit) or `treatment` (a definition on today's units)",
-        ),
-        col(
-            "unit_code",
-            Text,
-            "the pilot unit, or the treatment definition; empty for overall",
-        ),
-        col("estimate", Float, "β̂, index points"),
-        col(
-            "se_cr1",
-            Float,
-            "CR1 cluster-robust standard error (clusters = units)",
-        ),
-        col(
-            "lo_cr1",
-            Float,
-            "lower bound of the CR1 95% interval (t with G − 1 df)",
-        ),
-        col("hi_cr1", Float, "upper bound of the CR1 95% interval"),
-        col("p_cr1", Float, "CR1 p-value of β = 0"),
-        col("p_wild", Float, "wild cluster restricted bootstrap p-value"),
-        col(
-            "lo_wild",
-            Float,
-            "lower bound of the bootstrap 95% interval",
-        ),
-        col(
-            "hi_wild",
-            Float,
-            "upper bound of the bootstrap 95% interval",
-        ),
-        col("n_clusters", Int, "clusters (units) in the panel"),
-        col("n_treated", Int, "treated clusters"),
-        col("n_obs", Int, "unit × period cells"),
-        BOOTSTRAP[0],
-        BOOTSTRAP[1],
-        BOOTSTRAP[2],
-    ],
-);
+macro_rules! displayed_cell {
+    ($($ty:ty),*) => {$(
+        impl Cell for $ty {
+            fn push_to(&self, s: &mut String) {
+                let _ = write!(s, "{self}");
+            }
+        }
+    )*};
+}
 
-/// `did_units.csv`: each pilot unit's 2×2 DiD of cell means ([`DidUnitsRow`]).
-pub const DID_UNITS: Table = Table::new(
-    "did_units.csv",
-    Stage::Evaluation,
-    "a pilot unit's 2×2 DiD of cell means against the baseline",
-    &[
-        col("unit_code", Text, "the pilot unit"),
-        col(
-            "pilot_pre",
-            Float,
-            "mean SIPAS of its cells before the start",
-        ),
-        col(
-            "pilot_post",
-            Float,
-            "mean SIPAS of its cells from the start on",
-        ),
-        col(
-            "baseline_pre",
-            Float,
-            "mean SIPAS of the baseline cells before the start",
-        ),
-        col(
-            "baseline_post",
-            Float,
-            "mean SIPAS of the baseline cells from the start on",
-        ),
-        col(
-            "estimate",
-            Float,
-            "(pilot post − pre) − (baseline post − pre)",
-        ),
-        col(
-            "se",
-            Float,
-            "from the cells' survey SEs (cells independent)",
-        ),
-        col("lo", Float, "lower bound of its 95% interval"),
-        col("hi", Float, "upper bound of its 95% interval"),
-    ],
-);
+displayed_cell!(Period, i64, usize, bool);
 
-/// `event_study.csv`: the event-study coefficients ([`EventStudyRow`]).
-pub const EVENT_STUDY: Table = Table::new(
-    "event_study.csv",
-    Stage::Evaluation,
-    "an event-study coefficient: pilot minus baseline k periods from the start",
-    &[
-        col("k", Int, "periods relative to the start (0 = the start)"),
-        col("period", Text, "the calendar period"),
-        col(
-            "estimate",
-            Float,
-            "β̂_k, index points (0 for the reference period)",
-        ),
-        col("se", Float, "CR1 standard error (empty for the reference)"),
-        col(
-            "lo",
-            Float,
-            "lower bound of its 95% interval (t with G − 1 df)",
-        ),
-        col("hi", Float, "upper bound of its 95% interval"),
-        col("p", Float, "two-sided p-value of β_k = 0"),
-    ],
-);
+/// The unit's 5-digit GSO code.
+const UNIT_CODE: &[Column] = &columns! { unit_code: Text "5-digit GSO code of the unit"; };
+/// The survey period.
+const PERIOD: &[Column] = &columns! { period: Text "survey period (2024Q1)"; };
+/// The index a staggered-rollout row is about.
+const INDEX: &[Column] = &columns! { index: Text "the index evaluated (sipas)"; };
 
-/// `pretrend.csv`: the joint test of the pre-start coefficients.
-pub const PRETREND: Table = Table::new(
-    "pretrend.csv",
-    Stage::Evaluation,
-    "the joint Wald test that every pre-start coefficient is 0 (one row; none without a pre-period to test)",
-    &[
-        col("q", Int, "pre-start coefficients tested"),
-        col("df1", Int, "numerator degrees of freedom"),
-        col("df2", Float, "denominator degrees of freedom (G − 1)"),
-        col("wald", Float, "Wald statistic"),
-        col("f", Float, "F = W / q"),
-        col("p", Float, "p-value of F"),
-        col("p_wild", Float, "wild bootstrap p-value of W"),
-        BOOTSTRAP[0],
-        BOOTSTRAP[1],
-        BOOTSTRAP[2],
-    ],
-);
+/// The wild bootstrap's settings, shared by `did_twfe.csv` and `pretrend.csv`.
+const BOOTSTRAP: &[Column] = &columns! {
+    bootstrap_weights: Text "`rademacher` or `webb` (empty without bootstrap)";
+    replicates: Int "bootstrap replicates";
+    seed: Int "bootstrap seed";
+};
 
-/// `treatment.csv`: which old units make up each unit with a pilot commune.
-pub const TREATMENT: Table = Table::new(
-    "treatment.csv",
-    Stage::Treatment,
-    "today's unit holding a pilot commune (after a crosswalk): its old units and treatment intensity",
-    &[
-        col("unit_code", Text, "today's unit"),
-        col(
-            "intensity",
-            Float,
-            "share of its pre-merge responses (or population) from pilot communes, 0–1",
-        ),
-        col("mixed", Bool, "whether it also holds non-pilot communes"),
-        col("old_units", Text, "the old units behind it, `|`-separated"),
-        col(
-            "pilot_old_units",
-            Text,
-            "those of them that are pilot communes",
-        ),
-        col("responses", Text, "its pre-merge responses"),
-        col(
-            "intensity_basis",
-            Text,
-            "what the intensity is a share of: `responses` or `population`",
-        ),
-        col(
-            "population",
-            Float,
-            "its population (with `intensity_basis` = population)",
-        ),
-        col(
-            "old_unit_names",
-            Text,
-            "the old units' names, `|`-separated in the order of `old_units`",
-        ),
-    ],
-);
+/// The estimate columns shared by `unit_period.csv` and `groups.csv`.
+const SIPAS_ESTIMATE: &[Column] = &columns! {
+    n: Int "responses in the cell";
+    sipas: Float "SIPAS index, 0–100 (empty when undefined)";
+    sipas_se: Float "its design-based (linearised) standard error";
+    sipas_lo: Float "lower bound of its 95% interval, clipped to 0–100";
+    sipas_hi: Float "upper bound of its 95% interval, clipped to 0–100";
+};
 
-const ATT_GT_COLUMNS: [Column; 9] = cat(
-    [
-        INDEX,
-        col("group", Text, "the cohort: first treated period"),
-        col("period", Text, "the calendar period"),
-    ],
-    ATT,
-);
+/// The columns shared by the Callaway–Sant'Anna tables after their key columns.
+const ATT: &[Column] = &columns! {
+    att: Float "average effect on the treated, index points";
+    se: Float "its standard error";
+    ci_low: Float "lower bound of the pointwise 95% interval";
+    ci_high: Float "upper bound of the pointwise 95% interval";
+    band_low: Float "lower bound of the simultaneous 95% band of the table's rows";
+    band_high: Float "upper bound of the simultaneous 95% band";
+};
 
-/// `att_gt.csv`: Callaway–Sant'Anna group-time effects.
-pub const ATT_GT: Table = Table::new(
-    "att_gt.csv",
-    Stage::Rollout,
-    "a Callaway–Sant'Anna group-time effect ATT(g, t)",
-    &ATT_GT_COLUMNS,
-);
+table! {
+    /// `unit_period.csv`: SIPAS of each unit in each period.
+    UNIT_PERIOD = "unit_period.csv", Aggregate,
+        "a unit in a period: SIPAS with its 95% interval, then each element and part";
+    groups "index of each element and part of the instrument, 0–100";
+    ..UNIT_CODE;
+    unit_name: Text "its full name with prefix (Phường Trưng Vương)";
+    district: Text "its district";
+    kind: Text "`xa`, `phuong` or `thi_tran`";
+    pilot: Bool "whether the unit is a pilot unit";
+    ..PERIOD;
+    ..SIPAS_ESTIMATE;
+}
 
-const ATT_EVENT_COLUMNS: [Column; 8] = cat(
-    [
-        INDEX,
-        col(
-            "exposure",
-            Int,
-            "periods since the cohort's start (negative: before)",
-        ),
-    ],
-    ATT,
-);
+table! {
+    /// `items.csv`: the share satisfied with each item in each unit and period.
+    ITEMS = "items.csv", Aggregate,
+        "a unit × period × item: share of satisfied answers with its Wilson 95% interval";
+    ..UNIT_CODE;
+    ..PERIOD;
+    item: Text "item id of the instrument (a1)";
+    n_valid: Int "answers to the item";
+    share: Float "weighted share satisfied, 0–100";
+    lo: Float "lower bound of the Wilson 95% interval";
+    hi: Float "upper bound of the Wilson 95% interval";
+}
 
-/// `att_event.csv`: effects by time since the start.
-pub const ATT_EVENT: Table = Table::new(
-    "att_event.csv",
-    Stage::Rollout,
-    "the group-time effects aggregated by exposure (time since the start)",
-    &ATT_EVENT_COLUMNS,
-);
+table! {
+    /// `groups.csv`: pilot and baseline units pooled, per period.
+    GROUPS = "groups.csv", Aggregate,
+        "pilot or baseline units pooled in a period: SIPAS with its 95% interval, then each element and part";
+    groups "pooled index of each element and part of the instrument, 0–100";
+    ..PERIOD;
+    group: Text "`pilot` or `baseline` units, pooled";
+    ..SIPAS_ESTIMATE;
+}
 
-const ATT_GROUP_COLUMNS: [Column; 8] = cat(
-    [
-        INDEX,
-        col("group", Text, "the cohort: first treated period"),
-    ],
-    ATT,
-);
+table! {
+    /// `did.csv`: the pooled 2×2 difference-in-differences.
+    DID = "did.csv", Aggregate,
+        "the pooled 2×2 DiD of SIPAS, pilot against baseline (one row; none when the data cannot give one)";
+    pilot_start: Text "first period of the pilot";
+    estimate: Float "change in pilot units minus change in the baseline, index points";
+    se: Float "its standard error (the four quadrants' full covariance)";
+    lo: Float "lower bound of its 95% interval";
+    hi: Float "upper bound of its 95% interval";
+    pilot_pre: Float "pooled pilot SIPAS before the start";
+    pilot_post: Float "pooled pilot SIPAS from the start on";
+    baseline_pre: Float "pooled baseline SIPAS before the start";
+    baseline_post: Float "pooled baseline SIPAS from the start on";
+}
 
-/// `att_group.csv`: effects by cohort.
-pub const ATT_GROUP: Table = Table::new(
-    "att_group.csv",
-    Stage::Rollout,
-    "the group-time effects aggregated by cohort",
-    &ATT_GROUP_COLUMNS,
-);
+table! {
+    /// `estimates.csv`: every indicator in every domain under the survey design.
+    ESTIMATES = "estimates.csv", Design,
+        "an indicator (item, element, part or index) in a domain and period under the survey design";
+    domain_type: Text "`unit`, `group`, `district`, `kind` or `mode`";
+    domain: Text "the domain: unit code, `pilot`/`baseline`, district name, kind or mode";
+    ..PERIOD;
+    indicator: Text "item or group id (`sipas` for the index)";
+    indicator_kind: Text "`item`, `element`, `part` or `index`";
+    n: Int "answers of the item, or rows of the domain for composites";
+    value: Float "the estimate, 0–100 (empty when suppressed or undefined)";
+    se: Float "its design-based standard error";
+    lo: Float "lower bound of its 95% interval";
+    hi: Float "upper bound of its 95% interval";
+    ci_method: Text "how the bounds were computed";
+    deff: Float "design effect (with-replacement SRS reference)";
+    n_eff: Float "effective sample size n / deff";
+    cv: Float "coefficient of variation se / value";
+    reliable: Bool "n and cv within the design's thresholds";
+    suppressed: Bool "n below the suppression threshold: value fields left empty";
+}
 
-const ATT_CALENDAR_COLUMNS: [Column; 8] =
-    cat([INDEX, col("period", Text, "the calendar period")], ATT);
+table! {
+    /// `modes.csv`: SIPAS by survey mode and the differences between modes.
+    MODES = "modes.csv", Design,
+        "two survey modes in a period: SIPAS of each and their difference (header only with one mode)";
+    /// A row of `modes.csv` ([`MODES`]): SIPAS of two survey modes in one period and their
+    /// difference (modes in name order; SIPAS and SEs as in `estimates.csv`; the difference's
+    /// SE linearised, the covariance of the two domains included). Written by the design
+    /// estimates, read by the report; `None` is an empty field.
+    #[derive(Debug, Clone, PartialEq)]
+    row ModesRow {
+        period: Text "survey period (2024Q1)" as Period;
+        mode_a: Text "the first mode (paper, online, phone…)";
+        mode_b: Text "the second mode";
+        n_a: Int "responses of mode a" as usize;
+        n_b: Int "responses of mode b" as usize;
+        sipas_a: Float "SIPAS of mode a";
+        se_a: Float "its standard error";
+        sipas_b: Float "SIPAS of mode b";
+        se_b: Float "its standard error";
+        difference: Float "SIPAS of a minus SIPAS of b";
+        se: Float "standard error of the difference";
+        lo: Float "lower bound of its 95% interval";
+        hi: Float "upper bound of its 95% interval";
+    }
+}
 
-/// `att_calendar.csv`: effects by calendar period.
-pub const ATT_CALENDAR: Table = Table::new(
-    "att_calendar.csv",
-    Stage::Rollout,
-    "the group-time effects aggregated by calendar period",
-    &ATT_CALENDAR_COLUMNS,
-);
+table! {
+    /// `did_twfe.csv`: the two-way fixed-effects DiD.
+    DID_TWFE = "did_twfe.csv", Evaluation,
+        "a two-way fixed-effects DiD of SIPAS on the unit × period panel";
+    scope: Text "`overall`, `unit` (one pilot unit) or `treatment` (a definition on today's units)";
+    unit_code: Text "the pilot unit, or the treatment definition; empty for overall";
+    estimate: Float "β̂, index points";
+    se_cr1: Float "CR1 cluster-robust standard error (clusters = units)";
+    lo_cr1: Float "lower bound of the CR1 95% interval (t with G − 1 df)";
+    hi_cr1: Float "upper bound of the CR1 95% interval";
+    p_cr1: Float "CR1 p-value of β = 0";
+    p_wild: Float "wild cluster restricted bootstrap p-value";
+    lo_wild: Float "lower bound of the bootstrap 95% interval";
+    hi_wild: Float "upper bound of the bootstrap 95% interval";
+    n_clusters: Int "clusters (units) in the panel";
+    n_treated: Int "treated clusters";
+    n_obs: Int "unit × period cells";
+    ..BOOTSTRAP;
+}
 
-/// `att_overall.csv`: the overall effect under each aggregation.
-pub const ATT_OVERALL: Table = Table::new(
-    "att_overall.csv",
-    Stage::Rollout,
-    "one overall effect on the treated per aggregation",
-    &[
-        INDEX,
-        col(
-            "aggregation",
-            Text,
-            "`simple`, `event`, `group` or `calendar`",
-        ),
-        col(
-            "att",
-            Float,
-            "overall average effect on the treated, index points",
-        ),
-        col("se", Float, "its standard error"),
-        col("ci_low", Float, "lower bound of its 95% interval"),
-        col("ci_high", Float, "upper bound of its 95% interval"),
-    ],
-);
+table! {
+    /// `did_units.csv`: each pilot unit's 2×2 DiD of cell means ([`DidUnitsRow`]).
+    DID_UNITS = "did_units.csv", Evaluation,
+        "a pilot unit's 2×2 DiD of cell means against the baseline";
+    /// A row of `did_units.csv` ([`DID_UNITS`]): a pilot unit's 2×2 DiD of cell means.
+    /// Written by the evaluation, read by the report; `None` is an empty field (the SE is
+    /// `None` when a cell has none).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    row DidUnitsRow {
+        unit_code: Text "the pilot unit";
+        pilot_pre: Float "mean SIPAS of its cells before the start";
+        pilot_post: Float "mean SIPAS of its cells from the start on";
+        baseline_pre: Float "mean SIPAS of the baseline cells before the start";
+        baseline_post: Float "mean SIPAS of the baseline cells from the start on";
+        estimate: Float "(pilot post − pre) − (baseline post − pre)";
+        se: Float "from the cells' survey SEs (cells independent)";
+        lo: Float "lower bound of its 95% interval";
+        hi: Float "upper bound of its 95% interval";
+    }
+}
 
-/// `att_units.csv`: the units of the staggered evaluation.
-pub const ATT_UNITS: Table = Table::new(
-    "att_units.csv",
-    Stage::Rollout,
-    "a unit of the staggered evaluation: its cohort and whether it is used (why not)",
-    &[
-        col("unit_code", Text, "the unit"),
-        col(
-            "group",
-            Text,
-            "its cohort (first treated period; empty: never treated)",
-        ),
-        col("used", Bool, "whether the estimation uses it"),
-        col("reason", Text, "why it is left out (empty when used)"),
-    ],
-);
+table! {
+    /// `event_study.csv`: the event-study coefficients ([`EventStudyRow`]).
+    EVENT_STUDY = "event_study.csv", Evaluation,
+        "an event-study coefficient: pilot minus baseline k periods from the start";
+    /// A row of `event_study.csv` ([`EVENT_STUDY`]): one event-study coefficient (`None` for
+    /// an estimate not identified). Written by the evaluation, read by the report; `None` is
+    /// an empty field.
+    #[derive(Debug, Clone, PartialEq)]
+    row EventStudyRow {
+        k: Int "periods relative to the start (0 = the start)";
+        period: Text "the calendar period" as Period;
+        estimate: Float "β̂_k, index points (0 for the reference period)";
+        se: Float "CR1 standard error (empty for the reference)";
+        lo: Float "lower bound of its 95% interval (t with G − 1 df)";
+        hi: Float "upper bound of its 95% interval";
+        p: Float "two-sided p-value of β_k = 0";
+    }
+}
 
-/// `bacon.csv`: the Goodman-Bacon decomposition of the TWFE estimate.
-pub const BACON: Table = Table::new(
-    "bacon.csv",
-    Stage::Rollout,
-    "a 2×2 comparison of the Goodman-Bacon decomposition, and the TWFE total",
-    &[
-        INDEX,
-        col(
-            "comparison",
-            Text,
-            "the kind of 2×2 comparison (`twfe` for the total row)",
-        ),
-        col("treated", Text, "the treated cohort"),
-        col(
-            "control",
-            Text,
-            "the comparison cohort (`never`: never treated)",
-        ),
-        col("estimate", Float, "the 2×2 DiD estimate"),
-        col("weight", Float, "its weight in the TWFE estimate"),
-        col(
-            "forbidden",
-            Bool,
-            "whether already-treated units serve as controls",
-        ),
-    ],
-);
+impl EventStudyRow {
+    /// Whether this is the reference period (estimate fixed at 0, no SE).
+    pub fn is_reference(&self) -> bool {
+        self.se.is_none() && self.estimate == Some(0.0)
+    }
+}
+
+table! {
+    /// `pretrend.csv`: the joint test of the pre-start coefficients.
+    PRETREND = "pretrend.csv", Evaluation,
+        "the joint Wald test that every pre-start coefficient is 0 (one row; none without a pre-period to test)";
+    q: Int "pre-start coefficients tested";
+    df1: Int "numerator degrees of freedom";
+    df2: Float "denominator degrees of freedom (G − 1)";
+    wald: Float "Wald statistic";
+    f: Float "F = W / q";
+    p: Float "p-value of F";
+    p_wild: Float "wild bootstrap p-value of W";
+    ..BOOTSTRAP;
+}
+
+table! {
+    /// `treatment.csv`: which old units make up each unit with a pilot commune.
+    TREATMENT = "treatment.csv", Treatment,
+        "today's unit holding a pilot commune (after a crosswalk): its old units and treatment intensity";
+    unit_code: Text "today's unit";
+    intensity: Float "share of its pre-merge responses (or population) from pilot communes, 0–1";
+    mixed: Bool "whether it also holds non-pilot communes";
+    old_units: Text "the old units behind it, `|`-separated";
+    pilot_old_units: Text "those of them that are pilot communes";
+    responses: Text "its pre-merge responses";
+    intensity_basis: Text "what the intensity is a share of: `responses` or `population`";
+    population: Float "its population (with `intensity_basis` = population)";
+    old_unit_names: Text "the old units' names, `|`-separated in the order of `old_units`";
+}
+
+table! {
+    /// `att_gt.csv`: Callaway–Sant'Anna group-time effects.
+    ATT_GT = "att_gt.csv", Rollout, "a Callaway–Sant'Anna group-time effect ATT(g, t)";
+    ..INDEX;
+    group: Text "the cohort: first treated period";
+    period: Text "the calendar period";
+    ..ATT;
+}
+
+table! {
+    /// `att_event.csv`: effects by time since the start.
+    ATT_EVENT = "att_event.csv", Rollout,
+        "the group-time effects aggregated by exposure (time since the start)";
+    ..INDEX;
+    exposure: Int "periods since the cohort's start (negative: before)";
+    ..ATT;
+}
+
+table! {
+    /// `att_group.csv`: effects by cohort.
+    ATT_GROUP = "att_group.csv", Rollout, "the group-time effects aggregated by cohort";
+    ..INDEX;
+    group: Text "the cohort: first treated period";
+    ..ATT;
+}
+
+table! {
+    /// `att_calendar.csv`: effects by calendar period.
+    ATT_CALENDAR = "att_calendar.csv", Rollout,
+        "the group-time effects aggregated by calendar period";
+    ..INDEX;
+    period: Text "the calendar period";
+    ..ATT;
+}
+
+table! {
+    /// `att_overall.csv`: the overall effect under each aggregation.
+    ATT_OVERALL = "att_overall.csv", Rollout, "one overall effect on the treated per aggregation";
+    ..INDEX;
+    aggregation: Text "`simple`, `event`, `group` or `calendar`";
+    att: Float "overall average effect on the treated, index points";
+    se: Float "its standard error";
+    ci_low: Float "lower bound of its 95% interval";
+    ci_high: Float "upper bound of its 95% interval";
+}
+
+table! {
+    /// `att_units.csv`: the units of the staggered evaluation.
+    ATT_UNITS = "att_units.csv", Rollout,
+        "a unit of the staggered evaluation: its cohort and whether it is used (why not)";
+    unit_code: Text "the unit";
+    group: Text "its cohort (first treated period; empty: never treated)";
+    used: Bool "whether the estimation uses it";
+    reason: Text "why it is left out (empty when used)";
+}
+
+table! {
+    /// `bacon.csv`: the Goodman-Bacon decomposition of the TWFE estimate.
+    BACON = "bacon.csv", Rollout,
+        "a 2×2 comparison of the Goodman-Bacon decomposition, and the TWFE total";
+    ..INDEX;
+    comparison: Text "the kind of 2×2 comparison (`twfe` for the total row)";
+    treated: Text "the treated cohort";
+    control: Text "the comparison cohort (`never`: never treated)";
+    estimate: Float "the 2×2 DiD estimate";
+    weight: Float "its weight in the TWFE estimate";
+    forbidden: Bool "whether already-treated units serve as controls";
+}
 
 /// Every result table, in the order of the README's list.
 pub const TABLES: [&Table; 18] = [
@@ -773,32 +673,32 @@ pub const TABLES: [&Table; 18] = [
 ];
 
 /// `aggregate-report.json`: rows read and used, channels, cells, the design in words.
-pub const AGGREGATE_REPORT: Document = Document {
-    file: "aggregate-report.json",
-    stage: Stage::Aggregate,
-    doc: "rows read and used by channel, cells, why there is no DiD when there is none, the survey design in words",
-};
+pub const AGGREGATE_REPORT: Document = Document::new(
+    "aggregate-report.json",
+    Stage::Aggregate,
+    "rows read and used by channel, cells, why there is no DiD when there is none, the survey design in words",
+);
 
 /// `evaluation.json`: the options and panel selection of the evaluation.
-pub const EVALUATION_JSON: Document = Document {
-    file: "evaluation.json",
-    stage: Stage::Evaluation,
-    doc: "the evaluation's options, start period, panel selection and pilot units",
-};
+pub const EVALUATION_JSON: Document = Document::new(
+    "evaluation.json",
+    Stage::Evaluation,
+    "the evaluation's options, start period, panel selection and pilot units",
+);
 
 /// `rollout.json`: the staggered evaluation's estimator and options.
-pub const ROLLOUT_JSON: Document = Document {
-    file: "rollout.json",
-    stage: Stage::Rollout,
-    doc: "the staggered evaluation's estimator, comparison group, base period, design variance, bootstrap and level, and its waves",
-};
+pub const ROLLOUT_JSON: Document = Document::new(
+    "rollout.json",
+    Stage::Rollout,
+    "the staggered evaluation's estimator, comparison group, base period, design variance, bootstrap and level, and its waves",
+);
 
 /// `methods.txt`: the methods of every table, in plain English.
-pub const METHODS: Document = Document {
-    file: "methods.txt",
-    stage: Stage::Methods,
-    doc: "how every estimate, interval and test of the folder was computed and how to read it",
-};
+pub const METHODS: Document = Document::new(
+    "methods.txt",
+    Stage::Methods,
+    "how every estimate, interval and test of the folder was computed and how to read it",
+);
 
 /// Every file of the results folder that is not a table.
 pub const DOCUMENTS: [&Document; 4] =
@@ -840,160 +740,6 @@ pub fn field(s: &str) -> std::borrow::Cow<'_, str> {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
         s.into()
-    }
-}
-
-/// Appends a CSV line: the `keys` as they print (codes, periods, counts: never quoted), then
-/// the `values` through [`finite_num`].
-fn push_row(s: &mut String, keys: &[&dyn std::fmt::Display], values: &[Option<f64>]) {
-    for (i, k) in keys.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(s, "{k}");
-    }
-    for v in values {
-        s.push(',');
-        s.push_str(&finite_num(*v));
-    }
-    s.push('\n');
-}
-
-/// A row of `did_units.csv` ([`DID_UNITS`]): a pilot unit's 2×2 DiD of cell means.
-/// Written by the evaluation, read by the report; `None` is an empty field.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct DidUnitsRow {
-    /// The pilot unit.
-    pub unit_code: String,
-    /// Mean SIPAS of its cells before the start.
-    pub pilot_pre: Option<f64>,
-    /// … from the start on.
-    pub pilot_post: Option<f64>,
-    /// Mean SIPAS of the baseline cells before the start.
-    pub baseline_pre: Option<f64>,
-    /// … from the start on.
-    pub baseline_post: Option<f64>,
-    /// `(pilot_post − pilot_pre) − (baseline_post − baseline_pre)`.
-    pub estimate: Option<f64>,
-    /// From the cell SEs (cells independent); `None` when a cell has none.
-    pub se: Option<f64>,
-    /// Lower bound of the 95% interval.
-    pub lo: Option<f64>,
-    /// Upper bound of the 95% interval.
-    pub hi: Option<f64>,
-}
-
-impl DidUnitsRow {
-    /// Appends the row as a CSV line (the columns of [`DID_UNITS`]).
-    pub fn write_line(&self, s: &mut String) {
-        push_row(
-            s,
-            &[&self.unit_code],
-            &[
-                self.pilot_pre,
-                self.pilot_post,
-                self.baseline_pre,
-                self.baseline_post,
-                self.estimate,
-                self.se,
-                self.lo,
-                self.hi,
-            ],
-        );
-    }
-}
-
-/// A row of `event_study.csv` ([`EVENT_STUDY`]): one event-study coefficient.
-/// Written by the evaluation, read by the report; `None` is an empty field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventStudyRow {
-    /// Periods relative to the start (0 = the start period).
-    pub k: i64,
-    /// The calendar period.
-    pub period: Period,
-    /// β̂_k (0 for the reference period); `None` when not identified.
-    pub estimate: Option<f64>,
-    /// CR1 standard error (`None` for the reference).
-    pub se: Option<f64>,
-    /// Lower 95% bound (t with G − 1 df).
-    pub lo: Option<f64>,
-    /// Upper 95% bound.
-    pub hi: Option<f64>,
-    /// Two-sided p-value of `β_k = 0`.
-    pub p: Option<f64>,
-}
-
-impl EventStudyRow {
-    /// Whether this is the reference period (estimate fixed at 0, no SE).
-    pub fn is_reference(&self) -> bool {
-        self.se.is_none() && self.estimate == Some(0.0)
-    }
-
-    /// Appends the row as a CSV line (the columns of [`EVENT_STUDY`]).
-    pub fn write_line(&self, s: &mut String) {
-        push_row(
-            s,
-            &[&self.k, &self.period],
-            &[self.estimate, self.se, self.lo, self.hi, self.p],
-        );
-    }
-}
-
-/// A row of `modes.csv` ([`MODES`]): SIPAS of two survey modes in one period and their
-/// difference. Written by the design estimates, read by the report; `None` is an empty field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModesRow {
-    /// The period.
-    pub period: Period,
-    /// First mode (channel value; modes in name order).
-    pub mode_a: String,
-    /// Second mode.
-    pub mode_b: String,
-    /// Responses of the first mode.
-    pub n_a: usize,
-    /// Responses of the second mode.
-    pub n_b: usize,
-    /// SIPAS of the first mode (as in `estimates.csv`).
-    pub sipas_a: Option<f64>,
-    /// Its standard error (as in `estimates.csv`).
-    pub se_a: Option<f64>,
-    /// SIPAS of the second mode.
-    pub sipas_b: Option<f64>,
-    /// Its standard error.
-    pub se_b: Option<f64>,
-    /// `sipas_a − sipas_b`.
-    pub difference: Option<f64>,
-    /// Linearized SE of the difference (covariance of the two domains included).
-    pub se: Option<f64>,
-    /// Lower bound of the difference's 95% interval.
-    pub lo: Option<f64>,
-    /// Upper bound of the difference's 95% interval.
-    pub hi: Option<f64>,
-}
-
-impl ModesRow {
-    /// Appends the row as a CSV line (the columns of [`MODES`]).
-    pub fn write_line(&self, s: &mut String) {
-        push_row(
-            s,
-            &[
-                &self.period,
-                &field(&self.mode_a),
-                &field(&self.mode_b),
-                &self.n_a,
-                &self.n_b,
-            ],
-            &[
-                self.sipas_a,
-                self.se_a,
-                self.sipas_b,
-                self.se_b,
-                self.difference,
-                self.se,
-                self.lo,
-                self.hi,
-            ],
-        );
     }
 }
 
@@ -1111,5 +857,25 @@ mod tests {
             s,
             "2024Q1,\"online, web\",paper,12,30,80.000000,,82.500000,,-2.500000,,,\n"
         );
+    }
+
+    #[test]
+    fn a_row_type_has_one_field_per_column_of_its_table() {
+        let fields = |line: &str| line.trim_end().split(',').count();
+        let mut s = String::new();
+        DidUnitsRow::default().write_line(&mut s);
+        assert_eq!(fields(&s), DID_UNITS.columns.len());
+        let mut s = String::new();
+        EventStudyRow {
+            k: 0,
+            period: "2024Q1".parse().unwrap(),
+            estimate: None,
+            se: None,
+            lo: None,
+            hi: None,
+            p: None,
+        }
+        .write_line(&mut s);
+        assert_eq!(fields(&s), EVENT_STUDY.columns.len());
     }
 }

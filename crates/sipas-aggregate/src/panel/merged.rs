@@ -131,10 +131,39 @@ pub struct MergedDid {
     /// One row per definition (a definition that cannot be estimated, e.g.
     /// no unmixed pilot unit, is left out).
     pub rows: Vec<(Treatment, DidRow)>,
-    /// Units left out for having no period before the start.
-    pub without_pre_periods: Vec<String>,
     /// Mixed units (left out of `contains_pilot_unmixed`).
     pub mixed: Vec<String>,
+}
+
+impl MergedDid {
+    /// One line per treatment definition, in words: its estimate with its `level` interval
+    /// and units, or why it could not be estimated (for the console and `methods.txt`).
+    pub fn summary(&self, by_population: bool, level: sipas_core::Level) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .rows
+            .iter()
+            .map(|(k, r)| {
+                format!(
+                    "{} {:.2} ({level} CI {:.2} to {:.2}; {} treated of {} units)",
+                    k.label(by_population),
+                    r.estimate,
+                    r.lo_cr1,
+                    r.hi_cr1,
+                    r.n_treated,
+                    r.n_clusters
+                )
+            })
+            .collect();
+        for k in Treatment::ALL {
+            if !self.rows.iter().any(|(t, _)| *t == k) {
+                lines.push(format!(
+                    "{} not estimable (no treated unit left, e.g. every unit with a pilot commune is mixed)",
+                    k.label(by_population)
+                ));
+            }
+        }
+        lines
+    }
 }
 
 /// The TWFE DiD (CR1) under the three treatment definitions. `cells` sorted
@@ -151,10 +180,6 @@ pub fn twfe_merged(
     let with_pre: BTreeSet<usize> = (0..cells.len())
         .filter(|&i| !ix.post(i))
         .map(|i| ix.unit[i])
-        .collect();
-    let without_pre_periods: Vec<String> = (0..ix.unit_codes.len())
-        .filter(|u| !with_pre.contains(u))
-        .map(|u| ix.unit_codes[u].clone())
         .collect();
     let intensity = |i: usize| {
         treatment
@@ -226,11 +251,7 @@ pub fn twfe_merged(
             "no treatment definition on today's units can be estimated",
         ));
     }
-    Ok(MergedDid {
-        rows,
-        without_pre_periods,
-        mixed,
-    })
+    Ok(MergedDid { rows, mixed })
 }
 
 /// (unit, old unit) of every row whose period passes `before`; `None`
@@ -392,14 +413,27 @@ mod tests {
             sipas_core::Level::DEFAULT,
         )
         .unwrap();
-        assert_eq!(m.without_pre_periods, ["01040", "01041", "01042"]);
         assert_eq!(m.mixed.len(), 6);
         let row = |k: Treatment| &m.rows.iter().find(|(t, _)| *t == k).unwrap().1;
         let r = row(Treatment::Intensity);
         assert!(r.lo_cr1 < 4.0 && 4.0 < r.hi_cr1, "{r:?}");
         assert!(r.lo_cr1 > 0.0, "the effect is detected: {r:?}");
+        // The three units without a period before the start are left out.
         assert_eq!(r.n_clusters, 40);
         assert_eq!(r.n_treated, 12);
+        // The summary in words (console and methods.txt): one line per definition.
+        let lines = m.summary(false, sipas_core::Level::DEFAULT);
+        assert_eq!(lines.len(), 3);
+        assert!(lines.contains(&format!(
+            "intensity {:.2} (95% CI {:.2} to {:.2}; 12 treated of 40 units)",
+            r.estimate, r.lo_cr1, r.hi_cr1
+        )));
+        let none = MergedDid {
+            rows: Vec::new(),
+            mixed: Vec::new(),
+        };
+        let lines = none.summary(true, sipas_core::Level::DEFAULT);
+        assert!(lines[1].starts_with("intensity_population not estimable (no treated unit left"));
         // Without mixed units the binary and intensity definitions agree:
         // pure pilot units carry the full effect.
         let r = row(Treatment::ContainsPilotUnmixed);

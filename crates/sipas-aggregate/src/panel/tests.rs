@@ -15,18 +15,14 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/panel")
 }
 
+/// The rows of a reference CSV, each by column name (fields trimmed).
 fn read_csv(name: &str) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(dir().join(name)).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(|f| f.trim().to_string()))
-                .collect()
-        })
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::Fields)
+        .from_path(dir().join(name))
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
         .collect()
 }
 

@@ -4,72 +4,15 @@
 //! every output, linearized and replicated, and the 2×2 DiD.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use sipas_aggregate::design::{CiMethod, DomainType};
 use sipas_aggregate::{
-    AggregateOptions, DesignSpec, DomainEstimates, Responses, Strata, VarianceMethod,
-    estimate_domains,
+    AggregateOptions, DesignSpec, DomainEstimates, Strata, VarianceMethod, estimate_domains,
 };
-use sipas_core::Instrument;
 
 use crate::common::{Key, keyed_rows, num, row_key};
 
-pub(crate) fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/design")
-}
-
-/// The fixture responses with their village, district and (when asked) the
-/// replicate-weight columns of replicates.csv.
-pub(crate) fn responses(with_replicates: bool) -> Responses {
-    let inst = Instrument::from_path(&dir().join("instrument.toml")).unwrap();
-    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (u, p, w, v, dc) = (
-        col("unit_code"),
-        col("period"),
-        col("weight"),
-        col("village"),
-        col("district_code"),
-    );
-    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
-    let mut b = Responses::builder(inst);
-    let (mut village, mut district) = (Vec::new(), Vec::new());
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
-        b.push(f[u], f[p], "survey", f[w].parse().unwrap(), &answers)
-            .unwrap();
-        village.push(f[v]);
-        district.push(f[dc]);
-    }
-    let mut r = b
-        .build()
-        .unwrap()
-        .with_text_column("village", &village)
-        .unwrap()
-        .with_text_column("district_code", &district)
-        .unwrap();
-    if with_replicates {
-        // One row per village: its replicate weight factors.
-        let text = std::fs::read_to_string(dir().join("replicates.csv")).unwrap();
-        let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-        let by_village: HashMap<&str, Vec<f64>> = lines
-            .map(|l| {
-                let f: Vec<&str> = l.split(',').collect();
-                (f[0], f[1..].iter().map(|x| x.parse().unwrap()).collect())
-            })
-            .collect();
-        for (k, name) in header.iter().enumerate().skip(1) {
-            let col = village.iter().map(|v| by_village[v][k - 1]).collect();
-            r = r.with_number_column(name, col).unwrap();
-        }
-    }
-    r
-}
+pub(crate) use crate::design_fixture::{dir, responses};
 
 /// R's numbers: (design, domain_type, domain, period, indicator) → (value, se).
 pub(crate) fn reference() -> HashMap<Key, (f64, f64)> {

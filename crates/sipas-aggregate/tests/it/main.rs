@@ -4,6 +4,7 @@ mod arms;
 mod channels;
 mod common;
 mod design;
+mod design_fixture;
 mod level;
 mod merge;
 mod rollout;

@@ -265,18 +265,12 @@ fn mpdta() -> Vec<UnitSeries> {
     units.into_values().collect()
 }
 
+/// The rows of a reference CSV, each by column name.
 fn read_ref(name: &str) -> Vec<BTreeMap<String, String>> {
-    let text = std::fs::read_to_string(dir().join(name)).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
+    csv::Reader::from_path(dir().join(name))
+        .unwrap()
+        .deserialize()
+        .map(Result::unwrap)
         .collect()
 }
 

@@ -4,10 +4,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context;
+use sipas_aggregate::methods::Methods;
 use sipas_aggregate::{
     AggregateOptions, ChannelClasses, DesignSpec, EvaluationOptions, aggregate_with_design,
-    evaluate, methods_text, read_responses_with, select_panel, write_estimates, write_evaluation,
-    write_results,
+    evaluate, read_responses_with, select_panel, write_estimates, write_evaluation, write_results,
 };
 use sipas_core::{Instrument, Level, PilotSet, UnitRegistry, results, schema};
 
@@ -32,7 +32,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
                 .with_context(|| format!("invalid design file {}", path.display()))?
         }
     };
-    let evaluation = options::evaluation(&a.evaluation, a.level)?;
+    let evaluation = options::evaluation(&a.evaluation, a.level.or_default())?;
     let rollout = options::rollout(a.rollout, &evaluation);
     let rec = Recorder::start();
     super::check_input(input, "clean")?;
@@ -43,17 +43,14 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             instrument: instrument.as_ref(),
             units,
             pilots,
-            channel: &a.channel,
-            channels: options::channel_classes(
-                a.survey_modes.as_deref(),
-                a.rating_channels.as_deref(),
-            )?,
+            channel: &a.channels.channel,
+            channels: a.channels.classes()?,
             design: &design,
             evaluation,
             rollout,
             treatment: None,
             engine: Engine::named(&a.engine, &a.spark_master)?,
-            level: a.level,
+            level: a.level.or_default(),
         },
         staging.path(),
         &a.out,
@@ -221,19 +218,9 @@ pub(crate) fn run_aggregate(
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
     // methods.txt names the design and variance method of every SE.
-    let mut methods = format!(
-        "{}
-
-{}
-{}",
-        methods_text(&ev).trim_end(),
-        indices.report.design,
-        sipas_aggregate::channels::data_methods_text(&indices.report)
-    );
-    methods.push_str(&sipas_aggregate::arms::methods_text(
-        &indices.report.left_out,
-        opts.pilots.start,
-    ));
+    let mut methods = Methods::evaluation(&ev, &indices.report)
+        .data(&indices.report)
+        .left_out(&indices.report, opts.pilots.start);
     if let Some(ts) = treatment {
         treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
     }
@@ -259,7 +246,7 @@ pub(crate) fn run_aggregate(
             shown.display()
         )
     })?;
-    results::write_methods(out, &methods).with_context(|| {
+    methods.write(out).with_context(|| {
         format!(
             "cannot write {}",
             shown.join(results::METHODS.file).display()
@@ -291,7 +278,7 @@ fn staggered(
     weighting: sipas_aggregate::Weighting,
     opts: &sipas_aggregate::rollout::RolloutOptions,
     out: &Path,
-    methods: &mut String,
+    methods: &mut Methods,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
         IndexRollout, bacon, callaway_santanna, series_of_cells, write_rollout,
@@ -321,9 +308,7 @@ fn staggered(
         }],
         &label,
     )?;
-    methods.push_str("\n\n");
-    methods.push_str(sipas_aggregate::rollout::methods_text(&r, b.as_ref(), &label).trim_end());
-    methods.push('\n');
+    methods.staggered(&r, b.as_ref(), &label);
     let waves = pilots.waves().len();
     let interval = r.simple.ci(opts.level).map_or_else(
         || "no SE".to_string(),
@@ -372,7 +357,7 @@ fn treatment_rows(
     ev_opts: &EvaluationOptions,
     out: &Path,
     no_pre: usize,
-    methods: &mut String,
+    methods: &mut Methods,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::panel::{
         append_treatment_rows, intensity_from_population, intensity_from_responses, twfe_merged,
@@ -460,73 +445,13 @@ fn treatment_rows(
                 out.join(results::TREATMENT.file).display()
             )
         })?;
-    let rows: Vec<String> = m
-        .rows
-        .iter()
-        .map(|(k, r)| {
-            format!(
-                "{} {:.2} ({} CI {:.2} to {:.2}; {} treated of {} units)",
-                k.label(by_population),
-                r.estimate,
-                ev_opts.level,
-                r.lo_cr1,
-                r.hi_cr1,
-                r.n_treated,
-                r.n_clusters
-            )
-        })
-        .collect();
-    let mut rows = rows;
-    for k in sipas_aggregate::panel::Treatment::ALL {
-        if !m.rows.iter().any(|(t, _)| *t == k) {
-            rows.push(format!(
-                "{} not estimable (no treated unit left, e.g. every unit with a pilot commune is mixed)",
-                k.label(by_population)
-            ));
-        }
-    }
+    let rows = m.summary(by_population, ev_opts.level);
     say(&format!(
         "aggregate: on today's units: {}; {} units without a period before the start left out, {} mixed units",
         rows.join("; "),
         no_pre,
         m.mixed.len()
     ));
-    let mixed: Vec<String> = t
-        .values()
-        .filter(|u| u.contains_pilot())
-        .map(|u| format!("{} {:.2}", u.unit_code, u.intensity))
-        .collect();
-    let _ = write!(
-        methods,
-        "\nTreatment on today's units. The communes were reorganised (01/12/2024 and 01/07/2025) and the \
-         analysis uses today's units, so a unit may hold pilot and non-pilot communes. Each unit's \
-         treatment intensity is the share of its {} before the first reorganisation that come from \
-         pilot communes (units with a pilot commune: {}). The two-way fixed-effects DiD is estimated three \
-         ways (did_twfe.csv, scope treatment): contains_pilot counts every unit with a pilot commune as \
-         treated (diluted where the unit is mostly non-pilot); {} uses the share as the treatment \
-         (the effect on a fully treated unit if the effect scales with the share); contains_pilot_unmixed \
-         leaves the mixed units out. Results: {}. {} units have no period before the start (e.g. former \
-         Bắc Kạn, surveyed from 2025Q3) and are left out of these comparisons.\n\n\
-         Đơn vị hiện nay. Các xã đã được sắp xếp lại (01/12/2024 và 01/07/2025) nên một đơn vị có thể gồm cả \
-         xã thí điểm và xã không thí điểm. Mức độ can thiệp của mỗi đơn vị là tỷ lệ {} trước lần sắp xếp \
-         đầu tiên thuộc các xã thí điểm. Khác biệt kép được ước lượng theo ba cách: có chứa xã thí điểm, \
-         theo mức độ can thiệp, và bỏ các đơn vị hỗn hợp. {} đơn vị không có kỳ nào trước khi thí điểm bắt \
-         đầu (như tỉnh Bắc Kạn cũ) không được đưa vào so sánh.\n",
-        if by_population {
-            "population (the job's population file, summed over the old units with responses)"
-        } else {
-            "responses"
-        },
-        mixed.join(", "),
-        sipas_aggregate::panel::Treatment::Intensity.label(by_population),
-        rows.join("; "),
-        no_pre,
-        if by_population {
-            "dân số"
-        } else {
-            "phiếu"
-        },
-        no_pre,
-    );
+    methods.treatment(&m, &t, by_population, no_pre, ev_opts.level);
     Ok(())
 }

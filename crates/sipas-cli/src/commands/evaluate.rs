@@ -39,7 +39,7 @@ fn run_evaluate(a: &EvaluateArgs, out: &Path) -> anyhow::Result<Done> {
         replicates: a.replicates,
         seed: a.seed,
         design_variance: a.se.is_some(),
-        level: a.level,
+        level: a.level.or_default(),
     };
     let r = callaway_santanna(&panel.units, &opts).with_context(|| {
         format!(

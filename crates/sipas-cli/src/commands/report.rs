@@ -21,7 +21,7 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitStatus> {
             "the results are not those sipas aggregate wrote (--no-verify reads them anyway)",
         )?;
     }
-    if let Some(wanted) = a.level {
+    if let Some(wanted) = a.level.given {
         check_level(input, wanted)?;
     }
     let staging = super::begin("report", &a.out, &[input], &rec)?;

@@ -25,7 +25,7 @@ pub(crate) fn run(a: &RunArgs) -> anyhow::Result<ExitStatus> {
     if let Some(out) = &a.out {
         job.out.clone_from(out);
     }
-    if let Some(level) = a.level {
+    if let Some(level) = a.level.given {
         job.level = level;
     }
     if job.excel_csv {

@@ -11,7 +11,7 @@ use sipas_aggregate::design::{CiMethod, DomainEstimates, DomainType, EstimateRow
 use sipas_aggregate::sql::{self, Dialect, Engine, SqlOutput, SqlSpec};
 use sipas_aggregate::{
     AggregateOptions, AggregateReport, Arm, CellEstimate, Estimate, GroupEstimate, Indices,
-    evaluate, methods_text, select_panel, write_estimates, write_evaluation, write_results,
+    evaluate, select_panel, write_estimates, write_evaluation, write_results,
 };
 use sipas_core::{Period, results};
 
@@ -352,13 +352,9 @@ pub(crate) fn run(
         Ok(ev) => {
             write_evaluation(&ev, Some(&selection), out)
                 .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
-            let methods = format!(
-                "{}\n\n{}\n{}",
-                methods_text(&ev).trim_end(),
-                indices.report.design,
-                sipas_aggregate::arms::methods_text(&indices.report.left_out, opts.pilots.start)
-            );
-            results::write_methods(out, &methods).with_context(|| {
+            let methods = sipas_aggregate::methods::Methods::evaluation(&ev, &indices.report)
+                .left_out(&indices.report, opts.pilots.start);
+            methods.write(out).with_context(|| {
                 format!(
                     "cannot write {}",
                     shown.join(results::METHODS.file).display()

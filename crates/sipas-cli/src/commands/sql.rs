@@ -80,9 +80,8 @@ pub(crate) fn run(a: &SqlArgs) -> anyhow::Result<ExitStatus> {
     let (instrument, has_channel, has_weight, has_old_unit_code) =
         table_facts(&a.table, instrument, &design)?;
     let mut opts = AggregateOptions::new(units, pilots);
-    opts.channel.clone_from(&a.channel);
-    opts.channels =
-        crate::options::channel_classes(a.survey_modes.as_deref(), a.rating_channels.as_deref())?;
+    opts.channel.clone_from(&a.channels.channel);
+    opts.channels = a.channels.classes()?;
     let spec = SqlSpec {
         instrument: &instrument,
         opts: &opts,

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use polars::prelude::SerReader as _;
 
-use crate::common::{code, sipas, stderr};
+use crate::common::{AGGREGATE_ING, code, sipas, stderr, succeeds};
 
 const ITEMS: &str = "a1,a2,a3,a4,b1,b2,b3,b4,b5,c1,c2,c3,c4,c5,c6,d1,d2,d3,e1,e2,e3,e4";
 
@@ -552,20 +552,7 @@ fn check_counts(c: &Case) -> Option<String> {
 /// `dir/ing` (ingested, 2,000 generated rows) and `dir/res` (aggregated from it).
 fn aggregated(dir: &Path) {
     crate::common::ingested(dir);
-    let a = sipas(
-        dir,
-        &[
-            "-q",
-            "aggregate",
-            "--data",
-            "ing",
-            "--out",
-            "res",
-            "--replicates",
-            "49",
-        ],
-    );
-    assert!(code(&a) <= 1, "{}", stderr(&a));
+    succeeds(dir, &[&AGGREGATE_ING[..], &["--replicates", "49"]].concat());
 }
 
 #[test]
@@ -590,15 +577,7 @@ fn later_stage_matrix_refuses_and_keeps_the_previous_results() {
     };
     expect(
         "aggregate with an unknown --channel",
-        &[
-            "aggregate",
-            "--data",
-            "ing",
-            "--out",
-            "res",
-            "--channel",
-            "carrier-pigeon",
-        ],
+        &[&AGGREGATE_ING[..], &["--channel", "carrier-pigeon"]].concat(),
         &["carrier-pigeon"],
     );
     expect(

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::common::{code, sipas, stderr};
+use crate::common::{code, generate_job, run_job, stderr};
 
 /// The first of `names` found on `PATH` (or as given, when it is a path).
 fn find(env: &str, names: &[&str]) -> Option<PathBuf> {
@@ -190,22 +190,12 @@ fn the_report_renders_in_a_browser_without_errors_at_desktop_and_phone_width() {
 
     // A report of the demo's shape (177 units, 12 pilots, 12 quarters), with fewer responses.
     let tmp = tempfile::tempdir().unwrap();
-    let job = r#"
-out = "result"
-instrument = "sipas-2023"
-
-[generate]
-responses = 42480
-seed = 11
-first_period = "2023Q1"
-last_period = "2025Q4"
-pilot_effect = 0.35
-
-[evaluation]
-replicates = 199
-"#;
-    std::fs::write(tmp.path().join("job.toml"), job).unwrap();
-    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    let periods = ("2023Q1", "2025Q4");
+    let more = "pilot_effect = 0.35\n\n[evaluation]\nreplicates = 199\n";
+    let out = run_job(
+        tmp.path(),
+        &generate_job("sipas-2023", 42480, 11, periods, more),
+    );
     assert!(code(&out) <= 1, "{}", stderr(&out));
     let index = tmp.path().join("result/report/index.html");
     assert!(index.is_file());

@@ -4,49 +4,13 @@
 //! intervals for that design (fixtures/reference/design/reference.csv).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
-use sipas_aggregate::{
-    AggregateOptions, DesignSpec, Responses, Strata, aggregate_with_design, write_results,
-};
-use sipas_core::{Instrument, bundled};
+use sipas_aggregate::{AggregateOptions, DesignSpec, Strata, aggregate_with_design, write_results};
+use sipas_core::bundled;
 use sipas_report::spec::trend_spec;
 use sipas_report::{SeriesRole, load_results, render_html};
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/design")
-}
-
-fn responses() -> Responses {
-    let inst = Instrument::from_path(&dir().join("instrument.toml")).unwrap();
-    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let items: Vec<usize> = ["q1", "q2", "q3", "q4", "q5"].map(col).to_vec();
-    let mut b = Responses::builder(inst);
-    let (mut village, mut district) = (Vec::new(), Vec::new());
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
-        b.push(
-            f[col("unit_code")],
-            f[col("period")],
-            "survey",
-            f[col("weight")].parse().unwrap(),
-            &answers,
-        )
-        .unwrap();
-        village.push(f[col("village")]);
-        district.push(f[col("district_code")]);
-    }
-    b.build()
-        .unwrap()
-        .with_text_column("village", &village)
-        .unwrap()
-        .with_text_column("district_code", &district)
-        .unwrap()
-}
+use crate::design_fixture::{dir, responses};
 
 /// R's clustered (value, se) of SIPAS by (domain_type, domain, period).
 fn r_clustered() -> HashMap<(String, String, String), (f64, f64)> {
@@ -71,7 +35,8 @@ fn trend_bands_are_the_declared_designs_intervals() {
         cluster: Some("village".into()),
         ..DesignSpec::default()
     };
-    let (ix, _) = aggregate_with_design(&responses(), &AggregateOptions::bundled(), &spec).unwrap();
+    let (ix, _) =
+        aggregate_with_design(&responses(false), &AggregateOptions::bundled(), &spec).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     write_results(&ix, tmp.path()).unwrap();
     let results = load_results(tmp.path()).unwrap();

@@ -5,6 +5,8 @@ mod browser;
 mod common;
 mod contract;
 mod coverage;
+#[path = "../../../sipas-aggregate/tests/it/design_fixture.rs"]
+mod design_fixture;
 mod design_report;
 mod evaluate;
 mod hostile_cells;

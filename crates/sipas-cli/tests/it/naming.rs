@@ -8,7 +8,7 @@ use clap::CommandFactory;
 use sipas_cli::args::Args;
 use sipas_cli::job::Job;
 
-use crate::common::{code, sipas, stderr};
+use crate::common::{cleaned, code, sipas, succeeds};
 
 /// The stages and their old input flag (hidden alias), if any.
 const STAGES: [(&str, Option<&str>); 6] = [
@@ -198,24 +198,9 @@ fn stages_chain_by_input_and_out_and_run_writes_under_the_working_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let ok = |args: &[&str]| {
-        let out = sipas(d, args);
-        assert!(code(&out) <= 1, "{args:?}: {}", stderr(&out));
+        succeeds(d, args);
     };
-    // Periods before 01/12/2024: the generated rows carry the 177 units' codes, valid until then.
-    ok(&[
-        "-q",
-        "generate",
-        "-n",
-        "2000",
-        "--seed",
-        "1",
-        "--last-period",
-        "2024Q4",
-        "-o",
-        "g/r.csv",
-    ]);
-    ok(&["-q", "ingest", "g/r.csv", "-o", "i"]);
-    ok(&["-q", "clean", "i", "-o", "c"]);
+    cleaned(d, 2000, 1);
     ok(&["-q", "aggregate", "c", "-o", "a", "--replicates", "0"]);
     ok(&["-q", "report", "a", "-o", "r", "-l", "en"]);
     let page = fs::read_to_string(d.join("r/index.html")).unwrap();

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::fs;
 
-use crate::common::{code, num, read_csv, sipas, stderr};
+use crate::common::{
+    code, generate_job, kobo_record, kobo_server, names_in, num, read_csv, run_job, run_kobo_job,
+    sipas, stderr,
+};
 
 #[test]
 fn bundled_demo_job_parses() {
@@ -19,18 +22,8 @@ fn bundled_demo_job_parses() {
 #[test]
 fn run_writes_every_stage_and_the_counts_reconcile() {
     let tmp = tempfile::tempdir().unwrap();
-    let job = r#"
-out = "result"
-instrument = "sipas-2017"
-
-[generate]
-responses = 14160
-seed = 7
-first_period = "2023Q3"
-last_period = "2024Q2"
-"#;
-    fs::write(tmp.path().join("job.toml"), job).unwrap();
-    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    let job = generate_job("sipas-2017", 14160, 7, ("2023Q3", "2024Q2"), "");
+    let out = run_job(tmp.path(), &job);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let root = tmp.path().join("result");
 
@@ -491,65 +484,19 @@ token_env = "SIPAS_TEST_TOKEN_THAT_IS_NOT_SET"
 /// token from the environment; the records reach ingest, clean and aggregate.
 #[test]
 fn run_syncs_a_kobo_source_then_ingests_its_records() {
-    let items = sipas_core::bundled::instrument("sipas-2017")
-        .unwrap()
-        .item_ids()
-        .iter()
-        .map(|s| (*s).to_string())
-        .collect::<Vec<_>>();
-    let record = |id: &str, unit: &str, answer: &str| {
-        let mut m = serde_json::Map::new();
-        m.insert("_uuid".into(), id.into());
-        m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
-        m.insert("thong_tin/ma_xa".into(), unit.into());
-        m.insert("ky_khao_sat".into(), "2024Q1".into());
-        for it in &items {
-            m.insert(format!("nhom/{it}"), answer.into());
-        }
-        serde_json::Value::Object(m)
-    };
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
-    let page2 = format!("{base}/api/v2/assets/aBcD1234/data/?format=json&page=2");
-    let pages = [
-        serde_json::json!({"count": 3, "next": page2, "previous": null,
-            "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
-        serde_json::json!({"count": 3, "next": null, "previous": null,
-            "results": [record("k-3", "05443", "2")]}),
-    ];
-    let handle = std::thread::spawn(move || {
-        let mut auth = Vec::new();
-        for page in &pages {
-            let Ok(Some(rq)) = server.recv_timeout(std::time::Duration::from_secs(20)) else {
-                break;
-            };
-            auth.push(
-                rq.headers()
-                    .iter()
-                    .find(|h| h.field.equiv("Authorization"))
-                    .map(|h| h.value.as_str().to_owned()),
-            );
-            let resp = tiny_http::Response::from_string(page.to_string()).with_header(
-                tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
-            );
-            let _ = rq.respond(resp);
-        }
-        auth
+    let (base, handle) = kobo_server(|base| {
+        let page2 = format!("{base}/api/v2/assets/aBcD1234/data/?format=json&page=2");
+        let record = |id: &str, unit: &str, answer: &str| kobo_record(id, unit, answer, true);
+        vec![
+            serde_json::json!({"count": 3, "next": page2, "previous": null,
+                "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
+            serde_json::json!({"count": 3, "next": null, "previous": null,
+                "results": [record("k-3", "05443", "2")]}),
+        ]
     });
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(
-        tmp.path().join("job.toml"),
-        format!(
-            "out = \"o\"\ninstrument = \"sipas-2017\"\n[[source]]\nname = \"kobo-test\"\nkind = \"kobo\"\nserver = \"{base}\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_KOBO_TOKEN\"\n"
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sipas"))
-        .args(["run", "--config", "job.toml"])
-        .current_dir(tmp.path())
-        .env("SIPAS_TEST_KOBO_TOKEN", "s3cret-token-value")
-        .output()
-        .unwrap();
+    let settings = "out = \"o\"\ninstrument = \"sipas-2017\"\n";
+    let out = run_kobo_job(tmp.path(), settings, &base, "s3cret-token-value", false);
     let auth = handle.join().unwrap();
     let e = stderr(&out);
     // Exit 1: the run completed, but 11 of the 12 pilot units have no data.
@@ -634,13 +581,8 @@ fn the_period_layout_gives_the_same_results_as_one_file() {
     }
     for stage in ["ingest", "clean"] {
         let parts = dir.join("period").join(stage).join("responses");
-        let mut names: Vec<String> = fs::read_dir(&parts)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
         assert_eq!(
-            names,
+            names_in(&parts),
             [
                 "_schema.parquet",
                 "period=2023Q3",

@@ -18,6 +18,15 @@ fn report(path: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `sipas ingest INPUT`, then `extra`, into `dir/out`.
+fn ingest(dir: &Path, input: &Path, extra: &[&str], out: &str) -> std::process::Output {
+    let input = input.to_str().unwrap();
+    sipas(
+        dir,
+        &[&["ingest", input][..], extra, &["--out", out]].concat(),
+    )
+}
+
 /// The truth's rows.
 fn truth() -> Vec<HashMap<String, String>> {
     read_csv(&platform().join("truth.csv"))
@@ -78,7 +87,7 @@ fn check_export(input: &str, extra_read: u64) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let path = platform().join(input);
-    let ing = sipas(dir, &["ingest", path.to_str().unwrap(), "--out", "ing"]);
+    let ing = ingest(dir, &path, &[], "ing");
     // The rejected submission is excluded by policy: not a data problem.
     assert_eq!(code(&ing), 0, "{input}: {}", stderr(&ing));
     let truth = truth();
@@ -214,10 +223,7 @@ fn odk_csv_zip_with_a_repeat_table() {
 fn repeat_tables_and_pages_are_noted_in_the_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let zip = platform().join("odk_csv.zip");
-    let ing = sipas(
-        tmp.path(),
-        &["ingest", zip.to_str().unwrap(), "--out", "ing"],
-    );
+    let ing = ingest(tmp.path(), &zip, &[], "ing");
     assert_eq!(code(&ing), 0, "{}", stderr(&ing));
     assert!(
         stderr(&ing).contains("sipas_2017-grp_visits.csv: repeat group table (24 rows, linked to their submissions by `PARENT_KEY`)"),
@@ -225,10 +231,7 @@ fn repeat_tables_and_pages_are_noted_in_the_summary() {
         stderr(&ing)
     );
     let pages = platform().join("kobo_json");
-    let ing = sipas(
-        tmp.path(),
-        &["ingest", pages.to_str().unwrap(), "--out", "ing2"],
-    );
+    let ing = ingest(tmp.path(), &pages, &[], "ing2");
     let rep = report(&tmp.path().join("ing2/ingest-report.json"));
     let notes: Vec<&str> = rep["notes"]
         .as_array()
@@ -268,17 +271,7 @@ fn review_policies_include_and_approved_only() {
     let approved = truth.iter().filter(|r| r["review"] == "approved").count() as u64;
     for (policy, accepted) in [("include", truth.len() as u64), ("approved-only", approved)] {
         let out = format!("ing-{policy}");
-        let ing = sipas(
-            tmp.path(),
-            &[
-                "ingest",
-                odata.to_str().unwrap(),
-                "--review",
-                policy,
-                "--out",
-                &out,
-            ],
-        );
+        let ing = ingest(tmp.path(), &odata, &["--review", policy], &out);
         assert_eq!(code(&ing), 0, "{}", stderr(&ing));
         let rep = report(&tmp.path().join(out).join("ingest-report.json"));
         assert_eq!(rep["totals"]["accepted"], accepted, "{policy}");
@@ -294,23 +287,12 @@ fn review_policies_include_and_approved_only() {
 #[test]
 fn a_mapped_answer_that_is_still_invalid_stops_the_run_at_start_up() {
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(
-        tmp.path().join("m.toml"),
-        "[answers]\n\"Không biết/Không trả lời\" = 7\n",
-    )
-    .unwrap();
     let csv = platform().join("kobo_labels.csv");
-    let ing = sipas(
-        tmp.path(),
-        &[
-            "ingest",
-            csv.to_str().unwrap(),
-            "--mapping",
-            "m.toml",
-            "--out",
-            "ing",
-        ],
-    );
+    let ingest_with = |mapping: &str| {
+        fs::write(tmp.path().join("m.toml"), mapping).unwrap();
+        ingest(tmp.path(), &csv, &["--mapping", "m.toml"], "ing")
+    };
+    let ing = ingest_with("[answers]\n\"Không biết/Không trả lời\" = 7\n");
     assert_eq!(code(&ing), 2, "{}", stderr(&ing));
     assert!(
         stderr(&ing).contains("\"Không biết/Không trả lời\" = 7"),
@@ -319,22 +301,7 @@ fn a_mapped_answer_that_is_still_invalid_stops_the_run_at_start_up() {
     );
     assert!(!tmp.path().join("ing/responses.parquet").exists());
     // Sent to missing explicitly, the same label is read as missing.
-    fs::write(
-        tmp.path().join("m.toml"),
-        "[answers]\n\"Không biết/Không trả lời\" = \"missing\"\n",
-    )
-    .unwrap();
-    let ing = sipas(
-        tmp.path(),
-        &[
-            "ingest",
-            csv.to_str().unwrap(),
-            "--mapping",
-            "m.toml",
-            "--out",
-            "ing",
-        ],
-    );
+    let ing = ingest_with("[answers]\n\"Không biết/Không trả lời\" = \"missing\"\n");
     assert_eq!(code(&ing), 0, "{}", stderr(&ing));
 }
 
@@ -356,17 +323,7 @@ fn repeats_keep_writes_each_repeat_table_keyed_to_its_submission() {
     ] {
         let out = format!("ing-{input}");
         let path = platform().join(input);
-        let ing = sipas(
-            tmp.path(),
-            &[
-                "ingest",
-                path.to_str().unwrap(),
-                "--repeats",
-                "keep",
-                "--out",
-                &out,
-            ],
-        );
+        let ing = ingest(tmp.path(), &path, &["--repeats", "keep"], &out);
         assert_eq!(code(&ing), 0, "{}", stderr(&ing));
         let rows = read_csv(&tmp.path().join(&out).join("repeats").join(file));
         // 16 of 24 submissions list visits: 8 × (1 + 2) = 24 rows.

@@ -6,10 +6,15 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{code, ingested, sipas, stderr};
+use sipas_cli::manifest::Manifest;
+
+use crate::common::{
+    AGGREGATE_ING, aggregate_ing, assert_refused, code, ingested, kobo_record, kobo_server,
+    run_kobo_job, sipas, stderr,
+};
 
 /// Every file under `dir`: relative path → bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -64,21 +69,20 @@ impl Rng {
 }
 
 fn aggregate_args(seed: u64) -> Vec<String> {
-    [
-        "-q",
-        "aggregate",
-        "--data",
-        "ing",
-        "--out",
-        "res",
-        "--replicates",
-        "49",
-        "--seed",
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .chain([seed.to_string()])
-    .collect()
+    let seed = seed.to_string();
+    [&AGGREGATE_ING[..], &["--replicates", "49", "--seed", &seed]]
+        .concat()
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+/// `sipas -q report --results res --out OUT`, then `extra`, in `dir`.
+fn report(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    sipas(
+        dir,
+        &[&["-q", "report", "--results", "res", "--out", out], extra].concat(),
+    )
 }
 
 fn run_job(dir: &Path, seed: u64) {
@@ -91,6 +95,70 @@ fn run_job(dir: &Path, seed: u64) {
         ),
     )
     .unwrap();
+}
+
+/// Runs `args` in `dir` to the end: it succeeds, leaves nothing behind, and the manifest of
+/// `results` (written by `stage`) verifies. How long it took, and the manifest.
+fn completes(
+    dir: &Path,
+    args: &[String],
+    results: &Path,
+    stage: &str,
+    what: &str,
+) -> (Duration, Manifest) {
+    let t0 = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_sipas"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let took = t0.elapsed();
+    assert_eq!(code(&out), 0, "{what}: {}", stderr(&out));
+    assert!(leftovers(dir).is_empty(), "{what}: {:?}", leftovers(dir));
+    (took, sipas_cli::manifest::verify(results, stage).unwrap())
+}
+
+/// What the kills of a run left: the old results, new ones, and how many stopped it half way.
+#[derive(Default)]
+struct Kills {
+    old: usize,
+    new: usize,
+    mid_run: usize,
+}
+
+impl Kills {
+    /// Starts `args` in `dir` and kills it after `delay`; then `target` must hold `old` or
+    /// complete new results. Whether they are new.
+    fn kill(
+        &mut self,
+        dir: &Path,
+        args: &[String],
+        delay: Duration,
+        (target, old): (&Path, &BTreeMap<String, Vec<u8>>),
+        what: &str,
+    ) -> bool {
+        start_and_kill(dir, args, delay);
+        if !leftovers(dir).is_empty() {
+            self.mid_run += 1;
+        }
+        let new = assert_old_or_new(target, old, what);
+        if new {
+            self.new += 1;
+        } else {
+            self.old += 1;
+        }
+        new
+    }
+
+    /// Prints the counts; some kills must have stopped the run half way (else the delays did
+    /// not span the run, and the test proved nothing).
+    fn check(&self, stage: &str) {
+        eprintln!(
+            "{stage}: {} kills left the old results, {} the new ones; {} left a staging folder",
+            self.old, self.new, self.mid_run
+        );
+        assert!(self.mid_run > 0);
+    }
 }
 
 /// Starts `args` in `dir`, kills it after `delay`, and returns whether it had already ended.
@@ -165,15 +233,7 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
     let dir = tmp.path();
     ingested(dir);
     let res = dir.join("res");
-    let t0 = Instant::now();
-    let first = Command::new(env!("CARGO_BIN_EXE_sipas"))
-        .args(aggregate_args(1000))
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let full = t0.elapsed();
-    assert_eq!(code(&first), 0, "{}", stderr(&first));
-    let m = sipas_cli::manifest::verify(&res, "aggregate").unwrap();
+    let (full, m) = completes(dir, &aggregate_args(1000), &res, "aggregate", "first");
     assert_eq!(m.stage, "aggregate");
     assert_eq!(m.rows["rows_read"], 2000);
     assert!(m.outputs.iter().any(|f| f.path == "unit_period.csv"));
@@ -182,83 +242,34 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
 
     let mut rng = Rng(15);
     let mut old = snapshot(&res);
-    let (mut new_seen, mut old_seen, mut stopped_mid_run) = (0, 0, 0);
+    let mut kills = Kills::default();
     let span = (full.as_millis() as u64 * 13 / 10).max(50);
     for k in 0..12 {
         let delay = Duration::from_millis(rng.below(span));
-        start_and_kill(dir, &aggregate_args(k), delay);
         let what = format!("aggregate killed after {delay:?}");
-        if !leftovers(dir).is_empty() {
-            stopped_mid_run += 1;
-        }
-        if assert_old_or_new(&res, &old, &what) {
-            new_seen += 1;
-        } else {
-            old_seen += 1;
-        }
+        kills.kill(dir, &aggregate_args(k), delay, (&res, &old), &what);
         // The next run repairs and cleans what the killed one left, then completes.
-        let next = Command::new(env!("CARGO_BIN_EXE_sipas"))
-            .args(aggregate_args(100 + k))
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert_eq!(code(&next), 0, "{what}: {}", stderr(&next));
-        assert!(leftovers(dir).is_empty(), "{what}: {:?}", leftovers(dir));
-        sipas_cli::manifest::verify(&res, "aggregate").unwrap();
+        completes(dir, &aggregate_args(100 + k), &res, "aggregate", &what);
         old = snapshot(&res);
     }
-    eprintln!(
-        "aggregate: {old_seen} kills left the old results, {new_seen} the new ones; {stopped_mid_run} left a staging folder"
-    );
-    // Not vacuous: the delays span the run, so some kills stopped it half way.
-    assert!(stopped_mid_run > 0);
+    kills.check("aggregate");
 
     // A stage that stops on an error leaves the previous results exactly as they were.
-    let failed = sipas(
-        dir,
-        &[
-            "-q",
-            "aggregate",
-            "--data",
-            "ing",
-            "--out",
-            "res",
-            "--channel",
-            "nosuch",
-        ],
-    );
-    assert_eq!(code(&failed), 2, "{}", stderr(&failed));
-    assert!(stderr(&failed).contains("no rows of channel `nosuch`"));
+    let failed = aggregate_ing(dir, &["--channel", "nosuch"]);
+    assert_refused(&failed, "no rows of channel `nosuch`");
     assert!(snapshot(&res) == old, "a failed aggregate changed res/");
     assert!(leftovers(dir).is_empty(), "{:?}", leftovers(dir));
     // A results folder that holds the input would lose it: refused before anything is written.
     let inside = sipas(dir, &["-q", "aggregate", "--data", "ing", "--out", "."]);
-    assert_eq!(code(&inside), 2);
-    assert!(
-        stderr(&inside).contains("the input ing is inside the output folder ."),
-        "{}",
-        stderr(&inside)
-    );
+    assert_refused(&inside, "the input ing is inside the output folder .");
     assert!(snapshot(&res) == old);
 
     // report reads only results that match their manifest.
-    let rep = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
+    let rep = report(dir, "rep", &[]);
     assert!(code(&rep) <= 1, "{}", stderr(&rep));
     sipas_cli::manifest::verify(&dir.join("rep"), "report").unwrap();
     // `--lang en`: the same report with English labels; charts redrawn in English.
-    let en = sipas(
-        dir,
-        &[
-            "-q",
-            "report",
-            "--results",
-            "res",
-            "--out",
-            "rep-en",
-            "--lang",
-            "en",
-        ],
-    );
+    let en = report(dir, "rep-en", &["--lang", "en"]);
     assert!(code(&en) <= 1, "{}", stderr(&en));
     let page = fs::read_to_string(dir.join("rep-en/index.html")).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
@@ -270,40 +281,19 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
         fs::read(dir.join("rep/pilots.png")).unwrap(),
         fs::read(dir.join("rep-en/pilots.png")).unwrap()
     );
-    let bad = sipas(
-        dir,
-        &[
-            "-q",
-            "report",
-            "--results",
-            "res",
-            "--out",
-            "x",
-            "--lang",
-            "fr",
-        ],
-    );
+    let bad = report(dir, "x", &["--lang", "fr"]);
     assert_eq!(code(&bad), 2);
     let mut text = fs::read_to_string(res.join("unit_period.csv")).unwrap();
     text = text.replacen(',', ";", 1);
     fs::write(res.join("unit_period.csv"), text).unwrap();
-    let refused = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
-    assert_eq!(code(&refused), 2);
-    let msg = stderr(&refused);
-    assert!(
-        msg.contains("res/unit_period.csv differs from res/manifest.json: rerun `sipas aggregate`"),
-        "{msg}"
+    assert_refused(
+        &report(dir, "rep", &[]),
+        "res/unit_period.csv differs from res/manifest.json: rerun `sipas aggregate`",
     );
     // The refused report left the previous one as it was.
     sipas_cli::manifest::verify(&dir.join("rep"), "report").unwrap();
     fs::remove_file(res.join("manifest.json")).unwrap();
-    let refused = sipas(dir, &["-q", "report", "--results", "res", "--out", "rep"]);
-    assert_eq!(code(&refused), 2);
-    assert!(
-        stderr(&refused).contains("res/manifest.json is missing"),
-        "{}",
-        stderr(&refused)
-    );
+    assert_refused(&report(dir, "rep", &[]), "res/manifest.json is missing");
 
     // aggregate refuses an ingest folder changed since ingest wrote it, and writes nothing.
     let before = snapshot(&res);
@@ -312,13 +302,9 @@ fn aggregate_killed_leaves_old_or_new_results_and_report_checks_the_manifest() {
         .open(dir.join("ing/quarantine.csv"))
         .unwrap();
     std::io::Write::write_all(&mut q, b"\n").unwrap();
-    let refused = sipas(dir, &["-q", "aggregate", "--data", "ing", "--out", "res"]);
-    assert_eq!(code(&refused), 2);
-    assert!(
-        stderr(&refused)
-            .contains("ing/quarantine.csv differs from ing/manifest.json: rerun `sipas ingest`"),
-        "{}",
-        stderr(&refused)
+    assert_refused(
+        &aggregate_ing(dir, &[]),
+        "ing/quarantine.csv differs from ing/manifest.json: rerun `sipas ingest`",
     );
     assert!(snapshot(&res) == before);
 }
@@ -333,15 +319,7 @@ fn run_killed_leaves_old_or_new_results_and_no_spill() {
         .iter()
         .map(ToString::to_string)
         .collect();
-    let t0 = Instant::now();
-    let first = Command::new(env!("CARGO_BIN_EXE_sipas"))
-        .args(&args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let full = t0.elapsed();
-    assert_eq!(code(&first), 0, "{}", stderr(&first));
-    let m = sipas_cli::manifest::verify(&out, "run").unwrap();
+    let (full, m) = completes(dir, &args, &out, "run", "first");
     assert_eq!(m.rows["ingest.rows_read"], 2000);
     for stage in ["ingest", "clean", "results", "report"] {
         sipas_cli::manifest::verify(&out.join(stage), stage).unwrap();
@@ -349,93 +327,38 @@ fn run_killed_leaves_old_or_new_results_and_no_spill() {
 
     let mut rng = Rng(1515);
     let mut old = snapshot(&out);
-    let (mut new_seen, mut old_seen, mut stopped_mid_run) = (0, 0, 0);
+    let mut kills = Kills::default();
     let span = (full.as_millis() as u64 * 12 / 10).max(50);
     for k in 0..10 {
         run_job(dir, 2 + k);
         let delay = Duration::from_millis(rng.below(span));
-        start_and_kill(dir, &args, delay);
         let what = format!("run killed after {delay:?}");
-        if !leftovers(dir).is_empty() {
-            stopped_mid_run += 1;
-        }
-        if assert_old_or_new(&out, &old, &what) {
-            new_seen += 1;
-            if out.is_dir() {
-                old = snapshot(&out);
-            }
-        } else {
-            old_seen += 1;
+        if kills.kill(dir, &args, delay, (&out, &old), &what) && out.is_dir() {
+            old = snapshot(&out);
         }
         if k == 4 || k == 9 {
-            let next = Command::new(env!("CARGO_BIN_EXE_sipas"))
-                .args(&args)
-                .current_dir(dir)
-                .output()
-                .unwrap();
-            assert_eq!(code(&next), 0, "{what}: {}", stderr(&next));
-            assert!(leftovers(dir).is_empty(), "{what}: {:?}", leftovers(dir));
-            sipas_cli::manifest::verify(&out, "run").unwrap();
+            completes(dir, &args, &out, "run", &what);
             old = snapshot(&out);
         }
     }
-    eprintln!(
-        "run: {old_seen} kills left the old results, {new_seen} the new ones; {stopped_mid_run} left a staging folder"
-    );
-    assert!(stopped_mid_run > 0);
+    kills.check("run");
 }
 
 /// `sipas run` replaces `OUT` whole, but the platform store `OUT/raw/` (records and watermark)
 /// carries over: a second run that receives nothing new still ingests the records of the first.
 #[test]
 fn run_keeps_the_platform_store_across_runs() {
-    let items = sipas_core::bundled::instrument("sipas-2017")
-        .unwrap()
-        .item_ids()
-        .iter()
-        .map(|s| (*s).to_string())
-        .collect::<Vec<_>>();
-    let record = |id: &str, unit: &str, answer: &str| {
-        let mut m = serde_json::Map::new();
-        m.insert("_uuid".into(), id.into());
-        m.insert("_submission_time".into(), "2024-02-10T08:00:00".into());
-        m.insert("ma_xa".into(), unit.into());
-        m.insert("ky_khao_sat".into(), "2024Q1".into());
-        for it in &items {
-            m.insert(it.clone(), answer.into());
-        }
-        serde_json::Value::Object(m)
-    };
-    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
     // First run: two records; second run: nothing new.
-    let pages = [
-        serde_json::json!({"count": 2, "next": null, "previous": null,
-            "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
-        serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
-    ];
-    let handle = std::thread::spawn(move || {
-        let mut served = 0;
-        for page in &pages {
-            let Ok(Some(rq)) = server.recv_timeout(Duration::from_secs(20)) else {
-                break;
-            };
-            let resp = tiny_http::Response::from_string(page.to_string()).with_header(
-                tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
-            );
-            let _ = rq.respond(resp);
-            served += 1;
-        }
-        served
+    let (base, handle) = kobo_server(|_| {
+        let record = |id: &str, unit: &str, answer: &str| kobo_record(id, unit, answer, false);
+        vec![
+            serde_json::json!({"count": 2, "next": null, "previous": null,
+                "results": [record("k-1", "05443", "4"), record("k-2", "05446", "5")]}),
+            serde_json::json!({"count": 0, "next": null, "previous": null, "results": []}),
+        ]
     });
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(
-        tmp.path().join("job.toml"),
-        format!(
-            "out = \"o\"\ninstrument = \"sipas-2017\"\n[evaluation]\nreplicates = 0\n[[source]]\nname = \"kobo-test\"\nkind = \"kobo\"\nserver = \"{base}\"\nasset = \"aBcD1234\"\ntoken_env = \"SIPAS_TEST_KOBO_TOKEN\"\n"
-        ),
-    )
-    .unwrap();
+    let settings = "out = \"o\"\ninstrument = \"sipas-2017\"\n[evaluation]\nreplicates = 0\n";
     let rows_read = || {
         let r: serde_json::Value = serde_json::from_str(
             &fs::read_to_string(tmp.path().join("o/ingest/ingest-report.json")).unwrap(),
@@ -444,17 +367,12 @@ fn run_keeps_the_platform_store_across_runs() {
         r["totals"]["rows_read"].as_u64().unwrap()
     };
     for _ in 0..2 {
-        let out = Command::new(env!("CARGO_BIN_EXE_sipas"))
-            .args(["-q", "run", "--config", "job.toml"])
-            .current_dir(tmp.path())
-            .env("SIPAS_TEST_KOBO_TOKEN", "t")
-            .output()
-            .unwrap();
+        let out = run_kobo_job(tmp.path(), settings, &base, "t", true);
         // Exit 1: most pilot units have no data.
         assert_eq!(code(&out), 1, "{}", stderr(&out));
         assert_eq!(rows_read(), 2);
         sipas_cli::manifest::verify(&tmp.path().join("o"), "run").unwrap();
     }
-    assert_eq!(handle.join().unwrap(), 2, "one request per run");
+    assert_eq!(handle.join().unwrap().len(), 2, "one request per run");
     assert!(leftovers(tmp.path()).is_empty());
 }

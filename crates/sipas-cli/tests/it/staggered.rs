@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::common::{code, num, read_csv, sipas, stderr};
+use crate::common::{cleaned, code, num, read_csv, sipas, stderr, succeeds};
 
 #[test]
 fn aggregate_with_two_waves_writes_att_tables_a_hand_2x2_agrees_with() {
@@ -17,34 +17,20 @@ fn aggregate_with_two_waves_writes_att_tables_a_hand_2x2_agrees_with() {
         \"05584\", \"05602\"]\n[[wave]]\nstart = \"2024Q3\"\nunits = [\"Phường Quán Triều\", \
         \"05458\", \"05482\", \"05659\"]\n";
     std::fs::write(d.join("waves.toml"), pilots).unwrap();
-    let ok = |args: &[&str]| {
-        let out = sipas(d, args);
-        assert!(code(&out) <= 1, "{args:?}: {}", stderr(&out));
-        stderr(&out)
-    };
-    ok(&[
-        "generate",
-        "-n",
-        "3000",
-        "--seed",
-        "7",
-        "--last-period",
-        "2024Q4",
-        "-o",
-        "g/r.csv",
-    ]);
-    ok(&["-q", "ingest", "g/r.csv", "-o", "i"]);
-    ok(&["-q", "clean", "i", "-o", "c"]);
-    let said = ok(&[
-        "aggregate",
-        "c",
-        "-o",
-        "a",
-        "-p",
-        "waves.toml",
-        "--replicates",
-        "0",
-    ]);
+    cleaned(d, 3000, 7);
+    let said = succeeds(
+        d,
+        &[
+            "aggregate",
+            "c",
+            "-o",
+            "a",
+            "-p",
+            "waves.toml",
+            "--replicates",
+            "0",
+        ],
+    );
     assert!(
         said.contains(
             "staggered (Callaway–Sant'Anna, 2 waves, comparison never, base period varying)"
@@ -137,7 +123,7 @@ fn aggregate_with_two_waves_writes_att_tables_a_hand_2x2_agrees_with() {
             "universal",
         ];
         args.extend_from_slice(extra);
-        let said = ok(&args);
+        let said = succeeds(d, &args);
         assert!(
             said.contains("comparison not-yet, base period universal"),
             "{said}"

@@ -25,7 +25,7 @@ use sipas_report::{
 };
 
 use crate::png::{count_near, decode, golden};
-use crate::{pilots, small, small_dir};
+use crate::{assert_contains_all, file_names, pilots, small, small_dir};
 
 fn with_quality() -> sipas_report::Results {
     load_results_with(&small_dir(), &ReportOptions::beside(&small_dir())).unwrap()
@@ -181,13 +181,18 @@ fn forest_png_has_size_colours_and_matches_golden() {
 fn page_has_evaluation_methods_quality_and_elements() {
     let html = render_html(&with_quality(), &pilots());
     assert_eq!(sipas_core::text::nfc(&html), html, "page is NFC");
-    assert!(html.contains("<h2>Đánh giá thí điểm / Pilot evaluation</h2>"));
-    // TWFE CR1 and wild rows.
-    assert!(html.contains("<td>5.90</td><td>0.74–11.06</td><td>1.20</td><td>0.039</td>"));
-    assert!(html.contains("<td>5.90</td><td>-2.10–13.40</td><td>—</td><td>0.250</td>"));
-    assert!(html.contains("trọng số webb, 999 lần lặp, hạt giống 42"));
-    assert!(html.contains("3 đơn vị (2 thí điểm), 17 ô đơn vị × kỳ"));
-    assert!(html.contains("F(3, 2) = 0.50, p = 0.715; p bootstrap hoang dã = 0.690"));
+    assert_contains_all(
+        &html,
+        &[
+            "<h2>Đánh giá thí điểm / Pilot evaluation</h2>",
+            // TWFE CR1 and wild rows.
+            "<td>5.90</td><td>0.74–11.06</td><td>1.20</td><td>0.039</td>",
+            "<td>5.90</td><td>-2.10–13.40</td><td>—</td><td>0.250</td>",
+            "trọng số webb, 999 lần lặp, hạt giống 42",
+            "3 đơn vị (2 thí điểm), 17 ô đơn vị × kỳ",
+            "F(3, 2) = 0.50, p = 0.715; p bootstrap hoang dã = 0.690",
+        ],
+    );
     // Event-study table: the reference row.
     assert!(
         html.contains("<td>−1</td><td class=\"name\">2023Q4</td><td>0.00</td><td>tham chiếu</td>")
@@ -259,13 +264,18 @@ fn page_has_evaluation_methods_quality_and_elements() {
         html.contains("<p>Method. Two-way fixed effects: unit levels<br>\nplus period levels.</p>")
     );
     assert!(html.contains("<p>Uncertainty. p &lt; 0.05 &amp; &quot;wild&quot; bootstrap.</p>"));
-    // Data quality and its identities.
-    assert!(html.contains("<h2>Chất lượng dữ liệu / Data quality</h2>"));
-    assert!(html.contains("1874 đọc = 1866 nhận + 8 cách ly ✓; 8 cách ly = tổng theo lý do 8 ✓"));
-    assert!(html.contains("1866 vào = 1859 giữ + 7 loại ✓; 7 loại = tổng theo lý do 7 ✓"));
-    assert!(html.contains("1866 nhận ở bước nhập = 1866 vào bước làm sạch ✓"));
-    // The aggregate step: used by channel, other channels left out, reconciled.
-    assert!(html.contains("<h3>Tổng hợp (aggregate)</h3>"));
+    assert_contains_all(
+        &html,
+        &[
+            // Data quality and its identities.
+            "<h2>Chất lượng dữ liệu / Data quality</h2>",
+            "1874 đọc = 1866 nhận + 8 cách ly ✓; 8 cách ly = tổng theo lý do 8 ✓",
+            "1866 vào = 1859 giữ + 7 loại ✓; 7 loại = tổng theo lý do 7 ✓",
+            "1866 nhận ở bước nhập = 1866 vào bước làm sạch ✓",
+            // The aggregate step: used by channel, other channels left out, reconciled.
+            "<h3>Tổng hợp (aggregate)</h3>",
+        ],
+    );
     assert!(html.contains(
         "<td class=\"name\">Phiếu khảo sát</td><td class=\"name\"><small>survey</small></td>\
          <td>1855</td><td>0</td>"
@@ -332,13 +342,8 @@ fn older_results_folder_still_renders() {
     assert!(event_study_spec(&r).is_none() && forest_spec(&r).is_none());
     let out = root.path().join("report");
     let summary = write_report(&results, &pilots(), &out).unwrap();
-    let names: Vec<String> = summary
-        .files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
     assert_eq!(
-        names,
+        file_names(&summary),
         [
             "trend_05443.png",
             "trend_05602.png",

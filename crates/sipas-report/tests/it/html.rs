@@ -3,7 +3,7 @@
 use sipas_core::PilotSet;
 use sipas_report::{render_html, write_report};
 
-use crate::{pilots, small, small_dir};
+use crate::{assert_contains_all, file_names, pilots, small, small_dir};
 
 #[test]
 fn page_has_names_numbers_tables_and_images() {
@@ -19,14 +19,19 @@ fn page_has_names_numbers_tables_and_images() {
     ] {
         assert!(html.contains(name), "{name}");
     }
-    assert!(html.contains("Chính quyền thân thiện, nhân dân phát huy quyền làm chủ"));
-    // DiD 6.35 [6.35 ∓ 1.959964 × 2.1 = 2.234076, 10.465924], SE 2.10.
-    assert!(html.contains("6.35 điểm phần trăm"));
-    assert!(html.contains("2.23–10.47"));
-    assert!(html.contains("sai số chuẩn 2.10"));
-    // Pilot change 85.45 − 77.60 = 7.85; baseline 82.25 − 80.75 = 1.50.
-    assert!(html.contains("<td>77.60</td><td>85.45</td><td>7.85</td>"));
-    assert!(html.contains("<td>80.75</td><td>82.25</td><td>1.50</td>"));
+    assert_contains_all(
+        &html,
+        &[
+            "Chính quyền thân thiện, nhân dân phát huy quyền làm chủ",
+            // DiD 6.35 [6.35 ∓ 1.959964 × 2.1 = 2.234076, 10.465924], SE 2.10.
+            "6.35 điểm phần trăm",
+            "2.23–10.47",
+            "sai số chuẩn 2.10",
+            // Pilot change 85.45 − 77.60 = 7.85; baseline 82.25 − 80.75 = 1.50.
+            "<td>77.60</td><td>85.45</td><td>7.85</td>",
+            "<td>80.75</td><td>82.25</td><td>1.50</td>",
+        ],
+    );
     // Groups table row 2023Q1: pilot 75.3 (72.2–78.4, n 215), baseline 80.0 (76.5–83.5, n 110).
     assert!(html.contains(
         "<td class=\"name\">2023Q1</td><td>75.3</td><td>72.2–78.4</td><td>215</td>\
@@ -61,11 +66,7 @@ fn write_report_writes_every_file_reproducibly() {
     let out = tempfile::tempdir().unwrap();
     let a = out.path().join("a");
     let summary = write_report(&small_dir(), &p, &a).unwrap();
-    let names: Vec<String> = summary
-        .files
-        .iter()
-        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names = file_names(&summary);
     assert_eq!(
         names,
         [

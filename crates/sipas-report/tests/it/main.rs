@@ -28,6 +28,22 @@ pub(crate) fn small() -> Results {
     load_results(&small_dir()).expect("fixture loads")
 }
 
+/// Asserts that `html` holds each of `parts`, naming the first one it lacks.
+pub(crate) fn assert_contains_all(html: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(html.contains(part), "the page lacks {part:?}");
+    }
+}
+
+/// The file names of a written report, in the order written.
+pub(crate) fn file_names(summary: &sipas_report::ReportSummary) -> Vec<String> {
+    summary
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// The fixture's pilot set: Trưng Vương and Phú Đình, from 2024Q1.
 pub(crate) fn pilots() -> PilotSet {
     PilotSet::from_toml_str(
