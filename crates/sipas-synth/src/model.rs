@@ -340,10 +340,13 @@ impl Model {
     }
 }
 
-/// The exact group-time effect ATT(g, t) of SIPAS for one wave and period (see
-/// [`Model::att_truth`]).
+/// The exact group-time effect ATT(g, t) of one index (SIPAS, a part or an element) for one
+/// wave and period (see [`Model::att_truth`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttTruth {
+    /// The index: the instrument's root (`sipas`) or a reported group id, as in
+    /// `estimates.csv` and `att_gt.csv`.
+    pub index: String,
     /// The wave's start (its first treated period).
     pub group: Period,
     /// The period.
@@ -352,16 +355,17 @@ pub struct AttTruth {
     pub exposure: i64,
     /// The wave's units in the model.
     pub units: usize,
-    /// ATT(g, t) in SIPAS points: the wave's mean SIPAS minus its mean SIPAS without the pilot
+    /// ATT(g, t) in index points: the wave's mean index minus its mean index without the pilot
     /// (0 before the start).
     pub att: f64,
-    /// The wave's mean SIPAS without the pilot (the untreated potential outcome).
+    /// The wave's mean index without the pilot (the untreated potential outcome).
     pub untreated: f64,
 }
 
 impl Model {
-    /// The exact truth of every group-time effect of SIPAS: one row per wave of the pilot set
-    /// (with units in the model) and period, by wave then period.
+    /// The exact truth of every group-time effect of every index — SIPAS, then each reported
+    /// group (elements and parts, in `instrument.reported_groups()` order) — one row per index,
+    /// wave of the pilot set (with units in the model) and period, by index, wave, period.
     ///
     /// # Derivation
     /// Write `S_ut(d) = 100 Σ_j c_j p_utj(d)` for the SIPAS of unit `u` in period `t` (`c`: the
@@ -379,6 +383,8 @@ impl Model {
     /// exactly 0 for `t < g` (then `d = 0` in both). Both terms are the same quadrature as the
     /// truth table, so the effect is exact to its 10⁻¹⁰.
     ///
+    /// A part or an element is the same with its own coefficients `c` (the items under it).
+    ///
     /// This is the causal effect. The Callaway–Sant'Anna estimand equals it when the untreated
     /// SIPAS of the wave and of its comparison units move in parallel. In this model the
     /// untreated trend is common on the logit scale (`β k_t`), so on the 0–100 scale the
@@ -387,21 +393,31 @@ impl Model {
     /// second order in `β` and `α` (a few hundredths of a point with the defaults); with
     /// `trend = 0` it is exactly 0.
     pub fn att_truth(&self) -> Vec<AttTruth> {
-        let root = self
-            .instrument
-            .coefficients(self.instrument.root())
-            .expect("the root group has coefficients");
-        let n_items = self.gamma.len();
+        let inst = &self.instrument;
+        let indices: Vec<String> = std::iter::once(inst.root().to_string())
+            .chain(inst.reported_groups().iter().map(|g| g.id.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for index in indices {
+            let c = inst
+                .coefficients(&index)
+                .expect("every index has coefficients");
+            debug_assert_eq!(c.len(), self.gamma.len());
+            self.att_truth_of(&index, c, &mut out);
+        }
+        out
+    }
+
+    /// [`Model::att_truth`] of one index with item coefficients `c`, appended to `out`.
+    fn att_truth_of(&self, index: &str, c: &[f64], out: &mut Vec<AttTruth>) {
         let sipas = |u: usize, t: usize, d: f64| {
             100.0
-                * root
-                    .iter()
+                * c.iter()
                     .enumerate()
+                    .filter(|(_, a)| **a != 0.0)
                     .map(|(j, a)| a * self.share_at(self.eta0_with(u, t, j, d)))
                     .sum::<f64>()
         };
-        debug_assert_eq!(root.len(), n_items);
-        let mut out = Vec::new();
         for wave in self.cfg.pilots.waves() {
             let members: Vec<usize> = (0..self.cfg.units.len())
                 .filter(|&u| self.start[u] == Some(wave.start))
@@ -426,6 +442,7 @@ impl Model {
                 }
                 let n = members.len() as f64;
                 out.push(AttTruth {
+                    index: index.to_string(),
                     group: wave.start,
                     period: p,
                     exposure,
@@ -435,7 +452,6 @@ impl Model {
                 });
             }
         }
-        out
     }
 }
 

@@ -139,15 +139,15 @@ pub fn write_att_truth(model: &Model, path: &Path) -> Result<()> {
     })
 }
 
-/// Writes `group,period,exposure,units,att,untreated` rows ([`Model::att_truth`]): one per
-/// wave and period, SIPAS points with 9 decimals.
+/// Writes `index,group,period,exposure,units,att,untreated` rows ([`Model::att_truth`]): one
+/// per index, wave and period, index points with 9 decimals.
 pub fn write_att_truth_to<W: Write>(model: &Model, w: &mut W) -> std::io::Result<()> {
-    writeln!(w, "group,period,exposure,units,att,untreated")?;
+    writeln!(w, "index,group,period,exposure,units,att,untreated")?;
     for r in model.att_truth() {
         writeln!(
             w,
-            "{},{},{},{},{:.9},{:.9}",
-            r.group, r.period, r.exposure, r.units, r.att, r.untreated
+            "{},{},{},{},{},{:.9},{:.9}",
+            r.index, r.group, r.period, r.exposure, r.units, r.att, r.untreated
         )?;
     }
     Ok(())

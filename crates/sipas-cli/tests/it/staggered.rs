@@ -258,7 +258,10 @@ fn a_rollout_job_recovers_the_true_effect_and_twfe_is_biased_by_its_stated_amoun
 
     // The truth: the simple aggregation of R `did` weights each post-start ATT(g, t) by its
     // wave's size.
-    let truth_gt = read_csv(&o.join("data/truth_att_gt.csv"));
+    let truth_gt: Vec<_> = read_csv(&o.join("data/truth_att_gt.csv"))
+        .into_iter()
+        .filter(|r| r["index"] == "sipas")
+        .collect();
     let (mut num_, mut den) = (0.0, 0.0);
     for r in &truth_gt {
         if num(r, "exposure") >= 0.0 {
@@ -383,7 +386,29 @@ fn generate_writes_the_truth_of_every_waves_effect() {
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let rows = read_csv(&d.join("g/truth_att_gt.csv"));
+    let all = read_csv(&d.join("g/truth_att_gt.csv"));
+    // SIPAS and every part and element of the instrument, each for two waves × six quarters.
+    let inst = sipas_core::bundled::instrument("sipas-2023").unwrap();
+    let indices: std::collections::BTreeSet<&str> =
+        all.iter().map(|r| r["index"].as_str()).collect();
+    assert_eq!(indices.len(), 1 + inst.reported_groups().len());
+    assert_eq!(
+        all.len(),
+        indices.len() * 2 * 6,
+        "every index × two waves × six quarters"
+    );
+    // Every element and part has its effect too, 0 before the start.
+    assert!(
+        all.iter()
+            .filter(|r| num(r, "exposure") < 1.0)
+            .all(|r| num(r, "att") == 0.0)
+    );
+    assert!(
+        all.iter()
+            .filter(|r| r["index"] != "sipas" && num(r, "exposure") >= 1.0)
+            .all(|r| num(r, "att") > 0.0)
+    );
+    let rows: Vec<_> = all.into_iter().filter(|r| r["index"] == "sipas").collect();
     assert_eq!(rows.len(), 2 * 6, "two waves × six quarters");
     let att = |g: &str, e: i64| {
         let r = rows

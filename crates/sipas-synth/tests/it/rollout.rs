@@ -65,16 +65,27 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
     let with = Model::new(&rollout_config(0.4), &inst).unwrap();
     // Same seed: the same unit and item effects, no pilot effect.
     let without = Model::new(&rollout_config(0.0), &inst).unwrap();
-    let key = |m: &Model| -> BTreeMap<(String, Period), f64> {
-        m.truth()
-            .into_iter()
-            .map(|r| ((r.unit_code, r.period), r.sipas))
-            .collect()
+    // Per index (SIPAS, then the reported groups), the truth of every unit and period.
+    let ids: Vec<String> = std::iter::once(inst.root().to_string())
+        .chain(inst.reported_groups().iter().map(|g| g.id.clone()))
+        .collect();
+    let key = |m: &Model| -> BTreeMap<(String, String, Period), f64> {
+        let mut out = BTreeMap::new();
+        for r in m.truth() {
+            for (id, v) in ids.iter().zip(std::iter::once(r.sipas).chain(r.groups)) {
+                out.insert((id.clone(), r.unit_code.clone(), r.period), v);
+            }
+        }
+        out
     };
     let (y1, y0) = (key(&with), key(&without));
-    let att = with.att_truth();
-    assert_eq!(att.len(), 2 * 4, "two waves × four periods");
-    for r in &att {
+    let all = with.att_truth();
+    assert_eq!(
+        all.len(),
+        ids.len() * 2 * 4,
+        "every index × two waves × four periods"
+    );
+    for r in &all {
         let members: &[&str] = if r.group == "2023Q4".parse().unwrap() {
             &["05443", "05500"]
         } else {
@@ -84,7 +95,7 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
         let hand = members
             .iter()
             .map(|u| {
-                let k = ((*u).to_string(), r.period);
+                let k = (r.index.clone(), (*u).to_string(), r.period);
                 y1[&k] - y0[&k]
             })
             .sum::<f64>()
@@ -92,7 +103,7 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
         assert!((r.att - hand).abs() < 1e-9, "{r:?} vs {hand}");
         let untreated = members
             .iter()
-            .map(|u| y0[&((*u).to_string(), r.period)])
+            .map(|u| y0[&(r.index.clone(), (*u).to_string(), r.period)])
             .sum::<f64>()
             / members.len() as f64;
         assert!((r.untreated - untreated).abs() < 1e-9, "{r:?}");
@@ -104,6 +115,8 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
     }
     // The first wave: half the effect after one quarter, all of it after two; δ = 0.4 on the
     // logit scale near 85% satisfied is about 100 · 0.4 · 0.85 · 0.15 ≈ 5 points.
+    let att: Vec<_> = all.iter().filter(|r| r.index == "sipas").collect();
+    assert_eq!(att.len(), 2 * 4, "SIPAS: two waves × four periods");
     let first: Vec<f64> = att.iter().take(4).map(|r| r.att).collect();
     assert!(
         first[2] > 1.5 && first[3] > 2.0 * first[2] * 0.9,
@@ -117,10 +130,13 @@ fn att_truth_is_the_waves_mean_of_the_truth_minus_the_truth_without_the_effect()
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("group,period,exposure,units,att,untreated")
+        Some("index,group,period,exposure,units,att,untreated")
     );
-    assert_eq!(text.lines().count(), 9);
-    assert!(text.contains("\n2023Q4,2023Q3,-1,2,0.000000000,"), "{text}");
+    assert_eq!(text.lines().count(), 1 + all.len());
+    assert!(
+        text.contains("\nsipas,2023Q4,2023Q3,-1,2,0.000000000,"),
+        "{text}"
+    );
 }
 
 #[test]
