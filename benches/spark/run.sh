@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Spark local[2] vs sipas on the same period-partitioned response table: the unit × period,
 # group and estimate tables (sipas: `aggregate --engine local`; Spark: `aggregate --engine spark`,
-# the SQL of `sipas sql` through PySpark), wall time and peak RSS (GNU time: the largest single
-# process of the tree, for Spark the JVM), then checks that both unit_period.csv are identical.
+# the SQL of `sipas sql` through PySpark), wall time and the peak of the summed RSS of the whole
+# process tree (for Spark: sipas, Python and the JVM), then checks that both unit_period.csv are
+# identical.
 #
 #   bash benches/spark/run.sh N            # N responses (e.g. 1000000)
 #
@@ -21,12 +22,39 @@ if [ ! -d "$DATA/clean" ]; then
     "$BIN" -q ingest "$DATA/responses.parquet" --out "$DATA/ingest" --layout period || true
     "$BIN" -q clean --data "$DATA/ingest" --out "$DATA/clean" --layout period || true
 fi
+# Peak of the summed RSS of a process and all its descendants (sipas → python → the JVM that
+# PySpark starts, which GNU time does not see: it is not waited for by the command), sampled
+# every 0.2 s from /proc until the process ends. Prints KiB.
+tree_peak() {
+    local root="$1" peak=0 sum
+    while kill -0 "$root" 2>/dev/null; do
+        sum=$(ps -e -o pid=,ppid=,rss= | awk -v root="$root" '
+            { parent[$1] = $2; rss[$1] = $3 }
+            END {
+                for (p in rss) {
+                    q = p
+                    while (q != "" && q != 0 && q != root) q = parent[q]
+                    if (q == root) total += rss[p]
+                }
+                print total + 0
+            }')
+        [ "$sum" -gt "$peak" ] && peak=$sum
+        sleep 0.2
+    done
+    echo "$peak"
+}
 run() {
     local name="$1"; shift
     rm -rf "$DATA/out-$name"
-    /usr/bin/time -f "%e %M" -o "$DATA/time-$name" "$@" > /dev/null 2>&1 || true
-    read -r secs kb < "$DATA/time-$name"
-    printf '%-22s %8.2f s  %8.1f MiB peak RSS\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
+    local start end pid kb
+    start=$(date +%s.%N)
+    "$@" > /dev/null 2>&1 &
+    pid=$!
+    kb=$(tree_peak "$pid")
+    wait "$pid" || true
+    end=$(date +%s.%N)
+    printf '%-22s %8.2f s  %8.1f MiB peak RSS (process tree)\n' "$name" \
+        "$(echo "$end - $start" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
 }
 echo "N = $N responses (partitioned by period), $(nproc) cores"
 run sipas "$BIN" -q aggregate --data "$DATA/clean" --out "$DATA/out-sipas"
