@@ -1,6 +1,11 @@
-//! The estimators: ratio estimates of item shares, linear group indices and
-//! their Taylor-linearized variances for cells, pooled groups and the
-//! difference-in-differences.
+//! The default design's SIPAS-only kernel ([`aggregate`]): ratio estimates
+//! of item shares, linear group indices and the Taylor-linearized variance
+//! of SIPAS for cells, pooled groups and the difference-in-differences, for
+//! in-memory use and the benchmarks. Its cell totals are those of every
+//! design ([`crate::cells`]), its stratum variance the engine's formula
+//! ([`crate::cells::stratum_cov`]); [`super::aggregate_with_design`] takes
+//! its counts and point estimates ([`point_indices`]) and every SE from the
+//! design engine.
 //!
 //! The design is stratified by unit × period with one-stage sampling and
 //! weights (`svydesign(ids = ~1, strata = ~interaction(unit_code, period),

@@ -1,4 +1,9 @@
-//! Design-based domain estimation that matches R's `survey` package.
+//! The estimator: design-based domain estimation that matches R's `survey`
+//! package, in one pass — rows grouped into cells and totalled once
+//! ([`crate::cells`]), linearized SEs (or replicates) under the design, then
+//! the domains. The default design is one [`DesignSpec`] among others; its
+//! SIPAS-only kernel ([`aggregate`]) shares the cell totals and the variance
+//! formula.
 //!
 //! A [`DesignSpec`] (the job file's `[design]` section) names weights,
 //! strata, clusters (PSUs), a finite population correction, the lonely-PSU
