@@ -1,6 +1,6 @@
 //! The estimator: design-based domain estimation that matches R's `survey`
 //! package, in one pass — rows grouped into cells and totalled once
-//! ([`crate::cells`]), linearized SEs (or replicates) under the design, then
+//! (`crate::cells`), linearized SEs (or replicates) under the design, then
 //! the domains. The default design is one [`DesignSpec`] among others; its
 //! SIPAS-only kernel ([`aggregate`]) shares the cell totals and the variance
 //! formula.
