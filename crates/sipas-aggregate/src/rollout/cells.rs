@@ -1,11 +1,13 @@
 //! The staggered-rollout panel of a sipas run: the SIPAS of every unit × period cell of the
 //! evaluation panel, each unit in the wave of the pilot file that names it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sipas_core::{Period, PilotSet};
 
 use super::UnitSeries;
+use crate::design::{CiMethod, DomainEstimates, DomainType};
+use crate::indices::CellEstimate;
 use crate::panel::{PanelCell, Weighting};
 
 /// The unit series of the rollout panel `cells` (from [`crate::panel::select_panel_for`] with
@@ -60,6 +62,46 @@ pub fn series_of_cells(
         })
         .collect();
     (units, periods)
+}
+
+/// The rollout panel of a part or an element: the cells of the SIPAS rollout `panel` (the same
+/// units and periods) with the value of the reported group at position `group` of
+/// [`crate::Indices::group_ids`] (`id`) from `cells`, and its SE from the unit × period domain of
+/// `id` in the design estimates `est` (the SE every table shows; none for a cell of one
+/// response, as for SIPAS). A cell whose value is undefined is left out.
+pub fn panel_of_group(
+    panel: &[PanelCell],
+    cells: &[CellEstimate],
+    est: &DomainEstimates,
+    group: usize,
+    id: &str,
+) -> Vec<PanelCell> {
+    let value: HashMap<(&str, Period), Option<f64>> = cells
+        .iter()
+        .map(|c| ((c.unit_code.as_str(), c.period), c.groups[group]))
+        .collect();
+    let se: HashMap<(&str, Period), Option<f64>> = est
+        .rows
+        .iter()
+        .filter(|r| {
+            r.domain_type == DomainType::Unit
+                && r.indicator == id
+                && r.ci_method == CiMethod::Normal
+        })
+        .map(|r| ((r.domain.as_str(), r.period), r.se))
+        .collect();
+    panel
+        .iter()
+        .filter_map(|p| {
+            let key = (p.unit_code.as_str(), p.period);
+            let v = value.get(&key).copied().flatten()?;
+            Some(PanelCell {
+                value: v,
+                se: se.get(&key).copied().flatten().filter(|_| p.n > 1),
+                ..p.clone()
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -234,6 +234,7 @@ pub(crate) fn run_aggregate(
     );
     staggered(
         &rollout_panel,
+        (&indices, &estimates),
         &opts.pilots,
         ev_opts.weighting,
         rollout,
@@ -274,6 +275,7 @@ pub(crate) fn run_aggregate(
 /// never-treated unit) are said, not fatal.
 fn staggered(
     panel: &[sipas_aggregate::panel::PanelCell],
+    (indices, estimates): (&sipas_aggregate::Indices, &sipas_aggregate::DomainEstimates),
     pilots: &PilotSet,
     weighting: sipas_aggregate::Weighting,
     opts: &sipas_aggregate::rollout::RolloutOptions,
@@ -281,7 +283,7 @@ fn staggered(
     methods: &mut Methods,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{
-        IndexRollout, bacon, callaway_santanna, series_of_cells, write_rollout,
+        IndexRollout, bacon, callaway_santanna, panel_of_group, series_of_cells, write_rollout,
     };
     let (units, periods) = series_of_cells(panel, pilots, weighting);
     let r = match callaway_santanna(&units, opts) {
@@ -299,15 +301,27 @@ fn staggered(
             .get(&i)
             .map_or_else(|| i.to_string(), ToString::to_string)
     };
-    write_rollout(
-        out,
-        &[IndexRollout {
-            index: "sipas",
-            rollout: &r,
-            bacon: b.as_ref(),
-        }],
-        &label,
-    )?;
+    // Every part and element too, on the same units and periods (their values and design SEs).
+    let mut others = Vec::new();
+    for (k, id) in indices.group_ids.iter().enumerate() {
+        let p = panel_of_group(panel, &indices.cells, estimates, k, id);
+        let (u, _) = series_of_cells(&p, pilots, weighting);
+        match callaway_santanna(&u, opts) {
+            Ok(rk) => others.push((id.as_str(), rk, bacon(&u).ok())),
+            Err(e) => say(&format!("aggregate: no staggered estimate of {id}: {e}")),
+        }
+    }
+    let mut tables = vec![IndexRollout {
+        index: "sipas",
+        rollout: &r,
+        bacon: b.as_ref(),
+    }];
+    tables.extend(others.iter().map(|(id, rk, bk)| IndexRollout {
+        index: id,
+        rollout: rk,
+        bacon: bk.as_ref(),
+    }));
+    write_rollout(out, &tables, &label)?;
     methods.staggered(&r, b.as_ref(), &label);
     let waves = pilots.waves().len();
     let interval = r.simple.ci(opts.level).map_or_else(
