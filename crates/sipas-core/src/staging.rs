@@ -19,6 +19,38 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 
+/// How a stage names the paths it works on inside a run's staging folder: as they will be after
+/// the swap (`out/clean/…`, not `out/.run.sipas-staging-PID/clean/…`), so that reports and
+/// quarantine rows name files that exist after the run and are the same bytes on every run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownAs {
+    /// The staging side (paths under it are renamed).
+    pub from: PathBuf,
+    /// What it becomes.
+    pub to: PathBuf,
+}
+
+impl ShownAs {
+    /// For a stage that writes `out` and shows it as `shown`: paths beside `out` (its parent,
+    /// the run's staging folder) are named beside `shown`. `None` when they are the same folder
+    /// (a stage run on its own).
+    pub fn of_stage(out: &Path, shown: &Path) -> Option<Self> {
+        out.parent()
+            .zip(shown.parent())
+            .filter(|(from, to)| from != to)
+            .map(|(from, to)| ShownAs {
+                from: from.to_path_buf(),
+                to: to.to_path_buf(),
+            })
+    }
+
+    /// `path` as it is shown: under `to` when it is under `from`, else unchanged.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.from)
+            .map_or_else(|_| path.to_path_buf(), |rest| self.to.join(rest))
+    }
+}
+
 /// What can go wrong while staging a results folder.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -293,6 +325,23 @@ mod tests {
 
     fn write(dir: &Path, name: &str, text: &str) {
         fs::write(dir.join(name), text).unwrap();
+    }
+
+    #[test]
+    fn staged_paths_are_shown_as_after_the_swap() {
+        let staged = Path::new("out/.out.sipas-staging-7");
+        let s = ShownAs::of_stage(&staged.join("results"), Path::new("out/results")).unwrap();
+        assert_eq!(
+            s.path(&staged.join("clean")),
+            Path::new("out").join("clean")
+        );
+        // Outside the staging folder: unchanged.
+        assert_eq!(s.path(Path::new("data/x.csv")), Path::new("data/x.csv"));
+        // A stage run on its own writes where it is shown: nothing to rename.
+        assert_eq!(
+            ShownAs::of_stage(Path::new("out/results"), Path::new("out/results")),
+            None
+        );
     }
 
     fn listing(dir: &Path) -> Vec<String> {

@@ -19,6 +19,7 @@ use csv::ByteRecord;
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
 use rayon::prelude::*;
+use sipas_core::staging::ShownAs;
 
 use crate::{Error, Result};
 
@@ -102,19 +103,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery> {
     discover_shown(inputs, None)
 }
 
-/// [`discover`], naming files under `shown_as.0` in reports as if they were
-/// under `shown_as.1` (a run's staging folder and the folder it becomes), so
-/// that reports and quarantine rows name the files that exist after the run
-/// and are the same bytes on every run.
-pub fn discover_shown(
-    inputs: &[PathBuf],
-    shown_as: Option<&(PathBuf, PathBuf)>,
-) -> Result<Discovery> {
-    let shown = |path: &Path| -> PathBuf {
-        shown_as
-            .and_then(|(from, to)| path.strip_prefix(from).ok().map(|rest| to.join(rest)))
-            .unwrap_or_else(|| path.to_path_buf())
-    };
+/// [`discover`], naming files inside a run's staging folder as they are
+/// after the swap ([`ShownAs`]), so that reports and quarantine rows name
+/// the files that exist after the run and are the same bytes on every run.
+pub fn discover_shown(inputs: &[PathBuf], shown_as: Option<&ShownAs>) -> Result<Discovery> {
+    let shown =
+        |path: &Path| -> PathBuf { shown_as.map_or_else(|| path.to_path_buf(), |s| s.path(path)) };
     let mut out = Discovery::default();
     for input in inputs {
         let meta = std::fs::metadata(input).map_err(|source| {

@@ -176,10 +176,10 @@ pub struct IngestOptions {
     /// Checks of `submitted_at` and `period` against the as-of date, the
     /// survey's start and its periods (default: form and mismatch only).
     pub dates: DateChecks,
-    /// `(staging, final)`: inputs under the first folder are named in the
-    /// report and quarantine as if under the second (a run generates its data
-    /// inside its staging folder, which is renamed when the run succeeds).
-    pub shown_as: Option<(PathBuf, PathBuf)>,
+    /// Inputs inside a run's staging folder are named in the report and
+    /// quarantine as they are after the swap (a run generates its data inside
+    /// its staging folder, which is renamed when the run succeeds).
+    pub shown_as: Option<sipas_core::staging::ShownAs>,
 }
 
 impl Default for IngestOptions {

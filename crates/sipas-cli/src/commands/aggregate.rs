@@ -136,10 +136,11 @@ pub(crate) fn run_aggregate(
     // A run reads the clean table inside its staging folder: name it as it
     // is after the swap (`out/clean/…`), so that the report's bytes do not
     // depend on the process id.
-    if let (Some(from), Some(to)) = (out.parent(), shown.parent())
-        && let Ok(rest) = Path::new(&indices.report.source).strip_prefix(from)
-    {
-        indices.report.source = to.join(rest).display().to_string();
+    if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown) {
+        indices.report.source = s
+            .path(Path::new(&indices.report.source))
+            .display()
+            .to_string();
     }
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;

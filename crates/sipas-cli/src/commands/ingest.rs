@@ -117,11 +117,7 @@ pub(crate) fn run_ingest(
         dates,
         // Files a run generated inside its staging folder are named as they
         // will be after the swap (`out/data/…`), not by the staging path.
-        shown_as: out
-            .parent()
-            .zip(shown.parent())
-            .filter(|(from, to)| from != to)
-            .map(|(from, to)| (from.to_path_buf(), to.to_path_buf())),
+        shown_as: sipas_core::staging::ShownAs::of_stage(out, shown),
     };
     let write = WriteOptions {
         layout: settings.layout,
