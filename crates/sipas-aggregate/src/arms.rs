@@ -179,7 +179,7 @@ impl Arms {
                     Err(LeftOut::NoPrePeriod)
                 } else if pilot {
                     Ok(Arm::Pilot)
-                } else if pilots.in_any_wave(u.code) {
+                } else if pilots.in_later_wave(u.code) {
                     Err(LeftOut::LaterWave)
                 } else {
                     let taken = match baseline {

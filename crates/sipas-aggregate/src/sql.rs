@@ -244,7 +244,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             lit(&u.district_code),
             lit(u.kind.as_str()),
             spec.opts.pilots.contains(&u.code),
-            !spec.opts.pilots.contains(&u.code) && spec.opts.pilots.in_any_wave(&u.code),
+            spec.opts.pilots.in_later_wave(&u.code),
             if i + 1 < units.len() { "," } else { "" }
         );
     }

@@ -182,6 +182,11 @@ impl PilotSet {
         self.start_of(code).is_some()
     }
 
+    /// Whether a unit is a pilot unit of a wave after the first.
+    pub fn in_later_wave(&self, code: &str) -> bool {
+        self.later_waves.iter().any(|w| w.units.contains(code))
+    }
+
     /// Turns the units given by name into GSO codes: a name matches a unit's name with or without
     /// its kind prefix (`Trưng Vương`, `Phường Trưng Vương`), NFC, case as in the unit list.
     ///
@@ -295,7 +300,8 @@ mod tests {
         assert_eq!(s.start_of("05527"), Some(p("2025Q1")));
         assert_eq!(s.start_of("05443"), Some(p("2024Q1")));
         assert_eq!(s.start_of("05860"), None);
-        assert!(!s.contains("05527") && s.in_any_wave("05527"));
+        assert!(!s.contains("05527") && s.in_any_wave("05527") && s.in_later_wave("05527"));
+        assert!(s.contains("05443") && !s.in_later_wave("05443"));
     }
 
     #[test]
