@@ -286,50 +286,57 @@ fn staggered(
     use sipas_aggregate::rollout::{
         IndexRollout, bacon, callaway_santanna, panel_of_group, series_of_cells, write_rollout,
     };
-    let (units, periods) = series_of_cells(panel, pilots, weighting);
-    let r = match callaway_santanna(&units, opts) {
-        Ok(r) => r,
-        Err(e) => {
-            say(&format!(
-                "aggregate: no staggered (Callaway–Sant'Anna) estimate: {e}"
-            ));
-            return Ok(());
+    // SIPAS on the rollout panel, then every part and element on the same units and periods
+    // (their values and design SEs): one estimate per index, the same way.
+    let panels = std::iter::once(("sipas", panel.to_vec())).chain(
+        indices.group_ids.iter().enumerate().map(|(k, id)| {
+            (
+                id.as_str(),
+                panel_of_group(panel, &indices.cells, estimates, k, id),
+            )
+        }),
+    );
+    let mut periods = std::collections::BTreeMap::new();
+    let mut estimated = Vec::new();
+    for (id, p) in panels {
+        let (units, ps) = series_of_cells(&p, pilots, weighting);
+        match callaway_santanna(&units, opts) {
+            Ok(r) => {
+                periods.extend(ps);
+                estimated.push((id, r, bacon(&units).ok()));
+            }
+            // Without SIPAS's estimate there are no staggered tables.
+            Err(e) if estimated.is_empty() => {
+                say(&format!(
+                    "aggregate: no staggered (Callaway–Sant'Anna) estimate: {e}"
+                ));
+                return Ok(());
+            }
+            Err(e) => say(&format!("aggregate: no staggered estimate of {id}: {e}")),
         }
-    };
-    let b = bacon(&units).ok();
+    }
     let label = |i: i64| {
         periods
             .get(&i)
             .map_or_else(|| i.to_string(), ToString::to_string)
     };
-    // Every part and element too, on the same units and periods (their values and design SEs).
-    let mut others = Vec::new();
-    for (k, id) in indices.group_ids.iter().enumerate() {
-        let p = panel_of_group(panel, &indices.cells, estimates, k, id);
-        let (u, _) = series_of_cells(&p, pilots, weighting);
-        match callaway_santanna(&u, opts) {
-            Ok(rk) => others.push((id.as_str(), rk, bacon(&u).ok())),
-            Err(e) => say(&format!("aggregate: no staggered estimate of {id}: {e}")),
-        }
-    }
-    let mut tables = vec![IndexRollout {
-        index: "sipas",
-        rollout: &r,
-        bacon: b.as_ref(),
-    }];
-    tables.extend(others.iter().map(|(id, rk, bk)| IndexRollout {
-        index: id,
-        rollout: rk,
-        bacon: bk.as_ref(),
-    }));
+    let tables: Vec<IndexRollout<'_>> = estimated
+        .iter()
+        .map(|(id, r, b)| IndexRollout {
+            index: id,
+            rollout: r,
+            bacon: b.as_ref(),
+        })
+        .collect();
+    let (r, b) = (&estimated[0].1, estimated[0].2.as_ref());
     write_rollout(out, &tables, &label)?;
-    methods.staggered(&r, b.as_ref(), &label);
+    methods.staggered(r, b, &label);
     let waves = pilots.waves().len();
     let interval = r.simple.ci(opts.level).map_or_else(
         || "no SE".to_string(),
         |(lo, hi)| format!("{} CI {lo:.2} to {hi:.2}", opts.level),
     );
-    let twfe = b.as_ref().map_or_else(
+    let twfe = b.map_or_else(
         || "TWFE not decomposable".to_string(),
         |b| {
             format!(
