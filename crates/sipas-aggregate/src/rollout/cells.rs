@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use sipas_core::{Period, PilotSet};
 
-use super::UnitSeries;
+use super::{Bacon, Rollout, RolloutOptions, UnitSeries, bacon, callaway_santanna};
 use crate::design::{CiMethod, DomainEstimates, DomainType};
-use crate::indices::CellEstimate;
+use crate::indices::{CellEstimate, Indices};
 use crate::panel::{PanelCell, Weighting};
 
 /// The unit series of the rollout panel `cells` (from [`crate::panel::select_panel_for`] with
@@ -102,6 +102,60 @@ pub fn panel_of_group(
             })
         })
         .collect()
+}
+
+/// The staggered estimates of a run, one per index: SIPAS, then each part and element.
+#[derive(Debug, Clone)]
+pub struct RunRollout {
+    /// `(index, its estimates, its Goodman-Bacon decomposition when the panel allows one)`,
+    /// SIPAS first.
+    pub indices: Vec<(String, Rollout, Option<Bacon>)>,
+    /// The period of each period index of the estimates.
+    pub periods: BTreeMap<i64, Period>,
+    /// Parts and elements without an estimate, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Callaway–Sant'Anna estimates of SIPAS on the rollout `panel` ([`crate::panel::select_panel_for`]
+/// with [`crate::arms::Comparison::AllWaves`]), then of every part and element of `indices` on
+/// the same units and periods ([`panel_of_group`]): one estimate per index, the same way.
+///
+/// # Errors
+/// Why SIPAS has no estimate (then no index has one); a part or element without one is listed
+/// in [`RunRollout::skipped`].
+pub fn of_run(
+    panel: &[PanelCell],
+    indices: &Indices,
+    est: &DomainEstimates,
+    pilots: &PilotSet,
+    weighting: Weighting,
+    opts: &RolloutOptions,
+) -> crate::Result<RunRollout> {
+    let panels = std::iter::once(("sipas", panel.to_vec())).chain(
+        indices.group_ids.iter().enumerate().map(|(k, id)| {
+            (
+                id.as_str(),
+                panel_of_group(panel, &indices.cells, est, k, id),
+            )
+        }),
+    );
+    let mut run = RunRollout {
+        indices: Vec::new(),
+        periods: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
+    for (id, p) in panels {
+        let (units, periods) = series_of_cells(&p, pilots, weighting);
+        match callaway_santanna(&units, opts) {
+            Ok(r) => {
+                run.periods.extend(periods);
+                run.indices.push((id.to_string(), r, bacon(&units).ok()));
+            }
+            Err(e) if run.indices.is_empty() => return Err(e),
+            Err(e) => run.skipped.push((id.to_string(), e.to_string())),
+        }
+    }
+    Ok(run)
 }
 
 #[cfg(test)]

@@ -283,44 +283,26 @@ fn staggered(
     out: &Path,
     methods: &mut Methods,
 ) -> anyhow::Result<()> {
-    use sipas_aggregate::rollout::{
-        IndexRollout, bacon, callaway_santanna, panel_of_group, series_of_cells, write_rollout,
-    };
-    // SIPAS on the rollout panel, then every part and element on the same units and periods
-    // (their values and design SEs): one estimate per index, the same way.
-    let panels = std::iter::once(("sipas", panel.to_vec())).chain(
-        indices.group_ids.iter().enumerate().map(|(k, id)| {
-            (
-                id.as_str(),
-                panel_of_group(panel, &indices.cells, estimates, k, id),
-            )
-        }),
-    );
-    let mut periods = std::collections::BTreeMap::new();
-    let mut estimated = Vec::new();
-    for (id, p) in panels {
-        let (units, ps) = series_of_cells(&p, pilots, weighting);
-        match callaway_santanna(&units, opts) {
-            Ok(r) => {
-                periods.extend(ps);
-                estimated.push((id, r, bacon(&units).ok()));
-            }
-            // Without SIPAS's estimate there are no staggered tables.
-            Err(e) if estimated.is_empty() => {
-                say(&format!(
-                    "aggregate: no staggered (Callaway–Sant'Anna) estimate: {e}"
-                ));
-                return Ok(());
-            }
-            Err(e) => say(&format!("aggregate: no staggered estimate of {id}: {e}")),
+    use sipas_aggregate::rollout::{IndexRollout, of_run, write_rollout};
+    let run = match of_run(panel, indices, estimates, pilots, weighting, opts) {
+        Ok(run) => run,
+        Err(e) => {
+            say(&format!(
+                "aggregate: no staggered (Callaway–Sant'Anna) estimate: {e}"
+            ));
+            return Ok(());
         }
+    };
+    for (id, why) in &run.skipped {
+        say(&format!("aggregate: no staggered estimate of {id}: {why}"));
     }
     let label = |i: i64| {
-        periods
+        run.periods
             .get(&i)
             .map_or_else(|| i.to_string(), ToString::to_string)
     };
-    let tables: Vec<IndexRollout<'_>> = estimated
+    let tables: Vec<IndexRollout<'_>> = run
+        .indices
         .iter()
         .map(|(id, r, b)| IndexRollout {
             index: id,
@@ -328,7 +310,7 @@ fn staggered(
             bacon: b.as_ref(),
         })
         .collect();
-    let (r, b) = (&estimated[0].1, estimated[0].2.as_ref());
+    let (r, b) = (&run.indices[0].1, run.indices[0].2.as_ref());
     write_rollout(out, &tables, &label)?;
     methods.staggered(r, b, &label);
     let waves = pilots.waves().len();
