@@ -901,7 +901,15 @@ pub fn clean<'u>(
     }
     let mut resolver = Resolver::new(units.into(), opts);
     let extra = resolver.with_old_code_column(&input.extra);
-    let part = clean_part(input.rows.clone(), None, instrument, &mut resolver, opts);
+    let resolved = resolve_rows(&input.rows, &mut resolver);
+    let part = clean_part(
+        input.rows.clone(),
+        resolved,
+        None,
+        instrument,
+        &resolver,
+        opts,
+    );
     let has_unit_text = input.has_unit_text || part.tally.kept_named;
     let (report, cells) = part.tally.finish(instrument, opts)?;
     Ok(CleanOutcome {
@@ -919,22 +927,46 @@ pub fn clean<'u>(
     })
 }
 
+/// Each row's unit resolution (an index for [`Resolver::get`]); a run of
+/// rows with one unit text, district and dates is resolved once.
+pub(crate) fn resolve_rows(rows: &[Response], resolver: &mut Resolver<'_>) -> Vec<u32> {
+    let mut last: Option<(&str, Option<&str>, RowDates, u32)> = None;
+    rows.iter()
+        .map(|r| {
+            let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
+            let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
+            match last {
+                Some((u, d, t, i)) if u == unit && d == district && t == dates => i,
+                _ => {
+                    let i = resolver.resolve(unit, district, dates);
+                    last = Some((unit, district, dates, i));
+                    i
+                }
+            }
+        })
+        .collect()
+}
+
 /// Cleans the rows of a part of a table in which every (resolved unit,
-/// period) cell is whole. `superseded` gives, per row of `rows`, the fate
+/// period) cell is whole. `resolved` gives each row's unit resolution
+/// (see [`resolve_rows`]). `superseded` gives, per row of `rows`, the fate
 /// of a duplicate `response_id` decided over the whole table (the detail
 /// of a superseded row, `None` for a winner or a unique id); without it the
 /// duplicates are decided within `rows`.
 pub(crate) fn clean_part(
     rows: Vec<Response>,
+    resolved: Vec<u32>,
     superseded: Option<Vec<Option<String>>>,
     instrument: &Instrument,
-    resolver: &mut Resolver<'_>,
+    resolver: &Resolver<'_>,
     opts: &CleanOptions,
 ) -> Part {
     // Canonical order (stable: equal rows keep their order).
     let n = rows.len();
+    assert_eq!(resolved.len(), n, "one resolution per row");
     let perm = canonical_order(&rows);
     let mut rows = permute(rows, &perm);
+    let resolved = permute(resolved, &perm);
     let superseded = superseded.map(|s| {
         assert_eq!(s.len(), n, "one fate per row");
         permute(s, &perm)
@@ -942,7 +974,7 @@ pub(crate) fn clean_part(
     let mut tally = Tally::new();
 
     // (1) units.
-    let resolved = resolve_units(&mut rows, resolver, &mut tally);
+    apply_units(&mut rows, &resolved, resolver, &mut tally);
 
     // (2) recode, keeping the answers and flags as read.
     let (recoded, before) = recode_answers(&mut rows, &instrument.scale);
@@ -1066,28 +1098,15 @@ pub(crate) fn clean_part(
     }
 }
 
-/// Step (1) of [`clean_part`]: each row's unit resolution (consecutive
-/// rows of one unit text, district and dates share one), counted in
+/// Step (1) of [`clean_part`]: each row's unit resolution counted in
 /// `tally`; the code before the crosswalk goes into the old-code column.
-fn resolve_units(
+fn apply_units(
     rows: &mut [Response],
-    resolver: &mut Resolver<'_>,
+    resolved: &[u32],
+    resolver: &Resolver<'_>,
     tally: &mut Tally,
-) -> Vec<u32> {
-    let n = rows.len();
-    let mut resolved: Vec<u32> = Vec::with_capacity(n);
-    let mut last: Option<(String, Option<String>, RowDates, u32)> = None;
-    for r in rows.iter_mut() {
-        let (unit, district) = (r.unit_code.as_str(), r.district.as_deref());
-        let dates = resolver.dates(r.submitted_at.as_deref(), &r.period);
-        let i = match &last {
-            Some((u, d, t, i)) if u == unit && d.as_deref() == district && *t == dates => *i,
-            _ => {
-                let i = resolver.resolve(unit, district, dates);
-                last = Some((unit.to_string(), district.map(str::to_string), dates, i));
-                i
-            }
-        };
+) {
+    for (r, &i) in rows.iter_mut().zip(resolved) {
         let res = resolver.get(i);
         tally.by_name += u64::from(res.by_name);
         tally.by_fallback += u64::from(res.by_fallback);
@@ -1106,9 +1125,7 @@ fn resolve_units(
                 r.extra[c] = v;
             }
         }
-        resolved.push(i);
     }
-    resolved
 }
 
 /// Step (2): invalid answer codes recoded to missing, with the answers

@@ -375,9 +375,12 @@ pub fn clean_folder<'u>(
 }
 
 /// [`clean_folder`] with `folder`'s layout and sizes. Reads the response
-/// table of `data` (either layout) twice in chunks, spills it by group of
-/// (period, unit) cells into a temporary folder inside `out`, and cleans
-/// one group at a time: the outputs are those of [`crate::clean()`] and
+/// table of `data` (either layout) in chunks: once for the ids and units,
+/// then whole. When the rows come in (period, unit) order (as `sipas
+/// ingest` writes them) each group is cleaned as soon as it is read;
+/// otherwise the rows are first spilled by group of (period, unit) cells
+/// into a temporary folder inside `out`. Groups are cleaned two or more at
+/// a time (one per core): the outputs are those of [`crate::clean()`] and
 /// [`crate::io::write_outcome_with`] on the whole table, whatever the sizes.
 pub fn clean_folder_with<'u>(
     data: &Path,
@@ -410,22 +413,24 @@ pub fn clean_folder_with<'u>(
         default_file: &default_file,
         chunk_rows,
     };
-    let (repeated, counts) =
-        scan_ids_and_cells(&read, meta.has_district, &mut resolver, &mut periods)?;
-    let (groups, group_of) = plan_groups(&counts, &periods, &resolver, group_rows);
-    drop(counts);
-    let (spill, dups) = spill_by_group(
-        &read,
-        out,
-        &mut resolver,
-        &mut periods,
-        &group_of,
-        &repeated,
-    )?;
-    let superseded = decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?;
+    let scan = scan_ids_and_cells(&read, meta.has_district, &mut resolver, &mut periods)?;
+    let (groups, group_of_cell) = plan_groups(&scan, &periods, &resolver, group_rows);
+    let superseded = if scan.repeated.is_empty() {
+        HashMap::default()
+    } else {
+        let dups = repeated_id_rows(&read, &scan.repeated)?;
+        decide_duplicates(dups, &ds, &instrument, &default_file, chunk_rows)?
+    };
+    // Each row's group, and whether the rows come in group order.
+    let row_group: Vec<u32> = scan
+        .row_cell
+        .iter()
+        .map(|&c| group_of_cell[c as usize])
+        .collect();
+    let in_order = row_group.windows(2).all(|w| w[0] <= w[1]);
 
-    // Clean group by group. The table carries `unit_text` if a kept row
-    // was matched by name: assume so if any row was; fix it at the end.
+    // The table carries `unit_text` if a kept row was matched by name:
+    // assume so if any row was; fix it at the end.
     let any_named = resolver.all().iter().any(|r| r.named && r.result.is_ok());
     let extra = resolver.with_old_code_column(&meta.extra);
     let mut out_meta = ResponseTable {
@@ -437,49 +442,54 @@ pub fn clean_folder_with<'u>(
         .map_err(polars_err(out))?
         .schema()
         .clone();
-    let mut writer = DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?;
-    let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
-    let mut tally = Tally::new();
-    let mut quarantine: Vec<(Excluded, Before)> = Vec::new();
-    sipas_core::progress::begin("clean: cleaning", "rows", Some(ds.rows()));
-    for (g, (period, _)) in groups.iter().enumerate() {
-        let Some(sp) = spilled.as_mut() else { break };
-        let g = u32::try_from(g).expect("few groups");
-        let df = sp.take(&g).map_err(ds_err)?;
-        let ordinals: Vec<u64> = df
-            .column(ORDINAL)
-            .map_err(polars_err(&path))?
-            .u64()
-            .map_err(polars_err(&path))?
-            .into_no_null_iter()
-            .collect();
-        sipas_core::progress::advance(ordinals.len() as u64);
-        let table = table_from_frame(&df, &instrument, &path, &default_file, Some(&ordinals))?;
-        drop(df);
-        let pre: Vec<Option<String>> = if superseded.is_empty() {
-            vec![None; ordinals.len()]
-        } else {
-            ordinals
-                .iter()
-                .map(|o| superseded.get(o).cloned())
-                .collect()
-        };
-        let part = clean_part(table.rows, Some(pre), &instrument, &mut resolver, opts);
-        tally.add(&part.tally);
-        quarantine.extend(part.quarantine.into_iter().zip(part.before));
-        let kept = ResponseTable {
-            items: out_meta.items.clone(),
-            extra: out_meta.extra.clone(),
-            rows: part.kept,
-            ..out_meta
-        };
-        if !kept.rows.is_empty() {
-            let frame = to_frame(&kept, true).map_err(polars_err(out))?;
-            writer.write(period, &frame).map_err(ds_err)?;
+    let cell_resolution: Vec<u32> = scan.cells.iter().map(|&(_, r)| r).collect();
+    let row_resolution: Vec<u32> = scan
+        .row_cell
+        .iter()
+        .map(|&c| cell_resolution[c as usize])
+        .collect();
+    drop(scan);
+    let mut batch = Batches {
+        cleaner: GroupCleaner {
+            instrument: &instrument,
+            path: &path,
+            out,
+            default_file: &default_file,
+            resolver: &resolver,
+            opts,
+            superseded: &superseded,
+            row_resolution: &row_resolution,
+            out_meta: &out_meta,
+        },
+        writer: DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?,
+        groups: &groups,
+        pending: Vec::new(),
+        pending_rows: 0,
+        max_rows: usize::try_from(group_rows).unwrap_or(usize::MAX),
+        tally: Tally::new(),
+        quarantine: Vec::new(),
+    };
+    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
+    if in_order {
+        clean_in_order(&read, &row_group, &mut batch)?;
+    } else {
+        let spill = spill_by_group(&read, out, &row_group)?;
+        let mut spilled = spill.map(Spill::finish).transpose().map_err(ds_err)?;
+        for g in 0..groups.len() {
+            let Some(sp) = spilled.as_mut() else { break };
+            let g = u32::try_from(g).expect("few groups");
+            let df = sp.take(&g).map_err(ds_err)?;
+            batch.push(g, df)?;
         }
+        batch.flush()?;
     }
     sipas_core::progress::end();
-    drop(spilled);
+    let Batches {
+        writer,
+        tally,
+        quarantine,
+        ..
+    } = batch;
     writer.finish().map_err(ds_err)?;
     let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;
     if out_meta.has_unit_text && !has_unit_text {
@@ -498,10 +508,132 @@ pub fn clean_folder_with<'u>(
     Ok(report)
 }
 
-/// Rows per (period index, unit resolution index).
-type RowsPerCell = HashMap<(u32, u32), u64>;
-/// The group of each (period index, unit resolution index).
-type GroupOfCell = HashMap<(u32, u32), u32>;
+/// What cleaning one group needs.
+struct GroupCleaner<'a> {
+    instrument: &'a Instrument,
+    path: &'a Path,
+    out: &'a Path,
+    default_file: &'a str,
+    resolver: &'a Resolver<'a>,
+    opts: &'a CleanOptions,
+    superseded: &'a HashMap<u64, String>,
+    /// Each row's unit resolution (by ordinal).
+    row_resolution: &'a [u32],
+    /// The clean table's columns (no rows).
+    out_meta: &'a ResponseTable,
+}
+
+/// One group cleaned: its kept rows as a frame, its counts and its
+/// quarantine.
+type Cleaned = (Option<DataFrame>, Tally, Vec<(Excluded, Before)>);
+
+impl GroupCleaner<'_> {
+    /// Cleans the rows of one group (with their ordinals).
+    fn clean(&self, df: &DataFrame) -> Result<Cleaned> {
+        let path = self.path;
+        let ordinals: Vec<u64> = df
+            .column(ORDINAL)
+            .map_err(polars_err(path))?
+            .u64()
+            .map_err(polars_err(path))?
+            .into_no_null_iter()
+            .collect();
+        let table = table_from_frame(
+            df,
+            self.instrument,
+            path,
+            self.default_file,
+            Some(&ordinals),
+        )?;
+        let at = |o: u64| usize::try_from(o).expect("ordinal fits");
+        let resolved: Vec<u32> = ordinals
+            .iter()
+            .map(|&o| self.row_resolution[at(o)])
+            .collect();
+        let pre: Option<Vec<Option<String>>> = (!self.superseded.is_empty()).then(|| {
+            ordinals
+                .iter()
+                .map(|o| self.superseded.get(o).cloned())
+                .collect()
+        });
+        let pre = Some(pre.unwrap_or_else(|| vec![None; ordinals.len()]));
+        let part = clean_part(
+            table.rows,
+            resolved,
+            pre,
+            self.instrument,
+            self.resolver,
+            self.opts,
+        );
+        let frame = if part.kept.is_empty() {
+            None
+        } else {
+            let kept = ResponseTable {
+                items: self.out_meta.items.clone(),
+                extra: self.out_meta.extra.clone(),
+                rows: part.kept,
+                ..*self.out_meta
+            };
+            Some(to_frame(&kept, true).map_err(polars_err(self.out))?)
+        };
+        Ok((
+            frame,
+            part.tally,
+            part.quarantine.into_iter().zip(part.before).collect(),
+        ))
+    }
+}
+
+/// Groups waiting to be cleaned (several at a time, in parallel) and
+/// written in group order.
+struct Batches<'a> {
+    cleaner: GroupCleaner<'a>,
+    writer: DatasetWriter,
+    groups: &'a [Group],
+    pending: Vec<(u32, DataFrame)>,
+    pending_rows: usize,
+    /// Rows per batch (at least one group per core).
+    max_rows: usize,
+    tally: Tally,
+    quarantine: Vec<(Excluded, Before)>,
+}
+
+impl Batches<'_> {
+    /// Adds the rows of group `g` (groups come in order).
+    fn push(&mut self, g: u32, df: DataFrame) -> Result<()> {
+        self.pending_rows += df.height();
+        self.pending.push((g, df));
+        if self.pending.len() >= rayon::current_num_threads().max(2)
+            && self.pending_rows >= self.max_rows
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Cleans the pending groups and writes their kept rows in order.
+    fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        let cleaned: Vec<Result<Cleaned>> = pending
+            .par_iter()
+            .map(|(_, df)| self.cleaner.clean(df))
+            .collect();
+        for ((g, df), c) in pending.into_iter().zip(cleaned) {
+            sipas_core::progress::advance(df.height() as u64);
+            drop(df);
+            let (frame, tally, quarantine) = c?;
+            self.tally.add(&tally);
+            self.quarantine.extend(quarantine);
+            if let Some(frame) = frame {
+                let period = &self.groups[g as usize].0;
+                self.writer.write(period, &frame).map_err(ds_err)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A group: its period and its number of rows.
 type Group = (String, u64);
 
@@ -513,14 +645,26 @@ struct Reading<'a> {
     chunk_rows: usize,
 }
 
-/// Pass 1: the ids whose hash occurs more than once, and the rows of each
-/// (period, unit resolution).
+/// What pass 1 finds.
+struct Scan {
+    /// The id hashes that occur more than once.
+    repeated: HashSet<u64>,
+    /// The distinct (period index, unit resolution index) cells.
+    cells: Vec<(u32, u32)>,
+    /// Rows per cell.
+    counts: Vec<u64>,
+    /// Each row's cell (an index into `cells`).
+    row_cell: Vec<u32>,
+}
+
+/// Pass 1: the ids whose hash occurs more than once, and the (period, unit
+/// resolution) cell of every row.
 fn scan_ids_and_cells(
     read: &Reading<'_>,
     has_district: bool,
     resolver: &mut Resolver<'_>,
     periods: &mut Periods,
-) -> Result<(HashSet<u64>, RowsPerCell)> {
+) -> Result<Scan> {
     let ds = read.ds;
     let mut pass1 = vec![schema::RESPONSE_ID, schema::UNIT_CODE, schema::PERIOD];
     if has_district {
@@ -529,8 +673,13 @@ fn scan_ids_and_cells(
     if ds.has_column(schema::SUBMITTED_AT) {
         pass1.push(schema::SUBMITTED_AT);
     }
-    let mut hashes: Vec<u64> = Vec::with_capacity(usize::try_from(ds.rows()).unwrap_or(0));
-    let mut counts: HashMap<(u32, u32), u64> = HashMap::default();
+    let capacity = usize::try_from(ds.rows()).unwrap_or(0);
+    let mut hashes: Vec<u64> = Vec::with_capacity(capacity);
+    let mut row_cell: Vec<u32> = Vec::with_capacity(capacity);
+    let mut cell_of: HashMap<(u32, u32), u32> = HashMap::default();
+    let mut cells: Vec<(u32, u32)> = Vec::new();
+    let mut counts: Vec<u64> = Vec::new();
+    let mut last: Option<((u32, u32), u32)> = None;
     sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
     for chunk in ds.chunks(read.chunk_rows, Some(&pass1)) {
         let chunk = chunk.map_err(ds_err)?;
@@ -543,7 +692,20 @@ fn scan_ids_and_cells(
             periods,
             |_, id, p, r| {
                 hashes.push(id_hash(id));
-                *counts.entry((p, r)).or_default() += 1;
+                let c = match last {
+                    Some((k, c)) if k == (p, r) => c,
+                    _ => {
+                        let c = *cell_of.entry((p, r)).or_insert_with(|| {
+                            cells.push((p, r));
+                            counts.push(0);
+                            u32::try_from(cells.len() - 1).expect("fewer than 2^32 cells")
+                        });
+                        last = Some(((p, r), c));
+                        c
+                    }
+                };
+                counts[c as usize] += 1;
+                row_cell.push(c);
             },
         )?;
     }
@@ -554,24 +716,28 @@ fn scan_ids_and_cells(
         .filter(|w| w[0] == w[1])
         .map(|w| w[0])
         .collect();
-    Ok((repeated, counts))
+    Ok(Scan {
+        repeated,
+        cells,
+        counts,
+        row_cell,
+    })
 }
 
 /// The groups cleaned one at a time: per period (in text order), runs of
 /// unit cells (in text order) of at most `group_rows` rows (a larger cell
-/// is a group of its own); and the group of each (period, resolution).
+/// is a group of its own); and the group of each cell of `scan`.
 fn plan_groups(
-    counts: &HashMap<(u32, u32), u64>,
+    scan: &Scan,
     periods: &Periods,
     resolver: &Resolver<'_>,
     group_rows: u64,
-) -> (Vec<Group>, GroupOfCell) {
+) -> (Vec<Group>, Vec<u32>) {
     let mut groups: Vec<(String, u64)> = Vec::new();
     let mut cells: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    for (&(p, r), &c) in counts {
-        *cells
-            .entry((&periods.names[p as usize], resolver.get(r).cell()))
-            .or_default() += c;
+    let name = |&(p, r): &(u32, u32)| (periods.names[p as usize].as_str(), resolver.get(r).cell());
+    for (cell, &c) in scan.cells.iter().zip(&scan.counts) {
+        *cells.entry(name(cell)).or_default() += c;
     }
     let mut group_of_cell: HashMap<(&str, &str), u32> = HashMap::default();
     for (&(p, u), &c) in &cells {
@@ -585,84 +751,140 @@ fn plan_groups(
         g.1 += c;
         group_of_cell.insert((p, u), u32::try_from(groups.len() - 1).expect("few groups"));
     }
-    let group_of = counts
-        .keys()
-        .map(|&(p, r)| {
-            let cell = (periods.names[p as usize].as_str(), resolver.get(r).cell());
-            ((p, r), group_of_cell[&cell])
-        })
+    let group_of = scan
+        .cells
+        .iter()
+        .map(|cell| group_of_cell[&name(cell)])
         .collect();
     (groups, group_of)
 }
 
-/// Pass 2: every row, with its ordinal, spilled into `out` by group; and
-/// the submission keys of the rows whose id hash is repeated.
-fn spill_by_group(
-    read: &Reading<'_>,
-    out: &Path,
-    resolver: &mut Resolver<'_>,
-    periods: &mut Periods,
-    group_of: &HashMap<(u32, u32), u32>,
-    repeated: &HashSet<u64>,
-) -> Result<(Option<Spill<u32>>, Vec<DupRow>)> {
-    let (ds, path) = (read.ds, read.path);
-    let mut spill: Option<Spill<u32>> = None;
-    let mut dups: Vec<DupRow> = Vec::new();
-    sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(read.chunk_rows, None) {
+/// The submission keys of the rows whose id hash is repeated.
+fn repeated_id_rows(read: &Reading<'_>, repeated: &HashSet<u64>) -> Result<Vec<DupRow>> {
+    let ds = read.ds;
+    let cols: Vec<&str> = [
+        schema::RESPONSE_ID,
+        schema::SUBMITTED_AT,
+        schema::SOURCE_FILE,
+        schema::SOURCE_LINE,
+    ]
+    .into_iter()
+    .filter(|c| ds.has_column(c))
+    .collect();
+    let mut dups = Vec::new();
+    for chunk in ds.chunks(read.chunk_rows, Some(&cols)) {
         let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        let mut df = chunk.df;
-        let mut keys = Vec::with_capacity(df.height());
-        let mut dup_idx = Vec::new();
-        let mut changed = false;
-        for_each_row(
-            &df,
-            chunk.ordinal,
-            path,
-            resolver,
-            periods,
-            |i, id, p, r| {
-                match group_of.get(&(p, r)) {
-                    Some(&g) => keys.push(g),
-                    None => changed = true,
-                }
-                if !repeated.is_empty() && repeated.contains(&id_hash(id)) {
-                    dup_idx.push(i);
-                }
-            },
-        )?;
-        if changed {
-            return Err(Error::Dataset(sipas_dataset::Error::Layout {
-                path: path.to_path_buf(),
-                message: "the table changed while it was read".into(),
-            }));
-        }
-        if !dup_idx.is_empty() {
+        let ids = text(&chunk.df, schema::RESPONSE_ID, read.path)?;
+        let idx: Vec<usize> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| repeated.contains(&id_hash(id.unwrap_or_default())))
+            .map(|(i, _)| i)
+            .collect();
+        if !idx.is_empty() {
             dups.extend(dup_rows(
-                &df,
+                &chunk.df,
                 chunk.ordinal,
-                &dup_idx,
+                &idx,
                 read.default_file,
-                path,
+                read.path,
             )?);
         }
-        let n = df.height() as u64;
-        let ord =
-            UInt64Chunked::from_vec(ORDINAL.into(), (chunk.ordinal..chunk.ordinal + n).collect());
-        df.with_column(ord.into_column())
-            .map_err(polars_err(path))?;
+    }
+    Ok(dups)
+}
+
+/// A chunk with its rows' ordinals.
+fn with_ordinals(mut df: DataFrame, ordinal: u64, path: &Path) -> Result<DataFrame> {
+    let n = df.height() as u64;
+    let ord = UInt64Chunked::from_vec(ORDINAL.into(), (ordinal..ordinal + n).collect());
+    df.with_column(ord.into_column())
+        .map_err(polars_err(path))?;
+    Ok(df)
+}
+
+/// The chunk's rows of `row_group` (by ordinal), checking that the table
+/// has the rows pass 1 counted.
+fn chunk_groups<'g>(
+    row_group: &'g [u32],
+    ordinal: u64,
+    n: usize,
+    path: &Path,
+) -> Result<&'g [u32]> {
+    let start = usize::try_from(ordinal).unwrap_or(usize::MAX);
+    row_group
+        .get(start..start.saturating_add(n))
+        .ok_or_else(|| {
+            Error::Dataset(sipas_dataset::Error::Layout {
+                path: path.to_path_buf(),
+                message: "the table changed while it was read".into(),
+            })
+        })
+}
+
+/// Pass 2 when the rows come in group order: each group is cut from the
+/// chunks as they are read and cleaned once whole.
+fn clean_in_order(read: &Reading<'_>, row_group: &[u32], batch: &mut Batches<'_>) -> Result<()> {
+    let path = read.path;
+    let mut current: Option<(u32, Vec<DataFrame>)> = None;
+    for chunk in read.ds.chunks(read.chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let n = chunk.df.height();
+        let keys = chunk_groups(row_group, chunk.ordinal, n, path)?;
+        let df = with_ordinals(chunk.df, chunk.ordinal, path)?;
+        let mut start = 0;
+        while start < n {
+            let g = keys[start];
+            let len = keys[start..].partition_point(|&k| k == g);
+            let part = df.slice(i64::try_from(start).expect("chunk fits"), len);
+            match current.as_mut() {
+                Some((cg, parts)) if *cg == g => parts.push(part),
+                _ => {
+                    if let Some((cg, parts)) = current.replace((g, vec![part])) {
+                        batch.push(cg, concat(parts, path)?)?;
+                    }
+                }
+            }
+            start += len;
+        }
+    }
+    if let Some((cg, parts)) = current {
+        batch.push(cg, concat(parts, path)?)?;
+    }
+    batch.flush()
+}
+
+/// The frames one after the other, as one chunk.
+fn concat(parts: Vec<DataFrame>, path: &Path) -> Result<DataFrame> {
+    let mut parts = parts.into_iter();
+    let mut df = parts.next().expect("at least one part");
+    for p in parts {
+        df.vstack_mut_owned(p).map_err(polars_err(path))?;
+    }
+    df.rechunk_mut();
+    Ok(df)
+}
+
+/// Pass 2 otherwise: every row, with its ordinal, spilled into `out` by
+/// group.
+fn spill_by_group(read: &Reading<'_>, out: &Path, row_group: &[u32]) -> Result<Option<Spill<u32>>> {
+    let path = read.path;
+    let mut spill: Option<Spill<u32>> = None;
+    for chunk in read.ds.chunks(read.chunk_rows, None) {
+        let chunk = chunk.map_err(ds_err)?;
+        let n = chunk.df.height();
+        let keys = chunk_groups(row_group, chunk.ordinal, n, path)?;
+        let df = with_ordinals(chunk.df, chunk.ordinal, path)?;
         if spill.is_none() {
             spill = Some(Spill::new_in(out, df.schema()).map_err(ds_err)?);
         }
         spill
             .as_mut()
             .expect("created above")
-            .push_by(&df, &keys)
+            .push_by(&df, keys)
             .map_err(ds_err)?;
     }
-    sipas_core::progress::end();
-    Ok((spill, dups))
+    Ok(spill)
 }
 
 /// Rewrites the clean table of `out` without `unit_text` (no kept row was

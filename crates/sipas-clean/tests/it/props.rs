@@ -232,12 +232,18 @@ proptest! {
         lines in proptest::collection::vec(2u64..5, 40),
         (group_rows, chunk_rows) in (1usize..6, 1usize..6),
         (by_period_in, by_period_out, provenance) in (any::<bool>(), any::<bool>(), any::<bool>()),
+        sorted in any::<bool>(),
     ) {
         use sipas_clean::FolderOptions;
         use sipas_dataset::Layout;
         let layout = |p: bool| if p { Layout::ByPeriod } else { Layout::File };
         for (r, l) in t.rows.iter_mut().zip(lines) {
             r.source_line = l;
+        }
+        // Sorted as `sipas ingest` writes it, the groups are cut as the
+        // rows are read; otherwise they are spilled first.
+        if sorted {
+            t.sort_canonical();
         }
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
