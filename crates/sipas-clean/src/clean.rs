@@ -153,7 +153,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Counts {
             excluded_by_reason: Reason::ALL.iter().map(|r| (r.as_str().into(), 0)).collect(),
             flagged_by_reason: FLAG_COLUMNS.iter().map(|f| ((*f).into(), 0)).collect(),
@@ -682,7 +682,7 @@ impl<'a> Resolver<'a> {
 }
 
 impl Counts {
-    fn add(&mut self, o: &Counts) {
+    pub(crate) fn add(&mut self, o: &Counts) {
         self.rows_in += o.rows_in;
         self.kept += o.kept;
         self.excluded += o.excluded;
@@ -700,6 +700,19 @@ impl Counts {
             .excluded_by_reason
             .get_mut(reason.as_str())
             .expect("every reason is present") += 1;
+    }
+
+    /// Adds `rows` kept rows, `flagged[k]` of them with flag `k` (in the
+    /// order of [`FLAG_COLUMNS`]).
+    pub(crate) fn keep_many(&mut self, rows: u64, flagged: [u64; 6]) {
+        self.kept += rows;
+        self.rows_in += rows;
+        for (n, name) in flagged.into_iter().zip(FLAG_COLUMNS) {
+            *self
+                .flagged_by_reason
+                .get_mut(name)
+                .expect("every flag is present") += n;
+        }
     }
 
     fn keep(&mut self, flags: Flags) {
@@ -721,11 +734,11 @@ pub(crate) type Cells = BTreeMap<(String, String), Counts>;
 /// Counts of a part of the table, to be added up.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tally {
-    totals: Counts,
-    cells: BTreeMap<(String, String), Counts>,
-    channels: BTreeMap<String, ChannelCounts>,
+    pub(crate) totals: Counts,
+    pub(crate) cells: BTreeMap<(String, String), Counts>,
+    pub(crate) channels: BTreeMap<String, ChannelCounts>,
     /// Values set to missing in kept rows: missing codes, out of range.
-    values_recoded: [u64; 2],
+    pub(crate) values_recoded: [u64; 2],
     by_name: u64,
     by_fallback: u64,
     remapped: u64,

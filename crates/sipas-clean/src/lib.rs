@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod clean;
+mod columns;
 pub mod crosswalk;
 mod error;
 pub mod io;

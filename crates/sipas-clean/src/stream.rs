@@ -32,6 +32,7 @@ use crate::clean::{
     Before, CleanOptions, CleanReport, Excluded, Resolver, RowDates, Tally, Units, clean_part,
     submission_cmp,
 };
+use crate::columns::Columns;
 use crate::io::{
     BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, ds_err, instrument_for, polars_err,
     quarantine_csv_of, report_json, table_from_frame, to_frame, write_atomic, write_csv,
@@ -538,6 +539,24 @@ impl GroupCleaner<'_> {
             .map_err(polars_err(path))?
             .into_no_null_iter()
             .collect();
+        let at = |o: u64| usize::try_from(o).expect("ordinal fits");
+        let resolved: Vec<u32> = ordinals
+            .iter()
+            .map(|&o| self.row_resolution[at(o)])
+            .collect();
+        if self.superseded.is_empty() || !ordinals.iter().any(|o| self.superseded.contains_key(o)) {
+            let by_columns = Columns {
+                instrument: self.instrument,
+                path,
+                default_file: self.default_file,
+                resolver: self.resolver,
+                opts: self.opts,
+                out_meta: self.out_meta,
+            };
+            if let Some((frame, tally)) = by_columns.clean(df, &ordinals, &resolved)? {
+                return Ok((Some(frame), tally, Vec::new()));
+            }
+        }
         let table = table_from_frame(
             df,
             self.instrument,
@@ -545,11 +564,6 @@ impl GroupCleaner<'_> {
             self.default_file,
             Some(&ordinals),
         )?;
-        let at = |o: u64| usize::try_from(o).expect("ordinal fits");
-        let resolved: Vec<u32> = ordinals
-            .iter()
-            .map(|&o| self.row_resolution[at(o)])
-            .collect();
         let pre: Option<Vec<Option<String>>> = (!self.superseded.is_empty()).then(|| {
             ordinals
                 .iter()

@@ -258,3 +258,101 @@ proptest! {
         );
     }
 }
+
+/// A row of a table as `sipas ingest` writes it: codes, a submission time
+/// (a few shared, a few missing), no design columns. Groups of such rows
+/// are cleaned column by column unless a rule needs the rows (a name, an
+/// unknown code, a repeated id, a copy, a missing time, an excluded row).
+fn plain_response() -> impl Strategy<Value = Response> {
+    let unit = prop_oneof![
+        16 => prop_oneof![Just("05443"), Just("05536"), Just("05569")],
+        1 => prop_oneof![Just("Tân Long"), Just("Nowhere"), Just("05443 ")],
+    ];
+    let submitted = prop_oneof![
+        40 => (1u8..4, 10u8..30, 0u8..60).prop_map(|(m, d, s)| {
+            Some(format!("2024-0{m}-{d}T08:00:{s:02}+07:00"))
+        }),
+        1 => Just(None),
+    ];
+    (
+        0u16..5000,
+        unit,
+        prop_oneof![Just("2024Q1"), Just("2024Q2")],
+        submitted,
+        prop_oneof![4 => Just("survey"), 1 => Just("qr")],
+        prop_oneof![Just(1.0), Just(2.5)],
+        answers(),
+        prop_oneof![Just(None), Just(Some(60.0)), Just(Some(300.0))],
+    )
+        .prop_map(|(id, unit, period, sub, ch, w, answers, dur)| Response {
+            response_id: format!("r{id:04}"),
+            unit_code: unit.to_string(),
+            period: period.to_string(),
+            submitted_at: sub,
+            channel: ch.to_string(),
+            weight: w,
+            answers,
+            source_file: "a.csv".into(),
+            source_line: 0,
+            duration_s: dur,
+            flags: Flags::default(),
+            district: None,
+            unit_text: None,
+            extra: Vec::new(),
+        })
+}
+
+/// Options for plain tables: mostly those under which a group can be
+/// cleaned column by column.
+fn plain_options() -> impl Strategy<Value = CleanOptions> {
+    let rare = || prop_oneof![3 => Just(false), 1 => Just(true)];
+    (rare(), rare(), any::<bool>()).prop_map(|(cw, flagged, copies)| CleanOptions {
+        crosswalk: cw.then(Crosswalk::thai_nguyen_2024_12),
+        exclude_flagged: flagged,
+        exclude_resent_copies: copies,
+        ..CleanOptions::default()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Tables as ingest writes them (sorted, codes, submission times):
+    /// cleaning in groups, column by column where no rule needs the rows,
+    /// gives the whole-table outputs.
+    #[test]
+    fn plain_groups_equal_whole_table(
+        rows in proptest::collection::vec(plain_response(), 0..60),
+        opts in plain_options(),
+        (group_rows, chunk_rows) in (1usize..40, 1usize..30),
+        (has_duration, sorted, provenance) in (any::<bool>(), prop_oneof![4 => Just(true), 1 => Just(false)], any::<bool>()),
+    ) {
+        use sipas_clean::FolderOptions;
+        use sipas_dataset::Layout;
+        let mut t = ResponseTable {
+            items: instrument().item_ids().iter().map(|s| (*s).to_string()).collect(),
+            has_duration,
+            has_district: false,
+            has_unit_text: false,
+            extra: Vec::new(),
+            rows,
+        };
+        for (i, r) in t.rows.iter_mut().enumerate() {
+            r.source_line = i as u64 + 2;
+        }
+        if sorted {
+            t.sort_canonical();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        crate::stream::write_input(&data, &t, Layout::File, provenance);
+        let run = FolderOptions { layout: Layout::File, group_rows, chunk_rows };
+        crate::stream::assert_same(
+            &data,
+            &dir.path().join("want"),
+            &dir.path().join("got"),
+            &opts,
+            &run,
+        );
+    }
+}
