@@ -136,13 +136,27 @@ impl Columns<'_> {
                 return Ok(None);
             }
             let ca = col.u8().map_err(polars_err(path))?.clone();
-            for (i, v) in ca.iter().enumerate() {
-                if let Some(v) = v {
-                    if v == NONE {
-                        return Ok(None);
-                    }
-                    ans[i * k + j] = v;
+            let mut i = 0;
+            for arr in ca.downcast_iter() {
+                let vals = arr.values().as_slice();
+                if vals.contains(&NONE) {
+                    return Ok(None);
                 }
+                match arr.validity().filter(|v| v.unset_bits() > 0) {
+                    None => {
+                        for (r, &v) in vals.iter().enumerate() {
+                            ans[(i + r) * k + j] = v;
+                        }
+                    }
+                    Some(valid) => {
+                        for (r, (&v, ok)) in vals.iter().zip(valid.iter()).enumerate() {
+                            if ok {
+                                ans[(i + r) * k + j] = v;
+                            }
+                        }
+                    }
+                }
+                i += vals.len();
             }
             item_cols.push(ca);
         }

@@ -461,6 +461,7 @@ pub fn clean_folder_with<'u>(
             superseded: &superseded,
             row_resolution: &row_resolution,
             out_meta: &out_meta,
+            part_rows: usize::try_from(group_rows / 8).unwrap_or(usize::MAX).max(1),
         },
         writer: DatasetWriter::create(out, folder.layout, &out_schema).map_err(ds_err)?,
         groups: &groups,
@@ -522,6 +523,10 @@ struct GroupCleaner<'a> {
     row_resolution: &'a [u32],
     /// The clean table's columns (no rows).
     out_meta: &'a ResponseTable,
+    /// Rows of a group cleaned at a time when its cells come in order (an
+    /// eighth of a group): a cell that needs the row-wise rules (a copy, a
+    /// name) then takes only its part with it.
+    part_rows: usize,
 }
 
 /// One group cleaned: its kept rows as a frame, its counts and its
@@ -529,7 +534,9 @@ struct GroupCleaner<'a> {
 type Cleaned = (Option<DataFrame>, Tally, Vec<(Excluded, Before)>);
 
 impl GroupCleaner<'_> {
-    /// Cleans the rows of one group (with their ordinals).
+    /// Cleans the rows of one group (with their ordinals): in parts of
+    /// whole cells when the cells come in order, each part column by
+    /// column when it can be.
     fn clean(&self, df: &DataFrame) -> Result<Cleaned> {
         let path = self.path;
         let ordinals: Vec<u64> = df
@@ -544,6 +551,54 @@ impl GroupCleaner<'_> {
             .iter()
             .map(|&o| self.row_resolution[at(o)])
             .collect();
+        let mut frames = Vec::new();
+        let mut tally = Tally::new();
+        let mut quarantine = Vec::new();
+        for part in self.parts(&resolved) {
+            let len = part.len();
+            let sub = df.slice(i64::try_from(part.start).expect("group fits"), len);
+            let (frame, t, q) = self.clean_rows(&sub, &ordinals[part.clone()], &resolved[part])?;
+            frames.extend(frame);
+            tally.add(&t);
+            quarantine.extend(q);
+        }
+        let frame = if frames.is_empty() {
+            None
+        } else {
+            Some(concat(frames, path)?)
+        };
+        Ok((frame, tally, quarantine))
+    }
+
+    /// The group's rows cut into parts of whole cells of at least
+    /// `part_rows` rows, when each cell's rows come together and the
+    /// cells in order (as the clean table sorts them); else one part.
+    fn parts(&self, resolved: &[u32]) -> Vec<std::ops::Range<usize>> {
+        let n = resolved.len();
+        let cell = |i: usize| self.resolver.get(resolved[i]).cell();
+        let mut cuts = vec![0];
+        for i in 1..n {
+            if resolved[i] == resolved[i - 1] {
+                continue;
+            }
+            match cell(i - 1).cmp(cell(i)) {
+                std::cmp::Ordering::Less => {
+                    if i - cuts.last().expect("starts at 0") >= self.part_rows {
+                        cuts.push(i);
+                    }
+                }
+                std::cmp::Ordering::Equal => {}
+                std::cmp::Ordering::Greater => return vec![0..n],
+            }
+        }
+        cuts.push(n);
+        cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    }
+
+    /// Cleans rows of whole cells: column by column when no rule needs the
+    /// rows, else through the row structs.
+    fn clean_rows(&self, df: &DataFrame, ordinals: &[u64], resolved: &[u32]) -> Result<Cleaned> {
+        let path = self.path;
         if self.superseded.is_empty() || !ordinals.iter().any(|o| self.superseded.contains_key(o)) {
             let by_columns = Columns {
                 instrument: self.instrument,
@@ -553,28 +608,19 @@ impl GroupCleaner<'_> {
                 opts: self.opts,
                 out_meta: self.out_meta,
             };
-            if let Some((frame, tally)) = by_columns.clean(df, &ordinals, &resolved)? {
+            if let Some((frame, tally)) = by_columns.clean(df, ordinals, resolved)? {
                 return Ok((Some(frame), tally, Vec::new()));
             }
         }
-        let table = table_from_frame(
-            df,
-            self.instrument,
-            path,
-            self.default_file,
-            Some(&ordinals),
-        )?;
-        let pre: Option<Vec<Option<String>>> = (!self.superseded.is_empty()).then(|| {
-            ordinals
-                .iter()
-                .map(|o| self.superseded.get(o).cloned())
-                .collect()
-        });
-        let pre = Some(pre.unwrap_or_else(|| vec![None; ordinals.len()]));
+        let table = table_from_frame(df, self.instrument, path, self.default_file, Some(ordinals))?;
+        let pre: Vec<Option<String>> = ordinals
+            .iter()
+            .map(|o| self.superseded.get(o).cloned())
+            .collect();
         let part = clean_part(
             table.rows,
-            resolved,
-            pre,
+            resolved.to_vec(),
+            Some(pre),
             self.instrument,
             self.resolver,
             self.opts,

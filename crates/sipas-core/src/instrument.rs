@@ -37,6 +37,7 @@ pub struct Scale {
 
 impl Scale {
     /// Whether `code` is a valid answer.
+    #[inline]
     pub fn is_valid(&self, code: u8) -> bool {
         (self.min..=self.max).contains(&code)
     }
