@@ -260,10 +260,7 @@ impl Columns<'_> {
             }
         }
         for (c, rows) in by_channel {
-            let e = tally
-                .channels
-                .entry(c.to_string())
-                .or_insert_with(ChannelCounts::default);
+            let e = tally.channels.entry(c.to_string()).or_default();
             e.rows_in += rows;
             e.kept += rows;
         }

@@ -551,6 +551,16 @@ pub fn quarantine_csv(outcome: &CleanOutcome) -> Result<Vec<u8>> {
 
 /// [`quarantine_csv`] of `quarantine`, with the columns of table `t` (its rows are not read).
 pub(crate) fn quarantine_csv_of(t: &ResponseTable, quarantine: &[Excluded]) -> Result<Vec<u8>> {
+    quarantine_csv_part(t, quarantine, true)
+}
+
+/// Quarantine rows as CSV bytes (see [`quarantine_csv`]), after the header
+/// when `header_row`: a quarantine written in pieces is the concatenation.
+pub(crate) fn quarantine_csv_part(
+    t: &ResponseTable,
+    quarantine: &[Excluded],
+    header_row: bool,
+) -> Result<Vec<u8>> {
     let items = &t.items;
     csv_bytes(Path::new(QUARANTINE), |w| {
         let mut header = schema::LEADING.to_vec();
@@ -564,7 +574,9 @@ pub(crate) fn quarantine_csv_of(t: &ResponseTable, quarantine: &[Excluded]) -> R
         header.extend([schema::SOURCE_FILE, schema::SOURCE_LINE]);
         header.extend(t.extra.iter().map(|c| c.name.as_str()));
         header.extend(["reason", "detail"]);
-        w.write_record(&header)?;
+        if header_row {
+            w.write_record(&header)?;
+        }
         for q in quarantine {
             let r = &q.row;
             let mut rec = vec![

@@ -49,6 +49,7 @@ mod clean;
 mod columns;
 pub mod crosswalk;
 mod error;
+mod held;
 pub mod io;
 pub mod rules;
 mod stream;

@@ -33,9 +33,10 @@ use crate::clean::{
     submission_cmp,
 };
 use crate::columns::Columns;
+use crate::held::Held;
 use crate::io::{
     BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, ds_err, instrument_for, polars_err,
-    quarantine_csv_of, report_json, table_from_frame, to_frame, write_atomic, write_csv,
+    report_json, table_from_frame, to_frame, write_atomic, write_csv,
 };
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
@@ -469,7 +470,7 @@ pub fn clean_folder_with<'u>(
         pending_rows: 0,
         max_rows: usize::try_from(group_rows).unwrap_or(usize::MAX),
         tally: Tally::new(),
-        quarantine: Vec::new(),
+        quarantine: Held::default(),
     };
     sipas_core::progress::begin("clean: pass 2 of 2", "rows", Some(ds.rows()));
     if in_order {
@@ -498,13 +499,9 @@ pub fn clean_folder_with<'u>(
         out_meta.has_unit_text = false;
         rewrite_without_unit_text(&out_meta, out, folder)?;
     }
-    let quarantine = in_read_order(quarantine);
 
     let (report, cells) = tally.finish(&instrument, opts)?;
-    write_csv(
-        &out.join(QUARANTINE),
-        &quarantine_csv_of(&out_meta, &quarantine)?,
-    )?;
+    quarantine.write(&out.join(QUARANTINE), &out_meta, &instrument.scale)?;
     write_csv(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
     write_atomic(&out.join(REPORT), &report_json(&report)?)?;
     Ok(report)
@@ -588,7 +585,7 @@ impl GroupCleaner<'_> {
                     }
                 }
                 std::cmp::Ordering::Equal => {}
-                std::cmp::Ordering::Greater => return vec![0..n],
+                std::cmp::Ordering::Greater => return std::iter::once(0..n).collect(),
             }
         }
         cuts.push(n);
@@ -655,7 +652,7 @@ struct Batches<'a> {
     /// Rows per batch (at least one group per core).
     max_rows: usize,
     tally: Tally,
-    quarantine: Vec<(Excluded, Before)>,
+    quarantine: Held,
 }
 
 impl Batches<'_> {
@@ -684,7 +681,9 @@ impl Batches<'_> {
             drop(df);
             let (frame, tally, quarantine) = c?;
             self.tally.add(&tally);
-            self.quarantine.extend(quarantine);
+            for (e, before) in quarantine {
+                self.quarantine.push(e, &before);
+            }
             if let Some(frame) = frame {
                 let period = &self.groups[g as usize].0;
                 self.writer.write(period, &frame).map_err(ds_err)?;
@@ -967,21 +966,6 @@ fn rewrite_without_unit_text(
     }
     w.finish().map_err(ds_err)?;
     Ok(())
-}
-
-/// The quarantine in the canonical order of the rows as read (compared
-/// with their answers and flags before cleaning).
-fn in_read_order(mut quarantine: Vec<(Excluded, Before)>) -> Vec<Excluded> {
-    let swap = |q: &mut (Excluded, Before)| {
-        if let Some(a) = q.1.answers.as_mut() {
-            std::mem::swap(a, &mut q.0.row.answers);
-        }
-        std::mem::swap(&mut q.1.flags, &mut q.0.row.flags);
-    };
-    quarantine.iter_mut().for_each(swap);
-    quarantine.sort_by(|a, b| a.0.row.canonical_cmp(&b.0.row));
-    quarantine.iter_mut().for_each(swap);
-    quarantine.into_iter().map(|q| q.0).collect()
 }
 
 fn meta_has_unit_text(ds: &Dataset) -> bool {

@@ -321,3 +321,71 @@ fn null_id_is_named_with_its_row() {
         )
     );
 }
+
+/// A table in which most rows are removed (unknown and ambiguous units,
+/// repeated ids, careless rows excluded), cleaned in many small groups:
+/// the quarantine, held compactly and written at the end, is the one the
+/// whole-table clean writes, row for row and in the same order.
+#[test]
+fn a_large_quarantine_is_the_whole_table_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = read_case("design_columns");
+    let base = t.rows[0].clone();
+    t.rows.clear();
+    t.has_duration = true;
+    let units = [
+        "05443",
+        "99999",
+        "Nowhere",
+        "Tân Thịnh",
+        "05536",
+        "Tân Long",
+    ];
+    for i in 0..1200u64 {
+        let mut r = base.clone();
+        // Ids repeat every 500 rows, in the same period: superseded rows.
+        r.response_id = format!("q{:03}", i % 500);
+        r.unit_code = units[(i % 6) as usize].into();
+        r.period = if i % 2 == 0 { "2024Q1" } else { "2024Q2" }.into();
+        r.submitted_at = Some(format!("2024-0{}-1{}T08:00:00+07:00", 1 + i % 3, i % 10));
+        r.source_file = if i % 7 == 0 { "b.csv" } else { "a.csv" }.into();
+        r.source_line = i % 400 + 2;
+        r.answers[0] = Some((i % 10) as u8);
+        if i % 5 == 0 {
+            r.answers.iter_mut().for_each(|a| *a = Some(4));
+        }
+        r.duration_s = Some(if i % 4 == 1 { 60.0 } else { 300.0 });
+        r.extra = vec![Value::Str(format!("Xóm {}", i % 4))];
+        r.district = None;
+        t.rows.push(r);
+    }
+    let data = dir.path().join("data");
+    write_input(&data, &t, Layout::File, true);
+    let opts = CleanOptions {
+        exclude_flagged: true,
+        ..CleanOptions::default()
+    };
+    let run = FolderOptions {
+        layout: Layout::File,
+        group_rows: 7,
+        chunk_rows: 5,
+    };
+    assert_same(
+        &data,
+        &dir.path().join("want"),
+        &dir.path().join("got"),
+        &opts,
+        &run,
+    );
+    // Most rows are in it, with every kind of reason.
+    let q = std::fs::read_to_string(dir.path().join("got").join(io::QUARANTINE)).unwrap();
+    assert!(q.lines().count() > 900, "{}", q.lines().count());
+    for reason in [
+        "unknown_unit",
+        "ambiguous_unit",
+        "duplicate_id_superseded",
+        "flag_",
+    ] {
+        assert!(q.contains(reason), "{reason}");
+    }
+}
