@@ -13,7 +13,7 @@ use std::path::Path;
 use polars::prelude::*;
 use sipas_core::{Instrument, schema};
 
-use crate::clean::{ChannelCounts, CleanOptions, Counts, Resolver, Tally};
+use crate::clean::{CleanOptions, Counts, Resolver, Tally};
 use crate::io::polars_err;
 use crate::table::{DISTRICT, DURATION_S, FLAG_COLUMNS, ResponseTable, UNIT_TEXT};
 use crate::{Result, rules};

@@ -1,21 +1,24 @@
 //! Cleaning a table larger than memory, with the same outputs as [`clean`]
 //! on the whole table.
 //!
-//! Pass 1 reads `response_id`, `unit_code`, `period` (and `district`) in
-//! chunks: it hashes every id (to find the ids that occur more than once)
-//! and resolves every unit, counting rows per (period, unit cell). The
-//! cells of each period, in unit order, are cut into groups of at most
-//! `group_rows` rows (a larger cell is a group of its own), so that a
-//! (resolved unit, period) cell, and therefore every re-sent copy,
-//! lies within one group. Pass 2 reads whole chunks and spills each row to
-//! its group, and keeps the submission keys of the rows whose id hash is
-//! repeated: the latest submission of each repeated id is decided over the
-//! whole table, exactly as [`clean`] does (hash collisions only add rows to
-//! compare). Each group is then cleaned as a part of the table
-//! ([`crate::clean::clean_part`]) with the superseded rows decided above,
-//! and its kept rows are written in order: groups come in (period, unit)
-//! order, so the output is in the canonical order. The quarantine is
-//! sorted at the end as [`clean`] sorts it.
+//! Pass 1 reads `response_id`, `unit_code`, `period` (and `district`,
+//! `submitted_at`) in chunks: it hashes every id (to find the ids that
+//! occur more than once) and resolves every unit, keeping each row's
+//! (period, unit) cell. The cells of each period, in unit order, are cut
+//! into groups of at most `group_rows` rows (a larger cell is a group of
+//! its own), so that a (resolved unit, period) cell, and therefore every
+//! re-sent copy, lies within one group. When ids repeat, the submission
+//! keys of their rows are read and the latest submission of each repeated
+//! id is decided over the whole table, exactly as [`clean`] does (hash
+//! collisions only add rows to compare). Pass 2 reads whole chunks: rows
+//! in group order (as ingest writes them) are cut into groups as they are
+//! read; otherwise they are spilled to their group first. Groups are
+//! cleaned in parallel batches, in parts of whole cells: column by column
+//! ([`crate::columns`]) where no row rule is needed, else as a part of the
+//! table ([`crate::clean::clean_part`]) with the superseded rows decided
+//! above; kept rows are written in group order, which is the canonical
+//! order. The quarantine is held compactly ([`crate::held`]) and sorted at
+//! the end as [`clean`] sorts it.
 //!
 //! [`clean`]: crate::clean()
 
