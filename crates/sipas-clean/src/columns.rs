@@ -14,7 +14,7 @@ use polars::prelude::*;
 use sipas_core::{Instrument, schema};
 
 use crate::clean::{CleanOptions, Counts, Resolver, Tally};
-use crate::io::polars_err;
+use crate::io::{f64_column, polars_err, str_column};
 use crate::table::{DISTRICT, DURATION_S, FLAG_COLUMNS, ResponseTable, UNIT_TEXT};
 use crate::{Result, rules};
 
@@ -35,26 +35,18 @@ const NONE: u8 = u8::MAX;
 
 /// A text column (cast when needed); `None` when the frame lacks it.
 fn text(df: &DataFrame, c: &str, path: &Path) -> Result<Option<StringChunked>> {
-    if !df.schema().contains(c) {
-        return Ok(None);
-    }
-    let col = df
-        .column(c)
-        .and_then(|x| x.cast(&DataType::String))
-        .map_err(polars_err(path))?;
-    Ok(Some(col.str().map_err(polars_err(path))?.clone()))
+    df.schema()
+        .contains(c)
+        .then(|| str_column(df, c, path))
+        .transpose()
 }
 
 /// A Float64 column (cast when needed); `None` when the frame lacks it.
 fn float(df: &DataFrame, c: &str, path: &Path) -> Result<Option<Float64Chunked>> {
-    if !df.schema().contains(c) {
-        return Ok(None);
-    }
-    let col = df
-        .column(c)
-        .and_then(|x| x.cast(&DataType::Float64))
-        .map_err(polars_err(path))?;
-    Ok(Some(col.f64().map_err(polars_err(path))?.clone()))
+    df.schema()
+        .contains(c)
+        .then(|| f64_column(df, c, path))
+        .transpose()
 }
 
 /// The values of a text column, nulls as `""` (`None`: all null).

@@ -90,7 +90,7 @@ pub fn read_response_table(
 }
 
 /// A frame's column as text (cast when needed).
-fn str_column(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
+pub(crate) fn str_column(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::String))
@@ -99,7 +99,7 @@ fn str_column(df: &DataFrame, c: &str, path: &Path) -> Result<StringChunked> {
 }
 
 /// A frame's column as Float64 (cast when needed).
-fn f64_column(df: &DataFrame, c: &str, path: &Path) -> Result<Float64Chunked> {
+pub(crate) fn f64_column(df: &DataFrame, c: &str, path: &Path) -> Result<Float64Chunked> {
     let col = df
         .column(c)
         .and_then(|x| x.cast(&DataType::Float64))
