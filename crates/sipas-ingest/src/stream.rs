@@ -42,6 +42,13 @@ pub const DEFAULT_CHUNK_ROWS: usize = 1 << 20;
 /// Rows validated by one task within a chunk (Parquet, JSON, Excel).
 const PART_ROWS: usize = 1 << 16;
 
+/// A delimited-text chunk of `chunk_rows` records is read as this many bytes
+/// per record (a SIPAS row of 33 items is about 120 bytes): 128 MiB by default.
+const TEXT_ROW_BYTES: usize = 128;
+
+/// Parts of a delimited-text chunk, read and validated in parallel.
+const TEXT_PARTS: usize = 8;
+
 /// A decoded source held in memory between the header search and the rows
 /// is dropped, and the file read again, above this size.
 const KEEP_LOADED_BYTES: usize = 64 << 20;
@@ -509,19 +516,24 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
 
 /// The records of a chunk, to read again for quarantine records.
 enum ChunkData {
-    /// `n` records from a cursor (text, JSON, Excel).
+    /// `n` records from a cursor (JSON, Excel).
     Seq { at: Cursor, n: usize },
+    /// The parts of a delimited-text chunk: where each starts and its
+    /// number of records.
+    Text(Vec<(Cursor, usize)>),
     /// A slice of a Parquet file.
     Parquet(ParquetRows),
 }
 
 /// A validated chunk: its records, its parts in order, where the next
-/// chunk starts and how many records it holds.
+/// chunk starts, how many records it holds and whether it is the source's
+/// last.
 struct Validated {
     data: ChunkData,
     parts: Vec<Parsed>,
     next: Cursor,
     n: usize,
+    last: bool,
 }
 
 /// Consecutive ranges of at most [`PART_ROWS`] covering `0..n`.
@@ -542,16 +554,26 @@ fn validate_chunk(
 ) -> Result<Validated> {
     match loaded {
         Loaded::Text { .. } => {
-            let mut v = FileValidator::new(ctx, layout);
-            let (next, n) = loaded.scan_from(path, at, max, &mut |_, line, row| {
-                v.row(line, row);
-                true
-            })?;
+            // About `max` records' worth of bytes, in parts read and
+            // validated in parallel.
+            let read = |start: Cursor, end: usize| -> Result<(Parsed, Cursor, usize)> {
+                let mut v = FileValidator::new(ctx, layout);
+                let (next, n) = loaded.scan_until(path, start, end, &mut |_, line, row| {
+                    v.row(line, row);
+                    true
+                })?;
+                Ok((v.finish(), next, n))
+            };
+            let budget = max.saturating_mul(TEXT_ROW_BYTES);
+            let (parts, next) = loaded.scan_text_parts(at, budget, TEXT_PARTS, &read)?;
+            let n = parts.iter().map(|p| p.n).sum();
+            let data = ChunkData::Text(parts.iter().map(|p| (p.at, p.n)).collect());
             Ok(Validated {
-                data: ChunkData::Seq { at, n },
-                parts: vec![v.finish()],
+                data,
+                parts: parts.into_iter().map(|p| p.out).collect(),
                 next,
                 n,
+                last: n == 0 || loaded.text_done(next),
             })
         }
         Loaded::Records(recs) => {
@@ -575,6 +597,7 @@ fn validate_chunk(
                 parts,
                 next,
                 n,
+                last: n < max,
             })
         }
         Loaded::Parquet { rows, metadata, .. } => {
@@ -587,6 +610,7 @@ fn validate_chunk(
                     parts: Vec::new(),
                     next: at,
                     n,
+                    last: true,
                 });
             }
             let data = ParquetRows::read(path, metadata, first, n)?;
@@ -607,6 +631,7 @@ fn validate_chunk(
                 parts,
                 next,
                 n,
+                last: n < max,
             })
         }
     }
@@ -777,6 +802,17 @@ fn read_sources(
                     ChunkData::Seq { at, n } => {
                         loaded.scan_from(&path, *at, *n, &mut fill)?;
                     }
+                    ChunkData::Text(parts) => {
+                        // Only the parts that may hold a quarantined row (a
+                        // part's records start on lines from its cursor's to
+                        // the next part's cursor's).
+                        for (k, (at, n)) in parts.iter().enumerate() {
+                            let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
+                            if refetch.keys().any(|&l| l >= at.line() && l <= last) {
+                                loaded.scan_from(&path, *at, *n, &mut fill)?;
+                            }
+                        }
+                    }
                     ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
                 }
             }
@@ -817,7 +853,7 @@ fn read_sources(
                 // The spill failed: its error is returned by its thread.
                 return Ok(());
             }
-            if chunk.n < chunk_rows {
+            if chunk.last {
                 break;
             }
             at = chunk.next;
