@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use sipas_core::{Instrument, schema};
 use sipas_dataset::{DatasetWriter, Spill};
 
+use crate::ids::IdSet;
 use crate::input::{self, Cursor, Loaded, ParquetRows};
 use crate::layout::{self, Layout};
 use crate::mapping::Resolver;
@@ -100,6 +101,9 @@ pub(crate) struct Source {
     pub(crate) header_line: u64,
     /// The header's cleaned names.
     pub(crate) names: Vec<String>,
+    /// At least the number of its rows (lines of text, records, Parquet
+    /// rows): sizes the set of accepted ids.
+    pub(crate) rows_bound: usize,
     /// What a JSON source said besides its records (page count, repeats).
     pub(crate) json: Option<crate::json::JsonInfo>,
 }
@@ -151,6 +155,22 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<(usize, String)>>
     }))
 }
 
+/// At least the number of rows of a source: the lines of a text (a record
+/// holds at least one line), the records of JSON or Excel, the rows of
+/// Parquet (plus the header).
+fn rows_bound(l: &Loaded) -> usize {
+    match l {
+        Loaded::Text { bytes, .. } => {
+            let lines: u64 = bytes.par_chunks(1 << 20).map(input::count_newlines).sum();
+            usize::try_from(lines)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1)
+        }
+        Loaded::Records(recs) => recs.len(),
+        Loaded::Parquet { rows, .. } => rows + 1,
+    }
+}
+
 /// An estimate of the memory a decoded source holds.
 fn loaded_bytes(l: &Loaded) -> usize {
     match l {
@@ -170,11 +190,16 @@ type FileSources = (Vec<std::result::Result<Source, Skipped>>, Vec<RepeatTable>)
 /// Loads a file (every sheet of a workbook, every CSV of a zip) and finds
 /// each source's header; sources without one, and repeat-group tables, are
 /// skipped.
+///
+/// A large decoded source is dropped after its header is found and loaded
+/// again to read its rows, unless `keep_first` (the first input: it is read
+/// as soon as the plan is made, so it is kept rather than loaded twice).
 fn load_file(
     file: &InputFile,
     text: input::TextOpts,
     resolver: &Resolver,
     keep_repeats: bool,
+    keep_first: bool,
 ) -> Result<FileSources> {
     let mut repeats = Vec::new();
     let loaded: Vec<(InputFile, Loaded, Option<crate::json::JsonInfo>)> = match file.format {
@@ -235,9 +260,10 @@ fn load_file(
             // Pages are small and may be widened to their data set's header:
             // always kept.
             let page = matches!(file.format, Format::KoboJson | Format::OdkJson);
-            let keep = page || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
+            let keep = page || keep_first || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
             Ok(Ok(Source {
                 file,
+                rows_bound: rows_bound(&loaded),
                 loaded: keep.then_some(loaded),
                 header,
                 header_line,
@@ -437,7 +463,8 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
     let loaded: Vec<FileSources> = found
         .files
         .par_iter()
-        .map(|f| load_file(f, text, &resolver, keep_repeats))
+        .enumerate()
+        .map(|(i, f)| load_file(f, text, &resolver, keep_repeats, i == 0))
         .collect::<Result<_>>()?;
     let mut skipped = found.skipped;
     let mut sources = Vec::new();
@@ -655,7 +682,9 @@ type Frames = Vec<(String, DataFrame)>;
 
 /// Reads, validates and merges the inputs, and writes the table (not yet
 /// finished) with `write.layout` into `table_dir`; temporary files go to
-/// `spill_dir`.
+/// `spill_dir`. Accepted ids are kept as 64-bit hashes; if two different
+/// ids shared one (see [`crate::ids`]), the run is done again with 128-bit
+/// keys.
 pub(crate) fn run(
     inputs: &[PathBuf],
     opts: &IngestOptions,
@@ -663,6 +692,25 @@ pub(crate) fn run(
     table_dir: &Path,
     spill_dir: &Path,
     write: &WriteOptions,
+) -> Result<Run> {
+    match run_with(inputs, opts, read, table_dir, spill_dir, write, false) {
+        Err(Error::IdCollision { .. }) => {
+            run_with(inputs, opts, read, table_dir, spill_dir, write, true)
+        }
+        r => r,
+    }
+}
+
+/// [`run`], the accepted ids kept as 128-bit keys when `wide`, else as
+/// 64-bit ones.
+fn run_with(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    read: &ReadOptions,
+    table_dir: &Path,
+    spill_dir: &Path,
+    write: &WriteOptions,
+    wide: bool,
 ) -> Result<Run> {
     let mut plan = plan(inputs, opts, read)?;
     let tables = std::mem::take(&mut plan.repeat_tables);
@@ -676,7 +724,12 @@ pub(crate) fn run(
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
     let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;
-    let mut merger = Merger::new(&names, &opts.units);
+    let seen = if wide {
+        IdSet::wide()
+    } else {
+        IdSet::narrow(plan.sources.iter().map(|s| s.rows_bound).sum())
+    };
+    let mut merger = Merger::new(&names, &opts.units, seen);
 
     // The spill writes on its own thread while the next chunk is validated.
     let spill = std::thread::scope(|scope| -> Result<Spill<String>> {
