@@ -1057,3 +1057,63 @@ pub fn ingest_to(
         responses,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::FINGERPRINT_MASK;
+
+    const ITEMS_2017: [&str; 22] = [
+        "a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5", "c1", "c2", "c3", "c4", "c5", "c6",
+        "d1", "d2", "d3", "e1", "e2", "e3", "e4",
+    ];
+
+    /// 40 rows with distinct ids `R0`…`R39`, then `R5` and `R17` again.
+    fn input(dir: &Path) -> PathBuf {
+        let answers = vec!["4"; ITEMS_2017.len()].join(",");
+        let mut text = format!("response_id,unit_code,period,{}\n", ITEMS_2017.join(","));
+        for i in (0..40).chain([5, 17]) {
+            text.push_str(&format!("R{i},05443,2024Q1,{answers}\n"));
+        }
+        let path = dir.join("r.csv");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn outputs(dir: &Path) -> Vec<Vec<u8>> {
+        ["responses.parquet", "quarantine.csv", "ingest-report.json"]
+            .iter()
+            .map(|f| std::fs::read(dir.join(f)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn ids_sharing_a_64_bit_hash_are_caught_and_the_run_redone_with_full_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = [input(dir.path())];
+        let (opts, read) = (IngestOptions::default(), ReadOptions::default());
+        let write = WriteOptions {
+            chunk_rows: 4,
+            ..WriteOptions::default()
+        };
+        let plain = dir.path().join("plain");
+        let outcome = ingest_to(&inputs, &opts, &read, &plain, &write).unwrap();
+        // Worked out by hand: lines 42 and 43 repeat lines 7 and 19.
+        assert_eq!(outcome.report.totals.accepted, 40);
+        let quarantine = String::from_utf8(outputs(&plain)[1].clone()).unwrap();
+        assert!(quarantine.contains(",42,duplicate_response_id,response_id,"));
+        assert!(quarantine.contains("r.csv line 19"));
+
+        // Four bits of hash: 40 ids share 15 values, so the 64-bit pass takes
+        // distinct ids for duplicates...
+        FINGERPRINT_MASK.with(|m| m.set(0xF));
+        let narrow = run_with(&inputs, &opts, &read, dir.path(), dir.path(), &write, false);
+        assert!(matches!(narrow, Err(Error::IdCollision { .. })));
+        // ... which the lookup catches; redone with full keys, the outputs
+        // are those of the plain run.
+        let redone = dir.path().join("redone");
+        ingest_to(&inputs, &opts, &read, &redone, &write).unwrap();
+        FINGERPRINT_MASK.with(|m| m.set(u64::MAX));
+        assert!(outputs(&redone) == outputs(&plain));
+    }
+}
