@@ -1062,6 +1062,7 @@ pub fn ingest_to(
 mod tests {
     use super::*;
     use crate::ids::FINGERPRINT_MASK;
+    use std::fmt::Write as _;
 
     const ITEMS_2017: [&str; 22] = [
         "a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5", "c1", "c2", "c3", "c4", "c5", "c6",
@@ -1073,7 +1074,7 @@ mod tests {
         let answers = vec!["4"; ITEMS_2017.len()].join(",");
         let mut text = format!("response_id,unit_code,period,{}\n", ITEMS_2017.join(","));
         for i in (0..40).chain([5, 17]) {
-            text.push_str(&format!("R{i},05443,2024Q1,{answers}\n"));
+            writeln!(text, "R{i},05443,2024Q1,{answers}").unwrap();
         }
         let path = dir.join("r.csv");
         std::fs::write(&path, text).unwrap();

@@ -353,6 +353,7 @@ fn the_period_layout_holds_the_same_rows_and_the_in_memory_api_agrees() {
 /// sizes; the errors and the repeated id sit in the second half of the file.
 #[test]
 fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
+    use std::fmt::Write as _;
     let dir = tempfile::tempdir().unwrap();
     let answers = vec!["4"; ITEMS_2017.len()].join(",");
     let multi = |i: usize| i % 10 == 3 || i % 10 == 8;
@@ -378,7 +379,7 @@ fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
         if i == 57 {
             text.push_str("R57,05443,2024Q1\n");
         } else {
-            text.push_str(&format!("{id},05443,2024Q1,,,1,{a},{village}\n"));
+            writeln!(text, "{id},05443,2024Q1,,,1,{a},{village}").unwrap();
         }
     }
     let path = dir.path().join("big.csv");
