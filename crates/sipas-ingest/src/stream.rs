@@ -3,7 +3,9 @@
 //! 1. Every input is opened once to find its header and map its columns
 //!    (errors about whole files come before any row is read).
 //! 2. Sources are read in input order, in chunks of at most
-//!    [`WriteOptions::chunk_rows`] records. A chunk is validated in parallel
+//!    [`WriteOptions::chunk_rows`] records (delimited text: about
+//!    `chunk_rows` × [`TEXT_ROW_BYTES`] bytes, cut into [`TEXT_PARTS`] parts
+//!    by [`Loaded::scan_text_parts`]). A chunk is validated in parallel
 //!    parts ([`crate::validate`]), then the parts go through the input-order
 //!    checks in order ([`Merger`]), and the accepted rows are built into
 //!    frames of the canonical schema and spilled to temporary Parquet files
@@ -11,8 +13,8 @@
 //! 3. Period by period, in ascending order, the spilled rows are sorted by
 //!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]).
 //!
-//! Memory holds one chunk, the spill buffers, the set of accepted ids (16
-//! bytes of hash per id, see [`crate::ids`]), the quarantined rows and, at
+//! Memory holds one chunk, the spill buffers, the set of accepted ids (10
+//! bytes per input row, see [`crate::ids`]), the quarantined rows and, at
 //! the end, the rows of one period. A delimited-text, JSON or Excel source
 //! is also held whole (its decoded bytes or records) while it is read; a
 //! Parquet source is read slice by slice.
