@@ -274,6 +274,7 @@ pub fn ingest_with(
         tmp.path(),
         tmp.path(),
         &WriteOptions::default(),
+        false,
     )?;
     let table = run.writer.finish()?;
     let responses = sipas_dataset::Dataset::open(&table)?.read(None)?;

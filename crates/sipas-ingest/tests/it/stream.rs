@@ -114,6 +114,17 @@ fn run(inputs: &[PathBuf], out: &Path, layout: TableLayout, chunk_rows: usize) {
     ingest_to(inputs, &opts(), &ReadOptions::default(), out, &write).unwrap();
 }
 
+/// The `source_line` column.
+fn source_lines(table: &DataFrame) -> Vec<u64> {
+    table
+        .column("source_line")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
@@ -189,13 +200,7 @@ fn outputs_do_not_depend_on_the_chunk_size() {
             v("p7")
         ]
     );
-    let lines: Vec<u64> = table
-        .column("source_line")
-        .unwrap()
-        .u64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let lines = source_lines(&table);
     assert_eq!(lines, [10, 2, 2, 15, 14, 3, 3, 8]);
     assert_eq!(u8s(&table, "a2")[7], None);
     assert_eq!(u8s(&table, "a1")[2], Some(1));
@@ -442,13 +447,7 @@ fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
     assert_eq!(table.height(), 57);
     let ids = strs(&table, "response_id");
     let villages = strs(&table, "village");
-    let lines: Vec<u64> = table
-        .column("source_line")
-        .unwrap()
-        .u64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let lines = source_lines(&table);
     for ((id, village), l) in ids.iter().zip(&villages).zip(&lines) {
         let i: usize = id.as_deref().unwrap()[1..].parse().unwrap();
         assert_eq!(*l as usize, line(i), "{id:?}");
