@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every stage end to end at N responses, each under /usr/bin/time -v:
-# generate (Parquet) -> ingest -> clean -> aggregate -> report.
+# generate (CSV) -> ingest -> clean -> aggregate -> report.
 #
 #   bash benches/scale.sh N            # e.g. 10000000 or 100000000
 #
@@ -10,7 +10,11 @@
 # next stages are skipped. Environment: OUT (bench-data/scale-N),
 # CARGO_TARGET_DIR (~/.cache/sipas/target-release), UNITS / PILOTS,
 # MEM_LIMIT_KB, LAYOUT (file | period: how ingest and clean write the response
-# table; default file), KEEP=1 to keep the data.
+# table; default file), FORMAT (csv | parquet: what generate writes; default csv,
+# where each row carries its unit's code as of its date, as offices send them, so
+# clean keeps every row; a Parquet file carries the 2023–2024 codes in every period
+# and clean excludes the rows dated after the 2024/2025 reorganisations under
+# retired codes), KEEP=1 to keep the data.
 set -uo pipefail
 N=${1:?usage: bash benches/scale.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +27,7 @@ DOMAIN=()
 [ -n "${UNITS:-}" ] && DOMAIN+=(--units "$UNITS")
 [ -n "${PILOTS:-}" ] && DOMAIN+=(--pilots "$PILOTS")
 LAYOUT=${LAYOUT:-file}
+FORMAT=${FORMAT:-csv}
 has_table() { [ -s "$1/responses.parquet" ] || [ -d "$1/responses" ]; }
 rm -rf "$OUT"; mkdir -p "$OUT"
 printf 'stage\texit\twall_s\tpeak_rss_mib\tns_per_row\n' > "$OUT/stages.tsv"
@@ -46,9 +51,9 @@ stage() {
 }
 
 stage generate "$SIPAS" generate --responses "$N" --seed 1 --instrument sipas-2023 "${DOMAIN[@]}" \
-    --out "$OUT/data/responses.parquet" &&
-  stage ingest "$SIPAS" ingest "$OUT/data/responses.parquet" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/ingest"
-[ -z "${KEEP:-}" ] && rm -f "$OUT/data/responses.parquet"
+    --out "$OUT/data/responses.$FORMAT" &&
+  stage ingest "$SIPAS" ingest "$OUT/data/responses.$FORMAT" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/ingest"
+[ -z "${KEEP:-}" ] && rm -f "$OUT/data/responses.$FORMAT"
 has_table "$OUT/ingest" &&
   stage clean "$SIPAS" clean --data "$OUT/ingest" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/clean"
 has_table "$OUT/clean" &&

@@ -7,11 +7,15 @@
 # sipas does more than the peers: it validates every row (unit, period,
 # answers 1-5, unique response ids, weights), quarantines what fails, sorts by
 # (period, unit_code, response_id) and writes responses.parquet. The peers
-# parse the file into an in-memory table (DuckDB: CREATE TABLE AS read_csv;
-# polars: read_csv) and nothing else. Before timing, the script checks that
-# all three read the same rows and the same answers (per-item sums).
-# Environment: OUT (default bench-data/ingest-csv-N), RUNS (3), WARMUP (0),
-# CARGO_TARGET_DIR (~/.cache/sipas/target-release), SKIP_BUILD=1, SKIP_INSTALL=1.
+# parse the file and write it to Parquet (DuckDB: COPY (SELECT * FROM
+# read_csv(…)) TO '….parquet'; polars: scan_csv(…).sink_parquet(…)) and do
+# nothing else. Before timing, the script checks that all three read the same
+# rows and the same answers (per-item sums).
+# Environment: OUT (default bench-data/ingest-csv-N), CSV (an existing CSV of
+# N rows to use instead of generating one), RUNS (3), WARMUP (0),
+# CARGO_TARGET_DIR (~/.cache/sipas/target-release), PROFILE (release; the binary's
+# build profile, as in run.sh), SKIP_BUILD=1, SKIP_INSTALL=1.
+# The table is also written to $OUT/table.md.
 set -euo pipefail
 N=${1:?usage: bash benches/compare/ingest_csv.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -36,10 +40,10 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   log "build (release)"
   (cd "$ROOT" && cargo build --release --locked -p sipas-cli)
 fi
-SIPAS=$CARGO_TARGET_DIR/release/sipas
+SIPAS=$CARGO_TARGET_DIR/${PROFILE:-release}/sipas
 
 mkdir -p "$OUT"
-CSV=$OUT/responses.csv
+CSV=${CSV:-$OUT/responses.csv}
 if [ ! -f "$CSV" ]; then
   log "generate $N responses (CSV)"
   "$SIPAS" generate --responses "$N" --seed 1 --instrument sipas-2023 --out "$CSV"
@@ -48,7 +52,18 @@ ls -l "$CSV" >&2
 
 cat > "$OUT/peers.py" <<'PY'
 import sys, time
+# peers.py TOOL PATH [CHECK_OUT]: read PATH and write the row count and per-item sums to CHECK_OUT;
+# peers.py TOOL PATH --parquet OUT: read the CSV at PATH and write it to the Parquet file OUT (timed).
 tool, path = sys.argv[1], sys.argv[2]
+if len(sys.argv) > 4 and sys.argv[3] == "--parquet":
+    out = sys.argv[4]
+    if tool == "duckdb":
+        import duckdb
+        duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{path}', header=true, types={{'unit_code': 'VARCHAR', 'response_id': 'VARCHAR', 'period': 'VARCHAR'}})) TO '{out}' (FORMAT parquet)")
+    else:
+        import polars as pl
+        pl.scan_csv(path, schema_overrides={"unit_code": pl.Utf8, "response_id": pl.Utf8, "period": pl.Utf8}).sink_parquet(out)
+    sys.exit(0)
 items = [f"{p}{i}" for p, n in [("pa",2),("pb",2),("pc",8),("pd",2),("sa",4),("sb",4),("sc",5),("sd",3),("se",3)] for i in range(1, n+1)]
 t0 = time.perf_counter()
 if tool == "duckdb":
@@ -91,13 +106,14 @@ echo "agree: $(head -1 "$OUT/check-sipas.txt") rows, identical per-item answer s
 log "time (hyperfine --warmup $WARMUP --runs $RUNS)"
 hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/hyperfine.json" \
   -n sipas-ingest "$SIPAS ingest $CSV --out $OUT/ingest-timed" \
-  -n duckdb-read_csv "$PY $OUT/peers.py duckdb $CSV" \
-  -n polars-read_csv "$PY $OUT/peers.py polars $CSV" >&2
-"$PY" - "$OUT/hyperfine.json" <<'PY'
+  -n duckdb-read_csv-to-parquet "$PY $OUT/peers.py duckdb $CSV --parquet $OUT/duckdb.parquet" \
+  -n polars-scan_csv-to-parquet "$PY $OUT/peers.py polars $CSV --parquet $OUT/polars.parquet" >&2
+"$PY" - "$OUT/hyperfine.json" > "$OUT/table.md" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 base = next(x for x in r if x["command"] == "sipas-ingest")["median"]
-print("| tool | median (s) | ratio vs sipas ingest |\n|---|---|---|")
+print("| CSV → Parquet | median (s) | ratio vs sipas ingest |\n|---|---|---|")
 for x in r:
     print(f"| {x['command']} | {x['median']:.2f} | {x['median']/base:.2f} |")
 PY
+cat "$OUT/table.md"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end comparison of `sipas aggregate` with DuckDB, Python polars,
-# pandas and R survey on the same canonical responses.parquet.
+# End-to-end comparison, in one run: (a) CSV ingest — `sipas ingest` against
+# DuckDB's and polars' CSV → Parquet on one generated CSV (ingest_csv.sh);
+# (b) the aggregation — the estimator alone and the whole `sipas aggregate`
+# command against DuckDB, Python polars, pandas and R survey on the same
+# canonical responses.parquet (sipas' ingest of that CSV).
 #
 #   bash benches/compare/run.sh N            # e.g. 1000000 or 10000000
 #
@@ -10,10 +13,12 @@
 # (a unit list CSV and pilot TOML passed to generate, ingest and sipas;
 # peers need nothing), SKIP_INSTALL=1, SKIP_BUILD=1 (use the binaries already built),
 # PROFILE (release; `debug` for a smoke run, as CI does for notebooks/04_benchmarks:
-# debug times mean nothing).
-# Steps: install peers if missing -> build sipas (release) -> generate ->
-# ingest -> every tool writes its per-cell estimates -> check agreement (fail
-# loudly) -> hyperfine each tool -> table of medians and ratios vs sipas.
+# debug times mean nothing), INGEST_RUNS (3), SKIP_INGEST=1 (no ingest comparison;
+# it is also skipped with UNITS / PILOTS).
+# Steps: install peers if missing -> build sipas (release) -> generate a CSV
+# (each row's unit code as of its date) -> the ingest comparison -> ingest ->
+# every tool writes its per-cell estimates -> check agreement (fail loudly) ->
+# hyperfine each tool -> both tables of medians and ratios.
 set -euo pipefail
 N=${1:?usage: bash benches/compare/run.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -74,15 +79,23 @@ SIPAS_AGG=$CARGO_TARGET_DIR/$PROFILE/sipas-bench-aggregate
 # 3. Data: generate -> ingest (the canonical responses.parquet every tool reads).
 mkdir -p "$OUT"
 P=$OUT/ingest/responses.parquet
-if [ ! -s "$P" ]; then
+CSV=$OUT/data/responses.csv
+if [ ! -s "$P" ] || [ ! -s "$CSV" ]; then
   log "generate + ingest $N responses"
   /usr/bin/time -f "generate: %e s, max RSS %M KiB" "$SIPAS" generate --responses "$N" --seed 1 \
-    --instrument sipas-2023 "${DOMAIN[@]}" --out "$OUT/data/responses.parquet"
-  /usr/bin/time -f "ingest: %e s, max RSS %M KiB" "$SIPAS" ingest "$OUT/data/responses.parquet" \
+    --instrument sipas-2023 "${DOMAIN[@]}" --out "$CSV"
+  rm -rf "$OUT/ingest"
+  /usr/bin/time -f "ingest: %e s, max RSS %M KiB" "$SIPAS" ingest "$CSV" \
     "${DOMAIN[@]}" --out "$OUT/ingest"
-  rm -f "$OUT/data/responses.parquet"
 fi
-ls -l "$P" >&2
+ls -l "$CSV" "$P" >&2
+
+# 3b. CSV ingest against DuckDB's and polars' CSV → Parquet on the same file.
+if [ -z "${DOMAIN[*]}" ] && [ -z "${SKIP_INGEST:-}" ]; then
+  log "ingest comparison"
+  OUT=$OUT/ingest-csv CSV=$CSV SKIP_BUILD=1 SKIP_INSTALL=1 PYTHON=$PY RUNS=${INGEST_RUNS:-3} \
+    bash "$HERE/ingest_csv.sh" "$N" >&2
+fi
 RUN_R=0
 if [ "$N" -ge "$R_MIN" ] && [ "$N" -le "$R_MAX" ]; then RUN_R=1; fi
 
@@ -118,6 +131,16 @@ if [ "$RUN_R" = 1 ]; then
     -n r-survey "Rscript $HERE/survey.R $OUT/responses-r.csv $OUT/coef.csv $OUT/r-out.csv $TIM/timing-r-survey.txt"
 fi
 
-# 6. Table.
+# 6. Tables.
 log "results: N = $N, $(nproc) cores"
-"$PY" "$HERE/compare.py" table "$TIM" | tee "$OUT/table.md"
+{
+  if [ -s "$OUT/ingest-csv/table.md" ]; then
+    echo "CSV ingest ($(du -h "$CSV" | cut -f1) CSV):"
+    echo
+    cat "$OUT/ingest-csv/table.md"
+    echo
+    echo "Aggregation:"
+    echo
+  fi
+  "$PY" "$HERE/compare.py" table "$TIM"
+} | tee "$OUT/table.md"

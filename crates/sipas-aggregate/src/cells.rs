@@ -127,6 +127,96 @@ fn histogram_totals<const K: usize>(cells: &CellRows, c: usize, rows: Rows<'_>) 
     t
 }
 
+/// Co-occurrence counts of the answer bits of a set of rows of weight 1:
+/// `g[a * bits + b]` (a ≤ b; the lower triangle is left at 0) is the number
+/// of rows with both bit a and bit b set, where bit `j` is "item j
+/// answered" and bit `n_items + j` "item j satisfied". The diagonal holds
+/// the bits' counts. With every row its own PSU and weight 1, a linearized
+/// variable is linear in these bits, z = Σ_b u_b·x_b, so its sums over the
+/// rows are Σ z = Σ_b u_b·g_bb and Σ z² = Σ_a Σ_b u_a u_b g_ab: the
+/// design engine's second pass reads them from here instead of visiting
+/// every row for every domain.
+#[derive(Debug, Clone)]
+pub(crate) struct Gram {
+    /// Rows.
+    pub(crate) n: usize,
+    /// 2 × items.
+    pub(crate) bits: usize,
+    /// Upper triangle, row-major `bits × bits`.
+    pub(crate) g: Vec<u64>,
+}
+
+impl Gram {
+    /// Count of rows with bits `a` and `b` set (either order).
+    #[inline]
+    pub(crate) fn get(&self, a: usize, b: usize) -> u64 {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        self.g[a * self.bits + b]
+    }
+}
+
+/// The [`Gram`] counts of cell `c`'s rows (their weights are not read).
+/// Sixty-four rows at a time, each mask word of the rows is transposed into
+/// one 64-row column per bit ([`crate::responses::pack::transpose64`]), and
+/// every pair of columns adds the population count of their AND.
+pub(crate) fn cell_gram(cells: &CellRows, c: usize, rows: Rows<'_>) -> Gram {
+    let Rows {
+        states,
+        words,
+        n_items,
+        ..
+    } = rows;
+    let stride = 2 * words;
+    let bits = 2 * n_items;
+    let mut g = vec![0u64; bits * bits];
+    let mut block = vec![[0u64; 64]; stride];
+    let mut cols = vec![0u64; bits];
+    let mut t = 0usize;
+    let mut flush = |block: &mut [[u64; 64]], g: &mut [u64]| {
+        for (w, m) in block.iter_mut().enumerate() {
+            crate::responses::pack::transpose64(m);
+            let (base, first) = if w < words {
+                (0, w * 64)
+            } else {
+                (n_items, (w - words) * 64)
+            };
+            for (b, col) in m.iter().enumerate() {
+                if first + b < n_items {
+                    cols[base + first + b] = *col;
+                }
+            }
+            *m = [0; 64];
+        }
+        for a in 0..bits {
+            let ca = cols[a];
+            if ca == 0 {
+                continue;
+            }
+            for (gb, &cb) in g[a * bits + a..(a + 1) * bits].iter_mut().zip(&cols[a..]) {
+                *gb += u64::from((ca & cb).count_ones());
+            }
+        }
+    };
+    cells.for_each(c, |r| {
+        for (m, &v) in block.iter_mut().zip(&states[r * stride..(r + 1) * stride]) {
+            m[t] = v;
+        }
+        t += 1;
+        if t == 64 {
+            flush(&mut block, &mut g);
+            t = 0;
+        }
+    });
+    if t > 0 {
+        flush(&mut block, &mut g);
+    }
+    Gram {
+        n: cells.len(c),
+        bits,
+        g,
+    }
+}
+
 /// Positions per block when a table is scanned for runs of one cell.
 const RUN_SCAN_ROWS: usize = 1 << 20;
 

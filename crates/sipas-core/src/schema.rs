@@ -45,3 +45,41 @@ pub const REQUIRED: [&str; 3] = [RESPONSE_ID, UNIT_CODE, PERIOD];
 pub const OPTIONAL: [&str; 3] = [SUBMITTED_AT, CHANNEL, WEIGHT];
 /// Default channel when none is given.
 pub const DEFAULT_CHANNEL: &str = "survey";
+
+/// Prefix of the two answer-mask columns clean writes (see [`mask_columns`]).
+pub const MASK_PREFIX: &str = "_sipas_mask_";
+
+/// The names of the two answer-mask columns of `instrument`'s clean table:
+/// `_sipas_mask_answered_<fp>` and `_sipas_mask_satisfied_<fp>` (UInt64:
+/// bit j set when item j, in instrument order, is answered on the scale /
+/// counts as satisfied). `fp` is a 64-bit FNV-1a fingerprint of the
+/// instrument id, its item ids in order and its scale (min, max,
+/// satisfied_min), so a table cleaned under another definition of
+/// "answered" or "satisfied" never matches. `None` when the instrument has
+/// more than 64 items. Clean writes them so that `sipas aggregate` reads 16
+/// bytes a row instead of decoding every item; other tools ignore them, and
+/// a table whose item columns are edited after clean must drop them.
+pub fn mask_columns(instrument: &crate::Instrument) -> Option<[String; 2]> {
+    let items = instrument.item_ids();
+    if items.is_empty() || items.len() > 64 {
+        return None;
+    }
+    let s = &instrument.scale;
+    let text = format!(
+        "{}|{}|{}|{}|{}",
+        instrument.id,
+        items.join(","),
+        s.min,
+        s.max,
+        s.satisfied_min
+    );
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Some([
+        format!("{MASK_PREFIX}answered_{h:016x}"),
+        format!("{MASK_PREFIX}satisfied_{h:016x}"),
+    ])
+}

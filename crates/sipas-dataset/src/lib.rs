@@ -28,11 +28,13 @@
 #![warn(missing_docs)]
 
 mod error;
+mod masks;
 mod read;
 mod spill;
 mod write;
 
 pub use error::{Error, Result};
+pub use masks::with_answer_masks;
 pub use read::{Chunk, ChunkSpec, Chunks, Dataset, Part};
 pub use spill::{Spill, Spilled};
 pub use write::DatasetWriter;

@@ -169,7 +169,9 @@ pub enum Error {
     Dataset(#[from] sipas_dataset::Error),
     /// An id's 128-bit hash matched that of an accepted id, but no accepted
     /// row has that id: a hash collision (probability below n²/2^129 for n
-    /// ids, see the crate docs). Never expected; nothing is written.
+    /// ids, see the crate docs). Never expected; nothing is written. (A
+    /// collision of the 64-bit hashes of the first attempt does not stop the
+    /// run: it is done again with 128-bit keys.)
     #[error(
         "response id {id:?} was taken for a duplicate by its 128-bit hash, but no accepted row has it (a hash collision); please report this"
     )]

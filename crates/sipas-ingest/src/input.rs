@@ -338,6 +338,12 @@ impl Cursor {
         byte: 0,
         line: 1,
     };
+
+    /// The line at the cursor (that of the next record, or the line ending
+    /// just before it).
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
 }
 
 /// A source loaded for scanning (more than once, from any [`Cursor`]).
@@ -426,7 +432,7 @@ impl Loaded {
         match self {
             Loaded::Text {
                 bytes, delimiter, ..
-            } => scan_text(bytes, *delimiter, path, at, max, f),
+            } => scan_text(bytes, *delimiter, path, at, max, usize::MAX, f),
             Loaded::Records(recs) => {
                 let end = recs.len().min(at.index.saturating_add(max));
                 let mut i = at.index;
@@ -494,15 +500,202 @@ impl Loaded {
     }
 }
 
-/// [`Loaded::scan_from`] for delimited text. A new reader starts at the
-/// cursor's byte offset, which [`csv::Reader::position`] guarantees to be the
-/// start of the next record.
+/// One part of a delimited-text chunk read by [`Loaded::scan_text_parts`]:
+/// where it starts, its number of records, and what the reader made of them.
+#[derive(Debug)]
+pub(crate) struct TextPart<T> {
+    pub(crate) at: Cursor,
+    pub(crate) n: usize,
+    pub(crate) out: T,
+}
+
+/// The first byte from `at` that is not a line terminator: where a reader
+/// started at `at` finds its next record (the csv reader skips `\r` and `\n`
+/// between records, blank lines included).
+fn skip_terminators(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+        at += 1;
+    }
+    at
+}
+
+/// The number of `"` in `b`.
+#[allow(clippy::naive_bytecount)] // LLVM vectorises this; no extra crate.
+fn count_quotes(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == b'"').count()
+}
+
+/// The first line start at or after `from` that is outside quotes, the text
+/// from the chunk's start to `from` holding an odd number of `"` when
+/// `quoted` (quote parity: `""` inside a quoted field counts twice). A guess:
+/// exact for well-formed quoting, and checked by the reader.
+fn line_start_outside_quotes(bytes: &[u8], from: usize, mut quoted: bool) -> usize {
+    for (i, &b) in bytes[from..].iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return skip_terminators(bytes, from + i + 1),
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
+impl Loaded {
+    /// Reads the records of a delimited-text source from `at` on, about
+    /// `budget` bytes of them, in (at most) `parts` parts on the rayon pool:
+    /// `read(start, end)` reads one part, the records that start at or after
+    /// cursor `start` and before byte `end` (with [`Loaded::scan_until`]),
+    /// and returns what it made of them, the cursor after them and their
+    /// number. Returns the parts in order and the cursor after the last.
+    ///
+    /// The parts are exactly the records one sequential reader finds:
+    /// part boundaries are guessed at line starts outside quotes (a first
+    /// pass counts `"` to know the quote parity at each guess, so a newline
+    /// inside a quoted field is not taken for one), and each guess is checked:
+    /// a part is kept only if the part before it ended exactly where it
+    /// starts. Otherwise (malformed quoting: a stray `"` inside an unquoted
+    /// field) the part is read again from where the part before it ended.
+    /// Lines come from counting `\n` before each part. The record indices of
+    /// the cursors are exact; the index `read` sees in a part is not.
+    pub(crate) fn scan_text_parts<T: Send>(
+        &self,
+        at: Cursor,
+        budget: usize,
+        parts: usize,
+        read: &(dyn Fn(Cursor, usize) -> Result<(T, Cursor, usize)> + Sync),
+    ) -> Result<(Vec<TextPart<T>>, Cursor)> {
+        let Loaded::Text { bytes, .. } = self else {
+            unreachable!("scan_text_parts reads delimited text only")
+        };
+        let start = at.byte.min(bytes.len());
+        let stop = start.saturating_add(budget.max(1)).min(bytes.len());
+        let parts = parts.max(1);
+        // Guessed boundaries: `targets[k]` is where part k would end by
+        // size; the quotes before it give the parity there.
+        let targets: Vec<usize> = (1..=parts)
+            .map(|k| start + (stop - start) * k / parts)
+            .collect();
+        let quotes: Vec<usize> = targets
+            .par_iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let from = if k == 0 { start } else { targets[k - 1] };
+                count_quotes(&bytes[from..t])
+            })
+            .collect();
+        let mut parity = false;
+        let parity_at: Vec<bool> = quotes
+            .iter()
+            .map(|&q| {
+                parity ^= q % 2 == 1;
+                parity
+            })
+            .collect();
+        let mut bounds: Vec<usize> = targets
+            .par_iter()
+            .zip(&parity_at)
+            .map(|(&t, &quoted)| {
+                if t >= bytes.len() {
+                    bytes.len()
+                } else {
+                    line_start_outside_quotes(bytes, t, quoted)
+                }
+            })
+            .collect();
+        bounds.dedup();
+        bounds.retain(|&b| b > start);
+        // Part k reads from `starts[k]` to `bounds[k]`, at line `lines[k]`.
+        let starts: Vec<usize> = std::iter::once(start)
+            .chain(bounds.iter().copied())
+            .take(bounds.len())
+            .collect();
+        let newlines: Vec<u64> = starts
+            .par_iter()
+            .zip(&bounds)
+            .map(|(&s, &e)| count_newlines(&bytes[s..e]))
+            .collect();
+        let mut line = at.line;
+        let cursors: Vec<Cursor> = starts
+            .iter()
+            .zip(&newlines)
+            .map(|(&s, &nl)| {
+                let c = Cursor {
+                    index: at.index,
+                    byte: s,
+                    line,
+                };
+                line += nl;
+                c
+            })
+            .collect();
+        let mut read_parts: Vec<Result<(T, Cursor, usize)>> = cursors
+            .par_iter()
+            .zip(&bounds)
+            .map(|(&c, &end)| read(c, end))
+            .collect();
+        // The check, in order: a part is kept if the one before it ended
+        // where it starts, else read again from there.
+        let mut out = Vec::with_capacity(read_parts.len());
+        let mut next = Cursor { byte: start, ..at };
+        for (k, r) in read_parts.drain(..).enumerate() {
+            let resumed = skip_terminators(bytes, next.byte);
+            let (t, end, n) = if k == 0 || resumed == cursors[k].byte {
+                r?
+            } else {
+                read(next, bounds[k])?
+            };
+            out.push(TextPart {
+                at: next,
+                n,
+                out: t,
+            });
+            next = Cursor {
+                index: next.index + n,
+                ..end
+            };
+        }
+        Ok((out, next))
+    }
+
+    /// Whether nothing but line terminators follows `at` in a
+    /// delimited-text source.
+    pub(crate) fn text_done(&self, at: Cursor) -> bool {
+        match self {
+            Loaded::Text { bytes, .. } => skip_terminators(bytes, at.byte) >= bytes.len(),
+            _ => true,
+        }
+    }
+
+    /// Reads the records of a delimited-text source that start at or after
+    /// `at` and before byte `end` (see [`Loaded::scan_from`]).
+    pub(crate) fn scan_until(
+        &self,
+        path: &Path,
+        at: Cursor,
+        end: usize,
+        f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+    ) -> Result<(Cursor, usize)> {
+        let Loaded::Text {
+            bytes, delimiter, ..
+        } = self
+        else {
+            unreachable!("scan_until reads delimited text only")
+        };
+        scan_text(bytes, *delimiter, path, at, usize::MAX, end, f)
+    }
+}
+
+/// [`Loaded::scan_from`] for delimited text, stopping after `max` records or
+/// before a record that starts at or after byte `end`. A new reader starts
+/// at the cursor's byte offset, which [`csv::Reader::position`] guarantees
+/// to be the start of the next record.
 fn scan_text(
     bytes: &[u8],
     delimiter: u8,
     path: &Path,
     at: Cursor,
     max: usize,
+    end: usize,
     f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
 ) -> Result<(Cursor, usize)> {
     let start = at.byte.min(bytes.len());
@@ -532,6 +725,9 @@ fn scan_text(
     let offset = |p: u64| start + p as usize;
     let mut n = 0;
     while n < max {
+        if end < bytes.len() && skip_terminators(bytes, offset(rdr.position().byte())) >= end {
+            break;
+        }
         let i = at.index + n;
         let go = match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -1121,6 +1317,116 @@ mod tests {
 #[cfg(test)]
 mod line_tests {
     use super::*;
+
+    /// Every record of `l` from `at` as (index, line, fields joined by `|`),
+    /// read by one sequential reader.
+    fn sequential(l: &Loaded, at: Cursor) -> Vec<(usize, u64, String)> {
+        let mut got = Vec::new();
+        l.scan_from(Path::new("f"), at, usize::MAX, &mut |i, line, row| {
+            let rec = row.unwrap();
+            let fields: Vec<String> = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect();
+            got.push((i, line, fields.join("|")));
+            true
+        })
+        .unwrap();
+        got
+    }
+
+    /// The same records read chunk by chunk (`budget` bytes each) in parts
+    /// ([`Loaded::scan_text_parts`]); the record index comes from the parts'
+    /// cursors.
+    /// Also returns how many parts were read again (a boundary guess was
+    /// wrong).
+    fn in_parts(
+        l: &Loaded,
+        mut at: Cursor,
+        budget: usize,
+        parts: usize,
+    ) -> (Vec<(usize, u64, String)>, usize) {
+        let path = Path::new("f");
+        let mut got = Vec::new();
+        let reads = std::sync::atomic::AtomicUsize::new(0);
+        let mut kept = 0;
+        loop {
+            let read = |start: Cursor, end: usize| {
+                reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut recs = Vec::new();
+                let (next, n) = l.scan_until(path, start, end, &mut |_, line, row| {
+                    let fields: Vec<String> = row
+                        .unwrap()
+                        .iter()
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect();
+                    recs.push((line, fields.join("|")));
+                    true
+                })?;
+                Ok((recs, next, n))
+            };
+            let (ps, next) = l.scan_text_parts(at, budget, parts, &read).unwrap();
+            kept += ps.len();
+            for p in &ps {
+                assert_eq!(p.n, p.out.len());
+                for (j, (line, rec)) in p.out.iter().enumerate() {
+                    got.push((p.at.index + j, *line, rec.clone()));
+                }
+            }
+            let n: usize = ps.iter().map(|p| p.n).sum();
+            if n == 0 || l.text_done(next) {
+                return (got, reads.into_inner() - kept);
+            }
+            at = next;
+        }
+    }
+
+    #[test]
+    fn parts_read_exactly_what_one_reader_reads() {
+        // Quoted fields holding newlines and doubled quotes, CRLF and LF,
+        // a blank line, a stray quote inside an unquoted field (it makes the
+        // quote parity wrong for the rest of the text, so boundary guesses
+        // go wrong and must be caught), and no final newline.
+        let text: &[u8] = b"id,v,w\r\n\
+1,\"a\r\nb\",x\r\n\
+2,\"he said \"\"hi\"\"\nthen \"\"bye\"\"\",y\n\
+\n\
+3,5\" screen,z\n\
+4,\"p\nq\nr\",\"\"\n\
+5,plain,\"\"\"\"\n\
+6,\"s,t\",u\r\n\
+7,\"multi\r\n\r\nline\",v\n\
+8,last,w";
+        let l = Loaded::Text {
+            bytes: text.to_vec(),
+            delimiter: b',',
+            encoding: "UTF-8",
+            confidence: None,
+        };
+        let want = sequential(&l, Cursor::START);
+        // Worked out by hand: the blank line 6 is no record.
+        let lines: Vec<u64> = want.iter().map(|w| w.1).collect();
+        assert_eq!(lines, [1, 2, 4, 7, 8, 11, 12, 13, 16]);
+        assert_eq!(want[2].2, "2|he said \"hi\"\nthen \"bye\"|y");
+        assert_eq!(want[3].2, "3|5\" screen|z");
+        assert_eq!(want[5].2, "5|plain|\"");
+        assert_eq!(want[7].2, "7|multi\r\n\r\nline|v");
+        let mut reread = 0;
+        for budget in 1..=text.len() + 1 {
+            for parts in [1, 2, 3, 8] {
+                let (got, again) = in_parts(&l, Cursor::START, budget, parts);
+                assert_eq!(got, want, "budget {budget}, {parts} parts");
+                reread += again;
+            }
+        }
+        // The stray quote did mislead some guesses, and the check caught them.
+        assert!(reread > 0);
+        // From a cursor after the header, as ingest reads.
+        let at = l.cursor_at(Path::new("f"), 1).unwrap();
+        for budget in [1, 7, 40, 1000] {
+            assert_eq!(in_parts(&l, at, budget, 8).0, want[1..]);
+        }
+    }
 
     #[test]
     fn crlf_lines_are_exact() {

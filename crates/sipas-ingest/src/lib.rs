@@ -71,17 +71,22 @@
 //! Sources are read in input order, in chunks of at most
 //! [`WriteOptions::chunk_rows`] records (Parquet files slice by slice;
 //! delimited text, JSON and Excel sources are held whole, one source at a
-//! time, while they are read). Accepted rows go to temporary Parquet files
-//! per period inside the output folder, then each period is sorted and
-//! written. What stays in memory for the whole run is the quarantined rows
-//! and the set of accepted ids, kept as 128-bit hashes (two SipHash-2-4
-//! values with fixed keys, 20 to 40 bytes per id): two different ids are
-//! taken for one with probability at most n²/2^129 for n ids (≈ 10^-23 for
-//! 10^8). Such a collision would not go unnoticed: the duplicate's first
-//! occurrence is looked up by its text when the table is written, and the run
-//! fails with [`Error::IdCollision`] if it is not there. At the end, one
-//! period's rows are in memory at a time. The outputs do not depend on the
-//! chunk size or the number of threads.
+//! time, while they are read). A chunk of delimited text (about
+//! `chunk_rows` × 128 bytes) is parsed and validated in parts on all
+//! threads: the parts are cut at line starts outside quotes and each cut is
+//! checked against where the part before it ended, so the rows and their
+//! line numbers are exactly those of one sequential reader. Accepted rows
+//! go to temporary Parquet files per period inside the output folder, then
+//! each period is sorted and written. What stays in memory for the whole
+//! run is the quarantined rows and the set of accepted ids, kept as 64-bit
+//! hashes in one table sized from an upper bound on the input rows: 10 bytes
+//! per row. Two ids sharing a hash (probability at most n²/2^65 for n ids,
+//! 2.7·10^-4 at 10^8) are caught when the duplicate's first occurrence is
+//! looked up by its text as the table is written, and the run is then done
+//! again with 128-bit keys (n²/2^129; a collision of those stops the run
+//! with [`Error::IdCollision`]). At the end, one period's rows are in
+//! memory at a time. The outputs do not depend on the chunk size or the
+//! number of threads.
 //!
 //! # Example
 //! ```no_run
@@ -269,6 +274,7 @@ pub fn ingest_with(
         tmp.path(),
         tmp.path(),
         &WriteOptions::default(),
+        false,
     )?;
     let table = run.writer.finish()?;
     let responses = sipas_dataset::Dataset::open(&table)?.read(None)?;

@@ -84,12 +84,13 @@ pub(crate) fn dup_detail(id: &str, file: &str, line: u64) -> String {
 }
 
 impl<'a> Merger<'a> {
-    /// `names`: the report name of every source, in input order.
-    pub(crate) fn new(names: &'a [String], registry: &'a UnitRegistry) -> Self {
+    /// `names`: the report name of every source, in input order; `seen`:
+    /// the (empty) set the accepted ids go to.
+    pub(crate) fn new(names: &'a [String], registry: &'a UnitRegistry, seen: IdSet) -> Self {
         Merger {
             names,
             registry,
-            seen: IdSet::default(),
+            seen,
             gran: None,
             quarantine: Vec::new(),
             pending: HashMap::new(),

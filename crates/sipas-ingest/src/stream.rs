@@ -3,7 +3,9 @@
 //! 1. Every input is opened once to find its header and map its columns
 //!    (errors about whole files come before any row is read).
 //! 2. Sources are read in input order, in chunks of at most
-//!    [`WriteOptions::chunk_rows`] records. A chunk is validated in parallel
+//!    [`WriteOptions::chunk_rows`] records (delimited text: about
+//!    `chunk_rows` × [`TEXT_ROW_BYTES`] bytes, cut into [`TEXT_PARTS`] parts
+//!    by [`Loaded::scan_text_parts`]). A chunk is validated in parallel
 //!    parts ([`crate::validate`]), then the parts go through the input-order
 //!    checks in order ([`Merger`]), and the accepted rows are built into
 //!    frames of the canonical schema and spilled to temporary Parquet files
@@ -11,8 +13,8 @@
 //! 3. Period by period, in ascending order, the spilled rows are sorted by
 //!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]).
 //!
-//! Memory holds one chunk, the spill buffers, the set of accepted ids (16
-//! bytes of hash per id, see [`crate::ids`]), the quarantined rows and, at
+//! Memory holds one chunk, the spill buffers, the set of accepted ids (10
+//! bytes per input row, see [`crate::ids`]), the quarantined rows and, at
 //! the end, the rows of one period. A delimited-text, JSON or Excel source
 //! is also held whole (its decoded bytes or records) while it is read; a
 //! Parquet source is read slice by slice.
@@ -25,6 +27,7 @@ use rayon::prelude::*;
 use sipas_core::{Instrument, schema};
 use sipas_dataset::{DatasetWriter, Spill};
 
+use crate::ids::IdSet;
 use crate::input::{self, Cursor, Loaded, ParquetRows};
 use crate::layout::{self, Layout};
 use crate::mapping::Resolver;
@@ -41,6 +44,13 @@ pub const DEFAULT_CHUNK_ROWS: usize = 1 << 20;
 
 /// Rows validated by one task within a chunk (Parquet, JSON, Excel).
 const PART_ROWS: usize = 1 << 16;
+
+/// A delimited-text chunk of `chunk_rows` records is read as this many bytes
+/// per record (a SIPAS row of 33 items is about 120 bytes): 128 MiB by default.
+const TEXT_ROW_BYTES: usize = 128;
+
+/// Parts of a delimited-text chunk, read and validated in parallel.
+const TEXT_PARTS: usize = 8;
 
 /// A decoded source held in memory between the header search and the rows
 /// is dropped, and the file read again, above this size.
@@ -93,6 +103,9 @@ pub(crate) struct Source {
     pub(crate) header_line: u64,
     /// The header's cleaned names.
     pub(crate) names: Vec<String>,
+    /// At least the number of its rows (lines of text, records, Parquet
+    /// rows): sizes the set of accepted ids.
+    pub(crate) rows_bound: usize,
     /// What a JSON source said besides its records (page count, repeats).
     pub(crate) json: Option<crate::json::JsonInfo>,
 }
@@ -144,6 +157,22 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<(usize, String)>>
     }))
 }
 
+/// At least the number of rows of a source: the lines of a text (a record
+/// holds at least one line), the records of JSON or Excel, the rows of
+/// Parquet (plus the header).
+fn rows_bound(l: &Loaded) -> usize {
+    match l {
+        Loaded::Text { bytes, .. } => {
+            let lines: u64 = bytes.par_chunks(1 << 20).map(input::count_newlines).sum();
+            usize::try_from(lines)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1)
+        }
+        Loaded::Records(recs) => recs.len(),
+        Loaded::Parquet { rows, .. } => rows + 1,
+    }
+}
+
 /// An estimate of the memory a decoded source holds.
 fn loaded_bytes(l: &Loaded) -> usize {
     match l {
@@ -163,11 +192,16 @@ type FileSources = (Vec<std::result::Result<Source, Skipped>>, Vec<RepeatTable>)
 /// Loads a file (every sheet of a workbook, every CSV of a zip) and finds
 /// each source's header; sources without one, and repeat-group tables, are
 /// skipped.
+///
+/// A large decoded source is dropped after its header is found and loaded
+/// again to read its rows, unless `keep_first` (the first input: it is read
+/// as soon as the plan is made, so it is kept rather than loaded twice).
 fn load_file(
     file: &InputFile,
     text: input::TextOpts,
     resolver: &Resolver,
     keep_repeats: bool,
+    keep_first: bool,
 ) -> Result<FileSources> {
     let mut repeats = Vec::new();
     let loaded: Vec<(InputFile, Loaded, Option<crate::json::JsonInfo>)> = match file.format {
@@ -228,9 +262,10 @@ fn load_file(
             // Pages are small and may be widened to their data set's header:
             // always kept.
             let page = matches!(file.format, Format::KoboJson | Format::OdkJson);
-            let keep = page || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
+            let keep = page || keep_first || loaded_bytes(&loaded) <= KEEP_LOADED_BYTES;
             Ok(Ok(Source {
                 file,
+                rows_bound: rows_bound(&loaded),
                 loaded: keep.then_some(loaded),
                 header,
                 header_line,
@@ -430,7 +465,8 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
     let loaded: Vec<FileSources> = found
         .files
         .par_iter()
-        .map(|f| load_file(f, text, &resolver, keep_repeats))
+        .enumerate()
+        .map(|(i, f)| load_file(f, text, &resolver, keep_repeats, i == 0))
         .collect::<Result<_>>()?;
     let mut skipped = found.skipped;
     let mut sources = Vec::new();
@@ -509,19 +545,24 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
 
 /// The records of a chunk, to read again for quarantine records.
 enum ChunkData {
-    /// `n` records from a cursor (text, JSON, Excel).
+    /// `n` records from a cursor (JSON, Excel).
     Seq { at: Cursor, n: usize },
+    /// The parts of a delimited-text chunk: where each starts and its
+    /// number of records.
+    Text(Vec<(Cursor, usize)>),
     /// A slice of a Parquet file.
     Parquet(ParquetRows),
 }
 
 /// A validated chunk: its records, its parts in order, where the next
-/// chunk starts and how many records it holds.
+/// chunk starts, how many records it holds and whether it is the source's
+/// last.
 struct Validated {
     data: ChunkData,
     parts: Vec<Parsed>,
     next: Cursor,
     n: usize,
+    last: bool,
 }
 
 /// Consecutive ranges of at most [`PART_ROWS`] covering `0..n`.
@@ -542,16 +583,26 @@ fn validate_chunk(
 ) -> Result<Validated> {
     match loaded {
         Loaded::Text { .. } => {
-            let mut v = FileValidator::new(ctx, layout);
-            let (next, n) = loaded.scan_from(path, at, max, &mut |_, line, row| {
-                v.row(line, row);
-                true
-            })?;
+            // About `max` records' worth of bytes, in parts read and
+            // validated in parallel.
+            let read = |start: Cursor, end: usize| -> Result<(Parsed, Cursor, usize)> {
+                let mut v = FileValidator::new(ctx, layout);
+                let (next, n) = loaded.scan_until(path, start, end, &mut |_, line, row| {
+                    v.row(line, row);
+                    true
+                })?;
+                Ok((v.finish(), next, n))
+            };
+            let budget = max.saturating_mul(TEXT_ROW_BYTES);
+            let (parts, next) = loaded.scan_text_parts(at, budget, TEXT_PARTS, &read)?;
+            let n = parts.iter().map(|p| p.n).sum();
+            let data = ChunkData::Text(parts.iter().map(|p| (p.at, p.n)).collect());
             Ok(Validated {
-                data: ChunkData::Seq { at, n },
-                parts: vec![v.finish()],
+                data,
+                parts: parts.into_iter().map(|p| p.out).collect(),
                 next,
                 n,
+                last: n == 0 || loaded.text_done(next),
             })
         }
         Loaded::Records(recs) => {
@@ -575,6 +626,7 @@ fn validate_chunk(
                 parts,
                 next,
                 n,
+                last: n < max,
             })
         }
         Loaded::Parquet { rows, metadata, .. } => {
@@ -587,6 +639,7 @@ fn validate_chunk(
                     parts: Vec::new(),
                     next: at,
                     n,
+                    last: true,
                 });
             }
             let data = ParquetRows::read(path, metadata, first, n)?;
@@ -607,6 +660,7 @@ fn validate_chunk(
                 parts,
                 next,
                 n,
+                last: n < max,
             })
         }
     }
@@ -630,7 +684,9 @@ type Frames = Vec<(String, DataFrame)>;
 
 /// Reads, validates and merges the inputs, and writes the table (not yet
 /// finished) with `write.layout` into `table_dir`; temporary files go to
-/// `spill_dir`.
+/// `spill_dir`. Accepted ids are kept as 128-bit keys when `wide`, else as
+/// 64-bit hashes; if two different ids shared a 64-bit hash (see
+/// [`crate::ids`]), the run is done again with 128-bit keys.
 pub(crate) fn run(
     inputs: &[PathBuf],
     opts: &IngestOptions,
@@ -638,6 +694,7 @@ pub(crate) fn run(
     table_dir: &Path,
     spill_dir: &Path,
     write: &WriteOptions,
+    wide: bool,
 ) -> Result<Run> {
     let mut plan = plan(inputs, opts, read)?;
     let tables = std::mem::take(&mut plan.repeat_tables);
@@ -651,7 +708,12 @@ pub(crate) fn run(
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
     let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;
-    let mut merger = Merger::new(&names, &opts.units);
+    let seen = if wide {
+        IdSet::wide()
+    } else {
+        IdSet::narrow(plan.sources.iter().map(|s| s.rows_bound).sum())
+    };
+    let mut merger = Merger::new(&names, &opts.units, seen);
 
     // The spill writes on its own thread while the next chunk is validated.
     let spill = std::thread::scope(|scope| -> Result<Spill<String>> {
@@ -683,7 +745,7 @@ pub(crate) fn run(
     let Merged {
         mut quarantine,
         mut pending,
-        inputs,
+        inputs: read_inputs,
         totals,
         granularity,
         periods,
@@ -695,7 +757,7 @@ pub(crate) fn run(
     let report = IngestReport {
         instrument: plan.instrument.id.clone(),
         granularity: granularity.map(|g| merge::granularity_name(g).to_string()),
-        inputs,
+        inputs: read_inputs,
         totals,
         ignored_columns: ignored.into_iter().cloned().collect(),
         kept_columns: plan.keep.clone(),
@@ -713,7 +775,12 @@ pub(crate) fn run(
     let writer = DatasetWriter::create(table_dir, write.layout, &schema)?;
     let writer = write_sorted(spilled, writer, table_dir, &mut pending, &mut quarantine)?;
     if let Some(id) = pending.into_keys().min() {
-        return Err(Error::IdCollision { id });
+        if wide {
+            return Err(Error::IdCollision { id });
+        }
+        // The table's temporary files go with the writer.
+        drop(writer);
+        return run(inputs, opts, read, table_dir, spill_dir, write, true);
     }
     Ok(Run {
         instrument: plan.instrument,
@@ -777,6 +844,17 @@ fn read_sources(
                     ChunkData::Seq { at, n } => {
                         loaded.scan_from(&path, *at, *n, &mut fill)?;
                     }
+                    ChunkData::Text(parts) => {
+                        // Only the parts that may hold a quarantined row (a
+                        // part's records start on lines from its cursor's to
+                        // the next part's cursor's).
+                        for (k, (at, n)) in parts.iter().enumerate() {
+                            let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
+                            if refetch.keys().any(|&l| l >= at.line() && l <= last) {
+                                loaded.scan_from(&path, *at, *n, &mut fill)?;
+                            }
+                        }
+                    }
                     ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
                 }
             }
@@ -817,7 +895,7 @@ fn read_sources(
                 // The spill failed: its error is returned by its thread.
                 return Ok(());
             }
-            if chunk.n < chunk_rows {
+            if chunk.last {
                 break;
             }
             at = chunk.next;
@@ -957,7 +1035,7 @@ pub fn ingest_to(
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let run = run(inputs, opts, read, out_dir, out_dir, write)?;
+    let run = run(inputs, opts, read, out_dir, out_dir, write, false)?;
     let responses = run.writer.finish()?;
     output::write_quarantine_file(out_dir, &run.quarantine)?;
     output::write_report_file(out_dir, &run.report)?;
@@ -967,4 +1045,68 @@ pub fn ingest_to(
         report: run.report,
         responses,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::FINGERPRINT_MASK;
+    use std::fmt::Write as _;
+
+    const ITEMS_2017: [&str; 22] = [
+        "a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4", "b5", "c1", "c2", "c3", "c4", "c5", "c6",
+        "d1", "d2", "d3", "e1", "e2", "e3", "e4",
+    ];
+
+    /// 40 rows with distinct ids `R0`…`R39`, then `R5` and `R17` again.
+    fn input(dir: &Path) -> PathBuf {
+        let answers = vec!["4"; ITEMS_2017.len()].join(",");
+        let mut text = format!("response_id,unit_code,period,{}\n", ITEMS_2017.join(","));
+        for i in (0..40).chain([5, 17]) {
+            writeln!(text, "R{i},05443,2024Q1,{answers}").unwrap();
+        }
+        let path = dir.join("r.csv");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn outputs(dir: &Path) -> Vec<Vec<u8>> {
+        ["responses.parquet", "quarantine.csv", "ingest-report.json"]
+            .iter()
+            .map(|f| std::fs::read(dir.join(f)).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn ids_sharing_a_64_bit_hash_are_caught_and_the_run_redone_with_full_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = [input(dir.path())];
+        let (opts, read) = (IngestOptions::default(), ReadOptions::default());
+        let write = WriteOptions {
+            chunk_rows: 4,
+            ..WriteOptions::default()
+        };
+        let plain = dir.path().join("plain");
+        let outcome = ingest_to(&inputs, &opts, &read, &plain, &write).unwrap();
+        // Worked out by hand: lines 42 and 43 repeat lines 7 and 19.
+        assert_eq!(outcome.report.totals.accepted, 40);
+        let quarantine = String::from_utf8(outputs(&plain)[1].clone()).unwrap();
+        assert!(quarantine.contains(",42,duplicate_response_id,response_id,"));
+        assert!(quarantine.contains("r.csv line 19"));
+
+        // Four bits of hash: 40 ids share 15 values, so the 64-bit set takes
+        // distinct ids for one...
+        FINGERPRINT_MASK.with(|m| m.set(0xF));
+        let mut narrow = IdSet::narrow(40);
+        let fooled = (0..40)
+            .filter(|i| !narrow.insert(crate::ids::id_key(&format!("R{i}"))))
+            .count();
+        assert!(fooled >= 25, "40 ids, at most 15 hashes");
+        // ... which the lookup catches; redone with full keys, the outputs
+        // are those of the plain run.
+        let redone = dir.path().join("redone");
+        ingest_to(&inputs, &opts, &read, &redone, &write).unwrap();
+        FINGERPRINT_MASK.with(|m| m.set(u64::MAX));
+        assert!(outputs(&redone) == outputs(&plain));
+    }
 }

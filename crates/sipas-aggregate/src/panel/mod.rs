@@ -527,10 +527,10 @@ fn wild_did(d: &Design, fit: &Fit, opts: &EvaluationOptions) -> Option<WildResul
         return None;
     }
     let wild = Wild::new(d, fit, &[0]);
-    let p_at = |b0: f64| {
-        wild.p_value(&[b0], opts.bootstrap_weights, opts.replicates, opts.seed)
-            .unwrap_or(f64::NAN)
-    };
+    let curve = wild
+        .p_curve(opts.bootstrap_weights, opts.replicates, opts.seed)
+        .expect("one tested coefficient");
+    let p_at = |b0: f64| curve.p_value(b0).unwrap_or(f64::NAN);
     let p = p_at(0.0);
     let (est, se) = (fit.beta[0], fit.se(0));
     let alpha = opts.level.alpha();

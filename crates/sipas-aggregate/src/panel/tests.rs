@@ -210,6 +210,42 @@ fn wild_bootstrap_is_deterministic_whatever_the_thread_count() {
     assert_ne!(many, wild_p(&cells, 1.0, 2000, 6));
 }
 
+/// The p-value curve (one bootstrap pass, affine in β0) gives the p-value of
+/// a new bootstrap at every null value: the same replicates, the same
+/// statistics up to rounding, so the same counts.
+#[test]
+fn the_p_value_curve_equals_a_bootstrap_at_every_null_value() {
+    for file in ["panel.csv", "panel_unbalanced.csv"] {
+        let cells = panel(file);
+        let (d, fit) = fitted(&cells);
+        let wild = Wild::new(&d, &fit, &[0]);
+        for weights in [WildWeights::Rademacher, WildWeights::Webb] {
+            let curve = wild.p_curve(weights, 999, 3).unwrap();
+            let (est, se) = (fit.beta[0], fit.se(0));
+            let mut distinct = std::collections::BTreeSet::new();
+            for step in -8..=8 {
+                let b0 = est + f64::from(step) * 0.5 * se;
+                let direct = wild.p_value(&[b0], weights, 999, 3).unwrap();
+                assert_eq!(
+                    curve.p_value(b0).unwrap(),
+                    direct,
+                    "{file} {weights:?} β0 = {b0}"
+                );
+                distinct.insert((direct * 999.0).round() as i64);
+            }
+            assert!(distinct.len() > 5, "{file}: {distinct:?}");
+        }
+    }
+    // Two tested coefficients have no curve.
+    let cells = panel("panel.csv");
+    let (d, fit) = fitted(&cells);
+    assert!(
+        Wild::new(&d, &fit, &[0, 1])
+            .p_curve(WildWeights::Rademacher, 9, 1)
+            .is_none()
+    );
+}
+
 #[test]
 fn wild_interval_inverts_the_test() {
     let cells = panel("panel.csv");

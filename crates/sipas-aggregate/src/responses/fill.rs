@@ -250,17 +250,29 @@ pub(super) fn fill(
     } else {
         None
     };
-    let items = plan
-        .instrument
-        .item_ids()
-        .iter()
-        .map(|id| {
-            Ok(typed(id, &DataType::UInt8)?
-                .u8()
-                .expect("dtype checked")
-                .rechunk())
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let masks = match &plan.masks {
+        Some([a, s]) => Some([a, s].map(|name| {
+            df.column(name)
+                .ok()
+                .and_then(|c| c.u64().ok())
+                .expect("mask column checked by the plan")
+        })),
+        None => None,
+    };
+    let items = if masks.is_some() {
+        Vec::new()
+    } else {
+        plan.instrument
+            .item_ids()
+            .iter()
+            .map(|id| {
+                Ok(typed(id, &DataType::UInt8)?
+                    .u8()
+                    .expect("dtype checked")
+                    .rechunk())
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
     let mut design_cols = Vec::with_capacity(plan.design.len());
     for (name, text) in &plan.design {
         let col = df.column(name).map_err(|_| Error::MissingColumn {
@@ -326,6 +338,12 @@ pub(super) fn fill(
         }
         Ok(())
     };
+    if let (Some([ca, cs]), Some(names)) = (masks, &plan.masks) {
+        encode()?;
+        copy_masks(states, ca, cs, plan.instrument.items().len())
+            .map_err(|(i, c, m)| value_err(origin, first_row + i + 1, &names[c], m))?;
+        return fill_design(plan, origin, first_row, design, design_cols, local);
+    }
     let (bad_answer, text) = if par {
         rayon::join(
             || pack_states(states, words, &item_cas, codes, true),
@@ -349,6 +367,64 @@ pub(super) fn fill(
         ));
     }
     debug_assert_eq!(units.len(), n);
+    fill_design(plan, origin, first_row, design, design_cols, local)
+}
+
+/// Copies the answered / satisfied mask columns clean wrote (one word per
+/// row each: at most 64 items) into the row masks `states`, checking that
+/// no value is missing, no bit lies beyond the `n_items` items and every
+/// satisfied item is answered; otherwise the row index, the column (0
+/// answered, 1 satisfied) and the reason.
+fn copy_masks(
+    states: &mut [u64],
+    answered: &UInt64Chunked,
+    satisfied: &UInt64Chunked,
+    n_items: usize,
+) -> std::result::Result<(), (usize, usize, String)> {
+    for (c, ca) in [answered, satisfied].into_iter().enumerate() {
+        if ca.null_count() > 0 {
+            let i = ca.iter().position(|v| v.is_none()).expect("a null");
+            return Err((i, c, "missing value".into()));
+        }
+    }
+    let beyond = if n_items >= 64 { 0 } else { !0u64 << n_items };
+    let (answered, satisfied) = (answered.rechunk(), satisfied.rechunk());
+    let (aa, sa) = (
+        answered.cont_slice().expect("one chunk, no nulls"),
+        satisfied.cont_slice().expect("one chunk, no nulls"),
+    );
+    for (i, ((&a, &s), row)) in aa
+        .iter()
+        .zip(sa)
+        .zip(states.chunks_exact_mut(2))
+        .enumerate()
+    {
+        if a & beyond != 0 || s & !a != 0 {
+            let (c, v) = if a & beyond != 0 { (0, a) } else { (1, s) };
+            return Err((
+                i,
+                c,
+                format!(
+                    "mask {v:#x} is not an answer mask of this instrument's {n_items} items \
+                     (answered {a:#x}, satisfied {s:#x}): was the table edited after clean?"
+                ),
+            ));
+        }
+        row[0] = a;
+        row[1] = s;
+    }
+    Ok(())
+}
+
+/// The design columns of a chunk into their slots.
+fn fill_design(
+    plan: &Plan,
+    origin: &str,
+    first_row: usize,
+    design: Vec<DesignSlot<'_>>,
+    design_cols: Vec<&Column>,
+    mut local: Local,
+) -> Result<Local> {
     for (((name, _), slot), col) in plan.design.iter().zip(design).zip(design_cols) {
         match slot {
             DesignSlot::Text(idx) => {

@@ -24,7 +24,7 @@ use crate::{Error, Result};
 mod builder;
 mod dict;
 mod fill;
-mod pack;
+pub(crate) mod pack;
 mod plan;
 mod read;
 

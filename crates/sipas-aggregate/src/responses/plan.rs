@@ -49,6 +49,9 @@ pub(super) struct Plan {
     pub(super) has_weight: bool,
     /// Design columns (distinct names): text (`true`) or numbers.
     pub(super) design: Vec<(String, bool)>,
+    /// The answered and satisfied mask columns clean wrote for this
+    /// instrument ([`schema::mask_columns`]), read instead of the items.
+    pub(super) masks: Option<[String; 2]>,
 }
 
 /// Compares names with digit runs as numbers (`rb2` < `rb10`).
@@ -119,6 +122,10 @@ impl Plan {
         for id in instrument.item_ids() {
             check_type(schema, id, &DataType::UInt8, origin)?;
         }
+        let masks = schema::mask_columns(&instrument).filter(|m| {
+            m.iter()
+                .all(|c| schema.get(c).is_some_and(|t| t == &DataType::UInt64))
+        });
         let mut design: Vec<(String, bool)> = Vec::new();
         // A name with `*` stands for every column it matches (replicate weights).
         let mut expanded: Vec<&str> = Vec::new();
@@ -167,6 +174,7 @@ impl Plan {
             has_channel,
             has_weight,
             design,
+            masks,
         })
     }
 
@@ -179,7 +187,10 @@ impl Plan {
         if self.has_weight {
             c.push(schema::WEIGHT);
         }
-        c.extend(self.instrument.item_ids());
+        match &self.masks {
+            Some(m) => c.extend(m.iter().map(String::as_str)),
+            None => c.extend(self.instrument.item_ids()),
+        }
         for (d, _) in &self.design {
             if !c.contains(&d.as_str()) {
                 c.push(d);

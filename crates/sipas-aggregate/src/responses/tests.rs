@@ -507,3 +507,72 @@ fn a_replicate_pattern_keeps_every_matching_column_of_the_table() {
     let err = super::read_responses_with(&path, None, &["zz*"]).unwrap_err();
     assert!(err.to_string().contains("zz*"), "{err}");
 }
+
+/// A clean table's answer-mask columns are read instead of the items: the
+/// same compact table as the item path and the row-by-row build, in every
+/// layout and chunking; a mask of another instrument's definition is not
+/// read (its name does not match), and an impossible mask is an error
+/// naming the file, row and column.
+#[test]
+fn answer_mask_columns_read_like_the_items() {
+    let t = table();
+    let want = expected(&t);
+    let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+    let masked = sipas_dataset::with_answer_masks(t.df.clone(), &inst).unwrap();
+    let [na, ns] = sipas_core::schema::mask_columns(&inst).unwrap();
+    assert_eq!(masked.width(), t.df.width() + 2);
+    let design = ["village", "fpc", "cluster"];
+    // Items that disagree with the masks show which one was read.
+    let mut scrambled = masked.clone();
+    for it in inst.item_ids() {
+        let n = scrambled.height();
+        scrambled
+            .with_column(Column::new(it.into(), vec![Some(1u8); n]))
+            .unwrap();
+    }
+    for layout in [Layout::File, Layout::ByPeriod] {
+        let dir = tempfile::tempdir().unwrap();
+        write_dataset(&scrambled, dir.path(), layout);
+        for chunk_rows in [1, 3, 1000] {
+            let r = read_responses_chunked(dir.path(), None, &design, chunk_rows).unwrap();
+            assert_same(
+                &r,
+                &want,
+                &format!("masks, {layout}, chunks of {chunk_rows}"),
+            );
+        }
+    }
+    // Under another instrument definition the names differ.
+    let mut other = inst.clone();
+    other.scale.satisfied_min = 5;
+    assert_ne!(sipas_core::schema::mask_columns(&other).unwrap()[0], na);
+
+    // A satisfied bit without its answered bit, in row 5 (1-based).
+    let mut bad = masked.clone();
+    let mut s: Vec<u64> = bad
+        .column(&ns)
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let a: Vec<u64> = bad
+        .column(&na)
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let j = (0..inst.items().len())
+        .find(|j| a[4] & (1 << j) == 0)
+        .expect("row 5 has a missing item");
+    s[4] |= 1 << j;
+    bad.with_column(Column::new(ns.as_str().into(), s)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.parquet");
+    write(&mut bad, &path);
+    let err = read_responses(&path, None).unwrap_err().to_string();
+    assert!(err.contains("responses.parquet"), "{err}");
+    assert!(err.contains("row 5"), "{err}");
+    assert!(err.contains(&ns), "{err}");
+}

@@ -114,6 +114,17 @@ fn run(inputs: &[PathBuf], out: &Path, layout: TableLayout, chunk_rows: usize) {
     ingest_to(inputs, &opts(), &ReadOptions::default(), out, &write).unwrap();
 }
 
+/// The `source_line` column.
+fn source_lines(table: &DataFrame) -> Vec<u64> {
+    table
+        .column("source_line")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
@@ -189,13 +200,7 @@ fn outputs_do_not_depend_on_the_chunk_size() {
             v("p7")
         ]
     );
-    let lines: Vec<u64> = table
-        .column("source_line")
-        .unwrap()
-        .u64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let lines = source_lines(&table);
     assert_eq!(lines, [10, 2, 2, 15, 14, 3, 3, 8]);
     assert_eq!(u8s(&table, "a2")[7], None);
     assert_eq!(u8s(&table, "a1")[2], Some(1));
@@ -345,4 +350,112 @@ fn the_period_layout_holds_the_same_rows_and_the_in_memory_api_agrees() {
     run(&inputs, &by_period, TableLayout::File, 5);
     assert!(by_period.join("responses.parquet").is_file());
     assert!(!by_period.join("responses").exists());
+}
+
+/// One CSV of 60 rows read in parallel parts: every fifth row (i % 10 is
+/// 3 or 8) holds a village over two lines with doubled quotes, so the
+/// boundaries guessed between parts fall inside quoted fields at small chunk
+/// sizes; the errors and the repeated id sit in the second half of the file.
+#[test]
+fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let answers = vec!["4"; ITEMS_2017.len()].join(",");
+    let multi = |i: usize| i % 10 == 3 || i % 10 == 8;
+    let mut text = format!(
+        "response_id,unit_code,period,submitted_at,channel,weight,{},village\n",
+        ITEMS_2017.join(",")
+    );
+    for i in 0..60 {
+        let id = if i == 52 {
+            "R1".to_string()
+        } else {
+            format!("R{i}")
+        };
+        let village = if multi(i) {
+            format!("\"th\u{f4}n {i}\nsaid \"\"hi\"\", \"\"bye\"\"\"")
+        } else {
+            format!("v{i}")
+        };
+        let mut a = answers.clone();
+        if i == 45 {
+            a.replace_range(0..1, "7");
+        }
+        if i == 57 {
+            text.push_str("R57,05443,2024Q1\n");
+        } else {
+            writeln!(text, "{id},05443,2024Q1,,,1,{a},{village}").unwrap();
+        }
+    }
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, &text).unwrap();
+    // Row i starts on line 2 + i + (two-line rows before it).
+    let line = |i: usize| 2 + i + (0..i).filter(|&j| multi(j)).count();
+    assert_eq!((line(1), line(45), line(52), line(57)), (3, 56, 64, 70));
+
+    let reference = dir.path().join("default");
+    run(
+        std::slice::from_ref(&path),
+        &reference,
+        TableLayout::File,
+        sipas_ingest::DEFAULT_CHUNK_ROWS,
+    );
+    for chunk in [1, 2, 3, 5, 8] {
+        let out = dir.path().join(format!("chunk-{chunk}"));
+        run(std::slice::from_ref(&path), &out, TableLayout::File, chunk);
+        for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
+            assert!(
+                read(&out.join(f)) == read(&reference.join(f)),
+                "{f}, chunks of {chunk}"
+            );
+        }
+    }
+
+    let file = path.display().to_string();
+    let mut q = csv::Reader::from_path(reference.join("quarantine.csv")).unwrap();
+    let got: Vec<(String, String, String)> = q
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].to_string(), r[2].to_string(), r[4].to_string())
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "56".to_string(),
+                "invalid_answer".to_string(),
+                "column a1: value \"7\" is not an answer code 1–5".to_string()
+            ),
+            (
+                "64".to_string(),
+                "duplicate_response_id".to_string(),
+                format!("column response_id: \"R1\" was already accepted from {file} line 3")
+            ),
+            (
+                "70".to_string(),
+                "malformed_row".to_string(),
+                "expected 29 fields as in the header, found 3".to_string()
+            ),
+        ]
+    );
+    let table = sipas_dataset::Dataset::open(&reference)
+        .unwrap()
+        .read(None)
+        .unwrap();
+    assert_eq!(table.height(), 57);
+    let ids = strs(&table, "response_id");
+    let villages = strs(&table, "village");
+    let lines = source_lines(&table);
+    for ((id, village), l) in ids.iter().zip(&villages).zip(&lines) {
+        let i: usize = id.as_deref().unwrap()[1..].parse().unwrap();
+        assert_eq!(*l as usize, line(i), "{id:?}");
+        let want = if multi(i) {
+            format!("th\u{f4}n {i}\nsaid \"hi\", \"bye\"")
+        } else {
+            format!("v{i}")
+        };
+        assert_eq!(village.as_deref(), Some(want.as_str()));
+    }
 }
