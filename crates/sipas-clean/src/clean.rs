@@ -249,6 +249,9 @@ pub struct CleanOutcome {
     pub report: CleanReport,
     /// Counts per (unit_code, period) cell.
     pub cells: BTreeMap<(String, String), Counts>,
+    /// The instrument the table was cleaned under (its scale defines the
+    /// answer-mask columns written with the table).
+    pub instrument: Instrument,
 }
 
 /// Content of a row for duplicate detection: unit, period, channel, weight bits, answers.
@@ -937,6 +940,7 @@ pub fn clean<'u>(
         quarantine: part.quarantine,
         report,
         cells,
+        instrument: instrument.clone(),
     })
 }
 

@@ -293,13 +293,15 @@ pub(crate) fn table_from_frame(
     })
 }
 
-/// Whether clean reads `name` into a field of [`Response`].
+/// Whether clean reads `name` into a field of [`Response`] (the answer-mask
+/// columns of an earlier clean are dropped and written anew from the items).
 fn is_known(name: &str, instrument: &Instrument) -> bool {
     schema::LEADING.contains(&name)
         || schema::PROVENANCE.contains(&name)
         || [DISTRICT, UNIT_TEXT, DURATION_S].contains(&name)
         || FLAG_COLUMNS.contains(&name)
         || name == ORDINAL
+        || name.starts_with(schema::MASK_PREFIX)
         || instrument.item_ids().contains(&name)
 }
 
@@ -658,7 +660,8 @@ pub fn report_json(report: &CleanReport) -> Result<Vec<u8>> {
 }
 
 /// Writes the four outputs into `out` (created if needed); the clean table
-/// in the single-file layout.
+/// in the single-file layout, with its two answer-mask columns
+/// ([`sipas_core::schema::mask_columns`]).
 pub fn write_outcome(out: &Path, outcome: &CleanOutcome) -> Result<()> {
     write_outcome_with(out, outcome, Layout::File)
 }
@@ -669,7 +672,9 @@ pub fn write_outcome_with(out: &Path, outcome: &CleanOutcome, layout: Layout) ->
     let quarantine = quarantine_csv(outcome)?;
     let cells = by_cell_csv(&outcome.cells)?;
     let report = report_json(&outcome.report)?;
-    let df = to_frame(&outcome.table, true).map_err(polars_err(out))?;
+    let df = to_frame(&outcome.table, true)
+        .and_then(|f| sipas_dataset::with_answer_masks(f, &outcome.instrument))
+        .map_err(polars_err(out))?;
     let mut w = DatasetWriter::create(out, layout, df.schema()).map_err(ds_err)?;
     let rows = &outcome.table.rows;
     let mut start = 0;

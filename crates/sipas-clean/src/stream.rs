@@ -443,8 +443,7 @@ pub fn clean_folder_with<'u>(
         extra,
         ..meta
     };
-    let out_schema = to_frame(&out_meta, true)
-        .map_err(polars_err(out))?
+    let out_schema = with_masks(to_frame(&out_meta, true), &instrument, out)?
         .schema()
         .clone();
     let cell_resolution: Vec<u32> = scan.cells.iter().map(|&(_, r)| r).collect();
@@ -500,7 +499,7 @@ pub fn clean_folder_with<'u>(
     let has_unit_text = meta_has_unit_text(&ds) || tally.kept_named;
     if out_meta.has_unit_text && !has_unit_text {
         out_meta.has_unit_text = false;
-        rewrite_without_unit_text(&out_meta, out, folder)?;
+        rewrite_without_unit_text(&out_meta, &instrument, out, folder)?;
     }
 
     let (report, cells) = tally.finish(&instrument, opts)?;
@@ -677,7 +676,13 @@ impl Batches<'_> {
         self.pending_rows = 0;
         let cleaned: Vec<Result<Cleaned>> = pending
             .par_iter()
-            .map(|(_, df)| self.cleaner.clean(df))
+            .map(|(_, df)| {
+                let (frame, tally, quarantine) = self.cleaner.clean(df)?;
+                let frame = frame
+                    .map(|f| with_masks(Ok(f), self.cleaner.instrument, self.cleaner.out))
+                    .transpose()?;
+                Ok((frame, tally, quarantine))
+            })
             .collect();
         for ((g, df), c) in pending.into_iter().zip(cleaned) {
             sipas_core::progress::advance(df.height() as u64);
@@ -949,15 +954,28 @@ fn spill_by_group(read: &Reading<'_>, out: &Path, row_group: &[u32]) -> Result<O
     Ok(spill)
 }
 
+/// A frame of the clean table with its two answer-mask columns
+/// ([`sipas_dataset::with_answer_masks`]), which `sipas aggregate` reads
+/// instead of decoding every item.
+fn with_masks(
+    frame: PolarsResult<DataFrame>,
+    instrument: &Instrument,
+    out: &Path,
+) -> Result<DataFrame> {
+    frame
+        .and_then(|f| sipas_dataset::with_answer_masks(f, instrument))
+        .map_err(polars_err(out))
+}
+
 /// Rewrites the clean table of `out` without `unit_text` (no kept row was
 /// matched by name).
 fn rewrite_without_unit_text(
     out_meta: &ResponseTable,
+    instrument: &Instrument,
     out: &Path,
     folder: &FolderOptions,
 ) -> Result<()> {
-    let schema = to_frame(out_meta, true)
-        .map_err(polars_err(out))?
+    let schema = with_masks(to_frame(out_meta, true), instrument, out)?
         .schema()
         .clone();
     let written = Dataset::open(out).map_err(ds_err)?;

@@ -104,7 +104,7 @@ struct RawInstrument {
 }
 
 /// A questionnaire: items, scale and rollup.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Instrument {
     /// Identifier (`sipas-2023`).
     pub id: String,

@@ -149,7 +149,16 @@ fn design_columns_district_and_unit_text_through_parquet() {
         &names[8 + 22..8 + 22 + 5],
         ["source_file", "source_line", "village", "fpc", "team"]
     );
-    assert_eq!(names.len(), 8 + 22 + 5 + 6, "then the six flags");
+    assert_eq!(
+        names.len(),
+        8 + 22 + 5 + 6 + 2,
+        "then the six flags and two masks"
+    );
+    assert!(
+        names[8 + 22 + 5 + 6..]
+            .iter()
+            .all(|n| n.starts_with("_sipas_mask_"))
+    );
     assert_eq!(df.column("fpc").unwrap().dtype(), &DataType::Float64);
     assert_eq!(df.column("team").unwrap().dtype(), &DataType::Int32);
     assert_eq!(df.column("village").unwrap().dtype(), &DataType::String);
