@@ -3,7 +3,8 @@
 # DuckDB's and polars' CSV → Parquet on one generated CSV (ingest_csv.sh);
 # (b) the aggregation — the estimator alone and the whole `sipas aggregate`
 # command against DuckDB, Python polars, pandas and R survey on the same
-# canonical responses.parquet (sipas' ingest of that CSV).
+# responses.parquet: sipas' clean table of that CSV (the table users
+# aggregate; its two answer-mask columns are read by sipas only).
 #
 #   bash benches/compare/run.sh N            # e.g. 1000000 or 10000000
 #
@@ -16,7 +17,7 @@
 # debug times mean nothing), INGEST_RUNS (3), SKIP_INGEST=1 (no ingest comparison;
 # it is also skipped with UNITS / PILOTS).
 # Steps: install peers if missing -> build sipas (release) -> generate a CSV
-# (each row's unit code as of its date) -> the ingest comparison -> ingest ->
+# (each row's unit code as of its date) -> the ingest comparison -> ingest -> clean ->
 # every tool writes its per-cell estimates -> check agreement (fail loudly) ->
 # hyperfine each tool -> both tables of medians and ratios.
 set -euo pipefail
@@ -78,15 +79,18 @@ SIPAS_AGG=$CARGO_TARGET_DIR/$PROFILE/sipas-bench-aggregate
 
 # 3. Data: generate -> ingest (the canonical responses.parquet every tool reads).
 mkdir -p "$OUT"
-P=$OUT/ingest/responses.parquet
+P=$OUT/clean/responses.parquet
 CSV=$OUT/data/responses.csv
 if [ ! -s "$P" ] || [ ! -s "$CSV" ]; then
-  log "generate + ingest $N responses"
+  log "generate + ingest + clean $N responses"
   /usr/bin/time -f "generate: %e s, max RSS %M KiB" "$SIPAS" generate --responses "$N" --seed 1 \
     --instrument sipas-2023 "${DOMAIN[@]}" --out "$CSV"
-  rm -rf "$OUT/ingest"
+  rm -rf "$OUT/ingest" "$OUT/clean"
   /usr/bin/time -f "ingest: %e s, max RSS %M KiB" "$SIPAS" ingest "$CSV" \
     "${DOMAIN[@]}" --out "$OUT/ingest"
+  # Exit 1: rows quarantined (the generator's few re-sent copies), reported, not an error.
+  /usr/bin/time -f "clean: %e s, max RSS %M KiB" "$SIPAS" clean --data "$OUT/ingest" \
+    "${DOMAIN[@]}" --out "$OUT/clean" || [ $? -eq 1 ]
 fi
 ls -l "$CSV" "$P" >&2
 
@@ -122,7 +126,7 @@ domain_q=
 [ ${#DOMAIN[@]} -gt 0 ] && domain_q=$(printf ' %q' "${DOMAIN[@]}")
 hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$TIM/hyperfine-main.json" \
   -n sipas-aggregate-only "$SIPAS_AGG $P $domain_q --timing $TIM/timing-sipas-aggregate-only.txt" \
-  -n sipas-aggregate-command "$SIPAS aggregate --data $OUT/ingest --out $OUT/results $domain_q" \
+  -n sipas-aggregate-command "$SIPAS aggregate --data $OUT/clean --out $OUT/results $domain_q" \
   -n duckdb "$PY $HERE/compare.py run duckdb $P $INSTRUMENT --timing $TIM/timing-duckdb.txt" \
   -n polars "$PY $HERE/compare.py run polars $P $INSTRUMENT --timing $TIM/timing-polars.txt" \
   -n pandas "$PY $HERE/compare.py run pandas $P $INSTRUMENT --timing $TIM/timing-pandas.txt"
