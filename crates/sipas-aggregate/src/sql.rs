@@ -295,7 +295,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     };
     let _ = writeln!(
         s,
-        "r AS (\n  SELECT t.unit_code AS unit_code, CAST(t.period AS {st}) AS period,\n         \
+        "r AS (\n  SELECT /*+ BROADCAST(u) */ t.unit_code AS unit_code, CAST(t.period AS {st}) AS period,\n         \
          coalesce(u.pilot, FALSE) AS pilot, coalesce(u.later_wave, FALSE) AS later_wave,\n         \
          u.district AS district, u.kind AS kind,\n         \
          {weight} AS w, {strata} AS h,"
@@ -349,7 +349,11 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
              WHEN later_wave THEN NULL WHEN {taken} THEN 'baseline' END AS arm\n  FROM cmp\n),\n"
         );
     }
-    let group_rows = "SELECT 'group' AS dt, a.arm AS dk, r.* FROM r JOIN arms AS a \
+    // Joins of the rows with small tables (units, arms, domain values) carry
+    // a broadcast hint: Spark then ships the small table to every task instead
+    // of shuffling the rows (at 10⁸ rows the shuffled domain rows filled the
+    // disk). Other engines read the hint as a comment.
+    let group_rows = "SELECT /*+ BROADCAST(a) */ 'group' AS dt, a.arm AS dk, r.* FROM r JOIN arms AS a \
                       ON r.unit_code = a.unit_code WHERE a.arm IS NOT NULL";
     // Domains: (dt, dk, period).
     let domain_rows = match output {
@@ -388,7 +392,10 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     s.push_str("\n  FROM tot\n),\n");
 
     // Linearized variables per row of each domain.
-    let _ = write!(s, "lin AS (\n  SELECT d.dt, d.dk, d.period, d.h");
+    let _ = write!(
+        s,
+        "lin AS (\n  SELECT /*+ BROADCAST(val) */ d.dt, d.dk, d.period, d.h"
+    );
     if d.cluster.is_some() {
         s.push_str(", d.psu");
     }
