@@ -681,13 +681,30 @@ pub fn run_queries(
         .rev()
         .find(|l| l.starts_with("sipas: "))
         .map_or_else(
-            || stderr.lines().rev().take(20).collect::<Vec<_>>().join("\n"),
+            || engine_message(&stderr),
             |l| l.trim_start_matches("sipas: ").to_string(),
         );
     Err(Error::Data {
         origin: format!("{} {}", python.display(), script.display()),
         message,
     })
+}
+
+/// The engine's own words from its standard error when the runner could
+/// not say what failed: the last 20 lines that are not frames of a Java
+/// stack trace (`at …`, `... N more`), in order, so that the exception and
+/// its message (`java.io.IOException: No space left on device`) are shown
+/// rather than the bottom of the stack.
+fn engine_message(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            let frame = t.starts_with("at ") || (t.starts_with("... ") && t.ends_with(" more"));
+            !(t.is_empty() || frame)
+        })
+        .collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 /// Whether `python` can start `engine` (its package, and Java for Spark);
@@ -732,5 +749,26 @@ fn run_check(python: &Path, dir: &Path) -> Result<()> {
             origin: python.display().to_string(),
             message: format!("cannot start Python ({e}): install Python 3 or set SIPAS_PYTHON to its path"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod message_tests {
+    #[test]
+    fn an_engine_failure_shows_the_exception_not_the_stack() {
+        let stderr = "WARN something\n\
+            26/12/05 ERROR Executor: Exception in task 3.0\n\
+            java.io.IOException: No space left on device\n\
+            \tat java.base/java.io.FileOutputStream.writeBytes(Native Method)\n\
+            \tat org.apache.spark.storage.DiskBlockObjectWriter.write(DiskBlockObjectWriter.scala:336)\n\
+            \t... 12 more\n\
+            Caused by: java.io.IOException: No space left on device\n\
+            \tat java.base/java.lang.Thread.run(Thread.java:840)\n";
+        assert_eq!(
+            super::engine_message(stderr),
+            "WARN something\n26/12/05 ERROR Executor: Exception in task 3.0\n\
+             java.io.IOException: No space left on device\n\
+             Caused by: java.io.IOException: No space left on device"
+        );
     }
 }

@@ -539,6 +539,9 @@ impl<T> ChunkMap<T> {
 /// (stratum, cell) pairs ([`crate::cells`], the same totals as the default
 /// design's cells), each pair is totalled once, and its totals are added to
 /// the stratum's entry of each of the cell's four domains, in pair order.
+/// Totals per (stratum, domain), sorted by (domain, stratum).
+type StratumDomainTotals = Vec<((u32, u32), ItemTotals)>;
+
 /// The used rows grouped into (stratum, cell) pairs: `pairs[k]` = stratum ×
 /// number of cells + cell, in that order; `rows` the rows of each pair.
 struct PairRows {
@@ -546,7 +549,7 @@ struct PairRows {
     rows: CellRows,
 }
 
-fn totals(design: &Design, model: &Model) -> (Vec<((u32, u32), ItemTotals)>, PairRows) {
+fn totals(design: &Design, model: &Model) -> (StratumDomainTotals, PairRows) {
     let j = model.j;
     let order = &design.order;
     let resp = design.responses;

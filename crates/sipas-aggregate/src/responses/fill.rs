@@ -250,15 +250,14 @@ pub(super) fn fill(
     } else {
         None
     };
-    let masks = match &plan.masks {
-        Some([a, s]) => Some([a, s].map(|name| {
+    let masks = plan.masks.as_ref().map(|[a, s]| {
+        [a, s].map(|name| {
             df.column(name)
                 .ok()
                 .and_then(|c| c.u64().ok())
                 .expect("mask column checked by the plan")
-        })),
-        None => None,
-    };
+        })
+    });
     let items = if masks.is_some() {
         Vec::new()
     } else {
