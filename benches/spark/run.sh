@@ -3,7 +3,7 @@
 # group and estimate tables (sipas: `aggregate --engine local`; Spark: `aggregate --engine spark`,
 # the SQL of `sipas sql` through PySpark), wall time and the peak of the summed RSS of the whole
 # process tree (for Spark: sipas, Python and the JVM), then checks that both unit_period.csv are
-# identical.
+# identical. Each command's standard error is kept in $DATA/log-NAME.txt.
 #
 #   bash benches/spark/run.sh N            # N responses (e.g. 1000000)
 #
@@ -48,7 +48,7 @@ run() {
     rm -rf "$DATA/out-$name"
     local start end pid kb
     start=$(date +%s.%N)
-    "$@" > /dev/null 2>&1 &
+    "$@" > /dev/null 2> "$DATA/log-${name//[^a-z0-9]/_}.txt" &
     pid=$!
     kb=$(tree_peak "$pid")
     wait "$pid" || true
