@@ -342,24 +342,9 @@ impl<'a> Wild<'a> {
                 *yi -= b * r[c];
             }
         }
-        let gamma = self.restricted.solve(&d.xtv(&y0));
-        let u: Vec<f64> = (0..d.n).map(|i| y0[i] - dot(d.row(i), &gamma)).collect();
+        let u = self.restricted_resid(&y0);
         // d_g = (X'X)⁻¹ X_g' ũ_g
-        let dg: Vec<Vec<f64>> = d
-            .clusters
-            .iter()
-            .map(|range| {
-                let mut a = vec![0.0; k];
-                for i in range.clone() {
-                    for (av, x) in a.iter_mut().zip(d.row(i)) {
-                        *av += x * u[i];
-                    }
-                }
-                (0..k)
-                    .map(|p| dot(&fit.a[p * k..(p + 1) * k], &a))
-                    .collect()
-            })
-            .collect();
+        let dg = self.cluster_d(&u);
         let g = d.clusters.len();
         let cfac = fit.cfac;
         let hits: usize = (0..replicates)
