@@ -886,6 +886,24 @@ fn linearize(design: &Design, model: &Model, tables: &[LinTable]) -> Vec<((u32, 
     all.into_sorted()
 }
 
+/// Each domain's totals: the sum of its strata's (`ranges[d]` of `hd`).
+fn domain_totals(
+    hd: &StratumDomainTotals,
+    ranges: &[std::ops::Range<usize>],
+    j: usize,
+) -> Vec<ItemTotals> {
+    ranges
+        .iter()
+        .map(|rg| {
+            let mut t = ItemTotals::zero(j);
+            for (_, x) in &hd[rg.clone()] {
+                t.add(x);
+            }
+            t
+        })
+        .collect()
+}
+
 /// Whether pass 2 can read its sums from [`cells::Gram`] counts: every
 /// PSU is one row and every used row has weight 1 (the default design of an
 /// unweighted survey). Then a row's linearized variable in a domain is a
@@ -1034,16 +1052,7 @@ fn estimate_pass(
 
     let (hd, pair_rows) = totals(&design, &model);
     let hd_ranges = ranges(&hd, nd);
-    let dom: Vec<ItemTotals> = hd_ranges
-        .iter()
-        .map(|rg| {
-            let mut t = ItemTotals::zero(j);
-            for (_, x) in &hd[rg.clone()] {
-                t.add(x);
-            }
-            t
-        })
-        .collect();
+    let dom = domain_totals(&hd, &hd_ranges, j);
     let values: Vec<Vec<f64>> = dom
         .iter()
         .map(|t| {
@@ -1305,17 +1314,7 @@ mod tests {
             let design = prepare(&r, &opts, &spec, false).unwrap();
             assert!(gram_applies(&design));
             let (hd, pair_rows) = totals(&design, &model);
-            let nd = design.domains.len();
-            let dom: Vec<ItemTotals> = ranges(&hd, nd)
-                .iter()
-                .map(|rg| {
-                    let mut t = ItemTotals::zero(model.j);
-                    for (_, x) in &hd[rg.clone()] {
-                        t.add(x);
-                    }
-                    t
-                })
-                .collect();
+            let dom = domain_totals(&hd, &ranges(&hd, design.domains.len()), model.j);
             let tables: Vec<LinTable> = dom.iter().map(|t| LinTable::new(&model, t)).collect();
             let rows = linearize(&design, &model, &tables);
             let gram = linearize_by_gram(&design, &model, &tables, &pair_rows);

@@ -400,7 +400,6 @@ impl<'a> Wild<'a> {
 pub(crate) struct PCurve<'a> {
     fit: &'a Fit,
     col: usize,
-    cfac: f64,
     /// Per replicate: δ_y, δ_x, S_yy, S_xy, S_xx.
     draws: Vec<[f64; 5]>,
 }
@@ -414,7 +413,7 @@ impl PCurve<'_> {
             .iter()
             .filter(|[dy, dx, syy, sxy, sxx]| {
                 let diff = dy - beta0 * dx;
-                let meat = (syy - 2.0 * beta0 * sxy + beta0 * beta0 * sxx) * self.cfac;
+                let meat = (syy - 2.0 * beta0 * sxy + beta0 * beta0 * sxx) * self.fit.cfac;
                 diff * diff / meat >= observed
             })
             .count();
@@ -495,7 +494,6 @@ impl<'a> Wild<'a> {
         Some(PCurve {
             fit: self.fit,
             col,
-            cfac: self.fit.cfac,
             draws,
         })
     }

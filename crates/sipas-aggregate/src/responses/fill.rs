@@ -250,15 +250,7 @@ pub(super) fn fill(
     } else {
         None
     };
-    let masks = plan.masks.as_ref().map(|[a, s]| {
-        [a, s].map(|name| {
-            df.column(name)
-                .ok()
-                .and_then(|c| c.u64().ok())
-                .expect("mask column checked by the plan")
-        })
-    });
-    let items = if masks.is_some() {
+    let items = if plan.masks.is_some() {
         Vec::new()
     } else {
         plan.instrument
@@ -337,7 +329,13 @@ pub(super) fn fill(
         }
         Ok(())
     };
-    if let (Some([ca, cs]), Some(names)) = (masks, &plan.masks) {
+    if let Some(names) = &plan.masks {
+        let [ca, cs] = names.each_ref().map(|name| {
+            df.column(name)
+                .ok()
+                .and_then(|c| c.u64().ok())
+                .expect("mask column checked by the plan")
+        });
         encode()?;
         copy_masks(states, ca, cs, plan.instrument.items().len())
             .map_err(|(i, c, m)| value_err(origin, first_row + i + 1, &names[c], m))?;
