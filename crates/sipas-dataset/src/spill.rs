@@ -14,38 +14,76 @@ use crate::error::{io, pe};
 const BUFFER_ROWS: usize = 1 << 16;
 
 struct Bucket {
-    path: PathBuf,
-    writer: BatchedWriter<File>,
+    /// The bucket's file, once some of its rows were written.
+    file: Option<(PathBuf, BatchedWriter<File>)>,
+    /// Rows not yet written, in the order pushed (after the file's rows).
     buffer: Vec<DataFrame>,
     buffered: usize,
+    /// Estimated heap size of `buffer` while the bucket has no file.
+    bytes: usize,
     rows: u64,
 }
 
 impl Bucket {
-    fn flush(&mut self) -> Result<()> {
+    /// Writes the buffered rows to the bucket's file (created in `dir` as
+    /// `part-{files:06}.parquet` on the first write, counting `files` up).
+    fn flush(&mut self, dir: &Path, files: &mut usize, schema: &Schema) -> Result<()> {
         if self.buffered == 0 {
             return Ok(());
         }
-        let mut parts = std::mem::take(&mut self.buffer).into_iter();
-        let mut df = parts.next().expect("buffered rows");
-        for p in parts {
-            df.vstack_mut_owned(p).map_err(pe(&self.path))?;
+        if self.file.is_none() {
+            let path = dir.join(format!("part-{files:06}.parquet"));
+            *files += 1;
+            let file = File::create(&path).map_err(io(&path))?;
+            let writer = ParquetWriter::new(file)
+                .with_compression(ParquetCompression::Lz4Raw)
+                // Read back whole by this process only: no statistics.
+                .with_statistics(StatisticsOptions {
+                    min_value: false,
+                    max_value: false,
+                    distinct_count: false,
+                    null_count: false,
+                    binary_statistics_truncate_length: None,
+                })
+                .batched(schema)
+                .map_err(pe(&path))?;
+            self.file = Some((path, writer));
         }
-        df.rechunk_mut();
-        self.writer.write_batch(&df).map_err(pe(&self.path))?;
+        let (path, writer) = self.file.as_mut().expect("created above");
+        let df = concat(std::mem::take(&mut self.buffer), path)?;
+        writer.write_batch(&df).map_err(pe(path))?;
         self.buffered = 0;
+        self.bytes = 0;
         Ok(())
     }
 }
 
-/// Rows partitioned by a key `K` into temporary Parquet files (LZ4, in a
-/// temporary folder that is removed when the [`Spilled`] is dropped), so
-/// that a stage can hold one partition at a time. Memory: at most 65,536
-/// buffered rows per key.
+/// The frames stacked into one frame of one chunk.
+fn concat(frames: Vec<DataFrame>, origin: &Path) -> Result<DataFrame> {
+    let mut parts = frames.into_iter();
+    let mut df = parts.next().expect("at least one frame");
+    for p in parts {
+        df.vstack_mut_owned(p).map_err(pe(origin))?;
+    }
+    df.rechunk_mut_par();
+    Ok(df)
+}
+
+/// Rows partitioned by a key `K`, held in memory up to a budget and beyond
+/// it in temporary Parquet files (LZ4, in a temporary folder that is
+/// removed when the [`Spilled`] is dropped), so that a stage can hold one
+/// partition at a time. Memory: the budget ([`Spill::with_memory`], none
+/// by default) plus, for each key written out, at most 65,536 buffered rows.
 pub struct Spill<K: Ord + Clone> {
     dir: tempfile::TempDir,
     schema: Schema,
     buckets: BTreeMap<K, Bucket>,
+    /// Bytes of rows kept in memory before buckets are written out.
+    budget: usize,
+    /// Estimated bytes of the rows held in all buckets' buffers.
+    held: usize,
+    /// Files created so far.
+    files: usize,
 }
 
 impl<K: Ord + Clone> std::fmt::Debug for Spill<K> {
@@ -70,7 +108,20 @@ impl<K: Ord + Clone> Spill<K> {
             dir,
             schema: schema.clone(),
             buckets: BTreeMap::new(),
+            budget: 0,
+            held: 0,
+            files: 0,
         })
+    }
+
+    /// Keeps rows in memory, unwritten, while their estimated size stays
+    /// within `bytes`; past it, the key holding the most is written out (and
+    /// from then on written every 65,536 rows). What is read back is the
+    /// same either way.
+    #[must_use]
+    pub fn with_memory(mut self, bytes: usize) -> Self {
+        self.budget = bytes;
+        self
     }
 
     /// Appends all rows of `df` under `key`.
@@ -78,41 +129,41 @@ impl<K: Ord + Clone> Spill<K> {
         if df.height() == 0 {
             return Ok(());
         }
-        if !self.buckets.contains_key(key) {
-            let path = self
-                .dir
-                .path()
-                .join(format!("part-{:06}.parquet", self.buckets.len()));
-            let file = File::create(&path).map_err(io(&path))?;
-            let writer = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Lz4Raw)
-                // Read back whole by this process only: no statistics.
-                .with_statistics(StatisticsOptions {
-                    min_value: false,
-                    max_value: false,
-                    distinct_count: false,
-                    null_count: false,
-                    binary_statistics_truncate_length: None,
-                })
-                .batched(&self.schema)
-                .map_err(pe(&path))?;
-            self.buckets.insert(
-                key.clone(),
-                Bucket {
-                    path,
-                    writer,
-                    buffer: Vec::new(),
-                    buffered: 0,
-                    rows: 0,
-                },
-            );
-        }
-        let b = self.buckets.get_mut(key).expect("inserted above");
+        let b = self.buckets.entry(key.clone()).or_insert_with(|| Bucket {
+            file: None,
+            buffer: Vec::new(),
+            buffered: 0,
+            bytes: 0,
+            rows: 0,
+        });
+        let bytes = df.estimated_size();
         b.rows += df.height() as u64;
         b.buffered += df.height();
         b.buffer.push(df);
-        if b.buffered >= BUFFER_ROWS {
-            b.flush()?;
+        if b.file.is_some() {
+            // On disk already: written in row groups of `BUFFER_ROWS`.
+            if b.buffered >= BUFFER_ROWS {
+                b.flush(self.dir.path(), &mut self.files, &self.schema)?;
+            }
+            return Ok(());
+        }
+        b.bytes += bytes;
+        self.held += bytes;
+        // Past the budget, the bucket held in memory with the most bytes
+        // goes to disk.
+        while self.held > self.budget {
+            let Some((k, _)) = self
+                .buckets
+                .iter()
+                .filter(|(_, b)| b.file.is_none() && b.buffered > 0)
+                .max_by_key(|(_, b)| b.bytes)
+            else {
+                break;
+            };
+            let k = k.clone();
+            let b = self.buckets.get_mut(&k).expect("found above");
+            self.held -= b.bytes;
+            b.flush(self.dir.path(), &mut self.files, &self.schema)?;
         }
         Ok(())
     }
@@ -136,28 +187,46 @@ impl<K: Ord + Clone> Spill<K> {
         Ok(())
     }
 
-    /// Writes the buffered rows and closes the files.
+    /// Closes the files; rows still in memory stay there.
     pub fn finish(self) -> Result<Spilled<K>> {
         let mut parts = BTreeMap::new();
-        for (k, mut b) in self.buckets {
-            b.flush()?;
-            b.writer.finish().map_err(pe(&b.path))?;
-            parts.insert(k, (b.path, b.rows));
+        for (k, b) in self.buckets {
+            let file = match b.file {
+                Some((path, mut writer)) => {
+                    // Rows pushed after the last write go to the file too,
+                    // so that the file's rows come first.
+                    if b.buffered > 0 {
+                        let df = concat(b.buffer, &path)?;
+                        writer.write_batch(&df).map_err(pe(&path))?;
+                    }
+                    writer.finish().map_err(pe(&path))?;
+                    Part::File(path)
+                }
+                None => Part::Memory(b.buffer),
+            };
+            parts.insert(k, (file, b.rows));
         }
         Ok(Spilled {
-            _dir: self.dir,
+            dir: self.dir,
             schema: self.schema,
             parts,
         })
     }
 }
 
+/// Where a key's rows are.
+#[derive(Debug)]
+enum Part {
+    File(PathBuf),
+    Memory(Vec<DataFrame>),
+}
+
 /// The closed partitions of a [`Spill`].
 #[derive(Debug)]
 pub struct Spilled<K: Ord> {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     schema: Schema,
-    parts: BTreeMap<K, (PathBuf, u64)>,
+    parts: BTreeMap<K, (Part, u64)>,
 }
 
 impl<K: Ord + Clone> Spilled<K> {
@@ -171,16 +240,27 @@ impl<K: Ord + Clone> Spilled<K> {
         self.parts.get(key).map_or(0, |p| p.1)
     }
 
-    /// Reads the rows under `key` (in the order pushed) and deletes their
-    /// file; an unknown key gives an empty frame.
+    /// Keys whose rows were written to disk (the others stayed in memory).
+    pub fn written(&self) -> usize {
+        self.parts
+            .values()
+            .filter(|p| matches!(p.0, Part::File(_)))
+            .count()
+    }
+
+    /// The rows under `key` (in the order pushed), as one chunk; their file,
+    /// if any, is deleted. An unknown key gives an empty frame.
     pub fn take(&mut self, key: &K) -> Result<DataFrame> {
-        let Some((path, _)) = self.parts.remove(key) else {
-            return Ok(DataFrame::empty_with_schema(&self.schema));
-        };
-        let f = File::open(&path).map_err(io(&path))?;
-        let mut df = ParquetReader::new(f).finish().map_err(pe(&path))?;
-        df.rechunk_mut_par();
-        std::fs::remove_file(&path).map_err(io(&path))?;
-        Ok(df)
+        match self.parts.remove(key) {
+            None => Ok(DataFrame::empty_with_schema(&self.schema)),
+            Some((Part::Memory(frames), _)) => concat(frames, self.dir.path()),
+            Some((Part::File(path), _)) => {
+                let f = File::open(&path).map_err(io(&path))?;
+                let mut df = ParquetReader::new(f).finish().map_err(pe(&path))?;
+                df.rechunk_mut_par();
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                Ok(df)
+            }
+        }
     }
 }

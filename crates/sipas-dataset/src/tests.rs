@@ -274,3 +274,53 @@ fn chunks_keep_row_groups_whole_unless_one_is_larger_than_a_chunk() {
     };
     assert_eq!(read::plan(&odd, 5), [(0, 5), (5, 5), (10, 1)]);
 }
+
+#[test]
+fn a_spill_reads_back_the_same_rows_whatever_its_memory_budget() {
+    // 3 keys, 40 pushes of 5,000 rows each (key i % 3 gets push i), so that
+    // a bucket on disk is written in several row groups and the rows pushed
+    // after its last full buffer are read back last.
+    let frame = |i: usize| {
+        let ids: Vec<String> = (0..5_000).map(|r| format!("{i}-{r}")).collect();
+        let x: Vec<u32> = (0..5_000u32).map(|r| r * 7 + i as u32).collect();
+        df!("response_id" => ids, "x" => x).unwrap()
+    };
+    let schema = frame(0).schema().as_ref().clone();
+    let one = frame(0).estimated_size();
+    let read = |budget: usize| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill: Spill<usize> = Spill::new_in(dir.path(), &schema)
+            .unwrap()
+            .with_memory(budget);
+        for i in 0..40 {
+            spill.push(&(i % 3), frame(i)).unwrap();
+        }
+        let mut done = spill.finish().unwrap();
+        let written = done.written();
+        let rows: Vec<(u64, DataFrame)> = (0..3)
+            .map(|k| (done.rows(&k), done.take(&k).unwrap()))
+            .collect();
+        drop(done);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        (written, rows)
+    };
+    let (on_disk, expected) = read(0);
+    assert_eq!(on_disk, 3);
+    for (k, (n, df)) in expected.iter().enumerate() {
+        let pushes = (0..40).filter(|i| i % 3 == k).count();
+        assert_eq!((*n, df.height()), (pushes as u64 * 5_000, pushes * 5_000));
+        let ids = text(df, "response_id");
+        let first = (0..40).find(|i| i % 3 == k).unwrap();
+        let last = (0..40).rev().find(|i| i % 3 == k).unwrap();
+        assert_eq!(ids[0], format!("{first}-0"));
+        assert_eq!(ids[ids.len() - 1], format!("{last}-4999"));
+    }
+    // Three quarters of the rows in memory: the largest bucket goes to
+    // disk when the budget is passed, the others stay.
+    let (some, rows) = read(one * 30);
+    assert!(some > 0 && some < 3, "{some} buckets written");
+    assert_eq!(rows, expected);
+    let (none, rows) = read(usize::MAX);
+    assert_eq!(none, 0);
+    assert_eq!(rows, expected);
+}

@@ -351,7 +351,7 @@ impl Cursor {
 pub(crate) enum Loaded {
     /// Delimited text, decoded to UTF-8 (BOM removed).
     Text {
-        bytes: Vec<u8>,
+        text: Text,
         delimiter: u8,
         encoding: &'static str,
         /// The detector's confidence, when the encoding was detected.
@@ -368,6 +368,153 @@ pub(crate) enum Loaded {
         metadata: FileMetadataRef,
     },
 }
+
+/// The bytes of a delimited-text source.
+#[derive(Debug)]
+pub(crate) enum Text {
+    /// Decoded and held whole.
+    Whole(Vec<u8>),
+    /// Valid UTF-8 (checked when loaded) read from the file a window at a
+    /// time: `len` bytes after the first `skip` (a BOM), holding `newlines`
+    /// line feeds. Memory holds one window, not the file.
+    File {
+        path: PathBuf,
+        skip: u64,
+        len: usize,
+        newlines: u64,
+    },
+}
+
+impl Text {
+    /// The text's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Text::Whole(b) => b.len(),
+            Text::File { len, .. } => *len,
+        }
+    }
+
+    /// The number of line feeds.
+    pub(crate) fn newlines(&self) -> u64 {
+        match self {
+            Text::Whole(b) => b.par_chunks(1 << 20).map(count_newlines).sum(),
+            Text::File { newlines, .. } => *newlines,
+        }
+    }
+
+    /// Bytes held in memory.
+    pub(crate) fn held(&self) -> usize {
+        match self {
+            Text::Whole(b) => b.len(),
+            Text::File { .. } => 0,
+        }
+    }
+
+    /// The bytes from `from`, at most `len` of them (fewer at the end).
+    fn window(&self, from: usize, len: usize) -> Result<Window> {
+        match self {
+            Text::Whole(_) => unreachable!("a whole text is viewed, not windowed"),
+            Text::File {
+                path,
+                skip,
+                len: total,
+                ..
+            } => {
+                use std::io::{Seek, SeekFrom};
+                let from = from.min(*total);
+                let n = len.min(*total - from);
+                let io = |source| Error::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let mut f = File::open(path).map_err(io)?;
+                f.seek(SeekFrom::Start(*skip + from as u64)).map_err(io)?;
+                let mut bytes = vec![0; n];
+                f.read_exact(&mut bytes).map_err(io)?;
+                Ok(Window {
+                    bytes,
+                    base: from,
+                    len: *total,
+                })
+            }
+        }
+    }
+}
+
+/// Bytes `base..base + bytes.len()` of a text of `len` bytes.
+struct Window {
+    bytes: Vec<u8>,
+    base: usize,
+    len: usize,
+}
+
+impl Window {
+    fn view(&self, delimiter: u8) -> View<'_> {
+        View {
+            bytes: &self.bytes,
+            base: self.base,
+            len: self.len,
+            delimiter,
+        }
+    }
+}
+
+/// A view of delimited text: its bytes from offset `base` (all offsets are
+/// from the start of the text), of a text of `len` bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    len: usize,
+    delimiter: u8,
+}
+
+impl<'a> View<'a> {
+    /// The whole of a text held in memory.
+    fn whole(bytes: &'a [u8], delimiter: u8) -> Self {
+        View {
+            bytes,
+            base: 0,
+            len: bytes.len(),
+            delimiter,
+        }
+    }
+
+    /// The offset after the view's last byte.
+    fn end(&self) -> usize {
+        self.base + self.bytes.len()
+    }
+
+    /// Whether the view reaches the end of the text.
+    fn eof(&self) -> bool {
+        self.end() >= self.len
+    }
+
+    /// Bytes `a..b` (offsets from the start of the text, within the view).
+    fn slice(&self, a: usize, b: usize) -> &'a [u8] {
+        &self.bytes[a - self.base..b - self.base]
+    }
+
+    fn byte(&self, at: usize) -> u8 {
+        self.bytes[at - self.base]
+    }
+
+    /// Reads the records that start at or after `at` and before byte `end`
+    /// (see [`Loaded::scan_from`]).
+    pub(crate) fn scan_until(
+        &self,
+        path: &Path,
+        at: Cursor,
+        end: usize,
+        f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+    ) -> Result<(Cursor, usize)> {
+        scan_text(*self, path, at, usize::MAX, end, f)
+    }
+}
+
+/// The first window a sequential scan of a windowed text reads (it doubles
+/// while one record does not fit).
+const SCAN_WINDOW: usize = 1 << 20;
 
 /// How a text source was read (all `None` for other formats).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -431,8 +578,13 @@ impl Loaded {
     ) -> Result<(Cursor, usize)> {
         match self {
             Loaded::Text {
-                bytes, delimiter, ..
-            } => scan_text(bytes, *delimiter, path, at, max, usize::MAX, f),
+                text: Text::Whole(bytes),
+                delimiter,
+                ..
+            } => scan_text(View::whole(bytes, *delimiter), path, at, max, usize::MAX, f),
+            Loaded::Text {
+                text, delimiter, ..
+            } => scan_windows(text, *delimiter, path, at, max, f),
             Loaded::Records(recs) => {
                 let end = recs.len().min(at.index.saturating_add(max));
                 let mut i = at.index;
@@ -500,6 +652,68 @@ impl Loaded {
     }
 }
 
+/// [`Loaded::scan_from`] for a text read window by window: each window is
+/// read once to find the records that end inside it (the last record read
+/// may be cut by the window's end, unless the window reaches the end of the
+/// text), then again calling `f` on those. A window holding not even one
+/// whole record is doubled.
+fn scan_windows(
+    text: &Text,
+    delimiter: u8,
+    path: &Path,
+    mut at: Cursor,
+    max: usize,
+    f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+) -> Result<(Cursor, usize)> {
+    let (mut done, mut size) = (0usize, SCAN_WINDOW);
+    while done < max && skip_text_terminators(text, at.byte)? < text.len() {
+        let w = text.window(at.byte, size)?;
+        let v = w.view(delimiter);
+        let (end, n) = scan_text(v, path, at, max - done, usize::MAX, &mut |_, _, _| true)?;
+        // Records that certainly end inside the window.
+        let whole = if !v.eof() && end.byte >= v.end() {
+            n.saturating_sub(1)
+        } else {
+            n
+        };
+        if whole == 0 {
+            if v.eof() {
+                break;
+            }
+            size = size.saturating_mul(2);
+            continue;
+        }
+        let mut go = true;
+        let (next, read) = scan_text(v, path, at, whole, usize::MAX, &mut |i, line, row| {
+            go = f(i, line, row);
+            go
+        })?;
+        done += read;
+        at = next;
+        if !go {
+            break;
+        }
+    }
+    Ok((at, done))
+}
+
+/// The first byte from `at` of a text that is not a line terminator (the
+/// text's length if none).
+fn skip_text_terminators(text: &Text, mut at: usize) -> Result<usize> {
+    match text {
+        Text::Whole(bytes) => Ok(skip_terminators(View::whole(bytes, b','), at)),
+        Text::File { .. } => loop {
+            let w = text.window(at, 4096)?;
+            let v = w.view(b',');
+            let next = skip_terminators(v, at);
+            if next < v.end() || v.eof() {
+                return Ok(next);
+            }
+            at = next;
+        },
+    }
+}
+
 /// One part of a delimited-text chunk read by [`Loaded::scan_text_parts`]:
 /// where it starts, its number of records, and what the reader made of them.
 #[derive(Debug)]
@@ -512,8 +726,8 @@ pub(crate) struct TextPart<T> {
 /// The first byte from `at` that is not a line terminator: where a reader
 /// started at `at` finds its next record (the csv reader skips `\r` and `\n`
 /// between records, blank lines included).
-fn skip_terminators(bytes: &[u8], mut at: usize) -> usize {
-    while at < bytes.len() && matches!(bytes[at], b'\r' | b'\n') {
+fn skip_terminators(v: View<'_>, mut at: usize) -> usize {
+    while at < v.end() && matches!(v.byte(at), b'\r' | b'\n') {
         at += 1;
     }
     at
@@ -529,15 +743,15 @@ fn count_quotes(b: &[u8]) -> usize {
 /// from the chunk's start to `from` holding an odd number of `"` when
 /// `quoted` (quote parity: `""` inside a quoted field counts twice). A guess:
 /// exact for well-formed quoting, and checked by the reader.
-fn line_start_outside_quotes(bytes: &[u8], from: usize, mut quoted: bool) -> usize {
-    for (i, &b) in bytes[from..].iter().enumerate() {
+fn line_start_outside_quotes(v: View<'_>, from: usize, mut quoted: bool) -> usize {
+    for (i, &b) in v.slice(from, v.end()).iter().enumerate() {
         match b {
             b'"' => quoted = !quoted,
-            b'\n' if !quoted => return skip_terminators(bytes, from + i + 1),
+            b'\n' if !quoted => return skip_terminators(v, from + i + 1),
             _ => {}
         }
     }
-    bytes.len()
+    v.end()
 }
 
 impl Loaded {
@@ -562,127 +776,156 @@ impl Loaded {
         at: Cursor,
         budget: usize,
         parts: usize,
-        read: &(dyn Fn(Cursor, usize) -> Result<(T, Cursor, usize)> + Sync),
-    ) -> Result<(Vec<TextPart<T>>, Cursor)> {
-        let Loaded::Text { bytes, .. } = self else {
-            unreachable!("scan_text_parts reads delimited text only")
-        };
-        let start = at.byte.min(bytes.len());
-        let stop = start.saturating_add(budget.max(1)).min(bytes.len());
-        let parts = parts.max(1);
-        // Guessed boundaries: `targets[k]` is where part k would end by
-        // size; the quotes before it give the parity there.
-        let targets: Vec<usize> = (1..=parts)
-            .map(|k| start + (stop - start) * k / parts)
-            .collect();
-        let quotes: Vec<usize> = targets
-            .par_iter()
-            .enumerate()
-            .map(|(k, &t)| {
-                let from = if k == 0 { start } else { targets[k - 1] };
-                count_quotes(&bytes[from..t])
-            })
-            .collect();
-        let mut parity = false;
-        let parity_at: Vec<bool> = quotes
-            .iter()
-            .map(|&q| {
-                parity ^= q % 2 == 1;
-                parity
-            })
-            .collect();
-        let mut bounds: Vec<usize> = targets
-            .par_iter()
-            .zip(&parity_at)
-            .map(|(&t, &quoted)| {
-                if t >= bytes.len() {
-                    bytes.len()
-                } else {
-                    line_start_outside_quotes(bytes, t, quoted)
-                }
-            })
-            .collect();
-        bounds.dedup();
-        bounds.retain(|&b| b > start);
-        // Part k reads from `starts[k]` to `bounds[k]`, at line `lines[k]`.
-        let starts: Vec<usize> = std::iter::once(start)
-            .chain(bounds.iter().copied())
-            .take(bounds.len())
-            .collect();
-        let newlines: Vec<u64> = starts
-            .par_iter()
-            .zip(&bounds)
-            .map(|(&s, &e)| count_newlines(&bytes[s..e]))
-            .collect();
-        let mut line = at.line;
-        let cursors: Vec<Cursor> = starts
-            .iter()
-            .zip(&newlines)
-            .map(|(&s, &nl)| {
-                let c = Cursor {
-                    index: at.index,
-                    byte: s,
-                    line,
-                };
-                line += nl;
-                c
-            })
-            .collect();
-        let mut read_parts: Vec<Result<(T, Cursor, usize)>> = cursors
-            .par_iter()
-            .zip(&bounds)
-            .map(|(&c, &end)| read(c, end))
-            .collect();
-        // The check, in order: a part is kept if the one before it ended
-        // where it starts, else read again from there.
-        let mut out = Vec::with_capacity(read_parts.len());
-        let mut next = Cursor { byte: start, ..at };
-        for (k, r) in read_parts.drain(..).enumerate() {
-            let resumed = skip_terminators(bytes, next.byte);
-            let (t, end, n) = if k == 0 || resumed == cursors[k].byte {
-                r?
-            } else {
-                read(next, bounds[k])?
-            };
-            out.push(TextPart {
-                at: next,
-                n,
-                out: t,
-            });
-            next = Cursor {
-                index: next.index + n,
-                ..end
-            };
-        }
-        Ok((out, next))
-    }
-
-    /// Whether nothing but line terminators follows `at` in a
-    /// delimited-text source.
-    pub(crate) fn text_done(&self, at: Cursor) -> bool {
-        match self {
-            Loaded::Text { bytes, .. } => skip_terminators(bytes, at.byte) >= bytes.len(),
-            _ => true,
-        }
-    }
-
-    /// Reads the records of a delimited-text source that start at or after
-    /// `at` and before byte `end` (see [`Loaded::scan_from`]).
-    pub(crate) fn scan_until(
-        &self,
-        path: &Path,
-        at: Cursor,
-        end: usize,
-        f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
-    ) -> Result<(Cursor, usize)> {
+        read: &PartReader<'_, T>,
+    ) -> Result<TextChunk<T>> {
         let Loaded::Text {
-            bytes, delimiter, ..
+            text, delimiter, ..
         } = self
         else {
-            unreachable!("scan_until reads delimited text only")
+            unreachable!("scan_text_parts reads delimited text only")
         };
-        scan_text(bytes, *delimiter, path, at, usize::MAX, end, f)
+        let budget = budget.max(1);
+        match text {
+            Text::Whole(bytes) => {
+                text_parts(View::whole(bytes, *delimiter), at, budget, parts, read)
+            }
+            Text::File { .. } => {
+                // The chunk's bytes and a margin for its last line; a chunk
+                // whose reading ran into the window's end (a line longer than
+                // the margin, or quoting gone wrong) is read again in a
+                // larger window.
+                let mut margin = (budget / 4).max(1);
+                loop {
+                    let w = text.window(at.byte, budget.saturating_add(margin))?;
+                    let v = w.view(*delimiter);
+                    let chunk = text_parts(v, at, budget, parts, read)?;
+                    if v.eof() || chunk.next.byte < v.end() {
+                        return Ok(chunk);
+                    }
+                    margin = margin.saturating_mul(4);
+                }
+            }
+        }
     }
+}
+
+/// Reads one part of a delimited-text chunk: the records from a cursor to
+/// a byte offset of a view, what it made of them, the cursor after them and
+/// their number.
+pub(crate) type PartReader<'a, T> =
+    dyn Fn(View<'_>, Cursor, usize) -> Result<(T, Cursor, usize)> + Sync + 'a;
+
+/// The parts of a delimited-text chunk ([`Loaded::scan_text_parts`]), the
+/// cursor after the last, and whether nothing but line terminators follows
+/// it in the text.
+#[derive(Debug)]
+pub(crate) struct TextChunk<T> {
+    pub(crate) parts: Vec<TextPart<T>>,
+    pub(crate) next: Cursor,
+    pub(crate) done: bool,
+}
+
+/// [`Loaded::scan_text_parts`] within one view of the text.
+fn text_parts<T: Send>(
+    v: View<'_>,
+    at: Cursor,
+    budget: usize,
+    parts: usize,
+    read: &PartReader<'_, T>,
+) -> Result<TextChunk<T>> {
+    let start = at.byte.clamp(v.base, v.end());
+    let stop = start.saturating_add(budget).min(v.end());
+    let parts = parts.max(1);
+    // Guessed boundaries: `targets[k]` is where part k would end by
+    // size; the quotes before it give the parity there.
+    let targets: Vec<usize> = (1..=parts)
+        .map(|k| start + (stop - start) * k / parts)
+        .collect();
+    let quotes: Vec<usize> = targets
+        .par_iter()
+        .enumerate()
+        .map(|(k, &t)| {
+            let from = if k == 0 { start } else { targets[k - 1] };
+            count_quotes(v.slice(from, t))
+        })
+        .collect();
+    let mut parity = false;
+    let parity_at: Vec<bool> = quotes
+        .iter()
+        .map(|&q| {
+            parity ^= q % 2 == 1;
+            parity
+        })
+        .collect();
+    let mut bounds: Vec<usize> = targets
+        .par_iter()
+        .zip(&parity_at)
+        .map(|(&t, &quoted)| {
+            if t >= v.end() {
+                v.end()
+            } else {
+                line_start_outside_quotes(v, t, quoted)
+            }
+        })
+        .collect();
+    bounds.dedup();
+    bounds.retain(|&b| b > start);
+    // Part k reads from `starts[k]` to `bounds[k]`, at line `lines[k]`.
+    let starts: Vec<usize> = std::iter::once(start)
+        .chain(bounds.iter().copied())
+        .take(bounds.len())
+        .collect();
+    let newlines: Vec<u64> = starts
+        .par_iter()
+        .zip(&bounds)
+        .map(|(&s, &e)| count_newlines(v.slice(s, e)))
+        .collect();
+    let mut line = at.line;
+    let cursors: Vec<Cursor> = starts
+        .iter()
+        .zip(&newlines)
+        .map(|(&s, &nl)| {
+            let c = Cursor {
+                index: at.index,
+                byte: s,
+                line,
+            };
+            line += nl;
+            c
+        })
+        .collect();
+    let mut read_parts: Vec<Result<(T, Cursor, usize)>> = cursors
+        .par_iter()
+        .zip(&bounds)
+        .map(|(&c, &end)| read(v, c, end))
+        .collect();
+    // The check, in order: a part is kept if the one before it ended
+    // where it starts, else read again from there.
+    let mut out = Vec::with_capacity(read_parts.len());
+    let mut next = Cursor { byte: start, ..at };
+    for (k, r) in read_parts.drain(..).enumerate() {
+        let resumed = skip_terminators(v, next.byte);
+        let (t, end, n) = if k == 0 || resumed == cursors[k].byte {
+            r?
+        } else {
+            read(v, next, bounds[k])?
+        };
+        out.push(TextPart {
+            at: next,
+            n,
+            out: t,
+        });
+        next = Cursor {
+            index: next.index + n,
+            ..end
+        };
+    }
+    let done = v.eof() && skip_terminators(v, next.byte) >= v.end();
+    Ok(TextChunk {
+        parts: out,
+        next,
+        done,
+    })
 }
 
 /// [`Loaded::scan_from`] for delimited text, stopping after `max` records or
@@ -690,34 +933,35 @@ impl Loaded {
 /// at the cursor's byte offset, which [`csv::Reader::position`] guarantees
 /// to be the start of the next record.
 fn scan_text(
-    bytes: &[u8],
-    delimiter: u8,
+    v: View<'_>,
     path: &Path,
     at: Cursor,
     max: usize,
     end: usize,
     f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
 ) -> Result<(Cursor, usize)> {
-    let start = at.byte.min(bytes.len());
+    let start = at.byte.clamp(v.base, v.end());
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(&bytes[start..]);
+        .delimiter(v.delimiter)
+        .from_reader(v.slice(start, v.end()));
     let mut rec = ByteRecord::new();
     // Lines are counted from byte offsets: the csv crate's own line count is
     // off after CRLF terminators. (`pos`, `line_at`): a byte offset and its line.
     let (mut pos, mut line_at) = (start, at.line);
+    // The line at `byte` (at or after `start`).
+    let line_from_start = |byte: usize| at.line + count_newlines(v.slice(start, byte.max(start)));
     let mut line_of = |byte: usize| {
-        let mut byte = byte.min(bytes.len());
+        let mut byte = byte.min(v.end());
         // After `\r\n` a record's position is that of its `\n`.
-        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+        while byte < v.end() && matches!(v.byte(byte), b'\r' | b'\n') {
             byte += 1;
         }
         if byte >= pos {
-            line_at += count_newlines(&bytes[pos..byte]);
+            line_at += count_newlines(v.slice(pos, byte));
         } else {
-            line_at = 1 + count_newlines(&bytes[..byte]);
+            line_at = line_from_start(byte);
         }
         pos = byte;
         line_at
@@ -725,7 +969,7 @@ fn scan_text(
     let offset = |p: u64| start + p as usize;
     let mut n = 0;
     while n < max {
-        if end < bytes.len() && skip_terminators(bytes, offset(rdr.position().byte())) >= end {
+        if end < v.end() && skip_terminators(v, offset(rdr.position().byte())) >= end {
             break;
         }
         let i = at.index + n;
@@ -753,11 +997,11 @@ fn scan_text(
             break;
         }
     }
-    let end = offset(rdr.position().byte()).min(bytes.len());
+    let end = offset(rdr.position().byte()).min(v.end());
     let line = if end >= pos {
-        line_at + count_newlines(&bytes[pos..end])
+        line_at + count_newlines(v.slice(pos, end))
     } else {
-        1 + count_newlines(&bytes[..end])
+        line_from_start(end)
     };
     Ok((
         Cursor {
@@ -1003,10 +1247,132 @@ impl TextEncoding {
 }
 
 /// How text files are decoded and split.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct TextOpts {
     pub(crate) delimiter: Option<u8>,
     pub(crate) encoding: TextEncoding,
+    /// A file larger than this many bytes that needs no transcoding (UTF-8)
+    /// is read window by window ([`open_windowed`]) instead of whole.
+    pub(crate) window_above: usize,
+}
+
+impl Default for TextOpts {
+    fn default() -> Self {
+        TextOpts {
+            delimiter: None,
+            encoding: TextEncoding::default(),
+            window_above: usize::MAX,
+        }
+    }
+}
+
+/// Bytes read at a time by [`open_windowed`]'s check.
+const CHECK_BLOCK: usize = 8 << 20;
+
+/// Opens a text file larger than `opts.window_above` bytes to be read window
+/// by window ([`Text::File`]), when it is UTF-8 (with or without a BOM):
+/// the file is read once, a block at a time, to check it as
+/// [`decode_text`] would (strict UTF-8, or the share of well-formed
+/// sequences when detecting), count its lines and sniff its delimiter.
+/// `None` when the file is small, or must be decoded whole: a UTF-16 BOM, a
+/// named encoding other than UTF-8, or CP1258 detected.
+pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<Option<Loaded>> {
+    use std::io::{Seek, SeekFrom};
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut f = File::open(path).map_err(io)?;
+    let size = usize::try_from(f.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
+    if size <= opts.window_above || matches!(opts.encoding, TextEncoding::Named(_)) {
+        return Ok(None);
+    }
+    let mut head = Vec::with_capacity(3);
+    (&mut f).take(3).read_to_end(&mut head).map_err(io)?;
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Ok(None);
+    }
+    let skip = if head == b"\xEF\xBB\xBF" { 3 } else { 0 };
+    let detect = opts.encoding == TextEncoding::Auto;
+    f.seek(SeekFrom::Start(skip)).map_err(io)?;
+    let (mut newlines, mut consumed) = (0u64, 0usize);
+    let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
+    let mut delimiter = opts.delimiter;
+    let mut data: Vec<u8> = Vec::with_capacity(CHECK_BLOCK + 4);
+    let mut block = vec![0u8; CHECK_BLOCK];
+    loop {
+        let got = f.read(&mut block).map_err(io)?;
+        let last = got == 0;
+        data.extend_from_slice(&block[..got]);
+        if delimiter.is_none() {
+            // From the first line (in the first block).
+            delimiter = Some(sniff_delimiter(&data));
+        }
+        // The bytes checked now: all at the end, else up to an incomplete
+        // sequence at the block's end (carried to the next block).
+        let mut rest: &[u8] = &data;
+        let upto = loop {
+            match std::str::from_utf8(rest) {
+                Ok(ok) => {
+                    let n = ok.bytes().filter(|b| !b.is_ascii()).count();
+                    non_ascii += n;
+                    in_utf8 += n;
+                    break data.len();
+                }
+                Err(e) => {
+                    let good = &rest[..e.valid_up_to()];
+                    let n = good.iter().filter(|b| !b.is_ascii()).count();
+                    non_ascii += n;
+                    in_utf8 += n;
+                    let at = data.len() - rest.len() + e.valid_up_to();
+                    let Some(bad) = e.error_len().or(last.then(|| rest.len() - e.valid_up_to()))
+                    else {
+                        break at;
+                    };
+                    if !detect {
+                        return Err(Error::InvalidUtf8 {
+                            file: name.to_string(),
+                            line: newlines + count_newlines(&data[..at]) + 1,
+                            offset: skip as usize + consumed + at,
+                            byte: data[at],
+                        });
+                    }
+                    non_ascii += data[at..at + bad].iter().filter(|b| !b.is_ascii()).count();
+                    rest = &data[at + bad..];
+                }
+            }
+        };
+        newlines += count_newlines(&data[..upto]);
+        consumed += upto;
+        data.drain(..upto);
+        if last {
+            break;
+        }
+    }
+    let confidence = if !detect {
+        None
+    } else if non_ascii == in_utf8 {
+        Some(1.0)
+    } else {
+        #[allow(clippy::cast_precision_loss)] // byte counts far below 2^52
+        let share = in_utf8 as f64 / non_ascii as f64;
+        if share < 0.5 {
+            // CP1258: decoded whole.
+            return Ok(None);
+        }
+        Some(share)
+    };
+    Ok(Some(Loaded::Text {
+        text: Text::File {
+            path: path.to_path_buf(),
+            skip,
+            len: consumed,
+            newlines,
+        },
+        delimiter: delimiter.unwrap_or(b','),
+        encoding: "UTF-8",
+        confidence,
+    }))
 }
 
 /// A decoded text file: UTF-8 bytes (BOM removed), the encoding's name and,
@@ -1177,7 +1543,7 @@ pub(crate) fn sniff_delimiter(text: &[u8]) -> u8 {
 pub(crate) fn text_source(d: Decoded, opts: TextOpts) -> Loaded {
     let delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&d.bytes));
     Loaded::Text {
-        bytes: d.bytes,
+        text: Text::Whole(d.bytes),
         delimiter,
         encoding: d.encoding,
         confidence: d.confidence,
@@ -1351,10 +1717,10 @@ mod line_tests {
         let reads = std::sync::atomic::AtomicUsize::new(0);
         let mut kept = 0;
         loop {
-            let read = |start: Cursor, end: usize| {
+            let read = |v: View<'_>, start: Cursor, end: usize| {
                 reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let mut recs = Vec::new();
-                let (next, n) = l.scan_until(path, start, end, &mut |_, line, row| {
+                let (next, n) = v.scan_until(path, start, end, &mut |_, line, row| {
                     let fields: Vec<String> = row
                         .unwrap()
                         .iter()
@@ -1365,7 +1731,8 @@ mod line_tests {
                 })?;
                 Ok((recs, next, n))
             };
-            let (ps, next) = l.scan_text_parts(at, budget, parts, &read).unwrap();
+            let chunk = l.scan_text_parts(at, budget, parts, &read).unwrap();
+            let (ps, next) = (chunk.parts, chunk.next);
             kept += ps.len();
             for p in &ps {
                 assert_eq!(p.n, p.out.len());
@@ -1374,7 +1741,7 @@ mod line_tests {
                 }
             }
             let n: usize = ps.iter().map(|p| p.n).sum();
-            if n == 0 || l.text_done(next) {
+            if n == 0 || chunk.done {
                 return (got, reads.into_inner() - kept);
             }
             at = next;
@@ -1398,7 +1765,7 @@ mod line_tests {
 7,\"multi\r\n\r\nline\",v\n\
 8,last,w";
         let l = Loaded::Text {
-            bytes: text.to_vec(),
+            text: Text::Whole(text.to_vec()),
             delimiter: b',',
             encoding: "UTF-8",
             confidence: None,
@@ -1426,12 +1793,98 @@ mod line_tests {
         for budget in [1, 7, 40, 1000] {
             assert_eq!(in_parts(&l, at, budget, 8).0, want[1..]);
         }
+
+        // The same text read from its file a window at a time (after a BOM):
+        // windows smaller than a record are grown, and records cut by a
+        // window's end are read again from the next window.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, [b"\xEF\xBB\xBF".as_slice(), text].concat()).unwrap();
+        let opts = TextOpts {
+            window_above: 0,
+            ..TextOpts::default()
+        };
+        let w = open_windowed(&path, "t.csv", opts).unwrap().unwrap();
+        let Loaded::Text {
+            text:
+                Text::File {
+                    skip,
+                    len,
+                    newlines,
+                    ..
+                },
+            delimiter,
+            ..
+        } = &w
+        else {
+            panic!("not windowed")
+        };
+        assert_eq!((*skip, *len, *delimiter), (3, text.len(), b','));
+        assert_eq!(*newlines, count_newlines(text));
+        assert_eq!(sequential(&w, Cursor::START), want);
+        for budget in 1..=text.len() + 1 {
+            for parts in [1, 3, 8] {
+                assert_eq!(
+                    in_parts(&w, Cursor::START, budget, parts).0,
+                    want,
+                    "windowed, budget {budget}, {parts} parts"
+                );
+            }
+        }
+        let at = w.cursor_at(Path::new("f"), 1).unwrap();
+        assert_eq!(at, l.cursor_at(Path::new("f"), 1).unwrap());
+        assert_eq!(in_parts(&w, at, 7, 8).0, want[1..]);
+    }
+
+    #[test]
+    fn a_windowed_text_is_checked_like_a_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let opts = |encoding| TextOpts {
+            window_above: 0,
+            encoding,
+            ..TextOpts::default()
+        };
+        // A bad byte after a multi-byte character cut by no block: the same
+        // line, offset and byte as the whole-file check.
+        let raw = b"id;t\n1;H\xc3\xb2a\n2;x\xffy\n".to_vec();
+        std::fs::write(&path, &raw).unwrap();
+        let e = open_windowed(&path, "t.csv", opts(TextEncoding::Utf8)).unwrap_err();
+        let whole = decode_file(raw.clone(), TextEncoding::Utf8, "t.csv").unwrap_err();
+        assert_eq!(e.to_string(), whole.to_string());
+        assert!(e.to_string().contains("line 3"), "{e}");
+        // Detection: mostly UTF-8 stays windowed with the same confidence.
+        let w = open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+            .unwrap()
+            .unwrap();
+        let d = decode_text(raw, TextEncoding::Auto).unwrap();
+        assert_eq!(w.text_info().confidence, d.confidence);
+        assert_eq!(w.text_info().delimiter.as_deref(), Some(";"));
+        // CP1258 and UTF-16 are decoded whole; small files are read whole.
+        std::fs::write(&path, b"id,t\n1,H\xf2a\n").unwrap();
+        assert!(
+            open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+                .unwrap()
+                .is_none()
+        );
+        std::fs::write(&path, b"\xFF\xFEi\0").unwrap();
+        assert!(
+            open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+                .unwrap()
+                .is_none()
+        );
+        std::fs::write(&path, b"id,t\n").unwrap();
+        let small = TextOpts {
+            window_above: 100,
+            ..TextOpts::default()
+        };
+        assert!(open_windowed(&path, "t.csv", small).unwrap().is_none());
     }
 
     #[test]
     fn crlf_lines_are_exact() {
         let l = Loaded::Text {
-            bytes: b"h,x\r\na,1\r\n\"b\r\nc\",2\r\nd,3\r\n".to_vec(),
+            text: Text::Whole(b"h,x\r\na,1\r\n\"b\r\nc\",2\r\nd,3\r\n".to_vec()),
             delimiter: b',',
             encoding: "UTF-8",
             confidence: None,

@@ -69,15 +69,18 @@
 //!
 //! # Memory
 //! Sources are read in input order, in chunks of at most
-//! [`WriteOptions::chunk_rows`] records (Parquet files slice by slice;
-//! delimited text, JSON and Excel sources are held whole, one source at a
-//! time, while they are read). A chunk of delimited text (about
+//! [`WriteOptions::chunk_rows`] records (Parquet files slice by slice; a
+//! UTF-8 text file larger than two chunks window by window, after one pass
+//! that checks its UTF-8 and counts its lines; other text, JSON and Excel
+//! sources are held whole, one source at a time, while they are read). A
+//! chunk of delimited text (about
 //! `chunk_rows` × 128 bytes) is parsed and validated in parts on all
 //! threads: the parts are cut at line starts outside quotes and each cut is
 //! checked against where the part before it ended, so the rows and their
 //! line numbers are exactly those of one sequential reader. Accepted rows
-//! go to temporary Parquet files per period inside the output folder, then
-//! each period is sorted and written. What stays in memory for the whole
+//! are held per period, in memory up to [`WriteOptions::spill_memory`]
+//! (beyond it the largest periods go to temporary Parquet files inside the
+//! output folder), then each period is sorted and written. What stays in memory for the whole
 //! run is the quarantined rows and the set of accepted ids, kept as 64-bit
 //! hashes in one table sized from an upper bound on the input rows: 10 bytes
 //! per row. Two ids sharing a hash (probability at most n²/2^65 for n ids,
@@ -139,7 +142,9 @@ pub use repeats::RepeatPolicy;
 pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals};
 pub use review::ReviewPolicy;
 pub use sipas_dataset::Layout as TableLayout;
-pub use stream::{DEFAULT_CHUNK_ROWS, IngestOutcome, WriteOptions, ingest_to};
+pub use stream::{
+    DEFAULT_CHUNK_ROWS, DEFAULT_SPILL_MEMORY, IngestOutcome, WriteOptions, ingest_to,
+};
 pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
 
 /// What [`ingest`] needs besides the inputs.

@@ -5,7 +5,9 @@
 //! `input`'s types and never this module, so the flow is one way:
 //! `input` ← readers ← `load` ← `stream`.
 
-use crate::input::{InputFile, Loaded, TextOpts, decode_file, parquet_meta, text_source};
+use crate::input::{
+    InputFile, Loaded, TextOpts, decode_file, open_windowed, parquet_meta, text_source,
+};
 use crate::json::JsonKind;
 use crate::{Error, Format, Result};
 
@@ -27,6 +29,9 @@ pub(crate) fn load(file: &InputFile, opts: TextOpts) -> Result<Loaded> {
     };
     match file.format {
         Format::Csv => {
+            if let Some(l) = open_windowed(&file.path, &file.name(), opts)? {
+                return Ok(l);
+            }
             let raw = std::fs::read(&file.path).map_err(io)?;
             Ok(text_source(
                 decode_file(raw, opts.encoding, &file.name())?,

@@ -8,16 +8,21 @@
 //!    by [`Loaded::scan_text_parts`]). A chunk is validated in parallel
 //!    parts ([`crate::validate`]), then the parts go through the input-order
 //!    checks in order ([`Merger`]), and the accepted rows are built into
-//!    frames of the canonical schema and spilled to temporary Parquet files
-//!    by period ([`sipas_dataset::Spill`]).
-//! 3. Period by period, in ascending order, the spilled rows are sorted by
+//!    frames of the canonical schema and held by period
+//!    ([`sipas_dataset::Spill`]): in memory up to
+//!    [`WriteOptions::spill_memory`], beyond it the largest periods go to
+//!    temporary Parquet files.
+//! 3. Period by period, in ascending order, the held rows are sorted by
 //!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]).
 //!
-//! Memory holds one chunk, the spill buffers, the set of accepted ids (10
-//! bytes per input row, see [`crate::ids`]), the quarantined rows and, at
-//! the end, the rows of one period. A delimited-text, JSON or Excel source
-//! is also held whole (its decoded bytes or records) while it is read; a
-//! Parquet source is read slice by slice.
+//! Memory holds one chunk, the rows held in memory (at most
+//! `spill_memory`, plus 65,536 rows per period on disk), the set of accepted
+//! ids (10 bytes per input row, see [`crate::ids`]), the quarantined rows
+//! and, at the end, the rows of one period. A UTF-8 text larger than two
+//! chunks is read a chunk's window at a time ([`input::open_windowed`]);
+//! other text (UTF-16, CP1258), JSON and Excel sources are held whole
+//! (decoded bytes or records) while they are read; a Parquet source is read
+//! slice by slice.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +33,7 @@ use sipas_core::{Instrument, schema};
 use sipas_dataset::{DatasetWriter, Spill};
 
 use crate::ids::IdSet;
-use crate::input::{self, Cursor, Loaded, ParquetRows};
+use crate::input::{self, Cursor, Loaded, ParquetRows, View};
 use crate::layout::{self, Layout};
 use crate::mapping::Resolver;
 use crate::merge::{self, FileInfo, Merged, Merger};
@@ -42,12 +47,21 @@ use crate::{
 /// The default number of records per chunk.
 pub const DEFAULT_CHUNK_ROWS: usize = 1 << 20;
 
+/// The default bytes of accepted rows held in memory (1 GiB, about 8
+/// million SIPAS rows) before the largest period is spilled to disk.
+pub const DEFAULT_SPILL_MEMORY: usize = 1 << 30;
+
 /// Rows validated by one task within a chunk (Parquet, JSON, Excel).
 const PART_ROWS: usize = 1 << 16;
 
 /// A delimited-text chunk of `chunk_rows` records is read as this many bytes
 /// per record (a SIPAS row of 33 items is about 120 bytes): 128 MiB by default.
 const TEXT_ROW_BYTES: usize = 128;
+
+/// The bytes of a delimited-text chunk of `chunk_rows` records.
+fn text_budget(chunk_rows: usize) -> usize {
+    chunk_rows.max(1).saturating_mul(TEXT_ROW_BYTES)
+}
 
 /// Parts of a delimited-text chunk, read and validated in parallel.
 const TEXT_PARTS: usize = 8;
@@ -64,14 +78,19 @@ pub struct WriteOptions {
     /// Records read and validated at a time (memory grows with it; the
     /// outputs do not depend on it). 0 is taken as 1.
     pub chunk_rows: usize,
+    /// Bytes of accepted rows held in memory before periods are spilled to
+    /// temporary files (the outputs do not depend on it).
+    pub spill_memory: usize,
 }
 
 impl Default for WriteOptions {
-    /// [`sipas_dataset::Layout::File`], chunks of [`DEFAULT_CHUNK_ROWS`].
+    /// [`sipas_dataset::Layout::File`], chunks of [`DEFAULT_CHUNK_ROWS`],
+    /// [`DEFAULT_SPILL_MEMORY`] of rows held.
     fn default() -> Self {
         WriteOptions {
             layout: sipas_dataset::Layout::File,
             chunk_rows: DEFAULT_CHUNK_ROWS,
+            spill_memory: DEFAULT_SPILL_MEMORY,
         }
     }
 }
@@ -162,12 +181,9 @@ fn repeat_table(loaded: &Loaded, path: &Path) -> Result<Option<(usize, String)>>
 /// Parquet (plus the header).
 fn rows_bound(l: &Loaded) -> usize {
     match l {
-        Loaded::Text { bytes, .. } => {
-            let lines: u64 = bytes.par_chunks(1 << 20).map(input::count_newlines).sum();
-            usize::try_from(lines)
-                .unwrap_or(usize::MAX)
-                .saturating_add(1)
-        }
+        Loaded::Text { text, .. } => usize::try_from(text.newlines())
+            .unwrap_or(usize::MAX)
+            .saturating_add(1),
         Loaded::Records(recs) => recs.len(),
         Loaded::Parquet { rows, .. } => rows + 1,
     }
@@ -176,7 +192,7 @@ fn rows_bound(l: &Loaded) -> usize {
 /// An estimate of the memory a decoded source holds.
 fn loaded_bytes(l: &Loaded) -> usize {
     match l {
-        Loaded::Text { bytes, .. } => bytes.len(),
+        Loaded::Text { text, .. } => text.held(),
         Loaded::Records(recs) => recs
             .iter()
             .map(|(_, r)| 64 + r.as_ref().map_or(0, |r| r.as_slice().len() + 8 * r.len()))
@@ -444,7 +460,14 @@ struct Plan {
     dates: crate::DateChecks,
 }
 
-fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<Plan> {
+/// Reads the inputs' headers and maps their columns; a UTF-8 text larger
+/// than `window_above` bytes will be read window by window.
+fn plan(
+    inputs: &[PathBuf],
+    opts: &IngestOptions,
+    read: &ReadOptions,
+    window_above: usize,
+) -> Result<Plan> {
     let found = input::discover_shown(inputs, opts.shown_as.as_ref())?;
     let encoding = read
         .encoding
@@ -459,6 +482,7 @@ fn plan(inputs: &[PathBuf], opts: &IngestOptions, read: &ReadOptions) -> Result<
     let text = input::TextOpts {
         delimiter: read.delimiter,
         encoding,
+        window_above,
     };
     let resolver = Resolver::new(&read.mapping.clone().unwrap_or_default());
     let keep_repeats = opts.repeats == crate::RepeatPolicy::Keep;
@@ -585,24 +609,24 @@ fn validate_chunk(
         Loaded::Text { .. } => {
             // About `max` records' worth of bytes, in parts read and
             // validated in parallel.
-            let read = |start: Cursor, end: usize| -> Result<(Parsed, Cursor, usize)> {
-                let mut v = FileValidator::new(ctx, layout);
-                let (next, n) = loaded.scan_until(path, start, end, &mut |_, line, row| {
-                    v.row(line, row);
-                    true
-                })?;
-                Ok((v.finish(), next, n))
-            };
-            let budget = max.saturating_mul(TEXT_ROW_BYTES);
-            let (parts, next) = loaded.scan_text_parts(at, budget, TEXT_PARTS, &read)?;
-            let n = parts.iter().map(|p| p.n).sum();
-            let data = ChunkData::Text(parts.iter().map(|p| (p.at, p.n)).collect());
+            let read =
+                |text: View<'_>, start: Cursor, end: usize| -> Result<(Parsed, Cursor, usize)> {
+                    let mut v = FileValidator::new(ctx, layout);
+                    let (next, n) = text.scan_until(path, start, end, &mut |_, line, row| {
+                        v.row(line, row);
+                        true
+                    })?;
+                    Ok((v.finish(), next, n))
+                };
+            let chunk = loaded.scan_text_parts(at, text_budget(max), TEXT_PARTS, &read)?;
+            let n = chunk.parts.iter().map(|p| p.n).sum();
+            let data = ChunkData::Text(chunk.parts.iter().map(|p| (p.at, p.n)).collect());
             Ok(Validated {
                 data,
-                parts: parts.into_iter().map(|p| p.out).collect(),
-                next,
+                parts: chunk.parts.into_iter().map(|p| p.out).collect(),
+                next: chunk.next,
                 n,
-                last: n == 0 || loaded.text_done(next),
+                last: n == 0 || chunk.done,
             })
         }
         Loaded::Records(recs) => {
@@ -696,7 +720,9 @@ pub(crate) fn run(
     write: &WriteOptions,
     wide: bool,
 ) -> Result<Run> {
-    let mut plan = plan(inputs, opts, read)?;
+    // A text over twice a chunk's bytes is read a chunk's window at a time.
+    let window_above = text_budget(write.chunk_rows).saturating_mul(2);
+    let mut plan = plan(inputs, opts, read, window_above)?;
     let tables = std::mem::take(&mut plan.repeat_tables);
     let written = crate::repeats::write_tables(table_dir, &tables)?;
     drop(tables);
@@ -707,7 +733,7 @@ pub(crate) fn run(
     );
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
-    let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?;
+    let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?.with_memory(write.spill_memory);
     let seen = if wide {
         IdSet::wide()
     } else {

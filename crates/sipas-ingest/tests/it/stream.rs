@@ -110,7 +110,29 @@ fn opts() -> IngestOptions {
 }
 
 fn run(inputs: &[PathBuf], out: &Path, layout: TableLayout, chunk_rows: usize) {
-    let write = WriteOptions { layout, chunk_rows };
+    run_with(
+        inputs,
+        out,
+        layout,
+        chunk_rows,
+        sipas_ingest::DEFAULT_SPILL_MEMORY,
+    );
+}
+
+/// [`run`] holding at most `spill_memory` bytes of accepted rows in memory
+/// (0: every period goes through a temporary file).
+fn run_with(
+    inputs: &[PathBuf],
+    out: &Path,
+    layout: TableLayout,
+    chunk_rows: usize,
+    spill_memory: usize,
+) {
+    let write = WriteOptions {
+        layout,
+        chunk_rows,
+        spill_memory,
+    };
     ingest_to(inputs, &opts(), &ReadOptions::default(), out, &write).unwrap();
 }
 
@@ -140,13 +162,15 @@ fn outputs_do_not_depend_on_the_chunk_size() {
         TableLayout::File,
         sipas_ingest::DEFAULT_CHUNK_ROWS,
     );
-    for chunk in [1, 2, 3, 7] {
+    // Held in memory, spilled to disk, or some of each (a few hundred bytes
+    // hold one chunk of a row or two).
+    for (chunk, memory) in [(1, 0), (2, 600), (3, usize::MAX), (7, 0)] {
         let out = dir.path().join(format!("chunk-{chunk}"));
-        run(&inputs, &out, TableLayout::File, chunk);
+        run_with(&inputs, &out, TableLayout::File, chunk, memory);
         for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
             assert!(
                 read(&out.join(f)) == read(&reference.join(f)),
-                "{f}, chunks of {chunk}"
+                "{f}, chunks of {chunk}, {memory} bytes held"
             );
         }
         // No temporary files are left.
@@ -402,7 +426,14 @@ fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
     );
     for chunk in [1, 2, 3, 5, 8] {
         let out = dir.path().join(format!("chunk-{chunk}"));
-        run(std::slice::from_ref(&path), &out, TableLayout::File, chunk);
+        let memory = if chunk % 2 == 0 { usize::MAX } else { 0 };
+        run_with(
+            std::slice::from_ref(&path),
+            &out,
+            TableLayout::File,
+            chunk,
+            memory,
+        );
         for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
             assert!(
                 read(&out.join(f)) == read(&reference.join(f)),
