@@ -33,6 +33,7 @@ pub mod csv_out;
 pub mod csv_safe;
 mod error;
 pub mod history;
+pub mod index;
 pub mod instrument;
 pub mod level;
 pub mod period;
