@@ -1314,16 +1314,20 @@ pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<O
         let upto = loop {
             match std::str::from_utf8(rest) {
                 Ok(ok) => {
-                    let n = ok.bytes().filter(|b| !b.is_ascii()).count();
-                    non_ascii += n;
-                    in_utf8 += n;
+                    if detect {
+                        let n = ok.bytes().filter(|b| !b.is_ascii()).count();
+                        non_ascii += n;
+                        in_utf8 += n;
+                    }
                     break data.len();
                 }
                 Err(e) => {
-                    let good = &rest[..e.valid_up_to()];
-                    let n = good.iter().filter(|b| !b.is_ascii()).count();
-                    non_ascii += n;
-                    in_utf8 += n;
+                    if detect {
+                        let good = &rest[..e.valid_up_to()];
+                        let n = good.iter().filter(|b| !b.is_ascii()).count();
+                        non_ascii += n;
+                        in_utf8 += n;
+                    }
                     let at = data.len() - rest.len() + e.valid_up_to();
                     let Some(bad) = e.error_len().or(last.then(|| rest.len() - e.valid_up_to()))
                     else {
