@@ -2,6 +2,12 @@
 
 use clap::Parser;
 
+/// mimalloc keeps freed pages for reuse: polars' large column buffers are
+/// allocated and freed chunk after chunk, and the system allocator maps
+/// each afresh (the kernel zeroes every new page).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args = sipas_cli::args::Args::parse();
     sipas_cli::logging::init(sipas_cli::logging::Verbosity::from_flags(
