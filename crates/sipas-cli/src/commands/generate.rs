@@ -244,37 +244,51 @@ pub(crate) fn code_at_date(
         return Ok(());
     };
     let before = first.pred();
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut out = String::with_capacity(text.len());
+    // Line by line from the generated file into its replacement: memory
+    // holds one line and the (code, day) cache, not the file.
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut lines = std::io::BufReader::with_capacity(1 << 20, input);
     let mut cache: std::collections::HashMap<(String, sipas_core::IsoDate), String> =
         std::collections::HashMap::new();
     let mut moved = 0u64;
-    for (i, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.splitn(5, ',').collect();
-        let day = (i > 0 && f.len() == 5)
-            .then(|| sipas_core::IsoDate::from_prefix(f[3]))
-            .flatten();
-        let Some(day) = day.filter(|d| *d >= first) else {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        };
-        let code = cache
-            .entry((f[1].to_string(), day))
-            .or_insert_with(|| {
+    sipas_core::atomic::write_with(file, |out| {
+        use std::io::{BufRead, Write};
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        let mut line = String::new();
+        for i in 0.. {
+            line.clear();
+            if lines.read_line(&mut line)? == 0 {
+                break;
+            }
+            let text = line.strip_suffix('\n').unwrap_or(&line);
+            let f: Vec<&str> = text.splitn(5, ',').collect();
+            let day = (i > 0 && f.len() == 5)
+                .then(|| sipas_core::IsoDate::from_prefix(f[3]))
+                .flatten();
+            let Some(day) = day.filter(|d| *d >= first) else {
+                out.write_all(text.as_bytes())?;
+                out.write_all(b"\n")?;
+                continue;
+            };
+            let code = cache.entry((f[1].to_string(), day)).or_insert_with(|| {
                 match crosswalk.map(f[1], before, CrosswalkTarget::On(day), &history) {
                     Mapped::Code { code, .. } => code,
                     Mapped::NotOneToOne { .. } => f[1].to_string(),
                 }
-            })
-            .clone();
-        moved += u64::from(code != f[1]);
-        out.push_str(&[f[0], code.as_str(), f[2], f[3], f[4]].join(","));
-        out.push('\n');
-    }
-    sipas_core::atomic::write_bytes(file, out.as_bytes())
-        .with_context(|| format!("cannot write {}", file.display()))?;
+            });
+            moved += u64::from(*code != f[1]);
+            for (k, field) in [f[0], code.as_str(), f[2], f[3], f[4]].iter().enumerate() {
+                if k > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(field.as_bytes())?;
+            }
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    })
+    .with_context(|| format!("cannot write {}", file.display()))?;
     say(&format!(
         "generate: coded as offices did on each submission day ({moved} rows carry a code of 01/12/2024 or 01/07/2025)"
     ));
