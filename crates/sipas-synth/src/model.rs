@@ -102,6 +102,14 @@ impl Model {
         if scale.satisfied_min <= scale.min {
             return bad("the scale's satisfied_min must be above its min".into());
         }
+        if !instrument.is_sipas_shaped() {
+            return bad(format!(
+                "instrument `{}` has items that are not Likert satisfaction items (yes/no, \
+                 choice, numeric) or other weights and scales; the generator simulates \
+                 SIPAS-shaped instruments only",
+                instrument.id
+            ));
+        }
         for (name, v) in [
             ("sigma_unit", cfg.sigma_unit),
             ("sigma_item", cfg.sigma_item),
