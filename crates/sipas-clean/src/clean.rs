@@ -994,7 +994,7 @@ pub(crate) fn clean_part(
     apply_units(&mut rows, &resolved, resolver, &mut tally);
 
     // (2) recode, keeping the answers and flags as read.
-    let (recoded, before) = recode_answers(&mut rows, &instrument.scale);
+    let (recoded, before) = recode_answers(&mut rows, instrument);
 
     // (3) duplicate ids: the latest wins.
     let mut fate = superseded_ids(&rows, superseded);
@@ -1030,7 +1030,7 @@ pub(crate) fn clean_part(
     flag_same_answers(&mut rows, &fate, resolver, &resolved);
 
     // (6) careless responding.
-    flag_careless(&mut rows, &mut fate, opts);
+    flag_careless(&mut rows, &mut fate, opts, instrument);
 
     // Assemble. Cells are counted by (resolution, period) first.
     let mut periods: HashMap<String, u32> = HashMap::default();
@@ -1149,7 +1149,7 @@ fn apply_units(
 /// and flags of each row as read.
 fn recode_answers(
     rows: &mut [Response],
-    scale: &sipas_core::Scale,
+    instrument: &Instrument,
 ) -> (Vec<rules::Recoded>, Vec<Before>) {
     let n = rows.len();
     let mut recoded = Vec::with_capacity(n);
@@ -1158,12 +1158,13 @@ fn recode_answers(
         let changes = r
             .answers
             .iter()
-            .any(|a| a.is_some_and(|v| !scale.is_valid(v)));
+            .zip(instrument.items())
+            .any(|(a, item)| a.is_some_and(|v| !item.is_valid(v)));
         before.push(Before {
             answers: changes.then(|| r.answers.clone()),
             flags: r.flags,
         });
-        let rc = rules::recode(&mut r.answers, scale);
+        let rc = rules::recode(&mut r.answers, instrument);
         if rc.any() {
             r.flags.recoded = true;
         }
@@ -1307,14 +1308,16 @@ fn flag_careless(
     rows: &mut [Response],
     fate: &mut [Option<(Reason, String)>],
     opts: &CleanOptions,
+    instrument: &Instrument,
 ) {
     let n = rows.len();
+    let likert = rules::likert_positions(instrument);
     for i in 0..n {
         if fate[i].is_some() {
             continue;
         }
         let r = &mut rows[i];
-        r.flags.straightline |= rules::is_straightline(&r.answers);
+        r.flags.straightline |= rules::is_straightline_at(&r.answers, likert.as_deref());
         r.flags.missing |= rules::is_missing_heavy(&r.answers, opts.max_missing_share);
         r.flags.speeder |= rules::is_speeder(r.duration_s, opts.min_duration_s);
         if opts.exclude_flagged && r.flags.careless() {

@@ -190,6 +190,7 @@ impl Columns<'_> {
         }
         // Recode and flag, row by row.
         let scale = &self.instrument.scale;
+        let likert = rules::likert_positions(&self.instrument);
         let mut recoded_values = [0u64; 2];
         let mut flags: [Vec<bool>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut col_changed = vec![false; k];
@@ -198,7 +199,7 @@ impl Columns<'_> {
             let row = &mut ans[i * k..(i + 1) * k];
             let mut any = false;
             for (j, a) in row.iter_mut().enumerate() {
-                if *a != NONE && !scale.is_valid(*a) {
+                if *a != NONE && !self.instrument.is_valid(j, *a) {
                     if scale.missing_codes.contains(&u16::from(*a)) {
                         recoded_values[0] += 1;
                     } else {
@@ -214,7 +215,7 @@ impl Columns<'_> {
             }
             let d = duration.as_ref().and_then(|c| c.get(i));
             let f = [
-                rules::is_straightline(&buf),
+                rules::is_straightline_at(&buf, likert.as_deref()),
                 rules::is_missing_heavy(&buf, opts.max_missing_share),
                 rules::is_speeder(d, opts.min_duration_s),
                 any,

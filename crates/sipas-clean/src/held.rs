@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::path::Path;
 
 use polars::prelude::PlHashMap as HashMap;
-use sipas_core::Scale;
+use sipas_core::Instrument;
 
 use crate::clean::{Before, Excluded, Reason};
 use crate::io::quarantine_csv_part;
@@ -232,8 +232,13 @@ impl Held {
 
     /// Writes `path` (the quarantine CSV of a table with `meta`'s columns):
     /// the rows in the canonical order of the rows as read (equal rows in
-    /// the order held), answers recoded with `scale`.
-    pub(crate) fn write(mut self, path: &Path, meta: &ResponseTable, scale: &Scale) -> Result<()> {
+    /// the order held), answers recoded by `instrument`'s items.
+    pub(crate) fn write(
+        mut self,
+        path: &Path,
+        meta: &ResponseTable,
+        instrument: &Instrument,
+    ) -> Result<()> {
         self.rows.sort_by(|a, b| canonical(a, b));
         let mut fail = None;
         let written = sipas_core::csv_out::write_with(path, |sink| {
@@ -247,7 +252,7 @@ impl Held {
                     .iter()
                     .map(|b| {
                         let (mut row, reason, detail) = decode(b);
-                        rules::recode(&mut row.answers, scale);
+                        rules::recode(&mut row.answers, instrument);
                         Excluded {
                             row,
                             reason,

@@ -1,6 +1,6 @@
 //! The per-row rules, as pure functions over answers.
 
-use sipas_core::Scale;
+use sipas_core::Instrument;
 
 /// How many values [`recode`] set to missing, by cause.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -18,12 +18,14 @@ impl Recoded {
     }
 }
 
-/// Sets the scale's missing codes and out-of-range values to missing.
-pub fn recode(answers: &mut [Option<u8>], scale: &Scale) -> Recoded {
+/// Sets the scale's missing codes and values that are not valid answers of
+/// their item (`answers` in instrument order) to missing.
+pub fn recode(answers: &mut [Option<u8>], instrument: &Instrument) -> Recoded {
     let mut r = Recoded::default();
-    for a in answers.iter_mut() {
+    let scale = &instrument.scale;
+    for (a, item) in answers.iter_mut().zip(instrument.items()) {
         if let Some(v) = *a
-            && !scale.is_valid(v)
+            && !item.is_valid(v)
         {
             if scale.missing_codes.contains(&u16::from(v)) {
                 r.missing_code += 1;
@@ -34,6 +36,31 @@ pub fn recode(answers: &mut [Option<u8>], scale: &Scale) -> Recoded {
         }
     }
     r
+}
+
+/// The positions of the Likert items when the instrument also has items of
+/// other types (straight-lining is judged on the Likert items only); `None`
+/// when every item is a Likert item.
+pub fn likert_positions(instrument: &Instrument) -> Option<Vec<usize>> {
+    let pos: Vec<usize> = instrument
+        .items()
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.rule.kind == sipas_core::index::ItemType::Likert)
+        .map(|(j, _)| j)
+        .collect();
+    (pos.len() < instrument.items().len()).then_some(pos)
+}
+
+/// [`is_straightline`] over the Likert items ([`likert_positions`]).
+pub fn is_straightline_at(answers: &[Option<u8>], likert: Option<&[usize]>) -> bool {
+    match likert {
+        None => is_straightline(answers),
+        Some(pos) => {
+            let a: Vec<Option<u8>> = pos.iter().map(|&j| answers[j]).collect();
+            is_straightline(&a)
+        }
+    }
 }
 
 /// Every item answered, all with the same code (at least two items).
@@ -63,14 +90,14 @@ pub fn is_speeder(duration_s: Option<f64>, min_duration_s: f64) -> bool {
 mod tests {
     use super::*;
 
-    fn scale() -> Scale {
-        sipas_core::bundled::instrument("sipas-2017").unwrap().scale
+    fn inst() -> Instrument {
+        sipas_core::bundled::instrument("sipas-2017").unwrap()
     }
 
     #[test]
     fn recode_counts_missing_codes_and_out_of_range() {
         let mut a = vec![Some(1), Some(9), Some(99), Some(0), Some(6), None, Some(5)];
-        let r = recode(&mut a, &scale());
+        let r = recode(&mut a, &inst());
         assert_eq!(
             r,
             Recoded {
@@ -80,7 +107,39 @@ mod tests {
         );
         assert_eq!(a, vec![Some(1), None, None, None, None, None, Some(5)]);
         // A second pass changes nothing.
-        assert!(!recode(&mut a, &scale()).any());
+        assert!(!recode(&mut a, &inst()).any());
+    }
+
+    #[test]
+    fn other_item_types_recode_by_their_own_codes() {
+        let m = Instrument::from_toml_str(
+            include_str!("../../../fixtures/instruments/test/mixed.toml"),
+            "mixed.toml",
+        )
+        .unwrap();
+        // q1 Likert 1–5, q2 yes/no 1–2, q3 Likert, q4 numeric 0–4.
+        let mut a = vec![Some(0), Some(3), Some(9), Some(0)];
+        let r = recode(&mut a, &m);
+        assert_eq!(
+            r,
+            Recoded {
+                missing_code: 1,
+                out_of_range: 2
+            }
+        );
+        assert_eq!(a, vec![None, None, None, Some(0)]);
+        // Straight-lining is judged on the two Likert items only.
+        let pos = likert_positions(&m).unwrap();
+        assert_eq!(pos, [0, 2]);
+        assert!(is_straightline_at(
+            &[Some(4), Some(1), Some(4), Some(0)],
+            Some(&pos)
+        ));
+        assert!(!is_straightline_at(
+            &[Some(4), Some(1), Some(4), Some(0)],
+            None
+        ));
+        assert!(likert_positions(&inst()).is_none());
     }
 
     #[test]

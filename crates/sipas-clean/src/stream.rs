@@ -315,7 +315,7 @@ fn decide_duplicates(
                 .iter()
                 .map(|(_, r)| {
                     let mut r = (*r).clone();
-                    if rules::recode(&mut r.answers, &instrument.scale).any() {
+                    if rules::recode(&mut r.answers, instrument).any() {
                         r.flags.recoded = true;
                     }
                     r
@@ -503,7 +503,7 @@ pub fn clean_folder_with<'u>(
     }
 
     let (report, cells) = tally.finish(&instrument, opts)?;
-    quarantine.write(&out.join(QUARANTINE), &out_meta, &instrument.scale)?;
+    quarantine.write(&out.join(QUARANTINE), &out_meta, &instrument)?;
     write_csv(&out.join(BY_CELL), &by_cell_csv(&cells)?)?;
     write_atomic(&out.join(REPORT), &report_json(&report)?)?;
     Ok(report)

@@ -51,21 +51,24 @@ pub const MASK_PREFIX: &str = "_sipas_mask_";
 
 /// The names of the two answer-mask columns of `instrument`'s clean table:
 /// `_sipas_mask_answered_<fp>` and `_sipas_mask_satisfied_<fp>` (UInt64:
-/// bit j set when item j, in instrument order, is answered on the scale /
-/// counts as satisfied). `fp` is a 64-bit FNV-1a fingerprint of the
-/// instrument id, its item ids in order and its scale (min, max,
-/// satisfied_min), so a table cleaned under another definition of
-/// "answered" or "satisfied" never matches. `None` when the instrument has
-/// more than 64 items. Clean writes them so that `sipas aggregate` reads 16
+/// bit k set when the item of test k ([`crate::Instrument::tests`]) is
+/// answered with a valid code / the answer passes test k; for a SIPAS
+/// instrument test k is item k's "satisfied"). `fp` is a 64-bit FNV-1a
+/// fingerprint of the instrument id, its item ids in order and its scale
+/// (min, max, satisfied_min), and for any other shape its tests and each
+/// item's valid codes, so a table cleaned under another definition of
+/// "answered" or "counted" never matches. `None` when the instrument has
+/// more than 64 tests. Clean writes them so that `sipas aggregate` reads 16
 /// bytes a row instead of decoding every item; other tools ignore them, and
 /// a table whose item columns are edited after clean must drop them.
 pub fn mask_columns(instrument: &crate::Instrument) -> Option<[String; 2]> {
     let items = instrument.item_ids();
-    if items.is_empty() || items.len() > 64 {
+    let tests = instrument.tests();
+    if items.is_empty() || tests.len() > 64 {
         return None;
     }
     let s = &instrument.scale;
-    let text = format!(
+    let mut text = format!(
         "{}|{}|{}|{}|{}",
         instrument.id,
         items.join(","),
@@ -73,6 +76,14 @@ pub fn mask_columns(instrument: &crate::Instrument) -> Option<[String; 2]> {
         s.max,
         s.satisfied_min
     );
+    if !instrument.is_sipas_shaped() {
+        for t in tests {
+            text.push_str(&format!("|{}:{:?}", t.item, t.test));
+        }
+        for it in instrument.items() {
+            text.push_str(&format!("|{:?}", it.rule.valid));
+        }
+    }
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);

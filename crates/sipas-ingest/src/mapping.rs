@@ -384,16 +384,20 @@ impl Resolver {
         r
     }
 
-    /// Checks the mapping's answer codes against the scale: each must be a
-    /// code of the scale or one of its missing codes. An error names the
-    /// label, so that a wrong mapping stops the run before any row is read
-    /// (rather than quarantining every respondent who gave that answer).
+    /// Checks the mapping's answer codes against the instrument: each must
+    /// be a valid answer of one of its items (a code of the scale, of a
+    /// yes/no or choice item, a number in a numeric item's range) or one of
+    /// the scale's missing codes. An error names the label, so that a wrong
+    /// mapping stops the run before any row is read (rather than
+    /// quarantining every respondent who gave that answer).
     pub(crate) fn check_answers(
         &self,
-        scale: &sipas_core::Scale,
+        instrument: &sipas_core::Instrument,
     ) -> std::result::Result<(), String> {
+        let scale = &instrument.scale;
         for (label, code) in &self.mapped_codes {
-            let valid = u8::try_from(*code).is_ok_and(|c| scale.is_valid(c));
+            let valid =
+                u8::try_from(*code).is_ok_and(|c| instrument.items().iter().any(|i| i.is_valid(c)));
             if !valid && !is_missing_code(*code, scale) {
                 return Err(format!(
                     "[answers] \"{label}\" = {code}: {code} is neither an answer code {}–{} nor a missing code ({}); write \"{label}\" = \"missing\" to read it as missing",
@@ -709,10 +713,10 @@ mod tests {
         let r = Resolver::new(&m);
         assert_eq!(r.label("không rõ"), Some(Label::Missing));
         assert_eq!(r.label("KB"), Some(Label::Code(9)));
-        let scale = inst().scale;
-        assert!(r.check_answers(&scale).is_ok());
+        let inst = inst();
+        assert!(r.check_answers(&inst).is_ok());
         let bad = Mapping::from_toml_str("[answers]\n\"Tốt\" = 7\n", Path::new("m.toml")).unwrap();
-        let e = Resolver::new(&bad).check_answers(&scale).unwrap_err();
+        let e = Resolver::new(&bad).check_answers(&inst).unwrap_err();
         assert!(e.contains("\"Tốt\" = 7") && e.contains("missing"), "{e}");
         assert!(
             Mapping::from_toml_str("[answers]\n\"x\" = \"maybe\"\n", Path::new("m.toml")).is_err()

@@ -520,7 +520,7 @@ fn plan(
         layout::detect_instrument(&path, &first.names, &resolver)?
     };
     resolver
-        .check_answers(&instrument.scale)
+        .check_answers(&instrument)
         .map_err(|message| Error::Mapping {
             path: PathBuf::from("the mapping's [answers]"),
             message,

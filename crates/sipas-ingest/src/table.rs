@@ -102,7 +102,7 @@ pub(crate) fn build(
                 id.into(),
                 rows.iter().map(|&k| {
                     let v = answers[k as usize];
-                    (v != 0).then_some(v)
+                    (v != crate::validate::NO_ANSWER).then_some(v)
                 }),
             )
             .into_column(),

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use csv::ByteRecord;
-use sipas_core::{Instrument, Period, Scale};
+use sipas_core::{Instrument, Item, Period, Scale};
 
 use crate::Reason;
 use crate::ids::{IdKey, id_key};
@@ -20,6 +20,7 @@ use crate::input::Row;
 use crate::layout::Layout;
 use crate::mapping::{Label, Resolver, is_missing_code};
 use crate::review::{ReviewPolicy, ReviewState, instance_key};
+use sipas_core::text::match_key;
 
 /// Strings stored end to end in one buffer.
 #[derive(Debug, Default)]
@@ -137,7 +138,7 @@ pub(crate) struct Candidates {
     pub(crate) channels: Vec<u32>,
     pub(crate) channel_table: Interned,
     pub(crate) weights: Vec<f64>,
-    /// One vector per item (instrument order), 0 = missing.
+    /// One vector per item (instrument order), [`NO_ANSWER`] = missing.
     pub(crate) answers: Vec<Vec<u8>>,
     /// Per row: how many answers were a scale missing code.
     pub(crate) missing_codes: Vec<u8>,
@@ -234,14 +235,33 @@ pub(crate) enum Answer {
     Invalid,
 }
 
-/// Reads an answer: surrounding whitespace and `4.0`-style integers are
-/// accepted.
-pub(crate) fn parse_answer(b: &[u8], scale: &Scale) -> Answer {
+/// The code of `text` among the item's own labels (`labels_vi` of a yes/no
+/// or choice item, in code order), compared as the answer labels are.
+fn item_label(item: &Item, text: &str) -> Option<u8> {
+    let labels = &item.coding.labels_vi;
+    if labels.is_empty() || item.rule.kind == sipas_core::index::ItemType::Likert {
+        return None;
+    }
+    let key = match_key(text);
+    labels
+        .iter()
+        .position(|l| match_key(l) == key)
+        .map(|k| item.rule.valid[k])
+}
+
+/// A missing answer in [`Candidates::answers`] (no item takes 255 as a
+/// valid code: [`sipas_core::index::ItemCoding::compile`]).
+pub(crate) const NO_ANSWER: u8 = u8::MAX;
+
+/// Reads an answer to `item`: surrounding whitespace and `4.0`-style
+/// integers are accepted; the scale's missing codes read as missing unless
+/// they are valid answers of the item.
+pub(crate) fn parse_answer(b: &[u8], item: &Item, scale: &Scale) -> Answer {
     if let [d] = b
         && d.is_ascii_digit()
     {
         let v = d - b'0';
-        return if scale.is_valid(v) {
+        return if item.is_valid(v) {
             Answer::Code(v)
         } else if is_missing_code(u16::from(v), scale) {
             Answer::MissingCode
@@ -266,7 +286,7 @@ pub(crate) fn parse_answer(b: &[u8], scale: &Scale) -> Answer {
     }
     let v: u32 = int.parse().expect("at most 6 ascii digits");
     if let Ok(v8) = u8::try_from(v)
-        && scale.is_valid(v8)
+        && item.is_valid(v8)
     {
         return Answer::Code(v8);
     }
@@ -315,7 +335,7 @@ impl<'a> FileValidator<'a> {
                 cand,
                 failures: Vec::new(),
             },
-            codes: vec![0; layout.items.len()],
+            codes: vec![NO_ANSWER; layout.items.len()],
         }
     }
 
@@ -538,39 +558,41 @@ impl<'a> FileValidator<'a> {
             f.period = Some(period);
             f
         };
-        let scale = &self.ctx.instrument.scale;
+        let inst = &self.ctx.instrument;
+        let scale = &inst.scale;
         let mut n_missing_codes = 0u8;
         for (j, &col) in l.items.iter().enumerate() {
             let b = &rec[col];
-            let answer = match parse_answer(b, scale) {
-                Answer::Invalid => match std::str::from_utf8(b)
-                    .ok()
-                    .and_then(|t| self.ctx.resolver.label(t))
-                {
-                    Some(Label::Code(v)) => match u8::try_from(v) {
-                        Ok(v8) if scale.is_valid(v8) => Answer::Code(v8),
-                        _ if is_missing_code(v, scale) => Answer::MissingCode,
-                        _ => Answer::Invalid,
-                    },
-                    Some(Label::Missing) => Answer::MissingCode,
-                    None => Answer::Invalid,
-                },
+            let item = &inst.items()[j];
+            let answer = match parse_answer(b, item, scale) {
+                Answer::Invalid => {
+                    let text = std::str::from_utf8(b).ok();
+                    // The item's own labels first (`Có` / `Không` of a yes/no
+                    // item), then the built-in and mapped ones.
+                    match text.and_then(|t| item_label(item, t)) {
+                        Some(v) => Answer::Code(v),
+                        None => match text.and_then(|t| self.ctx.resolver.label(t)) {
+                            Some(Label::Code(v)) => match u8::try_from(v) {
+                                Ok(v8) if item.is_valid(v8) => Answer::Code(v8),
+                                _ if is_missing_code(v, scale) => Answer::MissingCode,
+                                _ => Answer::Invalid,
+                            },
+                            Some(Label::Missing) => Answer::MissingCode,
+                            None => Answer::Invalid,
+                        },
+                    }
+                }
                 a => a,
             };
             self.codes[j] = match answer {
                 Answer::Code(v) => v,
-                Answer::Missing => 0,
+                Answer::Missing => NO_ANSWER,
                 Answer::MissingCode => {
                     n_missing_codes = n_missing_codes.saturating_add(1);
-                    0
+                    NO_ANSWER
                 }
                 Answer::Invalid => {
-                    let detail = format!(
-                        "value {} is not an answer code {}–{}",
-                        shown(b),
-                        scale.min,
-                        scale.max
-                    );
+                    let detail = format!("value {} is not {}", shown(b), inst.expected_answer(j));
                     return Err(late(self, Reason::InvalidAnswer, col, detail));
                 }
             };
@@ -664,22 +686,19 @@ impl<'a> FileValidator<'a> {
 mod tests {
     use super::*;
 
-    fn scale() -> Scale {
-        sipas_core::bundled::instrument("sipas-2017").unwrap().scale
-    }
-
     #[test]
     fn answers_accept_whitespace_and_integral_decimals() {
-        let s = scale();
-        assert_eq!(parse_answer(b"4", &s), Answer::Code(4));
-        assert_eq!(parse_answer(b" 4 ", &s), Answer::Code(4));
-        assert_eq!(parse_answer(b"4.0", &s), Answer::Code(4));
-        assert_eq!(parse_answer(b"5.00", &s), Answer::Code(5));
-        assert_eq!(parse_answer(b"", &s), Answer::Missing);
-        assert_eq!(parse_answer(b"  ", &s), Answer::Missing);
-        assert_eq!(parse_answer(b"9", &s), Answer::MissingCode);
-        assert_eq!(parse_answer(b"99", &s), Answer::MissingCode);
-        assert_eq!(parse_answer(b"99.0", &s), Answer::MissingCode);
+        let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
+        let p = |b: &[u8]| parse_answer(b, &inst.items()[0], &inst.scale);
+        assert_eq!(p(b"4"), Answer::Code(4));
+        assert_eq!(p(b" 4 "), Answer::Code(4));
+        assert_eq!(p(b"4.0"), Answer::Code(4));
+        assert_eq!(p(b"5.00"), Answer::Code(5));
+        assert_eq!(p(b""), Answer::Missing);
+        assert_eq!(p(b"  "), Answer::Missing);
+        assert_eq!(p(b"9"), Answer::MissingCode);
+        assert_eq!(p(b"99"), Answer::MissingCode);
+        assert_eq!(p(b"99.0"), Answer::MissingCode);
         for bad in [
             &b"3.5"[..],
             b"0",
@@ -692,8 +711,34 @@ mod tests {
             b"\xff",
             b"1000000000",
         ] {
-            assert_eq!(parse_answer(bad, &s), Answer::Invalid, "{bad:?}");
+            assert_eq!(p(bad), Answer::Invalid, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn answers_follow_each_items_type() {
+        let inst = Instrument::from_toml_str(
+            include_str!("../../../fixtures/instruments/test/mixed.toml"),
+            "mixed.toml",
+        )
+        .unwrap();
+        let p = |j: usize, b: &[u8]| parse_answer(b, &inst.items()[j], &inst.scale);
+        // q2 yes/no (1, 2): 3 is not a code, 9 stays missing.
+        assert_eq!(p(1, b"2"), Answer::Code(2));
+        assert_eq!(p(1, b"3"), Answer::Invalid);
+        assert_eq!(p(1, b"9"), Answer::MissingCode);
+        // q4 numeric 0–4: 0 is an answer (a Likert item refuses it), 5 is not.
+        assert_eq!(p(3, b"0"), Answer::Code(0));
+        assert_eq!(p(0, b"0"), Answer::Invalid);
+        assert_eq!(p(3, b"5"), Answer::Invalid);
+        // The yes/no item's own labels, as offices type them.
+        assert_eq!(item_label(&inst.items()[1], "có"), Some(1));
+        assert_eq!(item_label(&inst.items()[1], " KHÔNG "), Some(2));
+        assert_eq!(item_label(&inst.items()[1], "Hài lòng"), None);
+        assert_eq!(item_label(&inst.items()[0], "Có"), None);
+        assert_eq!(inst.expected_answer(3), "a whole number 0–4");
+        assert_eq!(inst.expected_answer(1), "one of the codes 1, 2");
+        assert_eq!(inst.expected_answer(0), "an answer code 1–5");
     }
 
     #[test]
