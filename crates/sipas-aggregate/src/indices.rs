@@ -26,19 +26,37 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    pub(crate) fn new(value: Option<f64>, var: Option<f64>, level: Level) -> Self {
+    /// The estimate of a value and its variance, its interval clipped to
+    /// the scale from `bounds.0` to `bounds.1` (see [`Estimate::with_se_in`]).
+    pub(crate) fn new_in(
+        value: Option<f64>,
+        var: Option<f64>,
+        level: Level,
+        bounds: (f64, f64),
+    ) -> Self {
         let se = value.and(var).map(|v| v.max(0.0).sqrt());
-        Self::with_se(value, se, level)
+        Self::with_se_in(value, se, level, bounds)
     }
 
     /// `value ± m·se` clipped to [0, 100], `m` = [`Level::normal_multiplier`]
     /// (the one interval of every composite index).
     pub fn with_se(value: Option<f64>, se: Option<f64>, level: Level) -> Self {
+        Self::with_se_in(value, se, level, (0.0, 100.0))
+    }
+
+    /// [`Estimate::with_se`] clipped to the scale `bounds` (lowest, highest)
+    /// of an index shown on another scale (1–10 for a PAPI dimension).
+    pub fn with_se_in(
+        value: Option<f64>,
+        se: Option<f64>,
+        level: Level,
+        (b0, b1): (f64, f64),
+    ) -> Self {
         let m = level.normal_multiplier();
         let (lo, hi) = match (value, se) {
             (Some(v), Some(se)) => (
-                Some((v - m * se).clamp(0.0, 100.0)),
-                Some((v + m * se).clamp(0.0, 100.0)),
+                Some((v - m * se).clamp(b0, b1)),
+                Some((v + m * se).clamp(b0, b1)),
             ),
             _ => (None, None),
         };
@@ -189,7 +207,12 @@ pub struct AggregateReport {
 pub struct Indices {
     /// Instrument id.
     pub instrument_id: String,
-    /// Item ids, in instrument order.
+    /// The lowest and highest value of the overall index's scale (0, 100
+    /// for SIPAS): its intervals are clipped to them.
+    pub root_bounds: (f64, f64),
+    /// Item ids, in instrument order; for an instrument whose items give
+    /// several shares (a Likert mean, a numeric range), its test ids
+    /// ([`sipas_core::Instrument::test_ids`]).
     pub item_ids: Vec<String>,
     /// Reported group ids (elements, then parts).
     pub group_ids: Vec<String>,

@@ -306,14 +306,22 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     if let Some(f) = &d.fpc {
         let _ = writeln!(s, "         CAST(t.{} AS DOUBLE) AS fpc,", q(f));
     }
-    let sat = inst.scale.satisfied_min;
-    let items = inst.items();
-    for (j, it) in items.iter().enumerate() {
-        let col = format!("t.{}", q(&it.id));
+    // One (answered, passed) pair per test: for a SIPAS instrument, item j
+    // answered and satisfied. The clean table holds valid codes only.
+    let items = inst.tests();
+    for (j, t) in items.iter().enumerate() {
+        let col = format!("t.{}", q(&inst.items()[t.item].id));
+        let pass = match &t.test {
+            sipas_core::index::Test::AtLeast(c) => format!("{col} >= {c}"),
+            sipas_core::index::Test::In(set) => {
+                let codes: Vec<String> = set.iter().map(u8::to_string).collect();
+                format!("{col} IN ({})", codes.join(", "))
+            }
+        };
         let _ = writeln!(
             s,
             "         CASE WHEN {col} IS NOT NULL THEN 1 ELSE 0 END AS a{j}, \
-             CASE WHEN {col} >= {sat} THEN 1 ELSE 0 END AS s{j}{}",
+             CASE WHEN {pass} THEN 1 ELSE 0 END AS s{j}{}",
             if j + 1 < items.len() { "," } else { "" }
         );
     }
@@ -387,7 +395,12 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             .iter()
             .map(|&(j, c)| format!("{} * (y{j} / NULLIF(x{j}, 0))", dbl(c)))
             .collect();
-        let _ = write!(s, ",\n         {} AS v{i}", terms.join(" + "));
+        let constant = if ind.constant == 0.0 {
+            String::new()
+        } else {
+            format!("{} + ", dbl(ind.constant))
+        };
+        let _ = write!(s, ",\n         {constant}{} AS v{i}", terms.join(" + "));
     }
     s.push_str("\n  FROM tot\n),\n");
 
@@ -523,12 +536,15 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     let _ = write!(s, "\n  FROM val JOIN var USING ({keys})\n)\n");
 
     // The result table.
-    let interval = |v: &str, se: &str, name: &str| {
+    // `value ± m·se` clipped to the scale (bounds as SQL expressions).
+    let interval = |v: &str, se: &str, name: &str, (b0, b1): (&str, &str)| {
         format!(
-            "CASE WHEN {se} IS NULL THEN NULL ELSE greatest(0e0, least(100e0, {v} {name} {} * {se})) END",
+            "CASE WHEN {se} IS NULL THEN NULL ELSE greatest({b0}, least({b1}, {v} {name} {} * {se})) END",
             dbl(spec.opts.level.normal_multiplier())
         )
     };
+    let root_bounds = (dbl(inds[0].bounds.0), dbl(inds[0].bounds.1));
+    let root_bounds = (root_bounds.0.as_str(), root_bounds.1.as_str());
     let se_n = "CASE WHEN n > 1 THEN se0 END";
     // inds[1..=n_groups] are parts then elements; the columns are elements
     // then parts (reported_groups order).
@@ -548,8 +564,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                  v0 AS {root}, {se_n} AS {root}_se, {lo} AS {root}_lo, {hi} AS {root}_hi{groups_cols}\n\
                  FROM est LEFT JOIN units AS u ON est.dk = u.unit_code\nORDER BY unit_code, period\n",
                 root = "sipas",
-                lo = interval("v0", se_n, "-"),
-                hi = interval("v0", se_n, "+"),
+                lo = interval("v0", se_n, "-", root_bounds),
+                hi = interval("v0", se_n, "+", root_bounds),
             );
         }
         SqlOutput::Groups => {
@@ -558,8 +574,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                 "SELECT period, dk AS {grp}, n, v0 AS sipas, {se_n} AS sipas_se, {lo} AS sipas_lo, {hi} AS sipas_hi{groups_cols}\n\
                  FROM est\nORDER BY period, {grp}\n",
                 grp = q("group"),
-                lo = interval("v0", se_n, "-"),
-                hi = interval("v0", se_n, "+"),
+                lo = interval("v0", se_n, "-", root_bounds),
+                hi = interval("v0", se_n, "+", root_bounds),
             );
         }
         SqlOutput::Estimates => {
@@ -569,7 +585,15 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             let list: Vec<String> = inds
                 .iter()
                 .enumerate()
-                .map(|(i, ind)| format!("({i}, {}, {})", lit(&ind.id), lit(ind.kind.as_str())))
+                .map(|(i, ind)| {
+                    format!(
+                        "({i}, {}, {}, {}, {})",
+                        lit(&ind.id),
+                        lit(ind.kind.as_str()),
+                        dbl(ind.bounds.0),
+                        dbl(ind.bounds.1)
+                    )
+                })
                 .collect();
             let pick = |f: &dyn Fn(usize) -> String| -> String {
                 let mut arms = String::from("CASE k.ord");
@@ -590,8 +614,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             let se = pick(&|i| format!("se{i}"));
             let _ = write!(
                 s,
-                ", ind AS (\n  SELECT * FROM (VALUES {}) AS v(ord, indicator, indicator_kind)\n),\n\
-                 long AS (\n  SELECT dt, dk, period, k.ord, k.indicator, k.indicator_kind,\n         \
+                ", ind AS (\n  SELECT * FROM (VALUES {}) AS v(ord, indicator, indicator_kind, b0, b1)\n),\n\
+                 long AS (\n  SELECT dt, dk, period, k.ord, k.indicator, k.indicator_kind, k.b0, k.b1,\n         \
                  {n} AS n,\n         {value} AS value,\n         {se} AS se\n  FROM est CROSS JOIN ind AS k\n)\n\
                  SELECT dt AS domain_type, dk AS domain, period, indicator, indicator_kind, n, value, se,\n       \
                  CASE WHEN indicator_kind = 'item' THEN NULL ELSE {lo} END AS lo,\n       \
@@ -599,8 +623,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
                  FROM long\n\
                  ORDER BY CASE dt WHEN 'unit' THEN 0 WHEN 'group' THEN 1 WHEN 'district' THEN 2 ELSE 3 END, dk, period, ord\n",
                 list.join(", "),
-                lo = interval("value", "se", "-"),
-                hi = interval("value", "se", "+"),
+                lo = interval("value", "se", "-", ("b0", "b1")),
+                hi = interval("value", "se", "+", ("b0", "b1")),
             );
         }
     }

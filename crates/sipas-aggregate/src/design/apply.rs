@@ -45,14 +45,21 @@ pub fn aggregate_with_design(
     Ok((indices, est))
 }
 
-/// Interval of a composite at the estimates' level (see [`Estimate::with_se`]).
-fn estimate(value: Option<f64>, se: Option<f64>, level: sipas_core::Level) -> Estimate {
-    Estimate::with_se(value, value.and(se), level)
+/// Interval of the overall index at the estimates' level, on its scale
+/// (see [`Estimate::with_se_in`]).
+fn estimate(
+    value: Option<f64>,
+    se: Option<f64>,
+    level: sipas_core::Level,
+    bounds: (f64, f64),
+) -> Estimate {
+    Estimate::with_se_in(value, value.and(se), level, bounds)
 }
 
 /// Replaces the SEs and intervals of `indices` by those of the design
 /// estimates `est` (see [`aggregate_with_design`]).
 pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
+    let bounds = indices.root_bounds;
     type Key<'a> = (DomainType, &'a str, Period, &'a str, CiMethod);
     let rows: HashMap<Key<'_>, usize> = est
         .rows
@@ -90,7 +97,7 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         let (u, p) = (c.unit_code.as_str(), c.period);
         if let Some(row) = get(DomainType::Unit, u, p, &root, CiMethod::Normal) {
             let se = row.se.filter(|_| c.n > 1);
-            c.sipas = estimate(row.value, se, est.level);
+            c.sipas = estimate(row.value, se, est.level, bounds);
         }
         for (g, v) in group_ids.iter().zip(&mut c.groups) {
             if let Some(row) = get(DomainType::Unit, u, p, g, CiMethod::Normal) {
@@ -109,7 +116,7 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         let (d, p) = (g.group.as_str(), g.period);
         if let Some(row) = get(DomainType::Group, d, p, &root, CiMethod::Normal) {
             let se = row.se.filter(|_| g.n > 1);
-            g.sipas = estimate(row.value, se, est.level);
+            g.sipas = estimate(row.value, se, est.level, bounds);
         }
         for (id, v) in group_ids.iter().zip(&mut g.groups) {
             if let Some(row) = get(DomainType::Group, d, p, id, CiMethod::Normal) {
@@ -138,7 +145,12 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
         .into_iter()
         .enumerate()
         {
-            *e = estimate(Some(dd.values[q]), Some(dd.quadrant_se(q)), est.level);
+            *e = estimate(
+                Some(dd.values[q]),
+                Some(dd.quadrant_se(q)),
+                est.level,
+                bounds,
+            );
         }
     }
     indices.report.design = format!("{} {}", describe(&est.design), describe_level(est.level));

@@ -72,15 +72,16 @@ impl Lin {
     }
 }
 
-/// The per-instrument constants of the computation.
+/// The per-instrument constants of the computation: per index, part and
+/// element, its test coefficients and constant.
 struct Model<'a> {
     j: usize,
-    root: &'a [f64],
-    groups: Vec<&'a [f64]>,
+    root: (&'a [f64], f64),
+    groups: Vec<(&'a [f64], f64)>,
 }
 
 impl Model<'_> {
-    fn value(c: &[f64], t: &ItemTotals) -> Option<f64> {
+    fn value((c, constant): (&[f64], f64), t: &ItemTotals) -> Option<f64> {
         let mut g = 0.0;
         for ((&c, &x), &y) in c.iter().zip(&t.x).zip(&t.y) {
             if c != 0.0 {
@@ -90,12 +91,12 @@ impl Model<'_> {
                 g += c * (y / x);
             }
         }
-        Some(100.0 * g)
+        Some(constant + 100.0 * g)
     }
 
     fn solve(&self, t: &ItemTotals) -> Solved {
         let root = Self::value(self.root, t);
-        let groups = self.groups.iter().map(|c| Self::value(c, t)).collect();
+        let groups = self.groups.iter().map(|&c| Self::value(c, t)).collect();
         Solved { root, groups }
     }
 
@@ -105,7 +106,7 @@ impl Model<'_> {
         let (mut alpha, mut alpha_r) = (vec![0.0; self.j], vec![0.0; self.j]);
         if root.is_some() {
             for j in 0..self.j {
-                let c = self.root[j];
+                let c = self.root.0[j];
                 if c != 0.0 {
                     alpha[j] = 100.0 * c / t.x[j];
                     alpha_r[j] = alpha[j] * (t.y[j] / t.x[j]);
@@ -123,6 +124,8 @@ impl Model<'_> {
 struct CellPass<'a> {
     model: Model<'a>,
     level: Level,
+    /// The overall index's scale: (0, 100) for SIPAS.
+    bounds: (f64, f64),
     meta: Vec<&'a Unit>,
     pilot: Vec<bool>,
     arms: crate::arms::Arms,
@@ -140,20 +143,18 @@ struct CellPass<'a> {
 
 fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result<CellPass<'a>> {
     let inst = responses.instrument();
-    let n_items = inst.items().len();
+    let of = |id: &str| {
+        (
+            inst.coefficients(id).expect("every group has coefficients"),
+            inst.constant(id).expect("every group has a constant"),
+        )
+    };
+    // "Items" below are the instrument's tests: one bit of the masks each.
+    let n_items = inst.tests().len();
     let model = Model {
         j: n_items,
-        root: inst
-            .coefficients(inst.root())
-            .expect("the root group has coefficients"),
-        groups: inst
-            .reported_groups()
-            .iter()
-            .map(|g| {
-                inst.coefficients(&g.id)
-                    .expect("every group has coefficients")
-            })
-            .collect(),
+        root: of(inst.root()),
+        groups: inst.reported_groups().iter().map(|g| of(&g.id)).collect(),
     };
     let units = responses.units();
     let n_periods = responses.periods().len();
@@ -198,6 +199,7 @@ fn cell_pass<'a>(responses: &'a Responses, opts: &'a AggregateOptions) -> Result
     Ok(CellPass {
         model,
         level: opts.level,
+        bounds: inst.bounds(inst.root()).expect("root scale"),
         meta,
         pilot,
         arms,
@@ -253,7 +255,7 @@ fn cell_estimates(
                 pilot: pass.pilot[u],
                 period: responses.periods()[c % n_periods],
                 n: t.n,
-                sipas: Estimate::new(s.root, var(i), level),
+                sipas: Estimate::new_in(s.root, var(i), level, pass.bounds),
                 groups: s.groups.clone(),
                 items,
             }
@@ -290,7 +292,7 @@ pub(super) fn point_indices(responses: &Responses, opts: &AggregateOptions) -> R
 /// [`aggregate`], with or without its variance pass.
 fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Result<Indices> {
     let inst = responses.instrument();
-    let n_items = inst.items().len();
+    let n_items = inst.tests().len();
     let reported = inst.reported_groups();
     let pass = cell_pass(responses, opts)?;
     let CellPass {
@@ -373,7 +375,12 @@ fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Re
                 period,
                 group: arm,
                 n: gp_totals[d].n,
-                sipas: Estimate::new(gp_solved[d].root, with_ses.then_some(gp_var[d]), opts.level),
+                sipas: Estimate::new_in(
+                    gp_solved[d].root,
+                    with_ses.then_some(gp_var[d]),
+                    opts.level,
+                    pass.bounds,
+                ),
                 groups: gp_solved[d].groups.clone(),
             });
         }
@@ -387,6 +394,7 @@ fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Re
             totals: &quad_totals,
             solved: &quad_solved,
             var: &quad_var,
+            bounds: pass.bounds,
         },
         &used_periods,
         &post,
@@ -410,7 +418,8 @@ fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Re
 
     Ok(Indices {
         instrument_id: inst.id.clone(),
-        item_ids: inst.items().iter().map(|i| i.id.clone()).collect(),
+        root_bounds: inst.bounds(inst.root()).expect("root scale"),
+        item_ids: inst.test_ids().into_iter().map(String::from).collect(),
         group_ids: reported.iter().map(|g| g.id.clone()).collect(),
         cells,
         groups,
@@ -483,6 +492,8 @@ struct Quadrants<'a> {
     totals: &'a [ItemTotals],
     solved: &'a [Solved],
     var: &'a [f64],
+    /// The overall index's scale: its intervals are clipped to it.
+    bounds: (f64, f64),
 }
 
 /// The 2×2 difference-in-differences of the pooled quadrants, or why there
@@ -503,7 +514,7 @@ fn pooled_did(
         if q.totals[d].n == 0 {
             return Err(format!("no {} rows {when} the start", arm.as_str()));
         }
-        let e = Estimate::new(q.solved[d].root, Some(q.var[d]), level);
+        let e = Estimate::new_in(q.solved[d].root, Some(q.var[d]), level, q.bounds);
         if e.value.is_none() {
             return Err(format!(
                 "the {} index {when} the start is undefined (an item has no answer)",
@@ -595,7 +606,7 @@ fn report_of(
         cells_pilot: cells.iter().filter(|c| c.pilot).count(),
         cells_single_response: cells.iter().filter(|c| c.n == 1).count(),
         cells_undefined_sipas: cells.iter().filter(|c| c.sipas.value.is_none()).count(),
-        item_rows: cells.len() * inst.items().len(),
+        item_rows: cells.len() * inst.tests().len(),
         group_rows,
         pilot_start: start.to_string(),
         did_pre_periods: used_periods

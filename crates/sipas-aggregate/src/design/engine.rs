@@ -1204,7 +1204,7 @@ fn estimate_pass(
                     });
                 }
             } else {
-                let ci = crate::indices::Estimate::with_se(value, se, opts.level);
+                let ci = crate::indices::Estimate::with_se_in(value, se, opts.level, ind.bounds);
                 rows.push(EstimateRow {
                     lo: ci.lo,
                     hi: ci.hi,

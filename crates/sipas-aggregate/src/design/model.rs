@@ -21,7 +21,12 @@ use crate::responses::Responses;
 pub(crate) struct Indicator {
     pub(crate) id: String,
     pub(crate) kind: IndicatorKind,
+    /// Its value = `constant` + Σ c · share over these (test, c) pairs.
     pub(crate) coefs: Vec<(usize, f64)>,
+    /// The constant of a group on its scale (0 for SIPAS and for items).
+    pub(crate) constant: f64,
+    /// The lowest and highest value of its scale (0, 100 for SIPAS and items).
+    pub(crate) bounds: (f64, f64),
 }
 
 /// The indicators of an instrument, in the order of `estimates.csv`: the
@@ -39,6 +44,8 @@ pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
         id: inst.root().to_string(),
         kind: IndicatorKind::Index,
         coefs: sparse(inst.coefficients(inst.root()).expect("root coefficients")),
+        constant: inst.constant(inst.root()).expect("root constant"),
+        bounds: inst.bounds(inst.root()).expect("root scale"),
     }];
     for (want, kind) in [
         (GroupKind::Part, IndicatorKind::Part),
@@ -50,15 +57,20 @@ pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
                     id: g.id.clone(),
                     kind,
                     coefs: sparse(inst.coefficients(&g.id).expect("group coefficients")),
+                    constant: inst.constant(&g.id).expect("group constant"),
+                    bounds: g.scale.bounds(),
                 });
             }
         }
     }
-    for (jj, it) in inst.items().iter().enumerate() {
+    // The item rows: one per test (the item's share when it has one).
+    for (k, id) in inst.test_ids().into_iter().enumerate() {
         ind.push(Indicator {
-            id: it.id.clone(),
+            id: id.to_string(),
             kind: IndicatorKind::Item,
-            coefs: vec![(jj, 100.0)],
+            coefs: vec![(k, 100.0)],
+            constant: 0.0,
+            bounds: (0.0, 100.0),
         });
     }
     ind
@@ -83,7 +95,7 @@ pub(super) struct Model {
 impl Model {
     pub(super) fn new(responses: &Responses) -> Self {
         let inst = responses.instrument();
-        let j = inst.items().len();
+        let j = inst.tests().len();
         let ind = indicators(inst);
         let mut terms = Vec::new();
         let mut term_start = vec![0];
@@ -103,7 +115,7 @@ impl Model {
 
     /// Value of indicator `i` from item totals into `out[0]`; `NaN` when undefined.
     pub(super) fn values_of(&self, i: usize, x: &[f64], y: &[f64], out: &mut [f64; 1]) {
-        let mut v = 0.0;
+        let mut v = self.ind[i].constant;
         for &(j, c) in &self.ind[i].coefs {
             if x[j] <= 0.0 {
                 v = f64::NAN;
@@ -117,7 +129,7 @@ impl Model {
     /// Value of every indicator from item totals; `NaN` when undefined.
     pub(super) fn values(&self, x: &[f64], y: &[f64], out: &mut [f64]) {
         for (o, ind) in out.iter_mut().zip(&self.ind) {
-            let mut v = 0.0;
+            let mut v = ind.constant;
             for &(j, c) in &ind.coefs {
                 if x[j] <= 0.0 {
                     v = f64::NAN;

@@ -16,7 +16,8 @@ pub struct ResponsesBuilder {
 
 impl ResponsesBuilder {
     /// Appends one response; `answers` has one entry per item, in instrument
-    /// order, `None` = missing.
+    /// order, `None` = missing (a code that is not valid for its item is an
+    /// error).
     pub fn push(
         &mut self,
         unit_code: &str,
@@ -45,14 +46,11 @@ impl ResponsesBuilder {
                 format!("{} answers for {} items", answers.len(), items.len()),
             ));
         }
-        for (a, item) in answers.iter().zip(items) {
+        for (j, (a, item)) in answers.iter().zip(items).enumerate() {
             if let Some(code) = *a
-                && !self.instrument.scale.is_valid(code)
+                && !item.is_valid(code)
             {
-                return Err(bad(
-                    &item.id,
-                    format!("answer code {code} is outside the scale"),
-                ));
+                return Err(bad(&item.id, self.instrument.invalid_answer(j, code)));
             }
         }
         for (v, c) in [
@@ -68,15 +66,15 @@ impl ResponsesBuilder {
         self.periods.push(period);
         self.channels.push(channel);
         self.weights.push(weight);
-        let words = mask_words(items.len());
+        let words = mask_words(self.instrument.tests().len());
         let start = self.states.len();
         self.states.resize(start + 2 * words, 0);
         let (answered, satisfied) = self.states[start..].split_at_mut(words);
-        for (j, a) in answers.iter().enumerate() {
-            if let Some(code) = *a {
-                let scale = &self.instrument.scale;
-                answered[j / 64] |= 1 << (j % 64);
-                satisfied[j / 64] |= u64::from(scale.is_satisfied(code)) << (j % 64);
+        // Bit k: test k's item answered, and the answer passing test k.
+        for (k, t) in self.instrument.tests().iter().enumerate() {
+            if let Some(code) = answers[t.item] {
+                answered[k / 64] |= 1 << (k % 64);
+                satisfied[k / 64] |= u64::from(t.test.passes(code)) << (k % 64);
             }
         }
         Ok(self)

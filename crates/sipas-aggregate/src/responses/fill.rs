@@ -15,7 +15,8 @@ pub(super) struct Table {
     pub(super) states: Vec<u64>,
     /// Per design column: dictionary indices (text) or numbers.
     pub(super) design: Vec<DesignBuf>,
-    pub(super) codes: Codes,
+    /// Per test: its codes.
+    pub(super) codes: Arc<[Codes]>,
     pub(super) words: usize,
 }
 
@@ -35,7 +36,7 @@ pub(super) struct Slot<'a> {
     pub(super) weights: &'a mut [f64],
     pub(super) states: &'a mut [u64],
     pub(super) design: Vec<DesignSlot<'a>>,
-    pub(super) codes: Codes,
+    pub(super) codes: Arc<[Codes]>,
     pub(super) words: usize,
 }
 
@@ -69,9 +70,8 @@ pub(super) fn split<'a, T>(mut v: &'a mut [T], lens: &[usize], stride: usize) ->
 impl Table {
     /// A table of `rows` rows for `plan` (zeroed; weights 1 when the table has none).
     pub(super) fn new(plan: &Plan, rows: usize) -> Self {
-        let scale = &plan.instrument.scale;
-        let codes = Codes::new(scale);
-        let words = mask_words(plan.instrument.items().len());
+        let codes = Codes::of(&plan.instrument).into();
+        let words = mask_words(plan.instrument.tests().len());
         Table {
             units: vec![0; rows],
             periods: vec![0; rows],
@@ -113,7 +113,7 @@ impl Table {
                     .into_iter(),
             })
             .collect();
-        let (codes, words) = (self.codes, self.words);
+        let words = self.words;
         split(&mut self.units, lens, 1)
             .into_iter()
             .zip(split(&mut self.periods, lens, 1))
@@ -130,7 +130,7 @@ impl Table {
                     .iter_mut()
                     .map(|d| d.next().expect("one part per chunk"))
                     .collect(),
-                codes,
+                codes: Arc::clone(&self.codes),
                 words,
             })
             .collect()
@@ -297,7 +297,16 @@ pub(super) fn fill(
         codes,
         words,
     } = slot;
-    let item_cas: Vec<&UInt8Chunked> = items.iter().map(AsRef::as_ref).collect();
+    // One column per test: an item with several tests repeats its column.
+    let item_cas: Vec<&UInt8Chunked> = if items.is_empty() {
+        Vec::new()
+    } else {
+        plan.instrument
+            .tests()
+            .iter()
+            .map(|t| items[t.item].as_ref())
+            .collect()
+    };
     let missing = |column: &'static str| {
         move |i: usize| value_err(origin, first_row + i + 1, column, "missing value".into())
     };
@@ -337,30 +346,27 @@ pub(super) fn fill(
                 .expect("mask column checked by the plan")
         });
         encode()?;
-        copy_masks(states, ca, cs, plan.instrument.items().len())
+        copy_masks(states, ca, cs, plan.instrument.tests().len())
             .map_err(|(i, c, m)| value_err(origin, first_row + i + 1, &names[c], m))?;
         return fill_design(plan, origin, first_row, design, design_cols, local);
     }
     let (bad_answer, text) = if par {
         rayon::join(
-            || pack_states(states, words, &item_cas, codes, true),
+            || pack_states(states, words, &item_cas, &codes, true),
             encode,
         )
     } else {
         let text = encode();
-        (pack_states(states, words, &item_cas, codes, false), text)
+        (pack_states(states, words, &item_cas, &codes, false), text)
     };
     text?;
-    if let Some((row, j, code)) = bad_answer {
-        let scale = &plan.instrument.scale;
+    if let Some((row, k, code)) = bad_answer {
+        let j = plan.instrument.tests()[k].item;
         return Err(value_err(
             origin,
             first_row + row + 1,
             &plan.instrument.items()[j].id,
-            format!(
-                "answer code {code} is outside the scale {}–{}",
-                scale.min, scale.max
-            ),
+            plan.instrument.invalid_answer(j, code),
         ));
     }
     debug_assert_eq!(units.len(), n);
@@ -368,9 +374,9 @@ pub(super) fn fill(
 }
 
 /// Copies the answered / satisfied mask columns clean wrote (one word per
-/// row each: at most 64 items) into the row masks `states`, checking that
-/// no value is missing, no bit lies beyond the `n_items` items and every
-/// satisfied item is answered; otherwise the row index, the column (0
+/// row each: at most 64 tests) into the row masks `states`, checking that
+/// no value is missing, no bit lies beyond the `n_items` tests and every
+/// passed test is answered; otherwise the row index, the column (0
 /// answered, 1 satisfied) and the reason.
 fn copy_masks(
     states: &mut [u64],

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -124,7 +124,7 @@ impl Responses {
         weights: Vec<f64>,
         states: Vec<u64>,
     ) -> Result<Self> {
-        let words = mask_words(instrument.items().len());
+        let words = mask_words(instrument.tests().len());
         debug_assert_eq!(states.len(), 2 * words * weights.len());
         // Units: sorted by code.
         let (unit_values, unit_idx) = units.sorted_by(|v| Ok(v.clone()))?;

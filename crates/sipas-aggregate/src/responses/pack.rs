@@ -4,25 +4,77 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// The answer codes of a scale as byte ranges: valid `lo ..= lo + span`,
-/// satisfied `sat_lo ..= sat_lo + sat_span` (none when `sat_lo` is `None`).
+/// A set of answer codes: a range `lo ..= lo + span` (compared 16 bytes at
+/// a time), any other set (looked up), or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Bits {
+    Range { lo: u8, span: u8 },
+    Set([u64; 4]),
+    Empty,
+}
+
+impl Bits {
+    /// The codes `0..=255` for which `keep` holds.
+    pub(super) fn of(keep: impl Fn(u8) -> bool) -> Self {
+        let mut set = [0u64; 4];
+        for c in 0..=255u8 {
+            if keep(c) {
+                set[usize::from(c >> 6)] |= 1 << (c & 63);
+            }
+        }
+        let n: u32 = set.iter().map(|w| w.count_ones()).sum();
+        let Some(lo) = (0..=255u8).find(|&c| keep(c)) else {
+            return Bits::Empty;
+        };
+        let hi = (0..=255u8).rev().find(|&c| keep(c)).expect("lo exists");
+        if u32::from(hi - lo) + 1 == n {
+            Bits::Range { lo, span: hi - lo }
+        } else {
+            Bits::Set(set)
+        }
+    }
+
+    /// Bit `i` set where `v[i]` is in the set (`v` at most 64 codes).
+    #[inline]
+    pub(super) fn bits(&self, v: &[u8]) -> u64 {
+        match *self {
+            Bits::Range { lo, span } => match <&[u8; 64]>::try_from(v) {
+                Ok(v64) => range_bits64(v64, lo, span),
+                Err(_) => range_bits(v, lo, span),
+            },
+            Bits::Set(set) => {
+                let mut m = 0u64;
+                for (i, &x) in v.iter().enumerate() {
+                    m |= (set[usize::from(x >> 6)] >> (x & 63) & 1) << i;
+                }
+                m
+            }
+            Bits::Empty => 0,
+        }
+    }
+}
+
+/// The codes of one test ([`sipas_core::Instrument::tests`]) as bit sets:
+/// valid answers of its item, and answers that pass it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Codes {
-    pub(super) lo: u8,
-    pub(super) span: u8,
-    pub(super) sat_lo: Option<u8>,
-    pub(super) sat_span: u8,
+    pub(super) valid: Bits,
+    pub(super) pass: Bits,
 }
 
 impl Codes {
-    pub(super) fn new(scale: &sipas_core::Scale) -> Self {
-        let sat_lo = scale.satisfied_min.max(scale.min);
-        Codes {
-            lo: scale.min,
-            span: scale.max.saturating_sub(scale.min),
-            sat_lo: (sat_lo <= scale.max && scale.min <= scale.max).then_some(sat_lo),
-            sat_span: scale.max.saturating_sub(sat_lo),
-        }
+    /// One per test of `inst`, in test order.
+    pub(super) fn of(inst: &Instrument) -> Vec<Self> {
+        inst.tests()
+            .iter()
+            .map(|t| {
+                let item = &inst.items()[t.item];
+                Codes {
+                    valid: Bits::of(|c| item.is_valid(c)),
+                    pass: Bits::of(|c| item.is_valid(c) && t.test.passes(c)),
+                }
+            })
+            .collect()
     }
 }
 
@@ -87,20 +139,22 @@ pub(crate) fn transpose64(m: &mut [u64; 64]) {
     }
 }
 
-/// Packs the UInt8 item columns (one array each, same length) into the
-/// zeroed row masks `out` (`2 * words` words a row, see
-/// [`Responses::states`]); null = missing. Sixty-four rows at a time, each
-/// item's codes become one word of answered and one of satisfied bits (a
-/// bit per row), and the 64 × 64 bit matrices are transposed into the rows'
-/// masks. Returns the first (row, item, code) whose code is off the scale,
-/// in row then item order. `par`: blocks on all cores.
+/// Packs the UInt8 item columns, one per test (an item with several tests
+/// repeats its column; same lengths), into the zeroed row masks `out`
+/// (`2 * words` words a row, see [`Responses::states`]); null = missing.
+/// Sixty-four rows at a time, each test's codes become one word of answered
+/// and one of passed ("satisfied") bits (a bit per row), and the 64 × 64 bit
+/// matrices are transposed into the rows' masks. Returns the first (row,
+/// test, code) whose code is not valid for the test's item, in row then
+/// test order. `par`: blocks on all cores.
 pub(super) fn pack_states(
     out: &mut [u64],
     words: usize,
     cols: &[&UInt8Chunked],
-    codes: Codes,
+    codes: &[Codes],
     par: bool,
 ) -> Option<(usize, usize, u8)> {
+    debug_assert_eq!(cols.len(), codes.len());
     let stride = 2 * words;
     // Per item: its values and, when it has nulls, its validity.
     let arrays: Vec<_> = cols
@@ -130,6 +184,7 @@ pub(super) fn pack_states(
                     sm[g].fill(0);
                 }
                 for (jj, &(arr, validity)) in items.iter().enumerate() {
+                    let code = codes[wi * 64 + jj];
                     let values = &arr.values()[start + g0..start + g0 + span];
                     for (g, v) in values.chunks(64).enumerate() {
                         let at = start + g0 + 64 * g;
@@ -145,20 +200,7 @@ pub(super) fn pack_states(
                                 bitmap_word(bytes, offset + at) & live
                             }
                         };
-                        let (valid, sat) = match <&[u8; 64]>::try_from(v) {
-                            Ok(v64) => (
-                                range_bits64(v64, codes.lo, codes.span),
-                                codes
-                                    .sat_lo
-                                    .map_or(0, |lo| range_bits64(v64, lo, codes.sat_span)),
-                            ),
-                            Err(_) => (
-                                range_bits(v, codes.lo, codes.span),
-                                codes
-                                    .sat_lo
-                                    .map_or(0, |lo| range_bits(v, lo, codes.sat_span)),
-                            ),
-                        };
+                        let (valid, sat) = (code.valid.bits(v), code.pass.bits(v));
                         am[g][jj] = valid & present;
                         sm[g][jj] = sat & present;
                         let bad = !valid & present;

@@ -5,6 +5,7 @@ mod channels;
 mod common;
 mod design;
 mod design_fixture;
+mod index;
 mod level;
 mod merge;
 mod rollout;

@@ -464,6 +464,32 @@ fn custom_sipas_sql(out: &Path) -> Case {
     design_fixture(out)
 }
 
+/// The index fixture (fixtures/reference/index: every item type, weighted
+/// parts, groups on 1–10): constants, ladders of shares and each group's
+/// interval bounds in SQL.
+fn index_case(dir: &Path) -> Case {
+    let csv = dir.join("index.csv");
+    std::fs::copy(crate::index::dir().join("responses.csv"), &csv).unwrap();
+    Case {
+        name: "index",
+        responses: crate::index::responses(),
+        csv,
+        outputs: &ALL,
+        opts: crate::index::options(),
+        designs: vec![
+            ("default", DesignSpec::default()),
+            (
+                "clustered",
+                DesignSpec {
+                    strata: Strata::Column("district_code".into()),
+                    cluster: Some("village".into()),
+                    ..DesignSpec::default()
+                },
+            ),
+        ],
+    }
+}
+
 #[test]
 fn duckdb_equals_sipas_for_every_design_and_instrument() {
     if !available(&Engine::DuckDb) {
@@ -472,6 +498,7 @@ fn duckdb_equals_sipas_for_every_design_and_instrument() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         custom_sipas_sql(dir.path()),
+        index_case(dir.path()),
         bundled_case(dir.path(), "sipas-2017"),
         bundled_case(dir.path(), "sipas-2023"),
     ];
@@ -500,10 +527,12 @@ fn spark_equals_sipas_for_every_design_and_instrument() {
     let mut b23 = bundled_case(dir.path(), "sipas-2023");
     b23.designs.retain(|(n, _)| *n == "district_clustered");
     b23.outputs = &["unit_period", "groups"];
+    let mut index = index_case(dir.path());
+    index.designs.truncate(1);
     let n = run_cases(
         &engine,
         Dialect::Spark,
-        &[custom, average, b17, b23],
+        &[custom, average, b17, b23, index],
         dir.path(),
     );
     eprintln!("Spark: {n} numbers equal sipas' to 1e-9");

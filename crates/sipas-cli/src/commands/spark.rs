@@ -312,6 +312,7 @@ pub(crate) fn run(
     };
     let indices = Indices {
         instrument_id: instrument.id.clone(),
+        root_bounds: instrument.bounds(instrument.root()).expect("root scale"),
         item_ids: Vec::new(),
         group_ids,
         cells,

@@ -1,0 +1,180 @@
+//! An index that is not SIPAS-shaped (fixtures/reference/index: yes/no,
+//! choice, Likert-mean, numeric-down and Likert-share items; weighted parts;
+//! an index and parts on 1–10, elements on 0–100) against R `survey`
+//! (reference.R → reference.csv, svycontrast over domain totals): every
+//! group and every share, value and linearized SE, in every unit and
+//! pilot/baseline domain under the default and a clustered design; and the
+//! default engine's unit × period table, which must give the same numbers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use sipas_aggregate::design::{CiMethod, DomainType};
+use sipas_aggregate::{AggregateOptions, DesignSpec, Responses, Strata, estimate_domains};
+use sipas_core::Instrument;
+
+use crate::common::{Key, keyed_rows, num, row_key};
+
+pub(crate) fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/reference/index")
+}
+
+fn instrument() -> Instrument {
+    Instrument::from_path(&dir().join("instrument.toml")).unwrap()
+}
+
+/// The fixture's rows, with their village and district columns.
+pub(crate) fn responses() -> Responses {
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let inst = instrument();
+    let items: Vec<usize> = inst.item_ids().into_iter().map(col).collect();
+    let (u, p, w) = (col("unit_code"), col("period"), col("weight"));
+    let (v, dc) = (col("village"), col("district_code"));
+    let mut b = Responses::builder(inst);
+    let (mut village, mut district) = (Vec::new(), Vec::new());
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
+        b.push(f[u], f[p], "survey", f[w].parse().unwrap(), &answers)
+            .unwrap();
+        village.push(f[v]);
+        district.push(f[dc]);
+    }
+    b.build()
+        .unwrap()
+        .with_text_column("village", &village)
+        .unwrap()
+        .with_text_column("district_code", &district)
+        .unwrap()
+}
+
+pub(crate) fn options() -> AggregateOptions {
+    let mut o = AggregateOptions::bundled();
+    o.pilots = sipas_core::PilotSet::new(
+        "test",
+        "2024Q1".parse().unwrap(),
+        ["05443".to_string(), "05695".to_string()].into(),
+    );
+    o
+}
+
+fn reference() -> HashMap<Key, (f64, f64)> {
+    keyed_rows(&dir().join("reference.csv"))
+        .into_iter()
+        .map(|(k, f)| (k, (num(&f[5]), num(&f[6]))))
+        .collect()
+}
+
+/// The groups of the fixture's instrument.
+const GROUPS: [&str; 6] = ["dim", "know", "take_part", "heard", "meet", "say"];
+
+fn close(a: f64, b: f64, tol: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= tol * b.abs().max(1.0),
+        "{what}: sipas {a} vs R {b}"
+    );
+}
+
+#[test]
+fn the_instrument_compiles_to_fourteen_shares() {
+    let inst = instrument();
+    assert!(!inst.is_sipas_shaped());
+    assert_eq!(
+        inst.test_ids(),
+        [
+            "y1", "c1", "l1_ge2", "l1_ge3", "l1_ge4", "l1_ge5", "y2", "n1_ge1", "n1_ge2", "n1_ge3",
+            "n1_ge4", "n1_ge5", "n1_ge6", "l2"
+        ]
+    );
+    // dim on 1–10 = 1 + 9·(2·heard + take_part)/3: the constant is 1 plus
+    // 9 × (2/3 × 0 + 1/3 × (meet's n1 constant 1/4)/2) = 1 + 9/24.
+    assert!((inst.constant("dim").unwrap() - (1.0 + 9.0 / 24.0)).abs() < 1e-15);
+    assert_eq!(inst.constant("heard"), Some(0.0));
+    assert!((inst.constant("meet").unwrap() - 25.0).abs() < 1e-12);
+}
+
+#[test]
+fn every_group_and_share_matches_r_under_two_designs() {
+    let r = responses();
+    let refs = reference();
+    let designs = [
+        ("default", DesignSpec::default()),
+        (
+            "clustered",
+            DesignSpec {
+                strata: Strata::Column("district_code".into()),
+                cluster: Some("village".into()),
+                ..DesignSpec::default()
+            },
+        ),
+    ];
+    let tests = instrument().test_ids().len();
+    for (name, spec) in designs {
+        let est = estimate_domains(&r, &options(), &spec).unwrap();
+        let mut compared = 0;
+        for row in &est.rows {
+            if !matches!(row.domain_type, DomainType::Unit | DomainType::Group)
+                || row.ci_method == CiMethod::Wilson
+            {
+                continue;
+            }
+            let key = row_key(name, row);
+            let Some(&(value, se)) = refs.get(&key) else {
+                // R lists the shares of unit domains only.
+                assert!(
+                    row.domain_type == DomainType::Group
+                        && !GROUPS.contains(&row.indicator.as_str()),
+                    "no R row for {key:?}"
+                );
+                continue;
+            };
+            close(row.value.unwrap(), value, 1e-9, &format!("{key:?} value"));
+            close(row.se.unwrap(), se, 1e-9, &format!("{key:?} se"));
+            // Intervals stay on each group's scale.
+            if ["dim", "know", "take_part"].contains(&row.indicator.as_str()) {
+                assert!(row.lo.unwrap() >= 1.0 && row.hi.unwrap() <= 10.0, "{key:?}");
+            }
+            compared += 1;
+        }
+        // 8 units × 2 periods × (6 groups + 14 shares) + 2 arms × 2 periods × 6.
+        assert_eq!(
+            compared,
+            16 * (GROUPS.len() + tests) + 4 * GROUPS.len(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_unit_period_table_gives_the_same_numbers() {
+    let r = responses();
+    let refs = reference();
+    let inst = instrument();
+    let idx = sipas_aggregate::aggregate(&r, &options()).unwrap();
+    assert_eq!(idx.root_bounds, (1.0, 10.0));
+    assert_eq!(idx.item_ids, inst.test_ids());
+    assert_eq!(idx.cells.len(), 16);
+    for c in &idx.cells {
+        let key = |ind: &str| {
+            (
+                "default".to_string(),
+                "unit".to_string(),
+                c.unit_code.clone(),
+                c.period.to_string(),
+                ind.to_string(),
+            )
+        };
+        let (value, se) = refs[&key("dim")];
+        close(c.sipas.value.unwrap(), value, 1e-9, "dim value");
+        close(c.sipas.se.unwrap(), se, 1e-9, "dim se");
+        for (g, v) in idx.group_ids.iter().zip(&c.groups) {
+            close(v.unwrap(), refs[&key(g)].0, 1e-9, g);
+        }
+        for (t, s) in idx.item_ids.iter().zip(&c.items) {
+            close(s.share.unwrap(), refs[&key(t)].0, 1e-9, t);
+        }
+    }
+}
