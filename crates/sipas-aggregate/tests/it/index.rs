@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sipas_aggregate::design::{CiMethod, DomainType};
-use sipas_aggregate::{AggregateOptions, DesignSpec, Responses, Strata, estimate_domains};
+use sipas_aggregate::{
+    AggregateOptions, DesignSpec, Responses, Strata, VarianceMethod, estimate_domains,
+};
 use sipas_core::Instrument;
 
 use crate::common::{Key, keyed_rows, num, row_key};
@@ -96,23 +98,36 @@ fn the_instrument_compiles_to_fourteen_shares() {
     assert!((inst.constant("meet").unwrap() - 25.0).abs() < 1e-12);
 }
 
-#[test]
-fn every_group_and_share_matches_r_under_two_designs() {
-    let r = responses();
-    let refs = reference();
-    let designs = [
+fn clustered() -> DesignSpec {
+    DesignSpec {
+        strata: Strata::Column("district_code".into()),
+        cluster: Some("village".into()),
+        ..DesignSpec::default()
+    }
+}
+
+/// The designs of R's reference rows: linearized (default, clustered) and
+/// the clustered design's JKn replicates.
+fn designs() -> [(&'static str, DesignSpec); 3] {
+    [
         ("default", DesignSpec::default()),
+        ("clustered", clustered()),
         (
-            "clustered",
+            "jkn",
             DesignSpec {
-                strata: Strata::Column("district_code".into()),
-                cluster: Some("village".into()),
-                ..DesignSpec::default()
+                variance: VarianceMethod::Jackknife,
+                ..clustered()
             },
         ),
-    ];
+    ]
+}
+
+#[test]
+fn every_group_and_share_matches_r_under_three_designs() {
+    let r = responses();
+    let refs = reference();
     let tests = instrument().test_ids().len();
-    for (name, spec) in designs {
+    for (name, spec) in designs() {
         let est = estimate_domains(&r, &options(), &spec).unwrap();
         let mut compared = 0;
         for row in &est.rows {
@@ -145,6 +160,38 @@ fn every_group_and_share_matches_r_under_two_designs() {
             16 * (GROUPS.len() + tests) + 4 * GROUPS.len(),
             "{name}"
         );
+    }
+}
+
+#[test]
+fn the_2x2_did_of_the_index_equals_svycontrast_over_svyby_with_covmat() {
+    let r = responses();
+    let refs = reference();
+    for (name, spec) in &designs()[..2] {
+        let est = estimate_domains(&r, &options(), spec).unwrap();
+        let did = est.did.as_ref().expect("all four quadrants have rows");
+        let key = |q: &str| {
+            (
+                name.to_string(),
+                "did".to_string(),
+                q.to_string(),
+                String::new(),
+                "dim".to_string(),
+            )
+        };
+        for (q, quadrant) in sipas_aggregate::design::QUADRANTS.iter().enumerate() {
+            let (value, se) = refs[&key(quadrant)];
+            close(did.values[q], value, 1e-9, &format!("{name} {quadrant}"));
+            close(
+                did.quadrant_se(q),
+                se,
+                1e-9,
+                &format!("{name} {quadrant} se"),
+            );
+        }
+        let (value, se) = refs[&key("contrast")];
+        close(did.estimate, value, 1e-9, &format!("{name} contrast"));
+        close(did.se, se, 1e-9, &format!("{name} contrast se"));
     }
 }
 
