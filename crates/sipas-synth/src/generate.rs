@@ -26,7 +26,7 @@ pub(crate) struct RawChunk {
     pub(crate) seq: Vec<u64>,
     pub(crate) day: Vec<u16>,
     pub(crate) weight: Vec<f64>,
-    /// Row-major answers, `n_items` per row; 0 = missing.
+    /// Row-major answers, `n_items` per row; [`MISSING`] = missing.
     pub(crate) answers: Vec<u8>,
     pub(crate) missing: u64,
     /// Per row, its response styles (empty when styles are off).
@@ -40,6 +40,58 @@ impl RawChunk {
 }
 
 /// Draws rows `rows` (global indices, clamped to N).
+/// A missing answer in [`RawChunk::answers`] (never a valid code).
+pub(crate) const MISSING: u8 = u8::MAX;
+
+/// How an item's latent value `l` becomes its code (see [`Model::test_share`]
+/// for the shares this gives).
+enum Coder {
+    /// `code_min + #{κ < l}`; an acquiescent respondent's code.
+    Likert,
+    /// `yes` when `l > κ_sat` or the respondent is acquiescent, else `no`.
+    YesNo { yes: u8, no: u8 },
+    /// A code of `good` (its `share_in`) when `l > κ_sat`, else of `other`,
+    /// uniformly (one more uniform from the respondent's stream).
+    Choice { good: Vec<u8>, other: Vec<u8> },
+    /// `lo + #{cuts < l}`, or `hi − …` when lower is better.
+    Numeric {
+        lo: u8,
+        hi: u8,
+        down: bool,
+        cuts: Vec<f64>,
+    },
+}
+
+fn coders(model: &Model) -> Vec<Coder> {
+    use sipas_core::index::{Direction, ItemType};
+    model
+        .instrument
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(j, item)| {
+            let v = &item.rule.valid;
+            match item.rule.kind {
+                ItemType::Likert => Coder::Likert,
+                ItemType::YesNo => Coder::YesNo {
+                    yes: item.coding.yes.expect("a yes/no item has a yes code"),
+                    no: item.coding.no.expect("a yes/no item has a no code"),
+                },
+                ItemType::Choice => {
+                    let (good, other) = crate::model::choice_codes(item);
+                    Coder::Choice { good, other }
+                }
+                ItemType::Numeric => Coder::Numeric {
+                    lo: v[0],
+                    hi: v[v.len() - 1],
+                    down: item.coding.direction == Direction::Down,
+                    cuts: model.numeric_cuts(j),
+                },
+            }
+        })
+        .collect()
+}
+
 pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
     let end = rows.end.min(model.n_rows());
     let start = rows.start.min(end);
@@ -60,6 +112,8 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
     if n == 0 {
         return out;
     }
+    let coders = coders(model);
+    let kappa_sat = cfg.thresholds[model.sat_threshold];
     let (mut cell, mut seq) = model.locate(start);
     let mut in_cell = model.cell_count(cell);
     let mut eta0 = vec![0.0; n_items];
@@ -108,19 +162,45 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
                 ..styles::Respondent::default()
             }
         };
-        for &e in &eta0 {
+        for (&e, coder) in eta0.iter().zip(&coders) {
             let u_missing = rng.uniform();
             let u_answer = rng.open01();
             if u_missing < st.missing_rate {
-                out.answers.push(0);
+                out.answers.push(MISSING);
                 out.missing += 1;
-            } else if let Some(code) = st.acquiescent {
-                out.answers.push(code);
-            } else {
-                let l = (u_answer / (1.0 - u_answer)).ln() + e + b + st.effect;
-                let above = cfg.thresholds.iter().filter(|&&k| k < l).count() as u8;
-                out.answers.push(model.code_min + above);
+                continue;
             }
+            let l = (u_answer / (1.0 - u_answer)).ln() + e + b + st.effect;
+            let code = match coder {
+                Coder::Likert => match st.acquiescent {
+                    Some(code) => code,
+                    None => {
+                        let above = cfg.thresholds.iter().filter(|&&k| k < l).count() as u8;
+                        model.code_min + above
+                    }
+                },
+                Coder::YesNo { yes, no } => {
+                    if st.acquiescent.is_some() || l > kappa_sat {
+                        *yes
+                    } else {
+                        *no
+                    }
+                }
+                Coder::Choice { good, other } => {
+                    let pool = if l > kappa_sat || other.is_empty() {
+                        good
+                    } else {
+                        other
+                    };
+                    let i = ((rng.uniform() * pool.len() as f64) as usize).min(pool.len() - 1);
+                    pool[i]
+                }
+                Coder::Numeric { lo, hi, down, cuts } => {
+                    let above = cuts.iter().filter(|&&k| k < l).count() as u8;
+                    if *down { hi - above } else { lo + above }
+                }
+            };
+            out.answers.push(code);
         }
         out.cell.push(cell as u32);
         out.seq.push(seq);
@@ -204,7 +284,7 @@ fn channel<'a>(model: &'a Model, chunk: &RawChunk, i: usize) -> &'a str {
     }
 }
 
-/// The answer of a written row to item `j` (0 = missing).
+/// The answer of a written row to item `j` ([`MISSING`] = missing).
 fn answer(chunk: &RawChunk, n_items: usize, i: usize, v: Version, j: usize) -> u8 {
     if v == Version::Draft
         && let Some((item, code, _)) = chunk.styles[i].draft
@@ -252,8 +332,10 @@ pub(crate) fn to_csv(model: &Model, chunk: &RawChunk, buf: &mut Vec<u8>) {
         for j in 0..n_items {
             let a = answer(chunk, n_items, i, v, j);
             buf.push(b',');
-            if a != 0 {
+            if a < 10 {
                 buf.push(b'0' + a);
+            } else if a != MISSING {
+                write!(buf, "{a}").expect("writing to a Vec cannot fail");
             }
         }
         buf.push(b'\n');
@@ -329,7 +411,7 @@ pub(crate) fn to_frame(model: &Model, chunk: &RawChunk) -> Result<DataFrame> {
             id.into(),
             rows.iter().map(|&(i, v)| {
                 let a = answer(chunk, n_items, i, v, j);
-                (a != 0).then_some(a)
+                (a != MISSING).then_some(a)
             }),
         );
         columns.push(col.into_column());

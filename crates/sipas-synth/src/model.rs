@@ -2,7 +2,8 @@
 //! predictor, how responses are spread over cells, and the exact truth.
 
 use rayon::prelude::*;
-use sipas_core::{Granularity, Instrument, Period};
+use sipas_core::index::{Direction, ItemType, Test};
+use sipas_core::{Granularity, Instrument, Item, Period};
 
 use crate::config::SynthConfig;
 use crate::quad::LogisticNormal;
@@ -46,11 +47,12 @@ pub struct TruthRow {
     pub period: Period,
     /// Whether the unit is a pilot unit (in every period, before and after the start).
     pub pilot: bool,
-    /// Overall index (0–100).
+    /// Overall index (0–100 for SIPAS; on the root's scale).
     pub sipas: f64,
-    /// Values of `instrument.reported_groups()`, in that order (0–100).
+    /// Values of `instrument.reported_groups()`, in that order, each on its scale.
     pub groups: Vec<f64>,
-    /// Expected share satisfied of each item, in instrument order (0–1).
+    /// Expected share of each test ([`Instrument::tests`]; for SIPAS: the
+    /// share satisfied of each item, in instrument order), 0–1.
     pub items: Vec<f64>,
 }
 
@@ -101,14 +103,6 @@ impl Model {
         }
         if scale.satisfied_min <= scale.min {
             return bad("the scale's satisfied_min must be above its min".into());
-        }
-        if !instrument.is_sipas_shaped() {
-            return bad(format!(
-                "instrument `{}` has items that are not Likert satisfaction items (yes/no, \
-                 choice, numeric) or other weights and scales; the generator simulates \
-                 SIPAS-shaped instruments only",
-                instrument.id
-            ));
         }
         for (name, v) in [
             ("sigma_unit", cfg.sigma_unit),
@@ -267,6 +261,129 @@ impl Model {
         self.share_at(self.eta0(u, t, j))
     }
 
+    /// The exact expected share of test `k` of the instrument
+    /// ([`Instrument::tests`]) among the answers of unit `u` in period `t`.
+    /// For a SIPAS instrument test `k` is item `k`'s satisfied share,
+    /// [`Model::item_share`].
+    pub fn test_share(&self, u: usize, t: usize, k: usize) -> f64 {
+        let j = self.instrument.tests()[k].item;
+        self.test_share_at(k, self.eta0(u, t, j))
+    }
+
+    /// The κ of the yes/no and choice items and the centre of a numeric
+    /// item's cuts: the Likert threshold of "satisfied".
+    fn kappa_sat(&self) -> f64 {
+        self.cfg.thresholds[self.sat_threshold]
+    }
+
+    /// The cuts of numeric item `j` (`lo..=hi`, m = hi − lo): `κ_sat + i − (m − 1)/2`,
+    /// `i < m`; its code is `lo + #{cuts below the latent value}` (`hi − …` when
+    /// lower is better).
+    pub(crate) fn numeric_cuts(&self, j: usize) -> Vec<f64> {
+        let v = &self.instrument.items()[j].rule.valid;
+        let m = f64::from(v[v.len() - 1] - v[0]);
+        (0..v.len() - 1)
+            .map(|i| self.kappa_sat() + i as f64 - (m - 1.0) / 2.0)
+            .collect()
+    }
+
+    /// The share of latent values above a cut (`x` = η₀ minus the cut) among
+    /// respondents who answer by it, mixed over the modes.
+    fn above(&self, x: f64) -> f64 {
+        if self.cfg.styles.enabled() {
+            crate::styles::answered_share(&self.cfg.styles, x, |x| self.rule.mean(x))
+        } else {
+            self.rule.mean(x)
+        }
+    }
+
+    /// `P(code ≥ c)` of an ordered item `j` (Likert or numeric) at
+    /// predictor `eta0`, acquiescent respondents included (Likert only).
+    fn at_least(&self, j: usize, c: u8, eta0: f64) -> f64 {
+        let item = &self.instrument.items()[j];
+        let v = &item.rule.valid;
+        let (lo, hi) = (v[0], v[v.len() - 1]);
+        if c <= lo {
+            return 1.0;
+        }
+        if c > hi {
+            return 0.0;
+        }
+        let s = usize::from(c - lo);
+        match item.rule.kind {
+            ItemType::Numeric => {
+                let cuts = self.numeric_cuts(j);
+                if item.coding.direction == Direction::Down {
+                    // code ≥ lo + s ⟺ #{cuts below} ≤ m − s ⟺ latent ≤ cut m − s.
+                    1.0 - self.above(eta0 - cuts[cuts.len() - s])
+                } else {
+                    self.above(eta0 - cuts[s - 1])
+                }
+            }
+            _ => {
+                let answered = self.above(eta0 - self.cfg.thresholds[s - 1]);
+                let st = &self.cfg.styles;
+                if !st.enabled() {
+                    return answered;
+                }
+                let scale = &self.instrument.scale;
+                let top = st.acquiescent_top_share;
+                let acq = top * f64::from(u8::from(scale.max >= c))
+                    + (1.0 - top) * f64::from(u8::from(scale.satisfied_min >= c));
+                st.acquiescent_share * acq + (1.0 - st.acquiescent_share) * answered
+            }
+        }
+    }
+
+    /// [`Model::test_share`] at predictor `eta0` of the test's item.
+    fn test_share_at(&self, k: usize, eta0: f64) -> f64 {
+        let test = &self.instrument.tests()[k];
+        let j = test.item;
+        let item = &self.instrument.items()[j];
+        if self.instrument.is_sipas_shaped() {
+            // The same bits as before other item types existed.
+            return self.share_at(eta0);
+        }
+        match (item.rule.kind, &test.test) {
+            (ItemType::Likert | ItemType::Numeric, Test::AtLeast(c)) => self.at_least(j, *c, eta0),
+            (ItemType::Likert | ItemType::Numeric, Test::In(set)) => set
+                .iter()
+                .map(|&c| self.at_least(j, c, eta0) - self.at_least(j, c + 1, eta0))
+                .sum(),
+            (ItemType::YesNo | ItemType::Choice, test) => {
+                // The codes that pass (instruments give these items set tests).
+                let set: Vec<u8> = item
+                    .rule
+                    .valid
+                    .iter()
+                    .copied()
+                    .filter(|&c| test.passes(c))
+                    .collect();
+                let answered = self.above(eta0 - self.kappa_sat());
+                if item.rule.kind == ItemType::YesNo {
+                    let st = &self.cfg.styles;
+                    let yes = if st.enabled() {
+                        st.acquiescent_share + (1.0 - st.acquiescent_share) * answered
+                    } else {
+                        answered
+                    };
+                    let has =
+                        |c: Option<u8>| f64::from(u8::from(c.is_some_and(|c| set.contains(&c))));
+                    return yes * has(item.coding.yes) + (1.0 - yes) * has(item.coding.no);
+                }
+                let (good, other) = choice_codes(item);
+                let frac = |codes: &[u8]| {
+                    codes.iter().filter(|c| set.contains(c)).count() as f64 / codes.len() as f64
+                };
+                if other.is_empty() {
+                    frac(&good)
+                } else {
+                    answered * frac(&good) + (1.0 - answered) * frac(&other)
+                }
+            }
+        }
+    }
+
     /// The expected share satisfied at predictor `eta0`.
     fn share_at(&self, eta0: f64) -> f64 {
         let x = eta0 - self.cfg.thresholds[self.sat_threshold];
@@ -326,21 +443,33 @@ impl Model {
                     .expect("every group has coefficients")
             })
             .collect();
+        let inst = &self.instrument;
+        let root_constant = inst.constant(inst.root()).expect("root constant");
+        let constants: Vec<f64> = inst
+            .reported_groups()
+            .iter()
+            .map(|g| inst.constant(&g.id).expect("group constant"))
+            .collect();
         let n_periods = self.cfg.periods.len();
-        let n_items = self.gamma.len();
+        let n_tests = inst.tests().len();
         (0..self.n_cells())
             .into_par_iter()
             .map(|c| {
                 let (u, t) = (c / n_periods, c % n_periods);
-                let items: Vec<f64> = (0..n_items).map(|j| self.item_share(u, t, j)).collect();
-                let index =
-                    |coef: &[f64]| 100.0 * coef.iter().zip(&items).map(|(a, p)| a * p).sum::<f64>();
+                let items: Vec<f64> = (0..n_tests).map(|k| self.test_share(u, t, k)).collect();
+                let index = |constant: f64, coef: &[f64]| {
+                    constant + 100.0 * coef.iter().zip(&items).map(|(a, p)| a * p).sum::<f64>()
+                };
                 TruthRow {
                     unit_code: self.cfg.units[u].clone(),
                     period: self.cfg.periods[t],
                     pilot: self.pilot[u],
-                    sipas: index(root),
-                    groups: groups.iter().map(|g| index(g)).collect(),
+                    sipas: index(root_constant, root),
+                    groups: groups
+                        .iter()
+                        .zip(&constants)
+                        .map(|(g, &k)| index(k, g))
+                        .collect(),
                     items,
                 }
             })
@@ -410,21 +539,27 @@ impl Model {
             let c = inst
                 .coefficients(&index)
                 .expect("every index has coefficients");
-            debug_assert_eq!(c.len(), self.gamma.len());
-            self.att_truth_of(&index, c, &mut out);
+            let constant = inst.constant(&index).expect("every index has a constant");
+            debug_assert_eq!(c.len(), inst.tests().len());
+            self.att_truth_of(&index, (constant, c), &mut out);
         }
         out
     }
 
-    /// [`Model::att_truth`] of one index with item coefficients `c`, appended to `out`.
-    fn att_truth_of(&self, index: &str, c: &[f64], out: &mut Vec<AttTruth>) {
+    /// [`Model::att_truth`] of one index with its constant and test coefficients `c`,
+    /// appended to `out`.
+    fn att_truth_of(&self, index: &str, (constant, c): (f64, &[f64]), out: &mut Vec<AttTruth>) {
+        let tests = self.instrument.tests();
         let sipas = |u: usize, t: usize, d: f64| {
-            100.0
-                * c.iter()
-                    .enumerate()
-                    .filter(|(_, a)| **a != 0.0)
-                    .map(|(j, a)| a * self.share_at(self.eta0_with(u, t, j, d)))
-                    .sum::<f64>()
+            constant
+                + 100.0
+                    * c.iter()
+                        .enumerate()
+                        .filter(|(_, a)| **a != 0.0)
+                        .map(|(k, a)| {
+                            a * self.test_share_at(k, self.eta0_with(u, t, tests[k].item, d))
+                        })
+                        .sum::<f64>()
         };
         for wave in self.cfg.pilots.waves() {
             let members: Vec<usize> = (0..self.cfg.units.len())
@@ -461,6 +596,15 @@ impl Model {
             }
         }
     }
+}
+
+/// A choice item's codes: those of its `share_in` (drawn when the latent
+/// value is above κ_sat) and the others.
+pub(crate) fn choice_codes(item: &Item) -> (Vec<u8>, Vec<u8>) {
+    item.rule
+        .valid
+        .iter()
+        .partition(|c| item.coding.share_in.contains(c))
 }
 
 fn is_leap(y: i32) -> bool {

@@ -210,7 +210,8 @@ pub(crate) fn respondent(model: &Model, u: usize, t: usize, seq: u64) -> Respond
         let earlier = 1 + ((u_draft * 7_200.0) as u32).min(7_199);
         (
             u16::try_from(item).expect("fewer than 65,536 items"),
-            scale.min,
+            // The item's lowest valid code (the scale's minimum for a Likert item).
+            model.instrument.items()[item].rule.valid[0],
             seconds - earlier,
         )
     });
@@ -229,12 +230,18 @@ pub(crate) fn respondent(model: &Model, u: usize, t: usize, seq: u64) -> Respond
 /// `mean(x)` of a non-acquiescent respondent at `x = η₀ − κ_sat` (plus the
 /// mode effect).
 pub(crate) fn item_share(st: &ResponseStyles, x: f64, mean: impl Fn(f64) -> f64) -> f64 {
-    let answered = if st.modes.is_empty() {
+    st.acquiescent_share + (1.0 - st.acquiescent_share) * answered_share(st, x, mean)
+}
+
+/// The share of respondents who answer by their latent value (not
+/// acquiescently) whose latent value is above a cut: `mean(x)` mixed over the
+/// modes' effects, `x` = η₀ minus the cut.
+pub(crate) fn answered_share(st: &ResponseStyles, x: f64, mean: impl Fn(f64) -> f64) -> f64 {
+    if st.modes.is_empty() {
         mean(x)
     } else {
         st.modes.iter().map(|m| m.share * mean(x + m.effect)).sum()
-    };
-    st.acquiescent_share + (1.0 - st.acquiescent_share) * answered
+    }
 }
 
 /// One written row: which respondent of a chunk, and which version.

@@ -210,8 +210,13 @@ pub(crate) fn run_aggregate(
         // these tables.
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
     };
+    // The instrument's overall index by its name (`SIPAS index`, `Commune PAPI …`).
+    let index_name = responses
+        .instrument()
+        .group(responses.instrument().root())
+        .map_or("the index", |g| g.name_en.as_str());
     say(&format!(
-        "aggregate: difference-in-differences of SIPAS, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
+        "aggregate: difference-in-differences of {index_name}, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
         d.pilot_start, d.estimate, d.se, d.lo, d.hi
     ));
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);

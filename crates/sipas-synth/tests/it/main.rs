@@ -1,6 +1,7 @@
 //! Integration tests of sipas-synth: truth, determinism, sampling, Parquet.
 
 mod determinism;
+mod indices;
 mod parquet;
 mod rollout;
 mod sampling;
