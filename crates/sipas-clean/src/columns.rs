@@ -191,6 +191,11 @@ impl Columns<'_> {
         // Recode and flag, row by row.
         let scale = &self.instrument.scale;
         let likert = rules::likert_positions(&self.instrument);
+        // Per item, per code: whether it is a valid answer (one lookup a value).
+        let valid: Vec<bool> = (0..k)
+            .flat_map(|j| (0..=255u8).map(move |c| (j, c)))
+            .map(|(j, c)| self.instrument.is_valid(j, c))
+            .collect();
         let mut recoded_values = [0u64; 2];
         let mut flags: [Vec<bool>; 6] = std::array::from_fn(|_| Vec::with_capacity(n));
         let mut col_changed = vec![false; k];
@@ -199,7 +204,7 @@ impl Columns<'_> {
             let row = &mut ans[i * k..(i + 1) * k];
             let mut any = false;
             for (j, a) in row.iter_mut().enumerate() {
-                if *a != NONE && !self.instrument.is_valid(j, *a) {
+                if *a != NONE && !valid[j * 256 + usize::from(*a)] {
                     if scale.missing_codes.contains(&u16::from(*a)) {
                         recoded_values[0] += 1;
                     } else {
