@@ -454,6 +454,14 @@ impl Instrument {
         self.coefficients.get(group).map(Vec::as_slice)
     }
 
+    /// A group's value on its scale at the given shares of the tests:
+    /// [`Self::constant`] + 100 · Σₖ cₖ · shareₖ (`None` for an unknown group).
+    pub fn value_at(&self, group: &str, shares: &[f64]) -> Option<f64> {
+        let c = self.coefficients(group)?;
+        let sum: f64 = c.iter().zip(shares).map(|(c, p)| c * p).sum();
+        Some(self.constant(group)? + 100.0 * sum)
+    }
+
     /// The lowest and highest value of a group's scale ((0, 100) for SIPAS).
     pub fn bounds(&self, group: &str) -> Option<(f64, f64)> {
         self.group(group).map(|g| g.scale.bounds())
@@ -642,17 +650,8 @@ mod tests {
             .iter()
             .map(|t| rows.iter().filter(|r| t.test.passes(r[t.item])).count() as f64 / 3.0)
             .collect();
-        let at = |g: &str| {
-            i.constant(g).unwrap()
-                + 100.0
-                    * i.coefficients(g)
-                        .unwrap()
-                        .iter()
-                        .zip(&shares)
-                        .map(|(c, p)| c * p)
-                        .sum::<f64>()
-        };
-        let (u1, u2) = (2.0 / 3.0, (0.5 + (1.0 - 5.0 / 12.0)) / 2.0);
+        let at = |g: &str| i.value_at(g, &shares).unwrap();
+        let (u1, u2) = (2.0 / 3.0, f64::midpoint(0.5, 1.0 - 5.0 / 12.0));
         assert!((at("s1") - (1.0 + 9.0 * u1)).abs() < 1e-12);
         assert!((at("s2") - 100.0 * u2).abs() < 1e-12);
         assert!((at("d") - (1.0 + 9.0 * (2.0 * u1 + u2) / 3.0)).abs() < 1e-12);
@@ -672,16 +671,7 @@ mod tests {
         let shares: Vec<f64> = (0..25)
             .map(|k| f64::from((k * 7 + 3) % 11) / 10.0)
             .collect();
-        let at = |g: &str| {
-            i.constant(g).unwrap()
-                + 100.0
-                    * i.coefficients(g)
-                        .unwrap()
-                        .iter()
-                        .zip(&shares)
-                        .map(|(c, p)| c * p)
-                        .sum::<f64>()
-        };
+        let at = |g: &str| i.value_at(g, &shares).unwrap();
         let mut dims = 0.0;
         for dim in [
             "papi_participation",

@@ -77,11 +77,12 @@ pub fn mask_columns(instrument: &crate::Instrument) -> Option<[String; 2]> {
         s.satisfied_min
     );
     if !instrument.is_sipas_shaped() {
+        use std::fmt::Write as _;
         for t in tests {
-            text.push_str(&format!("|{}:{:?}", t.item, t.test));
+            let _ = write!(text, "|{}:{:?}", t.item, t.test);
         }
         for it in instrument.items() {
-            text.push_str(&format!("|{:?}", it.rule.valid));
+            let _ = write!(text, "|{:?}", it.rule.valid);
         }
     }
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

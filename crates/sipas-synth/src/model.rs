@@ -429,26 +429,11 @@ impl Model {
     /// The exact truth: one row per unit × period, sorted by unit code then
     /// period. Missingness is MCAR and does not enter.
     pub fn truth(&self) -> Vec<TruthRow> {
-        let root = self
-            .instrument
-            .coefficients(self.instrument.root())
-            .expect("the root group has coefficients");
-        let groups: Vec<&[f64]> = self
-            .instrument
-            .reported_groups()
-            .iter()
-            .map(|g| {
-                self.instrument
-                    .coefficients(&g.id)
-                    .expect("every group has coefficients")
-            })
-            .collect();
         let inst = &self.instrument;
-        let root_constant = inst.constant(inst.root()).expect("root constant");
-        let constants: Vec<f64> = inst
+        let groups: Vec<&str> = inst
             .reported_groups()
             .iter()
-            .map(|g| inst.constant(&g.id).expect("group constant"))
+            .map(|g| g.id.as_str())
             .collect();
         let n_periods = self.cfg.periods.len();
         let n_tests = inst.tests().len();
@@ -457,19 +442,13 @@ impl Model {
             .map(|c| {
                 let (u, t) = (c / n_periods, c % n_periods);
                 let items: Vec<f64> = (0..n_tests).map(|k| self.test_share(u, t, k)).collect();
-                let index = |constant: f64, coef: &[f64]| {
-                    constant + 100.0 * coef.iter().zip(&items).map(|(a, p)| a * p).sum::<f64>()
-                };
+                let value = |g: &str| inst.value_at(g, &items).expect("a group of the instrument");
                 TruthRow {
                     unit_code: self.cfg.units[u].clone(),
                     period: self.cfg.periods[t],
                     pilot: self.pilot[u],
-                    sipas: index(root_constant, root),
-                    groups: groups
-                        .iter()
-                        .zip(&constants)
-                        .map(|(g, &k)| index(k, g))
-                        .collect(),
+                    sipas: value(inst.root()),
+                    groups: groups.iter().map(|g| value(g)).collect(),
                     items,
                 }
             })

@@ -27,30 +27,7 @@ fn instrument() -> Instrument {
 
 /// The fixture's rows, with their village and district columns.
 pub(crate) fn responses() -> Responses {
-    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let inst = instrument();
-    let items: Vec<usize> = inst.item_ids().into_iter().map(col).collect();
-    let (u, p, w) = (col("unit_code"), col("period"), col("weight"));
-    let (v, dc) = (col("village"), col("district_code"));
-    let mut b = Responses::builder(inst);
-    let (mut village, mut district) = (Vec::new(), Vec::new());
-    for line in lines {
-        let f: Vec<&str> = line.split(',').collect();
-        let answers: Vec<Option<u8>> = items.iter().map(|&i| f[i].parse().ok()).collect();
-        b.push(f[u], f[p], "survey", f[w].parse().unwrap(), &answers)
-            .unwrap();
-        village.push(f[v]);
-        district.push(f[dc]);
-    }
-    b.build()
-        .unwrap()
-        .with_text_column("village", &village)
-        .unwrap()
-        .with_text_column("district_code", &district)
-        .unwrap()
+    crate::design_fixture::read_rows(&dir(), instrument()).0
 }
 
 pub(crate) fn options() -> AggregateOptions {
