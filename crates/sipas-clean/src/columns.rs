@@ -190,7 +190,7 @@ impl Columns<'_> {
         }
         // Recode and flag, row by row.
         let scale = &self.instrument.scale;
-        let likert = rules::likert_positions(&self.instrument);
+        let likert = rules::likert_positions(self.instrument);
         // Per item, per code: whether it is a valid answer (one lookup a value).
         let valid: Vec<bool> = (0..k)
             .flat_map(|j| (0..=255u8).map(move |c| (j, c)))

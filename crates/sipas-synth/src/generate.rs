@@ -172,13 +172,14 @@ pub(crate) fn draw(model: &Model, rows: Range<u64>) -> RawChunk {
             }
             let l = (u_answer / (1.0 - u_answer)).ln() + e + b + st.effect;
             let code = match coder {
-                Coder::Likert => match st.acquiescent {
-                    Some(code) => code,
-                    None => {
+                Coder::Likert => {
+                    if let Some(code) = st.acquiescent {
+                        code
+                    } else {
                         let above = cfg.thresholds.iter().filter(|&&k| k < l).count() as u8;
                         model.code_min + above
                     }
-                },
+                }
                 Coder::YesNo { yes, no } => {
                     if st.acquiescent.is_some() || l > kappa_sat {
                         *yes

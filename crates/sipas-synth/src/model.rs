@@ -310,29 +310,25 @@ impl Model {
             return 0.0;
         }
         let s = usize::from(c - lo);
-        match item.rule.kind {
-            ItemType::Numeric => {
-                let cuts = self.numeric_cuts(j);
-                if item.coding.direction == Direction::Down {
-                    // code ≥ lo + s ⟺ #{cuts below} ≤ m − s ⟺ latent ≤ cut m − s.
-                    1.0 - self.above(eta0 - cuts[cuts.len() - s])
-                } else {
-                    self.above(eta0 - cuts[s - 1])
-                }
-            }
-            _ => {
-                let answered = self.above(eta0 - self.cfg.thresholds[s - 1]);
-                let st = &self.cfg.styles;
-                if !st.enabled() {
-                    return answered;
-                }
-                let scale = &self.instrument.scale;
-                let top = st.acquiescent_top_share;
-                let acq = top * f64::from(u8::from(scale.max >= c))
-                    + (1.0 - top) * f64::from(u8::from(scale.satisfied_min >= c));
-                st.acquiescent_share * acq + (1.0 - st.acquiescent_share) * answered
-            }
+        if item.rule.kind == ItemType::Numeric {
+            let cuts = self.numeric_cuts(j);
+            return if item.coding.direction == Direction::Down {
+                // code ≥ lo + s ⟺ #{cuts below} ≤ m − s ⟺ latent ≤ cut m − s.
+                1.0 - self.above(eta0 - cuts[cuts.len() - s])
+            } else {
+                self.above(eta0 - cuts[s - 1])
+            };
         }
+        let answered = self.above(eta0 - self.cfg.thresholds[s - 1]);
+        let st = &self.cfg.styles;
+        if !st.enabled() {
+            return answered;
+        }
+        let scale = &self.instrument.scale;
+        let top = st.acquiescent_top_share;
+        let acq = top * f64::from(u8::from(scale.max >= c))
+            + (1.0 - top) * f64::from(u8::from(scale.satisfied_min >= c));
+        st.acquiescent_share * acq + (1.0 - st.acquiescent_share) * answered
     }
 
     /// [`Model::test_share`] at predictor `eta0` of the test's item.

@@ -59,8 +59,8 @@ fn estimate(
 /// Replaces the SEs and intervals of `indices` by those of the design
 /// estimates `est` (see [`aggregate_with_design`]).
 pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
-    let bounds = indices.root_bounds;
     type Key<'a> = (DomainType, &'a str, Period, &'a str, CiMethod);
+    let bounds = indices.root_bounds;
     let rows: HashMap<Key<'_>, usize> = est
         .rows
         .iter()
