@@ -220,7 +220,8 @@ fn stages_chain_by_input_and_out_and_run_writes_under_the_working_folder() {
     fs::copy(d.join("g/r.csv"), d.join("jobs/r.csv")).unwrap();
     fs::write(
         d.join("jobs/job.toml"),
-        "lang = \"en\"\n[ingest]\ninputs = [\"r.csv\"]\n[evaluation]\nreplicates = 0\n",
+        // A fixed as-of date: the two runs compared below may fall on either side of midnight.
+        "lang = \"en\"\n[ingest]\ninputs = [\"r.csv\"]\nas_of = \"2026-12-01\"\n[evaluation]\nreplicates = 0\n",
     )
     .unwrap();
     ok(&["-q", "run", "jobs/job.toml"]);
