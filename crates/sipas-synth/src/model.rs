@@ -281,10 +281,14 @@ impl Model {
     /// lower is better).
     pub(crate) fn numeric_cuts(&self, j: usize) -> Vec<f64> {
         let v = &self.instrument.items()[j].rule.valid;
+        (0..v.len() - 1).map(|i| self.numeric_cut(j, i)).collect()
+    }
+
+    /// Cut `i` of numeric item `j` ([`Model::numeric_cuts`]).
+    fn numeric_cut(&self, j: usize, i: usize) -> f64 {
+        let v = &self.instrument.items()[j].rule.valid;
         let m = f64::from(v[v.len() - 1] - v[0]);
-        (0..v.len() - 1)
-            .map(|i| self.kappa_sat() + i as f64 - (m - 1.0) / 2.0)
-            .collect()
+        self.kappa_sat() + i as f64 - (m - 1.0) / 2.0
     }
 
     /// The share of latent values above a cut (`x` = η₀ minus the cut) among
@@ -311,12 +315,12 @@ impl Model {
         }
         let s = usize::from(c - lo);
         if item.rule.kind == ItemType::Numeric {
-            let cuts = self.numeric_cuts(j);
+            let m = usize::from(hi - lo);
             return if item.coding.direction == Direction::Down {
                 // code ≥ lo + s ⟺ #{cuts below} ≤ m − s ⟺ latent ≤ cut m − s.
-                1.0 - self.above(eta0 - cuts[cuts.len() - s])
+                1.0 - self.above(eta0 - self.numeric_cut(j, m - s))
             } else {
-                self.above(eta0 - cuts[s - 1])
+                self.above(eta0 - self.numeric_cut(j, s - 1))
             };
         }
         let answered = self.above(eta0 - self.cfg.thresholds[s - 1]);
@@ -324,10 +328,15 @@ impl Model {
         if !st.enabled() {
             return answered;
         }
+        // Acquiescent respondents answer `satisfied_min` or the top code.
+        // At or below `satisfied_min` both pass: exactly 1, so that the
+        // satisfied share is the bits of [`Model::share_at`].
         let scale = &self.instrument.scale;
-        let top = st.acquiescent_top_share;
-        let acq = top * f64::from(u8::from(scale.max >= c))
-            + (1.0 - top) * f64::from(u8::from(scale.satisfied_min >= c));
+        let acq = if scale.satisfied_min >= c {
+            1.0
+        } else {
+            st.acquiescent_top_share * f64::from(u8::from(scale.max >= c))
+        };
         st.acquiescent_share * acq + (1.0 - st.acquiescent_share) * answered
     }
 
@@ -336,10 +345,6 @@ impl Model {
         let test = &self.instrument.tests()[k];
         let j = test.item;
         let item = &self.instrument.items()[j];
-        if self.instrument.is_sipas_shaped() {
-            // The same bits as before other item types existed.
-            return self.share_at(eta0);
-        }
         match (item.rule.kind, &test.test) {
             (ItemType::Likert | ItemType::Numeric, Test::AtLeast(c)) => self.at_least(j, *c, eta0),
             (ItemType::Likert | ItemType::Numeric, Test::In(set)) => set
@@ -355,18 +360,15 @@ impl Model {
                     .copied()
                     .filter(|&c| test.passes(c))
                     .collect();
-                let answered = self.above(eta0 - self.kappa_sat());
                 if item.rule.kind == ItemType::YesNo {
-                    let st = &self.cfg.styles;
-                    let yes = if st.enabled() {
-                        st.acquiescent_share + (1.0 - st.acquiescent_share) * answered
-                    } else {
-                        answered
-                    };
+                    // Yes above κ_sat, and from every acquiescent respondent:
+                    // the same share as "satisfied".
+                    let yes = self.share_at(eta0);
                     let has =
                         |c: Option<u8>| f64::from(u8::from(c.is_some_and(|c| set.contains(&c))));
                     return yes * has(item.coding.yes) + (1.0 - yes) * has(item.coding.no);
                 }
+                let answered = self.above(eta0 - self.kappa_sat());
                 let (good, other) = choice_codes(item);
                 let frac = |codes: &[u8]| {
                     codes.iter().filter(|c| set.contains(c)).count() as f64 / codes.len() as f64
