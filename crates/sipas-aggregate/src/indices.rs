@@ -41,7 +41,12 @@ impl Estimate {
     /// `value ± m·se` clipped to [0, 100], `m` = [`Level::normal_multiplier`]
     /// (the one interval of every composite index).
     pub fn with_se(value: Option<f64>, se: Option<f64>, level: Level) -> Self {
-        Self::with_se_in(value, se, level, (0.0, 100.0))
+        Self::with_se_in(
+            value,
+            se,
+            level,
+            sipas_core::index::LevelScale::PERCENT.bounds(),
+        )
     }
 
     /// [`Estimate::with_se`] clipped to the scale `bounds` (lowest, highest)

@@ -308,8 +308,8 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
     }
     // One (answered, passed) pair per test: for a SIPAS instrument, item j
     // answered and satisfied. The clean table holds valid codes only.
-    let items = inst.tests();
-    for (j, t) in items.iter().enumerate() {
+    let tests = inst.tests();
+    for (j, t) in tests.iter().enumerate() {
         let col = format!("t.{}", q(&inst.items()[t.item].id));
         let pass = match &t.test {
             sipas_core::index::Test::AtLeast(c) => format!("{col} >= {c}"),
@@ -322,7 +322,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             s,
             "         CASE WHEN {col} IS NOT NULL THEN 1 ELSE 0 END AS a{j}, \
              CASE WHEN {pass} THEN 1 ELSE 0 END AS s{j}{}",
-            if j + 1 < items.len() { "," } else { "" }
+            if j + 1 < tests.len() { "," } else { "" }
         );
     }
     let _ = writeln!(
@@ -379,7 +379,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
 
     // Domain totals.
     s.push_str("tot AS (\n  SELECT dt, dk, period, count(*) AS n");
-    for j in 0..items.len() {
+    for j in 0..tests.len() {
         let _ = write!(
             s,
             ",\n         sum(w * a{j}) AS x{j}, sum(w * s{j}) AS y{j}, sum(a{j}) AS nv{j}"
@@ -430,7 +430,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         );
     }
     if output == SqlOutput::Estimates {
-        for j in 0..items.len() {
+        for j in 0..tests.len() {
             let _ = write!(s, ", d.a{j}");
         }
     }
@@ -443,7 +443,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
             let _ = write!(s, ", sum(z{i}) AS z{i}");
         }
         if output == SqlOutput::Estimates {
-            for j in 0..items.len() {
+            for j in 0..tests.len() {
                 let _ = write!(s, ", max(a{j}) AS a{j}");
             }
         }
@@ -457,7 +457,7 @@ pub fn sql(spec: &SqlSpec<'_>, dialect: Dialect, output: SqlOutput) -> Result<St
         let _ = write!(s, ", sum(z{i}) AS sz{i}, sum(z{i} * z{i}) AS szz{i}");
     }
     if output == SqlOutput::Estimates {
-        for j in 0..items.len() {
+        for j in 0..tests.len() {
             let _ = write!(s, ", max(a{j}) AS t{j}");
         }
     }

@@ -169,45 +169,35 @@ pub struct ItemRule {
     pub intercept: f64,
 }
 
-/// The raw fields of an item that describe its coding and indicator (see
-/// `fixtures/instruments/` and the README's "Describing an index").
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// The fields of an item that describe its coding and indicator, as read
+/// from an instrument file's `[[items]]` (see `fixtures/instruments/` and
+/// the README's "Describing an index").
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemCoding {
     /// `likert` (default), `yes_no`, `choice` or `numeric`.
-    #[serde(default, rename = "type")]
     pub kind: ItemType,
     /// Yes/no: the code of "yes".
-    #[serde(default)]
     pub yes: Option<u8>,
     /// Yes/no: the code of "no".
-    #[serde(default)]
     pub no: Option<u8>,
     /// Choice: the valid codes.
-    #[serde(default)]
     pub codes: Vec<u8>,
     /// Numeric: the smallest valid answer.
-    #[serde(default)]
     pub min: Option<u8>,
     /// Numeric: the largest valid answer.
-    #[serde(default)]
     pub max: Option<u8>,
     /// What the item contributes (default by type: `share_at_least`,
     /// `share_yes`, `share_in`, `rescaled`).
-    #[serde(default)]
     pub indicator: Option<IndicatorRule>,
     /// `share_at_least`: the lowest counted code (default: the scale's
     /// `satisfied_min`).
-    #[serde(default)]
     pub threshold: Option<u8>,
     /// `share_in`: the counted codes.
-    #[serde(default)]
     pub share_in: Vec<u8>,
     /// `rescaled`: which end is better.
-    #[serde(default)]
     pub direction: Direction,
     /// Vietnamese labels of the codes (`["Có", "Không"]`), in code order,
     /// for yes/no and choice items.
-    #[serde(default)]
     pub labels_vi: Vec<String>,
 }
 

@@ -302,15 +302,7 @@ impl Instrument {
             for &c in &rule.valid {
                 valid[usize::from(c >> 6)] |= 1 << (c & 63);
             }
-            if let Some(c) = s.missing_codes.iter().find(|&&c| {
-                u8::try_from(c).is_ok_and(|c| valid[usize::from(c >> 6)] >> (c & 63) & 1 == 1)
-            }) {
-                return Err(invalid(format!(
-                    "item `{}`: the missing code {c} is also a valid answer",
-                    it.id
-                )));
-            }
-            items.push(Item {
+            let item = Item {
                 id: it.id,
                 group: it.group,
                 text_vi: it.text_vi,
@@ -319,7 +311,18 @@ impl Instrument {
                 coding,
                 rule,
                 valid,
-            });
+            };
+            if let Some(c) = s
+                .missing_codes
+                .iter()
+                .find(|&&c| u8::try_from(c).is_ok_and(|c| item.is_valid(c)))
+            {
+                return Err(invalid(format!(
+                    "item `{}`: the missing code {c} is also a valid answer",
+                    item.id
+                )));
+            }
+            items.push(item);
         }
         let model = {
             let rows: Vec<(&str, &ItemRule, f64)> = items

@@ -418,7 +418,7 @@ fn indices(responses: &Responses, opts: &AggregateOptions, with_ses: bool) -> Re
 
     Ok(Indices {
         instrument_id: inst.id.clone(),
-        root_bounds: inst.bounds(inst.root()).expect("root scale"),
+        root_bounds: pass.bounds,
         item_ids: inst.test_ids().into_iter().map(String::from).collect(),
         group_ids: reported.iter().map(|g| g.id.clone()).collect(),
         cells,

@@ -70,7 +70,7 @@ pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
             kind: IndicatorKind::Item,
             coefs: vec![(k, 100.0)],
             constant: 0.0,
-            bounds: (0.0, 100.0),
+            bounds: sipas_core::index::LevelScale::PERCENT.bounds(),
         });
     }
     ind

@@ -23,10 +23,14 @@ impl Bits {
             }
         }
         let n: u32 = set.iter().map(|w| w.count_ones()).sum();
-        let Some(lo) = (0..=255u8).find(|&c| keep(c)) else {
+        let has = |c: u8| set[usize::from(c >> 6)] >> (c & 63) & 1 == 1;
+        let Some(lo) = (0..=255u8).find(|&c| has(c)) else {
             return Bits::Empty;
         };
-        let hi = (0..=255u8).rev().find(|&c| keep(c)).expect("lo exists");
+        let hi = (lo..=255u8)
+            .rev()
+            .find(|&c| has(c))
+            .expect("lo is in the set");
         if u32::from(hi - lo) + 1 == n {
             Bits::Range { lo, span: hi - lo }
         } else {
