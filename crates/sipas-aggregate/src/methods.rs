@@ -105,6 +105,11 @@ impl Methods {
         self.text.push('\n');
     }
 
+    /// Appends a paragraph (its text begins with its own blank line).
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -356,6 +356,10 @@ pub struct AggregateArgs {
     /// default: strata = unit × period, each response its own PSU, linearization.
     #[arg(long)]
     pub design: Option<PathBuf>,
+    /// The commune PAR index's appraised criteria (CSV `unit_code,period,criterion,points,maximum`),
+    /// for an instrument with a `[par]` table; bad rows go to `par_quarantine.csv`.
+    #[arg(long, value_name = "FILE")]
+    pub criteria: Option<PathBuf>,
     /// Where the unit × period, group and estimate tables are computed: here (`local`), or on
     /// Spark through PySpark (`spark`: the SQL of `sipas sql`; the pilot evaluation runs here).
     #[arg(long, default_value = "local", value_parser = ["local", "spark"])]

@@ -71,6 +71,8 @@
 //! # rating_channels = ["qr", "kiosk"]             # default: qr, kiosk, sms, rating (never pooled)
 //! # population = "population.csv"  # with a crosswalk: `code,population` of the old units; the
 //! #                                 # treatment intensity becomes the share of population
+//! # criteria = "criteria.csv"       # the commune PAR index's appraised criteria (an instrument
+//! #                                 # with [par]): unit_code,period,criterion,points,maximum
 //! # engine = "spark"                # compute the tables on Spark (PySpark), see `sipas sql`
 //! # spark_master = "local[*]"       # or "spark://host:7077", "yarn"
 //! control = "never"                 # staggered rollout: comparison units never | not-yet treated
@@ -232,6 +234,11 @@ pub struct GenerateJob {
     /// bundled units and codes of the day.
     #[serde(default)]
     pub bac_kan: bool,
+    /// With an instrument that has a commune PAR index: also draw its appraised criteria
+    /// (`data/criteria.csv`) for every unit × period of the clean table, seeded, with a pilot
+    /// gain from the pilot start; used unless `[aggregate] criteria` names a table.
+    #[serde(default)]
+    pub criteria: bool,
 }
 
 fn default_first() -> String {
@@ -278,6 +285,10 @@ pub struct AggregateJob {
     /// population in pilot communes (default: the share of responses).
     #[serde(default)]
     pub population: Option<PathBuf>,
+    /// The commune PAR index's appraised criteria table
+    /// (`unit_code,period,criterion,points,maximum`), for an instrument with `[par]`.
+    #[serde(default)]
+    pub criteria: Option<PathBuf>,
     /// `local` (default) or `spark`: the tables computed on Spark through PySpark.
     #[serde(default)]
     pub engine: EngineJob,
@@ -321,6 +332,7 @@ impl Default for AggregateJob {
             survey_modes: None,
             rating_channels: None,
             population: None,
+            criteria: None,
             engine: EngineJob::Local,
             spark_master: default_master(),
             rollout: RolloutArgs::default(),
@@ -368,6 +380,7 @@ impl Job {
         job.pilots = job.pilots.as_ref().map(abs);
         job.clean.units_after = job.clean.units_after.as_ref().map(abs);
         job.aggregate.population = job.aggregate.population.as_ref().map(abs);
+        job.aggregate.criteria = job.aggregate.criteria.as_ref().map(abs);
         if let Some(c) = &job.clean.crosswalk {
             let parts: Vec<String> = c
                 .split(',')

@@ -11,6 +11,9 @@ use crate::{Instrument, IsoDate, PilotSet, UnitHistory, UnitRegistry};
 
 const SIPAS_2017: &str = include_str!("../../../fixtures/instruments/sipas-2017.toml");
 const SIPAS_2023: &str = include_str!("../../../fixtures/instruments/sipas-2023.toml");
+const PAPI_COMMUNE: &str = include_str!("../../../fixtures/instruments/papi-commune.toml");
+const THAI_NGUYEN_PILOT: &str =
+    include_str!("../../../fixtures/instruments/thai-nguyen-pilot.toml");
 const UNITS: &str = include_str!("../../../fixtures/units/thai_nguyen.csv");
 const PILOTS: &str = include_str!("../../../fixtures/pilots/thai_nguyen.toml");
 const UNITS_2024_12: &str = include_str!("../../../fixtures/units/thai_nguyen_2024-12.csv");
@@ -87,16 +90,30 @@ pub fn default_bundle() -> &'static Bundle {
     &BUNDLES[0]
 }
 
-/// Ids of the bundled instruments.
-pub const INSTRUMENT_IDS: [&str; 2] = ["sipas-2017", "sipas-2023"];
+/// Ids of the bundled instruments: the two SIPAS questionnaires, the
+/// PAPI-style commune module and the pilot's three indices together
+/// (SIPAS-2023 + the PAPI module + the commune PAR index).
+pub const INSTRUMENT_IDS: [&str; 4] = [
+    "sipas-2017",
+    "sipas-2023",
+    "papi-commune",
+    "thai-nguyen-pilot",
+];
 
-/// A bundled instrument by id (`sipas-2017`, `sipas-2023`).
-pub fn instrument(id: &str) -> Option<Instrument> {
-    let text = match id {
+/// The TOML text of a bundled instrument.
+pub fn instrument_text(id: &str) -> Option<&'static str> {
+    Some(match id {
         "sipas-2017" => SIPAS_2017,
         "sipas-2023" => SIPAS_2023,
+        "papi-commune" => PAPI_COMMUNE,
+        "thai-nguyen-pilot" => THAI_NGUYEN_PILOT,
         _ => return None,
-    };
+    })
+}
+
+/// A bundled instrument by id (one of [`INSTRUMENT_IDS`]).
+pub fn instrument(id: &str) -> Option<Instrument> {
+    let text = instrument_text(id)?;
     Some(
         Instrument::from_toml_str(text, id)
             .expect("bundled instruments are checked by the test suite"),

@@ -22,6 +22,7 @@ use crate::index::{
     Direction, IndexModel, IndicatorRule, ItemCoding, ItemRule, ItemType, LevelScale, Node,
     ShareTest, Test,
 };
+use crate::par::ParDefinition;
 use crate::{Error, Result};
 
 /// The answer scale of the satisfaction items.
@@ -157,12 +158,17 @@ fn percent() -> LevelScale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupKind {
-    /// The overall index (root).
+    /// An index: a root of the tree (an instrument may hold several).
     Index,
     /// A part: mean of its elements.
     Part,
     /// An element: mean of its items.
     Element,
+    /// A weighted sum of other groups, each mapped linearly from its scale
+    /// (the PAR index's survey-based points); not written in a file, made
+    /// from `[par]`.
+    #[serde(skip_deserializing)]
+    Composite,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,9 +178,85 @@ struct RawInstrument {
     title_vi: String,
     title_en: String,
     source: String,
-    scale: Scale,
+    /// Instruments whose items and groups this one holds too (bundled ids,
+    /// or paths relative to the file).
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    scale: Option<Scale>,
+    #[serde(default)]
     groups: Vec<Group>,
+    #[serde(default)]
     items: Vec<RawItem>,
+    /// The headline indices (default: every root, then the PAR total).
+    #[serde(default)]
+    indices: Vec<String>,
+    #[serde(default)]
+    par: Option<ParDefinition>,
+}
+
+/// How `include = [...]` names are found: the raw text of a bundled
+/// instrument or of a file, with the name its errors cite.
+type Includer<'a> = &'a dyn Fn(&str) -> Result<(String, String)>;
+
+/// Includes nest at most this deep (a cycle is an error, not a hang).
+const MAX_INCLUDE_DEPTH: usize = 4;
+
+fn parse_raw(
+    text: &str,
+    origin: &str,
+    resolve: Includer<'_>,
+    depth: usize,
+) -> Result<RawInstrument> {
+    let mut raw: RawInstrument = toml::from_str(text).map_err(|source| Error::Toml {
+        origin: origin.to_string(),
+        source,
+    })?;
+    if raw.include.is_empty() {
+        return Ok(raw);
+    }
+    let invalid = |message: String| Error::Invalid {
+        origin: origin.to_string(),
+        message,
+    };
+    if depth >= MAX_INCLUDE_DEPTH {
+        return Err(invalid(format!(
+            "includes nest more than {MAX_INCLUDE_DEPTH} deep (a cycle?)"
+        )));
+    }
+    let (mut groups, mut items) = (Vec::new(), Vec::new());
+    let mut scale = raw.scale.take();
+    let mut par = raw.par.take();
+    for name in std::mem::take(&mut raw.include) {
+        let (text, inner_origin) = resolve(&name)?;
+        let inner = parse_raw(&text, &inner_origin, resolve, depth + 1)?;
+        match (&scale, inner.scale) {
+            (None, s) => scale = s,
+            (Some(a), Some(b)) if *a != b => {
+                return Err(invalid(format!(
+                    "include `{name}`: its Likert scale differs from the one already given (one scale per instrument)"
+                )));
+            }
+            _ => {}
+        }
+        if let Some(p) = inner.par {
+            if par.is_some() {
+                return Err(invalid(format!(
+                    "include `{name}`: a second [par] (one PAR index per instrument)"
+                )));
+            }
+            par = Some(p);
+        }
+        groups.extend(inner.groups);
+        items.extend(inner.items);
+    }
+    groups.append(&mut raw.groups);
+    items.append(&mut raw.items);
+    raw.groups = groups;
+    raw.items = items;
+    raw.scale = scale;
+    raw.par = par;
+    Ok(raw)
 }
 
 /// A questionnaire: items, scale and rollup.
@@ -201,22 +283,48 @@ pub struct Instrument {
     coefficients: HashMap<String, Vec<f64>>,
     /// Per group: the constant term, in units of its scale.
     constants: HashMap<String, f64>,
+    /// The headline index: the first root, or the one [`Self::with_root`] chose.
     root: String,
+    /// Every root (groups without a parent), in file order.
+    roots: Vec<String>,
+    /// The headline indices: every root, then the PAR total, unless the file lists them.
+    indices: Vec<String>,
+    par: Option<ParDefinition>,
 }
 
 impl Instrument {
-    /// Reads an instrument from a TOML file.
+    /// Reads an instrument from a TOML file; its `include`s are bundled
+    /// ids or paths relative to the file.
     pub fn from_path(path: &Path) -> Result<Self> {
-        crate::source::parse_definition(path, Self::from_toml_str)
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolve = move |name: &str| -> Result<(String, String)> {
+            if let Some(t) = crate::bundled::instrument_text(name) {
+                return Ok((t.to_string(), name.to_string()));
+            }
+            let p = dir.join(name);
+            let text = std::fs::read_to_string(&p).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })?;
+            Ok((text, p.display().to_string()))
+        };
+        crate::source::parse_definition(path, |text, origin| {
+            Self::build(parse_raw(text, origin, &resolve, 0)?, origin)
+        })
     }
 
-    /// Parses an instrument definition; `origin` names it in errors.
+    /// Parses an instrument definition; `origin` names it in errors. Its
+    /// `include`s must be bundled ids.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let raw: RawInstrument = toml::from_str(text).map_err(|source| Error::Toml {
-            origin: origin.to_string(),
-            source,
-        })?;
-        Self::build(raw, origin)
+        let resolve = |name: &str| -> Result<(String, String)> {
+            crate::bundled::instrument_text(name)
+                .map(|t| (t.to_string(), name.to_string()))
+                .ok_or_else(|| Error::Invalid {
+                    origin: origin.to_string(),
+                    message: format!("include `{name}`: not a bundled instrument"),
+                })
+        };
+        Self::build(parse_raw(text, origin, &resolve, 0)?, origin)
     }
 
     fn build(raw: RawInstrument, origin: &str) -> Result<Self> {
@@ -224,7 +332,11 @@ impl Instrument {
             origin: origin.to_string(),
             message,
         };
-        let s = &raw.scale;
+        let Some(s) = &raw.scale else {
+            return Err(invalid(
+                "a [scale] is required (or an include that has one)".into(),
+            ));
+        };
         let n_codes = usize::from(s.max.saturating_sub(s.min)) + 1;
         if s.min > s.max
             || !(s.min..=s.max).contains(&s.satisfied_min)
@@ -238,16 +350,30 @@ impl Instrument {
             ));
         }
         let mut ids = HashSet::new();
-        let roots: Vec<&Group> = raw.groups.iter().filter(|g| g.parent.is_none()).collect();
-        if roots.len() != 1 {
+        let roots: Vec<String> = raw
+            .groups
+            .iter()
+            .filter(|g| g.parent.is_none())
+            .map(|g| g.id.clone())
+            .collect();
+        if roots.is_empty() {
+            return Err(invalid(
+                "a group without a parent (an index) is required, found none".into(),
+            ));
+        }
+        if let Some(g) = raw
+            .groups
+            .iter()
+            .find(|g| g.parent.is_none() != (g.kind == GroupKind::Index))
+        {
             return Err(invalid(format!(
-                "exactly one group without a parent (the overall index) is required, found {}",
-                roots.len()
+                "group `{}`: an index has no parent and a group without a parent is an index",
+                g.id
             )));
         }
-        let root = roots[0].id.clone();
+        let root = roots[0].clone();
         for g in &raw.groups {
-            if !ids.insert(g.id.as_str()) {
+            if !ids.insert(g.id.clone()) {
                 return Err(invalid(format!("duplicate id `{}`", g.id)));
             }
             if let Some(p) = &g.parent
@@ -257,7 +383,7 @@ impl Instrument {
             }
         }
         for it in &raw.items {
-            if !ids.insert(it.id.as_str()) {
+            if !ids.insert(it.id.clone()) {
                 return Err(invalid(format!("duplicate id `{}`", it.id)));
             }
             match raw.groups.iter().find(|g| g.id == it.group) {
@@ -279,6 +405,7 @@ impl Instrument {
         if raw.items.is_empty() {
             return Err(invalid("no items".into()));
         }
+        let s = s.clone();
         let likert = (s.min, s.max, s.satisfied_min);
         let mut items = Vec::with_capacity(raw.items.len());
         for it in raw.items {
@@ -344,7 +471,8 @@ impl Instrument {
         let test_ids = test_names(&items, model.tests());
         let mut coefficients = HashMap::new();
         let mut constants = HashMap::new();
-        for g in &raw.groups {
+        let mut groups = raw.groups;
+        for g in &groups {
             let a = model.affine(&g.id).expect("every group is in the model");
             // Shown value = lo + (hi − lo)·(a₀ + Σ aₖ pₖ) = constant + 100 Σ cₖ pₖ.
             let factor = (g.scale.hi - g.scale.lo) / 100.0;
@@ -356,20 +484,87 @@ impl Instrument {
             coefficients.insert(g.id.clone(), c);
             constants.insert(g.id.clone(), g.scale.show(a.intercept));
         }
+        if let Some(par) = &raw.par {
+            par.check().map_err(invalid)?;
+            let composite = par_survey_group(par, &groups, &mut coefficients, &mut constants)
+                .map_err(invalid)?;
+            if !ids.insert(par.survey_id.clone()) || !ids.insert(par.id.clone()) {
+                return Err(invalid(format!(
+                    "par: `{}` or `{}` is already a group or item id",
+                    par.id, par.survey_id
+                )));
+            }
+            groups.push(composite);
+        }
+        let indices = if raw.indices.is_empty() {
+            let mut v = roots.clone();
+            v.extend(raw.par.as_ref().map(|p| p.id.clone()));
+            v
+        } else {
+            for i in &raw.indices {
+                let known = groups.iter().any(|g| &g.id == i)
+                    || raw.par.as_ref().is_some_and(|p| &p.id == i);
+                if !known {
+                    return Err(invalid(format!(
+                        "indices: `{i}` is not a group of the instrument (nor its PAR total)"
+                    )));
+                }
+            }
+            raw.indices
+        };
         Ok(Instrument {
             id: raw.id,
             title_vi: raw.title_vi,
             title_en: raw.title_en,
             source: raw.source,
-            scale: raw.scale,
-            groups: raw.groups,
+            scale: s,
+            groups,
             items,
             tests: model.tests().to_vec(),
             test_ids,
             coefficients,
             constants,
             root,
+            roots,
+            indices,
+            par: raw.par,
         })
+    }
+
+    /// The same instrument with `group` as its headline index: the index of
+    /// `unit_period.csv`, `groups.csv`, the 2×2 DiD and the panel
+    /// evaluation ([`Self::root`]); the other groups are reported beside it.
+    ///
+    /// # Errors
+    /// `group` is not a group of the instrument.
+    pub fn with_root(&self, group: &str) -> Result<Instrument> {
+        if self.group(group).is_none() {
+            return Err(Error::Invalid {
+                origin: self.id.clone(),
+                message: format!("`{group}` is not a group of the instrument"),
+            });
+        }
+        let mut i = self.clone();
+        i.root = group.to_string();
+        Ok(i)
+    }
+
+    /// Every root of the tree (`sipas`; `sipas`, `papi` for an instrument
+    /// that includes both), in file order.
+    pub fn roots(&self) -> &[String] {
+        &self.roots
+    }
+
+    /// The headline indices: each gets the pilot evaluation and a report
+    /// section (every root, then the PAR total, unless the file's
+    /// `indices` lists them).
+    pub fn indices(&self) -> &[String] {
+        &self.indices
+    }
+
+    /// The commune PAR index, when the instrument defines one.
+    pub fn par(&self) -> Option<&ParDefinition> {
+        self.par.as_ref()
     }
 
     /// Whether `code` is a valid answer to item `j` (by position).
@@ -437,15 +632,23 @@ impl Instrument {
         &self.root
     }
 
-    /// The groups reported as columns: every element, then every part, in
-    /// definition order (the root is reported separately).
+    /// The groups reported as columns: every element, then every part,
+    /// then the other indices and the composites, in definition order (the
+    /// headline index, [`Self::root`], is reported separately).
     pub fn reported_groups(&self) -> Vec<&Group> {
-        let mut out: Vec<&Group> = self
-            .groups
-            .iter()
-            .filter(|g| g.kind == GroupKind::Element)
-            .collect();
-        out.extend(self.groups.iter().filter(|g| g.kind == GroupKind::Part));
+        let mut out: Vec<&Group> = Vec::with_capacity(self.groups.len());
+        for kind in [
+            GroupKind::Element,
+            GroupKind::Part,
+            GroupKind::Index,
+            GroupKind::Composite,
+        ] {
+            out.extend(
+                self.groups
+                    .iter()
+                    .filter(|g| g.kind == kind && g.id != self.root),
+            );
+        }
         out
     }
 
@@ -518,6 +721,47 @@ impl Instrument {
         );
         out
     }
+}
+
+/// The PAR index's survey-based points as a composite group: Σ points ×
+/// (value − lo) / (hi − lo) over its components, whose coefficients and
+/// constant follow from theirs (`value = constant + 100 Σ c·p`).
+fn par_survey_group(
+    par: &ParDefinition,
+    groups: &[Group],
+    coefficients: &mut HashMap<String, Vec<f64>>,
+    constants: &mut HashMap<String, f64>,
+) -> std::result::Result<Group, String> {
+    let n = coefficients.values().next().map_or(0, Vec::len);
+    let (mut coef, mut constant) = (vec![0.0; n], 0.0);
+    for s in &par.survey {
+        let Some(g) = groups.iter().find(|g| g.id == s.index) else {
+            return Err(format!(
+                "par: survey component `{}` is not a group of the instrument",
+                s.index
+            ));
+        };
+        let (lo, hi) = (g.scale.lo, g.scale.hi);
+        let f = s.points / (hi - lo);
+        for (a, c) in coef.iter_mut().zip(&coefficients[&g.id]) {
+            *a += f * c;
+        }
+        constant += f * (constants[&g.id] - lo);
+    }
+    coefficients.insert(par.survey_id.clone(), coef);
+    constants.insert(par.survey_id.clone(), constant);
+    Ok(Group {
+        id: par.survey_id.clone(),
+        parent: None,
+        kind: GroupKind::Composite,
+        name_vi: format!("{}: điểm từ khảo sát", par.name_vi),
+        name_en: format!("{}: survey-based points", par.name_en),
+        weight: 1.0,
+        scale: LevelScale {
+            lo: 0.0,
+            hi: par.survey_max(),
+        },
+    })
 }
 
 /// Output names of the tests: the item's id when it gives one test.
@@ -727,5 +971,104 @@ mod tests {
         );
         let err = super::Instrument::from_toml_str(&text, "test.toml").unwrap_err();
         assert!(err.to_string().contains("unknown group `nowhere`"), "{err}");
+    }
+
+    #[test]
+    fn the_pilot_instrument_holds_three_indices_and_the_par_points() {
+        let i = bundled::instrument("thai-nguyen-pilot").unwrap();
+        let (sipas, papi) = (
+            bundled::instrument("sipas-2023").unwrap(),
+            bundled::instrument("papi-commune").unwrap(),
+        );
+        assert_eq!(i.items().len(), sipas.items().len() + papi.items().len());
+        assert_eq!(i.roots(), ["sipas", "papi"]);
+        assert_eq!(i.root(), "sipas");
+        assert_eq!(
+            i.indices(),
+            [
+                "sipas",
+                "papi_participation",
+                "papi_transparency",
+                "papi_accountability",
+                "par_total"
+            ]
+        );
+        assert!(i.tests().len() <= 64, "{} tests", i.tests().len());
+        // Each group equals its value in its own instrument at the same shares.
+        let n_s = sipas.tests().len();
+        let shares: Vec<f64> = (0..i.tests().len())
+            .map(|k| ((k * 37) % 101) as f64 / 100.0)
+            .collect();
+        for g in ["sipas", "service", "access"] {
+            let want = sipas.value_at(g, &shares[..n_s]).unwrap();
+            assert!(
+                (i.value_at(g, &shares).unwrap() - want).abs() < 1e-12,
+                "{g}"
+            );
+        }
+        for g in ["papi", "papi_transparency", "land_use"] {
+            let want = papi.value_at(g, &shares[n_s..]).unwrap();
+            assert!(
+                (i.value_at(g, &shares).unwrap() - want).abs() < 1e-12,
+                "{g}"
+            );
+        }
+        // par_survey = 15·SIPAS/100 + Σ 5·(dim − 1)/9, by hand at these shares.
+        let by_hand = 15.0 * i.value_at("sipas", &shares).unwrap() / 100.0
+            + [
+                "papi_participation",
+                "papi_transparency",
+                "papi_accountability",
+            ]
+            .iter()
+            .map(|d| 5.0 * (i.value_at(d, &shares).unwrap() - 1.0) / 9.0)
+            .sum::<f64>();
+        assert!((i.value_at("par_survey", &shares).unwrap() - by_hand).abs() < 1e-12);
+        // All shares 0 give 0 points, all 1 give the 30 points.
+        let n = i.tests().len();
+        assert!(i.value_at("par_survey", &vec![0.0; n]).unwrap().abs() < 1e-12);
+        assert!((i.value_at("par_survey", &vec![1.0; n]).unwrap() - 30.0).abs() < 1e-12);
+        let par = i.par().unwrap();
+        assert_eq!(par.bounds(), (0.0, 100.0));
+        assert_eq!(i.bounds("par_survey"), Some((0.0, 30.0)));
+        // The headline sipas is reported apart; papi (another root) and par_survey beside it.
+        let ids: Vec<&str> = i.reported_groups().iter().map(|g| g.id.as_str()).collect();
+        assert!(!ids.contains(&"sipas") && ids.contains(&"papi") && ids.ends_with(&["par_survey"]));
+        // Re-rooted at a dimension: that dimension is the headline, sipas is reported.
+        let r = i.with_root("papi_participation").unwrap();
+        let ids: Vec<&str> = r.reported_groups().iter().map(|g| g.id.as_str()).collect();
+        assert!(ids.contains(&"sipas") && !ids.contains(&"papi_participation"));
+        assert!(i.with_root("nowhere").is_err());
+    }
+
+    #[test]
+    fn an_include_needs_one_scale_and_known_par_components() {
+        let base = include_str!("../../../fixtures/instruments/thai-nguyen-pilot.toml");
+        let bad = base.replacen(
+            "index = \"papi_transparency\"",
+            "index = \"papi_nothing\"",
+            1,
+        );
+        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("`papi_nothing` is not a group"),
+            "{err}"
+        );
+        let bad = base.replacen(
+            "include = [\"sipas-2023\", ",
+            "include = [\"sipas-2017\", \"sipas-2023\", ",
+            1,
+        );
+        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(err.to_string().contains("duplicate id"), "{err}");
+        let bad = base.replacen("include = [\"sipas-2023\", ", "include = [\"nope\", ", 1);
+        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(err.to_string().contains("include `nope`"), "{err}");
+        let bad = base.replacen("maximum = 6.0", "maximum = -6.0", 1);
+        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(err.to_string().contains("criterion `c2`"), "{err}");
+        let bad = base.replacen("\"par_total\"]", "\"par_totl\"]", 1);
+        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+        assert!(err.to_string().contains("indices: `par_totl`"), "{err}");
     }
 }

@@ -36,6 +36,7 @@ pub mod history;
 pub mod index;
 pub mod instrument;
 pub mod level;
+pub mod par;
 pub mod period;
 pub mod pilots;
 pub mod progress;

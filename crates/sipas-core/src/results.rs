@@ -78,6 +78,8 @@ pub enum Stage {
     Treatment,
     /// The staggered-rollout evaluation (`write_rollout`, `sipas evaluate`).
     Rollout,
+    /// The evaluation of every headline index and the commune PAR index (`sipas aggregate`).
+    Indices,
     /// The plain-English methods text, assembled from the stages above ([`write_methods`]).
     Methods,
 }
@@ -650,8 +652,65 @@ table! {
     forbidden: Bool "whether already-treated units serve as controls";
 }
 
+table! {
+    /// `indices.csv`: the pilot evaluation of every headline index.
+    INDICES = "indices.csv", Indices,
+        "a headline index of the instrument (SIPAS, a PAPI dimension, the PAR total): its scale, 2×2 DiD and TWFE estimate";
+    ..INDEX;
+    name_vi: Text "its Vietnamese name";
+    name_en: Text "its English name";
+    scale_lo: Float "the lowest value of its scale";
+    scale_hi: Float "the highest value of its scale";
+    pilot_start: Text "first period of the pilot";
+    did: Float "the 2×2 difference-in-differences, design-based, in the index's points";
+    did_se: Float "its design-based standard error";
+    did_lo: Float "lower bound of its 95% interval";
+    did_hi: Float "upper bound of its 95% interval";
+    pilot_pre: Float "the pilot units pooled before the start";
+    pilot_post: Float "… from the start";
+    baseline_pre: Float "the baseline units pooled before the start";
+    baseline_post: Float "… from the start";
+    twfe: Float "two-way fixed effects DiD on the unit × period panel";
+    twfe_se: Float "its cluster-robust (CR1) standard error";
+    twfe_lo: Float "lower bound of its 95% interval (Student t, G − 1 df)";
+    twfe_hi: Float "upper bound";
+    p_wild: Float "wild cluster bootstrap p-value of the TWFE estimate";
+    pretrend_p: Float "p-value of the joint test that the event study's pre-start coefficients are 0";
+    uncertainty: Text "what the intervals carry (`survey`: the design's sampling error; `survey part only` for the PAR total)";
+}
+
+table! {
+    /// `par_ranking.csv`: the units ranked by the commune PAR total in each period.
+    PAR_RANKING = "par_ranking.csv", Indices,
+        "a unit's rank by the commune PAR total in a period, with its interval and rank interval (empty without a PAR index)";
+    ..PERIOD;
+    rank: Int "1 = the highest total";
+    ..UNIT_CODE;
+    unit_name: Text "its full name";
+    pilot: Bool "whether it is a pilot unit";
+    par_total: Float "the PAR total (appraised criteria + survey points), 0–100";
+    se: Float "its standard error: the survey part's (the appraised points carry none)";
+    lo: Float "lower bound of its 95% interval";
+    hi: Float "upper bound";
+    rank_lo: Int "best rank of its 95% rank interval (normal draws of every total)";
+    rank_hi: Int "worst rank of its 95% rank interval";
+}
+
+table! {
+    /// `par_quarantine.csv`: the rows of the criteria table not used.
+    PAR_QUARANTINE = "par_quarantine.csv", Indices,
+        "a row of the appraised criteria table that is not used, with its line and reason";
+    line: Int "its line in the file (the header is line 1)";
+    ..UNIT_CODE;
+    period: Text "the period as given";
+    criterion: Text "the criterion as given";
+    points: Text "the points as given";
+    maximum: Text "the maximum as given";
+    reason: Text "why: unknown_unit, bad_period, unknown_criterion, maximum_mismatch, points_out_of_range, duplicate_copy, conflicting_duplicate or no_survey_cell";
+}
+
 /// Every result table, in the order of the README's list.
-pub const TABLES: [&Table; 18] = [
+pub const TABLES: [&Table; 21] = [
     &UNIT_PERIOD,
     &ITEMS,
     &GROUPS,
@@ -670,6 +729,9 @@ pub const TABLES: [&Table; 18] = [
     &ATT_OVERALL,
     &ATT_UNITS,
     &BACON,
+    &INDICES,
+    &PAR_RANKING,
+    &PAR_QUARANTINE,
 ];
 
 /// `aggregate-report.json`: rows read and used, channels, cells, the design in words.

@@ -16,6 +16,11 @@ pub fn trend_file_name(unit_code: &str) -> String {
     format!("trend_{unit_code}.png")
 }
 
+/// File name of a headline index's trend chart.
+pub fn index_file_name(id: &str) -> String {
+    format!("index_{id}.png")
+}
+
 /// File name of the small-multiples chart.
 pub const PILOTS_PNG: &str = "pilots.png";
 /// File name of the page.
@@ -42,6 +47,103 @@ fn num(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "—".to_string(), |v| format!("{v:.decimals$}"))
 }
 
+/// The headline indices: one table of every index's DiD and TWFE, then a chart per index, then
+/// the commune PAR ranking of the last period (when the results have one).
+fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
+    if results.indices.is_empty() {
+        return;
+    }
+    let name = |i: &crate::indices::IndexResults| match lang {
+        Lang::Vi => i.name_vi.clone(),
+        _ => i.name_en.clone(),
+    };
+    let scale = |(a, b): (f64, f64)| {
+        let t = |v: f64| {
+            let s = format!("{v:.2}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        format!("{}–{}", t(a), t(b))
+    };
+    let _ = write!(
+        h,
+        "<h2 id=\"indices\">{}</h2>\n<p>{}</p>\n<table>\n<tr><th class=\"name\">{}</th><th>{}</th>\
+         <th>{}</th><th>{}</th><th>{}</th><th class=\"name\">{}</th></tr>\n",
+        escape(l.indices_title),
+        escape(l.indices_text),
+        escape(l.col_index),
+        escape(l.col_scale),
+        escape(l.col_did),
+        escape(l.col_twfe),
+        escape(l.col_pretrend),
+        escape(l.col_uncertainty)
+    );
+    for i in &results.indices {
+        let carries = if i.uncertainty == "survey" {
+            l.uncertainty_survey
+        } else {
+            l.uncertainty_par
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            escape(&name(i)),
+            escape(&i.id),
+            scale(i.bounds),
+            value_ci(i.did.0, i.did.1, i.did.2),
+            value_ci(i.twfe.0, i.twfe.1, i.twfe.2),
+            num(i.pretrend_p, 3),
+            escape(carries)
+        );
+    }
+    h.push_str("</table>\n");
+    for i in &results.indices {
+        let _ = writeln!(
+            h,
+            "<figure><img src=\"{}\" alt=\"{}\" width=\"1000\" height=\"600\"><figcaption>{} ({}, {})</figcaption></figure>",
+            index_file_name(&i.id),
+            escape(&name(i)),
+            escape(&name(i)),
+            escape(&i.id),
+            scale(i.bounds)
+        );
+    }
+    let Some(last) = results.par_ranking.iter().map(|r| r.period).max() else {
+        return;
+    };
+    let _ = write!(
+        h,
+        "<h3 id=\"par-ranking\">{}</h3>\n<p>{}</p>\n<table>\n<tr><th>{}</th><th class=\"name\">{}</th><th>{}</th><th>{}</th></tr>\n",
+        escape(&fill(l.par_ranking_title, &[("period", &last.to_string())])),
+        escape(l.par_ranking_text),
+        escape(l.col_rank),
+        escape(l.col_unit),
+        escape(l.col_total),
+        escape(l.col_rank_interval)
+    );
+    for r in results.par_ranking.iter().filter(|r| r.period == last) {
+        let _ = writeln!(
+            h,
+            "<tr{}><td>{}</td><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}–{}</td></tr>",
+            if r.pilot { " class=\"pilot\"" } else { "" },
+            r.rank,
+            escape(&r.unit_name),
+            escape(&r.unit_code),
+            value_ci(r.total.sipas, r.total.lo, r.total.hi),
+            r.rank_lo.map_or_else(|| "—".into(), |v| v.to_string()),
+            r.rank_hi.map_or_else(|| "—".into(), |v| v.to_string())
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// "0.58 (0.29–0.88)", or "—" when undefined.
+fn value_ci(est: Option<f64>, lo: Option<f64>, hi: Option<f64>) -> String {
+    match est {
+        None => "—".to_string(),
+        Some(_) => format!("{} ({})", num(est, 2), interval(lo, hi, 2)),
+    }
+}
+
 /// The most periods one table of the pilot units shows: wider tables are split in blocks, so that
 /// the report reads at 1,400 px without scrolling sideways (checked in a browser by the CLI tests).
 const PERIODS_PER_TABLE: usize = 8;
@@ -60,7 +162,7 @@ h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #c
 table{border-collapse:collapse;margin:1em 0;font-size:.9em;display:block;max-width:100%;overflow-x:auto}\
 th,td{border:1px solid #ccc;padding:.3em .55em;text-align:right;white-space:nowrap}\
 th{background:#f2f2f2}td.name,th.name{text-align:left;white-space:normal;min-width:8em}\
-td.post,th.post,tr.post td{background:#eef5fb}small{color:#666}\
+td.post,th.post,tr.post td{background:#eef5fb}tr.pilot td{background:#fff4e0}small{color:#666}\
 .did{font-size:1.3em;font-weight:bold}.scroll{overflow-x:auto}\
 figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #ddd}\
 figcaption{color:#555;font-size:.9em}h3{font-size:1.05em;margin-top:1.5em}\
@@ -216,6 +318,7 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
     }
 
     evaluation_section(&mut h, results, l);
+    indices_section(&mut h, results, l, lang);
 
     // Groups table.
     let _ = write!(

@@ -27,6 +27,7 @@
 mod error;
 pub mod evaluation;
 pub mod html;
+pub mod indices;
 pub mod labels;
 pub mod modes;
 pub mod render;
@@ -199,6 +200,16 @@ pub fn write_report_full(
     }
     if let Some(png) = render_rollout(&results, &style)? {
         files.push(write_atomic(out_dir, html::ROLLOUT_PNG, &png)?);
+    }
+    // One trend chart per headline index: the pilot units pooled against the baseline.
+    for idx in &results.indices {
+        let spec = spec::index_spec_in(&results, idx, pilots.start, lang);
+        let png = render::render_trend_spec(&spec, &style)?;
+        files.push(write_atomic(
+            out_dir,
+            &html::index_file_name(&idx.id),
+            &png,
+        )?);
     }
     let page = render_html_in(&results, pilots, lang);
     files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);

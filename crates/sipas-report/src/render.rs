@@ -167,12 +167,25 @@ fn draw_chart<DB: DrawingBackend>(
             String::new()
         }
     };
-    let y_fmt = |y: &f64| format!("{y:.0}");
-    let y_step = if y1 - y0 > 40.0 { 10.0 } else { 5.0 };
+    // Steps of 10 or 5 on a 0–100 range; halves, quarters or tenths on the short ranges of a
+    // 1–10 index.
+    let span = y1 - y0;
+    let (y_step, decimals) = if span > 40.0 {
+        (10.0, 0)
+    } else if span >= 5.0 {
+        (5.0, 0)
+    } else if span > 2.0 {
+        (0.5, 1)
+    } else if span > 1.0 {
+        (0.25, 2)
+    } else {
+        (0.1, 1)
+    };
+    let y_fmt = |y: &f64| format!("{y:.decimals$}");
     let mut mesh = chart.configure_mesh();
     mesh.x_labels(n + 1)
         .x_label_formatter(&x_fmt)
-        .y_labels(((y1 - y0) / y_step) as usize + 1)
+        .y_labels(((y1 - y0) / y_step).round() as usize + 1)
         .y_label_formatter(&y_fmt)
         .disable_x_mesh()
         .bold_line_style(RGBColor(225, 225, 225))

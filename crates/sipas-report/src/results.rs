@@ -104,6 +104,11 @@ pub struct Results {
     /// SIPAS by survey mode and the differences between modes (`modes.csv`);
     /// empty with one mode.
     pub modes: Vec<crate::modes::ModeRow>,
+    /// The headline indices other than the run's own (`indices.csv`), each with its pooled
+    /// trends; empty without the file.
+    pub indices: Vec<crate::indices::IndexResults>,
+    /// The commune PAR ranking (`par_ranking.csv`); empty without a PAR index.
+    pub par_ranking: Vec<crate::indices::RankRow>,
 }
 
 impl Results {
@@ -159,6 +164,7 @@ pub fn load_results(dir: &Path) -> Result<Results> {
     let groups = read_groups(dir)?;
     let (pilot_group, baseline) = (groups.pilot, groups.baseline);
     let did = read_did(dir)?;
+    let (indices, par_ranking) = crate::indices::load_indices(dir)?;
 
     let mut seen: Vec<Period> = units
         .values()
@@ -195,6 +201,8 @@ pub fn load_results(dir: &Path) -> Result<Results> {
             ..DataQuality::default()
         },
         modes: crate::modes::load_modes(dir)?,
+        indices,
+        par_ranking,
     })
 }
 

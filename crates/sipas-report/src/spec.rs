@@ -155,6 +155,96 @@ pub fn y_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The y range for values of an index on the scale `(lo, hi)`: [`y_range`] on a scale of
+/// 50 points or more (clamped to the scale), else rounded out to halves on a scale of 5 or
+/// more, to tenths below; at least one rounding step wide.
+pub fn y_range_on(values: impl IntoIterator<Item = f64>, (b0, b1): (f64, f64)) -> (f64, f64) {
+    let values: Vec<f64> = values.into_iter().collect();
+    let span = b1 - b0;
+    if span >= 50.0 {
+        let (lo, hi) = y_range(values);
+        return (lo.max(b0), hi.min(b1));
+    }
+    let step = if span >= 5.0 { 0.5 } else { 0.1 };
+    let (mut lo, mut hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    if !lo.is_finite() {
+        return (b0, b1);
+    }
+    lo = ((lo / step).floor() * step).max(b0);
+    hi = ((hi / step).ceil() * step).min(b1);
+    if hi - lo < step {
+        hi = (lo + step).min(b1);
+        lo = hi - step;
+    }
+    (lo, hi)
+}
+
+/// The trend chart of a headline index: the pilot units pooled against the baseline, with
+/// their bands, on the index's own scale (`estimates.csv`'s group rows).
+pub fn index_spec_in(
+    results: &Results,
+    idx: &crate::indices::IndexResults,
+    start: Period,
+    lang: Lang,
+) -> ChartSpec {
+    let l = lang.labels_at(results.level());
+    let periods = &results.periods;
+    let pilot = series(
+        SeriesRole::Unit,
+        l.pilots_pooled_legend,
+        periods,
+        &idx.pilot,
+    );
+    let base = series(
+        SeriesRole::Baseline,
+        &baseline_label_in(l, results.baseline_unit_count()),
+        periods,
+        &idx.baseline,
+    );
+    let y = y_range_on(
+        series_values(&pilot).chain(series_values(&base)),
+        idx.bounds,
+    );
+    let name = match lang {
+        Lang::Vi => &idx.name_vi,
+        _ => &idx.name_en,
+    };
+    ChartSpec {
+        title: nfc(name),
+        x_title: nfc(l.period_axis),
+        y_title: nfc(&format!(
+            "{} ({}–{})",
+            l.index_axis,
+            tick_text(idx.bounds.0),
+            tick_text(idx.bounds.1)
+        )),
+        x_labels: periods.iter().map(ToString::to_string).collect(),
+        y_range: y,
+        series: vec![pilot, base],
+        marker: marker(l, periods, start),
+        reorganisations: reorganisation_markers_in(
+            l,
+            periods,
+            results
+                .quality
+                .clean
+                .as_ref()
+                .and_then(|c| c.crosswalk.as_ref())
+                .map_or(&[][..], |c| &c.steps),
+        ),
+    }
+}
+
+/// A scale end as text: `1`, `10`, `0.25`.
+fn tick_text(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Every value a series contributes to the y range.
 fn series_values(s: &SeriesSpec) -> impl Iterator<Item = f64> + '_ {
     s.points

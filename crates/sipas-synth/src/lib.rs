@@ -96,6 +96,7 @@
 
 mod cluster;
 mod config;
+pub mod criteria;
 mod error;
 mod generate;
 mod model;

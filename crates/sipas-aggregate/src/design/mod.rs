@@ -45,6 +45,5 @@ pub use output::estimates_csv;
 pub use output::{
     CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, write_estimates,
 };
-#[cfg(test)]
 pub(crate) use replicate::SplitMix;
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};

@@ -30,7 +30,8 @@ pub(crate) struct Indicator {
 }
 
 /// The indicators of an instrument, in the order of `estimates.csv`: the
-/// index, its parts, its elements, then every item. One list for every
+/// headline index, the parts, the elements, the other indices, the
+/// composites, then every item. One list for every
 /// engine (the design engine and the SQL of [`crate::sql`]).
 pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
     let sparse = |c: &[f64]| -> Vec<(usize, f64)> {
@@ -50,6 +51,8 @@ pub(crate) fn indicators(inst: &sipas_core::Instrument) -> Vec<Indicator> {
     for (want, kind) in [
         (GroupKind::Part, IndicatorKind::Part),
         (GroupKind::Element, IndicatorKind::Element),
+        (GroupKind::Index, IndicatorKind::Index),
+        (GroupKind::Composite, IndicatorKind::Composite),
     ] {
         for g in inst.reported_groups() {
             if g.kind == want {

@@ -50,6 +50,8 @@ pub enum IndicatorKind {
     Element,
     /// An item: the share satisfied.
     Item,
+    /// A weighted sum of other indices (the PAR index's survey points).
+    Composite,
 }
 
 impl IndicatorKind {
@@ -60,6 +62,7 @@ impl IndicatorKind {
             IndicatorKind::Part => "part",
             IndicatorKind::Element => "element",
             IndicatorKind::Item => "item",
+            IndicatorKind::Composite => "composite",
         }
     }
 }

@@ -235,6 +235,22 @@ impl Responses {
         &self.instrument
     }
 
+    /// Makes `group` the headline index of every estimate made from this table
+    /// ([`Instrument::with_root`]); the answers are untouched.
+    ///
+    /// # Errors
+    /// `group` is not a group of the instrument.
+    pub fn set_root(&mut self, group: &str) -> Result<()> {
+        self.instrument = self
+            .instrument
+            .with_root(group)
+            .map_err(|e| crate::Error::Data {
+                origin: self.origin.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(())
+    }
+
     /// Where the table came from (file name or description), for messages.
     pub fn origin(&self) -> &str {
         &self.origin

@@ -48,6 +48,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             design: &design,
             evaluation,
             rollout,
+            criteria: a.criteria.as_deref(),
             treatment: None,
             engine: Engine::named(&a.engine, &a.spark_master)?,
             level: a.level.or_default(),
@@ -71,6 +72,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) evaluation: EvaluationOptions,
     /// The staggered-rollout estimates (comparison group, base period, design variance).
     pub(crate) rollout: sipas_aggregate::rollout::RolloutOptions,
+    /// The commune PAR index's appraised criteria table (an instrument with `[par]`).
+    pub(crate) criteria: Option<&'a Path>,
     /// After a crosswalk: the pilots as named and the first reorganisation,
     /// for the treatment on today's units.
     pub(crate) treatment: Option<TreatmentSource>,
@@ -111,6 +114,7 @@ pub(crate) fn run_aggregate(
         design,
         evaluation: ev_opts,
         rollout,
+        criteria,
         treatment,
         engine: _,
         level,
@@ -122,7 +126,7 @@ pub(crate) fn run_aggregate(
     if sipas_dataset::Dataset::open(data).is_ok_and(|d| d.has_column(schema::OLD_UNIT_CODE)) {
         columns.push(schema::OLD_UNIT_CODE);
     }
-    let responses = read_responses_with(data, instrument, &columns)
+    let mut responses = read_responses_with(data, instrument, &columns)
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
@@ -131,8 +135,13 @@ pub(crate) fn run_aggregate(
     opts.level = *level;
     // The design is resolved once: every SE and interval of every table
     // (unit_period, groups, items, did, estimates) comes from it.
-    let (mut indices, estimates) =
+    let (mut indices, mut estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
+    // Every other headline index (PAPI-style dimensions, the PAR total) through the same path.
+    let heads = other_indices(&mut responses, &opts, design, ev_opts, *criteria, &indices)?;
+    if let Some((def, _, Some(total))) = &heads.par {
+        sipas_aggregate::par::append_estimates(&mut estimates, def, total);
+    }
     // A run reads the clean table inside its staging folder: name it as it
     // is after the swap (`out/clean/…`), so that the report's bytes do not
     // depend on the process id.
@@ -206,6 +215,7 @@ pub(crate) fn run_aggregate(
         say(&format!(
             "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
         ));
+        heads.write(&indices, responses.instrument(), None, out, shown, None)?;
         // The folder is written whole (staged): no earlier run's evaluation can remain beside
         // these tables.
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
@@ -253,6 +263,14 @@ pub(crate) fn run_aggregate(
             shown.display()
         )
     })?;
+    heads.write(
+        &indices,
+        responses.instrument(),
+        Some(&ev),
+        out,
+        shown,
+        Some(&mut methods),
+    )?;
     methods.write(out).with_context(|| {
         format!(
             "cannot write {}",
@@ -272,6 +290,187 @@ pub(crate) fn run_aggregate(
         fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
     ));
     Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
+}
+
+/// The headline indices other than the run's own, evaluated, and the commune PAR index.
+struct Heads {
+    rows: Vec<sipas_aggregate::headline::IndexEvaluation>,
+    /// The PAR definition, its validated criteria and the total's aggregate (`None` when the
+    /// instrument names the total among its indices but no criteria table was given).
+    par: Option<(
+        sipas_core::par::ParDefinition,
+        sipas_aggregate::par::Criteria,
+        Option<sipas_aggregate::Indices>,
+    )>,
+}
+
+/// Loads the criteria table (an instrument with `[par]`) and evaluates every headline index
+/// but the run's own.
+fn other_indices(
+    responses: &mut sipas_aggregate::Responses,
+    opts: &AggregateOptions,
+    design: &DesignSpec,
+    ev_opts: &EvaluationOptions,
+    criteria: Option<&Path>,
+    headline: &sipas_aggregate::Indices,
+) -> anyhow::Result<Heads> {
+    use sipas_aggregate::headline::{ParInputs, evaluate_indices};
+    use sipas_aggregate::par::{Criteria, cell_weights};
+    let inst = responses.instrument().clone();
+    let par = match (inst.par(), criteria) {
+        (Some(def), Some(path)) => {
+            let mut c = Criteria::read(path, def, &opts.units)
+                .with_context(|| format!("cannot read the criteria table {}", path.display()))?;
+            let cells: std::collections::HashSet<(&str, sipas_core::Period)> = headline
+                .cells
+                .iter()
+                .map(|c| (c.unit_code.as_str(), c.period))
+                .collect();
+            c.keep_cells(|u, p| cells.contains(&(u, p)));
+            Some((def.clone(), c))
+        }
+        (Some(def), None) => {
+            say(&format!(
+                "aggregate: the instrument defines {} but no criteria table is given (--criteria, [aggregate] criteria): only its survey part {} is estimated",
+                def.id, def.survey_id
+            ));
+            None
+        }
+        (None, Some(path)) => anyhow::bail!(
+            "a criteria table ({}) is given but the instrument {} has no [par] table",
+            path.display(),
+            inst.id
+        ),
+        (None, None) => None,
+    };
+    let weights = match &par {
+        Some(_) => cell_weights(responses, opts)?,
+        None => Default::default(),
+    };
+    let inputs = par.as_ref().map(|(def, c)| ParInputs {
+        def,
+        criteria: c,
+        weights: &weights,
+    });
+    let mut why = Vec::new();
+    let (rows, total) = evaluate_indices(responses, opts, design, ev_opts, inputs, &mut why)
+        .context("the headline indices' aggregation failed")?;
+    for w in why {
+        say(&format!("aggregate: {w}"));
+    }
+    Ok(Heads {
+        rows,
+        par: par.map(|(d, c)| (d, c, total)),
+    })
+}
+
+impl Heads {
+    /// Writes `indices.csv` (the run's headline first in the instrument's order), and the PAR
+    /// ranking and quarantine (header only without a PAR index), and says each index's result.
+    fn write(
+        &self,
+        indices: &sipas_aggregate::Indices,
+        inst: &Instrument,
+        ev: Option<&sipas_aggregate::Evaluation>,
+        out: &Path,
+        shown: &Path,
+        methods: Option<&mut Methods>,
+    ) -> anyhow::Result<()> {
+        use sipas_aggregate::headline::{index_row, indices_csv, methods_text};
+        use sipas_aggregate::twin::write_csv_and_twin;
+        let mut rows = self.rows.clone();
+        let head = inst.root();
+        if let Some(pos) = inst.indices().iter().position(|i| i == head) {
+            let g = inst.group(head).expect("the root is a group");
+            let row = index_row(indices, (head, &g.name_vi, &g.name_en), ev, "survey");
+            rows.insert(pos.min(rows.len()), row);
+        }
+        let err = |t: &sipas_core::results::Table| {
+            format!("cannot write {}", shown.join(t.file).display())
+        };
+        write_csv_and_twin(out, &results::INDICES, indices_csv(&rows).as_bytes())
+            .with_context(|| err(&results::INDICES))?;
+        let (ranking, quarantine) = match &self.par {
+            Some((_, c, total)) => (
+                total.as_ref().map_or_else(
+                    || results::PAR_RANKING.header::<&str>(&[]),
+                    |t| {
+                        sipas_aggregate::par::ranking_csv(&sipas_aggregate::par::ranking(
+                            t, 2000, 20_240_101,
+                        ))
+                    },
+                ),
+                c.quarantine_csv(),
+            ),
+            None => (
+                results::PAR_RANKING.header::<&str>(&[]),
+                results::PAR_QUARANTINE.header::<&str>(&[]),
+            ),
+        };
+        write_csv_and_twin(out, &results::PAR_RANKING, ranking.as_bytes())
+            .with_context(|| err(&results::PAR_RANKING))?;
+        write_csv_and_twin(out, &results::PAR_QUARANTINE, quarantine.as_bytes())
+            .with_context(|| err(&results::PAR_QUARANTINE))?;
+        if let Some((def, c, _)) = &self.par {
+            let counts: Vec<String> = c.counts().iter().map(|(k, v)| format!("{k} {v}")).collect();
+            say(&format!(
+                "aggregate: {}: criteria table {} rows = {} used + {} quarantined{}",
+                def.id,
+                c.rows_read,
+                c.rows_used(),
+                c.quarantine.len(),
+                if counts.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({}), see {}",
+                        counts.join(", "),
+                        shown.join(results::PAR_QUARANTINE.file).display()
+                    )
+                }
+            ));
+        }
+        let level = indices.report.level;
+        for r in rows.iter().filter(|r| r.id != head) {
+            let did = r.did.as_ref().map_or_else(
+                || "no DiD".to_string(),
+                |d| {
+                    format!(
+                        "DiD {:.2} ({level} CI {:.2} to {:.2})",
+                        d.estimate, d.lo, d.hi
+                    )
+                },
+            );
+            let twfe = r.twfe.as_ref().map_or_else(
+                || "no TWFE".to_string(),
+                |t| {
+                    format!(
+                        "TWFE {:.2} ({level} CI {:.2} to {:.2})",
+                        t.estimate, t.lo_cr1, t.hi_cr1
+                    )
+                },
+            );
+            say(&format!(
+                "aggregate: {} ({}, {}–{}): {did}; {twfe}{}",
+                r.name_en,
+                r.id,
+                r.bounds.0,
+                r.bounds.1,
+                if r.uncertainty == "survey" {
+                    String::new()
+                } else {
+                    format!(" [intervals: {}]", r.uncertainty)
+                }
+            ));
+        }
+        if let Some(m) = methods {
+            m.push(&methods_text(
+                &rows,
+                self.par.as_ref().map(|(d, c, _)| (d, c)),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The staggered-rollout evaluation of SIPAS on the evaluation panel (every wave of the pilot

@@ -164,6 +164,23 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
 
     let treatment = treatment_source(job, &settings.clean, &pilots, &history)?;
     let (units, pilots) = analysis_units(job, &settings.clean, units, pilots, &history)?;
+    let criteria = match (&job.aggregate.criteria, &job.generate) {
+        (Some(path), _) => Some(path.clone()),
+        (None, Some(g)) if g.criteria => {
+            let inst = instrument.clone().map_or_else(
+                || resolve::instrument(g.instrument.as_deref().unwrap_or("sipas-2023")),
+                Ok,
+            )?;
+            match inst.par() {
+                Some(def) => Some(draw_criteria(def, &clean_dir, &pilots, g.seed, &out, job)?),
+                None => anyhow::bail!(
+                    "[generate] criteria = true: the instrument {} has no [par] table (commune PAR index)",
+                    inst.id
+                ),
+            }
+        }
+        _ => None,
+    };
     let results = out.join("results");
     read_stage(&clean_dir, "clean")?;
     let stage = Recorder::start();
@@ -178,6 +195,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             design: &job.design,
             evaluation: settings.evaluation,
             rollout: settings.rollout,
+            criteria: criteria.as_deref(),
             treatment,
             engine: settings.engine.clone(),
             level: job.level,
@@ -238,6 +256,47 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         job.out.join("report").join("index.html").display()
     ));
     Ok(status)
+}
+
+/// Draws the demo's appraised criteria for every unit × period of the clean table
+/// (`clean-by-cell.csv`) into `data/criteria.csv`; returns its path.
+fn draw_criteria(
+    def: &sipas_core::par::ParDefinition,
+    clean_dir: &Path,
+    pilots: &PilotSet,
+    seed: u64,
+    out: &Path,
+    job: &Job,
+) -> anyhow::Result<PathBuf> {
+    let by_cell = clean_dir.join("clean-by-cell.csv");
+    let text = std::fs::read_to_string(&by_cell)
+        .with_context(|| format!("cannot read {}", by_cell.display()))?;
+    let mut cells = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let mut f = line.split(',');
+        let (Some(u), Some(p), Some(_), Some(kept)) = (f.next(), f.next(), f.next(), f.next())
+        else {
+            anyhow::bail!("{}: line {}: too few fields", by_cell.display(), i + 1);
+        };
+        if kept != "0" {
+            let p: sipas_core::Period = p
+                .parse()
+                .with_context(|| format!("{}: line {}", by_cell.display(), i + 1))?;
+            cells.push((u.to_string(), p));
+        }
+    }
+    let csv = sipas_synth::criteria::criteria_csv(def, &cells, pilots, seed);
+    let file = out.join("data").join("criteria.csv");
+    sipas_core::atomic::write_bytes(&file, csv.as_bytes())
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    say(&format!(
+        "generate: appraised criteria of {} ({} criteria) for {} unit × periods → {}",
+        def.id,
+        def.criteria.len(),
+        cells.len(),
+        job.out.join("data").join("criteria.csv").display()
+    ));
+    Ok(file)
 }
 
 /// Writes a stage's manifest inside the run and adds its row counts to the run's.

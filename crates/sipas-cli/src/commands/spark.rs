@@ -221,6 +221,7 @@ pub(crate) fn run(
             "index" => IndicatorKind::Index,
             "part" => IndicatorKind::Part,
             "element" => IndicatorKind::Element,
+            "composite" => IndicatorKind::Composite,
             _ => continue,
         };
         let domain_type = match get("domain_type")? {

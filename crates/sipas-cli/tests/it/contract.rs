@@ -124,6 +124,7 @@ fn every_contract_table_is_written_with_exactly_its_columns_and_nothing_else() {
         &results::ATT_OVERALL,
         &results::ATT_UNITS,
         &results::BACON,
+        &results::INDICES,
     ] {
         assert!(
             !read_csv(&dir.join(t.file)).is_empty(),
@@ -138,6 +139,7 @@ fn every_contract_table_is_written_with_exactly_its_columns_and_nothing_else() {
         Stage::Evaluation,
         Stage::Treatment,
         Stage::Rollout,
+        Stage::Indices,
         Stage::Methods,
     ]
     .iter()
