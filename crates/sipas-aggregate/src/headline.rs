@@ -100,7 +100,7 @@ pub fn evaluate_indices(
     opts: &AggregateOptions,
     design: &DesignSpec,
     ev_opts: &EvaluationOptions,
-    par: Option<ParInputs<'_>>,
+    par: Option<&ParInputs<'_>>,
     why: &mut Vec<String>,
 ) -> Result<(Vec<IndexEvaluation>, Option<Indices>)> {
     let inst = responses.instrument().clone();
@@ -111,7 +111,7 @@ pub fn evaluate_indices(
         if *id == headline {
             continue;
         }
-        let par_def = par.as_ref().filter(|p| p.def.id == *id);
+        let par_def = par.filter(|p| p.def.id == *id);
         if par_def.is_none() && inst.par().is_some_and(|p| p.id == *id) {
             why.push(format!(
                 "{id}: not estimated (no appraised criteria table); its survey part is in estimates.csv"
@@ -123,19 +123,16 @@ pub fn evaluate_indices(
         let result = crate::aggregate_with_design(responses, opts, design);
         responses.set_root(&headline)?;
         let (mut indices, _) = result?;
-        let (name_vi, name_en, uncertainty) = match par_def {
-            Some(p) => {
-                indices = with_criteria(indices, p.def, p.criteria, p.weights, opts.pilots.start);
-                (
-                    p.def.name_vi.clone(),
-                    p.def.name_en.clone(),
-                    "survey part only",
-                )
-            }
-            None => {
-                let g = inst.group(id).expect("indices are groups or the PAR total");
-                (g.name_vi.clone(), g.name_en.clone(), "survey")
-            }
+        let (name_vi, name_en, uncertainty) = if let Some(p) = par_def {
+            indices = with_criteria(indices, p.def, p.criteria, p.weights, opts.pilots.start);
+            (
+                p.def.name_vi.clone(),
+                p.def.name_en.clone(),
+                "survey part only",
+            )
+        } else {
+            let g = inst.group(id).expect("indices are groups or the PAR total");
+            (g.name_vi.clone(), g.name_en.clone(), "survey")
         };
         if indices.did.is_none() {
             let reason = indices

@@ -80,6 +80,9 @@ pub struct CriteriaRow {
     pub maximum: String,
 }
 
+/// A criterion's used row in a cell: its points and line (points NaN, line 0: conflicting rows).
+type Slot = Option<(f64, usize)>;
+
 /// The appraised criteria of every unit × period, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Criteria {
@@ -90,10 +93,10 @@ pub struct Criteria {
     /// Rows quarantined, with their reason, in file order.
     pub quarantine: Vec<(CriteriaRow, CriteriaReason)>,
     /// Used rows per unit × period: per criterion (instrument order), its points and line.
-    cells: BTreeMap<(String, Period), Vec<Option<(f64, usize)>>>,
+    cells: BTreeMap<(String, Period), Vec<Slot>>,
     /// The rows behind `cells`, by line, for a later quarantine.
     kept: HashMap<usize, CriteriaRow>,
-    n_criteria: usize,
+    per_cell: usize,
 }
 
 impl Criteria {
@@ -153,7 +156,7 @@ impl Criteria {
             quarantine: Vec::new(),
             cells: BTreeMap::new(),
             kept: HashMap::new(),
-            n_criteria: def.criteria.len(),
+            per_cell: def.criteria.len(),
         };
         for (i, rec) in r.records().enumerate() {
             let line = i + 2;
@@ -245,7 +248,7 @@ impl Criteria {
                     .iter()
                     .filter(|x| x.is_some_and(|(p, _)| p.is_finite()))
                     .count();
-                (have < self.n_criteria).then(|| (u.clone(), *p, have))
+                (have < self.per_cell).then(|| (u.clone(), *p, have))
             })
             .collect()
     }
@@ -424,21 +427,18 @@ pub fn with_criteria(
         g.sipas = shifted(&g.sipas, by, level, bounds);
     }
     if let (Some(d), Some([pp, pq, bp, bq])) = (&mut survey.did, did_shift) {
-        match (pp, pq, bp, bq) {
-            (Some(pp), Some(pq), Some(bp), Some(bq)) => {
-                d.estimate += (pq - pp) - (bq - bp);
-                let m = level.normal_multiplier();
-                (d.lo, d.hi) = (d.estimate - m * d.se, d.estimate + m * d.se);
-                d.pilot_pre = shifted(&d.pilot_pre, Some(pp), level, bounds);
-                d.pilot_post = shifted(&d.pilot_post, Some(pq), level, bounds);
-                d.baseline_pre = shifted(&d.baseline_pre, Some(bp), level, bounds);
-                d.baseline_post = shifted(&d.baseline_post, Some(bq), level, bounds);
-            }
-            _ => {
-                survey.did = None;
-                survey.report.did_unavailable =
-                    Some("a compared unit × period has no complete appraised criteria".into());
-            }
+        if let (Some(pp), Some(pq), Some(bp), Some(bq)) = (pp, pq, bp, bq) {
+            d.estimate += (pq - pp) - (bq - bp);
+            let m = level.normal_multiplier();
+            (d.lo, d.hi) = (d.estimate - m * d.se, d.estimate + m * d.se);
+            d.pilot_pre = shifted(&d.pilot_pre, Some(pp), level, bounds);
+            d.pilot_post = shifted(&d.pilot_post, Some(pq), level, bounds);
+            d.baseline_pre = shifted(&d.baseline_pre, Some(bp), level, bounds);
+            d.baseline_post = shifted(&d.baseline_post, Some(bq), level, bounds);
+        } else {
+            survey.did = None;
+            survey.report.did_unavailable =
+                Some("a compared unit × period has no complete appraised criteria".into());
         }
     }
     survey.root_bounds = bounds;
@@ -474,7 +474,7 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
         };
         let total_row = est.map(|est| {
             let mut row = r.clone();
-            row.indicator = def.id.clone();
+            row.indicator.clone_from(&def.id);
             row.indicator_kind = IndicatorKind::Composite;
             if !row.suppressed {
                 row.value = est.value;

@@ -55,7 +55,7 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
     }
     let name = |i: &crate::indices::IndexResults| match lang {
         Lang::Vi => i.name_vi.clone(),
-        _ => i.name_en.clone(),
+        Lang::En => i.name_en.clone(),
     };
     let scale = |(a, b): (f64, f64)| {
         let t = |v: f64| {

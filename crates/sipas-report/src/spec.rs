@@ -211,7 +211,7 @@ pub fn index_spec_in(
     );
     let name = match lang {
         Lang::Vi => &idx.name_vi,
-        _ => &idx.name_en,
+        Lang::En => &idx.name_en,
     };
     ChartSpec {
         title: nfc(name),

@@ -7,6 +7,7 @@
 //! default engine's unit × period table, which must give the same numbers.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use sipas_aggregate::design::{CiMethod, DomainType};
@@ -48,7 +49,15 @@ fn reference() -> HashMap<Key, (f64, f64)> {
 }
 
 /// The groups of the fixture's instrument.
-const GROUPS: [&str; 6] = ["dim", "know", "take_part", "heard", "meet", "say"];
+const GROUPS: [&str; 7] = [
+    "dim",
+    "know",
+    "take_part",
+    "heard",
+    "meet",
+    "say",
+    "par_survey",
+];
 
 fn close(a: f64, b: f64, tol: f64, what: &str) {
     assert!(
@@ -129,6 +138,9 @@ fn every_group_and_share_matches_r_under_three_designs() {
             if ["dim", "know", "take_part"].contains(&row.indicator.as_str()) {
                 assert!(row.lo.unwrap() >= 1.0 && row.hi.unwrap() <= 10.0, "{key:?}");
             }
+            if row.indicator == "par_survey" {
+                assert!(row.lo.unwrap() >= 0.0 && row.hi.unwrap() <= 30.0, "{key:?}");
+            }
             compared += 1;
         }
         // 8 units × 2 periods × (6 groups + 14 shares) + 2 arms × 2 periods × 6.
@@ -142,33 +154,42 @@ fn every_group_and_share_matches_r_under_three_designs() {
 
 #[test]
 fn the_2x2_did_of_the_index_equals_svycontrast_over_svyby_with_covmat() {
-    let r = responses();
+    let mut r = responses();
     let refs = reference();
-    for (name, spec) in &designs()[..2] {
-        let est = estimate_domains(&r, &options(), spec).unwrap();
-        let did = est.did.as_ref().expect("all four quadrants have rows");
-        let key = |q: &str| {
-            (
-                name.to_string(),
-                "did".to_string(),
-                q.to_string(),
-                String::new(),
-                "dim".to_string(),
-            )
-        };
-        for (q, quadrant) in sipas_aggregate::design::QUADRANTS.iter().enumerate() {
-            let (value, se) = refs[&key(quadrant)];
-            close(did.values[q], value, 1e-9, &format!("{name} {quadrant}"));
+    // The index itself, then the PAR-style composite made the headline (as `indices.csv` does).
+    for index in ["dim", "par_survey"] {
+        r.set_root(index).unwrap();
+        for (name, spec) in &designs()[..2] {
+            let est = estimate_domains(&r, &options(), spec).unwrap();
+            let did = est.did.as_ref().expect("all four quadrants have rows");
+            let key = |q: &str| {
+                (
+                    name.to_string(),
+                    "did".to_string(),
+                    q.to_string(),
+                    String::new(),
+                    index.to_string(),
+                )
+            };
+            for (q, quadrant) in sipas_aggregate::design::QUADRANTS.iter().enumerate() {
+                let (value, se) = refs[&key(quadrant)];
+                close(did.values[q], value, 1e-9, &format!("{name} {quadrant}"));
+                close(
+                    did.quadrant_se(q),
+                    se,
+                    1e-9,
+                    &format!("{name} {quadrant} se"),
+                );
+            }
+            let (value, se) = refs[&key("contrast")];
             close(
-                did.quadrant_se(q),
-                se,
+                did.estimate,
+                value,
                 1e-9,
-                &format!("{name} {quadrant} se"),
+                &format!("{index} {name} contrast"),
             );
+            close(did.se, se, 1e-9, &format!("{index} {name} contrast se"));
         }
-        let (value, se) = refs[&key("contrast")];
-        close(did.estimate, value, 1e-9, &format!("{name} contrast"));
-        close(did.se, se, 1e-9, &format!("{name} contrast se"));
     }
 }
 
@@ -201,4 +222,204 @@ fn the_unit_period_table_gives_the_same_numbers() {
             close(s.share.unwrap(), refs[&key(t)].0, 1e-9, t);
         }
     }
+}
+
+/// Σ of the weights per unit × period, straight from the fixture's CSV (not through sipas).
+fn weight_sums() -> HashMap<(String, String), f64> {
+    let text = std::fs::read_to_string(dir().join("responses.csv")).unwrap();
+    let mut m = HashMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        *m.entry((f[1].to_string(), f[2].to_string())).or_insert(0.0) += num(f[3]);
+    }
+    m
+}
+
+/// The appraised points the PAR tests give each cell: 30 + its position (distinct values).
+fn appraised() -> Vec<((String, String), f64)> {
+    let mut cells: Vec<(String, String)> = weight_sums().into_keys().collect();
+    cells.sort();
+    cells
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, 30.0 + i as f64 * 1.5))
+        .collect()
+}
+
+fn criteria_csv(extra: &str) -> String {
+    let mut s = String::from("unit_code,period,criterion,points,maximum\n");
+    for ((u, p), pts) in appraised() {
+        let _ = writeln!(s, "{u},{p},k1,{pts},70");
+    }
+    s.push_str(extra);
+    s
+}
+
+#[test]
+fn the_criteria_table_quarantines_every_bad_row_with_its_reason() {
+    let inst = instrument();
+    let def = inst.par().unwrap();
+    let units = &options().units;
+    let extra = "99999,2024Q1,k1,10,70\n\
+                 05443,2024Q9,k1,10,70\n\
+                 05443,2024Q1,k9,10,70\n\
+                 05446,2024Q1,k1,10,60\n\
+                 05449,2024Q1,k1,71,70\n\
+                 05449,2024Q1,k1,-1,70\n\
+                 05452,2024Q1,k1,43.5,70\n\
+                 05695,2024Q1,k1,1,70\n\
+                 05443,2023Q3,k1,5,70\n";
+    let mut c =
+        sipas_aggregate::par::Criteria::from_csv_str(&criteria_csv(extra), "t.csv", def, units)
+            .unwrap();
+    c.keep_cells(|u, p| u != "05443" || p.to_string() != "2023Q3");
+    let reasons: Vec<(usize, &str)> = c
+        .quarantine
+        .iter()
+        .map(|(r, why)| (r.line, why.as_str()))
+        .collect();
+    // 16 data rows (lines 2–17), then the extra rows from line 18. 05452 2024Q1 has 30 + 7·1.5
+    // = 40.5 in the table: 43.5 conflicts (both out); 05695 2024Q1 likewise with 1.
+    let line_of = |u: &str, p: &str| {
+        2 + appraised()
+            .iter()
+            .position(|((a, b), _)| a == u && b == p)
+            .unwrap()
+    };
+    let mut want = vec![
+        (18, "unknown_unit"),
+        (19, "bad_period"),
+        (20, "unknown_criterion"),
+        (21, "maximum_mismatch"),
+        (22, "points_out_of_range"),
+        (23, "points_out_of_range"),
+        (24, "conflicting_duplicate"),
+        (25, "conflicting_duplicate"),
+        (26, "no_survey_cell"),
+        (line_of("05452", "2024Q1"), "conflicting_duplicate"),
+        (line_of("05695", "2024Q1"), "conflicting_duplicate"),
+    ];
+    want.sort_unstable();
+    assert_eq!(reasons, want);
+    assert_eq!(c.rows_read, 25);
+    assert_eq!(c.rows_used() + c.quarantine.len(), c.rows_read);
+    let p = |s: &str| s.parse::<sipas_core::Period>().unwrap();
+    assert_eq!(c.points("05452", p("2024Q1")), None);
+    assert_eq!(c.points("05443", p("2024Q1")), Some(31.5));
+    // An identical copy is dropped, the first row kept.
+    let mut c2 = sipas_aggregate::par::Criteria::from_csv_str(
+        &criteria_csv("05443,2024Q1,k1,31.5,70\n"),
+        "t.csv",
+        def,
+        units,
+    )
+    .unwrap();
+    c2.keep_cells(|_, _| true);
+    assert_eq!(c2.quarantine.len(), 1);
+    assert_eq!(c2.quarantine[0].1.as_str(), "duplicate_copy");
+    assert_eq!(c2.points("05443", p("2024Q1")), Some(31.5));
+    // A missing column is an error naming the file.
+    let err =
+        sipas_aggregate::par::Criteria::from_csv_str("unit_code,period\n", "t.csv", def, units)
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("t.csv") && err.to_string().contains("criterion"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_par_total_adds_the_appraised_points_to_its_survey_part_by_hand() {
+    use sipas_aggregate::par::{Criteria, append_estimates, cell_weights, ranking, with_criteria};
+    let inst = instrument();
+    let def = inst.par().unwrap().clone();
+    let opts = options();
+    let mut r = responses();
+    r.set_root("par_survey").unwrap();
+    let (survey, mut est) =
+        sipas_aggregate::aggregate_with_design(&r, &opts, &DesignSpec::default()).unwrap();
+    let c = Criteria::from_csv_str(&criteria_csv(""), "t.csv", &def, &opts.units).unwrap();
+    let weights = cell_weights(&r, &opts).unwrap();
+    let total = with_criteria(survey.clone(), &def, &c, &weights, opts.pilots.start);
+    let pts: HashMap<(String, String), f64> = appraised().into_iter().collect();
+    let w = weight_sums();
+    let m = 1.96;
+    for (s, t) in survey.cells.iter().zip(&total.cells) {
+        let key = (s.unit_code.clone(), s.period.to_string());
+        let want = s.sipas.value.unwrap() + pts[&key];
+        close(t.sipas.value.unwrap(), want, 1e-12, "cell total");
+        assert_eq!(t.sipas.se, s.sipas.se, "the SE is the survey part's");
+        let se = s.sipas.se.unwrap();
+        close(t.sipas.lo.unwrap(), (want - m * se).max(0.0), 1e-12, "lo");
+        close(t.sipas.hi.unwrap(), (want + m * se).min(100.0), 1e-12, "hi");
+    }
+    // A pooled group: its cells' points averaged with their weight sums.
+    let pooled = |units: &[&str], periods: &[&str]| {
+        let (mut a, mut b) = (0.0, 0.0);
+        for u in units {
+            for p in periods {
+                let k = (u.to_string(), p.to_string());
+                a += w[&k] * pts[&k];
+                b += w[&k];
+            }
+        }
+        a / b
+    };
+    let pilots = ["05443", "05695"];
+    let base = ["05446", "05449", "05452", "05698", "05701", "05704"];
+    for (s, t) in survey.groups.iter().zip(&total.groups) {
+        let units: &[&str] = if t.group == sipas_aggregate::Arm::Pilot {
+            &pilots
+        } else {
+            &base
+        };
+        let want = s.sipas.value.unwrap() + pooled(units, &[&t.period.to_string()]);
+        close(t.sipas.value.unwrap(), want, 1e-12, "group total");
+        assert_eq!(t.sipas.se, s.sipas.se);
+    }
+    let (sd, td) = (survey.did.as_ref().unwrap(), total.did.as_ref().unwrap());
+    let shift = (pooled(&pilots, &["2024Q1"]) - pooled(&pilots, &["2023Q4"]))
+        - (pooled(&base, &["2024Q1"]) - pooled(&base, &["2023Q4"]));
+    close(td.estimate, sd.estimate + shift, 1e-12, "did");
+    assert_eq!(td.se, sd.se);
+    close(td.lo, td.estimate - m * td.se, 1e-12, "did lo");
+    assert_eq!(total.root_bounds, (0.0, 100.0));
+    // estimates.csv: the total's row right after its survey part's, same SE.
+    append_estimates(&mut est, &def, &total);
+    let i = est
+        .rows
+        .iter()
+        .position(|row| row.indicator == "par_total" && row.domain == "05446")
+        .unwrap();
+    assert_eq!(est.rows[i - 1].indicator, "par_survey");
+    assert_eq!(est.rows[i].se, est.rows[i - 1].se);
+    let cell = total
+        .cells
+        .iter()
+        .find(|c| c.unit_code == "05446" && c.period == est.rows[i].period)
+        .unwrap();
+    assert_eq!(est.rows[i].value, cell.sipas.value);
+    // Ranking: by value, every rank inside its interval; with no SE the interval is the rank.
+    let rows = ranking(&total, 500, 7);
+    assert_eq!(rows, ranking(&total, 500, 7), "seeded");
+    for p in ["2023Q4", "2024Q1"] {
+        let v: Vec<_> = rows.iter().filter(|r| r.period.to_string() == p).collect();
+        assert_eq!(v.len(), 8);
+        for (k, r) in v.iter().enumerate() {
+            assert_eq!(r.rank, k + 1);
+            assert!(r.rank_lo <= r.rank && r.rank <= r.rank_hi, "{r:?}");
+            if k > 0 {
+                assert!(v[k - 1].total.value >= r.total.value);
+            }
+        }
+    }
+    let mut exact = total.clone();
+    for c in &mut exact.cells {
+        c.sipas.se = Some(0.0);
+    }
+    assert!(
+        ranking(&exact, 50, 1)
+            .iter()
+            .all(|r| r.rank_lo == r.rank && r.rank_hi == r.rank)
+    );
 }

@@ -345,7 +345,7 @@ fn other_indices(
     };
     let weights = match &par {
         Some(_) => cell_weights(responses, opts)?,
-        None => Default::default(),
+        None => std::collections::HashMap::default(),
     };
     let inputs = par.as_ref().map(|(def, c)| ParInputs {
         def,
@@ -353,8 +353,9 @@ fn other_indices(
         weights: &weights,
     });
     let mut why = Vec::new();
-    let (rows, total) = evaluate_indices(responses, opts, design, ev_opts, inputs, &mut why)
-        .context("the headline indices' aggregation failed")?;
+    let (rows, total) =
+        evaluate_indices(responses, opts, design, ev_opts, inputs.as_ref(), &mut why)
+            .context("the headline indices' aggregation failed")?;
     for w in why {
         say(&format!("aggregate: {w}"));
     }
