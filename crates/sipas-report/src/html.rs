@@ -66,8 +66,8 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
     };
     let _ = write!(
         h,
-        "<h2 id=\"indices\">{}</h2>\n<p>{}</p>\n<table>\n<tr><th class=\"name\">{}</th><th>{}</th>\
-         <th>{}</th><th>{}</th><th>{}</th><th class=\"name\">{}</th></tr>\n",
+        "<h2 id=\"indices\">{}</h2>\n<p>{}</p>\n<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th>\
+         <th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th></tr>\n",
         escape(l.indices_title),
         escape(l.indices_text),
         escape(l.col_index),

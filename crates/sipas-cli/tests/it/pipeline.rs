@@ -14,7 +14,8 @@ fn bundled_demo_job_parses() {
     let job = sipas_cli::job::Job::demo();
     let g = job.generate.expect("the demo generates its data");
     assert_eq!(g.responses, 212_400);
-    assert_eq!(job.instrument.as_deref(), Some("sipas-2023"));
+    assert_eq!(job.instrument.as_deref(), Some("thai-nguyen-pilot"));
+    assert!(g.criteria, "the demo draws the PAR criteria");
     assert!(job.out.ends_with("out"));
 }
 
