@@ -820,7 +820,7 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n, "a file name twice");
-        assert_eq!(n, 18 * 2 + 4);
+        assert_eq!(n, 21 * 2 + 4);
         for t in TABLES {
             let mut cols: Vec<&str> = t.columns.iter().map(|c| c.name).collect();
             cols.sort_unstable();
