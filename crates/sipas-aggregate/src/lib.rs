@@ -102,6 +102,7 @@
 pub mod arms;
 mod cells;
 pub mod channels;
+mod csv_in;
 pub mod design;
 mod dist;
 mod error;

@@ -80,8 +80,14 @@ pub struct CriteriaRow {
     pub maximum: String,
 }
 
-/// A criterion's used row in a cell: its points and line (points NaN, line 0: conflicting rows).
-type Slot = Option<(f64, usize)>;
+/// A criterion of a cell: no row yet, the used row (its points and line), or rows that
+/// conflict (none used, and a later copy conflicts too).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Empty,
+    Used { points: f64, line: usize },
+    Conflict,
+}
 
 /// The appraised criteria of every unit × period, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,18 +130,11 @@ impl Criteria {
         def: &ParDefinition,
         units: &UnitRegistry,
     ) -> Result<Criteria> {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let err = |message: String| Error::Data {
             origin: origin.to_string(),
             message,
         };
-        let mut r = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(text.as_bytes());
-        let header = r
-            .headers()
-            .map_err(|e| err(format!("cannot read the header: {e}")))?
-            .clone();
+        let (mut r, header) = crate::csv_in::with_header(text, origin)?;
         let col = |name: &str| {
             header.iter().position(|h| h.trim() == name).ok_or_else(|| {
                 err(format!(
@@ -177,24 +176,25 @@ impl Criteria {
                     let slot = out
                         .cells
                         .entry((row.unit_code.clone(), period))
-                        .or_insert_with(|| vec![None; def.criteria.len()]);
+                        .or_insert_with(|| vec![Slot::Empty; def.criteria.len()]);
                     match slot[k] {
-                        None => {
-                            slot[k] = Some((points, line));
+                        Slot::Empty => {
+                            slot[k] = Slot::Used { points, line };
                             out.kept.insert(line, row);
                         }
-                        Some((first, _)) if first == points => {
+                        Slot::Used { points: first, .. } if first == points => {
                             out.quarantine.push((row, CriteriaReason::DuplicateCopy));
                         }
-                        Some((_, first_line)) => {
-                            // Conflicting: the used row leaves too, and the criterion stays unset
-                            // with a NaN marker so that later copies are conflicts as well.
-                            if first_line != 0 {
-                                let first = out.kept.remove(&first_line).expect("kept row");
-                                out.quarantine
-                                    .push((first, CriteriaReason::ConflictingDuplicate));
-                            }
-                            slot[k] = Some((f64::NAN, 0));
+                        Slot::Used { line: first, .. } => {
+                            // Conflicting: the used row leaves too.
+                            let first = out.kept.remove(&first).expect("kept row");
+                            out.quarantine
+                                .push((first, CriteriaReason::ConflictingDuplicate));
+                            slot[k] = Slot::Conflict;
+                            out.quarantine
+                                .push((row, CriteriaReason::ConflictingDuplicate));
+                        }
+                        Slot::Conflict => {
                             out.quarantine
                                 .push((row, CriteriaReason::ConflictingDuplicate));
                         }
@@ -216,8 +216,10 @@ impl Criteria {
             .cloned()
             .collect();
         for key in gone {
-            for (_, line) in self.cells.remove(&key).into_iter().flatten().flatten() {
-                if let Some(row) = self.kept.remove(&line) {
+            for slot in self.cells.remove(&key).into_iter().flatten() {
+                if let Slot::Used { line, .. } = slot
+                    && let Some(row) = self.kept.remove(&line)
+                {
                     self.quarantine.push((row, CriteriaReason::NoSurveyCell));
                 }
             }
@@ -235,7 +237,10 @@ impl Criteria {
     pub fn points(&self, unit: &str, period: Period) -> Option<f64> {
         let c = self.cells.get(&(unit.to_string(), period))?;
         c.iter()
-            .map(|x| x.map(|(p, _)| p).filter(|p| p.is_finite()))
+            .map(|x| match x {
+                Slot::Used { points, .. } => Some(*points),
+                Slot::Empty | Slot::Conflict => None,
+            })
             .sum::<Option<f64>>()
     }
 
@@ -244,10 +249,7 @@ impl Criteria {
         self.cells
             .iter()
             .filter_map(|((u, p), c)| {
-                let have = c
-                    .iter()
-                    .filter(|x| x.is_some_and(|(p, _)| p.is_finite()))
-                    .count();
+                let have = c.iter().filter(|x| matches!(x, Slot::Used { .. })).count();
                 (have < self.per_cell).then(|| (u.clone(), *p, have))
             })
             .collect()
@@ -490,6 +492,9 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
     }
     estimates.rows = rows;
 }
+
+/// Normal draws behind `par_ranking.csv`'s rank intervals.
+pub const RANK_DRAWS: usize = 2000;
 
 /// One unit's place in a period's ranking by the PAR total.
 #[derive(Debug, Clone, PartialEq)]

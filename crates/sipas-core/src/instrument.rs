@@ -1044,31 +1044,30 @@ mod tests {
     #[test]
     fn an_include_needs_one_scale_and_known_par_components() {
         let base = include_str!("../../../fixtures/instruments/thai-nguyen-pilot.toml");
-        let bad = base.replacen(
-            "index = \"papi_transparency\"",
-            "index = \"papi_nothing\"",
-            1,
-        );
-        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
-        assert!(
-            err.to_string().contains("`papi_nothing` is not a group"),
-            "{err}"
-        );
-        let bad = base.replacen(
-            "include = [\"sipas-2023\", ",
-            "include = [\"sipas-2017\", \"sipas-2023\", ",
-            1,
-        );
-        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
-        assert!(err.to_string().contains("duplicate id"), "{err}");
-        let bad = base.replacen("include = [\"sipas-2023\", ", "include = [\"nope\", ", 1);
-        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
-        assert!(err.to_string().contains("include `nope`"), "{err}");
-        let bad = base.replacen("maximum = 6.0", "maximum = -6.0", 1);
-        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
-        assert!(err.to_string().contains("criterion `c2`"), "{err}");
-        let bad = base.replacen("\"par_total\"]", "\"par_totl\"]", 1);
-        let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
-        assert!(err.to_string().contains("indices: `par_totl`"), "{err}");
+        // (text replaced, its replacement, what the error names)
+        for (from, to, names) in [
+            (
+                "index = \"papi_transparency\"",
+                "index = \"papi_nothing\"",
+                "`papi_nothing` is not a group",
+            ),
+            (
+                "include = [\"sipas-2023\", ",
+                "include = [\"sipas-2017\", \"sipas-2023\", ",
+                "duplicate id",
+            ),
+            (
+                "include = [\"sipas-2023\", ",
+                "include = [\"nope\", ",
+                "include `nope`",
+            ),
+            ("maximum = 6.0", "maximum = -6.0", "criterion `c2`"),
+            ("\"par_total\"]", "\"par_totl\"]", "indices: `par_totl`"),
+        ] {
+            let bad = base.replacen(from, to, 1);
+            assert_ne!(bad, base, "{from}");
+            let err = super::Instrument::from_toml_str(&bad, "p.toml").unwrap_err();
+            assert!(err.to_string().contains(names), "{err}");
+        }
     }
 }

@@ -9,7 +9,9 @@ use sipas_core::{Period, PilotSet};
 use crate::evaluation::{AggregateQuality, DataQuality};
 use crate::labels::{Labels, Lang, fill};
 use crate::results::{Estimate, Results};
-use crate::spec::{baseline_label_in, k_label, p_text, shown_pilots, unit_display_name};
+use crate::spec::{
+    baseline_label_in, k_label, p_text, scale_text, shown_pilots, unit_display_name,
+};
 
 /// File name of a unit's trend chart.
 pub fn trend_file_name(unit_code: &str) -> String {
@@ -57,13 +59,6 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
         Lang::Vi => i.name_vi.clone(),
         Lang::En => i.name_en.clone(),
     };
-    let scale = |(a, b): (f64, f64)| {
-        let t = |v: f64| {
-            let s = format!("{v:.2}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        };
-        format!("{}–{}", t(a), t(b))
-    };
     let _ = write!(
         h,
         "<h2 id=\"indices\">{}</h2>\n<p>{}</p>\n<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th>\
@@ -88,7 +83,7 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
             "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
             escape(&name(i)),
             escape(&i.id),
-            scale(i.bounds),
+            scale_text(i.bounds),
             value_ci(i.did.0, i.did.1, i.did.2),
             value_ci(i.twfe.0, i.twfe.1, i.twfe.2),
             num(i.pretrend_p, 3),
@@ -104,7 +99,7 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
             escape(&name(i)),
             escape(&name(i)),
             escape(&i.id),
-            scale(i.bounds)
+            scale_text(i.bounds)
         );
     }
     let Some(last) = results.par_ranking.iter().map(|r| r.period).max() else {

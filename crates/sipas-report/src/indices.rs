@@ -72,7 +72,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
     }
     let mut t = Table::open(dir, &contract::INDICES)?;
     let path = t.path.clone();
-    let names = [
+    let c = t.cols([
         "index",
         "name_vi",
         "name_en",
@@ -87,11 +87,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
         "p_wild",
         "pretrend_p",
         "uncertainty",
-    ];
-    let mut c = Vec::new();
-    for n in names {
-        c.push(t.col(n)?);
-    }
+    ])?;
     let mut out = Vec::new();
     for row in t.rows()? {
         let f = |k: usize| row.opt_f64(&path, c[k]);
@@ -111,7 +107,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
     if !out.is_empty() && dir.join(contract::ESTIMATES.file).exists() {
         let mut t = Table::open(dir, &contract::ESTIMATES)?;
         let path = t.path.clone();
-        let [dt, dom, per, ind, n, val, se, lo, hi, method] = [
+        let [dt, dom, per, ind, n, val, se, lo, hi, method] = t.cols([
             "domain_type",
             "domain",
             "period",
@@ -122,10 +118,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
             "lo",
             "hi",
             "ci_method",
-        ]
-        .map(|name| t.col(name));
-        let (dt, dom, per, ind, n, val, se, lo, hi, method) =
-            (dt?, dom?, per?, ind?, n?, val?, se?, lo?, hi?, method?);
+        ])?;
         let at: BTreeMap<String, usize> = out
             .iter()
             .enumerate()
@@ -157,7 +150,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
     if dir.join(contract::PAR_RANKING.file).exists() {
         let mut t = Table::open(dir, &contract::PAR_RANKING)?;
         let path = t.path.clone();
-        let names = [
+        let c = t.cols([
             "period",
             "rank",
             "unit_code",
@@ -169,11 +162,7 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
             "hi",
             "rank_lo",
             "rank_hi",
-        ];
-        let mut c = Vec::new();
-        for n in names {
-            c.push(t.col(n)?);
-        }
+        ])?;
         for row in t.rows()? {
             ranks.push(RankRow {
                 period: row.period(&path, c[0])?,

@@ -374,17 +374,6 @@ fn read_did(dir: &Path) -> Result<Option<Did>> {
     let mut t = Table::open(dir, &contract::DID)?;
     let path = &t.path.clone();
     let path = path.as_path();
-    let cols = [
-        "estimate",
-        "se",
-        "lo",
-        "hi",
-        "pilot_pre",
-        "pilot_post",
-        "baseline_pre",
-        "baseline_post",
-    ]
-    .map(|name| t.col(name));
     let [
         estimate,
         se,
@@ -394,10 +383,16 @@ fn read_did(dir: &Path) -> Result<Option<Did>> {
         pilot_post,
         baseline_pre,
         baseline_post,
-    ] = cols;
-    let (estimate, se, lo, hi) = (estimate?, se?, lo?, hi?);
-    let (pilot_pre, pilot_post, baseline_pre, baseline_post) =
-        (pilot_pre?, pilot_post?, baseline_pre?, baseline_post?);
+    ] = t.cols([
+        "estimate",
+        "se",
+        "lo",
+        "hi",
+        "pilot_pre",
+        "pilot_post",
+        "baseline_pre",
+        "baseline_post",
+    ])?;
     let start = t.col("pilot_start")?;
     let rows = t.rows()?;
     let row = match rows.as_slice() {

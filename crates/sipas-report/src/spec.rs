@@ -216,33 +216,32 @@ pub fn index_spec_in(
     ChartSpec {
         title: nfc(name),
         x_title: nfc(l.period_axis),
-        y_title: nfc(&format!(
-            "{} ({}–{})",
-            l.index_axis,
-            tick_text(idx.bounds.0),
-            tick_text(idx.bounds.1)
-        )),
+        y_title: nfc(&format!("{} ({})", l.index_axis, scale_text(idx.bounds))),
         x_labels: periods.iter().map(ToString::to_string).collect(),
         y_range: y,
         series: vec![pilot, base],
         marker: marker(l, periods, start),
-        reorganisations: reorganisation_markers_in(
-            l,
-            periods,
-            results
-                .quality
-                .clean
-                .as_ref()
-                .and_then(|c| c.crosswalk.as_ref())
-                .map_or(&[][..], |c| &c.steps),
-        ),
+        reorganisations: reorganisation_markers_in(l, periods, crosswalk_steps(results)),
     }
 }
 
-/// A scale end as text: `1`, `10`, `0.25`.
-fn tick_text(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// A scale as text: `1–10`, `0–100`, `0.25–2.5`.
+pub(crate) fn scale_text((lo, hi): (f64, f64)) -> String {
+    let t = |v: f64| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    format!("{}–{}", t(lo), t(hi))
+}
+
+/// The days the results' crosswalk steps take effect (none without a crosswalk).
+fn crosswalk_steps(results: &Results) -> &[String] {
+    results
+        .quality
+        .clean
+        .as_ref()
+        .and_then(|c| c.crosswalk.as_ref())
+        .map_or(&[][..], |c| &c.steps)
 }
 
 /// Every value a series contributes to the y range.
@@ -398,16 +397,7 @@ fn unit_chart(
         y_range: y,
         series: vec![unit_series, base_series],
         marker: marker(l, periods, pilots.start),
-        reorganisations: reorganisation_markers_in(
-            l,
-            periods,
-            results
-                .quality
-                .clean
-                .as_ref()
-                .and_then(|c| c.crosswalk.as_ref())
-                .map_or(&[][..], |c| &c.steps),
-        ),
+        reorganisations: reorganisation_markers_in(l, periods, crosswalk_steps(results)),
     })
 }
 

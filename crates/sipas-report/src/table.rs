@@ -43,6 +43,15 @@ impl Table {
         })
     }
 
+    /// [`Table::col`] of each name, in order.
+    pub(crate) fn cols<const N: usize>(&self, names: [&'static str; N]) -> Result<[Col; N]> {
+        let mut out = [Col { index: 0, name: "" }; N];
+        for (c, name) in out.iter_mut().zip(names) {
+            *c = self.col(name)?;
+        }
+        Ok(out)
+    }
+
     /// The column `name`, one of the contract's fixed columns of this table.
     pub(crate) fn col(&self, name: &'static str) -> Result<Col> {
         debug_assert!(

@@ -41,14 +41,7 @@ impl Population {
             origin: origin.to_string(),
             message,
         };
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(text.as_bytes());
-        let header = rdr
-            .headers()
-            .map_err(|e| data(format!("cannot read the header: {e}")))?
-            .clone();
+        let (mut rdr, header) = crate::csv_in::with_header(text, origin)?;
         let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
         let code_col = find(&["code", "old_unit_code", "unit_code"])
             .ok_or_else(|| data("missing column `code` (the old unit's GSO code)".into()))?;

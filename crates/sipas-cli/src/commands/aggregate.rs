@@ -302,6 +302,8 @@ struct Heads {
         sipas_aggregate::par::Criteria,
         Option<sipas_aggregate::Indices>,
     )>,
+    /// The evaluation's seed, also the ranking's draws'.
+    seed: u64,
 }
 
 /// Loads the criteria table (an instrument with `[par]`) and evaluates every headline index
@@ -362,6 +364,7 @@ fn other_indices(
     Ok(Heads {
         rows,
         par: par.map(|(d, c)| (d, c, total)),
+        seed: ev_opts.seed,
     })
 }
 
@@ -397,7 +400,9 @@ impl Heads {
                     || results::PAR_RANKING.header::<&str>(&[]),
                     |t| {
                         sipas_aggregate::par::ranking_csv(&sipas_aggregate::par::ranking(
-                            t, 2000, 20_240_101,
+                            t,
+                            sipas_aggregate::par::RANK_DRAWS,
+                            self.seed,
                         ))
                     },
                 ),
@@ -432,24 +437,17 @@ impl Heads {
             ));
         }
         let level = indices.report.level;
+        let ci = |what: &str, e: Option<(f64, f64, f64)>| {
+            e.map_or_else(
+                || format!("no {what}"),
+                |(e, lo, hi)| format!("{what} {e:.2} ({level} CI {lo:.2} to {hi:.2})"),
+            )
+        };
         for r in rows.iter().filter(|r| r.id != head) {
-            let did = r.did.as_ref().map_or_else(
-                || "no DiD".to_string(),
-                |d| {
-                    format!(
-                        "DiD {:.2} ({level} CI {:.2} to {:.2})",
-                        d.estimate, d.lo, d.hi
-                    )
-                },
-            );
-            let twfe = r.twfe.as_ref().map_or_else(
-                || "no TWFE".to_string(),
-                |t| {
-                    format!(
-                        "TWFE {:.2} ({level} CI {:.2} to {:.2})",
-                        t.estimate, t.lo_cr1, t.hi_cr1
-                    )
-                },
+            let did = ci("DiD", r.did.as_ref().map(|d| (d.estimate, d.lo, d.hi)));
+            let twfe = ci(
+                "TWFE",
+                r.twfe.as_ref().map(|t| (t.estimate, t.lo_cr1, t.hi_cr1)),
             );
             say(&format!(
                 "aggregate: {} ({}, {}–{}): {did}; {twfe}{}",

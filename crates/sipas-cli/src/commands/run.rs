@@ -268,7 +268,7 @@ fn draw_criteria(
     out: &Path,
     job: &Job,
 ) -> anyhow::Result<PathBuf> {
-    let by_cell = clean_dir.join("clean-by-cell.csv");
+    let by_cell = clean_dir.join(sipas_clean::io::BY_CELL);
     let text = std::fs::read_to_string(&by_cell)
         .with_context(|| format!("cannot read {}", by_cell.display()))?;
     let mut cells = Vec::new();
