@@ -138,7 +138,7 @@ pub(crate) fn run_aggregate(
     let (mut indices, mut estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
     // Every other headline index (PAPI-style dimensions, the PAR total) through the same path.
-    let heads = other_indices(&mut responses, &opts, design, ev_opts, *criteria, &indices)?;
+    let mut heads = other_indices(&mut responses, &opts, design, ev_opts, *criteria, &indices)?;
     if let Some((def, _, Some(total))) = &heads.par {
         sipas_aggregate::par::append_estimates(&mut estimates, def, total);
     }
@@ -150,6 +150,10 @@ pub(crate) fn run_aggregate(
             .path(Path::new(&indices.report.source))
             .display()
             .to_string();
+        // The criteria table a run drew sits in its staging folder too (methods.txt names it).
+        if let Some((_, c, _)) = &mut heads.par {
+            c.origin = s.path(Path::new(&c.origin)).display().to_string();
+        }
     }
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;

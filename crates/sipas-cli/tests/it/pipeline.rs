@@ -627,3 +627,91 @@ fn the_period_layout_gives_the_same_results_as_one_file() {
         assert!(a == b, "{f} differs between the layouts");
     }
 }
+
+/// The pilot's three indices through `sipas run`: every headline index in `indices.csv`, the
+/// PAR total's rows beside its survey part's in `estimates.csv` with the same SE, the drawn
+/// criteria table reconciled (its two faulty rows quarantined), the ranking complete; methods.txt
+/// names the criteria table where it is after the run (never the staging folder); and a second
+/// run gives the same bytes.
+#[test]
+fn the_three_indices_run_and_give_the_same_bytes_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = generate_job(
+        "thai-nguyen-pilot",
+        7080,
+        11,
+        ("2023Q3", "2024Q2"),
+        "criteria = true\n\n[evaluation]\nreplicates = 49\n",
+    );
+    let out = run_job(tmp.path(), &job);
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let root = tmp.path().join("result");
+    let ids: Vec<String> = read_csv(&root.join("results/indices.csv"))
+        .iter()
+        .map(|r| r["index"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "sipas",
+            "papi_participation",
+            "papi_transparency",
+            "papi_accountability",
+            "par_total"
+        ]
+    );
+    let est = read_csv(&root.join("results/estimates.csv"));
+    let mut totals = 0;
+    for (i, r) in est.iter().enumerate() {
+        if r["indicator"] == "par_total" {
+            assert_eq!(est[i - 1]["indicator"], "par_survey");
+            assert_eq!(est[i - 1]["domain"], r["domain"]);
+            assert_eq!(
+                est[i - 1]["se"],
+                r["se"],
+                "the total's SE is its survey part's"
+            );
+            totals += 1;
+        }
+    }
+    let cells = read_csv(&root.join("results/unit_period.csv")).len();
+    let periods = 4;
+    assert_eq!(
+        totals,
+        cells + 2 * periods,
+        "every cell and both arms each period"
+    );
+    let criteria = fs::read_to_string(root.join("data/criteria.csv")).unwrap();
+    let q = read_csv(&root.join("results/par_quarantine.csv"));
+    let reasons: Vec<&str> = q.iter().map(|r| r["reason"].as_str()).collect();
+    assert_eq!(reasons, ["unknown_criterion", "duplicate_copy"]);
+    assert_eq!(criteria.lines().count() - 1, 7 * cells + 2);
+    assert_eq!(read_csv(&root.join("results/par_ranking.csv")).len(), cells);
+    let methods = fs::read_to_string(root.join("results/methods.txt")).unwrap();
+    assert!(
+        methods.contains("Criteria table result/data/criteria.csv: "),
+        "{methods}"
+    );
+    assert!(!methods.contains("staging"));
+
+    let again = sipas(
+        tmp.path(),
+        &["run", "--config", "job.toml", "--out", "again"],
+    );
+    assert!(code(&again) <= 1, "{}", stderr(&again));
+    for f in [
+        "data/criteria.csv",
+        "results/indices.csv",
+        "results/estimates.csv",
+        "results/par_ranking.csv",
+        "results/par_quarantine.csv",
+        "report/index_par_total.png",
+        "report/index_papi_participation.png",
+    ] {
+        assert_eq!(
+            fs::read(root.join(f)).unwrap(),
+            fs::read(tmp.path().join("again").join(f)).unwrap(),
+            "{f} differs between two runs"
+        );
+    }
+}
