@@ -206,13 +206,16 @@ impl Criteria {
         Ok(out)
     }
 
-    /// Moves the rows of unit × periods without survey responses to the quarantine
-    /// ([`CriteriaReason::NoSurveyCell`]).
-    pub fn keep_cells(&mut self, has_cell: impl Fn(&str, Period) -> bool) {
+    /// Matches the table to the survey's unit × periods (`survey`): the rows of other unit ×
+    /// periods go to the quarantine ([`CriteriaReason::NoSurveyCell`]), and a survey cell the
+    /// table has no row for counts as one with no criterion (no total, listed by
+    /// [`Criteria::incomplete`]).
+    pub fn keep_cells<'a>(&mut self, survey: impl IntoIterator<Item = (&'a str, Period)>) {
+        let survey: std::collections::HashSet<(&str, Period)> = survey.into_iter().collect();
         let gone: Vec<(String, Period)> = self
             .cells
             .keys()
-            .filter(|(u, p)| !has_cell(u, *p))
+            .filter(|(u, p)| !survey.contains(&(u.as_str(), *p)))
             .cloned()
             .collect();
         for key in gone {
@@ -223,6 +226,11 @@ impl Criteria {
                     self.quarantine.push((row, CriteriaReason::NoSurveyCell));
                 }
             }
+        }
+        for (u, p) in survey {
+            self.cells
+                .entry((u.to_string(), p))
+                .or_insert_with(|| vec![Slot::Empty; self.per_cell]);
         }
         self.quarantine.sort_by_key(|(r, _)| r.line);
     }

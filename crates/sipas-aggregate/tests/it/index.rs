@@ -272,7 +272,12 @@ fn the_criteria_table_quarantines_every_bad_row_with_its_reason() {
     let mut c =
         sipas_aggregate::par::Criteria::from_csv_str(&criteria_csv(extra), "t.csv", def, units)
             .unwrap();
-    c.keep_cells(|u, p| u != "05443" || p.to_string() != "2023Q3");
+    let survey: Vec<(String, sipas_core::Period)> = appraised()
+        .into_iter()
+        .map(|((u, p), _)| (u, p.parse().unwrap()))
+        .collect();
+    let survey_cells = || survey.iter().map(|(u, p)| (u.as_str(), *p));
+    c.keep_cells(survey_cells());
     let reasons: Vec<(usize, &str)> = c
         .quarantine
         .iter()
@@ -314,10 +319,26 @@ fn the_criteria_table_quarantines_every_bad_row_with_its_reason() {
         units,
     )
     .unwrap();
-    c2.keep_cells(|_, _| true);
+    c2.keep_cells(survey_cells());
     assert_eq!(c2.quarantine.len(), 1);
     assert_eq!(c2.quarantine[0].1.as_str(), "duplicate_copy");
     assert_eq!(c2.points("05443", p("2024Q1")), Some(31.5));
+    // A survey cell the table has no row for has no total and is listed as incomplete.
+    let mut empty = sipas_aggregate::par::Criteria::from_csv_str(
+        &criteria_csv("")
+            .lines()
+            .filter(|l| !l.starts_with("05698,2024Q1"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "t.csv",
+        def,
+        units,
+    )
+    .unwrap();
+    empty.keep_cells(survey_cells());
+    assert_eq!(empty.points("05698", p("2024Q1")), None);
+    assert_eq!(empty.incomplete(), [("05698".to_string(), p("2024Q1"), 0)]);
+    assert_eq!(c2.incomplete(), []);
     // A missing column is an error naming the file.
     let err =
         sipas_aggregate::par::Criteria::from_csv_str("unit_code,period\n", "t.csv", def, units)

@@ -327,12 +327,12 @@ fn other_indices(
         (Some(def), Some(path)) => {
             let mut c = Criteria::read(path, def, &opts.units)
                 .with_context(|| format!("cannot read the criteria table {}", path.display()))?;
-            let cells: std::collections::HashSet<(&str, sipas_core::Period)> = headline
-                .cells
-                .iter()
-                .map(|c| (c.unit_code.as_str(), c.period))
-                .collect();
-            c.keep_cells(|u, p| cells.contains(&(u, p)));
+            c.keep_cells(
+                headline
+                    .cells
+                    .iter()
+                    .map(|c| (c.unit_code.as_str(), c.period)),
+            );
             Some((def.clone(), c))
         }
         (Some(def), None) => {
