@@ -145,17 +145,37 @@ pub fn of_run(
         skipped: Vec::new(),
     };
     for (id, p) in panels {
-        let (units, periods) = series_of_cells(&p, pilots, weighting);
-        match callaway_santanna(&units, opts) {
-            Ok(r) => {
-                run.periods.extend(periods);
-                run.indices.push((id.to_string(), r, bacon(&units).ok()));
+        if let Err(e) = run.push(id, &p, pilots, weighting, opts) {
+            if run.indices.is_empty() {
+                return Err(e);
             }
-            Err(e) if run.indices.is_empty() => return Err(e),
-            Err(e) => run.skipped.push((id.to_string(), e.to_string())),
+            run.skipped.push((id.to_string(), e.to_string()));
         }
     }
     Ok(run)
+}
+
+impl RunRollout {
+    /// Adds the estimates of index `id` on its rollout `panel` (e.g. the commune PAR total on
+    /// the panel [`crate::panel::select_panel_for`] selects from its own cells, by the rule
+    /// of SIPAS's).
+    ///
+    /// # Errors
+    /// Why the panel gives no estimate (nothing is added).
+    pub fn push(
+        &mut self,
+        id: &str,
+        panel: &[PanelCell],
+        pilots: &PilotSet,
+        weighting: Weighting,
+        opts: &RolloutOptions,
+    ) -> crate::Result<()> {
+        let (units, periods) = series_of_cells(panel, pilots, weighting);
+        let r = callaway_santanna(&units, opts)?;
+        self.periods.extend(periods);
+        self.indices.push((id.to_string(), r, bacon(&units).ok()));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

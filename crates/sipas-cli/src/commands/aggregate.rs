@@ -252,9 +252,25 @@ pub(crate) fn run_aggregate(
         ev_opts.baseline,
         sipas_aggregate::arms::Comparison::AllWaves,
     );
+    // The PAR total's panel is selected from its own cells by the same rule (a unit × period
+    // without a complete set of criteria has no total).
+    let par_panel = heads
+        .par
+        .as_ref()
+        .and_then(|(def, _, total)| total.as_ref().map(|t| (def, t)))
+        .map(|(def, t)| {
+            let (p, _) = sipas_aggregate::panel::select_panel_for(
+                &t.cells,
+                &opts.pilots,
+                ev_opts.baseline,
+                sipas_aggregate::arms::Comparison::AllWaves,
+            );
+            (def.id.as_str(), p)
+        });
     staggered(
         &rollout_panel,
         (&indices, &estimates),
+        par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
         &opts.pilots,
         ev_opts.weighting,
         rollout,
@@ -477,13 +493,15 @@ impl Heads {
 }
 
 /// The staggered-rollout evaluation of SIPAS on the evaluation panel (every wave of the pilot
-/// file; one wave works too): Callaway–Sant'Anna group-time effects and their aggregations, the
+/// file; one wave works too), of every reported group on the same cells, and of the commune
+/// PAR total on its own panel (`par_total`): Callaway–Sant'Anna group-time effects and their aggregations, the
 /// TWFE figure and its Goodman-Bacon decomposition, written as `att_*.csv` and `bacon.csv` with
 /// their explanation appended to `methods.txt`. Estimates that cannot be made (e.g. no
 /// never-treated unit) are said, not fatal.
 fn staggered(
     panel: &[sipas_aggregate::panel::PanelCell],
     (indices, estimates): (&sipas_aggregate::Indices, &sipas_aggregate::DomainEstimates),
+    par_total: Option<(&str, &[sipas_aggregate::panel::PanelCell])>,
     pilots: &PilotSet,
     weighting: sipas_aggregate::Weighting,
     opts: &sipas_aggregate::rollout::RolloutOptions,
@@ -491,7 +509,7 @@ fn staggered(
     methods: &mut Methods,
 ) -> anyhow::Result<()> {
     use sipas_aggregate::rollout::{IndexRollout, of_run, write_rollout};
-    let run = match of_run(panel, indices, estimates, pilots, weighting, opts) {
+    let mut run = match of_run(panel, indices, estimates, pilots, weighting, opts) {
         Ok(run) => run,
         Err(e) => {
             say(&format!(
@@ -500,6 +518,11 @@ fn staggered(
             return Ok(());
         }
     };
+    if let Some((id, p)) = par_total {
+        if let Err(e) = run.push(id, p, pilots, weighting, opts) {
+            run.skipped.push((id.to_string(), e.to_string()));
+        }
+    }
     for (id, why) in &run.skipped {
         say(&format!("aggregate: no staggered estimate of {id}: {why}"));
     }

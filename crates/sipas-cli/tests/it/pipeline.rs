@@ -681,6 +681,42 @@ fn the_three_indices_run_and_give_the_same_bytes_twice() {
         cells + 2 * periods,
         "every cell and both arms each period"
     );
+    // The PAR total's staggered effects, by hand from its unit rows of estimates.csv: with one
+    // wave, equal weights and the never-treated comparison, ATT(g, t) is the pilots' mean change
+    // from g − 1 to t minus the baseline's.
+    let units = read_csv(&root.join("results/att_units.csv"));
+    let value = |u: &str, p: &str| {
+        est.iter()
+            .find(|r| {
+                r["indicator"] == "par_total"
+                    && r["domain_type"] == "unit"
+                    && r["domain"] == u
+                    && r["period"] == p
+            })
+            .map(|r| num(r, "value"))
+    };
+    let mean_change = |treated: bool, t: &str| {
+        let d: Vec<f64> = units
+            .iter()
+            .filter(|u| u["used"] == "true" && u["group"].is_empty() != treated)
+            .filter_map(|u| Some(value(&u["unit_code"], t)? - value(&u["unit_code"], "2023Q4")?))
+            .collect();
+        assert!(d.len() > 3, "{t}: {} units", d.len());
+        d.iter().sum::<f64>() / d.len() as f64
+    };
+    let gt = read_csv(&root.join("results/att_gt.csv"));
+    for t in ["2024Q1", "2024Q2"] {
+        let row = gt
+            .iter()
+            .find(|r| r["index"] == "par_total" && r["group"] == "2024Q1" && r["period"] == t)
+            .unwrap_or_else(|| panic!("no ATT(2024Q1, {t}) of par_total"));
+        let by_hand = mean_change(true, t) - mean_change(false, t);
+        assert!(
+            (num(row, "att") - by_hand).abs() < 1e-5,
+            "ATT(2024Q1, {t}) of par_total {} vs {by_hand} by hand",
+            row["att"]
+        );
+    }
     let criteria = fs::read_to_string(root.join("data/criteria.csv")).unwrap();
     let q = read_csv(&root.join("results/par_quarantine.csv"));
     let reasons: Vec<&str> = q.iter().map(|r| r["reason"].as_str()).collect();
