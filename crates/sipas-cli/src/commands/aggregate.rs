@@ -268,9 +268,11 @@ pub(crate) fn run_aggregate(
             (def.id.as_str(), p)
         });
     staggered(
-        &rollout_panel,
+        (
+            &rollout_panel,
+            par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
+        ),
         (&indices, &estimates),
-        par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
         &opts.pilots,
         ev_opts.weighting,
         rollout,
@@ -499,9 +501,11 @@ impl Heads {
 /// their explanation appended to `methods.txt`. Estimates that cannot be made (e.g. no
 /// never-treated unit) are said, not fatal.
 fn staggered(
-    panel: &[sipas_aggregate::panel::PanelCell],
+    (panel, par_total): (
+        &[sipas_aggregate::panel::PanelCell],
+        Option<(&str, &[sipas_aggregate::panel::PanelCell])>,
+    ),
     (indices, estimates): (&sipas_aggregate::Indices, &sipas_aggregate::DomainEstimates),
-    par_total: Option<(&str, &[sipas_aggregate::panel::PanelCell])>,
     pilots: &PilotSet,
     weighting: sipas_aggregate::Weighting,
     opts: &sipas_aggregate::rollout::RolloutOptions,
@@ -518,10 +522,10 @@ fn staggered(
             return Ok(());
         }
     };
-    if let Some((id, p)) = par_total {
-        if let Err(e) = run.push(id, p, pilots, weighting, opts) {
-            run.skipped.push((id.to_string(), e.to_string()));
-        }
+    if let Some((id, p)) = par_total
+        && let Err(e) = run.push(id, p, pilots, weighting, opts)
+    {
+        run.skipped.push((id.to_string(), e.to_string()));
     }
     for (id, why) in &run.skipped {
         say(&format!("aggregate: no staggered estimate of {id}: {why}"));
