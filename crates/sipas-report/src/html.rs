@@ -23,6 +23,11 @@ pub fn index_file_name(id: &str) -> String {
     format!("index_{id}.png")
 }
 
+/// File name of a headline index's event-study chart (its staggered effects by exposure).
+pub fn index_event_file_name(id: &str) -> String {
+    format!("index_{id}.event.png")
+}
+
 /// File name of the small-multiples chart.
 pub const PILOTS_PNG: &str = "pilots.png";
 /// File name of the page.
@@ -62,13 +67,15 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
     let _ = write!(
         h,
         "<h2 id=\"indices\">{}</h2>\n<p>{}</p>\n<table>\n<tr><th class=\"name\">{}</th><th class=\"name\">{}</th>\
-         <th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th></tr>\n",
+         <th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th><th class=\"name\">{}</th>\
+         <th class=\"name\">{}</th></tr>\n",
         escape(l.indices_title),
         escape(l.indices_text),
         escape(l.col_index),
         escape(l.col_scale),
         escape(l.col_did),
         escape(l.col_twfe),
+        escape(l.col_att),
         escape(l.col_pretrend),
         escape(l.col_uncertainty)
     );
@@ -80,27 +87,65 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
         };
         let _ = writeln!(
             h,
-            "<tr><td class=\"name\">{} <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            "<tr><td class=\"name\"><a href=\"#index-{}\">{}</a> <small>({})</small></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"name\">{}</td></tr>",
+            escape(&i.id),
             escape(&name(i)),
             escape(&i.id),
             scale_text(i.bounds),
             value_ci(i.did.0, i.did.1, i.did.2),
             value_ci(i.twfe.0, i.twfe.1, i.twfe.2),
+            i.rollout
+                .as_ref()
+                .and_then(|r| r.overall.as_ref())
+                .map_or_else(
+                    || "—".to_string(),
+                    |o| { value_ci(Some(o.att), o.ci.map(|c| c.0), o.ci.map(|c| c.1)) }
+                ),
             num(i.pretrend_p, 3),
             escape(carries)
         );
     }
     h.push_str("</table>\n");
+    // A section per index: its 2×2 quadrants, its trend chart and its event study.
     for i in &results.indices {
+        let heading = fill(
+            l.index_section_heading,
+            &[
+                ("name", &name(i)),
+                ("id", &i.id),
+                ("scale", &scale_text(i.bounds)),
+            ],
+        );
         let _ = writeln!(
             h,
-            "<figure><img src=\"{}\" alt=\"{}\" width=\"1000\" height=\"600\"><figcaption>{} ({}, {})</figcaption></figure>",
+            "<h3 id=\"index-{}\">{}</h3>",
+            escape(&i.id),
+            escape(&heading)
+        );
+        quadrant_table(h, l, i.quadrants);
+        let _ = writeln!(
+            h,
+            "<p>{} {}: {}.</p>",
+            escape(l.index_quadrants),
+            escape(l.col_did),
+            value_ci(i.did.0, i.did.1, i.did.2)
+        );
+        let _ = writeln!(
+            h,
+            "<figure><img src=\"{}\" alt=\"{}\" width=\"1000\" height=\"600\"><figcaption>{}</figcaption></figure>",
             index_file_name(&i.id),
             escape(&name(i)),
-            escape(&name(i)),
-            escape(&i.id),
-            scale_text(i.bounds)
+            escape(&heading)
         );
+        if i.rollout.as_ref().is_some_and(|r| !r.event.is_empty()) {
+            let _ = writeln!(
+                h,
+                "<figure><img src=\"{}\" alt=\"{}\" width=\"1000\" height=\"600\"><figcaption>{}</figcaption></figure>",
+                index_event_file_name(&i.id),
+                escape(&fill(l.index_event_title, &[("index", &name(i))])),
+                escape(l.index_event_caption)
+            );
+        }
     }
     let Some(last) = results.par_ranking.iter().map(|r| r.period).max() else {
         return;
@@ -126,6 +171,33 @@ fn indices_section(h: &mut String, results: &Results, l: &Labels, lang: Lang) {
             value_ci(r.total.sipas, r.total.lo, r.total.hi),
             r.rank_lo.map_or_else(|| "—".into(), |v| v.to_string()),
             r.rank_hi.map_or_else(|| "—".into(), |v| v.to_string())
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// The 2×2 table of a DiD: the pilot units and the comparison group before the start, from the
+/// start and their change (`q`: pilot pre, pilot post, baseline pre, baseline post).
+fn quadrant_table(h: &mut String, l: &Labels, q: [Option<f64>; 4]) {
+    let _ = writeln!(
+        h,
+        "<table>\n<tr><th class=\"name\"></th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        escape(l.before_pilot),
+        escape(l.since_pilot),
+        escape(l.change),
+    );
+    for (name, pre, post) in [
+        (l.unit_legend, q[0], q[1]),
+        (l.comparison_group, q[2], q[3]),
+    ] {
+        let change = pre.zip(post).map(|(a, b)| b - a);
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(name),
+            num(pre, 2),
+            num(post, 2),
+            num(change, 2)
         );
     }
     h.push_str("</table>\n");
@@ -267,33 +339,25 @@ pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Strin
                 ("se", &num(did.se, 2)),
             ],
         );
-        let _ = write!(
-            h,
-            "<h2>{}</h2>\n<p class=\"did\">{}</p>\n\
-             <table>\n<tr><th class=\"name\"></th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
-            escape(l.did_heading),
-            escape(&headline),
-            escape(l.before_pilot),
-            escape(l.since_pilot),
-            escape(l.change),
-        );
-        for (name, pre, post) in [
-            (l.unit_legend, did.pilot_pre, did.pilot_post),
-            (l.comparison_group, did.baseline_pre, did.baseline_post),
-        ] {
-            let change = pre.zip(post).map(|(a, b)| b - a);
-            let _ = writeln!(
-                h,
-                "<tr><td class=\"name\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(name),
-                num(pre, 2),
-                num(post, 2),
-                num(change, 2)
-            );
-        }
         let _ = writeln!(
             h,
-            "</table>\n<p>{}</p>",
+            "<h2>{}</h2>\n<p class=\"did\">{}</p>",
+            escape(l.did_heading),
+            escape(&headline),
+        );
+        quadrant_table(
+            &mut h,
+            l,
+            [
+                did.pilot_pre,
+                did.pilot_post,
+                did.baseline_pre,
+                did.baseline_post,
+            ],
+        );
+        let _ = writeln!(
+            h,
+            "<p>{}</p>",
             escape(&fill(l.did_reading, &[("start", &start.to_string())]))
         );
     } else {

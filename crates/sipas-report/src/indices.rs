@@ -34,6 +34,12 @@ pub struct IndexResults {
     pub pretrend_p: Option<f64>,
     /// What its intervals carry (`survey`, `survey part only`).
     pub uncertainty: String,
+    /// The 2×2 DiD's quadrants: pilot before, pilot from the start, baseline before, baseline
+    /// from the start.
+    pub quadrants: [Option<f64>; 4],
+    /// Its staggered rollout (Callaway–Sant'Anna rows of `att_*.csv` with its id), when the
+    /// results have one.
+    pub rollout: Option<crate::rollout::Rollout>,
     /// Pooled pilot units by period (`estimates.csv`, domain `pilot`).
     pub pilot: BTreeMap<Period, Estimate>,
     /// Pooled baseline units by period.
@@ -87,6 +93,10 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
         "p_wild",
         "pretrend_p",
         "uncertainty",
+        "pilot_pre",
+        "pilot_post",
+        "baseline_pre",
+        "baseline_post",
     ])?;
     let mut out = Vec::new();
     for row in t.rows()? {
@@ -101,8 +111,13 @@ pub fn load_indices(dir: &Path) -> Result<(Vec<IndexResults>, Vec<RankRow>)> {
             p_wild: f(11)?,
             pretrend_p: f(12)?,
             uncertainty: row.text(c[13]).to_string(),
+            quadrants: [f(14)?, f(15)?, f(16)?, f(17)?],
             ..IndexResults::default()
         });
+    }
+    for i in &mut out {
+        i.rollout = crate::rollout::load_rollout_of(dir, Some(&i.id))?
+            .filter(|r| !r.event.is_empty() || r.overall.is_some());
     }
     if !out.is_empty() && dir.join(contract::ESTIMATES.file).exists() {
         let mut t = Table::open(dir, &contract::ESTIMATES)?;

@@ -117,6 +117,15 @@ pub struct Labels {
     pub col_unit: &'static str,
     pub col_total: &'static str,
     pub col_rank_interval: &'static str,
+    pub col_att: &'static str,
+    /// `{index}`: the index's name.
+    pub index_event_title: &'static str,
+    pub index_effect_axis: &'static str,
+    /// `{level}`: the confidence level.
+    pub index_event_caption: &'static str,
+    /// `{name}`, `{id}`, `{scale}`.
+    pub index_section_heading: &'static str,
+    pub index_quadrants: &'static str,
     // Charts.
     pub period_axis: &'static str,
     /// The y axis of the trend charts and small multiples (and the unit of the tables).
@@ -367,6 +376,12 @@ pub const VI: Labels = Labels {
     col_unit: "Đơn vị",
     col_total: "Tổng điểm (khoảng tin cậy)",
     col_rank_interval: "Khoảng hạng",
+    col_att: "Tác động chung theo đợt, Callaway–Sant'Anna (khoảng tin cậy)",
+    index_event_title: "{index}: tác động theo số kỳ kể từ khi bắt đầu",
+    index_effect_axis: "Tác động (điểm chỉ số)",
+    index_event_caption: "Tác động theo số kỳ kể từ khi bắt đầu (nghiên cứu sự kiện Callaway–Sant'Anna, cùng nhóm so sánh và kỳ gốc như đánh giá theo đợt của lần chạy); các kỳ âm kiểm tra xu hướng song song trước khi bắt đầu; đường mảnh là từng đợt; dải xám là KTC {level} từng điểm.",
+    index_section_heading: "{name} ({id}, thang {scale})",
+    index_quadrants: "Giá trị gộp của nhóm thí điểm và nhóm đối chứng trước và từ kỳ bắt đầu; khác biệt kép 2×2 là thay đổi của nhóm thí điểm trừ thay đổi của nhóm đối chứng.",
     period_axis: "Kỳ khảo sát",
     sipas_axis: "Điểm SIPAS (0–100)",
     unit_legend: "Đơn vị thí điểm",
@@ -617,6 +632,12 @@ pub const EN: Labels = Labels {
     col_unit: "Unit",
     col_total: "Total (interval)",
     col_rank_interval: "Rank interval",
+    col_att: "Staggered overall ATT, Callaway–Sant'Anna (interval)",
+    index_event_title: "{index}: effect by periods since the start",
+    index_effect_axis: "Effect (index points)",
+    index_event_caption: "Effect by periods since the start (the Callaway–Sant'Anna event study, with the comparison group and base period of the run's staggered evaluation); negative periods check parallel trends before the start; thin lines are the waves; the grey band is the pointwise {level} CI.",
+    index_section_heading: "{name} ({id}, scale {scale})",
+    index_quadrants: "The pilot and baseline units pooled before and from the start; the 2×2 difference-in-differences is the pilots' change minus the baseline's.",
     period_axis: "Survey period",
     sipas_axis: "SIPAS score (0–100)",
     unit_legend: "Pilot unit",
@@ -878,6 +899,7 @@ impl Labels {
             rollout_headline: put(t.rollout_headline),
             rollout_pooled: put(t.rollout_pooled),
             rollout_caption: put(t.rollout_caption),
+            index_event_caption: put(t.index_event_caption),
             ..*self
         }
     }
@@ -906,6 +928,12 @@ impl Labels {
             ("col_unit", self.col_unit),
             ("col_total", self.col_total),
             ("col_rank_interval", self.col_rank_interval),
+            ("col_att", self.col_att),
+            ("index_event_title", self.index_event_title),
+            ("index_effect_axis", self.index_effect_axis),
+            ("index_event_caption", self.index_event_caption),
+            ("index_section_heading", self.index_section_heading),
+            ("index_quadrants", self.index_quadrants),
             ("period_axis", self.period_axis),
             ("sipas_axis", self.sipas_axis),
             ("unit_legend", self.unit_legend),

@@ -106,6 +106,25 @@ pub fn render_rollout(results: &Results, style: &ChartStyle) -> Result<Option<Ve
         .transpose()
 }
 
+/// The event-study chart of a headline index (its Callaway–Sant'Anna effects by exposure) as PNG
+/// bytes; `None` when the results hold no staggered rollout of it.
+pub fn render_index_event(
+    results: &Results,
+    idx: &indices::IndexResults,
+    style: &ChartStyle,
+) -> Result<Option<Vec<u8>>> {
+    let Some(r) = &idx.rollout else {
+        return Ok(None);
+    };
+    let name = match style.lang {
+        Lang::Vi => &idx.name_vi,
+        Lang::En => &idx.name_en,
+    };
+    rollout::index_rollout_spec(r, name, style.lang, results.level())
+        .map(|s| render::render_rollout_spec(&s, style))
+        .transpose()
+}
+
 /// What [`write_report`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportSummary {
@@ -210,6 +229,13 @@ pub fn write_report_full(
             &html::index_file_name(&idx.id),
             &png,
         )?);
+        if let Some(png) = render_index_event(&results, idx, &style)? {
+            files.push(write_atomic(
+                out_dir,
+                &html::index_event_file_name(&idx.id),
+                &png,
+            )?);
+        }
     }
     let page = render_html_in(&results, pilots, lang);
     files.push(write_atomic(out_dir, html::INDEX_HTML, page.as_bytes())?);

@@ -68,8 +68,14 @@ impl Rollout {
     }
 }
 
-/// Reads the staggered rollout of `dir`; `None` when `att_gt.csv` is absent.
+/// Reads the staggered rollout of `dir` (its first index); `None` when `att_gt.csv` is absent.
 pub fn load_rollout(dir: &Path) -> Result<Option<Rollout>> {
+    load_rollout_of(dir, None)
+}
+
+/// Reads the staggered rollout of index `wanted` (`None`: the first index of `att_gt.csv`) from
+/// `dir`; `None` when `att_gt.csv` is absent. An index without rows gives an empty rollout.
+pub fn load_rollout_of(dir: &Path, wanted: Option<&str>) -> Result<Option<Rollout>> {
     if !dir.join(contract::ATT_GT.file).is_file() {
         return Ok(None);
     }
@@ -85,7 +91,7 @@ pub fn load_rollout(dir: &Path) -> Result<Option<Rollout>> {
             message: e.to_string(),
         })?;
     }
-    let mut first_index: Option<String> = None;
+    let mut first_index: Option<String> = wanted.map(str::to_string);
     // ATT(g, t): the exposure is t − g in periods.
     let mut t = Table::open(dir, &contract::ATT_GT)?;
     let path = t.path.clone();
@@ -252,6 +258,21 @@ impl RolloutSpec {
         let _ = writeln!(s, "{}: {}", self.pooled_label, pts.join(" "));
         s
     }
+}
+
+/// The event-study chart of a headline index named `name`: [`rollout_spec`] titled by the
+/// index, its effects in the index's points; `None` without a pooled effect.
+pub fn index_rollout_spec(
+    r: &Rollout,
+    name: &str,
+    lang: Lang,
+    level: sipas_core::Level,
+) -> Option<RolloutSpec> {
+    let l = lang.labels_at(level);
+    let mut s = rollout_spec(r, lang, level)?;
+    s.title = fill(l.index_event_title, &[("index", name)]);
+    s.y_title = l.index_effect_axis.to_string();
+    Some(s)
 }
 
 /// The chart of `r` labelled in `lang` at `level`; `None` without a pooled effect.

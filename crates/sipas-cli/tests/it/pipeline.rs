@@ -743,6 +743,7 @@ fn the_three_indices_run_and_give_the_same_bytes_twice() {
         "results/par_quarantine.csv",
         "report/index_par_total.png",
         "report/index_papi_participation.png",
+        "report/index_par_total.event.png",
     ] {
         assert_eq!(
             fs::read(root.join(f)).unwrap(),

@@ -4,6 +4,7 @@
 mod charts;
 mod evaluation;
 mod html;
+mod indices;
 mod lang;
 mod png;
 mod results;

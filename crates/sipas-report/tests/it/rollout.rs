@@ -14,7 +14,7 @@ use crate::{pilots, small_dir};
 
 /// The small fixture plus hand-written rollout tables: a wave from 2024Q1 and one from 2024Q3
 /// (and rows of another index, which the chart ignores).
-fn with_rollout(dir: &Path, waves: usize) {
+pub(crate) fn with_rollout(dir: &Path, waves: usize) {
     for e in fs::read_dir(small_dir()).unwrap() {
         let e = e.unwrap();
         fs::copy(e.path(), dir.join(e.file_name())).unwrap();
