@@ -60,7 +60,8 @@ pub fn index_row(
 }
 
 /// The panel evaluation of an aggregate's headline index (`None`, with the reason pushed to
-/// `why`, when there is no DiD or the panel cannot be evaluated).
+/// `why`, when the panel cannot be evaluated). It needs the cells only, not the 2×2 DiD (which
+/// an engine returning only the tables, Spark, does not have).
 fn evaluate_panel(
     indices: &Indices,
     id: &str,
@@ -68,7 +69,6 @@ fn evaluate_panel(
     ev_opts: &EvaluationOptions,
     why: &mut Vec<String>,
 ) -> Option<Evaluation> {
-    indices.did.as_ref()?;
     let (panel, _) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, ev_opts) {
         Ok(ev) => Some(ev),
@@ -105,6 +105,31 @@ pub fn evaluate_indices(
 ) -> Result<(Vec<IndexEvaluation>, Option<Indices>)> {
     let inst = responses.instrument().clone();
     let headline = inst.root().to_string();
+    let mut aggregate = |group_id: &str| {
+        responses.set_root(group_id)?;
+        let result = crate::aggregate_with_design(responses, opts, design);
+        responses.set_root(&headline)?;
+        Ok(result?.0)
+    };
+    evaluate_indices_with(&inst, &mut aggregate, opts, ev_opts, par, why)
+}
+
+/// [`evaluate_indices`] with the aggregate of each index made by `aggregate` (its group id →
+/// its [`Indices`] as the headline: the local engine aggregates the responses again, the Spark
+/// engine re-roots the tables Spark returned, [`rerooted`]); the PAR total, the panel
+/// evaluation and the row are the same code for every engine.
+///
+/// # Errors
+/// An aggregation error.
+pub fn evaluate_indices_with(
+    inst: &sipas_core::Instrument,
+    aggregate: &mut dyn FnMut(&str) -> Result<Indices>,
+    opts: &AggregateOptions,
+    ev_opts: &EvaluationOptions,
+    par: Option<&ParInputs<'_>>,
+    why: &mut Vec<String>,
+) -> Result<(Vec<IndexEvaluation>, Option<Indices>)> {
+    let headline = inst.root().to_string();
     let mut rows = Vec::new();
     let mut par_total = None;
     for id in inst.indices() {
@@ -119,10 +144,7 @@ pub fn evaluate_indices(
             continue;
         }
         let group_id = par_def.map_or(id.as_str(), |p| p.def.survey_id.as_str());
-        responses.set_root(group_id)?;
-        let result = crate::aggregate_with_design(responses, opts, design);
-        responses.set_root(&headline)?;
-        let (mut indices, _) = result?;
+        let mut indices = aggregate(group_id)?;
         let (name_vi, name_en, uncertainty) = if let Some(p) = par_def {
             indices = with_criteria(indices, p.def, p.criteria, p.weights, opts.pilots.start);
             (
@@ -154,6 +176,43 @@ pub fn evaluate_indices(
         }
     }
     Ok((rows, par_total))
+}
+
+/// The aggregate of reported group `id` as the headline, from the headline's aggregate
+/// `headline` (its cells' and pooled groups' values of `id`) and the design estimates `est`
+/// (their SEs, the unit and group rows of `id`, normal intervals): what an engine that returns
+/// only these tables (Spark) has of each index. No 2×2 DiD (its quadrant covariance is not
+/// among them); `bounds` is the index's scale.
+pub fn rerooted(
+    headline: &Indices,
+    est: &crate::DomainEstimates,
+    id: &str,
+    bounds: (f64, f64),
+) -> Option<Indices> {
+    use crate::design::{CiMethod, DomainType};
+    use std::collections::HashMap;
+    let k = headline.group_ids.iter().position(|g| g == id)?;
+    let se: HashMap<(DomainType, &str, sipas_core::Period), Option<f64>> = est
+        .rows
+        .iter()
+        .filter(|r| r.indicator == id && r.ci_method == CiMethod::Normal)
+        .map(|r| ((r.domain_type, r.domain.as_str(), r.period), r.se))
+        .collect();
+    let level = headline.report.level;
+    let estimate = |value: Option<f64>, key| {
+        let se = se.get(&key).copied().flatten();
+        crate::Estimate::with_se_in(value, value.and(se), level, bounds)
+    };
+    let mut out = headline.clone();
+    out.root_bounds = bounds;
+    out.did = None;
+    for c in &mut out.cells {
+        c.sipas = estimate(c.groups[k], (DomainType::Unit, &c.unit_code, c.period));
+    }
+    for g in &mut out.groups {
+        g.sipas = estimate(g.groups[k], (DomainType::Group, g.group.as_str(), g.period));
+    }
+    Some(out)
 }
 
 /// `indices.csv`: one row per headline index, in the instrument's order.

@@ -138,7 +138,29 @@ pub(crate) fn run_aggregate(
     let (mut indices, mut estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
     // Every other headline index (PAPI-style dimensions, the PAR total) through the same path.
-    let mut heads = other_indices(&mut responses, &opts, design, ev_opts, *criteria, &indices)?;
+    let mut heads = {
+        let inst = responses.instrument().clone();
+        // Σ of survey weights per cell: how the PAR total's pooled groups average the points.
+        let weights = match (inst.par(), criteria) {
+            (Some(_), Some(_)) => Some(sipas_aggregate::par::cell_weights(&responses, &opts)?),
+            _ => None,
+        };
+        let root = inst.root().to_string();
+        let mut aggregate = |group_id: &str| {
+            responses.set_root(group_id)?;
+            let result = aggregate_with_design(&responses, &opts, design);
+            responses.set_root(&root)?;
+            Ok(result?.0)
+        };
+        other_indices(
+            &inst,
+            &mut aggregate,
+            weights,
+            (&opts, ev_opts),
+            *criteria,
+            &indices,
+        )?
+    };
     if let Some((def, _, Some(total))) = &heads.par {
         sipas_aggregate::par::append_estimates(&mut estimates, def, total);
     }
@@ -315,11 +337,11 @@ pub(crate) fn run_aggregate(
 }
 
 /// The headline indices other than the run's own, evaluated, and the commune PAR index.
-struct Heads {
+pub(crate) struct Heads {
     rows: Vec<sipas_aggregate::headline::IndexEvaluation>,
     /// The PAR definition, its validated criteria and the total's aggregate (`None` when the
     /// instrument names the total among its indices but no criteria table was given).
-    par: Option<(
+    pub(crate) par: Option<(
         sipas_core::par::ParDefinition,
         sipas_aggregate::par::Criteria,
         Option<sipas_aggregate::Indices>,
@@ -329,18 +351,20 @@ struct Heads {
 }
 
 /// Loads the criteria table (an instrument with `[par]`) and evaluates every headline index
-/// but the run's own.
-fn other_indices(
-    responses: &mut sipas_aggregate::Responses,
-    opts: &AggregateOptions,
-    design: &DesignSpec,
-    ev_opts: &EvaluationOptions,
+/// but the run's own, each aggregated by `aggregate` (the engine's: the local engine aggregates
+/// the responses again with the index as headline, Spark's re-roots the tables it returned);
+/// `weights`: the Σ of survey weights per cell that pools the PAR total's groups (`None`: its
+/// pooled groups have no value).
+pub(crate) fn other_indices(
+    inst: &Instrument,
+    aggregate: &mut dyn FnMut(&str) -> sipas_aggregate::Result<sipas_aggregate::Indices>,
+    weights: Option<sipas_aggregate::par::CellWeights>,
+    (opts, ev_opts): (&AggregateOptions, &EvaluationOptions),
     criteria: Option<&Path>,
     headline: &sipas_aggregate::Indices,
 ) -> anyhow::Result<Heads> {
-    use sipas_aggregate::headline::{ParInputs, evaluate_indices};
-    use sipas_aggregate::par::{Criteria, cell_weights};
-    let inst = responses.instrument().clone();
+    use sipas_aggregate::headline::{ParInputs, evaluate_indices_with};
+    use sipas_aggregate::par::Criteria;
     let par = match (inst.par(), criteria) {
         (Some(def), Some(path)) => {
             let mut c = Criteria::read(path, def, &opts.units)
@@ -367,10 +391,7 @@ fn other_indices(
         ),
         (None, None) => None,
     };
-    let weights = match &par {
-        Some(_) => cell_weights(responses, opts)?,
-        None => std::collections::HashMap::default(),
-    };
+    let weights = weights.unwrap_or_default();
     let inputs = par.as_ref().map(|(def, c)| ParInputs {
         def,
         criteria: c,
@@ -378,7 +399,7 @@ fn other_indices(
     });
     let mut why = Vec::new();
     let (rows, total) =
-        evaluate_indices(responses, opts, design, ev_opts, inputs.as_ref(), &mut why)
+        evaluate_indices_with(inst, aggregate, opts, ev_opts, inputs.as_ref(), &mut why)
             .context("the headline indices' aggregation failed")?;
     for w in why {
         say(&format!("aggregate: {w}"));
@@ -393,7 +414,7 @@ fn other_indices(
 impl Heads {
     /// Writes `indices.csv` (the run's headline first in the instrument's order), and the PAR
     /// ranking and quarantine (header only without a PAR index), and says each index's result.
-    fn write(
+    pub(crate) fn write(
         &self,
         indices: &sipas_aggregate::Indices,
         inst: &Instrument,

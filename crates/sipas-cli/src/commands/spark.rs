@@ -323,7 +323,7 @@ pub(crate) fn run(
     };
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;
-    let est = DomainEstimates {
+    let mut est = DomainEstimates {
         instrument_id: instrument.id.clone(),
         design: s.design.clone(),
         rows: est_rows,
@@ -331,6 +331,51 @@ pub(crate) fn run(
         did: None,
         level: opts.level,
     };
+    // Every other headline index from the tables Spark returned (its cells, groups and SEs),
+    // then the same evaluation, PAR total and ranking as the local engine.
+    let ev_opts = s.evaluation;
+    let mut heads = {
+        let mut aggregate = |id: &str| {
+            let bounds = instrument.bounds(id);
+            bounds
+                .and_then(|b| sipas_aggregate::headline::rerooted(&indices, &est, id, b))
+                .ok_or_else(|| sipas_aggregate::Error::Data {
+                    origin: "Spark's unit_period".into(),
+                    message: format!("no column of index {id}"),
+                })
+        };
+        // The PAR total's pooled groups average the cells' appraised points with the cells'
+        // Σ of survey weights: not among Spark's tables, read here from the response table
+        // (only with an instrument with `[par]` and a criteria table).
+        let weights = match (instrument.par(), s.criteria) {
+            (Some(_), Some(_)) => {
+                let responses = sipas_aggregate::read_responses_with(
+                    data,
+                    Some(&instrument),
+                    &s.design.columns(),
+                )
+                .with_context(|| format!("cannot read the response table in {}", data.display()))?;
+                Some(sipas_aggregate::par::cell_weights(&responses, &opts)?)
+            }
+            _ => None,
+        };
+        super::aggregate::other_indices(
+            &instrument,
+            &mut aggregate,
+            weights,
+            (&opts, &ev_opts),
+            s.criteria,
+            &indices,
+        )?
+    };
+    if let Some((def, _, Some(total))) = &heads.par {
+        sipas_aggregate::par::append_estimates(&mut est, def, total);
+    }
+    if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown)
+        && let Some((_, c, _)) = &mut heads.par
+    {
+        c.origin = s.path(Path::new(&c.origin)).display().to_string();
+    }
     write_estimates(&est, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
     let r = &indices.report;
@@ -348,14 +393,21 @@ pub(crate) fn run(
     ];
 
     // The pilot evaluation, here, on the panel Spark returned.
-    let ev_opts = s.evaluation;
     let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
     match evaluate(&panel, opts.pilots.start, &ev_opts) {
         Ok(ev) => {
             write_evaluation(&ev, Some(&selection), out)
                 .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
-            let methods = sipas_aggregate::methods::Methods::evaluation(&ev, &indices.report)
+            let mut methods = sipas_aggregate::methods::Methods::evaluation(&ev, &indices.report)
                 .left_out(&indices.report, opts.pilots.start);
+            heads.write(
+                &indices,
+                &instrument,
+                Some(&ev),
+                out,
+                shown,
+                Some(&mut methods),
+            )?;
             methods.write(out).with_context(|| {
                 format!(
                     "cannot write {}",
@@ -367,7 +419,10 @@ pub(crate) fn run(
                 ev.overall.estimate, opts.level, ev.overall.lo_cr1, ev.overall.hi_cr1
             ));
         }
-        Err(e) => say(&format!("aggregate: no pilot evaluation ({e})")),
+        Err(e) => {
+            say(&format!("aggregate: no pilot evaluation ({e})"));
+            heads.write(&indices, &instrument, None, out, shown, None)?;
+        }
     }
     Ok(Done::new(ExitStatus::Success, &rows))
 }
