@@ -89,9 +89,9 @@ pub struct ParInputs<'a> {
     pub weights: &'a CellWeights,
 }
 
-/// Every headline index but the run's own headline (already evaluated by the caller), each
-/// made the headline of `responses` in turn (restored after), with the PAR total's
-/// aggregate when the instrument has one.
+/// Every headline index but the run's own headline (already evaluated by the caller, its
+/// aggregate and design estimates `headline`), each made the headline of `responses` in turn
+/// ([`index_aggregate`]), with the PAR total's aggregate when the instrument has one.
 ///
 /// # Errors
 /// An aggregation error.
@@ -99,18 +99,14 @@ pub fn evaluate_indices(
     responses: &mut Responses,
     opts: &AggregateOptions,
     design: &DesignSpec,
+    headline: (&Indices, &crate::DomainEstimates),
     ev_opts: &EvaluationOptions,
     par: Option<&ParInputs<'_>>,
     why: &mut Vec<String>,
 ) -> Result<(Vec<IndexEvaluation>, Option<Indices>)> {
     let inst = responses.instrument().clone();
-    let headline = inst.root().to_string();
-    let mut aggregate = |group_id: &str| {
-        responses.set_root(group_id)?;
-        let result = crate::aggregate_with_design(responses, opts, design);
-        responses.set_root(&headline)?;
-        Ok(result?.0)
-    };
+    let mut aggregate =
+        |group_id: &str| index_aggregate(responses, opts, design, headline, group_id);
     evaluate_indices_with(&inst, &mut aggregate, opts, ev_opts, par, why)
 }
 
@@ -206,13 +202,62 @@ pub fn rerooted(
     let mut out = headline.clone();
     out.root_bounds = bounds;
     out.did = None;
+    // As the headline's (crate::apply_design): no SE for a domain of one response.
     for c in &mut out.cells {
-        c.sipas = estimate(c.groups[k], (DomainType::Unit, &c.unit_code, c.period));
+        let e = estimate(c.groups[k], (DomainType::Unit, &c.unit_code, c.period));
+        c.sipas = crate::Estimate::with_se_in(e.value, e.se.filter(|_| c.n > 1), level, bounds);
     }
     for g in &mut out.groups {
-        g.sipas = estimate(g.groups[k], (DomainType::Group, g.group.as_str(), g.period));
+        let e = estimate(g.groups[k], (DomainType::Group, g.group.as_str(), g.period));
+        g.sipas = crate::Estimate::with_se_in(e.value, e.se.filter(|_| g.n > 1), level, bounds);
     }
     Some(out)
+}
+
+/// The aggregate of reported group `id` made the headline, for the local engine: its cells and
+/// pooled groups re-rooted from the headline's aggregate `headline` and design estimates `est`
+/// ([`rerooted`]: the numbers `estimates.csv` shows for `id`, computed once), and its 2×2 DiD
+/// under the design ([`crate::design::design_did`] with `id` as the root of `responses`,
+/// restored after). The same numbers as [`crate::aggregate_with_design`] with `id` as the
+/// headline, without estimating every domain of every indicator again.
+///
+/// # Errors
+/// `id` is not a reported group; an error of the design.
+pub fn index_aggregate(
+    responses: &mut Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+    (headline, est): (&Indices, &crate::DomainEstimates),
+    id: &str,
+) -> Result<Indices> {
+    let not_group = || crate::Error::Data {
+        origin: format!("instrument {}", responses.instrument().id),
+        message: format!("{id} is not a reported group"),
+    };
+    let bounds = responses.instrument().bounds(id).ok_or_else(not_group)?;
+    let mut out = rerooted(headline, est, id, bounds).ok_or_else(not_group)?;
+    let Some(hd) = &headline.did else {
+        return Ok(out);
+    };
+    let root = responses.instrument().root().to_string();
+    responses.set_root(id)?;
+    let dd = crate::design::design_did(responses, opts, spec);
+    responses.set_root(&root)?;
+    match dd? {
+        Some(dd) => {
+            out.did = Some(crate::design::did_estimate(
+                &dd,
+                hd.pilot_start,
+                headline.report.level,
+                bounds,
+            ));
+        }
+        None => {
+            out.report.did_unavailable =
+                Some("the 2×2 DiD is not estimable under the design".to_string());
+        }
+    }
+    Ok(out)
 }
 
 /// `indices.csv`: one row per headline index, in the instrument's order.

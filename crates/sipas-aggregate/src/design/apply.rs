@@ -132,29 +132,33 @@ pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
             Some("the 2×2 DiD is not estimable under the design".to_string());
     }
     if let (Some(d), Some(dd)) = (&mut indices.did, &est.did) {
-        d.estimate = dd.estimate;
-        d.se = dd.se;
-        d.lo = dd.estimate - est.level.normal_multiplier() * dd.se;
-        d.hi = dd.estimate + est.level.normal_multiplier() * dd.se;
-        for (q, e) in [
-            &mut d.pilot_pre,
-            &mut d.pilot_post,
-            &mut d.baseline_pre,
-            &mut d.baseline_post,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            *e = estimate(
-                Some(dd.values[q]),
-                Some(dd.quadrant_se(q)),
-                est.level,
-                bounds,
-            );
-        }
+        *d = did_estimate(dd, d.pilot_start, est.level, bounds);
     }
     indices.report.design = format!("{} {}", describe(&est.design), describe_level(est.level));
     indices.report.level = est.level;
+}
+
+/// The 2×2 DiD of the tables (`did.csv`, `indices.csv`) from the design's: the contrast with
+/// its normal interval and each quadrant's index with its interval on the scale `bounds`.
+pub fn did_estimate(
+    dd: &super::DesignDid,
+    pilot_start: Period,
+    level: sipas_core::Level,
+    bounds: (f64, f64),
+) -> crate::indices::DidEstimate {
+    let m = level.normal_multiplier();
+    let q = |k: usize| estimate(Some(dd.values[k]), Some(dd.quadrant_se(k)), level, bounds);
+    crate::indices::DidEstimate {
+        pilot_start,
+        estimate: dd.estimate,
+        se: dd.se,
+        lo: dd.estimate - m * dd.se,
+        hi: dd.estimate + m * dd.se,
+        pilot_pre: q(0),
+        pilot_post: q(1),
+        baseline_pre: q(2),
+        baseline_post: q(3),
+    }
 }
 
 /// The confidence level of every interval, in a statistician's words, in

@@ -1229,9 +1229,26 @@ fn estimate_pass(
     if mode_pass {
         return Ok((rows, diffs, None));
     }
-    // The DiD quadrant of every cell.
-    let start = opts.pilots.start;
-    let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
+    let did = super::did::did(
+        &design,
+        &model,
+        spec,
+        supplied.as_ref(),
+        &quadrant_of_cell(responses, &design, opts.pilots.start),
+        opts.pilots.start,
+    );
+    Ok((rows, diffs, did))
+}
+
+/// The DiD quadrant of every cell `unit × n_periods + period` ([`super::did::LEFT_OUT`] for a
+/// unit outside the comparison).
+fn quadrant_of_cell(
+    responses: &Responses,
+    design: &Design<'_>,
+    start: sipas_core::Period,
+) -> Vec<u8> {
+    let periods = responses.periods();
+    (0..responses.units().len() * design.n_periods)
         .map(|c| {
             let post = crate::arms::is_post(periods[c % design.n_periods], start);
             match (design.arms.of(c / design.n_periods), post) {
@@ -1242,16 +1259,31 @@ fn estimate_pass(
                 (None, _) => super::did::LEFT_OUT as u8,
             }
         })
-        .collect();
-    let did = super::did::did(
+        .collect()
+}
+
+/// The 2×2 DiD of the responses' headline index under the design, alone: the quadrant
+/// covariance of [`estimate_domains`]' cell pass without its domain estimates (what another
+/// headline index needs beyond the headline's tables, [`crate::headline`]).
+///
+/// # Errors
+/// As [`estimate_domains`] (unknown units, channels or design columns).
+pub fn design_did(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
+) -> Result<Option<super::DesignDid>> {
+    let model = Model::new(responses);
+    let design = prepare(responses, opts, spec, false)?;
+    let supplied = replicate::Supplied::resolve(&design, spec)?;
+    Ok(super::did::did(
         &design,
         &model,
         spec,
         supplied.as_ref(),
-        &quadrant_of_cell,
-        start,
-    );
-    Ok((rows, diffs, did))
+        &quadrant_of_cell(responses, &design, opts.pilots.start),
+        opts.pilots.start,
+    ))
 }
 
 #[cfg(test)]

@@ -35,10 +35,10 @@ mod replicate;
 mod spec;
 
 pub use crate::stats::{logit_ci, t_quantile, wilson};
-pub use apply::{aggregate_with_design, apply_design, describe, describe_level};
+pub use apply::{aggregate_with_design, apply_design, describe, describe_level, did_estimate};
 pub use default::{aggregate, point_estimates};
 pub use did::{DesignDid, QUADRANTS};
-pub use engine::estimate_domains;
+pub use engine::{design_did, estimate_domains};
 pub(crate) use model::indicators;
 pub use modes::{ModeDifference, modes_csv};
 pub use output::estimates_csv;

@@ -193,6 +193,80 @@ fn the_2x2_did_of_the_index_equals_svycontrast_over_svyby_with_covmat() {
     }
 }
 
+/// `indices.csv` evaluates every other headline index from the headline's tables re-rooted
+/// plus its own design DiD (`headline::index_aggregate`): the same cells, groups and 2×2 DiD as
+/// aggregating again with the index as headline (1e-12), and R's contrast (1e-9), under the
+/// default, clustered and JKn designs.
+#[test]
+fn an_index_from_the_headline_tables_equals_its_own_aggregate_and_r() {
+    let refs = reference();
+    let close_opt = |a: Option<f64>, b: Option<f64>, what: &str| match (a, b) {
+        (Some(a), Some(b)) => close(a, b, 1e-12, what),
+        (None, None) => {}
+        other => panic!("{what}: {other:?}"),
+    };
+    for (name, spec) in &designs() {
+        let mut r = responses();
+        let head = sipas_aggregate::aggregate_with_design(&r, &options(), spec).unwrap();
+        // A part and the PAR-style composite (R's reference has the composite's contrast).
+        for index in ["know", "par_survey"] {
+            let got = sipas_aggregate::headline::index_aggregate(
+                &mut r,
+                &options(),
+                spec,
+                (&head.0, &head.1),
+                index,
+            )
+            .unwrap();
+            r.set_root(index).unwrap();
+            let (own, _) = sipas_aggregate::aggregate_with_design(&r, &options(), spec).unwrap();
+            r.set_root(instrument().root()).unwrap();
+            assert_eq!(got.cells.len(), own.cells.len());
+            for (a, b) in got.cells.iter().zip(&own.cells) {
+                let what = format!("{name} {index} {} {}", a.unit_code, a.period);
+                close_opt(a.sipas.value, b.sipas.value, &what);
+                close_opt(a.sipas.se, b.sipas.se, &format!("{what} se"));
+                close_opt(a.sipas.lo, b.sipas.lo, &format!("{what} lo"));
+            }
+            for (a, b) in got.groups.iter().zip(&own.groups) {
+                let what = format!("{name} {index} {:?} {}", a.group, a.period);
+                close_opt(a.sipas.value, b.sipas.value, &what);
+                close_opt(a.sipas.se, b.sipas.se, &format!("{what} se"));
+            }
+            let (d, o) = (got.did.unwrap(), own.did.unwrap());
+            close(
+                d.estimate,
+                o.estimate,
+                1e-12,
+                &format!("{name} {index} did"),
+            );
+            close(d.se, o.se, 1e-12, &format!("{name} {index} did se"));
+            close_opt(
+                d.pilot_post.se,
+                o.pilot_post.se,
+                &format!("{name} {index} q1 se"),
+            );
+            if *name != "jkn" && index == "par_survey" {
+                let key = (
+                    name.to_string(),
+                    "did".to_string(),
+                    "contrast".to_string(),
+                    String::new(),
+                    index.to_string(),
+                );
+                let (value, se) = refs[&key];
+                close(
+                    d.estimate,
+                    value,
+                    1e-9,
+                    &format!("{name} {index} R contrast"),
+                );
+                close(d.se, se, 1e-9, &format!("{name} {index} R contrast se"));
+            }
+        }
+    }
+}
+
 #[test]
 fn the_unit_period_table_gives_the_same_numbers() {
     let r = responses();

@@ -145,12 +145,16 @@ pub(crate) fn run_aggregate(
             (Some(_), Some(_)) => Some(sipas_aggregate::par::cell_weights(&responses, &opts)?),
             _ => None,
         };
-        let root = inst.root().to_string();
+        // Each index's cells and groups are the headline's tables re-rooted; only its 2×2 DiD
+        // (the quadrant covariance of its own linearisation) is computed again.
         let mut aggregate = |group_id: &str| {
-            responses.set_root(group_id)?;
-            let result = aggregate_with_design(&responses, &opts, design);
-            responses.set_root(&root)?;
-            Ok(result?.0)
+            sipas_aggregate::headline::index_aggregate(
+                &mut responses,
+                &opts,
+                design,
+                (&indices, &estimates),
+                group_id,
+            )
         };
         other_indices(
             &inst,
