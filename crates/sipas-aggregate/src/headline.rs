@@ -354,6 +354,31 @@ pub fn methods_text(rows: &[IndexEvaluation], par: Option<(&ParDefinition, &Crit
                 )
             },
         );
+        let merged = c.merged();
+        if let Some(((u, p), codes)) = merged.iter().next() {
+            let _ = write!(
+                s,
+                " Rows may name a commune by the code the responses carried in the period (an \
+                 old commune before the reorganisation); {n} of today's unit × periods average \
+                 the points of several such communes, criterion by criterion, with the survey \
+                 weights of their responses in the period (e.g. {u} {p}: {codes}); a criterion \
+                 that one of them lacks leaves the unit × period incomplete.",
+                n = merged.len(),
+                codes = codes.join(", "),
+            );
+        }
+        let part = c.partial_coverage();
+        if !part.is_empty() {
+            let _ = write!(
+                s,
+                " Unit × periods where a commune the responses name has no row (its points are \
+                 the appraised communes', which hold this share of the survey weight): {}.",
+                part.iter()
+                    .map(|(u, p, share)| format!("{u} {p} ({:.1}%)", 100.0 * share))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let inc = c.incomplete();
         if !inc.is_empty() {
             let _ = write!(

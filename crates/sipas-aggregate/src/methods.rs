@@ -30,6 +30,13 @@ impl Methods {
         }
     }
 
+    /// Without a pilot evaluation (no 2×2 DiD): the survey design in words (`report.design`).
+    pub fn design(report: &AggregateReport) -> Self {
+        Methods {
+            text: format!("{}\n", report.design),
+        }
+    }
+
     /// The data: which submissions count once, which channels were pooled and which left out.
     #[must_use]
     pub fn data(mut self, report: &AggregateReport) -> Self {

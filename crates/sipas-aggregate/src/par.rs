@@ -45,6 +45,9 @@ pub enum CriteriaReason {
     ConflictingDuplicate,
     /// No survey responses in the unit and period: no total can be formed.
     NoSurveyCell,
+    /// A row on an old commune's code for today's unit × period that also has rows on today's
+    /// code (today's rows are used).
+    OldAndNewCodes,
 }
 
 impl CriteriaReason {
@@ -59,6 +62,7 @@ impl CriteriaReason {
             CriteriaReason::DuplicateCopy => "duplicate_copy",
             CriteriaReason::ConflictingDuplicate => "conflicting_duplicate",
             CriteriaReason::NoSurveyCell => "no_survey_cell",
+            CriteriaReason::OldAndNewCodes => "old_and_new_codes",
         }
     }
 }
@@ -80,13 +84,68 @@ pub struct CriteriaRow {
     pub maximum: String,
 }
 
-/// A criterion of a cell: no row yet, the used row (its points and line), or rows that
-/// conflict (none used, and a later copy conflicts too).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A criterion of a cell: no row yet, the used row (its points and line; the rows of the old
+/// communes of a merged unit, their points averaged), rows that conflict (none used, and a
+/// later copy conflicts too), or rows of some of a merged unit's old communes only (no points).
+#[derive(Debug, Clone, PartialEq)]
 enum Slot {
     Empty,
-    Used { points: f64, line: usize },
+    Used { points: f64, lines: Vec<usize> },
     Conflict,
+    Partial { lines: Vec<usize> },
+}
+
+impl Slot {
+    fn lines(&self) -> &[usize] {
+        match self {
+            Slot::Used { lines, .. } | Slot::Partial { lines } => lines,
+            Slot::Empty | Slot::Conflict => &[],
+        }
+    }
+}
+
+/// The codes the responses carried (`old_unit_code`: the code in force on the day) in each of
+/// today's unit × periods: (code, period) → (today's unit, Σ of the survey weights of its rows).
+pub type CodeWeights = HashMap<(String, Period), (String, f64)>;
+
+/// [`CodeWeights`] of a response table (rows of the used channel only); `None` without an
+/// `old_unit_code` column (no crosswalk was applied).
+///
+/// # Errors
+/// A channel the options do not classify.
+pub fn code_weights(
+    responses: &crate::Responses,
+    opts: &crate::AggregateOptions,
+) -> Result<Option<CodeWeights>> {
+    let Some(crate::responses::DesignColumn::Text { values, idx }) =
+        responses.design_column(sipas_core::schema::OLD_UNIT_CODE)
+    else {
+        return Ok(None);
+    };
+    let used = opts.channels.used(responses, &opts.channel)?;
+    let (ui, pi, ci, w) = (
+        responses.unit_indices(),
+        responses.period_indices(),
+        responses.channel_indices(),
+        responses.weights(),
+    );
+    let mut sums: HashMap<(u32, u32, u32), f64> = HashMap::new();
+    for r in 0..responses.len() {
+        if used[ci[r] as usize] {
+            *sums.entry((idx[r], pi[r], ui[r])).or_insert(0.0) += w[r];
+        }
+    }
+    let mut out = HashMap::new();
+    for ((code, p, u), s) in sums {
+        out.insert(
+            (
+                values[code as usize].clone(),
+                responses.periods()[p as usize],
+            ),
+            (responses.units()[u as usize].clone(), s),
+        );
+    }
+    Ok(Some(out))
 }
 
 /// The appraised criteria of every unit × period, validated.
@@ -103,6 +162,11 @@ pub struct Criteria {
     /// The rows behind `cells`, by line, for a later quarantine.
     kept: HashMap<usize, CriteriaRow>,
     per_cell: usize,
+    /// Today's unit × periods whose points average the rows of several old communes.
+    merged: BTreeMap<(String, Period), Vec<String>>,
+    /// Today's unit × periods whose appraised communes hold only part of the cell's survey
+    /// weight (a commune with responses but no row), with that share.
+    coverage: BTreeMap<(String, Period), f64>,
 }
 
 impl Criteria {
@@ -113,11 +177,34 @@ impl Criteria {
     /// The file cannot be read, or lacks a column: an error naming the file (bad rows are
     /// quarantined, not errors).
     pub fn read(path: &Path, def: &ParDefinition, units: &UnitRegistry) -> Result<Criteria> {
+        Self::read_with_codes(path, def, units, None)
+    }
+
+    /// [`Criteria::read`] after a crosswalk: a row may also name a commune by a code the
+    /// responses carried (`codes`, [`code_weights`]: an old commune before the
+    /// reorganisation); its rows count for today's unit that holds it ([`Criteria::attribute`]).
+    ///
+    /// # Errors
+    /// As [`Criteria::read`].
+    pub fn read_with_codes(
+        path: &Path,
+        def: &ParDefinition,
+        units: &UnitRegistry,
+        codes: Option<&CodeWeights>,
+    ) -> Result<Criteria> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_csv_str(&text, &path.display().to_string(), def, units)
+        let old: std::collections::HashSet<&str> = codes
+            .into_iter()
+            .flat_map(|c| c.keys().map(|(code, _)| code.as_str()))
+            .collect();
+        let mut c = Self::parse(&text, &path.display().to_string(), def, units, &old)?;
+        if let Some(codes) = codes {
+            c.attribute(codes);
+        }
+        Ok(c)
     }
 
     /// [`Criteria::read`] of a text; `origin` names it in errors.
@@ -129,6 +216,16 @@ impl Criteria {
         origin: &str,
         def: &ParDefinition,
         units: &UnitRegistry,
+    ) -> Result<Criteria> {
+        Self::parse(text, origin, def, units, &std::collections::HashSet::new())
+    }
+
+    fn parse(
+        text: &str,
+        origin: &str,
+        def: &ParDefinition,
+        units: &UnitRegistry,
+        old_codes: &std::collections::HashSet<&str>,
     ) -> Result<Criteria> {
         let err = |message: String| Error::Data {
             origin: origin.to_string(),
@@ -156,6 +253,8 @@ impl Criteria {
             cells: BTreeMap::new(),
             kept: HashMap::new(),
             per_cell: def.criteria.len(),
+            merged: BTreeMap::new(),
+            coverage: BTreeMap::new(),
         };
         for (i, rec) in r.records().enumerate() {
             let line = i + 2;
@@ -170,31 +269,36 @@ impl Criteria {
                 points: f(3),
                 maximum: f(4),
             };
-            match check(&row, def, units) {
+            match check(&row, def, &|c| {
+                units.get(c).is_some() || old_codes.contains(c)
+            }) {
                 Err(reason) => out.quarantine.push((row, reason)),
                 Ok((period, k, points)) => {
                     let slot = out
                         .cells
                         .entry((row.unit_code.clone(), period))
                         .or_insert_with(|| vec![Slot::Empty; def.criteria.len()]);
-                    match slot[k] {
+                    match &slot[k] {
                         Slot::Empty => {
-                            slot[k] = Slot::Used { points, line };
+                            slot[k] = Slot::Used {
+                                points,
+                                lines: vec![line],
+                            };
                             out.kept.insert(line, row);
                         }
-                        Slot::Used { points: first, .. } if first == points => {
+                        Slot::Used { points: first, .. } if *first == points => {
                             out.quarantine.push((row, CriteriaReason::DuplicateCopy));
                         }
-                        Slot::Used { line: first, .. } => {
+                        Slot::Used { lines, .. } => {
                             // Conflicting: the used row leaves too.
-                            let first = out.kept.remove(&first).expect("kept row");
+                            let first = out.kept.remove(&lines[0]).expect("kept row");
                             out.quarantine
                                 .push((first, CriteriaReason::ConflictingDuplicate));
                             slot[k] = Slot::Conflict;
                             out.quarantine
                                 .push((row, CriteriaReason::ConflictingDuplicate));
                         }
-                        Slot::Conflict => {
+                        Slot::Conflict | Slot::Partial { .. } => {
                             out.quarantine
                                 .push((row, CriteriaReason::ConflictingDuplicate));
                         }
@@ -204,6 +308,114 @@ impl Criteria {
         }
         out.quarantine.sort_by_key(|(r, _)| r.line);
         Ok(out)
+    }
+
+    /// Attributes every row to today's unit: a row on a code the responses carried in a period
+    /// (`codes`: an old commune before the reorganisation, today's own code after it) counts
+    /// for the unit its responses were mapped to. When several codes count for one of today's
+    /// unit × periods (the old communes of a merged unit), each criterion's points are their
+    /// points averaged with the survey weights of their responses in the period (as pooled
+    /// groups are, [`with_criteria`]); a criterion that some of them lack has no points (the
+    /// cell is incomplete). A commune with responses but no row at all does not count (an
+    /// office that kept using a former code after a merger); the cell's share of survey weight
+    /// held by appraised communes is kept ([`Criteria::partial_coverage`]). A cell that also has rows on today's code keeps those, and the old
+    /// communes' rows are quarantined ([`CriteriaReason::OldAndNewCodes`]). Rows on a code of
+    /// no survey response in the period stay under that code (no survey cell, quarantined by
+    /// [`Criteria::keep_cells`]).
+    pub fn attribute(&mut self, codes: &CodeWeights) {
+        type Contributor = (String, Option<f64>, Vec<Slot>);
+        let mut by_cell: BTreeMap<(String, Period), Vec<Contributor>> = BTreeMap::new();
+        for ((code, p), slots) in std::mem::take(&mut self.cells) {
+            // A code the responses carried in the period counts with their weight (today's
+            // code too: before a merger it was one of the old communes, GSO reusing codes);
+            // any other code is today's unit itself.
+            let (target, w) = match codes.get(&(code.clone(), p)) {
+                Some((u, w)) => (u.clone(), Some(*w)),
+                None => (code.clone(), None),
+            };
+            by_cell
+                .entry((target, p))
+                .or_default()
+                .push((code, w, slots));
+        }
+        let mut totals: HashMap<(&str, Period), f64> = HashMap::new();
+        for ((_, p), (u, w)) in codes {
+            *totals.entry((u.as_str(), *p)).or_insert(0.0) += w;
+        }
+        for (key, mut parts) in by_cell {
+            // The share of the cell's survey weight its appraised communes hold.
+            if parts.iter().all(|(_, w, _)| w.is_some()) {
+                let covered: f64 = parts.iter().filter_map(|(_, w, _)| *w).sum();
+                let total = totals.get(&(key.0.as_str(), key.1)).copied().unwrap_or(0.0);
+                if covered < total * (1.0 - 1e-12) {
+                    self.coverage.insert(key.clone(), covered / total);
+                }
+            }
+            if parts.len() == 1 {
+                self.cells.insert(key, parts.pop().expect("one").2);
+                continue;
+            }
+            if let Some(own) = parts.iter().position(|(_, w, _)| w.is_none()) {
+                let (_, _, slots) = parts.swap_remove(own);
+                for (_, _, other) in parts {
+                    for line in other.iter().flat_map(Slot::lines) {
+                        if let Some(row) = self.kept.remove(line) {
+                            self.quarantine.push((row, CriteriaReason::OldAndNewCodes));
+                        }
+                    }
+                }
+                self.cells.insert(key, slots);
+                continue;
+            }
+            let merged: Vec<Slot> = (0..self.per_cell)
+                .map(|k| {
+                    let lines: Vec<usize> = parts
+                        .iter()
+                        .flat_map(|(_, _, s)| s[k].lines().to_vec())
+                        .collect();
+                    let (mut num, mut den) = (0.0, 0.0);
+                    for (_, w, s) in &parts {
+                        let w = w.expect("old codes carry weights");
+                        match &s[k] {
+                            Slot::Used { points, .. } => {
+                                num += w * points;
+                                den += w;
+                            }
+                            _ => return Slot::Partial { lines },
+                        }
+                    }
+                    if den > 0.0 {
+                        Slot::Used {
+                            points: num / den,
+                            lines,
+                        }
+                    } else {
+                        Slot::Partial { lines }
+                    }
+                })
+                .collect();
+            self.merged
+                .insert(key.clone(), parts.into_iter().map(|(c, _, _)| c).collect());
+            self.cells.insert(key, merged);
+        }
+        self.quarantine.sort_by_key(|(r, _)| r.line);
+    }
+
+    /// Today's unit × periods whose points average the rows of several old communes, with
+    /// those communes' codes.
+    pub fn merged(&self) -> &BTreeMap<(String, Period), Vec<String>> {
+        &self.merged
+    }
+
+    /// Today's unit × periods (with a survey cell) whose appraised communes hold only part of
+    /// the cell's survey weight: a commune the responses name has no row, so the points are
+    /// those of the others; with the share they hold.
+    pub fn partial_coverage(&self) -> Vec<(&str, Period, f64)> {
+        self.coverage
+            .iter()
+            .filter(|(k, _)| self.cells.contains_key(*k))
+            .map(|((u, p), s)| (u.as_str(), *p, *s))
+            .collect()
     }
 
     /// Matches the table to the survey's unit × periods (`survey`): the rows of other unit ×
@@ -220,10 +432,10 @@ impl Criteria {
             .collect();
         for key in gone {
             for slot in self.cells.remove(&key).into_iter().flatten() {
-                if let Slot::Used { line, .. } = slot
-                    && let Some(row) = self.kept.remove(&line)
-                {
-                    self.quarantine.push((row, CriteriaReason::NoSurveyCell));
+                for line in slot.lines() {
+                    if let Some(row) = self.kept.remove(line) {
+                        self.quarantine.push((row, CriteriaReason::NoSurveyCell));
+                    }
                 }
             }
         }
@@ -247,7 +459,7 @@ impl Criteria {
         c.iter()
             .map(|x| match x {
                 Slot::Used { points, .. } => Some(*points),
-                Slot::Empty | Slot::Conflict => None,
+                Slot::Empty | Slot::Conflict | Slot::Partial { .. } => None,
             })
             .sum::<Option<f64>>()
     }
@@ -295,9 +507,9 @@ impl Criteria {
 fn check(
     row: &CriteriaRow,
     def: &ParDefinition,
-    units: &UnitRegistry,
+    known: &dyn Fn(&str) -> bool,
 ) -> std::result::Result<(Period, usize, f64), CriteriaReason> {
-    if units.get(&row.unit_code).is_none() {
+    if !known(&row.unit_code) {
         return Err(CriteriaReason::UnknownUnit);
     }
     let period: Period = row.period.parse().map_err(|_| CriteriaReason::BadPeriod)?;

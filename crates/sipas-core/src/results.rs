@@ -706,7 +706,7 @@ table! {
     criterion: Text "the criterion as given";
     points: Text "the points as given";
     maximum: Text "the maximum as given";
-    reason: Text "why: unknown_unit, bad_period, unknown_criterion, maximum_mismatch, points_out_of_range, duplicate_copy, conflicting_duplicate or no_survey_cell";
+    reason: Text "why: unknown_unit, bad_period, unknown_criterion, maximum_mismatch, points_out_of_range, duplicate_copy, conflicting_duplicate, no_survey_cell or old_and_new_codes";
 }
 
 /// Every result table, in the order of the README's list.

@@ -21,18 +21,33 @@ pub fn criteria_csv(
     pilots: &PilotSet,
     seed: u64,
 ) -> String {
+    let cells: Vec<(String, Period, bool)> = cells
+        .iter()
+        .map(|(u, p)| (u.clone(), *p, pilots.contains(u)))
+        .collect();
+    criteria_csv_of(def, &cells, pilots.start, seed)
+}
+
+/// [`criteria_csv`] with each unit × period's pilot status given (`(code, period, pilot)`: a
+/// code may name an old commune before a reorganisation and today's unit after it).
+pub fn criteria_csv_of(
+    def: &ParDefinition,
+    cells: &[(String, Period, bool)],
+    start: Period,
+    seed: u64,
+) -> String {
     let mut s = String::from("unit_code,period,criterion,points,maximum\n");
-    let first = cells.iter().map(|(_, p)| p.index()).min().unwrap_or(0);
+    let first = cells.iter().map(|(_, p, _)| p.index()).min().unwrap_or(0);
     let offsets: Vec<f64> = def
         .criteria
         .iter()
         .map(|c| 0.1 * (Rng::stream(seed, &[fnv1a(&c.id), 1]).uniform() - 0.5))
         .collect();
     let mut first_row = None;
-    for (unit, period) in cells {
+    for (unit, period, pilot) in cells {
         let level = 0.55 + 0.3 * Rng::stream(seed, &[fnv1a(unit), 2]).uniform();
         let t = (period.index() - first) as f64;
-        let gain = if pilots.contains(unit) && *period >= pilots.start {
+        let gain = if *pilot && *period >= start {
             0.08
         } else {
             0.0
@@ -46,7 +61,7 @@ pub fn criteria_csv(
             s.push_str(&line);
         }
     }
-    if let Some((unit, period)) = cells.first() {
+    if let Some((unit, period, _)) = cells.first() {
         let _ = writeln!(s, "{unit},{period},c_unknown,1,1");
     }
     if let Some(line) = first_row {

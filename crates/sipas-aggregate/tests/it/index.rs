@@ -518,3 +518,103 @@ fn the_par_total_adds_the_appraised_points_to_its_survey_part_by_hand() {
             .all(|r| r.rank_lo == r.rank && r.rank_hi == r.rank)
     );
 }
+
+/// After a crosswalk, an appraisal before the reorganisation names the old communes: rows on
+/// codes the responses carried count for today's unit, several communes' points averaged with
+/// their responses' weights (by hand), a commune without rows leaves the others' points with
+/// the share of weight they cover, today's own rows win over old communes' (those quarantined), and a code of no
+/// response in the period is no survey cell; a code that is neither is an unknown unit.
+#[test]
+fn old_communes_appraisals_count_for_todays_unit_weighted_by_their_responses() {
+    use sipas_aggregate::par::{CodeWeights, Criteria};
+    let inst = instrument();
+    let def = inst.par().unwrap();
+    let units = &options().units;
+    let p = |s: &str| s.parse::<sipas_core::Period>().unwrap();
+    // 05443 in 2023Q4 holds old communes X1 (Σw 2) and X2 (Σw 6); in 2024Q1 X1, X2 and X3
+    // (X3 has no row: X1 and X2 cover 2/3 of the weight; X2 lacks criterion k1 nowhere); 05446 in 2023Q4 holds Y1 and has its own rows
+    // too; 05449 in 2023Q4 holds only its own code (today's code carried by its responses).
+    let codes: CodeWeights = [
+        (("X1", "2023Q4"), ("05443", 2.0)),
+        (("X2", "2023Q4"), ("05443", 6.0)),
+        (("X1", "2024Q1"), ("05443", 1.0)),
+        (("X2", "2024Q1"), ("05443", 1.0)),
+        (("X3", "2024Q1"), ("05443", 1.0)),
+        (("Y1", "2023Q4"), ("05446", 3.0)),
+        (("05449", "2023Q4"), ("05449", 4.0)),
+        (("Z1", "2023Q3"), ("05449", 1.0)),
+        (("V1", "2023Q4"), ("05452", 1.0)),
+        (("V2", "2023Q4"), ("05452", 1.0)),
+    ]
+    .into_iter()
+    .map(|((c, pp), (u, w))| ((c.to_string(), p(pp)), (u.to_string(), w)))
+    .collect();
+    let table = "unit_code,period,criterion,points,maximum\n\
+                 X1,2023Q4,k1,40,70\n\
+                 X2,2023Q4,k1,60,70\n\
+                 X1,2024Q1,k1,50,70\n\
+                 X2,2024Q1,k1,52,70\n\
+                 Y1,2023Q4,k1,10,70\n\
+                 05446,2023Q4,k1,20,70\n\
+                 05449,2023Q4,k1,33,70\n\
+                 Z1,2023Q4,k1,5,70\n\
+                 W9,2023Q4,k1,5,70\n\
+                 V1,2023Q4,k1,30,70\n\
+                 V2,2023Q4,k1,31,70\n\
+                 V2,2023Q4,k1,32,70\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("criteria.csv");
+    std::fs::write(&path, table).unwrap();
+    let mut c = Criteria::read_with_codes(&path, def, units, Some(&codes)).unwrap();
+    let survey = [
+        ("05443", p("2023Q4")),
+        ("05443", p("2024Q1")),
+        ("05446", p("2023Q4")),
+        ("05449", p("2023Q4")),
+        ("05452", p("2023Q4")),
+    ];
+    c.keep_cells(survey.iter().copied());
+    // (2·40 + 6·60) / 8 = 55.
+    assert_eq!(c.points("05443", p("2023Q4")), Some(55.0));
+    // (1·50 + 1·52) / 2 = 51, covering Σw 2 of 3.
+    assert_eq!(c.points("05443", p("2024Q1")), Some(51.0));
+    assert_eq!(c.partial_coverage(), [("05443", p("2024Q1"), 2.0 / 3.0)]);
+    assert_eq!(
+        c.points("05446", p("2023Q4")),
+        Some(20.0),
+        "today's row wins"
+    );
+    assert_eq!(c.points("05449", p("2023Q4")), Some(33.0));
+    let reasons: Vec<(usize, &str)> = c
+        .quarantine
+        .iter()
+        .map(|(r, why)| (r.line, why.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (6, "old_and_new_codes"),
+            (9, "no_survey_cell"),
+            (10, "unknown_unit"),
+            (12, "conflicting_duplicate"),
+            (13, "conflicting_duplicate")
+        ]
+    );
+    // V2's rows conflict: 05452 has V1's points for k1 but not V2's, so no total.
+    assert_eq!(c.points("05452", p("2023Q4")), None);
+    assert_eq!(c.rows_used() + c.quarantine.len(), c.rows_read);
+    assert_eq!(c.incomplete(), [("05452".to_string(), p("2023Q4"), 0)]);
+    let merged: Vec<(&str, Vec<&str>)> = c
+        .merged()
+        .iter()
+        .map(|((u, _), codes)| (u.as_str(), codes.iter().map(String::as_str).collect()))
+        .collect();
+    assert_eq!(
+        merged,
+        [
+            ("05443", vec!["X1", "X2"]),
+            ("05443", vec!["X1", "X2"]),
+            ("05452", vec!["V1", "V2"])
+        ]
+    );
+}

@@ -141,8 +141,13 @@ pub(crate) fn run_aggregate(
     let mut heads = {
         let inst = responses.instrument().clone();
         // Σ of survey weights per cell: how the PAR total's pooled groups average the points.
+        // After a crosswalk, the codes the responses carried in each period (the old communes
+        // an appraisal before the reorganisation names).
         let weights = match (inst.par(), criteria) {
-            (Some(_), Some(_)) => Some(sipas_aggregate::par::cell_weights(&responses, &opts)?),
+            (Some(_), Some(_)) => Some((
+                sipas_aggregate::par::cell_weights(&responses, &opts)?,
+                sipas_aggregate::par::code_weights(&responses, &opts)?,
+            )),
             _ => None,
         };
         // Each index's cells and groups are the headline's tables re-rooted; only its 2×2 DiD
@@ -245,7 +250,22 @@ pub(crate) fn run_aggregate(
         say(&format!(
             "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
         ));
-        heads.write(&indices, responses.instrument(), None, out, shown, None)?;
+        // methods.txt still says how every table of the folder was computed.
+        let mut methods = Methods::design(&indices.report).data(&indices.report);
+        heads.write(
+            &indices,
+            responses.instrument(),
+            None,
+            out,
+            shown,
+            Some(&mut methods),
+        )?;
+        methods.write(out).with_context(|| {
+            format!(
+                "cannot write {}",
+                shown.join(results::METHODS.file).display()
+            )
+        })?;
         // The folder is written whole (staged): no earlier run's evaluation can remain beside
         // these tables.
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
@@ -358,11 +378,15 @@ pub(crate) struct Heads {
 /// but the run's own, each aggregated by `aggregate` (the engine's: the local engine aggregates
 /// the responses again with the index as headline, Spark's re-roots the tables it returned);
 /// `weights`: the Σ of survey weights per cell that pools the PAR total's groups (`None`: its
-/// pooled groups have no value).
+/// pooled groups have no value), and per code the responses carried (after a crosswalk: the
+/// old communes the criteria table may name before the reorganisation).
 pub(crate) fn other_indices(
     inst: &Instrument,
     aggregate: &mut dyn FnMut(&str) -> sipas_aggregate::Result<sipas_aggregate::Indices>,
-    weights: Option<sipas_aggregate::par::CellWeights>,
+    weights: Option<(
+        sipas_aggregate::par::CellWeights,
+        Option<sipas_aggregate::par::CodeWeights>,
+    )>,
     (opts, ev_opts): (&AggregateOptions, &EvaluationOptions),
     criteria: Option<&Path>,
     headline: &sipas_aggregate::Indices,
@@ -371,7 +395,8 @@ pub(crate) fn other_indices(
     use sipas_aggregate::par::Criteria;
     let par = match (inst.par(), criteria) {
         (Some(def), Some(path)) => {
-            let mut c = Criteria::read(path, def, &opts.units)
+            let codes = weights.as_ref().and_then(|w| w.1.as_ref());
+            let mut c = Criteria::read_with_codes(path, def, &opts.units, codes)
                 .with_context(|| format!("cannot read the criteria table {}", path.display()))?;
             c.keep_cells(
                 headline
@@ -395,7 +420,7 @@ pub(crate) fn other_indices(
         ),
         (None, None) => None,
     };
-    let weights = weights.unwrap_or_default();
+    let weights = weights.map(|w| w.0).unwrap_or_default();
     let inputs = par.as_ref().map(|(def, c)| ParInputs {
         def,
         criteria: c,

@@ -163,6 +163,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
     status = status.max(done.status);
 
     let treatment = treatment_source(job, &settings.clean, &pilots, &history)?;
+    let named_pilots = pilots.clone();
     let (units, pilots) = analysis_units(job, &settings.clean, units, pilots, &history)?;
     let criteria = match (&job.aggregate.criteria, &job.generate) {
         (Some(path), _) => Some(path.clone()),
@@ -172,7 +173,22 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
                 Ok,
             )?;
             match inst.par() {
-                Some(def) => Some(draw_criteria(def, &clean_dir, &pilots, g.seed, &out, job)?),
+                Some(def) => {
+                    let mut opts =
+                        sipas_aggregate::AggregateOptions::new(units.clone(), pilots.clone());
+                    opts.channel.clone_from(&job.aggregate.channel);
+                    opts.channels = settings.channels.clone();
+                    let appraised =
+                        appraisal_cells(&clean_dir, &inst, &opts, &history, &named_pilots)?;
+                    Some(draw_criteria(
+                        def,
+                        &clean_dir,
+                        (&pilots, appraised),
+                        g.seed,
+                        &out,
+                        job,
+                    )?)
+                }
                 None => anyhow::bail!(
                     "[generate] criteria = true: the instrument {} has no [par] table (commune PAR index)",
                     inst.id
@@ -263,11 +279,25 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
 fn draw_criteria(
     def: &sipas_core::par::ParDefinition,
     clean_dir: &Path,
-    pilots: &PilotSet,
+    (pilots, appraised): (&PilotSet, Option<Vec<Appraised>>),
     seed: u64,
     out: &Path,
     job: &Job,
 ) -> anyhow::Result<PathBuf> {
+    if let Some(cells) = appraised {
+        let csv = sipas_synth::criteria::criteria_csv_of(def, &cells, pilots.start, seed);
+        let file = out.join("data").join("criteria.csv");
+        sipas_core::atomic::write_bytes(&file, csv.as_bytes())
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        say(&format!(
+            "generate: appraised criteria of {} ({} criteria) for {} commune × periods, on the codes in force in each period (the old communes before the reorganisation) → {}",
+            def.id,
+            def.criteria.len(),
+            cells.len(),
+            job.out.join("data").join("criteria.csv").display()
+        ));
+        return Ok(file);
+    }
     let by_cell = clean_dir.join(sipas_clean::io::BY_CELL);
     let text = std::fs::read_to_string(&by_cell)
         .with_context(|| format!("cannot read {}", by_cell.display()))?;
@@ -297,6 +327,48 @@ fn draw_criteria(
         job.out.join("data").join("criteria.csv").display()
     ));
     Ok(file)
+}
+
+/// A commune appraised in a period: its code, the period, whether it is a pilot.
+type Appraised = (String, sipas_core::Period, bool);
+
+/// The communes an appraisal names in each period after a crosswalk: every code the responses
+/// carried in the period (`old_unit_code`) that was in force on the period's first day (the
+/// old communes before the reorganisation, today's units after it), each with its pilot
+/// status (the pilot list as named before the last reorganisation, today's pilots after it).
+/// `None` without a crosswalk (the criteria are drawn on the analysis cells).
+fn appraisal_cells(
+    clean_dir: &Path,
+    inst: &sipas_core::Instrument,
+    opts: &sipas_aggregate::AggregateOptions,
+    history: &sipas_core::UnitHistory,
+    named: &PilotSet,
+) -> anyhow::Result<Option<Vec<Appraised>>> {
+    let old = sipas_core::schema::OLD_UNIT_CODE;
+    if !sipas_dataset::Dataset::open(clean_dir).is_ok_and(|d| d.has_column(old)) {
+        return Ok(None);
+    }
+    let responses = sipas_aggregate::read_responses_with(clean_dir, Some(inst), &[old])
+        .with_context(|| format!("cannot read the response table in {}", clean_dir.display()))?;
+    let Some(codes) = sipas_aggregate::par::code_weights(&responses, opts)? else {
+        return Ok(None);
+    };
+    let last = history.eras().len().saturating_sub(1);
+    let mut cells: Vec<Appraised> = codes
+        .into_iter()
+        .filter_map(|((code, p), (unit, _))| {
+            let day = sipas_core::history::period_start(p);
+            history.get(&code, day)?;
+            let pilot = if history.era_index(day) == last {
+                opts.pilots.contains(&unit)
+            } else {
+                named.contains(&code)
+            };
+            Some((code, p, pilot))
+        })
+        .collect();
+    cells.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    Ok(Some(cells))
 }
 
 /// Writes a stage's manifest inside the run and adds its row counts to the run's.

@@ -349,13 +349,19 @@ pub(crate) fn run(
         // (only with an instrument with `[par]` and a criteria table).
         let weights = match (instrument.par(), s.criteria) {
             (Some(_), Some(_)) => {
-                let responses = sipas_aggregate::read_responses_with(
-                    data,
-                    Some(&instrument),
-                    &s.design.columns(),
-                )
-                .with_context(|| format!("cannot read the response table in {}", data.display()))?;
-                Some(sipas_aggregate::par::cell_weights(&responses, &opts)?)
+                let mut columns = s.design.columns();
+                if has_old_unit_code {
+                    columns.push(sipas_core::schema::OLD_UNIT_CODE);
+                }
+                let responses =
+                    sipas_aggregate::read_responses_with(data, Some(&instrument), &columns)
+                        .with_context(|| {
+                            format!("cannot read the response table in {}", data.display())
+                        })?;
+                Some((
+                    sipas_aggregate::par::cell_weights(&responses, &opts)?,
+                    sipas_aggregate::par::code_weights(&responses, &opts)?,
+                ))
             }
             _ => None,
         };
@@ -421,7 +427,14 @@ pub(crate) fn run(
         }
         Err(e) => {
             say(&format!("aggregate: no pilot evaluation ({e})"));
-            heads.write(&indices, &instrument, None, out, shown, None)?;
+            let mut methods = sipas_aggregate::methods::Methods::design(&indices.report);
+            heads.write(&indices, &instrument, None, out, shown, Some(&mut methods))?;
+            methods.write(out).with_context(|| {
+                format!(
+                    "cannot write {}",
+                    shown.join(results::METHODS.file).display()
+                )
+            })?;
         }
     }
     Ok(Done::new(ExitStatus::Success, &rows))

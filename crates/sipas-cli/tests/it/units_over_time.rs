@@ -484,3 +484,109 @@ fn bac_kan_units_join_in_2025q3_and_are_left_out_of_the_did() {
         "the report's panel note"
     );
 }
+
+/// The commune PAR index across the reorganisation: the drawn appraisals name the communes in
+/// force in each period (old codes before 01/07/2025, the 92 after), none is lost, and a merged
+/// unit's appraised points in a period before the merger are its old communes' points averaged
+/// with their responses (weight 1 each), by hand from `criteria.csv` and the clean table.
+#[test]
+fn appraisals_of_old_communes_count_for_todays_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("job.toml"),
+        "out = \"o\"\ninstrument = \"thai-nguyen-pilot\"\n[generate]\nresponses = 7080\nseed = 9\nfirst_period = \"2025Q1\"\nlast_period = \"2025Q3\"\ncodes_at_date = \"thai-nguyen\"\ncriteria = true\n[clean]\ncrosswalk = \"thai-nguyen\"\n[evaluation]\nreplicates = 0\n",
+    )
+    .unwrap();
+    let out = sipas(tmp.path(), &["run", "--config", "job.toml"]);
+    assert!(code(&out) <= 1, "{}", stderr(&out));
+    let o = tmp.path().join("o");
+    let today = bundled::unit_history();
+    let latest = today.latest();
+    let criteria = read_csv(&o.join("data/criteria.csv"));
+    let old_codes: std::collections::BTreeSet<(&str, &str)> = criteria
+        .iter()
+        .filter(|r| latest.get(&r["unit_code"]).is_none())
+        .map(|r| (r["unit_code"].as_str(), r["period"].as_str()))
+        .collect();
+    assert!(
+        old_codes.iter().any(|(_, p)| *p == "2025Q1"),
+        "old communes before the merger"
+    );
+    assert!(
+        !old_codes.iter().any(|(_, p)| *p == "2025Q3"),
+        "{old_codes:?}"
+    );
+    // Nothing lost but the two faulty rows the generator adds.
+    let q = read_csv(&o.join("results/par_quarantine.csv"));
+    let reasons: Vec<&str> = q.iter().map(|r| r["reason"].as_str()).collect();
+    assert_eq!(reasons, ["unknown_criterion", "duplicate_copy"]);
+    let cells = read_csv(&o.join("results/unit_period.csv"));
+    let ranking = read_csv(&o.join("results/par_ranking.csv"));
+    assert_eq!(ranking.len(), cells.len(), "every cell has a total");
+    let methods = fs::read_to_string(o.join("results/methods.txt")).unwrap();
+    assert!(
+        methods.contains("average the points of several such communes"),
+        "{methods}"
+    );
+
+    // Rows per (old code, period) of the clean table: each response weighs 1.
+    let df = sipas_dataset::Dataset::open(&o.join("clean"))
+        .unwrap()
+        .read(Some(&["unit_code", "old_unit_code", "period"]))
+        .unwrap();
+    let col = |n: &str| df.column(n).unwrap().str().unwrap().clone();
+    let (unit, old, period) = (col("unit_code"), col("old_unit_code"), col("period"));
+    let mut n: BTreeMap<(String, String), (String, f64)> = BTreeMap::new();
+    for i in 0..df.height() {
+        let key = (
+            old.get(i).unwrap().to_string(),
+            period.get(i).unwrap().to_string(),
+        );
+        n.entry(key)
+            .or_insert((unit.get(i).unwrap().to_string(), 0.0))
+            .1 += 1.0;
+    }
+    // Appraised points per (code, period): the sum over the 7 criteria (the duplicate copy of
+    // the first row and the unknown criterion left out).
+    let mut pts: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &criteria {
+        if r["criterion"] == "c_unknown"
+            || !seen.insert((&r["unit_code"], &r["period"], &r["criterion"]))
+        {
+            continue;
+        }
+        *pts.entry((r["unit_code"].clone(), r["period"].clone()))
+            .or_insert(0.0) += r["points"].parse::<f64>().unwrap();
+    }
+    let mut checked = 0;
+    for c in cells.iter().filter(|c| c["period"] == "2025Q1") {
+        let u = &c["unit_code"];
+        let communes: Vec<(&String, f64)> = n
+            .iter()
+            .filter(|((_, p), (t, _))| p == "2025Q1" && t == u)
+            .map(|((code, _), (_, w))| (code, *w))
+            .collect();
+        if communes.len() < 2 {
+            continue;
+        }
+        let (mut num, mut den) = (0.0, 0.0);
+        for (code, w) in &communes {
+            let p = pts[&((*code).clone(), "2025Q1".to_string())];
+            num += w * p;
+            den += w;
+        }
+        let total = ranking
+            .iter()
+            .find(|r| &r["unit_code"] == u && r["period"] == "2025Q1")
+            .unwrap();
+        let got = crate::common::num(total, "par_total") - crate::common::num(c, "par_survey");
+        assert!(
+            (got - num / den).abs() < 2e-6,
+            "{u} 2025Q1: {got} vs {} by hand over {communes:?}",
+            num / den
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} merged units checked");
+}
