@@ -148,6 +148,33 @@ pub struct DidEstimate {
     pub baseline_post: Estimate,
 }
 
+/// The run's headline index by its id, names and scale (`aggregate-report.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    /// Group id (`sipas`, `papi`).
+    pub id: String,
+    /// Vietnamese name.
+    pub name_vi: String,
+    /// English name.
+    pub name_en: String,
+    /// Lowest and highest value of its scale.
+    pub scale: (f64, f64),
+}
+
+impl Headline {
+    /// The headline (root) of an instrument.
+    pub fn of(inst: &sipas_core::Instrument) -> Self {
+        let id = inst.root();
+        let g = inst.group(id).expect("the root is a group");
+        Headline {
+            id: id.to_string(),
+            name_vi: g.name_vi.clone(),
+            name_en: g.name_en.clone(),
+            scale: g.scale.bounds(),
+        }
+    }
+}
+
 /// Counts that reconcile the input with the outputs (`aggregate-report.json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AggregateReport {
@@ -155,6 +182,9 @@ pub struct AggregateReport {
     pub source: String,
     /// Instrument id.
     pub instrument: String,
+    /// The run's headline index: the `sipas*` columns of `unit_period.csv` and `groups.csv`,
+    /// `did.csv` and the panel files hold it (SIPAS for the SIPAS instruments).
+    pub headline: Headline,
     /// The channel used: `survey` (with the pooled modes in parentheses
     /// when there are several), or the one channel estimated.
     pub channel: String,

@@ -128,7 +128,8 @@ pub use design::{
 pub use design::{aggregate, point_estimates};
 pub use error::{Error, Result};
 pub use indices::{
-    AggregateReport, CellEstimate, DidEstimate, Estimate, GroupEstimate, Indices, ItemShare, wilson,
+    AggregateReport, CellEstimate, DidEstimate, Estimate, GroupEstimate, Headline, Indices,
+    ItemShare, wilson,
 };
 pub use options::AggregateOptions;
 pub use panel::{

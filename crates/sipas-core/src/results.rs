@@ -371,10 +371,10 @@ const BOOTSTRAP: &[Column] = &columns! {
 /// The estimate columns shared by `unit_period.csv` and `groups.csv`.
 const SIPAS_ESTIMATE: &[Column] = &columns! {
     n: Int "responses in the cell";
-    sipas: Float "SIPAS index, 0–100 (empty when undefined)";
+    sipas: Float "the run's headline index: SIPAS, 0–100, with the SIPAS instruments; another instrument's first root on its scale, named by `headline` in aggregate-report.json (empty when undefined)";
     sipas_se: Float "its design-based (linearised) standard error";
-    sipas_lo: Float "lower bound of its 95% interval, clipped to 0–100";
-    sipas_hi: Float "upper bound of its 95% interval, clipped to 0–100";
+    sipas_lo: Float "lower bound of its 95% interval, clipped to its scale";
+    sipas_hi: Float "upper bound of its 95% interval, clipped to its scale";
 };
 
 /// The columns shared by the Callaway–Sant'Anna tables after their key columns.

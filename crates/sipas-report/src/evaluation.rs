@@ -318,6 +318,22 @@ pub struct AggregateQuality {
     /// results written before the level was recorded: 95 %, the only level then).
     #[serde(default)]
     pub level: sipas_core::Level,
+    /// The run's headline index (absent in results written before it was recorded: SIPAS).
+    #[serde(default)]
+    pub headline: Option<HeadlineInfo>,
+}
+
+/// `aggregate-report.json` → `headline`: the index the unit and group tables hold.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct HeadlineInfo {
+    /// Its group id (`sipas`, `papi`).
+    pub id: String,
+    /// Vietnamese name.
+    pub name_vi: String,
+    /// English name.
+    pub name_en: String,
+    /// Its scale (lowest, highest).
+    pub scale: (f64, f64),
 }
 
 /// `aggregate-report.json` → `left_out[]`.

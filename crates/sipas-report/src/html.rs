@@ -274,7 +274,7 @@ pub fn render_html(results: &Results, pilots: &PilotSet) -> String {
 
 /// [`render_html`] with the labels of `lang` ([`crate::labels`]).
 pub fn render_html_in(results: &Results, pilots: &PilotSet, lang: Lang) -> String {
-    let l = lang.labels_at(results.level());
+    let l = results.labels(lang);
     let mut h = String::new();
     let start = pilots.start;
     let codes = shown_pilots(results, pilots);

@@ -58,6 +58,32 @@ impl Lang {
             .or_insert_with(|| Box::leak(Box::new(self.templates().at_level(level))))
     }
 
+    /// [`Lang::labels_at`] for results whose headline index is not SIPAS: every label that
+    /// names SIPAS names the headline instead (`name`, this language's name of the index, on
+    /// its `scale`, e.g. `3–30`), and its differences are in the index's points, not percentage
+    /// points. `None` or a SIPAS headline: [`Lang::labels_at`]. Built once per headline.
+    #[must_use]
+    pub fn labels_for(self, level: Level, headline: Option<(&str, &str)>) -> &'static Labels {
+        type Cache = Mutex<HashMap<(Lang, u64, String, String), &'static Labels>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
+        let Some((name, scale)) = headline else {
+            return self.labels_at(level);
+        };
+        let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+        let mut cache = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let base = self.labels_at(level);
+        cache
+            .entry((
+                self,
+                level.value().to_bits(),
+                name.to_string(),
+                scale.to_string(),
+            ))
+            .or_insert_with(|| Box::leak(Box::new(base.for_index(self, name, scale))))
+    }
+
     /// The catalogue with its `{level}` holes unfilled.
     fn templates(self) -> &'static Labels {
         match self {
@@ -870,6 +896,72 @@ living in pilot communes (from the population file given to the job).",
 };
 
 impl Labels {
+    /// These labels naming the index `name` on `scale` where they name SIPAS (see
+    /// [`Lang::labels_for`]).
+    fn for_index(&self, lang: Lang, name: &str, scale: &str) -> Labels {
+        let rules: Vec<(String, String)> = match lang {
+            Lang::En => vec![
+                (
+                    "SIPAS score (0–100)".into(),
+                    format!("{name} score ({scale})"),
+                ),
+                ("SIPAS (0–100)".into(), format!("{name} ({scale})")),
+                ("the SIPAS index".into(), format!("the {name}")),
+                ("SIPAS index".into(), name.to_string()),
+                ("SIPAS points".into(), format!("points of the {name}")),
+                ("SIPAS".into(), name.to_string()),
+                ("percentage points".into(), "points".into()),
+            ],
+            Lang::Vi => vec![
+                (
+                    "Điểm SIPAS (0–100)".into(),
+                    format!("Điểm {name} ({scale})"),
+                ),
+                (
+                    "điểm SIPAS (0–100)".into(),
+                    format!("điểm {name} ({scale})"),
+                ),
+                ("SIPAS (0–100)".into(), format!("{name} ({scale})")),
+                ("Chỉ số SIPAS".into(), name.to_string()),
+                ("chỉ số SIPAS".into(), name.to_string()),
+                ("điểm SIPAS".into(), format!("điểm {name}")),
+                ("SIPAS".into(), name.to_string()),
+                ("điểm phần trăm".into(), "điểm".into()),
+            ],
+        };
+        let put = |t: &'static str| -> &'static str {
+            let mut out = t.to_string();
+            for (from, to) in &rules {
+                out = out.replace(from.as_str(), to);
+            }
+            if out == t {
+                t
+            } else {
+                Box::leak(out.into_boxed_str())
+            }
+        };
+        let t = self;
+        Labels {
+            sipas_axis: put(t.sipas_axis),
+            pilots_title: put(t.pilots_title),
+            event_title: put(t.event_title),
+            event_y: put(t.event_y),
+            forest_x: put(t.forest_x),
+            page_title: put(t.page_title),
+            did_headline: put(t.did_headline),
+            did_reading: put(t.did_reading),
+            sipas_column: put(t.sipas_column),
+            units_note: put(t.units_note),
+            pilots_alt: put(t.pilots_alt),
+            trend_alt: put(t.trend_alt),
+            modes_heading: put(t.modes_heading),
+            eval_intro: put(t.eval_intro),
+            rollout_headline: put(t.rollout_headline),
+            rollout_y: put(t.rollout_y),
+            ..*self
+        }
+    }
+
     /// These labels with `{level}` and `{z}` (the interval's multiplier)
     /// filled in (a few strings per level and
     /// language, kept for the process: see [`Lang::labels_at`]).

@@ -101,7 +101,7 @@ pub fn render_rollout(results: &Results, style: &ChartStyle) -> Result<Option<Ve
     let Some(r) = &results.evaluation.rollout else {
         return Ok(None);
     };
-    rollout::rollout_spec(r, style.lang, results.level())
+    rollout::rollout_spec_with(r, results.labels(style.lang))
         .map(|s| render::render_rollout_spec(&s, style))
         .transpose()
 }

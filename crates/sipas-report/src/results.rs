@@ -143,6 +143,27 @@ impl Results {
             .unwrap_or_default()
     }
 
+    /// The labels of `lang` for these results: at their confidence level, naming their
+    /// headline index where the labels name SIPAS when it is another index
+    /// ([`crate::Lang::labels_for`]).
+    pub fn labels(&self, lang: crate::Lang) -> &'static crate::labels::Labels {
+        let h = self
+            .quality
+            .aggregate
+            .as_ref()
+            .and_then(|a| a.headline.as_ref())
+            .filter(|h| h.id != "sipas");
+        let Some(h) = h else {
+            return lang.labels_at(self.level());
+        };
+        let name = match lang {
+            crate::Lang::Vi => &h.name_vi,
+            crate::Lang::En => &h.name_en,
+        };
+        let scale = crate::spec::scale_text(h.scale);
+        lang.labels_for(self.level(), Some((name.as_str(), scale.as_str())))
+    }
+
     /// Codes of the units the results mark as pilot units, in code order.
     pub fn pilot_codes(&self) -> Vec<&str> {
         self.units

@@ -277,7 +277,12 @@ pub fn index_rollout_spec(
 
 /// The chart of `r` labelled in `lang` at `level`; `None` without a pooled effect.
 pub fn rollout_spec(r: &Rollout, lang: Lang, level: sipas_core::Level) -> Option<RolloutSpec> {
-    let l = lang.labels_at(level);
+    rollout_spec_with(r, lang.labels_at(level))
+}
+
+/// [`rollout_spec`] with the labels `l` (e.g. [`crate::Results::labels`], naming the results'
+/// headline index).
+pub fn rollout_spec_with(r: &Rollout, l: &crate::labels::Labels) -> Option<RolloutSpec> {
     if r.event.is_empty() {
         return None;
     }

@@ -191,7 +191,7 @@ pub fn index_spec_in(
     start: Period,
     lang: Lang,
 ) -> ChartSpec {
-    let l = lang.labels_at(results.level());
+    let l = results.labels(lang);
     let periods = &results.periods;
     let pilot = series(
         SeriesRole::Unit,
@@ -416,13 +416,7 @@ pub fn trend_spec_in(
 ) -> Result<ChartSpec> {
     let unit = results.unit(unit_code)?;
     let title = unit_title(&unit.name, &unit.district);
-    unit_chart(
-        lang.labels_at(results.level()),
-        results,
-        pilots,
-        unit_code,
-        title,
-    )
+    unit_chart(results.labels(lang), results, pilots, unit_code, title)
 }
 
 /// Pilot units shown in the report: the pilot set's units present in the
@@ -468,7 +462,7 @@ pub fn pilots_spec_in(results: &Results, pilots: &PilotSet, lang: Lang) -> Resul
         .into_iter()
         .map(|code| {
             let name = nfc(&results.unit(code)?.name);
-            unit_chart(lang.labels_at(results.level()), results, pilots, code, name)
+            unit_chart(results.labels(lang), results, pilots, code, name)
         })
         .collect::<Result<Vec<_>>>()?;
     let shared = y_range(
@@ -634,7 +628,7 @@ pub fn event_study_spec(results: &Results) -> Option<EventStudySpec> {
 
 /// [`event_study_spec`] labelled in `lang`.
 pub fn event_study_spec_in(results: &Results, lang: Lang) -> Option<EventStudySpec> {
-    let l = lang.labels_at(results.level());
+    let l = results.labels(lang);
     let ev = &results.evaluation;
     let (first, last) = (ev.event_study.first()?, ev.event_study.last()?);
     let points: Vec<EventPoint> = ev
@@ -782,7 +776,7 @@ pub fn forest_spec(results: &Results) -> Option<ForestSpec> {
 
 /// [`forest_spec`] labelled in `lang`.
 pub fn forest_spec_in(results: &Results, lang: Lang) -> Option<ForestSpec> {
-    let l = lang.labels_at(results.level());
+    let l = results.labels(lang);
     let ev = &results.evaluation;
     let twfe = ev.twfe.as_ref()?;
     let o = &twfe.overall;

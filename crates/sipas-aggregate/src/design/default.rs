@@ -580,6 +580,7 @@ fn report_of(
     AggregateReport {
         source: responses.origin().to_string(),
         instrument: inst.id.clone(),
+        headline: crate::indices::Headline::of(inst),
         channel: crate::channels::used_label(responses, used, &opts.channel),
         channels_used: responses
             .channels()

@@ -266,6 +266,7 @@ pub(crate) fn run(
     let report = AggregateReport {
         source: table.clone(),
         instrument: instrument.id.clone(),
+        headline: sipas_aggregate::Headline::of(&instrument),
         channel: s.channel.to_string(),
         channels_used: BTreeMap::new(),
         rows_read: usize::try_from(dataset.rows()).unwrap_or(usize::MAX),

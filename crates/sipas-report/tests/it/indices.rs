@@ -98,3 +98,61 @@ fn the_page_has_a_section_per_index_with_its_event_study_when_it_has_one() {
     }
     assert!(!files.iter().any(|x| x == "index_papi_x.event.png"));
 }
+
+/// Results whose headline is not SIPAS (`aggregate-report.json` → `headline`): the page and the
+/// charts name that index and its scale wherever they would say SIPAS, in both languages, and
+/// its differences are in points, not percentage points.
+#[test]
+fn a_headline_other_than_sipas_is_named_in_the_page_and_the_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    with_indices(tmp.path());
+    let path = tmp.path().join("aggregate-report.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    json["headline"] = serde_json::json!({
+        "id": "papi",
+        "name_vi": "Chỉ số PAPI cấp xã",
+        "name_en": "Commune PAPI",
+        "scale": [3.0, 30.0]
+    });
+    fs::write(&path, json.to_string()).unwrap();
+    let r = load_results(tmp.path()).unwrap();
+    let en = render_html_in(&r, &pilots(), Lang::En);
+    assert_contains_all(
+        &en,
+        &[
+            "<title>Commune PAPI: evaluation of the pilot</title>",
+            "Commune PAPI (3–30)",
+        ],
+    );
+    assert!(!en.contains("percentage points"));
+    let vi = render_html_in(&r, &pilots(), Lang::Vi);
+    assert_contains_all(
+        &vi,
+        &["<title>Chỉ số PAPI cấp xã: đánh giá mô hình thí điểm</title>"],
+    );
+    for (lang, page) in [("en", &en), ("vi", &vi)] {
+        // Only the indices section (SIPAS is one of the indices there) names SIPAS.
+        let outside: String = page
+            .split("<h2 id=\"indices\">")
+            .next()
+            .unwrap()
+            .to_string();
+        assert!(!outside.contains("SIPAS"), "{lang}: {outside}");
+    }
+    let l = r.labels(Lang::En);
+    assert_eq!(l.sipas_axis, "Commune PAPI score (3–30)");
+    assert_eq!(l.rollout_y, "Effect on the Commune PAPI score (points)");
+    assert_eq!(
+        r.labels(Lang::Vi).sipas_axis,
+        "Điểm Chỉ số PAPI cấp xã (3–30)"
+    );
+    // Without a headline (older results) or with SIPAS, the labels are SIPAS's.
+    assert_eq!(
+        load_results(&crate::small_dir())
+            .unwrap()
+            .labels(Lang::En)
+            .sipas_axis,
+        "SIPAS score (0–100)"
+    );
+}
