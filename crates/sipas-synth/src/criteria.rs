@@ -21,31 +21,55 @@ pub fn criteria_csv(
     pilots: &PilotSet,
     seed: u64,
 ) -> String {
-    let cells: Vec<(String, Period, bool)> = cells
+    let cells: Vec<Appraised> = cells
         .iter()
-        .map(|(u, p)| (u.clone(), *p, pilots.contains(u)))
+        .map(|(u, p)| Appraised {
+            code: u.clone(),
+            period: *p,
+            pilot: pilots.contains(u),
+            level_of: Vec::new(),
+        })
         .collect();
     criteria_csv_of(def, &cells, pilots.start, seed)
 }
 
-/// [`criteria_csv`] with each unit × period's pilot status given (`(code, period, pilot)`: a
-/// code may name an old commune before a reorganisation and today's unit after it).
+/// A commune appraised in a period (see [`criteria_csv_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Appraised {
+    /// Its code in the period (an old commune before a reorganisation, today's unit after).
+    pub code: String,
+    /// The period.
+    pub period: Period,
+    /// Whether it is a pilot commune.
+    pub pilot: bool,
+    /// The communes whose mean level it has (a unit made of merged communes has theirs, so that
+    /// its points continue theirs); empty: its own level.
+    pub level_of: Vec<String>,
+}
+
+/// [`criteria_csv`] of communes given with their pilot status and level ([`Appraised`]).
 pub fn criteria_csv_of(
     def: &ParDefinition,
-    cells: &[(String, Period, bool)],
+    cells: &[Appraised],
     start: Period,
     seed: u64,
 ) -> String {
     let mut s = String::from("unit_code,period,criterion,points,maximum\n");
-    let first = cells.iter().map(|(_, p, _)| p.index()).min().unwrap_or(0);
+    let first = cells.iter().map(|c| c.period.index()).min().unwrap_or(0);
     let offsets: Vec<f64> = def
         .criteria
         .iter()
         .map(|c| 0.1 * (Rng::stream(seed, &[fnv1a(&c.id), 1]).uniform() - 0.5))
         .collect();
     let mut first_row = None;
-    for (unit, period, pilot) in cells {
-        let level = 0.55 + 0.3 * Rng::stream(seed, &[fnv1a(unit), 2]).uniform();
+    let own = |code: &str| 0.55 + 0.3 * Rng::stream(seed, &[fnv1a(code), 2]).uniform();
+    for c in cells {
+        let (unit, period, pilot) = (&c.code, &c.period, &c.pilot);
+        let level = if c.level_of.is_empty() {
+            own(unit)
+        } else {
+            c.level_of.iter().map(|x| own(x)).sum::<f64>() / c.level_of.len() as f64
+        };
         let t = (period.index() - first) as f64;
         let gain = if *pilot && *period >= start {
             0.08
@@ -61,7 +85,10 @@ pub fn criteria_csv_of(
             s.push_str(&line);
         }
     }
-    if let Some((unit, period, _)) = cells.first() {
+    if let Some(Appraised {
+        code: unit, period, ..
+    }) = cells.first()
+    {
         let _ = writeln!(s, "{unit},{period},c_unknown,1,1");
     }
     if let Some(line) = first_row {

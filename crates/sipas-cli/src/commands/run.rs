@@ -279,7 +279,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
 fn draw_criteria(
     def: &sipas_core::par::ParDefinition,
     clean_dir: &Path,
-    (pilots, appraised): (&PilotSet, Option<Vec<Appraised>>),
+    (pilots, appraised): (&PilotSet, Option<Vec<sipas_synth::criteria::Appraised>>),
     seed: u64,
     out: &Path,
     job: &Job,
@@ -329,9 +329,6 @@ fn draw_criteria(
     Ok(file)
 }
 
-/// A commune appraised in a period: its code, the period, whether it is a pilot.
-type Appraised = (String, sipas_core::Period, bool);
-
 /// The communes an appraisal names in each period after a crosswalk: every code the responses
 /// carried in the period (`old_unit_code`) that was in force on the period's first day (the
 /// old communes before the reorganisation, today's units after it), each with its pilot
@@ -343,7 +340,7 @@ fn appraisal_cells(
     opts: &sipas_aggregate::AggregateOptions,
     history: &sipas_core::UnitHistory,
     named: &PilotSet,
-) -> anyhow::Result<Option<Vec<Appraised>>> {
+) -> anyhow::Result<Option<Vec<sipas_synth::criteria::Appraised>>> {
     let old = sipas_core::schema::OLD_UNIT_CODE;
     if !sipas_dataset::Dataset::open(clean_dir).is_ok_and(|d| d.has_column(old)) {
         return Ok(None);
@@ -354,20 +351,42 @@ fn appraisal_cells(
         return Ok(None);
     };
     let last = history.eras().len().saturating_sub(1);
-    let mut cells: Vec<Appraised> = codes
-        .into_iter()
-        .filter_map(|((code, p), (unit, _))| {
-            let day = sipas_core::history::period_start(p);
-            history.get(&code, day)?;
-            let pilot = if history.era_index(day) == last {
+    // Today's unit has the mean level of the communes it was made of (its appraisals continue
+    // theirs); a commune in force before the last reorganisation has its own.
+    let mut members: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut cells: Vec<sipas_synth::criteria::Appraised> = Vec::new();
+    for ((code, p), (unit, _)) in codes {
+        let day = sipas_core::history::period_start(p);
+        if history.get(&code, day).is_none() {
+            continue;
+        }
+        let today = history.era_index(day) == last;
+        if !today {
+            members
+                .entry(unit.clone())
+                .or_default()
+                .insert(code.clone());
+        }
+        cells.push(sipas_synth::criteria::Appraised {
+            pilot: if today {
                 opts.pilots.contains(&unit)
             } else {
                 named.contains(&code)
-            };
-            Some((code, p, pilot))
-        })
-        .collect();
-    cells.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            },
+            level_of: if today { vec![unit] } else { Vec::new() },
+            code,
+            period: p,
+        });
+    }
+    for c in &mut cells {
+        if let Some(u) = c.level_of.pop() {
+            c.level_of = members
+                .get(&u)
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default();
+        }
+    }
+    cells.sort();
     Ok(Some(cells))
 }
 
