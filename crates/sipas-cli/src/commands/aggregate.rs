@@ -251,21 +251,14 @@ pub(crate) fn run_aggregate(
             "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
         ));
         // methods.txt still says how every table of the folder was computed.
-        let mut methods = Methods::design(&indices.report).data(&indices.report);
+        let methods = Methods::design(&indices.report).data(&indices.report);
         heads.write(
             &indices,
             responses.instrument(),
             None,
-            out,
-            shown,
-            Some(&mut methods),
+            (out, shown),
+            methods,
         )?;
-        methods.write(out).with_context(|| {
-            format!(
-                "cannot write {}",
-                shown.join(results::METHODS.file).display()
-            )
-        })?;
         // The folder is written whole (staged): no earlier run's evaluation can remain beside
         // these tables.
         return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
@@ -335,16 +328,9 @@ pub(crate) fn run_aggregate(
         &indices,
         responses.instrument(),
         Some(&ev),
-        out,
-        shown,
-        Some(&mut methods),
+        (out, shown),
+        methods,
     )?;
-    methods.write(out).with_context(|| {
-        format!(
-            "cannot write {}",
-            shown.join(results::METHODS.file).display()
-        )
-    })?;
     let o = &ev.overall;
     say(&format!(
         "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
@@ -442,15 +428,16 @@ pub(crate) fn other_indices(
 
 impl Heads {
     /// Writes `indices.csv` (the run's headline first in the instrument's order), and the PAR
-    /// ranking and quarantine (header only without a PAR index), and says each index's result.
+    /// ranking and quarantine (header only without a PAR index), says each index's result, and
+    /// writes `methods` with the indices' paragraphs appended as the folder's `methods.txt`
+    /// (`out`; `shown`: the folder as messages name it).
     pub(crate) fn write(
         &self,
         indices: &sipas_aggregate::Indices,
         inst: &Instrument,
         ev: Option<&sipas_aggregate::Evaluation>,
-        out: &Path,
-        shown: &Path,
-        methods: Option<&mut Methods>,
+        (out, shown): (&Path, &Path),
+        mut methods: Methods,
     ) -> anyhow::Result<()> {
         use sipas_aggregate::headline::{index_row, indices_csv, methods_text};
         use sipas_aggregate::twin::write_csv_and_twin;
@@ -534,13 +521,16 @@ impl Heads {
                 }
             ));
         }
-        if let Some(m) = methods {
-            m.push(&methods_text(
-                &rows,
-                self.par.as_ref().map(|(d, c, _)| (d, c)),
-            ));
-        }
-        Ok(())
+        methods.push(&methods_text(
+            &rows,
+            self.par.as_ref().map(|(d, c, _)| (d, c)),
+        ));
+        methods.write(out).with_context(|| {
+            format!(
+                "cannot write {}",
+                shown.join(results::METHODS.file).display()
+            )
+        })
     }
 }
 

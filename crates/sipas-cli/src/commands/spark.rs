@@ -405,22 +405,9 @@ pub(crate) fn run(
         Ok(ev) => {
             write_evaluation(&ev, Some(&selection), out)
                 .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
-            let mut methods = sipas_aggregate::methods::Methods::evaluation(&ev, &indices.report)
+            let methods = sipas_aggregate::methods::Methods::evaluation(&ev, &indices.report)
                 .left_out(&indices.report, opts.pilots.start);
-            heads.write(
-                &indices,
-                &instrument,
-                Some(&ev),
-                out,
-                shown,
-                Some(&mut methods),
-            )?;
-            methods.write(out).with_context(|| {
-                format!(
-                    "cannot write {}",
-                    shown.join(results::METHODS.file).display()
-                )
-            })?;
+            heads.write(&indices, &instrument, Some(&ev), (out, shown), methods)?;
             say(&format!(
                 "aggregate: two-way fixed effects on the Spark panel: {:.2} points, clustered {} CI {:.2} to {:.2}",
                 ev.overall.estimate, opts.level, ev.overall.lo_cr1, ev.overall.hi_cr1
@@ -428,14 +415,8 @@ pub(crate) fn run(
         }
         Err(e) => {
             say(&format!("aggregate: no pilot evaluation ({e})"));
-            let mut methods = sipas_aggregate::methods::Methods::design(&indices.report);
-            heads.write(&indices, &instrument, None, out, shown, Some(&mut methods))?;
-            methods.write(out).with_context(|| {
-                format!(
-                    "cannot write {}",
-                    shown.join(results::METHODS.file).display()
-                )
-            })?;
+            let methods = sipas_aggregate::methods::Methods::design(&indices.report);
+            heads.write(&indices, &instrument, None, (out, shown), methods)?;
         }
     }
     Ok(Done::new(ExitStatus::Success, &rows))
