@@ -1,12 +1,12 @@
 //! Every headline index of an instrument evaluated the same way (`indices.csv`).
 //!
 //! An instrument names its headline indices ([`sipas_core::Instrument::indices`]: SIPAS,
-//! the PAPI-style dimensions, the commune PAR total). Each is made the headline of the same
-//! response table in turn ([`crate::Responses::set_root`]) and goes through the one path
-//! SIPAS goes through: [`crate::aggregate_with_design`] (its cells, pooled groups and the
-//! design-based 2×2 DiD, under the run's design) and [`crate::evaluate`] on its unit ×
-//! period panel (TWFE, event study). The PAR total is its survey part made headline, plus
-//! the appraised points ([`crate::par::with_criteria`]).
+//! the PAPI-style dimensions, the commune PAR total). Each gets what SIPAS gets: its cells and
+//! pooled groups (the headline's design estimates of it, re-rooted: [`rerooted`]), its
+//! design-based 2×2 DiD under the run's design (computed with it as the root of the response
+//! table: [`index_aggregate`]), and [`crate::evaluate`] on its unit × period panel (TWFE, event
+//! study). The PAR total is its survey part made headline, plus the appraised points
+//! ([`crate::par::with_criteria`]).
 
 use std::fmt::Write as _;
 
@@ -89,35 +89,16 @@ pub struct ParInputs<'a> {
     pub weights: &'a CellWeights,
 }
 
-/// Every headline index but the run's own headline (already evaluated by the caller, its
-/// aggregate and design estimates `headline`), each made the headline of `responses` in turn
-/// ([`index_aggregate`]), with the PAR total's aggregate when the instrument has one.
+/// Every headline index but the run's own headline (already evaluated by the caller), each
+/// aggregated by `aggregate` (its group id → its [`Indices`] as the headline: the local engine
+/// re-roots its tables and computes the index's own design DiD, [`index_aggregate`]; the Spark
+/// engine re-roots the tables Spark returned, [`rerooted`]), with the PAR total's aggregate when
+/// the instrument has one. The PAR total, the panel evaluation and the row are the same code
+/// for every engine.
 ///
 /// # Errors
 /// An aggregation error.
 pub fn evaluate_indices(
-    responses: &mut Responses,
-    opts: &AggregateOptions,
-    design: &DesignSpec,
-    headline: (&Indices, &crate::DomainEstimates),
-    ev_opts: &EvaluationOptions,
-    par: Option<&ParInputs<'_>>,
-    why: &mut Vec<String>,
-) -> Result<(Vec<IndexEvaluation>, Option<Indices>)> {
-    let inst = responses.instrument().clone();
-    let mut aggregate =
-        |group_id: &str| index_aggregate(responses, opts, design, headline, group_id);
-    evaluate_indices_with(&inst, &mut aggregate, opts, ev_opts, par, why)
-}
-
-/// [`evaluate_indices`] with the aggregate of each index made by `aggregate` (its group id →
-/// its [`Indices`] as the headline: the local engine aggregates the responses again, the Spark
-/// engine re-roots the tables Spark returned, [`rerooted`]); the PAR total, the panel
-/// evaluation and the row are the same code for every engine.
-///
-/// # Errors
-/// An aggregation error.
-pub fn evaluate_indices_with(
     inst: &sipas_core::Instrument,
     aggregate: &mut dyn FnMut(&str) -> Result<Indices>,
     opts: &AggregateOptions,

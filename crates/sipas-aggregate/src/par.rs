@@ -171,22 +171,14 @@ pub struct Criteria {
 
 impl Criteria {
     /// Reads a criteria table (UTF-8 CSV, header `unit_code,period,criterion,points,maximum`;
-    /// other columns are ignored).
+    /// other columns are ignored). After a crosswalk (`codes`, [`code_weights`]) a row may also
+    /// name a commune by a code the responses carried (an old commune before the
+    /// reorganisation); its rows count for today's unit that holds it ([`Criteria::attribute`]).
     ///
     /// # Errors
     /// The file cannot be read, or lacks a column: an error naming the file (bad rows are
     /// quarantined, not errors).
-    pub fn read(path: &Path, def: &ParDefinition, units: &UnitRegistry) -> Result<Criteria> {
-        Self::read_with_codes(path, def, units, None)
-    }
-
-    /// [`Criteria::read`] after a crosswalk: a row may also name a commune by a code the
-    /// responses carried (`codes`, [`code_weights`]: an old commune before the
-    /// reorganisation); its rows count for today's unit that holds it ([`Criteria::attribute`]).
-    ///
-    /// # Errors
-    /// As [`Criteria::read`].
-    pub fn read_with_codes(
+    pub fn read(
         path: &Path,
         def: &ParDefinition,
         units: &UnitRegistry,

@@ -64,25 +64,11 @@ pub fn series_of_cells(
     (units, periods)
 }
 
-/// The rollout panel of a part or an element: the cells of the SIPAS rollout `panel` (the same
-/// units and periods) with the value of the reported group at position `group` of
-/// [`crate::Indices::group_ids`] (`id`) from `cells`, and its SE from the unit × period domain of
-/// `id` in the design estimates `est` (the SE every table shows; none for a cell of one
-/// response, as for SIPAS). A cell whose value is undefined is left out.
-pub fn panel_of_group(
-    panel: &[PanelCell],
-    cells: &[CellEstimate],
-    est: &DomainEstimates,
-    group: usize,
-    id: &str,
-) -> Vec<PanelCell> {
-    panel_of_group_with(panel, cells, &unit_ses(est, &[id]), group, id)
-}
-
-/// The design SE of every unit × period domain of the indicators `ids`, in one pass over the
-/// estimates (at 10,000 units they are millions of rows: one pass, not one per group).
+/// The design SE of every unit × period domain of some indicators: (indicator, unit, period).
 type UnitSes<'a> = HashMap<(&'a str, &'a str, Period), Option<f64>>;
 
+/// [`UnitSes`] of the indicators `ids`, in one pass over the estimates (at 10,000 units they are
+/// millions of rows: one pass, not one per group).
 fn unit_ses<'a>(est: &'a DomainEstimates, ids: &[&str]) -> UnitSes<'a> {
     let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
     est.rows
@@ -96,8 +82,12 @@ fn unit_ses<'a>(est: &'a DomainEstimates, ids: &[&str]) -> UnitSes<'a> {
         .collect()
 }
 
-/// [`panel_of_group`] with the SEs looked up in `ses` ([`unit_ses`]).
-fn panel_of_group_with(
+/// The rollout panel of a part or an element: the cells of the SIPAS rollout `panel` (the same
+/// units and periods) with the value of the reported group at position `group` of
+/// [`crate::Indices::group_ids`] (`id`) from `cells`, and its SE from the unit × period domain of
+/// `id` in the design estimates (`ses`, [`unit_ses`]: the SE every table shows; none for a cell
+/// of one response, as for SIPAS). A cell whose value is undefined is left out.
+fn panel_of_group(
     panel: &[PanelCell],
     cells: &[CellEstimate],
     ses: &UnitSes<'_>,
@@ -140,7 +130,8 @@ pub struct RunRollout {
 
 /// Callaway–Sant'Anna estimates of SIPAS on the rollout `panel` ([`crate::panel::select_panel_for`]
 /// with [`crate::arms::Comparison::AllWaves`]), then of every part and element of `indices` on
-/// the same units and periods ([`panel_of_group`]): one estimate per index, the same way.
+/// the same units and periods (each with its value in `indices.cells` and its unit × period SE
+/// from `est`, the SE every table shows): one estimate per index, the same way.
 ///
 /// # Errors
 /// Why SIPAS has no estimate (then no index has one); a part or element without one is listed
@@ -159,7 +150,7 @@ pub fn of_run(
         indices.group_ids.iter().enumerate().map(|(k, id)| {
             (
                 id.as_str(),
-                panel_of_group_with(panel, &indices.cells, &ses, k, id),
+                panel_of_group(panel, &indices.cells, &ses, k, id),
             )
         }),
     );

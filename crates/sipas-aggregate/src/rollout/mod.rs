@@ -63,7 +63,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 pub use bacon::{Bacon, BaconKind, BaconRow, bacon};
-pub use cells::{RunRollout, of_run, panel_of_group, series_of_cells};
+pub use cells::{RunRollout, of_run, series_of_cells};
 pub use io::{
     IndexRollout, Labels, PanelColumns, PanelFile, methods_text, read_panel, write_rollout,
 };

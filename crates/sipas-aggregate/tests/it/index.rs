@@ -565,7 +565,7 @@ fn old_communes_appraisals_count_for_todays_unit_weighted_by_their_responses() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("criteria.csv");
     std::fs::write(&path, table).unwrap();
-    let mut c = Criteria::read_with_codes(&path, def, units, Some(&codes)).unwrap();
+    let mut c = Criteria::read(&path, def, units, Some(&codes)).unwrap();
     let survey = [
         ("05443", p("2023Q4")),
         ("05443", p("2024Q1")),

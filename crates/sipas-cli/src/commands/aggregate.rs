@@ -377,12 +377,12 @@ pub(crate) fn other_indices(
     criteria: Option<&Path>,
     headline: &sipas_aggregate::Indices,
 ) -> anyhow::Result<Heads> {
-    use sipas_aggregate::headline::{ParInputs, evaluate_indices_with};
+    use sipas_aggregate::headline::{ParInputs, evaluate_indices};
     use sipas_aggregate::par::Criteria;
     let par = match (inst.par(), criteria) {
         (Some(def), Some(path)) => {
             let codes = weights.as_ref().and_then(|w| w.1.as_ref());
-            let mut c = Criteria::read_with_codes(path, def, &opts.units, codes)
+            let mut c = Criteria::read(path, def, &opts.units, codes)
                 .with_context(|| format!("cannot read the criteria table {}", path.display()))?;
             c.keep_cells(
                 headline
@@ -413,9 +413,8 @@ pub(crate) fn other_indices(
         weights: &weights,
     });
     let mut why = Vec::new();
-    let (rows, total) =
-        evaluate_indices_with(inst, aggregate, opts, ev_opts, inputs.as_ref(), &mut why)
-            .context("the headline indices' aggregation failed")?;
+    let (rows, total) = evaluate_indices(inst, aggregate, opts, ev_opts, inputs.as_ref(), &mut why)
+        .context("the headline indices' aggregation failed")?;
     for w in why {
         say(&format!("aggregate: {w}"));
     }
