@@ -1229,26 +1229,22 @@ fn estimate_pass(
     if mode_pass {
         return Ok((rows, diffs, None));
     }
-    let did = super::did::did(
-        &design,
-        &model,
-        spec,
-        supplied.as_ref(),
-        &quadrant_of_cell(responses, &design, opts.pilots.start),
-        opts.pilots.start,
-    );
+    let did = did_of(responses, opts, spec, &design, &model, supplied.as_ref());
     Ok((rows, diffs, did))
 }
 
-/// The DiD quadrant of every cell `unit × n_periods + period` ([`super::did::LEFT_OUT`] for a
-/// unit outside the comparison).
-fn quadrant_of_cell(
+/// The 2×2 DiD of the model's headline under the design, each cell in its quadrant
+/// ([`super::did::LEFT_OUT`] for a unit outside the comparison).
+fn did_of(
     responses: &Responses,
+    opts: &AggregateOptions,
+    spec: &DesignSpec,
     design: &Design<'_>,
-    start: sipas_core::Period,
-) -> Vec<u8> {
-    let periods = responses.periods();
-    (0..responses.units().len() * design.n_periods)
+    model: &Model,
+    supplied: Option<&replicate::Supplied>,
+) -> Option<super::DesignDid> {
+    let (periods, start) = (responses.periods(), opts.pilots.start);
+    let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
         .map(|c| {
             let post = crate::arms::is_post(periods[c % design.n_periods], start);
             match (design.arms.of(c / design.n_periods), post) {
@@ -1259,7 +1255,8 @@ fn quadrant_of_cell(
                 (None, _) => super::did::LEFT_OUT as u8,
             }
         })
-        .collect()
+        .collect();
+    super::did::did(design, model, spec, supplied, &quadrant_of_cell, start)
 }
 
 /// The 2×2 DiD of the responses' headline index under the design, alone: the quadrant
@@ -1276,13 +1273,13 @@ pub fn design_did(
     let model = Model::new(responses);
     let design = prepare(responses, opts, spec, false)?;
     let supplied = replicate::Supplied::resolve(&design, spec)?;
-    Ok(super::did::did(
+    Ok(did_of(
+        responses,
+        opts,
+        spec,
         &design,
         &model,
-        spec,
         supplied.as_ref(),
-        &quadrant_of_cell(responses, &design, opts.pilots.start),
-        opts.pilots.start,
     ))
 }
 
