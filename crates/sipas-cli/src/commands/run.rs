@@ -353,39 +353,37 @@ fn appraisal_cells(
     let last = history.eras().len().saturating_sub(1);
     // Today's unit has the mean level of the communes it was made of (its appraisals continue
     // theirs); a commune in force before the last reorganisation has its own.
-    let mut members: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
-    let mut cells: Vec<sipas_synth::criteria::Appraised> = Vec::new();
-    for ((code, p), (unit, _)) in codes {
-        let day = sipas_core::history::period_start(p);
-        if history.get(&code, day).is_none() {
-            continue;
-        }
-        let today = history.era_index(day) == last;
+    let in_force: Vec<(String, sipas_core::Period, String, bool)> = codes
+        .into_iter()
+        .filter_map(|((code, p), (unit, _))| {
+            let day = sipas_core::history::period_start(p);
+            history.get(&code, day)?;
+            Some((code, p, unit, history.era_index(day) == last))
+        })
+        .collect();
+    let mut members: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+    for (code, _, unit, today) in &in_force {
         if !today {
-            members
-                .entry(unit.clone())
-                .or_default()
-                .insert(code.clone());
+            members.entry(unit).or_default().insert(code);
         }
-        cells.push(sipas_synth::criteria::Appraised {
-            pilot: if today {
-                opts.pilots.contains(&unit)
+    }
+    let mut cells: Vec<sipas_synth::criteria::Appraised> = in_force
+        .iter()
+        .map(|(code, p, unit, today)| sipas_synth::criteria::Appraised {
+            code: code.clone(),
+            period: *p,
+            pilot: if *today {
+                opts.pilots.contains(unit)
             } else {
-                named.contains(&code)
+                named.contains(code)
             },
-            level_of: if today { vec![unit] } else { Vec::new() },
-            code,
-            period: p,
-        });
-    }
-    for c in &mut cells {
-        if let Some(u) = c.level_of.pop() {
-            c.level_of = members
-                .get(&u)
-                .map(|m| m.iter().cloned().collect())
-                .unwrap_or_default();
-        }
-    }
+            level_of: members
+                .get(unit.as_str())
+                .filter(|_| *today)
+                .map(|m| m.iter().map(|c| (*c).to_string()).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
     cells.sort();
     Ok(Some(cells))
 }
