@@ -33,8 +33,9 @@ fn unit_period(dir: &Path) -> DataFrame {
         .unwrap()
 }
 
-#[test]
-fn spark_engine_gives_the_local_unit_period_table() {
+/// Runs `job` twice in a new folder, into `local/` with the local engine and into `spark/` with
+/// Spark in local mode; `None` (saying why) where Spark is not available.
+fn run_both_engines(job: &str) -> Option<tempfile::TempDir> {
     let probe = tempfile::tempdir().unwrap();
     if let Err(e) = sipas_aggregate::sql::check_engine(
         &sipas_aggregate::sql::python(),
@@ -42,14 +43,14 @@ fn spark_engine_gives_the_local_unit_period_table() {
         probe.path(),
     ) {
         eprintln!("SKIPPED: Spark is not available here: {e}");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("local.toml"), JOB).unwrap();
+    std::fs::write(d.join("local.toml"), job).unwrap();
     std::fs::write(
         d.join("spark.toml"),
-        JOB.replace(
+        job.replace(
             "channel = \"survey\"",
             "channel = \"survey\"\nengine = \"spark\"\nspark_master = \"local[2]\"",
         ),
@@ -59,6 +60,15 @@ fn spark_engine_gives_the_local_unit_period_table() {
         let o = sipas(d, &["run", job, "-o", out]);
         assert!(code(&o) <= 1, "{job}: {}", stderr(&o));
     }
+    Some(dir)
+}
+
+#[test]
+fn spark_engine_gives_the_local_unit_period_table() {
+    let Some(dir) = run_both_engines(JOB) else {
+        return;
+    };
+    let d = dir.path();
     let spark_log = std::fs::read_to_string(d.join("spark/results/aggregate-report.json")).unwrap();
     assert!(spark_log.contains("spark"), "{spark_log}");
     let (a, b) = (unit_period(&d.join("local")), unit_period(&d.join("spark")));
@@ -95,33 +105,13 @@ fn spark_engine_gives_the_local_unit_period_table() {
 /// (the same code on the same cells); the 2×2 DiD stays the local engine's alone.
 #[test]
 fn spark_engine_evaluates_every_headline_index_like_the_local_engine() {
-    let probe = tempfile::tempdir().unwrap();
-    if let Err(e) = sipas_aggregate::sql::check_engine(
-        &sipas_aggregate::sql::python(),
-        &sipas_aggregate::sql::Engine::Spark("local[2]".into()),
-        probe.path(),
-    ) {
-        eprintln!("SKIPPED: Spark is not available here: {e}");
-        return;
-    }
     let job = JOB
         .replace("sipas-2023", "thai-nguyen-pilot")
         .replace("weights = true", "criteria = true");
-    let dir = tempfile::tempdir().unwrap();
+    let Some(dir) = run_both_engines(&job) else {
+        return;
+    };
     let d = dir.path();
-    std::fs::write(d.join("local.toml"), &job).unwrap();
-    std::fs::write(
-        d.join("spark.toml"),
-        job.replace(
-            "channel = \"survey\"",
-            "channel = \"survey\"\nengine = \"spark\"\nspark_master = \"local[2]\"",
-        ),
-    )
-    .unwrap();
-    for (job, out) in [("local.toml", "local"), ("spark.toml", "spark")] {
-        let o = sipas(d, &["run", job, "-o", out]);
-        assert!(code(&o) <= 1, "{job}: {}", stderr(&o));
-    }
     let read =
         |engine: &str, f: &str| crate::common::read_csv(&d.join(engine).join("results").join(f));
     let (local, spark) = (read("local", "indices.csv"), read("spark", "indices.csv"));
