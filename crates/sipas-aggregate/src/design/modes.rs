@@ -28,7 +28,7 @@ pub use sipas_core::results::ModesRow as ModeDifference;
 pub(super) fn differences(
     design: &Design<'_>,
     model: &Model,
-    tables: &[LinTable],
+    tables: &[Option<LinTable>],
     root: &[(Option<f64>, Option<f64>)],
     n: &[usize],
     spec: &DesignSpec,
@@ -57,7 +57,10 @@ pub(super) fn differences(
     let mut state = vec![0u8; model.j];
     let z_root = |r: usize, d: usize, state: &mut [u8]| -> f64 {
         design.responses.row_states(r, state);
-        let tab = &tables[d].term[t0..t1];
+        let tab = &tables[d]
+            .as_ref()
+            .expect("the mode pass has every domain's table")
+            .term[t0..t1];
         let s: f64 = model.terms[t0..t1]
             .iter()
             .zip(tab)

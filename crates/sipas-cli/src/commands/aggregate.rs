@@ -105,6 +105,15 @@ pub(crate) fn run_aggregate(
         return super::spark::run(data, s, master, out, shown);
     }
     let started = std::time::Instant::now();
+    // Each phase's wall time at `-v` (where a large run spends its time).
+    let mut phase_start = started;
+    let mut phase = |what: &str| {
+        tracing::debug!(
+            "aggregate: {what} in {:.2} s",
+            phase_start.elapsed().as_secs_f64()
+        );
+        phase_start = std::time::Instant::now();
+    };
     let Settings {
         instrument,
         units,
@@ -128,6 +137,7 @@ pub(crate) fn run_aggregate(
     }
     let mut responses = read_responses_with(data, instrument, &columns)
         .with_context(|| format!("cannot read the response table in {}", data.display()))?;
+    phase("read the response table");
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();
     opts.channels = channels.clone();
@@ -137,6 +147,7 @@ pub(crate) fn run_aggregate(
     // (unit_period, groups, items, did, estimates) comes from it.
     let (mut indices, mut estimates) =
         aggregate_with_design(&responses, &opts, design).context("aggregation failed")?;
+    phase("estimated every domain under the design");
     // Every other headline index (PAPI-style dimensions, the PAR total) through the same path.
     let mut heads = {
         let inst = responses.instrument().clone();
@@ -173,6 +184,7 @@ pub(crate) fn run_aggregate(
     if let Some((def, _, Some(total))) = &heads.par {
         sipas_aggregate::par::append_estimates(&mut estimates, def, total);
     }
+    phase("aggregated the other indices");
     // A run reads the clean table inside its staging folder: name it as it
     // is after the swap (`out/clean/…`), so that the report's bytes do not
     // depend on the process id.
@@ -188,6 +200,7 @@ pub(crate) fn run_aggregate(
     }
     write_results(&indices, out)
         .with_context(|| format!("cannot write results to {}", shown.display()))?;
+    phase("wrote the unit, item and group tables");
     let r = &indices.report;
     let timing = crate::timing::Timing::since(started, Some(r.rows_read as u64));
     let rows = [
@@ -242,6 +255,7 @@ pub(crate) fn run_aggregate(
     }
     write_estimates(&estimates, out)
         .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
+    phase("wrote estimates.csv and its twin");
     let Some(d) = &indices.did else {
         let reason = r
             .did_unavailable
@@ -276,6 +290,7 @@ pub(crate) fn run_aggregate(
     let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
     write_evaluation(&ev, Some(&selection), out)
         .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
+    phase("evaluated the pilot (DiD, TWFE, event study)");
     // methods.txt names the design and variance method of every SE.
     let mut methods = Methods::evaluation(&ev, &indices.report)
         .data(&indices.report)
@@ -324,6 +339,7 @@ pub(crate) fn run_aggregate(
             shown.display()
         )
     })?;
+    phase("staggered estimates");
     heads.write(
         &indices,
         responses.instrument(),
