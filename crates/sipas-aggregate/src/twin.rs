@@ -113,6 +113,44 @@ pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
     })
 }
 
+/// Rows per row group of a twin written in batches ([`write_parquet_batches`]):
+/// the size polars aims at when it cuts a whole frame ([`ParquetWriter::finish`]).
+pub const ROW_GROUP: usize = 512 * 512;
+
+/// Writes the frames of `batches` (each at most [`ROW_GROUP`] rows, every
+/// one with `schema`) as the row groups of the Parquet file `target`,
+/// atomically: a large table is encoded one group at a time instead of being
+/// held whole as a frame.
+///
+/// # Errors
+/// The polars error of a batch or of writing, or the I/O error.
+pub fn write_parquet_batches(
+    target: &Path,
+    schema: &polars::prelude::Schema,
+    batches: impl Iterator<Item = polars::prelude::PolarsResult<DataFrame>>,
+) -> Result<()> {
+    let origin = || target.display().to_string();
+    let mut buf = Vec::new();
+    let polars = |source| Error::Polars {
+        origin: origin(),
+        source,
+    };
+    let mut writer = ParquetWriter::new(&mut buf)
+        .batched(schema)
+        .map_err(polars)?;
+    for df in batches {
+        let df = df.map_err(polars)?;
+        debug_assert!(df.height() <= ROW_GROUP);
+        writer.write_batch(&df).map_err(polars)?;
+    }
+    writer.finish().map_err(polars)?;
+    drop(writer);
+    sipas_core::atomic::write_bytes(target, &buf).map_err(|source| Error::Io {
+        path: target.to_path_buf(),
+        source,
+    })
+}
+
 /// Writes the result table `table` (`X.csv`) into `dir` twice: the CSV through
 /// [`sipas_core::csv_out::write`] (cells made inert for spreadsheets, the Excel BOM when asked)
 /// and its typed twin `X.parquet` (see [`frame_of_csv`]).

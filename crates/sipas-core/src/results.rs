@@ -784,10 +784,21 @@ pub fn write_methods(dir: &Path, text: &str) -> std::io::Result<()> {
 
 /// Six decimals; empty when undefined; no negative zero.
 pub fn num(v: Option<f64>) -> String {
+    let mut s = String::new();
+    push_num(&mut s, v);
+    s
+}
+
+/// Appends [`num`]`(v)` to `out` (without a `String` of its own: a table of millions of
+/// numbers is formatted in place).
+pub fn push_num(out: &mut String, v: Option<f64>) {
+    use std::fmt::Write as _;
     match v {
-        Some(v) if v.abs() < 5e-7 => "0.000000".to_string(),
-        Some(v) => format!("{v:.6}"),
-        None => String::new(),
+        Some(v) if v.abs() < 5e-7 => out.push_str("0.000000"),
+        Some(v) => {
+            let _ = write!(out, "{v:.6}");
+        }
+        None => {}
     }
 }
 
