@@ -37,18 +37,23 @@ pub fn frame_of_csv(csv: &[u8], table: &Table, origin: &str) -> Result<DataFrame
         .iter()
         .map(str::to_string)
         .collect();
-    let mut cols: Vec<Vec<String>> = vec![Vec::new(); header.len()];
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| polars_err(e.to_string()))?;
+    // Each column's fields end to end in one buffer (a table of millions of
+    // fields is not a `String` each).
+    let mut cols: Vec<ColumnText> = vec![ColumnText::default(); header.len()];
+    let mut rec = ::csv::StringRecord::new();
+    while rdr
+        .read_record(&mut rec)
+        .map_err(|e| polars_err(e.to_string()))?
+    {
         for (i, c) in cols.iter_mut().enumerate() {
-            c.push(rec.get(i).unwrap_or("").to_string());
+            c.push(rec.get(i).unwrap_or(""));
         }
     }
-    let height = cols.first().map_or(0, Vec::len);
+    let height = cols.first().map_or(0, |c| c.ends.len());
     let columns: Vec<Column> = header
         .iter()
-        .zip(cols)
-        .map(|(name, values)| typed(name, table.kind_of(name), &values))
+        .zip(&cols)
+        .map(|(name, values)| typed(name, table.kind_of(name), values))
         .collect();
     DataFrame::new(height, columns).map_err(|source| Error::Polars {
         origin: origin.to_string(),
@@ -56,13 +61,33 @@ pub fn frame_of_csv(csv: &[u8], table: &Table, origin: &str) -> Result<DataFrame
     })
 }
 
-fn typed(name: &str, kind: Kind, values: &[String]) -> Column {
+/// The fields of one CSV column, end to end.
+#[derive(Debug, Clone, Default)]
+struct ColumnText {
+    text: String,
+    /// Where each field ends in `text`.
+    ends: Vec<usize>,
+}
+
+impl ColumnText {
+    fn push(&mut self, field: &str) {
+        self.text.push_str(field);
+        self.ends.push(self.text.len());
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.text[a..b])
+    }
+}
+
+fn typed(name: &str, kind: Kind, values: &ColumnText) -> Column {
     let text = || {
         Column::new(
             name.into(),
             values
                 .iter()
-                .map(|v| (!v.is_empty()).then_some(v.as_str()))
+                .map(|v| (!v.is_empty()).then_some(v))
                 .collect::<Vec<Option<&str>>>(),
         )
     };
