@@ -675,6 +675,7 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
         .map(|g| ((g.group.as_str(), g.period), &g.sipas))
         .collect();
     let mut rows = Vec::with_capacity(estimates.rows.len() + total.cells.len());
+    let total_id = crate::design::Name::from(&def.id);
     for r in std::mem::take(&mut estimates.rows) {
         let est = if r.indicator == def.survey_id && r.ci_method == crate::design::CiMethod::Normal
         {
@@ -688,7 +689,7 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
         };
         let total_row = est.map(|est| {
             let mut row = r.clone();
-            row.indicator.clone_from(&def.id);
+            row.indicator = total_id.clone();
             row.indicator_kind = IndicatorKind::Composite;
             if !row.suppressed {
                 row.value = est.value;

@@ -8,7 +8,7 @@ use sipas_core::schema;
 
 use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
 use super::modes::ModeDifference;
-use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind};
+use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, Name};
 use super::replicate;
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
 use crate::arms::Arm;
@@ -1302,11 +1302,13 @@ fn estimate_pass(
     // Rows.
     let periods = responses.periods();
     let mut rows = Vec::with_capacity(nd * (ni + j));
+    let ind_names: Vec<Name> = model.ind.iter().map(|i| Name::from(&i.id)).collect();
     for d in 0..nd {
         let key = &design.domains[d];
         if key.period == usize::MAX {
             continue; // the mode pass's filler
         }
+        let domain = Name::from(&key.name);
         let t = &dom[d];
         let sum = &sums[d];
         for (i, ind) in model.ind.iter().enumerate() {
@@ -1336,9 +1338,9 @@ fn estimate_pass(
             let reliable = n >= spec.min_n && cv.is_some_and(|cv| cv <= spec.max_cv);
             let base = EstimateRow {
                 domain_type: key.dtype,
-                domain: key.name.clone(),
+                domain: domain.clone(),
                 period: periods[key.period],
-                indicator: ind.id.clone(),
+                indicator: ind_names[i].clone(),
                 indicator_kind: ind.kind,
                 n,
                 value,

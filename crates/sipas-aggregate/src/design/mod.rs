@@ -43,7 +43,7 @@ pub(crate) use model::indicators;
 pub use modes::{ModeDifference, modes_csv};
 pub use output::estimates_csv;
 pub use output::{
-    CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, write_estimates,
+    CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, Name, write_estimates,
 };
 pub(crate) use replicate::SplitMix;
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};

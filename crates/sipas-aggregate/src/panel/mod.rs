@@ -41,6 +41,7 @@ mod population;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sipas_core::{Period, PilotSet};
 
@@ -601,16 +602,26 @@ pub fn evaluate(
         did_fit(&ix, &all, &|i| cells[i].pilot, opts.weighting, opts.level)?;
     overall.wild = wild_did(&design, &fit, opts);
 
+    // One fit per pilot unit, each on its own cells: in parallel, kept in unit order (the
+    // first error in that order is returned, as one after the other).
+    let per_unit: Vec<Result<(DidRow, UnitMeans)>> = pilot_units
+        .par_iter()
+        .map(|code| {
+            let keep: Vec<usize> = (0..cells.len())
+                .filter(|&i| !cells[i].pilot || &cells[i].unit_code == code)
+                .collect();
+            let (_, _, mut row) =
+                did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting, opts.level)?;
+            row.unit_code = Some(code.clone());
+            Ok((row, unit_means_of(&ix, &keep, code, opts.level)?))
+        })
+        .collect();
     let mut units = Vec::new();
     let mut unit_means = Vec::new();
-    for code in &pilot_units {
-        let keep: Vec<usize> = (0..cells.len())
-            .filter(|&i| !cells[i].pilot || &cells[i].unit_code == code)
-            .collect();
-        let (_, _, mut row) = did_fit(&ix, &keep, &|i| cells[i].pilot, opts.weighting, opts.level)?;
-        row.unit_code = Some(code.clone());
+    for r in per_unit {
+        let (row, means) = r?;
         units.push(row);
-        unit_means.push(unit_means_of(&ix, &keep, code, opts.level)?);
+        unit_means.push(means);
     }
     let event_study = event_study(&ix, &all, opts)?;
     Ok(Evaluation {

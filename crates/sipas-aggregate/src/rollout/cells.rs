@@ -144,30 +144,55 @@ pub fn of_run(
     weighting: Weighting,
     opts: &RolloutOptions,
 ) -> crate::Result<RunRollout> {
+    use rayon::prelude::*;
     let ids: Vec<&str> = indices.group_ids.iter().map(String::as_str).collect();
     let ses = unit_ses(est, &ids);
-    let panels = std::iter::once(("sipas", panel.to_vec())).chain(
-        indices.group_ids.iter().enumerate().map(|(k, id)| {
-            (
-                id.as_str(),
-                panel_of_group(panel, &indices.cells, &ses, k, id),
-            )
-        }),
-    );
+    // Each index's panel and estimates are independent: made in parallel, then
+    // taken in order (SIPAS first), as one after the other.
+    let estimates: Vec<(&str, crate::Result<Estimated>)> = std::iter::once(("sipas", None))
+        .chain(ids.iter().enumerate().map(|(k, id)| (*id, Some(k))))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(id, group)| {
+            let own;
+            let p = match group {
+                None => panel,
+                Some(k) => {
+                    own = panel_of_group(panel, &indices.cells, &ses, k, id);
+                    own.as_slice()
+                }
+            };
+            (id, estimate(p, pilots, weighting, opts))
+        })
+        .collect();
     let mut run = RunRollout {
         indices: Vec::new(),
         periods: BTreeMap::new(),
         skipped: Vec::new(),
     };
-    for (id, p) in panels {
-        if let Err(e) = run.push(id, &p, pilots, weighting, opts) {
-            if run.indices.is_empty() {
-                return Err(e);
-            }
-            run.skipped.push((id.to_string(), e.to_string()));
+    for (id, e) in estimates {
+        match e {
+            Ok(e) => run.add(id, e),
+            Err(e) if run.indices.is_empty() => return Err(e),
+            Err(e) => run.skipped.push((id.to_string(), e.to_string())),
         }
     }
     Ok(run)
+}
+
+/// One index's staggered estimates, its Goodman-Bacon decomposition (when the panel allows
+/// one) and the period of each period index of its panel.
+type Estimated = (Rollout, Option<Bacon>, BTreeMap<i64, Period>);
+
+fn estimate(
+    panel: &[PanelCell],
+    pilots: &PilotSet,
+    weighting: Weighting,
+    opts: &RolloutOptions,
+) -> crate::Result<Estimated> {
+    let (units, periods) = series_of_cells(panel, pilots, weighting);
+    let r = callaway_santanna(&units, opts)?;
+    Ok((r, bacon(&units).ok(), periods))
 }
 
 impl RunRollout {
@@ -185,11 +210,13 @@ impl RunRollout {
         weighting: Weighting,
         opts: &RolloutOptions,
     ) -> crate::Result<()> {
-        let (units, periods) = series_of_cells(panel, pilots, weighting);
-        let r = callaway_santanna(&units, opts)?;
-        self.periods.extend(periods);
-        self.indices.push((id.to_string(), r, bacon(&units).ok()));
+        self.add(id, estimate(panel, pilots, weighting, opts)?);
         Ok(())
+    }
+
+    fn add(&mut self, id: &str, (r, bacon, periods): Estimated) {
+        self.periods.extend(periods);
+        self.indices.push((id.to_string(), r, bacon));
     }
 }
 

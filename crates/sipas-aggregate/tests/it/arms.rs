@@ -124,9 +124,9 @@ fn units_without_a_pre_period_change_no_comparison() {
                     .filter(|r| r.domain_type == DomainType::Group)
                     .map(|r| {
                         (
-                            r.domain.clone(),
+                            r.domain.to_string(),
                             r.period.to_string(),
-                            r.indicator.clone(),
+                            r.indicator.to_string(),
                             r.value,
                         )
                     })

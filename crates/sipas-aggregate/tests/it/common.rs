@@ -36,8 +36,8 @@ pub(crate) fn row_key(design: &str, row: &sipas_aggregate::EstimateRow) -> Key {
     (
         design.to_string(),
         row.domain_type.as_str().to_string(),
-        row.domain.clone(),
+        row.domain.to_string(),
         row.period.to_string(),
-        row.indicator.clone(),
+        row.indicator.to_string(),
     )
 }

@@ -367,7 +367,7 @@ fn rao_wu_bootstrap_matches_r_subbootstrap_in_distribution() {
         let key = (
             "subbootstrap".to_string(),
             b.domain_type.as_str().to_string(),
-            b.domain.clone(),
+            b.domain.to_string(),
             b.period.to_string(),
             "sipas".to_string(),
         );

@@ -77,9 +77,9 @@ fn compare(with_old: bool) -> Vec<(String, f64, f64)> {
             continue;
         }
         let key = (
-            row.domain.clone(),
+            row.domain.to_string(),
             row.period.to_string(),
-            row.indicator.clone(),
+            row.indicator.to_string(),
         );
         let (v, se) = refs[&key];
         out.push((

@@ -239,9 +239,9 @@ pub(crate) fn run(
         };
         est_rows.push(EstimateRow {
             domain_type,
-            domain: get("domain")?.to_string(),
+            domain: get("domain")?.into(),
             period: get("period")?.parse().context("Spark's period")?,
-            indicator: get("indicator")?.to_string(),
+            indicator: get("indicator")?.into(),
             indicator_kind: kind,
             n,
             value,
