@@ -53,10 +53,15 @@ fn t_quantile_uncached(level: Level, df: f64) -> f64 {
 /// Wilson score interval (fractions) for a proportion `p` on `n` (possibly
 /// effective, non-integer) observations with `z = `[`Level::z`].
 pub fn wilson(p: f64, n: f64, level: Level) -> Option<(f64, f64)> {
+    wilson_z(p, n, level.z())
+}
+
+/// [`wilson`] with the normal quantile `z` of the level already computed (a table of
+/// millions of intervals computes it once).
+pub(crate) fn wilson_z(p: f64, n: f64, z: f64) -> Option<(f64, f64)> {
     if n <= 0.0 || n.is_nan() {
         return None;
     }
-    let z = level.z();
     let z2 = z * z;
     let denom = 1.0 + z2 / n;
     let center = (p + z2 / (2.0 * n)) / denom;
@@ -71,10 +76,16 @@ pub fn wilson(p: f64, n: f64, level: Level) -> Option<(f64, f64)> {
 /// expit(logit p ± t·se/(p(1 − p))) with t = `qt(1 − α/2, df)`.
 /// `None` when p ∈ {0, 1} or df ≤ 0.
 pub fn logit_ci(p: f64, se: f64, df: f64, level: Level) -> Option<(f64, f64)> {
+    logit_ci_t(p, se, || t_quantile(level, df))
+}
+
+/// [`logit_ci`] with the t quantile from `t` (called only when p is inside (0, 1)), e.g. from a
+/// cache by degrees of freedom.
+pub(crate) fn logit_ci_t(p: f64, se: f64, t: impl FnOnce() -> Option<f64>) -> Option<(f64, f64)> {
     if p <= 0.0 || p >= 1.0 {
         return None;
     }
-    let t = t_quantile(level, df)?;
+    let t = t()?;
     let l = (p / (1.0 - p)).ln();
     let h = t * se / (p * (1.0 - p));
     let expit = |x: f64| 1.0 / (1.0 + (-x).exp());

@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use sipas_core::results::Table;
 
@@ -51,7 +52,7 @@ pub fn frame_of_csv(csv: &[u8], table: &Table, origin: &str) -> Result<DataFrame
     }
     let height = cols.first().map_or(0, |c| c.ends.len());
     let columns: Vec<Column> = header
-        .iter()
+        .par_iter()
         .zip(&cols)
         .map(|(name, values)| typed(name, table.kind_of(name), values))
         .collect();
@@ -82,7 +83,30 @@ impl ColumnText {
 }
 
 fn typed(name: &str, kind: Kind, values: &ColumnText) -> Column {
-    let text = || {
+    /// Every value parsed (empty: null), or `None` when one does not parse.
+    fn parsed<T: std::str::FromStr>(values: &ColumnText) -> Option<Vec<Option<T>>> {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_empty() {
+                    Some(None)
+                } else {
+                    v.parse::<T>().ok().map(Some)
+                }
+            })
+            .collect()
+    }
+    let ints = || parsed::<i64>(values).map(|v| Column::new(name.into(), v));
+    let bools = || parsed::<bool>(values).map(|v| Column::new(name.into(), v));
+    let floats = || parsed::<f64>(values).map(|v| Column::new(name.into(), v));
+    let typed = match kind {
+        Kind::Int => ints().or_else(floats),
+        Kind::Bool => bools(),
+        Kind::Float => floats(),
+        Kind::Text => None,
+    };
+    // Text, or a value that does not fit the column's type.
+    typed.unwrap_or_else(|| {
         Column::new(
             name.into(),
             values
@@ -90,34 +114,7 @@ fn typed(name: &str, kind: Kind, values: &ColumnText) -> Column {
                 .map(|v| (!v.is_empty()).then_some(v))
                 .collect::<Vec<Option<&str>>>(),
         )
-    };
-    let parse_all =
-        |f: &dyn Fn(&str) -> Option<()>| values.iter().all(|v| v.is_empty() || f(v).is_some());
-    match kind {
-        Kind::Int if parse_all(&|v| v.parse::<i64>().ok().map(drop)) => Column::new(
-            name.into(),
-            values
-                .iter()
-                .map(|v| v.parse::<i64>().ok())
-                .collect::<Vec<Option<i64>>>(),
-        ),
-        Kind::Bool if parse_all(&|v| v.parse::<bool>().ok().map(drop)) => Column::new(
-            name.into(),
-            values
-                .iter()
-                .map(|v| v.parse::<bool>().ok())
-                .collect::<Vec<Option<bool>>>(),
-        ),
-        Kind::Float | Kind::Int if parse_all(&|v| v.parse::<f64>().ok().map(drop)) => Column::new(
-            name.into(),
-            values
-                .iter()
-                .map(|v| v.parse::<f64>().ok())
-                .collect::<Vec<Option<f64>>>(),
-        ),
-        // Text, or a value that does not fit the column's type.
-        _ => text(),
-    }
+    })
 }
 
 /// Writes `df` as the Parquet file `target`, atomically.

@@ -50,16 +50,19 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
             let mut s = String::new();
             let period = c.period.to_string();
             for (id, it) in indices.item_ids.iter().zip(&c.items) {
-                let _ = writeln!(
+                let _ = write!(
                     s,
-                    "{},{period},{},{},{},{},{}",
+                    "{},{period},{},{},",
                     field(&c.unit_code),
                     field(id),
-                    it.n_valid,
-                    num(it.share),
-                    num(it.lo),
-                    num(it.hi)
+                    it.n_valid
                 );
+                results::push_num(&mut s, it.share);
+                s.push(',');
+                results::push_num(&mut s, it.lo);
+                s.push(',');
+                results::push_num(&mut s, it.hi);
+                s.push('\n');
             }
             s
         })
@@ -123,20 +126,17 @@ fn cell_line(c: &CellEstimate) -> String {
 }
 
 fn push_estimate(s: &mut String, e: &Estimate) {
-    let _ = write!(
-        s,
-        "{},{},{},{}",
-        num(e.value),
-        num(e.se),
-        num(e.lo),
-        num(e.hi)
-    );
+    results::push_num(s, e.value);
+    for v in [e.se, e.lo, e.hi] {
+        s.push(',');
+        results::push_num(s, v);
+    }
 }
 
 fn push_values(s: &mut String, values: &[Option<f64>]) {
     for v in values {
         s.push(',');
-        s.push_str(&num(*v));
+        results::push_num(s, *v);
     }
 }
 

@@ -1299,88 +1299,111 @@ fn estimate_pass(
     drop(tables);
     drop(hd);
 
-    // Rows.
+    // Rows: every domain (but the mode pass's filler) has the same rows, one per indicator
+    // and two per item (logit, Wilson), each made on its own into its place, in parallel.
     let periods = responses.periods();
-    let mut rows = Vec::with_capacity(nd * (ni + j));
+    let real: Vec<usize> = (0..nd)
+        .filter(|&d| design.domains[d].period != usize::MAX)
+        .collect();
+    let names: Vec<Name> = real
+        .iter()
+        .map(|&d| Name::from(&design.domains[d].name))
+        .collect();
     let ind_names: Vec<Name> = model.ind.iter().map(|i| Name::from(&i.id)).collect();
-    for d in 0..nd {
-        let key = &design.domains[d];
-        if key.period == usize::MAX {
-            continue; // the mode pass's filler
-        }
-        let domain = Name::from(&key.name);
-        let t = &dom[d];
-        let sum = &sums[d];
-        for (i, ind) in model.ind.iter().enumerate() {
-            let value = values[d][i];
-            let value = value.is_finite().then_some(value);
-            let se = value.and(var[d][i]).map(f64::sqrt);
-            let (n, w_ind, df) = if ind.kind == IndicatorKind::Item {
-                let jj = ind.coefs[0].0;
-                (
-                    t.nv[jj],
-                    t.x[jj],
-                    f64::from(sum.psu_ans[jj]) - f64::from(sum.strata_ans[jj]),
-                )
-            } else {
-                (t.n, t.w, f64::from(sum.psu_n) - f64::from(sum.strata))
-            };
-            let vsrs = w_ind * sum.szw[i] / (n as f64 - 1.0);
-            let deff = match (se, n > 1 && vsrs > 0.0 && vsrs.is_finite()) {
-                (Some(se), true) => Some(se * se / vsrs),
-                _ => None,
-            };
-            let n_eff = deff.filter(|&x| x > 0.0).map(|x| n as f64 / x);
-            let cv = match (value, se) {
-                (Some(v), Some(se)) if v > 0.0 => Some(se / v),
-                _ => None,
-            };
-            let reliable = n >= spec.min_n && cv.is_some_and(|cv| cv <= spec.max_cv);
-            let base = EstimateRow {
-                domain_type: key.dtype,
-                domain: domain.clone(),
-                period: periods[key.period],
-                indicator: ind_names[i].clone(),
-                indicator_kind: ind.kind,
-                n,
-                value,
-                se,
-                lo: None,
-                hi: None,
-                ci_method: CiMethod::Normal,
-                deff,
-                n_eff,
-                cv,
-                reliable,
-                suppressed: n < spec.suppress_below,
-                df: Some(df),
-            };
+    let slots: Vec<(usize, CiMethod)> = model
+        .ind
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ind)| {
             if ind.kind == IndicatorKind::Item {
-                let p = value.map(|v| v / 100.0);
-                let logit = match (p, se) {
-                    (Some(p), Some(se)) => stats::logit_ci(p, se / 100.0, df, opts.level),
-                    _ => None,
-                };
-                let wilson =
-                    p.and_then(|p| stats::wilson(p, n_eff.unwrap_or(n as f64), opts.level));
-                for (m, ci) in [(CiMethod::Logit, logit), (CiMethod::Wilson, wilson)] {
-                    rows.push(EstimateRow {
-                        lo: ci.map(|c| 100.0 * c.0),
-                        hi: ci.map(|c| 100.0 * c.1),
-                        ci_method: m,
-                        ..base.clone()
-                    });
-                }
+                vec![(i, CiMethod::Logit), (i, CiMethod::Wilson)]
             } else {
-                let ci = crate::indices::Estimate::with_se_in(value, se, opts.level, ind.bounds);
-                rows.push(EstimateRow {
-                    lo: ci.lo,
-                    hi: ci.hi,
-                    ..base
-                });
+                vec![(i, CiMethod::Normal)]
             }
+        })
+        .collect();
+    // The quantiles of the item intervals: z once, t once per design df.
+    let z = opts.level.z();
+    let item_df =
+        |d: usize, jj: usize| f64::from(sums[d].psu_ans[jj]) - f64::from(sums[d].strata_ans[jj]);
+    let mut t_by_df: std::collections::HashMap<u64, Option<f64>> = std::collections::HashMap::new();
+    for &d in &real {
+        for ind in model.ind.iter().filter(|i| i.kind == IndicatorKind::Item) {
+            let df = item_df(d, ind.coefs[0].0);
+            t_by_df
+                .entry(df.to_bits())
+                .or_insert_with(|| stats::t_quantile(opts.level, df));
         }
     }
+    let row = |k: usize| -> EstimateRow {
+        let (r, (i, method)) = (k / slots.len(), slots[k % slots.len()]);
+        let d = real[r];
+        let key = &design.domains[d];
+        let (t, sum, ind) = (&dom[d], &sums[d], &model.ind[i]);
+        let value = values[d][i];
+        let value = value.is_finite().then_some(value);
+        let se = value.and(var[d][i]).map(f64::sqrt);
+        let (n, w_ind, df) = if ind.kind == IndicatorKind::Item {
+            let jj = ind.coefs[0].0;
+            (t.nv[jj], t.x[jj], item_df(d, jj))
+        } else {
+            (t.n, t.w, f64::from(sum.psu_n) - f64::from(sum.strata))
+        };
+        let vsrs = w_ind * sum.szw[i] / (n as f64 - 1.0);
+        let deff = match (se, n > 1 && vsrs > 0.0 && vsrs.is_finite()) {
+            (Some(se), true) => Some(se * se / vsrs),
+            _ => None,
+        };
+        let n_eff = deff.filter(|&x| x > 0.0).map(|x| n as f64 / x);
+        let cv = match (value, se) {
+            (Some(v), Some(se)) if v > 0.0 => Some(se / v),
+            _ => None,
+        };
+        let (lo, hi) = match method {
+            CiMethod::Normal => {
+                let ci = crate::indices::Estimate::with_se_in(value, se, opts.level, ind.bounds);
+                (ci.lo, ci.hi)
+            }
+            CiMethod::Logit | CiMethod::Wilson => {
+                let p = value.map(|v| v / 100.0);
+                let ci = if method == CiMethod::Logit {
+                    match (p, se) {
+                        (Some(p), Some(se)) => {
+                            stats::logit_ci_t(p, se / 100.0, || t_by_df[&df.to_bits()])
+                        }
+                        _ => None,
+                    }
+                } else {
+                    p.and_then(|p| stats::wilson_z(p, n_eff.unwrap_or(n as f64), z))
+                };
+                (ci.map(|c| 100.0 * c.0), ci.map(|c| 100.0 * c.1))
+            }
+        };
+        EstimateRow {
+            domain_type: key.dtype,
+            domain: names[r].clone(),
+            period: periods[key.period],
+            indicator: ind_names[i].clone(),
+            indicator_kind: ind.kind,
+            n,
+            value,
+            se,
+            lo,
+            hi,
+            ci_method: method,
+            deff,
+            n_eff,
+            cv,
+            reliable: n >= spec.min_n && cv.is_some_and(|cv| cv <= spec.max_cv),
+            suppressed: n < spec.suppress_below,
+            df: Some(df),
+        }
+    };
+    let mut rows = Vec::new();
+    (0..real.len() * slots.len())
+        .into_par_iter()
+        .map(row)
+        .collect_into_vec(&mut rows);
     if mode_pass {
         return Ok((rows, diffs, None));
     }
