@@ -17,9 +17,10 @@
 use rayon::prelude::*;
 use sipas_core::Period;
 
-use super::model::{Design, Model};
+use super::model::{Design, LinTable, Model};
 use super::replicate::{Supplied, bootstrap_factors};
 use super::spec::{DesignSpec, LonelyPsu, VarianceMethod};
+use crate::cells::ItemTotals;
 
 /// The quadrant of a cell of a unit left out of the comparison
 /// ([`crate::arms`]): its rows count in no quadrant (in the variance they
@@ -57,11 +58,75 @@ impl DesignDid {
     }
 }
 
-/// Per stratum: PSUs seen, Σ z and Σ z z′ of the PSU influence vectors.
+/// Per stratum: Σ z and Σ z z′ of the PSU influence vectors.
 #[derive(Debug, Clone, Copy, Default)]
-struct StratumSums {
-    sz: [f64; 4],
-    szz: [[f64; 4]; 4],
+pub(super) struct StratumSums {
+    pub(super) sz: [f64; 4],
+    pub(super) szz: [[f64; 4]; 4],
+}
+
+/// What the design engine's bit-count pass needs to sum the DiD's
+/// influence vectors with the domain estimates (weight-1 rows, one row per
+/// PSU, linearization): each cell's quadrant, and per quadrant the index's
+/// totals and linearization table. Each PSU is one row in one quadrant, so
+/// per stratum only Σ z_q and Σ z_q² are nonzero; the engine adds them from
+/// each (stratum, cell) pair's bit counts ([`StratumSums`]), and
+/// [`DidTables::finish`] carries them to the contrast as [`did`] does.
+pub(super) struct DidTables {
+    /// The quadrant of cell c = unit × n_periods + period ([`LEFT_OUT`] for none).
+    pub(super) quadrant_of_cell: Vec<u8>,
+    /// Per quadrant: the linearization table of its totals (the root's terms are read).
+    pub(super) tables: Vec<LinTable>,
+    values: [f64; 4],
+    n: [usize; 4],
+}
+
+impl DidTables {
+    /// `None` when a quadrant has no rows or an undefined index (no DiD, as [`did`]).
+    pub(super) fn new(
+        model: &Model,
+        quadrant_of_cell: Vec<u8>,
+        totals: &[ItemTotals],
+    ) -> Option<Self> {
+        let mut values = [0.0; 4];
+        let mut n = [0; 4];
+        for q in 0..4 {
+            let t = &totals[q];
+            let mut v = [0.0];
+            model.values_of(0, &t.x, &t.y, &mut v);
+            if t.n == 0 || !v[0].is_finite() {
+                return None;
+            }
+            values[q] = v[0];
+            n[q] = t.n;
+        }
+        Some(DidTables {
+            quadrant_of_cell,
+            tables: totals[..4]
+                .iter()
+                .map(|t| LinTable::new(model, t))
+                .collect(),
+            values,
+            n,
+        })
+    }
+
+    /// The DiD from the strata's sums (linearization).
+    pub(super) fn finish(
+        &self,
+        design: &Design,
+        spec: &DesignSpec,
+        strata: &[StratumSums],
+        pilot_start: Period,
+    ) -> DesignDid {
+        debug_assert_eq!(spec.variance, VarianceMethod::Linearization);
+        contrast(
+            pilot_start,
+            self.values,
+            self.n,
+            linearized(design, spec, strata),
+        )
+    }
 }
 
 /// A chunk's per-stratum sums (in stratum order) and, for the bootstrap, its PSUs' z.
@@ -210,6 +275,11 @@ pub(super) fn did(
         VarianceMethod::Jackknife => jackknife(design, spec, &strata),
         VarianceMethod::Bootstrap => bootstrap(design, spec, &zp),
     };
+    Some(contrast(pilot_start, values, n, cov))
+}
+
+/// The DiD of the quadrant indices `values` with covariance `cov`.
+fn contrast(pilot_start: Period, values: [f64; 4], n: [usize; 4], cov: [[f64; 4]; 4]) -> DesignDid {
     let estimate = (values[1] - values[0]) - (values[3] - values[2]);
     let mut var = 0.0;
     for a in 0..4 {
@@ -217,14 +287,14 @@ pub(super) fn did(
             var += CONTRAST[a] * cov[a][b] * CONTRAST[b];
         }
     }
-    Some(DesignDid {
+    DesignDid {
         pilot_start,
         values,
         n,
         cov,
         estimate,
         se: var.max(0.0).sqrt(),
-    })
+    }
 }
 
 fn outer_add(v: &mut [[f64; 4]; 4], k: f64, a: &[f64; 4], b: &[f64; 4]) {

@@ -549,7 +549,13 @@ struct PairRows {
     rows: CellRows,
 }
 
-fn totals(design: &Design, model: &Model) -> (StratumDomainTotals, PairRows) {
+/// With `quadrant_of_cell`, also the totals of the DiD's four quadrants
+/// (sums of the pairs' totals in pair order).
+fn totals(
+    design: &Design,
+    model: &Model,
+    quadrant_of_cell: Option<&[u8]>,
+) -> (StratumDomainTotals, PairRows, Option<Vec<ItemTotals>>) {
     let j = model.j;
     let order = &design.order;
     let resp = design.responses;
@@ -599,10 +605,16 @@ fn totals(design: &Design, model: &Model) -> (StratumDomainTotals, PairRows) {
         .map(|k| cells::cell_totals(&grouped, k, rows))
         .collect();
     let mut all = KeyMap::new();
+    let mut quadrants = quadrant_of_cell.map(|_| vec![ItemTotals::zero(j); 4]);
     for (&pair, t) in pairs.iter().zip(&pair_totals) {
         let (h, c) = (pair / n_cells, pair % n_cells);
         for d in design.cell_domains[c] {
             all.entry((h as u32, d), || ItemTotals::zero(j)).add(t);
+        }
+        if let (Some(qs), Some(qc)) = (&mut quadrants, quadrant_of_cell)
+            && let Some(qt) = qs.get_mut(usize::from(qc[c]))
+        {
+            qt.add(t);
         }
     }
     (
@@ -611,6 +623,7 @@ fn totals(design: &Design, model: &Model) -> (StratumDomainTotals, PairRows) {
             pairs,
             rows: grouped,
         },
+        quadrants,
     )
 }
 
@@ -946,16 +959,21 @@ fn gram_applies(design: &Design) -> bool {
 /// units the half a million (stratum, domain) sums are never held at once.
 /// A missing table (`None`: a unit domain, used by its own cells only) is
 /// made where it is used from the domain's totals `dom`.
+///
+/// With `did` ([`super::did::DidTables`]), each pair's Σ z and Σ z² of the
+/// 2×2 DiD's influence in its quadrant are summed per stratum too (the same
+/// bit counts, [`gram_moments`]), so the DiD needs no pass of its own.
 fn linearize_by_gram(
     design: &Design,
     model: &Model,
-    tables: &[Option<LinTable>],
-    dom: &[ItemTotals],
+    (tables, dom): (&[Option<LinTable>], &[ItemTotals]),
     pair_rows: &PairRows,
     lonely_psu: LonelyPsu,
     block: usize,
-) -> Vec<DomainSums> {
+    did: Option<&super::did::DidTables>,
+) -> (Vec<DomainSums>, Option<Vec<super::did::StratumSums>>) {
     let (j, ni) = (model.j, model.ind.len());
+    let mut did_strata = did.map(|_| vec![super::did::StratumSums::default(); design.n_strata()]);
     let n_cells = design.cell_domains.len();
     let rows = cells::Rows {
         weights: &design.weights,
@@ -963,12 +981,12 @@ fn linearize_by_gram(
         words: design.responses.words(),
         n_items: j,
     };
-    let pair_accs = |k: usize| -> Vec<Acc> {
+    let pair_accs = |k: usize| -> (Vec<Acc>, Option<(usize, f64, f64)>) {
         let g = cells::cell_gram(&pair_rows.rows, k, rows);
         let c = pair_rows.pairs[k] % n_cells;
         // Per indicator: (bit, coefficient) pairs and the constant.
         let mut u: Vec<(usize, f64)> = Vec::new();
-        design.cell_domains[c]
+        let accs = design.cell_domains[c]
             .iter()
             .map(|&d| {
                 let own;
@@ -984,36 +1002,32 @@ fn linearize_by_gram(
                     *n = u32::try_from(g.get(q, q)).expect("counts fit");
                 }
                 for i in 0..ni {
-                    u.clear();
-                    let mut v0 = 0.0;
                     let rg = model.term_start[i]..model.term_start[i + 1];
-                    for (&q, v) in model.terms[rg.clone()].iter().zip(&t.term[rg]) {
-                        v0 += v[0];
-                        u.push((q, v[1] - v[0]));
-                        u.push((j + q, v[2] - v[1]));
-                    }
-                    let (mut sz, mut szz) = (0.0, 0.0);
-                    for (a, &(ba, ua)) in u.iter().enumerate() {
-                        let ga = g.get(ba, ba) as f64;
-                        sz += ua * ga;
-                        // v0 on every row: 2·v0·u_a·count_a.
-                        szz += 2.0 * v0 * ua * ga + ua * ua * ga;
-                        let mut cross = 0.0;
-                        for &(bb, ub) in &u[a + 1..] {
-                            cross += ub * g.get(ba, bb) as f64;
-                        }
-                        szz += 2.0 * ua * cross;
-                    }
-                    let n = g.n as f64;
-                    sz += v0 * n;
-                    szz += v0 * v0 * n;
+                    let (sz, szz) =
+                        gram_moments(&g, j, &model.terms[rg.clone()], &t.term[rg], &mut u);
                     acc.sz[i] = sz;
                     acc.szz[i] = szz;
                     acc.szw[i] = szz;
                 }
                 acc
             })
-            .collect()
+            .collect();
+        // The DiD's root variable in the pair's quadrant (none left out of the comparison).
+        let quadrant = did.and_then(|dg| {
+            let q = usize::from(dg.quadrant_of_cell[c]);
+            (q != super::did::LEFT_OUT).then(|| {
+                let rg = model.term_start[0]..model.term_start[1];
+                let (sz, szz) = gram_moments(
+                    &g,
+                    j,
+                    &model.terms[rg.clone()],
+                    &dg.tables[q].term[rg],
+                    &mut u,
+                );
+                (q, sz, szz)
+            })
+        });
+        (accs, quadrant)
     };
     let mut sums: Vec<DomainSums> = (0..design.domains.len())
         .map(|_| DomainSums::new(ni, j))
@@ -1024,13 +1038,18 @@ fn linearize_by_gram(
     let mut first = 0;
     while first < n_pairs {
         let end = (first + block).min(n_pairs);
-        let parts: Vec<Vec<Acc>> = (first..end).into_par_iter().map(pair_accs).collect();
-        for (&pair, accs) in pair_rows.pairs[first..end].iter().zip(&parts) {
+        let parts: Vec<_> = (first..end).into_par_iter().map(pair_accs).collect();
+        for (&pair, (accs, quadrant)) in pair_rows.pairs[first..end].iter().zip(&parts) {
             let (h, c) = (pair / n_cells, pair % n_cells);
             for (&d, a) in design.cell_domains[c].iter().zip(accs) {
                 open.entry((h as u32, d))
                     .or_insert_with(|| Acc::zero(ni, j))
                     .add(a);
+            }
+            if let (Some(s), Some((q, sz, szz))) = (&mut did_strata, quadrant) {
+                // One row per PSU, in one quadrant: no cross products.
+                s[h].sz[*q] += sz;
+                s[h].szz[*q][*q] += szz;
             }
         }
         drop(parts);
@@ -1046,7 +1065,45 @@ fn linearize_by_gram(
         first = end;
     }
     debug_assert!(open.is_empty());
-    sums
+    (sums, did_strata)
+}
+
+/// Σ z and Σ z² over the rows counted in `g` of the variable z = Σ_t
+/// `vals[t][state of item items[t]]`: with the answer bits x (bit q
+/// "answered", bit j + q "satisfied"), z = v0 + Σ_b u_b·x_b (v1 − v0 on
+/// "answered", v2 − v1 on "satisfied", v0 on every row), so Σ z = Σ_b
+/// u_b·g_bb + n·v0 and Σ z² = uᵀ G u + 2·v0·Σ_b u_b·g_bb + n·v0². `u` is
+/// the caller's buffer.
+fn gram_moments(
+    g: &cells::Gram,
+    j: usize,
+    items: &[usize],
+    vals: &[[f64; 4]],
+    u: &mut Vec<(usize, f64)>,
+) -> (f64, f64) {
+    u.clear();
+    let mut v0 = 0.0;
+    for (&q, v) in items.iter().zip(vals) {
+        v0 += v[0];
+        u.push((q, v[1] - v[0]));
+        u.push((j + q, v[2] - v[1]));
+    }
+    let (mut sz, mut szz) = (0.0, 0.0);
+    for (a, &(ba, ua)) in u.iter().enumerate() {
+        let ga = g.get(ba, ba) as f64;
+        sz += ua * ga;
+        // v0 on every row: 2·v0·u_a·count_a.
+        szz += 2.0 * v0 * ua * ga + ua * ua * ga;
+        let mut cross = 0.0;
+        for &(bb, ub) in &u[a + 1..] {
+            cross += ub * g.get(ba, bb) as f64;
+        }
+        szz += 2.0 * ua * cross;
+    }
+    let n = g.n as f64;
+    sz += v0 * n;
+    szz += v0 * v0 * n;
+    (sz, szz)
 }
 
 /// Pairs of (stratum, cell) per parallel block of [`linearize_by_gram`]
@@ -1223,7 +1280,18 @@ fn estimate_pass(
     let (j, ni) = (model.j, model.ind.len());
     let nd = design.domains.len();
 
-    let (hd, pair_rows) = totals(&design, &model);
+    // The 2×2 DiD's sums come with the bit-count pass when it applies (and
+    // the variance is linearized); otherwise from its own passes (`did_of`).
+    let gram = gram_applies(&design);
+    let supplied = replicate::Supplied::resolve(&design, spec)?;
+    let did_in_gram =
+        gram && !mode_pass && supplied.is_none() && spec.variance == VarianceMethod::Linearization;
+    let quadrant_of_cell = did_in_gram.then(|| quadrants_of_cells(responses, opts, &design));
+    let (hd, pair_rows, quadrant_totals) = totals(&design, &model, quadrant_of_cell.as_deref());
+    let did_tables = match (quadrant_of_cell, quadrant_totals) {
+        (Some(qc), Some(qt)) => super::did::DidTables::new(&model, qc, &qt),
+        _ => None,
+    };
     let hd_ranges = ranges(&hd, nd);
     let dom = domain_totals(&hd, &hd_ranges, j);
     let values: Vec<Vec<f64>> = dom
@@ -1236,7 +1304,6 @@ fn estimate_pass(
         .collect();
     // With the bit-count pass outside the mode pass, a unit domain's table
     // is made where its cells use it (10,000 units: 0.6 GB otherwise).
-    let gram = gram_applies(&design);
     let lazy = gram && !mode_pass;
     let tables: Vec<Option<LinTable>> = dom
         .iter()
@@ -1244,30 +1311,30 @@ fn estimate_pass(
         .map(|(t, k)| (!lazy || k.dtype != DomainType::Unit).then(|| LinTable::new(&model, t)))
         .collect();
 
-    let sums = if gram {
+    let (sums, did_strata) = if gram {
         linearize_by_gram(
             &design,
             &model,
-            &tables,
-            &dom,
+            (&tables, &dom),
             &pair_rows,
             spec.lonely_psu,
             GRAM_BLOCK,
+            did_tables.as_ref(),
         )
     } else {
-        sums_of(
+        let sums = sums_of(
             &linearize(&design, &model, &tables),
             &design,
             &model,
             spec.lonely_psu,
-        )
+        );
+        (sums, None)
     };
     drop(pair_rows);
     // Linearized variances.
     let lin_var: Vec<Vec<Option<f64>>> =
         sums.iter().map(|s| s.variances(spec.lonely_psu)).collect();
 
-    let supplied = replicate::Supplied::resolve(&design, spec)?;
     let var = match spec.variance {
         _ if supplied.is_some() => replicate::supplied(
             &design,
@@ -1407,8 +1474,37 @@ fn estimate_pass(
     if mode_pass {
         return Ok((rows, diffs, None));
     }
-    let did = did_of(responses, opts, spec, &design, &model, supplied.as_ref());
+    let did = if did_in_gram {
+        // `None` tables: a quadrant without rows or index (as `did_of`).
+        did_tables
+            .zip(did_strata)
+            .map(|(dt, strata)| dt.finish(&design, spec, &strata, opts.pilots.start))
+    } else {
+        did_of(responses, opts, spec, &design, &model, supplied.as_ref())
+    };
     Ok((rows, diffs, did))
+}
+
+/// The DiD quadrant of each cell c = unit × n_periods + period
+/// ([`super::did::LEFT_OUT`] for a unit outside the comparison).
+fn quadrants_of_cells(
+    responses: &Responses,
+    opts: &AggregateOptions,
+    design: &Design<'_>,
+) -> Vec<u8> {
+    let (periods, start) = (responses.periods(), opts.pilots.start);
+    (0..responses.units().len() * design.n_periods)
+        .map(|c| {
+            let post = crate::arms::is_post(periods[c % design.n_periods], start);
+            match (design.arms.of(c / design.n_periods), post) {
+                (Some(Arm::Pilot), false) => 0,
+                (Some(Arm::Pilot), true) => 1,
+                (Some(Arm::Baseline), false) => 2,
+                (Some(Arm::Baseline), true) => 3,
+                (None, _) => super::did::LEFT_OUT as u8,
+            }
+        })
+        .collect()
 }
 
 /// The 2×2 DiD of the model's headline under the design, each cell in its quadrant
@@ -1421,20 +1517,15 @@ fn did_of(
     model: &Model,
     supplied: Option<&replicate::Supplied>,
 ) -> Option<super::DesignDid> {
-    let (periods, start) = (responses.periods(), opts.pilots.start);
-    let quadrant_of_cell: Vec<u8> = (0..responses.units().len() * design.n_periods)
-        .map(|c| {
-            let post = crate::arms::is_post(periods[c % design.n_periods], start);
-            match (design.arms.of(c / design.n_periods), post) {
-                (Some(Arm::Pilot), false) => 0,
-                (Some(Arm::Pilot), true) => 1,
-                (Some(Arm::Baseline), false) => 2,
-                (Some(Arm::Baseline), true) => 3,
-                (None, _) => super::did::LEFT_OUT as u8,
-            }
-        })
-        .collect();
-    super::did::did(design, model, spec, supplied, &quadrant_of_cell, start)
+    let quadrant_of_cell = quadrants_of_cells(responses, opts, design);
+    super::did::did(
+        design,
+        model,
+        spec,
+        supplied,
+        &quadrant_of_cell,
+        opts.pilots.start,
+    )
 }
 
 /// The 2×2 DiD of the responses' headline index under the design, alone: the quadrant
@@ -1520,7 +1611,7 @@ mod tests {
             let model = Model::new(&r);
             let design = prepare(&r, &opts, &spec, false).unwrap();
             assert!(gram_applies(&design));
-            let (hd, pair_rows) = totals(&design, &model);
+            let (hd, pair_rows, _) = totals(&design, &model, None);
             let dom = domain_totals(&hd, &ranges(&hd, design.domains.len()), model.j);
             let tables: Vec<Option<LinTable>> =
                 dom.iter().map(|t| Some(LinTable::new(&model, t))).collect();
@@ -1541,12 +1632,13 @@ mod tests {
                 linearize_by_gram(
                     &design,
                     &model,
-                    &lazy,
-                    &dom,
+                    (&lazy, &dom),
                     &pair_rows,
                     spec.lonely_psu,
                     block,
+                    None,
                 )
+                .0
             };
             // Blocks that end inside a stratum (strata = unit: 3 pairs each)
             // give the same sums, bit for bit.
@@ -1575,6 +1667,39 @@ mod tests {
                 }
             }
             assert!(compared > 1000, "{compared}");
+        }
+    }
+
+    /// The 2×2 DiD summed from the bit counts with the domain estimates
+    /// equals the one of its own row passes (`did_of`, checked against R's
+    /// `svycontrast`): the same quadrant values and counts, the covariance
+    /// to 1e-12, for strata = unit × period and strata = unit (where a
+    /// stratum holds cells of both periods of a quadrant and pre and post).
+    #[test]
+    fn did_from_the_gram_pass_equals_its_row_passes() {
+        let r = unweighted();
+        let opts = AggregateOptions::bundled();
+        for spec in [
+            DesignSpec::default(),
+            DesignSpec {
+                strata: Strata::Unit,
+                ..DesignSpec::default()
+            },
+        ] {
+            let model = Model::new(&r);
+            let design = prepare(&r, &opts, &spec, false).unwrap();
+            assert!(gram_applies(&design));
+            let rows = did_of(&r, &opts, &spec, &design, &model, None).expect("estimable");
+            let (_, _, gram) = estimate_pass(&r, &opts, &spec, false).unwrap();
+            let gram = gram.expect("estimable");
+            assert_eq!((rows.values, rows.n), (gram.values, gram.n));
+            assert!(rows.n.iter().all(|&n| n > 0), "{:?}", rows.n);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+            for (a, b) in rows.cov.iter().flatten().zip(gram.cov.iter().flatten()) {
+                assert!(close(*a, *b), "{:?} vs {:?}", rows.cov, gram.cov);
+            }
+            assert!(rows.cov[0][0] > 0.0);
+            assert!(close(rows.estimate, gram.estimate) && close(rows.se, gram.se));
         }
     }
 
