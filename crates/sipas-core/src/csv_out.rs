@@ -80,6 +80,29 @@ impl CsvSink<'_> {
     pub fn records(&mut self, csv: &[u8]) -> io::Result<()> {
         self.out.write_all(&neutralise(csv))
     }
+
+    /// Appends records already made inert ([`Inert::new`], which callers may run on several
+    /// threads).
+    ///
+    /// # Errors
+    /// The I/O error of writing.
+    pub fn inert(&mut self, csv: &Inert) -> io::Result<()> {
+        self.out.write_all(&csv.0)
+    }
+}
+
+/// Whole CSV records passed through [`neutralise`] (see [`CsvSink::inert`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inert(Vec<u8>);
+
+impl Inert {
+    /// The records `csv` with every cell made inert for spreadsheets.
+    pub fn new(csv: Vec<u8>) -> Self {
+        match neutralise(&csv) {
+            Cow::Borrowed(_) => Inert(csv),
+            Cow::Owned(v) => Inert(v),
+        }
+    }
 }
 
 /// `csv` (comma-separated records, RFC 4180 quoting) with every cell that a spreadsheet would
@@ -230,6 +253,22 @@ mod tests {
         // A hand-written line without a final line break, quoted payload last.
         let out = neutralise(b"a,\"=1+1\"");
         assert_eq!(out.as_ref(), b"a,\"'=1+1\"");
+    }
+
+    #[test]
+    fn inert_records_are_the_neutralised_text() {
+        let text = "a,b\n=1,-2\n\"@x\",3\n";
+        let inert = Inert::new(text.as_bytes().to_vec());
+        assert_eq!(inert.0, b"a,b\n'=1,-2\n\"'@x\",3\n");
+        assert_eq!(Inert::new(b"a,-2\n".to_vec()).0, b"a,-2\n");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        write_with(&p, |w| {
+            w.records(b"h\n")?;
+            w.inert(&inert)
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"h\na,b\n'=1,-2\n\"'@x\",3\n");
     }
 
     #[test]
