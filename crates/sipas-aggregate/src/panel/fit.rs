@@ -347,40 +347,59 @@ impl<'a> Wild<'a> {
         let dg = self.cluster_d(&u);
         let g = d.clusters.len();
         let cfac = fit.cfac;
-        let hits: usize = (0..replicates)
+        // Replicates in lanes of LANES ([`Lanes`]): each cluster's d_g and
+        // c_g are read once per block, and the lanes' sums, each in the
+        // order of one replicate at a time, are independent (vectorised).
+        let dgf: Vec<f64> = dg.iter().flatten().copied().collect();
+        let cs: Vec<f64> = self.c.iter().flatten().copied().collect();
+        let hits: usize = (0..replicates.div_ceil(LANES))
             .into_par_iter()
             .map_init(
-                || (vec![0.0; g], vec![0.0; k], vec![0.0; q * q], vec![0.0; q]),
-                |(v, delta, meat, s), b| {
-                    draw_weights(weights, seed, b as u64, v);
-                    delta.fill(0.0);
-                    for (vg, dgv) in v.iter().zip(&dg) {
-                        for (x, y) in delta.iter_mut().zip(dgv) {
-                            *x += vg * y;
-                        }
+                || {
+                    (
+                        Lanes::new(g),
+                        vec![[0.0; LANES]; k],
+                        vec![[0.0; LANES]; q * q],
+                        vec![[0.0; LANES]; q],
+                    )
+                },
+                |(lanes, delta, meat, s), blk| {
+                    let nb = lanes.draw(weights, seed, blk, replicates);
+                    lanes.combine(&dgf, k, delta);
+                    for m in meat.iter_mut() {
+                        *m = [0.0; LANES];
                     }
-                    meat.fill(0.0);
                     for gi in 0..g {
-                        let cg = &self.c[gi];
+                        let vg = &lanes.v[gi];
+                        let cg = &cs[gi * q * k..(gi + 1) * q * k];
                         for (p, &col) in self.cols.iter().enumerate() {
-                            s[p] = v[gi] * dg[gi][col] - dot(&cg[p * k..(p + 1) * k], delta);
+                            let c = dot_lanes(&cg[p * k..(p + 1) * k], delta);
+                            let a = dgf[gi * k + col];
+                            for r in 0..LANES {
+                                s[p][r] = vg[r] * a - c[r];
+                            }
                         }
                         for p in 0..q {
                             for r in 0..q {
-                                meat[p * q + r] += s[p] * s[r];
+                                let m = &mut meat[p * q + r];
+                                for l in 0..LANES {
+                                    m[l] += s[p][l] * s[r][l];
+                                }
                             }
                         }
                     }
-                    for x in meat.iter_mut() {
-                        *x *= cfac;
-                    }
-                    let diff: Vec<f64> = self.cols.iter().map(|&c| delta[c]).collect();
-                    let stat = if q == 1 {
-                        diff[0] * diff[0] / meat[0]
-                    } else {
-                        quad_form_inv(meat, &diff).unwrap_or(f64::NAN)
-                    };
-                    usize::from(stat >= observed)
+                    (0..nb)
+                        .filter(|&l| {
+                            let meat: Vec<f64> = meat.iter().map(|m| m[l] * cfac).collect();
+                            let diff: Vec<f64> = self.cols.iter().map(|&c| delta[c][l]).collect();
+                            let stat = if q == 1 {
+                                diff[0] * diff[0] / meat[0]
+                            } else {
+                                quad_form_inv(&meat, &diff).unwrap_or(f64::NAN)
+                            };
+                            stat >= observed
+                        })
+                        .count()
                 },
             )
             .sum();
@@ -462,34 +481,38 @@ impl<'a> Wild<'a> {
         let (uy, ux) = (self.restricted_resid(&d.y), self.restricted_resid(&x));
         let (dgy, dgx) = (self.cluster_d(&uy), self.cluster_d(&ux));
         let g = d.clusters.len();
-        let draws: Vec<[f64; 5]> = (0..replicates)
+        // Replicates in lanes, as in `p_value`.
+        let flat = |m: &[Vec<f64>]| -> Vec<f64> { m.iter().flatten().copied().collect() };
+        let (dgy, dgx) = (flat(&dgy), flat(&dgx));
+        let cs: Vec<f64> = self.c.iter().flat_map(|c| c[..k].iter().copied()).collect();
+        let draws: Vec<[f64; 5]> = (0..replicates.div_ceil(LANES))
             .into_par_iter()
             .map_init(
-                || (vec![0.0; g], vec![0.0; k], vec![0.0; k]),
-                |(v, ey, ex), b| {
-                    draw_weights(weights, seed, b as u64, v);
-                    ey.fill(0.0);
-                    ex.fill(0.0);
-                    for ((vg, gy), gx) in v.iter().zip(&dgy).zip(&dgx) {
-                        for ((a, b), (y, x)) in
-                            ey.iter_mut().zip(ex.iter_mut()).zip(gy.iter().zip(gx))
-                        {
-                            *a += vg * y;
-                            *b += vg * x;
+                || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
+                |(lanes, ey, ex), blk| {
+                    let nb = lanes.draw(weights, seed, blk, replicates);
+                    lanes.combine(&dgy, k, ey);
+                    lanes.combine(&dgx, k, ex);
+                    let mut sums = [[0.0f64; LANES]; 3];
+                    for gi in 0..g {
+                        let vg = &lanes.v[gi];
+                        let cg = &cs[gi * k..(gi + 1) * k];
+                        let (cy, cx) = (dot_lanes(cg, ey), dot_lanes(cg, ex));
+                        let (gy, gx) = (dgy[gi * k + col], dgx[gi * k + col]);
+                        for l in 0..LANES {
+                            let sy = vg[l] * gy - cy[l];
+                            let sx = vg[l] * gx - cx[l];
+                            sums[0][l] += sy * sy;
+                            sums[1][l] += sy * sx;
+                            sums[2][l] += sx * sx;
                         }
                     }
-                    let (mut syy, mut sxy, mut sxx) = (0.0, 0.0, 0.0);
-                    for gi in 0..g {
-                        let cg = &self.c[gi][..k];
-                        let sy = v[gi] * dgy[gi][col] - dot(cg, ey);
-                        let sx = v[gi] * dgx[gi][col] - dot(cg, ex);
-                        syy += sy * sy;
-                        sxy += sy * sx;
-                        sxx += sx * sx;
-                    }
-                    [ey[col], ex[col], syy, sxy, sxx]
+                    (0..nb)
+                        .map(|l| [ey[col][l], ex[col][l], sums[0][l], sums[1][l], sums[2][l]])
+                        .collect::<Vec<[f64; 5]>>()
                 },
             )
+            .flatten_iter()
             .collect();
         Some(PCurve {
             fit: self.fit,
@@ -497,6 +520,71 @@ impl<'a> Wild<'a> {
             draws,
         })
     }
+}
+
+/// Replicates of the wild bootstrap computed together ([`Lanes`]).
+const LANES: usize = 8;
+
+/// The weights of `LANES` consecutive replicates, cluster by cluster
+/// (`v[g][l]`: cluster g in replicate `first + l`; 0 in lanes past the
+/// last replicate), so that every per-cluster step runs over the lanes at
+/// once. Each lane's sums are those of its replicate alone, added in the
+/// same order: the results do not depend on the grouping.
+struct Lanes {
+    v: Vec<[f64; LANES]>,
+    one: Vec<f64>,
+}
+
+impl Lanes {
+    fn new(g: usize) -> Self {
+        Lanes {
+            v: vec![[0.0; LANES]; g],
+            one: vec![0.0; g],
+        }
+    }
+
+    /// Draws block `blk`'s replicates ([`draw_weights`]); returns how many there are.
+    fn draw(&mut self, weights: WildWeights, seed: u64, blk: usize, replicates: usize) -> usize {
+        let first = blk * LANES;
+        let nb = LANES.min(replicates - first);
+        for l in 0..LANES {
+            if l < nb {
+                draw_weights(weights, seed, (first + l) as u64, &mut self.one);
+            } else {
+                self.one.fill(0.0);
+            }
+            for (v, &x) in self.v.iter_mut().zip(&self.one) {
+                v[l] = x;
+            }
+        }
+        nb
+    }
+
+    /// `out[j][l]` = Σ_g v_g·m_g[j] in cluster order (from +0), `m` the
+    /// clusters' rows of `k` (row-major).
+    fn combine(&self, m: &[f64], k: usize, out: &mut [[f64; LANES]]) {
+        for o in out.iter_mut() {
+            *o = [0.0; LANES];
+        }
+        for (vg, mg) in self.v.iter().zip(m.chunks_exact(k)) {
+            for (o, &y) in out.iter_mut().zip(mg) {
+                for l in 0..LANES {
+                    o[l] += vg[l] * y;
+                }
+            }
+        }
+    }
+}
+
+/// [`dot`] of `a` with each lane of `b` (`b[j][l]`), in the same order (from −0).
+fn dot_lanes(a: &[f64], b: &[[f64; LANES]]) -> [f64; LANES] {
+    let mut acc = [-0.0; LANES];
+    for (&x, y) in a.iter().zip(b) {
+        for l in 0..LANES {
+            acc[l] += x * y[l];
+        }
+    }
+    acc
 }
 
 /// SplitMix64 step.

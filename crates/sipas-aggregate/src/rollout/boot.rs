@@ -8,6 +8,10 @@ use super::RolloutOptions;
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
 
+/// Replicates computed together, and units per tile ([`crit`]).
+const LANES: usize = 8;
+const UNIT_TILE: usize = 2048;
+
 /// SplitMix64 step.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -53,15 +57,46 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
         return None;
     }
     let root_n = (n as f64).sqrt();
-    let reps: Vec<Vec<f64>> = (0..b_reps as u64)
+    let k_cols = cols.len();
+    // Replicates in lanes of LANES, units in tiles of UNIT_TILE: each
+    // estimate's ψ is read once per block, and the lanes' sums are
+    // independent (vectorised), each Σ_i v_i ψ_ik still added in unit order
+    // from −0 (as `Iterator::sum`): the same numbers as one replicate at a time.
+    let reps: Vec<Vec<f64>> = (0..b_reps.div_ceil(LANES))
         .into_par_iter()
-        .map(|b| {
-            let mut v = vec![0.0; n];
-            mammen(opts.seed, b, &mut v);
-            cols.iter()
-                .map(|c| c.iter().zip(&v).map(|(p, w)| p * w).sum::<f64>() / root_n)
-                .collect()
-        })
+        .map_init(
+            || (vec![[0.0; LANES]; n], vec![0.0; n]),
+            |(v, one), blk| {
+                let first = blk * LANES;
+                let nb = LANES.min(b_reps - first);
+                for l in 0..LANES {
+                    if l < nb {
+                        mammen(opts.seed, (first + l) as u64, one);
+                    } else {
+                        one.fill(0.0);
+                    }
+                    for (v, &x) in v.iter_mut().zip(one.iter()) {
+                        v[l] = x;
+                    }
+                }
+                // acc[k][l]: estimate k, replicate first + l.
+                let mut acc = vec![[-0.0f64; LANES]; k_cols];
+                for start in (0..n).step_by(UNIT_TILE) {
+                    let end = (start + UNIT_TILE).min(n);
+                    for (a, c) in acc.iter_mut().zip(cols) {
+                        for (&p, w) in c[start..end].iter().zip(&v[start..end]) {
+                            for l in 0..LANES {
+                                a[l] += p * w[l];
+                            }
+                        }
+                    }
+                }
+                (0..nb)
+                    .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
+                    .collect::<Vec<Vec<f64>>>()
+            },
+        )
+        .flatten_iter()
         .collect();
     let sigma: Vec<Option<f64>> = (0..cols.len())
         .map(|k| {
