@@ -108,6 +108,7 @@ mod dist;
 mod error;
 pub mod headline;
 mod indices;
+mod lanes;
 pub mod methods;
 mod options;
 pub mod panel;

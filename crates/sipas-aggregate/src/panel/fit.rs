@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::linalg::Cholesky;
+use crate::lanes::{LANES, Lanes, dot_lanes};
 
 /// The auxiliary weights of the wild bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -278,8 +279,9 @@ pub(crate) struct Wild<'a> {
     d: &'a Design,
     fit: &'a Fit,
     cols: Vec<usize>,
-    /// Per cluster, `q × k` row-major: `P H_g`, `P` = rows `cols` of `(X'X)⁻¹`.
-    c: Vec<Vec<f64>>,
+    /// Per cluster (one after the other), `q × k` row-major: `P H_g`, `P` =
+    /// rows `cols` of `(X'X)⁻¹`.
+    c: Vec<f64>,
     /// `X'X` with the tested rows and columns set to zero (restricted model).
     restricted: Cholesky,
 }
@@ -288,23 +290,18 @@ impl<'a> Wild<'a> {
     pub(crate) fn new(d: &'a Design, fit: &'a Fit, cols: &[usize]) -> Self {
         let k = d.k;
         let q = cols.len();
-        let c = d
-            .clusters
-            .iter()
-            .map(|range| {
-                let mut m = vec![0.0; q * k];
-                for i in range.clone() {
-                    let r = d.row(i);
-                    for (p, &col) in cols.iter().enumerate() {
-                        let px = dot(&fit.a[col * k..(col + 1) * k], r);
-                        for (m, x) in m[p * k..(p + 1) * k].iter_mut().zip(r) {
-                            *m += px * x;
-                        }
+        let mut c = vec![0.0; d.clusters.len() * q * k];
+        for (range, m) in d.clusters.iter().zip(c.chunks_exact_mut(q * k)) {
+            for i in range.clone() {
+                let r = d.row(i);
+                for (p, &col) in cols.iter().enumerate() {
+                    let px = dot(&fit.a[col * k..(col + 1) * k], r);
+                    for (m, x) in m[p * k..(p + 1) * k].iter_mut().zip(r) {
+                        *m += px * x;
                     }
                 }
-                m
-            })
-            .collect();
+            }
+        }
         let mut xtx = fit.xtx.clone();
         for &col in cols {
             for j in 0..k {
@@ -347,12 +344,9 @@ impl<'a> Wild<'a> {
         let dg = self.cluster_d(&u);
         let g = d.clusters.len();
         let cfac = fit.cfac;
-        // Replicates in lanes of LANES ([`Lanes`]): each cluster's d_g and
-        // c_g are read once per block, and the lanes' sums, each in the
-        // order of one replicate at a time, are independent (vectorised).
-        let dgf: Vec<f64> = dg.iter().flatten().copied().collect();
-        let cs: Vec<f64> = self.c.iter().flatten().copied().collect();
-        let hits: usize = (0..replicates.div_ceil(LANES))
+        // Replicates in lanes ([`Lanes`]): each cluster's d_g and c_g are
+        // read once per block, every lane's sums those of its replicate.
+        let hits: usize = (0..Lanes::blocks(replicates))
             .into_par_iter()
             .map_init(
                 || {
@@ -364,19 +358,19 @@ impl<'a> Wild<'a> {
                     )
                 },
                 |(lanes, delta, meat, s), blk| {
-                    let nb = lanes.draw(weights, seed, blk, replicates);
-                    lanes.combine(&dgf, k, delta);
+                    let nb = lanes.draw(blk, replicates, |b, v| draw_weights(weights, seed, b, v));
+                    lanes.combine(&dg, k, delta);
                     for m in meat.iter_mut() {
                         *m = [0.0; LANES];
                     }
                     for gi in 0..g {
                         let vg = &lanes.v[gi];
-                        let cg = &cs[gi * q * k..(gi + 1) * q * k];
+                        let cg = &self.c[gi * q * k..(gi + 1) * q * k];
                         for (p, &col) in self.cols.iter().enumerate() {
                             let c = dot_lanes(&cg[p * k..(p + 1) * k], delta);
-                            let a = dgf[gi * k + col];
-                            for r in 0..LANES {
-                                s[p][r] = vg[r] * a - c[r];
+                            let a = dg[gi * k + col];
+                            for l in 0..LANES {
+                                s[p][l] = vg[l] * a - c[l];
                             }
                         }
                         for p in 0..q {
@@ -448,23 +442,21 @@ impl<'a> Wild<'a> {
         (0..d.n).map(|i| v[i] - dot(d.row(i), &gamma)).collect()
     }
 
-    /// Per cluster: (X'X)⁻¹ X_g' u_g.
-    fn cluster_d(&self, u: &[f64]) -> Vec<Vec<f64>> {
+    /// Per cluster (one after the other, `k` each): (X'X)⁻¹ X_g' u_g.
+    fn cluster_d(&self, u: &[f64]) -> Vec<f64> {
         let (d, fit, k) = (self.d, self.fit, self.d.k);
-        d.clusters
-            .iter()
-            .map(|range| {
-                let mut a = vec![0.0; k];
-                for i in range.clone() {
-                    for (av, x) in a.iter_mut().zip(d.row(i)) {
-                        *av += x * u[i];
-                    }
+        let mut out = Vec::with_capacity(d.clusters.len() * k);
+        let mut a = vec![0.0; k];
+        for range in &d.clusters {
+            a.fill(0.0);
+            for i in range.clone() {
+                for (av, x) in a.iter_mut().zip(d.row(i)) {
+                    *av += x * u[i];
                 }
-                (0..k)
-                    .map(|p| dot(&fit.a[p * k..(p + 1) * k], &a))
-                    .collect()
-            })
-            .collect()
+            }
+            out.extend((0..k).map(|p| dot(&fit.a[p * k..(p + 1) * k], &a)));
+        }
+        out
     }
 
     /// The p-value of the one tested coefficient as a function of its null
@@ -481,22 +473,19 @@ impl<'a> Wild<'a> {
         let (uy, ux) = (self.restricted_resid(&d.y), self.restricted_resid(&x));
         let (dgy, dgx) = (self.cluster_d(&uy), self.cluster_d(&ux));
         let g = d.clusters.len();
-        // Replicates in lanes, as in `p_value`.
-        let flat = |m: &[Vec<f64>]| -> Vec<f64> { m.iter().flatten().copied().collect() };
-        let (dgy, dgx) = (flat(&dgy), flat(&dgx));
-        let cs: Vec<f64> = self.c.iter().flat_map(|c| c[..k].iter().copied()).collect();
-        let draws: Vec<[f64; 5]> = (0..replicates.div_ceil(LANES))
+        // Replicates in lanes, as in `p_value` (one tested column: c_g is `k` long).
+        let draws: Vec<[f64; 5]> = (0..Lanes::blocks(replicates))
             .into_par_iter()
             .map_init(
                 || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
                 |(lanes, ey, ex), blk| {
-                    let nb = lanes.draw(weights, seed, blk, replicates);
+                    let nb = lanes.draw(blk, replicates, |b, v| draw_weights(weights, seed, b, v));
                     lanes.combine(&dgy, k, ey);
                     lanes.combine(&dgx, k, ex);
                     let mut sums = [[0.0f64; LANES]; 3];
                     for gi in 0..g {
                         let vg = &lanes.v[gi];
-                        let cg = &cs[gi * k..(gi + 1) * k];
+                        let cg = &self.c[gi * k..(gi + 1) * k];
                         let (cy, cx) = (dot_lanes(cg, ey), dot_lanes(cg, ex));
                         let (gy, gx) = (dgy[gi * k + col], dgx[gi * k + col]);
                         for l in 0..LANES {
@@ -520,71 +509,6 @@ impl<'a> Wild<'a> {
             draws,
         })
     }
-}
-
-/// Replicates of the wild bootstrap computed together ([`Lanes`]).
-const LANES: usize = 8;
-
-/// The weights of `LANES` consecutive replicates, cluster by cluster
-/// (`v[g][l]`: cluster g in replicate `first + l`; 0 in lanes past the
-/// last replicate), so that every per-cluster step runs over the lanes at
-/// once. Each lane's sums are those of its replicate alone, added in the
-/// same order: the results do not depend on the grouping.
-struct Lanes {
-    v: Vec<[f64; LANES]>,
-    one: Vec<f64>,
-}
-
-impl Lanes {
-    fn new(g: usize) -> Self {
-        Lanes {
-            v: vec![[0.0; LANES]; g],
-            one: vec![0.0; g],
-        }
-    }
-
-    /// Draws block `blk`'s replicates ([`draw_weights`]); returns how many there are.
-    fn draw(&mut self, weights: WildWeights, seed: u64, blk: usize, replicates: usize) -> usize {
-        let first = blk * LANES;
-        let nb = LANES.min(replicates - first);
-        for l in 0..LANES {
-            if l < nb {
-                draw_weights(weights, seed, (first + l) as u64, &mut self.one);
-            } else {
-                self.one.fill(0.0);
-            }
-            for (v, &x) in self.v.iter_mut().zip(&self.one) {
-                v[l] = x;
-            }
-        }
-        nb
-    }
-
-    /// `out[j][l]` = Σ_g v_g·m_g[j] in cluster order (from +0), `m` the
-    /// clusters' rows of `k` (row-major).
-    fn combine(&self, m: &[f64], k: usize, out: &mut [[f64; LANES]]) {
-        for o in out.iter_mut() {
-            *o = [0.0; LANES];
-        }
-        for (vg, mg) in self.v.iter().zip(m.chunks_exact(k)) {
-            for (o, &y) in out.iter_mut().zip(mg) {
-                for l in 0..LANES {
-                    o[l] += vg[l] * y;
-                }
-            }
-        }
-    }
-}
-
-/// [`dot`] of `a` with each lane of `b` (`b[j][l]`), in the same order (from −0).
-fn dot_lanes(a: &[f64], b: &[[f64; LANES]]) -> [f64; LANES] {
-    let mut acc = [-0.0; LANES];
-    for (&x, y) in a.iter().zip(b) {
-        for l in 0..LANES {
-            acc[l] += x * y[l];
-        }
-    }
-    acc
 }
 
 /// SplitMix64 step.

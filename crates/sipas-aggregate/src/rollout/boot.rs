@@ -4,12 +4,12 @@
 use rayon::prelude::*;
 
 use super::RolloutOptions;
+use crate::lanes::{LANES, Lanes};
 
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
 
-/// Replicates computed together, and units per tile ([`crit`]).
-const LANES: usize = 8;
+/// Units per tile of [`crit`]'s sums.
 const UNIT_TILE: usize = 2048;
 
 /// SplitMix64 step.
@@ -58,28 +58,18 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
     }
     let root_n = (n as f64).sqrt();
     let k_cols = cols.len();
-    // Replicates in lanes of LANES, units in tiles of UNIT_TILE: each
+    // Replicates in lanes ([`Lanes`]), units in tiles of UNIT_TILE: each
     // estimate's ψ is read once per block, and the lanes' sums are
     // independent (vectorised), each Σ_i v_i ψ_ik still added in unit order
     // from −0 (as `Iterator::sum`): the same numbers as one replicate at a time.
-    let reps: Vec<Vec<f64>> = (0..b_reps.div_ceil(LANES))
+    let reps: Vec<Vec<f64>> = (0..Lanes::blocks(b_reps))
         .into_par_iter()
         .map_init(
-            || (vec![[0.0; LANES]; n], vec![0.0; n]),
-            |(v, one), blk| {
-                let first = blk * LANES;
-                let nb = LANES.min(b_reps - first);
-                for l in 0..LANES {
-                    if l < nb {
-                        mammen(opts.seed, (first + l) as u64, one);
-                    } else {
-                        one.fill(0.0);
-                    }
-                    for (v, &x) in v.iter_mut().zip(one.iter()) {
-                        v[l] = x;
-                    }
-                }
-                // acc[k][l]: estimate k, replicate first + l.
+            || Lanes::new(n),
+            |lanes, blk| {
+                let nb = lanes.draw(blk, b_reps, |b, v| mammen(opts.seed, b, v));
+                let v = &lanes.v;
+                // acc[k][l]: estimate k, replicate l of the block.
                 let mut acc = vec![[-0.0f64; LANES]; k_cols];
                 for start in (0..n).step_by(UNIT_TILE) {
                     let end = (start + UNIT_TILE).min(n);
