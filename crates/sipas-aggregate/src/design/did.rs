@@ -88,18 +88,7 @@ impl DidTables {
         quadrant_of_cell: Vec<u8>,
         totals: &[ItemTotals],
     ) -> Option<Self> {
-        let mut values = [0.0; 4];
-        let mut n = [0; 4];
-        for q in 0..4 {
-            let t = &totals[q];
-            let mut v = [0.0];
-            model.values_of(0, &t.x, &t.y, &mut v);
-            if t.n == 0 || !v[0].is_finite() {
-                return None;
-            }
-            values[q] = v[0];
-            n[q] = t.n;
-        }
+        let values = quadrant_values(model, |q| (totals[q].n, &totals[q].x, &totals[q].y))?;
         Some(DidTables {
             quadrant_of_cell,
             tables: totals[..4]
@@ -107,7 +96,7 @@ impl DidTables {
                 .map(|t| LinTable::new(model, t))
                 .collect(),
             values,
-            n,
+            n: [0, 1, 2, 3].map(|q| totals[q].n),
         })
     }
 
@@ -188,19 +177,13 @@ pub(super) fn did(
             *a += b;
         }
     }
-    let mut values = [0.0; 4];
-    for q in 0..4 {
-        let (x, y) = (
+    let values = quadrant_values(model, |q| {
+        (
+            n[q],
             &t[q * 2 * j..q * 2 * j + j],
             &t[q * 2 * j + j..(q + 1) * 2 * j],
-        );
-        let mut v = [0.0];
-        model.values_of(0, x, y, &mut v);
-        if n[q] == 0 || !v[0].is_finite() {
-            return None;
-        }
-        values[q] = v[0];
-    }
+        )
+    })?;
     // Influence tables: per quadrant and item, by answer state,
     // c_j·(s − R_j·a)/X_j (c_j already × 100).
     let mut table = vec![[0.0f64; 3]; 4 * j];
@@ -276,6 +259,26 @@ pub(super) fn did(
         VarianceMethod::Bootstrap => bootstrap(design, spec, &zp),
     };
     Some(contrast(pilot_start, values, n, cov))
+}
+
+/// The index of each quadrant from its rows and weighted totals
+/// `of(q)` = (rows, Σ w·answered, Σ w·satisfied); `None` when a quadrant
+/// has no rows or an undefined index (no DiD).
+fn quadrant_values<'t>(
+    model: &Model,
+    of: impl Fn(usize) -> (usize, &'t [f64], &'t [f64]),
+) -> Option<[f64; 4]> {
+    let mut values = [0.0; 4];
+    for (q, value) in values.iter_mut().enumerate() {
+        let (n, x, y) = of(q);
+        let mut v = [0.0];
+        model.values_of(0, x, y, &mut v);
+        if n == 0 || !v[0].is_finite() {
+            return None;
+        }
+        *value = v[0];
+    }
+    Some(values)
 }
 
 /// The DiD of the quadrant indices `values` with covariance `cov`.
