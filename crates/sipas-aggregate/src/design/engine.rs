@@ -1594,6 +1594,18 @@ mod tests {
         b.build().unwrap()
     }
 
+    /// The default design (strata = unit × period) and strata = unit, where
+    /// a stratum holds several cells (and both sides of the pilot start).
+    fn unit_period_and_unit_strata() -> [DesignSpec; 2] {
+        [
+            DesignSpec::default(),
+            DesignSpec {
+                strata: Strata::Unit,
+                ..DesignSpec::default()
+            },
+        ]
+    }
+
     /// The sums read from the bit counts equal the row-by-row sums (the
     /// path checked against R's `survey`) in every (stratum, domain), for
     /// strata = unit × period and for strata = unit.
@@ -1601,13 +1613,7 @@ mod tests {
     fn gram_pass_equals_the_row_pass() {
         let r = unweighted();
         let opts = AggregateOptions::bundled();
-        for spec in [
-            DesignSpec::default(),
-            DesignSpec {
-                strata: Strata::Unit,
-                ..DesignSpec::default()
-            },
-        ] {
+        for spec in unit_period_and_unit_strata() {
             let model = Model::new(&r);
             let design = prepare(&r, &opts, &spec, false).unwrap();
             assert!(gram_applies(&design));
@@ -1679,13 +1685,7 @@ mod tests {
     fn did_from_the_gram_pass_equals_its_row_passes() {
         let r = unweighted();
         let opts = AggregateOptions::bundled();
-        for spec in [
-            DesignSpec::default(),
-            DesignSpec {
-                strata: Strata::Unit,
-                ..DesignSpec::default()
-            },
-        ] {
+        for spec in unit_period_and_unit_strata() {
             let model = Model::new(&r);
             let design = prepare(&r, &opts, &spec, false).unwrap();
             assert!(gram_applies(&design));

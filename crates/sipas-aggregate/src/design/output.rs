@@ -483,16 +483,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_file_is_written_row_by_row_with_the_same_bytes_as_the_text() {
-        let est = DomainEstimates {
+    /// The estimates of `rows` under the default design.
+    fn estimates_of(rows: Vec<EstimateRow>) -> DomainEstimates {
+        DomainEstimates {
             instrument_id: "sipas-2023".into(),
             design: DesignSpec::default(),
-            rows: vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)],
+            rows,
             mode_differences: Vec::new(),
             did: None,
             level: sipas_core::Level::DEFAULT,
-        };
+        }
+    }
+
+    #[test]
+    fn the_file_is_written_row_by_row_with_the_same_bytes_as_the_text() {
+        let est = estimates_of(vec![row("Phú Lương, \"cũ\"", false), row("Đại Từ", true)]);
         let expected = format!(
             "{}\
              district,\"Phú Lương, \"\"cũ\"\"\",2024Q1,sipas,index,12,81.250000,0.333333,,,normal,0.000000,6.000000,,false,false\n\
@@ -520,14 +525,7 @@ mod tests {
                 r
             })
             .collect();
-        let est = DomainEstimates {
-            instrument_id: "sipas-2023".into(),
-            design: DesignSpec::default(),
-            rows,
-            mode_differences: Vec::new(),
-            did: None,
-            level: sipas_core::Level::DEFAULT,
-        };
+        let est = estimates_of(rows);
         let text = estimates_csv(&est);
         assert_eq!(text.lines().count(), n + 1);
         let dir = tempfile::tempdir().unwrap();
@@ -551,14 +549,7 @@ mod tests {
             row("Đại Từ", true),
             row("Võ Nhai", false),
         ];
-        let est = DomainEstimates {
-            instrument_id: "sipas-2023".into(),
-            design: DesignSpec::default(),
-            rows,
-            mode_differences: Vec::new(),
-            did: None,
-            level: sipas_core::Level::DEFAULT,
-        };
+        let est = estimates_of(rows);
         let dir = tempfile::tempdir().unwrap();
         write_estimates_in(&est, dir.path(), 1).unwrap();
         let f = std::fs::File::open(dir.path().join(results::ESTIMATES.parquet())).unwrap();
