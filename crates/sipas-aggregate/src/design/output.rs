@@ -261,9 +261,8 @@ fn estimates_header() -> String {
     results::ESTIMATES.header::<&str>(&[])
 }
 
-/// Appends the CSV line of one row to `s` (cleared first). Written field by
-/// field in place: with 10,000 units there are 9.5 M lines.
-/// Appends row `r`'s line of `estimates.csv` to `s`.
+/// Appends row `r`'s line of `estimates.csv` to `s`, field by field in
+/// place: with 10,000 units there are 9.5 M lines.
 fn estimate_line(s: &mut String, r: &EstimateRow) {
     let hide = |v: Option<f64>| v.filter(|v| !r.suppressed && v.is_finite());
     let _ = write!(
@@ -320,70 +319,73 @@ fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Re
     // The text and the twin are written at the same time (the text is
     // formatted on the rayon pool, the twin encoded on polars').
     let (csv, twin) = rayon::join(
-        || -> Result<()> {
-            // A window of blocks at a time into the temporary file, each block
-            // formatted (and made inert for spreadsheets) on its own thread: with
-            // 10,000 units the text is over 1 GB, which would otherwise sit in
-            // memory beside the rows.
-            let target = out_dir.join(results::ESTIMATES.file);
-            sipas_core::csv_out::write_with(&target, |w| {
-                w.records(estimates_header().as_bytes())?;
-                for window in est.rows.chunks(CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS) {
-                    let blocks: Vec<Inert> = window
-                        .par_chunks(CSV_BLOCK_ROWS)
-                        .map(|rows| {
-                            let mut text = String::with_capacity(rows.len() * 128);
-                            for r in rows {
-                                estimate_line(&mut text, r);
-                            }
-                            Inert::new(text.into_bytes())
-                        })
-                        .collect();
-                    for b in &blocks {
-                        w.inert(b)?;
-                    }
-                }
-                Ok(())
-            })
-            .map_err(|source| crate::Error::Io {
-                path: target.clone(),
-                source,
-            })
-        },
-        || -> Result<()> {
-            // The twin is built and encoded one row group at a time, not as one
-            // 9.5 M-row frame beside the rows (10,000 units).
-            // Each period's text once, sorted (a row's period is found by binary search).
-            let mut periods: Vec<Period> = Vec::new();
-            for r in &est.rows {
-                if periods.last() != Some(&r.period) && !periods.contains(&r.period) {
-                    periods.push(r.period);
-                }
-            }
-            periods.sort_unstable();
-            let periods: Vec<(Period, String)> =
-                periods.into_iter().map(|p| (p, p.to_string())).collect();
-            let origin = results::ESTIMATES.parquet();
-            let polars_err = |source| crate::Error::Polars {
-                origin: origin.clone(),
-                source,
-            };
-            let schema = estimates_frame(&[], &periods)
-                .map_err(polars_err)?
-                .schema()
-                .clone();
-            crate::twin::write_parquet_batches(
-                &out_dir.join(results::ESTIMATES.parquet()),
-                &schema,
-                est.rows
-                    .chunks(group)
-                    .map(|rows| estimates_frame(rows, &periods)),
-            )
-        },
+        || write_estimates_text(est, out_dir),
+        || write_estimates_twin(est, out_dir, group),
     );
     csv?;
     twin?;
     super::modes::write_modes(&est.mode_differences, out_dir)
+}
+
+/// `estimates.csv`: a window of blocks at a time into the temporary file,
+/// each block formatted (and made inert for spreadsheets) on its own
+/// thread: with 10,000 units the text is over 1 GB, which would otherwise
+/// sit in memory beside the rows.
+fn write_estimates_text(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
+    let target = out_dir.join(results::ESTIMATES.file);
+    sipas_core::csv_out::write_with(&target, |w| {
+        w.records(estimates_header().as_bytes())?;
+        for window in est.rows.chunks(CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS) {
+            let blocks: Vec<Inert> = window
+                .par_chunks(CSV_BLOCK_ROWS)
+                .map(|rows| {
+                    let mut text = String::with_capacity(rows.len() * 128);
+                    for r in rows {
+                        estimate_line(&mut text, r);
+                    }
+                    Inert::new(text.into_bytes())
+                })
+                .collect();
+            for b in &blocks {
+                w.inert(b)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|source| crate::Error::Io {
+        path: target.clone(),
+        source,
+    })
+}
+
+/// `estimates.parquet`, built and encoded `group` rows at a time, not as
+/// one 9.5 M-row frame beside the rows (10,000 units).
+fn write_estimates_twin(est: &DomainEstimates, out_dir: &Path, group: usize) -> Result<()> {
+    // Each period's text once, sorted (a row's period is found by binary search).
+    let mut periods: Vec<Period> = Vec::new();
+    for r in &est.rows {
+        if periods.last() != Some(&r.period) && !periods.contains(&r.period) {
+            periods.push(r.period);
+        }
+    }
+    periods.sort_unstable();
+    let periods: Vec<(Period, String)> = periods.into_iter().map(|p| (p, p.to_string())).collect();
+    let origin = results::ESTIMATES.parquet();
+    let polars_err = |source| crate::Error::Polars {
+        origin: origin.clone(),
+        source,
+    };
+    let schema = estimates_frame(&[], &periods)
+        .map_err(polars_err)?
+        .schema()
+        .clone();
+    crate::twin::write_parquet_batches(
+        &out_dir.join(results::ESTIMATES.parquet()),
+        &schema,
+        est.rows
+            .chunks(group)
+            .map(|rows| estimates_frame(rows, &periods)),
+    )
 }
 
 /// The Parquet twin of `estimates.csv`: the same rows and columns, typed
