@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::linalg::Cholesky;
-use crate::lanes::{LANES, Lanes, dot_lanes};
+use crate::lanes::{LANES, Lanes, dot_lanes, splitmix};
 
 /// The auxiliary weights of the wild bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -509,15 +509,6 @@ impl<'a> Wild<'a> {
             draws,
         })
     }
-}
-
-/// SplitMix64 step.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The weights of replicate `b`: a stream of its own, seeded from

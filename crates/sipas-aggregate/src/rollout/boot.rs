@@ -4,22 +4,13 @@
 use rayon::prelude::*;
 
 use super::RolloutOptions;
-use crate::lanes::{LANES, Lanes};
+use crate::lanes::{LANES, Lanes, splitmix};
 
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
 
 /// Units per tile of [`crit`]'s sums.
 const UNIT_TILE: usize = 2048;
-
-/// SplitMix64 step.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Mammen's two-point weights (mean 0, variance 1, third moment 1) of
 /// replicate `b`: a stream of its own seeded from `(seed, b)`.
