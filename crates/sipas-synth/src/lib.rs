@@ -112,6 +112,6 @@ pub use generate::{Frames, frame_schema, generate_chunk};
 pub use model::{AttTruth, Model, TruthRow};
 pub use styles::{Mode, ResponseStyles};
 pub use write::{
-    ATT_TRUTH_FILE, Format, Summary, WriteOptions, write_att_truth, write_att_truth_to,
-    write_responses, write_responses_with, write_truth, write_truth_to,
+    ATT_TRUTH_FILE, Format, Recode, Summary, WriteOptions, write_att_truth, write_att_truth_to,
+    write_responses, write_responses_recoded, write_responses_with, write_truth, write_truth_to,
 };

@@ -1,9 +1,10 @@
 //! Writing responses (CSV or Parquet) and the truth table, atomically.
 //!
 //! Rows are generated in chunks; a batch of chunks is drawn (and, for CSV,
-//! formatted) in parallel with rayon, then written in order, so memory stays
-//! bounded by a few chunks whatever N is, and the bytes do not depend on the
-//! number of threads.
+//! formatted and recoded) in parallel with rayon, then written in order by a
+//! writer thread while the next batch is drawn, so memory stays bounded by a
+//! few chunks whatever N is, and the bytes do not depend on the number of
+//! threads.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -80,10 +81,44 @@ pub fn write_responses(model: &Model, path: &Path) -> Result<Summary> {
 
 /// [`write_responses`] with explicit options.
 pub fn write_responses_with(model: &Model, path: &Path, opts: &WriteOptions) -> Result<Summary> {
+    write_responses_inner(model, path, *opts, None)
+}
+
+/// Rewrites the CSV lines of one generated chunk (whole lines, each ending
+/// in `\n`, never the header) in place. It runs on the rayon pool, chunk by
+/// chunk, before the chunk is written: it must not depend on the order the
+/// chunks are given in.
+pub type Recode<'a> = &'a (dyn Fn(&mut Vec<u8>) + Sync);
+
+/// [`write_responses_with`] to a CSV file whose lines go through `recode`
+/// (for instance, codes rewritten to those in force on each row's day) as
+/// they are made: the file is written once. A Parquet `path` is refused
+/// ([`Error::Config`]).
+pub fn write_responses_recoded(
+    model: &Model,
+    path: &Path,
+    opts: &WriteOptions,
+    recode: Recode<'_>,
+) -> Result<Summary> {
+    write_responses_inner(model, path, *opts, Some(recode))
+}
+
+fn write_responses_inner(
+    model: &Model,
+    path: &Path,
+    opts: WriteOptions,
+    recode: Option<Recode<'_>>,
+) -> Result<Summary> {
     let format = Format::from_path(path)?;
+    if recode.is_some() && format != Format::Csv {
+        return Err(Error::Config(format!(
+            "{}: rows can be recoded in CSV output only",
+            path.display()
+        )));
+    }
     let missing = match format {
-        Format::Csv => atomic_write(path, |file| write_csv(model, file, path, *opts))?,
-        Format::Parquet => atomic_write(path, |file| write_parquet(model, file, path, *opts))?,
+        Format::Csv => atomic_write(path, |file| write_csv(model, file, path, opts, recode))?,
+        Format::Parquet => atomic_write(path, |file| write_parquet(model, file, path, opts))?,
     };
     Ok(Summary {
         path: path.to_path_buf(),
@@ -195,30 +230,56 @@ fn batches(model: &Model, opts: WriteOptions) -> Vec<Vec<std::ops::Range<u64>>> 
     ranges.chunks(per_batch).map(<[_]>::to_vec).collect()
 }
 
-fn write_csv(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Result<u64> {
-    let mut w = BufWriter::with_capacity(1 << 20, file);
+fn write_csv(
+    model: &Model,
+    file: &File,
+    path: &Path,
+    opts: WriteOptions,
+    recode: Option<Recode<'_>>,
+) -> Result<u64> {
     let err = |source| io_err(path, source);
-    w.write_all(&csv_header(model)).map_err(err)?;
     let mut missing = 0;
-    for batch in batches(model, opts) {
-        let parts: Vec<(Vec<u8>, u64)> = batch
-            .into_par_iter()
-            .map(|r| {
-                sipas_core::progress::advance(r.end - r.start);
-                let chunk = draw(model, r);
-                let mut buf = Vec::new();
-                to_csv(model, &chunk, &mut buf);
-                (buf, chunk.missing)
-            })
-            .collect();
-        for (buf, m) in parts {
-            w.write_all(&buf).map_err(err)?;
-            missing += m;
+    std::thread::scope(|scope| -> Result<u64> {
+        // Batch k is written while batch k + 1 is drawn.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            let mut w = BufWriter::with_capacity(1 << 20, file);
+            w.write_all(&csv_header(model))?;
+            for bufs in rx {
+                for buf in bufs {
+                    w.write_all(&buf)?;
+                }
+            }
+            w.flush()
+        });
+        for batch in batches(model, opts) {
+            let parts: Vec<(Vec<u8>, u64)> = batch
+                .into_par_iter()
+                .map(|r| {
+                    sipas_core::progress::advance(r.end - r.start);
+                    let chunk = draw(model, r);
+                    let mut buf = Vec::new();
+                    to_csv(model, &chunk, &mut buf);
+                    if let Some(recode) = recode {
+                        recode(&mut buf);
+                    }
+                    (buf, chunk.missing)
+                })
+                .collect();
+            missing += parts.iter().map(|p| p.1).sum::<u64>();
+            if tx.send(parts.into_iter().map(|p| p.0).collect()).is_err() {
+                // The writer stopped: its error is returned below.
+                break;
+            }
         }
-    }
-    w.flush().map_err(err)?;
-    sipas_core::progress::end();
-    Ok(missing)
+        drop(tx);
+        writer
+            .join()
+            .expect("the writer thread does not panic")
+            .map_err(err)?;
+        sipas_core::progress::end();
+        Ok(missing)
+    })
 }
 
 fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) -> Result<u64> {

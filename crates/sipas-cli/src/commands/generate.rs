@@ -63,10 +63,16 @@ pub(crate) fn run(a: &GenerateArgs) -> anyhow::Result<ExitStatus> {
             "--codes-at-date thai-nguyen: codes of their day are written to CSV output only\nhint: write a .csv file, or pass --codes-at-date none"
         );
     }
-    generate(&spec, &instrument, &units, &pilots, &a.out, &a.out)?;
-    if let (Some(crosswalk), true) = (&dated, csv) {
-        code_at_date(&a.out, crosswalk)?;
-    } else if dated.is_some() && spec.last >= "2024Q4".parse().expect("a period") {
+    generate(
+        &spec,
+        &instrument,
+        &units,
+        &pilots,
+        &a.out,
+        &a.out,
+        dated.as_ref().filter(|_| csv),
+    )?;
+    if dated.is_some() && !csv && spec.last >= "2024Q4".parse().expect("a period") {
         say(
             "generate: Parquet output keeps the codes of the 177 units in every period (rows after 30/11/2024 may then be unknown units)\nhint: write a .csv file to get the codes of each row's day",
         );
@@ -116,6 +122,7 @@ pub(crate) fn generate(
     pilots: &PilotSet,
     out: &Path,
     shown: &Path,
+    dated: Option<&Crosswalk>,
 ) -> anyhow::Result<PathBuf> {
     let started = std::time::Instant::now();
     let mut cfg = SynthConfig::with_seed_and_responses(spec.seed, spec.responses);
@@ -145,8 +152,13 @@ pub(crate) fn generate(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create folder {}", dir.display()))?;
     }
-    let summary = sipas_synth::write_responses(&model, out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let coder = dated.and_then(DayCoder::new);
+    let opts = sipas_synth::WriteOptions::default();
+    let summary = match &coder {
+        Some(c) => sipas_synth::write_responses_recoded(&model, out, &opts, &|buf| c.recode(buf)),
+        None => sipas_synth::write_responses_with(&model, out, &opts),
+    }
+    .with_context(|| format!("cannot write {}", out.display()))?;
     let truth = out.parent().unwrap_or(Path::new(".")).join("truth.csv");
     sipas_synth::write_truth(&model, &truth)
         .with_context(|| format!("cannot write {}", truth.display()))?;
@@ -162,6 +174,9 @@ pub(crate) fn generate(
         shown.with_file_name("truth.csv").display(),
         crate::logging::rate(started, summary.rows)
     ));
+    if let Some(c) = &coder {
+        c.say_moved();
+    }
     Ok(truth)
 }
 
@@ -223,7 +238,7 @@ pub(crate) fn bac_kan_responses(
         first,
         ..spec.clone()
     };
-    generate(&bk, instrument, &units, pilots, file, shown)?;
+    generate(&bk, instrument, &units, pilots, file, shown, None)?;
     say(&format!(
         "generate: former Bắc Kạn's {} units of the 92 surveyed from {first} (they joined the province on 01/07/2025)",
         units.len()
@@ -231,66 +246,129 @@ pub(crate) fn bac_kan_responses(
     Ok(true)
 }
 
-/// Rewrites the `unit_code` of a generated CSV (second column; codes of the
-/// first unit list) with the code in force on each row's submission day
-/// (fourth column), as offices would have written it.
-pub(crate) fn code_at_date(
-    file: &std::path::Path,
-    crosswalk: &sipas_clean::Crosswalk,
-) -> anyhow::Result<()> {
-    use sipas_clean::{CrosswalkTarget, Mapped};
-    let history = sipas_core::bundled::unit_history();
-    let Some(first) = crosswalk.step_dates().first().copied() else {
-        return Ok(());
-    };
-    let before = first.pred();
-    // Line by line from the generated file into its replacement: memory
-    // holds one line and the (code, day) cache, not the file.
-    let input =
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let mut lines = std::io::BufReader::with_capacity(1 << 20, input);
-    let mut cache: std::collections::HashMap<(String, sipas_core::IsoDate), String> =
-        std::collections::HashMap::new();
-    let mut moved = 0u64;
-    sipas_core::atomic::write_with(file, |out| {
-        use std::io::{BufRead, Write};
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-        let mut line = String::new();
-        for i in 0.. {
-            line.clear();
-            if lines.read_line(&mut line)? == 0 {
-                break;
-            }
-            let text = line.strip_suffix('\n').unwrap_or(&line);
-            let f: Vec<&str> = text.splitn(5, ',').collect();
-            let day = (i > 0 && f.len() == 5)
-                .then(|| sipas_core::IsoDate::from_prefix(f[3]))
-                .flatten();
-            let Some(day) = day.filter(|d| *d >= first) else {
-                out.write_all(text.as_bytes())?;
-                out.write_all(b"\n")?;
+/// Rewrites the `unit_code` of generated CSV lines (second column; codes of
+/// the first unit list) with the code in force on each row's submission day
+/// (fourth column), as offices would have written it; the lines are
+/// rewritten chunk by chunk as `generate` makes them
+/// ([`sipas_synth::write_responses_recoded`]).
+pub(crate) struct DayCoder<'a> {
+    crosswalk: &'a sipas_clean::Crosswalk,
+    history: sipas_core::UnitHistory,
+    /// The crosswalk's step dates, ascending: a code's mapping to a day
+    /// depends on the day only through how many of them it has reached.
+    steps: Vec<sipas_core::IsoDate>,
+    /// Rows whose code was rewritten.
+    moved: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> DayCoder<'a> {
+    /// `None` when the crosswalk has no step (no code ever changes).
+    pub(crate) fn new(crosswalk: &'a sipas_clean::Crosswalk) -> Option<Self> {
+        let mut steps = crosswalk.step_dates();
+        steps.sort_unstable();
+        steps.dedup();
+        (!steps.is_empty()).then(|| DayCoder {
+            crosswalk,
+            history: sipas_core::bundled::unit_history(),
+            steps,
+            moved: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// The code `code` (of the day before the first step) had on `day`.
+    fn code_on(&self, code: &str, day: sipas_core::IsoDate) -> String {
+        use sipas_clean::{CrosswalkTarget, Mapped};
+        match self.crosswalk.map(
+            code,
+            self.steps[0].pred(),
+            CrosswalkTarget::On(day),
+            &self.history,
+        ) {
+            Mapped::Code { code, .. } => code,
+            Mapped::NotOneToOne { .. } => code.to_string(),
+        }
+    }
+
+    /// Rewrites whole CSV lines (no header) in place.
+    pub(crate) fn recode(&self, buf: &mut Vec<u8>) {
+        // (code, steps reached) → code of the day: a few hundred pairs.
+        let mut cache: std::collections::HashMap<(&[u8], usize), String> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(buf.len() + buf.len() / 16);
+        let mut moved = 0u64;
+        for line in buf.split_inclusive(|&b| b == b'\n') {
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            let f: Vec<&[u8]> = text.splitn(5, |&b| b == b',').collect();
+            let day = (f.len() == 5)
+                .then(|| std::str::from_utf8(f[3]).ok())
+                .flatten()
+                .and_then(sipas_core::IsoDate::from_prefix);
+            let (Some(day), Ok(old)) = (
+                day.filter(|d| *d >= self.steps[0]),
+                std::str::from_utf8(f.get(1).copied().unwrap_or_default()),
+            ) else {
+                out.extend_from_slice(text);
+                out.push(b'\n');
                 continue;
             };
-            let code = cache.entry((f[1].to_string(), day)).or_insert_with(|| {
-                match crosswalk.map(f[1], before, CrosswalkTarget::On(day), &history) {
-                    Mapped::Code { code, .. } => code,
-                    Mapped::NotOneToOne { .. } => f[1].to_string(),
-                }
-            });
-            moved += u64::from(*code != f[1]);
-            for (k, field) in [f[0], code.as_str(), f[2], f[3], f[4]].iter().enumerate() {
+            let reached = self.steps.partition_point(|s| *s <= day);
+            let code = cache
+                .entry((f[1], reached))
+                .or_insert_with(|| self.code_on(old, day));
+            moved += u64::from(code.as_bytes() != f[1]);
+            for (k, field) in [f[0], code.as_bytes(), f[2], f[3], f[4]].iter().enumerate() {
                 if k > 0 {
-                    out.write_all(b",")?;
+                    out.push(b',');
                 }
-                out.write_all(field.as_bytes())?;
+                out.extend_from_slice(field);
             }
-            out.write_all(b"\n")?;
+            out.push(b'\n');
         }
-        out.flush()
-    })
-    .with_context(|| format!("cannot write {}", file.display()))?;
-    say(&format!(
-        "generate: coded as offices did on each submission day ({moved} rows carry a code of 01/12/2024 or 01/07/2025)"
-    ));
-    Ok(())
+        self.moved
+            .fetch_add(moved, std::sync::atomic::Ordering::Relaxed);
+        *buf = out;
+    }
+
+    /// Says how many rows carry a code of a later unit list.
+    pub(crate) fn say_moved(&self) {
+        say(&format!(
+            "generate: coded as offices did on each submission day ({} rows carry a code of 01/12/2024 or 01/07/2025)",
+            self.moved.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes move on the bundled crosswalk's dates (fixtures/crosswalk):
+    /// 05536 (Thị trấn Chợ Chu) became 05569 on 01/12/2024, and 05431
+    /// (Phường Quan Triều) became 05482 on 01/07/2025; other fields, short
+    /// lines and rows before the first step are left as they are.
+    #[test]
+    fn recode_writes_the_code_in_force_on_each_row_s_day() {
+        let crosswalk = Crosswalk::bundled("thai-nguyen").unwrap();
+        let coder = DayCoder::new(&crosswalk).unwrap();
+        let mut buf = b"r1,05536,2024Q4,2024-11-30T10:00:00,4,5\n\
+r2,05536,2024Q4,2024-12-01T08:00:00,4,5\n\
+r3,05431,2025Q2,2025-06-30,1,\n\
+r4,05431,2025Q3,2025-07-01T00:00:00,1,\n\
+r5,05431,2025Q3,2025-07-02T00:00:00,1,\n\
+short,05431\n\
+r6,05431,2025Q3,not a day,1,\n"
+            .to_vec();
+        coder.recode(&mut buf);
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "r1,05536,2024Q4,2024-11-30T10:00:00,4,5\n\
+r2,05569,2024Q4,2024-12-01T08:00:00,4,5\n\
+r3,05431,2025Q2,2025-06-30,1,\n\
+r4,05482,2025Q3,2025-07-01T00:00:00,1,\n\
+r5,05482,2025Q3,2025-07-02T00:00:00,1,\n\
+short,05431\n\
+r6,05431,2025Q3,not a day,1,\n"
+        );
+        assert_eq!(coder.moved.into_inner(), 3);
+    }
 }

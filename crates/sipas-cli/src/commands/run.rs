@@ -88,11 +88,19 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
         };
         let file = out.join("data").join("responses.csv");
         let shown = job.out.join("data").join("responses.csv");
-        generate(&spec, &gen_instrument, &units, &pilots, &file, &shown)?;
         let dated = super::generate::dated_codes(
             g.codes_at_date.as_deref(),
             job.units.is_none(),
             "[generate] codes_at_date",
+        )?;
+        generate(
+            &spec,
+            &gen_instrument,
+            &units,
+            &pilots,
+            &file,
+            &shown,
+            dated.as_ref(),
         )?;
         if g.bac_kan {
             let bk_file = out.join("data").join("bac_kan").join("responses.csv");
@@ -108,13 +116,13 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
                 inputs.push((bk_file, "data/bac_kan/responses.csv".to_string()));
             }
         }
-        if let Some(crosswalk) = &dated {
-            super::generate::code_at_date(&file, crosswalk)?;
-            if job.clean.crosswalk.is_none() && spec.last >= "2024Q4".parse().expect("a period") {
-                say(
-                    "run: the generated rows carry the codes of their day (177 → 172 → 92) and no crosswalk is set: a code may name different units over time\nhint: set [clean] crosswalk = \"thai-nguyen\" to analyse every period on today's units",
-                );
-            }
+        if dated.is_some()
+            && job.clean.crosswalk.is_none()
+            && spec.last >= "2024Q4".parse().expect("a period")
+        {
+            say(
+                "run: the generated rows carry the codes of their day (177 → 172 → 92) and no crosswalk is set: a code may name different units over time\nhint: set [clean] crosswalk = \"thai-nguyen\" to analyse every period on today's units",
+            );
         }
         inputs.push((file, "data/responses.csv".to_string()));
     }

@@ -92,3 +92,37 @@ fn parquet_has_the_canonical_schema_and_the_csv_values() {
     // Rows are in (unit, period) order; the parquet is sorted by the same key as the CSV.
     assert_eq!(text_cols[0][0].as_deref(), Some("05431-2023Q3-000001"));
 }
+
+/// A recoded CSV is the plain CSV with each chunk's lines rewritten: the
+/// recode sees whole lines and never the header, and a Parquet output is
+/// refused.
+#[test]
+fn recoded_csv_is_the_plain_csv_with_its_lines_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = Model::new(&small_config(22, 1001), &sipas2023()).unwrap();
+    // Chunks of 97 rows: 11 chunks, the last one short.
+    let opts = WriteOptions { chunk_rows: 97 };
+    let plain = dir.path().join("plain.csv");
+    write_responses_with(&model, &plain, &opts).unwrap();
+    let chunks = std::sync::atomic::AtomicUsize::new(0);
+    let upper = |buf: &mut Vec<u8>| {
+        assert!(buf.ends_with(b"\n"), "whole lines");
+        assert!(!buf.starts_with(b"response_id"), "never the header");
+        chunks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        buf.make_ascii_uppercase();
+    };
+    let recoded = dir.path().join("recoded.csv");
+    let s = sipas_synth::write_responses_recoded(&model, &recoded, &opts, &upper).unwrap();
+    assert_eq!(s.rows, 1001);
+    assert_eq!(chunks.load(std::sync::atomic::Ordering::Relaxed), 11);
+    let plain = std::fs::read_to_string(&plain).unwrap();
+    let (header, body) = plain.split_once('\n').unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&recoded).unwrap(),
+        format!("{header}\n{}", body.to_ascii_uppercase())
+    );
+    let err =
+        sipas_synth::write_responses_recoded(&model, &dir.path().join("r.parquet"), &opts, &upper)
+            .unwrap_err();
+    assert!(err.to_string().contains("CSV output only"), "{err}");
+}
