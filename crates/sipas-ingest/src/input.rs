@@ -376,12 +376,16 @@ pub(crate) enum Text {
     Whole(Vec<u8>),
     /// Valid UTF-8 (checked when loaded) read from the file a window at a
     /// time: `len` bytes after the first `skip` (a BOM), holding `newlines`
-    /// line feeds. Memory holds one window, not the file.
+    /// line feeds. Memory holds one window, not the file; the buffer of a
+    /// window is kept in `spare` when it is dropped and read into by the
+    /// next, so the windows of a chunk after another reuse the same memory
+    /// (a fresh buffer is pages the kernel must zero first).
     File {
         path: PathBuf,
         skip: u64,
         len: usize,
         newlines: u64,
+        spare: std::sync::Mutex<Vec<u8>>,
     },
 }
 
@@ -411,13 +415,14 @@ impl Text {
     }
 
     /// The bytes from `from`, at most `len` of them (fewer at the end).
-    fn window(&self, from: usize, len: usize) -> Result<Window> {
+    fn window(&self, from: usize, len: usize) -> Result<Window<'_>> {
         match self {
             Text::Whole(_) => unreachable!("a whole text is viewed, not windowed"),
             Text::File {
                 path,
                 skip,
                 len: total,
+                spare,
                 ..
             } => {
                 use std::io::{Seek, SeekFrom};
@@ -429,26 +434,57 @@ impl Text {
                 };
                 let mut f = File::open(path).map_err(io)?;
                 f.seek(SeekFrom::Start(*skip + from as u64)).map_err(io)?;
-                let mut bytes = vec![0; n];
-                f.read_exact(&mut bytes).map_err(io)?;
+                // The spare buffer if no other window holds it.
+                let mut bytes = spare
+                    .lock()
+                    .map(|mut b| std::mem::take(&mut *b))
+                    .unwrap_or_default();
+                bytes.clear();
+                bytes.reserve(n);
+                // Read into the buffer's capacity: no zeroing first.
+                f.take(n as u64).read_to_end(&mut bytes).map_err(io)?;
+                if bytes.len() != n {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the file is shorter than when it was checked ({} bytes expected at offset {})",
+                            n,
+                            *skip + from as u64
+                        ),
+                    )));
+                }
                 Ok(Window {
                     bytes,
                     base: from,
                     len: *total,
+                    home: spare,
                 })
             }
         }
     }
 }
 
-/// Bytes `base..base + bytes.len()` of a text of `len` bytes.
-struct Window {
+/// Bytes `base..base + bytes.len()` of a text of `len` bytes; the buffer
+/// goes back to `home` when the window is dropped.
+struct Window<'a> {
     bytes: Vec<u8>,
     base: usize,
     len: usize,
+    home: &'a std::sync::Mutex<Vec<u8>>,
 }
 
-impl Window {
+impl Drop for Window<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut spare) = self.home.lock() {
+            // Keep the larger of the two buffers.
+            if spare.capacity() < self.bytes.capacity() {
+                *spare = std::mem::take(&mut self.bytes);
+            }
+        }
+    }
+}
+
+impl Window<'_> {
     fn view(&self, delimiter: u8) -> View<'_> {
         View {
             bytes: &self.bytes,
@@ -1372,6 +1408,7 @@ pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<O
             skip,
             len: consumed,
             newlines,
+            spare: std::sync::Mutex::default(),
         },
         delimiter: delimiter.unwrap_or(b','),
         encoding: "UTF-8",
@@ -1838,6 +1875,45 @@ mod line_tests {
         let at = w.cursor_at(Path::new("f"), 1).unwrap();
         assert_eq!(at, l.cursor_at(Path::new("f"), 1).unwrap());
         assert_eq!(in_parts(&w, at, 7, 8).0, want[1..]);
+    }
+
+    /// Windows reuse one buffer (the larger kept): each holds exactly its
+    /// bytes whatever the buffer held before, and a file cut short after its
+    /// check is an error naming the file, not a window of stale bytes.
+    #[test]
+    fn windows_reuse_one_buffer_and_see_a_shortened_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.csv");
+        let body: Vec<u8> = (0..5000u32)
+            .flat_map(|i| format!("{i},{}\n", i * 7).into_bytes())
+            .collect();
+        std::fs::write(&path, [b"\xEF\xBB\xBF".as_slice(), &body].concat()).unwrap();
+        let opts = TextOpts {
+            window_above: 0,
+            ..TextOpts::default()
+        };
+        let Some(Loaded::Text { text, .. }) = open_windowed(&path, "w.csv", opts).unwrap() else {
+            panic!("not windowed")
+        };
+        for (from, len) in [
+            (0, 40_000),
+            (17, 100),
+            (30_000, 5_000),
+            (40_000, 1 << 20),
+            (3, 3),
+        ] {
+            let w = text.window(from, len).unwrap();
+            let want = &body[from.min(body.len())..(from + len).min(body.len())];
+            assert_eq!(w.bytes, want, "window {from}+{len}");
+            assert_eq!((w.base, w.len), (from.min(body.len()), body.len()));
+        }
+        let Text::File { spare, .. } = &text else {
+            unreachable!()
+        };
+        assert!(spare.lock().unwrap().capacity() >= body.len() - 40_000);
+        std::fs::write(&path, &body[..1000]).unwrap();
+        let err = text.window(0, 4000).err().expect("a shorter file");
+        assert!(err.to_string().contains("w.csv"), "{err}");
     }
 
     #[test]
