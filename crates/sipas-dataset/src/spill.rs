@@ -235,6 +235,11 @@ impl<K: Ord + Clone> Spilled<K> {
         self.parts.keys().cloned().collect()
     }
 
+    /// The schema of the rows.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
     /// Rows under `key` (0 if none).
     pub fn rows(&self, key: &K) -> u64 {
         self.parts.get(key).map_or(0, |p| p.1)
@@ -246,6 +251,89 @@ impl<K: Ord + Clone> Spilled<K> {
             .values()
             .filter(|p| matches!(p.0, Part::File(_)))
             .count()
+    }
+
+    /// The column `name` of the rows under `key`, in the order pushed
+    /// (nothing else is read; the rows stay). An unknown key gives an empty
+    /// column.
+    pub fn column(&self, key: &K, name: &str) -> Result<Column> {
+        match self.parts.get(key) {
+            None => Ok(DataFrame::empty_with_schema(&self.schema)
+                .column(name)
+                .map_err(pe(self.dir.path()))?
+                .clone()),
+            Some((Part::Memory(frames), _)) => {
+                let mut cols = frames.iter().map(|f| f.column(name));
+                let mut col = cols
+                    .next()
+                    .expect("a key in memory has a frame")
+                    .map_err(pe(self.dir.path()))?
+                    .clone();
+                for c in cols {
+                    col.append(c.map_err(pe(self.dir.path()))?)
+                        .map_err(pe(self.dir.path()))?;
+                }
+                Ok(col)
+            }
+            Some((Part::File(path), _)) => {
+                let f = File::open(path).map_err(io(path))?;
+                let df = ParquetReader::new(f)
+                    .with_columns(Some(vec![name.to_string()]))
+                    .finish()
+                    .map_err(pe(path))?;
+                df.column(name).cloned().map_err(pe(path))
+            }
+        }
+    }
+
+    /// The rows under `key` (in the order pushed) given to `each` in frames
+    /// of at most `rows` rows (a frame held in memory as pushed, a file's
+    /// rows in slices), so that memory holds one slice, not the key's rows;
+    /// the key is then gone and its file deleted.
+    pub fn take_slices<E: From<crate::Error>>(
+        &mut self,
+        key: &K,
+        rows: usize,
+        mut each: impl FnMut(DataFrame) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let rows = rows.max(1);
+        match self.parts.remove(key) {
+            None => Ok(()),
+            Some((Part::Memory(frames), _)) => {
+                for df in frames {
+                    let mut at = 0;
+                    while at < df.height() {
+                        let n = rows.min(df.height() - at);
+                        each(df.slice(at as i64, n))?;
+                        at += n;
+                    }
+                }
+                Ok(())
+            }
+            Some((Part::File(path), total)) => {
+                let total = usize::try_from(total).unwrap_or(usize::MAX);
+                let mut at = 0;
+                while at < total {
+                    let n = rows.min(total - at);
+                    let f = File::open(&path).map_err(io(&path))?;
+                    let df = ParquetReader::new(f)
+                        .with_slice(Some((at, n)))
+                        .finish()
+                        .map_err(pe(&path))?;
+                    if df.height() != n {
+                        return Err(pe(&path)(polars_err!(
+                            ComputeError: "{} rows read at offset {at} of a spill file of {total}, {n} expected",
+                            df.height()
+                        ))
+                        .into());
+                    }
+                    each(df)?;
+                    at += n;
+                }
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                Ok(())
+            }
+        }
     }
 
     /// The rows under `key` (in the order pushed), as one chunk; their file,

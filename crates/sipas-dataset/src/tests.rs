@@ -324,3 +324,65 @@ fn a_spill_reads_back_the_same_rows_whatever_its_memory_budget() {
     assert_eq!(none, 0);
     assert_eq!(rows, expected);
 }
+
+#[test]
+fn a_spilled_key_reads_back_by_column_and_in_slices() {
+    // Key 0 on disk (budget 0), written in row groups of 65,536 and a rest;
+    // key 1 held in memory (budget large): the same rows either way.
+    let frame = |i: usize, n: usize| {
+        let ids: Vec<String> = (0..n).map(|r| format!("{i}-{r}")).collect();
+        let x: Vec<u32> = (0..n as u32).map(|r| r * 3 + i as u32).collect();
+        df!("response_id" => ids, "x" => x).unwrap()
+    };
+    let schema = frame(0, 1).schema().as_ref().clone();
+    for budget in [0, usize::MAX] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spill: Spill<u8> = Spill::new_in(dir.path(), &schema)
+            .unwrap()
+            .with_memory(budget);
+        for i in 0..5 {
+            spill.push(&0, frame(i, 30_000)).unwrap();
+        }
+        let mut done = spill.finish().unwrap();
+        assert_eq!(done.written(), usize::from(budget == 0));
+        assert_eq!(done.schema(), &schema);
+        let whole = {
+            let frames: Vec<DataFrame> = (0..5).map(|i| frame(i, 30_000)).collect();
+            let mut df = frames[0].clone();
+            for f in &frames[1..] {
+                df.vstack_mut(f).unwrap();
+            }
+            df
+        };
+        let x = done.column(&0, "x").unwrap();
+        assert_eq!(
+            x.as_materialized_series(),
+            whole.column("x").unwrap().as_materialized_series()
+        );
+        assert_eq!(done.column(&9, "x").unwrap().len(), 0);
+        let mut slices = Vec::new();
+        done.take_slices(&0, 40_000, |df| -> crate::Result<()> {
+            slices.push(df.height());
+            assert!(df.height() <= 40_000);
+            let at: usize = slices.iter().sum::<usize>() - df.height();
+            assert!(
+                df.equals(&whole.slice(at as i64, df.height())),
+                "slice at {at}"
+            );
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(slices.iter().sum::<usize>(), 150_000);
+        if budget == 0 {
+            // From the file: 40,000 a time.
+            assert_eq!(slices, [40_000, 40_000, 40_000, 30_000]);
+        } else {
+            // From memory: each pushed frame, cut at 40,000.
+            assert_eq!(slices, [30_000; 5]);
+        }
+        // Taken: the key is gone, and its file with it.
+        assert_eq!(done.take(&0).unwrap().height(), 0);
+        drop(done);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

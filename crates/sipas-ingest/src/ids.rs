@@ -127,6 +127,18 @@ impl IdSet {
         )
     }
 
+    /// Bytes the set holds on the heap (its table; for full keys, their
+    /// hash sets' capacity).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            IdSet::Narrow { slots, .. } => std::mem::size_of_val(slots.as_slice()),
+            IdSet::Wide(shards) => shards
+                .iter()
+                .map(|s| s.capacity() * (std::mem::size_of::<IdKey>() + 1))
+                .sum(),
+        }
+    }
+
     /// The slot of `f` or the empty slot where it would go.
     fn probe(slots: &[u64], f: u64) -> usize {
         // The fingerprint is uniform: its product with the table size, shifted, is a
@@ -222,6 +234,7 @@ mod tests {
         };
         // 125,000,064 slots of 8 bytes: 10.0 bytes per row.
         assert_eq!(slots.len(), 125_000_064);
+        assert_eq!(IdSet::narrow(100).heap_bytes(), (125 + 64) * 8);
     }
 
     #[test]

@@ -79,17 +79,19 @@
 //! checked against where the part before it ended, so the rows and their
 //! line numbers are exactly those of one sequential reader. Accepted rows
 //! are held per period, in memory up to [`WriteOptions::spill_memory`]
-//! (beyond it the largest periods go to temporary Parquet files inside the
-//! output folder), then each period is sorted and written. What stays in memory for the whole
+//! less the id table below (beyond it the largest periods go to temporary
+//! Parquet files inside the output folder), then each period is sorted and
+//! written, a period of more than [`WriteOptions::sort_rows`] rows in runs
+//! of consecutive units. What stays in memory for the whole
 //! run is the quarantined rows and the set of accepted ids, kept as 64-bit
 //! hashes in one table sized from an upper bound on the input rows: 10 bytes
 //! per row. Two ids sharing a hash (probability at most n²/2^65 for n ids,
 //! 2.7·10^-4 at 10^8) are caught when the duplicate's first occurrence is
 //! looked up by its text as the table is written, and the run is then done
 //! again with 128-bit keys (n²/2^129; a collision of those stops the run
-//! with [`Error::IdCollision`]). At the end, one period's rows are in
-//! memory at a time. The outputs do not depend on the chunk size or the
-//! number of threads.
+//! with [`Error::IdCollision`]). At the end, one period's rows (at most
+//! `sort_rows` of them) are in memory at a time. The outputs do not depend
+//! on the chunk size, the memory settings or the number of threads.
 //!
 //! # Example
 //! ```no_run
@@ -143,7 +145,8 @@ pub use report::{IngestReport, InputReport, QuarantinedRow, ReasonCounts, Totals
 pub use review::ReviewPolicy;
 pub use sipas_dataset::Layout as TableLayout;
 pub use stream::{
-    DEFAULT_CHUNK_ROWS, DEFAULT_SPILL_MEMORY, IngestOutcome, WriteOptions, ingest_to,
+    DEFAULT_CHUNK_ROWS, DEFAULT_SORT_ROWS, DEFAULT_SPILL_MEMORY, IngestOutcome, WriteOptions,
+    ingest_to,
 };
 pub use table::{DISTRICT, responses_schema, responses_schema_kept, responses_schema_with};
 

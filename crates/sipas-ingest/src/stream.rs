@@ -13,12 +13,16 @@
 //!    [`WriteOptions::spill_memory`], beyond it the largest periods go to
 //!    temporary Parquet files.
 //! 3. Period by period, in ascending order, the held rows are sorted by
-//!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]).
+//!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]);
+//!    a period of more than [`WriteOptions::sort_rows`] rows is read back a
+//!    slice at a time into runs of consecutive units, each sorted and written
+//!    in turn ([`write_sorted`]).
 //!
 //! Memory holds one chunk, the rows held in memory (at most
-//! `spill_memory`, plus 65,536 rows per period on disk), the set of accepted
-//! ids (10 bytes per input row, see [`crate::ids`]), the quarantined rows
-//! and, at the end, the rows of one period. A UTF-8 text larger than two
+//! `spill_memory` less the id table, plus 65,536 rows per period on disk),
+//! the set of accepted ids (10 bytes per input row, see [`crate::ids`]), the
+//! quarantined rows and, at the end, the rows of one period or of one run of
+//! its units. A UTF-8 text larger than two
 //! chunks is read a chunk's window at a time ([`input::open_windowed`]);
 //! other text (UTF-16, CP1258), JSON and Excel sources are held whole
 //! (decoded bytes or records) while they are read; a Parquet source is read
@@ -47,9 +51,14 @@ use crate::{
 /// The default number of records per chunk.
 pub const DEFAULT_CHUNK_ROWS: usize = 1 << 20;
 
-/// The default bytes of accepted rows held in memory (1 GiB, about 8
-/// million SIPAS rows) before the largest period is spilled to disk.
+/// The default bytes of accepted rows and their id table held in memory
+/// (1 GiB: about 7 million SIPAS rows of 10^7; at 10^8 the id table takes
+/// it all) before the largest period is spilled to disk.
 pub const DEFAULT_SPILL_MEMORY: usize = 1 << 30;
+
+/// The default number of rows sorted at a time when the table is written
+/// (about 270 MB of SIPAS rows).
+pub const DEFAULT_SORT_ROWS: usize = 2 << 20;
 
 /// Rows validated by one task within a chunk (Parquet, JSON, Excel).
 const PART_ROWS: usize = 1 << 16;
@@ -78,9 +87,16 @@ pub struct WriteOptions {
     /// Records read and validated at a time (memory grows with it; the
     /// outputs do not depend on it). 0 is taken as 1.
     pub chunk_rows: usize,
-    /// Bytes of accepted rows held in memory before periods are spilled to
-    /// temporary files (the outputs do not depend on it).
+    /// Bytes of accepted rows, and of the table of their ids
+    /// ([`crate::ids`], 10 bytes per input row), held in memory before
+    /// periods are spilled to temporary files (the outputs do not depend on
+    /// it).
     pub spill_memory: usize,
+    /// Rows sorted at a time when the table is written: a period with more
+    /// rows is split into runs of consecutive units of at most this many
+    /// rows (a unit with more is one run), sorted and written one after the
+    /// other (the outputs do not depend on it). 0 is taken as 1.
+    pub sort_rows: usize,
 }
 
 impl Default for WriteOptions {
@@ -91,6 +107,7 @@ impl Default for WriteOptions {
             layout: sipas_dataset::Layout::File,
             chunk_rows: DEFAULT_CHUNK_ROWS,
             spill_memory: DEFAULT_SPILL_MEMORY,
+            sort_rows: DEFAULT_SORT_ROWS,
         }
     }
 }
@@ -733,12 +750,15 @@ pub(crate) fn run(
     );
     let schema = table_schema(&plan);
     let names: Vec<String> = plan.sources.iter().map(|s| s.file.name()).collect();
-    let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?.with_memory(write.spill_memory);
     let seen = if wide {
         IdSet::wide()
     } else {
         IdSet::narrow(plan.sources.iter().map(|s| s.rows_bound).sum())
     };
+    // The id table counts against the memory for rows: at 10^8 rows it
+    // takes 1 GB of the default 1 GiB, and rows go to disk as they come.
+    let held = write.spill_memory.saturating_sub(seen.heap_bytes());
+    let spill: Spill<String> = Spill::new_in(spill_dir, &schema)?.with_memory(held);
     let mut merger = Merger::new(&names, &opts.units, seen);
 
     // The spill writes on its own thread while the next chunk is validated.
@@ -799,7 +819,14 @@ pub(crate) fn run(
 
     let spilled = spill.finish()?;
     let writer = DatasetWriter::create(table_dir, write.layout, &schema)?;
-    let writer = write_sorted(spilled, writer, table_dir, &mut pending, &mut quarantine)?;
+    let writer = write_sorted(
+        spilled,
+        writer,
+        (table_dir, spill_dir),
+        write.sort_rows.max(1),
+        &mut pending,
+        &mut quarantine,
+    )?;
     if let Some(id) = pending.into_keys().min() {
         if wide {
             return Err(Error::IdCollision { id });
@@ -942,11 +969,18 @@ fn read_sources(
 
 /// Writes the spilled rows period by period, each sorted by (unit_code,
 /// response_id), and fills in the duplicates' details on the way. The
-/// writing runs on its own thread while the next rows are sorted.
+/// writing runs on its own thread while the next rows are sorted. A period
+/// of more than `sort_rows` rows is sorted in runs of consecutive units
+/// ([`unit_runs`]): its rows go, a slice at a time, through a second spill
+/// keyed by run, and the runs are sorted and written in order, so memory
+/// holds one run, not the period. Row groups are cut as if the period had
+/// been sorted whole (`ROW_GROUP_ROWS` rows each, the period's last
+/// shorter): the file is the same either way.
 fn write_sorted(
     mut spilled: sipas_dataset::Spilled<String>,
     writer: DatasetWriter,
-    table_dir: &Path,
+    (table_dir, spill_dir): (&Path, &Path),
+    sort_rows: usize,
     pending: &mut HashMap<String, Vec<usize>>,
     quarantine: &mut [QuarantinedRow],
 ) -> Result<DatasetWriter> {
@@ -965,31 +999,151 @@ fn write_sorted(
         });
         let total: u64 = spilled.keys().iter().map(|k| spilled.rows(k)).sum();
         sipas_core::progress::begin("ingest: sorting, writing", "rows", Some(total));
-        let sorted = (|| -> Result<()> {
+        // `Err(None)`: the writer stopped (its error is returned by its thread).
+        let sorted = (|| -> std::result::Result<(), Option<Error>> {
             for period in spilled.keys() {
-                let df = spilled.take(&period)?;
-                if !pending.is_empty() {
-                    resolve(&df, pending, quarantine).map_err(perr)?;
-                }
-                let order = sort_order(&df).map_err(perr)?;
-                for idx in order.chunks(sipas_dataset::ROW_GROUP_ROWS) {
-                    let idx = IdxCa::from_vec(PlSmallStr::EMPTY, idx.to_vec());
-                    let part = df.take(&idx).map_err(perr)?;
-                    sipas_core::progress::advance(part.height() as u64);
-                    if tx.send((period.clone(), part)).is_err() {
-                        // The writer failed: its error is returned by its thread.
-                        return Ok(());
+                let mut groups = RowGroups::new(sipas_dataset::ROW_GROUP_ROWS, table_dir);
+                let mut sort_and_send = |df: DataFrame| -> std::result::Result<(), Option<Error>> {
+                    if !pending.is_empty() {
+                        resolve(&df, pending, quarantine).map_err(perr)?;
+                    }
+                    let order = sort_order(&df).map_err(perr)?;
+                    groups.push(&df, &order, &mut |part: DataFrame| {
+                        sipas_core::progress::advance(part.height() as u64);
+                        tx.send((period.clone(), part)).map_err(|_| None)
+                    })
+                };
+                if usize::try_from(spilled.rows(&period)).unwrap_or(usize::MAX) <= sort_rows {
+                    sort_and_send(spilled.take(&period).map_err(Error::from)?)?;
+                } else {
+                    let units = spilled
+                        .column(&period, schema::UNIT_CODE)
+                        .map_err(Error::from)?;
+                    let runs = unit_runs(units.str().map_err(perr)?, sort_rows);
+                    drop(units);
+                    let schema = spilled.schema().clone();
+                    let mut split: Spill<usize> =
+                        Spill::new_in(spill_dir, &schema).map_err(Error::from)?;
+                    spilled.take_slices(&period, sort_rows, |df| -> Result<()> {
+                        let units = df
+                            .column(schema::UNIT_CODE)
+                            .and_then(|c| c.str().cloned())
+                            .map_err(perr)?;
+                        let keys: Vec<usize> = units
+                            .iter()
+                            .map(|u| runs.partition_point(|b| b.as_str() <= u.unwrap_or_default()))
+                            .collect();
+                        split.push_by(&df, &keys)?;
+                        Ok(())
+                    })?;
+                    let mut split = split.finish().map_err(Error::from)?;
+                    for run in split.keys() {
+                        sort_and_send(split.take(&run).map_err(Error::from)?)?;
                     }
                 }
+                groups.finish(&mut |part: DataFrame| {
+                    sipas_core::progress::advance(part.height() as u64);
+                    tx.send((period.clone(), part)).map_err(|_| None)
+                })?;
             }
             Ok(())
         })();
         drop(tx);
         let writer = sink.join().expect("the writer thread does not panic");
         sipas_core::progress::end();
-        sorted?;
-        writer
+        match sorted {
+            Err(Some(e)) => Err(e),
+            // The writer's error, if it stopped.
+            Ok(()) | Err(None) => writer,
+        }
     })
+}
+
+/// The first unit code of each run of consecutive units (in byte order)
+/// after the first run: runs of at most `max_rows` rows, a unit with more
+/// rows alone. Row `i` is in run `runs.partition_point(|b| b <= unit_i)`.
+fn unit_runs(units: &StringChunked, max_rows: usize) -> Vec<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for u in units.iter() {
+        *counts.entry(u.unwrap_or_default()).or_default() += 1;
+    }
+    let mut distinct: Vec<(&str, usize)> = counts.into_iter().collect();
+    distinct.sort_unstable();
+    let mut runs = Vec::new();
+    let mut rows = 0;
+    for (u, n) in distinct {
+        if rows > 0 && rows + n > max_rows {
+            runs.push(u.to_string());
+            rows = 0;
+        }
+        rows += n;
+    }
+    runs
+}
+
+/// Rows cut into row groups of `size` rows as they come, sorted part by
+/// sorted part: each row group is sent once full, the last (shorter) one
+/// by [`RowGroups::finish`].
+struct RowGroups<'a> {
+    size: usize,
+    carry: Option<DataFrame>,
+    /// Named by errors.
+    path: &'a Path,
+}
+
+impl<'a> RowGroups<'a> {
+    fn new(size: usize, path: &'a Path) -> Self {
+        RowGroups {
+            size: size.max(1),
+            carry: None,
+            path,
+        }
+    }
+
+    /// Sends the rows of `df` in `order`, after the rows carried.
+    fn push<E: From<Error>>(
+        &mut self,
+        df: &DataFrame,
+        order: &[IdxSize],
+        send: &mut dyn FnMut(DataFrame) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let perr = |source| Error::Polars {
+            path: self.path.to_path_buf(),
+            source,
+        };
+        let mut at = 0;
+        while at < order.len() {
+            let held = self.carry.as_ref().map_or(0, DataFrame::height);
+            let n = (self.size - held).min(order.len() - at);
+            let idx = IdxCa::from_vec(PlSmallStr::EMPTY, order[at..at + n].to_vec());
+            let part = df.take(&idx).map_err(perr)?;
+            at += n;
+            let part = match self.carry.take() {
+                Some(mut c) => {
+                    c.vstack_mut_owned(part).map_err(perr)?;
+                    c
+                }
+                None => part,
+            };
+            if part.height() == self.size {
+                send(part)?;
+            } else {
+                self.carry = Some(part);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the rows still carried.
+    fn finish<E>(
+        &mut self,
+        send: &mut dyn FnMut(DataFrame) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self.carry.take() {
+            Some(c) => send(c),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The row order of one period's rows: by (unit_code, response_id), ids
@@ -1101,6 +1255,75 @@ mod tests {
             .iter()
             .map(|f| std::fs::read(dir.join(f)).unwrap())
             .collect()
+    }
+
+    /// Runs of consecutive units (byte order) of at most `max` rows, a
+    /// larger unit alone; worked out by hand.
+    #[test]
+    fn unit_runs_cut_sorted_units_into_runs_of_at_most_max_rows() {
+        // Counts: 05440 ×2, 05443 ×3, 05446 ×1, 05449 ×4, 05452 ×1.
+        let units = StringChunked::from_iter_values(
+            PlSmallStr::EMPTY,
+            [
+                "05449", "05443", "05440", "05452", "05443", "05449", "05446", "05440", "05449",
+                "05443", "05449",
+            ]
+            .into_iter(),
+        );
+        // 2 + 3 | 1 + 4 | 1, and 2 + 3 + 1 | 4 + 1.
+        assert_eq!(unit_runs(&units, 5), ["05446", "05452"]);
+        assert_eq!(unit_runs(&units, 6), ["05449"]);
+        assert_eq!(unit_runs(&units, 3), ["05443", "05446", "05449", "05452"]);
+        assert!(unit_runs(&units, 11).is_empty());
+        assert_eq!(unit_runs(&units, 1), ["05443", "05446", "05449", "05452"]);
+        // Row i's run: the boundaries at or before its unit.
+        let runs = unit_runs(&units, 5);
+        let run = |u: &str| runs.partition_point(|b| b.as_str() <= u);
+        assert_eq!(
+            ["05440", "05443", "05446", "05449", "05452"].map(run),
+            [0, 0, 1, 1, 2]
+        );
+    }
+
+    /// Parts sorted one after the other are cut into the row groups of the
+    /// whole: full groups sent as they fill, the rest carried to the next
+    /// part, the last group sent by `finish`.
+    #[test]
+    fn row_groups_are_cut_across_parts_as_if_sorted_whole() {
+        let frame = |v: &[u32]| df!("x" => v).unwrap();
+        let mut sent: Vec<Vec<u32>> = Vec::new();
+        let mut send = |df: DataFrame| -> Result<()> {
+            sent.push(
+                df.column("x")
+                    .unwrap()
+                    .u32()
+                    .unwrap()
+                    .into_no_null_iter()
+                    .collect(),
+            );
+            Ok(())
+        };
+        let mut groups = RowGroups::new(4, Path::new("t"));
+        // Part 1, in the order 2, 0, 1: three rows, carried.
+        groups
+            .push(&frame(&[10, 11, 12]), &[2, 0, 1], &mut send)
+            .unwrap();
+        // Part 2: one row completes the group, four fill the next, two carried.
+        groups
+            .push(
+                &frame(&[20, 21, 22, 23, 24, 25, 26]),
+                &[6, 5, 4, 3, 2, 1, 0],
+                &mut send,
+            )
+            .unwrap();
+        // An empty part changes nothing.
+        groups.push(&frame(&[]), &[], &mut send).unwrap();
+        groups.finish(&mut send).unwrap();
+        groups.finish(&mut send).unwrap();
+        assert_eq!(
+            sent,
+            [vec![12, 10, 11, 26], vec![25, 24, 23, 22], vec![21, 20]]
+        );
     }
 
     #[test]

@@ -116,22 +116,26 @@ fn run(inputs: &[PathBuf], out: &Path, layout: TableLayout, chunk_rows: usize) {
         layout,
         chunk_rows,
         sipas_ingest::DEFAULT_SPILL_MEMORY,
+        sipas_ingest::DEFAULT_SORT_ROWS,
     );
 }
 
 /// [`run`] holding at most `spill_memory` bytes of accepted rows in memory
-/// (0: every period goes through a temporary file).
+/// (0: every period goes through a temporary file) and sorting at most
+/// `sort_rows` rows at a time.
 fn run_with(
     inputs: &[PathBuf],
     out: &Path,
     layout: TableLayout,
     chunk_rows: usize,
     spill_memory: usize,
+    sort_rows: usize,
 ) {
     let write = WriteOptions {
         layout,
         chunk_rows,
         spill_memory,
+        sort_rows,
     };
     ingest_to(inputs, &opts(), &ReadOptions::default(), out, &write).unwrap();
 }
@@ -163,14 +167,15 @@ fn outputs_do_not_depend_on_the_chunk_size() {
         sipas_ingest::DEFAULT_CHUNK_ROWS,
     );
     // Held in memory, spilled to disk, or some of each (a few hundred bytes
-    // hold one chunk of a row or two).
-    for (chunk, memory) in [(1, 0), (2, 600), (3, usize::MAX), (7, 0)] {
+    // hold one chunk of a row or two); periods sorted whole or in runs of
+    // units (1 row: each unit alone; 2: 2024Q2's three units in two runs).
+    for (chunk, memory, sort) in [(1, 0, 1), (2, 600, 2), (3, usize::MAX, 1), (7, 0, 3)] {
         let out = dir.path().join(format!("chunk-{chunk}"));
-        run_with(&inputs, &out, TableLayout::File, chunk, memory);
+        run_with(&inputs, &out, TableLayout::File, chunk, memory, sort);
         for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
             assert!(
                 read(&out.join(f)) == read(&reference.join(f)),
-                "{f}, chunks of {chunk}, {memory} bytes held"
+                "{f}, chunks of {chunk}, {memory} bytes held, {sort} rows sorted at a time"
             );
         }
         // No temporary files are left.
@@ -433,6 +438,7 @@ fn one_csv_in_parallel_parts_reads_as_one_reader_does() {
             TableLayout::File,
             chunk,
             memory,
+            chunk,
         );
         for f in ["responses.parquet", "quarantine.csv", "ingest-report.json"] {
             assert!(
