@@ -286,54 +286,66 @@ impl<K: Ord + Clone> Spilled<K> {
         }
     }
 
-    /// The rows under `key` (in the order pushed) given to `each` in frames
-    /// of at most `rows` rows (a frame held in memory as pushed, a file's
-    /// rows in slices), so that memory holds one slice, not the key's rows;
-    /// the key is then gone and its file deleted.
-    pub fn take_slices<E: From<crate::Error>>(
-        &mut self,
-        key: &K,
-        rows: usize,
-        mut each: impl FnMut(DataFrame) -> std::result::Result<(), E>,
-    ) -> std::result::Result<(), E> {
-        let rows = rows.max(1);
-        match self.parts.remove(key) {
-            None => Ok(()),
-            Some((Part::Memory(frames), _)) => {
-                for df in frames {
-                    let mut at = 0;
-                    while at < df.height() {
-                        let n = rows.min(df.height() - at);
-                        each(df.slice(at as i64, n))?;
-                        at += n;
-                    }
+    /// The sizes of the row groups of `key`'s file, in order (they add up to
+    /// its rows); `None` when its rows are in memory or the key is unknown.
+    pub fn row_groups(&self, key: &K) -> Result<Option<Vec<usize>>> {
+        match self.parts.get(key) {
+            Some((Part::File(path), _)) => {
+                let f = File::open(path).map_err(io(path))?;
+                let meta = ParquetReader::new(f)
+                    .get_metadata()
+                    .map_err(pe(path))?
+                    .clone();
+                let mut groups = Vec::with_capacity(meta.row_groups.len());
+                for g in &meta.row_groups {
+                    groups.push(g.num_rows());
                 }
-                Ok(())
+                Ok(Some(groups))
             }
-            Some((Part::File(path), total)) => {
-                let total = usize::try_from(total).unwrap_or(usize::MAX);
+            _ => Ok(None),
+        }
+    }
+
+    /// Rows `offset..offset + len` of the rows under `key` (in the order
+    /// pushed; fewer past the end). Only the row groups holding them are
+    /// read from a file.
+    pub fn slice(&self, key: &K, offset: usize, len: usize) -> Result<DataFrame> {
+        match self.parts.get(key) {
+            None => Ok(DataFrame::empty_with_schema(&self.schema)),
+            Some((Part::Memory(frames), _)) => {
+                let mut out: Option<DataFrame> = None;
                 let mut at = 0;
-                while at < total {
-                    let n = rows.min(total - at);
-                    let f = File::open(&path).map_err(io(&path))?;
-                    let df = ParquetReader::new(f)
-                        .with_slice(Some((at, n)))
-                        .finish()
-                        .map_err(pe(&path))?;
-                    if df.height() != n {
-                        return Err(pe(&path)(polars_err!(
-                            ComputeError: "{} rows read at offset {at} of a spill file of {total}, {n} expected",
-                            df.height()
-                        ))
-                        .into());
+                for f in frames {
+                    let (lo, hi) = (offset.max(at), (offset + len).min(at + f.height()));
+                    if lo < hi {
+                        let part = f.slice((lo - at) as i64, hi - lo);
+                        match &mut out {
+                            None => out = Some(part),
+                            Some(o) => {
+                                o.vstack_mut_owned(part).map_err(pe(self.dir.path()))?;
+                            }
+                        }
                     }
-                    each(df)?;
-                    at += n;
+                    at += f.height();
                 }
-                std::fs::remove_file(&path).map_err(io(&path))?;
-                Ok(())
+                Ok(out.unwrap_or_else(|| DataFrame::empty_with_schema(&self.schema)))
+            }
+            Some((Part::File(path), _)) => {
+                let f = File::open(path).map_err(io(path))?;
+                ParquetReader::new(f)
+                    .with_slice(Some((offset, len)))
+                    .finish()
+                    .map_err(pe(path))
             }
         }
+    }
+
+    /// Forgets the rows under `key`, deleting their file if any.
+    pub fn remove(&mut self, key: &K) -> Result<()> {
+        if let Some((Part::File(path), _)) = self.parts.remove(key) {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+        Ok(())
     }
 
     /// The rows under `key` (in the order pushed), as one chunk; their file,

@@ -360,26 +360,32 @@ fn a_spilled_key_reads_back_by_column_and_in_slices() {
             whole.column("x").unwrap().as_materialized_series()
         );
         assert_eq!(done.column(&9, "x").unwrap().len(), 0);
-        let mut slices = Vec::new();
-        done.take_slices(&0, 40_000, |df| -> crate::Result<()> {
-            slices.push(df.height());
-            assert!(df.height() <= 40_000);
-            let at: usize = slices.iter().sum::<usize>() - df.height();
-            assert!(
-                df.equals(&whole.slice(at as i64, df.height())),
-                "slice at {at}"
-            );
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(slices.iter().sum::<usize>(), 150_000);
+        // Row groups: the first push goes to disk at once (budget 0), the
+        // next are buffered until they reach 65,536 rows (three pushes), the
+        // last is written at `finish`.
+        let groups = done.row_groups(&0).unwrap();
         if budget == 0 {
-            // From the file: 40,000 a time.
-            assert_eq!(slices, [40_000, 40_000, 40_000, 30_000]);
+            assert_eq!(groups, Some(vec![30_000, 90_000, 30_000]));
         } else {
-            // From memory: each pushed frame, cut at 40,000.
-            assert_eq!(slices, [30_000; 5]);
+            assert_eq!(groups, None);
         }
+        // Slices across frames and row groups, and past the end.
+        for (offset, len) in [
+            (0, 1),
+            (29_990, 20),
+            (95_000, 40_000),
+            (149_990, 100),
+            (150_000, 5),
+        ] {
+            let got = done.slice(&0, offset, len).unwrap();
+            let n = len.min(150_000 - offset);
+            assert!(
+                got.equals(&whole.slice(offset as i64, n)),
+                "slice {offset}+{len}"
+            );
+        }
+        assert_eq!(done.slice(&9, 0, 10).unwrap().height(), 0);
+        done.remove(&0).unwrap();
         // Taken: the key is gone, and its file with it.
         assert_eq!(done.take(&0).unwrap().height(), 0);
         drop(done);

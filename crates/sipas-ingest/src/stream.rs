@@ -824,7 +824,7 @@ pub(crate) fn run(
     let writer = write_sorted(
         spilled,
         writer,
-        (table_dir, spill_dir),
+        table_dir,
         write.sort_rows.max(1),
         &mut pending,
         &mut quarantine,
@@ -972,16 +972,17 @@ fn read_sources(
 /// Writes the spilled rows period by period, each sorted by (unit_code,
 /// response_id), and fills in the duplicates' details on the way. The
 /// writing runs on its own thread while the next rows are sorted. A period
-/// of more than `sort_rows` rows is sorted in runs of consecutive units
-/// ([`unit_runs`]): its rows go, a slice at a time, through a second spill
-/// keyed by run, and the runs are sorted and written in order, so memory
-/// holds one run, not the period. Row groups are cut as if the period had
-/// been sorted whole (`ROW_GROUP_ROWS` rows each, the period's last
-/// shorter): the file is the same either way.
+/// of more than `sort_rows` rows on disk is sorted in runs of consecutive
+/// units ([`unit_runs`], from its `unit_code` column alone), each run read
+/// from the row groups that hold its rows ([`read_run`]), so memory holds
+/// one run, not the period; rows arrive grouped by unit in most inputs, and
+/// then each row group is read about once. Row groups of the table are cut
+/// as if the period had been sorted whole (`ROW_GROUP_ROWS` rows each, the
+/// period's last shorter): the file is the same either way.
 fn write_sorted(
     mut spilled: sipas_dataset::Spilled<String>,
     writer: DatasetWriter,
-    (table_dir, spill_dir): (&Path, &Path),
+    table_dir: &Path,
     sort_rows: usize,
     pending: &mut HashMap<String, Vec<usize>>,
     quarantine: &mut [QuarantinedRow],
@@ -1015,32 +1016,44 @@ fn write_sorted(
                         tx.send((period.clone(), part)).map_err(|_| None)
                     })
                 };
-                if usize::try_from(spilled.rows(&period)).unwrap_or(usize::MAX) <= sort_rows {
-                    sort_and_send(spilled.take(&period).map_err(Error::from)?)?;
+                let large =
+                    usize::try_from(spilled.rows(&period)).unwrap_or(usize::MAX) > sort_rows;
+                let on_disk = if large {
+                    spilled.row_groups(&period).map_err(Error::from)?
                 } else {
-                    let units = spilled
-                        .column(&period, schema::UNIT_CODE)
-                        .map_err(Error::from)?;
-                    let runs = unit_runs(units.str().map_err(perr)?, sort_rows);
-                    drop(units);
-                    let schema = spilled.schema().clone();
-                    let mut split: Spill<usize> =
-                        Spill::new_in(spill_dir, &schema).map_err(Error::from)?;
-                    spilled.take_slices(&period, sort_rows, |df| -> Result<()> {
-                        let units = df
-                            .column(schema::UNIT_CODE)
-                            .and_then(|c| c.str().cloned())
-                            .map_err(perr)?;
-                        let keys: Vec<usize> = units
-                            .iter()
-                            .map(|u| runs.partition_point(|b| b.as_str() <= u.unwrap_or_default()))
-                            .collect();
-                        split.push_by(&df, &keys)?;
-                        Ok(())
-                    })?;
-                    let mut split = split.finish().map_err(Error::from)?;
-                    for run in split.keys() {
-                        sort_and_send(split.take(&run).map_err(Error::from)?)?;
+                    None
+                };
+                match on_disk {
+                    // In memory already (within the spill's budget), or small.
+                    None => sort_and_send(spilled.take(&period).map_err(Error::from)?)?,
+                    Some(row_groups) => {
+                        let run_of = {
+                            let units = spilled
+                                .column(&period, schema::UNIT_CODE)
+                                .map_err(Error::from)?;
+                            let units = units.str().map_err(perr)?;
+                            let runs = unit_runs(units, sort_rows);
+                            units
+                                .iter()
+                                .map(|u| {
+                                    let u = u.unwrap_or_default();
+                                    runs.partition_point(|b| b.as_str() <= u) as u32
+                                })
+                                .collect::<Vec<u32>>()
+                        };
+                        let n_runs = run_of.iter().max().map_or(0, |m| m + 1);
+                        for run in 0..n_runs {
+                            let df = read_run(
+                                &spilled,
+                                &period,
+                                &row_groups,
+                                (&run_of, run),
+                                sort_rows,
+                                table_dir,
+                            )?;
+                            sort_and_send(df)?;
+                        }
+                        spilled.remove(&period).map_err(Error::from)?;
                     }
                 }
                 groups.finish(&mut |part: DataFrame| {
@@ -1059,6 +1072,53 @@ fn write_sorted(
             Ok(()) | Err(None) => writer,
         }
     })
+}
+
+/// The rows of run `run` of a period on disk: the row groups holding any
+/// of them, read in slices of consecutive groups (of at most `max_rows`
+/// rows, unless one group is larger), the other runs' rows filtered out.
+/// `run_of[i]` is the run of the period's row `i`; errors name `path`.
+fn read_run(
+    spilled: &sipas_dataset::Spilled<String>,
+    period: &String,
+    row_groups: &[usize],
+    (run_of, run): (&[u32], u32),
+    max_rows: usize,
+    path: &Path,
+) -> Result<DataFrame> {
+    let perr = |source| Error::Polars {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut slices: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    for &g in row_groups {
+        let end = (start + g).min(run_of.len());
+        if run_of[start..end].contains(&run) {
+            match slices.last_mut() {
+                Some((s, n)) if *s + *n == start && *n + g <= max_rows => *n += g,
+                _ => slices.push((start, g)),
+            }
+        }
+        start = end;
+    }
+    let mut out: Option<DataFrame> = None;
+    for (offset, len) in slices {
+        let mut df = spilled.slice(period, offset, len)?;
+        let keep = &run_of[offset..offset + df.height()];
+        if keep.iter().any(|&r| r != run) {
+            let mask =
+                BooleanChunked::from_iter_values(PlSmallStr::EMPTY, keep.iter().map(|&r| r == run));
+            df = df.filter(&mask).map_err(perr)?;
+        }
+        match &mut out {
+            None => out = Some(df),
+            Some(o) => {
+                o.vstack_mut_owned(df).map_err(perr)?;
+            }
+        }
+    }
+    Ok(out.unwrap_or_else(|| DataFrame::empty_with_schema(spilled.schema())))
 }
 
 /// The first unit code of each run of consecutive units (in byte order)
