@@ -90,7 +90,7 @@ pub struct WriteOptions {
     /// outputs do not depend on it). 0 is taken as 1.
     pub chunk_rows: usize,
     /// Bytes of accepted rows, and of the table of their ids
-    /// ([`crate::ids`], 10 bytes per input row), held in memory before
+    /// (10 bytes per input row, kept as 64-bit hashes), held in memory before
     /// periods are spilled to temporary files (the outputs do not depend on
     /// it).
     pub spill_memory: usize,
