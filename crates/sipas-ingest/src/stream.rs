@@ -1006,15 +1006,16 @@ fn write_sorted(
         let sorted = (|| -> std::result::Result<(), Option<Error>> {
             for period in spilled.keys() {
                 let mut groups = RowGroups::new(sipas_dataset::ROW_GROUP_ROWS, table_dir);
+                let mut send = |part: DataFrame| -> std::result::Result<(), Option<Error>> {
+                    sipas_core::progress::advance(part.height() as u64);
+                    tx.send((period.clone(), part)).map_err(|_| None)
+                };
                 let mut sort_and_send = |df: DataFrame| -> std::result::Result<(), Option<Error>> {
                     if !pending.is_empty() {
                         resolve(&df, pending, quarantine).map_err(perr)?;
                     }
                     let order = sort_order(&df).map_err(perr)?;
-                    groups.push(&df, &order, &mut |part: DataFrame| {
-                        sipas_core::progress::advance(part.height() as u64);
-                        tx.send((period.clone(), part)).map_err(|_| None)
-                    })
+                    groups.push(&df, &order, &mut send)
                 };
                 let large =
                     usize::try_from(spilled.rows(&period)).unwrap_or(usize::MAX) > sort_rows;
@@ -1027,21 +1028,22 @@ fn write_sorted(
                     // In memory already (within the spill's budget), or small.
                     None => sort_and_send(spilled.take(&period).map_err(Error::from)?)?,
                     Some(row_groups) => {
-                        let run_of = {
+                        let (run_of, n_runs) = {
                             let units = spilled
                                 .column(&period, schema::UNIT_CODE)
                                 .map_err(Error::from)?;
                             let units = units.str().map_err(perr)?;
                             let runs = unit_runs(units, sort_rows);
-                            units
+                            let run_of: Vec<u32> = units
                                 .iter()
                                 .map(|u| {
                                     let u = u.unwrap_or_default();
                                     runs.partition_point(|b| b.as_str() <= u) as u32
                                 })
-                                .collect::<Vec<u32>>()
+                                .collect();
+                            // Each boundary is a unit of the period: no run is empty.
+                            (run_of, runs.len() as u32 + 1)
                         };
-                        let n_runs = run_of.iter().max().map_or(0, |m| m + 1);
                         for run in 0..n_runs {
                             let df = read_run(
                                 &spilled,
@@ -1056,10 +1058,7 @@ fn write_sorted(
                         spilled.remove(&period).map_err(Error::from)?;
                     }
                 }
-                groups.finish(&mut |part: DataFrame| {
-                    sipas_core::progress::advance(part.height() as u64);
-                    tx.send((period.clone(), part)).map_err(|_| None)
-                })?;
+                groups.finish(&mut send)?;
             }
             Ok(())
         })();
