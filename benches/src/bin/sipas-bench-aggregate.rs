@@ -13,6 +13,10 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use sipas_aggregate::{AggregateOptions, aggregate, read_responses};
 
+/// The allocator of the `sipas` binary, so that this times what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut input: Option<PathBuf> = None;

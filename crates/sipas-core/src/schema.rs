@@ -59,7 +59,8 @@ pub const MASK_PREFIX: &str = "_sipas_mask_";
 /// item's valid codes, so a table cleaned under another definition of
 /// "answered" or "counted" never matches. `None` when the instrument has
 /// more than 64 tests. Clean writes them so that `sipas aggregate` reads 16
-/// bytes a row instead of decoding every item; other tools ignore them, and
+/// bytes a row instead of decoding every item (the satisfied mask stored
+/// plain and uncompressed, `sipas_dataset::stored_plain`); other tools ignore them, and
 /// a table whose item columns are edited after clean must drop them.
 pub fn mask_columns(instrument: &crate::Instrument) -> Option<[String; 2]> {
     let items = instrument.item_ids();

@@ -37,7 +37,7 @@ pub use error::{Error, Result};
 pub use masks::with_answer_masks;
 pub use read::{Chunk, ChunkSpec, Chunks, Dataset, Part};
 pub use spill::{Spill, Spilled};
-pub use write::DatasetWriter;
+pub use write::{DatasetWriter, stored_plain};
 
 use std::fmt;
 use std::str::FromStr;

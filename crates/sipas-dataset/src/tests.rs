@@ -392,3 +392,99 @@ fn a_spilled_key_reads_back_by_column_and_in_slices() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }
+
+/// Per column of the first row group: (name, codec, has a dictionary page).
+fn codecs(path: &std::path::Path) -> Vec<(String, String, bool)> {
+    let mut f = std::fs::File::open(path).unwrap();
+    let meta = polars_parquet::read::read_metadata(&mut f).unwrap();
+    meta.row_groups[0]
+        .parquet_columns()
+        .iter()
+        .map(|c| {
+            (
+                c.descriptor().path_in_schema.join("."),
+                format!("{:?}", c.compression()),
+                c.dictionary_page_offset().is_some(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_satisfied_mask_is_stored_plain_and_uncompressed_and_every_other_column_as_polars_writes_it()
+{
+    let inst = sipas_core::Instrument::from_toml_str(
+        include_str!("../../../fixtures/instruments/sipas-2023.toml"),
+        "sipas-2023.toml",
+    )
+    .unwrap();
+    let [answered, satisfied] = sipas_core::schema::mask_columns(&inst).unwrap();
+    assert!(stored_plain(&satisfied));
+    assert!(!stored_plain(&answered));
+    assert!(!stored_plain("satisfied") && !stored_plain("_sipas_mask_"));
+
+    let n = 5000;
+    let mut df = df!(
+        "response_id" => (0..n).map(|i| format!("r{i}")).collect::<Vec<_>>(),
+        "unit_code" => (0..n).map(|i| format!("{:05}", 5536 + i % 7)).collect::<Vec<_>>(),
+        "period" => vec!["2024Q1"; n],
+        "weight" => vec![1.0f64; n],
+        "q1" => (0..n).map(|i| Some((i % 5 + 1) as u8)).collect::<Vec<_>>(),
+        answered.as_str() => vec![(1u64 << 33) - 1; n],
+        // Bits that look random, as a real satisfied mask does.
+        satisfied.as_str() => (0..n as u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 31).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = DatasetWriter::create(dir.path(), Layout::File, df.schema()).unwrap();
+    w.write("2024Q1", &df).unwrap();
+    let path = w.finish().unwrap();
+    let got = codecs(&path);
+    let names: Vec<&str> = got.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "response_id",
+            "unit_code",
+            "period",
+            "weight",
+            "q1",
+            &answered,
+            &satisfied
+        ]
+    );
+    for (name, codec, dict) in &got {
+        if *name == satisfied {
+            assert_eq!((codec.as_str(), *dict), ("Uncompressed", false), "{name}");
+        } else {
+            assert_eq!(codec, "Zstd", "{name}");
+        }
+    }
+    // Low-cardinality columns keep their dictionaries.
+    assert!(got[1].2 && got[4].2 && got[5].2, "{got:?}");
+    let back = Dataset::open(dir.path()).unwrap().read(None).unwrap();
+    assert!(back.equals_missing(&df));
+
+    // Without a satisfied mask the file is byte for byte what polars'
+    // own writer makes of the same frame.
+    df.drop_in_place(&satisfied).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = DatasetWriter::create(dir.path(), Layout::File, df.schema()).unwrap();
+    w.write("2024Q1", &df).unwrap();
+    let ours = std::fs::read(w.finish().unwrap()).unwrap();
+    let mut theirs = Vec::new();
+    {
+        let mut pw = ParquetWriter::new(&mut theirs)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(df.schema())
+            .unwrap();
+        pw.write_batch(&df).unwrap();
+        pw.finish().unwrap();
+    }
+    assert!(
+        ours == theirs,
+        "{} bytes against polars' {}",
+        ours.len(),
+        theirs.len()
+    );
+}
