@@ -117,18 +117,17 @@ fn typed(name: &str, kind: Kind, values: &ColumnText) -> Column {
     })
 }
 
-/// Writes `df` as the Parquet file `target`, atomically.
+/// Writes `df` as the Parquet file `target`, atomically (polars' bytes,
+/// columns encoded in parallel: [`sipas_dataset::write_frame`]).
 ///
 /// # Errors
 /// The polars or I/O error of writing.
 pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
     let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .finish(df)
-        .map_err(|source| Error::Polars {
-            origin: target.display().to_string(),
-            source,
-        })?;
+    sipas_dataset::write_frame(&mut buf, df).map_err(|source| Error::Polars {
+        origin: target.display().to_string(),
+        source,
+    })?;
     sipas_core::atomic::write_bytes(target, &buf).map_err(|source| Error::Io {
         path: target.to_path_buf(),
         source,
@@ -136,8 +135,8 @@ pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
 }
 
 /// Rows per row group of a twin written in batches ([`write_parquet_batches`]):
-/// the size polars aims at when it cuts a whole frame ([`ParquetWriter::finish`]).
-pub const ROW_GROUP: usize = 512 * 512;
+/// the size polars aims at when it cuts a whole frame ([`sipas_dataset::FRAME_ROW_GROUP`]).
+pub const ROW_GROUP: usize = sipas_dataset::FRAME_ROW_GROUP;
 
 /// Writes the frames of `batches` (each at most [`ROW_GROUP`] rows, every
 /// one with `schema`) as the row groups of the Parquet file `target`,
@@ -157,16 +156,13 @@ pub fn write_parquet_batches(
         origin: origin(),
         source,
     };
-    let mut writer = ParquetWriter::new(&mut buf)
-        .batched(schema)
-        .map_err(polars)?;
+    let mut writer = sipas_dataset::ParquetOut::new(&mut buf, schema, |_| false).map_err(polars)?;
     for df in batches {
         let df = df.map_err(polars)?;
         debug_assert!(df.height() <= ROW_GROUP);
         writer.write_batch(&df).map_err(polars)?;
     }
     writer.finish().map_err(polars)?;
-    drop(writer);
     sipas_core::atomic::write_bytes(target, &buf).map_err(|source| Error::Io {
         path: target.to_path_buf(),
         source,

@@ -198,8 +198,7 @@ fn write_parquet(dir: &Path, name: &str, df: &mut DataFrame) -> Result<()> {
     let target = dir.join(name);
     let mut polars_error = None;
     let written = sipas_core::atomic::write_with(&target, |file| {
-        ParquetWriter::new(file)
-            .finish(df)
+        sipas_dataset::write_frame(file, df)
             .map(|_| ())
             .map_err(|e| {
                 let io = std::io::Error::other(e.to_string());

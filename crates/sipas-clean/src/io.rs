@@ -519,9 +519,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn write_responses(path: &Path, table: &ResponseTable, with_flags: bool) -> Result<()> {
     let mut df = to_frame(table, with_flags).map_err(polars_err(path))?;
     let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf)
-        .finish(&mut df)
-        .map_err(polars_err(path))?;
+    sipas_dataset::write_frame(&mut buf, &mut df).map_err(polars_err(path))?;
     write_atomic(path, &buf)
 }
 

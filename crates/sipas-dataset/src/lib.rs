@@ -29,12 +29,14 @@
 
 mod error;
 mod masks;
+mod parquet;
 mod read;
 mod spill;
 mod write;
 
 pub use error::{Error, Result};
 pub use masks::with_answer_masks;
+pub use parquet::{FRAME_ROW_GROUP, ParquetOut, write_frame};
 pub use read::{Chunk, ChunkSpec, Chunks, Dataset, Part};
 pub use spill::{Spill, Spilled};
 pub use write::{DatasetWriter, stored_plain};

@@ -488,3 +488,52 @@ fn the_satisfied_mask_is_stored_plain_and_uncompressed_and_every_other_column_as
         theirs.len()
     );
 }
+
+#[test]
+fn a_whole_frame_is_written_as_polars_writes_it() {
+    let part = |from: usize, n: usize| {
+        df!(
+            "code" => (from..from + n).map(|i| format!("{:05}", i % 173)).collect::<Vec<_>>(),
+            "id" => (from..from + n).map(|i| format!("id-{i}")).collect::<Vec<_>>(),
+            "value" => (from..from + n).map(|i| (i % 11 != 0).then_some(i as f64 / 7.0)).collect::<Vec<_>>(),
+            "flag" => (from..from + n).map(|i| i % 3 == 0).collect::<Vec<_>>(),
+            "count" => (from..from + n).map(|i| (i as i64) * 37 % 1000).collect::<Vec<_>>(),
+        )
+        .unwrap()
+    };
+    // Three chunks, none a multiple of the row group.
+    let mut df = part(0, 300_001);
+    df.vstack_mut(&part(300_001, 250_000)).unwrap();
+    df.vstack_mut(&part(550_001, 7)).unwrap();
+    let whole = df.clone();
+    let mut whole = {
+        let mut w = whole;
+        w.rechunk_mut_par();
+        w
+    };
+    // In chunks (kept as row groups) and in one chunk (cut by polars).
+    for (frame, expected) in [
+        (&mut df, vec![300_001, 250_000, 7]),
+        (&mut whole, vec![275_004, 275_004]),
+    ] {
+        let mut ours = Vec::new();
+        let size = write_frame(&mut ours, &mut frame.clone()).unwrap();
+        let mut theirs = Vec::new();
+        ParquetWriter::new(&mut theirs).finish(frame).unwrap();
+        assert_eq!(size as usize, ours.len());
+        assert!(
+            ours == theirs,
+            "{} bytes against polars' {}",
+            ours.len(),
+            theirs.len()
+        );
+        let mut f = std::io::Cursor::new(&ours);
+        let meta = polars_parquet::read::read_metadata(&mut f).unwrap();
+        let groups: Vec<usize> = meta
+            .row_groups
+            .iter()
+            .map(polars_parquet::read::RowGroupMetadata::num_rows)
+            .collect();
+        assert_eq!(groups, expected);
+    }
+}

@@ -3,15 +3,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
-use polars_parquet::write::{
-    CompressedPage, CompressionOptions, Encoding, ParquetType, StatisticsOptions, Version,
-    WriteOptions, array_to_columns, compress, get_dtype_encoding,
-};
-use rayon::prelude::*;
 
 use crate::error::{io, pe};
+use crate::parquet::ParquetOut;
 use crate::{Error, Layout, RESPONSES_DIR, RESPONSES_FILE, ROW_GROUP_ROWS, Result, SCHEMA_FILE};
 
 const PERIOD: &str = sipas_core::schema::PERIOD;
@@ -30,82 +25,11 @@ pub fn stored_plain(name: &str) -> bool {
         .is_some_and(|rest| rest.starts_with("satisfied_"))
 }
 
-/// A Parquet file written one row group per batch, each column encoded and
-/// compressed on its own thread with its own codec ([`stored_plain`]).
-/// Every other column gets exactly what polars' `ParquetWriter` writes
-/// (dictionary where it pays, zstd, default statistics).
-struct ParquetOut {
-    writer: BatchedWriter<File>,
-    /// Per column: its Parquet type, encodings and options.
-    columns: Vec<(ParquetType, Vec<Encoding>, WriteOptions)>,
+fn parquet_writer(file: File, schema: &Schema, path: &Path) -> Result<ParquetOut<File>> {
+    ParquetOut::new(file, schema, stored_plain).map_err(pe(path))
 }
 
-fn parquet_writer(file: File, schema: &Schema, path: &Path) -> Result<ParquetOut> {
-    let mut writer = ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .batched(schema)
-        .map_err(pe(path))?;
-    let zstd = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        version: Version::V1,
-        compression: CompressionOptions::Zstd(None),
-        data_page_size: None,
-    };
-    let arrow = schema.to_arrow(CompatLevel::newest());
-    let columns = writer
-        .parquet_schema()
-        .fields()
-        .iter()
-        .zip(arrow.iter_values())
-        .map(|(t, field)| {
-            if stored_plain(field.name.as_str()) {
-                let plain = WriteOptions {
-                    compression: CompressionOptions::Uncompressed,
-                    ..zstd
-                };
-                (t.clone(), vec![Encoding::Plain], plain)
-            } else {
-                (t.clone(), get_dtype_encoding(&field.dtype), zstd)
-            }
-        })
-        .collect();
-    Ok(ParquetOut { writer, columns })
-}
-
-impl ParquetOut {
-    /// Writes `df` (one chunk per column) as one row group per chunk.
-    fn write_batch(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        for batch in df.iter_chunks(CompatLevel::newest(), false) {
-            let rows = batch.len();
-            if rows == 0 {
-                continue;
-            }
-            let encoded: Vec<Vec<Vec<CompressedPage>>> = batch
-                .columns()
-                .par_iter()
-                .zip(&self.columns)
-                .map(|(array, (t, encodings, options))| {
-                    array_to_columns(array, t.clone(), *options, encodings)?
-                        .into_iter()
-                        .map(|pages| {
-                            pages
-                                .map(|page| {
-                                    compress(page?, Vec::new(), options.compression)
-                                        .map_err(PolarsError::from)
-                                })
-                                .collect::<PolarsResult<Vec<_>>>()
-                        })
-                        .collect::<PolarsResult<Vec<_>>>()
-                })
-                .collect::<PolarsResult<_>>()?;
-            let leaves: Vec<Vec<CompressedPage>> = encoded.into_iter().flatten().collect();
-            self.writer.write_row_group(rows as u64, &leaves)?;
-        }
-        Ok(())
-    }
-}
-
-fn write_slices(w: &mut ParquetOut, df: &DataFrame, path: &Path) -> Result<()> {
+fn write_slices(w: &mut ParquetOut<File>, df: &DataFrame, path: &Path) -> Result<()> {
     let mut start = 0;
     while start < df.height() {
         let len = ROW_GROUP_ROWS.min(df.height() - start);
@@ -117,9 +41,8 @@ fn write_slices(w: &mut ParquetOut, df: &DataFrame, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn close(w: ParquetOut, file: &File, path: &Path) -> Result<()> {
-    w.writer.finish().map_err(pe(path))?;
-    drop(w);
+fn close(w: ParquetOut<File>, file: &File, path: &Path) -> Result<()> {
+    w.finish().map_err(pe(path))?;
     file.sync_all().map_err(io(path))?;
     #[cfg(unix)]
     {
@@ -133,12 +56,12 @@ fn close(w: ParquetOut, file: &File, path: &Path) -> Result<()> {
 enum Inner {
     File {
         tmp: tempfile::NamedTempFile,
-        writer: ParquetOut,
+        writer: ParquetOut<File>,
     },
     ByPeriod {
         staging: tempfile::TempDir,
         file_schema: Schema,
-        current: Option<(String, File, PathBuf, ParquetOut)>,
+        current: Option<(String, File, PathBuf, ParquetOut<File>)>,
     },
 }
 

@@ -288,9 +288,8 @@ fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) ->
         source,
     };
     let mut w = BufWriter::with_capacity(1 << 20, file);
-    let mut writer = ParquetWriter::new(&mut w)
-        .batched(&frame_schema(model))
-        .map_err(perr)?;
+    let mut writer =
+        sipas_dataset::ParquetOut::new(&mut w, &frame_schema(model), |_| false).map_err(perr)?;
     let mut missing = 0;
     for batch in batches(model, opts) {
         let frames: Vec<Result<(DataFrame, u64)>> = batch
@@ -308,7 +307,6 @@ fn write_parquet(model: &Model, file: &File, path: &Path, opts: WriteOptions) ->
         }
     }
     writer.finish().map_err(perr)?;
-    drop(writer);
     w.flush().map_err(|source| io_err(path, source))?;
     sipas_core::progress::end();
     Ok(missing)

@@ -1,0 +1,130 @@
+//! One Parquet encoder for every table sipas writes.
+
+use std::io::Write;
+
+use polars::io::parquet::write::BatchedWriter;
+use polars::prelude::*;
+use polars_parquet::write::{
+    CompressedPage, CompressionOptions, Encoding, ParquetType, StatisticsOptions, Version,
+    WriteOptions, array_to_columns, compress, get_dtype_encoding,
+};
+use rayon::prelude::*;
+
+/// The rows per row group polars' `ParquetWriter::finish` aims at (and [`write_frame`]).
+pub const FRAME_ROW_GROUP: usize = 512 * 512;
+
+/// A Parquet file written one row group per batch chunk, each column encoded
+/// and compressed on its own thread (polars' writer compresses the columns
+/// one after another on the writing thread).
+///
+/// Every column is written exactly as polars' `ParquetWriter` with zstd
+/// writes it (dictionary where it pays, zstd, default statistics: the same
+/// bytes), except the columns `plain` selects, which are stored PLAIN and
+/// uncompressed (see [`crate::stored_plain`]).
+pub struct ParquetOut<W: Write> {
+    writer: BatchedWriter<W>,
+    /// Per column: its Parquet type, encodings and options.
+    columns: Vec<(ParquetType, Vec<Encoding>, WriteOptions)>,
+}
+
+impl<W: Write> std::fmt::Debug for ParquetOut<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetOut")
+            .field("columns", &self.columns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> ParquetOut<W> {
+    /// Starts a file of `schema` on `out`.
+    ///
+    /// # Errors
+    /// A type Parquet cannot hold, or the error of writing the file's start.
+    pub fn new(out: W, schema: &Schema, plain: impl Fn(&str) -> bool) -> PolarsResult<Self> {
+        let mut writer = ParquetWriter::new(out)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(schema)?;
+        let zstd = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            version: Version::V1,
+            compression: CompressionOptions::Zstd(None),
+            data_page_size: None,
+        };
+        let arrow = schema.to_arrow(CompatLevel::newest());
+        let columns = writer
+            .parquet_schema()
+            .fields()
+            .iter()
+            .zip(arrow.iter_values())
+            .map(|(t, field)| {
+                if plain(field.name.as_str()) {
+                    let options = WriteOptions {
+                        compression: CompressionOptions::Uncompressed,
+                        ..zstd
+                    };
+                    (t.clone(), vec![Encoding::Plain], options)
+                } else {
+                    (t.clone(), get_dtype_encoding(&field.dtype), zstd)
+                }
+            })
+            .collect();
+        Ok(ParquetOut { writer, columns })
+    }
+
+    /// Writes `df` (of the file's schema) as one row group per chunk of its
+    /// columns (aligned chunks: rechunk the frame or a slice of it first).
+    ///
+    /// # Errors
+    /// The error of encoding or writing.
+    pub fn write_batch(&mut self, df: &DataFrame) -> PolarsResult<()> {
+        for batch in df.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len();
+            if rows == 0 {
+                continue;
+            }
+            let encoded: Vec<Vec<Vec<CompressedPage>>> = batch
+                .columns()
+                .par_iter()
+                .zip(&self.columns)
+                .map(|(array, (t, encodings, options))| {
+                    array_to_columns(array, t.clone(), *options, encodings)?
+                        .into_iter()
+                        .map(|pages| {
+                            pages
+                                .map(|page| {
+                                    compress(page?, Vec::new(), options.compression)
+                                        .map_err(PolarsError::from)
+                                })
+                                .collect::<PolarsResult<Vec<_>>>()
+                        })
+                        .collect::<PolarsResult<Vec<_>>>()
+                })
+                .collect::<PolarsResult<_>>()?;
+            let leaves: Vec<Vec<CompressedPage>> = encoded.into_iter().flatten().collect();
+            self.writer.write_row_group(rows as u64, &leaves)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the footer; returns the file's size.
+    ///
+    /// # Errors
+    /// The error of writing.
+    pub fn finish(self) -> PolarsResult<u64> {
+        self.writer.finish()
+    }
+}
+
+/// Writes the whole frame `df` to `out` as polars' `ParquetWriter::finish`
+/// does (zstd; the frame's chunks cut or joined into row groups around
+/// [`FRAME_ROW_GROUP`] rows, as polars cuts them; the same bytes), its
+/// columns encoded in parallel ([`ParquetOut`]).
+///
+/// # Errors
+/// The error of encoding or writing.
+pub fn write_frame<W: Write>(out: W, df: &mut DataFrame) -> PolarsResult<u64> {
+    let chunked = polars::frame::chunk_df_for_writing(df, FRAME_ROW_GROUP)?;
+    let mut w = ParquetOut::new(out, chunked.schema(), |_| false)?;
+    w.write_batch(&chunked)?;
+    w.finish()
+}
