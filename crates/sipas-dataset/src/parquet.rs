@@ -71,6 +71,32 @@ impl<W: Write> ParquetOut<W> {
         Ok(ParquetOut { writer, columns })
     }
 
+    /// Starts a temporary file of `schema` on `out`, read back only by this
+    /// process ([`crate::Spill`]): every column PLAIN (no dictionary to
+    /// build, no keys to bit-pack), LZ4_RAW, no statistics.
+    ///
+    /// # Errors
+    /// A type Parquet cannot hold, or the error of writing the file's start.
+    pub fn scratch(out: W, schema: &Schema) -> PolarsResult<Self> {
+        let mut writer = ParquetWriter::new(out)
+            .with_compression(ParquetCompression::Lz4Raw)
+            .with_statistics(StatisticsOptions::empty())
+            .batched(schema)?;
+        let options = WriteOptions {
+            statistics: StatisticsOptions::empty(),
+            version: Version::V1,
+            compression: CompressionOptions::Lz4Raw,
+            data_page_size: None,
+        };
+        let columns = writer
+            .parquet_schema()
+            .fields()
+            .iter()
+            .map(|t| (t.clone(), vec![Encoding::Plain], options))
+            .collect();
+        Ok(ParquetOut { writer, columns })
+    }
+
     /// Writes `df` (of the file's schema) as one row group per chunk of its
     /// columns (aligned chunks: rechunk the frame or a slice of it first).
     ///

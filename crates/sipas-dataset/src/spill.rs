@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use polars::io::parquet::write::BatchedWriter;
+use crate::parquet::ParquetOut;
 use polars::prelude::*;
 
 use crate::Result;
@@ -15,7 +15,7 @@ const BUFFER_ROWS: usize = 1 << 16;
 
 struct Bucket {
     /// The bucket's file, once some of its rows were written.
-    file: Option<(PathBuf, BatchedWriter<File>)>,
+    file: Option<(PathBuf, ParquetOut<File>)>,
     /// Rows not yet written, in the order pushed (after the file's rows).
     buffer: Vec<DataFrame>,
     buffered: usize,
@@ -35,18 +35,8 @@ impl Bucket {
             let path = dir.join(format!("part-{files:06}.parquet"));
             *files += 1;
             let file = File::create(&path).map_err(io(&path))?;
-            let writer = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Lz4Raw)
-                // Read back whole by this process only: no statistics.
-                .with_statistics(StatisticsOptions {
-                    min_value: false,
-                    max_value: false,
-                    distinct_count: false,
-                    null_count: false,
-                    binary_statistics_truncate_length: None,
-                })
-                .batched(schema)
-                .map_err(pe(&path))?;
+            // Read back whole by this process only: plain pages, no statistics.
+            let writer = ParquetOut::scratch(file, schema).map_err(pe(&path))?;
             self.file = Some((path, writer));
         }
         let (path, writer) = self.file.as_mut().expect("created above");
