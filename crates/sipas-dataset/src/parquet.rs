@@ -62,7 +62,7 @@ impl<W: Write> ParquetOut<W> {
                         compression: CompressionOptions::Uncompressed,
                         ..zstd
                     };
-                    (t.clone(), vec![Encoding::Plain], options)
+                    (t.clone(), plain_leaves(&field.dtype), options)
                 } else {
                     (t.clone(), get_dtype_encoding(&field.dtype), zstd)
                 }
@@ -88,11 +88,13 @@ impl<W: Write> ParquetOut<W> {
             compression: CompressionOptions::Lz4Raw,
             data_page_size: None,
         };
+        let arrow = schema.to_arrow(CompatLevel::newest());
         let columns = writer
             .parquet_schema()
             .fields()
             .iter()
-            .map(|t| (t.clone(), vec![Encoding::Plain], options))
+            .zip(arrow.iter_values())
+            .map(|(t, field)| (t.clone(), plain_leaves(&field.dtype), options))
             .collect();
         Ok(ParquetOut { writer, columns })
     }
@@ -139,6 +141,12 @@ impl<W: Write> ParquetOut<W> {
     pub fn finish(self) -> PolarsResult<u64> {
         self.writer.finish()
     }
+}
+
+/// PLAIN for every Parquet leaf of a column of type `dtype` (one for a
+/// flat column, one per leaf of a nested one).
+fn plain_leaves(dtype: &ArrowDataType) -> Vec<Encoding> {
+    vec![Encoding::Plain; get_dtype_encoding(dtype).len()]
 }
 
 /// Writes the whole frame `df` to `out` as polars' `ParquetWriter::finish`

@@ -537,3 +537,36 @@ fn a_whole_frame_is_written_as_polars_writes_it() {
         assert_eq!(groups, expected);
     }
 }
+
+#[test]
+fn a_scratch_file_is_plain_lz4_and_reads_back_every_type() {
+    let n = 3000usize;
+    let list: Vec<Series> = (0..n)
+        .map(|i| Series::new("".into(), vec![i as i64, -(i as i64)]))
+        .collect();
+    let mut df = df!(
+        "text" => (0..n).map(|i| (i % 7 != 0).then(|| format!("v{}", i % 5))).collect::<Vec<_>>(),
+        "item" => (0..n).map(|i| (i % 4 != 0).then_some((i % 5 + 1) as u8)).collect::<Vec<_>>(),
+        "weight" => (0..n).map(|i| i as f64 / 3.0).collect::<Vec<_>>(),
+        "flag" => (0..n).map(|i| i % 2 == 0).collect::<Vec<_>>(),
+        "nested" => list,
+    )
+    .unwrap();
+    df.rechunk_mut_par();
+    let mut buf = Vec::new();
+    let mut w = ParquetOut::scratch(&mut buf, df.schema()).unwrap();
+    w.write_batch(&df).unwrap();
+    w.finish().unwrap();
+    let back = ParquetReader::new(std::io::Cursor::new(&buf))
+        .finish()
+        .unwrap();
+    assert!(back.equals_missing(&df));
+    let meta = polars_parquet::read::read_metadata(&mut std::io::Cursor::new(&buf)).unwrap();
+    let columns = meta.row_groups[0].parquet_columns();
+    // The list column is one leaf: five leaves in all.
+    assert_eq!(columns.len(), 5);
+    for c in columns {
+        assert_eq!(format!("{:?}", c.compression()), "Lz4Raw");
+        assert!(c.dictionary_page_offset().is_none());
+    }
+}
