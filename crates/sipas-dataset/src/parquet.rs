@@ -41,34 +41,21 @@ impl<W: Write> ParquetOut<W> {
     /// # Errors
     /// A type Parquet cannot hold, or the error of writing the file's start.
     pub fn new(out: W, schema: &Schema, plain: impl Fn(&str) -> bool) -> PolarsResult<Self> {
-        let mut writer = ParquetWriter::new(out)
-            .with_compression(ParquetCompression::Zstd(None))
-            .batched(schema)?;
-        let zstd = WriteOptions {
-            statistics: StatisticsOptions::default(),
-            version: Version::V1,
-            compression: CompressionOptions::Zstd(None),
-            data_page_size: None,
-        };
-        let arrow = schema.to_arrow(CompatLevel::newest());
-        let columns = writer
-            .parquet_schema()
-            .fields()
-            .iter()
-            .zip(arrow.iter_values())
-            .map(|(t, field)| {
+        Self::start(
+            out,
+            schema,
+            (ParquetCompression::Zstd(None), StatisticsOptions::default()),
+            |field| {
                 if plain(field.name.as_str()) {
-                    let options = WriteOptions {
-                        compression: CompressionOptions::Uncompressed,
-                        ..zstd
-                    };
-                    (t.clone(), plain_leaves(&field.dtype), options)
+                    (plain_leaves(&field.dtype), CompressionOptions::Uncompressed)
                 } else {
-                    (t.clone(), get_dtype_encoding(&field.dtype), zstd)
+                    (
+                        get_dtype_encoding(&field.dtype),
+                        CompressionOptions::Zstd(None),
+                    )
                 }
-            })
-            .collect();
-        Ok(ParquetOut { writer, columns })
+            },
+        )
     }
 
     /// Starts a temporary file of `schema` on `out`, read back only by this
@@ -78,23 +65,42 @@ impl<W: Write> ParquetOut<W> {
     /// # Errors
     /// A type Parquet cannot hold, or the error of writing the file's start.
     pub fn scratch(out: W, schema: &Schema) -> PolarsResult<Self> {
+        Self::start(
+            out,
+            schema,
+            (ParquetCompression::Lz4Raw, StatisticsOptions::empty()),
+            |field| (plain_leaves(&field.dtype), CompressionOptions::Lz4Raw),
+        )
+    }
+
+    /// The file's writer (`codec` and `statistics` for the whole file) and,
+    /// per column, the encodings and codec `column` gives its field.
+    fn start(
+        out: W,
+        schema: &Schema,
+        (codec, statistics): (ParquetCompression, StatisticsOptions),
+        column: impl Fn(&ArrowField) -> (Vec<Encoding>, CompressionOptions),
+    ) -> PolarsResult<Self> {
         let mut writer = ParquetWriter::new(out)
-            .with_compression(ParquetCompression::Lz4Raw)
-            .with_statistics(StatisticsOptions::empty())
+            .with_compression(codec)
+            .with_statistics(statistics)
             .batched(schema)?;
-        let options = WriteOptions {
-            statistics: StatisticsOptions::empty(),
-            version: Version::V1,
-            compression: CompressionOptions::Lz4Raw,
-            data_page_size: None,
-        };
         let arrow = schema.to_arrow(CompatLevel::newest());
         let columns = writer
             .parquet_schema()
             .fields()
             .iter()
             .zip(arrow.iter_values())
-            .map(|(t, field)| (t.clone(), plain_leaves(&field.dtype), options))
+            .map(|(t, field)| {
+                let (encodings, compression) = column(field);
+                let options = WriteOptions {
+                    statistics,
+                    version: Version::V1,
+                    compression,
+                    data_page_size: None,
+                };
+                (t.clone(), encodings, options)
+            })
             .collect();
         Ok(ParquetOut { writer, columns })
     }

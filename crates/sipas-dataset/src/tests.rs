@@ -505,12 +505,8 @@ fn a_whole_frame_is_written_as_polars_writes_it() {
     let mut df = part(0, 300_001);
     df.vstack_mut(&part(300_001, 250_000)).unwrap();
     df.vstack_mut(&part(550_001, 7)).unwrap();
-    let whole = df.clone();
-    let mut whole = {
-        let mut w = whole;
-        w.rechunk_mut_par();
-        w
-    };
+    let mut whole = df.clone();
+    whole.rechunk_mut_par();
     // In chunks (kept as row groups) and in one chunk (cut by polars).
     for (frame, expected) in [
         (&mut df, vec![300_001, 250_000, 7]),

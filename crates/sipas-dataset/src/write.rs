@@ -17,8 +17,8 @@ const PERIOD: &str = sipas_core::schema::PERIOD;
 /// Only the satisfied-mask column of a clean table
 /// ([`sipas_core::schema::mask_columns`]): its bits are close to random, so
 /// zstd keeps about two thirds of its bytes while decoding it took most of
-/// `sipas aggregate`'s read time (0.71 → 0.32 s for 10⁷ rows; the file is
-/// 13 % larger; benches/README.md, "Issue 18, stop 36"). Plain uncompressed
+/// `sipas aggregate`'s read time (0.71 → 0.32 s for 10⁷ rows; the clean
+/// table is 18 % larger; benches/README.md, "Issue 18, stop 36"). Plain uncompressed
 /// INT64 is the simplest Parquet column: every engine reads it.
 pub fn stored_plain(name: &str) -> bool {
     name.strip_prefix(sipas_core::schema::MASK_PREFIX)
