@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+mod dict8;
 mod error;
 mod masks;
 mod parquet;

@@ -566,3 +566,144 @@ fn a_scratch_file_is_plain_lz4_and_reads_back_every_type() {
         assert!(c.dictionary_page_offset().is_none());
     }
 }
+
+/// `n` values of a small-integer column: (a pseudo-random draw, the row) ->
+/// the value or null.
+fn u8_column(name: &str, n: usize, seed: u64, f: impl Fn(u64, usize) -> Option<u8>) -> Column {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let values: Vec<Option<u8>> = (0..n)
+        .map(|i| {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            f(state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11, i)
+        })
+        .collect();
+    Column::new(name.into(), values)
+}
+
+/// `n` values in runs: mostly 1-12 of one value (around the 9 that makes
+/// an RLE run), some of 8,000-9,000 (a literal run's limit is 8,192) and
+/// long literal stretches without a repeat, a few nulls.
+fn segments(n: usize, seed: u64) -> Vec<Option<u8>> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut draw = |m: u64| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % m
+    };
+    let mut out = Vec::with_capacity(n + 10_000);
+    while out.len() < n {
+        match draw(40) {
+            0 => {
+                let len = 8_000 + draw(1_000) as usize;
+                let v = draw(4) as u8;
+                out.extend(std::iter::repeat_n(Some(v), len));
+            }
+            1 => {
+                // 8,000-9,000 values, no two neighbours equal.
+                let len = 8_000 + draw(1_000) as usize;
+                out.extend((0..len).map(|k| Some((k % 3) as u8)));
+            }
+            2 => out.push(None),
+            _ => {
+                let len = 1 + draw(12) as usize;
+                let v = draw(4) as u8;
+                out.extend(std::iter::repeat_n(Some(v), len));
+            }
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+/// Small-integer columns of every shape the direct dictionary encoder
+/// meets (answers with scattered and clustered nulls, long runs, one value,
+/// wide dictionaries, pages without nulls in a column with some, all-null
+/// pages and columns, a zero key at the start) are written byte for byte as
+/// polars' writer writes them, in chunks of any length and whole.
+#[test]
+fn small_integer_columns_are_written_as_polars_writes_them() {
+    let frame = |n: usize, seed: u64| {
+        DataFrame::new(
+            n,
+            vec![
+                // Answers 1-5, 5 % missing.
+                u8_column("answers", n, seed, |r, _| {
+                    (r % 100 >= 5).then_some((r % 5) as u8 + 1)
+                }),
+                // Missing in blocks of 3,000 rows: pages without nulls, and runs.
+                u8_column("blocks", n, seed + 1, |r, i| {
+                    ((i / 3000) % 4 != 1).then_some((r % 3) as u8)
+                }),
+                // Runs of 1-20 of one value, so RLE and literal runs alternate;
+                // starting with zeros (the encoder's initial "previous" value).
+                u8_column("runs", n, seed + 2, |_, i| {
+                    Some(((i / (1 + i % 20 + (i / 997) % 7)) % 4) as u8)
+                }),
+                // One value: keys of zero bits.
+                u8_column("constant", n, seed + 3, |_, _| Some(4)),
+                u8_column("constant_nulls", n, seed + 4, |r, _| {
+                    (r % 7 != 0).then_some(9)
+                }),
+                // Every byte value: an 8-bit dictionary (or none, when short).
+                u8_column("wide", n, seed + 5, |r, _| Some((r % 256) as u8)),
+                // Null for the first 250,000 rows: a whole page of nulls.
+                u8_column("late", n, seed + 6, |r, i| {
+                    (i >= 250_000).then_some((r % 2) as u8 + 1)
+                }),
+                u8_column("never", n, seed + 7, |_, _| None),
+                // 17 values between 100 and 116.
+                u8_column("offset", n, seed + 8, |r, _| Some(100 + (r % 17) as u8)),
+                Column::new("segments".into(), segments(n, seed + 9)),
+            ],
+        )
+        .unwrap()
+    };
+    let mut chunked = frame(300_001, 1);
+    chunked.vstack_mut(&frame(9, 2)).unwrap();
+    chunked.vstack_mut(&frame(262_141, 3)).unwrap();
+    chunked.vstack_mut(&frame(1, 4)).unwrap();
+    chunked.vstack_mut(&frame(45, 5)).unwrap();
+    let mut whole = chunked.clone();
+    whole.rechunk_mut_par();
+    for df in [&mut chunked, &mut whole] {
+        // One row group per chunk ...
+        let mut ours = Vec::new();
+        let mut w = ParquetOut::new(&mut ours, df.schema(), |_| false).unwrap();
+        w.write_batch(df).unwrap();
+        w.finish().unwrap();
+        let mut theirs = Vec::new();
+        let mut pw = ParquetWriter::new(&mut theirs)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(df.schema())
+            .unwrap();
+        pw.write_batch(df).unwrap();
+        pw.finish().unwrap();
+        assert!(
+            ours == theirs,
+            "{} bytes against {}",
+            ours.len(),
+            theirs.len()
+        );
+        let back = ParquetReader::new(std::io::Cursor::new(&ours))
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(df));
+        // ... and as polars cuts a whole frame.
+        let mut ours = Vec::new();
+        write_frame(&mut ours, &mut df.clone()).unwrap();
+        let mut theirs = Vec::new();
+        ParquetWriter::new(&mut theirs)
+            .finish(&mut df.clone())
+            .unwrap();
+        assert!(
+            ours == theirs,
+            "{} bytes against {}",
+            ours.len(),
+            theirs.len()
+        );
+    }
+}
