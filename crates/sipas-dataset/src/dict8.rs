@@ -46,8 +46,12 @@ pub(crate) fn pages(
     match validity {
         Some(v) if v.unset_bits() > 0 => {
             for (block, word) in values.chunks(64).zip(words(v)) {
-                for (k, &x) in block.iter().enumerate() {
-                    seen[x as usize] |= (word >> k) & 1 == 1;
+                if word == u64::MAX {
+                    for &x in block {
+                        seen[x as usize] = true;
+                    }
+                } else {
+                    for_each_bit(word, |k| seen[block[k] as usize] = true);
                 }
             }
         }
@@ -60,12 +64,13 @@ pub(crate) fn pages(
     if !(dict.len() <= 16 || (dict.len() as f64) / (array.len() as f64) < 0.75) {
         return None;
     }
-    // Value -> key; a null's value is clamped into [min, max] as polars does.
+    // Value -> key (polars also gives nulls' slots a key; no page holds
+    // those).
     let mut lookup = [0u8; 256];
     for (k, &x) in dict.iter().enumerate() {
         lookup[x as usize] = k as u8;
     }
-    let key = |x: u8| lookup[x.clamp(min, max) as usize];
+    let key = |x: u8| lookup[x as usize];
 
     let nulls = array.null_count();
     let statistics = (!options.statistics.is_empty()).then(|| ParquetStatistics {
@@ -131,16 +136,14 @@ pub(crate) fn pages(
         match &page_validity {
             None => keys.extend(page_values.iter().map(|&x| key(x))),
             Some(v) => {
-                // The valid values' keys, packed to the front without branches.
-                keys.resize(len + 1, 0);
-                let mut at = 0;
+                // The valid values' keys.
                 for (block, word) in page_values.chunks(64).zip(words(v)) {
-                    for (k, &x) in block.iter().enumerate() {
-                        keys[at] = key(x);
-                        at += ((word >> k) & 1) as usize;
+                    if word == u64::MAX {
+                        keys.extend(block.iter().map(|&x| key(x)));
+                    } else {
+                        for_each_bit(word, |k| keys.push(key(block[k])));
                     }
                 }
-                keys.truncate(at);
             }
         }
         let width = keys
@@ -195,6 +198,15 @@ fn words(bitmap: &Bitmap) -> Vec<u64> {
             word
         })
         .collect()
+}
+
+/// Calls `f` with the position of each set bit of `word`, lowest first.
+#[inline]
+fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
+    while word != 0 {
+        f(word.trailing_zeros() as usize);
+        word &= word - 1;
+    }
 }
 
 /// Writes `x` as ULEB128.
@@ -425,10 +437,18 @@ fn long_run(values: &[u8], from: usize) -> Option<(usize, usize)> {
     let eq = |w: usize| -> u64 {
         let mut m = 0u64;
         if w + 65 <= n {
-            let a: &[u8; 64] = values[w..w + 64].try_into().expect("64 values");
-            let b: &[u8; 64] = values[w + 1..w + 65].try_into().expect("64 values");
-            for k in 0..64 {
-                m |= u64::from(a[k] == b[k]) << k;
+            // Eight neighbours at a time: the zero bytes of a ^ b.
+            const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+            for j in 0..8 {
+                let at = w + 8 * j;
+                let a = u64::from_le_bytes(values[at..at + 8].try_into().expect("8 bytes"));
+                let b = u64::from_le_bytes(values[at + 1..at + 9].try_into().expect("8 bytes"));
+                let x = a ^ b;
+                // 0x80 in each byte of x that is zero (exact, no carries).
+                let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+                // The eight high bits gathered into one byte, byte i to bit i.
+                let bits = ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
+                m |= bits << (8 * j);
             }
         } else {
             for (k, pair) in values[w..].windows(2).enumerate() {
