@@ -319,7 +319,64 @@ pub(crate) fn clean_name(s: &str) -> String {
 
 /// What a record callback receives: the record's 1-based line, and the record
 /// or, when it could not be parsed, the parser's message.
-pub(crate) type Row<'a> = std::result::Result<&'a ByteRecord, String>;
+pub(crate) type Row<'a> = std::result::Result<Record<'a>, String>;
+
+/// A record's fields without copying them: field `i` is
+/// `text[bounds[i]..bounds[i + 1] - gap]`. A line of delimited text split
+/// at its delimiter has `gap` 1 (the delimiter after each field; the last
+/// bound is the line's length + 1); a [`ByteRecord`] (its fields one after
+/// another) has `gap` 0.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
+    text: &'a [u8],
+    bounds: &'a [usize],
+    gap: usize,
+}
+
+impl<'a> Record<'a> {
+    /// The record of `rec`, its bounds kept in `bounds`.
+    pub(crate) fn of(rec: &'a ByteRecord, bounds: &'a mut Vec<usize>) -> Record<'a> {
+        bounds.clear();
+        bounds.push(0);
+        bounds.extend((0..rec.len()).map(|i| rec.range(i).map_or(0, |r| r.end)));
+        Record {
+            text: rec.as_slice(),
+            bounds,
+            gap: 0,
+        }
+    }
+
+    /// The number of fields.
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+
+    /// Field `i`, if the record has it.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<&'a [u8]> {
+        let end = *self.bounds.get(i + 1)?;
+        Some(&self.text[self.bounds[i]..end - self.gap])
+    }
+
+    /// Field `i` (panics if the record has fewer fields).
+    #[inline]
+    pub(crate) fn field(&self, i: usize) -> &'a [u8] {
+        self.get(i).expect("a field within the record")
+    }
+
+    /// The fields in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(|i| self.field(i))
+    }
+}
+
+impl std::ops::Index<usize> for Record<'_> {
+    type Output = [u8];
+
+    fn index(&self, i: usize) -> &[u8] {
+        self.field(i)
+    }
+}
 
 /// Where reading a source resumes: the index of the next record and, for
 /// delimited text, the byte offset and line number there.
@@ -624,10 +681,11 @@ impl Loaded {
             Loaded::Records(recs) => {
                 let end = recs.len().min(at.index.saturating_add(max));
                 let mut i = at.index;
+                let mut bounds = Vec::new();
                 while i < end {
                     let (line, r) = &recs[i];
                     let row = match r {
-                        Ok(rec) => Ok(rec),
+                        Ok(rec) => Ok(Record::of(rec, &mut bounds)),
                         Err(msg) => Err(msg.clone()),
                     };
                     i += 1;
@@ -648,7 +706,8 @@ impl Loaded {
                 if i == 0 && end > 0 {
                     let header: ByteRecord = names.iter().map(String::as_bytes).collect();
                     i = 1;
-                    if !f(0, 1, Ok(&header)) {
+                    let mut bounds = Vec::new();
+                    if !f(0, 1, Ok(Record::of(&header, &mut bounds))) {
                         return Ok((Cursor { index: 1, ..at }, 1));
                     }
                 }
@@ -965,10 +1024,142 @@ fn text_parts<T: Send>(
 }
 
 /// [`Loaded::scan_from`] for delimited text, stopping after `max` records or
-/// before a record that starts at or after byte `end`. A new reader starts
-/// at the cursor's byte offset, which [`csv::Reader::position`] guarantees
-/// to be the start of the next record.
+/// before a record that starts at or after byte `end`: records without a
+/// quote or a lone carriage return are split here ([`scan_plain`]), from
+/// the first other one on the csv crate reads them ([`scan_csv`]).
 fn scan_text(
+    v: View<'_>,
+    path: &Path,
+    at: Cursor,
+    max: usize,
+    end: usize,
+    f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+) -> Result<(Cursor, usize)> {
+    let (next, n, done) = scan_plain(v, at, max, end, f);
+    if done {
+        return Ok((next, n));
+    }
+    let (next, m) = scan_csv(v, path, next, max - n, end, f)?;
+    Ok((next, n + m))
+}
+
+/// The records the csv crate would read from `at`, as long as each is one
+/// line holding no `"` and no carriage return but the one of its `\r\n`:
+/// such a record is its line split at the delimiter. The csv crate's
+/// reading otherwise: blank lines skipped, `\r\n` or `\n` ending a record,
+/// the cursor after a record at its `\n` when a `\r` ended it (the csv
+/// crate's position), the view's end ending the last record. Returns the
+/// cursor, the records read and whether reading is over (`max` records, a
+/// record at or after `end`, `f` said stop, or the end of the view); when
+/// not, the record at the cursor is for the csv crate.
+fn scan_plain(
+    v: View<'_>,
+    at: Cursor,
+    max: usize,
+    end: usize,
+    f: &mut dyn FnMut(usize, u64, Row<'_>) -> bool,
+) -> (Cursor, usize, bool) {
+    let mut bounds = Vec::new();
+    let stop = v.end();
+    let mut pos = at.byte.clamp(v.base, stop);
+    let mut line = at.line;
+    let mut n = 0;
+    let cursor = |pos: usize, line: u64, n: usize| Cursor {
+        index: at.index + n,
+        byte: pos,
+        line,
+    };
+    while n < max {
+        // Blank lines and the `\n` of a `\r\n`.
+        let mut first = pos;
+        while first < stop {
+            match v.byte(first) {
+                b'\n' => line += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            first += 1;
+        }
+        if end < stop && first >= end {
+            return (
+                cursor(pos, line - count_newlines(v.slice(pos, first)), n),
+                n,
+                true,
+            );
+        }
+        if first >= stop {
+            return (cursor(first, line, n), n, true);
+        }
+        let rest = v.slice(first, stop);
+        // The record's last byte (before its terminator) and where the next
+        // read starts.
+        let (len, after) = match memchr::memchr3(b'"', b'\r', b'\n', rest) {
+            None => (rest.len(), rest.len()),
+            Some(k) if rest[k] == b'\n' => (k, k + 1),
+            Some(k) if rest[k] == b'\r' && rest.get(k + 1) == Some(&b'\n') => (k, k + 1),
+            // A quote or a lone carriage return: the csv crate's.
+            Some(_) => {
+                return (
+                    cursor(pos, line - count_newlines(v.slice(pos, first)), n),
+                    n,
+                    false,
+                );
+            }
+        };
+        let record = &rest[..len];
+        // Each field ends where a delimiter is (fields are short: eight
+        // bytes at a time, not memchr).
+        bounds.clear();
+        bounds.push(0);
+        delimiters(record, v.delimiter, &mut bounds);
+        bounds.push(len + 1);
+        let rec = Record {
+            text: record,
+            bounds: &bounds,
+            gap: 1,
+        };
+        let go = f(at.index + n, line, Ok(rec));
+        n += 1;
+        pos = first + after;
+        // A `\n` ending the record is behind the cursor (a `\r\n`'s is not).
+        if after > len && rest[len] == b'\n' {
+            line += 1;
+        }
+        if !go {
+            return (cursor(pos, line, n), n, true);
+        }
+    }
+    (cursor(pos, line, n), n, true)
+}
+
+/// Pushes onto `out` the position after each `delimiter` in `record`, in
+/// order.
+fn delimiters(record: &[u8], delimiter: u8, out: &mut Vec<usize>) {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let spread = u64::from(delimiter) * 0x0101_0101_0101_0101;
+    let mut chunks = record.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ spread;
+        // 0x80 in each byte of x that is zero (exact, no carries).
+        let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        while zero != 0 {
+            out.push(at + (zero.trailing_zeros() / 8) as usize + 1);
+            zero &= zero - 1;
+        }
+        at += 8;
+    }
+    for (k, &b) in chunks.remainder().iter().enumerate() {
+        if b == delimiter {
+            out.push(at + k + 1);
+        }
+    }
+}
+
+/// [`scan_text`] with the csv crate. A new reader starts at the cursor's
+/// byte offset, which [`csv::Reader::position`] guarantees to be the start
+/// of the next record.
+fn scan_csv(
     v: View<'_>,
     path: &Path,
     at: Cursor,
@@ -983,6 +1174,7 @@ fn scan_text(
         .delimiter(v.delimiter)
         .from_reader(v.slice(start, v.end()));
     let mut rec = ByteRecord::new();
+    let mut bounds = Vec::new();
     // Lines are counted from byte offsets: the csv crate's own line count is
     // off after CRLF terminators. (`pos`, `line_at`): a byte offset and its line.
     let (mut pos, mut line_at) = (start, at.line);
@@ -1013,7 +1205,7 @@ fn scan_text(
             Ok(false) => break,
             Ok(true) => {
                 let line = rec.position().map_or(0, |p| line_of(offset(p.byte())));
-                f(i, line, Ok(&rec))
+                f(i, line, Ok(Record::of(&rec, &mut bounds)))
             }
             Err(e) => {
                 let byte = e
@@ -1193,6 +1385,7 @@ impl ParquetRows {
         let is_valid = |v: Option<&BoolArray>, k: usize| v.is_none_or(|v| v.values().get_bit(k));
         let u8_text: Vec<Vec<u8>> = (0..=255u8).map(|b| b.to_string().into_bytes()).collect();
         let mut rec = ByteRecord::new();
+        let mut bounds = Vec::new();
         let mut num = [0u8; 24];
         for k in range {
             rec.clear();
@@ -1222,7 +1415,7 @@ impl ParquetRows {
                 }
             }
             let row = self.first + k;
-            if !f(row + 1, row as u64 + 2, Ok(&rec)) {
+            if !f(row + 1, row as u64 + 2, Ok(Record::of(&rec, &mut bounds))) {
                 break;
             }
         }
@@ -1959,6 +2152,95 @@ mod line_tests {
             ..TextOpts::default()
         };
         assert!(open_windowed(&path, "t.csv", small).unwrap().is_none());
+    }
+
+    /// Records split at the delimiter ([`scan_plain`], then the csv crate
+    /// from the first record that needs it) read exactly as the csv crate
+    /// alone reads them: the same records, lines and cursor, stopping after
+    /// `max` records or before byte `end`, on texts of unquoted records with
+    /// LF and CRLF ends, blank lines, lone carriage returns, quoted fields,
+    /// empty fields and no final newline.
+    #[test]
+    fn unquoted_records_split_here_read_as_the_csv_crate_reads_them() {
+        let pieces: [&[u8]; 13] = [
+            b"1,a,b\n",
+            b"1234567,abcdefghij,,klm;nopq,r,stuvwxyz0123,,,x,,,,,,,,,,y\r\n",
+            b"22,,ccc\r\n",
+            b"\n",
+            b"\r\n",
+            b"3;x,y\n",
+            b",\n",
+            b"4,\"q,r\",s\n",
+            b"5,lone\rcr,t\n",
+            b"6,v\r\n\r\n",
+            b"   \n",
+            b"7,\"a\nb\",c\r\n",
+            b"8,w,x,y,z\n",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut draw = |m: u64| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % m
+        };
+        let path = Path::new("f");
+        let read = |text: &[u8], at: Cursor, max: usize, end: usize, plain: bool| {
+            let v = View::whole(text, b',');
+            let mut got = Vec::new();
+            let mut f = |i: usize, line: u64, row: Row<'_>| {
+                let fields: Vec<String> = row
+                    .unwrap()
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
+                got.push((i, line, fields.join("|")));
+                true
+            };
+            let (next, n) = if plain {
+                scan_text(v, path, at, max, end, &mut f).unwrap()
+            } else {
+                scan_csv(v, path, at, max, end, &mut f).unwrap()
+            };
+            (got, next, n)
+        };
+        for case in 0..3000 {
+            // Mostly unquoted, so the split records run long before a
+            // record sends the rest to the csv crate.
+            let mut text = Vec::new();
+            for _ in 0..draw(30) {
+                let k = draw(100) as usize;
+                let piece = if k < 60 {
+                    pieces[0]
+                } else {
+                    pieces[k % pieces.len()]
+                };
+                text.extend_from_slice(piece);
+            }
+            if draw(3) == 0 {
+                text.extend_from_slice(b"9,end");
+            }
+            let (max, end) = (
+                [usize::MAX, draw(10) as usize][case % 2],
+                [usize::MAX, draw(text.len() as u64 + 2) as usize][(case / 2) % 2],
+            );
+            // From the start, and from a record boundary the csv crate gave.
+            let whole = read(&text, Cursor::START, usize::MAX, usize::MAX, false);
+            let mut starts = vec![Cursor::START];
+            let (_, mid, _) = read(&text, Cursor::START, draw(5) as usize, usize::MAX, false);
+            starts.push(mid);
+            for at in starts {
+                let want = read(&text, at, max, end, false);
+                let got = read(&text, at, max, end, true);
+                assert_eq!(
+                    got,
+                    want,
+                    "case {case}: {:?} from {at:?}, max {max}, end {end}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+            assert!(whole.2 <= text.len());
+        }
     }
 
     #[test]

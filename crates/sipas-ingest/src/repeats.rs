@@ -71,7 +71,7 @@ fn file_name(name: &str) -> String {
 /// The submission a repeat row belongs to: ODK's `PARENT_KEY` (the root
 /// instance id, before any `/group[n]` of a nested repeat) or Kobo's
 /// `_submission__uuid`.
-fn parent_id(names: &[String], rec: &csv::ByteRecord) -> String {
+fn parent_id(names: &[String], rec: crate::input::Record<'_>) -> String {
     let get = |col: &str| {
         names
             .iter()
@@ -120,7 +120,7 @@ pub(crate) fn write_tables(dir: &Path, tables: &[RepeatTable]) -> Result<Vec<Str
             } else if i > t.header && rec.iter().any(|f| !f.iter().all(u8::is_ascii_whitespace)) {
                 let mut row = csv::ByteRecord::new();
                 row.push_field(parent_id(&names, rec).as_bytes());
-                for f in rec {
+                for f in rec.iter() {
                     row.push_field(f);
                 }
                 w.write_byte_record(&row)
@@ -150,9 +150,13 @@ mod tests {
         assert_eq!(file_name("k.xlsx#grp visits"), "k.xlsx_grp_visits.csv");
         let names: Vec<String> = ["thu_tuc", "PARENT_KEY", "KEY"].map(String::from).to_vec();
         let rec = csv::ByteRecord::from(vec!["x", "uuid:ab/grp[1]", "uuid:ab/grp[1]/sub[2]"]);
-        assert_eq!(parent_id(&names, &rec), "uuid:ab");
+        let mut bounds = Vec::new();
+        let r = crate::input::Record::of(&rec, &mut bounds);
+        assert_eq!(parent_id(&names, r), "uuid:ab");
         let names: Vec<String> = ["v", "_submission__uuid"].map(String::from).to_vec();
         let rec = csv::ByteRecord::from(vec!["x", " ab "]);
-        assert_eq!(parent_id(&names, &rec), "ab");
+        let mut bounds = Vec::new();
+        let r = crate::input::Record::of(&rec, &mut bounds);
+        assert_eq!(parent_id(&names, r), "ab");
     }
 }

@@ -654,9 +654,10 @@ fn validate_chunk(
                 .into_par_iter()
                 .map(|r| {
                     let mut v = FileValidator::new(ctx, layout);
+                    let mut bounds = Vec::new();
                     for (line, row) in &recs[at.index + r.start..at.index + r.end] {
                         match row {
-                            Ok(rec) => v.row(*line, Ok(rec)),
+                            Ok(rec) => v.row(*line, Ok(input::Record::of(rec, &mut bounds))),
                             Err(msg) => v.row(*line, Err(msg.clone())),
                         }
                     }

@@ -11,12 +11,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use csv::ByteRecord;
 use sipas_core::{Instrument, Item, Period, Scale};
 
 use crate::Reason;
 use crate::ids::{IdKey, id_key};
-use crate::input::Row;
+use crate::input::{Record, Row};
 use crate::layout::Layout;
 use crate::mapping::{Label, Resolver, is_missing_code};
 use crate::review::{ReviewPolicy, ReviewState, instance_key};
@@ -204,13 +203,13 @@ pub(crate) struct Parsed {
 }
 
 /// The original record re-serialized as one CSV line (no terminator).
-pub(crate) fn record_text(rec: &ByteRecord) -> String {
+pub(crate) fn record_text(rec: Record<'_>) -> String {
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     // Writing to a Vec cannot fail.
-    w.write_byte_record(rec)
+    w.write_record(rec.iter())
         .expect("writing to memory cannot fail");
     let mut bytes = w.into_inner().expect("flushing to memory cannot fail");
     if bytes.last() == Some(&b'\n') {
@@ -405,13 +404,8 @@ impl<'a> FileValidator<'a> {
         })
     }
 
-    fn text<'r>(
-        &self,
-        line: u64,
-        rec: &'r ByteRecord,
-        col: usize,
-    ) -> Result<&'r str, Box<Failure>> {
-        let b = &rec[col];
+    fn text<'r>(&self, line: u64, rec: Record<'r>, col: usize) -> Result<&'r str, Box<Failure>> {
+        let b = rec.field(col);
         std::str::from_utf8(b).map(str::trim).map_err(|_| {
             self.fail(
                 line,
@@ -426,7 +420,7 @@ impl<'a> FileValidator<'a> {
         })
     }
 
-    fn check(&mut self, line: u64, rec: &ByteRecord) -> Result<(), Box<Failure>> {
+    fn check(&mut self, line: u64, rec: Record<'_>) -> Result<(), Box<Failure>> {
         let l = self.layout;
         if rec.len() != l.n_fields {
             return Err(self.fail(
@@ -752,9 +746,10 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_quotes_and_newlines() {
-        let rec = ByteRecord::from(vec!["a", "b,c", "line1\nline2", "say \"hi\""]);
+        let rec = csv::ByteRecord::from(vec!["a", "b,c", "line1\nline2", "say \"hi\""]);
+        let mut bounds = Vec::new();
         assert_eq!(
-            record_text(&rec),
+            record_text(Record::of(&rec, &mut bounds)),
             "a,\"b,c\",\"line1\nline2\",\"say \"\"hi\"\"\""
         );
     }
