@@ -373,6 +373,7 @@ impl<'a> Record<'a> {
 impl std::ops::Index<usize> for Record<'_> {
     type Output = [u8];
 
+    #[inline]
     fn index(&self, i: usize) -> &[u8] {
         self.field(i)
     }

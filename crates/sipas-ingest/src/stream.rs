@@ -829,6 +829,7 @@ pub(crate) fn run(
         write.sort_rows.max(1),
         &mut pending,
         &mut quarantine,
+        &plan.instrument.item_ids(),
     )?;
     if let Some(id) = pending.into_keys().min() {
         if wide {
@@ -987,6 +988,7 @@ fn write_sorted(
     sort_rows: usize,
     pending: &mut HashMap<String, Vec<usize>>,
     quarantine: &mut [QuarantinedRow],
+    items: &[&str],
 ) -> Result<DatasetWriter> {
     let perr = |source| Error::Polars {
         path: table_dir.to_path_buf(),
@@ -996,7 +998,12 @@ fn write_sorted(
         let (tx, rx) = std::sync::mpsc::sync_channel::<(String, DataFrame)>(0);
         let sink = scope.spawn(move || -> Result<DatasetWriter> {
             let mut writer = writer;
-            for (period, df) in rx {
+            for (period, mut df) in rx {
+                // Missing answers become nulls as the rows are written.
+                table::answers_as_nulls(&mut df, items).map_err(|source| Error::Polars {
+                    path: table_dir.to_path_buf(),
+                    source,
+                })?;
                 writer.write(&period, &df)?;
             }
             Ok(writer)

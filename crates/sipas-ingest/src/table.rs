@@ -49,6 +49,53 @@ fn str_col<'a>(name: &str, rows: &[u32], f: impl Fn(usize) -> &'a str) -> Column
 /// Builds the rows `rows` (candidate indices, all of period `period`) of a
 /// validated part of file `file_name` in the canonical schema
 /// ([`responses_schema_kept`]).
+/// The answers of `rows` as a `UInt8` column without nulls: a missing
+/// answer stays [`crate::validate::NO_ANSWER`] while the rows are held,
+/// spilled and sorted (no validity to build, encode, decode or gather),
+/// and becomes a null when the table is written ([`answers_as_nulls`]).
+fn answers_column(name: &str, answers: &[u8], rows: &[u32]) -> Column {
+    UInt8Chunked::from_vec(
+        name.into(),
+        rows.iter().map(|&k| answers[k as usize]).collect(),
+    )
+    .into_column()
+}
+
+/// Turns each answer column `items` of `df` (as [`build`] made it) into the
+/// table's: null where [`crate::validate::NO_ANSWER`], the null's slot 0
+/// (as polars' builders leave it). Row `i`'s validity bit is bit `i % 8` of
+/// byte `i / 8`.
+pub(crate) fn answers_as_nulls(df: &mut DataFrame, items: &[&str]) -> PolarsResult<()> {
+    use crate::validate::NO_ANSWER;
+    for &name in items {
+        let col = df.column(name)?.u8()?.rechunk();
+        let mut values: Vec<u8> = col.cont_slice()?.to_vec();
+        let validity = values.contains(&NO_ANSWER).then(|| {
+            let bytes: Vec<u8> = values
+                .chunks(8)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u8, |b, (i, &v)| b | (u8::from(v != NO_ANSWER) << i))
+                })
+                .collect();
+            for v in &mut values {
+                if *v == NO_ANSWER {
+                    *v = 0;
+                }
+            }
+            polars_arrow::bitmap::Bitmap::from_u8_vec(bytes, col.len())
+        });
+        let array = polars_arrow::array::PrimitiveArray::<u8>::new(
+            polars_arrow::datatypes::ArrowDataType::UInt8,
+            values.into(),
+            validity,
+        );
+        df.with_column(UInt8Chunked::with_chunk(name.into(), array).into_column())?;
+    }
+    Ok(())
+}
+
 pub(crate) fn build(
     ctx: &Ctx<'_>,
     file_name: &str,
@@ -96,17 +143,7 @@ pub(crate) fn build(
         );
     }
     for (j, id) in ctx.instrument.item_ids().into_iter().enumerate() {
-        let answers = &c.answers[j];
-        cols.push(
-            UInt8Chunked::from_iter_options(
-                id.into(),
-                rows.iter().map(|&k| {
-                    let v = answers[k as usize];
-                    (v != crate::validate::NO_ANSWER).then_some(v)
-                }),
-            )
-            .into_column(),
-        );
+        cols.push(answers_column(id, &c.answers[j], rows));
     }
     cols.push(StringChunked::full(schema::SOURCE_FILE.into(), file_name, n).into_column());
     cols.push(
