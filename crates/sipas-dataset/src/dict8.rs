@@ -137,19 +137,29 @@ pub(crate) fn pages(
             None => keys.extend(page_values.iter().map(|&x| key(x))),
             Some(v) => {
                 // The valid values' keys.
+                // Every value's key written, the cursor moved past the valid
+                // ones only (no branch per value).
+                keys.resize(len + 1, 0);
+                let mut at = 0;
                 for (block, word) in page_values.chunks(64).zip(words(v)) {
                     if word == u64::MAX {
-                        keys.extend(block.iter().map(|&x| key(x)));
+                        for (slot, &x) in keys[at..at + block.len()].iter_mut().zip(block) {
+                            *slot = key(x);
+                        }
+                        at += block.len();
                     } else {
-                        for_each_bit(word, |k| keys.push(key(block[k])));
+                        for (k, &x) in block.iter().enumerate() {
+                            keys[at] = key(x);
+                            at += ((word >> k) & 1) as usize;
+                        }
                     }
                 }
+                keys.truncate(at);
             }
         }
-        let width = keys
-            .iter()
-            .max()
-            .map_or(0, |&k| 8 - k.leading_zeros() as usize);
+        // (A fold, not `max()`: it vectorises.)
+        let top = keys.iter().fold(0u8, |m, &k| m.max(k));
+        let width = 8 - top.leading_zeros() as usize;
         buffer.push(width as u8);
         encode(&mut buffer, &keys, width, true);
         let header = DataPageHeader::V1(DataPageHeaderV1 {
