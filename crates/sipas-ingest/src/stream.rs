@@ -877,85 +877,94 @@ fn read_sources(
         };
         let layout = &plan.layouts[fi];
         let text_info = loaded.text_info();
-        let mut at = loaded.cursor_at(&path, src.header + 1)?;
-        loop {
-            let chunk = validate_chunk(&loaded, &path, &ctx, layout, at, chunk_rows)?;
+        let at = loaded.cursor_at(&path, src.header + 1)?;
+        // The next chunk is read and validated while this one goes through
+        // the input-order checks and is built into frames (two chunks are
+        // held at a time).
+        let mut upcoming = Some(validate_chunk(&loaded, &path, &ctx, layout, at, chunk_rows));
+        while let Some(chunk) = upcoming.take() {
+            let chunk = chunk?;
             if chunk.n == 0 {
                 break;
             }
             sipas_core::progress::advance(chunk.n as u64);
-            let mut refetch = HashMap::new();
-            let accepted: Vec<Vec<u32>> = chunk
-                .parts
-                .iter()
-                .map(|p| merger.part(fi, p, &mut refetch))
-                .collect();
-            if !refetch.is_empty() {
-                let mut fill = |_: usize, line: u64, row: input::Row<'_>| {
-                    if let (Some(&qi), Ok(rec)) = (refetch.get(&line), row) {
-                        merger.set_record(qi, record_text(rec));
-                    }
-                    true
-                };
-                match &chunk.data {
-                    ChunkData::Seq { at, n } => {
-                        loaded.scan_from(&path, *at, *n, &mut fill)?;
-                    }
-                    ChunkData::Text(parts) => {
-                        // Only the parts that may hold a quarantined row (a
-                        // part's records start on lines from its cursor's to
-                        // the next part's cursor's).
-                        for (k, (at, n)) in parts.iter().enumerate() {
-                            let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
-                            if refetch.keys().any(|&l| l >= at.line() && l <= last) {
-                                loaded.scan_from(&path, *at, *n, &mut fill)?;
+            let (last, next) = (chunk.last, chunk.next);
+            let merge = || -> Result<Frames> {
+                let mut refetch = HashMap::new();
+                let accepted: Vec<Vec<u32>> = chunk
+                    .parts
+                    .iter()
+                    .map(|p| merger.part(fi, p, &mut refetch))
+                    .collect();
+                if !refetch.is_empty() {
+                    let mut fill = |_: usize, line: u64, row: input::Row<'_>| {
+                        if let (Some(&qi), Ok(rec)) = (refetch.get(&line), row) {
+                            merger.set_record(qi, record_text(rec));
+                        }
+                        true
+                    };
+                    match &chunk.data {
+                        ChunkData::Seq { at, n } => {
+                            loaded.scan_from(&path, *at, *n, &mut fill)?;
+                        }
+                        ChunkData::Text(parts) => {
+                            // Only the parts that may hold a quarantined row (a
+                            // part's records start on lines from its cursor's to
+                            // the next part's cursor's).
+                            for (k, (at, n)) in parts.iter().enumerate() {
+                                let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
+                                if refetch.keys().any(|&l| l >= at.line() && l <= last) {
+                                    loaded.scan_from(&path, *at, *n, &mut fill)?;
+                                }
                             }
                         }
+                        ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
                     }
-                    ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
                 }
-            }
-            drop(chunk.data);
-            // Accepted rows, part by part and period by period.
-            let frames: Vec<Frames> = chunk
-                .parts
-                .par_iter()
-                .zip(&accepted)
-                .map(|(p, acc)| {
-                    let mut by_period: Vec<Vec<u32>> = vec![Vec::new(); p.cand.period_table.len()];
-                    for &k in acc {
-                        by_period[p.cand.periods[k as usize] as usize].push(k);
-                    }
-                    by_period
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, rows)| !rows.is_empty())
-                        .map(|(pi, rows)| {
-                            let label = p.cand.period_table[pi].to_string();
-                            let df = table::build(
-                                &ctx,
-                                &names[fi],
-                                &p.cand,
-                                rows,
-                                &label,
-                                plan.with_district,
-                                &plan.keep,
-                            )
-                            .map_err(polars_err)?;
-                            Ok((label, df))
-                        })
-                        .collect::<Result<Frames>>()
-                })
-                .collect::<Result<_>>()?;
-            drop(chunk.parts);
-            if spill.send(frames.into_iter().flatten().collect()).is_err() {
+                drop(chunk.data);
+                // Accepted rows, part by part and period by period.
+                let frames: Vec<Frames> = chunk
+                    .parts
+                    .par_iter()
+                    .zip(&accepted)
+                    .map(|(p, acc)| {
+                        let mut by_period: Vec<Vec<u32>> =
+                            vec![Vec::new(); p.cand.period_table.len()];
+                        for &k in acc {
+                            by_period[p.cand.periods[k as usize] as usize].push(k);
+                        }
+                        by_period
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, rows)| !rows.is_empty())
+                            .map(|(pi, rows)| {
+                                let label = p.cand.period_table[pi].to_string();
+                                let df = table::build(
+                                    &ctx,
+                                    &names[fi],
+                                    &p.cand,
+                                    rows,
+                                    &label,
+                                    plan.with_district,
+                                    &plan.keep,
+                                )
+                                .map_err(polars_err)?;
+                                Ok((label, df))
+                            })
+                            .collect::<Result<Frames>>()
+                    })
+                    .collect::<Result<_>>()?;
+                drop(chunk.parts);
+                Ok(frames.into_iter().flatten().collect())
+            };
+            let (frames, after) = rayon::join(merge, || {
+                (!last).then(|| validate_chunk(&loaded, &path, &ctx, layout, next, chunk_rows))
+            });
+            if spill.send(frames?).is_err() {
                 // The spill failed: its error is returned by its thread.
                 return Ok(());
             }
-            if chunk.last {
-                break;
-            }
-            at = chunk.next;
+            upcoming = after;
         }
         merger.end_file(
             fi,
