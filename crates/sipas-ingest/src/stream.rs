@@ -8,17 +8,19 @@
 //!    by [`Loaded::scan_text_parts`]). A chunk is validated in parallel
 //!    parts ([`crate::validate`]), then the parts go through the input-order
 //!    checks in order ([`Merger`]), and the accepted rows are built into
-//!    frames of the canonical schema and held by period
+//!    frames of the canonical schema (the answers as bytes, `NO_ANSWER`
+//!    for a missing one, until they are written) and held by period
 //!    ([`sipas_dataset::Spill`]): in memory up to
 //!    [`WriteOptions::spill_memory`], beyond it the largest periods go to
-//!    temporary Parquet files.
+//!    temporary Parquet files. The next chunk is read and validated while
+//!    one goes through the checks and is built.
 //! 3. Period by period, in ascending order, the held rows are sorted by
 //!    (unit_code, response_id) and written ([`sipas_dataset::DatasetWriter`]);
 //!    a period of more than [`WriteOptions::sort_rows`] rows is read back a
 //!    slice at a time into runs of consecutive units, each sorted and written
 //!    in turn ([`write_sorted`]).
 //!
-//! Memory holds one chunk, the rows held in memory (at most
+//! Memory holds two chunks, the rows held in memory (at most
 //! `spill_memory` less the id table, plus 65,536 rows per period on disk),
 //! the set of accepted ids (10 bytes per input row, see [`crate::ids`]), the
 //! quarantined rows and, at the end, the rows of one period or of one run of
