@@ -19,7 +19,8 @@ use polars_parquet::parquet::schema::types::PrimitiveType;
 use polars_parquet::parquet::statistics::ParquetStatistics;
 use polars_parquet::write::{Encoding, Version, WriteOptions};
 
-/// polars' default data page size (`row_slice_ranges`).
+/// polars' default data page size (`row_slice_ranges`; its largest is
+/// 2³¹ − 2²⁵).
 const PAGE_BYTES: usize = 1024 * 1024;
 
 /// polars' longest literal run (`MAX_VALUES_PER_LITERAL_RUN`).
@@ -102,7 +103,11 @@ pub(crate) fn pages(
     // Page cuts (polars' `row_slice_ranges` on the u32 keys).
     let n = array.len();
     let byte_size = n * 4 + validity.map_or(0, |v| v.as_slice().0.len());
-    let rows_per_page = (PAGE_BYTES / (byte_size / n + 1)).max(1);
+    let page_bytes = options
+        .data_page_size
+        .unwrap_or(PAGE_BYTES)
+        .min((1 << 31) - (1 << 25));
+    let rows_per_page = (page_bytes / (byte_size / n + 1)).max(1);
     let optional = type_.field_info.repetition == Repetition::Optional;
     let mut levels = Vec::new();
     let mut keys = Vec::new();
@@ -502,6 +507,60 @@ mod tests {
     use polars_parquet::parquet::encoding::hybrid_rle;
 
     use super::*;
+
+    /// The pages of [`pages`] and of polars' `array_to_columns` for the same
+    /// arrays are equal, header and bytes, whatever the data page size
+    /// asked for (`ParquetOut` leaves polars' default, 1 MiB).
+    #[test]
+    fn pages_equal_polars_pages_for_any_page_size() {
+        use polars::prelude::{CompatLevel, DataType, Field};
+        use polars_parquet::write::{
+            CompressionOptions, ParquetType, StatisticsOptions, array_to_columns, to_parquet_type,
+        };
+        let n = 70_000;
+        let values: Vec<Option<u8>> = (0..n)
+            .map(|i: usize| (!i.is_multiple_of(23)).then_some((i * 7 % 5 + (i / 5000) % 2) as u8))
+            .collect();
+        let array: PrimitiveArray<u8> = values.iter().copied().collect();
+        let field = Field::new("a".into(), DataType::UInt8).to_arrow(CompatLevel::newest());
+        let t = to_parquet_type(&field).unwrap();
+        let ParquetType::PrimitiveType(pt) = &t else {
+            panic!("a flat column")
+        };
+        for page_size in [None, Some(1 << 12), Some(100), Some(1)] {
+            let options = WriteOptions {
+                statistics: StatisticsOptions::default(),
+                version: Version::V1,
+                compression: CompressionOptions::Uncompressed,
+                data_page_size: page_size,
+            };
+            let ours = pages(&array, pt, &options).expect("a dictionary");
+            let theirs: Vec<Page> = array_to_columns(
+                array.clone().boxed(),
+                t.clone(),
+                options,
+                &[Encoding::RleDictionary],
+            )
+            .unwrap()
+            .remove(0)
+            .map(Result::unwrap)
+            .collect();
+            assert_eq!(ours.len(), theirs.len(), "{page_size:?}");
+            for (a, b) in ours.iter().zip(&theirs) {
+                match (a, b) {
+                    (Page::Dict(a), Page::Dict(b)) => {
+                        assert_eq!((&*a.buffer, a.num_values), (&*b.buffer, b.num_values));
+                    }
+                    (Page::Data(a), Page::Data(b)) => {
+                        assert_eq!(a.buffer(), b.buffer(), "{page_size:?}");
+                        assert_eq!(format!("{:?}", a.header()), format!("{:?}", b.header()));
+                        assert_eq!(a.num_rows(), b.num_rows());
+                    }
+                    _ => panic!("page kinds differ ({page_size:?})"),
+                }
+            }
+        }
+    }
 
     /// Keys (3 bits, polars' `u32` encoder) and levels (1 bit, its `bool`
     /// encoder) in runs of every length around the 9 that makes an RLE run
