@@ -17,6 +17,7 @@
 //! - [`text`]: Unicode NFC normalisation and a Vietnamese matching key.
 //! - [`atomic`]: atomic file writes (temp file, sync, rename).
 //! - [`bundled`]: the instruments, units and pilots shipped with sipas.
+//! - [`bytes`]: byte scans eight bytes at a time (the zero bytes of a word).
 //! - [`progress`]: progress events of long work, for a front end to draw.
 //! - [`csv_safe`]: text cells made inert for spreadsheets (CSV injection).
 //! - [`csv_out`]: the one writer of every CSV file (cells made inert, optional Excel BOM).
@@ -29,6 +30,7 @@
 
 pub mod atomic;
 pub mod bundled;
+pub mod bytes;
 pub mod csv_out;
 pub mod csv_safe;
 mod error;

@@ -188,31 +188,14 @@ pub(crate) fn pages(
     Some(pages)
 }
 
-/// The bits of `bitmap`, 64 to a word (the last one's unused bits zero).
+/// The bits of `bitmap`, 64 to a word (the last one's unused bits zero),
+/// read by polars-arrow's own word iterator.
 fn words(bitmap: &Bitmap) -> Vec<u64> {
-    let (bytes, offset, len) = bitmap.as_slice();
-    let byte = |i: usize| u64::from(bytes.get(i).copied().unwrap_or(0));
-    (0..len.div_ceil(64))
-        .map(|w| {
-            let bit = offset + w * 64;
-            let first = bit / 8;
-            let mut lo = 0u64;
-            for j in 0..8 {
-                lo |= byte(first + j) << (8 * j);
-            }
-            let shift = bit % 8;
-            let mut word = if shift == 0 {
-                lo
-            } else {
-                (lo >> shift) | (byte(first + 8) << (64 - shift))
-            };
-            let left = len - w * 64;
-            if left < 64 {
-                word &= (1u64 << left) - 1;
-            }
-            word
-        })
-        .collect()
+    let mut iter = bitmap.fast_iter_u64();
+    let mut words: Vec<u64> = iter.by_ref().collect();
+    let (rest, left) = iter.remainder();
+    words.extend_from_slice(&rest[..left.div_ceil(64)]);
+    words
 }
 
 /// Calls `f` with the position of each set bit of `word`, lowest first.
@@ -453,14 +436,11 @@ fn long_run(values: &[u8], from: usize) -> Option<(usize, usize)> {
         let mut m = 0u64;
         if w + 65 <= n {
             // Eight neighbours at a time: the zero bytes of a ^ b.
-            const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
             for j in 0..8 {
                 let at = w + 8 * j;
                 let a = u64::from_le_bytes(values[at..at + 8].try_into().expect("8 bytes"));
                 let b = u64::from_le_bytes(values[at + 1..at + 9].try_into().expect("8 bytes"));
-                let x = a ^ b;
-                // 0x80 in each byte of x that is zero (exact, no carries).
-                let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+                let zero = sipas_core::bytes::zero_bytes(a ^ b);
                 // The eight high bits gathered into one byte, byte i to bit i.
                 let bits = ((zero >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
                 m |= bits << (8 * j);
@@ -568,13 +548,8 @@ mod tests {
     /// polars' own encoder: the same bytes.
     #[test]
     fn runs_found_by_word_encode_as_polars_encodes_them() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut draw = |m: u64| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % m
-        };
+        let mut next = crate::tests::draws(0x2545_f491_4f6c_dd1d);
+        let mut draw = |m: u64| next() % m;
         for case in 0..4000 {
             let n = draw(400) as usize + if case % 10 == 0 { 20_000 } else { 0 };
             let max_run = [3, 10, 14, 40, 9000][case % 5];

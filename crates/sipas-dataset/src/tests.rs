@@ -567,19 +567,22 @@ fn a_scratch_file_is_plain_lz4_and_reads_back_every_type() {
     }
 }
 
+/// Pseudo-random draws of 53 bits (xorshift64*) from `state` (not 0), the
+/// same sequence on every run: the test data of this crate.
+pub(crate) fn draws(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11
+    }
+}
+
 /// `n` values of a small-integer column: (a pseudo-random draw, the row) ->
 /// the value or null.
 fn u8_column(name: &str, n: usize, seed: u64, f: impl Fn(u64, usize) -> Option<u8>) -> Column {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let values: Vec<Option<u8>> = (0..n)
-        .map(|i| {
-            // xorshift64*
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            f(state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11, i)
-        })
-        .collect();
+    let mut draw = draws(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let values: Vec<Option<u8>> = (0..n).map(|i| f(draw(), i)).collect();
     Column::new(name.into(), values)
 }
 
@@ -587,13 +590,8 @@ fn u8_column(name: &str, n: usize, seed: u64, f: impl Fn(u64, usize) -> Option<u
 /// an RLE run), some of 8,000-9,000 (a literal run's limit is 8,192) and
 /// long literal stretches without a repeat, a few nulls.
 fn segments(n: usize, seed: u64) -> Vec<Option<u8>> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut draw = |m: u64| {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) % m
-    };
+    let mut next = draws(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut draw = |m: u64| next() % m;
     let mut out = Vec::with_capacity(n + 10_000);
     while out.len() < n {
         match draw(40) {

@@ -1136,14 +1136,12 @@ fn scan_plain(
 /// Pushes onto `out` the position after each `delimiter` in `record`, in
 /// order.
 fn delimiters(record: &[u8], delimiter: u8, out: &mut Vec<usize>) {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let spread = u64::from(delimiter) * 0x0101_0101_0101_0101;
     let mut chunks = record.chunks_exact(8);
     let mut at = 0;
     for chunk in chunks.by_ref() {
         let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ spread;
-        // 0x80 in each byte of x that is zero (exact, no carries).
-        let mut zero = !(((x & LOW7) + LOW7) | x | LOW7);
+        let mut zero = sipas_core::bytes::zero_bytes(x);
         while zero != 0 {
             out.push(at + (zero.trailing_zeros() / 8) as usize + 1);
             zero &= zero - 1;
