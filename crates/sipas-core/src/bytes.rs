@@ -28,7 +28,7 @@ mod tests {
                         x |= (if k == place { b } else { fill }) << (8 * k);
                     }
                     let want: u64 = (0..8)
-                        .filter(|&k| (x >> (8 * k)) & 0xff == 0)
+                        .filter(|&k| x.to_le_bytes()[k] == 0)
                         .map(|k| 0x80u64 << (8 * k))
                         .sum();
                     assert_eq!(zero_bytes(x), want, "{x:#018x}");
