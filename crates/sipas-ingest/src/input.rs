@@ -1062,6 +1062,7 @@ fn scan_plain(
 ) -> (Cursor, usize, bool) {
     let mut bounds = Vec::new();
     let stop = v.end();
+    // `line` is the line at `pos`.
     let mut pos = at.byte.clamp(v.base, stop);
     let mut line = at.line;
     let mut n = 0;
@@ -1071,25 +1072,22 @@ fn scan_plain(
         line,
     };
     while n < max {
-        // Blank lines and the `\n` of a `\r\n`.
-        let mut first = pos;
+        // Blank lines and the `\n` of a `\r\n`: the record starts at
+        // `first`, on line `first_line`.
+        let (mut first, mut first_line) = (pos, line);
         while first < stop {
             match v.byte(first) {
-                b'\n' => line += 1,
+                b'\n' => first_line += 1,
                 b'\r' => {}
                 _ => break,
             }
             first += 1;
         }
         if end < stop && first >= end {
-            return (
-                cursor(pos, line - count_newlines(v.slice(pos, first)), n),
-                n,
-                true,
-            );
+            return (cursor(pos, line, n), n, true);
         }
         if first >= stop {
-            return (cursor(first, line, n), n, true);
+            return (cursor(first, first_line, n), n, true);
         }
         let rest = v.slice(first, stop);
         // The record's last byte (before its terminator) and where the next
@@ -1099,13 +1097,7 @@ fn scan_plain(
             Some(k) if rest[k] == b'\n' => (k, k + 1),
             Some(k) if rest[k] == b'\r' && rest.get(k + 1) == Some(&b'\n') => (k, k + 1),
             // A quote or a lone carriage return: the csv crate's.
-            Some(_) => {
-                return (
-                    cursor(pos, line - count_newlines(v.slice(pos, first)), n),
-                    n,
-                    false,
-                );
-            }
+            Some(_) => return (cursor(pos, line, n), n, false),
         };
         let record = &rest[..len];
         // Each field ends where a delimiter is (fields are short: eight
@@ -1119,13 +1111,11 @@ fn scan_plain(
             bounds: &bounds,
             gap: 1,
         };
-        let go = f(at.index + n, line, Ok(rec));
+        let go = f(at.index + n, first_line, Ok(rec));
         n += 1;
         pos = first + after;
         // A `\n` ending the record is behind the cursor (a `\r\n`'s is not).
-        if after > len && rest[len] == b'\n' {
-            line += 1;
-        }
+        line = first_line + u64::from(after > len && rest[len] == b'\n');
         if !go {
             return (cursor(pos, line, n), n, true);
         }

@@ -1011,10 +1011,7 @@ fn write_sorted(
             let mut writer = writer;
             for (period, mut df) in rx {
                 // Missing answers become nulls as the rows are written.
-                table::answers_as_nulls(&mut df, items).map_err(|source| Error::Polars {
-                    path: table_dir.to_path_buf(),
-                    source,
-                })?;
+                table::answers_as_nulls(&mut df, items).map_err(perr)?;
                 writer.write(&period, &df)?;
             }
             Ok(writer)

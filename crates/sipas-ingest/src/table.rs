@@ -46,9 +46,6 @@ fn str_col<'a>(name: &str, rows: &[u32], f: impl Fn(usize) -> &'a str) -> Column
     StringChunked::from_iter_values(name.into(), rows.iter().map(|&k| f(k as usize))).into_column()
 }
 
-/// Builds the rows `rows` (candidate indices, all of period `period`) of a
-/// validated part of file `file_name` in the canonical schema
-/// ([`responses_schema_kept`]).
 /// The answers of `rows` as a `UInt8` column without nulls: a missing
 /// answer stays [`crate::validate::NO_ANSWER`] while the rows are held,
 /// spilled and sorted (no validity to build, encode, decode or gather),
@@ -63,28 +60,22 @@ fn answers_column(name: &str, answers: &[u8], rows: &[u32]) -> Column {
 
 /// Turns each answer column `items` of `df` (as [`build`] made it) into the
 /// table's: null where [`crate::validate::NO_ANSWER`], the null's slot 0
-/// (as polars' builders leave it). Row `i`'s validity bit is bit `i % 8` of
-/// byte `i / 8`.
+/// (as polars' builders leave it).
 pub(crate) fn answers_as_nulls(df: &mut DataFrame, items: &[&str]) -> PolarsResult<()> {
     use crate::validate::NO_ANSWER;
     for &name in items {
         let col = df.column(name)?.u8()?.rechunk();
         let mut values: Vec<u8> = col.cont_slice()?.to_vec();
         let validity = values.contains(&NO_ANSWER).then(|| {
-            let bytes: Vec<u8> = values
-                .chunks(8)
-                .map(|c| {
-                    c.iter()
-                        .enumerate()
-                        .fold(0u8, |b, (i, &v)| b | (u8::from(v != NO_ANSWER) << i))
-                })
-                .collect();
+            let valid = polars_arrow::bitmap::Bitmap::from_trusted_len_iter(
+                values.iter().map(|&v| v != NO_ANSWER),
+            );
             for v in &mut values {
                 if *v == NO_ANSWER {
                     *v = 0;
                 }
             }
-            polars_arrow::bitmap::Bitmap::from_u8_vec(bytes, col.len())
+            valid
         });
         let array = polars_arrow::array::PrimitiveArray::<u8>::new(
             polars_arrow::datatypes::ArrowDataType::UInt8,
@@ -96,6 +87,9 @@ pub(crate) fn answers_as_nulls(df: &mut DataFrame, items: &[&str]) -> PolarsResu
     Ok(())
 }
 
+/// Builds the rows `rows` (candidate indices, all of period `period`) of a
+/// validated part of file `file_name` in the canonical schema
+/// ([`responses_schema_kept`]).
 pub(crate) fn build(
     ctx: &Ctx<'_>,
     file_name: &str,
