@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod dict8;
+mod dicttext;
 mod error;
 mod masks;
 mod parquet;

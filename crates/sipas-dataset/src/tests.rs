@@ -705,3 +705,130 @@ fn small_integer_columns_are_written_as_polars_writes_them() {
         );
     }
 }
+
+/// `n` values of a text column: (a pseudo-random draw, the row) -> the value or null.
+fn text_column(
+    name: &str,
+    n: usize,
+    seed: u64,
+    f: impl Fn(u64, usize) -> Option<String>,
+) -> Column {
+    let mut draw = draws(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let values: Vec<Option<String>> = (0..n).map(|i| f(draw(), i)).collect();
+    Column::new(name.into(), values)
+}
+
+/// Text columns of every shape a table holds (sorted codes in runs, one
+/// value, a few values in random order, long values in runs, names with
+/// nulls, distinct ids, mostly distinct values around polars' ¾ threshold,
+/// empty values beside nulls, all nulls) are written byte for byte as
+/// polars' writer writes them, in chunks of any length (≤ 128 rows: always
+/// a dictionary) and whole.
+#[test]
+fn text_columns_are_written_as_polars_writes_them() {
+    let frame = |n: usize, seed: u64| {
+        let pool = |share: f64| {
+            move |r: u64, _: usize| {
+                let size = ((n as f64) * share).max(1.0) as u64;
+                Some(format!("v{}", r % size))
+            }
+        };
+        DataFrame::new(
+            n,
+            vec![
+                // Sorted unit codes, runs of about 80 rows.
+                text_column("unit_code", n, seed, |_, i| {
+                    Some(format!("{:05}", 5000 + i / 80))
+                }),
+                text_column("period", n, seed + 1, |_, _| Some("2024Q3".into())),
+                text_column("channel", n, seed + 2, |r, _| {
+                    Some(["paper", "online", "phone"][(r % 3) as usize].into())
+                }),
+                // Values longer than a view holds, in runs and then again.
+                text_column("source_file", n, seed + 3, |_, i| {
+                    Some(format!(
+                        "dữ liệu/đơn vị {}/phiếu khảo sát.csv",
+                        (i / 5000) % 7
+                    ))
+                }),
+                text_column("district", n, seed + 4, |r, i| {
+                    (r % 11 != 0).then(|| ["Đại Từ", "Phú Lương", "Võ Nhai"][(i / 300) % 3].into())
+                }),
+                text_column("response_id", n, seed + 5, |_, i| {
+                    Some(format!("R{seed}-{i:09}"))
+                }),
+                text_column("submitted_at", n, seed + 6, |r, _| {
+                    (r % 50 != 0).then(|| format!("2024-07-{:02}T{:05}", 1 + r % 28, r % 86_400))
+                }),
+                // Distinct values drawn from pools around the threshold.
+                text_column("pool_60", n, seed + 7, pool(0.6)),
+                text_column("pool_150", n, seed + 8, pool(1.5)),
+                text_column("pool_300", n, seed + 9, pool(3.0)),
+                // Many values in no order (the hash map, not the cache).
+                text_column("scattered", n, seed + 10, |r, _| {
+                    Some(format!("x{}", r % 5_000))
+                }),
+                // The first rows repeat, then every row is new.
+                text_column("late_ids", n, seed + 11, |_, i| {
+                    Some(if i < 1_000 {
+                        "same".into()
+                    } else {
+                        format!("id{i}")
+                    })
+                }),
+                // The empty value beside nulls (polars hashes a null as it).
+                text_column("empty", n, seed + 12, |r, _| match r % 4 {
+                    0 => None,
+                    1 => Some(String::new()),
+                    _ => Some("x".into()),
+                }),
+                text_column("never", n, seed + 13, |_, _| None),
+            ],
+        )
+        .unwrap()
+    };
+    let mut chunked = frame(300_001, 1);
+    for (k, n) in [9, 128, 129, 262_141, 1, 45, 700, 20_000]
+        .into_iter()
+        .enumerate()
+    {
+        chunked.vstack_mut(&frame(n, 2 + k as u64)).unwrap();
+    }
+    let mut whole = chunked.clone();
+    whole.rechunk_mut_par();
+    for df in [&mut chunked, &mut whole] {
+        let mut ours = Vec::new();
+        let mut w = ParquetOut::new(&mut ours, df.schema(), |_| false).unwrap();
+        w.write_batch(df).unwrap();
+        w.finish().unwrap();
+        let mut theirs = Vec::new();
+        let mut pw = ParquetWriter::new(&mut theirs)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(df.schema())
+            .unwrap();
+        pw.write_batch(df).unwrap();
+        pw.finish().unwrap();
+        assert!(
+            ours == theirs,
+            "{} bytes against {}",
+            ours.len(),
+            theirs.len()
+        );
+        let back = ParquetReader::new(std::io::Cursor::new(&ours))
+            .finish()
+            .unwrap();
+        assert!(back.equals_missing(df));
+        let mut ours = Vec::new();
+        write_frame(&mut ours, &mut df.clone()).unwrap();
+        let mut theirs = Vec::new();
+        ParquetWriter::new(&mut theirs)
+            .finish(&mut df.clone())
+            .unwrap();
+        assert!(
+            ours == theirs,
+            "{} bytes against {}",
+            ours.len(),
+            theirs.len()
+        );
+    }
+}
