@@ -156,6 +156,21 @@ impl IdSet {
         }
     }
 
+    /// Reads the first slot of each of `keys` (the narrow table), so that
+    /// their cache lines are loaded together, many at a time, before the
+    /// keys are looked up one after the other: the table is far larger
+    /// than the caches, and each lookup alone waits for its line.
+    pub(crate) fn warm(&self, keys: &[IdKey]) {
+        if let IdSet::Narrow { slots, .. } = self {
+            let n = slots.len() as u128;
+            let mut any = 0u64;
+            for &k in keys {
+                any ^= slots[((u128::from(fingerprint(k)) * n) >> 64) as usize];
+            }
+            std::hint::black_box(any);
+        }
+    }
+
     pub(crate) fn contains(&self, k: IdKey) -> bool {
         match self {
             IdSet::Narrow { slots, .. } => {
