@@ -1,5 +1,6 @@
 //! Byte scans eight bytes at a time, shared by ingest's line splitter and
-//! the Parquet writer's run finder.
+//! the Parquet writer's run finder, and byte counts the compiler turns into
+//! vector code.
 
 /// 0x80 in each byte of `x` that is zero, 0 in every other byte.
 ///
@@ -13,9 +14,58 @@ pub fn zero_bytes(x: u64) -> u64 {
     !(((x & LOW7) + LOW7) | x | LOW7)
 }
 
+/// The bytes of `b` equal to `x` (a line count: `x` = `\n`).
+///
+/// In blocks of at most 255 bytes, each counted into one byte: the compiler
+/// makes that loop a vector compare and subtract (`iter().filter().count()`
+/// stays a byte-at-a-time loop, about 2.5 GB/s).
+pub fn count_byte(b: &[u8], x: u8) -> u64 {
+    b.chunks(255)
+        .map(|c| u64::from(c.iter().fold(0u8, |n, &v| n + u8::from(v == x))))
+        .sum()
+}
+
+/// The bytes of `b` that are not ASCII (≥ 0x80), counted as [`count_byte`].
+pub fn count_non_ascii(b: &[u8]) -> u64 {
+    b.chunks(255)
+        .map(|c| u64::from(c.iter().fold(0u8, |n, &v| n + (v >> 7))))
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both counts equal the plain filters on texts of every length around
+    /// the 255-byte blocks, of all bytes equal, none, and mixed.
+    #[test]
+    fn counts_are_the_filters_counts() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in (0..600).chain([4095, 4096, 65_537]) {
+            for fill in [0u8, b'\n', 0xc3, 0xff] {
+                let text: Vec<u8> = (0..len)
+                    .map(|i| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        match state % 4 {
+                            0 if i % 3 == 0 => b'\n',
+                            1 => (state >> 8) as u8,
+                            _ => fill,
+                        }
+                    })
+                    .collect();
+                #[allow(clippy::naive_bytecount)] // the reference
+                let lines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+                let high = text.iter().filter(|b| !b.is_ascii()).count() as u64;
+                assert_eq!(count_byte(&text, b'\n'), lines, "{len} bytes");
+                assert_eq!(count_non_ascii(&text), high, "{len} bytes");
+            }
+        }
+        let all = vec![b'\n'; 1000];
+        assert_eq!(count_byte(&all, b'\n'), 1000);
+        assert_eq!(count_non_ascii(&[0x80; 510]), 510);
+    }
 
     #[test]
     fn every_byte_value_in_every_place_is_zero_or_not() {

@@ -309,7 +309,7 @@ fn detect_object_file(path: &Path, head: &[u8]) -> Result<Format> {
 /// The number of `\n` in `b`.
 #[allow(clippy::naive_bytecount)] // LLVM vectorises this; no extra crate.
 pub(crate) fn count_newlines(b: &[u8]) -> u64 {
-    b.iter().filter(|&&c| c == b'\n').count() as u64
+    sipas_core::bytes::count_byte(b, b'\n')
 }
 
 /// Cleans a header name: BOM removed, whitespace trimmed, NFC.
@@ -1487,6 +1487,121 @@ impl Default for TextOpts {
 /// Bytes read at a time by [`open_windowed`]'s check.
 const CHECK_BLOCK: usize = 8 << 20;
 
+/// Parts of a block checked in parallel ([`check_parts`]).
+const CHECK_PARTS: usize = 16;
+
+/// The most bytes after a block's last ASCII byte that [`check_parts`]
+/// carries to the next block (more: the block is checked serially).
+const CHECK_CARRY: usize = 64;
+
+/// What the check of a block of [`open_windowed`] found in its bytes up to
+/// `upto` (the rest is carried to the next block).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Checked {
+    upto: usize,
+    newlines: u64,
+    /// Non-ASCII bytes (counted when detecting the encoding) ...
+    non_ascii: usize,
+    /// ... and those of them inside well-formed UTF-8 sequences.
+    in_utf8: usize,
+}
+
+/// The check of a block of [`open_windowed`], byte for byte: all of it when
+/// it is the `last`, else up to an incomplete sequence at its end (carried
+/// to the next block). `Err(at)`: the offset of the first byte that is not
+/// UTF-8, when not `detect`ing (strict UTF-8).
+fn check_serial(data: &[u8], last: bool, detect: bool) -> std::result::Result<Checked, usize> {
+    let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
+    let mut rest: &[u8] = data;
+    let upto = loop {
+        match std::str::from_utf8(rest) {
+            Ok(ok) => {
+                if detect {
+                    let n = ok.bytes().filter(|b| !b.is_ascii()).count();
+                    non_ascii += n;
+                    in_utf8 += n;
+                }
+                break data.len();
+            }
+            Err(e) => {
+                if detect {
+                    let good = &rest[..e.valid_up_to()];
+                    let n = good.iter().filter(|b| !b.is_ascii()).count();
+                    non_ascii += n;
+                    in_utf8 += n;
+                }
+                let at = data.len() - rest.len() + e.valid_up_to();
+                let Some(bad) = e.error_len().or(last.then(|| rest.len() - e.valid_up_to())) else {
+                    break at;
+                };
+                if !detect {
+                    return Err(at);
+                }
+                non_ascii += data[at..at + bad].iter().filter(|b| !b.is_ascii()).count();
+                rest = &data[at + bad..];
+            }
+        }
+    };
+    Ok(Checked {
+        upto,
+        newlines: count_newlines(&data[..upto]),
+        non_ascii,
+        in_utf8,
+    })
+}
+
+/// The check of a block of [`open_windowed`] when all of it is well-formed
+/// UTF-8: up to its last ASCII byte (the whole block when it is the `last`),
+/// cut after ASCII bytes into parts checked on the rayon pool (a cut after an
+/// ASCII byte never splits a sequence), its newlines and (when `detect`ing)
+/// non-ASCII bytes counted. `None` when a part is not well-formed UTF-8, or
+/// more than [`CHECK_CARRY`] bytes follow the last ASCII byte: the block is
+/// then checked serially, byte for byte as before, which also finds and
+/// names the error.
+fn check_parts(data: &[u8], last: bool, detect: bool) -> Option<Checked> {
+    let upto = if last {
+        data.len()
+    } else {
+        let end = data.iter().rposition(u8::is_ascii)? + 1;
+        (data.len() - end <= CHECK_CARRY).then_some(end)?
+    };
+    let body = &data[..upto];
+    let mut cuts = vec![0];
+    for k in 1..CHECK_PARTS {
+        let at = (body.len() * k / CHECK_PARTS).max(*cuts.last().expect("one cut"));
+        let at = body[at..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(body.len(), |i| at + i + 1);
+        cuts.push(at);
+    }
+    cuts.push(body.len());
+    let parts: Vec<Option<(u64, usize)>> = cuts
+        .par_windows(2)
+        .map(|w| {
+            let part = std::str::from_utf8(&body[w[0]..w[1]]).ok()?.as_bytes();
+            let non_ascii = if detect {
+                usize::try_from(sipas_core::bytes::count_non_ascii(part)).expect("a part's length")
+            } else {
+                0
+            };
+            Some((count_newlines(part), non_ascii))
+        })
+        .collect();
+    let mut c = Checked {
+        upto,
+        newlines: 0,
+        non_ascii: 0,
+        in_utf8: 0,
+    };
+    for (newlines, non_ascii) in parts.into_iter().collect::<Option<Vec<_>>>()? {
+        c.newlines += newlines;
+        c.non_ascii += non_ascii;
+        c.in_utf8 += non_ascii;
+    }
+    Some(c)
+}
+
 /// Opens a text file larger than `opts.window_above` bytes to be read window
 /// by window ([`Text::File`]), when it is UTF-8 (with or without a BOM):
 /// the file is read once, a block at a time, to check it as
@@ -1495,6 +1610,16 @@ const CHECK_BLOCK: usize = 8 << 20;
 /// `None` when the file is small, or must be decoded whole: a UTF-16 BOM, a
 /// named encoding other than UTF-8, or CP1258 detected.
 pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<Option<Loaded>> {
+    open_windowed_by(path, name, opts, CHECK_BLOCK)
+}
+
+/// [`open_windowed`], its check reading `block` bytes at a time.
+fn open_windowed_by(
+    path: &Path,
+    name: &str,
+    opts: TextOpts,
+    block: usize,
+) -> Result<Option<Loaded>> {
     use std::io::{Seek, SeekFrom};
     let io = |source| Error::Io {
         path: path.to_path_buf(),
@@ -1516,62 +1641,69 @@ pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<O
     let (mut newlines, mut consumed) = (0u64, 0usize);
     let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
     let mut delimiter = opts.delimiter;
-    let mut data: Vec<u8> = Vec::with_capacity(CHECK_BLOCK + 4);
-    let mut block = vec![0u8; CHECK_BLOCK];
+    // A block is read after CHECK_CARRY bytes of room, where the bytes the
+    // previous block carried over are put: no block is copied. The next
+    // block is read while this one is checked.
+    let read_block = |f: &mut File, buf: &mut Vec<u8>| {
+        buf.clear();
+        buf.resize(CHECK_CARRY, 0);
+        f.take(block as u64).read_to_end(buf)
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(CHECK_CARRY + block);
+    let mut spare: Vec<u8> = Vec::with_capacity(CHECK_CARRY + block);
+    let mut got = read_block(&mut f, &mut buf).map_err(io)?;
+    let mut start = CHECK_CARRY;
     loop {
-        let got = f.read(&mut block).map_err(io)?;
         let last = got == 0;
-        data.extend_from_slice(&block[..got]);
+        let data = &buf[start..];
         if delimiter.is_none() {
             // From the first line (in the first block).
-            delimiter = Some(sniff_delimiter(&data));
+            delimiter = Some(sniff_delimiter(data));
         }
-        // The bytes checked now: all at the end, else up to an incomplete
-        // sequence at the block's end (carried to the next block).
-        let mut rest: &[u8] = &data;
-        let upto = loop {
-            match std::str::from_utf8(rest) {
-                Ok(ok) => {
-                    if detect {
-                        let n = ok.bytes().filter(|b| !b.is_ascii()).count();
-                        non_ascii += n;
-                        in_utf8 += n;
-                    }
-                    break data.len();
+        // Most blocks: well-formed in every part, checked in parallel.
+        let (checked, next) = rayon::join(
+            || check_parts(data, last, detect),
+            || {
+                if last {
+                    Ok(0)
+                } else {
+                    read_block(&mut f, &mut spare)
                 }
-                Err(e) => {
-                    if detect {
-                        let good = &rest[..e.valid_up_to()];
-                        let n = good.iter().filter(|b| !b.is_ascii()).count();
-                        non_ascii += n;
-                        in_utf8 += n;
-                    }
-                    let at = data.len() - rest.len() + e.valid_up_to();
-                    let Some(bad) = e.error_len().or(last.then(|| rest.len() - e.valid_up_to()))
-                    else {
-                        break at;
-                    };
-                    if !detect {
-                        return Err(Error::InvalidUtf8 {
-                            file: name.to_string(),
-                            line: newlines + count_newlines(&data[..at]) + 1,
-                            offset: skip as usize + consumed + at,
-                            byte: data[at],
-                        });
-                    }
-                    non_ascii += data[at..at + bad].iter().filter(|b| !b.is_ascii()).count();
-                    rest = &data[at + bad..];
-                }
-            }
+            },
+        );
+        let c = match checked {
+            Some(c) => c,
+            // A block with something other than well-formed UTF-8.
+            None => check_serial(data, last, detect).map_err(|at| Error::InvalidUtf8 {
+                file: name.to_string(),
+                line: newlines + count_newlines(&data[..at]) + 1,
+                offset: skip as usize + consumed + at,
+                byte: data[at],
+            })?,
         };
-        newlines += count_newlines(&data[..upto]);
-        consumed += upto;
-        data.drain(..upto);
+        non_ascii += c.non_ascii;
+        in_utf8 += c.in_utf8;
+        newlines += c.newlines;
+        consumed += c.upto;
+        let upto = c.upto;
         if last {
             break;
         }
+        got = next.map_err(io)?;
+        // The bytes not checked yet go before the next block.
+        let carry = &data[upto..];
+        if carry.len() <= CHECK_CARRY {
+            spare[CHECK_CARRY - carry.len()..CHECK_CARRY].copy_from_slice(carry);
+            start = CHECK_CARRY - carry.len();
+        } else {
+            spare.splice(..CHECK_CARRY, carry.iter().copied());
+            start = 0;
+        }
+        std::mem::swap(&mut buf, &mut spare);
     }
-    let confidence = if !detect {
+    let confidence = if !detect || skip > 0 {
+        // A UTF-8 BOM decides the encoding, as for a text read whole
+        // ([`decode_text`]): no confidence, and bad bytes are left to the rows.
         None
     } else if non_ascii == in_utf8 {
         Some(1.0)
@@ -2141,6 +2273,109 @@ mod line_tests {
             ..TextOpts::default()
         };
         assert!(open_windowed(&path, "t.csv", small).unwrap().is_none());
+    }
+
+    /// The check of a windowed text, block by block (blocks checked in
+    /// parallel parts, or byte for byte where a block holds something other
+    /// than UTF-8; multi-byte characters and bad bytes cut by block ends;
+    /// blocks shorter than a character), finds what the whole-text check
+    /// finds: the same lines and length, the same error (line, offset, byte)
+    /// in strict UTF-8, the same confidence or CP1258 when detecting.
+    #[test]
+    fn a_text_checked_block_by_block_is_checked_as_a_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let opts = |encoding| TextOpts {
+            window_above: 0,
+            encoding,
+            ..TextOpts::default()
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut draw = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let words: [&[u8]; 7] = [
+            b"ma_don_vi",
+            "Hòa Bình".as_bytes(),
+            "Đại Từ".as_bytes(),
+            "Thái Nguyên ✓".as_bytes(),
+            "🙂".as_bytes(),
+            b"\xff",
+            b"H\xf2a",
+        ];
+        let (mut whole_errors, mut cp1258) = (0, 0);
+        for case in 0..32 {
+            let mut raw: Vec<u8> = if case % 5 == 0 {
+                b"\xEF\xBB\xBF".to_vec()
+            } else {
+                Vec::new()
+            };
+            raw.extend_from_slice(b"id,t\n");
+            let lines = 20 + draw(200);
+            for i in 0..lines {
+                raw.extend_from_slice(format!("{i},").as_bytes());
+                for _ in 0..draw(4) {
+                    // UTF-8 only; with a bad byte now and then; CP1258 only.
+                    let w = match case % 4 {
+                        0 | 1 => draw(5),
+                        2 => draw(6),
+                        _ => 5 + draw(2),
+                    };
+                    raw.extend_from_slice(words[w as usize]);
+                }
+                raw.push(b'\n');
+            }
+            std::fs::write(&path, &raw).unwrap();
+            let whole = decode_file(raw.clone(), TextEncoding::Utf8, "t.csv");
+            let detected = decode_text(raw.clone(), TextEncoding::Auto).unwrap();
+            whole_errors += usize::from(whole.is_err());
+            cp1258 += usize::from(detected.encoding != "UTF-8");
+            for block in [1, 2, 3, 5, 17, 64, 65, 100, 1000, 1 << 20] {
+                let at = format!("case {case}, block {block}");
+                match (
+                    open_windowed_by(&path, "t.csv", opts(TextEncoding::Utf8), block),
+                    &whole,
+                ) {
+                    (Ok(Some(w)), Ok(_)) => {
+                        let Loaded::Text {
+                            text:
+                                Text::File {
+                                    skip,
+                                    len,
+                                    newlines,
+                                    ..
+                                },
+                            confidence: None,
+                            ..
+                        } = &w
+                        else {
+                            panic!("{at}: not windowed")
+                        };
+                        let body = &raw[usize::try_from(*skip).unwrap()..];
+                        assert_eq!(
+                            (*len, *newlines),
+                            (body.len(), count_newlines(body)),
+                            "{at}"
+                        );
+                    }
+                    (Err(e), Err(f)) => assert_eq!(e.to_string(), f.to_string(), "{at}"),
+                    (w, _) => panic!("{at}: {:?} against {whole:?}", w.map(|w| w.is_some())),
+                }
+                match open_windowed_by(&path, "t.csv", opts(TextEncoding::Auto), block).unwrap() {
+                    Some(w) => {
+                        assert_eq!(detected.encoding, "UTF-8", "{at}");
+                        assert_eq!(w.text_info().confidence, detected.confidence, "{at}");
+                    }
+                    None => assert_ne!(detected.encoding, "UTF-8", "{at}"),
+                }
+            }
+        }
+        // Valid and invalid texts, UTF-8 and CP1258 were all met.
+        assert!((8..32).contains(&whole_errors), "{whole_errors}");
+        assert!((4..24).contains(&cp1258), "{cp1258}");
     }
 
     /// Records split at the delimiter ([`scan_plain`], then the csv crate
