@@ -65,22 +65,22 @@ pub(crate) fn answers_as_nulls(df: &mut DataFrame, items: &[&str]) -> PolarsResu
     use crate::validate::NO_ANSWER;
     for &name in items {
         let col = df.column(name)?.u8()?.rechunk();
-        let mut values: Vec<u8> = col.cont_slice()?.to_vec();
-        let validity = values.contains(&NO_ANSWER).then(|| {
-            let valid = polars_arrow::bitmap::Bitmap::from_trusted_len_iter(
-                values.iter().map(|&v| v != NO_ANSWER),
-            );
-            for v in &mut values {
-                if *v == NO_ANSWER {
-                    *v = 0;
-                }
-            }
-            valid
-        });
+        let answers = col.cont_slice()?;
+        let valid = polars_arrow::bitmap::Bitmap::from_trusted_len_iter(
+            answers.iter().map(|&v| v != NO_ANSWER),
+        );
+        if valid.unset_bits() == 0 {
+            continue;
+        }
+        // One pass: NO_ANSWER (all bits set) becomes 0, any other byte stays.
+        let values: Vec<u8> = answers
+            .iter()
+            .map(|&v| v & u8::from(v == NO_ANSWER).wrapping_sub(1))
+            .collect();
         let array = polars_arrow::array::PrimitiveArray::<u8>::new(
             polars_arrow::datatypes::ArrowDataType::UInt8,
             values.into(),
-            validity,
+            Some(valid),
         );
         df.with_column(UInt8Chunked::with_chunk(name.into(), array).into_column())?;
     }
