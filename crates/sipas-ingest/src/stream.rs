@@ -1192,8 +1192,7 @@ impl<'a> RowGroups<'a> {
         while at < order.len() {
             let held = self.carry.as_ref().map_or(0, DataFrame::height);
             let n = (self.size - held).min(order.len() - at);
-            let idx = IdxCa::from_vec(PlSmallStr::EMPTY, order[at..at + n].to_vec());
-            let part = df.take(&idx).map_err(perr)?;
+            let part = gather(df, &order[at..at + n]).map_err(perr)?;
             at += n;
             let part = match self.carry.take() {
                 Some(mut c) => {
@@ -1221,6 +1220,42 @@ impl<'a> RowGroups<'a> {
             None => Ok(()),
         }
     }
+}
+
+/// Runs of consecutive rows at least this long on average are copied as
+/// slices by [`gather`].
+const GATHER_RUN: usize = 64;
+
+/// The rows `idx` of `df`, in that order: as slices of `df` where the rows
+/// come in runs of consecutive rows (inputs arrive sorted by unit and id
+/// more often than not: a file per unit, an export in id order), else
+/// gathered one by one. The same rows either way.
+fn gather(df: &DataFrame, idx: &[IdxSize]) -> PolarsResult<DataFrame> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &i in idx {
+        let i = i as usize;
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == i => *len += 1,
+            _ => {
+                if (runs.len() + 1) * GATHER_RUN > idx.len() {
+                    let idx = IdxCa::from_vec(PlSmallStr::EMPTY, idx.to_vec());
+                    return df.take(&idx);
+                }
+                runs.push((i, 1));
+            }
+        }
+    }
+    let mut out: Option<DataFrame> = None;
+    for (start, len) in runs {
+        let part = df.slice(start as i64, len);
+        match &mut out {
+            None => out = Some(part),
+            Some(o) => {
+                o.vstack_mut_owned(part)?;
+            }
+        }
+    }
+    Ok(out.unwrap_or_else(|| df.clear()))
 }
 
 /// The row order of one period's rows: by (unit_code, response_id), ids
@@ -1332,6 +1367,61 @@ mod tests {
             .iter()
             .map(|f| std::fs::read(dir.join(f)).unwrap())
             .collect()
+    }
+
+    /// Rows taken as slices (runs of consecutive rows) are the rows
+    /// gathered one by one: the identity, long runs in another order, runs
+    /// too short to slice, a reversal, a scatter, one row and none.
+    #[test]
+    fn rows_in_runs_are_the_rows_gathered() {
+        let n = 5_000u32;
+        let df = DataFrame::new(
+            n as usize,
+            vec![
+                Column::new(
+                    "id".into(),
+                    (0..n).map(|i| format!("R{i}")).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "a".into(),
+                    (0..n)
+                        .map(|i| (i % 7 != 0).then_some((i % 5) as u8))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("w".into(), (0..n).map(f64::from).collect::<Vec<_>>()),
+            ],
+        )
+        .unwrap();
+        let blocks = |len: u32| -> Vec<IdxSize> {
+            // Blocks of `len` rows, taken last block first.
+            let mut v: Vec<IdxSize> = Vec::new();
+            for b in (0..n.div_ceil(len)).rev() {
+                v.extend(b * len..((b + 1) * len).min(n));
+            }
+            v
+        };
+        let mut scatter: Vec<IdxSize> = (0..n).collect();
+        scatter.sort_by_key(|&i| (i * 7919) % n);
+        let orders: Vec<Vec<IdxSize>> = vec![
+            (0..n).collect(),
+            (100..2100).collect(),
+            blocks(700),
+            blocks(64),
+            blocks(63),
+            blocks(3),
+            (0..n).rev().collect(),
+            scatter,
+            vec![42],
+            Vec::new(),
+        ];
+        for order in orders {
+            let want = df
+                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, order.clone()))
+                .unwrap();
+            let got = gather(&df, &order).unwrap();
+            assert_eq!(got.height(), order.len());
+            assert!(got.equals_missing(&want), "{} rows", order.len());
+        }
     }
 
     /// Runs of consecutive units (byte order) of at most `max` rows, a
