@@ -446,6 +446,14 @@ pub(crate) struct Resolver<'a> {
     key: Vec<u8>,
 }
 
+/// The date of a row's `submitted_at` that decides its unit code: the date
+/// of a valid ISO 8601 timestamp, else none.
+pub(crate) fn submitted_date(submitted_at: Option<&str>) -> Option<IsoDate> {
+    submitted_at
+        .filter(|s| crate::time::parse_iso8601(s).is_some())
+        .and_then(IsoDate::from_prefix)
+}
+
 impl<'a> Resolver<'a> {
     pub(crate) fn new(units: Units<'_>, opts: &'a CleanOptions) -> Self {
         let history = units.history();
@@ -493,6 +501,13 @@ impl<'a> Resolver<'a> {
 
     /// The dates of a row (see [`RowDates`]).
     pub(crate) fn dates(&mut self, submitted_at: Option<&str>, period: &str) -> RowDates {
+        self.dates_of(submitted_date(submitted_at), period)
+    }
+
+    /// [`Resolver::dates`] of a row whose `submitted_at` gave `sub`
+    /// ([`submitted_date`], which needs no resolver: rows are parsed in
+    /// parallel).
+    pub(crate) fn dates_of(&mut self, sub: Option<IsoDate>, period: &str) -> RowDates {
         let start = if let Some(s) = self.period_starts.get(period) {
             *s
         } else {
@@ -503,9 +518,6 @@ impl<'a> Resolver<'a> {
             self.period_starts.insert(period.to_string(), s);
             s
         };
-        let sub = submitted_at
-            .filter(|s| crate::time::parse_iso8601(s).is_some())
-            .and_then(IsoDate::from_prefix);
         RowDates {
             primary: sub.or(start),
             fallback: start,

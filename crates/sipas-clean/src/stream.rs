@@ -103,14 +103,14 @@ impl Periods {
 }
 
 /// Resolves the (period, unit) of every row of a chunk and calls `each(i,
-/// id, period, resolution)`. Errors on a null required value.
+/// id hash, period, resolution)`. Errors on a null required value.
 fn for_each_row(
     df: &DataFrame,
     ordinal: u64,
     path: &Path,
     resolver: &mut Resolver<'_>,
     periods: &mut Periods,
-    mut each: impl FnMut(usize, &str, u32, u32),
+    mut each: impl FnMut(usize, u64, u32, u32),
 ) -> Result<()> {
     let ids = text(df, schema::RESPONSE_ID, path)?;
     let units = text(df, schema::UNIT_CODE, path)?;
@@ -132,17 +132,27 @@ fn for_each_row(
             return Err(null(i, c));
         }
     }
+    // Each row's id hash and submission date, in parallel (neither needs the
+    // resolver).
+    let (ids, subs) = (ids.rechunk(), subs.rechunk());
+    let (ids, subs) = (ids.downcast_as_array(), subs.downcast_as_array());
+    let per_row: Vec<(u64, Option<sipas_core::history::IsoDate>)> = (0..df.height())
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .map(|i| {
+            let sub = subs.get(i);
+            (id_hash(ids.value(i)), crate::clean::submitted_date(sub))
+        })
+        .collect();
     let mut last_unit: Option<(&str, Option<&str>, RowDates, u32)> = None;
     let mut last_period: Option<(&str, u32)> = None;
-    let rows = ids
+    let rows = per_row
         .iter()
-        .map(Option::unwrap_or_default)
         .zip(units.iter().map(Option::unwrap_or_default))
         .zip(pers.iter().map(Option::unwrap_or_default))
-        .zip(districts.iter())
-        .zip(subs.iter());
-    for (i, ((((id, unit), period), district), sub)) in rows.enumerate() {
-        let dates = resolver.dates(sub, period);
+        .zip(districts.iter());
+    for (i, ((((hash, sub), unit), period), district)) in rows.enumerate() {
+        let dates = resolver.dates_of(*sub, period);
         let r = match last_unit {
             Some((u, d, t, r)) if u == unit && d == district && t == dates => r,
             _ => {
@@ -159,7 +169,7 @@ fn for_each_row(
                 p
             }
         };
-        each(i, id, p, r);
+        each(i, *hash, p, r);
     }
     Ok(())
 }
@@ -748,34 +758,47 @@ fn scan_ids_and_cells(
     let mut counts: Vec<u64> = Vec::new();
     let mut last: Option<((u32, u32), u32)> = None;
     sipas_core::progress::begin("clean: pass 1 of 2", "rows", Some(ds.rows()));
-    for chunk in ds.chunks(read.chunk_rows, Some(&pass1)) {
-        let chunk = chunk.map_err(ds_err)?;
-        sipas_core::progress::advance(chunk.df.height() as u64);
-        for_each_row(
-            &chunk.df,
-            chunk.ordinal,
-            read.path,
-            resolver,
-            periods,
-            |_, id, p, r| {
-                hashes.push(id_hash(id));
-                let c = match last {
-                    Some((k, c)) if k == (p, r) => c,
-                    _ => {
-                        let c = *cell_of.entry((p, r)).or_insert_with(|| {
-                            cells.push((p, r));
-                            counts.push(0);
-                            u32::try_from(cells.len() - 1).expect("fewer than 2^32 cells")
-                        });
-                        last = Some(((p, r), c));
-                        c
-                    }
-                };
-                counts[c as usize] += 1;
-                row_cell.push(c);
-            },
-        )?;
-    }
+    // The next chunk is read (decompressed, decoded) on its own thread while
+    // this one is resolved.
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for chunk in ds.chunks(read.chunk_rows, Some(&pass1)) {
+                if tx.send(chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        for chunk in rx {
+            let chunk = chunk.map_err(ds_err)?;
+            sipas_core::progress::advance(chunk.df.height() as u64);
+            for_each_row(
+                &chunk.df,
+                chunk.ordinal,
+                read.path,
+                resolver,
+                periods,
+                |_, hash, p, r| {
+                    hashes.push(hash);
+                    let c = match last {
+                        Some((k, c)) if k == (p, r) => c,
+                        _ => {
+                            let c = *cell_of.entry((p, r)).or_insert_with(|| {
+                                cells.push((p, r));
+                                counts.push(0);
+                                u32::try_from(cells.len() - 1).expect("fewer than 2^32 cells")
+                            });
+                            last = Some(((p, r), c));
+                            c
+                        }
+                    };
+                    counts[c as usize] += 1;
+                    row_cell.push(c);
+                },
+            )?;
+        }
+        Ok(())
+    })?;
     sipas_core::progress::end();
     hashes.par_sort_unstable();
     let repeated: HashSet<u64> = hashes
