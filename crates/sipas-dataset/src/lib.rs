@@ -111,6 +111,26 @@ impl FromStr for Layout {
     }
 }
 
+/// The frames stacked one after another, in order (each frame's chunks
+/// kept: rechunk where one chunk is needed); `None` when there is none.
+///
+/// # Errors
+/// Frames whose columns differ.
+pub fn stack(
+    frames: impl IntoIterator<Item = polars::prelude::DataFrame>,
+) -> polars::prelude::PolarsResult<Option<polars::prelude::DataFrame>> {
+    let mut out: Option<polars::prelude::DataFrame> = None;
+    for f in frames {
+        match &mut out {
+            None => out = Some(f),
+            Some(o) => {
+                o.vstack_mut_owned(f)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The Hive folder name of a period (`period=2024Q1`).
 pub fn partition_dir(period: &str) -> String {
     format!("{}={period}", sipas_core::schema::PERIOD)

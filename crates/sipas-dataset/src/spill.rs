@@ -50,11 +50,9 @@ impl Bucket {
 
 /// The frames stacked into one frame of one chunk.
 fn concat(frames: Vec<DataFrame>, origin: &Path) -> Result<DataFrame> {
-    let mut parts = frames.into_iter();
-    let mut df = parts.next().expect("at least one frame");
-    for p in parts {
-        df.vstack_mut_owned(p).map_err(pe(origin))?;
-    }
+    let mut df = crate::stack(frames)
+        .map_err(pe(origin))?
+        .expect("at least one frame");
     df.rechunk_mut_par();
     Ok(df)
 }
@@ -303,22 +301,18 @@ impl<K: Ord + Clone> Spilled<K> {
         match self.parts.get(key) {
             None => Ok(DataFrame::empty_with_schema(&self.schema)),
             Some((Part::Memory(frames), _)) => {
-                let mut out: Option<DataFrame> = None;
+                let mut parts = Vec::new();
                 let mut at = 0;
                 for f in frames {
                     let (lo, hi) = (offset.max(at), (offset + len).min(at + f.height()));
                     if lo < hi {
-                        let part = f.slice((lo - at) as i64, hi - lo);
-                        match &mut out {
-                            None => out = Some(part),
-                            Some(o) => {
-                                o.vstack_mut_owned(part).map_err(pe(self.dir.path()))?;
-                            }
-                        }
+                        parts.push(f.slice((lo - at) as i64, hi - lo));
                     }
                     at += f.height();
                 }
-                Ok(out.unwrap_or_else(|| DataFrame::empty_with_schema(&self.schema)))
+                Ok(crate::stack(parts)
+                    .map_err(pe(self.dir.path()))?
+                    .unwrap_or_else(|| DataFrame::empty_with_schema(&self.schema)))
             }
             Some((Part::File(path), _)) => {
                 let f = File::open(path).map_err(io(path))?;

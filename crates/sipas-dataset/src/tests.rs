@@ -832,3 +832,18 @@ fn text_columns_are_written_as_polars_writes_them() {
         );
     }
 }
+
+/// Frames stacked in order, none gives none, and frames of other columns
+/// are an error.
+#[test]
+fn frames_stack_in_order() {
+    assert!(crate::stack(Vec::new()).unwrap().is_none());
+    let f = |v: &[i64]| DataFrame::new(v.len(), vec![Column::new("x".into(), v.to_vec())]).unwrap();
+    let s = crate::stack([f(&[1, 2]), f(&[]), f(&[3])])
+        .unwrap()
+        .unwrap();
+    let got: Vec<Option<i64>> = s.column("x").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(got, [Some(1), Some(2), Some(3)]);
+    let other = DataFrame::new(1, vec![Column::new("y".into(), vec![1i64])]).unwrap();
+    assert!(crate::stack([f(&[1]), other]).is_err());
+}

@@ -1117,7 +1117,7 @@ fn read_run(
         }
         start = end;
     }
-    let mut out: Option<DataFrame> = None;
+    let mut parts = Vec::with_capacity(slices.len());
     for (offset, len) in slices {
         let mut df = spilled.slice(period, offset, len)?;
         let keep = &run_of[offset..offset + df.height()];
@@ -1126,14 +1126,11 @@ fn read_run(
                 BooleanChunked::from_iter_values(PlSmallStr::EMPTY, keep.iter().map(|&r| r == run));
             df = df.filter(&mask).map_err(perr)?;
         }
-        match &mut out {
-            None => out = Some(df),
-            Some(o) => {
-                o.vstack_mut_owned(df).map_err(perr)?;
-            }
-        }
+        parts.push(df);
     }
-    Ok(out.unwrap_or_else(|| DataFrame::empty_with_schema(spilled.schema())))
+    Ok(sipas_dataset::stack(parts)
+        .map_err(perr)?
+        .unwrap_or_else(|| DataFrame::empty_with_schema(spilled.schema())))
 }
 
 /// The first unit code of each run of consecutive units (in byte order)
@@ -1245,17 +1242,10 @@ fn gather(df: &DataFrame, idx: &[IdxSize]) -> PolarsResult<DataFrame> {
             }
         }
     }
-    let mut out: Option<DataFrame> = None;
-    for (start, len) in runs {
-        let part = df.slice(start as i64, len);
-        match &mut out {
-            None => out = Some(part),
-            Some(o) => {
-                o.vstack_mut_owned(part)?;
-            }
-        }
-    }
-    Ok(out.unwrap_or_else(|| df.clear()))
+    let parts = runs
+        .into_iter()
+        .map(|(start, len)| df.slice(start as i64, len));
+    Ok(sipas_dataset::stack(parts)?.unwrap_or_else(|| df.clear()))
 }
 
 /// The row order of one period's rows: by (unit_code, response_id), ids
