@@ -139,11 +139,16 @@ impl IdSet {
         }
     }
 
+    /// The first slot `f` is looked for in. The fingerprint is uniform: its
+    /// product with the table size, shifted, is a uniform slot (Lemire's
+    /// reduction).
+    fn home(slots: &[u64], f: u64) -> usize {
+        ((u128::from(f) * slots.len() as u128) >> 64) as usize
+    }
+
     /// The slot of `f` or the empty slot where it would go.
     fn probe(slots: &[u64], f: u64) -> usize {
-        // The fingerprint is uniform: its product with the table size, shifted, is a
-        // uniform slot (Lemire's reduction).
-        let mut i = ((u128::from(f) * slots.len() as u128) >> 64) as usize;
+        let mut i = Self::home(slots, f);
         loop {
             let s = slots[i];
             if s == f || s == 0 {
@@ -162,10 +167,9 @@ impl IdSet {
     /// than the caches, and each lookup alone waits for its line.
     pub(crate) fn warm(&self, keys: &[IdKey]) {
         if let IdSet::Narrow { slots, .. } = self {
-            let n = slots.len() as u128;
             let mut any = 0u64;
             for &k in keys {
-                any ^= slots[((u128::from(fingerprint(k)) * n) >> 64) as usize];
+                any ^= slots[Self::home(slots, fingerprint(k))];
             }
             std::hint::black_box(any);
         }
