@@ -26,9 +26,9 @@ pub fn count_byte(b: &[u8], x: u8) -> u64 {
 }
 
 /// The bytes of `b` that are not ASCII (≥ 0x80), counted as [`count_byte`].
-pub fn count_non_ascii(b: &[u8]) -> u64 {
+pub fn count_non_ascii(b: &[u8]) -> usize {
     b.chunks(255)
-        .map(|c| u64::from(c.iter().fold(0u8, |n, &v| n + (v >> 7))))
+        .map(|c| usize::from(c.iter().fold(0u8, |n, &v| n + (v >> 7))))
         .sum()
 }
 
@@ -57,7 +57,7 @@ mod tests {
                     .collect();
                 #[allow(clippy::naive_bytecount)] // the reference
                 let lines = text.iter().filter(|&&b| b == b'\n').count() as u64;
-                let high = text.iter().filter(|b| !b.is_ascii()).count() as u64;
+                let high = text.iter().filter(|b| !b.is_ascii()).count();
                 assert_eq!(count_byte(&text, b'\n'), lines, "{len} bytes");
                 assert_eq!(count_non_ascii(&text), high, "{len} bytes");
             }

@@ -1517,7 +1517,7 @@ fn check_serial(data: &[u8], last: bool, detect: bool) -> std::result::Result<Ch
         match std::str::from_utf8(rest) {
             Ok(ok) => {
                 if detect {
-                    let n = ok.bytes().filter(|b| !b.is_ascii()).count();
+                    let n = sipas_core::bytes::count_non_ascii(ok.as_bytes());
                     non_ascii += n;
                     in_utf8 += n;
                 }
@@ -1526,7 +1526,7 @@ fn check_serial(data: &[u8], last: bool, detect: bool) -> std::result::Result<Ch
             Err(e) => {
                 if detect {
                     let good = &rest[..e.valid_up_to()];
-                    let n = good.iter().filter(|b| !b.is_ascii()).count();
+                    let n = sipas_core::bytes::count_non_ascii(good);
                     non_ascii += n;
                     in_utf8 += n;
                 }
@@ -1537,7 +1537,7 @@ fn check_serial(data: &[u8], last: bool, detect: bool) -> std::result::Result<Ch
                 if !detect {
                     return Err(at);
                 }
-                non_ascii += data[at..at + bad].iter().filter(|b| !b.is_ascii()).count();
+                non_ascii += sipas_core::bytes::count_non_ascii(&data[at..at + bad]);
                 rest = &data[at + bad..];
             }
         }
@@ -1581,7 +1581,7 @@ fn check_parts(data: &[u8], last: bool, detect: bool) -> Option<Checked> {
         .map(|w| {
             let part = std::str::from_utf8(&body[w[0]..w[1]]).ok()?.as_bytes();
             let non_ascii = if detect {
-                usize::try_from(sipas_core::bytes::count_non_ascii(part)).expect("a part's length")
+                sipas_core::bytes::count_non_ascii(part)
             } else {
                 0
             };
@@ -1690,15 +1690,12 @@ fn open_windowed_by(
             break;
         }
         got = next.map_err(io)?;
-        // The bytes not checked yet go before the next block.
+        // The bytes not checked yet go before the next block: at most
+        // CHECK_CARRY after the last ASCII byte (`check_parts`), or an
+        // incomplete sequence of at most 3 bytes (`check_serial`).
         let carry = &data[upto..];
-        if carry.len() <= CHECK_CARRY {
-            spare[CHECK_CARRY - carry.len()..CHECK_CARRY].copy_from_slice(carry);
-            start = CHECK_CARRY - carry.len();
-        } else {
-            spare.splice(..CHECK_CARRY, carry.iter().copied());
-            start = 0;
-        }
+        start = CHECK_CARRY - carry.len();
+        spare[start..CHECK_CARRY].copy_from_slice(carry);
         std::mem::swap(&mut buf, &mut spare);
     }
     let confidence = if !detect || skip > 0 {
@@ -1756,19 +1753,18 @@ fn utf8_share(raw: &[u8]) -> (usize, usize) {
     loop {
         match std::str::from_utf8(rest) {
             Ok(s) => {
-                let n = s.bytes().filter(|b| !b.is_ascii()).count();
+                let n = sipas_core::bytes::count_non_ascii(s.as_bytes());
                 return (non_ascii + n, in_utf8 + n);
             }
             Err(e) => {
                 let good = &rest[..e.valid_up_to()];
-                let n = good.iter().filter(|b| !b.is_ascii()).count();
+                let n = sipas_core::bytes::count_non_ascii(good);
                 non_ascii += n;
                 in_utf8 += n;
                 let bad = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
-                non_ascii += rest[e.valid_up_to()..e.valid_up_to() + bad]
-                    .iter()
-                    .filter(|b| !b.is_ascii())
-                    .count();
+                non_ascii += sipas_core::bytes::count_non_ascii(
+                    &rest[e.valid_up_to()..e.valid_up_to() + bad],
+                );
                 rest = &rest[e.valid_up_to() + bad..];
             }
         }
