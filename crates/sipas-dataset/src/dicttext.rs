@@ -18,9 +18,7 @@
 
 use std::collections::HashMap;
 
-use polars_arrow::array::{
-    Array, BinaryViewArray, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
-};
+use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::parquet::page::Page;
 use polars_parquet::write::{DynIter, Encoding, ParquetType, WriteOptions, array_to_columns};
@@ -53,8 +51,7 @@ pub(crate) fn encode(
     if n == 0 || text.null_count() == n {
         return None;
     }
-    let bytes = text.to_binview();
-    let (keys, values) = dictionary(&bytes)?;
+    let (keys, values) = dictionary(text)?;
     if plain(n, &values, text.null_count() > 0) {
         return Some(array_to_columns(
             array,
@@ -67,12 +64,7 @@ pub(crate) fn encode(
     // appearance, a `u32` key per row, a validity only where a row is null.
     let validity = text.validity().filter(|v| v.unset_bits() > 0).cloned();
     let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), validity);
-    let mut dict_values = MutableBinaryViewArray::<str>::with_capacity(values.len());
-    for v in &values {
-        // The values are slices of a `Utf8View` column: valid UTF-8.
-        dict_values.push_value(std::str::from_utf8(v).expect("a text column's value is UTF-8"));
-    }
-    let dict_values: Utf8ViewArray = dict_values.into();
+    let dict_values = Utf8ViewArray::from_slice_values(&values);
     let dtype =
         ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(array.dtype().clone()), false);
     let dict = DictionaryArray::<u32>::try_new(dtype, keys, dict_values.boxed())
@@ -87,7 +79,7 @@ pub(crate) fn encode(
 
 /// polars' choice of PLAIN for a text column of `n` rows, whose distinct
 /// values are `values` (and a null if `nulls`).
-fn plain(n: usize, values: &[&[u8]], nulls: bool) -> bool {
+fn plain(n: usize, values: &[&str], nulls: bool) -> bool {
     n > SMALL_ROWS && (estimate(values, nulls) as f64) / (n as f64) > PLAIN_SHARE
 }
 
@@ -95,24 +87,24 @@ fn plain(n: usize, values: &[&[u8]], nulls: bool) -> bool {
 /// values `values` (and a null if `nulls`, hashed as the empty value as
 /// polars hashes it): a sketch of a set does not depend on how often each
 /// value comes.
-fn estimate(values: &[&[u8]], nulls: bool) -> usize {
+fn estimate(values: &[&str], nulls: bool) -> usize {
     let mut set = values.to_vec();
     if nulls {
-        set.push(b"");
+        set.push("");
     }
-    polars_compute::cardinality::estimate_cardinality(&BinaryViewArray::from_slice_values(&set))
+    polars_compute::cardinality::estimate_cardinality(&Utf8ViewArray::from_slice_values(&set))
 }
 
 /// Each row's key (0 for a null) and the distinct values in order of first
 /// appearance, or `None` once more than half of the rows read are distinct
 /// values (past the first [`JUDGE_AFTER`]).
-fn dictionary(array: &BinaryViewArray) -> Option<(Vec<u32>, Vec<&[u8]>)> {
+fn dictionary(array: &Utf8ViewArray) -> Option<(Vec<u32>, Vec<&str>)> {
     let n = array.len();
     let views = array.views();
     let validity = array.validity().filter(|v| v.unset_bits() > 0);
     let mut keys: Vec<u32> = Vec::with_capacity(n);
-    let mut values: Vec<&[u8]> = Vec::new();
-    let mut index: HashMap<&[u8], u32> = HashMap::new();
+    let mut values: Vec<&str> = Vec::new();
+    let mut index: HashMap<&str, u32> = HashMap::new();
     // Equal views are equal values (inline: the same bytes; else the same
     // buffer, offset and length); unequal views may still be equal values.
     let mut cache = [(u128::MAX, 0u32); CACHE];
@@ -156,8 +148,8 @@ fn dictionary(array: &BinaryViewArray) -> Option<(Vec<u32>, Vec<&[u8]>)> {
 mod tests {
     use super::*;
 
-    fn array(values: &[Option<&str>]) -> BinaryViewArray {
-        Utf8ViewArray::from_slice(values).to_binview()
+    fn array(values: &[Option<&str>]) -> Utf8ViewArray {
+        Utf8ViewArray::from_slice(values)
     }
 
     /// Keys in order of first appearance, nulls keyed 0, equal values with
@@ -168,14 +160,10 @@ mod tests {
         let a = Utf8ViewArray::from_slice([Some("b"), Some(long), None, Some("a")]);
         let b = Utf8ViewArray::from_slice([Some(long), Some("b"), Some("b"), None]);
         let both = polars_arrow::compute::concatenate::concatenate(&[&a, &b]).unwrap();
-        let both = both
-            .as_any()
-            .downcast_ref::<Utf8ViewArray>()
-            .unwrap()
-            .to_binview();
-        let (keys, values) = dictionary(&both).unwrap();
+        let both = both.as_any().downcast_ref::<Utf8ViewArray>().unwrap();
+        let (keys, values) = dictionary(both).unwrap();
         assert_eq!(keys, [0, 1, 0, 2, 1, 0, 0, 0]);
-        let expected: [&[u8]; 3] = [b"b", long.as_bytes(), b"a"];
+        let expected = ["b", long, "a"];
         assert_eq!(values, expected);
     }
 
@@ -205,8 +193,7 @@ mod tests {
                 let whole = Utf8ViewArray::from_slice(&rows);
                 let sketch = polars_compute::cardinality::estimate_cardinality(&whole);
                 let polars = n > 128 && (sketch as f64) / (n as f64) > 0.75;
-                let mut distinct: Vec<&[u8]> =
-                    rows.iter().flatten().map(|s| s.as_bytes()).collect();
+                let mut distinct: Vec<&str> = rows.iter().flatten().copied().collect();
                 distinct.sort_unstable();
                 distinct.dedup();
                 let nulls = rows.iter().any(Option::is_none);
