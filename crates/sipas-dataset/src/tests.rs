@@ -665,45 +665,7 @@ fn small_integer_columns_are_written_as_polars_writes_them() {
     chunked.vstack_mut(&frame(262_141, 3)).unwrap();
     chunked.vstack_mut(&frame(1, 4)).unwrap();
     chunked.vstack_mut(&frame(45, 5)).unwrap();
-    let mut whole = chunked.clone();
-    whole.rechunk_mut_par();
-    for df in [&mut chunked, &mut whole] {
-        // One row group per chunk ...
-        let mut ours = Vec::new();
-        let mut w = ParquetOut::new(&mut ours, df.schema(), |_| false).unwrap();
-        w.write_batch(df).unwrap();
-        w.finish().unwrap();
-        let mut theirs = Vec::new();
-        let mut pw = ParquetWriter::new(&mut theirs)
-            .with_compression(ParquetCompression::Zstd(None))
-            .batched(df.schema())
-            .unwrap();
-        pw.write_batch(df).unwrap();
-        pw.finish().unwrap();
-        assert!(
-            ours == theirs,
-            "{} bytes against {}",
-            ours.len(),
-            theirs.len()
-        );
-        let back = ParquetReader::new(std::io::Cursor::new(&ours))
-            .finish()
-            .unwrap();
-        assert!(back.equals_missing(df));
-        // ... and as polars cuts a whole frame.
-        let mut ours = Vec::new();
-        write_frame(&mut ours, &mut df.clone()).unwrap();
-        let mut theirs = Vec::new();
-        ParquetWriter::new(&mut theirs)
-            .finish(&mut df.clone())
-            .unwrap();
-        assert!(
-            ours == theirs,
-            "{} bytes against {}",
-            ours.len(),
-            theirs.len()
-        );
-    }
+    assert_written_as_polars_writes_it(&chunked);
 }
 
 /// `n` values of a text column: (a pseudo-random draw, the row) -> the value or null.
@@ -794,9 +756,32 @@ fn text_columns_are_written_as_polars_writes_them() {
     {
         chunked.vstack_mut(&frame(n, 2 + k as u64)).unwrap();
     }
+    assert_written_as_polars_writes_it(&chunked);
+}
+
+/// Frames stacked in order, none gives none, and frames of other columns
+/// are an error.
+#[test]
+fn frames_stack_in_order() {
+    assert!(crate::stack(Vec::new()).unwrap().is_none());
+    let f = |v: &[i64]| DataFrame::new(v.len(), vec![Column::new("x".into(), v.to_vec())]).unwrap();
+    let s = crate::stack([f(&[1, 2]), f(&[]), f(&[3])])
+        .unwrap()
+        .unwrap();
+    let got: Vec<Option<i64>> = s.column("x").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(got, [Some(1), Some(2), Some(3)]);
+    let other = DataFrame::new(1, vec![Column::new("y".into(), vec![1i64])]).unwrap();
+    assert!(crate::stack([f(&[1]), other]).is_err());
+}
+
+/// `chunked` (several chunks) and its one-chunk copy are written byte for
+/// byte as polars' writer writes them: by [`ParquetOut`], one row group per
+/// chunk (and read back equal), and by [`write_frame`], cut as polars cuts a
+/// whole frame.
+fn assert_written_as_polars_writes_it(chunked: &DataFrame) {
     let mut whole = chunked.clone();
     whole.rechunk_mut_par();
-    for df in [&mut chunked, &mut whole] {
+    for df in [chunked, &whole] {
         let mut ours = Vec::new();
         let mut w = ParquetOut::new(&mut ours, df.schema(), |_| false).unwrap();
         w.write_batch(df).unwrap();
@@ -831,19 +816,4 @@ fn text_columns_are_written_as_polars_writes_them() {
             theirs.len()
         );
     }
-}
-
-/// Frames stacked in order, none gives none, and frames of other columns
-/// are an error.
-#[test]
-fn frames_stack_in_order() {
-    assert!(crate::stack(Vec::new()).unwrap().is_none());
-    let f = |v: &[i64]| DataFrame::new(v.len(), vec![Column::new("x".into(), v.to_vec())]).unwrap();
-    let s = crate::stack([f(&[1, 2]), f(&[]), f(&[3])])
-        .unwrap()
-        .unwrap();
-    let got: Vec<Option<i64>> = s.column("x").unwrap().i64().unwrap().iter().collect();
-    assert_eq!(got, [Some(1), Some(2), Some(3)]);
-    let other = DataFrame::new(1, vec![Column::new("y".into(), vec![1i64])]).unwrap();
-    assert!(crate::stack([f(&[1]), other]).is_err());
 }

@@ -2226,25 +2226,29 @@ mod line_tests {
         assert!(err.to_string().contains("w.csv"), "{err}");
     }
 
+    /// Options that read any text file window by window, in `encoding`.
+    fn windowed(encoding: TextEncoding) -> TextOpts {
+        TextOpts {
+            window_above: 0,
+            encoding,
+            ..TextOpts::default()
+        }
+    }
+
     #[test]
     fn a_windowed_text_is_checked_like_a_whole_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
-        let opts = |encoding| TextOpts {
-            window_above: 0,
-            encoding,
-            ..TextOpts::default()
-        };
         // A bad byte after a multi-byte character cut by no block: the same
         // line, offset and byte as the whole-file check.
         let raw = b"id;t\n1;H\xc3\xb2a\n2;x\xffy\n".to_vec();
         std::fs::write(&path, &raw).unwrap();
-        let e = open_windowed(&path, "t.csv", opts(TextEncoding::Utf8)).unwrap_err();
+        let e = open_windowed(&path, "t.csv", windowed(TextEncoding::Utf8)).unwrap_err();
         let whole = decode_file(raw.clone(), TextEncoding::Utf8, "t.csv").unwrap_err();
         assert_eq!(e.to_string(), whole.to_string());
         assert!(e.to_string().contains("line 3"), "{e}");
         // Detection: mostly UTF-8 stays windowed with the same confidence.
-        let w = open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+        let w = open_windowed(&path, "t.csv", windowed(TextEncoding::Auto))
             .unwrap()
             .unwrap();
         let d = decode_text(raw, TextEncoding::Auto).unwrap();
@@ -2253,13 +2257,13 @@ mod line_tests {
         // CP1258 and UTF-16 are decoded whole; small files are read whole.
         std::fs::write(&path, b"id,t\n1,H\xf2a\n").unwrap();
         assert!(
-            open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+            open_windowed(&path, "t.csv", windowed(TextEncoding::Auto))
                 .unwrap()
                 .is_none()
         );
         std::fs::write(&path, b"\xFF\xFEi\0").unwrap();
         assert!(
-            open_windowed(&path, "t.csv", opts(TextEncoding::Auto))
+            open_windowed(&path, "t.csv", windowed(TextEncoding::Auto))
                 .unwrap()
                 .is_none()
         );
@@ -2281,11 +2285,6 @@ mod line_tests {
     fn a_text_checked_block_by_block_is_checked_as_a_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
-        let opts = |encoding| TextOpts {
-            window_above: 0,
-            encoding,
-            ..TextOpts::default()
-        };
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut draw = |m: u64| {
             state ^= state << 13;
@@ -2332,7 +2331,7 @@ mod line_tests {
             for block in [1, 2, 3, 5, 17, 64, 65, 100, 1000, 1 << 20] {
                 let at = format!("case {case}, block {block}");
                 match (
-                    open_windowed_by(&path, "t.csv", opts(TextEncoding::Utf8), block),
+                    open_windowed_by(&path, "t.csv", windowed(TextEncoding::Utf8), block),
                     &whole,
                 ) {
                     (Ok(Some(w)), Ok(_)) => {
@@ -2360,7 +2359,8 @@ mod line_tests {
                     (Err(e), Err(f)) => assert_eq!(e.to_string(), f.to_string(), "{at}"),
                     (w, _) => panic!("{at}: {:?} against {whole:?}", w.map(|w| w.is_some())),
                 }
-                match open_windowed_by(&path, "t.csv", opts(TextEncoding::Auto), block).unwrap() {
+                match open_windowed_by(&path, "t.csv", windowed(TextEncoding::Auto), block).unwrap()
+                {
                     Some(w) => {
                         assert_eq!(detected.encoding, "UTF-8", "{at}");
                         assert_eq!(w.text_info().confidence, detected.confidence, "{at}");
