@@ -65,6 +65,17 @@ impl Lanes {
         nb
     }
 
+    /// Block `blk` of the two-point draws `d` (over the same units): the
+    /// same weights as [`Lanes::draw`] with the draws' own generator;
+    /// returns how many replicates the block holds.
+    pub(crate) fn fill(&mut self, d: &TwoPoint, blk: usize) -> usize {
+        let (bytes, table, nb) = d.block(blk);
+        for (v, &b) in self.v.iter_mut().zip(bytes) {
+            *v = table[usize::from(b)];
+        }
+        nb
+    }
+
     /// `out[j][l]` = Σ_i v_i·m_i[j] in unit order (from +0), `m` the units'
     /// rows of `k` (row-major).
     pub(crate) fn combine(&self, m: &[f64], k: usize, out: &mut [[f64; LANES]]) {
@@ -79,6 +90,114 @@ impl Lanes {
             }
         }
     }
+}
+
+/// Weights that take one of two values (Rademacher's ±1, Mammen's two
+/// points) for every replicate, drawn once and kept as bits: byte
+/// `blk·n + i` holds unit i's draw in each of the [`LANES`] replicates of
+/// block `blk` (bit l set: replicate `blk·LANES + l` gives the unit
+/// `values[1]`, else `values[0]`). 1.25 MB per 10⁴ units × 10³ replicates,
+/// where the weights themselves would take 80 MB: a bootstrap that is run
+/// several times on the same units (every band of the staggered estimates,
+/// of every index) draws them once, and a block's weights are read from a
+/// table of the 256 bytes' lanes instead of being drawn and transposed.
+#[derive(Debug)]
+pub(crate) struct TwoPoint {
+    n: usize,
+    replicates: usize,
+    bytes: Vec<u8>,
+    /// `table[byte][l]`: lane l's weight.
+    table: Box<[[f64; LANES]; 256]>,
+    /// The last block's table: lanes past the last replicate weigh 0 (as
+    /// [`Lanes::draw`] leaves them).
+    last: Box<[[f64; LANES]; 256]>,
+}
+
+impl TwoPoint {
+    /// The draws of `replicates` replicates over `n` units: `bits(b, out)`
+    /// writes replicate b's draw of each unit (0 or 1) into `out`.
+    pub(crate) fn new(
+        n: usize,
+        replicates: usize,
+        values: [f64; 2],
+        bits: impl Fn(u64, &mut [u8]),
+    ) -> Self {
+        let blocks = Lanes::blocks(replicates);
+        let mut bytes = vec![0u8; blocks * n];
+        let mut one = vec![0u8; n];
+        for b in 0..replicates {
+            bits(b as u64, &mut one);
+            let (blk, l) = (b / LANES, b % LANES);
+            for (byte, &x) in bytes[blk * n..(blk + 1) * n].iter_mut().zip(&one) {
+                *byte |= (x & 1) << l;
+            }
+        }
+        let table_of = |lanes: usize| {
+            let mut t = Box::new([[0.0; LANES]; 256]);
+            for (byte, row) in t.iter_mut().enumerate() {
+                for (l, w) in row.iter_mut().enumerate().take(lanes) {
+                    *w = values[(byte >> l) & 1];
+                }
+            }
+            t
+        };
+        let in_last = replicates - (blocks.max(1) - 1) * LANES;
+        TwoPoint {
+            n,
+            replicates,
+            bytes,
+            table: table_of(LANES),
+            last: table_of(in_last),
+        }
+    }
+
+    /// Block `blk`'s bytes (one per unit), the table of their lanes'
+    /// weights, and how many replicates the block holds.
+    pub(crate) fn block(&self, blk: usize) -> (&[u8], &[[f64; LANES]; 256], usize) {
+        let first = blk * LANES;
+        let nb = LANES.min(self.replicates - first);
+        let table = if first + LANES >= self.replicates {
+            &self.last
+        } else {
+            &self.table
+        };
+        (&self.bytes[blk * self.n..(blk + 1) * self.n], table, nb)
+    }
+}
+
+/// The draws `make` builds for `key` (the weights' kind, seed, units and
+/// replicates: what the draws are a function of), made once and shared by
+/// every bootstrap of the process with the same key (the last few keys are
+/// kept). Two threads that ask at once may each make them: the same bits.
+pub(crate) fn shared_draws(
+    key: (u8, u64, usize, usize),
+    make: impl FnOnce() -> TwoPoint,
+) -> std::sync::Arc<TwoPoint> {
+    use std::sync::{Arc, Mutex};
+    type Memo = Vec<((u8, u64, usize, usize), Arc<TwoPoint>)>;
+    static MEMO: Mutex<Memo> = Mutex::new(Vec::new());
+    const KEEP: usize = 4;
+    let found = MEMO
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, d)| Arc::clone(d));
+    if let Some(d) = found {
+        return d;
+    }
+    // Made outside the lock: another thread's bootstrap goes on meanwhile.
+    let d = Arc::new(make());
+    let mut memo = MEMO
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !memo.iter().any(|(k, _)| *k == key) {
+        if memo.len() == KEEP {
+            memo.remove(0);
+        }
+        memo.push((key, Arc::clone(&d)));
+    }
+    d
 }
 
 /// Σ_j a_j·b_j of `a` with each lane of `b` (`b[j][l]`), in order from −0
@@ -136,5 +255,45 @@ mod tests {
             }
         }
         assert_eq!(seen, replicates);
+    }
+
+    /// Two-point draws read through the table are the weights
+    /// [`Lanes::draw`] makes from the same generator, spare lanes 0 included,
+    /// for a replicate count that fills its last block and one that does not.
+    #[test]
+    fn two_point_draws_are_the_weights_drawn_one_replicate_at_a_time() {
+        let bits = |b: u64, out: &mut [u8]| {
+            let mut state = b.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x11;
+            for x in out.iter_mut() {
+                *x = u8::from(splitmix(&mut state).is_multiple_of(3));
+            }
+        };
+        let values = [-0.618, 1.618];
+        let draw = |b: u64, out: &mut [f64]| {
+            let mut one = vec![0u8; out.len()];
+            bits(b, &mut one);
+            for (w, x) in out.iter_mut().zip(one) {
+                *w = values[usize::from(x)];
+            }
+        };
+        let n = 37;
+        for replicates in [3, 11, 16] {
+            let d = TwoPoint::new(n, replicates, values, bits);
+            assert_eq!((d.n, d.replicates), (n, replicates));
+            let (mut a, mut b) = (Lanes::new(n), Lanes::new(n));
+            for blk in 0..Lanes::blocks(replicates) {
+                let nb = a.draw(blk, replicates, draw);
+                assert_eq!(b.fill(&d, blk), nb);
+                for (x, y) in a.v.iter().zip(&b.v) {
+                    assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits), "{replicates}");
+                }
+            }
+        }
+        // Both values occur, and the memo gives the same draws for the same key.
+        let d = shared_draws((9, 1, n, 11), || TwoPoint::new(n, 11, values, bits));
+        let again = shared_draws((9, 1, n, 11), || unreachable!("drawn once"));
+        assert!(std::sync::Arc::ptr_eq(&d, &again));
+        let (bytes, _, _) = d.block(0);
+        assert!(bytes.iter().any(|&b| b != 0) && bytes.iter().any(|&b| b != 0xFF));
     }
 }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::linalg::Cholesky;
-use crate::lanes::{LANES, Lanes, dot_lanes, splitmix};
+use crate::lanes::{LANES, Lanes, TwoPoint, dot_lanes, splitmix};
 
 /// The auxiliary weights of the wild bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -344,6 +344,7 @@ impl<'a> Wild<'a> {
         let dg = self.cluster_d(&u);
         let g = d.clusters.len();
         let cfac = fit.cfac;
+        let draws = Draws::new(weights, seed, g, replicates);
         // Replicates in lanes ([`Lanes`]): each cluster's d_g and c_g are
         // read once per block, every lane's sums those of its replicate.
         let hits: usize = (0..Lanes::blocks(replicates))
@@ -358,7 +359,7 @@ impl<'a> Wild<'a> {
                     )
                 },
                 |(lanes, delta, meat, s), blk| {
-                    let nb = lanes.draw(blk, replicates, |b, v| draw_weights(weights, seed, b, v));
+                    let nb = draws.fill(lanes, blk);
                     lanes.combine(&dg, k, delta);
                     for m in meat.iter_mut() {
                         *m = [0.0; LANES];
@@ -473,13 +474,14 @@ impl<'a> Wild<'a> {
         let (uy, ux) = (self.restricted_resid(&d.y), self.restricted_resid(&x));
         let (dgy, dgx) = (self.cluster_d(&uy), self.cluster_d(&ux));
         let g = d.clusters.len();
+        let draws = Draws::new(weights, seed, g, replicates);
         // Replicates in lanes, as in `p_value` (one tested column: c_g is `k` long).
         let draws: Vec<[f64; 5]> = (0..Lanes::blocks(replicates))
             .into_par_iter()
             .map_init(
                 || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
                 |(lanes, ey, ex), blk| {
-                    let nb = lanes.draw(blk, replicates, |b, v| draw_weights(weights, seed, b, v));
+                    let nb = draws.fill(lanes, blk);
                     lanes.combine(&dgy, k, ey);
                     lanes.combine(&dgx, k, ex);
                     let mut sums = [[0.0f64; LANES]; 3];
@@ -511,19 +513,34 @@ impl<'a> Wild<'a> {
     }
 }
 
+/// The state of replicate `b`'s stream of weights, seeded from `(seed, b)`.
+fn stream(seed: u64, b: u64) -> u64 {
+    let mut state = seed ^ 0x5135_u64.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut key = splitmix(&mut state) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    splitmix(&mut key)
+}
+
+/// Replicate `b`'s Rademacher draws, 1 for +1 and 0 for −1: one 64-bit
+/// step of its stream per 64 clusters.
+fn rademacher_bits(seed: u64, b: u64, out: &mut [u8]) {
+    let mut state = stream(seed, b);
+    for chunk in out.chunks_mut(64) {
+        let bits = splitmix(&mut state);
+        for (i, x) in chunk.iter_mut().enumerate() {
+            *x = u8::from((bits >> i) & 1 == 1);
+        }
+    }
+}
+
 /// The weights of replicate `b`: a stream of its own, seeded from
 /// `(seed, b)`, so the draws do not depend on the number of threads.
 pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) {
-    let mut state = seed ^ 0x5135_u64.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    let mut key = splitmix(&mut state) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut state = splitmix(&mut key);
     match kind {
         WildWeights::Rademacher => {
-            for chunk in v.chunks_mut(64) {
-                let bits = splitmix(&mut state);
-                for (i, x) in chunk.iter_mut().enumerate() {
-                    *x = if (bits >> i) & 1 == 1 { 1.0 } else { -1.0 };
-                }
+            let mut bits = vec![0u8; v.len()];
+            rademacher_bits(seed, b, &mut bits);
+            for (x, bit) in v.iter_mut().zip(bits) {
+                *x = if bit == 1 { 1.0 } else { -1.0 };
             }
         }
         WildWeights::Webb => {
@@ -535,10 +552,50 @@ pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) 
                 1.0,
                 1.224_744_871_391_589,
             ];
+            let mut state = stream(seed, b);
             for x in v.iter_mut() {
                 let r = splitmix(&mut state) >> 32;
                 *x = W[((r * 6) >> 32) as usize];
             }
+        }
+    }
+}
+
+/// The replicates' weights over `g` clusters: Rademacher's two points drawn
+/// once per process and shared ([`crate::lanes::shared_draws`]: the DiD's
+/// interval and the pre-trend test draw the same), Webb's six drawn block by
+/// block.
+struct Draws {
+    kind: WildWeights,
+    seed: u64,
+    replicates: usize,
+    two: Option<std::sync::Arc<TwoPoint>>,
+}
+
+impl Draws {
+    fn new(kind: WildWeights, seed: u64, g: usize, replicates: usize) -> Self {
+        let two = (kind == WildWeights::Rademacher).then(|| {
+            crate::lanes::shared_draws((b'R', seed, g, replicates), || {
+                TwoPoint::new(g, replicates, [-1.0, 1.0], |b, out| {
+                    rademacher_bits(seed, b, out);
+                })
+            })
+        });
+        Draws {
+            kind,
+            seed,
+            replicates,
+            two,
+        }
+    }
+
+    /// Block `blk`'s weights into `lanes`; how many replicates it holds.
+    fn fill(&self, lanes: &mut Lanes, blk: usize) -> usize {
+        match &self.two {
+            Some(d) => lanes.fill(d, blk),
+            None => lanes.draw(blk, self.replicates, |b, v| {
+                draw_weights(self.kind, self.seed, b, v);
+            }),
         }
     }
 }

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::RolloutOptions;
-use crate::lanes::{LANES, Lanes, splitmix};
+use crate::lanes::{LANES, Lanes, TwoPoint, splitmix};
 
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
@@ -12,19 +12,49 @@ const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
 /// Units per tile of [`crit`]'s sums.
 const UNIT_TILE: usize = 2048;
 
-/// Mammen's two-point weights (mean 0, variance 1, third moment 1) of
-/// replicate `b`: a stream of its own seeded from `(seed, b)`.
-pub(super) fn mammen(seed: u64, b: u64, v: &mut [f64]) {
+/// Mammen's two points: (the weight with probability 1 − p, the weight
+/// with probability p = (√5 + 1)/(2√5)).
+fn mammen_values() -> [f64; 2] {
+    let sqrt5 = 5f64.sqrt();
+    [f64::midpoint(1.0, sqrt5), (1.0 - sqrt5) / 2.0]
+}
+
+/// Which of Mammen's two points ([`mammen_values`]) each unit draws in
+/// replicate `b` (1: the low one, (1 − √5)/2): a stream of its own seeded
+/// from `(seed, b)`.
+pub(super) fn mammen_bits(seed: u64, b: u64, out: &mut [u8]) {
     let sqrt5 = 5f64.sqrt();
     let p_low = (sqrt5 + 1.0) / (2.0 * sqrt5);
-    let (low, high) = ((1.0 - sqrt5) / 2.0, f64::midpoint(1.0, sqrt5));
     let mut key = seed ^ 0xC5A1_u64.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut state = splitmix(&mut key) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut state = splitmix(&mut state);
-    for x in v.iter_mut() {
+    for x in out.iter_mut() {
         let u = (splitmix(&mut state) >> 11) as f64 / (1u64 << 53) as f64;
-        *x = if u < p_low { low } else { high };
+        *x = u8::from(u < p_low);
     }
+}
+
+/// Mammen's two-point weights (mean 0, variance 1, third moment 1) of
+/// replicate `b` ([`mammen_bits`]).
+#[cfg(test)]
+pub(super) fn mammen(seed: u64, b: u64, v: &mut [f64]) {
+    let mut bits = vec![0u8; v.len()];
+    mammen_bits(seed, b, &mut bits);
+    let values = mammen_values();
+    for (w, x) in v.iter_mut().zip(bits) {
+        *w = values[usize::from(x)];
+    }
+}
+
+/// The Mammen draws of `replicates` replicates over `n` units with `seed`,
+/// drawn once per process for every band that asks for them (each index's
+/// four bands of the staggered estimates, on the same units).
+fn mammen_draws(seed: u64, n: usize, replicates: usize) -> std::sync::Arc<TwoPoint> {
+    crate::lanes::shared_draws((b'M', seed, n, replicates), || {
+        TwoPoint::new(n, replicates, mammen_values(), |b, out| {
+            mammen_bits(seed, b, out);
+        })
+    })
 }
 
 /// Quantile of sorted data, R's type 7.
@@ -52,31 +82,31 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
     // Replicates in lanes ([`Lanes`]), units in tiles of UNIT_TILE: each
     // estimate's ψ is read once per block, and the lanes' sums are
     // independent (vectorised), each Σ_i v_i ψ_ik still added in unit order
-    // from −0 (as `Iterator::sum`): the same numbers as one replicate at a time.
+    // from −0 (as `Iterator::sum`): the same numbers as one replicate at a
+    // time. A unit's weights in the block's lanes are read from the table of
+    // its byte of draws ([`TwoPoint`]).
+    let draws = mammen_draws(opts.seed, n, b_reps);
     let reps: Vec<Vec<f64>> = (0..Lanes::blocks(b_reps))
         .into_par_iter()
-        .map_init(
-            || Lanes::new(n),
-            |lanes, blk| {
-                let nb = lanes.draw(blk, b_reps, |b, v| mammen(opts.seed, b, v));
-                let v = &lanes.v;
-                // acc[k][l]: estimate k, replicate l of the block.
-                let mut acc = vec![[-0.0f64; LANES]; k_cols];
-                for start in (0..n).step_by(UNIT_TILE) {
-                    let end = (start + UNIT_TILE).min(n);
-                    for (a, c) in acc.iter_mut().zip(cols) {
-                        for (&p, w) in c[start..end].iter().zip(&v[start..end]) {
-                            for l in 0..LANES {
-                                a[l] += p * w[l];
-                            }
+        .map(|blk| {
+            let (bytes, table, nb) = draws.block(blk);
+            // acc[k][l]: estimate k, replicate l of the block.
+            let mut acc = vec![[-0.0f64; LANES]; k_cols];
+            for start in (0..n).step_by(UNIT_TILE) {
+                let end = (start + UNIT_TILE).min(n);
+                for (a, c) in acc.iter_mut().zip(cols) {
+                    for (&p, &byte) in c[start..end].iter().zip(&bytes[start..end]) {
+                        let w = &table[usize::from(byte)];
+                        for l in 0..LANES {
+                            a[l] += p * w[l];
                         }
                     }
                 }
-                (0..nb)
-                    .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
-                    .collect::<Vec<Vec<f64>>>()
-            },
-        )
+            }
+            (0..nb)
+                .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
+                .collect::<Vec<Vec<f64>>>()
+        })
         .flatten_iter()
         .collect();
     let sigma: Vec<Option<f64>> = (0..cols.len())
