@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use sipas_core::schema;
 
-use super::model::{Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges};
+use super::model::{
+    DOMAINS_PER_CELL, Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges,
+};
 use super::modes::ModeDifference;
 use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, Name};
 use super::replicate;
@@ -380,7 +382,11 @@ fn cell_domains(
     opts: &AggregateOptions,
     meta: &[&sipas_core::Unit],
     order: &[u32],
-) -> (Vec<DomainKey>, Vec<[u32; 4]>, crate::arms::Arms) {
+) -> (
+    Vec<DomainKey>,
+    Vec<[u32; DOMAINS_PER_CELL]>,
+    crate::arms::Arms,
+) {
     let units = responses.units();
     let n_periods = responses.periods().len();
     let (ui, pi) = (responses.unit_indices(), responses.period_indices());
@@ -459,7 +465,7 @@ fn mode_domains(
     responses: &Responses,
     order: &[u32],
     n_periods: usize,
-) -> (Vec<DomainKey>, Vec<[u32; 4]>) {
+) -> (Vec<DomainKey>, Vec<[u32; DOMAINS_PER_CELL]>) {
     let (ci, pi) = (responses.channel_indices(), responses.period_indices());
     let channels = responses.channels();
     let mut present = vec![false; channels.len() * n_periods];
@@ -986,32 +992,44 @@ fn linearize_by_gram(
         let c = pair_rows.pairs[k] % n_cells;
         // Per indicator: (bit, coefficient) pairs and the constant.
         let mut u: Vec<(usize, f64)> = Vec::new();
-        let accs = design.cell_domains[c]
+        let doms = design.cell_domains[c];
+        // A unit domain's table is made here (its cells are its only users).
+        let own: Vec<Option<LinTable>> = doms
             .iter()
             .map(|&d| {
-                let own;
-                let t = if let Some(t) = &tables[d as usize] {
-                    t
-                } else {
-                    own = LinTable::new(model, &dom[d as usize]);
-                    &own
-                };
+                tables[d as usize]
+                    .is_none()
+                    .then(|| LinTable::new(model, &dom[d as usize]))
+            })
+            .collect();
+        let tabs: [&LinTable; DOMAINS_PER_CELL] = std::array::from_fn(|k| {
+            own[k]
+                .as_ref()
+                .or(tables[doms[k] as usize].as_ref())
+                .expect("a table made or given")
+        });
+        let mut accs: Vec<Acc> = doms
+            .iter()
+            .map(|_| {
                 let mut acc = Acc::zero(ni, j);
                 acc.psu_n = u32::try_from(g.n).expect("fewer than 2^32 rows in a cell");
                 for (q, n) in acc.psu_ans.iter_mut().enumerate() {
                     *n = u32::try_from(g.get(q, q)).expect("counts fit");
                 }
-                for i in 0..ni {
-                    let rg = model.term_start[i]..model.term_start[i + 1];
-                    let (sz, szz) =
-                        gram_moments(&g, j, &model.terms[rg.clone()], &t.term[rg], &mut u);
-                    acc.sz[i] = sz;
-                    acc.szz[i] = szz;
-                    acc.szw[i] = szz;
-                }
                 acc
             })
             .collect();
+        let mut lanes = GramLanes::default();
+        for i in 0..ni {
+            let rg = model.term_start[i]..model.term_start[i + 1];
+            let vals = tabs.map(|t| &t.term[rg.clone()]);
+            let (sz, szz) = lanes.moments(&g, j, &model.terms[rg], vals);
+            for (k, acc) in accs.iter_mut().enumerate() {
+                acc.sz[i] = sz[k];
+                acc.szz[i] = szz[k];
+                acc.szw[i] = szz[k];
+            }
+        }
         // The DiD's root variable in the pair's quadrant (none left out of the comparison).
         let quadrant = did.and_then(|dg| {
             let q = usize::from(dg.quadrant_of_cell[c]);
@@ -1104,6 +1122,80 @@ fn gram_moments(
     sz += v0 * n;
     szz += v0 * v0 * n;
     (sz, szz)
+}
+
+/// [`gram_moments`] of one indicator for the [`DOMAINS_PER_CELL`] domains of
+/// a cell at once: the indicator's counts are read from the [`cells::Gram`]
+/// once (as `f64`, in the order of its bits) and each count is used by the
+/// four domains side by side, whose sums are independent. Each domain's
+/// numbers are added in [`gram_moments`]' order, so they are its results bit
+/// for bit; four chains of additions run together instead of one.
+#[derive(Debug, Default)]
+struct GramLanes {
+    /// The indicator's bits: (answered, satisfied) of each term.
+    bits: Vec<usize>,
+    /// Upper triangle of their counts, `bits × bits` row-major.
+    sub: Vec<f64>,
+    /// Per bit, its coefficient in each domain.
+    u: Vec<[f64; DOMAINS_PER_CELL]>,
+}
+
+impl GramLanes {
+    fn moments(
+        &mut self,
+        g: &cells::Gram,
+        j: usize,
+        items: &[usize],
+        vals: [&[[f64; 4]]; DOMAINS_PER_CELL],
+    ) -> ([f64; DOMAINS_PER_CELL], [f64; DOMAINS_PER_CELL]) {
+        const L: usize = DOMAINS_PER_CELL;
+        self.bits.clear();
+        self.u.clear();
+        let mut v0 = [0.0; L];
+        for (t, &q) in items.iter().enumerate() {
+            self.bits.push(q);
+            self.bits.push(j + q);
+            let (mut answered, mut satisfied) = ([0.0; L], [0.0; L]);
+            for l in 0..L {
+                let v = vals[l][t];
+                v0[l] += v[0];
+                answered[l] = v[1] - v[0];
+                satisfied[l] = v[2] - v[1];
+            }
+            self.u.push(answered);
+            self.u.push(satisfied);
+        }
+        let m = self.bits.len();
+        self.sub.clear();
+        self.sub.resize(m * m, 0.0);
+        for a in 0..m {
+            for b in a..m {
+                self.sub[a * m + b] = g.get(self.bits[a], self.bits[b]) as f64;
+            }
+        }
+        let (mut sz, mut szz) = ([0.0; L], [0.0; L]);
+        for a in 0..m {
+            let row = &self.sub[a * m..(a + 1) * m];
+            let (ga, ua) = (row[a], self.u[a]);
+            let mut cross = [0.0; L];
+            for (&gab, ub) in row[a + 1..].iter().zip(&self.u[a + 1..]) {
+                for l in 0..L {
+                    cross[l] += ub[l] * gab;
+                }
+            }
+            for l in 0..L {
+                sz[l] += ua[l] * ga;
+                szz[l] += 2.0 * v0[l] * ua[l] * ga + ua[l] * ua[l] * ga;
+                szz[l] += 2.0 * ua[l] * cross[l];
+            }
+        }
+        let n = g.n as f64;
+        for l in 0..L {
+            sz[l] += v0[l] * n;
+            szz[l] += v0[l] * v0[l] * n;
+        }
+        (sz, szz)
+    }
 }
 
 /// Pairs of (stratum, cell) per parallel block of [`linearize_by_gram`]
@@ -1609,6 +1701,46 @@ mod tests {
     /// The sums read from the bit counts equal the row-by-row sums (the
     /// path checked against R's `survey`) in every (stratum, domain), for
     /// strata = unit × period and for strata = unit.
+    /// The four domains' moments side by side are [`gram_moments`] of each,
+    /// bit for bit (counts and values drawn at random, a constant state 0
+    /// value included, indicators of 1 to 33 terms).
+    #[test]
+    fn gram_lanes_are_the_moments_of_each_domain() {
+        let j = 33;
+        let bits = 2 * j;
+        let mut state = 0x5EED_u64;
+        let mut next = move || crate::lanes::splitmix(&mut state);
+        let mut g = cells::Gram {
+            n: 5000,
+            bits,
+            g: vec![0; bits * bits],
+        };
+        for a in 0..bits {
+            for b in a..bits {
+                g.g[a * bits + b] = next() % 5000;
+            }
+        }
+        let mut unit = || (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+        let mut lanes = GramLanes::default();
+        for terms in [1, 2, 7, 33] {
+            let items: Vec<usize> = (0..terms).map(|t| (t * 5) % j).collect();
+            let vals: Vec<Vec<[f64; 4]>> = (0..DOMAINS_PER_CELL)
+                .map(|_| {
+                    (0..terms)
+                        .map(|_| [unit() * 0.01, unit(), unit() * 3.0, 0.0])
+                        .collect()
+                })
+                .collect();
+            let (sz, szz) = lanes.moments(&g, j, &items, std::array::from_fn(|l| &vals[l][..]));
+            let mut u = Vec::new();
+            for l in 0..DOMAINS_PER_CELL {
+                let (a, b) = gram_moments(&g, j, &items, &vals[l], &mut u);
+                assert_eq!(sz[l].to_bits(), a.to_bits(), "{terms} terms, lane {l}");
+                assert_eq!(szz[l].to_bits(), b.to_bits(), "{terms} terms, lane {l}");
+            }
+        }
+    }
+
     #[test]
     fn gram_pass_equals_the_row_pass() {
         let r = unweighted();

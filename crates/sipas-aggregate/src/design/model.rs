@@ -170,7 +170,7 @@ pub(super) struct Design<'a> {
     /// Per cell (unit × n_periods + period): its unit, group, district and
     /// kind domains; in the mode pass, per channel × n_periods + period: its
     /// mode domain and three times a discarded filler domain.
-    pub(super) cell_domains: Vec<[u32; 4]>,
+    pub(super) cell_domains: Vec<[u32; DOMAINS_PER_CELL]>,
     /// Every unit's arm in the comparison ([`crate::arms`]).
     pub(super) arms: crate::arms::Arms,
     /// The mode pass: domains are survey modes × periods.
@@ -258,6 +258,9 @@ impl<T> KeyMap<T> {
         self.items
     }
 }
+
+/// Domains of a cell (its unit, its arm, its district and its kind).
+pub(super) const DOMAINS_PER_CELL: usize = 4;
 
 /// A domain's linearization tables: the influence of an item (and of each
 /// indicator term) takes one value per answer state (index `state & 3`,
