@@ -792,42 +792,82 @@ pub fn num(v: Option<f64>) -> String {
 /// Appends [`num`]`(v)` to `out` (without a `String` of its own: a table of millions of
 /// numbers is formatted in place).
 pub fn push_num(out: &mut String, v: Option<f64>) {
-    match v {
-        Some(v) if v.abs() < 5e-7 => out.push_str("0.000000"),
-        Some(v) => push_six(out, v),
-        None => {}
+    if let Some(v) = v {
+        with_num(v, |b| {
+            out.push_str(std::str::from_utf8(b).expect("ASCII digits"));
+        });
     }
 }
 
-/// Appends `format!("{v:.6}")`: from the integer nearest to |v|·10⁶ when that is not in doubt
-/// (a table of millions of numbers is mostly this), else through `core::fmt`, which rounds the
-/// exact binary value. For |v| < 10⁶ the product |v|·10⁶ < 2⁴⁰ is within half an ulp (at most
-/// 2⁻¹⁴) of the exact one, so unless its fraction is within 10⁻³ of one half both round to the
-/// same integer; a tie or near-tie, a large or a non-finite value takes the exact path.
-fn push_six(out: &mut String, v: f64) {
-    use std::fmt::Write as _;
+/// [`push_num`] onto bytes (a CSV built as bytes is not checked as UTF-8 number by number).
+pub fn push_num_bytes(out: &mut Vec<u8>, v: Option<f64>) {
+    if let Some(v) = v {
+        with_num(v, |b| out.extend_from_slice(b));
+    }
+}
+
+/// Appends the decimal digits of `n` to `out`.
+pub fn push_uint_bytes(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + u8::try_from(n % 10).expect("a digit");
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Hands `f` the text of [`num`]`(Some(v))`.
+fn with_num<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
+    if v.abs() < 5e-7 {
+        f(b"0.000000")
+    } else {
+        with_six(v, f)
+    }
+}
+
+/// Hands `f` the text of `format!("{v:.6}")`: from the integer nearest to |v|·10⁶ when that is
+/// not in doubt (a table of millions of numbers is mostly this), else through `core::fmt`,
+/// which rounds the exact binary value. For |v| < 10⁶ the product |v|·10⁶ < 2⁴⁰ is within half
+/// an ulp (at most 2⁻¹⁴) of the exact one, so unless its fraction is within 10⁻³ of one half
+/// both round to the same integer; a tie or near-tie, a large or a non-finite value takes the
+/// exact path.
+fn with_six<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
     let a = v.abs();
     if a < 1e6 {
         let x = a * 1e6;
         if (x - x.floor() - 0.5).abs() > 1e-3 {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let m = x.round() as u64;
+            // Sign, at most 7 integer digits, the point and 6 decimals, filled from the end.
+            let mut text = [0u8; 16];
+            let mut i = text.len();
+            let mut rest = m;
+            for k in 0.. {
+                i -= 1;
+                if k == 6 {
+                    text[i] = b'.';
+                    continue;
+                }
+                text[i] = b'0' + u8::try_from(rest % 10).expect("a digit");
+                rest /= 10;
+                if k > 6 && rest == 0 {
+                    break;
+                }
+            }
             if v < 0.0 {
-                out.push('-');
+                i -= 1;
+                text[i] = b'-';
             }
-            let _ = write!(out, "{}", m / 1_000_000);
-            out.push('.');
-            let mut frac = m % 1_000_000;
-            let mut digits = [b'0'; 6];
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + u8::try_from(frac % 10).expect("a digit");
-                frac /= 10;
-            }
-            out.push_str(std::str::from_utf8(&digits).expect("ASCII digits"));
-            return;
+            return f(&text[i..]);
         }
     }
-    let _ = write!(out, "{v:.6}");
+    f(format!("{v:.6}").as_bytes())
 }
 
 /// [`num`], also empty when not finite.
@@ -902,7 +942,23 @@ mod tests {
             let mut s = String::new();
             push_num(&mut s, Some(v));
             assert_eq!(s, format!("{v:.6}"), "{v:e}");
+            let mut b = b"x".to_vec();
+            push_num_bytes(&mut b, Some(v));
+            assert_eq!(&b[1..], s.as_bytes(), "{v:e}");
         }
+    }
+
+    #[test]
+    fn integers_are_their_decimal_digits() {
+        for n in [0, 7, 10, 99, 1_000_000, 9_456_408, u64::MAX] {
+            let mut b = Vec::new();
+            push_uint_bytes(&mut b, n);
+            assert_eq!(b, n.to_string().into_bytes());
+        }
+        let mut b = Vec::new();
+        push_num_bytes(&mut b, None);
+        push_num_bytes(&mut b, Some(-1e-9));
+        assert_eq!(b, b"0.000000");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The long estimates table and its CSV.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -262,38 +261,49 @@ fn estimates_header() -> String {
 }
 
 /// Appends row `r`'s line of `estimates.csv` to `s`, field by field in
-/// place: with 10,000 units there are 9.5 M lines.
-fn estimate_line(s: &mut String, r: &EstimateRow) {
+/// place: with 10,000 units there are 9.5 M lines. `period` keeps the text
+/// of the last period written (a domain's rows share theirs).
+fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow, period: &mut Option<(Period, String)>) {
     let hide = |v: Option<f64>| v.filter(|v| !r.suppressed && v.is_finite());
-    let _ = write!(
-        s,
-        "{},{},{},{},{},{},",
+    let text = match period {
+        Some((p, t)) if *p == r.period => t,
+        _ => &period.insert((r.period, r.period.to_string())).1,
+    };
+    for f in [
         r.domain_type.as_str(),
-        field(&r.domain),
-        r.period,
-        field(&r.indicator),
+        &field(&r.domain),
+        text,
+        &field(&r.indicator),
         r.indicator_kind.as_str(),
-        r.n,
-    );
+    ] {
+        s.extend_from_slice(f.as_bytes());
+        s.push(b',');
+    }
+    results::push_uint_bytes(s, r.n as u64);
+    s.push(b',');
     for v in [r.value, r.se, r.lo, r.hi] {
-        results::push_num(s, hide(v));
-        s.push(',');
+        results::push_num_bytes(s, hide(v));
+        s.push(b',');
     }
-    s.push_str(r.ci_method.as_str());
+    s.extend_from_slice(r.ci_method.as_str().as_bytes());
     for v in [r.deff, r.n_eff, r.cv] {
-        s.push(',');
-        results::push_num(s, hide(v));
+        s.push(b',');
+        results::push_num_bytes(s, hide(v));
     }
-    let _ = writeln!(s, ",{},{}", r.reliable, r.suppressed);
+    let flag = |b: bool| if b { &b",true"[..] } else { &b",false"[..] };
+    s.extend_from_slice(flag(r.reliable));
+    s.extend_from_slice(flag(r.suppressed));
+    s.push(b'\n');
 }
 
 /// The CSV text of `estimates.csv` (see [`write_estimates`]).
 pub fn estimates_csv(est: &DomainEstimates) -> String {
-    let mut s = estimates_header();
+    let mut s = estimates_header().into_bytes();
+    let mut period = None;
     for r in &est.rows {
-        estimate_line(&mut s, r);
+        estimate_line(&mut s, r, &mut period);
     }
-    s
+    String::from_utf8(s).expect("UTF-8 fields")
 }
 
 /// Rows of `estimates.csv` formatted per task, and tasks formatted at once
@@ -339,11 +349,12 @@ fn write_estimates_text(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
             let blocks: Vec<Inert> = window
                 .par_chunks(CSV_BLOCK_ROWS)
                 .map(|rows| {
-                    let mut text = String::with_capacity(rows.len() * 128);
+                    let mut text = Vec::with_capacity(rows.len() * 128);
+                    let mut period = None;
                     for r in rows {
-                        estimate_line(&mut text, r);
+                        estimate_line(&mut text, r, &mut period);
                     }
-                    Inert::new(text.into_bytes())
+                    Inert::new(text)
                 })
                 .collect();
             for b in &blocks {
