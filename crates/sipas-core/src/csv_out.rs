@@ -109,6 +109,15 @@ impl Inert {
 /// run as a formula prefixed by `'` (inside its quotes when it is quoted). Unchanged (borrowed)
 /// when no cell needs it.
 pub fn neutralise(csv: &[u8]) -> Cow<'_, [u8]> {
+    if csv.contains(&b'"') {
+        neutralise_fields(csv)
+    } else {
+        neutralise_unquoted(csv)
+    }
+}
+
+/// [`neutralise`] field by field, quoted fields included.
+fn neutralise_fields(csv: &[u8]) -> Cow<'_, [u8]> {
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0; // bytes of `csv` already copied into `out`
     let mut i = 0;
@@ -153,6 +162,49 @@ pub fn neutralise(csv: &[u8]) -> Cow<'_, [u8]> {
             Some(_) => k + 1,
             None => n,
         };
+    }
+    match out {
+        None => Cow::Borrowed(csv),
+        Some(mut o) => {
+            o.extend_from_slice(&csv[copied..]);
+            Cow::Owned(o)
+        }
+    }
+}
+
+/// [`neutralise`] of records without a quote: a field starts at the first byte and after
+/// each `,`, `\n` or `\r`, and runs to the next of them. Only a field whose first byte could
+/// start a formula (`=`, `+`, `-`, `@`, a tab; a `\r` ends an unquoted field) is looked at;
+/// such starts are found 64 bytes at a time, as a bit mask the compiler vectorises.
+fn neutralise_unquoted(csv: &[u8]) -> Cow<'_, [u8]> {
+    let is_end = |b: u8| matches!(b, b',' | b'\n' | b'\r');
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut prev_end = true; // the byte before the chunk ends a field (or there is none)
+    for (c, chunk) in csv.chunks(64).enumerate() {
+        let mut starts = 0u64;
+        for (i, &b) in chunk.iter().enumerate() {
+            let after_end = if i == 0 {
+                prev_end
+            } else {
+                is_end(chunk[i - 1])
+            };
+            let risky = matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t');
+            starts |= u64::from(after_end && risky) << i;
+        }
+        prev_end = chunk.last().is_some_and(|&b| is_end(b));
+        while starts != 0 {
+            let start = c * 64 + starts.trailing_zeros() as usize;
+            starts &= starts - 1;
+            let len = csv[start..].iter().position(|&b| is_end(b));
+            let content = &csv[start..len.map_or(csv.len(), |l| start + l)];
+            if needs_quote_mark(content) {
+                let o = out.get_or_insert_with(|| Vec::with_capacity(csv.len() + 64));
+                o.extend_from_slice(&csv[copied..start]);
+                o.push(b'\'');
+                copied = start;
+            }
+        }
     }
     match out {
         None => Cow::Borrowed(csv),
@@ -242,6 +294,49 @@ mod tests {
             // Idempotent: a second pass changes nothing.
             assert_eq!(neutralise(&out), out.as_slice(), "{p:?}");
         }
+    }
+
+    /// Records without quotes take the fast path: the same bytes as field by field, on random
+    /// records of delimiters, line breaks (`\r\n`, a lone `\r`), numbers, formula starts and
+    /// Vietnamese text, longer and shorter than its 64-byte chunks.
+    #[test]
+    fn unquoted_records_are_neutralised_as_field_by_field() {
+        let pieces: [&[u8]; 14] = [
+            b",",
+            b"\n",
+            b"\r\n",
+            b"\r",
+            b"-1.5",
+            b"=SUM(A1)",
+            b"+",
+            b"@x",
+            b"\t=1",
+            b"-",
+            "Đại Từ".as_bytes(),
+            b"12",
+            b"e",
+            b"-2+3",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut changed = 0;
+        for len in 0..2000 {
+            let mut csv = Vec::new();
+            for _ in 0..len % 97 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                csv.extend_from_slice(pieces[(x % 14) as usize]);
+            }
+            let fast = neutralise_unquoted(&csv);
+            changed += usize::from(matches!(fast, Cow::Owned(_)));
+            assert_eq!(
+                fast,
+                neutralise_fields(&csv),
+                "{}",
+                String::from_utf8_lossy(&csv)
+            );
+        }
+        assert!(changed > 1000, "{changed}");
     }
 
     #[test]
