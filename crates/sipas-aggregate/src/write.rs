@@ -41,7 +41,9 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     })?;
     write_parquet(out_dir, &results::UNIT_PERIOD.parquet(), &mut df)?;
 
-    // items.csv
+    // items.csv: 3.96 M lines with 10,000 units. Its twin is made from the
+    // cells, each number as the text shows it (`results::num_value`), not by
+    // parsing the text back ([`items_frame`]).
     let mut text = results::ITEMS.header::<&str>(&[]);
     let lines: Vec<String> = indices
         .cells
@@ -68,7 +70,20 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
         })
         .collect();
     text.extend(lines);
-    write_csv(out_dir, &results::ITEMS, text.as_bytes())?;
+    let target = out_dir.join(results::ITEMS.file);
+    let (csv, twin) = rayon::join(
+        || sipas_core::csv_out::write(&target, text.as_bytes()).map_err(io_err(&target)),
+        || {
+            let origin = out_dir.join(results::ITEMS.parquet());
+            let mut df = items_frame(indices).map_err(|source| Error::Polars {
+                origin: origin.display().to_string(),
+                source,
+            })?;
+            crate::twin::write_parquet_file(&origin, &mut df)
+        },
+    );
+    csv?;
+    twin?;
 
     // groups.csv
     let mut text = results::GROUPS.header(&indices.group_ids);
@@ -176,6 +191,51 @@ fn cells_frame(indices: &Indices) -> PolarsResult<DataFrame> {
     DataFrame::new(cells.len(), columns)
 }
 
+/// The twin of `items.csv`: the frame [`crate::twin::frame_of_csv`] makes of its text (a test
+/// holds them equal), built from the cells: codes as text (an empty one null), `n_valid` as
+/// Int64, each share and bound the number its six decimals show.
+fn items_frame(indices: &Indices) -> PolarsResult<DataFrame> {
+    // An empty code is null, as a reader of the text takes an empty field.
+    fn text<'b>(name: &str, values: impl ParallelIterator<Item = &'b str>) -> Column {
+        let v: Vec<Option<&str>> = values.map(|s| Some(s).filter(|s| !s.is_empty())).collect();
+        Column::new(name.into(), v)
+    }
+    let cells = &indices.cells;
+    let periods: &Vec<String> = &cells.par_iter().map(|c| c.period.to_string()).collect();
+    // Row by row as the text: each cell's items, in the order of `item_ids`.
+    let rows = |c: usize| indices.item_ids.iter().zip(&cells[c].items);
+    let each = || (0..cells.len()).into_par_iter();
+    let float = |name: &str, f: fn(&crate::indices::ItemShare) -> Option<f64>| {
+        let values: Vec<Option<f64>> = each()
+            .flat_map_iter(|c| rows(c).map(move |(_, it)| results::num_value(f(it))))
+            .collect();
+        Column::new(name.into(), values)
+    };
+    let n_valid: Vec<i64> = each()
+        .flat_map_iter(|c| rows(c).map(|(_, it)| it.n_valid as i64))
+        .collect();
+    let height = n_valid.len();
+    let columns = vec![
+        text(
+            "unit_code",
+            each().flat_map_iter(|c| rows(c).map(move |_| cells[c].unit_code.as_str())),
+        ),
+        text(
+            "period",
+            each().flat_map_iter(|c| rows(c).map(move |_| periods[c].as_str())),
+        ),
+        text(
+            "item",
+            each().flat_map_iter(|c| rows(c).map(|(id, _)| id.as_str())),
+        ),
+        Column::new("n_valid".into(), n_valid),
+        float("share", |it| it.share),
+        float("lo", |it| it.lo),
+        float("hi", |it| it.hi),
+    ];
+    DataFrame::new(height, columns)
+}
+
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io {
         path: path.to_path_buf(),
@@ -220,7 +280,7 @@ mod tests {
     use polars::prelude::*;
     use sipas_core::bundled;
 
-    use super::{num, write_results};
+    use super::{num, results, write_results};
     use crate::{AggregateOptions, Responses, aggregate};
 
     #[test]
@@ -323,5 +383,13 @@ mod tests {
             .get(1)
             .unwrap();
         assert!((se - 37.5).abs() < 1e-12, "{se}");
+
+        // The items twin made from the cells is the frame of the CSV's text.
+        let f = std::fs::File::open(dir.path().join("items.parquet")).unwrap();
+        let twin = ParquetReader::new(f).finish().unwrap();
+        let of_text =
+            crate::twin::frame_of_csv(items.as_bytes(), &results::ITEMS, "items.csv").unwrap();
+        assert_eq!(twin.shape(), (4 * 22, 7));
+        assert!(twin.equals_missing(&of_text), "{twin}\n{of_text}");
     }
 }

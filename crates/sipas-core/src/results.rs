@@ -806,6 +806,32 @@ pub fn push_num_bytes(out: &mut Vec<u8>, v: Option<f64>) {
     }
 }
 
+/// The number the text [`num`]`(v)` denotes, as a reader parses it back (`None` for the empty
+/// field): a typed copy of a table holds what its CSV shows without formatting and parsing
+/// every value. Where [`num`] writes the digits of m = |v|·10⁶ rounded, that is ±m / 10⁶:
+/// m < 2⁴⁰ and 10⁶ are exact, so the division rounds the exact decimal m·10⁻⁶ once, as a
+/// correct parser does. Otherwise (a near-tie, a large or a non-finite value) the text is
+/// parsed.
+pub fn num_value(v: Option<f64>) -> Option<f64> {
+    let v = v?;
+    if v.abs() < 5e-7 {
+        return Some(0.0);
+    }
+    let a = v.abs();
+    if a < 1e6 {
+        let x = a * 1e6;
+        if (x - x.floor() - 0.5).abs() > 1e-3 {
+            let m = x.round();
+            return Some(if v < 0.0 { -(m / 1e6) } else { m / 1e6 });
+        }
+    }
+    with_six(v, |b| {
+        std::str::from_utf8(b)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+    })
+}
+
 /// Appends the decimal digits of `n` to `out`.
 pub fn push_uint_bytes(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
@@ -945,6 +971,12 @@ mod tests {
             let mut b = b"x".to_vec();
             push_num_bytes(&mut b, Some(v));
             assert_eq!(&b[1..], s.as_bytes(), "{v:e}");
+            let parsed: f64 = s.parse().unwrap();
+            assert_eq!(
+                num_value(Some(v)).map(f64::to_bits),
+                Some(parsed.to_bits()),
+                "{v:e}"
+            );
         }
     }
 
@@ -959,6 +991,14 @@ mod tests {
         push_num_bytes(&mut b, None);
         push_num_bytes(&mut b, Some(-1e-9));
         assert_eq!(b, b"0.000000");
+        // What a reader parses back from the small, empty and non-finite fields.
+        assert_eq!(num_value(None), None);
+        assert_eq!(
+            num_value(Some(-1e-9)).map(f64::to_bits),
+            Some(0f64.to_bits())
+        );
+        assert_eq!(num_value(Some(f64::NEG_INFINITY)), Some(f64::NEG_INFINITY));
+        assert!(num_value(Some(f64::NAN)).is_some_and(f64::is_nan));
     }
 
     #[test]
