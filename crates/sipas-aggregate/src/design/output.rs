@@ -345,8 +345,9 @@ fn write_estimates_text(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
     let target = out_dir.join(results::ESTIMATES.file);
     sipas_core::csv_out::write_with(&target, |w| {
         w.records(estimates_header().as_bytes())?;
-        for window in est.rows.chunks(CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS) {
-            let blocks: Vec<Inert> = window
+        // The next window is formatted while the last one is written.
+        let format = |window: &[EstimateRow]| -> Vec<Inert> {
+            window
                 .par_chunks(CSV_BLOCK_ROWS)
                 .map(|rows| {
                     let mut text = Vec::with_capacity(rows.len() * 128);
@@ -356,12 +357,15 @@ fn write_estimates_text(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
                     }
                     Inert::new(text)
                 })
-                .collect();
-            for b in &blocks {
-                w.inert(b)?;
-            }
+                .collect()
+        };
+        let mut formatted: Vec<Inert> = Vec::new();
+        for window in est.rows.chunks(CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS) {
+            let (written, next) = rayon::join(|| w.inert_blocks(&formatted), || format(window));
+            written?;
+            formatted = next;
         }
-        Ok(())
+        w.inert_blocks(&formatted)
     })
     .map_err(|source| crate::Error::Io {
         path: target.clone(),
