@@ -24,8 +24,6 @@ pub(crate) const LANES: usize = 8;
 #[derive(Debug, Clone)]
 pub(crate) struct Lanes {
     pub(crate) v: Vec<[f64; LANES]>,
-    /// One replicate's weights as drawn.
-    one: Vec<f64>,
 }
 
 impl Lanes {
@@ -33,7 +31,6 @@ impl Lanes {
     pub(crate) fn new(n: usize) -> Self {
         Lanes {
             v: vec![[0.0; LANES]; n],
-            one: vec![0.0; n],
         }
     }
 
@@ -42,8 +39,35 @@ impl Lanes {
         replicates.div_ceil(LANES)
     }
 
+    /// Draws block `blk` of `replicates` replicates, each replicate a stream
+    /// of its own (`start(b)` its state, `weight` the next weight from a
+    /// state), the streams of the block's lanes advanced side by side unit by
+    /// unit: the weights [`Lanes::draw`] makes from the same streams, without
+    /// a pass per lane. Returns how many replicates the block holds.
+    pub(crate) fn draw_streams(
+        &mut self,
+        blk: usize,
+        replicates: usize,
+        start: impl Fn(u64) -> u64,
+        weight: impl Fn(&mut u64) -> f64,
+    ) -> usize {
+        let first = blk * LANES;
+        let nb = LANES.min(replicates - first);
+        let mut states = [0u64; LANES];
+        for (l, s) in states.iter_mut().enumerate().take(nb) {
+            *s = start((first + l) as u64);
+        }
+        for v in &mut self.v {
+            for l in 0..LANES {
+                v[l] = if l < nb { weight(&mut states[l]) } else { 0.0 };
+            }
+        }
+        nb
+    }
+
     /// Draws block `blk` of `replicates` replicates, replicate b's weights by
     /// `draw(b, out)`; returns how many replicates the block holds.
+    #[cfg(test)]
     pub(crate) fn draw(
         &mut self,
         blk: usize,
@@ -52,13 +76,14 @@ impl Lanes {
     ) -> usize {
         let first = blk * LANES;
         let nb = LANES.min(replicates - first);
+        let mut one = vec![0.0; self.v.len()];
         for l in 0..LANES {
             if l < nb {
-                draw((first + l) as u64, &mut self.one);
+                draw((first + l) as u64, &mut one);
             } else {
-                self.one.fill(0.0);
+                one.fill(0.0);
             }
-            for (v, &x) in self.v.iter_mut().zip(&self.one) {
+            for (v, &x) in self.v.iter_mut().zip(&one) {
                 v[l] = x;
             }
         }
@@ -255,6 +280,31 @@ mod tests {
             }
         }
         assert_eq!(seen, replicates);
+    }
+
+    /// Streams advanced side by side give each replicate's weights as drawn
+    /// one replicate at a time, spare lanes 0.
+    #[test]
+    fn streams_side_by_side_are_the_replicates_drawn_one_at_a_time() {
+        let start = |b: u64| b.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x5135;
+        let weight = |s: &mut u64| (splitmix(s) >> 11) as f64 - 1e15;
+        let draw = |b: u64, out: &mut [f64]| {
+            let mut s = start(b);
+            for x in out.iter_mut() {
+                *x = weight(&mut s);
+            }
+        };
+        let n = 29;
+        for replicates in [5, 8, 19] {
+            let (mut a, mut b) = (Lanes::new(n), Lanes::new(n));
+            for blk in 0..Lanes::blocks(replicates) {
+                let nb = a.draw(blk, replicates, draw);
+                assert_eq!(b.draw_streams(blk, replicates, start, weight), nb);
+                for (x, y) in a.v.iter().zip(&b.v) {
+                    assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits), "{replicates}");
+                }
+            }
+        }
     }
 
     /// Two-point draws read through the table are the weights

@@ -533,7 +533,9 @@ fn rademacher_bits(seed: u64, b: u64, out: &mut [u8]) {
 }
 
 /// The weights of replicate `b`: a stream of its own, seeded from
-/// `(seed, b)`, so the draws do not depend on the number of threads.
+/// `(seed, b)`, so the draws do not depend on the number of threads (the
+/// bootstraps draw them a block of lanes at a time, [`Draws`]).
+#[cfg(test)]
 pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) {
     match kind {
         WildWeights::Rademacher => {
@@ -544,31 +546,36 @@ pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) 
             }
         }
         WildWeights::Webb => {
-            const W: [f64; 6] = [
-                -1.224_744_871_391_589,
-                -1.0,
-                -std::f64::consts::FRAC_1_SQRT_2,
-                std::f64::consts::FRAC_1_SQRT_2,
-                1.0,
-                1.224_744_871_391_589,
-            ];
             let mut state = stream(seed, b);
             for x in v.iter_mut() {
-                let r = splitmix(&mut state) >> 32;
-                *x = W[((r * 6) >> 32) as usize];
+                *x = webb(&mut state);
             }
         }
     }
 }
 
+/// The next of Webb's six weights from a replicate's stream.
+fn webb(state: &mut u64) -> f64 {
+    const W: [f64; 6] = [
+        -1.224_744_871_391_589,
+        -1.0,
+        -std::f64::consts::FRAC_1_SQRT_2,
+        std::f64::consts::FRAC_1_SQRT_2,
+        1.0,
+        1.224_744_871_391_589,
+    ];
+    let r = splitmix(state) >> 32;
+    W[((r * 6) >> 32) as usize]
+}
+
 /// The replicates' weights over `g` clusters: Rademacher's two points drawn
 /// once per process and shared ([`crate::lanes::shared_draws`]: the DiD's
 /// interval and the pre-trend test draw the same), Webb's six drawn block by
-/// block.
+/// block, the block's streams side by side.
 struct Draws {
-    kind: WildWeights,
     seed: u64,
     replicates: usize,
+    /// Rademacher's draws; `None` for Webb's.
     two: Option<std::sync::Arc<TwoPoint>>,
 }
 
@@ -582,7 +589,6 @@ impl Draws {
             })
         });
         Draws {
-            kind,
             seed,
             replicates,
             two,
@@ -593,9 +599,7 @@ impl Draws {
     fn fill(&self, lanes: &mut Lanes, blk: usize) -> usize {
         match &self.two {
             Some(d) => lanes.fill(d, blk),
-            None => lanes.draw(blk, self.replicates, |b, v| {
-                draw_weights(self.kind, self.seed, b, v);
-            }),
+            None => lanes.draw_streams(blk, self.replicates, |b| stream(self.seed, b), webb),
         }
     }
 }
