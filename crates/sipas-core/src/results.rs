@@ -808,22 +808,19 @@ pub fn push_num_bytes(out: &mut Vec<u8>, v: Option<f64>) {
 
 /// The number the text [`num`]`(v)` denotes, as a reader parses it back (`None` for the empty
 /// field): a typed copy of a table holds what its CSV shows without formatting and parsing
-/// every value. Where [`num`] writes the digits of m = |v|·10⁶ rounded, that is ±m / 10⁶:
-/// m < 2⁴⁰ and 10⁶ are exact, so the division rounds the exact decimal m·10⁻⁶ once, as a
-/// correct parser does. Otherwise (a near-tie, a large or a non-finite value) the text is
+/// every value. Where [`num`] writes the digits of m, the integer nearest to |v|·10⁶ (its fast
+/// path), that is ±m / 10⁶: m < 2⁴⁰ and 10⁶ are exact, so the division rounds the exact
+/// decimal m·10⁻⁶ once, as a correct parser does. Otherwise (a near-tie, a large or a non-finite value) the text is
 /// parsed.
 pub fn num_value(v: Option<f64>) -> Option<f64> {
     let v = v?;
     if v.abs() < 5e-7 {
         return Some(0.0);
     }
-    let a = v.abs();
-    if a < 1e6 {
-        let x = a * 1e6;
-        if (x - x.floor() - 0.5).abs() > 1e-3 {
-            let m = x.round();
-            return Some(if v < 0.0 { -(m / 1e6) } else { m / 1e6 });
-        }
+    if let Some(m) = micros(v) {
+        #[allow(clippy::cast_precision_loss)] // m < 2⁴⁰: exact
+        let x = m as f64 / 1e6;
+        return Some(if v < 0.0 { -x } else { x });
     }
     with_six(v, |b| {
         std::str::from_utf8(b)
@@ -857,43 +854,50 @@ fn with_num<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
     }
 }
 
-/// Hands `f` the text of `format!("{v:.6}")`: from the integer nearest to |v|·10⁶ when that is
-/// not in doubt (a table of millions of numbers is mostly this), else through `core::fmt`,
-/// which rounds the exact binary value. For |v| < 10⁶ the product |v|·10⁶ < 2⁴⁰ is within half
-/// an ulp (at most 2⁻¹⁴) of the exact one, so unless its fraction is within 10⁻³ of one half
-/// both round to the same integer; a tie or near-tie, a large or a non-finite value takes the
-/// exact path.
-fn with_six<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
+/// The integer nearest to |v|·10⁶ when that is not in doubt, which is the six decimals of
+/// `format!("{v:.6}")` (a table of millions of numbers is mostly this): for |v| < 10⁶ the
+/// product |v|·10⁶ < 2⁴⁰ is within half an ulp (at most 2⁻¹⁴) of the exact one, so unless its
+/// fraction is within 10⁻³ of one half both round to the same integer. `None` for a tie or
+/// near-tie, a large or a non-finite value, which `core::fmt` rounds from the exact binary value.
+fn micros(v: f64) -> Option<u64> {
     let a = v.abs();
     if a < 1e6 {
         let x = a * 1e6;
         if (x - x.floor() - 0.5).abs() > 1e-3 {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let m = x.round() as u64;
-            // Sign, at most 7 integer digits, the point and 6 decimals, filled from the end.
-            let mut text = [0u8; 16];
-            let mut i = text.len();
-            let mut rest = m;
-            for k in 0.. {
-                i -= 1;
-                if k == 6 {
-                    text[i] = b'.';
-                    continue;
-                }
-                text[i] = b'0' + u8::try_from(rest % 10).expect("a digit");
-                rest /= 10;
-                if k > 6 && rest == 0 {
-                    break;
-                }
-            }
-            if v < 0.0 {
-                i -= 1;
-                text[i] = b'-';
-            }
-            return f(&text[i..]);
+            return Some(x.round() as u64);
         }
     }
-    f(format!("{v:.6}").as_bytes())
+    None
+}
+
+/// Hands `f` the text of `format!("{v:.6}")`: from [`micros`] where it holds, else through
+/// `core::fmt`.
+fn with_six<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
+    let Some(m) = micros(v) else {
+        return f(format!("{v:.6}").as_bytes());
+    };
+    // Sign, at most 7 integer digits, the point and 6 decimals, filled from the end.
+    let mut text = [0u8; 16];
+    let mut i = text.len();
+    let mut rest = m;
+    for k in 0.. {
+        i -= 1;
+        if k == 6 {
+            text[i] = b'.';
+            continue;
+        }
+        text[i] = b'0' + u8::try_from(rest % 10).expect("a digit");
+        rest /= 10;
+        if k > 6 && rest == 0 {
+            break;
+        }
+    }
+    if v < 0.0 {
+        i -= 1;
+        text[i] = b'-';
+    }
+    f(&text[i..])
 }
 
 /// [`num`], also empty when not finite.
