@@ -339,7 +339,10 @@ struct Indexed<'a> {
     cells: &'a [PanelCell],
     /// Unit index of each cell (cells sorted by unit code).
     unit: Vec<usize>,
+    /// Period index of each cell (into the sorted periods of the panel).
     period: Vec<usize>,
+    /// Periods of the panel.
+    n_period_values: usize,
     unit_codes: Vec<String>,
     start: Period,
 }
@@ -415,25 +418,30 @@ impl<'a> Indexed<'a> {
             cells,
             unit,
             period,
+            n_period_values: periods.len(),
             unit_codes,
             start,
         })
     }
 
     fn rows(&self, keep: &[usize], weighting: Weighting) -> Vec<Row> {
-        // Re-number units and periods among the kept cells.
-        let mut unit_map = BTreeMap::new();
-        let mut period_set = BTreeSet::new();
+        // Re-number units (in their order among the kept cells) and periods (in
+        // time order) among the kept cells: by index, the cells' units and periods
+        // being indices already (one fit per pilot unit renumbers 10⁵ cells).
+        let mut unit_no = vec![usize::MAX; self.unit_codes.len()];
+        let mut next = 0;
         for &i in keep {
-            let next = unit_map.len();
-            unit_map.entry(self.unit[i]).or_insert(next);
-            period_set.insert(self.period[i]);
+            let u = &mut unit_no[self.unit[i]];
+            if *u == usize::MAX {
+                *u = next;
+                next += 1;
+            }
         }
-        let period_list: Vec<usize> = period_set.into_iter().collect();
+        let period_no = self.period_numbers(keep);
         keep.iter()
             .map(|&i| Row {
-                unit: unit_map[&self.unit[i]],
-                period: period_list.binary_search(&self.period[i]).expect("listed"),
+                unit: unit_no[self.unit[i]],
+                period: period_no[self.period[i]],
                 y: self.cells[i].value,
                 w: match weighting {
                     Weighting::Equal => 1.0,
@@ -443,11 +451,32 @@ impl<'a> Indexed<'a> {
             .collect()
     }
 
+    /// Each period's rank among the periods of the cells `keep` (`usize::MAX`
+    /// for a period none of them has).
+    fn period_numbers(&self, keep: &[usize]) -> Vec<usize> {
+        let mut present = vec![false; self.n_period_values];
+        for &i in keep {
+            present[self.period[i]] = true;
+        }
+        let mut rank = 0;
+        present
+            .iter()
+            .map(|&p| {
+                if p {
+                    rank += 1;
+                    rank - 1
+                } else {
+                    usize::MAX
+                }
+            })
+            .collect()
+    }
+
     fn n_periods(&self, keep: &[usize]) -> usize {
-        keep.iter()
-            .map(|&i| self.period[i])
-            .collect::<BTreeSet<_>>()
-            .len()
+        self.period_numbers(keep)
+            .iter()
+            .filter(|&&r| r != usize::MAX)
+            .count()
     }
 
     fn post(&self, i: usize) -> bool {
