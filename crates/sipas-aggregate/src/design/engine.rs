@@ -968,7 +968,7 @@ fn gram_applies(design: &Design) -> bool {
 ///
 /// With `did` ([`super::did::DidTables`]), each pair's Σ z and Σ z² of the
 /// 2×2 DiD's influence in its quadrant are summed per stratum too (the same
-/// bit counts, [`gram_moments`]), so the DiD needs no pass of its own.
+/// bit counts, [`GramLanes::moments`]), so the DiD needs no pass of its own.
 fn linearize_by_gram(
     design: &Design,
     model: &Model,
@@ -990,8 +990,6 @@ fn linearize_by_gram(
     let pair_accs = |k: usize| -> (Vec<Acc>, Option<(usize, f64, f64)>) {
         let g = cells::cell_gram(&pair_rows.rows, k, rows);
         let c = pair_rows.pairs[k] % n_cells;
-        // Per indicator: (bit, coefficient) pairs and the constant.
-        let mut u: Vec<(usize, f64)> = Vec::new();
         let doms = design.cell_domains[c];
         // A unit domain's table is made here (its cells are its only users).
         let own: Vec<Option<LinTable>> = doms
@@ -1034,15 +1032,11 @@ fn linearize_by_gram(
         let quadrant = did.and_then(|dg| {
             let q = usize::from(dg.quadrant_of_cell[c]);
             (q != super::did::LEFT_OUT).then(|| {
+                // One table in every lane: lane 0 is `gram_moments` of it.
                 let rg = model.term_start[0]..model.term_start[1];
-                let (sz, szz) = gram_moments(
-                    &g,
-                    j,
-                    &model.terms[rg.clone()],
-                    &dg.tables[q].term[rg],
-                    &mut u,
-                );
-                (q, sz, szz)
+                let vals = &dg.tables[q].term[rg.clone()];
+                let (sz, szz) = lanes.moments(&g, j, &model.terms[rg], [vals; DOMAINS_PER_CELL]);
+                (q, sz[0], szz[0])
             })
         });
         (accs, quadrant)
@@ -1091,7 +1085,9 @@ fn linearize_by_gram(
 /// "answered", bit j + q "satisfied"), z = v0 + Σ_b u_b·x_b (v1 − v0 on
 /// "answered", v2 − v1 on "satisfied", v0 on every row), so Σ z = Σ_b
 /// u_b·g_bb + n·v0 and Σ z² = uᵀ G u + 2·v0·Σ_b u_b·g_bb + n·v0². `u` is
-/// the caller's buffer.
+/// the caller's buffer. One domain at a time: the tests' reference for
+/// [`GramLanes::moments`], which the pass uses.
+#[cfg(test)]
 fn gram_moments(
     g: &cells::Gram,
     j: usize,
@@ -1698,9 +1694,6 @@ mod tests {
         ]
     }
 
-    /// The sums read from the bit counts equal the row-by-row sums (the
-    /// path checked against R's `survey`) in every (stratum, domain), for
-    /// strata = unit × period and for strata = unit.
     /// The four domains' moments side by side are [`gram_moments`] of each,
     /// bit for bit (counts and values drawn at random, a constant state 0
     /// value included, indicators of 1 to 33 terms).
@@ -1741,6 +1734,9 @@ mod tests {
         }
     }
 
+    /// The sums read from the bit counts equal the row-by-row sums (the
+    /// path checked against R's `survey`) in every (stratum, domain), for
+    /// strata = unit × period and for strata = unit.
     #[test]
     fn gram_pass_equals_the_row_pass() {
         let r = unweighted();
