@@ -344,7 +344,7 @@ impl<'a> Wild<'a> {
         let dg = self.cluster_d(&u);
         let g = d.clusters.len();
         let cfac = fit.cfac;
-        let draws = Draws::new(weights, seed, g, replicates);
+        let drawn = Draws::new(weights, seed, g, replicates);
         // Replicates in lanes ([`Lanes`]): each cluster's d_g and c_g are
         // read once per block, every lane's sums those of its replicate.
         let hits: usize = (0..Lanes::blocks(replicates))
@@ -359,7 +359,7 @@ impl<'a> Wild<'a> {
                     )
                 },
                 |(lanes, delta, meat, s), blk| {
-                    let nb = draws.fill(lanes, blk);
+                    let nb = drawn.fill(lanes, blk);
                     lanes.combine(&dg, k, delta);
                     for m in meat.iter_mut() {
                         *m = [0.0; LANES];
@@ -474,14 +474,14 @@ impl<'a> Wild<'a> {
         let (uy, ux) = (self.restricted_resid(&d.y), self.restricted_resid(&x));
         let (dgy, dgx) = (self.cluster_d(&uy), self.cluster_d(&ux));
         let g = d.clusters.len();
-        let draws = Draws::new(weights, seed, g, replicates);
+        let drawn = Draws::new(weights, seed, g, replicates);
         // Replicates in lanes, as in `p_value` (one tested column: c_g is `k` long).
         let draws: Vec<[f64; 5]> = (0..Lanes::blocks(replicates))
             .into_par_iter()
             .map_init(
                 || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
                 |(lanes, ey, ex), blk| {
-                    let nb = draws.fill(lanes, blk);
+                    let nb = drawn.fill(lanes, blk);
                     lanes.combine(&dgy, k, ey);
                     lanes.combine(&dgx, k, ex);
                     let mut sums = [[0.0f64; LANES]; 3];

@@ -219,7 +219,8 @@ pub fn twfe_merged(
         if treated.is_empty() {
             continue;
         }
-        let design = Design::new(&ix.rows(&keep, weighting), ix.n_periods(&keep), &[d]);
+        let (fit_rows, n_periods) = ix.rows(&keep, weighting);
+        let design = Design::new(&fit_rows, n_periods, &[d]);
         let Some(fit) = Fit::new(&design) else {
             continue;
         };

@@ -424,21 +424,29 @@ impl<'a> Indexed<'a> {
         })
     }
 
-    fn rows(&self, keep: &[usize], weighting: Weighting) -> Vec<Row> {
+    /// The rows of the cells `keep` for a fit, and the number of periods among them.
+    fn rows(&self, keep: &[usize], weighting: Weighting) -> (Vec<Row>, usize) {
         // Re-number units (in their order among the kept cells) and periods (in
         // time order) among the kept cells: by index, the cells' units and periods
         // being indices already (one fit per pilot unit renumbers 10⁵ cells).
         let mut unit_no = vec![usize::MAX; self.unit_codes.len()];
         let mut next = 0;
+        let mut period_no = vec![usize::MAX; self.n_period_values];
         for &i in keep {
             let u = &mut unit_no[self.unit[i]];
             if *u == usize::MAX {
                 *u = next;
                 next += 1;
             }
+            period_no[self.period[i]] = 0;
         }
-        let period_no = self.period_numbers(keep);
-        keep.iter()
+        let mut n_periods = 0;
+        for p in period_no.iter_mut().filter(|p| **p == 0) {
+            *p = n_periods;
+            n_periods += 1;
+        }
+        let rows = keep
+            .iter()
             .map(|&i| Row {
                 unit: unit_no[self.unit[i]],
                 period: period_no[self.period[i]],
@@ -448,35 +456,8 @@ impl<'a> Indexed<'a> {
                     Weighting::N => self.cells[i].n as f64,
                 },
             })
-            .collect()
-    }
-
-    /// Each period's rank among the periods of the cells `keep` (`usize::MAX`
-    /// for a period none of them has).
-    fn period_numbers(&self, keep: &[usize]) -> Vec<usize> {
-        let mut present = vec![false; self.n_period_values];
-        for &i in keep {
-            present[self.period[i]] = true;
-        }
-        let mut rank = 0;
-        present
-            .iter()
-            .map(|&p| {
-                if p {
-                    rank += 1;
-                    rank - 1
-                } else {
-                    usize::MAX
-                }
-            })
-            .collect()
-    }
-
-    fn n_periods(&self, keep: &[usize]) -> usize {
-        self.period_numbers(keep)
-            .iter()
-            .filter(|&&r| r != usize::MAX)
-            .count()
+            .collect();
+        (rows, n_periods)
     }
 
     fn post(&self, i: usize) -> bool {
@@ -496,12 +477,12 @@ fn did_fit(
     weighting: Weighting,
     level: Level,
 ) -> Result<(Design, Fit, DidRow)> {
-    let rows = ix.rows(keep, weighting);
+    let (rows, n_periods) = ix.rows(keep, weighting);
     let d: Vec<f64> = keep
         .iter()
         .map(|&i| f64::from(u8::from(treated_unit(i) && ix.post(i))))
         .collect();
-    let design = Design::new(&rows, ix.n_periods(keep), &[d]);
+    let design = Design::new(&rows, n_periods, &[d]);
     let fit = Fit::new(&design).ok_or_else(|| {
         did_err(
             ix.start,
@@ -731,8 +712,8 @@ fn event_study(ix: &Indexed<'_>, keep: &[usize], opts: &EvaluationOptions) -> Re
                 .collect()
         })
         .collect();
-    let rows = ix.rows(keep, opts.weighting);
-    let design = Design::new(&rows, ix.n_periods(keep), &cols);
+    let (rows, n_periods) = ix.rows(keep, opts.weighting);
+    let design = Design::new(&rows, n_periods, &cols);
     let fit = Fit::new(&design)
         .ok_or_else(|| did_err(ix.start, "too few cells or units for the event study"))?;
     let g = fit.g;
