@@ -9,9 +9,6 @@ use crate::lanes::{LANES, Lanes, TwoPoint, splitmix};
 /// `Φ⁻¹(0.75) − Φ⁻¹(0.25)`: the IQR of a standard normal.
 const NORMAL_IQR: f64 = 1.348_979_500_392_163_4;
 
-/// Units per tile of [`crit`]'s sums.
-const UNIT_TILE: usize = 2048;
-
 /// Mammen's two points: (the weight with probability 1 − p, the weight
 /// with probability p = (√5 + 1)/(2√5)).
 fn mammen_values() -> [f64; 2] {
@@ -79,12 +76,12 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
     }
     let root_n = (n as f64).sqrt();
     let k_cols = cols.len();
-    // Replicates in lanes ([`Lanes`]), units in tiles of UNIT_TILE: each
-    // estimate's ψ is read once per block, and the lanes' sums are
-    // independent (vectorised), each Σ_i v_i ψ_ik still added in unit order
-    // from −0 (as `Iterator::sum`): the same numbers as one replicate at a
-    // time. A unit's weights in the block's lanes are read from the table of
-    // its byte of draws ([`TwoPoint`]).
+    // Replicates in lanes ([`Lanes`]): the lanes' sums are independent
+    // (vectorised), each Σ_i v_i ψ_ik still added in unit order from −0 (as
+    // `Iterator::sum`): the same numbers as one replicate at a time. A unit's
+    // weights in the block's lanes are read from the table of its byte of
+    // draws ([`TwoPoint`]): a block's bytes are one per unit, small enough to
+    // stay in cache while every estimate's ψ is read.
     let draws = mammen_draws(opts.seed, n, b_reps);
     let reps: Vec<Vec<f64>> = (0..Lanes::blocks(b_reps))
         .into_par_iter()
@@ -92,14 +89,11 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
             let (bytes, table, nb) = draws.block(blk);
             // acc[k][l]: estimate k, replicate l of the block.
             let mut acc = vec![[-0.0f64; LANES]; k_cols];
-            for start in (0..n).step_by(UNIT_TILE) {
-                let end = (start + UNIT_TILE).min(n);
-                for (a, c) in acc.iter_mut().zip(cols) {
-                    for (&p, &byte) in c[start..end].iter().zip(&bytes[start..end]) {
-                        let w = &table[usize::from(byte)];
-                        for l in 0..LANES {
-                            a[l] += p * w[l];
-                        }
+            for (a, c) in acc.iter_mut().zip(cols) {
+                for (&p, &byte) in c.iter().zip(bytes) {
+                    let w = &table[usize::from(byte)];
+                    for l in 0..LANES {
+                        a[l] += p * w[l];
                     }
                 }
             }
