@@ -157,8 +157,7 @@ pub fn neutralise(csv: &[u8]) -> Cow<'_, [u8]> {
 
 /// [`neutralise`] field by field, quoted fields included.
 fn neutralise_fields(csv: &[u8]) -> Cow<'_, [u8]> {
-    let mut out: Option<Vec<u8>> = None;
-    let mut copied = 0; // bytes of `csv` already copied into `out`
+    let mut out = Marked::new(csv);
     let mut i = 0;
     let n = csv.len();
     while i < n {
@@ -183,12 +182,8 @@ fn neutralise_fields(csv: &[u8]) -> Cow<'_, [u8]> {
                 j += 1;
             }
         }
-        let content = &csv[start..j.min(n)];
-        if needs_quote_mark(content) {
-            let o = out.get_or_insert_with(|| Vec::with_capacity(n + 64));
-            o.extend_from_slice(&csv[copied..start]);
-            o.push(b'\'');
-            copied = start;
+        if needs_quote_mark(&csv[start..j.min(n)]) {
+            out.mark(start);
         }
         // Past the closing quote, to the delimiter or line end.
         let mut k = if quoted { (j + 1).min(n) } else { j };
@@ -202,11 +197,42 @@ fn neutralise_fields(csv: &[u8]) -> Cow<'_, [u8]> {
             None => n,
         };
     }
-    match out {
-        None => Cow::Borrowed(csv),
-        Some(mut o) => {
-            o.extend_from_slice(&csv[copied..]);
-            Cow::Owned(o)
+    out.finish()
+}
+
+/// `csv` with a `'` put before the bytes at the positions [`Marked::mark`] is given (in
+/// order); borrowed while there is none.
+struct Marked<'a> {
+    csv: &'a [u8],
+    out: Option<Vec<u8>>,
+    /// Bytes of `csv` already copied into `out`.
+    copied: usize,
+}
+
+impl<'a> Marked<'a> {
+    fn new(csv: &'a [u8]) -> Self {
+        Marked {
+            csv,
+            out: None,
+            copied: 0,
+        }
+    }
+
+    fn mark(&mut self, at: usize) {
+        let n = self.csv.len();
+        let o = self.out.get_or_insert_with(|| Vec::with_capacity(n + 64));
+        o.extend_from_slice(&self.csv[self.copied..at]);
+        o.push(b'\'');
+        self.copied = at;
+    }
+
+    fn finish(self) -> Cow<'a, [u8]> {
+        match self.out {
+            None => Cow::Borrowed(self.csv),
+            Some(mut o) => {
+                o.extend_from_slice(&self.csv[self.copied..]);
+                Cow::Owned(o)
+            }
         }
     }
 }
@@ -224,8 +250,7 @@ fn neutralise_unquoted(csv: &[u8]) -> Cow<'_, [u8]> {
             .fold(0u64, |m, (i, &b)| m | (u64::from(f(b)) << i))
     }
     let is_end = |b: u8| matches!(b, b',' | b'\n' | b'\r');
-    let mut out: Option<Vec<u8>> = None;
-    let mut copied = 0;
+    let mut out = Marked::new(csv);
     let mut prev_end = 1u64; // the byte before the chunk ends a field (or there is none)
     for (c, chunk) in csv.chunks(64).enumerate() {
         let ends = mask(chunk, is_end);
@@ -238,20 +263,11 @@ fn neutralise_unquoted(csv: &[u8]) -> Cow<'_, [u8]> {
             let len = csv[start..].iter().position(|&b| is_end(b));
             let content = &csv[start..len.map_or(csv.len(), |l| start + l)];
             if needs_quote_mark(content) {
-                let o = out.get_or_insert_with(|| Vec::with_capacity(csv.len() + 64));
-                o.extend_from_slice(&csv[copied..start]);
-                o.push(b'\'');
-                copied = start;
+                out.mark(start);
             }
         }
     }
-    match out {
-        None => Cow::Borrowed(csv),
-        Some(mut o) => {
-            o.extend_from_slice(&csv[copied..]);
-            Cow::Owned(o)
-        }
-    }
+    out.finish()
 }
 
 /// Whether a cell's text (as stored between the quotes) would run as a formula.
