@@ -62,6 +62,66 @@ pub(super) fn quantile7(sorted: &[f64], p: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// Estimates whose bootstrap sums are added side by side.
+const COLS: usize = 4;
+
+/// `acc[k][l] += Σ_i ψ_ik·w_il` over the units i in order, `w_i` the lanes of unit i's byte
+/// of draws in `table`: the `K` estimates' chains are independent, each added in unit order.
+fn sums<const K: usize>(
+    acc: &mut [[f64; LANES]; K],
+    cols: [&[f64]; K],
+    bytes: &[u8],
+    table: &[[f64; LANES]; 256],
+) {
+    for (i, &byte) in bytes.iter().enumerate() {
+        let w = &table[usize::from(byte)];
+        for (a, c) in acc.iter_mut().zip(&cols) {
+            let p = c[i];
+            for l in 0..LANES {
+                a[l] += p * w[l];
+            }
+        }
+    }
+}
+
+/// `ψ*_k = Σ_i v_i ψ_ik/√n` of each replicate (`reps[b][k]`) of the Mammen draws of `seed`
+/// ([`mammen_bits`]) over the `n` units of `cols` (`n ≥ 1`, every column `n` long).
+fn replicates(cols: &[&[f64]], seed: u64, b_reps: usize) -> Vec<Vec<f64>> {
+    let n = cols[0].len();
+    let root_n = (n as f64).sqrt();
+    let k_cols = cols.len();
+    // Replicates in lanes ([`Lanes`]): the lanes' sums are independent
+    // (vectorised), each Σ_i v_i ψ_ik still added in unit order from −0 (as
+    // `Iterator::sum`): the same numbers as one replicate at a time. A unit's
+    // weights in the block's lanes are read from the table of its byte of
+    // draws ([`TwoPoint`]): a block's bytes are one per unit, small enough to
+    // stay in cache while every estimate's ψ is read.
+    let draws = mammen_draws(seed, n, b_reps);
+    (0..Lanes::blocks(b_reps))
+        .into_par_iter()
+        .map(|blk| {
+            let (bytes, table, nb) = draws.block(blk);
+            // acc[k][l]: estimate k, replicate l of the block; [`COLS`] estimates
+            // at a time, so that their chains of additions overlap.
+            let mut acc = vec![[-0.0f64; LANES]; k_cols];
+            let mut a4 = acc.chunks_exact_mut(COLS);
+            let mut c4 = cols.chunks_exact(COLS);
+            for (a, c) in (&mut a4).zip(&mut c4) {
+                let a: &mut [[f64; LANES]; COLS] = a.try_into().expect("COLS estimates");
+                let c: [&[f64]; COLS] = std::array::from_fn(|k| &c[k][..n]);
+                sums(a, c, &bytes[..n], table);
+            }
+            for (a, c) in a4.into_remainder().iter_mut().zip(c4.remainder()) {
+                sums(std::array::from_mut(a), [&c[..n]], &bytes[..n], table);
+            }
+            (0..nb)
+                .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
+                .collect::<Vec<Vec<f64>>>()
+        })
+        .flatten_iter()
+        .collect()
+}
+
 /// The critical value of the simultaneous band at `opts.level` over the
 /// estimates whose influence functions (over the same `n` units) are `cols`:
 /// the `level` quantile of `max_k |ψ*_k|/σ̂_k` over replicates, `ψ*_k = Σ_i v_i ψ_ik/√n`,
@@ -74,35 +134,7 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
     if b_reps < 2 || n == 0 {
         return None;
     }
-    let root_n = (n as f64).sqrt();
-    let k_cols = cols.len();
-    // Replicates in lanes ([`Lanes`]): the lanes' sums are independent
-    // (vectorised), each Σ_i v_i ψ_ik still added in unit order from −0 (as
-    // `Iterator::sum`): the same numbers as one replicate at a time. A unit's
-    // weights in the block's lanes are read from the table of its byte of
-    // draws ([`TwoPoint`]): a block's bytes are one per unit, small enough to
-    // stay in cache while every estimate's ψ is read.
-    let draws = mammen_draws(opts.seed, n, b_reps);
-    let reps: Vec<Vec<f64>> = (0..Lanes::blocks(b_reps))
-        .into_par_iter()
-        .map(|blk| {
-            let (bytes, table, nb) = draws.block(blk);
-            // acc[k][l]: estimate k, replicate l of the block.
-            let mut acc = vec![[-0.0f64; LANES]; k_cols];
-            for (a, c) in acc.iter_mut().zip(cols) {
-                for (&p, &byte) in c.iter().zip(bytes) {
-                    let w = &table[usize::from(byte)];
-                    for l in 0..LANES {
-                        a[l] += p * w[l];
-                    }
-                }
-            }
-            (0..nb)
-                .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
-                .collect::<Vec<Vec<f64>>>()
-        })
-        .flatten_iter()
-        .collect();
+    let reps = replicates(cols, opts.seed, b_reps);
     let sigma: Vec<Option<f64>> = (0..cols.len())
         .map(|k| {
             let mut x: Vec<f64> = reps.iter().map(|r| r[k]).collect();
@@ -129,7 +161,38 @@ pub(super) fn crit(cols: &[&[f64]], opts: &RolloutOptions) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{mammen, quantile7};
+    use super::{mammen, quantile7, replicates};
+
+    /// The replicates' sums, four estimates side by side and the rest one by one, are each
+    /// replicate's Σ_i v_i ψ_ik/√n added in unit order from −0, bit for bit (with a number of
+    /// replicates that does not fill the last block of lanes).
+    #[test]
+    fn replicates_are_the_sums_of_one_replicate_at_a_time() {
+        let (n, k_cols, b_reps, seed) = (37, 7, 19, 11);
+        let cols: Vec<Vec<f64>> = (0..k_cols)
+            .map(|k| {
+                (0..n)
+                    .map(|i| ((i * 7 + k * 3) as f64 * 0.37).sin() * 10.0)
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let reps = replicates(&refs, seed, b_reps);
+        assert_eq!(reps.len(), b_reps);
+        let mut v = vec![0.0; n];
+        for (b, rep) in reps.iter().enumerate() {
+            mammen(seed, b as u64, &mut v);
+            for (k, col) in cols.iter().enumerate() {
+                let s: f64 = col.iter().zip(&v).map(|(p, w)| p * w).sum();
+                let expected = s / (n as f64).sqrt();
+                assert_eq!(
+                    rep[k].to_bits(),
+                    expected.to_bits(),
+                    "replicate {b}, estimate {k}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn mammen_weights_have_mean_zero_and_unit_variance() {

@@ -64,52 +64,82 @@ pub fn series_of_cells(
     (units, periods)
 }
 
-/// The design SE of every unit × period domain of some indicators: (indicator, unit, period).
-type UnitSes<'a> = HashMap<(&'a str, &'a str, Period), Option<f64>>;
+/// The cells of the rollout panel in the other tables: for each panel cell (in its order),
+/// the position of its unit × period in `cells`, and the design SE of each indicator of `ids`
+/// in its unit × period domain of the estimates (`ses[k][i]`: indicator `ids[k]`, panel cell
+/// i). The estimates are read in one pass, each domain's position found once for its run of
+/// rows (at 10,000 units they are millions of rows).
+struct PanelLinks {
+    cell: Vec<Option<usize>>,
+    ses: Vec<Vec<Option<f64>>>,
+}
 
-/// [`UnitSes`] of the indicators `ids`, in one pass over the estimates (at 10,000 units they are
-/// millions of rows: one pass, not one per group).
-fn unit_ses<'a>(est: &'a DomainEstimates, ids: &[&str]) -> UnitSes<'a> {
-    let wanted: std::collections::HashSet<&str> = ids.iter().copied().collect();
-    est.rows
-        .iter()
-        .filter(|r| {
-            r.domain_type == DomainType::Unit
-                && r.ci_method == CiMethod::Normal
-                && wanted.contains(r.indicator.as_str())
-        })
-        .map(|r| ((r.indicator.as_str(), r.domain.as_str(), r.period), r.se))
-        .collect()
+impl PanelLinks {
+    fn new(
+        panel: &[PanelCell],
+        cells: &[CellEstimate],
+        est: &DomainEstimates,
+        ids: &[&str],
+    ) -> Self {
+        let at: HashMap<(&str, Period), usize> = panel
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.unit_code.as_str(), p.period), i))
+            .collect();
+        let mut cell = vec![None; panel.len()];
+        for (k, c) in cells.iter().enumerate() {
+            if let Some(&i) = at.get(&(c.unit_code.as_str(), c.period)) {
+                cell[i] = Some(k);
+            }
+        }
+        let mut ses = vec![vec![None; panel.len()]; ids.len()];
+        // The panel cell of the last domain looked up (a domain's rows are consecutive).
+        let mut last: Option<((&str, Period), Option<usize>)> = None;
+        for r in est
+            .rows
+            .iter()
+            .filter(|r| r.domain_type == DomainType::Unit && r.ci_method == CiMethod::Normal)
+        {
+            let Some(k) = ids.iter().position(|id| *id == r.indicator.as_str()) else {
+                continue;
+            };
+            let key = (r.domain.as_str(), r.period);
+            let i = match last {
+                Some((seen, i)) if seen == key => i,
+                _ => {
+                    let i = at.get(&key).copied();
+                    last = Some((key, i));
+                    i
+                }
+            };
+            if let Some(i) = i {
+                ses[k][i] = r.se;
+            }
+        }
+        PanelLinks { cell, ses }
+    }
 }
 
 /// The rollout panel of a part or an element: the cells of the SIPAS rollout `panel` (the same
 /// units and periods) with the value of the reported group at position `group` of
-/// [`crate::Indices::group_ids`] (`id`) from `cells`, and its SE from the unit × period domain of
-/// `id` in the design estimates (`ses`, [`unit_ses`]: the SE every table shows; none for a cell
-/// of one response, as for SIPAS). A cell whose value is undefined is left out.
+/// [`crate::Indices::group_ids`] from `cells`, and its SE from the unit × period domain of
+/// the group in the design estimates (`links.ses[group]`: the SE every table shows; none for a
+/// cell of one response, as for SIPAS). A cell whose value is undefined is left out.
 fn panel_of_group(
     panel: &[PanelCell],
     cells: &[CellEstimate],
-    ses: &UnitSes<'_>,
+    links: &PanelLinks,
     group: usize,
-    id: &str,
 ) -> Vec<PanelCell> {
-    let value: HashMap<(&str, Period), Option<f64>> = cells
-        .iter()
-        .map(|c| ((c.unit_code.as_str(), c.period), c.groups[group]))
-        .collect();
     panel
         .iter()
-        .filter_map(|p| {
-            let key = (p.unit_code.as_str(), p.period);
-            let v = value.get(&key).copied().flatten()?;
+        .zip(&links.cell)
+        .zip(&links.ses[group])
+        .filter_map(|((p, c), se)| {
+            let v = cells[(*c)?].groups[group]?;
             Some(PanelCell {
                 value: v,
-                se: ses
-                    .get(&(id, key.0, key.1))
-                    .copied()
-                    .flatten()
-                    .filter(|_| p.n > 1),
+                se: se.filter(|_| p.n > 1),
                 ..p.clone()
             })
         })
@@ -146,7 +176,7 @@ pub fn of_run(
 ) -> crate::Result<RunRollout> {
     use rayon::prelude::*;
     let ids: Vec<&str> = indices.group_ids.iter().map(String::as_str).collect();
-    let ses = unit_ses(est, &ids);
+    let links = PanelLinks::new(panel, &indices.cells, est, &ids);
     // Each index's panel and estimates are independent: made in parallel, then
     // taken in order (SIPAS first), as one after the other.
     let estimates: Vec<(&str, crate::Result<Estimated>)> = std::iter::once(("sipas", None))
@@ -158,7 +188,7 @@ pub fn of_run(
             let p = match group {
                 None => panel,
                 Some(k) => {
-                    own = panel_of_group(panel, &indices.cells, &ses, k, id);
+                    own = panel_of_group(panel, &indices.cells, &links, k);
                     own.as_slice()
                 }
             };
