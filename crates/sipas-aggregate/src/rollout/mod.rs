@@ -396,7 +396,8 @@ fn prepare(units: &[UnitSeries], design: bool) -> Result<Prepared<'_>> {
 /// every estimate here is linear in them.
 type Lin = BTreeMap<(usize, i64), f64>;
 
-/// An estimate, its influence function and its coefficients on the cell values.
+/// An estimate, its influence function and its coefficients on the cell values (empty
+/// without the design variance, the one use of them).
 #[derive(Clone)]
 struct Est {
     att: f64,
@@ -456,17 +457,24 @@ fn cell(p: &Prepared<'_>, control: Control, group: i64, t: i64, b: i64) -> Resul
     }
     let (m1, m0) = (s1 / w1, s0 / w0);
     let mut psi = vec![0.0; n];
+    // The coefficients serve only the design variance ([`Prepared::se`]): without it they
+    // stay empty, and so do those of every aggregation of the cell (10⁴ units: 2·10⁴ keys a
+    // cell, added up in every aggregation).
     let mut lin = Lin::new();
     let nf = n as f64;
     for &(i, dy) in &treated {
         psi[i] = nf * p.w[i] * (dy - m1) / w1;
-        lin.insert((i, t), p.w[i] / w1);
-        lin.insert((i, b), -p.w[i] / w1);
+        if p.design {
+            lin.insert((i, t), p.w[i] / w1);
+            lin.insert((i, b), -p.w[i] / w1);
+        }
     }
     for &(i, dy) in &controls {
         psi[i] = -nf * p.w[i] * (dy - m0) / w0;
-        lin.insert((i, t), -p.w[i] / w0);
-        lin.insert((i, b), p.w[i] / w0);
+        if p.design {
+            lin.insert((i, t), -p.w[i] / w0);
+            lin.insert((i, b), p.w[i] / w0);
+        }
     }
     let e = Est {
         att: m1 - m0,
