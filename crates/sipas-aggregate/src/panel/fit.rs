@@ -121,9 +121,14 @@ impl Design {
     }
 
     fn xtx(&self) -> Vec<f64> {
+        self.xtx_of(0..self.n)
+    }
+
+    /// `X'X` over the rows `rows` (in their order), full (both triangles).
+    pub(crate) fn xtx_of(&self, rows: impl Iterator<Item = usize>) -> Vec<f64> {
         let k = self.k;
         let mut m = vec![0.0; k * k];
-        for i in 0..self.n {
+        for i in rows {
             let r = self.row(i);
             for a in 0..k {
                 if r[a] == 0.0 {
@@ -151,6 +156,59 @@ impl Design {
         }
         out
     }
+
+    /// `X'y` over the rows `rows` (in their order).
+    pub(crate) fn xty_of(&self, rows: impl Iterator<Item = usize>) -> Vec<f64> {
+        let mut out = vec![0.0; self.k];
+        for i in rows {
+            for (o, x) in out.iter_mut().zip(self.row(i)) {
+                *o += x * self.y[i];
+            }
+        }
+        out
+    }
+
+    /// The design of the rows `keep` (increasing) alone: their rows as they are here, each
+    /// cluster the kept rows of one of these clusters. It is the design [`Design::new`] makes
+    /// of those rows when each kept unit keeps all its rows and the kept rows cover every
+    /// period (the demeaning is within unit, and the periods are numbered alike).
+    pub(crate) fn subset(&self, keep: &[usize]) -> Design {
+        let k = self.k;
+        let mut x = Vec::with_capacity(keep.len() * k);
+        let mut y = Vec::with_capacity(keep.len());
+        let mut clusters = Vec::new();
+        let mut of_cluster = self.clusters.iter().enumerate().peekable();
+        let mut open: Option<(usize, usize)> = None; // (cluster, first kept row)
+        for (j, &i) in keep.iter().enumerate() {
+            x.extend_from_slice(self.row(i));
+            y.push(self.y[i]);
+            let c = loop {
+                let (c, range) = of_cluster.peek().expect("rows of the design, increasing");
+                if range.contains(&i) {
+                    break *c;
+                }
+                of_cluster.next();
+            };
+            match open {
+                Some((oc, _)) if oc == c => {}
+                Some((_, s)) => {
+                    clusters.push(s..j);
+                    open = Some((c, j));
+                }
+                None => open = Some((c, j)),
+            }
+        }
+        if let Some((_, s)) = open {
+            clusters.push(s..keep.len());
+        }
+        Design {
+            n: keep.len(),
+            k,
+            clusters,
+            x,
+            y,
+        }
+    }
 }
 
 /// An OLS fit on a [`Design`] with its CR1 cluster-robust covariance.
@@ -172,10 +230,15 @@ pub(crate) struct Fit {
 impl Fit {
     /// `None` when the model has no residual degrees of freedom or fewer than 2 clusters.
     pub(crate) fn new(d: &Design) -> Option<Self> {
+        Self::with_moments(d, d.xtx(), &d.xtv(&d.y))
+    }
+
+    /// The fit of `d` from its `X'X` and `X'y` computed elsewhere (e.g. summed from
+    /// [`Design::xtx_of`] and [`Design::xty_of`] of its parts).
+    pub(crate) fn with_moments(d: &Design, xtx: Vec<f64>, xty: &[f64]) -> Option<Self> {
         let k = d.k;
-        let xtx = d.xtx();
         let chol = Cholesky::new(&xtx, k);
-        let beta = chol.solve(&d.xtv(&d.y));
+        let beta = chol.solve(xty);
         let a = chol.inverse();
         let g = d.clusters.len();
         let rank = g + chol.rank();

@@ -438,3 +438,66 @@ fn tables_are_written_with_six_decimals_and_reproducibly() {
     assert!(text.contains("parallel") && text.contains("wild cluster restricted bootstrap"));
     assert!(text.is_ascii());
 }
+
+/// Each pilot unit's fit from the baseline's moments summed once is the fit made from its
+/// own cells: the same design rows bit for bit, and the same estimate and CR1 SE up to the
+/// order of the additions, on a balanced and an unbalanced panel and with both weightings.
+/// Without a baseline cell in some period the moments are not shared.
+#[test]
+fn a_pilot_units_fit_from_the_shared_baseline_is_its_own_fit() {
+    for name in ["balanced", "unbalanced"] {
+        let cells = panel(file_of(name));
+        let pilot_units: BTreeSet<&str> = cells
+            .iter()
+            .filter(|c| c.pilot)
+            .map(|c| c.unit_code.as_str())
+            .collect();
+        for weighting in [Weighting::Equal, Weighting::N] {
+            let ix = Indexed::new(&cells, start()).unwrap();
+            let all: Vec<usize> = (0..cells.len()).collect();
+            let treated = |i: usize| cells[i].pilot;
+            let level = sipas_core::Level::DEFAULT;
+            let (design, _, _) = did_fit(&ix, &all, &treated, weighting, level).unwrap();
+            let base = BaselineMoments::new(&ix, &design).expect("the baseline has every period");
+            for code in &pilot_units {
+                let keep: Vec<usize> = (0..cells.len())
+                    .filter(|&i| !cells[i].pilot || cells[i].unit_code == *code)
+                    .collect();
+                let (own_design, own_fit, own) =
+                    did_fit(&ix, &keep, &treated, weighting, level).unwrap();
+                let sub = design.subset(&keep);
+                assert_eq!(sub.x, own_design.x, "{name} {code}");
+                assert_eq!(sub.y, own_design.y);
+                assert_eq!(sub.clusters, own_design.clusters);
+                let shared = base.fit(&design, &keep, &treated).unwrap();
+                let row = did_row(&ix, &keep, &treated, Some(&shared), level).unwrap();
+                rel(row.estimate, own.estimate, 1e-10);
+                rel(row.se_cr1, own.se_cr1, 1e-10);
+                assert_eq!(row.n_clusters, own.n_clusters);
+                assert_eq!(row.n_obs, own.n_obs);
+                for (a, b) in shared.xtx.iter().zip(&own_fit.xtx) {
+                    assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+                }
+            }
+        }
+    }
+    // The baseline without its cells of one period: each pilot unit's fit numbers its
+    // periods otherwise, so nothing is shared.
+    let cells = panel(file_of("balanced"));
+    let last = cells.iter().map(|c| c.period).max().unwrap();
+    let fewer: Vec<PanelCell> = cells
+        .into_iter()
+        .filter(|c| c.pilot || c.period != last)
+        .collect();
+    let ix = Indexed::new(&fewer, start()).unwrap();
+    let all: Vec<usize> = (0..fewer.len()).collect();
+    let (design, _, _) = did_fit(
+        &ix,
+        &all,
+        &|i| fewer[i].pilot,
+        Weighting::Equal,
+        sipas_core::Level::DEFAULT,
+    )
+    .unwrap();
+    assert!(BaselineMoments::new(&ix, &design).is_none());
+}
