@@ -1134,9 +1134,12 @@ struct GramLanes {
     sub: Vec<f64>,
     /// Per bit, its coefficient in each domain.
     u: Vec<[f64; DOMAINS_PER_CELL]>,
+    /// Per bit a, Σ_b>a u_b·count_ab in each domain.
+    cross: Vec<[f64; DOMAINS_PER_CELL]>,
 }
 
 impl GramLanes {
+    #[allow(clippy::needless_range_loop)] // the domains' lanes read best indexed
     fn moments(
         &mut self,
         g: &cells::Gram,
@@ -1166,25 +1169,46 @@ impl GramLanes {
         self.sub.resize(m * m, 0.0);
         for a in 0..m {
             for b in a..m {
-                self.sub[a * m + b] = g.get(self.bits[a], self.bits[b]) as f64;
+                // A count of rows (< 2⁵³): exact through i64, whose conversion is one instruction.
+                self.sub[a * m + b] = g.get(self.bits[a], self.bits[b]) as i64 as f64;
             }
         }
-        let (mut sz, mut szz) = ([0.0; L], [0.0; L]);
-        for a in 0..m {
-            let row = &self.sub[a * m..(a + 1) * m];
-            let (ga, ua) = (row[a], self.u[a]);
-            let mut cross = [0.0; L];
-            for (&gab, ub) in row[a + 1..].iter().zip(&self.u[a + 1..]) {
+        // Each row's Σ_b>a u_b·g_ab; two rows at a time, so that their chains of additions
+        // overlap (each still added in order of b).
+        let mut crosses = std::mem::take(&mut self.cross);
+        crosses.clear();
+        crosses.resize(m, [0.0; L]);
+        let mut a = 0;
+        while a + 1 < m {
+            let (r0, r1) = (
+                &self.sub[a * m..(a + 1) * m],
+                &self.sub[(a + 1) * m..(a + 2) * m],
+            );
+            let (mut c0, mut c1) = ([0.0; L], [0.0; L]);
+            for l in 0..L {
+                c0[l] += self.u[a + 1][l] * r0[a + 1];
+            }
+            for ((&g0, &g1), ub) in r0[a + 2..].iter().zip(&r1[a + 2..]).zip(&self.u[a + 2..]) {
                 for l in 0..L {
-                    cross[l] += ub[l] * gab;
+                    c0[l] += ub[l] * g0;
+                    c1[l] += ub[l] * g1;
                 }
             }
+            crosses[a] = c0;
+            crosses[a + 1] = c1;
+            a += 2;
+        }
+        // An odd last row has no bit after it (its cross stays 0).
+        let (mut sz, mut szz) = ([0.0; L], [0.0; L]);
+        for a in 0..m {
+            let (ga, ua, cross) = (self.sub[a * m + a], self.u[a], crosses[a]);
             for l in 0..L {
                 sz[l] += ua[l] * ga;
                 szz[l] += 2.0 * v0[l] * ua[l] * ga + ua[l] * ua[l] * ga;
                 szz[l] += 2.0 * ua[l] * cross[l];
             }
         }
+        self.cross = crosses;
         let n = g.n as f64;
         for l in 0..L {
             sz[l] += v0[l] * n;
