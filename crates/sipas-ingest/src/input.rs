@@ -1746,29 +1746,10 @@ pub(crate) struct BadUtf8 {
 }
 
 /// Counts of the non-ASCII bytes of a text: all of them, and those inside
-/// well-formed UTF-8 sequences.
+/// well-formed UTF-8 sequences (the check of a last block, [`check_serial`]).
 fn utf8_share(raw: &[u8]) -> (usize, usize) {
-    let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
-    let mut rest = raw;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                let n = sipas_core::bytes::count_non_ascii(s.as_bytes());
-                return (non_ascii + n, in_utf8 + n);
-            }
-            Err(e) => {
-                let good = &rest[..e.valid_up_to()];
-                let n = sipas_core::bytes::count_non_ascii(good);
-                non_ascii += n;
-                in_utf8 += n;
-                let bad = e.error_len().unwrap_or(rest.len() - e.valid_up_to());
-                non_ascii += sipas_core::bytes::count_non_ascii(
-                    &rest[e.valid_up_to()..e.valid_up_to() + bad],
-                );
-                rest = &rest[e.valid_up_to() + bad..];
-            }
-        }
-    }
+    let c = check_serial(raw, true, true).expect("detecting takes every byte");
+    (c.non_ascii, c.in_utf8)
 }
 
 /// Detects the encoding of a text without a BOM: UTF-8 or CP1258 (Windows
