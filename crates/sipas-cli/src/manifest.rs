@@ -347,14 +347,9 @@ mod tests {
     #[test]
     fn a_file_hashed_in_blocks_has_the_hash_of_its_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut rng = sipas_core::xorshift::XorShift64::new(0x2545_F491_4F6C_DD1D);
         let bytes: Vec<u8> = (0..(9 << 20) + 3)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x.to_le_bytes()[3]
-            })
+            .map(|_| rng.next_u64().to_le_bytes()[3])
             .collect();
         for len in [0, 1000, bytes.len()] {
             let p = dir.path().join(format!("f{len}"));

@@ -48,6 +48,7 @@ pub mod source;
 pub mod staging;
 pub mod text;
 pub mod units;
+pub mod xorshift;
 
 pub use error::{Error, Result};
 pub use history::{DatedUnit, IsoDate, UnitEra, UnitHistory};

@@ -923,13 +923,8 @@ mod tests {
     /// fractions, negatives and the bounds of the fast path.
     #[test]
     fn six_decimals_are_those_of_core_fmt() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::xorshift::XorShift64::new(0x2545_F491_4F6C_DD1D);
+        let mut next = move || rng.next_u64();
         let mut values: Vec<f64> = vec![
             5e-7,
             -5e-7,

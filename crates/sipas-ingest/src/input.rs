@@ -2266,13 +2266,8 @@ mod line_tests {
     fn a_text_checked_block_by_block_is_checked_as_a_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut draw = |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut rng = sipas_core::xorshift::XorShift64::new(0x9e37_79b9_7f4a_7c15);
+        let mut draw = |m: u64| rng.next_u64() % m;
         let words: [&[u8]; 7] = [
             b"ma_don_vi",
             "Hòa Bình".as_bytes(),

@@ -1678,13 +1678,8 @@ mod tests {
         let inst = bundled::instrument("sipas-2023").unwrap();
         let j = inst.items().len();
         let mut b = Responses::builder(inst);
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = sipas_core::xorshift::XorShift64::new(0x9E37_79B9_7F4A_7C15);
+        let mut next = move || rng.next_u64();
         let units = ["05443", "05446", "05500", "05431"];
         let periods = ["2023Q4", "2024Q1", "2024Q2"];
         let sizes = [1usize, 2, 63, 64, 65, 140, 3, 128, 129, 17, 5, 90];

@@ -364,13 +364,10 @@ fn views_of_long_and_short_strings_encode_alike() {
 
 #[test]
 fn bit_matrices_transpose_and_bitmaps_read_at_any_offset() {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = sipas_core::xorshift::XorShift64::new(0x9E37_79B9_7F4A_7C15);
     let mut m = [0u64; 64];
     for w in &mut m {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *w = x;
+        *w = rng.next_u64();
     }
     let mut t = m;
     super::transpose64(&mut t);
@@ -427,13 +424,8 @@ fn large_frames_with_nulls_and_offsets_pack_like_the_row_builder() {
     // 1,000 (validity bitmaps at a bit offset).
     let inst = sipas_core::bundled::instrument("sipas-2017").unwrap();
     let n = 5000;
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    let mut rand = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = sipas_core::xorshift::XorShift64::new(0x2545_F491_4F6C_DD1D);
+    let mut rand = move || rng.next_u64();
     let answers: Vec<Vec<Option<u8>>> = (0..n)
         .map(|_| {
             (0..inst.items().len())
