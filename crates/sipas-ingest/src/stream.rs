@@ -899,65 +899,24 @@ fn read_sources(
                     .map(|p| merger.part(fi, p, &mut refetch))
                     .collect();
                 if !refetch.is_empty() {
-                    let mut fill = |_: usize, line: u64, row: input::Row<'_>| {
-                        if let (Some(&qi), Ok(rec)) = (refetch.get(&line), row) {
-                            merger.set_record(qi, record_text(rec));
-                        }
-                        true
-                    };
-                    match &chunk.data {
-                        ChunkData::Seq { at, n } => {
-                            loaded.scan_from(&path, *at, *n, &mut fill)?;
-                        }
-                        ChunkData::Text(parts) => {
-                            // Only the parts that may hold a quarantined row (a
-                            // part's records start on lines from its cursor's to
-                            // the next part's cursor's).
-                            for (k, (at, n)) in parts.iter().enumerate() {
-                                let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
-                                if refetch.keys().any(|&l| l >= at.line() && l <= last) {
-                                    loaded.scan_from(&path, *at, *n, &mut fill)?;
-                                }
-                            }
-                        }
-                        ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
-                    }
+                    refetch_records(&loaded, &path, &chunk.data, &refetch, merger)?;
                 }
                 drop(chunk.data);
-                // Accepted rows, part by part and period by period.
-                let frames: Vec<Frames> = chunk
-                    .parts
-                    .par_iter()
-                    .zip(&accepted)
-                    .map(|(p, acc)| {
-                        let mut by_period: Vec<Vec<u32>> =
-                            vec![Vec::new(); p.cand.period_table.len()];
-                        for &k in acc {
-                            by_period[p.cand.periods[k as usize] as usize].push(k);
-                        }
-                        by_period
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, rows)| !rows.is_empty())
-                            .map(|(pi, rows)| {
-                                let label = p.cand.period_table[pi].to_string();
-                                let df = table::build(
-                                    &ctx,
-                                    &names[fi],
-                                    &p.cand,
-                                    rows,
-                                    &label,
-                                    plan.with_district,
-                                    &plan.keep,
-                                )
-                                .map_err(polars_err)?;
-                                Ok((label, df))
-                            })
-                            .collect::<Result<Frames>>()
-                    })
-                    .collect::<Result<_>>()?;
+                let build = |p: &Parsed, rows: &[u32], label: &str| {
+                    table::build(
+                        &ctx,
+                        &names[fi],
+                        &p.cand,
+                        rows,
+                        label,
+                        plan.with_district,
+                        &plan.keep,
+                    )
+                    .map_err(polars_err)
+                };
+                let frames = frames_by_period(&chunk.parts, &accepted, &build)?;
                 drop(chunk.parts);
-                Ok(frames.into_iter().flatten().collect())
+                Ok(frames)
             };
             let (frames, after) = rayon::join(merge, || {
                 (!last).then(|| validate_chunk(&loaded, &path, &ctx, layout, next, chunk_rows))
@@ -980,6 +939,71 @@ fn read_sources(
     }
     sipas_core::progress::end();
     Ok(())
+}
+
+/// Reads again the records of `data` whose lines `refetch` names (rows a merge quarantined
+/// after the chunk was validated) and gives each its record text in the quarantine
+/// (`refetch`: line → quarantine index).
+fn refetch_records(
+    loaded: &Loaded,
+    path: &Path,
+    data: &ChunkData,
+    refetch: &HashMap<u64, usize>,
+    merger: &mut Merger<'_>,
+) -> Result<()> {
+    let mut fill = |_: usize, line: u64, row: input::Row<'_>| {
+        if let (Some(&qi), Ok(rec)) = (refetch.get(&line), row) {
+            merger.set_record(qi, record_text(rec));
+        }
+        true
+    };
+    match data {
+        ChunkData::Seq { at, n } => {
+            loaded.scan_from(path, *at, *n, &mut fill)?;
+        }
+        ChunkData::Text(parts) => {
+            // Only the parts that may hold a quarantined row (a part's records start on lines
+            // from its cursor's to the next part's cursor's).
+            for (k, (at, n)) in parts.iter().enumerate() {
+                let last = parts.get(k + 1).map_or(u64::MAX, |(c, _)| c.line());
+                if refetch.keys().any(|&l| l >= at.line() && l <= last) {
+                    loaded.scan_from(path, *at, *n, &mut fill)?;
+                }
+            }
+        }
+        ChunkData::Parquet(rows) => rows.scan(0..rows.len(), &mut fill),
+    }
+    Ok(())
+}
+
+/// The accepted rows of a chunk's `parts` (`accepted[k]`: part k's) as frames, part by part
+/// (in parallel) and period by period within a part: `build(part, rows, period)` makes one.
+fn frames_by_period(
+    parts: &[Parsed],
+    accepted: &[Vec<u32>],
+    build: &(impl Fn(&Parsed, &[u32], &str) -> Result<DataFrame> + Sync),
+) -> Result<Frames> {
+    let frames: Vec<Frames> = parts
+        .par_iter()
+        .zip(accepted)
+        .map(|(p, acc)| {
+            let mut by_period: Vec<Vec<u32>> = vec![Vec::new(); p.cand.period_table.len()];
+            for &k in acc {
+                by_period[p.cand.periods[k as usize] as usize].push(k);
+            }
+            by_period
+                .iter()
+                .enumerate()
+                .filter(|(_, rows)| !rows.is_empty())
+                .map(|(pi, rows)| {
+                    let label = p.cand.period_table[pi].to_string();
+                    let df = build(p, rows, &label)?;
+                    Ok((label, df))
+                })
+                .collect::<Result<Frames>>()
+        })
+        .collect::<Result<_>>()?;
+    Ok(frames.into_iter().flatten().collect())
 }
 
 /// Writes the spilled rows period by period, each sorted by (unit_code,
