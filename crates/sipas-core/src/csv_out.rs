@@ -250,7 +250,8 @@ fn neutralise_unquoted(csv: &[u8]) -> Cow<'_, [u8]> {
             .fold(0u64, |m, (i, &b)| m | (u64::from(f(b)) << i))
     }
     let is_end = |b: u8| matches!(b, b',' | b'\n' | b'\r');
-    let is_risky = |b: u8| matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t');
+    // A `\r` ends an unquoted field rather than starting one.
+    let is_risky = |b: u8| b != b'\r' && crate::csv_safe::starts_formula(b);
     let mut out = Marked::new(csv);
     let mut prev_end = 1u64; // the byte before the chunk ends a field (or there is none)
     for (c, chunk) in csv.chunks(64).enumerate() {
@@ -282,7 +283,7 @@ fn neutralise_unquoted(csv: &[u8]) -> Cow<'_, [u8]> {
 /// Whether a cell's text (as stored between the quotes) would run as a formula.
 fn needs_quote_mark(content: &[u8]) -> bool {
     match content.first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => {
+        Some(&b) if crate::csv_safe::starts_formula(b) => {
             let text = String::from_utf8_lossy(content);
             matches!(crate::csv_safe::cell(&text), Cow::Owned(_))
         }

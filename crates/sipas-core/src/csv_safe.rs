@@ -11,11 +11,15 @@ use std::borrow::Cow;
 /// `text`, or `'text` when a spreadsheet would take it for a formula.
 pub fn cell(text: &str) -> Cow<'_, str> {
     match text.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') if !is_number(text) => {
-            Cow::Owned(format!("'{text}"))
-        }
+        Some(&b) if starts_formula(b) && !is_number(text) => Cow::Owned(format!("'{text}")),
         _ => Cow::Borrowed(text),
     }
+}
+
+/// Whether a cell starting with byte `b` may be a formula: `=`, `+`, `-`, `@`, a tab or a
+/// carriage return (then [`cell`] looks at the whole text: a number is not one).
+pub fn starts_formula(b: u8) -> bool {
+    matches!(b, b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
 }
 
 /// A plain decimal number (`-3.5`, `+2`, `-1e-3`), which a spreadsheet reads as a value.
