@@ -148,21 +148,15 @@ impl Design {
     }
 
     fn xtv(&self, v: &[f64]) -> Vec<f64> {
-        let mut out = vec![0.0; self.k];
-        for (i, vi) in v.iter().enumerate() {
-            for (o, x) in out.iter_mut().zip(self.row(i)) {
-                *o += x * vi;
-            }
-        }
-        out
+        self.xtv_of(0..v.len(), v)
     }
 
-    /// `X'y` over the rows `rows` (in their order).
-    pub(crate) fn xty_of(&self, rows: impl Iterator<Item = usize>) -> Vec<f64> {
+    /// `X'v` over the rows `rows` (in their order), `v` a value per row of the design.
+    pub(crate) fn xtv_of(&self, rows: impl Iterator<Item = usize>, v: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.k];
         for i in rows {
             for (o, x) in out.iter_mut().zip(self.row(i)) {
-                *o += x * self.y[i];
+                *o += x * v[i];
             }
         }
         out
@@ -234,7 +228,7 @@ impl Fit {
     }
 
     /// The fit of `d` from its `X'X` and `X'y` computed elsewhere (e.g. summed from
-    /// [`Design::xtx_of`] and [`Design::xty_of`] of its parts).
+    /// [`Design::xtx_of`] and [`Design::xtv_of`] of its parts).
     pub(crate) fn with_moments(d: &Design, xtx: Vec<f64>, xty: &[f64]) -> Option<Self> {
         let k = d.k;
         let chol = Cholesky::new(&xtx, k);

@@ -687,7 +687,7 @@ impl BaselineMoments {
         }
         seen.iter().all(|&s| s).then(|| BaselineMoments {
             xtx: design.xtx_of(rows()),
-            xty: design.xty_of(rows()),
+            xty: design.xtv_of(rows(), &design.y),
         })
     }
 
@@ -700,7 +700,7 @@ impl BaselineMoments {
         let add =
             |a: &[f64], b: Vec<f64>| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
         let xtx = add(&self.xtx, design.xtx_of(mine()));
-        let xty = add(&self.xty, design.xty_of(mine()));
+        let xty = add(&self.xty, design.xtv_of(mine(), &design.y));
         Fit::with_moments(&design.subset(keep), xtx, &xty)
     }
 }
