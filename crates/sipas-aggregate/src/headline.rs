@@ -167,17 +167,11 @@ pub fn rerooted(
     bounds: (f64, f64),
 ) -> Option<Indices> {
     use crate::design::{CiMethod, DomainType};
-    use std::collections::HashMap;
     let k = headline.group_ids.iter().position(|g| g == id)?;
-    let se: HashMap<(DomainType, &str, sipas_core::Period), Option<f64>> = est
-        .rows
-        .iter()
-        .filter(|r| r.indicator == id && r.ci_method == CiMethod::Normal)
-        .map(|r| ((r.domain_type, r.domain.as_str(), r.period), r.se))
-        .collect();
+    let index = crate::design::RowIndex::new(&est.rows);
     let level = headline.report.level;
-    let estimate = |value: Option<f64>, key| {
-        let se = se.get(&key).copied().flatten();
+    let estimate = |value: Option<f64>, (t, d, p): (DomainType, &str, sipas_core::Period)| {
+        let se = index.get(t, d, p, id, CiMethod::Normal).and_then(|r| r.se);
         crate::Estimate::with_se_in(value, value.and(se), level, bounds)
     };
     let mut out = headline.clone();

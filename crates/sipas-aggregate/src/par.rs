@@ -676,7 +676,7 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
         .collect();
     let mut rows = Vec::with_capacity(estimates.rows.len() + total.cells.len());
     let total_id = crate::design::Name::from(&def.id);
-    for r in std::mem::take(&mut estimates.rows) {
+    for r in &std::mem::take(&mut estimates.rows) {
         let est = if r.indicator == def.survey_id && r.ci_method == crate::design::CiMethod::Normal
         {
             match r.domain_type {
@@ -703,7 +703,7 @@ pub fn append_estimates(estimates: &mut DomainEstimates, def: &ParDefinition, to
         rows.push(r);
         rows.extend(total_row);
     }
-    estimates.rows = rows;
+    estimates.rows = rows.into();
 }
 
 /// Normal draws behind `par_ranking.csv`'s rank intervals.

@@ -134,39 +134,120 @@ pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
     })
 }
 
-/// Rows per row group of a twin written in batches ([`write_parquet_batches`]):
+/// Rows per row group of a twin written in batches ([`TwinWriter`]):
 /// the size polars aims at when it cuts a whole frame ([`sipas_dataset::FRAME_ROW_GROUP`]).
 pub const ROW_GROUP: usize = sipas_dataset::FRAME_ROW_GROUP;
 
-/// Writes the frames of `batches` (each at most [`ROW_GROUP`] rows, every
-/// one with `schema`) as the row groups of the Parquet file `target`,
-/// atomically: a large table is encoded one group at a time instead of being
-/// held whole as a frame.
-///
-/// # Errors
-/// The polars error of a batch or of writing, or the I/O error.
-pub fn write_parquet_batches(
-    target: &Path,
-    schema: &polars::prelude::Schema,
-    batches: impl Iterator<Item = polars::prelude::PolarsResult<DataFrame>>,
-) -> Result<()> {
-    let origin = || target.display().to_string();
-    let mut buf = Vec::new();
-    let polars = |source| Error::Polars {
-        origin: origin(),
-        source,
-    };
-    let mut writer = sipas_dataset::ParquetOut::new(&mut buf, schema, |_| false).map_err(polars)?;
-    for df in batches {
-        let df = df.map_err(polars)?;
-        debug_assert!(df.height() <= ROW_GROUP);
-        writer.write_batch(&df).map_err(polars)?;
+/// A Parquet file written one row group at a time ([`TwinWriter::push`]), atomically: a
+/// large table is encoded a group at a time into the file's temporary copy instead of being
+/// held whole, as a frame or as the file's bytes.
+pub struct TwinWriter {
+    target: std::path::PathBuf,
+    file: sipas_core::atomic::AtomicFile,
+    sink: Sink,
+    out: sipas_dataset::ParquetOut<Sink>,
+}
+
+impl std::fmt::Debug for TwinWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwinWriter")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
     }
-    writer.finish().map_err(polars)?;
-    sipas_core::atomic::write_bytes(target, &buf).map_err(|source| Error::Io {
-        path: target.to_path_buf(),
-        source,
-    })
+}
+
+/// The encoder's output: the temporary file, 1 MiB buffered. Shared with the [`TwinWriter`],
+/// which flushes it once the encoder (that owns its output) has written the footer, so that
+/// an error of the last write is reported, not lost in a drop.
+#[derive(Clone)]
+struct Sink(std::sync::Arc<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.lock().write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.lock().write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.lock().flush()
+    }
+}
+
+impl Sink {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::io::BufWriter<std::fs::File>> {
+        // A panic while writing poisons the lock; the bytes are then unusable anyway, and the
+        // temporary file is removed.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl TwinWriter {
+    /// Starts the file `target` of `schema`.
+    ///
+    /// # Errors
+    /// The I/O error of creating its temporary file, or a type Parquet cannot hold.
+    pub fn new(target: &Path, schema: &Schema) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: target.to_path_buf(),
+            source,
+        };
+        let file = sipas_core::atomic::AtomicFile::create(target).map_err(io)?;
+        let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(
+            std::io::BufWriter::with_capacity(1 << 20, file.handle().map_err(io)?),
+        )));
+        let out =
+            sipas_dataset::ParquetOut::new(sink.clone(), schema, |_| false).map_err(|source| {
+                Error::Polars {
+                    origin: target.display().to_string(),
+                    source,
+                }
+            })?;
+        Ok(TwinWriter {
+            target: target.to_path_buf(),
+            file,
+            sink,
+            out,
+        })
+    }
+
+    /// Writes the frame `df` (of the schema, at most [`ROW_GROUP`] rows) as the next row group.
+    ///
+    /// # Errors
+    /// The polars error of encoding or writing.
+    pub fn push(&mut self, df: &DataFrame) -> Result<()> {
+        debug_assert!(df.height() <= ROW_GROUP);
+        self.out.write_batch(df).map_err(|source| Error::Polars {
+            origin: self.target.display().to_string(),
+            source,
+        })
+    }
+
+    /// Writes the footer and renames the file into place.
+    ///
+    /// # Errors
+    /// The polars or I/O error of writing.
+    pub fn finish(self) -> Result<()> {
+        let TwinWriter {
+            target,
+            file,
+            sink,
+            out,
+        } = self;
+        out.finish().map_err(|source| Error::Polars {
+            origin: target.display().to_string(),
+            source,
+        })?;
+        let io = |source| Error::Io {
+            path: target.clone(),
+            source,
+        };
+        std::io::Write::flush(&mut *sink.lock()).map_err(io)?;
+        drop(sink);
+        file.commit().map_err(io)
+    }
 }
 
 /// Writes the result table `table` (`X.csv`) into `dir` twice: the CSV through

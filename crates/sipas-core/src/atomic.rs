@@ -13,25 +13,72 @@ pub fn write_with<F>(path: &Path, f: F) -> io::Result<()>
 where
     F: FnOnce(&mut File) -> io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sipas-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    f(tmp.as_file_mut())?;
-    tmp.as_file_mut().flush()?;
-    tmp.as_file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    let mut out = AtomicFile::create(path)?;
+    f(out.file())?;
+    out.commit()
+}
+
+/// A file written atomically by parts (see [`write_with`]): filled through
+/// [`AtomicFile::file`] (or a handle of [`AtomicFile::handle`]), then
+/// [`AtomicFile::commit`]ted. Dropped without a commit, its temporary file is
+/// removed and `path` is left as it was.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts `path`: a temporary file in its folder.
+    ///
+    /// # Errors
+    /// The I/O error of creating the temporary file.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".sipas-")
+            .suffix(".tmp")
+            .tempfile_in(dir)?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_path_buf(),
+        })
     }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+
+    /// The temporary file.
+    pub fn file(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// A second handle on the temporary file (the same file and position), for a writer
+    /// that owns its output.
+    ///
+    /// # Errors
+    /// The I/O error of duplicating the handle.
+    pub fn handle(&self) -> io::Result<File> {
+        self.tmp.as_file().try_clone()
+    }
+
+    /// Syncs the temporary file, gives it mode 0644 (on Unix) and renames it to `path`.
+    ///
+    /// # Errors
+    /// The I/O error of any of these steps (the temporary file is then removed).
+    pub fn commit(mut self) -> io::Result<()> {
+        self.tmp.as_file_mut().flush()?;
+        self.tmp.as_file().sync_all()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            self.tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        self.tmp.persist(&self.path).map_err(|e| e.error)?;
+        Ok(())
+    }
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_with`]).
@@ -71,6 +118,24 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Written through a second handle, the file appears whole at its commit; dropped without
+    /// one, it never appears and no temporary file is left.
+    #[test]
+    fn a_file_by_parts_appears_at_its_commit_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let mut out = AtomicFile::create(&p).unwrap();
+        out.file().write_all(b"ab").unwrap();
+        out.handle().unwrap().write_all(b"cd").unwrap();
+        assert!(!p.exists());
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"abcd");
+        let mut dropped = AtomicFile::create(&dir.path().join("u.parquet")).unwrap();
+        dropped.file().write_all(b"partial").unwrap();
+        drop(dropped);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

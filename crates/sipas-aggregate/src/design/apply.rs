@@ -10,9 +10,9 @@ use rayon::prelude::*;
 use sipas_core::Period;
 
 use super::default::point_indices;
-use polars::prelude::PlHashMap;
 
-use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow};
+use super::RowIndex;
+use super::output::{CiMethod, DomainEstimates, DomainType};
 use super::spec::{DesignSpec, Strata, VarianceMethod};
 use crate::Result;
 use crate::indices::{Estimate, Indices};
@@ -46,116 +46,6 @@ pub fn aggregate_with_design(
     Ok((indices, est))
 }
 
-/// Where each row of a unit or group domain is in the estimates: the rows of
-/// one domain × period are together (the engine's order), each domain's
-/// indicators in the same order, so a row is found from its domain's first
-/// row and its indicator's offset there (checked, with a scan of the
-/// domain's rows when the offset does not hold). With 10,000 units that is
-/// 120,000 keys instead of 5 million (and no hashing of indicator names).
-struct RowIndex<'a> {
-    rows: &'a [EstimateRow],
-    /// (type, domain, period) → its rows.
-    domains: PlHashMap<(DomainType, &'a str, Period), std::ops::Range<usize>>,
-    /// (indicator, ci method) → its offset in a domain's rows (the first domain's).
-    offsets: PlHashMap<(&'a str, CiMethod), usize>,
-    /// The later runs of a domain whose rows are not together (none in the engine's order).
-    scattered: PlHashMap<(DomainType, &'a str, Period), Vec<std::ops::Range<usize>>>,
-}
-
-impl<'a> RowIndex<'a> {
-    fn new(rows: &'a [EstimateRow]) -> Self {
-        let mut domains = PlHashMap::default();
-        let mut offsets = PlHashMap::default();
-        let mut scattered = PlHashMap::default();
-        let mut start = 0;
-        while start < rows.len() {
-            let r = &rows[start];
-            let same = |x: &EstimateRow| {
-                x.domain_type == r.domain_type && x.period == r.period && x.domain == r.domain
-            };
-            let end = start + rows[start..].iter().take_while(|x| same(x)).count();
-            if matches!(r.domain_type, DomainType::Unit | DomainType::Group) {
-                let key = (r.domain_type, r.domain.as_str(), r.period);
-                if domains.contains_key(&key) {
-                    // Not the engine's order: the domain's rows are in several runs.
-                    scattered
-                        .entry(key)
-                        .or_insert_with(Vec::new)
-                        .push(start..end);
-                } else {
-                    domains.insert(key, start..end);
-                }
-                if offsets.is_empty() {
-                    for (k, x) in rows[start..end].iter().enumerate() {
-                        offsets
-                            .entry((x.indicator.as_str(), x.ci_method))
-                            .or_insert(k);
-                    }
-                }
-            }
-            start = end;
-        }
-        RowIndex {
-            rows,
-            domains,
-            offsets,
-            scattered,
-        }
-    }
-
-    /// The row of `indicator` by `method` in domain `(t, d)` of period `p`.
-    fn get(
-        &self,
-        t: DomainType,
-        d: &str,
-        p: Period,
-        indicator: &str,
-        method: CiMethod,
-    ) -> Option<&'a EstimateRow> {
-        self.domain(t, d, p)?.get(indicator, method)
-    }
-
-    /// Domain `(t, d)` of period `p`, to look up several of its rows.
-    fn domain<'k>(&'k self, t: DomainType, d: &'k str, p: Period) -> Option<Domain<'a, 'k>> {
-        let key = (t, d, p);
-        let rows = &self.rows[self.domains.get(&key)?.clone()];
-        Some(Domain {
-            index: self,
-            key,
-            rows,
-        })
-    }
-}
-
-/// The rows of one domain × period of a [`RowIndex`].
-struct Domain<'a, 'k> {
-    index: &'k RowIndex<'a>,
-    key: (DomainType, &'k str, Period),
-    rows: &'a [EstimateRow],
-}
-
-impl<'a> Domain<'a, '_> {
-    /// The domain's row of `indicator` by `method`.
-    fn get(&self, indicator: &str, method: CiMethod) -> Option<&'a EstimateRow> {
-        let is = |r: &EstimateRow| r.indicator == indicator && r.ci_method == method;
-        match self
-            .index
-            .offsets
-            .get(&(indicator, method))
-            .and_then(|&k| self.rows.get(k))
-        {
-            Some(r) if is(r) => Some(r),
-            _ => self.rows.iter().find(|r| is(r)).or_else(|| {
-                self.index
-                    .scattered
-                    .get(&self.key)?
-                    .iter()
-                    .find_map(|rg| self.index.rows[rg.clone()].iter().find(|r| is(r)))
-            }),
-        }
-    }
-}
-
 /// Interval of the overall index at the estimates' level, on its scale
 /// (see [`Estimate::with_se_in`]).
 fn estimate(
@@ -172,11 +62,7 @@ fn estimate(
 pub fn apply_design(indices: &mut Indices, est: &DomainEstimates) {
     let bounds = indices.root_bounds;
     let index = RowIndex::new(&est.rows);
-    let root = est
-        .rows
-        .first()
-        .map(|r| r.indicator.clone())
-        .unwrap_or_default();
+    let root = est.rows.first().map(|r| r.indicator).unwrap_or_default();
     let get =
         |t: DomainType, d: &str, p: Period, ind: &str, m: CiMethod| index.get(t, d, p, ind, m);
     // Values too come from the design engine (equal to `aggregate`'s to
@@ -335,65 +221,4 @@ pub fn describe(spec: &DesignSpec) -> String {
          pilot and baseline groups, items, estimates.csv and the 2×2 difference-in-differences, \
          whose four quadrants carry their full covariance) comes from this design."
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::design::output::IndicatorKind;
-
-    fn row(t: DomainType, d: &str, p: &str, ind: &str, m: CiMethod, v: f64) -> EstimateRow {
-        EstimateRow {
-            domain_type: t,
-            domain: d.into(),
-            period: p.parse().unwrap(),
-            indicator: ind.into(),
-            indicator_kind: IndicatorKind::Item,
-            n: 1,
-            value: Some(v),
-            se: None,
-            lo: None,
-            hi: None,
-            ci_method: m,
-            deff: None,
-            n_eff: None,
-            cv: None,
-            reliable: false,
-            suppressed: false,
-            df: None,
-        }
-    }
-
-    /// Rows are found by offset in the engine's order, by a scan in a domain
-    /// laid out otherwise, and in a domain whose rows are in two runs.
-    #[test]
-    fn every_row_is_found_whatever_the_layout() {
-        use CiMethod::{Logit, Normal, Wilson};
-        use DomainType::{District, Group, Unit};
-        let rows = vec![
-            row(Unit, "05443", "2024Q1", "sipas", Normal, 1.0),
-            row(Unit, "05443", "2024Q1", "q1", Logit, 2.0),
-            row(Unit, "05443", "2024Q1", "q1", Wilson, 3.0),
-            // Another layout: the item first.
-            row(Unit, "05446", "2024Q1", "q1", Wilson, 4.0),
-            row(Unit, "05446", "2024Q1", "sipas", Normal, 5.0),
-            row(District, "Đại Từ", "2024Q1", "sipas", Normal, 6.0),
-            row(Group, "pilot", "2024Q1", "sipas", Normal, 7.0),
-            // 05443 again, after other domains.
-            row(Unit, "05443", "2024Q1", "q2", Wilson, 8.0),
-        ];
-        let ix = RowIndex::new(&rows);
-        let p: Period = "2024Q1".parse().unwrap();
-        let v = |t, d, ind, m| ix.get(t, d, p, ind, m).and_then(|r| r.value);
-        assert_eq!(v(Unit, "05443", "sipas", Normal), Some(1.0));
-        assert_eq!(v(Unit, "05443", "q1", Wilson), Some(3.0));
-        assert_eq!(v(Unit, "05446", "q1", Wilson), Some(4.0));
-        assert_eq!(v(Unit, "05446", "sipas", Normal), Some(5.0));
-        assert_eq!(v(Group, "pilot", "sipas", Normal), Some(7.0));
-        assert_eq!(v(Unit, "05443", "q2", Wilson), Some(8.0));
-        // Districts are not indexed; absent rows are none.
-        assert_eq!(v(District, "Đại Từ", "sipas", Normal), None);
-        assert_eq!(v(Unit, "05446", "q1", Logit), None);
-        assert_eq!(v(Unit, "05500", "sipas", Normal), None);
-    }
 }

@@ -10,14 +10,14 @@ use super::model::{
     DOMAINS_PER_CELL, Design, DomainKey, ItemTotals, KeyMap, LinTable, Model, ranges,
 };
 use super::modes::ModeDifference;
-use super::output::{CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, Name};
+use super::output::{DomainEstimates, DomainType, IndicatorKind, Name};
 use super::replicate;
+use super::rows::{DomainParts, EstimateRows, MadeRows, RowIndicator};
 use super::spec::{DesignSpec, LonelyPsu, Strata, VarianceMethod};
 use crate::arms::Arm;
 use crate::cells::{self, CellRows};
 use crate::options::AggregateOptions;
 use crate::responses::{DesignColumn, Responses};
-use crate::stats;
 use crate::{Error, Result};
 
 /// Rows per parallel chunk (chunks end on PSU boundaries; fixed by the data,
@@ -1358,7 +1358,7 @@ pub fn estimate_domains(
     let mut mode_differences = Vec::new();
     if used.iter().filter(|u| **u).count() > 1 {
         let (mode_rows, diffs, _) = estimate_pass(responses, opts, spec, true)?;
-        rows.extend(mode_rows);
+        rows.append(mode_rows);
         mode_differences = diffs;
     }
     Ok(DomainEstimates {
@@ -1373,11 +1373,7 @@ pub fn estimate_domains(
 
 /// One pass's rows, the differences between modes (mode pass) and the 2×2
 /// DiD under the design (cell pass).
-type PassOutput = (
-    Vec<EstimateRow>,
-    Vec<ModeDifference>,
-    Option<super::DesignDid>,
-);
+type PassOutput = (EstimateRows, Vec<ModeDifference>, Option<super::DesignDid>);
 
 /// One pass of [`estimate_domains`]: the cell domains with the 2×2 DiD, or
 /// (`mode_pass`) the mode domains with the differences between modes.
@@ -1479,110 +1475,41 @@ fn estimate_pass(
     drop(hd);
 
     // Rows: every domain (but the mode pass's filler) has the same rows, one per indicator
-    // and two per item (logit, Wilson), each made on its own into its place, in parallel.
+    // and two per item (logit, Wilson), made when they are read from each domain's parts.
     let periods = responses.periods();
-    let real: Vec<usize> = (0..nd)
-        .filter(|&d| design.domains[d].period != usize::MAX)
-        .collect();
-    let names: Vec<Name> = real
-        .iter()
-        .map(|&d| Name::from(&design.domains[d].name))
-        .collect();
-    let ind_names: Vec<Name> = model.ind.iter().map(|i| Name::from(&i.id)).collect();
-    let slots: Vec<(usize, CiMethod)> = model
+    let ind: Vec<RowIndicator> = model
         .ind
         .iter()
-        .enumerate()
-        .flat_map(|(i, ind)| {
-            if ind.kind == IndicatorKind::Item {
-                vec![(i, CiMethod::Logit), (i, CiMethod::Wilson)]
-            } else {
-                vec![(i, CiMethod::Normal)]
-            }
+        .map(|i| RowIndicator {
+            name: Name::from(&i.id),
+            kind: i.kind,
+            item: i.coefs.first().map_or(usize::MAX, |c| c.0),
+            bounds: i.bounds,
         })
         .collect();
-    // The quantiles of the item intervals: z once, t once per design df.
-    let z = opts.level.z();
-    let item_df =
-        |d: usize, jj: usize| f64::from(sums[d].psu_ans[jj]) - f64::from(sums[d].strata_ans[jj]);
-    let mut t_by_df: std::collections::HashMap<u64, Option<f64>> = std::collections::HashMap::new();
-    for &d in &real {
-        for ind in model.ind.iter().filter(|i| i.kind == IndicatorKind::Item) {
-            let df = item_df(d, ind.coefs[0].0);
-            t_by_df
-                .entry(df.to_bits())
-                .or_insert_with(|| stats::t_quantile(opts.level, df));
-        }
-    }
-    let row = |k: usize| -> EstimateRow {
-        let (r, (i, method)) = (k / slots.len(), slots[k % slots.len()]);
-        let d = real[r];
-        let key = &design.domains[d];
-        let (t, sum, ind) = (&dom[d], &sums[d], &model.ind[i]);
-        let value = values[d][i];
-        let value = value.is_finite().then_some(value);
-        let se = value.and(var[d][i]).map(f64::sqrt);
-        let (n, w_ind, df) = if ind.kind == IndicatorKind::Item {
-            let jj = ind.coefs[0].0;
-            (t.nv[jj], t.x[jj], item_df(d, jj))
-        } else {
-            (t.n, t.w, f64::from(sum.psu_n) - f64::from(sum.strata))
-        };
-        let vsrs = w_ind * sum.szw[i] / (n as f64 - 1.0);
-        let deff = match (se, n > 1 && vsrs > 0.0 && vsrs.is_finite()) {
-            (Some(se), true) => Some(se * se / vsrs),
-            _ => None,
-        };
-        let n_eff = deff.filter(|&x| x > 0.0).map(|x| n as f64 / x);
-        let cv = match (value, se) {
-            (Some(v), Some(se)) if v > 0.0 => Some(se / v),
-            _ => None,
-        };
-        let (lo, hi) = match method {
-            CiMethod::Normal => {
-                let ci = crate::indices::Estimate::with_se_in(value, se, opts.level, ind.bounds);
-                (ci.lo, ci.hi)
-            }
-            CiMethod::Logit | CiMethod::Wilson => {
-                let p = value.map(|v| v / 100.0);
-                let ci = if method == CiMethod::Logit {
-                    match (p, se) {
-                        (Some(p), Some(se)) => {
-                            stats::logit_ci_t(p, se / 100.0, || t_by_df[&df.to_bits()])
-                        }
-                        _ => None,
-                    }
-                } else {
-                    p.and_then(|p| stats::wilson_z(p, n_eff.unwrap_or(n as f64), z))
-                };
-                (ci.map(|c| 100.0 * c.0), ci.map(|c| 100.0 * c.1))
-            }
-        };
-        EstimateRow {
-            domain_type: key.dtype,
-            domain: names[r].clone(),
-            period: periods[key.period],
-            indicator: ind_names[i].clone(),
-            indicator_kind: ind.kind,
-            n,
-            value,
-            se,
-            lo,
-            hi,
-            ci_method: method,
-            deff,
-            n_eff,
-            cv,
-            reliable: n >= spec.min_n && cv.is_some_and(|cv| cv <= spec.max_cv),
-            suppressed: n < spec.suppress_below,
-            df: Some(df),
-        }
-    };
-    let mut rows = Vec::new();
-    (0..real.len() * slots.len())
-        .into_par_iter()
-        .map(row)
-        .collect_into_vec(&mut rows);
+    let parts: Vec<DomainParts> = design
+        .domains
+        .iter()
+        .zip(dom)
+        .zip(sums)
+        .zip(values.into_iter().zip(var))
+        .filter(|(((key, _), _), _)| key.period != usize::MAX)
+        .map(|(((key, t), s), (values, var))| DomainParts {
+            key: (key.dtype, Name::from(&key.name), periods[key.period]),
+            n: t.n,
+            w: t.w,
+            psu_n: s.psu_n,
+            strata: s.strata,
+            nv: t.nv,
+            x: t.x,
+            psu_ans: s.psu_ans,
+            strata_ans: s.strata_ans,
+            szw: s.szw,
+            values,
+            var,
+        })
+        .collect();
+    let rows = EstimateRows::made(MadeRows::new(parts, ind, opts.level, spec));
     if mode_pass {
         return Ok((rows, diffs, None));
     }

@@ -18,7 +18,8 @@
 //!
 //! # Overview
 //! - [`DesignSpec`], [`Strata`], [`LonelyPsu`], [`VarianceMethod`]: the design.
-//! - [`estimate_domains`] → [`DomainEstimates`] of [`EstimateRow`]s.
+//! - [`estimate_domains`] → [`DomainEstimates`] of [`EstimateRow`]s ([`EstimateRows`]: made
+//!   from each domain's totals when they are read).
 //! - [`write_estimates`]: the long table, atomically, byte-reproducible.
 //!
 //! See the crate README ("Survey designs") for the estimators in a
@@ -32,6 +33,7 @@ mod model;
 mod modes;
 mod output;
 mod replicate;
+mod rows;
 mod spec;
 
 pub use crate::stats::{logit_ci, t_quantile, wilson};
@@ -46,4 +48,6 @@ pub use output::{
     CiMethod, DomainEstimates, DomainType, EstimateRow, IndicatorKind, Name, write_estimates,
 };
 pub(crate) use replicate::SplitMix;
+pub use rows::EstimateRows;
+pub(crate) use rows::RowIndex;
 pub use spec::{DesignSpec, LonelyPsu, ReplicateType, ReplicateWeights, Strata, VarianceMethod};

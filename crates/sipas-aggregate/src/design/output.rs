@@ -225,7 +225,7 @@ pub struct DomainEstimates {
     pub design: DesignSpec,
     /// Rows sorted by domain type, domain, period, indicator (index, parts,
     /// elements in instrument order, items), then ci method.
-    pub rows: Vec<EstimateRow>,
+    pub rows: super::EstimateRows,
     /// With several survey modes: SIPAS of each pair of modes per period
     /// and their difference (`modes.csv`); empty otherwise.
     pub mode_differences: Vec<super::modes::ModeDifference>,
@@ -245,7 +245,7 @@ impl DomainEstimates {
         period: Period,
         indicator: &str,
         ci_method: CiMethod,
-    ) -> Option<&EstimateRow> {
+    ) -> Option<EstimateRow> {
         self.rows.iter().find(|r| {
             r.domain_type == domain_type
                 && r.domain == domain
@@ -301,15 +301,13 @@ pub fn estimates_csv(est: &DomainEstimates) -> String {
     let mut s = estimates_header().into_bytes();
     let mut period = None;
     for r in &est.rows {
-        estimate_line(&mut s, r, &mut period);
+        estimate_line(&mut s, &r, &mut period);
     }
     String::from_utf8(s).expect("UTF-8 fields")
 }
 
-/// Rows of `estimates.csv` formatted per task, and tasks formatted at once
-/// (in parallel, then written in order): 16 MB of text at a time.
+/// Rows of `estimates.csv` formatted per task (in parallel, then written in order).
 const CSV_BLOCK_ROWS: usize = 1 << 12;
-const CSV_WINDOW_BLOCKS: usize = 32;
 
 /// Writes `estimates.csv` and `modes.csv` (see
 /// [`super::modes_csv`]; header only with one mode) into `out_dir`
@@ -321,70 +319,18 @@ pub fn write_estimates(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
 }
 
 /// [`write_estimates`] with `group` rows per row group of the twin.
+///
+/// The rows are made `group` at a time into one buffer (with 10,000 units there are 9.5 M
+/// rows, which are never held at once); each batch is formatted into the CSV (blocks made
+/// inert for spreadsheets on their own threads, then written at their place) while its
+/// frame is encoded into the twin.
 fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Result<()> {
     std::fs::create_dir_all(out_dir).map_err(|source| crate::Error::Io {
         path: out_dir.to_path_buf(),
         source,
     })?;
-    // The text and the twin are written at the same time (the text is
-    // formatted on the rayon pool, the twin encoded on polars').
-    let (csv, twin) = rayon::join(
-        || write_estimates_text(est, out_dir),
-        || write_estimates_twin(est, out_dir, group),
-    );
-    csv?;
-    twin?;
-    super::modes::write_modes(&est.mode_differences, out_dir)
-}
-
-/// `estimates.csv`: a window of blocks at a time into the temporary file,
-/// each block formatted (and made inert for spreadsheets) on its own
-/// thread: with 10,000 units the text is over 1 GB, which would otherwise
-/// sit in memory beside the rows.
-fn write_estimates_text(est: &DomainEstimates, out_dir: &Path) -> Result<()> {
-    let target = out_dir.join(results::ESTIMATES.file);
-    sipas_core::csv_out::write_with(&target, |w| {
-        w.records(estimates_header().as_bytes())?;
-        // The next window is formatted while the last one is written.
-        let format = |window: &[EstimateRow]| -> Vec<Inert> {
-            window
-                .par_chunks(CSV_BLOCK_ROWS)
-                .map(|rows| {
-                    let mut text = Vec::with_capacity(rows.len() * 128);
-                    let mut period = None;
-                    for r in rows {
-                        estimate_line(&mut text, r, &mut period);
-                    }
-                    Inert::new(text)
-                })
-                .collect()
-        };
-        let mut formatted: Vec<Inert> = Vec::new();
-        for window in est.rows.chunks(CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS) {
-            let (written, next) = rayon::join(|| w.inert_blocks(&formatted), || format(window));
-            written?;
-            formatted = next;
-        }
-        w.inert_blocks(&formatted)
-    })
-    .map_err(|source| crate::Error::Io {
-        path: target.clone(),
-        source,
-    })
-}
-
-/// `estimates.parquet`, built and encoded `group` rows at a time, not as
-/// one 9.5 M-row frame beside the rows (10,000 units).
-fn write_estimates_twin(est: &DomainEstimates, out_dir: &Path, group: usize) -> Result<()> {
-    // Each period's text once, sorted (a row's period is found by binary search).
-    let mut periods: Vec<Period> = Vec::new();
-    for r in &est.rows {
-        if periods.last() != Some(&r.period) && !periods.contains(&r.period) {
-            periods.push(r.period);
-        }
-    }
-    periods.sort_unstable();
-    let periods: Vec<(Period, String)> = periods.into_iter().map(|p| (p, p.to_string())).collect();
+    let periods = period_texts(&est.rows);
+    let twin_target = out_dir.join(results::ESTIMATES.parquet());
     let origin = results::ESTIMATES.parquet();
     let polars_err = |source| crate::Error::Polars {
         origin: origin.clone(),
@@ -394,13 +340,63 @@ fn write_estimates_twin(est: &DomainEstimates, out_dir: &Path, group: usize) -> 
         .map_err(polars_err)?
         .schema()
         .clone();
-    crate::twin::write_parquet_batches(
-        &out_dir.join(results::ESTIMATES.parquet()),
-        &schema,
-        est.rows
-            .chunks(group)
-            .map(|rows| estimates_frame(rows, &periods)),
-    )
+    let mut twin = crate::twin::TwinWriter::new(&twin_target, &schema)?;
+    let mut twin_err = None;
+    let target = out_dir.join(results::ESTIMATES.file);
+    let csv = sipas_core::csv_out::write_with(&target, |w| {
+        w.records(estimates_header().as_bytes())?;
+        let n = est.rows.len();
+        let mut rows = Vec::with_capacity(group.min(n));
+        for start in (0..n).step_by(group.max(1)) {
+            est.rows.fill(start..n.min(start + group), &mut rows);
+            let (written, encoded) = rayon::join(
+                || {
+                    let text: Vec<Inert> = rows
+                        .par_chunks(CSV_BLOCK_ROWS)
+                        .map(|rows| {
+                            let mut text = Vec::with_capacity(rows.len() * 128);
+                            let mut period = None;
+                            for r in rows {
+                                estimate_line(&mut text, r, &mut period);
+                            }
+                            Inert::new(text)
+                        })
+                        .collect();
+                    w.inert_blocks(&text)
+                },
+                || {
+                    estimates_frame(&rows, &periods)
+                        .map_err(polars_err)
+                        .and_then(|df| twin.push(&df))
+                },
+            );
+            written?;
+            if let Err(e) = encoded {
+                twin_err = Some(e);
+                return Err(std::io::Error::other(
+                    "the Parquet twin could not be encoded",
+                ));
+            }
+        }
+        Ok(())
+    });
+    if let Some(e) = twin_err {
+        return Err(e);
+    }
+    csv.map_err(|source| crate::Error::Io {
+        path: target.clone(),
+        source,
+    })?;
+    twin.finish()?;
+    super::modes::write_modes(&est.mode_differences, out_dir)
+}
+
+/// Each period's text once, sorted (a row's period is found by binary search).
+fn period_texts(rows: &super::EstimateRows) -> Vec<(Period, String)> {
+    rows.periods()
+        .into_iter()
+        .map(|p| (p, p.to_string()))
+        .collect()
 }
 
 /// The Parquet twin of `estimates.csv`: the same rows and columns, typed
@@ -505,7 +501,7 @@ mod tests {
         DomainEstimates {
             instrument_id: "sipas-2023".into(),
             design: DesignSpec::default(),
-            rows,
+            rows: rows.into(),
             mode_differences: Vec::new(),
             did: None,
             level: sipas_core::Level::DEFAULT,
@@ -528,12 +524,15 @@ mod tests {
         assert_eq!(written, expected);
     }
 
-    /// More rows than one window of blocks (formatted on several threads):
-    /// the file is the text, in row order, with a formula-like domain made
-    /// inert as every CSV of sipas.
+    /// More rows than two batches, each of several blocks (formatted on several threads),
+    /// batches and blocks not aligned: the file is the text, in row order, with a
+    /// formula-like domain made inert as every CSV of sipas; the twin holds every row, in
+    /// the same order.
     #[test]
     fn the_file_of_many_blocks_is_the_text_in_order() {
-        let n = 2 * CSV_BLOCK_ROWS * CSV_WINDOW_BLOCKS + CSV_BLOCK_ROWS / 2 + 3;
+        use polars::prelude::*;
+        let group = 3 * CSV_BLOCK_ROWS + 5;
+        let n = 2 * group + CSV_BLOCK_ROWS / 2 + 3;
         let rows: Vec<EstimateRow> = (0..n)
             .map(|i| {
                 let mut r = row(if i % 1000 == 7 { "=1+1" } else { "Võ Nhai" }, i % 5 == 0);
@@ -546,7 +545,7 @@ mod tests {
         let text = estimates_csv(&est);
         assert_eq!(text.lines().count(), n + 1);
         let dir = tempfile::tempdir().unwrap();
-        write_estimates(&est, dir.path()).unwrap();
+        write_estimates_in(&est, dir.path(), group).unwrap();
         let written = std::fs::read(dir.path().join(results::ESTIMATES.file)).unwrap();
         let expected = sipas_core::csv_out::neutralise(text.as_bytes());
         assert!(matches!(expected, std::borrow::Cow::Owned(_)));
@@ -554,6 +553,11 @@ mod tests {
             written == expected.as_ref(),
             "the file differs from the text"
         );
+        let f = std::fs::File::open(dir.path().join(results::ESTIMATES.parquet())).unwrap();
+        let df = ParquetReader::new(f).finish().unwrap();
+        let col = df.column("n").unwrap().i64().unwrap().clone();
+        let ns: Vec<Option<i64>> = (0..col.len()).map(|i| col.get(i)).collect();
+        assert_eq!(ns, (0..n).map(|i| Some(i as i64)).collect::<Vec<_>>());
     }
 
     /// The twin written one row group of a row at a time holds the rows of the whole frame:

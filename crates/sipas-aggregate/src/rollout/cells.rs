@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
 use sipas_core::{Period, PilotSet};
 
 use super::{Bacon, Rollout, RolloutOptions, UnitSeries, bacon, callaway_santanna};
@@ -92,30 +93,20 @@ impl PanelLinks {
                 cell[i] = Some(k);
             }
         }
-        let mut ses = vec![vec![None; panel.len()]; ids.len()];
-        // The panel cell of the last domain looked up (a domain's rows are consecutive).
-        let mut last: Option<((&str, Period), Option<usize>)> = None;
-        for r in est
-            .rows
-            .iter()
-            .filter(|r| r.domain_type == DomainType::Unit && r.ci_method == CiMethod::Normal)
-        {
-            let Some(k) = ids.iter().position(|id| *id == r.indicator.as_str()) else {
-                continue;
-            };
-            let key = (r.domain.as_str(), r.period);
-            let i = match last {
-                Some((seen, i)) if seen == key => i,
-                _ => {
-                    let i = at.get(&key).copied();
-                    last = Some((key, i));
-                    i
-                }
-            };
-            if let Some(i) = i {
-                ses[k][i] = r.se;
-            }
-        }
+        // Each panel cell's domain is looked up once, the cells in parallel.
+        let index = crate::design::RowIndex::new(&est.rows);
+        let by_cell: Vec<Vec<Option<f64>>> = panel
+            .par_iter()
+            .map(|p| {
+                let dom = index.domain(DomainType::Unit, &p.unit_code, p.period);
+                ids.iter()
+                    .map(|id| dom.as_ref()?.get(id, CiMethod::Normal)?.se)
+                    .collect()
+            })
+            .collect();
+        let ses = (0..ids.len())
+            .map(|k| by_cell.iter().map(|s| s[k]).collect())
+            .collect();
         PanelLinks { cell, ses }
     }
 }

@@ -65,9 +65,8 @@ fn three_modes_pool_to_the_one_channel_numbers() {
         .rows
         .iter()
         .filter(|r| r.domain_type.as_str() != "mode")
-        .cloned()
         .collect();
-    assert_eq!(ea.rows, non_mode);
+    assert_eq!(ea.rows.to_vec(), non_mode);
 }
 
 #[test]

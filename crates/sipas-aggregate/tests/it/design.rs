@@ -71,7 +71,7 @@ fn check_domains(design: &str, est: &DomainEstimates, tol: f64) -> usize {
         if !wanted || row.ci_method == CiMethod::Wilson {
             continue;
         }
-        let key = row_key(design, row);
+        let key = row_key(design, &row);
         let &(value, se) = reference_row(&refs, &key);
         let what = format!("{key:?}");
         close(row.value.unwrap(), value, 1e-9, &format!("{what} value"));

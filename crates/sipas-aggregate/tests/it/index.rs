@@ -122,7 +122,7 @@ fn every_group_and_share_matches_r_under_three_designs() {
             {
                 continue;
             }
-            let key = row_key(name, row);
+            let key = row_key(name, &row);
             let Some(&(value, se)) = refs.get(&key) else {
                 // R lists the shares of unit domains only.
                 assert!(
@@ -486,14 +486,15 @@ fn the_par_total_adds_the_appraised_points_to_its_survey_part_by_hand() {
         .iter()
         .position(|row| row.indicator == "par_total" && row.domain == "05446")
         .unwrap();
-    assert_eq!(est.rows[i - 1].indicator, "par_survey");
-    assert_eq!(est.rows[i].se, est.rows[i - 1].se);
+    let (before, row) = (est.rows.get(i - 1).unwrap(), est.rows.get(i).unwrap());
+    assert_eq!(before.indicator, "par_survey");
+    assert_eq!(row.se, before.se);
     let cell = total
         .cells
         .iter()
-        .find(|c| c.unit_code == "05446" && c.period == est.rows[i].period)
+        .find(|c| c.unit_code == "05446" && c.period == row.period)
         .unwrap();
-    assert_eq!(est.rows[i].value, cell.sipas.value);
+    assert_eq!(row.value, cell.sipas.value);
     // Ranking: by value, every rank inside its interval; with no SE the interval is the rank.
     let rows = ranking(&total, 500, 7);
     assert_eq!(rows, ranking(&total, 500, 7), "seeded");

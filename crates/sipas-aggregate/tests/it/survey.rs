@@ -99,7 +99,7 @@ fn check(design: &str, responses: &Responses, spec: &DesignSpec, with_deff: bool
         if row.ci_method == CiMethod::Wilson {
             continue;
         }
-        let key = row_key(design, row);
+        let key = row_key(design, &row);
         let r = refs
             .get(&key)
             .unwrap_or_else(|| panic!("no R row for {key:?}"));

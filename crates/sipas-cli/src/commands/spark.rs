@@ -327,7 +327,7 @@ pub(crate) fn run(
     let mut est = DomainEstimates {
         instrument_id: instrument.id.clone(),
         design: s.design.clone(),
-        rows: est_rows,
+        rows: est_rows.into(),
         mode_differences: Vec::new(),
         did: None,
         level: opts.level,
