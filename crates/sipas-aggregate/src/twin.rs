@@ -156,11 +156,12 @@ impl std::fmt::Debug for TwinWriter {
     }
 }
 
-/// The encoder's output: the temporary file, 1 MiB buffered. Shared with the [`TwinWriter`],
-/// which flushes it once the encoder (that owns its output) has written the footer, so that
-/// an error of the last write is reported, not lost in a drop.
+/// The encoder's output: the temporary file, written past the page cache
+/// ([`sipas_core::direct`]). Shared with the [`TwinWriter`], which finishes it once the
+/// encoder (that owns its output) has written the footer, so that an error of the last write
+/// is reported, not lost in a drop.
 #[derive(Clone)]
-struct Sink(std::sync::Arc<std::sync::Mutex<std::io::BufWriter<std::fs::File>>>);
+struct Sink(std::sync::Arc<std::sync::Mutex<sipas_core::direct::DirectWriter>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -175,7 +176,7 @@ impl std::io::Write for Sink {
 }
 
 impl Sink {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::io::BufWriter<std::fs::File>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, sipas_core::direct::DirectWriter> {
         // A panic while writing poisons the lock; the bytes are then unusable anyway, and the
         // temporary file is removed.
         self.0
@@ -195,9 +196,10 @@ impl TwinWriter {
             source,
         };
         let file = sipas_core::atomic::AtomicFile::create(target).map_err(io)?;
-        let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(
-            std::io::BufWriter::with_capacity(1 << 20, file.handle().map_err(io)?),
-        )));
+        let writer =
+            sipas_core::direct::DirectWriter::new(file.handle().map_err(io)?, file.temp_path())
+                .map_err(io)?;
+        let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(writer)));
         let out =
             sipas_dataset::ParquetOut::new(sink.clone(), schema, |_| false).map_err(|source| {
                 Error::Polars {
@@ -244,9 +246,15 @@ impl TwinWriter {
             path: target.clone(),
             source,
         };
-        std::io::Write::flush(&mut *sink.lock()).map_err(io)?;
-        drop(sink);
-        file.commit().map_err(io)
+        // The encoder, finished, has dropped its handle on the sink.
+        let writer = std::sync::Arc::try_unwrap(sink.0)
+            .map_err(|_| io(std::io::Error::other("the Parquet encoder kept its output")))?
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let written = writer.finish().map_err(io)?;
+        file.commit().map_err(io)?;
+        sipas_core::direct::remember(&target, &written);
+        Ok(())
     }
 }
 

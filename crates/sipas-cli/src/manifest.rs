@@ -155,8 +155,11 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
             if rel == MANIFEST {
                 continue;
             }
-            let (bytes, blake3) =
-                hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            // A file this process has just written was hashed on the way.
+            let (bytes, blake3) = match sipas_core::direct::written(&p) {
+                Some(known) => known,
+                None => hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?,
+            };
             out.push(FileEntry {
                 path: rel,
                 bytes,

@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::direct::DirectWriter;
+
 /// Writes `path` atomically: `f` fills a temporary file in the same folder,
 /// which is synced, given mode 0644 (on Unix) and renamed to `path`. On error
 /// the temporary file is removed and `path` is left as it was.
@@ -16,6 +18,25 @@ where
     let mut out = AtomicFile::create(path)?;
     f(out.file())?;
     out.commit()
+}
+
+/// Writes `path` atomically as [`write_with`] does, its bytes past the page cache:
+/// `f` writes them through a [`DirectWriter`] (see [`crate::direct`]), which hashes them on
+/// the way ([`crate::direct::written`]).
+///
+/// # Errors
+/// The error of `f` or of writing the file; `path` is then left as it was.
+pub fn write_direct_with<F>(path: &Path, f: F) -> io::Result<()>
+where
+    F: FnOnce(&mut DirectWriter) -> io::Result<()>,
+{
+    let out = AtomicFile::create(path)?;
+    let mut w = DirectWriter::new(out.handle()?, out.temp_path())?;
+    f(&mut w)?;
+    let written = w.finish()?;
+    out.commit()?;
+    crate::direct::remember(path, &written);
+    Ok(())
 }
 
 /// A file written atomically by parts (see [`write_with`]): filled through
@@ -51,6 +72,11 @@ impl AtomicFile {
     /// The temporary file.
     pub fn file(&mut self) -> &mut File {
         self.tmp.as_file_mut()
+    }
+
+    /// The temporary file's path (to open it again, as [`DirectWriter::new`] does).
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.path()
     }
 
     /// A second handle on the temporary file (the same file and position), for a writer

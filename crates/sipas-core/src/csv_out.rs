@@ -16,10 +16,11 @@
 //! The file is written atomically (see [`crate::atomic`]).
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::direct::DirectWriter;
 
 /// The UTF-8 byte order mark written first with `--excel-csv`.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -54,21 +55,18 @@ pub fn write_with<F>(path: &Path, fill: F) -> io::Result<()>
 where
     F: FnOnce(&mut CsvSink<'_>) -> io::Result<()>,
 {
-    crate::atomic::write_with(path, |file| {
-        let mut sink = CsvSink {
-            out: BufWriter::with_capacity(1 << 20, file),
-        };
+    crate::atomic::write_direct_with(path, |out| {
+        let mut sink = CsvSink { out };
         if excel_bom() {
             sink.out.write_all(BOM)?;
         }
-        fill(&mut sink)?;
-        sink.out.flush()
+        fill(&mut sink)
     })
 }
 
-/// The open CSV file of [`write_with`].
+/// The open CSV file of [`write_with`] (written past the page cache, see [`crate::direct`]).
 pub struct CsvSink<'a> {
-    out: BufWriter<&'a mut File>,
+    out: &'a mut DirectWriter,
 }
 
 impl CsvSink<'_> {
@@ -90,41 +88,10 @@ impl CsvSink<'_> {
         self.out.write_all(&csv.0)
     }
 
-    /// Appends `blocks` in order, each written at its place in the file by a thread of the
-    /// rayon pool: copying a gigabyte of text into the file is itself work, which one thread
-    /// would do alone.
+    /// Appends `blocks` in order.
     ///
     /// # Errors
     /// The I/O error of writing.
-    #[cfg(unix)]
-    pub fn inert_blocks(&mut self, blocks: &[Inert]) -> io::Result<()> {
-        use rayon::prelude::*;
-        use std::io::{Seek, SeekFrom};
-        use std::os::unix::fs::FileExt;
-        self.out.flush()?;
-        let file: &mut File = self.out.get_mut();
-        let mut at = file.stream_position()?;
-        let placed: Vec<(u64, &[u8])> = blocks
-            .iter()
-            .map(|b| {
-                let start = at;
-                at += b.0.len() as u64;
-                (start, b.0.as_slice())
-            })
-            .collect();
-        let file: &File = file;
-        placed
-            .par_iter()
-            .try_for_each(|&(start, bytes)| file.write_all_at(bytes, start))?;
-        self.out.get_mut().seek(SeekFrom::Start(at))?;
-        Ok(())
-    }
-
-    /// [`CsvSink::inert_blocks`] where a file cannot be written at an offset: in order.
-    ///
-    /// # Errors
-    /// The I/O error of writing.
-    #[cfg(not(unix))]
     pub fn inert_blocks(&mut self, blocks: &[Inert]) -> io::Result<()> {
         blocks.iter().try_for_each(|b| self.inert(b))
     }

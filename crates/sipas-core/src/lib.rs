@@ -33,6 +33,7 @@ pub mod bundled;
 pub mod bytes;
 pub mod csv_out;
 pub mod csv_safe;
+pub mod direct;
 mod error;
 pub mod history;
 pub mod index;

@@ -1,0 +1,448 @@
+//! Large outputs written past the page cache.
+//!
+//! A results folder at national scale holds over a gigabyte of CSV (`estimates.csv` alone is
+//! 1.1 GB at 10,000 units). Written the usual way, every byte is first copied into the
+//! kernel's page cache, a page at a time, under the file's lock; the atomic write then syncs
+//! it to disk anyway ([`crate::atomic`]). On the 2-core machines sipas is measured on that
+//! copy was a sixth of all the CPU time of `sipas aggregate`, and two threads writing one
+//! file spent more spinning on its lock.
+//!
+//! [`DirectWriter`] gathers the bytes into 4096-aligned chunks of up to 8 MiB and hands each
+//! whole chunk to a writer thread, which writes it with `O_DIRECT` (Linux): the disk reads
+//! the chunk from sipas' own memory and the page cache is not touched. The bytes that do not
+//! fill a last aligned block are written the usual way. Where the file system refuses
+//! `O_DIRECT` (tmpfs, some network file systems, any other system than Linux) every chunk is
+//! written the usual way: the same bytes, only the path differs. Chunks are written in turn
+//! while the caller fills the next one (up to [`BUFFERS`] in flight).
+//!
+//! The writer thread also hashes the bytes (BLAKE3) as it writes them, and a file committed
+//! through [`crate::atomic::write_direct_with`] is remembered with its size, time of
+//! modification and hash ([`written`]): the results folder's manifest takes them from there
+//! instead of reading a gigabyte back from the disk.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+/// The alignment of the chunks' memory, length and place in the file.
+pub const ALIGN: usize = 4096;
+
+/// The largest chunk written at once.
+pub const CHUNK: usize = 8 << 20;
+
+/// Chunks that exist at once (filled, in flight or written and free again).
+pub const BUFFERS: usize = 3;
+
+/// The first chunk's size: a small file never needs a large buffer.
+const FIRST: usize = 64 << 10;
+
+/// One chunk: `buf[off..off + len]`, to be written at `pos` of the file.
+struct Job {
+    buf: Vec<u8>,
+    off: usize,
+    len: usize,
+    pos: u64,
+}
+
+/// A buffer of `size` bytes at a 4096-aligned address: `buf[off..off + size]`.
+fn aligned(size: usize) -> (Vec<u8>, usize) {
+    let buf = vec![0u8; size + ALIGN];
+    let off = buf.as_ptr().align_offset(ALIGN);
+    assert!(off < ALIGN, "a byte buffer can be aligned");
+    (buf, off)
+}
+
+/// A file handle with `O_DIRECT` on `path`, when the system and file system allow one.
+#[cfg(target_os = "linux")]
+fn open_direct(path: &Path) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+        .ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_direct(_: &Path) -> Option<File> {
+    None
+}
+
+/// Writes `bytes` at `pos` of `file`.
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], pos: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(bytes, pos)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut file: &File, bytes: &[u8], pos: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(pos))?;
+    file.write_all(bytes)
+}
+
+/// What a [`DirectWriter`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes.
+    pub len: u64,
+    /// Their BLAKE3 hash, in hex.
+    pub blake3: String,
+    /// Whether every whole aligned block went with `O_DIRECT`.
+    pub direct: bool,
+}
+
+/// The writer thread: each chunk's aligned part through `direct` (while it works), the rest
+/// through `normal`, then hashed; each buffer handed back once written.
+fn run(
+    normal: &File,
+    mut direct: Option<File>,
+    jobs: &Receiver<Job>,
+    back: &SyncSender<Vec<u8>>,
+) -> io::Result<Written> {
+    let mut hash = blake3::Hasher::new();
+    let mut len = 0u64;
+    for job in jobs {
+        let bytes = &job.buf[job.off..job.off + job.len];
+        let mut done = 0;
+        let whole = bytes.len() / ALIGN * ALIGN;
+        if whole > 0
+            && let Some(d) = &direct
+        {
+            match write_at(d, &bytes[..whole], job.pos) {
+                Ok(()) => done = whole,
+                // The file system takes no direct writes after all: the usual way from now on.
+                Err(e) if e.kind() == io::ErrorKind::InvalidInput => direct = None,
+                Err(e) => return Err(e),
+            }
+        }
+        write_at(normal, &bytes[done..], job.pos + done as u64)?;
+        hash.update(bytes);
+        len += bytes.len() as u64;
+        // The writer may already be gone (it stops at an error of its own).
+        let _ = back.send(job.buf);
+    }
+    Ok(Written {
+        len,
+        blake3: hash.finalize().to_hex().to_string(),
+        direct: direct.is_some(),
+    })
+}
+
+/// Writes a file's bytes in order past the page cache (see the module's documentation).
+/// [`DirectWriter::finish`] writes the last bytes and reports any error of the writer thread;
+/// the file must be synced by its owner afterwards (as [`crate::atomic::AtomicFile::commit`]
+/// does).
+pub struct DirectWriter {
+    /// The chunk being filled: `buf[off..off + cap]`, `fill` bytes so far.
+    buf: Vec<u8>,
+    off: usize,
+    cap: usize,
+    fill: usize,
+    /// The place in the file of the chunk being filled.
+    pos: u64,
+    /// Buffers made so far (at most [`BUFFERS`]).
+    made: usize,
+    jobs: Option<SyncSender<Job>>,
+    free: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<io::Result<Written>>>,
+}
+
+impl std::fmt::Debug for DirectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectWriter")
+            .field("pos", &self.pos)
+            .field("fill", &self.fill)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DirectWriter {
+    /// Writes from the start of `file` (an empty file at `path`), with `O_DIRECT` where the
+    /// file system allows it.
+    ///
+    /// # Errors
+    /// The I/O error of starting the writer thread.
+    pub fn new(file: File, path: &Path) -> io::Result<Self> {
+        Self::with_direct(file, open_direct(path))
+    }
+
+    /// [`DirectWriter::new`] with the direct handle given (`None`: the usual way only).
+    fn with_direct(file: File, direct: Option<File>) -> io::Result<Self> {
+        let (jobs, rx) = sync_channel::<Job>(BUFFERS);
+        let (back, free) = sync_channel::<Vec<u8>>(BUFFERS);
+        let thread = std::thread::Builder::new()
+            .name("sipas-write".into())
+            .spawn(move || run(&file, direct, &rx, &back))?;
+        let (buf, off) = aligned(FIRST);
+        Ok(DirectWriter {
+            buf,
+            off,
+            cap: FIRST,
+            fill: 0,
+            pos: 0,
+            made: 1,
+            jobs: Some(jobs),
+            free,
+            thread: Some(thread),
+        })
+    }
+
+    /// The writer thread's error once it has stopped (it stops only at one).
+    fn stopped(&mut self) -> io::Error {
+        self.jobs = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the writer thread panicked"),
+            _ => io::Error::other("the writer thread stopped"),
+        }
+    }
+
+    /// Hands the chunk being filled (`fill` bytes) to the writer thread and takes a free
+    /// buffer of [`CHUNK`] bytes for the next one.
+    fn send(&mut self) -> io::Result<()> {
+        let next = match self.free.try_recv() {
+            Ok(buf) => Some(buf),
+            Err(TryRecvError::Empty) if self.made < BUFFERS => None,
+            Err(TryRecvError::Empty) => match self.free.recv() {
+                Ok(buf) => Some(buf),
+                Err(_) => return Err(self.stopped()),
+            },
+            Err(TryRecvError::Disconnected) => return Err(self.stopped()),
+        };
+        let (buf, off) = match next {
+            Some(buf) if buf.len() == CHUNK + ALIGN => {
+                let off = buf.as_ptr().align_offset(ALIGN);
+                (buf, off)
+            }
+            _ => {
+                self.made += usize::from(next.is_none());
+                aligned(CHUNK)
+            }
+        };
+        let job = Job {
+            buf: std::mem::replace(&mut self.buf, buf),
+            off: std::mem::replace(&mut self.off, off),
+            len: self.fill,
+            pos: self.pos,
+        };
+        self.pos += self.fill as u64;
+        self.fill = 0;
+        self.cap = CHUNK;
+        let sent = self.jobs.as_ref().map(|j| j.send(job));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => Err(self.stopped()),
+        }
+    }
+
+    /// Writes the last bytes, waits for the writer thread and reports its error; what was
+    /// written.
+    ///
+    /// # Errors
+    /// The I/O error of any write.
+    pub fn finish(mut self) -> io::Result<Written> {
+        if self.fill > 0 {
+            self.send()?;
+        }
+        self.jobs = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Err(io::Error::other("the writer thread stopped")),
+        }
+    }
+}
+
+impl Write for DirectWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.write_all(data)?;
+        Ok(data.len())
+    }
+
+    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            if self.fill == self.cap {
+                if self.cap < CHUNK {
+                    // The first buffer grows (a small file never needs a large one).
+                    let cap = (self.cap * 4).min(CHUNK);
+                    let (mut buf, off) = aligned(cap);
+                    buf[off..off + self.fill]
+                        .copy_from_slice(&self.buf[self.off..self.off + self.fill]);
+                    (self.buf, self.off, self.cap) = (buf, off, cap);
+                } else {
+                    self.send()?;
+                }
+            }
+            let n = (self.cap - self.fill).min(data.len());
+            let at = self.off + self.fill;
+            self.buf[at..at + n].copy_from_slice(&data[..n]);
+            self.fill += n;
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    /// Nothing: the bytes reach the file in whole chunks and at [`DirectWriter::finish`].
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for DirectWriter {
+    fn drop(&mut self) {
+        // Unfinished (an error elsewhere): the thread ends once its last chunk is written.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A file this process committed: its size, time of modification and hash.
+struct Record {
+    len: u64,
+    modified: SystemTime,
+    blake3: String,
+}
+
+/// The files committed through [`crate::atomic::write_direct_with`] (and the result tables'
+/// Parquet twins), by canonical path.
+static WRITTEN: Mutex<Option<HashMap<PathBuf, Record>>> = Mutex::new(None);
+
+/// The size and modification time of `path`, and its canonical path.
+fn stat(path: &Path) -> Option<(PathBuf, u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((
+        std::fs::canonicalize(path).ok()?,
+        meta.len(),
+        meta.modified().ok()?,
+    ))
+}
+
+/// Remembers that `path` (just committed) holds what `w` wrote.
+pub fn remember(path: &Path, w: &Written) {
+    let Some((key, len, modified)) = stat(path) else {
+        return;
+    };
+    if len != w.len {
+        return;
+    }
+    let mut map = WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.get_or_insert_with(HashMap::new).insert(
+        key,
+        Record {
+            len,
+            modified,
+            blake3: w.blake3.clone(),
+        },
+    );
+}
+
+/// The size and BLAKE3 hash of `path` when this process wrote it ([`remember`]) and it has
+/// the same size and time of modification since; `None` otherwise (read it to know).
+pub fn written(path: &Path) -> Option<(u64, String)> {
+    let (key, len, modified) = stat(path)?;
+    let map = WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let r = map.as_ref()?.get(&key)?;
+    (r.len == len && r.modified == modified).then(|| (r.len, r.blake3.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xorshift::XorShift64;
+
+    /// Random bytes in random pieces: `n` bytes, pieces up to `max` long.
+    fn pieces(seed: u64, n: usize, max: usize) -> (Vec<u8>, Vec<std::ops::Range<usize>>) {
+        let mut rng = XorShift64::new(seed);
+        let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
+        let mut cuts = Vec::new();
+        let mut a = 0;
+        while a < n {
+            let b = (a + 1 + (rng.next_u64() as usize % max)).min(n);
+            cuts.push(a..b);
+            a = b;
+        }
+        (bytes, cuts)
+    }
+
+    /// Bytes written in pieces of every size (from one byte to more than a chunk) reach the
+    /// file in order, whole, across chunks, the first buffer's growth and a last unaligned
+    /// block; with a direct handle (where the file system takes one) and without.
+    #[test]
+    fn every_byte_reaches_the_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for (k, n, max) in [
+            (0, 0, 1),
+            (1, 1, 1),
+            (2, ALIGN, 100),
+            (3, FIRST + 1, 5000),
+            (4, 2 * CHUNK + 3 * ALIGN + 17, CHUNK + 999),
+            (5, 3 * CHUNK, 1 << 20),
+        ] {
+            let (bytes, cuts) = pieces(k as u64 + 1, n, max);
+            for direct in [true, false] {
+                let path = dir.path().join(format!("f{k}{direct}"));
+                let file = File::create(&path).unwrap();
+                let mut w = if direct {
+                    DirectWriter::new(file, &path).unwrap()
+                } else {
+                    DirectWriter::with_direct(file, None).unwrap()
+                };
+                for c in &cuts {
+                    w.write_all(&bytes[c.clone()]).unwrap();
+                }
+                let w = w.finish().unwrap();
+                assert!(direct || !w.direct);
+                let back = std::fs::read(&path).unwrap();
+                assert_eq!(back.len(), n, "file {k}, direct {direct}");
+                assert!(back == bytes, "file {k}, direct {direct}: bytes differ");
+                assert_eq!(w.len, n as u64);
+                assert_eq!(w.blake3, blake3::hash(&bytes).to_hex().to_string());
+            }
+        }
+    }
+
+    /// An error of the writer thread reaches the caller (a handle opened for reading only
+    /// cannot be written).
+    #[test]
+    fn an_error_of_the_writer_thread_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r");
+        std::fs::write(&path, b"").unwrap();
+        let read_only = File::open(&path).unwrap();
+        let mut w = DirectWriter::with_direct(read_only, None).unwrap();
+        let data = vec![7u8; 3 * CHUNK];
+        let wrote = w.write_all(&data);
+        let finished = w.finish();
+        assert!(wrote.is_err() || finished.is_err());
+    }
+
+    /// A file committed through `write_direct_with` is remembered with its size and hash
+    /// until it changes; another file is not known.
+    #[test]
+    fn a_committed_file_is_known_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let bytes = pieces(9, 3 * ALIGN + 5, 700).0;
+        crate::atomic::write_direct_with(&path, |w| w.write_all(&bytes)).unwrap();
+        let hex = blake3::hash(&bytes).to_hex().to_string();
+        assert_eq!(written(&path), Some((bytes.len() as u64, hex)));
+        std::fs::write(&path, b"changed").unwrap();
+        assert_eq!(written(&path), None);
+        let other = dir.path().join("u.csv");
+        std::fs::write(&other, &bytes).unwrap();
+        assert_eq!(written(&other), None);
+    }
+}
