@@ -7,6 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+use sipas_core::csv_out::Inert;
 use sipas_core::results;
 pub(crate) use sipas_core::results::{field, finite_num, num};
 
@@ -44,35 +45,36 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     // items.csv: 3.96 M lines with 10,000 units. Its twin is made from the
     // cells, each number as the text shows it (`results::num_value`), not by
     // parsing the text back ([`items_frame`]).
-    let mut text = results::ITEMS.header::<&str>(&[]);
-    let lines: Vec<String> = indices
-        .cells
-        .par_iter()
-        .map(|c| {
-            let mut s = String::new();
-            let period = c.period.to_string();
-            for (id, it) in indices.item_ids.iter().zip(&c.items) {
-                let _ = write!(
-                    s,
-                    "{},{period},{},{},",
-                    field(&c.unit_code),
-                    field(id),
-                    it.n_valid
-                );
-                results::push_num(&mut s, it.share);
-                s.push(',');
-                results::push_num(&mut s, it.lo);
-                s.push(',');
-                results::push_num(&mut s, it.hi);
-                s.push('\n');
-            }
-            s
-        })
-        .collect();
-    text.extend(lines);
+    // The text is made a window of cells at a time, each block of cells on its own thread,
+    // and written while the next window is made: never 200 MB in one string.
     let target = out_dir.join(results::ITEMS.file);
     let (csv, twin) = rayon::join(
-        || sipas_core::csv_out::write(&target, text.as_bytes()).map_err(io_err(&target)),
+        || {
+            sipas_core::csv_out::write_with(&target, |w| {
+                w.records(results::ITEMS.header::<&str>(&[]).as_bytes())?;
+                let format = |window: &[CellEstimate]| -> Vec<Inert> {
+                    window
+                        .par_chunks(ITEM_BLOCK_CELLS)
+                        .map(|cells| {
+                            let mut s = String::new();
+                            for c in cells {
+                                item_lines(&mut s, c, &indices.item_ids);
+                            }
+                            Inert::new(s.into_bytes())
+                        })
+                        .collect()
+                };
+                let mut formatted: Vec<Inert> = Vec::new();
+                for window in indices.cells.chunks(ITEM_BLOCK_CELLS * ITEM_WINDOW_BLOCKS) {
+                    let (written, next) =
+                        rayon::join(|| w.inert_blocks(&formatted), || format(window));
+                    written?;
+                    formatted = next;
+                }
+                w.inert_blocks(&formatted)
+            })
+            .map_err(io_err(&target))
+        },
         || {
             let origin = out_dir.join(results::ITEMS.parquet());
             let mut df = items_frame(indices).map_err(|source| Error::Polars {
@@ -121,6 +123,31 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     json.push('\n');
     write_atomic(out_dir, results::AGGREGATE_REPORT.file, json.as_bytes())?;
     Ok(())
+}
+
+/// Cells per block of `items.csv` formatted on one thread, and blocks per window formatted at
+/// once (about 30 MB of text with 33 items a cell).
+const ITEM_BLOCK_CELLS: usize = 512;
+const ITEM_WINDOW_BLOCKS: usize = 32;
+
+/// Appends the lines of `items.csv` of cell `c`: one per item of `item_ids`.
+fn item_lines(s: &mut String, c: &CellEstimate, item_ids: &[String]) {
+    let period = c.period.to_string();
+    for (id, it) in item_ids.iter().zip(&c.items) {
+        let _ = write!(
+            s,
+            "{},{period},{},{},",
+            field(&c.unit_code),
+            field(id),
+            it.n_valid
+        );
+        results::push_num(s, it.share);
+        s.push(',');
+        results::push_num(s, it.lo);
+        s.push(',');
+        results::push_num(s, it.hi);
+        s.push('\n');
+    }
 }
 
 fn cell_line(c: &CellEstimate) -> String {
