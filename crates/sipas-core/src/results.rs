@@ -877,21 +877,31 @@ fn with_six<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
     let Some(m) = micros(v) else {
         return f(format!("{v:.6}").as_bytes());
     };
-    // Sign, at most 7 integer digits, the point and 6 decimals, filled from the end.
+    // Sign, at most 7 integer digits, the point and 6 decimals, filled from the end two
+    // digits at a time.
     let mut text = [0u8; 16];
-    let mut i = text.len();
-    let mut rest = m;
-    for k in 0.. {
+    let pair = |text: &mut [u8; 16], at: usize, n: u64| {
+        let k = 2 * usize::try_from(n).expect("below 100");
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[k..k + 2]);
+    };
+    let (int, frac) = (m / 1_000_000, m % 1_000_000);
+    pair(&mut text, 14, frac % 100);
+    pair(&mut text, 12, frac / 100 % 100);
+    pair(&mut text, 10, frac / 10_000);
+    text[9] = b'.';
+    let mut i = 9;
+    let mut rest = int;
+    while rest >= 100 {
+        i -= 2;
+        pair(&mut text, i, rest % 100);
+        rest /= 100;
+    }
+    if rest >= 10 {
+        i -= 2;
+        pair(&mut text, i, rest);
+    } else {
         i -= 1;
-        if k == 6 {
-            text[i] = b'.';
-            continue;
-        }
-        text[i] = b'0' + u8::try_from(rest % 10).expect("a digit");
-        rest /= 10;
-        if k > 6 && rest == 0 {
-            break;
-        }
+        text[i] = b'0' + u8::try_from(rest).expect("a digit");
     }
     if v < 0.0 {
         i -= 1;
@@ -899,6 +909,14 @@ fn with_six<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
     }
     f(&text[i..])
 }
+
+/// "00", "01", … "99": two decimal digits at a time.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// [`num`], also empty when not finite.
 pub fn finite_num(v: Option<f64>) -> String {
