@@ -194,20 +194,27 @@ impl DirectWriter {
         })
     }
 
-    /// The writer thread's error once it has stopped (it stops only at one).
-    fn stopped(&mut self) -> io::Error {
+    /// Waits for the writer thread (its job queue closed): what it wrote, or its error.
+    fn join(&mut self) -> io::Result<Written> {
         self.jobs = None;
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => e,
-            Some(Err(_)) => io::Error::other("the writer thread panicked"),
-            _ => io::Error::other("the writer thread stopped"),
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Err(io::Error::other("the writer thread stopped")),
         }
     }
 
-    /// Hands the chunk being filled (`fill` bytes) to the writer thread and takes a free
-    /// buffer of [`CHUNK`] bytes for the next one.
-    fn send(&mut self) -> io::Result<()> {
-        let next = match self.free.try_recv() {
+    /// The writer thread's error once it has stopped (it stops only at one).
+    fn stopped(&mut self) -> io::Error {
+        self.join()
+            .err()
+            .unwrap_or_else(|| io::Error::other("the writer thread stopped"))
+    }
+
+    /// A free buffer of [`CHUNK`] bytes and its aligned offset: one the writer thread handed
+    /// back, or a new one while fewer than [`BUFFERS`] exist.
+    fn free_buffer(&mut self) -> io::Result<(Vec<u8>, usize)> {
+        let back = match self.free.try_recv() {
             Ok(buf) => Some(buf),
             Err(TryRecvError::Empty) if self.made < BUFFERS => None,
             Err(TryRecvError::Empty) => match self.free.recv() {
@@ -216,16 +223,22 @@ impl DirectWriter {
             },
             Err(TryRecvError::Disconnected) => return Err(self.stopped()),
         };
-        let (buf, off) = match next {
+        Ok(match back {
             Some(buf) if buf.len() == CHUNK + ALIGN => {
                 let off = buf.as_ptr().align_offset(ALIGN);
                 (buf, off)
             }
+            // The first, smaller buffer is dropped; a new one counts.
             _ => {
-                self.made += usize::from(next.is_none());
+                self.made += usize::from(back.is_none());
                 aligned(CHUNK)
             }
-        };
+        })
+    }
+
+    /// Hands the chunk being filled (`fill` bytes) to the writer thread, `next` (a buffer and
+    /// its aligned offset) taking its place.
+    fn hand_over(&mut self, (buf, off): (Vec<u8>, usize)) -> io::Result<()> {
         let job = Job {
             buf: std::mem::replace(&mut self.buf, buf),
             off: std::mem::replace(&mut self.off, off),
@@ -234,7 +247,6 @@ impl DirectWriter {
         };
         self.pos += self.fill as u64;
         self.fill = 0;
-        self.cap = CHUNK;
         let sent = self.jobs.as_ref().map(|j| j.send(job));
         match sent {
             Some(Ok(())) => Ok(()),
@@ -249,14 +261,10 @@ impl DirectWriter {
     /// The I/O error of any write.
     pub fn finish(mut self) -> io::Result<Written> {
         if self.fill > 0 {
-            self.send()?;
+            // The last chunk: nothing takes its place.
+            self.hand_over((Vec::new(), 0))?;
         }
-        self.jobs = None;
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
-            None => Err(io::Error::other("the writer thread stopped")),
-        }
+        self.join()
     }
 }
 
@@ -277,7 +285,8 @@ impl Write for DirectWriter {
                         .copy_from_slice(&self.buf[self.off..self.off + self.fill]);
                     (self.buf, self.off, self.cap) = (buf, off, cap);
                 } else {
-                    self.send()?;
+                    let next = self.free_buffer()?;
+                    self.hand_over(next)?;
                 }
             }
             let n = (self.cap - self.fill).min(data.len());
