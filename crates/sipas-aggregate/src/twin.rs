@@ -143,7 +143,6 @@ pub const ROW_GROUP: usize = sipas_dataset::FRAME_ROW_GROUP;
 /// held whole, as a frame or as the file's bytes.
 pub struct TwinWriter {
     target: std::path::PathBuf,
-    file: sipas_core::atomic::AtomicFile,
     sink: Sink,
     out: sipas_dataset::ParquetOut<Sink>,
 }
@@ -156,12 +155,11 @@ impl std::fmt::Debug for TwinWriter {
     }
 }
 
-/// The encoder's output: the temporary file, written past the page cache
-/// ([`sipas_core::direct`]). Shared with the [`TwinWriter`], which finishes it once the
-/// encoder (that owns its output) has written the footer, so that an error of the last write
-/// is reported, not lost in a drop.
+/// The encoder's output: the file, written past the page cache ([`sipas_core::direct`]).
+/// Shared with the [`TwinWriter`], which commits it once the encoder (that owns its output)
+/// has written the footer, so that an error of the last write is reported, not lost in a drop.
 #[derive(Clone)]
-struct Sink(std::sync::Arc<std::sync::Mutex<sipas_core::direct::DirectWriter>>);
+struct Sink(std::sync::Arc<std::sync::Mutex<sipas_core::atomic::DirectFile>>);
 
 impl std::io::Write for Sink {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -176,7 +174,7 @@ impl std::io::Write for Sink {
 }
 
 impl Sink {
-    fn lock(&self) -> std::sync::MutexGuard<'_, sipas_core::direct::DirectWriter> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, sipas_core::atomic::DirectFile> {
         // A panic while writing poisons the lock; the bytes are then unusable anyway, and the
         // temporary file is removed.
         self.0
@@ -195,11 +193,8 @@ impl TwinWriter {
             path: target.to_path_buf(),
             source,
         };
-        let file = sipas_core::atomic::AtomicFile::create(target).map_err(io)?;
-        let writer =
-            sipas_core::direct::DirectWriter::new(file.handle().map_err(io)?, file.temp_path())
-                .map_err(io)?;
-        let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(writer)));
+        let file = sipas_core::atomic::DirectFile::create(target).map_err(io)?;
+        let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(file)));
         let out =
             sipas_dataset::ParquetOut::new(sink.clone(), schema, |_| false).map_err(|source| {
                 Error::Polars {
@@ -209,7 +204,6 @@ impl TwinWriter {
             })?;
         Ok(TwinWriter {
             target: target.to_path_buf(),
-            file,
             sink,
             out,
         })
@@ -232,12 +226,7 @@ impl TwinWriter {
     /// # Errors
     /// The polars or I/O error of writing.
     pub fn finish(self) -> Result<()> {
-        let TwinWriter {
-            target,
-            file,
-            sink,
-            out,
-        } = self;
+        let TwinWriter { target, sink, out } = self;
         out.finish().map_err(|source| Error::Polars {
             origin: target.display().to_string(),
             source,
@@ -247,14 +236,12 @@ impl TwinWriter {
             source,
         };
         // The encoder, finished, has dropped its handle on the sink.
-        let writer = std::sync::Arc::try_unwrap(sink.0)
+        std::sync::Arc::try_unwrap(sink.0)
             .map_err(|_| io(std::io::Error::other("the Parquet encoder kept its output")))?
             .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let written = writer.finish().map_err(io)?;
-        file.commit().map_err(io)?;
-        sipas_core::direct::remember(&target, &written);
-        Ok(())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .commit()
+            .map_err(io)
     }
 }
 

@@ -30,13 +30,61 @@ pub fn write_direct_with<F>(path: &Path, f: F) -> io::Result<()>
 where
     F: FnOnce(&mut DirectWriter) -> io::Result<()>,
 {
-    let out = AtomicFile::create(path)?;
-    let mut w = DirectWriter::new(out.handle()?, out.temp_path())?;
-    f(&mut w)?;
-    let written = w.finish()?;
-    out.commit()?;
-    crate::direct::remember(path, &written);
-    Ok(())
+    let mut out = DirectFile::create(path)?;
+    f(out.writer())?;
+    out.commit()
+}
+
+/// A file written atomically past the page cache: an [`AtomicFile`] filled through a
+/// [`DirectWriter`]. [`DirectFile::commit`] writes the last bytes, commits the file and
+/// remembers its size and hash ([`crate::direct::written`]); dropped without a commit, the
+/// temporary file is removed.
+#[derive(Debug)]
+pub struct DirectFile {
+    // Dropped first: the writer thread ends before the temporary file is removed.
+    out: DirectWriter,
+    file: AtomicFile,
+}
+
+impl DirectFile {
+    /// Starts `path`.
+    ///
+    /// # Errors
+    /// The I/O error of creating the temporary file or starting the writer.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let file = AtomicFile::create(path)?;
+        let out = DirectWriter::new(file.handle()?, file.temp_path())?;
+        Ok(DirectFile { out, file })
+    }
+
+    /// The writer of the file's bytes.
+    pub fn writer(&mut self) -> &mut DirectWriter {
+        &mut self.out
+    }
+
+    /// Writes the last bytes, commits the file ([`AtomicFile::commit`]) and remembers it.
+    ///
+    /// # Errors
+    /// The I/O error of any write or of the commit (the temporary file is then removed).
+    pub fn commit(self) -> io::Result<()> {
+        let written = self.out.finish()?;
+        let path = self.file.path.clone();
+        self.file.commit()?;
+        crate::direct::remember(&path, &written);
+        Ok(())
+    }
+}
+
+impl Write for DirectFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// A file written atomically by parts (see [`write_with`]): filled through
