@@ -7,7 +7,6 @@ use std::path::Path;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use sipas_core::csv_out::Inert;
 use sipas_core::results;
 pub(crate) use sipas_core::results::{field, finite_num, num};
 
@@ -45,33 +44,20 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     // items.csv: 3.96 M lines with 10,000 units. Its twin is made from the
     // cells, each number as the text shows it (`results::num_value`), not by
     // parsing the text back ([`items_frame`]).
-    // The text is made a window of cells at a time, each block of cells on its own thread,
-    // and written while the next window is made: never 200 MB in one string.
+    // The text is made a window of cells at a time, each block of cells on its own thread
+    // (`par_records`): never 200 MB in one string.
     let target = out_dir.join(results::ITEMS.file);
     let (csv, twin) = rayon::join(
         || {
             sipas_core::csv_out::write_with(&target, |w| {
                 w.records(results::ITEMS.header::<&str>(&[]).as_bytes())?;
-                let format = |window: &[CellEstimate]| -> Vec<Inert> {
-                    window
-                        .par_chunks(ITEM_BLOCK_CELLS)
-                        .map(|cells| {
-                            let mut s = String::new();
-                            for c in cells {
-                                item_lines(&mut s, c, &indices.item_ids);
-                            }
-                            Inert::new(s.into_bytes())
-                        })
-                        .collect()
-                };
-                let mut formatted: Vec<Inert> = Vec::new();
-                for window in indices.cells.chunks(ITEM_BLOCK_CELLS * ITEM_WINDOW_BLOCKS) {
-                    let (written, next) =
-                        rayon::join(|| w.inert_blocks(&formatted), || format(window));
-                    written?;
-                    formatted = next;
-                }
-                w.inert_blocks(&formatted)
+                w.par_records(&indices.cells, ITEM_BLOCK_CELLS, |cells| {
+                    let mut s = String::new();
+                    for c in cells {
+                        item_lines(&mut s, c, &indices.item_ids);
+                    }
+                    s.into_bytes()
+                })
             })
             .map_err(io_err(&target))
         },
@@ -125,10 +111,9 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Cells per block of `items.csv` formatted on one thread, and blocks per window formatted at
-/// once (about 30 MB of text with 33 items a cell).
+/// Cells per block of `items.csv` formatted on one thread (a window of
+/// [`sipas_core::csv_out::WINDOW_BLOCKS`] blocks is about 30 MB of text with 33 items a cell).
 const ITEM_BLOCK_CELLS: usize = 512;
-const ITEM_WINDOW_BLOCKS: usize = 32;
 
 /// Appends the lines of `items.csv` of cell `c`: one per item of `item_ids`.
 fn item_lines(s: &mut String, c: &CellEstimate, item_ids: &[String]) {

@@ -88,14 +88,43 @@ impl CsvSink<'_> {
         self.out.write_all(&csv.0)
     }
 
-    /// Appends `blocks` in order.
+    /// Appends the records made of `items`, `block` items at a time on the rayon pool: `text`
+    /// makes a block's records, made inert for spreadsheets on the same thread; the blocks are
+    /// appended in order. The items are taken [`WINDOW_BLOCKS`] blocks at a time, each window
+    /// made while the one before is written: a long table never sits in memory as text, and a
+    /// slow write does not hold up the making.
     ///
     /// # Errors
     /// The I/O error of writing.
-    pub fn inert_blocks(&mut self, blocks: &[Inert]) -> io::Result<()> {
-        blocks.iter().try_for_each(|b| self.inert(b))
+    pub fn par_records<T: Sync>(
+        &mut self,
+        items: &[T],
+        block: usize,
+        text: impl Fn(&[T]) -> Vec<u8> + Sync,
+    ) -> io::Result<()> {
+        use rayon::prelude::*;
+        let block = block.max(1);
+        let make = |window: &[T]| -> Vec<Inert> {
+            window
+                .par_chunks(block)
+                .map(|b| Inert::new(text(b)))
+                .collect()
+        };
+        let mut made: Vec<Inert> = Vec::new();
+        for window in items.chunks(block * WINDOW_BLOCKS) {
+            let (written, next) = rayon::join(
+                || made.iter().try_for_each(|b| self.inert(b)),
+                || make(window),
+            );
+            written?;
+            made = next;
+        }
+        made.iter().try_for_each(|b| self.inert(b))
     }
 }
+
+/// Blocks made at once by [`CsvSink::par_records`] while the window before is written.
+pub const WINDOW_BLOCKS: usize = 32;
 
 /// Whole CSV records passed through [`neutralise`] (see [`CsvSink::inert`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,32 +400,33 @@ mod tests {
         assert!(changed > 1000, "{changed}");
     }
 
-    /// Blocks written at their places from several threads, between records written in
-    /// order, make the file of the same text written in order.
+    /// Records made in blocks on several threads (blocks and windows not aligned with the
+    /// items; several windows), between records written in order, make the file of the same text written in order, every
+    /// formula made inert.
     #[test]
-    fn blocks_written_in_parallel_are_the_text_in_order() {
+    fn blocks_made_in_parallel_are_the_text_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
-        let block =
-            |k: usize| Inert::new(format!("{k},=x{k},{}\n", "é".repeat(k % 7)).into_bytes());
-        let first: Vec<Inert> = (0..100).map(block).collect();
-        let second: Vec<Inert> = (100..103).map(block).collect();
+        let line = |k: &usize| format!("{k},=x{k},{}\n", "é".repeat(k % 7)).into_bytes();
+        let lines = |ks: &[usize]| ks.iter().flat_map(line).collect::<Vec<u8>>();
+        let first: Vec<usize> = (0..500).collect();
+        let second: Vec<usize> = (100..103).collect();
         write_with(&path, |w| {
             w.records(b"a,b,c\n")?;
-            w.inert_blocks(&first)?;
+            w.par_records(&first, 3, lines)?;
             w.records(b"1,2,3\n")?;
-            w.inert_blocks(&second)?;
-            w.inert_blocks(&[])?;
+            w.par_records(&second, 2, lines)?;
+            w.par_records(&[], 2, lines)?;
             w.records(b"-,+,@\n")
         })
         .unwrap();
         let mut expected = b"a,b,c\n".to_vec();
-        for b in &first {
-            expected.extend_from_slice(&b.0);
+        for k in &first {
+            expected.extend_from_slice(&neutralise(&line(k)));
         }
         expected.extend_from_slice(b"1,2,3\n");
-        for b in &second {
-            expected.extend_from_slice(&b.0);
+        for k in &second {
+            expected.extend_from_slice(&neutralise(&line(k)));
         }
         expected.extend_from_slice(&neutralise(b"-,+,@\n"));
         assert!(expected.windows(4).any(|w| w == b",'=x"));

@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use sipas_core::Period;
-use sipas_core::csv_out::Inert;
 use sipas_core::results;
 
 use super::spec::DesignSpec;
@@ -351,18 +349,14 @@ fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Re
             est.rows.fill(start..n.min(start + group), &mut rows);
             let (written, encoded) = rayon::join(
                 || {
-                    let text: Vec<Inert> = rows
-                        .par_chunks(CSV_BLOCK_ROWS)
-                        .map(|rows| {
-                            let mut text = Vec::with_capacity(rows.len() * 128);
-                            let mut period = None;
-                            for r in rows {
-                                estimate_line(&mut text, r, &mut period);
-                            }
-                            Inert::new(text)
-                        })
-                        .collect();
-                    w.inert_blocks(&text)
+                    w.par_records(&rows, CSV_BLOCK_ROWS, |rows| {
+                        let mut text = Vec::with_capacity(rows.len() * 128);
+                        let mut period = None;
+                        for r in rows {
+                            estimate_line(&mut text, r, &mut period);
+                        }
+                        text
+                    })
                 },
                 || {
                     estimates_frame(&rows, &periods)
