@@ -1483,7 +1483,11 @@ fn estimate_pass(
         .map(|i| RowIndicator {
             name: Name::from(&i.id),
             kind: i.kind,
-            item: i.coefs.first().map_or(usize::MAX, |c| c.0),
+            item: if i.kind == IndicatorKind::Item {
+                i.coefs[0].0
+            } else {
+                usize::MAX
+            },
             bounds: i.bounds,
         })
         .collect();

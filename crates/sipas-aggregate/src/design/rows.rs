@@ -24,7 +24,7 @@ use crate::stats;
 pub(super) struct RowIndicator {
     pub(super) name: Name,
     pub(super) kind: IndicatorKind,
-    /// Its item's column (items).
+    /// Its item's column (items; `usize::MAX` for the others).
     pub(super) item: usize,
     /// Its scale.
     pub(super) bounds: (f64, f64),
@@ -122,16 +122,16 @@ impl MadeRows {
         self.domains.len() * self.slots.len()
     }
 
-    /// The domain and slot of row `k`.
-    fn at(&self, k: usize) -> (&DomainParts, &RowIndicator, CiMethod) {
+    /// The domain of row `k`, and its slot: the indicator's place and the interval method.
+    fn at(&self, k: usize) -> (&DomainParts, usize, CiMethod) {
         let (r, (i, method)) = (k / self.slots.len(), self.slots[k % self.slots.len()]);
-        (&self.domains[r], &self.ind[i], method)
+        (&self.domains[r], i, method)
     }
 
     /// Row `k`: the estimate, its SE, interval, design effect, effective n, cv and flags.
     fn row(&self, k: usize) -> EstimateRow {
-        let (p, ind, method) = self.at(k);
-        let i = self.slots[k % self.slots.len()].0;
+        let (p, i, method) = self.at(k);
+        let ind = &self.ind[i];
         let value = p.values[i];
         let value = value.is_finite().then_some(value);
         let se = value.and(p.var[i]).map(f64::sqrt);
@@ -312,7 +312,8 @@ impl EstimateRows {
     fn key(&self, k: usize) -> (DomainKeyRef<'_>, (&str, CiMethod)) {
         match self.locate(k) {
             (Part::Made(m), j) => {
-                let (p, ind, method) = m.at(j);
+                let (p, i, method) = m.at(j);
+                let ind = &m.ind[i];
                 let (t, d, period) = &p.key;
                 ((*t, d.as_str(), *period), (ind.name.as_str(), method))
             }
