@@ -159,6 +159,7 @@ impl Gram {
 /// Sixty-four rows at a time, each mask word of the rows is transposed into
 /// one 64-row column per bit ([`crate::responses::pack::transpose64`]), and
 /// every pair of columns adds the population count of their AND.
+#[inline(always)]
 pub(crate) fn cell_gram(cells: &CellRows, c: usize, rows: Rows<'_>) -> Gram {
     let Rows {
         states,
@@ -172,48 +173,59 @@ pub(crate) fn cell_gram(cells: &CellRows, c: usize, rows: Rows<'_>) -> Gram {
     let mut block = vec![[0u64; 64]; stride];
     let mut cols = vec![0u64; bits];
     let mut t = 0usize;
-    let mut flush = |block: &mut [[u64; 64]], g: &mut [u64]| {
-        for (w, m) in block.iter_mut().enumerate() {
-            crate::responses::pack::transpose64(m);
-            let (base, first) = if w < words {
-                (0, w * 64)
-            } else {
-                (n_items, (w - words) * 64)
-            };
-            for (b, col) in m.iter().enumerate() {
-                if first + b < n_items {
-                    cols[base + first + b] = *col;
-                }
-            }
-            *m = [0; 64];
-        }
-        for a in 0..bits {
-            let ca = cols[a];
-            if ca == 0 {
-                continue;
-            }
-            for (gb, &cb) in g[a * bits + a..(a + 1) * bits].iter_mut().zip(&cols[a..]) {
-                *gb += u64::from((ca & cb).count_ones());
-            }
-        }
-    };
     cells.for_each(c, |r| {
         for (m, &v) in block.iter_mut().zip(&states[r * stride..(r + 1) * stride]) {
             m[t] = v;
         }
         t += 1;
         if t == 64 {
-            flush(&mut block, &mut g);
+            flush_block(&mut block, &mut g, &mut cols, (words, n_items));
             t = 0;
         }
     });
     if t > 0 {
-        flush(&mut block, &mut g);
+        flush_block(&mut block, &mut g, &mut cols, (words, n_items));
     }
     Gram {
         n: cells.len(c),
         bits,
         g,
+    }
+}
+
+/// Adds a block of up to 64 rows (`block`: per mask word, its rows' words; emptied) to the
+/// counts `g` of [`cell_gram`]: each word transposed into one 64-row column per bit
+/// (`cols`), and every pair of columns adds the population count of their AND.
+#[inline(always)]
+fn flush_block(
+    block: &mut [[u64; 64]],
+    g: &mut [u64],
+    cols: &mut [u64],
+    (words, n_items): (usize, usize),
+) {
+    let bits = 2 * n_items;
+    for (w, m) in block.iter_mut().enumerate() {
+        crate::responses::pack::transpose64(m);
+        let (base, first) = if w < words {
+            (0, w * 64)
+        } else {
+            (n_items, (w - words) * 64)
+        };
+        for (b, col) in m.iter().enumerate() {
+            if first + b < n_items {
+                cols[base + first + b] = *col;
+            }
+        }
+        *m = [0; 64];
+    }
+    for a in 0..bits {
+        let ca = cols[a];
+        if ca == 0 {
+            continue;
+        }
+        for (gb, &cb) in g[a * bits + a..(a + 1) * bits].iter_mut().zip(&cols[a..]) {
+            *gb += u64::from((ca & cb).count_ones());
+        }
     }
 }
 
@@ -336,7 +348,7 @@ impl CellRows {
     }
 
     /// Calls `f` with each row of cell `c`, in scan order.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn for_each(&self, c: usize, mut f: impl FnMut(usize)) {
         match self {
             CellRows::Runs { bounds, runs } => {

@@ -8,6 +8,7 @@
 
 /// SplitMix64 step: the generator of every replicate's weights (each
 /// replicate a stream of its own).
+#[inline(always)]
 pub(crate) fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -44,6 +45,7 @@ impl Lanes {
     /// state), the streams of the block's lanes advanced side by side unit by
     /// unit: the weights [`Lanes::draw`] makes from the same streams, without
     /// a pass per lane. Returns how many replicates the block holds.
+    #[inline(always)]
     pub(crate) fn draw_streams(
         &mut self,
         blk: usize,
@@ -93,6 +95,7 @@ impl Lanes {
     /// Block `blk` of the two-point draws `d` (over the same units): the
     /// same weights as [`Lanes::draw`] with the draws' own generator;
     /// returns how many replicates the block holds.
+    #[inline(always)]
     pub(crate) fn fill(&mut self, d: &TwoPoint, blk: usize) -> usize {
         let (bytes, table, nb) = d.block(blk);
         for (v, &b) in self.v.iter_mut().zip(bytes) {
@@ -103,6 +106,7 @@ impl Lanes {
 
     /// `out[j][l]` = Σ_i v_i·m_i[j] in unit order (from +0), `m` the units'
     /// rows of `k` (row-major).
+    #[inline(always)]
     pub(crate) fn combine(&self, m: &[f64], k: usize, out: &mut [[f64; LANES]]) {
         for o in out.iter_mut() {
             *o = [0.0; LANES];
@@ -227,6 +231,7 @@ pub(crate) fn shared_draws(
 
 /// Σ_j a_j·b_j of `a` with each lane of `b` (`b[j][l]`), in order from −0
 /// (as `Iterator::sum`).
+#[inline(always)]
 pub(crate) fn dot_lanes(a: &[f64], b: &[[f64; LANES]]) -> [f64; LANES] {
     let mut acc = [-0.0; LANES];
     for (&x, y) in a.iter().zip(b) {

@@ -118,6 +118,7 @@ pub mod rollout;
 pub mod sql;
 mod stats;
 pub mod twin;
+mod wide;
 mod write;
 
 pub use arms::{Arm, is_post};

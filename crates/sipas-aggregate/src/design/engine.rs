@@ -988,7 +988,12 @@ fn linearize_by_gram(
         n_items: j,
     };
     let pair_accs = |k: usize| -> (Vec<Acc>, Option<(usize, f64, f64)>) {
-        let g = cells::cell_gram(&pair_rows.rows, k, rows);
+        // The bit counts and the moments' lanes compiled wide ([`crate::wide`]: POPCNT,
+        // AVX2 / AVX-512).
+        let g = crate::wide::wide(
+            #[inline(always)]
+            || cells::cell_gram(&pair_rows.rows, k, rows),
+        );
         let c = pair_rows.pairs[k] % n_cells;
         let doms = design.cell_domains[c];
         // A unit domain's table is made here (its cells are its only users).
@@ -1018,16 +1023,10 @@ fn linearize_by_gram(
             })
             .collect();
         let mut lanes = GramLanes::default();
-        for i in 0..ni {
-            let rg = model.term_start[i]..model.term_start[i + 1];
-            let vals = tabs.map(|t| &t.term[rg.clone()]);
-            let (sz, szz) = lanes.moments(&g, j, &model.terms[rg], vals);
-            for (k, acc) in accs.iter_mut().enumerate() {
-                acc.sz[i] = sz[k];
-                acc.szz[i] = szz[k];
-                acc.szw[i] = szz[k];
-            }
-        }
+        crate::wide::wide(
+            #[inline(always)]
+            || indicator_moments(&mut lanes, &g, model, tabs, &mut accs),
+        );
         // The DiD's root variable in the pair's quadrant (none left out of the comparison).
         let quadrant = did.and_then(|dg| {
             let q = usize::from(dg.quadrant_of_cell[c]);
@@ -1078,6 +1077,29 @@ fn linearize_by_gram(
     }
     debug_assert!(open.is_empty());
     (sums, did_strata)
+}
+
+/// Each indicator's Σ z and Σ z² ([`GramLanes::moments`]) over the rows counted in `g`, in
+/// the [`DOMAINS_PER_CELL`] domains of a cell (`tabs`, `accs`); compiled wide
+/// ([`crate::wide`]).
+#[inline(always)]
+fn indicator_moments(
+    lanes: &mut GramLanes,
+    g: &cells::Gram,
+    model: &Model,
+    tabs: [&LinTable; DOMAINS_PER_CELL],
+    accs: &mut [Acc],
+) {
+    for i in 0..model.ind.len() {
+        let rg = model.term_start[i]..model.term_start[i + 1];
+        let vals = tabs.map(|t| &t.term[rg.clone()]);
+        let (sz, szz) = lanes.moments(g, model.j, &model.terms[rg], vals);
+        for (k, acc) in accs.iter_mut().enumerate() {
+            acc.sz[i] = sz[k];
+            acc.szz[i] = szz[k];
+            acc.szw[i] = szz[k];
+        }
+    }
 }
 
 /// Σ z and Σ z² over the rows counted in `g` of the variable z = Σ_t
@@ -1140,6 +1162,7 @@ struct GramLanes {
 
 impl GramLanes {
     #[allow(clippy::needless_range_loop)] // the domains' lanes read best indexed
+    #[inline(always)]
     fn moments(
         &mut self,
         g: &cells::Gram,

@@ -416,30 +416,10 @@ impl<'a> Wild<'a> {
                     )
                 },
                 |(lanes, delta, meat, s), blk| {
-                    let nb = drawn.fill(lanes, blk);
-                    lanes.combine(&dg, k, delta);
-                    for m in meat.iter_mut() {
-                        *m = [0.0; LANES];
-                    }
-                    for gi in 0..g {
-                        let vg = &lanes.v[gi];
-                        let cg = &self.c[gi * q * k..(gi + 1) * q * k];
-                        for (p, &col) in self.cols.iter().enumerate() {
-                            let c = dot_lanes(&cg[p * k..(p + 1) * k], delta);
-                            let a = dg[gi * k + col];
-                            for l in 0..LANES {
-                                s[p][l] = vg[l] * a - c[l];
-                            }
-                        }
-                        for p in 0..q {
-                            for r in 0..q {
-                                let m = &mut meat[p * q + r];
-                                for l in 0..LANES {
-                                    m[l] += s[p][l] * s[r][l];
-                                }
-                            }
-                        }
-                    }
+                    let nb = crate::wide::wide(
+                        #[inline(always)]
+                        || value_block(self, &drawn, &dg, (lanes, delta, meat, s), blk),
+                    );
                     (0..nb)
                         .filter(|&l| {
                             let meat: Vec<f64> = meat.iter().map(|m| m[l] * cfac).collect();
@@ -538,23 +518,10 @@ impl<'a> Wild<'a> {
             .map_init(
                 || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
                 |(lanes, ey, ex), blk| {
-                    let nb = drawn.fill(lanes, blk);
-                    lanes.combine(&dgy, k, ey);
-                    lanes.combine(&dgx, k, ex);
-                    let mut sums = [[0.0f64; LANES]; 3];
-                    for gi in 0..g {
-                        let vg = &lanes.v[gi];
-                        let cg = &self.c[gi * k..(gi + 1) * k];
-                        let (cy, cx) = (dot_lanes(cg, ey), dot_lanes(cg, ex));
-                        let (gy, gx) = (dgy[gi * k + col], dgx[gi * k + col]);
-                        for l in 0..LANES {
-                            let sy = vg[l] * gy - cy[l];
-                            let sx = vg[l] * gx - cx[l];
-                            sums[0][l] += sy * sy;
-                            sums[1][l] += sy * sx;
-                            sums[2][l] += sx * sx;
-                        }
-                    }
+                    let (nb, sums) = crate::wide::wide(
+                        #[inline(always)]
+                        || curve_block(self, &drawn, (&dgy, &dgx), (lanes, ey, ex), blk),
+                    );
                     (0..nb)
                         .map(|l| [ey[col][l], ex[col][l], sums[0][l], sums[1][l], sums[2][l]])
                         .collect::<Vec<[f64; 5]>>()
@@ -568,6 +535,87 @@ impl<'a> Wild<'a> {
             draws,
         })
     }
+}
+
+/// A block's buffers: its lanes of weights, and per lane the sums of `k` coefficients and
+/// the `q` or `q²` numbers of its statistic.
+type BlockBufs<'a> = (
+    &'a mut Lanes,
+    &'a mut [[f64; LANES]],
+    &'a mut [[f64; LANES]],
+    &'a mut [[f64; LANES]],
+);
+
+/// One block of lanes of [`Wild::p_value`] (compiled wide, [`crate::wide`]): the block's
+/// weights, each lane's δ = Σ_g v_g d_g (`delta`) and the meat of its statistic
+/// (`meat`, q × q, from each cluster's scores `s`). Returns how many replicates the block
+/// holds.
+#[inline(always)]
+fn value_block(
+    wild: &Wild<'_>,
+    drawn: &Draws,
+    dg: &[f64],
+    (lanes, delta, meat, s): BlockBufs<'_>,
+    blk: usize,
+) -> usize {
+    let (k, q, g) = (wild.d.k, wild.cols.len(), wild.d.clusters.len());
+    let nb = drawn.fill(lanes, blk);
+    lanes.combine(dg, k, delta);
+    for m in meat.iter_mut() {
+        *m = [0.0; LANES];
+    }
+    for gi in 0..g {
+        let vg = &lanes.v[gi];
+        let cg = &wild.c[gi * q * k..(gi + 1) * q * k];
+        for (p, &col) in wild.cols.iter().enumerate() {
+            let c = dot_lanes(&cg[p * k..(p + 1) * k], delta);
+            let a = dg[gi * k + col];
+            for l in 0..LANES {
+                s[p][l] = vg[l] * a - c[l];
+            }
+        }
+        for p in 0..q {
+            for r in 0..q {
+                let m = &mut meat[p * q + r];
+                for l in 0..LANES {
+                    m[l] += s[p][l] * s[r][l];
+                }
+            }
+        }
+    }
+    nb
+}
+
+/// One block of lanes of [`Wild::p_curve`] (compiled wide, [`crate::wide`]): each lane's
+/// δ of y and of x (`ey`, `ex`), and its S_yy, S_xy, S_xx. Returns how many replicates the
+/// block holds, and the three sums per lane.
+#[inline(always)]
+fn curve_block(
+    wild: &Wild<'_>,
+    drawn: &Draws,
+    (dgy, dgx): (&[f64], &[f64]),
+    (lanes, ey, ex): (&mut Lanes, &mut [[f64; LANES]], &mut [[f64; LANES]]),
+    blk: usize,
+) -> (usize, [[f64; LANES]; 3]) {
+    let (k, g, col) = (wild.d.k, wild.d.clusters.len(), wild.cols[0]);
+    let nb = drawn.fill(lanes, blk);
+    lanes.combine(dgy, k, ey);
+    lanes.combine(dgx, k, ex);
+    let mut sums = [[0.0f64; LANES]; 3];
+    for gi in 0..g {
+        let vg = &lanes.v[gi];
+        let cg = &wild.c[gi * k..(gi + 1) * k];
+        let (cy, cx) = (dot_lanes(cg, ey), dot_lanes(cg, ex));
+        let (gy, gx) = (dgy[gi * k + col], dgx[gi * k + col]);
+        for l in 0..LANES {
+            let sy = vg[l] * gy - cy[l];
+            let sx = vg[l] * gx - cx[l];
+            sums[0][l] += sy * sy;
+            sums[1][l] += sy * sx;
+            sums[2][l] += sx * sx;
+        }
+    }
+    (nb, sums)
 }
 
 /// The state of replicate `b`'s stream of weights, seeded from `(seed, b)`.
@@ -612,6 +660,7 @@ pub(crate) fn draw_weights(kind: WildWeights, seed: u64, b: u64, v: &mut [f64]) 
 }
 
 /// The next of Webb's six weights from a replicate's stream.
+#[inline(always)]
 fn webb(state: &mut u64) -> f64 {
     const W: [f64; 6] = [
         -1.224_744_871_391_589,
@@ -653,6 +702,7 @@ impl Draws {
     }
 
     /// Block `blk`'s weights into `lanes`; how many replicates it holds.
+    #[inline(always)]
     fn fill(&self, lanes: &mut Lanes, blk: usize) -> usize {
         match &self.two {
             Some(d) => lanes.fill(d, blk),

@@ -67,6 +67,7 @@ const COLS: usize = 4;
 
 /// `acc[k][l] += Σ_i ψ_ik·w_il` over the units i in order, `w_i` the lanes of unit i's byte
 /// of draws in `table`: the `K` estimates' chains are independent, each added in unit order.
+#[inline(always)]
 fn sums<const K: usize>(
     acc: &mut [[f64; LANES]; K],
     cols: [&[f64]; K],
@@ -81,6 +82,29 @@ fn sums<const K: usize>(
                 a[l] += p * w[l];
             }
         }
+    }
+}
+
+/// Every estimate's sums of one block of replicates (`acc[k][l]`: estimate k, lane l; see
+/// [`sums`]), [`COLS`] estimates at a time so that their chains of additions overlap;
+/// compiled wide ([`crate::wide`]).
+#[inline(always)]
+fn block_sums(
+    acc: &mut [[f64; LANES]],
+    cols: &[&[f64]],
+    bytes: &[u8],
+    table: &[[f64; LANES]; 256],
+) {
+    let n = bytes.len();
+    let mut a4 = acc.chunks_exact_mut(COLS);
+    let mut c4 = cols.chunks_exact(COLS);
+    for (a, c) in (&mut a4).zip(&mut c4) {
+        let a: &mut [[f64; LANES]; COLS] = a.try_into().expect("COLS estimates");
+        let c: [&[f64]; COLS] = std::array::from_fn(|k| &c[k][..n]);
+        sums(a, c, bytes, table);
+    }
+    for (a, c) in a4.into_remainder().iter_mut().zip(c4.remainder()) {
+        sums(std::array::from_mut(a), [&c[..n]], bytes, table);
     }
 }
 
@@ -101,19 +125,12 @@ fn replicates(cols: &[&[f64]], seed: u64, b_reps: usize) -> Vec<Vec<f64>> {
         .into_par_iter()
         .map(|blk| {
             let (bytes, table, nb) = draws.block(blk);
-            // acc[k][l]: estimate k, replicate l of the block; [`COLS`] estimates
-            // at a time, so that their chains of additions overlap.
+            // acc[k][l]: estimate k, replicate l of the block.
             let mut acc = vec![[-0.0f64; LANES]; k_cols];
-            let mut a4 = acc.chunks_exact_mut(COLS);
-            let mut c4 = cols.chunks_exact(COLS);
-            for (a, c) in (&mut a4).zip(&mut c4) {
-                let a: &mut [[f64; LANES]; COLS] = a.try_into().expect("COLS estimates");
-                let c: [&[f64]; COLS] = std::array::from_fn(|k| &c[k][..n]);
-                sums(a, c, &bytes[..n], table);
-            }
-            for (a, c) in a4.into_remainder().iter_mut().zip(c4.remainder()) {
-                sums(std::array::from_mut(a), [&c[..n]], &bytes[..n], table);
-            }
+            crate::wide::wide(
+                #[inline(always)]
+                || block_sums(&mut acc, cols, &bytes[..n], table),
+            );
             (0..nb)
                 .map(|l| acc.iter().map(|a| a[l] / root_n).collect::<Vec<f64>>())
                 .collect::<Vec<Vec<f64>>>()
