@@ -610,27 +610,67 @@ fn totals(
         .into_par_iter()
         .map(|k| cells::cell_totals(&grouped, k, rows))
         .collect();
-    let mut all = KeyMap::new();
     let mut quadrants = quadrant_of_cell.map(|_| vec![ItemTotals::zero(j); 4]);
-    for (&pair, t) in pairs.iter().zip(&pair_totals) {
-        let (h, c) = (pair / n_cells, pair % n_cells);
-        for d in design.cell_domains[c] {
-            all.entry((h as u32, d), || ItemTotals::zero(j)).add(t);
-        }
-        if let (Some(qs), Some(qc)) = (&mut quadrants, quadrant_of_cell)
-            && let Some(qt) = qs.get_mut(usize::from(qc[c]))
-        {
-            qt.add(t);
+    if let (Some(qs), Some(qc)) = (&mut quadrants, quadrant_of_cell) {
+        for (&pair, t) in pairs.iter().zip(&pair_totals) {
+            if let Some(qt) = qs.get_mut(usize::from(qc[pair % n_cells])) {
+                qt.add(t);
+            }
         }
     }
     (
-        all.into_sorted(),
+        stratum_domain_sums(&pairs, n_cells, &design.cell_domains, &pair_totals, j),
         PairRows {
             pairs,
             rows: grouped,
         },
         quadrants,
     )
+}
+
+/// The totals per (stratum, domain), sorted by (domain, stratum): each the sum of the
+/// totals of its pairs (`pair_totals[k]` of pair `pairs[k]` = stratum × `n_cells` + cell,
+/// added to each of the cell's domains), added from zero in pair order.
+///
+/// The (domain, stratum, pair) keys are sorted (10,000 units: half a million) and each
+/// key's run summed on its own thread: the same sums, in the same order, as one pass over
+/// the pairs into a map of the keys (which took a third of a second there, on one core).
+fn stratum_domain_sums(
+    pairs: &[usize],
+    n_cells: usize,
+    cell_domains: &[[u32; DOMAINS_PER_CELL]],
+    pair_totals: &[ItemTotals],
+    j: usize,
+) -> StratumDomainTotals {
+    // (domain << 32 | stratum, pair): sorted, equal keys in pair order.
+    let mut keyed: Vec<(u64, u32)> = pairs
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &pair)| {
+            let (h, c) = (pair / n_cells, pair % n_cells);
+            let k = u32::try_from(k).expect("fewer than 2^32 pairs");
+            cell_domains[c]
+                .iter()
+                .map(move |&d| ((u64::from(d) << 32) | h as u64, k))
+        })
+        .collect();
+    keyed.par_sort_unstable();
+    let starts: Vec<usize> = (0..keyed.len())
+        .filter(|&i| i == 0 || keyed[i].0 != keyed[i - 1].0)
+        .collect();
+    starts
+        .par_iter()
+        .enumerate()
+        .map(|(g, &first)| {
+            let end = starts.get(g + 1).copied().unwrap_or(keyed.len());
+            let key = keyed[first].0;
+            let mut t = ItemTotals::zero(j);
+            for &(_, k) in &keyed[first..end] {
+                t.add(&pair_totals[k as usize]);
+            }
+            (((key & u64::from(u32::MAX)) as u32, (key >> 32) as u32), t)
+        })
+        .collect()
 }
 
 /// A row's answer states, shared by its four domains.
@@ -926,7 +966,7 @@ fn domain_totals(
     j: usize,
 ) -> Vec<ItemTotals> {
     ranges
-        .iter()
+        .par_iter()
         .map(|rg| {
             let mut t = ItemTotals::zero(j);
             for (_, x) in &hd[rg.clone()] {

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use sipas_core::instrument::GroupKind;
 
 use super::output::{DomainType, IndicatorKind};
@@ -252,9 +254,13 @@ impl<T> KeyMap<T> {
         &mut self.items[i].1
     }
 
-    /// Items sorted by (domain, stratum).
-    pub(super) fn into_sorted(mut self) -> Vec<((u32, u32), T)> {
-        self.items.sort_by_key(|((h, d), _)| (*d, *h));
+    /// Items sorted by (domain, stratum) (each key is there once: an unstable sort, in
+    /// parallel, gives the one order).
+    pub(super) fn into_sorted(mut self) -> Vec<((u32, u32), T)>
+    where
+        T: Send,
+    {
+        self.items.par_sort_unstable_by_key(|((h, d), _)| (*d, *h));
         self.items
     }
 }
