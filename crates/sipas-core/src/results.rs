@@ -999,7 +999,20 @@ mod tests {
 
     #[test]
     fn integers_are_their_decimal_digits() {
-        for n in [0, 7, 10, 99, 1_000_000, 9_456_408, u64::MAX] {
+        for n in [
+            0,
+            7,
+            9,
+            10,
+            99,
+            100,
+            1_000_000,
+            9_456_408,
+            999_999_999_999,
+            9_999_999_999_999_999_999,
+            10_000_000_000_000_000_000,
+            u64::MAX,
+        ] {
             let mut b = Vec::new();
             push_uint_bytes(&mut b, n);
             assert_eq!(b, n.to_string().into_bytes());
