@@ -159,6 +159,7 @@ impl Gram {
 /// Sixty-four rows at a time, each mask word of the rows is transposed into
 /// one 64-row column per bit ([`crate::responses::pack::transpose64`]), and
 /// every pair of columns adds the population count of their AND.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 pub(crate) fn cell_gram(cells: &CellRows, c: usize, rows: Rows<'_>) -> Gram {
     let Rows {
@@ -196,6 +197,7 @@ pub(crate) fn cell_gram(cells: &CellRows, c: usize, rows: Rows<'_>) -> Gram {
 /// Adds a block of up to 64 rows (`block`: per mask word, its rows' words; emptied) to the
 /// counts `g` of [`cell_gram`]: each word transposed into one 64-row column per bit
 /// (`cols`), and every pair of columns adds the population count of their AND.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn flush_block(
     block: &mut [[u64; 64]],
@@ -348,6 +350,7 @@ impl CellRows {
     }
 
     /// Calls `f` with each row of cell `c`, in scan order.
+    #[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
     #[inline(always)]
     pub(crate) fn for_each(&self, c: usize, mut f: impl FnMut(usize)) {
         match self {

@@ -8,6 +8,7 @@
 
 /// SplitMix64 step: the generator of every replicate's weights (each
 /// replicate a stream of its own).
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 pub(crate) fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -45,6 +46,7 @@ impl Lanes {
     /// state), the streams of the block's lanes advanced side by side unit by
     /// unit: the weights [`Lanes::draw`] makes from the same streams, without
     /// a pass per lane. Returns how many replicates the block holds.
+    #[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
     #[inline(always)]
     pub(crate) fn draw_streams(
         &mut self,
@@ -95,6 +97,7 @@ impl Lanes {
     /// Block `blk` of the two-point draws `d` (over the same units): the
     /// same weights as [`Lanes::draw`] with the draws' own generator;
     /// returns how many replicates the block holds.
+    #[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
     #[inline(always)]
     pub(crate) fn fill(&mut self, d: &TwoPoint, blk: usize) -> usize {
         let (bytes, table, nb) = d.block(blk);
@@ -106,6 +109,7 @@ impl Lanes {
 
     /// `out[j][l]` = Σ_i v_i·m_i[j] in unit order (from +0), `m` the units'
     /// rows of `k` (row-major).
+    #[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
     #[inline(always)]
     pub(crate) fn combine(&self, m: &[f64], k: usize, out: &mut [[f64; LANES]]) {
         for o in out.iter_mut() {
@@ -231,6 +235,7 @@ pub(crate) fn shared_draws(
 
 /// Σ_j a_j·b_j of `a` with each lane of `b` (`b[j][l]`), in order from −0
 /// (as `Iterator::sum`).
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 pub(crate) fn dot_lanes(a: &[f64], b: &[[f64; LANES]]) -> [f64; LANES] {
     let mut acc = [-0.0; LANES];

@@ -21,6 +21,7 @@
 /// Only code inlined into the dispatching function is compiled so: `f` must be a closure
 /// marked `#[inline(always)]` (the compiler may keep an unmarked closure's body out of line,
 /// compiled for the baseline), and so must the functions its loops call.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -34,6 +35,7 @@ pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
 mod tests {
     use super::wide;
 
+    #[allow(clippy::inline_always)] // as the kernels run through `wide`
     #[inline(always)]
     fn lanes(m: &[f64], v: &[[f64; 8]]) -> [f64; 8] {
         let mut acc = [0.0f64; 8];

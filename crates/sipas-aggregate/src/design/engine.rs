@@ -1122,6 +1122,7 @@ fn linearize_by_gram(
 /// Each indicator's Σ z and Σ z² ([`GramLanes::moments`]) over the rows counted in `g`, in
 /// the [`DOMAINS_PER_CELL`] domains of a cell (`tabs`, `accs`); compiled wide
 /// ([`crate::wide`]).
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn indicator_moments(
     lanes: &mut GramLanes,

@@ -550,6 +550,7 @@ type BlockBufs<'a> = (
 /// weights, each lane's δ = Σ_g v_g d_g (`delta`) and the meat of its statistic
 /// (`meat`, q × q, from each cluster's scores `s`). Returns how many replicates the block
 /// holds.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn value_block(
     wild: &Wild<'_>,
@@ -589,6 +590,7 @@ fn value_block(
 /// One block of lanes of [`Wild::p_curve`] (compiled wide, [`crate::wide`]): each lane's
 /// δ of y and of x (`ey`, `ex`), and its S_yy, S_xy, S_xx. Returns how many replicates the
 /// block holds, and the three sums per lane.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn curve_block(
     wild: &Wild<'_>,
@@ -702,6 +704,7 @@ impl Draws {
     }
 
     /// Block `blk`'s weights into `lanes`; how many replicates it holds.
+    #[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
     #[inline(always)]
     fn fill(&self, lanes: &mut Lanes, blk: usize) -> usize {
         match &self.two {

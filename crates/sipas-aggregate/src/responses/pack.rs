@@ -127,6 +127,7 @@ pub(super) fn bitmap_word(bytes: &[u8], p: usize) -> u64 {
 
 /// Transposes a 64 × 64 bit matrix: bit `j` of `m[i]` becomes bit `i` of
 /// `m[j]` (swaps of ever smaller blocks, Hacker's Delight 7–3).
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 pub(crate) fn transpose64(m: &mut [u64; 64]) {
     let mut width = 32;

@@ -67,6 +67,7 @@ const COLS: usize = 4;
 
 /// `acc[k][l] += Σ_i ψ_ik·w_il` over the units i in order, `w_i` the lanes of unit i's byte
 /// of draws in `table`: the `K` estimates' chains are independent, each added in unit order.
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn sums<const K: usize>(
     acc: &mut [[f64; LANES]; K],
@@ -88,6 +89,7 @@ fn sums<const K: usize>(
 /// Every estimate's sums of one block of replicates (`acc[k][l]`: estimate k, lane l; see
 /// [`sums`]), [`COLS`] estimates at a time so that their chains of additions overlap;
 /// compiled wide ([`crate::wide`]).
+#[allow(clippy::inline_always)] // inlined into the wide code (`crate::wide`)
 #[inline(always)]
 fn block_sums(
     acc: &mut [[f64; LANES]],
