@@ -401,8 +401,8 @@ mod tests {
     }
 
     /// Records made in blocks on several threads (blocks and windows not aligned with the
-    /// items; several windows), between records written in order, make the file of the same text written in order, every
-    /// formula made inert.
+    /// items; several windows), between records written in order, make the file of the same
+    /// text written in order, every formula made inert.
     #[test]
     fn blocks_made_in_parallel_are_the_text_in_order() {
         let dir = tempfile::tempdir().unwrap();

@@ -1029,7 +1029,7 @@ fn linearize_by_gram(
     };
     let pair_accs = |k: usize| -> (Vec<Acc>, Option<(usize, f64, f64)>) {
         // The bit counts and the moments' lanes compiled wide ([`crate::wide`]: POPCNT,
-        // AVX2 / AVX-512).
+        // AVX2).
         let g = crate::wide::wide(
             #[inline(always)]
             || cells::cell_gram(&pair_rows.rows, k, rows),
