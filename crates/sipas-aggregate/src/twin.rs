@@ -221,6 +221,22 @@ impl TwinWriter {
         })
     }
 
+    /// Writes `columns` (one array per column of the schema, of one length, at most
+    /// [`ROW_GROUP`] rows; a text column may be a [`TextColumn`]'s dictionary) as the next row
+    /// group.
+    ///
+    /// # Errors
+    /// The polars error of encoding or writing.
+    pub fn push_arrays(&mut self, columns: &[ArrayRef]) -> Result<()> {
+        debug_assert!(columns.first().is_none_or(|a| a.len() <= ROW_GROUP));
+        self.out
+            .write_arrays(columns)
+            .map_err(|source| Error::Polars {
+                origin: self.target.display().to_string(),
+                source,
+            })
+    }
+
     /// Writes the footer and renames the file into place.
     ///
     /// # Errors
@@ -242,6 +258,65 @@ impl TwinWriter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .commit()
             .map_err(io)
+    }
+}
+
+/// A text column made row by row as its dictionary: the distinct texts in their order of
+/// first appearance and a key per row (see [`sipas_dataset::text_dictionary`]), so that no text
+/// is copied per row and the dictionary is not searched for again when the twin is written.
+///
+/// Rows usually repeat a text held once (an `Arc<str>` shared by many rows, a `&'static str`):
+/// its key is found by the text's address, and the text itself is hashed only for an address
+/// not seen before.
+#[derive(Debug, Default)]
+pub struct TextColumn<'a> {
+    values: Vec<&'a str>,
+    keys: Vec<u32>,
+    by_text: PlHashMap<&'a str, u32>,
+    by_address: PlHashMap<(usize, usize), u32>,
+    last: Option<((usize, usize), u32)>,
+}
+
+impl<'a> TextColumn<'a> {
+    /// An empty column with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        TextColumn {
+            keys: Vec::with_capacity(rows),
+            ..TextColumn::default()
+        }
+    }
+
+    /// Appends a row holding `text`.
+    pub fn push(&mut self, text: &'a str) {
+        let address = (text.as_ptr() as usize, text.len());
+        let key = match self.last {
+            Some((a, key)) if a == address => key,
+            _ => {
+                let key = if let Some(&key) = self.by_address.get(&address) {
+                    key
+                } else {
+                    let next = u32::try_from(self.values.len()).expect("fewer than 2³² texts");
+                    let key = *self.by_text.entry(text).or_insert(next);
+                    if key == next {
+                        self.values.push(text);
+                    }
+                    self.by_address.insert(address, key);
+                    key
+                };
+                self.last = Some((address, key));
+                key
+            }
+        };
+        self.keys.push(key);
+    }
+
+    /// The column's array: a dictionary of its texts.
+    pub fn finish(self) -> ArrayRef {
+        Box::new(sipas_dataset::text_dictionary(
+            self.keys,
+            None,
+            &self.values,
+        ))
     }
 }
 
@@ -320,6 +395,38 @@ mod tests {
             Some(81.25)
         );
         assert_eq!(df.column("sipas").unwrap().f64().unwrap().get(1), None);
+    }
+
+    /// Keys in order of first appearance; an equal text in another string gets the same key.
+    #[test]
+    fn a_text_column_keys_each_text_once() {
+        let shared: std::sync::Arc<str> = "Đại Từ".into();
+        let other = String::from("Đại Từ");
+        let rows = [
+            &*shared,
+            "Võ Nhai",
+            &*shared,
+            other.as_str(),
+            "Võ Nhai",
+            "Phú Lương",
+        ];
+        let mut column = TextColumn::with_capacity(rows.len());
+        for t in rows {
+            column.push(t);
+        }
+        let array = column.finish();
+        let dict = array
+            .as_any()
+            .downcast_ref::<polars_arrow::array::DictionaryArray<u32>>()
+            .unwrap();
+        assert_eq!(dict.keys().values().as_slice(), [0, 1, 0, 0, 1, 2]);
+        let values = dict
+            .values()
+            .as_any()
+            .downcast_ref::<polars_arrow::array::Utf8ViewArray>()
+            .unwrap();
+        let values: Vec<&str> = values.values_iter().collect();
+        assert_eq!(values, ["Đại Từ", "Võ Nhai", "Phú Lương"]);
     }
 
     const TWO: Table = Table {

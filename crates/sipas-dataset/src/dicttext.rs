@@ -18,7 +18,11 @@
 
 use std::collections::HashMap;
 
-use polars_arrow::array::{Array, DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars::prelude::{PolarsResult, polars_err};
+use polars_arrow::array::{
+    Array, DictionaryArray, MutableBinaryViewArray, PrimitiveArray, Utf8ViewArray,
+};
+use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::parquet::page::Page;
 use polars_parquet::write::{DynIter, Encoding, ParquetType, WriteOptions, array_to_columns};
@@ -44,37 +48,105 @@ pub(crate) fn encode(
     array: &dyn Array,
     type_: &ParquetType,
     options: &WriteOptions,
-) -> Option<polars::prelude::PolarsResult<Vec<DynIter<'static, polars::prelude::PolarsResult<Page>>>>>
-{
+) -> Option<PolarsResult<Vec<DynIter<'static, PolarsResult<Page>>>>> {
+    if let Some(dict) = array.as_any().downcast_ref::<DictionaryArray<u32>>() {
+        return Some(encode_dictionary(dict, type_, options));
+    }
     let text = array.as_any().downcast_ref::<Utf8ViewArray>()?;
     let n = text.len();
     if n == 0 || text.null_count() == n {
         return None;
     }
     let (keys, values) = dictionary(text)?;
-    if plain(n, &values, text.null_count() > 0) {
-        return Some(array_to_columns(
-            array,
-            type_.clone(),
-            *options,
-            &[Encoding::Plain],
-        ));
-    }
     // The array polars' cast makes: the values in order of first
     // appearance, a `u32` key per row, a validity only where a row is null.
     let validity = text.validity().filter(|v| v.unset_bits() > 0).cloned();
+    Some(encode_dictionary(
+        &text_dictionary(keys, validity, &values),
+        type_,
+        options,
+    ))
+}
+
+/// A text column given as its dictionary: `values` (distinct, in their order of first
+/// appearance, as polars' cast orders them) and a key into them per row (`validity`: which
+/// rows are set; `None` when every row is). The array [`crate::ParquetOut::write_arrays`]
+/// takes for a text column.
+///
+/// # Panics
+/// If a key is not below the number of values.
+pub fn text_dictionary(
+    keys: Vec<u32>,
+    validity: Option<Bitmap>,
+    values: &[&str],
+) -> DictionaryArray<u32> {
     let keys = PrimitiveArray::<u32>::new(ArrowDataType::UInt32, keys.into(), validity);
-    let dict_values = Utf8ViewArray::from_slice_values(&values);
-    let dtype =
-        ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(array.dtype().clone()), false);
-    let dict = DictionaryArray::<u32>::try_new(dtype, keys, dict_values.boxed())
-        .expect("every key is below the number of values");
-    Some(array_to_columns(
-        &dict as &dyn Array,
+    let dtype = ArrowDataType::Dictionary(
+        IntegerType::UInt32,
+        Box::new(ArrowDataType::Utf8View),
+        false,
+    );
+    DictionaryArray::<u32>::try_new(
+        dtype,
+        keys,
+        Utf8ViewArray::from_slice_values(values).boxed(),
+    )
+    .expect("every key is below the number of values")
+}
+
+/// The pages polars writes for the text column that `dict` stands for (`RleDictionary`
+/// asked): the dictionary's, or PLAIN where polars would choose it, from the same text.
+fn encode_dictionary(
+    dict: &DictionaryArray<u32>,
+    type_: &ParquetType,
+    options: &WriteOptions,
+) -> PolarsResult<Vec<DynIter<'static, PolarsResult<Page>>>> {
+    let n = dict.len();
+    let nulls = dict.null_count();
+    let values = dict
+        .values()
+        .as_any()
+        .downcast_ref::<Utf8ViewArray>()
+        .ok_or_else(|| polars_err!(ComputeError: "a text dictionary's values are not text"))?;
+    let distinct: Vec<&str> = values.values_iter().collect();
+    // Left to polars (empty or all null), or PLAIN: the text itself.
+    if n == 0 || nulls == n || plain(n, &distinct, nulls > 0) {
+        let encoding = if n == 0 || nulls == n {
+            Encoding::RleDictionary
+        } else {
+            Encoding::Plain
+        };
+        let text = text_of(dict, values);
+        return array_to_columns(&text as &dyn Array, type_.clone(), *options, &[encoding]);
+    }
+    array_to_columns(
+        dict as &dyn Array,
         type_.clone(),
         *options,
         &[Encoding::RleDictionary],
-    ))
+    )
+}
+
+/// The text of `array` row by row when it is a text column given as a dictionary
+/// ([`text_dictionary`]); `None` for any other array.
+pub(crate) fn given_text(array: &dyn Array) -> Option<Box<dyn Array>> {
+    let dict = array.as_any().downcast_ref::<DictionaryArray<u32>>()?;
+    let values = dict.values().as_any().downcast_ref::<Utf8ViewArray>()?;
+    Some(text_of(dict, values).boxed())
+}
+
+/// The text the dictionary array `dict` (of text `values`) stands for, row by row.
+fn text_of(dict: &DictionaryArray<u32>, values: &Utf8ViewArray) -> Utf8ViewArray {
+    let keys = dict.keys();
+    let mut out = MutableBinaryViewArray::<str>::with_capacity(keys.len());
+    for (i, &k) in keys.values().iter().enumerate() {
+        if keys.is_valid(i) {
+            out.push_value(values.value(k as usize));
+        } else {
+            out.push_null();
+        }
+    }
+    out.into()
 }
 
 /// polars' choice of PLAIN for a text column of `n` rows, whose distinct

@@ -36,6 +36,7 @@ mod read;
 mod spill;
 mod write;
 
+pub use dicttext::text_dictionary;
 pub use error::{Error, Result};
 pub use masks::with_answer_masks;
 pub use parquet::{FRAME_ROW_GROUP, ParquetOut, write_frame};

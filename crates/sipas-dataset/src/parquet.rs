@@ -115,57 +115,31 @@ impl<W: Write> ParquetOut<W> {
     /// The error of encoding or writing.
     pub fn write_batch(&mut self, df: &DataFrame) -> PolarsResult<()> {
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
-            let rows = batch.len();
-            if rows == 0 {
-                continue;
-            }
-            let encoded: Vec<Vec<Vec<CompressedPage>>> = batch
-                .columns()
-                .par_iter()
-                .zip(&self.columns)
-                .map(|(array, (t, encodings, options))| {
-                    // A small-integer column's dictionary pages, written directly.
-                    if let (ParquetType::PrimitiveType(pt), [Encoding::RleDictionary]) =
-                        (t, encodings.as_slice())
-                        && let Some(pages) = crate::dict8::pages(array.as_ref(), pt, options)
-                    {
-                        let pages = pages
-                            .into_iter()
-                            .map(|page| {
-                                compress(page, Vec::new(), options.compression)
-                                    .map_err(PolarsError::from)
-                            })
-                            .collect::<PolarsResult<Vec<_>>>()?;
-                        return Ok(vec![pages]);
-                    }
-                    // A text column's dictionary, made directly where it pays.
-                    let columns = match encodings.as_slice() {
-                        [Encoding::RleDictionary] => {
-                            crate::dicttext::encode(array.as_ref(), t, options)
-                        }
-                        _ => None,
-                    };
-                    let columns = match columns {
-                        Some(columns) => columns?,
-                        None => array_to_columns(array, t.clone(), *options, encodings)?,
-                    };
-                    columns
-                        .into_iter()
-                        .map(|pages| {
-                            pages
-                                .map(|page| {
-                                    compress(page?, Vec::new(), options.compression)
-                                        .map_err(PolarsError::from)
-                                })
-                                .collect::<PolarsResult<Vec<_>>>()
-                        })
-                        .collect::<PolarsResult<Vec<_>>>()
-                })
-                .collect::<PolarsResult<_>>()?;
-            let leaves: Vec<Vec<CompressedPage>> = encoded.into_iter().flatten().collect();
-            self.writer.write_row_group(rows as u64, &leaves)?;
+            self.write_arrays(batch.columns())?;
         }
         Ok(())
+    }
+
+    /// Writes `columns` (one array per column of the file's schema, all of one length) as
+    /// the next row group; nothing when they have no rows. A text column may come as a
+    /// `DictionaryArray<u32>` of `Utf8View` values in their order of first appearance (see
+    /// [`crate::text_dictionary`]): its pages are those of the text it stands for, without the text
+    /// being made row by row and its dictionary found again.
+    ///
+    /// # Errors
+    /// The error of encoding or writing.
+    pub fn write_arrays(&mut self, columns: &[ArrayRef]) -> PolarsResult<()> {
+        let rows = columns.first().map_or(0, |a| a.len());
+        if rows == 0 {
+            return Ok(());
+        }
+        let encoded: Vec<Vec<Vec<CompressedPage>>> = columns
+            .par_iter()
+            .zip(&self.columns)
+            .map(|(array, column)| encode_column(array, column))
+            .collect::<PolarsResult<_>>()?;
+        let leaves: Vec<Vec<CompressedPage>> = encoded.into_iter().flatten().collect();
+        self.writer.write_row_group(rows as u64, &leaves)
     }
 
     /// Writes the footer; returns the file's size.
@@ -175,6 +149,47 @@ impl<W: Write> ParquetOut<W> {
     pub fn finish(self) -> PolarsResult<u64> {
         self.writer.finish()
     }
+}
+
+/// The compressed pages of each Parquet leaf of one column (`array`, of the column's type or a
+/// dictionary of its text) with its Parquet type, encodings and options.
+fn encode_column(
+    array: &ArrayRef,
+    (t, encodings, options): &(ParquetType, Vec<Encoding>, WriteOptions),
+) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    // A small-integer column's dictionary pages, written directly.
+    if let (ParquetType::PrimitiveType(pt), [Encoding::RleDictionary]) = (t, encodings.as_slice())
+        && let Some(pages) = crate::dict8::pages(array.as_ref(), pt, options)
+    {
+        let pages = pages
+            .into_iter()
+            .map(|page| compress(page, Vec::new(), options.compression).map_err(PolarsError::from))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        return Ok(vec![pages]);
+    }
+    // A text column's dictionary: made directly where it pays, or given.
+    let columns = match encodings.as_slice() {
+        [Encoding::RleDictionary] => crate::dicttext::encode(array.as_ref(), t, options),
+        _ => None,
+    };
+    let columns = match columns {
+        Some(columns) => columns?,
+        None => match crate::dicttext::given_text(array.as_ref()) {
+            // A text column given as a dictionary but stored otherwise: its text.
+            Some(text) => array_to_columns(&text, t.clone(), *options, encodings)?,
+            None => array_to_columns(array, t.clone(), *options, encodings)?,
+        },
+    };
+    columns
+        .into_iter()
+        .map(|pages| {
+            pages
+                .map(|page| {
+                    compress(page?, Vec::new(), options.compression).map_err(PolarsError::from)
+                })
+                .collect::<PolarsResult<Vec<_>>>()
+        })
+        .collect()
 }
 
 /// PLAIN for every Parquet leaf of a column of type `dtype` (one for a
