@@ -339,6 +339,13 @@ pub(crate) struct Wild<'a> {
     /// Per cluster (one after the other), `q × k` row-major: `P H_g`, `P` =
     /// rows `cols` of `(X'X)⁻¹`.
     c: Vec<f64>,
+    /// Clusters whose `P H_g` are the same numbers (a balanced panel's units of one arm have
+    /// the same demeaned regressors): per cluster its slot among those shared blocks, or
+    /// [`NOT_SHARED`]; per slot, one cluster that holds it. A replicate's products with a
+    /// shared block are made once per slot, not once per cluster (the same bits: the same
+    /// products of the same numbers).
+    shared: Vec<u32>,
+    holders: Vec<usize>,
     /// `X'X` with the tested rows and columns set to zero (restricted model).
     restricted: Cholesky,
 }
@@ -359,6 +366,7 @@ impl<'a> Wild<'a> {
                 }
             }
         }
+        let (shared, holders) = shared_blocks(&c, q * k);
         let mut xtx = fit.xtx.clone();
         for &col in cols {
             for j in 0..k {
@@ -371,8 +379,26 @@ impl<'a> Wild<'a> {
             fit,
             cols: cols.to_vec(),
             c,
+            shared,
+            holders,
             restricted: Cholesky::new(&xtx, k),
         }
+    }
+
+    /// The same bootstrap with every cluster's products made on its own (no shared block).
+    #[cfg(test)]
+    pub(crate) fn unshared(&self) -> Self {
+        Wild {
+            shared: vec![NOT_SHARED; self.shared.len()],
+            holders: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// How many distinct `P H_g` blocks several clusters share.
+    #[cfg(test)]
+    pub(crate) fn shared_slots(&self) -> usize {
+        self.holders.len()
     }
 
     /// Bootstrap p-value of `H0: β_cols = beta0` with the Wald statistic
@@ -413,12 +439,13 @@ impl<'a> Wild<'a> {
                         vec![[0.0; LANES]; k],
                         vec![[0.0; LANES]; q * q],
                         vec![[0.0; LANES]; q],
+                        vec![[0.0; LANES]; self.holders.len() * q],
                     )
                 },
-                |(lanes, delta, meat, s), blk| {
+                |(lanes, delta, meat, s, by_slot), blk| {
                     let nb = crate::wide::wide(
                         #[inline(always)]
-                        || value_block(self, &drawn, &dg, (lanes, delta, meat, s), blk),
+                        || value_block(self, &drawn, &dg, (lanes, delta, meat, s, by_slot), blk),
                     );
                     (0..nb)
                         .filter(|&l| {
@@ -456,6 +483,12 @@ pub(crate) struct PCurve<'a> {
 }
 
 impl PCurve<'_> {
+    /// Per replicate: δ_y, δ_x, S_yy, S_xy, S_xx.
+    #[cfg(test)]
+    pub(crate) fn draws(&self) -> &[[f64; 5]] {
+        &self.draws
+    }
+
     /// The p-value of `H0: β = beta0` (as [`Wild::p_value`]).
     pub(crate) fn p_value(&self, beta0: f64) -> Option<f64> {
         let observed = self.fit.wald(&[self.col], &[beta0])?;
@@ -516,11 +549,18 @@ impl<'a> Wild<'a> {
         let draws: Vec<[f64; 5]> = (0..Lanes::blocks(replicates))
             .into_par_iter()
             .map_init(
-                || (Lanes::new(g), vec![[0.0; LANES]; k], vec![[0.0; LANES]; k]),
-                |(lanes, ey, ex), blk| {
+                || {
+                    (
+                        Lanes::new(g),
+                        vec![[0.0; LANES]; k],
+                        vec![[0.0; LANES]; k],
+                        vec![[[0.0; LANES]; 2]; self.holders.len()],
+                    )
+                },
+                |(lanes, ey, ex, by_slot), blk| {
                     let (nb, sums) = crate::wide::wide(
                         #[inline(always)]
-                        || curve_block(self, &drawn, (&dgy, &dgx), (lanes, ey, ex), blk),
+                        || curve_block(self, &drawn, (&dgy, &dgx), (lanes, ey, ex, by_slot), blk),
                     );
                     (0..nb)
                         .map(|l| [ey[col][l], ex[col][l], sums[0][l], sums[1][l], sums[2][l]])
@@ -537,14 +577,45 @@ impl<'a> Wild<'a> {
     }
 }
 
-/// A block's buffers: its lanes of weights, and per lane the sums of `k` coefficients and
-/// the `q` or `q²` numbers of its statistic.
+/// A block's buffers: its lanes of weights, per lane the sums of `k` coefficients and the
+/// `q` or `q²` numbers of its statistic, and per shared slot of `P H_g` its `q` products
+/// with the lanes' δ.
 type BlockBufs<'a> = (
     &'a mut Lanes,
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
+    &'a mut [[f64; LANES]],
 );
+
+/// Marks a cluster whose `P H_g` no other cluster has ([`Wild`]).
+const NOT_SHARED: u32 = u32::MAX;
+
+/// Per block of `len` numbers of `c`: its slot among the blocks that two or more blocks are
+/// (bit for bit), or [`NOT_SHARED`]; and per slot, the first block that holds it.
+fn shared_blocks(c: &[f64], len: usize) -> (Vec<u32>, Vec<usize>) {
+    let blocks = c.len().checked_div(len).unwrap_or(0);
+    let mut first: polars::prelude::PlHashMap<Vec<u64>, usize> = Default::default();
+    let mut of = Vec::with_capacity(blocks);
+    for (g, block) in c.chunks_exact(len.max(1)).take(blocks).enumerate() {
+        let bits: Vec<u64> = block.iter().map(|x| x.to_bits()).collect();
+        of.push(*first.entry(bits).or_insert(g));
+    }
+    let mut members = vec![0usize; blocks];
+    for &f in &of {
+        members[f] += 1;
+    }
+    let mut slot = vec![NOT_SHARED; blocks];
+    let mut holders = Vec::new();
+    for (g, &m) in members.iter().enumerate() {
+        if m > 1 {
+            slot[g] = u32::try_from(holders.len()).expect("fewer than 2³² clusters");
+            holders.push(g);
+        }
+    }
+    let shared = of.iter().map(|&f| slot[f]).collect();
+    (shared, holders)
+}
 
 /// One block of lanes of [`Wild::p_value`] (compiled wide, [`crate::wide`]): the block's
 /// weights, each lane's δ = Σ_g v_g d_g (`delta`) and the meat of its statistic
@@ -556,7 +627,7 @@ fn value_block(
     wild: &Wild<'_>,
     drawn: &Draws,
     dg: &[f64],
-    (lanes, delta, meat, s): BlockBufs<'_>,
+    (lanes, delta, meat, s, by_slot): BlockBufs<'_>,
     blk: usize,
 ) -> usize {
     let (k, q, g) = (wild.d.k, wild.cols.len(), wild.d.clusters.len());
@@ -565,11 +636,22 @@ fn value_block(
     for m in meat.iter_mut() {
         *m = [0.0; LANES];
     }
+    for (&gi, out) in wild.holders.iter().zip(by_slot.chunks_exact_mut(q.max(1))) {
+        let cg = &wild.c[gi * q * k..(gi + 1) * q * k];
+        for (p, o) in out.iter_mut().enumerate() {
+            *o = dot_lanes(&cg[p * k..(p + 1) * k], delta);
+        }
+    }
     for gi in 0..g {
         let vg = &lanes.v[gi];
         let cg = &wild.c[gi * q * k..(gi + 1) * q * k];
+        let slot = wild.shared[gi];
         for (p, &col) in wild.cols.iter().enumerate() {
-            let c = dot_lanes(&cg[p * k..(p + 1) * k], delta);
+            let c = if slot == NOT_SHARED {
+                dot_lanes(&cg[p * k..(p + 1) * k], delta)
+            } else {
+                by_slot[slot as usize * q + p]
+            };
             let a = dg[gi * k + col];
             for l in 0..LANES {
                 s[p][l] = vg[l] * a - c[l];
@@ -587,6 +669,15 @@ fn value_block(
     nb
 }
 
+/// A curve block's buffers: its lanes of weights, each lane's δ of y and of x, and per shared
+/// slot of `P H_g` its products with both.
+type CurveBufs<'a> = (
+    &'a mut Lanes,
+    &'a mut [[f64; LANES]],
+    &'a mut [[f64; LANES]],
+    &'a mut [[[f64; LANES]; 2]],
+);
+
 /// One block of lanes of [`Wild::p_curve`] (compiled wide, [`crate::wide`]): each lane's
 /// δ of y and of x (`ey`, `ex`), and its S_yy, S_xy, S_xx. Returns how many replicates the
 /// block holds, and the three sums per lane.
@@ -596,18 +687,28 @@ fn curve_block(
     wild: &Wild<'_>,
     drawn: &Draws,
     (dgy, dgx): (&[f64], &[f64]),
-    (lanes, ey, ex): (&mut Lanes, &mut [[f64; LANES]], &mut [[f64; LANES]]),
+    (lanes, ey, ex, by_slot): CurveBufs<'_>,
     blk: usize,
 ) -> (usize, [[f64; LANES]; 3]) {
     let (k, g, col) = (wild.d.k, wild.d.clusters.len(), wild.cols[0]);
     let nb = drawn.fill(lanes, blk);
     lanes.combine(dgy, k, ey);
     lanes.combine(dgx, k, ex);
+    for (&gi, out) in wild.holders.iter().zip(by_slot.iter_mut()) {
+        let cg = &wild.c[gi * k..(gi + 1) * k];
+        *out = [dot_lanes(cg, ey), dot_lanes(cg, ex)];
+    }
     let mut sums = [[0.0f64; LANES]; 3];
     for gi in 0..g {
         let vg = &lanes.v[gi];
         let cg = &wild.c[gi * k..(gi + 1) * k];
-        let (cy, cx) = (dot_lanes(cg, ey), dot_lanes(cg, ex));
+        let (cy, cx) = match wild.shared[gi] {
+            NOT_SHARED => (dot_lanes(cg, ey), dot_lanes(cg, ex)),
+            slot => {
+                let [cy, cx] = by_slot[slot as usize];
+                (cy, cx)
+            }
+        };
         let (gy, gx) = (dgy[gi * k + col], dgx[gi * k + col]);
         for l in 0..LANES {
             let sy = vg[l] * gy - cy[l];
@@ -716,7 +817,7 @@ impl Draws {
 
 #[cfg(test)]
 mod tests {
-    use super::{Design, Fit, Row, WildWeights, draw_weights};
+    use super::{Design, Fit, NOT_SHARED, Row, WildWeights, draw_weights, shared_blocks};
 
     #[test]
     fn simple_did_by_hand() {
@@ -771,6 +872,19 @@ mod tests {
         assert!((f.beta[0] - 4.0).abs() < 1e-12, "{}", f.beta[0]);
         // rank = 3 units + 1 period dummy + D = 5, N = 6 ⇒ (N−1)/(N−K) = 5.
         assert!((f.cfac - 1.5 * 5.0).abs() < 1e-12);
+    }
+
+    /// Blocks equal bit for bit share a slot (the first holder named); a block no other
+    /// equals has none; `-0.0` and `0.0` are different bits, so different blocks.
+    #[test]
+    fn shared_blocks_are_the_blocks_equal_bit_for_bit() {
+        let c = [
+            1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 0.0, 5.0, 3.0, 4.0, -0.0, 5.0, 1.0, 2.0,
+        ];
+        let (shared, holders) = shared_blocks(&c, 2);
+        let n = NOT_SHARED;
+        assert_eq!(shared, [0, 1, 0, n, 1, n, 0]);
+        assert_eq!(holders, [0, 1]);
     }
 
     #[test]
