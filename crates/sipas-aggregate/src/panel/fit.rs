@@ -595,7 +595,8 @@ const NOT_SHARED: u32 = u32::MAX;
 /// (bit for bit), or [`NOT_SHARED`]; and per slot, the first block that holds it.
 fn shared_blocks(c: &[f64], len: usize) -> (Vec<u32>, Vec<usize>) {
     let blocks = c.len().checked_div(len).unwrap_or(0);
-    let mut first: polars::prelude::PlHashMap<Vec<u64>, usize> = Default::default();
+    let mut first: polars::prelude::PlHashMap<Vec<u64>, usize> =
+        polars::prelude::PlHashMap::default();
     let mut of = Vec::with_capacity(blocks);
     for (g, block) in c.chunks_exact(len.max(1)).take(blocks).enumerate() {
         let bits: Vec<u64> = block.iter().map(|x| x.to_bits()).collect();
