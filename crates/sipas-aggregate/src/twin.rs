@@ -140,7 +140,9 @@ pub const ROW_GROUP: usize = sipas_dataset::FRAME_ROW_GROUP;
 
 /// A Parquet file written one row group at a time ([`TwinWriter::push`]), atomically: a
 /// large table is encoded a group at a time into the file's temporary copy instead of being
-/// held whole, as a frame or as the file's bytes.
+/// held whole, as a frame or as the file's bytes. It is compressed by zstd at level 1
+/// ([`sipas_dataset::ParquetOut::fast`]): the large table it writes is written once and
+/// read seldom.
 pub struct TwinWriter {
     target: std::path::PathBuf,
     sink: Sink,
@@ -195,13 +197,12 @@ impl TwinWriter {
         };
         let file = sipas_core::atomic::DirectFile::create(target).map_err(io)?;
         let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(file)));
-        let out =
-            sipas_dataset::ParquetOut::new(sink.clone(), schema, |_| false).map_err(|source| {
-                Error::Polars {
-                    origin: target.display().to_string(),
-                    source,
-                }
-            })?;
+        let out = sipas_dataset::ParquetOut::fast(sink.clone(), schema).map_err(|source| {
+            Error::Polars {
+                origin: target.display().to_string(),
+                source,
+            }
+        })?;
         Ok(TwinWriter {
             target: target.to_path_buf(),
             sink,

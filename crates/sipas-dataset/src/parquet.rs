@@ -6,7 +6,7 @@ use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use polars_parquet::write::{
     CompressedPage, CompressionOptions, Encoding, ParquetType, StatisticsOptions, Version,
-    WriteOptions, array_to_columns, compress, get_dtype_encoding,
+    WriteOptions, ZstdLevel, array_to_columns, compress, get_dtype_encoding,
 };
 use rayon::prelude::*;
 
@@ -57,6 +57,32 @@ impl<W: Write> ParquetOut<W> {
                         CompressionOptions::Zstd(None),
                     )
                 }
+            },
+        )
+    }
+
+    /// Starts a file of `schema` on `out` encoded as [`ParquetOut::new`] encodes it (no column
+    /// PLAIN), but compressed by zstd at level 1, its fastest, instead of polars' default 3:
+    /// for a large table written once and read seldom (the 1.1 GB `estimates.csv`'s twin, of
+    /// 9.5 M rows with 10,000 units, is 0.4 % larger and a fifth of a CPU-second faster a
+    /// million rows).
+    ///
+    /// # Errors
+    /// A type Parquet cannot hold, or the error of writing the file's start.
+    pub fn fast(out: W, schema: &Schema) -> PolarsResult<Self> {
+        let level = ZstdLevel::try_new(1)?;
+        Self::start(
+            out,
+            schema,
+            (
+                ParquetCompression::Zstd(Some(level)),
+                StatisticsOptions::default(),
+            ),
+            |field| {
+                (
+                    get_dtype_encoding(&field.dtype),
+                    CompressionOptions::Zstd(Some(level)),
+                )
             },
         )
     }

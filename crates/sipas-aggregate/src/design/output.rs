@@ -732,8 +732,7 @@ mod tests {
 
         let periods = period_texts(&est.rows);
         let mut reference = Vec::new();
-        let mut out =
-            sipas_dataset::ParquetOut::new(&mut reference, &estimates_schema(), |_| false).unwrap();
+        let mut out = sipas_dataset::ParquetOut::fast(&mut reference, &estimates_schema()).unwrap();
         for batch in rows.chunks(group) {
             out.write_batch(&estimates_frame(batch, &periods).unwrap())
                 .unwrap();
