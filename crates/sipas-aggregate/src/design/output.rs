@@ -175,17 +175,19 @@ impl PartialEq<Name> for String {
     }
 }
 
-/// One estimate of one indicator in one domain (a row of `estimates.csv`).
+/// One estimate of one indicator in one domain (a row of `estimates.csv`). Its names are
+/// [`Name`]s; the files are written from rows whose names are borrowed (`EstimateRow<&str>`,
+/// [`EstimateRow::view`]), without counting references to a name shared by millions of rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EstimateRow {
+pub struct EstimateRow<N = Name> {
     /// Kind of domain.
     pub domain_type: DomainType,
     /// The domain (unit code, `pilot`/`baseline`, district name, kind).
-    pub domain: Name,
+    pub domain: N,
     /// The period.
     pub period: Period,
     /// Item or group id.
-    pub indicator: Name,
+    pub indicator: N,
     /// Item, element, part or index.
     pub indicator_kind: IndicatorKind,
     /// Responses: answers of the item (items) or rows of the domain (composites).
@@ -212,6 +214,38 @@ pub struct EstimateRow {
     pub suppressed: bool,
     /// Design degrees of freedom (PSUs − strata with answers in the domain).
     pub df: Option<f64>,
+}
+
+impl<N> EstimateRow<N> {
+    /// The row with the names `domain` and `indicator` (every other field as it is).
+    pub fn with_names<M>(&self, domain: M, indicator: M) -> EstimateRow<M> {
+        EstimateRow {
+            domain_type: self.domain_type,
+            domain,
+            period: self.period,
+            indicator,
+            indicator_kind: self.indicator_kind,
+            n: self.n,
+            value: self.value,
+            se: self.se,
+            lo: self.lo,
+            hi: self.hi,
+            ci_method: self.ci_method,
+            deff: self.deff,
+            n_eff: self.n_eff,
+            cv: self.cv,
+            reliable: self.reliable,
+            suppressed: self.suppressed,
+            df: self.df,
+        }
+    }
+}
+
+impl EstimateRow {
+    /// The row with its names borrowed.
+    pub fn view(&self) -> EstimateRow<&str> {
+        self.with_names(self.domain.as_str(), self.indicator.as_str())
+    }
 }
 
 /// Every domain estimate of a response table under one design.
@@ -261,7 +295,7 @@ fn estimates_header() -> String {
 /// Appends row `r`'s line of `estimates.csv` to `s`, field by field in
 /// place: with 10,000 units there are 9.5 M lines. `period` keeps the text
 /// of the last period written (a domain's rows share theirs).
-fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow, period: &mut Option<(Period, String)>) {
+fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, period: &mut Option<(Period, String)>) {
     let hide = |v: Option<f64>| v.filter(|v| !r.suppressed && v.is_finite());
     let text = match period {
         Some((p, t)) if *p == r.period => t,
@@ -269,9 +303,9 @@ fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow, period: &mut Option<(Period, 
     };
     for f in [
         r.domain_type.as_str(),
-        &field(&r.domain),
+        &field(r.domain),
         text,
-        &field(&r.indicator),
+        &field(r.indicator),
         r.indicator_kind.as_str(),
     ] {
         s.extend_from_slice(f.as_bytes());
@@ -299,7 +333,7 @@ pub fn estimates_csv(est: &DomainEstimates) -> String {
     let mut s = estimates_header().into_bytes();
     let mut period = None;
     for r in &est.rows {
-        estimate_line(&mut s, &r, &mut period);
+        estimate_line(&mut s, &r.view(), &mut period);
     }
     String::from_utf8(s).expect("UTF-8 fields")
 }
@@ -338,7 +372,7 @@ fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Re
         let n = est.rows.len();
         let mut rows = Vec::with_capacity(group.min(n));
         for start in (0..n).step_by(group.max(1)) {
-            est.rows.fill(start..n.min(start + group), &mut rows);
+            est.rows.fill_views(start..n.min(start + group), &mut rows);
             let (written, encoded) = rayon::join(
                 || {
                     w.par_records(&rows, CSV_BLOCK_ROWS, |rows| {
@@ -417,9 +451,9 @@ fn estimates_schema() -> polars::prelude::Schema {
 /// ([`ESTIMATES_TYPES`]; suppressed or undefined values null), made in one pass over the
 /// rows. The text columns are dictionaries ([`crate::twin::TextColumn`]): with 10,000 units
 /// a batch of 262,144 rows holds some 280 domains, 12 periods and 78 indicators.
-fn estimates_columns(
-    rows: &[EstimateRow],
-    periods: &[(Period, String)],
+fn estimates_columns<'a>(
+    rows: &[EstimateRow<&'a str>],
+    periods: &'a [(Period, String)],
 ) -> Vec<polars::prelude::ArrayRef> {
     use polars_arrow::array::{BooleanArray, PrimitiveArray};
     use polars_arrow::bitmap::MutableBitmap;
@@ -449,14 +483,14 @@ fn estimates_columns(
         }
     }
     let n = rows.len();
-    let mut text: [TextColumn<'_>; 6] = std::array::from_fn(|_| TextColumn::with_capacity(n));
+    let mut text: [TextColumn<'a>; 6] = std::array::from_fn(|_| TextColumn::with_capacity(n));
     let mut floats: [Floats; 7] = std::array::from_fn(|_| Floats {
         values: Vec::with_capacity(n),
         set: MutableBitmap::with_capacity(n),
     });
     let mut counts: Vec<i64> = Vec::with_capacity(n);
     let mut flags: [MutableBitmap; 2] = std::array::from_fn(|_| MutableBitmap::with_capacity(n));
-    let mut period: Option<(Period, &str)> = None;
+    let mut period: Option<(Period, &'a str)> = None;
     for r in rows {
         let p = match period {
             Some((p, t)) if p == r.period => t,
@@ -469,9 +503,9 @@ fn estimates_columns(
         };
         let texts = [
             r.domain_type.as_str(),
-            r.domain.as_str(),
+            r.domain,
             p,
-            r.indicator.as_str(),
+            r.indicator,
             r.indicator_kind.as_str(),
             r.ci_method.as_str(),
         ];

@@ -130,6 +130,11 @@ impl MadeRows {
 
     /// Row `k`: the estimate, its SE, interval, design effect, effective n, cv and flags.
     fn row(&self, k: usize) -> EstimateRow {
+        self.row_named(k, Name::clone)
+    }
+
+    /// Row `k`, its names made by `name` from the domain's and the indicator's.
+    fn row_named<'a, N>(&'a self, k: usize, name: impl Fn(&'a Name) -> N) -> EstimateRow<N> {
         let (p, i, method) = self.at(k);
         let ind = &self.ind[i];
         let value = p.values[i];
@@ -173,9 +178,9 @@ impl MadeRows {
         let (dtype, domain, period) = &p.key;
         EstimateRow {
             domain_type: *dtype,
-            domain: domain.clone(),
+            domain: name(domain),
             period: *period,
-            indicator: ind.name.clone(),
+            indicator: name(&ind.name),
             indicator_kind: ind.kind,
             n,
             value,
@@ -297,6 +302,18 @@ impl EstimateRows {
         range
             .into_par_iter()
             .map(|k| self.row(k))
+            .collect_into_vec(out);
+    }
+
+    /// [`EstimateRows::fill`] with the rows' names borrowed (what the files are written from:
+    /// no reference counted per row on names that millions of rows share).
+    pub fn fill_views<'a>(&'a self, range: Range<usize>, out: &mut Vec<EstimateRow<&'a str>>) {
+        range
+            .into_par_iter()
+            .map(|k| match self.locate(k) {
+                (Part::Made(m), j) => m.row_named(j, Name::as_str),
+                (Part::Listed(v), j) => v[j].view(),
+            })
             .collect_into_vec(out);
     }
 
