@@ -274,6 +274,14 @@ impl EstimateRows {
         }
     }
 
+    /// Row `k` (`k < len()`) with its names borrowed.
+    fn row_view(&self, k: usize) -> EstimateRow<&str> {
+        match self.locate(k) {
+            (Part::Made(m), j) => m.row_named(j, Name::as_str),
+            (Part::Listed(v), j) => v[j].view(),
+        }
+    }
+
     /// Row `k`, if there is one.
     pub fn get(&self, k: usize) -> Option<EstimateRow> {
         (k < self.len()).then(|| self.row(k))
@@ -310,16 +318,13 @@ impl EstimateRows {
     pub fn fill_views<'a>(&'a self, range: Range<usize>, out: &mut Vec<EstimateRow<&'a str>>) {
         range
             .into_par_iter()
-            .map(|k| match self.locate(k) {
-                (Part::Made(m), j) => m.row_named(j, Name::as_str),
-                (Part::Listed(v), j) => v[j].view(),
-            })
+            .map(|k| self.row_view(k))
             .collect_into_vec(out);
     }
 
     /// The periods of the rows, sorted, each once (without making the rows).
     pub fn periods(&self) -> Vec<Period> {
-        let mut out: Vec<Period> = self.runs().into_iter().map(|(key, _)| key.2).collect();
+        let mut out: Vec<Period> = self.runs().into_iter().map(|(key, ..)| key.2).collect();
         out.sort_unstable();
         out.dedup();
         out
@@ -344,8 +349,9 @@ impl EstimateRows {
         }
     }
 
-    /// The runs of consecutive rows of one domain × period, in order.
-    fn runs(&self) -> Vec<(DomainKeyRef<'_>, Range<usize>)> {
+    /// The runs of consecutive rows of one domain × period, in order, each with the engine's
+    /// rows it is one domain of (`None` for listed rows).
+    fn runs(&self) -> Vec<(DomainKeyRef<'_>, Range<usize>, Option<&MadeRows>)> {
         let mut out = Vec::new();
         for (part, &start) in self.parts.iter().zip(&self.starts) {
             match part {
@@ -354,7 +360,7 @@ impl EstimateRows {
                     for (r, p) in m.domains.iter().enumerate() {
                         let (t, d, period) = &p.key;
                         let first = start + r * s;
-                        out.push(((*t, d.as_str(), *period), first..first + s));
+                        out.push(((*t, d.as_str(), *period), first..first + s, Some(&**m)));
                     }
                 }
                 Part::Listed(v) => {
@@ -366,7 +372,7 @@ impl EstimateRows {
                             x.domain_type == key.0 && x.period == key.2 && x.domain == key.1
                         };
                         let b = a + v[a..].iter().take_while(|x| same(x)).count();
-                        out.push((key, start + a..start + b));
+                        out.push((key, start + a..start + b, None));
                         a = b;
                     }
                 }
@@ -413,8 +419,10 @@ impl std::fmt::Debug for EstimateRows {
 /// are made.
 pub(crate) struct RowIndex<'a> {
     rows: &'a EstimateRows,
-    /// (type, domain, period) → its rows.
-    domains: PlHashMap<DomainKeyRef<'a>, Range<usize>>,
+    /// (type, domain, period) → its rows, and whether they are one domain of the engine's
+    /// rows the offsets come from (every such domain has the same indicators in the same
+    /// order: an offset then holds without checking the row's key).
+    domains: PlHashMap<DomainKeyRef<'a>, (Range<usize>, bool)>,
     /// (indicator, ci method) → its offset in a domain's rows (the first domain's).
     offsets: PlHashMap<(&'a str, CiMethod), usize>,
     /// The later runs of a domain whose rows are not together (none in the engine's order).
@@ -426,10 +434,14 @@ impl<'a> RowIndex<'a> {
         let mut domains = PlHashMap::default();
         let mut offsets = PlHashMap::default();
         let mut scattered = PlHashMap::default();
-        for (key, run) in rows.runs() {
+        // The engine's rows of the first run, from which the offsets are taken.
+        let mut laid_out: Option<Option<&MadeRows>> = None;
+        for (key, run, made) in rows.runs() {
             if !matches!(key.0, DomainType::Unit | DomainType::Group) {
                 continue;
             }
+            let first = *laid_out.get_or_insert(made);
+            let standard = matches!((first, made), (Some(a), Some(b)) if std::ptr::eq(a, b));
             if domains.contains_key(&key) {
                 // Not the engine's order: the domain's rows are in several runs.
                 scattered
@@ -437,7 +449,7 @@ impl<'a> RowIndex<'a> {
                     .or_insert_with(Vec::new)
                     .push(run.clone());
             } else {
-                domains.insert(key, run.clone());
+                domains.insert(key, (run.clone(), standard));
             }
             if offsets.is_empty() {
                 for (j, k) in run.enumerate() {
@@ -461,7 +473,7 @@ impl<'a> RowIndex<'a> {
         p: Period,
         indicator: &str,
         method: CiMethod,
-    ) -> Option<EstimateRow> {
+    ) -> Option<EstimateRow<&'a str>> {
         self.domain(t, d, p)?.get(indicator, method)
     }
 
@@ -473,11 +485,12 @@ impl<'a> RowIndex<'a> {
         p: Period,
     ) -> Option<Domain<'a, 'k>> {
         let key = (t, d, p);
-        let rows = self.domains.get(&key)?.clone();
+        let (rows, standard) = self.domains.get(&key)?.clone();
         Some(Domain {
             index: self,
             key,
             rows,
+            standard,
         })
     }
 }
@@ -487,11 +500,13 @@ pub(crate) struct Domain<'a, 'k> {
     index: &'k RowIndex<'a>,
     key: DomainKeyRef<'k>,
     rows: Range<usize>,
+    /// The rows are laid out as the domain the offsets come from.
+    standard: bool,
 }
 
-impl Domain<'_, '_> {
-    /// The domain's row of `indicator` by `method`.
-    pub(crate) fn get(&self, indicator: &str, method: CiMethod) -> Option<EstimateRow> {
+impl<'a> Domain<'a, '_> {
+    /// The domain's row of `indicator` by `method`, its names borrowed.
+    pub(crate) fn get(&self, indicator: &str, method: CiMethod) -> Option<EstimateRow<&'a str>> {
         let all = self.index.rows;
         let is = |k: usize| all.key(k).1 == (indicator, method);
         let at = self
@@ -499,7 +514,7 @@ impl Domain<'_, '_> {
             .offsets
             .get(&(indicator, method))
             .map(|&j| self.rows.start + j)
-            .filter(|&k| k < self.rows.end && is(k));
+            .filter(|&k| k < self.rows.end && (self.standard || is(k)));
         let k = at
             .or_else(|| self.rows.clone().find(|&k| is(k)))
             .or_else(|| {
@@ -509,7 +524,7 @@ impl Domain<'_, '_> {
                     .iter()
                     .find_map(|rg| rg.clone().find(|&k| is(k)))
             })?;
-        Some(all.row(k))
+        Some(all.row_view(k))
     }
 }
 
@@ -626,6 +641,101 @@ mod tests {
         rows
     }
 
+    /// Rows made by two passes whose indicators come in other orders: a domain of the second
+    /// is not read at the first one's offsets (they do not hold there), every row is found.
+    #[test]
+    fn a_second_pass_in_another_order_is_checked() {
+        use CiMethod::{Logit, Normal, Wilson};
+        let first = made_and_listed();
+        let Part::Made(m) = &first.parts[0] else {
+            panic!("made rows first")
+        };
+        let p = |q: &str| -> Period { q.parse().unwrap() };
+        let domain = |d: &str| {
+            let mut parts = clone_parts(&m.domains[0]);
+            parts.key = (DomainType::Unit, d.into(), p("2024Q3"));
+            parts
+        };
+        // The second pass: the item first, then the index.
+        let (d1, d2) = (domain("05450"), domain("05452"));
+        let ind: Vec<RowIndicator> = m.ind.iter().rev().map(clone_indicator).collect();
+        let swap = |mut d: DomainParts| {
+            d.szw.reverse();
+            d.values.reverse();
+            d.var.reverse();
+            d
+        };
+        let second = MadeRows::new(
+            vec![swap(d1), swap(d2)],
+            ind,
+            sipas_core::Level::DEFAULT,
+            &crate::DesignSpec::default(),
+        );
+        let mut all_rows = first.clone();
+        all_rows.append(EstimateRows::made(second));
+        let ix = RowIndex::new(&all_rows);
+        let all: Vec<EstimateRow> = all_rows.iter().collect();
+        for r in &all {
+            if !matches!(r.domain_type, DomainType::Unit | DomainType::Group) {
+                continue;
+            }
+            let found = ix.get(
+                r.domain_type,
+                &r.domain,
+                r.period,
+                &r.indicator,
+                r.ci_method,
+            );
+            assert_eq!(
+                found,
+                Some(r.view()),
+                "{} {} {:?}",
+                r.domain,
+                r.indicator,
+                r.ci_method
+            );
+        }
+        // The second pass's index row is its last: 80 points as the first pass's.
+        let idx = ix
+            .get(DomainType::Unit, "05452", p("2024Q3"), "sipas", Normal)
+            .unwrap();
+        assert_eq!(idx.value, Some(80.0));
+        assert!(
+            ix.get(DomainType::Unit, "05450", p("2024Q3"), "q1", Logit)
+                .is_some()
+        );
+        assert!(
+            ix.get(DomainType::Unit, "05450", p("2024Q3"), "q1", Wilson)
+                .is_some()
+        );
+    }
+
+    fn clone_parts(d: &DomainParts) -> DomainParts {
+        DomainParts {
+            key: d.key.clone(),
+            n: d.n,
+            w: d.w,
+            psu_n: d.psu_n,
+            strata: d.strata,
+            nv: d.nv.clone(),
+            x: d.x.clone(),
+            psu_ans: d.psu_ans.clone(),
+            strata_ans: d.strata_ans.clone(),
+            szw: d.szw.clone(),
+            values: d.values.clone(),
+            var: d.var.clone(),
+        }
+    }
+
+    fn clone_indicator(i: &RowIndicator) -> RowIndicator {
+        RowIndicator {
+            name: i.name.clone(),
+            kind: i.kind,
+            item: i.item,
+            bounds: i.bounds,
+        }
+    }
+
     /// Row k of made rows is slot k % 3 of domain k / 3; what the index reads of a row
     /// without making it (its domain and indicator) is what the made row holds; every way of
     /// reading the rows gives the same rows.
@@ -670,7 +780,7 @@ mod tests {
         assert_eq!(part, all[2..5]);
         assert_eq!(rows.get(7), None);
         assert_eq!(rows.first().as_ref(), all.first());
-        let runs: Vec<_> = rows.runs().into_iter().map(|(k, r)| (k.1, r)).collect();
+        let runs: Vec<_> = rows.runs().into_iter().map(|(k, r, _)| (k.1, r)).collect();
         assert_eq!(runs, [("05443", 0..3), ("05446", 3..6), ("pilot", 6..7)]);
         let q = |s: &str| -> Period { s.parse().unwrap() };
         assert_eq!(rows.periods(), [q("2024Q1"), q("2024Q2")]);
@@ -694,12 +804,12 @@ mod tests {
         let ix = RowIndex::new(&rows);
         let v = |t, d, p: &str, ind, m| ix.get(t, d, q(p), ind, m);
         assert_eq!(
-            v(DomainType::Unit, "05446", "2024Q2", "q1", Wilson).as_ref(),
-            Some(&all[5])
+            v(DomainType::Unit, "05446", "2024Q2", "q1", Wilson),
+            Some(all[5].view())
         );
         assert_eq!(
-            v(DomainType::Group, "pilot", "2024Q1", "sipas", Normal).as_ref(),
-            Some(&all[6])
+            v(DomainType::Group, "pilot", "2024Q1", "sipas", Normal),
+            Some(all[6].view())
         );
         assert_eq!(v(DomainType::Unit, "05446", "2024Q1", "q1", Wilson), None);
     }
