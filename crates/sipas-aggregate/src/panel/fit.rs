@@ -658,13 +658,19 @@ fn value_block(
                 s[p][l] = vg[l] * a - c[l];
             }
         }
+        // One triangle (s_p·s_r and s_r·s_p are the same product), mirrored below.
         for p in 0..q {
-            for r in 0..q {
+            for r in p..q {
                 let m = &mut meat[p * q + r];
                 for l in 0..LANES {
                     m[l] += s[p][l] * s[r][l];
                 }
             }
+        }
+    }
+    for p in 0..q {
+        for r in p + 1..q {
+            meat[r * q + p] = meat[p * q + r];
         }
     }
     nb
