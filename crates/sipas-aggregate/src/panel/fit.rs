@@ -385,6 +385,36 @@ impl<'a> Wild<'a> {
         }
     }
 
+    /// When every cluster shares its `P H_g` with others (a balanced panel): per cluster, the
+    /// numbers whose weighted sums are all a replicate needs of each `δ = Σ_g v_g d_g` (one
+    /// per `dgs`, `k` numbers a cluster each): its tested coefficients, then per shared slot
+    /// each tested row of the slot's `P H` times `d_g` (`δ` is linear in the `d_g`, so
+    /// `P H δ = Σ_g v_g P H d_g`). That is `q·(1 + slots)` numbers a cluster and `δ` instead
+    /// of `k` (the event study's pre-trend test: 9 instead of 22). `None` when a cluster has
+    /// a block of its own.
+    fn projected(&self, dgs: &[&[f64]]) -> Option<Vec<f64>> {
+        let (k, q) = (self.d.k, self.cols.len());
+        if self.holders.is_empty() || self.shared.contains(&NOT_SHARED) {
+            return None;
+        }
+        let width = dgs.len() * q * (1 + self.holders.len());
+        let mut out = Vec::with_capacity(self.shared.len() * width);
+        for gi in 0..self.shared.len() {
+            for dg in dgs {
+                let d = &dg[gi * k..(gi + 1) * k];
+                out.extend(self.cols.iter().map(|&c| d[c]));
+            }
+            for &h in &self.holders {
+                let ch = &self.c[h * q * k..(h + 1) * q * k];
+                for dg in dgs {
+                    let d = &dg[gi * k..(gi + 1) * k];
+                    out.extend((0..q).map(|p| dot(&ch[p * k..(p + 1) * k], d)));
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// The same bootstrap with every cluster's products made on its own (no shared block).
     #[cfg(test)]
     pub(crate) fn unshared(&self) -> Self {
@@ -393,6 +423,12 @@ impl<'a> Wild<'a> {
             holders: Vec::new(),
             ..self.clone()
         }
+    }
+
+    /// Whether every cluster shares its block ([`Wild::projected`]).
+    #[cfg(test)]
+    pub(crate) fn all_shared(&self) -> bool {
+        !self.holders.is_empty() && !self.shared.contains(&NOT_SHARED)
     }
 
     /// How many distinct `P H_g` blocks several clusters share.
@@ -425,6 +461,10 @@ impl<'a> Wild<'a> {
         let u = self.restricted_resid(&y0);
         // d_g = (X'X)⁻¹ X_g' ũ_g
         let dg = self.cluster_d(&u);
+        let projected = self.projected(&[&dg]);
+        let sums = projected
+            .as_deref()
+            .map(|p| (p, q * (1 + self.holders.len())));
         let g = d.clusters.len();
         let cfac = fit.cfac;
         let drawn = Draws::new(weights, seed, g, replicates);
@@ -440,12 +480,21 @@ impl<'a> Wild<'a> {
                         vec![[0.0; LANES]; q * q],
                         vec![[0.0; LANES]; q],
                         vec![[0.0; LANES]; self.holders.len() * q],
+                        vec![[0.0; LANES]; sums.map_or(0, |s| s.1)],
                     )
                 },
-                |(lanes, delta, meat, s, by_slot), blk| {
+                |(lanes, delta, meat, s, by_slot, acc), blk| {
+                    let bufs = (
+                        lanes,
+                        &mut delta[..],
+                        &mut meat[..],
+                        &mut s[..],
+                        &mut by_slot[..],
+                        &mut acc[..],
+                    );
                     let nb = crate::wide::wide(
                         #[inline(always)]
-                        || value_block(self, &drawn, &dg, (lanes, delta, meat, s, by_slot), blk),
+                        || value_block(self, &drawn, (&dg, sums), bufs, blk),
                     );
                     (0..nb)
                         .filter(|&l| {
@@ -543,6 +592,7 @@ impl<'a> Wild<'a> {
         let x: Vec<f64> = (0..d.n).map(|i| d.row(i)[col]).collect();
         let (uy, ux) = (self.restricted_resid(&d.y), self.restricted_resid(&x));
         let (dgy, dgx) = (self.cluster_d(&uy), self.cluster_d(&ux));
+        let projected = self.projected(&[&dgy, &dgx]);
         let g = d.clusters.len();
         let drawn = Draws::new(weights, seed, g, replicates);
         // Replicates in lanes, as in `p_value` (one tested column: c_g is `k` long).
@@ -555,12 +605,21 @@ impl<'a> Wild<'a> {
                         vec![[0.0; LANES]; k],
                         vec![[0.0; LANES]; k],
                         vec![[[0.0; LANES]; 2]; self.holders.len()],
+                        vec![[0.0; LANES]; 2 * (1 + self.holders.len())],
                     )
                 },
-                |(lanes, ey, ex, by_slot), blk| {
+                |(lanes, ey, ex, by_slot, acc), blk| {
                     let (nb, sums) = crate::wide::wide(
                         #[inline(always)]
-                        || curve_block(self, &drawn, (&dgy, &dgx), (lanes, ey, ex, by_slot), blk),
+                        || {
+                            curve_block(
+                                self,
+                                &drawn,
+                                (&dgy, &dgx, projected.as_deref()),
+                                (lanes, ey, ex, by_slot, acc),
+                                blk,
+                            )
+                        },
                     );
                     (0..nb)
                         .map(|l| [ey[col][l], ex[col][l], sums[0][l], sums[1][l], sums[2][l]])
@@ -582,6 +641,7 @@ impl<'a> Wild<'a> {
 /// with the lanes' δ.
 type BlockBufs<'a> = (
     &'a mut Lanes,
+    &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
@@ -627,21 +687,31 @@ fn shared_blocks(c: &[f64], len: usize) -> (Vec<u32>, Vec<usize>) {
 fn value_block(
     wild: &Wild<'_>,
     drawn: &Draws,
-    dg: &[f64],
-    (lanes, delta, meat, s, by_slot): BlockBufs<'_>,
+    (dg, projected): (&[f64], Option<(&[f64], usize)>),
+    (lanes, delta, meat, s, by_slot, acc): BlockBufs<'_>,
     blk: usize,
 ) -> usize {
     let (k, q, g) = (wild.d.k, wild.cols.len(), wild.d.clusters.len());
     let nb = drawn.fill(lanes, blk);
-    lanes.combine(dg, k, delta);
+    if let Some((sums, width)) = projected {
+        // Every cluster shares its block ([`Wild::projected`]): the tested coefficients of
+        // δ, then each slot's products with δ, as sums over the clusters.
+        lanes.combine(sums, width, acc);
+        for (p, &c) in wild.cols.iter().enumerate() {
+            delta[c] = acc[p];
+        }
+        by_slot.copy_from_slice(&acc[q..]);
+    } else {
+        lanes.combine(dg, k, delta);
+        for (&gi, out) in wild.holders.iter().zip(by_slot.chunks_exact_mut(q.max(1))) {
+            let cg = &wild.c[gi * q * k..(gi + 1) * q * k];
+            for (p, o) in out.iter_mut().enumerate() {
+                *o = dot_lanes(&cg[p * k..(p + 1) * k], delta);
+            }
+        }
+    }
     for m in meat.iter_mut() {
         *m = [0.0; LANES];
-    }
-    for (&gi, out) in wild.holders.iter().zip(by_slot.chunks_exact_mut(q.max(1))) {
-        let cg = &wild.c[gi * q * k..(gi + 1) * q * k];
-        for (p, o) in out.iter_mut().enumerate() {
-            *o = dot_lanes(&cg[p * k..(p + 1) * k], delta);
-        }
     }
     for gi in 0..g {
         let vg = &lanes.v[gi];
@@ -683,6 +753,7 @@ type CurveBufs<'a> = (
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
     &'a mut [[[f64; LANES]; 2]],
+    &'a mut [[f64; LANES]],
 );
 
 /// One block of lanes of [`Wild::p_curve`] (compiled wide, [`crate::wide`]): each lane's
@@ -693,17 +764,28 @@ type CurveBufs<'a> = (
 fn curve_block(
     wild: &Wild<'_>,
     drawn: &Draws,
-    (dgy, dgx): (&[f64], &[f64]),
-    (lanes, ey, ex, by_slot): CurveBufs<'_>,
+    (dgy, dgx, projected): (&[f64], &[f64], Option<&[f64]>),
+    (lanes, ey, ex, by_slot, acc): CurveBufs<'_>,
     blk: usize,
 ) -> (usize, [[f64; LANES]; 3]) {
     let (k, g, col) = (wild.d.k, wild.d.clusters.len(), wild.cols[0]);
     let nb = drawn.fill(lanes, blk);
-    lanes.combine(dgy, k, ey);
-    lanes.combine(dgx, k, ex);
-    for (&gi, out) in wild.holders.iter().zip(by_slot.iter_mut()) {
-        let cg = &wild.c[gi * k..(gi + 1) * k];
-        *out = [dot_lanes(cg, ey), dot_lanes(cg, ex)];
+    if let Some(sums) = projected {
+        // Every cluster shares its block ([`Wild::projected`]): δ_y and δ_x of the tested
+        // column, then each slot's products with δ_y and δ_x, as sums over the clusters.
+        lanes.combine(sums, acc.len(), acc);
+        ey[col] = acc[0];
+        ex[col] = acc[1];
+        for (s, out) in by_slot.iter_mut().enumerate() {
+            *out = [acc[2 + 2 * s], acc[3 + 2 * s]];
+        }
+    } else {
+        lanes.combine(dgy, k, ey);
+        lanes.combine(dgx, k, ex);
+        for (&gi, out) in wild.holders.iter().zip(by_slot.iter_mut()) {
+            let cg = &wild.c[gi * k..(gi + 1) * k];
+            *out = [dot_lanes(cg, ey), dot_lanes(cg, ex)];
+        }
     }
     let mut sums = [[0.0f64; LANES]; 3];
     for gi in 0..g {

@@ -247,12 +247,14 @@ fn the_p_value_curve_equals_a_bootstrap_at_every_null_value() {
 }
 
 /// Clusters with the same demeaned regressors (a balanced panel's units of one arm) share
-/// their products with each replicate's δ: the statistics are those of every cluster
-/// computed on its own, bit for bit, for one and for two tested coefficients and for the
-/// p-value curve. In the unbalanced panel fewer clusters share.
+/// their products with each replicate's δ: where some clusters have blocks of their own the
+/// statistics are those of every cluster computed on its own, bit for bit; where every
+/// cluster shares (the balanced panel), a replicate's sums are taken over per-cluster
+/// products ([`Wild::projected`], the same numbers added in another order): equal to 1e-9 and
+/// the same p-values, for one and for two tested coefficients and for the p-value curve.
 #[test]
-fn shared_cluster_blocks_give_the_same_bits() {
-    let mut slots = Vec::new();
+fn shared_cluster_blocks_give_the_same_statistics() {
+    let mut seen = Vec::new();
     for file in ["panel.csv", "panel_unbalanced.csv"] {
         let cells = panel(file);
         let (d, fit) = fitted(&cells);
@@ -268,20 +270,36 @@ fn shared_cluster_blocks_give_the_same_bits() {
                 );
             }
             if cols.len() == 1 {
-                let bits = |w: &Wild<'_>| -> Vec<[u64; 5]> {
-                    let curve = w.p_curve(WildWeights::Webb, 999, 3).unwrap();
-                    curve.draws().iter().map(|r| r.map(f64::to_bits)).collect()
-                };
-                assert_eq!(bits(&wild), bits(&alone), "{file}");
+                let a = wild.p_curve(WildWeights::Webb, 999, 3).unwrap();
+                let b = alone.p_curve(WildWeights::Webb, 999, 3).unwrap();
+                for (x, y) in a.draws().iter().zip(b.draws()) {
+                    if wild.all_shared() {
+                        for (u, v) in x.iter().zip(y) {
+                            assert!((u - v).abs() <= 1e-9 * v.abs().max(1.0), "{file}: {u} {v}");
+                        }
+                    } else {
+                        assert_eq!(x.map(f64::to_bits), y.map(f64::to_bits), "{file}");
+                    }
+                }
+                let (est, se) = (fit.beta[0], fit.se(0));
+                for step in -6..=6 {
+                    let b0 = est + f64::from(step) * 0.5 * se;
+                    assert_eq!(a.p_value(b0), b.p_value(b0), "{file} β0 = {b0}");
+                }
             }
-            slots.push((file, wild.shared_slots()));
+            seen.push((file, wild.shared_slots(), wild.all_shared()));
         }
     }
-    // The balanced panel shares blocks (each arm's units), and the check above compared a
-    // shared computation with the one it replaces.
+    // The balanced panel shares every block, the unbalanced one not all: both ways were
+    // compared with the computation they replace.
     assert!(
-        slots.iter().any(|&(f, s)| f == "panel.csv" && s > 0),
-        "{slots:?}"
+        seen.iter().any(|&(f, _, all)| f == "panel.csv" && all),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|&(f, s, all)| f == "panel_unbalanced.csv" && s > 0 && !all),
+        "{seen:?}"
     );
 }
 
