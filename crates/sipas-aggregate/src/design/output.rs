@@ -241,6 +241,14 @@ impl<N> EstimateRow<N> {
     }
 }
 
+impl<N> EstimateRow<N> {
+    /// The value `v` of this row as `estimates.csv` and its twin publish it: `None` (an empty
+    /// field, a null) when the row is suppressed or `v` is undefined or not finite.
+    pub fn published(&self, v: Option<f64>) -> Option<f64> {
+        v.filter(|v| !self.suppressed && v.is_finite())
+    }
+}
+
 impl EstimateRow {
     /// The row with its names borrowed.
     pub fn view(&self) -> EstimateRow<&str> {
@@ -296,7 +304,6 @@ fn estimates_header() -> String {
 /// place: with 10,000 units there are 9.5 M lines. `period` keeps the text
 /// of the last period written (a domain's rows share theirs).
 fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, period: &mut Option<(Period, String)>) {
-    let hide = |v: Option<f64>| v.filter(|v| !r.suppressed && v.is_finite());
     let text = match period {
         Some((p, t)) if *p == r.period => t,
         _ => &period.insert((r.period, r.period.to_string())).1,
@@ -314,13 +321,13 @@ fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, period: &mut Option<(Pe
     results::push_uint_bytes(s, r.n as u64);
     s.push(b',');
     for v in [r.value, r.se, r.lo, r.hi] {
-        results::push_num_bytes(s, hide(v));
+        results::push_num_bytes(s, r.published(v));
         s.push(b',');
     }
     s.extend_from_slice(r.ci_method.as_str().as_bytes());
     for v in [r.deff, r.n_eff, r.cv] {
         s.push(b',');
-        results::push_num_bytes(s, hide(v));
+        results::push_num_bytes(s, r.published(v));
     }
     let flag = |b: bool| if b { &b",true"[..] } else { &b",false"[..] };
     s.extend_from_slice(flag(r.reliable));
@@ -513,10 +520,9 @@ fn estimates_columns<'a>(
             column.push(t);
         }
         counts.push(r.n as i64);
-        let shown = |v: Option<f64>| v.filter(|v| !r.suppressed && v.is_finite());
         let values = [r.value, r.se, r.lo, r.hi, r.deff, r.n_eff, r.cv];
         for (column, v) in floats.iter_mut().zip(values) {
-            column.push(shown(v));
+            column.push(r.published(v));
         }
         flags[0].push(r.reliable);
         flags[1].push(r.suppressed);
