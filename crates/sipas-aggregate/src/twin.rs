@@ -138,7 +138,7 @@ pub fn write_parquet_file(target: &Path, df: &mut DataFrame) -> Result<()> {
 /// the size polars aims at when it cuts a whole frame ([`sipas_dataset::FRAME_ROW_GROUP`]).
 pub const ROW_GROUP: usize = sipas_dataset::FRAME_ROW_GROUP;
 
-/// A Parquet file written one row group at a time ([`TwinWriter::push`]), atomically: a
+/// A Parquet file written one row group at a time ([`TwinWriter::push_arrays`]), atomically: a
 /// large table is encoded a group at a time into the file's temporary copy instead of being
 /// held whole, as a frame or as the file's bytes. It is compressed by zstd at level 1
 /// ([`sipas_dataset::ParquetOut::fast`]): the large table it writes is written once and
@@ -207,18 +207,6 @@ impl TwinWriter {
             target: target.to_path_buf(),
             sink,
             out,
-        })
-    }
-
-    /// Writes the frame `df` (of the schema, at most [`ROW_GROUP`] rows) as the next row group.
-    ///
-    /// # Errors
-    /// The polars error of encoding or writing.
-    pub fn push(&mut self, df: &DataFrame) -> Result<()> {
-        debug_assert!(df.height() <= ROW_GROUP);
-        self.out.write_batch(df).map_err(|source| Error::Polars {
-            origin: self.target.display().to_string(),
-            source,
         })
     }
 

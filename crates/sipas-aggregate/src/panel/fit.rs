@@ -390,11 +390,11 @@ impl<'a> Wild<'a> {
     /// per `dgs`, `k` numbers a cluster each): its tested coefficients, then per shared slot
     /// each tested row of the slot's `P H` times `d_g` (`δ` is linear in the `d_g`, so
     /// `P H δ = Σ_g v_g P H d_g`). That is `q·(1 + slots)` numbers a cluster and `δ` instead
-    /// of `k` (the event study's pre-trend test: 9 instead of 22). `None` when a cluster has
-    /// a block of its own.
-    fn projected(&self, dgs: &[&[f64]]) -> Option<Vec<f64>> {
+    /// of `k` (the event study's pre-trend test: 9 instead of 22). With those numbers, how
+    /// many there are a cluster; `None` when a cluster has a block of its own.
+    fn projected(&self, dgs: &[&[f64]]) -> Option<(Vec<f64>, usize)> {
         let (k, q) = (self.d.k, self.cols.len());
-        if self.holders.is_empty() || self.shared.contains(&NOT_SHARED) {
+        if !self.all_shared() {
             return None;
         }
         let width = dgs.len() * q * (1 + self.holders.len());
@@ -412,7 +412,12 @@ impl<'a> Wild<'a> {
                 }
             }
         }
-        Some(out)
+        Some((out, width))
+    }
+
+    /// Whether every cluster shares its block with others ([`Wild::projected`]).
+    pub(crate) fn all_shared(&self) -> bool {
+        !self.holders.is_empty() && !self.shared.contains(&NOT_SHARED)
     }
 
     /// The same bootstrap with every cluster's products made on its own (no shared block).
@@ -423,12 +428,6 @@ impl<'a> Wild<'a> {
             holders: Vec::new(),
             ..self.clone()
         }
-    }
-
-    /// Whether every cluster shares its block ([`Wild::projected`]).
-    #[cfg(test)]
-    pub(crate) fn all_shared(&self) -> bool {
-        !self.holders.is_empty() && !self.shared.contains(&NOT_SHARED)
     }
 
     /// How many distinct `P H_g` blocks several clusters share.
@@ -462,9 +461,7 @@ impl<'a> Wild<'a> {
         // d_g = (X'X)⁻¹ X_g' ũ_g
         let dg = self.cluster_d(&u);
         let projected = self.projected(&[&dg]);
-        let sums = projected
-            .as_deref()
-            .map(|p| (p, q * (1 + self.holders.len())));
+        let sums = projected.as_ref().map(|(p, width)| (&p[..], *width));
         let g = d.clusters.len();
         let cfac = fit.cfac;
         let drawn = Draws::new(weights, seed, g, replicates);
@@ -605,7 +602,7 @@ impl<'a> Wild<'a> {
                         vec![[0.0; LANES]; k],
                         vec![[0.0; LANES]; k],
                         vec![[[0.0; LANES]; 2]; self.holders.len()],
-                        vec![[0.0; LANES]; 2 * (1 + self.holders.len())],
+                        vec![[0.0; LANES]; projected.as_ref().map_or(0, |p| p.1)],
                     )
                 },
                 |(lanes, ey, ex, by_slot, acc), blk| {
@@ -615,7 +612,7 @@ impl<'a> Wild<'a> {
                             curve_block(
                                 self,
                                 &drawn,
-                                (&dgy, &dgx, projected.as_deref()),
+                                (&dgy, &dgx, projected.as_ref().map(|(p, w)| (&p[..], *w))),
                                 (lanes, ey, ex, by_slot, acc),
                                 blk,
                             )
@@ -647,6 +644,10 @@ type BlockBufs<'a> = (
     &'a mut [[f64; LANES]],
     &'a mut [[f64; LANES]],
 );
+
+/// The per-cluster numbers a replicate sums when every cluster shares its block, and how many
+/// there are a cluster ([`Wild::projected`]); `None` otherwise.
+type Projected<'a> = Option<(&'a [f64], usize)>;
 
 /// Marks a cluster whose `P H_g` no other cluster has ([`Wild`]).
 const NOT_SHARED: u32 = u32::MAX;
@@ -687,7 +688,7 @@ fn shared_blocks(c: &[f64], len: usize) -> (Vec<u32>, Vec<usize>) {
 fn value_block(
     wild: &Wild<'_>,
     drawn: &Draws,
-    (dg, projected): (&[f64], Option<(&[f64], usize)>),
+    (dg, projected): (&[f64], Projected<'_>),
     (lanes, delta, meat, s, by_slot, acc): BlockBufs<'_>,
     blk: usize,
 ) -> usize {
@@ -764,16 +765,16 @@ type CurveBufs<'a> = (
 fn curve_block(
     wild: &Wild<'_>,
     drawn: &Draws,
-    (dgy, dgx, projected): (&[f64], &[f64], Option<&[f64]>),
+    (dgy, dgx, projected): (&[f64], &[f64], Projected<'_>),
     (lanes, ey, ex, by_slot, acc): CurveBufs<'_>,
     blk: usize,
 ) -> (usize, [[f64; LANES]; 3]) {
     let (k, g, col) = (wild.d.k, wild.d.clusters.len(), wild.cols[0]);
     let nb = drawn.fill(lanes, blk);
-    if let Some(sums) = projected {
+    if let Some((sums, width)) = projected {
         // Every cluster shares its block ([`Wild::projected`]): δ_y and δ_x of the tested
         // column, then each slot's products with δ_y and δ_x, as sums over the clusters.
-        lanes.combine(sums, acc.len(), acc);
+        lanes.combine(sums, width, acc);
         ey[col] = acc[0];
         ex[col] = acc[1];
         for (s, out) in by_slot.iter_mut().enumerate() {
