@@ -40,8 +40,12 @@ pub fn aggregate_with_design(
     opts: &AggregateOptions,
     spec: &DesignSpec,
 ) -> Result<(Indices, DomainEstimates)> {
-    let mut indices = point_indices(responses, opts)?;
-    let est = super::estimate_domains(responses, opts, spec)?;
+    // The two read the responses only; side by side, each fills the other's serial steps.
+    let (indices, est) = rayon::join(
+        || point_indices(responses, opts),
+        || super::estimate_domains(responses, opts, spec),
+    );
+    let (mut indices, est) = (indices?, est?);
     apply_design(&mut indices, &est);
     Ok((indices, est))
 }
