@@ -190,7 +190,7 @@ pub(crate) fn pages(
 
 /// The bits of `bitmap`, 64 to a word (the last one's unused bits zero),
 /// read by polars-arrow's own word iterator.
-fn words(bitmap: &Bitmap) -> Vec<u64> {
+pub(crate) fn words(bitmap: &Bitmap) -> Vec<u64> {
     let mut iter = bitmap.fast_iter_u64();
     let mut words: Vec<u64> = iter.by_ref().collect();
     let (rest, left) = iter.remainder();
@@ -200,7 +200,7 @@ fn words(bitmap: &Bitmap) -> Vec<u64> {
 
 /// Calls `f` with the position of each set bit of `word`, lowest first.
 #[inline]
-fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
+pub(crate) fn for_each_bit(mut word: u64, mut f: impl FnMut(usize)) {
     while word != 0 {
         f(word.trailing_zeros() as usize);
         word &= word - 1;

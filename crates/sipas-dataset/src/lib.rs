@@ -32,6 +32,7 @@ mod dicttext;
 mod error;
 mod masks;
 mod parquet;
+mod plain64;
 mod read;
 mod spill;
 mod write;
