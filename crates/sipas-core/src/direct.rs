@@ -322,7 +322,7 @@ struct Record {
 }
 
 /// The files committed through [`crate::atomic::write_direct_with`] (and the result tables'
-/// Parquet twins), by canonical path.
+/// Parquet twins) and the files hashed whole ([`remember_read`]), by canonical path.
 static WRITTEN: Mutex<Option<HashMap<PathBuf, Record>>> = Mutex::new(None);
 
 /// The size and modification time of `path`, and its canonical path.
@@ -356,8 +356,40 @@ pub fn remember(path: &Path, w: &Written) {
     );
 }
 
-/// The size and BLAKE3 hash of `path` when this process wrote it ([`remember`]) and it has
-/// the same size and time of modification since; `None` otherwise (read it to know).
+/// The size and time of modification of `path`: taken before a file is read to be hashed
+/// ([`remember_read`]).
+pub fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// Remembers the BLAKE3 hash `blake3` of `len` bytes that this process read from `path`,
+/// whose size and time of modification were `seen` ([`stamp`]) before it was read and are
+/// still: a stage's input folder is hashed when it is verified at the start and listed in the
+/// manifest at the end, and is read once for both.
+pub fn remember_read(path: &Path, seen: (u64, SystemTime), len: u64, blake3: &str) {
+    let Some((key, now_len, modified)) = stat(path) else {
+        return;
+    };
+    if (now_len, modified) != seen || len != now_len {
+        return;
+    }
+    let mut map = WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.get_or_insert_with(HashMap::new).insert(
+        key,
+        Record {
+            len,
+            modified,
+            blake3: blake3.to_string(),
+        },
+    );
+}
+
+/// The size and BLAKE3 hash of `path` when this process wrote it ([`remember`]) or read it
+/// whole ([`remember_read`]) and it has the same size and time of modification since; `None`
+/// otherwise (read it to know).
 pub fn written(path: &Path) -> Option<(u64, String)> {
     let (key, len, modified) = stat(path)?;
     let map = WRITTEN
@@ -453,5 +485,27 @@ mod tests {
         let other = dir.path().join("u.csv");
         std::fs::write(&other, &bytes).unwrap();
         assert_eq!(written(&other), None);
+    }
+
+    /// A file hashed whole is remembered while its size and time of modification stay those
+    /// seen before it was read; one changed while it was read, or since, is read again.
+    #[test]
+    fn a_file_read_whole_is_known_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.parquet");
+        std::fs::write(&path, b"responses").unwrap();
+        let hex = blake3::hash(b"responses").to_hex().to_string();
+        let seen = stamp(&path).unwrap();
+        remember_read(&path, seen, 9, &hex);
+        assert_eq!(written(&path), Some((9, hex.clone())));
+        std::fs::write(&path, b"responses, changed").unwrap();
+        assert_eq!(written(&path), None);
+        // Changed between the stamp and the hash: not remembered.
+        let moved = dir.path().join("moved.parquet");
+        std::fs::write(&moved, b"responses").unwrap();
+        let seen = stamp(&moved).unwrap();
+        std::fs::write(&moved, b"responses, longer").unwrap();
+        remember_read(&moved, seen, 9, &hex);
+        assert_eq!(written(&moved), None);
     }
 }
