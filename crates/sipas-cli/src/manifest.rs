@@ -157,17 +157,16 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
             }
             // A file this process has just written was hashed on the way; one it has read
             // whole (an input verified at the start) is not read again.
-            let (bytes, blake3) = match sipas_core::direct::written(&p) {
-                Some(known) => known,
-                None => {
-                    let seen = sipas_core::direct::stamp(&p);
-                    let (bytes, blake3) =
-                        hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?;
-                    if let Some(seen) = seen {
-                        sipas_core::direct::remember_read(&p, seen, bytes, &blake3);
-                    }
-                    (bytes, blake3)
+            let (bytes, blake3) = if let Some(known) = sipas_core::direct::written(&p) {
+                known
+            } else {
+                let seen = sipas_core::direct::stamp(&p);
+                let (bytes, blake3) =
+                    hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?;
+                if let Some(seen) = seen {
+                    sipas_core::direct::remember_read(&p, seen, bytes, &blake3);
                 }
+                (bytes, blake3)
             };
             out.push(FileEntry {
                 path: rel,
