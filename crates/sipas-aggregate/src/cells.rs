@@ -128,7 +128,7 @@ fn histogram_totals<const K: usize>(cells: &CellRows, c: usize, rows: Rows<'_>) 
 }
 
 /// Co-occurrence counts of the answer bits of a set of rows of weight 1:
-/// `g[a * bits + b]` (a ≤ b; the lower triangle is left at 0) is the number
+/// `g[a * bits + b]` (a ≤ b; the lower triangle is left at 0; [`Gram::get`]) is the number
 /// of rows with both bit a and bit b set, where bit `j` is "item j
 /// answered" and bit `n_items + j` "item j satisfied". The diagonal holds
 /// the bits' counts. With every row its own PSU and weight 1, a linearized
@@ -382,4 +382,77 @@ impl CellRows {
 pub(crate) fn stratum_cov(n: usize, fcorr: f64, sab: f64, sa: f64, sb: f64) -> f64 {
     let nf = n as f64;
     fcorr * nf / (nf - 1.0) * (sab - sa * sb / nf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pair's count of [`cell_gram`] is the number of the cell's rows with both bits
+    /// set, counted row by row: 33 items (one mask word each for answered and satisfied),
+    /// cells of 1, 63, 64, 65 and 200 rows, in runs and counting-sorted.
+    #[test]
+    fn gram_counts_are_the_rows_with_both_bits() {
+        let n_items = 33;
+        let mut state = 0x6A09_E667_u64;
+        let mut next = move || crate::lanes::splitmix(&mut state);
+        let sizes = [1usize, 63, 64, 65, 200];
+        let n: usize = sizes.iter().sum();
+        let item_mask = (1u64 << n_items) - 1;
+        // Answered, then satisfied (a subset of answered), per row.
+        let states: Vec<u64> = (0..n)
+            .flat_map(|_| {
+                let a = next() & item_mask;
+                [a, a & next()]
+            })
+            .collect();
+        let weights = vec![1.0; n];
+        let rows = Rows {
+            weights: &weights,
+            states: &states,
+            words: 1,
+            n_items,
+        };
+        let mut runs = Vec::new();
+        let mut start = 0u32;
+        for (c, &len) in sizes.iter().enumerate() {
+            // Each cell one run of consecutive rows.
+            let len = u32::try_from(len).unwrap();
+            runs.push((c, start, start + len));
+            start += len;
+        }
+        let bit = |r: usize, b: usize| {
+            let (word, k) = if b < n_items {
+                (0, b)
+            } else {
+                (1, b - n_items)
+            };
+            (states[2 * r + word] >> k) & 1 == 1
+        };
+        for grouped in [
+            CellRows::from_runs(&runs, sizes.len()),
+            CellRows::Order {
+                bounds: std::iter::once(0)
+                    .chain(sizes.iter().scan(0, |s, &l| {
+                        *s += l;
+                        Some(*s)
+                    }))
+                    .collect(),
+                order: (0..u32::try_from(n).unwrap()).collect(),
+            },
+        ] {
+            for c in 0..sizes.len() {
+                let g = cell_gram(&grouped, c, rows);
+                assert_eq!(g.n, sizes[c]);
+                let mut members = Vec::new();
+                grouped.for_each(c, |r| members.push(r));
+                for a in 0..2 * n_items {
+                    for b in 0..2 * n_items {
+                        let want = members.iter().filter(|&&r| bit(r, a) && bit(r, b)).count();
+                        assert_eq!(g.get(a, b), want as u64, "cell {c}, bits {a} and {b}");
+                    }
+                }
+            }
+        }
+    }
 }
