@@ -441,9 +441,9 @@ mod tests {
                 order: (0..u32::try_from(n).unwrap()).collect(),
             },
         ] {
-            for c in 0..sizes.len() {
+            for (c, &size) in sizes.iter().enumerate() {
                 let g = cell_gram(&grouped, c, rows);
-                assert_eq!(g.n, sizes[c]);
+                assert_eq!(g.n, size);
                 let mut members = Vec::new();
                 grouped.for_each(c, |r| members.push(r));
                 for a in 0..2 * n_items {
