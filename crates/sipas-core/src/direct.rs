@@ -327,12 +327,16 @@ static WRITTEN: Mutex<Option<HashMap<PathBuf, Record>>> = Mutex::new(None);
 
 /// The size and modification time of `path`, and its canonical path.
 fn stat(path: &Path) -> Option<(PathBuf, u64, SystemTime)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((
-        std::fs::canonicalize(path).ok()?,
-        meta.len(),
-        meta.modified().ok()?,
-    ))
+    let (len, modified) = stamp(path)?;
+    Some((std::fs::canonicalize(path).ok()?, len, modified))
+}
+
+/// Keeps `record` of the file of canonical path `key`.
+fn keep(key: PathBuf, record: Record) {
+    let mut map = WRITTEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.get_or_insert_with(HashMap::new).insert(key, record);
 }
 
 /// Remembers that `path` (just committed) holds what `w` wrote.
@@ -343,15 +347,13 @@ pub fn remember(path: &Path, w: &Written) {
     if len != w.len {
         return;
     }
-    let mut map = WRITTEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.get_or_insert_with(HashMap::new).insert(
+    let blake3 = w.blake3.clone();
+    keep(
         key,
         Record {
             len,
             modified,
-            blake3: w.blake3.clone(),
+            blake3,
         },
     );
 }
@@ -374,15 +376,13 @@ pub fn remember_read(path: &Path, seen: (u64, SystemTime), len: u64, blake3: &st
     if (now_len, modified) != seen || len != now_len {
         return;
     }
-    let mut map = WRITTEN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.get_or_insert_with(HashMap::new).insert(
+    let blake3 = blake3.to_string();
+    keep(
         key,
         Record {
             len,
             modified,
-            blake3: blake3.to_string(),
+            blake3,
         },
     );
 }

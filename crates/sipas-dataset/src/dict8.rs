@@ -495,7 +495,7 @@ mod tests {
     fn pages_equal_polars_pages_for_any_page_size() {
         use polars::prelude::{CompatLevel, DataType, Field};
         use polars_parquet::write::{
-            CompressionOptions, ParquetType, StatisticsOptions, array_to_columns, to_parquet_type,
+            CompressionOptions, ParquetType, StatisticsOptions, to_parquet_type,
         };
         let n = 70_000;
         let values: Vec<Option<u8>> = (0..n)
@@ -515,30 +515,14 @@ mod tests {
                 data_page_size: page_size,
             };
             let ours = pages(&array, pt, &options).expect("a dictionary");
-            let theirs: Vec<Page> = array_to_columns(
+            crate::tests::assert_pages_as_polars(
+                &ours,
                 array.clone().boxed(),
-                t.clone(),
+                &t,
                 options,
-                &[Encoding::RleDictionary],
-            )
-            .unwrap()
-            .remove(0)
-            .map(Result::unwrap)
-            .collect();
-            assert_eq!(ours.len(), theirs.len(), "{page_size:?}");
-            for (a, b) in ours.iter().zip(&theirs) {
-                match (a, b) {
-                    (Page::Dict(a), Page::Dict(b)) => {
-                        assert_eq!((&*a.buffer, a.num_values), (&*b.buffer, b.num_values));
-                    }
-                    (Page::Data(a), Page::Data(b)) => {
-                        assert_eq!(a.buffer(), b.buffer(), "{page_size:?}");
-                        assert_eq!(format!("{:?}", a.header()), format!("{:?}", b.header()));
-                        assert_eq!(a.num_rows(), b.num_rows());
-                    }
-                    _ => panic!("page kinds differ ({page_size:?})"),
-                }
-            }
+                Encoding::RleDictionary,
+                &format!("{page_size:?}"),
+            );
         }
     }
 

@@ -166,7 +166,7 @@ mod tests {
     fn pages_equal_polars_pages() {
         use polars::prelude::{CompatLevel, DataType, Field};
         use polars_parquet::write::{
-            CompressionOptions, ParquetType, StatisticsOptions, array_to_columns, to_parquet_type,
+            CompressionOptions, ParquetType, StatisticsOptions, to_parquet_type,
         };
         let mut next = crate::tests::draws(0x9e37_79b9_7f4a_7c15);
         let n = 70_001;
@@ -212,25 +212,14 @@ mod tests {
                         data_page_size: page_size,
                     };
                     let ours = pages(&array, pt, &options).expect("PLAIN pages");
-                    let theirs: Vec<Page> = array_to_columns(
+                    crate::tests::assert_pages_as_polars(
+                        &ours,
                         array.clone().boxed(),
-                        t.clone(),
+                        &t,
                         options,
-                        &[Encoding::Plain],
-                    )
-                    .unwrap()
-                    .remove(0)
-                    .map(Result::unwrap)
-                    .collect();
-                    assert_eq!(ours.len(), theirs.len(), "{page_size:?}");
-                    for (a, b) in ours.iter().zip(&theirs) {
-                        let (Page::Data(a), Page::Data(b)) = (a, b) else {
-                            panic!("data pages")
-                        };
-                        assert_eq!(a.buffer(), b.buffer(), "{page_size:?}");
-                        assert_eq!(format!("{:?}", a.header()), format!("{:?}", b.header()));
-                        assert_eq!(a.num_rows(), b.num_rows());
-                    }
+                        Encoding::Plain,
+                        &format!("{page_size:?}, {statistics:?}"),
+                    );
                 }
             }
         }

@@ -817,3 +817,45 @@ fn assert_written_as_polars_writes_it(chunked: &DataFrame) {
         );
     }
 }
+
+/// Checks that `ours` are the pages polars' `array_to_columns` makes of `array` (a flat column
+/// of Parquet type `t`) with `options` and `encoding`: page by page, the same kind, bytes,
+/// header and rows (`context` names the case in a failure).
+pub(crate) fn assert_pages_as_polars(
+    ours: &[polars_parquet::parquet::page::Page],
+    array: Box<dyn polars_arrow::array::Array>,
+    t: &polars_parquet::write::ParquetType,
+    options: polars_parquet::write::WriteOptions,
+    encoding: polars_parquet::write::Encoding,
+    context: &str,
+) {
+    use polars_parquet::parquet::page::Page;
+    let theirs: Vec<Page> =
+        polars_parquet::write::array_to_columns(array, t.clone(), options, &[encoding])
+            .unwrap()
+            .remove(0)
+            .map(Result::unwrap)
+            .collect();
+    assert_eq!(ours.len(), theirs.len(), "{context}");
+    for (a, b) in ours.iter().zip(&theirs) {
+        match (a, b) {
+            (Page::Dict(a), Page::Dict(b)) => {
+                assert_eq!(
+                    (&*a.buffer, a.num_values),
+                    (&*b.buffer, b.num_values),
+                    "{context}"
+                );
+            }
+            (Page::Data(a), Page::Data(b)) => {
+                assert_eq!(a.buffer(), b.buffer(), "{context}");
+                assert_eq!(
+                    format!("{:?}", a.header()),
+                    format!("{:?}", b.header()),
+                    "{context}"
+                );
+                assert_eq!(a.num_rows(), b.num_rows(), "{context}");
+            }
+            _ => panic!("page kinds differ ({context})"),
+        }
+    }
+}
