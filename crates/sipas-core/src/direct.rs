@@ -331,8 +331,20 @@ fn stat(path: &Path) -> Option<(PathBuf, u64, SystemTime)> {
     Some((std::fs::canonicalize(path).ok()?, len, modified))
 }
 
-/// Keeps `record` of the file of canonical path `key`.
-fn keep(key: PathBuf, record: Record) {
+/// Remembers that `path` holds `len` bytes of hash `blake3` when its size is `len` and, with
+/// `seen`, its size and time of modification are still those.
+fn keep(path: &Path, len: u64, seen: Option<(u64, SystemTime)>, blake3: &str) {
+    let Some((key, now_len, modified)) = stat(path) else {
+        return;
+    };
+    if now_len != len || seen.is_some_and(|s| s != (now_len, modified)) {
+        return;
+    }
+    let record = Record {
+        len,
+        modified,
+        blake3: blake3.to_string(),
+    };
     let mut map = WRITTEN
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -341,21 +353,7 @@ fn keep(key: PathBuf, record: Record) {
 
 /// Remembers that `path` (just committed) holds what `w` wrote.
 pub fn remember(path: &Path, w: &Written) {
-    let Some((key, len, modified)) = stat(path) else {
-        return;
-    };
-    if len != w.len {
-        return;
-    }
-    let blake3 = w.blake3.clone();
-    keep(
-        key,
-        Record {
-            len,
-            modified,
-            blake3,
-        },
-    );
+    keep(path, w.len, None, &w.blake3);
 }
 
 /// The size and time of modification of `path`: taken before a file is read to be hashed
@@ -370,21 +368,7 @@ pub fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
 /// still: a stage's input folder is hashed when it is verified at the start and listed in the
 /// manifest at the end, and is read once for both.
 pub fn remember_read(path: &Path, seen: (u64, SystemTime), len: u64, blake3: &str) {
-    let Some((key, now_len, modified)) = stat(path) else {
-        return;
-    };
-    if (now_len, modified) != seen || len != now_len {
-        return;
-    }
-    let blake3 = blake3.to_string();
-    keep(
-        key,
-        Record {
-            len,
-            modified,
-            blake3,
-        },
-    );
+    keep(path, len, Some(seen), blake3);
 }
 
 /// The size and BLAKE3 hash of `path` when this process wrote it ([`remember`]) or read it

@@ -101,22 +101,10 @@ pub(crate) fn pages(
     ))];
 
     // Page cuts (polars' `row_slice_ranges` on the u32 keys).
-    let n = array.len();
-    let byte_size = n * 4 + validity.map_or(0, |v| v.as_slice().0.len());
-    let page_bytes = options
-        .data_page_size
-        .unwrap_or(PAGE_BYTES)
-        .min((1 << 31) - (1 << 25));
-    let rows_per_page = (page_bytes / (byte_size / n + 1)).max(1);
     let optional = type_.field_info.repetition == Repetition::Optional;
     let mut levels = Vec::new();
     let mut keys = Vec::new();
-    for offset in (0..n).step_by(rows_per_page) {
-        let len = rows_per_page.min(n - offset);
-        // A slice keeps its validity only where it has a null (polars-arrow).
-        let page_validity = validity
-            .map(|v| v.clone().sliced(offset, len))
-            .filter(|v| v.unset_bits() > 0);
+    for (offset, len, page_validity) in page_cuts(array.len(), 4, validity, options) {
         let page_values = &values[offset..offset + len];
         let mut buffer = Vec::with_capacity(len / 2 + 64);
         if optional {
@@ -167,25 +155,68 @@ pub(crate) fn pages(
         let width = 8 - top.leading_zeros() as usize;
         buffer.push(width as u8);
         encode(&mut buffer, &keys, width, true);
-        let header = DataPageHeader::V1(DataPageHeaderV1 {
-            num_values: len as i32,
-            encoding: Encoding::RleDictionary.into(),
-            definition_level_encoding: Encoding::Rle.into(),
-            repetition_level_encoding: Encoding::Rle.into(),
-            statistics: statistics.clone(),
-        });
-        pages.push(Page::Data(DataPage::new(
-            header,
-            CowBuffer::Owned(buffer),
-            Descriptor {
-                primitive_type: type_.clone(),
-                max_def_level: 0,
-                max_rep_level: 0,
-            },
+        pages.push(data_page(
+            buffer,
             len,
-        )));
+            Encoding::RleDictionary,
+            statistics.clone(),
+            type_,
+        ));
     }
     Some(pages)
+}
+
+/// The data pages polars cuts a flat column of `n` rows into (its `row_slice_ranges` on
+/// `estimated_bytes_size`: `value_bytes` a value and the validity's bytes): each page's
+/// first row, rows and validity (kept only where the page has a null, as a polars-arrow slice
+/// keeps it).
+pub(crate) fn page_cuts<'a>(
+    n: usize,
+    value_bytes: usize,
+    validity: Option<&'a Bitmap>,
+    options: &WriteOptions,
+) -> impl Iterator<Item = (usize, usize, Option<Bitmap>)> + 'a {
+    let byte_size = n * value_bytes + validity.map_or(0, |v| v.as_slice().0.len());
+    let page_bytes = options
+        .data_page_size
+        .unwrap_or(PAGE_BYTES)
+        .min((1 << 31) - (1 << 25));
+    let rows_per_page = (page_bytes / (byte_size / n.max(1) + 1)).max(1);
+    (0..n).step_by(rows_per_page).map(move |offset| {
+        let len = rows_per_page.min(n - offset);
+        let page_validity = validity
+            .map(|v| v.clone().sliced(offset, len))
+            .filter(|v| v.unset_bits() > 0);
+        (offset, len, page_validity)
+    })
+}
+
+/// A data page of `len` rows (format version 1, flat column of `type_`) holding `buffer`
+/// (levels and values) with `encoding` and `statistics`, as polars heads it.
+pub(crate) fn data_page(
+    buffer: Vec<u8>,
+    len: usize,
+    encoding: Encoding,
+    statistics: Option<ParquetStatistics>,
+    type_: &PrimitiveType,
+) -> Page {
+    let header = DataPageHeader::V1(DataPageHeaderV1 {
+        num_values: i32::try_from(len).expect("a page holds fewer than 2^31 rows"),
+        encoding: encoding.into(),
+        definition_level_encoding: Encoding::Rle.into(),
+        repetition_level_encoding: Encoding::Rle.into(),
+        statistics,
+    });
+    Page::Data(DataPage::new(
+        header,
+        CowBuffer::Owned(buffer),
+        Descriptor {
+            primitive_type: type_.clone(),
+            max_def_level: 0,
+            max_rep_level: 0,
+        },
+        len,
+    ))
 }
 
 /// The bits of `bitmap`, 64 to a word (the last one's unused bits zero),

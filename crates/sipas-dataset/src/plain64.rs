@@ -9,16 +9,11 @@
 
 use polars_arrow::array::{Array, PrimitiveArray};
 use polars_arrow::bitmap::Bitmap;
-use polars_parquet::parquet::CowBuffer;
-use polars_parquet::parquet::metadata::Descriptor;
-use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, Page};
+use polars_parquet::parquet::page::Page;
 use polars_parquet::parquet::schema::Repetition;
 use polars_parquet::parquet::schema::types::PrimitiveType;
 use polars_parquet::parquet::statistics::PrimitiveStatistics;
 use polars_parquet::write::{Encoding, Version, WriteOptions, write_def_levels};
-
-/// polars' default data page size (`row_slice_ranges`; its largest is 2³¹ − 2²⁵).
-const PAGE_BYTES: usize = 1024 * 1024;
 
 /// The PLAIN pages polars writes for `array` (a flat `Float64` column) with `options` (format
 /// version 1), or `None` for another array, a version 2 file or a column holding a NaN (whose
@@ -34,26 +29,14 @@ pub(crate) fn pages(
     }
     let values = array.values().as_slice();
     let validity = array.validity();
-    // Page cuts: polars' `row_slice_ranges` on `estimated_bytes_size`.
-    let n = array.len();
-    let byte_size = n * 8 + validity.map_or(0, |v| v.as_slice().0.len());
-    let page_bytes = options
-        .data_page_size
-        .unwrap_or(PAGE_BYTES)
-        .min((1 << 31) - (1 << 25));
-    let rows_per_page = (page_bytes / (byte_size / n + 1)).max(1);
     let optional = type_.field_info.repetition == Repetition::Optional;
     if !optional && array.null_count() > 0 {
         // polars refuses it, with its own error.
         return None;
     }
-    let mut pages = Vec::with_capacity(n.div_ceil(rows_per_page));
-    for offset in (0..n).step_by(rows_per_page) {
-        let len = rows_per_page.min(n - offset);
-        // A slice keeps its validity only where it has a null (polars-arrow).
-        let page_validity = validity
-            .map(|v| v.clone().sliced(offset, len))
-            .filter(|v| v.unset_bits() > 0);
+    let cuts = crate::dict8::page_cuts(array.len(), 8, validity, options);
+    let mut pages = Vec::new();
+    for (offset, len, page_validity) in cuts {
         let nulls = page_validity.as_ref().map_or(0, Bitmap::unset_bits);
         let page_values = &values[offset..offset + len];
         let mut buffer = Vec::with_capacity(8 * (len - nulls) + len / 8 + 16);
@@ -86,23 +69,13 @@ pub(crate) fn pages(
             }
             .serialize()
         });
-        let header = DataPageHeader::V1(DataPageHeaderV1 {
-            num_values: i32::try_from(len).ok()?,
-            encoding: Encoding::Plain.into(),
-            definition_level_encoding: Encoding::Rle.into(),
-            repetition_level_encoding: Encoding::Rle.into(),
-            statistics,
-        });
-        pages.push(Page::Data(DataPage::new(
-            header,
-            CowBuffer::Owned(buffer),
-            Descriptor {
-                primitive_type: type_.clone(),
-                max_def_level: 0,
-                max_rep_level: 0,
-            },
+        pages.push(crate::dict8::data_page(
+            buffer,
             len,
-        )));
+            Encoding::Plain,
+            statistics,
+            type_,
+        ));
     }
     Some(pages)
 }
