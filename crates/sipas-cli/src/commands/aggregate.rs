@@ -35,7 +35,6 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
     let evaluation = options::evaluation(&a.evaluation, a.level.or_default())?;
     let rollout = options::rollout(a.rollout, &evaluation);
     let rec = Recorder::start();
-    super::check_input(input, "clean")?;
     let staging = super::begin("aggregate", &a.out, &[input], &rec)?;
     let done = run_aggregate(
         input,
@@ -52,6 +51,7 @@ pub(crate) fn run(a: &AggregateArgs) -> anyhow::Result<ExitStatus> {
             treatment: None,
             engine: Engine::named(&a.engine, &a.spark_master)?,
             level: a.level.or_default(),
+            check: true,
         },
         staging.path(),
         &a.out,
@@ -81,6 +81,9 @@ pub(crate) struct Settings<'a> {
     pub(crate) engine: Engine,
     /// Confidence level of every interval (`--level`, the job's `level`).
     pub(crate) level: Level,
+    /// Whether the input folder is checked against its manifest ([`super::check_input`]): a
+    /// standalone stage's input is; a job's, written by its clean stage just before, is not.
+    pub(crate) check: bool,
 }
 
 /// The pilots before a crosswalk mapped them onto today's units, and the
@@ -102,6 +105,9 @@ pub(crate) fn run_aggregate(
     shown: &Path,
 ) -> anyhow::Result<Done> {
     if let Engine::Spark { master } = &s.engine {
+        if s.check {
+            super::check_input(data, "clean")?;
+        }
         return super::spark::run(data, s, master, out, shown);
     }
     let started = std::time::Instant::now();
@@ -127,6 +133,7 @@ pub(crate) fn run_aggregate(
         treatment,
         engine: _,
         level,
+        check,
     } = s;
     let instrument = *instrument;
     // `data` holds responses.parquet or responses/ (partitioned by period).
@@ -135,8 +142,20 @@ pub(crate) fn run_aggregate(
     if sipas_dataset::Dataset::open(data).is_ok_and(|d| d.has_column(schema::OLD_UNIT_CODE)) {
         columns.push(schema::OLD_UNIT_CODE);
     }
-    let mut responses = read_responses_with(data, instrument, &columns)
-        .with_context(|| format!("cannot read the response table in {}", data.display()))?;
+    // The input folder is checked against its manifest (every file hashed) while its table is
+    // read; a folder that is not as sipas wrote it is reported before anything the read found.
+    let (read, checked) = std::thread::scope(|scope| {
+        let checked = check.then(|| scope.spawn(|| super::check_input(data, "clean")));
+        let read = read_responses_with(data, instrument, &columns);
+        let checked = checked.map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (read, checked)
+    });
+    checked.transpose()?;
+    let mut responses =
+        read.with_context(|| format!("cannot read the response table in {}", data.display()))?;
     phase("read the response table");
     let mut opts = AggregateOptions::new(units.clone(), pilots.clone());
     opts.channel = (*channel).to_string();

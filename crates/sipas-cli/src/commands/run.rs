@@ -223,6 +223,7 @@ pub(crate) fn run_job(job: &Job) -> anyhow::Result<ExitStatus> {
             treatment,
             engine: settings.engine.clone(),
             level: job.level,
+            check: false,
         },
         &results,
         &job.out.join("results"),
