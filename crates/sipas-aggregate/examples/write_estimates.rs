@@ -25,10 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 3,
     };
     let units = UnitRegistry::from_path(units)?;
-    let mut pilots = PilotSet::from_path(pilots)?;
-    pilots.resolve_against(&units, &pilots_origin(&args[2]))?;
+    let mut pilot_set = PilotSet::from_path(pilots)?;
+    pilot_set.resolve_against(&units, &pilots.display().to_string())?;
     let design = DesignSpec::default();
-    let opts = AggregateOptions::new(units, pilots);
+    let opts = AggregateOptions::new(units, pilot_set);
     let responses = read_responses_with(data, None, &design.columns())?;
     let estimates = estimate_domains(&responses, &opts, &design)?;
     eprintln!("{} rows of estimates.csv", estimates.rows.len());
@@ -38,9 +38,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("write_estimates: {:.3} s", t.elapsed().as_secs_f64());
     }
     Ok(())
-}
-
-/// The pilot file's name, as errors name it.
-fn pilots_origin(path: &std::path::Path) -> String {
-    path.display().to_string()
 }

@@ -132,6 +132,22 @@ pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((n, h.finalize().to_hex().to_string()))
 }
 
+/// The size and BLAKE3 hash of `path` for a manifest: known when this process has just
+/// written it (hashed on the way) or has read it whole since it last changed (an input verified
+/// when the stage started); otherwise read ([`hash_file`]) and remembered.
+fn file_hash(path: &Path) -> anyhow::Result<(u64, String)> {
+    if let Some(known) = sipas_core::direct::written(path) {
+        return Ok(known);
+    }
+    let seen = sipas_core::direct::stamp(path);
+    let (bytes, blake3) =
+        hash_file(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Some(seen) = seen {
+        sipas_core::direct::remember_read(path, seen, bytes, &blake3);
+    }
+    Ok((bytes, blake3))
+}
+
 /// Every file under `dir` (recursive), relative `/`-separated paths, sorted; `dir/manifest.json`
 /// itself is left out.
 pub fn files(dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
@@ -155,19 +171,7 @@ pub fn files(dir: &Path) -> anyhow::Result<Vec<FileEntry>> {
             if rel == MANIFEST {
                 continue;
             }
-            // A file this process has just written was hashed on the way; one it has read
-            // whole (an input verified at the start) is not read again.
-            let (bytes, blake3) = if let Some(known) = sipas_core::direct::written(&p) {
-                known
-            } else {
-                let seen = sipas_core::direct::stamp(&p);
-                let (bytes, blake3) =
-                    hash_file(&p).with_context(|| format!("cannot read {}", p.display()))?;
-                if let Some(seen) = seen {
-                    sipas_core::direct::remember_read(&p, seen, bytes, &blake3);
-                }
-                (bytes, blake3)
-            };
+            let (bytes, blake3) = file_hash(&p)?;
             out.push(FileEntry {
                 path: rel,
                 bytes,
@@ -193,8 +197,7 @@ pub fn input_entries(inputs: &[(PathBuf, String)]) -> anyhow::Result<Vec<FileEnt
             }
             let m = path.join(MANIFEST);
             if m.is_file() {
-                let (bytes, blake3) =
-                    hash_file(&m).with_context(|| format!("cannot read {}", m.display()))?;
+                let (bytes, blake3) = file_hash(&m)?;
                 v.push(FileEntry {
                     path: format!("{}/{MANIFEST}", shown.trim_end_matches('/')),
                     bytes,
@@ -202,8 +205,7 @@ pub fn input_entries(inputs: &[(PathBuf, String)]) -> anyhow::Result<Vec<FileEnt
                 });
             }
         } else if path.is_file() {
-            let (bytes, blake3) =
-                hash_file(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let (bytes, blake3) = file_hash(path)?;
             v.push(FileEntry {
                 path: shown.clone(),
                 bytes,

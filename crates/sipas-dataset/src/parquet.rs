@@ -188,20 +188,18 @@ fn encode_column(
     array: &ArrayRef,
     (t, encodings, options): &(ParquetType, Vec<Encoding>, WriteOptions),
 ) -> PolarsResult<Vec<Vec<CompressedPage>>> {
-    // A small-integer column's dictionary pages, written directly.
-    if let (ParquetType::PrimitiveType(pt), [Encoding::RleDictionary]) = (t, encodings.as_slice())
-        && let Some(pages) = crate::dict8::pages(array.as_ref(), pt, options)
-    {
-        let pages = pages
-            .into_iter()
-            .map(|page| compress(page, Vec::new(), options.compression).map_err(PolarsError::from))
-            .collect::<PolarsResult<Vec<_>>>()?;
-        return Ok(vec![pages]);
-    }
-    // A float column stored PLAIN ([`ParquetOut::fast`]), written directly.
-    if let (ParquetType::PrimitiveType(pt), [Encoding::Plain]) = (t, encodings.as_slice())
-        && let Some(pages) = crate::plain64::pages(array.as_ref(), pt, options)
-    {
+    // Pages written directly: a small-integer column's dictionary pages, or a float column
+    // stored PLAIN ([`ParquetOut::fast`]).
+    let direct = match (t, encodings.as_slice()) {
+        (ParquetType::PrimitiveType(pt), [Encoding::RleDictionary]) => {
+            crate::dict8::pages(array.as_ref(), pt, options)
+        }
+        (ParquetType::PrimitiveType(pt), [Encoding::Plain]) => {
+            crate::plain64::pages(array.as_ref(), pt, options)
+        }
+        _ => None,
+    };
+    if let Some(pages) = direct {
         let pages = pages
             .into_iter()
             .map(|page| compress(page, Vec::new(), options.compression).map_err(PolarsError::from))

@@ -81,8 +81,9 @@ pub(crate) struct Settings<'a> {
     pub(crate) engine: Engine,
     /// Confidence level of every interval (`--level`, the job's `level`).
     pub(crate) level: Level,
-    /// Whether the input folder is checked against its manifest ([`super::check_input`]): a
-    /// standalone stage's input is; a job's, written by its clean stage just before, is not.
+    /// Whether the input folder is checked against its manifest ([`super::check_input`],
+    /// beside the read of its table): a standalone stage's is; a job checks its clean stage's
+    /// folder itself before it aggregates.
     pub(crate) check: bool,
 }
 
