@@ -859,13 +859,21 @@ fn with_num<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
 /// product |v|·10⁶ < 2⁴⁰ is within half an ulp (at most 2⁻¹⁴) of the exact one, so unless its
 /// fraction is within 10⁻³ of one half both round to the same integer. `None` for a tie or
 /// near-tie, a large or a non-finite value, which `core::fmt` rounds from the exact binary value.
+///
+/// The integer part is taken by truncation, one instruction (0 ≤ |v|·10⁶ < 2⁴⁰, so the cast is
+/// exact and so is the fraction, the difference of two floats within a factor two), where
+/// `floor` and `round` are calls into libm on the baseline x86-64: a number is formatted in
+/// 11.5 ns instead of 14.2 (`benches/README.md`, stop 45).
 fn micros(v: f64) -> Option<u64> {
     let a = v.abs();
     if a < 1e6 {
         let x = a * 1e6;
-        if (x - x.floor() - 0.5).abs() > 1e-3 {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            return Some(x.round() as u64);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = x as u64;
+        #[allow(clippy::cast_precision_loss)] // whole < 2⁴⁰: exact
+        let fraction = x - whole as f64;
+        if (fraction - 0.5).abs() > 1e-3 {
+            return Some(whole + u64::from(fraction > 0.5));
         }
     }
     None
@@ -925,7 +933,8 @@ pub fn finite_num(v: Option<f64>) -> String {
 
 /// A CSV field, quoted when needed (RFC 4180).
 pub fn field(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
+    // Byte by byte: the four are ASCII, and no byte of a multi-byte UTF-8 character is.
+    if s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
         s.into()

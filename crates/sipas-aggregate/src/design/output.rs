@@ -300,21 +300,45 @@ fn estimates_header() -> String {
     results::ESTIMATES.header::<&str>(&[])
 }
 
+/// The opening fields of the lines of `estimates.csv` last written, kept from line to line: a
+/// domain's rows in a period (one per indicator) share `domain_type,domain,period,`, which is
+/// then copied whole instead of field by field.
+#[derive(Default)]
+struct LineStart {
+    /// The domain type, the domain's text (its address and length: the rows of a domain
+    /// borrow one name) and the period of `text`.
+    key: Option<(DomainType, *const u8, usize, Period)>,
+    /// `domain_type,domain,period,` as written.
+    text: Vec<u8>,
+}
+
+impl LineStart {
+    /// The opening fields of row `r`'s line, made anew when its domain or period is not
+    /// that of the last row.
+    fn of(&mut self, r: &EstimateRow<&str>) -> &[u8] {
+        let key = (r.domain_type, r.domain.as_ptr(), r.domain.len(), r.period);
+        if self.key != Some(key) {
+            self.text.clear();
+            for f in [
+                r.domain_type.as_str(),
+                &field(r.domain),
+                &r.period.to_string(),
+            ] {
+                self.text.extend_from_slice(f.as_bytes());
+                self.text.push(b',');
+            }
+            self.key = Some(key);
+        }
+        &self.text
+    }
+}
+
 /// Appends row `r`'s line of `estimates.csv` to `s`, field by field in
-/// place: with 10,000 units there are 9.5 M lines. `period` keeps the text
-/// of the last period written (a domain's rows share theirs).
-fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, period: &mut Option<(Period, String)>) {
-    let text = match period {
-        Some((p, t)) if *p == r.period => t,
-        _ => &period.insert((r.period, r.period.to_string())).1,
-    };
-    for f in [
-        r.domain_type.as_str(),
-        &field(r.domain),
-        text,
-        &field(r.indicator),
-        r.indicator_kind.as_str(),
-    ] {
+/// place: with 10,000 units there are 9.5 M lines. `start` keeps the opening fields of the
+/// last line written (a domain's rows share them).
+fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, start: &mut LineStart) {
+    s.extend_from_slice(start.of(r));
+    for f in [&field(r.indicator), r.indicator_kind.as_str()] {
         s.extend_from_slice(f.as_bytes());
         s.push(b',');
     }
@@ -338,9 +362,9 @@ fn estimate_line(s: &mut Vec<u8>, r: &EstimateRow<&str>, period: &mut Option<(Pe
 /// The CSV text of `estimates.csv` (see [`write_estimates`]).
 pub fn estimates_csv(est: &DomainEstimates) -> String {
     let mut s = estimates_header().into_bytes();
-    let mut period = None;
+    let mut start = LineStart::default();
     for r in &est.rows {
-        estimate_line(&mut s, &r.view(), &mut period);
+        estimate_line(&mut s, &r.view(), &mut start);
     }
     String::from_utf8(s).expect("UTF-8 fields")
 }
@@ -384,9 +408,9 @@ fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Re
                 || {
                     w.par_records(&rows, CSV_BLOCK_ROWS, |rows| {
                         let mut text = Vec::with_capacity(rows.len() * 128);
-                        let mut period = None;
+                        let mut start = LineStart::default();
                         for r in rows {
-                            estimate_line(&mut text, r, &mut period);
+                            estimate_line(&mut text, r, &mut start);
                         }
                         text
                     })
@@ -687,6 +711,62 @@ mod tests {
         write_estimates(&est, dir.path()).unwrap();
         let written = std::fs::read_to_string(dir.path().join(results::ESTIMATES.file)).unwrap();
         assert_eq!(written, expected);
+    }
+
+    /// Each line is its row's fields written one by one, whether the row shares its opening
+    /// fields with the line before (one name for the domain's rows) or not: the domain, its
+    /// type or the period changing alone, equal domains in strings of their own, a domain
+    /// that must be quoted.
+    #[test]
+    fn each_line_is_its_fields_whatever_the_line_before() {
+        let shared: Vec<Name> = ["Võ Nhai", "Phú Lương, \"cũ\"", "Đại Từ"]
+            .into_iter()
+            .map(Name::from)
+            .collect();
+        let rows: Vec<EstimateRow> = (0..600usize)
+            .map(|i| {
+                let mut r = row("", i % 29 == 4);
+                r.domain = if i % 7 == 3 {
+                    Name::from(shared[(i / 50) % 3].as_str())
+                } else {
+                    shared[(i / 50) % 3].clone()
+                };
+                r.domain_type = [DomainType::Unit, DomainType::District][usize::from(i % 23 < 3)];
+                r.period = ["2023Q4", "2024Q1"][(i / 9) % 2].parse().unwrap();
+                r.indicator = Name::from(["sipas", "q,1", "e2"][i % 3]);
+                r.n = i;
+                r.value = Some(i as f64 * 0.37 - 50.0);
+                r.lo = (i % 4 != 0).then_some(1e7 / (i as f64 + 1.0));
+                r
+            })
+            .collect();
+        let mut expected = estimates_header();
+        for r in &rows {
+            let num = |v: Option<f64>| results::num(r.published(v));
+            let flag = |b: bool| b.to_string();
+            let fields = [
+                r.domain_type.as_str().to_string(),
+                field(r.domain.as_str()).into_owned(),
+                r.period.to_string(),
+                field(r.indicator.as_str()).into_owned(),
+                r.indicator_kind.as_str().to_string(),
+                r.n.to_string(),
+                num(r.value),
+                num(r.se),
+                num(r.lo),
+                num(r.hi),
+                r.ci_method.as_str().to_string(),
+                num(r.deff),
+                num(r.n_eff),
+                num(r.cv),
+                flag(r.reliable),
+                flag(r.suppressed),
+            ];
+            expected.push_str(&fields.join(","));
+            expected.push('\n');
+        }
+        assert!(expected.contains("\"Phú Lương, \"\"cũ\"\"\",2024Q1,\"q,1\""));
+        assert_eq!(estimates_csv(&estimates_of(rows)), expected);
     }
 
     /// More rows than two batches, each of several blocks (formatted on several threads),
