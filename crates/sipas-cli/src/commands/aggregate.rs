@@ -205,207 +205,216 @@ pub(crate) fn run_aggregate(
         sipas_aggregate::par::append_estimates(&mut estimates, def, total);
     }
     phase("aggregated the other indices");
-    // A run reads the clean table inside its staging folder: name it as it
-    // is after the swap (`out/clean/…`), so that the report's bytes do not
-    // depend on the process id.
-    if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown) {
-        indices.report.source = s
-            .path(Path::new(&indices.report.source))
-            .display()
-            .to_string();
-        // The criteria table a run drew sits in its staging folder too (methods.txt names it).
-        if let Some((_, c, _)) = &mut heads.par {
-            c.origin = s.path(Path::new(&c.origin)).display().to_string();
-        }
-    }
-    write_results(&indices, out)
-        .with_context(|| format!("cannot write results to {}", shown.display()))?;
-    phase("wrote the unit, item and group tables");
-    let r = &indices.report;
-    let timing = crate::timing::Timing::since(started, Some(r.rows_read as u64));
-    let rows = [
-        ("rows_read", r.rows_read as u64),
-        ("rows_used", r.rows_used as u64),
-        ("cells", r.cells as u64),
-    ];
-    say(&format!(
-        "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
-        r.rows_used,
-        r.rows_read,
-        r.channel,
-        r.cells,
-        shown.display(),
-        timing.summary()
-    ));
-    if r.channels_used.len() > 1 {
-        let modes: Vec<String> = r
-            .channels_used
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        say(&format!(
-            "aggregate: survey modes pooled (one sample): {}",
-            modes.join(", ")
-        ));
-    }
-    if r.rows_excluded_channel > 0 {
-        let other: Vec<String> = r
-            .excluded_by_channel
-            .iter()
-            .map(|(c, n)| format!("{c} {n}"))
-            .collect();
-        say(&format!(
-            "aggregate: {} rows of other channels excluded (never pooled with {}): {}",
-            r.rows_excluded_channel,
-            r.channel,
-            other.join(", ")
-        ));
-    }
-    say(&format!("aggregate: {}", indices.report.design));
-    let no_pre = r
-        .left_out
-        .iter()
-        .filter(|u| u.reason == sipas_aggregate::arms::LeftOut::NoPrePeriod)
-        .count();
-    if no_pre > 0 {
-        say(&format!(
-            "aggregate: {no_pre} units have no period before the pilot start ({}) and are left out of the pilot / baseline comparison (listed in methods.txt)",
-            opts.pilots.start
-        ));
-    }
-    // `estimates.csv` and its twin (with 10,000 units, 9.5 M rows and a third of the run):
-    // written beside the pilot's evaluation when there is one (below), which reads the
-    // estimates in memory, never the files.
+    // `estimates.csv` and its twin (with 10,000 units, 9.5 M rows and a third of the run) are
+    // final here: written on a thread of their own beside everything below (the other tables,
+    // the pilot's evaluation), which reads the estimates in memory, never the files. The
+    // writer's error is reported where a run one step after the other would have stopped:
+    // after the unit, item and group tables', before the evaluation's.
     let write_est = || -> anyhow::Result<std::time::Duration> {
         let t = std::time::Instant::now();
         write_estimates(&estimates, out)
             .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
         Ok(t.elapsed())
     };
-    let Some(d) = &indices.did else {
-        write_est()?;
-        phase("wrote estimates.csv and its twin");
-        let reason = r
-            .did_unavailable
-            .as_deref()
-            .unwrap_or("no difference-in-differences");
+    std::thread::scope(|scope| -> anyhow::Result<Done> {
+        let writer = scope.spawn(write_est);
+        let written = || -> anyhow::Result<std::time::Duration> {
+            writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        // A run reads the clean table inside its staging folder: name it as it
+        // is after the swap (`out/clean/…`), so that the report's bytes do not
+        // depend on the process id.
+        if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown) {
+            indices.report.source = s
+                .path(Path::new(&indices.report.source))
+                .display()
+                .to_string();
+            // The criteria table a run drew sits in its staging folder too (methods.txt names it).
+            if let Some((_, c, _)) = &mut heads.par {
+                c.origin = s.path(Path::new(&c.origin)).display().to_string();
+            }
+        }
+        write_results(&indices, out)
+            .with_context(|| format!("cannot write results to {}", shown.display()))?;
+        phase("wrote the unit, item and group tables");
+        let r = &indices.report;
+        let timing = crate::timing::Timing::since(started, Some(r.rows_read as u64));
+        let rows = [
+            ("rows_read", r.rows_read as u64),
+            ("rows_used", r.rows_used as u64),
+            ("cells", r.cells as u64),
+        ];
         say(&format!(
-            "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
+            "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
+            r.rows_used,
+            r.rows_read,
+            r.channel,
+            r.cells,
+            shown.display(),
+            timing.summary()
         ));
-        // methods.txt still says how every table of the folder was computed.
-        let methods = Methods::design(&indices.report).data(&indices.report);
+        if r.channels_used.len() > 1 {
+            let modes: Vec<String> = r
+                .channels_used
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            say(&format!(
+                "aggregate: survey modes pooled (one sample): {}",
+                modes.join(", ")
+            ));
+        }
+        if r.rows_excluded_channel > 0 {
+            let other: Vec<String> = r
+                .excluded_by_channel
+                .iter()
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            say(&format!(
+                "aggregate: {} rows of other channels excluded (never pooled with {}): {}",
+                r.rows_excluded_channel,
+                r.channel,
+                other.join(", ")
+            ));
+        }
+        say(&format!("aggregate: {}", indices.report.design));
+        let no_pre = r
+            .left_out
+            .iter()
+            .filter(|u| u.reason == sipas_aggregate::arms::LeftOut::NoPrePeriod)
+            .count();
+        if no_pre > 0 {
+            say(&format!(
+                "aggregate: {no_pre} units have no period before the pilot start ({}) and are left out of the pilot / baseline comparison (listed in methods.txt)",
+                opts.pilots.start
+            ));
+        }
+        let Some(d) = &indices.did else {
+            let took = written()?;
+            tracing::debug!(
+                "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables)",
+                took.as_secs_f64()
+            );
+            let reason = r
+                .did_unavailable
+                .as_deref()
+                .unwrap_or("no difference-in-differences");
+            say(&format!(
+                "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
+            ));
+            // methods.txt still says how every table of the folder was computed.
+            let methods = Methods::design(&indices.report).data(&indices.report);
+            heads.write(
+                &indices,
+                responses.instrument(),
+                None,
+                (out, shown),
+                methods,
+            )?;
+            // The folder is written whole (staged): no earlier run's evaluation can remain beside
+            // these tables.
+            return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
+        };
+        // The instrument's overall index by its name (`SIPAS index`, `Commune PAPI …`).
+        let index_name = responses
+            .instrument()
+            .group(responses.instrument().root())
+            .map_or("the index", |g| g.name_en.as_str());
+        say(&format!(
+            "aggregate: difference-in-differences of {index_name}, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
+            d.pilot_start, d.estimate, d.se, d.lo, d.hi
+        ));
+        // The pilot's evaluation (the DiD, TWFE and event study, then the staggered estimates),
+        // run on this thread while `estimates.csv` is still written on another.
+        let evaluate_pilot = |phase: &mut dyn FnMut(&str)| -> anyhow::Result<_> {
+            let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
+            let ev =
+                evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
+            write_evaluation(&ev, Some(&selection), out)
+                .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
+            phase("evaluated the pilot (DiD, TWFE, event study)");
+            // methods.txt names the design and variance method of every SE.
+            let mut methods = Methods::evaluation(&ev, &indices.report)
+                .data(&indices.report)
+                .left_out(&indices.report, opts.pilots.start);
+            if let Some(ts) = treatment {
+                treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
+            }
+            // The staggered estimates take every wave, each from its own start (the 2×2 and TWFE
+            // panel above is the first wave against the never-treated units).
+            let (rollout_panel, _) = sipas_aggregate::panel::select_panel_for(
+                &indices.cells,
+                &opts.pilots,
+                ev_opts.baseline,
+                sipas_aggregate::arms::Comparison::AllWaves,
+            );
+            // The PAR total's panel is selected from its own cells by the same rule (a unit × period
+            // without a complete set of criteria has no total).
+            let par_panel = heads
+                .par
+                .as_ref()
+                .and_then(|(def, _, total)| total.as_ref().map(|t| (def, t)))
+                .map(|(def, t)| {
+                    let (p, _) = sipas_aggregate::panel::select_panel_for(
+                        &t.cells,
+                        &opts.pilots,
+                        ev_opts.baseline,
+                        sipas_aggregate::arms::Comparison::AllWaves,
+                    );
+                    (def.id.as_str(), p)
+                });
+            staggered(
+                (
+                    &rollout_panel,
+                    par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
+                ),
+                (&indices, &estimates),
+                &opts.pilots,
+                ev_opts.weighting,
+                rollout,
+                out,
+                &mut methods,
+            )
+            .with_context(|| {
+                format!(
+                    "cannot write the staggered evaluation to {}",
+                    shown.display()
+                )
+            })?;
+            phase("staggered estimates");
+            Ok((ev, methods))
+        };
+        let evaluated = evaluate_pilot(&mut phase);
+        // The writer's error first: it is the step a sequential run would have stopped at.
+        let took = written()?;
+        tracing::debug!(
+            "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables and the evaluation)",
+            took.as_secs_f64()
+        );
+        let (ev, methods) = evaluated?;
         heads.write(
             &indices,
             responses.instrument(),
-            None,
+            Some(&ev),
             (out, shown),
             methods,
         )?;
-        // The folder is written whole (staged): no earlier run's evaluation can remain beside
-        // these tables.
-        return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
-    };
-    // The instrument's overall index by its name (`SIPAS index`, `Commune PAPI …`).
-    let index_name = responses
-        .instrument()
-        .group(responses.instrument().root())
-        .map_or("the index", |g| g.name_en.as_str());
-    say(&format!(
-        "aggregate: difference-in-differences of {index_name}, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
-        d.pilot_start, d.estimate, d.se, d.lo, d.hi
-    ));
-    // The pilot's evaluation (the DiD, TWFE and event study, then the staggered estimates),
-    // run on this thread while `estimates.csv` is written on another.
-    let evaluate_pilot = |phase: &mut dyn FnMut(&str)| -> anyhow::Result<_> {
-        let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
-        let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
-        write_evaluation(&ev, Some(&selection), out)
-            .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
-        phase("evaluated the pilot (DiD, TWFE, event study)");
-        // methods.txt names the design and variance method of every SE.
-        let mut methods = Methods::evaluation(&ev, &indices.report)
-            .data(&indices.report)
-            .left_out(&indices.report, opts.pilots.start);
-        if let Some(ts) = treatment {
-            treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
-        }
-        // The staggered estimates take every wave, each from its own start (the 2×2 and TWFE
-        // panel above is the first wave against the never-treated units).
-        let (rollout_panel, _) = sipas_aggregate::panel::select_panel_for(
-            &indices.cells,
-            &opts.pilots,
-            ev_opts.baseline,
-            sipas_aggregate::arms::Comparison::AllWaves,
-        );
-        // The PAR total's panel is selected from its own cells by the same rule (a unit × period
-        // without a complete set of criteria has no total).
-        let par_panel = heads
-            .par
-            .as_ref()
-            .and_then(|(def, _, total)| total.as_ref().map(|t| (def, t)))
-            .map(|(def, t)| {
-                let (p, _) = sipas_aggregate::panel::select_panel_for(
-                    &t.cells,
-                    &opts.pilots,
-                    ev_opts.baseline,
-                    sipas_aggregate::arms::Comparison::AllWaves,
-                );
-                (def.id.as_str(), p)
-            });
-        staggered(
-            (
-                &rollout_panel,
-                par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
-            ),
-            (&indices, &estimates),
-            &opts.pilots,
-            ev_opts.weighting,
-            rollout,
-            out,
-            &mut methods,
-        )
-        .with_context(|| {
-            format!(
-                "cannot write the staggered evaluation to {}",
-                shown.display()
-            )
-        })?;
-        phase("staggered estimates");
-        Ok((ev, methods))
-    };
-    let (ev, methods) = std::thread::scope(|scope| -> anyhow::Result<_> {
-        let writer = scope.spawn(write_est);
-        let evaluated = evaluate_pilot(&mut phase);
-        // The writer's error first: it is the step a sequential run would have stopped at.
-        let took = writer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-        tracing::debug!(
-            "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the evaluation)",
-            took.as_secs_f64()
-        );
-        evaluated
-    })?;
-    heads.write(
-        &indices,
-        responses.instrument(),
-        Some(&ev),
-        (out, shown),
-        methods,
-    )?;
-    let o = &ev.overall;
-    say(&format!(
-        "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
-        o.n_treated,
-        o.n_clusters - o.n_treated,
-        o.estimate,
-        o.lo_cr1,
-        o.hi_cr1,
-        fmt_p(o.wild.as_ref().map(|w| w.p)),
-        fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
-        fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
-    ));
-    Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
+        let o = &ev.overall;
+        say(&format!(
+            "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
+            o.n_treated,
+            o.n_clusters - o.n_treated,
+            o.estimate,
+            o.lo_cr1,
+            o.hi_cr1,
+            fmt_p(o.wild.as_ref().map(|w| w.p)),
+            fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
+            fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
+        ));
+        Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
+    })
 }
 
 /// The headline indices other than the run's own, evaluated, and the commune PAR index.
