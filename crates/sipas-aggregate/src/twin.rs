@@ -191,17 +191,39 @@ impl TwinWriter {
     /// # Errors
     /// The I/O error of creating its temporary file, or a type Parquet cannot hold.
     pub fn new(target: &Path, schema: &Schema) -> Result<Self> {
+        Self::start(target, schema, sipas_dataset::ParquetOut::fast)
+    }
+
+    /// Starts the file `target` of `schema`, encoded as a whole frame's file
+    /// ([`sipas_dataset::write_frame`], polars' defaults): pushed in the row groups of
+    /// [`sipas_dataset::frame_row_groups`], it is the file of the frame of its rows, without the
+    /// frame being made.
+    ///
+    /// # Errors
+    /// As [`TwinWriter::new`].
+    pub fn like_frame(target: &Path, schema: &Schema) -> Result<Self> {
+        Self::start(target, schema, |out, schema| {
+            sipas_dataset::ParquetOut::new(out, schema, |_| false)
+        })
+    }
+
+    fn start(
+        target: &Path,
+        schema: &Schema,
+        encoder: impl FnOnce(
+            Sink,
+            &Schema,
+        ) -> polars::prelude::PolarsResult<sipas_dataset::ParquetOut<Sink>>,
+    ) -> Result<Self> {
         let io = |source| Error::Io {
             path: target.to_path_buf(),
             source,
         };
         let file = sipas_core::atomic::DirectFile::create(target).map_err(io)?;
         let sink = Sink(std::sync::Arc::new(std::sync::Mutex::new(file)));
-        let out = sipas_dataset::ParquetOut::fast(sink.clone(), schema).map_err(|source| {
-            Error::Polars {
-                origin: target.display().to_string(),
-                source,
-            }
+        let out = encoder(sink.clone(), schema).map_err(|source| Error::Polars {
+            origin: target.display().to_string(),
+            source,
         })?;
         Ok(TwinWriter {
             target: target.to_path_buf(),
@@ -210,14 +232,13 @@ impl TwinWriter {
         })
     }
 
-    /// Writes `columns` (one array per column of the schema, of one length, at most
-    /// [`ROW_GROUP`] rows; a text column may be a [`TextColumn`]'s dictionary) as the next row
-    /// group.
+    /// Writes `columns` (one array per column of the schema, of one length: [`ROW_GROUP`]
+    /// rows or fewer, or the groups of [`sipas_dataset::frame_row_groups`]; a text column may
+    /// be a [`TextColumn`]'s dictionary) as the next row group.
     ///
     /// # Errors
     /// The polars error of encoding or writing.
     pub fn push_arrays(&mut self, columns: &[ArrayRef]) -> Result<()> {
-        debug_assert!(columns.first().is_none_or(|a| a.len() <= ROW_GROUP));
         self.out
             .write_arrays(columns)
             .map_err(|source| Error::Polars {
@@ -264,6 +285,8 @@ pub struct TextColumn<'a> {
     by_text: PlHashMap<&'a str, u32>,
     by_address: PlHashMap<(usize, usize), u32>,
     last: Option<((usize, usize), u32)>,
+    /// Which rows are set, once a row is null ([`TextColumn::push_or_null`]).
+    set: Option<polars_arrow::bitmap::MutableBitmap>,
 }
 
 impl<'a> TextColumn<'a> {
@@ -297,13 +320,37 @@ impl<'a> TextColumn<'a> {
             }
         };
         self.keys.push(key);
+        if let Some(set) = &mut self.set {
+            set.push(true);
+        }
+    }
+
+    /// Appends a row holding `text`, or a null where `text` is empty (as a reader takes an
+    /// empty field of a CSV).
+    pub fn push_or_null(&mut self, text: &'a str) {
+        if !text.is_empty() {
+            self.push(text);
+            return;
+        }
+        let set = self.set.get_or_insert_with(|| {
+            let mut set = polars_arrow::bitmap::MutableBitmap::with_capacity(self.keys.capacity());
+            set.extend_constant(self.keys.len(), true);
+            set
+        });
+        set.push(false);
+        // A null row's key is never read, but must be a key: 0 (a column of nulls only is
+        // given one empty text, [`TextColumn::finish`]).
+        self.keys.push(0);
     }
 
     /// The column's array: a dictionary of its texts.
-    pub fn finish(self) -> ArrayRef {
+    pub fn finish(mut self) -> ArrayRef {
+        if self.values.is_empty() && !self.keys.is_empty() {
+            self.values.push("");
+        }
         Box::new(sipas_dataset::text_dictionary(
             self.keys,
-            None,
+            self.set.map(Into::into),
             &self.values,
         ))
     }

@@ -40,7 +40,7 @@ mod write;
 pub use dicttext::text_dictionary;
 pub use error::{Error, Result};
 pub use masks::with_answer_masks;
-pub use parquet::{FRAME_ROW_GROUP, ParquetOut, write_frame};
+pub use parquet::{FRAME_ROW_GROUP, ParquetOut, frame_row_groups, write_frame};
 pub use read::{Chunk, ChunkSpec, Chunks, Dataset, Part};
 pub use spill::{Spill, Spilled};
 pub use write::{DatasetWriter, stored_plain};

@@ -237,6 +237,26 @@ fn plain_leaves(dtype: &ArrowDataType) -> Vec<Encoding> {
     vec![Encoding::Plain; get_dtype_encoding(dtype).len()]
 }
 
+/// The row groups [`write_frame`] writes a frame of `height` rows held in one chunk as: the
+/// rows cut as polars cuts them (`chunk_df_for_writing`), so that a table written a row group
+/// at a time ([`ParquetOut::write_arrays`]) is the same file as the whole frame, never made.
+/// Below [`FRAME_ROW_GROUP`] rows, one group; else `height / FRAME_ROW_GROUP` groups of
+/// `height / groups` rows, the last with the remainder.
+pub fn frame_row_groups(height: usize) -> Vec<std::ops::Range<usize>> {
+    // One group (none for no rows) below two row groups' worth.
+    let groups = (height / FRAME_ROW_GROUP).max(usize::from(height > 0));
+    let size = height.checked_div(groups).unwrap_or(0);
+    (0..groups)
+        .map(|g| {
+            g * size..if g + 1 == groups {
+                height
+            } else {
+                (g + 1) * size
+            }
+        })
+        .collect()
+}
+
 /// Writes the whole frame `df` to `out` as polars' `ParquetWriter::finish`
 /// does (zstd; the frame's chunks cut or joined into row groups around
 /// [`FRAME_ROW_GROUP`] rows, as polars cuts them; the same bytes), its

@@ -859,3 +859,65 @@ pub(crate) fn assert_pages_as_polars(
         }
     }
 }
+
+/// A frame in one chunk is cut into the row groups `frame_row_groups` gives, whatever its
+/// height (below, at and around multiples of the row group): polars' own cut. Written a row
+/// group at a time from them, the file is the whole frame's, byte for byte.
+#[test]
+fn a_frame_written_a_row_group_at_a_time_is_the_whole_frames_file() {
+    let rg = FRAME_ROW_GROUP;
+    for height in [
+        0,
+        1,
+        rg - 1,
+        rg,
+        rg + 1,
+        2 * rg - 1,
+        2 * rg,
+        2 * rg + 1,
+        3 * rg + rg / 2,
+        5 * rg - 3,
+        7 * rg + 11,
+    ] {
+        let mut df = df!("x" => vec![0i8; height]).unwrap();
+        let cut = polars::frame::chunk_df_for_writing(&mut df, rg).unwrap();
+        let theirs: Vec<usize> = cut
+            .column("x")
+            .unwrap()
+            .as_materialized_series()
+            .chunk_lengths()
+            .filter(|&n| n > 0)
+            .collect();
+        let ours: Vec<usize> = frame_row_groups(height)
+            .iter()
+            .map(ExactSizeIterator::len)
+            .collect();
+        assert_eq!(ours, theirs, "{height} rows");
+        let groups = frame_row_groups(height);
+        assert_eq!(groups.first().map_or(0, |r| r.start), 0);
+        assert_eq!(groups.last().map_or(0, |r| r.end), height);
+        assert!(groups.windows(2).all(|w| w[0].end == w[1].start));
+    }
+    let n = 2 * rg + 12_345;
+    let mut df = df!(
+        "code" => (0..n).map(|i| (i % 97 != 5).then(|| format!("{:05}", i % 173))).collect::<Vec<_>>(),
+        "value" => (0..n).map(|i| (i % 11 != 0).then_some(i as f64 / 7.0)).collect::<Vec<_>>(),
+        "count" => (0..n).map(|i| (i as i64) * 37 % 1000).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let mut whole = Vec::new();
+    write_frame(&mut whole, &mut df).unwrap();
+    let mut by_group = Vec::new();
+    let mut w = ParquetOut::new(&mut by_group, df.schema(), |_| false).unwrap();
+    for r in frame_row_groups(n) {
+        let part = df.slice(r.start as i64, r.len());
+        w.write_batch(&part).unwrap();
+    }
+    w.finish().unwrap();
+    assert!(
+        whole == by_group,
+        "{} bytes against {}",
+        by_group.len(),
+        whole.len()
+    );
+}
