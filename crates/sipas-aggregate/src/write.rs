@@ -52,11 +52,13 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
             sipas_core::csv_out::write_with(&target, |w| {
                 w.records(results::ITEMS.header::<&str>(&[]).as_bytes())?;
                 w.par_records(&indices.cells, ITEM_BLOCK_CELLS, |cells| {
-                    let mut s = String::new();
+                    let mut s = Vec::with_capacity(cells.len() * indices.item_ids.len() * 48);
+                    let ids: Vec<std::borrow::Cow<'_, str>> =
+                        indices.item_ids.iter().map(|id| field(id)).collect();
                     for c in cells {
-                        item_lines(&mut s, c, &indices.item_ids);
+                        item_lines(&mut s, c, &ids);
                     }
-                    s.into_bytes()
+                    s
                 })
             })
             .map_err(io_err(&target))
@@ -108,23 +110,23 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
 /// [`sipas_core::csv_out::WINDOW_BLOCKS`] blocks is about 30 MB of text with 33 items a cell).
 const ITEM_BLOCK_CELLS: usize = 512;
 
-/// Appends the lines of `items.csv` of cell `c`: one per item of `item_ids`.
-fn item_lines(s: &mut String, c: &CellEstimate, item_ids: &[String]) {
-    let period = c.period.to_string();
+/// Appends the lines of `items.csv` of cell `c`: one per item of `item_ids` (the items' ids as
+/// CSV fields, [`field`]).
+fn item_lines(s: &mut Vec<u8>, c: &CellEstimate, item_ids: &[std::borrow::Cow<'_, str>]) {
+    // The cell's opening fields once: `unit_code,period,`.
+    let start = format!("{},{},", field(&c.unit_code), c.period);
     for (id, it) in item_ids.iter().zip(&c.items) {
-        let _ = write!(
-            s,
-            "{},{period},{},{},",
-            field(&c.unit_code),
-            field(id),
-            it.n_valid
-        );
-        results::push_num(s, it.share);
-        s.push(',');
-        results::push_num(s, it.lo);
-        s.push(',');
-        results::push_num(s, it.hi);
-        s.push('\n');
+        s.extend_from_slice(start.as_bytes());
+        s.extend_from_slice(id.as_bytes());
+        s.push(b',');
+        results::push_uint_bytes(s, it.n_valid as u64);
+        s.push(b',');
+        results::push_num_bytes(s, it.share);
+        s.push(b',');
+        results::push_num_bytes(s, it.lo);
+        s.push(b',');
+        results::push_num_bytes(s, it.hi);
+        s.push(b'\n');
     }
 }
 
