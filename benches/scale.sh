@@ -14,7 +14,8 @@
 # where each row carries its unit's code as of its date, as offices send them, so
 # clean keeps every row; a Parquet file carries the 2023–2024 codes in every period
 # and clean excludes the rows dated after the 2024/2025 reorganisations under
-# retired codes), KEEP=1 to keep the data.
+# retired codes), KEEP=1 to keep the data, SEED (generate's seed; default 1: another seed
+# gives data the figures were not tuned on).
 set -uo pipefail
 N=${1:?usage: bash benches/scale.sh N}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -50,7 +51,7 @@ stage() {
   return $rc
 }
 
-stage generate "$SIPAS" generate --responses "$N" --seed 1 --instrument sipas-2023 "${DOMAIN[@]}" \
+stage generate "$SIPAS" generate --responses "$N" --seed "${SEED:-1}" --instrument sipas-2023 "${DOMAIN[@]}" \
     --out "$OUT/data/responses.$FORMAT" &&
   stage ingest "$SIPAS" ingest "$OUT/data/responses.$FORMAT" "${DOMAIN[@]}" --layout "$LAYOUT" --out "$OUT/ingest"
 [ -z "${KEEP:-}" ] && rm -f "$OUT/data/responses.$FORMAT"
