@@ -200,21 +200,8 @@ fn io_err(path: &Path, source: std::io::Error) -> Error {
 /// as is.
 fn atomic_write<T>(path: &Path, body: impl FnOnce(&File) -> Result<T>) -> Result<T> {
     let mut out = None;
-    let written = sipas_core::atomic::write_with(path, |file| {
-        let result = body(file);
-        let io = match &result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        };
-        out = Some(result);
-        io
-    });
-    match (out, written) {
-        (Some(Err(e)), _) => Err(e),
-        (Some(Ok(value)), Ok(())) => Ok(value),
-        (_, Err(source)) => Err(io_err(path, source)),
-        (None, Ok(())) => unreachable!("write_with runs the writer before it succeeds"),
-    }
+    let written = sipas_core::atomic::write_with(path, |file| io_of(out.insert(body(file))));
+    written_as(path, out, written)
 }
 
 /// [`atomic_write`] with the bytes written past the page cache
@@ -225,20 +212,26 @@ fn atomic_write_direct<T>(
     body: impl FnOnce(&mut sipas_core::direct::DirectWriter) -> Result<T>,
 ) -> Result<T> {
     let mut out = None;
-    let written = sipas_core::atomic::write_direct_with(path, |w| {
-        let result = body(w);
-        let io = match &result {
-            Ok(_) => Ok(()),
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        };
-        out = Some(result);
-        io
-    });
+    let written = sipas_core::atomic::write_direct_with(path, |w| io_of(out.insert(body(w))));
+    written_as(path, out, written)
+}
+
+/// What an atomic write is told of `body`'s result: it commits the file only on `Ok`.
+fn io_of<T>(result: &Result<T>) -> std::io::Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => Err(std::io::Error::other(e.to_string())),
+    }
+}
+
+/// The result of an atomic write that ran `body` (`out`, its result): `body`'s own error as
+/// is, else the write's.
+fn written_as<T>(path: &Path, out: Option<Result<T>>, written: std::io::Result<()>) -> Result<T> {
     match (out, written) {
         (Some(Err(e)), _) => Err(e),
         (Some(Ok(value)), Ok(())) => Ok(value),
         (_, Err(source)) => Err(io_err(path, source)),
-        (None, Ok(())) => unreachable!("write_direct_with runs the writer before it succeeds"),
+        (None, Ok(())) => unreachable!("an atomic write runs its writer before it succeeds"),
     }
 }
 
