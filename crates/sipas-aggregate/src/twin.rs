@@ -356,6 +356,42 @@ impl<'a> TextColumn<'a> {
     }
 }
 
+/// A `Float64` column made row by row: the values and which of them are set, made into the array
+/// polars makes of a column of options (a validity only where a value is null), so that a twin
+/// written from rows is the file of the frame of those rows.
+#[derive(Debug)]
+pub struct FloatColumn {
+    values: Vec<f64>,
+    set: polars_arrow::bitmap::MutableBitmap,
+}
+
+impl FloatColumn {
+    /// An empty column with room for `rows` rows.
+    pub fn with_capacity(rows: usize) -> Self {
+        FloatColumn {
+            values: Vec::with_capacity(rows),
+            set: polars_arrow::bitmap::MutableBitmap::with_capacity(rows),
+        }
+    }
+
+    /// Appends a row holding `v` (`None`: null).
+    pub fn push(&mut self, v: Option<f64>) {
+        self.values.push(v.unwrap_or(0.0));
+        self.set.push(v.is_some());
+    }
+
+    /// The column's array.
+    pub fn finish(self) -> ArrayRef {
+        let set: polars_arrow::bitmap::Bitmap = self.set.into();
+        let validity = (set.unset_bits() > 0).then_some(set);
+        Box::new(polars_arrow::array::PrimitiveArray::<f64>::new(
+            polars_arrow::datatypes::ArrowDataType::Float64,
+            self.values.into(),
+            validity,
+        ))
+    }
+}
+
 /// Writes the result table `table` (`X.csv`) into `dir` twice: the CSV through
 /// [`sipas_core::csv_out::write`] (cells made inert for spreadsheets, the Excel BOM when asked)
 /// and its typed twin `X.parquet` (see [`frame_of_csv`]).

@@ -217,7 +217,6 @@ const ITEMS_TYPES: [(&str, DataType); 7] = [
 /// number its six decimals show.
 fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
     use polars_arrow::array::PrimitiveArray;
-    use polars_arrow::bitmap::MutableBitmap;
     use polars_arrow::datatypes::ArrowDataType;
 
     let schema: Schema = ITEMS_TYPES
@@ -246,8 +245,8 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
         let mut text: [crate::twin::TextColumn<'_>; 3] =
             std::array::from_fn(|_| crate::twin::TextColumn::with_capacity(n));
         let mut counts: Vec<i64> = Vec::with_capacity(n);
-        let mut floats: [(Vec<f64>, MutableBitmap); 3] =
-            std::array::from_fn(|_| (Vec::with_capacity(n), MutableBitmap::with_capacity(n)));
+        let mut floats: [crate::twin::FloatColumn; 3] =
+            std::array::from_fn(|_| crate::twin::FloatColumn::with_capacity(n));
         let first = starts.partition_point(|&s| s <= range.start) - 1;
         for (c, cell) in cells.iter().enumerate().skip(first) {
             if starts[c] >= range.end {
@@ -266,10 +265,8 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
                 text[1].push_or_null(period);
                 text[2].push_or_null(id);
                 counts.push(it.n_valid as i64);
-                for ((values, set), v) in floats.iter_mut().zip([it.share, it.lo, it.hi]) {
-                    let v = results::num_value(v);
-                    values.push(v.unwrap_or(0.0));
-                    set.push(v.is_some());
+                for (column, v) in floats.iter_mut().zip([it.share, it.lo, it.hi]) {
+                    column.push(results::num_value(v));
                 }
             }
         }
@@ -282,16 +279,7 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
             counts.into(),
             None,
         )));
-        for (values, set) in floats {
-            // As polars makes it: a validity only where a value is null.
-            let set: polars_arrow::bitmap::Bitmap = set.into();
-            let validity = (set.unset_bits() > 0).then_some(set);
-            columns.push(Box::new(PrimitiveArray::<f64>::new(
-                ArrowDataType::Float64,
-                values.into(),
-                validity,
-            )));
-        }
+        columns.extend(floats.into_iter().map(crate::twin::FloatColumn::finish));
         twin.push_arrays(&columns)?;
     }
     twin.finish()

@@ -862,8 +862,8 @@ fn with_num<R>(v: f64, f: impl FnOnce(&[u8]) -> R) -> R {
 ///
 /// The integer part is taken by truncation, one instruction (0 ≤ |v|·10⁶ < 2⁴⁰, so the cast is
 /// exact and so is the fraction, the difference of two floats within a factor two), where
-/// `floor` and `round` are calls into libm on the baseline x86-64: a number is formatted in
-/// 11.5 ns instead of 14.2 (`benches/README.md`, stop 45).
+/// `floor` and `round` are calls into libm on the baseline x86-64: 12.3–12.8 ns a number
+/// instead of 14.7–15.8 (example `format_numbers`; `benches/README.md`, stop 45).
 fn micros(v: f64) -> Option<u64> {
     let a = v.abs();
     if a < 1e6 {

@@ -490,35 +490,11 @@ fn estimates_columns<'a>(
     use polars_arrow::bitmap::MutableBitmap;
     use polars_arrow::datatypes::ArrowDataType;
 
-    use crate::twin::TextColumn;
+    use crate::twin::{FloatColumn, TextColumn};
 
-    /// A Float64 column: the values and which of them are set.
-    struct Floats {
-        values: Vec<f64>,
-        set: MutableBitmap,
-    }
-    impl Floats {
-        fn push(&mut self, v: Option<f64>) {
-            self.values.push(v.unwrap_or(0.0));
-            self.set.push(v.is_some());
-        }
-        fn finish(self) -> polars::prelude::ArrayRef {
-            // As polars makes it: a validity only where a value is null.
-            let set: polars_arrow::bitmap::Bitmap = self.set.into();
-            let validity = (set.unset_bits() > 0).then_some(set);
-            Box::new(PrimitiveArray::<f64>::new(
-                ArrowDataType::Float64,
-                self.values.into(),
-                validity,
-            ))
-        }
-    }
     let n = rows.len();
     let mut text: [TextColumn<'a>; 6] = std::array::from_fn(|_| TextColumn::with_capacity(n));
-    let mut floats: [Floats; 7] = std::array::from_fn(|_| Floats {
-        values: Vec::with_capacity(n),
-        set: MutableBitmap::with_capacity(n),
-    });
+    let mut floats: [FloatColumn; 7] = std::array::from_fn(|_| FloatColumn::with_capacity(n));
     let mut counts: Vec<i64> = Vec::with_capacity(n);
     let mut flags: [MutableBitmap; 2] = std::array::from_fn(|_| MutableBitmap::with_capacity(n));
     let mut period: Option<(Period, &'a str)> = None;
