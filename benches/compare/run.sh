@@ -8,7 +8,8 @@
 #
 #   bash benches/compare/run.sh N            # e.g. 1000000 or 10000000
 #
-# Environment: OUT (default bench-data/compare-N), CARGO_TARGET_DIR (default
+# Environment: OUT (default bench-data/compare-N), SEED (generate's seed, default 1;
+# data of another seed, or of none recorded, is generated afresh), CARGO_TARGET_DIR (default
 # ~/.cache/sipas/target-release), RUNS (5), WARMUP (1), R_MIN / R_MAX (R runs
 # only when R_MIN <= N <= R_MAX; default 100000..1000000), UNITS / PILOTS
 # (a unit list CSV and pilot TOML passed to generate, ingest and sipas;
@@ -81,9 +82,12 @@ SIPAS_AGG=$CARGO_TARGET_DIR/$PROFILE/sipas-bench-aggregate
 mkdir -p "$OUT"
 P=$OUT/clean/responses.parquet
 CSV=$OUT/data/responses.csv
-if [ ! -s "$P" ] || [ ! -s "$CSV" ]; then
-  log "generate + ingest + clean $N responses"
-  /usr/bin/time -f "generate: %e s, max RSS %M KiB" "$SIPAS" generate --responses "$N" --seed 1 \
+SEED=${SEED:-1}
+STAMP=$OUT/data/seed
+if [ ! -s "$P" ] || [ ! -s "$CSV" ] || [ "$(cat "$STAMP" 2>/dev/null || true)" != "$SEED" ]; then
+  log "generate + ingest + clean $N responses (seed $SEED)"
+  rm -f "$STAMP"
+  /usr/bin/time -f "generate: %e s, max RSS %M KiB" "$SIPAS" generate --responses "$N" --seed "$SEED" \
     --instrument sipas-2023 "${DOMAIN[@]}" --out "$CSV"
   rm -rf "$OUT/ingest" "$OUT/clean"
   /usr/bin/time -f "ingest: %e s, max RSS %M KiB" "$SIPAS" ingest "$CSV" \
@@ -91,6 +95,7 @@ if [ ! -s "$P" ] || [ ! -s "$CSV" ]; then
   # Exit 1: rows quarantined (the generator's few re-sent copies), reported, not an error.
   /usr/bin/time -f "clean: %e s, max RSS %M KiB" "$SIPAS" clean --data "$OUT/ingest" \
     "${DOMAIN[@]}" --out "$OUT/clean" || [ $? -eq 1 ]
+  echo "$SEED" > "$STAMP"
 fi
 ls -l "$CSV" "$P" >&2
 
