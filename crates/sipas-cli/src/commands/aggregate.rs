@@ -129,9 +129,9 @@ pub(crate) fn run_aggregate(
         channels,
         design,
         evaluation: ev_opts,
-        rollout,
+        rollout: _,
         criteria,
-        treatment,
+        treatment: _,
         engine: _,
         level,
         check,
@@ -205,6 +205,18 @@ pub(crate) fn run_aggregate(
         sipas_aggregate::par::append_estimates(&mut estimates, def, total);
     }
     phase("aggregated the other indices");
+    // A run reads the clean table inside its staging folder: name it as it is after the swap
+    // (`out/clean/…`), so that the report's bytes do not depend on the process id.
+    if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown) {
+        indices.report.source = s
+            .path(Path::new(&indices.report.source))
+            .display()
+            .to_string();
+        // The criteria table a run drew sits in its staging folder too (methods.txt names it).
+        if let Some((_, c, _)) = &mut heads.par {
+            c.origin = s.path(Path::new(&c.origin)).display().to_string();
+        }
+    }
     // `estimates.csv` and its twin (with 10,000 units, 9.5 M rows and a third of the run) are
     // final here: written on a thread of their own beside everything below (the other tables,
     // the pilot's evaluation), which reads the estimates in memory, never the files. The
@@ -216,6 +228,16 @@ pub(crate) fn run_aggregate(
             .with_context(|| format!("cannot write estimates to {}", shown.display()))?;
         Ok(t.elapsed())
     };
+    let run = Final {
+        responses: &responses,
+        indices: &indices,
+        estimates: &estimates,
+        heads: &heads,
+        opts: &opts,
+        settings: s,
+        out: (out, shown),
+        started,
+    };
     std::thread::scope(|scope| -> anyhow::Result<Done> {
         let writer = scope.spawn(write_est);
         let written = || -> anyhow::Result<std::time::Duration> {
@@ -223,36 +245,119 @@ pub(crate) fn run_aggregate(
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         };
-        // A run reads the clean table inside its staging folder: name it as it
-        // is after the swap (`out/clean/…`), so that the report's bytes do not
-        // depend on the process id.
-        if let Some(s) = sipas_core::staging::ShownAs::of_stage(out, shown) {
-            indices.report.source = s
-                .path(Path::new(&indices.report.source))
-                .display()
-                .to_string();
-            // The criteria table a run drew sits in its staging folder too (methods.txt names it).
-            if let Some((_, c, _)) = &mut heads.par {
-                c.origin = s.path(Path::new(&c.origin)).display().to_string();
-            }
-        }
-        write_results(&indices, out)
+        run.write(&mut phase, written)
+    })
+}
+
+/// A run once its estimates are final: what its tables, the pilot's evaluation and
+/// `methods.txt` are written from while `estimates.csv` is written on another thread.
+struct Final<'a> {
+    responses: &'a sipas_aggregate::Responses,
+    indices: &'a sipas_aggregate::Indices,
+    estimates: &'a sipas_aggregate::DomainEstimates,
+    heads: &'a Heads,
+    opts: &'a AggregateOptions,
+    settings: &'a Settings<'a>,
+    /// The staging folder written to, and the folder it is shown as.
+    out: (&'a Path, &'a Path),
+    started: std::time::Instant,
+}
+
+impl Final<'_> {
+    /// The unit, item and group tables, the run's summary, then the pilot's evaluation (or,
+    /// without one, `methods.txt` and the index tables alone). `written` waits for the
+    /// `estimates.csv` writer: its error comes first, where a sequential run would have stopped.
+    fn write(
+        &self,
+        phase: &mut dyn FnMut(&str),
+        written: impl FnOnce() -> anyhow::Result<std::time::Duration>,
+    ) -> anyhow::Result<Done> {
+        let (indices, (out, shown)) = (self.indices, self.out);
+        write_results(indices, out)
             .with_context(|| format!("cannot write results to {}", shown.display()))?;
         phase("wrote the unit, item and group tables");
         let r = &indices.report;
-        let timing = crate::timing::Timing::since(started, Some(r.rows_read as u64));
+        let timing = crate::timing::Timing::since(self.started, Some(r.rows_read as u64));
         let rows = [
             ("rows_read", r.rows_read as u64),
             ("rows_used", r.rows_used as u64),
             ("cells", r.cells as u64),
         ];
+        let no_pre = self.say_summary(&timing);
+        let Some(d) = &indices.did else {
+            let took = written()?;
+            tracing::debug!(
+                "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables)",
+                took.as_secs_f64()
+            );
+            let reason = r
+                .did_unavailable
+                .as_deref()
+                .unwrap_or("no difference-in-differences");
+            say(&format!(
+                "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
+            ));
+            // methods.txt still says how every table of the folder was computed.
+            let methods = Methods::design(r).data(r);
+            self.heads.write(
+                indices,
+                self.responses.instrument(),
+                None,
+                self.out,
+                methods,
+            )?;
+            // The folder is written whole (staged): no earlier run's evaluation can remain beside
+            // these tables.
+            return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
+        };
+        let level = self.settings.level;
+        // The instrument's overall index by its name (`SIPAS index`, `Commune PAPI …`).
+        let inst = self.responses.instrument();
+        let index_name = inst
+            .group(inst.root())
+            .map_or("the index", |g| g.name_en.as_str());
+        say(&format!(
+            "aggregate: difference-in-differences of {index_name}, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
+            d.pilot_start, d.estimate, d.se, d.lo, d.hi
+        ));
+        // The pilot's evaluation runs on this thread while `estimates.csv` is still written on
+        // another.
+        let evaluated = self.evaluate_pilot(no_pre, phase);
+        // The writer's error first: it is the step a sequential run would have stopped at.
+        let took = written()?;
+        tracing::debug!(
+            "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables and the evaluation)",
+            took.as_secs_f64()
+        );
+        let (ev, methods) = evaluated?;
+        self.heads
+            .write(indices, inst, Some(&ev), self.out, methods)?;
+        let o = &ev.overall;
+        say(&format!(
+            "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
+            o.n_treated,
+            o.n_clusters - o.n_treated,
+            o.estimate,
+            o.lo_cr1,
+            o.hi_cr1,
+            fmt_p(o.wild.as_ref().map(|w| w.p)),
+            fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
+            fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
+        ));
+        Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
+    }
+
+    /// The run's summary lines (rows, survey modes, excluded channels, the design, units left
+    /// out of the comparison); returns how many units have no period before the pilot start.
+    fn say_summary(&self, timing: &crate::timing::Timing) -> usize {
+        let r = &self.indices.report;
         say(&format!(
             "aggregate: {} of {} rows ({} channel) in {} unit × period cells → {}{}",
             r.rows_used,
             r.rows_read,
             r.channel,
             r.cells,
-            shown.display(),
+            self.out.1.display(),
             timing.summary()
         ));
         if r.channels_used.len() > 1 {
@@ -279,7 +384,7 @@ pub(crate) fn run_aggregate(
                 other.join(", ")
             ));
         }
-        say(&format!("aggregate: {}", indices.report.design));
+        say(&format!("aggregate: {}", r.design));
         let no_pre = r
             .left_out
             .iter()
@@ -288,133 +393,86 @@ pub(crate) fn run_aggregate(
         if no_pre > 0 {
             say(&format!(
                 "aggregate: {no_pre} units have no period before the pilot start ({}) and are left out of the pilot / baseline comparison (listed in methods.txt)",
-                opts.pilots.start
+                self.opts.pilots.start
             ));
         }
-        let Some(d) = &indices.did else {
-            let took = written()?;
-            tracing::debug!(
-                "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables)",
-                took.as_secs_f64()
-            );
-            let reason = r
-                .did_unavailable
-                .as_deref()
-                .unwrap_or("no difference-in-differences");
-            say(&format!(
-                "aggregate: no pilot evaluation ({reason}); unit, item and group tables are written"
-            ));
-            // methods.txt still says how every table of the folder was computed.
-            let methods = Methods::design(&indices.report).data(&indices.report);
-            heads.write(
-                &indices,
-                responses.instrument(),
-                None,
-                (out, shown),
-                methods,
-            )?;
-            // The folder is written whole (staged): no earlier run's evaluation can remain beside
-            // these tables.
-            return Ok(Done::new(ExitStatus::Success, &rows).timed(timing));
-        };
-        // The instrument's overall index by its name (`SIPAS index`, `Commune PAPI …`).
-        let index_name = responses
-            .instrument()
-            .group(responses.instrument().root())
-            .map_or("the index", |g| g.name_en.as_str());
-        say(&format!(
-            "aggregate: difference-in-differences of {index_name}, pilot vs baseline from {}: {:.2} points (SE {:.2}, {level} CI {:.2} to {:.2})",
-            d.pilot_start, d.estimate, d.se, d.lo, d.hi
-        ));
-        // The pilot's evaluation (the DiD, TWFE and event study, then the staggered estimates),
-        // run on this thread while `estimates.csv` is still written on another.
-        let evaluate_pilot = |phase: &mut dyn FnMut(&str)| -> anyhow::Result<_> {
-            let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
-            let ev =
-                evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
-            write_evaluation(&ev, Some(&selection), out)
-                .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
-            phase("evaluated the pilot (DiD, TWFE, event study)");
-            // methods.txt names the design and variance method of every SE.
-            let mut methods = Methods::evaluation(&ev, &indices.report)
-                .data(&indices.report)
-                .left_out(&indices.report, opts.pilots.start);
-            if let Some(ts) = treatment {
-                treatment_rows(&responses, &panel, ts, ev_opts, out, no_pre, &mut methods)?;
-            }
-            // The staggered estimates take every wave, each from its own start (the 2×2 and TWFE
-            // panel above is the first wave against the never-treated units).
-            let (rollout_panel, _) = sipas_aggregate::panel::select_panel_for(
-                &indices.cells,
-                &opts.pilots,
-                ev_opts.baseline,
-                sipas_aggregate::arms::Comparison::AllWaves,
-            );
-            // The PAR total's panel is selected from its own cells by the same rule (a unit × period
-            // without a complete set of criteria has no total).
-            let par_panel = heads
-                .par
-                .as_ref()
-                .and_then(|(def, _, total)| total.as_ref().map(|t| (def, t)))
-                .map(|(def, t)| {
-                    let (p, _) = sipas_aggregate::panel::select_panel_for(
-                        &t.cells,
-                        &opts.pilots,
-                        ev_opts.baseline,
-                        sipas_aggregate::arms::Comparison::AllWaves,
-                    );
-                    (def.id.as_str(), p)
-                });
-            staggered(
-                (
-                    &rollout_panel,
-                    par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
-                ),
-                (&indices, &estimates),
-                &opts.pilots,
-                ev_opts.weighting,
-                rollout,
+        no_pre
+    }
+
+    /// The pilot's evaluation (the DiD, TWFE and event study, the treatment rows after a
+    /// crosswalk, then the staggered estimates), written, with the `methods.txt` it describes.
+    fn evaluate_pilot(
+        &self,
+        no_pre: usize,
+        phase: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<(sipas_aggregate::Evaluation, Methods)> {
+        let (indices, opts, (out, shown)) = (self.indices, self.opts, self.out);
+        let ev_opts = &self.settings.evaluation;
+        let (panel, selection) = select_panel(&indices.cells, &opts.pilots, ev_opts.baseline);
+        let ev = evaluate(&panel, opts.pilots.start, ev_opts).context("pilot evaluation failed")?;
+        write_evaluation(&ev, Some(&selection), out)
+            .with_context(|| format!("cannot write the evaluation to {}", shown.display()))?;
+        phase("evaluated the pilot (DiD, TWFE, event study)");
+        // methods.txt names the design and variance method of every SE.
+        let mut methods = Methods::evaluation(&ev, &indices.report)
+            .data(&indices.report)
+            .left_out(&indices.report, opts.pilots.start);
+        if let Some(ts) = &self.settings.treatment {
+            treatment_rows(
+                self.responses,
+                &panel,
+                ts,
+                ev_opts,
                 out,
+                no_pre,
                 &mut methods,
-            )
-            .with_context(|| {
-                format!(
-                    "cannot write the staggered evaluation to {}",
-                    shown.display()
-                )
-            })?;
-            phase("staggered estimates");
-            Ok((ev, methods))
-        };
-        let evaluated = evaluate_pilot(&mut phase);
-        // The writer's error first: it is the step a sequential run would have stopped at.
-        let took = written()?;
-        tracing::debug!(
-            "aggregate: wrote estimates.csv and its twin in {:.2} s (beside the tables and the evaluation)",
-            took.as_secs_f64()
+            )?;
+        }
+        // The staggered estimates take every wave, each from its own start (the 2×2 and TWFE
+        // panel above is the first wave against the never-treated units).
+        let (rollout_panel, _) = sipas_aggregate::panel::select_panel_for(
+            &indices.cells,
+            &opts.pilots,
+            ev_opts.baseline,
+            sipas_aggregate::arms::Comparison::AllWaves,
         );
-        let (ev, methods) = evaluated?;
-        heads.write(
-            &indices,
-            responses.instrument(),
-            Some(&ev),
-            (out, shown),
-            methods,
-        )?;
-        let o = &ev.overall;
-        say(&format!(
-            "aggregate: two-way fixed effects, {} pilot and {} baseline units: {:.2} points, clustered {level} CI {:.2} to {:.2}; wild cluster bootstrap p {}, {level} CI {} to {}",
-            o.n_treated,
-            o.n_clusters - o.n_treated,
-            o.estimate,
-            o.lo_cr1,
-            o.hi_cr1,
-            fmt_p(o.wild.as_ref().map(|w| w.p)),
-            fmt_opt(o.wild.as_ref().and_then(|w| w.lo)),
-            fmt_opt(o.wild.as_ref().and_then(|w| w.hi))
-        ));
-        Ok(Done::new(ExitStatus::Success, &rows).timed(timing))
-    })
+        // The PAR total's panel is selected from its own cells by the same rule (a unit × period
+        // without a complete set of criteria has no total).
+        let par_panel = self
+            .heads
+            .par
+            .as_ref()
+            .and_then(|(def, _, total)| total.as_ref().map(|t| (def, t)))
+            .map(|(def, t)| {
+                let (p, _) = sipas_aggregate::panel::select_panel_for(
+                    &t.cells,
+                    &opts.pilots,
+                    ev_opts.baseline,
+                    sipas_aggregate::arms::Comparison::AllWaves,
+                );
+                (def.id.as_str(), p)
+            });
+        staggered(
+            (
+                &rollout_panel,
+                par_panel.as_ref().map(|(id, p)| (*id, p.as_slice())),
+            ),
+            (indices, self.estimates),
+            &opts.pilots,
+            ev_opts.weighting,
+            &self.settings.rollout,
+            out,
+            &mut methods,
+        )
+        .with_context(|| {
+            format!(
+                "cannot write the staggered evaluation to {}",
+                shown.display()
+            )
+        })?;
+        phase("staggered estimates");
+        Ok((ev, methods))
+    }
 }
 
 /// The headline indices other than the run's own, evaluated, and the commune PAR index.
