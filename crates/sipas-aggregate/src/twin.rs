@@ -62,6 +62,55 @@ pub fn frame_of_csv(csv: &[u8], table: &Table, origin: &str) -> Result<DataFrame
     })
 }
 
+/// The schema of the twin of `table` written from rows rather than from its text
+/// ([`TwinWriter`]): each fixed column typed as [`frame_of_csv`] types it when every value fits
+/// the kind the results contract declares (`Text` → `String`, `Int` → `Int64`, `Float` →
+/// `Float64`, `Bool` → `Boolean`). For a table without group columns.
+pub fn schema_of(table: &Table) -> Schema {
+    debug_assert!(
+        table.group_columns.is_none(),
+        "{} has group columns",
+        table.file
+    );
+    table
+        .columns
+        .iter()
+        .map(|c| {
+            let dtype = match c.kind {
+                Kind::Text => DataType::String,
+                Kind::Int => DataType::Int64,
+                Kind::Float => DataType::Float64,
+                Kind::Bool => DataType::Boolean,
+            };
+            Field::new(c.name.into(), dtype)
+        })
+        .collect()
+}
+
+/// The text of each period of a table, made once: the period column of a twin written from
+/// rows borrows it (a table of millions of rows has a dozen periods).
+#[derive(Debug)]
+pub struct PeriodTexts(Vec<(sipas_core::Period, String)>);
+
+impl PeriodTexts {
+    /// The distinct periods among `periods`, each with its text.
+    pub fn of(periods: impl IntoIterator<Item = sipas_core::Period>) -> Self {
+        let mut periods: Vec<sipas_core::Period> = periods.into_iter().collect();
+        periods.sort_unstable();
+        periods.dedup();
+        PeriodTexts(periods.into_iter().map(|p| (p, p.to_string())).collect())
+    }
+
+    /// The text of `period`, one of the periods this was made of.
+    pub fn text(&self, period: sipas_core::Period) -> &str {
+        let k = self
+            .0
+            .binary_search_by_key(&period, |p| p.0)
+            .expect("every period is listed");
+        &self.0[k].1
+    }
+}
+
 /// The fields of one CSV column, end to end.
 #[derive(Debug, Clone, Default)]
 struct ColumnText {

@@ -47,14 +47,14 @@ pub fn write_results(indices: &Indices, out_dir: &Path) -> Result<()> {
     // The text is made a window of cells at a time, each block of cells on its own thread
     // (`par_records`): never 200 MB in one string.
     let target = out_dir.join(results::ITEMS.file);
+    // The items' ids as CSV fields, made once for every block.
+    let ids: Vec<std::borrow::Cow<'_, str>> = indices.item_ids.iter().map(|id| field(id)).collect();
     let (csv, twin) = rayon::join(
         || {
             sipas_core::csv_out::write_with(&target, |w| {
                 w.records(results::ITEMS.header::<&str>(&[]).as_bytes())?;
                 w.par_records(&indices.cells, ITEM_BLOCK_CELLS, |cells| {
-                    let mut s = Vec::with_capacity(cells.len() * indices.item_ids.len() * 48);
-                    let ids: Vec<std::borrow::Cow<'_, str>> =
-                        indices.item_ids.iter().map(|id| field(id)).collect();
+                    let mut s = Vec::with_capacity(cells.len() * ids.len() * 48);
                     for c in cells {
                         item_lines(&mut s, c, &ids);
                     }
@@ -198,17 +198,6 @@ fn cells_frame(indices: &Indices) -> PolarsResult<DataFrame> {
     DataFrame::new(cells.len(), columns)
 }
 
-/// The columns of `items.csv` and their types in its twin ([`write_items_twin`]).
-const ITEMS_TYPES: [(&str, DataType); 7] = [
-    ("unit_code", DataType::String),
-    ("period", DataType::String),
-    ("item", DataType::String),
-    ("n_valid", DataType::Int64),
-    ("share", DataType::Float64),
-    ("lo", DataType::Float64),
-    ("hi", DataType::Float64),
-];
-
 /// Writes the twin of `items.csv` to `target`: the file of the frame [`items_frame`] (the frame
 /// [`crate::twin::frame_of_csv`] makes of the text), byte for byte (tests hold both equal),
 /// made a row group at a time from the cells: with 10,000 units the table has 4 M rows, whose
@@ -219,10 +208,7 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
     use polars_arrow::array::PrimitiveArray;
     use polars_arrow::datatypes::ArrowDataType;
 
-    let schema: Schema = ITEMS_TYPES
-        .iter()
-        .map(|(name, dtype)| Field::new((*name).into(), dtype.clone()))
-        .collect();
+    let schema = crate::twin::schema_of(&results::ITEMS);
     let cells = &indices.cells;
     // Where each cell's rows start (a cell has a row per item it holds an estimate of).
     let mut starts = Vec::with_capacity(cells.len() + 1);
@@ -231,14 +217,7 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
         starts.push(starts[starts.len() - 1] + c.items.len().min(indices.item_ids.len()));
     }
     let height = starts[cells.len()];
-    // Each period's text once.
-    let mut periods: Vec<(sipas_core::Period, String)> =
-        cells.iter().map(|c| (c.period, String::new())).collect();
-    periods.sort_unstable_by_key(|p| p.0);
-    periods.dedup_by_key(|p| p.0);
-    for (p, text) in &mut periods {
-        *text = p.to_string();
-    }
+    let periods = crate::twin::PeriodTexts::of(cells.iter().map(|c| c.period));
     let mut twin = crate::twin::TwinWriter::like_frame(target, &schema)?;
     for range in sipas_dataset::frame_row_groups(height) {
         let n = range.len();
@@ -252,10 +231,7 @@ fn write_items_twin(indices: &Indices, target: &Path) -> Result<()> {
             if starts[c] >= range.end {
                 break;
             }
-            let k = periods
-                .binary_search_by_key(&cell.period, |p| p.0)
-                .expect("every period is listed");
-            let period = periods[k].1.as_str();
+            let period = periods.text(cell.period);
             let rows = indices.item_ids.iter().zip(&cell.items).enumerate();
             for (j, (id, it)) in rows {
                 if !range.contains(&(starts[c] + j)) {

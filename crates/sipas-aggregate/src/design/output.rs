@@ -7,6 +7,7 @@ use sipas_core::results;
 
 use super::spec::DesignSpec;
 use crate::Result;
+use crate::twin::PeriodTexts;
 use crate::write::field;
 
 /// The kind of domain of an estimate (sorted in this order).
@@ -438,53 +439,24 @@ fn write_estimates_in(est: &DomainEstimates, out_dir: &Path, group: usize) -> Re
     super::modes::write_modes(&est.mode_differences, out_dir)
 }
 
-/// Each period's text once, sorted (a row's period is found by binary search).
-fn period_texts(rows: &super::EstimateRows) -> Vec<(Period, String)> {
-    rows.periods()
-        .into_iter()
-        .map(|p| (p, p.to_string()))
-        .collect()
+/// Each period's text once.
+fn period_texts(rows: &super::EstimateRows) -> PeriodTexts {
+    PeriodTexts::of(rows.periods())
 }
 
-/// The columns of `estimates.csv` and their types in its Parquet twin: `domain` and every
-/// code as text, `n` as Int64, estimates as Float64, flags as Boolean.
-const ESTIMATES_TYPES: [(&str, polars::prelude::DataType); 16] = {
-    use polars::prelude::DataType::{Boolean, Float64, Int64, String};
-    [
-        ("domain_type", String),
-        ("domain", String),
-        ("period", String),
-        ("indicator", String),
-        ("indicator_kind", String),
-        ("n", Int64),
-        ("value", Float64),
-        ("se", Float64),
-        ("lo", Float64),
-        ("hi", Float64),
-        ("ci_method", String),
-        ("deff", Float64),
-        ("n_eff", Float64),
-        ("cv", Float64),
-        ("reliable", Boolean),
-        ("suppressed", Boolean),
-    ]
-};
-
-/// The schema of the twin of `estimates.csv` ([`ESTIMATES_TYPES`]).
+/// The schema of the twin of `estimates.csv`: its columns as the results contract types them
+/// (`domain` and every code as text, `n` as Int64, estimates as Float64, flags as Boolean).
 fn estimates_schema() -> polars::prelude::Schema {
-    ESTIMATES_TYPES
-        .iter()
-        .map(|(name, dtype)| polars::prelude::Field::new((*name).into(), dtype.clone()))
-        .collect()
+    crate::twin::schema_of(&results::ESTIMATES)
 }
 
 /// The rows of the Parquet twin of `estimates.csv`: the same rows and columns, typed
-/// ([`ESTIMATES_TYPES`]; suppressed or undefined values null), made in one pass over the
+/// ([`estimates_schema`]; suppressed or undefined values null), made in one pass over the
 /// rows. The text columns are dictionaries ([`crate::twin::TextColumn`]): with 10,000 units
 /// a batch of 262,144 rows holds some 280 domains, 12 periods and 78 indicators.
 fn estimates_columns<'a>(
     rows: &[EstimateRow<&'a str>],
-    periods: &'a [(Period, String)],
+    periods: &'a PeriodTexts,
 ) -> Vec<polars::prelude::ArrayRef> {
     use polars_arrow::array::{BooleanArray, PrimitiveArray};
     use polars_arrow::bitmap::MutableBitmap;
@@ -501,12 +473,7 @@ fn estimates_columns<'a>(
     for r in rows {
         let p = match period {
             Some((p, t)) if p == r.period => t,
-            _ => {
-                let k = periods
-                    .binary_search_by_key(&r.period, |p| p.0)
-                    .expect("every period is listed");
-                period.insert((r.period, periods[k].1.as_str())).1
-            }
+            _ => period.insert((r.period, periods.text(r.period))).1,
         };
         let texts = [
             r.domain_type.as_str(),
@@ -569,7 +536,7 @@ fn estimates_columns<'a>(
 #[cfg(test)]
 fn estimates_frame(
     rows: &[EstimateRow],
-    periods: &[(Period, String)],
+    periods: &PeriodTexts,
 ) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> {
     use polars::prelude::{Column, DataFrame};
     // Text columns borrow their strings (a row's own, a kind's static name, one string per
@@ -597,14 +564,7 @@ fn estimates_frame(
             text("domain", rows.iter().map(|r| r.domain.as_str()).collect()),
             text(
                 "period",
-                rows.iter()
-                    .map(|r| {
-                        let k = periods
-                            .binary_search_by_key(&r.period, |p| p.0)
-                            .expect("every period is listed");
-                        periods[k].1.as_str()
-                    })
-                    .collect(),
+                rows.iter().map(|r| periods.text(r.period)).collect(),
             ),
             text(
                 "indicator",
