@@ -360,28 +360,25 @@ impl Final<'_> {
             self.out.1.display(),
             timing.summary()
         ));
-        if r.channels_used.len() > 1 {
-            let modes: Vec<String> = r
-                .channels_used
-                .iter()
+        // `survey 120, phone 30`: rows per channel.
+        let counts = |m: &std::collections::BTreeMap<String, usize>| {
+            m.iter()
                 .map(|(c, n)| format!("{c} {n}"))
-                .collect();
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if r.channels_used.len() > 1 {
             say(&format!(
                 "aggregate: survey modes pooled (one sample): {}",
-                modes.join(", ")
+                counts(&r.channels_used)
             ));
         }
         if r.rows_excluded_channel > 0 {
-            let other: Vec<String> = r
-                .excluded_by_channel
-                .iter()
-                .map(|(c, n)| format!("{c} {n}"))
-                .collect();
             say(&format!(
                 "aggregate: {} rows of other channels excluded (never pooled with {}): {}",
                 r.rows_excluded_channel,
                 r.channel,
-                other.join(", ")
+                counts(&r.excluded_by_channel)
             ));
         }
         say(&format!("aggregate: {}", r.design));
