@@ -19,6 +19,7 @@ use csv::ByteRecord;
 use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
 use rayon::prelude::*;
+use sipas_core::direct::{ALIGN, AlignedBuf, DirectReader};
 use sipas_core::staging::ShownAs;
 
 use crate::{Error, Result};
@@ -434,17 +435,30 @@ pub(crate) enum Text {
     Whole(Vec<u8>),
     /// Valid UTF-8 (checked when loaded) read from the file a window at a
     /// time: `len` bytes after the first `skip` (a BOM), holding `newlines`
-    /// line feeds. Memory holds one window, not the file; the buffer of a
-    /// window is kept in `spare` when it is dropped and read into by the
-    /// next, so the windows of a chunk after another reuse the same memory
-    /// (a fresh buffer is pages the kernel must zero first).
+    /// line feeds, past the page cache when `direct`
+    /// ([`sipas_core::direct::DirectReader`]). Memory holds one window, not
+    /// the file; the buffer of a window is kept in `spare` when it is dropped
+    /// and read into by the next, so the windows of a chunk after another
+    /// reuse the same memory (a fresh buffer is pages the kernel must zero
+    /// first), and the bytes they share (a chunk's window reaches past its
+    /// end, where the next chunk starts) are moved, not read again.
     File {
         path: PathBuf,
         skip: u64,
         len: usize,
         newlines: u64,
-        spare: std::sync::Mutex<Vec<u8>>,
+        direct: bool,
+        spare: std::sync::Mutex<Spare>,
     },
+}
+
+/// The buffer of the last window dropped: the file's bytes
+/// `start..start + filled` at its beginning.
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    buf: Option<AlignedBuf>,
+    start: u64,
+    filled: usize,
 }
 
 impl Text {
@@ -473,6 +487,10 @@ impl Text {
     }
 
     /// The bytes from `from`, at most `len` of them (fewer at the end).
+    /// The file is read from the [`ALIGN`]ed offset at or before them, into
+    /// an aligned buffer, in whole aligned blocks (as reads past the page
+    /// cache must be); the bytes the last window read from there on are
+    /// moved to the buffer's beginning rather than read again.
     fn window(&self, from: usize, len: usize) -> Result<Window<'_>> {
         match self {
             Text::Whole(_) => unreachable!("a whole text is viewed, not windowed"),
@@ -480,39 +498,74 @@ impl Text {
                 path,
                 skip,
                 len: total,
+                direct,
                 spare,
                 ..
             } => {
-                use std::io::{Seek, SeekFrom};
                 let from = from.min(*total);
                 let n = len.min(*total - from);
                 let io = |source| Error::Io {
                     path: path.clone(),
                     source,
                 };
-                let mut f = File::open(path).map_err(io)?;
-                f.seek(SeekFrom::Start(*skip + from as u64)).map_err(io)?;
-                // The spare buffer if no other window holds it.
-                let mut bytes = spare
-                    .lock()
-                    .map(|mut b| std::mem::take(&mut *b))
-                    .unwrap_or_default();
-                bytes.clear();
-                bytes.reserve(n);
-                // Read into the buffer's capacity: no zeroing first.
-                f.take(n as u64).read_to_end(&mut bytes).map_err(io)?;
-                if bytes.len() != n {
+                let reader = DirectReader::open(path, *direct).map_err(io)?;
+                let expected = *skip + *total as u64;
+                let size = reader.size().map_err(io)?;
+                if size != expected {
                     return Err(io(std::io::Error::new(
                         std::io::ErrorKind::UnexpectedEof,
                         format!(
-                            "the file is shorter than when it was checked ({} bytes expected at offset {})",
-                            n,
-                            *skip + from as u64
+                            "the file changed since it was checked ({size} bytes, {expected} expected)"
+                        ),
+                    )));
+                }
+                let pos = *skip + from as u64;
+                let start = pos - pos % ALIGN as u64;
+                let lead = usize::try_from(pos - start).expect("below ALIGN");
+                let need = lead + n;
+                let cap = need.next_multiple_of(ALIGN).max(ALIGN);
+                // The spare buffer if no other window holds it.
+                let last = spare
+                    .lock()
+                    .map(|mut s| std::mem::take(&mut *s))
+                    .unwrap_or_default();
+                let (mut buf, kept) = match last.buf {
+                    Some(mut buf) if buf.capacity() >= cap => {
+                        let end = last.start + last.filled as u64;
+                        let kept = if last.start <= start && start < end {
+                            let k0 = usize::try_from(start - last.start).expect("in the buffer");
+                            let k = (last.filled - k0).min(cap);
+                            buf.bytes_mut().copy_within(k0..k0 + k, 0);
+                            // Whole aligned blocks, unless all that is needed.
+                            if k >= need { k } else { k - k % ALIGN }
+                        } else {
+                            0
+                        };
+                        (buf, kept)
+                    }
+                    _ => (AlignedBuf::new(cap), 0),
+                };
+                let filled = if kept >= need {
+                    kept
+                } else {
+                    kept + reader
+                        .read_at(&mut buf.bytes_mut()[kept..cap], start + kept as u64)
+                        .map_err(io)?
+                };
+                if filled < need {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "the file is shorter than when it was checked ({n} bytes expected at offset {pos})"
                         ),
                     )));
                 }
                 Ok(Window {
-                    bytes,
+                    buf: Some(buf),
+                    lead,
+                    n,
+                    start,
+                    filled,
                     base: from,
                     len: *total,
                     home: spare,
@@ -522,30 +575,46 @@ impl Text {
     }
 }
 
-/// Bytes `base..base + bytes.len()` of a text of `len` bytes; the buffer
-/// goes back to `home` when the window is dropped.
+/// Bytes `base..base + n` of a text of `len` bytes, at `lead` in a buffer
+/// holding the file's bytes `start..start + filled`; the buffer goes back
+/// to `home` when the window is dropped.
 struct Window<'a> {
-    bytes: Vec<u8>,
+    buf: Option<AlignedBuf>,
+    lead: usize,
+    n: usize,
+    start: u64,
+    filled: usize,
     base: usize,
     len: usize,
-    home: &'a std::sync::Mutex<Vec<u8>>,
+    home: &'a std::sync::Mutex<Spare>,
 }
 
 impl Drop for Window<'_> {
     fn drop(&mut self) {
         if let Ok(mut spare) = self.home.lock() {
             // Keep the larger of the two buffers.
-            if spare.capacity() < self.bytes.capacity() {
-                *spare = std::mem::take(&mut self.bytes);
+            let cap = |b: &Option<AlignedBuf>| b.as_ref().map_or(0, AlignedBuf::capacity);
+            if cap(&spare.buf) <= cap(&self.buf) {
+                *spare = Spare {
+                    buf: self.buf.take(),
+                    start: self.start,
+                    filled: self.filled,
+                };
             }
         }
     }
 }
 
 impl Window<'_> {
+    /// The window's bytes.
+    fn bytes(&self) -> &[u8] {
+        let buf = self.buf.as_ref().expect("held until dropped");
+        &buf.bytes()[self.lead..self.lead + self.n]
+    }
+
     fn view(&self, delimiter: u8) -> View<'_> {
         View {
-            bytes: &self.bytes,
+            bytes: self.bytes(),
             base: self.base,
             len: self.len,
             delimiter,
@@ -1472,6 +1541,9 @@ pub(crate) struct TextOpts {
     /// A file larger than this many bytes that needs no transcoding (UTF-8)
     /// is read window by window ([`open_windowed`]) instead of whole.
     pub(crate) window_above: usize,
+    /// A file read window by window larger than this many bytes is read
+    /// past the page cache ([`sipas_core::direct::DirectReader`]).
+    pub(crate) direct_above: usize,
 }
 
 impl Default for TextOpts {
@@ -1480,12 +1552,19 @@ impl Default for TextOpts {
             delimiter: None,
             encoding: TextEncoding::default(),
             window_above: usize::MAX,
+            direct_above: usize::MAX,
         }
     }
 }
 
 /// Bytes read at a time by [`open_windowed`]'s check.
 const CHECK_BLOCK: usize = 8 << 20;
+
+/// Room before each block of [`open_windowed`]'s check, for the bytes
+/// carried from the block before (at most [`CHECK_CARRY`]): one aligned
+/// block, so that the block itself is read at an aligned address.
+const CHECK_ROOM: usize = ALIGN;
+const _: () = assert!(CHECK_CARRY <= CHECK_ROOM);
 
 /// Parts of a block checked in parallel ([`check_parts`]).
 const CHECK_PARTS: usize = 16;
@@ -1606,68 +1685,96 @@ fn check_parts(data: &[u8], last: bool, detect: bool) -> Option<Checked> {
 /// by window ([`Text::File`]), when it is UTF-8 (with or without a BOM):
 /// the file is read once, a block at a time, to check it as
 /// [`decode_text`] would (strict UTF-8, or the share of well-formed
-/// sequences when detecting), count its lines and sniff its delimiter.
-/// `None` when the file is small, or must be decoded whole: a UTF-16 BOM, a
-/// named encoding other than UTF-8, or CP1258 detected.
+/// sequences when detecting), count its lines and sniff its delimiter. A
+/// file larger than `opts.direct_above` bytes is read past the page cache,
+/// here and in its windows, and this read also hashes it (BLAKE3) for the
+/// manifest, which would otherwise read it a third time
+/// ([`sipas_core::direct::remember_read`]). `None` when the file is small, or must be decoded whole: a
+/// UTF-16 BOM, a named encoding other than UTF-8, or CP1258 detected.
 pub(crate) fn open_windowed(path: &Path, name: &str, opts: TextOpts) -> Result<Option<Loaded>> {
     open_windowed_by(path, name, opts, CHECK_BLOCK)
 }
 
-/// [`open_windowed`], its check reading `block` bytes at a time.
+/// [`open_windowed`], its check reading `block` bytes at a time (a multiple
+/// of [`ALIGN`] past the page cache; any size otherwise).
 fn open_windowed_by(
     path: &Path,
     name: &str,
     opts: TextOpts,
     block: usize,
 ) -> Result<Option<Loaded>> {
-    use std::io::{Seek, SeekFrom};
     let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut f = File::open(path).map_err(io)?;
-    let size = usize::try_from(f.metadata().map_err(io)?.len()).unwrap_or(usize::MAX);
+    let seen = sipas_core::direct::stamp(path);
+    let size = {
+        let f = File::open(path).map_err(io)?;
+        usize::try_from(f.metadata().map_err(io)?.len()).unwrap_or(usize::MAX)
+    };
     if size <= opts.window_above || matches!(opts.encoding, TextEncoding::Named(_)) {
         return Ok(None);
     }
     let mut head = Vec::with_capacity(3);
-    (&mut f).take(3).read_to_end(&mut head).map_err(io)?;
+    File::open(path)
+        .map_err(io)?
+        .take(3)
+        .read_to_end(&mut head)
+        .map_err(io)?;
     if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
         return Ok(None);
     }
     let skip = if head == b"\xEF\xBB\xBF" { 3 } else { 0 };
+    let direct = size > opts.direct_above && block.is_multiple_of(ALIGN);
+    let reader = DirectReader::open(path, direct).map_err(io)?;
+    let direct = reader.is_direct();
     let detect = opts.encoding == TextEncoding::Auto;
-    f.seek(SeekFrom::Start(skip)).map_err(io)?;
+    // Past the page cache the file is hashed as it is checked: it will not
+    // be cached when the manifest is written. A file read through the page
+    // cache is hashed then, from memory, on every core.
+    let mut hash = direct.then(blake3::Hasher::new);
+    // Past the page cache, reads start at an aligned offset: the first block
+    // holds the BOM, passed over in it; otherwise reading starts after it.
+    let (mut pos, mut first_skip) = if direct {
+        (0u64, skip as usize)
+    } else {
+        (skip, 0)
+    };
     let (mut newlines, mut consumed) = (0u64, 0usize);
     let (mut non_ascii, mut in_utf8) = (0usize, 0usize);
     let mut delimiter = opts.delimiter;
-    // A block is read after CHECK_CARRY bytes of room, where the bytes the
+    // A block is read after CHECK_ROOM bytes of room, where the bytes the
     // previous block carried over are put: no block is copied. The next
-    // block is read while this one is checked.
-    let read_block = |f: &mut File, buf: &mut Vec<u8>| {
-        buf.clear();
-        buf.resize(CHECK_CARRY, 0);
-        f.take(block as u64).read_to_end(buf)
+    // block is read (and this one hashed) while this one is checked.
+    let read_block = |buf: &mut AlignedBuf, pos: u64| {
+        reader.read_at(&mut buf.bytes_mut()[CHECK_ROOM..CHECK_ROOM + block], pos)
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(CHECK_CARRY + block);
-    let mut spare: Vec<u8> = Vec::with_capacity(CHECK_CARRY + block);
-    let mut got = read_block(&mut f, &mut buf).map_err(io)?;
-    let mut start = CHECK_CARRY;
+    let mut buf = AlignedBuf::new(CHECK_ROOM + block);
+    let mut spare = AlignedBuf::new(CHECK_ROOM + block);
+    let mut got = read_block(&mut buf, pos).map_err(io)?;
+    let mut start = CHECK_ROOM;
     loop {
         let last = got == 0;
-        let data = &buf[start..];
+        let raw = &buf.bytes()[CHECK_ROOM..CHECK_ROOM + got];
+        let data = &buf.bytes()[start + first_skip..CHECK_ROOM + got];
+        first_skip = 0;
         if delimiter.is_none() {
             // From the first line (in the first block).
             delimiter = Some(sniff_delimiter(data));
         }
         // Most blocks: well-formed in every part, checked in parallel.
+        let next_pos = pos + got as u64;
         let (checked, next) = rayon::join(
             || check_parts(data, last, detect),
             || {
-                if last {
+                if let Some(h) = hash.as_mut() {
+                    h.update(raw);
+                }
+                // A block shorter than asked ended the file.
+                if got < block {
                     Ok(0)
                 } else {
-                    read_block(&mut f, &mut spare)
+                    read_block(&mut spare, next_pos)
                 }
             },
         );
@@ -1690,13 +1797,20 @@ fn open_windowed_by(
             break;
         }
         got = next.map_err(io)?;
+        pos = next_pos;
         // The bytes not checked yet go before the next block: at most
         // CHECK_CARRY after the last ASCII byte (`check_parts`), or an
         // incomplete sequence of at most 3 bytes (`check_serial`).
         let carry = &data[upto..];
-        start = CHECK_CARRY - carry.len();
-        spare[start..CHECK_CARRY].copy_from_slice(carry);
+        start = CHECK_ROOM - carry.len();
+        spare.bytes_mut()[start..CHECK_ROOM].copy_from_slice(carry);
         std::mem::swap(&mut buf, &mut spare);
+    }
+    // Read whole, unchanged since: the manifest takes its hash from here.
+    if let (Some(seen), Some(hash)) = (seen, hash)
+        && pos == seen.0
+    {
+        sipas_core::direct::remember_read(path, seen, pos, &hash.finalize().to_hex());
     }
     let confidence = if !detect || skip > 0 {
         // A UTF-8 BOM decides the encoding, as for a text read whole
@@ -1719,6 +1833,7 @@ fn open_windowed_by(
             skip,
             len: consumed,
             newlines,
+            direct,
             spare: std::sync::Mutex::default(),
         },
         delimiter: delimiter.unwrap_or(b','),
@@ -2132,40 +2247,44 @@ mod line_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, [b"\xEF\xBB\xBF".as_slice(), text].concat()).unwrap();
-        let opts = TextOpts {
-            window_above: 0,
-            ..TextOpts::default()
-        };
-        let w = open_windowed(&path, "t.csv", opts).unwrap().unwrap();
-        let Loaded::Text {
-            text:
-                Text::File {
-                    skip,
-                    len,
-                    newlines,
-                    ..
-                },
-            delimiter,
-            ..
-        } = &w
-        else {
-            panic!("not windowed")
-        };
-        assert_eq!((*skip, *len, *delimiter), (3, text.len(), b','));
-        assert_eq!(*newlines, count_newlines(text));
-        assert_eq!(sequential(&w, Cursor::START), want);
-        for budget in 1..=text.len() + 1 {
-            for parts in [1, 3, 8] {
-                assert_eq!(
-                    in_parts(&w, Cursor::START, budget, parts).0,
-                    want,
-                    "windowed, budget {budget}, {parts} parts"
-                );
+        // Through the page cache and past it.
+        for direct_above in [usize::MAX, 0] {
+            let opts = TextOpts {
+                window_above: 0,
+                direct_above,
+                ..TextOpts::default()
+            };
+            let w = open_windowed(&path, "t.csv", opts).unwrap().unwrap();
+            let Loaded::Text {
+                text:
+                    Text::File {
+                        skip,
+                        len,
+                        newlines,
+                        ..
+                    },
+                delimiter,
+                ..
+            } = &w
+            else {
+                panic!("not windowed")
+            };
+            assert_eq!((*skip, *len, *delimiter), (3, text.len(), b','));
+            assert_eq!(*newlines, count_newlines(text));
+            assert_eq!(sequential(&w, Cursor::START), want);
+            for budget in 1..=text.len() + 1 {
+                for parts in [1, 3, 8] {
+                    assert_eq!(
+                        in_parts(&w, Cursor::START, budget, parts).0,
+                        want,
+                        "windowed, budget {budget}, {parts} parts"
+                    );
+                }
             }
+            let at = w.cursor_at(Path::new("f"), 1).unwrap();
+            assert_eq!(at, l.cursor_at(Path::new("f"), 1).unwrap());
+            assert_eq!(in_parts(&w, at, 7, 8).0, want[1..]);
         }
-        let at = w.cursor_at(Path::new("f"), 1).unwrap();
-        assert_eq!(at, l.cursor_at(Path::new("f"), 1).unwrap());
-        assert_eq!(in_parts(&w, at, 7, 8).0, want[1..]);
     }
 
     /// Windows reuse one buffer (the larger kept): each holds exactly its
@@ -2195,16 +2314,93 @@ mod line_tests {
         ] {
             let w = text.window(from, len).unwrap();
             let want = &body[from.min(body.len())..(from + len).min(body.len())];
-            assert_eq!(w.bytes, want, "window {from}+{len}");
+            assert_eq!(w.bytes(), want, "window {from}+{len}");
             assert_eq!((w.base, w.len), (from.min(body.len()), body.len()));
         }
         let Text::File { spare, .. } = &text else {
             unreachable!()
         };
-        assert!(spare.lock().unwrap().capacity() >= body.len() - 40_000);
-        std::fs::write(&path, &body[..1000]).unwrap();
-        let err = text.window(0, 4000).err().expect("a shorter file");
-        assert!(err.to_string().contains("w.csv"), "{err}");
+        let kept = spare.lock().unwrap().buf.as_ref().map(AlignedBuf::capacity);
+        assert!(kept >= Some(body.len() - 40_000), "{kept:?}");
+        // A file shorter, or longer, than when it was checked is an error
+        // naming it, even where the last window's bytes would serve.
+        for changed in [&body[..1000], &[&body[..], b"5000,1\n"].concat()[..]] {
+            std::fs::write(&path, changed).unwrap();
+            let err = text.window(0, 10).err().expect("a changed file");
+            assert!(err.to_string().contains("w.csv"), "{err}");
+        }
+    }
+
+    /// Windows read past the page cache, or through it, in any order and
+    /// overlapping the last (whose shared bytes are moved, not read again),
+    /// each hold exactly their bytes; the check reads the same file past the
+    /// page cache and finds what it finds through it.
+    #[test]
+    fn windows_past_the_page_cache_hold_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        let body: Vec<u8> = (0..40_000u32)
+            .flat_map(|i| format!("{i},Hòa Bình {}\n", i * 7).into_bytes())
+            .collect();
+        let file = [b"\xEF\xBB\xBF".as_slice(), &body].concat();
+        std::fs::write(&path, &file).unwrap();
+        let mut rng = sipas_core::xorshift::XorShift64::new(7);
+        let mut opened = Vec::new();
+        for direct_above in [0, usize::MAX] {
+            let opts = TextOpts {
+                window_above: 0,
+                direct_above,
+                ..TextOpts::default()
+            };
+            let Some(l) = open_windowed_by(&path, "d.csv", opts, 3 * ALIGN).unwrap() else {
+                panic!("not windowed")
+            };
+            let Loaded::Text {
+                text:
+                    text @ Text::File {
+                        skip,
+                        len,
+                        newlines,
+                        ..
+                    },
+                ..
+            } = &l
+            else {
+                panic!("not windowed")
+            };
+            assert_eq!(
+                (*skip, *len, *newlines),
+                (3, body.len(), count_newlines(&body))
+            );
+            // Read past the page cache (where the file system allows), the
+            // check hashed the file whole, as the manifest would.
+            let direct = matches!(text, Text::File { direct: true, .. });
+            if direct {
+                assert_eq!(
+                    sipas_core::direct::written(&path),
+                    Some((file.len() as u64, blake3::hash(&file).to_hex().to_string()))
+                );
+            }
+            let mut from = 0usize;
+            for _ in 0..200 {
+                // Mostly the next chunk from inside the last window; now and
+                // then anywhere.
+                let len = 1 + usize::try_from(rng.next_u64() % 30_000).unwrap();
+                if rng.next_u64().is_multiple_of(5) {
+                    from = usize::try_from(rng.next_u64()).unwrap() % (body.len() + 10);
+                }
+                let w = text.window(from, len).unwrap();
+                let a = from.min(body.len());
+                assert_eq!(
+                    w.bytes(),
+                    &body[a..(a + len).min(body.len())],
+                    "{from}+{len}"
+                );
+                from = (from + len * 4 / 5).min(body.len());
+            }
+            opened.push(l.text_info());
+        }
+        assert_eq!(opened[0], opened[1]);
     }
 
     /// Options that read any text file window by window, in `encoding`.
