@@ -5,7 +5,10 @@
 //! their answers recoded and their flags set: the frame is rebuilt from
 //! its columns instead of from one struct per row. Any other group goes
 //! through [`crate::clean::clean_part`]; both give the same rows, counts
-//! and order (the property tests compare the two on random tables).
+//! and order (the property tests compare the two on random tables). When
+//! the only obstacle is rows that may be re-sent copies, [`ByColumns::Copies`]
+//! names them, and the caller cleans them through the row structs and the
+//! others column by column.
 
 use std::hash::BuildHasher;
 use std::path::Path;
@@ -57,17 +60,29 @@ fn strs(ca: Option<&StringChunked>, n: usize) -> Vec<Option<&str>> {
     }
 }
 
+/// What [`Columns::clean`] made of a group.
+pub(crate) enum ByColumns {
+    /// The kept rows and the counts: every row kept.
+    Done(Box<(DataFrame, Tally)>),
+    /// A rule needs the rows.
+    Rows,
+    /// Only that some rows may be re-sent copies of others: these (every
+    /// row whose record, as hashed, another row shares; ascending). The
+    /// other rows can be cleaned column by column without them.
+    Copies(Vec<usize>),
+}
+
 impl Columns<'_> {
     /// The kept rows and counts of a group cleaned column by column, or
-    /// `None` when a rule needs the rows (see the module documentation).
-    /// `ordinals` and `resolved` give each row's index in the whole table
-    /// and its unit resolution.
+    /// what stops it (see the module documentation). `ordinals` and
+    /// `resolved` give each row's index in the whole table and its unit
+    /// resolution.
     pub(crate) fn clean(
         &self,
         df: &DataFrame,
         ordinals: &[u64],
         resolved: &[u32],
-    ) -> Result<Option<(DataFrame, Tally)>> {
+    ) -> Result<ByColumns> {
         let (path, meta, opts) = (self.path, self.out_meta, self.opts);
         let n = df.height();
         let has = |c: &str| df.schema().contains(c);
@@ -79,7 +94,7 @@ impl Columns<'_> {
             || FLAG_COLUMNS.iter().any(|f| has(f))
             || meta.has_duration != has(DURATION_S)
         {
-            return Ok(None);
+            return Ok(ByColumns::Rows);
         }
         // Every unit a code in force, as given.
         let mut last = None;
@@ -90,7 +105,7 @@ impl Columns<'_> {
             let res = self.resolver.get(r);
             match &res.result {
                 Ok(code) if !res.named && *code == res.raw => {}
-                _ => return Ok(None),
+                _ => return Ok(ByColumns::Rows),
             }
             last = Some(r);
         }
@@ -111,28 +126,28 @@ impl Columns<'_> {
                 strs(Some(&ids), n),
             );
             if (1..n).any(|i| (p[i - 1], u[i - 1], id[i - 1]) >= (p[i], u[i], id[i])) {
-                return Ok(None);
+                return Ok(ByColumns::Rows);
             }
         }
         // The answers, row by row.
         let items = self.instrument.item_ids();
         let k = items.len();
         if k == 0 {
-            return Ok(None);
+            return Ok(ByColumns::Rows);
         }
         let mut ans = vec![NONE; n * k];
         let mut item_cols = Vec::with_capacity(k);
         for (j, item) in items.iter().enumerate() {
             let col = df.column(item).map_err(polars_err(path))?;
             if col.dtype() != &DataType::UInt8 {
-                return Ok(None);
+                return Ok(ByColumns::Rows);
             }
             let ca = col.u8().map_err(polars_err(path))?.clone();
             let mut i = 0;
             for arr in ca.downcast_iter() {
                 let vals = arr.values().as_slice();
                 if vals.contains(&NONE) {
-                    return Ok(None);
+                    return Ok(ByColumns::Rows);
                 }
                 match arr.validity().filter(|v| v.unset_bits() > 0) {
                     None => {
@@ -157,10 +172,10 @@ impl Columns<'_> {
         // record (equal in every field the platform records; a hash of
         // them, so that a collision only sends the group to the rows).
         let Some(subs) = text(df, schema::SUBMITTED_AT, path)? else {
-            return Ok(None);
+            return Ok(ByColumns::Rows);
         };
         if subs.null_count() > 0 {
-            return Ok(None);
+            return Ok(ByColumns::Rows);
         }
         let channels = text(df, schema::CHANNEL, path)?;
         let ch = strs(channels.as_ref(), n);
@@ -170,7 +185,7 @@ impl Columns<'_> {
         {
             let (u, dist) = (strs(Some(&units), n), strs(districts.as_ref(), n));
             let h = PlFixedStateQuality::default();
-            let mut hashes: Vec<u64> = subs
+            let hashes: Vec<u64> = subs
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
@@ -183,9 +198,17 @@ impl Columns<'_> {
                     ))
                 })
                 .collect();
-            hashes.sort_unstable();
-            if hashes.windows(2).any(|w| w[0] == w[1]) {
-                return Ok(None);
+            let mut sorted = hashes.clone();
+            sorted.sort_unstable();
+            if sorted.windows(2).any(|w| w[0] == w[1]) {
+                let shared: std::collections::HashSet<u64> = sorted
+                    .windows(2)
+                    .filter(|w| w[0] == w[1])
+                    .map(|w| w[0])
+                    .collect();
+                return Ok(ByColumns::Copies(
+                    (0..n).filter(|&i| shared.contains(&hashes[i])).collect(),
+                ));
             }
         }
         // Recode and flag, row by row.
@@ -228,7 +251,7 @@ impl Columns<'_> {
                 false,
             ];
             if opts.exclude_flagged && (f[0] || f[1] || f[2]) {
-                return Ok(None);
+                return Ok(ByColumns::Rows);
             }
             for (v, on) in flags.iter_mut().zip(f) {
                 v.push(on);
@@ -344,6 +367,6 @@ impl Columns<'_> {
             cols.push(Column::new((*name).into(), v));
         }
         let frame = DataFrame::new(n, cols).map_err(polars_err(path))?;
-        Ok(Some((frame, tally)))
+        Ok(ByColumns::Done(Box::new((frame, tally))))
     }
 }

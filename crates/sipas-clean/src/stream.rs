@@ -35,11 +35,11 @@ use crate::clean::{
     Before, CleanOptions, CleanReport, Excluded, Resolver, RowDates, Tally, Units, clean_part,
     submission_cmp,
 };
-use crate::columns::Columns;
+use crate::columns::{ByColumns, Columns};
 use crate::held::Held;
 use crate::io::{
     BY_CELL, ORDINAL, QUARANTINE, REPORT, by_cell_csv, ds_err, instrument_for, polars_err,
-    report_json, table_from_frame, to_frame, write_atomic, write_csv,
+    report_json, str_column, table_from_frame, to_frame, write_atomic, write_csv,
 };
 use crate::table::{DISTRICT, Response, ResponseTable, UNIT_TEXT};
 use crate::{Error, Result, rules};
@@ -605,22 +605,127 @@ impl GroupCleaner<'_> {
     }
 
     /// Cleans rows of whole cells: column by column when no rule needs the
-    /// rows, else through the row structs.
+    /// rows, else through the row structs; when the only rule is re-sent
+    /// copies, the rows that may be copies (a few) through the row structs
+    /// and the others column by column ([`Self::split_copies`]).
     fn clean_rows(&self, df: &DataFrame, ordinals: &[u64], resolved: &[u32]) -> Result<Cleaned> {
-        let path = self.path;
         if self.superseded.is_empty() || !ordinals.iter().any(|o| self.superseded.contains_key(o)) {
-            let by_columns = Columns {
-                instrument: self.instrument,
-                path,
-                default_file: self.default_file,
-                resolver: self.resolver,
-                opts: self.opts,
-                out_meta: self.out_meta,
-            };
-            if let Some((frame, tally)) = by_columns.clean(df, ordinals, resolved)? {
-                return Ok((Some(frame), tally, Vec::new()));
+            match self.by_columns().clean(df, ordinals, resolved)? {
+                ByColumns::Done(done) => {
+                    let (frame, tally) = *done;
+                    return Ok((Some(frame), tally, Vec::new()));
+                }
+                ByColumns::Copies(maybe) if maybe.len() * 4 < df.height() => {
+                    if let Some(c) = self.split_copies(df, ordinals, resolved, &maybe)? {
+                        return Ok(c);
+                    }
+                }
+                ByColumns::Copies(_) | ByColumns::Rows => {}
             }
         }
+        self.by_rows(df, ordinals, resolved)
+    }
+
+    fn by_columns(&self) -> Columns<'_> {
+        Columns {
+            instrument: self.instrument,
+            path: self.path,
+            default_file: self.default_file,
+            resolver: self.resolver,
+            opts: self.opts,
+            out_meta: self.out_meta,
+        }
+    }
+
+    /// Rows of whole cells in which the only rule that needs the rows is
+    /// re-sent copies (every row has a submission time, no id repeats, every
+    /// unit a code in force), `maybe` the rows that may be copies or copied
+    /// (ascending). A copy is equal to the row it copies in everything the
+    /// hash covers, so the other rows are neither: they are cleaned column
+    /// by column and kept, `maybe` through the row structs, and the kept
+    /// rows of both put back in the order read (strictly canonical, so by
+    /// period, unit and id). The counts add up; only rows of `maybe` can be
+    /// excluded. `None` when the other rows still need the rows (an
+    /// excluded flag): the caller cleans the whole part row by row.
+    fn split_copies(
+        &self,
+        df: &DataFrame,
+        ordinals: &[u64],
+        resolved: &[u32],
+        maybe: &[usize],
+    ) -> Result<Option<Cleaned>> {
+        let path = self.path;
+        let n = df.height();
+        let mut in_maybe = vec![false; n];
+        for &i in maybe {
+            in_maybe[i] = true;
+        }
+        let (rest, copies): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| !in_maybe[i]);
+        let take = |rows: &[usize]| -> Result<(DataFrame, Vec<u64>, Vec<u32>)> {
+            let idx: Vec<IdxSize> = rows
+                .iter()
+                .map(|&i| IdxSize::try_from(i).expect("a part fits IdxSize"))
+                .collect();
+            let sub = df
+                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, idx))
+                .map_err(polars_err(path))?;
+            Ok((
+                sub,
+                rows.iter().map(|&i| ordinals[i]).collect(),
+                rows.iter().map(|&i| resolved[i]).collect(),
+            ))
+        };
+        let (sub, o, r) = take(&rest)?;
+        let ByColumns::Done(done) = self.by_columns().clean(&sub, &o, &r)? else {
+            return Ok(None);
+        };
+        let (frame, mut tally) = *done;
+        let (sub, o, r) = take(&copies)?;
+        let (kept, t, quarantine) = self.by_rows(&sub, &o, &r)?;
+        tally.add(&t);
+        let Some(kept) = kept else {
+            return Ok(Some((Some(frame), tally, quarantine)));
+        };
+        // Both in the order read: merged by (period, unit, id).
+        let keys = |f: &DataFrame| -> Result<Vec<(String, String, String)>> {
+            let col = |c: &str| str_column(f, c, path);
+            let (p, u, id) = (
+                col(schema::PERIOD)?,
+                col(schema::UNIT_CODE)?,
+                col(schema::RESPONSE_ID)?,
+            );
+            Ok(p.iter()
+                .zip(u.iter())
+                .zip(id.iter())
+                .map(|((p, u), id)| {
+                    let s = |v: Option<&str>| v.unwrap_or_default().to_string();
+                    (s(p), s(u), s(id))
+                })
+                .collect())
+        };
+        let (a, b) = (keys(&frame)?, keys(&kept)?);
+        let mut order: Vec<IdxSize> = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        let at = |k: usize| IdxSize::try_from(k).expect("a part fits IdxSize");
+        while i < a.len() || j < b.len() {
+            if j == b.len() || (i < a.len() && a[i] < b[j]) {
+                order.push(at(i));
+                i += 1;
+            } else {
+                order.push(at(a.len() + j));
+                j += 1;
+            }
+        }
+        let both = concat(vec![frame, kept], path)?;
+        let merged = both
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, order))
+            .map_err(polars_err(path))?;
+        Ok(Some((Some(merged), tally, quarantine)))
+    }
+
+    /// Cleans rows of whole cells through the row structs.
+    fn by_rows(&self, df: &DataFrame, ordinals: &[u64], resolved: &[u32]) -> Result<Cleaned> {
+        let path = self.path;
         let table = table_from_frame(df, self.instrument, path, self.default_file, Some(ordinals))?;
         let pre: Vec<Option<String>> = ordinals
             .iter()

@@ -326,9 +326,20 @@ proptest! {
         opts in plain_options(),
         (group_rows, chunk_rows) in (1usize..40, 1usize..30),
         (has_duration, sorted, provenance) in (any::<bool>(), prop_oneof![4 => Just(true), 1 => Just(false)], any::<bool>()),
+        copied in proptest::collection::vec(0usize..60, 0..4),
     ) {
         use sipas_clean::FolderOptions;
         use sipas_dataset::Layout;
+        // Re-sent copies (every field but the id), among rows cleaned column
+        // by column or not.
+        let mut rows = rows;
+        for (k, &c) in copied.iter().enumerate() {
+            if let Some(r) = rows.get(c) {
+                let mut copy = r.clone();
+                copy.response_id = format!("c{k}{}", r.response_id);
+                rows.push(copy);
+            }
+        }
         let mut t = ResponseTable {
             items: instrument().item_ids().iter().map(|s| (*s).to_string()).collect(),
             has_duration,
