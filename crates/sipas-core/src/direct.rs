@@ -60,19 +60,21 @@ fn aligned(size: usize) -> (Vec<u8>, usize) {
     (buf, off)
 }
 
-/// A file handle with `O_DIRECT` on `path`, when the system and file system allow one.
+/// A file handle with `O_DIRECT` on `path`, for writing or (not `write`) reading, when the
+/// system and file system allow one.
 #[cfg(target_os = "linux")]
-fn open_direct(path: &Path) -> Option<File> {
+fn open_direct(path: &Path, write: bool) -> Option<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
-        .write(true)
+        .write(write)
+        .read(!write)
         .custom_flags(libc::O_DIRECT)
         .open(path)
         .ok()
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_direct(_: &Path) -> Option<File> {
+fn open_direct(_: &Path, _: bool) -> Option<File> {
     None
 }
 
@@ -146,7 +148,7 @@ pub struct DirectReader {
 impl DirectReader {
     /// Opens `path` for reading, past the page cache when `direct` and the system allows.
     pub fn open(path: &Path, direct: bool) -> io::Result<Self> {
-        if direct && let Some(file) = open_direct_read(path) {
+        if direct && let Some(file) = open_direct(path, false) {
             return Ok(DirectReader { file, direct: true });
         }
         Ok(DirectReader {
@@ -209,22 +211,6 @@ fn mem_total(info: &str) -> Option<u64> {
     let line = info.lines().find_map(|l| l.strip_prefix("MemTotal:"))?;
     let kib = line.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()?;
     Some(kib.saturating_mul(1024))
-}
-
-/// A read-only file handle with `O_DIRECT` on `path`, when the system and file system allow.
-#[cfg(target_os = "linux")]
-fn open_direct_read(path: &Path) -> Option<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
-        .ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_direct_read(_: &Path) -> Option<File> {
-    None
 }
 
 /// Reads into `buf` from `pos` of `file`.
@@ -324,7 +310,7 @@ impl DirectWriter {
     /// # Errors
     /// The I/O error of starting the writer thread.
     pub fn new(file: File, path: &Path) -> io::Result<Self> {
-        Self::with_direct(file, open_direct(path))
+        Self::with_direct(file, open_direct(path, true))
     }
 
     /// [`DirectWriter::new`] with the direct handle given (`None`: the usual way only).
