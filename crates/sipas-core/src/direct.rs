@@ -542,9 +542,7 @@ mod tests {
         (bytes, cuts)
     }
 
-    /// Bytes written in pieces of every size (from one byte to more than a chunk) reach the
-    /// file in order, whole, across chunks, the first buffer's growth and a last unaligned
-    /// block; with a direct handle (where the file system takes one) and without.
+    /// `MemTotal` is read in kB and given in bytes; a text without it gives nothing.
     #[test]
     fn mem_total_is_read_in_bytes() {
         let info = "MemTotal:       24576000 kB\nMemFree:         1000 kB\n";
@@ -553,6 +551,9 @@ mod tests {
         assert_eq!(mem_total("MemTotal: many\n"), None);
     }
 
+    /// Bytes written in pieces of every size (from one byte to more than a chunk) reach the
+    /// file in order, whole, across chunks, the first buffer's growth and a last unaligned
+    /// block; with a direct handle (where the file system takes one) and without.
     #[test]
     fn every_byte_reaches_the_file_in_order() {
         let dir = tempfile::tempdir().unwrap();

@@ -508,15 +508,14 @@ impl Text {
                     path: path.clone(),
                     source,
                 };
+                let changed =
+                    |msg: String| io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, msg));
                 let reader = DirectReader::open(path, *direct).map_err(io)?;
                 let expected = *skip + *total as u64;
                 let size = reader.size().map_err(io)?;
                 if size != expected {
-                    return Err(io(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "the file changed since it was checked ({size} bytes, {expected} expected)"
-                        ),
+                    return Err(changed(format!(
+                        "the file changed since it was checked ({size} bytes, {expected} expected)"
                     )));
                 }
                 let pos = *skip + from as u64;
@@ -553,19 +552,18 @@ impl Text {
                         .map_err(io)?
                 };
                 if filled < need {
-                    return Err(io(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "the file is shorter than when it was checked ({n} bytes expected at offset {pos})"
-                        ),
+                    return Err(changed(format!(
+                        "the file is shorter than when it was checked ({n} bytes expected at offset {pos})"
                     )));
                 }
                 Ok(Window {
-                    buf: Some(buf),
+                    held: Spare {
+                        buf: Some(buf),
+                        start,
+                        filled,
+                    },
                     lead,
                     n,
-                    start,
-                    filled,
                     base: from,
                     len: *total,
                     home: spare,
@@ -575,15 +573,12 @@ impl Text {
     }
 }
 
-/// Bytes `base..base + n` of a text of `len` bytes, at `lead` in a buffer
-/// holding the file's bytes `start..start + filled`; the buffer goes back
-/// to `home` when the window is dropped.
+/// Bytes `base..base + n` of a text of `len` bytes, at `lead` in the
+/// buffer `held` (which goes back to `home` when the window is dropped).
 struct Window<'a> {
-    buf: Option<AlignedBuf>,
+    held: Spare,
     lead: usize,
     n: usize,
-    start: u64,
-    filled: usize,
     base: usize,
     len: usize,
     home: &'a std::sync::Mutex<Spare>,
@@ -593,13 +588,9 @@ impl Drop for Window<'_> {
     fn drop(&mut self) {
         if let Ok(mut spare) = self.home.lock() {
             // Keep the larger of the two buffers.
-            let cap = |b: &Option<AlignedBuf>| b.as_ref().map_or(0, AlignedBuf::capacity);
-            if cap(&spare.buf) <= cap(&self.buf) {
-                *spare = Spare {
-                    buf: self.buf.take(),
-                    start: self.start,
-                    filled: self.filled,
-                };
+            let cap = |s: &Spare| s.buf.as_ref().map_or(0, AlignedBuf::capacity);
+            if cap(&spare) <= cap(&self.held) {
+                *spare = std::mem::take(&mut self.held);
             }
         }
     }
@@ -608,7 +599,7 @@ impl Drop for Window<'_> {
 impl Window<'_> {
     /// The window's bytes.
     fn bytes(&self) -> &[u8] {
-        let buf = self.buf.as_ref().expect("held until dropped");
+        let buf = self.held.buf.as_ref().expect("held until dropped");
         &buf.bytes()[self.lead..self.lead + self.n]
     }
 
@@ -1708,10 +1699,7 @@ fn open_windowed_by(
         source,
     };
     let seen = sipas_core::direct::stamp(path);
-    let size = {
-        let f = File::open(path).map_err(io)?;
-        usize::try_from(f.metadata().map_err(io)?.len()).unwrap_or(usize::MAX)
-    };
+    let size = usize::try_from(std::fs::metadata(path).map_err(io)?.len()).unwrap_or(usize::MAX);
     if size <= opts.window_above || matches!(opts.encoding, TextEncoding::Named(_)) {
         return Ok(None);
     }
