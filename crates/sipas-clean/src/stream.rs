@@ -542,6 +542,12 @@ struct GroupCleaner<'a> {
 /// quarantine.
 type Cleaned = (Option<DataFrame>, Tally, Vec<(Excluded, Before)>);
 
+/// Row `i`'s (period, unit, id) from those three columns: the order of the
+/// clean table.
+fn canonical_key(k: &[StringChunked; 3], i: usize) -> (Option<&str>, Option<&str>, Option<&str>) {
+    (k[0].get(i), k[1].get(i), k[2].get(i))
+}
+
 impl GroupCleaner<'_> {
     /// Cleans the rows of one group (with their ordinals): in parts of
     /// whole cells when the cells come in order, each part column by
@@ -686,36 +692,37 @@ impl GroupCleaner<'_> {
         let Some(kept) = kept else {
             return Ok(Some((Some(frame), tally, quarantine)));
         };
-        // Both in the order read: merged by (period, unit, id).
-        let keys = |f: &DataFrame| -> Result<Vec<(String, String, String)>> {
+        // Both in the order read (strictly canonical in such a part): each
+        // kept copy goes where its (period, unit, id) falls among the rest.
+        let keys = |f: &DataFrame| -> Result<[StringChunked; 3]> {
             let col = |c: &str| str_column(f, c, path);
-            let (p, u, id) = (
+            Ok([
                 col(schema::PERIOD)?,
                 col(schema::UNIT_CODE)?,
                 col(schema::RESPONSE_ID)?,
-            );
-            Ok(p.iter()
-                .zip(u.iter())
-                .zip(id.iter())
-                .map(|((p, u), id)| {
-                    let s = |v: Option<&str>| v.unwrap_or_default().to_string();
-                    (s(p), s(u), s(id))
-                })
-                .collect())
+            ])
         };
-        let (a, b) = (keys(&frame)?, keys(&kept)?);
-        let mut order: Vec<IdxSize> = Vec::with_capacity(a.len() + b.len());
-        let (mut i, mut j) = (0, 0);
+        let (ka, kb) = (keys(&frame)?, keys(&kept)?);
+        let (na, nb) = (frame.height(), kept.height());
         let at = |k: usize| IdxSize::try_from(k).expect("a part fits IdxSize");
-        while i < a.len() || j < b.len() {
-            if j == b.len() || (i < a.len() && a[i] < b[j]) {
-                order.push(at(i));
-                i += 1;
-            } else {
-                order.push(at(a.len() + j));
-                j += 1;
+        let mut order: Vec<IdxSize> = Vec::with_capacity(na + nb);
+        let mut from = 0;
+        for j in 0..nb {
+            let kj = canonical_key(&kb, j);
+            let (mut lo, mut hi) = (from, na);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if canonical_key(&ka, mid) < kj {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
             }
+            order.extend((from..lo).map(at));
+            order.push(at(na + j));
+            from = lo;
         }
+        order.extend((from..na).map(at));
         let both = concat(vec![frame, kept], path)?;
         let merged = both
             .take(&IdxCa::from_vec(PlSmallStr::EMPTY, order))
