@@ -289,44 +289,69 @@ impl<'a> DayCoder<'a> {
         }
     }
 
-    /// Rewrites whole CSV lines (no header) in place.
-    pub(crate) fn recode(&self, buf: &mut Vec<u8>) {
-        // (code, steps reached) → code of the day: a few hundred pairs.
-        let mut cache: std::collections::HashMap<(&[u8], usize), String> =
+    /// Rewrites whole CSV lines (no header) in place: a code is replaced
+    /// where it stands, by one of the same length (a crosswalk maps 5-digit
+    /// GSO codes to 5-digit codes, checked when it is read; a code it does
+    /// not list stays as it is).
+    pub(crate) fn recode(&self, buf: &mut [u8]) {
+        // (code, steps reached) → code of the day: a few hundred pairs; rows
+        // come a cell at a time, so most lines ask for the last pair again.
+        let mut cache: std::collections::HashMap<(Vec<u8>, usize), String> =
             std::collections::HashMap::new();
-        let mut out = Vec::with_capacity(buf.len() + buf.len() / 16);
+        let mut last: Option<(Vec<u8>, usize, String)> = None;
         let mut moved = 0u64;
-        for line in buf.split_inclusive(|&b| b == b'\n') {
-            let text = line.strip_suffix(b"\n").unwrap_or(line);
-            let f: Vec<&[u8]> = text.splitn(5, |&b| b == b',').collect();
-            let day = (f.len() == 5)
-                .then(|| std::str::from_utf8(f[3]).ok())
-                .flatten()
-                .and_then(sipas_core::IsoDate::from_prefix);
-            let (Some(day), Ok(old)) = (
-                day.filter(|d| *d >= self.steps[0]),
-                std::str::from_utf8(f.get(1).copied().unwrap_or_default()),
-            ) else {
-                out.extend_from_slice(text);
-                out.push(b'\n');
-                continue;
-            };
-            let reached = self.steps.partition_point(|s| *s <= day);
-            let code = cache
-                .entry((f[1], reached))
-                .or_insert_with(|| self.code_on(old, day));
-            moved += u64::from(code.as_bytes() != f[1]);
-            for (k, field) in [f[0], code.as_bytes(), f[2], f[3], f[4]].iter().enumerate() {
-                if k > 0 {
-                    out.push(b',');
+        let mut pos = 0;
+        while pos < buf.len() {
+            let end = buf[pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |i| pos + i + 1);
+            let line = &buf[pos..end];
+            // The bounds of the first four fields (id, code, period, date).
+            let mut f = [(0, 0); 4];
+            let (mut k, mut from) = (0, 0);
+            for (i, &b) in line.iter().enumerate() {
+                if b == b',' {
+                    f[k] = (from, i);
+                    k += 1;
+                    from = i + 1;
+                    if k == 4 {
+                        break;
+                    }
                 }
-                out.extend_from_slice(field);
             }
-            out.push(b'\n');
+            let old = &line[f[1].0..f[1].1];
+            let day = (k == 4)
+                .then(|| std::str::from_utf8(&line[f[3].0..f[3].1]).ok())
+                .flatten()
+                .and_then(sipas_core::IsoDate::from_prefix)
+                .filter(|d| *d >= self.steps[0]);
+            if let (Some(day), Ok(old_code)) = (day, std::str::from_utf8(old)) {
+                let reached = self.steps.partition_point(|s| *s <= day);
+                if !last
+                    .as_ref()
+                    .is_some_and(|(o, n, _)| *n == reached && o == old)
+                {
+                    let code = cache
+                        .entry((old.to_vec(), reached))
+                        .or_insert_with(|| self.code_on(old_code, day));
+                    last = Some((old.to_vec(), reached, code.clone()));
+                }
+                let code = last.as_ref().map_or(&[][..], |(_, _, c)| c.as_bytes());
+                if code != old {
+                    assert_eq!(
+                        code.len(),
+                        old.len(),
+                        "a crosswalk maps codes to codes of the same length"
+                    );
+                    moved += 1;
+                    buf[pos + f[1].0..pos + f[1].1].copy_from_slice(code);
+                }
+            }
+            pos = end;
         }
         self.moved
             .fetch_add(moved, std::sync::atomic::Ordering::Relaxed);
-        *buf = out;
     }
 
     /// Says how many rows carry a code of a later unit list.
