@@ -1398,6 +1398,46 @@ mod tests {
             .collect()
     }
 
+    /// The row order is by (unit, id) text: for rows in that order already
+    /// (the identity, found without sorting), rows with two neighbours
+    /// swapped, units interleaved, and shuffled rows.
+    #[test]
+    fn rows_are_ordered_by_unit_then_id() {
+        let units = ["05536", "05569", "01834", "05431"];
+        let rows: Vec<(String, String)> = (0..4_000u32)
+            .map(|i| {
+                let u = units[(i / 1_000) as usize];
+                (
+                    u.to_string(),
+                    format!("{u}-2024Q1-{:06}", (i * 7919) % 1_000),
+                )
+            })
+            .collect();
+        let mut sorted = rows.clone();
+        sorted.sort();
+        let mut swapped = sorted.clone();
+        swapped.swap(1_500, 1_501);
+        let mut interleaved = sorted.clone();
+        interleaved.sort_by_key(|(_, id)| id[id.len() - 3..].to_string());
+        let mut rng = sipas_core::xorshift::XorShift64::new(3);
+        let mut shuffled = sorted.clone();
+        for i in (1..shuffled.len()).rev() {
+            let j = usize::try_from(rng.next_u64() % (i as u64 + 1)).unwrap();
+            shuffled.swap(i, j);
+        }
+        for case in [rows, sorted.clone(), swapped, interleaved, shuffled] {
+            let df = df![
+                schema::UNIT_CODE => case.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>(),
+                schema::RESPONSE_ID => case.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(),
+            ]
+            .unwrap();
+            let order = sort_order(&df).unwrap();
+            let got: Vec<(String, String)> =
+                order.iter().map(|&i| case[i as usize].clone()).collect();
+            assert_eq!(got, sorted);
+        }
+    }
+
     /// Rows taken as slices (runs of consecutive rows) are the rows
     /// gathered one by one: the identity, long runs in another order, runs
     /// too short to slice, a reversal, a scatter, one row and none.
