@@ -637,10 +637,15 @@ impl Text {
                         .read_at(&mut buf.bytes_mut()[filled..cap], start + filled as u64)
                         .map_err(io)?;
                 }
-                // The next bytes, read while this window's rows are parsed.
+                // The next bytes, read while this window's rows are parsed:
+                // as many as this window did not have from the last one (the
+                // next window keeps the rest of these, as this one kept the
+                // last one's; reading a whole window ahead read a quarter of
+                // the file twice).
                 let next = start + filled as u64;
                 if big && filled == cap && next < expected {
-                    self.read_ahead(next, cap, recycled);
+                    let fresh = (filled - kept).next_multiple_of(ALIGN).max(ALIGN);
+                    self.read_ahead(next, fresh, recycled);
                 }
                 if filled < need {
                     return Err(changed(format!(
