@@ -467,6 +467,29 @@ pub(crate) struct Ahead {
     job: std::thread::JoinHandle<(AlignedBuf, std::io::Result<usize>)>,
 }
 
+impl Ahead {
+    /// Starts reading `len` bytes of `path` from `pos` (a multiple of
+    /// [`ALIGN`]) on a thread of its own, into `buf` if it is large enough.
+    /// An error (opening or reading) is left for the window that needs the
+    /// bytes: it reads them itself.
+    fn start(path: &Path, direct: bool, pos: u64, len: usize, buf: Option<AlignedBuf>) -> Self {
+        let path = path.to_path_buf();
+        let mut buf = buf
+            .filter(|b| b.capacity() >= len)
+            .unwrap_or_else(|| AlignedBuf::new(len));
+        let job = std::thread::spawn(move || {
+            let got = DirectReader::open(&path, direct)
+                .and_then(|r| r.read_at(&mut buf.bytes_mut()[..len], pos));
+            (buf, got)
+        });
+        Ahead {
+            pos,
+            asked: len,
+            job,
+        }
+    }
+}
+
 /// Windows of at least this many bytes read the next ones ahead ([`Ahead`]);
 /// smaller ones (the few KiB looked at between records) leave them alone.
 /// The tests' windows are smaller.
@@ -488,42 +511,6 @@ pub(crate) struct Spare {
 }
 
 impl Text {
-    /// Starts reading `len` bytes of the file from `pos` (a multiple of
-    /// [`ALIGN`]) on a thread of its own, into `buf` if it is large enough,
-    /// unless a read ahead is pending already. An error (opening or reading)
-    /// is left for the window that needs the bytes: it reads them itself.
-    fn read_ahead(&self, pos: u64, len: usize, buf: Option<AlignedBuf>) {
-        let Text::File {
-            path,
-            direct,
-            ahead,
-            ..
-        } = self
-        else {
-            return;
-        };
-        let Ok(mut slot) = ahead.lock() else {
-            return;
-        };
-        if slot.is_some() {
-            return;
-        }
-        let (path, direct) = (path.clone(), *direct);
-        let mut buf = buf
-            .filter(|b| b.capacity() >= len)
-            .unwrap_or_else(|| AlignedBuf::new(len));
-        let job = std::thread::spawn(move || {
-            let got = DirectReader::open(&path, direct)
-                .and_then(|r| r.read_at(&mut buf.bytes_mut()[..len], pos));
-            (buf, got)
-        });
-        *slot = Some(Ahead {
-            pos,
-            asked: len,
-            job,
-        });
-    }
-
     /// The text's length in bytes.
     pub(crate) fn len(&self) -> usize {
         match self {
@@ -615,22 +602,22 @@ impl Text {
                 let mut recycled = None;
                 if filled < need
                     && big
-                    && let Some(a) = ahead.lock().ok().and_then(|mut a| a.take())
+                    && let Some(Ahead {
+                        pos: at,
+                        asked,
+                        job,
+                    }) = ahead.lock().ok().and_then(|mut a| a.take())
+                    && let Ok((got_buf, Ok(got))) = job.join()
                 {
-                    let at = a.pos;
-                    let asked = a.asked;
-                    if let Ok((got_buf, Ok(got))) = a.job.join() {
-                        if at == start + filled as u64 {
-                            let n = got.min(cap - filled);
-                            buf.bytes_mut()[filled..filled + n]
-                                .copy_from_slice(&got_buf.bytes()[..n]);
-                            filled += n;
-                            ended = got < asked;
-                            #[cfg(test)]
-                            AHEAD_TAKEN.with(|t| t.set(t.get() + n));
-                        }
-                        recycled = Some(got_buf);
+                    if at == start + filled as u64 {
+                        let n = got.min(cap - filled);
+                        buf.bytes_mut()[filled..filled + n].copy_from_slice(&got_buf.bytes()[..n]);
+                        filled += n;
+                        ended = got < asked;
+                        #[cfg(test)]
+                        AHEAD_TAKEN.with(|t| t.set(t.get() + n));
                     }
+                    recycled = Some(got_buf);
                 }
                 if filled < need && !ended {
                     filled += reader
@@ -643,9 +630,14 @@ impl Text {
                 // last one's; reading a whole window ahead read a quarter of
                 // the file twice).
                 let next = start + filled as u64;
-                if big && filled == cap && next < expected {
+                if big
+                    && filled == cap
+                    && next < expected
+                    && let Ok(mut slot) = ahead.lock()
+                    && slot.is_none()
+                {
                     let fresh = (filled - kept).next_multiple_of(ALIGN).max(ALIGN);
-                    self.read_ahead(next, fresh, recycled);
+                    *slot = Some(Ahead::start(path, *direct, next, fresh, recycled));
                 }
                 if filled < need {
                     return Err(changed(format!(
