@@ -337,7 +337,10 @@ impl<'a> DayCoder<'a> {
                         .or_insert_with(|| self.code_on(old_code, day));
                     last = Some((old.to_vec(), reached, code.clone()));
                 }
-                let code = last.as_ref().map_or(&[][..], |(_, _, c)| c.as_bytes());
+                let code = last
+                    .as_ref()
+                    .map(|(_, _, c)| c.as_bytes())
+                    .expect("the pair was looked up above");
                 if code != old {
                     assert_eq!(
                         code.len(),
