@@ -200,12 +200,12 @@ impl Columns<'_> {
                 .collect();
             let mut sorted = hashes.clone();
             sorted.sort_unstable();
-            if sorted.windows(2).any(|w| w[0] == w[1]) {
-                let shared: std::collections::HashSet<u64> = sorted
-                    .windows(2)
-                    .filter(|w| w[0] == w[1])
-                    .map(|w| w[0])
-                    .collect();
+            let shared: std::collections::HashSet<u64> = sorted
+                .windows(2)
+                .filter(|w| w[0] == w[1])
+                .map(|w| w[0])
+                .collect();
+            if !shared.is_empty() {
                 return Ok(ByColumns::Copies(
                     (0..n).filter(|&i| shared.contains(&hashes[i])).collect(),
                 ));
